@@ -1,0 +1,49 @@
+// Input affinities: per-point Gaussian calibration to a perplexity, then symmetrisation.
+#pragma once
+
+#include <vector>
+
+#include "treesne/neighbors.hpp"
+#include "treesne/options.hpp"
+#include "treesne/types.hpp"
+
+namespace treesne {
+
+/// Sparse matrix in CSR form with 64-bit row offsets.
+struct SparseMatrix {
+    index_t n = 0;                 ///< rows = columns
+    std::vector<index_t> offsets;  ///< n+1 row offsets
+    std::vector<point_t> columns;  ///< column of each entry, increasing within a row
+    std::vector<double> values;    ///< value of each entry
+
+    index_t nnz() const { return static_cast<index_t>(values.size()); }
+};
+
+/// Joint affinities P of t-SNE. Invariants: symmetric, non-negative, zero diagonal, sums to 1,
+/// columns increasing within each row.
+using Affinities = SparseMatrix;
+
+/// Conditional probabilities p_{j|i} over a neighbour graph, in the graph's layout (n*k values, rows sum
+/// to 1). Each row's precision beta_i is found by bisection so that the Shannon entropy (nats) of P_i
+/// equals log(perplexity) within options.entropy_tolerance. Robust to duplicate points (zero distances)
+/// and rows whose distances are all equal (then the row is uniform). If betas is given it receives beta_i.
+std::vector<double> conditional_probabilities(const NeighborGraph& graph, const AffinityOptions& options,
+                                              int threads, std::vector<double>* betas = nullptr);
+
+/// P = (P_{j|i} + P_{i|j}) / (2N) from the conditional probabilities on a graph.
+Affinities symmetrize(const NeighborGraph& graph, const std::vector<double>& conditional, int threads);
+
+/// The whole stage: conditional_probabilities then symmetrize.
+Affinities compute_affinities(const NeighborGraph& graph, const AffinityOptions& options, int threads);
+
+/// Dense conditional probabilities p_{j|i} over all N-1 other points (N x N, zero diagonal), for the exact
+/// methods. O(N^2) memory: refuses N whose matrices would not fit (see require_dense_fits).
+Matrix dense_conditional_probabilities(ConstMatrixView x, const AffinityOptions& options, int threads);
+
+/// Dense joint P = (P_{j|i} + P_{i|j}) / (2N) from dense conditionals.
+Matrix dense_joint_probabilities(const Matrix& conditional);
+
+/// Throws NumericalError when `count` dense N x N double matrices would not fit in available memory.
+void require_dense_fits(index_t n, int count, const char* what);
+
+}  // namespace treesne

@@ -1,0 +1,23 @@
+// Barnes-Hut t-SNE gradient: attraction over sparse P, repulsion and Z through a SpaceTree.
+#pragma once
+
+#include "treesne/affinities.hpp"
+#include "treesne/space_tree.hpp"
+#include "treesne/types.hpp"
+
+namespace treesne {
+
+/// Attractive forces F_i = sum_j p_ij (1+|y_i-y_j|^2)^-1 (y_i - y_j) over P's entries, into out (N x Dim).
+void attractive_forces(const SparseMatrix& p, ConstMatrixView y, MatrixView out, int threads);
+
+/// Estimate of KL(P||Q) over P's entries with a given normaliser Z: sum p_ij log(p_ij Z (1+|y_i-y_j|^2)).
+/// Exact when Z is exact, since q_ij for pairs outside P does not enter the sum.
+double sparse_kl(const SparseMatrix& p, ConstMatrixView y, double z, int threads);
+
+/// Full Barnes-Hut gradient dC/dy_i = 4 (exaggeration * F_attr_i - F_rep_i / Z) into grad, rebuilding
+/// the tree over y. If kl is non-null it receives the KL estimate of the unexaggerated P. Returns Z.
+template <int Dim>
+double barnes_hut_gradient(const SparseMatrix& p, ConstMatrixView y, SpaceTree<Dim>& tree, double theta,
+                           double exaggeration, MatrixView grad, int threads, double* kl = nullptr);
+
+}  // namespace treesne

@@ -1,0 +1,74 @@
+// Reading and writing data, labels and affinities. Every error is an IoError naming the file and, for
+// text, the line and column. Every write goes to a temporary file in the target directory and is renamed
+// over the target only when complete.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "treesne/affinities.hpp"
+#include "treesne/types.hpp"
+
+namespace treesne::io {
+
+/// Class labels: codes[i] in [0, names.size()) for every point; names[c] is the label as written.
+struct Labels {
+    std::vector<int> codes;
+    std::vector<std::string> names;
+};
+
+/// Reads an N x D matrix, choosing the format by name and content:
+///  - `.npy` (float32/float64/(u)int8..64, C order; Fortran order or other dtypes refused),
+///  - IDX (`*-idx3-ubyte`, `*-idx1-ubyte`, any IDX magic; images flattened to rows),
+///  - bhtsne's `data.dat` (int32 N, int32 D, double theta, double perplexity, N*D doubles),
+///  - anything else as delimited text: delimiter (comma, tab, semicolon, whitespace) and a header line
+///    detected, `#` comment lines and blank lines skipped.
+/// A `.gz` suffix (or gzip magic) is decompressed first. Rejects empty input, ragged rows, non-numeric
+/// cells and NaN/Inf with the file, line and column.
+Matrix read_matrix(const std::string& path);
+
+/// Reads labels: one per line (numbers or names), `.npy` integers, or an IDX labels file (`.gz` too).
+Labels read_labels(const std::string& path);
+
+/// Writes by extension: `.csv`, `.tsv`, `.npy` (float64), `.dat` (bhtsne's result layout: int32 N,
+/// int32 D, N*D doubles, N int32 landmarks 0..N-1, N doubles costs set to 0); "-" writes CSV to stdout.
+/// Anything else is refused with an IoError naming the extension.
+void write_matrix(const std::string& path, ConstMatrixView m);
+
+/// Matrix Market `coordinate real general`, 1-based, every stored entry.
+void write_affinities(const std::string& path, const SparseMatrix& p);
+SparseMatrix read_affinities(const std::string& path);
+
+/// Throws IoError unless a file could be created at path now (its directory exists and is writable) and
+/// the extension is one write_matrix (or, with is_matrix false, the caller) accepts. Called before long
+/// work so a bad output path fails in a second, not after an hour. Leaves nothing behind.
+void check_writable(const std::string& path, bool is_matrix = true);
+
+/// True for the extensions write_matrix accepts (and "-").
+bool is_writable_matrix_format(const std::string& path);
+
+/// Writes a file atomically: content goes to a temporary file beside `path` (same directory), and the
+/// file is renamed over `path` by commit(). Destroyed without commit(), it removes the temporary file.
+class AtomicFile {
+public:
+    explicit AtomicFile(std::string path);
+    ~AtomicFile();
+    AtomicFile(const AtomicFile&) = delete;
+    AtomicFile& operator=(const AtomicFile&) = delete;
+
+    /// The temporary file's path, for libraries that write by name (e.g. Cairo).
+    const std::string& temp_path() const { return temp_; }
+    /// Appends bytes; throws IoError on failure (disk full...).
+    void write(const void* data, std::size_t size);
+    void write(const std::string& text) { write(text.data(), text.size()); }
+    /// Flushes, closes and renames over the target. Throws IoError on failure.
+    void commit();
+
+private:
+    std::string path_;
+    std::string temp_;
+    void* file_ = nullptr;  // std::FILE*
+    bool committed_ = false;
+};
+
+}  // namespace treesne::io

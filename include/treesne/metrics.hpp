@@ -1,0 +1,20 @@
+// Quality measures of an embedding, for `treesne evaluate` and the benchmarks.
+#pragma once
+
+#include <vector>
+
+#include "treesne/types.hpp"
+
+namespace treesne {
+
+/// Mean fraction of each point's k nearest neighbours in x that are also among its k nearest in y.
+double knn_preservation(ConstMatrixView x, ConstMatrixView y, index_t k, int threads);
+
+/// Trustworthiness (Venna & Kaski 2001) with k neighbours, computed exactly for up to max_queries points
+/// (an evenly spaced sample when N is larger; every point when max_queries <= 0 or >= N).
+double trustworthiness(ConstMatrixView x, ConstMatrixView y, index_t k, int threads, index_t max_queries = 5000);
+
+/// Leave-one-out accuracy of a k-nearest-neighbour majority vote (ties to the smallest label) in y.
+double knn_accuracy(ConstMatrixView y, const std::vector<int>& labels, index_t k, int threads);
+
+}  // namespace treesne

@@ -1,0 +1,35 @@
+// Exact k-nearest-neighbour graphs. nanoflann is included by knn_kdtree.cpp only.
+#pragma once
+
+#include <vector>
+
+#include "treesne/options.hpp"
+#include "treesne/types.hpp"
+
+namespace treesne {
+
+/// The k nearest neighbours of every point, self excluded.
+/// Invariants: CSR with exactly k entries per row (row i is [i*k, (i+1)*k)); each row sorted by squared
+/// Euclidean distance, ties broken by the smaller index; distances are computed by squared_distance()
+/// below, so every backend returns bit-identical graphs.
+struct NeighborGraph {
+    index_t n = 0;
+    index_t k = 0;
+    std::vector<point_t> indices;   ///< n*k neighbour indices
+    std::vector<double> distances;  ///< n*k squared distances, same order
+
+    const point_t* row_indices(index_t i) const { return indices.data() + i * k; }
+    const double* row_distances(index_t i) const { return distances.data() + i * k; }
+};
+
+/// Squared Euclidean distance, summed in index order: the one definition every backend reports.
+double squared_distance(const double* a, const double* b, index_t d);
+
+/// Exact k-nearest-neighbour graph of the rows of X with the chosen backend (automatic resolved by
+/// resolve_backend). Requires 1 <= k <= N-1 and N <= 2^32-1. threads: 0 = all.
+NeighborGraph nearest_neighbors(ConstMatrixView x, index_t k, KnnBackend backend, int threads);
+
+/// Reference O(N^2 D) scan, single-threaded: the oracle the tests compare the backends with.
+NeighborGraph nearest_neighbors_naive(ConstMatrixView x, index_t k);
+
+}  // namespace treesne

@@ -1,0 +1,123 @@
+// Options, one documented aggregate per stage. Every "auto" is a std::optional resolved in exactly one
+// place (resolve()). The CLI prints its --help defaults from a default-constructed Options.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "treesne/types.hpp"
+
+namespace treesne {
+
+/// Which exact nearest-neighbour search to use. All backends return the same graph (ties by index).
+enum class KnnBackend {
+    automatic,  ///< the faster of the two for the given N and D (crossovers measured, see neighbors.cpp)
+    kdtree,     ///< nanoflann kd-tree: fast in low dimension (D <~ 10-15), slow around D = 50
+    brute,      ///< blocked float GEMM + exact double re-ranking: O(N^2 D), fast in high dimension
+};
+
+/// What the optimiser minimises and how the gradient is computed.
+enum class Method {
+    barnes_hut,  ///< t-SNE, sparse P from kNN, repulsion by a 2^Dim-tree: O(N log N) per iteration
+    exact_tsne,  ///< t-SNE with dense P over all pairs and the exact O(N^2) gradient (van der Maaten 2008)
+    exact_sne,   ///< asymmetric SNE, Gaussian output kernel, exact O(N^2) gradient (Hinton & Roweis 2002)
+};
+
+/// How the embedding starts.
+enum class InitKind {
+    pca,     ///< first Dim principal components of X, scaled so column 1 has sd 1e-4 (Kobak & Berens 2019)
+    random,  ///< N(0, 1e-4^2), portable seeded generator: the same numbers on every platform
+    user,    ///< Options::init_coordinates, rescaled so column 1 has sd 1e-4 unless keep_user_scale
+};
+
+/// Nearest-neighbour search.
+struct NeighborOptions {
+    /// Backend; automatic picks per (N, D).
+    KnnBackend backend = KnnBackend::automatic;
+};
+
+/// Input affinities P.
+struct AffinityOptions {
+    /// Effective number of neighbours; k = min(N-1, floor(3 * perplexity)). Range (0, (N-1)/3].
+    /// Larger values keep more global structure and cost O(k) more time and memory.
+    double perplexity = 30.0;
+    /// Allowed |H(P_i) - log(perplexity)| of the per-point bisection on the Gaussian precision.
+    double entropy_tolerance = 1e-5;
+    /// Bisection steps per point before giving up with the closest precision found.
+    int max_steps = 200;
+};
+
+/// Gradient descent (van der Maaten 2014, with the defaults of bhtsne and openTSNE).
+struct OptimizerOptions {
+    /// Objective and gradient.
+    Method method = Method::barnes_hut;
+    /// Barnes-Hut accuracy: a cell is summarised when its half-width / distance < theta (bhtsne's
+    /// convention). 0 is exact (and slow); larger is faster and coarser. Range [0, inf).
+    double theta = 0.5;
+    /// Total gradient-descent iterations (the budget of one full run).
+    index_t iterations = 1000;
+    /// Early exaggeration factor alpha multiplying P (Linderman & Steinerberger 2019: helps clusters form).
+    double exaggeration = 12.0;
+    /// Iterations run with exaggeration (and with the initial momentum).
+    index_t exaggeration_iterations = 250;
+    /// Step size; nullopt = auto = max(N / exaggeration, 200) (Belkina et al. 2019).
+    std::optional<double> learning_rate;
+    /// Momentum during early exaggeration.
+    double momentum = 0.5;
+    /// Momentum afterwards.
+    double final_momentum = 0.8;
+    /// Gains (Jacobs 1988): +gain_increase when the gradient changes sign, *gain_decrease otherwise.
+    double gain_increase = 0.2;
+    double gain_decrease = 0.8;
+    /// Gains never fall below this.
+    double min_gain = 0.01;
+    /// If > 0, each point's step is clipped to this Euclidean length (FIt-SNE's max_step_norm). 0 = off.
+    double max_step_norm = 0.0;
+};
+
+/// Everything one embedding needs. Defaults are the documented ones (README, --help).
+struct Options {
+    /// Output dimension: 1, 2 or 3.
+    int dims = 2;
+    /// Seed of the random initialisation (and of anything else random). Same seed, same output.
+    std::uint64_t seed = 42;
+    /// Worker threads; 0 = all available. The result does not depend on it.
+    int threads = 0;
+    /// Optional PCA of X to this many dimensions before the neighbour search (0 = off).
+    int pca_dims = 0;
+    /// Initialisation.
+    InitKind init = InitKind::pca;
+    /// Initial coordinates for InitKind::user (N x dims).
+    Matrix init_coordinates;
+    /// With InitKind::user: use the coordinates as given instead of rescaling them to sd 1e-4.
+    bool keep_user_scale = false;
+    /// Report to the observer every this many iterations (and at the last one). 0 = only at the end.
+    index_t report_every = 50;
+
+    NeighborOptions neighbors;
+    AffinityOptions affinities;
+    OptimizerOptions optimizer;
+};
+
+/// Checks every field against its range for N points in D dimensions; throws InvalidArgument naming the
+/// field, its value and what would work ("perplexity 50 needs more than 150 points; got 120").
+void validate(const Options& options, index_t n, index_t d);
+
+/// Number of neighbours used for a perplexity: min(N-1, floor(3 * perplexity)).
+index_t neighbor_count(double perplexity, index_t n);
+
+/// The learning rate actually used for N points: the option if set, else max(N / exaggeration, 200).
+double resolve_learning_rate(const OptimizerOptions& options, index_t n);
+
+/// Resolves KnnBackend::automatic to the faster exact backend for N points in D dimensions.
+KnnBackend resolve_backend(KnnBackend backend, index_t n, index_t d);
+
+/// Names used by the CLI and in messages.
+const char* to_string(Method method);
+const char* to_string(KnnBackend backend);
+const char* to_string(InitKind init);
+std::optional<Method> parse_method(const std::string& name);
+std::optional<KnnBackend> parse_backend(const std::string& name);
+
+}  // namespace treesne

@@ -1,0 +1,23 @@
+// The one parallel primitive. Only parallel.cpp uses OpenMP; everything O(N) or heavier goes through here.
+#pragma once
+
+#include <functional>
+
+#include "treesne/types.hpp"
+
+namespace treesne {
+
+/// Threads to use for a request: requested > 0 is taken as is, 0 means all available.
+int resolve_threads(int requested);
+
+/// Calls fn(begin, end) over disjoint chunks covering [0, n), on up to `threads` threads (0 = all).
+/// Chunks are handed out dynamically; fn must make each index's result independent of the chunking.
+/// The first exception thrown by fn is rethrown on the caller's thread after all chunks stop.
+/// grain: the smallest chunk worth a task (default: split into ~8 chunks per thread).
+void parallel_for(index_t n, int threads, const std::function<void(index_t, index_t)>& fn, index_t grain = 0);
+
+/// Sum of term(i) for i in [0, n), computed in parallel but added in a fixed order (blocks of a fixed
+/// size, then the block sums in index order), so the result is the same bit for bit for any thread count.
+double parallel_sum(index_t n, int threads, const std::function<double(index_t begin, index_t end)>& block_sum);
+
+}  // namespace treesne

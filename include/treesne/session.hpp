@@ -1,0 +1,61 @@
+// A resumable optimisation: owns P, the tree, the buffers and the optimiser state (Y, gains, velocity,
+// iteration). Running to 250 and then to 1000 gives exactly what running to 1000 gives.
+#pragma once
+
+#include <atomic>
+#include <memory>
+
+#include "treesne/affinities.hpp"
+#include "treesne/observer.hpp"
+#include "treesne/options.hpp"
+#include "treesne/types.hpp"
+
+namespace treesne {
+
+/// The mutable part of an optimisation, enough to checkpoint and resume it bit-identically.
+struct OptimizerState {
+    Matrix y;          ///< current embedding (N x Dim)
+    Matrix gains;      ///< per-coordinate gains
+    Matrix velocity;   ///< previous update (momentum term)
+    index_t iteration = 0;
+};
+
+/// How a call to Session::run ended.
+enum class RunStatus { completed, stopped_by_observer, cancelled };
+
+class Session {
+public:
+    /// Barnes-Hut t-SNE over sparse joint affinities. Options::optimizer.method must be barnes_hut.
+    Session(Affinities p, Matrix initial_y, const Options& options);
+    /// Exact method over a dense matrix: joint P for exact_tsne, conditional P for exact_sne.
+    Session(Matrix dense_p, Matrix initial_y, const Options& options);
+    ~Session();
+    Session(Session&&) noexcept;
+    Session& operator=(Session&&) noexcept;
+
+    /// Runs gradient descent until `until` iterations have been done in total (capped by nothing else:
+    /// the schedule — exaggeration, momentum — depends only on the iteration number). Calls the observer
+    /// every options.report_every iterations and at `until`; stops early when it returns false or when
+    /// *cancel becomes true (checked after every iteration).
+    RunStatus run(index_t until, const Observer& observer = {}, const std::atomic<bool>* cancel = nullptr);
+
+    /// Gradient at the current embedding with the exaggeration of the current iteration (no step taken),
+    /// written into grad (N x Dim). Returns the KL estimate.
+    double gradient(MatrixView grad);
+
+    /// KL of the current embedding (Barnes-Hut estimate for barnes_hut, exact for the exact methods).
+    double kl();
+
+    const Matrix& embedding() const;
+    index_t iteration() const;
+    const OptimizerState& state() const;
+    /// Replaces the optimiser state (from a checkpoint); shapes must match.
+    void restore(OptimizerState state);
+    const Options& options() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace treesne

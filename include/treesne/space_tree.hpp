@@ -1,0 +1,67 @@
+// SpaceTree<Dim>: a flat 2^Dim-tree (binary tree, quadtree, octree) over an embedding, for Barnes-Hut
+// repulsion (van der Maaten 2014, sec. 4.2).
+//
+// Layout: points are sorted along a Morton (Z-order) curve of a cubic grid over their bounding box;
+// every node is a contiguous range of that order. Nodes are stored in depth-first pre-order in one vector
+// with a `skip` index to the next node outside the subtree, so a traversal is a single forward loop with
+// no stack. Storage is reused by every build. Depth is capped by the grid resolution, so duplicate points
+// simply share a leaf.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "treesne/types.hpp"
+
+namespace treesne {
+
+template <int Dim>
+class SpaceTree {
+    static_assert(Dim >= 1 && Dim <= 3, "SpaceTree supports 1, 2 or 3 dimensions");
+
+public:
+    /// Largest number of points a leaf holds before it is split (unless the depth cap is reached).
+    static constexpr int leaf_capacity = 8;
+
+    struct Node {
+        std::array<double, Dim> center_of_mass;
+        double half_width;  ///< half the side of the node's cubic cell
+        std::uint32_t begin;  ///< first point (in tree order)
+        std::uint32_t end;    ///< one past the last point
+        std::uint32_t skip;   ///< next node in pre-order outside this subtree
+        bool leaf;
+    };
+
+    /// Builds (or rebuilds, reusing storage) the tree over the n x Dim row-major coordinates y.
+    void build(ConstMatrixView y, int threads);
+
+    /// Barnes-Hut repulsion. For every point i writes the unnormalised repulsive force
+    /// sum_{j!=i} q_ij^2 (y_i - y_j) with q_ij = (1+|y_i-y_j|^2)^-1 into forces (n x Dim, input order) and
+    /// returns Z = sum_{i!=j} q_ij. A cell is summarised by its centre of mass when it does not contain i
+    /// and half_width / distance < theta (bhtsne's convention); theta = 0 is exact.
+    /// The result is the same bit for bit for any thread count.
+    double repulsion(double theta, MatrixView forces, int threads);
+
+    const std::vector<Node>& nodes() const { return nodes_; }
+    /// order()[s] = input index of the s-th point in tree order.
+    const std::vector<point_t>& order() const { return order_; }
+
+private:
+    void build_nodes(index_t first_level_begin);
+
+    std::vector<Node> nodes_;
+    std::vector<point_t> order_;           // tree order -> input index
+    std::vector<std::uint64_t> codes_;     // Morton codes in tree order
+    std::vector<double> positions_;        // coordinates in tree order (n x Dim)
+    std::vector<double> point_z_;          // per-point partial Z in tree order
+    std::vector<std::uint64_t> scratch_codes_;
+    std::vector<point_t> scratch_order_;
+    index_t n_ = 0;
+};
+
+extern template class SpaceTree<1>;
+extern template class SpaceTree<2>;
+extern template class SpaceTree<3>;
+
+}  // namespace treesne

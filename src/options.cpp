@@ -1,0 +1,122 @@
+#include "treesne/options.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "treesne/errors.hpp"
+#include "treesne/observer.hpp"
+
+namespace treesne {
+
+index_t neighbor_count(double perplexity, index_t n) {
+    return std::min<index_t>(n - 1, static_cast<index_t>(std::floor(3.0 * perplexity)));
+}
+
+double resolve_learning_rate(const OptimizerOptions& options, index_t n) {
+    if (options.learning_rate) return *options.learning_rate;
+    const double exaggeration = options.exaggeration > 0 ? options.exaggeration : 1.0;
+    return std::max(static_cast<double>(n) / exaggeration, 200.0);
+}
+
+void validate(const Options& o, index_t n, index_t d) {
+    require(o.dims >= 1 && o.dims <= 3, "dims must be 1, 2 or 3; got ", o.dims);
+    require(o.threads >= 0, "threads must be >= 0 (0 = all); got ", o.threads);
+    require(o.pca_dims >= 0, "pca dims must be >= 0 (0 = off); got ", o.pca_dims);
+    require(o.report_every >= 0, "report interval must be >= 0; got ", o.report_every);
+    const auto& a = o.affinities;
+    require(std::isfinite(a.perplexity) && a.perplexity > 0, "perplexity must be a positive number; got ",
+            a.perplexity);
+    require(a.entropy_tolerance > 0, "entropy tolerance must be > 0; got ", a.entropy_tolerance);
+    require(a.max_steps >= 1, "perplexity search steps must be >= 1; got ", a.max_steps);
+    const auto& p = o.optimizer;
+    require(std::isfinite(p.theta) && p.theta >= 0, "theta must be >= 0; got ", p.theta);
+    require(p.iterations >= 0, "iterations must be >= 0; got ", p.iterations);
+    require(std::isfinite(p.exaggeration) && p.exaggeration > 0, "exaggeration must be > 0; got ",
+            p.exaggeration);
+    require(p.exaggeration_iterations >= 0, "exaggeration iterations must be >= 0; got ",
+            p.exaggeration_iterations);
+    require(!p.learning_rate || (std::isfinite(*p.learning_rate) && *p.learning_rate > 0),
+            "learning rate must be > 0 or auto; got ", p.learning_rate.value_or(0));
+    require(p.momentum >= 0 && p.momentum < 1, "momentum must be in [0, 1); got ", p.momentum);
+    require(p.final_momentum >= 0 && p.final_momentum < 1, "final momentum must be in [0, 1); got ",
+            p.final_momentum);
+    require(p.gain_increase >= 0, "gain increase must be >= 0; got ", p.gain_increase);
+    require(p.gain_decrease > 0 && p.gain_decrease <= 1, "gain decrease must be in (0, 1]; got ",
+            p.gain_decrease);
+    require(p.min_gain > 0, "min gain must be > 0; got ", p.min_gain);
+    require(std::isfinite(p.max_step_norm) && p.max_step_norm >= 0, "max step norm must be >= 0; got ",
+            p.max_step_norm);
+
+    if (n < 0) return;  // options-only validation
+    require(n >= 2, "t-SNE needs at least 2 points; got ", n);
+    require(d >= 1, "input needs at least 1 column; got ", d);
+    require(n <= static_cast<index_t>(std::numeric_limits<point_t>::max()), "at most ",
+            std::numeric_limits<point_t>::max(), " points are supported; got ", n);
+    // Each point needs at least 3*perplexity neighbours for the calibration to reach its entropy.
+    const double needed = 3.0 * a.perplexity;
+    if (static_cast<double>(n - 1) < needed) {
+        const double largest = std::floor(static_cast<double>(n - 1) / 3.0 * 100.0) / 100.0;
+        throw InvalidArgument(concat("perplexity ", a.perplexity, " needs more than ",
+                                     static_cast<index_t>(std::ceil(needed)), " points; got ", n,
+                                     largest > 0 ? concat(" (use a perplexity of at most ", largest, ")")
+                                                 : std::string(" (too few points for t-SNE)")));
+    }
+    require(o.pca_dims == 0 || o.pca_dims <= d, "pca dims ", o.pca_dims, " exceeds the input's ", d,
+            " columns");
+    if (o.init == InitKind::user) {
+        require(o.init_coordinates.rows() == n && o.init_coordinates.cols() == o.dims,
+                "initial coordinates must be ", n, " x ", o.dims, "; got ", o.init_coordinates.rows(), " x ",
+                o.init_coordinates.cols());
+    }
+    if (o.init == InitKind::pca) {
+        const index_t source_d = o.pca_dims > 0 ? o.pca_dims : d;
+        require(source_d >= o.dims, "pca initialisation needs at least ", o.dims, " input columns; got ",
+                source_d, " (use --init random)");
+    }
+}
+
+const char* to_string(Method method) {
+    switch (method) {
+        case Method::barnes_hut: return "barnes_hut";
+        case Method::exact_tsne: return "exact_tsne";
+        case Method::exact_sne: return "exact_sne";
+    }
+    return "?";
+}
+
+const char* to_string(KnnBackend backend) {
+    switch (backend) {
+        case KnnBackend::automatic: return "auto";
+        case KnnBackend::kdtree: return "kdtree";
+        case KnnBackend::brute: return "brute";
+    }
+    return "?";
+}
+
+const char* to_string(InitKind init) {
+    switch (init) {
+        case InitKind::pca: return "pca";
+        case InitKind::random: return "random";
+        case InitKind::user: return "user";
+    }
+    return "?";
+}
+
+const char* to_string(Phase phase) {
+    return phase == Phase::early_exaggeration ? "early exaggeration" : "main";
+}
+
+std::optional<Method> parse_method(const std::string& name) {
+    for (Method m : {Method::barnes_hut, Method::exact_tsne, Method::exact_sne})
+        if (name == to_string(m)) return m;
+    return std::nullopt;
+}
+
+std::optional<KnnBackend> parse_backend(const std::string& name) {
+    for (KnnBackend b : {KnnBackend::automatic, KnnBackend::kdtree, KnnBackend::brute})
+        if (name == to_string(b)) return b;
+    return std::nullopt;
+}
+
+}  // namespace treesne
