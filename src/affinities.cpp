@@ -1,1 +1,225 @@
-// placeholder: being written
+// Input affinities (van der Maaten & Hinton 2008, sec. 2; van der Maaten 2014, sec. 4.1).
+#include "treesne/affinities.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <string>
+
+#include "treesne/errors.hpp"
+#include "treesne/parallel.hpp"
+
+namespace treesne {
+namespace {
+
+// Calibrates one row: finds beta with H(P_i) = log(perplexity), where p_j ∝ exp(-beta d_j).
+// Distances are shifted by their minimum before exponentiation: the shift cancels in the normalisation
+// and keeps exp() from underflowing for large distances (the row's nearest neighbour gets weight 1).
+// Bisection on beta with the bracket doubled/halved until found (bhtsne's scheme), at most max_steps steps.
+double calibrate_row(const double* dist, index_t k, double target_entropy, const AffinityOptions& options,
+                     double* p) {
+    double d_min = std::numeric_limits<double>::infinity();
+    for (index_t j = 0; j < k; ++j) d_min = std::min(d_min, dist[j]);
+    double beta = 1.0;
+    double lo = 0.0;
+    double hi = std::numeric_limits<double>::infinity();
+    double best_beta = beta;
+    double best_gap = std::numeric_limits<double>::infinity();
+    // Scale the starting point to the row's distances so the bisection starts close.
+    double d_mean = 0.0;
+    for (index_t j = 0; j < k; ++j) d_mean += dist[j] - d_min;
+    d_mean /= static_cast<double>(k);
+    if (d_mean > 0 && std::isfinite(d_mean)) beta = 1.0 / d_mean;
+
+    for (int step = 0; step < options.max_steps; ++step) {
+        double sum = 0.0;
+        double weighted = 0.0;
+        for (index_t j = 0; j < k; ++j) {
+            const double shifted = dist[j] - d_min;
+            const double w = std::exp(-beta * shifted);
+            p[j] = w;
+            sum += w;
+            weighted += w * shifted;
+        }
+        // H = log(sum) + beta * E[d - d_min]  (entropy in nats of the normalised row)
+        const double entropy = std::log(sum) + beta * weighted / sum;
+        const double gap = entropy - target_entropy;
+        if (std::abs(gap) < best_gap) {
+            best_gap = std::abs(gap);
+            best_beta = beta;
+        }
+        if (std::abs(gap) < options.entropy_tolerance) break;
+        if (gap > 0) {  // too flat: sharpen
+            lo = beta;
+            beta = std::isinf(hi) ? beta * 2.0 : 0.5 * (beta + hi);
+        } else {
+            hi = beta;
+            beta = 0.5 * (beta + lo);
+        }
+        if (!(beta > 0) || !std::isfinite(beta)) break;
+    }
+    // Recompute at the best beta found (the loop may have stepped past it).
+    double sum = 0.0;
+    for (index_t j = 0; j < k; ++j) {
+        p[j] = std::exp(-best_beta * (dist[j] - d_min));
+        sum += p[j];
+    }
+    for (index_t j = 0; j < k; ++j) p[j] /= sum;
+    return best_beta;
+}
+
+}  // namespace
+
+std::vector<double> conditional_probabilities(const NeighborGraph& graph, const AffinityOptions& options,
+                                              int threads, std::vector<double>* betas) {
+    require(graph.k >= 1 && graph.n >= 2, "affinities need a neighbour graph with k >= 1; got n = ", graph.n,
+            ", k = ", graph.k);
+    require(options.perplexity > 0, "perplexity must be positive; got ", options.perplexity);
+    const index_t n = graph.n;
+    const index_t k = graph.k;
+    std::vector<double> p(static_cast<std::size_t>(n * k));
+    if (betas) betas->assign(static_cast<std::size_t>(n), 0.0);
+    const double target = std::log(options.perplexity);
+    parallel_for(n, threads, [&](index_t begin, index_t end) {
+        for (index_t i = begin; i < end; ++i) {
+            const double beta = calibrate_row(graph.row_distances(i), k, target, options, p.data() + i * k);
+            if (betas) (*betas)[static_cast<std::size_t>(i)] = beta;
+        }
+    });
+    return p;
+}
+
+Affinities symmetrize(const NeighborGraph& graph, const std::vector<double>& conditional, int threads) {
+    const index_t n = graph.n;
+    const index_t k = graph.k;
+    require(static_cast<index_t>(conditional.size()) == n * k, "symmetrize: ", conditional.size(),
+            " conditional values for a graph of ", n * k, " entries");
+    // Reverse graph: for each j, the rows i that list j. Counting sort keeps it O(N k) and deterministic.
+    std::vector<index_t> rev_offsets(static_cast<std::size_t>(n + 1), 0);
+    for (index_t e = 0; e < n * k; ++e) ++rev_offsets[graph.indices[static_cast<std::size_t>(e)] + 1];
+    for (index_t j = 0; j < n; ++j) rev_offsets[j + 1] += rev_offsets[j];
+    std::vector<point_t> rev_rows(static_cast<std::size_t>(n * k));
+    std::vector<double> rev_values(static_cast<std::size_t>(n * k));
+    {
+        std::vector<index_t> fill(rev_offsets.begin(), rev_offsets.end() - 1);
+        for (index_t i = 0; i < n; ++i) {  // rows in increasing i: each reverse row ends up sorted by i
+            for (index_t s = 0; s < k; ++s) {
+                const point_t j = graph.indices[static_cast<std::size_t>(i * k + s)];
+                const index_t at = fill[j]++;
+                rev_rows[static_cast<std::size_t>(at)] = static_cast<point_t>(i);
+                rev_values[static_cast<std::size_t>(at)] = conditional[static_cast<std::size_t>(i * k + s)];
+            }
+        }
+    }
+    // Row i of P is the union of i's forward row (sorted by column below) and its reverse row.
+    // First pass: sizes; second pass: merge. Both parallel over rows, writing disjoint ranges.
+    const double scale = 1.0 / (2.0 * static_cast<double>(n));
+    Affinities out;
+    out.n = n;
+    out.offsets.assign(static_cast<std::size_t>(n + 1), 0);
+    auto sorted_forward = [&](index_t i, std::vector<std::pair<point_t, double>>& buf) {
+        buf.clear();
+        for (index_t s = 0; s < k; ++s)
+            buf.emplace_back(graph.indices[static_cast<std::size_t>(i * k + s)],
+                             conditional[static_cast<std::size_t>(i * k + s)]);
+        std::sort(buf.begin(), buf.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    };
+    auto merge_row = [&](index_t i, std::vector<std::pair<point_t, double>>& buf, point_t* cols,
+                         double* vals) -> index_t {
+        sorted_forward(i, buf);
+        index_t a = 0, count = 0;
+        index_t b = rev_offsets[i];
+        const index_t a_end = static_cast<index_t>(buf.size()), b_end = rev_offsets[i + 1];
+        while (a < a_end || b < b_end) {
+            point_t col;
+            double v = 0.0;
+            if (b >= b_end || (a < a_end && buf[a].first < rev_rows[b])) {
+                col = buf[a].first;
+                v = buf[a++].second;
+            } else if (a >= a_end || rev_rows[b] < buf[a].first) {
+                col = rev_rows[b];
+                v = rev_values[b++];
+            } else {
+                col = buf[a].first;
+                v = buf[a++].second + rev_values[b++];
+            }
+            if (cols) {
+                cols[count] = col;
+                vals[count] = v * scale;
+            }
+            ++count;
+        }
+        return count;
+    };
+    parallel_for(n, threads, [&](index_t begin, index_t end) {
+        std::vector<std::pair<point_t, double>> buf;
+        for (index_t i = begin; i < end; ++i) out.offsets[i + 1] = merge_row(i, buf, nullptr, nullptr);
+    });
+    for (index_t i = 0; i < n; ++i) out.offsets[i + 1] += out.offsets[i];
+    out.columns.resize(static_cast<std::size_t>(out.offsets[n]));
+    out.values.resize(static_cast<std::size_t>(out.offsets[n]));
+    parallel_for(n, threads, [&](index_t begin, index_t end) {
+        std::vector<std::pair<point_t, double>> buf;
+        for (index_t i = begin; i < end; ++i)
+            merge_row(i, buf, out.columns.data() + out.offsets[i], out.values.data() + out.offsets[i]);
+    });
+    return out;
+}
+
+Affinities compute_affinities(const NeighborGraph& graph, const AffinityOptions& options, int threads) {
+    return symmetrize(graph, conditional_probabilities(graph, options, threads), threads);
+}
+
+void require_dense_fits(index_t n, int count, const char* what) {
+    const double bytes = static_cast<double>(n) * static_cast<double>(n) * 8.0 * count;
+    // Available memory from /proc/meminfo (Linux); elsewhere assume the request fits.
+    double available = std::numeric_limits<double>::infinity();
+    std::ifstream meminfo("/proc/meminfo");
+    std::string key;
+    double kib = 0;
+    std::string unit;
+    while (meminfo >> key >> kib >> unit) {
+        if (key == "MemAvailable:") {
+            available = kib * 1024.0;
+            break;
+        }
+    }
+    if (bytes > 0.8 * available || bytes > 1.8e19) {
+        throw NumericalError(concat(what, " needs ", count, " dense ", n, " x ", n, " matrices (",
+                                    bytes / 1073741824.0, " GiB) but only ", available / 1073741824.0,
+                                    " GiB of memory is available; use method barnes_hut"));
+    }
+}
+
+Matrix dense_conditional_probabilities(ConstMatrixView x, const AffinityOptions& options, int threads) {
+    const index_t n = x.rows;
+    require(n >= 2, "exact affinities need at least 2 points; got ", n);
+    require_dense_fits(n, 3, "the exact method");
+    Matrix p(n, n);
+    const double target = std::log(options.perplexity);
+    parallel_for(n, threads, [&](index_t begin, index_t end) {
+        std::vector<double> dist(static_cast<std::size_t>(n - 1));
+        std::vector<double> row(static_cast<std::size_t>(n - 1));
+        for (index_t i = begin; i < end; ++i) {
+            index_t c = 0;
+            for (index_t j = 0; j < n; ++j)
+                if (j != i) dist[static_cast<std::size_t>(c++)] = squared_distance(x.row(i), x.row(j), x.cols);
+            calibrate_row(dist.data(), n - 1, target, options, row.data());
+            c = 0;
+            for (index_t j = 0; j < n; ++j) p(i, j) = j == i ? 0.0 : row[static_cast<std::size_t>(c++)];
+        }
+    });
+    return p;
+}
+
+Matrix dense_joint_probabilities(const Matrix& conditional) {
+    const index_t n = conditional.rows();
+    Matrix p(n, n);
+    const double scale = 1.0 / (2.0 * static_cast<double>(n));
+    for (index_t i = 0; i < n; ++i)
+        for (index_t j = 0; j < n; ++j) p(i, j) = (conditional(i, j) + conditional(j, i)) * scale;
+    return p;
+}
+
+}  // namespace treesne

@@ -1,1 +1,170 @@
-// placeholder: being written
+// Exact O(N^2) t-SNE and SNE objectives and gradients: the oracle every approximation is tested against.
+#include "treesne/exact.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "treesne/affinities.hpp"
+#include "treesne/errors.hpp"
+#include "treesne/parallel.hpp"
+
+namespace treesne {
+namespace {
+
+double sq_dist(const double* a, const double* b, index_t d) {
+    double s = 0.0;
+    for (index_t c = 0; c < d; ++c) {
+        const double t = a[c] - b[c];
+        s += t * t;
+    }
+    return s;
+}
+
+void check_shapes(const Matrix& p, ConstMatrixView y, const char* what) {
+    require(p.rows() == y.rows && p.cols() == y.rows, what, ": P is ", p.rows(), " x ", p.cols(),
+            " but the embedding has ", y.rows, " points");
+    require(y.rows >= 2, what, " needs at least 2 points; got ", y.rows);
+}
+
+// Z = sum_{k != l} (1 + |y_k - y_l|^2)^-1, added per row then rows in fixed order.
+double student_t_normaliser(ConstMatrixView y, int threads) {
+    const index_t n = y.rows;
+    return parallel_sum(n, threads, [&](index_t begin, index_t end) {
+        double total = 0.0;
+        for (index_t i = begin; i < end; ++i) {
+            double row = 0.0;
+            for (index_t j = 0; j < n; ++j)
+                if (j != i) row += 1.0 / (1.0 + sq_dist(y.row(i), y.row(j), y.cols));
+            total += row;
+        }
+        return total;
+    });
+}
+
+// log sum_{k != i} exp(-|y_i - y_k|^2), stabilised by the largest exponent (the nearest point).
+double sne_log_normaliser(ConstMatrixView y, index_t i) {
+    double d_min = INFINITY;
+    for (index_t k = 0; k < y.rows; ++k)
+        if (k != i) d_min = std::min(d_min, sq_dist(y.row(i), y.row(k), y.cols));
+    double s = 0.0;
+    for (index_t k = 0; k < y.rows; ++k)
+        if (k != i) s += std::exp(-(sq_dist(y.row(i), y.row(k), y.cols) - d_min));
+    return std::log(s) - d_min;
+}
+
+}  // namespace
+
+double exact_tsne_kl(const Matrix& p, ConstMatrixView y, int threads) {
+    check_shapes(p, y, "exact t-SNE");
+    const double z = student_t_normaliser(y, threads);
+    const index_t n = y.rows;
+    return parallel_sum(n, threads, [&](index_t begin, index_t end) {
+        double total = 0.0;
+        for (index_t i = begin; i < end; ++i)
+            for (index_t j = 0; j < n; ++j) {
+                const double pij = p(i, j);
+                if (j == i || pij <= 0) continue;
+                const double q = 1.0 / ((1.0 + sq_dist(y.row(i), y.row(j), y.cols)) * z);
+                total += pij * std::log(pij / q);
+            }
+        return total;
+    });
+}
+
+double exact_tsne_gradient(const Matrix& p, ConstMatrixView y, MatrixView grad, double exaggeration,
+                           int threads) {
+    check_shapes(p, y, "exact t-SNE");
+    require(grad.rows == y.rows && grad.cols == y.cols, "gradient buffer has the wrong shape");
+    const index_t n = y.rows, dim = y.cols;
+    const double z = student_t_normaliser(y, threads);
+    // dC/dy_i = 4 sum_j (a p_ij - q_ij) w_ij (y_i - y_j), w_ij = (1+|y_i-y_j|^2)^-1, q_ij = w_ij / Z
+    // (van der Maaten & Hinton 2008, eq. 5).
+    const double kl = parallel_sum(n, threads, [&](index_t begin, index_t end) {
+        double total = 0.0;
+        std::vector<double> g(static_cast<std::size_t>(dim));
+        for (index_t i = begin; i < end; ++i) {
+            std::fill(g.begin(), g.end(), 0.0);
+            for (index_t j = 0; j < n; ++j) {
+                if (j == i) continue;
+                const double w = 1.0 / (1.0 + sq_dist(y.row(i), y.row(j), dim));
+                const double pij = p(i, j);
+                const double mult = (exaggeration * pij - w / z) * w;
+                for (index_t c = 0; c < dim; ++c) g[c] += mult * (y(i, c) - y(j, c));
+                if (pij > 0) total += pij * std::log(pij * z / w);
+            }
+            for (index_t c = 0; c < dim; ++c) grad(i, c) = 4.0 * g[c];
+        }
+        return total;
+    });
+    return kl;
+}
+
+double exact_sne_kl(const Matrix& p, ConstMatrixView y, int threads) {
+    check_shapes(p, y, "exact SNE");
+    const index_t n = y.rows;
+    return parallel_sum(n, threads, [&](index_t begin, index_t end) {
+        double total = 0.0;
+        for (index_t i = begin; i < end; ++i) {
+            const double log_z = sne_log_normaliser(y, i);
+            for (index_t j = 0; j < n; ++j) {
+                const double pji = p(i, j);
+                if (j == i || pji <= 0) continue;
+                const double log_q = -sq_dist(y.row(i), y.row(j), y.cols) - log_z;
+                total += pji * (std::log(pji) - log_q);
+            }
+        }
+        return total;
+    });
+}
+
+double exact_sne_gradient(const Matrix& p, ConstMatrixView y, MatrixView grad, double exaggeration,
+                          int threads) {
+    check_shapes(p, y, "exact SNE");
+    require(grad.rows == y.rows && grad.cols == y.cols, "gradient buffer has the wrong shape");
+    const index_t n = y.rows, dim = y.cols;
+    // Row log-normalisers first: q_{j|i} = exp(-|y_i-y_j|^2 - log Z_i).
+    std::vector<double> log_z(static_cast<std::size_t>(n));
+    parallel_for(n, threads, [&](index_t begin, index_t end) {
+        for (index_t i = begin; i < end; ++i) log_z[static_cast<std::size_t>(i)] = sne_log_normaliser(y, i);
+    });
+    // dC/dy_i = 2 sum_j (p_{j|i} - q_{j|i} + p_{i|j} - q_{i|j})(y_i - y_j) (Hinton & Roweis 2002).
+    // Row i of P holds p_{.|i}: p_{j|i} = P(i, j).
+    return parallel_sum(n, threads, [&](index_t begin, index_t end) {
+        double total = 0.0;
+        std::vector<double> g(static_cast<std::size_t>(dim));
+        for (index_t i = begin; i < end; ++i) {
+            std::fill(g.begin(), g.end(), 0.0);
+            for (index_t j = 0; j < n; ++j) {
+                if (j == i) continue;
+                const double d = sq_dist(y.row(i), y.row(j), dim);
+                const double q_ji = std::exp(-d - log_z[static_cast<std::size_t>(i)]);
+                const double q_ij = std::exp(-d - log_z[static_cast<std::size_t>(j)]);
+                const double mult = exaggeration * (p(i, j) + p(j, i)) - q_ji - q_ij;
+                for (index_t c = 0; c < dim; ++c) g[c] += mult * (y(i, c) - y(j, c));
+                const double pji = p(i, j);
+                if (pji > 0) total += pji * (std::log(pji) + d + log_z[static_cast<std::size_t>(i)]);
+            }
+            for (index_t c = 0; c < dim; ++c) grad(i, c) = 2.0 * g[c];
+        }
+        return total;
+    });
+}
+
+double exact_tsne_kl_sparse(const SparseMatrix& p, ConstMatrixView y, int threads) {
+    require(p.n == y.rows, "exact KL: P has ", p.n, " rows but the embedding has ", y.rows, " points");
+    const double z = student_t_normaliser(y, threads);
+    return parallel_sum(p.n, threads, [&](index_t begin, index_t end) {
+        double total = 0.0;
+        for (index_t i = begin; i < end; ++i)
+            for (index_t e = p.offsets[i]; e < p.offsets[i + 1]; ++e) {
+                const double pij = p.values[static_cast<std::size_t>(e)];
+                if (pij <= 0) continue;
+                const double w = 1.0 / (1.0 + sq_dist(y.row(i), y.row(p.columns[e]), y.cols));
+                total += pij * std::log(pij * z / w);
+            }
+        return total;
+    });
+}
+
+}  // namespace treesne

@@ -1,1 +1,101 @@
-// placeholder: being written
+// Barnes-Hut t-SNE gradient (van der Maaten 2014, eqs. 11-14).
+#include "treesne/gradient.hpp"
+
+#include <cmath>
+
+#include "treesne/errors.hpp"
+#include "treesne/parallel.hpp"
+
+namespace treesne {
+namespace {
+
+// F_i = sum_j p_ij (1 + |y_i - y_j|^2)^-1 (y_i - y_j) over row i of P.
+template <int Dim>
+inline void attractive_row(const SparseMatrix& p, ConstMatrixView y, index_t i, double* f) {
+    const double* yi = y.row(i);
+    for (int d = 0; d < Dim; ++d) f[d] = 0.0;
+    for (index_t e = p.offsets[i]; e < p.offsets[i + 1]; ++e) {
+        const double* yj = y.row(p.columns[static_cast<std::size_t>(e)]);
+        double diff[Dim];
+        double dist2 = 0.0;
+        for (int d = 0; d < Dim; ++d) {
+            diff[d] = yi[d] - yj[d];
+            dist2 += diff[d] * diff[d];
+        }
+        const double m = p.values[static_cast<std::size_t>(e)] / (1.0 + dist2);
+        for (int d = 0; d < Dim; ++d) f[d] += m * diff[d];
+    }
+}
+
+template <int Dim>
+void attractive_forces_dim(const SparseMatrix& p, ConstMatrixView y, MatrixView out, int threads) {
+    parallel_for(p.n, threads, [&](index_t begin, index_t end) {
+        for (index_t i = begin; i < end; ++i) {
+            double f[Dim];
+            attractive_row<Dim>(p, y, i, f);
+            for (int d = 0; d < Dim; ++d) out(i, d) = f[d];
+        }
+    }, 512);
+}
+
+}  // namespace
+
+void attractive_forces(const SparseMatrix& p, ConstMatrixView y, MatrixView out, int threads) {
+    require(p.n == y.rows && out.rows == y.rows && out.cols == y.cols, "attractive_forces: shapes differ");
+    switch (y.cols) {
+        case 1: attractive_forces_dim<1>(p, y, out, threads); break;
+        case 2: attractive_forces_dim<2>(p, y, out, threads); break;
+        case 3: attractive_forces_dim<3>(p, y, out, threads); break;
+        default: throw InvalidArgument(concat("embedding dimension must be 1, 2 or 3; got ", y.cols));
+    }
+}
+
+double sparse_kl(const SparseMatrix& p, ConstMatrixView y, double z, int threads) {
+    require(p.n == y.rows, "sparse_kl: P has ", p.n, " rows but the embedding has ", y.rows);
+    // KL = sum p_ij log(p_ij / q_ij), q_ij = w_ij / Z, w_ij = (1 + |y_i - y_j|^2)^-1.
+    return parallel_sum(p.n, threads, [&](index_t begin, index_t end) {
+        double total = 0.0;
+        for (index_t i = begin; i < end; ++i) {
+            const double* yi = y.row(i);
+            for (index_t e = p.offsets[i]; e < p.offsets[i + 1]; ++e) {
+                const double pij = p.values[static_cast<std::size_t>(e)];
+                if (pij <= 0) continue;
+                const double* yj = y.row(p.columns[static_cast<std::size_t>(e)]);
+                double dist2 = 0.0;
+                for (index_t d = 0; d < y.cols; ++d) dist2 += (yi[d] - yj[d]) * (yi[d] - yj[d]);
+                total += pij * std::log(pij * z * (1.0 + dist2));
+            }
+        }
+        return total;
+    });
+}
+
+template <int Dim>
+double barnes_hut_gradient(const SparseMatrix& p, ConstMatrixView y, SpaceTree<Dim>& tree, double theta,
+                           double exaggeration, MatrixView grad, int threads, double* kl) {
+    require(grad.rows == y.rows && grad.cols == Dim && y.cols == Dim, "barnes_hut_gradient: shapes differ");
+    tree.build(y, threads);
+    // grad holds the repulsive part first, then is combined in place with the attractive part.
+    const double z = tree.repulsion(theta, grad, threads);
+    const index_t n = y.rows;
+    const double inv_z = 1.0 / z;
+    parallel_for(n, threads, [&](index_t begin, index_t end) {
+        for (index_t i = begin; i < end; ++i) {
+            double f[Dim];
+            attractive_row<Dim>(p, y, i, f);
+            double* g = grad.row(i);
+            for (int d = 0; d < Dim; ++d) g[d] = 4.0 * (exaggeration * f[d] - g[d] * inv_z);
+        }
+    }, 512);
+    if (kl) *kl = sparse_kl(p, y, z, threads);
+    return z;
+}
+
+template double barnes_hut_gradient<1>(const SparseMatrix&, ConstMatrixView, SpaceTree<1>&, double, double,
+                                       MatrixView, int, double*);
+template double barnes_hut_gradient<2>(const SparseMatrix&, ConstMatrixView, SpaceTree<2>&, double, double,
+                                       MatrixView, int, double*);
+template double barnes_hut_gradient<3>(const SparseMatrix&, ConstMatrixView, SpaceTree<3>&, double, double,
+                                       MatrixView, int, double*);
+
+}  // namespace treesne

@@ -1,1 +1,97 @@
-// placeholder: being written
+#include "treesne/init.hpp"
+
+#include <cmath>
+
+#include "treesne/errors.hpp"
+#include "treesne/pca.hpp"
+
+namespace treesne {
+namespace {
+
+std::uint64_t splitmix64(std::uint64_t& state) {
+    std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+}  // namespace
+
+Rng::Rng(std::uint64_t seed) {
+    for (auto& s : s_) s = splitmix64(seed);
+}
+
+// xoshiro256** (Blackman & Vigna 2018).
+std::uint64_t Rng::next() {
+    const std::uint64_t result = rotl(s_[1] * 5, 7) * 9;
+    const std::uint64_t t = s_[1] << 17;
+    s_[2] ^= s_[0];
+    s_[3] ^= s_[1];
+    s_[1] ^= s_[2];
+    s_[0] ^= s_[3];
+    s_[2] ^= t;
+    s_[3] = rotl(s_[3], 45);
+    return result;
+}
+
+double Rng::uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
+
+double Rng::normal() {
+    double s = 0.0;
+    for (int i = 0; i < 12; ++i) s += uniform();
+    return s - 6.0;
+}
+
+Matrix random_init(index_t n, int dims, std::uint64_t seed, double sd) {
+    Matrix y(n, dims);
+    Rng rng(seed);
+    for (index_t i = 0; i < y.size(); ++i) y.data()[i] = sd * rng.normal();
+    return y;
+}
+
+void rescale(Matrix& y, double sd) {
+    const index_t n = y.rows();
+    require(n >= 2, "rescale needs at least 2 points");
+    for (index_t c = 0; c < y.cols(); ++c) {
+        double mean = 0.0;
+        for (index_t i = 0; i < n; ++i) mean += y(i, c);
+        mean /= static_cast<double>(n);
+        for (index_t i = 0; i < n; ++i) y(i, c) -= mean;
+    }
+    double var = 0.0;
+    for (index_t i = 0; i < n; ++i) var += y(i, 0) * y(i, 0);
+    const double current = std::sqrt(var / static_cast<double>(n - 1));
+    if (!(current > 0) || !std::isfinite(current)) return;  // constant column: leave centred
+    const double f = sd / current;
+    for (index_t i = 0; i < y.size(); ++i) y.data()[i] *= f;
+}
+
+Matrix pca_init(ConstMatrixView x, int dims, int threads, double sd) {
+    Matrix y = pca(x, dims, threads).projected;
+    rescale(y, sd);
+    double var = 0.0;
+    for (index_t i = 0; i < y.rows(); ++i) var += y(i, 0) * y(i, 0);
+    // Constant data has no principal directions: fall back to the seeded random start.
+    if (!(var > 0)) return random_init(x.rows, dims, 42, sd);
+    return y;
+}
+
+Matrix initial_embedding(ConstMatrixView x, const Options& options) {
+    switch (options.init) {
+        case InitKind::pca: return pca_init(x, options.dims, options.threads);
+        case InitKind::random: return random_init(x.rows, options.dims, options.seed);
+        case InitKind::user: {
+            require(options.init_coordinates.rows() == x.rows && options.init_coordinates.cols() == options.dims,
+                    "initial coordinates must be ", x.rows, " x ", options.dims, "; got ",
+                    options.init_coordinates.rows(), " x ", options.init_coordinates.cols());
+            Matrix y = options.init_coordinates;
+            if (!options.keep_user_scale) rescale(y, 1e-4);
+            return y;
+        }
+    }
+    throw InvalidArgument("unknown initialisation");
+}
+
+}  // namespace treesne

@@ -15,6 +15,8 @@ index_t neighbor_count(double perplexity, index_t n) {
 
 double resolve_learning_rate(const OptimizerOptions& options, index_t n) {
     if (options.learning_rate) return *options.learning_rate;
+    // SNE's gradient has no 1/N scale (rows of its P each sum to 1), so its step is N times smaller.
+    if (options.method == Method::exact_sne) return 0.1;
     const double exaggeration = options.exaggeration > 0 ? options.exaggeration : 1.0;
     return std::max(static_cast<double>(n) / exaggeration, 200.0);
 }

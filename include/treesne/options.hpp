@@ -61,7 +61,8 @@ struct OptimizerOptions {
     double exaggeration = 12.0;
     /// Iterations run with exaggeration (and with the initial momentum).
     index_t exaggeration_iterations = 250;
-    /// Step size; nullopt = auto = max(N / exaggeration, 200) (Belkina et al. 2019).
+    /// Step size; nullopt = auto = max(N / exaggeration, 200) (Belkina et al. 2019); 0.1 for exact_sne,
+    /// whose gradient is not scaled by 1/N.
     std::optional<double> learning_rate;
     /// Momentum during early exaggeration.
     double momentum = 0.5;

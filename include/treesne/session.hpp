@@ -52,6 +52,8 @@ public:
     /// Replaces the optimiser state (from a checkpoint); shapes must match.
     void restore(OptimizerState state);
     const Options& options() const;
+    /// The learning rate in use (the option, or auto resolved for N).
+    double learning_rate() const;
 
 private:
     struct Impl;

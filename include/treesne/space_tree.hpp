@@ -48,7 +48,8 @@ public:
     const std::vector<point_t>& order() const { return order_; }
 
 private:
-    void build_nodes(index_t first_level_begin);
+    void build_node(std::uint32_t begin, std::uint32_t end, int level, double half);
+
 
     std::vector<Node> nodes_;
     std::vector<point_t> order_;           // tree order -> input index

@@ -41,7 +41,7 @@ struct Result {
     RunStatus status = RunStatus::completed;
     KnnBackend backend = KnnBackend::automatic;  ///< backend actually used
     double learning_rate = 0;     ///< learning rate actually used
-    Affinities affinities;        ///< sparse P (barnes_hut only; empty for the exact methods)
+    Affinities affinities;        ///< sparse P if Callbacks::keep_affinities (barnes_hut only)
     Timings timings;
 };
 
@@ -51,6 +51,7 @@ struct Callbacks {
     std::function<void(const std::string& stage, double seconds)> stage_done;  ///< after each stage
     std::function<void(const std::string& stage)> stage_start;                   ///< before each stage
     const std::atomic<bool>* cancel = nullptr;                           ///< set to stop after an iteration
+    bool keep_affinities = false;  ///< copy sparse P into Result::affinities (costs its memory twice)
 };
 
 /// Embeds the rows of x (N x D, finite) following options: optional PCA, neighbours, affinities,
