@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "treesne/affinities.hpp"
@@ -72,32 +73,53 @@ double exact_tsne_kl(const Matrix& p, ConstMatrixView y, int threads) {
     });
 }
 
+namespace {
+
+// One row of the exact t-SNE gradient, with the embedding dimension known at compile time.
+template <int Dim>
+double tsne_gradient_row(const Matrix& p, ConstMatrixView y, index_t i, double z, double exaggeration,
+                         bool want_kl, double* g) {
+    const double inv_z = 1.0 / z;
+    const double* yi = y.row(i);
+    const double* prow = p.row(i);
+    double acc[Dim] = {};
+    double kl = 0.0;
+    for (index_t j = 0; j < y.rows; ++j) {
+        if (j == i) continue;
+        const double* yj = y.row(j);
+        double diff[Dim];
+        double dist2 = 0.0;
+        for (int c = 0; c < Dim; ++c) {
+            diff[c] = yi[c] - yj[c];
+            dist2 += diff[c] * diff[c];
+        }
+        const double w = 1.0 / (1.0 + dist2);
+        const double mult = (exaggeration * prow[j] - w * inv_z) * w;
+        for (int c = 0; c < Dim; ++c) acc[c] += mult * diff[c];
+        if (want_kl && prow[j] > 0) kl += prow[j] * std::log(prow[j] * z / w);
+    }
+    for (int c = 0; c < Dim; ++c) g[c] = 4.0 * acc[c];
+    return kl;
+}
+
+}  // namespace
+
 double exact_tsne_gradient(const Matrix& p, ConstMatrixView y, MatrixView grad, double exaggeration,
-                           int threads) {
+                           int threads, bool want_kl) {
     check_shapes(p, y, "exact t-SNE");
     require(grad.rows == y.rows && grad.cols == y.cols, "gradient buffer has the wrong shape");
-    const index_t n = y.rows, dim = y.cols;
+    require(y.cols >= 1 && y.cols <= 3, "exact t-SNE embeds in 1, 2 or 3 dimensions; got ", y.cols);
+    const index_t n = y.rows;
     const double z = student_t_normaliser(y, threads);
     // dC/dy_i = 4 sum_j (a p_ij - q_ij) w_ij (y_i - y_j), w_ij = (1+|y_i-y_j|^2)^-1, q_ij = w_ij / Z
     // (van der Maaten & Hinton 2008, eq. 5).
+    const auto row = y.cols == 1 ? tsne_gradient_row<1> : y.cols == 2 ? tsne_gradient_row<2> : tsne_gradient_row<3>;
     const double kl = parallel_sum(n, threads, [&](index_t begin, index_t end) {
         double total = 0.0;
-        std::vector<double> g(static_cast<std::size_t>(dim));
-        for (index_t i = begin; i < end; ++i) {
-            std::fill(g.begin(), g.end(), 0.0);
-            for (index_t j = 0; j < n; ++j) {
-                if (j == i) continue;
-                const double w = 1.0 / (1.0 + sq_dist(y.row(i), y.row(j), dim));
-                const double pij = p(i, j);
-                const double mult = (exaggeration * pij - w / z) * w;
-                for (index_t c = 0; c < dim; ++c) g[c] += mult * (y(i, c) - y(j, c));
-                if (pij > 0) total += pij * std::log(pij * z / w);
-            }
-            for (index_t c = 0; c < dim; ++c) grad(i, c) = 4.0 * g[c];
-        }
+        for (index_t i = begin; i < end; ++i) total += row(p, y, i, z, exaggeration, want_kl, grad.row(i));
         return total;
     });
-    return kl;
+    return want_kl ? kl : std::numeric_limits<double>::quiet_NaN();
 }
 
 double exact_sne_kl(const Matrix& p, ConstMatrixView y, int threads) {

@@ -61,7 +61,7 @@ struct Session::Impl {
         const auto& opt = options.optimizer;
         switch (opt.method) {
             case Method::exact_tsne:
-                return exact_tsne_gradient(p_dense, state.y, grad.view(), exaggeration, threads);
+                return exact_tsne_gradient(p_dense, state.y, grad.view(), exaggeration, threads, want_kl);
             case Method::exact_sne:
                 return exact_sne_gradient(p_dense, state.y, grad.view(), exaggeration, threads);
             case Method::barnes_hut: break;

@@ -124,27 +124,33 @@ void SpaceTree<Dim>::build(ConstMatrixView y, int threads) {
 }
 
 // Appends the node covering tree-order points [begin, end) at `level` (cell half-width `half`) and,
-// recursively, its children in Morton order; returns nothing but fixes the node's skip index afterwards.
+// recursively, its children in Morton order; fixes the node's skip index once its subtree is complete.
 template <int Dim>
 void SpaceTree<Dim>::build_node(std::uint32_t begin, std::uint32_t end, int level, double half) {
+    constexpr int M = Dim * (Dim + 1) / 2;
     const std::size_t self = nodes_.size();
     nodes_.push_back(Node{});
-    Node& node = nodes_.back();
-    node.begin = begin;
-    node.end = end;
-    node.half_width = half;
     const bool leaf = end - begin <= static_cast<std::uint32_t>(leaf_capacity) || level >= kBits ||
                       codes_[begin] == codes_[end - 1];
-    node.leaf = leaf;
+    const double count = static_cast<double>(end - begin);
     std::array<double, Dim> com{};
+    std::array<double, M> mom{};
     if (leaf) {
         for (std::uint32_t s = begin; s < end; ++s)
             for (int d = 0; d < Dim; ++d) com[d] += positions_[s * Dim + d];
+        for (int d = 0; d < Dim; ++d) com[d] /= count;
+        for (std::uint32_t s = begin; s < end; ++s) {
+            const double* y = &positions_[s * Dim];
+            for (int a = 0, m = 0; a < Dim; ++a)
+                for (int b = a; b < Dim; ++b, ++m) mom[m] += (y[a] - com[a]) * (y[b] - com[b]);
+        }
     } else {
         // Children: runs of equal Dim-bit digits at this level. Codes are sorted, so each run is
         // contiguous; find each boundary by binary search on the digit.
         const int shift = (kBits - 1 - level) * Dim;
         const std::uint64_t digit_mask = (std::uint64_t{1} << Dim) - 1;
+        std::array<std::size_t, (1 << Dim)> children{};
+        int child_count = 0;
         std::uint32_t child_begin = begin;
         while (child_begin < end) {
             const std::uint64_t digit = (codes_[child_begin] >> shift) & digit_mask;
@@ -152,17 +158,33 @@ void SpaceTree<Dim>::build_node(std::uint32_t begin, std::uint32_t end, int leve
                 std::partition_point(codes_.begin() + child_begin, codes_.begin() + end,
                                      [&](std::uint64_t c) { return ((c >> shift) & digit_mask) == digit; }) -
                 codes_.begin());
-            const std::size_t child = nodes_.size();
+            children[child_count++] = nodes_.size();
             build_node(child_begin, child_end, level + 1, 0.5 * half);
-            const Node& c = nodes_[child];
-            const double count = static_cast<double>(c.end - c.begin);
-            for (int d = 0; d < Dim; ++d) com[d] += c.center_of_mass[d] * count;
             child_begin = child_end;
+        }
+        for (int c = 0; c < child_count; ++c) {
+            const Node& child = nodes_[children[c]];
+            const double w = static_cast<double>(child.end - child.begin);
+            for (int d = 0; d < Dim; ++d) com[d] += w * child.center_of_mass[d];
+        }
+        for (int d = 0; d < Dim; ++d) com[d] /= count;
+        // Parallel-axis theorem: sum_c n_c (M_c + (com_c - com)(com_c - com)^T).
+        for (int c = 0; c < child_count; ++c) {
+            const Node& child = nodes_[children[c]];
+            const double w = static_cast<double>(child.end - child.begin);
+            for (int a = 0, m = 0; a < Dim; ++a)
+                for (int b = a; b < Dim; ++b, ++m)
+                    mom[m] += w * (child.moments[m] + (child.center_of_mass[a] - com[a]) *
+                                                          (child.center_of_mass[b] - com[b]));
         }
     }
     Node& me = nodes_[self];  // nodes_ may have reallocated
-    const double inv = 1.0 / static_cast<double>(end - begin);
-    for (int d = 0; d < Dim; ++d) me.center_of_mass[d] = com[d] * inv;
+    me.begin = begin;
+    me.end = end;
+    me.leaf = leaf;
+    me.half_width = half;
+    me.center_of_mass = com;
+    for (int m = 0; m < M; ++m) me.moments[m] = mom[m] / count;
     me.skip = static_cast<std::uint32_t>(nodes_.size());
 }
 
@@ -175,6 +197,7 @@ double SpaceTree<Dim>::repulsion(double theta, MatrixView forces, int threads) {
     const Node* nodes = nodes_.data();
     const auto node_count = static_cast<std::uint32_t>(nodes_.size());
     const double* pos = positions_.data();
+    const bool quadrupole = quadrupole_;
 
     parallel_for(n_, threads, [&](index_t begin, index_t end) {
         for (index_t si = begin; si < end; ++si) {
@@ -197,9 +220,35 @@ double SpaceTree<Dim>::repulsion(double theta, MatrixView forces, int threads) {
                     if (node.half_width * node.half_width < theta2 * dist2) {
                         const double count = static_cast<double>(node.end - node.begin);
                         const double q = 1.0 / (1.0 + dist2);
-                        z += count * q;
-                        const double m = count * q * q;
-                        for (int d = 0; d < Dim; ++d) f[d] += m * diff[d];
+                        double zq = q;
+                        double fq = q * q;
+                        std::array<double, Dim> cd{};
+                        if (quadrupole) {
+                            // Second-order Taylor terms about the centre of mass, averaged over the
+                            // cell with its second moments C (d = y_i - com, w = q):
+                            //   E[w]       ~ w - w^2 tr C + 4 w^3 d'Cd
+                            //   E[w^2 d]   ~ w^2 d + (-2 w^3 tr C + 12 w^4 d'Cd) d - 4 w^3 C d
+                            double trace = 0.0, dcd = 0.0;
+                            for (int a = 0, m = 0; a < Dim; ++a)
+                                for (int b = a; b < Dim; ++b, ++m) {
+                                    const double c = node.moments[m];
+                                    if (a == b) {
+                                        trace += c;
+                                        cd[a] += c * diff[a];
+                                        dcd += c * diff[a] * diff[a];
+                                    } else {
+                                        cd[a] += c * diff[b];
+                                        cd[b] += c * diff[a];
+                                        dcd += 2.0 * c * diff[a] * diff[b];
+                                    }
+                                }
+                            const double q2 = q * q, q3 = q2 * q;
+                            zq += -q2 * trace + 4.0 * q3 * dcd;
+                            fq += -2.0 * q3 * trace + 12.0 * q3 * q * dcd;
+                            for (int d = 0; d < Dim; ++d) f[d] -= count * 4.0 * q3 * cd[d];
+                        }
+                        z += count * zq;
+                        for (int d = 0; d < Dim; ++d) f[d] += count * fq * diff[d];
                         at = node.skip;
                         continue;
                     }

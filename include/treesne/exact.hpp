@@ -11,9 +11,10 @@ double exact_tsne_kl(const Matrix& p, ConstMatrixView y, int threads = 0);
 
 /// t-SNE gradient dC/dy_i = 4 sum_j (exaggeration * p_ij - q_ij)(1+|y_i-y_j|^2)^-1 (y_i - y_j) written
 /// into grad (N x Dim). Returns KL(P||Q) of the unexaggerated P. Rows are computed independently and the
-/// KL is added in a fixed order, so the result does not depend on threads.
+/// KL is added in a fixed order, so the result does not depend on threads. With want_kl false the KL
+/// (a log per pair) is skipped and NaN returned.
 double exact_tsne_gradient(const Matrix& p, ConstMatrixView y, MatrixView grad, double exaggeration = 1.0,
-                           int threads = 0);
+                           int threads = 0, bool want_kl = true);
 
 /// SNE: sum_i KL(P_i||Q_i), q_{j|i} = exp(-|y_i-y_j|^2) / sum_{k!=i} exp(-|y_i-y_k|^2) (Hinton & Roweis
 /// 2002). P dense conditional (row i is P_i, zero diagonal).

@@ -26,6 +26,9 @@ public:
 
     struct Node {
         std::array<double, Dim> center_of_mass;
+        /// Second central moments of the node's points, (1/n) sum (y - com)(y - com)^T, upper triangle
+        /// row by row (Dim = 2: xx, xy, yy). Used by the quadrupole correction.
+        std::array<double, Dim*(Dim + 1) / 2> moments;
         double half_width;  ///< half the side of the node's cubic cell
         std::uint32_t begin;  ///< first point (in tree order)
         std::uint32_t end;    ///< one past the last point
@@ -39,9 +42,16 @@ public:
     /// Barnes-Hut repulsion. For every point i writes the unnormalised repulsive force
     /// sum_{j!=i} q_ij^2 (y_i - y_j) with q_ij = (1+|y_i-y_j|^2)^-1 into forces (n x Dim, input order) and
     /// returns Z = sum_{i!=j} q_ij. A cell is summarised by its centre of mass when it does not contain i
-    /// and half_width / distance < theta (bhtsne's convention); theta = 0 is exact.
+    /// and half_width / distance < theta (bhtsne's convention: cell half-width over the distance to the
+    /// centre of mass); theta = 0 is exact.
     /// The result is the same bit for bit for any thread count.
     double repulsion(double theta, MatrixView forces, int threads);
+
+    /// Quadrupole correction (on by default): summarised cells add the second-order term of the Taylor
+    /// expansion of q and q^2 (y_i - y) about the centre of mass, using the cell's second moments. The
+    /// monopole error O((w/r)^2) becomes O((w/r)^3) for ~20 more flops per summarised cell, so the same
+    /// theta gives a much more accurate gradient and Z than bhtsne's monopole. Off = bhtsne's scheme.
+    void set_quadrupole(bool on) { quadrupole_ = on; }
 
     const std::vector<Node>& nodes() const { return nodes_; }
     /// order()[s] = input index of the s-th point in tree order.
@@ -59,6 +69,7 @@ private:
     std::vector<std::uint64_t> scratch_codes_;
     std::vector<point_t> scratch_order_;
     index_t n_ = 0;
+    bool quadrupole_ = true;
 };
 
 extern template class SpaceTree<1>;

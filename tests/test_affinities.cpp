@@ -1,0 +1,112 @@
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "test_helpers.hpp"
+#include "treesne/treesne.hpp"
+
+using namespace treesne;
+using treesne::testing::clustered;
+using treesne::testing::random_matrix;
+
+namespace {
+
+double row_entropy(const double* p, index_t k) {
+    double h = 0;
+    for (index_t j = 0; j < k; ++j)
+        if (p[j] > 0) h -= p[j] * std::log(p[j]);
+    return h;
+}
+
+void check_joint_invariants(const Affinities& p) {
+    double total = 0;
+    for (index_t i = 0; i < p.n; ++i)
+        for (index_t e = p.offsets[i]; e < p.offsets[i + 1]; ++e) {
+            const point_t j = p.columns[e];
+            REQUIRE(j != i);
+            REQUIRE(p.values[e] >= 0);
+            if (e > p.offsets[i]) REQUIRE(p.columns[e - 1] < j);
+            total += p.values[e];
+            // the transposed entry exists with the same value, bit for bit
+            const auto* first = p.columns.data() + p.offsets[j];
+            const auto* last = p.columns.data() + p.offsets[j + 1];
+            const auto* at = std::lower_bound(first, last, static_cast<point_t>(i));
+            REQUIRE(at != last);
+            REQUIRE(*at == i);
+            REQUIRE(p.values[at - p.columns.data()] == p.values[e]);
+        }
+    CHECK(total == doctest::Approx(1.0).epsilon(1e-12));
+}
+
+}  // namespace
+
+TEST_CASE("every row of the conditional P hits its perplexity") {
+    for (double perplexity : {2.0, 5.0, 15.0, 30.0}) {
+        CAPTURE(perplexity);
+        const Matrix x = clustered(5, 60, 10, 11);
+        const NeighborGraph g = nearest_neighbors(x, neighbor_count(perplexity, x.rows()), KnnBackend::automatic, 2);
+        AffinityOptions o;
+        o.perplexity = perplexity;
+        std::vector<double> betas;
+        const std::vector<double> p = conditional_probabilities(g, o, 2, &betas);
+        for (index_t i = 0; i < g.n; ++i) {
+            double sum = 0;
+            for (index_t j = 0; j < g.k; ++j) sum += p[i * g.k + j];
+            REQUIRE(sum == doctest::Approx(1.0).epsilon(1e-12));
+            REQUIRE(std::abs(row_entropy(p.data() + i * g.k, g.k) - std::log(perplexity)) < 1e-5);
+            REQUIRE(betas[i] > 0);
+        }
+    }
+}
+
+TEST_CASE("joint P is symmetric, non-negative and sums to one") {
+    const Matrix x = random_matrix(300, 8, 12);
+    AffinityOptions o;
+    o.perplexity = 10;
+    const NeighborGraph g = nearest_neighbors(x, 30, KnnBackend::automatic, 2);
+    check_joint_invariants(compute_affinities(g, o, 2));
+}
+
+TEST_CASE("with k = N-1 the sparse P equals the exact method's dense P") {
+    const Matrix x = random_matrix(60, 5, 13);
+    AffinityOptions o;
+    o.perplexity = 8;
+    const Affinities sparse = compute_affinities(nearest_neighbors_naive(x, 59), o, 1);
+    const Matrix dense = dense_joint_probabilities(dense_conditional_probabilities(x, o, 1));
+    const Matrix from_sparse = testing::densify(sparse);
+    for (index_t i = 0; i < dense.size(); ++i)
+        REQUIRE(from_sparse.data()[i] == doctest::Approx(dense.data()[i]).epsilon(1e-9).scale(1e-15));
+}
+
+TEST_CASE("calibration survives duplicates and all-equal distances") {
+    SUBCASE("half the points are one duplicated point") {
+        Matrix x = random_matrix(200, 4, 14);
+        for (index_t i = 0; i < 100; ++i)
+            for (index_t d = 0; d < 4; ++d) x(i, d) = x(0, d);
+        AffinityOptions o;
+        o.perplexity = 10;
+        const Affinities p = compute_affinities(nearest_neighbors(x, 30, KnnBackend::automatic, 2), o, 2);
+        check_joint_invariants(p);
+        for (double v : p.values) REQUIRE(std::isfinite(v));
+    }
+    SUBCASE("every point identical: rows become uniform") {
+        const Matrix x(50, 3, 1.5);
+        AffinityOptions o;
+        o.perplexity = 5;
+        const NeighborGraph g = nearest_neighbors(x, 15, KnnBackend::automatic, 1);
+        const std::vector<double> p = conditional_probabilities(g, o, 1);
+        for (double v : p) REQUIRE(v == doctest::Approx(1.0 / 15));
+        check_joint_invariants(symmetrize(g, p, 1));
+    }
+    SUBCASE("huge and tiny magnitudes") {
+        for (double scale : {1e-150, 1e150}) {
+            Matrix x = random_matrix(100, 3, 15);
+            for (index_t i = 0; i < x.size(); ++i) x.data()[i] *= scale;
+            AffinityOptions o;
+            o.perplexity = 5;
+            const NeighborGraph g = nearest_neighbors(x, 15, KnnBackend::automatic, 1);
+            const Affinities p = compute_affinities(g, o, 1);
+            for (double v : p.values) REQUIRE(std::isfinite(v));
+        }
+    }
+}

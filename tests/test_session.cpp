@@ -1,0 +1,208 @@
+// Optimiser, session, initialisation, determinism and end-to-end quality.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "test_helpers.hpp"
+#include "treesne/treesne.hpp"
+
+using namespace treesne;
+using treesne::testing::clustered;
+using treesne::testing::random_matrix;
+
+namespace {
+
+Options small_options(index_t iterations) {
+    Options o;
+    o.affinities.perplexity = 10;
+    o.optimizer.iterations = iterations;
+    o.threads = 2;
+    return o;
+}
+
+}  // namespace
+
+TEST_CASE("running to 250 then to 1000 equals running to 1000, bit for bit") {
+    std::vector<int> labels;
+    const Matrix x = clustered(5, 60, 10, 31, 10.0, &labels);
+    for (Method method : {Method::barnes_hut, Method::exact_tsne}) {
+        CAPTURE(to_string(method));
+        Options o = small_options(1000);
+        o.optimizer.method = method;
+        o.optimizer.max_step_norm = method == Method::exact_tsne ? 5.0 : 0.0;  // exercise clipping too
+        auto make = [&] {
+            const Matrix y0 = initial_embedding(x, o);
+            if (method == Method::barnes_hut)
+                return Session(compute_affinities(nearest_neighbors(x, 30, KnnBackend::brute, 2), o.affinities, 2),
+                               y0, o);
+            return Session(dense_joint_probabilities(dense_conditional_probabilities(x, o.affinities, 2)), y0, o);
+        };
+        Session a = make(), b = make();
+        CHECK(a.run(250) == RunStatus::completed);
+        CHECK(a.iteration() == 250);
+        a.run(1000);
+        b.run(1000);
+        CHECK(a.iteration() == 1000);
+        CHECK(a.embedding() == b.embedding());
+        CHECK(a.state().gains == b.state().gains);
+    }
+}
+
+TEST_CASE("same seed, same embedding for 1, 2 and 4 threads through the whole pipeline") {
+    const Matrix x = clustered(8, 250, 30, 32);
+    Options o;
+    o.optimizer.iterations = 300;
+    o.init = InitKind::pca;
+    Matrix first;
+    for (int threads : {1, 2, 4}) {
+        CAPTURE(threads);
+        o.threads = threads;
+        const Result r = embed(x, o);
+        if (first.empty())
+            first = r.y;
+        else
+            CHECK(r.y == first);
+    }
+    o.init = InitKind::random;
+    o.threads = 1;
+    const Matrix one = embed(x, o).y;
+    o.threads = 4;
+    CHECK(embed(x, o).y == one);
+}
+
+TEST_CASE("observer sees every report, may stop the run, and cancellation stops after an iteration") {
+    const Matrix x = clustered(3, 50, 5, 33);
+    Options o = small_options(300);
+    o.report_every = 50;
+    std::vector<IterationReport> reports;
+    Result r = embed(x, o, [&](const IterationReport& rep) {
+        reports.push_back(rep);
+        return true;
+    });
+    REQUIRE(reports.size() == 6);
+    CHECK(reports.front().iteration == 50);
+    CHECK(reports.front().phase == Phase::early_exaggeration);
+    CHECK(reports.back().iteration == 300);
+    CHECK(reports.back().phase == Phase::main);
+    for (const auto& rep : reports) {
+        CHECK(std::isfinite(rep.kl));
+        CHECK(rep.kl > 0);
+        CHECK(rep.gradient_norm > 0);
+        CHECK(rep.seconds >= 0);
+    }
+    // KL decreases over the main phase
+    CHECK(reports.back().kl < reports[reports.size() - 3].kl);
+
+    r = embed(x, o, [](const IterationReport& rep) { return rep.iteration < 100; });
+    CHECK(r.status == RunStatus::stopped_by_observer);
+    CHECK(r.iterations == 100);
+
+    std::atomic<bool> cancel{true};
+    Callbacks cb;
+    cb.cancel = &cancel;
+    r = embed(x, o, cb);
+    CHECK(r.status == RunStatus::cancelled);
+    CHECK(r.iterations == 1);
+}
+
+TEST_CASE("end to end: 10 Gaussian clusters in 20-D are separated, and BH's KL is near the exact method's") {
+    std::vector<int> labels;
+    const Matrix x = clustered(10, 200, 20, 34, 6.0, &labels);
+    Options o;
+    o.threads = 2;
+    const Result bh = embed(x, o);
+    const double accuracy = knn_accuracy(bh.y, labels, 10, 2);
+    CHECK(accuracy > 0.95);
+
+    // Exact KL of both final embeddings against the same dense P (the exact method's objective).
+    const Matrix p = dense_joint_probabilities(dense_conditional_probabilities(x, o.affinities, 2));
+    o.optimizer.method = Method::exact_tsne;
+    const Result exact = embed(x, o);
+    const double kl_bh = exact_tsne_kl(p, bh.y, 2);
+    const double kl_exact = exact_tsne_kl(p, exact.y, 2);
+    MESSAGE("exact KL: barnes_hut ", kl_bh, ", exact_tsne ", kl_exact, "; kNN accuracy ", accuracy);
+    CHECK(kl_bh < 1.02 * kl_exact);
+    CHECK(knn_accuracy(exact.y, labels, 10, 2) > 0.95);
+}
+
+TEST_CASE("exact SNE optimises: clusters separate") {
+    std::vector<int> labels;
+    const Matrix x = clustered(4, 40, 10, 35, 8.0, &labels);
+    Options o = small_options(400);
+    o.optimizer.method = Method::exact_sne;
+    const Result r = embed(x, o);
+    for (index_t i = 0; i < r.y.size(); ++i) REQUIRE(std::isfinite(r.y.data()[i]));
+    CHECK(knn_accuracy(r.y, labels, 5, 2) > 0.9);
+}
+
+TEST_CASE("initialisations") {
+    const Matrix x = clustered(3, 100, 6, 36);
+    SUBCASE("random is seeded, centred at 0 with sd 1e-4") {
+        const Matrix a = random_init(20000, 2, 7), b = random_init(20000, 2, 7), c = random_init(20000, 2, 8);
+        CHECK(a == b);
+        CHECK(a != c);
+        double mean = 0, var = 0;
+        for (index_t i = 0; i < a.size(); ++i) mean += a.data()[i];
+        mean /= static_cast<double>(a.size());
+        for (index_t i = 0; i < a.size(); ++i) var += (a.data()[i] - mean) * (a.data()[i] - mean);
+        CHECK(std::abs(mean) < 1e-6);
+        CHECK(std::sqrt(var / static_cast<double>(a.size())) == doctest::Approx(1e-4).epsilon(0.02));
+    }
+    SUBCASE("pca: first column has sd 1e-4 and follows the direction of largest variance") {
+        Matrix line(200, 3);
+        for (index_t i = 0; i < 200; ++i) {
+            const double t = static_cast<double>(i) - 100;
+            line(i, 0) = 2 * t + 0.01 * std::sin(static_cast<double>(i));
+            line(i, 1) = -t;
+            line(i, 2) = 0.5 + 0.01 * std::cos(static_cast<double>(i));
+        }
+        const Matrix y = pca_init(line, 2, 2);
+        double var = 0;
+        for (index_t i = 0; i < 200; ++i) var += y(i, 0) * y(i, 0);
+        CHECK(std::sqrt(var / 199) == doctest::Approx(1e-4).epsilon(1e-9));
+        // |corr(y0, t)| = 1
+        double num = 0, den = 0;
+        for (index_t i = 0; i < 200; ++i) {
+            num += y(i, 0) * (static_cast<double>(i) - 100);
+            den += (static_cast<double>(i) - 100) * (static_cast<double>(i) - 100);
+        }
+        CHECK(std::abs(num) / std::sqrt(den * var) > 0.9999);
+        CHECK(pca_init(line, 2, 1) == pca_init(line, 2, 4));
+    }
+    SUBCASE("user coordinates are rescaled unless asked not to") {
+        Options o;
+        o.init = InitKind::user;
+        o.init_coordinates = random_matrix(x.rows(), 2, 9, 5.0);
+        const Matrix y = initial_embedding(x, o);
+        double var = 0;
+        for (index_t i = 0; i < y.rows(); ++i) var += y(i, 0) * y(i, 0);
+        CHECK(std::sqrt(var / static_cast<double>(y.rows() - 1)) == doctest::Approx(1e-4));
+        o.keep_user_scale = true;
+        CHECK(initial_embedding(x, o) == o.init_coordinates);
+    }
+}
+
+TEST_CASE("options are validated with messages that say what would work") {
+    const Matrix x = random_matrix(100, 4, 37);
+    Options o;
+    o.affinities.perplexity = 40;
+    CHECK_THROWS_WITH_AS(embed(x, o), doctest::Contains("at most 33"), InvalidArgument);
+    o.affinities.perplexity = 5;
+    o.dims = 4;
+    CHECK_THROWS_AS(embed(x, o), InvalidArgument);
+    o.dims = 2;
+    o.optimizer.theta = -1;
+    CHECK_THROWS_AS(embed(x, o), InvalidArgument);
+    o.optimizer.theta = 0.5;
+    Matrix bad = x;
+    bad(3, 2) = std::nan("");
+    CHECK_THROWS_WITH_AS(embed(bad, o), doctest::Contains("row 4, column 3"), InvalidArgument);
+}
+
+TEST_CASE("learning rate auto is max(N / 12, 200)") {
+    OptimizerOptions o;
+    CHECK(resolve_learning_rate(o, 1000) == 200);
+    CHECK(resolve_learning_rate(o, 120000) == 10000);
+    o.learning_rate = 5;
+    CHECK(resolve_learning_rate(o, 1000) == 5);
+}
