@@ -63,6 +63,7 @@ private:
 
     std::vector<Node> nodes_;
     std::vector<point_t> order_;           // tree order -> input index
+    std::vector<std::uint32_t> leaves_;    // indices of the leaf nodes, in tree order
     std::vector<std::uint64_t> codes_;     // Morton codes in tree order
     std::vector<double> positions_;        // coordinates in tree order (n x Dim)
     std::vector<double> point_z_;          // per-point partial Z in tree order
