@@ -16,50 +16,50 @@ namespace {
 // Calibrates one row: finds beta with H(P_i) = log(perplexity), where p_j ∝ exp(-beta d_j).
 // Distances are shifted by their minimum before exponentiation: the shift cancels in the normalisation
 // and keeps exp() from underflowing for large distances (the row's nearest neighbour gets weight 1).
-// Bisection on beta with the bracket doubled/halved until found (bhtsne's scheme), at most max_steps steps.
+// H(beta) = log sum_j e^{-beta s_j} + beta E[s] is decreasing with dH/dbeta = -beta Var[s], so a Newton
+// step is taken whenever it stays inside the current bracket, and a bisection step (or doubling while no
+// upper bound is known) otherwise: a few steps instead of bhtsne's ~50 bisections.
 double calibrate_row(const double* dist, index_t k, double target_entropy, const AffinityOptions& options,
                      double* p) {
     double d_min = std::numeric_limits<double>::infinity();
     for (index_t j = 0; j < k; ++j) d_min = std::min(d_min, dist[j]);
-    double beta = 1.0;
+    double d_mean = 0.0;
+    for (index_t j = 0; j < k; ++j) d_mean += dist[j] - d_min;
+    d_mean /= static_cast<double>(k);
+    // Start where beta * E[s] ~ 1: the right scale for any units of the input.
+    double beta = d_mean > 0 && std::isfinite(d_mean) ? 1.0 / d_mean : 1.0;
     double lo = 0.0;
     double hi = std::numeric_limits<double>::infinity();
     double best_beta = beta;
     double best_gap = std::numeric_limits<double>::infinity();
-    // Scale the starting point to the row's distances so the bisection starts close.
-    double d_mean = 0.0;
-    for (index_t j = 0; j < k; ++j) d_mean += dist[j] - d_min;
-    d_mean /= static_cast<double>(k);
-    if (d_mean > 0 && std::isfinite(d_mean)) beta = 1.0 / d_mean;
 
     for (int step = 0; step < options.max_steps; ++step) {
-        double sum = 0.0;
-        double weighted = 0.0;
+        double sum = 0.0, m1 = 0.0, m2 = 0.0;
         for (index_t j = 0; j < k; ++j) {
             const double shifted = dist[j] - d_min;
             const double w = std::exp(-beta * shifted);
-            p[j] = w;
             sum += w;
-            weighted += w * shifted;
+            m1 += w * shifted;
+            m2 += w * shifted * shifted;
         }
-        // H = log(sum) + beta * E[d - d_min]  (entropy in nats of the normalised row)
-        const double entropy = std::log(sum) + beta * weighted / sum;
+        const double mean = m1 / sum;
+        const double entropy = std::log(sum) + beta * mean;
         const double gap = entropy - target_entropy;
         if (std::abs(gap) < best_gap) {
             best_gap = std::abs(gap);
             best_beta = beta;
         }
         if (std::abs(gap) < options.entropy_tolerance) break;
-        if (gap > 0) {  // too flat: sharpen
-            lo = beta;
-            beta = std::isinf(hi) ? beta * 2.0 : 0.5 * (beta + hi);
-        } else {
+        if (gap > 0)
+            lo = beta;  // too flat: sharpen
+        else
             hi = beta;
-            beta = 0.5 * (beta + lo);
-        }
-        if (!(beta > 0) || !std::isfinite(beta)) break;
+        const double slope = -beta * (m2 / sum - mean * mean);
+        double next = slope < 0 ? beta - gap / slope : std::numeric_limits<double>::quiet_NaN();
+        if (!(next > lo && next < hi)) next = std::isinf(hi) ? 2.0 * beta : 0.5 * (lo + hi);
+        if (!(next > 0) || !std::isfinite(next) || next == beta) break;
+        beta = next;
     }
-    // Recompute at the best beta found (the loop may have stepped past it).
     double sum = 0.0;
     for (index_t j = 0; j < k; ++j) {
         p[j] = std::exp(-best_beta * (dist[j] - d_min));
