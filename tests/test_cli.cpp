@@ -1,0 +1,992 @@
+// The command line: parse_cli() as a pure function (when the test binary links treesne_cli_lib), and the
+// real `treesne` program run as a process (when TREESNE_CLI_PATH is defined): help, exit codes, one-line
+// errors, nothing written on failure, round trips, pictures, affinities, evaluate, determinism, Ctrl-C.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "treesne/errors.hpp"
+#include "treesne/options.hpp"
+
+#ifdef TREESNE_HAVE_CLI_LIB
+#include "cli.hpp"
+
+namespace {
+
+using treesne::cli::CliConfig;
+using treesne::cli::Command;
+using treesne::cli::parse_cli;
+using treesne::cli::UsageError;
+
+CliConfig parse(std::vector<std::string> args) {
+    args.insert(args.begin(), "treesne");
+    std::vector<const char*> argv;
+    for (const auto& a : args) argv.push_back(a.c_str());
+    return parse_cli(static_cast<int>(argv.size()), argv.data());
+}
+
+void check_same_options(const treesne::Options& a, const treesne::Options& b) {
+    CHECK(a.dims == b.dims);
+    CHECK(a.seed == b.seed);
+    CHECK(a.threads == b.threads);
+    CHECK(a.pca_dims == b.pca_dims);
+    CHECK(a.init == b.init);
+    CHECK(a.keep_user_scale == b.keep_user_scale);
+    CHECK(a.report_every == b.report_every);
+    CHECK(a.neighbors.backend == b.neighbors.backend);
+    CHECK(a.affinities.perplexity == b.affinities.perplexity);
+    CHECK(a.affinities.entropy_tolerance == b.affinities.entropy_tolerance);
+    CHECK(a.affinities.max_steps == b.affinities.max_steps);
+    const auto &p = a.optimizer, &q = b.optimizer;
+    CHECK(p.method == q.method);
+    CHECK(p.theta == q.theta);
+    CHECK(p.iterations == q.iterations);
+    CHECK(p.exaggeration == q.exaggeration);
+    CHECK(p.exaggeration_iterations == q.exaggeration_iterations);
+    CHECK(p.learning_rate == q.learning_rate);
+    CHECK(p.momentum == q.momentum);
+    CHECK(p.final_momentum == q.final_momentum);
+    CHECK(p.gain_increase == q.gain_increase);
+    CHECK(p.gain_decrease == q.gain_decrease);
+    CHECK(p.min_gain == q.min_gain);
+    CHECK(p.max_step_norm == q.max_step_norm);
+}
+
+}  // namespace
+
+TEST_CASE("cli parse: embed defaults are a default-constructed Options") {
+    const CliConfig c = parse({"embed", "in.csv", "-o", "out.csv"});
+    CHECK(c.command == Command::embed);
+    CHECK(c.verbosity == treesne::cli::Verbosity::normal);
+    CHECK(c.embed.inputs == std::vector<std::string>{"in.csv"});
+    CHECK(c.embed.output == "out.csv");
+    CHECK(c.embed.plot_path.empty());
+    CHECK(c.embed.affinities_path.empty());
+    CHECK(c.embed.label_paths.empty());
+    CHECK(c.embed.init_path.empty());
+    CHECK_FALSE(c.embed.log_every_given);
+    check_same_options(c.embed.options, treesne::Options{});
+}
+
+TEST_CASE("cli parse: every embed option reaches its field") {
+    const CliConfig c = parse({"embed",
+                               "a.csv",
+                               "b.csv",
+                               "--output=out.npy",
+                               "--dims",
+                               "3",
+                               "--perplexity",
+                               "7.5",
+                               "--perplexity-tolerance",
+                               "1e-3",
+                               "--perplexity-steps",
+                               "77",
+                               "--theta",
+                               "0.25",
+                               "--method",
+                               "barnes_hut",
+                               "--iterations",
+                               "321",
+                               "--exaggeration",
+                               "4",
+                               "--exaggeration-iterations",
+                               "99",
+                               "--learning-rate",
+                               "150.5",
+                               "--momentum",
+                               "0.4",
+                               "--final-momentum",
+                               "0.7",
+                               "--gain-increase",
+                               "0.3",
+                               "--gain-decrease",
+                               "0.6",
+                               "--min-gain",
+                               "0.02",
+                               "--max-step-norm",
+                               "5",
+                               "--init",
+                               "start.csv",
+                               "--keep-init-scale",
+                               "--seed",
+                               "18446744073709551615",
+                               "--threads",
+                               "3",
+                               "--knn",
+                               "brute",
+                               "--pca",
+                               "4",
+                               "--labels",
+                               "la.txt",
+                               "--labels",
+                               "lb.txt",
+                               "--label-names",
+                               "x,y",
+                               "--plot",
+                               "pic.SVG",
+                               "--save-affinities",
+                               "p.mtx",
+                               "--log-every",
+                               "5",
+                               "--verbose"});
+    const auto& e = c.embed;
+    const auto& o = e.options;
+    CHECK(e.inputs == std::vector<std::string>{"a.csv", "b.csv"});
+    CHECK(e.output == "out.npy");
+    CHECK(o.dims == 3);
+    CHECK(o.affinities.perplexity == 7.5);
+    CHECK(o.affinities.entropy_tolerance == 1e-3);
+    CHECK(o.affinities.max_steps == 77);
+    CHECK(o.optimizer.theta == 0.25);
+    CHECK(o.optimizer.method == treesne::Method::barnes_hut);
+    CHECK(o.optimizer.iterations == 321);
+    CHECK(o.optimizer.exaggeration == 4);
+    CHECK(o.optimizer.exaggeration_iterations == 99);
+    REQUIRE(o.optimizer.learning_rate.has_value());
+    CHECK(*o.optimizer.learning_rate == 150.5);
+    CHECK(o.optimizer.momentum == 0.4);
+    CHECK(o.optimizer.final_momentum == 0.7);
+    CHECK(o.optimizer.gain_increase == 0.3);
+    CHECK(o.optimizer.gain_decrease == 0.6);
+    CHECK(o.optimizer.min_gain == 0.02);
+    CHECK(o.optimizer.max_step_norm == 5);
+    CHECK(o.init == treesne::InitKind::user);
+    CHECK(e.init_path == "start.csv");
+    CHECK(o.keep_user_scale);
+    CHECK(o.seed == std::numeric_limits<std::uint64_t>::max());
+    CHECK(o.threads == 3);
+    CHECK(o.neighbors.backend == treesne::KnnBackend::brute);
+    CHECK(o.pca_dims == 4);
+    CHECK(e.label_paths == std::vector<std::string>{"la.txt", "lb.txt"});
+    CHECK(e.label_names == "x,y");
+    CHECK(e.plot_path == "pic.SVG");
+    CHECK(e.affinities_path == "p.mtx");
+    CHECK(o.report_every == 5);
+    CHECK(e.log_every_given);
+    CHECK(c.verbosity == treesne::cli::Verbosity::verbose);
+}
+
+TEST_CASE("cli parse: enumerations, auto, stdout and negative values") {
+    CHECK(parse({"embed", "x", "-o", "-"}).embed.output == "-");
+    CHECK(parse({"embed", "x", "-o", "y.csv", "--method", "exact_tsne"}).embed.options.optimizer.method ==
+          treesne::Method::exact_tsne);
+    CHECK(parse({"embed", "x", "-o", "y.csv", "--method", "exact_sne"}).embed.options.optimizer.method ==
+          treesne::Method::exact_sne);
+    CHECK(parse({"embed", "x", "-o", "y.csv", "--knn", "kdtree"}).embed.options.neighbors.backend ==
+          treesne::KnnBackend::kdtree);
+    CHECK(parse({"embed", "x", "-o", "y.csv", "--knn", "auto"}).embed.options.neighbors.backend ==
+          treesne::KnnBackend::automatic);
+    CHECK(parse({"embed", "x", "-o", "y.csv", "--init", "random"}).embed.options.init ==
+          treesne::InitKind::random);
+    CHECK(parse({"embed", "x", "-o", "y.csv", "--init", "pca"}).embed.options.init == treesne::InitKind::pca);
+    CHECK_FALSE(parse({"embed", "x", "-o", "y.csv", "--learning-rate", "auto"})
+                    .embed.options.optimizer.learning_rate);
+    CHECK(parse({"embed", "x", "-o", "y.csv", "-q"}).verbosity == treesne::cli::Verbosity::quiet);
+    CHECK(parse({"embed", "x", "-o", "y.csv", "--theta", "0"}).embed.options.optimizer.theta == 0);
+    // "--theta -1" reaches the range check instead of being read as an option.
+    try {
+        parse({"embed", "x", "-o", "y.csv", "--theta", "-1"});
+        FAIL("no UsageError");
+    } catch (const UsageError& e) {
+        CHECK(std::string(e.what()).find("--theta must be >= 0") != std::string::npos);
+    }
+}
+
+TEST_CASE("cli parse: help, version and evaluate") {
+    CHECK(parse({"--help"}).command == Command::help);
+    CHECK(parse({"-h"}).help_topic.empty());
+    CHECK(parse({"--version"}).command == Command::version);
+    CHECK(parse({"help", "embed"}).help_topic == "embed");
+    CHECK(parse({"embed", "--help"}).help_topic == "embed");
+    CHECK(parse({"embed", "--perplexity", "oops", "-h"}).help_topic == "embed");
+    CHECK(parse({"evaluate", "--help"}).help_topic == "evaluate");
+
+    const CliConfig d = parse({"evaluate", "x.csv", "y.csv"});
+    CHECK(d.command == Command::evaluate);
+    CHECK(d.evaluate.inputs == std::vector<std::string>{"x.csv"});
+    CHECK(d.evaluate.embedding == "y.csv");
+    CHECK(d.evaluate.perplexity == treesne::Options{}.affinities.perplexity);
+    CHECK(d.evaluate.k == 10);
+    CHECK(d.evaluate.sample == 0);
+    CHECK_FALSE(d.evaluate.json);
+
+    const CliConfig e = parse({"evaluate",
+                               "a.csv",
+                               "b.csv",
+                               "y.npy",
+                               "--labels",
+                               "la",
+                               "--labels",
+                               "lb",
+                               "--k",
+                               "5",
+                               "--perplexity",
+                               "12",
+                               "--sample",
+                               "100",
+                               "--json",
+                               "--threads",
+                               "2",
+                               "--seed",
+                               "7",
+                               "--pca",
+                               "3",
+                               "--trust-queries",
+                               "50"});
+    CHECK(e.evaluate.inputs == std::vector<std::string>{"a.csv", "b.csv"});
+    CHECK(e.evaluate.embedding == "y.npy");
+    CHECK(e.evaluate.label_paths.size() == 2);
+    CHECK(e.evaluate.k == 5);
+    CHECK(e.evaluate.perplexity == 12);
+    CHECK(e.evaluate.sample == 100);
+    CHECK(e.evaluate.json);
+    CHECK(e.evaluate.threads == 2);
+    CHECK(e.evaluate.seed == 7);
+    CHECK(e.evaluate.pca_dims == 3);
+    CHECK(e.evaluate.trust_queries == 50);
+}
+
+TEST_CASE("cli parse: usage errors throw UsageError") {
+    const std::vector<std::vector<std::string>> bad = {
+        {},
+        {"frobnicate"},
+        {"--frobnicate"},
+        {"help", "frobnicate"},
+        {"embed", "x.csv", "-o", "y.csv", "--frobnicate"},
+        {"embed", "x.csv", "-o", "y.csv", "--perplexity"},
+        {"embed", "x.csv", "-o", "y.csv", "--perplexity", "abc"},
+        {"embed", "x.csv", "-o", "y.csv", "--perplexity", "30x"},
+        {"embed", "x.csv", "-o", "y.csv", "--perplexity", "nan"},
+        {"embed", "x.csv", "-o", "y.csv", "--perplexity", "0"},
+        {"embed", "x.csv", "-o", "y.csv", "--perplexity", "-5"},
+        {"embed", "x.csv", "-o", "y.csv", "--perplexity", "5", "--perplexity", "6"},
+        {"embed", "x.csv", "-o", "y.csv", "--dims", "0"},
+        {"embed", "x.csv", "-o", "y.csv", "--dims", "4"},
+        {"embed", "x.csv", "-o", "y.csv", "--dims", "2.5"},
+        {"embed", "x.csv", "-o", "y.csv", "--theta", "-1"},
+        {"embed", "x.csv", "-o", "y.csv", "--theta=-0.1"},
+        {"embed", "x.csv", "-o", "y.csv", "--method", "tsne"},
+        {"embed", "x.csv", "-o", "y.csv", "--knn", "hnsw2"},
+        {"embed", "x.csv", "-o", "y.csv", "--init", ""},
+        {"embed", "x.csv", "-o", "y.csv", "--iterations", "-1"},
+        {"embed", "x.csv", "-o", "y.csv", "--learning-rate", "0"},
+        {"embed", "x.csv", "-o", "y.csv", "--learning-rate", "fast"},
+        {"embed", "x.csv", "-o", "y.csv", "--momentum", "1"},
+        {"embed", "x.csv", "-o", "y.csv", "--threads", "-2"},
+        {"embed", "x.csv", "-o", "y.csv", "--seed", "-1"},
+        {"embed", "x.csv", "-o", "y.csv", "--quiet", "--verbose"},
+        {"embed", "x.csv", "-o", "y.csv", "--keep-init-scale"},
+        {"embed", "x.csv", "-o", "y.csv", "--plot", "pic.jpg"},
+        {"embed", "x.csv", "-o", "y.csv", "--save-affinities", "p.txt"},
+        {"embed", "x.csv", "-o", "y.csv", "--save-affinities", "p.mtx", "--method", "exact_tsne"},
+        {"embed", "x.csv", "-o", "y.csv", "--label-names", "a,b"},
+        {"embed", "x.csv", "-o", "y.csv", "--labels", "a", "--labels", "b"},
+        {"embed", "x.csv", "-o", "y.txt"},
+        {"embed", "x.csv"},
+        {"embed", "-o", "y.csv"},
+        {"evaluate", "x.csv"},
+        {"evaluate", "x.csv", "y.csv", "--k", "0"},
+        {"evaluate", "x.csv", "y.csv", "--sample", "1"},
+        {"evaluate", "x.csv", "y.csv", "--dims", "2"},
+    };
+    for (const auto& args : bad) {
+        std::string joined;
+        for (const auto& a : args) joined += a + " ";
+        CAPTURE(joined);
+        CHECK_THROWS_AS(parse(args), UsageError);
+    }
+}
+
+TEST_CASE("cli help: every option and its default") {
+    const std::string embed = treesne::cli::help_text("embed");
+    for (const char* name : {"--output",
+                             "--dims",
+                             "--perplexity",
+                             "--perplexity-tolerance",
+                             "--perplexity-steps",
+                             "--theta",
+                             "--method",
+                             "--iterations",
+                             "--exaggeration",
+                             "--exaggeration-iterations",
+                             "--learning-rate",
+                             "--momentum",
+                             "--final-momentum",
+                             "--gain-increase",
+                             "--gain-decrease",
+                             "--min-gain",
+                             "--max-step-norm",
+                             "--init",
+                             "--keep-init-scale",
+                             "--seed",
+                             "--threads",
+                             "--knn",
+                             "--pca",
+                             "--labels",
+                             "--label-names",
+                             "--plot",
+                             "--save-affinities",
+                             "--log-every",
+                             "--quiet",
+                             "--verbose",
+                             "--help"}) {
+        CAPTURE(name);
+        CHECK(embed.find(name) != std::string::npos);
+    }
+    const treesne::Options d;
+    for (const std::string& text :
+         {treesne::concat("Default: ", d.affinities.perplexity, "."),
+          treesne::concat("Default: ", d.optimizer.theta, "."),
+          treesne::concat("Default: ", d.optimizer.iterations, "."),
+          treesne::concat("Default: ", d.optimizer.exaggeration_iterations, "."),
+          treesne::concat("Default: ", d.seed, "."), treesne::concat("Default: ", d.dims, "."),
+          std::string("Default: auto."), std::string("Default: barnes_hut."), std::string("Default: pca."),
+          std::string("half-width / distance")}) {
+        CAPTURE(text);
+        CHECK(embed.find(text) != std::string::npos);
+    }
+    const std::string evaluate = treesne::cli::help_text("evaluate");
+    for (const char* name : {"--labels", "--perplexity", "--k", "--sample", "--json", "--threads", "--pca"}) {
+        CAPTURE(name);
+        CHECK(evaluate.find(name) != std::string::npos);
+    }
+    CHECK(treesne::cli::help_text("").find("treesne embed") != std::string::npos);
+    CHECK_THROWS_AS(treesne::cli::help_text("nope"), UsageError);
+}
+
+#endif  // TREESNE_HAVE_CLI_LIB
+
+#ifdef TREESNE_CLI_PATH
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "treesne/io.hpp"
+#include "treesne/version.hpp"
+
+namespace treesne {
+/// The documented limit of `treesne evaluate` without --sample (tools/cli.hpp: evaluate_max_points).
+constexpr index_t cli_test_evaluate_max_points = 200000;
+}  // namespace treesne
+
+namespace {
+
+namespace fs = std::filesystem;
+
+/// A fresh directory, removed with everything in it at the end of the test.
+class TempDir {
+  public:
+    TempDir() {
+        static int counter = 0;
+        path_ = fs::temp_directory_path() /
+                ("treesne_cli_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+        fs::remove_all(path_);
+        fs::create_directories(path_);
+    }
+    ~TempDir() {
+        std::error_code ec;
+        fs::permissions(path_, fs::perms::owner_all, fs::perm_options::add, ec);
+        for (const auto& entry : fs::recursive_directory_iterator(path_, ec))
+            if (entry.is_directory())
+                fs::permissions(entry.path(), fs::perms::owner_all, fs::perm_options::add, ec);
+        fs::remove_all(path_, ec);
+    }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    std::string operator/(const std::string& name) const { return (path_ / name).string(); }
+    const fs::path& path() const { return path_; }
+
+  private:
+    fs::path path_;
+};
+
+std::string quote(const std::string& s) {
+    std::string out = "'";
+    for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+}
+
+std::string slurp(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+void spit(const std::string& path, const std::string& content) {
+    std::ofstream out(path, std::ios::binary);
+    out << content;
+}
+
+struct Run {
+    int status = -1;
+    std::string out, err;
+};
+
+/// Runs `treesne ARGS` (already quoted) with stdout and stderr captured in files of dir.
+Run run_cli(const TempDir& dir, const std::string& args) {
+    const std::string command = quote(TREESNE_CLI_PATH) + " " + args + " >" + quote(dir / "stdout.txt") +
+                                " 2>" + quote(dir / "stderr.txt") + " </dev/null";
+    const int raw = std::system(command.c_str());
+    Run r;
+    r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
+    r.out = slurp(dir / "stdout.txt");
+    r.err = slurp(dir / "stderr.txt");
+    fs::remove(dir / "stdout.txt");
+    fs::remove(dir / "stderr.txt");
+    return r;
+}
+
+bool contains(const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
+}
+
+std::size_t count_lines(const std::string& text) {
+    std::size_t n = 0;
+    for (char c : text) n += c == '\n';
+    return n;
+}
+
+/// Exactly one line "treesne: error: ..." on stderr.
+void check_one_error_line(const Run& r) {
+    CAPTURE(r.err);
+    CHECK(count_lines(r.err) == 1);
+    CHECK(r.err.rfind("treesne: error: ", 0) == 0);
+}
+
+/// `clusters` well-separated blobs in d dimensions, n points in all, from a fixed linear congruential
+/// generator; labels[i] = blob of point i.
+struct Blobs {
+    std::vector<std::vector<double>> x;
+    std::vector<int> labels;
+};
+
+Blobs make_blobs(int n, int d, int clusters, std::uint64_t seed = 1) {
+    Blobs b;
+    std::uint64_t state = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    auto uniform = [&state] {
+        state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+        return static_cast<double>(state >> 11) / 9007199254740992.0;
+    };
+    for (int i = 0; i < n; ++i) {
+        const int c = i % clusters;
+        std::vector<double> row(static_cast<std::size_t>(d));
+        for (int j = 0; j < d; ++j)
+            row[static_cast<std::size_t>(j)] = (j == c % d ? 10.0 * (c + 1) : 0.0) + uniform() - 0.5;
+        b.x.push_back(row);
+        b.labels.push_back(c);
+    }
+    return b;
+}
+
+void write_csv(const std::string& path, const std::vector<std::vector<double>>& x, char sep = ',') {
+    std::ofstream out(path);
+    out.precision(17);
+    for (const auto& row : x) {
+        for (std::size_t j = 0; j < row.size(); ++j) out << (j ? std::string(1, sep) : "") << row[j];
+        out << '\n';
+    }
+}
+
+void write_labels(const std::string& path, const std::vector<int>& labels) {
+    std::ofstream out(path);
+    for (int l : labels) out << l << '\n';
+}
+
+/// Small, fast runs: perplexity 5, 60 iterations, one thread (ctest runs tests in parallel, and OpenMP's
+/// spinning threads crawl on an oversubscribed machine).
+const std::string fast = " --perplexity 5 --iterations 60 --exaggeration-iterations 20 --quiet --threads 1";
+/// For a dozen points.
+const std::string tiny = " --perplexity 3 --iterations 30 --exaggeration-iterations 10 --quiet --threads 1";
+
+void check_embedding(const std::string& path, treesne::index_t rows, treesne::index_t cols) {
+    const treesne::Matrix y = treesne::io::read_matrix(path);
+    CHECK(y.rows() == rows);
+    CHECK(y.cols() == cols);
+    for (double v : y.storage()) REQUIRE(std::isfinite(v));
+}
+
+/// bhtsne's result layout: int32 N, int32 D, N*D doubles, N int32 landmarks, N doubles costs.
+void check_dat_result(const std::string& path, int rows, int cols) {
+    const std::string bytes = slurp(path);
+    REQUIRE(bytes.size() >= 8);
+    std::int32_t header[2];
+    std::memcpy(header, bytes.data(), sizeof header);
+    CHECK(header[0] == rows);
+    CHECK(header[1] == cols);
+    CHECK(bytes.size() ==
+          8 + static_cast<std::size_t>(rows) * cols * 8 + static_cast<std::size_t>(rows) * 12);
+    std::vector<double> y(static_cast<std::size_t>(rows) * cols);
+    std::memcpy(y.data(), bytes.data() + 8, y.size() * sizeof(double));
+    for (double v : y) REQUIRE(std::isfinite(v));
+}
+
+}  // namespace
+
+TEST_CASE("cli binary: help and version") {
+    TempDir dir;
+    for (const std::string& args : {std::string("--help"), std::string("help"), std::string("-h")}) {
+        const Run r = run_cli(dir, args);
+        CHECK(r.status == 0);
+        CHECK(contains(r.out, "treesne embed"));
+        CHECK(contains(r.out, "treesne evaluate"));
+        CHECK(r.err.empty());
+    }
+    for (const std::string& args :
+         {std::string("embed --help"), std::string("help embed"), std::string("embed -h")}) {
+        CAPTURE(args);
+        const Run r = run_cli(dir, args);
+        CHECK(r.status == 0);
+        for (const char* name : {"--output",
+                                 "--dims",
+                                 "--perplexity",
+                                 "--theta",
+                                 "--method",
+                                 "--iterations",
+                                 "--exaggeration",
+                                 "--exaggeration-iterations",
+                                 "--learning-rate",
+                                 "--momentum",
+                                 "--final-momentum",
+                                 "--max-step-norm",
+                                 "--init",
+                                 "--seed",
+                                 "--threads",
+                                 "--knn",
+                                 "--pca",
+                                 "--labels",
+                                 "--label-names",
+                                 "--plot",
+                                 "--save-affinities",
+                                 "--log-every",
+                                 "--quiet",
+                                 "--verbose"})
+            CHECK(contains(r.out, name));
+        const treesne::Options d;
+        CHECK(contains(r.out, treesne::concat("Default: ", d.affinities.perplexity, ".")));
+        CHECK(contains(r.out, treesne::concat("Default: ", d.optimizer.theta, ".")));
+        CHECK(contains(r.out, treesne::concat("Default: ", d.optimizer.iterations, ".")));
+        CHECK(contains(r.out, treesne::concat("Default: ", d.optimizer.exaggeration, ".")));
+        CHECK(contains(r.out, treesne::concat("Default: ", d.seed, ".")));
+        CHECK(contains(r.out, "half-width / distance"));
+        CHECK(contains(r.out, "Example"));
+    }
+    for (const std::string& args : {std::string("evaluate --help"), std::string("help evaluate")}) {
+        const Run r = run_cli(dir, args);
+        CHECK(r.status == 0);
+        for (const char* name : {"--labels", "--perplexity", "--k", "--json", "--sample", "--threads"})
+            CHECK(contains(r.out, name));
+    }
+    const Run v = run_cli(dir, "--version");
+    CHECK(v.status == 0);
+    CHECK(v.out == std::string("treesne ") + treesne::version + "\n");
+}
+
+TEST_CASE("cli binary: usage errors exit 2 with one line") {
+    TempDir dir;
+    const Blobs b = make_blobs(60, 4, 3);
+    const std::string in = dir / "in.csv", out = dir / "out.csv";
+    write_csv(in, b.x);
+    const std::string io = quote(in) + " -o " + quote(out);
+    for (const std::string& args : {
+             std::string(""),
+             std::string("frobnicate"),
+             "embed " + io + " --frobnicate",
+             "embed " + io + " --perplexity",
+             "embed " + io + " --perplexity abc",
+             "embed " + io + " --dims 0",
+             "embed " + io + " --dims 4",
+             "embed " + io + " --perplexity 0",
+             "embed " + io + " --perplexity -3",
+             "embed " + io + " --theta -1",
+             "embed " + io + " --method fast",
+             "embed " + io + " --init sideways --quiet --verbose",
+             "embed " + io + " --init ''",
+             "embed " + io + " --knn faiss",
+             "embed " + io + " --learning-rate quick",
+             "embed -o " + quote(out),
+             "embed " + quote(in),
+             "embed " + quote(in) + " -o " + quote(dir / "out.xyz"),
+             "embed " + io + " --method exact_tsne --save-affinities " + quote(dir / "p.mtx"),
+             "evaluate " + quote(in),
+         }) {
+        CAPTURE(args);
+        const Run r = run_cli(dir, args);
+        CHECK(r.status == 2);
+        check_one_error_line(r);
+        CHECK_FALSE(fs::exists(out));
+    }
+}
+
+TEST_CASE("cli binary: data errors exit 1 with one line and write nothing") {
+    TempDir dir;
+    const std::string out = dir / "out.csv";
+    struct Case {
+        const char* name;
+        std::string content;  // written to dir/name unless it is the missing file
+        const char* expect;   // a part of the message
+    };
+    const std::vector<Case> cases = {
+        {"missing.csv", "", "missing.csv"},
+        {"empty.csv", "", "empty.csv"},
+        {"header.csv", "a,b,c\n", "header.csv"},
+        {"ragged.csv", "1,2,3\n4,5,6\n7,8\n", "line"},
+        {"text.csv", "1,2,3\n4,five,6\n", "line"},
+        {"nan.csv", "1,2,3\n4,nan,6\n", "line"},
+        {"inf.csv", "1,2,3\n4,inf,6\n", "line"},
+        {"garbage.csv", std::string("\x01\x02\xff\xfe\x00\x10garbage\x7f\x80", 16), "garbage.csv"},
+        {"truncated.npy",
+         std::string("\x93NUMPY\x01\x00v\x00{'descr': '<f8', 'fortran_order': False, 'shape': (100, 3), }",
+                     70) +
+             std::string(100, '\0'),
+         "truncated.npy"},
+    };
+    SUBCASE("unreadable inputs") {
+        for (const Case& c : cases) {
+            CAPTURE(c.name);
+            const std::string path = dir / c.name;
+            if (std::string(c.name) != "missing.csv") spit(path, c.content);
+            const Run r = run_cli(dir, "embed " + quote(path) + " -o " + quote(out) + fast);
+            CHECK(r.status == 1);
+            check_one_error_line(r);
+            CHECK(contains(r.err, c.expect));
+            CHECK_FALSE(fs::exists(out));
+        }
+    }
+
+    const Blobs b = make_blobs(12, 3, 2);
+    const std::string small = dir / "small.csv";
+    write_csv(small, b.x);
+    SUBCASE("too few points for the perplexity") {
+        const Run r = run_cli(
+            dir, "embed " + quote(small) + " -o " + quote(out) + " --perplexity 30 --quiet --threads 1");
+        CHECK(r.status == 1);
+        check_one_error_line(r);
+        CHECK(contains(r.err, "perplexity"));
+        CHECK(contains(r.err, "at most"));
+        CHECK_FALSE(fs::exists(out));
+    }
+    SUBCASE("output directory missing") {
+        const Run r =
+            run_cli(dir, "embed " + quote(small) + " -o " + quote(dir / "no/such/dir/out.csv") + tiny);
+        CHECK(r.status == 1);
+        check_one_error_line(r);
+        CHECK(contains(r.err, "no/such/dir"));
+    }
+    SUBCASE("plot directory missing") {
+        const Run r = run_cli(dir, "embed " + quote(small) + " -o " + quote(out) + " --plot " +
+                                       quote(dir / "nowhere/pic.png") + tiny);
+        CHECK(r.status == 1);
+        check_one_error_line(r);
+        CHECK_FALSE(fs::exists(out));
+    }
+    SUBCASE("unwritable directory") {
+        if (::geteuid() == 0) {
+            MESSAGE("skipped: root ignores directory permissions");
+        } else {
+            const std::string locked = dir / "locked";
+            fs::create_directory(locked);
+            fs::permissions(locked, fs::perms::owner_read | fs::perms::owner_exec);
+            const Run r = run_cli(dir, "embed " + quote(small) + " -o " + quote(locked + "/out.csv") + tiny);
+            CHECK(r.status == 1);
+            check_one_error_line(r);
+            CHECK_FALSE(fs::exists(locked + "/out.csv"));
+        }
+    }
+    SUBCASE("labels count differs from the points") {
+        write_labels(dir / "labels.txt", {0, 1, 0});
+        const Run r = run_cli(dir, "embed " + quote(small) + " -o " + quote(out) + " --labels " +
+                                       quote(dir / "labels.txt") + tiny);
+        CHECK(r.status == 1);
+        check_one_error_line(r);
+        CHECK(contains(r.err, "3"));
+        CHECK(contains(r.err, "12"));
+        CHECK_FALSE(fs::exists(out));
+    }
+    SUBCASE("stacked inputs with different columns") {
+        write_csv(dir / "wide.csv", make_blobs(12, 4, 2).x);
+        const Run r = run_cli(
+            dir, "embed " + quote(small) + " " + quote(dir / "wide.csv") + " -o " + quote(out) + tiny);
+        CHECK(r.status == 1);
+        check_one_error_line(r);
+        CHECK(contains(r.err, "wide.csv"));
+    }
+    SUBCASE("init file of the wrong shape") {
+        write_csv(dir / "init.csv", {{0.0, 1.0}, {1.0, 0.0}});
+        const Run r = run_cli(
+            dir, "embed " + quote(small) + " -o " + quote(out) + " --init " + quote(dir / "init.csv") + tiny);
+        CHECK(r.status == 1);
+        check_one_error_line(r);
+        CHECK(contains(r.err, "init"));
+    }
+    SUBCASE("a failed run leaves an existing output unchanged") {
+        spit(out, "precious\n");
+        const Run r = run_cli(dir, "embed " + quote(small) + " -o " + quote(out) + " --plot " +
+                                       quote(dir / "nowhere/pic.png") + tiny);
+        CHECK(r.status == 1);
+        CHECK(slurp(out) == "precious\n");
+        spit(dir / "ragged.csv", "1,2\n3\n");
+        const Run r2 = run_cli(dir, "embed " + quote(dir / "ragged.csv") + " -o " + quote(out) + tiny);
+        CHECK(r2.status == 1);
+        CHECK(slurp(out) == "precious\n");
+    }
+    // Nothing but our own files: no temporary files left behind.
+    for (const auto& entry : fs::directory_iterator(dir.path())) {
+        const std::string name = entry.path().filename().string();
+        CAPTURE(name);
+        CHECK((name.find(".csv") != std::string::npos || name.find(".npy") != std::string::npos ||
+               name.find(".txt") != std::string::npos || name == "locked"));
+    }
+}
+
+TEST_CASE("cli binary: embeddings round-trip in every format") {
+    TempDir dir;
+    const Blobs b = make_blobs(90, 6, 3);
+    const std::string in = dir / "in.tsv";
+    write_csv(in, b.x, '\t');
+    SUBCASE("formats and dimensions") {
+        for (const char* ext : {".csv", ".tsv", ".npy"}) {
+            CAPTURE(ext);
+            const std::string out = dir / (std::string("y") + ext);
+            const Run r = run_cli(dir, "embed " + quote(in) + " -o " + quote(out) + fast);
+            CHECK(r.status == 0);
+            CHECK(r.err.empty());
+            check_embedding(out, 90, 2);
+        }
+        const Run r = run_cli(dir, "embed " + quote(in) + " -o " + quote(dir / "y.dat") + fast);
+        CHECK(r.status == 0);
+        check_dat_result(dir / "y.dat", 90, 2);
+        for (int dims : {1, 3}) {
+            const std::string out = dir / "y_dims.csv";
+            const Run d = run_cli(
+                dir, "embed " + quote(in) + " -o " + quote(out) + fast + " --dims " + std::to_string(dims));
+            CHECK(d.status == 0);
+            check_embedding(out, 90, dims);
+        }
+    }
+    SUBCASE("stdout") {
+        const Run r = run_cli(dir, "embed " + quote(in) + " -o -" + fast);
+        CHECK(r.status == 0);
+        spit(dir / "from_stdout.csv", r.out);
+        check_embedding(dir / "from_stdout.csv", 90, 2);
+    }
+    SUBCASE("exact methods, random and file initialisation, pca preprocessing") {
+        std::vector<std::vector<double>> init;
+        for (int i = 0; i < 90; ++i) init.push_back({std::sin(i * 1.0), std::cos(i * 0.7)});
+        write_csv(dir / "init.csv", init);
+        for (const std::string& extra :
+             {std::string(" --method exact_tsne"), std::string(" --method exact_sne"),
+              std::string(" --init random"), std::string(" --pca 3 --knn kdtree"),
+              std::string(" --knn brute --theta 0"), " --init " + quote(dir / "init.csv")}) {
+            CAPTURE(extra);
+            const std::string out = dir / "y_variant.npy";
+            const Run r = run_cli(dir, "embed " + quote(in) + " -o " + quote(out) + fast + extra);
+            CHECK(r.status == 0);
+            CHECK(r.err.empty());
+            check_embedding(out, 90, 2);
+        }
+    }
+    SUBCASE("stacked inputs") {
+        write_csv(dir / "a.csv", std::vector<std::vector<double>>(b.x.begin(), b.x.begin() + 50));
+        write_csv(dir / "b.csv", std::vector<std::vector<double>>(b.x.begin() + 50, b.x.end()));
+        const Run r = run_cli(dir, "embed " + quote(dir / "a.csv") + " " + quote(dir / "b.csv") + " -o " +
+                                       quote(dir / "stacked.csv") + fast);
+        CHECK(r.status == 0);
+        check_embedding(dir / "stacked.csv", 90, 2);
+    }
+}
+
+TEST_CASE("cli binary: progress lines, pictures and affinities") {
+    TempDir dir;
+    const Blobs b = make_blobs(120, 5, 4);
+    const std::string in = dir / "in.csv";
+    write_csv(in, b.x);
+    write_labels(dir / "a.txt", std::vector<int>(b.labels.begin(), b.labels.begin() + 70));
+    write_labels(dir / "b.txt", std::vector<int>(b.labels.begin() + 70, b.labels.end()));
+    write_csv(dir / "in_a.csv", std::vector<std::vector<double>>(b.x.begin(), b.x.begin() + 70));
+    write_csv(dir / "in_b.csv", std::vector<std::vector<double>>(b.x.begin() + 70, b.x.end()));
+
+    SUBCASE("stage lines and a plain progress line every --log-every iterations") {
+        const Run r =
+            run_cli(dir, "embed " + quote(in) + " -o " + quote(dir / "y.csv") +
+                             " --perplexity 5 --iterations 60 --log-every 20 --verbose --threads 1");
+        CHECK(r.status == 0);
+        CAPTURE(r.err);
+        CHECK(contains(r.err, "read: 120 x 5"));
+        CHECK(contains(r.err, "settings:"));
+        CHECK(contains(r.err, "learning rate"));
+        CHECK(contains(r.err, "optimise: 20/60"));
+        CHECK(contains(r.err, "optimise: 60/60"));
+        CHECK(contains(r.err, "write: "));
+        CHECK_FALSE(contains(r.err, "\r"));
+    }
+    SUBCASE("labels and --plot give a PNG, and an SVG") {
+        const Run r =
+            run_cli(dir, "embed " + quote(dir / "in_a.csv") + " " + quote(dir / "in_b.csv") + " -o " +
+                             quote(dir / "y.csv") + " --labels " + quote(dir / "a.txt") + " --labels " +
+                             quote(dir / "b.txt") + " --label-names 'zero,one,two,three' --plot " +
+                             quote(dir / "pic.png") + fast);
+        CHECK(r.status == 0);
+        CAPTURE(r.err);
+        const std::string png = slurp(dir / "pic.png");
+        REQUIRE(png.size() > 1000);
+        CHECK(png.compare(0, 8, "\x89PNG\r\n\x1a\n") == 0);
+        const Run s = run_cli(dir, "embed " + quote(in) + " -o " + quote(dir / "y.csv") + " --plot " +
+                                       quote(dir / "pic.svg") + fast);
+        CHECK(s.status == 0);
+        CHECK(contains(slurp(dir / "pic.svg"), "<svg"));
+    }
+    SUBCASE("--label-names must cover the labels") {
+        const Run r = run_cli(dir, "embed " + quote(dir / "in_a.csv") + " -o " + quote(dir / "y.csv") +
+                                       " --labels " + quote(dir / "a.txt") +
+                                       " --label-names 'zero,one' --plot " + quote(dir / "pic.png") + fast);
+        CHECK(r.status == 1);
+        check_one_error_line(r);
+        CHECK_FALSE(fs::exists(dir / "y.csv"));
+    }
+    SUBCASE("--save-affinities writes P, which sums to 1") {
+        const Run r = run_cli(dir, "embed " + quote(in) + " -o " + quote(dir / "y.csv") +
+                                       " --save-affinities " + quote(dir / "p.mtx") + fast);
+        CHECK(r.status == 0);
+        const treesne::SparseMatrix p = treesne::io::read_affinities(dir / "p.mtx");
+        CHECK(p.n == 120);
+        double sum = 0;
+        for (double v : p.values) sum += v;
+        CHECK(sum == doctest::Approx(1.0).epsilon(1e-6));
+    }
+}
+
+TEST_CASE("cli binary: evaluate") {
+    TempDir dir;
+    const Blobs b = make_blobs(150, 5, 3);
+    const std::string in = dir / "in.csv", y = dir / "y.csv", labels = dir / "labels.txt";
+    write_csv(in, b.x);
+    write_labels(labels, b.labels);
+    REQUIRE(run_cli(dir, "embed " + quote(in) + " -o " + quote(y) +
+                             " --perplexity 5 --iterations 100 --quiet --threads 1")
+                .status == 0);
+
+    const Run text = run_cli(dir, "evaluate " + quote(in) + " " + quote(y) + " --labels " + quote(labels) +
+                                      " --perplexity 5 --quiet --threads 1");
+    CAPTURE(text.err);
+    CHECK(text.status == 0);
+    CHECK(contains(text.out, "KL divergence:"));
+    CHECK(contains(text.out, "10-NN preservation:"));
+    CHECK(contains(text.out, "trustworthiness:"));
+    CHECK(contains(text.out, "10-NN accuracy:"));
+    CHECK(text.err.empty());
+
+    const Run json = run_cli(dir, "evaluate " + quote(in) + " " + quote(y) + " --labels " + quote(labels) +
+                                      " --perplexity 5 --k 5 --json --quiet --threads 1");
+    CHECK(json.status == 0);
+    CAPTURE(json.out);
+    REQUIRE(json.out.size() > 2);
+    CHECK(json.out.front() == '{');
+    CHECK(json.out[json.out.find_last_not_of("\n")] == '}');
+    CHECK(count_lines(json.out) == 1);
+    for (const char* key : {"\"kl_divergence\":", "\"knn_preservation\":", "\"trustworthiness\":",
+                            "\"knn_accuracy\":", "\"points\": 150", "\"k\": 5"})
+        CHECK(contains(json.out, key));
+
+    const Run sampled = run_cli(
+        dir, "evaluate " + quote(in) + " " + quote(y) + " --perplexity 5 --sample 60 --json --threads 1");
+    CHECK(sampled.status == 0);
+    CHECK(contains(sampled.out, "\"points\": 60"));
+    CHECK(contains(sampled.out, "\"sampled\": true"));
+    CHECK_FALSE(contains(sampled.out, "knn_accuracy"));
+
+    SUBCASE("more points than the exact KL divergence allows, unless sampled") {
+        const treesne::index_t big = treesne::cli_test_evaluate_max_points + 1;
+        {
+            std::ofstream x(dir / "big_x.csv"), e(dir / "big_y.csv");
+            for (treesne::index_t i = 0; i < big; ++i) {
+                x << i % 1000 << '\n';
+                e << i % 997 << ',' << i % 13 << '\n';
+            }
+        }
+        const Run r = run_cli(dir, "evaluate " + quote(dir / "big_x.csv") + " " + quote(dir / "big_y.csv") +
+                                       " --quiet --threads 1");
+        CHECK(r.status == 1);
+        check_one_error_line(r);
+        CHECK(contains(r.err, "--sample"));
+        CHECK(contains(r.err, std::to_string(treesne::cli_test_evaluate_max_points)));
+    }
+    write_csv(dir / "short.csv", std::vector<std::vector<double>>(b.x.begin(), b.x.begin() + 100));
+    const Run mismatch = run_cli(
+        dir, "evaluate " + quote(dir / "short.csv") + " " + quote(y) + " --perplexity 5 --quiet --threads 1");
+    CHECK(mismatch.status == 1);
+    check_one_error_line(mismatch);
+}
+
+TEST_CASE("cli binary: the same seed gives the same file for 1 and 2 threads") {
+    TempDir dir;
+    const Blobs b = make_blobs(200, 8, 4);
+    const std::string in = dir / "in.csv";
+    write_csv(in, b.x);
+    for (const char* method : {"barnes_hut", "exact_tsne"}) {
+        CAPTURE(method);
+        const std::string common = " --perplexity 5 --iterations 80 --seed 7 --init random --quiet --method ";
+        REQUIRE(run_cli(dir, "embed " + quote(in) + " -o " + quote(dir / "t1.npy") + common + method +
+                                 " --threads 1")
+                    .status == 0);
+        REQUIRE(run_cli(dir, "embed " + quote(in) + " -o " + quote(dir / "t2.npy") + common + method +
+                                 " --threads 2")
+                    .status == 0);
+        const std::string one = slurp(dir / "t1.npy"), two = slurp(dir / "t2.npy");
+        CHECK(one.size() > 200 * 2 * 8);
+        CHECK(one == two);
+    }
+}
+
+TEST_CASE("cli binary: SIGINT during the optimisation writes nothing and exits 130") {
+    TempDir dir;
+    const Blobs b = make_blobs(200, 5, 4);
+    const std::string in = dir / "in.csv", out = dir / "y.csv", err = dir / "stderr.txt";
+    write_csv(in, b.x);
+    // Everything the child needs is prepared before fork(): it only calls exec.
+    const std::string cmd = "exec " + quote(TREESNE_CLI_PATH) + " embed " + quote(in) + " -o " + quote(out) +
+                            " --perplexity 5 --iterations 100000000 --log-every 1 --threads 1 2>" +
+                            quote(err) + " </dev/null >/dev/null";
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+        ::_exit(127);
+    }
+    // Wait until the optimisation reports, then interrupt; never wait forever.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (!contains(slurp(err), "optimise: ") && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    ::kill(child, SIGINT);
+    int raw = 0;
+    while (::waitpid(child, &raw, WNOHANG) == 0) {
+        if (std::chrono::steady_clock::now() > deadline + std::chrono::seconds(10)) {
+            ::kill(child, SIGKILL);
+            ::waitpid(child, &raw, 0);
+            FAIL("treesne did not stop after SIGINT");
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    REQUIRE(WIFEXITED(raw));
+    CHECK(WEXITSTATUS(raw) == 130);
+    const std::string message = slurp(err);
+    CAPTURE(message);
+    CHECK(contains(message, "interrupted at iteration"));
+    CHECK(contains(message, "nothing written"));
+    CHECK_FALSE(fs::exists(out));
+}
+
+#endif  // TREESNE_CLI_PATH

@@ -1,0 +1,695 @@
+// Command-line parsing and help texts. Boost.Program_options finds the options and positional arguments;
+// every value is then converted and range-checked here, so each mistake gets one precise line. Defaults
+// are never stored in the parser: unset options leave a default-constructed Options untouched, and the
+// help prints that same Options, so the two cannot disagree.
+#include "cli.hpp"
+
+#include <algorithm>
+#include <boost/program_options.hpp>
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <limits>
+#include <sstream>
+#include <type_traits>
+
+#include "treesne/errors.hpp"
+#include "treesne/io.hpp"
+#include "treesne/version.hpp"
+
+namespace po = boost::program_options;
+
+namespace treesne::cli {
+namespace {
+
+constexpr unsigned help_width = 100;
+
+/// Short decimal text that reads back as exactly v ("0.5", "30", "1e-05").
+std::string format_number(double v) {
+    char buffer[40];
+    std::snprintf(buffer, sizeof buffer, "%g", v);
+    if (std::strtod(buffer, nullptr) != v) std::snprintf(buffer, sizeof buffer, "%.17g", v);
+    return buffer;
+}
+
+template <class Int>
+std::string format_number(Int v) {
+    return std::to_string(v);
+}
+
+std::string lower(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+    return s;
+}
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+/// Strict conversion: the whole text must be a finite number.
+double to_double(const std::string& option, const std::string& text) {
+    const char* begin = text.c_str();
+    char* end = nullptr;
+    errno = 0;
+    const double v = std::strtod(begin, &end);
+    if (text.empty() || end != begin + text.size() || std::isspace(static_cast<unsigned char>(text[0])))
+        throw UsageError(concat(option, " expects a number; got '", text, "'"));
+    if (!std::isfinite(v) || errno == ERANGE)
+        throw UsageError(concat(option, " expects a finite number; got '", text, "'"));
+    return v;
+}
+
+/// Strict conversion: the whole text must be an integer in [lo, hi].
+long long to_integer(const std::string& option, const std::string& text, long long lo, long long hi) {
+    const char* begin = text.c_str();
+    char* end = nullptr;
+    errno = 0;
+    const long long v = std::strtoll(begin, &end, 10);
+    if (text.empty() || end != begin + text.size() || std::isspace(static_cast<unsigned char>(text[0])))
+        throw UsageError(concat(option, " expects an integer; got '", text, "'"));
+    if (errno == ERANGE || v < lo || v > hi) {
+        if (hi == std::numeric_limits<long long>::max())
+            throw UsageError(concat(option, " must be >= ", lo, "; got ", text));
+        throw UsageError(concat(option, " must be in [", lo, ", ", hi, "]; got ", text));
+    }
+    return v;
+}
+
+std::uint64_t to_seed(const std::string& option, const std::string& text) {
+    const char* begin = text.c_str();
+    char* end = nullptr;
+    errno = 0;
+    const unsigned long long v = std::strtoull(begin, &end, 10);
+    if (text.empty() || !std::isdigit(static_cast<unsigned char>(text[0])) || end != begin + text.size() ||
+        errno == ERANGE)
+        throw UsageError(concat(option, " expects an integer in [0, 2^64); got '", text, "'"));
+    return v;
+}
+
+/// Reads an optional string value; true when the option was given.
+bool get(const po::variables_map& vm, const char* name, std::string& value) {
+    auto it = vm.find(name);
+    if (it == vm.end() || it->second.empty()) return false;
+    value = it->second.as<std::string>();
+    return true;
+}
+
+/// A number option with a range check described in words ("> 0", "in [0, 1)").
+void number(const po::variables_map& vm, const char* name, double& field, const char* range,
+            const std::function<bool(double)>& ok) {
+    std::string text;
+    if (!get(vm, name, text)) return;
+    const double v = to_double(concat("--", name), text);
+    if (!ok(v)) throw UsageError(concat("--", name, " must be ", range, "; got ", text));
+    field = v;
+}
+
+template <class Int>
+void integer(const po::variables_map& vm, const char* name, Int& field, long long lo,
+             long long hi = std::numeric_limits<long long>::max()) {
+    std::string text;
+    if (!get(vm, name, text)) return;
+    field = static_cast<Int>(to_integer(concat("--", name), text, lo, hi));
+}
+
+bool flag(const po::variables_map& vm, const char* name) {
+    auto it = vm.find(name);
+    return it != vm.end() && it->second.as<bool>();
+}
+
+std::vector<std::string> strings(const po::variables_map& vm, const char* name) {
+    auto it = vm.find(name);
+    if (it == vm.end() || it->second.empty()) return {};
+    return it->second.as<std::vector<std::string>>();
+}
+
+po::typed_value<std::string>* text(const char* value_name) {
+    return po::value<std::string>()->value_name(value_name);
+}
+
+po::typed_value<std::vector<std::string>>* texts(const char* value_name) {
+    return po::value<std::vector<std::string>>()->value_name(value_name);
+}
+
+/// "meaning. Default: X."
+template <class T>
+std::string with_default(const std::string& meaning, const T& value) {
+    if constexpr (std::is_arithmetic_v<T>) {
+        return concat(meaning, " Default: ", format_number(value), ".");
+    } else {
+        return concat(meaning, " Default: ", value, ".");
+    }
+}
+
+// --- option tables: the same descriptions parse the command line and print the help -----------------
+
+po::options_description running_options(bool evaluate) {
+    const Options d;
+    po::options_description o;
+    o.add_options()  //
+        ("threads", text("N"),
+         with_default("Worker threads; 0 = all cores. The result does not depend on it.", d.threads).c_str());
+    if (!evaluate) {
+        o.add_options()  //
+            ("log-every", text("N"),
+             with_default("Progress interval: without a terminal, a line every N iterations (0 = only at "
+                          "the end); on a terminal, a live line rewritten every 10 iterations unless N is "
+                          "given.",
+                          d.report_every)
+                 .c_str());
+    }
+    o.add_options()                                                  //
+        ("quiet,q", po::bool_switch(), "Print nothing but errors.")  //
+        ("verbose", po::bool_switch(),
+         evaluate ? "Also print the resolved settings."
+                  : "Also print the resolved settings (learning rate, neighbour backend, k, threads).")  //
+        ("help,h", po::bool_switch(), "Print this help.");
+    return o;
+}
+
+po::options_description embed_output_options() {
+    const Options d;
+    po::options_description o;
+    o.add_options()  //
+        ("output,o", text("FILE"),
+         "Where the embedding goes (required); the format by extension: .csv, .tsv, .npy (float64), .dat "
+         "(bhtsne's result layout); - writes CSV to stdout.")                                 //
+        ("dims", text("N"), with_default("Embedding dimension: 1, 2 or 3.", d.dims).c_str())  //
+        ("plot", text("FILE"),
+         "Also draw the embedding, .png or .svg, coloured by --labels with a legend (3-D: first two "
+         "coordinates).")  //
+        ("labels", texts("FILE"),
+         "Class labels for the picture: one per line, .npy or IDX (.gz too). Give one file per INPUT, "
+         "stacked in the same order; the count must equal the number of points.")  //
+        ("label-names", text("NAMES"),
+         "Names of the numeric labels 0, 1, 2, ... for the legend: a comma-separated list or a file with "
+         "one name per line.")  //
+        ("save-affinities", text("FILE"),
+         "Also write the input affinities P (Matrix Market .mtx, coordinate real general, sums to 1); "
+         "--method barnes_hut only.");
+    return o;
+}
+
+po::options_description embed_affinity_options() {
+    const Options d;
+    po::options_description o;
+    o.add_options()  //
+        ("perplexity", text("P"),
+         with_default("Effective number of neighbours of each point; floor(3P) nearest neighbours are "
+                      "searched, so N must exceed 3P. Larger keeps more global structure and costs O(P) "
+                      "more time and memory.",
+                      d.affinities.perplexity)
+             .c_str())  //
+        ("perplexity-tolerance", text("E"),
+         with_default("Allowed error (nats) of each point's entropy against log(P).",
+                      d.affinities.entropy_tolerance)
+             .c_str())  //
+        ("perplexity-steps", text("N"),
+         with_default("Bisection steps per point in the search for its Gaussian precision.",
+                      d.affinities.max_steps)
+             .c_str())  //
+        ("knn", text("auto|kdtree|brute"),
+         with_default("Exact nearest-neighbour search: kdtree is fast in low dimension, brute (blocked "
+                      "GEMM) in high dimension; auto picks by N and D. All give the same neighbours.",
+                      to_string(d.neighbors.backend))
+             .c_str())  //
+        ("pca", text("DIMS"),
+         with_default("First reduce the input to its DIMS leading principal components (e.g. 50 for "
+                      "images); 0 = off.",
+                      d.pca_dims)
+             .c_str());
+    return o;
+}
+
+po::options_description embed_optimizer_options() {
+    const Options d;
+    const OptimizerOptions& p = d.optimizer;
+    po::options_description o;
+    o.add_options()  //
+        ("method", text("barnes_hut|exact_tsne|exact_sne"),
+         with_default("barnes_hut: sparse P and a 2^dims-tree, O(N log N) per iteration; exact_tsne: "
+                      "dense P, exact O(N^2) gradient (small N); exact_sne: asymmetric SNE, O(N^2).",
+                      to_string(p.method))
+             .c_str())  //
+        ("theta", text("T"),
+         with_default("Barnes-Hut accuracy, bhtsne's convention: a tree cell is summarised by its centre "
+                      "of mass when cell half-width / distance < T. 0 = exact (slow); larger is faster "
+                      "and coarser.",
+                      p.theta)
+             .c_str())  //
+        ("iterations", text("N"),
+         with_default("Gradient-descent iterations in total.", p.iterations).c_str())  //
+        ("exaggeration", text("A"),
+         with_default("Early exaggeration: P is multiplied by A at first, so clusters form.", p.exaggeration)
+             .c_str())  //
+        ("exaggeration-iterations", text("N"),
+         with_default("Iterations run with exaggeration (and with --momentum).", p.exaggeration_iterations)
+             .c_str())  //
+        ("learning-rate", text("auto|R"),
+         with_default(
+             "Step size; auto = max(N / exaggeration, 200) (Belkina et al. 2019), 0.1 for exact_sne.", "auto")
+             .c_str())  //
+        ("momentum", text("M"),
+         with_default("Momentum during early exaggeration, in [0, 1).", p.momentum).c_str())  //
+        ("final-momentum", text("M"),
+         with_default("Momentum afterwards, in [0, 1).", p.final_momentum).c_str())  //
+        ("gain-increase", text("G"),
+         with_default("Added to a coordinate's gain when its gradient changes sign.", p.gain_increase)
+             .c_str())  //
+        ("gain-decrease", text("G"),
+         with_default("Factor on a gain otherwise, in (0, 1].", p.gain_decrease).c_str())                //
+        ("min-gain", text("G"), with_default("Gains never fall below this (> 0).", p.min_gain).c_str())  //
+        ("max-step-norm", text("S"),
+         with_default("Clip each point's step to this length (FIt-SNE); 0 = off.", p.max_step_norm).c_str());
+    return o;
+}
+
+po::options_description embed_init_options() {
+    const Options d;
+    po::options_description o;
+    o.add_options()  //
+        ("init", text("pca|random|FILE"),
+         with_default("Starting embedding: pca = leading principal components, random = N(0, 1e-4^2), "
+                      "or a matrix file with N rows and --dims columns. Each is scaled so its first "
+                      "column has standard deviation 1e-4 (see --keep-init-scale).",
+                      to_string(d.init))
+             .c_str())                                                                                     //
+        ("keep-init-scale", po::bool_switch(), "With --init FILE: use the coordinates exactly as given.")  //
+        ("seed", text("S"),
+         with_default("Seed of everything random; the same seed gives the same output.", d.seed).c_str());
+    return o;
+}
+
+po::options_description evaluate_options() {
+    const EvaluateConfig d;
+    po::options_description o;
+    o.add_options()  //
+        ("labels", texts("FILE"),
+         "Class labels (one per line, .npy or IDX), one file per INPUT, stacked in the same order; adds "
+         "the kNN classification accuracy.")  //
+        ("perplexity", text("P"),
+         with_default("Perplexity of the P the KL divergence is measured against (use the embedding's).",
+                      d.perplexity)
+             .c_str())  //
+        ("pca", text("DIMS"),
+         with_default("Reduce the input to DIMS principal components first, as 'embed --pca' did; 0 = off.",
+                      d.pca_dims)
+             .c_str())  //
+        ("k", text("K"),
+         with_default("Neighbours of the preservation, trustworthiness and accuracy measures.", d.k)
+             .c_str())  //
+        ("sample", text("M"),
+         concat("Evaluate on M points drawn at random (seeded), P computed on them; 0 = all. Needed above ",
+                evaluate_max_points, " points, where the exact O(N^2) KL divergence is refused.")
+             .c_str())  //
+        ("trust-queries", text("Q"),
+         with_default("Trustworthiness is computed exactly on Q evenly spaced query points when N is "
+                      "larger (0 = all points, O(N^2)).",
+                      d.trust_queries)
+             .c_str())                                                          //
+        ("seed", text("S"), with_default("Seed of --sample.", d.seed).c_str())  //
+        ("json", po::bool_switch(), "Print one JSON object instead of aligned text.");
+    return o;
+}
+
+/// A titled group of options in the help.
+struct Group {
+    const char* caption;
+    po::options_description options;
+};
+
+std::vector<Group> embed_groups() {
+    return {{"Output", embed_output_options()},
+            {"Neighbours and affinities", embed_affinity_options()},
+            {"Optimisation", embed_optimizer_options()},
+            {"Initialisation", embed_init_options()},
+            {"Running", running_options(false)}};
+}
+
+std::vector<Group> evaluate_groups() {
+    return {{"Evaluation", evaluate_options()}, {"Running", running_options(true)}};
+}
+
+po::options_description combine(const std::vector<Group>& groups) {
+    po::options_description all;
+    for (const auto& g : groups) all.add(g.options);
+    return all;
+}
+
+/// Words of text joined into lines of at most `width` characters, each after `indent` spaces (the
+/// first line's indent is written by the caller). "Default: X." is never split.
+std::string wrap(std::string text, std::size_t indent, std::size_t width) {
+    const std::string marker = "Default: ";
+    for (auto at = text.find(marker); at != std::string::npos; at = text.find(marker, at + 1))
+        text[at + marker.size() - 1] = '\x01';
+    std::istringstream words(text);
+    std::string out, word;
+    std::size_t column = indent;
+    bool first = true;
+    while (words >> word) {
+        std::replace(word.begin(), word.end(), '\x01', ' ');
+        if (!first && column + 1 + word.size() > width) {
+            out += "\n" + std::string(indent, ' ');
+            column = indent;
+            first = true;
+        }
+        if (!first) {
+            out += ' ';
+            ++column;
+        }
+        out += word;
+        column += word.size();
+        first = false;
+    }
+    return out;
+}
+
+/// One group as "Caption:" and "  -o, --output FILE   description" lines.
+void print_group(std::ostream& out, const Group& group) {
+    constexpr std::size_t left = 32;
+    out << '\n' << group.caption << ":\n";
+    for (const auto& option : group.options.options()) {
+        const std::string name = option->format_name();  // "--dims" or "-o [ --output ]"
+        std::string shown = "  ";
+        if (name.size() > 1 && name[1] != '-') shown += name.substr(0, 2) + ", ";
+        shown += "--" + option->long_name();
+        const std::string parameter = option->format_parameter();
+        if (!parameter.empty()) shown += " " + parameter;
+        if (shown.size() + 2 > left) {
+            out << shown << '\n' << std::string(left, ' ');
+        } else {
+            out << shown << std::string(left - shown.size(), ' ');
+        }
+        out << wrap(option->description(), left, help_width) << '\n';
+    }
+}
+
+// --- parsing ----------------------------------------------------------------------------------------
+
+bool looks_like_negative_number(const std::string& s) {
+    return s.size() >= 2 && s[0] == '-' && (std::isdigit(static_cast<unsigned char>(s[1])) || s[1] == '.');
+}
+
+/// "--theta -1" would read "-1" as an option; join such pairs into "--theta=-1" so the range check, not
+/// the tokenizer, answers.
+std::vector<std::string> join_negative_values(const std::vector<std::string>& args,
+                                              const po::options_description& desc) {
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        if (a == "--") {
+            out.insert(out.end(), args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
+            break;
+        }
+        if (a.size() > 2 && a.compare(0, 2, "--") == 0 && a.find('=') == std::string::npos &&
+            i + 1 < args.size() && looks_like_negative_number(args[i + 1])) {
+            const po::option_description* o = desc.find_nothrow(a.substr(2), false);
+            if (o && o->semantic()->max_tokens() > 0) {
+                out.push_back(a + "=" + args[++i]);
+                continue;
+            }
+        }
+        out.push_back(a);
+    }
+    return out;
+}
+
+bool asks_for_help(const std::vector<std::string>& args) {
+    for (const std::string& a : args) {
+        if (a == "--") return false;
+        if (a == "--help" || a == "-h") return true;
+    }
+    return false;
+}
+
+po::variables_map parse_command(const std::string& command, const std::vector<std::string>& raw,
+                                const po::options_description& visible) {
+    po::options_description all;
+    all.add(visible);
+    all.add_options()("input", texts("INPUT"), "");
+    po::positional_options_description positional;
+    positional.add("input", -1);
+    const auto args = join_negative_values(raw, all);
+    po::variables_map vm;
+    try {
+        const int style = po::command_line_style::unix_style & ~po::command_line_style::allow_guessing;
+        po::store(po::command_line_parser(args).options(all).positional(positional).style(style).run(), vm);
+        po::notify(vm);
+    } catch (const po::error& e) {
+        throw UsageError(concat(e.what(), " (see 'treesne ", command, " --help')"));
+    }
+    return vm;
+}
+
+Verbosity parse_verbosity(const po::variables_map& vm) {
+    const bool quiet = flag(vm, "quiet"), verbose = flag(vm, "verbose");
+    if (quiet && verbose) throw UsageError("--quiet and --verbose exclude each other");
+    return quiet ? Verbosity::quiet : verbose ? Verbosity::verbose : Verbosity::normal;
+}
+
+bool nonnegative(double v) {
+    return v >= 0;
+}
+bool positive(double v) {
+    return v > 0;
+}
+bool unit_interval_open(double v) {
+    return v >= 0 && v < 1;
+}
+
+void parse_embed_options(const po::variables_map& vm, EmbedConfig& e) {
+    Options& o = e.options;
+    integer(vm, "dims", o.dims, 1, 3);
+    integer(vm, "threads", o.threads, 0, 1 << 20);
+    integer(vm, "pca", o.pca_dims, 0, std::numeric_limits<int>::max());
+    integer(vm, "log-every", o.report_every, 0);
+    e.log_every_given = vm.count("log-every") > 0;
+    std::string value;
+    if (get(vm, "seed", value)) o.seed = to_seed("--seed", value);
+
+    number(vm, "perplexity", o.affinities.perplexity, "> 0", positive);
+    number(vm, "perplexity-tolerance", o.affinities.entropy_tolerance, "> 0", positive);
+    integer(vm, "perplexity-steps", o.affinities.max_steps, 1, std::numeric_limits<int>::max());
+    if (get(vm, "knn", value)) {
+        const auto backend = parse_backend(value);
+        if (!backend) throw UsageError(concat("--knn must be auto, kdtree or brute; got '", value, "'"));
+        o.neighbors.backend = *backend;
+    }
+
+    OptimizerOptions& p = o.optimizer;
+    if (get(vm, "method", value)) {
+        const auto method = parse_method(value);
+        if (!method)
+            throw UsageError(
+                concat("--method must be barnes_hut, exact_tsne or exact_sne; got '", value, "'"));
+        p.method = *method;
+    }
+    number(vm, "theta", p.theta, ">= 0", nonnegative);
+    integer(vm, "iterations", p.iterations, 0);
+    number(vm, "exaggeration", p.exaggeration, "> 0", positive);
+    integer(vm, "exaggeration-iterations", p.exaggeration_iterations, 0);
+    if (get(vm, "learning-rate", value) && value != "auto") {
+        const double rate = to_double("--learning-rate", value);
+        if (rate <= 0) throw UsageError(concat("--learning-rate must be auto or > 0; got ", value));
+        p.learning_rate = rate;
+    }
+    number(vm, "momentum", p.momentum, "in [0, 1)", unit_interval_open);
+    number(vm, "final-momentum", p.final_momentum, "in [0, 1)", unit_interval_open);
+    number(vm, "gain-increase", p.gain_increase, ">= 0", nonnegative);
+    number(vm, "gain-decrease", p.gain_decrease, "in (0, 1]", [](double v) { return v > 0 && v <= 1; });
+    number(vm, "min-gain", p.min_gain, "> 0", positive);
+    number(vm, "max-step-norm", p.max_step_norm, ">= 0", nonnegative);
+
+    if (get(vm, "init", value)) {
+        if (value == "pca") {
+            o.init = InitKind::pca;
+        } else if (value == "random") {
+            o.init = InitKind::random;
+        } else if (value.empty() || value == "user") {
+            throw UsageError(concat("--init must be pca, random or a matrix file; got '", value, "'"));
+        } else {
+            o.init = InitKind::user;
+            e.init_path = value;
+        }
+    }
+    o.keep_user_scale = flag(vm, "keep-init-scale");
+    if (o.keep_user_scale && o.init != InitKind::user)
+        throw UsageError("--keep-init-scale needs --init FILE");
+}
+
+void parse_embed_files(const po::variables_map& vm, EmbedConfig& e) {
+    e.inputs = strings(vm, "input");
+    if (e.inputs.empty()) throw UsageError("embed needs an INPUT file (see 'treesne embed --help')");
+    if (!get(vm, "output", e.output))
+        throw UsageError("embed needs -o OUTPUT (a .csv, .tsv, .npy or .dat file, or - for stdout)");
+    if (e.output.empty() || !io::is_writable_matrix_format(e.output))
+        throw UsageError(
+            concat("-o: unknown output format '", e.output, "'; use .csv, .tsv, .npy, .dat or -"));
+    if (get(vm, "plot", e.plot_path)) {
+        const std::string ext = lower(e.plot_path);
+        if (!ends_with(ext, ".png") && !ends_with(ext, ".svg"))
+            throw UsageError(concat("--plot: unknown picture format '", e.plot_path, "'; use .png or .svg"));
+    }
+    e.label_paths = strings(vm, "labels");
+    get(vm, "label-names", e.label_names);
+    if (!e.label_names.empty() && e.label_paths.empty()) throw UsageError("--label-names needs --labels");
+    if (!e.label_paths.empty() && e.label_paths.size() != e.inputs.size())
+        throw UsageError(concat("give one --labels file per INPUT: ", e.inputs.size(), " inputs, ",
+                                e.label_paths.size(), " label files"));
+    if (get(vm, "save-affinities", e.affinities_path)) {
+        if (!ends_with(lower(e.affinities_path), ".mtx"))
+            throw UsageError(
+                concat("--save-affinities writes Matrix Market; the file must end in .mtx, got '",
+                       e.affinities_path, "'"));
+        if (e.options.optimizer.method != Method::barnes_hut)
+            throw UsageError(concat("--save-affinities is not available with --method ",
+                                    to_string(e.options.optimizer.method),
+                                    ": the exact methods use a dense P (use --method barnes_hut)"));
+    }
+}
+
+CliConfig parse_embed(const std::vector<std::string>& args) {
+    CliConfig c;
+    const auto vm = parse_command("embed", args, combine(embed_groups()));
+    c.command = Command::embed;
+    c.verbosity = parse_verbosity(vm);
+    parse_embed_options(vm, c.embed);
+    parse_embed_files(vm, c.embed);
+    // The library's own checks as a backstop (N and D are not known yet).
+    try {
+        validate(c.embed.options, -1, 0);
+    } catch (const InvalidArgument& e) {
+        throw UsageError(e.what());
+    }
+    return c;
+}
+
+CliConfig parse_evaluate(const std::vector<std::string>& args) {
+    CliConfig c;
+    const auto vm = parse_command("evaluate", args, combine(evaluate_groups()));
+    c.command = Command::evaluate;
+    c.verbosity = parse_verbosity(vm);
+    EvaluateConfig& e = c.evaluate;
+    auto positional = strings(vm, "input");
+    if (positional.size() < 2)
+        throw UsageError("evaluate needs INPUT and EMBEDDING files (see 'treesne evaluate --help')");
+    e.embedding = positional.back();
+    positional.pop_back();
+    e.inputs = positional;
+    e.label_paths = strings(vm, "labels");
+    if (!e.label_paths.empty() && e.label_paths.size() != e.inputs.size())
+        throw UsageError(concat("give one --labels file per INPUT: ", e.inputs.size(), " inputs, ",
+                                e.label_paths.size(), " label files"));
+    number(vm, "perplexity", e.perplexity, "> 0", positive);
+    integer(vm, "pca", e.pca_dims, 0, std::numeric_limits<int>::max());
+    integer(vm, "k", e.k, 1);
+    integer(vm, "sample", e.sample, 0);
+    if (e.sample == 1) throw UsageError("--sample must be 0 (all points) or at least 2; got 1");
+    integer(vm, "trust-queries", e.trust_queries, 0);
+    integer(vm, "threads", e.threads, 0, 1 << 20);
+    std::string value;
+    if (get(vm, "seed", value)) e.seed = to_seed("--seed", value);
+    e.json = flag(vm, "json");
+    return c;
+}
+
+std::string check_topic(const std::string& topic) {
+    if (topic.empty() || topic == "embed" || topic == "evaluate") return topic;
+    throw UsageError(concat("no help for '", topic, "'; commands are embed and evaluate"));
+}
+
+}  // namespace
+
+CliConfig parse_cli(int argc, const char* const* argv) {
+    std::vector<std::string> args;
+    for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
+    CliConfig c;
+    if (args.empty()) throw UsageError("missing command: embed or evaluate (see 'treesne --help')");
+    const std::string command = args[0];
+    const std::vector<std::string> rest(args.begin() + 1, args.end());
+    if (command == "--help" || command == "-h") {
+        c.command = Command::help;
+        return c;
+    }
+    if (command == "--version") {
+        if (!rest.empty()) throw UsageError("--version takes no arguments");
+        c.command = Command::version;
+        return c;
+    }
+    if (command == "help") {
+        if (rest.size() > 1) throw UsageError("help takes at most one command name");
+        c.command = Command::help;
+        c.help_topic = check_topic(rest.empty() ? "" : rest[0]);
+        return c;
+    }
+    if (command == "embed" || command == "evaluate") {
+        if (asks_for_help(rest)) {
+            c.command = Command::help;
+            c.help_topic = command;
+            return c;
+        }
+        return command == "embed" ? parse_embed(rest) : parse_evaluate(rest);
+    }
+    if (!command.empty() && command[0] == '-')
+        throw UsageError(concat("unknown option '", command, "' before the command (see 'treesne --help')"));
+    throw UsageError(
+        concat("unknown command '", command, "'; commands are embed and evaluate (see 'treesne --help')"));
+}
+
+std::string version_text() {
+    return concat("treesne ", treesne::version);
+}
+
+std::string help_text(const std::string& topic) {
+    std::ostringstream out;
+    if (check_topic(topic).empty()) {
+        out << version_text() << ": Barnes-Hut t-SNE. Embeds N points of D dimensions in 1, 2 or 3\n"
+            << "dimensions so that neighbours stay neighbours (van der Maaten 2014).\n\n"
+            << "Usage:\n"
+            << "  treesne embed INPUT... -o OUTPUT [options]      compute an embedding\n"
+            << "  treesne evaluate INPUT... EMBEDDING [options]   measure an embedding's quality\n"
+            << "  treesne help [embed|evaluate]                   this help, or a command's\n"
+            << "  treesne --version                               print the version\n\n"
+            << "Example:\n"
+            << "  treesne embed data.csv -o embedding.csv --plot embedding.png\n"
+            << "  treesne evaluate data.csv embedding.csv --labels labels.txt\n\n"
+            << "Inputs: CSV/TSV (delimiter and header detected, # comments), NumPy .npy, IDX\n"
+            << "(Fashion-MNIST's *-idx3-ubyte, .gz too) and bhtsne's data.dat. Outputs by extension:\n"
+            << ".csv, .tsv, .npy, .dat, or - for CSV on stdout. Files are written atomically.\n\n"
+            << "Exit status: 0 success, 1 data or runtime error, 2 usage error, 130 interrupted.\n"
+            << "Run 'treesne embed --help' or 'treesne evaluate --help' for every option.\n";
+    } else if (topic == "embed") {
+        out << "Usage: treesne embed INPUT... -o OUTPUT [options]\n\n"
+            << "Computes a t-SNE embedding of the rows of INPUT: neighbours, affinities P at the given\n"
+            << "perplexity, then gradient descent (early exaggeration, then the main phase). Several INPUT\n"
+            << "files are stacked row by row (same number of columns). Progress goes to stderr; Ctrl-C\n"
+            << "stops the optimisation and writes nothing (exit 130).\n\n"
+            << "INPUT: CSV/TSV (delimiter and header detected, # comments), NumPy .npy, IDX (.gz too)\n"
+            << "or bhtsne's data.dat.\n\n"
+            << "Example (Fashion-MNIST, 70000 images):\n"
+            << "  treesne embed train-images-idx3-ubyte.gz t10k-images-idx3-ubyte.gz --pca 50 \\\n"
+            << "      --labels train-labels-idx1-ubyte.gz --labels t10k-labels-idx1-ubyte.gz \\\n"
+            << "      -o fashion.csv --plot fashion.png\n";
+        for (const auto& group : embed_groups()) print_group(out, group);
+    } else {
+        out << "Usage: treesne evaluate INPUT... EMBEDDING [options]\n\n"
+            << "Measures how well EMBEDDING (N rows) represents INPUT (N rows; several files are stacked):\n"
+            << "  KL divergence       exact t-SNE KL(P||Q): P from the kNN graph at --perplexity, as embed\n"
+            << "                      computes it; Q over all pairs, O(N^2) time, O(N) memory\n"
+            << "  K-NN preservation   mean fraction of each point's K nearest input neighbours that are\n"
+            << "                      among its K nearest in the embedding\n"
+            << "  trustworthiness     Venna & Kaski (2001), K neighbours, on at most --trust-queries points\n"
+            << "  K-NN accuracy       leave-one-out K-nearest-neighbour vote in the embedding (--labels)\n"
+            << "Above " << evaluate_max_points
+            << " points the exact KL divergence is refused: use --sample M.\n\n"
+            << "Example:\n"
+            << "  treesne evaluate data.csv embedding.csv --labels labels.txt --json\n";
+        for (const auto& group : evaluate_groups()) print_group(out, group);
+    }
+    return out.str();
+}
+
+}  // namespace treesne::cli

@@ -1,0 +1,90 @@
+// The `treesne` command line: parsing (a pure function of argv, tested without a process), help texts,
+// and the commands. Only this part of treesne links Boost.Program_options.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "treesne/options.hpp"
+
+namespace treesne::cli {
+
+/// A malformed command line (unknown option, missing or non-numeric argument, value out of range).
+/// main() prints its one-line message and exits with status 2.
+class UsageError : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+enum class Command { help, version, embed, evaluate };
+
+/// How much goes to stderr: errors only, stage lines and progress, or also the resolved options.
+enum class Verbosity { quiet, normal, verbose };
+
+/// Everything `treesne embed` needs besides the data.
+struct EmbedConfig {
+    std::vector<std::string> inputs;       ///< one or more matrix files, rows stacked in order
+    std::string output;                    ///< -o: embedding file by extension, "-" = CSV on stdout
+    Options options;                       ///< the library options; defaults of a default Options
+    std::string init_path;                 ///< --init FILE (then options.init == InitKind::user)
+    std::vector<std::string> label_paths;  ///< --labels, stacked in order like the inputs
+    std::string label_names;               ///< --label-names FILE or comma-separated list; empty = none
+    std::string plot_path;                 ///< --plot FILE.png|.svg; empty = none
+    std::string affinities_path;           ///< --save-affinities FILE.mtx; empty = none
+    bool log_every_given = false;          ///< --log-every was given (else a terminal gets livelier updates)
+};
+
+/// Everything `treesne evaluate` needs besides the data.
+struct EvaluateConfig {
+    std::vector<std::string> inputs;       ///< the high-dimensional data, rows stacked in order
+    std::string embedding;                 ///< the embedding to judge (last positional argument)
+    std::vector<std::string> label_paths;  ///< --labels, stacked in order
+    double perplexity = Options{}.affinities.perplexity;  ///< of the P the KL divergence is measured against
+    int pca_dims = 0;                     ///< --pca: PCA of the input first, as `embed --pca` did
+    index_t k = 10;                       ///< neighbours of the preservation, trustworthiness and accuracy
+    index_t sample = 0;                   ///< --sample M: evaluate on M random points (0 = all)
+    index_t trust_queries = 5000;         ///< trustworthiness query points (sampled evenly above this)
+    std::uint64_t seed = Options{}.seed;  ///< of --sample
+    int threads = 0;                      ///< 0 = all
+    bool json = false;                    ///< one JSON object instead of aligned text
+};
+
+/// The largest N `evaluate` accepts without --sample: its exact KL divergence is O(N^2) time.
+inline constexpr index_t evaluate_max_points = 200000;
+
+/// A parsed command line.
+struct CliConfig {
+    Command command = Command::help;
+    std::string help_topic;  ///< for Command::help: "", "embed" or "evaluate"
+    Verbosity verbosity = Verbosity::normal;
+    EmbedConfig embed;
+    EvaluateConfig evaluate;
+};
+
+/// Parses argv (argv[0] is the program name). Throws UsageError with a one-line message for anything
+/// malformed; values that need the data (perplexity against N, file contents) are checked later.
+CliConfig parse_cli(int argc, const char* const* argv);
+
+/// The help text of the program ("") or of a command ("embed", "evaluate"). Defaults come from a
+/// default-constructed Options. Throws UsageError for an unknown topic.
+std::string help_text(const std::string& topic);
+
+/// "treesne <version>".
+std::string version_text();
+
+/// Runs a parsed `embed`: reads, validates, checks the outputs, embeds, writes (the embedding with -o -
+/// goes to stdout). Progress and stage lines go to stderr. Throws treesne::Error for data and runtime
+/// errors. Returns the exit status (0, or 130 when interrupted).
+int run_embed(const CliConfig& config);
+
+/// Runs a parsed `evaluate`; the measures go to `out`, progress to stderr. Throws like run_embed.
+int run_evaluate(const CliConfig& config, std::ostream& out);
+
+/// The whole program: parse, run, map every exception to one line on stderr and an exit status
+/// (0 success, 1 data/runtime error, 2 usage error, 130 interrupted).
+int main_entry(int argc, const char* const* argv);
+
+}  // namespace treesne::cli

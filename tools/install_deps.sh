@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages treesne needs to build and test, only those that are missing.
+#
+#   tools/install_deps.sh                       build and test dependencies
+#   tools/install_deps.sh --with-fashion-mnist  also the Fashion-MNIST data set (/usr/share/datasets)
+#
+# Idempotent: asks dpkg first and runs apt-get (update, then install) only when something is missing.
+# Needs root, or sudo, only in that case.
+set -euo pipefail
+
+packages=(
+  build-essential   # g++ and libgomp (OpenMP)
+  cmake
+  ninja-build
+  pkg-config        # finds Cairo
+  libnanoflann-dev
+  libboost-program-options-dev
+  doctest-dev
+  libeigen3-dev
+  libcairo2-dev
+  zlib1g-dev
+)
+
+for arg in "$@"; do
+  case "$arg" in
+    --with-fashion-mnist) packages+=(dataset-fashion-mnist) ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    *) echo "install_deps.sh: unknown argument '$arg'" >&2; exit 2 ;;
+  esac
+done
+
+installed() {
+  [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = "installed" ]
+}
+
+missing=()
+for p in "${packages[@]}"; do
+  installed "$p" || missing+=("$p")
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "install_deps.sh: all ${#packages[@]} packages already installed"
+  exit 0
+fi
+
+if [ "$(id -u)" -eq 0 ]; then
+  as_root=()
+elif command -v sudo >/dev/null 2>&1; then
+  as_root=(sudo)
+else
+  echo "install_deps.sh: missing packages (${missing[*]}); run as root or install sudo" >&2
+  exit 1
+fi
+
+echo "install_deps.sh: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,621 @@
+// The commands behind the parsed command line: reading, progress on stderr, interruption, writing, and
+// the mapping of every exception to one line and an exit status.
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <new>
+#include <sstream>
+
+#include "cli.hpp"
+#include "treesne/io.hpp"
+#include "treesne/parallel.hpp"
+#include "treesne/plot.hpp"
+#include "treesne/treesne.hpp"
+
+namespace treesne::cli {
+namespace {
+
+// --- interruption -----------------------------------------------------------------------------------
+// Before the optimisation nothing needs saving, so a signal ends the process at once. During it, the
+// first signal asks embed() to stop after the current iteration (Callbacks::cancel) and a second one
+// ends the process. While writing, the signal is remembered and the remaining outputs are skipped.
+
+enum RunPhase : int { preparing = 0, optimising = 1, writing = 2 };
+
+std::atomic<bool> g_cancel{false};
+std::atomic<int> g_phase{preparing};
+std::atomic<bool> g_live_line{false};  // a progress line without a newline is on the terminal
+
+extern "C" void on_signal(int) {
+    const int phase = g_phase.load();
+    if ((phase == optimising || phase == writing) && !g_cancel.load()) {
+        g_cancel.store(true);
+        return;
+    }
+    static const char message[] = "\ntreesne: interrupted; nothing written\n";
+    const char* text = message + (g_live_line.load() ? 0 : 1);
+    const ssize_t ignored = ::write(STDERR_FILENO, text, sizeof message - 1 - (text - message));
+    (void)ignored;
+    ::_exit(130);
+}
+
+/// Installs the handlers for SIGINT and SIGTERM for its lifetime.
+class SignalScope {
+  public:
+    SignalScope() {
+        g_cancel.store(false);
+        g_phase.store(preparing);
+        struct sigaction action {};
+        action.sa_handler = on_signal;
+        sigemptyset(&action.sa_mask);
+        sigaction(SIGINT, &action, &old_int_);
+        sigaction(SIGTERM, &action, &old_term_);
+    }
+    ~SignalScope() {
+        sigaction(SIGINT, &old_int_, nullptr);
+        sigaction(SIGTERM, &old_term_, nullptr);
+        g_phase.store(preparing);
+    }
+    SignalScope(const SignalScope&) = delete;
+    SignalScope& operator=(const SignalScope&) = delete;
+
+  private:
+    struct sigaction old_int_ {};
+    struct sigaction old_term_ {};
+};
+
+// --- time and progress ------------------------------------------------------------------------------
+
+class Stopwatch {
+  public:
+    double seconds() const {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    }
+
+  private:
+    std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+std::string format_seconds(double s) {
+    char buffer[64];
+    if (!(s >= 0)) s = 0;
+    if (s < 10) {
+        std::snprintf(buffer, sizeof buffer, "%.2f s", s);
+    } else if (s < 60) {
+        std::snprintf(buffer, sizeof buffer, "%.1f s", s);
+    } else if (s < 3600) {
+        const long total = std::lround(s);
+        std::snprintf(buffer, sizeof buffer, "%ld min %02ld s", total / 60, total % 60);
+    } else {
+        const long total = std::lround(s / 60);
+        std::snprintf(buffer, sizeof buffer, "%ld h %02ld min", total / 60, total % 60);
+    }
+    return buffer;
+}
+
+std::string format_value(double v, int precision = 4) {
+    char buffer[64];
+    std::snprintf(buffer, sizeof buffer, "%.*f", precision, v);
+    return buffer;
+}
+
+/// The library's stage names, spelled for people.
+std::string display_name(const std::string& stage) {
+    if (stage == "neighbors") return "neighbours";
+    if (stage == "optimize") return "optimise";
+    return stage;
+}
+
+/// Stage lines and iteration progress on stderr: a live line rewritten with \r on a terminal, plain
+/// lines otherwise, nothing with --quiet.
+class Progress {
+  public:
+    Progress(Verbosity verbosity, bool terminal) : verbosity_(verbosity), terminal_(terminal) {}
+    ~Progress() { end_line(); }
+    Progress(const Progress&) = delete;
+    Progress& operator=(const Progress&) = delete;
+
+    bool quiet() const { return verbosity_ == Verbosity::quiet; }
+    bool verbose() const { return verbosity_ == Verbosity::verbose; }
+    bool terminal() const { return terminal_; }
+
+    void start(const std::string& stage) {
+        if (quiet() || !terminal_) return;
+        live(display_name(stage) + " ...");
+    }
+
+    /// "stage: detail in 1.23 s"
+    void done(const std::string& stage, double seconds, const std::string& detail = "") {
+        if (quiet()) return;
+        line(display_name(stage) + ": " + (detail.empty() ? "" : detail + " in ") + format_seconds(seconds));
+    }
+
+    void iteration(const IterationReport& r) {
+        last_ = r;
+        has_report_ = true;
+        if (quiet()) return;
+        const double per_iteration = r.iteration > 0 ? r.seconds / static_cast<double>(r.iteration) : 0;
+        const double left = per_iteration * static_cast<double>(std::max<index_t>(r.total - r.iteration, 0));
+        std::ostringstream s;
+        s << "optimise: " << r.iteration << "/" << r.total
+          << (r.phase == treesne::Phase::early_exaggeration ? " (exaggerated)" : "") << ", KL "
+          << format_value(r.kl) << ", " << format_seconds(r.seconds) << " elapsed";
+        if (r.iteration < r.total) s << ", ~" << format_seconds(left) << " left";
+        if (terminal_) {
+            live(s.str());
+        } else {
+            line(s.str());
+        }
+    }
+
+    bool has_report() const { return has_report_; }
+    const IterationReport& last_report() const { return last_; }
+
+    /// A line of its own (ends a live line first).
+    void line(const std::string& text) {
+        if (quiet()) return;
+        end_line();
+        std::fprintf(stderr, "%s\n", text.c_str());
+        std::fflush(stderr);
+    }
+
+    void end_line() {
+        if (g_live_line.exchange(false)) {
+            std::fputs("\r\033[K", stderr);
+            std::fflush(stderr);
+        }
+    }
+
+  private:
+    void live(const std::string& text) {
+        std::fprintf(stderr, "\r\033[K%s", text.c_str());
+        std::fflush(stderr);
+        g_live_line.store(true);
+    }
+
+    Verbosity verbosity_;
+    bool terminal_;
+    IterationReport last_;
+    bool has_report_ = false;
+};
+
+// --- reading ----------------------------------------------------------------------------------------
+
+/// Reads each file and stacks the rows in order; every file must have the first one's column count.
+Matrix read_stacked(const std::vector<std::string>& paths) {
+    Matrix first = io::read_matrix(paths.at(0));
+    if (paths.size() == 1) return first;
+    const index_t cols = first.cols();
+    index_t rows = first.rows();
+    std::vector<double> data = std::move(first.storage());
+    for (std::size_t i = 1; i < paths.size(); ++i) {
+        Matrix next = io::read_matrix(paths[i]);
+        if (next.cols() != cols)
+            throw IoError(concat(paths[i], ": ", next.cols(), " columns, but ", paths[0], " has ", cols,
+                                 " (stacked inputs need the same number of columns)"));
+        data.insert(data.end(), next.storage().begin(), next.storage().end());
+        rows += next.rows();
+    }
+    return Matrix(rows, cols, std::move(data));
+}
+
+/// Reads each labels file and stacks them; the same name in two files is the same class.
+io::Labels read_labels_stacked(const std::vector<std::string>& paths) {
+    io::Labels merged = io::read_labels(paths.at(0));
+    std::map<std::string, int> code_of;
+    for (std::size_t c = 0; c < merged.names.size(); ++c) code_of[merged.names[c]] = static_cast<int>(c);
+    for (std::size_t i = 1; i < paths.size(); ++i) {
+        const io::Labels next = io::read_labels(paths[i]);
+        std::vector<int> remap(next.names.size());
+        for (std::size_t c = 0; c < next.names.size(); ++c) {
+            auto [it, inserted] = code_of.emplace(next.names[c], static_cast<int>(merged.names.size()));
+            if (inserted) merged.names.push_back(next.names[c]);
+            remap[c] = it->second;
+        }
+        for (int code : next.codes) merged.codes.push_back(remap.at(static_cast<std::size_t>(code)));
+    }
+    return merged;
+}
+
+std::string trim(const std::string& s) {
+    const auto begin = s.find_first_not_of(" \t\r\n");
+    if (begin == std::string::npos) return "";
+    return s.substr(begin, s.find_last_not_of(" \t\r\n") - begin + 1);
+}
+
+/// --label-names: a file with one name per line, or a comma-separated list.
+std::vector<std::string> label_name_list(const std::string& spec) {
+    std::vector<std::string> names;
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(spec, ec)) {
+        std::ifstream in(spec);
+        if (!in) throw IoError(concat(spec, ": cannot open the label names file"));
+        for (std::string l; std::getline(in, l);) names.push_back(trim(l));
+        while (!names.empty() && names.back().empty()) names.pop_back();
+    } else {
+        std::stringstream in(spec);
+        for (std::string item; std::getline(in, item, ',');) names.push_back(trim(item));
+    }
+    if (names.empty()) throw InvalidArgument(concat("--label-names: no names in '", spec, "'"));
+    return names;
+}
+
+/// Replaces numeric label names v by names[v].
+void apply_label_names(io::Labels& labels, const std::string& spec) {
+    const std::vector<std::string> names = label_name_list(spec);
+    for (std::string& name : labels.names) {
+        char* end = nullptr;
+        const long v = std::strtol(name.c_str(), &end, 10);
+        if (name.empty() || *end != '\0' || v < 0 || v >= static_cast<long>(names.size()))
+            throw InvalidArgument(concat("--label-names gives ", names.size(), " names (labels 0 to ",
+                                         names.size() - 1, "); label '", name, "' is not one of them"));
+        name = names[static_cast<std::size_t>(v)];
+    }
+}
+
+io::Labels read_labels_checked(const std::vector<std::string>& paths, index_t n) {
+    io::Labels labels = read_labels_stacked(paths);
+    const auto count = static_cast<index_t>(labels.codes.size());
+    if (count != n)
+        throw InvalidArgument(concat("--labels: ", count, " labels for ", n, " points (",
+                                     paths.size() == 1 ? paths[0] : std::string("the stacked label files"),
+                                     ")"));
+    return labels;
+}
+
+std::string describe_inputs(const std::vector<std::string>& paths) {
+    if (paths.size() == 1) return "";
+    return concat(" (", paths.size(), " files)");
+}
+
+std::string file_name(const std::string& path) {
+    return std::filesystem::path(path).filename().string();
+}
+
+// --- embed ------------------------------------------------------------------------------------------
+
+void print_settings(Progress& progress, const Options& o, index_t n, index_t d) {
+    const OptimizerOptions& p = o.optimizer;
+    const index_t d_used = o.pca_dims > 0 ? o.pca_dims : d;
+    std::ostringstream s;
+    s << "settings: method " << to_string(p.method) << ", dims " << o.dims << ", perplexity "
+      << o.affinities.perplexity << " (k = " << neighbor_count(o.affinities.perplexity, n) << ")";
+    if (p.method == Method::barnes_hut) {
+        s << ", theta " << p.theta << ", knn " << to_string(resolve_backend(o.neighbors.backend, n, d_used));
+        if (o.neighbors.backend == KnnBackend::automatic) s << " (auto)";
+    }
+    s << ", learning rate " << resolve_learning_rate(p, n) << (p.learning_rate ? "" : " (auto)");
+    s << ", iterations " << p.iterations << " (" << p.exaggeration_iterations << " exaggerated x"
+      << p.exaggeration << "), momentum " << p.momentum << " -> " << p.final_momentum;
+    if (p.max_step_norm > 0) s << ", max step " << p.max_step_norm;
+    s << ", init " << to_string(o.init) << ", pca " << o.pca_dims << ", seed " << o.seed << ", threads "
+      << resolve_threads(o.threads);
+    progress.line(s.str());
+}
+
+/// The detail of a library stage's line.
+std::string stage_detail(const std::string& stage, const Options& o, index_t n, index_t d,
+                         const Progress& progress) {
+    const std::string name = display_name(stage);
+    if (name == "pca") return concat(d, " -> ", o.pca_dims, " dimensions");
+    if (name == "neighbours") return concat(neighbor_count(o.affinities.perplexity, n), " per point");
+    if (name == "affinities") return concat("perplexity ", o.affinities.perplexity);
+    if (name == "init") return to_string(o.init);
+    if (name == "optimise" && progress.has_report())
+        return concat(progress.last_report().iteration, " iterations, KL ",
+                      format_value(progress.last_report().kl));
+    return "";
+}
+
+void check_outputs(const EmbedConfig& e) {
+    if (e.output != "-") io::check_writable(e.output);
+    if (!e.plot_path.empty()) io::check_writable(e.plot_path, false);
+    if (!e.affinities_path.empty()) io::check_writable(e.affinities_path, false);
+}
+
+/// True when a signal arrived while writing: the remaining outputs are skipped.
+bool interrupted_while_writing(Progress& progress, const std::string& written) {
+    if (!g_cancel.load()) return false;
+    progress.end_line();
+    std::fprintf(stderr, "treesne: interrupted; wrote %s only\n", written.c_str());
+    return true;
+}
+
+int write_outputs(const EmbedConfig& e, const Result& r, const io::Labels* labels, Progress& progress,
+                  const Options& o) {
+    g_phase.store(writing);
+    Stopwatch write_time;
+    progress.start("write");
+    io::write_matrix(e.output, r.y);
+    progress.done("write", write_time.seconds(),
+                  concat(e.output == "-" ? "stdout" : e.output, " (", r.y.rows(), " x ", r.y.cols(), ")"));
+    if (interrupted_while_writing(progress, e.output)) return 130;
+    std::string written = e.output;
+    if (!e.plot_path.empty()) {
+        Stopwatch plot_time;
+        progress.start("plot");
+        PlotOptions plot;
+        plot.title = concat(file_name(e.inputs[0]),
+                            e.inputs.size() > 1 ? concat(" + ", e.inputs.size() - 1, " more") : "",
+                            ": t-SNE of ", r.y.rows(), " points, perplexity ", o.affinities.perplexity);
+        plot_embedding(e.plot_path, r.y, labels, plot);
+        progress.done("plot", plot_time.seconds(), e.plot_path);
+        written += ", " + e.plot_path;
+        if (interrupted_while_writing(progress, written)) return 130;
+    }
+    if (!e.affinities_path.empty()) {
+        Stopwatch affinity_time;
+        progress.start("write");
+        io::write_affinities(e.affinities_path, r.affinities);
+        progress.done("write", affinity_time.seconds(),
+                      concat(e.affinities_path, " (", r.affinities.nnz(), " entries)"));
+    }
+    return 0;
+}
+
+// --- evaluate ---------------------------------------------------------------------------------------
+
+/// `count` distinct indices of [0, n) drawn with Rng(seed), increasing.
+std::vector<index_t> sample_indices(index_t n, index_t count, std::uint64_t seed) {
+    std::vector<index_t> all(static_cast<std::size_t>(n));
+    for (index_t i = 0; i < n; ++i) all[static_cast<std::size_t>(i)] = i;
+    Rng rng(seed);
+    for (index_t i = 0; i < count; ++i) {  // partial Fisher-Yates
+        const auto j = i + static_cast<index_t>(rng.next() % static_cast<std::uint64_t>(n - i));
+        std::swap(all[static_cast<std::size_t>(i)], all[static_cast<std::size_t>(j)]);
+    }
+    all.resize(static_cast<std::size_t>(count));
+    std::sort(all.begin(), all.end());
+    return all;
+}
+
+Matrix take_rows(const Matrix& m, const std::vector<index_t>& rows) {
+    Matrix out(static_cast<index_t>(rows.size()), m.cols());
+    for (std::size_t i = 0; i < rows.size(); ++i)
+        std::copy(m.row(rows[i]), m.row(rows[i]) + m.cols(), out.row(static_cast<index_t>(i)));
+    return out;
+}
+
+std::string json_number(double v) {
+    if (!std::isfinite(v)) return "null";
+    char buffer[40];
+    std::snprintf(buffer, sizeof buffer, "%.10g", v);
+    return buffer;
+}
+
+struct Evaluation {
+    index_t input_points = 0, points = 0, queries = 0;
+    double kl = 0, preservation = 0, trust = 0, accuracy = 0;
+    bool has_accuracy = false;
+};
+
+void print_evaluation(const EvaluateConfig& e, const Evaluation& v, std::ostream& out) {
+    if (e.json) {
+        out << "{\"input_points\": " << v.input_points << ", \"points\": " << v.points
+            << ", \"sampled\": " << (v.points < v.input_points ? "true" : "false")
+            << ", \"perplexity\": " << json_number(e.perplexity) << ", \"k\": " << e.k
+            << ", \"kl_divergence\": " << json_number(v.kl)
+            << ", \"knn_preservation\": " << json_number(v.preservation)
+            << ", \"trustworthiness\": " << json_number(v.trust)
+            << ", \"trustworthiness_queries\": " << v.queries;
+        if (v.has_accuracy) out << ", \"knn_accuracy\": " << json_number(v.accuracy);
+        out << "}\n";
+        return;
+    }
+    std::vector<std::pair<std::string, std::string>> rows;
+    rows.emplace_back("points", v.points < v.input_points ? concat(v.points, " (random sample of ",
+                                                                   v.input_points, ", seed ", e.seed, ")")
+                                                          : concat(v.points));
+    rows.emplace_back("KL divergence", concat(format_value(v.kl), " (exact, perplexity ", e.perplexity, ")"));
+    rows.emplace_back(concat(e.k, "-NN preservation"), format_value(v.preservation));
+    rows.emplace_back("trustworthiness", concat(format_value(v.trust), " (k = ", e.k,
+                                                v.queries < v.points ? concat(", ", v.queries, " of ",
+                                                                              v.points, " points sampled")
+                                                                     : std::string(", all points"),
+                                                ")"));
+    if (v.has_accuracy) rows.emplace_back(concat(e.k, "-NN accuracy"), format_value(v.accuracy));
+    std::size_t width = 0;
+    for (const auto& row : rows) width = std::max(width, row.first.size());
+    for (const auto& row : rows)
+        out << row.first << ':' << std::string(width + 2 - row.first.size(), ' ') << row.second << '\n';
+}
+
+void print_error(const std::string& message) {
+    if (g_live_line.exchange(false)) std::fputs("\r\033[K", stderr);
+    std::string line = message;
+    std::replace(line.begin(), line.end(), '\n', ' ');
+    std::fprintf(stderr, "treesne: error: %s\n", line.c_str());
+    std::fflush(stderr);
+}
+
+}  // namespace
+
+int run_embed(const CliConfig& config) {
+    const EmbedConfig& e = config.embed;
+    Options options = e.options;
+    Progress progress(config.verbosity, ::isatty(STDERR_FILENO) == 1);
+    SignalScope signals;
+
+    Stopwatch read_time;
+    progress.start("read");
+    const Matrix x = read_stacked(e.inputs);
+    progress.done("read", read_time.seconds(), concat(x.rows(), " x ", x.cols(), describe_inputs(e.inputs)));
+    const index_t n = x.rows(), d = x.cols();
+
+    io::Labels labels;
+    if (!e.label_paths.empty()) {
+        Stopwatch label_time;
+        labels = read_labels_checked(e.label_paths, n);
+        if (!e.label_names.empty()) apply_label_names(labels, e.label_names);
+        progress.done("labels", label_time.seconds(),
+                      concat(labels.codes.size(), ", ", labels.names.size(), " classes"));
+    }
+    if (!e.init_path.empty()) {
+        options.init_coordinates = io::read_matrix(e.init_path);
+        const Matrix& y0 = options.init_coordinates;
+        if (y0.rows() != n || y0.cols() != options.dims)
+            throw InvalidArgument(concat("--init ", e.init_path, ": ", y0.rows(), " x ", y0.cols(),
+                                         " coordinates; need ", n, " x ", options.dims,
+                                         " (points x --dims)"));
+    }
+    validate(options, n, d);
+    check_outputs(e);
+    if (progress.verbose()) print_settings(progress, options, n, d);
+    // A live line deserves more frequent updates unless the interval was chosen.
+    if (progress.terminal() && !e.log_every_given && options.report_every > 10) options.report_every = 10;
+
+    Callbacks callbacks;
+    if (!progress.quiet()) {
+        callbacks.observer = [&](const IterationReport& r) {
+            g_phase.store(optimising);
+            progress.iteration(r);
+            return true;
+        };
+    }
+    callbacks.stage_start = [&](const std::string& stage) {
+        if (display_name(stage) == "optimise") g_phase.store(optimising);
+        progress.start(stage);
+    };
+    callbacks.stage_done = [&](const std::string& stage, double seconds) {
+        if (display_name(stage) == "init") g_phase.store(optimising);
+        progress.done(stage, seconds, stage_detail(stage, options, n, d, progress));
+    };
+    callbacks.cancel = &g_cancel;
+    callbacks.keep_affinities = !e.affinities_path.empty();
+
+    const Result result = embed(x, options, callbacks);
+    if (result.status == RunStatus::cancelled) {
+        progress.end_line();
+        std::fprintf(stderr, "treesne: interrupted at iteration %lld; nothing written\n",
+                     static_cast<long long>(result.iterations));
+        return 130;
+    }
+    return write_outputs(e, result, labels.codes.empty() ? nullptr : &labels, progress, options);
+}
+
+int run_evaluate(const CliConfig& config, std::ostream& out) {
+    const EvaluateConfig& e = config.evaluate;
+    Progress progress(config.verbosity, ::isatty(STDERR_FILENO) == 1);
+    SignalScope signals;
+
+    Stopwatch read_time;
+    progress.start("read");
+    Matrix x = read_stacked(e.inputs);
+    Matrix y = io::read_matrix(e.embedding);
+    progress.done("read", read_time.seconds(),
+                  concat(x.rows(), " x ", x.cols(), describe_inputs(e.inputs), ", embedding ", y.rows(),
+                         " x ", y.cols()));
+    Evaluation v;
+    v.input_points = x.rows();
+    if (y.rows() != x.rows())
+        throw InvalidArgument(
+            concat(e.embedding, ": ", y.rows(), " rows, but the input has ", x.rows(), " points"));
+    require_finite(y, "embedding");
+    io::Labels labels;
+    if (!e.label_paths.empty()) labels = read_labels_checked(e.label_paths, x.rows());
+    if (x.rows() > evaluate_max_points && (e.sample == 0 || e.sample > evaluate_max_points))
+        throw InvalidArgument(
+            concat("evaluate computes the exact KL divergence in O(N^2) time and refuses more than ",
+                   evaluate_max_points, " points; got ", x.rows(),
+                   " (use --sample M, M <= ", evaluate_max_points, ", to evaluate M random points)"));
+    if (e.sample > 0 && e.sample < x.rows()) {
+        const auto rows = sample_indices(x.rows(), e.sample, e.seed);
+        x = take_rows(x, rows);
+        y = take_rows(y, rows);
+        if (!labels.codes.empty()) {
+            std::vector<int> codes;
+            for (index_t r : rows) codes.push_back(labels.codes[static_cast<std::size_t>(r)]);
+            labels.codes = std::move(codes);
+        }
+        progress.line(concat("sample: ", e.sample, " of ", v.input_points, " points (seed ", e.seed, ")"));
+    }
+    const index_t n = x.rows();
+    v.points = n;
+
+    Options options;  // the checks embed would make for this perplexity
+    options.affinities.perplexity = e.perplexity;
+    options.init = InitKind::random;
+    options.pca_dims = e.pca_dims;
+    options.threads = e.threads;
+    validate(options, n, x.cols());
+    if (e.k > n - 1) throw InvalidArgument(concat("--k ", e.k, " needs more than ", e.k, " points; got ", n));
+    if (e.pca_dims > 0) {
+        Stopwatch pca_time;
+        progress.start("pca");
+        const index_t d = x.cols();
+        x = treesne::pca(x, e.pca_dims, e.threads).projected;
+        progress.done("pca", pca_time.seconds(), concat(d, " -> ", e.pca_dims, " dimensions"));
+    }
+
+    Stopwatch knn_time;
+    progress.start("neighbours");
+    const index_t k_p = neighbor_count(e.perplexity, n);
+    const NeighborGraph graph = nearest_neighbors(x, k_p, KnnBackend::automatic, e.threads);
+    progress.done("neighbours", knn_time.seconds(), concat(k_p, " per point"));
+    Stopwatch p_time;
+    progress.start("affinities");
+    const Affinities p = compute_affinities(graph, options.affinities, e.threads);
+    progress.done("affinities", p_time.seconds(), concat("perplexity ", e.perplexity));
+
+    Stopwatch kl_time;
+    progress.start("kl");
+    v.kl = exact_tsne_kl_sparse(p, y, e.threads);
+    progress.done("kl", kl_time.seconds(), "exact, all pairs");
+
+    Stopwatch metric_time;
+    progress.start("measures");
+    v.preservation = knn_preservation(x, y, e.k, e.threads);
+    v.queries = (e.trust_queries <= 0 || e.trust_queries >= n) ? n : e.trust_queries;
+    v.trust = trustworthiness(x, y, e.k, e.threads, e.trust_queries);
+    if (!labels.codes.empty()) {
+        v.accuracy = knn_accuracy(y, labels.codes, e.k, e.threads);
+        v.has_accuracy = true;
+    }
+    progress.done("measures", metric_time.seconds(), concat("k = ", e.k));
+    progress.end_line();
+    print_evaluation(e, v, out);
+    out.flush();
+    return 0;
+}
+
+int main_entry(int argc, const char* const* argv) {
+    try {
+        const CliConfig config = parse_cli(argc, argv);
+        switch (config.command) {
+            case Command::help:
+                std::cout << help_text(config.help_topic);
+                return 0;
+            case Command::version:
+                std::cout << version_text() << '\n';
+                return 0;
+            case Command::embed:
+                return run_embed(config);
+            case Command::evaluate:
+                return run_evaluate(config, std::cout);
+        }
+        return 0;
+    } catch (const UsageError& e) {
+        print_error(e.what());
+        return 2;
+    } catch (const std::bad_alloc&) {
+        print_error("out of memory; try fewer points, --pca, a smaller --perplexity, or --method barnes_hut");
+        return 1;
+    } catch (const std::exception& e) {
+        print_error(e.what());
+        return 1;
+    } catch (...) {
+        print_error("unexpected internal error");
+        return 1;
+    }
+}
+
+}  // namespace treesne::cli
