@@ -1,0 +1,42 @@
+// Internal pieces shared by the nearest-neighbour backends (neighbors.cpp, knn_brute.cpp, knn_kdtree.cpp).
+// Not installed; nothing here is part of the public API.
+#pragma once
+
+#include <vector>
+
+#include "treesne/neighbors.hpp"
+#include "treesne/types.hpp"
+
+namespace treesne::detail {
+
+/// A candidate neighbour: squared distance from squared_distance() and the point's index. Ordered by
+/// (distance, index), the one order every backend reports.
+struct Neighbor {
+    double distance;
+    point_t index;
+};
+
+inline bool operator<(const Neighbor& a, const Neighbor& b) {
+    return a.distance < b.distance || (a.distance == b.distance && a.index < b.index);
+}
+
+/// Throws InvalidArgument unless 1 <= k <= N-1, N <= 2^32-1 and every entry of x is finite (a NaN would
+/// break the strict weak order the selections rely on).
+void check_knn_arguments(ConstMatrixView x, index_t k);
+
+/// An n x k graph with its storage allocated.
+NeighborGraph allocate_graph(index_t n, index_t k);
+
+/// Exact neighbours of point `query` by a scan of all N points with squared_distance(), self excluded:
+/// the k smallest by (distance, index), sorted, written to graph row `query`. scratch is reused storage.
+void exact_scan_row(ConstMatrixView x, index_t query, index_t k, std::vector<Neighbor>& scratch,
+                    NeighborGraph& graph);
+
+/// Sorts candidates by (distance, index) and writes the first k to graph row `query`.
+void write_row(std::vector<Neighbor>& candidates, index_t query, index_t k, NeighborGraph& graph);
+
+/// Backends. Arguments are already checked; results equal nearest_neighbors_naive bit for bit.
+NeighborGraph knn_kdtree(ConstMatrixView x, index_t k, int threads);
+NeighborGraph knn_brute(ConstMatrixView x, index_t k, int threads);
+
+}  // namespace treesne::detail

@@ -1,0 +1,176 @@
+// Embedding quality measures: identities, a reference implementation of trustworthiness, and the
+// behaviour on good, random and shuffled inputs.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <utility>
+#include <vector>
+
+#include "treesne/errors.hpp"
+#include "treesne/metrics.hpp"
+#include "treesne/neighbors.hpp"
+
+using namespace treesne;
+
+namespace {
+
+double uniform(std::mt19937_64& rng) {
+    return std::generate_canonical<double, 53>(rng);
+}
+
+double gaussian(std::mt19937_64& rng) {
+    const double u1 = 1.0 - uniform(rng), u2 = uniform(rng);
+    return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+}
+
+Matrix gaussian_data(index_t n, index_t d, std::uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    Matrix x(n, d);
+    for (index_t i = 0; i < x.size(); ++i) x.data()[i] = gaussian(rng);
+    return x;
+}
+
+// `clusters` tight Gaussian clusters far apart; labels[i] is the cluster of point i.
+std::pair<Matrix, std::vector<int>> labelled_clusters(index_t n, index_t d, int clusters,
+                                                      std::uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    Matrix x(n, d);
+    std::vector<int> labels(static_cast<std::size_t>(n));
+    for (index_t i = 0; i < n; ++i) {
+        const int c = static_cast<int>(rng() % static_cast<unsigned>(clusters));
+        labels[static_cast<std::size_t>(i)] = c;
+        for (index_t j = 0; j < d; ++j) x(i, j) = (j == c % d ? 50.0 * (1 + c / d) : 0.0) + gaussian(rng);
+    }
+    return {x, labels};
+}
+
+// Trustworthiness straight from the definition: full sorted rank lists in x and y for every point.
+double reference_trustworthiness(ConstMatrixView x, ConstMatrixView y, index_t k) {
+    const index_t n = x.rows;
+    auto ranking = [n](ConstMatrixView m, index_t i) {
+        std::vector<std::pair<double, index_t>> order;
+        for (index_t j = 0; j < n; ++j)
+            if (j != i) order.push_back({squared_distance(m.row(i), m.row(j), m.cols), j});
+        std::sort(order.begin(), order.end());
+        return order;
+    };
+    double sum = 0;
+    for (index_t i = 0; i < n; ++i) {
+        const auto in_x = ranking(x, i), in_y = ranking(y, i);
+        std::vector<index_t> rank(static_cast<std::size_t>(n), 0);
+        for (std::size_t r = 0; r < in_x.size(); ++r)
+            rank[static_cast<std::size_t>(in_x[r].second)] = static_cast<index_t>(r) + 1;
+        for (index_t r = 0; r < k; ++r) {
+            const index_t j = in_y[static_cast<std::size_t>(r)].second;
+            if (rank[static_cast<std::size_t>(j)] > k)
+                sum += static_cast<double>(rank[static_cast<std::size_t>(j)] - k);
+        }
+    }
+    const double nd = static_cast<double>(n), kd = static_cast<double>(k);
+    return 1.0 - 2.0 / (nd * kd * (2.0 * nd - 3.0 * kd - 1.0)) * sum;
+}
+
+}  // namespace
+
+TEST_CASE("metrics: an embedding identical to the data is perfect") {
+    const Matrix x = gaussian_data(400, 6, 1);
+    CHECK(knn_preservation(x, x, 10, 2) == 1.0);
+    CHECK(trustworthiness(x, x, 10, 2) == 1.0);
+    // Scaling by a power of two changes no ranking.
+    Matrix doubled = x;
+    for (double& v : doubled.storage()) v *= 2.0;
+    CHECK(knn_preservation(x, doubled, 10, 2) == 1.0);
+    CHECK(trustworthiness(x, doubled, 10, 2) == 1.0);
+}
+
+TEST_CASE("metrics: trustworthiness equals the definition") {
+    const Matrix x = gaussian_data(150, 5, 2);
+    const Matrix random_y = gaussian_data(150, 2, 3);
+    Matrix projected(150, 2);  // the first two coordinates: a partly faithful embedding
+    for (index_t i = 0; i < 150; ++i) projected(i, 0) = x(i, 0), projected(i, 1) = x(i, 1);
+    for (index_t k : {1, 5, 20, 74}) {
+        CAPTURE(k);
+        CHECK(trustworthiness(x, random_y, k, 2) ==
+              doctest::Approx(reference_trustworthiness(x, random_y, k)).epsilon(1e-12));
+        CHECK(trustworthiness(x, projected, k, 2) ==
+              doctest::Approx(reference_trustworthiness(x, projected, k)).epsilon(1e-12));
+    }
+}
+
+TEST_CASE("metrics: trustworthiness of a random embedding is clearly below that of a faithful one") {
+    std::mt19937_64 rng(4);
+    Matrix x(600, 3);  // nearly planar data: the first two coordinates are a faithful embedding
+    Matrix plane(600, 2);
+    for (index_t i = 0; i < 600; ++i) {
+        x(i, 0) = plane(i, 0) = gaussian(rng);
+        x(i, 1) = plane(i, 1) = gaussian(rng);
+        x(i, 2) = 0.01 * gaussian(rng);
+    }
+    const Matrix random_y = gaussian_data(600, 2, 5);
+    const double faithful = trustworthiness(x, plane, 12, 2);
+    const double random = trustworthiness(x, random_y, 12, 2);
+    CHECK(faithful > 0.99);
+    CHECK(random < 0.6);
+    CHECK(random > 0.4);  // a random embedding scores about 0.5
+    CHECK(knn_preservation(x, plane, 12, 2) > 0.8);
+    CHECK(knn_preservation(x, random_y, 12, 2) < 0.1);
+}
+
+TEST_CASE("metrics: sampled trustworthiness is close to the full value and thread-independent") {
+    const Matrix x = gaussian_data(800, 4, 6);
+    Matrix y(800, 2);
+    for (index_t i = 0; i < 800; ++i) y(i, 0) = x(i, 0), y(i, 1) = x(i, 1) + 0.3 * x(i, 2);
+    const double full = trustworthiness(x, y, 10, 2, 0);
+    CHECK(trustworthiness(x, y, 10, 2, 800) == full);
+    CHECK(trustworthiness(x, y, 10, 2, 5000) == full);
+    const double sampled = trustworthiness(x, y, 10, 1, 200);
+    CHECK(sampled == doctest::Approx(full).epsilon(0.03));
+    CHECK(trustworthiness(x, y, 10, 2, 200) == sampled);
+    CHECK(trustworthiness(x, y, 10, 4, 200) == sampled);
+    CHECK(trustworthiness(x, y, 10, 3, 0) == full);
+}
+
+TEST_CASE("metrics: kNN accuracy on separated clusters and on shuffled labels") {
+    auto [y, labels] = labelled_clusters(1000, 3, 5, 7);
+    CHECK(knn_accuracy(y, labels, 10, 2) > 0.99);
+    std::mt19937_64 rng(8);
+    std::vector<int> shuffled = labels;
+    for (std::size_t i = shuffled.size(); i > 1; --i) std::swap(shuffled[i - 1], shuffled[rng() % i]);
+    const double chance = knn_accuracy(y, shuffled, 10, 2);
+    CHECK(chance > 0.12);  // chance is about 1/5
+    CHECK(chance < 0.30);
+}
+
+TEST_CASE("metrics: kNN accuracy breaks ties towards the smaller label") {
+    // Points 0, 1, 2, 3 at 0, 1, 3, 4 on a line. With k = 2 the neighbours are
+    //   0: {1, 2}   1: {0, 2}   2: {3, 1}   3: {2, 1}   (nearest first).
+    const Matrix y(4, 1, std::vector<double>{0.0, 1.0, 3.0, 4.0});
+    // Labels {1, 1, 0, 2}: every vote is a tie. Smallest label: 0, 0, 1, 0 -> no point right
+    // (the nearest neighbour's label would get two right, the largest label two as well).
+    CHECK(knn_accuracy(y, std::vector<int>{1, 1, 0, 2}, 2, 1) == 0.0);
+    // Labels {0, 0, 1, 2}: smallest label gives 0, 0, 0, 0 -> points 0 and 1 right.
+    CHECK(knn_accuracy(y, std::vector<int>{0, 0, 1, 2}, 2, 1) == 0.5);
+    // k = 1, labels {0, 0, 1, 1}: every point's nearest neighbour shares its label.
+    CHECK(knn_accuracy(y, std::vector<int>{0, 0, 1, 1}, 1, 1) == 1.0);
+    // k = 3, labels {1, 0, 2, 0}: point 0 votes {0, 2, 0} -> 0 (wrong); point 1 votes {1, 2, 0}, a
+    // three-way tie -> 0 (right); point 2 votes {0, 0, 1} -> 0 (wrong); point 3 votes {2, 0, 1} -> 0 (right).
+    CHECK(knn_accuracy(y, std::vector<int>{1, 0, 2, 0}, 3, 1) == 0.5);
+}
+
+TEST_CASE("metrics: invalid arguments throw InvalidArgument") {
+    const Matrix x = gaussian_data(20, 3, 9);
+    const Matrix y = gaussian_data(20, 2, 10);
+    const Matrix short_y = gaussian_data(19, 2, 11);
+    CHECK_THROWS_AS(knn_preservation(x, short_y, 3, 1), InvalidArgument);
+    CHECK_THROWS_AS(knn_preservation(x, y, 0, 1), InvalidArgument);
+    CHECK_THROWS_AS(knn_preservation(x, y, 20, 1), InvalidArgument);
+    CHECK_THROWS_AS(trustworthiness(x, short_y, 3, 1), InvalidArgument);
+    CHECK_THROWS_AS(trustworthiness(x, y, 0, 1), InvalidArgument);
+    CHECK_THROWS_AS(trustworthiness(x, y, 10, 1), InvalidArgument);  // needs k < N/2
+    CHECK_NOTHROW(trustworthiness(x, y, 9, 1));
+    CHECK_THROWS_AS(knn_accuracy(y, std::vector<int>(19, 0), 3, 1), InvalidArgument);
+    CHECK_THROWS_AS(knn_accuracy(y, std::vector<int>(20, 0), 0, 1), InvalidArgument);
+}

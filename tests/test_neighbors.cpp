@@ -1,0 +1,223 @@
+// Exact k-nearest-neighbour graphs: every backend equals the naive scan bit for bit, on continuous data,
+// on data full of duplicates and ties, for every thread count.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "treesne/errors.hpp"
+#include "treesne/neighbors.hpp"
+#include "treesne/options.hpp"
+
+using namespace treesne;
+
+namespace {
+
+double uniform(std::mt19937_64& rng) {
+    return std::generate_canonical<double, 53>(rng);
+}
+
+// Box-Muller on portable uniforms (std::normal_distribution differs between standard libraries).
+double gaussian(std::mt19937_64& rng) {
+    const double u1 = 1.0 - uniform(rng), u2 = uniform(rng);
+    return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+}
+
+Matrix gaussian_data(index_t n, index_t d, std::uint64_t seed, double scale = 1.0, double offset = 0.0) {
+    std::mt19937_64 rng(seed);
+    Matrix x(n, d);
+    for (index_t i = 0; i < x.size(); ++i) x.data()[i] = offset + scale * gaussian(rng);
+    return x;
+}
+
+// Gaussian clusters of different widths around random centres.
+Matrix clustered_data(index_t n, index_t d, std::uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    const index_t clusters = 8;
+    Matrix centres(clusters, d);
+    for (index_t i = 0; i < centres.size(); ++i) centres.data()[i] = 10.0 * gaussian(rng);
+    Matrix x(n, d);
+    for (index_t i = 0; i < n; ++i) {
+        const index_t c = static_cast<index_t>(rng() % clusters);
+        const double width = 0.2 + 0.3 * static_cast<double>(c % 3);
+        for (index_t j = 0; j < d; ++j) x(i, j) = centres(c, j) + width * gaussian(rng);
+    }
+    return x;
+}
+
+// Every distinct point repeated 3 to 5 times (in shuffled positions), plus a block of identical points.
+Matrix duplicated_data(index_t distinct, index_t d, index_t block, std::uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    const Matrix base = gaussian_data(distinct, d, seed + 1);
+    std::vector<index_t> source;
+    for (index_t i = 0; i < distinct; ++i)
+        for (index_t r = 0, copies = 3 + static_cast<index_t>(rng() % 3); r < copies; ++r)
+            source.push_back(i);
+    for (index_t r = 0; r < block; ++r) source.push_back(distinct / 2);
+    for (std::size_t i = source.size(); i > 1; --i) std::swap(source[i - 1], source[rng() % i]);
+    Matrix x(static_cast<index_t>(source.size()), d);
+    for (index_t i = 0; i < x.rows(); ++i)
+        for (index_t j = 0; j < d; ++j) x(i, j) = base(source[static_cast<std::size_t>(i)], j);
+    return x;
+}
+
+// Integer coordinates in [0, levels): exact distances, many ties and duplicates.
+Matrix grid_data(index_t n, index_t d, int levels, std::uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    Matrix x(n, d);
+    for (index_t i = 0; i < x.size(); ++i)
+        x.data()[i] = static_cast<double>(rng() % static_cast<unsigned>(levels));
+    return x;
+}
+
+bool same_graph(const NeighborGraph& a, const NeighborGraph& b) {
+    return a.n == b.n && a.k == b.k && a.indices == b.indices && a.distances == b.distances;
+}
+
+// The naive graph is itself checked for the invariants; then every backend must equal it exactly.
+void check_backends(ConstMatrixView x, index_t k, int threads = 2) {
+    const NeighborGraph naive = nearest_neighbors_naive(x, k);
+    REQUIRE(naive.n == x.rows);
+    REQUIRE(naive.k == k);
+    REQUIRE(naive.indices.size() == static_cast<std::size_t>(x.rows * k));
+    index_t bad_rows = 0;  // rows with self, a wrong distance or out of (distance, index) order
+    for (index_t i = 0; i < x.rows; ++i) {
+        const point_t* idx = naive.row_indices(i);
+        const double* dist = naive.row_distances(i);
+        bool ok = true;
+        for (index_t j = 0; j < k; ++j) {
+            ok = ok && idx[j] != static_cast<point_t>(i) && static_cast<index_t>(idx[j]) < x.rows &&
+                 dist[j] == squared_distance(x.row(i), x.row(idx[j]), x.cols);
+            if (j > 0) ok = ok && (dist[j - 1] < dist[j] || (dist[j - 1] == dist[j] && idx[j - 1] < idx[j]));
+        }
+        bad_rows += ok ? 0 : 1;
+    }
+    REQUIRE(bad_rows == 0);
+    for (KnnBackend backend : {KnnBackend::kdtree, KnnBackend::brute, KnnBackend::automatic}) {
+        CAPTURE(to_string(backend));
+        CHECK(same_graph(nearest_neighbors(x, k, backend, threads), naive));
+    }
+}
+
+}  // namespace
+
+TEST_CASE("neighbors: naive scan on a hand-checked line, ties to the smaller index") {
+    const Matrix x(5, 1, std::vector<double>{0.0, 1.0, 2.0, 4.0, 1.0});
+    const NeighborGraph g = nearest_neighbors_naive(x, 2);
+    // Point 1 (at 1): point 4 at distance 0, then points 0 and 2 at distance 1 -> the smaller index 0.
+    CHECK(std::vector<point_t>(g.row_indices(1), g.row_indices(1) + 2) == std::vector<point_t>{4, 0});
+    CHECK(std::vector<double>(g.row_distances(1), g.row_distances(1) + 2) == std::vector<double>{0.0, 1.0});
+    // Point 3 (at 4): point 2 at distance 4, then points 1 and 4 at distance 9 -> 1.
+    CHECK(std::vector<point_t>(g.row_indices(3), g.row_indices(3) + 2) == std::vector<point_t>{2, 1});
+    CHECK(std::vector<double>(g.row_distances(3), g.row_distances(3) + 2) == std::vector<double>{4.0, 9.0});
+    // Point 0 (at 0): points 1 and 4 at distance 1.
+    CHECK(std::vector<point_t>(g.row_indices(0), g.row_indices(0) + 2) == std::vector<point_t>{1, 4});
+    check_backends(x, 2);
+    check_backends(x, 4);
+}
+
+TEST_CASE("neighbors: backends equal the naive scan on Gaussian data") {
+    struct Case {
+        index_t n, d, k;
+    };
+    const Case cases[] = {{40, 1, 1},   {40, 1, 39},   {300, 1, 17},   {500, 2, 1},   {500, 2, 30},
+                          {400, 3, 90}, {90, 3, 89},   {600, 10, 1},   {600, 10, 45}, {300, 10, 299},
+                          {500, 50, 1}, {800, 50, 90}, {200, 50, 199}, {2500, 5, 20}, {1500, 20, 60}};
+    for (const Case& c : cases) {
+        CAPTURE(c.n);
+        CAPTURE(c.d);
+        CAPTURE(c.k);
+        check_backends(gaussian_data(c.n, c.d, 1000 + static_cast<std::uint64_t>(c.n * 7 + c.d)), c.k);
+    }
+}
+
+TEST_CASE("neighbors: backends equal the naive scan on clustered data") {
+    for (index_t d : {2, 10, 50}) {
+        CAPTURE(d);
+        check_backends(clustered_data(2000, d, 77 + static_cast<std::uint64_t>(d)), 90);
+    }
+}
+
+TEST_CASE("neighbors: duplicates and a block of identical points") {
+    for (index_t d : {1, 2, 3, 10, 50}) {
+        CAPTURE(d);
+        const Matrix x = duplicated_data(150, d, 60, 5 + static_cast<std::uint64_t>(d));
+        for (index_t k : {1, 4, 30, 90}) {
+            CAPTURE(k);
+            check_backends(x, k);
+        }
+    }
+}
+
+TEST_CASE("neighbors: all points identical") {
+    const Matrix x(120, 4, 2.5);
+    check_backends(x, 1);
+    check_backends(x, 50);
+    const NeighborGraph g = nearest_neighbors(x, 3, KnnBackend::brute, 2);
+    CHECK(std::vector<point_t>(g.row_indices(0), g.row_indices(0) + 3) == std::vector<point_t>{1, 2, 3});
+    CHECK(std::vector<point_t>(g.row_indices(2), g.row_indices(2) + 3) == std::vector<point_t>{0, 1, 3});
+}
+
+TEST_CASE("neighbors: integer grid data full of ties") {
+    for (index_t d : {1, 2, 3, 5}) {
+        CAPTURE(d);
+        const Matrix x = grid_data(700, d, 5, 31 + static_cast<std::uint64_t>(d));
+        for (index_t k : {1, 10, 60}) {
+            CAPTURE(k);
+            check_backends(x, k);
+        }
+    }
+}
+
+TEST_CASE("neighbors: large offsets, tiny and huge scales") {
+    check_backends(gaussian_data(600, 8, 11, 1.0, 1e7), 25);  // centring matters for the float pass
+    check_backends(gaussian_data(600, 8, 12, 1e-30), 25);
+    check_backends(gaussian_data(600, 8, 13, 1e30), 25);
+    check_backends(gaussian_data(600, 8, 14, 1e-160), 25);  // squares underflow to subnormals
+}
+
+TEST_CASE("neighbors: the result does not depend on the thread count") {
+    const Matrix x = clustered_data(3000, 12, 99);
+    for (KnnBackend backend : {KnnBackend::kdtree, KnnBackend::brute}) {
+        CAPTURE(to_string(backend));
+        const NeighborGraph one = nearest_neighbors(x, 30, backend, 1);
+        CHECK(same_graph(nearest_neighbors(x, 30, backend, 2), one));
+        CHECK(same_graph(nearest_neighbors(x, 30, backend, 4), one));
+        CHECK(same_graph(nearest_neighbors(x, 30, backend, 0), one));
+    }
+}
+
+TEST_CASE("neighbors: invalid arguments throw InvalidArgument") {
+    const Matrix x = gaussian_data(10, 3, 3);
+    for (KnnBackend backend : {KnnBackend::kdtree, KnnBackend::brute, KnnBackend::automatic}) {
+        CAPTURE(to_string(backend));
+        CHECK_THROWS_AS(nearest_neighbors(x, 0, backend, 1), InvalidArgument);
+        CHECK_THROWS_AS(nearest_neighbors(x, 10, backend, 1), InvalidArgument);
+        CHECK_THROWS_AS(nearest_neighbors(x, -1, backend, 1), InvalidArgument);
+        CHECK_THROWS_AS(nearest_neighbors(x, 3, backend, -1), InvalidArgument);
+        CHECK_NOTHROW(nearest_neighbors(x, 9, backend, 1));
+    }
+    CHECK_THROWS_AS(nearest_neighbors_naive(x, 0), InvalidArgument);
+    CHECK_THROWS_AS(nearest_neighbors_naive(x, 10), InvalidArgument);
+    const Matrix one(1, 3, 0.0);
+    CHECK_THROWS_AS(nearest_neighbors(one, 1, KnnBackend::brute, 1), InvalidArgument);
+    Matrix bad = gaussian_data(10, 3, 4);
+    bad(4, 1) = std::numeric_limits<double>::quiet_NaN();
+    CHECK_THROWS_AS(nearest_neighbors(bad, 3, KnnBackend::kdtree, 1), InvalidArgument);
+    bad(4, 1) = std::numeric_limits<double>::infinity();
+    CHECK_THROWS_AS(nearest_neighbors(bad, 3, KnnBackend::brute, 1), InvalidArgument);
+}
+
+TEST_CASE("neighbors: automatic resolves to kdtree in low and brute in high dimension") {
+    CHECK(resolve_backend(KnnBackend::kdtree, 100000, 50) == KnnBackend::kdtree);
+    CHECK(resolve_backend(KnnBackend::brute, 100000, 2) == KnnBackend::brute);
+    for (index_t n : {1000, 10000, 100000, 1000000}) {
+        CAPTURE(n);
+        CHECK(resolve_backend(KnnBackend::automatic, n, 2) == KnnBackend::kdtree);
+        CHECK(resolve_backend(KnnBackend::automatic, n, 50) == KnnBackend::brute);
+        CHECK(resolve_backend(KnnBackend::automatic, n, 784) == KnnBackend::brute);
+    }
+}

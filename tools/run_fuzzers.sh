@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets for the file readers (tools/fuzz/fuzz_*.cpp) with clang and runs each.
+#
+#   tools/run_fuzzers.sh [SECONDS] [TARGET...]     SECONDS per target, default 60;
+#                                                  TARGET among: text npy idx gz dat mtx (default: all)
+#
+# Builds under build-fuzz/ (override with TREESNE_FUZZ_DIR). Each target's corpus lives in
+# build-fuzz/corpus/TARGET, seeded from small valid files (tools/fuzz/make_seeds.cpp) and from the regression
+# inputs in tests/data/fuzz/TARGET. Inputs that crash, hang or run out of memory are copied to
+# tests/data/fuzz/TARGET, where test_io.cpp replays them; the script then exits non-zero.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+seconds=${1:-60}
+shift || true
+targets=("$@")
+if [ ${#targets[@]} -eq 0 ]; then targets=(text npy idx gz dat mtx); fi
+
+out=${TREESNE_FUZZ_DIR:-$root/build-fuzz}
+cxx=${CXX_FUZZ:-clang++}
+flags=(-std=c++17 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+       -I"$root/include")
+mkdir -p "$out/obj"
+
+# Rebuilds $1 from the sources after it unless it is newer than all of them.
+stale() {
+    local target=$1 src
+    shift
+    [ -e "$target" ] || return 0
+    for src in "$@"; do [ "$src" -nt "$target" ] && return 0; done
+    return 1
+}
+
+lib_sources=("$root/src/io.cpp" "$root/src/types.cpp")
+headers=("$root"/include/treesne/*.hpp "$root/tools/fuzz/fuzz_common.hpp")
+for src in "${lib_sources[@]}"; do
+    obj="$out/obj/$(basename "$src" .cpp).o"
+    if stale "$obj" "$src" "${headers[@]}"; then
+        echo "compiling $(basename "$src")"
+        "$cxx" "${flags[@]}" -fsanitize=fuzzer-no-link -c "$src" -o "$obj"
+    fi
+done
+if stale "$out/make_seeds" "$root/tools/fuzz/make_seeds.cpp" "${lib_sources[@]}" "${headers[@]}"; then
+    echo "compiling make_seeds"
+    "$cxx" -std=c++17 -O1 -I"$root/include" "$root/tools/fuzz/make_seeds.cpp" "${lib_sources[@]}" -lz \
+        -o "$out/make_seeds"
+fi
+"$out/make_seeds" "$out/seeds"
+
+status=0
+for t in "${targets[@]}"; do
+    bin="$out/fuzz_$t"
+    if stale "$bin" "$root/tools/fuzz/fuzz_$t.cpp" "$out/obj/io.o" "$out/obj/types.o"; then
+        echo "compiling fuzz_$t"
+        "$cxx" "${flags[@]}" -fsanitize=fuzzer "$root/tools/fuzz/fuzz_$t.cpp" "$out/obj/io.o" "$out/obj/types.o" \
+            -lz -o "$bin"
+    fi
+    corpus="$out/corpus/$t"
+    artifacts="$out/artifacts/$t"
+    regressions="$root/tests/data/fuzz/$t"
+    mkdir -p "$corpus" "$artifacts"
+    cp -n "$out/seeds/$t"/* "$corpus"/
+    if [ -d "$regressions" ]; then cp -n "$regressions"/* "$corpus"/ 2>/dev/null || true; fi
+    echo "=== fuzz_$t for ${seconds}s"
+    if ! "$bin" "$corpus" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+        -artifact_prefix="$artifacts/" -print_final_stats=1 2>"$out/fuzz_$t.log"; then
+        status=1
+        echo "fuzz_$t FAILED; see $out/fuzz_$t.log"
+        mkdir -p "$regressions"
+        for a in "$artifacts"/*; do
+            [ -e "$a" ] || continue
+            cp "$a" "$regressions/$(basename "$a")"
+            echo "  kept $(basename "$a") in tests/data/fuzz/$t/"
+        done
+    fi
+    grep -E "stat::number_of_executed_units|stat::peak_rss_mb|Done [0-9]+ runs" "$out/fuzz_$t.log" || true
+done
+exit $status
