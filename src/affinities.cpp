@@ -3,11 +3,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <limits>
 #include <string>
 
 #include "treesne/errors.hpp"
+#include "treesne/memory.hpp"
 #include "treesne/parallel.hpp"
 
 namespace treesne {
@@ -173,18 +173,8 @@ Affinities compute_affinities(const NeighborGraph& graph, const AffinityOptions&
 
 void require_dense_fits(index_t n, int count, const char* what) {
     const double bytes = static_cast<double>(n) * static_cast<double>(n) * 8.0 * count;
-    // Available memory from /proc/meminfo (Linux); elsewhere assume the request fits.
-    double available = std::numeric_limits<double>::infinity();
-    std::ifstream meminfo("/proc/meminfo");
-    std::string key;
-    double kib = 0;
-    std::string unit;
-    while (meminfo >> key >> kib >> unit) {
-        if (key == "MemAvailable:") {
-            available = kib * 1024.0;
-            break;
-        }
-    }
+    // What the machine (or the container's memory cgroup) has left; where unknown, assume it fits.
+    const double available = available_memory().value_or(std::numeric_limits<double>::infinity());
     if (bytes > 0.8 * available || bytes > 1.8e19) {
         throw NumericalError(concat(what, " needs ", count, " dense ", n, " x ", n, " matrices (",
                                     bytes / 1073741824.0, " GiB) but only ", available / 1073741824.0,
@@ -217,8 +207,10 @@ Matrix dense_joint_probabilities(const Matrix& conditional) {
     const index_t n = conditional.rows();
     Matrix p(n, n);
     const double scale = 1.0 / (2.0 * static_cast<double>(n));
-    for (index_t i = 0; i < n; ++i)
-        for (index_t j = 0; j < n; ++j) p(i, j) = (conditional(i, j) + conditional(j, i)) * scale;
+    parallel_for(n, 0, [&](index_t begin, index_t end) {
+        for (index_t i = begin; i < end; ++i)
+            for (index_t j = 0; j < n; ++j) p(i, j) = (conditional(i, j) + conditional(j, i)) * scale;
+    });
     return p;
 }
 
