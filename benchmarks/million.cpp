@@ -1,0 +1,78 @@
+// Writes a large clustered data set for benchmarks/million.sh: N points in D dimensions drawn from C
+// Gaussian clusters of unequal sizes and widths, as a float64 .npy, and the cluster of each point as a
+// labels file (one per line).
+//
+//   treesne_make_clusters N D C OUT.npy [LABELS.txt] [SEED]
+//
+// Deterministic for a seed (treesne::Rng, the same numbers on every platform). Centres are N(0, 10^2)
+// per coordinate, cluster c has standard deviation 1 + (c mod 4) / 2 and weight proportional to 1 + c mod 3,
+// so the clusters overlap a little and the neighbour search sees realistic, uneven densities.
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "treesne/errors.hpp"
+#include "treesne/init.hpp"
+#include "treesne/io.hpp"
+#include "treesne/types.hpp"
+
+namespace {
+
+long long parse_count(const char* text, const char* what) {
+    char* end = nullptr;
+    const long long v = std::strtoll(text, &end, 10);
+    if (*text == '\0' || *end != '\0' || v < 1) {
+        std::fprintf(stderr, "treesne_make_clusters: %s must be a positive integer; got '%s'\n", what, text);
+        std::exit(2);
+    }
+    return v;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 5 || argc > 7) {
+        std::fprintf(stderr, "usage: treesne_make_clusters N D C OUT.npy [LABELS.txt] [SEED]\n");
+        return 2;
+    }
+    const treesne::index_t n = parse_count(argv[1], "N");
+    const treesne::index_t d = parse_count(argv[2], "D");
+    const treesne::index_t c = parse_count(argv[3], "C");
+    const std::string out = argv[4];
+    const std::string labels_path = argc >= 6 ? argv[5] : "";
+    const std::uint64_t seed = argc >= 7 ? static_cast<std::uint64_t>(parse_count(argv[6], "SEED")) : 1;
+
+    treesne::Rng rng(seed);
+    treesne::Matrix centres(c, d);
+    for (double& v : centres.storage()) v = 10.0 * rng.normal();
+    std::vector<double> cumulative(static_cast<std::size_t>(c));
+    double total = 0;
+    for (treesne::index_t k = 0; k < c; ++k) cumulative[static_cast<std::size_t>(k)] = total += 1.0 + k % 3;
+
+    treesne::Matrix x(n, d);
+    std::vector<int> labels(static_cast<std::size_t>(n));
+    for (treesne::index_t i = 0; i < n; ++i) {
+        const double u = rng.uniform() * total;
+        treesne::index_t k = 0;
+        while (k + 1 < c && cumulative[static_cast<std::size_t>(k)] <= u) ++k;
+        const double sd = 1.0 + static_cast<double>(k % 4) / 2.0;
+        for (treesne::index_t j = 0; j < d; ++j) x(i, j) = centres(k, j) + sd * rng.normal();
+        labels[static_cast<std::size_t>(i)] = static_cast<int>(k);
+    }
+    try {
+        treesne::io::write_matrix(out, x);
+        if (!labels_path.empty()) {
+            std::ofstream l(labels_path);
+            for (int label : labels) l << label << '\n';
+            if (!l) throw treesne::IoError("cannot write " + labels_path);
+        }
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "treesne_make_clusters: %s\n", e.what());
+        return 1;
+    }
+    std::fprintf(stderr, "wrote %s: %lld x %lld, %lld clusters\n", out.c_str(), static_cast<long long>(n),
+                 static_cast<long long>(d), static_cast<long long>(c));
+    return 0;
+}

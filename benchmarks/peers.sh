@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Speed and quality of treesne against scikit-learn's and Rtsne's Barnes-Hut t-SNE on Fashion-MNIST.
+#
+#   benchmarks/peers.sh [--sizes 5000,20000,70000] [--reps 3] [--threads 2] [--tools treesne,rtsne,sklearn]
+#                       [--sklearn-max 20000] [--rtsne-max 70000] [--large 50000] [--large-reps 1]
+#                       [--first-rep 1] [--build DIR] [--out DIR]
+#
+# Every tool reads the same PCA-50 matrix (written once by treesne_prepare_data) and runs the same
+# protocol: perplexity 30, 2-D, 1000 iterations, exaggeration 12 for 250, theta/angle 0.5, PCA init,
+# the same thread count. Tools alternate within each repetition so machine drift hits all of them.
+# Wall time and peak RSS come from /usr/bin/time -v; quality from `treesne evaluate` on every tool's
+# embedding of the first repetition (all three tools are deterministic for a fixed seed).
+# Raw results: OUT/runs.csv, OUT/quality.csv, logs and embeddings under OUT; OUT/summary.md is the table.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(dirname "$here")"
+sizes=5000,20000,70000
+reps=3
+threads=2
+tools=treesne,rtsne,sklearn
+sklearn_max=20000   # sklearn takes ~25 min at 70k on 2 cores
+rtsne_max=70000
+large=50000         # sizes at or above this run --large-reps repetitions
+large_reps=1
+first_rep=1         # to add repetitions to an earlier run: --first-rep 2 --reps 3 runs 2 and 3
+build="$root/build-bench"
+out="$here/out/peers"
+
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --sizes) sizes="$2"; shift 2 ;;
+        --reps) reps="$2"; shift 2 ;;
+        --threads) threads="$2"; shift 2 ;;
+        --tools) tools="$2"; shift 2 ;;
+        --sklearn-max) sklearn_max="$2"; shift 2 ;;
+        --rtsne-max) rtsne_max="$2"; shift 2 ;;
+        --large) large="$2"; shift 2 ;;
+        --large-reps) large_reps="$2"; shift 2 ;;
+        --first-rep) first_rep="$2"; shift 2 ;;
+        --build) build="$2"; shift 2 ;;
+        --out) out="$2"; shift 2 ;;
+        -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "peers.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+    esac
+done
+
+# --- peers and tools, installed only when missing ------------------------------------------------
+missing=()
+for pkg in python3-sklearn r-cran-rtsne time; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [[ ${#missing[@]} -gt 0 ]]; then
+    echo "installing ${missing[*]}" >&2
+    sudo_cmd=(); [[ $(id -u) -ne 0 ]] && sudo_cmd=(sudo)
+    "${sudo_cmd[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+
+if [[ ! -x "$build/tools/treesne" || ! -x "$build/benchmarks/treesne_prepare_data" ]]; then
+    cmake -S "$root" -B "$build" -G Ninja -DTREESNE_NATIVE=ON
+    cmake --build "$build" --target treesne_cli treesne_prepare_data
+fi
+treesne="$build/tools/treesne"
+data="$here/out/data"
+mkdir -p "$out/emb" "$out/logs"
+
+# --- the shared inputs ----------------------------------------------------------------------------
+need=()
+for n in ${sizes//,/ }; do
+    [[ -f "$data/fmnist50_$n.npy" && -f "$data/fmnist50_$n.csv" && -f "$data/labels_$n.txt" ]] || need+=("$n")
+done
+if [[ ${#need[@]} -gt 0 ]]; then
+    list=$(IFS=,; echo "${need[*]}")
+    "$build/benchmarks/treesne_prepare_data" --out "$data" --sizes "$list" --threads "$threads"
+fi
+
+# --- one timed run ----------------------------------------------------------------------------------
+[[ -f "$out/runs.csv" ]] || echo "tool,n,rep,threads,wall_s,max_rss_mb,exit,load1,date" > "$out/runs.csv"
+[[ -f "$out/quality.csv" ]] || echo "tool,n,kl,knn_preservation,trustworthiness,knn_accuracy" > "$out/quality.csv"
+
+wall_seconds() {  # "Elapsed (wall clock) time (h:mm:ss or m:ss): 1:02.34" -> 62.34
+    awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s }' "$1"
+}
+rss_mb() { awk -F': ' '/Maximum resident set size/ { printf "%.1f", $2 / 1024 }' "$1"; }
+
+run_tool() {  # tool n rep
+    local tool=$1 n=$2 rep=$3 in="$data/fmnist50_$2" emb log timing rc=0
+    log="$out/logs/${tool}_${n}_r${rep}.log"
+    timing="$out/logs/${tool}_${n}_r${rep}.time"
+    case "$tool" in
+        treesne)
+            emb="$out/emb/treesne_$n.npy"
+            cmd=("$treesne" embed "$in.npy" -o "$emb" --threads "$threads" --seed 42 --verbose) ;;
+        sklearn)
+            emb="$out/emb/sklearn_$n.npy"
+            cmd=(/usr/bin/python3 "$here/run_sklearn.py" "$in.npy" "$emb" --threads "$threads" --seed 42) ;;
+        rtsne)
+            emb="$out/emb/rtsne_$n.csv"
+            cmd=(Rscript "$here/run_rtsne.R" "$in.csv" "$emb" "$threads" 42) ;;
+    esac
+    local load1; load1=$(cut -d' ' -f1 /proc/loadavg)
+    echo "[$(date +%T)] $tool n=$n rep=$rep (load $load1): ${cmd[*]}" >&2
+    /usr/bin/time -v -o "$timing" "${cmd[@]}" > "$log" 2>&1 || rc=$?
+    echo "$tool,$n,$rep,$threads,$(wall_seconds "$timing"),$(rss_mb "$timing"),$rc,$load1,$(date -Iseconds)" >> "$out/runs.csv"
+    tail -n 1 "$log" >&2
+    if [[ $rc -eq 0 && $rep -eq 1 ]]; then
+        local q="$out/logs/${tool}_${n}_evaluate.json"
+        if "$treesne" evaluate "$in.npy" "$emb" --labels "$data/labels_$n.txt" --json --threads "$threads" > "$q" 2>> "$log"; then
+            /usr/bin/python3 - "$q" "$tool" "$n" >> "$out/quality.csv" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+def pick(*names):
+    for k in names:
+        for key, value in d.items():
+            if key.lower().replace("-", "_") == k:
+                return value
+    return ""
+print(",".join(str(x) for x in [sys.argv[2], sys.argv[3],
+      pick("kl", "kl_divergence", "exact_kl"), pick("knn_preservation", "neighbor_preservation", "preservation"),
+      pick("trustworthiness"), pick("knn_accuracy", "accuracy")]))
+PY
+        fi
+    fi
+}
+
+for n in ${sizes//,/ }; do
+    r=$reps
+    [[ $n -ge $large ]] && r=$large_reps
+    for ((rep = first_rep; rep <= r; rep++)); do
+        for tool in ${tools//,/ }; do
+            [[ $tool == sklearn && $n -gt $sklearn_max ]] && continue
+            [[ $tool == rtsne && $n -gt $rtsne_max ]] && continue
+            run_tool "$tool" "$n" "$rep"
+        done
+    done
+done
+
+/usr/bin/python3 "$here/summarize.py" "$out" > "$out/summary.md"
+cat "$out/summary.md"
