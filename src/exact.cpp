@@ -8,19 +8,11 @@
 
 #include "treesne/affinities.hpp"
 #include "treesne/errors.hpp"
+#include "treesne/neighbors.hpp"
 #include "treesne/parallel.hpp"
 
 namespace treesne {
 namespace {
-
-double sq_dist(const double* a, const double* b, index_t d) {
-    double s = 0.0;
-    for (index_t c = 0; c < d; ++c) {
-        const double t = a[c] - b[c];
-        s += t * t;
-    }
-    return s;
-}
 
 void check_shapes(const Matrix& p, ConstMatrixView y, const char* what) {
     require(p.rows() == y.rows && p.cols() == y.rows, what, ": P is ", p.rows(), " x ", p.cols(),
@@ -36,7 +28,7 @@ double student_t_normaliser(ConstMatrixView y, int threads) {
         for (index_t i = begin; i < end; ++i) {
             double row = 0.0;
             for (index_t j = 0; j < n; ++j)
-                if (j != i) row += 1.0 / (1.0 + sq_dist(y.row(i), y.row(j), y.cols));
+                if (j != i) row += 1.0 / (1.0 + squared_distance(y.row(i), y.row(j), y.cols));
             total += row;
         }
         return total;
@@ -47,10 +39,10 @@ double student_t_normaliser(ConstMatrixView y, int threads) {
 double sne_log_normaliser(ConstMatrixView y, index_t i) {
     double d_min = INFINITY;
     for (index_t k = 0; k < y.rows; ++k)
-        if (k != i) d_min = std::min(d_min, sq_dist(y.row(i), y.row(k), y.cols));
+        if (k != i) d_min = std::min(d_min, squared_distance(y.row(i), y.row(k), y.cols));
     double s = 0.0;
     for (index_t k = 0; k < y.rows; ++k)
-        if (k != i) s += std::exp(-(sq_dist(y.row(i), y.row(k), y.cols) - d_min));
+        if (k != i) s += std::exp(-(squared_distance(y.row(i), y.row(k), y.cols) - d_min));
     return std::log(s) - d_min;
 }
 
@@ -66,7 +58,7 @@ double exact_tsne_kl(const Matrix& p, ConstMatrixView y, int threads) {
             for (index_t j = 0; j < n; ++j) {
                 const double pij = p(i, j);
                 if (j == i || pij <= 0) continue;
-                const double q = 1.0 / ((1.0 + sq_dist(y.row(i), y.row(j), y.cols)) * z);
+                const double q = 1.0 / ((1.0 + squared_distance(y.row(i), y.row(j), y.cols)) * z);
                 total += pij * std::log(pij / q);
             }
         return total;
@@ -132,7 +124,7 @@ double exact_sne_kl(const Matrix& p, ConstMatrixView y, int threads) {
             for (index_t j = 0; j < n; ++j) {
                 const double pji = p(i, j);
                 if (j == i || pji <= 0) continue;
-                const double log_q = -sq_dist(y.row(i), y.row(j), y.cols) - log_z;
+                const double log_q = -squared_distance(y.row(i), y.row(j), y.cols) - log_z;
                 total += pji * (std::log(pji) - log_q);
             }
         }
@@ -159,7 +151,7 @@ double exact_sne_gradient(const Matrix& p, ConstMatrixView y, MatrixView grad, d
             std::fill(g.begin(), g.end(), 0.0);
             for (index_t j = 0; j < n; ++j) {
                 if (j == i) continue;
-                const double d = sq_dist(y.row(i), y.row(j), dim);
+                const double d = squared_distance(y.row(i), y.row(j), dim);
                 const double q_ji = std::exp(-d - log_z[static_cast<std::size_t>(i)]);
                 const double q_ij = std::exp(-d - log_z[static_cast<std::size_t>(j)]);
                 const double mult = exaggeration * (p(i, j) + p(j, i)) - q_ji - q_ij;
@@ -182,7 +174,7 @@ double exact_tsne_kl_sparse(const SparseMatrix& p, ConstMatrixView y, int thread
             for (index_t e = p.offsets[i]; e < p.offsets[i + 1]; ++e) {
                 const double pij = p.values[static_cast<std::size_t>(e)];
                 if (pij <= 0) continue;
-                const double w = 1.0 / (1.0 + sq_dist(y.row(i), y.row(p.columns[e]), y.cols));
+                const double w = 1.0 / (1.0 + squared_distance(y.row(i), y.row(p.columns[e]), y.cols));
                 total += pij * std::log(pij * z / w);
             }
         return total;
