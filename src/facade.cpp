@@ -1,4 +1,5 @@
 // embed(): the one-call pipeline, PCA -> neighbours -> affinities -> init -> optimisation.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -8,7 +9,7 @@ namespace treesne {
 namespace {
 
 class Stage {
-public:
+  public:
     Stage(const Callbacks& callbacks, const char* name, double& slot)
         : callbacks_(callbacks), name_(name), slot_(slot), start_(std::chrono::steady_clock::now()) {
         if (callbacks_.stage_start) callbacks_.stage_start(name_);
@@ -18,12 +19,72 @@ public:
         if (callbacks_.stage_done) callbacks_.stage_done(name_, slot_);
     }
 
-private:
+  private:
     const Callbacks& callbacks_;
     std::string name_;
     double& slot_;
     std::chrono::steady_clock::time_point start_;
 };
+
+// Squared distances of coordinates beyond 2^100 in magnitude overflow doubles in high dimension, and
+// those of coordinates below 2^-100 underflow to zero (every point a duplicate). Returns the power of two
+// e such that x * 2^-e has its largest |value| in [0.5, 1), when x needs it; 0 otherwise.
+int extreme_exponent(ConstMatrixView x) {
+    constexpr int comfortable = 100;
+    double max_abs = 0.0;
+    for (index_t i = 0; i < x.size(); ++i) max_abs = std::max(max_abs, std::abs(x.data[i]));
+    if (!(max_abs > 0)) return 0;
+    int exponent = 0;
+    std::frexp(max_abs, &exponent);
+    return exponent > comfortable || exponent < -comfortable ? exponent : 0;
+}
+
+void check_resume_state(const OptimizerState& state, index_t n, int dims) {
+    auto shape = [](const Matrix& m) { return concat(m.rows(), " x ", m.cols()); };
+    if (state.y.rows() != n || state.y.cols() != dims)
+        throw InvalidArgument(concat("cannot resume: the saved state embeds ", state.y.rows(), " points in ",
+                                     state.y.cols(), " dimensions, this run ", n, " points in ", dims,
+                                     " (use the input and --dims of the run that saved it)"));
+    if (state.gains.rows() != n || state.gains.cols() != dims || state.velocity.rows() != n ||
+        state.velocity.cols() != dims || state.iteration < 0)
+        throw InvalidArgument(concat("cannot resume: the saved state is malformed (y ", shape(state.y),
+                                     ", gains ", shape(state.gains), ", velocity ", shape(state.velocity),
+                                     ", iteration ", state.iteration, ")"));
+}
+
+void check_memory(ConstMatrixView x, const Options& options, const Callbacks& callbacks) {
+    std::optional<double> available = callbacks.memory_limit_bytes;
+    if (!available) available = available_memory();
+    if (!available || std::isinf(*available)) return;
+    require_memory(estimate_memory(x.rows, x.cols, options, callbacks.keep_affinities), *available,
+                   options.optimizer.method);
+}
+
+// Runs to `until` in segments ending at the multiples of callbacks.checkpoint_every, saving after each.
+// The session reports at the end of every segment; only the reports one straight run would make are
+// passed on, with the total of the whole run.
+RunStatus run_in_segments(Session& session, index_t until, const Callbacks& callbacks) {
+    const index_t every = callbacks.checkpoint_every;
+    Observer observer;
+    if (callbacks.observer) {
+        observer = [&](const IterationReport& r) {
+            const index_t report_every = session.options().report_every;
+            if (r.iteration != until && !(report_every > 0 && r.iteration % report_every == 0)) return true;
+            IterationReport whole = r;
+            whole.total = until;
+            return callbacks.observer(whole);
+        };
+    }
+    while (session.iteration() < until) {
+        const index_t done = session.iteration();
+        const index_t to_multiple = every - done % every;  // no overflow for any every or until
+        const index_t next = to_multiple >= until - done ? until : done + to_multiple;
+        const RunStatus status = session.run(next, observer, callbacks.cancel);
+        if (status != RunStatus::completed) return status;
+        callbacks.checkpoint(session.state());
+    }
+    return RunStatus::completed;
+}
 
 }  // namespace
 
@@ -38,15 +99,28 @@ void require_finite(ConstMatrixView x, const char* what) {
 Result embed(ConstMatrixView x, const Options& options, const Callbacks& callbacks) {
     const auto start = std::chrono::steady_clock::now();
     validate(options, x.rows, x.cols);
+    require(!callbacks.checkpoint || callbacks.checkpoint_every > 0, "checkpoint interval must be > 0; got ",
+            callbacks.checkpoint_every);
+    if (callbacks.resume_from) check_resume_state(*callbacks.resume_from, x.rows, options.dims);
+    check_memory(x, options, callbacks);
     require_finite(x);
     Result result;
     const int threads = options.threads;
 
+    Matrix scaled;
+    ConstMatrixView input = x;
+    if (const int exponent = extreme_exponent(x)) {
+        scaled = Matrix(x);
+        // ldexp, not a product with 2^-e: for subnormal input 2^-e itself would overflow.
+        for (double& v : scaled.storage()) v = std::ldexp(v, -exponent);
+        input = scaled.view();
+    }
+
     Matrix reduced;
-    ConstMatrixView data = x;
+    ConstMatrixView data = input;
     if (options.pca_dims > 0 && options.pca_dims < x.cols) {
         Stage stage(callbacks, "pca", result.timings.pca);
-        reduced = pca(x, options.pca_dims, threads).projected;
+        reduced = pca(input, options.pca_dims, threads).projected;
         data = reduced.view();
         stage.done();
     }
@@ -58,23 +132,29 @@ Result embed(ConstMatrixView x, const Options& options, const Callbacks& callbac
     if (method == Method::barnes_hut) {
         result.backend = resolve_backend(options.neighbors.backend, data.rows, data.cols);
         Stage knn(callbacks, "neighbours", result.timings.neighbors);
-        const NeighborGraph graph =
-            nearest_neighbors(data, neighbor_count(options.affinities.perplexity, data.rows), result.backend,
-                              threads);
+        const NeighborGraph graph = nearest_neighbors(
+            data, neighbor_count(options.affinities.perplexity, data.rows), result.backend, threads);
         knn.done();
         Stage aff(callbacks, "affinities", result.timings.affinities);
         p = compute_affinities(graph, options.affinities, threads);
         aff.done();
     } else {
         Stage aff(callbacks, "affinities", result.timings.affinities);
-        const Matrix conditional = dense_conditional_probabilities(data, options.affinities, threads);
-        dense = method == Method::exact_sne ? conditional : dense_joint_probabilities(conditional);
+        Matrix conditional = dense_conditional_probabilities(data, options.affinities, threads);
+        // SNE optimises the conditional P itself: move it, so that only one N x N matrix is held.
+        dense = method == Method::exact_sne ? std::move(conditional) : dense_joint_probabilities(conditional);
         aff.done();
     }
 
-    Stage init(callbacks, "init", result.timings.init);
-    Matrix y0 = initial_embedding(data, options);
-    init.done();
+    // A resumed run starts from the saved state: no initialisation (Session::restore replaces it).
+    Matrix y0;
+    if (callbacks.resume_from) {
+        y0 = callbacks.resume_from->y;
+    } else {
+        Stage init(callbacks, "init", result.timings.init);
+        y0 = initial_embedding(data, options);
+        init.done();
+    }
 
     Stage opt(callbacks, "optimise", result.timings.optimize);
     if (method == Method::barnes_hut) {
@@ -84,7 +164,10 @@ Result embed(ConstMatrixView x, const Options& options, const Callbacks& callbac
         session.emplace(std::move(dense), std::move(y0), options);
     }
     result.learning_rate = session->learning_rate();
-    result.status = session->run(options.optimizer.iterations, callbacks.observer, callbacks.cancel);
+    if (callbacks.resume_from) session->restore(*callbacks.resume_from);
+    result.status = callbacks.checkpoint
+                        ? run_in_segments(*session, options.optimizer.iterations, callbacks)
+                        : session->run(options.optimizer.iterations, callbacks.observer, callbacks.cancel);
     result.iterations = session->iteration();
     result.kl = session->kl();
     opt.done();

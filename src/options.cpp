@@ -10,7 +10,9 @@
 namespace treesne {
 
 index_t neighbor_count(double perplexity, index_t n) {
-    return std::min<index_t>(n - 1, static_cast<index_t>(std::floor(3.0 * perplexity)));
+    // The minimum in double first: 3 * perplexity may exceed every index_t.
+    const double k = std::min(static_cast<double>(n - 1), std::floor(3.0 * perplexity));
+    return k > 0 ? static_cast<index_t>(k) : 0;
 }
 
 double resolve_learning_rate(const OptimizerOptions& options, index_t n) {
@@ -59,8 +61,11 @@ void validate(const Options& o, index_t n, index_t d) {
     const double needed = 3.0 * a.perplexity;
     if (static_cast<double>(n - 1) < needed) {
         const double largest = std::floor(static_cast<double>(n - 1) / 3.0 * 100.0) / 100.0;
-        throw InvalidArgument(concat("perplexity ", a.perplexity, " needs more than ",
-                                     static_cast<index_t>(std::ceil(needed)), " points; got ", n,
+        // ceil(needed) may exceed every index_t (perplexity 1e300): converting it would be undefined.
+        const std::string points =
+            needed < 9e18 ? concat(static_cast<index_t>(std::ceil(needed))) : concat(std::ceil(needed));
+        throw InvalidArgument(concat("perplexity ", a.perplexity, " needs more than ", points,
+                                     " points; got ", n,
                                      largest > 0 ? concat(" (use a perplexity of at most ", largest, ")")
                                                  : std::string(" (too few points for t-SNE)")));
     }

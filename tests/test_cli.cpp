@@ -14,6 +14,10 @@
 #include "treesne/options.hpp"
 
 #ifdef TREESNE_HAVE_CLI_LIB
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
 #include "cli.hpp"
 
 namespace {
@@ -293,6 +297,15 @@ TEST_CASE("cli parse: usage errors throw UsageError") {
         {"evaluate", "x.csv", "y.csv", "--k", "0"},
         {"evaluate", "x.csv", "y.csv", "--sample", "1"},
         {"evaluate", "x.csv", "y.csv", "--dims", "2"},
+        {"evaluate", "x.csv", "", "--json"},
+        {"embed", "", "-o", "y.csv"},
+        {"embed", "x.csv", "-o", "y.csv", "--labels", ""},
+        {"embed", "x.csv", "-o", "y.csv", "--checkpoint-every", "10"},
+        {"embed", "x.csv", "-o", "y.csv", "--checkpoint", "c.ckpt", "--checkpoint-every", "0"},
+        {"embed", "x.csv", "-o", "y.csv", "--checkpoint", ""},
+        {"embed", "x.csv", "-o", "y.csv", "--checkpoint", "y.csv"},
+        {"embed", "x.csv", "-o", "y.csv", "--resume", ""},
+        {"embed", "x.csv", "-o", "y.csv", "--resume", "c.ckpt", "--init", "random"},
     };
     for (const auto& args : bad) {
         std::string joined;
@@ -300,6 +313,69 @@ TEST_CASE("cli parse: usage errors throw UsageError") {
         CAPTURE(joined);
         CHECK_THROWS_AS(parse(args), UsageError);
     }
+}
+
+TEST_CASE("cli parse: checkpoint and resume") {
+    CliConfig c = parse({"embed", "x.csv", "-o", "y.csv"});
+    CHECK(c.embed.checkpoint_path.empty());
+    CHECK(c.embed.resume_path.empty());
+    CHECK(c.embed.checkpoint_every == treesne::Callbacks{}.checkpoint_every);
+    c = parse({"embed", "x.csv", "-o", "y.csv", "--checkpoint", "c.ckpt", "--checkpoint-every", "25",
+               "--resume", "c.ckpt"});
+    CHECK(c.embed.checkpoint_path == "c.ckpt");
+    CHECK(c.embed.checkpoint_every == 25);
+    CHECK(c.embed.resume_path == "c.ckpt");
+    c = parse({"embed", "x.csv", "-o", "y.csv", "--resume", "old.ckpt", "--iterations", "2000"});
+    CHECK(c.embed.resume_path == "old.ckpt");
+    CHECK(c.embed.options.optimizer.iterations == 2000);
+}
+
+namespace {
+
+/// The fuzz_cli target's argv: words split at '\n' and '\0', a final newline ending the last word.
+std::vector<std::string> split_words(const std::string& bytes) {
+    if (bytes.empty()) return {};
+    std::vector<std::string> words(1);
+    for (char ch : bytes) {
+        if (ch == '\n' || ch == '\0') {
+            words.emplace_back();
+        } else {
+            words.back() += ch;
+        }
+    }
+    if (words.back().empty()) words.pop_back();
+    return words;
+}
+
+}  // namespace
+
+// Command lines that fuzzing found troublesome (tools/fuzz/fuzz_cli.cpp), kept as regressions: each must
+// parse into a sane configuration or throw UsageError.
+TEST_CASE("cli parse: fuzz regression inputs") {
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::path(TREESNE_TEST_DATA_DIR) / "fuzz" / "cli";
+    int count = 0;
+    if (fs::exists(dir)) {
+        for (const auto& entry : fs::directory_iterator(dir)) {
+            std::ifstream in(entry.path(), std::ios::binary);
+            const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+            CAPTURE(entry.path().string());
+            try {
+                const CliConfig c = parse(split_words(bytes));
+                if (c.command == Command::embed) {
+                    CHECK_FALSE(c.embed.inputs.empty());
+                    for (const auto& f : c.embed.inputs) CHECK_FALSE(f.empty());
+                }
+                if (c.command == Command::evaluate) {
+                    CHECK_FALSE(c.evaluate.embedding.empty());
+                    for (const auto& f : c.evaluate.inputs) CHECK_FALSE(f.empty());
+                }
+            } catch (const UsageError&) {
+            }
+            ++count;
+        }
+    }
+    MESSAGE(count << " fuzz regression command lines parsed");
 }
 
 TEST_CASE("cli help: every option and its default") {
@@ -332,6 +408,10 @@ TEST_CASE("cli help: every option and its default") {
                              "--plot",
                              "--save-affinities",
                              "--log-every",
+                             "--checkpoint",
+                             "--checkpoint-every",
+                             "--resume",
+                             "--memory-limit",
                              "--quiet",
                              "--verbose",
                              "--help"}) {
@@ -371,9 +451,11 @@ TEST_CASE("cli help: every option and its default") {
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <thread>
 
+#include "treesne/checkpoint.hpp"
 #include "treesne/io.hpp"
 #include "treesne/version.hpp"
 
@@ -951,42 +1033,241 @@ TEST_CASE("cli binary: the same seed gives the same file for 1 and 2 threads") {
     }
 }
 
-TEST_CASE("cli binary: SIGINT during the optimisation writes nothing and exits 130") {
-    TempDir dir;
-    const Blobs b = make_blobs(200, 5, 4);
-    const std::string in = dir / "in.csv", out = dir / "y.csv", err = dir / "stderr.txt";
-    write_csv(in, b.x);
-    // Everything the child needs is prepared before fork(): it only calls exec.
-    const std::string cmd = "exec " + quote(TREESNE_CLI_PATH) + " embed " + quote(in) + " -o " + quote(out) +
-                            " --perplexity 5 --iterations 100000000 --log-every 1 --threads 1 2>" +
-                            quote(err) + " </dev/null >/dev/null";
-    const pid_t child = ::fork();
-    REQUIRE(child >= 0);
-    if (child == 0) {
-        ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+namespace {
+
+struct Child {
+    pid_t pid = -1;
+};
+
+/// Starts `sh -c "exec CMD"`; everything the child needs is prepared before fork(): it only calls exec.
+Child start_child(const std::string& cmd) {
+    const std::string line = "exec " + cmd;
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        ::execl("/bin/sh", "sh", "-c", line.c_str(), static_cast<char*>(nullptr));
         ::_exit(127);
     }
-    // Wait until the optimisation reports, then interrupt; never wait forever.
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (!contains(slurp(err), "optimise: ") && std::chrono::steady_clock::now() < deadline)
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    ::kill(child, SIGINT);
+    return {pid};
+}
+
+/// Waits up to `seconds` for `ready`, then sends `sig` and reaps the child; returns the raw wait status.
+int interrupt_child(const Child& child, int sig, const std::function<bool()>& ready, int seconds = 60) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+    while (!ready() && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    ::kill(child.pid, sig);
     int raw = 0;
-    while (::waitpid(child, &raw, WNOHANG) == 0) {
-        if (std::chrono::steady_clock::now() > deadline + std::chrono::seconds(10)) {
-            ::kill(child, SIGKILL);
-            ::waitpid(child, &raw, 0);
-            FAIL("treesne did not stop after SIGINT");
+    while (::waitpid(child.pid, &raw, WNOHANG) == 0) {
+        if (std::chrono::steady_clock::now() > deadline + std::chrono::seconds(20)) {
+            ::kill(child.pid, SIGKILL);
+            ::waitpid(child.pid, &raw, 0);
+            FAIL("treesne did not stop after the signal");
         }
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
+    return raw;
+}
+
+/// 200 points in 5-D, four blobs, written as CSV to dir/in.csv.
+std::string small_input(const TempDir& dir) {
+    const std::string in = dir / "in.csv";
+    write_csv(in, make_blobs(200, 5, 4).x);
+    return in;
+}
+
+}  // namespace
+
+TEST_CASE("cli binary: SIGINT or SIGTERM during the optimisation writes nothing and exits 130") {
+    TempDir dir;
+    const std::string in = small_input(dir), out = dir / "y.csv", err = dir / "stderr.txt";
+    for (int sig : {SIGINT, SIGTERM}) {
+        CAPTURE(sig);
+        fs::remove(err);
+        const Child child =
+            start_child(quote(TREESNE_CLI_PATH) + " embed " + quote(in) + " -o " + quote(out) +
+                        " --perplexity 5 --iterations 100000000 --log-every 1 --threads 1 2>" + quote(err) +
+                        " </dev/null >/dev/null");
+        // Wait until the optimisation reports, then interrupt.
+        const int raw = interrupt_child(child, sig, [&] { return contains(slurp(err), "optimise: "); });
+        REQUIRE(WIFEXITED(raw));
+        CHECK(WEXITSTATUS(raw) == 130);
+        const std::string message = slurp(err);
+        CAPTURE(message);
+        CHECK(contains(message, "interrupted at iteration"));
+        CHECK(contains(message, "nothing written"));
+        CHECK_FALSE(fs::exists(out));
+        for (const auto& entry : fs::directory_iterator(dir.path()))  // no temporary file left either
+            CHECK(entry.path().filename().string().find(".tmp.") == std::string::npos);
+    }
+}
+
+TEST_CASE("cli binary: a checkpoint at 300 resumed to 1000 gives the file of a straight run of 1000") {
+    TempDir dir;
+    const std::string in = small_input(dir);
+    const std::string common = " --perplexity 10 --seed 3 --quiet --threads 1";
+    REQUIRE(run_cli(dir, "embed " + quote(in) + " -o " + quote(dir / "straight.npy") + common +
+                             " --iterations 1000")
+                .status == 0);
+    REQUIRE(run_cli(dir, "embed " + quote(in) + " -o " + quote(dir / "first.npy") + common +
+                             " --iterations 300 --checkpoint " + quote(dir / "run.ckpt"))
+                .status == 0);
+    const treesne::OptimizerState at_300 = treesne::load_checkpoint(dir / "run.ckpt");
+    CHECK(at_300.iteration == 300);
+    CHECK(at_300.y == treesne::io::read_matrix(dir / "first.npy"));
+    // Resume, checkpointing into the same file as it goes.
+    const Run resumed = run_cli(dir, "embed " + quote(in) + " -o " + quote(dir / "resumed.npy") +
+                                         " --perplexity 10 --seed 3 --threads 1 --iterations 1000 --resume " +
+                                         quote(dir / "run.ckpt") + " --checkpoint " +
+                                         quote(dir / "run.ckpt") + " --checkpoint-every 250 --log-every 100");
+    CAPTURE(resumed.err);
+    REQUIRE(resumed.status == 0);
+    CHECK(contains(resumed.err, "resume: " + dir / "run.ckpt" + " at iteration 300"));
+    CHECK(contains(resumed.err, "optimise: 400/1000"));
+    CHECK_FALSE(contains(resumed.err, "init:"));
+    const std::string straight = slurp(dir / "straight.npy");
+    CHECK(straight.size() > 200 * 2 * 8);
+    CHECK(slurp(dir / "resumed.npy") == straight);
+    CHECK(treesne::load_checkpoint(dir / "run.ckpt").iteration == 1000);
+
+    // The exact method resumes the same way.
+    const std::string exact = common + " --method exact_tsne";
+    REQUIRE(
+        run_cli(dir, "embed " + quote(in) + " -o " + quote(dir / "exact.npy") + exact + " --iterations 400")
+            .status == 0);
+    REQUIRE(run_cli(dir, "embed " + quote(in) + " -o " + quote(dir / "e1.npy") + exact +
+                             " --iterations 150 --checkpoint " + quote(dir / "exact.ckpt"))
+                .status == 0);
+    REQUIRE(run_cli(dir, "embed " + quote(in) + " -o " + quote(dir / "e2.npy") + exact +
+                             " --iterations 400 --resume " + quote(dir / "exact.ckpt"))
+                .status == 0);
+    CHECK(slurp(dir / "e2.npy") == slurp(dir / "exact.npy"));
+}
+
+TEST_CASE("cli binary: interrupted with --checkpoint, resumed, equals the straight run") {
+    TempDir dir;
+    const std::string in = small_input(dir), out = dir / "y.csv", err = dir / "stderr.txt",
+                      ckpt = dir / "run.ckpt";
+    const std::string common = " --perplexity 10 --seed 5 --threads 1";
+    const Child child =
+        start_child(quote(TREESNE_CLI_PATH) + " embed " + quote(in) + " -o " + quote(out) + common +
+                    " --iterations 100000000 --checkpoint " + quote(ckpt) +
+                    " --checkpoint-every 40 --log-every 1 2>" + quote(err) + " </dev/null >/dev/null");
+    const int raw = interrupt_child(child, SIGINT, [&] { return fs::exists(ckpt); });
     REQUIRE(WIFEXITED(raw));
     CHECK(WEXITSTATUS(raw) == 130);
     const std::string message = slurp(err);
     CAPTURE(message);
-    CHECK(contains(message, "interrupted at iteration"));
-    CHECK(contains(message, "nothing written"));
+    CHECK(contains(message, "nothing written (" + ckpt + " holds iteration "));
+    CHECK(contains(message, "continue with --resume"));
     CHECK_FALSE(fs::exists(out));
+    const treesne::index_t saved = treesne::load_checkpoint(ckpt).iteration;
+    CHECK(saved % 40 == 0);
+    CHECK(saved >= 40);
+    const std::string until = " --iterations " + std::to_string(saved + 60);
+    REQUIRE(run_cli(dir, "embed " + quote(in) + " -o " + quote(dir / "resumed.npy") + common + until +
+                             " --quiet --resume " + quote(ckpt))
+                .status == 0);
+    REQUIRE(run_cli(dir,
+                    "embed " + quote(in) + " -o " + quote(dir / "straight.npy") + common + until + " --quiet")
+                .status == 0);
+    CHECK(slurp(dir / "resumed.npy") == slurp(dir / "straight.npy"));
+}
+
+TEST_CASE("cli binary: a resume that cannot continue the saved run exits 1 with one line") {
+    TempDir dir;
+    const std::string in = small_input(dir), out = dir / "out.csv", ckpt = dir / "run.ckpt";
+    const std::string common = " --quiet --threads 1";
+    REQUIRE(run_cli(dir, "embed " + quote(in) + " -o " + quote(dir / "first.csv") + common +
+                             " --perplexity 10 --iterations 50 --checkpoint " + quote(ckpt))
+                .status == 0);
+    Blobs other = make_blobs(200, 5, 4);
+    other.x[7][2] += 1e-9;
+    write_csv(dir / "other.csv", other.x);
+    write_csv(dir / "fewer.csv", make_blobs(150, 5, 4).x);
+    spit(dir / "broken.ckpt", slurp(ckpt).substr(0, 100));
+    const struct {
+        std::string args, expect;
+    } cases[] = {
+        {quote(in) + " --perplexity 12", "was written with perplexity 10, this run has perplexity 12"},
+        {quote(in) + " --perplexity 10 --theta 0.3", "theta 0.5, this run has theta 0.3"},
+        {quote(in) + " --perplexity 10 --learning-rate 100", "learning rate"},
+        {quote(in) + " --perplexity 10 --dims 3",
+         "holds 200 points in 2 dimensions, this run embeds 200 points in 3"},
+        {quote(dir / "fewer.csv") + " --perplexity 10", "this run embeds 150 points"},
+        {quote(dir / "other.csv") + " --perplexity 10", "different input data"},
+        {quote(in) + " --perplexity 10 --method exact_tsne",
+         "method barnes_hut, this run has method exact_tsne"},
+        {quote(in) + " --perplexity 10 --iterations 40", "is at iteration 50, beyond --iterations 40"},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.args);
+        const Run r =
+            run_cli(dir, "embed " + c.args + common + " -o " + quote(out) + " --resume " + quote(ckpt));
+        CHECK(r.status == 1);
+        check_one_error_line(r);
+        CHECK(contains(r.err, c.expect));
+        CHECK_FALSE(fs::exists(out));
+    }
+    for (const std::string& bad : {dir / "broken.ckpt", in, dir / "missing.ckpt"}) {
+        CAPTURE(bad);
+        const Run r = run_cli(dir, "embed " + quote(in) + common + " --perplexity 10 -o " + quote(out) +
+                                       " --resume " + quote(bad));
+        CHECK(r.status == 1);
+        check_one_error_line(r);
+        CHECK(contains(r.err, bad));
+        CHECK_FALSE(fs::exists(out));
+    }
+    // A checkpoint that cannot be written fails before the work starts.
+    const Run r = run_cli(dir, "embed " + quote(in) + common + " -o " + quote(out) + " --checkpoint " +
+                                   quote(dir / "no/such/dir/c.ckpt"));
+    CHECK(r.status == 1);
+    check_one_error_line(r);
+}
+
+TEST_CASE("cli binary: degenerate inputs embed, and --verbose prints the memory estimate") {
+    TempDir dir;
+    std::vector<std::vector<double>> same(120, std::vector<double>{1.5, -2.0, 3.0});
+    write_csv(dir / "same.csv", same);
+    Blobs b = make_blobs(150, 4, 3);
+    for (auto& row : b.x)
+        for (double& v : row) v *= 1e150;
+    write_csv(dir / "huge.csv", b.x);
+    Blobs d = make_blobs(150, 4, 3);
+    for (std::size_t i = 0; i < d.x.size(); i += 2) d.x[i] = d.x[0];  // half the rows identical
+    write_csv(dir / "dups.csv", d.x);
+    for (const char* name : {"same.csv", "huge.csv", "dups.csv"}) {
+        CAPTURE(name);
+        const Run r =
+            run_cli(dir, "embed " + quote(dir / name) + " -o " + quote(dir / "y.csv") +
+                             " --perplexity 10 --iterations 200 --threads 1 --verbose --log-every 0");
+        CAPTURE(r.err);
+        CHECK(r.status == 0);
+        CHECK(contains(r.err, "memory: about "));
+        CHECK(contains(r.err, " available"));
+        check_embedding(dir / "y.csv", name == std::string("same.csv") ? 120 : 150, 2);
+    }
+    // --memory-limit: refused before the work, with the estimate; 0 turns the check off.
+    Run refused = run_cli(dir, "embed " + quote(dir / "dups.csv") + " -o " + quote(dir / "z.csv") + fast +
+                                   " --memory-limit 0.0001");
+    CHECK(refused.status == 1);
+    check_one_error_line(refused);
+    CHECK(contains(refused.err, "needs about"));
+    CHECK(contains(refused.err, "but 105 KiB is available"));
+    CHECK_FALSE(fs::exists(dir / "z.csv"));
+    CHECK(run_cli(dir, "embed " + quote(dir / "dups.csv") + " -o " + quote(dir / "z.csv") + fast +
+                           " --memory-limit 0")
+              .status == 0);
+    fs::remove(dir / "z.csv");
+    CHECK(run_cli(dir, "embed " + quote(dir / "dups.csv") + " -o " + quote(dir / "z.csv") + fast +
+                           " --memory-limit -1")
+              .status == 2);
+
+    spit(dir / "nan.csv", "1,2\n3,nan\n5,6\n");
+    const Run r = run_cli(dir, "embed " + quote(dir / "nan.csv") + " -o " + quote(dir / "z.csv") + fast);
+    CHECK(r.status == 1);
+    check_one_error_line(r);
+    CHECK_FALSE(fs::exists(dir / "z.csv"));
 }
 
 #endif  // TREESNE_CLI_PATH

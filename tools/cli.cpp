@@ -120,10 +120,17 @@ bool flag(const po::variables_map& vm, const char* name) {
     return it != vm.end() && it->second.as<bool>();
 }
 
+/// The values of a repeatable file option (or of the positional files when name is "input"); an empty
+/// name ('' on the shell) is a usage error here rather than a puzzling "cannot open" later.
 std::vector<std::string> strings(const po::variables_map& vm, const char* name) {
     auto it = vm.find(name);
     if (it == vm.end() || it->second.empty()) return {};
-    return it->second.as<std::vector<std::string>>();
+    auto values = it->second.as<std::vector<std::string>>();
+    for (const std::string& v : values)
+        if (v.empty())
+            throw UsageError(std::string(name) == "input" ? std::string("empty file name among the arguments")
+                                                          : concat("--", name, " needs a file name; got ''"));
+    return values;
 }
 
 po::typed_value<std::string>* text(const char* value_name) {
@@ -154,6 +161,11 @@ po::options_description running_options(bool evaluate) {
          with_default("Worker threads; 0 = all cores. The result does not depend on it.", d.threads).c_str());
     if (!evaluate) {
         o.add_options()  //
+            ("memory-limit", text("GIB"),
+             "Refuse, before the large allocations, a run whose memory estimate (shown by --verbose) exceeds "
+             "GIB gibibytes besides the input; 0 = no check. Default: the memory available now "
+             "(MemAvailable, "
+             "or the container's limit).")  //
             ("log-every", text("N"),
              with_default("Progress interval: without a terminal, a line every N iterations (0 = only at "
                           "the end); on a terminal, a live line rewritten every 10 iterations unless N is "
@@ -283,6 +295,22 @@ po::options_description embed_init_options() {
     return o;
 }
 
+po::options_description embed_checkpoint_options() {
+    po::options_description o;
+    o.add_options()  //
+        ("checkpoint", text("FILE"),
+         "Save the optimiser state (embedding, gains, velocity, iteration) to FILE every --checkpoint-every "
+         "iterations and at the end, atomically, so that a stopped run can be continued with --resume.")  //
+        ("checkpoint-every", text("N"),
+         with_default("Iterations between checkpoints (with --checkpoint).", Callbacks{}.checkpoint_every)
+             .c_str())  //
+        ("resume", text("FILE"),
+         "Continue the run saved in FILE (by --checkpoint) up to --iterations: P is computed again from "
+         "INPUT, which must be the original input, with the original options; the result is the same "
+         "bit for bit as one uninterrupted run.");
+    return o;
+}
+
 po::options_description evaluate_options() {
     const EvaluateConfig d;
     po::options_description o;
@@ -322,11 +350,10 @@ struct Group {
 };
 
 std::vector<Group> embed_groups() {
-    return {{"Output", embed_output_options()},
-            {"Neighbours and affinities", embed_affinity_options()},
-            {"Optimisation", embed_optimizer_options()},
-            {"Initialisation", embed_init_options()},
-            {"Running", running_options(false)}};
+    return {
+        {"Output", embed_output_options()},          {"Neighbours and affinities", embed_affinity_options()},
+        {"Optimisation", embed_optimizer_options()}, {"Initialisation", embed_init_options()},
+        {"Checkpoints", embed_checkpoint_options()}, {"Running", running_options(false)}};
 }
 
 std::vector<Group> evaluate_groups() {
@@ -539,6 +566,24 @@ void parse_embed_files(const po::variables_map& vm, EmbedConfig& e) {
     if (!e.label_paths.empty() && e.label_paths.size() != e.inputs.size())
         throw UsageError(concat("give one --labels file per INPUT: ", e.inputs.size(), " inputs, ",
                                 e.label_paths.size(), " label files"));
+    get(vm, "resume", e.resume_path);
+    if (vm.count("resume") && e.resume_path.empty()) throw UsageError("--resume needs a FILE");
+    if (!e.resume_path.empty() && vm.count("init"))
+        throw UsageError("--init and --resume exclude each other: a resumed run starts from the saved state");
+    get(vm, "checkpoint", e.checkpoint_path);
+    if (vm.count("checkpoint") && e.checkpoint_path.empty()) throw UsageError("--checkpoint needs a FILE");
+    integer(vm, "checkpoint-every", e.checkpoint_every, 1);
+    if (vm.count("memory-limit")) {
+        double limit = 0;
+        number(vm, "memory-limit", limit, ">= 0", nonnegative);
+        e.memory_limit_gib = limit;
+    }
+    if (vm.count("checkpoint-every") && e.checkpoint_path.empty())
+        throw UsageError("--checkpoint-every needs --checkpoint FILE");
+    if (!e.checkpoint_path.empty() &&
+        (e.checkpoint_path == e.output || e.checkpoint_path == "-" || e.checkpoint_path == e.plot_path))
+        throw UsageError(concat("--checkpoint ", e.checkpoint_path,
+                                ": give a file of its own (not -o, --plot or stdout)"));
     if (get(vm, "save-affinities", e.affinities_path)) {
         if (!ends_with(lower(e.affinities_path), ".mtx"))
             throw UsageError(

@@ -4,11 +4,13 @@
 
 #include <cstdint>
 #include <iosfwd>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "treesne/options.hpp"
+#include "treesne/treesne.hpp"
 
 namespace treesne::cli {
 
@@ -35,6 +37,10 @@ struct EmbedConfig {
     std::string plot_path;                 ///< --plot FILE.png|.svg; empty = none
     std::string affinities_path;           ///< --save-affinities FILE.mtx; empty = none
     bool log_every_given = false;          ///< --log-every was given (else a terminal gets livelier updates)
+    std::string checkpoint_path;           ///< --checkpoint FILE: save the optimiser state; empty = none
+    index_t checkpoint_every = Callbacks{}.checkpoint_every;  ///< --checkpoint-every N iterations
+    std::string resume_path;                 ///< --resume FILE: continue a saved state; empty = none
+    std::optional<double> memory_limit_gib;  ///< --memory-limit GiB (0 = no check); unset = what is available
 };
 
 /// Everything `treesne evaluate` needs besides the data.

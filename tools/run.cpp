@@ -11,11 +11,13 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <new>
 #include <sstream>
 
 #include "cli.hpp"
+#include "treesne/checkpoint.hpp"
 #include "treesne/io.hpp"
 #include "treesne/parallel.hpp"
 #include "treesne/plot.hpp"
@@ -143,7 +145,8 @@ class Progress {
         last_ = r;
         has_report_ = true;
         if (quiet()) return;
-        const double per_iteration = r.iteration > 0 ? r.seconds / static_cast<double>(r.iteration) : 0;
+        const index_t done = r.iteration - first_iteration_;  // iterations run by this process
+        const double per_iteration = done > 0 ? r.seconds / static_cast<double>(done) : 0;
         const double left = per_iteration * static_cast<double>(std::max<index_t>(r.total - r.iteration, 0));
         std::ostringstream s;
         s << "optimise: " << r.iteration << "/" << r.total
@@ -156,6 +159,9 @@ class Progress {
             line(s.str());
         }
     }
+
+    /// The iteration the optimisation starts from (> 0 when resuming), for the time-left estimate.
+    void set_first_iteration(index_t iteration) { first_iteration_ = iteration; }
 
     bool has_report() const { return has_report_; }
     const IterationReport& last_report() const { return last_; }
@@ -186,6 +192,7 @@ class Progress {
     bool terminal_;
     IterationReport last_;
     bool has_report_ = false;
+    index_t first_iteration_ = 0;
 };
 
 // --- reading ----------------------------------------------------------------------------------------
@@ -302,6 +309,15 @@ void print_settings(Progress& progress, const Options& o, index_t n, index_t d) 
     progress.line(s.str());
 }
 
+/// The memory estimate of the run and what the machine has.
+void print_memory(Progress& progress, const Options& o, index_t n, index_t d, bool keep_affinities) {
+    const MemoryEstimate m = estimate_memory(n, d, o, keep_affinities);
+    const std::optional<double> available = available_memory();
+    progress.line(
+        concat("memory: about ", m.describe(), "; ",
+               available ? format_bytes(*available) + " available" : std::string("available unknown")));
+}
+
 /// The detail of a library stage's line.
 std::string stage_detail(const std::string& stage, const Options& o, index_t n, index_t d,
                          const Progress& progress) {
@@ -318,6 +334,7 @@ std::string stage_detail(const std::string& stage, const Options& o, index_t n, 
 
 void check_outputs(const EmbedConfig& e) {
     if (e.output != "-") io::check_writable(e.output);
+    if (!e.checkpoint_path.empty()) io::check_writable(e.checkpoint_path, false);
     if (!e.plot_path.empty()) io::check_writable(e.plot_path, false);
     if (!e.affinities_path.empty()) io::check_writable(e.affinities_path, false);
 }
@@ -469,7 +486,37 @@ int run_embed(const CliConfig& config) {
     }
     validate(options, n, d);
     check_outputs(e);
-    if (progress.verbose()) print_settings(progress, options, n, d);
+    if (progress.verbose()) {
+        print_settings(progress, options, n, d);
+        print_memory(progress, options, n, d, !e.affinities_path.empty());
+    }
+
+    // Checkpoints record the input's fingerprint and the options that shape the trajectory, so that a
+    // resume with other data or options is refused instead of silently continuing a different run.
+    CheckpointInfo run_info;
+    if (!e.checkpoint_path.empty() || !e.resume_path.empty()) {
+        run_info.data_fingerprint = data_fingerprint(x);
+        run_info.settings = trajectory_settings(options, n);
+    }
+    OptimizerState resume_state;
+    if (!e.resume_path.empty()) {
+        Stopwatch resume_time;
+        CheckpointInfo saved;
+        resume_state = load_checkpoint(e.resume_path, &saved);
+        if (resume_state.y.rows() != n || resume_state.y.cols() != options.dims)
+            throw InvalidArgument(concat("--resume ", e.resume_path, ": the checkpoint holds ",
+                                         resume_state.y.rows(), " points in ", resume_state.y.cols(),
+                                         " dimensions, this run embeds ", n, " points in ", options.dims,
+                                         " (use the input and --dims of the run that saved it)"));
+        check_resumable(saved, run_info, e.resume_path);
+        if (resume_state.iteration > options.optimizer.iterations)
+            throw InvalidArgument(concat("--resume ", e.resume_path, " is at iteration ",
+                                         resume_state.iteration, ", beyond --iterations ",
+                                         options.optimizer.iterations, " (give at least ",
+                                         resume_state.iteration, ")"));
+        progress.done("resume", resume_time.seconds(),
+                      concat(e.resume_path, " at iteration ", resume_state.iteration));
+    }
     // A live line deserves more frequent updates unless the interval was chosen.
     if (progress.terminal() && !e.log_every_given && options.report_every > 10) options.report_every = 10;
 
@@ -491,12 +538,31 @@ int run_embed(const CliConfig& config) {
     };
     callbacks.cancel = &g_cancel;
     callbacks.keep_affinities = !e.affinities_path.empty();
+    if (e.memory_limit_gib) {
+        callbacks.memory_limit_bytes = *e.memory_limit_gib > 0 ? *e.memory_limit_gib * 1073741824.0
+                                                               : std::numeric_limits<double>::infinity();
+    }
+    if (!e.resume_path.empty()) {
+        callbacks.resume_from = &resume_state;
+        progress.set_first_iteration(resume_state.iteration);
+    }
+    index_t saved_iteration = -1;
+    if (!e.checkpoint_path.empty()) {
+        callbacks.checkpoint_every = e.checkpoint_every;
+        callbacks.checkpoint = [&](const OptimizerState& state) {
+            save_checkpoint(e.checkpoint_path, state, run_info);
+            saved_iteration = state.iteration;
+        };
+    }
 
     const Result result = embed(x, options, callbacks);
     if (result.status == RunStatus::cancelled) {
         progress.end_line();
-        std::fprintf(stderr, "treesne: interrupted at iteration %lld; nothing written\n",
-                     static_cast<long long>(result.iterations));
+        const std::string kept = saved_iteration >= 0 ? concat(" (", e.checkpoint_path, " holds iteration ",
+                                                               saved_iteration, "; continue with --resume)")
+                                                      : std::string();
+        std::fprintf(stderr, "treesne: interrupted at iteration %lld; nothing written%s\n",
+                     static_cast<long long>(result.iterations), kept.c_str());
         return 130;
     }
     return write_outputs(e, result, labels.codes.empty() ? nullptr : &labels, progress, options);

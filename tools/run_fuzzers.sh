@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets for the file readers (tools/fuzz/fuzz_*.cpp) with clang and runs each.
+# Builds the libFuzzer targets for the file readers and the command-line parser (tools/fuzz/fuzz_*.cpp)
+# with clang and runs each.
 #
 #   tools/run_fuzzers.sh [SECONDS] [TARGET...]     SECONDS per target, default 60;
-#                                                  TARGET among: text npy idx gz dat mtx (default: all)
+#                                                  TARGET among: text npy idx gz dat mtx cli (default: all)
+#
+# fuzz_cli splits its input into argv words at newlines and NULs and calls parse_cli (tools/cli.cpp); it
+# links Boost.Program_options.
 #
 # Builds under build-fuzz/ (override with TREESNE_FUZZ_DIR). Each target's corpus lives in
 # build-fuzz/corpus/TARGET, seeded from small valid files (tools/fuzz/make_seeds.cpp) and from the regression
@@ -14,13 +18,23 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-60}
 shift || true
 targets=("$@")
-if [ ${#targets[@]} -eq 0 ]; then targets=(text npy idx gz dat mtx); fi
+if [ ${#targets[@]} -eq 0 ]; then targets=(text npy idx gz dat mtx cli); fi
 
 out=${TREESNE_FUZZ_DIR:-$root/build-fuzz}
 cxx=${CXX_FUZZ:-clang++}
 flags=(-std=c++17 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
-       -I"$root/include")
-mkdir -p "$out/obj"
+       -I"$root/include" -I"$out/generated" -I"$root/tools")
+mkdir -p "$out/obj" "$out/generated/treesne"
+
+# treesne/version.hpp as CMake would generate it from project(VERSION).
+version=$(sed -n 's/^project(treesne VERSION \([0-9.]*\).*/\1/p' "$root/CMakeLists.txt")
+IFS=. read -r major minor patch <<<"$version"
+sed -e "s/@PROJECT_VERSION@/$version/" -e "s/@PROJECT_VERSION_MAJOR@/$major/" \
+    -e "s/@PROJECT_VERSION_MINOR@/$minor/" -e "s/@PROJECT_VERSION_PATCH@/$patch/" \
+    "$root/cmake/version.hpp.in" >"$out/generated/treesne/version.hpp.new"
+cmp -s "$out/generated/treesne/version.hpp.new" "$out/generated/treesne/version.hpp" ||
+    mv "$out/generated/treesne/version.hpp.new" "$out/generated/treesne/version.hpp"
+rm -f "$out/generated/treesne/version.hpp.new"
 
 # Rebuilds $1 from the sources after it unless it is newer than all of them.
 stale() {
@@ -32,8 +46,9 @@ stale() {
 }
 
 lib_sources=("$root/src/io.cpp" "$root/src/types.cpp")
-headers=("$root"/include/treesne/*.hpp "$root/tools/fuzz/fuzz_common.hpp")
-for src in "${lib_sources[@]}"; do
+cli_sources=("$root/tools/cli.cpp" "$root/src/options.cpp")
+headers=("$root"/include/treesne/*.hpp "$root/tools/fuzz/fuzz_common.hpp" "$root/tools/cli.hpp")
+for src in "${lib_sources[@]}" "${cli_sources[@]}"; do
     obj="$out/obj/$(basename "$src" .cpp).o"
     if stale "$obj" "$src" "${headers[@]}"; then
         echo "compiling $(basename "$src")"
@@ -50,10 +65,15 @@ fi
 status=0
 for t in "${targets[@]}"; do
     bin="$out/fuzz_$t"
-    if stale "$bin" "$root/tools/fuzz/fuzz_$t.cpp" "$out/obj/io.o" "$out/obj/types.o"; then
+    objs=("$out/obj/io.o" "$out/obj/types.o")
+    libs=(-lz)
+    if [ "$t" = cli ]; then
+        objs+=("$out/obj/cli.o" "$out/obj/options.o")
+        libs+=(-lboost_program_options)
+    fi
+    if stale "$bin" "$root/tools/fuzz/fuzz_$t.cpp" "${objs[@]}"; then
         echo "compiling fuzz_$t"
-        "$cxx" "${flags[@]}" -fsanitize=fuzzer "$root/tools/fuzz/fuzz_$t.cpp" "$out/obj/io.o" "$out/obj/types.o" \
-            -lz -o "$bin"
+        "$cxx" "${flags[@]}" -fsanitize=fuzzer "$root/tools/fuzz/fuzz_$t.cpp" "${objs[@]}" "${libs[@]}" -o "$bin"
     fi
     corpus="$out/corpus/$t"
     artifacts="$out/artifacts/$t"

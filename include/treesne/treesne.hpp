@@ -11,12 +11,14 @@
 
 #include <atomic>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "treesne/affinities.hpp"
 #include "treesne/errors.hpp"
 #include "treesne/exact.hpp"
 #include "treesne/init.hpp"
+#include "treesne/memory.hpp"
 #include "treesne/metrics.hpp"
 #include "treesne/neighbors.hpp"
 #include "treesne/observer.hpp"
@@ -35,27 +37,47 @@ struct Timings {
 
 /// What embed() returns.
 struct Result {
-    Matrix y;                     ///< N x dims embedding
-    double kl = 0;                ///< final KL (Barnes-Hut estimate, or exact for the exact methods)
-    index_t iterations = 0;       ///< iterations done
+    Matrix y;                ///< N x dims embedding
+    double kl = 0;           ///< final KL (Barnes-Hut estimate, or exact for the exact methods)
+    index_t iterations = 0;  ///< iterations done
     RunStatus status = RunStatus::completed;
     KnnBackend backend = KnnBackend::automatic;  ///< backend actually used
-    double learning_rate = 0;     ///< learning rate actually used
-    Affinities affinities;        ///< sparse P if Callbacks::keep_affinities (barnes_hut only)
+    double learning_rate = 0;                    ///< learning rate actually used
+    Affinities affinities;                       ///< sparse P if Callbacks::keep_affinities (barnes_hut only)
     Timings timings;
 };
 
 /// Optional hooks of embed().
 struct Callbacks {
-    Observer observer;                                                   ///< iteration reports
+    Observer observer;                                                         ///< iteration reports
     std::function<void(const std::string& stage, double seconds)> stage_done;  ///< after each stage
-    std::function<void(const std::string& stage)> stage_start;                   ///< before each stage
-    const std::atomic<bool>* cancel = nullptr;                           ///< set to stop after an iteration
+    std::function<void(const std::string& stage)> stage_start;                 ///< before each stage
+    const std::atomic<bool>* cancel = nullptr;  ///< set to stop after an iteration
     bool keep_affinities = false;  ///< copy sparse P into Result::affinities (costs its memory twice)
+
+    /// Called with the optimiser state after every iteration that is a multiple of checkpoint_every and
+    /// after the last one (not when the run is cancelled or stopped). The run goes in segments between
+    /// these points, which gives exactly the result of one uninterrupted run (Session guarantees it).
+    std::function<void(const OptimizerState&)> checkpoint;
+    /// Iterations between checkpoint calls (> 0).
+    index_t checkpoint_every = 100;
+    /// Continue from this state (a checkpoint of a run with the same data and options) instead of
+    /// initialising: P is computed again from x, then the optimisation goes on from state.iteration to
+    /// options.optimizer.iterations, bit-identical to the run that saved it (none when the state is already
+    /// there or beyond). Must be N x options.dims.
+    const OptimizerState* resume_from = nullptr;
+    /// Bytes of memory the run may use; nullopt = what the machine has now (available_memory()). embed()
+    /// refuses with a NumericalError, before its large allocations, when estimate_memory() exceeds it;
+    /// +infinity turns the check off.
+    std::optional<double> memory_limit_bytes;
 };
 
 /// Embeds the rows of x (N x D, finite) following options: optional PCA, neighbours, affinities,
-/// initialisation, optimisation. Throws InvalidArgument for bad options or too few points.
+/// initialisation, optimisation. Throws InvalidArgument for bad options, too few points or non-finite
+/// input, and NumericalError when the run would need more memory than is available (estimate_memory).
+/// Duplicate and constant points are fine. Inputs whose largest |value| lies outside [2^-100, 2^100] are
+/// first multiplied by a power of two (a copy; exact, so the neighbours and P are those of the original
+/// data) so that squared distances neither overflow nor underflow.
 Result embed(ConstMatrixView x, const Options& options, const Callbacks& callbacks);
 Result embed(ConstMatrixView x, const Options& options, const Observer& observer = {});
 

@@ -1,5 +1,5 @@
 // Writes small valid inputs, one directory per fuzz target, as the fuzzers' starting corpus:
-//   make_seeds OUT_DIR   ->   OUT_DIR/{text,npy,idx,dat,gz,mtx}/...
+//   make_seeds OUT_DIR   ->   OUT_DIR/{text,npy,idx,dat,gz,mtx,cli}/...
 #include <unistd.h>
 #include <zlib.h>
 
@@ -83,7 +83,7 @@ int main(int argc, char** argv) {
         return 2;
     }
     const fs::path out = argv[1];
-    for (const char* d : {"text", "npy", "idx", "dat", "gz", "mtx"}) fs::create_directories(out / d);
+    for (const char* d : {"text", "npy", "idx", "dat", "gz", "mtx", "cli"}) fs::create_directories(out / d);
 
     const std::vector<std::pair<std::string, std::string>> texts = {
         {"comma", "1,2,3\n4.5,-.5,3e2\n"},
@@ -127,6 +127,25 @@ int main(int argc, char** argv) {
     put(out / "mtx" / "p",
         "%%MatrixMarket matrix coordinate real general\n% c\n3 3 4\n1 2 0.25\n2 1 0.25\n3 1 0.25\n1 3 "
         "0.25\n");
+
+    // Command lines for fuzz_cli: one argv word per line.
+    const std::vector<std::pair<std::string, std::string>> command_lines = {
+        {"help", "--help\n"},
+        {"help_embed", "help\nembed\n"},
+        {"version", "--version\n"},
+        {"embed_minimal", "embed\nx.csv\n-o\ny.csv\n"},
+        {"embed_many",
+         "embed\na.npy\nb.npy\n-o\ny.npy\n--dims\n3\n--perplexity=50\n--theta\n0.3\n--iterations\n500\n"
+         "--exaggeration\n4\n--learning-rate\nauto\n--momentum\n0.4\n--max-step-norm\n5\n--seed\n7\n"
+         "--threads\n2\n--knn\nbrute\n--pca\n50\n--labels\nla.txt\n--labels\nlb.txt\n--label-names\n"
+         "a,b\n--plot\np.png\n--verbose\n"},
+        {"embed_checkpoint",
+         "embed\nx.csv\n-o\n-\n--checkpoint\nc.ckpt\n--checkpoint-every\n50\n--resume\nc.ckpt\n--quiet\n"},
+        {"embed_init", "embed\nx.csv\n-o\ny.dat\n--init\ny0.csv\n--keep-init-scale\n--method\nexact_tsne\n"},
+        {"embed_negative", "embed\nx.csv\n-o\ny.csv\n--theta\n-1\n--\n-weird.csv\n"},
+        {"evaluate", "evaluate\nx.csv\ny.csv\n--labels\nl.txt\n--k\n5\n--sample\n100\n--json\n"},
+    };
+    for (const auto& [name, text] : command_lines) put(out / "cli" / name, text);
 
     // Files the writers produce, as the readers should always accept them.
     const treesne::Matrix m(3, 2, std::vector<double>{0.1, -1e-300, 1e300, 2.0, 1.0 / 3.0, -0.0});

@@ -1,0 +1,276 @@
+// Checkpoint files of the optimiser state. See checkpoint.hpp for the layout.
+#include "treesne/checkpoint.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <limits>
+
+#include "treesne/errors.hpp"
+#include "treesne/io.hpp"
+
+namespace treesne {
+namespace {
+
+constexpr char magic[8] = {'T', 'S', 'N', 'E', 'C', 'K', 'P', 'T'};
+constexpr std::uint32_t version = 1;
+constexpr std::uint32_t byte_order_mark = 0x01020304;
+constexpr std::size_t max_settings = 256;
+constexpr std::size_t max_name = 64;
+
+// A 64-bit hash over 64-bit words: FNV-1a's xor-multiply step on whole words (eight times fewer steps
+// than bytes), then the SplitMix64 finaliser so that every input bit reaches every output bit.
+class Hasher {
+  public:
+    void word(std::uint64_t w) { h_ = (h_ ^ w) * 0x100000001b3ull; }
+    void bytes(const void* data, std::size_t size) {
+        const auto* p = static_cast<const unsigned char*>(data);
+        std::size_t i = 0;
+        for (; i + 8 <= size; i += 8) {
+            std::uint64_t w;
+            std::memcpy(&w, p + i, 8);
+            word(w);
+        }
+        std::uint64_t tail = 0;
+        std::memcpy(&tail, p + i, size - i);
+        word(tail ^ (static_cast<std::uint64_t>(size - i) << 56));
+    }
+    std::uint64_t value() const {
+        std::uint64_t z = h_;
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+        return z ^ (z >> 31);
+    }
+
+  private:
+    std::uint64_t h_ = 0xcbf29ce484222325ull;
+};
+
+// Appends plain values to a byte buffer (the checksum is taken over the buffer, then it is written).
+class Writer {
+  public:
+    template <class T>
+    void put(const T& v) {
+        const auto* p = reinterpret_cast<const char*>(&v);
+        bytes_.append(p, sizeof(T));
+    }
+    void put_bytes(const void* data, std::size_t size) {
+        bytes_.append(static_cast<const char*>(data), size);
+    }
+    const std::string& bytes() const { return bytes_; }
+
+  private:
+    std::string bytes_;
+};
+
+// Reads plain values from a byte buffer; running past its end is a truncated file.
+class Reader {
+  public:
+    Reader(const std::string& bytes, const std::string& path) : bytes_(bytes), path_(path) {}
+    template <class T>
+    T get(const char* what) {
+        T v;
+        take(&v, sizeof(T), what);
+        return v;
+    }
+    void take(void* out, std::size_t size, const char* what) {
+        if (size > bytes_.size() - at_) throw IoError(concat(path_, ": checkpoint truncated in the ", what));
+        std::memcpy(out, bytes_.data() + at_, size);
+        at_ += size;
+    }
+    std::size_t position() const { return at_; }
+    std::size_t left() const { return bytes_.size() - at_; }
+
+  private:
+    const std::string& bytes_;
+    const std::string& path_;
+    std::size_t at_ = 0;
+};
+
+std::string slurp(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw IoError(concat("cannot read ", path, ": ", std::strerror(errno)));
+    std::string bytes;
+    in.seekg(0, std::ios::end);
+    const std::streamoff size = in.tellg();
+    if (size < 0) throw IoError(concat("cannot read ", path, ": not a regular file"));
+    bytes.resize(static_cast<std::size_t>(size));
+    in.seekg(0, std::ios::beg);
+    if (size > 0 && !in.read(bytes.data(), size)) throw IoError(concat("cannot read ", path));
+    return bytes;
+}
+
+void check_matrix_shape(const Matrix& m, index_t n, index_t dims, const char* what) {
+    require(m.rows() == n && m.cols() == dims, "checkpoint: ", what, " is ", m.rows(), " x ", m.cols(),
+            " but y is ", n, " x ", dims);
+}
+
+}  // namespace
+
+std::uint64_t data_fingerprint(ConstMatrixView x) {
+    Hasher h;
+    h.word(static_cast<std::uint64_t>(x.rows));
+    h.word(static_cast<std::uint64_t>(x.cols));
+    if (x.data && x.size() > 0) h.bytes(x.data, static_cast<std::size_t>(x.size()) * sizeof(double));
+    const std::uint64_t v = h.value();
+    return v == 0 ? 1 : v;  // 0 means "not recorded"
+}
+
+std::vector<std::pair<std::string, double>> trajectory_settings(const Options& o, index_t n) {
+    const OptimizerOptions& p = o.optimizer;
+    return {
+        {"dims", static_cast<double>(o.dims)},
+        {"method", static_cast<double>(static_cast<int>(p.method))},
+        {"perplexity", o.affinities.perplexity},
+        {"perplexity tolerance", o.affinities.entropy_tolerance},
+        {"perplexity steps", static_cast<double>(o.affinities.max_steps)},
+        {"pca dims", static_cast<double>(o.pca_dims)},
+        {"theta", p.theta},
+        {"exaggeration", p.exaggeration},
+        {"exaggeration iterations", static_cast<double>(p.exaggeration_iterations)},
+        {"learning rate", resolve_learning_rate(p, n)},
+        {"momentum", p.momentum},
+        {"final momentum", p.final_momentum},
+        {"gain increase", p.gain_increase},
+        {"gain decrease", p.gain_decrease},
+        {"min gain", p.min_gain},
+        {"max step norm", p.max_step_norm},
+    };
+}
+
+void check_resumable(const CheckpointInfo& saved, const CheckpointInfo& now, const std::string& path) {
+    if (saved.data_fingerprint != 0 && now.data_fingerprint != 0 &&
+        saved.data_fingerprint != now.data_fingerprint)
+        throw InvalidArgument(concat("checkpoint ", path,
+                                     " was written for different input data (same shape, other values); "
+                                     "resume with the input of the original run"));
+    for (const auto& [name, value] : now.settings) {
+        for (const auto& [saved_name, saved_value] : saved.settings) {
+            if (saved_name != name) continue;
+            // Compare bit patterns: the same option parsed from the same text gives the same double.
+            if (std::memcmp(&saved_value, &value, sizeof(double)) != 0) {
+                const bool is_method = name == "method";
+                throw InvalidArgument(concat(
+                    "checkpoint ", path, " was written with ", name, " ",
+                    is_method ? std::string(to_string(static_cast<Method>(static_cast<int>(saved_value))))
+                              : concat(saved_value),
+                    ", this run has ", name, " ",
+                    is_method ? std::string(to_string(static_cast<Method>(static_cast<int>(value))))
+                              : concat(value),
+                    "; resume with the options of the original run"));
+            }
+        }
+    }
+    for (const auto& entry : saved.settings) {
+        bool found = false;
+        for (const auto& mine : now.settings) found = found || mine.first == entry.first;
+        if (!found)
+            throw InvalidArgument(concat("checkpoint ", path, " records the setting '", entry.first,
+                                         "', which this version of treesne does not know"));
+    }
+}
+
+void save_checkpoint(const std::string& path, const OptimizerState& state, const CheckpointInfo& info) {
+    const index_t n = state.y.rows(), dims = state.y.cols();
+    require(n >= 1 && dims >= 1 && dims <= 3, "checkpoint: y must be N x 1..3; got ", n, " x ", dims);
+    check_matrix_shape(state.gains, n, dims, "gains");
+    check_matrix_shape(state.velocity, n, dims, "velocity");
+    require(state.iteration >= 0, "checkpoint: iteration must be >= 0; got ", state.iteration);
+    require(info.settings.size() <= max_settings, "checkpoint: too many settings");
+
+    Writer w;
+    w.put_bytes(magic, sizeof magic);
+    w.put(version);
+    w.put(byte_order_mark);
+    w.put(static_cast<std::int64_t>(n));
+    w.put(static_cast<std::int64_t>(dims));
+    w.put(static_cast<std::int64_t>(state.iteration));
+    w.put(info.data_fingerprint);
+    w.put(static_cast<std::uint32_t>(info.settings.size()));
+    for (const auto& [name, value] : info.settings) {
+        require(!name.empty() && name.size() <= max_name, "checkpoint: setting names have 1 to ", max_name,
+                " characters; got '", name, "'");
+        w.put(static_cast<std::uint16_t>(name.size()));
+        w.put_bytes(name.data(), name.size());
+        w.put(value);
+    }
+    for (const Matrix* m : {&state.y, &state.gains, &state.velocity})
+        w.put_bytes(m->data(), static_cast<std::size_t>(m->size()) * sizeof(double));
+    Hasher h;
+    h.bytes(w.bytes().data(), w.bytes().size());
+    const std::uint64_t checksum = h.value();
+
+    io::AtomicFile file(path);
+    file.write(w.bytes());
+    file.write(&checksum, sizeof checksum);
+    file.commit();
+}
+
+OptimizerState load_checkpoint(const std::string& path, CheckpointInfo* info) {
+    const std::string bytes = slurp(path);
+    Reader r(bytes, path);
+    char head[sizeof magic];
+    if (bytes.size() < sizeof magic ||
+        (r.take(head, sizeof head, "header"), std::memcmp(head, magic, sizeof magic)))
+        throw IoError(concat(path, ": not a treesne checkpoint (no TSNECKPT header)"));
+    const auto file_version = r.get<std::uint32_t>("header");
+    if (file_version != version)
+        throw IoError(
+            concat(path, ": checkpoint version ", file_version, "; this treesne reads version ", version));
+    if (r.get<std::uint32_t>("header") != byte_order_mark)
+        throw IoError(concat(path, ": checkpoint written on a machine of the other byte order"));
+    // The checksum first, so that any damage is reported as such rather than as an odd field.
+    if (bytes.size() < r.position() + sizeof(std::uint64_t))
+        throw IoError(concat(path, ": checkpoint truncated in the header"));
+    Hasher h;
+    h.bytes(bytes.data(), bytes.size() - sizeof(std::uint64_t));
+    std::uint64_t checksum = 0;
+    std::memcpy(&checksum, bytes.data() + bytes.size() - sizeof checksum, sizeof checksum);
+    if (checksum != h.value())
+        throw IoError(concat(path, ": checkpoint checksum mismatch (the file is truncated or corrupt)"));
+    const auto n = r.get<std::int64_t>("header");
+    const auto dims = r.get<std::int64_t>("header");
+    const auto iteration = r.get<std::int64_t>("header");
+    CheckpointInfo meta;
+    meta.data_fingerprint = r.get<std::uint64_t>("header");
+    if (n < 1 || dims < 1 || dims > 3 || iteration < 0)
+        throw IoError(concat(path, ": checkpoint header out of range (N ", n, ", dims ", dims, ", iteration ",
+                             iteration, ")"));
+    const auto settings = r.get<std::uint32_t>("settings");
+    if (settings > max_settings)
+        throw IoError(concat(path, ": checkpoint has ", settings, " settings (corrupt)"));
+    for (std::uint32_t s = 0; s < settings; ++s) {
+        const auto length = r.get<std::uint16_t>("settings");
+        if (length == 0 || length > max_name)
+            throw IoError(concat(path, ": checkpoint setting name corrupt"));
+        std::string name(length, '\0');
+        r.take(name.data(), length, "settings");
+        meta.settings.emplace_back(std::move(name), r.get<double>("settings"));
+    }
+    // Size check before allocating: 3 N dims doubles and the checksum must be exactly what is left.
+    const std::size_t values = static_cast<std::size_t>(dims) * 3;
+    if (static_cast<std::uint64_t>(n) > (r.left() / sizeof(double)) / values)
+        throw IoError(
+            concat(path, ": checkpoint truncated (", n, " x ", dims, " needs more bytes than the file has)"));
+    const std::size_t matrix_bytes =
+        static_cast<std::size_t>(n) * static_cast<std::size_t>(dims) * sizeof(double);
+    if (r.left() != 3 * matrix_bytes + sizeof(std::uint64_t))
+        throw IoError(concat(path, ": checkpoint has ", r.left(), " bytes of data; ", n, " x ", dims,
+                             " needs ", 3 * matrix_bytes + sizeof(std::uint64_t)));
+    OptimizerState state;
+    state.iteration = iteration;
+    for (Matrix* m : {&state.y, &state.gains, &state.velocity}) {
+        *m = Matrix(n, dims);
+        r.take(m->data(), matrix_bytes, "matrices");
+    }
+    for (const Matrix* m : {&state.y, &state.gains, &state.velocity})
+        for (double v : m->storage())
+            if (!std::isfinite(v)) throw IoError(concat(path, ": checkpoint holds a non-finite value"));
+    for (double g : state.gains.storage())
+        if (!(g > 0)) throw IoError(concat(path, ": checkpoint holds a gain <= 0"));
+    if (info) *info = std::move(meta);
+    return state;
+}
+
+}  // namespace treesne

@@ -1,0 +1,208 @@
+// Memory estimates of embed() and the memory this process may still allocate. The sizes follow the data
+// structures of the stages (see memory.hpp for the formulas); keep them in step when a stage changes.
+#include "treesne/memory.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+#include "treesne/errors.hpp"
+
+namespace treesne {
+namespace {
+
+// Row blocks of the PCA's covariance sums (pca.cpp): one D x D partial sum per block.
+constexpr double pca_block_rows = 2048;
+
+// "MemAvailable:" of /proc/meminfo in bytes, or -1.
+double meminfo_available() {
+    std::ifstream meminfo("/proc/meminfo");
+    std::string key, unit;
+    double kib = 0;
+    while (meminfo >> key >> kib >> unit)
+        if (key == "MemAvailable:") return kib * 1024.0;
+    return -1;
+}
+
+// The first number in a file, or -1 ("max" and unreadable files give -1).
+double read_number(const std::string& path) {
+    std::ifstream in(path);
+    double v = -1;
+    if (!(in >> v)) return -1;
+    return v;
+}
+
+// The value of `key` in a cgroup memory.stat file, or 0.
+double stat_value(const std::string& path, const std::string& key) {
+    std::ifstream in(path);
+    std::string name;
+    double v = 0;
+    while (in >> name >> v)
+        if (name == key) return v;
+    return 0;
+}
+
+// Room left under the memory cgroup's limit (v2, then v1), counting inactive page cache as free because
+// the kernel reclaims it before it kills anything; -1 without a limit.
+double cgroup_room() {
+    struct Layout {
+        const char *limit, *usage, *stat, *inactive;
+    };
+    static const Layout layouts[] = {
+        {"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current", "/sys/fs/cgroup/memory.stat",
+         "inactive_file"},
+        {"/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes",
+         "/sys/fs/cgroup/memory/memory.stat", "total_inactive_file"},
+    };
+    for (const Layout& l : layouts) {
+        const double limit = read_number(l.limit);
+        // cgroup v1 reports "no limit" as a huge page-aligned number.
+        if (limit <= 0 || limit >= 0x1p60) continue;
+        const double usage = read_number(l.usage);
+        if (usage < 0) continue;
+        const double reclaimable = stat_value(l.stat, l.inactive);
+        return std::max(0.0, limit - usage + std::min(reclaimable, usage));
+    }
+    return -1;
+}
+
+void add(MemoryStage& stage, const char* name, double bytes) {
+    if (bytes <= 0) return;
+    stage.parts.emplace_back(name, bytes);
+    stage.bytes += bytes;
+}
+
+}  // namespace
+
+std::string format_bytes(double bytes) {
+    static const char* const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"};
+    int u = 0;
+    while (bytes >= 1024.0 && u < 8) {
+        bytes /= 1024.0;
+        ++u;
+    }
+    char buffer[48];
+    if (u == 0) {
+        std::snprintf(buffer, sizeof buffer, "%.0f B", bytes);
+    } else {
+        std::snprintf(buffer, sizeof buffer, bytes < 100 ? "%.1f %s" : "%.0f %s", bytes, units[u]);
+    }
+    return buffer;
+}
+
+MemoryEstimate estimate_memory(index_t n_points, index_t d_input, const Options& options,
+                               bool keep_affinities) {
+    MemoryEstimate e;
+    const double n = static_cast<double>(std::max<index_t>(n_points, 0));
+    const double d = static_cast<double>(std::max<index_t>(d_input, 0));
+    const bool reduce = options.pca_dims > 0 && options.pca_dims < d_input;
+    const double d_used = reduce ? static_cast<double>(options.pca_dims) : d;
+    const double dims = static_cast<double>(options.dims);
+    const double k =
+        static_cast<double>(std::max<index_t>(neighbor_count(options.affinities.perplexity, n_points), 0));
+    const double offsets = (n + 1) * 8;
+
+    e.input = n * d * 8;
+    if (reduce) e.pca = n * d_used * 8 + std::ceil(n / pca_block_rows) * d * d * 8;
+    // The session holds Y, gains, velocity and the gradient; Y0 and the returned copy come and go.
+    e.session = 6 * n * dims * 8;
+
+    if (options.optimizer.method == Method::barnes_hut) {
+        const KnnBackend backend =
+            resolve_backend(options.neighbors.backend, n_points, static_cast<index_t>(d_used));
+        e.neighbor_search = backend == KnnBackend::brute ? n * (8 * d_used + 16) : n * 16;
+        e.neighbors = n * k * (4 + 8);
+        e.affinity_workspace = n * k * (8 + 4 + 8) + offsets;
+        e.affinities = (2 * n * k * (4 + 8) + offsets) * (keep_affinities ? 2 : 1);
+        const double node = 8 + 8 * dims + 4 * dims * (dims + 1) + 16;
+        e.tree = n * (8 + 8 + 4 + 4 + 8 + 8 * dims) + 0.5 * n * node;
+    } else {
+        e.dense = 3 * n * n * 8;
+    }
+
+    if (reduce) {
+        MemoryStage s{"pca", {}, 0};
+        add(s, "input", e.input);
+        add(s, "PCA", e.pca);
+        e.stages.push_back(s);
+    }
+    if (options.optimizer.method == Method::barnes_hut) {
+        MemoryStage knn{"neighbours", {}, 0};
+        add(knn, "input", e.input);
+        add(knn, "PCA copy", e.pca);
+        add(knn, "kNN graph", e.neighbors);
+        add(knn, "search buffers", e.neighbor_search);
+        e.stages.push_back(knn);
+        MemoryStage aff{"affinities", {}, 0};
+        add(aff, "input", e.input);
+        add(aff, "PCA copy", e.pca);
+        add(aff, "kNN graph", e.neighbors);
+        add(aff, "P workspace", e.affinity_workspace);
+        add(aff, "P", e.affinities);
+        e.stages.push_back(aff);
+        MemoryStage opt{"optimise", {}, 0};
+        add(opt, "input", e.input);
+        add(opt, "PCA copy", e.pca);
+        add(opt, "P", e.affinities);
+        add(opt, "optimiser", e.session);
+        add(opt, "tree", e.tree);
+        e.stages.push_back(opt);
+    } else {
+        MemoryStage aff{"affinities", {}, 0};
+        add(aff, "input", e.input);
+        add(aff, "PCA copy", e.pca);
+        add(aff, "dense P", e.dense);
+        e.stages.push_back(aff);
+        MemoryStage opt{"optimise", {}, 0};
+        add(opt, "input", e.input);
+        add(opt, "PCA copy", e.pca);
+        add(opt, "dense P", n * n * 8);
+        add(opt, "optimiser", e.session);
+        e.stages.push_back(opt);
+    }
+    for (std::size_t i = 0; i < e.stages.size(); ++i) {
+        if (e.stages[i].bytes > e.peak) {
+            e.peak = e.stages[i].bytes;
+            e.peak_stage = i;
+        }
+    }
+    return e;
+}
+
+std::string MemoryEstimate::describe() const {
+    std::ostringstream out;
+    out << format_bytes(peak);
+    if (stages.empty()) return out.str();
+    const MemoryStage& s = stages[peak_stage];
+    out << " (" << s.name << ": ";
+    for (std::size_t i = 0; i < s.parts.size(); ++i)
+        out << (i ? ", " : "") << s.parts[i].first << ' ' << format_bytes(s.parts[i].second);
+    out << ')';
+    return out.str();
+}
+
+std::optional<double> available_memory() {
+    const double meminfo = meminfo_available();
+    const double cgroup = cgroup_room();
+    if (meminfo < 0 && cgroup < 0) return std::nullopt;
+    if (meminfo < 0) return cgroup;
+    if (cgroup < 0) return meminfo;
+    return std::min(meminfo, cgroup);
+}
+
+void require_memory(const MemoryEstimate& estimate, double available, Method method) {
+    // The input is already in memory, so only the rest has to fit in what is left.
+    const double needed = estimate.peak - estimate.input;
+    if (!(needed > available)) return;
+    throw NumericalError(
+        concat("this embedding needs about ", estimate.describe(), " but ",
+               format_bytes(std::max(0.0, available)), " is available besides the input already loaded; ",
+               method == Method::barnes_hut
+                   ? "use fewer points, a smaller perplexity, or PCA to fewer dimensions first (pca_dims)"
+                   : "use method barnes_hut, which needs O(N k) memory instead of O(N^2)"));
+}
+
+}  // namespace treesne

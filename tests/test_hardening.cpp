@@ -1,0 +1,546 @@
+// Hardening: degenerate data (duplicates, constants, ties, extreme magnitudes) through embed(), the
+// memory estimate and its refusal, checkpoints and bit-identical resumption, and reproducibility across
+// thread counts and exact kNN backends. Small N and one thread (ctest runs the tests in parallel), so
+// the whole file takes a few seconds.
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "test_helpers.hpp"
+#include "treesne/checkpoint.hpp"
+#include "treesne/memory.hpp"
+#include "treesne/treesne.hpp"
+
+using namespace treesne;
+using treesne::testing::clustered;
+using treesne::testing::random_matrix;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+Options small_options(index_t iterations = 250) {
+    Options o;
+    o.affinities.perplexity = 10;
+    o.optimizer.iterations = iterations;
+    o.optimizer.exaggeration_iterations = 100;
+    o.threads = 1;
+    return o;
+}
+
+void check_finite(const Matrix& y, index_t rows, index_t cols) {
+    REQUIRE(y.rows() == rows);
+    REQUIRE(y.cols() == cols);
+    for (double v : y.storage()) REQUIRE(std::isfinite(v));
+}
+
+bool contains(const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
+}
+
+std::string error_of(const std::function<void()>& fn) {
+    try {
+        fn();
+    } catch (const std::exception& e) {
+        return e.what();
+    }
+    return "";
+}
+
+/// The degenerate inputs of the hardening issue, N x D, deterministic.
+struct Degenerate {
+    const char* name;
+    Matrix x;
+};
+
+std::vector<Degenerate> degenerate_inputs(index_t n) {
+    const index_t d = 6;
+    std::vector<Degenerate> out;
+    {  // 60% of the rows are copies of one row, 20% copies of another
+        Matrix x = random_matrix(n, d, 1);
+        for (index_t i = 0; i < n; ++i)
+            for (index_t j = 0; j < d; ++j)
+                if (i % 10 < 6)
+                    x(i, j) = x(0, j);
+                else if (i % 10 < 8)
+                    x(i, j) = x(1, j);
+        out.push_back({"80% exact duplicates", x});
+    }
+    {  // only three distinct points
+        Matrix x = random_matrix(n, d, 2);
+        for (index_t i = 0; i < n; ++i)
+            for (index_t j = 0; j < d; ++j) x(i, j) = x(i % 3, j);
+        out.push_back({"three distinct points", x});
+    }
+    out.push_back({"all points identical", Matrix(n, d, 3.25)});
+    out.push_back({"all zero", Matrix(n, d, 0.0)});
+    {
+        Matrix x = random_matrix(n, d, 3);
+        for (index_t i = 0; i < n; ++i) x(i, 2) = 7.0;
+        out.push_back({"one constant column", x});
+    }
+    {  // every coordinate 1 + m * 1e-12, m in 0..999
+        Matrix x(n, d);
+        std::mt19937_64 rng(4);
+        for (double& v : x.storage()) v = 1.0 + 1e-12 * static_cast<double>(rng() % 1000);
+        out.push_back({"points differing by 1e-12", x});
+    }
+    {  // integers 0..2: 3^6 = 729 cells for N points, many exact ties and duplicates
+        Matrix x(n, d);
+        std::mt19937_64 rng(5);
+        for (double& v : x.storage()) v = static_cast<double>(rng() % 3);
+        out.push_back({"integer grid with ties", x});
+    }
+    out.push_back({"magnitude 1e150", random_matrix(n, d, 6, 1e150)});
+    out.push_back({"magnitude 1e-150", random_matrix(n, d, 6, 1e-150)});
+    out.push_back({"magnitude 1e300", random_matrix(n, d, 6, 1e300)});
+    out.push_back({"magnitude 1e-300", random_matrix(n, d, 6, 1e-300)});
+    out.push_back({"subnormal 1e-315", random_matrix(n, d, 6, 1e-315)});
+    {
+        Matrix x = random_matrix(n, d, 7, 1e140);
+        for (double& v : x.storage()) v += 1e150;
+        out.push_back({"1e150 offset, 1e140 spread", x});
+    }
+    {
+        Matrix x = random_matrix(n, d, 8);
+        for (index_t i = 0; i < n; ++i) x(i, 0) *= 1e150;
+        out.push_back({"one column 1e150, the rest 1", x});
+    }
+    return out;
+}
+
+/// A temporary file path, removed at the end of the scope.
+class TempPath {
+  public:
+    explicit TempPath(const std::string& name) {
+        static int counter = 0;
+        path_ = (fs::temp_directory_path() / ("treesne_hardening_" + std::to_string(::getpid()) + "_" +
+                                              std::to_string(counter++) + "_" + name))
+                    .string();
+    }
+    ~TempPath() {
+        std::error_code ec;
+        fs::remove(path_, ec);
+    }
+    TempPath(const TempPath&) = delete;
+    TempPath& operator=(const TempPath&) = delete;
+    const std::string& str() const { return path_; }
+
+  private:
+    std::string path_;
+};
+
+std::string slurp(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+void spit(const std::string& path, const std::string& bytes) {
+    std::ofstream out(path, std::ios::binary);
+    out << bytes;
+}
+
+}  // namespace
+
+// --- degenerate data --------------------------------------------------------------------------------
+
+TEST_CASE("degenerate inputs run to completion with finite output, the same for both exact kNN backends") {
+    const index_t n = 300;
+    for (const Degenerate& input : degenerate_inputs(n)) {
+        CAPTURE(input.name);
+        for (InitKind init : {InitKind::pca, InitKind::random}) {
+            CAPTURE(to_string(init));
+            Options o = small_options();
+            o.init = init;
+            o.neighbors.backend = KnnBackend::kdtree;
+            const Result kd = embed(input.x, o);
+            check_finite(kd.y, n, 2);
+            CHECK(std::isfinite(kd.kl));
+            CHECK(kd.iterations == o.optimizer.iterations);
+            o.neighbors.backend = KnnBackend::brute;
+            const Result brute = embed(input.x, o);
+            CHECK(brute.y == kd.y);  // exact backends give the same graph, hence the same embedding
+        }
+    }
+}
+
+TEST_CASE("degenerate inputs: 1-D and 3-D embeddings, and the exact methods") {
+    const index_t n = 200;
+    for (const Degenerate& input : degenerate_inputs(n)) {
+        CAPTURE(input.name);
+        for (int dims : {1, 3}) {
+            Options o = small_options(200);
+            o.dims = dims;
+            o.init = InitKind::random;
+            check_finite(embed(input.x, o).y, n, dims);
+        }
+        for (Method method : {Method::exact_tsne, Method::exact_sne}) {
+            CAPTURE(to_string(method));
+            Options o = small_options(120);
+            o.optimizer.method = method;
+            const Result r = embed(input.x, o);
+            check_finite(r.y, n, 2);
+            CHECK(std::isfinite(r.kl));
+        }
+    }
+}
+
+TEST_CASE("extreme magnitudes are rescaled by a power of two: the result equals that of the scaled data") {
+    const Matrix unit = random_matrix(250, 5, 11);
+    for (int exponent : {-1060, -900, -498, -101, 101, 498, 990}) {
+        CAPTURE(exponent);
+        Matrix big(unit.rows(), unit.cols());
+        for (index_t i = 0; i < unit.size(); ++i) big.data()[i] = std::ldexp(unit.data()[i], exponent);
+        Options o = small_options(150);
+        o.init = InitKind::random;
+        const Result r = embed(big, o);
+        check_finite(r.y, unit.rows(), 2);
+        // unit's largest |value| is in [2, 4); embed() brings both to [0.5, 1) by the same exact scaling,
+        // except in the subnormal range, where the scaled input has lost bits.
+        if (exponent > -1022) {
+            Matrix reference(unit.rows(), unit.cols());
+            double max_abs = 0;
+            for (double v : unit.storage()) max_abs = std::max(max_abs, std::abs(v));
+            int e = 0;
+            std::frexp(max_abs, &e);
+            for (index_t i = 0; i < unit.size(); ++i) reference.data()[i] = std::ldexp(unit.data()[i], -e);
+            CHECK(embed(reference, o).y == r.y);
+        }
+    }
+}
+
+TEST_CASE("unusable inputs fail with one clear message") {
+    Options o = small_options(50);
+    Matrix x = random_matrix(100, 4, 12);
+    x(17, 2) = std::numeric_limits<double>::quiet_NaN();
+    std::string message = error_of([&] { embed(x, o); });
+    CHECK(contains(message, "non-finite"));
+    CHECK(contains(message, "row 18, column 3"));
+    x(17, 2) = std::numeric_limits<double>::infinity();
+    CHECK(contains(error_of([&] { embed(x, o); }), "row 18, column 3"));
+    x(17, 2) = 0;
+
+    CHECK_THROWS_AS(embed(Matrix(1, 3, 1.0), o), InvalidArgument);
+    message = error_of([&] { embed(Matrix(20, 3, 1.0), o); });  // perplexity 10 needs more than 30 points
+    CHECK(contains(message, "perplexity 10 needs more than 30 points; got 20"));
+    Matrix one_column = random_matrix(100, 1, 13);
+    message = error_of([&] { embed(one_column, o); });  // PCA init of a 1-column input into 2-D
+    CHECK(contains(message, "--init random"));
+    o.init = InitKind::random;
+    check_finite(embed(one_column, o).y, 100, 2);
+
+    // A perplexity beyond every integer: a message, not an undefined conversion.
+    o.affinities.perplexity = 1e300;
+    CHECK(
+        contains(error_of([&] { embed(x, o); }), "perplexity 1e+300 needs more than 3e+300 points; got 100"));
+    CHECK(neighbor_count(1e300, 100) == 99);
+    CHECK(neighbor_count(10, 100) == 30);
+    CHECK(estimate_memory(100, 4, o).neighbors == doctest::Approx(100.0 * 99 * 12));
+}
+
+// --- memory -----------------------------------------------------------------------------------------
+
+TEST_CASE("memory estimate: the documented formulas, 64-bit safe, and the peak") {
+    Options o;  // perplexity 30: k = 90
+    const index_t n = 1'000'000, d = 50;
+    const MemoryEstimate m = estimate_memory(n, d, o);
+    const double nd = 1e6;
+    CHECK(m.input == doctest::Approx(nd * 50 * 8));
+    CHECK(m.pca == 0);
+    CHECK(m.neighbors == doctest::Approx(nd * 90 * 12));
+    CHECK(m.affinities == doctest::Approx(2 * nd * 90 * 12 + (nd + 1) * 8));
+    CHECK(m.session == doctest::Approx(6 * nd * 2 * 8));
+    CHECK(m.dense == 0);
+    CHECK(m.tree > nd * (8 + 8 + 4 + 16));
+    REQUIRE(m.stages.size() == 3);
+    CHECK(m.stages[m.peak_stage].name == "affinities");
+    double largest = 0;
+    for (const MemoryStage& s : m.stages) {
+        double sum = 0;
+        for (const auto& part : s.parts) sum += part.second;
+        CHECK(sum == doctest::Approx(s.bytes));
+        largest = std::max(largest, s.bytes);
+    }
+    CHECK(m.peak == largest);
+    CHECK(m.peak > 4e9);
+    CHECK(m.peak < 8e9);
+    CHECK(contains(m.describe(), "affinities: input 381 MiB, kNN graph 1.0 GiB"));
+
+    // keep_affinities doubles P; PCA adds its copy and covariance blocks
+    CHECK(estimate_memory(n, d, o, true).affinities == doctest::Approx(2 * m.affinities));
+    o.pca_dims = 20;
+    const MemoryEstimate reduced = estimate_memory(n, 784, o);
+    CHECK(reduced.pca == doctest::Approx(nd * 20 * 8 + std::ceil(nd / 2048) * 784.0 * 784 * 8));
+    CHECK(reduced.stages.front().name == "pca");
+
+    // The exact methods: 3 N^2 doubles, no overflow at the largest N
+    o = Options();
+    o.optimizer.method = Method::exact_tsne;
+    CHECK(estimate_memory(100'000, 10, o).dense == doctest::Approx(3e10 * 8));
+    const index_t largest_n = std::numeric_limits<point_t>::max();
+    const MemoryEstimate huge = estimate_memory(largest_n, 1000, o);
+    CHECK(huge.peak > 3.0 * 4.2e9 * 4.2e9 * 8);
+    CHECK(std::isfinite(huge.peak));
+    o = Options();
+    const MemoryEstimate many = estimate_memory(largest_n, 1000, o);
+    CHECK(many.input == doctest::Approx(static_cast<double>(largest_n) * 8000));  // N*D past 2^32
+    CHECK(many.neighbors == doctest::Approx(static_cast<double>(largest_n) * 90 * 12));
+
+    CHECK(format_bytes(512) == "512 B");
+    CHECK(format_bytes(1536) == "1.5 KiB");
+    CHECK(format_bytes(31.2 * 1073741824.0) == "31.2 GiB");
+    const auto available = available_memory();
+    REQUIRE(available.has_value());  // Linux: /proc/meminfo
+    CHECK(*available > 0);
+}
+
+TEST_CASE("embed refuses a run that needs more memory than is available, before the big allocations") {
+    const Matrix x = clustered(4, 50, 5, 14);
+    Options o = small_options(50);
+    Callbacks cb;
+    bool neighbours_started = false;
+    cb.stage_start = [&](const std::string&) { neighbours_started = true; };
+    cb.memory_limit_bytes = 64 * 1024;  // 64 KiB: far too little
+    std::string message;
+    try {
+        embed(x, o, cb);
+    } catch (const NumericalError& e) {
+        message = e.what();
+    }
+    CAPTURE(message);
+    CHECK_FALSE(neighbours_started);
+    CHECK(contains(message, "needs about"));
+    CHECK(contains(message, "kNN graph"));
+    CHECK(contains(message, "but 64.0 KiB is available"));
+    CHECK(contains(message, "smaller perplexity"));
+
+    o.optimizer.method = Method::exact_tsne;
+    message = error_of([&] { embed(x, o, cb); });
+    CHECK(contains(message, "dense P"));
+    CHECK(contains(message, "method barnes_hut"));
+
+    // Enough memory, or the check turned off: it runs.
+    o = small_options(50);
+    cb.memory_limit_bytes = estimate_memory(x.rows(), x.cols(), o).peak;
+    check_finite(embed(x, o, cb).y, x.rows(), 2);
+    cb.memory_limit_bytes = std::numeric_limits<double>::infinity();
+    check_finite(embed(x, o, cb).y, x.rows(), 2);
+}
+
+// --- checkpoints ------------------------------------------------------------------------------------
+
+TEST_CASE("checkpoint files: round trip, and every corruption is refused with the file's name") {
+    OptimizerState s;
+    s.y = random_matrix(37, 3, 15);
+    s.gains = Matrix(37, 3, 1.25);
+    s.velocity = random_matrix(37, 3, 16, 1e-3);
+    s.iteration = 321;
+    CheckpointInfo info;
+    info.data_fingerprint = 0x1234567890abcdefull;
+    info.settings = trajectory_settings(Options(), 37);
+    TempPath path("state.ckpt");
+    save_checkpoint(path.str(), s, info);
+
+    CheckpointInfo read_info;
+    const OptimizerState r = load_checkpoint(path.str(), &read_info);
+    CHECK(r.y == s.y);
+    CHECK(r.gains == s.gains);
+    CHECK(r.velocity == s.velocity);
+    CHECK(r.iteration == 321);
+    CHECK(read_info.data_fingerprint == info.data_fingerprint);
+    CHECK(read_info.settings == info.settings);
+
+    const std::string good = slurp(path.str());
+    TempPath bad("bad.ckpt");
+    auto refused = [&](const std::string& bytes, const std::string& why) {
+        spit(bad.str(), bytes);
+        std::string message;
+        try {
+            load_checkpoint(bad.str());
+        } catch (const IoError& e) {
+            message = e.what();
+        }
+        CAPTURE(message);
+        CHECK(contains(message, bad.str()));
+        CHECK(contains(message, why));
+    };
+    refused("", "not a treesne checkpoint");
+    refused("hello, world, this is a text file", "not a treesne checkpoint");
+    std::string other = good;
+    other[8] = 2;  // version
+    refused(other, "version 2");
+    refused(good.substr(0, 14), "truncated");
+    for (std::size_t cut : {std::size_t{4}, std::size_t{100}, good.size() - 40})
+        refused(good.substr(0, good.size() - cut), "checksum");
+    for (std::size_t at : {std::size_t{17}, std::size_t{100}, good.size() / 2, good.size() - 9}) {
+        other = good;
+        other[at] = static_cast<char>(other[at] ^ 0x10);
+        refused(other, "checksum");
+    }
+    CHECK_THROWS_AS(load_checkpoint(path.str() + ".missing"), IoError);
+
+    // The settings and fingerprint checks name what differs.
+    CheckpointInfo now = info;
+    CHECK_NOTHROW(check_resumable(info, now, "f.ckpt"));
+    Options changed;
+    changed.optimizer.theta = 0.3;
+    now.settings = trajectory_settings(changed, 37);
+    std::string message = error_of([&] { check_resumable(info, now, "f.ckpt"); });
+    CHECK(contains(message, "f.ckpt was written with theta 0.5, this run has theta 0.3"));
+    changed = Options();
+    changed.optimizer.iterations = 5000;  // the budget and the threads may change
+    changed.threads = 3;
+    now.settings = trajectory_settings(changed, 37);
+    CHECK_NOTHROW(check_resumable(info, now, "f.ckpt"));
+    now.data_fingerprint = 7;
+    CHECK(contains(error_of([&] { check_resumable(info, now, "f.ckpt"); }), "different input data"));
+    const Matrix a = random_matrix(10, 2, 1);
+    Matrix b = a;
+    b(9, 1) = std::nextafter(b(9, 1), 1e9);
+    CHECK(data_fingerprint(a) != data_fingerprint(b));
+    CHECK(data_fingerprint(a) == data_fingerprint(Matrix(a)));
+}
+
+TEST_CASE("embed in checkpointed segments equals one run, and resuming a checkpoint continues bit for bit") {
+    const Matrix x = clustered(4, 60, 6, 17);
+    for (Method method : {Method::barnes_hut, Method::exact_tsne}) {
+        CAPTURE(to_string(method));
+        Options o = small_options(1000);
+        o.optimizer.method = method;
+        o.optimizer.exaggeration_iterations = 250;
+        o.report_every = 50;
+        std::vector<IterationReport> straight_reports;
+        const Result straight = embed(x, o, [&](const IterationReport& r) {
+            straight_reports.push_back(r);
+            return true;
+        });
+
+        // Checkpoints every 300: at 300, 600, 900 and the end.
+        Callbacks cb;
+        std::vector<OptimizerState> saved;
+        cb.checkpoint = [&](const OptimizerState& s) { saved.push_back(s); };
+        cb.checkpoint_every = 300;
+        const Result segmented = embed(x, o, cb);
+        CHECK(segmented.y == straight.y);
+        CHECK(segmented.kl == straight.kl);
+        REQUIRE(saved.size() == 4);
+        CHECK(saved[0].iteration == 300);
+        CHECK(saved[2].iteration == 900);
+        CHECK(saved[3].iteration == 1000);
+        CHECK(saved[3].y == straight.y);
+
+        // Segments that do not end on a report (every 275): the observer sees what a straight run shows.
+        std::vector<IterationReport> reports;
+        cb.observer = [&](const IterationReport& r) {
+            reports.push_back(r);
+            return true;
+        };
+        cb.checkpoint = [](const OptimizerState&) {};
+        cb.checkpoint_every = 275;
+        CHECK(embed(x, o, cb).y == straight.y);
+        REQUIRE(reports.size() == straight_reports.size());
+        for (std::size_t i = 0; i < reports.size(); ++i) {
+            CHECK(reports[i].iteration == straight_reports[i].iteration);
+            CHECK(reports[i].total == 1000);
+            CHECK(reports[i].kl == straight_reports[i].kl);
+        }
+
+        // Resume from 300 (through a file) to 1000, on another thread count: the same embedding.
+        TempPath path("resume.ckpt");
+        save_checkpoint(path.str(), saved[0]);
+        const OptimizerState loaded = load_checkpoint(path.str());
+        Callbacks resume;
+        resume.resume_from = &loaded;
+        bool initialised = false;
+        resume.stage_start = [&](const std::string& stage) { initialised = initialised || stage == "init"; };
+        Options other_threads = o;
+        other_threads.threads = 2;
+        const Result resumed = embed(x, other_threads, resume);
+        CHECK_FALSE(initialised);
+        CHECK(resumed.iterations == 1000);
+        CHECK(resumed.y == straight.y);
+
+        // A resumed run that checkpoints again continues the same sequence.
+        std::vector<index_t> at;
+        resume.checkpoint = [&](const OptimizerState& s) { at.push_back(s.iteration); };
+        resume.checkpoint_every = 250;
+        CHECK(embed(x, o, resume).y == straight.y);
+        CHECK(at == std::vector<index_t>{500, 750, 1000});
+    }
+}
+
+TEST_CASE("resume refuses a state of the wrong shape; cancellation skips the checkpoint") {
+    const Matrix x = clustered(4, 50, 5, 18);
+    Options o = small_options(100);
+    OptimizerState s;
+    s.y = random_matrix(199, 2, 1);
+    s.gains = Matrix(199, 2, 1.0);
+    s.velocity = Matrix(199, 2, 0.0);
+    Callbacks cb;
+    cb.resume_from = &s;
+    std::string message = error_of([&] { embed(x, o, cb); });
+    CHECK(contains(message,
+                   "cannot resume: the saved state embeds 199 points in 2 dimensions, this run 200 "
+                   "points in 2"));
+    s.y = random_matrix(200, 3, 1);
+    CHECK(contains(error_of([&] { embed(x, o, cb); }), "200 points in 3 dimensions"));
+    s.y = random_matrix(200, 2, 1);
+    s.gains = Matrix(200, 3, 1.0);
+    CHECK(contains(error_of([&] { embed(x, o, cb); }), "malformed"));
+
+    Callbacks c2;
+    std::atomic<bool> cancel{true};
+    c2.cancel = &cancel;
+    int calls = 0;
+    c2.checkpoint = [&](const OptimizerState&) { ++calls; };
+    c2.checkpoint_every = 1;
+    const Result r = embed(x, o, c2);
+    CHECK(r.status == RunStatus::cancelled);
+    CHECK(calls == 0);
+    c2.checkpoint_every = 0;
+    CHECK_THROWS_AS(embed(x, o, c2), InvalidArgument);
+}
+
+// --- reproducibility --------------------------------------------------------------------------------
+
+TEST_CASE("same seed, same embedding: 1, 2 and 4 threads and both exact kNN backends, also with ties") {
+    std::vector<Matrix> inputs;
+    inputs.push_back(clustered(5, 100, 3, 19));  // low D: the kd-tree's home ground
+    Matrix ties(400, 2);
+    std::mt19937_64 rng(20);
+    for (double& v : ties.storage()) v = static_cast<double>(rng() % 6);  // 36 cells, ~11 points each
+    inputs.push_back(ties);
+    for (const Matrix& x : inputs) {
+        // Few iterations: any thread dependence shows in the last bits at once, and more threads than
+        // cores make every OpenMP barrier slow on a busy machine.
+        Options o = small_options(60);
+        o.optimizer.exaggeration_iterations = 30;
+        Matrix first;
+        for (KnnBackend backend : {KnnBackend::kdtree, KnnBackend::brute}) {
+            for (int threads : {1, 2, 4}) {
+                CAPTURE(to_string(backend));
+                CAPTURE(threads);
+                o.neighbors.backend = backend;
+                o.threads = threads;
+                const Result r = embed(x, o);
+                if (first.empty()) {
+                    first = r.y;
+                    check_finite(first, x.rows(), 2);
+                } else {
+                    CHECK(r.y == first);
+                }
+            }
+        }
+    }
+}
