@@ -9,29 +9,17 @@
 #include <utility>
 #include <vector>
 
+#include "random_data.hpp"
 #include "treesne/errors.hpp"
 #include "treesne/metrics.hpp"
 #include "treesne/neighbors.hpp"
 
 using namespace treesne;
+using treesne::testing::gaussian;
+using treesne::testing::gaussian_data;
+using treesne::testing::uniform;
 
 namespace {
-
-double uniform(std::mt19937_64& rng) {
-    return std::generate_canonical<double, 53>(rng);
-}
-
-double gaussian(std::mt19937_64& rng) {
-    const double u1 = 1.0 - uniform(rng), u2 = uniform(rng);
-    return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
-}
-
-Matrix gaussian_data(index_t n, index_t d, std::uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    Matrix x(n, d);
-    for (index_t i = 0; i < x.size(); ++i) x.data()[i] = gaussian(rng);
-    return x;
-}
 
 // `clusters` tight Gaussian clusters far apart; labels[i] is the cluster of point i.
 std::pair<Matrix, std::vector<int>> labelled_clusters(index_t n, index_t d, int clusters,
