@@ -16,8 +16,16 @@ namespace {
 constexpr int kBits = 21;
 constexpr int kDigitBits = 11;  // radix-sort digit
 
+// The Morton code of point y in the 2^kBits grid whose lowest corner is `corner`, with `scale` cells per
+// unit length (points outside are clamped into the grid).
 template <int Dim>
-std::uint64_t morton_code(const std::array<std::uint32_t, Dim>& cell) {
+std::uint64_t morton_code(const double* y, const std::array<double, Dim>& corner, double scale) {
+    constexpr std::uint32_t max_cell = (1u << kBits) - 1;
+    std::array<std::uint32_t, Dim> cell;
+    for (int d = 0; d < Dim; ++d) {
+        const double t = (y[d] - corner[d]) * scale;
+        cell[d] = std::min(max_cell, static_cast<std::uint32_t>(std::max(0.0, t)));
+    }
     std::uint64_t code = 0;
     for (int b = kBits - 1; b >= 0; --b)
         for (int d = 0; d < Dim; ++d) code = (code << 1) | ((cell[d] >> b) & 1u);
@@ -69,23 +77,17 @@ void SpaceTree<Dim>::build(ConstMatrixView y, int threads) {
     }
     if (!(half > 0)) half = 1.0;  // all points identical: any cube will do
     half *= 1.0 + 1e-9;           // keep the maximum strictly inside the grid
-    std::array<double, Dim> center;
-    for (int d = 0; d < Dim; ++d) center[d] = 0.5 * (lo[d] + hi[d]);
+    std::array<double, Dim> corner;
+    for (int d = 0; d < Dim; ++d) corner[d] = 0.5 * (lo[d] + hi[d]) - half;
 
     // Morton codes in input order, then an LSD radix sort of (code, index): stable, so equal codes keep
     // increasing index order and the tree order is a pure function of the embedding.
     codes_.resize(n);
     order_.resize(n);
     const double scale = static_cast<double>(1u << kBits) / (2.0 * half);
-    const std::uint32_t max_cell = (1u << kBits) - 1;
     parallel_for(n_, threads, [&](index_t begin, index_t end) {
         for (index_t i = begin; i < end; ++i) {
-            std::array<std::uint32_t, Dim> cell;
-            for (int d = 0; d < Dim; ++d) {
-                const double t = (y(i, d) - (center[d] - half)) * scale;
-                cell[d] = std::min(max_cell, static_cast<std::uint32_t>(std::max(0.0, t)));
-            }
-            codes_[static_cast<std::size_t>(i)] = morton_code<Dim>(cell);
+            codes_[static_cast<std::size_t>(i)] = morton_code<Dim>(y.row(i), corner, scale);
             order_[static_cast<std::size_t>(i)] = static_cast<point_t>(i);
         }
     });
@@ -126,26 +128,90 @@ void SpaceTree<Dim>::build(ConstMatrixView y, int threads) {
         if (nodes_[i].leaf) leaves_.push_back(static_cast<std::uint32_t>(i));
 }
 
+// Points [begin, end) lie in one cell of the finest grid. Unless they all coincide, re-encodes them in a
+// 2^kBits grid over their own bounding box, re-sorts the range by the new codes (ties in the previous
+// order, so the tree stays a pure function of the embedding), sets `half` to the new cube's half-width
+// and returns true. Every regrid separates at least two points, so the recursion ends.
+template <int Dim>
+bool SpaceTree<Dim>::regrid(std::uint32_t begin, std::uint32_t end, double& half) {
+    std::array<double, Dim> lo, hi;
+    lo.fill(std::numeric_limits<double>::infinity());
+    hi.fill(-std::numeric_limits<double>::infinity());
+    for (std::uint32_t s = begin; s < end; ++s)
+        for (int d = 0; d < Dim; ++d) {
+            lo[d] = std::min(lo[d], positions_[std::size_t{s} * Dim + d]);
+            hi[d] = std::max(hi[d], positions_[std::size_t{s} * Dim + d]);
+        }
+    double sub_half = 0.0;
+    for (int d = 0; d < Dim; ++d) sub_half = std::max(sub_half, 0.5 * (hi[d] - lo[d]));
+    sub_half *= 1.0 + 1e-9;
+    const double scale = static_cast<double>(1u << kBits) / (2.0 * sub_half);
+    if (!(sub_half > 0) || !std::isfinite(scale)) return false;  // coincident (or subnormal spacing)
+    std::array<double, Dim> corner;
+    for (int d = 0; d < Dim; ++d) corner[d] = 0.5 * (lo[d] + hi[d]) - sub_half;
+
+    const std::uint32_t m = end - begin;
+    std::vector<std::pair<std::uint64_t, std::uint32_t>> keyed(m);  // (new code, position in range)
+    for (std::uint32_t r = 0; r < m; ++r)
+        keyed[r] = {morton_code<Dim>(&positions_[std::size_t{begin + r} * Dim], corner, scale), r};
+    std::sort(keyed.begin(), keyed.end());
+    if (keyed.front().first == keyed.back().first) return false;
+    std::vector<double> pos(std::size_t{m} * Dim);
+    std::vector<point_t> order(m);
+    for (std::uint32_t r = 0; r < m; ++r) {
+        const std::uint32_t from = begin + keyed[r].second;
+        for (int d = 0; d < Dim; ++d) pos[std::size_t{r} * Dim + d] = positions_[std::size_t{from} * Dim + d];
+        order[r] = order_[from];
+    }
+    for (std::uint32_t r = 0; r < m; ++r) {
+        codes_[begin + r] = keyed[r].first;
+        order_[begin + r] = order[r];
+    }
+    std::copy(pos.begin(), pos.end(), positions_.begin() + static_cast<std::ptrdiff_t>(std::size_t{begin} * Dim));
+    half = sub_half;
+    return true;
+}
+
 // Appends the node covering tree-order points [begin, end) at `level` (cell half-width `half`) and,
 // recursively, its children in Morton order; fixes the node's skip index once its subtree is complete.
 template <int Dim>
 void SpaceTree<Dim>::build_node(std::uint32_t begin, std::uint32_t end, int level, double half) {
     constexpr int M = Dim * (Dim + 1) / 2;
     const std::size_t self = nodes_.size();
+    // Node indices are 32-bit; a tree can have more nodes than points (chains above clustered points).
+    if (self >= std::numeric_limits<std::uint32_t>::max())
+        throw Error("SpaceTree: more than 2^32 - 1 tree nodes; the embedding has too many points");
     nodes_.push_back(Node{});
-    const bool leaf = end - begin <= static_cast<std::uint32_t>(leaf_capacity) || level >= kBits ||
-                      codes_[begin] == codes_[end - 1];
+    bool leaf = end - begin <= static_cast<std::uint32_t>(leaf_capacity);
+    if (!leaf && codes_[begin] == codes_[end - 1]) {
+        // All in one cell of the finest grid: coincident points make a leaf; points closer than the grid
+        // resolves (a tight cluster far from outliers) get a grid of their own and split further.
+        if (regrid(begin, end, half)) {
+            level = 0;
+        } else {
+            leaf = true;
+        }
+    }
     const double count = static_cast<double>(end - begin);
     std::array<double, Dim> com{};
     std::array<double, M> mom{};
+    bool coincident = false;
     if (leaf) {
-        for (std::uint32_t s = begin; s < end; ++s)
-            for (int d = 0; d < Dim; ++d) com[d] += positions_[s * Dim + d];
-        for (int d = 0; d < Dim; ++d) com[d] /= count;
-        for (std::uint32_t s = begin; s < end; ++s) {
-            const double* y = &positions_[s * Dim];
-            for (int a = 0, m = 0; a < Dim; ++a)
-                for (int b = a; b < Dim; ++b, ++m) mom[m] += (y[a] - com[a]) * (y[b] - com[b]);
+        const double* first = &positions_[std::size_t{begin} * Dim];
+        coincident = end - begin >= 2;
+        for (std::uint32_t s = begin + 1; s < end && coincident; ++s)
+            for (int d = 0; d < Dim; ++d) coincident = coincident && positions_[std::size_t{s} * Dim + d] == first[d];
+        if (coincident) {
+            for (int d = 0; d < Dim; ++d) com[d] = first[d];  // exact; the moments stay zero
+        } else {
+            for (std::uint32_t s = begin; s < end; ++s)
+                for (int d = 0; d < Dim; ++d) com[d] += positions_[std::size_t{s} * Dim + d];
+            for (int d = 0; d < Dim; ++d) com[d] /= count;
+            for (std::uint32_t s = begin; s < end; ++s) {
+                const double* y = &positions_[std::size_t{s} * Dim];
+                for (int a = 0, m = 0; a < Dim; ++a)
+                    for (int b = a; b < Dim; ++b, ++m) mom[m] += (y[a] - com[a]) * (y[b] - com[b]);
+            }
         }
     } else {
         // Children: runs of equal Dim-bit digits at this level. Codes are sorted, so each run is
@@ -185,6 +251,7 @@ void SpaceTree<Dim>::build_node(std::uint32_t begin, std::uint32_t end, int leve
     me.begin = begin;
     me.end = end;
     me.leaf = leaf;
+    me.coincident = coincident;
     me.half_width = half;
     me.center_of_mass = com;
     for (int m = 0; m < M; ++m) me.moments[m] = mom[m] / count;
@@ -256,13 +323,24 @@ double SpaceTree<Dim>::repulsion(double theta, MatrixView forces, int threads) {
             hi.fill(-std::numeric_limits<double>::infinity());
             for (std::uint32_t s = leaf.begin; s < leaf.end; ++s)
                 for (int d = 0; d < Dim; ++d) {
-                    lo[d] = std::min(lo[d], pos[s * Dim + d]);
-                    hi[d] = std::max(hi[d], pos[s * Dim + d]);
+                    lo[d] = std::min(lo[d], pos[std::size_t{s} * Dim + d]);
+                    hi[d] = std::max(hi[d], pos[std::size_t{s} * Dim + d]);
                 }
             list.clear();
-            auto add_points = [&](const Node& node) {
+            auto add_cell = [&](const Node& node, double count) {
+                for (int d = 0; d < Dim; ++d) list.cell_pos[d].push_back(node.center_of_mass[d]);
+                list.cell_count.push_back(count);
+                for (int m = 0; m < M; ++m) list.cell_mom[m].push_back(quadrupole ? node.moments[m] : 0.0);
+            };
+            // A leaf's points interact one by one, unless they coincide: then they are one exact cell
+            // (for the leaf itself, of its other points, which all lie where every point of it lies).
+            auto add_points = [&](const Node& node, bool self) {
+                if (node.coincident) {
+                    add_cell(node, static_cast<double>(node.end - node.begin) - (self ? 1.0 : 0.0));
+                    return;
+                }
                 for (std::uint32_t t = node.begin; t < node.end; ++t) {
-                    for (int d = 0; d < Dim; ++d) list.point_pos[d].push_back(pos[t * Dim + d]);
+                    for (int d = 0; d < Dim; ++d) list.point_pos[d].push_back(pos[std::size_t{t} * Dim + d]);
                     list.point_index.push_back(t);
                 }
             };
@@ -271,7 +349,7 @@ double SpaceTree<Dim>::repulsion(double theta, MatrixView forces, int threads) {
                 const Node& node = nodes[at];
                 if (node.begin <= leaf.begin && leaf.end <= node.end) {  // an ancestor, or the leaf itself
                     if (node.leaf) {
-                        add_points(node);
+                        add_points(node, true);
                         at = node.skip;
                     } else {
                         ++at;
@@ -286,12 +364,10 @@ double SpaceTree<Dim>::repulsion(double theta, MatrixView forces, int threads) {
                 }
                 // Barnes-Hut criterion (bhtsne's convention): half-width / distance < theta.
                 if (node.half_width * node.half_width < theta2 * gap2) {
-                    for (int d = 0; d < Dim; ++d) list.cell_pos[d].push_back(node.center_of_mass[d]);
-                    list.cell_count.push_back(static_cast<double>(node.end - node.begin));
-                    for (int m = 0; m < M; ++m) list.cell_mom[m].push_back(quadrupole ? node.moments[m] : 0.0);
+                    add_cell(node, static_cast<double>(node.end - node.begin));
                     at = node.skip;
                 } else if (node.leaf) {
-                    add_points(node);
+                    add_points(node, false);
                     at = node.skip;
                 } else {
                     ++at;
@@ -301,9 +377,11 @@ double SpaceTree<Dim>::repulsion(double theta, MatrixView forces, int threads) {
             const std::size_t cells = list.cell_count.size();
             const std::size_t points = list.point_index.size();
 
-            for (std::uint32_t s = leaf.begin; s < leaf.end; ++s) {
+            // The points of a coincident leaf all get the force and Z of its first point.
+            const std::uint32_t computed_end = leaf.coincident ? leaf.begin + 1 : leaf.end;
+            for (std::uint32_t s = leaf.begin; s < computed_end; ++s) {
                 std::array<double, Dim> p;
-                for (int d = 0; d < Dim; ++d) p[d] = pos[s * Dim + d];
+                for (int d = 0; d < Dim; ++d) p[d] = pos[std::size_t{s} * Dim + d];
                 for (std::size_t t = 0; t < points; ++t)
                     list.point_other[t] = list.point_index[t] != s && list.point_index[t] != ~0u ? 1.0 : 0.0;
                 double zl[kLanes] = {};
@@ -367,6 +445,11 @@ double SpaceTree<Dim>::repulsion(double theta, MatrixView forces, int threads) {
                 point_z_[s] = z;
                 double* out = forces.row(order_[s]);
                 for (int d = 0; d < Dim; ++d) out[d] = f[d];
+            }
+            for (std::uint32_t s = computed_end; s < leaf.end; ++s) {
+                point_z_[s] = point_z_[leaf.begin];
+                double* out = forces.row(order_[s]);
+                for (int d = 0; d < Dim; ++d) out[d] = forces.row(order_[leaf.begin])[d];
             }
         }
     }, 16);

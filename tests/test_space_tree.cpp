@@ -28,6 +28,19 @@ double bh_error(const Affinities& p, const Matrix& y, const Matrix& exact, doubl
     return relative_error(g, exact);
 }
 
+// Z = sum_{i != j} (1 + |y_i - y_j|^2)^-1 by a direct double loop.
+double direct_z(const Matrix& y) {
+    double z = 0;
+    for (index_t i = 0; i < y.rows(); ++i)
+        for (index_t j = 0; j < y.rows(); ++j)
+            if (i != j) {
+                double d2 = 0;
+                for (index_t d = 0; d < y.cols(); ++d) d2 += (y(i, d) - y(j, d)) * (y(i, d) - y(j, d));
+                z += 1 / (1 + d2);
+            }
+    return z;
+}
+
 }  // namespace
 
 TEST_CASE_TEMPLATE("theta = 0 reproduces the exact t-SNE gradient and Z", T, std::integral_constant<int, 1>,
@@ -40,19 +53,10 @@ TEST_CASE_TEMPLATE("theta = 0 reproduces the exact t-SNE gradient and Z", T, std
     exact_tsne_gradient(densify(p), y, exact.view());
     CHECK(bh_error<Dim>(p, y, exact, 0.0) < 1e-10);
 
-    // Z against a direct sum
-    double z = 0;
-    for (index_t i = 0; i < y.rows(); ++i)
-        for (index_t j = 0; j < y.rows(); ++j)
-            if (i != j) {
-                double d2 = 0;
-                for (int d = 0; d < Dim; ++d) d2 += (y(i, d) - y(j, d)) * (y(i, d) - y(j, d));
-                z += 1 / (1 + d2);
-            }
     SpaceTree<Dim> tree;
     tree.build(y, 2);
     Matrix forces(y.rows(), Dim);
-    CHECK(tree.repulsion(0.0, forces.view(), 2) == doctest::Approx(z).epsilon(1e-12));
+    CHECK(tree.repulsion(0.0, forces.view(), 2) == doctest::Approx(direct_z(y)).epsilon(1e-12));
 }
 
 TEST_CASE("Barnes-Hut error on 2,000 clustered points: < 1e-2 at theta 0.5, growing with theta") {
@@ -139,4 +143,51 @@ TEST_CASE_TEMPLATE("duplicate and coincident points do not break the tree", T, s
         CHECK(bh_error<Dim>(p, y, exact, 0.0) < 1e-10);
         CHECK(bh_error<Dim>(p, y, exact, 0.5) < 5e-2);
     }
+}
+
+TEST_CASE_TEMPLATE("a cluster finer than the grid still splits; exact duplicates are one exact cell", T,
+                   std::integral_constant<int, 1>, std::integral_constant<int, 2>,
+                   std::integral_constant<int, 3>) {
+    constexpr int Dim = T::value;
+    // 300 spread points, 300 distinct points in a box of side 1e-9, 300 copies of one point, and an
+    // outlier 1e6 away: the cluster lies inside one cell of the 2^21 grid over the bounding box.
+    Matrix y = random_matrix(901, Dim, 28);
+    for (index_t i = 300; i < 600; ++i)
+        for (int d = 0; d < Dim; ++d) y(i, d) = 0.3 + 1e-9 * y(i, d);
+    for (index_t i = 600; i < 900; ++i)
+        for (int d = 0; d < Dim; ++d) y(i, d) = y(600, d);
+    for (int d = 0; d < Dim; ++d) y(900, d) = 1e6;
+
+    SpaceTree<Dim> tree;
+    tree.build(y, 2);
+    std::uint32_t largest_coincident = 0;
+    for (const auto& node : tree.nodes()) {
+        if (!node.leaf) continue;
+        const std::uint32_t size = node.end - node.begin;
+        if (node.coincident) {
+            largest_coincident = std::max(largest_coincident, size);
+            for (std::uint32_t s = node.begin; s < node.end; ++s)
+                for (int d = 0; d < Dim; ++d)
+                    CHECK(y(tree.order()[s], d) == y(tree.order()[node.begin], d));
+        } else {
+            CHECK(size <= static_cast<std::uint32_t>(SpaceTree<Dim>::leaf_capacity));
+        }
+    }
+    CHECK(largest_coincident == 300);
+
+    Matrix f(y.rows(), Dim);
+    CHECK(tree.repulsion(0.0, f.view(), 2) == doctest::Approx(direct_z(y)).epsilon(1e-12));
+    const Affinities p = affinities_of(random_matrix(y.rows(), 5, 29), 10);
+    Matrix exact(y.rows(), Dim);
+    exact_tsne_gradient(densify(p), y, exact.view());
+    CHECK(bh_error<Dim>(p, y, exact, 0.0) < 1e-10);
+    CHECK(bh_error<Dim>(p, y, exact, 0.5) < 1e-2);
+
+    // the same tree, bit for bit, whatever the thread count
+    Matrix f1(y.rows(), Dim), f4(y.rows(), Dim);
+    SpaceTree<Dim> t1, t4;
+    t1.build(y, 1);
+    t4.build(y, 4);
+    CHECK(t1.repulsion(0.5, f1.view(), 1) == t4.repulsion(0.5, f4.view(), 4));
+    CHECK(f1 == f4);
 }

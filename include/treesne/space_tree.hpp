@@ -4,8 +4,9 @@
 // Layout: points are sorted along a Morton (Z-order) curve of a cubic grid over their bounding box;
 // every node is a contiguous range of that order. Nodes are stored in depth-first pre-order in one vector
 // with a `skip` index to the next node outside the subtree, so a traversal is a single forward loop with
-// no stack. Storage is reused by every build. Depth is capped by the grid resolution, so duplicate points
-// simply share a leaf.
+// no stack. Storage is reused by every build. Points that share a cell of the finest grid (21 bits per
+// axis) are re-gridded over their own bounding box, so a tight cluster far from outliers still splits;
+// exact duplicates end in one "coincident" leaf, which is summarised exactly.
 #pragma once
 
 #include <array>
@@ -34,6 +35,12 @@ public:
         std::uint32_t end;    ///< one past the last point
         std::uint32_t skip;   ///< next node in pre-order outside this subtree
         bool leaf;
+        /// A leaf of two or more points that are all exactly equal (duplicates that the optimisation has
+        /// not separated; identical inputs with a PCA init stay together). Its centre of mass is their
+        /// common position and its moments are zero, so summarising it is exact: the repulsion walk treats
+        /// it as one cell, and computes one force for all of its points, whatever theta. Without this a
+        /// leaf of m duplicates (the depth cap stops splitting it) would cost O(m^2) per iteration.
+        bool coincident;
     };
 
     /// Builds (or rebuilds, reusing storage) the tree over the n x Dim row-major coordinates y.
@@ -59,6 +66,7 @@ public:
 
 private:
     void build_node(std::uint32_t begin, std::uint32_t end, int level, double half);
+    bool regrid(std::uint32_t begin, std::uint32_t end, double& half);
 
 
     std::vector<Node> nodes_;
