@@ -6,7 +6,7 @@
 // |q|^2 + (|r|^2 + G_qr). Each query keeps the k + m references with the smallest estimates (self
 // skipped); references are visited from the queries' own block outwards, so the selection threshold
 // drops after the first blocks and the rest is a vectorised comparison. Then the candidates' distances
-// are recomputed exactly with squared_distance() and sorted by (distance, index).
+// are recomputed exactly with squared_distance() and sorted by (distance, tie key, index).
 //
 // Exactness. Let u = 2^-24 and work on the centred data (translation does not change distances, and it
 // shrinks the norms that the float error scales with), scaled so that every |coordinate| < 1 (exact; it
@@ -232,7 +232,7 @@ class BlockSearch {
         const double* q = x_.row(query);
         for (index_t j = 0; j < keep_; ++j) {
             const point_t p = data_.order[buffer[j].position];
-            candidates_.push_back({squared_distance(q, x_.row(p), x_.cols), p});
+            candidates_.push_back(candidate(query, p, squared_distance(q, x_.row(p), x_.cols)));
         }
         std::nth_element(candidates_.begin(), candidates_.begin() + (k_ - 1), candidates_.end());
         const double kth = candidates_[static_cast<std::size_t>(k_ - 1)].distance;
@@ -261,7 +261,7 @@ class BlockSearch {
             const double s = static_cast<double>(data_.norms[static_cast<std::size_t>(p)] + estimates_[p]);
             if (s <= reach) {
                 const point_t i = data_.order[static_cast<std::size_t>(p)];
-                candidates_.push_back({squared_distance(q, x_.row(i), x_.cols), i});
+                candidates_.push_back(candidate(query, i, squared_distance(q, x_.row(i), x_.cols)));
             }
         }
         if (static_cast<index_t>(candidates_.size()) < k_) {  // only if the bound were violated

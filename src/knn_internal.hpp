@@ -9,15 +9,21 @@
 
 namespace treesne::detail {
 
-/// A candidate neighbour: squared distance from squared_distance() and the point's index. Ordered by
-/// (distance, index), the one order every backend reports.
+/// A candidate neighbour of a query: squared distance from squared_distance(), the tie key and the
+/// point's index. Ordered by (distance, tie, index), the one order every backend reports.
 struct Neighbor {
     double distance;
+    std::uint64_t tie;
     point_t index;
 };
 
+inline Neighbor candidate(index_t query, point_t index, double distance) {
+    return {distance, tie_key(query, index), index};
+}
+
 inline bool operator<(const Neighbor& a, const Neighbor& b) {
-    return a.distance < b.distance || (a.distance == b.distance && a.index < b.index);
+    if (a.distance != b.distance) return a.distance < b.distance;
+    return a.tie < b.tie || (a.tie == b.tie && a.index < b.index);
 }
 
 /// Throws InvalidArgument unless 1 <= k <= N-1, N <= 2^32-1 and every entry of x is finite (a NaN would
@@ -28,11 +34,11 @@ void check_knn_arguments(ConstMatrixView x, index_t k);
 NeighborGraph allocate_graph(index_t n, index_t k);
 
 /// Exact neighbours of point `query` by a scan of all N points with squared_distance(), self excluded:
-/// the k smallest by (distance, index), sorted, written to graph row `query`. scratch is reused storage.
+/// the k smallest by (distance, tie, index), sorted, written to graph row `query`. scratch is reused storage.
 void exact_scan_row(ConstMatrixView x, index_t query, index_t k, std::vector<Neighbor>& scratch,
                     NeighborGraph& graph);
 
-/// Sorts candidates by (distance, index) and writes the first k to graph row `query`.
+/// Sorts candidates by (distance, tie, index) and writes the first k to graph row `query`.
 void write_row(std::vector<Neighbor>& candidates, index_t query, index_t k, NeighborGraph& graph);
 
 /// Backends. Arguments are already checked; results equal nearest_neighbors_naive bit for bit.

@@ -16,7 +16,14 @@
 namespace treesne {
 namespace {
 
-using detail::Neighbor;
+// A point at a distance, ordered by (distance, index): the textbook ranks the metrics are defined with.
+struct Ranked {
+    double distance;
+    point_t index;
+};
+bool operator<(const Ranked& a, const Ranked& b) {
+    return a.distance < b.distance || (a.distance == b.distance && a.index < b.index);
+}
 
 void require_same_points(ConstMatrixView x, ConstMatrixView y) {
     require(x.rows == y.rows, "data and embedding must have the same number of points; got ", x.rows, " and ",
@@ -70,7 +77,7 @@ void group_distances(ConstMatrixView x, const index_t* queries, index_t count, s
 // The k points other than `self` with the smallest (distance, index), by a bounded max-heap: one
 // comparison per point once the heap has settled. Points come in index order, so an equal distance
 // never displaces an earlier point and ties go to the smaller index.
-void smallest(const double* distance, index_t n, index_t self, index_t k, std::vector<Neighbor>& heap,
+void smallest(const double* distance, index_t n, index_t self, index_t k, std::vector<Ranked>& heap,
               std::vector<point_t>& out) {
     heap.clear();
     index_t j = 0;
@@ -86,7 +93,7 @@ void smallest(const double* distance, index_t n, index_t self, index_t k, std::v
         std::push_heap(heap.begin(), heap.end());
     }
     out.clear();
-    for (const Neighbor& e : heap) out.push_back(e.index);
+    for (const Ranked& e : heap) out.push_back(e.index);
 }
 
 // Rank of point u by (distance, index) from `self` (1 = nearest, self not counted).
@@ -101,7 +108,7 @@ index_t rank_of(const double* distance, index_t n, index_t self, index_t u) {
 
 struct TrustScratch {
     std::vector<double> dx, dy;
-    std::vector<Neighbor> heap;
+    std::vector<Ranked> heap;
     std::vector<point_t> near_x, near_y;
     std::vector<char> in_x;
 };

@@ -94,7 +94,7 @@ void exact_scan_row(ConstMatrixView x, index_t query, index_t k, std::vector<Nei
     const double* q = x.row(query);
     for (index_t j = 0; j < x.rows; ++j) {
         if (j == query) continue;
-        scratch.push_back({squared_distance(q, x.row(j), x.cols), static_cast<point_t>(j)});
+        scratch.push_back(candidate(query, static_cast<point_t>(j), squared_distance(q, x.row(j), x.cols)));
     }
     write_row(scratch, query, k, graph);
 }

@@ -2,6 +2,8 @@
 // on data full of duplicates and ties, for every thread count.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -70,7 +72,7 @@ void check_backends(ConstMatrixView x, index_t k, int threads = 2) {
     REQUIRE(naive.n == x.rows);
     REQUIRE(naive.k == k);
     REQUIRE(naive.indices.size() == static_cast<std::size_t>(x.rows * k));
-    index_t bad_rows = 0;  // rows with self, a wrong distance or out of (distance, index) order
+    index_t bad_rows = 0;  // rows with self, a wrong distance or out of (distance, tie key) order
     for (index_t i = 0; i < x.rows; ++i) {
         const point_t* idx = naive.row_indices(i);
         const double* dist = naive.row_distances(i);
@@ -78,7 +80,9 @@ void check_backends(ConstMatrixView x, index_t k, int threads = 2) {
         for (index_t j = 0; j < k; ++j) {
             ok = ok && idx[j] != static_cast<point_t>(i) && static_cast<index_t>(idx[j]) < x.rows &&
                  dist[j] == squared_distance(x.row(i), x.row(idx[j]), x.cols);
-            if (j > 0) ok = ok && (dist[j - 1] < dist[j] || (dist[j - 1] == dist[j] && idx[j - 1] < idx[j]));
+            if (j > 0)
+                ok = ok && (dist[j - 1] < dist[j] ||
+                            (dist[j - 1] == dist[j] && tie_key(i, idx[j - 1]) < tie_key(i, idx[j])));
         }
         bad_rows += ok ? 0 : 1;
     }
@@ -91,19 +95,33 @@ void check_backends(ConstMatrixView x, index_t k, int threads = 2) {
 
 }  // namespace
 
-TEST_CASE("neighbors: naive scan on a hand-checked line, ties to the smaller index") {
+TEST_CASE("neighbors: naive scan on a hand-checked line, ties in tie_key order") {
     const Matrix x(5, 1, std::vector<double>{0.0, 1.0, 2.0, 4.0, 1.0});
     const NeighborGraph g = nearest_neighbors_naive(x, 2);
-    // Point 1 (at 1): point 4 at distance 0, then points 0 and 2 at distance 1 -> the smaller index 0.
-    CHECK(std::vector<point_t>(g.row_indices(1), g.row_indices(1) + 2) == std::vector<point_t>{4, 0});
+    // The tie key is a fixed order, neither index order nor its reverse for every query.
+    auto first_of = [](index_t query, point_t a, point_t b) { return tie_key(query, a) < tie_key(query, b) ? a : b; };
+    auto other = [](point_t chosen, point_t a, point_t b) { return chosen == a ? b : a; };
+    // Point 1 (at 1): point 4 at distance 0, then points 0 and 2 at distance 1.
+    CHECK(std::vector<point_t>(g.row_indices(1), g.row_indices(1) + 2) == std::vector<point_t>{4, first_of(1, 0, 2)});
     CHECK(std::vector<double>(g.row_distances(1), g.row_distances(1) + 2) == std::vector<double>{0.0, 1.0});
-    // Point 3 (at 4): point 2 at distance 4, then points 1 and 4 at distance 9 -> 1.
-    CHECK(std::vector<point_t>(g.row_indices(3), g.row_indices(3) + 2) == std::vector<point_t>{2, 1});
+    // Point 3 (at 4): point 2 at distance 4, then points 1 and 4 at distance 9.
+    CHECK(std::vector<point_t>(g.row_indices(3), g.row_indices(3) + 2) == std::vector<point_t>{2, first_of(3, 1, 4)});
     CHECK(std::vector<double>(g.row_distances(3), g.row_distances(3) + 2) == std::vector<double>{4.0, 9.0});
-    // Point 0 (at 0): points 1 and 4 at distance 1.
-    CHECK(std::vector<point_t>(g.row_indices(0), g.row_indices(0) + 2) == std::vector<point_t>{1, 4});
+    // Point 0 (at 0): points 1 and 4 at distance 1, both kept, in tie order.
+    const point_t a = first_of(0, 1, 4);
+    CHECK(std::vector<point_t>(g.row_indices(0), g.row_indices(0) + 2) == std::vector<point_t>{a, other(a, 1, 4)});
+    // Copies of one point do not all choose the same neighbours: 40 copies, k = 5, by index alone every
+    // row would be {0..5} minus itself.
+    const Matrix copies(40, 2, 1.5);
+    const NeighborGraph c = nearest_neighbors_naive(copies, 5);
+    std::vector<int> chosen(40, 0);
+    for (point_t j : c.indices) ++chosen[j];
+    CHECK(*std::max_element(chosen.begin(), chosen.end()) < 20);
+    CHECK(std::count(chosen.begin(), chosen.end(), 0) < 10);
     check_backends(x, 2);
     check_backends(x, 4);
+    check_backends(copies, 5);
+    check_backends(copies, 39);
 }
 
 TEST_CASE("neighbors: backends equal the naive scan on Gaussian data") {
@@ -143,9 +161,16 @@ TEST_CASE("neighbors: all points identical") {
     const Matrix x(120, 4, 2.5);
     check_backends(x, 1);
     check_backends(x, 50);
+    // Every row: the 3 other points with the smallest tie keys.
     const NeighborGraph g = nearest_neighbors(x, 3, KnnBackend::brute, 2);
-    CHECK(std::vector<point_t>(g.row_indices(0), g.row_indices(0) + 3) == std::vector<point_t>{1, 2, 3});
-    CHECK(std::vector<point_t>(g.row_indices(2), g.row_indices(2) + 3) == std::vector<point_t>{0, 1, 3});
+    for (index_t i : {0, 2, 119}) {
+        std::vector<point_t> others;
+        for (point_t j = 0; j < 120; ++j)
+            if (j != static_cast<point_t>(i)) others.push_back(j);
+        std::sort(others.begin(), others.end(), [i](point_t a, point_t b) { return tie_key(i, a) < tie_key(i, b); });
+        others.resize(3);
+        CHECK(std::vector<point_t>(g.row_indices(i), g.row_indices(i) + 3) == others);
+    }
 }
 
 TEST_CASE("neighbors: integer grid data full of ties") {

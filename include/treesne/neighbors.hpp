@@ -1,6 +1,7 @@
 // Exact k-nearest-neighbour graphs. nanoflann is included by knn_kdtree.cpp only.
 #pragma once
 
+#include <cstdint>
 #include <vector>
 
 #include "treesne/options.hpp"
@@ -10,8 +11,8 @@ namespace treesne {
 
 /// The k nearest neighbours of every point, self excluded.
 /// Invariants: CSR with exactly k entries per row (row i is [i*k, (i+1)*k)); each row sorted by squared
-/// Euclidean distance, ties broken by the smaller index; distances are computed by squared_distance()
-/// below, so every backend returns bit-identical graphs.
+/// Euclidean distance, ties broken by tie_key(i, j) and then by the index j; distances are computed by
+/// squared_distance() below, so every backend returns bit-identical graphs.
 struct NeighborGraph {
     index_t n = 0;
     index_t k = 0;
@@ -21,6 +22,18 @@ struct NeighborGraph {
     const point_t* row_indices(index_t i) const { return indices.data() + i * k; }
     const double* row_distances(index_t i) const { return distances.data() + i * k; }
 };
+
+/// The order among points j at equal distance from point `query`: smaller tie_key first (then smaller j).
+/// Ties broken by index alone would give every copy of a duplicated point the same lowest-indexed copies
+/// as neighbours: a star in P whose leaves have identical rows, never separate and pile up on one spot.
+/// A fixed per-query pseudo-random order (splitmix64 of (query, j)) lets each copy pick its own k of
+/// the others, so the copies of one point become one tight, ordinary cluster.
+inline std::uint64_t tie_key(index_t query, point_t j) {
+    std::uint64_t z = (static_cast<std::uint64_t>(query) << 32 | j) + 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
 
 /// Squared Euclidean distance, summed in index order: the one definition every backend reports.
 double squared_distance(const double* a, const double* b, index_t d);
