@@ -32,8 +32,10 @@ double calibrate_row(const double* dist, index_t k, double target_entropy, const
     double hi = std::numeric_limits<double>::infinity();
     double best_beta = beta;
     double best_gap = std::numeric_limits<double>::infinity();
+    // All k distances equal: the row is uniform for every beta (entropy log k), nothing to search.
+    const int steps = d_mean > 0 ? options.max_steps : 0;
 
-    for (int step = 0; step < options.max_steps; ++step) {
+    for (int step = 0; step < steps; ++step) {
         double sum = 0.0, m1 = 0.0, m2 = 0.0;
         for (index_t j = 0; j < k; ++j) {
             const double shifted = dist[j] - d_min;
@@ -203,11 +205,11 @@ Matrix dense_conditional_probabilities(ConstMatrixView x, const AffinityOptions&
     return p;
 }
 
-Matrix dense_joint_probabilities(const Matrix& conditional) {
+Matrix dense_joint_probabilities(const Matrix& conditional, int threads) {
     const index_t n = conditional.rows();
     Matrix p(n, n);
     const double scale = 1.0 / (2.0 * static_cast<double>(n));
-    parallel_for(n, 0, [&](index_t begin, index_t end) {
+    parallel_for(n, threads, [&](index_t begin, index_t end) {
         for (index_t i = begin; i < end; ++i)
             for (index_t j = 0; j < n; ++j) p(i, j) = (conditional(i, j) + conditional(j, i)) * scale;
     });

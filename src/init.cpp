@@ -68,19 +68,19 @@ void rescale(Matrix& y, double sd) {
     for (index_t i = 0; i < y.size(); ++i) y.data()[i] *= f;
 }
 
-Matrix pca_init(ConstMatrixView x, int dims, int threads, double sd) {
+Matrix pca_init(ConstMatrixView x, int dims, int threads, std::uint64_t seed, double sd) {
     Matrix y = pca(x, dims, threads).projected;
     rescale(y, sd);
     double var = 0.0;
     for (index_t i = 0; i < y.rows(); ++i) var += y(i, 0) * y(i, 0);
     // Constant data has no principal directions: fall back to the seeded random start.
-    if (!(var > 0)) return random_init(x.rows, dims, 42, sd);
+    if (!(var > 0)) return random_init(x.rows, dims, seed, sd);
     return y;
 }
 
 Matrix initial_embedding(ConstMatrixView x, const Options& options) {
     switch (options.init) {
-        case InitKind::pca: return pca_init(x, options.dims, options.threads);
+        case InitKind::pca: return pca_init(x, options.dims, options.threads, options.seed);
         case InitKind::random: return random_init(x.rows, options.dims, options.seed);
         case InitKind::user: {
             require(options.init_coordinates.rows() == x.rows && options.init_coordinates.cols() == options.dims,

@@ -164,7 +164,7 @@ TEST_CASE("initialisations") {
             line(i, 1) = -t;
             line(i, 2) = 0.5 + 0.01 * std::cos(static_cast<double>(i));
         }
-        const Matrix y = pca_init(line, 2, 2);
+        const Matrix y = pca_init(line, 2, 2, 1);
         double var = 0;
         for (index_t i = 0; i < 200; ++i) var += y(i, 0) * y(i, 0);
         CHECK(std::sqrt(var / 199) == doctest::Approx(1e-4).epsilon(1e-9));
@@ -175,7 +175,15 @@ TEST_CASE("initialisations") {
             den += (static_cast<double>(i) - 100) * (static_cast<double>(i) - 100);
         }
         CHECK(std::abs(num) / std::sqrt(den * var) > 0.9999);
-        CHECK(pca_init(line, 2, 1) == pca_init(line, 2, 4));
+        CHECK(pca_init(line, 2, 1, 1) == pca_init(line, 2, 4, 1));
+    }
+    SUBCASE("constant data: pca falls back to the seeded random start, with the options' seed") {
+        const Matrix constant(50, 4, 7.0);
+        CHECK(pca_init(constant, 2, 2, 5) == random_init(50, 2, 5));
+        CHECK(pca_init(constant, 2, 2, 6) == random_init(50, 2, 6));
+        Options o;
+        o.seed = 9;
+        CHECK(initial_embedding(constant, o) == random_init(50, 2, 9));
     }
     SUBCASE("user coordinates are rescaled unless asked not to") {
         Options o;

@@ -40,8 +40,8 @@ Affinities compute_affinities(const NeighborGraph& graph, const AffinityOptions&
 /// methods. O(N^2) memory: refuses N whose matrices would not fit (see require_dense_fits).
 Matrix dense_conditional_probabilities(ConstMatrixView x, const AffinityOptions& options, int threads);
 
-/// Dense joint P = (P_{j|i} + P_{i|j}) / (2N) from dense conditionals.
-Matrix dense_joint_probabilities(const Matrix& conditional);
+/// Dense joint P = (P_{j|i} + P_{i|j}) / (2N) from dense conditionals. threads: 0 = all.
+Matrix dense_joint_probabilities(const Matrix& conditional, int threads = 0);
 
 /// Throws NumericalError when `count` dense N x N double matrices would not fit in available memory.
 void require_dense_fits(index_t n, int count, const char* what);

@@ -27,7 +27,8 @@ private:
 Matrix random_init(index_t n, int dims, std::uint64_t seed, double sd = 1e-4);
 
 /// First `dims` principal components of x, scaled so the first column has standard deviation sd.
-Matrix pca_init(ConstMatrixView x, int dims, int threads, double sd = 1e-4);
+/// Constant data has no principal directions: then random_init(N, dims, seed, sd).
+Matrix pca_init(ConstMatrixView x, int dims, int threads, std::uint64_t seed, double sd = 1e-4);
 
 /// Rescales y in place so its first column has standard deviation sd (after centring every column).
 void rescale(Matrix& y, double sd = 1e-4);
