@@ -1,6 +1,8 @@
 #include "treesne/init.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "treesne/errors.hpp"
 #include "treesne/pca.hpp"
@@ -16,6 +18,35 @@ std::uint64_t splitmix64(std::uint64_t& state) {
 }
 
 std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+// Exact copies of an input row project onto one PCA point, and coincident points of t-SNE never separate:
+// their mutual forces vanish and every other force on them is the same. That is a saddle, not a
+// minimum (the copies' P asks for a cluster), so give every copy but the first of each group of equal
+// rows a seeded offset of sd * 1e-4 in each coordinate. Rows are grouped by a sort, so the offsets do
+// not depend on anything but the rows and the seed; data without duplicates is left untouched.
+void separate_coincident_rows(Matrix& y, std::uint64_t seed, double sd) {
+    const index_t n = y.rows(), dims = y.cols();
+    std::vector<index_t> order(static_cast<std::size_t>(n));
+    for (index_t i = 0; i < n; ++i) order[static_cast<std::size_t>(i)] = i;
+    auto row_less = [&](index_t a, index_t b) {
+        for (index_t d = 0; d < dims; ++d)
+            if (y(a, d) != y(b, d)) return y(a, d) < y(b, d);
+        return a < b;
+    };
+    auto row_equal = [&](index_t a, index_t b) {
+        for (index_t d = 0; d < dims; ++d)
+            if (y(a, d) != y(b, d)) return false;
+        return true;
+    };
+    std::sort(order.begin(), order.end(), row_less);
+    std::vector<index_t> copies;  // every row equal to an earlier one in the sorted order
+    for (std::size_t s = 1; s < order.size(); ++s)
+        if (row_equal(order[s], order[s - 1])) copies.push_back(order[s]);
+    std::sort(copies.begin(), copies.end());
+    Rng rng(seed ^ 0x5eb4a7a7e0c0ffeeull);
+    for (index_t i : copies)
+        for (index_t d = 0; d < dims; ++d) y(i, d) += 1e-4 * sd * rng.normal();
+}
 
 }  // namespace
 
@@ -75,6 +106,7 @@ Matrix pca_init(ConstMatrixView x, int dims, int threads, std::uint64_t seed, do
     for (index_t i = 0; i < y.rows(); ++i) var += y(i, 0) * y(i, 0);
     // Constant data has no principal directions: fall back to the seeded random start.
     if (!(var > 0)) return random_init(x.rows, dims, seed, sd);
+    separate_coincident_rows(y, seed, sd);
     return y;
 }
 

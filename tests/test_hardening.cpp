@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdio>
@@ -173,6 +174,39 @@ TEST_CASE("degenerate inputs run to completion with finite output, the same for 
             CHECK(brute.y == kd.y);  // exact backends give the same graph, hence the same embedding
         }
     }
+}
+
+TEST_CASE("copies of one row become one tight cluster, not a pile on one spot") {
+    // Half of the rows are one repeated row; the rest are three clusters. With ties broken by index the
+    // copies would all choose the same few copies as neighbours, keep identical P rows and coincide.
+    const index_t n = 600, half = n / 2;
+    Matrix x = clustered(3, half / 3, 6, 40);
+    Matrix data(n, 6);
+    for (index_t i = 0; i < n; ++i)
+        for (index_t j = 0; j < 6; ++j) data(i, j) = i < half ? 100.0 + j : x(i - half, j);
+    Options o = small_options(400);
+    const Result r = embed(data, o);
+    check_finite(r.y, n, 2);
+
+    std::vector<std::pair<double, double>> spots;
+    for (index_t i = 0; i < half; ++i) spots.emplace_back(r.y(i, 0), r.y(i, 1));
+    std::sort(spots.begin(), spots.end());
+    const auto distinct = std::unique(spots.begin(), spots.end()) - spots.begin();
+    CHECK(distinct > half * 9 / 10);
+
+    // Neighbourhoods in the embedding: a copy's 10 nearest are copies, another point's are not.
+    index_t same = 0;
+    for (index_t i = 0; i < n; ++i) {
+        std::vector<std::pair<double, index_t>> by_distance;
+        for (index_t j = 0; j < n; ++j)
+            if (j != i) {
+                const double dx = r.y(i, 0) - r.y(j, 0), dy = r.y(i, 1) - r.y(j, 1);
+                by_distance.emplace_back(dx * dx + dy * dy, j);
+            }
+        std::partial_sort(by_distance.begin(), by_distance.begin() + 10, by_distance.end());
+        for (index_t t = 0; t < 10; ++t) same += (by_distance[static_cast<std::size_t>(t)].second < half) == (i < half);
+    }
+    CHECK(static_cast<double>(same) / static_cast<double>(10 * n) > 0.98);
 }
 
 TEST_CASE("degenerate inputs: 1-D and 3-D embeddings, and the exact methods") {

@@ -27,7 +27,8 @@ private:
 Matrix random_init(index_t n, int dims, std::uint64_t seed, double sd = 1e-4);
 
 /// First `dims` principal components of x, scaled so the first column has standard deviation sd.
-/// Constant data has no principal directions: then random_init(N, dims, seed, sd).
+/// Constant data has no principal directions: then random_init(N, dims, seed, sd). Rows that coincide
+/// (copies of one input row) get a seeded offset of sd * 1e-4, or t-SNE could never separate them.
 Matrix pca_init(ConstMatrixView x, int dims, int threads, std::uint64_t seed, double sd = 1e-4);
 
 /// Rescales y in place so its first column has standard deviation sd (after centring every column).
