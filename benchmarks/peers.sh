@@ -56,10 +56,9 @@ if [[ ${#missing[@]} -gt 0 ]]; then
     "${sudo_cmd[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
 fi
 
-if [[ ! -x "$build/tools/treesne" || ! -x "$build/benchmarks/treesne_prepare_data" ]]; then
-    cmake -S "$root" -B "$build" -G Ninja -DTREESNE_NATIVE=ON
-    cmake --build "$build" --target treesne_cli treesne_prepare_data
-fi
+# Configure once; build every time (incremental), so the binary measured is the working tree's.
+[[ -f "$build/build.ninja" ]] || cmake -S "$root" -B "$build" -G Ninja -DTREESNE_NATIVE=ON
+cmake --build "$build" --target treesne_cli treesne_prepare_data >/dev/null
 treesne="$build/tools/treesne"
 data="$here/out/data"
 mkdir -p "$out/emb" "$out/logs"
