@@ -32,7 +32,8 @@ long long parse_count(const char* text, const char* what) {
     char* end = nullptr;
     const long long v = std::strtoll(text, &end, 10);
     if (*text == '\0' || *end != '\0' || v < 1) {
-        std::fprintf(stderr, "treesne_make_degenerate: %s must be a positive integer; got '%s'\n", what, text);
+        std::fprintf(stderr, "treesne_make_degenerate: %s must be a positive integer; got '%s'\n", what,
+                     text);
         std::exit(2);
     }
     return v;
@@ -83,7 +84,8 @@ int main(int argc, char** argv) {
     } else if (kind == "huge" || kind == "tiny") {
         for (double& v : x.storage()) v *= kind == "huge" ? 1e150 : 1e-150;
     } else {
-        std::fprintf(stderr, "treesne_make_degenerate: unknown KIND '%s' (see the comment at the top)\n", kind.c_str());
+        std::fprintf(stderr, "treesne_make_degenerate: unknown KIND '%s' (see the comment at the top)\n",
+                     kind.c_str());
         return 2;
     }
     try {

@@ -142,7 +142,8 @@ Result embed(ConstMatrixView x, const Options& options, const Callbacks& callbac
         Stage aff(callbacks, "affinities", result.timings.affinities);
         Matrix conditional = dense_conditional_probabilities(data, options.affinities, threads);
         // SNE optimises the conditional P itself: move it, so that only one N x N matrix is held.
-        dense = method == Method::exact_sne ? std::move(conditional) : dense_joint_probabilities(conditional, threads);
+        dense = method == Method::exact_sne ? std::move(conditional)
+                                            : dense_joint_probabilities(conditional, threads);
         aff.done();
     }
 

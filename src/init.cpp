@@ -115,9 +115,10 @@ Matrix initial_embedding(ConstMatrixView x, const Options& options) {
         case InitKind::pca: return pca_init(x, options.dims, options.threads, options.seed);
         case InitKind::random: return random_init(x.rows, options.dims, options.seed);
         case InitKind::user: {
-            require(options.init_coordinates.rows() == x.rows && options.init_coordinates.cols() == options.dims,
-                    "initial coordinates must be ", x.rows, " x ", options.dims, "; got ",
-                    options.init_coordinates.rows(), " x ", options.init_coordinates.cols());
+            require(
+                options.init_coordinates.rows() == x.rows && options.init_coordinates.cols() == options.dims,
+                "initial coordinates must be ", x.rows, " x ", options.dims, "; got ",
+                options.init_coordinates.rows(), " x ", options.init_coordinates.cols());
             Matrix y = options.init_coordinates;
             if (!options.keep_user_scale) rescale(y, 1e-4);
             return y;

@@ -106,8 +106,8 @@ void query_rows(const Tree& tree, ConstMatrixView x, index_t k, index_t begin, i
         if (want < n && !settles(kth, largest)) {
             // Every point of the k nearest has d <= kth (the k-th distance of a subset is at least the
             // true one), so nanoflann distance d' <= (1 + eps) kth < radius: all are collected.
-            WithinRadius within{kth * (1.0 + 4.0 * relative_margin) + 32.0 * std::numeric_limits<double>::min(),
-                                found};
+            WithinRadius within{
+                kth * (1.0 + 4.0 * relative_margin) + 32.0 * std::numeric_limits<double>::min(), found};
             within.init();
             tree.findNeighbors(within, q, {});
             collect(i, q, static_cast<index_t>(found.size()));

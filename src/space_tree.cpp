@@ -167,7 +167,8 @@ bool SpaceTree<Dim>::regrid(std::uint32_t begin, std::uint32_t end, double& half
         codes_[begin + r] = keyed[r].first;
         order_[begin + r] = order[r];
     }
-    std::copy(pos.begin(), pos.end(), positions_.begin() + static_cast<std::ptrdiff_t>(std::size_t{begin} * Dim));
+    std::copy(pos.begin(), pos.end(),
+              positions_.begin() + static_cast<std::ptrdiff_t>(std::size_t{begin} * Dim));
     half = sub_half;
     return true;
 }
@@ -200,7 +201,8 @@ void SpaceTree<Dim>::build_node(std::uint32_t begin, std::uint32_t end, int leve
         const double* first = &positions_[std::size_t{begin} * Dim];
         coincident = end - begin >= 2;
         for (std::uint32_t s = begin + 1; s < end && coincident; ++s)
-            for (int d = 0; d < Dim; ++d) coincident = coincident && positions_[std::size_t{s} * Dim + d] == first[d];
+            for (int d = 0; d < Dim; ++d)
+                coincident = coincident && positions_[std::size_t{s} * Dim + d] == first[d];
         if (coincident) {
             for (int d = 0; d < Dim; ++d) com[d] = first[d];  // exact; the moments stay zero
         } else {
@@ -304,7 +306,8 @@ struct Interactions {
 template <int Dim>
 double SpaceTree<Dim>::repulsion(double theta, MatrixView forces, int threads) {
     constexpr int M = Dim * (Dim + 1) / 2;
-    require(forces.rows == n_ && forces.cols == Dim, "SpaceTree::repulsion: force buffer has the wrong shape");
+    require(forces.rows == n_ && forces.cols == Dim,
+            "SpaceTree::repulsion: force buffer has the wrong shape");
     require(!nodes_.empty(), "SpaceTree::repulsion: build() the tree first");
     point_z_.resize(static_cast<std::size_t>(n_));
     const double theta2 = theta * theta;

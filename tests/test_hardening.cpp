@@ -204,7 +204,8 @@ TEST_CASE("copies of one row become one tight cluster, not a pile on one spot") 
                 by_distance.emplace_back(dx * dx + dy * dy, j);
             }
         std::partial_sort(by_distance.begin(), by_distance.begin() + 10, by_distance.end());
-        for (index_t t = 0; t < 10; ++t) same += (by_distance[static_cast<std::size_t>(t)].second < half) == (i < half);
+        for (index_t t = 0; t < 10; ++t)
+            same += (by_distance[static_cast<std::size_t>(t)].second < half) == (i < half);
     }
     CHECK(static_cast<double>(same) / static_cast<double>(10 * n) > 0.98);
 }

@@ -99,17 +99,22 @@ TEST_CASE("neighbors: naive scan on a hand-checked line, ties in tie_key order")
     const Matrix x(5, 1, std::vector<double>{0.0, 1.0, 2.0, 4.0, 1.0});
     const NeighborGraph g = nearest_neighbors_naive(x, 2);
     // The tie key is a fixed order, neither index order nor its reverse for every query.
-    auto first_of = [](index_t query, point_t a, point_t b) { return tie_key(query, a) < tie_key(query, b) ? a : b; };
+    auto first_of = [](index_t query, point_t a, point_t b) {
+        return tie_key(query, a) < tie_key(query, b) ? a : b;
+    };
     auto other = [](point_t chosen, point_t a, point_t b) { return chosen == a ? b : a; };
     // Point 1 (at 1): point 4 at distance 0, then points 0 and 2 at distance 1.
-    CHECK(std::vector<point_t>(g.row_indices(1), g.row_indices(1) + 2) == std::vector<point_t>{4, first_of(1, 0, 2)});
+    CHECK(std::vector<point_t>(g.row_indices(1), g.row_indices(1) + 2) ==
+          std::vector<point_t>{4, first_of(1, 0, 2)});
     CHECK(std::vector<double>(g.row_distances(1), g.row_distances(1) + 2) == std::vector<double>{0.0, 1.0});
     // Point 3 (at 4): point 2 at distance 4, then points 1 and 4 at distance 9.
-    CHECK(std::vector<point_t>(g.row_indices(3), g.row_indices(3) + 2) == std::vector<point_t>{2, first_of(3, 1, 4)});
+    CHECK(std::vector<point_t>(g.row_indices(3), g.row_indices(3) + 2) ==
+          std::vector<point_t>{2, first_of(3, 1, 4)});
     CHECK(std::vector<double>(g.row_distances(3), g.row_distances(3) + 2) == std::vector<double>{4.0, 9.0});
     // Point 0 (at 0): points 1 and 4 at distance 1, both kept, in tie order.
     const point_t a = first_of(0, 1, 4);
-    CHECK(std::vector<point_t>(g.row_indices(0), g.row_indices(0) + 2) == std::vector<point_t>{a, other(a, 1, 4)});
+    CHECK(std::vector<point_t>(g.row_indices(0), g.row_indices(0) + 2) ==
+          std::vector<point_t>{a, other(a, 1, 4)});
     // Copies of one point do not all choose the same neighbours: 40 copies, k = 5, by index alone every
     // row would be {0..5} minus itself.
     const Matrix copies(40, 2, 1.5);
@@ -167,7 +172,8 @@ TEST_CASE("neighbors: all points identical") {
         std::vector<point_t> others;
         for (point_t j = 0; j < 120; ++j)
             if (j != static_cast<point_t>(i)) others.push_back(j);
-        std::sort(others.begin(), others.end(), [i](point_t a, point_t b) { return tie_key(i, a) < tie_key(i, b); });
+        std::sort(others.begin(), others.end(),
+                  [i](point_t a, point_t b) { return tie_key(i, a) < tie_key(i, b); });
         others.resize(3);
         CHECK(std::vector<point_t>(g.row_indices(i), g.row_indices(i) + 3) == others);
     }
