@@ -17,42 +17,27 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <string>
 #include <vector>
 
-#include "treesne/errors.hpp"
+#include "generator_common.hpp"
 #include "treesne/init.hpp"
-#include "treesne/io.hpp"
 #include "treesne/types.hpp"
 
-namespace {
-
-long long parse_count(const char* text, const char* what) {
-    char* end = nullptr;
-    const long long v = std::strtoll(text, &end, 10);
-    if (*text == '\0' || *end != '\0' || v < 1) {
-        std::fprintf(stderr, "treesne_make_degenerate: %s must be a positive integer; got '%s'\n", what,
-                     text);
-        std::exit(2);
-    }
-    return v;
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
+    const char* program = "treesne_make_degenerate";
     using treesne::index_t;
     if (argc < 5 || argc > 7) {
         std::fprintf(stderr, "usage: treesne_make_degenerate KIND N D OUT.npy [LABELS.txt] [SEED]\n");
         return 2;
     }
     const std::string kind = argv[1];
-    const index_t n = parse_count(argv[2], "N");
-    const index_t d = parse_count(argv[3], "D");
+    const index_t n = treesne::bench::parse_count(program, argv[2], "N");
+    const index_t d = treesne::bench::parse_count(program, argv[3], "D");
     const std::string out = argv[4];
     const std::string labels_path = argc >= 6 ? argv[5] : "";
-    const std::uint64_t seed = argc >= 7 ? static_cast<std::uint64_t>(parse_count(argv[6], "SEED")) : 1;
+    const std::uint64_t seed =
+        argc >= 7 ? static_cast<std::uint64_t>(treesne::bench::parse_count(program, argv[6], "SEED")) : 1;
 
     treesne::Rng rng(seed);
     treesne::Matrix x(n, d);
@@ -88,16 +73,6 @@ int main(int argc, char** argv) {
                      kind.c_str());
         return 2;
     }
-    try {
-        treesne::io::write_matrix(out, x);
-        if (!labels_path.empty()) {
-            std::ofstream l(labels_path);
-            for (int label : labels) l << label << '\n';
-            if (!l) throw treesne::IoError("cannot write " + labels_path);
-        }
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "treesne_make_degenerate: %s\n", e.what());
-        return 1;
-    }
+    if (const int status = treesne::bench::write_outputs(program, out, x, labels_path, labels)) return status;
     return 0;
 }

@@ -9,40 +9,26 @@
 // so the clusters overlap a little and the neighbour search sees realistic, uneven densities.
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <string>
 #include <vector>
 
-#include "treesne/errors.hpp"
+#include "generator_common.hpp"
 #include "treesne/init.hpp"
-#include "treesne/io.hpp"
 #include "treesne/types.hpp"
 
-namespace {
-
-long long parse_count(const char* text, const char* what) {
-    char* end = nullptr;
-    const long long v = std::strtoll(text, &end, 10);
-    if (*text == '\0' || *end != '\0' || v < 1) {
-        std::fprintf(stderr, "treesne_make_clusters: %s must be a positive integer; got '%s'\n", what, text);
-        std::exit(2);
-    }
-    return v;
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
+    const char* program = "treesne_make_clusters";
     if (argc < 5 || argc > 7) {
         std::fprintf(stderr, "usage: treesne_make_clusters N D C OUT.npy [LABELS.txt] [SEED]\n");
         return 2;
     }
-    const treesne::index_t n = parse_count(argv[1], "N");
-    const treesne::index_t d = parse_count(argv[2], "D");
-    const treesne::index_t c = parse_count(argv[3], "C");
+    const treesne::index_t n = treesne::bench::parse_count(program, argv[1], "N");
+    const treesne::index_t d = treesne::bench::parse_count(program, argv[2], "D");
+    const treesne::index_t c = treesne::bench::parse_count(program, argv[3], "C");
     const std::string out = argv[4];
     const std::string labels_path = argc >= 6 ? argv[5] : "";
-    const std::uint64_t seed = argc >= 7 ? static_cast<std::uint64_t>(parse_count(argv[6], "SEED")) : 1;
+    const std::uint64_t seed =
+        argc >= 7 ? static_cast<std::uint64_t>(treesne::bench::parse_count(program, argv[6], "SEED")) : 1;
 
     treesne::Rng rng(seed);
     treesne::Matrix centres(c, d);
@@ -61,17 +47,7 @@ int main(int argc, char** argv) {
         for (treesne::index_t j = 0; j < d; ++j) x(i, j) = centres(k, j) + sd * rng.normal();
         labels[static_cast<std::size_t>(i)] = static_cast<int>(k);
     }
-    try {
-        treesne::io::write_matrix(out, x);
-        if (!labels_path.empty()) {
-            std::ofstream l(labels_path);
-            for (int label : labels) l << label << '\n';
-            if (!l) throw treesne::IoError("cannot write " + labels_path);
-        }
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "treesne_make_clusters: %s\n", e.what());
-        return 1;
-    }
+    if (const int status = treesne::bench::write_outputs(program, out, x, labels_path, labels)) return status;
     std::fprintf(stderr, "wrote %s: %lld x %lld, %lld clusters\n", out.c_str(), static_cast<long long>(n),
                  static_cast<long long>(d), static_cast<long long>(c));
     return 0;
