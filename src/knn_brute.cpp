@@ -6,7 +6,7 @@
 // |q|^2 + (|r|^2 + G_qr). Each query keeps the k + m references with the smallest estimates (self
 // skipped); references are visited from the queries' own block outwards, so the selection threshold
 // drops after the first blocks and the rest is a vectorised comparison. Then the candidates' distances
-// are recomputed exactly with squared_distance() and sorted by (distance, tie key, index).
+// are recomputed exactly with squared_distance() and sorted by (distance, tie key).
 //
 // Exactness. Let u = 2^-24 and work on the centred data (translation does not change distances, and it
 // shrinks the norms that the float error scales with), scaled so that every |coordinate| < 1 (exact; it

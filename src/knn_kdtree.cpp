@@ -3,7 +3,7 @@
 // nanoflann sums the squared differences in its own order (unrolled by four) and breaks distance ties
 // arbitrarily, so its raw answer can differ from nearest_neighbors_naive in the last bits and in the order
 // of equidistant points. We therefore ask for a few more neighbours than needed, recompute every distance
-// with squared_distance(), sort by (distance, tie key, index), and accept the answer only when it provably
+// with squared_distance(), sort by (distance, tie key), and accept the answer only when it provably
 // contains every point that could belong to the k nearest. Otherwise (equidistant or duplicate points
 // around the k-th neighbour) one radius search collects every point within the k-th distance, ties
 // included, which settles the query: O(number of ties), where asking again for more neighbours costs
@@ -53,7 +53,7 @@ constexpr double relative_margin = 1e-9;
 // d the squared_distance() values, |d' - d| <= eps d for tiny eps, so a point left out has
 // d >= (1 - 2 eps) max_returned d. When max_returned d > (1 + margin) d_k + tiny, no point left out can
 // reach d_k, the distance of the k-th neighbour, and ties at d_k are all among the returned ones: the k
-// smallest by (d, tie, index) of the returned set are the true k nearest.
+// smallest by (d, tie key) of the returned set are the true k nearest.
 bool settles(double kth, double largest) {
     return largest > kth * (1.0 + relative_margin) + 16.0 * std::numeric_limits<double>::min();
 }

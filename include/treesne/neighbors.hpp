@@ -11,7 +11,7 @@ namespace treesne {
 
 /// The k nearest neighbours of every point, self excluded.
 /// Invariants: CSR with exactly k entries per row (row i is [i*k, (i+1)*k)); each row sorted by squared
-/// Euclidean distance, ties broken by tie_key(i, j) and then by the index j; distances are computed by
+/// Euclidean distance, ties broken by tie_key(i, j) (distinct for distinct j); distances are computed by
 /// squared_distance() below, so every backend returns bit-identical graphs.
 struct NeighborGraph {
     index_t n = 0;
@@ -23,7 +23,8 @@ struct NeighborGraph {
     const double* row_distances(index_t i) const { return distances.data() + i * k; }
 };
 
-/// The order among points j at equal distance from point `query`: smaller tie_key first (then smaller j).
+/// The order among points j at equal distance from point `query`: smaller tie_key first. For a fixed
+/// query it is a bijection of j (splitmix64's mixer is invertible), so two points never share a key.
 /// Ties broken by index alone would give every copy of a duplicated point the same lowest-indexed copies
 /// as neighbours: a star in P whose leaves have identical rows, never separate and pile up on one spot.
 /// A fixed per-query pseudo-random order (splitmix64 of (query, j)) lets each copy pick its own k of
