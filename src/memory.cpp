@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <initializer_list>
 #include <limits>
 #include <sstream>
 
@@ -123,45 +124,26 @@ MemoryEstimate estimate_memory(index_t n_points, index_t d_input, const Options&
         e.dense = 3 * n * n * 8;
     }
 
-    if (reduce) {
-        MemoryStage s{"pca", {}, 0};
+    // Each stage lists the buffers alive during it; the input lives throughout.
+    auto stage = [&](const char* name, std::initializer_list<std::pair<const char*, double>> parts) {
+        MemoryStage s{name, {}, 0};
         add(s, "input", e.input);
-        add(s, "PCA", e.pca);
-        e.stages.push_back(s);
-    }
+        for (const auto& [part, bytes] : parts) add(s, part, bytes);
+        e.stages.push_back(std::move(s));
+    };
+    if (reduce) stage("pca", {{"PCA", e.pca}});
     if (options.optimizer.method == Method::barnes_hut) {
-        MemoryStage knn{"neighbours", {}, 0};
-        add(knn, "input", e.input);
-        add(knn, "PCA copy", e.pca);
-        add(knn, "kNN graph", e.neighbors);
-        add(knn, "search buffers", e.neighbor_search);
-        e.stages.push_back(knn);
-        MemoryStage aff{"affinities", {}, 0};
-        add(aff, "input", e.input);
-        add(aff, "PCA copy", e.pca);
-        add(aff, "kNN graph", e.neighbors);
-        add(aff, "P workspace", e.affinity_workspace);
-        add(aff, "P", e.affinities);
-        e.stages.push_back(aff);
-        MemoryStage opt{"optimise", {}, 0};
-        add(opt, "input", e.input);
-        add(opt, "PCA copy", e.pca);
-        add(opt, "P", e.affinities);
-        add(opt, "optimiser", e.session);
-        add(opt, "tree", e.tree);
-        e.stages.push_back(opt);
+        stage("neighbours",
+              {{"PCA copy", e.pca}, {"kNN graph", e.neighbors}, {"search buffers", e.neighbor_search}});
+        stage("affinities", {{"PCA copy", e.pca},
+                             {"kNN graph", e.neighbors},
+                             {"P workspace", e.affinity_workspace},
+                             {"P", e.affinities}});
+        stage("optimise",
+              {{"PCA copy", e.pca}, {"P", e.affinities}, {"optimiser", e.session}, {"tree", e.tree}});
     } else {
-        MemoryStage aff{"affinities", {}, 0};
-        add(aff, "input", e.input);
-        add(aff, "PCA copy", e.pca);
-        add(aff, "dense P", e.dense);
-        e.stages.push_back(aff);
-        MemoryStage opt{"optimise", {}, 0};
-        add(opt, "input", e.input);
-        add(opt, "PCA copy", e.pca);
-        add(opt, "dense P", n * n * 8);
-        add(opt, "optimiser", e.session);
-        e.stages.push_back(opt);
+        stage("affinities", {{"PCA copy", e.pca}, {"dense P", e.dense}});
+        stage("optimise", {{"PCA copy", e.pca}, {"dense P", n * n * 8}, {"optimiser", e.session}});
     }
     for (std::size_t i = 0; i < e.stages.size(); ++i) {
         if (e.stages[i].bytes > e.peak) {
