@@ -2,6 +2,8 @@
 #include "treesne/affinities.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <cassert>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -166,7 +168,99 @@ Affinities symmetrize(const NeighborGraph& graph, const std::vector<double>& con
         for (index_t i = begin; i < end; ++i)
             merge_row(i, buf, out.columns.data() + out.offsets[i], out.values.data() + out.offsets[i]);
     });
+    assert(affinities_defect(out, threads).empty());
     return out;
+}
+
+namespace {
+
+// The local defect of row i of a structurally sound CSR matrix (range, diagonal, order, value), or "".
+std::string row_local_defect(const Affinities& p, index_t i) {
+    for (index_t t = p.offsets[i]; t < p.offsets[i + 1]; ++t) {
+        const auto e = static_cast<std::size_t>(t);
+        const point_t j = p.columns[e];
+        const double v = p.values[e];
+        if (static_cast<index_t>(j) >= p.n)
+            return concat("row ", i, " has column ", j, ", outside 0..", p.n - 1);
+        if (static_cast<index_t>(j) == i) return concat("row ", i, " has an entry on the diagonal");
+        if (t > p.offsets[i] && j <= p.columns[e - 1])
+            return concat("the columns of row ", i, " are not strictly increasing (", p.columns[e - 1], " then ",
+                          j, ")");
+        if (!std::isfinite(v) || v < 0)
+            return concat("p(", i, ", ", j, ") = ", v, " is not a finite non-negative number");
+    }
+    return {};
+}
+
+// Whether p(j, i) mirrors every p(i, j) of row i (rows already locally sound), else the defect.
+std::string row_symmetry_defect(const Affinities& p, index_t i) {
+    for (index_t t = p.offsets[i]; t < p.offsets[i + 1]; ++t) {
+        const point_t j = p.columns[static_cast<std::size_t>(t)];
+        const double v = p.values[static_cast<std::size_t>(t)];
+        const point_t* first = p.columns.data() + p.offsets[j];
+        const point_t* last = p.columns.data() + p.offsets[j + 1];
+        const point_t* it = std::lower_bound(first, last, static_cast<point_t>(i));
+        if (it == last || *it != static_cast<point_t>(i))
+            return concat("P is not symmetric: p(", i, ", ", j, ") = ", v, " but p(", j, ", ", i, ") is absent");
+        const double w = p.values[static_cast<std::size_t>(it - p.columns.data())];
+        if (std::abs(v - w) > 1e-9 * std::max(v, w))
+            return concat("P is not symmetric: p(", i, ", ", j, ") = ", v, " but p(", j, ", ", i, ") = ", w);
+    }
+    return {};
+}
+
+// The defect of the lowest-numbered row that has one (the same whatever the thread count), or "".
+template <class RowDefect>
+std::string first_row_defect(const Affinities& p, int threads, RowDefect defect) {
+    std::atomic<index_t> first{p.n};
+    parallel_for(p.n, threads, [&](index_t begin, index_t end) {
+        for (index_t i = begin; i < end && i < first.load(std::memory_order_relaxed); ++i)
+            if (!defect(p, i).empty()) {
+                index_t seen = first.load();
+                while (i < seen && !first.compare_exchange_weak(seen, i)) {
+                }
+                return;
+            }
+    });
+    return first.load() < p.n ? defect(p, first.load()) : std::string();
+}
+
+std::string structure_defect(const Affinities& p) {
+    if (p.n < 2) return concat("need at least 2 points; got n = ", p.n);
+    if (p.n > static_cast<index_t>(std::numeric_limits<point_t>::max()))
+        return concat("at most ", std::numeric_limits<point_t>::max(), " points are supported; got ", p.n);
+    if (static_cast<index_t>(p.offsets.size()) != p.n + 1)
+        return concat("n = ", p.n, " needs ", p.n + 1, " row offsets; got ", p.offsets.size());
+    if (p.columns.size() != p.values.size())
+        return concat(p.columns.size(), " column indices but ", p.values.size(), " values");
+    if (p.offsets.front() != 0 || p.offsets.back() != p.nnz())
+        return concat("row offsets must run from 0 to nnz = ", p.nnz(), "; got ", p.offsets.front(), " to ",
+                      p.offsets.back());
+    for (index_t i = 0; i < p.n; ++i)
+        if (p.offsets[i + 1] < p.offsets[i])
+            return concat("row offsets decrease at row ", i, " (", p.offsets[i], " then ", p.offsets[i + 1], ")");
+    return {};
+}
+
+}  // namespace
+
+std::string affinities_defect(const Affinities& p, int threads) {
+    std::string defect = structure_defect(p);
+    if (defect.empty()) defect = first_row_defect(p, threads, row_local_defect);
+    if (defect.empty()) defect = first_row_defect(p, threads, row_symmetry_defect);
+    if (!defect.empty()) return defect;
+    const double sum = parallel_sum(p.nnz(), threads, [&](index_t begin, index_t end) {
+        double s = 0.0;
+        for (index_t t = begin; t < end; ++t) s += p.values[static_cast<std::size_t>(t)];
+        return s;
+    });
+    if (!(std::abs(sum - 1.0) <= 1e-6)) return concat("P must sum to 1; its entries sum to ", sum);
+    return {};
+}
+
+void validate_affinities(const Affinities& p, int threads) {
+    const std::string defect = affinities_defect(p, threads);
+    if (!defect.empty()) throw InvalidArgument("affinities: " + defect);
 }
 
 Affinities compute_affinities(const NeighborGraph& graph, const AffinityOptions& options, int threads) {

@@ -9,6 +9,7 @@
 #include "treesne/errors.hpp"
 #include "treesne/exact.hpp"
 #include "treesne/gradient.hpp"
+#include "treesne/optimizer.hpp"
 #include "treesne/parallel.hpp"
 #include "treesne/space_tree.hpp"
 
@@ -51,10 +52,6 @@ struct Session::Impl {
         }
     }
 
-    double exaggeration_at(index_t iteration) const {
-        return iteration < options.optimizer.exaggeration_iterations ? options.optimizer.exaggeration : 1.0;
-    }
-
     // Gradient at the current Y into grad; returns the KL (computed only when want_kl for barnes_hut,
     // where it costs an extra pass over P; the exact methods get it for free).
     double compute_gradient(double exaggeration, bool want_kl) {
@@ -78,47 +75,15 @@ struct Session::Impl {
         return kl;
     }
 
-    // Gains, momentum, optional per-point step clipping, update, recentring.
-    void step(double momentum) {
+    // One step at iteration t (gains, momentum, clipping, update, recentring). A non-finite coordinate
+    // stops the run here, naming the iteration, before anything could write it.
+    void step(index_t t) {
         const auto& opt = options.optimizer;
-        const double lr = learning_rate;
-        const int d_count = dims;
-        parallel_for(n, threads, [&](index_t begin, index_t end) {
-            for (index_t i = begin; i < end; ++i) {
-                double* g = grad.row(i);
-                double* v = state.velocity.row(i);
-                double* gain = state.gains.row(i);
-                double step2 = 0.0;
-                for (int d = 0; d < d_count; ++d) {
-                    // Jacobs (1988): grow the gain where the gradient and the last step disagree in sign.
-                    gain[d] = (g[d] > 0) != (v[d] > 0) ? gain[d] + opt.gain_increase : gain[d] * opt.gain_decrease;
-                    if (gain[d] < opt.min_gain) gain[d] = opt.min_gain;
-                    v[d] = momentum * v[d] - lr * gain[d] * g[d];
-                    step2 += v[d] * v[d];
-                }
-                if (opt.max_step_norm > 0 && step2 > opt.max_step_norm * opt.max_step_norm) {
-                    const double f = opt.max_step_norm / std::sqrt(step2);
-                    for (int d = 0; d < d_count; ++d) v[d] *= f;
-                }
-                double* y = state.y.row(i);
-                for (int d = 0; d < d_count; ++d) y[d] += v[d];
-            }
-        });
-        recentre();
-    }
-
-    void recentre() {
-        for (int d = 0; d < dims; ++d) {
-            const double sum = parallel_sum(n, threads, [&](index_t begin, index_t end) {
-                double s = 0.0;
-                for (index_t i = begin; i < end; ++i) s += state.y(i, d);
-                return s;
-            });
-            const double mean = sum / static_cast<double>(n);
-            parallel_for(n, threads, [&](index_t begin, index_t end) {
-                for (index_t i = begin; i < end; ++i) state.y(i, d) -= mean;
-            });
-        }
+        if (!gradient_step(opt, learning_rate, momentum_at(opt, t), grad.view(), state, threads))
+            throw NumericalError(concat("the optimisation diverged at iteration ", t + 1,
+                                        ": the embedding has non-finite coordinates (try a smaller learning "
+                                        "rate, or a maximum step norm)"));
+        recentre(state.y.view(), threads);
     }
 
     double gradient_norm() const {
@@ -133,7 +98,8 @@ struct Session::Impl {
 Session::Session(Affinities p, Matrix initial_y, const Options& options) : impl_(std::make_unique<Impl>()) {
     require(options.optimizer.method == Method::barnes_hut,
             "a Session over sparse affinities runs method barnes_hut; got ", to_string(options.optimizer.method));
-    require(p.n >= 2 && static_cast<index_t>(p.offsets.size()) == p.n + 1, "affinities are malformed");
+    validate(options, -1, -1);
+    validate_affinities(p, options.threads);
     const index_t n = p.n;
     impl_->p_sparse = std::move(p);
     impl_->init(std::move(initial_y), options, n);
@@ -144,6 +110,11 @@ Session::Session(Matrix dense_p, Matrix initial_y, const Options& options) : imp
             "a Session over a dense P runs an exact method (exact_tsne or exact_sne)");
     require(dense_p.rows() == dense_p.cols() && dense_p.rows() >= 2, "dense P must be square; got ",
             dense_p.rows(), " x ", dense_p.cols());
+    for (index_t i = 0; i < dense_p.size(); ++i) {
+        const double v = dense_p.data()[i];
+        require(std::isfinite(v) && v >= 0, "dense P has ", v, " at row ", i / dense_p.cols(), ", column ",
+                i % dense_p.cols(), "; its entries must be finite and non-negative");
+    }
     const index_t n = dense_p.rows();
     impl_->p_dense = std::move(dense_p);
     impl_->init(std::move(initial_y), options, n);
@@ -162,17 +133,16 @@ RunStatus Session::run(index_t until, const Observer& observer, const std::atomi
         const index_t t = s.state.iteration;
         const index_t done = t + 1;
         const bool report = observer && ((every > 0 && done % every == 0) || done == until);
-        const double exaggeration = s.exaggeration_at(t);
-        const double kl = s.compute_gradient(exaggeration, report);
+        const double kl = s.compute_gradient(exaggeration_at(opt, t), report);
         const double grad_norm = report ? s.gradient_norm() : 0.0;
-        s.step(t < opt.exaggeration_iterations ? opt.momentum : opt.final_momentum);
+        s.step(t);
         s.state.iteration = done;
         s.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         if (report) {
             IterationReport r;
             r.iteration = done;
             r.total = until;
-            r.phase = t < opt.exaggeration_iterations ? Phase::early_exaggeration : Phase::main;
+            r.phase = phase_at(opt, t);
             r.kl = kl;
             r.gradient_norm = grad_norm;
             r.seconds = s.seconds;
@@ -186,7 +156,8 @@ RunStatus Session::run(index_t until, const Observer& observer, const std::atomi
 double Session::gradient(MatrixView grad) {
     require(grad.rows == impl_->n && grad.cols == impl_->dims, "gradient buffer must be ", impl_->n, " x ",
             impl_->dims);
-    const double kl = impl_->compute_gradient(impl_->exaggeration_at(impl_->state.iteration), true);
+    const double kl = impl_->compute_gradient(
+        exaggeration_at(impl_->options.optimizer, impl_->state.iteration), true);
     std::copy(impl_->grad.data(), impl_->grad.data() + impl_->grad.size(), grad.data);
     return kl;
 }

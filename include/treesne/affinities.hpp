@@ -1,6 +1,7 @@
 // Input affinities: per-point Gaussian calibration to a perplexity, then symmetrisation.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "treesne/neighbors.hpp"
@@ -24,7 +25,7 @@ struct SparseMatrix {
 using Affinities = SparseMatrix;
 
 /// Conditional probabilities p_{j|i} over a neighbour graph, in the graph's layout (n*k values, rows sum
-/// to 1). Each row's precision beta_i is found by bisection so that the Shannon entropy (nats) of P_i
+/// to 1). Each row's precision beta_i is found by safeguarded Newton steps so that the Shannon entropy (nats) of P_i
 /// equals log(perplexity) within options.entropy_tolerance. Robust to duplicate points (zero distances)
 /// and rows whose distances are all equal (then the row is uniform). If betas is given it receives beta_i.
 std::vector<double> conditional_probabilities(const NeighborGraph& graph, const AffinityOptions& options,
@@ -32,6 +33,15 @@ std::vector<double> conditional_probabilities(const NeighborGraph& graph, const 
 
 /// P = (P_{j|i} + P_{i|j}) / (2N) from the conditional probabilities on a graph.
 Affinities symmetrize(const NeighborGraph& graph, const std::vector<double>& conditional, int threads);
+
+/// What is wrong with p as t-SNE's joint affinities, in one line, or "" when nothing is: CSR shape
+/// (n >= 2, n+1 offsets from 0 to nnz, non-decreasing), columns in range, strictly increasing within a
+/// row and off the diagonal, values finite and non-negative, symmetric (pattern and values, to 1e-9
+/// relative), summing to 1 (within 1e-6). O(nnz log k) time.
+std::string affinities_defect(const Affinities& p, int threads = 0);
+
+/// Throws InvalidArgument("affinities: ...") naming the first defect affinities_defect() finds.
+void validate_affinities(const Affinities& p, int threads = 0);
 
 /// The whole stage: conditional_probabilities then symmetrize.
 Affinities compute_affinities(const NeighborGraph& graph, const AffinityOptions& options, int threads);

@@ -7,18 +7,11 @@
 
 #include "treesne/affinities.hpp"
 #include "treesne/observer.hpp"
+#include "treesne/optimizer.hpp"
 #include "treesne/options.hpp"
 #include "treesne/types.hpp"
 
 namespace treesne {
-
-/// The mutable part of an optimisation, enough to checkpoint and resume it bit-identically.
-struct OptimizerState {
-    Matrix y;          ///< current embedding (N x Dim)
-    Matrix gains;      ///< per-coordinate gains
-    Matrix velocity;   ///< previous update (momentum term)
-    index_t iteration = 0;
-};
 
 /// How a call to Session::run ended.
 enum class RunStatus { completed, stopped_by_observer, cancelled };
@@ -26,6 +19,8 @@ enum class RunStatus { completed, stopped_by_observer, cancelled };
 class Session {
 public:
     /// Barnes-Hut t-SNE over sparse joint affinities. Options::optimizer.method must be barnes_hut.
+    /// P is validated once (validate_affinities: CSR shape, columns in range, finite non-negative values,
+    /// symmetric, sums to 1); a defect throws InvalidArgument naming it.
     Session(Affinities p, Matrix initial_y, const Options& options);
     /// Exact method over a dense matrix: joint P for exact_tsne, conditional P for exact_sne.
     Session(Matrix dense_p, Matrix initial_y, const Options& options);

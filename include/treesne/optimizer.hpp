@@ -1,0 +1,42 @@
+// Gradient descent with momentum and per-coordinate gains (van der Maaten 2014, sec. 5; Jacobs 1988):
+// the schedule (exaggeration, momentum by iteration), the step, and the optimiser state it changes.
+// Separate from Session so that a schedule can change between phases without touching the session.
+#pragma once
+
+#include "treesne/observer.hpp"
+#include "treesne/options.hpp"
+#include "treesne/types.hpp"
+
+namespace treesne {
+
+/// The mutable part of an optimisation, enough to checkpoint and resume it bit-identically.
+struct OptimizerState {
+    Matrix y;          ///< current embedding (N x Dim)
+    Matrix gains;      ///< per-coordinate gains
+    Matrix velocity;   ///< previous update (momentum term)
+    index_t iteration = 0;
+};
+
+/// Exaggeration factor alpha applied to P at a (0-based) iteration.
+double exaggeration_at(const OptimizerOptions& options, index_t iteration);
+/// Momentum of the step taken at a (0-based) iteration.
+double momentum_at(const OptimizerOptions& options, index_t iteration);
+/// The phase an iteration belongs to.
+Phase phase_at(const OptimizerOptions& options, index_t iteration);
+
+/// One gradient-descent step on `state` (y, gains, velocity; the iteration count is the caller's), for
+/// every coordinate:
+///   gain <- gain + gain_increase  if sign(grad) != sign(velocity), with sign(0) = 0 (bhtsne, openTSNE:
+///                                 so on the first step, with velocity 0, every gain grows),
+///           gain * gain_decrease  otherwise;  then gain >= min_gain;
+///   velocity <- momentum * velocity - learning_rate * gain * grad;
+/// then each point's velocity is clipped to options.max_step_norm (if > 0) and added to y.
+/// Returns false, leaving y updated, when a coordinate of y became non-finite (the run diverged).
+bool gradient_step(const OptimizerOptions& options, double learning_rate, double momentum, ConstMatrixView grad,
+                   OptimizerState& state, int threads);
+
+/// Subtracts each column's mean from y (t-SNE's cost is translation-invariant; this keeps Y centred).
+/// The means are added in a fixed order: the result does not depend on the thread count.
+void recentre(MatrixView y, int threads);
+
+}  // namespace treesne
