@@ -29,8 +29,8 @@ void validate(const Options& o, index_t n, index_t d) {
     require(o.pca_dims >= 0, "pca dims must be >= 0 (0 = off); got ", o.pca_dims);
     require(o.report_every >= 0, "report interval must be >= 0; got ", o.report_every);
     const auto& a = o.affinities;
-    require(std::isfinite(a.perplexity) && a.perplexity > 0, "perplexity must be a positive number; got ",
-            a.perplexity);
+    require(std::isfinite(a.perplexity) && a.perplexity >= 1,
+            "perplexity must be a number >= 1 (an effective number of neighbours); got ", a.perplexity);
     require(a.entropy_tolerance > 0, "entropy tolerance must be > 0; got ", a.entropy_tolerance);
     require(a.max_steps >= 1, "perplexity search steps must be >= 1; got ", a.max_steps);
     const auto& p = o.optimizer;
@@ -57,18 +57,13 @@ void validate(const Options& o, index_t n, index_t d) {
     require(d >= 1, "input needs at least 1 column; got ", d);
     require(n <= static_cast<index_t>(std::numeric_limits<point_t>::max()), "at most ",
             std::numeric_limits<point_t>::max(), " points are supported; got ", n);
-    // Each point needs at least 3*perplexity neighbours for the calibration to reach its entropy.
-    const double needed = 3.0 * a.perplexity;
-    if (static_cast<double>(n - 1) < needed) {
-        const double largest = std::floor(static_cast<double>(n - 1) / 3.0 * 100.0) / 100.0;
-        // ceil(needed) may exceed every index_t (perplexity 1e300): converting it would be undefined.
-        const std::string points =
-            needed < 9e18 ? concat(static_cast<index_t>(std::ceil(needed))) : concat(std::ceil(needed));
-        throw InvalidArgument(concat("perplexity ", a.perplexity, " needs more than ", points,
-                                     " points; got ", n,
-                                     largest > 0 ? concat(" (use a perplexity of at most ", largest, ")")
-                                                 : std::string(" (too few points for t-SNE)")));
-    }
+    // A row of k = min(N-1, floor(3 perplexity)) neighbours reaches entropy log(perplexity) when
+    // perplexity < k (at most log k, the uniform row); k = N-1 needs perplexity < N-1. Like scikit-learn,
+    // small data keeps the requested perplexity with every other point as a neighbour.
+    if (!(a.perplexity < static_cast<double>(n - 1)))
+        throw InvalidArgument(concat("perplexity ", a.perplexity, " must be below N - 1 = ", n - 1, " for ", n,
+                                     " points", n > 2 ? concat(" (use a smaller --perplexity)") : std::string(
+                                                                  " (too few points for t-SNE)")));
     require(o.pca_dims == 0 || o.pca_dims <= d, "pca dims ", o.pca_dims, " exceeds the input's ", d,
             " columns");
     if (o.init == InitKind::user) {

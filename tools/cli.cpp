@@ -210,9 +210,9 @@ po::options_description embed_affinity_options() {
     po::options_description o;
     o.add_options()  //
         ("perplexity", text("P"),
-         with_default("Effective number of neighbours of each point; floor(3P) nearest neighbours are "
-                      "searched, so N must exceed 3P. Larger keeps more global structure and costs O(P) "
-                      "more time and memory.",
+         with_default("Effective number of neighbours of each point, at least 1 and below N - 1; "
+                      "min(N - 1, floor(3P)) nearest neighbours are searched. Larger keeps more global "
+                      "structure and costs O(P) more time and memory.",
                       d.affinities.perplexity)
              .c_str())  //
         ("perplexity-tolerance", text("E"),
@@ -220,7 +220,8 @@ po::options_description embed_affinity_options() {
                       d.affinities.entropy_tolerance)
              .c_str())  //
         ("perplexity-steps", text("N"),
-         with_default("Bisection steps per point in the search for its Gaussian precision.",
+         with_default("Steps per point in the search for its Gaussian precision (safeguarded Newton, "
+                      "bisection where Newton would leave the bracket).",
                       d.affinities.max_steps)
              .c_str())  //
         ("knn", text("auto|kdtree|brute"),
@@ -284,7 +285,7 @@ po::options_description embed_init_options() {
     po::options_description o;
     o.add_options()  //
         ("init", text("pca|random|FILE"),
-         with_default("Starting embedding: pca = leading principal components, random = N(0, 1e-4^2), "
+         with_default("Starting embedding: pca = leading principal components, random = about N(0, 1e-4^2), "
                       "or a matrix file with N rows and --dims columns. Each is scaled so its first "
                       "column has standard deviation 1e-4 (see --keep-init-scale).",
                       to_string(d.init))
@@ -483,6 +484,9 @@ bool nonnegative(double v) {
 bool positive(double v) {
     return v > 0;
 }
+bool at_least_one(double v) {
+    return v >= 1;
+}
 bool unit_interval_open(double v) {
     return v >= 0 && v < 1;
 }
@@ -497,7 +501,7 @@ void parse_embed_options(const po::variables_map& vm, EmbedConfig& e) {
     std::string value;
     if (get(vm, "seed", value)) o.seed = to_seed("--seed", value);
 
-    number(vm, "perplexity", o.affinities.perplexity, "> 0", positive);
+    number(vm, "perplexity", o.affinities.perplexity, ">= 1", at_least_one);
     number(vm, "perplexity-tolerance", o.affinities.entropy_tolerance, "> 0", positive);
     integer(vm, "perplexity-steps", o.affinities.max_steps, 1, std::numeric_limits<int>::max());
     if (get(vm, "knn", value)) {
@@ -628,7 +632,7 @@ CliConfig parse_evaluate(const std::vector<std::string>& args) {
     if (!e.label_paths.empty() && e.label_paths.size() != e.inputs.size())
         throw UsageError(concat("give one --labels file per INPUT: ", e.inputs.size(), " inputs, ",
                                 e.label_paths.size(), " label files"));
-    number(vm, "perplexity", e.perplexity, "> 0", positive);
+    number(vm, "perplexity", e.perplexity, ">= 1", at_least_one);
     integer(vm, "pca", e.pca_dims, 0, std::numeric_limits<int>::max());
     integer(vm, "k", e.k, 1);
     integer(vm, "sample", e.sample, 0);

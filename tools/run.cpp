@@ -1,6 +1,7 @@
 // The commands behind the parsed command line: reading, progress on stderr, interruption, writing, and
 // the mapping of every exception to one line and an exit status.
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include <limits>
 #include <map>
 #include <new>
+#include <optional>
 #include <sstream>
 
 #include "cli.hpp"
@@ -332,6 +334,60 @@ std::string stage_detail(const std::string& stage, const Options& o, index_t n, 
     return "";
 }
 
+// --- files named twice -------------------------------------------------------------------------------
+
+/// What a path names, compared by the file itself: (device, inode) of an existing file, so links and
+/// other spellings of one file compare equal; for a file not there yet, its directory's and its name.
+struct FileId {
+    dev_t device = 0;
+    ino_t inode = 0;
+    std::string name;  ///< empty for an existing file
+    bool operator==(const FileId& o) const { return device == o.device && inode == o.inode && name == o.name; }
+};
+
+std::optional<FileId> file_id(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0) return FileId{st.st_dev, st.st_ino, {}};
+    const std::filesystem::path p(path);
+    const std::filesystem::path dir = p.has_parent_path() ? p.parent_path() : std::filesystem::path(".");
+    if (::stat(dir.c_str(), &st) == 0) return FileId{st.st_dev, st.st_ino, p.filename().string()};
+    return std::nullopt;  // an unreachable directory: check_writable reports it
+}
+
+struct NamedFile {
+    std::string option;  ///< "-o", "--plot", "input", ...
+    std::string path;
+};
+
+/// Refuses, before any work, an output that is also an input or another output (UsageError). Only the
+/// --checkpoint file may be the --resume file: continuing a run in place is what they are for.
+void check_distinct_files(const EmbedConfig& e) {
+    std::vector<NamedFile> inputs, outputs;
+    for (const auto& path : e.inputs) inputs.push_back({"input", path});
+    for (const auto& path : e.label_paths) inputs.push_back({"--labels", path});
+    if (!e.init_path.empty()) inputs.push_back({"--init", e.init_path});
+    if (!e.resume_path.empty()) inputs.push_back({"--resume", e.resume_path});
+    if (e.output != "-") outputs.push_back({"-o", e.output});
+    if (!e.plot_path.empty()) outputs.push_back({"--plot", e.plot_path});
+    if (!e.affinities_path.empty()) outputs.push_back({"--save-affinities", e.affinities_path});
+    if (!e.checkpoint_path.empty()) outputs.push_back({"--checkpoint", e.checkpoint_path});
+    for (std::size_t i = 0; i < outputs.size(); ++i) {
+        const auto out = file_id(outputs[i].path);
+        if (!out) continue;
+        for (const auto& in : inputs) {
+            if (in.path == "-" || (outputs[i].option == "--checkpoint" && in.option == "--resume")) continue;
+            if (file_id(in.path) == out)
+                throw UsageError(concat(outputs[i].option, " ", outputs[i].path, " is the same file as ",
+                                        in.option == "input" ? "the input" : in.option, " ", in.path,
+                                        "; refusing to overwrite an input"));
+        }
+        for (std::size_t j = 0; j < i; ++j)
+            if (file_id(outputs[j].path) == out)
+                throw UsageError(concat(outputs[j].option, " ", outputs[j].path, " and ", outputs[i].option, " ",
+                                        outputs[i].path, " name the same file; give each output its own"));
+    }
+}
+
 void check_outputs(const EmbedConfig& e) {
     if (e.output != "-") io::check_writable(e.output);
     if (!e.checkpoint_path.empty()) io::check_writable(e.checkpoint_path, false);
@@ -461,6 +517,7 @@ int run_embed(const CliConfig& config) {
     Options options = e.options;
     Progress progress(config.verbosity, ::isatty(STDERR_FILENO) == 1);
     SignalScope signals;
+    check_distinct_files(e);
 
     Stopwatch read_time;
     progress.start("read");

@@ -14,7 +14,7 @@ public:
     using std::runtime_error::runtime_error;
 };
 
-/// A caller-supplied value is out of range or inconsistent ("perplexity 50 needs more than 150 points").
+/// A caller-supplied value is out of range or inconsistent ("perplexity 50 must be below N - 1 = 39 for 40 points").
 class InvalidArgument : public Error {
 public:
     using Error::Error;

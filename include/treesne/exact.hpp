@@ -25,9 +25,10 @@ double exact_sne_kl(const Matrix& p_conditional, ConstMatrixView y, int threads 
 double exact_sne_gradient(const Matrix& p_conditional, ConstMatrixView y, MatrixView grad,
                           double exaggeration = 1.0, int threads = 0);
 
+struct SparseMatrix;
+
 /// Exact t-SNE KL of an embedding against sparse joint affinities: sum over P's entries of
 /// p_ij log(p_ij / q_ij), with the exact O(N^2) normaliser Z (computed in blocks, O(N) memory).
-struct SparseMatrix;
 double exact_tsne_kl_sparse(const SparseMatrix& p, ConstMatrixView y, int threads = 0);
 
 }  // namespace treesne

@@ -23,7 +23,7 @@ private:
     std::uint64_t s_[4];
 };
 
-/// N x dims, entries N(0, sd^2) from Rng(seed).
+/// N x dims, entries approximately N(0, sd^2) (Rng::normal: bounded by +-6 sd) from Rng(seed).
 Matrix random_init(index_t n, int dims, std::uint64_t seed, double sd = 1e-4);
 
 /// First `dims` principal components of x, scaled so the first column has standard deviation sd.

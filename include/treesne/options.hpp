@@ -1,5 +1,6 @@
-// Options, one documented aggregate per stage. Every "auto" is a std::optional resolved in exactly one
-// place (resolve()). The CLI prints its --help defaults from a default-constructed Options.
+// Options, one documented aggregate per stage. Each "auto" is a std::optional or an enumerator resolved by
+// one function (resolve_learning_rate(), resolve_backend()). The CLI prints its --help defaults from a
+// default-constructed Options.
 #pragma once
 
 #include <cstdint>
@@ -10,7 +11,8 @@
 
 namespace treesne {
 
-/// Which exact nearest-neighbour search to use. All backends return the same graph (ties by index).
+/// Which exact nearest-neighbour search to use. All backends return the same graph (equidistant
+/// neighbours ordered by tie_key(), see neighbors.hpp).
 enum class KnnBackend {
     automatic,  ///< the faster of the two for the given N and D (crossovers measured, see neighbors.cpp)
     kdtree,     ///< nanoflann kd-tree: the faster one for D <= 4 at k = 90 (measured), slow at D = 50
@@ -27,7 +29,8 @@ enum class Method {
 /// How the embedding starts.
 enum class InitKind {
     pca,     ///< first Dim principal components of X, scaled so column 1 has sd 1e-4 (Kobak & Berens 2019)
-    random,  ///< N(0, 1e-4^2), portable seeded generator: the same numbers on every platform
+    random,  ///< about N(0, 1e-4^2): Irwin-Hall sums of 12 uniforms (bounded by +-6 sd), from a portable
+             ///< seeded generator, so the same numbers on every platform
     user,    ///< Options::init_coordinates, rescaled so column 1 has sd 1e-4 unless keep_user_scale
 };
 
@@ -39,12 +42,13 @@ struct NeighborOptions {
 
 /// Input affinities P.
 struct AffinityOptions {
-    /// Effective number of neighbours; k = min(N-1, floor(3 * perplexity)). Range (0, (N-1)/3].
-    /// Larger values keep more global structure and cost O(k) more time and memory.
+    /// Effective number of neighbours; k = min(N-1, floor(3 * perplexity)). Range [1, N-1). Larger values
+    /// keep more global structure and cost O(k) more time and memory.
     double perplexity = 30.0;
-    /// Allowed |H(P_i) - log(perplexity)| of the per-point bisection on the Gaussian precision.
+    /// Allowed |H(P_i) - log(perplexity)| of the per-point search on the Gaussian precision.
     double entropy_tolerance = 1e-5;
-    /// Bisection steps per point before giving up with the closest precision found.
+    /// Search steps per point (safeguarded Newton steps, bisection where Newton would leave the bracket)
+    /// before giving up with the closest precision found.
     int max_steps = 200;
 };
 
@@ -102,7 +106,7 @@ struct Options {
 };
 
 /// Checks every field against its range for N points in D dimensions; throws InvalidArgument naming the
-/// field, its value and what would work ("perplexity 50 needs more than 150 points; got 120").
+/// field, its value and what would work ("perplexity 50 must be below N - 1 = 39 for 40 points").
 void validate(const Options& options, index_t n, index_t d);
 
 /// Number of neighbours used for a perplexity: min(N-1, floor(3 * perplexity)).

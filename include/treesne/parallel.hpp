@@ -12,7 +12,8 @@ int resolve_threads(int requested);
 
 /// Calls fn(begin, end) over disjoint chunks covering [0, n), on up to `threads` threads (0 = all).
 /// Chunks are handed out dynamically; fn must make each index's result independent of the chunking.
-/// The first exception thrown by fn is rethrown on the caller's thread after all chunks stop.
+/// If fn throws, chunks not yet started are skipped and one of the exceptions thrown (the first to be
+/// caught, which may depend on timing when several chunks throw) is rethrown on the caller's thread.
 /// grain: the smallest chunk worth a task (default: split into ~8 chunks per thread).
 void parallel_for(index_t n, int threads, const std::function<void(index_t, index_t)>& fn, index_t grain = 0);
 
