@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "treesne/errors.hpp"
+#include "treesne/hash.hpp"
 #include "treesne/io.hpp"
 
 namespace treesne {
@@ -36,12 +37,7 @@ class Hasher {
         std::memcpy(&tail, p + i, size - i);
         word(tail ^ (static_cast<std::uint64_t>(size - i) << 56));
     }
-    std::uint64_t value() const {
-        std::uint64_t z = h_;
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-        return z ^ (z >> 31);
-    }
+    std::uint64_t value() const { return mix64(h_); }
 
   private:
     std::uint64_t h_ = 0xcbf29ce484222325ull;

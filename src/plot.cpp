@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "treesne/errors.hpp"
+#include "treesne/hash.hpp"
 
 namespace treesne {
 namespace {
@@ -75,28 +76,21 @@ void validate(ConstMatrixView y, const io::Labels* labels, const PlotOptions& op
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Deterministic pseudo-randomness: the splitmix64 finaliser (Steele, Lea & Flood 2014), so pictures are
+// Deterministic pseudo-randomness: splitmix64 at the point index (treesne/hash.hpp), so pictures are
 // identical on every platform and run.
 
-std::uint64_t mix64(std::uint64_t x) {
-    x += 0x9E3779B97F4A7C15ULL;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-    return x ^ (x >> 31);
-}
-
 double unit_hash(std::uint64_t i) {
-    return static_cast<double>(mix64(i) >> 11) * 0x1.0p-53;
+    return static_cast<double>(splitmix64_at(i) >> 11) * 0x1.0p-53;
 }
 
-// Points are painted in a fixed pseudo-random order (Fisher-Yates with mix64): input files are usually
+// Points are painted in a fixed pseudo-random order (Fisher-Yates with splitmix64_at): input files are usually
 // sorted by class, and painting in file order would let the last class cover all the others.
 std::vector<index_t> draw_order(index_t n) {
     std::vector<index_t> order(static_cast<std::size_t>(n));
     for (index_t i = 0; i < n; ++i) order[static_cast<std::size_t>(i)] = i;
     for (index_t i = n - 1; i > 0; --i) {
         const auto j =
-            static_cast<index_t>(mix64(static_cast<std::uint64_t>(i)) % static_cast<std::uint64_t>(i + 1));
+            static_cast<index_t>(splitmix64_at(static_cast<std::uint64_t>(i)) % static_cast<std::uint64_t>(i + 1));
         std::swap(order[static_cast<std::size_t>(i)], order[static_cast<std::size_t>(j)]);
     }
     return order;

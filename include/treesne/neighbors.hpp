@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "treesne/hash.hpp"
 #include "treesne/options.hpp"
 #include "treesne/types.hpp"
 
@@ -30,10 +31,7 @@ struct NeighborGraph {
 /// A fixed per-query pseudo-random order (splitmix64 of (query, j)) lets each copy pick its own k of
 /// the others, so the copies of one point become one tight, ordinary cluster.
 inline std::uint64_t tie_key(index_t query, point_t j) {
-    std::uint64_t z = (static_cast<std::uint64_t>(query) << 32 | j) + 0x9e3779b97f4a7c15ull;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
+    return splitmix64_at(static_cast<std::uint64_t>(query) << 32 | j);
 }
 
 /// Squared Euclidean distance, summed in index order: the one definition every backend reports.
