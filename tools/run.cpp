@@ -510,28 +510,28 @@ void print_error(const std::string& message) {
     std::fflush(stderr);
 }
 
-}  // namespace
+// --- embed: the steps of run_embed --------------------------------------------------------------
 
-int run_embed(const CliConfig& config) {
-    const EmbedConfig& e = config.embed;
-    Options options = e.options;
-    Progress progress(config.verbosity, ::isatty(STDERR_FILENO) == 1);
-    SignalScope signals;
-    check_distinct_files(e);
+/// The data, labels and starting coordinates of an embed run, read and checked against each other.
+struct EmbedInputs {
+    Matrix x;
+    io::Labels labels;
+};
 
+EmbedInputs read_embed_inputs(const EmbedConfig& e, Options& options, Progress& progress) {
+    EmbedInputs in;
     Stopwatch read_time;
     progress.start("read");
-    const Matrix x = read_stacked(e.inputs);
-    progress.done("read", read_time.seconds(), concat(x.rows(), " x ", x.cols(), describe_inputs(e.inputs)));
-    const index_t n = x.rows(), d = x.cols();
-
-    io::Labels labels;
+    in.x = read_stacked(e.inputs);
+    progress.done("read", read_time.seconds(),
+                  concat(in.x.rows(), " x ", in.x.cols(), describe_inputs(e.inputs)));
+    const index_t n = in.x.rows();
     if (!e.label_paths.empty()) {
         Stopwatch label_time;
-        labels = read_labels_checked(e.label_paths, n);
-        if (!e.label_names.empty()) apply_label_names(labels, e.label_names);
+        in.labels = read_labels_checked(e.label_paths, n);
+        if (!e.label_names.empty()) apply_label_names(in.labels, e.label_names);
         progress.done("labels", label_time.seconds(),
-                      concat(labels.codes.size(), ", ", labels.names.size(), " classes"));
+                      concat(in.labels.codes.size(), ", ", in.labels.names.size(), " classes"));
     }
     if (!e.init_path.empty()) {
         options.init_coordinates = io::read_matrix(e.init_path);
@@ -541,55 +541,45 @@ int run_embed(const CliConfig& config) {
                                          " coordinates; need ", n, " x ", options.dims,
                                          " (points x --dims)"));
     }
-    validate(options, n, d);
-    check_outputs(e);
-    if (progress.verbose()) {
-        print_settings(progress, options, n, d);
-        print_memory(progress, options, n, d, !e.affinities_path.empty());
-    }
+    return in;
+}
 
-    // Checkpoints record the input's fingerprint and the options that shape the trajectory, so that a
-    // resume with other data or options is refused instead of silently continuing a different run.
-    CheckpointInfo run_info;
-    if (!e.checkpoint_path.empty() || !e.resume_path.empty()) {
-        run_info.data_fingerprint = data_fingerprint(x);
-        run_info.settings = trajectory_settings(options, n);
-    }
-    OptimizerState resume_state;
-    if (!e.resume_path.empty()) {
-        Stopwatch resume_time;
-        CheckpointInfo saved;
-        resume_state = load_checkpoint(e.resume_path, &saved);
-        if (resume_state.y.rows() != n || resume_state.y.cols() != options.dims)
-            throw InvalidArgument(concat("--resume ", e.resume_path, ": the checkpoint holds ",
-                                         resume_state.y.rows(), " points in ", resume_state.y.cols(),
-                                         " dimensions, this run embeds ", n, " points in ", options.dims,
-                                         " (use the input and --dims of the run that saved it)"));
-        check_resumable(saved, run_info, e.resume_path);
-        if (resume_state.iteration > options.optimizer.iterations)
-            throw InvalidArgument(concat("--resume ", e.resume_path, " is at iteration ",
-                                         resume_state.iteration, ", beyond --iterations ",
-                                         options.optimizer.iterations, " (give at least ",
-                                         resume_state.iteration, ")"));
-        progress.done("resume", resume_time.seconds(),
-                      concat(e.resume_path, " at iteration ", resume_state.iteration));
-    }
-    // A live line deserves more frequent updates unless the interval was chosen.
-    if (progress.terminal() && !e.log_every_given && options.report_every > 10) options.report_every = 10;
+/// The state saved in --resume, checked against this run (points, dims, data and options, iterations).
+OptimizerState load_resume_state(const EmbedConfig& e, const Options& options, const CheckpointInfo& run_info,
+                                 index_t n, Progress& progress) {
+    Stopwatch resume_time;
+    CheckpointInfo saved;
+    OptimizerState state = load_checkpoint(e.resume_path, &saved);
+    if (state.y.rows() != n || state.y.cols() != options.dims)
+        throw InvalidArgument(concat("--resume ", e.resume_path, ": the checkpoint holds ", state.y.rows(),
+                                     " points in ", state.y.cols(), " dimensions, this run embeds ", n,
+                                     " points in ", options.dims,
+                                     " (use the input and --dims of the run that saved it)"));
+    check_resumable(saved, run_info, e.resume_path);
+    if (state.iteration > options.optimizer.iterations)
+        throw InvalidArgument(concat("--resume ", e.resume_path, " is at iteration ", state.iteration,
+                                     ", beyond --iterations ", options.optimizer.iterations, " (give at least ",
+                                     state.iteration, ")"));
+    progress.done("resume", resume_time.seconds(), concat(e.resume_path, " at iteration ", state.iteration));
+    return state;
+}
 
+/// Progress, cancellation, memory limit and checkpoints of embed(), wired to the CLI's state.
+Callbacks embed_callbacks(const EmbedConfig& e, const Options& options, index_t n, index_t d,
+                          Progress& progress) {
     Callbacks callbacks;
     if (!progress.quiet()) {
-        callbacks.observer = [&](const IterationReport& r) {
+        callbacks.observer = [&progress](const IterationReport& r) {
             g_phase.store(optimising);
             progress.iteration(r);
             return true;
         };
     }
-    callbacks.stage_start = [&](const std::string& stage) {
+    callbacks.stage_start = [&progress](const std::string& stage) {
         if (display_name(stage) == "optimise") g_phase.store(optimising);
         progress.start(stage);
     };
-    callbacks.stage_done = [&](const std::string& stage, double seconds) {
+    callbacks.stage_done = [&progress, &options, n, d](const std::string& stage, double seconds) {
         if (display_name(stage) == "init") g_phase.store(optimising);
         progress.done(stage, seconds, stage_detail(stage, options, n, d, progress));
     };
@@ -599,6 +589,129 @@ int run_embed(const CliConfig& config) {
         callbacks.memory_limit_bytes = *e.memory_limit_gib > 0 ? *e.memory_limit_gib * 1073741824.0
                                                                : std::numeric_limits<double>::infinity();
     }
+    return callbacks;
+}
+
+int report_cancelled(const Result& result, const EmbedConfig& e, index_t saved_iteration, Progress& progress) {
+    progress.end_line();
+    const std::string kept = saved_iteration >= 0 ? concat(" (", e.checkpoint_path, " holds iteration ",
+                                                           saved_iteration, "; continue with --resume)")
+                                                  : std::string();
+    std::fprintf(stderr, "treesne: interrupted at iteration %lld; nothing written%s\n",
+                 static_cast<long long>(result.iterations), kept.c_str());
+    return 130;
+}
+
+// --- evaluate: the steps of run_evaluate --------------------------------------------------------
+
+/// The data, the embedding to judge and its labels, read and checked against each other.
+struct EvaluateInputs {
+    Matrix x, y;
+    io::Labels labels;
+};
+
+EvaluateInputs read_evaluate_inputs(const EvaluateConfig& e, Progress& progress) {
+    EvaluateInputs in;
+    Stopwatch read_time;
+    progress.start("read");
+    in.x = read_stacked(e.inputs);
+    in.y = io::read_matrix(e.embedding);
+    progress.done("read", read_time.seconds(),
+                  concat(in.x.rows(), " x ", in.x.cols(), describe_inputs(e.inputs), ", embedding ",
+                         in.y.rows(), " x ", in.y.cols()));
+    if (in.y.rows() != in.x.rows())
+        throw InvalidArgument(
+            concat(e.embedding, ": ", in.y.rows(), " rows, but the input has ", in.x.rows(), " points"));
+    require_finite(in.y, "embedding");
+    if (!e.label_paths.empty()) in.labels = read_labels_checked(e.label_paths, in.x.rows());
+    if (in.x.rows() > evaluate_max_points && (e.sample == 0 || e.sample > evaluate_max_points))
+        throw InvalidArgument(
+            concat("evaluate computes the exact KL divergence in O(N^2) time and refuses more than ",
+                   evaluate_max_points, " points; got ", in.x.rows(), " (use --sample M, M <= ",
+                   evaluate_max_points, ", to evaluate M random points)"));
+    return in;
+}
+
+/// Keeps e.sample seeded random rows of the data, the embedding and the labels.
+void sample_rows(EvaluateInputs& in, const EvaluateConfig& e, Progress& progress) {
+    const index_t all = in.x.rows();
+    const auto rows = sample_indices(all, e.sample, e.seed);
+    in.x = take_rows(in.x, rows);
+    in.y = take_rows(in.y, rows);
+    if (!in.labels.codes.empty()) {
+        std::vector<int> codes;
+        for (index_t r : rows) codes.push_back(in.labels.codes[static_cast<std::size_t>(r)]);
+        in.labels.codes = std::move(codes);
+    }
+    progress.line(concat("sample: ", e.sample, " of ", all, " points (seed ", e.seed, ")"));
+}
+
+/// Exact KL of the embedding against the P that embed computes for these options (kNN graph, Q over all
+/// pairs).
+double exact_kl_of(const EvaluateInputs& in, const Options& options, Progress& progress) {
+    const double perplexity = options.affinities.perplexity;
+    Stopwatch knn_time;
+    progress.start("neighbours");
+    const index_t k_p = neighbor_count(perplexity, in.x.rows());
+    const NeighborGraph graph = nearest_neighbors(in.x, k_p, KnnBackend::automatic, options.threads);
+    progress.done("neighbours", knn_time.seconds(), concat(k_p, " per point"));
+    Stopwatch p_time;
+    progress.start("affinities");
+    const Affinities p = compute_affinities(graph, options.affinities, options.threads);
+    progress.done("affinities", p_time.seconds(), concat("perplexity ", perplexity));
+    Stopwatch kl_time;
+    progress.start("kl");
+    const double kl = exact_tsne_kl_sparse(p, in.y, options.threads);
+    progress.done("kl", kl_time.seconds(), "exact, all pairs");
+    return kl;
+}
+
+/// k-NN preservation, trustworthiness and, with labels, the k-NN accuracy.
+void measure_neighbourhoods(const EvaluateInputs& in, const EvaluateConfig& e, Evaluation& v,
+                            Progress& progress) {
+    Stopwatch metric_time;
+    progress.start("measures");
+    const index_t n = in.x.rows();
+    v.preservation = knn_preservation(in.x, in.y, e.k, e.threads);
+    v.queries = (e.trust_queries <= 0 || e.trust_queries >= n) ? n : e.trust_queries;
+    v.trust = trustworthiness(in.x, in.y, e.k, e.threads, e.trust_queries);
+    if (!in.labels.codes.empty()) {
+        v.accuracy = knn_accuracy(in.y, in.labels.codes, e.k, e.threads);
+        v.has_accuracy = true;
+    }
+    progress.done("measures", metric_time.seconds(), concat("k = ", e.k));
+}
+
+}  // namespace
+
+int run_embed(const CliConfig& config) {
+    const EmbedConfig& e = config.embed;
+    Options options = e.options;
+    Progress progress(config.verbosity, ::isatty(STDERR_FILENO) == 1);
+    SignalScope signals;
+    check_distinct_files(e);
+
+    const EmbedInputs in = read_embed_inputs(e, options, progress);
+    const index_t n = in.x.rows(), d = in.x.cols();
+    validate(options, n, d);
+    check_outputs(e);
+    if (progress.verbose()) {
+        print_settings(progress, options, n, d);
+        print_memory(progress, options, n, d, !e.affinities_path.empty());
+    }
+    // Checkpoints record the input's fingerprint and the options that shape the trajectory, so that a
+    // resume with other data or options is refused instead of silently continuing a different run.
+    CheckpointInfo run_info;
+    if (!e.checkpoint_path.empty() || !e.resume_path.empty()) {
+        run_info.data_fingerprint = data_fingerprint(in.x);
+        run_info.settings = trajectory_settings(options, n);
+    }
+    OptimizerState resume_state;
+    if (!e.resume_path.empty()) resume_state = load_resume_state(e, options, run_info, n, progress);
+    // A live line deserves more frequent updates unless the interval was chosen.
+    if (progress.terminal() && !e.log_every_given && options.report_every > 10) options.report_every = 10;
+
+    Callbacks callbacks = embed_callbacks(e, options, n, d, progress);
     if (!e.resume_path.empty()) {
         callbacks.resume_from = &resume_state;
         progress.set_first_iteration(resume_state.iteration);
@@ -611,18 +724,9 @@ int run_embed(const CliConfig& config) {
             saved_iteration = state.iteration;
         };
     }
-
-    const Result result = embed(x, options, callbacks);
-    if (result.status == RunStatus::cancelled) {
-        progress.end_line();
-        const std::string kept = saved_iteration >= 0 ? concat(" (", e.checkpoint_path, " holds iteration ",
-                                                               saved_iteration, "; continue with --resume)")
-                                                      : std::string();
-        std::fprintf(stderr, "treesne: interrupted at iteration %lld; nothing written%s\n",
-                     static_cast<long long>(result.iterations), kept.c_str());
-        return 130;
-    }
-    return write_outputs(e, result, labels.codes.empty() ? nullptr : &labels, progress, options);
+    const Result result = embed(in.x, options, callbacks);
+    if (result.status == RunStatus::cancelled) return report_cancelled(result, e, saved_iteration, progress);
+    return write_outputs(e, result, in.labels.codes.empty() ? nullptr : &in.labels, progress, options);
 }
 
 int run_evaluate(const CliConfig& config, std::ostream& out) {
@@ -630,80 +734,28 @@ int run_evaluate(const CliConfig& config, std::ostream& out) {
     Progress progress(config.verbosity, ::isatty(STDERR_FILENO) == 1);
     SignalScope signals;
 
-    Stopwatch read_time;
-    progress.start("read");
-    Matrix x = read_stacked(e.inputs);
-    Matrix y = io::read_matrix(e.embedding);
-    progress.done("read", read_time.seconds(),
-                  concat(x.rows(), " x ", x.cols(), describe_inputs(e.inputs), ", embedding ", y.rows(),
-                         " x ", y.cols()));
+    EvaluateInputs in = read_evaluate_inputs(e, progress);
     Evaluation v;
-    v.input_points = x.rows();
-    if (y.rows() != x.rows())
-        throw InvalidArgument(
-            concat(e.embedding, ": ", y.rows(), " rows, but the input has ", x.rows(), " points"));
-    require_finite(y, "embedding");
-    io::Labels labels;
-    if (!e.label_paths.empty()) labels = read_labels_checked(e.label_paths, x.rows());
-    if (x.rows() > evaluate_max_points && (e.sample == 0 || e.sample > evaluate_max_points))
-        throw InvalidArgument(
-            concat("evaluate computes the exact KL divergence in O(N^2) time and refuses more than ",
-                   evaluate_max_points, " points; got ", x.rows(),
-                   " (use --sample M, M <= ", evaluate_max_points, ", to evaluate M random points)"));
-    if (e.sample > 0 && e.sample < x.rows()) {
-        const auto rows = sample_indices(x.rows(), e.sample, e.seed);
-        x = take_rows(x, rows);
-        y = take_rows(y, rows);
-        if (!labels.codes.empty()) {
-            std::vector<int> codes;
-            for (index_t r : rows) codes.push_back(labels.codes[static_cast<std::size_t>(r)]);
-            labels.codes = std::move(codes);
-        }
-        progress.line(concat("sample: ", e.sample, " of ", v.input_points, " points (seed ", e.seed, ")"));
-    }
-    const index_t n = x.rows();
-    v.points = n;
-
+    v.input_points = in.x.rows();
+    if (e.sample > 0 && e.sample < in.x.rows()) sample_rows(in, e, progress);
+    v.points = in.x.rows();
     Options options;  // the checks embed would make for this perplexity
     options.affinities.perplexity = e.perplexity;
     options.init = InitKind::random;
     options.pca_dims = e.pca_dims;
     options.threads = e.threads;
-    validate(options, n, x.cols());
-    if (e.k > n - 1) throw InvalidArgument(concat("--k ", e.k, " needs more than ", e.k, " points; got ", n));
+    validate(options, v.points, in.x.cols());
+    if (e.k > v.points - 1)
+        throw InvalidArgument(concat("--k ", e.k, " needs more than ", e.k, " points; got ", v.points));
     if (e.pca_dims > 0) {
         Stopwatch pca_time;
         progress.start("pca");
-        const index_t d = x.cols();
-        x = treesne::pca(x, e.pca_dims, e.threads).projected;
+        const index_t d = in.x.cols();
+        in.x = treesne::pca(in.x, e.pca_dims, e.threads).projected;
         progress.done("pca", pca_time.seconds(), concat(d, " -> ", e.pca_dims, " dimensions"));
     }
-
-    Stopwatch knn_time;
-    progress.start("neighbours");
-    const index_t k_p = neighbor_count(e.perplexity, n);
-    const NeighborGraph graph = nearest_neighbors(x, k_p, KnnBackend::automatic, e.threads);
-    progress.done("neighbours", knn_time.seconds(), concat(k_p, " per point"));
-    Stopwatch p_time;
-    progress.start("affinities");
-    const Affinities p = compute_affinities(graph, options.affinities, e.threads);
-    progress.done("affinities", p_time.seconds(), concat("perplexity ", e.perplexity));
-
-    Stopwatch kl_time;
-    progress.start("kl");
-    v.kl = exact_tsne_kl_sparse(p, y, e.threads);
-    progress.done("kl", kl_time.seconds(), "exact, all pairs");
-
-    Stopwatch metric_time;
-    progress.start("measures");
-    v.preservation = knn_preservation(x, y, e.k, e.threads);
-    v.queries = (e.trust_queries <= 0 || e.trust_queries >= n) ? n : e.trust_queries;
-    v.trust = trustworthiness(x, y, e.k, e.threads, e.trust_queries);
-    if (!labels.codes.empty()) {
-        v.accuracy = knn_accuracy(y, labels.codes, e.k, e.threads);
-        v.has_accuracy = true;
-    }
-    progress.done("measures", metric_time.seconds(), concat("k = ", e.k));
+    v.kl = exact_kl_of(in, options, progress);
+    measure_neighbourhoods(in, e, v, progress);
     progress.end_line();
     print_evaluation(e, v, out);
     out.flush();
