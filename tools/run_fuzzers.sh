@@ -45,9 +45,10 @@ stale() {
     return 1
 }
 
-lib_sources=("$root/src/io.cpp" "$root/src/types.cpp")
+lib_sources=("$root"/src/io.cpp "$root"/src/io_*.cpp "$root"/src/atomic_file.cpp "$root/src/types.cpp")
 cli_sources=("$root/tools/cli.cpp" "$root/src/options.cpp")
-headers=("$root"/include/treesne/*.hpp "$root/tools/fuzz/fuzz_common.hpp" "$root/tools/cli.hpp")
+headers=("$root"/include/treesne/*.hpp "$root"/src/io_internal.hpp "$root/tools/fuzz/fuzz_common.hpp"
+         "$root/tools/cli.hpp")
 for src in "${lib_sources[@]}" "${cli_sources[@]}"; do
     obj="$out/obj/$(basename "$src" .cpp).o"
     if stale "$obj" "$src" "${headers[@]}"; then
@@ -65,7 +66,8 @@ fi
 status=0
 for t in "${targets[@]}"; do
     bin="$out/fuzz_$t"
-    objs=("$out/obj/io.o" "$out/obj/types.o")
+    objs=()
+    for src in "${lib_sources[@]}"; do objs+=("$out/obj/$(basename "$src" .cpp).o"); done
     libs=(-lz)
     if [ "$t" = cli ]; then
         objs+=("$out/obj/cli.o" "$out/obj/options.o")

@@ -32,10 +32,12 @@ Labels read_labels(const std::string& path);
 
 /// Writes by extension: `.csv`, `.tsv`, `.npy` (float64), `.dat` (bhtsne's result layout: int32 N,
 /// int32 D, N*D doubles, N int32 landmarks 0..N-1, N doubles costs set to 0); "-" writes CSV to stdout.
-/// Anything else is refused with an IoError naming the extension.
+/// Anything else is refused with an IoError naming the extension. A NaN or infinite value is refused
+/// with an IoError naming it, its row and its column (1-based), before any file is created.
 void write_matrix(const std::string& path, ConstMatrixView m);
 
-/// Matrix Market `coordinate real general`, 1-based, every stored entry.
+/// Matrix Market `coordinate real general`, 1-based, every stored entry. Like write_matrix, refuses a
+/// non-finite value before creating any file.
 void write_affinities(const std::string& path, const SparseMatrix& p);
 SparseMatrix read_affinities(const std::string& path);
 

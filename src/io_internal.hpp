@@ -1,0 +1,263 @@
+// Private to the readers and writers (src/io*.cpp, src/atomic_file.cpp): what the formats share. Not
+// installed, not part of the API.
+//
+// Every reader loads the whole file into memory (inflating gzip there) and parses that buffer in one pass:
+// no per-line or per-cell allocation, so a 60,000 x 784 Fashion-MNIST file or a 70,000 x 50 CSV reads in a
+// fraction of a second. Sizes declared inside binary files are checked against the bytes actually present,
+// with overflow-safe arithmetic, before anything is allocated: a corrupt header cannot make us reserve
+// terabytes. Binary formats are little-endian (IDX is big-endian by definition); the host must be too.
+#pragma once
+
+#include <cerrno>
+#include <charconv>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <new>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "treesne/errors.hpp"
+#include "treesne/io.hpp"
+#include "treesne/types.hpp"
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "treesne's binary readers and writers assume a little-endian host"
+#endif
+
+namespace treesne::io::detail {
+
+using Bytes = std::vector<char>;
+
+template <class... Parts>
+[[noreturn]] void fail(std::string_view file, const Parts&... parts) {
+    throw IoError(concat(file, ": ", parts...));
+}
+
+// --- small string helpers (io.cpp) ----------------------------------------------------------------
+
+/// The name used in messages: the path as given, or "standard input" for "-".
+std::string display_name(const std::string& path);
+std::string to_lower(std::string_view s);
+bool ends_with(std::string_view s, std::string_view suffix);
+/// Lower-case extension of the last path component, with its dot ("" when there is none).
+std::string extension_of(std::string_view path);
+
+inline bool is_space(char c) {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+std::string_view trim(std::string_view s);
+
+/// A cell as it may appear in a message: at most 40 bytes (cut at a character boundary), control
+/// characters escaped, so the message stays on one line.
+std::string shown(std::string_view cell);
+
+inline std::uint32_t load_le32(const char* p) {
+    const auto* u = reinterpret_cast<const unsigned char*>(p);
+    return std::uint32_t{u[0]} | std::uint32_t{u[1]} << 8 | std::uint32_t{u[2]} << 16 |
+           std::uint32_t{u[3]} << 24;
+}
+
+inline std::uint32_t load_be32(const char* p) {
+    const auto* u = reinterpret_cast<const unsigned char*>(p);
+    return std::uint32_t{u[0]} << 24 | std::uint32_t{u[1]} << 16 | std::uint32_t{u[2]} << 8 |
+           std::uint32_t{u[3]};
+}
+
+/// Runs a reader, reporting a failed allocation as an IoError about the file: input too large for memory
+/// is a property of the input, and the caller should see which file and why.
+template <class Fn>
+auto with_memory_check(const std::string& path, Fn&& fn) {
+    try {
+        return fn();
+    } catch (const std::bad_alloc&) {
+        fail(display_name(path), "not enough memory to read it");
+    }
+}
+
+// --- whole-file input and gzip (io_gzip.cpp) ------------------------------------------------------
+
+/// A file's content (inflated if it was gzip) and the name that decides its format (".gz" removed).
+struct Loaded {
+    Bytes bytes;
+    std::string name;   ///< for messages
+    std::string inner;  ///< for format dispatch
+};
+
+/// Reads a whole file ("-": standard input), inflating it when it is gzip-compressed.
+Loaded load(const std::string& path);
+
+// --- format dispatch (io.cpp) ---------------------------------------------------------------------
+
+enum class Format { text, npy, idx, dat };
+
+/// The format of loaded content, from its name first, then its first bytes; text when nothing else fits.
+Format detect_format(const Loaded& in);
+Matrix parse_matrix(const Loaded& in);
+
+// --- delimited text (io_text.cpp) -----------------------------------------------------------------
+
+/// Refuses content that is not UTF-8 text (NUL bytes, invalid sequences): most likely a binary file whose
+/// format we did not recognise. Returns the text without a leading byte-order mark.
+std::string_view checked_text(const std::string& name, const Bytes& bytes);
+
+/// Splits text into lines ("\n" or "\r\n"), counting them from 1.
+class Lines {
+  public:
+    explicit Lines(std::string_view text) : p_(text.data()), end_(text.data() + text.size()) {}
+    bool next(std::string_view& line) {
+        if (p_ == end_) return false;
+        const auto* nl = static_cast<const char*>(std::memchr(p_, '\n', static_cast<std::size_t>(end_ - p_)));
+        const char* stop = nl ? nl : end_;
+        const char* e = stop;
+        if (e > p_ && e[-1] == '\r') --e;
+        line = std::string_view(p_, static_cast<std::size_t>(e - p_));
+        p_ = nl ? nl + 1 : end_;
+        ++number_;
+        return true;
+    }
+    index_t number() const { return number_; }
+    std::size_t remaining() const { return static_cast<std::size_t>(end_ - p_); }
+
+  private:
+    const char* p_;
+    const char* end_;
+    index_t number_ = 0;
+};
+
+enum class Num { ok, empty, not_number, not_finite, overflow };
+
+/// Parses a whole cell as a finite double: "1e5", "-.5", "+3" are numbers; "nan", "inf" and values that
+/// overflow to infinity are not finite; underflow gives zero or a subnormal, as strtod does.
+Num parse_number(std::string_view s, double& out);
+
+inline std::string_view unquote(std::string_view cell) {
+    if (cell.size() >= 2 && cell.front() == '"' && cell.back() == '"') return cell.substr(1, cell.size() - 2);
+    return cell;
+}
+
+/// Calls fn(cell, column) for each trimmed, unquoted cell (columns from 1); returns the number of cells.
+/// A delimiter of ' ' splits at runs of whitespace.
+template <class Fn>
+index_t for_each_cell(std::string_view line, char delim, Fn&& fn) {
+    index_t column = 0;
+    const char* p = line.data();
+    const char* end = p + line.size();
+    if (delim == ' ') {
+        for (;;) {
+            while (p < end && is_space(*p)) ++p;
+            if (p == end) break;
+            const char* start = p;
+            while (p < end && !is_space(*p)) ++p;
+            fn(unquote(std::string_view(start, static_cast<std::size_t>(p - start))), ++column);
+        }
+        return column;
+    }
+    for (;;) {
+        const auto* d = static_cast<const char*>(std::memchr(p, delim, static_cast<std::size_t>(end - p)));
+        const char* stop = d ? d : end;
+        fn(unquote(trim(std::string_view(p, static_cast<std::size_t>(stop - p)))), ++column);
+        if (!d) break;
+        p = d + 1;
+    }
+    return column;
+}
+
+/// Throws the IoError for a cell that parse_number refused with `status`.
+[[noreturn]] void fail_cell(const std::string& name, index_t line, index_t column, std::string_view cell,
+                            Num status);
+
+/// Delimited text: one pass over the buffer, values appended to one vector.
+Matrix parse_text_matrix(const Loaded& in);
+
+// --- labels (io_labels.cpp) -----------------------------------------------------------------------
+
+/// One label per line: numbers (codes in numeric order) or names (codes in order of first appearance).
+Labels parse_text_labels(const Loaded& in);
+/// Labels from a one-column matrix of integers.
+Labels labels_from_matrix(const std::string& name, const Matrix& m);
+
+// --- binary matrices (io_binary.cpp, io_npy.cpp, io_idx.cpp, io_dat.cpp) ---------------------------
+
+enum class Elem { u8, i8, i16, u16, i32, u32, i64, u64, f32, f64 };
+
+std::size_t elem_size(Elem e);
+
+/// Converts rows x cols packed elements to a Matrix of doubles, refusing NaN and Inf. Instantiated for
+/// little-endian (false) and big-endian (true) data.
+template <bool BigEndian>
+Matrix convert(const std::string& name, Elem e, const char* src, index_t rows, index_t cols);
+
+/// rows x cols elements of `size` bytes: checks that the product neither overflows nor exceeds `avail`
+/// bytes, and that there is nothing after the data. Returns the data size in bytes.
+std::uint64_t check_data_size(const std::string& name, std::uint64_t rows, std::uint64_t cols,
+                              std::size_t size, std::uint64_t avail);
+
+Matrix parse_npy(const Loaded& in);
+Matrix parse_idx(const Loaded& in);
+Matrix parse_dat(const Loaded& in);
+
+// --- output (atomic_file.cpp and each format's writer) ---------------------------------------------
+
+/// Buffers output for an AtomicFile or, without one, standard output.
+class Output {
+  public:
+    explicit Output(AtomicFile* file) : file_(file) { buf_.reserve(kFlushAt + 4096); }
+    void put(const void* data, std::size_t n) {
+        if (n >= kFlushAt) {  // a large block (a whole binary matrix) goes out without a copy
+            flush();
+            sink(data, n);
+            return;
+        }
+        buf_.append(static_cast<const char*>(data), n);
+        if (buf_.size() >= kFlushAt) flush();
+    }
+    void put(char c) { buf_.push_back(c); }
+    void number(double v) {
+        char tmp[64];
+        const auto r = std::to_chars(tmp, tmp + sizeof tmp, v, std::chars_format::general, 17);
+        put(tmp, static_cast<std::size_t>(r.ptr - tmp));
+    }
+    template <class T>
+    void binary(T v) {
+        put(&v, sizeof v);
+    }
+    void flush() {
+        sink(buf_.data(), buf_.size());
+        buf_.clear();
+    }
+    void finish() {
+        flush();
+        if (!file_ && std::fflush(stdout) != 0) {
+            throw IoError(concat("cannot write to standard output: ", std::strerror(errno)));
+        }
+    }
+
+  private:
+    void sink(const void* data, std::size_t n) {
+        if (file_) {
+            file_->write(data, n);
+        } else if (n > 0 && std::fwrite(data, 1, n, stdout) != n) {
+            throw IoError(concat("cannot write to standard output: ", std::strerror(errno)));
+        }
+    }
+
+    static constexpr std::size_t kFlushAt = std::size_t{1} << 20;
+    AtomicFile* file_;
+    std::string buf_;
+};
+
+/// Throws the IoError of a writer asked to write a non-finite value; row and column are 1-based.
+[[noreturn]] void fail_non_finite(const std::string& name, double value, index_t row, index_t column);
+/// Throws unless every value of m is finite, naming the first one that is not. Writers call it before
+/// creating any file, so a diverged run leaves nothing behind that treesne's own readers would refuse.
+void check_finite(const std::string& name, ConstMatrixView m);
+[[noreturn]] void fail_unknown_format(const std::string& path);
+
+void write_text(Output& out, ConstMatrixView m, char delim);
+void write_npy(Output& out, ConstMatrixView m);
+void write_dat(Output& out, ConstMatrixView m);
+
+}  // namespace treesne::io::detail

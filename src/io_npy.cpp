@@ -1,0 +1,194 @@
+// NumPy .npy arrays: the header's Python dict literal, dtypes, the reader and the float64 writer.
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "io_internal.hpp"
+
+namespace treesne::io::detail {
+namespace {
+
+// .npy: "\x93NUMPY", major, minor, header length (uint16 in 1.x, uint32 in 2.x/3.x), then a Python dict
+// literal {'descr': '<f8', 'fortran_order': False, 'shape': (N, D), } padded with spaces and '\n'.
+struct NpyHeader {
+    std::string descr;
+    bool fortran = false;
+    std::vector<std::uint64_t> shape;
+    bool has_descr = false, has_fortran = false, has_shape = false;
+};
+
+class NpyHeaderParser {
+  public:
+    NpyHeaderParser(const std::string& name, std::string_view text) : name_(name), s_(text) {}
+
+    NpyHeader parse() {
+        NpyHeader h;
+        expect('{');
+        while (skip_ws(), peek() != '}') {
+            const std::string key = string_literal();
+            expect(':');
+            skip_ws();
+            if (key == "descr") {
+                if (peek() == '[') bad("structured (record) dtypes are not supported");
+                h.descr = string_literal();
+                h.has_descr = true;
+            } else if (key == "fortran_order") {
+                h.fortran = boolean();
+                h.has_fortran = true;
+            } else if (key == "shape") {
+                h.shape = tuple();
+                h.has_shape = true;
+            } else {
+                bad(concat("unexpected key '", key, "'"));
+            }
+            skip_ws();
+            if (peek() == ',') ++i_;
+        }
+        ++i_;
+        skip_ws();
+        if (i_ != s_.size()) bad("unexpected text after the closing '}'");
+        if (!h.has_descr || !h.has_fortran || !h.has_shape)
+            bad("missing 'descr', 'fortran_order' or 'shape'");
+        return h;
+    }
+
+  private:
+    [[noreturn]] void bad(const std::string& what) const { fail(name_, "invalid .npy header: ", what); }
+    char peek() const { return i_ < s_.size() ? s_[i_] : '\0'; }
+    void skip_ws() {
+        while (i_ < s_.size() && (is_space(s_[i_]) || s_[i_] == '\n')) ++i_;
+    }
+    void expect(char c) {
+        skip_ws();
+        if (peek() != c) bad(concat("expected '", c, "' at offset ", i_));
+        ++i_;
+    }
+    std::string string_literal() {
+        skip_ws();
+        const char quote = peek();
+        if (quote != '\'' && quote != '"') bad(concat("expected a quoted string at offset ", i_));
+        const std::size_t close = s_.find(quote, i_ + 1);
+        if (close == std::string_view::npos) bad("unterminated string");
+        std::string out(s_.substr(i_ + 1, close - i_ - 1));
+        i_ = close + 1;
+        return out;
+    }
+    bool boolean() {
+        if (s_.substr(i_, 4) == "True") {
+            i_ += 4;
+            return true;
+        }
+        if (s_.substr(i_, 5) == "False") {
+            i_ += 5;
+            return false;
+        }
+        bad("'fortran_order' must be True or False");
+    }
+    std::vector<std::uint64_t> tuple() {
+        std::vector<std::uint64_t> dims;
+        expect('(');
+        while (skip_ws(), peek() != ')') {
+            if (peek() < '0' || peek() > '9') bad(concat("expected a dimension at offset ", i_));
+            std::uint64_t v = 0;
+            while (peek() >= '0' && peek() <= '9') {
+                if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, peek() - '0', &v)) {
+                    bad("dimension too large");
+                }
+                ++i_;
+            }
+            if (peek() == 'L') ++i_;  // Python 2 longs
+            dims.push_back(v);
+            if (dims.size() > 64) bad("too many dimensions");
+            skip_ws();
+            if (peek() == ',') {
+                ++i_;
+            } else if (peek() != ')') {
+                bad(concat("expected ',' or ')' at offset ", i_));
+            }
+        }
+        ++i_;
+        return dims;
+    }
+
+    const std::string& name_;
+    std::string_view s_;
+    std::size_t i_ = 0;
+};
+
+/// Maps a numpy dtype string ('<f8', '|u1', '=i4'...) to an element type; refuses the rest clearly.
+Elem npy_elem(const std::string& name, const std::string& descr) {
+    if (descr.find('O') != std::string::npos)
+        fail(name, "object arrays (dtype '", descr, "') are not supported");
+    if (descr.size() < 2) fail(name, "unsupported .npy dtype '", descr, "'");
+    const char order = descr[0];
+    const std::string type =
+        descr.substr(order == '<' || order == '>' || order == '|' || order == '=' ? 1 : 0);
+    static const std::pair<const char*, Elem> kTypes[] = {
+        {"f4", Elem::f32}, {"f8", Elem::f64}, {"u1", Elem::u8},  {"i1", Elem::i8},  {"i2", Elem::i16},
+        {"u2", Elem::u16}, {"i4", Elem::i32}, {"u4", Elem::u32}, {"i8", Elem::i64}, {"u8", Elem::u64},
+    };
+    for (const auto& [code, elem] : kTypes) {
+        if (type != code) continue;
+        if (elem_size(elem) > 1 && order == '>') {
+            fail(name, "big-endian dtype '", descr, "' is not supported; save it as little-endian (astype('<",
+                 type, "'))");
+        }
+        if (elem_size(elem) > 1 && order == '|') fail(name, "invalid .npy dtype '", descr, "'");
+        return elem;
+    }
+    fail(name, "unsupported .npy dtype '", descr, "'; use float32/float64 or 8- to 64-bit integers");
+}
+
+}  // namespace
+
+/// The decoded element type and shape of a .npy array as rows x cols; returns the data.
+Matrix parse_npy(const Loaded& in) {
+    const std::string& name = in.name;
+    const Bytes& b = in.bytes;
+    if (b.size() < 10 || std::memcmp(b.data(), "\x93NUMPY", 6) != 0)
+        fail(name, "is not a .npy file (bad magic)");
+    const int major = static_cast<unsigned char>(b[6]);
+    const int minor = static_cast<unsigned char>(b[7]);
+    std::size_t header_start = 10;
+    std::uint64_t header_len = static_cast<unsigned char>(b[8]) | static_cast<unsigned>(b[9] & 0xFF) << 8;
+    if (major == 2 || major == 3) {
+        if (b.size() < 12) fail(name, "truncated .npy header");
+        header_start = 12;
+        header_len = load_le32(b.data() + 8);
+    } else if (major != 1) {
+        fail(name, "unsupported .npy format version ", major, ".", minor);
+    }
+    if (header_len > b.size() - header_start) fail(name, "truncated .npy header");
+    const NpyHeader h =
+        NpyHeaderParser(name, std::string_view(b.data() + header_start, static_cast<std::size_t>(header_len)))
+            .parse();
+    const Elem elem = npy_elem(name, h.descr);
+    if (h.fortran) fail(name, "Fortran-order arrays are not supported; save with np.ascontiguousarray");
+    if (h.shape.empty() || h.shape.size() > 2) {
+        fail(name, "a ", h.shape.size(), "-D array is not supported; expected 1-D (N) or 2-D (N x D)");
+    }
+    const std::uint64_t rows = h.shape[0];
+    const std::uint64_t cols = h.shape.size() == 2 ? h.shape[1] : 1;
+    const std::size_t data_start = header_start + static_cast<std::size_t>(header_len);
+    check_data_size(name, rows, cols, elem_size(elem), b.size() - data_start);
+    return convert<false>(name, elem, b.data() + data_start, static_cast<index_t>(rows),
+                          static_cast<index_t>(cols));
+}
+
+void write_npy(Output& out, ConstMatrixView m) {
+    std::string dict =
+        concat("{'descr': '<f8', 'fortran_order': False, 'shape': (", m.rows, ", ", m.cols, "), }");
+    // Magic (6) + version (2) + length (2) + dict + padding + '\n' is a multiple of 64, as numpy writes it.
+    const std::size_t total = 10 + dict.size() + 1;
+    dict.append((64 - total % 64) % 64, ' ');
+    dict.push_back('\n');
+    out.put("\x93NUMPY\x01\x00", 8);
+    out.binary(static_cast<std::uint16_t>(dict.size()));
+    out.put(dict.data(), dict.size());
+    out.put(m.data, static_cast<std::size_t>(m.size()) * sizeof(double));
+}
+
+}  // namespace treesne::io::detail
