@@ -8,8 +8,10 @@
 #include <cstring>
 #include <limits>
 #include <string>
+#include <tuple>
 #include <vector>
 
+#include "test_helpers.hpp"
 #include "treesne/errors.hpp"
 #include "treesne/options.hpp"
 
@@ -34,31 +36,33 @@ CliConfig parse(std::vector<std::string> args) {
     return parse_cli(static_cast<int>(argv.size()), argv.data());
 }
 
+// Every field of each options aggregate as a tuple. A structured binding must name every field, so adding
+// a field to one of these structs stops this file from compiling until the field is compared here too.
+auto fields(const treesne::NeighborOptions& o) {
+    const auto& [backend] = o;
+    return std::tie(backend);
+}
+auto fields(const treesne::AffinityOptions& o) {
+    const auto& [perplexity, entropy_tolerance, max_steps] = o;
+    return std::tie(perplexity, entropy_tolerance, max_steps);
+}
+auto fields(const treesne::OptimizerOptions& o) {
+    const auto& [method, theta, iterations, exaggeration, exaggeration_iterations, learning_rate, momentum,
+                 final_momentum, gain_increase, gain_decrease, min_gain, max_step_norm] = o;
+    return std::tie(method, theta, iterations, exaggeration, exaggeration_iterations, learning_rate, momentum,
+                    final_momentum, gain_increase, gain_decrease, min_gain, max_step_norm);
+}
+auto fields(const treesne::Options& o) {
+    const auto& [dims, seed, threads, pca_dims, init, init_coordinates, keep_user_scale, report_every, neighbors,
+                 affinities, optimizer] = o;
+    return std::tie(dims, seed, threads, pca_dims, init, init_coordinates, keep_user_scale, report_every);
+}
+
 void check_same_options(const treesne::Options& a, const treesne::Options& b) {
-    CHECK(a.dims == b.dims);
-    CHECK(a.seed == b.seed);
-    CHECK(a.threads == b.threads);
-    CHECK(a.pca_dims == b.pca_dims);
-    CHECK(a.init == b.init);
-    CHECK(a.keep_user_scale == b.keep_user_scale);
-    CHECK(a.report_every == b.report_every);
-    CHECK(a.neighbors.backend == b.neighbors.backend);
-    CHECK(a.affinities.perplexity == b.affinities.perplexity);
-    CHECK(a.affinities.entropy_tolerance == b.affinities.entropy_tolerance);
-    CHECK(a.affinities.max_steps == b.affinities.max_steps);
-    const auto &p = a.optimizer, &q = b.optimizer;
-    CHECK(p.method == q.method);
-    CHECK(p.theta == q.theta);
-    CHECK(p.iterations == q.iterations);
-    CHECK(p.exaggeration == q.exaggeration);
-    CHECK(p.exaggeration_iterations == q.exaggeration_iterations);
-    CHECK(p.learning_rate == q.learning_rate);
-    CHECK(p.momentum == q.momentum);
-    CHECK(p.final_momentum == q.final_momentum);
-    CHECK(p.gain_increase == q.gain_increase);
-    CHECK(p.gain_decrease == q.gain_decrease);
-    CHECK(p.min_gain == q.min_gain);
-    CHECK(p.max_step_norm == q.max_step_norm);
+    CHECK((fields(a) == fields(b)));
+    CHECK((fields(a.neighbors) == fields(b.neighbors)));
+    CHECK((fields(a.affinities) == fields(b.affinities)));
+    CHECK((fields(a.optimizer) == fields(b.optimizer)));
 }
 
 }  // namespace
@@ -452,6 +456,7 @@ TEST_CASE("cli help: every option and its default") {
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <random>
 #include <sstream>
 #include <thread>
 
@@ -468,32 +473,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-/// A fresh directory, removed with everything in it at the end of the test.
-class TempDir {
-  public:
-    TempDir() {
-        static int counter = 0;
-        path_ = fs::temp_directory_path() /
-                ("treesne_cli_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-        fs::remove_all(path_);
-        fs::create_directories(path_);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::permissions(path_, fs::perms::owner_all, fs::perm_options::add, ec);
-        for (const auto& entry : fs::recursive_directory_iterator(path_, ec))
-            if (entry.is_directory())
-                fs::permissions(entry.path(), fs::perms::owner_all, fs::perm_options::add, ec);
-        fs::remove_all(path_, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    std::string operator/(const std::string& name) const { return (path_ / name).string(); }
-    const fs::path& path() const { return path_; }
-
-  private:
-    fs::path path_;
-};
+using treesne::testing::TempDir;
 
 std::string quote(const std::string& s) {
     std::string out = "'";
@@ -549,8 +529,8 @@ void check_one_error_line(const Run& r) {
     CHECK(r.err.rfind("treesne: error: ", 0) == 0);
 }
 
-/// `clusters` well-separated blobs in d dimensions, n points in all, from a fixed linear congruential
-/// generator; labels[i] = blob of point i.
+/// The first n points of `clusters` equal blobs in d dimensions (the shared generator testing::clustered),
+/// as rows for write_csv; labels[i] = blob of point i.
 struct Blobs {
     std::vector<std::vector<double>> x;
     std::vector<int> labels;
@@ -558,19 +538,10 @@ struct Blobs {
 
 Blobs make_blobs(int n, int d, int clusters, std::uint64_t seed = 1) {
     Blobs b;
-    std::uint64_t state = seed * 6364136223846793005ULL + 1442695040888963407ULL;
-    auto uniform = [&state] {
-        state = state * 6364136223846793005ULL + 1442695040888963407ULL;
-        return static_cast<double>(state >> 11) / 9007199254740992.0;
-    };
-    for (int i = 0; i < n; ++i) {
-        const int c = i % clusters;
-        std::vector<double> row(static_cast<std::size_t>(d));
-        for (int j = 0; j < d; ++j)
-            row[static_cast<std::size_t>(j)] = (j == c % d ? 10.0 * (c + 1) : 0.0) + uniform() - 0.5;
-        b.x.push_back(row);
-        b.labels.push_back(c);
-    }
+    const treesne::Matrix x =
+        treesne::testing::clustered(clusters, (n + clusters - 1) / clusters, d, seed, 10.0, &b.labels);
+    for (treesne::index_t i = 0; i < n; ++i) b.x.emplace_back(x.row(i), x.row(i) + x.cols());
+    b.labels.resize(static_cast<std::size_t>(n));
     return b;
 }
 
@@ -724,8 +695,7 @@ TEST_CASE("cli binary: data errors exit 1 with one line and write nothing") {
             dir, "embed " + quote(small) + " -o " + quote(out) + " --perplexity 30 --quiet --threads 1");
         CHECK(r.status == 1);
         check_one_error_line(r);
-        CHECK(contains(r.err, "perplexity"));
-        CHECK(contains(r.err, "at most"));
+        CHECK(contains(r.err, "perplexity 30 must be below N - 1 = 11 for 12 points"));
         CHECK_FALSE(fs::exists(out));
     }
     SUBCASE("output directory missing") {
@@ -1235,6 +1205,101 @@ TEST_CASE("cli binary: degenerate inputs embed, and --verbose prints the memory 
     CHECK(r.status == 1);
     check_one_error_line(r);
     CHECK_FALSE(fs::exists(dir / "z.csv"));
+}
+
+TEST_CASE("cli binary: small data embeds at the default perplexity; only perplexity >= N - 1 is refused") {
+    TempDir dir;
+    std::mt19937_64 rng(5);
+    std::vector<std::vector<double>> x(50, std::vector<double>(2));
+    for (auto& row : x)
+        for (double& v : row) v = std::generate_canonical<double, 53>(rng);
+    write_csv(dir / "fifty.csv", x);
+    // As a new user would: 50 random 2-D points, every option at its default (perplexity 30, k = 49).
+    Run r = run_cli(dir, "embed " + quote(dir / "fifty.csv") + " -o " + quote(dir / "y.csv") + " --quiet");
+    CAPTURE(r.err);
+    CHECK(r.status == 0);
+    check_embedding(dir / "y.csv", 50, 2);
+    r = run_cli(dir, "evaluate " + quote(dir / "fifty.csv") + " " + quote(dir / "y.csv") + " --quiet");
+    CHECK(r.status == 0);
+    CHECK(contains(r.out, "KL divergence"));
+
+    x.resize(31);  // perplexity 30 needs N - 1 > 30
+    write_csv(dir / "thirty-one.csv", x);
+    write_csv(dir / "y31.csv", x);  // any 31 x 2 matrix will do as the embedding to evaluate
+    for (const std::string command : {"embed", "evaluate"}) {
+        CAPTURE(command);
+        const std::string args = command == "embed" ? " -o " + quote(dir / "z.csv") : " " + quote(dir / "y31.csv");
+        r = run_cli(dir, command + " " + quote(dir / "thirty-one.csv") + args + " --quiet");
+        CHECK(r.status == 1);
+        check_one_error_line(r);
+        CHECK(contains(r.err, "perplexity 30 must be below N - 1 = 30 for 31 points"));
+    }
+    CHECK_FALSE(fs::exists(dir / "z.csv"));
+    r = run_cli(dir, "embed " + quote(dir / "thirty-one.csv") + " -o " + quote(dir / "z.csv") +
+                         " --perplexity 29.5 --quiet --iterations 100");
+    CHECK(r.status == 0);
+    check_embedding(dir / "z.csv", 31, 2);
+}
+
+TEST_CASE("cli binary: an output naming an input or another output is refused before any work") {
+    TempDir dir;
+    const Blobs b = make_blobs(40, 3, 2);
+    write_csv(dir / "data.csv", b.x);
+    write_labels(dir / "labels.csv", b.labels);
+    const std::string data = slurp(dir / "data.csv"), labels = slurp(dir / "labels.csv");
+    fs::create_symlink(dir / "data.csv", dir / "link.csv");
+    fs::create_hard_link(dir / "data.csv", dir / "hard.csv");
+    fs::create_directory(dir / "sub");
+    const std::string in = quote(dir / "data.csv");
+    const std::string opts = " --perplexity 5 --iterations 20 --threads 1";  // not --quiet: no stage line either
+    struct Case {
+        std::string args, expect;
+    };
+    const Case cases[] = {
+        {in + " -o " + in, "-o " + (dir / "data.csv") + " is the same file as the input"},
+        {in + " -o " + quote((dir / "sub") + "/../data.csv"), "is the same file as the input"},
+        {in + " -o " + quote(dir / "link.csv"), "is the same file as the input"},
+        {in + " -o " + quote(dir / "hard.csv"), "is the same file as the input"},
+        {quote(dir / "link.csv") + " -o " + quote(dir / "hard.csv"), "is the same file as the input"},
+        {in + " -o y.csv --labels " + quote(dir / "labels.csv") + " --checkpoint " + quote(dir / "labels.csv"),
+         "--checkpoint " + (dir / "labels.csv") + " is the same file as --labels"},
+        {in + " -o " + quote(dir / "labels.csv") + " --labels " + quote(dir / "labels.csv"),
+         "is the same file as --labels"},
+        {in + " -o " + quote(dir / "y.csv") + " --init " + quote(dir / "y.csv"), "is the same file as --init"},
+        {in + " -o " + quote(dir / "y.csv") + " --checkpoint " + quote(dir / "./y.csv"),
+         "-o " + (dir / "y.csv") + " and --checkpoint " + (dir / "./y.csv") + " name the same file"},
+        {in + " -o " + quote(dir / "y.csv") + " --checkpoint " + in, "is the same file as the input"},
+    };
+    fs::copy_file(dir / "data.csv", dir / "y.csv");  // for --init
+    for (const Case& c : cases) {
+        CAPTURE(c.args);
+        const Run r = run_cli(dir, "embed " + c.args + opts);
+        CHECK(r.status == 2);
+        check_one_error_line(r);
+        CHECK(contains(r.err, c.expect));
+        CHECK(contains(r.err, "refusing to overwrite an input") != contains(r.err, "name the same file"));
+    }
+    CHECK(slurp(dir / "data.csv") == data);
+    CHECK(slurp(dir / "labels.csv") == labels);
+    // The one pair allowed: a run that checkpoints into the file it resumes from.
+    const std::string ckpt = quote(dir / "run.ckpt");
+    CHECK(run_cli(dir, "embed " + in + " -o " + quote(dir / "a.csv") + " --checkpoint " + ckpt + opts).status == 0);
+    const Run resumed = run_cli(dir, "embed " + in + " -o " + quote(dir / "b.csv") + " --checkpoint " + ckpt +
+                                         " --resume " + ckpt + " --perplexity 5 --iterations 40 --threads 1");
+    CAPTURE(resumed.err);
+    CHECK(resumed.status == 0);
+}
+
+TEST_CASE("cli binary: a diverging exact run exits 1 naming the iteration and writes nothing") {
+    TempDir dir;
+    const Blobs b = make_blobs(60, 4, 2);
+    write_csv(dir / "data.csv", b.x);
+    const Run r = run_cli(dir, "embed " + quote(dir / "data.csv") + " -o " + quote(dir / "y.csv") +
+                                   " --method exact_sne --learning-rate 1e12 --perplexity 5 --quiet --threads 1");
+    CHECK(r.status == 1);
+    check_one_error_line(r);
+    CHECK(contains(r.err, "the optimisation diverged at iteration "));
+    CHECK_FALSE(fs::exists(dir / "y.csv"));
 }
 
 #endif  // TREESNE_CLI_PATH

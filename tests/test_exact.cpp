@@ -1,10 +1,16 @@
-// The oracle checked against itself: analytic gradients equal central finite differences of the KL.
+// The exact methods: the oracle checked against itself (analytic gradients equal central finite
+// differences of the KL), their memory refusal through embed(), and exact SNE's resumption and thread
+// independence.
 #include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
 
 #include "test_helpers.hpp"
 #include "treesne/treesne.hpp"
 
 using namespace treesne;
+using treesne::testing::clustered;
 using treesne::testing::random_matrix;
 using treesne::testing::relative_error;
 
@@ -80,15 +86,126 @@ TEST_CASE("exaggeration scales only the attractive part of the exact gradient") 
     }
 }
 
-TEST_CASE("exact methods refuse N whose dense matrices cannot fit") {
-    CHECK_THROWS_AS(require_dense_fits(20'000'000, 3, "the exact method"), NumericalError);
-    CHECK_NOTHROW(require_dense_fits(1000, 3, "the exact method"));
+TEST_CASE("require_dense_fits: refuses N^2 doubles beyond 2^64 bytes whatever the machine has") {
+    // 3 * (2^31)^2 * 8 bytes = 1.1e20: no address space holds it, whatever memory the machine reports.
+    CHECK_THROWS_WITH_AS(require_dense_fits(index_t{1} << 31, 3, "exact_tsne"),
+                         doctest::Contains("barnes_hut"), NumericalError);
+    CHECK_THROWS_AS(require_dense_fits(20'000'000, 3, "the exact method"), NumericalError);  // 9.6e15 bytes
+    CHECK_NOTHROW(require_dense_fits(1000, 3, "the exact method"));                          // 24 MB
+}
+
+TEST_CASE("exact methods: embed() refuses N whose dense matrices exceed the memory limit, before any stage") {
+    const Matrix x = clustered(4, 50, 5, 60);  // N = 200
+    for (Method method : {Method::exact_tsne, Method::exact_sne}) {
+        CAPTURE(std::string(to_string(method)));
+        Options o;
+        o.optimizer.method = method;
+        o.affinities.perplexity = 10;
+        o.optimizer.iterations = 30;
+        o.threads = 1;
+        const MemoryEstimate need = estimate_memory(x.rows(), x.cols(), o);
+        CHECK(need.dense == doctest::Approx(3.0 * 200 * 200 * 8));
+        const double fits = need.peak - need.input;  // the input is already in memory
+
+        Callbacks cb;
+        std::vector<std::string> started;
+        cb.stage_start = [&](const std::string& stage) { started.push_back(stage); };
+        cb.memory_limit_bytes = fits - 1;  // one byte short
+        CHECK_THROWS_WITH_AS(embed(x, o, cb), doctest::Contains("barnes_hut"), NumericalError);
+        CHECK(started.empty());  // refused before the affinities (the N^2 allocations) began
+
+        // Barnes-Hut needs O(N k): the same limit lets it run.
+        Options bh = o;
+        bh.optimizer.method = Method::barnes_hut;
+        CHECK(embed(x, bh, cb).iterations == 30);
+
+        cb.memory_limit_bytes = fits;  // exactly enough
+        started.clear();
+        const Result r = embed(x, o, cb);
+        CHECK(r.iterations == 30);
+        CHECK_FALSE(started.empty());
+    }
+}
+
+TEST_CASE("exact methods: embed() refuses an N whose N^2 doubles exceed any machine, without reading X") {
+    // No injected limit: embed() asks the machine (available_memory()). 3 (2^31)^2 doubles are 1.1e20 bytes,
+    // more than any 64-bit address space, so the refusal cannot depend on this machine's memory. X is a view
+    // claiming 2^31 rows over 16 doubles: embed() must refuse from the shape alone, before it reads the data
+    // (or allocates anything N^2). Where available_memory() is unknown (not Linux), embed() skips its
+    // memory check and would read past the buffer, so the test cannot run there.
+    if (!available_memory()) {
+        MESSAGE("skipped: available_memory() is unknown on this system");
+        return;
+    }
+    const std::vector<double> buffer(16, 0.0);
+    const ConstMatrixView huge{buffer.data(), index_t{1} << 31, 1};
+    for (Method method : {Method::exact_tsne, Method::exact_sne}) {
+        CAPTURE(std::string(to_string(method)));
+        Options o;
+        o.optimizer.method = method;
+        o.init = InitKind::random;  // PCA initialisation would need 2 input columns
+        o.threads = 1;
+        Callbacks cb;
+        bool started = false;
+        cb.stage_start = [&](const std::string&) { started = true; };
+        CHECK_THROWS_WITH_AS(embed(huge, o, cb), doctest::Contains("barnes_hut"), NumericalError);
+        CHECK_FALSE(started);
+    }
+}
+
+TEST_CASE("exact SNE: resumable and thread-independent, bit for bit") {
+    const Matrix x = clustered(3, 30, 6, 61);  // N = 90
+    AffinityOptions aff;
+    aff.perplexity = 10;
+    const Matrix p = dense_conditional_probabilities(x, aff, 1);
+    CHECK(dense_conditional_probabilities(x, aff, 4) == p);
     Options o;
-    o.optimizer.method = Method::exact_tsne;
-    // The façade must fail before allocating anything N^2: use a view over a small buffer claiming many rows
-    // is unsafe, so check the building block the façade calls.
-    CHECK_THROWS_WITH_AS(require_dense_fits(5'000'000, 3, "exact_tsne"), doctest::Contains("barnes_hut"),
-                         NumericalError);
+    o.optimizer.method = Method::exact_sne;
+    o.optimizer.iterations = 200;
+    o.optimizer.exaggeration_iterations = 120;  // the segment boundary at 100 lies inside exaggeration
+    o.optimizer.max_step_norm = 1.0;            // exercise clipping too
+    o.threads = 1;
+    const Matrix y0 = random_init(x.rows(), 2, 5);
+
+    Session straight(p, y0, o);
+    const double kl0 = straight.kl();
+    CHECK(kl0 == exact_sne_kl(p, y0, 1));
+    REQUIRE(straight.run(200) == RunStatus::completed);
+    const OptimizerState& want = straight.state();
+    CHECK(want.iteration == 200);
+    CHECK(straight.kl() == exact_sne_kl(p, want.y, 1));
+    CHECK(straight.kl() < 0.5 * kl0);  // it optimised
+
+    // run(100) then run(200) equals run(200).
+    Session segmented(p, y0, o);
+    CHECK(segmented.run(100) == RunStatus::completed);
+    CHECK(segmented.iteration() == 100);
+    CHECK(segmented.embedding() != want.y);
+    segmented.run(200);
+    CHECK(segmented.embedding() == want.y);
+    CHECK(segmented.state().gains == want.gains);
+    CHECK(segmented.state().velocity == want.velocity);
+
+    // A state restored into a fresh session (another start) continues bit for bit.
+    Session first(p, y0, o);
+    first.run(100);
+    Session second(p, random_init(x.rows(), 2, 6), o);
+    second.restore(first.state());
+    second.run(200);
+    CHECK(second.embedding() == want.y);
+    CHECK(second.state().velocity == want.velocity);
+
+    // 2 and 4 threads give the 1-thread result.
+    for (int threads : {2, 4}) {
+        CAPTURE(threads);
+        Options t = o;
+        t.threads = threads;
+        Session s(p, y0, t);
+        s.run(200);
+        CHECK(s.embedding() == want.y);
+        CHECK(s.state().gains == want.gains);
+        CHECK(s.kl() == straight.kl());
+    }
 }
 
 TEST_CASE("sparse exact KL equals the dense KL when P is dense") {

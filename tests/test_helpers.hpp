@@ -1,8 +1,17 @@
-// Small deterministic data generators shared by the tests.
+// Deterministic data generators and small utilities shared by the tests: one definition of each, so that
+// every test file draws its data the same way (and the binary has one `gaussian`, not two).
 #pragma once
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <cstdint>
+#include <filesystem>
 #include <random>
+#include <string>
+#include <system_error>
 #include <vector>
 
 #include "treesne/affinities.hpp"
@@ -10,36 +19,64 @@
 
 namespace treesne::testing {
 
-/// Standard normal from a fixed-seed engine via Box-Muller (the tests need no cross-platform identity).
+// --- random numbers ---------------------------------------------------------------------------------
+
+/// Standard normal from a fixed-seed engine via Box-Muller on 53-bit uniforms (u1 in (0, 1), never 0, so
+/// the log is finite). The standard library's normal_distribution differs between implementations; this
+/// does not (the tests need fixed data, not cross-platform bit identity).
 inline double gaussian(std::mt19937_64& rng) {
     const double u1 = (static_cast<double>(rng() >> 11) + 0.5) * 0x1.0p-53;
     const double u2 = static_cast<double>(rng() >> 11) * 0x1.0p-53;
     return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
 }
 
-inline Matrix random_matrix(index_t rows, index_t cols, std::uint64_t seed, double sd = 1.0) {
+/// rows x cols entries offset + sd * N(0, 1), filled row by row from mt19937_64(seed).
+inline Matrix random_matrix(index_t rows, index_t cols, std::uint64_t seed, double sd = 1.0,
+                            double offset = 0.0) {
     std::mt19937_64 rng(seed);
     Matrix m(rows, cols);
-    for (index_t i = 0; i < m.size(); ++i) m.data()[i] = sd * gaussian(rng);
+    for (index_t i = 0; i < m.size(); ++i) m.data()[i] = offset + sd * gaussian(rng);
     return m;
 }
 
-/// `clusters` Gaussian blobs of `per_cluster` points in `dims` dimensions; centres ~N(0, spread^2).
+// --- clusters ---------------------------------------------------------------------------------------
+
+/// Gaussian blobs around given centres (one row each): per_cluster rows for every centre, in cluster
+/// order; the noise of cluster c has sd widths[c % widths.size()]. labels (if given) receives the cluster
+/// of each row.
+inline Matrix blobs(const Matrix& centres, index_t per_cluster, std::mt19937_64& rng,
+                    const std::vector<double>& widths = {1.0}, std::vector<int>* labels = nullptr) {
+    const index_t clusters = centres.rows(), dims = centres.cols();
+    Matrix x(clusters * per_cluster, dims);
+    if (labels) labels->clear();
+    for (index_t c = 0; c < clusters; ++c) {
+        const double width = widths[static_cast<std::size_t>(c) % widths.size()];
+        for (index_t p = 0; p < per_cluster; ++p) {
+            const index_t i = c * per_cluster + p;
+            for (index_t d = 0; d < dims; ++d) x(i, d) = centres(c, d) + width * gaussian(rng);
+            if (labels) labels->push_back(static_cast<int>(c));
+        }
+    }
+    return x;
+}
+
+inline Matrix blobs(const Matrix& centres, index_t per_cluster, std::uint64_t seed,
+                    const std::vector<double>& widths = {1.0}, std::vector<int>* labels = nullptr) {
+    std::mt19937_64 rng(seed);
+    return blobs(centres, per_cluster, rng, widths, labels);
+}
+
+/// `clusters` unit-sd Gaussian blobs of `per_cluster` points in `dims` dimensions around centres drawn
+/// from N(0, spread^2), all from one mt19937_64(seed) stream (centres first).
 inline Matrix clustered(index_t clusters, index_t per_cluster, index_t dims, std::uint64_t seed,
                         double spread = 10.0, std::vector<int>* labels = nullptr) {
     std::mt19937_64 rng(seed);
     Matrix centres(clusters, dims);
     for (index_t i = 0; i < centres.size(); ++i) centres.data()[i] = spread * gaussian(rng);
-    Matrix x(clusters * per_cluster, dims);
-    if (labels) labels->clear();
-    for (index_t c = 0; c < clusters; ++c)
-        for (index_t p = 0; p < per_cluster; ++p) {
-            const index_t i = c * per_cluster + p;
-            for (index_t d = 0; d < dims; ++d) x(i, d) = centres(c, d) + gaussian(rng);
-            if (labels) labels->push_back(static_cast<int>(c));
-        }
-    return x;
+    return blobs(centres, per_cluster, rng, {1.0}, labels);
 }
+
+// --- matrices ---------------------------------------------------------------------------------------
 
 /// Dense copy of a sparse matrix.
 inline Matrix densify(const SparseMatrix& p) {
@@ -55,6 +92,7 @@ inline double norm(const Matrix& m) {
     return std::sqrt(s);
 }
 
+/// |approx - exact| / |exact| in the Frobenius norm.
 inline double relative_error(const Matrix& approx, const Matrix& exact) {
     double diff = 0;
     for (index_t i = 0; i < exact.size(); ++i) {
@@ -63,5 +101,46 @@ inline double relative_error(const Matrix& approx, const Matrix& exact) {
     }
     return std::sqrt(diff) / norm(exact);
 }
+
+// --- files ------------------------------------------------------------------------------------------
+
+/// A fresh, empty directory under the system temp directory, removed with everything in it at scope exit.
+/// Permissions are restored before the removal, so a test may lock a subdirectory.
+class TempDir {
+  public:
+    TempDir() {
+        static std::atomic<int> counter{0};
+        path_ = std::filesystem::temp_directory_path() /
+                ("treesne_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+        std::filesystem::remove_all(path_);
+        std::filesystem::create_directories(path_);
+    }
+    ~TempDir() {
+        namespace fs = std::filesystem;
+        std::error_code ec;
+        fs::permissions(path_, fs::perms::owner_all, fs::perm_options::add, ec);
+        for (const auto& entry : fs::recursive_directory_iterator(path_, ec))
+            if (entry.is_directory(ec))
+                fs::permissions(entry.path(), fs::perms::owner_all, fs::perm_options::add, ec);
+        fs::remove_all(path_, ec);
+    }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+
+    /// The path of `name` inside the directory.
+    std::string operator/(const std::string& name) const { return (path_ / name).string(); }
+    const std::filesystem::path& path() const { return path_; }
+    /// Names of the entries in the directory, sorted.
+    std::vector<std::string> files() const {
+        std::vector<std::string> names;
+        for (const auto& e : std::filesystem::directory_iterator(path_))
+            names.push_back(e.path().filename().string());
+        std::sort(names.begin(), names.end());
+        return names;
+    }
+
+  private:
+    std::filesystem::path path_;
+};
 
 }  // namespace treesne::testing

@@ -15,9 +15,13 @@
 #include <functional>
 #include <iterator>
 #include <limits>
+#include <map>
+#include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "test_helpers.hpp"
 #include "treesne/errors.hpp"
 #include "treesne/io.hpp"
 
@@ -25,36 +29,9 @@ namespace fs = std::filesystem;
 using treesne::IoError;
 using treesne::Matrix;
 using treesne::SparseMatrix;
+using treesne::testing::TempDir;
 
 namespace {
-
-/// A fresh directory under the system temp directory, removed with its content at scope exit.
-class TempDir {
-  public:
-    TempDir() {
-        static std::atomic<int> counter{0};
-        path_ = fs::temp_directory_path() /
-                ("treesne_test_io_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-        fs::remove_all(path_);
-        fs::create_directories(path_);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    std::string operator/(const std::string& name) const { return (path_ / name).string(); }
-    const fs::path& path() const { return path_; }
-    /// Names of the files in the directory, sorted.
-    std::vector<std::string> files() const {
-        std::vector<std::string> names;
-        for (const auto& e : fs::directory_iterator(path_)) names.push_back(e.path().filename().string());
-        std::sort(names.begin(), names.end());
-        return names;
-    }
-
-  private:
-    fs::path path_;
-};
 
 void write_bytes(const std::string& path, const std::string& bytes) {
     std::ofstream out(path, std::ios::binary);
@@ -199,6 +176,85 @@ TEST_CASE("io: \"-\" writes CSV to standard output") {
     ::close(saved);
     std::fclose(f);
     CHECK(read_bytes(captured) == "1,0.10000000000000001\n-3,4\n");
+}
+
+namespace {
+
+/// A non-finite value and its name in the writers' messages.
+struct NonFinite {
+    double value;
+    const char* shown;
+};
+
+const NonFinite kNonFinite[] = {
+    {std::nan(""), "nan"}, {-std::nan(""), "nan"}, {INFINITY, "inf"}, {-INFINITY, "-inf"}};
+
+/// The message every writer gives for a non-finite value at (row, column), both 1-based.
+std::string non_finite_message(const std::string& file, const char* shown, int row, int column) {
+    return file + ": refusing to write a non-finite value (" + shown + ") at row " + std::to_string(row) +
+           ", column " + std::to_string(column);
+}
+
+}  // namespace
+
+TEST_CASE("io: matrix writers refuse non-finite values before creating any file") {
+    TempDir dir;
+    for (const NonFinite& bad : kNonFinite) {
+        CAPTURE(bad.shown);
+        Matrix m(3, 2, 1.0);
+        m(2, 1) = bad.value;  // row 3, column 2
+        for (const char* name : {"out.csv", "out.tsv", "out.npy", "out.dat", "OUT.CSV"}) {
+            CAPTURE(name);
+            CHECK(io_error([&] { treesne::io::write_matrix(dir / name, m); }) ==
+                  non_finite_message(dir / name, bad.shown, 3, 2));
+            CHECK_FALSE(fs::exists(dir / name));
+            CHECK(dir.files().empty());  // no temporary file either
+        }
+    }
+    // The first bad value is named; an existing target is left as it was.
+    write_bytes(dir / "old.npy", "old");
+    const Matrix first(2, 2, std::vector<double>{INFINITY, 0, 0, std::nan("")});
+    CHECK(io_error([&] { treesne::io::write_matrix(dir / "old.npy", first); }) ==
+          non_finite_message(dir / "old.npy", "inf", 1, 1));
+    CHECK(read_bytes(dir / "old.npy") == "old");
+    CHECK(dir.files() == std::vector<std::string>{"old.npy"});
+}
+
+TEST_CASE("io: \"-\" refuses non-finite values before writing anything") {
+    TempDir dir;
+    const std::string captured = dir / "stdout.txt";
+    for (const NonFinite& bad : kNonFinite) {
+        CAPTURE(bad.shown);
+        const Matrix m(2, 3, std::vector<double>{1, 2, 3, 4, bad.value, 6});
+        std::fflush(stdout);
+        const int saved = ::dup(1);
+        std::FILE* f = std::fopen(captured.c_str(), "wb");
+        REQUIRE(f != nullptr);
+        ::dup2(::fileno(f), 1);
+        const std::string msg = io_error([&] { treesne::io::write_matrix("-", m); });
+        std::fflush(stdout);
+        ::dup2(saved, 1);
+        ::close(saved);
+        std::fclose(f);
+        CHECK(msg == non_finite_message("standard output", bad.shown, 2, 2));
+        CHECK(read_bytes(captured).empty());
+    }
+}
+
+TEST_CASE("io: write_affinities refuses non-finite values before creating any file") {
+    TempDir dir;
+    for (const NonFinite& bad : kNonFinite) {
+        CAPTURE(bad.shown);
+        SparseMatrix p;
+        p.n = 3;
+        p.offsets = {0, 2, 3, 5};
+        p.columns = {1, 2, 0, 0, 1};
+        p.values = {0.1, 0.2, 0.3, 0.25, bad.value};  // row 3, column 2
+        CHECK(io_error([&] { treesne::io::write_affinities(dir / "p.mtx", p); }) ==
+              non_finite_message(dir / "p.mtx", bad.shown, 3, 2));
+        CHECK_FALSE(fs::exists(dir / "p.mtx"));
+        CHECK(dir.files().empty());
+    }
 }
 
 TEST_CASE("io: delimiters, headers, comments and line endings are detected") {
@@ -658,48 +714,90 @@ TEST_CASE("io: Fashion-MNIST test set, if installed" * doctest::skip(fashion_mis
     CHECK(labels.names == std::vector<std::string>{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"});
 }
 
-// Inputs that fuzzing found troublesome, kept as regressions: each must read or fail with a treesne::Error.
-// The directory name picks the reader exactly as tools/fuzz does.
+namespace {
+
+/// The file name that picks the reader for a fuzz target's input, and the bytes to write there, exactly as
+/// tools/fuzz does (fuzz_gz.cpp: the first byte chooses the format inside the gzip stream).
+std::pair<std::string, std::string> fuzz_file(const std::string& target, const std::string& bytes) {
+    if (target == "gz") {
+        static const char* const inner[] = {".csv.gz", ".npy.gz", "-idx3-ubyte.gz", ".dat.gz"};
+        if (bytes.empty()) return {std::string("input") + inner[0], bytes};
+        return {std::string("input") + inner[static_cast<unsigned char>(bytes[0]) % 4], bytes.substr(1)};
+    }
+    if (target == "text") return {"input.csv", bytes};
+    if (target == "idx") return {"input-idx3-ubyte", bytes};
+    return {"input." + target, bytes};  // npy, dat, mtx
+}
+
+/// Runs fn; returns "" when it returns or throws a treesne::Error (a clean refusal), else what escaped.
+std::string unexpected_exception(const std::function<void()>& fn) {
+    try {
+        fn();
+    } catch (const treesne::Error&) {
+    } catch (const std::exception& e) {
+        return std::string("a non-treesne exception escaped: ") + e.what();
+    } catch (...) {
+        return "an exception of unknown type escaped";
+    }
+    return {};
+}
+
+/// Replays one fuzz input through the readers its target exercises; what read must keep the readers'
+/// promises (finite values, codes naming a label).
+void replay_fuzz_input(const std::string& target, const std::string& path) {
+    if (target == "mtx") {
+        const std::string why = unexpected_exception([&] {
+            const SparseMatrix p = treesne::io::read_affinities(path);
+            CHECK(p.offsets.size() == static_cast<std::size_t>(p.n) + 1);
+            for (const double v : p.values) CHECK((std::isfinite(v) && v >= 0));
+        });
+        CHECK_MESSAGE(why.empty(), why);
+        return;
+    }
+    std::string why = unexpected_exception([&] {
+        const Matrix m = treesne::io::read_matrix(path);
+        CHECK((m.rows() > 0 && m.cols() > 0));
+        for (const double v : m.storage()) CHECK(std::isfinite(v));
+    });
+    CHECK_MESSAGE(why.empty(), why);
+    why = unexpected_exception([&] {
+        const auto labels = treesne::io::read_labels(path);
+        for (const int c : labels.codes) CHECK((c >= 0 && static_cast<std::size_t>(c) < labels.names.size()));
+    });
+    CHECK_MESSAGE(why.empty(), why);
+}
+
+}  // namespace
+
+// Inputs that fuzzing found troublesome (tools/run_fuzzers.sh copies them to tests/data/fuzz/TARGET), kept
+// as regressions: each must read or fail with a treesne::Error. The folder must be there, and hold at least
+// the inputs it held when this test was last updated, so a moved or emptied folder fails instead of
+// passing with nothing replayed. tests/data/fuzz/cli holds command lines, replayed by test_cli.cpp.
 TEST_CASE("io: fuzz regression inputs") {
     const fs::path root = fs::path(TREESNE_TEST_DATA_DIR) / "fuzz";
-    if (!fs::exists(root)) return;
+    REQUIRE_MESSAGE(fs::is_directory(root), root.string() << " is missing");
+    const std::map<std::string, int> minimum = {{"text", 0}, {"npy", 0}, {"idx", 0},
+                                                {"gz", 0},   {"dat", 0}, {"mtx", 1}};
+    std::map<std::string, int> replayed;
     TempDir dir;
-    int count = 0;
-    for (const auto& target : fs::directory_iterator(root)) {
-        if (!target.is_directory()) continue;
-        const std::string kind = target.path().filename().string();
-        for (const auto& entry : fs::directory_iterator(target.path())) {
-            const std::string bytes = read_bytes(entry.path().string());
+    for (const auto& folder : fs::directory_iterator(root)) {
+        const std::string target = folder.path().filename().string();
+        if (target == "cli") continue;
+        CAPTURE(target);
+        REQUIRE_MESSAGE(minimum.count(target) == 1, "no reader is known for fuzz target '" << target << "'");
+        for (const auto& entry : fs::directory_iterator(folder.path())) {
             CAPTURE(entry.path().string());
-            std::string name = "input";
-            if (kind == "text") name += ".csv";
-            if (kind == "npy") name += ".npy";
-            if (kind == "idx") name += "-idx3-ubyte";
-            if (kind == "dat") name += ".dat";
-            if (kind == "mtx") name += ".mtx";
-            std::string content = bytes;
-            if (kind == "gz") {
-                static const char* const inner[] = {".csv.gz", ".npy.gz", "-idx3-ubyte.gz", ".dat.gz"};
-                name += bytes.empty() ? inner[0] : inner[static_cast<unsigned char>(bytes[0]) % 4];
-                content = bytes.empty() ? bytes : bytes.substr(1);
-            }
+            const auto [name, content] = fuzz_file(target, read_bytes(entry.path().string()));
             write_bytes(dir / name, content);
-            try {
-                if (kind == "mtx") {
-                    treesne::io::read_affinities(dir / name);
-                } else {
-                    treesne::io::read_matrix(dir / name);
-                }
-            } catch (const treesne::Error&) {
-            }
-            if (kind != "mtx") {
-                try {
-                    treesne::io::read_labels(dir / name);
-                } catch (const treesne::Error&) {
-                }
-            }
-            ++count;
+            replay_fuzz_input(target, dir / name);
+            ++replayed[target];
         }
     }
-    MESSAGE(count << " fuzz regression inputs read");
+    for (const auto& [target, count] : minimum) {
+        CHECK_MESSAGE(replayed[target] >= count, "fuzz target '" << target << "': expected at least " << count
+                                                                 << " inputs, replayed " << replayed[target]);
+    }
+    int total = 0;
+    for (const auto& [target, count] : replayed) total += count;
+    MESSAGE(total << " fuzz regression inputs replayed");
 }

@@ -9,31 +9,17 @@
 #include <utility>
 #include <vector>
 
-#include "random_data.hpp"
+#include "test_helpers.hpp"
 #include "treesne/errors.hpp"
 #include "treesne/metrics.hpp"
 #include "treesne/neighbors.hpp"
 
 using namespace treesne;
+using treesne::testing::clustered;
 using treesne::testing::gaussian;
-using treesne::testing::gaussian_data;
-using treesne::testing::uniform;
+using treesne::testing::random_matrix;
 
 namespace {
-
-// `clusters` tight Gaussian clusters far apart; labels[i] is the cluster of point i.
-std::pair<Matrix, std::vector<int>> labelled_clusters(index_t n, index_t d, int clusters,
-                                                      std::uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    Matrix x(n, d);
-    std::vector<int> labels(static_cast<std::size_t>(n));
-    for (index_t i = 0; i < n; ++i) {
-        const int c = static_cast<int>(rng() % static_cast<unsigned>(clusters));
-        labels[static_cast<std::size_t>(i)] = c;
-        for (index_t j = 0; j < d; ++j) x(i, j) = (j == c % d ? 50.0 * (1 + c / d) : 0.0) + gaussian(rng);
-    }
-    return {x, labels};
-}
 
 // Trustworthiness straight from the definition: full sorted rank lists in x and y for every point.
 double reference_trustworthiness(ConstMatrixView x, ConstMatrixView y, index_t k) {
@@ -64,7 +50,7 @@ double reference_trustworthiness(ConstMatrixView x, ConstMatrixView y, index_t k
 }  // namespace
 
 TEST_CASE("metrics: an embedding identical to the data is perfect") {
-    const Matrix x = gaussian_data(400, 6, 1);
+    const Matrix x = random_matrix(400, 6, 1);
     CHECK(knn_preservation(x, x, 10, 2) == 1.0);
     CHECK(trustworthiness(x, x, 10, 2) == 1.0);
     // Scaling by a power of two changes no ranking.
@@ -75,8 +61,8 @@ TEST_CASE("metrics: an embedding identical to the data is perfect") {
 }
 
 TEST_CASE("metrics: trustworthiness equals the definition") {
-    const Matrix x = gaussian_data(150, 5, 2);
-    const Matrix random_y = gaussian_data(150, 2, 3);
+    const Matrix x = random_matrix(150, 5, 2);
+    const Matrix random_y = random_matrix(150, 2, 3);
     Matrix projected(150, 2);  // the first two coordinates: a partly faithful embedding
     for (index_t i = 0; i < 150; ++i) projected(i, 0) = x(i, 0), projected(i, 1) = x(i, 1);
     for (index_t k : {1, 5, 20, 74}) {
@@ -97,7 +83,7 @@ TEST_CASE("metrics: trustworthiness of a random embedding is clearly below that 
         x(i, 1) = plane(i, 1) = gaussian(rng);
         x(i, 2) = 0.01 * gaussian(rng);
     }
-    const Matrix random_y = gaussian_data(600, 2, 5);
+    const Matrix random_y = random_matrix(600, 2, 5);
     const double faithful = trustworthiness(x, plane, 12, 2);
     const double random = trustworthiness(x, random_y, 12, 2);
     CHECK(faithful > 0.99);
@@ -108,7 +94,7 @@ TEST_CASE("metrics: trustworthiness of a random embedding is clearly below that 
 }
 
 TEST_CASE("metrics: sampled trustworthiness is close to the full value and thread-independent") {
-    const Matrix x = gaussian_data(800, 4, 6);
+    const Matrix x = random_matrix(800, 4, 6);
     Matrix y(800, 2);
     for (index_t i = 0; i < 800; ++i) y(i, 0) = x(i, 0), y(i, 1) = x(i, 1) + 0.3 * x(i, 2);
     const double full = trustworthiness(x, y, 10, 2, 0);
@@ -122,7 +108,8 @@ TEST_CASE("metrics: sampled trustworthiness is close to the full value and threa
 }
 
 TEST_CASE("metrics: kNN accuracy on separated clusters and on shuffled labels") {
-    auto [y, labels] = labelled_clusters(1000, 3, 5, 7);
+    std::vector<int> labels;  // 5 unit-sd clusters of 200 around centres ~N(0, 50^2): far apart
+    const Matrix y = clustered(5, 200, 3, 7, 50.0, &labels);
     CHECK(knn_accuracy(y, labels, 10, 2) > 0.99);
     std::mt19937_64 rng(8);
     std::vector<int> shuffled = labels;
@@ -149,9 +136,9 @@ TEST_CASE("metrics: kNN accuracy breaks ties towards the smaller label") {
 }
 
 TEST_CASE("metrics: invalid arguments throw InvalidArgument") {
-    const Matrix x = gaussian_data(20, 3, 9);
-    const Matrix y = gaussian_data(20, 2, 10);
-    const Matrix short_y = gaussian_data(19, 2, 11);
+    const Matrix x = random_matrix(20, 3, 9);
+    const Matrix y = random_matrix(20, 2, 10);
+    const Matrix short_y = random_matrix(19, 2, 11);
     CHECK_THROWS_AS(knn_preservation(x, short_y, 3, 1), InvalidArgument);
     CHECK_THROWS_AS(knn_preservation(x, y, 0, 1), InvalidArgument);
     CHECK_THROWS_AS(knn_preservation(x, y, 20, 1), InvalidArgument);

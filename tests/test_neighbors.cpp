@@ -3,44 +3,33 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
-
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <random>
+#include <string>
+#include <utility>
 #include <vector>
 
-#include "random_data.hpp"
+#include "test_helpers.hpp"
 #include "treesne/errors.hpp"
 #include "treesne/neighbors.hpp"
 #include "treesne/options.hpp"
 
 using namespace treesne;
-using treesne::testing::gaussian;
-using treesne::testing::gaussian_data;
-using treesne::testing::uniform;
+using treesne::testing::random_matrix;
 
 namespace {
 
-// Gaussian clusters of different widths around random centres.
-Matrix clustered_data(index_t n, index_t d, std::uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    const index_t clusters = 8;
-    Matrix centres(clusters, d);
-    for (index_t i = 0; i < centres.size(); ++i) centres.data()[i] = 10.0 * gaussian(rng);
-    Matrix x(n, d);
-    for (index_t i = 0; i < n; ++i) {
-        const index_t c = static_cast<index_t>(rng() % clusters);
-        const double width = 0.2 + 0.3 * static_cast<double>(c % 3);
-        for (index_t j = 0; j < d; ++j) x(i, j) = centres(c, j) + width * gaussian(rng);
-    }
-    return x;
+// Eight Gaussian clusters of per_cluster points, of widths 0.2, 0.5 and 0.8, around centres ~N(0, 10^2).
+Matrix clustered_data(index_t per_cluster, index_t d, std::uint64_t seed) {
+    return testing::blobs(random_matrix(8, d, seed, 10.0), per_cluster, seed + 1, {0.2, 0.5, 0.8});
 }
 
 // Every distinct point repeated 3 to 5 times (in shuffled positions), plus a block of identical points.
 Matrix duplicated_data(index_t distinct, index_t d, index_t block, std::uint64_t seed) {
     std::mt19937_64 rng(seed);
-    const Matrix base = gaussian_data(distinct, d, seed + 1);
+    const Matrix base = random_matrix(distinct, d, seed + 1);
     std::vector<index_t> source;
     for (index_t i = 0; i < distinct; ++i)
         for (index_t r = 0, copies = 3 + static_cast<index_t>(rng() % 3); r < copies; ++r)
@@ -66,9 +55,64 @@ bool same_graph(const NeighborGraph& a, const NeighborGraph& b) {
     return a.n == b.n && a.k == b.k && a.indices == b.indices && a.distances == b.distances;
 }
 
-// The naive graph is itself checked for the invariants; then every backend must equal it exactly.
+// An oracle independent of the library's kNN code (which every backend shares: squared_distance,
+// write_row, tie_key): for each point, every squared distance to every other point, summed in index
+// order, fully sorted.
+std::vector<std::vector<std::pair<double, point_t>>> sorted_distances(ConstMatrixView x) {
+    std::vector<std::vector<std::pair<double, point_t>>> all(static_cast<std::size_t>(x.rows));
+    for (index_t i = 0; i < x.rows; ++i) {
+        auto& row = all[static_cast<std::size_t>(i)];
+        for (index_t j = 0; j < x.rows; ++j) {
+            if (j == i) continue;
+            double s = 0.0;
+            for (index_t c = 0; c < x.cols; ++c) s += (x(i, c) - x(j, c)) * (x(i, c) - x(j, c));
+            row.emplace_back(s, static_cast<point_t>(j));
+        }
+        std::sort(row.begin(), row.end());
+    }
+    return all;
+}
+
+// Rows of g that are not a set of k nearest neighbours by the oracle: a row must hold k distinct points
+// other than i, report each one's oracle distance exactly, contain every point strictly nearer than the
+// oracle's k-th distance and none farther; so it may differ from the oracle's first k only among the
+// points at exactly the k-th distance.
+index_t rows_not_k_nearest(const NeighborGraph& g,
+                           const std::vector<std::vector<std::pair<double, point_t>>>& oracle) {
+    const index_t n = static_cast<index_t>(oracle.size());
+    if (g.n != n || static_cast<index_t>(g.indices.size()) != n * g.k ||
+        static_cast<index_t>(g.distances.size()) != n * g.k)
+        return n;
+    index_t bad = 0;
+    std::vector<double> distance_to(static_cast<std::size_t>(n));
+    std::vector<char> in_row(static_cast<std::size_t>(n));
+    for (index_t i = 0; i < n; ++i) {
+        const auto& sorted = oracle[static_cast<std::size_t>(i)];
+        for (const auto& [d, j] : sorted) distance_to[j] = d;
+        std::fill(in_row.begin(), in_row.end(), 0);
+        bool ok = true;
+        for (index_t s = 0; s < g.k; ++s) {
+            const point_t j = g.row_indices(i)[s];
+            ok = ok && static_cast<index_t>(j) < n && static_cast<index_t>(j) != i && !in_row[j] &&
+                 g.row_distances(i)[s] == distance_to[j];
+            if (static_cast<index_t>(j) < n) in_row[j] = 1;
+        }
+        const double kth = sorted[static_cast<std::size_t>(g.k - 1)].first;
+        for (const auto& [d, j] : sorted) {
+            if (d < kth) ok = ok && in_row[j];
+            if (d > kth) ok = ok && !in_row[j];
+        }
+        bad += ok ? 0 : 1;
+    }
+    return bad;
+}
+
+// The naive graph is itself checked for the invariants; then every backend must equal it exactly, and
+// every graph must hold, per point, a set of k nearest neighbours by the independent oracle.
 void check_backends(ConstMatrixView x, index_t k, int threads = 2) {
     const NeighborGraph naive = nearest_neighbors_naive(x, k);
+    const auto oracle = sorted_distances(x);
+    CHECK(rows_not_k_nearest(naive, oracle) == 0);
     REQUIRE(naive.n == x.rows);
     REQUIRE(naive.k == k);
     REQUIRE(naive.indices.size() == static_cast<std::size_t>(x.rows * k));
@@ -88,8 +132,10 @@ void check_backends(ConstMatrixView x, index_t k, int threads = 2) {
     }
     REQUIRE(bad_rows == 0);
     for (KnnBackend backend : {KnnBackend::kdtree, KnnBackend::brute, KnnBackend::automatic}) {
-        CAPTURE(to_string(backend));
-        CHECK(same_graph(nearest_neighbors(x, k, backend, threads), naive));
+        CAPTURE(std::string(to_string(backend)));
+        const NeighborGraph graph = nearest_neighbors(x, k, backend, threads);
+        CHECK(rows_not_k_nearest(graph, oracle) == 0);
+        CHECK(same_graph(graph, naive));
     }
 }
 
@@ -129,6 +175,28 @@ TEST_CASE("neighbors: naive scan on a hand-checked line, ties in tie_key order")
     check_backends(copies, 39);
 }
 
+TEST_CASE("neighbors: the oracle rejects a graph that misses a nearer point or reports a wrong distance") {
+    const Matrix x = random_matrix(200, 3, 7);
+    const auto oracle = sorted_distances(x);
+    const NeighborGraph good = nearest_neighbors_naive(x, 10);
+    REQUIRE(rows_not_k_nearest(good, oracle) == 0);
+    // Row 5 ends with its 11th nearest instead of its 10th: right distance, sorted, but not the k nearest.
+    NeighborGraph missing = good;
+    const auto& row5 = oracle[5];
+    missing.indices[5 * 10 + 9] = row5[10].second;
+    missing.distances[5 * 10 + 9] = row5[10].first;
+    CHECK(rows_not_k_nearest(missing, oracle) == 1);
+    // Row 7 reports a distance one ulp off.
+    NeighborGraph off = good;
+    off.distances[7 * 10 + 3] = std::nextafter(off.distances[7 * 10 + 3], 1e300);
+    CHECK(rows_not_k_nearest(off, oracle) == 1);
+    // Row 9 lists a point twice.
+    NeighborGraph twice = good;
+    twice.indices[9 * 10 + 1] = twice.indices[9 * 10];
+    twice.distances[9 * 10 + 1] = twice.distances[9 * 10];
+    CHECK(rows_not_k_nearest(twice, oracle) == 1);
+}
+
 TEST_CASE("neighbors: backends equal the naive scan on Gaussian data") {
     struct Case {
         index_t n, d, k;
@@ -140,14 +208,14 @@ TEST_CASE("neighbors: backends equal the naive scan on Gaussian data") {
         CAPTURE(c.n);
         CAPTURE(c.d);
         CAPTURE(c.k);
-        check_backends(gaussian_data(c.n, c.d, 1000 + static_cast<std::uint64_t>(c.n * 7 + c.d)), c.k);
+        check_backends(random_matrix(c.n, c.d, 1000 + static_cast<std::uint64_t>(c.n * 7 + c.d)), c.k);
     }
 }
 
 TEST_CASE("neighbors: backends equal the naive scan on clustered data") {
     for (index_t d : {2, 10, 50}) {
         CAPTURE(d);
-        check_backends(clustered_data(2000, d, 77 + static_cast<std::uint64_t>(d)), 90);
+        check_backends(clustered_data(250, d, 77 + static_cast<std::uint64_t>(d)), 90);
     }
 }
 
@@ -191,16 +259,16 @@ TEST_CASE("neighbors: integer grid data full of ties") {
 }
 
 TEST_CASE("neighbors: large offsets, tiny and huge scales") {
-    check_backends(gaussian_data(600, 8, 11, 1.0, 1e7), 25);  // centring matters for the float pass
-    check_backends(gaussian_data(600, 8, 12, 1e-30), 25);
-    check_backends(gaussian_data(600, 8, 13, 1e30), 25);
-    check_backends(gaussian_data(600, 8, 14, 1e-160), 25);  // squares underflow to subnormals
+    check_backends(random_matrix(600, 8, 11, 1.0, 1e7), 25);  // centring matters for the float pass
+    check_backends(random_matrix(600, 8, 12, 1e-30), 25);
+    check_backends(random_matrix(600, 8, 13, 1e30), 25);
+    check_backends(random_matrix(600, 8, 14, 1e-160), 25);  // squares underflow to subnormals
 }
 
 TEST_CASE("neighbors: the result does not depend on the thread count") {
-    const Matrix x = clustered_data(3000, 12, 99);
+    const Matrix x = clustered_data(375, 12, 99);
     for (KnnBackend backend : {KnnBackend::kdtree, KnnBackend::brute}) {
-        CAPTURE(to_string(backend));
+        CAPTURE(std::string(to_string(backend)));
         const NeighborGraph one = nearest_neighbors(x, 30, backend, 1);
         CHECK(same_graph(nearest_neighbors(x, 30, backend, 2), one));
         CHECK(same_graph(nearest_neighbors(x, 30, backend, 4), one));
@@ -209,9 +277,9 @@ TEST_CASE("neighbors: the result does not depend on the thread count") {
 }
 
 TEST_CASE("neighbors: invalid arguments throw InvalidArgument") {
-    const Matrix x = gaussian_data(10, 3, 3);
+    const Matrix x = random_matrix(10, 3, 3);
     for (KnnBackend backend : {KnnBackend::kdtree, KnnBackend::brute, KnnBackend::automatic}) {
-        CAPTURE(to_string(backend));
+        CAPTURE(std::string(to_string(backend)));
         CHECK_THROWS_AS(nearest_neighbors(x, 0, backend, 1), InvalidArgument);
         CHECK_THROWS_AS(nearest_neighbors(x, 10, backend, 1), InvalidArgument);
         CHECK_THROWS_AS(nearest_neighbors(x, -1, backend, 1), InvalidArgument);
@@ -222,7 +290,7 @@ TEST_CASE("neighbors: invalid arguments throw InvalidArgument") {
     CHECK_THROWS_AS(nearest_neighbors_naive(x, 10), InvalidArgument);
     const Matrix one(1, 3, 0.0);
     CHECK_THROWS_AS(nearest_neighbors(one, 1, KnnBackend::brute, 1), InvalidArgument);
-    Matrix bad = gaussian_data(10, 3, 4);
+    Matrix bad = random_matrix(10, 3, 4);
     bad(4, 1) = std::numeric_limits<double>::quiet_NaN();
     CHECK_THROWS_AS(nearest_neighbors(bad, 3, KnnBackend::kdtree, 1), InvalidArgument);
     bad(4, 1) = std::numeric_limits<double>::infinity();

@@ -8,9 +8,10 @@
 #include <fstream>
 #include <iterator>
 #include <limits>
-#include <random>
 #include <string>
+#include <vector>
 
+#include "test_helpers.hpp"
 #include "treesne/errors.hpp"
 #include "treesne/plot.hpp"
 
@@ -19,27 +20,9 @@ using treesne::index_t;
 using treesne::Matrix;
 using treesne::PlotOptions;
 using treesne::io::Labels;
+using treesne::testing::TempDir;
 
 namespace {
-
-// A fresh, empty directory removed at the end of the test.
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        static int counter = 0;
-        path = fs::temp_directory_path() / ("treesne_plot_test_" + std::to_string(std::random_device{}()) +
-                                            "_" + std::to_string(counter++));
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        fs::remove_all(path, ignored);
-    }
-    std::string file(const std::string& name) const { return (path / name).string(); }
-    std::size_t entries() const {
-        return static_cast<std::size_t>(std::distance(fs::directory_iterator(path), {}));
-    }
-};
 
 std::string slurp(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
@@ -50,21 +33,21 @@ bool is_png(const std::string& bytes) {
     return bytes.rfind("\x89PNG\r\n\x1a\n", 0) == 0;
 }
 
-// Two Gaussian clusters of n points each in `cols` dimensions: class "left" around (-5, +3), class
-// "right" around (+5, -3), fixed seed.
+// Two unit-sd Gaussian clusters of n points each in `cols` dimensions (the shared generator): class
+// "left" around (-5, +3, 0, ...), class "right" around (+5, -3, 0, ...), fixed seed.
 Matrix two_clusters(index_t n, index_t cols, Labels* labels = nullptr) {
-    std::mt19937_64 rng(42);
-    std::normal_distribution<double> noise(0.0, 1.0);
-    Matrix y(2 * n, cols);
-    for (index_t i = 0; i < 2 * n; ++i) {
-        const double side = i < n ? -1.0 : 1.0;
-        for (index_t j = 0; j < cols; ++j)
-            y(i, j) = noise(rng) + (j == 0 ? 5 * side : j == 1 ? -3 * side : 0);
+    Matrix centres(2, cols, 0.0);
+    centres(0, 0) = -5.0;
+    centres(1, 0) = 5.0;
+    if (cols > 1) {
+        centres(0, 1) = 3.0;
+        centres(1, 1) = -3.0;
     }
+    std::vector<int> codes;
+    const Matrix y = treesne::testing::blobs(centres, n, 42, {1.0}, &codes);
     if (labels != nullptr) {
         labels->names = {"left", "right"};
-        labels->codes.assign(static_cast<std::size_t>(2 * n), 0);
-        for (index_t i = n; i < 2 * n; ++i) labels->codes[static_cast<std::size_t>(i)] = 1;
+        labels->codes = codes;
     }
     return y;
 }
@@ -116,16 +99,16 @@ TEST_CASE("plot_embedding writes PNG and SVG chosen by extension") {
     options.title = "two clusters";
 
     SUBCASE("PNG, extension in any case") {
-        treesne::plot_embedding(dir.file("a.png"), y, &labels, options);
-        treesne::plot_embedding(dir.file("b.PNG"), y, nullptr, options);
-        CHECK(is_png(slurp(dir.file("a.png"))));
-        CHECK(is_png(slurp(dir.file("b.PNG"))));
-        CHECK(dir.entries() == 2);
+        treesne::plot_embedding(dir / "a.png", y, &labels, options);
+        treesne::plot_embedding(dir / "b.PNG", y, nullptr, options);
+        CHECK(is_png(slurp(dir / "a.png")));
+        CHECK(is_png(slurp(dir / "b.PNG")));
+        CHECK(dir.files().size() == 2);
     }
     SUBCASE("SVG with the legend names and the title as text") {
         labels.names = {"left <L> & co", "right"};
-        treesne::plot_embedding(dir.file("a.svg"), y, &labels, options);
-        const std::string svg = slurp(dir.file("a.svg"));
+        treesne::plot_embedding(dir / "a.svg", y, &labels, options);
+        const std::string svg = slurp(dir / "a.svg");
         CHECK((svg.rfind("<?xml", 0) == 0 || svg.rfind("<svg", 0) == 0));
         CHECK(svg.find("left &lt;L&gt; &amp; co") != std::string::npos);
         CHECK(svg.find(">right<") != std::string::npos);
@@ -133,9 +116,9 @@ TEST_CASE("plot_embedding writes PNG and SVG chosen by extension") {
         CHECK(svg.find("</svg>") != std::string::npos);
     }
     SUBCASE("the same input gives the same bytes") {
-        treesne::plot_embedding(dir.file("a.png"), y, &labels, options);
-        treesne::plot_embedding(dir.file("b.png"), y, &labels, options);
-        CHECK(slurp(dir.file("a.png")) == slurp(dir.file("b.png")));
+        treesne::plot_embedding(dir / "a.png", y, &labels, options);
+        treesne::plot_embedding(dir / "b.png", y, &labels, options);
+        CHECK(slurp(dir / "a.png") == slurp(dir / "b.png"));
     }
 }
 
@@ -145,16 +128,16 @@ TEST_CASE("plot_embedding colours each class and keeps the orientation") {
     const Matrix y = two_clusters(500, 2, &labels);
 
     SUBCASE("two labels: both class colours, left cluster left and above the right one") {
-        treesne::plot_embedding(dir.file("labelled.png"), y, &labels);
-        const ColourCensus c = census(dir.file("labelled.png"));
+        treesne::plot_embedding(dir / "labelled.png", y, &labels);
+        const ColourCensus c = census(dir / "labelled.png");
         CHECK(c.blue > 2000);  // far more than the legend discs alone
         CHECK(c.orange > 2000);
         CHECK(c.blue_x < c.orange_x);
         CHECK(c.blue_y < c.orange_y);  // higher data y is drawn nearer the top
     }
     SUBCASE("without labels: one colour, no legend") {
-        treesne::plot_embedding(dir.file("plain.png"), y, nullptr);
-        const ColourCensus c = census(dir.file("plain.png"));
+        treesne::plot_embedding(dir / "plain.png", y, nullptr);
+        const ColourCensus c = census(dir / "plain.png");
         CHECK(c.blue > 4000);
         CHECK(c.orange == 0);
     }
@@ -170,15 +153,15 @@ TEST_CASE("plot_embedding draws 1-D, 3-D, identical points and many classes") {
         Labels labels;
         const Matrix y1 = two_clusters(50, 1, &labels);
         const Matrix y3 = two_clusters(50, 3, &labels);
-        treesne::plot_embedding(dir.file("one.png"), y1, &labels, small);
-        treesne::plot_embedding(dir.file("three.svg"), y3, &labels, small);
-        CHECK(is_png(slurp(dir.file("one.png"))));
-        CHECK(slurp(dir.file("three.svg")).find("</svg>") != std::string::npos);
+        treesne::plot_embedding(dir / "one.png", y1, &labels, small);
+        treesne::plot_embedding(dir / "three.svg", y3, &labels, small);
+        CHECK(is_png(slurp(dir / "one.png")));
+        CHECK(slurp(dir / "three.svg").find("</svg>") != std::string::npos);
     }
     SUBCASE("all points identical still draws them") {
         const Matrix y(20, 2, 7.5);
-        treesne::plot_embedding(dir.file("same.png"), y, nullptr);
-        CHECK(census(dir.file("same.png")).blue > 10);
+        treesne::plot_embedding(dir / "same.png", y, nullptr);
+        CHECK(census(dir / "same.png").blue > 10);
     }
     SUBCASE("a long name is shortened at a character boundary") {
         Labels labels;
@@ -186,8 +169,8 @@ TEST_CASE("plot_embedding draws 1-D, 3-D, identical points and many classes") {
         std::string long_name;
         for (int i = 0; i < 400; ++i) long_name += "\xC3\xA9";  // U+00E9, two bytes in UTF-8
         labels.names[0] = long_name;
-        treesne::plot_embedding(dir.file("long.svg"), y, &labels, small);
-        const std::string svg = slurp(dir.file("long.svg"));
+        treesne::plot_embedding(dir / "long.svg", y, &labels, small);
+        const std::string svg = slurp(dir / "long.svg");
         const std::size_t begin = svg.find("\xC3\xA9");
         REQUIRE(begin != std::string::npos);
         const std::size_t end = svg.find('<', begin);
@@ -209,8 +192,8 @@ TEST_CASE("plot_embedding draws 1-D, 3-D, identical points and many classes") {
             labels.codes.push_back(c);
             labels.names.push_back("cls" + std::to_string(c));
         }
-        treesne::plot_embedding(dir.file("many.svg"), y, &labels, small);
-        const std::string svg = slurp(dir.file("many.svg"));
+        treesne::plot_embedding(dir / "many.svg", y, &labels, small);
+        const std::string svg = slurp(dir / "many.svg");
         CHECK(svg.find(">cls29<") != std::string::npos);
         CHECK(svg.find(">cls30<") == std::string::npos);
         CHECK(svg.find("and 15 more") != std::string::npos);
@@ -223,48 +206,47 @@ TEST_CASE("plot_embedding rejects bad input and leaves no file behind") {
     Matrix y = two_clusters(10, 2, &labels);
 
     SUBCASE("unknown extension") {
-        CHECK_THROWS_WITH_AS(treesne::plot_embedding(dir.file("a.jpg"), y, &labels),
-                             doctest::Contains(".jpg"), treesne::IoError);
-        CHECK_THROWS_AS(treesne::plot_embedding(dir.file("noext"), y, &labels), treesne::IoError);
+        CHECK_THROWS_WITH_AS(treesne::plot_embedding(dir / "a.jpg", y, &labels), doctest::Contains(".jpg"),
+                             treesne::IoError);
+        CHECK_THROWS_AS(treesne::plot_embedding(dir / "noext", y, &labels), treesne::IoError);
     }
     SUBCASE("labels for a different number of points") {
         labels.codes.pop_back();
-        CHECK_THROWS_WITH_AS(treesne::plot_embedding(dir.file("a.png"), y, &labels),
+        CHECK_THROWS_WITH_AS(treesne::plot_embedding(dir / "a.png", y, &labels),
                              doctest::Contains("19 labels for 20 points"), treesne::InvalidArgument);
     }
     SUBCASE("label code without a name") {
         labels.codes[3] = 2;
-        CHECK_THROWS_AS(treesne::plot_embedding(dir.file("a.png"), y, &labels), treesne::InvalidArgument);
+        CHECK_THROWS_AS(treesne::plot_embedding(dir / "a.png", y, &labels), treesne::InvalidArgument);
     }
     SUBCASE("empty or 4-column embeddings") {
-        CHECK_THROWS_AS(treesne::plot_embedding(dir.file("a.png"), Matrix(), nullptr),
-                        treesne::InvalidArgument);
-        CHECK_THROWS_AS(treesne::plot_embedding(dir.file("a.png"), Matrix(5, 4), nullptr),
+        CHECK_THROWS_AS(treesne::plot_embedding(dir / "a.png", Matrix(), nullptr), treesne::InvalidArgument);
+        CHECK_THROWS_AS(treesne::plot_embedding(dir / "a.png", Matrix(5, 4), nullptr),
                         treesne::InvalidArgument);
     }
     SUBCASE("non-finite coordinate, named by row") {
         y(7, 1) = std::numeric_limits<double>::quiet_NaN();
-        CHECK_THROWS_WITH_AS(treesne::plot_embedding(dir.file("a.svg"), y, nullptr),
-                             doctest::Contains("row 7"), treesne::InvalidArgument);
+        CHECK_THROWS_WITH_AS(treesne::plot_embedding(dir / "a.svg", y, nullptr), doctest::Contains("row 7"),
+                             treesne::InvalidArgument);
     }
     SUBCASE("missing directory") {
-        CHECK_THROWS_AS(treesne::plot_embedding(dir.file("missing/a.png"), y, &labels), treesne::IoError);
-        CHECK_FALSE(fs::exists(dir.path / "missing"));
+        CHECK_THROWS_AS(treesne::plot_embedding(dir / "missing/a.png", y, &labels), treesne::IoError);
+        CHECK_FALSE(fs::exists(dir.path() / "missing"));
     }
     SUBCASE("target is a directory: the rename fails and the temporary file goes") {
-        fs::create_directory(dir.path / "taken.png");
-        CHECK_THROWS_AS(treesne::plot_embedding(dir.file("taken.png"), y, &labels), treesne::IoError);
-        CHECK(fs::is_directory(dir.path / "taken.png"));
-        CHECK(fs::is_empty(dir.path / "taken.png"));
+        fs::create_directory(dir.path() / "taken.png");
+        CHECK_THROWS_AS(treesne::plot_embedding(dir / "taken.png", y, &labels), treesne::IoError);
+        CHECK(fs::is_directory(dir.path() / "taken.png"));
+        CHECK(fs::is_empty(dir.path() / "taken.png"));
     }
-    CHECK(dir.entries() == (fs::exists(dir.path / "taken.png") ? 1u : 0u));
+    CHECK(dir.files().size() == (fs::exists(dir.path() / "taken.png") ? 1u : 0u));
 }
 
 TEST_CASE("plot_embedding replaces an existing file only when the new picture is complete") {
     TempDir dir;
     Labels labels;
     const Matrix y = two_clusters(50, 2, &labels);
-    const std::string target = dir.file("plot.png");
+    const std::string target = dir / "plot.png";
     std::ofstream(target) << "old content";
 
     Labels wrong = labels;
@@ -274,5 +256,5 @@ TEST_CASE("plot_embedding replaces an existing file only when the new picture is
 
     treesne::plot_embedding(target, y, &labels);
     CHECK(is_png(slurp(target)));
-    CHECK(dir.entries() == 1);  // no temporary file left beside it
+    CHECK(dir.files().size() == 1);  // no temporary file left beside it
 }

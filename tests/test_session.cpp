@@ -1,14 +1,22 @@
 // Optimiser, session, initialisation, determinism and end-to-end quality.
 #include <doctest/doctest.h>
 
+#include <atomic>
+#include <chrono>
 #include <cmath>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
 
 #include "test_helpers.hpp"
 #include "treesne/treesne.hpp"
 
 using namespace treesne;
 using treesne::testing::clustered;
+using treesne::testing::densify;
 using treesne::testing::random_matrix;
+using treesne::testing::relative_error;
 
 namespace {
 
@@ -26,7 +34,7 @@ TEST_CASE("running to 250 then to 1000 equals running to 1000, bit for bit") {
     std::vector<int> labels;
     const Matrix x = clustered(5, 60, 10, 31, 10.0, &labels);
     for (Method method : {Method::barnes_hut, Method::exact_tsne}) {
-        CAPTURE(to_string(method));
+        CAPTURE(std::string(to_string(method)));
         Options o = small_options(1000);
         o.optimizer.method = method;
         o.optimizer.max_step_norm = method == Method::exact_tsne ? 5.0 : 0.0;  // exercise clipping too
@@ -70,28 +78,95 @@ TEST_CASE("same seed, same embedding for 1, 2 and 4 threads through the whole pi
     CHECK(embed(x, o).y == one);
 }
 
+TEST_CASE_TEMPLATE(
+    "Session::gradient and kl equal the exact oracle, exaggerated exactly while the schedule says", Dim,
+    std::integral_constant<int, 1>, std::integral_constant<int, 2>, std::integral_constant<int, 3>) {
+    constexpr int dims = Dim::value;
+    const index_t n = 120;
+    const Matrix x = clustered(3, n / 3, 5, 50 + dims);
+    Options o = small_options(40);
+    o.dims = dims;
+    o.optimizer.exaggeration_iterations = 20;
+    o.optimizer.theta = 0.0;  // Barnes-Hut summarises nothing: exact repulsion and Z
+    const Affinities p = compute_affinities(nearest_neighbors(x, 30, KnnBackend::brute, 2), o.affinities, 2);
+    const Matrix dense = densify(p);  // the same P, zero outside the kNN graph
+    const Matrix y0 = random_init(n, dims, 3);
+    Session bh(p, y0, o);
+    Options exact_options = o;
+    exact_options.optimizer.method = Method::exact_tsne;
+    Session exact(dense, y0, exact_options);
+
+    // At each stop: the gradient with the exaggeration the schedule gives (12 before iteration 20, 1 from
+    // it on), and the KL of the unexaggerated P.
+    const std::pair<index_t, double> stops[] = {{0, 12.0}, {19, 12.0}, {20, 1.0}, {40, 1.0}};
+    for (const auto& stop : stops) {
+        const index_t until = stop.first;
+        const double exaggeration = stop.second;
+        CAPTURE(until);
+        bh.run(until);
+        exact.run(until);
+        REQUIRE(bh.iteration() == until);
+        Matrix want(n, dims), other(n, dims), got(n, dims);
+        const double want_kl = exact_tsne_gradient(dense, bh.embedding(), want.view(), exaggeration, 1);
+        const double kl = bh.gradient(got.view());
+        CHECK(relative_error(got, want) < 1e-10);
+        CHECK(kl == doctest::Approx(want_kl).epsilon(1e-10));
+        CHECK(bh.kl() == doctest::Approx(exact_tsne_kl(dense, bh.embedding(), 1)).epsilon(1e-10));
+        // The other exaggeration gives a clearly different gradient: the check above can tell them apart.
+        exact_tsne_gradient(dense, bh.embedding(), other.view(), exaggeration == 1.0 ? 12.0 : 1.0, 1);
+        CHECK(relative_error(other, want) > 1e-3);
+
+        // The exact session's gradient is the oracle's, bit for bit, with the same schedule.
+        exact_tsne_gradient(dense, exact.embedding(), want.view(), exaggeration, 1);
+        CHECK(exact.gradient(got.view()) ==
+              doctest::Approx(exact_tsne_kl(dense, exact.embedding(), 1)).epsilon(1e-12));
+        CHECK(got == want);
+        CHECK(exact.kl() == exact_tsne_kl(dense, exact.embedding(), 1));
+    }
+    // gradient() and kl() take no step.
+    const Matrix before = bh.embedding();
+    Matrix g(n, dims);
+    bh.gradient(g.view());
+    bh.kl();
+    CHECK(bh.embedding() == before);
+    CHECK(bh.iteration() == 40);
+    CHECK_THROWS_AS(bh.gradient(Matrix(n, dims + 1).view()), InvalidArgument);
+}
+
 TEST_CASE("observer sees every report, may stop the run, and cancellation stops after an iteration") {
     const Matrix x = clustered(3, 50, 5, 33);
     Options o = small_options(300);
+    o.optimizer.exaggeration_iterations = 100;
     o.report_every = 50;
     std::vector<IterationReport> reports;
+    const auto started = std::chrono::steady_clock::now();
     Result r = embed(x, o, [&](const IterationReport& rep) {
         reports.push_back(rep);
         return true;
     });
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     REQUIRE(reports.size() == 6);
     CHECK(reports.front().iteration == 50);
-    CHECK(reports.front().phase == Phase::early_exaggeration);
     CHECK(reports.back().iteration == 300);
-    CHECK(reports.back().phase == Phase::main);
+    double previous_seconds = 0;
+    std::vector<double> main_kl;  // reports after the exaggeration ends (iteration > 100)
     for (const auto& rep : reports) {
+        CAPTURE(rep.iteration);
+        CHECK(rep.total == 300);
+        CHECK(rep.phase == (rep.iteration > 100 ? Phase::main : Phase::early_exaggeration));
         CHECK(std::isfinite(rep.kl));
         CHECK(rep.kl > 0);
         CHECK(rep.gradient_norm > 0);
-        CHECK(rep.seconds >= 0);
+        // Optimisation time accumulates: never backwards, and within the wall time of the whole call.
+        CHECK(rep.seconds >= previous_seconds);
+        CHECK(rep.seconds <= elapsed);
+        previous_seconds = rep.seconds;
+        if (rep.iteration > o.optimizer.exaggeration_iterations) main_kl.push_back(rep.kl);
     }
-    // KL decreases over the main phase
-    CHECK(reports.back().kl < reports[reports.size() - 3].kl);
+    CHECK(reports.back().seconds > 0);
+    // The KL decreases over the main phase (the exaggerated reports optimise another objective).
+    REQUIRE(main_kl.size() == 4);
+    for (std::size_t i = 1; i < main_kl.size(); ++i) CHECK(main_kl[i] < main_kl[i - 1]);
 
     r = embed(x, o, [](const IterationReport& rep) { return rep.iteration < 100; });
     CHECK(r.status == RunStatus::stopped_by_observer);
@@ -201,8 +276,10 @@ TEST_CASE("initialisations") {
 TEST_CASE("options are validated with messages that say what would work") {
     const Matrix x = random_matrix(100, 4, 37);
     Options o;
-    o.affinities.perplexity = 40;
-    CHECK_THROWS_WITH_AS(embed(x, o), doctest::Contains("at most 33"), InvalidArgument);
+    o.affinities.perplexity = 99;
+    CHECK_THROWS_WITH_AS(embed(x, o), doctest::Contains("must be below N - 1 = 99"), InvalidArgument);
+    o.affinities.perplexity = 0.5;
+    CHECK_THROWS_WITH_AS(embed(x, o), doctest::Contains(">= 1"), InvalidArgument);
     o.affinities.perplexity = 5;
     o.dims = 4;
     CHECK_THROWS_AS(embed(x, o), InvalidArgument);
