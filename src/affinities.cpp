@@ -16,35 +16,47 @@ namespace treesne {
 namespace {
 
 // Calibrates one row: finds beta with H(P_i) = log(perplexity), where p_j ∝ exp(-beta d_j).
-// Distances are shifted by their minimum before exponentiation: the shift cancels in the normalisation
-// and keeps exp() from underflowing for large distances (the row's nearest neighbour gets weight 1).
+// The search runs on unit-free distances s_j = (d_j - d_min) / (d_max - d_min) in [0, 1]: the shift
+// cancels in the normalisation and gives the nearest neighbour weight 1 (no underflow of exp()), and the
+// division makes the search the same for any units of the input (scaling X by 2^e gives the same P bit for
+// bit) and keeps its moments, sums of w s and w s^2, far from overflow. The precision in the input's
+// units is beta / (d_max - d_min).
 // H(beta) = log sum_j e^{-beta s_j} + beta E[s] is decreasing with dH/dbeta = -beta Var[s], so a Newton
 // step is taken whenever it stays inside the current bracket, and a bisection step (or doubling while no
 // upper bound is known) otherwise: a few steps instead of bhtsne's ~50 bisections.
 double calibrate_row(const double* dist, index_t k, double target_entropy, const AffinityOptions& options,
                      double* p) {
-    double d_min = std::numeric_limits<double>::infinity();
-    for (index_t j = 0; j < k; ++j) d_min = std::min(d_min, dist[j]);
-    double d_mean = 0.0;
-    for (index_t j = 0; j < k; ++j) d_mean += dist[j] - d_min;
-    d_mean /= static_cast<double>(k);
-    // Start where beta * E[s] ~ 1: the right scale for any units of the input.
-    double beta = d_mean > 0 && std::isfinite(d_mean) ? 1.0 / d_mean : 1.0;
+    double d_min = std::numeric_limits<double>::infinity(), d_max = 0.0;
+    for (index_t j = 0; j < k; ++j) {
+        d_min = std::min(d_min, dist[j]);
+        d_max = std::max(d_max, dist[j]);
+    }
+    const double range = d_max - d_min;
+    // All k distances equal: the row is uniform for every beta (entropy log k), nothing to search.
+    if (!(range > 0)) {
+        for (index_t j = 0; j < k; ++j) p[j] = 1.0 / static_cast<double>(k);
+        return 0.0;
+    }
+    // A division, not a product with 1 / range: that reciprocal overflows for a subnormal range.
+    auto unit = [&](index_t j) { return (dist[j] - d_min) / range; };
+    double s_mean = 0.0;
+    for (index_t j = 0; j < k; ++j) s_mean += unit(j);
+    s_mean /= static_cast<double>(k);
+    // Start where beta * E[s] ~ 1 (E[s] > 0: at least the farthest neighbour has s = 1).
+    double beta = 1.0 / s_mean;
     double lo = 0.0;
     double hi = std::numeric_limits<double>::infinity();
     double best_beta = beta;
     double best_gap = std::numeric_limits<double>::infinity();
-    // All k distances equal: the row is uniform for every beta (entropy log k), nothing to search.
-    const int steps = d_mean > 0 ? options.max_steps : 0;
 
-    for (int step = 0; step < steps; ++step) {
+    for (int step = 0; step < options.max_steps; ++step) {
         double sum = 0.0, m1 = 0.0, m2 = 0.0;
         for (index_t j = 0; j < k; ++j) {
-            const double shifted = dist[j] - d_min;
-            const double w = std::exp(-beta * shifted);
+            const double s = unit(j);
+            const double w = std::exp(-beta * s);
             sum += w;
-            m1 += w * shifted;
-            m2 += w * shifted * shifted;
+            m1 += w * s;
+            m2 += w * s * s;
         }
         const double mean = m1 / sum;
         const double entropy = std::log(sum) + beta * mean;
@@ -66,11 +78,11 @@ double calibrate_row(const double* dist, index_t k, double target_entropy, const
     }
     double sum = 0.0;
     for (index_t j = 0; j < k; ++j) {
-        p[j] = std::exp(-best_beta * (dist[j] - d_min));
+        p[j] = std::exp(-best_beta * unit(j));
         sum += p[j];
     }
     for (index_t j = 0; j < k; ++j) p[j] /= sum;
-    return best_beta;
+    return best_beta / range;
 }
 
 }  // namespace
