@@ -8,6 +8,7 @@
 
 #include "treesne/affinities.hpp"
 #include "treesne/errors.hpp"
+#include "treesne/gradient.hpp"
 #include "treesne/neighbors.hpp"
 #include "treesne/parallel.hpp"
 
@@ -165,20 +166,10 @@ double exact_sne_gradient(const Matrix& p, ConstMatrixView y, MatrixView grad, d
     });
 }
 
+// The sum over P's entries is sparse_kl's; only Z is exact here (O(N^2) time, no N x N matrix).
 double exact_tsne_kl_sparse(const SparseMatrix& p, ConstMatrixView y, int threads) {
     require(p.n == y.rows, "exact KL: P has ", p.n, " rows but the embedding has ", y.rows, " points");
-    const double z = student_t_normaliser(y, threads);
-    return parallel_sum(p.n, threads, [&](index_t begin, index_t end) {
-        double total = 0.0;
-        for (index_t i = begin; i < end; ++i)
-            for (index_t e = p.offsets[i]; e < p.offsets[i + 1]; ++e) {
-                const double pij = p.values[static_cast<std::size_t>(e)];
-                if (pij <= 0) continue;
-                const double w = 1.0 / (1.0 + squared_distance(y.row(i), y.row(p.columns[e]), y.cols));
-                total += pij * std::log(pij * z / w);
-            }
-        return total;
-    });
+    return sparse_kl(p, y, student_t_normaliser(y, threads), threads);
 }
 
 }  // namespace treesne

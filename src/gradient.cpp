@@ -1,6 +1,7 @@
 // Barnes-Hut t-SNE gradient (van der Maaten 2014, eqs. 11-14).
 #include "treesne/gradient.hpp"
 
+#include <cassert>
 #include <cmath>
 
 #include "treesne/errors.hpp"
@@ -27,8 +28,17 @@ inline void attractive_row(const SparseMatrix& p, ConstMatrixView y, index_t i, 
     }
 }
 
+// P's CSR layout is an invariant of the Affinities type (checked where P is built or loaded). An empty,
+// default-constructed P passes.
+inline bool csr_shape_ok(const SparseMatrix& p) {
+    if (p.n == 0 && p.offsets.empty()) return p.values.empty();
+    return static_cast<index_t>(p.offsets.size()) == p.n + 1 && p.offsets.front() == 0 &&
+           p.offsets.back() == p.nnz() && p.columns.size() == p.values.size();
+}
+
 template <int Dim>
 void attractive_forces_dim(const SparseMatrix& p, ConstMatrixView y, MatrixView out, int threads) {
+    assert(csr_shape_ok(p));
     parallel_for(p.n, threads, [&](index_t begin, index_t end) {
         for (index_t i = begin; i < end; ++i) {
             double f[Dim];
@@ -41,7 +51,8 @@ void attractive_forces_dim(const SparseMatrix& p, ConstMatrixView y, MatrixView 
 }  // namespace
 
 void attractive_forces(const SparseMatrix& p, ConstMatrixView y, MatrixView out, int threads) {
-    require(p.n == y.rows && out.rows == y.rows && out.cols == y.cols, "attractive_forces: shapes differ");
+    require(p.n == y.rows && out.rows == y.rows && out.cols == y.cols, "attractive_forces: P is ", p.n, " x ",
+            p.n, ", the embedding ", y.rows, " x ", y.cols, " and the output ", out.rows, " x ", out.cols);
     switch (y.cols) {
         case 1: attractive_forces_dim<1>(p, y, out, threads); break;
         case 2: attractive_forces_dim<2>(p, y, out, threads); break;
@@ -52,6 +63,7 @@ void attractive_forces(const SparseMatrix& p, ConstMatrixView y, MatrixView out,
 
 double sparse_kl(const SparseMatrix& p, ConstMatrixView y, double z, int threads) {
     require(p.n == y.rows, "sparse_kl: P has ", p.n, " rows but the embedding has ", y.rows);
+    assert(csr_shape_ok(p));
     // KL = sum p_ij log(p_ij / q_ij), q_ij = w_ij / Z, w_ij = (1 + |y_i - y_j|^2)^-1.
     return parallel_sum(p.n, threads, [&](index_t begin, index_t end) {
         double total = 0.0;
@@ -73,7 +85,10 @@ double sparse_kl(const SparseMatrix& p, ConstMatrixView y, double z, int threads
 template <int Dim>
 double barnes_hut_gradient(const SparseMatrix& p, ConstMatrixView y, SpaceTree<Dim>& tree, double theta,
                            double exaggeration, MatrixView grad, int threads, double* kl) {
-    require(grad.rows == y.rows && grad.cols == Dim && y.cols == Dim, "barnes_hut_gradient: shapes differ");
+    require(p.n == y.rows && grad.rows == y.rows && grad.cols == Dim && y.cols == Dim, "barnes_hut_gradient<",
+            Dim, ">: P is ", p.n, " x ", p.n, ", the embedding ", y.rows, " x ", y.cols, " and the gradient ",
+            grad.rows, " x ", grad.cols);
+    assert(csr_shape_ok(p));
     tree.build(y, threads);
     // grad holds the repulsive part first, then is combined in place with the attractive part.
     const double z = tree.repulsion(theta, grad, threads);

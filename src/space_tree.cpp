@@ -2,6 +2,7 @@
 #include "treesne/space_tree.hpp"
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <limits>
 
@@ -20,11 +21,13 @@ constexpr int kDigitBits = 11;  // radix-sort digit
 // unit length (points outside are clamped into the grid).
 template <int Dim>
 std::uint64_t morton_code(const double* y, const std::array<double, Dim>& corner, double scale) {
-    constexpr std::uint32_t max_cell = (1u << kBits) - 1;
+    constexpr double max_cell = static_cast<double>((1u << kBits) - 1);
     std::array<std::uint32_t, Dim> cell;
     for (int d = 0; d < Dim; ++d) {
-        const double t = (y[d] - corner[d]) * scale;
-        cell[d] = std::min(max_cell, static_cast<std::uint32_t>(std::max(0.0, t)));
+        // Clamp in double, then convert: converting a double outside uint32's range is undefined.
+        // max(0, t) comes first so that a NaN maps to cell 0.
+        const double t = std::min(max_cell, std::max(0.0, (y[d] - corner[d]) * scale));
+        cell[d] = static_cast<std::uint32_t>(t);
     }
     std::uint64_t code = 0;
     for (int b = kBits - 1; b >= 0; --b)
@@ -32,56 +35,104 @@ std::uint64_t morton_code(const double* y, const std::array<double, Dim>& corner
     return code;
 }
 
+// Axis-aligned bounding box; empty (lo = +inf, hi = -inf) until something is added.
+template <int Dim>
+struct Box {
+    std::array<double, Dim> lo, hi;
+
+    Box() {
+        lo.fill(std::numeric_limits<double>::infinity());
+        hi.fill(-std::numeric_limits<double>::infinity());
+    }
+    void add(const double* y) {
+        for (int d = 0; d < Dim; ++d) {
+            lo[d] = std::min(lo[d], y[d]);
+            hi[d] = std::max(hi[d], y[d]);
+        }
+    }
+    void add(const Box& other) {
+        for (int d = 0; d < Dim; ++d) {
+            lo[d] = std::min(lo[d], other.lo[d]);
+            hi[d] = std::max(hi[d], other.hi[d]);
+        }
+    }
+    // Half the longest side (0 for a single point).
+    double half_side() const {
+        double half = 0.0;
+        for (int d = 0; d < Dim; ++d) half = std::max(half, 0.5 * (hi[d] - lo[d]));
+        return half;
+    }
+};
+
+// Bounding box of rows [begin, end) of a row-major array with Dim columns.
+template <int Dim>
+inline Box<Dim> bounding_box(const double* rows, std::size_t begin, std::size_t end) {
+    Box<Dim> box;
+    for (std::size_t s = begin; s < end; ++s) box.add(rows + s * Dim);
+    return box;
+}
+
+// Bounding box of y's rows: per fixed block in parallel, then the blocks in order (min and max are
+// exact, so any order would do).
+template <int Dim>
+Box<Dim> parallel_bounding_box(ConstMatrixView y, int threads) {
+    constexpr index_t block = 8192;
+    const index_t blocks = (y.rows + block - 1) / block;
+    std::vector<Box<Dim>> boxes(static_cast<std::size_t>(blocks));
+    parallel_for(blocks, threads, [&](index_t b0, index_t b1) {
+        for (index_t b = b0; b < b1; ++b) {
+            const auto begin = static_cast<std::size_t>(b * block);
+            const auto end = static_cast<std::size_t>(std::min(y.rows, (b + 1) * block));
+            boxes[static_cast<std::size_t>(b)] = bounding_box<Dim>(y.data, begin, end);
+        }
+    }, 1);
+    Box<Dim> box;
+    for (const auto& b : boxes) box.add(b);
+    return box;
+}
+
+// The root cell: a cube centred on the box, its half-width (returned) slightly more than half the box's
+// longest side so that the maximum lies strictly inside the grid; `corner` receives its lowest corner.
+template <int Dim>
+double root_cube(const Box<Dim>& box, std::array<double, Dim>& corner) {
+    for (int d = 0; d < Dim; ++d)
+        if (!std::isfinite(box.lo[d]) || !std::isfinite(box.hi[d]))
+            throw NumericalError("the embedding has non-finite coordinates (the optimisation diverged; "
+                                 "try a smaller learning rate or --max-step-norm)");
+    double half = box.half_side();
+    if (!(half > 0)) half = 1.0;  // all points identical: any cube will do
+    half *= 1.0 + 1e-9;           // keep the maximum strictly inside the grid
+    for (int d = 0; d < Dim; ++d) corner[d] = 0.5 * (box.lo[d] + box.hi[d]) - half;
+    return half;
+}
+
 }  // namespace
 
 template <int Dim>
 void SpaceTree<Dim>::build(ConstMatrixView y, int threads) {
+    // A build that throws leaves an empty tree of 0 points, never a stale one of another size.
+    nodes_.clear();
+    leaves_.clear();
+    n_ = 0;
     require(y.cols == Dim, "SpaceTree<", Dim, "> needs a ", Dim, "-column embedding; got ", y.cols);
-    n_ = y.rows;
-    require(n_ >= 1 && n_ < static_cast<index_t>(std::numeric_limits<std::uint32_t>::max()),
-            "SpaceTree: unsupported number of points ", n_);
-    const auto n = static_cast<std::size_t>(n_);
-
-    // Bounding box: per fixed block, then blocks in order (min/max are exact, so any order would do).
-    constexpr index_t block = 8192;
-    const index_t blocks = (n_ + block - 1) / block;
-    std::vector<std::array<double, 2 * Dim>> boxes(static_cast<std::size_t>(blocks));
-    parallel_for(blocks, threads, [&](index_t b0, index_t b1) {
-        for (index_t b = b0; b < b1; ++b) {
-            auto& box = boxes[static_cast<std::size_t>(b)];
-            for (int d = 0; d < Dim; ++d) {
-                box[d] = std::numeric_limits<double>::infinity();
-                box[Dim + d] = -std::numeric_limits<double>::infinity();
-            }
-            for (index_t i = b * block; i < std::min(n_, (b + 1) * block); ++i)
-                for (int d = 0; d < Dim; ++d) {
-                    box[d] = std::min(box[d], y(i, d));
-                    box[Dim + d] = std::max(box[Dim + d], y(i, d));
-                }
-        }
-    }, 1);
-    std::array<double, Dim> lo, hi;
-    lo.fill(std::numeric_limits<double>::infinity());
-    hi.fill(-std::numeric_limits<double>::infinity());
-    for (const auto& box : boxes)
-        for (int d = 0; d < Dim; ++d) {
-            lo[d] = std::min(lo[d], box[d]);
-            hi[d] = std::max(hi[d], box[Dim + d]);
-        }
-    double half = 0.0;
-    for (int d = 0; d < Dim; ++d) {
-        if (!std::isfinite(lo[d]) || !std::isfinite(hi[d]))
-            throw NumericalError("the embedding has non-finite coordinates (the optimisation diverged; "
-                                 "try a smaller learning rate or --max-step-norm)");
-        half = std::max(half, 0.5 * (hi[d] - lo[d]));
-    }
-    if (!(half > 0)) half = 1.0;  // all points identical: any cube will do
-    half *= 1.0 + 1e-9;           // keep the maximum strictly inside the grid
+    require(y.rows >= 1 && y.rows < static_cast<index_t>(std::numeric_limits<std::uint32_t>::max()),
+            "SpaceTree: unsupported number of points ", y.rows);
     std::array<double, Dim> corner;
-    for (int d = 0; d < Dim; ++d) corner[d] = 0.5 * (lo[d] + hi[d]) - half;
+    const double half = root_cube<Dim>(parallel_bounding_box<Dim>(y, threads), corner);
+    n_ = y.rows;
+    sort_by_morton(y, corner, half, threads);
+    gather_positions(y, threads);
+    build_node(0, static_cast<std::uint32_t>(n_), 0, half);
+    for (std::size_t i = 0; i < nodes_.size(); ++i)
+        if (nodes_[i].leaf) leaves_.push_back(static_cast<std::uint32_t>(i));
+}
 
-    // Morton codes in input order, then an LSD radix sort of (code, index): stable, so equal codes keep
-    // increasing index order and the tree order is a pure function of the embedding.
+// Morton codes of y's rows in the 2^kBits grid of the root cube (lowest corner `corner`, half-width
+// `half`), then codes_ and order_ sorted by code.
+template <int Dim>
+void SpaceTree<Dim>::sort_by_morton(ConstMatrixView y, const std::array<double, Dim>& corner, double half,
+                                    int threads) {
+    const auto n = static_cast<std::size_t>(n_);
     codes_.resize(n);
     order_.resize(n);
     const double scale = static_cast<double>(1u << kBits) / (2.0 * half);
@@ -91,12 +142,20 @@ void SpaceTree<Dim>::build(ConstMatrixView y, int threads) {
             order_[static_cast<std::size_t>(i)] = static_cast<point_t>(i);
         }
     });
+    radix_sort();
+}
+
+// LSD radix sort of (codes_, order_) by code, kDigitBits a pass: stable, so equal codes keep increasing
+// index order and the tree order is a pure function of the embedding.
+template <int Dim>
+void SpaceTree<Dim>::radix_sort() {
+    const std::size_t n = codes_.size();
     scratch_codes_.resize(n);
     scratch_order_.resize(n);
     constexpr int total_bits = kBits * Dim;
+    constexpr std::uint64_t mask = (std::uint64_t{1} << kDigitBits) - 1;
     std::vector<std::uint32_t> counts(std::size_t{1} << kDigitBits);
     for (int shift = 0; shift < total_bits; shift += kDigitBits) {
-        const std::uint64_t mask = (std::uint64_t{1} << kDigitBits) - 1;
         std::fill(counts.begin(), counts.end(), 0u);
         for (std::size_t i = 0; i < n; ++i) ++counts[(codes_[i] >> shift) & mask];
         if (counts[(codes_[0] >> shift) & mask] == n) continue;  // digit constant: pass changes nothing
@@ -114,18 +173,16 @@ void SpaceTree<Dim>::build(ConstMatrixView y, int threads) {
         codes_.swap(scratch_codes_);
         order_.swap(scratch_order_);
     }
+}
 
-    positions_.resize(n * Dim);
+// positions_ = y's rows in tree order.
+template <int Dim>
+void SpaceTree<Dim>::gather_positions(ConstMatrixView y, int threads) {
+    positions_.resize(static_cast<std::size_t>(n_) * Dim);
     parallel_for(n_, threads, [&](index_t begin, index_t end) {
         for (index_t s = begin; s < end; ++s)
             for (int d = 0; d < Dim; ++d) positions_[s * Dim + d] = y(order_[s], d);
     });
-
-    nodes_.clear();
-    build_node(0, static_cast<std::uint32_t>(n), 0, half);
-    leaves_.clear();
-    for (std::size_t i = 0; i < nodes_.size(); ++i)
-        if (nodes_[i].leaf) leaves_.push_back(static_cast<std::uint32_t>(i));
 }
 
 // Points [begin, end) lie in one cell of the finest grid. Unless they all coincide, re-encodes them in a
@@ -134,21 +191,13 @@ void SpaceTree<Dim>::build(ConstMatrixView y, int threads) {
 // and returns true. Every regrid separates at least two points, so the recursion ends.
 template <int Dim>
 bool SpaceTree<Dim>::regrid(std::uint32_t begin, std::uint32_t end, double& half) {
-    std::array<double, Dim> lo, hi;
-    lo.fill(std::numeric_limits<double>::infinity());
-    hi.fill(-std::numeric_limits<double>::infinity());
-    for (std::uint32_t s = begin; s < end; ++s)
-        for (int d = 0; d < Dim; ++d) {
-            lo[d] = std::min(lo[d], positions_[std::size_t{s} * Dim + d]);
-            hi[d] = std::max(hi[d], positions_[std::size_t{s} * Dim + d]);
-        }
-    double sub_half = 0.0;
-    for (int d = 0; d < Dim; ++d) sub_half = std::max(sub_half, 0.5 * (hi[d] - lo[d]));
+    const Box<Dim> box = bounding_box<Dim>(positions_.data(), begin, end);
+    double sub_half = box.half_side();
     sub_half *= 1.0 + 1e-9;
     const double scale = static_cast<double>(1u << kBits) / (2.0 * sub_half);
     if (!(sub_half > 0) || !std::isfinite(scale)) return false;  // coincident (or subnormal spacing)
     std::array<double, Dim> corner;
-    for (int d = 0; d < Dim; ++d) corner[d] = 0.5 * (lo[d] + hi[d]) - sub_half;
+    for (int d = 0; d < Dim; ++d) corner[d] = 0.5 * (box.lo[d] + box.hi[d]) - sub_half;
 
     const std::uint32_t m = end - begin;
     std::vector<std::pair<std::uint64_t, std::uint32_t>> keyed(m);  // (new code, position in range)
@@ -177,7 +226,7 @@ bool SpaceTree<Dim>::regrid(std::uint32_t begin, std::uint32_t end, double& half
 // recursively, its children in Morton order; fixes the node's skip index once its subtree is complete.
 template <int Dim>
 void SpaceTree<Dim>::build_node(std::uint32_t begin, std::uint32_t end, int level, double half) {
-    constexpr int M = Dim * (Dim + 1) / 2;
+    assert(begin < end && end <= order_.size());
     const std::size_t self = nodes_.size();
     // Node indices are 32-bit; a tree can have more nodes than points (chains above clustered points).
     if (self >= std::numeric_limits<std::uint32_t>::max())
@@ -193,62 +242,15 @@ void SpaceTree<Dim>::build_node(std::uint32_t begin, std::uint32_t end, int leve
             leaf = true;
         }
     }
-    const double count = static_cast<double>(end - begin);
     std::array<double, Dim> com{};
-    std::array<double, M> mom{};
+    Moments mom{};  // unnormalised: sum (y - com)(y - com)^T
     bool coincident = false;
     if (leaf) {
-        const double* first = &positions_[std::size_t{begin} * Dim];
-        coincident = end - begin >= 2;
-        for (std::uint32_t s = begin + 1; s < end && coincident; ++s)
-            for (int d = 0; d < Dim; ++d)
-                coincident = coincident && positions_[std::size_t{s} * Dim + d] == first[d];
-        if (coincident) {
-            for (int d = 0; d < Dim; ++d) com[d] = first[d];  // exact; the moments stay zero
-        } else {
-            for (std::uint32_t s = begin; s < end; ++s)
-                for (int d = 0; d < Dim; ++d) com[d] += positions_[std::size_t{s} * Dim + d];
-            for (int d = 0; d < Dim; ++d) com[d] /= count;
-            for (std::uint32_t s = begin; s < end; ++s) {
-                const double* y = &positions_[std::size_t{s} * Dim];
-                for (int a = 0, m = 0; a < Dim; ++a)
-                    for (int b = a; b < Dim; ++b, ++m) mom[m] += (y[a] - com[a]) * (y[b] - com[b]);
-            }
-        }
+        coincident = sum_leaf(begin, end, com, mom);
     } else {
-        // Children: runs of equal Dim-bit digits at this level. Codes are sorted, so each run is
-        // contiguous; find each boundary by binary search on the digit.
-        const int shift = (kBits - 1 - level) * Dim;
-        const std::uint64_t digit_mask = (std::uint64_t{1} << Dim) - 1;
-        std::array<std::size_t, (1 << Dim)> children{};
-        int child_count = 0;
-        std::uint32_t child_begin = begin;
-        while (child_begin < end) {
-            const std::uint64_t digit = (codes_[child_begin] >> shift) & digit_mask;
-            const std::uint32_t child_end = static_cast<std::uint32_t>(
-                std::partition_point(codes_.begin() + child_begin, codes_.begin() + end,
-                                     [&](std::uint64_t c) { return ((c >> shift) & digit_mask) == digit; }) -
-                codes_.begin());
-            children[child_count++] = nodes_.size();
-            build_node(child_begin, child_end, level + 1, 0.5 * half);
-            child_begin = child_end;
-        }
-        for (int c = 0; c < child_count; ++c) {
-            const Node& child = nodes_[children[c]];
-            const double w = static_cast<double>(child.end - child.begin);
-            for (int d = 0; d < Dim; ++d) com[d] += w * child.center_of_mass[d];
-        }
-        for (int d = 0; d < Dim; ++d) com[d] /= count;
-        // Parallel-axis theorem: sum_c n_c (M_c + (com_c - com)(com_c - com)^T).
-        for (int c = 0; c < child_count; ++c) {
-            const Node& child = nodes_[children[c]];
-            const double w = static_cast<double>(child.end - child.begin);
-            for (int a = 0, m = 0; a < Dim; ++a)
-                for (int b = a; b < Dim; ++b, ++m)
-                    mom[m] += w * (child.moments[m] + (child.center_of_mass[a] - com[a]) *
-                                                          (child.center_of_mass[b] - com[b]));
-        }
+        build_children(begin, end, level, half, com, mom);
     }
+
     Node& me = nodes_[self];  // nodes_ may have reallocated
     me.begin = begin;
     me.end = end;
@@ -256,13 +258,94 @@ void SpaceTree<Dim>::build_node(std::uint32_t begin, std::uint32_t end, int leve
     me.coincident = coincident;
     me.half_width = half;
     me.center_of_mass = com;
-    for (int m = 0; m < M; ++m) me.moments[m] = mom[m] / count;
+    const double count = static_cast<double>(end - begin);
+    for (std::size_t m = 0; m < mom.size(); ++m) me.moments[m] = mom[m] / count;
     me.skip = static_cast<std::uint32_t>(nodes_.size());
+}
+
+// Centre of mass (into com) and unnormalised second moments (into mom) of the leaf points
+// [begin, end). Returns whether they all coincide: then com is their common position, exactly, and the
+// moments stay zero.
+template <int Dim>
+bool SpaceTree<Dim>::sum_leaf(std::uint32_t begin, std::uint32_t end, std::array<double, Dim>& com,
+                              Moments& mom) const {
+    const double* first = &positions_[std::size_t{begin} * Dim];
+    bool coincident = end - begin >= 2;
+    for (std::uint32_t s = begin + 1; s < end && coincident; ++s)
+        for (int d = 0; d < Dim; ++d)
+            coincident = coincident && positions_[std::size_t{s} * Dim + d] == first[d];
+    if (coincident) {
+        for (int d = 0; d < Dim; ++d) com[d] = first[d];
+        return true;
+    }
+    // Sums in local arrays (registers), stored once at the end: accumulating through the references
+    // changes GCC's code, and the last bit of some 1-D moments with it.
+    const double count = static_cast<double>(end - begin);
+    std::array<double, Dim> c{};
+    Moments sum{};
+    for (std::uint32_t s = begin; s < end; ++s)
+        for (int d = 0; d < Dim; ++d) c[d] += positions_[std::size_t{s} * Dim + d];
+    for (int d = 0; d < Dim; ++d) c[d] /= count;
+    for (std::uint32_t s = begin; s < end; ++s) {
+        const double* y = &positions_[std::size_t{s} * Dim];
+        for (int a = 0, m = 0; a < Dim; ++a)
+            for (int b = a; b < Dim; ++b, ++m) sum[m] += (y[a] - c[a]) * (y[b] - c[b]);
+    }
+    com = c;
+    mom = sum;
+    return false;
+}
+
+// Builds the children of the node over [begin, end) at `level`, then combines their centres of mass and
+// moments into com and the unnormalised mom.
+template <int Dim>
+void SpaceTree<Dim>::build_children(std::uint32_t begin, std::uint32_t end, int level, double half,
+                                    std::array<double, Dim>& com, Moments& mom) {
+    // Children: runs of equal Dim-bit digits at this level. Codes are sorted, so each run is contiguous;
+    // find each boundary by binary search on the digit.
+    const int shift = (kBits - 1 - level) * Dim;
+    const std::uint64_t digit_mask = (std::uint64_t{1} << Dim) - 1;
+    std::array<std::size_t, (1 << Dim)> children{};
+    int child_count = 0;
+    for (std::uint32_t child_begin = begin; child_begin < end;) {
+        const std::uint64_t digit = (codes_[child_begin] >> shift) & digit_mask;
+        const auto child_end = static_cast<std::uint32_t>(
+            std::partition_point(codes_.begin() + child_begin, codes_.begin() + end,
+                                 [&](std::uint64_t c) { return ((c >> shift) & digit_mask) == digit; }) -
+            codes_.begin());
+        assert(child_count < (1 << Dim));
+        children[child_count++] = nodes_.size();
+        build_node(child_begin, child_end, level + 1, 0.5 * half);
+        child_begin = child_end;
+    }
+    const double count = static_cast<double>(end - begin);
+    std::array<double, Dim> centre{};  // local sums, as in sum_leaf
+    Moments sum{};
+    for (int c = 0; c < child_count; ++c) {
+        const Node& child = nodes_[children[c]];
+        const double w = static_cast<double>(child.end - child.begin);
+        for (int d = 0; d < Dim; ++d) centre[d] += w * child.center_of_mass[d];
+    }
+    for (int d = 0; d < Dim; ++d) centre[d] /= count;
+    // Parallel-axis theorem: sum_c n_c (M_c + (com_c - com)(com_c - com)^T).
+    for (int c = 0; c < child_count; ++c) {
+        const Node& child = nodes_[children[c]];
+        const double w = static_cast<double>(child.end - child.begin);
+        for (int a = 0, m = 0; a < Dim; ++a)
+            for (int b = a; b < Dim; ++b, ++m)
+                sum[m] += w * (child.moments[m] + (child.center_of_mass[a] - centre[a]) *
+                                                      (child.center_of_mass[b] - centre[b]));
+    }
+    com = centre;
+    mom = sum;
 }
 
 namespace {
 
 constexpr int kLanes = 8;  // explicit SIMD lanes: fixed association order, vectorisable without -ffast-math
+
+template <int Dim>
+using TreeNode = typename SpaceTree<Dim>::Node;
 
 // Interaction lists of one leaf, structure-of-arrays so the per-point loops vectorise.
 template <int Dim>
@@ -282,6 +365,26 @@ struct Interactions {
         for (auto& v : point_pos) v.clear();
         point_index.clear();
     }
+    // A cell summarised by its centre of mass, as `count` points with the node's moments (zeros for the
+    // monopole).
+    void add_cell(const TreeNode<Dim>& node, double count, bool quadrupole) {
+        for (int d = 0; d < Dim; ++d) cell_pos[d].push_back(node.center_of_mass[d]);
+        cell_count.push_back(count);
+        for (int m = 0; m < M; ++m) cell_mom[m].push_back(quadrupole ? node.moments[m] : 0.0);
+    }
+    // A leaf's points one by one (pos: coordinates in tree order), unless they coincide: then they are
+    // one exact cell (for the leaf itself, of its other points, which all lie where every point of it
+    // lies).
+    void add_points(const TreeNode<Dim>& node, bool self, bool quadrupole, const double* pos) {
+        if (node.coincident) {
+            add_cell(node, static_cast<double>(node.end - node.begin) - (self ? 1.0 : 0.0), quadrupole);
+            return;
+        }
+        for (std::uint32_t t = node.begin; t < node.end; ++t) {
+            for (int d = 0; d < Dim; ++d) point_pos[d].push_back(pos[std::size_t{t} * Dim + d]);
+            point_index.push_back(t);
+        }
+    }
     // Pads both lists to a multiple of kLanes with zero-weight entries far away.
     void pad() {
         while (cell_count.size() % kLanes) {
@@ -297,163 +400,196 @@ struct Interactions {
     }
 };
 
-}  // namespace
+// What the repulsion walk reads (the nodes in pre-order, coordinates and input indices in tree order,
+// the criterion) and writes (per-point Z in tree order, forces in input order).
+template <int Dim>
+struct Walk {
+    const TreeNode<Dim>* nodes;
+    std::uint32_t node_count;
+    const double* pos;
+    const point_t* order;
+    double theta2;
+    bool quadrupole;
+    double* point_z;
+    MatrixView forces;
+};
+
+// Squared distance from c to the box (0 inside it).
+template <int Dim>
+inline double gap_squared(const std::array<double, Dim>& c, const Box<Dim>& box) {
+    double gap2 = 0.0;
+    for (int d = 0; d < Dim; ++d) {
+        const double g = c[d] < box.lo[d] ? box.lo[d] - c[d] : (c[d] > box.hi[d] ? c[d] - box.hi[d] : 0.0);
+        gap2 += g * g;
+    }
+    return gap2;
+}
 
 // Group walk (Barnes 1990): one traversal per leaf builds the lists of cells and points that every point
 // of the leaf interacts with; a cell is summarised only if the criterion holds for the whole leaf (the
 // distance is measured from the centre of mass to the leaf's bounding box, so it is at least as strict
-// as the per-point test). The per-point sums then run over contiguous arrays, kLanes at a time.
+// as the per-point test).
+template <int Dim>
+void collect_interactions(const Walk<Dim>& walk, const TreeNode<Dim>& leaf, Interactions<Dim>& list) {
+    const Box<Dim> box = bounding_box<Dim>(walk.pos, leaf.begin, leaf.end);
+    list.clear();
+    std::uint32_t at = 0;
+    while (at < walk.node_count) {
+        const TreeNode<Dim>& node = walk.nodes[at];
+        if (node.begin <= leaf.begin && leaf.end <= node.end) {  // an ancestor, or the leaf itself
+            if (node.leaf) {
+                list.add_points(node, true, walk.quadrupole, walk.pos);
+                at = node.skip;
+            } else {
+                ++at;
+            }
+            continue;
+        }
+        // Barnes-Hut criterion (bhtsne's convention): half-width / distance < theta.
+        if (node.half_width * node.half_width < walk.theta2 * gap_squared<Dim>(node.center_of_mass, box)) {
+            list.add_cell(node, static_cast<double>(node.end - node.begin), walk.quadrupole);
+            at = node.skip;
+        } else if (node.leaf) {
+            list.add_points(node, false, walk.quadrupole, walk.pos);
+            at = node.skip;
+        } else {
+            ++at;
+        }
+    }
+    list.pad();
+}
+
+// diff = p - (at[0][t], ..., at[Dim-1][t]); returns |diff|^2.
+template <int Dim>
+[[gnu::always_inline]] inline double offset(const std::array<double, Dim>& p,
+                                            const std::array<std::vector<double>, Dim>& at, std::size_t t,
+                                            double (&diff)[Dim]) {
+    double dist2 = 0.0;
+    for (int d = 0; d < Dim; ++d) {
+        diff[d] = p[d] - at[d][t];
+        dist2 += diff[d] * diff[d];
+    }
+    return dist2;
+}
+
+// For the second moments C of cell c (upper triangle) and d = diff, adds tr C to trace, d'Cd to dcd
+// and Cd to cd.
+template <int Dim>
+[[gnu::always_inline]] inline void contract_moments(const Interactions<Dim>& list, std::size_t c,
+                                                    const double (&diff)[Dim], double& trace, double& dcd,
+                                                    double (&cd)[Dim]) {
+    for (int a = 0, m = 0; a < Dim; ++a)
+        for (int b = a; b < Dim; ++b, ++m) {
+            const double mom = list.cell_mom[m][c];
+            if (a == b) {
+                trace += mom;
+                cd[a] += mom * diff[a];
+                dcd += mom * diff[a] * diff[a];
+            } else {
+                cd[a] += mom * diff[b];
+                cd[b] += mom * diff[a];
+                dcd += 2.0 * mom * diff[a] * diff[b];
+            }
+        }
+}
+
+// Adds the summarised cells' Z and force on the point at p into the lane sums zl, fl: the monopole plus
+// the second-order Taylor terms about the centre of mass, averaged with the cell's second moments C
+// (d = p - com, w = 1 / (1 + |d|^2)):
+//   E[w]     ~ w - w^2 tr C + 4 w^3 d'Cd
+//   E[w^2 d] ~ w^2 d + (-2 w^3 tr C + 12 w^4 d'Cd) d - 4 w^3 C d
+template <int Dim>
+[[gnu::always_inline]] inline void sum_cells(const std::array<double, Dim>& p, const Interactions<Dim>& list,
+                                             double (&zl)[kLanes], double (&fl)[Dim][kLanes]) {
+    const std::size_t cells = list.cell_count.size();
+    for (std::size_t c0 = 0; c0 < cells; c0 += kLanes) {
+        for (int l = 0; l < kLanes; ++l) {
+            const std::size_t c = c0 + static_cast<std::size_t>(l);
+            double diff[Dim];
+            const double q = 1.0 / (1.0 + offset<Dim>(p, list.cell_pos, c, diff));
+            double cd[Dim] = {};
+            double trace = 0.0, dcd = 0.0;
+            contract_moments<Dim>(list, c, diff, trace, dcd, cd);
+            const double q2 = q * q, q3 = q2 * q;
+            const double count = list.cell_count[c];
+            zl[l] += count * (q - q2 * trace + 4.0 * q3 * dcd);
+            const double fq = count * (q2 - 2.0 * q3 * trace + 12.0 * q3 * q * dcd);
+            for (int d = 0; d < Dim; ++d) fl[d][l] += fq * diff[d] - count * 4.0 * q3 * cd[d];
+        }
+    }
+}
+
+// Adds the direct interactions' Z and force on the point at p into the lane sums zl, fl (point_other
+// zeroes the point itself and the padding).
+template <int Dim>
+[[gnu::always_inline]] inline void sum_points(const std::array<double, Dim>& p, const Interactions<Dim>& list,
+                                              double (&zl)[kLanes], double (&fl)[Dim][kLanes]) {
+    const std::size_t points = list.point_index.size();
+    for (std::size_t t0 = 0; t0 < points; t0 += kLanes) {
+        for (int l = 0; l < kLanes; ++l) {
+            const std::size_t t = t0 + static_cast<std::size_t>(l);
+            double diff[Dim];
+            const double q = list.point_other[t] / (1.0 + offset<Dim>(p, list.point_pos, t, diff));
+            zl[l] += q;
+            for (int d = 0; d < Dim; ++d) fl[d][l] += q * q * diff[d];
+        }
+    }
+}
+
+// Z and force of the tree point s from its leaf's lists: kLanes partial sums each, added lane by lane.
+template <int Dim>
+inline void point_repulsion(const Walk<Dim>& walk, std::uint32_t s, Interactions<Dim>& list) {
+    std::array<double, Dim> p;
+    for (int d = 0; d < Dim; ++d) p[d] = walk.pos[std::size_t{s} * Dim + d];
+    const std::size_t points = list.point_index.size();
+    for (std::size_t t = 0; t < points; ++t)
+        list.point_other[t] = list.point_index[t] != s && list.point_index[t] != ~0u ? 1.0 : 0.0;
+    double zl[kLanes] = {};
+    double fl[Dim][kLanes] = {};
+    sum_cells<Dim>(p, list, zl, fl);
+    sum_points<Dim>(p, list, zl, fl);
+    double z = 0.0;
+    std::array<double, Dim> f{};
+    for (int l = 0; l < kLanes; ++l) {
+        z += zl[l];
+        for (int d = 0; d < Dim; ++d) f[d] += fl[d][l];
+    }
+    walk.point_z[s] = z;
+    double* out = walk.forces.row(walk.order[s]);
+    for (int d = 0; d < Dim; ++d) out[d] = f[d];
+}
+
+// Z and forces of a leaf's points. The points of a coincident leaf all get those of its first point.
+template <int Dim>
+void leaf_repulsion(const Walk<Dim>& walk, const TreeNode<Dim>& leaf, Interactions<Dim>& list) {
+    const std::uint32_t computed_end = leaf.coincident ? leaf.begin + 1 : leaf.end;
+    for (std::uint32_t s = leaf.begin; s < computed_end; ++s) point_repulsion(walk, s, list);
+    const double* first = walk.forces.row(walk.order[leaf.begin]);
+    for (std::uint32_t s = computed_end; s < leaf.end; ++s) {
+        walk.point_z[s] = walk.point_z[leaf.begin];
+        double* out = walk.forces.row(walk.order[s]);
+        for (int d = 0; d < Dim; ++d) out[d] = first[d];
+    }
+}
+
+}  // namespace
+
+// Per leaf: collect its interaction lists, then sum them for each of its points over contiguous arrays,
+// kLanes at a time.
 template <int Dim>
 double SpaceTree<Dim>::repulsion(double theta, MatrixView forces, int threads) {
-    constexpr int M = Dim * (Dim + 1) / 2;
-    require(forces.rows == n_ && forces.cols == Dim,
-            "SpaceTree::repulsion: force buffer has the wrong shape");
-    require(!nodes_.empty(), "SpaceTree::repulsion: build() the tree first");
+    require(forces.rows == n_ && forces.cols == Dim, "SpaceTree::repulsion: the force buffer is ",
+            forces.rows, " x ", forces.cols, "; expected ", n_, " x ", Dim);
+    assert(!nodes_.empty() && "SpaceTree::repulsion: build() the tree first");
     point_z_.resize(static_cast<std::size_t>(n_));
-    const double theta2 = theta * theta;
-    const Node* nodes = nodes_.data();
-    const auto node_count = static_cast<std::uint32_t>(nodes_.size());
-    const double* pos = positions_.data();
-    const bool quadrupole = quadrupole_;
-    const auto leaf_total = static_cast<index_t>(leaves_.size());
-
-    parallel_for(leaf_total, threads, [&](index_t first, index_t last) {
+    const Walk<Dim> walk{nodes_.data(), static_cast<std::uint32_t>(nodes_.size()), positions_.data(),
+                         order_.data(), theta * theta, quadrupole_, point_z_.data(), forces};
+    parallel_for(static_cast<index_t>(leaves_.size()), threads, [&](index_t first, index_t last) {
         Interactions<Dim> list;
         for (index_t li = first; li < last; ++li) {
-            const Node& leaf = nodes[leaves_[static_cast<std::size_t>(li)]];
-            std::array<double, Dim> lo, hi;
-            lo.fill(std::numeric_limits<double>::infinity());
-            hi.fill(-std::numeric_limits<double>::infinity());
-            for (std::uint32_t s = leaf.begin; s < leaf.end; ++s)
-                for (int d = 0; d < Dim; ++d) {
-                    lo[d] = std::min(lo[d], pos[std::size_t{s} * Dim + d]);
-                    hi[d] = std::max(hi[d], pos[std::size_t{s} * Dim + d]);
-                }
-            list.clear();
-            auto add_cell = [&](const Node& node, double count) {
-                for (int d = 0; d < Dim; ++d) list.cell_pos[d].push_back(node.center_of_mass[d]);
-                list.cell_count.push_back(count);
-                for (int m = 0; m < M; ++m) list.cell_mom[m].push_back(quadrupole ? node.moments[m] : 0.0);
-            };
-            // A leaf's points interact one by one, unless they coincide: then they are one exact cell
-            // (for the leaf itself, of its other points, which all lie where every point of it lies).
-            auto add_points = [&](const Node& node, bool self) {
-                if (node.coincident) {
-                    add_cell(node, static_cast<double>(node.end - node.begin) - (self ? 1.0 : 0.0));
-                    return;
-                }
-                for (std::uint32_t t = node.begin; t < node.end; ++t) {
-                    for (int d = 0; d < Dim; ++d) list.point_pos[d].push_back(pos[std::size_t{t} * Dim + d]);
-                    list.point_index.push_back(t);
-                }
-            };
-            std::uint32_t at = 0;
-            while (at < node_count) {
-                const Node& node = nodes[at];
-                if (node.begin <= leaf.begin && leaf.end <= node.end) {  // an ancestor, or the leaf itself
-                    if (node.leaf) {
-                        add_points(node, true);
-                        at = node.skip;
-                    } else {
-                        ++at;
-                    }
-                    continue;
-                }
-                double gap2 = 0.0;  // squared distance from the centre of mass to the leaf's box
-                for (int d = 0; d < Dim; ++d) {
-                    const double c = node.center_of_mass[d];
-                    const double g = c < lo[d] ? lo[d] - c : (c > hi[d] ? c - hi[d] : 0.0);
-                    gap2 += g * g;
-                }
-                // Barnes-Hut criterion (bhtsne's convention): half-width / distance < theta.
-                if (node.half_width * node.half_width < theta2 * gap2) {
-                    add_cell(node, static_cast<double>(node.end - node.begin));
-                    at = node.skip;
-                } else if (node.leaf) {
-                    add_points(node, false);
-                    at = node.skip;
-                } else {
-                    ++at;
-                }
-            }
-            list.pad();
-            const std::size_t cells = list.cell_count.size();
-            const std::size_t points = list.point_index.size();
-
-            // The points of a coincident leaf all get the force and Z of its first point.
-            const std::uint32_t computed_end = leaf.coincident ? leaf.begin + 1 : leaf.end;
-            for (std::uint32_t s = leaf.begin; s < computed_end; ++s) {
-                std::array<double, Dim> p;
-                for (int d = 0; d < Dim; ++d) p[d] = pos[std::size_t{s} * Dim + d];
-                for (std::size_t t = 0; t < points; ++t)
-                    list.point_other[t] = list.point_index[t] != s && list.point_index[t] != ~0u ? 1.0 : 0.0;
-                double zl[kLanes] = {};
-                double fl[Dim][kLanes] = {};
-                // Summarised cells: monopole plus the second-order Taylor terms about the centre of mass,
-                // averaged with the cell's second moments C (d = y_i - com, w = 1 / (1 + |d|^2)):
-                //   E[w]     ~ w - w^2 tr C + 4 w^3 d'Cd
-                //   E[w^2 d] ~ w^2 d + (-2 w^3 tr C + 12 w^4 d'Cd) d - 4 w^3 C d
-                for (std::size_t c0 = 0; c0 < cells; c0 += kLanes) {
-                    for (int l = 0; l < kLanes; ++l) {
-                        const std::size_t c = c0 + static_cast<std::size_t>(l);
-                        double diff[Dim];
-                        double dist2 = 0.0;
-                        for (int d = 0; d < Dim; ++d) {
-                            diff[d] = p[d] - list.cell_pos[d][c];
-                            dist2 += diff[d] * diff[d];
-                        }
-                        const double q = 1.0 / (1.0 + dist2);
-                        double cd[Dim] = {};
-                        double trace = 0.0, dcd = 0.0;
-                        for (int a = 0, m = 0; a < Dim; ++a)
-                            for (int b = a; b < Dim; ++b, ++m) {
-                                const double mom = list.cell_mom[m][c];
-                                if (a == b) {
-                                    trace += mom;
-                                    cd[a] += mom * diff[a];
-                                    dcd += mom * diff[a] * diff[a];
-                                } else {
-                                    cd[a] += mom * diff[b];
-                                    cd[b] += mom * diff[a];
-                                    dcd += 2.0 * mom * diff[a] * diff[b];
-                                }
-                            }
-                        const double q2 = q * q, q3 = q2 * q;
-                        const double count = list.cell_count[c];
-                        zl[l] += count * (q - q2 * trace + 4.0 * q3 * dcd);
-                        const double fq = count * (q2 - 2.0 * q3 * trace + 12.0 * q3 * q * dcd);
-                        for (int d = 0; d < Dim; ++d) fl[d][l] += fq * diff[d] - count * 4.0 * q3 * cd[d];
-                    }
-                }
-                for (std::size_t t0 = 0; t0 < points; t0 += kLanes) {
-                    for (int l = 0; l < kLanes; ++l) {
-                        const std::size_t t = t0 + static_cast<std::size_t>(l);
-                        double diff[Dim];
-                        double dist2 = 0.0;
-                        for (int d = 0; d < Dim; ++d) {
-                            diff[d] = p[d] - list.point_pos[d][t];
-                            dist2 += diff[d] * diff[d];
-                        }
-                        const double q = list.point_other[t] / (1.0 + dist2);
-                        zl[l] += q;
-                        for (int d = 0; d < Dim; ++d) fl[d][l] += q * q * diff[d];
-                    }
-                }
-                double z = 0.0;
-                std::array<double, Dim> f{};
-                for (int l = 0; l < kLanes; ++l) {
-                    z += zl[l];
-                    for (int d = 0; d < Dim; ++d) f[d] += fl[d][l];
-                }
-                point_z_[s] = z;
-                double* out = forces.row(order_[s]);
-                for (int d = 0; d < Dim; ++d) out[d] = f[d];
-            }
-            for (std::uint32_t s = computed_end; s < leaf.end; ++s) {
-                point_z_[s] = point_z_[leaf.begin];
-                double* out = forces.row(order_[s]);
-                for (int d = 0; d < Dim; ++d) out[d] = forces.row(order_[leaf.begin])[d];
-            }
+            const Node& leaf = nodes_[leaves_[static_cast<std::size_t>(li)]];
+            collect_interactions(walk, leaf, list);
+            leaf_repulsion(walk, leaf, list);
         }
     }, 16);
 

@@ -1,6 +1,10 @@
 // The Barnes-Hut tree against the exact oracle.
 #include <doctest/doctest.h>
 
+#include <cmath>
+#include <random>
+#include <vector>
+
 #include "test_helpers.hpp"
 #include "treesne/gradient.hpp"
 #include "treesne/treesne.hpp"
@@ -41,6 +45,90 @@ double direct_z(const Matrix& y) {
     return z;
 }
 
+// m points uniform in the cube [-s, s]^Dim (rows 0..m-1) and a query point (row m) at distance r from
+// the origin along the diagonal.
+template <int Dim>
+Matrix cell_and_query(index_t m, double s, double r, std::uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    Matrix y(m + 1, Dim);
+    for (index_t i = 0; i < m; ++i)
+        for (int d = 0; d < Dim; ++d)
+            y(i, d) = s * (2.0 * static_cast<double>(rng() >> 11) * 0x1.0p-53 - 1.0);
+    for (int d = 0; d < Dim; ++d) y(m, d) = r / std::sqrt(static_cast<double>(Dim));
+    return y;
+}
+
+// Z and force of the query point x from the points y_j (rows [0, m) of y): sum_j w_j and
+// sum_j w_j^2 (x - y_j), w_j = (1 + |x - y_j|^2)^-1.
+struct PointSums {
+    double z = 0;
+    std::vector<double> force;
+};
+
+PointSums direct_sums(const Matrix& y, index_t m, const double* x) {
+    PointSums out{0.0, std::vector<double>(static_cast<std::size_t>(y.cols()), 0.0)};
+    for (index_t j = 0; j < m; ++j) {
+        double d2 = 0;
+        for (index_t a = 0; a < y.cols(); ++a) d2 += (x[a] - y(j, a)) * (x[a] - y(j, a));
+        const double w = 1 / (1 + d2);
+        out.z += w;
+        for (index_t a = 0; a < y.cols(); ++a)
+            out.force[static_cast<std::size_t>(a)] += w * w * (x[a] - y(j, a));
+    }
+    return out;
+}
+
+// The same sums expanded about the centre c of the points y_j = c + e_j, term by term, to order `order`
+// (0: monopole, 2: second order) with the full derivatives of w(x) = (1 + |x|^2)^-1 and g(x) = w(x)^2 x at
+// d = x - c (written out here, independently of the tree's moment contractions):
+//   dw/dx_a = -2 w^2 x_a,                   d2w/dx_a dx_b = -2 w^2 [a=b] + 8 w^3 x_a x_b,
+//   dg_k/dx_a = w^2 [k=a] - 4 w^3 x_k x_a,  d2g_k/dx_a dx_b = 24 w^4 x_a x_b x_k
+//                                                            - 4 w^3 ([a=b] x_k + [k=a] x_b + [k=b] x_a),
+// and f(d - e) ~ f(d) - sum_a f_a e_a + 1/2 sum_ab f_ab e_a e_b for each j.
+PointSums taylor_sums(const Matrix& y, index_t m, const double* x, int order) {
+    const auto dims = static_cast<int>(y.cols());
+    std::vector<double> c(static_cast<std::size_t>(dims), 0.0), d(c.size());
+    for (index_t j = 0; j < m; ++j)
+        for (int a = 0; a < dims; ++a) c[a] += y(j, a) / static_cast<double>(m);
+    double d2 = 0;
+    for (int a = 0; a < dims; ++a) {
+        d[a] = x[a] - c[a];
+        d2 += d[a] * d[a];
+    }
+    const double w = 1 / (1 + d2), w2 = w * w, w3 = w2 * w, w4 = w3 * w;
+    auto delta = [](int a, int b) { return a == b ? 1.0 : 0.0; };
+    PointSums out{0.0, std::vector<double>(c.size(), 0.0)};
+    for (index_t j = 0; j < m; ++j) {
+        std::vector<double> e(c.size());
+        for (int a = 0; a < dims; ++a) e[a] = y(j, a) - c[a];
+        out.z += w;
+        for (int k = 0; k < dims; ++k) out.force[k] += w2 * d[k];
+        if (order < 2) continue;
+        for (int a = 0; a < dims; ++a) {
+            out.z -= -2 * w2 * d[a] * e[a];
+            for (int k = 0; k < dims; ++k) out.force[k] -= (w2 * delta(k, a) - 4 * w3 * d[k] * d[a]) * e[a];
+            for (int b = 0; b < dims; ++b) {
+                const double ee = 0.5 * e[a] * e[b];
+                out.z += (-2 * w2 * delta(a, b) + 8 * w3 * d[a] * d[b]) * ee;
+                for (int k = 0; k < dims; ++k) {
+                    const double sym = delta(a, b) * d[k] + delta(k, a) * d[b] + delta(k, b) * d[a];
+                    out.force[k] += (24 * w4 * d[a] * d[b] * d[k] - 4 * w3 * sym) * ee;
+                }
+            }
+        }
+    }
+    return out;
+}
+
+double force_error(const std::vector<double>& f, const std::vector<double>& exact) {
+    double diff = 0, norm = 0;
+    for (std::size_t a = 0; a < f.size(); ++a) {
+        diff += (f[a] - exact[a]) * (f[a] - exact[a]);
+        norm += exact[a] * exact[a];
+    }
+    return std::sqrt(diff / norm);
+}
+
 }  // namespace
 
 TEST_CASE_TEMPLATE("theta = 0 reproduces the exact t-SNE gradient and Z", T, std::integral_constant<int, 1>,
@@ -78,13 +166,20 @@ TEST_CASE("Barnes-Hut error on 2,000 clustered points: < 1e-2 at theta 0.5, grow
         barnes_hut_gradient<2>(p, y, tree, theta, o.optimizer.exaggeration, g.view(), 2);
         return relative_error(g, exact);
     };
-    const double e01 = error(0.1, true), e05 = error(0.5, true), e10 = error(1.0, true);
-    MESSAGE("relative gradient error: theta 0.1 ", e01, ", 0.5 ", e05, ", 1.0 ", e10);
+    const double e01 = error(0.1, true), e03 = error(0.3, true), e05 = error(0.5, true),
+                 e10 = error(1.0, true);
+    MESSAGE("relative gradient error: theta 0.1 ", e01, ", 0.3 ", e03, ", 0.5 ", e05, ", 1.0 ", e10);
     CHECK(e05 < 1e-2);
-    CHECK(e01 < e05);
-    CHECK(e05 < e10);
+    CHECK(e01 < e03);
+    CHECK(e03 < e05);
+    // Past theta 0.5 the quadrupole error may plateau or not, depending on the embedding (which depends on
+    // the compiler's floating-point contraction: -march=native gave 2.7e-3 at 0.5 and 2.5e-3 to 3.0e-3
+    // from 0.7 to 1.5; a build without FMA 3.6e-4 at 0.5 and 2.5e-2 at 1.0), so growth past 0.5 is
+    // asserted for the monopole only.
+    const double m05 = error(0.5, false);
+    CHECK(m05 < error(1.0, false));
     // The quadrupole correction beats the plain monopole (bhtsne's scheme) at the same theta.
-    CHECK(e05 < error(0.5, false));
+    CHECK(e05 < m05);
     // (At theta 1.0 the expansion is used far outside its radius of convergence and the two are close;
     // which one wins there depends on the embedding, so only theta 0.5 is asserted.)
 }
@@ -190,4 +285,76 @@ TEST_CASE_TEMPLATE("a cluster finer than the grid still splits; exact duplicates
     t4.build(y, 4);
     CHECK(t1.repulsion(0.5, f1.view(), 1) == t4.repulsion(0.5, f4.view(), 4));
     CHECK(f1 == f4);
+}
+
+TEST_CASE_TEMPLATE("a summarised cell is the second-order Taylor expansion about its centre of mass", T,
+                   std::integral_constant<int, 1>, std::integral_constant<int, 2>,
+                   std::integral_constant<int, 3>) {
+    constexpr int Dim = T::value;
+    // A cell of leaf_capacity points (half-side s) and a query at 32 s and 64 s: the tree is the root, the
+    // cell's leaf and the query's leaf, and at theta 0.5 each leaf sees the other as one summarised cell.
+    constexpr index_t m = SpaceTree<Dim>::leaf_capacity;
+    const double r = 8.0, theta = 0.5;
+    std::vector<double> z_error[2], f_error[2];  // [monopole, quadrupole] against the exact sums, per s
+    for (const double s : {0.25, 0.125}) {
+        CAPTURE(s);
+        const Matrix y = cell_and_query<Dim>(m, s, r, 31);
+        const double* x = y.row(m);
+        SpaceTree<Dim> tree;
+        tree.build(y, 1);
+        REQUIRE(tree.nodes().size() == 3);
+        const auto& cell = tree.nodes()[1];
+        REQUIRE((cell.leaf && cell.begin == 0 && cell.end == m));
+        // The node's centre and moments are the cell's mean and covariance (1/m normalisation).
+        const PointSums mono = taylor_sums(y, m, x, 0);
+        double dist2 = 0;
+        for (int a = 0, k = 0; a < Dim; ++a) {
+            double com = 0;
+            for (index_t j = 0; j < m; ++j) com += y(j, a) / m;
+            CHECK(cell.center_of_mass[a] == doctest::Approx(com).epsilon(1e-14).scale(s));
+            dist2 += (x[a] - com) * (x[a] - com);
+            for (int b = a; b < Dim; ++b, ++k) {
+                double c2 = 0;
+                for (index_t j = 0; j < m; ++j) c2 += (y(j, a) - com) * (y(j, b) - com) / m;
+                CHECK(cell.moments[k] == doctest::Approx(c2).epsilon(1e-13).scale(s * s));
+            }
+        }
+        REQUIRE(cell.half_width < theta * std::sqrt(dist2));  // accepted by the query's walk
+
+        // The query's Z is the total less the cell points' own, which are exact sums (the query's leaf,
+        // one point, is an exact cell for them).
+        double z_cell_points = 0;
+        for (index_t i = 0; i < m; ++i) {
+            Matrix others = y;
+            for (int d = 0; d < Dim; ++d) std::swap(others(i, d), others(m, d));  // row m: point i
+            z_cell_points += direct_sums(others, m, others.row(m)).z;
+        }
+        Matrix f(y.rows(), Dim);
+        std::vector<double> tree_force(Dim);
+        const PointSums exact = direct_sums(y, m, x), hand = taylor_sums(y, m, x, 2);
+        for (const bool quadrupole : {false, true}) {
+            CAPTURE(quadrupole);
+            tree.set_quadrupole(quadrupole);
+            const double z_tree = tree.repulsion(theta, f.view(), 1) - z_cell_points;
+            for (int d = 0; d < Dim; ++d) tree_force[d] = f(m, d);
+            const PointSums& expected = quadrupole ? hand : mono;
+            // 1e-12 relative, plus the rounding of the subtraction above (the total is up to ~500x the
+            // query's Z).
+            CHECK(std::abs(z_tree - expected.z) < 1e-12 * expected.z + 1e-15 * z_cell_points);
+            CHECK(force_error(tree_force, expected.force) < 1e-12);
+            z_error[quadrupole].push_back(std::abs(z_tree - exact.z) / exact.z);
+            f_error[quadrupole].push_back(force_error(tree_force, exact.force));
+        }
+        MESSAGE("Dim ", Dim, ", cell half-side ", s, " at ", r, ": Z error monopole ", z_error[0].back(),
+                ", quadrupole ", z_error[1].back(), "; force error monopole ", f_error[0].back(),
+                ", quadrupole ", f_error[1].back());
+        CHECK(z_error[1].back() < 0.2 * z_error[0].back());
+        CHECK(f_error[1].back() < 0.2 * f_error[0].back());
+    }
+    // Halving the cell divides the monopole error by ~4 (second order) and the quadrupole's by ~8 (third):
+    // the expansion is complete to second order.
+    CHECK(z_error[0][0] / z_error[0][1] == doctest::Approx(4).epsilon(0.15));
+    CHECK(f_error[0][0] / f_error[0][1] == doctest::Approx(4).epsilon(0.15));
+    CHECK(z_error[1][0] / z_error[1][1] > 6.5);
+    CHECK(f_error[1][0] / f_error[1][1] > 6.5);
 }

@@ -8,14 +8,19 @@
 namespace treesne {
 
 /// Attractive forces F_i = sum_j p_ij (1+|y_i-y_j|^2)^-1 (y_i - y_j) over P's entries, into out (N x Dim).
+/// Throws InvalidArgument if the shapes of P, y and out differ or Dim is not 1, 2 or 3.
 void attractive_forces(const SparseMatrix& p, ConstMatrixView y, MatrixView out, int threads);
 
 /// Estimate of KL(P||Q) over P's entries with a given normaliser Z: sum p_ij log(p_ij Z (1+|y_i-y_j|^2)).
-/// Exact when Z is exact, since q_ij for pairs outside P does not enter the sum.
+/// Exact when Z is exact, since q_ij for pairs outside P does not enter the sum (exact_tsne_kl_sparse is
+/// this with the exact O(N^2) Z); with Barnes-Hut's Z its error is log(Z_bh / Z), as P sums to 1.
+/// Added in a fixed order: the same bit for bit for any thread count. Throws InvalidArgument if P and y
+/// differ in their number of points.
 double sparse_kl(const SparseMatrix& p, ConstMatrixView y, double z, int threads);
 
 /// Full Barnes-Hut gradient dC/dy_i = 4 (exaggeration * F_attr_i - F_rep_i / Z) into grad, rebuilding
 /// the tree over y. If kl is non-null it receives the KL estimate of the unexaggerated P. Returns Z.
+/// Throws InvalidArgument if P, y and grad are not N x N, N x Dim and N x Dim.
 template <int Dim>
 double barnes_hut_gradient(const SparseMatrix& p, ConstMatrixView y, SpaceTree<Dim>& tree, double theta,
                            double exaggeration, MatrixView grad, int threads, double* kl = nullptr);

@@ -25,11 +25,13 @@ public:
     /// Largest number of points a leaf holds before it is split (unless the depth cap is reached).
     static constexpr int leaf_capacity = 8;
 
+    /// Second central moments of a node's points, (1/n) sum (y - com)(y - com)^T, upper triangle row by
+    /// row (Dim = 2: xx, xy, yy). Used by the quadrupole correction.
+    using Moments = std::array<double, Dim*(Dim + 1) / 2>;
+
     struct Node {
         std::array<double, Dim> center_of_mass;
-        /// Second central moments of the node's points, (1/n) sum (y - com)(y - com)^T, upper triangle
-        /// row by row (Dim = 2: xx, xy, yy). Used by the quadrupole correction.
-        std::array<double, Dim*(Dim + 1) / 2> moments;
+        Moments moments;
         double half_width;  ///< half the side of the node's cubic cell
         std::uint32_t begin;  ///< first point (in tree order)
         std::uint32_t end;    ///< one past the last point
@@ -44,6 +46,8 @@ public:
     };
 
     /// Builds (or rebuilds, reusing storage) the tree over the n x Dim row-major coordinates y.
+    /// Throws InvalidArgument if y is not n x Dim with 1 <= n < 2^32 - 1, NumericalError if it holds a
+    /// non-finite coordinate.
     void build(ConstMatrixView y, int threads);
 
     /// Barnes-Hut repulsion. For every point i writes the unnormalised repulsive force
@@ -51,7 +55,8 @@ public:
     /// returns Z = sum_{i!=j} q_ij. A cell is summarised by its centre of mass when it does not contain i
     /// and half_width / distance < theta (bhtsne's convention: cell half-width over the distance to the
     /// centre of mass); theta = 0 is exact.
-    /// The result is the same bit for bit for any thread count.
+    /// The result is the same bit for bit for any thread count. Precondition (asserted): build() was
+    /// called. Throws InvalidArgument if forces is not n x Dim.
     double repulsion(double theta, MatrixView forces, int threads);
 
     /// Quadrupole correction (on by default): summarised cells add the second-order term of the Taylor
@@ -65,9 +70,14 @@ public:
     const std::vector<point_t>& order() const { return order_; }
 
 private:
+    void sort_by_morton(ConstMatrixView y, const std::array<double, Dim>& corner, double half, int threads);
+    void radix_sort();
+    void gather_positions(ConstMatrixView y, int threads);
     void build_node(std::uint32_t begin, std::uint32_t end, int level, double half);
     bool regrid(std::uint32_t begin, std::uint32_t end, double& half);
-
+    bool sum_leaf(std::uint32_t begin, std::uint32_t end, std::array<double, Dim>& com, Moments& mom) const;
+    void build_children(std::uint32_t begin, std::uint32_t end, int level, double half,
+                        std::array<double, Dim>& com, Moments& mom);
 
     std::vector<Node> nodes_;
     std::vector<point_t> order_;           // tree order -> input index
