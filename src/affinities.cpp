@@ -196,8 +196,8 @@ std::string row_local_defect(const Affinities& p, index_t i) {
             return concat("row ", i, " has column ", j, ", outside 0..", p.n - 1);
         if (static_cast<index_t>(j) == i) return concat("row ", i, " has an entry on the diagonal");
         if (t > p.offsets[i] && j <= p.columns[e - 1])
-            return concat("the columns of row ", i, " are not strictly increasing (", p.columns[e - 1], " then ",
-                          j, ")");
+            return concat("the columns of row ", i, " are not strictly increasing (", p.columns[e - 1],
+                          " then ", j, ")");
         if (!std::isfinite(v) || v < 0)
             return concat("p(", i, ", ", j, ") = ", v, " is not a finite non-negative number");
     }
@@ -213,7 +213,8 @@ std::string row_symmetry_defect(const Affinities& p, index_t i) {
         const point_t* last = p.columns.data() + p.offsets[j + 1];
         const point_t* it = std::lower_bound(first, last, static_cast<point_t>(i));
         if (it == last || *it != static_cast<point_t>(i))
-            return concat("P is not symmetric: p(", i, ", ", j, ") = ", v, " but p(", j, ", ", i, ") is absent");
+            return concat("P is not symmetric: p(", i, ", ", j, ") = ", v, " but p(", j, ", ", i,
+                          ") is absent");
         const double w = p.values[static_cast<std::size_t>(it - p.columns.data())];
         if (std::abs(v - w) > 1e-9 * std::max(v, w))
             return concat("P is not symmetric: p(", i, ", ", j, ") = ", v, " but p(", j, ", ", i, ") = ", w);
@@ -250,7 +251,8 @@ std::string structure_defect(const Affinities& p) {
                       p.offsets.back());
     for (index_t i = 0; i < p.n; ++i)
         if (p.offsets[i + 1] < p.offsets[i])
-            return concat("row offsets decrease at row ", i, " (", p.offsets[i], " then ", p.offsets[i + 1], ")");
+            return concat("row offsets decrease at row ", i, " (", p.offsets[i], " then ", p.offsets[i + 1],
+                          ")");
     return {};
 }
 
@@ -302,7 +304,8 @@ Matrix dense_conditional_probabilities(ConstMatrixView x, const AffinityOptions&
         for (index_t i = begin; i < end; ++i) {
             index_t c = 0;
             for (index_t j = 0; j < n; ++j)
-                if (j != i) dist[static_cast<std::size_t>(c++)] = squared_distance(x.row(i), x.row(j), x.cols);
+                if (j != i)
+                    dist[static_cast<std::size_t>(c++)] = squared_distance(x.row(i), x.row(j), x.cols);
             calibrate_row(dist.data(), n - 1, target, options, row.data());
             c = 0;
             for (index_t j = 0; j < n; ++j) p(i, j) = j == i ? 0.0 : row[static_cast<std::size_t>(c++)];

@@ -106,7 +106,9 @@ double exact_tsne_gradient(const Matrix& p, ConstMatrixView y, MatrixView grad, 
     const double z = student_t_normaliser(y, threads);
     // dC/dy_i = 4 sum_j (a p_ij - q_ij) w_ij (y_i - y_j), w_ij = (1+|y_i-y_j|^2)^-1, q_ij = w_ij / Z
     // (van der Maaten & Hinton 2008, eq. 5).
-    const auto row = y.cols == 1 ? tsne_gradient_row<1> : y.cols == 2 ? tsne_gradient_row<2> : tsne_gradient_row<3>;
+    const auto row = y.cols == 1   ? tsne_gradient_row<1>
+                     : y.cols == 2 ? tsne_gradient_row<2>
+                                   : tsne_gradient_row<3>;
     const double kl = parallel_sum(n, threads, [&](index_t begin, index_t end) {
         double total = 0.0;
         for (index_t i = begin; i < end; ++i) total += row(p, y, i, z, exaggeration, want_kl, grad.row(i));

@@ -39,13 +39,16 @@ inline bool csr_shape_ok(const SparseMatrix& p) {
 template <int Dim>
 void attractive_forces_dim(const SparseMatrix& p, ConstMatrixView y, MatrixView out, int threads) {
     assert(csr_shape_ok(p));
-    parallel_for(p.n, threads, [&](index_t begin, index_t end) {
-        for (index_t i = begin; i < end; ++i) {
-            double f[Dim];
-            attractive_row<Dim>(p, y, i, f);
-            for (int d = 0; d < Dim; ++d) out(i, d) = f[d];
-        }
-    }, 512);
+    parallel_for(
+        p.n, threads,
+        [&](index_t begin, index_t end) {
+            for (index_t i = begin; i < end; ++i) {
+                double f[Dim];
+                attractive_row<Dim>(p, y, i, f);
+                for (int d = 0; d < Dim; ++d) out(i, d) = f[d];
+            }
+        },
+        512);
 }
 
 }  // namespace
@@ -54,10 +57,17 @@ void attractive_forces(const SparseMatrix& p, ConstMatrixView y, MatrixView out,
     require(p.n == y.rows && out.rows == y.rows && out.cols == y.cols, "attractive_forces: P is ", p.n, " x ",
             p.n, ", the embedding ", y.rows, " x ", y.cols, " and the output ", out.rows, " x ", out.cols);
     switch (y.cols) {
-        case 1: attractive_forces_dim<1>(p, y, out, threads); break;
-        case 2: attractive_forces_dim<2>(p, y, out, threads); break;
-        case 3: attractive_forces_dim<3>(p, y, out, threads); break;
-        default: throw InvalidArgument(concat("embedding dimension must be 1, 2 or 3; got ", y.cols));
+        case 1:
+            attractive_forces_dim<1>(p, y, out, threads);
+            break;
+        case 2:
+            attractive_forces_dim<2>(p, y, out, threads);
+            break;
+        case 3:
+            attractive_forces_dim<3>(p, y, out, threads);
+            break;
+        default:
+            throw InvalidArgument(concat("embedding dimension must be 1, 2 or 3; got ", y.cols));
     }
 }
 
@@ -94,14 +104,17 @@ double barnes_hut_gradient(const SparseMatrix& p, ConstMatrixView y, SpaceTree<D
     const double z = tree.repulsion(theta, grad, threads);
     const index_t n = y.rows;
     const double inv_z = 1.0 / z;
-    parallel_for(n, threads, [&](index_t begin, index_t end) {
-        for (index_t i = begin; i < end; ++i) {
-            double f[Dim];
-            attractive_row<Dim>(p, y, i, f);
-            double* g = grad.row(i);
-            for (int d = 0; d < Dim; ++d) g[d] = 4.0 * (exaggeration * f[d] - g[d] * inv_z);
-        }
-    }, 512);
+    parallel_for(
+        n, threads,
+        [&](index_t begin, index_t end) {
+            for (index_t i = begin; i < end; ++i) {
+                double f[Dim];
+                attractive_row<Dim>(p, y, i, f);
+                double* g = grad.row(i);
+                for (int d = 0; d < Dim; ++d) g[d] = 4.0 * (exaggeration * f[d] - g[d] * inv_z);
+            }
+        },
+        512);
     if (kl) *kl = sparse_kl(p, y, z, threads);
     return z;
 }

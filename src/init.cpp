@@ -11,7 +11,9 @@
 namespace treesne {
 namespace {
 
-std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+std::uint64_t rotl(std::uint64_t x, int k) {
+    return (x << k) | (x >> (64 - k));
+}
 
 // Exact copies of an input row project onto one PCA point, and coincident points of t-SNE never separate:
 // their mutual forces vanish and every other force on them is the same. That is a saddle, not a
@@ -61,7 +63,9 @@ std::uint64_t Rng::next() {
     return result;
 }
 
-double Rng::uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
+double Rng::uniform() {
+    return static_cast<double>(next() >> 11) * 0x1.0p-53;
+}
 
 double Rng::normal() {
     double s = 0.0;
@@ -106,8 +110,10 @@ Matrix pca_init(ConstMatrixView x, int dims, int threads, std::uint64_t seed, do
 
 Matrix initial_embedding(ConstMatrixView x, const Options& options) {
     switch (options.init) {
-        case InitKind::pca: return pca_init(x, options.dims, options.threads, options.seed);
-        case InitKind::random: return random_init(x.rows, options.dims, options.seed);
+        case InitKind::pca:
+            return pca_init(x, options.dims, options.threads, options.seed);
+        case InitKind::random:
+            return random_init(x.rows, options.dims, options.seed);
         case InitKind::user: {
             require(
                 options.init_coordinates.rows() == x.rows && options.init_coordinates.cols() == options.dims,

@@ -12,7 +12,9 @@ namespace {
 
 // sign(0) = 0, as in bhtsne and openTSNE: a coordinate that has not moved yet agrees with no gradient,
 // so the first step grows every gain instead of shrinking the negative-gradient half of them.
-inline int sign(double v) { return (v > 0) - (v < 0); }
+inline int sign(double v) {
+    return (v > 0) - (v < 0);
+}
 
 }  // namespace
 
@@ -28,8 +30,8 @@ Phase phase_at(const OptimizerOptions& options, index_t iteration) {
     return iteration < options.exaggeration_iterations ? Phase::early_exaggeration : Phase::main;
 }
 
-bool gradient_step(const OptimizerOptions& options, double learning_rate, double momentum, ConstMatrixView grad,
-                   OptimizerState& state, int threads) {
+bool gradient_step(const OptimizerOptions& options, double learning_rate, double momentum,
+                   ConstMatrixView grad, OptimizerState& state, int threads) {
     const index_t n = state.y.rows();
     const index_t dims = state.y.cols();
     assert(grad.rows == n && grad.cols == dims && state.gains.rows() == n && state.velocity.rows() == n);

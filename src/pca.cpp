@@ -23,33 +23,41 @@ PcaResult pca(ConstMatrixView x, index_t k, int threads) {
     const index_t blocks = (n + block - 1) / block;
     // Column means, in fixed blocks.
     std::vector<Eigen::VectorXd> partial_mean(static_cast<std::size_t>(blocks));
-    parallel_for(blocks, threads, [&](index_t b0, index_t b1) {
-        for (index_t b = b0; b < b1; ++b) {
-            const index_t r0 = b * block, rows = std::min(n, r0 + block) - r0;
-            partial_mean[static_cast<std::size_t>(b)] = X.middleRows(r0, rows).colwise().sum().transpose();
-        }
-    }, 1);
+    parallel_for(
+        blocks, threads,
+        [&](index_t b0, index_t b1) {
+            for (index_t b = b0; b < b1; ++b) {
+                const index_t r0 = b * block, rows = std::min(n, r0 + block) - r0;
+                partial_mean[static_cast<std::size_t>(b)] =
+                    X.middleRows(r0, rows).colwise().sum().transpose();
+            }
+        },
+        1);
     Eigen::VectorXd mean = Eigen::VectorXd::Zero(d);
     for (const auto& m : partial_mean) mean += m;
     mean /= static_cast<double>(n);
 
     // Covariance (X - mean)^T (X - mean) / (n - 1), one Gram block per row block.
     std::vector<Eigen::MatrixXd> partial_cov(static_cast<std::size_t>(blocks));
-    parallel_for(blocks, threads, [&](index_t b0, index_t b1) {
-        for (index_t b = b0; b < b1; ++b) {
-            const index_t r0 = b * block, rows = std::min(n, r0 + block) - r0;
-            const Eigen::MatrixXd centred = X.middleRows(r0, rows).rowwise() - mean.transpose();
-            Eigen::MatrixXd gram = Eigen::MatrixXd::Zero(d, d);
-            gram.selfadjointView<Eigen::Lower>().rankUpdate(centred.transpose());
-            partial_cov[static_cast<std::size_t>(b)] = gram;
-        }
-    }, 1);
+    parallel_for(
+        blocks, threads,
+        [&](index_t b0, index_t b1) {
+            for (index_t b = b0; b < b1; ++b) {
+                const index_t r0 = b * block, rows = std::min(n, r0 + block) - r0;
+                const Eigen::MatrixXd centred = X.middleRows(r0, rows).rowwise() - mean.transpose();
+                Eigen::MatrixXd gram = Eigen::MatrixXd::Zero(d, d);
+                gram.selfadjointView<Eigen::Lower>().rankUpdate(centred.transpose());
+                partial_cov[static_cast<std::size_t>(b)] = gram;
+            }
+        },
+        1);
     Eigen::MatrixXd cov = Eigen::MatrixXd::Zero(d, d);
     for (const auto& c : partial_cov) cov += c;
     cov /= static_cast<double>(n - 1);
 
     Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(cov.selfadjointView<Eigen::Lower>());
-    if (solver.info() != Eigen::Success) throw NumericalError("PCA: the eigen decomposition did not converge");
+    if (solver.info() != Eigen::Success)
+        throw NumericalError("PCA: the eigen decomposition did not converge");
 
     PcaResult result;
     result.mean.assign(mean.data(), mean.data() + d);
@@ -67,13 +75,16 @@ PcaResult pca(ConstMatrixView x, index_t k, int threads) {
 
     result.projected = Matrix(n, k);
     const Eigen::Map<const RowMajor> W(result.components.data(), k, d);
-    parallel_for(blocks, threads, [&](index_t b0, index_t b1) {
-        for (index_t b = b0; b < b1; ++b) {
-            const index_t r0 = b * block, rows = std::min(n, r0 + block) - r0;
-            Eigen::Map<RowMajor> out(result.projected.row(r0), rows, k);
-            out.noalias() = (X.middleRows(r0, rows).rowwise() - mean.transpose()) * W.transpose();
-        }
-    }, 1);
+    parallel_for(
+        blocks, threads,
+        [&](index_t b0, index_t b1) {
+            for (index_t b = b0; b < b1; ++b) {
+                const index_t r0 = b * block, rows = std::min(n, r0 + block) - r0;
+                Eigen::Map<RowMajor> out(result.projected.row(r0), rows, k);
+                out.noalias() = (X.middleRows(r0, rows).rowwise() - mean.transpose()) * W.transpose();
+            }
+        },
+        1);
     return result;
 }
 

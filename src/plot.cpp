@@ -83,14 +83,14 @@ double unit_hash(std::uint64_t i) {
     return static_cast<double>(splitmix64_at(i) >> 11) * 0x1.0p-53;
 }
 
-// Points are painted in a fixed pseudo-random order (Fisher-Yates with splitmix64_at): input files are usually
-// sorted by class, and painting in file order would let the last class cover all the others.
+// Points are painted in a fixed pseudo-random order (Fisher-Yates with splitmix64_at): input files are
+// usually sorted by class, and painting in file order would let the last class cover all the others.
 std::vector<index_t> draw_order(index_t n) {
     std::vector<index_t> order(static_cast<std::size_t>(n));
     for (index_t i = 0; i < n; ++i) order[static_cast<std::size_t>(i)] = i;
     for (index_t i = n - 1; i > 0; --i) {
-        const auto j =
-            static_cast<index_t>(splitmix64_at(static_cast<std::uint64_t>(i)) % static_cast<std::uint64_t>(i + 1));
+        const auto j = static_cast<index_t>(splitmix64_at(static_cast<std::uint64_t>(i)) %
+                                            static_cast<std::uint64_t>(i + 1));
         std::swap(order[static_cast<std::size_t>(i)], order[static_cast<std::size_t>(j)]);
     }
     return order;

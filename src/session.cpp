@@ -33,8 +33,8 @@ struct Session::Impl {
         validate(options, -1, -1);
         n = points;
         dims = options.dims;
-        require(initial_y.rows() == n && initial_y.cols() == dims, "initial embedding must be ", n, " x ", dims,
-                "; got ", initial_y.rows(), " x ", initial_y.cols());
+        require(initial_y.rows() == n && initial_y.cols() == dims, "initial embedding must be ", n, " x ",
+                dims, "; got ", initial_y.rows(), " x ", initial_y.cols());
         for (index_t i = 0; i < initial_y.size(); ++i)
             require(std::isfinite(initial_y.data()[i]), "initial embedding has a non-finite value at row ",
                     i / dims, ", column ", i % dims);
@@ -61,7 +61,8 @@ struct Session::Impl {
                 return exact_tsne_gradient(p_dense, state.y, grad.view(), exaggeration, threads, want_kl);
             case Method::exact_sne:
                 return exact_sne_gradient(p_dense, state.y, grad.view(), exaggeration, threads);
-            case Method::barnes_hut: break;
+            case Method::barnes_hut:
+                break;
         }
         double kl = std::numeric_limits<double>::quiet_NaN();
         std::visit(
@@ -97,7 +98,8 @@ struct Session::Impl {
 
 Session::Session(Affinities p, Matrix initial_y, const Options& options) : impl_(std::make_unique<Impl>()) {
     require(options.optimizer.method == Method::barnes_hut,
-            "a Session over sparse affinities runs method barnes_hut; got ", to_string(options.optimizer.method));
+            "a Session over sparse affinities runs method barnes_hut; got ",
+            to_string(options.optimizer.method));
     validate(options, -1, -1);
     validate_affinities(p, options.threads);
     const index_t n = p.n;
@@ -156,8 +158,8 @@ RunStatus Session::run(index_t until, const Observer& observer, const std::atomi
 double Session::gradient(MatrixView grad) {
     require(grad.rows == impl_->n && grad.cols == impl_->dims, "gradient buffer must be ", impl_->n, " x ",
             impl_->dims);
-    const double kl = impl_->compute_gradient(
-        exaggeration_at(impl_->options.optimizer, impl_->state.iteration), true);
+    const double kl =
+        impl_->compute_gradient(exaggeration_at(impl_->options.optimizer, impl_->state.iteration), true);
     std::copy(impl_->grad.data(), impl_->grad.data() + impl_->grad.size(), grad.data);
     return kl;
 }
@@ -165,18 +167,31 @@ double Session::gradient(MatrixView grad) {
 double Session::kl() {
     Impl& s = *impl_;
     switch (s.options.optimizer.method) {
-        case Method::exact_tsne: return exact_tsne_kl(s.p_dense, s.state.y, s.threads);
-        case Method::exact_sne: return exact_sne_kl(s.p_dense, s.state.y, s.threads);
-        case Method::barnes_hut: break;
+        case Method::exact_tsne:
+            return exact_tsne_kl(s.p_dense, s.state.y, s.threads);
+        case Method::exact_sne:
+            return exact_sne_kl(s.p_dense, s.state.y, s.threads);
+        case Method::barnes_hut:
+            break;
     }
     return s.compute_gradient(1.0, true);
 }
 
-const Matrix& Session::embedding() const { return impl_->state.y; }
-index_t Session::iteration() const { return impl_->state.iteration; }
-const OptimizerState& Session::state() const { return impl_->state; }
-const Options& Session::options() const { return impl_->options; }
-double Session::learning_rate() const { return impl_->learning_rate; }
+const Matrix& Session::embedding() const {
+    return impl_->state.y;
+}
+index_t Session::iteration() const {
+    return impl_->state.iteration;
+}
+const OptimizerState& Session::state() const {
+    return impl_->state;
+}
+const Options& Session::options() const {
+    return impl_->options;
+}
+double Session::learning_rate() const {
+    return impl_->learning_rate;
+}
 
 void Session::restore(OptimizerState state) {
     const index_t n = impl_->n, d = impl_->dims;

@@ -79,13 +79,16 @@ Box<Dim> parallel_bounding_box(ConstMatrixView y, int threads) {
     constexpr index_t block = 8192;
     const index_t blocks = (y.rows + block - 1) / block;
     std::vector<Box<Dim>> boxes(static_cast<std::size_t>(blocks));
-    parallel_for(blocks, threads, [&](index_t b0, index_t b1) {
-        for (index_t b = b0; b < b1; ++b) {
-            const auto begin = static_cast<std::size_t>(b * block);
-            const auto end = static_cast<std::size_t>(std::min(y.rows, (b + 1) * block));
-            boxes[static_cast<std::size_t>(b)] = bounding_box<Dim>(y.data, begin, end);
-        }
-    }, 1);
+    parallel_for(
+        blocks, threads,
+        [&](index_t b0, index_t b1) {
+            for (index_t b = b0; b < b1; ++b) {
+                const auto begin = static_cast<std::size_t>(b * block);
+                const auto end = static_cast<std::size_t>(std::min(y.rows, (b + 1) * block));
+                boxes[static_cast<std::size_t>(b)] = bounding_box<Dim>(y.data, begin, end);
+            }
+        },
+        1);
     Box<Dim> box;
     for (const auto& b : boxes) box.add(b);
     return box;
@@ -97,8 +100,9 @@ template <int Dim>
 double root_cube(const Box<Dim>& box, std::array<double, Dim>& corner) {
     for (int d = 0; d < Dim; ++d)
         if (!std::isfinite(box.lo[d]) || !std::isfinite(box.hi[d]))
-            throw NumericalError("the embedding has non-finite coordinates (the optimisation diverged; "
-                                 "try a smaller learning rate or --max-step-norm)");
+            throw NumericalError(
+                "the embedding has non-finite coordinates (the optimisation diverged; "
+                "try a smaller learning rate or --max-step-norm)");
     double half = box.half_side();
     if (!(half > 0)) half = 1.0;  // all points identical: any cube will do
     half *= 1.0 + 1e-9;           // keep the maximum strictly inside the grid
@@ -333,8 +337,8 @@ void SpaceTree<Dim>::build_children(std::uint32_t begin, std::uint32_t end, int 
         const double w = static_cast<double>(child.end - child.begin);
         for (int a = 0, m = 0; a < Dim; ++a)
             for (int b = a; b < Dim; ++b, ++m)
-                sum[m] += w * (child.moments[m] + (child.center_of_mass[a] - centre[a]) *
-                                                      (child.center_of_mass[b] - centre[b]));
+                sum[m] += w * (child.moments[m] +
+                               (child.center_of_mass[a] - centre[a]) * (child.center_of_mass[b] - centre[b]));
     }
     com = centre;
     mom = sum;
@@ -351,7 +355,7 @@ using TreeNode = typename SpaceTree<Dim>::Node;
 template <int Dim>
 struct Interactions {
     static constexpr int M = Dim * (Dim + 1) / 2;
-    std::array<std::vector<double>, Dim> cell_pos;   // centres of mass of summarised cells
+    std::array<std::vector<double>, Dim> cell_pos;  // centres of mass of summarised cells
     std::vector<double> cell_count;
     std::array<std::vector<double>, M> cell_mom;     // second moments (quadrupole)
     std::array<std::vector<double>, Dim> point_pos;  // points interacting directly
@@ -582,16 +586,21 @@ double SpaceTree<Dim>::repulsion(double theta, MatrixView forces, int threads) {
             forces.rows, " x ", forces.cols, "; expected ", n_, " x ", Dim);
     assert(!nodes_.empty() && "SpaceTree::repulsion: build() the tree first");
     point_z_.resize(static_cast<std::size_t>(n_));
-    const Walk<Dim> walk{nodes_.data(), static_cast<std::uint32_t>(nodes_.size()), positions_.data(),
-                         order_.data(), theta * theta, quadrupole_, point_z_.data(), forces};
-    parallel_for(static_cast<index_t>(leaves_.size()), threads, [&](index_t first, index_t last) {
-        Interactions<Dim> list;
-        for (index_t li = first; li < last; ++li) {
-            const Node& leaf = nodes_[leaves_[static_cast<std::size_t>(li)]];
-            collect_interactions(walk, leaf, list);
-            leaf_repulsion(walk, leaf, list);
-        }
-    }, 16);
+    const Walk<Dim> walk{nodes_.data(),     static_cast<std::uint32_t>(nodes_.size()),
+                         positions_.data(), order_.data(),
+                         theta * theta,     quadrupole_,
+                         point_z_.data(),   forces};
+    parallel_for(
+        static_cast<index_t>(leaves_.size()), threads,
+        [&](index_t first, index_t last) {
+            Interactions<Dim> list;
+            for (index_t li = first; li < last; ++li) {
+                const Node& leaf = nodes_[leaves_[static_cast<std::size_t>(li)]];
+                collect_interactions(walk, leaf, list);
+                leaf_repulsion(walk, leaf, list);
+            }
+        },
+        16);
 
     return parallel_sum(n_, threads, [&](index_t begin, index_t end) {
         double total = 0.0;

@@ -47,7 +47,8 @@ TEST_CASE("every row of the conditional P hits its perplexity") {
     for (double perplexity : {2.0, 5.0, 15.0, 30.0}) {
         CAPTURE(perplexity);
         const Matrix x = clustered(5, 60, 10, 11);
-        const NeighborGraph g = nearest_neighbors(x, neighbor_count(perplexity, x.rows()), KnnBackend::automatic, 2);
+        const NeighborGraph g =
+            nearest_neighbors(x, neighbor_count(perplexity, x.rows()), KnnBackend::automatic, 2);
         AffinityOptions o;
         o.perplexity = perplexity;
         std::vector<double> betas;

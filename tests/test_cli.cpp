@@ -53,8 +53,8 @@ auto fields(const treesne::OptimizerOptions& o) {
                     final_momentum, gain_increase, gain_decrease, min_gain, max_step_norm);
 }
 auto fields(const treesne::Options& o) {
-    const auto& [dims, seed, threads, pca_dims, init, init_coordinates, keep_user_scale, report_every, neighbors,
-                 affinities, optimizer] = o;
+    const auto& [dims, seed, threads, pca_dims, init, init_coordinates, keep_user_scale, report_every,
+                 neighbors, affinities, optimizer] = o;
     return std::tie(dims, seed, threads, pca_dims, init, init_coordinates, keep_user_scale, report_every);
 }
 
@@ -1228,7 +1228,8 @@ TEST_CASE("cli binary: small data embeds at the default perplexity; only perplex
     write_csv(dir / "y31.csv", x);  // any 31 x 2 matrix will do as the embedding to evaluate
     for (const std::string command : {"embed", "evaluate"}) {
         CAPTURE(command);
-        const std::string args = command == "embed" ? " -o " + quote(dir / "z.csv") : " " + quote(dir / "y31.csv");
+        const std::string args =
+            command == "embed" ? " -o " + quote(dir / "z.csv") : " " + quote(dir / "y31.csv");
         r = run_cli(dir, command + " " + quote(dir / "thirty-one.csv") + args + " --quiet");
         CHECK(r.status == 1);
         check_one_error_line(r);
@@ -1251,7 +1252,8 @@ TEST_CASE("cli binary: an output naming an input or another output is refused be
     fs::create_hard_link(dir / "data.csv", dir / "hard.csv");
     fs::create_directory(dir / "sub");
     const std::string in = quote(dir / "data.csv");
-    const std::string opts = " --perplexity 5 --iterations 20 --threads 1";  // not --quiet: no stage line either
+    const std::string opts =
+        " --perplexity 5 --iterations 20 --threads 1";  // not --quiet: no stage line either
     struct Case {
         std::string args, expect;
     };
@@ -1261,11 +1263,13 @@ TEST_CASE("cli binary: an output naming an input or another output is refused be
         {in + " -o " + quote(dir / "link.csv"), "is the same file as the input"},
         {in + " -o " + quote(dir / "hard.csv"), "is the same file as the input"},
         {quote(dir / "link.csv") + " -o " + quote(dir / "hard.csv"), "is the same file as the input"},
-        {in + " -o y.csv --labels " + quote(dir / "labels.csv") + " --checkpoint " + quote(dir / "labels.csv"),
+        {in + " -o y.csv --labels " + quote(dir / "labels.csv") + " --checkpoint " +
+             quote(dir / "labels.csv"),
          "--checkpoint " + (dir / "labels.csv") + " is the same file as --labels"},
         {in + " -o " + quote(dir / "labels.csv") + " --labels " + quote(dir / "labels.csv"),
          "is the same file as --labels"},
-        {in + " -o " + quote(dir / "y.csv") + " --init " + quote(dir / "y.csv"), "is the same file as --init"},
+        {in + " -o " + quote(dir / "y.csv") + " --init " + quote(dir / "y.csv"),
+         "is the same file as --init"},
         {in + " -o " + quote(dir / "y.csv") + " --checkpoint " + quote(dir / "./y.csv"),
          "-o " + (dir / "y.csv") + " and --checkpoint " + (dir / "./y.csv") + " name the same file"},
         {in + " -o " + quote(dir / "y.csv") + " --checkpoint " + in, "is the same file as the input"},
@@ -1283,7 +1287,9 @@ TEST_CASE("cli binary: an output naming an input or another output is refused be
     CHECK(slurp(dir / "labels.csv") == labels);
     // The one pair allowed: a run that checkpoints into the file it resumes from.
     const std::string ckpt = quote(dir / "run.ckpt");
-    CHECK(run_cli(dir, "embed " + in + " -o " + quote(dir / "a.csv") + " --checkpoint " + ckpt + opts).status == 0);
+    CHECK(
+        run_cli(dir, "embed " + in + " -o " + quote(dir / "a.csv") + " --checkpoint " + ckpt + opts).status ==
+        0);
     const Run resumed = run_cli(dir, "embed " + in + " -o " + quote(dir / "b.csv") + " --checkpoint " + ckpt +
                                          " --resume " + ckpt + " --perplexity 5 --iterations 40 --threads 1");
     CAPTURE(resumed.err);
@@ -1294,8 +1300,9 @@ TEST_CASE("cli binary: a diverging exact run exits 1 naming the iteration and wr
     TempDir dir;
     const Blobs b = make_blobs(60, 4, 2);
     write_csv(dir / "data.csv", b.x);
-    const Run r = run_cli(dir, "embed " + quote(dir / "data.csv") + " -o " + quote(dir / "y.csv") +
-                                   " --method exact_sne --learning-rate 1e12 --perplexity 5 --quiet --threads 1");
+    const Run r =
+        run_cli(dir, "embed " + quote(dir / "data.csv") + " -o " + quote(dir / "y.csv") +
+                         " --method exact_sne --learning-rate 1e12 --perplexity 5 --quiet --threads 1");
     CHECK(r.status == 1);
     check_one_error_line(r);
     CHECK(contains(r.err, "the optimisation diverged at iteration "));

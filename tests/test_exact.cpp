@@ -47,7 +47,8 @@ TEST_CASE("exact t-SNE gradient equals a central finite difference of its KL") {
             Matrix grad(25, dims);
             const double kl = exact_tsne_gradient(p, y, grad.view());
             CHECK(kl == doctest::Approx(exact_tsne_kl(p, y)).epsilon(1e-12));
-            const Matrix fd = finite_difference(y, [&](const Matrix& yy) { return exact_tsne_kl(p, yy); }, 1e-5);
+            const Matrix fd = finite_difference(
+                y, [&](const Matrix& yy) { return exact_tsne_kl(p, yy); }, 1e-5);
             CHECK(relative_error(grad, fd) < 1e-6);
         }
 }
@@ -65,7 +66,8 @@ TEST_CASE("exact SNE gradient equals a central finite difference of its KL") {
             Matrix grad(25, dims);
             const double kl = exact_sne_gradient(p, y, grad.view());
             CHECK(kl == doctest::Approx(exact_sne_kl(p, y)).epsilon(1e-12));
-            const Matrix fd = finite_difference(y, [&](const Matrix& yy) { return exact_sne_kl(p, yy); }, 1e-5);
+            const Matrix fd = finite_difference(
+                y, [&](const Matrix& yy) { return exact_sne_kl(p, yy); }, 1e-5);
             CHECK(relative_error(grad, fd) < 1e-6);
         }
 }
@@ -215,5 +217,6 @@ TEST_CASE("sparse exact KL equals the dense KL when P is dense") {
     const NeighborGraph g = nearest_neighbors_naive(x, 39);
     const Affinities p = compute_affinities(g, aff, 1);
     const Matrix y = random_matrix(40, 2, 10);
-    CHECK(exact_tsne_kl_sparse(p, y) == doctest::Approx(exact_tsne_kl(testing::densify(p), y)).epsilon(1e-12));
+    CHECK(exact_tsne_kl_sparse(p, y) ==
+          doctest::Approx(exact_tsne_kl(testing::densify(p), y)).epsilon(1e-12));
 }

@@ -99,5 +99,6 @@ TEST_CASE("the gradient module refuses mismatched shapes with InvalidArgument") 
     Matrix bad = y;
     bad(7, 1) = INFINITY;
     CHECK_THROWS_AS(tree.build(bad, 1), NumericalError);
-    CHECK_THROWS_AS(tree.repulsion(0.5, out.view(), 1), InvalidArgument);  // no stale tree after a failed build
+    CHECK_THROWS_AS(tree.repulsion(0.5, out.view(), 1),
+                    InvalidArgument);  // no stale tree after a failed build
 }

@@ -41,9 +41,11 @@ TEST_CASE("running to 250 then to 1000 equals running to 1000, bit for bit") {
         auto make = [&] {
             const Matrix y0 = initial_embedding(x, o);
             if (method == Method::barnes_hut)
-                return Session(compute_affinities(nearest_neighbors(x, 30, KnnBackend::brute, 2), o.affinities, 2),
-                               y0, o);
-            return Session(dense_joint_probabilities(dense_conditional_probabilities(x, o.affinities, 2)), y0, o);
+                return Session(
+                    compute_affinities(nearest_neighbors(x, 30, KnnBackend::brute, 2), o.affinities, 2), y0,
+                    o);
+            return Session(dense_joint_probabilities(dense_conditional_probabilities(x, o.affinities, 2)), y0,
+                           o);
         };
         Session a = make(), b = make();
         CHECK(a.run(250) == RunStatus::completed);

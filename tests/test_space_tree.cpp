@@ -20,8 +20,8 @@ namespace {
 Affinities affinities_of(const Matrix& x, double perplexity) {
     AffinityOptions o;
     o.perplexity = perplexity;
-    return compute_affinities(nearest_neighbors(x, neighbor_count(perplexity, x.rows()), KnnBackend::automatic, 2),
-                              o, 2);
+    return compute_affinities(
+        nearest_neighbors(x, neighbor_count(perplexity, x.rows()), KnnBackend::automatic, 2), o, 2);
 }
 
 template <int Dim>
@@ -262,8 +262,7 @@ TEST_CASE_TEMPLATE("a cluster finer than the grid still splits; exact duplicates
         if (node.coincident) {
             largest_coincident = std::max(largest_coincident, size);
             for (std::uint32_t s = node.begin; s < node.end; ++s)
-                for (int d = 0; d < Dim; ++d)
-                    CHECK(y(tree.order()[s], d) == y(tree.order()[node.begin], d));
+                for (int d = 0; d < Dim; ++d) CHECK(y(tree.order()[s], d) == y(tree.order()[node.begin], d));
         } else {
             CHECK(size <= static_cast<std::uint32_t>(SpaceTree<Dim>::leaf_capacity));
         }

@@ -54,17 +54,35 @@ TEST_CASE("validation: Session refuses a malformed P with InvalidArgument naming
     };
     const Case cases[] = {
         {"too few offsets", [](Affinities& p) { p.offsets.pop_back(); }, "needs 5 row offsets; got 4"},
-        {"nnz disagrees", [](Affinities& p) { p.offsets.back() = 7; }, "row offsets must run from 0 to nnz = 8"},
+        {"nnz disagrees", [](Affinities& p) { p.offsets.back() = 7; },
+         "row offsets must run from 0 to nnz = 8"},
         {"values and columns differ", [](Affinities& p) { p.values.push_back(0); }, "8 column indices but 9"},
-        {"offsets decrease", [](Affinities& p) { p.offsets[2] = 1; p.offsets[1] = 3; }, "row offsets decrease"},
+        {"offsets decrease",
+         [](Affinities& p) {
+             p.offsets[2] = 1;
+             p.offsets[1] = 3;
+         },
+         "row offsets decrease"},
         {"column out of range", [](Affinities& p) { p.columns[7] = 4; }, "row 3 has column 4, outside 0..3"},
         {"huge column", [](Affinities& p) { p.columns[1] = 4000000000u; }, "outside 0..3"},
         {"diagonal", [](Affinities& p) { p.columns[0] = 0; }, "row 0 has an entry on the diagonal"},
-        {"unsorted row", [](Affinities& p) { std::swap(p.columns[4], p.columns[5]); }, "not strictly increasing"},
-        {"negative", [](Affinities& p) { p.values[3] = -0.1; p.values[5] = -0.1; }, "p(1, 2) = -0.1"},
+        {"unsorted row", [](Affinities& p) { std::swap(p.columns[4], p.columns[5]); },
+         "not strictly increasing"},
+        {"negative",
+         [](Affinities& p) {
+             p.values[3] = -0.1;
+             p.values[5] = -0.1;
+         },
+         "p(1, 2) = -0.1"},
         {"NaN", [](Affinities& p) { p.values[6] = std::nan(""); }, "p(2, 3) = nan"},
-        {"infinite", [](Affinities& p) { p.values[6] = std::numeric_limits<double>::infinity(); }, "p(2, 3) = inf"},
-        {"asymmetric value", [](Affinities& p) { p.values[0] = 0.25; p.values[1] = 0.05; }, "not symmetric"},
+        {"infinite", [](Affinities& p) { p.values[6] = std::numeric_limits<double>::infinity(); },
+         "p(2, 3) = inf"},
+        {"asymmetric value",
+         [](Affinities& p) {
+             p.values[0] = 0.25;
+             p.values[1] = 0.05;
+         },
+         "not symmetric"},
         {"asymmetric pattern",
          [](Affinities& p) {
              p = good_p();
@@ -73,8 +91,18 @@ TEST_CASE("validation: Session refuses a malformed P with InvalidArgument naming
              p.values = {0.2, 0.15, 0.2, 0.1, 0.15, 0.1, 0.1};
          },
          "p(2, 3) = 0.1 but p(3, 2) is absent"},
-        {"sum not 1", [](Affinities& p) { for (double& v : p.values) v *= 2; }, "P must sum to 1; its entries sum to 2"},
-        {"one point", [](Affinities& p) { p = Affinities{}; p.n = 1; p.offsets = {0, 0}; }, "at least 2 points"},
+        {"sum not 1",
+         [](Affinities& p) {
+             for (double& v : p.values) v *= 2;
+         },
+         "P must sum to 1; its entries sum to 2"},
+        {"one point",
+         [](Affinities& p) {
+             p = Affinities{};
+             p.n = 1;
+             p.offsets = {0, 0};
+         },
+         "at least 2 points"},
     };
     for (const Case& c : cases) {
         CAPTURE(c.name);

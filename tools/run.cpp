@@ -342,7 +342,9 @@ struct FileId {
     dev_t device = 0;
     ino_t inode = 0;
     std::string name;  ///< empty for an existing file
-    bool operator==(const FileId& o) const { return device == o.device && inode == o.inode && name == o.name; }
+    bool operator==(const FileId& o) const {
+        return device == o.device && inode == o.inode && name == o.name;
+    }
 };
 
 std::optional<FileId> file_id(const std::string& path) {
@@ -383,8 +385,9 @@ void check_distinct_files(const EmbedConfig& e) {
         }
         for (std::size_t j = 0; j < i; ++j)
             if (file_id(outputs[j].path) == out)
-                throw UsageError(concat(outputs[j].option, " ", outputs[j].path, " and ", outputs[i].option, " ",
-                                        outputs[i].path, " name the same file; give each output its own"));
+                throw UsageError(concat(outputs[j].option, " ", outputs[j].path, " and ", outputs[i].option,
+                                        " ", outputs[i].path,
+                                        " name the same file; give each output its own"));
     }
 }
 
@@ -558,8 +561,8 @@ OptimizerState load_resume_state(const EmbedConfig& e, const Options& options, c
     check_resumable(saved, run_info, e.resume_path);
     if (state.iteration > options.optimizer.iterations)
         throw InvalidArgument(concat("--resume ", e.resume_path, " is at iteration ", state.iteration,
-                                     ", beyond --iterations ", options.optimizer.iterations, " (give at least ",
-                                     state.iteration, ")"));
+                                     ", beyond --iterations ", options.optimizer.iterations,
+                                     " (give at least ", state.iteration, ")"));
     progress.done("resume", resume_time.seconds(), concat(e.resume_path, " at iteration ", state.iteration));
     return state;
 }
@@ -592,7 +595,8 @@ Callbacks embed_callbacks(const EmbedConfig& e, const Options& options, index_t 
     return callbacks;
 }
 
-int report_cancelled(const Result& result, const EmbedConfig& e, index_t saved_iteration, Progress& progress) {
+int report_cancelled(const Result& result, const EmbedConfig& e, index_t saved_iteration,
+                     Progress& progress) {
     progress.end_line();
     const std::string kept = saved_iteration >= 0 ? concat(" (", e.checkpoint_path, " holds iteration ",
                                                            saved_iteration, "; continue with --resume)")
@@ -627,8 +631,8 @@ EvaluateInputs read_evaluate_inputs(const EvaluateConfig& e, Progress& progress)
     if (in.x.rows() > evaluate_max_points && (e.sample == 0 || e.sample > evaluate_max_points))
         throw InvalidArgument(
             concat("evaluate computes the exact KL divergence in O(N^2) time and refuses more than ",
-                   evaluate_max_points, " points; got ", in.x.rows(), " (use --sample M, M <= ",
-                   evaluate_max_points, ", to evaluate M random points)"));
+                   evaluate_max_points, " points; got ", in.x.rows(),
+                   " (use --sample M, M <= ", evaluate_max_points, ", to evaluate M random points)"));
     return in;
 }
 

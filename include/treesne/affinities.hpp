@@ -25,9 +25,10 @@ struct SparseMatrix {
 using Affinities = SparseMatrix;
 
 /// Conditional probabilities p_{j|i} over a neighbour graph, in the graph's layout (n*k values, rows sum
-/// to 1). Each row's precision beta_i is found by safeguarded Newton steps so that the Shannon entropy (nats) of P_i
-/// equals log(perplexity) within options.entropy_tolerance. Robust to duplicate points (zero distances)
-/// and rows whose distances are all equal (then the row is uniform). If betas is given it receives beta_i.
+/// to 1). Each row's precision beta_i is found by safeguarded Newton steps so that the Shannon entropy (nats)
+/// of P_i equals log(perplexity) within options.entropy_tolerance. Robust to duplicate points (zero
+/// distances) and rows whose distances are all equal (then the row is uniform). If betas is given it receives
+/// beta_i.
 std::vector<double> conditional_probabilities(const NeighborGraph& graph, const AffinityOptions& options,
                                               int threads, std::vector<double>* betas = nullptr);
 

@@ -10,26 +10,27 @@ namespace treesne {
 
 /// Base of every error the library throws on purpose.
 class Error : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
-/// A caller-supplied value is out of range or inconsistent ("perplexity 50 must be below N - 1 = 39 for 40 points").
+/// A caller-supplied value is out of range or inconsistent ("perplexity 50 must be below N - 1 = 39 for 40
+/// points").
 class InvalidArgument : public Error {
-public:
+  public:
     using Error::Error;
 };
 
 /// A file could not be read or written, or its content is malformed. The message names the file and,
 /// where it applies, the line and column.
 class IoError : public Error {
-public:
+  public:
     using Error::Error;
 };
 
 /// The computation produced or met non-finite values, or a resource limit (memory) would be exceeded.
 class NumericalError : public Error {
-public:
+  public:
     using Error::Error;
 };
 

@@ -17,9 +17,13 @@ constexpr std::uint64_t mix64(std::uint64_t z) {
 }
 
 /// The splitmix64 value at counter x, mix64(x + gamma): a pseudo-random word per index, no state.
-constexpr std::uint64_t splitmix64_at(std::uint64_t x) { return mix64(x + golden_gamma); }
+constexpr std::uint64_t splitmix64_at(std::uint64_t x) {
+    return mix64(x + golden_gamma);
+}
 
 /// The next splitmix64 value of a sequence: advances state by gamma and mixes it.
-constexpr std::uint64_t splitmix64(std::uint64_t& state) { return mix64(state += golden_gamma); }
+constexpr std::uint64_t splitmix64(std::uint64_t& state) {
+    return mix64(state += golden_gamma);
+}
 
 }  // namespace treesne

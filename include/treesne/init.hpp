@@ -10,7 +10,7 @@ namespace treesne {
 
 /// Portable pseudo-random generator (SplitMix64-seeded xoshiro256**): the same stream on every platform.
 class Rng {
-public:
+  public:
     explicit Rng(std::uint64_t seed);
     std::uint64_t next();
     /// Uniform in [0, 1) with 53 random bits.
@@ -19,7 +19,7 @@ public:
     /// so it is bit-identical on every IEEE-754 platform (unlike std::normal_distribution).
     double normal();
 
-private:
+  private:
     std::uint64_t s_[4];
 };
 

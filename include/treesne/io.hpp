@@ -52,7 +52,7 @@ bool is_writable_matrix_format(const std::string& path);
 /// Writes a file atomically: content goes to a temporary file beside `path` (same directory), and the
 /// file is renamed over `path` by commit(). Destroyed without commit(), it removes the temporary file.
 class AtomicFile {
-public:
+  public:
     explicit AtomicFile(std::string path);
     ~AtomicFile();
     AtomicFile(const AtomicFile&) = delete;
@@ -66,7 +66,7 @@ public:
     /// Flushes, closes and renames over the target. Throws IoError on failure.
     void commit();
 
-private:
+  private:
     std::string path_;
     std::string temp_;
     void* file_ = nullptr;  // std::FILE*

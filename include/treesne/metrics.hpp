@@ -12,7 +12,8 @@ double knn_preservation(ConstMatrixView x, ConstMatrixView y, index_t k, int thr
 
 /// Trustworthiness (Venna & Kaski 2001) with k neighbours, computed exactly for up to max_queries points
 /// (an evenly spaced sample when N is larger; every point when max_queries <= 0 or >= N).
-double trustworthiness(ConstMatrixView x, ConstMatrixView y, index_t k, int threads, index_t max_queries = 5000);
+double trustworthiness(ConstMatrixView x, ConstMatrixView y, index_t k, int threads,
+                       index_t max_queries = 5000);
 
 /// Leave-one-out accuracy of a k-nearest-neighbour majority vote (ties to the smallest label) in y.
 double knn_accuracy(ConstMatrixView y, const std::vector<int>& labels, index_t k, int threads);

@@ -12,8 +12,8 @@ enum class Phase { early_exaggeration, main };
 
 /// What the optimiser reports every Options::report_every iterations and at the last one.
 struct IterationReport {
-    index_t iteration = 0;     ///< iterations completed so far (1-based count)
-    index_t total = 0;         ///< iterations the current run() will reach
+    index_t iteration = 0;  ///< iterations completed so far (1-based count)
+    index_t total = 0;      ///< iterations the current run() will reach
     Phase phase = Phase::main;
     double kl = 0.0;           ///< KL(P||Q) of the unexaggerated P (Barnes-Hut estimate for barnes_hut)
     double gradient_norm = 0;  ///< Euclidean norm of the whole gradient (N x Dim)

@@ -11,9 +11,9 @@ namespace treesne {
 
 /// The mutable part of an optimisation, enough to checkpoint and resume it bit-identically.
 struct OptimizerState {
-    Matrix y;          ///< current embedding (N x Dim)
-    Matrix gains;      ///< per-coordinate gains
-    Matrix velocity;   ///< previous update (momentum term)
+    Matrix y;         ///< current embedding (N x Dim)
+    Matrix gains;     ///< per-coordinate gains
+    Matrix velocity;  ///< previous update (momentum term)
     index_t iteration = 0;
 };
 
@@ -32,8 +32,8 @@ Phase phase_at(const OptimizerOptions& options, index_t iteration);
 ///   velocity <- momentum * velocity - learning_rate * gain * grad;
 /// then each point's velocity is clipped to options.max_step_norm (if > 0) and added to y.
 /// Returns false, leaving y updated, when a coordinate of y became non-finite (the run diverged).
-bool gradient_step(const OptimizerOptions& options, double learning_rate, double momentum, ConstMatrixView grad,
-                   OptimizerState& state, int threads);
+bool gradient_step(const OptimizerOptions& options, double learning_rate, double momentum,
+                   ConstMatrixView grad, OptimizerState& state, int threads);
 
 /// Subtracts each column's mean from y (t-SNE's cost is translation-invariant; this keeps Y centred).
 /// The means are added in a fixed order: the result does not depend on the thread count.

@@ -19,6 +19,7 @@ void parallel_for(index_t n, int threads, const std::function<void(index_t, inde
 
 /// Sum of term(i) for i in [0, n), computed in parallel but added in a fixed order (blocks of a fixed
 /// size, then the block sums in index order), so the result is the same bit for bit for any thread count.
-double parallel_sum(index_t n, int threads, const std::function<double(index_t begin, index_t end)>& block_sum);
+double parallel_sum(index_t n, int threads,
+                    const std::function<double(index_t begin, index_t end)>& block_sum);
 
 }  // namespace treesne

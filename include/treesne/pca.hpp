@@ -8,10 +8,10 @@
 namespace treesne {
 
 struct PcaResult {
-    Matrix projected;                 ///< N x k scores (centred data times components)
-    Matrix components;                ///< k x D unit principal axes, largest variance first
-    std::vector<double> mean;         ///< D column means
-    std::vector<double> variance;     ///< k variances along the axes
+    Matrix projected;              ///< N x k scores (centred data times components)
+    Matrix components;             ///< k x D unit principal axes, largest variance first
+    std::vector<double> mean;      ///< D column means
+    std::vector<double> variance;  ///< k variances along the axes
 };
 
 /// Top-k principal components of x through the D x D covariance (O(N D^2 + D^3)). The covariance is

@@ -9,7 +9,7 @@
 namespace treesne {
 
 struct PlotOptions {
-    int width = 1600;         ///< pixels (PNG) or points (SVG)
+    int width = 1600;  ///< pixels (PNG) or points (SVG)
     int height = 1200;
     std::string title;        ///< drawn at the top when not empty
     double point_radius = 0;  ///< 0 = auto from N (large for 100 points, sub-pixel alpha for 10^6)

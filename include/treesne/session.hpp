@@ -17,7 +17,7 @@ namespace treesne {
 enum class RunStatus { completed, stopped_by_observer, cancelled };
 
 class Session {
-public:
+  public:
     /// Barnes-Hut t-SNE over sparse joint affinities. Options::optimizer.method must be barnes_hut.
     /// P is validated once (validate_affinities: CSR shape, columns in range, finite non-negative values,
     /// symmetric, sums to 1); a defect throws InvalidArgument naming it.
@@ -50,7 +50,7 @@ public:
     /// The learning rate in use (the option, or auto resolved for N).
     double learning_rate() const;
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

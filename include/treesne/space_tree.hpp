@@ -21,7 +21,7 @@ template <int Dim>
 class SpaceTree {
     static_assert(Dim >= 1 && Dim <= 3, "SpaceTree supports 1, 2 or 3 dimensions");
 
-public:
+  public:
     /// Largest number of points a leaf holds before it is split (unless the depth cap is reached).
     static constexpr int leaf_capacity = 8;
 
@@ -32,7 +32,7 @@ public:
     struct Node {
         std::array<double, Dim> center_of_mass;
         Moments moments;
-        double half_width;  ///< half the side of the node's cubic cell
+        double half_width;    ///< half the side of the node's cubic cell
         std::uint32_t begin;  ///< first point (in tree order)
         std::uint32_t end;    ///< one past the last point
         std::uint32_t skip;   ///< next node in pre-order outside this subtree
@@ -69,7 +69,7 @@ public:
     /// order()[s] = input index of the s-th point in tree order.
     const std::vector<point_t>& order() const { return order_; }
 
-private:
+  private:
     void sort_by_morton(ConstMatrixView y, const std::array<double, Dim>& corner, double half, int threads);
     void radix_sort();
     void gather_positions(ConstMatrixView y, int threads);
@@ -80,11 +80,11 @@ private:
                         std::array<double, Dim>& com, Moments& mom);
 
     std::vector<Node> nodes_;
-    std::vector<point_t> order_;           // tree order -> input index
-    std::vector<std::uint32_t> leaves_;    // indices of the leaf nodes, in tree order
-    std::vector<std::uint64_t> codes_;     // Morton codes in tree order
-    std::vector<double> positions_;        // coordinates in tree order (n x Dim)
-    std::vector<double> point_z_;          // per-point partial Z in tree order
+    std::vector<point_t> order_;         // tree order -> input index
+    std::vector<std::uint32_t> leaves_;  // indices of the leaf nodes, in tree order
+    std::vector<std::uint64_t> codes_;   // Morton codes in tree order
+    std::vector<double> positions_;      // coordinates in tree order (n x Dim)
+    std::vector<double> point_z_;        // per-point partial Z in tree order
     std::vector<std::uint64_t> scratch_codes_;
     std::vector<point_t> scratch_order_;
     index_t n_ = 0;

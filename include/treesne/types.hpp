@@ -39,7 +39,7 @@ struct MatrixView {
 
 /// Owning row-major matrix of doubles: the layout of X (N x D) and Y (N x Dim) everywhere.
 class Matrix {
-public:
+  public:
     Matrix() = default;
     Matrix(index_t rows, index_t cols, double fill = 0.0)
         : data_(static_cast<std::size_t>(rows * cols), fill), rows_(rows), cols_(cols) {}
@@ -70,7 +70,7 @@ public:
     }
     friend bool operator!=(const Matrix& a, const Matrix& b) { return !(a == b); }
 
-private:
+  private:
     std::vector<double> data_;
     index_t rows_ = 0;
     index_t cols_ = 0;

@@ -1,8 +1,7 @@
 // Embeds three small clusters through the installed library and checks they come out separated.
+#include <cstdio>
 #include <treesne/io.hpp>
 #include <treesne/treesne.hpp>
-
-#include <cstdio>
 
 int main() {
     const int per = 40;
