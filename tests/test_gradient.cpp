@@ -9,34 +9,11 @@
 #include "treesne/treesne.hpp"
 
 using namespace treesne;
+using treesne::testing::affinities_of;
 using treesne::testing::clustered;
 using treesne::testing::densify;
+using treesne::testing::direct_z;
 using treesne::testing::random_matrix;
-
-namespace {
-
-Affinities affinities_of(const Matrix& x, double perplexity) {
-    AffinityOptions o;
-    o.perplexity = perplexity;
-    const NeighborGraph graph =
-        nearest_neighbors(x, neighbor_count(perplexity, x.rows()), KnnBackend::automatic, 2);
-    return compute_affinities(graph, o, 2);
-}
-
-// Z = sum_{i != j} (1 + |y_i - y_j|^2)^-1 by a direct double loop.
-double direct_z(const Matrix& y) {
-    double z = 0;
-    for (index_t i = 0; i < y.rows(); ++i)
-        for (index_t j = 0; j < y.rows(); ++j)
-            if (i != j) {
-                double d2 = 0;
-                for (index_t d = 0; d < y.cols(); ++d) d2 += (y(i, d) - y(j, d)) * (y(i, d) - y(j, d));
-                z += 1 / (1 + d2);
-            }
-    return z;
-}
-
-}  // namespace
 
 TEST_CASE_TEMPLATE("sparse_kl with the exact Z is the exact KL of the dense P", T,
                    std::integral_constant<int, 1>, std::integral_constant<int, 2>,

@@ -78,6 +78,27 @@ inline Matrix clustered(index_t clusters, index_t per_cluster, index_t dims, std
 
 // --- matrices ---------------------------------------------------------------------------------------
 
+/// P of x at a perplexity, as embed() computes it (automatic kNN backend, 2 threads).
+inline Affinities affinities_of(const Matrix& x, double perplexity) {
+    AffinityOptions o;
+    o.perplexity = perplexity;
+    return compute_affinities(
+        nearest_neighbors(x, neighbor_count(perplexity, x.rows()), KnnBackend::automatic, 2), o, 2);
+}
+
+/// Z = sum_{i != j} (1 + |y_i - y_j|^2)^-1 by a direct double loop: the oracle of every Z.
+inline double direct_z(const Matrix& y) {
+    double z = 0;
+    for (index_t i = 0; i < y.rows(); ++i)
+        for (index_t j = 0; j < y.rows(); ++j)
+            if (i != j) {
+                double d2 = 0;
+                for (index_t d = 0; d < y.cols(); ++d) d2 += (y(i, d) - y(j, d)) * (y(i, d) - y(j, d));
+                z += 1 / (1 + d2);
+            }
+    return z;
+}
+
 /// Dense copy of a sparse matrix.
 inline Matrix densify(const SparseMatrix& p) {
     Matrix out(p.n, p.n);

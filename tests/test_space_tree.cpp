@@ -10,19 +10,14 @@
 #include "treesne/treesne.hpp"
 
 using namespace treesne;
+using treesne::testing::affinities_of;
 using treesne::testing::clustered;
 using treesne::testing::densify;
+using treesne::testing::direct_z;
 using treesne::testing::random_matrix;
 using treesne::testing::relative_error;
 
 namespace {
-
-Affinities affinities_of(const Matrix& x, double perplexity) {
-    AffinityOptions o;
-    o.perplexity = perplexity;
-    return compute_affinities(
-        nearest_neighbors(x, neighbor_count(perplexity, x.rows()), KnnBackend::automatic, 2), o, 2);
-}
 
 template <int Dim>
 double bh_error(const Affinities& p, const Matrix& y, const Matrix& exact, double theta, int threads = 2) {
@@ -30,19 +25,6 @@ double bh_error(const Affinities& p, const Matrix& y, const Matrix& exact, doubl
     Matrix g(y.rows(), Dim);
     barnes_hut_gradient<Dim>(p, y, tree, theta, 1.0, g.view(), threads);
     return relative_error(g, exact);
-}
-
-// Z = sum_{i != j} (1 + |y_i - y_j|^2)^-1 by a direct double loop.
-double direct_z(const Matrix& y) {
-    double z = 0;
-    for (index_t i = 0; i < y.rows(); ++i)
-        for (index_t j = 0; j < y.rows(); ++j)
-            if (i != j) {
-                double d2 = 0;
-                for (index_t d = 0; d < y.cols(); ++d) d2 += (y(i, d) - y(j, d)) * (y(i, d) - y(j, d));
-                z += 1 / (1 + d2);
-            }
-    return z;
 }
 
 // m points uniform in the cube [-s, s]^Dim (rows 0..m-1) and a query point (row m) at distance r from
