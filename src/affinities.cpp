@@ -238,10 +238,11 @@ std::string first_row_defect(const Affinities& p, int threads, RowDefect defect)
     return first.load() < p.n ? defect(p, first.load()) : std::string();
 }
 
-std::string structure_defect(const Affinities& p) {
-    if (p.n < 2) return concat("need at least 2 points; got n = ", p.n);
-    if (p.n > static_cast<index_t>(std::numeric_limits<point_t>::max()))
-        return concat("at most ", std::numeric_limits<point_t>::max(), " points are supported; got ", p.n);
+}  // namespace
+
+std::string csr_defect(const SparseMatrix& p) {
+    if (p.n == 0 && p.offsets.empty() && p.values.empty() && p.columns.empty()) return {};
+    if (p.n < 0) return concat("n = ", p.n, " is negative");
     if (static_cast<index_t>(p.offsets.size()) != p.n + 1)
         return concat("n = ", p.n, " needs ", p.n + 1, " row offsets; got ", p.offsets.size());
     if (p.columns.size() != p.values.size())
@@ -256,10 +257,11 @@ std::string structure_defect(const Affinities& p) {
     return {};
 }
 
-}  // namespace
-
 std::string affinities_defect(const Affinities& p, int threads) {
-    std::string defect = structure_defect(p);
+    if (p.n < 2) return concat("need at least 2 points; got n = ", p.n);
+    if (p.n > static_cast<index_t>(std::numeric_limits<point_t>::max()))
+        return concat("at most ", std::numeric_limits<point_t>::max(), " points are supported; got ", p.n);
+    std::string defect = csr_defect(p);
     if (defect.empty()) defect = first_row_defect(p, threads, row_local_defect);
     if (defect.empty()) defect = first_row_defect(p, threads, row_symmetry_defect);
     if (!defect.empty()) return defect;

@@ -28,17 +28,9 @@ inline void attractive_row(const SparseMatrix& p, ConstMatrixView y, index_t i, 
     }
 }
 
-// P's CSR layout is an invariant of the Affinities type (checked where P is built or loaded). An empty,
-// default-constructed P passes.
-inline bool csr_shape_ok(const SparseMatrix& p) {
-    if (p.n == 0 && p.offsets.empty()) return p.values.empty();
-    return static_cast<index_t>(p.offsets.size()) == p.n + 1 && p.offsets.front() == 0 &&
-           p.offsets.back() == p.nnz() && p.columns.size() == p.values.size();
-}
-
 template <int Dim>
 void attractive_forces_dim(const SparseMatrix& p, ConstMatrixView y, MatrixView out, int threads) {
-    assert(csr_shape_ok(p));
+    assert(csr_defect(p).empty());  // an invariant of the Affinities type
     parallel_for(
         p.n, threads,
         [&](index_t begin, index_t end) {
@@ -73,7 +65,7 @@ void attractive_forces(const SparseMatrix& p, ConstMatrixView y, MatrixView out,
 
 double sparse_kl(const SparseMatrix& p, ConstMatrixView y, double z, int threads) {
     require(p.n == y.rows, "sparse_kl: P has ", p.n, " rows but the embedding has ", y.rows);
-    assert(csr_shape_ok(p));
+    assert(csr_defect(p).empty());  // an invariant of the Affinities type
     // KL = sum p_ij log(p_ij / q_ij), q_ij = w_ij / Z, w_ij = (1 + |y_i - y_j|^2)^-1.
     return parallel_sum(p.n, threads, [&](index_t begin, index_t end) {
         double total = 0.0;
@@ -98,7 +90,7 @@ double barnes_hut_gradient(const SparseMatrix& p, ConstMatrixView y, SpaceTree<D
     require(p.n == y.rows && grad.rows == y.rows && grad.cols == Dim && y.cols == Dim, "barnes_hut_gradient<",
             Dim, ">: P is ", p.n, " x ", p.n, ", the embedding ", y.rows, " x ", y.cols, " and the gradient ",
             grad.rows, " x ", grad.cols);
-    assert(csr_shape_ok(p));
+    assert(csr_defect(p).empty());  // an invariant of the Affinities type
     tree.build(y, threads);
     // grad holds the repulsive part first, then is combined in place with the attractive part.
     const double z = tree.repulsion(theta, grad, threads);

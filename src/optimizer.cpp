@@ -18,16 +18,17 @@ inline int sign(double v) {
 
 }  // namespace
 
+Phase phase_at(const OptimizerOptions& options, index_t iteration) {
+    return iteration < options.exaggeration_iterations ? Phase::early_exaggeration : Phase::main;
+}
+
 double exaggeration_at(const OptimizerOptions& options, index_t iteration) {
-    return iteration < options.exaggeration_iterations ? options.exaggeration : 1.0;
+    return phase_at(options, iteration) == Phase::early_exaggeration ? options.exaggeration : 1.0;
 }
 
 double momentum_at(const OptimizerOptions& options, index_t iteration) {
-    return iteration < options.exaggeration_iterations ? options.momentum : options.final_momentum;
-}
-
-Phase phase_at(const OptimizerOptions& options, index_t iteration) {
-    return iteration < options.exaggeration_iterations ? Phase::early_exaggeration : Phase::main;
+    return phase_at(options, iteration) == Phase::early_exaggeration ? options.momentum
+                                                                     : options.final_momentum;
 }
 
 bool gradient_step(const OptimizerOptions& options, double learning_rate, double momentum,

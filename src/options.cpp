@@ -61,9 +61,9 @@ void validate(const Options& o, index_t n, index_t d) {
     // perplexity < k (at most log k, the uniform row); k = N-1 needs perplexity < N-1. Like scikit-learn,
     // small data keeps the requested perplexity with every other point as a neighbour.
     if (!(a.perplexity < static_cast<double>(n - 1)))
-        throw InvalidArgument(concat(
-            "perplexity ", a.perplexity, " must be below N - 1 = ", n - 1, " for ", n, " points",
-            n > 2 ? concat(" (use a smaller --perplexity)") : std::string(" (too few points for t-SNE)")));
+        throw InvalidArgument(
+            concat("perplexity ", a.perplexity, " must be below N - 1 = ", n - 1, " for ", n, " points",
+                   n > 2 ? " (use a smaller --perplexity)" : " (too few points for t-SNE)"));
     require(o.pca_dims == 0 || o.pca_dims <= d, "pca dims ", o.pca_dims, " exceeds the input's ", d,
             " columns");
     if (o.init == InitKind::user) {

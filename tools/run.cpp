@@ -356,38 +356,42 @@ std::optional<FileId> file_id(const std::string& path) {
     return std::nullopt;  // an unreachable directory: check_writable reports it
 }
 
+/// A file the command line names, with the option that named it and what it names on disk.
 struct NamedFile {
     std::string option;  ///< "-o", "--plot", "input", ...
     std::string path;
+    std::optional<FileId> id;  ///< none for "-" and for a path whose directory cannot be reached
 };
 
 /// Refuses, before any work, an output that is also an input or another output (UsageError). Only the
 /// --checkpoint file may be the --resume file: continuing a run in place is what they are for.
 void check_distinct_files(const EmbedConfig& e) {
     std::vector<NamedFile> inputs, outputs;
-    for (const auto& path : e.inputs) inputs.push_back({"input", path});
-    for (const auto& path : e.label_paths) inputs.push_back({"--labels", path});
-    if (!e.init_path.empty()) inputs.push_back({"--init", e.init_path});
-    if (!e.resume_path.empty()) inputs.push_back({"--resume", e.resume_path});
-    if (e.output != "-") outputs.push_back({"-o", e.output});
-    if (!e.plot_path.empty()) outputs.push_back({"--plot", e.plot_path});
-    if (!e.affinities_path.empty()) outputs.push_back({"--save-affinities", e.affinities_path});
-    if (!e.checkpoint_path.empty()) outputs.push_back({"--checkpoint", e.checkpoint_path});
+    auto add = [](std::vector<NamedFile>& files, const char* option, const std::string& path) {
+        if (!path.empty() && path != "-") files.push_back({option, path, file_id(path)});
+    };
+    for (const auto& path : e.inputs) add(inputs, "input", path);
+    for (const auto& path : e.label_paths) add(inputs, "--labels", path);
+    add(inputs, "--init", e.init_path);
+    add(inputs, "--resume", e.resume_path);
+    add(outputs, "-o", e.output);
+    add(outputs, "--plot", e.plot_path);
+    add(outputs, "--save-affinities", e.affinities_path);
+    add(outputs, "--checkpoint", e.checkpoint_path);
     for (std::size_t i = 0; i < outputs.size(); ++i) {
-        const auto out = file_id(outputs[i].path);
-        if (!out) continue;
+        const NamedFile& out = outputs[i];
+        if (!out.id) continue;
         for (const auto& in : inputs) {
-            if (in.path == "-" || (outputs[i].option == "--checkpoint" && in.option == "--resume")) continue;
-            if (file_id(in.path) == out)
-                throw UsageError(concat(outputs[i].option, " ", outputs[i].path, " is the same file as ",
+            if (out.option == "--checkpoint" && in.option == "--resume") continue;
+            if (in.id == out.id)
+                throw UsageError(concat(out.option, " ", out.path, " is the same file as ",
                                         in.option == "input" ? "the input" : in.option, " ", in.path,
                                         "; refusing to overwrite an input"));
         }
         for (std::size_t j = 0; j < i; ++j)
-            if (file_id(outputs[j].path) == out)
-                throw UsageError(concat(outputs[j].option, " ", outputs[j].path, " and ", outputs[i].option,
-                                        " ", outputs[i].path,
-                                        " name the same file; give each output its own"));
+            if (outputs[j].id == out.id)
+                throw UsageError(concat(outputs[j].option, " ", outputs[j].path, " and ", out.option, " ",
+                                        out.path, " name the same file; give each output its own"));
     }
 }
 

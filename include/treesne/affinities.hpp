@@ -35,6 +35,11 @@ std::vector<double> conditional_probabilities(const NeighborGraph& graph, const 
 /// P = (P_{j|i} + P_{i|j}) / (2N) from the conditional probabilities on a graph.
 Affinities symmetrize(const NeighborGraph& graph, const std::vector<double>& conditional, int threads);
 
+/// What is wrong with p's CSR layout, in one line, or "" when nothing is: n+1 row offsets running from 0
+/// to nnz without decreasing, as many columns as values. An empty default-constructed matrix is sound.
+/// O(n) time.
+std::string csr_defect(const SparseMatrix& p);
+
 /// What is wrong with p as t-SNE's joint affinities, in one line, or "" when nothing is: CSR shape
 /// (n >= 2, n+1 offsets from 0 to nnz, non-decreasing), columns in range, strictly increasing within a
 /// row and off the diagonal, values finite and non-negative, symmetric (pattern and values, to 1e-9
