@@ -2,30 +2,75 @@
 #include "treesne/gradient.hpp"
 
 #include <cassert>
+#include <chrono>
 #include <cmath>
 
+#include "lanes.hpp"
 #include "treesne/errors.hpp"
 #include "treesne/parallel.hpp"
 
 namespace treesne {
 namespace {
 
-// F_i = sum_j p_ij (1 + |y_i - y_j|^2)^-1 (y_i - y_j) over row i of P.
+// Seconds since construction or the last lap().
+class Stopwatch {
+  public:
+    double lap() {
+        const auto now = std::chrono::steady_clock::now();
+        const double s = std::chrono::duration<double>(now - last_).count();
+        last_ = now;
+        return s;
+    }
+
+  private:
+    std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+};
+
+using detail::broadcast;
+using detail::kLanes;
+using detail::lane_sum;
+using detail::Lanes;
+using detail::load;
+
+// F_i = sum_j p_ij (1 + |y_i - y_j|^2)^-1 (y_i - y_j) over row i of P, kLanes entries at a time (the
+// y_j gathered); a short last group is padded with zero-weight copies of i itself. The lanes are added
+// in lane order, so the sum is the same whatever the thread count or instruction set.
 template <int Dim>
 inline void attractive_row(const SparseMatrix& p, ConstMatrixView y, index_t i, double* f) {
     const double* yi = y.row(i);
-    for (int d = 0; d < Dim; ++d) f[d] = 0.0;
-    for (index_t e = p.offsets[i]; e < p.offsets[i + 1]; ++e) {
-        const double* yj = y.row(p.columns[static_cast<std::size_t>(e)]);
-        double diff[Dim];
-        double dist2 = 0.0;
+    const index_t begin = p.offsets[i], end = p.offsets[i + 1];
+    const point_t* columns = p.columns.data();
+    const double* values = p.values.data();
+    Lanes yiv[Dim];
+    for (int d = 0; d < Dim; ++d) yiv[d] = broadcast(yi[d]);
+    Lanes acc[Dim] = {};
+    for (index_t e = begin; e < end; e += kLanes) {
+        Lanes yj[Dim] = {};
+        Lanes pij = {};
+        if (e + kLanes <= end) {
+            for (int l = 0; l < kLanes; ++l) {
+                const double* row = y.data + std::size_t{columns[e + l]} * Dim;
+                for (int d = 0; d < Dim; ++d) yj[d][l] = row[d];
+            }
+            pij = load(values + e);
+        } else {
+            for (int l = 0; l < kLanes; ++l) {
+                const bool real = e + l < end;
+                const double* row = real ? y.data + std::size_t{columns[e + l]} * Dim : yi;
+                for (int d = 0; d < Dim; ++d) yj[d][l] = row[d];
+                pij[l] = real ? values[e + l] : 0.0;
+            }
+        }
+        Lanes diff[Dim];
+        Lanes dist2 = {};
         for (int d = 0; d < Dim; ++d) {
-            diff[d] = yi[d] - yj[d];
+            diff[d] = yiv[d] - yj[d];
             dist2 += diff[d] * diff[d];
         }
-        const double m = p.values[static_cast<std::size_t>(e)] / (1.0 + dist2);
-        for (int d = 0; d < Dim; ++d) f[d] += m * diff[d];
+        const Lanes m = pij / (1.0 + dist2);
+        for (int d = 0; d < Dim; ++d) acc[d] += m * diff[d];
     }
+    for (int d = 0; d < Dim; ++d) f[d] = lane_sum(acc[d]);
 }
 
 template <int Dim>
@@ -86,14 +131,18 @@ double sparse_kl(const SparseMatrix& p, ConstMatrixView y, double z, int threads
 
 template <int Dim>
 double barnes_hut_gradient(const SparseMatrix& p, ConstMatrixView y, SpaceTree<Dim>& tree, double theta,
-                           double exaggeration, MatrixView grad, int threads, double* kl) {
+                           double exaggeration, MatrixView grad, int threads, double* kl,
+                           GradientSeconds* seconds) {
     require(p.n == y.rows && grad.rows == y.rows && grad.cols == Dim && y.cols == Dim, "barnes_hut_gradient<",
             Dim, ">: P is ", p.n, " x ", p.n, ", the embedding ", y.rows, " x ", y.cols, " and the gradient ",
             grad.rows, " x ", grad.cols);
     assert(csr_defect(p).empty());  // an invariant of the Affinities type
+    Stopwatch clock;
     tree.build(y, threads);
+    if (seconds) seconds->tree += clock.lap();
     // grad holds the repulsive part first, then is combined in place with the attractive part.
     const double z = tree.repulsion(theta, grad, threads);
+    if (seconds) seconds->repulsion += clock.lap();
     const index_t n = y.rows;
     const double inv_z = 1.0 / z;
     parallel_for(
@@ -107,15 +156,19 @@ double barnes_hut_gradient(const SparseMatrix& p, ConstMatrixView y, SpaceTree<D
             }
         },
         512);
-    if (kl) *kl = sparse_kl(p, y, z, threads);
+    if (seconds) seconds->attraction += clock.lap();
+    if (kl) {
+        *kl = sparse_kl(p, y, z, threads);
+        if (seconds) seconds->kl += clock.lap();
+    }
     return z;
 }
 
 template double barnes_hut_gradient<1>(const SparseMatrix&, ConstMatrixView, SpaceTree<1>&, double, double,
-                                       MatrixView, int, double*);
+                                       MatrixView, int, double*, GradientSeconds*);
 template double barnes_hut_gradient<2>(const SparseMatrix&, ConstMatrixView, SpaceTree<2>&, double, double,
-                                       MatrixView, int, double*);
+                                       MatrixView, int, double*, GradientSeconds*);
 template double barnes_hut_gradient<3>(const SparseMatrix&, ConstMatrixView, SpaceTree<3>&, double, double,
-                                       MatrixView, int, double*);
+                                       MatrixView, int, double*, GradientSeconds*);
 
 }  // namespace treesne

@@ -15,6 +15,14 @@
 
 namespace treesne {
 
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
 struct Session::Impl {
     Options options;
     index_t n = 0;
@@ -27,6 +35,7 @@ struct Session::Impl {
     Matrix grad;
     std::variant<std::monostate, SpaceTree<1>, SpaceTree<2>, SpaceTree<3>> tree;
     double seconds = 0;  // optimisation wall time accumulated over run() calls
+    IterationSeconds stages;
 
     void init(Matrix initial_y, const Options& opts, index_t points) {
         options = opts;
@@ -58,33 +67,47 @@ struct Session::Impl {
         const auto& opt = options.optimizer;
         switch (opt.method) {
             case Method::exact_tsne:
-                return exact_tsne_gradient(p_dense, state.y, grad.view(), exaggeration, threads, want_kl);
-            case Method::exact_sne:
-                return exact_sne_gradient(p_dense, state.y, grad.view(), exaggeration, threads);
+            case Method::exact_sne: {
+                const auto start = std::chrono::steady_clock::now();
+                const double kl =
+                    opt.method == Method::exact_tsne
+                        ? exact_tsne_gradient(p_dense, state.y, grad.view(), exaggeration, threads, want_kl)
+                        : exact_sne_gradient(p_dense, state.y, grad.view(), exaggeration, threads);
+                stages.repulsion += seconds_since(start);
+                return kl;
+            }
             case Method::barnes_hut:
                 break;
         }
         double kl = std::numeric_limits<double>::quiet_NaN();
+        GradientSeconds times;
         std::visit(
             [&](auto& t) {
                 using T = std::decay_t<decltype(t)>;
                 if constexpr (!std::is_same_v<T, std::monostate>)
                     barnes_hut_gradient(p_sparse, state.y, t, opt.theta, exaggeration, grad.view(), threads,
-                                        want_kl ? &kl : nullptr);
+                                        want_kl ? &kl : nullptr, &times);
             },
             tree);
+        stages.tree += times.tree;
+        stages.repulsion += times.repulsion;
+        stages.attraction += times.attraction;
+        stages.kl += times.kl;
         return kl;
     }
 
     // One step at iteration t (gains, momentum, clipping, update, recentring). A non-finite coordinate
     // stops the run here, naming the iteration, before anything could write it.
     void step(index_t t) {
+        const auto start = std::chrono::steady_clock::now();
         const auto& opt = options.optimizer;
         if (!gradient_step(opt, learning_rate, momentum_at(opt, t), grad.view(), state, threads))
             throw NumericalError(concat("the optimisation diverged at iteration ", t + 1,
                                         ": the embedding has non-finite coordinates (try a smaller learning "
                                         "rate, or a maximum step norm)"));
         recentre(state.y.view(), threads);
+        stages.step += seconds_since(start);
+        ++stages.iterations;
     }
 
     double gradient_norm() const {
@@ -188,6 +211,9 @@ const OptimizerState& Session::state() const {
 }
 const Options& Session::options() const {
     return impl_->options;
+}
+const IterationSeconds& Session::iteration_seconds() const {
+    return impl_->stages;
 }
 double Session::learning_rate() const {
     return impl_->learning_rate;

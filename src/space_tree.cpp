@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 
+#include "lanes.hpp"
 #include "treesne/errors.hpp"
 #include "treesne/parallel.hpp"
 
@@ -111,6 +112,12 @@ double root_cube(const Box<Dim>& box, std::array<double, Dim>& corner) {
 }
 
 }  // namespace
+
+template <int Dim>
+void SpaceTree<Dim>::set_leaf_capacity(int capacity) {
+    require(capacity >= 1, "SpaceTree: leaf capacity must be >= 1; got ", capacity);
+    leaf_capacity_ = capacity;
+}
 
 template <int Dim>
 void SpaceTree<Dim>::build(ConstMatrixView y, int threads) {
@@ -236,7 +243,7 @@ void SpaceTree<Dim>::build_node(std::uint32_t begin, std::uint32_t end, int leve
     if (self >= std::numeric_limits<std::uint32_t>::max())
         throw Error("SpaceTree: more than 2^32 - 1 tree nodes; the embedding has too many points");
     nodes_.push_back(Node{});
-    bool leaf = end - begin <= static_cast<std::uint32_t>(leaf_capacity);
+    bool leaf = end - begin <= static_cast<std::uint32_t>(leaf_capacity_);
     if (!leaf && codes_[begin] == codes_[end - 1]) {
         // All in one cell of the finest grid: coincident points make a leaf; points closer than the grid
         // resolves (a tight cluster far from outliers) get a grid of their own and split further.
@@ -346,7 +353,10 @@ void SpaceTree<Dim>::build_children(std::uint32_t begin, std::uint32_t end, int 
 
 namespace {
 
-constexpr int kLanes = 8;  // explicit SIMD lanes: fixed association order, vectorisable without -ffast-math
+using detail::broadcast;
+using detail::kLanes;
+using detail::Lanes;
+using detail::load;
 
 template <int Dim>
 using TreeNode = typename SpaceTree<Dim>::Node;
@@ -463,40 +473,6 @@ void collect_interactions(const Walk<Dim>& walk, const TreeNode<Dim>& leaf, Inte
     list.pad();
 }
 
-// diff = p - (at[0][t], ..., at[Dim-1][t]); returns |diff|^2.
-template <int Dim>
-[[gnu::always_inline]] inline double offset(const std::array<double, Dim>& p,
-                                            const std::array<std::vector<double>, Dim>& at, std::size_t t,
-                                            double (&diff)[Dim]) {
-    double dist2 = 0.0;
-    for (int d = 0; d < Dim; ++d) {
-        diff[d] = p[d] - at[d][t];
-        dist2 += diff[d] * diff[d];
-    }
-    return dist2;
-}
-
-// For the second moments C of cell c (upper triangle) and d = diff, adds tr C to trace, d'Cd to dcd
-// and Cd to cd.
-template <int Dim>
-[[gnu::always_inline]] inline void contract_moments(const Interactions<Dim>& list, std::size_t c,
-                                                    const double (&diff)[Dim], double& trace, double& dcd,
-                                                    double (&cd)[Dim]) {
-    for (int a = 0, m = 0; a < Dim; ++a)
-        for (int b = a; b < Dim; ++b, ++m) {
-            const double mom = list.cell_mom[m][c];
-            if (a == b) {
-                trace += mom;
-                cd[a] += mom * diff[a];
-                dcd += mom * diff[a] * diff[a];
-            } else {
-                cd[a] += mom * diff[b];
-                cd[b] += mom * diff[a];
-                dcd += 2.0 * mom * diff[a] * diff[b];
-            }
-        }
-}
-
 // Adds the summarised cells' Z and force on the point at p into the lane sums zl, fl: the monopole plus
 // the second-order Taylor terms about the centre of mass, averaged with the cell's second moments C
 // (d = p - com, w = 1 / (1 + |d|^2)):
@@ -504,22 +480,40 @@ template <int Dim>
 //   E[w^2 d] ~ w^2 d + (-2 w^3 tr C + 12 w^4 d'Cd) d - 4 w^3 C d
 template <int Dim>
 [[gnu::always_inline]] inline void sum_cells(const std::array<double, Dim>& p, const Interactions<Dim>& list,
-                                             double (&zl)[kLanes], double (&fl)[Dim][kLanes]) {
+                                             Lanes& zl, Lanes (&fl)[Dim]) {
     const std::size_t cells = list.cell_count.size();
-    for (std::size_t c0 = 0; c0 < cells; c0 += kLanes) {
-        for (int l = 0; l < kLanes; ++l) {
-            const std::size_t c = c0 + static_cast<std::size_t>(l);
-            double diff[Dim];
-            const double q = 1.0 / (1.0 + offset<Dim>(p, list.cell_pos, c, diff));
-            double cd[Dim] = {};
-            double trace = 0.0, dcd = 0.0;
-            contract_moments<Dim>(list, c, diff, trace, dcd, cd);
-            const double q2 = q * q, q3 = q2 * q;
-            const double count = list.cell_count[c];
-            zl[l] += count * (q - q2 * trace + 4.0 * q3 * dcd);
-            const double fq = count * (q2 - 2.0 * q3 * trace + 12.0 * q3 * q * dcd);
-            for (int d = 0; d < Dim; ++d) fl[d][l] += fq * diff[d] - count * 4.0 * q3 * cd[d];
+    Lanes pv[Dim];
+    for (int d = 0; d < Dim; ++d) pv[d] = broadcast(p[d]);
+    for (std::size_t c = 0; c < cells; c += kLanes) {
+        Lanes diff[Dim];
+        Lanes dist2 = {};
+        for (int d = 0; d < Dim; ++d) {
+            diff[d] = pv[d] - load(&list.cell_pos[d][c]);
+            dist2 += diff[d] * diff[d];
         }
+        const Lanes q = 1.0 / (1.0 + dist2);
+        // tr C, d'Cd and Cd from the upper triangle of C.
+        Lanes trace = {}, dcd = {};
+        Lanes cd[Dim] = {};
+        for (int a = 0, m = 0; a < Dim; ++a)
+            for (int b = a; b < Dim; ++b, ++m) {
+                const Lanes mom = load(&list.cell_mom[m][c]);
+                if (a == b) {
+                    trace += mom;
+                    cd[a] += mom * diff[a];
+                    dcd += mom * diff[a] * diff[a];
+                } else {
+                    cd[a] += mom * diff[b];
+                    cd[b] += mom * diff[a];
+                    dcd += 2.0 * mom * diff[a] * diff[b];
+                }
+            }
+        const Lanes q2 = q * q, q3 = q2 * q;
+        const Lanes count = load(&list.cell_count[c]);
+        zl += count * (q - q2 * trace + 4.0 * q3 * dcd);
+        const Lanes fq = count * (q2 - 2.0 * q3 * trace + 12.0 * q3 * q * dcd);
+        const Lanes c4 = count * 4.0 * q3;
+        for (int d = 0; d < Dim; ++d) fl[d] += fq * diff[d] - c4 * cd[d];
     }
 }
 
@@ -527,16 +521,21 @@ template <int Dim>
 // zeroes the point itself and the padding).
 template <int Dim>
 [[gnu::always_inline]] inline void sum_points(const std::array<double, Dim>& p, const Interactions<Dim>& list,
-                                              double (&zl)[kLanes], double (&fl)[Dim][kLanes]) {
+                                              Lanes& zl, Lanes (&fl)[Dim]) {
     const std::size_t points = list.point_index.size();
-    for (std::size_t t0 = 0; t0 < points; t0 += kLanes) {
-        for (int l = 0; l < kLanes; ++l) {
-            const std::size_t t = t0 + static_cast<std::size_t>(l);
-            double diff[Dim];
-            const double q = list.point_other[t] / (1.0 + offset<Dim>(p, list.point_pos, t, diff));
-            zl[l] += q;
-            for (int d = 0; d < Dim; ++d) fl[d][l] += q * q * diff[d];
+    Lanes pv[Dim];
+    for (int d = 0; d < Dim; ++d) pv[d] = broadcast(p[d]);
+    for (std::size_t t = 0; t < points; t += kLanes) {
+        Lanes diff[Dim];
+        Lanes dist2 = {};
+        for (int d = 0; d < Dim; ++d) {
+            diff[d] = pv[d] - load(&list.point_pos[d][t]);
+            dist2 += diff[d] * diff[d];
         }
+        const Lanes q = load(&list.point_other[t]) / (1.0 + dist2);
+        zl += q;
+        const Lanes q2 = q * q;
+        for (int d = 0; d < Dim; ++d) fl[d] += q2 * diff[d];
     }
 }
 
@@ -548,8 +547,8 @@ inline void point_repulsion(const Walk<Dim>& walk, std::uint32_t s, Interactions
     const std::size_t points = list.point_index.size();
     for (std::size_t t = 0; t < points; ++t)
         list.point_other[t] = list.point_index[t] != s && list.point_index[t] != ~0u ? 1.0 : 0.0;
-    double zl[kLanes] = {};
-    double fl[Dim][kLanes] = {};
+    Lanes zl = {};
+    Lanes fl[Dim] = {};
     sum_cells<Dim>(p, list, zl, fl);
     sum_points<Dim>(p, list, zl, fl);
     double z = 0.0;

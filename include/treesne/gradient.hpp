@@ -18,11 +18,20 @@ void attractive_forces(const SparseMatrix& p, ConstMatrixView y, MatrixView out,
 /// differ in their number of points.
 double sparse_kl(const SparseMatrix& p, ConstMatrixView y, double z, int threads);
 
+/// Wall seconds of the stages of barnes_hut_gradient, added to by each call that is given one.
+struct GradientSeconds {
+    double tree = 0;        ///< building the 2^Dim-tree
+    double repulsion = 0;   ///< the Barnes-Hut walk: repulsive forces and Z
+    double attraction = 0;  ///< attractive forces over P, combined with the repulsion into the gradient
+    double kl = 0;          ///< the KL estimate, when asked for
+};
+
 /// Full Barnes-Hut gradient dC/dy_i = 4 (exaggeration * F_attr_i - F_rep_i / Z) into grad, rebuilding
 /// the tree over y. If kl is non-null it receives the KL estimate of the unexaggerated P. Returns Z.
 /// Throws InvalidArgument if P, y and grad are not N x N, N x Dim and N x Dim.
 template <int Dim>
 double barnes_hut_gradient(const SparseMatrix& p, ConstMatrixView y, SpaceTree<Dim>& tree, double theta,
-                           double exaggeration, MatrixView grad, int threads, double* kl = nullptr);
+                           double exaggeration, MatrixView grad, int threads, double* kl = nullptr,
+                           GradientSeconds* seconds = nullptr);
 
 }  // namespace treesne

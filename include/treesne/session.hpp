@@ -13,6 +13,16 @@
 
 namespace treesne {
 
+/// Where the iterations' time went: wall seconds per stage, summed over every iteration run so far.
+struct IterationSeconds {
+    index_t iterations = 0;  ///< iterations these sums cover
+    double tree = 0;         ///< barnes_hut: building the 2^Dim-tree
+    double repulsion = 0;    ///< barnes_hut: the tree walk (repulsive forces, Z); exact methods: the gradient
+    double attraction = 0;   ///< barnes_hut: attractive forces over P, combined into the gradient
+    double kl = 0;           ///< the KL estimates of the reports
+    double step = 0;         ///< gains, momentum, update, recentring
+};
+
 /// How a call to Session::run ended.
 enum class RunStatus { completed, stopped_by_observer, cancelled };
 
@@ -47,6 +57,8 @@ class Session {
     /// Replaces the optimiser state (from a checkpoint); shapes must match.
     void restore(OptimizerState state);
     const Options& options() const;
+    /// Wall seconds per stage of the iterations run so far (not restored from checkpoints).
+    const IterationSeconds& iteration_seconds() const;
     /// The learning rate in use (the option, or auto resolved for N).
     double learning_rate() const;
 

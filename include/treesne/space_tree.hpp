@@ -22,8 +22,13 @@ class SpaceTree {
     static_assert(Dim >= 1 && Dim <= 3, "SpaceTree supports 1, 2 or 3 dimensions");
 
   public:
-    /// Largest number of points a leaf holds before it is split (unless the depth cap is reached).
-    static constexpr int leaf_capacity = 8;
+    /// Largest number of points a leaf holds before it is split (unless the depth cap is reached). The
+    /// repulsion walk runs once per leaf for all of its points (a group walk), so larger leaves mean fewer
+    /// walks and more direct, vectorised pairs. 32 measured fastest on Fashion-MNIST 70,000 (2-D, theta
+    /// 0.5, final embedding: 8 -> 21.2 ms, 16 -> 14.5, 32 -> 12.2, 64 -> 12.9, 128 -> 21.7 ms per
+    /// repulsion on one thread), and, since the group criterion holds for a whole leaf, more accurate at
+    /// the same theta (relative force error 2.9e-2 at 8, 1.6e-2 at 32).
+    static constexpr int default_leaf_capacity = 32;
 
     /// Second central moments of a node's points, (1/n) sum (y - com)(y - com)^T, upper triangle row by
     /// row (Dim = 2: xx, xy, yy). Used by the quadrupole correction.
@@ -65,6 +70,10 @@ class SpaceTree {
     /// theta gives a much more accurate gradient and Z than bhtsne's monopole. Off = bhtsne's scheme.
     void set_quadrupole(bool on) { quadrupole_ = on; }
 
+    /// Sets the leaf capacity (>= 1) for the next build(). Throws InvalidArgument otherwise.
+    void set_leaf_capacity(int capacity);
+    int leaf_capacity() const { return leaf_capacity_; }
+
     const std::vector<Node>& nodes() const { return nodes_; }
     /// order()[s] = input index of the s-th point in tree order.
     const std::vector<point_t>& order() const { return order_; }
@@ -89,6 +98,7 @@ class SpaceTree {
     std::vector<point_t> scratch_order_;
     index_t n_ = 0;
     bool quadrupole_ = true;
+    int leaf_capacity_ = default_leaf_capacity;
 };
 
 extern template class SpaceTree<1>;

@@ -33,6 +33,7 @@ namespace treesne {
 /// Wall time of each stage, in seconds.
 struct Timings {
     double pca = 0, neighbors = 0, affinities = 0, init = 0, optimize = 0, total = 0;
+    IterationSeconds iteration;  ///< the optimisation's time per stage of an iteration
 };
 
 /// What embed() returns.
