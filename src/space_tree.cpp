@@ -133,9 +133,95 @@ void SpaceTree<Dim>::build(ConstMatrixView y, int threads) {
     n_ = y.rows;
     sort_by_morton(y, corner, half, threads);
     gather_positions(y, threads);
-    build_node(0, static_cast<std::uint32_t>(n_), 0, half);
+    build_nodes(half, threads);
     for (std::size_t i = 0; i < nodes_.size(); ++i)
         if (nodes_[i].leaf) leaves_.push_back(static_cast<std::uint32_t>(i));
+}
+
+// The nodes in pre-order. The top of the tree is split serially into subtrees of at most ~n/64 points
+// (at least 4096); those are built in parallel, each into its own vector, by the same recursion
+// (build_node), then spliced in pre-order under the top nodes, whose centres and moments are combined
+// from their children last. Every node is computed by the same arithmetic as in a serial build, so the
+// tree is the same bit for bit for any thread count.
+template <int Dim>
+void SpaceTree<Dim>::build_nodes(double half, int threads) {
+    const auto n = static_cast<std::uint32_t>(n_);
+    const std::uint32_t cutoff = std::max<std::uint32_t>(4096, n / 64);
+    top_.clear();
+    subtrees_.clear();
+    plan_node(0, n, 0, half, cutoff);
+    parallel_for(
+        static_cast<index_t>(subtrees_.size()), threads,
+        [&](index_t first, index_t last) {
+            for (index_t t = first; t < last; ++t) {
+                Subtree& sub = subtrees_[static_cast<std::size_t>(t)];
+                sub.nodes.clear();
+                build_node(sub.nodes, sub.begin, sub.end, sub.level, sub.half);
+            }
+        },
+        1);
+    std::size_t total = 0;
+    for (const auto& item : top_)
+        total += item.subtree >= 0 ? subtrees_[std::size_t(item.subtree)].nodes.size() : 1;
+    if (total >= std::numeric_limits<std::uint32_t>::max())
+        throw Error("SpaceTree: more than 2^32 - 1 tree nodes; the embedding has too many points");
+    nodes_.reserve(total);
+    splice(0);
+}
+
+// Appends the top-level plan of the node over [begin, end): a subtree to build in parallel when it is
+// small, a leaf, or all in one cell of the finest grid (regrid() decides there); otherwise a top node
+// followed by the plans of its children, found as in build_children().
+template <int Dim>
+void SpaceTree<Dim>::plan_node(std::uint32_t begin, std::uint32_t end, int level, double half,
+                               std::uint32_t cutoff) {
+    const std::size_t self = top_.size();
+    top_.push_back(TopItem{begin, end, level, half, -1, 0});
+    if (end - begin <= cutoff || end - begin <= static_cast<std::uint32_t>(leaf_capacity_) ||
+        codes_[begin] == codes_[end - 1]) {
+        top_[self].subtree = static_cast<int>(subtrees_.size());
+        subtrees_.push_back(Subtree{begin, end, level, half, {}});
+        top_[self].next = top_.size();
+        return;
+    }
+    const int shift = (kBits - 1 - level) * Dim;
+    const std::uint64_t digit_mask = (std::uint64_t{1} << Dim) - 1;
+    for (std::uint32_t child_begin = begin; child_begin < end;) {
+        const std::uint32_t child_end = digit_run_end(child_begin, end, shift, digit_mask);
+        plan_node(child_begin, child_end, level + 1, 0.5 * half, cutoff);
+        child_begin = child_end;
+    }
+    top_[self].next = top_.size();
+}
+
+// Emits top_[at] and what it covers into nodes_ in pre-order; returns the index of the next top item
+// after it.
+template <int Dim>
+std::size_t SpaceTree<Dim>::splice(std::size_t at) {
+    const TopItem item = top_[at];
+    if (item.subtree >= 0) {
+        const auto& sub = subtrees_[static_cast<std::size_t>(item.subtree)].nodes;
+        const auto offset = static_cast<std::uint32_t>(nodes_.size());
+        for (Node node : sub) {
+            node.skip += offset;
+            nodes_.push_back(node);
+        }
+        return at + 1;
+    }
+    const std::size_t self = nodes_.size();
+    nodes_.push_back(Node{});
+    std::array<std::size_t, (1 << Dim)> children{};
+    int child_count = 0;
+    for (std::size_t next = at + 1; next < item.next;) {
+        children[static_cast<std::size_t>(child_count++)] = nodes_.size();
+        next = splice(next);
+    }
+    std::array<double, Dim> com{};
+    Moments mom{};
+    combine_children(nodes_, children.data(), child_count, item.begin, item.end, com, mom);
+    finish_node(nodes_[self], item.begin, item.end, false, false, item.half, com, mom,
+                static_cast<std::uint32_t>(nodes_.size()));
+    return item.next;
 }
 
 // Morton codes of y's rows in the 2^kBits grid of the root cube (lowest corner `corner`, half-width
@@ -153,34 +239,61 @@ void SpaceTree<Dim>::sort_by_morton(ConstMatrixView y, const std::array<double, 
             order_[static_cast<std::size_t>(i)] = static_cast<point_t>(i);
         }
     });
-    radix_sort();
+    radix_sort(threads);
 }
 
 // LSD radix sort of (codes_, order_) by code, kDigitBits a pass: stable, so equal codes keep increasing
-// index order and the tree order is a pure function of the embedding.
+// index order and the tree order is a pure function of the embedding. Each pass counts digits per fixed
+// block of the input in parallel, turns the counts into each block's first slot per digit, and scatters
+// the blocks in parallel; a stable sort has one result, so the thread count cannot change it.
 template <int Dim>
-void SpaceTree<Dim>::radix_sort() {
+void SpaceTree<Dim>::radix_sort(int threads) {
     const std::size_t n = codes_.size();
     scratch_codes_.resize(n);
     scratch_order_.resize(n);
     constexpr int total_bits = kBits * Dim;
-    constexpr std::uint64_t mask = (std::uint64_t{1} << kDigitBits) - 1;
-    std::vector<std::uint32_t> counts(std::size_t{1} << kDigitBits);
+    constexpr std::size_t radix = std::size_t{1} << kDigitBits;
+    constexpr std::uint64_t mask = radix - 1;
+    constexpr std::size_t block = 16384;
+    const std::size_t blocks = (n + block - 1) / block;
+    std::vector<std::uint32_t>& counts = radix_counts_;
+    counts.assign(blocks * radix, 0u);  // [block][digit]
     for (int shift = 0; shift < total_bits; shift += kDigitBits) {
-        std::fill(counts.begin(), counts.end(), 0u);
-        for (std::size_t i = 0; i < n; ++i) ++counts[(codes_[i] >> shift) & mask];
-        if (counts[(codes_[0] >> shift) & mask] == n) continue;  // digit constant: pass changes nothing
+        parallel_for(
+            static_cast<index_t>(blocks), threads,
+            [&](index_t b0, index_t b1) {
+                for (auto b = static_cast<std::size_t>(b0); b < static_cast<std::size_t>(b1); ++b) {
+                    std::uint32_t* c = &counts[b * radix];
+                    std::fill(c, c + radix, 0u);
+                    for (std::size_t i = b * block; i < std::min(n, (b + 1) * block); ++i)
+                        ++c[(codes_[i] >> shift) & mask];
+                }
+            },
+            1);
+        const std::uint64_t first_digit = (codes_[0] >> shift) & mask;
+        std::size_t with_first = 0;
+        for (std::size_t b = 0; b < blocks; ++b) with_first += counts[b * radix + first_digit];
+        if (with_first == n) continue;  // digit constant: the pass changes nothing
         std::uint32_t sum = 0;
-        for (auto& c : counts) {
-            const std::uint32_t t = c;
-            c = sum;
-            sum += t;
-        }
-        for (std::size_t i = 0; i < n; ++i) {
-            const std::uint32_t at = counts[(codes_[i] >> shift) & mask]++;
-            scratch_codes_[at] = codes_[i];
-            scratch_order_[at] = order_[i];
-        }
+        for (std::size_t digit = 0; digit < radix; ++digit)
+            for (std::size_t b = 0; b < blocks; ++b) {
+                const std::uint32_t t = counts[b * radix + digit];
+                counts[b * radix + digit] = sum;
+                sum += t;
+            }
+        parallel_for(
+            static_cast<index_t>(blocks), threads,
+            [&](index_t b0, index_t b1) {
+                for (auto b = static_cast<std::size_t>(b0); b < static_cast<std::size_t>(b1); ++b) {
+                    std::uint32_t* c = &counts[b * radix];
+                    for (std::size_t i = b * block; i < std::min(n, (b + 1) * block); ++i) {
+                        const std::uint32_t at = c[(codes_[i] >> shift) & mask]++;
+                        scratch_codes_[at] = codes_[i];
+                        scratch_order_[at] = order_[i];
+                    }
+                }
+            },
+            1);
         codes_.swap(scratch_codes_);
         order_.swap(scratch_order_);
     }
@@ -233,16 +346,18 @@ bool SpaceTree<Dim>::regrid(std::uint32_t begin, std::uint32_t end, double& half
     return true;
 }
 
-// Appends the node covering tree-order points [begin, end) at `level` (cell half-width `half`) and,
-// recursively, its children in Morton order; fixes the node's skip index once its subtree is complete.
+// Appends the node covering tree-order points [begin, end) at `level` (cell half-width `half`) to out and,
+// recursively, its children in Morton order; fixes the node's skip index (an index into out) once its
+// subtree is complete.
 template <int Dim>
-void SpaceTree<Dim>::build_node(std::uint32_t begin, std::uint32_t end, int level, double half) {
+void SpaceTree<Dim>::build_node(std::vector<Node>& out, std::uint32_t begin, std::uint32_t end, int level,
+                                double half) {
     assert(begin < end && end <= order_.size());
-    const std::size_t self = nodes_.size();
+    const std::size_t self = out.size();
     // Node indices are 32-bit; a tree can have more nodes than points (chains above clustered points).
     if (self >= std::numeric_limits<std::uint32_t>::max())
         throw Error("SpaceTree: more than 2^32 - 1 tree nodes; the embedding has too many points");
-    nodes_.push_back(Node{});
+    out.push_back(Node{});
     bool leaf = end - begin <= static_cast<std::uint32_t>(leaf_capacity_);
     if (!leaf && codes_[begin] == codes_[end - 1]) {
         // All in one cell of the finest grid: coincident points make a leaf; points closer than the grid
@@ -259,10 +374,17 @@ void SpaceTree<Dim>::build_node(std::uint32_t begin, std::uint32_t end, int leve
     if (leaf) {
         coincident = sum_leaf(begin, end, com, mom);
     } else {
-        build_children(begin, end, level, half, com, mom);
+        build_children(out, begin, end, level, half, com, mom);
     }
+    finish_node(out[self], begin, end, leaf, coincident, half, com, mom,
+                static_cast<std::uint32_t>(out.size()));  // out may have reallocated: index again
+}
 
-    Node& me = nodes_[self];  // nodes_ may have reallocated
+// Fills a node's fields; mom is unnormalised (divided by the count here).
+template <int Dim>
+void SpaceTree<Dim>::finish_node(Node& me, std::uint32_t begin, std::uint32_t end, bool leaf, bool coincident,
+                                 double half, const std::array<double, Dim>& com, const Moments& mom,
+                                 std::uint32_t skip) {
     me.begin = begin;
     me.end = end;
     me.leaf = leaf;
@@ -271,7 +393,19 @@ void SpaceTree<Dim>::build_node(std::uint32_t begin, std::uint32_t end, int leve
     me.center_of_mass = com;
     const double count = static_cast<double>(end - begin);
     for (std::size_t m = 0; m < mom.size(); ++m) me.moments[m] = mom[m] / count;
-    me.skip = static_cast<std::uint32_t>(nodes_.size());
+    me.skip = skip;
+}
+
+// End of the run of codes from `begin` that share the Dim-bit digit at `shift` with codes_[begin]:
+// codes are sorted, so each child's run is contiguous and found by binary search.
+template <int Dim>
+std::uint32_t SpaceTree<Dim>::digit_run_end(std::uint32_t begin, std::uint32_t end, int shift,
+                                            std::uint64_t digit_mask) const {
+    const std::uint64_t digit = (codes_[begin] >> shift) & digit_mask;
+    return static_cast<std::uint32_t>(
+        std::partition_point(codes_.begin() + begin, codes_.begin() + end,
+                             [&](std::uint64_t c) { return ((c >> shift) & digit_mask) == digit; }) -
+        codes_.begin());
 }
 
 // Centre of mass (into com) and unnormalised second moments (into mom) of the leaf points
@@ -307,40 +441,43 @@ bool SpaceTree<Dim>::sum_leaf(std::uint32_t begin, std::uint32_t end, std::array
     return false;
 }
 
-// Builds the children of the node over [begin, end) at `level`, then combines their centres of mass and
-// moments into com and the unnormalised mom.
+// Builds the children of the node over [begin, end) at `level` into out, then combines their centres of
+// mass and moments into com and the unnormalised mom.
 template <int Dim>
-void SpaceTree<Dim>::build_children(std::uint32_t begin, std::uint32_t end, int level, double half,
-                                    std::array<double, Dim>& com, Moments& mom) {
-    // Children: runs of equal Dim-bit digits at this level. Codes are sorted, so each run is contiguous;
-    // find each boundary by binary search on the digit.
+void SpaceTree<Dim>::build_children(std::vector<Node>& out, std::uint32_t begin, std::uint32_t end, int level,
+                                    double half, std::array<double, Dim>& com, Moments& mom) {
     const int shift = (kBits - 1 - level) * Dim;
     const std::uint64_t digit_mask = (std::uint64_t{1} << Dim) - 1;
     std::array<std::size_t, (1 << Dim)> children{};
     int child_count = 0;
     for (std::uint32_t child_begin = begin; child_begin < end;) {
-        const std::uint64_t digit = (codes_[child_begin] >> shift) & digit_mask;
-        const auto child_end = static_cast<std::uint32_t>(
-            std::partition_point(codes_.begin() + child_begin, codes_.begin() + end,
-                                 [&](std::uint64_t c) { return ((c >> shift) & digit_mask) == digit; }) -
-            codes_.begin());
+        const std::uint32_t child_end = digit_run_end(child_begin, end, shift, digit_mask);
         assert(child_count < (1 << Dim));
-        children[child_count++] = nodes_.size();
-        build_node(child_begin, child_end, level + 1, 0.5 * half);
+        children[static_cast<std::size_t>(child_count++)] = out.size();
+        build_node(out, child_begin, child_end, level + 1, 0.5 * half);
         child_begin = child_end;
     }
+    combine_children(out, children.data(), child_count, begin, end, com, mom);
+}
+
+// Centre of mass and unnormalised moments of the node over [begin, end) from those of its children
+// (indices into nodes).
+template <int Dim>
+void SpaceTree<Dim>::combine_children(const std::vector<Node>& nodes, const std::size_t* children,
+                                      int child_count, std::uint32_t begin, std::uint32_t end,
+                                      std::array<double, Dim>& com, Moments& mom) {
     const double count = static_cast<double>(end - begin);
     std::array<double, Dim> centre{};  // local sums, as in sum_leaf
     Moments sum{};
     for (int c = 0; c < child_count; ++c) {
-        const Node& child = nodes_[children[c]];
+        const Node& child = nodes[children[c]];
         const double w = static_cast<double>(child.end - child.begin);
         for (int d = 0; d < Dim; ++d) centre[d] += w * child.center_of_mass[d];
     }
     for (int d = 0; d < Dim; ++d) centre[d] /= count;
     // Parallel-axis theorem: sum_c n_c (M_c + (com_c - com)(com_c - com)^T).
     for (int c = 0; c < child_count; ++c) {
-        const Node& child = nodes_[children[c]];
+        const Node& child = nodes[children[c]];
         const double w = static_cast<double>(child.end - child.begin);
         for (int a = 0, m = 0; a < Dim; ++a)
             for (int b = a; b < Dim; ++b, ++m)

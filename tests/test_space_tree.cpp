@@ -342,3 +342,54 @@ TEST_CASE_TEMPLATE("a summarised cell is the second-order Taylor expansion about
     CHECK(z_error[1][0] / z_error[1][1] > 6.5);
     CHECK(f_error[1][0] / f_error[1][1] > 6.5);
 }
+
+TEST_CASE_TEMPLATE("a large tree is built in parallel subtrees and equals the one-thread build node for node",
+                   T, std::integral_constant<int, 1>, std::integral_constant<int, 2>,
+                   std::integral_constant<int, 3>) {
+    constexpr int Dim = T::value;
+    // 20,000 clustered points: the top of the tree is split into subtrees of at most 4,096 points, built
+    // in parallel and spliced; a tight far cluster forces regrids inside subtrees, and duplicates make
+    // coincident leaves.
+    Matrix y = clustered(8, 2500, Dim, 77);
+    for (index_t i = 0; i < 500; ++i)
+        for (int d = 0; d < Dim; ++d) y(i, d) = 1e6 + 1e-9 * static_cast<double>(i % 7) * (d + 1);
+    for (index_t i = 500; i < 800; ++i)
+        for (int d = 0; d < Dim; ++d) y(i, d) = y(800, d);
+    SpaceTree<Dim> t1, t2, t4;
+    t1.build(y, 1);
+    t2.build(y, 2);
+    t4.build(y, 4);
+    REQUIRE(t1.nodes().size() > 100);
+    for (const SpaceTree<Dim>* t : {&t2, &t4}) {
+        REQUIRE(t->nodes().size() == t1.nodes().size());
+        CHECK(t->order() == t1.order());
+        bool same = true;
+        for (std::size_t i = 0; i < t1.nodes().size(); ++i) {
+            const auto &a = t1.nodes()[i], &b = t->nodes()[i];
+            same = same && a.begin == b.begin && a.end == b.end && a.skip == b.skip && a.leaf == b.leaf &&
+                   a.coincident == b.coincident && a.half_width == b.half_width &&
+                   a.center_of_mass == b.center_of_mass && a.moments == b.moments;
+        }
+        CHECK(same);
+    }
+    // The pre-order layout: each node's subtree is [i + 1, skip) and its children cover its points.
+    const auto& nodes = t1.nodes();
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+        REQUIRE(nodes[i].skip > i);
+        REQUIRE(nodes[i].skip <= nodes.size());
+        if (nodes[i].leaf) {
+            CHECK(nodes[i].skip == i + 1);
+            continue;
+        }
+        std::uint32_t covered = nodes[i].begin;
+        for (std::size_t c = i + 1; c < nodes[i].skip; c = nodes[c].skip) {
+            CHECK(nodes[c].begin == covered);
+            covered = nodes[c].end;
+        }
+        CHECK(covered == nodes[i].end);
+    }
+    if (Dim == 2) {  // the spliced tree sums exactly at theta 0 (one dimension is enough: O(N^2) oracle)
+        Matrix f(y.rows(), Dim);
+        CHECK(t4.repulsion(0.0, f.view(), 4) == doctest::Approx(direct_z(y)).epsilon(1e-11));
+    }
+}

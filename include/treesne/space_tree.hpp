@@ -80,13 +80,43 @@ class SpaceTree {
 
   private:
     void sort_by_morton(ConstMatrixView y, const std::array<double, Dim>& corner, double half, int threads);
-    void radix_sort();
+    void radix_sort(int threads);
     void gather_positions(ConstMatrixView y, int threads);
-    void build_node(std::uint32_t begin, std::uint32_t end, int level, double half);
+    void build_nodes(double half, int threads);
+    void plan_node(std::uint32_t begin, std::uint32_t end, int level, double half, std::uint32_t cutoff);
+    std::size_t splice(std::size_t at);
+    void build_node(std::vector<Node>& out, std::uint32_t begin, std::uint32_t end, int level, double half);
+    static void finish_node(Node& me, std::uint32_t begin, std::uint32_t end, bool leaf, bool coincident,
+                            double half, const std::array<double, Dim>& com, const Moments& mom,
+                            std::uint32_t skip);
+    std::uint32_t digit_run_end(std::uint32_t begin, std::uint32_t end, int shift,
+                                std::uint64_t digit_mask) const;
     bool regrid(std::uint32_t begin, std::uint32_t end, double& half);
     bool sum_leaf(std::uint32_t begin, std::uint32_t end, std::array<double, Dim>& com, Moments& mom) const;
-    void build_children(std::uint32_t begin, std::uint32_t end, int level, double half,
-                        std::array<double, Dim>& com, Moments& mom);
+    void build_children(std::vector<Node>& out, std::uint32_t begin, std::uint32_t end, int level,
+                        double half, std::array<double, Dim>& com, Moments& mom);
+    static void combine_children(const std::vector<Node>& nodes, const std::size_t* children, int child_count,
+                                 std::uint32_t begin, std::uint32_t end, std::array<double, Dim>& com,
+                                 Moments& mom);
+
+    // The top of the tree in pre-order, as planned by build_nodes: a node whose subtree is built
+    // separately (subtree >= 0, an index into subtrees_), or a node built from its children, the items
+    // up to `next`.
+    struct TopItem {
+        std::uint32_t begin, end;
+        int level;
+        double half;
+        int subtree;
+        std::size_t next;
+    };
+    struct Subtree {
+        std::uint32_t begin, end;
+        int level;
+        double half;
+        std::vector<Node> nodes;  // pre-order, skip relative to this vector
+    };
+    std::vector<TopItem> top_;
+    std::vector<Subtree> subtrees_;
 
     std::vector<Node> nodes_;
     std::vector<point_t> order_;         // tree order -> input index
@@ -96,6 +126,7 @@ class SpaceTree {
     std::vector<double> point_z_;        // per-point partial Z in tree order
     std::vector<std::uint64_t> scratch_codes_;
     std::vector<point_t> scratch_order_;
+    std::vector<std::uint32_t> radix_counts_;
     index_t n_ = 0;
     bool quadrupole_ = true;
     int leaf_capacity_ = default_leaf_capacity;
