@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cassert>
+#include <charconv>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -87,98 +88,140 @@ double calibrate_row(const double* dist, index_t k, double target_entropy, const
 
 }  // namespace
 
-std::vector<double> conditional_probabilities(const NeighborGraph& graph, const AffinityOptions& options,
-                                              int threads, std::vector<double>* betas) {
+std::vector<float> conditional_probabilities(const NeighborGraph& graph, const AffinityOptions& options,
+                                             int threads, std::vector<double>* betas) {
     require(graph.k >= 1 && graph.n >= 2, "affinities need a neighbour graph with k >= 1; got n = ", graph.n,
             ", k = ", graph.k);
     require(options.perplexity > 0, "perplexity must be positive; got ", options.perplexity);
     const index_t n = graph.n;
     const index_t k = graph.k;
-    std::vector<double> p(static_cast<std::size_t>(n * k));
+    std::vector<float> p(static_cast<std::size_t>(n * k));
     if (betas) betas->assign(static_cast<std::size_t>(n), 0.0);
     const double target = std::log(options.perplexity);
     parallel_for(n, threads, [&](index_t begin, index_t end) {
+        std::vector<double> row(static_cast<std::size_t>(k));
         for (index_t i = begin; i < end; ++i) {
-            const double beta = calibrate_row(graph.row_distances(i), k, target, options, p.data() + i * k);
+            const double beta = calibrate_row(graph.row_distances(i), k, target, options, row.data());
             if (betas) (*betas)[static_cast<std::size_t>(i)] = beta;
+            std::copy(row.begin(), row.end(), p.begin() + i * k);  // to float: 24 bits are plenty for P
         }
     });
     return p;
 }
 
-Affinities symmetrize(const NeighborGraph& graph, const std::vector<double>& conditional, int threads) {
-    const index_t n = graph.n;
+namespace {
+
+// Sorts each graph row by column, carrying the conditional values along (the rows were sorted by
+// distance). Parallel over rows.
+void sort_rows_by_column(NeighborGraph& graph, std::vector<float>& conditional, int threads) {
     const index_t k = graph.k;
-    require(static_cast<index_t>(conditional.size()) == n * k, "symmetrize: ", conditional.size(),
-            " conditional values for a graph of ", n * k, " entries");
-    // Reverse graph: for each j, the rows i that list j. Counting sort keeps it O(N k) and deterministic.
-    std::vector<index_t> rev_offsets(static_cast<std::size_t>(n + 1), 0);
-    for (index_t e = 0; e < n * k; ++e) ++rev_offsets[graph.indices[static_cast<std::size_t>(e)] + 1];
-    for (index_t j = 0; j < n; ++j) rev_offsets[j + 1] += rev_offsets[j];
-    std::vector<point_t> rev_rows(static_cast<std::size_t>(n * k));
-    std::vector<double> rev_values(static_cast<std::size_t>(n * k));
-    {
-        std::vector<index_t> fill(rev_offsets.begin(), rev_offsets.end() - 1);
-        for (index_t i = 0; i < n; ++i) {  // rows in increasing i: each reverse row ends up sorted by i
+    parallel_for(graph.n, threads, [&](index_t begin, index_t end) {
+        std::vector<std::pair<point_t, float>> row(static_cast<std::size_t>(k));
+        for (index_t i = begin; i < end; ++i) {
+            point_t* cols = graph.indices.data() + i * k;
+            float* vals = conditional.data() + i * k;
+            for (index_t s = 0; s < k; ++s) row[static_cast<std::size_t>(s)] = {cols[s], vals[s]};
+            std::sort(row.begin(), row.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
             for (index_t s = 0; s < k; ++s) {
-                const point_t j = graph.indices[static_cast<std::size_t>(i * k + s)];
-                const index_t at = fill[j]++;
-                rev_rows[static_cast<std::size_t>(at)] = static_cast<point_t>(i);
-                rev_values[static_cast<std::size_t>(at)] = conditional[static_cast<std::size_t>(i * k + s)];
+                cols[s] = row[static_cast<std::size_t>(s)].first;
+                vals[s] = row[static_cast<std::size_t>(s)].second;
             }
         }
-    }
-    // Row i of P is the union of i's forward row (sorted by column below) and its reverse row.
-    // First pass: sizes; second pass: merge. Both parallel over rows, writing disjoint ranges.
+    });
+}
+
+// Position of column j in graph row i (sorted by column), or -1.
+inline index_t find_in_row(const NeighborGraph& graph, index_t i, point_t j) {
+    const point_t* first = graph.indices.data() + i * graph.k;
+    const point_t* last = first + graph.k;
+    const point_t* it = std::lower_bound(first, last, j);
+    return it != last && *it == j ? static_cast<index_t>(it - graph.indices.data()) : -1;
+}
+
+}  // namespace
+
+// Row i of P holds i's own neighbours j (p_{j|i} + p_{i|j}, the second term where i is also j's
+// neighbour) and the points j that list i without being listed by i (p_{i|j} alone), all scaled by
+// 1/(2N). Memory beyond the graph and P: two counters per point. The graph's rows are sorted by column
+// in place, so mutual neighbours are found by binary search; the one-sided entries are scattered into
+// their rows in any order and each row is sorted at the end, so the result does not depend on the
+// thread count. p_ij and p_ji are the same sum of the same two floats, hence equal bit for bit.
+Affinities symmetrize(NeighborGraph graph, std::vector<float> conditional, int threads) {
+    const index_t n = graph.n;
+    const index_t k = graph.k;
+    require(static_cast<index_t>(conditional.size()) == n * k && graph.indices.size() == conditional.size(),
+            "symmetrize: ", conditional.size(), " conditional values for a graph of ", n * k, " entries");
+    sort_rows_by_column(graph, conditional, threads);
     const double scale = 1.0 / (2.0 * static_cast<double>(n));
+
+    // One-sided entries per row: j lists i but i does not list j.
+    std::vector<std::atomic<std::uint32_t>> extra(static_cast<std::size_t>(n));
+    for (auto& e : extra) e.store(0, std::memory_order_relaxed);
+    parallel_for(n, threads, [&](index_t begin, index_t end) {
+        for (index_t j = begin; j < end; ++j)
+            for (index_t s = 0; s < k; ++s) {
+                const point_t i = graph.indices[static_cast<std::size_t>(j * k + s)];
+                if (find_in_row(graph, i, static_cast<point_t>(j)) < 0)
+                    extra[i].fetch_add(1, std::memory_order_relaxed);
+            }
+    });
     Affinities out;
     out.n = n;
     out.offsets.assign(static_cast<std::size_t>(n + 1), 0);
-    auto sorted_forward = [&](index_t i, std::vector<std::pair<point_t, double>>& buf) {
-        buf.clear();
-        for (index_t s = 0; s < k; ++s)
-            buf.emplace_back(graph.indices[static_cast<std::size_t>(i * k + s)],
-                             conditional[static_cast<std::size_t>(i * k + s)]);
-        std::sort(buf.begin(), buf.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-    };
-    auto merge_row = [&](index_t i, std::vector<std::pair<point_t, double>>& buf, point_t* cols,
-                         double* vals) -> index_t {
-        sorted_forward(i, buf);
-        index_t a = 0, count = 0;
-        index_t b = rev_offsets[i];
-        const index_t a_end = static_cast<index_t>(buf.size()), b_end = rev_offsets[i + 1];
-        while (a < a_end || b < b_end) {
-            point_t col;
-            double v = 0.0;
-            if (b >= b_end || (a < a_end && buf[a].first < rev_rows[b])) {
-                col = buf[a].first;
-                v = buf[a++].second;
-            } else if (a >= a_end || rev_rows[b] < buf[a].first) {
-                col = rev_rows[b];
-                v = rev_values[b++];
-            } else {
-                col = buf[a].first;
-                v = buf[a++].second + rev_values[b++];
-            }
-            if (cols) {
-                cols[count] = col;
-                vals[count] = v * scale;
-            }
-            ++count;
-        }
-        return count;
-    };
-    parallel_for(n, threads, [&](index_t begin, index_t end) {
-        std::vector<std::pair<point_t, double>> buf;
-        for (index_t i = begin; i < end; ++i) out.offsets[i + 1] = merge_row(i, buf, nullptr, nullptr);
-    });
-    for (index_t i = 0; i < n; ++i) out.offsets[i + 1] += out.offsets[i];
+    for (index_t i = 0; i < n; ++i)
+        out.offsets[i + 1] =
+            out.offsets[i] + k + extra[static_cast<std::size_t>(i)].load(std::memory_order_relaxed);
     out.columns.resize(static_cast<std::size_t>(out.offsets[n]));
     out.values.resize(static_cast<std::size_t>(out.offsets[n]));
+
+    // Own neighbours first (sorted), one-sided entries after them; `extra` becomes each row's fill count.
     parallel_for(n, threads, [&](index_t begin, index_t end) {
-        std::vector<std::pair<point_t, double>> buf;
-        for (index_t i = begin; i < end; ++i)
-            merge_row(i, buf, out.columns.data() + out.offsets[i], out.values.data() + out.offsets[i]);
+        for (index_t i = begin; i < end; ++i) {
+            extra[static_cast<std::size_t>(i)].store(0, std::memory_order_relaxed);
+            for (index_t s = 0; s < k; ++s) {
+                const auto e = static_cast<std::size_t>(i * k + s);
+                const point_t j = graph.indices[e];
+                const index_t back = find_in_row(graph, j, static_cast<point_t>(i));
+                const double sum =
+                    static_cast<double>(conditional[e]) +
+                    (back >= 0 ? static_cast<double>(conditional[static_cast<std::size_t>(back)]) : 0.0);
+                out.columns[static_cast<std::size_t>(out.offsets[i] + s)] = j;
+                out.values[static_cast<std::size_t>(out.offsets[i] + s)] = static_cast<float>(sum * scale);
+            }
+        }
+    });
+    parallel_for(n, threads, [&](index_t begin, index_t end) {
+        for (index_t j = begin; j < end; ++j)
+            for (index_t s = 0; s < k; ++s) {
+                const auto e = static_cast<std::size_t>(j * k + s);
+                const point_t i = graph.indices[e];
+                if (find_in_row(graph, i, static_cast<point_t>(j)) >= 0) continue;
+                const index_t at = out.offsets[i] + k + extra[i].fetch_add(1, std::memory_order_relaxed);
+                out.columns[static_cast<std::size_t>(at)] = static_cast<point_t>(j);
+                out.values[static_cast<std::size_t>(at)] =
+                    static_cast<float>(static_cast<double>(conditional[e]) * scale);
+            }
+    });
+    graph = NeighborGraph();
+    conditional = std::vector<float>();
+    // Each row: its own neighbours are sorted; sort the one-sided tail and merge the two.
+    parallel_for(n, threads, [&](index_t begin, index_t end) {
+        std::vector<std::pair<point_t, float>> row;
+        for (index_t i = begin; i < end; ++i) {
+            const index_t first = out.offsets[i], last = out.offsets[i + 1];
+            if (last - first == k) continue;
+            row.resize(static_cast<std::size_t>(last - first));
+            for (index_t t = first; t < last; ++t)
+                row[static_cast<std::size_t>(t - first)] = {out.columns[static_cast<std::size_t>(t)],
+                                                            out.values[static_cast<std::size_t>(t)]};
+            auto by_column = [](const auto& a, const auto& b) { return a.first < b.first; };
+            std::sort(row.begin() + k, row.end(), by_column);
+            std::inplace_merge(row.begin(), row.begin() + k, row.end(), by_column);
+            for (index_t t = first; t < last; ++t) {
+                out.columns[static_cast<std::size_t>(t)] = row[static_cast<std::size_t>(t - first)].first;
+                out.values[static_cast<std::size_t>(t)] = row[static_cast<std::size_t>(t - first)].second;
+            }
+        }
     });
     assert(affinities_defect(out, threads).empty());
     return out;
@@ -186,12 +229,19 @@ Affinities symmetrize(const NeighborGraph& graph, const std::vector<double>& con
 
 namespace {
 
+// A stored value as the shortest text that reads back as the same float ("0.1", not 0.1000000015).
+std::string shown(float v) {
+    char text[32];
+    const auto r = std::to_chars(text, text + sizeof text, v);
+    return std::string(text, r.ptr);
+}
+
 // The local defect of row i of a structurally sound CSR matrix (range, diagonal, order, value), or "".
 std::string row_local_defect(const Affinities& p, index_t i) {
     for (index_t t = p.offsets[i]; t < p.offsets[i + 1]; ++t) {
         const auto e = static_cast<std::size_t>(t);
         const point_t j = p.columns[e];
-        const double v = p.values[e];
+        const float v = p.values[e];
         if (static_cast<index_t>(j) >= p.n)
             return concat("row ", i, " has column ", j, ", outside 0..", p.n - 1);
         if (static_cast<index_t>(j) == i) return concat("row ", i, " has an entry on the diagonal");
@@ -199,7 +249,7 @@ std::string row_local_defect(const Affinities& p, index_t i) {
             return concat("the columns of row ", i, " are not strictly increasing (", p.columns[e - 1],
                           " then ", j, ")");
         if (!std::isfinite(v) || v < 0)
-            return concat("p(", i, ", ", j, ") = ", v, " is not a finite non-negative number");
+            return concat("p(", i, ", ", j, ") = ", shown(v), " is not a finite non-negative number");
     }
     return {};
 }
@@ -208,16 +258,18 @@ std::string row_local_defect(const Affinities& p, index_t i) {
 std::string row_symmetry_defect(const Affinities& p, index_t i) {
     for (index_t t = p.offsets[i]; t < p.offsets[i + 1]; ++t) {
         const point_t j = p.columns[static_cast<std::size_t>(t)];
-        const double v = p.values[static_cast<std::size_t>(t)];
+        const float v = p.values[static_cast<std::size_t>(t)];
         const point_t* first = p.columns.data() + p.offsets[j];
         const point_t* last = p.columns.data() + p.offsets[j + 1];
         const point_t* it = std::lower_bound(first, last, static_cast<point_t>(i));
         if (it == last || *it != static_cast<point_t>(i))
-            return concat("P is not symmetric: p(", i, ", ", j, ") = ", v, " but p(", j, ", ", i,
+            return concat("P is not symmetric: p(", i, ", ", j, ") = ", shown(v), " but p(", j, ", ", i,
                           ") is absent");
-        const double w = p.values[static_cast<std::size_t>(it - p.columns.data())];
-        if (std::abs(v - w) > 1e-9 * std::max(v, w))
-            return concat("P is not symmetric: p(", i, ", ", j, ") = ", v, " but p(", j, ", ", i, ") = ", w);
+        const float w = p.values[static_cast<std::size_t>(it - p.columns.data())];
+        if (std::abs(static_cast<double>(v) - static_cast<double>(w)) >
+            1e-6 * static_cast<double>(std::max(v, w)))
+            return concat("P is not symmetric: p(", i, ", ", j, ") = ", shown(v), " but p(", j, ", ", i,
+                          ") = ", shown(w));
     }
     return {};
 }
@@ -267,7 +319,7 @@ std::string affinities_defect(const Affinities& p, int threads) {
     if (!defect.empty()) return defect;
     const double sum = parallel_sum(p.nnz(), threads, [&](index_t begin, index_t end) {
         double s = 0.0;
-        for (index_t t = begin; t < end; ++t) s += p.values[static_cast<std::size_t>(t)];
+        for (index_t t = begin; t < end; ++t) s += static_cast<double>(p.values[static_cast<std::size_t>(t)]);
         return s;
     });
     if (!(std::abs(sum - 1.0) <= 1e-6)) return concat("P must sum to 1; its entries sum to ", sum);
@@ -279,8 +331,10 @@ void validate_affinities(const Affinities& p, int threads) {
     if (!defect.empty()) throw InvalidArgument("affinities: " + defect);
 }
 
-Affinities compute_affinities(const NeighborGraph& graph, const AffinityOptions& options, int threads) {
-    return symmetrize(graph, conditional_probabilities(graph, options, threads), threads);
+Affinities compute_affinities(NeighborGraph graph, const AffinityOptions& options, int threads) {
+    std::vector<float> conditional = conditional_probabilities(graph, options, threads);
+    graph.distances = std::vector<double>();  // not needed any more: free it before P is allocated
+    return symmetrize(std::move(graph), std::move(conditional), threads);
 }
 
 void require_dense_fits(index_t n, int count, const char* what) {

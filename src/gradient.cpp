@@ -40,7 +40,7 @@ inline void attractive_row(const SparseMatrix& p, ConstMatrixView y, index_t i, 
     const double* yi = y.row(i);
     const index_t begin = p.offsets[i], end = p.offsets[i + 1];
     const point_t* columns = p.columns.data();
-    const double* values = p.values.data();
+    const float* values = p.values.data();
     Lanes yiv[Dim];
     for (int d = 0; d < Dim; ++d) yiv[d] = broadcast(yi[d]);
     Lanes acc[Dim] = {};
@@ -58,7 +58,7 @@ inline void attractive_row(const SparseMatrix& p, ConstMatrixView y, index_t i, 
                 const bool real = e + l < end;
                 const double* row = real ? y.data + std::size_t{columns[e + l]} * Dim : yi;
                 for (int d = 0; d < Dim; ++d) yj[d][l] = row[d];
-                pij[l] = real ? values[e + l] : 0.0;
+                pij[l] = real ? static_cast<double>(values[e + l]) : 0.0;
             }
         }
         Lanes diff[Dim];
@@ -117,7 +117,7 @@ double sparse_kl(const SparseMatrix& p, ConstMatrixView y, double z, int threads
         for (index_t i = begin; i < end; ++i) {
             const double* yi = y.row(i);
             for (index_t e = p.offsets[i]; e < p.offsets[i + 1]; ++e) {
-                const double pij = p.values[static_cast<std::size_t>(e)];
+                const double pij = static_cast<double>(p.values[static_cast<std::size_t>(e)]);
                 if (pij <= 0) continue;
                 const double* yj = y.row(p.columns[static_cast<std::size_t>(e)]);
                 double dist2 = 0.0;

@@ -220,6 +220,12 @@ class Output {
         const auto r = std::to_chars(tmp, tmp + sizeof tmp, v, std::chars_format::general, 17);
         put(tmp, static_cast<std::size_t>(r.ptr - tmp));
     }
+    /// A float with 9 significant digits: enough to read back the same float.
+    void number(float v) {
+        char tmp[64];
+        const auto r = std::to_chars(tmp, tmp + sizeof tmp, v, std::chars_format::general, 9);
+        put(tmp, static_cast<std::size_t>(r.ptr - tmp));
+    }
     template <class T>
     void binary(T v) {
         put(&v, sizeof v);

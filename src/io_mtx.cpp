@@ -142,6 +142,9 @@ void read_mtx_entries(const std::string& name, Lines& lines, Triplets& t) {
         const Num status = parse_number(tok[2], v);
         if (status != Num::ok) fail_cell(name, at, 3, tok[2], status);
         if (v < 0) fail(name, "line ", at, ", column 3: affinity ", shown(tok[2]), " is negative");
+        if (v > static_cast<double>(std::numeric_limits<float>::max()))
+            fail(name, "line ", at, ", column 3: affinity ", shown(tok[2]),
+                 " is beyond single precision (P is stored in float)");
         t.rows.push_back(static_cast<point_t>(ij[0] - 1));
         t.cols.push_back(static_cast<point_t>(ij[1] - 1));
         t.values.push_back(v);
@@ -176,7 +179,7 @@ SparseMatrix to_csr(const std::string& name, const Triplets& t) {
             }
             const auto k = static_cast<std::size_t>(it - entries.begin());
             p.columns[k] = it->first;
-            p.values[k] = it->second;
+            p.values[k] = static_cast<float>(it->second);
         }
     }
     return p;

@@ -22,6 +22,14 @@ using Lanes = double __attribute__((vector_size(kLanes * sizeof(double))));
     return v;
 }
 
+/// kLanes consecutive floats from `at` (any alignment), widened to double.
+[[gnu::always_inline]] inline Lanes load(const float* at) {
+    using Floats = float __attribute__((vector_size(kLanes * sizeof(float))));
+    Floats v;
+    __builtin_memcpy(&v, at, sizeof v);
+    return __builtin_convertvector(v, Lanes);
+}
+
 [[gnu::always_inline]] inline Lanes broadcast(double x) {
     return Lanes{} + x;
 }

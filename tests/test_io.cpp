@@ -249,7 +249,7 @@ TEST_CASE("io: write_affinities refuses non-finite values before creating any fi
         p.n = 3;
         p.offsets = {0, 2, 3, 5};
         p.columns = {1, 2, 0, 0, 1};
-        p.values = {0.1, 0.2, 0.3, 0.25, bad.value};  // row 3, column 2
+        p.values = {0.1f, 0.2f, 0.3f, 0.25f, static_cast<float>(bad.value)};  // row 3, column 2
         CHECK(io_error([&] { treesne::io::write_affinities(dir / "p.mtx", p); }) ==
               non_finite_message(dir / "p.mtx", bad.shown, 3, 2));
         CHECK_FALSE(fs::exists(dir / "p.mtx"));
@@ -593,16 +593,16 @@ TEST_CASE("io: Matrix Market affinities round-trip and are validated") {
     p.n = 3;
     p.offsets = {0, 2, 3, 5};
     p.columns = {1, 2, 0, 0, 1};
-    p.values = {0.1, 1.0 / 3.0, 0.2, 5e-320, 0.25};
+    p.values = {0.1f, 1.0f / 3.0f, 0.2f, 5e-44f, 0.25f};  // 5e-44: a subnormal float
     treesne::io::write_affinities(dir / "p.mtx", p);
     const std::string text = read_bytes(dir / "p.mtx");
     CHECK(text.rfind("%%MatrixMarket matrix coordinate real general\n%", 0) == 0);
-    CHECK(contains(text, "\n3 3 5\n1 2 0.10000000000000001\n"));
+    CHECK(contains(text, "\n3 3 5\n1 2 0.100000001\n"));  // P is float: 9 digits read back the same
     const SparseMatrix q = treesne::io::read_affinities(dir / "p.mtx");
     CHECK(q.n == p.n);
     CHECK(q.offsets == p.offsets);
     CHECK(q.columns == p.columns);
-    CHECK(std::memcmp(q.values.data(), p.values.data(), p.values.size() * sizeof(double)) == 0);
+    CHECK(std::memcmp(q.values.data(), p.values.data(), p.values.size() * sizeof(float)) == 0);
 
     // Entries in any order come back sorted by row, then column.
     write_bytes(dir / "u.mtx",
@@ -610,7 +610,7 @@ TEST_CASE("io: Matrix Market affinities round-trip and are validated") {
     const SparseMatrix u = treesne::io::read_affinities(dir / "u.mtx");
     CHECK(u.offsets == std::vector<treesne::index_t>{0, 1, 1, 3});
     CHECK(u.columns == std::vector<treesne::point_t>{2, 0, 1});
-    CHECK(u.values == std::vector<double>{1, 2, 0.5});
+    CHECK(u.values == std::vector<float>{1, 2, 0.5});
 
     const auto message_for = [&](const std::string& body) {
         write_bytes(dir / "bad.mtx", body);
@@ -627,6 +627,8 @@ TEST_CASE("io: Matrix Market affinities round-trip and are validated") {
     CHECK(contains(message_for(head + "2 2 1\n0 1 0.5\n"), "line 3, column 1"));
     CHECK(contains(message_for(head + "2 2 1\n1 2 nan\n"), "line 3, column 3: 'nan' is not a finite number"));
     CHECK(contains(message_for(head + "2 2 1\n1 2 -0.5\n"), "negative"));
+    CHECK(contains(message_for(head + "2 2 1\n1 2 1e39\n"),
+                   "line 3, column 3: affinity '1e39' is beyond single"));
     CHECK(contains(message_for(head + "2 2 1\n1 2\n"), "line 3: expected 'row column value'"));
     CHECK(contains(message_for(head + "2 2 2\n1 2 0.5\n1 2 0.5\n"), "duplicate entry (1, 2)"));
     CHECK(contains(message_for(head + "2 2 999999\n1 2 0.5\n"), "more than the file can hold"));

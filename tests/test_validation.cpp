@@ -74,8 +74,8 @@ TEST_CASE("validation: Session refuses a malformed P with InvalidArgument naming
              p.values[5] = -0.1;
          },
          "p(1, 2) = -0.1"},
-        {"NaN", [](Affinities& p) { p.values[6] = std::nan(""); }, "p(2, 3) = nan"},
-        {"infinite", [](Affinities& p) { p.values[6] = std::numeric_limits<double>::infinity(); },
+        {"NaN", [](Affinities& p) { p.values[6] = std::nanf(""); }, "p(2, 3) = nan"},
+        {"infinite", [](Affinities& p) { p.values[6] = std::numeric_limits<float>::infinity(); },
          "p(2, 3) = inf"},
         {"asymmetric value",
          [](Affinities& p) {
@@ -93,7 +93,7 @@ TEST_CASE("validation: Session refuses a malformed P with InvalidArgument naming
          "p(2, 3) = 0.1 but p(3, 2) is absent"},
         {"sum not 1",
          [](Affinities& p) {
-             for (double& v : p.values) v *= 2;
+             for (float& v : p.values) v *= 2;
          },
          "P must sum to 1; its entries sum to 2"},
         {"one point",
@@ -105,10 +105,12 @@ TEST_CASE("validation: Session refuses a malformed P with InvalidArgument naming
          "at least 2 points"},
     };
     for (const Case& c : cases) {
-        CAPTURE(c.name);
+        const std::string name = c.name;
+        CAPTURE(name);
         Affinities p = good_p();
         c.spoil(p);
         const std::string message = session_error(p);
+        CAPTURE(message);
         CHECK(message.rfind("affinities: ", 0) == 0);
         CHECK(message.find(c.message) != std::string::npos);
         CHECK(treesne::affinities_defect(p, 1) == message.substr(std::string("affinities: ").size()));

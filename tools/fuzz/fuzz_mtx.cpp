@@ -13,7 +13,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         treesne_fuzz::check(q.n == p.n && q.offsets == p.offsets && q.columns == p.columns);
         treesne_fuzz::check(q.values.size() == p.values.size());
         treesne_fuzz::check(p.values.empty() || std::memcmp(q.values.data(), p.values.data(),
-                                                            p.values.size() * sizeof(double)) == 0);
+                                                            p.values.size() * sizeof(float)) == 0);
     });
     return 0;
 }
