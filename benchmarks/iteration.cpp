@@ -1,7 +1,11 @@
 // treesne_iteration: the cost of one Barnes-Hut iteration, stage by stage, on a fixed embedding.
 //
 //   treesne_iteration X.npy Y.npy [--threads T] [--reps R] [--theta 0.5] [--perplexity 30]
-//                     [--sample S] [--seed 1]
+//                     [--sample S] [--seed 1] [--knn auto] [--save-p P.bin] [--load-p P.bin] [--run M]
+//
+// --save-p / --load-p keep P in a raw file (X is then not read: give - for it), so that builds of two
+// commits time the very same P; --run M instead runs a Session from Y for M iterations (default schedule)
+// and prints the wall time per iteration.
 //
 // Computes P from X (neighbours with the automatic backend, perplexity calibration), then times on the
 // embedding Y (N x 1, 2 or 3, e.g. the output of a full `treesne embed` run, or a snapshot of one): the
@@ -15,6 +19,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -63,7 +68,62 @@ struct Config {
     double perplexity = 30;
     index_t sample = 500;
     std::uint64_t seed = 1;
+    std::string knn = "auto";
+    std::string save_p, load_p;
+    index_t run_iterations = 0;
 };
+
+// P as raw arrays: n, nnz (int64), offsets (int64), columns (uint32), values (float32). Written and read
+// by this program only, so that two builds of it (two commits) run on the very same P.
+void save_p(const std::string& path, const treesne::Affinities& p) {
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    if (!f) throw std::runtime_error("cannot write " + path);
+    const std::int64_t head[2] = {p.n, static_cast<std::int64_t>(p.values.size())};
+    std::vector<float> values(p.values.begin(), p.values.end());
+    bool ok = std::fwrite(head, sizeof head, 1, f) == 1;
+    ok = ok && std::fwrite(p.offsets.data(), sizeof(std::int64_t), p.offsets.size(), f) == p.offsets.size();
+    ok = ok && std::fwrite(p.columns.data(), 4, p.columns.size(), f) == p.columns.size();
+    ok = ok && std::fwrite(values.data(), 4, values.size(), f) == values.size();
+    ok = std::fclose(f) == 0 && ok;
+    if (!ok) throw std::runtime_error("cannot write " + path);
+}
+
+treesne::Affinities load_p(const std::string& path) {
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (!f) throw std::runtime_error("cannot read " + path);
+    std::int64_t head[2] = {0, 0};
+    bool ok = std::fread(head, sizeof head, 1, f) == 1;
+    treesne::Affinities p;
+    p.n = head[0];
+    p.offsets.resize(static_cast<std::size_t>(head[0] + 1));
+    p.columns.resize(static_cast<std::size_t>(head[1]));
+    std::vector<float> values(static_cast<std::size_t>(head[1]));
+    ok = ok && std::fread(p.offsets.data(), sizeof(std::int64_t), p.offsets.size(), f) == p.offsets.size();
+    ok = ok && std::fread(p.columns.data(), 4, p.columns.size(), f) == p.columns.size();
+    ok = ok && std::fread(values.data(), 4, values.size(), f) == values.size();
+    std::fclose(f);
+    if (!ok) throw std::runtime_error("cannot read " + path);
+    p.values.assign(values.begin(), values.end());  // float or double, whichever this build's P holds
+    return p;
+}
+
+// A Session over P from Y for run_iterations iterations with the default schedule: wall time per
+// iteration and the final KL estimate.
+int run_session(const Config& c, treesne::Affinities p, const Matrix& y) {
+    treesne::Options o;
+    o.dims = static_cast<int>(y.cols());
+    o.threads = c.threads;
+    o.optimizer.theta = c.theta;
+    o.optimizer.iterations = c.run_iterations;
+    treesne::Session session(std::move(p), y, o);
+    const auto start = Clock::now();
+    session.run(c.run_iterations);
+    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    std::printf("session: %lld iterations in %.2f s, %.2f ms per iteration, KL %.4f\n",
+                static_cast<long long>(c.run_iterations), seconds,
+                1e3 * seconds / static_cast<double>(c.run_iterations), session.kl());
+    return 0;
+}
 
 template <int Dim>
 void run(const Config& c, const treesne::Affinities& p, const Matrix& y) {
@@ -88,8 +148,8 @@ void run(const Config& c, const treesne::Affinities& p, const Matrix& y) {
     std::vector<index_t> rows;
     std::uint64_t state = c.seed;
     for (index_t s = 0; s < std::min(c.sample, n); ++s) {
-        state = treesne::splitmix64(state);
-        rows.push_back(static_cast<index_t>(state % static_cast<std::uint64_t>(n)));
+        state = state * 6364136223846793005ull + 1442695040888963407ull;  // LCG: any fixed sample will do
+        rows.push_back(static_cast<index_t>((state >> 33) % static_cast<std::uint64_t>(n)));
     }
     double err2 = 0, ref2 = 0;
     for (index_t i : rows) {
@@ -150,22 +210,39 @@ int main(int argc, char** argv) {
             c.sample = std::atoll(v);
         else if (k == "--seed")
             c.seed = std::strtoull(v, nullptr, 10);
+        else if (k == "--knn")
+            c.knn = v;
+        else if (k == "--save-p")
+            c.save_p = v;
+        else if (k == "--load-p")
+            c.load_p = v;
+        else if (k == "--run")
+            c.run_iterations = std::atoll(v);
         else {
             std::fprintf(stderr, "treesne_iteration: unknown option %s\n", k.c_str());
             return 2;
         }
     }
     try {
-        const Matrix x = treesne::io::read_matrix(c.x);
         const Matrix y = treesne::io::read_matrix(c.y);
-        const index_t k = std::min<index_t>(x.rows() - 1, static_cast<index_t>(3 * c.perplexity));
+        treesne::Affinities p;
         const auto start = Clock::now();
-        const auto graph = treesne::nearest_neighbors(x, k, treesne::KnnBackend::automatic, c.threads);
-        treesne::AffinityOptions ao;
-        ao.perplexity = c.perplexity;
-        const auto p = treesne::compute_affinities(graph, ao, c.threads);
+        if (!c.load_p.empty()) {
+            p = load_p(c.load_p);
+        } else {
+            const Matrix x = treesne::io::read_matrix(c.x);
+            const index_t k = std::min<index_t>(x.rows() - 1, static_cast<index_t>(3 * c.perplexity));
+            const auto backend = treesne::parse_backend(c.knn);
+            if (!backend) throw std::runtime_error("unknown --knn " + c.knn);
+            auto graph = treesne::nearest_neighbors(x, k, *backend, c.threads);
+            treesne::AffinityOptions ao;
+            ao.perplexity = c.perplexity;
+            p = treesne::compute_affinities(std::move(graph), ao, c.threads);
+        }
         std::printf("P: %lld nonzeros in %.2f s\n", static_cast<long long>(p.values.size()),
                     std::chrono::duration<double>(Clock::now() - start).count());
+        if (!c.save_p.empty()) save_p(c.save_p, p);
+        if (c.run_iterations > 0) return run_session(c, std::move(p), y);
         switch (y.cols()) {
             case 1:
                 run<1>(c, p, y);

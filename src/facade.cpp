@@ -52,11 +52,11 @@ void check_resume_state(const OptimizerState& state, index_t n, int dims) {
                                      ", iteration ", state.iteration, ")"));
 }
 
-void check_memory(ConstMatrixView x, const Options& options, const Callbacks& callbacks) {
+void check_memory(ConstMatrixView x, const Options& options, const Callbacks& callbacks, bool owned) {
     std::optional<double> available = callbacks.memory_limit_bytes;
     if (!available) available = available_memory();
     if (!available || std::isinf(*available)) return;
-    require_memory(estimate_memory(x.rows, x.cols, options, callbacks.keep_affinities), *available,
+    require_memory(estimate_memory(x.rows, x.cols, options, callbacks.keep_affinities, owned), *available,
                    options.optimizer.method);
 }
 
@@ -96,13 +96,17 @@ void require_finite(ConstMatrixView x, const char* what) {
                                              ", column ", j + 1));
 }
 
-Result embed(ConstMatrixView x, const Options& options, const Callbacks& callbacks) {
+namespace {
+
+// embed() for a view of x; `owned`, when given, is the matrix x views, and is released (with the scaled
+// and PCA copies) as soon as the neighbours and the initial embedding are computed, before P is built.
+Result embed_impl(ConstMatrixView x, Matrix* owned, const Options& options, const Callbacks& callbacks) {
     const auto start = std::chrono::steady_clock::now();
     validate(options, x.rows, x.cols);
     require(!callbacks.checkpoint || callbacks.checkpoint_every > 0, "checkpoint interval must be > 0; got ",
             callbacks.checkpoint_every);
     if (callbacks.resume_from) check_resume_state(*callbacks.resume_from, x.rows, options.dims);
-    check_memory(x, options, callbacks);
+    check_memory(x, options, callbacks, owned != nullptr);
     require_finite(x);
     Result result;
     const int threads = options.threads;
@@ -129,14 +133,33 @@ Result embed(ConstMatrixView x, const Options& options, const Callbacks& callbac
     std::optional<Session> session;
     Affinities p;
     Matrix dense;
+    // The data is needed by the neighbours (or the dense P) and the PCA initialisation only.
+    Matrix y0;
+    auto initialise = [&] {
+        // A resumed run starts from the saved state: no initialisation (Session::restore replaces it).
+        if (callbacks.resume_from) {
+            y0 = callbacks.resume_from->y;
+        } else {
+            Stage init(callbacks, "init", result.timings.init);
+            y0 = initial_embedding(data, options);
+            init.done();
+        }
+    };
     if (method == Method::barnes_hut) {
         result.backend = resolve_backend(options.neighbors.backend, data.rows, data.cols);
         Stage knn(callbacks, "neighbours", result.timings.neighbors);
-        const NeighborGraph graph = nearest_neighbors(
-            data, neighbor_count(options.affinities.perplexity, data.rows), result.backend, threads);
+        NeighborGraph graph = nearest_neighbors(
+            data, neighbor_count(options.affinities.perplexity, data.rows), options.neighbors, threads);
         knn.done();
+        initialise();
+        if (owned) {  // the caller handed the input over: free it and its copies before P exists
+            *owned = Matrix();
+            scaled = Matrix();
+            reduced = Matrix();
+            data = ConstMatrixView{};
+        }
         Stage aff(callbacks, "affinities", result.timings.affinities);
-        p = compute_affinities(graph, options.affinities, threads);
+        p = compute_affinities(std::move(graph), options.affinities, threads);  // frees the graph
         aff.done();
     } else {
         Stage aff(callbacks, "affinities", result.timings.affinities);
@@ -145,16 +168,7 @@ Result embed(ConstMatrixView x, const Options& options, const Callbacks& callbac
         dense = method == Method::exact_sne ? std::move(conditional)
                                             : dense_joint_probabilities(conditional, threads);
         aff.done();
-    }
-
-    // A resumed run starts from the saved state: no initialisation (Session::restore replaces it).
-    Matrix y0;
-    if (callbacks.resume_from) {
-        y0 = callbacks.resume_from->y;
-    } else {
-        Stage init(callbacks, "init", result.timings.init);
-        y0 = initial_embedding(data, options);
-        init.done();
+        initialise();
     }
 
     Stage opt(callbacks, "optimise", result.timings.optimize);
@@ -170,12 +184,24 @@ Result embed(ConstMatrixView x, const Options& options, const Callbacks& callbac
                         ? run_in_segments(*session, options.optimizer.iterations, callbacks)
                         : session->run(options.optimizer.iterations, callbacks.observer, callbacks.cancel);
     result.iterations = session->iteration();
+    result.timings.iteration = session->iteration_seconds();
     result.kl = session->kl();
     opt.done();
 
     result.y = session->embedding();
     result.timings.total = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return result;
+}
+
+}  // namespace
+
+Result embed(ConstMatrixView x, const Options& options, const Callbacks& callbacks) {
+    return embed_impl(x, nullptr, options, callbacks);
+}
+
+Result embed(Matrix&& x, const Options& options, const Callbacks& callbacks) {
+    Matrix owned = std::move(x);
+    return embed_impl(owned.view(), &owned, options, callbacks);
 }
 
 Result embed(ConstMatrixView x, const Options& options, const Observer& observer) {

@@ -1,4 +1,5 @@
-// Internal pieces shared by the nearest-neighbour backends (neighbors.cpp, knn_brute.cpp, knn_kdtree.cpp).
+// Internal pieces shared by the nearest-neighbour backends (neighbors.cpp, knn_brute.cpp, knn_kdtree.cpp,
+// knn_hnsw.cpp, knn_nndescent.cpp).
 // Not installed; nothing here is part of the public API.
 #pragma once
 
@@ -42,8 +43,58 @@ void exact_scan_row(ConstMatrixView x, index_t query, index_t k, std::vector<Nei
 /// Sorts candidates by (distance, tie key) and writes the first k to graph row `query`.
 void write_row(std::vector<Neighbor>& candidates, index_t query, index_t k, NeighborGraph& graph);
 
-/// Backends. Arguments are already checked; results equal nearest_neighbors_naive bit for bit.
+/// Exact backends. Arguments are already checked; results equal nearest_neighbors_naive bit for bit.
 NeighborGraph knn_kdtree(ConstMatrixView x, index_t k, int threads);
 NeighborGraph knn_brute(ConstMatrixView x, index_t k, int threads);
+
+/// What knn_hnsw did, for benchmarks/knn_recall.cpp: wall seconds of the serial index build and of the
+/// parallel searches, CPU seconds of the build, and the rows answered by an exact scan (the search found
+/// fewer than k other points).
+struct HnswReport {
+    double build_seconds = 0;
+    double search_seconds = 0;
+    double build_cpu_seconds = 0;
+    index_t exact_rows = 0;
+};
+
+/// Approximate backend (hnswlib). Arguments and options are already checked; the result keeps every
+/// NeighborGraph invariant and is the same bit for bit for any thread count.
+NeighborGraph knn_hnsw(ConstMatrixView x, index_t k, const NeighborOptions& options, int threads,
+                       HnswReport* report = nullptr);
+
+/// The parameters of knn_nndescent (see src/knn_nndescent.cpp): the public ones resolved from
+/// NeighborOptions (0 = auto), and internal ones that only the benchmarks change.
+struct NndescentParameters {
+    index_t trees = 0;            ///< random-projection trees of the first graph
+    index_t leaf_size = 0;        ///< most points per leaf
+    index_t rounds = 0;           ///< most refinement rounds
+    index_t candidates = 0;       ///< most new (and most old) candidates per point in a local join
+    index_t reverse_cap = 0;      ///< reverse neighbours kept per point
+    double stop_fraction = 0;     ///< stop when fewer than this share of the N k entries changed in a round
+    index_t block = 0;            ///< points per block of a round (fixed: the result depends on it)
+};
+
+/// NeighborOptions' nndescent fields with each 0 (auto) replaced by its default for N points, k neighbours.
+NndescentParameters resolve_nndescent(const NeighborOptions& options, index_t n, index_t k);
+
+/// What knn_nndescent did, for the benchmarks: wall seconds of each step, the rounds run, the entries
+/// changed and the distances computed in each round, and the rows answered by an exact scan.
+struct NndescentReport {
+    double forest_seconds = 0;
+    double init_seconds = 0;
+    double refine_seconds = 0;
+    double finish_seconds = 0;
+    index_t rounds = 0;
+    std::vector<index_t> changes;
+    std::vector<index_t> distances;  ///< pair distances computed in each round
+    index_t exact_rows = 0;
+};
+
+/// Approximate backend (random-projection forest + NN-descent). Arguments and parameters are already
+/// checked; the result keeps every NeighborGraph invariant and is the same bit for bit for any thread
+/// count.
+NeighborGraph knn_nndescent(ConstMatrixView x, index_t k, const NndescentParameters& parameters, int threads,
+                            NndescentReport* report = nullptr);
+NeighborGraph knn_nndescent(ConstMatrixView x, index_t k, const NeighborOptions& options, int threads);
 
 }  // namespace treesne::detail

@@ -70,6 +70,25 @@ double cgroup_room() {
     return -1;
 }
 
+// Entries of the symmetrised P per kNN edge: between 1 (every neighbourhood mutual) and 2 (none);
+// measured 1.43 on Fashion-MNIST 70,000 (PCA-50, perplexity 30) and 1.5 on 1,000,000 clustered 50-D
+// points (benchmarks/RESULTS.md, section 6).
+constexpr double symmetric_fill = 1.5;
+
+// The kNN backend's own buffers beyond the graph.
+double neighbor_search_bytes(KnnBackend backend, double n, double d, double k, const NeighborOptions& o) {
+    (void)k;
+    (void)o;
+    switch (backend) {
+        case KnnBackend::brute:
+            return n * (8 * d + 16);  // a float copy of the rows, twice, and their norms
+        case KnnBackend::kdtree:
+            return n * 16;
+        default:
+            return n * 16;
+    }
+}
+
 void add(MemoryStage& stage, const char* name, double bytes) {
     if (bytes <= 0) return;
     stage.parts.emplace_back(name, bytes);
@@ -95,7 +114,7 @@ std::string format_bytes(double bytes) {
 }
 
 MemoryEstimate estimate_memory(index_t n_points, index_t d_input, const Options& options,
-                               bool keep_affinities) {
+                               bool keep_affinities, bool input_released) {
     MemoryEstimate e;
     const double n = static_cast<double>(std::max<index_t>(n_points, 0));
     const double d = static_cast<double>(std::max<index_t>(d_input, 0));
@@ -105,45 +124,52 @@ MemoryEstimate estimate_memory(index_t n_points, index_t d_input, const Options&
     const double k =
         static_cast<double>(std::max<index_t>(neighbor_count(options.affinities.perplexity, n_points), 0));
     const double offsets = (n + 1) * 8;
-
     e.input = n * d * 8;
     if (reduce) e.pca = n * d_used * 8 + std::ceil(n / pca_block_rows) * d * d * 8;
     // The session holds Y, gains, velocity and the gradient; Y0 and the returned copy come and go.
     e.session = 6 * n * dims * 8;
-
     if (options.optimizer.method == Method::barnes_hut) {
         const KnnBackend backend =
             resolve_backend(options.neighbors.backend, n_points, static_cast<index_t>(d_used));
-        e.neighbor_search = backend == KnnBackend::brute ? n * (8 * d_used + 16) : n * 16;
+        e.neighbor_search = neighbor_search_bytes(backend, n, d_used, k, options.neighbors);
         e.neighbors = n * k * (4 + 8);
-        e.affinity_workspace = n * k * (8 + 4 + 8) + offsets;
-        e.affinities = (2 * n * k * (4 + 8) + offsets) * (keep_affinities ? 2 : 1);
+        // float conditionals, then one counter a point while P is assembled
+        e.affinity_workspace = n * k * 4 + n * 4;
+        e.affinities = (symmetric_fill * n * k * (4 + 4) + offsets) * (keep_affinities ? 2 : 1);
         const double node = 8 + 8 * dims + 4 * dims * (dims + 1) + 16;
-        e.tree = n * (8 + 8 + 4 + 4 + 8 + 8 * dims) + 0.5 * n * node;
+        e.tree = n * (4 + 8 + 8 + 4 + 8 + 8 * dims) + 2 * n / 8 * node;
     } else {
         e.dense = 3 * n * n * 8;
     }
-
-    // Each stage lists the buffers alive during it; the input lives throughout.
-    auto stage = [&](const char* name, std::initializer_list<std::pair<const char*, double>> parts) {
+    // Each stage lists the buffers alive during it; the input lives throughout unless embed() owns it
+    // (embed(Matrix&&)), which frees it, and its PCA copy, once the neighbours and Y0 are computed.
+    const double kept_input = input_released ? 0.0 : e.input;
+    const double kept_pca = input_released ? 0.0 : e.pca;
+    auto stage = [&](const char* name, double input,
+                     std::initializer_list<std::pair<const char*, double>> parts) {
         MemoryStage s{name, {}, 0};
-        add(s, "input", e.input);
+        add(s, "input", input);
         for (const auto& [part, bytes] : parts) add(s, part, bytes);
         e.stages.push_back(std::move(s));
     };
-    if (reduce) stage("pca", {{"PCA", e.pca}});
+    if (reduce) stage("pca", e.input, {{"PCA", e.pca}});
     if (options.optimizer.method == Method::barnes_hut) {
-        stage("neighbours",
+        stage("neighbours", e.input,
               {{"PCA copy", e.pca}, {"kNN graph", e.neighbors}, {"search buffers", e.neighbor_search}});
-        stage("affinities", {{"PCA copy", e.pca},
-                             {"kNN graph", e.neighbors},
-                             {"P workspace", e.affinity_workspace},
-                             {"P", e.affinities}});
-        stage("optimise",
-              {{"PCA copy", e.pca}, {"P", e.affinities}, {"optimiser", e.session}, {"tree", e.tree}});
+        // Calibration: the whole graph and the conditionals; then the distances are freed and P is built
+        // beside the graph's indices and the conditionals.
+        stage("affinities", kept_input,
+              {{"PCA copy", kept_pca}, {"kNN graph", e.neighbors}, {"P workspace", n * k * 4}});
+        stage("affinities", kept_input,
+              {{"PCA copy", kept_pca},
+               {"kNN indices", n * k * 4},
+               {"P workspace", e.affinity_workspace},
+               {"P", e.affinities}});
+        stage("optimise", kept_input,
+              {{"PCA copy", kept_pca}, {"P", e.affinities}, {"optimiser", e.session}, {"tree", e.tree}});
     } else {
-        stage("affinities", {{"PCA copy", e.pca}, {"dense P", e.dense}});
-        stage("optimise", {{"PCA copy", e.pca}, {"dense P", n * n * 8}, {"optimiser", e.session}});
+        stage("affinities", e.input, {{"PCA copy", e.pca}, {"dense P", e.dense}});
+        stage("optimise", e.input, {{"PCA copy", e.pca}, {"dense P", n * n * 8}, {"optimiser", e.session}});
     }
     for (std::size_t i = 0; i < e.stages.size(); ++i) {
         if (e.stages[i].bytes > e.peak) {

@@ -45,6 +45,67 @@ KnnBackend resolve_backend(KnnBackend backend, index_t n, index_t d) {
     return low_dimension ? KnnBackend::kdtree : KnnBackend::brute;
 }
 
+void validate(const NeighborOptions& o) {
+    // Upper bounds keep the index's memory (8 M bytes of links per point) and the per-query work sane;
+    // hnswlib itself clamps M above 10000 with a warning on stderr, which a library must not print.
+    require(o.hnsw_m >= 2 && o.hnsw_m <= 1000, "hnsw M must be in [2, 1000]; got ", o.hnsw_m);
+    require(o.hnsw_ef_construction >= 1 && o.hnsw_ef_construction <= 100000,
+            "hnsw ef construction must be in [1, 100000]; got ", o.hnsw_ef_construction);
+    require(o.hnsw_ef_search >= 0 && o.hnsw_ef_search <= 100000,
+            "hnsw ef search must be in [0, 100000] (0 = auto); got ", o.hnsw_ef_search);
+    require(o.nndescent_trees >= 0 && o.nndescent_trees <= 1000,
+            "nndescent trees must be in [0, 1000] (0 = auto); got ", o.nndescent_trees);
+    require(o.nndescent_leaf_size == 0 || (o.nndescent_leaf_size >= 2 && o.nndescent_leaf_size <= 100000),
+            "nndescent leaf size must be 0 (auto) or in [2, 100000]; got ", o.nndescent_leaf_size);
+    require(o.nndescent_rounds >= 0 && o.nndescent_rounds <= 1000,
+            "nndescent rounds must be in [0, 1000] (0 = auto); got ", o.nndescent_rounds);
+}
+
+// hnsw parameters (benchmarks/knn_recall.cpp; 2026-11-30, shared 2-core machine, so CPU seconds, the
+// smaller of two runs). Fashion-MNIST PCA-50, N = 70,000, k = 90, ef = k + 1 = 91; recall against the
+// exact graph (share of a row's neighbours within the exact k-th distance), rows with recall < 0.5, and
+// how much larger a row's sum of squared distances is than the exact one. "2 cores" = build + search / 2,
+// the wall seconds on two idle cores (the build is serial). Exact brute force: 6.3-6.7 s wall, 2 threads.
+//
+//    M  efc  build  search  2 cores  recall  <0.5  dist+%        M  efc  build  search  2 cores  recall  <0.5
+//    8   60   2.45    5.13     5.0   0.9868     3   0.097       16   60   2.69    5.99     5.7   0.9943     1
+//    8  100   3.49    5.15     6.1   0.9885     0   0.077       16  100   4.33    5.73     7.2   0.9962     0
+//    8  200   6.34    5.00     8.8   0.9893     0   0.069       16  150   5.72    6.07     8.8   0.9971     0
+//   12   60   2.45    5.41     5.2   0.9929     1   0.046       16  200   8.10    6.89    11.5   0.9975     0
+//   12  100   4.01    5.86     6.9   0.9948     0   0.031       24  100   5.15    7.28     8.8   0.9969     0
+//   12  150   5.64    5.99     8.6   0.9955     0   0.025       24  200  10.87    7.85    14.8   0.9982     0
+//   (dist+% of the right half, top down: 0.037, 0.022, 0.016, 0.013, 0.018, 0.009)
+//
+// Every setting passes recall 0.98 there, so the defaults are chosen for harder data too: 20 Gaussian
+// clusters in 50-D (treesne_make_clusters), whose intrinsic dimension is the full 50, which defeats every
+// graph index. 2,000 sampled rows against an exact scan; the first 100,000 rows, then all 1,000,000:
+//
+//    M  efc   ef   100k: recall  <0.5  dist+%     1M: build  search  recall  <0.5  dist+%
+//   12  100   91         0.877     13   2.64
+//   12  200   91         0.893      0   0.54
+//   16  100   91         0.927      7     -
+//   16  150   91         0.937      0   0.29            461     349   0.735    11   2.54
+//   16  150  150         0.977      0   0.10
+//   16  200   91         0.938      0   0.28            494     360   0.745     5   2.36
+//   24  100   91         0.967      2   1.67
+//   24  200   91         0.974      0   0.10
+//
+// At 1M: CPU seconds, under load 3-5 from other jobs; wall 7.9 + 4.9 min at the defaults, peak RSS 1.85
+// GiB with the 0.4 GiB input and the 1.1 GiB graph; exact brute force took 15 min 50 s on the same
+// machine (benchmarks/RESULTS.md section 3). M 16 and ef construction 150 leave no row below recall 0.5
+// at 100,000 clustered points (ef construction 100 leaves some: a point linked into the wrong cluster),
+// for 1.6 s more than the cheapest setting at 70,000.
+//
+// ef: each query keeps ef candidates and must report k others, so ef >= k + 1. Every point's search
+// starts at its own node (knn_hnsw.cpp), which makes even ef = k + 1 accurate at the k of t-SNE on
+// Fashion-MNIST (M 16, ef construction 200: recall 0.993 at k = 30, ef 31; 0.9975 at k = 90, ef 91);
+// search time grows about linearly with ef. Below k = 31 the floor of 32 keeps the search from being too
+// greedy (k = 15: recall 0.988 and 9 rows below 0.5 at ef 16; 0.997 and 1 row at ef 30).
+index_t resolve_hnsw_ef_search(const NeighborOptions& options, index_t k) {
+    const index_t wanted = options.hnsw_ef_search > 0 ? options.hnsw_ef_search : std::max<index_t>(k + 1, 32);
+    return std::max(wanted, k + 1);
+}
+
 namespace detail {
 
 void check_knn_arguments(ConstMatrixView x, index_t k) {
@@ -109,16 +170,28 @@ NeighborGraph nearest_neighbors_naive(ConstMatrixView x, index_t k) {
     return graph;
 }
 
-NeighborGraph nearest_neighbors(ConstMatrixView x, index_t k, KnnBackend backend, int threads) {
+NeighborGraph nearest_neighbors(ConstMatrixView x, index_t k, const NeighborOptions& options, int threads) {
+    // All checks before any work: hnsw must never build an index over NaN or Inf.
     detail::check_knn_arguments(x, k);
     require(threads >= 0, "threads must be >= 0 (0 = all); got ", threads);
-    switch (resolve_backend(backend, x.rows, x.cols)) {
+    validate(options);
+    switch (resolve_backend(options.backend, x.rows, x.cols)) {
         case KnnBackend::kdtree:
             return detail::knn_kdtree(x, k, threads);
+        case KnnBackend::hnsw:
+            return detail::knn_hnsw(x, k, options, threads);
+        case KnnBackend::nndescent:
+            return detail::knn_nndescent(x, k, options, threads);
         case KnnBackend::brute:
         default:
             return detail::knn_brute(x, k, threads);
     }
+}
+
+NeighborGraph nearest_neighbors(ConstMatrixView x, index_t k, KnnBackend backend, int threads) {
+    NeighborOptions options;
+    options.backend = backend;
+    return nearest_neighbors(x, k, options, threads);
 }
 
 }  // namespace treesne

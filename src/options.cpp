@@ -28,6 +28,7 @@ void validate(const Options& o, index_t n, index_t d) {
     require(o.threads >= 0, "threads must be >= 0 (0 = all); got ", o.threads);
     require(o.pca_dims >= 0, "pca dims must be >= 0 (0 = off); got ", o.pca_dims);
     require(o.report_every >= 0, "report interval must be >= 0; got ", o.report_every);
+    validate(o.neighbors);
     const auto& a = o.affinities;
     require(std::isfinite(a.perplexity) && a.perplexity >= 1,
             "perplexity must be a number >= 1 (an effective number of neighbours); got ", a.perplexity);
@@ -98,6 +99,10 @@ const char* to_string(KnnBackend backend) {
             return "kdtree";
         case KnnBackend::brute:
             return "brute";
+        case KnnBackend::hnsw:
+            return "hnsw";
+        case KnnBackend::nndescent:
+            return "nndescent";
     }
     return "?";
 }
@@ -125,7 +130,8 @@ std::optional<Method> parse_method(const std::string& name) {
 }
 
 std::optional<KnnBackend> parse_backend(const std::string& name) {
-    for (KnnBackend b : {KnnBackend::automatic, KnnBackend::kdtree, KnnBackend::brute})
+    for (KnnBackend b : {KnnBackend::automatic, KnnBackend::kdtree, KnnBackend::brute, KnnBackend::hnsw,
+                         KnnBackend::nndescent})
         if (name == to_string(b)) return b;
     return std::nullopt;
 }

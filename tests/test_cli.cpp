@@ -39,8 +39,10 @@ CliConfig parse(std::vector<std::string> args) {
 // Every field of each options aggregate as a tuple. A structured binding must name every field, so adding
 // a field to one of these structs stops this file from compiling until the field is compared here too.
 auto fields(const treesne::NeighborOptions& o) {
-    const auto& [backend] = o;
-    return std::tie(backend);
+    const auto& [backend, hnsw_m, hnsw_ef_construction, hnsw_ef_search, nndescent_trees, nndescent_leaf_size,
+                 nndescent_rounds] = o;
+    return std::tie(backend, hnsw_m, hnsw_ef_construction, hnsw_ef_search, nndescent_trees, nndescent_leaf_size,
+                    nndescent_rounds);
 }
 auto fields(const treesne::AffinityOptions& o) {
     const auto& [perplexity, entropy_tolerance, max_steps] = o;
@@ -189,6 +191,33 @@ TEST_CASE("cli parse: enumerations, auto, stdout and negative values") {
           treesne::KnnBackend::kdtree);
     CHECK(parse({"embed", "x", "-o", "y.csv", "--knn", "auto"}).embed.options.neighbors.backend ==
           treesne::KnnBackend::automatic);
+    const treesne::NeighborOptions hnsw =
+        parse({"embed", "x", "-o", "y.csv", "--knn", "hnsw", "--hnsw-m", "24", "--hnsw-ef-construction",
+               "150", "--hnsw-ef-search", "300"})
+            .embed.options.neighbors;
+    CHECK(hnsw.backend == treesne::KnnBackend::hnsw);
+    CHECK(hnsw.hnsw_m == 24);
+    CHECK(hnsw.hnsw_ef_construction == 150);
+    CHECK(hnsw.hnsw_ef_search == 300);
+    CHECK(parse({"embed", "x", "-o", "y.csv", "--hnsw-ef-search", "auto"})
+              .embed.options.neighbors.hnsw_ef_search == 0);
+    CHECK(parse({"embed", "x", "-o", "y.csv", "--hnsw-ef-search", "0"})
+              .embed.options.neighbors.hnsw_ef_search == 0);
+    const treesne::NeighborOptions nndescent =
+        parse({"embed", "x", "-o", "y.csv", "--knn", "nndescent", "--nndescent-trees", "4", "--nndescent-leaf",
+               "50", "--nndescent-rounds", "3"})
+            .embed.options.neighbors;
+    CHECK(nndescent.backend == treesne::KnnBackend::nndescent);
+    CHECK(nndescent.nndescent_trees == 4);
+    CHECK(nndescent.nndescent_leaf_size == 50);
+    CHECK(nndescent.nndescent_rounds == 3);
+    const treesne::NeighborOptions nndescent_auto =
+        parse({"embed", "x", "-o", "y.csv", "--nndescent-trees", "auto", "--nndescent-leaf", "0",
+               "--nndescent-rounds", "auto"})
+            .embed.options.neighbors;
+    CHECK(nndescent_auto.nndescent_trees == 0);
+    CHECK(nndescent_auto.nndescent_leaf_size == 0);
+    CHECK(nndescent_auto.nndescent_rounds == 0);
     CHECK(parse({"embed", "x", "-o", "y.csv", "--init", "random"}).embed.options.init ==
           treesne::InitKind::random);
     CHECK(parse({"embed", "x", "-o", "y.csv", "--init", "pca"}).embed.options.init == treesne::InitKind::pca);
@@ -280,6 +309,21 @@ TEST_CASE("cli parse: usage errors throw UsageError") {
         {"embed", "x.csv", "-o", "y.csv", "--theta=-0.1"},
         {"embed", "x.csv", "-o", "y.csv", "--method", "tsne"},
         {"embed", "x.csv", "-o", "y.csv", "--knn", "hnsw2"},
+        {"embed", "x.csv", "-o", "y.csv", "--hnsw-m", "1"},
+        {"embed", "x.csv", "-o", "y.csv", "--hnsw-m", "1001"},
+        {"embed", "x.csv", "-o", "y.csv", "--hnsw-m", "16.5"},
+        {"embed", "x.csv", "-o", "y.csv", "--hnsw-ef-construction", "0"},
+        {"embed", "x.csv", "-o", "y.csv", "--hnsw-ef-search", "-1"},
+        {"embed", "x.csv", "-o", "y.csv", "--hnsw-ef-search", "many"},
+        {"embed", "x.csv", "-o", "y.csv", "--hnsw-ef-search", "100001"},
+        {"embed", "x.csv", "-o", "y.csv", "--knn", "nn-descent"},
+        {"embed", "x.csv", "-o", "y.csv", "--nndescent-trees", "-1"},
+        {"embed", "x.csv", "-o", "y.csv", "--nndescent-trees", "1001"},
+        {"embed", "x.csv", "-o", "y.csv", "--nndescent-trees", "many"},
+        {"embed", "x.csv", "-o", "y.csv", "--nndescent-leaf", "1"},
+        {"embed", "x.csv", "-o", "y.csv", "--nndescent-leaf", "100001"},
+        {"embed", "x.csv", "-o", "y.csv", "--nndescent-rounds", "2.5"},
+        {"embed", "x.csv", "-o", "y.csv", "--nndescent-rounds", "1001"},
         {"embed", "x.csv", "-o", "y.csv", "--init", ""},
         {"embed", "x.csv", "-o", "y.csv", "--iterations", "-1"},
         {"embed", "x.csv", "-o", "y.csv", "--learning-rate", "0"},
@@ -406,6 +450,12 @@ TEST_CASE("cli help: every option and its default") {
                              "--seed",
                              "--threads",
                              "--knn",
+                             "--hnsw-m",
+                             "--hnsw-ef-construction",
+                             "--hnsw-ef-search",
+                             "--nndescent-trees",
+                             "--nndescent-leaf",
+                             "--nndescent-rounds",
                              "--pca",
                              "--labels",
                              "--label-names",
@@ -430,7 +480,9 @@ TEST_CASE("cli help: every option and its default") {
           treesne::concat("Default: ", d.optimizer.exaggeration_iterations, "."),
           treesne::concat("Default: ", d.seed, "."), treesne::concat("Default: ", d.dims, "."),
           std::string("Default: auto."), std::string("Default: barnes_hut."), std::string("Default: pca."),
-          std::string("half-width / distance")}) {
+          std::string("half-width / distance"), std::string("auto|kdtree|brute|hnsw|nndescent"),
+          std::string("approximate"), treesne::concat("Default: ", d.neighbors.hnsw_m, "."),
+          treesne::concat("Default: ", d.neighbors.hnsw_ef_construction, ".")}) {
         CAPTURE(text);
         CHECK(embed.find(text) != std::string::npos);
     }
@@ -636,6 +688,9 @@ TEST_CASE("cli binary: usage errors exit 2 with one line") {
              "embed " + io + " --init sideways --quiet --verbose",
              "embed " + io + " --init ''",
              "embed " + io + " --knn faiss",
+             "embed " + io + " --knn hnsw --hnsw-m 0",
+             "embed " + io + " --knn nndescent --nndescent-leaf 1",
+             "embed " + io + " --knn nndescent --nndescent-rounds x",
              "embed " + io + " --learning-rate quick",
              "embed -o " + quote(out),
              "embed " + quote(in),
@@ -970,6 +1025,44 @@ TEST_CASE("cli binary: the same seed gives the same file for 1 and 2 threads") {
     }
 }
 
+TEST_CASE("cli binary: --knn hnsw embeds, the same file for 1 and 2 threads") {
+    TempDir dir;
+    const Blobs b = make_blobs(300, 8, 4);  // k = 15, ef 50 < N - 1: the index is used, not an exact scan
+    const std::string in = dir / "in.csv";
+    write_csv(in, b.x);
+    const std::string common = " --perplexity 5 --iterations 60 --exaggeration-iterations 20 --knn hnsw";
+    const Run r1 = run_cli(dir, "embed " + quote(in) + " -o " + quote(dir / "h1.npy") + common +
+                                    " --threads 1 --verbose --hnsw-m 8 --hnsw-ef-search 40");
+    CAPTURE(r1.err);
+    REQUIRE(r1.status == 0);
+    CHECK(contains(r1.err, "knn hnsw (M 8, ef construction"));
+    CHECK(contains(r1.err, "ef search 40)"));
+    check_embedding(dir / "h1.npy", 300, 2);
+    REQUIRE(run_cli(dir, "embed " + quote(in) + " -o " + quote(dir / "h2.npy") + common +
+                             " --threads 2 --quiet --hnsw-m 8 --hnsw-ef-search 40")
+                .status == 0);
+    CHECK(slurp(dir / "h1.npy") == slurp(dir / "h2.npy"));
+}
+
+TEST_CASE("cli binary: --knn nndescent embeds, the same file for 1 and 2 threads") {
+    TempDir dir;
+    const Blobs b = make_blobs(300, 8, 4);  // N = 300 > leaf 100 and 4 (k + 1): the forest is used
+    const std::string in = dir / "in.csv";
+    write_csv(in, b.x);
+    const std::string common =
+        " --perplexity 5 --iterations 60 --exaggeration-iterations 20 --knn nndescent --nndescent-trees 3";
+    const Run r1 = run_cli(dir, "embed " + quote(in) + " -o " + quote(dir / "n1.npy") + common +
+                                    " --threads 1 --verbose --nndescent-rounds 4");
+    CAPTURE(r1.err);
+    REQUIRE(r1.status == 0);
+    CHECK(contains(r1.err, "knn nndescent (trees 3, leaf auto, rounds 4)"));
+    check_embedding(dir / "n1.npy", 300, 2);
+    REQUIRE(run_cli(dir, "embed " + quote(in) + " -o " + quote(dir / "n2.npy") + common +
+                             " --threads 2 --quiet --nndescent-rounds 4")
+                .status == 0);
+    CHECK(slurp(dir / "n1.npy") == slurp(dir / "n2.npy"));
+}
+
 namespace {
 
 struct Child {
@@ -1186,11 +1279,11 @@ TEST_CASE("cli binary: degenerate inputs embed, and --verbose prints the memory 
     }
     // --memory-limit: refused before the work, with the estimate; 0 turns the check off.
     Run refused = run_cli(dir, "embed " + quote(dir / "dups.csv") + " -o " + quote(dir / "z.csv") + fast +
-                                   " --memory-limit 0.0001");
+                                   " --memory-limit 0.00001");
     CHECK(refused.status == 1);
     check_one_error_line(refused);
     CHECK(contains(refused.err, "needs about"));
-    CHECK(contains(refused.err, "but 105 KiB is available"));
+    CHECK(contains(refused.err, "but 10.5 KiB is available"));
     CHECK_FALSE(fs::exists(dir / "z.csv"));
     CHECK(run_cli(dir, "embed " + quote(dir / "dups.csv") + " -o " + quote(dir / "z.csv") + fast +
                            " --memory-limit 0")

@@ -224,10 +224,46 @@ po::options_description embed_affinity_options() {
                       "bisection where Newton would leave the bracket).",
                       d.affinities.max_steps)
              .c_str())  //
-        ("knn", text("auto|kdtree|brute"),
-         with_default("Exact nearest-neighbour search: kdtree is fast in low dimension, brute (blocked "
-                      "GEMM) in high dimension; auto picks by N and D. All give the same neighbours.",
+        ("knn", text("auto|kdtree|brute|hnsw|nndescent"),
+         with_default("Nearest-neighbour search. Exact: kdtree is fast in low dimension, brute (blocked "
+                      "GEMM) in high dimension, auto picks the faster by N and D; all three give the same "
+                      "neighbours. hnsw (hnswlib) is approximate, for very large N: some neighbours are "
+                      "missed (at the defaults 0.3 % on Fashion-MNIST, more on data of high intrinsic "
+                      "dimension), and the result is still the same for every thread count. nndescent (a "
+                      "random-projection forest refined by NN-descent) is approximate too and parallel "
+                      "throughout, for very large N: a few neighbours per point may be missed, and the "
+                      "result is the same for every thread count.",
                       to_string(d.neighbors.backend))
+             .c_str())  //
+        ("hnsw-m", text("M"),
+         with_default("With --knn hnsw: links per point in the HNSW graph, in [2, 1000]; more is slower "
+                      "to build and more accurate.",
+                      d.neighbors.hnsw_m)
+             .c_str())  //
+        ("hnsw-ef-construction", text("EF"),
+         with_default("With --knn hnsw: candidates kept while building the graph, in [1, 100000]; more "
+                      "is slower to build and more accurate.",
+                      d.neighbors.hnsw_ef_construction)
+             .c_str())  //
+        ("hnsw-ef-search", text("auto|EF"),
+         with_default("With --knn hnsw: candidates kept by each query, in [1, 100000] (at least k + 1 "
+                      "are used); more is slower and more accurate. auto (or 0) = max(k + 1, 32).",
+                      "auto")
+             .c_str())  //
+        ("nndescent-trees", text("auto|T"),
+         with_default("With --knn nndescent: random-projection trees of the first graph, in [1, 1000]; more "
+                      "give a better start for more time. auto (or 0) = the measured default.",
+                      "auto")
+             .c_str())  //
+        ("nndescent-leaf", text("auto|L"),
+         with_default("With --knn nndescent: most points per leaf of those trees, in [2, 100000]; each "
+                      "point starts with its leaf-mates as candidates. auto (or 0) = the measured default.",
+                      "auto")
+             .c_str())  //
+        ("nndescent-rounds", text("auto|R"),
+         with_default("With --knn nndescent: most refinement rounds, in [1, 1000] (fewer when a round "
+                      "changes almost nothing). auto (or 0) = the measured default.",
+                      "auto")
              .c_str())  //
         ("pca", text("DIMS"),
          with_default("First reduce the input to its DIMS leading principal components (e.g. 50 for "
@@ -506,9 +542,24 @@ void parse_embed_options(const po::variables_map& vm, EmbedConfig& e) {
     integer(vm, "perplexity-steps", o.affinities.max_steps, 1, std::numeric_limits<int>::max());
     if (get(vm, "knn", value)) {
         const auto backend = parse_backend(value);
-        if (!backend) throw UsageError(concat("--knn must be auto, kdtree or brute; got '", value, "'"));
+        if (!backend)
+            throw UsageError(concat("--knn must be auto, kdtree, brute, hnsw or nndescent; got '", value, "'"));
         o.neighbors.backend = *backend;
     }
+    // The same ranges as validate(NeighborOptions), so a bad value is a usage error (exit 2).
+    integer(vm, "hnsw-m", o.neighbors.hnsw_m, 2, 1000);
+    integer(vm, "hnsw-ef-construction", o.neighbors.hnsw_ef_construction, 1, 100000);
+    if (get(vm, "hnsw-ef-search", value) && value != "auto")
+        o.neighbors.hnsw_ef_search = static_cast<int>(to_integer("--hnsw-ef-search", value, 0, 100000));
+    if (get(vm, "nndescent-trees", value) && value != "auto")
+        o.neighbors.nndescent_trees = static_cast<int>(to_integer("--nndescent-trees", value, 0, 1000));
+    if (get(vm, "nndescent-leaf", value) && value != "auto") {
+        o.neighbors.nndescent_leaf_size = static_cast<int>(to_integer("--nndescent-leaf", value, 0, 100000));
+        if (o.neighbors.nndescent_leaf_size == 1)
+            throw UsageError("--nndescent-leaf must be auto, 0 or in [2, 100000]; got 1");
+    }
+    if (get(vm, "nndescent-rounds", value) && value != "auto")
+        o.neighbors.nndescent_rounds = static_cast<int>(to_integer("--nndescent-rounds", value, 0, 1000));
 
     OptimizerOptions& p = o.optimizer;
     if (get(vm, "method", value)) {

@@ -14,6 +14,7 @@ packages=(
   ninja-build
   pkg-config        # finds Cairo
   libnanoflann-dev
+  libhnswlib-dev    # header-only, the approximate kNN backend (--knn hnsw)
   libboost-program-options-dev
   doctest-dev
   libeigen3-dev

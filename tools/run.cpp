@@ -301,6 +301,17 @@ void print_settings(Progress& progress, const Options& o, index_t n, index_t d) 
     if (p.method == Method::barnes_hut) {
         s << ", theta " << p.theta << ", knn " << to_string(resolve_backend(o.neighbors.backend, n, d_used));
         if (o.neighbors.backend == KnnBackend::automatic) s << " (auto)";
+        if (resolve_backend(o.neighbors.backend, n, d_used) == KnnBackend::hnsw) {
+            const index_t k = neighbor_count(o.affinities.perplexity, n);
+            s << " (M " << o.neighbors.hnsw_m << ", ef construction " << o.neighbors.hnsw_ef_construction
+              << ", ef search " << resolve_hnsw_ef_search(o.neighbors, k) << ")";
+        }
+        if (resolve_backend(o.neighbors.backend, n, d_used) == KnnBackend::nndescent) {
+            auto value = [](int v) { return v > 0 ? std::to_string(v) : std::string("auto"); };
+            s << " (trees " << value(o.neighbors.nndescent_trees) << ", leaf "
+              << value(o.neighbors.nndescent_leaf_size) << ", rounds " << value(o.neighbors.nndescent_rounds)
+              << ")";
+        }
     }
     s << ", learning rate " << resolve_learning_rate(p, n) << (p.learning_rate ? "" : " (auto)");
     s << ", iterations " << p.iterations << " (" << p.exaggeration_iterations << " exaggerated x"
@@ -313,11 +324,25 @@ void print_settings(Progress& progress, const Options& o, index_t n, index_t d) 
 
 /// The memory estimate of the run and what the machine has.
 void print_memory(Progress& progress, const Options& o, index_t n, index_t d, bool keep_affinities) {
-    const MemoryEstimate m = estimate_memory(n, d, o, keep_affinities);
+    // run_embed hands its input over to embed(), which frees it before P is built.
+    const MemoryEstimate m = estimate_memory(n, d, o, keep_affinities, true);
     const std::optional<double> available = available_memory();
     progress.line(
         concat("memory: about ", m.describe(), "; ",
                available ? format_bytes(*available) + " available" : std::string("available unknown")));
+}
+
+/// Where an iteration's time went, in milliseconds per iteration (--verbose).
+void print_iteration_seconds(Progress& progress, const IterationSeconds& s) {
+    if (s.iterations <= 0) return;
+    const double per = 1e3 / static_cast<double>(s.iterations);
+    const double total = s.tree + s.repulsion + s.attraction + s.kl + s.step;
+    char text[256];
+    std::snprintf(text, sizeof text,
+                  "optimise: %.2f ms per iteration: tree %.2f, repulsion %.2f, attraction %.2f, step %.2f, "
+                  "KL %.2f",
+                  per * total, per * s.tree, per * s.repulsion, per * s.attraction, per * s.step, per * s.kl);
+    progress.line(text);
 }
 
 /// The detail of a library stage's line.
@@ -699,7 +724,7 @@ int run_embed(const CliConfig& config) {
     SignalScope signals;
     check_distinct_files(e);
 
-    const EmbedInputs in = read_embed_inputs(e, options, progress);
+    EmbedInputs in = read_embed_inputs(e, options, progress);
     const index_t n = in.x.rows(), d = in.x.cols();
     validate(options, n, d);
     check_outputs(e);
@@ -732,8 +757,9 @@ int run_embed(const CliConfig& config) {
             saved_iteration = state.iteration;
         };
     }
-    const Result result = embed(in.x, options, callbacks);
+    const Result result = embed(std::move(in.x), options, callbacks);  // frees the input when done with it
     if (result.status == RunStatus::cancelled) return report_cancelled(result, e, saved_iteration, progress);
+    if (progress.verbose()) print_iteration_seconds(progress, result.timings.iteration);
     return write_outputs(e, result, in.labels.codes.empty() ? nullptr : &in.labels, progress, options);
 }
 

@@ -28,10 +28,13 @@ struct MemoryStage {
 ///   pca              N D' 8 + ceil(N/2048) D^2 8   the reduced copy and the per-block covariances
 ///   neighbour search brute: N (8 D' + 16) (a float copy, twice); kd-tree: N 16
 ///   kNN graph        N k (4 + 8)                point indices and squared distances
-///   P workspace      N k (8 + 4 + 8) + (N+1) 8  conditional p_j|i and the reverse graph while P is built
-///   P                2 N k (4 + 8) + (N+1) 8    symmetric CSR: at most twice the graph's entries
+///   P workspace      N k 4 + N 4                float conditionals p_j|i and a counter a point
+///   P                1.5 N k (4 + 4) + (N+1) 8  symmetric CSR, float values: between N k and 2 N k
+///                                               entries, typically 1.4-1.5 N k (measured)
 ///   session          6 N dims 8                 Y0, Y, gains, velocity, gradient, the returned copy
-///   tree             N (8+8+4+4+8 + 8 dims) + N/2 nodes of (8 + 8 dims + 4 dims (dims+1) + 16)
+///   tree             N (4+8+8+4+8 + 8 dims) + N/4 nodes of (8 + 8 dims + 4 dims (dims+1) + 16)
+/// The affinities stage is counted twice: while the rows are calibrated (whole graph and conditionals)
+/// and while P is assembled (graph indices, conditionals, P; the distances are freed).
 /// Exact methods: 3 N^2 8 (the conditional and the joint dense P plus one more for the sweeps: the bound
 /// require_dense_fits applies) while P is built, N^2 8 during the optimisation, plus input, PCA and session.
 /// Not counted: the scaled copy of the input (N D 8) that embed() makes when its magnitudes are extreme.
@@ -55,7 +58,9 @@ struct MemoryEstimate {
 
 /// Estimates the memory of embed() for N points of D dimensions under these options (no data needed).
 /// keep_affinities: Callbacks::keep_affinities, which holds a second copy of P.
-MemoryEstimate estimate_memory(index_t n, index_t d, const Options& options, bool keep_affinities = false);
+/// input_released: embed() owns the input (embed(Matrix&&)) and frees it before P is built.
+MemoryEstimate estimate_memory(index_t n, index_t d, const Options& options, bool keep_affinities = false,
+                               bool input_released = false);
 
 /// Bytes this process may still allocate: MemAvailable from /proc/meminfo, lowered to the memory cgroup's
 /// limit minus its usage (less reclaimable page cache) where a limit is set, as in containers. nullopt

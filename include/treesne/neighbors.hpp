@@ -1,4 +1,5 @@
-// Exact k-nearest-neighbour graphs. nanoflann is included by knn_kdtree.cpp only.
+// k-nearest-neighbour graphs: exact (kd-tree, brute force) and approximate (HNSW). nanoflann is included
+// by knn_kdtree.cpp only, hnswlib by knn_hnsw.cpp only.
 #pragma once
 
 #include <cstdint>
@@ -11,9 +12,11 @@
 namespace treesne {
 
 /// The k nearest neighbours of every point, self excluded.
-/// Invariants: CSR with exactly k entries per row (row i is [i*k, (i+1)*k)); each row sorted by squared
-/// Euclidean distance, ties broken by tie_key(i, j) (distinct for distinct j); distances are computed by
-/// squared_distance() below, so every backend returns bit-identical graphs.
+/// Invariants: CSR with exactly k entries per row (row i is [i*k, (i+1)*k)), k distinct points other than
+/// i; each row sorted by squared Euclidean distance, ties broken by tie_key(i, j) (distinct for distinct
+/// j); distances are computed by squared_distance() below, so every exact backend returns bit-identical
+/// graphs. The approximate backend (hnsw) keeps every invariant but may hold a farther point in place of
+/// a missed near one.
 struct NeighborGraph {
     index_t n = 0;
     index_t k = 0;
@@ -37,8 +40,13 @@ inline std::uint64_t tie_key(index_t query, point_t j) {
 /// Squared Euclidean distance, summed in index order: the one definition every backend reports.
 double squared_distance(const double* a, const double* b, index_t d);
 
-/// Exact k-nearest-neighbour graph of the rows of X with the chosen backend (automatic resolved by
-/// resolve_backend). Requires 1 <= k <= N-1 and N <= 2^32-1. threads: 0 = all.
+/// k-nearest-neighbour graph of the rows of X with the chosen backend (automatic resolved by
+/// resolve_backend; exact unless it is hnsw), with that backend's parameters. Requires 1 <= k <= N-1,
+/// N <= 2^32-1, finite X and valid options (validate(NeighborOptions)). threads: 0 = all; the graph
+/// does not depend on it.
+NeighborGraph nearest_neighbors(ConstMatrixView x, index_t k, const NeighborOptions& options, int threads);
+
+/// The same with the backend's default parameters.
 NeighborGraph nearest_neighbors(ConstMatrixView x, index_t k, KnnBackend backend, int threads);
 
 /// Reference O(N^2 D) scan, single-threaded: the oracle the tests compare the backends with.

@@ -11,12 +11,16 @@
 
 namespace treesne {
 
-/// Which exact nearest-neighbour search to use. All backends return the same graph (equidistant
-/// neighbours ordered by tie_key(), see neighbors.hpp).
+/// Which nearest-neighbour search to use. The exact backends return the same graph (equidistant
+/// neighbours ordered by tie_key(), see neighbors.hpp); hnsw is approximate.
 enum class KnnBackend {
-    automatic,  ///< the faster of the two for the given N and D (crossovers measured, see neighbors.cpp)
+    automatic,  ///< the faster exact one for the given N and D (crossovers measured, see neighbors.cpp)
     kdtree,     ///< nanoflann kd-tree: the faster one for D <= 4 at k = 90 (measured), slow at D = 50
     brute,      ///< blocked float GEMM + exact double re-ranking: O(N^2 D), fast in high dimension
+    hnsw,       ///< hnswlib's HNSW graph, approximate (a few neighbours per row may be missed), for
+                ///< large N; deterministic for any thread count; parameters in NeighborOptions
+    nndescent,  ///< random-projection forest + NN-descent, approximate, parallel, for large N;
+                ///< deterministic for any thread count; parameters in NeighborOptions
 };
 
 /// What the optimiser minimises and how the gradient is computed.
@@ -38,6 +42,24 @@ enum class InitKind {
 struct NeighborOptions {
     /// Backend; automatic picks per (N, D).
     KnnBackend backend = KnnBackend::automatic;
+    /// KnnBackend::hnsw only. Links per point and layer (HNSW's M; 2M on the bottom layer). More is
+    /// slower to build and uses 8M bytes more per point, and gives higher recall. Range [2, 1000].
+    int hnsw_m = 16;
+    /// KnnBackend::hnsw only. Candidate list size while the index is built (efConstruction): the graph's
+    /// quality, paid for in build time. Range [1, 100000]; values below M act as M.
+    int hnsw_ef_construction = 150;
+    /// KnnBackend::hnsw only. Candidate list size of each query (ef); recall grows with it, and so does
+    /// the query time. 0 = auto (see resolve_hnsw_ef_search); values below k + 1 act as k + 1.
+    int hnsw_ef_search = 0;
+    /// KnnBackend::nndescent only. Random-projection trees of the first graph: more give a better start
+    /// (fewer refinement rounds) for more time. 0 = auto (src/knn_nndescent.cpp). Range [0, 1000].
+    int nndescent_trees = 0;
+    /// KnnBackend::nndescent only. Most points per leaf of those trees: every point starts with its
+    /// leaf-mates as candidates. 0 = auto, else in [2, 100000].
+    int nndescent_leaf_size = 0;
+    /// KnnBackend::nndescent only. Most refinement rounds (fewer when a round changes almost nothing).
+    /// 0 = auto. Range [0, 1000].
+    int nndescent_rounds = 0;
 };
 
 /// Input affinities P.
@@ -117,6 +139,14 @@ double resolve_learning_rate(const OptimizerOptions& options, index_t n);
 
 /// Resolves KnnBackend::automatic to the faster exact backend for N points in D dimensions.
 KnnBackend resolve_backend(KnnBackend backend, index_t n, index_t d);
+
+/// Throws InvalidArgument naming the field unless the hnsw and nndescent parameters are in their ranges
+/// (checked for every backend, so a bad value never waits for the backend that reads it).
+void validate(const NeighborOptions& options);
+
+/// The ef of the hnsw queries for k neighbours: the option if set (at least k + 1), else the measured
+/// default (neighbors.cpp).
+index_t resolve_hnsw_ef_search(const NeighborOptions& options, index_t k);
 
 /// Names used by the CLI and in messages.
 const char* to_string(Method method);

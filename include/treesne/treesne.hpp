@@ -80,6 +80,9 @@ struct Callbacks {
 /// first multiplied by a power of two (a copy; exact, so the neighbours and P are those of the original
 /// data) so that squared distances neither overflow nor underflow.
 Result embed(ConstMatrixView x, const Options& options, const Callbacks& callbacks);
+/// The same, taking the input over: it is freed (with its PCA copy) once the neighbours and the initial
+/// embedding are computed, before P is built, which lowers the peak memory by N x D doubles.
+Result embed(Matrix&& x, const Options& options, const Callbacks& callbacks);
 Result embed(ConstMatrixView x, const Options& options, const Observer& observer = {});
 
 /// Throws InvalidArgument naming the first non-finite entry (row, column) of x.

@@ -1,0 +1,79 @@
+// The memory estimate against the real peak of a run: the process's high-water mark (VmHWM), not the
+// estimate's own formulas.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "doctest/doctest.h"
+#include "test_helpers.hpp"
+#include "treesne/treesne.hpp"
+
+using namespace treesne;
+using namespace treesne::testing;
+
+namespace {
+
+// VmHWM of this process in bytes (Linux), or -1.
+double high_water_mark() {
+    std::ifstream status("/proc/self/status");
+    std::string key;
+    double kib = -1;
+    while (status >> key) {
+        if (key == "VmHWM:") {
+            status >> kib;
+            return kib * 1024.0;
+        }
+        status.ignore(1 << 20, '\n');
+    }
+    return -1;
+}
+
+}  // namespace
+
+TEST_CASE("memory: the estimate is within 10 % of the measured peak of a mid-sized embed") {
+    // 100,000 clustered 3-D points, perplexity 30 (k = 90): the kNN graph (108 MB) and P (~100 MB) dwarf
+    // the program itself (~10 MB), as they do at any size worth estimating. The embedding runs in a
+    // forked child, so that its high-water mark is that of this run alone (plus the test program), and
+    // the child reports VmHWM through a pipe.
+    if (high_water_mark() < 0) {
+        MESSAGE("skipped: /proc/self/status has no VmHWM on this system");
+        return;
+    }
+    constexpr index_t n = 100'000, d = 3;
+    Options o;
+    o.threads = 2;
+    o.optimizer.iterations = 20;
+    o.optimizer.exaggeration_iterations = 10;
+    const double estimate = estimate_memory(n, d, o, false, true).peak;
+
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        ::close(fds[0]);
+        double peak = -1;
+        try {
+            Matrix x = clustered(10, n / 10, d, 5);
+            const Result r = embed(std::move(x), o, Callbacks{});
+            if (r.iterations == 20) peak = high_water_mark();
+        } catch (...) {
+        }
+        const ssize_t written = ::write(fds[1], &peak, sizeof peak);
+        ::_exit(written == sizeof peak ? 0 : 1);
+    }
+    ::close(fds[1]);
+    double peak = -1;
+    const ssize_t got = ::read(fds[0], &peak, sizeof peak);
+    ::close(fds[0]);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    REQUIRE(got == sizeof peak);
+    REQUIRE(WIFEXITED(status));
+    REQUIRE(peak > 0);
+    MESSAGE("estimate ", estimate / 1048576.0, " MiB, measured peak (VmHWM) ", peak / 1048576.0, " MiB");
+    CHECK(std::abs(estimate - peak) <= 0.10 * peak);
+}
