@@ -16,6 +16,18 @@ using namespace treesne::testing;
 
 namespace {
 
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kAddressSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kAddressSanitizer = true;
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
+
 // VmHWM of this process in bytes (Linux), or -1.
 double high_water_mark() {
     std::ifstream status("/proc/self/status");
@@ -38,6 +50,10 @@ TEST_CASE("memory: the estimate is within 10 % of the measured peak of a mid-siz
     // the program itself (~10 MB), as they do at any size worth estimating. The embedding runs in a
     // forked child, so that its high-water mark is that of this run alone (plus the test program), and
     // the child reports VmHWM through a pipe.
+    if (kAddressSanitizer) {  // its shadow memory and quarantine are not the program's own
+        MESSAGE("skipped: AddressSanitizer changes the memory footprint");
+        return;
+    }
     if (high_water_mark() < 0) {
         MESSAGE("skipped: /proc/self/status has no VmHWM on this system");
         return;
