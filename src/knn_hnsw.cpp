@@ -87,7 +87,7 @@ void exact_scan_all(ConstMatrixView x, index_t k, int threads, NeighborGraph& gr
 // On well-separated clusters the descent sometimes ends in the wrong cluster and the row's every
 // neighbour is wrong; started at the point itself, the search cannot leave its neighbourhood unless the
 // neighbourhood is worse (100,000 points of 20 clusters in 50-D, M 16, ef 91: rows with recall below
-// 0.5 fell from 25 to 7 of 2,000, mean recall rose from 0.920 to 0.927, in less time).
+// 0.5 fell from 25 to 7 of 2,000, mean recall rose from 0.920 to 0.927, at no extra time).
 index_t search_all(ConstMatrixView x, index_t k, index_t ef, const FloatMap& map,
                    const hnswlib::HierarchicalNSW<float>& index, int threads, NeighborGraph& graph) {
     // The node of each point (its label is its index); read from the map once, before the threads.
@@ -170,8 +170,8 @@ NeighborGraph knn_hnsw(ConstMatrixView x, index_t k, const NeighborOptions& opti
         r.build_seconds = seconds_since(start);
         r.build_cpu_seconds = thread_cpu_seconds() - cpu_start;
         start = std::chrono::steady_clock::now();
-        // ef is a member of the index, read by every query: set once, before the parallel searches.
-        index.setEf(static_cast<std::size_t>(ef));
+        // The bottom-layer search takes ef as an argument: no shared state is written during the queries
+        // (searchKnn would read the index's ef member instead, set by setEf).
         r.exact_rows = search_all(x, k, ef, map, index, threads, graph);
         r.search_seconds = seconds_since(start);
     } catch (const Error&) {
