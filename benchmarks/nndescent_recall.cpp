@@ -7,7 +7,7 @@
 //                                  [--reverse LIST] [--check-threads T]
 //
 // --rows N keeps the first N rows. The parameter options take comma-separated lists (default: the
-// library's defaults); every combination is run. Reference: --sample 0 computes the whole exact graph
+// library's defaults); every combination is run; --rounds -1 measures the first graph alone. Reference: --sample 0 computes the whole exact graph
 // (brute backend) and measures recall over every row; --sample S > 0 draws S rows at random (seeded) and
 // finds their exact neighbours by a scan of all N points, O(S N D). Recall of a row: the share of its k
 // neighbours whose distance is at most the exact k-th distance. --check-threads T also builds the graph
@@ -202,9 +202,10 @@ int main(int argc, char** argv) try {
                         treesne::NeighborOptions o;
                         o.nndescent_trees = static_cast<int>(trees);
                         o.nndescent_leaf_size = static_cast<int>(leaf);
-                        o.nndescent_rounds = static_cast<int>(rounds);
+                        o.nndescent_rounds = static_cast<int>(std::max(rounds, 0LL));
                         treesne::validate(o);
                         treesne::detail::NndescentParameters p = treesne::detail::resolve_nndescent(o, n, c.k);
+                        if (rounds < 0) p.rounds = 0;  // the first graph alone
                         if (candidates > 0) p.candidates = candidates;
                         if (reverse >= 0) p.reverse_cap = reverse;
                         treesne::detail::NndescentReport r;

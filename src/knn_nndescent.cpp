@@ -6,8 +6,12 @@
 // 1. Forest. Each tree splits the points recursively by the perpendicular bisector of two points drawn
 //    from the node until a node holds at most `leaf_size` points. The draws are hashes of (seed, tree,
 //    node), never thread state, so each tree is a pure function of the data: they are built in parallel.
-// 2. First graph. Every point is offered its leaf-mates in every tree. The leaves of one tree are
-//    disjoint, so they are processed in parallel, each writing only its own points' rows.
+//    The search itself runs on a float copy of the points (Points: centred, scaled by a power of two)
+//    relabelled in the first tree's order, so that the rows and points one local join touches tend to
+//    lie near each other in memory; the graph is mapped back to the input's labels at the end.
+// 2. First graph. Each point gets its nearest leaf-mates in every tree (LeafSearch: a float GEMM
+//    screens the pairs of a leaf). The leaves of one tree are disjoint, so they are processed in
+//    parallel, each writing only its own points' rows.
 // 3. Refinement rounds: NN-descent's local join. For each point v, a list of "new" and one of "old"
 //    candidates is drawn from v's row and its reverse neighbours (at most `candidates` each, chosen by a
 //    hash of (round, v, u), not at random); every pair of them with at least one new member is compared,
@@ -36,7 +40,12 @@
 //
 // Memory, besides the output (N k (4 + 8) bytes): while the graph is built its distances are floats
 // (4 N k bytes, freed before the exact distances are allocated) and each entry has a flag byte (N k);
-// the reverse lists take N reverse_cap (4 + 1) bytes, the forest 4 N bytes per tree during step 2.
+// the float points take 4 N D bytes, the reverse lists N reverse_cap (4 + 1) bytes, the labels 8 N,
+// the forest 4 N bytes per tree during step 2 (the model in memory.cpp, neighbor_search_bytes).
+#include <sys/mman.h>
+
+#define EIGEN_DONT_PARALLELIZE
+#include <Eigen/Core>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -66,12 +75,102 @@ constexpr point_t no_point = std::numeric_limits<point_t>::max();
 constexpr int split_attempts = 3;
 // Points whose data rows are prefetched ahead of their use when gathering a panel.
 constexpr index_t prefetch_ahead = 8;
+// Leaf search (LeafSearch): candidates kept per point beyond k, the query and reference blocks of one
+// float GEMM (a 256 x 512 block of estimates, 512 KiB, stays in cache), estimates tested at once.
+constexpr index_t leaf_extra = 16;
+constexpr index_t leaf_query_block = 256;
+constexpr index_t leaf_reference_block = 512;
+constexpr index_t leaf_chunk = 64;
+// Inside a leaf the points are put in a spatial order by further splits down to this many points.
+constexpr index_t order_leaf = 64;
 // Entry flags: not yet drawn into its owner's new list; inserted during the current round.
 constexpr std::uint8_t fresh = 1, recent = 2;
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
+
+// Allocates v for n elements and asks the kernel (Linux) to back it with 2 MiB pages before it is first
+// touched: the rows are read and written at random, and with 4 KiB pages nearly every access to a row
+// would also miss the TLB. Only advice: without transparent huge pages nothing changes.
+template <class T>
+void reserve_huge(std::vector<T>& v, std::size_t n) {
+    v.reserve(n);
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    constexpr std::uintptr_t huge = std::uintptr_t{2} << 20;
+    const auto begin = reinterpret_cast<std::uintptr_t>(v.data());
+    const std::uintptr_t first = (begin + huge - 1) & ~(huge - 1);
+    const std::uintptr_t last = (begin + n * sizeof(T)) & ~(huge - 1);
+    if (last > first) madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);
+#endif
+}
+
+// Rows [0, n) of a row-major array of `width` elements each, reordered in place so that the new row s
+// is the old row from[s] (from: a permutation of [0, n)). One cycle of the permutation at a time, with
+// one row of scratch: no second copy of the array.
+template <class T>
+void gather_rows_in_place(T* data, index_t width, const std::vector<point_t>& from) {
+    const auto n = static_cast<index_t>(from.size());
+    const auto w = static_cast<std::size_t>(width);
+    std::vector<bool> done(static_cast<std::size_t>(n), false);
+    std::vector<T> first(w);
+    for (index_t c = 0; c < n; ++c) {
+        if (done[static_cast<std::size_t>(c)]) continue;
+        std::copy_n(data + static_cast<std::size_t>(c) * w, w, first.begin());
+        index_t j = c;
+        for (;;) {
+            done[static_cast<std::size_t>(j)] = true;
+            const index_t source = from[static_cast<std::size_t>(j)];
+            T* target = data + static_cast<std::size_t>(j) * w;
+            if (source == c) {
+                std::copy_n(first.begin(), w, target);
+                break;
+            }
+            std::copy_n(data + static_cast<std::size_t>(source) * w, w, target);
+            j = source;
+        }
+    }
+}
+
+// The points as the search sees them: float, centred per coordinate on the middle of its range and
+// scaled by one power of two so that every |coordinate| <= 1 (the same scale for all coordinates, so
+// distances keep their order up to float rounding; no overflow or underflow of the squared distances
+// whatever the data's magnitude or offset). Half the bytes of the input, and the rows are later put in
+// a spatial order (the first tree's), so that the rows a local join reads lie near each other in
+// memory: at 1,000,000 x 50 this halved the refinement's time. The working distances are computed from
+// these; the final distances from the input itself.
+struct Points {
+    index_t rows = 0, cols = 0;
+    std::vector<float> data;
+
+    const float* row(index_t i) const { return data.data() + static_cast<std::size_t>(i * cols); }
+    double operator()(index_t i, index_t j) const { return data[static_cast<std::size_t>(i * cols + j)]; }
+
+    Points(ConstMatrixView x, int threads) : rows(x.rows), cols(x.cols) {
+        std::vector<double> middle(static_cast<std::size_t>(cols));
+        double half = 0;
+        for (index_t j = 0; j < cols; ++j) {
+            double lo = x(0, j), hi = x(0, j);
+            for (index_t i = 1; i < rows; ++i) {
+                lo = std::min(lo, x(i, j));
+                hi = std::max(hi, x(i, j));
+            }
+            // Halves first: finite even when hi - lo overflows, and |x - middle| <= hi / 2 - lo / 2.
+            middle[static_cast<std::size_t>(j)] = lo / 2 + hi / 2;
+            half = std::max(half, hi / 2 - lo / 2);
+        }
+        int e = 0;
+        if (half > 0) std::frexp(half, &e);  // half in [2^(e-1), 2^e)
+        reserve_huge(data, static_cast<std::size_t>(rows * cols));
+        data.resize(static_cast<std::size_t>(rows * cols));
+        parallel_for(rows, threads, [&](index_t begin, index_t end) {
+            for (index_t i = begin; i < end; ++i)
+                for (index_t j = 0; j < cols; ++j)
+                    data[static_cast<std::size_t>(i * cols + j)] =
+                        static_cast<float>(std::ldexp(x(i, j) - middle[static_cast<std::size_t>(j)], -e));
+        });
+    }
+};
 
 // --- arithmetic -----------------------------------------------------------------------------------
 
@@ -100,18 +199,18 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 class Panel {
   public:
     // Gathers the rows `points[0, count)` of x (and nothing else) into the panel.
-    void gather(ConstMatrixView x, const point_t* points, index_t count) {
+    void gather(const Points& x, const point_t* points, index_t count) {
         d_ = x.cols;
         groups_ = (count + kLanes - 1) / kLanes;
         stride_ = groups_ * kLanes;
         data_.resize(static_cast<std::size_t>(d_ * stride_));
-        const index_t lines = (d_ * static_cast<index_t>(sizeof(double)) + 63) / 64;
+        const index_t lines = (d_ * static_cast<index_t>(sizeof(float)) + 63) / 64;
         for (index_t c = 0; c < count; ++c) {
             if (c + prefetch_ahead < count) {  // the rows are scattered in memory
                 const char* ahead = reinterpret_cast<const char*>(x.row(points[c + prefetch_ahead]));
                 for (index_t line = 0; line < lines; ++line) __builtin_prefetch(ahead + 64 * line);
             }
-            const double* row = x.row(points[c]);
+            const float* row = x.row(points[c]);
             for (index_t j = 0; j < d_; ++j) data_[static_cast<std::size_t>(j * stride_ + c)] = row[j];
         }
         for (index_t c = count; c < stride_; ++c)
@@ -120,50 +219,29 @@ class Panel {
     }
     // Working distances from point `a` (its coordinates) to the columns from `from` on; returns them
     // indexed by column (entries before `from` are unspecified).
-    const double* distances(const double* a, index_t from) {
-        panel_distances(a, data_.data(), stride_, d_, from / kLanes, groups_, out_.data());
+    const double* distances(const float* a, index_t from) {
+        query_.assign(a, a + d_);
+        panel_distances(query_.data(), data_.data(), stride_, d_, from / kLanes, groups_, out_.data());
         return out_.data();
     }
 
   private:
     index_t d_ = 0, groups_ = 0, stride_ = 0;
-    std::vector<double> data_, out_;
+    std::vector<double> data_, out_, query_;
 };
 
-double dot(const double* a, const double* b, index_t d) {
+double dot(const float* a, const double* b, index_t d) {
     Lanes acc{};
     index_t j = 0;
     for (; j + kLanes <= d; j += kLanes) acc += load(a + j) * load(b + j);
     double sum = lane_sum(acc);
-    for (; j < d; ++j) sum += a[j] * b[j];
+    for (; j < d; ++j) sum += static_cast<double>(a[j]) * b[j];
     return sum;
 }
 
 // A pseudo-random word for (a, b): splitmix64's mixer over both, no state.
 std::uint64_t draw(std::uint64_t a, std::uint64_t b) {
     return mix64(splitmix64_at(a) ^ b);
-}
-
-// The power of two that maps the squared distances of x into float's range without changing their
-// order: 2^-2e where 2^e bounds the largest coordinate range, so scaled distances are at most D. The
-// exponent is clamped so the scale is a normal double: for coordinates beyond about 1e154 the double
-// distances themselves overflow (and below 1e-154 underflow); such pairs tie and the tie key orders
-// them, which keeps the rows valid (and the final distances are exact anyway).
-double distance_scale(ConstMatrixView x) {
-    double spread = 0;
-    for (index_t j = 0; j < x.cols; ++j) {
-        double lo = x(0, j), hi = x(0, j);
-        for (index_t i = 1; i < x.rows; ++i) {
-            lo = std::min(lo, x(i, j));
-            hi = std::max(hi, x(i, j));
-        }
-        spread = std::max(spread, hi - lo);  // +inf if the range overflows
-    }
-    int e = 0;
-    if (spread > 0 && std::isfinite(spread)) std::frexp(spread, &e);  // spread in [2^(e-1), 2^e)
-    if (!std::isfinite(spread)) e = std::numeric_limits<double>::max_exponent;
-    return std::ldexp(1.0, std::clamp(-2 * e, std::numeric_limits<double>::min_exponent - 1,
-                                      std::numeric_limits<double>::max_exponent - 1));
 }
 
 // --- 1. the forest --------------------------------------------------------------------------------
@@ -176,9 +254,11 @@ struct Tree {
 
 class TreeBuilder {
   public:
-    TreeBuilder(ConstMatrixView x, index_t leaf, std::uint64_t tree_seed)
+    TreeBuilder(const Points& x, index_t leaf, std::uint64_t tree_seed)
         : x_(x), leaf_(leaf), seed_(tree_seed), normal_(static_cast<std::size_t>(x.cols)) {}
 
+    // The nodes of at most `leaf` points are the leaves; each is split further, down to order_leaf
+    // points, only to put its points in a spatial order (the leaf search then meets near points first).
     Tree build() {
         const index_t n = x_.rows;
         Tree tree;
@@ -188,19 +268,22 @@ class TreeBuilder {
         struct Node {
             index_t begin, end;
             std::uint64_t id;
+            bool in_leaf;
         };
-        std::vector<Node> stack{{0, n, 1}};
+        std::vector<Node> stack{{0, n, 1, false}};
         while (!stack.empty()) {
-            const Node node = stack.back();
+            Node node = stack.back();
             stack.pop_back();
-            if (node.end - node.begin <= leaf_) {
+            const index_t size = node.end - node.begin;
+            if (!node.in_leaf && size <= leaf_) {
                 tree.leaf_begin.push_back(node.begin);
-                continue;
+                node.in_leaf = true;
             }
+            if (node.in_leaf && size <= order_leaf) continue;
             point_t* points = tree.order.data() + node.begin;
-            const index_t mid = node.begin + split(points, node.end - node.begin, node.id);
-            stack.push_back({mid, node.end, draw(node.id, 2)});
-            stack.push_back({node.begin, mid, draw(node.id, 1)});
+            const index_t mid = node.begin + split(points, size, node.id);
+            stack.push_back({mid, node.end, draw(node.id, 2), node.in_leaf});
+            stack.push_back({node.begin, mid, draw(node.id, 1), node.in_leaf});
         }
         tree.leaf_begin.push_back(n);
         return tree;
@@ -222,12 +305,14 @@ class TreeBuilder {
             const index_t a = static_cast<index_t>(h % static_cast<std::uint64_t>(n));
             index_t b = static_cast<index_t>(draw(h, 0) % static_cast<std::uint64_t>(n - 1));
             if (b >= a) ++b;
-            const double* xa = x_.row(points[a]);
-            const double* xb = x_.row(points[b]);
+            const float* xa = x_.row(points[a]);
+            const float* xb = x_.row(points[b]);
             // Normal xa - xb through the midpoint: the side is sign(<x, normal> - <(xa + xb) / 2, normal>).
-            for (index_t j = 0; j < d; ++j) normal_[static_cast<std::size_t>(j)] = xa[j] - xb[j];
+            for (index_t j = 0; j < d; ++j)
+                normal_[static_cast<std::size_t>(j)] = static_cast<double>(xa[j]) - static_cast<double>(xb[j]);
             double offset = 0;
-            for (index_t j = 0; j < d; ++j) offset += 0.5 * (xa[j] + xb[j]) * normal_[static_cast<std::size_t>(j)];
+            for (index_t j = 0; j < d; ++j)
+                offset += 0.5 * (static_cast<double>(xa[j]) + static_cast<double>(xb[j])) * normal_[static_cast<std::size_t>(j)];
             index_t right = 0;
             for (index_t p = 0; p < n; ++p) {
                 const double s = dot(x_.row(points[p]), normal_.data(), d) - offset;
@@ -263,7 +348,7 @@ class TreeBuilder {
         return half;
     }
 
-    ConstMatrixView x_;
+    const Points& x_;
     index_t leaf_;
     std::uint64_t seed_;
     std::vector<double> normal_, projection_, best_projection_;
@@ -275,21 +360,38 @@ class TreeBuilder {
 
 // --- the working graph ----------------------------------------------------------------------------
 
+// A candidate for a row: a point and its working distance.
+struct Offer {
+    float distance;
+    point_t point;
+};
+
+// Reused storage of Rows::merge.
+struct MergeScratch {
+    std::vector<point_t> indices;
+    std::vector<float> distances;
+    std::vector<std::uint8_t> flags;
+};
+
 // Row i: indices[i k, (i+1) k) (the output's storage) and distances (scaled fast distances, float),
 // sorted by (distance, tie key); the slots past the row's last entry hold no_point. Each entry has a
 // flag byte; each row a lock and its current worst distance (+inf until full), read without the lock to
 // skip hopeless offers.
 class Rows {
   public:
+    // `indices` (the output's storage) must be allocated and not yet touched.
     Rows(std::vector<point_t>& indices, index_t n, index_t k)
         : index_(indices.data()),
           n_(n),
           k_(k),
-          distance_(static_cast<std::size_t>(n * k), std::numeric_limits<float>::infinity()),
-          flags_(static_cast<std::size_t>(n * k), 0),
           worst_(new std::atomic<float>[static_cast<std::size_t>(n)]),
           lock_(new std::atomic<std::uint8_t>[static_cast<std::size_t>(n)]) {
-        std::fill(indices.begin(), indices.end(), no_point);
+        const auto entries = static_cast<std::size_t>(n * k);
+        reserve_huge(distance_, entries);
+        distance_.assign(entries, std::numeric_limits<float>::infinity());
+        reserve_huge(flags_, entries);
+        flags_.assign(entries, 0);
+        indices.assign(entries, no_point);
         for (index_t i = 0; i < n; ++i) {
             worst_[static_cast<std::size_t>(i)].store(std::numeric_limits<float>::infinity(), std::memory_order_relaxed);
             lock_[static_cast<std::size_t>(i)].store(0, std::memory_order_relaxed);
@@ -306,58 +408,90 @@ class Rows {
     float worst(index_t i) const { return worst_[static_cast<std::size_t>(i)].load(std::memory_order_relaxed); }
     std::vector<std::uint8_t>& all_flags() { return flags_; }
 
-    // Offers point b at scaled distance d to row a, from any thread. Returns whether it was inserted.
-    bool offer(index_t a, point_t b, float d) {
-        if (d > worst(a)) return false;  // the worst entry only improves: this offer could never enter
-        std::atomic<std::uint8_t>& lock = lock_[static_cast<std::size_t>(a)];
-        while (lock.exchange(1, std::memory_order_acquire) != 0)
-            while (lock.load(std::memory_order_relaxed) != 0) {
+    // Merges `offers` (candidates of point i with their working distances, any order, distinct points,
+    // none of them i) into row i: the k best of both by (distance, tie key). An offer already in the row
+    // has the same key as its entry (the working distance is a function of the pair), so the two meet
+    // in the merge and the offer is dropped. Inserted entries are flagged fresh and recent, the others
+    // keep their flags. The caller owns the row (its lock, or the only thread that touches it). Returns
+    // the number of entries inserted.
+    index_t merge(index_t i, std::vector<Offer>& offers, MergeScratch& scratch) {
+        const index_t k = k_;
+        auto before = [i](float da, point_t a, float db, point_t b) {
+            return da < db || (da == db && tie_key(i, a) < tie_key(i, b));
+        };
+        auto offer_less = [&](const Offer& a, const Offer& b) { return before(a.distance, a.point, b.distance, b.point); };
+        if (static_cast<index_t>(offers.size()) > k) {  // at most k of them can enter the row
+            std::nth_element(offers.begin(), offers.begin() + (k - 1), offers.end(), offer_less);
+            offers.resize(static_cast<std::size_t>(k));
+        }
+        std::sort(offers.begin(), offers.end(), offer_less);
+        point_t* idx = indices(i);
+        float* dist = distances(i);
+        std::uint8_t* flag = flags(i);
+        const auto count = static_cast<index_t>(offers.size());
+        // A read-only walk first: most offers in a good graph are already there, and then nothing moves.
+        {
+            index_t r = 0, o = 0, out = 0, fresh_offers = 0;
+            while (out < k && o < count) {
+                const Offer& offer = offers[static_cast<std::size_t>(o)];
+                if (r < k && idx[r] == offer.point) {
+                    ++o;
+                    continue;
+                }
+                if (r < k && idx[r] != no_point && before(dist[r], idx[r], offer.distance, offer.point)) {
+                    ++r;
+                } else {
+                    ++o;
+                    ++fresh_offers;
+                }
+                ++out;
             }
-        const bool inserted = insert(a, b, d);
-        lock.store(0, std::memory_order_release);
+            if (fresh_offers == 0) return 0;
+        }
+        scratch.indices.assign(idx, idx + k);
+        scratch.distances.assign(dist, dist + k);
+        scratch.flags.assign(flag, flag + k);
+        index_t r = 0, o = 0, out = 0, inserted = 0;
+        while (out < k) {
+            const bool row_left = r < k && scratch.indices[static_cast<std::size_t>(r)] != no_point;
+            if (!row_left && o == count) break;
+            bool take_row = o == count;
+            if (row_left && o < count) {
+                const Offer& offer = offers[static_cast<std::size_t>(o)];
+                const point_t p = scratch.indices[static_cast<std::size_t>(r)];
+                if (offer.point == p) {
+                    ++o;
+                    continue;
+                }
+                take_row = before(scratch.distances[static_cast<std::size_t>(r)], p, offer.distance, offer.point);
+            }
+            if (take_row) {
+                idx[out] = scratch.indices[static_cast<std::size_t>(r)];
+                dist[out] = scratch.distances[static_cast<std::size_t>(r)];
+                flag[out] = scratch.flags[static_cast<std::size_t>(r)];
+                ++r;
+            } else {
+                idx[out] = offers[static_cast<std::size_t>(o)].point;
+                dist[out] = offers[static_cast<std::size_t>(o)].distance;
+                flag[out] = fresh | recent;
+                ++o;
+                ++inserted;
+            }
+            ++out;
+        }
+        if (idx[k - 1] != no_point) worst_[static_cast<std::size_t>(i)].store(dist[k - 1], std::memory_order_relaxed);
         return inserted;
     }
 
-    // Inserts b into row a (flagged fresh and recent) unless it is there already or not better than the
-    // worst entry of a full row. The caller owns the row (its lock, or the only thread touching it).
-    bool insert(index_t a, point_t b, float d) {
-        point_t* idx = indices(a);
-        float* dist = distances(a);
-        std::uint8_t* flag = flags(a);
-        // One branch-free scan of the distances (it vectorises): how many entries are nearer than d, and
-        // whether any is exactly as near. The same point always comes with the same distance, so b can
-        // only be there if some entry ties with d. Empty slots hold +inf: neither.
-        int nearer = 0, tied = 0;
-        for (index_t p = 0; p < k_; ++p) {
-            nearer += dist[p] < d ? 1 : 0;
-            tied |= dist[p] == d ? 1 : 0;
-        }
-        index_t pos = nearer;
-        if (tied) {
-            for (index_t p = nearer; p < k_ && dist[p] == d; ++p)
-                if (idx[p] == b) return false;
-            // Among entries at exactly the same distance the tie key decides.
-            const std::uint64_t tie = tie_key(a, b);
-            while (pos < k_ && idx[pos] != no_point && dist[pos] == d && tie_key(a, idx[pos]) < tie) ++pos;
-        }
-        if (pos == k_) return false;  // a full row whose worst entry is before the offer
-        const auto tail = static_cast<std::size_t>(k_ - 1 - pos);
-        std::copy_backward(idx + pos, idx + pos + tail, idx + k_);
-        std::copy_backward(dist + pos, dist + pos + tail, dist + k_);
-        std::copy_backward(flag + pos, flag + pos + tail, flag + k_);
-        idx[pos] = b;
-        dist[pos] = d;
-        flag[pos] = fresh | recent;
-        if (idx[k_ - 1] != no_point)
-            worst_[static_cast<std::size_t>(a)].store(dist[k_ - 1], std::memory_order_relaxed);
-        return true;
-    }
-
-    // Sets the row's worst distance after the row was written directly (single owner).
-    void sync_worst(index_t i) {
-        const index_t last = i * k_ + k_ - 1;
-        if (index_[last] != no_point)
-            worst_[static_cast<std::size_t>(i)].store(distance_[static_cast<std::size_t>(last)], std::memory_order_relaxed);
+    // The same from any thread, under row i's lock.
+    index_t merge_locked(index_t i, std::vector<Offer>& offers, MergeScratch& scratch) {
+        std::atomic<std::uint8_t>& lock = lock_[static_cast<std::size_t>(i)];
+        while (lock.exchange(1, std::memory_order_acquire) != 0)
+            while (lock.load(std::memory_order_relaxed) != 0) {
+            }
+        const index_t inserted = merge(i, offers, scratch);
+        lock.store(0, std::memory_order_release);
+        return inserted;
     }
 
   private:
@@ -371,116 +505,231 @@ class Rows {
 
 // --- 2. the first graph ---------------------------------------------------------------------------
 
-// Offers every point of each leaf of `tree` its leaf-mates: the leaf's distances once, then per point
-// the mates better than its row's worst, sorted and merged with the row in one pass. Leaves are
-// disjoint, so each task owns its points' rows.
-void merge_tree(ConstMatrixView x, const Tree& tree, double scale, int threads, Rows& rows) {
-    const index_t k = rows.k();
+// The k nearest neighbours of each point of a leaf among the leaf's points, offered to their rows. A
+// leaf holds up to thousands of points: their pairs are screened by blocked float GEMM (as in
+// knn_brute.cpp: the leaf centred on its mean and scaled by a power of two, then |q|^2 + |r|^2 - 2 q.r
+// estimated for a block of queries against a block of references at once), each query keeps the
+// `keep` best estimates, and only those get a working distance (panel_distances) and are offered. The
+// float estimates only choose the candidates; the choice is a fixed function of the leaf (one thread
+// runs it; Eigen's kernels are deterministic), so the graph stays the same for any thread count.
+class LeafSearch {
+  public:
+    LeafSearch(const Points& x, index_t k, Rows& rows) : x_(x), k_(k), keep_(k + leaf_extra), rows_(rows) {
+        g_.resize(leaf_query_block, leaf_reference_block);
+        buffer_.resize(static_cast<std::size_t>(leaf_query_block * stride()));
+        count_.resize(static_cast<std::size_t>(leaf_query_block));
+        threshold_.resize(static_cast<std::size_t>(leaf_query_block));
+    }
+
+    void run(const point_t* members, index_t m) {
+        members_ = members;
+        prepare(m);
+        for (index_t q0 = 0; q0 < m; q0 += leaf_query_block) {
+            const index_t q1 = std::min(m, q0 + leaf_query_block);
+            std::fill(count_.begin(), count_.end(), 0);
+            // A point whose row is already full (from earlier trees) only wants leaf-mates nearer than its
+            // worst entry: start its threshold there (in the leaf's units, with a margin for rounding),
+            // so that most of its estimates are rejected at once.
+            for (index_t q = q0; q < q1; ++q) {
+                const double worst = static_cast<double>(rows_.worst(members_[q]));
+                const double limit = worst * leaf_units_ * (1 + 1e-3) - static_cast<double>(norms_[static_cast<std::size_t>(q)]);
+                threshold_[static_cast<std::size_t>(q - q0)] =
+                    std::isfinite(limit) && limit < 4.0 * static_cast<double>(x_.cols) ? static_cast<float>(limit) : std::numeric_limits<float>::infinity();
+            }
+            // Reference blocks from the queries' own block outwards: the leaf is in a spatial order, so
+            // the nearest come first, the thresholds drop at once and the rest are mostly skipped.
+            const index_t blocks = (m + leaf_reference_block - 1) / leaf_reference_block;
+            const index_t home = ((q0 + q1) / 2) / leaf_reference_block;
+            for (index_t step = 0, visited = 0; visited < blocks; ++step) {
+                const index_t b = step % 2 == 0 ? home + step / 2 : home - (step + 1) / 2;
+                if (b < 0 || b >= blocks) continue;
+                ++visited;
+                scan(q0, q1 - q0, b * leaf_reference_block, std::min(m, (b + 1) * leaf_reference_block));
+            }
+            for (index_t q = q0; q < q1; ++q) offer(q, q - q0);
+        }
+    }
+
+  private:
+    using FloatRows = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    struct Estimate {
+        float value;
+        index_t column;
+    };
+
+    index_t stride() const { return 2 * keep_ + leaf_chunk; }
+
+    // The leaf's points in float: centred on their mean and scaled by a power of two so that every
+    // |coordinate| < 1 (exact, and far from float's overflow and underflow whatever the data's scale).
+    void prepare(index_t m) {
+        const index_t d = x_.cols;
+        mean_.assign(static_cast<std::size_t>(d), 0.0);
+        for (index_t a = 0; a < m; ++a)
+            for (index_t j = 0; j < d; ++j) mean_[static_cast<std::size_t>(j)] += x_(members_[a], j);
+        for (double& v : mean_) v /= static_cast<double>(m);
+        double spread = 0;
+        for (index_t a = 0; a < m; ++a)
+            for (index_t j = 0; j < d; ++j)
+                spread = std::max(spread, std::abs(x_(members_[a], j) - mean_[static_cast<std::size_t>(j)]));
+        int e = 0;
+        if (spread > 0 && std::isfinite(spread)) std::frexp(spread, &e);
+        leaf_units_ = std::ldexp(1.0, -2 * e);  // squared distances in the leaf's float units
+        points_.resize(m, d);
+        norms_.resize(static_cast<std::size_t>(m));
+        for (index_t a = 0; a < m; ++a) {
+            float norm = 0;
+            for (index_t j = 0; j < d; ++j) {
+                const auto v = static_cast<float>(std::ldexp(x_(members_[a], j) - mean_[static_cast<std::size_t>(j)], -e));
+                points_(a, j) = v;
+                norm += v * v;
+            }
+            norms_[static_cast<std::size_t>(a)] = norm;
+        }
+    }
+
+    // Estimates |q - r|^2 - |q|^2 = |r|^2 - 2 q.r for queries [q0, q0 + rows) against references
+    // [r0, r1); each query keeps those below its threshold, compacting to the best `keep` when full.
+    void scan(index_t q0, index_t rows, index_t r0, index_t r1) {
+        const index_t cols = r1 - r0;
+        auto g = g_.topLeftCorner(rows, cols);
+        g.noalias() = (-2.0f * points_.middleRows(q0, rows)) * points_.middleRows(r0, cols).transpose();
+        const float* norms = norms_.data() + r0;
+        for (index_t i = 0; i < rows; ++i) {
+            const float* row = g_.data() + i * leaf_reference_block;
+            const index_t self = q0 + i - r0;
+            Estimate* buffer = buffer_.data() + i * stride();
+            index_t count = count_[static_cast<std::size_t>(i)];
+            float threshold = threshold_[static_cast<std::size_t>(i)];
+            for (index_t j0 = 0; j0 < cols; j0 += leaf_chunk) {
+                const index_t j1 = std::min(cols, j0 + leaf_chunk);
+                int hits = 0;  // branch-free count first: once the threshold has dropped most chunks have none
+                for (index_t j = j0; j < j1; ++j) hits += norms[j] + row[j] < threshold;
+                if (hits == 0) continue;
+                for (index_t j = j0; j < j1; ++j) {
+                    const float estimate = norms[j] + row[j];
+                    buffer[count] = {estimate, r0 + j};
+                    count += static_cast<index_t>(estimate < threshold) & static_cast<index_t>(j != self);
+                }
+                if (count >= 2 * keep_) threshold = compact(buffer, count);
+            }
+            count_[static_cast<std::size_t>(i)] = count;
+            threshold_[static_cast<std::size_t>(i)] = threshold;
+        }
+    }
+
+    // Keeps the best `keep` estimates (ties by column, so the choice is a fixed function of the leaf);
+    // returns the largest kept one, the new threshold.
+    float compact(Estimate* buffer, index_t& count) const {
+        std::nth_element(buffer, buffer + (keep_ - 1), buffer + count, [](const Estimate& a, const Estimate& b) {
+            return a.value < b.value || (a.value == b.value && a.column < b.column);
+        });
+        count = keep_;
+        return buffer[keep_ - 1].value;
+    }
+
+    // Working distances of query q's kept candidates, offered to its row.
+    void offer(index_t q, index_t slot) {
+        Estimate* buffer = buffer_.data() + slot * stride();
+        index_t count = count_[static_cast<std::size_t>(slot)];
+        if (count > keep_) compact(buffer, count);
+        const point_t i = members_[q];
+        chosen_.clear();
+        for (index_t c = 0; c < count; ++c) chosen_.push_back(members_[buffer[c].column]);
+        panel_.gather(x_, chosen_.data(), count);
+        const double* distance = panel_.distances(x_.row(i), 0);
+        const float worst = rows_.worst(i);
+        offers_.clear();
+        for (index_t c = 0; c < count; ++c) {
+            const auto d = static_cast<float>(distance[c]);
+            if (d <= worst) offers_.push_back({d, chosen_[static_cast<std::size_t>(c)]});
+        }
+        if (!offers_.empty()) rows_.merge(i, offers_, scratch_);
+    }
+
+    const Points& x_;
+    index_t k_, keep_;
+    Rows& rows_;
+    const point_t* members_ = nullptr;
+    std::vector<double> mean_;
+    double leaf_units_ = 1;
+    FloatRows points_, g_;
+    std::vector<float> norms_;
+    std::vector<Estimate> buffer_;
+    std::vector<index_t> count_;
+    std::vector<float> threshold_;
+    std::vector<point_t> chosen_;
+    Panel panel_;
+    std::vector<Offer> offers_;
+    MergeScratch scratch_;
+};
+
+// Offers every point of each leaf of `tree` its nearest leaf-mates. Leaves are disjoint, so each task
+// owns its points' rows.
+void merge_tree(const Points& x, const Tree& tree, int threads, Rows& rows) {
     const auto leaves = static_cast<index_t>(tree.leaf_begin.size()) - 1;
     parallel_for(
         leaves, threads,
         [&](index_t l0, index_t l1) {
-            Panel panel;
-            std::vector<float> pair;  // the leaf's distance matrix
-            std::vector<Neighbor> offers;
-            std::vector<point_t> old_indices(static_cast<std::size_t>(k));
-            std::vector<float> old_distances(static_cast<std::size_t>(k));
+            LeafSearch search(x, rows.k(), rows);
             for (index_t l = l0; l < l1; ++l) {
                 const index_t first = tree.leaf_begin[static_cast<std::size_t>(l)];
-                const index_t m = tree.leaf_begin[static_cast<std::size_t>(l + 1)] - first;
-                const point_t* members = tree.order.data() + first;
-                panel.gather(x, members, m);
-                pair.resize(static_cast<std::size_t>(m * m));
-                for (index_t a = 0; a < m; ++a) {
-                    const double* d = panel.distances(x.row(members[a]), 0);
-                    for (index_t b = 0; b < m; ++b) pair[static_cast<std::size_t>(a * m + b)] = static_cast<float>(scale * d[b]);
-                }
-                for (index_t a = 0; a < m; ++a) {
-                    const index_t i = members[a];
-                    const float worst = rows.worst(i);
-                    offers.clear();
-                    for (index_t b = 0; b < m; ++b) {
-                        const float d = pair[static_cast<std::size_t>(a * m + b)];
-                        if (b != a && d <= worst) offers.push_back(candidate(i, members[b], d));
-                    }
-                    if (offers.empty()) continue;
-                    std::sort(offers.begin(), offers.end());
-                    // Merge the sorted offers with the row; an offer already in the row has the same key
-                    // as its entry, so the two meet and the offer is dropped.
-                    point_t* idx = rows.indices(i);
-                    float* dist = rows.distances(i);
-                    std::copy_n(idx, k, old_indices.begin());
-                    std::copy_n(dist, k, old_distances.begin());
-                    index_t r = 0, o = 0, out = 0;
-                    const auto count = static_cast<index_t>(offers.size());
-                    while (out < k) {
-                        const bool row_left = r < k && old_indices[static_cast<std::size_t>(r)] != no_point;
-                        if (!row_left && o == count) break;
-                        bool take_row = o == count;
-                        if (row_left && o < count) {
-                            const Neighbor& offer = offers[static_cast<std::size_t>(o)];
-                            const point_t p = old_indices[static_cast<std::size_t>(r)];
-                            if (offer.index == p) {
-                                ++o;
-                                continue;
-                            }
-                            const double dr = old_distances[static_cast<std::size_t>(r)];
-                            take_row = dr < offer.distance || (dr == offer.distance && tie_key(i, p) < offer.tie);
-                        }
-                        if (take_row) {
-                            idx[out] = old_indices[static_cast<std::size_t>(r)];
-                            dist[out] = old_distances[static_cast<std::size_t>(r)];
-                            ++r;
-                        } else {
-                            idx[out] = offers[static_cast<std::size_t>(o)].index;
-                            dist[out] = static_cast<float>(offers[static_cast<std::size_t>(o)].distance);
-                            ++o;
-                        }
-                        ++out;
-                    }
-                    rows.sync_worst(i);
-                }
+                search.run(tree.order.data() + first, tree.leaf_begin[static_cast<std::size_t>(l + 1)] - first);
             }
-        },
-        1);
+        });
 }
 
 // --- 3. refinement --------------------------------------------------------------------------------
 
 // Reverse neighbours: R(v) = points whose row holds v, at most `cap` per point, each with the fresh
 // flag of its entry. Built serially from the graph at the start of a round: O(N k), small next to the
-// round itself. Most points have more than `cap` reverse neighbours (the average is k); the first `cap`
-// in the scan are kept, and the rows are scanned in a different pseudo-random order every round, so that
-// every reverse link gets its turn. (In index order the high indices would never be kept by a point
-// with many reverse neighbours, and a point that no row holds would only ever be reached through them.)
+// round itself. Most points have more than `cap` reverse neighbours (the average is k), and which are
+// kept matters. A point that few rows hold (in high dimension many points are such "antihubs") takes
+// part in other points' local joins only through the reverse lists of its own neighbours, and those
+// tend to be held by many rows: so the sources held by fewer than k / 2 rows are kept first, then the
+// others. Within each class the rows are scanned in a different pseudo-random order every round, so
+// that every reverse link gets its turn (in index order the high indices would never be kept).
 struct ReverseLists {
     index_t cap = 0;
     std::vector<point_t> points;       // N cap
     std::vector<std::uint8_t> fresh;   // N cap: the entry (point -> v) is fresh
     std::vector<std::uint32_t> count;  // N
+    std::vector<std::uint32_t> held;   // N: how many rows hold each point
 
     void build(const Rows& rows, std::uint64_t round_seed) {
         const index_t n = rows.n(), k = rows.k();
+        if (points.empty()) {
+            reserve_huge(points, static_cast<std::size_t>(n * cap));
+            reserve_huge(fresh, static_cast<std::size_t>(n * cap));
+        }
         points.resize(static_cast<std::size_t>(n * cap));
         fresh.resize(static_cast<std::size_t>(n * cap));
         count.assign(static_cast<std::size_t>(n), 0);
         if (cap == 0) return;
+        held.assign(static_cast<std::size_t>(n), 0);
+        for (index_t i = 0; i < n; ++i) {
+            const point_t* row = rows.indices(i);
+            for (index_t p = 0; p < k && row[p] != no_point; ++p) ++held[row[p]];
+        }
         // i = (offset + j step) mod N visits every row once when gcd(step, N) = 1.
         const auto un = static_cast<std::uint64_t>(n);
         std::uint64_t step = round_seed % un;
         while (std::gcd(step, un) != 1) step = (step + 1) % un;
         const std::uint64_t offset = draw(round_seed, 1) % un;
-        std::uint64_t i = offset;
-        for (index_t j = 0; j < n; ++j, i = (i + step) % un) {
-            const point_t* row = rows.indices(static_cast<index_t>(i));
-            const std::uint8_t* flags = rows.flags(static_cast<index_t>(i));
-            for (index_t p = 0; p < k && row[p] != no_point; ++p) {
-                std::uint32_t& c = count[row[p]];
-                if (c < cap) {
-                    const auto slot = static_cast<std::size_t>(static_cast<index_t>(row[p]) * cap + c);
-                    points[slot] = static_cast<point_t>(i);
-                    fresh[slot] = flags[p] & ::treesne::detail::fresh;
-                    ++c;
+        const auto rare = static_cast<std::uint32_t>(k / 2);
+        for (const bool first_pass : {true, false}) {
+            std::uint64_t i = offset;
+            for (index_t j = 0; j < n; ++j, i = (i + step) % un) {
+                if ((held[i] < rare) != first_pass) continue;
+                const point_t* row = rows.indices(static_cast<index_t>(i));
+                const std::uint8_t* flags = rows.flags(static_cast<index_t>(i));
+                for (index_t p = 0; p < k && row[p] != no_point; ++p) {
+                    std::uint32_t& c = count[row[p]];
+                    if (c < cap) {
+                        const auto slot = static_cast<std::size_t>(static_cast<index_t>(row[p]) * cap + c);
+                        points[slot] = static_cast<point_t>(i);
+                        fresh[slot] = flags[p] & ::treesne::detail::fresh;
+                        ++c;
+                    }
                 }
             }
         }
@@ -496,8 +745,8 @@ struct Lists {
 // One block of one round.
 class Joiner {
   public:
-    Joiner(ConstMatrixView x, double scale, index_t candidates, std::uint64_t round_seed)
-        : x_(x), scale_(scale), candidates_(candidates), seed_(round_seed) {}
+    Joiner(const Points& x, index_t candidates, std::uint64_t round_seed)
+        : x_(x), candidates_(candidates), seed_(round_seed) {}
 
     // Draws the new and old lists of v from its row and reverse list into list[0, 2 candidates), marks
     // the forward entries drawn into the new list as no longer fresh; returns (new count, old count).
@@ -546,32 +795,47 @@ class Joiner {
         return {take_new, take_old};
     }
 
-    // The local join of v: every pair of its lists with a new member, each offered to the other's row;
-    // v is offered to its new members' rows. Returns the number of distances computed.
+    // The local join of v: every pair of its lists with a new member is compared, and each of the two
+    // is offered to the other's row; v is offered to its new members' rows. A pair is offered only if it
+    // is not farther than the row's worst entry at the start of the join (the worst entry only
+    // improves, so a farther one could never enter); the offers to each member are then merged into its
+    // row at once, under the row's lock. Returns the number of distances computed.
     index_t join(index_t v, point_t* list, index_t new_count, index_t old_count, Rows& rows) {
         const index_t m = new_count + old_count;
-        // v goes last: its new members are offered v.
-        list[m] = static_cast<point_t>(v);
-        // The members' rows are about to be offered to: start loading their distances.
-        const index_t lines = (rows.k() * static_cast<index_t>(sizeof(float)) + 63) / 64;
+        list[m] = static_cast<point_t>(v);  // v goes last: its new members are offered v
+        if (static_cast<index_t>(offers_.size()) < m) offers_.resize(static_cast<std::size_t>(m));
+        worst_.resize(static_cast<std::size_t>(m));
+        for (index_t a = 0; a < m; ++a) {
+            worst_[static_cast<std::size_t>(a)] = rows.worst(list[a]);
+            offers_[static_cast<std::size_t>(a)].clear();
+        }
+        // The members' rows are merged into at the end: start loading them.
         for (index_t a = 0; a < m; ++a) {
             const char* row = reinterpret_cast<const char*>(rows.distances(list[a]));
-            for (index_t line = 0; line < lines; ++line) __builtin_prefetch(row + 64 * line);
+            const char* ids = reinterpret_cast<const char*>(rows.indices(list[a]));
+            for (index_t line = 0; line < rows.k() * 4; line += 64) {
+                __builtin_prefetch(row + line);
+                __builtin_prefetch(ids + line);
+            }
         }
         panel_.gather(x_, list, m + 1);
+        auto offer = [&](index_t to, point_t point, float d) { offers_[static_cast<std::size_t>(to)].push_back({d, point}); };
         index_t computed = 0;
         for (index_t a = 0; a < new_count; ++a) {
-            const point_t pa = list[a];
-            const double* d = panel_.distances(x_.row(pa), a + 1);
-            rows.offer(pa, static_cast<point_t>(v), static_cast<float>(scale_ * d[m]));
+            const double* d = panel_.distances(x_.row(list[a]), a + 1);
+            const float worst_a = worst_[static_cast<std::size_t>(a)];
+            const auto dv = static_cast<float>(d[m]);
+            if (dv <= worst_a) offer(a, static_cast<point_t>(v), dv);
             for (index_t b = a + 1; b < m; ++b) {
-                const point_t pb = list[b];
-                const auto dab = static_cast<float>(scale_ * d[b]);
-                rows.offer(pa, pb, dab);
-                rows.offer(pb, pa, dab);
+                const auto dab = static_cast<float>(d[b]);
+                if (dab <= worst_a) offer(a, list[b], dab);
+                if (dab <= worst_[static_cast<std::size_t>(b)]) offer(b, list[a], dab);
             }
             computed += m - a;
         }
+        for (index_t a = 0; a < m; ++a)
+            if (!offers_[static_cast<std::size_t>(a)].empty())
+                rows.merge_locked(list[a], offers_[static_cast<std::size_t>(a)], scratch_);
         return computed;
     }
 
@@ -582,12 +846,14 @@ class Joiner {
         index_t position;  // in v's row, or -1 for a reverse link only
         std::uint64_t priority = 0;
     };
-    ConstMatrixView x_;
-    double scale_;
+    const Points& x_;
     index_t candidates_;
     std::uint64_t seed_;
     std::vector<Entry> pool_;
     Panel panel_;
+    std::vector<float> worst_;
+    std::vector<std::vector<Offer>> offers_;
+    MergeScratch scratch_;
 };
 
 // --- 4. exact distances ---------------------------------------------------------------------------
@@ -658,36 +924,46 @@ NeighborGraph knn_nndescent(ConstMatrixView x, index_t k, const NndescentParamet
     NeighborGraph graph;
     graph.n = n;
     graph.k = k;
+    reserve_huge(graph.indices, static_cast<std::size_t>(n * k));
     graph.indices.resize(static_cast<std::size_t>(n * k));
+    // The search runs on relabelled points: label s is input point order[s], in the first tree's order.
     std::vector<point_t> order;
+    std::vector<point_t> label(static_cast<std::size_t>(n));  // input point -> label
     {
-        Rows rows(graph.indices, n, k);
-        const double scale = distance_scale(x);
+        Points points(x, threads);
 
-        // 1. The forest, one task per tree.
+        // 1. The forest, one task per tree, over the input's labels; then everything is relabelled.
         std::vector<Tree> trees(static_cast<std::size_t>(p.trees));
         parallel_for(
             p.trees, threads,
             [&](index_t t0, index_t t1) {
                 for (index_t t = t0; t < t1; ++t)
                     trees[static_cast<std::size_t>(t)] =
-                        TreeBuilder(x, p.leaf_size, draw(nndescent_seed, static_cast<std::uint64_t>(t))).build();
+                        TreeBuilder(points, p.leaf_size, draw(nndescent_seed, static_cast<std::uint64_t>(t))).build();
             },
             1);
+        order = trees.front().order;
+        for (index_t s = 0; s < n; ++s) label[order[static_cast<std::size_t>(s)]] = static_cast<point_t>(s);
+        gather_rows_in_place(points.data.data(), points.cols, order);
+        for (Tree& tree : trees)
+            parallel_for(n, threads, [&](index_t begin, index_t end) {
+                for (index_t s = begin; s < end; ++s)
+                    tree.order[static_cast<std::size_t>(s)] = label[tree.order[static_cast<std::size_t>(s)]];
+            });
         r.forest_seconds = seconds_since(start);
 
-        // 2. The first graph, tree by tree; the first tree's order is kept as the processing order.
+        Rows rows(graph.indices, n, k);
+        // 2. The first graph, tree by tree.
         start = std::chrono::steady_clock::now();
         for (auto& tree : trees) {
-            merge_tree(x, tree, scale, threads, rows);
-            if (&tree != &trees.front()) std::vector<point_t>().swap(tree.order);
+            merge_tree(points, tree, threads, rows);
+            std::vector<point_t>().swap(tree.order);
         }
-        order = std::move(trees.front().order);
         trees.clear();
         std::fill(rows.all_flags().begin(), rows.all_flags().end(), fresh);
         r.init_seconds = seconds_since(start);
 
-        // 3. Refinement rounds, block by block in the spatial order.
+        // 3. Refinement rounds, block by block in label order (the spatial order of the first tree).
         start = std::chrono::steady_clock::now();
         ReverseLists reverse;
         reverse.cap = p.reverse_cap;
@@ -704,18 +980,17 @@ NeighborGraph knn_nndescent(ConstMatrixView x, index_t k, const NndescentParamet
                 // All lists of the block first: drawing changes the flags of the block's own rows, which
                 // the joins below may read and write.
                 parallel_for(size, threads, [&](index_t begin, index_t end) {
-                    Joiner joiner(x, scale, p.candidates, round_seed);
+                    Joiner joiner(points, p.candidates, round_seed);
                     for (index_t s = begin; s < end; ++s)
-                        counts[static_cast<std::size_t>(s)] = joiner.draw_lists(
-                            order[static_cast<std::size_t>(b0 + s)], rows, reverse, lists.data() + s * width);
+                        counts[static_cast<std::size_t>(s)] =
+                            joiner.draw_lists(b0 + s, rows, reverse, lists.data() + s * width);
                 });
                 parallel_for(size, threads, [&](index_t begin, index_t end) {
-                    Joiner joiner(x, scale, p.candidates, round_seed);
+                    Joiner joiner(points, p.candidates, round_seed);
                     index_t local_computed = 0;
                     for (index_t s = begin; s < end; ++s) {
                         const auto [fresh_count, old_count] = counts[static_cast<std::size_t>(s)];
-                        local_computed += joiner.join(order[static_cast<std::size_t>(b0 + s)],
-                                                      lists.data() + s * width, fresh_count, old_count, rows);
+                        local_computed += joiner.join(b0 + s, lists.data() + s * width, fresh_count, old_count, rows);
                     }
                     computed += local_computed;
                 });
@@ -738,9 +1013,17 @@ NeighborGraph knn_nndescent(ConstMatrixView x, index_t k, const NndescentParamet
         }
         r.refine_seconds = seconds_since(start);
     }
+    // Back to the input's labels: the entries, then the rows (in place: no second N k array).
+    start = std::chrono::steady_clock::now();
+    parallel_for(n * k, threads, [&](index_t begin, index_t end) {
+        for (index_t e = begin; e < end; ++e) {
+            point_t& entry = graph.indices[static_cast<std::size_t>(e)];
+            if (entry != no_point) entry = order[entry];
+        }
+    });
+    gather_rows_in_place(graph.indices.data(), k, label);
 
     // 4. Exact distances and the project's order (the working rows are freed first).
-    start = std::chrono::steady_clock::now();
     graph.distances.resize(static_cast<std::size_t>(n * k));
     r.exact_rows = finish(x, threads, graph);
     r.finish_seconds = seconds_since(start);

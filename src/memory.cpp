@@ -76,14 +76,30 @@ double cgroup_room() {
 constexpr double symmetric_fill = 1.5;
 
 // The kNN backend's own buffers beyond the graph.
+// The stage also counts the graph itself (12 N k bytes); what a backend needs beyond it is returned.
 double neighbor_search_bytes(KnnBackend backend, double n, double d, double k, const NeighborOptions& o) {
-    (void)k;
-    (void)o;
     switch (backend) {
         case KnnBackend::brute:
             return n * (8 * d + 16);  // a float copy of the rows, twice, and their norms
         case KnnBackend::kdtree:
             return n * 16;
+        case KnnBackend::hnsw: {
+            // hnswlib: each point's float row and bottom-layer links (2 M of 4 bytes), and about 110
+            // bytes more a point (link count, label, upper-layer pointer and links, lock, visited
+            // lists, the search's results), measured at 1,000,000 x 50 (RESULTS.md, section 6).
+            const double m = o.hnsw_m;
+            return n * (4 * d + 8 * m + 110);
+        }
+        case KnnBackend::nndescent: {
+            // knn_nndescent.cpp: while the graph is refined, the output's indices (4 N k, part of the
+            // graph's 12 N k), the working float distances (4 N k) and flags (N k), the float copy of
+            // the points (4 N D), the reverse lists (5 bytes x 32 per point), labels, locks and worst
+            // distances (17 N); while the first graph is built, 4 N per tree as well. The exact
+            // distances (8 N k) are allocated after the working buffers are freed.
+            const double trees = o.nndescent_trees > 0 ? o.nndescent_trees : 8;
+            const double working = n * (9 * k + 4 * d + 5 * 32 + 17 + 4 * trees);
+            return std::max(0.0, working - 12 * n * k);
+        }
         default:
             return n * 16;
     }
