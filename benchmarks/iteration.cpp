@@ -28,6 +28,9 @@
 #include "treesne/space_tree.hpp"
 #include "treesne/treesne.hpp"
 
+// This build's library has Session::iteration_seconds (the harness is also built against older commits).
+#define TREESNE_HAVE_ITERATION_SECONDS 1
+
 namespace {
 
 using treesne::index_t;
@@ -122,6 +125,12 @@ int run_session(const Config& c, treesne::Affinities p, const Matrix& y) {
     std::printf("session: %lld iterations in %.2f s, %.2f ms per iteration, KL %.4f\n",
                 static_cast<long long>(c.run_iterations), seconds,
                 1e3 * seconds / static_cast<double>(c.run_iterations), session.kl());
+#ifdef TREESNE_HAVE_ITERATION_SECONDS
+    const treesne::IterationSeconds& t = session.iteration_seconds();
+    const double per = 1e3 / static_cast<double>(std::max<index_t>(t.iterations, 1));
+    std::printf("session stages, ms per iteration: tree %.2f, repulsion %.2f, attraction %.2f, step %.2f\n",
+                per * t.tree, per * t.repulsion, per * t.attraction, per * t.step);
+#endif
     return 0;
 }
 

@@ -193,9 +193,16 @@ TEST_CASE("nndescent: invalid arguments and options throw InvalidArgument before
     CHECK_THROWS_AS(nearest_neighbors(x, 3, nndescent(), 1), InvalidArgument);
 }
 
-TEST_CASE("nndescent: names, and automatic stays exact") {
+TEST_CASE("nndescent: names, and automatic is approximate only above the measured crossover") {
     CHECK(std::string(to_string(KnnBackend::nndescent)) == "nndescent");
     CHECK(parse_backend("nndescent") == KnnBackend::nndescent);
-    for (index_t n : {1000, 100000, 10000000})
-        CHECK(resolve_backend(KnnBackend::automatic, n, 50) != KnnBackend::nndescent);
+    for (index_t n : {1000, 100000, 300000})
+        CHECK(resolve_backend(KnnBackend::automatic, n, 50) == KnnBackend::brute);
+    CHECK(resolve_backend(KnnBackend::automatic, 300001, 50) == KnnBackend::nndescent);
+    CHECK(resolve_backend(KnnBackend::automatic, 10000000, 784) == KnnBackend::nndescent);
+    // Below 20 dimensions no crossover was measured: exact (kd-tree in low dimension).
+    CHECK(resolve_backend(KnnBackend::automatic, 10000000, 10) == KnnBackend::brute);
+    CHECK(resolve_backend(KnnBackend::automatic, 10000000, 3) == KnnBackend::kdtree);
+    // An explicit choice is kept.
+    CHECK(resolve_backend(KnnBackend::brute, 10000000, 50) == KnnBackend::brute);
 }

@@ -300,7 +300,14 @@ void print_settings(Progress& progress, const Options& o, index_t n, index_t d) 
       << o.affinities.perplexity << " (k = " << neighbor_count(o.affinities.perplexity, n) << ")";
     if (p.method == Method::barnes_hut) {
         s << ", theta " << p.theta << ", knn " << to_string(resolve_backend(o.neighbors.backend, n, d_used));
-        if (o.neighbors.backend == KnnBackend::automatic) s << " (auto)";
+        if (o.neighbors.backend == KnnBackend::automatic) {
+            if (resolve_backend(o.neighbors.backend, n, d_used) == KnnBackend::nndescent)
+                s << " (auto: approximate above N = " << approximate_knn_min_points << " at D >= "
+                  << approximate_knn_min_dims << ", where it is faster than the exact search; --knn brute "
+                  << "for exact)";
+            else
+                s << " (auto: exact)";
+        }
         if (resolve_backend(o.neighbors.backend, n, d_used) == KnnBackend::hnsw) {
             const index_t k = neighbor_count(o.affinities.perplexity, n);
             s << " (M " << o.neighbors.hnsw_m << ", ef construction " << o.neighbors.hnsw_ef_construction

@@ -41,7 +41,8 @@ inline std::uint64_t tie_key(index_t query, point_t j) {
 double squared_distance(const double* a, const double* b, index_t d);
 
 /// k-nearest-neighbour graph of the rows of X with the chosen backend (automatic resolved by
-/// resolve_backend; exact unless it is hnsw), with that backend's parameters. Requires 1 <= k <= N-1,
+/// resolve_backend: exact unless it is hnsw or nndescent, which automatic picks only for large N in
+/// high dimension), with that backend's parameters. Requires 1 <= k <= N-1,
 /// N <= 2^32-1, finite X and valid options (validate(NeighborOptions)). threads: 0 = all; the graph
 /// does not depend on it.
 NeighborGraph nearest_neighbors(ConstMatrixView x, index_t k, const NeighborOptions& options, int threads);

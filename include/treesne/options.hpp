@@ -137,7 +137,15 @@ index_t neighbor_count(double perplexity, index_t n);
 /// The learning rate actually used for N points: the option if set, else max(N / exaggeration, 200).
 double resolve_learning_rate(const OptimizerOptions& options, index_t n);
 
-/// Resolves KnnBackend::automatic to the faster exact backend for N points in D dimensions.
+/// Above this many points, in at least approximate_knn_min_dims dimensions, KnnBackend::automatic picks
+/// the approximate nndescent backend: at 250,000 x 50 it ties with the exact brute force (43.7 s vs
+/// 42.3 s on two cores, the final KL within 0.2 %), and the brute force grows as N^2 (1,000,000 x 50:
+/// nndescent 208 s, brute about 11 min extrapolated). benchmarks/RESULTS.md, section 6.
+constexpr index_t approximate_knn_min_points = 300'000;
+constexpr index_t approximate_knn_min_dims = 20;
+
+/// Resolves KnnBackend::automatic for N points in D dimensions: the faster exact backend (kdtree or
+/// brute), or nndescent above the crossover above. Other backends are returned as they are.
 KnnBackend resolve_backend(KnnBackend backend, index_t n, index_t d);
 
 /// Throws InvalidArgument naming the field unless the hnsw and nndescent parameters are in their ranges
