@@ -72,8 +72,10 @@ double cgroup_room() {
 
 // Entries of the symmetrised P per kNN edge: between 1 (every neighbourhood mutual) and 2 (none);
 // measured 1.43 on Fashion-MNIST 70,000 (PCA-50, perplexity 30) and 1.5 on 1,000,000 clustered 50-D
-// points (benchmarks/RESULTS.md, section 6).
+// points with the exact graph, and 1.73 on the same points with nndescent's (its misses are rarely
+// mutual) (benchmarks/RESULTS.md, section 6).
 constexpr double symmetric_fill = 1.5;
+constexpr double symmetric_fill_approximate = 1.75;
 
 // The kNN backend's own buffers beyond the graph.
 // The stage also counts the graph itself (12 N k bytes); what a backend needs beyond it is returned.
@@ -151,7 +153,9 @@ MemoryEstimate estimate_memory(index_t n_points, index_t d_input, const Options&
         e.neighbors = n * k * (4 + 8);
         // float conditionals, then one counter a point while P is assembled
         e.affinity_workspace = n * k * 4 + n * 4;
-        e.affinities = (symmetric_fill * n * k * (4 + 4) + offsets) * (keep_affinities ? 2 : 1);
+        const bool approximate = backend == KnnBackend::hnsw || backend == KnnBackend::nndescent;
+        const double fill = approximate ? symmetric_fill_approximate : symmetric_fill;
+        e.affinities = (fill * n * k * (4 + 4) + offsets) * (keep_affinities ? 2 : 1);
         const double node = 8 + 8 * dims + 4 * dims * (dims + 1) + 16;
         e.tree = n * (4 + 8 + 8 + 4 + 8 + 8 * dims) + 2 * n / 8 * node;
     } else {
