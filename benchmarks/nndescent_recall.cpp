@@ -16,8 +16,6 @@
 // exact distances, the total, the process CPU seconds, rounds run, the entries changed per round (in
 // thousandths of N k), mean recall, the lowest row recall, rows with recall below 0.5, rows answered by
 // an exact scan and the peak resident memory so far (VmHWM).
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -30,11 +28,16 @@
 #include <vector>
 
 #include "knn_internal.hpp"
+#include "recall_common.hpp"
 #include "treesne/io.hpp"
 #include "treesne/parallel.hpp"
 #include "treesne/treesne.hpp"
 
 namespace {
+
+using treesne::bench::peak_rss_mib;
+using treesne::bench::process_cpu_seconds;
+using treesne::bench::seconds_since;
 
 using treesne::index_t;
 using treesne::Matrix;
@@ -104,47 +107,17 @@ Config parse(int argc, char** argv) {
     return c;
 }
 
-double seconds_since(std::chrono::steady_clock::time_point start) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-double process_cpu_seconds() {
-    rusage u{};
-    getrusage(RUSAGE_SELF, &u);
-    return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-           1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
-}
-
-double peak_rss_mib() {
-    std::ifstream status("/proc/self/status");
-    std::string line;
-    while (std::getline(status, line))
-        if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
-    return -1;
-}
-
-// The exact k-th distance of each sampled row (a scan of all points in double, self excluded).
+// The exact k-th distance of each sampled row, and its exact 10th (or k-th, if k < 10).
 std::vector<double> exact_kth(treesne::ConstMatrixView x, const std::vector<index_t>& queries, index_t k,
                               int threads, std::vector<double>& tenth) {
+    const std::vector<double> smallest = treesne::bench::exact_smallest(x, queries, k, threads);
     std::vector<double> kth(queries.size());
     tenth.assign(queries.size(), 0.0);
-    treesne::parallel_for(
-        static_cast<index_t>(queries.size()), threads,
-        [&](index_t begin, index_t end) {
-            std::vector<double> d(static_cast<std::size_t>(x.rows - 1));
-            for (index_t s = begin; s < end; ++s) {
-                const index_t q = queries[static_cast<std::size_t>(s)];
-                std::size_t c = 0;
-                for (index_t j = 0; j < x.rows; ++j)
-                    if (j != q) d[c++] = treesne::squared_distance(x.row(q), x.row(j), x.cols);
-                std::nth_element(d.begin(), d.begin() + (k - 1), d.end());
-                kth[static_cast<std::size_t>(s)] = d[static_cast<std::size_t>(k - 1)];
-                const index_t top = std::min<index_t>(10, k);
-                std::nth_element(d.begin(), d.begin() + (top - 1), d.begin() + (k - 1));
-                tenth[static_cast<std::size_t>(s)] = d[static_cast<std::size_t>(top - 1)];
-            }
-        },
-        1);
+    for (std::size_t s = 0; s < queries.size(); ++s) {
+        const double* row = smallest.data() + s * static_cast<std::size_t>(k);
+        kth[s] = row[k - 1];
+        tenth[s] = row[std::min<index_t>(10, k) - 1];
+    }
     return kth;
 }
 
