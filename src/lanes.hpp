@@ -15,6 +15,9 @@ constexpr int kLanes = 8;
 
 using Lanes = double __attribute__((vector_size(kLanes * sizeof(double))));
 
+/// The same 64 bytes as 2 kLanes floats (the single-precision repulsion kernels).
+using FloatLanes = float __attribute__((vector_size(kLanes * sizeof(double))));
+
 /// kLanes consecutive doubles from `at` (any alignment).
 [[gnu::always_inline]] inline Lanes load(const double* at) {
     Lanes v;

@@ -5,6 +5,7 @@
 #include <cassert>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
 #include "lanes.hpp"
 #include "treesne/errors.hpp"
@@ -18,6 +19,28 @@ namespace {
 constexpr int kBits = 21;
 constexpr int kDigitBits = 11;  // radix-sort digit
 
+// The low kBits bits of x moved to bits 0, Dim, 2 Dim, ... (zeros between): five shift-and-mask steps
+// instead of a loop over the bits (the loop was 40 % of a 70,000-point tree build).
+template <int Dim>
+inline std::uint64_t spread_bits(std::uint64_t x) {
+    static_assert(kBits == 21, "the masks below spread 21 bits");
+    x &= (std::uint64_t{1} << kBits) - 1;
+    if constexpr (Dim == 2) {
+        x = (x | (x << 16)) & 0x0000FFFF0000FFFFull;
+        x = (x | (x << 8)) & 0x00FF00FF00FF00FFull;
+        x = (x | (x << 4)) & 0x0F0F0F0F0F0F0F0Full;
+        x = (x | (x << 2)) & 0x3333333333333333ull;
+        x = (x | (x << 1)) & 0x5555555555555555ull;
+    } else if constexpr (Dim == 3) {
+        x = (x | (x << 32)) & 0x001F00000000FFFFull;
+        x = (x | (x << 16)) & 0x001F0000FF0000FFull;
+        x = (x | (x << 8)) & 0x100F00F00F00F00Full;
+        x = (x | (x << 4)) & 0x10C30C30C30C30C3ull;
+        x = (x | (x << 2)) & 0x1249249249249249ull;
+    }
+    return x;
+}
+
 // The Morton code of point y in the 2^kBits grid whose lowest corner is `corner`, with `scale` cells per
 // unit length (points outside are clamped into the grid).
 template <int Dim>
@@ -30,9 +53,9 @@ std::uint64_t morton_code(const double* y, const std::array<double, Dim>& corner
         const double t = std::min(max_cell, std::max(0.0, (y[d] - corner[d]) * scale));
         cell[d] = static_cast<std::uint32_t>(t);
     }
+    // Interleaved, most significant bit first, axis 0 highest within each group of Dim bits.
     std::uint64_t code = 0;
-    for (int b = kBits - 1; b >= 0; --b)
-        for (int d = 0; d < Dim; ++d) code = (code << 1) | ((cell[d] >> b) & 1u);
+    for (int d = 0; d < Dim; ++d) code |= spread_bits<Dim>(cell[d]) << (Dim - 1 - d);
     return code;
 }
 
@@ -254,7 +277,11 @@ void SpaceTree<Dim>::radix_sort(int threads) {
     constexpr int total_bits = kBits * Dim;
     constexpr std::size_t radix = std::size_t{1} << kDigitBits;
     constexpr std::uint64_t mask = radix - 1;
-    constexpr std::size_t block = 16384;
+    // One block per thread: blocks write the same digit's slots next to each other, so the smaller the
+    // blocks the more cache lines two threads write at once (at 16 blocks for 70,000 points two threads
+    // were slower than one).
+    const auto workers = static_cast<std::size_t>(resolve_threads(threads));
+    const std::size_t block = std::max<std::size_t>(16384, (n + workers - 1) / workers);
     const std::size_t blocks = (n + block - 1) / block;
     std::vector<std::uint32_t>& counts = radix_counts_;
     counts.assign(blocks * radix, 0u);  // [block][digit]
@@ -490,38 +517,85 @@ void SpaceTree<Dim>::combine_children(const std::vector<Node>& nodes, const std:
 
 namespace {
 
-using detail::broadcast;
 using detail::kLanes;
 using detail::Lanes;
-using detail::load;
 
 template <int Dim>
 using TreeNode = typename SpaceTree<Dim>::Node;
 
-// Interaction lists of one leaf, structure-of-arrays so the per-point loops vectorise.
-template <int Dim>
+// The interaction kernels run in Real: double, or float with twice the lanes per vector. Vec<Real> is
+// one vector of kWidth<Real> lanes (the same 64 bytes either way); sums are always kept in double lanes.
+template <class Real>
+struct VecOf;
+template <>
+struct VecOf<double> {
+    using type = Lanes;
+};
+template <>
+struct VecOf<float> {
+    using type = detail::FloatLanes;
+};
+template <class Real>
+using Vec = typename VecOf<Real>::type;
+template <class Real>
+constexpr std::size_t kWidth = sizeof(Vec<Real>) / sizeof(Real);
+
+template <class Real>
+[[gnu::always_inline]] inline Vec<Real> load_vec(const Real* at) {
+    Vec<Real> v;
+    __builtin_memcpy(&v, at, sizeof v);
+    return v;
+}
+
+template <class Real>
+[[gnu::always_inline]] inline Vec<Real> splat(Real x) {
+    return Vec<Real>{} + x;
+}
+
+// acc += v: double lanes directly; float lanes widened, low half then high half.
+[[gnu::always_inline]] inline void accumulate(Lanes& acc, const Lanes& v) {
+    acc += v;
+}
+[[gnu::always_inline]] inline void accumulate(Lanes& acc, const detail::FloatLanes& v) {
+    static_assert(kLanes == 8, "the shuffles below split 16 float lanes");
+    using Half = float __attribute__((vector_size(kLanes * sizeof(float))));
+    const Half lo = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7);
+    const Half hi = __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+    acc += __builtin_convertvector(lo, Lanes);
+    acc += __builtin_convertvector(hi, Lanes);
+}
+
+// Interaction lists of one leaf, structure-of-arrays so the per-point loops vectorise. Coordinates are
+// stored relative to `origin`: the leaf's box centre in float, so that the near interactions (the
+// largest terms) are differences of small numbers, rounded relative to the leaf's size and not to the
+// embedding's; zero in double, where the differences are then exactly those of the input coordinates.
+template <class Real, int Dim>
 struct Interactions {
     static constexpr int M = Dim * (Dim + 1) / 2;
-    std::array<std::vector<double>, Dim> cell_pos;  // centres of mass of summarised cells
-    std::vector<double> cell_count;
-    std::array<std::vector<double>, M> cell_mom;     // second moments (quadrupole)
-    std::array<std::vector<double>, Dim> point_pos;  // points interacting directly
-    std::vector<double> point_other;                 // 1, or 0 for the point itself (by tree index)
-    std::vector<std::uint32_t> point_index;
+    std::array<double, Dim> origin{};
+    std::array<std::vector<Real>, Dim> cell_pos;  // centres of mass of summarised cells
+    std::vector<Real> cell_count;
+    std::array<std::vector<Real>, M> cell_mom;     // second moments (quadrupole)
+    std::array<std::vector<Real>, Dim> point_pos;  // points interacting directly
+    std::vector<Real> point_weight;                // 1, or 0 for the padding
 
-    void clear() {
+    // Empties the lists; their coordinates will be relative to the centre of `box` (float) or to 0.
+    void clear(const Box<Dim>& box) {
+        for (int d = 0; d < Dim; ++d)
+            origin[d] = std::is_same_v<Real, float> ? 0.5 * (box.lo[d] + box.hi[d]) : 0.0;
         for (auto& v : cell_pos) v.clear();
         cell_count.clear();
         for (auto& v : cell_mom) v.clear();
         for (auto& v : point_pos) v.clear();
-        point_index.clear();
+        point_weight.clear();
     }
     // A cell summarised by its centre of mass, as `count` points with the node's moments (zeros for the
     // monopole).
     void add_cell(const TreeNode<Dim>& node, double count, bool quadrupole) {
-        for (int d = 0; d < Dim; ++d) cell_pos[d].push_back(node.center_of_mass[d]);
-        cell_count.push_back(count);
-        for (int m = 0; m < M; ++m) cell_mom[m].push_back(quadrupole ? node.moments[m] : 0.0);
+        for (int d = 0; d < Dim; ++d)
+            cell_pos[d].push_back(static_cast<Real>(node.center_of_mass[d] - origin[d]));
+        cell_count.push_back(static_cast<Real>(count));
+        for (int m = 0; m < M; ++m) cell_mom[m].push_back(quadrupole ? static_cast<Real>(node.moments[m]) : Real{0});
     }
     // A leaf's points one by one (pos: coordinates in tree order), unless they coincide: then they are
     // one exact cell (for the leaf itself, of its other points, which all lie where every point of it
@@ -532,22 +606,22 @@ struct Interactions {
             return;
         }
         for (std::uint32_t t = node.begin; t < node.end; ++t) {
-            for (int d = 0; d < Dim; ++d) point_pos[d].push_back(pos[std::size_t{t} * Dim + d]);
-            point_index.push_back(t);
+            for (int d = 0; d < Dim; ++d)
+                point_pos[d].push_back(static_cast<Real>(pos[std::size_t{t} * Dim + d] - origin[d]));
+            point_weight.push_back(Real{1});
         }
     }
-    // Pads both lists to a multiple of kLanes with zero-weight entries far away.
+    // Pads both lists to a multiple of the vector width with zero-weight entries at the origin.
     void pad() {
-        while (cell_count.size() % kLanes) {
-            for (auto& v : cell_pos) v.push_back(0.0);
-            cell_count.push_back(0.0);
-            for (auto& v : cell_mom) v.push_back(0.0);
+        while (cell_count.size() % kWidth<Real>) {
+            for (auto& v : cell_pos) v.push_back(Real{0});
+            cell_count.push_back(Real{0});
+            for (auto& v : cell_mom) v.push_back(Real{0});
         }
-        while (point_index.size() % kLanes) {
-            for (auto& v : point_pos) v.push_back(0.0);
-            point_index.push_back(std::numeric_limits<std::uint32_t>::max());
+        while (point_weight.size() % kWidth<Real>) {
+            for (auto& v : point_pos) v.push_back(Real{0});
+            point_weight.push_back(Real{0});
         }
-        point_other.resize(point_index.size());
     }
 };
 
@@ -580,10 +654,10 @@ inline double gap_squared(const std::array<double, Dim>& c, const Box<Dim>& box)
 // of the leaf interacts with; a cell is summarised only if the criterion holds for the whole leaf (the
 // distance is measured from the centre of mass to the leaf's bounding box, so it is at least as strict
 // as the per-point test).
-template <int Dim>
-void collect_interactions(const Walk<Dim>& walk, const TreeNode<Dim>& leaf, Interactions<Dim>& list) {
+template <class Real, int Dim>
+void collect_interactions(const Walk<Dim>& walk, const TreeNode<Dim>& leaf, Interactions<Real, Dim>& list) {
     const Box<Dim> box = bounding_box<Dim>(walk.pos, leaf.begin, leaf.end);
-    list.clear();
+    list.clear(box);
     std::uint32_t at = 0;
     while (at < walk.node_count) {
         const TreeNode<Dim>& node = walk.nodes[at];
@@ -615,26 +689,29 @@ void collect_interactions(const Walk<Dim>& walk, const TreeNode<Dim>& leaf, Inte
 // (d = p - com, w = 1 / (1 + |d|^2)):
 //   E[w]     ~ w - w^2 tr C + 4 w^3 d'Cd
 //   E[w^2 d] ~ w^2 d + (-2 w^3 tr C + 12 w^4 d'Cd) d - 4 w^3 C d
-template <int Dim>
-[[gnu::always_inline]] inline void sum_cells(const std::array<double, Dim>& p, const Interactions<Dim>& list,
+template <class Real, int Dim>
+[[gnu::always_inline]] inline void sum_cells(const std::array<Real, Dim>& p, const Interactions<Real, Dim>& list,
                                              Lanes& zl, Lanes (&fl)[Dim]) {
+    using V = Vec<Real>;
     const std::size_t cells = list.cell_count.size();
-    Lanes pv[Dim];
-    for (int d = 0; d < Dim; ++d) pv[d] = broadcast(p[d]);
-    for (std::size_t c = 0; c < cells; c += kLanes) {
-        Lanes diff[Dim];
-        Lanes dist2 = {};
+    V pv[Dim];
+    for (int d = 0; d < Dim; ++d) pv[d] = splat<Real>(p[d]);
+    V za = {};
+    V fa[Dim] = {};
+    for (std::size_t c = 0; c < cells; c += kWidth<Real>) {
+        V diff[Dim];
+        V dist2 = {};
         for (int d = 0; d < Dim; ++d) {
-            diff[d] = pv[d] - load(&list.cell_pos[d][c]);
+            diff[d] = pv[d] - load_vec(&list.cell_pos[d][c]);
             dist2 += diff[d] * diff[d];
         }
-        const Lanes q = 1.0 / (1.0 + dist2);
+        const V q = Real{1} / (Real{1} + dist2);
         // tr C, d'Cd and Cd from the upper triangle of C.
-        Lanes trace = {}, dcd = {};
-        Lanes cd[Dim] = {};
+        V trace = {}, dcd = {};
+        V cd[Dim] = {};
         for (int a = 0, m = 0; a < Dim; ++a)
             for (int b = a; b < Dim; ++b, ++m) {
-                const Lanes mom = load(&list.cell_mom[m][c]);
+                const V mom = load_vec(&list.cell_mom[m][c]);
                 if (a == b) {
                     trace += mom;
                     cd[a] += mom * diff[a];
@@ -642,68 +719,75 @@ template <int Dim>
                 } else {
                     cd[a] += mom * diff[b];
                     cd[b] += mom * diff[a];
-                    dcd += 2.0 * mom * diff[a] * diff[b];
+                    dcd += Real{2} * mom * diff[a] * diff[b];
                 }
             }
-        const Lanes q2 = q * q, q3 = q2 * q;
-        const Lanes count = load(&list.cell_count[c]);
-        zl += count * (q - q2 * trace + 4.0 * q3 * dcd);
-        const Lanes fq = count * (q2 - 2.0 * q3 * trace + 12.0 * q3 * q * dcd);
-        const Lanes c4 = count * 4.0 * q3;
-        for (int d = 0; d < Dim; ++d) fl[d] += fq * diff[d] - c4 * cd[d];
+        const V q2 = q * q, q3 = q2 * q;
+        const V count = load_vec(&list.cell_count[c]);
+        za += count * (q - q2 * trace + Real{4} * q3 * dcd);
+        const V fq = count * (q2 - Real{2} * q3 * trace + Real{12} * q3 * q * dcd);
+        const V c4 = count * Real{4} * q3;
+        for (int d = 0; d < Dim; ++d) fa[d] += fq * diff[d] - c4 * cd[d];
     }
+    accumulate(zl, za);
+    for (int d = 0; d < Dim; ++d) accumulate(fl[d], fa[d]);
 }
 
-// Adds the direct interactions' Z and force on the point at p into the lane sums zl, fl (point_other
-// zeroes the point itself and the padding).
-template <int Dim>
-[[gnu::always_inline]] inline void sum_points(const std::array<double, Dim>& p, const Interactions<Dim>& list,
+// Adds the direct interactions' Z and force on the point at p into the lane sums zl, fl (point_weight
+// zeroes the padding). The list holds the point itself when it is not in a coincident leaf: its
+// difference is exactly zero (the same double, rounded the same way), so it adds exactly 1 to Z and
+// exactly 0 to the force, and the caller takes the 1 off.
+template <class Real, int Dim>
+[[gnu::always_inline]] inline void sum_points(const std::array<Real, Dim>& p, const Interactions<Real, Dim>& list,
                                               Lanes& zl, Lanes (&fl)[Dim]) {
-    const std::size_t points = list.point_index.size();
-    Lanes pv[Dim];
-    for (int d = 0; d < Dim; ++d) pv[d] = broadcast(p[d]);
-    for (std::size_t t = 0; t < points; t += kLanes) {
-        Lanes diff[Dim];
-        Lanes dist2 = {};
+    using V = Vec<Real>;
+    const std::size_t points = list.point_weight.size();
+    V pv[Dim];
+    for (int d = 0; d < Dim; ++d) pv[d] = splat<Real>(p[d]);
+    V za = {};
+    V fa[Dim] = {};
+    for (std::size_t t = 0; t < points; t += kWidth<Real>) {
+        V diff[Dim];
+        V dist2 = {};
         for (int d = 0; d < Dim; ++d) {
-            diff[d] = pv[d] - load(&list.point_pos[d][t]);
+            diff[d] = pv[d] - load_vec(&list.point_pos[d][t]);
             dist2 += diff[d] * diff[d];
         }
-        const Lanes q = load(&list.point_other[t]) / (1.0 + dist2);
-        zl += q;
-        const Lanes q2 = q * q;
-        for (int d = 0; d < Dim; ++d) fl[d] += q2 * diff[d];
+        const V q = load_vec(&list.point_weight[t]) / (Real{1} + dist2);
+        za += q;
+        const V q2 = q * q;
+        for (int d = 0; d < Dim; ++d) fa[d] += q2 * diff[d];
     }
+    accumulate(zl, za);
+    for (int d = 0; d < Dim; ++d) accumulate(fl[d], fa[d]);
 }
 
 // Z and force of the tree point s from its leaf's lists: kLanes partial sums each, added lane by lane.
-template <int Dim>
-inline void point_repulsion(const Walk<Dim>& walk, std::uint32_t s, Interactions<Dim>& list) {
-    std::array<double, Dim> p;
-    for (int d = 0; d < Dim; ++d) p[d] = walk.pos[std::size_t{s} * Dim + d];
-    const std::size_t points = list.point_index.size();
-    for (std::size_t t = 0; t < points; ++t)
-        list.point_other[t] = list.point_index[t] != s && list.point_index[t] != ~0u ? 1.0 : 0.0;
+template <class Real, int Dim>
+inline void point_repulsion(const Walk<Dim>& walk, std::uint32_t s, const Interactions<Real, Dim>& list,
+                            bool self_in_list) {
+    std::array<Real, Dim> p;
+    for (int d = 0; d < Dim; ++d) p[d] = static_cast<Real>(walk.pos[std::size_t{s} * Dim + d] - list.origin[d]);
     Lanes zl = {};
     Lanes fl[Dim] = {};
-    sum_cells<Dim>(p, list, zl, fl);
-    sum_points<Dim>(p, list, zl, fl);
+    sum_cells<Real, Dim>(p, list, zl, fl);
+    sum_points<Real, Dim>(p, list, zl, fl);
     double z = 0.0;
     std::array<double, Dim> f{};
     for (int l = 0; l < kLanes; ++l) {
         z += zl[l];
         for (int d = 0; d < Dim; ++d) f[d] += fl[d][l];
     }
-    walk.point_z[s] = z;
+    walk.point_z[s] = z - (self_in_list ? 1.0 : 0.0);
     double* out = walk.forces.row(walk.order[s]);
     for (int d = 0; d < Dim; ++d) out[d] = f[d];
 }
 
 // Z and forces of a leaf's points. The points of a coincident leaf all get those of its first point.
-template <int Dim>
-void leaf_repulsion(const Walk<Dim>& walk, const TreeNode<Dim>& leaf, Interactions<Dim>& list) {
+template <class Real, int Dim>
+void leaf_repulsion(const Walk<Dim>& walk, const TreeNode<Dim>& leaf, const Interactions<Real, Dim>& list) {
     const std::uint32_t computed_end = leaf.coincident ? leaf.begin + 1 : leaf.end;
-    for (std::uint32_t s = leaf.begin; s < computed_end; ++s) point_repulsion(walk, s, list);
+    for (std::uint32_t s = leaf.begin; s < computed_end; ++s) point_repulsion(walk, s, list, !leaf.coincident);
     const double* first = walk.forces.row(walk.order[leaf.begin]);
     for (std::uint32_t s = computed_end; s < leaf.end; ++s) {
         walk.point_z[s] = walk.point_z[leaf.begin];
@@ -712,10 +796,25 @@ void leaf_repulsion(const Walk<Dim>& walk, const TreeNode<Dim>& leaf, Interactio
     }
 }
 
+// Per leaf: collect its interaction lists, then sum them for each of its points over contiguous arrays,
+// a vector at a time.
+template <class Real, int Dim>
+void walk_leaves(const Walk<Dim>& walk, const std::vector<std::uint32_t>& leaves, int threads) {
+    parallel_for(
+        static_cast<index_t>(leaves.size()), threads,
+        [&](index_t first, index_t last) {
+            Interactions<Real, Dim> list;
+            for (index_t li = first; li < last; ++li) {
+                const TreeNode<Dim>& leaf = walk.nodes[leaves[static_cast<std::size_t>(li)]];
+                collect_interactions(walk, leaf, list);
+                leaf_repulsion(walk, leaf, list);
+            }
+        },
+        16);
+}
+
 }  // namespace
 
-// Per leaf: collect its interaction lists, then sum them for each of its points over contiguous arrays,
-// kLanes at a time.
 template <int Dim>
 double SpaceTree<Dim>::repulsion(double theta, MatrixView forces, int threads) {
     require(forces.rows == n_ && forces.cols == Dim, "SpaceTree::repulsion: the force buffer is ",
@@ -726,18 +825,11 @@ double SpaceTree<Dim>::repulsion(double theta, MatrixView forces, int threads) {
                          positions_.data(), order_.data(),
                          theta * theta,     quadrupole_,
                          point_z_.data(),   forces};
-    parallel_for(
-        static_cast<index_t>(leaves_.size()), threads,
-        [&](index_t first, index_t last) {
-            Interactions<Dim> list;
-            for (index_t li = first; li < last; ++li) {
-                const Node& leaf = nodes_[leaves_[static_cast<std::size_t>(li)]];
-                collect_interactions(walk, leaf, list);
-                leaf_repulsion(walk, leaf, list);
-            }
-        },
-        16);
-
+    if (single_precision_ && theta >= single_precision_min_theta) {
+        walk_leaves<float>(walk, leaves_, threads);
+    } else {
+        walk_leaves<double>(walk, leaves_, threads);
+    }
     return parallel_sum(n_, threads, [&](index_t begin, index_t end) {
         double total = 0.0;
         for (index_t s = begin; s < end; ++s) total += point_z_[static_cast<std::size_t>(s)];

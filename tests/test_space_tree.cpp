@@ -184,6 +184,44 @@ TEST_CASE("quadrupole correction makes Z and the repulsion more accurate than th
     CHECK(fq < 0.5 * fm);
 }
 
+TEST_CASE_TEMPLATE("the single-precision kernels agree with the double ones far below the Barnes-Hut error", T,
+                   std::integral_constant<int, 1>, std::integral_constant<int, 2>,
+                   std::integral_constant<int, 3>) {
+    constexpr int Dim = T::value;
+    // Tight clusters far from the origin: float coordinates relative to the origin would lose ~1e-5 of
+    // the near differences here; relative to each leaf's centre they do not.
+    Matrix y = random_matrix(4000, Dim, 41, 0.05);
+    for (index_t i = 0; i < y.rows(); ++i)
+        for (int d = 0; d < Dim; ++d) y(i, d) += 200.0 + 3.0 * static_cast<double>(i % 7);
+    SpaceTree<Dim> tree;
+    tree.build(y, 2);
+    Matrix exact(y.rows(), Dim), single(y.rows(), Dim), twice(y.rows(), Dim);
+    const double z0 = tree.repulsion(0.0, exact.view(), 2);
+    for (const double theta : {0.2, 0.3, 0.5, 1.0}) {
+        CAPTURE(theta);
+        tree.set_single_precision(false);
+        const double zd = tree.repulsion(theta, twice.view(), 2);
+        tree.set_single_precision(true);
+        const double zs = tree.repulsion(theta, single.view(), 2);
+        const double kernel_error = relative_error(single, twice), bh = relative_error(twice, exact);
+        MESSAGE("Dim ", Dim, ", theta ", theta, ": single vs double ", kernel_error, " (Z ",
+                std::abs(zs - zd) / zd, "); double vs exact ", bh, " (Z ", std::abs(zd - z0) / z0, ")");
+        CHECK(kernel_error < 1e-6);
+        CHECK(kernel_error < 1e-2 * bh);
+        CHECK(std::abs(zs - zd) < 1e-6 * zd);
+    }
+    // Below single_precision_min_theta, and at theta = 0 (exact), the kernels are double whatever the
+    // setting.
+    for (const double theta : {0.0, 0.1}) {
+        CAPTURE(theta);
+        tree.set_single_precision(false);
+        const double zd = tree.repulsion(theta, twice.view(), 2);
+        tree.set_single_precision(true);
+        CHECK(tree.repulsion(theta, single.view(), 2) == zd);
+        CHECK(single == twice);
+    }
+}
+
 TEST_CASE_TEMPLATE("tree output does not depend on the thread count", T, std::integral_constant<int, 1>,
                    std::integral_constant<int, 2>, std::integral_constant<int, 3>) {
     constexpr int Dim = T::value;
@@ -319,15 +357,22 @@ TEST_CASE_TEMPLATE("a summarised cell is the second-order Taylor expansion about
         for (const bool quadrupole : {false, true}) {
             CAPTURE(quadrupole);
             tree.set_quadrupole(quadrupole);
-            const double z_tree = tree.repulsion(theta, f.view(), 1) - z_cell_points;
-            for (int d = 0; d < Dim; ++d) tree_force[d] = f(m, d);
             const PointSums& expected = quadrupole ? hand : mono;
-            // 1e-12 relative, plus the rounding of the subtraction above (the total is up to ~500x the
-            // query's Z).
-            CHECK(std::abs(z_tree - expected.z) < 1e-12 * expected.z + 1e-15 * z_cell_points);
-            CHECK(force_error(tree_force, expected.force) < 1e-12);
-            z_error[quadrupole].push_back(std::abs(z_tree - exact.z) / exact.z);
-            f_error[quadrupole].push_back(force_error(tree_force, exact.force));
+            // The double kernels to 1e-12 relative, plus the rounding of the subtraction below (the total
+            // is up to ~500x the query's Z); the single-precision ones to a few float roundings.
+            for (const bool single : {false, true}) {
+                CAPTURE(single);
+                tree.set_single_precision(single);
+                const double z_tree = tree.repulsion(theta, f.view(), 1) - z_cell_points;
+                for (int d = 0; d < Dim; ++d) tree_force[d] = f(m, d);
+                const double tolerance = single ? 1e-6 : 1e-12, total_rounding = single ? 1e-6 : 1e-15;
+                CHECK(std::abs(z_tree - expected.z) < tolerance * expected.z + total_rounding * z_cell_points);
+                CHECK(force_error(tree_force, expected.force) < tolerance);
+                if (!single) {
+                    z_error[quadrupole].push_back(std::abs(z_tree - exact.z) / exact.z);
+                    f_error[quadrupole].push_back(force_error(tree_force, exact.force));
+                }
+            }
         }
         MESSAGE("Dim ", Dim, ", cell half-side ", s, " at ", r, ": Z error monopole ", z_error[0].back(),
                 ", quadrupole ", z_error[1].back(), "; force error monopole ", f_error[0].back(),

@@ -24,11 +24,14 @@ class SpaceTree {
   public:
     /// Largest number of points a leaf holds before it is split (unless the depth cap is reached). The
     /// repulsion walk runs once per leaf for all of its points (a group walk), so larger leaves mean fewer
-    /// walks and more direct, vectorised pairs. 32 measured fastest on Fashion-MNIST 70,000 (2-D, theta
-    /// 0.5, final embedding: 8 -> 21.2 ms, 16 -> 14.5, 32 -> 12.2, 64 -> 12.9, 128 -> 21.7 ms per
-    /// repulsion on one thread), and, since the group criterion holds for a whole leaf, more accurate at
-    /// the same theta (relative force error 2.9e-2 at 8, 1.6e-2 at 32).
-    static constexpr int default_leaf_capacity = 32;
+    /// walks and more direct, vectorised pairs. 64 measured fastest on Fashion-MNIST 70,000 (2-D, theta
+    /// 0.5, final embedding, single-precision kernels, one thread: 32 -> 9.8 ms per repulsion, 48 -> 8.6,
+    /// 64 -> 8.3, 96 -> 8.4, 128 -> 9.8), and, since the group criterion holds for a whole leaf, more
+    /// accurate at the same theta (relative force error 1.8e-2 at 32, 1.1e-2 at 64, 7.2e-3 at 128).
+    static constexpr int default_leaf_capacity = 64;
+
+    /// The smallest theta at which the single-precision kernels are used (see set_single_precision).
+    static constexpr double single_precision_min_theta = 0.2;
 
     /// Second central moments of a node's points, (1/n) sum (y - com)(y - com)^T, upper triangle row by
     /// row (Dim = 2: xx, xy, yy). Used by the quadrupole correction.
@@ -69,6 +72,16 @@ class SpaceTree {
     /// monopole error O((w/r)^2) becomes O((w/r)^3) for ~20 more flops per summarised cell, so the same
     /// theta gives a much more accurate gradient and Z than bhtsne's monopole. Off = bhtsne's scheme.
     void set_quadrupole(bool on) { quadrupole_ = on; }
+
+    /// Single-precision interaction kernels (on by default) for theta >= single_precision_min_theta: the
+    /// summarised cells and direct pairs of a leaf are evaluated in float, twice the lanes per vector,
+    /// with coordinates relative to the leaf's centre (so near pairs are differences of small numbers),
+    /// summed in float over one point's list and in double from there. The result stays within ~1e-7
+    /// relative of the double kernels' (tests/test_space_tree.cpp: 3e-8 to 2e-7 in 1-3 D), at least 100x
+    /// below the Barnes-Hut error at those theta (2e-5 or more at 0.2, 1e-2 at 0.5). Smaller theta, where
+    /// the approximation error approaches float rounding, and theta = 0 (exact) run in double.
+    /// Off = double always.
+    void set_single_precision(bool on) { single_precision_ = on; }
 
     /// Sets the leaf capacity (>= 1) for the next build(). Throws InvalidArgument otherwise.
     void set_leaf_capacity(int capacity);
@@ -129,6 +142,7 @@ class SpaceTree {
     std::vector<std::uint32_t> radix_counts_;
     index_t n_ = 0;
     bool quadrupole_ = true;
+    bool single_precision_ = true;
     int leaf_capacity_ = default_leaf_capacity;
 };
 
