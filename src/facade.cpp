@@ -86,6 +86,39 @@ RunStatus run_in_segments(Session& session, index_t until, const Callbacks& call
     return RunStatus::completed;
 }
 
+// The rows of m in the given order: row r of the result is row order[r] of m.
+Matrix rows_in_order(const Matrix& m, const std::vector<point_t>& order) {
+    Matrix out(m.rows(), m.cols());
+    for (index_t r = 0; r < m.rows(); ++r)
+        std::copy_n(m.row(static_cast<index_t>(order[static_cast<std::size_t>(r)])), m.cols(), out.row(r));
+    return out;
+}
+
+// P over relabelled points (point r is input point order[r]) in the input's labels, columns sorted.
+Affinities affinities_in_input_order(const Affinities& p, const std::vector<point_t>& order) {
+    const auto n = static_cast<std::size_t>(p.n);
+    std::vector<point_t> label(n);
+    for (std::size_t r = 0; r < n; ++r) label[order[r]] = static_cast<point_t>(r);
+    Affinities out;
+    out.n = p.n;
+    out.offsets.assign(n + 1, 0);
+    out.columns.resize(p.columns.size());
+    out.values.resize(p.values.size());
+    for (std::size_t i = 0; i < n; ++i) out.offsets[i + 1] = out.offsets[i] + p.offsets[label[i] + 1] - p.offsets[label[i]];
+    std::vector<std::pair<point_t, float>> row;
+    for (std::size_t i = 0; i < n; ++i) {
+        row.clear();
+        for (index_t e = p.offsets[label[i]]; e < p.offsets[label[i] + 1]; ++e)
+            row.emplace_back(order[p.columns[static_cast<std::size_t>(e)]], p.values[static_cast<std::size_t>(e)]);
+        std::sort(row.begin(), row.end());
+        for (std::size_t e = 0; e < row.size(); ++e) {
+            out.columns[static_cast<std::size_t>(out.offsets[i]) + e] = row[e].first;
+            out.values[static_cast<std::size_t>(out.offsets[i]) + e] = row[e].second;
+        }
+    }
+    return out;
+}
+
 }  // namespace
 
 void require_finite(ConstMatrixView x, const char* what) {
@@ -132,6 +165,7 @@ Result embed_impl(ConstMatrixView x, Matrix* owned, const Options& options, cons
     const Method method = options.optimizer.method;
     std::optional<Session> session;
     Affinities p;
+    std::vector<point_t> order;  // barnes_hut: the optimisation's row r is input point order[r]
     Matrix dense;
     // The data is needed by the neighbours (or the dense P) and the PCA initialisation only.
     Matrix y0;
@@ -159,6 +193,10 @@ Result embed_impl(ConstMatrixView x, Matrix* owned, const Options& options, cons
             data = ConstMatrixView{};
         }
         Stage aff(callbacks, "affinities", result.timings.affinities);
+        // The optimisation runs with the points relabelled so that neighbours lie near each other.
+        order = locality_order(graph);
+        relabel(graph, order);
+        y0 = rows_in_order(y0, order);
         p = compute_affinities(std::move(graph), options.affinities, threads);  // frees the graph
         aff.done();
     } else {
@@ -173,8 +211,8 @@ Result embed_impl(ConstMatrixView x, Matrix* owned, const Options& options, cons
 
     Stage opt(callbacks, "optimise", result.timings.optimize);
     if (method == Method::barnes_hut) {
-        if (callbacks.keep_affinities) result.affinities = p;
-        session.emplace(std::move(p), std::move(y0), options);
+        if (callbacks.keep_affinities) result.affinities = affinities_in_input_order(p, order);
+        session.emplace(std::move(p), std::move(y0), options, std::move(order));
     } else {
         session.emplace(std::move(dense), std::move(y0), options);
     }

@@ -105,33 +105,6 @@ void reserve_huge(std::vector<T>& v, std::size_t n) {
 #endif
 }
 
-// Rows [0, n) of a row-major array of `width` elements each, reordered in place so that the new row s
-// is the old row from[s] (from: a permutation of [0, n)). One cycle of the permutation at a time, with
-// one row of scratch: no second copy of the array.
-template <class T>
-void gather_rows_in_place(T* data, index_t width, const std::vector<point_t>& from) {
-    const auto n = static_cast<index_t>(from.size());
-    const auto w = static_cast<std::size_t>(width);
-    std::vector<bool> done(static_cast<std::size_t>(n), false);
-    std::vector<T> first(w);
-    for (index_t c = 0; c < n; ++c) {
-        if (done[static_cast<std::size_t>(c)]) continue;
-        std::copy_n(data + static_cast<std::size_t>(c) * w, w, first.begin());
-        index_t j = c;
-        for (;;) {
-            done[static_cast<std::size_t>(j)] = true;
-            const index_t source = from[static_cast<std::size_t>(j)];
-            T* target = data + static_cast<std::size_t>(j) * w;
-            if (source == c) {
-                std::copy_n(first.begin(), w, target);
-                break;
-            }
-            std::copy_n(data + static_cast<std::size_t>(source) * w, w, target);
-            j = source;
-        }
-    }
-}
-
 // The points as the search sees them: float, centred per coordinate on the middle of its range and
 // scaled by one power of two so that every |coordinate| <= 1 (the same scale for all coordinates, so
 // distances keep their order up to float rounding; no overflow or underflow of the squared distances

@@ -198,4 +198,41 @@ NeighborGraph nearest_neighbors(ConstMatrixView x, index_t k, KnnBackend backend
     return nearest_neighbors(x, k, options, threads);
 }
 
+std::vector<point_t> locality_order(const NeighborGraph& graph) {
+    const auto n = static_cast<std::size_t>(graph.n);
+    std::vector<point_t> order;
+    order.reserve(n);
+    std::vector<bool> reached(n, false);
+    // `order` is its own queue: the points from `head` on are reached but not yet expanded.
+    std::size_t head = 0;
+    for (std::size_t start = 0; start < n; ++start) {
+        if (reached[start]) continue;
+        reached[start] = true;
+        order.push_back(static_cast<point_t>(start));
+        for (; head < order.size(); ++head) {
+            const point_t* row = graph.row_indices(static_cast<index_t>(order[head]));
+            for (index_t e = 0; e < graph.k; ++e)
+                if (!reached[row[e]]) {
+                    reached[row[e]] = true;
+                    order.push_back(row[e]);
+                }
+        }
+    }
+    return order;
+}
+
+void relabel(NeighborGraph& graph, const std::vector<point_t>& order) {
+    const auto n = static_cast<std::size_t>(graph.n);
+    require(order.size() == n, "relabel: the order has ", order.size(), " entries for ", n, " points");
+    std::vector<point_t> label(n, std::numeric_limits<point_t>::max());  // old point -> new label
+    for (std::size_t r = 0; r < n; ++r) {
+        require(order[r] < n && label[order[r]] == std::numeric_limits<point_t>::max(),
+                "relabel: the order is not a permutation of the ", n, " points");
+        label[order[r]] = static_cast<point_t>(r);
+    }
+    for (point_t& j : graph.indices) j = label[j];
+    detail::gather_rows_in_place(graph.indices.data(), graph.k, order);
+    detail::gather_rows_in_place(graph.distances.data(), graph.k, order);
+}
+
 }  // namespace treesne

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <algorithm>
 #include <limits>
 #include <variant>
 
@@ -36,6 +37,45 @@ struct Session::Impl {
     std::variant<std::monostate, SpaceTree<1>, SpaceTree<2>, SpaceTree<3>> tree;
     double seconds = 0;  // optimisation wall time accumulated over run() calls
     IterationSeconds stages;
+    // Relabelled runs: internal row r is input point order[r] (empty: the input's order). The input-order
+    // views of the state are made on demand and kept until the state changes.
+    std::vector<point_t> order;
+    mutable OptimizerState in_input_order;
+    mutable bool y_current = false, state_current = false;
+
+    // Rows of m (internal order) into input order, and back.
+    Matrix to_input_order(const Matrix& m) const {
+        Matrix out(m.rows(), m.cols());
+        for (index_t r = 0; r < m.rows(); ++r)
+            std::copy_n(m.row(r), m.cols(), out.row(static_cast<index_t>(order[static_cast<std::size_t>(r)])));
+        return out;
+    }
+    Matrix to_internal_order(const Matrix& m) const {
+        Matrix out(m.rows(), m.cols());
+        for (index_t r = 0; r < m.rows(); ++r)
+            std::copy_n(m.row(static_cast<index_t>(order[static_cast<std::size_t>(r)])), m.cols(), out.row(r));
+        return out;
+    }
+    void state_changed() { y_current = state_current = false; }
+    const Matrix& embedding() const {
+        if (order.empty()) return state.y;
+        if (!y_current && !state_current) {
+            in_input_order.y = to_input_order(state.y);
+            y_current = true;
+        }
+        return in_input_order.y;
+    }
+    const OptimizerState& input_state() const {
+        if (order.empty()) return state;
+        if (!state_current) {
+            embedding();
+            in_input_order.gains = to_input_order(state.gains);
+            in_input_order.velocity = to_input_order(state.velocity);
+            in_input_order.iteration = state.iteration;
+            state_current = true;
+        }
+        return in_input_order;
+    }
 
     void init(Matrix initial_y, const Options& opts, index_t points) {
         options = opts;
@@ -130,6 +170,18 @@ Session::Session(Affinities p, Matrix initial_y, const Options& options) : impl_
     impl_->init(std::move(initial_y), options, n);
 }
 
+Session::Session(Affinities p, Matrix initial_y, const Options& options, std::vector<point_t> order)
+    : Session(std::move(p), std::move(initial_y), options) {
+    const auto n = static_cast<std::size_t>(impl_->n);
+    require(order.size() == n, "the session's order has ", order.size(), " entries for ", n, " points");
+    std::vector<bool> seen(n, false);
+    for (const point_t i : order) {
+        require(i < n && !seen[i], "the session's order is not a permutation of the ", n, " points");
+        seen[i] = true;
+    }
+    impl_->order = std::move(order);
+}
+
 Session::Session(Matrix dense_p, Matrix initial_y, const Options& options) : impl_(std::make_unique<Impl>()) {
     require(options.optimizer.method != Method::barnes_hut,
             "a Session over a dense P runs an exact method (exact_tsne or exact_sne)");
@@ -162,6 +214,7 @@ RunStatus Session::run(index_t until, const Observer& observer, const std::atomi
         const double grad_norm = report ? s.gradient_norm() : 0.0;
         s.step(t);
         s.state.iteration = done;
+        s.state_changed();
         s.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         if (report) {
             IterationReport r;
@@ -183,7 +236,8 @@ double Session::gradient(MatrixView grad) {
             impl_->dims);
     const double kl =
         impl_->compute_gradient(exaggeration_at(impl_->options.optimizer, impl_->state.iteration), true);
-    std::copy(impl_->grad.data(), impl_->grad.data() + impl_->grad.size(), grad.data);
+    const Matrix& g = impl_->order.empty() ? impl_->grad : impl_->to_input_order(impl_->grad);
+    std::copy(g.data(), g.data() + g.size(), grad.data);
     return kl;
 }
 
@@ -201,13 +255,13 @@ double Session::kl() {
 }
 
 const Matrix& Session::embedding() const {
-    return impl_->state.y;
+    return impl_->embedding();
 }
 index_t Session::iteration() const {
     return impl_->state.iteration;
 }
 const OptimizerState& Session::state() const {
-    return impl_->state;
+    return impl_->input_state();
 }
 const Options& Session::options() const {
     return impl_->options;
@@ -224,7 +278,13 @@ void Session::restore(OptimizerState state) {
     auto shape_ok = [&](const Matrix& m) { return m.rows() == n && m.cols() == d; };
     require(shape_ok(state.y) && shape_ok(state.gains) && shape_ok(state.velocity) && state.iteration >= 0,
             "checkpoint state does not match this session (", n, " x ", d, ")");
+    if (!impl_->order.empty()) {
+        state.y = impl_->to_internal_order(state.y);
+        state.gains = impl_->to_internal_order(state.gains);
+        state.velocity = impl_->to_internal_order(state.velocity);
+    }
     impl_->state = std::move(state);
+    impl_->state_changed();
 }
 
 }  // namespace treesne

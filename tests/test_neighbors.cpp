@@ -309,3 +309,45 @@ TEST_CASE("neighbors: automatic resolves to kdtree in low and brute in high dime
         CHECK(resolve_backend(KnnBackend::automatic, n, 784) == high);
     }
 }
+
+TEST_CASE("locality_order puts neighbours near each other, and relabel moves and renames the rows") {
+    // 8 clusters whose points are interleaved in the input (point i in cluster i % 8): neighbours are
+    // 8 labels apart at best, ~N/3 on average.
+    const index_t n = 800, k = 10;
+    Matrix x(n, 3);
+    std::mt19937_64 rng(91);
+    std::normal_distribution<double> noise(0.0, 0.1);
+    for (index_t i = 0; i < n; ++i)
+        for (index_t d = 0; d < 3; ++d) x(i, d) = 10.0 * static_cast<double>((i % 8) >> d & 1) + noise(rng);
+    const NeighborGraph graph = nearest_neighbors(x, k, KnnBackend::brute, 2);
+    const std::vector<point_t> order = locality_order(graph);
+    REQUIRE(order.size() == static_cast<std::size_t>(n));
+    std::vector<point_t> label(static_cast<std::size_t>(n), ~point_t{0});
+    for (std::size_t r = 0; r < order.size(); ++r) {
+        REQUIRE(order[r] < n);
+        REQUIRE(label[order[r]] == ~point_t{0});  // a permutation
+        label[order[r]] = static_cast<point_t>(r);
+    }
+    CHECK(locality_order(graph) == order);  // a pure function of the graph
+
+    NeighborGraph moved = graph;
+    relabel(moved, order);
+    double before = 0, after = 0;
+    for (index_t r = 0; r < n; ++r) {
+        const index_t i = order[static_cast<std::size_t>(r)];
+        for (index_t e = 0; e < k; ++e) {
+            CHECK(moved.row_indices(r)[e] == label[graph.row_indices(i)[e]]);
+            CHECK(moved.row_distances(r)[e] == graph.row_distances(i)[e]);
+            before += std::abs(static_cast<double>(graph.row_indices(i)[e]) - static_cast<double>(i));
+            after += std::abs(static_cast<double>(moved.row_indices(r)[e]) - static_cast<double>(r));
+        }
+    }
+    MESSAGE("mean label distance of neighbours: input ", before / double(n * k), ", relabelled ",
+            after / double(n * k));
+    CHECK(after < 0.2 * before);
+
+    std::vector<point_t> bad = order;
+    bad[3] = bad[4];
+    CHECK_THROWS_AS(relabel(moved, bad), InvalidArgument);
+    CHECK_THROWS_AS(relabel(moved, std::vector<point_t>(order.begin(), order.end() - 1)), InvalidArgument);
+}

@@ -17,6 +17,7 @@
 using namespace treesne;
 using treesne::testing::clustered;
 using treesne::testing::random_matrix;
+using treesne::testing::relative_error;
 
 namespace {
 
@@ -99,17 +100,27 @@ TEST_CASE("the stages called by hand, with a Session over the user's P, give exa
     Options o = pipeline_options(2);
     o.threads = 2;
     const index_t k = neighbor_count(o.affinities.perplexity, x.rows());
-    const NeighborGraph graph =
+    NeighborGraph graph =
         nearest_neighbors(x, k, resolve_backend(o.neighbors.backend, x.rows(), x.cols()), o.threads);
     const Affinities p = compute_affinities(graph, o.affinities, o.threads);
+    // embed() optimises with the points relabelled in locality_order(); by hand the same.
+    const std::vector<point_t> order = locality_order(graph);
+    relabel(graph, order);
+    const Affinities relabelled_p = compute_affinities(graph, o.affinities, o.threads);
+    auto in_order = [&](const Matrix& y) {
+        Matrix out(y.rows(), y.cols());
+        for (index_t r = 0; r < y.rows(); ++r)
+            for (index_t d = 0; d < y.cols(); ++d) out(r, d) = y(static_cast<index_t>(order[std::size_t(r)]), d);
+        return out;
+    };
 
     SUBCASE("the default (PCA) initialisation") {
-        Session session(p, initial_embedding(x, o), o);
+        Session session(relabelled_p, in_order(initial_embedding(x, o)), o, order);
         REQUIRE(session.run(o.optimizer.iterations) == RunStatus::completed);
         Callbacks cb;
         cb.keep_affinities = true;
         const Result r = embed(x, o, cb);
-        CHECK(same_affinities(r.affinities, p));
+        CHECK(same_affinities(r.affinities, p));  // given back in the input's labels
         CHECK(session.embedding() == r.y);
         CHECK(session.kl() == r.kl);
         CHECK(session.learning_rate() == r.learning_rate);
@@ -119,10 +130,66 @@ TEST_CASE("the stages called by hand, with a Session over the user's P, give exa
         o.init = InitKind::user;
         o.init_coordinates = y0;
         o.keep_user_scale = true;
-        Session session(p, y0, o);
+        Session session(relabelled_p, in_order(y0), o, order);
         session.run(o.optimizer.iterations);
         CHECK(session.embedding() == embed(x, o).y);
     }
+}
+
+TEST_CASE("a relabelled Session speaks the input's order: embedding, state, gradient and restore") {
+    std::vector<int> labels;
+    const Affinities p = two_rings(50, &labels);
+    Options o;
+    o.optimizer.iterations = 60;
+    o.optimizer.exaggeration_iterations = 20;
+    o.threads = 2;
+    const Matrix y0 = random_init(p.n, 2, 74);
+    // A reversal as the order: P relabelled by hand (point r is input point n - 1 - r).
+    const auto n = static_cast<std::size_t>(p.n);
+    std::vector<point_t> order(n);
+    for (std::size_t r = 0; r < n; ++r) order[r] = static_cast<point_t>(n - 1 - r);
+    Affinities q;
+    q.n = p.n;
+    q.offsets.assign(n + 1, 0);
+    for (std::size_t r = 0; r < n; ++r) {
+        const std::size_t i = order[r];
+        q.offsets[r + 1] = q.offsets[r] + p.offsets[i + 1] - p.offsets[i];
+        for (index_t e = p.offsets[i + 1]; e-- > p.offsets[i];) {  // reversed labels: columns descend
+            q.columns.push_back(static_cast<point_t>(n - 1 - p.columns[std::size_t(e)]));
+            q.values.push_back(p.values[std::size_t(e)]);
+        }
+    }
+    Matrix y0r(p.n, 2);
+    for (std::size_t r = 0; r < n; ++r)
+        for (index_t d = 0; d < 2; ++d) y0r(index_t(r), d) = y0(index_t(order[r]), d);
+
+    Session plain(p, y0, o), relabelled(q, y0r, o, order);
+    Matrix g1(p.n, 2), g2(p.n, 2);
+    plain.gradient(g1.view());
+    relabelled.gradient(g2.view());
+    CHECK(relative_error(g2, g1) < 1e-12);
+    // The same arithmetic up to the order of the sums: equal to rounding for a few iterations (not
+    // more: the gains' sign tests amplify rounding differences exponentially, ~1e-13 by 10 iterations
+    // and visibly by 30, as for any change of summation order).
+    plain.run(5);
+    relabelled.run(5);
+    CHECK(relative_error(relabelled.embedding(), plain.embedding()) < 1e-13);
+    CHECK(relative_error(relabelled.state().velocity, plain.state().velocity) < 1e-13);
+    CHECK(relabelled.state().iteration == 5);
+    // A state saved from one session restores into the other, in the input's order.
+    const OptimizerState saved = plain.state();
+    relabelled.restore(saved);
+    CHECK(relabelled.embedding() == saved.y);
+    CHECK(relabelled.state().gains == saved.gains);
+    CHECK(relabelled.state().velocity == saved.velocity);
+    plain.run(7);
+    relabelled.run(7);
+    CHECK(relative_error(relabelled.embedding(), plain.embedding()) < 1e-13);
+
+    std::vector<point_t> bad = order;
+    bad[0] = bad[1];
+    CHECK_THROWS_AS(Session(q, y0r, o, bad), InvalidArgument);
+    CHECK_THROWS_AS(Session(q, y0r, o, std::vector<point_t>(n - 1)), InvalidArgument);
 }
 
 TEST_CASE("a Session over hand-built affinities lowers the KL and separates the groups") {

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <memory>
+#include <vector>
 
 #include "treesne/affinities.hpp"
 #include "treesne/observer.hpp"
@@ -32,6 +33,12 @@ class Session {
     /// P is validated once (validate_affinities: CSR shape, columns in range, finite non-negative values,
     /// symmetric, sums to 1); a defect throws InvalidArgument naming it.
     Session(Affinities p, Matrix initial_y, const Options& options);
+    /// The same over P and an initial embedding given in another order than the input's: row r of both
+    /// (and P's labels) is input point order[r], a permutation of [0, N). The optimisation runs in that
+    /// order (embed() passes locality_order() of the neighbour graph, for cache locality); embedding(),
+    /// state(), gradient() and restore() speak the input's order. Throws InvalidArgument if order is not
+    /// a permutation of [0, N).
+    Session(Affinities p, Matrix initial_y, const Options& options, std::vector<point_t> order);
     /// Exact method over a dense matrix: joint P for exact_tsne, conditional P for exact_sne.
     Session(Matrix dense_p, Matrix initial_y, const Options& options);
     ~Session();
@@ -51,8 +58,11 @@ class Session {
     /// KL of the current embedding (Barnes-Hut estimate for barnes_hut, exact for the exact methods).
     double kl();
 
+    /// The current embedding (input order). With a relabelled order, a copy made on the first call
+    /// after the embedding changed: the reference stays valid until the next run() or restore().
     const Matrix& embedding() const;
     index_t iteration() const;
+    /// The optimiser state (input order; with a relabelled order, a copy as for embedding()).
     const OptimizerState& state() const;
     /// Replaces the optimiser state (from a checkpoint); shapes must match.
     void restore(OptimizerState state);
