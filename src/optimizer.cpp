@@ -3,8 +3,11 @@
 
 #include <atomic>
 #include <cassert>
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
+#include "treesne/errors.hpp"
 #include "treesne/parallel.hpp"
 
 namespace treesne {
@@ -31,55 +34,92 @@ double momentum_at(const OptimizerOptions& options, index_t iteration) {
                                                                      : options.final_momentum;
 }
 
+namespace {
+
+// gradient_step over points [begin, end) with the embedding's dimension known at compile time. Written
+// without branches on the data: the gain's sign test is a select (as a branch it mispredicted half the
+// time and cost more than the arithmetic). Returns whether every new coordinate is finite.
+template <int Dim>
+bool step_points(const OptimizerOptions& options, double learning_rate, double momentum, ConstMatrixView grad,
+                 OptimizerState& state, index_t begin, index_t end) {
+    const double max_step2 = options.max_step_norm * options.max_step_norm;
+    const bool clip = options.max_step_norm > 0;
+    bool finite = true;
+    for (index_t i = begin; i < end; ++i) {
+        const double* g = grad.row(i);
+        double* v = state.velocity.row(i);
+        double* gain = state.gains.row(i);
+        double step2 = 0.0;
+        for (int d = 0; d < Dim; ++d) {
+            const double grown = gain[d] + options.gain_increase, shrunk = gain[d] * options.gain_decrease;
+            const double next = sign(g[d]) != sign(v[d]) ? grown : shrunk;
+            gain[d] = next < options.min_gain ? options.min_gain : next;
+            v[d] = momentum * v[d] - learning_rate * gain[d] * g[d];
+            step2 += v[d] * v[d];
+        }
+        // FIt-SNE's max_step_norm: a point's whole step, not each coordinate, is clipped.
+        if (clip && step2 > max_step2) {
+            const double f = options.max_step_norm / std::sqrt(step2);
+            for (int d = 0; d < Dim; ++d) v[d] *= f;
+        }
+        double* y = state.y.row(i);
+        for (int d = 0; d < Dim; ++d) {
+            y[d] += v[d];
+            finite = finite && std::isfinite(y[d]);
+        }
+    }
+    return finite;
+}
+
+}  // namespace
+
 bool gradient_step(const OptimizerOptions& options, double learning_rate, double momentum,
                    ConstMatrixView grad, OptimizerState& state, int threads) {
     const index_t n = state.y.rows();
     const index_t dims = state.y.cols();
     assert(grad.rows == n && grad.cols == dims && state.gains.rows() == n && state.velocity.rows() == n);
-    const double max_step2 = options.max_step_norm * options.max_step_norm;
+    require(dims >= 1 && dims <= 3, "gradient_step: the embedding must have 1, 2 or 3 columns; got ", dims);
     std::atomic<bool> finite{true};
     parallel_for(n, threads, [&](index_t begin, index_t end) {
-        bool block_finite = true;
-        for (index_t i = begin; i < end; ++i) {
-            const double* g = grad.row(i);
-            double* v = state.velocity.row(i);
-            double* gain = state.gains.row(i);
-            double step2 = 0.0;
-            for (index_t d = 0; d < dims; ++d) {
-                gain[d] = sign(g[d]) != sign(v[d]) ? gain[d] + options.gain_increase
-                                                   : gain[d] * options.gain_decrease;
-                if (gain[d] < options.min_gain) gain[d] = options.min_gain;
-                v[d] = momentum * v[d] - learning_rate * gain[d] * g[d];
-                step2 += v[d] * v[d];
-            }
-            // FIt-SNE's max_step_norm: a point's whole step, not each coordinate, is clipped.
-            if (options.max_step_norm > 0 && step2 > max_step2) {
-                const double f = options.max_step_norm / std::sqrt(step2);
-                for (index_t d = 0; d < dims; ++d) v[d] *= f;
-            }
-            double* y = state.y.row(i);
-            for (index_t d = 0; d < dims; ++d) {
-                y[d] += v[d];
-                block_finite = block_finite && std::isfinite(y[d]);
-            }
-        }
-        if (!block_finite) finite.store(false, std::memory_order_relaxed);
+        const auto run = dims == 1   ? step_points<1>
+                         : dims == 2 ? step_points<2>
+                                     : step_points<3>;
+        if (!run(options, learning_rate, momentum, grad, state, begin, end))
+            finite.store(false, std::memory_order_relaxed);
     });
     return finite.load();
 }
 
 void recentre(MatrixView y, int threads) {
-    for (index_t d = 0; d < y.cols; ++d) {
-        const double sum = parallel_sum(y.rows, threads, [&](index_t begin, index_t end) {
-            double s = 0.0;
-            for (index_t i = begin; i < end; ++i) s += y(i, d);
-            return s;
-        });
-        const double mean = sum / static_cast<double>(y.rows);
-        parallel_for(y.rows, threads, [&](index_t begin, index_t end) {
-            for (index_t i = begin; i < end; ++i) y(i, d) -= mean;
-        });
-    }
+    // Column sums per fixed block of rows, then the blocks in order (as parallel_sum does, for all
+    // columns in one pass), so the means are the same for any thread count; then one pass subtracts them.
+    constexpr index_t block = 4096;
+    const index_t blocks = (y.rows + block - 1) / block;
+    const auto cols = static_cast<std::size_t>(y.cols);
+    std::vector<double> partial(static_cast<std::size_t>(blocks) * cols, 0.0);
+    parallel_for(
+        blocks, threads,
+        [&](index_t b0, index_t b1) {
+            for (index_t b = b0; b < b1; ++b) {
+                const index_t end = std::min(y.rows, (b + 1) * block);
+                for (std::size_t d = 0; d < cols; ++d) {
+                    double sum = 0.0;  // a local (a register), not the shared slot: one column at a time
+                    for (index_t i = b * block; i < end; ++i) sum += y(i, static_cast<index_t>(d));
+                    partial[static_cast<std::size_t>(b) * cols + d] = sum;
+                }
+            }
+        },
+        1);
+    std::vector<double> mean(cols, 0.0);
+    for (index_t b = 0; b < blocks; ++b)
+        for (std::size_t d = 0; d < cols; ++d) mean[d] += partial[static_cast<std::size_t>(b) * cols + d];
+    for (double& m : mean) m /= static_cast<double>(y.rows);
+    parallel_for(y.rows, threads, [&](index_t begin, index_t end) {
+        for (std::size_t d = 0; d < cols; ++d) {
+            const double m = mean[d];
+            for (index_t i = begin; i < end; ++i) y(i, static_cast<index_t>(d)) -= m;
+        }
+    });
 }
 
 }  // namespace treesne

@@ -32,6 +32,7 @@ Phase phase_at(const OptimizerOptions& options, index_t iteration);
 ///   velocity <- momentum * velocity - learning_rate * gain * grad;
 /// then each point's velocity is clipped to options.max_step_norm (if > 0) and added to y.
 /// Returns false, leaving y updated, when a coordinate of y became non-finite (the run diverged).
+/// Throws InvalidArgument unless the embedding has 1, 2 or 3 columns.
 bool gradient_step(const OptimizerOptions& options, double learning_rate, double momentum,
                    ConstMatrixView grad, OptimizerState& state, int threads);
 
