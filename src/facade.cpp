@@ -182,8 +182,12 @@ Result embed_impl(ConstMatrixView x, Matrix* owned, const Options& options, cons
     if (method == Method::barnes_hut) {
         result.backend = resolve_backend(options.neighbors.backend, data.rows, data.cols);
         Stage knn(callbacks, "neighbours", result.timings.neighbors);
-        NeighborGraph graph = nearest_neighbors(
-            data, neighbor_count(options.affinities.perplexity, data.rows), options.neighbors, threads);
+        std::function<void(double)> knn_progress;
+        if (callbacks.stage_progress)
+            knn_progress = [&](double fraction) { callbacks.stage_progress("neighbours", fraction); };
+        NeighborGraph graph =
+            nearest_neighbors(data, neighbor_count(options.affinities.perplexity, data.rows), options.neighbors,
+                              threads, knn_progress);
         knn.done();
         initialise();
         if (owned) {  // the caller handed the input over: free it and its copies before P exists

@@ -294,7 +294,7 @@ void exact_scan_all(ConstMatrixView x, index_t k, int threads, NeighborGraph& gr
 
 }  // namespace
 
-NeighborGraph knn_brute(ConstMatrixView x, index_t k, int threads) {
+NeighborGraph knn_brute(ConstMatrixView x, index_t k, int threads, const SearchProgress& progress) {
     const index_t n = x.rows;
     NeighborGraph graph = allocate_graph(n, k);
     FloatData data;
@@ -304,10 +304,13 @@ NeighborGraph knn_brute(ConstMatrixView x, index_t k, int threads) {
         return graph;
     }
     const index_t blocks = (n + query_block - 1) / query_block;
-    parallel_for(blocks, threads, [&](index_t b0, index_t b1) {
-        BlockSearch search(x, data, k, graph);
-        for (index_t b = b0; b < b1; ++b) search.run(b * query_block, std::min(n, (b + 1) * query_block));
-    });
+    parallel_for_reporting(
+        blocks, threads,
+        [&](index_t b0, index_t b1) {
+            BlockSearch search(x, data, k, graph);
+            for (index_t b = b0; b < b1; ++b) search.run(b * query_block, std::min(n, (b + 1) * query_block));
+        },
+        progress);
     return graph;
 }
 

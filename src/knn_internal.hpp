@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <functional>
 #include <vector>
 
 #include "treesne/neighbors.hpp"
@@ -37,6 +38,15 @@ void gather_rows_in_place(T* data, index_t width, const std::vector<point_t>& fr
         }
     }
 }
+
+/// Progress of a search: called with the fraction done, from the thread that called the search.
+using SearchProgress = std::function<void(double)>;
+
+/// parallel_for over [0, n) in up to 32 slices, calling progress(from + (to - from) * done / n) after
+/// each (fn must make each index's result independent of the chunking, as parallel_for requires, so the
+/// slices change nothing else). Without a progress function it is one parallel_for.
+void parallel_for_reporting(index_t n, int threads, const std::function<void(index_t, index_t)>& fn,
+                            const SearchProgress& progress, double from = 0.0, double to = 1.0);
 
 /// A candidate neighbour of a query: squared distance from squared_distance(), the tie key and the
 /// point's index. Ordered by (distance, tie), the one order every backend reports; for one query the
@@ -72,8 +82,8 @@ void exact_scan_row(ConstMatrixView x, index_t query, index_t k, std::vector<Nei
 void write_row(std::vector<Neighbor>& candidates, index_t query, index_t k, NeighborGraph& graph);
 
 /// Exact backends. Arguments are already checked; results equal nearest_neighbors_naive bit for bit.
-NeighborGraph knn_kdtree(ConstMatrixView x, index_t k, int threads);
-NeighborGraph knn_brute(ConstMatrixView x, index_t k, int threads);
+NeighborGraph knn_kdtree(ConstMatrixView x, index_t k, int threads, const SearchProgress& progress = {});
+NeighborGraph knn_brute(ConstMatrixView x, index_t k, int threads, const SearchProgress& progress = {});
 
 /// What knn_hnsw did, for benchmarks/knn_recall.cpp: wall seconds of the serial index build and of the
 /// parallel searches, CPU seconds of the build, and the rows answered by an exact scan (the search found
@@ -88,7 +98,7 @@ struct HnswReport {
 /// Approximate backend (hnswlib). Arguments and options are already checked; the result keeps every
 /// NeighborGraph invariant and is the same bit for bit for any thread count.
 NeighborGraph knn_hnsw(ConstMatrixView x, index_t k, const NeighborOptions& options, int threads,
-                       HnswReport* report = nullptr);
+                       HnswReport* report = nullptr, const SearchProgress& progress = {});
 
 /// The parameters of knn_nndescent (see src/knn_nndescent.cpp): the public ones resolved from
 /// NeighborOptions (0 = auto), and internal ones that only the benchmarks change.
@@ -122,7 +132,8 @@ struct NndescentReport {
 /// checked; the result keeps every NeighborGraph invariant and is the same bit for bit for any thread
 /// count.
 NeighborGraph knn_nndescent(ConstMatrixView x, index_t k, const NndescentParameters& parameters, int threads,
-                            NndescentReport* report = nullptr);
-NeighborGraph knn_nndescent(ConstMatrixView x, index_t k, const NeighborOptions& options, int threads);
+                            NndescentReport* report = nullptr, const SearchProgress& progress = {});
+NeighborGraph knn_nndescent(ConstMatrixView x, index_t k, const NeighborOptions& options, int threads,
+                            const SearchProgress& progress = {});
 
 }  // namespace treesne::detail

@@ -121,13 +121,14 @@ void query_rows(const Tree& tree, ConstMatrixView x, index_t k, index_t begin, i
 }
 
 template <class Tree>
-NeighborGraph search(ConstMatrixView x, index_t k, int threads) {
+NeighborGraph search(ConstMatrixView x, index_t k, int threads, const SearchProgress& progress) {
     RowsAdaptor adaptor{x};
     const Tree tree(static_cast<int>(x.cols), adaptor, nanoflann::KDTreeSingleIndexAdaptorParams(leaf_size));
     NeighborGraph graph = allocate_graph(x.rows, k);
     // Const queries on a built nanoflann index are thread-safe (nanoflann's documentation).
-    parallel_for(x.rows, threads,
-                 [&](index_t begin, index_t end) { query_rows(tree, x, k, begin, end, graph); });
+    parallel_for_reporting(
+        x.rows, threads, [&](index_t begin, index_t end) { query_rows(tree, x, k, begin, end, graph); },
+        progress);
     return graph;
 }
 
@@ -141,17 +142,17 @@ using DynamicTree =
 
 }  // namespace
 
-NeighborGraph knn_kdtree(ConstMatrixView x, index_t k, int threads) {
+NeighborGraph knn_kdtree(ConstMatrixView x, index_t k, int threads, const SearchProgress& progress) {
     // A compile-time dimension lets nanoflann unroll its distance loops where the kd-tree shines.
     switch (x.cols) {
         case 1:
-            return search<FixedTree<1>>(x, k, threads);
+            return search<FixedTree<1>>(x, k, threads, progress);
         case 2:
-            return search<FixedTree<2>>(x, k, threads);
+            return search<FixedTree<2>>(x, k, threads, progress);
         case 3:
-            return search<FixedTree<3>>(x, k, threads);
+            return search<FixedTree<3>>(x, k, threads, progress);
         default:
-            return search<DynamicTree>(x, k, threads);
+            return search<DynamicTree>(x, k, threads, progress);
     }
 }
 

@@ -888,7 +888,13 @@ NndescentParameters resolve_nndescent(const NeighborOptions& options, index_t n,
 }
 
 NeighborGraph knn_nndescent(ConstMatrixView x, index_t k, const NndescentParameters& p, int threads,
-                            NndescentReport* report) {
+                            NndescentReport* report, const SearchProgress& progress) {
+    // Shares of the time for progress (1,000,000 x 50 on two cores: forest 8 %, first graph 20 %,
+    // rounds 65 %, exact distances 7 %); the rounds count as if all p.rounds were run.
+    constexpr double forest_end = 0.08, first_graph_end = 0.28, rounds_end = 0.93;
+    auto report_progress = [&](double fraction) {
+        if (progress) progress(fraction);
+    };
     NndescentReport local;
     NndescentReport& r = report ? *report : local;
     r = NndescentReport{};
@@ -932,13 +938,16 @@ NeighborGraph knn_nndescent(ConstMatrixView x, index_t k, const NndescentParamet
                     tree.order[static_cast<std::size_t>(s)] = label[tree.order[static_cast<std::size_t>(s)]];
             });
         r.forest_seconds = seconds_since(start);
+        report_progress(forest_end);
 
         Rows rows(graph.indices, n, k);
         // 2. The first graph, tree by tree.
         start = std::chrono::steady_clock::now();
-        for (auto& tree : trees) {
-            merge_tree(points, tree, threads, rows);
-            std::vector<point_t>().swap(tree.order);
+        for (std::size_t t = 0; t < trees.size(); ++t) {
+            merge_tree(points, trees[t], threads, rows);
+            std::vector<point_t>().swap(trees[t].order);
+            report_progress(forest_end + (first_graph_end - forest_end) * static_cast<double>(t + 1) /
+                                             static_cast<double>(trees.size()));
         }
         trees.clear();
         std::fill(rows.all_flags().begin(), rows.all_flags().end(), fresh);
@@ -990,6 +999,8 @@ NeighborGraph knn_nndescent(ConstMatrixView x, index_t k, const NndescentParamet
             r.changes.push_back(changed);
             r.distances.push_back(computed.load());
             ++r.rounds;
+            report_progress(first_graph_end + (rounds_end - first_graph_end) * static_cast<double>(round + 1) /
+                                                  static_cast<double>(p.rounds));
             if (static_cast<double>(changed) <= p.stop_fraction * static_cast<double>(n * k)) break;
         }
         r.refine_seconds = seconds_since(start);
@@ -1008,11 +1019,13 @@ NeighborGraph knn_nndescent(ConstMatrixView x, index_t k, const NndescentParamet
     graph.distances.resize(static_cast<std::size_t>(n * k));
     r.exact_rows = finish(x, threads, graph);
     r.finish_seconds = seconds_since(start);
+    report_progress(1.0);
     return graph;
 }
 
-NeighborGraph knn_nndescent(ConstMatrixView x, index_t k, const NeighborOptions& options, int threads) {
-    return knn_nndescent(x, k, resolve_nndescent(options, x.rows, k), threads, nullptr);
+NeighborGraph knn_nndescent(ConstMatrixView x, index_t k, const NeighborOptions& options, int threads,
+                            const SearchProgress& progress) {
+    return knn_nndescent(x, k, resolve_nndescent(options, x.rows, k), threads, nullptr, progress);
 }
 
 }  // namespace treesne::detail

@@ -9,6 +9,7 @@
 #include "knn_internal.hpp"
 #include "treesne/errors.hpp"
 #include "treesne/options.hpp"
+#include "treesne/parallel.hpp"
 
 namespace treesne {
 
@@ -152,6 +153,21 @@ void write_row(std::vector<Neighbor>& candidates, index_t query, index_t k, Neig
     }
 }
 
+void parallel_for_reporting(index_t n, int threads, const std::function<void(index_t, index_t)>& fn,
+                            const SearchProgress& progress, double from, double to) {
+    if (!progress) {
+        parallel_for(n, threads, fn);
+        return;
+    }
+    constexpr index_t slices = 32;
+    const index_t slice = std::max<index_t>(1, (n + slices - 1) / slices);
+    for (index_t begin = 0; begin < n; begin += slice) {
+        const index_t end = std::min(n, begin + slice);
+        parallel_for(end - begin, threads, [&](index_t b, index_t e) { fn(begin + b, begin + e); });
+        progress(from + (to - from) * static_cast<double>(end) / static_cast<double>(n));
+    }
+}
+
 void exact_scan_row(ConstMatrixView x, index_t query, index_t k, std::vector<Neighbor>& scratch,
                     NeighborGraph& graph) {
     scratch.clear();
@@ -174,22 +190,38 @@ NeighborGraph nearest_neighbors_naive(ConstMatrixView x, index_t k) {
     return graph;
 }
 
-NeighborGraph nearest_neighbors(ConstMatrixView x, index_t k, const NeighborOptions& options, int threads) {
+NeighborGraph nearest_neighbors(ConstMatrixView x, index_t k, const NeighborOptions& options, int threads,
+                                const std::function<void(double)>& progress) {
     // All checks before any work: hnsw must never build an index over NaN or Inf.
     detail::check_knn_arguments(x, k);
     require(threads >= 0, "threads must be >= 0 (0 = all); got ", threads);
     validate(options);
+    // Every path ends at 1 (the small-input shortcuts report nothing on their way).
+    double last = 0.0;
+    detail::SearchProgress tracked;
+    if (progress)
+        tracked = [&](double fraction) {
+            last = fraction;
+            progress(fraction);
+        };
+    NeighborGraph graph;
     switch (resolve_backend(options.backend, x.rows, x.cols)) {
         case KnnBackend::kdtree:
-            return detail::knn_kdtree(x, k, threads);
+            graph = detail::knn_kdtree(x, k, threads, tracked);
+            break;
         case KnnBackend::hnsw:
-            return detail::knn_hnsw(x, k, options, threads);
+            graph = detail::knn_hnsw(x, k, options, threads, nullptr, tracked);
+            break;
         case KnnBackend::nndescent:
-            return detail::knn_nndescent(x, k, options, threads);
+            graph = detail::knn_nndescent(x, k, options, threads, tracked);
+            break;
         case KnnBackend::brute:
         default:
-            return detail::knn_brute(x, k, threads);
+            graph = detail::knn_brute(x, k, threads, tracked);
+            break;
     }
+    if (progress && last < 1.0) progress(1.0);
+    return graph;
 }
 
 NeighborGraph nearest_neighbors(ConstMatrixView x, index_t k, KnnBackend backend, int threads) {

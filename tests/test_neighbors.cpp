@@ -8,6 +8,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -350,4 +351,29 @@ TEST_CASE("locality_order puts neighbours near each other, and relabel moves and
     bad[3] = bad[4];
     CHECK_THROWS_AS(relabel(moved, bad), InvalidArgument);
     CHECK_THROWS_AS(relabel(moved, std::vector<point_t>(order.begin(), order.end() - 1)), InvalidArgument);
+}
+
+TEST_CASE("every backend reports its progress, increasing to 1, from the calling thread") {
+    const auto caller = std::this_thread::get_id();
+    for (const index_t n : {40, 3000})  // small inputs take the backends' exact-scan shortcuts
+    for (const KnnBackend backend : {KnnBackend::brute, KnnBackend::kdtree, KnnBackend::hnsw, KnnBackend::nndescent}) {
+        CAPTURE(n);
+        CAPTURE(to_string(backend));
+        const Matrix x = random_matrix(n, 8, 95);
+        NeighborOptions options;
+        options.backend = backend;
+        std::vector<double> seen;
+        bool same_thread = true;
+        const NeighborGraph graph = nearest_neighbors(x, 15, options, 2, [&](double f) {
+            seen.push_back(f);
+            same_thread = same_thread && std::this_thread::get_id() == caller;
+        });
+        REQUIRE(!seen.empty());
+        CHECK(same_thread);
+        CHECK(std::is_sorted(seen.begin(), seen.end()));
+        CHECK(seen.front() > 0);
+        CHECK(seen.back() == 1.0);
+        // The graph is the one a search without progress returns.
+        CHECK(graph.indices == nearest_neighbors(x, 15, options, 2).indices);
+    }
 }

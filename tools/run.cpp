@@ -133,8 +133,27 @@ class Progress {
     bool terminal() const { return terminal_; }
 
     void start(const std::string& stage) {
+        stage_clock_ = Stopwatch();
+        next_logged_ = 0.1;
         if (quiet() || !terminal_) return;
         live(display_name(stage) + " ...");
+    }
+
+    /// "stage: 42 %, 1 min 10 s elapsed, ~1 min 36 s left": live on a terminal; in a log (verbose only)
+    /// a line at each tenth once the stage has run two seconds (short stages get their summary only).
+    void fraction(const std::string& stage, double f) {
+        if (quiet()) return;
+        const double elapsed = stage_clock_.seconds();
+        std::ostringstream s;
+        s << display_name(stage) << ": " << static_cast<int>(100 * f) << " %, " << format_seconds(elapsed)
+          << " elapsed";
+        if (f > 0.02 && f < 1) s << ", ~" << format_seconds(elapsed * (1 - f) / f) << " left";
+        if (terminal_) {
+            live(s.str());
+        } else if (verbose() && f >= next_logged_ && f < 1) {
+            while (next_logged_ <= f) next_logged_ += 0.1;
+            if (elapsed >= 2.0) line(s.str());
+        }
     }
 
     /// "stage: detail in 1.23 s"
@@ -194,6 +213,8 @@ class Progress {
     bool terminal_;
     IterationReport last_;
     bool has_report_ = false;
+    Stopwatch stage_clock_;
+    double next_logged_ = 0.1;
     index_t first_iteration_ = 0;
 };
 
@@ -617,6 +638,9 @@ Callbacks embed_callbacks(const EmbedConfig& e, const Options& options, index_t 
     callbacks.stage_start = [&progress](const std::string& stage) {
         if (display_name(stage) == "optimise") g_phase.store(optimising);
         progress.start(stage);
+    };
+    callbacks.stage_progress = [&progress](const std::string& stage, double fraction) {
+        progress.fraction(stage, fraction);
     };
     callbacks.stage_done = [&progress, &options, n, d](const std::string& stage, double seconds) {
         if (display_name(stage) == "init") g_phase.store(optimising);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "treesne/hash.hpp"
@@ -44,8 +45,11 @@ double squared_distance(const double* a, const double* b, index_t d);
 /// resolve_backend: exact unless it is hnsw or nndescent, which automatic picks only for large N in
 /// high dimension), with that backend's parameters. Requires 1 <= k <= N-1,
 /// N <= 2^32-1, finite X and valid options (validate(NeighborOptions)). threads: 0 = all; the graph
-/// does not depend on it.
-NeighborGraph nearest_neighbors(ConstMatrixView x, index_t k, const NeighborOptions& options, int threads);
+/// does not depend on it. progress, if given, is called from the calling thread with the fraction of
+/// the search done (increasing, up to 1; for nndescent, whose rounds stop when the graph settles, the
+/// rounds count as if all were run, and the end jumps to 1).
+NeighborGraph nearest_neighbors(ConstMatrixView x, index_t k, const NeighborOptions& options, int threads,
+                                const std::function<void(double)>& progress = {});
 
 /// The same with the backend's default parameters.
 NeighborGraph nearest_neighbors(ConstMatrixView x, index_t k, KnnBackend backend, int threads);

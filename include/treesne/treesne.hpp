@@ -53,6 +53,8 @@ struct Callbacks {
     Observer observer;                                                         ///< iteration reports
     std::function<void(const std::string& stage, double seconds)> stage_done;  ///< after each stage
     std::function<void(const std::string& stage)> stage_start;                 ///< before each stage
+    /// During a long stage (today the neighbour search), from the calling thread: the fraction done.
+    std::function<void(const std::string& stage, double fraction)> stage_progress;
     const std::atomic<bool>* cancel = nullptr;  ///< set to stop after an iteration
     bool keep_affinities = false;  ///< copy sparse P into Result::affinities (costs its memory twice)
 
