@@ -281,7 +281,7 @@ void SpaceTree<Dim>::radix_sort(int threads) {
     // blocks the more cache lines two threads write at once (at 16 blocks for 70,000 points two threads
     // were slower than one).
     const auto workers = static_cast<std::size_t>(resolve_threads(threads));
-    const std::size_t block = std::max<std::size_t>(16384, (n + workers - 1) / workers);
+    const std::size_t block = std::max<std::size_t>(4096, (n + workers - 1) / workers);
     const std::size_t blocks = (n + block - 1) / block;
     std::vector<std::uint32_t>& counts = radix_counts_;
     counts.assign(blocks * radix, 0u);  // [block][digit]
