@@ -803,7 +803,7 @@ void walk_leaves(const Walk<Dim>& walk, const std::vector<std::uint32_t>& leaves
     parallel_for(
         static_cast<index_t>(leaves.size()), threads,
         [&](index_t first, index_t last) {
-            Interactions<Real, Dim> list;
+            thread_local Interactions<Real, Dim> list;  // kept: its vectors grow once per thread, not per chunk
             for (index_t li = first; li < last; ++li) {
                 const TreeNode<Dim>& leaf = walk.nodes[leaves[static_cast<std::size_t>(li)]];
                 collect_interactions(walk, leaf, list);
