@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 
+#include "permutation.hpp"
 #include "treesne/treesne.hpp"
 
 namespace treesne {
@@ -86,19 +87,10 @@ RunStatus run_in_segments(Session& session, index_t until, const Callbacks& call
     return RunStatus::completed;
 }
 
-// The rows of m in the given order: row r of the result is row order[r] of m.
-Matrix rows_in_order(const Matrix& m, const std::vector<point_t>& order) {
-    Matrix out(m.rows(), m.cols());
-    for (index_t r = 0; r < m.rows(); ++r)
-        std::copy_n(m.row(static_cast<index_t>(order[static_cast<std::size_t>(r)])), m.cols(), out.row(r));
-    return out;
-}
-
 // P over relabelled points (point r is input point order[r]) in the input's labels, columns sorted.
 Affinities affinities_in_input_order(const Affinities& p, const std::vector<point_t>& order) {
     const auto n = static_cast<std::size_t>(p.n);
-    std::vector<point_t> label(n);
-    for (std::size_t r = 0; r < n; ++r) label[order[r]] = static_cast<point_t>(r);
+    const std::vector<point_t> label = detail::inverse_order(order, p.n, "the optimisation's order");
     Affinities out;
     out.n = p.n;
     out.offsets.assign(n + 1, 0);
@@ -200,7 +192,7 @@ Result embed_impl(ConstMatrixView x, Matrix* owned, const Options& options, cons
         // The optimisation runs with the points relabelled so that neighbours lie near each other.
         order = locality_order(graph);
         relabel(graph, order);
-        y0 = rows_in_order(y0, order);
+        y0 = detail::gather_rows(y0, order);
         p = compute_affinities(std::move(graph), options.affinities, threads);  // frees the graph
         aff.done();
     } else {

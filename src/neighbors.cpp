@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "knn_internal.hpp"
+#include "permutation.hpp"
 #include "treesne/errors.hpp"
 #include "treesne/options.hpp"
 #include "treesne/parallel.hpp"
@@ -254,14 +255,7 @@ std::vector<point_t> locality_order(const NeighborGraph& graph) {
 }
 
 void relabel(NeighborGraph& graph, const std::vector<point_t>& order) {
-    const auto n = static_cast<std::size_t>(graph.n);
-    require(order.size() == n, "relabel: the order has ", order.size(), " entries for ", n, " points");
-    std::vector<point_t> label(n, std::numeric_limits<point_t>::max());  // old point -> new label
-    for (std::size_t r = 0; r < n; ++r) {
-        require(order[r] < n && label[order[r]] == std::numeric_limits<point_t>::max(),
-                "relabel: the order is not a permutation of the ", n, " points");
-        label[order[r]] = static_cast<point_t>(r);
-    }
+    const std::vector<point_t> label = detail::inverse_order(order, graph.n, "relabel: the order");
     for (point_t& j : graph.indices) j = label[j];
     detail::gather_rows_in_place(graph.indices.data(), graph.k, order);
     detail::gather_rows_in_place(graph.distances.data(), graph.k, order);

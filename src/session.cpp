@@ -7,6 +7,7 @@
 #include <limits>
 #include <variant>
 
+#include "permutation.hpp"
 #include "treesne/errors.hpp"
 #include "treesne/exact.hpp"
 #include "treesne/gradient.hpp"
@@ -37,42 +38,21 @@ struct Session::Impl {
     std::variant<std::monostate, SpaceTree<1>, SpaceTree<2>, SpaceTree<3>> tree;
     double seconds = 0;  // optimisation wall time accumulated over run() calls
     IterationSeconds stages;
-    // Relabelled runs: internal row r is input point order[r] (empty: the input's order). The input-order
-    // views of the state are made on demand and kept until the state changes.
+    // Relabelled runs: internal row r is input point order[r] (empty: the input's order). The state in
+    // the input's order is made on demand and kept until the state changes.
     std::vector<point_t> order;
     mutable OptimizerState in_input_order;
-    mutable bool y_current = false, state_current = false;
+    mutable bool input_order_current = false;
 
-    // Rows of m (internal order) into input order, and back.
-    Matrix to_input_order(const Matrix& m) const {
-        Matrix out(m.rows(), m.cols());
-        for (index_t r = 0; r < m.rows(); ++r)
-            std::copy_n(m.row(r), m.cols(), out.row(static_cast<index_t>(order[static_cast<std::size_t>(r)])));
-        return out;
-    }
-    Matrix to_internal_order(const Matrix& m) const {
-        Matrix out(m.rows(), m.cols());
-        for (index_t r = 0; r < m.rows(); ++r)
-            std::copy_n(m.row(static_cast<index_t>(order[static_cast<std::size_t>(r)])), m.cols(), out.row(r));
-        return out;
-    }
-    void state_changed() { y_current = state_current = false; }
-    const Matrix& embedding() const {
-        if (order.empty()) return state.y;
-        if (!y_current && !state_current) {
-            in_input_order.y = to_input_order(state.y);
-            y_current = true;
-        }
-        return in_input_order.y;
-    }
+    void state_changed() { input_order_current = false; }
     const OptimizerState& input_state() const {
         if (order.empty()) return state;
-        if (!state_current) {
-            embedding();
-            in_input_order.gains = to_input_order(state.gains);
-            in_input_order.velocity = to_input_order(state.velocity);
+        if (!input_order_current) {
+            in_input_order.y = detail::scatter_rows(state.y, order);
+            in_input_order.gains = detail::scatter_rows(state.gains, order);
+            in_input_order.velocity = detail::scatter_rows(state.velocity, order);
             in_input_order.iteration = state.iteration;
-            state_current = true;
+            input_order_current = true;
         }
         return in_input_order;
     }
@@ -172,13 +152,7 @@ Session::Session(Affinities p, Matrix initial_y, const Options& options) : impl_
 
 Session::Session(Affinities p, Matrix initial_y, const Options& options, std::vector<point_t> order)
     : Session(std::move(p), std::move(initial_y), options) {
-    const auto n = static_cast<std::size_t>(impl_->n);
-    require(order.size() == n, "the session's order has ", order.size(), " entries for ", n, " points");
-    std::vector<bool> seen(n, false);
-    for (const point_t i : order) {
-        require(i < n && !seen[i], "the session's order is not a permutation of the ", n, " points");
-        seen[i] = true;
-    }
+    detail::inverse_order(order, impl_->n, "the session's order");  // throws unless a permutation
     impl_->order = std::move(order);
 }
 
@@ -236,7 +210,7 @@ double Session::gradient(MatrixView grad) {
             impl_->dims);
     const double kl =
         impl_->compute_gradient(exaggeration_at(impl_->options.optimizer, impl_->state.iteration), true);
-    const Matrix& g = impl_->order.empty() ? impl_->grad : impl_->to_input_order(impl_->grad);
+    const Matrix& g = impl_->order.empty() ? impl_->grad : detail::scatter_rows(impl_->grad, impl_->order);
     std::copy(g.data(), g.data() + g.size(), grad.data);
     return kl;
 }
@@ -255,7 +229,7 @@ double Session::kl() {
 }
 
 const Matrix& Session::embedding() const {
-    return impl_->embedding();
+    return impl_->input_state().y;
 }
 index_t Session::iteration() const {
     return impl_->state.iteration;
@@ -279,9 +253,9 @@ void Session::restore(OptimizerState state) {
     require(shape_ok(state.y) && shape_ok(state.gains) && shape_ok(state.velocity) && state.iteration >= 0,
             "checkpoint state does not match this session (", n, " x ", d, ")");
     if (!impl_->order.empty()) {
-        state.y = impl_->to_internal_order(state.y);
-        state.gains = impl_->to_internal_order(state.gains);
-        state.velocity = impl_->to_internal_order(state.velocity);
+        state.y = detail::gather_rows(state.y, impl_->order);
+        state.gains = detail::gather_rows(state.gains, impl_->order);
+        state.velocity = detail::gather_rows(state.velocity, impl_->order);
     }
     impl_->state = std::move(state);
     impl_->state_changed();
