@@ -15,7 +15,8 @@ namespace treesne {
 namespace {
 
 constexpr char magic[8] = {'T', 'S', 'N', 'E', 'C', 'K', 'P', 'T'};
-constexpr std::uint32_t version = 1;
+constexpr std::uint32_t version = 2;
+constexpr std::uint32_t oldest_version = 1;  // version 1: no controller theta (read as NaN)
 constexpr std::uint32_t byte_order_mark = 0x01020304;
 constexpr std::size_t max_settings = 256;
 constexpr std::size_t max_name = 64;
@@ -123,6 +124,8 @@ std::vector<std::pair<std::string, double>> trajectory_settings(const Options& o
         {"perplexity steps", static_cast<double>(o.affinities.max_steps)},
         {"pca dims", static_cast<double>(o.pca_dims)},
         {"theta", p.theta},
+        {"theta auto", p.theta_auto ? 1.0 : 0.0},
+        {"target error", p.theta_auto ? p.target_error : 0.0},
         {"exaggeration", p.exaggeration},
         {"exaggeration iterations", static_cast<double>(p.exaggeration_iterations)},
         {"learning rate", resolve_learning_rate(p, n)},
@@ -183,6 +186,7 @@ void save_checkpoint(const std::string& path, const OptimizerState& state, const
     w.put(static_cast<std::int64_t>(dims));
     w.put(static_cast<std::int64_t>(state.iteration));
     w.put(info.data_fingerprint);
+    w.put(state.theta);
     w.put(static_cast<std::uint32_t>(info.settings.size()));
     for (const auto& [name, value] : info.settings) {
         require(!name.empty() && name.size() <= max_name, "checkpoint: setting names have 1 to ", max_name,
@@ -211,9 +215,9 @@ OptimizerState load_checkpoint(const std::string& path, CheckpointInfo* info) {
         (r.take(head, sizeof head, "header"), std::memcmp(head, magic, sizeof magic)))
         throw IoError(concat(path, ": not a treesne checkpoint (no TSNECKPT header)"));
     const auto file_version = r.get<std::uint32_t>("header");
-    if (file_version != version)
-        throw IoError(
-            concat(path, ": checkpoint version ", file_version, "; this treesne reads version ", version));
+    if (file_version < oldest_version || file_version > version)
+        throw IoError(concat(path, ": checkpoint version ", file_version, "; this treesne reads versions ",
+                             oldest_version, " to ", version));
     if (r.get<std::uint32_t>("header") != byte_order_mark)
         throw IoError(concat(path, ": checkpoint written on a machine of the other byte order"));
     // The checksum first, so that any damage is reported as such rather than as an odd field.
@@ -230,6 +234,10 @@ OptimizerState load_checkpoint(const std::string& path, CheckpointInfo* info) {
     const auto iteration = r.get<std::int64_t>("header");
     CheckpointInfo meta;
     meta.data_fingerprint = r.get<std::uint64_t>("header");
+    const double theta =
+        file_version >= 2 ? r.get<double>("header") : std::numeric_limits<double>::quiet_NaN();
+    if (!std::isnan(theta) && !(std::isfinite(theta) && theta >= 0))
+        throw IoError(concat(path, ": checkpoint holds theta ", theta, " (corrupt)"));
     if (n < 1 || dims < 1 || dims > 3 || iteration < 0)
         throw IoError(concat(path, ": checkpoint header out of range (N ", n, ", dims ", dims, ", iteration ",
                              iteration, ")"));
@@ -256,6 +264,7 @@ OptimizerState load_checkpoint(const std::string& path, CheckpointInfo* info) {
                              " needs ", 3 * matrix_bytes + sizeof(std::uint64_t)));
     OptimizerState state;
     state.iteration = iteration;
+    state.theta = theta;
     for (Matrix* m : {&state.y, &state.gains, &state.velocity}) {
         *m = Matrix(n, dims);
         r.take(m->data(), matrix_bytes, "matrices");

@@ -6,9 +6,11 @@
 #include <limits>
 #include <vector>
 
+#include "lanes.hpp"
 #include "treesne/affinities.hpp"
 #include "treesne/errors.hpp"
 #include "treesne/gradient.hpp"
+#include "treesne/init.hpp"
 #include "treesne/neighbors.hpp"
 #include "treesne/parallel.hpp"
 
@@ -172,6 +174,122 @@ double exact_sne_gradient(const Matrix& p, ConstMatrixView y, MatrixView grad, d
 double exact_tsne_kl_sparse(const SparseMatrix& p, ConstMatrixView y, int threads) {
     require(p.n == y.rows, "exact KL: P has ", p.n, " rows but the embedding has ", y.rows, " points");
     return sparse_kl(p, y, student_t_normaliser(y, threads), threads);
+}
+
+}  // namespace treesne
+
+namespace treesne {
+
+double exact_student_t_normaliser(ConstMatrixView y, int threads) {
+    return student_t_normaliser(y, threads);
+}
+
+namespace {
+
+using detail::kLanes;
+using detail::Lanes;
+using detail::lane_sum;
+using detail::load;
+
+// Row i of the exact repulsion over the points' coordinates by column (cols[d][j] = y(j, d)), kLanes
+// points j at a time in a fixed lane order; the pair i = j adds w = 1 and a zero force, so it is summed
+// like any other and its 1 taken off Z.
+template <int Dim>
+void exact_repulsion_row(const std::vector<double>* cols, index_t n, index_t i, double* f, double* z) {
+    Lanes acc[Dim] = {}, zsum = {};
+    double yi[Dim];
+    for (int d = 0; d < Dim; ++d) yi[d] = cols[d][static_cast<std::size_t>(i)];
+    index_t j = 0;
+    for (; j + kLanes <= n; j += kLanes) {
+        Lanes diff[Dim], d2 = {};
+        for (int d = 0; d < Dim; ++d) {
+            diff[d] = yi[d] - load(cols[d].data() + j);
+            d2 += diff[d] * diff[d];
+        }
+        const Lanes w = 1.0 / (1.0 + d2);
+        zsum += w;
+        for (int d = 0; d < Dim; ++d) acc[d] += (w * w) * diff[d];
+    }
+    double tail[Dim] = {}, tail_z = 0.0;
+    for (; j < n; ++j) {
+        double diff[Dim], d2 = 0.0;
+        for (int d = 0; d < Dim; ++d) {
+            diff[d] = yi[d] - cols[d][static_cast<std::size_t>(j)];
+            d2 += diff[d] * diff[d];
+        }
+        const double w = 1.0 / (1.0 + d2);
+        tail_z += w;
+        for (int d = 0; d < Dim; ++d) tail[d] += w * w * diff[d];
+    }
+    for (int d = 0; d < Dim; ++d) f[d] = lane_sum(acc[d]) + tail[d];
+    *z = (lane_sum(zsum) + tail_z) - 1.0;
+}
+
+}  // namespace
+
+void exact_repulsion_rows(ConstMatrixView y, const std::vector<index_t>& rows, MatrixView forces, double* row_z,
+                          int threads) {
+    const index_t dims = y.cols;
+    require(dims >= 1 && dims <= 3, "exact_repulsion_rows: the embedding must have 1, 2 or 3 columns; got ",
+            dims);
+    require(forces.rows == static_cast<index_t>(rows.size()) && forces.cols == dims,
+            "exact_repulsion_rows: the force buffer is ", forces.rows, " x ", forces.cols, "; expected ",
+            rows.size(), " x ", dims);
+    for (index_t i : rows)
+        require(i >= 0 && i < y.rows, "exact_repulsion_rows: row ", i, " is out of range for ", y.rows,
+                " points");
+    std::vector<double> cols[3];
+    for (index_t d = 0; d < dims; ++d) {
+        cols[d].resize(static_cast<std::size_t>(y.rows));
+        for (index_t j = 0; j < y.rows; ++j) cols[d][static_cast<std::size_t>(j)] = y(j, d);
+    }
+    parallel_for(
+        static_cast<index_t>(rows.size()), threads,
+        [&](index_t begin, index_t end) {
+            for (index_t k = begin; k < end; ++k) {
+                double z = 0.0;
+                const index_t i = rows[static_cast<std::size_t>(k)];
+                if (dims == 1) exact_repulsion_row<1>(cols, y.rows, i, forces.row(k), &z);
+                if (dims == 2) exact_repulsion_row<2>(cols, y.rows, i, forces.row(k), &z);
+                if (dims == 3) exact_repulsion_row<3>(cols, y.rows, i, forces.row(k), &z);
+                if (row_z) row_z[k] = z;
+            }
+        },
+        1);
+}
+
+double relative_force_error(ConstMatrixView approx, const std::vector<index_t>& rows, ConstMatrixView exact) {
+    require(exact.rows == static_cast<index_t>(rows.size()) && exact.cols == approx.cols,
+            "relative_force_error: ", exact.rows, " x ", exact.cols, " exact forces for ", rows.size(),
+            " rows of a ", approx.rows, " x ", approx.cols, " force matrix");
+    double err2 = 0.0, ref2 = 0.0;
+    for (std::size_t k = 0; k < rows.size(); ++k) {
+        require(rows[k] >= 0 && rows[k] < approx.rows, "relative_force_error: row ", rows[k],
+                " is out of range for ", approx.rows, " points");
+        for (index_t d = 0; d < approx.cols; ++d) {
+            const double e = exact(static_cast<index_t>(k), d);
+            const double diff = approx(rows[k], d) - e;
+            err2 += diff * diff;
+            ref2 += e * e;
+        }
+    }
+    if (ref2 == 0.0) return err2 == 0.0 ? 0.0 : std::numeric_limits<double>::infinity();
+    return std::sqrt(err2 / ref2);
+}
+
+std::vector<index_t> seeded_sample(index_t n, index_t count, std::uint64_t seed) {
+    require(n >= 0 && count >= 0, "seeded_sample: negative size (n ", n, ", count ", count, ")");
+    count = std::min(count, n);
+    std::vector<index_t> all(static_cast<std::size_t>(n));
+    for (index_t i = 0; i < n; ++i) all[static_cast<std::size_t>(i)] = i;
+    Rng rng(seed);
+    for (index_t i = 0; i < count; ++i) {  // partial Fisher-Yates
+        const auto j = i + static_cast<index_t>(rng.next() % static_cast<std::uint64_t>(n - i));
+        std::swap(all[static_cast<std::size_t>(i)], all[static_cast<std::size_t>(j)]);
+    }
+    all.resize(static_cast<std::size_t>(count));
+    std::sort(all.begin(), all.end());
+    return all;
 }
 
 }  // namespace treesne

@@ -21,6 +21,32 @@ inline int sign(double v) {
 
 }  // namespace
 
+double auto_theta_search(double current, double target, const std::function<double(double)>& error,
+                         double* error_out) {
+    if (!(target > 0)) {
+        if (error_out) *error_out = 0.0;
+        return 0.0;
+    }
+    const auto steps = static_cast<int>(std::lround((theta_auto_max - theta_auto_min) / theta_auto_step));
+    const auto at = [&](int k) { return theta_auto_min + k * theta_auto_step; };
+    int k = std::isfinite(current) ? static_cast<int>(std::lround((current - theta_auto_min) / theta_auto_step))
+                                   : 0;
+    k = std::clamp(k, 0, steps);
+    double e = error(at(k));
+    if (!(e <= target)) {  // too coarse (or not a number): finer until within the target
+        while (k > 0 && !(e <= target)) e = error(at(--k));
+    } else {
+        for (int up = 0; up < theta_auto_max_up && k < steps; ++up) {
+            const double coarser = error(at(k + 1));
+            if (!(coarser <= target)) break;
+            ++k;
+            e = coarser;
+        }
+    }
+    if (error_out) *error_out = e;
+    return at(k);
+}
+
 Phase phase_at(const OptimizerOptions& options, index_t iteration) {
     return iteration < options.exaggeration_iterations ? Phase::early_exaggeration : Phase::main;
 }

@@ -36,6 +36,8 @@ void validate(const Options& o, index_t n, index_t d) {
     require(a.max_steps >= 1, "perplexity search steps must be >= 1; got ", a.max_steps);
     const auto& p = o.optimizer;
     require(std::isfinite(p.theta) && p.theta >= 0, "theta must be >= 0; got ", p.theta);
+    require(std::isfinite(p.target_error) && p.target_error >= 0 && p.target_error <= 1,
+            "target error must be in [0, 1]; got ", p.target_error);
     require(p.iterations >= 0, "iterations must be >= 0; got ", p.iterations);
     require(std::isfinite(p.exaggeration) && p.exaggeration > 0, "exaggeration must be > 0; got ",
             p.exaggeration);

@@ -42,6 +42,10 @@ struct Session::Impl {
     // the input's order is made on demand and kept until the state changes.
     std::vector<point_t> order;
     mutable OptimizerState in_input_order;
+    // The auto-theta controller: its sample (internal rows) and buffers, and its last measured error.
+    std::vector<index_t> control_rows;
+    Matrix control_forces, control_exact;
+    double control_error = std::numeric_limits<double>::quiet_NaN();
     mutable bool input_order_current = false;
 
     void state_changed() { input_order_current = false; }
@@ -52,6 +56,7 @@ struct Session::Impl {
             in_input_order.gains = detail::scatter_rows(state.gains, order);
             in_input_order.velocity = detail::scatter_rows(state.velocity, order);
             in_input_order.iteration = state.iteration;
+            in_input_order.theta = state.theta;
             input_order_current = true;
         }
         return in_input_order;
@@ -73,6 +78,8 @@ struct Session::Impl {
         state.gains = Matrix(n, dims, 1.0);
         state.velocity = Matrix(n, dims, 0.0);
         state.iteration = 0;
+        state.theta = options.optimizer.theta_auto ? options.optimizer.theta
+                                                   : std::numeric_limits<double>::quiet_NaN();
         grad = Matrix(n, dims);
         if (options.optimizer.method == Method::barnes_hut) {
             if (dims == 1) tree.emplace<SpaceTree<1>>();
@@ -105,7 +112,7 @@ struct Session::Impl {
             [&](auto& t) {
                 using T = std::decay_t<decltype(t)>;
                 if constexpr (!std::is_same_v<T, std::monostate>)
-                    barnes_hut_gradient(p_sparse, state.y, t, opt.theta, exaggeration, grad.view(), threads,
+                    barnes_hut_gradient(p_sparse, state.y, t, theta_in_use(), exaggeration, grad.view(), threads,
                                         want_kl ? &kl : nullptr, &times);
             },
             tree);
@@ -114,6 +121,55 @@ struct Session::Impl {
         stages.attraction += times.attraction;
         stages.kl += times.kl;
         return kl;
+    }
+
+    double theta_in_use() const {
+        const auto& opt = options.optimizer;
+        return opt.theta_auto && std::isfinite(state.theta) ? state.theta : opt.theta;
+    }
+
+    // Relative error of the Barnes-Hut repulsion at theta on the controller's sample (the tree is built).
+    double sample_error(double theta) {
+        std::visit(
+            [&](auto& space_tree) {
+                using T = std::decay_t<decltype(space_tree)>;
+                if constexpr (!std::is_same_v<T, std::monostate>)
+                    space_tree.repulsion(theta, control_forces.view(), threads);
+            },
+            tree);
+        return relative_force_error(control_forces, control_rows, control_exact);
+    }
+
+    // The auto-theta controller, at iterations 0, theta_auto_every, ...: the largest theta on the grid
+    // theta_auto_min, + theta_auto_step, ..., theta_auto_max whose relative repulsion error, measured on
+    // a seeded sample of points against their exact sums, is at most the target. The search starts at
+    // the current theta and walks the grid (at most theta_auto_max_up steps up: the error grows steeply
+    // with theta in a converged map, so one measurement cannot predict far). Deterministic, so a
+    // resumed run (whose checkpoint holds state.theta) continues exactly.
+    void control_theta(index_t t) {
+        const auto& opt = options.optimizer;
+        if (opt.method != Method::barnes_hut || !opt.theta_auto || t % theta_auto_every != 0) return;
+        const auto start = std::chrono::steady_clock::now();
+        if (!(opt.target_error > 0)) {  // exact
+            state.theta = 0.0;
+            control_error = 0.0;
+            return;
+        }
+        if (control_rows.empty()) {
+            control_rows = seeded_sample(n, theta_auto_sample, options.seed);
+            control_forces = Matrix(n, dims);
+            control_exact = Matrix(static_cast<index_t>(control_rows.size()), dims);
+        }
+        std::visit(
+            [&](auto& space_tree) {
+                using T = std::decay_t<decltype(space_tree)>;
+                if constexpr (!std::is_same_v<T, std::monostate>) space_tree.build(state.y, threads);
+            },
+            tree);
+        exact_repulsion_rows(state.y, control_rows, control_exact.view(), nullptr, threads);
+        state.theta = auto_theta_search(theta_in_use(), opt.target_error,
+                                        [&](double theta) { return sample_error(theta); }, &control_error);
+        stages.control += seconds_since(start);
     }
 
     // One step at iteration t (gains, momentum, clipping, update, recentring). A non-finite coordinate
@@ -184,6 +240,7 @@ RunStatus Session::run(index_t until, const Observer& observer, const std::atomi
         const index_t t = s.state.iteration;
         const index_t done = t + 1;
         const bool report = observer && ((every > 0 && done % every == 0) || done == until);
+        s.control_theta(t);
         const double kl = s.compute_gradient(exaggeration_at(opt, t), report);
         const double grad_norm = report ? s.gradient_norm() : 0.0;
         s.step(t);
@@ -198,6 +255,8 @@ RunStatus Session::run(index_t until, const Observer& observer, const std::atomi
             r.kl = kl;
             r.gradient_norm = grad_norm;
             r.seconds = s.seconds;
+            r.theta = opt.method == Method::barnes_hut ? s.theta_in_use() : 0.0;
+            r.theta_error = s.control_error;
             if (!observer(r)) return RunStatus::stopped_by_observer;
         }
         if (cancel && cancel->load(std::memory_order_relaxed)) return RunStatus::cancelled;
@@ -257,6 +316,7 @@ void Session::restore(OptimizerState state) {
         state.gains = detail::gather_rows(state.gains, impl_->order);
         state.velocity = detail::gather_rows(state.velocity, impl_->order);
     }
+    if (!impl_->options.optimizer.theta_auto) state.theta = std::numeric_limits<double>::quiet_NaN();
     impl_->state = std::move(state);
     impl_->state_changed();
 }

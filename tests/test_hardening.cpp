@@ -393,6 +393,10 @@ TEST_CASE("checkpoint files: round trip, and every corruption is refused with th
     CHECK(r.iteration == 321);
     CHECK(read_info.data_fingerprint == info.data_fingerprint);
     CHECK(read_info.settings == info.settings);
+    CHECK(std::isnan(r.theta));  // no auto controller
+    s.theta = 0.35;
+    save_checkpoint(path, s, info);
+    CHECK(load_checkpoint(path).theta == 0.35);
 
     const std::string good = slurp(path);
     const std::string bad = dir / "bad.ckpt";
@@ -411,8 +415,10 @@ TEST_CASE("checkpoint files: round trip, and every corruption is refused with th
     refused("", "not a treesne checkpoint");
     refused("hello, world, this is a text file", "not a treesne checkpoint");
     std::string other = good;
-    other[8] = 2;  // version
-    refused(other, "version 2");
+    other[8] = 3;  // version
+    refused(other, "version 3");
+    other[8] = 0;
+    refused(other, "version 0");
     refused(good.substr(0, 14), "truncated");
     for (std::size_t cut : {std::size_t{4}, std::size_t{100}, good.size() - 40})
         refused(good.substr(0, good.size() - cut), "checksum");

@@ -1,6 +1,9 @@
 // Exact O(N^2) objectives and gradients: the oracle for every approximation, and user-facing methods.
 #pragma once
 
+#include <cstdint>
+#include <vector>
+
 #include "treesne/types.hpp"
 
 namespace treesne {
@@ -30,5 +33,26 @@ struct SparseMatrix;
 /// Exact t-SNE KL of an embedding against sparse joint affinities: sum over P's entries of
 /// p_ij log(p_ij / q_ij), with the exact O(N^2) normaliser Z (computed in blocks, O(N) memory).
 double exact_tsne_kl_sparse(const SparseMatrix& p, ConstMatrixView y, int threads = 0);
+
+/// Exact Z = sum_{i != j} (1 + |y_i - y_j|^2)^-1, added per row and then rows in a fixed order (the same
+/// for any thread count). O(N^2) time, O(1) memory.
+double exact_student_t_normaliser(ConstMatrixView y, int threads = 0);
+
+/// Exact unnormalised repulsion of selected points, the oracle of SpaceTree::repulsion: for the k-th
+/// entry i of rows, forces row k = sum_{j != i} w_ij^2 (y_i - y_j) with w_ij = (1 + |y_i - y_j|^2)^-1,
+/// and, when row_z is not null, row_z[k] = sum_{j != i} w_ij. forces is rows.size() x Dim. Each row is
+/// summed over j in index order, so the result does not depend on threads. O(rows.size() N) time.
+/// Throws InvalidArgument for a row index out of range or a force buffer of the wrong shape.
+void exact_repulsion_rows(ConstMatrixView y, const std::vector<index_t>& rows, MatrixView forces,
+                          double* row_z = nullptr, int threads = 0);
+
+/// The relative error ||F - F_exact|| / ||F_exact|| (Euclidean, over the selected rows) of approximate
+/// unnormalised repulsive forces `approx` (N x Dim, all points) against exact ones of the rows
+/// (rows.size() x Dim, as exact_repulsion_rows writes them). 0 when both are 0.
+double relative_force_error(ConstMatrixView approx, const std::vector<index_t>& rows, ConstMatrixView exact);
+
+/// `count` distinct indices of [0, n) drawn with the seed (a partial Fisher-Yates shuffle of the portable
+/// Rng), in increasing order; all of [0, n) when count >= n.
+std::vector<index_t> seeded_sample(index_t n, index_t count, std::uint64_t seed);
 
 }  // namespace treesne

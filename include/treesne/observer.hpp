@@ -2,6 +2,7 @@
 #pragma once
 
 #include <functional>
+#include <limits>
 
 #include "treesne/types.hpp"
 
@@ -18,6 +19,10 @@ struct IterationReport {
     double kl = 0.0;           ///< KL(P||Q) of the unexaggerated P (Barnes-Hut estimate for barnes_hut)
     double gradient_norm = 0;  ///< Euclidean norm of the whole gradient (N x Dim)
     double seconds = 0.0;      ///< wall time since the session started optimising
+    /// Barnes-Hut: the theta in use; with theta_auto, also the controller's last measured relative
+    /// repulsion error on its sample (NaN before the first measurement or without the controller).
+    double theta = 0.0;
+    double theta_error = std::numeric_limits<double>::quiet_NaN();
 };
 
 /// Called with each report; return false to stop the run after this iteration.

@@ -3,6 +3,9 @@
 // Separate from Session so that a schedule can change between phases without touching the session.
 #pragma once
 
+#include <functional>
+#include <limits>
+
 #include "treesne/observer.hpp"
 #include "treesne/options.hpp"
 #include "treesne/types.hpp"
@@ -15,7 +18,19 @@ struct OptimizerState {
     Matrix gains;     ///< per-coordinate gains
     Matrix velocity;  ///< previous update (momentum term)
     index_t iteration = 0;
+    /// The theta the Barnes-Hut walk uses now when OptimizerOptions::theta_auto is on (the controller's
+    /// last choice); NaN otherwise, or before the controller has run (it then starts from the option).
+    double theta = std::numeric_limits<double>::quiet_NaN();
 };
+
+/// The auto controller's search (OptimizerOptions::theta_auto): the largest theta of the grid
+/// theta_auto_min, theta_auto_min + theta_auto_step, ..., theta_auto_max whose error(theta) is at most
+/// `target`, searched from `current` (snapped to the grid) by single grid steps: down while the error is
+/// above the target (stopping at theta_auto_min), else up while it stays within it, at most
+/// theta_auto_max_up steps. *error_out receives the error at the theta returned. A target of 0 returns
+/// 0 (the exact gradient) without calling error.
+double auto_theta_search(double current, double target, const std::function<double(double)>& error,
+                         double* error_out = nullptr);
 
 /// Exaggeration factor alpha applied to P at a (0-based) iteration.
 double exaggeration_at(const OptimizerOptions& options, index_t iteration);

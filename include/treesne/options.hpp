@@ -81,6 +81,14 @@ struct OptimizerOptions {
     /// Barnes-Hut accuracy: a cell is summarised when its half-width / distance < theta (bhtsne's
     /// convention). 0 is exact (and slow); larger is faster and coarser. Range [0, inf).
     double theta = 0.5;
+    /// theta chosen during the run (--theta auto): every theta_auto_every iterations the relative error
+    /// of the repulsive forces is measured on a seeded sample of theta_auto_sample points against their
+    /// exact sums (O(sample N)), and theta set to the largest value of a grid whose error is within
+    /// target_error (auto_theta_search in optimizer.hpp); `theta` is where the first search starts.
+    /// Deterministic for any thread count; the controller's theta is part of the optimiser state.
+    bool theta_auto = false;
+    /// The relative repulsion error the auto controller aims at, in [0, 1]; 0 drives theta to 0 (exact).
+    double target_error = 0.01;
     /// Total gradient-descent iterations (the budget of one full run).
     index_t iterations = 1000;
     /// Early exaggeration factor alpha multiplying P (Linderman & Steinerberger 2019: helps clusters form).
@@ -102,6 +110,16 @@ struct OptimizerOptions {
     /// If > 0, each point's step is clipped to this Euclidean length (FIt-SNE's max_step_norm). 0 = off.
     double max_step_norm = 0.0;
 };
+
+/// The auto-theta controller (OptimizerOptions::theta_auto): it measures every this many iterations
+/// (from iteration 0), on this many seeded sample points, and picks theta on the grid min, min + step,
+/// ..., max, moving at most theta_auto_max_up grid steps up at one measurement.
+inline constexpr index_t theta_auto_every = 50;
+inline constexpr index_t theta_auto_sample = 256;
+inline constexpr double theta_auto_min = 0.1;
+inline constexpr double theta_auto_max = 1.0;
+inline constexpr double theta_auto_step = 0.05;
+inline constexpr int theta_auto_max_up = 2;
 
 /// Everything one embedding needs. Defaults are the documented ones (README, --help).
 struct Options {

@@ -22,6 +22,7 @@ struct IterationSeconds {
     double attraction = 0;   ///< barnes_hut: attractive forces over P, combined into the gradient
     double kl = 0;           ///< the KL estimates of the reports
     double step = 0;         ///< gains, momentum, update, recentring
+    double control = 0;      ///< barnes_hut with theta_auto: the controller's error measurements
 };
 
 /// How a call to Session::run ended.
