@@ -3,8 +3,10 @@
 // errors, nothing written on failure, round trips, pictures, affinities, evaluate, determinism, Ctrl-C.
 #include <doctest/doctest.h>
 
+#include <cctype>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <string>
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "test_helpers.hpp"
+#include "treesne/accuracy.hpp"
 #include "treesne/errors.hpp"
 #include "treesne/options.hpp"
 
@@ -49,10 +52,13 @@ auto fields(const treesne::AffinityOptions& o) {
     return std::tie(perplexity, entropy_tolerance, max_steps);
 }
 auto fields(const treesne::OptimizerOptions& o) {
-    const auto& [method, theta, iterations, exaggeration, exaggeration_iterations, learning_rate, momentum,
-                 final_momentum, gain_increase, gain_decrease, min_gain, max_step_norm] = o;
-    return std::tie(method, theta, iterations, exaggeration, exaggeration_iterations, learning_rate, momentum,
-                    final_momentum, gain_increase, gain_decrease, min_gain, max_step_norm);
+    const auto& [method, theta, theta_auto, target_error, iterations, exaggeration, exaggeration_iterations,
+                 learning_rate, late_exaggeration, late_exaggeration_start, momentum_switch, momentum,
+                 final_momentum, gain_increase, gain_decrease, min_gain, early_stop, max_step_norm] = o;
+    return std::tie(method, theta, theta_auto, target_error, iterations, exaggeration,
+                    exaggeration_iterations, learning_rate, late_exaggeration, late_exaggeration_start,
+                    momentum_switch, momentum, final_momentum, gain_increase, gain_decrease, min_gain,
+                    early_stop, max_step_norm);
 }
 auto fields(const treesne::Options& o) {
     const auto& [dims, seed, threads, pca_dims, init, init_coordinates, keep_user_scale, report_every,
@@ -378,6 +384,159 @@ TEST_CASE("cli parse: checkpoint and resume") {
     CHECK(c.embed.options.optimizer.iterations == 2000);
 }
 
+TEST_CASE("cli parse: embed --theta auto and --target-error") {
+    const treesne::OptimizerOptions defaults;
+    treesne::OptimizerOptions p =
+        parse({"embed", "x", "-o", "y.csv", "--theta", "auto"}).embed.options.optimizer;
+    CHECK(p.theta_auto);
+    CHECK(p.theta == defaults.theta);  // the controller's start
+    CHECK(p.target_error == defaults.target_error);
+    p = parse({"embed", "x", "-o", "y.csv", "--theta", "auto", "--target-error", "0.003"})
+            .embed.options.optimizer;
+    CHECK(p.theta_auto);
+    CHECK(p.target_error == 0.003);
+    CHECK(parse({"embed", "x", "-o", "y.csv", "--theta", "auto", "--target-error", "0"})
+              .embed.options.optimizer.target_error == 0);
+    p = parse({"embed", "x", "-o", "y.csv", "--theta", "0.3"}).embed.options.optimizer;
+    CHECK_FALSE(p.theta_auto);
+    CHECK(p.theta == 0.3);
+    CHECK_FALSE(parse({"embed", "x", "-o", "y.csv"}).embed.options.optimizer.theta_auto);
+    for (const std::vector<std::string>& bad : std::vector<std::vector<std::string>>{
+             {"embed", "x", "-o", "y.csv", "--target-error", "0.01"},
+             {"embed", "x", "-o", "y.csv", "--theta", "0.5", "--target-error", "0.01"},
+             {"embed", "x", "-o", "y.csv", "--theta", "auto", "--target-error", "1.5"},
+             {"embed", "x", "-o", "y.csv", "--theta", "auto", "--target-error", "-0.1"},
+             {"embed", "x", "-o", "y.csv", "--theta", "auto", "--target-error", "small"},
+             {"embed", "x", "-o", "y.csv", "--theta", "Auto"},
+             {"embed", "x", "-o", "y.csv", "--theta", ""}}) {
+        std::string joined;
+        for (const auto& a : bad) joined += a + " ";
+        CAPTURE(joined);
+        CHECK_THROWS_AS(parse(bad), UsageError);
+    }
+    try {
+        parse({"embed", "x", "-o", "y.csv", "--target-error", "0.01"});
+    } catch (const UsageError& e) {
+        CHECK(std::string(e.what()).find("--theta auto") != std::string::npos);
+    }
+}
+
+TEST_CASE("cli parse: accuracy") {
+    const CliConfig d = parse({"accuracy", "x.csv"});
+    CHECK(d.command == Command::accuracy);
+    CHECK(d.accuracy.inputs == std::vector<std::string>{"x.csv"});
+    check_same_options(d.accuracy.options, treesne::Options{});
+    const treesne::AccuracyOptions defaults;
+    CHECK(d.accuracy.accuracy.thetas == defaults.thetas);
+    CHECK(d.accuracy.accuracy.monopole);
+    CHECK_FALSE(d.accuracy.accuracy.runs);
+    CHECK(d.accuracy.accuracy.sample == 0);
+    CHECK(d.accuracy.json_path.empty());
+    CHECK(d.accuracy.csv_path.empty());
+    CHECK(d.accuracy.plot_path.empty());
+    CHECK(parse({"accuracy", "--help"}).help_topic == "accuracy");
+    CHECK(parse({"help", "accuracy"}).help_topic == "accuracy");
+
+    const CliConfig c = parse({"accuracy",
+                               "a.csv",
+                               "b.csv",
+                               "--theta",
+                               "0,0.3,1.5",
+                               "--runs",
+                               "--sample",
+                               "500",
+                               "--no-monopole",
+                               "--json",
+                               "r.json",
+                               "--csv",
+                               "r.csv",
+                               "--plot",
+                               "r.PNG",
+                               "--labels",
+                               "la",
+                               "--labels",
+                               "lb",
+                               "--perplexity",
+                               "12",
+                               "--dims",
+                               "3",
+                               "--pca",
+                               "20",
+                               "--seed",
+                               "9",
+                               "--threads",
+                               "2",
+                               "--knn",
+                               "brute",
+                               "--iterations",
+                               "400",
+                               "--verbose"});
+    const auto& a = c.accuracy;
+    CHECK(a.inputs == std::vector<std::string>{"a.csv", "b.csv"});
+    CHECK(a.accuracy.thetas == std::vector<double>{0, 0.3, 1.5});
+    CHECK(a.accuracy.runs);
+    CHECK(a.accuracy.sample == 500);
+    CHECK_FALSE(a.accuracy.monopole);
+    CHECK(a.json_path == "r.json");
+    CHECK(a.csv_path == "r.csv");
+    CHECK(a.plot_path == "r.PNG");
+    CHECK(a.label_paths == std::vector<std::string>{"la", "lb"});
+    CHECK(a.options.affinities.perplexity == 12);
+    CHECK(a.options.dims == 3);
+    CHECK(a.options.pca_dims == 20);
+    CHECK(a.options.seed == 9);
+    CHECK(a.options.threads == 2);
+    CHECK(a.options.neighbors.backend == treesne::KnnBackend::brute);
+    CHECK(a.options.optimizer.iterations == 400);
+    CHECK(c.verbosity == treesne::cli::Verbosity::verbose);
+    CHECK(parse({"accuracy", "x", "--theta", "0.5"}).accuracy.accuracy.thetas == std::vector<double>{0.5});
+    CHECK(parse({"accuracy", "x", "-q"}).verbosity == treesne::cli::Verbosity::quiet);
+
+    const std::vector<std::vector<std::string>> bad = {
+        {"accuracy"},
+        {"accuracy", "--runs"},
+        {"accuracy", "x", "--theta"},
+        {"accuracy", "x", "--theta", ""},
+        {"accuracy", "x", "--theta", "0.5,"},
+        {"accuracy", "x", "--theta", ",0.5"},
+        {"accuracy", "x", "--theta", "0.5,,1"},
+        {"accuracy", "x", "--theta", "0.5;1"},
+        {"accuracy", "x", "--theta", "-1"},
+        {"accuracy", "x", "--theta", "0,-0.5"},
+        {"accuracy", "x", "--theta", "auto"},
+        {"accuracy", "x", "--theta", "nan"},
+        {"accuracy", "x", "--sample", "1"},
+        {"accuracy", "x", "--sample", "-5"},
+        {"accuracy", "x", "--sample", "many"},
+        {"accuracy", "x", "--dims", "4"},
+        {"accuracy", "x", "--perplexity", "0"},
+        {"accuracy", "x", "--knn", "faiss"},
+        {"accuracy", "x", "--iterations", "-1"},
+        {"accuracy", "x", "--plot", "chart.jpg"},
+        {"accuracy", "x", "--json", ""},
+        {"accuracy", "x", "--csv", "-"},
+        {"accuracy", "x", "--json", "x"},
+        {"accuracy", "x", "--json", "r.out", "--csv", "r.out"},
+        {"accuracy", "x", "--labels", "a", "--labels", "b"},
+        {"accuracy", "x", "-o", "y.csv"},
+        {"accuracy", "x", "--method", "exact_tsne"},
+        {"accuracy", "x", "--quiet", "--verbose"},
+        {"accuracy", "x", "--target-error", "0.01"},
+    };
+    for (const auto& args : bad) {
+        std::string joined;
+        for (const auto& arg : args) joined += arg + " ";
+        CAPTURE(joined);
+        CHECK_THROWS_AS(parse(args), UsageError);
+    }
+    try {
+        parse({"accuracy", "x", "--theta", "-1"});
+        FAIL("no UsageError");
+    } catch (const UsageError& e) {
+        CHECK(std::string(e.what()).find("--theta must be >= 0") != std::string::npos);
+    }
+}
+
 namespace {
 
 /// The fuzz_cli target's argv: words split at '\n' and '\0', a final newline ending the last word.
@@ -418,6 +577,10 @@ TEST_CASE("cli parse: fuzz regression inputs") {
                     CHECK_FALSE(c.evaluate.embedding.empty());
                     for (const auto& f : c.evaluate.inputs) CHECK_FALSE(f.empty());
                 }
+                if (c.command == Command::accuracy) {
+                    CHECK_FALSE(c.accuracy.inputs.empty());
+                    for (const auto& f : c.accuracy.inputs) CHECK_FALSE(f.empty());
+                }
             } catch (const UsageError&) {
             }
             ++count;
@@ -434,6 +597,7 @@ TEST_CASE("cli help: every option and its default") {
                              "--perplexity-tolerance",
                              "--perplexity-steps",
                              "--theta",
+                             "--target-error",
                              "--method",
                              "--iterations",
                              "--exaggeration",
@@ -481,7 +645,9 @@ TEST_CASE("cli help: every option and its default") {
           treesne::concat("Default: ", d.seed, "."), treesne::concat("Default: ", d.dims, "."),
           std::string("Default: auto."), std::string("Default: barnes_hut."), std::string("Default: pca."),
           std::string("half-width / distance"), std::string("auto|kdtree|brute|hnsw|nndescent"),
-          std::string("approximate"), treesne::concat("Default: ", d.neighbors.hnsw_m, "."),
+          std::string("approximate"), std::string("T|auto"),
+          treesne::concat("Default: ", d.optimizer.target_error, "."),
+          treesne::concat("Default: ", d.neighbors.hnsw_m, "."),
           treesne::concat("Default: ", d.neighbors.hnsw_ef_construction, ".")}) {
         CAPTURE(text);
         CHECK(embed.find(text) != std::string::npos);
@@ -491,7 +657,20 @@ TEST_CASE("cli help: every option and its default") {
         CAPTURE(name);
         CHECK(evaluate.find(name) != std::string::npos);
     }
+    const std::string accuracy = treesne::cli::help_text("accuracy");
+    for (const char* name : {"--theta",      "--runs",    "--sample",  "--no-monopole",
+                             "--json",       "--csv",     "--plot",    "--labels",
+                             "--perplexity", "--dims",    "--pca",     "--knn",
+                             "--iterations", "--seed",    "--threads", "--quiet",
+                             "--verbose",    "Example",   "grad_err",  "repul_err",
+                             "Z_err",        "KL_sparse", "KL_dense",  "Default: 0,0.25,0.5,0.75,1."}) {
+        CAPTURE(name);
+        CHECK(accuracy.find(name) != std::string::npos);
+    }
+    CHECK(accuracy.find(std::to_string(treesne::accuracy_max_points)) != std::string::npos);
+    CHECK(accuracy.find(std::to_string(treesne::accuracy_max_points_runs)) != std::string::npos);
     CHECK(treesne::cli::help_text("").find("treesne embed") != std::string::npos);
+    CHECK(treesne::cli::help_text("").find("treesne accuracy") != std::string::npos);
     CHECK_THROWS_AS(treesne::cli::help_text("nope"), UsageError);
 }
 
@@ -652,7 +831,9 @@ TEST_CASE("cli binary: help and version") {
                                                          {"help embed", "embed"},
                                                          {"embed -h", "embed"},
                                                          {"evaluate --help", "evaluate"},
-                                                         {"help evaluate", "evaluate"}};
+                                                         {"help evaluate", "evaluate"},
+                                                         {"accuracy --help", "accuracy"},
+                                                         {"help accuracy", "accuracy"}};
     for (const auto& [args, topic] : cases) {
         CAPTURE(args);
         const Run r = run_cli(dir, args);
@@ -697,6 +878,11 @@ TEST_CASE("cli binary: usage errors exit 2 with one line") {
              "embed " + quote(in) + " -o " + quote(dir / "out.xyz"),
              "embed " + io + " --method exact_tsne --save-affinities " + quote(dir / "p.mtx"),
              "evaluate " + quote(in),
+             "embed " + io + " --target-error 0.01",
+             "embed " + io + " --theta auto --target-error 2",
+             std::string("accuracy"),
+             "accuracy " + quote(in) + " --theta 0.5,x",
+             "accuracy " + quote(in) + " --plot " + quote(dir / "chart.gif"),
          }) {
         CAPTURE(args);
         const Run r = run_cli(dir, args);
@@ -1003,6 +1189,76 @@ TEST_CASE("cli binary: evaluate") {
         dir, "evaluate " + quote(dir / "short.csv") + " " + quote(y) + " --perplexity 5 --quiet --threads 1");
     CHECK(mismatch.status == 1);
     check_one_error_line(mismatch);
+}
+
+TEST_CASE("cli binary: accuracy") {
+    TempDir dir;
+    const Blobs b = make_blobs(150, 5, 3);
+    const std::string in = dir / "in.csv", labels = dir / "labels.txt";
+    write_csv(in, b.x);
+    write_labels(labels, b.labels);
+    const std::string json = dir / "r.json", csv = dir / "r.csv", png = dir / "r.png";
+    const Run r =
+        run_cli(dir, "accuracy " + quote(in) + " --labels " + quote(labels) +
+                         " --theta 0,0.5 --runs --perplexity 5 --iterations 60 --threads 1 --quiet" +
+                         " --json " + quote(json) + " --csv " + quote(csv) + " --plot " + quote(png));
+    CAPTURE(r.err);
+    REQUIRE(r.status == 0);
+    CHECK(r.err.empty());
+    CHECK(contains(r.out, "grad_err"));
+    CHECK(contains(r.out, "exact_tsne"));
+
+    const std::string j = slurp(json);
+    CAPTURE(j);
+    REQUIRE(j.size() > 2);
+    CHECK(j.front() == '{');
+    CHECK(j[j.find_last_not_of("\n")] == '}');
+    for (const char* key : {"\"points\": 150", "\"gradient\": [", "\"runs\": [",
+                            "\"grad_rel_error\": ", "\"repulsion_rel_error\": ", "\"z_rel_error\": ",
+                            "\"kl_sparse\": ", "\"kl_dense\": ", "\"knn_accuracy\": "})
+        CHECK(contains(j, key));
+    CHECK_FALSE(contains(j, "nan"));
+    CHECK_FALSE(contains(j, "inf"));
+    // Every measured number is a finite number (null only for the exact run's theta).
+    for (const char* key : {"\"grad_rel_error\": ", "\"kl_sparse\": ", "\"kl_dense\": ", "\"wall_s\": "}) {
+        std::size_t count = 0;
+        for (auto at = j.find(key); at != std::string::npos; at = j.find(key, at + 1)) {
+            const double v = std::strtod(j.c_str() + at + std::strlen(key), nullptr);
+            CHECK(std::isfinite(v));
+            CHECK(std::isdigit(static_cast<unsigned char>(j[at + std::strlen(key)])));
+            ++count;
+        }
+        CHECK(count == (std::string(key) == "\"grad_rel_error\": " ? 12u : 3u));
+    }
+
+    const std::string c = slurp(csv);
+    CHECK(c.rfind("kind,embedding,exaggeration,method,theta,scheme,grad_rel_error,", 0) == 0);
+    CHECK(count_lines(c) == 1 + 12 + 3);  // 3 embeddings x 2 thetas x 2 summaries, 2 runs + exact
+    CHECK(slurp(png).substr(1, 3) == "PNG");
+
+    SUBCASE("too many points for the exact run, unless sampled") {
+        const treesne::index_t big = treesne::accuracy_max_points_runs + 1;
+        {
+            std::ofstream x(dir / "big.csv");
+            for (treesne::index_t i = 0; i < big; ++i) x << i % 1000 << ',' << i % 7 << '\n';
+        }
+        const Run refused =
+            run_cli(dir, "accuracy " + quote(dir / "big.csv") + " --runs --quiet --threads 1" + " --json " +
+                             quote(dir / "big.json"));
+        CHECK(refused.status == 1);
+        check_one_error_line(refused);
+        CHECK(contains(refused.err, "--sample"));
+        CHECK(contains(refused.err, std::to_string(treesne::accuracy_max_points_runs)));
+        CHECK(contains(refused.err, std::to_string(big)));
+        CHECK_FALSE(fs::exists(dir / "big.json"));
+        const Run sampled =
+            run_cli(dir, "accuracy " + quote(dir / "big.csv") + " --sample 100 --theta 0.5 --perplexity 5" +
+                             " --iterations 30 --quiet --threads 1 --json " + quote(dir / "big.json"));
+        CAPTURE(sampled.err);
+        CHECK(sampled.status == 0);
+        CHECK(contains(slurp(dir / "big.json"), "\"points\": 100"));
+        CHECK(contains(slurp(dir / "big.json"), std::string("\"input_points\": ") + std::to_string(big)));
+    }
 }
 
 TEST_CASE("cli binary: the same seed gives the same file for 1 and 2 threads") {

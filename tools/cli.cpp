@@ -283,11 +283,19 @@ po::options_description embed_optimizer_options() {
                       "dense P, exact O(N^2) gradient (small N); exact_sne: asymmetric SNE, O(N^2).",
                       to_string(p.method))
              .c_str())  //
-        ("theta", text("T"),
+        ("theta", text("T|auto"),
          with_default("Barnes-Hut accuracy, bhtsne's convention: a tree cell is summarised by its centre "
                       "of mass when cell half-width / distance < T. 0 = exact (slow); larger is faster "
-                      "and coarser.",
+                      "and coarser. auto: theta is chosen during the run, every few iterations, so that "
+                      "the relative error of the repulsive forces (measured on a seeded sample of points "
+                      "against their exact sums) stays near --target-error; it starts at the default T. "
+                      "'treesne accuracy' shows the error of each theta on your data.",
                       p.theta)
+             .c_str())  //
+        ("target-error", text("E"),
+         with_default("With --theta auto: the relative error of the repulsive forces to aim at, in [0, 1]; "
+                      "smaller is more accurate and slower, 0 drives theta to 0 (exact).",
+                      p.target_error)
              .c_str())  //
         ("iterations", text("N"),
          with_default("Gradient-descent iterations in total.", p.iterations).c_str())  //
@@ -380,6 +388,69 @@ po::options_description evaluate_options() {
     return o;
 }
 
+/// "0,0.25,0.5": a list of thetas as --theta takes it.
+std::string theta_list(const std::vector<double>& thetas) {
+    std::string out;
+    for (double t : thetas) out += (out.empty() ? "" : ",") + format_number(t);
+    return out;
+}
+
+po::options_description accuracy_options() {
+    const AccuracyOptions a;
+    po::options_description o;
+    o.add_options()  //
+        ("theta", text("LIST"),
+         with_default("Comma-separated thetas to compare, each >= 0 (bhtsne's convention: a cell is "
+                      "summarised when half-width / distance < theta; 0 summarises nothing).",
+                      theta_list(a.thetas))
+             .c_str())  //
+        ("runs", po::bool_switch(),
+         concat("Also optimise: one full Barnes-Hut run per theta and one exact t-SNE run (dense P: "
+                "O(N^2) memory and O(N^2) time per iteration), each judged by its exact KL divergence "
+                "against the kNN P and against the dense P, its k-NN preservation and (with --labels) "
+                "accuracy, and its wall time. At most ",
+                accuracy_max_points_runs, " points.")
+             .c_str())  //
+        ("sample", text("M"),
+         concat("Study M points drawn at random (seeded by --seed); 0 = all. Needed above ",
+                accuracy_max_points, " points (", accuracy_max_points_runs,
+                " with --runs), which also bound M.")
+             .c_str())  //
+        ("no-monopole", po::bool_switch(),
+         "Measure only treesne's quadrupole summary, not also bhtsne's monopole one (centre of mass "
+         "only).")  //
+        ("labels", texts("FILE"),
+         "Class labels (one per line, .npy or IDX), one file per INPUT, stacked in the same order; adds the "
+         "k-NN accuracy of the --runs.")                                                               //
+        ("json", text("FILE"), "Also write the measurements as one JSON object to FILE.")              //
+        ("csv", text("FILE"), "Also write the measurements as CSV to FILE, one row per measurement.")  //
+        ("plot", text("FILE"),
+         "Also draw error and time against theta, .png or .svg (log scales; a colour per embedding, "
+         "quadrupole solid, monopole dashed, the exact gradient's time dotted).");
+    return o;
+}
+
+po::options_description accuracy_data_options() {
+    const Options d;
+    po::options_description o;
+    o.add_options()  //
+        ("perplexity", text("P"),
+         with_default("Perplexity of P, as for embed.", d.affinities.perplexity).c_str())     //
+        ("dims", text("N"), with_default("Embedding dimension: 1, 2 or 3.", d.dims).c_str())  //
+        ("pca", text("DIMS"),
+         with_default("First reduce the input (the sample, if any) to DIMS principal components; 0 = off.",
+                      d.pca_dims)
+             .c_str())  //
+        ("knn", text("auto|kdtree|brute|hnsw|nndescent"),
+         with_default("Nearest-neighbour search, as for embed.", "auto").c_str())  //
+        ("iterations", text("N"),
+         with_default("Iterations of the run that makes the embeddings, and of each full run.",
+                      d.optimizer.iterations)
+             .c_str())  //
+        ("seed", text("S"), with_default("Seed of the initialisation and of --sample.", d.seed).c_str());
+    return o;
+}
+
 /// A titled group of options in the help.
 struct Group {
     const char* caption;
@@ -395,6 +466,12 @@ std::vector<Group> embed_groups() {
 
 std::vector<Group> evaluate_groups() {
     return {{"Evaluation", evaluate_options()}, {"Running", running_options(true)}};
+}
+
+std::vector<Group> accuracy_groups() {
+    return {{"Accuracy", accuracy_options()},
+            {"Data and embedding", accuracy_data_options()},
+            {"Running", running_options(true)}};
 }
 
 po::options_description combine(const std::vector<Group>& groups) {
@@ -569,7 +646,18 @@ void parse_embed_options(const po::variables_map& vm, EmbedConfig& e) {
                 concat("--method must be barnes_hut, exact_tsne or exact_sne; got '", value, "'"));
         p.method = *method;
     }
-    number(vm, "theta", p.theta, ">= 0", nonnegative);
+    if (get(vm, "theta", value)) {
+        if (value == "auto") {
+            p.theta_auto = true;  // theta keeps its default as the controller's start
+        } else {
+            const double theta = to_double("--theta", value);
+            if (!(theta >= 0)) throw UsageError(concat("--theta must be >= 0 or auto; got ", value));
+            p.theta = theta;
+        }
+    }
+    number(vm, "target-error", p.target_error, "in [0, 1]", [](double v) { return v >= 0 && v <= 1; });
+    if (vm.count("target-error") && !p.theta_auto)
+        throw UsageError("--target-error needs --theta auto (a fixed --theta has no error target)");
     integer(vm, "iterations", p.iterations, 0);
     number(vm, "exaggeration", p.exaggeration, "> 0", positive);
     integer(vm, "exaggeration-iterations", p.exaggeration_iterations, 0);
@@ -696,9 +784,136 @@ CliConfig parse_evaluate(const std::vector<std::string>& args) {
     return c;
 }
 
+/// --theta LIST of accuracy: comma-separated numbers, each >= 0.
+std::vector<double> parse_theta_list(const std::string& text) {
+    std::vector<double> thetas;
+    std::size_t begin = 0;
+    while (true) {
+        const std::size_t end = text.find(',', begin);
+        const std::string item =
+            text.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
+        if (item.empty())
+            throw UsageError(
+                concat("--theta expects comma-separated numbers such as 0,0.5,1; got '", text, "'"));
+        const double theta = to_double("--theta", item);
+        if (theta < 0) throw UsageError(concat("--theta must be >= 0; got ", item));
+        thetas.push_back(theta);
+        if (end == std::string::npos) break;
+        begin = end + 1;
+    }
+    return thetas;
+}
+
+void parse_accuracy_options(const po::variables_map& vm, AccuracyConfig& a) {
+    Options& o = a.options;
+    number(vm, "perplexity", o.affinities.perplexity, ">= 1", at_least_one);
+    integer(vm, "dims", o.dims, 1, 3);
+    integer(vm, "pca", o.pca_dims, 0, std::numeric_limits<int>::max());
+    integer(vm, "iterations", o.optimizer.iterations, 0);
+    integer(vm, "threads", o.threads, 0, 1 << 20);
+    std::string value;
+    if (get(vm, "seed", value)) o.seed = to_seed("--seed", value);
+    if (get(vm, "knn", value)) {
+        const auto backend = parse_backend(value);
+        if (!backend)
+            throw UsageError(
+                concat("--knn must be auto, kdtree, brute, hnsw or nndescent; got '", value, "'"));
+        o.neighbors.backend = *backend;
+    }
+    AccuracyOptions& m = a.accuracy;
+    if (get(vm, "theta", value)) m.thetas = parse_theta_list(value);
+    m.runs = flag(vm, "runs");
+    m.monopole = !flag(vm, "no-monopole");
+    integer(vm, "sample", m.sample, 0);
+    if (m.sample == 1) throw UsageError("--sample must be 0 (all points) or at least 2; got 1");
+}
+
+void parse_accuracy_files(const po::variables_map& vm, AccuracyConfig& a) {
+    a.inputs = strings(vm, "input");
+    if (a.inputs.empty()) throw UsageError("accuracy needs an INPUT file (see 'treesne accuracy --help')");
+    a.label_paths = strings(vm, "labels");
+    if (!a.label_paths.empty() && a.label_paths.size() != a.inputs.size())
+        throw UsageError(concat("give one --labels file per INPUT: ", a.inputs.size(), " inputs, ",
+                                a.label_paths.size(), " label files"));
+    const std::pair<const char*, std::string*> outputs[] = {
+        {"json", &a.json_path}, {"csv", &a.csv_path}, {"plot", &a.plot_path}};
+    for (const auto& [name, path] : outputs) {
+        if (get(vm, name, *path) && path->empty())
+            throw UsageError(concat("--", name, " needs a FILE; got ''"));
+        if (path->empty()) continue;
+        if (*path == "-") throw UsageError(concat("--", name, " writes a file; the table goes to stdout"));
+        for (const auto& input : a.inputs)
+            if (input == *path)
+                throw UsageError(concat("--", name, " ", *path, " is the input; refusing to overwrite it"));
+    }
+    if (!a.plot_path.empty() && !ends_with(lower(a.plot_path), ".png") &&
+        !ends_with(lower(a.plot_path), ".svg"))
+        throw UsageError(concat("--plot: unknown picture format '", a.plot_path, "'; use .png or .svg"));
+    for (std::size_t i = 0; i < 3; ++i)
+        for (std::size_t j = 0; j < i; ++j)
+            if (!outputs[i].second->empty() && *outputs[i].second == *outputs[j].second)
+                throw UsageError(concat("--", outputs[j].first, " and --", outputs[i].first,
+                                        " name the same file ", *outputs[i].second,
+                                        "; give each output its own"));
+}
+
+CliConfig parse_accuracy(const std::vector<std::string>& args) {
+    CliConfig c;
+    const auto vm = parse_command("accuracy", args, combine(accuracy_groups()));
+    c.command = Command::accuracy;
+    c.verbosity = parse_verbosity(vm);
+    parse_accuracy_options(vm, c.accuracy);
+    parse_accuracy_files(vm, c.accuracy);
+    try {
+        validate(c.accuracy.options, -1, 0);
+    } catch (const InvalidArgument& e) {
+        throw UsageError(e.what());
+    }
+    return c;
+}
+
 std::string check_topic(const std::string& topic) {
-    if (topic.empty() || topic == "embed" || topic == "evaluate") return topic;
-    throw UsageError(concat("no help for '", topic, "'; commands are embed and evaluate"));
+    if (topic.empty() || topic == "embed" || topic == "evaluate" || topic == "accuracy") return topic;
+    throw UsageError(concat("no help for '", topic, "'; commands are embed, evaluate and accuracy"));
+}
+
+/// The introduction of 'treesne accuracy --help': what is measured, the defaults, the limits, examples.
+std::string accuracy_help() {
+    const Options d;
+    const AccuracyOptions a;
+    std::ostringstream out;
+    out << "Usage: treesne accuracy INPUT... [options]\n\n"
+        << "Measures Barnes-Hut t-SNE against the exact method on your data, to choose --theta (or\n"
+        << "--target-error for 'embed --theta auto'). One Barnes-Hut run at theta "
+        << format_number(d.optimizer.theta) << " gives three\n"
+        << "embeddings: initial (the start, exaggerated), after_ee (after the early exaggeration) and\n"
+        << "final. At each, for every --theta and both summaries (quadrupole: treesne's; monopole:\n"
+        << "bhtsne's), it reports\n"
+        << "  grad_err    ||g_BH - g_exact|| / ||g_exact|| of the whole gradient (the attraction over the\n"
+        << "              kNN P is exact in both, so this is the repulsion's error seen by the optimiser)\n"
+        << "  repul_err   relative error of the normalised repulsion F_rep / Z alone\n"
+        << "  Z_err       relative error of the normaliser Z = sum over pairs of (1 + d^2)^-1\n"
+        << "  ms          median time of one Barnes-Hut gradient, tree build included\n"
+        << "  exact_ms    time of one exact gradient: O(N^2) time, O(N) memory\n"
+        << "Near convergence the gradient is small (attraction and repulsion nearly cancel), so grad_err\n"
+        << "at the final embedding can be large while repul_err is small; repul_err is the error that\n"
+        << "'embed --theta auto' holds near --target-error (measured there on a sample of points).\n"
+        << "With --runs it also optimises once per theta and once with exact t-SNE (dense P over all\n"
+        << "pairs), and reports each final embedding's exact KL divergence against the kNN P (KL_sparse,\n"
+        << "what Barnes-Hut optimises) and against the dense P (KL_dense, what exact t-SNE optimises:\n"
+        << "the gap shows what the 3 x perplexity neighbour truncation costs), its 10-NN preservation,\n"
+        << "10-NN accuracy (with --labels) and wall time.\n\n"
+        << "Defaults: --theta " << theta_list(a.thetas) << ", both summaries, no runs, all points.\n"
+        << "Limits: the exact parts are O(N^2) time. Without --sample, at most " << accuracy_max_points
+        << " points (one exact\ngradient takes about 2 s there on two cores), and at most "
+        << accuracy_max_points_runs << " with --runs (the exact run holds\nN^2 doubles, 3.2 GB at "
+        << accuracy_max_points_runs << ", and makes 1000 O(N^2) iterations). Above them, --sample M\n"
+        << "studies M random points.\n\n"
+        << "The table goes to stdout, progress to stderr; --json, --csv and --plot write files.\n\n"
+        << "Example:\n"
+        << "  treesne accuracy data.csv --pca 50 --sample 5000 --runs --labels labels.txt \\\n"
+        << "      --json accuracy.json --plot accuracy.png\n";
+    return out.str();
 }
 
 }  // namespace
@@ -707,7 +922,7 @@ CliConfig parse_cli(int argc, const char* const* argv) {
     std::vector<std::string> args;
     for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
     CliConfig c;
-    if (args.empty()) throw UsageError("missing command: embed or evaluate (see 'treesne --help')");
+    if (args.empty()) throw UsageError("missing command: embed, evaluate or accuracy (see 'treesne --help')");
     const std::string command = args[0];
     const std::vector<std::string> rest(args.begin() + 1, args.end());
     if (command == "--help" || command == "-h") {
@@ -725,18 +940,19 @@ CliConfig parse_cli(int argc, const char* const* argv) {
         c.help_topic = check_topic(rest.empty() ? "" : rest[0]);
         return c;
     }
-    if (command == "embed" || command == "evaluate") {
+    if (command == "embed" || command == "evaluate" || command == "accuracy") {
         if (asks_for_help(rest)) {
             c.command = Command::help;
             c.help_topic = command;
             return c;
         }
-        return command == "embed" ? parse_embed(rest) : parse_evaluate(rest);
+        if (command == "embed") return parse_embed(rest);
+        return command == "evaluate" ? parse_evaluate(rest) : parse_accuracy(rest);
     }
     if (!command.empty() && command[0] == '-')
         throw UsageError(concat("unknown option '", command, "' before the command (see 'treesne --help')"));
-    throw UsageError(
-        concat("unknown command '", command, "'; commands are embed and evaluate (see 'treesne --help')"));
+    throw UsageError(concat("unknown command '", command,
+                            "'; commands are embed, evaluate and accuracy (see 'treesne --help')"));
 }
 
 std::string version_text() {
@@ -751,16 +967,19 @@ std::string help_text(const std::string& topic) {
             << "Usage:\n"
             << "  treesne embed INPUT... -o OUTPUT [options]      compute an embedding\n"
             << "  treesne evaluate INPUT... EMBEDDING [options]   measure an embedding's quality\n"
-            << "  treesne help [embed|evaluate]                   this help, or a command's\n"
+            << "  treesne accuracy INPUT... [options]             Barnes-Hut's error and speed per theta\n"
+            << "                                                  against the exact method, on your data\n"
+            << "  treesne help [embed|evaluate|accuracy]          this help, or a command's\n"
             << "  treesne --version                               print the version\n\n"
             << "Example:\n"
             << "  treesne embed data.csv -o embedding.csv --plot embedding.png\n"
-            << "  treesne evaluate data.csv embedding.csv --labels labels.txt\n\n"
+            << "  treesne evaluate data.csv embedding.csv --labels labels.txt\n"
+            << "  treesne accuracy data.csv --plot accuracy.png\n\n"
             << "Inputs: CSV/TSV (delimiter and header detected, # comments), NumPy .npy, IDX\n"
             << "(Fashion-MNIST's *-idx3-ubyte, .gz too) and bhtsne's data.dat. Outputs by extension:\n"
             << ".csv, .tsv, .npy, .dat, or - for CSV on stdout. Files are written atomically.\n\n"
             << "Exit status: 0 success, 1 data or runtime error, 2 usage error, 130 interrupted.\n"
-            << "Run 'treesne embed --help' or 'treesne evaluate --help' for every option.\n";
+            << "Run 'treesne COMMAND --help' (embed, evaluate, accuracy) for every option.\n";
     } else if (topic == "embed") {
         out << "Usage: treesne embed INPUT... -o OUTPUT [options]\n\n"
             << "Computes a t-SNE embedding of the rows of INPUT: neighbours, affinities P at the given\n"
@@ -774,7 +993,7 @@ std::string help_text(const std::string& topic) {
             << "      --labels train-labels-idx1-ubyte.gz --labels t10k-labels-idx1-ubyte.gz \\\n"
             << "      -o fashion.csv --plot fashion.png\n";
         for (const auto& group : embed_groups()) print_group(out, group);
-    } else {
+    } else if (topic == "evaluate") {
         out << "Usage: treesne evaluate INPUT... EMBEDDING [options]\n\n"
             << "Measures how well EMBEDDING (N rows) represents INPUT (N rows; several files are stacked):\n"
             << "  KL divergence       exact t-SNE KL(P||Q): P from the kNN graph at --perplexity, as embed\n"
@@ -788,6 +1007,9 @@ std::string help_text(const std::string& topic) {
             << "Example:\n"
             << "  treesne evaluate data.csv embedding.csv --labels labels.txt --json\n";
         for (const auto& group : evaluate_groups()) print_group(out, group);
+    } else {
+        out << accuracy_help();
+        for (const auto& group : accuracy_groups()) print_group(out, group);
     }
     return out.str();
 }

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "treesne/accuracy.hpp"
 #include "treesne/options.hpp"
 #include "treesne/treesne.hpp"
 
@@ -21,7 +22,7 @@ class UsageError : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-enum class Command { help, version, embed, evaluate };
+enum class Command { help, version, embed, evaluate, accuracy };
 
 /// How much goes to stderr: errors only, stage lines and progress, or also the resolved options.
 enum class Verbosity { quiet, normal, verbose };
@@ -58,24 +59,38 @@ struct EvaluateConfig {
     bool json = false;                    ///< one JSON object instead of aligned text
 };
 
+/// Everything `treesne accuracy` needs besides the data.
+struct AccuracyConfig {
+    std::vector<std::string> inputs;       ///< one or more matrix files, rows stacked in order
+    std::vector<std::string> label_paths;  ///< --labels, stacked in order (k-NN accuracy of the runs)
+    /// perplexity, dims, pca, seed, threads, knn, iterations as embed takes them; optimizer.theta is the
+    /// theta of the run that makes the after_ee and final embeddings (the default).
+    Options options;
+    AccuracyOptions accuracy;  ///< --theta LIST, --runs, --sample, --no-monopole
+    std::string json_path;     ///< --json FILE; empty = none
+    std::string csv_path;      ///< --csv FILE; empty = none
+    std::string plot_path;     ///< --plot FILE.png|.svg; empty = none
+};
+
 /// The largest N `evaluate` accepts without --sample: its exact KL divergence is O(N^2) time.
 inline constexpr index_t evaluate_max_points = 200000;
 
 /// A parsed command line.
 struct CliConfig {
     Command command = Command::help;
-    std::string help_topic;  ///< for Command::help: "", "embed" or "evaluate"
+    std::string help_topic;  ///< for Command::help: "", "embed", "evaluate" or "accuracy"
     Verbosity verbosity = Verbosity::normal;
     EmbedConfig embed;
     EvaluateConfig evaluate;
+    AccuracyConfig accuracy;
 };
 
 /// Parses argv (argv[0] is the program name). Throws UsageError with a one-line message for anything
 /// malformed; values that need the data (perplexity against N, file contents) are checked later.
 CliConfig parse_cli(int argc, const char* const* argv);
 
-/// The help text of the program ("") or of a command ("embed", "evaluate"). Defaults come from a
-/// default-constructed Options. Throws UsageError for an unknown topic.
+/// The help text of the program ("") or of a command ("embed", "evaluate", "accuracy"). Defaults come
+/// from a default-constructed Options (and AccuracyOptions). Throws UsageError for an unknown topic.
 std::string help_text(const std::string& topic);
 
 /// "treesne <version>".
@@ -88,6 +103,10 @@ int run_embed(const CliConfig& config);
 
 /// Runs a parsed `evaluate`; the measures go to `out`, progress to stderr. Throws like run_embed.
 int run_evaluate(const CliConfig& config, std::ostream& out);
+
+/// Runs a parsed `accuracy`: reads, measures (measure_accuracy), prints the table to `out` and writes
+/// the --json, --csv and --plot files atomically; progress to stderr. Throws like run_embed.
+int run_accuracy(const CliConfig& config, std::ostream& out);
 
 /// The whole program: parse, run, map every exception to one line on stderr and an exit status
 /// (0 success, 1 data/runtime error, 2 usage error, 130 interrupted).

@@ -1,24 +1,22 @@
-// The commands behind the parsed command line: reading, progress on stderr, interruption, writing, and
-// the mapping of every exception to one line and an exit status.
-#include <signal.h>
+// The commands behind the parsed command line (embed, evaluate; accuracy is in run_accuracy.cpp): reading,
+// writing, and the mapping of every exception to one line and an exit status. Progress, interruption
+// and the shared readers are in run_common.cpp.
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <limits>
-#include <map>
 #include <new>
 #include <optional>
 #include <sstream>
 
 #include "cli.hpp"
+#include "run_common.hpp"
 #include "treesne/checkpoint.hpp"
 #include "treesne/io.hpp"
 #include "treesne/parallel.hpp"
@@ -28,233 +26,7 @@
 namespace treesne::cli {
 namespace {
 
-// --- interruption -----------------------------------------------------------------------------------
-// Before the optimisation nothing needs saving, so a signal ends the process at once. During it, the
-// first signal asks embed() to stop after the current iteration (Callbacks::cancel) and a second one
-// ends the process. While writing, the signal is remembered and the remaining outputs are skipped.
-
-enum RunPhase : int { preparing = 0, optimising = 1, writing = 2 };
-
-std::atomic<bool> g_cancel{false};
-std::atomic<int> g_phase{preparing};
-std::atomic<bool> g_live_line{false};  // a progress line without a newline is on the terminal
-
-extern "C" void on_signal(int) {
-    const int phase = g_phase.load();
-    if ((phase == optimising || phase == writing) && !g_cancel.load()) {
-        g_cancel.store(true);
-        return;
-    }
-    static const char message[] = "\ntreesne: interrupted; nothing written\n";
-    const char* text = message + (g_live_line.load() ? 0 : 1);
-    const ssize_t ignored = ::write(STDERR_FILENO, text, sizeof message - 1 - (text - message));
-    (void)ignored;
-    ::_exit(130);
-}
-
-/// Installs the handlers for SIGINT and SIGTERM for its lifetime.
-class SignalScope {
-  public:
-    SignalScope() {
-        g_cancel.store(false);
-        g_phase.store(preparing);
-        struct sigaction action {};
-        action.sa_handler = on_signal;
-        sigemptyset(&action.sa_mask);
-        sigaction(SIGINT, &action, &old_int_);
-        sigaction(SIGTERM, &action, &old_term_);
-    }
-    ~SignalScope() {
-        sigaction(SIGINT, &old_int_, nullptr);
-        sigaction(SIGTERM, &old_term_, nullptr);
-        g_phase.store(preparing);
-    }
-    SignalScope(const SignalScope&) = delete;
-    SignalScope& operator=(const SignalScope&) = delete;
-
-  private:
-    struct sigaction old_int_ {};
-    struct sigaction old_term_ {};
-};
-
-// --- time and progress ------------------------------------------------------------------------------
-
-class Stopwatch {
-  public:
-    double seconds() const {
-        return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    }
-
-  private:
-    std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
-};
-
-std::string format_seconds(double s) {
-    char buffer[64];
-    if (!(s >= 0)) s = 0;
-    if (s < 10) {
-        std::snprintf(buffer, sizeof buffer, "%.2f s", s);
-    } else if (s < 60) {
-        std::snprintf(buffer, sizeof buffer, "%.1f s", s);
-    } else if (s < 3600) {
-        const long total = std::lround(s);
-        std::snprintf(buffer, sizeof buffer, "%ld min %02ld s", total / 60, total % 60);
-    } else {
-        const long total = std::lround(s / 60);
-        std::snprintf(buffer, sizeof buffer, "%ld h %02ld min", total / 60, total % 60);
-    }
-    return buffer;
-}
-
-std::string format_value(double v, int precision = 4) {
-    char buffer[64];
-    std::snprintf(buffer, sizeof buffer, "%.*f", precision, v);
-    return buffer;
-}
-
-/// The library's stage names, spelled for people.
-std::string display_name(const std::string& stage) {
-    if (stage == "neighbors") return "neighbours";
-    if (stage == "optimize") return "optimise";
-    return stage;
-}
-
-/// Stage lines and iteration progress on stderr: a live line rewritten with \r on a terminal, plain
-/// lines otherwise, nothing with --quiet.
-class Progress {
-  public:
-    Progress(Verbosity verbosity, bool terminal) : verbosity_(verbosity), terminal_(terminal) {}
-    ~Progress() { end_line(); }
-    Progress(const Progress&) = delete;
-    Progress& operator=(const Progress&) = delete;
-
-    bool quiet() const { return verbosity_ == Verbosity::quiet; }
-    bool verbose() const { return verbosity_ == Verbosity::verbose; }
-    bool terminal() const { return terminal_; }
-
-    void start(const std::string& stage) {
-        stage_clock_ = Stopwatch();
-        next_logged_ = 0.1;
-        if (quiet() || !terminal_) return;
-        live(display_name(stage) + " ...");
-    }
-
-    /// "stage: 42 %, 1 min 10 s elapsed, ~1 min 36 s left": live on a terminal; in a log (verbose only)
-    /// a line at each tenth once the stage has run two seconds (short stages get their summary only).
-    void fraction(const std::string& stage, double f) {
-        if (quiet()) return;
-        const double elapsed = stage_clock_.seconds();
-        std::ostringstream s;
-        s << display_name(stage) << ": " << static_cast<int>(100 * f) << " %, " << format_seconds(elapsed)
-          << " elapsed";
-        if (f > 0.02 && f < 1) s << ", ~" << format_seconds(elapsed * (1 - f) / f) << " left";
-        if (terminal_) {
-            live(s.str());
-        } else if (verbose() && f >= next_logged_ && f < 1) {
-            while (next_logged_ <= f) next_logged_ += 0.1;
-            if (elapsed >= 2.0) line(s.str());
-        }
-    }
-
-    /// "stage: detail in 1.23 s"
-    void done(const std::string& stage, double seconds, const std::string& detail = "") {
-        if (quiet()) return;
-        line(display_name(stage) + ": " + (detail.empty() ? "" : detail + " in ") + format_seconds(seconds));
-    }
-
-    void iteration(const IterationReport& r) {
-        last_ = r;
-        has_report_ = true;
-        if (quiet()) return;
-        const index_t done = r.iteration - first_iteration_;  // iterations run by this process
-        const double per_iteration = done > 0 ? r.seconds / static_cast<double>(done) : 0;
-        const double left = per_iteration * static_cast<double>(std::max<index_t>(r.total - r.iteration, 0));
-        std::ostringstream s;
-        s << "optimise: " << r.iteration << "/" << r.total
-          << (r.phase == treesne::Phase::early_exaggeration ? " (exaggerated)" : "") << ", KL "
-          << format_value(r.kl) << ", " << format_seconds(r.seconds) << " elapsed";
-        if (r.iteration < r.total) s << ", ~" << format_seconds(left) << " left";
-        if (terminal_) {
-            live(s.str());
-        } else {
-            line(s.str());
-        }
-    }
-
-    /// The iteration the optimisation starts from (> 0 when resuming), for the time-left estimate.
-    void set_first_iteration(index_t iteration) { first_iteration_ = iteration; }
-
-    bool has_report() const { return has_report_; }
-    const IterationReport& last_report() const { return last_; }
-
-    /// A line of its own (ends a live line first).
-    void line(const std::string& text) {
-        if (quiet()) return;
-        end_line();
-        std::fprintf(stderr, "%s\n", text.c_str());
-        std::fflush(stderr);
-    }
-
-    void end_line() {
-        if (g_live_line.exchange(false)) {
-            std::fputs("\r\033[K", stderr);
-            std::fflush(stderr);
-        }
-    }
-
-  private:
-    void live(const std::string& text) {
-        std::fprintf(stderr, "\r\033[K%s", text.c_str());
-        std::fflush(stderr);
-        g_live_line.store(true);
-    }
-
-    Verbosity verbosity_;
-    bool terminal_;
-    IterationReport last_;
-    bool has_report_ = false;
-    Stopwatch stage_clock_;
-    double next_logged_ = 0.1;
-    index_t first_iteration_ = 0;
-};
-
-// --- reading ----------------------------------------------------------------------------------------
-
-/// Reads each file and stacks the rows in order; every file must have the first one's column count.
-Matrix read_stacked(const std::vector<std::string>& paths) {
-    Matrix first = io::read_matrix(paths.at(0));
-    if (paths.size() == 1) return first;
-    const index_t cols = first.cols();
-    index_t rows = first.rows();
-    std::vector<double> data = std::move(first.storage());
-    for (std::size_t i = 1; i < paths.size(); ++i) {
-        Matrix next = io::read_matrix(paths[i]);
-        if (next.cols() != cols)
-            throw IoError(concat(paths[i], ": ", next.cols(), " columns, but ", paths[0], " has ", cols,
-                                 " (stacked inputs need the same number of columns)"));
-        data.insert(data.end(), next.storage().begin(), next.storage().end());
-        rows += next.rows();
-    }
-    return Matrix(rows, cols, std::move(data));
-}
-
-/// Reads each labels file and stacks them; the same name in two files is the same class.
-io::Labels read_labels_stacked(const std::vector<std::string>& paths) {
-    io::Labels merged = io::read_labels(paths.at(0));
-    std::map<std::string, int> code_of;
-    for (std::size_t c = 0; c < merged.names.size(); ++c) code_of[merged.names[c]] = static_cast<int>(c);
-    for (std::size_t i = 1; i < paths.size(); ++i) {
-        const io::Labels next = io::read_labels(paths[i]);
-        std::vector<int> remap(next.names.size());
-        for (std::size_t c = 0; c < next.names.size(); ++c) {
-            auto [it, inserted] = code_of.emplace(next.names[c], static_cast<int>(merged.names.size()));
-            if (inserted) merged.names.push_back(next.names[c]);
-            remap[c] = it->second;
-        }
-        for (int code : next.codes) merged.codes.push_back(remap.at(static_cast<std::size_t>(code)));
-    }
-    return merged;
-}
+// --- label names ------------------------------------------------------------------------------------
 
 std::string trim(const std::string& s) {
     const auto begin = s.find_first_not_of(" \t\r\n");
@@ -292,25 +64,6 @@ void apply_label_names(io::Labels& labels, const std::string& spec) {
     }
 }
 
-io::Labels read_labels_checked(const std::vector<std::string>& paths, index_t n) {
-    io::Labels labels = read_labels_stacked(paths);
-    const auto count = static_cast<index_t>(labels.codes.size());
-    if (count != n)
-        throw InvalidArgument(concat("--labels: ", count, " labels for ", n, " points (",
-                                     paths.size() == 1 ? paths[0] : std::string("the stacked label files"),
-                                     ")"));
-    return labels;
-}
-
-std::string describe_inputs(const std::vector<std::string>& paths) {
-    if (paths.size() == 1) return "";
-    return concat(" (", paths.size(), " files)");
-}
-
-std::string file_name(const std::string& path) {
-    return std::filesystem::path(path).filename().string();
-}
-
 // --- embed ------------------------------------------------------------------------------------------
 
 void print_settings(Progress& progress, const Options& o, index_t n, index_t d) {
@@ -320,7 +73,11 @@ void print_settings(Progress& progress, const Options& o, index_t n, index_t d) 
     s << "settings: method " << to_string(p.method) << ", dims " << o.dims << ", perplexity "
       << o.affinities.perplexity << " (k = " << neighbor_count(o.affinities.perplexity, n) << ")";
     if (p.method == Method::barnes_hut) {
-        s << ", theta " << p.theta << ", knn " << to_string(resolve_backend(o.neighbors.backend, n, d_used));
+        if (p.theta_auto)
+            s << ", theta auto (target error " << p.target_error << ")";
+        else
+            s << ", theta " << p.theta;
+        s << ", knn " << to_string(resolve_backend(o.neighbors.backend, n, d_used));
         if (o.neighbors.backend == KnnBackend::automatic) {
             if (resolve_backend(o.neighbors.backend, n, d_used) == KnnBackend::nndescent)
                 s << " (auto: approximate above N = " << approximate_knn_min_points << " at D >= "
@@ -364,13 +121,18 @@ void print_memory(Progress& progress, const Options& o, index_t n, index_t d, bo
 void print_iteration_seconds(Progress& progress, const IterationSeconds& s) {
     if (s.iterations <= 0) return;
     const double per = 1e3 / static_cast<double>(s.iterations);
-    const double total = s.tree + s.repulsion + s.attraction + s.kl + s.step;
+    const double total = s.tree + s.repulsion + s.attraction + s.kl + s.step + s.control;
     char text[256];
     std::snprintf(text, sizeof text,
                   "optimise: %.2f ms per iteration: tree %.2f, repulsion %.2f, attraction %.2f, step %.2f, "
                   "KL %.2f",
                   per * total, per * s.tree, per * s.repulsion, per * s.attraction, per * s.step, per * s.kl);
-    progress.line(text);
+    std::string line = text;
+    if (s.control > 0) {
+        std::snprintf(text, sizeof text, ", theta control %.2f", per * s.control);
+        line += text;
+    }
+    progress.line(line);
 }
 
 /// The detail of a library stage's line.
@@ -497,20 +259,7 @@ int write_outputs(const EmbedConfig& e, const Result& r, const io::Labels* label
 
 // --- evaluate ---------------------------------------------------------------------------------------
 
-/// `count` distinct indices of [0, n) drawn with Rng(seed), increasing.
-std::vector<index_t> sample_indices(index_t n, index_t count, std::uint64_t seed) {
-    std::vector<index_t> all(static_cast<std::size_t>(n));
-    for (index_t i = 0; i < n; ++i) all[static_cast<std::size_t>(i)] = i;
-    Rng rng(seed);
-    for (index_t i = 0; i < count; ++i) {  // partial Fisher-Yates
-        const auto j = i + static_cast<index_t>(rng.next() % static_cast<std::uint64_t>(n - i));
-        std::swap(all[static_cast<std::size_t>(i)], all[static_cast<std::size_t>(j)]);
-    }
-    all.resize(static_cast<std::size_t>(count));
-    std::sort(all.begin(), all.end());
-    return all;
-}
-
+/// The given rows of m, in that order.
 Matrix take_rows(const Matrix& m, const std::vector<index_t>& rows) {
     Matrix out(static_cast<index_t>(rows.size()), m.cols());
     for (std::size_t i = 0; i < rows.size(); ++i)
@@ -560,14 +309,6 @@ void print_evaluation(const EvaluateConfig& e, const Evaluation& v, std::ostream
     for (const auto& row : rows) width = std::max(width, row.first.size());
     for (const auto& row : rows)
         out << row.first << ':' << std::string(width + 2 - row.first.size(), ' ') << row.second << '\n';
-}
-
-void print_error(const std::string& message) {
-    if (g_live_line.exchange(false)) std::fputs("\r\033[K", stderr);
-    std::string line = message;
-    std::replace(line.begin(), line.end(), '\n', ' ');
-    std::fprintf(stderr, "treesne: error: %s\n", line.c_str());
-    std::fflush(stderr);
 }
 
 // --- embed: the steps of run_embed --------------------------------------------------------------
@@ -699,7 +440,7 @@ EvaluateInputs read_evaluate_inputs(const EvaluateConfig& e, Progress& progress)
 /// Keeps e.sample seeded random rows of the data, the embedding and the labels.
 void sample_rows(EvaluateInputs& in, const EvaluateConfig& e, Progress& progress) {
     const index_t all = in.x.rows();
-    const auto rows = sample_indices(all, e.sample, e.seed);
+    const auto rows = seeded_sample(all, e.sample, e.seed);
     in.x = take_rows(in.x, rows);
     in.y = take_rows(in.y, rows);
     if (!in.labels.codes.empty()) {
@@ -841,6 +582,8 @@ int main_entry(int argc, const char* const* argv) {
                 return run_embed(config);
             case Command::evaluate:
                 return run_evaluate(config, std::cout);
+            case Command::accuracy:
+                return run_accuracy(config, std::cout);
         }
         return 0;
     } catch (const UsageError& e) {

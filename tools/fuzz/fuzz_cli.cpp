@@ -55,6 +55,15 @@ void check_config(const treesne::cli::CliConfig& c) {
             check(v.k >= 1 && v.sample != 1 && v.perplexity > 0);
             break;
         }
+        case Command::accuracy: {
+            const auto& a = c.accuracy;
+            check(!a.inputs.empty());
+            check(a.label_paths.empty() || a.label_paths.size() == a.inputs.size());
+            check(!a.accuracy.thetas.empty() && a.accuracy.sample != 1 && a.accuracy.sample >= 0);
+            for (double theta : a.accuracy.thetas) check(theta >= 0);
+            treesne::validate(a.options, -1, 0);  // must not throw: parse_cli checks it
+            break;
+        }
     }
 }
 

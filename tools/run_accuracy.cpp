@@ -1,0 +1,129 @@
+// `treesne accuracy`: read the data, run measure_accuracy() with progress on stderr, print the table and
+// write the --json, --csv and --plot files atomically.
+#include <unistd.h>
+
+#include <iostream>
+#include <sstream>
+
+#include "cli.hpp"
+#include "run_common.hpp"
+#include "treesne/accuracy.hpp"
+#include "treesne/io.hpp"
+#include "treesne/parallel.hpp"
+#include "treesne/plot.hpp"
+
+namespace treesne::cli {
+namespace {
+
+void check_accuracy_outputs(const AccuracyConfig& a) {
+    if (!a.json_path.empty()) io::check_writable(a.json_path, false);
+    if (!a.csv_path.empty()) io::check_writable(a.csv_path, false);
+    if (!a.plot_path.empty()) io::check_writable(a.plot_path, false);
+}
+
+void print_accuracy_settings(Progress& progress, const AccuracyConfig& a, index_t n) {
+    const Options& o = a.options;
+    const AccuracyOptions& m = a.accuracy;
+    const index_t studied = m.sample > 0 && m.sample < n ? m.sample : n;
+    std::ostringstream s;
+    s << "settings: " << studied << " points";
+    if (studied < n) s << " (sample of " << n << ", seed " << o.seed << ")";
+    s << ", perplexity " << o.affinities.perplexity
+      << " (k = " << neighbor_count(o.affinities.perplexity, studied) << "), dims " << o.dims << ", pca "
+      << o.pca_dims << ", thetas";
+    for (double t : m.thetas) s << ' ' << t;
+    s << ", summaries " << (m.monopole ? "quadrupole and monopole" : "quadrupole")
+      << ", embeddings from a run at theta " << o.optimizer.theta << " (" << o.optimizer.iterations
+      << " iterations), runs " << (m.runs ? "yes" : "no") << ", threads " << resolve_threads(o.threads);
+    progress.line(s.str());
+}
+
+/// What a finished stage of measure_accuracy did, for its "stage: detail in 1.2 s" line.
+std::string stage_detail(const std::string& stage, const AccuracyConfig& a, index_t n) {
+    const Options& o = a.options;
+    const index_t studied = a.accuracy.sample > 0 && a.accuracy.sample < n ? a.accuracy.sample : n;
+    if (stage == "pca") return concat(o.pca_dims, " dimensions");
+    if (stage == "neighbours") return concat(neighbor_count(o.affinities.perplexity, studied), " per point");
+    if (stage == "affinities") return concat("perplexity ", o.affinities.perplexity);
+    if (stage == "optimise")
+        return concat(o.optimizer.iterations, " iterations at theta ", o.optimizer.theta);
+    if (stage == "gradients")
+        return concat("3 embeddings x ", a.accuracy.thetas.size(), " thetas x ", a.accuracy.monopole ? 2 : 1,
+                      a.accuracy.monopole ? " summaries" : " summary");
+    return "";
+}
+
+/// measure_accuracy's stages as start, live fraction and done lines.
+std::function<void(const std::string&, double)> stage_reporter(Progress& progress, Stopwatch& clock,
+                                                               const AccuracyConfig& a, index_t n) {
+    return [&progress, &clock, &a, n](const std::string& stage, double fraction) {
+        if (fraction <= 0) {
+            clock = Stopwatch();
+            progress.start(stage);
+        } else if (fraction >= 1) {
+            progress.done(stage, clock.seconds(), stage_detail(stage, a, n));
+        } else {
+            progress.fraction(stage, fraction);
+        }
+    };
+}
+
+void write_text(const std::string& path, const std::string& text) {
+    io::AtomicFile file(path);
+    file.write(text);
+    file.commit();
+}
+
+void write_accuracy_outputs(const AccuracyConfig& a, const AccuracyReport& report, Progress& progress) {
+    g_phase.store(writing);
+    if (!a.json_path.empty()) {
+        Stopwatch clock;
+        write_text(a.json_path, format_accuracy_json(report));
+        progress.done("write", clock.seconds(), a.json_path);
+    }
+    if (!a.csv_path.empty()) {
+        Stopwatch clock;
+        write_text(a.csv_path, format_accuracy_csv(report));
+        progress.done("write", clock.seconds(), a.csv_path);
+    }
+    if (!a.plot_path.empty()) {
+        Stopwatch clock;
+        const std::string title =
+            concat("Barnes-Hut vs exact t-SNE gradient: ", file_name(a.inputs[0]),
+                   a.inputs.size() > 1 ? concat(" + ", a.inputs.size() - 1, " more") : std::string(), ", ",
+                   report.points, " points", report.points < report.input_points ? " (sample)" : "", ", ",
+                   report.dims, "-D, perplexity ", report.perplexity, ", ", report.threads, " threads");
+        plot_accuracy(a.plot_path, report, title);
+        progress.done("plot", clock.seconds(), a.plot_path);
+    }
+}
+
+}  // namespace
+
+int run_accuracy(const CliConfig& config, std::ostream& out) {
+    const AccuracyConfig& a = config.accuracy;
+    Progress progress(config.verbosity, ::isatty(STDERR_FILENO) == 1);
+    SignalScope signals;  // nothing is written before the end: a signal ends the process at once
+    check_accuracy_outputs(a);
+
+    Stopwatch read_time;
+    progress.start("read");
+    const Matrix x = read_stacked(a.inputs);
+    progress.done("read", read_time.seconds(), concat(x.rows(), " x ", x.cols(), describe_inputs(a.inputs)));
+    io::Labels labels;
+    if (!a.label_paths.empty()) labels = read_labels_checked(a.label_paths, x.rows());
+    if (progress.verbose()) print_accuracy_settings(progress, a, x.rows());
+
+    Stopwatch stage_clock;
+    const AccuracyReport report =
+        measure_accuracy(x, a.options, a.accuracy, labels.codes.empty() ? nullptr : &labels.codes,
+                         progress.quiet() ? std::function<void(const std::string&, double)>()
+                                          : stage_reporter(progress, stage_clock, a, x.rows()));
+    progress.end_line();
+    out << format_accuracy_table(report);
+    out.flush();
+    write_accuracy_outputs(a, report, progress);
+    return 0;
+}
+
+}  // namespace treesne::cli

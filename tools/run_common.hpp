@@ -1,0 +1,187 @@
+// What the commands of the command line share (internal to tools/): progress on stderr, interruption
+// by SIGINT/SIGTERM, reading stacked inputs and labels, and the one-line error.
+#pragma once
+
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "cli.hpp"
+#include "treesne/io.hpp"
+#include "treesne/observer.hpp"
+
+namespace treesne::cli {
+
+// --- interruption -----------------------------------------------------------------------------------
+// Before the optimisation nothing needs saving, so a signal ends the process at once. During it, the
+// first signal asks embed() to stop after the current iteration (Callbacks::cancel) and a second one
+// ends the process. While writing, the signal is remembered and the remaining outputs are skipped.
+
+enum RunPhase : int { preparing = 0, optimising = 1, writing = 2 };
+
+extern std::atomic<bool> g_cancel;
+extern std::atomic<int> g_phase;
+extern std::atomic<bool> g_live_line;  // a progress line without a newline is on the terminal
+
+/// Installs the handlers for SIGINT and SIGTERM for its lifetime.
+class SignalScope {
+  public:
+    SignalScope();
+    ~SignalScope();
+    SignalScope(const SignalScope&) = delete;
+    SignalScope& operator=(const SignalScope&) = delete;
+
+  private:
+    struct sigaction old_int_ {};
+    struct sigaction old_term_ {};
+};
+
+// --- time and progress ------------------------------------------------------------------------------
+
+class Stopwatch {
+  public:
+    double seconds() const {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    }
+
+  private:
+    std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+/// "1.23 s", "12.3 s", "2 min 05 s", "1 h 02 min".
+std::string format_seconds(double s);
+/// Fixed-point text with `precision` decimals.
+std::string format_value(double v, int precision = 4);
+/// The library's stage names, spelled for people.
+std::string display_name(const std::string& stage);
+
+/// Stage lines and iteration progress on stderr: a live line rewritten with \r on a terminal, plain
+/// lines otherwise, nothing with --quiet.
+class Progress {
+  public:
+    Progress(Verbosity verbosity, bool terminal) : verbosity_(verbosity), terminal_(terminal) {}
+    ~Progress() { end_line(); }
+    Progress(const Progress&) = delete;
+    Progress& operator=(const Progress&) = delete;
+
+    bool quiet() const { return verbosity_ == Verbosity::quiet; }
+    bool verbose() const { return verbosity_ == Verbosity::verbose; }
+    bool terminal() const { return terminal_; }
+
+    void start(const std::string& stage) {
+        stage_clock_ = Stopwatch();
+        next_logged_ = 0.1;
+        if (quiet() || !terminal_) return;
+        live(display_name(stage) + " ...");
+    }
+
+    /// "stage: 42 %, 1 min 10 s elapsed, ~1 min 36 s left": live on a terminal; in a log (verbose only)
+    /// a line at each tenth once the stage has run two seconds (short stages get their summary only).
+    void fraction(const std::string& stage, double f) {
+        if (quiet()) return;
+        const double elapsed = stage_clock_.seconds();
+        std::ostringstream s;
+        s << display_name(stage) << ": " << static_cast<int>(100 * f) << " %, " << format_seconds(elapsed)
+          << " elapsed";
+        if (f > 0.02 && f < 1) s << ", ~" << format_seconds(elapsed * (1 - f) / f) << " left";
+        if (terminal_) {
+            live(s.str());
+        } else if (verbose() && f >= next_logged_ && f < 1) {
+            while (next_logged_ <= f) next_logged_ += 0.1;
+            if (elapsed >= 2.0) line(s.str());
+        }
+    }
+
+    /// "stage: detail in 1.23 s"
+    void done(const std::string& stage, double seconds, const std::string& detail = "") {
+        if (quiet()) return;
+        line(display_name(stage) + ": " + (detail.empty() ? "" : detail + " in ") + format_seconds(seconds));
+    }
+
+    void iteration(const IterationReport& r) {
+        last_ = r;
+        last_.embedding = {};  // valid only during the observer's call
+        has_report_ = true;
+        if (quiet()) return;
+        const index_t done = r.iteration - first_iteration_;  // iterations run by this process
+        const double per_iteration = done > 0 ? r.seconds / static_cast<double>(done) : 0;
+        const double left = per_iteration * static_cast<double>(std::max<index_t>(r.total - r.iteration, 0));
+        std::ostringstream s;
+        s << "optimise: " << r.iteration << "/" << r.total
+          << (r.phase == treesne::Phase::early_exaggeration ? " (exaggerated)"
+              : r.phase == treesne::Phase::late_exaggeration ? " (late exaggeration)"
+                                                             : "")
+          << ", KL " << format_value(r.kl);
+        if (std::isfinite(r.theta_error)) {  // --theta auto: the controller's choice and its measured error
+            char text[64];
+            std::snprintf(text, sizeof text, ", theta %.2f (error %.1e)", r.theta, r.theta_error);
+            s << text;
+        }
+        s << ", " << format_seconds(r.seconds) << " elapsed";
+        if (r.iteration < r.total) s << ", ~" << format_seconds(left) << " left";
+        if (terminal_) {
+            live(s.str());
+        } else {
+            line(s.str());
+        }
+    }
+
+    /// The iteration the optimisation starts from (> 0 when resuming), for the time-left estimate.
+    void set_first_iteration(index_t iteration) { first_iteration_ = iteration; }
+
+    bool has_report() const { return has_report_; }
+    const IterationReport& last_report() const { return last_; }
+
+    /// A line of its own (ends a live line first).
+    void line(const std::string& text) {
+        if (quiet()) return;
+        end_line();
+        std::fprintf(stderr, "%s\n", text.c_str());
+        std::fflush(stderr);
+    }
+
+    void end_line() {
+        if (g_live_line.exchange(false)) {
+            std::fputs("\r\033[K", stderr);
+            std::fflush(stderr);
+        }
+    }
+
+  private:
+    void live(const std::string& text) {
+        std::fprintf(stderr, "\r\033[K%s", text.c_str());
+        std::fflush(stderr);
+        g_live_line.store(true);
+    }
+
+    Verbosity verbosity_;
+    bool terminal_;
+    IterationReport last_;
+    bool has_report_ = false;
+    Stopwatch stage_clock_;
+    double next_logged_ = 0.1;
+    index_t first_iteration_ = 0;
+};
+
+// --- reading ----------------------------------------------------------------------------------------
+
+/// Reads each file and stacks the rows in order; every file must have the first one's column count.
+Matrix read_stacked(const std::vector<std::string>& paths);
+/// Reads and stacks the labels files (the same name in two files is the same class); throws
+/// InvalidArgument unless there are n labels.
+io::Labels read_labels_checked(const std::vector<std::string>& paths, index_t n);
+/// "" for one input, " (3 files)" for several.
+std::string describe_inputs(const std::vector<std::string>& paths);
+/// The last component of a path.
+std::string file_name(const std::string& path);
+
+/// "treesne: error: MESSAGE" on stderr, on one line (ends a live progress line first).
+void print_error(const std::string& message);
+
+}  // namespace treesne::cli
