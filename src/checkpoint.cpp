@@ -129,6 +129,9 @@ std::vector<std::pair<std::string, double>> trajectory_settings(const Options& o
         {"exaggeration", p.exaggeration},
         {"exaggeration iterations", static_cast<double>(p.exaggeration_iterations)},
         {"learning rate", resolve_learning_rate(p, n)},
+        {"late exaggeration", p.late_exaggeration},
+        {"late exaggeration start", static_cast<double>(p.late_exaggeration_start)},
+        {"momentum switch", static_cast<double>(p.momentum_switch)},
         {"momentum", p.momentum},
         {"final momentum", p.final_momentum},
         {"gain increase", p.gain_increase},
@@ -187,6 +190,7 @@ void save_checkpoint(const std::string& path, const OptimizerState& state, const
     w.put(static_cast<std::int64_t>(state.iteration));
     w.put(info.data_fingerprint);
     w.put(state.theta);
+    w.put(state.stop_kl);
     w.put(static_cast<std::uint32_t>(info.settings.size()));
     for (const auto& [name, value] : info.settings) {
         require(!name.empty() && name.size() <= max_name, "checkpoint: setting names have 1 to ", max_name,
@@ -234,10 +238,13 @@ OptimizerState load_checkpoint(const std::string& path, CheckpointInfo* info) {
     const auto iteration = r.get<std::int64_t>("header");
     CheckpointInfo meta;
     meta.data_fingerprint = r.get<std::uint64_t>("header");
-    const double theta =
-        file_version >= 2 ? r.get<double>("header") : std::numeric_limits<double>::quiet_NaN();
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    const double theta = file_version >= 2 ? r.get<double>("header") : nan;
+    const double stop_kl = file_version >= 2 ? r.get<double>("header") : nan;
     if (!std::isnan(theta) && !(std::isfinite(theta) && theta >= 0))
         throw IoError(concat(path, ": checkpoint holds theta ", theta, " (corrupt)"));
+    if (!std::isnan(stop_kl) && !std::isfinite(stop_kl))
+        throw IoError(concat(path, ": checkpoint holds a non-finite early-stopping KL (corrupt)"));
     if (n < 1 || dims < 1 || dims > 3 || iteration < 0)
         throw IoError(concat(path, ": checkpoint header out of range (N ", n, ", dims ", dims, ", iteration ",
                              iteration, ")"));
@@ -265,6 +272,7 @@ OptimizerState load_checkpoint(const std::string& path, CheckpointInfo* info) {
     OptimizerState state;
     state.iteration = iteration;
     state.theta = theta;
+    state.stop_kl = stop_kl;
     for (Matrix* m : {&state.y, &state.gains, &state.velocity}) {
         *m = Matrix(n, dims);
         r.take(m->data(), matrix_bytes, "matrices");

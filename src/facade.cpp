@@ -81,6 +81,7 @@ RunStatus run_in_segments(Session& session, index_t until, const Callbacks& call
         const index_t to_multiple = every - done % every;  // no overflow for any every or until
         const index_t next = to_multiple >= until - done ? until : done + to_multiple;
         const RunStatus status = session.run(next, observer, callbacks.cancel);
+        if (status == RunStatus::converged) callbacks.checkpoint(session.state());
         if (status != RunStatus::completed) return status;
         callbacks.checkpoint(session.state());
     }
@@ -219,6 +220,7 @@ Result embed_impl(ConstMatrixView x, Matrix* owned, const Options& options, cons
                         : session->run(options.optimizer.iterations, callbacks.observer, callbacks.cancel);
     result.iterations = session->iteration();
     result.timings.iteration = session->iteration_seconds();
+    result.history = session->history();
     result.kl = session->kl();
     opt.done();
 

@@ -48,16 +48,29 @@ double auto_theta_search(double current, double target, const std::function<doub
 }
 
 Phase phase_at(const OptimizerOptions& options, index_t iteration) {
-    return iteration < options.exaggeration_iterations ? Phase::early_exaggeration : Phase::main;
+    if (iteration < options.exaggeration_iterations) return Phase::early_exaggeration;
+    const index_t late_start =
+        options.late_exaggeration_start >= 0 ? options.late_exaggeration_start : options.exaggeration_iterations;
+    if (options.late_exaggeration != 1.0 && iteration >= late_start) return Phase::late_exaggeration;
+    return Phase::main;
 }
 
 double exaggeration_at(const OptimizerOptions& options, index_t iteration) {
-    return phase_at(options, iteration) == Phase::early_exaggeration ? options.exaggeration : 1.0;
+    switch (phase_at(options, iteration)) {
+        case Phase::early_exaggeration:
+            return options.exaggeration;
+        case Phase::late_exaggeration:
+            return options.late_exaggeration;
+        case Phase::main:
+            break;
+    }
+    return 1.0;
 }
 
 double momentum_at(const OptimizerOptions& options, index_t iteration) {
-    return phase_at(options, iteration) == Phase::early_exaggeration ? options.momentum
-                                                                     : options.final_momentum;
+    const index_t switch_at =
+        options.momentum_switch >= 0 ? options.momentum_switch : options.exaggeration_iterations;
+    return iteration < switch_at ? options.momentum : options.final_momentum;
 }
 
 namespace {

@@ -38,6 +38,8 @@ void validate(const Options& o, index_t n, index_t d) {
     require(std::isfinite(p.theta) && p.theta >= 0, "theta must be >= 0; got ", p.theta);
     require(std::isfinite(p.target_error) && p.target_error >= 0 && p.target_error <= 1,
             "target error must be in [0, 1]; got ", p.target_error);
+    require(std::isfinite(p.early_stop) && p.early_stop >= 0 && p.early_stop < 1,
+            "early stop tolerance must be in [0, 1) (0 = off); got ", p.early_stop);
     require(p.iterations >= 0, "iterations must be >= 0; got ", p.iterations);
     require(std::isfinite(p.exaggeration) && p.exaggeration > 0, "exaggeration must be > 0; got ",
             p.exaggeration);
@@ -45,6 +47,15 @@ void validate(const Options& o, index_t n, index_t d) {
             p.exaggeration_iterations);
     require(!p.learning_rate || (std::isfinite(*p.learning_rate) && *p.learning_rate > 0),
             "learning rate must be > 0 or auto; got ", p.learning_rate.value_or(0));
+    require(std::isfinite(p.late_exaggeration) && p.late_exaggeration > 0, "late exaggeration must be > 0; got ",
+            p.late_exaggeration);
+    require(p.late_exaggeration_start >= -1, "late exaggeration start must be an iteration >= 0 (or -1 = after "
+            "early exaggeration); got ", p.late_exaggeration_start);
+    require(p.late_exaggeration_start < 0 || p.late_exaggeration_start >= p.exaggeration_iterations,
+            "late exaggeration start ", p.late_exaggeration_start, " must not fall inside early exaggeration (",
+            p.exaggeration_iterations, " iterations)");
+    require(p.momentum_switch >= -1, "momentum switch must be an iteration >= 0 (or -1 = after early "
+            "exaggeration); got ", p.momentum_switch);
     require(p.momentum >= 0 && p.momentum < 1, "momentum must be in [0, 1); got ", p.momentum);
     require(p.final_momentum >= 0 && p.final_momentum < 1, "final momentum must be in [0, 1); got ",
             p.final_momentum);
@@ -122,7 +133,15 @@ const char* to_string(InitKind init) {
 }
 
 const char* to_string(Phase phase) {
-    return phase == Phase::early_exaggeration ? "early exaggeration" : "main";
+    switch (phase) {
+        case Phase::early_exaggeration:
+            return "early exaggeration";
+        case Phase::late_exaggeration:
+            return "late exaggeration";
+        case Phase::main:
+            break;
+    }
+    return "main";
 }
 
 std::optional<Method> parse_method(const std::string& name) {

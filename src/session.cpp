@@ -46,6 +46,15 @@ struct Session::Impl {
     std::vector<index_t> control_rows;
     Matrix control_forces, control_exact;
     double control_error = std::numeric_limits<double>::quiet_NaN();
+    std::vector<CostPoint> history;
+    Matrix report_y;  // the embedding in the input's order for a report (relabelled runs)
+
+    ConstMatrixView report_embedding() {
+        if (order.empty()) return state.y.view();
+        if (input_order_current) return in_input_order.y.view();
+        report_y = detail::scatter_rows(state.y, order);
+        return report_y.view();
+    }
     mutable bool input_order_current = false;
 
     void state_changed() { input_order_current = false; }
@@ -57,6 +66,7 @@ struct Session::Impl {
             in_input_order.velocity = detail::scatter_rows(state.velocity, order);
             in_input_order.iteration = state.iteration;
             in_input_order.theta = state.theta;
+            in_input_order.stop_kl = state.stop_kl;
             input_order_current = true;
         }
         return in_input_order;
@@ -239,14 +249,26 @@ RunStatus Session::run(index_t until, const Observer& observer, const std::atomi
         const auto start = std::chrono::steady_clock::now();
         const index_t t = s.state.iteration;
         const index_t done = t + 1;
-        const bool report = observer && ((every > 0 && done % every == 0) || done == until);
+        const bool report = (every > 0 && done % every == 0) || done == until;
+        // Early stopping compares the KL every early_stop_window iterations once exaggeration is over,
+        // within one phase (late exaggeration raises the KL on purpose).
+        const bool stop_check = opt.early_stop > 0 && done % early_stop_window == 0 &&
+                                t >= opt.exaggeration_iterations;
         s.control_theta(t);
-        const double kl = s.compute_gradient(exaggeration_at(opt, t), report);
+        const double kl = s.compute_gradient(exaggeration_at(opt, t), report || stop_check);
         const double grad_norm = report ? s.gradient_norm() : 0.0;
         s.step(t);
         s.state.iteration = done;
         s.state_changed();
         s.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        bool converged = false;
+        if (stop_check) {
+            const bool same_phase = t - early_stop_window >= opt.exaggeration_iterations &&
+                                    phase_at(opt, t - early_stop_window) == phase_at(opt, t);
+            converged = same_phase && std::isfinite(s.state.stop_kl) &&
+                        s.state.stop_kl - kl < opt.early_stop * std::abs(s.state.stop_kl);
+            s.state.stop_kl = kl;
+        }
         if (report) {
             IterationReport r;
             r.iteration = done;
@@ -257,11 +279,33 @@ RunStatus Session::run(index_t until, const Observer& observer, const std::atomi
             r.seconds = s.seconds;
             r.theta = opt.method == Method::barnes_hut ? s.theta_in_use() : 0.0;
             r.theta_error = s.control_error;
-            if (!observer(r)) return RunStatus::stopped_by_observer;
+            s.history.push_back(CostPoint{r.iteration, r.phase, r.kl, r.gradient_norm, r.seconds, r.theta});
+            if (observer) {
+                r.embedding = s.report_embedding();
+                if (!observer(r)) return RunStatus::stopped_by_observer;
+            }
         }
+        if (converged) return RunStatus::converged;
         if (cancel && cancel->load(std::memory_order_relaxed)) return RunStatus::cancelled;
     }
     return RunStatus::completed;
+}
+
+void Session::set_optimizer(const OptimizerOptions& optimizer) {
+    Impl& s = *impl_;
+    require(optimizer.method == s.options.optimizer.method, "a session's method cannot change (",
+            to_string(s.options.optimizer.method), " to ", to_string(optimizer.method), ")");
+    Options next = s.options;
+    next.optimizer = optimizer;
+    validate(next, -1, -1);
+    s.options = std::move(next);
+    s.learning_rate = resolve_learning_rate(s.options.optimizer, s.n);
+    if (!s.options.optimizer.theta_auto) s.state.theta = std::numeric_limits<double>::quiet_NaN();
+    s.state_changed();
+}
+
+const std::vector<CostPoint>& Session::history() const {
+    return impl_->history;
 }
 
 double Session::gradient(MatrixView grad) {

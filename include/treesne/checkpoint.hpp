@@ -2,7 +2,7 @@
 // interrupted or extended run continues bit-identically: running to 1000 equals running to 300, saving,
 // loading and running on to 1000. Part of treesne::io (the file is written through io::AtomicFile).
 //
-// File layout (version 2, little-endian; every count 64-bit; version 1, still read, lacks the theta):
+// File layout (version 2, little-endian; every count 64-bit; version 1, still read, lacks offsets 48-63):
 //   offset  size   field
 //   0       8      magic "TSNECKPT"
 //   8       4      u32 version (2)
@@ -12,7 +12,8 @@
 //   32      8      i64 iteration (iterations done)
 //   40      8      u64 fingerprint of the input data (0 = not recorded)
 //   48      8      f64 theta of the auto controller (OptimizerState::theta; NaN = none)
-//   56      4      u32 S, the number of settings, then S times: u16 name length, name, f64 value
+//   56      8      f64 KL of the last early-stopping check (OptimizerState::stop_kl; NaN = none)
+//   64      4      u32 S, the number of settings, then S times: u16 name length, name, f64 value
 //   ...     3 N dims 8   Y, gains, velocity: row-major doubles
 //   end-8   8      u64 checksum of every byte before it
 #pragma once

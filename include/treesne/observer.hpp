@@ -9,7 +9,7 @@
 namespace treesne {
 
 /// Which part of the schedule an iteration belongs to.
-enum class Phase { early_exaggeration, main };
+enum class Phase { early_exaggeration, main, late_exaggeration };
 
 /// What the optimiser reports every Options::report_every iterations and at the last one.
 struct IterationReport {
@@ -23,6 +23,8 @@ struct IterationReport {
     /// repulsion error on its sample (NaN before the first measurement or without the controller).
     double theta = 0.0;
     double theta_error = std::numeric_limits<double>::quiet_NaN();
+    /// The current embedding (N x dims, the input's order), read-only and valid during the call only.
+    ConstMatrixView embedding;
 };
 
 /// Called with each report; return false to stop the run after this iteration.

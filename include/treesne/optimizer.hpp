@@ -21,6 +21,8 @@ struct OptimizerState {
     /// The theta the Barnes-Hut walk uses now when OptimizerOptions::theta_auto is on (the controller's
     /// last choice); NaN otherwise, or before the controller has run (it then starts from the option).
     double theta = std::numeric_limits<double>::quiet_NaN();
+    /// Early stopping (OptimizerOptions::early_stop): the KL at the last check; NaN before the first.
+    double stop_kl = std::numeric_limits<double>::quiet_NaN();
 };
 
 /// The auto controller's search (OptimizerOptions::theta_auto): the largest theta of the grid

@@ -98,15 +98,27 @@ struct OptimizerOptions {
     /// Step size; nullopt = auto = max(N / exaggeration, 200) (Belkina et al. 2019); 0.1 for exact_sne,
     /// whose gradient is not scaled by 1/N.
     std::optional<double> learning_rate;
-    /// Momentum during early exaggeration.
+    /// Late exaggeration (FIt-SNE's late_exag_coeff; Linderman et al. 2019): from iteration
+    /// late_exaggeration_start on, P is multiplied by this. 1 = off (the default).
+    double late_exaggeration = 1.0;
+    /// First (0-based) iteration of late exaggeration; -1 = right after early exaggeration.
+    index_t late_exaggeration_start = -1;
+    /// Iteration at which the momentum switches from `momentum` to `final_momentum`; -1 = at the end of
+    /// early exaggeration (bhtsne's and openTSNE's schedule).
+    index_t momentum_switch = -1;
+    /// Momentum before the switch.
     double momentum = 0.5;
-    /// Momentum afterwards.
+    /// Momentum from the switch on.
     double final_momentum = 0.8;
     /// Gains (Jacobs 1988): +gain_increase when the gradient changes sign, *gain_decrease otherwise.
     double gain_increase = 0.2;
     double gain_decrease = 0.8;
     /// Gains never fall below this.
     double min_gain = 0.01;
+    /// Early stopping: after early exaggeration, every early_stop_window iterations, stop when the KL
+    /// (exact-Z sparse estimate, as reported) decreased by less than this fraction of itself over the
+    /// window. 0 = off (the default).
+    double early_stop = 0.0;
     /// If > 0, each point's step is clipped to this Euclidean length (FIt-SNE's max_step_norm). 0 = off.
     double max_step_norm = 0.0;
 };
@@ -115,6 +127,8 @@ struct OptimizerOptions {
 /// (from iteration 0), on this many seeded sample points, and picks theta on the grid min, min + step,
 /// ..., max, moving at most theta_auto_max_up grid steps up at one measurement.
 inline constexpr index_t theta_auto_every = 50;
+/// Iterations between two early-stopping checks (OptimizerOptions::early_stop).
+inline constexpr index_t early_stop_window = 50;
 inline constexpr index_t theta_auto_sample = 256;
 inline constexpr double theta_auto_min = 0.1;
 inline constexpr double theta_auto_max = 1.0;

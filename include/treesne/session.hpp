@@ -25,8 +25,19 @@ struct IterationSeconds {
     double control = 0;      ///< barnes_hut with theta_auto: the controller's error measurements
 };
 
-/// How a call to Session::run ended.
-enum class RunStatus { completed, stopped_by_observer, cancelled };
+/// How a call to Session::run ended: `converged` = OptimizerOptions::early_stop found the KL no longer
+/// decreasing.
+enum class RunStatus { completed, stopped_by_observer, cancelled, converged };
+
+/// One point of the cost history: what a report carried, without the embedding.
+struct CostPoint {
+    index_t iteration = 0;
+    Phase phase = Phase::main;
+    double kl = 0;
+    double gradient_norm = 0;
+    double seconds = 0;
+    double theta = 0;
+};
 
 class Session {
   public:
@@ -47,10 +58,21 @@ class Session {
     Session& operator=(Session&&) noexcept;
 
     /// Runs gradient descent until `until` iterations have been done in total (capped by nothing else:
-    /// the schedule — exaggeration, momentum — depends only on the iteration number). Calls the observer
-    /// every options.report_every iterations and at `until`; stops early when it returns false or when
-    /// *cancel becomes true (checked after every iteration).
+    /// the schedule — exaggeration, momentum — depends only on the iteration number). Computes the KL
+    /// and reports every options.report_every iterations and at `until` (to the observer, if any, and
+    /// to history()); stops early when the observer returns false, when *cancel becomes true (checked
+    /// after every iteration), or when early stopping finds the KL converged.
     RunStatus run(index_t until, const Observer& observer = {}, const std::atomic<bool>* cancel = nullptr);
+
+    /// Replaces the schedule (exaggeration, momentum, learning rate, gains, theta, ...) for the following
+    /// run() calls, keeping the state (embedding, gains, velocity, iteration): optimisation in phases.
+    /// Running in phases gives exactly what one run with the equivalent schedule gives. The method
+    /// cannot change. Throws InvalidArgument for invalid options.
+    void set_optimizer(const OptimizerOptions& optimizer);
+
+    /// Every report made so far (at the multiples of Options::report_every and at the end of each run()
+    /// call), oldest first. Not restored from checkpoints.
+    const std::vector<CostPoint>& history() const;
 
     /// Gradient at the current embedding with the exaggeration of the current iteration (no step taken),
     /// written into grad (N x Dim). Returns the KL estimate.

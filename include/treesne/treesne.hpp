@@ -45,6 +45,7 @@ struct Result {
     KnnBackend backend = KnnBackend::automatic;  ///< backend actually used
     double learning_rate = 0;                    ///< learning rate actually used
     Affinities affinities;                       ///< sparse P if Callbacks::keep_affinities (barnes_hut only)
+    std::vector<CostPoint> history;              ///< every report of the optimisation (Session::history)
     Timings timings;
 };
 
