@@ -90,7 +90,8 @@ double calibrate_row(const double* dist, index_t k, double target_entropy, const
 
 std::vector<float> conditional_probabilities(const NeighborGraph& graph, const AffinityOptions& options,
                                              int threads, std::vector<double>* betas) {
-    require(graph.k >= 1 && graph.n >= 2, "affinities need a neighbour graph with k >= 1; got n = ", graph.n,
+    // n = 1 is a graph of one new point's neighbours among reference points (transform).
+    require(graph.k >= 1 && graph.n >= 1, "affinities need a neighbour graph with k >= 1; got n = ", graph.n,
             ", k = ", graph.k);
     require(options.perplexity > 0, "perplexity must be positive; got ", options.perplexity);
     const index_t n = graph.n;

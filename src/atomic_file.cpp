@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -94,6 +95,26 @@ void AtomicFile::write(const void* data, std::size_t size) {
     if (size > 0 && std::fwrite(data, 1, size, static_cast<std::FILE*>(file_)) != size) {
         throw IoError(concat("cannot write ", path_, ": ", std::strerror(errno)));
     }
+}
+
+void AtomicFile::write_at(std::uint64_t offset, const void* data, std::size_t size) {
+    if (!file_) throw IoError(concat("cannot write ", path_, ": file already closed"));
+    auto* f = static_cast<std::FILE*>(file_);
+    const long end = std::ftell(f);
+    if (end < 0 || offset > static_cast<std::uint64_t>(end) ||
+        size > static_cast<std::uint64_t>(end) - offset)
+        throw IoError(concat("cannot write ", path_, ": ", size, " bytes at offset ", offset,
+                             " pass the end of what was written"));
+    // Back to the end afterwards, so that write() keeps appending.
+    if (std::fseek(f, static_cast<long>(offset), SEEK_SET) != 0 ||
+        (size > 0 && std::fwrite(data, 1, size, f) != size) || std::fseek(f, end, SEEK_SET) != 0)
+        throw IoError(concat("cannot write ", path_, ": ", std::strerror(errno)));
+}
+
+void AtomicFile::flush() {
+    if (!file_) throw IoError(concat("cannot write ", path_, ": file already closed"));
+    if (std::fflush(static_cast<std::FILE*>(file_)) != 0)
+        throw IoError(concat("cannot write ", path_, ": ", std::strerror(errno)));
 }
 
 void AtomicFile::commit() {

@@ -264,6 +264,10 @@ void check_finite(const std::string& name, ConstMatrixView m);
 
 void write_text(Output& out, ConstMatrixView m, char delim);
 void write_npy(Output& out, ConstMatrixView m);
+/// The .npy 1.0 header of a little-endian float64 C-order array of `shape`: magic, version, length and
+/// the dict, padded with spaces and ended by '\n' to `size` bytes (0 = the next multiple of 64, as numpy
+/// writes it). Throws IoError when the dict does not fit in `size`.
+std::string npy_header(const std::vector<std::uint64_t>& shape, std::size_t size = 0);
 void write_dat(Output& out, ConstMatrixView m);
 
 }  // namespace treesne::io::detail

@@ -1,5 +1,7 @@
-// NumPy .npy arrays: the header's Python dict literal, dtypes, the reader and the float64 writer.
+// NumPy .npy arrays: the header's Python dict literal, dtypes, the reader, the float64 writer and the
+// frame-by-frame writer of stacked (frames, rows, cols) arrays.
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -178,17 +180,76 @@ Matrix parse_npy(const Loaded& in) {
                           static_cast<index_t>(cols));
 }
 
-void write_npy(Output& out, ConstMatrixView m) {
-    std::string dict =
-        concat("{'descr': '<f8', 'fortran_order': False, 'shape': (", m.rows, ", ", m.cols, "), }");
-    // Magic (6) + version (2) + length (2) + dict + padding + '\n' is a multiple of 64, as numpy writes it.
-    const std::size_t total = 10 + dict.size() + 1;
-    dict.append((64 - total % 64) % 64, ' ');
+std::string npy_header(const std::vector<std::uint64_t>& shape, std::size_t size) {
+    std::string dims;
+    for (std::uint64_t d : shape) dims += concat(dims.empty() ? "" : ", ", d);
+    if (shape.size() == 1) dims += ",";
+    std::string dict = concat("{'descr': '<f8', 'fortran_order': False, 'shape': (", dims, "), }");
+    // Magic (6) + version (2) + length (2) + dict + padding + '\n'; numpy pads to a multiple of 64.
+    const std::size_t least = 10 + dict.size() + 1;
+    if (size == 0) size = least + (64 - least % 64) % 64;
+    if (size < least || size - 10 > 0xFFFF)
+        throw IoError(concat(".npy header of shape (", dims, ") does not fit in ", size, " bytes"));
+    dict.append(size - least, ' ');
     dict.push_back('\n');
-    out.put("\x93NUMPY\x01\x00", 8);
-    out.binary(static_cast<std::uint16_t>(dict.size()));
-    out.put(dict.data(), dict.size());
+    const auto length = static_cast<std::uint16_t>(dict.size());
+    std::string header("\x93NUMPY\x01\x00", 8);
+    header.push_back(static_cast<char>(length & 0xFF));
+    header.push_back(static_cast<char>(length >> 8));
+    return header + dict;
+}
+
+void write_npy(Output& out, ConstMatrixView m) {
+    const std::string header =
+        npy_header({static_cast<std::uint64_t>(m.rows), static_cast<std::uint64_t>(m.cols)});
+    out.put(header.data(), header.size());
     out.put(m.data, static_cast<std::size_t>(m.size()) * sizeof(double));
 }
 
 }  // namespace treesne::io::detail
+
+namespace treesne::io {
+
+NpyStackWriter::NpyStackWriter(std::string path, index_t rows, index_t cols)
+    : path_(std::move(path)), file_(path_), rows_(rows), cols_(cols) {
+    require(rows >= 1 && cols >= 1, "a stacked .npy needs frames of at least 1 x 1; got ", rows, " x ", cols);
+    // The header is sized for the largest frame count (20 digits), so commit() can write any count into it.
+    const std::vector<std::uint64_t> widest = {~std::uint64_t{0}, static_cast<std::uint64_t>(rows),
+                                               static_cast<std::uint64_t>(cols)};
+    const std::string header = detail::npy_header(widest);
+    header_size_ = header.size();
+    file_.write(detail::npy_header({0, widest[1], widest[2]}, header_size_));
+}
+
+void NpyStackWriter::append(ConstMatrixView frame) {
+    require(frame.rows == rows_ && frame.cols == cols_, path_, ": frame ", frames_ + 1, " is ", frame.rows,
+            " x ", frame.cols, "; the stack holds ", rows_, " x ", cols_, " frames");
+    detail::check_finite(concat(path_, " (frame ", frames_ + 1, ")"), frame);
+    file_.write(frame.data, static_cast<std::size_t>(frame.size()) * sizeof(double));
+    ++frames_;
+}
+
+Matrix NpyStackWriter::frame(index_t f) {
+    require(f >= 0 && f < frames_, path_, ": no frame ", f, " (", frames_, " written)");
+    file_.flush();
+    Matrix m(rows_, cols_);
+    const std::size_t bytes = static_cast<std::size_t>(m.size()) * sizeof(double);
+    std::FILE* in = std::fopen(file_.temp_path().c_str(), "rb");
+    if (!in) throw IoError(concat("cannot read back ", file_.temp_path(), ": ", std::strerror(errno)));
+    const auto offset = static_cast<long>(header_size_ + static_cast<std::size_t>(f) * bytes);
+    const bool ok = std::fseek(in, offset, SEEK_SET) == 0 && std::fread(m.data(), 1, bytes, in) == bytes;
+    std::fclose(in);
+    if (!ok) throw IoError(concat("cannot read back frame ", f + 1, " of ", file_.temp_path()));
+    return m;
+}
+
+void NpyStackWriter::commit() {
+    const std::string header =
+        detail::npy_header({static_cast<std::uint64_t>(frames_), static_cast<std::uint64_t>(rows_),
+                            static_cast<std::uint64_t>(cols_)},
+                           header_size_);
+    file_.write_at(0, header.data(), header.size());
+    file_.commit();
+}
+
+}  // namespace treesne::io

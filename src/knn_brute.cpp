@@ -27,6 +27,12 @@
 // k-th neighbour), the query is rescanned: one float pass over all N points collects every point whose
 // estimate is within d_k + E(q), a superset of the k nearest, and their exact distances settle it. So
 // the result always equals the naive scan bit for bit, whatever the data or the thread count.
+//
+// Queries of other points (knn_brute_queries, for transform): the queries are centred by the reference's
+// mean and scaled with the reference into one frame (the power of two covers both sets, so every
+// |coordinate| < 1 still holds and the bound above applies unchanged), nothing is skipped as self, and
+// each query block visits the reference blocks in order from the first (there is no "own" block; the
+// threshold still drops after the first blocks).
 #define EIGEN_DONT_PARALLELIZE
 #include <Eigen/Core>
 #include <algorithm>
@@ -95,29 +101,44 @@ void spatial_order(const FloatRows& p, point_t* first, point_t* last) {
     spatial_order(p, mid, last);
 }
 
+// The frame of the float pass: the reference's column means and the power of two that brings every
+// centred coordinate, of the reference and of the queries (if any), below 1 in magnitude.
+struct Frame {
+    std::vector<double> mean;
+    double scale = 1;
+};
+
 // Returns false when the data's range makes the float pass pointless (all points equal, or the
 // coordinates so large or tiny that scaling by a power of two would over- or underflow doubles).
-bool prepare(ConstMatrixView x, FloatData& out) {
+bool make_frame(ConstMatrixView x, ConstMatrixView queries, Frame& frame) {
     const index_t n = x.rows, d = x.cols;
     // Column means, summed in row order (serial: O(N D), negligible next to the search).
-    std::vector<double> mean(static_cast<std::size_t>(d), 0.0);
+    frame.mean.assign(static_cast<std::size_t>(d), 0.0);
     for (index_t i = 0; i < n; ++i)
-        for (index_t j = 0; j < d; ++j) mean[static_cast<std::size_t>(j)] += x(i, j);
-    for (double& m : mean) m /= static_cast<double>(n);
+        for (index_t j = 0; j < d; ++j) frame.mean[static_cast<std::size_t>(j)] += x(i, j);
+    for (double& m : frame.mean) m /= static_cast<double>(n);
     double max_abs = 0;
-    for (index_t i = 0; i < n; ++i)
-        for (index_t j = 0; j < d; ++j)
-            max_abs = std::max(max_abs, std::abs(x(i, j) - mean[static_cast<std::size_t>(j)]));
+    for (const ConstMatrixView& m : {x, queries})
+        for (index_t i = 0; i < m.rows; ++i)
+            for (index_t j = 0; j < d; ++j)
+                max_abs = std::max(max_abs, std::abs(m(i, j) - frame.mean[static_cast<std::size_t>(j)]));
     if (!(max_abs > 0) || !std::isfinite(max_abs)) return false;
     int exponent = 0;
     std::frexp(max_abs, &exponent);  // max_abs in [2^(e-1), 2^e)
     if (exponent < -400 || exponent > 400) return false;
-    const double scale = std::ldexp(1.0, -exponent);
-    out.scale_squared = scale * scale;
+    frame.scale = std::ldexp(1.0, -exponent);
+    return true;
+}
+
+// The rows of x in the frame, rounded to float, in a spatial order, with their norms.
+void to_float(ConstMatrixView x, const Frame& frame, FloatData& out) {
+    const index_t n = x.rows, d = x.cols;
+    out.scale_squared = frame.scale * frame.scale;
     FloatRows scaled(n, d);
     for (index_t i = 0; i < n; ++i)
         for (index_t j = 0; j < d; ++j)
-            scaled(i, j) = static_cast<float>((x(i, j) - mean[static_cast<std::size_t>(j)]) * scale);
+            scaled(i, j) =
+                static_cast<float>((x(i, j) - frame.mean[static_cast<std::size_t>(j)]) * frame.scale);
     out.order.resize(static_cast<std::size_t>(n));
     for (index_t i = 0; i < n; ++i) out.order[static_cast<std::size_t>(i)] = static_cast<point_t>(i);
     spatial_order(scaled, out.order.data(), out.order.data() + n);
@@ -133,7 +154,6 @@ bool prepare(ConstMatrixView x, FloatData& out) {
         out.norms_exact[static_cast<std::size_t>(p)] = norm;
         out.max_norm = std::max(out.max_norm, norm);
     }
-    return true;
 }
 
 // A query's candidate buffer holds the best `keep` estimates so far plus room for about `keep` more.
@@ -146,26 +166,27 @@ struct Candidate {
     point_t position;
 };
 
+// The search of one set of queries among the reference points: the reference's own points (self
+// skipped), or other points (queries and query_data distinct from x and data).
 class BlockSearch {
   public:
     BlockSearch(ConstMatrixView x, const FloatData& data, index_t k, NeighborGraph& graph)
-        : x_(x), data_(data), k_(k), keep_(k + extra_candidates), stride_(2 * keep_ + chunk), graph_(graph) {
-        g_.resize(query_block, reference_block);
-        buffer_.resize(static_cast<std::size_t>(query_block * stride_));
-        count_.resize(static_cast<std::size_t>(query_block));
-        threshold_.resize(static_cast<std::size_t>(query_block));
-    }
+        : BlockSearch(x, data, x, data, true, k, graph) {}
+    BlockSearch(ConstMatrixView x, const FloatData& data, ConstMatrixView queries,
+                const FloatData& query_data, index_t k, NeighborGraph& graph)
+        : BlockSearch(x, data, queries, query_data, false, k, graph) {}
 
     // Queries at positions [q0, q1). References are visited from the block around the queries outwards:
     // with the spatial order, the first blocks hold most neighbours, the thresholds drop at once and
-    // the remaining blocks are almost pure vectorised comparisons.
+    // the remaining blocks are almost pure vectorised comparisons. Queries of other points start at
+    // the first block.
     void run(index_t q0, index_t q1) {
         const index_t rows = q1 - q0;
         std::fill(count_.begin(), count_.end(), 0);
         std::fill(threshold_.begin(), threshold_.end(), std::numeric_limits<float>::infinity());
         const index_t n = x_.rows;
         const index_t blocks = (n + reference_block - 1) / reference_block;
-        const index_t home = ((q0 + q1) / 2) / reference_block;
+        const index_t home = self_ ? ((q0 + q1) / 2) / reference_block : 0;
         for (index_t step = 0, visited = 0; visited < blocks; ++step) {
             const index_t b = step % 2 == 0 ? home + step / 2 : home - (step + 1) / 2;
             if (b < 0 || b >= blocks) continue;
@@ -176,17 +197,35 @@ class BlockSearch {
     }
 
   private:
+    BlockSearch(ConstMatrixView x, const FloatData& data, ConstMatrixView queries,
+                const FloatData& query_data, bool self, index_t k, NeighborGraph& graph)
+        : x_(x),
+          data_(data),
+          queries_(queries),
+          query_data_(query_data),
+          self_(self),
+          k_(k),
+          keep_(k + extra_candidates),
+          stride_(2 * keep_ + chunk),
+          graph_(graph) {
+        g_.resize(query_block, reference_block);
+        buffer_.resize(static_cast<std::size_t>(query_block * stride_));
+        count_.resize(static_cast<std::size_t>(query_block));
+        threshold_.resize(static_cast<std::size_t>(query_block));
+    }
+
     void scan_block(index_t q0, index_t rows, index_t r0, index_t r1) {
         const index_t cols = r1 - r0;
         auto g = g_.topLeftCorner(rows, cols);
         // G = -2 Q R^T: the factor is a power of two, so folding it into the GEMM is exact.
         g.noalias() =
-            (-2.0f * data_.points.middleRows(q0, rows)) * data_.points.middleRows(r0, cols).transpose();
+            (-2.0f * query_data_.points.middleRows(q0, rows)) * data_.points.middleRows(r0, cols).transpose();
         const float* norms = data_.norms.data() + r0;
         for (index_t i = 0; i < rows; ++i) {
             const auto s = static_cast<std::size_t>(i);
             const float* row = g_.data() + i * reference_block;
-            const index_t self = q0 + i - r0;  // column of the query itself, if inside this block
+            // Column of the query itself, if inside this block (never for queries of other points).
+            const index_t self = self_ ? q0 + i - r0 : -1;
             Candidate* buffer = buffer_.data() + i * stride_;
             index_t count = count_[s];
             float threshold = threshold_[s];
@@ -220,23 +259,23 @@ class BlockSearch {
 
     void finish(index_t position, index_t slot) {
         const auto s = static_cast<std::size_t>(slot);
-        const index_t query = data_.order[static_cast<std::size_t>(position)];
+        const index_t query = query_data_.order[static_cast<std::size_t>(position)];
+        const double* q = queries_.row(query);
         Candidate* buffer = buffer_.data() + slot * stride_;
         index_t count = count_[s];
         if (count < keep_) {  // cannot happen with N - 1 > keep and finite data
-            exact_scan_row(x_, query, k_, candidates_, graph_);
+            exact_scan(x_, q, query, skip(query), k_, candidates_, graph_);
             return;
         }
         const float threshold = compact(buffer, count);
         candidates_.clear();
-        const double* q = x_.row(query);
         for (index_t j = 0; j < keep_; ++j) {
             const point_t p = data_.order[buffer[j].position];
             candidates_.push_back(candidate(query, p, squared_distance(q, x_.row(p), x_.cols)));
         }
         std::nth_element(candidates_.begin(), candidates_.begin() + (k_ - 1), candidates_.end());
         const double kth = candidates_[static_cast<std::size_t>(k_ - 1)].distance;
-        const double qn = data_.norms_exact[static_cast<std::size_t>(position)];
+        const double qn = query_data_.norms_exact[static_cast<std::size_t>(position)];
         const double dims = static_cast<double>(x_.cols);
         const double bound = 4.0 * (dims + 2.0) * 0x1p-24 * (qn + data_.max_norm) + dims * 0x1p-100;
         // Every point left out has an estimate >= qn + threshold (see the comment at the top).
@@ -253,11 +292,11 @@ class BlockSearch {
     // squared_distance() per point within reach (many only with heavy ties).
     void rescan(index_t position, index_t query, double reach) {
         const index_t n = x_.rows;
-        estimates_.noalias() = data_.points * (-2.0f * data_.points.row(position).transpose());
+        estimates_.noalias() = data_.points * (-2.0f * query_data_.points.row(position).transpose());
         candidates_.clear();
-        const double* q = x_.row(query);
+        const double* q = queries_.row(query);
         for (index_t p = 0; p < n; ++p) {
-            if (p == position) continue;
+            if (self_ && p == position) continue;
             const double s = static_cast<double>(data_.norms[static_cast<std::size_t>(p)] + estimates_[p]);
             if (s <= reach) {
                 const point_t i = data_.order[static_cast<std::size_t>(p)];
@@ -265,14 +304,20 @@ class BlockSearch {
             }
         }
         if (static_cast<index_t>(candidates_.size()) < k_) {  // only if the bound were violated
-            exact_scan_row(x_, query, k_, candidates_, graph_);
+            exact_scan(x_, q, query, skip(query), k_, candidates_, graph_);
             return;
         }
         write_row(candidates_, query, k_, graph_);
     }
 
-    ConstMatrixView x_;
+    // The reference row a query skips: itself, or none.
+    index_t skip(index_t query) const { return self_ ? query : -1; }
+
+    ConstMatrixView x_;  // the reference points
     const FloatData& data_;
+    ConstMatrixView queries_;  // x_ itself, or the other points
+    const FloatData& query_data_;
+    bool self_;
     index_t k_;
     index_t keep_;
     index_t stride_;
@@ -298,17 +343,46 @@ NeighborGraph knn_brute(ConstMatrixView x, index_t k, int threads, const SearchP
     const index_t n = x.rows;
     NeighborGraph graph = allocate_graph(n, k);
     FloatData data;
+    Frame frame;
     // With N - 1 <= k + m every point is a candidate anyway: the exact scan is the whole job.
-    if (n - 1 <= k + extra_candidates || !prepare(x, data)) {
+    if (n - 1 <= k + extra_candidates || !make_frame(x, {}, frame)) {
         exact_scan_all(x, k, threads, graph);
         return graph;
     }
+    to_float(x, frame, data);
     const index_t blocks = (n + query_block - 1) / query_block;
     parallel_for_reporting(
         blocks, threads,
         [&](index_t b0, index_t b1) {
             BlockSearch search(x, data, k, graph);
             for (index_t b = b0; b < b1; ++b) search.run(b * query_block, std::min(n, (b + 1) * query_block));
+        },
+        progress);
+    return graph;
+}
+
+NeighborGraph knn_brute_queries(ConstMatrixView x, ConstMatrixView queries, index_t k, int threads,
+                                const SearchProgress& progress) {
+    const index_t m = queries.rows;
+    NeighborGraph graph = allocate_graph(m, k);
+    Frame frame;
+    // With N <= k + m every reference point is a candidate anyway: the exact scan is the whole job.
+    if (x.rows <= k + extra_candidates || !make_frame(x, queries, frame)) {
+        parallel_for(m, threads, [&](index_t begin, index_t end) {
+            std::vector<Neighbor> scratch;
+            for (index_t i = begin; i < end; ++i) exact_scan(x, queries.row(i), i, -1, k, scratch, graph);
+        });
+        return graph;
+    }
+    FloatData data, query_data;
+    to_float(x, frame, data);
+    to_float(queries, frame, query_data);
+    const index_t blocks = (m + query_block - 1) / query_block;
+    parallel_for_reporting(
+        blocks, threads,
+        [&](index_t b0, index_t b1) {
+            BlockSearch search(x, data, queries, query_data, k, graph);
+            for (index_t b = b0; b < b1; ++b) search.run(b * query_block, std::min(m, (b + 1) * query_block));
         },
         progress);
     return graph;

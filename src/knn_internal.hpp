@@ -70,6 +70,10 @@ inline bool operator<(const Neighbor& a, const Neighbor& b) {
 /// break the strict weak order the selections rely on).
 void check_knn_arguments(ConstMatrixView x, index_t k);
 
+/// Throws InvalidArgument unless the queries of nearest_neighbors_of() fit the reference: 1 <= k <= N,
+/// N <= 2^32-1, M >= 1, the same column count, every entry of both finite.
+void check_query_arguments(ConstMatrixView reference, ConstMatrixView queries, index_t k);
+
 /// An n x k graph with its storage allocated.
 NeighborGraph allocate_graph(index_t n, index_t k);
 
@@ -78,12 +82,25 @@ NeighborGraph allocate_graph(index_t n, index_t k);
 void exact_scan_row(ConstMatrixView x, index_t query, index_t k, std::vector<Neighbor>& scratch,
                     NeighborGraph& graph);
 
+/// The same for any point q (x.cols coordinates): the k nearest rows of x by (distance,
+/// tie_key(query, j)), row `skip` left out (-1: none), written to graph row `query`.
+void exact_scan(ConstMatrixView x, const double* q, index_t query, index_t skip, index_t k,
+                std::vector<Neighbor>& scratch, NeighborGraph& graph);
+
 /// Sorts candidates by (distance, tie key) and writes the first k to graph row `query`.
 void write_row(std::vector<Neighbor>& candidates, index_t query, index_t k, NeighborGraph& graph);
 
 /// Exact backends. Arguments are already checked; results equal nearest_neighbors_naive bit for bit.
 NeighborGraph knn_kdtree(ConstMatrixView x, index_t k, int threads, const SearchProgress& progress = {});
 NeighborGraph knn_brute(ConstMatrixView x, index_t k, int threads, const SearchProgress& progress = {});
+
+/// The same backends for queries that are not reference points (nearest_neighbors_of): row i of the
+/// M x k graph holds query i's k nearest rows of x, nothing skipped. Arguments are already checked;
+/// results equal an exact scan bit for bit.
+NeighborGraph knn_kdtree_queries(ConstMatrixView x, ConstMatrixView queries, index_t k, int threads,
+                                 const SearchProgress& progress = {});
+NeighborGraph knn_brute_queries(ConstMatrixView x, ConstMatrixView queries, index_t k, int threads,
+                                const SearchProgress& progress = {});
 
 /// What knn_hnsw did, for benchmarks/knn_recall.cpp: wall seconds of the serial index build and of the
 /// parallel searches, CPU seconds of the build, and the rows answered by an exact scan (the search found

@@ -73,11 +73,14 @@ struct WithinRadius {
     double worstDist() const { return radius; }
 };
 
+// Queries [begin, end) of `queries` against the tree over x: x's own points (self = true, each skips
+// itself) or other points (self = false, nothing skipped).
 template <class Tree>
-void query_rows(const Tree& tree, ConstMatrixView x, index_t k, index_t begin, index_t end,
-                NeighborGraph& graph) {
+void query_rows(const Tree& tree, ConstMatrixView x, ConstMatrixView queries, bool self, index_t k,
+                index_t begin, index_t end, NeighborGraph& graph) {
     const index_t n = x.rows;
-    const index_t want = std::min(n, k + 1 + extra_neighbors);
+    const index_t skip_none = -1;
+    const index_t want = std::min(n, k + (self ? 1 : 0) + extra_neighbors);
     std::vector<point_t> found(static_cast<std::size_t>(want));
     std::vector<double> found_distances(static_cast<std::size_t>(want));
     std::vector<Neighbor> candidates;
@@ -85,18 +88,19 @@ void query_rows(const Tree& tree, ConstMatrixView x, index_t k, index_t begin, i
         candidates.clear();
         for (index_t j = 0; j < count; ++j) {
             const point_t p = found[static_cast<std::size_t>(j)];
-            if (static_cast<index_t>(p) != i)
+            if (!self || static_cast<index_t>(p) != i)
                 candidates.push_back(candidate(i, p, squared_distance(q, x.row(p), x.cols)));
         }
     };
     for (index_t i = begin; i < end; ++i) {
-        const double* q = x.row(i);
+        const double* q = queries.row(i);
+        const index_t skip = self ? i : skip_none;
         found.resize(static_cast<std::size_t>(want));
         const auto got = static_cast<index_t>(
             tree.knnSearch(q, static_cast<std::size_t>(want), found.data(), found_distances.data()));
         collect(i, q, got);
         if (static_cast<index_t>(candidates.size()) < k) {  // cannot happen with finite data
-            exact_scan_row(x, i, k, candidates, graph);
+            exact_scan(x, q, i, skip, k, candidates, graph);
             continue;
         }
         std::nth_element(candidates.begin(), candidates.begin() + (k - 1), candidates.end());
@@ -112,7 +116,7 @@ void query_rows(const Tree& tree, ConstMatrixView x, index_t k, index_t begin, i
             tree.findNeighbors(within, q, {});
             collect(i, q, static_cast<index_t>(found.size()));
             if (static_cast<index_t>(candidates.size()) < k) {  // only if the error bound were violated
-                exact_scan_row(x, i, k, candidates, graph);
+                exact_scan(x, q, i, skip, k, candidates, graph);
                 continue;
             }
         }
@@ -121,13 +125,15 @@ void query_rows(const Tree& tree, ConstMatrixView x, index_t k, index_t begin, i
 }
 
 template <class Tree>
-NeighborGraph search(ConstMatrixView x, index_t k, int threads, const SearchProgress& progress) {
+NeighborGraph search(ConstMatrixView x, ConstMatrixView queries, bool self, index_t k, int threads,
+                     const SearchProgress& progress) {
     RowsAdaptor adaptor{x};
     const Tree tree(static_cast<int>(x.cols), adaptor, nanoflann::KDTreeSingleIndexAdaptorParams(leaf_size));
-    NeighborGraph graph = allocate_graph(x.rows, k);
+    NeighborGraph graph = allocate_graph(queries.rows, k);
     // Const queries on a built nanoflann index are thread-safe (nanoflann's documentation).
     parallel_for_reporting(
-        x.rows, threads, [&](index_t begin, index_t end) { query_rows(tree, x, k, begin, end, graph); },
+        queries.rows, threads,
+        [&](index_t begin, index_t end) { query_rows(tree, x, queries, self, k, begin, end, graph); },
         progress);
     return graph;
 }
@@ -140,20 +146,31 @@ using DynamicTree =
     nanoflann::KDTreeSingleIndexAdaptor<nanoflann::L2_Adaptor<double, RowsAdaptor, double, point_t>,
                                         RowsAdaptor, -1, point_t>;
 
+// The tree type by the dimension: a compile-time one lets nanoflann unroll its distance loops where the
+// kd-tree shines.
+NeighborGraph search_any(ConstMatrixView x, ConstMatrixView queries, bool self, index_t k, int threads,
+                         const SearchProgress& progress) {
+    switch (x.cols) {
+        case 1:
+            return search<FixedTree<1>>(x, queries, self, k, threads, progress);
+        case 2:
+            return search<FixedTree<2>>(x, queries, self, k, threads, progress);
+        case 3:
+            return search<FixedTree<3>>(x, queries, self, k, threads, progress);
+        default:
+            return search<DynamicTree>(x, queries, self, k, threads, progress);
+    }
+}
+
 }  // namespace
 
 NeighborGraph knn_kdtree(ConstMatrixView x, index_t k, int threads, const SearchProgress& progress) {
-    // A compile-time dimension lets nanoflann unroll its distance loops where the kd-tree shines.
-    switch (x.cols) {
-        case 1:
-            return search<FixedTree<1>>(x, k, threads, progress);
-        case 2:
-            return search<FixedTree<2>>(x, k, threads, progress);
-        case 3:
-            return search<FixedTree<3>>(x, k, threads, progress);
-        default:
-            return search<DynamicTree>(x, k, threads, progress);
-    }
+    return search_any(x, x, true, k, threads, progress);
+}
+
+NeighborGraph knn_kdtree_queries(ConstMatrixView x, ConstMatrixView queries, index_t k, int threads,
+                                 const SearchProgress& progress) {
+    return search_any(x, queries, false, k, threads, progress);
 }
 
 }  // namespace treesne::detail

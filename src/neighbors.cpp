@@ -131,6 +131,26 @@ void check_knn_arguments(ConstMatrixView x, index_t k) {
     }
 }
 
+void check_query_arguments(ConstMatrixView reference, ConstMatrixView queries, index_t k) {
+    const index_t n = reference.rows;
+    require(n >= 1, "nearest neighbours need at least 1 reference point; got ", n);
+    require(n <= static_cast<index_t>(std::numeric_limits<point_t>::max()),
+            "nearest neighbours support at most 4294967295 reference points; got ", n);
+    require(reference.cols >= 1, "nearest neighbours need at least 1 dimension; got ", reference.cols);
+    require(queries.rows >= 1, "nearest neighbours need at least 1 query point; got ", queries.rows);
+    require(queries.cols == reference.cols, "the query points have ", queries.cols,
+            " columns but the reference points ", reference.cols);
+    require(k >= 1 && k <= n, "number of neighbours k must be in [1, N] = [1, ", n, "]; got ", k);
+    require(reference.data != nullptr && queries.data != nullptr, "nearest neighbours: null data");
+    for (const auto& [m, what] : {std::pair{reference, "reference"}, std::pair{queries, "query"}}) {
+        const index_t size = m.size();
+        for (index_t i = 0; i < size; ++i)
+            if (!std::isfinite(m.data[i]))
+                require(false, "nearest neighbours need finite coordinates; ", what, " row ", i / m.cols,
+                        ", column ", i % m.cols, " is ", m.data[i]);
+    }
+}
+
 NeighborGraph allocate_graph(index_t n, index_t k) {
     NeighborGraph graph;
     graph.n = n;
@@ -171,11 +191,15 @@ void parallel_for_reporting(index_t n, int threads, const std::function<void(ind
 
 void exact_scan_row(ConstMatrixView x, index_t query, index_t k, std::vector<Neighbor>& scratch,
                     NeighborGraph& graph) {
+    exact_scan(x, x.row(query), query, query, k, scratch, graph);
+}
+
+void exact_scan(ConstMatrixView x, const double* q, index_t query, index_t skip, index_t k,
+                std::vector<Neighbor>& scratch, NeighborGraph& graph) {
     scratch.clear();
     scratch.reserve(static_cast<std::size_t>(x.rows));
-    const double* q = x.row(query);
     for (index_t j = 0; j < x.rows; ++j) {
-        if (j == query) continue;
+        if (j == skip) continue;
         scratch.push_back(candidate(query, static_cast<point_t>(j), squared_distance(q, x.row(j), x.cols)));
     }
     write_row(scratch, query, k, graph);
@@ -223,6 +247,23 @@ NeighborGraph nearest_neighbors(ConstMatrixView x, index_t k, const NeighborOpti
     }
     if (progress && last < 1.0) progress(1.0);
     return graph;
+}
+
+NeighborGraph nearest_neighbors_of(ConstMatrixView reference, ConstMatrixView queries, index_t k,
+                                   KnnBackend backend, int threads,
+                                   const std::function<void(double)>& progress) {
+    detail::check_query_arguments(reference, queries, k);
+    require(threads >= 0, "threads must be >= 0 (0 = all); got ", threads);
+    // automatic and the approximate backends answer with the exact backend automatic picks for the
+    // reference (the kd-tree in up to 4 dimensions, else the brute force: the queries are usually few,
+    // and an approximate index would have to be built over all N reference points first).
+    if (backend != KnnBackend::kdtree && backend != KnnBackend::brute)
+        backend = resolve_backend(KnnBackend::automatic, reference.rows, reference.cols) == KnnBackend::kdtree
+                      ? KnnBackend::kdtree
+                      : KnnBackend::brute;
+    if (backend == KnnBackend::kdtree)
+        return detail::knn_kdtree_queries(reference, queries, k, threads, progress);
+    return detail::knn_brute_queries(reference, queries, k, threads, progress);
 }
 
 NeighborGraph nearest_neighbors(ConstMatrixView x, index_t k, KnnBackend backend, int threads) {

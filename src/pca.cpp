@@ -73,19 +73,35 @@ PcaResult pca(ConstMatrixView x, index_t k, int threads) {
         result.variance[static_cast<std::size_t>(c)] = std::max(0.0, solver.eigenvalues()[col]);
     }
 
-    result.projected = Matrix(n, k);
-    const Eigen::Map<const RowMajor> W(result.components.data(), k, d);
+    result.projected = pca_project(result, x, threads);
+    return result;
+}
+
+Matrix pca_project(const PcaResult& fit, ConstMatrixView x, int threads) {
+    const index_t k = fit.components.rows(), d = fit.components.cols();
+    require(k >= 1 && static_cast<index_t>(fit.mean.size()) == d, "PCA projection: the fit is malformed (", k,
+            " x ", d, " axes, ", fit.mean.size(), " means)");
+    require(x.cols == d, "PCA projection: the data has ", x.cols, " columns but the PCA was fitted on ", d);
+    using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    const index_t n = x.rows;
+    const Eigen::Map<const RowMajor> X(x.data, n, d);
+    const Eigen::Map<const RowMajor> W(fit.components.data(), k, d);
+    const Eigen::Map<const Eigen::VectorXd> mean(fit.mean.data(), d);
+    Matrix projected(n, k);
+    // Fixed row blocks (as in pca()), so that the scores do not depend on the thread count.
+    constexpr index_t block = 2048;
+    const index_t blocks = (n + block - 1) / block;
     parallel_for(
         blocks, threads,
         [&](index_t b0, index_t b1) {
             for (index_t b = b0; b < b1; ++b) {
                 const index_t r0 = b * block, rows = std::min(n, r0 + block) - r0;
-                Eigen::Map<RowMajor> out(result.projected.row(r0), rows, k);
+                Eigen::Map<RowMajor> out(projected.row(r0), rows, k);
                 out.noalias() = (X.middleRows(r0, rows).rowwise() - mean.transpose()) * W.transpose();
             }
         },
         1);
-    return result;
+    return projected;
 }
 
 }  // namespace treesne

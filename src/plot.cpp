@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdint>
 #include <exception>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -50,6 +51,29 @@ Format format_of(const std::string& path) {
                "; accepted: .png, .svg"));
 }
 
+void validate_labels(const io::Labels& labels, index_t n, const char* what) {
+    require(static_cast<index_t>(labels.codes.size()) == n, "plot: ", labels.codes.size(), " labels for ", n,
+            what);
+    const auto classes = static_cast<int>(labels.names.size());
+    for (std::size_t i = 0; i < labels.codes.size(); ++i)
+        require(labels.codes[i] >= 0 && labels.codes[i] < classes, "plot: label code ", labels.codes[i],
+                " of point ", i, " is outside [0, ", classes, ")");
+}
+
+void validate_background(ConstMatrixView y, const PlotOptions& options) {
+    const ConstMatrixView b = options.background;
+    if (b.rows == 0) {
+        require(options.background_labels == nullptr, "plot: background labels without background points");
+        return;
+    }
+    require(b.data != nullptr && b.cols == y.cols, "plot: the background has ", b.cols,
+            " columns but the embedding ", y.cols);
+    for (index_t i = 0; i < b.size(); ++i)
+        require(std::isfinite(b.data[i]), "plot: row ", i / b.cols, " column ", i % b.cols,
+                " of the background is not finite (", b.data[i], ")");
+    if (options.background_labels) validate_labels(*options.background_labels, b.rows, " background points");
+}
+
 void validate(ConstMatrixView y, const io::Labels* labels, const PlotOptions& options) {
     require(y.data != nullptr && y.rows > 0, "plot: the embedding is empty");
     require(y.cols >= 1 && y.cols <= 3, "plot: the embedding needs 1, 2 or 3 columns; got ", y.cols);
@@ -59,20 +83,21 @@ void validate(ConstMatrixView y, const io::Labels* labels, const PlotOptions& op
             ", ", kMaxSide, "]; got ", options.height);
     require(std::isfinite(options.point_radius) && options.point_radius >= 0,
             "plot: point_radius must be >= 0 (0 = auto); got ", options.point_radius);
+    if (options.bounds) {
+        const PlotBounds& b = *options.bounds;
+        require(std::isfinite(b.x_min) && std::isfinite(b.x_max) && b.x_min <= b.x_max, "plot: bounds x ",
+                b.x_min, " to ", b.x_max, " must be finite and in order");
+        require(y.cols < 2 || (std::isfinite(b.y_min) && std::isfinite(b.y_max) && b.y_min <= b.y_max),
+                "plot: bounds y ", b.y_min, " to ", b.y_max, " must be finite and in order");
+    }
+    validate_background(y, options);
     for (index_t i = 0; i < y.rows; ++i) {
         for (index_t j = 0; j < y.cols; ++j) {
             require(std::isfinite(y(i, j)), "plot: row ", i, " column ", j,
                     " of the embedding is not finite (", y(i, j), ")");
         }
     }
-    if (labels == nullptr) return;
-    require(static_cast<index_t>(labels->codes.size()) == y.rows, "plot: ", labels->codes.size(),
-            " labels for ", y.rows, " points");
-    const auto classes = static_cast<int>(labels->names.size());
-    for (std::size_t i = 0; i < labels->codes.size(); ++i) {
-        require(labels->codes[i] >= 0 && labels->codes[i] < classes, "plot: label code ", labels->codes[i],
-                " of point ", i, " is outside [0, ", classes, ")");
-    }
+    if (labels != nullptr) validate_labels(*labels, y.rows, " points");
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -123,22 +148,33 @@ struct Box {
     double height() const { return y1 - y0; }
 };
 
-Box data_bounds(const Coordinates& at, index_t n) {
+// All points identical: any scale is right; a unit range centred on them keeps the arithmetic finite.
+Box widen_if_empty(Box b) {
+    if (!(std::max(b.width(), b.height()) > 0)) b = {b.x0 - 0.5, b.y0 - 0.5, b.x1 + 0.5, b.y1 + 0.5};
+    return b;
+}
+
+// The data's own extent, or the fixed bounds of the options (1-D: their x span and the jitter strip).
+Box data_bounds(const Coordinates& at, index_t n, const PlotOptions& options) {
+    if (options.bounds) {
+        const PlotBounds& f = *options.bounds;
+        if (at.y.cols < 2) return widen_if_empty({f.x_min, -at.jitter, f.x_max, at.jitter});
+        return widen_if_empty({f.x_min, f.y_min, f.x_max, f.y_max});
+    }
     Box b{at(0).x, at(0).y, at(0).x, at(0).y};
     for (index_t i = 1; i < n; ++i) {
         const Point2 p = at(i);
         b = {std::min(b.x0, p.x), std::min(b.y0, p.y), std::max(b.x1, p.x), std::max(b.y1, p.y)};
     }
-    // All points identical: any scale is right; a unit range centred on them keeps the arithmetic finite.
-    if (!(std::max(b.width(), b.height()) > 0)) b = {b.x0 - 0.5, b.y0 - 0.5, b.x1 + 0.5, b.y1 + 0.5};
-    return b;
+    return widen_if_empty(b);
 }
 
-Coordinates make_coordinates(ConstMatrixView y) {
+Coordinates make_coordinates(ConstMatrixView y, const PlotOptions& options) {
     Coordinates at{y, 0};
     if (y.cols == 1) {
         double lo = y(0, 0), hi = y(0, 0);
         for (index_t i = 1; i < y.rows; ++i) lo = std::min(lo, y(i, 0)), hi = std::max(hi, y(i, 0));
+        if (options.bounds) lo = options.bounds->x_min, hi = options.bounds->x_max;
         at.jitter = 0.15 * (hi > lo ? hi - lo : 1.0);
     }
     return at;
@@ -415,7 +451,7 @@ Layout make_layout(Text& text, const Coordinates& at, index_t n, const io::Label
     const double avail_w = std::max(w - 2 * margin - legend_w, 8.0);
 
     // Data box padded by 3% of its span plus the point radius in pixels, then scaled to fit.
-    const Box b = data_bounds(at, n);
+    const Box b = data_bounds(at, n, options);
     const double pad_data = 0.03 * std::max(b.width(), b.height());
     const double pad_px = L.radius + 2 * L.ui;
     const double box_w = b.width() + 2 * pad_data, box_h = b.height() + 2 * pad_data;
@@ -436,13 +472,17 @@ Layout make_layout(Text& text, const Coordinates& at, index_t n, const io::Label
 // ---------------------------------------------------------------------------------------------------
 // Drawing
 
-void draw_points(cairo_t* cr, const Coordinates& at, const io::Labels* labels, const Layout& L,
-                 Format format) {
+// tint > 0 fades the colours towards white by that fraction (the background layer; without labels it
+// starts from grey).
+void draw_points(cairo_t* cr, const Coordinates& at, const io::Labels* labels, const Layout& L, Format format,
+                 double tint = 0) {
     const std::size_t classes = labels != nullptr ? labels->names.size() : 1;
     std::vector<Pattern> source;
     source.reserve(classes);
     for (std::size_t c = 0; c < classes; ++c) {
-        const Rgb rgb = class_colour(static_cast<int>(c));
+        const Rgb base =
+            labels == nullptr && tint > 0 ? Rgb{0.45, 0.45, 0.45} : class_colour(static_cast<int>(c));
+        const Rgb rgb = mix(base, {1, 1, 1}, tint);
         source.emplace_back(cairo_pattern_create_rgba(rgb.r, rgb.g, rgb.b, L.alpha));
     }
     // Below 1.5 px a disc and a square of equal area look alike in a raster, and the square is much
@@ -464,6 +504,31 @@ void draw_points(cairo_t* cr, const Coordinates& at, const io::Labels* labels, c
         }
         cairo_fill(cr);
     }
+}
+
+// The background layer (PlotOptions::background): faded, in the size and opacity of its own count.
+void draw_background(cairo_t* cr, const PlotOptions& options, const Layout& L, Format format) {
+    Layout faded = L;
+    point_style(options.background.rows, options, faded);
+    draw_points(cr, make_coordinates(options.background, options), options.background_labels, faded, format,
+                0.7);
+}
+
+// With a background and no fixed bounds: bounds that cover both sets (1-D: the x span).
+PlotOptions with_background_extent(const PlotOptions& options, ConstMatrixView y) {
+    if (options.background.rows == 0 || options.bounds) return options;
+    constexpr double inf = std::numeric_limits<double>::infinity();
+    PlotBounds b{inf, inf, -inf, -inf};
+    for (const ConstMatrixView& m : {y, options.background})
+        for (index_t i = 0; i < m.rows; ++i) {
+            b.x_min = std::min(b.x_min, m(i, 0));
+            b.x_max = std::max(b.x_max, m(i, 0));
+            b.y_min = m.cols >= 2 ? std::min(b.y_min, m(i, 1)) : 0.0;
+            b.y_max = m.cols >= 2 ? std::max(b.y_max, m(i, 1)) : 0.0;
+        }
+    PlotOptions out = options;
+    out.bounds = b;
+    return out;
 }
 
 void draw_frame(cairo_t* cr, const Layout& L) {
@@ -504,10 +569,16 @@ void draw(cairo_surface_t* surface, Text& text, ConstMatrixView y, const io::Lab
     cairo_set_source_rgb(cr.get(), 1, 1, 1);
     cairo_paint(cr.get());
 
-    const Coordinates at = make_coordinates(y);
+    const Coordinates at = make_coordinates(y, options);
     const Layout L = make_layout(text, at, y.rows, labels, options);
     draw_frame(cr.get(), L);
+    if (options.bounds) {  // fixed bounds may leave points outside: keep them off the legend and title
+        cairo_rectangle(cr.get(), L.frame.x0, L.frame.y0, L.frame.width(), L.frame.height());
+        cairo_clip(cr.get());
+    }
+    if (options.background.rows > 0) draw_background(cr.get(), options, L, format);
     draw_points(cr.get(), at, labels, L, format);
+    cairo_reset_clip(cr.get());
     if (labels != nullptr) draw_legend(cr.get(), text, L);
     draw_title(text, L, options);
     check(cairo_status(cr.get()), path, "drawing failed");
@@ -548,11 +619,12 @@ void plot_embedding(const std::string& path, ConstMatrixView y, const io::Labels
                     const PlotOptions& options) {
     const Format format = format_of(path);
     validate(y, labels, options);
+    const PlotOptions framed = with_background_extent(options, y);
     io::AtomicFile file(path);
     if (format == Format::png) {
-        write_png(file, y, labels, options, path);
+        write_png(file, y, labels, framed, path);
     } else {
-        write_svg(file, y, labels, options, path);
+        write_svg(file, y, labels, framed, path);
     }
     file.commit();
 }

@@ -249,27 +249,28 @@ RunStatus Session::run(index_t until, const Observer& observer, const std::atomi
         const auto start = std::chrono::steady_clock::now();
         const index_t t = s.state.iteration;
         const index_t done = t + 1;
-        const bool report = (every > 0 && done % every == 0) || done == until;
-        // Early stopping compares the KL every early_stop_window iterations once exaggeration is over,
-        // within one phase (late exaggeration raises the KL on purpose).
+        const bool scheduled_report = (every > 0 && done % every == 0) || done == until;
+        // Early stopping compares the KL every early_stop_window iterations in the main phase only:
+        // exaggeration (early or late) changes the objective, and the plain KL rises under it on purpose.
         const bool stop_check = opt.early_stop > 0 && done % early_stop_window == 0 &&
-                                t >= opt.exaggeration_iterations;
+                                phase_at(opt, t) == Phase::main;
         s.control_theta(t);
-        const double kl = s.compute_gradient(exaggeration_at(opt, t), report || stop_check);
-        const double grad_norm = report ? s.gradient_norm() : 0.0;
+        const double kl = s.compute_gradient(exaggeration_at(opt, t), scheduled_report || stop_check);
+        // Of the gradient the step below uses; a converged stop (only on a check) also reports.
+        const double grad_norm = scheduled_report || stop_check ? s.gradient_norm() : 0.0;
         s.step(t);
         s.state.iteration = done;
         s.state_changed();
         s.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         bool converged = false;
         if (stop_check) {
-            const bool same_phase = t - early_stop_window >= opt.exaggeration_iterations &&
-                                    phase_at(opt, t - early_stop_window) == phase_at(opt, t);
+            const bool same_phase =
+                t >= early_stop_window && phase_at(opt, t - early_stop_window) == Phase::main;
             converged = same_phase && std::isfinite(s.state.stop_kl) &&
                         s.state.stop_kl - kl < opt.early_stop * std::abs(s.state.stop_kl);
             s.state.stop_kl = kl;
         }
-        if (report) {
+        if (scheduled_report || converged) {  // a converged run always reports its last iteration
             IterationReport r;
             r.iteration = done;
             r.total = until;

@@ -148,6 +148,7 @@ void SpaceTree<Dim>::build(ConstMatrixView y, int threads) {
     nodes_.clear();
     leaves_.clear();
     n_ = 0;
+    repelled_ = false;
     require(y.cols == Dim, "SpaceTree<", Dim, "> needs a ", Dim, "-column embedding; got ", y.cols);
     require(y.rows >= 1 && y.rows < static_cast<index_t>(std::numeric_limits<std::uint32_t>::max()),
             "SpaceTree: unsupported number of points ", y.rows);
@@ -653,22 +654,25 @@ inline double gap_squared(const std::array<double, Dim>& c, const Box<Dim>& box)
 // Group walk (Barnes 1990): one traversal per leaf builds the lists of cells and points that every point
 // of the leaf interacts with; a cell is summarised only if the criterion holds for the whole leaf (the
 // distance is measured from the centre of mass to the leaf's bounding box, so it is at least as strict
-// as the per-point test).
-template <class Real, int Dim>
-void collect_interactions(const Walk<Dim>& walk, const TreeNode<Dim>& leaf, Interactions<Real, Dim>& list) {
-    const Box<Dim> box = bounding_box<Dim>(walk.pos, leaf.begin, leaf.end);
+// as the per-point test). Own: the group is the tree's own leaf `leaf` (its ancestors are opened and it
+// adds its own points); otherwise a group of other points (repulsion_on), and leaf is null.
+template <class Real, int Dim, bool Own>
+void collect_for_box(const Walk<Dim>& walk, const Box<Dim>& box, const TreeNode<Dim>* leaf,
+                     Interactions<Real, Dim>& list) {
     list.clear(box);
     std::uint32_t at = 0;
     while (at < walk.node_count) {
         const TreeNode<Dim>& node = walk.nodes[at];
-        if (node.begin <= leaf.begin && leaf.end <= node.end) {  // an ancestor, or the leaf itself
-            if (node.leaf) {
-                list.add_points(node, true, walk.quadrupole, walk.pos);
-                at = node.skip;
-            } else {
-                ++at;
+        if constexpr (Own) {
+            if (node.begin <= leaf->begin && leaf->end <= node.end) {  // an ancestor, or the leaf itself
+                if (node.leaf) {
+                    list.add_points(node, true, walk.quadrupole, walk.pos);
+                    at = node.skip;
+                } else {
+                    ++at;
+                }
+                continue;
             }
-            continue;
         }
         // Barnes-Hut criterion (bhtsne's convention): half-width / distance < theta.
         if (node.half_width * node.half_width < walk.theta2 * gap_squared<Dim>(node.center_of_mass, box)) {
@@ -682,6 +686,11 @@ void collect_interactions(const Walk<Dim>& walk, const TreeNode<Dim>& leaf, Inte
         }
     }
     list.pad();
+}
+
+template <class Real, int Dim>
+void collect_interactions(const Walk<Dim>& walk, const TreeNode<Dim>& leaf, Interactions<Real, Dim>& list) {
+    collect_for_box<Real, Dim, true>(walk, bounding_box<Dim>(walk.pos, leaf.begin, leaf.end), &leaf, list);
 }
 
 // Adds the summarised cells' Z and force on the point at p into the lane sums zl, fl: the monopole plus
@@ -762,12 +771,13 @@ template <class Real, int Dim>
     for (int d = 0; d < Dim; ++d) accumulate(fl[d], fa[d]);
 }
 
-// Z and force of the tree point s from its leaf's lists: kLanes partial sums each, added lane by lane.
+// Z (returned) and force f on the point at y (Dim coordinates) from a group's lists: kLanes partial sums
+// each, added lane by lane.
 template <class Real, int Dim>
-inline void point_repulsion(const Walk<Dim>& walk, std::uint32_t s, const Interactions<Real, Dim>& list,
-                            bool self_in_list) {
+[[gnu::always_inline]] inline double interact(const double* y, const Interactions<Real, Dim>& list,
+                                              std::array<double, Dim>& f_out) {
     std::array<Real, Dim> p;
-    for (int d = 0; d < Dim; ++d) p[d] = static_cast<Real>(walk.pos[std::size_t{s} * Dim + d] - list.origin[d]);
+    for (int d = 0; d < Dim; ++d) p[d] = static_cast<Real>(y[d] - list.origin[d]);
     Lanes zl = {};
     Lanes fl[Dim] = {};
     sum_cells<Real, Dim>(p, list, zl, fl);
@@ -778,6 +788,16 @@ inline void point_repulsion(const Walk<Dim>& walk, std::uint32_t s, const Intera
         z += zl[l];
         for (int d = 0; d < Dim; ++d) f[d] += fl[d][l];
     }
+    f_out = f;
+    return z;
+}
+
+// Z and force of the tree point s from its leaf's lists.
+template <class Real, int Dim>
+inline void point_repulsion(const Walk<Dim>& walk, std::uint32_t s, const Interactions<Real, Dim>& list,
+                            bool self_in_list) {
+    std::array<double, Dim> f;
+    const double z = interact<Real, Dim>(walk.pos + std::size_t{s} * Dim, list, f);
     walk.point_z[s] = z - (self_in_list ? 1.0 : 0.0);
     double* out = walk.forces.row(walk.order[s]);
     for (int d = 0; d < Dim; ++d) out[d] = f[d];
@@ -813,7 +833,71 @@ void walk_leaves(const Walk<Dim>& walk, const std::vector<std::uint32_t>& leaves
         16);
 }
 
+// What repulsion_on reads besides the source tree's walk: the query tree's nodes, leaves, coordinates
+// and input indices in its tree order; and what it writes, by query input index.
+template <int Dim>
+struct QueryGroups {
+    const TreeNode<Dim>* nodes;
+    const std::vector<std::uint32_t>& leaves;
+    const double* pos;
+    const point_t* order;
+    double* z;
+    MatrixView forces;
+};
+
+// Per query leaf: the source tree's interaction lists for the leaf's bounding box, then every query
+// point of the leaf against them.
+template <class Real, int Dim>
+void walk_query_leaves(const Walk<Dim>& walk, const QueryGroups<Dim>& queries, int threads) {
+    parallel_for(
+        static_cast<index_t>(queries.leaves.size()), threads,
+        [&](index_t first, index_t last) {
+            thread_local Interactions<Real, Dim> list;
+            for (index_t li = first; li < last; ++li) {
+                const TreeNode<Dim>& leaf = queries.nodes[queries.leaves[static_cast<std::size_t>(li)]];
+                collect_for_box<Real, Dim, false>(walk, bounding_box<Dim>(queries.pos, leaf.begin, leaf.end),
+                                                  nullptr, list);
+                for (std::uint32_t s = leaf.begin; s < leaf.end; ++s) {
+                    std::array<double, Dim> f;
+                    const point_t i = queries.order[s];
+                    queries.z[i] = interact<Real, Dim>(queries.pos + std::size_t{s} * Dim, list, f);
+                    double* out = queries.forces.row(i);
+                    for (int d = 0; d < Dim; ++d) out[d] = f[d];
+                }
+            }
+        },
+        16);
+}
+
 }  // namespace
+
+template <int Dim>
+void SpaceTree<Dim>::repulsion_on(const SpaceTree& queries, double theta, MatrixView forces,
+                                  std::vector<double>& z, int threads) const {
+    require(!nodes_.empty() && !queries.nodes_.empty(), "SpaceTree::repulsion_on: build() both trees first");
+    require(forces.rows == queries.n_ && forces.cols == Dim, "SpaceTree::repulsion_on: the force buffer is ",
+            forces.rows, " x ", forces.cols, "; expected ", queries.n_, " x ", Dim);
+    require(theta >= 0, "SpaceTree::repulsion_on: theta must be >= 0; got ", theta);
+    z.resize(static_cast<std::size_t>(queries.n_));
+    const Walk<Dim> walk{nodes_.data(),     static_cast<std::uint32_t>(nodes_.size()),
+                         positions_.data(), order_.data(),
+                         theta * theta,     quadrupole_,
+                         nullptr,           {}};
+    const QueryGroups<Dim> groups{queries.nodes_.data(), queries.leaves_, queries.positions_.data(),
+                                  queries.order_.data(), z.data(),        forces};
+    if (single_precision_ && theta >= single_precision_min_theta) {
+        walk_query_leaves<float>(walk, groups, threads);
+    } else {
+        walk_query_leaves<double>(walk, groups, threads);
+    }
+}
+
+template <int Dim>
+void SpaceTree<Dim>::point_z(std::vector<double>& z) const {
+    require(repelled_, "SpaceTree::point_z: call repulsion() after build() first");
+    z.resize(static_cast<std::size_t>(n_));
+    for (std::size_t s = 0; s < z.size(); ++s) z[order_[s]] = point_z_[s];
+}
 
 template <int Dim>
 double SpaceTree<Dim>::repulsion(double theta, MatrixView forces, int threads) {
@@ -830,6 +914,7 @@ double SpaceTree<Dim>::repulsion(double theta, MatrixView forces, int threads) {
     } else {
         walk_leaves<double>(walk, leaves_, threads);
     }
+    repelled_ = true;
     return parallel_sum(n_, threads, [&](index_t begin, index_t end) {
         double total = 0.0;
         for (index_t s = begin; s < end; ++s) total += point_z_[static_cast<std::size_t>(s)];

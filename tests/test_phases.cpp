@@ -205,4 +205,15 @@ TEST_CASE("early stopping ends a converged run, at the same iteration when resum
     const Result resumed = embed(x, o, resume);
     CHECK(resumed.iterations == stopped.iterations);
     CHECK(resumed.y == stopped.y);
+    // The stop reports its iteration, on the report cadence or not.
+    CHECK(stopped.history.back().iteration == stopped.iterations);
+
+    // Late exaggeration raises the plain KL on purpose: no check (so no stop) during it.
+    o.optimizer.iterations = 700;
+    o.optimizer.late_exaggeration = 4.0;
+    o.optimizer.late_exaggeration_start = 400;
+    o.optimizer.early_stop = 5e-3;
+    const Result late = embed(x, o);
+    CHECK(late.iterations == 700);
+    CHECK(late.status == RunStatus::completed);
 }

@@ -303,16 +303,44 @@ po::options_description embed_optimizer_options() {
          with_default("Early exaggeration: P is multiplied by A at first, so clusters form.", p.exaggeration)
              .c_str())  //
         ("exaggeration-iterations", text("N"),
-         with_default("Iterations run with exaggeration (and with --momentum).", p.exaggeration_iterations)
+         with_default("Iterations run with early exaggeration.", p.exaggeration_iterations)
              .c_str())  //
         ("learning-rate", text("auto|R"),
          with_default(
              "Step size; auto = max(N / exaggeration, 200) (Belkina et al. 2019), 0.1 for exact_sne.", "auto")
              .c_str())  //
         ("momentum", text("M"),
-         with_default("Momentum during early exaggeration, in [0, 1).", p.momentum).c_str())  //
+         with_default("Momentum before --momentum-switch (by default: during early exaggeration), in [0, 1).",
+                      p.momentum)
+             .c_str())  //
         ("final-momentum", text("M"),
-         with_default("Momentum afterwards, in [0, 1).", p.final_momentum).c_str())  //
+         with_default("Momentum from --momentum-switch on, in [0, 1).", p.final_momentum).c_str())  //
+        ("momentum-switch", text("N"),
+         with_default("The iteration (counted from 0) at which --final-momentum replaces --momentum.",
+                      "at the end of early exaggeration (--exaggeration-iterations)")
+             .c_str())  //
+        ("late-exaggeration", text("A"),
+         with_default("Late exaggeration (FIt-SNE's late_exag_coeff; Linderman et al. 2019): from "
+                      "--late-exaggeration-start on, P is multiplied by A. Values of about 2 to 4 pull "
+                      "clusters tighter and further apart; the KL reported (of the unexaggerated P) then "
+                      "rises on purpose. > 0; 1 = off.",
+                      p.late_exaggeration)
+             .c_str())  //
+        ("late-exaggeration-start", text("N"),
+         with_default("With --late-exaggeration: its first iteration (counted from 0), at least "
+                      "--exaggeration-iterations.",
+                      "right after early exaggeration")
+             .c_str())  //
+        ("early-stop", text("TOL"),
+         with_default(
+             concat("Stop early once the KL divergence falls by less than the fraction TOL of itself over ",
+                    early_stop_window, " iterations (checked every ", early_stop_window,
+                    " iterations after early exaggeration, within one phase): 0.001 stops when ",
+                    early_stop_window,
+                    " iterations gain less than 0.1 %. The embedding reached is written, a line says where "
+                    "it stopped, and the exit status is 0. In [0, 1); 0 = off (all --iterations run)."),
+             p.early_stop)
+             .c_str())  //
         ("gain-increase", text("G"),
          with_default("Added to a coordinate's gain when its gradient changes sign.", p.gain_increase)
              .c_str())  //
@@ -353,6 +381,33 @@ po::options_description embed_checkpoint_options() {
          "Continue the run saved in FILE (by --checkpoint) up to --iterations: P is computed again from "
          "INPUT, which must be the original input, with the original options; the result is the same "
          "bit for bit as one uninterrupted run.");
+    return o;
+}
+
+po::options_description embed_snapshot_options() {
+    po::options_description o;
+    o.add_options()  //
+        ("snapshot-every", text("N"),
+         "Record the embedding at iterations N, 2N, 3N, ... and at the last one (so the last frame is the "
+         "result; a resumed run records the iterations it runs), for --snapshots and --snapshot-plots. "
+         "Frames stream to a temporary file during the run, so memory does not grow; the disk holds "
+         "frames x points x dims x 8 bytes.")  //
+        ("snapshots", text("FILE.npy"),
+         "Write the recorded frames as one float64 .npy array of shape (frames, points, dims), in the "
+         "input's order (numpy.load reads it), atomically at the end. Needs --snapshot-every.")  //
+        ("snapshot-plots", text("DIR"),
+         "Draw each recorded frame as DIR/0001.png, DIR/0002.png, ... (DIR is created if missing), with "
+         "the same axes for all (the union of every frame's extent), the colours of --labels, and the "
+         "iteration in the title, so that 'ffmpeg -framerate 10 -i DIR/%04d.png film.mp4' makes a film. "
+         "Needs --snapshot-every.")  //
+        ("kl-log", text("FILE"),
+         concat("Write the cost history as CSV: the header iteration,phase,kl,gradient_norm,seconds,theta, "
+                "then a row every --log-every iterations (also at each --snapshot-every frame, every ",
+                early_stop_window,
+                " iterations with --early-stop) and at the last. kl is the KL divergence of the "
+                "unexaggerated P (the Barnes-Hut estimate), seconds the optimisation's wall time in this "
+                "process, theta the one in use.")
+             .c_str());
     return o;
 }
 
@@ -461,7 +516,8 @@ std::vector<Group> embed_groups() {
     return {
         {"Output", embed_output_options()},          {"Neighbours and affinities", embed_affinity_options()},
         {"Optimisation", embed_optimizer_options()}, {"Initialisation", embed_init_options()},
-        {"Checkpoints", embed_checkpoint_options()}, {"Running", running_options(false)}};
+        {"Checkpoints", embed_checkpoint_options()}, {"Snapshots and cost history", embed_snapshot_options()},
+        {"Running", running_options(false)}};
 }
 
 std::vector<Group> evaluate_groups() {
@@ -672,6 +728,17 @@ void parse_embed_options(const po::variables_map& vm, EmbedConfig& e) {
     number(vm, "gain-decrease", p.gain_decrease, "in (0, 1]", [](double v) { return v > 0 && v <= 1; });
     number(vm, "min-gain", p.min_gain, "> 0", positive);
     number(vm, "max-step-norm", p.max_step_norm, ">= 0", nonnegative);
+    integer(vm, "momentum-switch", p.momentum_switch, 0);
+    number(vm, "late-exaggeration", p.late_exaggeration, "> 0 (1 = off)", positive);
+    integer(vm, "late-exaggeration-start", p.late_exaggeration_start, 0);
+    if (vm.count("late-exaggeration-start") && !vm.count("late-exaggeration"))
+        throw UsageError("--late-exaggeration-start needs --late-exaggeration A (the factor from then on)");
+    if (p.late_exaggeration_start >= 0 && p.late_exaggeration_start < p.exaggeration_iterations)
+        throw UsageError(concat("--late-exaggeration-start ", p.late_exaggeration_start,
+                                " falls inside early exaggeration (iterations 0 to ",
+                                p.exaggeration_iterations - 1, "); give at least ", p.exaggeration_iterations,
+                                " or lower --exaggeration-iterations"));
+    number(vm, "early-stop", p.early_stop, "in [0, 1) (0 = off)", unit_interval_open);
 
     if (get(vm, "init", value)) {
         if (value == "pca") {
@@ -739,6 +806,31 @@ void parse_embed_files(const po::variables_map& vm, EmbedConfig& e) {
     }
 }
 
+/// --snapshot-every, --snapshots, --snapshot-plots and --kl-log.
+void parse_embed_snapshots(const po::variables_map& vm, EmbedConfig& e) {
+    integer(vm, "snapshot-every", e.snapshot_every, 1);
+    const std::pair<const char*, std::string*> files[] = {{"snapshots", &e.snapshots_path},
+                                                          {"snapshot-plots", &e.snapshot_plots_dir},
+                                                          {"kl-log", &e.kl_log_path}};
+    for (const auto& [name, path] : files) {
+        if (!vm.count(name)) continue;
+        get(vm, name, *path);
+        if (path->empty() || *path == "-")
+            throw UsageError(concat("--", name, " needs a ",
+                                    std::string(name) == "snapshot-plots" ? "directory" : "file",
+                                    " name; got '", *path, "'"));
+    }
+    if (!e.snapshots_path.empty() && !ends_with(lower(e.snapshots_path), ".npy"))
+        throw UsageError(concat("--snapshots writes a stacked NumPy array; the file must end in .npy, got '",
+                                e.snapshots_path, "'"));
+    const bool recorded = !e.snapshots_path.empty() || !e.snapshot_plots_dir.empty();
+    if (e.snapshot_every > 0 && !recorded)
+        throw UsageError("--snapshot-every needs --snapshots FILE.npy or --snapshot-plots DIR");
+    if (recorded && e.snapshot_every == 0)
+        throw UsageError(concat(e.snapshots_path.empty() ? "--snapshot-plots" : "--snapshots",
+                                " needs --snapshot-every N (the iterations between frames)"));
+}
+
 CliConfig parse_embed(const std::vector<std::string>& args) {
     CliConfig c;
     const auto vm = parse_command("embed", args, combine(embed_groups()));
@@ -746,6 +838,7 @@ CliConfig parse_embed(const std::vector<std::string>& args) {
     c.verbosity = parse_verbosity(vm);
     parse_embed_options(vm, c.embed);
     parse_embed_files(vm, c.embed);
+    parse_embed_snapshots(vm, c.embed);
     // The library's own checks as a backstop (N and D are not known yet).
     try {
         validate(c.embed.options, -1, 0);
@@ -872,9 +965,206 @@ CliConfig parse_accuracy(const std::vector<std::string>& args) {
     return c;
 }
 
+// --- transform ----------------------------------------------------------------------------------
+
+po::options_description transform_output_options() {
+    po::options_description o;
+    o.add_options()  //
+        ("output,o", text("FILE"),
+         "Where the new points' embedding goes (required), M rows in NEW_INPUT's order; the format by "
+         "extension: .csv, .tsv, .npy (float64), .dat; - writes CSV to stdout.")  //
+        ("plot", text("FILE"),
+         "Also draw the reference faded (light grey, or light class colours with --labels) and the new "
+         "points on top (coloured by --new-labels), .png or .svg.")  //
+        ("labels", text("FILE"),
+         "Class labels of the N reference points: one per line, .npy or IDX (.gz too).")  //
+        ("new-labels", texts("FILE"),
+         "Class labels of the new points, one file per NEW_INPUT. With --labels too, the new points' 10-NN "
+         "accuracy is printed: the share whose 10 nearest reference points in the embedding vote for the "
+         "point's own label.");
+    return o;
+}
+
+po::options_description transform_reference_options() {
+    const Options d;
+    po::options_description o;
+    o.add_options()  //
+        ("pca", text("DIMS"),
+         with_default("The --pca the reference embedding was made with: the PCA is fitted on REFERENCE_INPUT "
+                      "again, as embed did, and the new points are projected on its axes; 0 = off.",
+                      d.pca_dims)
+             .c_str())  //
+        ("knn", text("auto|kdtree|brute"),
+         with_default("Search of each new point's nearest reference points, exact either way: kdtree is "
+                      "fast in low dimension, brute (blocked GEMM) in high; auto picks by dimension as "
+                      "embed does (hnsw and nndescent are accepted and search exactly).",
+                      to_string(d.neighbors.backend))
+             .c_str());
+    return o;
+}
+
+po::options_description transform_optimizer_options() {
+    const Options d;
+    const TransformOptions t;
+    po::options_description o;
+    o.add_options()  //
+        ("perplexity", text("auto|P"),
+         with_default(
+             concat("Perplexity of each new point's affinities over its min(N - 1, floor(3P)) nearest "
+                    "reference points, >= 1 and below N - 1; they are calibrated as embed's are. "
+                    "auto = ",
+                    format_number(transform_auto_perplexity),
+                    ": on Fashion-MNIST it placed more new points among their own class than the "
+                    "reference's 30."),
+             "auto")
+             .c_str())  //
+        ("iterations", text("N"),
+         with_default("Gradient-descent iterations on the new points (the reference never moves).",
+                      t.iterations)
+             .c_str())  //
+        ("exaggeration", text("A"),
+         with_default("P is multiplied by A (> 0) during the first --exaggeration-iterations, which pulls "
+                      "each new point firmly towards its neighbours first.",
+                      t.exaggeration)
+             .c_str())  //
+        ("exaggeration-iterations", text("N"),
+         with_default("Iterations run with --exaggeration.", t.exaggeration_iterations).c_str())  //
+        ("learning-rate", text("R"),
+         with_default("Step size (> 0). Each new point's affinities sum to 1, so unlike embed's it does not "
+                      "grow with N.",
+                      t.learning_rate)
+             .c_str())                                                                                   //
+        ("momentum", text("M"), with_default("Momentum of every step, in [0, 1).", t.momentum).c_str())  //
+        ("max-step-norm", text("S"),
+         with_default("Clip each point's step to this length; 0 = off.", t.max_step_norm).c_str())  //
+        ("theta", text("T"),
+         with_default("Barnes-Hut accuracy of the repulsion from the reference (embed's convention: a cell "
+                      "is summarised when half-width / distance < T); 0 = exact.",
+                      d.optimizer.theta)
+             .c_str())  //
+        ("repel-new", po::bool_switch(),
+         "Also repel the new points from each other. By default each is placed as if it were added alone, "
+         "so its place does not depend on the other new points.")  //
+        ("seed", text("S"),
+         with_default("Seed of the tiny jitter that separates new points starting at one place.", d.seed)
+             .c_str())  //
+        ("log-every", text("N"),
+         with_default("Progress interval: without a terminal, a line every N iterations (0 = only at the "
+                      "end); on a terminal, a live line.",
+                      d.report_every)
+             .c_str());
+    return o;
+}
+
+std::vector<Group> transform_groups() {
+    return {{"Output", transform_output_options()},
+            {"Reference", transform_reference_options()},
+            {"Optimisation", transform_optimizer_options()},
+            {"Running", running_options(true)}};
+}
+
+void parse_transform_options(const po::variables_map& vm, TransformConfig& c) {
+    Options& o = c.options;
+    TransformOptions& t = c.transform;
+    integer(vm, "pca", o.pca_dims, 0, std::numeric_limits<int>::max());
+    std::string value;
+    if (get(vm, "knn", value)) {
+        const auto backend = parse_backend(value);
+        if (!backend)
+            throw UsageError(
+                concat("--knn must be auto, kdtree, brute, hnsw or nndescent; got '", value, "'"));
+        o.neighbors.backend = *backend;
+    }
+    if (get(vm, "perplexity", value) && value != "auto") {
+        const double perplexity = to_double("--perplexity", value);
+        if (!(perplexity >= 1)) throw UsageError(concat("--perplexity must be auto or >= 1; got ", value));
+        t.perplexity = perplexity;
+    }
+    integer(vm, "iterations", t.iterations, 0);
+    number(vm, "exaggeration", t.exaggeration, "> 0", positive);
+    integer(vm, "exaggeration-iterations", t.exaggeration_iterations, 0);
+    number(vm, "learning-rate", t.learning_rate, "> 0", positive);
+    number(vm, "momentum", t.momentum, "in [0, 1)", unit_interval_open);
+    number(vm, "max-step-norm", t.max_step_norm, ">= 0", nonnegative);
+    number(vm, "theta", o.optimizer.theta, ">= 0", nonnegative);
+    t.repel_new = flag(vm, "repel-new");
+    if (get(vm, "seed", value)) o.seed = to_seed("--seed", value);
+    integer(vm, "threads", o.threads, 0, 1 << 20);
+    integer(vm, "log-every", o.report_every, 0);
+    c.log_every_given = vm.count("log-every") > 0;
+}
+
+void parse_transform_files(const po::variables_map& vm, TransformConfig& c) {
+    const auto positional = strings(vm, "input");
+    if (positional.size() < 3)
+        throw UsageError(
+            "transform needs REFERENCE_INPUT, REFERENCE_EMBEDDING and NEW_INPUT files "
+            "(see 'treesne transform --help')");
+    c.reference_input = positional[0];
+    c.reference_embedding = positional[1];
+    c.inputs.assign(positional.begin() + 2, positional.end());
+    if (!get(vm, "output", c.output))
+        throw UsageError("transform needs -o OUTPUT (a .csv, .tsv, .npy or .dat file, or - for stdout)");
+    if (c.output.empty() || !io::is_writable_matrix_format(c.output))
+        throw UsageError(
+            concat("-o: unknown output format '", c.output, "'; use .csv, .tsv, .npy, .dat or -"));
+    if (get(vm, "plot", c.plot_path)) {
+        const std::string ext = lower(c.plot_path);
+        if (!ends_with(ext, ".png") && !ends_with(ext, ".svg"))
+            throw UsageError(concat("--plot: unknown picture format '", c.plot_path, "'; use .png or .svg"));
+    }
+    if (get(vm, "labels", c.label_path) && c.label_path.empty())
+        throw UsageError("--labels needs a file name; got ''");
+    c.new_label_paths = strings(vm, "new-labels");
+    if (!c.new_label_paths.empty() && c.new_label_paths.size() != c.inputs.size())
+        throw UsageError(concat("give one --new-labels file per NEW_INPUT: ", c.inputs.size(), " inputs, ",
+                                c.new_label_paths.size(), " label files"));
+    std::vector<std::string> inputs = {c.reference_input, c.reference_embedding};
+    inputs.insert(inputs.end(), c.inputs.begin(), c.inputs.end());
+    for (const auto& [name, path] : {std::pair<const char*, const std::string*>{"-o", &c.output},
+                                     std::pair<const char*, const std::string*>{"--plot", &c.plot_path}})
+        for (const std::string& input : inputs)
+            if (*path == input)
+                throw UsageError(concat(name, " ", *path, " is an input; refusing to overwrite it"));
+    if (c.output == c.plot_path)
+        throw UsageError(concat("-o and --plot name the same file ", c.output, "; give each output its own"));
+}
+
+/// The introduction of 'treesne transform --help'.
+std::string transform_help() {
+    const TransformOptions t;
+    std::ostringstream out;
+    out << "Usage: treesne transform REFERENCE_INPUT REFERENCE_EMBEDDING NEW_INPUT... -o OUTPUT [options]\n\n"
+        << "Adds new points to an existing embedding without moving it. REFERENCE_EMBEDDING (N rows, 1-3\n"
+        << "columns) is the embedding of REFERENCE_INPUT (N rows) that 'treesne embed' made; NEW_INPUT (M\n"
+        << "rows; several files are stacked) has REFERENCE_INPUT's columns. Each new point is placed among\n"
+        << "the reference points nearest to it in the input: its min(N - 1, 3 x perplexity) nearest\n"
+        << "reference points give its affinities P_i (calibrated to the perplexity as embed's are), it\n"
+        << "starts at the P-weighted median of their positions, and gradient descent moves it, the\n"
+        << "reference fixed, to minimise KL(P_i || Q_i), where Q_i compares it with the reference points\n"
+        << "alone (openTSNE's transform). OUTPUT gets the M new rows, in NEW_INPUT's order.\n\n"
+        << "Give the --pca the reference was made with: the PCA is fitted on REFERENCE_INPUT again\n"
+        << "(the same axes as embed's) and the new points are projected on its axes.\n\n"
+        << "Defaults: perplexity auto (" << format_number(transform_auto_perplexity) << "), " << t.iterations
+        << " iterations, the first " << t.exaggeration_iterations << " with exaggeration "
+        << format_number(t.exaggeration) << ",\n"
+        << "learning rate " << format_number(t.learning_rate) << ", momentum " << format_number(t.momentum)
+        << ", chosen by the 10-NN accuracy of new Fashion-MNIST images\n"
+        << "among the reference's (benchmarks/transform.sh; README: transform).\n\n"
+        << "Example (Fashion-MNIST: embed the 60,000 training images, then place the 10,000 test images):\n"
+        << "  treesne embed train-images-idx3-ubyte.gz --pca 50 -o train.npy\n"
+        << "  treesne transform train-images-idx3-ubyte.gz train.npy t10k-images-idx3-ubyte.gz --pca 50 \\\n"
+        << "      -o test.csv --labels train-labels-idx1-ubyte.gz --new-labels t10k-labels-idx1-ubyte.gz \\\n"
+        << "      --plot test.png\n";
+    return out.str();
+}
+
 std::string check_topic(const std::string& topic) {
-    if (topic.empty() || topic == "embed" || topic == "evaluate" || topic == "accuracy") return topic;
-    throw UsageError(concat("no help for '", topic, "'; commands are embed, evaluate and accuracy"));
+    if (topic.empty() || topic == "embed" || topic == "evaluate" || topic == "accuracy" ||
+        topic == "transform")
+        return topic;
+    throw UsageError(
+        concat("no help for '", topic, "'; commands are embed, transform, evaluate and accuracy"));
 }
 
 /// The introduction of 'treesne accuracy --help': what is measured, the defaults, the limits, examples.
@@ -922,7 +1212,8 @@ CliConfig parse_cli(int argc, const char* const* argv) {
     std::vector<std::string> args;
     for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
     CliConfig c;
-    if (args.empty()) throw UsageError("missing command: embed, evaluate or accuracy (see 'treesne --help')");
+    if (args.empty())
+        throw UsageError("missing command: embed, transform, evaluate or accuracy (see 'treesne --help')");
     const std::string command = args[0];
     const std::vector<std::string> rest(args.begin() + 1, args.end());
     if (command == "--help" || command == "-h") {
@@ -949,10 +1240,38 @@ CliConfig parse_cli(int argc, const char* const* argv) {
         if (command == "embed") return parse_embed(rest);
         return command == "evaluate" ? parse_evaluate(rest) : parse_accuracy(rest);
     }
+    if (command == "transform") {
+        if (asks_for_help(rest)) {
+            c.command = Command::help;
+            c.help_topic = command;
+            return c;
+        }
+        c.command = Command::transform;
+        c.transform = parse_transform(rest);
+        c.verbosity = c.transform.verbosity;
+        return c;
+    }
     if (!command.empty() && command[0] == '-')
         throw UsageError(concat("unknown option '", command, "' before the command (see 'treesne --help')"));
-    throw UsageError(concat("unknown command '", command,
-                            "'; commands are embed, evaluate and accuracy (see 'treesne --help')"));
+    throw UsageError(
+        concat("unknown command '", command,
+               "'; commands are embed, transform, evaluate and accuracy (see 'treesne --help')"));
+}
+
+TransformConfig parse_transform(const std::vector<std::string>& args) {
+    const auto vm = parse_command("transform", args, combine(transform_groups()));
+    TransformConfig c;
+    c.verbosity = parse_verbosity(vm);
+    parse_transform_options(vm, c);
+    parse_transform_files(vm, c);
+    // The library's own checks as a backstop (N and D are not known yet).
+    try {
+        validate(c.transform);
+        validate(c.options, -1, 0);
+    } catch (const InvalidArgument& e) {
+        throw UsageError(e.what());
+    }
+    return c;
 }
 
 std::string version_text() {
@@ -969,21 +1288,26 @@ std::string help_text(const std::string& topic) {
             << "  treesne evaluate INPUT... EMBEDDING [options]   measure an embedding's quality\n"
             << "  treesne accuracy INPUT... [options]             Barnes-Hut's error and speed per theta\n"
             << "                                                  against the exact method, on your data\n"
-            << "  treesne help [embed|evaluate|accuracy]          this help, or a command's\n"
+            << "  treesne transform REF_INPUT REF_EMBEDDING NEW_INPUT... -o OUTPUT [options]\n"
+            << "                                                  add new points to an embedding\n"
+            << "  treesne help [embed|evaluate|accuracy|transform]\n"
+            << "                                                  this help, or a command's\n"
             << "  treesne --version                               print the version\n\n"
             << "Example:\n"
             << "  treesne embed data.csv -o embedding.csv --plot embedding.png\n"
+            << "  treesne transform data.csv embedding.csv new.csv -o new_embedding.csv\n"
             << "  treesne evaluate data.csv embedding.csv --labels labels.txt\n"
             << "  treesne accuracy data.csv --plot accuracy.png\n\n"
             << "Inputs: CSV/TSV (delimiter and header detected, # comments), NumPy .npy, IDX\n"
             << "(Fashion-MNIST's *-idx3-ubyte, .gz too) and bhtsne's data.dat. Outputs by extension:\n"
             << ".csv, .tsv, .npy, .dat, or - for CSV on stdout. Files are written atomically.\n\n"
             << "Exit status: 0 success, 1 data or runtime error, 2 usage error, 130 interrupted.\n"
-            << "Run 'treesne COMMAND --help' (embed, evaluate, accuracy) for every option.\n";
+            << "Run 'treesne COMMAND --help' (embed, transform, evaluate, accuracy) for every option.\n";
     } else if (topic == "embed") {
         out << "Usage: treesne embed INPUT... -o OUTPUT [options]\n\n"
             << "Computes a t-SNE embedding of the rows of INPUT: neighbours, affinities P at the given\n"
-            << "perplexity, then gradient descent (early exaggeration, then the main phase). Several INPUT\n"
+            << "perplexity, then gradient descent (early exaggeration, the main phase, optionally late\n"
+            << "exaggeration; --early-stop ends it once the KL divergence stops falling). Several INPUT\n"
             << "files are stacked row by row (same number of columns). Progress goes to stderr; Ctrl-C\n"
             << "stops the optimisation and writes nothing (exit 130).\n\n"
             << "INPUT: CSV/TSV (delimiter and header detected, # comments), NumPy .npy, IDX (.gz too)\n"
@@ -991,7 +1315,11 @@ std::string help_text(const std::string& topic) {
             << "Example (Fashion-MNIST, 70000 images):\n"
             << "  treesne embed train-images-idx3-ubyte.gz t10k-images-idx3-ubyte.gz --pca 50 \\\n"
             << "      --labels train-labels-idx1-ubyte.gz --labels t10k-labels-idx1-ubyte.gz \\\n"
-            << "      -o fashion.csv --plot fashion.png\n";
+            << "      -o fashion.csv --plot fashion.png\n\n"
+            << "A film of the optimisation, one picture every 10 iterations:\n"
+            << "  treesne embed data.csv -o emb.npy --labels labels.txt --snapshot-every 10 \\\n"
+            << "      --snapshot-plots frames --snapshots frames.npy --kl-log kl.csv\n"
+            << "  ffmpeg -framerate 10 -i frames/%04d.png -pix_fmt yuv420p film.mp4\n";
         for (const auto& group : embed_groups()) print_group(out, group);
     } else if (topic == "evaluate") {
         out << "Usage: treesne evaluate INPUT... EMBEDDING [options]\n\n"
@@ -1007,6 +1335,9 @@ std::string help_text(const std::string& topic) {
             << "Example:\n"
             << "  treesne evaluate data.csv embedding.csv --labels labels.txt --json\n";
         for (const auto& group : evaluate_groups()) print_group(out, group);
+    } else if (topic == "transform") {
+        out << transform_help();
+        for (const auto& group : transform_groups()) print_group(out, group);
     } else {
         out << accuracy_help();
         for (const auto& group : accuracy_groups()) print_group(out, group);

@@ -11,6 +11,7 @@
 
 #include "treesne/accuracy.hpp"
 #include "treesne/options.hpp"
+#include "treesne/transform.hpp"
 #include "treesne/treesne.hpp"
 
 namespace treesne::cli {
@@ -22,7 +23,7 @@ class UsageError : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-enum class Command { help, version, embed, evaluate, accuracy };
+enum class Command { help, version, embed, transform, evaluate, accuracy };
 
 /// How much goes to stderr: errors only, stage lines and progress, or also the resolved options.
 enum class Verbosity { quiet, normal, verbose };
@@ -42,6 +43,12 @@ struct EmbedConfig {
     index_t checkpoint_every = Callbacks{}.checkpoint_every;  ///< --checkpoint-every N iterations
     std::string resume_path;                 ///< --resume FILE: continue a saved state; empty = none
     std::optional<double> memory_limit_gib;  ///< --memory-limit GiB (0 = no check); unset = what is available
+    /// --snapshot-every N: record the embedding at the iterations that are multiples of N, and the final
+    /// one (0 = off). Needs snapshots_path or snapshot_plots_dir.
+    index_t snapshot_every = 0;
+    std::string snapshots_path;      ///< --snapshots FILE.npy: the frames as one (frames, N, dims) array
+    std::string snapshot_plots_dir;  ///< --snapshot-plots DIR: DIR/0001.png, ... with fixed axes
+    std::string kl_log_path;         ///< --kl-log FILE: the cost history as CSV; empty = none
 };
 
 /// Everything `treesne evaluate` needs besides the data.
@@ -72,17 +79,45 @@ struct AccuracyConfig {
     std::string plot_path;     ///< --plot FILE.png|.svg; empty = none
 };
 
+/// Everything `treesne transform` needs besides the data.
+struct TransformConfig {
+    std::string reference_input;      ///< the data the reference embedding was made from (N rows)
+    std::string reference_embedding;  ///< its embedding (N rows, 1-3 columns)
+    std::vector<std::string> inputs;  ///< the new points, rows stacked in order (M rows in all)
+    std::string output;               ///< -o: the new points' embedding by extension, "-" = CSV on stdout
+    /// pca (as embed --pca made the reference), knn backend, theta, seed, threads, report_every.
+    Options options;
+    TransformOptions transform;                ///< --perplexity, --iterations, ... --repel-new
+    std::string label_path;                    ///< --labels: the reference's labels; empty = none
+    std::vector<std::string> new_label_paths;  ///< --new-labels, one per new input; empty = none
+    std::string plot_path;                     ///< --plot FILE.png|.svg; empty = none
+    bool log_every_given = false;              ///< --log-every was given
+    Verbosity verbosity = Verbosity::normal;
+};
+
+/// Parses the arguments of `treesne transform` (those after the command name). Throws UsageError with
+/// a one-line message for anything malformed; shapes are checked when the files are read.
+TransformConfig parse_transform(const std::vector<std::string>& args);
+
+/// Runs a parsed `transform`: reads the three inputs, checks that their shapes agree (one line naming
+/// the files), projects on the reference's PCA, transforms, writes the embedding of the new points (and
+/// the --plot: the reference faded, the new points on top); with --labels and --new-labels also prints
+/// the new points' 10-NN accuracy against the reference labels. Progress to stderr. Throws like run_embed.
+int run_transform(const TransformConfig& config);
+
+
 /// The largest N `evaluate` accepts without --sample: its exact KL divergence is O(N^2) time.
 inline constexpr index_t evaluate_max_points = 200000;
 
 /// A parsed command line.
 struct CliConfig {
     Command command = Command::help;
-    std::string help_topic;  ///< for Command::help: "", "embed", "evaluate" or "accuracy"
+    std::string help_topic;  ///< for Command::help: "", "embed", "evaluate", "accuracy" or "transform"
     Verbosity verbosity = Verbosity::normal;
     EmbedConfig embed;
     EvaluateConfig evaluate;
     AccuracyConfig accuracy;
+    TransformConfig transform;
 };
 
 /// Parses argv (argv[0] is the program name). Throws UsageError with a one-line message for anything

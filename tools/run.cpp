@@ -17,6 +17,7 @@
 
 #include "cli.hpp"
 #include "run_common.hpp"
+#include "run_snapshots.hpp"
 #include "treesne/checkpoint.hpp"
 #include "treesne/io.hpp"
 #include "treesne/parallel.hpp"
@@ -101,6 +102,11 @@ void print_settings(Progress& progress, const Options& o, index_t n, index_t d) 
     s << ", learning rate " << resolve_learning_rate(p, n) << (p.learning_rate ? "" : " (auto)");
     s << ", iterations " << p.iterations << " (" << p.exaggeration_iterations << " exaggerated x"
       << p.exaggeration << "), momentum " << p.momentum << " -> " << p.final_momentum;
+    if (p.momentum_switch >= 0) s << " at iteration " << p.momentum_switch;
+    if (p.late_exaggeration != 1.0)
+        s << ", late exaggeration x" << p.late_exaggeration << " from iteration "
+          << (p.late_exaggeration_start >= 0 ? p.late_exaggeration_start : p.exaggeration_iterations);
+    if (p.early_stop > 0) s << ", early stop " << p.early_stop;
     if (p.max_step_norm > 0) s << ", max step " << p.max_step_norm;
     s << ", init " << to_string(o.init) << ", pca " << o.pca_dims << ", seed " << o.seed << ", threads "
       << resolve_threads(o.threads);
@@ -135,17 +141,23 @@ void print_iteration_seconds(Progress& progress, const IterationSeconds& s) {
     progress.line(line);
 }
 
+/// The latest report of the optimisation (progress lines may skip some).
+struct LastReport {
+    bool has = false;
+    index_t iteration = 0;
+    double kl = 0;
+};
+
 /// The detail of a library stage's line.
 std::string stage_detail(const std::string& stage, const Options& o, index_t n, index_t d,
-                         const Progress& progress) {
+                         const LastReport& last) {
     const std::string name = display_name(stage);
     if (name == "pca") return concat(d, " -> ", o.pca_dims, " dimensions");
     if (name == "neighbours") return concat(neighbor_count(o.affinities.perplexity, n), " per point");
     if (name == "affinities") return concat("perplexity ", o.affinities.perplexity);
     if (name == "init") return to_string(o.init);
-    if (name == "optimise" && progress.has_report())
-        return concat(progress.last_report().iteration, " iterations, KL ",
-                      format_value(progress.last_report().kl));
+    if (name == "optimise" && last.has)
+        return concat(last.iteration, " iterations, KL ", format_value(last.kl));
     return "";
 }
 
@@ -178,6 +190,24 @@ struct NamedFile {
     std::optional<FileId> id;  ///< none for "-" and for a path whose directory cannot be reached
 };
 
+/// Refuses a file named on the command line that a picture of --snapshot-plots DIR would replace
+/// (DIR/0001.png, ...).
+void check_frame_names(const EmbedConfig& e, const std::vector<NamedFile>& files) {
+    if (e.snapshot_plots_dir.empty()) return;
+    struct stat dir {};
+    if (::stat(e.snapshot_plots_dir.c_str(), &dir) != 0) return;  // created later: nothing in it yet
+    for (const NamedFile& f : files) {
+        const std::filesystem::path p(f.path);
+        struct stat parent {};
+        const std::string parent_path = p.has_parent_path() ? p.parent_path().string() : ".";
+        if (is_frame_file_name(p.filename().string()) && ::stat(parent_path.c_str(), &parent) == 0 &&
+            parent.st_dev == dir.st_dev && parent.st_ino == dir.st_ino)
+            throw UsageError(concat(f.option == "input" ? "the input" : f.option, " ", f.path,
+                                    " is where --snapshot-plots ", e.snapshot_plots_dir,
+                                    " draws a frame; give it another name or directory"));
+    }
+}
+
 /// Refuses, before any work, an output that is also an input or another output (UsageError). Only the
 /// --checkpoint file may be the --resume file: continuing a run in place is what they are for.
 void check_distinct_files(const EmbedConfig& e) {
@@ -193,6 +223,10 @@ void check_distinct_files(const EmbedConfig& e) {
     add(outputs, "--plot", e.plot_path);
     add(outputs, "--save-affinities", e.affinities_path);
     add(outputs, "--checkpoint", e.checkpoint_path);
+    add(outputs, "--snapshots", e.snapshots_path);
+    add(outputs, "--kl-log", e.kl_log_path);
+    check_frame_names(e, inputs);
+    check_frame_names(e, outputs);
     for (std::size_t i = 0; i < outputs.size(); ++i) {
         const NamedFile& out = outputs[i];
         if (!out.id) continue;
@@ -225,8 +259,60 @@ bool interrupted_while_writing(Progress& progress, const std::string& written) {
     return true;
 }
 
+/// The title of the --plot picture (and, with the iteration added, of each --snapshot-plots frame).
+std::string plot_title(const EmbedConfig& e, const Result& r, const Options& o) {
+    return concat(file_name(e.inputs[0]),
+                  e.inputs.size() > 1 ? concat(" + ", e.inputs.size() - 1, " more") : "", ": t-SNE of ",
+                  r.y.rows(), " points, perplexity ", o.affinities.perplexity);
+}
+
+/// --snapshot-plots, --snapshots and --kl-log, after the other outputs; `written` lists those.
+int write_recordings(const EmbedConfig& e, const Result& r, const io::Labels* labels, Progress& progress,
+                     const Options& o, SnapshotRecorder& snapshots, index_t trace_every,
+                     std::string written) {
+    if (!e.snapshot_plots_dir.empty()) {
+        Stopwatch plot_time;
+        progress.start("plots");
+        const index_t drawn =
+            snapshots.write_plots(labels, plot_title(e, r, o), [&progress](index_t done, index_t total) {
+                progress.fraction("plots", static_cast<double>(done) / static_cast<double>(total));
+                return !g_cancel.load();
+            });
+        progress.done("plots", plot_time.seconds(),
+                      concat(e.snapshot_plots_dir, " (", drawn, drawn == 1 ? " picture, " : " pictures, ",
+                             frame_file_name(0), drawn > 1 ? " to " + frame_file_name(drawn - 1) : "", ")"));
+        written += ", " + e.snapshot_plots_dir;
+        if (drawn < snapshots.frames())
+            written += concat(" (", drawn, " of ", snapshots.frames(), " pictures)");
+        const bool more = !e.snapshots_path.empty() || !e.kl_log_path.empty();
+        if ((more || drawn < snapshots.frames()) && interrupted_while_writing(progress, written)) return 130;
+        const std::string stale = frame_file_name(drawn);
+        std::error_code ec;
+        if (std::filesystem::exists(std::filesystem::path(e.snapshot_plots_dir) / stale, ec))
+            progress.line(concat("plots: ", e.snapshot_plots_dir, " also holds ", stale,
+                                 " (and maybe more) from an earlier run; remove them before making a film"));
+    }
+    if (!e.snapshots_path.empty()) {
+        Stopwatch npy_time;
+        progress.start("write");
+        snapshots.write_npy();
+        progress.done("write", npy_time.seconds(),
+                      concat(e.snapshots_path, " (", snapshots.frames(), " snapshots of ", r.y.rows(), " x ",
+                             r.y.cols(), ")"));
+        written += ", " + e.snapshots_path;
+        if (!e.kl_log_path.empty() && interrupted_while_writing(progress, written)) return 130;
+    }
+    if (!e.kl_log_path.empty()) {
+        Stopwatch log_time;
+        progress.start("write");
+        const index_t rows = write_kl_log(e.kl_log_path, r.history, trace_every, r.iterations);
+        progress.done("write", log_time.seconds(), concat(e.kl_log_path, " (", rows, " rows)"));
+    }
+    return 0;
+}
+
 int write_outputs(const EmbedConfig& e, const Result& r, const io::Labels* labels, Progress& progress,
-                  const Options& o) {
+                  const Options& o, SnapshotRecorder& snapshots, index_t trace_every) {
     g_phase.store(writing);
     Stopwatch write_time;
     progress.start("write");
@@ -239,9 +325,7 @@ int write_outputs(const EmbedConfig& e, const Result& r, const io::Labels* label
         Stopwatch plot_time;
         progress.start("plot");
         PlotOptions plot;
-        plot.title = concat(file_name(e.inputs[0]),
-                            e.inputs.size() > 1 ? concat(" + ", e.inputs.size() - 1, " more") : "",
-                            ": t-SNE of ", r.y.rows(), " points, perplexity ", o.affinities.perplexity);
+        plot.title = plot_title(e, r, o);
         plot_embedding(e.plot_path, r.y, labels, plot);
         progress.done("plot", plot_time.seconds(), e.plot_path);
         written += ", " + e.plot_path;
@@ -253,8 +337,12 @@ int write_outputs(const EmbedConfig& e, const Result& r, const io::Labels* label
         io::write_affinities(e.affinities_path, r.affinities);
         progress.done("write", affinity_time.seconds(),
                       concat(e.affinities_path, " (", r.affinities.nnz(), " entries)"));
+        written += ", " + e.affinities_path;
+        const bool more =
+            !e.snapshot_plots_dir.empty() || !e.snapshots_path.empty() || !e.kl_log_path.empty();
+        if (more && interrupted_while_writing(progress, written)) return 130;
     }
-    return 0;
+    return write_recordings(e, r, labels, progress, o, snapshots, trace_every, written);
 }
 
 // --- evaluate ---------------------------------------------------------------------------------------
@@ -365,14 +453,20 @@ OptimizerState load_resume_state(const EmbedConfig& e, const Options& options, c
     return state;
 }
 
-/// Progress, cancellation, memory limit and checkpoints of embed(), wired to the CLI's state.
+/// Progress, snapshots, cancellation, memory limit and checkpoints of embed(), wired to the CLI's state.
+/// The observer sees every report (cadence.report_every); progress lines keep cadence.log_every.
 Callbacks embed_callbacks(const EmbedConfig& e, const Options& options, index_t n, index_t d,
-                          Progress& progress) {
+                          Progress& progress, const ReportCadence& cadence, SnapshotRecorder& snapshots,
+                          LastReport& last) {
     Callbacks callbacks;
-    if (!progress.quiet()) {
-        callbacks.observer = [&progress](const IterationReport& r) {
+    if (!progress.quiet() || snapshots.active()) {
+        const index_t log_every = cadence.log_every;
+        callbacks.observer = [&progress, &snapshots, &last, log_every](const IterationReport& r) {
             g_phase.store(optimising);
-            progress.iteration(r);
+            last = {true, r.iteration, r.kl};
+            snapshots.offer(r);
+            if (r.iteration == r.total || (log_every > 0 && r.iteration % log_every == 0))
+                progress.iteration(r);
             return true;
         };
     }
@@ -383,9 +477,9 @@ Callbacks embed_callbacks(const EmbedConfig& e, const Options& options, index_t 
     callbacks.stage_progress = [&progress](const std::string& stage, double fraction) {
         progress.fraction(stage, fraction);
     };
-    callbacks.stage_done = [&progress, &options, n, d](const std::string& stage, double seconds) {
+    callbacks.stage_done = [&progress, &options, &last, n, d](const std::string& stage, double seconds) {
         if (display_name(stage) == "init") g_phase.store(optimising);
-        progress.done(stage, seconds, stage_detail(stage, options, n, d, progress));
+        progress.done(stage, seconds, stage_detail(stage, options, n, d, last));
     };
     callbacks.cancel = &g_cancel;
     callbacks.keep_affinities = !e.affinities_path.empty();
@@ -405,6 +499,14 @@ int report_cancelled(const Result& result, const EmbedConfig& e, index_t saved_i
     std::fprintf(stderr, "treesne: interrupted at iteration %lld; nothing written%s\n",
                  static_cast<long long>(result.iterations), kept.c_str());
     return 130;
+}
+
+/// "optimise: converged at iteration 650 (KL fell by less than 0.1 % over 50 iterations)".
+void report_converged(Progress& progress, const OptimizerOptions& p, index_t iteration) {
+    char percent[32];
+    std::snprintf(percent, sizeof percent, "%g", 100 * p.early_stop);
+    progress.line(concat("optimise: converged at iteration ", iteration, " (KL fell by less than ", percent,
+                         " % over ", early_stop_window, " iterations)"));
 }
 
 // --- evaluate: the steps of run_evaluate --------------------------------------------------------
@@ -500,6 +602,7 @@ int run_embed(const CliConfig& config) {
     const index_t n = in.x.rows(), d = in.x.cols();
     validate(options, n, d);
     check_outputs(e);
+    check_snapshot_outputs(e, n, options.dims, options.optimizer.iterations);
     if (progress.verbose()) {
         print_settings(progress, options, n, d);
         print_memory(progress, options, n, d, !e.affinities_path.empty());
@@ -513,10 +616,16 @@ int run_embed(const CliConfig& config) {
     }
     OptimizerState resume_state;
     if (!e.resume_path.empty()) resume_state = load_resume_state(e, options, run_info, n, progress);
-    // A live line deserves more frequent updates unless the interval was chosen.
+    // A live line deserves more frequent updates unless the interval was chosen; snapshots, the cost
+    // history and early stopping may need reports in between (plan_reports).
+    const index_t configured_every = options.report_every;
     if (progress.terminal() && !e.log_every_given && options.report_every > 10) options.report_every = 10;
+    const ReportCadence cadence = plan_reports(e, options.optimizer, configured_every, options.report_every);
+    options.report_every = cadence.report_every;
 
-    Callbacks callbacks = embed_callbacks(e, options, n, d, progress);
+    SnapshotRecorder snapshots(e);
+    LastReport last;
+    Callbacks callbacks = embed_callbacks(e, options, n, d, progress, cadence, snapshots, last);
     if (!e.resume_path.empty()) {
         callbacks.resume_from = &resume_state;
         progress.set_first_iteration(resume_state.iteration);
@@ -531,8 +640,13 @@ int run_embed(const CliConfig& config) {
     }
     const Result result = embed(std::move(in.x), options, callbacks);  // frees the input when done with it
     if (result.status == RunStatus::cancelled) return report_cancelled(result, e, saved_iteration, progress);
+    if (result.status == RunStatus::converged)
+        report_converged(progress, options.optimizer, result.iterations);
     if (progress.verbose()) print_iteration_seconds(progress, result.timings.iteration);
-    return write_outputs(e, result, in.labels.codes.empty() ? nullptr : &in.labels, progress, options);
+    snapshots.finish(result.y, result.iterations,
+                     phase_at(options.optimizer, std::max<index_t>(result.iterations - 1, 0)));
+    return write_outputs(e, result, in.labels.codes.empty() ? nullptr : &in.labels, progress, options,
+                         snapshots, cadence.trace_every);
 }
 
 int run_evaluate(const CliConfig& config, std::ostream& out) {
@@ -580,6 +694,8 @@ int main_entry(int argc, const char* const* argv) {
                 return 0;
             case Command::embed:
                 return run_embed(config);
+            case Command::transform:
+                return run_transform(config.transform);
             case Command::evaluate:
                 return run_evaluate(config, std::cout);
             case Command::accuracy:

@@ -1,4 +1,4 @@
-// The `treesne` program: everything lives in cli.cpp and run.cpp so the tests can reach it.
+// The `treesne` program: everything lives in cli.cpp and the run*.cpp files so the tests can reach it.
 #include <unistd.h>
 
 #include <algorithm>

@@ -31,7 +31,8 @@ using Affinities = SparseMatrix;
 /// to 1). Each row's precision beta_i is found by safeguarded Newton steps so that the Shannon entropy (nats)
 /// of P_i equals log(perplexity) within options.entropy_tolerance. Robust to duplicate points (zero
 /// distances) and rows whose distances are all equal (then the row is uniform). If betas is given it receives
-/// beta_i.
+/// beta_i. The graph may also be one of other points' neighbours (nearest_neighbors_of; transform): each
+/// row is calibrated alone.
 /// Computed in double, stored in float.
 std::vector<float> conditional_probabilities(const NeighborGraph& graph, const AffinityOptions& options,
                                              int threads, std::vector<double>* betas = nullptr);

@@ -3,6 +3,7 @@
 // over the target only when complete.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,11 @@ class AtomicFile {
     /// Appends bytes; throws IoError on failure (disk full...).
     void write(const void* data, std::size_t size);
     void write(const std::string& text) { write(text.data(), text.size()); }
+    /// Overwrites `size` bytes at `offset` of what was written so far (a header completed at the end);
+    /// the next write() appends again. Throws IoError on failure or when the bytes pass the end.
+    void write_at(std::uint64_t offset, const void* data, std::size_t size);
+    /// Pushes buffered bytes into the temporary file, so that temp_path() can be read back.
+    void flush();
     /// Flushes, closes and renames over the target. Throws IoError on failure.
     void commit();
 
@@ -71,6 +77,35 @@ class AtomicFile {
     std::string temp_;
     void* file_ = nullptr;  // std::FILE*
     bool committed_ = false;
+};
+
+/// A float64 .npy array of shape (frames, rows, cols) written one rows x cols frame at a time, for
+/// recordings too large to hold: each frame goes to an AtomicFile as it comes (no memory beyond the
+/// caller's frame), the header reserves room for any frame count, and commit() writes the final count
+/// into it and renames the file into place. The layout is numpy's C order: frame f, row i, column j at
+/// element (f * rows + i) * cols + j after the header (numpy.load reads it as is).
+class NpyStackWriter {
+  public:
+    /// Creates the temporary file beside path. Throws IoError when it cannot, InvalidArgument for rows
+    /// or cols < 1.
+    NpyStackWriter(std::string path, index_t rows, index_t cols);
+    /// Appends a frame. Throws InvalidArgument for another shape and IoError for a failed write or a
+    /// non-finite value (named by frame, row and column; nothing of that frame is written).
+    void append(ConstMatrixView frame);
+    index_t frames() const { return frames_; }
+    index_t rows() const { return rows_; }
+    index_t cols() const { return cols_; }
+    /// Frame f (0-based) as appended, read back from the temporary file; before commit() only.
+    Matrix frame(index_t f);
+    /// Writes the frame count into the header, then flushes and renames over the target.
+    void commit();
+
+  private:
+    std::string path_;
+    AtomicFile file_;
+    index_t rows_, cols_;
+    index_t frames_ = 0;
+    std::size_t header_size_ = 0;
 };
 
 }  // namespace treesne::io

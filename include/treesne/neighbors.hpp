@@ -54,6 +54,18 @@ NeighborGraph nearest_neighbors(ConstMatrixView x, index_t k, const NeighborOpti
 /// The same with the backend's default parameters.
 NeighborGraph nearest_neighbors(ConstMatrixView x, index_t k, KnnBackend backend, int threads);
 
+/// The k nearest reference points of each query point (the queries need not be reference points, and
+/// no point is skipped as "self"): an M x k graph whose row i holds indices of rows of `reference`,
+/// with NeighborGraph's invariants otherwise (rows sorted by squared_distance(), ties by tie_key(i, j)),
+/// equal to an exact scan bit for bit whatever the backend or thread count. Backends: kdtree and brute
+/// as asked; automatic, hnsw and nndescent use the exact one automatic picks for the reference alone
+/// (kdtree in up to 4 dimensions, else brute: queries are usually few next to N, and an approximate
+/// index would first have to be built over all N points). Requires 1 <= k <= N, N <= 2^32-1, M >= 1,
+/// as many columns in both, finite values. threads: 0 = all. progress as for nearest_neighbors().
+NeighborGraph nearest_neighbors_of(ConstMatrixView reference, ConstMatrixView queries, index_t k,
+                                   KnnBackend backend, int threads,
+                                   const std::function<void(double)>& progress = {});
+
 /// An order of the points in which neighbours lie near each other: breadth-first over the graph's
 /// edges (row order) from point 0, then from the lowest-numbered point not yet reached, and so on.
 /// order[r] is the point that gets label r; a pure function of the graph. The optimisation's attraction

@@ -19,4 +19,10 @@ struct PcaResult {
 /// axis' sign is fixed so that its largest-magnitude entry is positive.
 PcaResult pca(ConstMatrixView x, index_t k, int threads);
 
+/// Scores of other data on a fitted PCA's axes: (x - fit.mean) fit.components^T, M x k (transform: the
+/// new points in the reference's PCA space). The same arithmetic as pca()'s own scores, so projecting the
+/// fitted data gives fit.projected bit for bit; the result does not depend on threads. Throws
+/// InvalidArgument unless x has the fitted data's D columns.
+Matrix pca_project(const PcaResult& fit, ConstMatrixView x, int threads);
+
 }  // namespace treesne

@@ -67,6 +67,22 @@ class SpaceTree {
     /// called. Throws InvalidArgument if forces is not n x Dim.
     double repulsion(double theta, MatrixView forces, int threads);
 
+    /// Z_i = sum_{j != i} q_ij of each point from the last repulsion(), in input order, into z (resized to
+    /// n). Throws InvalidArgument if repulsion() has not run since the last build().
+    void point_z(std::vector<double>& z) const;
+
+    /// Barnes-Hut repulsion of this tree's points on points that are not in it (transform: new points
+    /// against a fixed reference). `queries` is a tree built over the M query points; its leaves group
+    /// the walks as repulsion() groups by its own leaves. For each query point i (queries' input order)
+    /// writes sum_j q_ij^2 (y_i - y_j) over this tree's points j into forces row i and
+    /// z[i] = sum_j q_ij (z resized to M). The same criterion (a cell is summarised when its half-width
+    /// / the distance from its centre of mass to the query leaf's bounding box < theta), quadrupole and
+    /// single-precision kernels as repulsion(); theta = 0 is exact. Nothing is skipped: a query point
+    /// at the position of a tree point gets 1 in z[i] from it. The same bit for bit for any thread
+    /// count. Throws InvalidArgument unless both trees are built, forces is M x Dim and theta >= 0.
+    void repulsion_on(const SpaceTree& queries, double theta, MatrixView forces, std::vector<double>& z,
+                      int threads) const;
+
     /// Quadrupole correction (on by default): summarised cells add the second-order term of the Taylor
     /// expansion of q and q^2 (y_i - y) about the centre of mass, using the cell's second moments. The
     /// monopole error O((w/r)^2) becomes O((w/r)^3) for ~20 more flops per summarised cell, so the same
@@ -144,6 +160,7 @@ class SpaceTree {
     bool quadrupole_ = true;
     bool single_precision_ = true;
     int leaf_capacity_ = default_leaf_capacity;
+    bool repelled_ = false;  // repulsion() ran since the last build(): point_z_ is current
 };
 
 extern template class SpaceTree<1>;

@@ -25,6 +25,7 @@
 #include "treesne/options.hpp"
 #include "treesne/pca.hpp"
 #include "treesne/session.hpp"
+#include "treesne/transform.hpp"
 #include "treesne/types.hpp"
 #include "treesne/version.hpp"
 

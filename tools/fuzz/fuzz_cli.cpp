@@ -49,6 +49,12 @@ void check_config(const treesne::cli::CliConfig& c) {
             treesne::validate(e.options, -1, 0);  // must not throw: parse_cli checks it
             break;
         }
+        case Command::transform: {
+            const auto& t = c.transform;
+            check(!t.inputs.empty() && !t.output.empty());
+            check(!t.reference_input.empty() && !t.reference_embedding.empty());
+            break;
+        }
         case Command::evaluate: {
             const auto& v = c.evaluate;
             check(!v.inputs.empty() && !v.embedding.empty());

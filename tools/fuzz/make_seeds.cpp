@@ -142,6 +142,10 @@ int main(int argc, char** argv) {
         {"embed_checkpoint",
          "embed\nx.csv\n-o\n-\n--checkpoint\nc.ckpt\n--checkpoint-every\n50\n--resume\nc.ckpt\n--quiet\n"},
         {"embed_init", "embed\nx.csv\n-o\ny.dat\n--init\ny0.csv\n--keep-init-scale\n--method\nexact_tsne\n"},
+        {"embed_phases",
+         "embed\nx.csv\n-o\ny.npy\n--late-exaggeration\n3\n--late-exaggeration-start\n400\n"
+         "--momentum-switch\n200\n--early-stop\n0.001\n--snapshot-every\n10\n--snapshots\ns.npy\n"
+         "--snapshot-plots\nframes\n--kl-log\nkl.csv\n"},
         {"embed_negative", "embed\nx.csv\n-o\ny.csv\n--theta\n-1\n--\n-weird.csv\n"},
         {"evaluate", "evaluate\nx.csv\ny.csv\n--labels\nl.txt\n--k\n5\n--sample\n100\n--json\n"},
     };
