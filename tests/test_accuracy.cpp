@@ -78,7 +78,7 @@ TEST_CASE("accuracy: theta 0 is exact, the error grows with theta, quadrupole be
             CHECK(g.seconds > 0);
             CHECK(g.exact_seconds > 0);
         }
-        for (const char* e : {"initial", "after_ee", "final"}) {
+        for (const std::string e : {"initial", "after_ee", "final"}) {
             CAPTURE(e);
             for (bool quadrupole : {true, false}) {
                 CAPTURE(quadrupole);
@@ -90,8 +90,14 @@ TEST_CASE("accuracy: theta 0 is exact, the error grows with theta, quadrupole be
                 const double e50 = find(r, e, 0.5, quadrupole).gradient_error;
                 const double e100 = find(r, e, 1.0, quadrupole).gradient_error;
                 CHECK(e25 > exact.gradient_error);
-                CHECK((e25 < e50 || e50 < float_floor));
-                CHECK((e50 < e100 || e100 < float_floor));
+                CAPTURE(e25);
+                CAPTURE(e50);
+                CAPTURE(e100);
+                // Not decreasing as theta grows. Equal is possible on small, well separated data: at
+                // the final 3-D embedding theta 0.5 and 1 summarised the same cells (monopole: 0.0218753
+                // and 0.0218735, built without -march=native).
+                CHECK((e25 <= 1.001 * e50 || e50 < float_floor));
+                CHECK((e50 <= 1.001 * e100 || e100 < float_floor));
             }
             const GradientAccuracy& quad = find(r, e, 0.5, true);
             const GradientAccuracy& mono = find(r, e, 0.5, false);

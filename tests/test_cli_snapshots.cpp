@@ -75,7 +75,8 @@ Npy read_npy(const std::string& path) {
     }
     REQUIRE(bytes.size() == npy.header_size + count * sizeof(double));
     npy.data.resize(count);
-    std::memcpy(npy.data.data(), bytes.data() + npy.header_size, count * sizeof(double));
+    if (count > 0)  // memcpy from or to a null pointer is undefined even for 0 bytes
+        std::memcpy(npy.data.data(), bytes.data() + npy.header_size, count * sizeof(double));
     return npy;
 }
 
