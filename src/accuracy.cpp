@@ -80,13 +80,6 @@ void check_size(index_t input_points, index_t studied, const AccuracyOptions& a)
                " (use --sample M, M <= ", limit, ", to study M random points)"));
 }
 
-Matrix take_rows(ConstMatrixView x, const std::vector<index_t>& rows) {
-    Matrix out(static_cast<index_t>(rows.size()), x.cols);
-    for (std::size_t r = 0; r < rows.size(); ++r)
-        std::copy_n(x.data + rows[r] * x.cols, x.cols, out.row(static_cast<index_t>(r)));
-    return out;
-}
-
 /// Reports stage progress from 0 to 1 over `total` steps.
 class StageProgress {
   public:
@@ -298,7 +291,7 @@ AccuracyReport measure_accuracy(ConstMatrixView x, const Options& options, const
     ConstMatrixView data = x;
     if (sampled) {
         const std::vector<index_t> rows = seeded_sample(input_points, a.sample, options.seed);
-        sample = take_rows(x, rows);
+        sample = detail::gather_rows(x, rows);
         data = sample.view();
         if (labels)
             for (index_t r : rows) sample_labels.push_back((*labels)[static_cast<std::size_t>(r)]);

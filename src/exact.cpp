@@ -180,10 +180,6 @@ double exact_tsne_kl_sparse(const SparseMatrix& p, ConstMatrixView y, int thread
 
 namespace treesne {
 
-double exact_student_t_normaliser(ConstMatrixView y, int threads) {
-    return student_t_normaliser(y, threads);
-}
-
 namespace {
 
 using detail::kLanes;

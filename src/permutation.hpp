@@ -25,11 +25,13 @@ inline std::vector<point_t> inverse_order(const std::vector<point_t>& order, ind
     return label;
 }
 
-/// Row r of the result is row order[r] of m (input order -> relabelled).
-inline Matrix gather_rows(const Matrix& m, const std::vector<point_t>& order) {
-    Matrix out(m.rows(), m.cols());
-    for (index_t r = 0; r < m.rows(); ++r)
-        std::copy_n(m.row(static_cast<index_t>(order[static_cast<std::size_t>(r)])), m.cols(), out.row(r));
+/// Row r of the result is row rows[r] of m: with a permutation, input order -> relabelled; with fewer
+/// indices, a subset of the rows.
+template <class Index>
+Matrix gather_rows(ConstMatrixView m, const std::vector<Index>& rows) {
+    Matrix out(static_cast<index_t>(rows.size()), m.cols);
+    for (index_t r = 0; r < out.rows(); ++r)
+        std::copy_n(m.row(static_cast<index_t>(rows[static_cast<std::size_t>(r)])), m.cols, out.row(r));
     return out;
 }
 

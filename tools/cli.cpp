@@ -831,6 +831,17 @@ void parse_embed_snapshots(const po::variables_map& vm, EmbedConfig& e) {
                                 " needs --snapshot-every N (the iterations between frames)"));
 }
 
+/// The library's own checks of parsed options, as a backstop (N and D are not known yet): what they
+/// refuse is a usage error.
+template <class Check>
+void library_checks(Check&& check) {
+    try {
+        check();
+    } catch (const InvalidArgument& e) {
+        throw UsageError(e.what());
+    }
+}
+
 CliConfig parse_embed(const std::vector<std::string>& args) {
     CliConfig c;
     const auto vm = parse_command("embed", args, combine(embed_groups()));
@@ -839,12 +850,7 @@ CliConfig parse_embed(const std::vector<std::string>& args) {
     parse_embed_options(vm, c.embed);
     parse_embed_files(vm, c.embed);
     parse_embed_snapshots(vm, c.embed);
-    // The library's own checks as a backstop (N and D are not known yet).
-    try {
-        validate(c.embed.options, -1, 0);
-    } catch (const InvalidArgument& e) {
-        throw UsageError(e.what());
-    }
+    library_checks([&] { validate(c.embed.options, -1, 0); });
     return c;
 }
 
@@ -957,11 +963,7 @@ CliConfig parse_accuracy(const std::vector<std::string>& args) {
     c.verbosity = parse_verbosity(vm);
     parse_accuracy_options(vm, c.accuracy);
     parse_accuracy_files(vm, c.accuracy);
-    try {
-        validate(c.accuracy.options, -1, 0);
-    } catch (const InvalidArgument& e) {
-        throw UsageError(e.what());
-    }
+    library_checks([&] { validate(c.accuracy.options, -1, 0); });
     return c;
 }
 
@@ -1265,12 +1267,10 @@ TransformConfig parse_transform(const std::vector<std::string>& args) {
     parse_transform_options(vm, c);
     parse_transform_files(vm, c);
     // The library's own checks as a backstop (N and D are not known yet).
-    try {
+    library_checks([&] {
         validate(c.transform);
         validate(c.options, -1, 0);
-    } catch (const InvalidArgument& e) {
-        throw UsageError(e.what());
-    }
+    });
     return c;
 }
 

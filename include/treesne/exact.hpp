@@ -34,10 +34,6 @@ struct SparseMatrix;
 /// p_ij log(p_ij / q_ij), with the exact O(N^2) normaliser Z (computed in blocks, O(N) memory).
 double exact_tsne_kl_sparse(const SparseMatrix& p, ConstMatrixView y, int threads = 0);
 
-/// Exact Z = sum_{i != j} (1 + |y_i - y_j|^2)^-1, added per row and then rows in a fixed order (the same
-/// for any thread count). O(N^2) time, O(1) memory.
-double exact_student_t_normaliser(ConstMatrixView y, int threads = 0);
-
 /// Exact unnormalised repulsion of selected points, the oracle of SpaceTree::repulsion: for the k-th
 /// entry i of rows, forces row k = sum_{j != i} w_ij^2 (y_i - y_j) with w_ij = (1 + |y_i - y_j|^2)^-1,
 /// and, when row_z is not null, row_z[k] = sum_{j != i} w_ij. forces is rows.size() x Dim. Each row is
