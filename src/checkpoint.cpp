@@ -124,6 +124,7 @@ std::vector<std::pair<std::string, double>> trajectory_settings(const Options& o
         {"perplexity steps", static_cast<double>(o.affinities.max_steps)},
         {"pca dims", static_cast<double>(o.pca_dims)},
         {"theta", p.theta},
+        {"dof", p.dof},
         {"theta auto", p.theta_auto ? 1.0 : 0.0},
         {"target error", p.theta_auto ? p.target_error : 0.0},
         {"exaggeration", p.exaggeration},

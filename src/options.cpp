@@ -36,6 +36,10 @@ void validate(const Options& o, index_t n, index_t d) {
     require(a.max_steps >= 1, "perplexity search steps must be >= 1; got ", a.max_steps);
     const auto& p = o.optimizer;
     require(std::isfinite(p.theta) && p.theta >= 0, "theta must be >= 0; got ", p.theta);
+    require(std::isfinite(p.dof) && p.dof > 0 && p.dof <= max_dof, "dof (degrees of freedom) must be in (0, ",
+            max_dof, "]; got ", p.dof);
+    require(p.dof == 1 || p.method != Method::exact_sne,
+            "dof applies to t-SNE's heavy-tailed kernel; exact_sne has the Gaussian kernel (give dof 1)");
     require(std::isfinite(p.target_error) && p.target_error >= 0 && p.target_error <= 1,
             "target error must be in [0, 1]; got ", p.target_error);
     require(std::isfinite(p.early_stop) && p.early_stop >= 0 && p.early_stop < 1,

@@ -52,10 +52,10 @@ auto fields(const treesne::AffinityOptions& o) {
     return std::tie(perplexity, entropy_tolerance, max_steps);
 }
 auto fields(const treesne::OptimizerOptions& o) {
-    const auto& [method, theta, theta_auto, target_error, iterations, exaggeration, exaggeration_iterations,
+    const auto& [method, dof, theta, theta_auto, target_error, iterations, exaggeration, exaggeration_iterations,
                  learning_rate, late_exaggeration, late_exaggeration_start, momentum_switch, momentum,
                  final_momentum, gain_increase, gain_decrease, min_gain, early_stop, max_step_norm] = o;
-    return std::tie(method, theta, theta_auto, target_error, iterations, exaggeration,
+    return std::tie(method, dof, theta, theta_auto, target_error, iterations, exaggeration,
                     exaggeration_iterations, learning_rate, late_exaggeration, late_exaggeration_start,
                     momentum_switch, momentum, final_momentum, gain_increase, gain_decrease, min_gain,
                     early_stop, max_step_norm);

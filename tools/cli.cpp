@@ -292,6 +292,13 @@ po::options_description embed_optimizer_options() {
                       "'treesne accuracy' shows the error of each theta on your data.",
                       p.theta)
              .c_str())  //
+        ("dof", text("ALPHA"),
+         with_default("Degrees of freedom of the output kernel (1 + d^2/ALPHA)^-ALPHA (Kobak et al. 2019): "
+                      "1 is t-SNE's Cauchy kernel; below 1 the tails are heavier, so clusters come out "
+                      "tighter and split into finer sub-clusters (try 0.5); large values approach SNE's "
+                      "Gaussian kernel. In (0, 1e6].",
+                      p.dof)
+             .c_str())  //
         ("target-error", text("E"),
          with_default("With --theta auto: the relative error of the repulsive forces to aim at, in [0, 1]; "
                       "smaller is more accurate and slower, 0 drives theta to 0 (exact).",
@@ -422,6 +429,11 @@ po::options_description evaluate_options() {
          with_default("Perplexity of the P the KL divergence is measured against (use the embedding's).",
                       d.perplexity)
              .c_str())  //
+        ("dof", text("ALPHA"),
+         with_default("Degrees of freedom of the output kernel of the KL divergence (use the embedding's "
+                      "'embed --dof').",
+                      d.dof)
+             .c_str())  //
         ("pca", text("DIMS"),
          with_default("Reduce the input to DIMS principal components first, as 'embed --pca' did; 0 = off.",
                       d.pca_dims)
@@ -492,6 +504,11 @@ po::options_description accuracy_data_options() {
         ("perplexity", text("P"),
          with_default("Perplexity of P, as for embed.", d.affinities.perplexity).c_str())     //
         ("dims", text("N"), with_default("Embedding dimension: 1, 2 or 3.", d.dims).c_str())  //
+        ("dof", text("ALPHA"),
+         with_default("Degrees of freedom of the output kernel, as for embed: errors and KL divergences "
+                      "are of that kernel.",
+                      d.optimizer.dof)
+             .c_str())  //
         ("pca", text("DIMS"),
          with_default("First reduce the input (the sample, if any) to DIMS principal components; 0 = off.",
                       d.pca_dims)
@@ -659,6 +676,9 @@ bool at_least_one(double v) {
 bool unit_interval_open(double v) {
     return v >= 0 && v < 1;
 }
+bool valid_dof(double v) {
+    return v > 0 && v <= max_dof;
+}
 
 void parse_embed_options(const po::variables_map& vm, EmbedConfig& e) {
     Options& o = e.options;
@@ -712,6 +732,9 @@ void parse_embed_options(const po::variables_map& vm, EmbedConfig& e) {
         }
     }
     number(vm, "target-error", p.target_error, "in [0, 1]", [](double v) { return v >= 0 && v <= 1; });
+    number(vm, "dof", p.dof, "in (0, 1e6]", valid_dof);
+    if (p.dof != 1 && p.method == Method::exact_sne)
+        throw UsageError("--dof applies to t-SNE's kernel; --method exact_sne has the Gaussian kernel");
     if (vm.count("target-error") && !p.theta_auto)
         throw UsageError("--target-error needs --theta auto (a fixed --theta has no error target)");
     integer(vm, "iterations", p.iterations, 0);
@@ -871,6 +894,7 @@ CliConfig parse_evaluate(const std::vector<std::string>& args) {
         throw UsageError(concat("give one --labels file per INPUT: ", e.inputs.size(), " inputs, ",
                                 e.label_paths.size(), " label files"));
     number(vm, "perplexity", e.perplexity, ">= 1", at_least_one);
+    number(vm, "dof", e.dof, "in (0, 1e6]", valid_dof);
     integer(vm, "pca", e.pca_dims, 0, std::numeric_limits<int>::max());
     integer(vm, "k", e.k, 1);
     integer(vm, "sample", e.sample, 0);
@@ -909,6 +933,7 @@ void parse_accuracy_options(const po::variables_map& vm, AccuracyConfig& a) {
     integer(vm, "dims", o.dims, 1, 3);
     integer(vm, "pca", o.pca_dims, 0, std::numeric_limits<int>::max());
     integer(vm, "iterations", o.optimizer.iterations, 0);
+    number(vm, "dof", o.optimizer.dof, "in (0, 1e6]", valid_dof);
     integer(vm, "threads", o.threads, 0, 1 << 20);
     std::string value;
     if (get(vm, "seed", value)) o.seed = to_seed("--seed", value);

@@ -78,6 +78,12 @@ struct AffinityOptions {
 struct OptimizerOptions {
     /// Objective and gradient.
     Method method = Method::barnes_hut;
+    /// Degrees of freedom alpha of the output kernel w = (1 + d^2 / alpha)^-alpha (Kobak et al. 2019,
+    /// "Heavy-tailed kernels reveal a finer cluster structure in t-SNE visualisations"): 1 = the Cauchy
+    /// kernel of t-SNE (the default); alpha < 1 has heavier tails (tighter, more separated clusters),
+    /// alpha -> inf approaches the Gaussian kernel of SNE. barnes_hut and exact_tsne; exact_sne has the
+    /// Gaussian kernel and takes only 1. Range (0, 1e6].
+    double dof = 1.0;
     /// Barnes-Hut accuracy: a cell is summarised when its half-width / distance < theta (bhtsne's
     /// convention). 0 is exact (and slow); larger is faster and coarser. Range [0, inf).
     double theta = 0.5;
@@ -129,6 +135,9 @@ struct OptimizerOptions {
 /// (from iteration 0), on this many seeded sample points, and picks theta on the grid min, min + step,
 /// ..., max, moving at most theta_auto_max_up grid steps up at one measurement.
 inline constexpr index_t theta_auto_every = 50;
+/// The largest OptimizerOptions::dof accepted: at 1e6 the kernel is the Gaussian exp(-d^2) to within
+/// d^4 / 2e6 relative.
+inline constexpr double max_dof = 1e6;
 /// Iterations between two early-stopping checks (OptimizerOptions::early_stop).
 inline constexpr index_t early_stop_window = 50;
 inline constexpr index_t theta_auto_sample = 256;
