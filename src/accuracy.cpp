@@ -110,8 +110,8 @@ struct Embedding {
 
 /// Errors and times of the Barnes-Hut gradient at every theta and summary, at one embedding.
 template <int Dim>
-void measure_gradients(const Embedding& e, const Affinities& p, const AccuracyOptions& a, int threads,
-                       std::vector<GradientAccuracy>& out, const std::function<void()>& step) {
+void measure_gradients(const Embedding& e, const Affinities& p, const AccuracyOptions& a, double dof,
+                       int threads, std::vector<GradientAccuracy>& out, const std::function<void()>& step) {
     const index_t n = e.y.rows();
     const ConstMatrixView y = e.y.view();
     const double alpha = e.exaggeration;
@@ -122,8 +122,8 @@ void measure_gradients(const Embedding& e, const Affinities& p, const AccuracyOp
     double z_exact = 0;
     const double exact_seconds = median_seconds(
         [&] {
-            attractive_forces(p, y, attraction.view(), threads);
-            exact_repulsion_rows(y, all, exact_repulsion.view(), row_z.data(), threads);
+            attractive_forces(p, y, attraction.view(), threads, dof);
+            exact_repulsion_rows(y, all, exact_repulsion.view(), row_z.data(), threads, dof);
             z_exact = 0;
             for (double z : row_z) z_exact += z;  // rows in index order: the same for any thread count
             const auto& fa = attraction.storage();
@@ -137,6 +137,7 @@ void measure_gradients(const Embedding& e, const Affinities& p, const AccuracyOp
     for (double& v : exact_normalised) v /= z_exact;
 
     SpaceTree<Dim> tree;
+    tree.set_dof(dof);
     Matrix gradient(n, Dim), repulsion(n, Dim);
     std::vector<double> normalised(static_cast<std::size_t>(n * Dim));
     for (double theta : a.thetas) {
@@ -166,15 +167,15 @@ void measure_gradients(const Embedding& e, const Affinities& p, const AccuracyOp
     }
 }
 
-void measure_gradients(const Embedding& e, const Affinities& p, const AccuracyOptions& a, int threads,
-                       std::vector<GradientAccuracy>& out, const std::function<void()>& step) {
+void measure_gradients(const Embedding& e, const Affinities& p, const AccuracyOptions& a, double dof,
+                       int threads, std::vector<GradientAccuracy>& out, const std::function<void()>& step) {
     switch (e.y.cols()) {
         case 1:
-            return measure_gradients<1>(e, p, a, threads, out, step);
+            return measure_gradients<1>(e, p, a, dof, threads, out, step);
         case 2:
-            return measure_gradients<2>(e, p, a, threads, out, step);
+            return measure_gradients<2>(e, p, a, dof, threads, out, step);
         case 3:
-            return measure_gradients<3>(e, p, a, threads, out, step);
+            return measure_gradients<3>(e, p, a, dof, threads, out, step);
         default:
             throw InvalidArgument(concat("accuracy: dims must be 1, 2 or 3; got ", e.y.cols()));
     }
@@ -238,7 +239,7 @@ std::vector<RunAccuracy> measure_runs(ConstMatrixView data, const Options& o, co
     std::vector<RunAccuracy> runs;
     std::vector<Matrix> finals;
     auto judge = [&](RunAccuracy r, const Result& result) {
-        r.kl_sparse = exact_tsne_kl_sparse(p, detail::gather_rows(result.y, order), threads);
+        r.kl_sparse = exact_tsne_kl_sparse(p, detail::gather_rows(result.y, order), threads, o.optimizer.dof);
         r.knn_preservation = knn_preservation(data, result.y, a.k, threads);
         r.knn_accuracy = labels ? knn_accuracy(result.y, *labels, a.k, threads) : kNaN;
         r.seconds = result.timings.total;
@@ -265,7 +266,7 @@ std::vector<RunAccuracy> measure_runs(ConstMatrixView data, const Options& o, co
         dense_joint_probabilities(dense_conditional_probabilities(data, o.affinities, threads), threads);
     stage.step(1);
     for (std::size_t i = 0; i < runs.size(); ++i) {
-        runs[i].kl_dense = exact_tsne_kl(joint, finals[i], threads);
+        runs[i].kl_dense = exact_tsne_kl(joint, finals[i], threads, o.optimizer.dof);
         stage.step(static_cast<double>(i + 2));
     }
     stage.done();
@@ -321,6 +322,7 @@ AccuracyReport measure_accuracy(ConstMatrixView x, const Options& options, const
     report.data_dims = data.cols;
     report.dims = o.dims;
     report.perplexity = o.affinities.perplexity;
+    report.dof = o.optimizer.dof;
     report.theta = o.optimizer.theta;
     report.iterations = o.optimizer.iterations;
     report.exaggeration_iterations = o.optimizer.exaggeration_iterations;
@@ -361,7 +363,8 @@ AccuracyReport measure_accuracy(ConstMatrixView x, const Options& options, const
         StageProgress stage(progress, "gradients", per_embedding * static_cast<double>(embeddings.size()));
         double done = 0;
         for (const Embedding& e : embeddings)
-            measure_gradients(e, p, a, threads, report.gradients, [&] { stage.step(++done); });
+            measure_gradients(e, p, a, o.optimizer.dof, threads, report.gradients,
+                              [&] { stage.step(++done); });
         stage.done();
     }
     if (a.runs) report.runs = measure_runs(data, o, a, labels ? &sample_labels : nullptr, p, order, progress);
@@ -413,6 +416,7 @@ std::string format_accuracy_table(const AccuracyReport& r) {
     out << "Barnes-Hut against the exact gradient: " << r.points << " points"
         << (r.points < r.input_points ? concat(" (a sample of ", r.input_points, ")") : std::string()) << ", "
         << r.data_dims << "-D data, " << r.dims << "-D embedding, perplexity " << r.perplexity
+        << (r.dof != 1 ? concat(", output kernel dof ", r.dof) : std::string())
         << "; embeddings from one run at theta " << r.theta << " (" << r.iterations << " iterations, "
         << r.threads << " threads)\n"
         << "errors relative to the exact values; times: median of one gradient, tree build included\n\n";
@@ -445,7 +449,8 @@ std::string format_accuracy_json(const AccuracyReport& r) {
     o << "{\n  \"input_points\": " << r.input_points << ",\n  \"points\": " << r.points
       << ",\n  \"input_dims\": " << r.input_dims << ",\n  \"data_dims\": " << r.data_dims
       << ",\n  \"dims\": " << r.dims << ",\n  \"perplexity\": " << json_number(r.perplexity)
-      << ",\n  \"theta\": " << json_number(r.theta) << ",\n  \"iterations\": " << r.iterations
+      << ",\n  \"dof\": " << json_number(r.dof) << ",\n  \"theta\": " << json_number(r.theta)
+      << ",\n  \"iterations\": " << r.iterations
       << ",\n  \"exaggeration_iterations\": " << r.exaggeration_iterations << ",\n  \"seed\": " << r.seed
       << ",\n  \"threads\": " << r.threads << ",\n  \"k\": " << r.k
       << ",\n  \"labels\": " << (r.labels ? "true" : "false") << ",\n  \"gradient\": [";

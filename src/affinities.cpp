@@ -93,16 +93,60 @@ std::vector<float> conditional_probabilities(const NeighborGraph& graph, const A
     // n = 1 is a graph of one new point's neighbours among reference points (transform).
     require(graph.k >= 1 && graph.n >= 1, "affinities need a neighbour graph with k >= 1; got n = ", graph.n,
             ", k = ", graph.k);
-    require(options.perplexity > 0, "perplexity must be positive; got ", options.perplexity);
     const index_t n = graph.n;
     const index_t k = graph.k;
+    std::vector<double> targets;  // entropies of the perplexity scales
+    switch (options.kind) {
+        case AffinityKind::perplexity:
+            require(options.perplexity > 0, "perplexity must be positive; got ", options.perplexity);
+            targets.push_back(std::log(options.perplexity));
+            for (double perplexity : options.more_perplexities) {
+                require(perplexity > 0, "perplexity must be positive; got ", perplexity);
+                targets.push_back(std::log(perplexity));
+            }
+            break;
+        case AffinityKind::sigma:
+            require(std::isfinite(options.sigma) && options.sigma > 0, "sigma must be > 0; got ", options.sigma);
+            break;
+        case AffinityKind::uniform:
+            break;
+    }
     std::vector<float> p(static_cast<std::size_t>(n * k));
     if (betas) betas->assign(static_cast<std::size_t>(n), 0.0);
-    const double target = std::log(options.perplexity);
+    const double sigma_beta = 1.0 / (2.0 * options.sigma * options.sigma);
     parallel_for(n, threads, [&](index_t begin, index_t end) {
-        std::vector<double> row(static_cast<std::size_t>(k));
+        std::vector<double> row(static_cast<std::size_t>(k)), mean(static_cast<std::size_t>(k));
         for (index_t i = begin; i < end; ++i) {
-            const double beta = calibrate_row(graph.row_distances(i), k, target, options, row.data());
+            const double* dist = graph.row_distances(i);
+            double beta = 0.0;
+            if (options.kind == AffinityKind::perplexity) {
+                beta = calibrate_row(dist, k, targets[0], options, row.data());
+                // Multiscale: the mean of the rows of every scale (each sums to 1, so the mean does).
+                if (targets.size() > 1) {
+                    mean = row;
+                    for (std::size_t s = 1; s < targets.size(); ++s) {
+                        calibrate_row(dist, k, targets[s], options, row.data());
+                        for (index_t j = 0; j < k; ++j) mean[static_cast<std::size_t>(j)] += row[static_cast<std::size_t>(j)];
+                    }
+                    const double scales = static_cast<double>(targets.size());
+                    for (index_t j = 0; j < k; ++j)
+                        row[static_cast<std::size_t>(j)] = mean[static_cast<std::size_t>(j)] / scales;
+                }
+            } else if (options.kind == AffinityKind::sigma) {
+                // exp(-(d - d_min) / 2 sigma^2): the shift cancels in the normalisation and keeps the nearest
+                // neighbour's weight at 1, so a narrow sigma does not underflow the whole row to 0.
+                beta = sigma_beta;
+                double d_min = std::numeric_limits<double>::infinity();
+                for (index_t j = 0; j < k; ++j) d_min = std::min(d_min, dist[j]);
+                double sum = 0.0;
+                for (index_t j = 0; j < k; ++j) {
+                    row[static_cast<std::size_t>(j)] = std::exp(-(dist[j] - d_min) * sigma_beta);
+                    sum += row[static_cast<std::size_t>(j)];
+                }
+                for (index_t j = 0; j < k; ++j) row[static_cast<std::size_t>(j)] /= sum;
+            } else {
+                for (index_t j = 0; j < k; ++j) row[static_cast<std::size_t>(j)] = 1.0 / static_cast<double>(k);
+            }
             if (betas) (*betas)[static_cast<std::size_t>(i)] = beta;
             std::copy(row.begin(), row.end(), p.begin() + i * k);  // to float: 24 bits are plenty for P
         }

@@ -114,6 +114,15 @@ std::uint64_t data_fingerprint(ConstMatrixView x) {
     return v == 0 ? 1 : v;  // 0 means "not recorded"
 }
 
+std::uint64_t data_fingerprint(std::uint64_t previous, const void* bytes, std::size_t size) {
+    Hasher h;
+    h.word(previous);
+    h.word(static_cast<std::uint64_t>(size));
+    if (bytes && size > 0) h.bytes(bytes, size);
+    const std::uint64_t v = h.value();
+    return v == 0 ? 1 : v;
+}
+
 std::vector<std::pair<std::string, double>> trajectory_settings(const Options& o, index_t n) {
     const OptimizerOptions& p = o.optimizer;
     return {

@@ -23,15 +23,22 @@ void check_shapes(const Matrix& p, ConstMatrixView y, const char* what) {
     require(y.rows >= 2, what, " needs at least 2 points; got ", y.rows);
 }
 
-// Z = sum_{k != l} (1 + |y_k - y_l|^2)^-1, added per row then rows in fixed order.
-double student_t_normaliser(ConstMatrixView y, int threads) {
+// Z = sum_{k != l} w(|y_k - y_l|^2), w = (1 + d^2/alpha)^-alpha, added per row then rows in fixed order
+// (alpha = 1 as it always was: (1 + d^2)^-1, no transcendental function).
+double student_t_normaliser(ConstMatrixView y, int threads, double dof = 1.0) {
     const index_t n = y.rows;
+    const StudentKernel kernel{dof};
     return parallel_sum(n, threads, [&](index_t begin, index_t end) {
         double total = 0.0;
         for (index_t i = begin; i < end; ++i) {
             double row = 0.0;
-            for (index_t j = 0; j < n; ++j)
-                if (j != i) row += 1.0 / (1.0 + squared_distance(y.row(i), y.row(j), y.cols));
+            if (dof == 1.0) {
+                for (index_t j = 0; j < n; ++j)
+                    if (j != i) row += 1.0 / (1.0 + squared_distance(y.row(i), y.row(j), y.cols));
+            } else {
+                for (index_t j = 0; j < n; ++j)
+                    if (j != i) row += kernel.w(squared_distance(y.row(i), y.row(j), y.cols));
+            }
             total += row;
         }
         return total;
@@ -51,18 +58,25 @@ double sne_log_normaliser(ConstMatrixView y, index_t i) {
 
 }  // namespace
 
-double exact_tsne_kl(const Matrix& p, ConstMatrixView y, int threads) {
+double exact_tsne_kl(const Matrix& p, ConstMatrixView y, int threads, double dof) {
     check_shapes(p, y, "exact t-SNE");
-    const double z = student_t_normaliser(y, threads);
+    require(dof > 0 && std::isfinite(dof), "exact t-SNE: dof must be finite and > 0; got ", dof);
+    const double z = student_t_normaliser(y, threads, dof);
     const index_t n = y.rows;
+    const StudentKernel kernel{dof};
     return parallel_sum(n, threads, [&](index_t begin, index_t end) {
         double total = 0.0;
         for (index_t i = begin; i < end; ++i)
             for (index_t j = 0; j < n; ++j) {
                 const double pij = p(i, j);
                 if (j == i || pij <= 0) continue;
-                const double q = 1.0 / ((1.0 + squared_distance(y.row(i), y.row(j), y.cols)) * z);
-                total += pij * std::log(pij / q);
+                const double d2 = squared_distance(y.row(i), y.row(j), y.cols);
+                if (dof == 1.0) {
+                    const double q = 1.0 / ((1.0 + d2) * z);
+                    total += pij * std::log(pij / q);
+                } else {  // log(p / q) = log(p Z) - log w
+                    total += pij * (std::log(pij * z) + kernel.minus_log_w(d2));
+                }
             }
         return total;
     });
@@ -70,10 +84,15 @@ double exact_tsne_kl(const Matrix& p, ConstMatrixView y, int threads) {
 
 namespace {
 
-// One row of the exact t-SNE gradient, with the embedding dimension known at compile time.
-template <int Dim>
+// One row of the exact t-SNE gradient, with the embedding dimension known at compile time. Cauchy: the
+// kernel of alpha = 1, w = (1 + d^2)^-1, computed as t-SNE always did; otherwise any alpha (Kobak et al.
+// 2019): with w = (1 + d^2/alpha)^-alpha, q = w / Z and C = sum p log(p / q) = sum p log p - sum p log w
+// + log Z (P symmetric, summing to 1), d(-log w_ij)/dy_i = 2 u_ij (y_i - y_j) and dw_ij/dy_i =
+// -2 w_ij u_ij (y_i - y_j) with u = w^(1/alpha) = (1 + d^2/alpha)^-1; each pair appears twice in both
+// sums, so dC/dy_i = 4 sum_j (p_ij - q_ij) u_ij (y_i - y_j): the attraction keeps its cheap weight u.
+template <int Dim, bool Cauchy>
 double tsne_gradient_row(const Matrix& p, ConstMatrixView y, index_t i, double z, double exaggeration,
-                         bool want_kl, double* g) {
+                         bool want_kl, [[maybe_unused]] const StudentKernel& kernel, double* g) {
     const double inv_z = 1.0 / z;
     const double* yi = y.row(i);
     const double* prow = p.row(i);
@@ -88,10 +107,18 @@ double tsne_gradient_row(const Matrix& p, ConstMatrixView y, index_t i, double z
             diff[c] = yi[c] - yj[c];
             dist2 += diff[c] * diff[c];
         }
-        const double w = 1.0 / (1.0 + dist2);
-        const double mult = (exaggeration * prow[j] - w * inv_z) * w;
-        for (int c = 0; c < Dim; ++c) acc[c] += mult * diff[c];
-        if (want_kl && prow[j] > 0) kl += prow[j] * std::log(prow[j] * z / w);
+        if constexpr (Cauchy) {
+            const double w = 1.0 / (1.0 + dist2);
+            const double mult = (exaggeration * prow[j] - w * inv_z) * w;
+            for (int c = 0; c < Dim; ++c) acc[c] += mult * diff[c];
+            if (want_kl && prow[j] > 0) kl += prow[j] * std::log(prow[j] * z / w);
+        } else {
+            const double minus_log_w = kernel.minus_log_w(dist2);
+            const double w = std::exp(-minus_log_w);
+            const double mult = (exaggeration * prow[j] - w * inv_z) * kernel.u(dist2);
+            for (int c = 0; c < Dim; ++c) acc[c] += mult * diff[c];
+            if (want_kl && prow[j] > 0) kl += prow[j] * (std::log(prow[j] * z) + minus_log_w);
+        }
     }
     for (int c = 0; c < Dim; ++c) g[c] = 4.0 * acc[c];
     return kl;
@@ -100,20 +127,26 @@ double tsne_gradient_row(const Matrix& p, ConstMatrixView y, index_t i, double z
 }  // namespace
 
 double exact_tsne_gradient(const Matrix& p, ConstMatrixView y, MatrixView grad, double exaggeration,
-                           int threads, bool want_kl) {
+                           int threads, bool want_kl, double dof) {
     check_shapes(p, y, "exact t-SNE");
+    require(dof > 0 && std::isfinite(dof), "exact t-SNE: dof must be finite and > 0; got ", dof);
     require(grad.rows == y.rows && grad.cols == y.cols, "gradient buffer has the wrong shape");
     require(y.cols >= 1 && y.cols <= 3, "exact t-SNE embeds in 1, 2 or 3 dimensions; got ", y.cols);
     const index_t n = y.rows;
-    const double z = student_t_normaliser(y, threads);
+    const double z = student_t_normaliser(y, threads, dof);
     // dC/dy_i = 4 sum_j (a p_ij - q_ij) w_ij (y_i - y_j), w_ij = (1+|y_i-y_j|^2)^-1, q_ij = w_ij / Z
-    // (van der Maaten & Hinton 2008, eq. 5).
-    const auto row = y.cols == 1   ? tsne_gradient_row<1>
-                     : y.cols == 2 ? tsne_gradient_row<2>
-                                   : tsne_gradient_row<3>;
+    // (van der Maaten & Hinton 2008, eq. 5); for alpha != 1 see tsne_gradient_row.
+    const auto row = dof == 1.0 ? (y.cols == 1   ? tsne_gradient_row<1, true>
+                                   : y.cols == 2 ? tsne_gradient_row<2, true>
+                                                 : tsne_gradient_row<3, true>)
+                                : (y.cols == 1   ? tsne_gradient_row<1, false>
+                                   : y.cols == 2 ? tsne_gradient_row<2, false>
+                                                 : tsne_gradient_row<3, false>);
+    const StudentKernel kernel{dof};
     const double kl = parallel_sum(n, threads, [&](index_t begin, index_t end) {
         double total = 0.0;
-        for (index_t i = begin; i < end; ++i) total += row(p, y, i, z, exaggeration, want_kl, grad.row(i));
+        for (index_t i = begin; i < end; ++i)
+            total += row(p, y, i, z, exaggeration, want_kl, kernel, grad.row(i));
         return total;
     });
     return want_kl ? kl : std::numeric_limits<double>::quiet_NaN();
@@ -171,9 +204,10 @@ double exact_sne_gradient(const Matrix& p, ConstMatrixView y, MatrixView grad, d
 }
 
 // The sum over P's entries is sparse_kl's; only Z is exact here (O(N^2) time, no N x N matrix).
-double exact_tsne_kl_sparse(const SparseMatrix& p, ConstMatrixView y, int threads) {
+double exact_tsne_kl_sparse(const SparseMatrix& p, ConstMatrixView y, int threads, double dof) {
     require(p.n == y.rows, "exact KL: P has ", p.n, " rows but the embedding has ", y.rows, " points");
-    return sparse_kl(p, y, student_t_normaliser(y, threads), threads);
+    require(dof > 0 && std::isfinite(dof), "exact KL: dof must be finite and > 0; got ", dof);
+    return sparse_kl(p, y, student_t_normaliser(y, threads, dof), threads, dof);
 }
 
 }  // namespace treesne
@@ -221,11 +255,37 @@ void exact_repulsion_row(const std::vector<double>* cols, index_t n, index_t i, 
     *z = (lane_sum(zsum) + tail_z) - 1.0;
 }
 
+// The same for any alpha, one j at a time: force sum_{j != i} w u (y_i - y_j), w = (1 + d^2/alpha)^-alpha,
+// u = (1 + d^2/alpha)^-1, and Z = sum_{j != i} w.
+template <int Dim>
+void general_repulsion_row(const std::vector<double>* cols, index_t n, index_t i, const StudentKernel& kernel,
+                           double* f, double* z) {
+    double acc[Dim] = {}, zsum = 0.0;
+    double yi[Dim];
+    for (int d = 0; d < Dim; ++d) yi[d] = cols[d][static_cast<std::size_t>(i)];
+    for (index_t j = 0; j < n; ++j) {
+        if (j == i) continue;
+        double diff[Dim], d2 = 0.0;
+        for (int d = 0; d < Dim; ++d) {
+            diff[d] = yi[d] - cols[d][static_cast<std::size_t>(j)];
+            d2 += diff[d] * diff[d];
+        }
+        const double w = kernel.w(d2);
+        zsum += w;
+        const double wu = w * kernel.u(d2);
+        for (int d = 0; d < Dim; ++d) acc[d] += wu * diff[d];
+    }
+    for (int d = 0; d < Dim; ++d) f[d] = acc[d];
+    *z = zsum;
+}
+
 }  // namespace
 
-void exact_repulsion_rows(ConstMatrixView y, const std::vector<index_t>& rows, MatrixView forces, double* row_z,
-                          int threads) {
+void exact_repulsion_rows(ConstMatrixView y, const std::vector<index_t>& rows, MatrixView forces,
+                          double* row_z, int threads, double dof) {
     const index_t dims = y.cols;
+    require(dof > 0 && std::isfinite(dof), "exact_repulsion_rows: dof must be finite and > 0; got ", dof);
+    const StudentKernel kernel{dof};
     require(dims >= 1 && dims <= 3, "exact_repulsion_rows: the embedding must have 1, 2 or 3 columns; got ",
             dims);
     require(forces.rows == static_cast<index_t>(rows.size()) && forces.cols == dims,
@@ -245,9 +305,15 @@ void exact_repulsion_rows(ConstMatrixView y, const std::vector<index_t>& rows, M
             for (index_t k = begin; k < end; ++k) {
                 double z = 0.0;
                 const index_t i = rows[static_cast<std::size_t>(k)];
-                if (dims == 1) exact_repulsion_row<1>(cols, y.rows, i, forces.row(k), &z);
-                if (dims == 2) exact_repulsion_row<2>(cols, y.rows, i, forces.row(k), &z);
-                if (dims == 3) exact_repulsion_row<3>(cols, y.rows, i, forces.row(k), &z);
+                if (dof == 1.0) {
+                    if (dims == 1) exact_repulsion_row<1>(cols, y.rows, i, forces.row(k), &z);
+                    if (dims == 2) exact_repulsion_row<2>(cols, y.rows, i, forces.row(k), &z);
+                    if (dims == 3) exact_repulsion_row<3>(cols, y.rows, i, forces.row(k), &z);
+                } else {
+                    if (dims == 1) general_repulsion_row<1>(cols, y.rows, i, kernel, forces.row(k), &z);
+                    if (dims == 2) general_repulsion_row<2>(cols, y.rows, i, kernel, forces.row(k), &z);
+                    if (dims == 3) general_repulsion_row<3>(cols, y.rows, i, kernel, forces.row(k), &z);
+                }
                 if (row_z) row_z[k] = z;
             }
         },

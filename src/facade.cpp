@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "permutation.hpp"
+#include "treesne/precomputed.hpp"
 #include "treesne/treesne.hpp"
 
 namespace treesne {
@@ -124,112 +125,235 @@ void require_finite(ConstMatrixView x, const char* what) {
 
 namespace {
 
+// The input as the neighbour search and the PCA initialisation see it: scaled by a power of two when its
+// magnitude is extreme, then reduced by PCA when asked. `data` views one of the three.
+struct PreparedData {
+    Matrix scaled, reduced;
+    ConstMatrixView data;
+    void release() {
+        scaled = Matrix();
+        reduced = Matrix();
+        data = ConstMatrixView{};
+    }
+};
+
+PreparedData prepare_data(ConstMatrixView x, const Options& options, const Callbacks& callbacks, Result& result) {
+    PreparedData out;
+    out.data = x;
+    if (const int exponent = extreme_exponent(x)) {
+        out.scaled = Matrix(x);
+        // ldexp, not a product with 2^-e: for subnormal input 2^-e itself would overflow.
+        for (double& v : out.scaled.storage()) v = std::ldexp(v, -exponent);
+        out.data = out.scaled.view();
+    }
+    if (options.pca_dims > 0 && options.pca_dims < x.cols) {
+        Stage stage(callbacks, "pca", result.timings.pca);
+        out.reduced = pca(out.data, options.pca_dims, options.threads).projected;
+        out.data = out.reduced.view();
+        stage.done();
+    }
+    return out;
+}
+
+// The initial embedding of n points (a resumed run starts from the saved state instead: Session::restore
+// replaces it). PCA needs `data`.
+Matrix initialise(ConstMatrixView data, index_t n, const Options& options, const Callbacks& callbacks,
+                  Result& result) {
+    if (callbacks.resume_from) return callbacks.resume_from->y;
+    Stage init(callbacks, "init", result.timings.init);
+    Matrix y0;
+    if (data.data != nullptr) {
+        y0 = initial_embedding(data, options);
+    } else {
+        require(options.init != InitKind::pca, "pca initialisation needs the input's coordinates; without them "
+                "use random or user initialisation");
+        ConstMatrixView shape{nullptr, n, 0};
+        y0 = initial_embedding(shape, options);
+    }
+    init.done();
+    return y0;
+}
+
+void check_run(index_t n, const Options& options, const Callbacks& callbacks) {
+    require(!callbacks.checkpoint || callbacks.checkpoint_every > 0, "checkpoint interval must be > 0; got ",
+            callbacks.checkpoint_every);
+    if (callbacks.resume_from) check_resume_state(*callbacks.resume_from, n, options.dims);
+}
+
+// The optimisation of a Session, with checkpoints, into result.
+void optimise(Session& session, const Options& options, const Callbacks& callbacks, Result& result,
+              std::chrono::steady_clock::time_point start) {
+    Stage opt(callbacks, "optimise", result.timings.optimize);
+    result.learning_rate = session.learning_rate();
+    if (callbacks.resume_from) session.restore(*callbacks.resume_from);
+    result.status = callbacks.checkpoint
+                        ? run_in_segments(session, options.optimizer.iterations, callbacks)
+                        : session.run(options.optimizer.iterations, callbacks.observer, callbacks.cancel);
+    result.iterations = session.iteration();
+    result.timings.iteration = session.iteration_seconds();
+    result.history = session.history();
+    result.kl = session.kl();
+    opt.done();
+    result.y = session.embedding();
+    result.timings.total = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Barnes-Hut over P and y0 given in the optimisation's order (point r is input point order[r]).
+void optimise_barnes_hut(Affinities p, Matrix y0, std::vector<point_t> order, const Options& options,
+                         const Callbacks& callbacks, Result& result,
+                         std::chrono::steady_clock::time_point start) {
+    if (callbacks.keep_affinities) result.affinities = affinities_in_input_order(p, order);
+    Session session(std::move(p), std::move(y0), options, std::move(order));
+    optimise(session, options, callbacks, result, start);
+}
+
+// From a neighbour graph (input labels) and the initial embedding (input order): the points are
+// relabelled so that neighbours lie near each other, in the order of P's pattern (the same order
+// embed_affinities finds from a saved P), then P is built and optimised.
+void embed_graph(NeighborGraph graph, Matrix y0, const Options& options, const Callbacks& callbacks,
+                 Result& result, std::chrono::steady_clock::time_point start) {
+    Stage aff(callbacks, "affinities", result.timings.affinities);
+    std::vector<point_t> order = locality_order(graph);
+    relabel(graph, order);
+    y0 = detail::gather_rows(y0, order);
+    Affinities p = compute_affinities(std::move(graph), options.affinities, options.threads);  // frees the graph
+    aff.done();
+    optimise_barnes_hut(std::move(p), std::move(y0), std::move(order), options, callbacks, result, start);
+}
+
 // embed() for a view of x; `owned`, when given, is the matrix x views, and is released (with the scaled
 // and PCA copies) as soon as the neighbours and the initial embedding are computed, before P is built.
 Result embed_impl(ConstMatrixView x, Matrix* owned, const Options& options, const Callbacks& callbacks) {
     const auto start = std::chrono::steady_clock::now();
     validate(options, x.rows, x.cols);
-    require(!callbacks.checkpoint || callbacks.checkpoint_every > 0, "checkpoint interval must be > 0; got ",
-            callbacks.checkpoint_every);
-    if (callbacks.resume_from) check_resume_state(*callbacks.resume_from, x.rows, options.dims);
+    check_run(x.rows, options, callbacks);
     check_memory(x, options, callbacks, owned != nullptr);
     require_finite(x);
     Result result;
     const int threads = options.threads;
-
-    Matrix scaled;
-    ConstMatrixView input = x;
-    if (const int exponent = extreme_exponent(x)) {
-        scaled = Matrix(x);
-        // ldexp, not a product with 2^-e: for subnormal input 2^-e itself would overflow.
-        for (double& v : scaled.storage()) v = std::ldexp(v, -exponent);
-        input = scaled.view();
-    }
-
-    Matrix reduced;
-    ConstMatrixView data = input;
-    if (options.pca_dims > 0 && options.pca_dims < x.cols) {
-        Stage stage(callbacks, "pca", result.timings.pca);
-        reduced = pca(input, options.pca_dims, threads).projected;
-        data = reduced.view();
-        stage.done();
-    }
+    PreparedData prepared = prepare_data(x, options, callbacks, result);
+    const ConstMatrixView data = prepared.data;
 
     const Method method = options.optimizer.method;
-    std::optional<Session> session;
-    Affinities p;
-    std::vector<point_t> order;  // barnes_hut: the optimisation's row r is input point order[r]
-    Matrix dense;
-    // The data is needed by the neighbours (or the dense P) and the PCA initialisation only.
-    Matrix y0;
-    auto initialise = [&] {
-        // A resumed run starts from the saved state: no initialisation (Session::restore replaces it).
-        if (callbacks.resume_from) {
-            y0 = callbacks.resume_from->y;
-        } else {
-            Stage init(callbacks, "init", result.timings.init);
-            y0 = initial_embedding(data, options);
-            init.done();
-        }
-    };
     if (method == Method::barnes_hut) {
-        result.backend = resolve_backend(options.neighbors.backend, data.rows, data.cols);
+        result.backend = resolve_backend(options.neighbors.backend, data.rows, data.cols, options.neighbors.metric);
         Stage knn(callbacks, "neighbours", result.timings.neighbors);
         std::function<void(double)> knn_progress;
         if (callbacks.stage_progress)
             knn_progress = [&](double fraction) { callbacks.stage_progress("neighbours", fraction); };
-        NeighborGraph graph =
-            nearest_neighbors(data, neighbor_count(options.affinities.perplexity, data.rows), options.neighbors,
-                              threads, knn_progress);
+        NeighborGraph graph = nearest_neighbors(data, neighbor_count(options.affinities, data.rows),
+                                                options.neighbors, threads, knn_progress);
         knn.done();
-        initialise();
+        Matrix y0 = initialise(data, data.rows, options, callbacks, result);
         if (owned) {  // the caller handed the input over: free it and its copies before P exists
             *owned = Matrix();
-            scaled = Matrix();
-            reduced = Matrix();
-            data = ConstMatrixView{};
+            prepared.release();
         }
-        Stage aff(callbacks, "affinities", result.timings.affinities);
-        // The optimisation runs with the points relabelled so that neighbours lie near each other.
-        order = locality_order(graph);
-        relabel(graph, order);
-        y0 = detail::gather_rows(y0, order);
-        p = compute_affinities(std::move(graph), options.affinities, threads);  // frees the graph
-        aff.done();
-    } else {
+        embed_graph(std::move(graph), std::move(y0), options, callbacks, result, start);
+        return result;
+    }
+    Matrix dense;
+    {
         Stage aff(callbacks, "affinities", result.timings.affinities);
         Matrix conditional = dense_conditional_probabilities(data, options.affinities, threads);
         // SNE optimises the conditional P itself: move it, so that only one N x N matrix is held.
         dense = method == Method::exact_sne ? std::move(conditional)
                                             : dense_joint_probabilities(conditional, threads);
         aff.done();
-        initialise();
     }
+    Matrix y0 = initialise(data, data.rows, options, callbacks, result);
+    Session session(std::move(dense), std::move(y0), options);
+    optimise(session, options, callbacks, result, start);
+    return result;
+}
 
-    Stage opt(callbacks, "optimise", result.timings.optimize);
-    if (method == Method::barnes_hut) {
-        if (callbacks.keep_affinities) result.affinities = affinities_in_input_order(p, order);
-        session.emplace(std::move(p), std::move(y0), options, std::move(order));
-    } else {
-        session.emplace(std::move(dense), std::move(y0), options);
+// The checks of the precomputed inputs: Barnes-Hut only, options valid for n points, the coordinates (if
+// any) finite and n rows.
+void check_precomputed(const char* what, index_t n, ConstMatrixView coordinates, const Options& options,
+                       const Callbacks& callbacks) {
+    require(options.optimizer.method == Method::barnes_hut, what,
+            " are embedded by the barnes_hut method only (the exact methods compute a dense P from coordinates)");
+    require(coordinates.data == nullptr || coordinates.rows == n, what, " describe ", n,
+            " points but the coordinates have ", coordinates.rows, " rows");
+    Options checked = options;
+    // Without coordinates, validate the options as for data of enough columns for the initialisation.
+    const index_t d = coordinates.data != nullptr ? coordinates.cols : std::max<index_t>(options.dims, 1);
+    if (coordinates.data == nullptr) checked.pca_dims = 0;
+    validate(checked, n, d);
+    if (coordinates.data != nullptr) require_finite(coordinates, "coordinates");
+    check_run(n, options, callbacks);
+}
+
+// embed_neighbors into a result that may already hold the time of a neighbour stage.
+Result embed_neighbors_impl(NeighborGraph graph, const Options& options, const Callbacks& callbacks,
+                            ConstMatrixView coordinates, Result result,
+                            std::chrono::steady_clock::time_point start) {
+    check_precomputed("neighbour graphs", graph.n, coordinates, options, callbacks);
+    require(graph.k >= 1 && graph.k <= graph.n - 1 &&
+                graph.indices.size() == static_cast<std::size_t>(graph.n * graph.k) &&
+                graph.distances.size() == graph.indices.size(),
+            "neighbour graph: ", graph.n, " points, k = ", graph.k, ", ", graph.indices.size(), " indices, ",
+            graph.distances.size(), " distances");
+    if (options.affinities.kind == AffinityKind::perplexity) {
+        AffinityOptions a = options.affinities;
+        a.k = graph.k;  // the graph's neighbours are all there are: every perplexity must stay below k
+        Options checked = options;
+        checked.affinities = a;
+        validate(checked, graph.n, coordinates.data != nullptr ? coordinates.cols : std::max(options.dims, 1));
     }
-    result.learning_rate = session->learning_rate();
-    if (callbacks.resume_from) session->restore(*callbacks.resume_from);
-    result.status = callbacks.checkpoint
-                        ? run_in_segments(*session, options.optimizer.iterations, callbacks)
-                        : session->run(options.optimizer.iterations, callbacks.observer, callbacks.cancel);
-    result.iterations = session->iteration();
-    result.timings.iteration = session->iteration_seconds();
-    result.history = session->history();
-    result.kl = session->kl();
-    opt.done();
-
-    result.y = session->embedding();
-    result.timings.total = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    result.backend = options.neighbors.backend;
+    Matrix y0;
+    {
+        PreparedData prepared;
+        if (coordinates.data != nullptr) prepared = prepare_data(coordinates, options, callbacks, result);
+        y0 = initialise(prepared.data, graph.n, options, callbacks, result);
+    }
+    embed_graph(std::move(graph), std::move(y0), options, callbacks, result, start);
     return result;
 }
 
 }  // namespace
+
+Result embed_neighbors(NeighborGraph graph, const Options& options, const Callbacks& callbacks,
+                       ConstMatrixView coordinates) {
+    return embed_neighbors_impl(std::move(graph), options, callbacks, coordinates, Result{},
+                                std::chrono::steady_clock::now());
+}
+
+Result embed_affinities(Affinities p, const Options& options, const Callbacks& callbacks,
+                        ConstMatrixView coordinates) {
+    const auto start = std::chrono::steady_clock::now();
+    check_precomputed("affinities", p.n, coordinates, options, callbacks);
+    validate_affinities(p, options.threads);
+    Result result;
+    result.backend = options.neighbors.backend;
+    Matrix y0;
+    {
+        PreparedData prepared;
+        if (coordinates.data != nullptr) prepared = prepare_data(coordinates, options, callbacks, result);
+        y0 = initialise(prepared.data, p.n, options, callbacks, result);
+    }
+    Stage aff(callbacks, "affinities", result.timings.affinities);
+    std::vector<point_t> order = locality_order(p);
+    p = relabel(p, order, options.threads);
+    y0 = detail::gather_rows(y0, order);
+    aff.done();
+    optimise_barnes_hut(std::move(p), std::move(y0), std::move(order), options, callbacks, result, start);
+    return result;
+}
+
+Result embed_distances(ConstMatrixView distances, const Options& options, const Callbacks& callbacks) {
+    require(distances.rows == distances.cols, "a distance matrix must be square; got ", distances.rows, " x ",
+            distances.cols);
+    const auto start = std::chrono::steady_clock::now();
+    check_precomputed("distance matrices", distances.rows, ConstMatrixView{}, options, callbacks);
+    Result result;
+    Stage knn(callbacks, "neighbours", result.timings.neighbors);
+    NeighborGraph graph = neighbors_from_distances(distances, neighbor_count(options.affinities, distances.rows),
+                                                   options.threads);
+    knn.done();
+    return embed_neighbors_impl(std::move(graph), options, callbacks, ConstMatrixView{}, std::move(result), start);
+}
 
 Result embed(ConstMatrixView x, const Options& options, const Callbacks& callbacks) {
     return embed_impl(x, nullptr, options, callbacks);

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
 #include "lanes.hpp"
 #include "treesne/errors.hpp"
@@ -47,9 +48,12 @@ template <int Dim>
 
 // F_i = sum_j p_ij (1 + |y_i - y_j|^2)^-1 (y_i - y_j) over row i of P, kLanes entries at a time (the
 // y_j gathered); a short last group is padded with zero-weight copies of i itself. The lanes are added
-// in lane order, so the sum is the same whatever the thread count or instruction set.
-template <int Dim>
-inline void attractive_row(const SparseMatrix& p, ConstMatrixView y, index_t i, double* f) {
+// in lane order, so the sum is the same whatever the thread count or instruction set. Scaled: the
+// kernel with alpha degrees of freedom, whose attraction weight is w^(1/alpha) = (1 + d^2/alpha)^-1
+// (inv_alpha = 1/alpha); unscaled (alpha = 1), the loop t-SNE always ran.
+template <int Dim, bool Scaled = false>
+inline void attractive_row(const SparseMatrix& p, ConstMatrixView y, index_t i, double* f,
+                           [[maybe_unused]] double inv_alpha = 1.0) {
     const double* yi = y.row(i);
     const index_t begin = p.offsets[i], end = p.offsets[i + 1];
     const point_t* columns = p.columns.data();
@@ -82,41 +86,62 @@ inline void attractive_row(const SparseMatrix& p, ConstMatrixView y, index_t i, 
             diff[d] = yiv[d] - yj[d];
             dist2 += diff[d] * diff[d];
         }
-        const Lanes m = pij / (1.0 + dist2);
+        Lanes m;
+        if constexpr (Scaled) {
+            m = pij / (1.0 + dist2 * inv_alpha);
+        } else {
+            m = pij / (1.0 + dist2);
+        }
         for (int d = 0; d < Dim; ++d) acc[d] += m * diff[d];
     }
     for (int d = 0; d < Dim; ++d) f[d] = lane_sum(acc[d]);
 }
 
-template <int Dim>
-void attractive_forces_dim(const SparseMatrix& p, ConstMatrixView y, MatrixView out, int threads) {
+template <int Dim, bool Scaled>
+void attractive_forces_dim(const SparseMatrix& p, ConstMatrixView y, MatrixView out, int threads,
+                           double inv_alpha) {
     assert(csr_defect(p).empty());  // an invariant of the Affinities type
     parallel_for(
         p.n, threads,
         [&](index_t begin, index_t end) {
             for (index_t i = begin; i < end; ++i) {
                 double f[Dim];
-                attractive_row<Dim>(p, y, i, f);
+                attractive_row<Dim, Scaled>(p, y, i, f, inv_alpha);
                 for (int d = 0; d < Dim; ++d) out(i, d) = f[d];
             }
         },
         512);
 }
 
+template <int Dim>
+void attractive_forces_dim(const SparseMatrix& p, ConstMatrixView y, MatrixView out, int threads,
+                           double dof) {
+    if (dof == 1.0) {
+        attractive_forces_dim<Dim, false>(p, y, out, threads, 1.0);
+    } else {
+        attractive_forces_dim<Dim, true>(p, y, out, threads, 1.0 / dof);
+    }
+}
+
+void require_dof(double dof, const char* what) {
+    require(std::isfinite(dof) && dof > 0, what, ": dof must be finite and > 0; got ", dof);
+}
+
 }  // namespace
 
-void attractive_forces(const SparseMatrix& p, ConstMatrixView y, MatrixView out, int threads) {
+void attractive_forces(const SparseMatrix& p, ConstMatrixView y, MatrixView out, int threads, double dof) {
     require(p.n == y.rows && out.rows == y.rows && out.cols == y.cols, "attractive_forces: P is ", p.n, " x ",
             p.n, ", the embedding ", y.rows, " x ", y.cols, " and the output ", out.rows, " x ", out.cols);
+    require_dof(dof, "attractive_forces");
     switch (y.cols) {
         case 1:
-            attractive_forces_dim<1>(p, y, out, threads);
+            attractive_forces_dim<1>(p, y, out, threads, dof);
             break;
         case 2:
-            attractive_forces_dim<2>(p, y, out, threads);
+            attractive_forces_dim<2>(p, y, out, threads, dof);
             break;
         case 3:
-            attractive_forces_dim<3>(p, y, out, threads);
+            attractive_forces_dim<3>(p, y, out, threads, dof);
             break;
         default:
             throw InvalidArgument(concat("embedding dimension must be 1, 2 or 3; got ", y.cols));
@@ -128,9 +153,12 @@ namespace {
 // sum p_ij log(p_ij Z (1 + |y_i - y_j|^2)) over rows [begin, end), kLanes entries at a time with the
 // vectorised logarithm (std::log does not vectorise, and at 10^8 entries was most of the KL's time); a
 // short last group and non-positive p_ij get p = 0, x = 1. Lanes whose x is not a positive normal
-// double (never seen from a valid P: kept for safety) take std::log.
-template <int Dim>
-double sparse_kl_rows(const SparseMatrix& p, ConstMatrixView y, double z, index_t begin, index_t end) {
+// double (never seen from a valid P: kept for safety) take std::log. Scaled (alpha != 1): the kernel
+// with alpha degrees of freedom, p log(p / q) = p (log(p Z) + alpha log1p(d^2/alpha)), the log1p lane
+// by lane (the KL is computed only at reports).
+template <int Dim, bool Scaled = false>
+double sparse_kl_rows(const SparseMatrix& p, ConstMatrixView y, double z, index_t begin, index_t end,
+                      [[maybe_unused]] double alpha = 1.0) {
     const point_t* columns = p.columns.data();
     const float* values = p.values.data();
     const index_t nnz = p.offsets[p.n];
@@ -150,13 +178,21 @@ double sparse_kl_rows(const SparseMatrix& p, ConstMatrixView y, double z, index_
                 pij[l] = v > 0 ? v : 0.0;
                 dist2[l] = d2;
             }
-            Lanes x = pij * z * (1.0 + dist2);
+            Lanes x;
+            if constexpr (Scaled) {
+                x = pij * z;
+            } else {
+                x = pij * z * (1.0 + dist2);
+            }
             for (int l = 0; l < kLanes; ++l)
                 if (pij[l] == 0) x[l] = 1.0;
             Lanes log_x = detail::log_normal_lanes(x);
             for (int l = 0; l < kLanes; ++l)
                 if (!(x[l] >= std::numeric_limits<double>::min() && x[l] <= std::numeric_limits<double>::max()))
                     log_x[l] = std::log(x[l]);
+            if constexpr (Scaled) {
+                for (int l = 0; l < kLanes; ++l) log_x[l] += alpha * std::log1p(dist2[l] / alpha);
+            }
             total += pij * log_x;
         }
     }
@@ -165,11 +201,23 @@ double sparse_kl_rows(const SparseMatrix& p, ConstMatrixView y, double z, index_
 
 }  // namespace
 
-double sparse_kl(const SparseMatrix& p, ConstMatrixView y, double z, int threads) {
+double sparse_kl(const SparseMatrix& p, ConstMatrixView y, double z, int threads, double dof) {
     require(p.n == y.rows, "sparse_kl: P has ", p.n, " rows but the embedding has ", y.rows);
     require(y.cols >= 1 && y.cols <= 3, "sparse_kl: the embedding must have 1, 2 or 3 columns; got ", y.cols);
+    require_dof(dof, "sparse_kl");
     assert(csr_defect(p).empty());  // an invariant of the Affinities type
-    // KL = sum p_ij log(p_ij / q_ij), q_ij = w_ij / Z, w_ij = (1 + |y_i - y_j|^2)^-1.
+    // KL = sum p_ij log(p_ij / q_ij), q_ij = w_ij / Z, w_ij = (1 + |y_i - y_j|^2/alpha)^-alpha.
+    if (dof != 1.0)
+        return parallel_sum(p.n, threads, [&](index_t begin, index_t end) {
+            switch (y.cols) {
+                case 1:
+                    return sparse_kl_rows<1, true>(p, y, z, begin, end, dof);
+                case 2:
+                    return sparse_kl_rows<2, true>(p, y, z, begin, end, dof);
+                default:
+                    return sparse_kl_rows<3, true>(p, y, z, begin, end, dof);
+            }
+        });
     return parallel_sum(p.n, threads, [&](index_t begin, index_t end) {
         switch (y.cols) {
             case 1:
@@ -198,20 +246,30 @@ double barnes_hut_gradient(const SparseMatrix& p, ConstMatrixView y, SpaceTree<D
     if (seconds) seconds->repulsion += clock.lap();
     const index_t n = y.rows;
     const double inv_z = 1.0 / z;
-    parallel_for(
-        n, threads,
-        [&](index_t begin, index_t end) {
-            for (index_t i = begin; i < end; ++i) {
-                double f[Dim];
-                attractive_row<Dim>(p, y, i, f);
-                double* g = grad.row(i);
-                for (int d = 0; d < Dim; ++d) g[d] = 4.0 * (exaggeration * f[d] - g[d] * inv_z);
-            }
-        },
-        512);
+    const double dof = tree.dof();
+    auto combine = [&](auto scaled) {
+        constexpr bool Scaled = decltype(scaled)::value;
+        const double inv_alpha = 1.0 / dof;
+        parallel_for(
+            n, threads,
+            [&](index_t begin, index_t end) {
+                for (index_t i = begin; i < end; ++i) {
+                    double f[Dim];
+                    attractive_row<Dim, Scaled>(p, y, i, f, inv_alpha);
+                    double* g = grad.row(i);
+                    for (int d = 0; d < Dim; ++d) g[d] = 4.0 * (exaggeration * f[d] - g[d] * inv_z);
+                }
+            },
+            512);
+    };
+    if (dof == 1.0) {
+        combine(std::false_type{});
+    } else {
+        combine(std::true_type{});
+    }
     if (seconds) seconds->attraction += clock.lap();
     if (kl) {
-        *kl = sparse_kl(p, y, z, threads);
+        *kl = sparse_kl(p, y, z, threads, dof);
         if (seconds) seconds->kl += clock.lap();
     }
     return z;

@@ -73,6 +73,7 @@ bool parse_int(std::string_view s, index_t& v) {
 
 struct Triplets {
     index_t n = 0, nnz = 0;
+    bool symmetric = false;  ///< "symmetric": the lower triangle is stored, (j, i) mirrors (i, j)
     std::vector<point_t> rows, cols;
     std::vector<double> values;
 };
@@ -83,13 +84,17 @@ Triplets read_mtx_head(const std::string& name, Lines& lines, std::size_t text_s
     std::string_view tok[5];
     if (!lines.next(line)) fail(name, "is empty; expected a Matrix Market file");
     if (tokens(line, tok, 5) != 5 || to_lower(tok[0]) != "%%matrixmarket" || to_lower(tok[1]) != "matrix" ||
-        to_lower(tok[2]) != "coordinate" || to_lower(tok[3]) != "real" || to_lower(tok[4]) != "general") {
-        fail(name, "line 1: expected '%%MatrixMarket matrix coordinate real general', got ", shown(line));
+        to_lower(tok[2]) != "coordinate" || to_lower(tok[3]) != "real" ||
+        (to_lower(tok[4]) != "general" && to_lower(tok[4]) != "symmetric")) {
+        fail(name, "line 1: expected '%%MatrixMarket matrix coordinate real general' (or symmetric), got ",
+             shown(line));
     }
+    const bool symmetric = to_lower(tok[4]) == "symmetric";
     do {
         if (!lines.next(line)) fail(name, "no size line ('N N nnz') after the header");
     } while (trim(line).empty() || trim(line).front() == '%');
     Triplets t;
+    t.symmetric = symmetric;
     index_t cols = 0;
     if (tokens(line, tok, 3) != 3 || !parse_int(tok[0], t.n) || !parse_int(tok[1], cols) ||
         !parse_int(tok[2], t.nnz)) {
@@ -152,6 +157,15 @@ void read_mtx_entries(const std::string& name, Lines& lines, Triplets& t) {
     if (static_cast<index_t>(t.values.size()) != t.nnz) {
         fail(name, "expected ", t.nnz, " entries (line ", size_line, "), found ", t.values.size(),
              " (truncated?)");
+    }
+    if (t.symmetric) {  // (i, j) stands for (j, i) too; an entry given both ways is a duplicate
+        const std::size_t stored = t.values.size();
+        for (std::size_t e = 0; e < stored; ++e) {
+            if (t.rows[e] == t.cols[e]) continue;
+            t.rows.push_back(t.cols[e]);
+            t.cols.push_back(t.rows[e]);
+            t.values.push_back(t.values[e]);
+        }
     }
 }
 

@@ -1,4 +1,6 @@
-// Brute-force backend: blocked float GEMM for candidate selection, exact double re-ranking.
+// Brute-force backend: blocked float GEMM for candidate selection, exact double re-ranking (euclidean,
+// and cosine on the unit rows the caller passes: the same search, other reported distances); for
+// manhattan and chebyshev an exact blocked scan (coordinate_search, below).
 //
 // The points are centred, scaled by a power of two, rounded to float and put in a spatial order
 // (recursive median splits), so that consecutive blocks are compact. For a block of queries Q and a block
@@ -42,6 +44,7 @@
 #include <vector>
 
 #include "knn_internal.hpp"
+#include "lanes.hpp"
 #include "treesne/parallel.hpp"
 
 namespace treesne::detail {
@@ -170,11 +173,12 @@ struct Candidate {
 // skipped), or other points (queries and query_data distinct from x and data).
 class BlockSearch {
   public:
-    BlockSearch(ConstMatrixView x, const FloatData& data, index_t k, NeighborGraph& graph)
-        : BlockSearch(x, data, x, data, true, k, graph) {}
+    // metric: euclidean, or cosine on unit rows (the same search; only the reported distances differ).
+    BlockSearch(ConstMatrixView x, const FloatData& data, index_t k, Metric metric, NeighborGraph& graph)
+        : BlockSearch(x, data, x, data, true, k, metric, graph) {}
     BlockSearch(ConstMatrixView x, const FloatData& data, ConstMatrixView queries,
                 const FloatData& query_data, index_t k, NeighborGraph& graph)
-        : BlockSearch(x, data, queries, query_data, false, k, graph) {}
+        : BlockSearch(x, data, queries, query_data, false, k, Metric::euclidean, graph) {}
 
     // Queries at positions [q0, q1). References are visited from the block around the queries outwards:
     // with the spatial order, the first blocks hold most neighbours, the thresholds drop at once and
@@ -198,13 +202,14 @@ class BlockSearch {
 
   private:
     BlockSearch(ConstMatrixView x, const FloatData& data, ConstMatrixView queries,
-                const FloatData& query_data, bool self, index_t k, NeighborGraph& graph)
+                const FloatData& query_data, bool self, index_t k, Metric metric, NeighborGraph& graph)
         : x_(x),
           data_(data),
           queries_(queries),
           query_data_(query_data),
           self_(self),
           k_(k),
+          metric_(metric),
           keep_(k + extra_candidates),
           stride_(2 * keep_ + chunk),
           graph_(graph) {
@@ -264,7 +269,7 @@ class BlockSearch {
         Candidate* buffer = buffer_.data() + slot * stride_;
         index_t count = count_[s];
         if (count < keep_) {  // cannot happen with N - 1 > keep and finite data
-            exact_scan(x_, q, query, skip(query), k_, candidates_, graph_);
+            exact_scan(x_, q, query, skip(query), k_, candidates_, graph_, metric_);
             return;
         }
         const float threshold = compact(buffer, count);
@@ -280,7 +285,7 @@ class BlockSearch {
         const double bound = 4.0 * (dims + 2.0) * 0x1p-24 * (qn + data_.max_norm) + dims * 0x1p-100;
         // Every point left out has an estimate >= qn + threshold (see the comment at the top).
         if (qn + static_cast<double>(threshold) - bound > kth * data_.scale_squared) {
-            write_row(candidates_, query, k_, graph_);
+            write_row(candidates_, query, k_, graph_, metric_);
         } else {
             rescan(position, query, kth * data_.scale_squared + bound - qn);
         }
@@ -304,10 +309,10 @@ class BlockSearch {
             }
         }
         if (static_cast<index_t>(candidates_.size()) < k_) {  // only if the bound were violated
-            exact_scan(x_, q, query, skip(query), k_, candidates_, graph_);
+            exact_scan(x_, q, query, skip(query), k_, candidates_, graph_, metric_);
             return;
         }
-        write_row(candidates_, query, k_, graph_);
+        write_row(candidates_, query, k_, graph_, metric_);
     }
 
     // The reference row a query skips: itself, or none.
@@ -319,6 +324,7 @@ class BlockSearch {
     const FloatData& query_data_;
     bool self_;
     index_t k_;
+    Metric metric_;
     index_t keep_;
     index_t stride_;
     NeighborGraph& graph_;
@@ -330,23 +336,185 @@ class BlockSearch {
     Eigen::VectorXf estimates_;
 };
 
-void exact_scan_all(ConstMatrixView x, index_t k, int threads, NeighborGraph& graph) {
+void exact_scan_all(ConstMatrixView x, index_t k, Metric metric, int threads, NeighborGraph& graph) {
     parallel_for(x.rows, threads, [&](index_t begin, index_t end) {
         std::vector<Neighbor> scratch;
-        for (index_t i = begin; i < end; ++i) exact_scan_row(x, i, k, scratch, graph);
+        for (index_t i = begin; i < end; ++i) exact_scan_row(x, i, k, scratch, graph, metric);
     });
+}
+
+// --- manhattan and chebyshev: an exact blocked scan ----------------------------------------------
+//
+// No GEMM identity exists for these metrics, so every distance is computed exactly, kLanes reference
+// points at a time: the references are stored in panels of panel_width points, transposed (coordinate
+// j of a panel's column c at panel[j * panel_width + c]), and each lane accumulates one pair in index
+// order, the same operations as rank_distance() (|a - b| by clearing the sign bit, as std::abs does;
+// then a sum or std::max's select), so every distance is bit-equal to it and no rescan is needed. A
+// block of queries walks the panels together (each panel is read from cache by all of them); each
+// query keeps the candidates whose distance is at most its threshold, and when it holds 2k of them a
+// selection keeps the k best by (distance, tie key) and lowers the threshold to the k-th distance: a
+// point farther than that can never be among the k nearest, while ties at the threshold are kept.
+
+constexpr index_t panel_width = 256;   // references per panel, a multiple of kLanes
+constexpr index_t panel_queries = 64;  // queries that walk the panels together
+
+// The reference rows in transposed panels; columns past N are zeros (their distances are never read).
+std::vector<double> make_panels(ConstMatrixView x, int threads) {
+    const index_t panels = (x.rows + panel_width - 1) / panel_width;
+    std::vector<double> out(static_cast<std::size_t>(panels * panel_width * x.cols), 0.0);
+    parallel_for(panels, threads, [&](index_t b0, index_t b1) {
+        for (index_t b = b0; b < b1; ++b) {
+            double* panel = out.data() + b * panel_width * x.cols;
+            for (index_t c = 0; c < panel_width && b * panel_width + c < x.rows; ++c) {
+                const double* row = x.row(b * panel_width + c);
+                for (index_t j = 0; j < x.cols; ++j) panel[j * panel_width + c] = row[j];
+            }
+        }
+    });
+    return out;
+}
+
+[[gnu::always_inline]] inline Lanes abs_lanes(Lanes v) {
+    using Bits = std::int64_t __attribute__((vector_size(kLanes * sizeof(double))));
+    Bits bits;
+    __builtin_memcpy(&bits, &v, sizeof bits);
+    bits &= std::numeric_limits<std::int64_t>::max();
+    __builtin_memcpy(&v, &bits, sizeof v);
+    return v;
+}
+
+// Queries scored against one panel load: each coordinate loaded from the panel serves all of them.
+constexpr index_t query_group = 4;
+
+// Rank distances from the queries q[0, Q) to the panel's columns [0, groups kLanes), into
+// out[s * panel_width + c]. Each lane of each accumulator is one pair, summed in index order.
+template <Metric M, index_t Q>
+void panel_rank_distances(const double* const* q, const double* panel, index_t d, index_t groups,
+                          double* out) {
+    for (index_t g = 0; g < groups; ++g) {
+        Lanes acc[Q] = {};
+        const double* column = panel + g * kLanes;
+        for (index_t j = 0; j < d; ++j) {
+            const Lanes r = load(column + j * panel_width);
+            for (index_t s = 0; s < Q; ++s) {
+                const Lanes diff = abs_lanes(broadcast(q[s][j]) - r);
+                if constexpr (M == Metric::manhattan)
+                    acc[s] += diff;
+                else
+                    acc[s] = acc[s] < diff ? diff : acc[s];
+            }
+        }
+        for (index_t s = 0; s < Q; ++s)
+            __builtin_memcpy(out + s * panel_width + g * kLanes, &acc[s], sizeof acc[s]);
+    }
+}
+
+template <Metric M>
+class CoordinateSearch {
+  public:
+    CoordinateSearch(ConstMatrixView x, const std::vector<double>& panels, index_t k, NeighborGraph& graph)
+        : x_(x), panels_(panels), k_(k), capacity_(2 * k + panel_width), graph_(graph) {
+        buffer_.resize(static_cast<std::size_t>(panel_queries * capacity_));
+        count_.resize(static_cast<std::size_t>(panel_queries));
+        threshold_.resize(static_cast<std::size_t>(panel_queries));
+        distances_.resize(static_cast<std::size_t>(query_group * panel_width));
+    }
+
+    // Queries [q0, q1), at most panel_queries of them.
+    void run(index_t q0, index_t q1) {
+        std::fill(count_.begin(), count_.end(), 0);
+        std::fill(threshold_.begin(), threshold_.end(), std::numeric_limits<double>::infinity());
+        const index_t n = x_.rows, d = x_.cols;
+        for (index_t r0 = 0; r0 < n; r0 += panel_width) {
+            const index_t cols = std::min(panel_width, n - r0);
+            const double* panel = panels_.data() + r0 * d;
+            const index_t groups = (cols + kLanes - 1) / kLanes;
+            index_t q = q0;
+            for (; q + query_group <= q1; q += query_group) {
+                const double* rows[query_group];
+                for (index_t s = 0; s < query_group; ++s) rows[s] = x_.row(q + s);
+                panel_rank_distances<M, query_group>(rows, panel, d, groups, distances_.data());
+                for (index_t s = 0; s < query_group; ++s)
+                    scan(q + s, q + s - q0, r0, cols, distances_.data() + s * panel_width);
+            }
+            for (; q < q1; ++q) {
+                const double* row = x_.row(q);
+                panel_rank_distances<M, 1>(&row, panel, d, groups, distances_.data());
+                scan(q, q - q0, r0, cols, distances_.data());
+            }
+        }
+        for (index_t q = q0; q < q1; ++q) {
+            const auto s = static_cast<std::size_t>(q - q0);
+            Neighbor* buffer = buffer_.data() + s * static_cast<std::size_t>(capacity_);
+            row_.assign(buffer, buffer + count_[s]);
+            write_row(row_, q, k_, graph_, M);
+        }
+    }
+
+  private:
+    void scan(index_t q, index_t slot, index_t r0, index_t cols, const double* dist) {
+        const auto s = static_cast<std::size_t>(slot);
+        Neighbor* buffer = buffer_.data() + s * static_cast<std::size_t>(capacity_);
+        index_t count = count_[s];
+        const double threshold = threshold_[s];
+        int hits = 0;  // branch-free count first: once the threshold has dropped most panels have none
+        for (index_t c = 0; c < cols; ++c) hits += dist[c] <= threshold;
+        if (hits == 0) return;
+        for (index_t c = 0; c < cols; ++c)
+            if (dist[c] <= threshold && r0 + c != q)
+                buffer[count++] = candidate(q, static_cast<point_t>(r0 + c), dist[c]);
+        if (count >= 2 * k_) {
+            std::nth_element(buffer, buffer + (k_ - 1), buffer + count);
+            count = k_;
+            threshold_[s] = buffer[k_ - 1].distance;
+        }
+        count_[s] = count;
+    }
+
+    ConstMatrixView x_;
+    const std::vector<double>& panels_;
+    index_t k_, capacity_;
+    NeighborGraph& graph_;
+    std::vector<Neighbor> buffer_, row_;
+    std::vector<index_t> count_;
+    std::vector<double> threshold_, distances_;
+};
+
+template <Metric M>
+NeighborGraph coordinate_search(ConstMatrixView x, index_t k, int threads, const SearchProgress& progress) {
+    NeighborGraph graph = allocate_graph(x.rows, k);
+    const std::vector<double> panels = make_panels(x, threads);
+    const index_t blocks = (x.rows + panel_queries - 1) / panel_queries;
+    parallel_for_reporting(
+        blocks, threads,
+        [&](index_t b0, index_t b1) {
+            CoordinateSearch<M> search(x, panels, k, graph);
+            for (index_t b = b0; b < b1; ++b)
+                search.run(b * panel_queries, std::min(x.rows, (b + 1) * panel_queries));
+        },
+        progress);
+    return graph;
+}
+
+NeighborGraph coordinate_search(ConstMatrixView x, index_t k, Metric metric, int threads,
+                                const SearchProgress& progress) {
+    if (metric == Metric::manhattan) return coordinate_search<Metric::manhattan>(x, k, threads, progress);
+    return coordinate_search<Metric::chebyshev>(x, k, threads, progress);
 }
 
 }  // namespace
 
-NeighborGraph knn_brute(ConstMatrixView x, index_t k, int threads, const SearchProgress& progress) {
+NeighborGraph knn_brute(ConstMatrixView x, index_t k, Metric metric, int threads,
+                        const SearchProgress& progress) {
+    if (metric == Metric::manhattan || metric == Metric::chebyshev)
+        return coordinate_search(x, k, metric, threads, progress);
     const index_t n = x.rows;
     NeighborGraph graph = allocate_graph(n, k);
     FloatData data;
     Frame frame;
     // With N - 1 <= k + m every point is a candidate anyway: the exact scan is the whole job.
     if (n - 1 <= k + extra_candidates || !make_frame(x, {}, frame)) {
-        exact_scan_all(x, k, threads, graph);
+        exact_scan_all(x, k, metric, threads, graph);
         return graph;
     }
     to_float(x, frame, data);
@@ -354,7 +522,7 @@ NeighborGraph knn_brute(ConstMatrixView x, index_t k, int threads, const SearchP
     parallel_for_reporting(
         blocks, threads,
         [&](index_t b0, index_t b1) {
-            BlockSearch search(x, data, k, graph);
+            BlockSearch search(x, data, k, metric, graph);
             for (index_t b = b0; b < b1; ++b) search.run(b * query_block, std::min(n, (b + 1) * query_block));
         },
         progress);
@@ -370,7 +538,8 @@ NeighborGraph knn_brute_queries(ConstMatrixView x, ConstMatrixView queries, inde
     if (x.rows <= k + extra_candidates || !make_frame(x, queries, frame)) {
         parallel_for(m, threads, [&](index_t begin, index_t end) {
             std::vector<Neighbor> scratch;
-            for (index_t i = begin; i < end; ++i) exact_scan(x, queries.row(i), i, -1, k, scratch, graph);
+            for (index_t i = begin; i < end; ++i)
+                exact_scan(x, queries.row(i), i, -1, k, scratch, graph, Metric::euclidean);
         });
         return graph;
     }

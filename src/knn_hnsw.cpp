@@ -7,6 +7,9 @@
 // pool and do not change the answer), so they run in parallel and each row is the same whoever computes
 // it. Serial insertion is the cost: see src/neighbors.cpp for its time at N = 70,000 and 1,000,000.
 //
+// Metrics: euclidean, and cosine on the unit rows the caller passes (there the Euclidean order is the
+// cosine order; only the reported distances differ, in write_row). hnswlib has no L1 or maximum space.
+//
 // Exact distances. hnswlib works in float on centred data scaled by a power of two (so float never
 // overflows, and a large common offset does not eat the float mantissa). Each query takes all ef
 // candidates of its search, drops itself, recomputes every distance with squared_distance() and keeps
@@ -73,10 +76,10 @@ FloatMap float_map(ConstMatrixView x) {
     return map;
 }
 
-void exact_scan_all(ConstMatrixView x, index_t k, int threads, NeighborGraph& graph) {
+void exact_scan_all(ConstMatrixView x, index_t k, Metric metric, int threads, NeighborGraph& graph) {
     parallel_for(x.rows, threads, [&](index_t begin, index_t end) {
         std::vector<Neighbor> scratch;
-        for (index_t i = begin; i < end; ++i) exact_scan_row(x, i, k, scratch, graph);
+        for (index_t i = begin; i < end; ++i) exact_scan_row(x, i, k, scratch, graph, metric);
     });
 }
 
@@ -92,7 +95,7 @@ void exact_scan_all(ConstMatrixView x, index_t k, int threads, NeighborGraph& gr
 // Fashion-MNIST points on two cores).
 constexpr double hnsw_build_share = 0.65;
 
-index_t search_all(ConstMatrixView x, index_t k, index_t ef, const FloatMap& map,
+index_t search_all(ConstMatrixView x, index_t k, index_t ef, Metric metric, const FloatMap& map,
                    const hnswlib::HierarchicalNSW<float>& index, int threads, NeighborGraph& graph,
                    const SearchProgress& progress) {
     // The node of each point (its label is its index); read from the map once, before the threads.
@@ -117,10 +120,10 @@ index_t search_all(ConstMatrixView x, index_t k, index_t ef, const FloatMap& map
                     candidates.push_back(candidate(i, p, squared_distance(q, x.row(p), x.cols)));
             }
             if (static_cast<index_t>(candidates.size()) < k) {
-                exact_scan_row(x, i, k, candidates, graph);
+                exact_scan_row(x, i, k, candidates, graph, metric);
                 ++exact;
             } else {
-                write_row(candidates, i, k, graph);
+                write_row(candidates, i, k, graph, metric);
             }
         }
         exact_rows += exact;
@@ -143,6 +146,8 @@ double thread_cpu_seconds() {
 
 NeighborGraph knn_hnsw(ConstMatrixView x, index_t k, const NeighborOptions& options, int threads,
                        HnswReport* report, const SearchProgress& progress) {
+    require(options.metric == Metric::euclidean || options.metric == Metric::cosine,
+            "the hnsw backend cannot compute ", to_string(options.metric), " distances");
     HnswReport local;
     HnswReport& r = report ? *report : local;
     r = HnswReport{};
@@ -153,7 +158,7 @@ NeighborGraph knn_hnsw(ConstMatrixView x, index_t k, const NeighborOptions& opti
     // tiny inputs and k = N - 1 exactly.
     if (ef >= n - 1) {
         const auto start = std::chrono::steady_clock::now();
-        exact_scan_all(x, k, threads, graph);
+        exact_scan_all(x, k, options.metric, threads, graph);
         r.search_seconds = seconds_since(start);
         r.exact_rows = n;
         return graph;
@@ -180,7 +185,7 @@ NeighborGraph knn_hnsw(ConstMatrixView x, index_t k, const NeighborOptions& opti
         start = std::chrono::steady_clock::now();
         // The bottom-layer search takes ef as an argument: no shared state is written during the queries
         // (searchKnn would read the index's ef member instead, set by setEf).
-        r.exact_rows = search_all(x, k, ef, map, index, threads, graph, progress);
+        r.exact_rows = search_all(x, k, ef, options.metric, map, index, threads, graph, progress);
         r.search_seconds = seconds_since(start);
     } catch (const Error&) {
         throw;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
 #include <vector>
 
@@ -48,7 +49,60 @@ using SearchProgress = std::function<void(double)>;
 void parallel_for_reporting(index_t n, int threads, const std::function<void(index_t, index_t)>& fn,
                             const SearchProgress& progress, double from = 0.0, double to = 1.0);
 
-/// A candidate neighbour of a query: squared distance from squared_distance(), the tie key and the
+// --- metrics -----------------------------------------------------------------------------------------
+//
+// Every backend ranks candidates by a metric's rank distance r, computed by rank_distance() alone (one
+// definition, summed in index order), and reports reported_distance(r), the squared metric distance, in
+// NeighborGraph::distances. Cosine works on the rows scaled to unit length (unit_rows()), where it is
+// the Euclidean order: r is the squared Euclidean distance of the unit rows, and 1 - cos = r / 2.
+
+/// The rank distance of rows a and b (for cosine: rows of unit_rows()), d coordinates, in index order:
+/// sum (a_j - b_j)^2 for euclidean and cosine (squared_distance()), sum |a_j - b_j| for manhattan,
+/// max |a_j - b_j| for chebyshev. Symmetric bit for bit (only differences' signs change).
+inline double rank_distance(Metric metric, const double* a, const double* b, index_t d) {
+    switch (metric) {
+        case Metric::manhattan: {
+            double sum = 0.0;
+            for (index_t j = 0; j < d; ++j) sum += std::abs(a[j] - b[j]);
+            return sum;
+        }
+        case Metric::chebyshev: {
+            double largest = 0.0;
+            for (index_t j = 0; j < d; ++j) largest = std::max(largest, std::abs(a[j] - b[j]));
+            return largest;
+        }
+        case Metric::euclidean:
+        case Metric::cosine:
+        default:
+            return squared_distance(a, b, d);
+    }
+}
+
+/// The squared metric distance that NeighborGraph reports for rank distance r: r (euclidean),
+/// (r / 2)^2 (cosine: for unit u, v, 1 - cos = |u - v|^2 / 2), r^2 (manhattan, chebyshev). Non-decreasing
+/// in r, and strictly increasing wherever the square does not underflow (r above ~1e-154).
+inline double reported_distance(Metric metric, double r) {
+    switch (metric) {
+        case Metric::euclidean:
+            return r;
+        case Metric::cosine: {
+            const double d = 0.5 * r;
+            return d * d;
+        }
+        case Metric::manhattan:
+        case Metric::chebyshev:
+        default:
+            return r * r;
+    }
+}
+
+/// The rows of x scaled to unit Euclidean length, for cosine (each row first scaled exactly by a power
+/// of two that brings its largest |entry| into [1/2, 1), so that the norm neither overflows nor
+/// underflows; then divided by the norm, summed in index order). Throws InvalidArgument naming the first
+/// all-zero row (1-based). threads: 0 = all; the result does not depend on it.
+Matrix unit_rows(ConstMatrixView x, int threads);
+
+/// A candidate neighbour of a query: its rank distance from rank_distance(), the tie key and the
 /// point's index. Ordered by (distance, tie), the one order every backend reports; for one query the
 /// tie keys of different points differ (tie_key is a bijection of (query, index)), so that order is
 /// total and the index never needs to break a tie.
@@ -77,22 +131,28 @@ void check_query_arguments(ConstMatrixView reference, ConstMatrixView queries, i
 /// An n x k graph with its storage allocated.
 NeighborGraph allocate_graph(index_t n, index_t k);
 
-/// Exact neighbours of point `query` by a scan of all N points with squared_distance(), self excluded:
-/// the k smallest by (distance, tie key), sorted, written to graph row `query`. scratch is reused storage.
+/// Exact neighbours of point `query` by a scan of all N points with rank_distance(metric), self
+/// excluded: the k smallest by (distance, tie key), sorted, written to graph row `query`. scratch is
+/// reused storage.
 void exact_scan_row(ConstMatrixView x, index_t query, index_t k, std::vector<Neighbor>& scratch,
-                    NeighborGraph& graph);
+                    NeighborGraph& graph, Metric metric);
 
 /// The same for any point q (x.cols coordinates): the k nearest rows of x by (distance,
 /// tie_key(query, j)), row `skip` left out (-1: none), written to graph row `query`.
 void exact_scan(ConstMatrixView x, const double* q, index_t query, index_t skip, index_t k,
-                std::vector<Neighbor>& scratch, NeighborGraph& graph);
+                std::vector<Neighbor>& scratch, NeighborGraph& graph, Metric metric);
 
-/// Sorts candidates by (distance, tie key) and writes the first k to graph row `query`.
-void write_row(std::vector<Neighbor>& candidates, index_t query, index_t k, NeighborGraph& graph);
+/// Sorts candidates (rank distances) by (distance, tie key) and writes the first k to graph row
+/// `query`, each distance as reported_distance(metric, r).
+void write_row(std::vector<Neighbor>& candidates, index_t query, index_t k, NeighborGraph& graph,
+               Metric metric);
 
-/// Exact backends. Arguments are already checked; results equal nearest_neighbors_naive bit for bit.
-NeighborGraph knn_kdtree(ConstMatrixView x, index_t k, int threads, const SearchProgress& progress = {});
-NeighborGraph knn_brute(ConstMatrixView x, index_t k, int threads, const SearchProgress& progress = {});
+/// Exact backends. Arguments are already checked (for cosine, x holds unit_rows()); results equal
+/// nearest_neighbors_naive bit for bit. kdtree: euclidean, cosine, manhattan; brute: every metric.
+NeighborGraph knn_kdtree(ConstMatrixView x, index_t k, Metric metric, int threads,
+                         const SearchProgress& progress = {});
+NeighborGraph knn_brute(ConstMatrixView x, index_t k, Metric metric, int threads,
+                        const SearchProgress& progress = {});
 
 /// The same backends for queries that are not reference points (nearest_neighbors_of): row i of the
 /// M x k graph holds query i's k nearest rows of x, nothing skipped. Arguments are already checked;
@@ -112,8 +172,9 @@ struct HnswReport {
     index_t exact_rows = 0;
 };
 
-/// Approximate backend (hnswlib). Arguments and options are already checked; the result keeps every
-/// NeighborGraph invariant and is the same bit for bit for any thread count.
+/// Approximate backend (hnswlib). Arguments and options are already checked (for cosine, x holds
+/// unit_rows(); options.metric euclidean or cosine); the result keeps every NeighborGraph invariant and
+/// is the same bit for bit for any thread count.
 NeighborGraph knn_hnsw(ConstMatrixView x, index_t k, const NeighborOptions& options, int threads,
                        HnswReport* report = nullptr, const SearchProgress& progress = {});
 
@@ -127,6 +188,7 @@ struct NndescentParameters {
     index_t reverse_cap = 0;      ///< reverse neighbours kept per point
     double stop_fraction = 0;     ///< stop when fewer than this share of the N k entries changed in a round
     index_t block = 0;            ///< points per block of a round (fixed: the result depends on it)
+    Metric metric = Metric::euclidean;  ///< the working distance's (for cosine, x holds unit rows)
 };
 
 /// NeighborOptions' nndescent fields with each 0 (auto) replaced by its default for N points, k neighbours.
@@ -146,8 +208,8 @@ struct NndescentReport {
 };
 
 /// Approximate backend (random-projection forest + NN-descent). Arguments and parameters are already
-/// checked; the result keeps every NeighborGraph invariant and is the same bit for bit for any thread
-/// count.
+/// checked (for cosine, x holds unit_rows()); the result keeps every NeighborGraph invariant and is the
+/// same bit for bit for any thread count.
 NeighborGraph knn_nndescent(ConstMatrixView x, index_t k, const NndescentParameters& parameters, int threads,
                             NndescentReport* report = nullptr, const SearchProgress& progress = {});
 NeighborGraph knn_nndescent(ConstMatrixView x, index_t k, const NeighborOptions& options, int threads,

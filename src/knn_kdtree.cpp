@@ -1,9 +1,13 @@
 // kd-tree backend: nanoflann (the only file that includes it) over a zero-copy adaptor of the matrix.
+// Metrics: euclidean and cosine (the caller passes the unit rows) with nanoflann's L2 distances, which
+// are squared, like our rank distance; manhattan with its L1 distances (the pruning bound of a cell is
+// the sum of the per-coordinate gaps, a lower bound of the L1 distance). Not chebyshev: nanoflann adds
+// per-coordinate bounds, which the maximum does not obey, so its pruning would be wrong.
 //
-// nanoflann sums the squared differences in its own order (unrolled by four) and breaks distance ties
+// nanoflann sums the (squared) differences in its own order (unrolled by four) and breaks distance ties
 // arbitrarily, so its raw answer can differ from nearest_neighbors_naive in the last bits and in the order
 // of equidistant points. We therefore ask for a few more neighbours than needed, recompute every distance
-// with squared_distance(), sort by (distance, tie key), and accept the answer only when it provably
+// with rank_distance(), sort by (distance, tie key), and accept the answer only when it provably
 // contains every point that could belong to the k nearest. Otherwise (equidistant or duplicate points
 // around the k-th neighbour) one radius search collects every point within the k-th distance, ties
 // included, which settles the query: O(number of ties), where asking again for more neighbours costs
@@ -15,6 +19,7 @@
 #include <vector>
 
 #include "knn_internal.hpp"
+#include "treesne/errors.hpp"
 #include "treesne/parallel.hpp"
 
 namespace treesne::detail {
@@ -44,13 +49,13 @@ constexpr std::size_t leaf_size = 32;
 // a few make re-queries rare on data with ties.
 constexpr index_t extra_neighbors = 4;
 // nanoflann's distances and its pruning bounds are sums of at most D + tree depth rounded non-negative
-// terms, so they differ from squared_distance() by a relative ~(D + 64) 2^-53. This margin (far larger)
+// terms, so they differ from rank_distance() by a relative ~(D + 64) 2^-53. This margin (far larger)
 // makes the acceptance test below safe for any D up to ~10^6.
 constexpr double relative_margin = 1e-9;
 
 // Sound acceptance test. nanoflann returns the m points with the smallest nanoflann distance d' (points
 // left out have d' >= the largest returned d', or lie in pruned cells whose lower bound exceeds it). With
-// d the squared_distance() values, |d' - d| <= eps d for tiny eps, so a point left out has
+// d the rank_distance() values, |d' - d| <= eps d for tiny eps, so a point left out has
 // d >= (1 - 2 eps) max_returned d. When max_returned d > (1 + margin) d_k + tiny, no point left out can
 // reach d_k, the distance of the k-th neighbour, and ties at d_k are all among the returned ones: the k
 // smallest by (d, tie key) of the returned set are the true k nearest.
@@ -75,9 +80,11 @@ struct WithinRadius {
 
 // Queries [begin, end) of `queries` against the tree over x: x's own points (self = true, each skips
 // itself) or other points (self = false, nothing skipped).
-template <class Tree>
+// Rank: the metric whose rank_distance() the tree's distances approximate (euclidean for cosine too), a
+// compile-time constant so that the recomputation of the candidates' distances is a direct call.
+template <class Tree, Metric Rank>
 void query_rows(const Tree& tree, ConstMatrixView x, ConstMatrixView queries, bool self, index_t k,
-                index_t begin, index_t end, NeighborGraph& graph) {
+                Metric metric, index_t begin, index_t end, NeighborGraph& graph) {
     const index_t n = x.rows;
     const index_t skip_none = -1;
     const index_t want = std::min(n, k + (self ? 1 : 0) + extra_neighbors);
@@ -89,7 +96,7 @@ void query_rows(const Tree& tree, ConstMatrixView x, ConstMatrixView queries, bo
         for (index_t j = 0; j < count; ++j) {
             const point_t p = found[static_cast<std::size_t>(j)];
             if (!self || static_cast<index_t>(p) != i)
-                candidates.push_back(candidate(i, p, squared_distance(q, x.row(p), x.cols)));
+                candidates.push_back(candidate(i, p, rank_distance(Rank, q, x.row(p), x.cols)));
         }
     };
     for (index_t i = begin; i < end; ++i) {
@@ -100,7 +107,7 @@ void query_rows(const Tree& tree, ConstMatrixView x, ConstMatrixView queries, bo
             tree.knnSearch(q, static_cast<std::size_t>(want), found.data(), found_distances.data()));
         collect(i, q, got);
         if (static_cast<index_t>(candidates.size()) < k) {  // cannot happen with finite data
-            exact_scan(x, q, i, skip, k, candidates, graph);
+            exact_scan(x, q, i, skip, k, candidates, graph, metric);
             continue;
         }
         std::nth_element(candidates.begin(), candidates.begin() + (k - 1), candidates.end());
@@ -116,61 +123,71 @@ void query_rows(const Tree& tree, ConstMatrixView x, ConstMatrixView queries, bo
             tree.findNeighbors(within, q, {});
             collect(i, q, static_cast<index_t>(found.size()));
             if (static_cast<index_t>(candidates.size()) < k) {  // only if the error bound were violated
-                exact_scan(x, q, i, skip, k, candidates, graph);
+                exact_scan(x, q, i, skip, k, candidates, graph, metric);
                 continue;
             }
         }
-        write_row(candidates, i, k, graph);
+        write_row(candidates, i, k, graph, metric);
     }
 }
 
-template <class Tree>
-NeighborGraph search(ConstMatrixView x, ConstMatrixView queries, bool self, index_t k, int threads,
-                     const SearchProgress& progress) {
+template <class Tree, Metric Rank>
+NeighborGraph search(ConstMatrixView x, ConstMatrixView queries, bool self, index_t k, Metric metric,
+                     int threads, const SearchProgress& progress) {
     RowsAdaptor adaptor{x};
     const Tree tree(static_cast<int>(x.cols), adaptor, nanoflann::KDTreeSingleIndexAdaptorParams(leaf_size));
     NeighborGraph graph = allocate_graph(queries.rows, k);
     // Const queries on a built nanoflann index are thread-safe (nanoflann's documentation).
     parallel_for_reporting(
         queries.rows, threads,
-        [&](index_t begin, index_t end) { query_rows(tree, x, queries, self, k, begin, end, graph); },
+        [&](index_t begin, index_t end) {
+            query_rows<Tree, Rank>(tree, x, queries, self, k, metric, begin, end, graph);
+        },
         progress);
     return graph;
 }
 
-template <int Dim>
-using FixedTree =
-    nanoflann::KDTreeSingleIndexAdaptor<nanoflann::L2_Simple_Adaptor<double, RowsAdaptor, double, point_t>,
-                                        RowsAdaptor, Dim, point_t>;
-using DynamicTree =
-    nanoflann::KDTreeSingleIndexAdaptor<nanoflann::L2_Adaptor<double, RowsAdaptor, double, point_t>,
-                                        RowsAdaptor, -1, point_t>;
+using L2Simple = nanoflann::L2_Simple_Adaptor<double, RowsAdaptor, double, point_t>;
+using L2 = nanoflann::L2_Adaptor<double, RowsAdaptor, double, point_t>;
+using L1 = nanoflann::L1_Adaptor<double, RowsAdaptor, double, point_t>;
+template <class Distance, int Dim>
+using KdTree = nanoflann::KDTreeSingleIndexAdaptor<Distance, RowsAdaptor, Dim, point_t>;
 
 // The tree type by the dimension: a compile-time one lets nanoflann unroll its distance loops where the
 // kd-tree shines.
-NeighborGraph search_any(ConstMatrixView x, ConstMatrixView queries, bool self, index_t k, int threads,
-                         const SearchProgress& progress) {
+template <class Fixed, class Dynamic, Metric Rank>
+NeighborGraph search_any(ConstMatrixView x, ConstMatrixView queries, bool self, index_t k, Metric metric,
+                         int threads, const SearchProgress& progress) {
     switch (x.cols) {
         case 1:
-            return search<FixedTree<1>>(x, queries, self, k, threads, progress);
+            return search<KdTree<Fixed, 1>, Rank>(x, queries, self, k, metric, threads, progress);
         case 2:
-            return search<FixedTree<2>>(x, queries, self, k, threads, progress);
+            return search<KdTree<Fixed, 2>, Rank>(x, queries, self, k, metric, threads, progress);
         case 3:
-            return search<FixedTree<3>>(x, queries, self, k, threads, progress);
+            return search<KdTree<Fixed, 3>, Rank>(x, queries, self, k, metric, threads, progress);
         default:
-            return search<DynamicTree>(x, queries, self, k, threads, progress);
+            return search<KdTree<Dynamic, -1>, Rank>(x, queries, self, k, metric, threads, progress);
     }
+}
+
+NeighborGraph search_metric(ConstMatrixView x, ConstMatrixView queries, bool self, index_t k, Metric metric,
+                            int threads, const SearchProgress& progress) {
+    require(metric != Metric::chebyshev, "the kdtree backend cannot compute chebyshev distances");
+    if (metric == Metric::manhattan)
+        return search_any<L1, L1, Metric::manhattan>(x, queries, self, k, metric, threads, progress);
+    return search_any<L2Simple, L2, Metric::euclidean>(x, queries, self, k, metric, threads, progress);
 }
 
 }  // namespace
 
-NeighborGraph knn_kdtree(ConstMatrixView x, index_t k, int threads, const SearchProgress& progress) {
-    return search_any(x, x, true, k, threads, progress);
+NeighborGraph knn_kdtree(ConstMatrixView x, index_t k, Metric metric, int threads,
+                         const SearchProgress& progress) {
+    return search_metric(x, x, true, k, metric, threads, progress);
 }
 
 NeighborGraph knn_kdtree_queries(ConstMatrixView x, ConstMatrixView queries, index_t k, int threads,
                                  const SearchProgress& progress) {
-    return search_any(x, queries, false, k, threads, progress);
+    return search_metric(x, queries, false, k, Metric::euclidean, threads, progress);
 }
 
 }  // namespace treesne::detail

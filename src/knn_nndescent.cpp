@@ -20,12 +20,18 @@
 //    fixed size, in the spatial order of the first tree: first the lists of the whole block are drawn
 //    (this marks the drawn entries old), then the block's joins run in parallel, offering into any row
 //    under that row's lock.
-// 4. Exact distances. While the graph is built, it is ranked by a vectorised squared distance (fixed
-//    lane order: deterministic and symmetric, but not bit-equal to squared_distance()), scaled by a power
-//    of two and stored as float. At the end every row's distances are recomputed with squared_distance()
-//    and the row is sorted by (distance, tie key), like the exact backends: only the membership of a row
-//    is approximate. A row with fewer than k entries (tiny or heavily duplicated data) is answered by an
-//    exact scan.
+// 4. Exact distances. While the graph is built, it is ranked by a vectorised working distance (the
+//    metric's: squared Euclidean, L1 or maximum; fixed lane order: deterministic and symmetric, but not
+//    bit-equal to rank_distance()), scaled by a power of two and stored as float. At the end every
+//    row's distances are recomputed with rank_distance() and the row is sorted by (distance, tie key),
+//    like the exact backends: only the membership of a row is approximate. A row with fewer than k
+//    entries (tiny or heavily duplicated data) is answered by an exact scan.
+//
+// Metrics. Euclidean, cosine (the caller passes the unit rows: the Euclidean search on them), manhattan
+// and chebyshev. The forest's bisector splits and the leaf search's Euclidean GEMM screen only propose
+// candidates: a leaf's points are offered to each other by the metric's working distance, and the
+// local joins compare pairs by it alone, so the rows are the metric's nearest found. (Euclidean
+// candidates are good candidates for the other two: the three norms are within a factor sqrt(D).)
 //
 // Determinism. A row always holds the k best of everything ever offered to it, under a total order
 // ((distance, tie key): distinct points have distinct keys), so its content does not depend on the order
@@ -114,12 +120,13 @@ void reserve_huge(std::vector<T>& v, std::size_t n) {
 // these; the final distances from the input itself.
 struct Points {
     index_t rows = 0, cols = 0;
+    Metric metric = Metric::euclidean;  // the working distance's (panel_distances)
     std::vector<float> data;
 
     const float* row(index_t i) const { return data.data() + static_cast<std::size_t>(i * cols); }
     double operator()(index_t i, index_t j) const { return data[static_cast<std::size_t>(i * cols + j)]; }
 
-    Points(ConstMatrixView x, int threads) : rows(x.rows), cols(x.cols) {
+    Points(ConstMatrixView x, Metric m, int threads) : rows(x.rows), cols(x.cols), metric(m) {
         std::vector<double> middle(static_cast<std::size_t>(cols));
         double half = 0;
         for (index_t j = 0; j < cols; ++j) {
@@ -149,22 +156,65 @@ struct Points {
 
 // The working distances, kLanes pairs at once. A panel holds points side by side, transposed:
 // coordinate j of column c at panel[j * stride + c] (stride a multiple of kLanes, unused columns zero).
-// out[c] = sum over j, in order, of (a[j] - panel[j, c])^2 for the columns c of lane groups
+// out[c] = sum over j, in order, of (a[j] - panel[j, c])^2 (Metric::euclidean, also cosine's), of
+// |a[j] - panel[j, c]| (manhattan) or their maximum (chebyshev), for the columns c of lane groups
 // [first, last). Each lane is one pair, so no lanes are added together: every pair is summed the same
-// way, whatever its lane or panel. This one function (never inlined, so one piece of machine code)
-// computes every working distance, which makes the working distance of a pair a pure function of the
-// two points, and symmetric (the differences only change sign): a row compares the keys of the same
-// point offered twice. It is not bit-equal to squared_distance(), which the final rows use.
+// way, whatever its lane or panel. One function per metric (never inlined, so one piece of machine
+// code) computes every working distance, which makes the working distance of a pair a pure function of
+// the two points, and symmetric (the differences only change sign): a row compares the keys of the same
+// point offered twice. It is not bit-equal to rank_distance(), which the final rows use.
+template <Metric M>
 [[gnu::noinline]] void panel_distances(const double* a, const double* panel, index_t stride, index_t d,
                                        index_t first, index_t last, double* out) {
+    using Bits = std::int64_t __attribute__((vector_size(kLanes * sizeof(double))));
     for (index_t g = first; g < last; ++g) {
         Lanes acc{};
         const double* column = panel + g * kLanes;
         for (index_t j = 0; j < d; ++j) {
-            const Lanes diff = broadcast(a[j]) - load(column + j * stride);
-            acc += diff * diff;
+            Lanes diff = broadcast(a[j]) - load(column + j * stride);
+            if constexpr (M == Metric::euclidean) {
+                acc += diff * diff;
+            } else {
+                Bits bits;  // |diff|: the sign bit cleared
+                __builtin_memcpy(&bits, &diff, sizeof bits);
+                bits &= std::numeric_limits<std::int64_t>::max();
+                __builtin_memcpy(&diff, &bits, sizeof diff);
+                if constexpr (M == Metric::manhattan)
+                    acc += diff;
+                else
+                    acc = acc < diff ? diff : acc;
+            }
         }
         __builtin_memcpy(out + g * kLanes, &acc, sizeof acc);
+    }
+}
+
+void panel_distances(Metric metric, const double* a, const double* panel, index_t stride, index_t d,
+                     index_t first, index_t last, double* out) {
+    switch (metric) {
+        case Metric::manhattan:
+            return panel_distances<Metric::manhattan>(a, panel, stride, d, first, last, out);
+        case Metric::chebyshev:
+            return panel_distances<Metric::chebyshev>(a, panel, stride, d, first, last, out);
+        case Metric::euclidean:
+        case Metric::cosine:
+        default:
+            return panel_distances<Metric::euclidean>(a, panel, stride, d, first, last, out);
+    }
+}
+
+// An upper bound of the squared Euclidean distance of a pair whose working distance is w: w itself,
+// w^2 (|v|_2 <= |v|_1) or D w^2 (|v|_2^2 <= D |v|_max^2).
+double euclidean_bound(Metric metric, double w, index_t d) {
+    switch (metric) {
+        case Metric::manhattan:
+            return w * w;
+        case Metric::chebyshev:
+            return static_cast<double>(d) * w * w;
+        case Metric::euclidean:
+        case Metric::cosine:
+        default:
+            return w;
     }
 }
 
@@ -174,6 +224,7 @@ class Panel {
     // Gathers the rows `points[0, count)` of x (and nothing else) into the panel.
     void gather(const Points& x, const point_t* points, index_t count) {
         d_ = x.cols;
+        metric_ = x.metric;
         groups_ = (count + kLanes - 1) / kLanes;
         stride_ = groups_ * kLanes;
         data_.resize(static_cast<std::size_t>(d_ * stride_));
@@ -194,12 +245,14 @@ class Panel {
     // indexed by column (entries before `from` are unspecified).
     const double* distances(const float* a, index_t from) {
         query_.assign(a, a + d_);
-        panel_distances(query_.data(), data_.data(), stride_, d_, from / kLanes, groups_, out_.data());
+        panel_distances(metric_, query_.data(), data_.data(), stride_, d_, from / kLanes, groups_,
+                        out_.data());
         return out_.data();
     }
 
   private:
     index_t d_ = 0, groups_ = 0, stride_ = 0;
+    Metric metric_ = Metric::euclidean;
     std::vector<double> data_, out_, query_;
 };
 
@@ -501,10 +554,12 @@ class LeafSearch {
             const index_t q1 = std::min(m, q0 + leaf_query_block);
             std::fill(count_.begin(), count_.end(), 0);
             // A point whose row is already full (from earlier trees) only wants leaf-mates nearer than its
-            // worst entry: start its threshold there (in the leaf's units, with a margin for rounding),
-            // so that most of its estimates are rejected at once.
+            // worst entry: start its threshold there (as a bound on the squared Euclidean distance, in
+            // the leaf's units, with a margin for rounding), so that most of its estimates are rejected
+            // at once.
             for (index_t q = q0; q < q1; ++q) {
-                const double worst = static_cast<double>(rows_.worst(members_[q]));
+                const double worst =
+                    euclidean_bound(x_.metric, static_cast<double>(rows_.worst(members_[q])), x_.cols);
                 const double limit = worst * leaf_units_ * (1 + 1e-3) - static_cast<double>(norms_[static_cast<std::size_t>(q)]);
                 threshold_[static_cast<std::size_t>(q - q0)] =
                     std::isfinite(limit) && limit < 4.0 * static_cast<double>(x_.cols) ? static_cast<float>(limit) : std::numeric_limits<float>::infinity();
@@ -831,9 +886,9 @@ class Joiner {
 
 // --- 4. exact distances ---------------------------------------------------------------------------
 
-// Replaces every row's working distances by squared_distance() and sorts it by (distance, tie key); a
+// Replaces every row's working distances by rank_distance() and sorts it by (distance, tie key); a
 // row that never filled up is answered by an exact scan. Returns the number of such rows.
-index_t finish(ConstMatrixView x, int threads, NeighborGraph& graph) {
+index_t finish(ConstMatrixView x, Metric metric, int threads, NeighborGraph& graph) {
     const index_t k = graph.k;
     std::atomic<index_t> exact_rows{0};
     parallel_for(x.rows, threads, [&](index_t begin, index_t end) {
@@ -842,24 +897,25 @@ index_t finish(ConstMatrixView x, int threads, NeighborGraph& graph) {
         for (index_t i = begin; i < end; ++i) {
             const point_t* indices = graph.indices.data() + i * k;
             if (indices[k - 1] == no_point) {
-                exact_scan_row(x, i, k, row, graph);
+                exact_scan_row(x, i, k, row, graph, metric);
                 ++exact;
                 continue;
             }
             row.clear();
             for (index_t p = 0; p < k; ++p)
-                row.push_back(candidate(i, indices[p], squared_distance(x.row(i), x.row(indices[p]), x.cols)));
-            write_row(row, i, k, graph);
+                row.push_back(
+                    candidate(i, indices[p], rank_distance(metric, x.row(i), x.row(indices[p]), x.cols)));
+            write_row(row, i, k, graph, metric);
         }
         exact_rows += exact;
     });
     return exact_rows.load();
 }
 
-void exact_scan_all(ConstMatrixView x, index_t k, int threads, NeighborGraph& graph) {
+void exact_scan_all(ConstMatrixView x, index_t k, Metric metric, int threads, NeighborGraph& graph) {
     parallel_for(x.rows, threads, [&](index_t begin, index_t end) {
         std::vector<Neighbor> scratch;
-        for (index_t i = begin; i < end; ++i) exact_scan_row(x, i, k, scratch, graph);
+        for (index_t i = begin; i < end; ++i) exact_scan_row(x, i, k, scratch, graph, metric);
     });
 }
 
@@ -884,6 +940,7 @@ NndescentParameters resolve_nndescent(const NeighborOptions& options, index_t n,
     p.reverse_cap = 32;
     p.stop_fraction = 0.001;
     p.block = 4096;
+    p.metric = options.metric;
     return p;
 }
 
@@ -904,7 +961,7 @@ NeighborGraph knn_nndescent(ConstMatrixView x, index_t k, const NndescentParamet
     // Small inputs: the exact scan costs about as much as one round, and settles k close to N exactly.
     if (n <= std::max<index_t>(4 * (k + 1), p.leaf_size)) {
         NeighborGraph graph = allocate_graph(n, k);
-        exact_scan_all(x, k, threads, graph);
+        exact_scan_all(x, k, p.metric, threads, graph);
         r.exact_rows = n;
         r.finish_seconds = seconds_since(start);
         return graph;
@@ -918,7 +975,7 @@ NeighborGraph knn_nndescent(ConstMatrixView x, index_t k, const NndescentParamet
     std::vector<point_t> order;
     std::vector<point_t> label(static_cast<std::size_t>(n));  // input point -> label
     {
-        Points points(x, threads);
+        Points points(x, p.metric, threads);
 
         // 1. The forest, one task per tree, over the input's labels; then everything is relabelled.
         std::vector<Tree> trees(static_cast<std::size_t>(p.trees));
@@ -1018,7 +1075,7 @@ NeighborGraph knn_nndescent(ConstMatrixView x, index_t k, const NndescentParamet
 
     // 4. Exact distances and the project's order (the working rows are freed first).
     graph.distances.resize(static_cast<std::size_t>(n * k));
-    r.exact_rows = finish(x, threads, graph);
+    r.exact_rows = finish(x, p.metric, threads, graph);
     r.finish_seconds = seconds_since(start);
     report_progress(1.0);
     return graph;

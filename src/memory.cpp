@@ -147,9 +147,11 @@ MemoryEstimate estimate_memory(index_t n_points, index_t d_input, const Options&
     // The session holds Y, gains, velocity and the gradient; Y0 and the returned copy come and go.
     e.session = 6 * n * dims * 8;
     if (options.optimizer.method == Method::barnes_hut) {
-        const KnnBackend backend =
-            resolve_backend(options.neighbors.backend, n_points, static_cast<index_t>(d_used));
+        const KnnBackend backend = resolve_backend(options.neighbors.backend, n_points,
+                                                   static_cast<index_t>(d_used), options.neighbors.metric);
         e.neighbor_search = neighbor_search_bytes(backend, n, d_used, k, options.neighbors);
+        // cosine searches a unit-length copy of the rows
+        if (options.neighbors.metric == Metric::cosine) e.neighbor_search += n * d_used * 8;
         e.neighbors = n * k * (4 + 8);
         // float conditionals, then one counter a point while P is assembled
         e.affinity_workspace = n * k * 4 + n * 4;

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <mutex>
+#include <vector>
 
 #include "knn_internal.hpp"
 #include "permutation.hpp"
@@ -41,9 +43,19 @@ double squared_distance(const double* a, const double* b, index_t d) {
 // 5.0/4.8 (it grows as N^2: ~20 at 200k). Fashion-MNIST PCA-50, N = 70k: brute 8.8 s CPU (4.5 s wall on
 // two idle cores). The kd-tree wins up to D = 4 at every N; brute from D = 5 up to N ~ 200k, where the
 // kd-tree catches up at D = 5 (brute is O(N^2), the kd-tree's queries grow slowly with N).
-KnnBackend resolve_backend(KnnBackend backend, index_t n, index_t d) {
+//
+// Other metrics (not measured separately): cosine is the Euclidean search on the unit rows, so it
+// follows the Euclidean choice; manhattan too (the kd-tree prunes by L1 bounds as well). chebyshev has
+// no kd-tree (nanoflann's pruning sums per-coordinate bounds, which the maximum does not obey): the
+// brute force, or nndescent above the approximate crossover's N in any dimension (in low dimension the
+// brute force's O(N^2) would otherwise be the only choice, and the graph search does well there).
+KnnBackend resolve_backend(KnnBackend backend, index_t n, index_t d, Metric metric) {
     if (backend != KnnBackend::automatic) return backend;
     const bool low_dimension = d <= 4 || (d == 5 && n > 200'000);
+    if (metric == Metric::chebyshev)
+        return n > approximate_knn_min_points && (low_dimension || d >= approximate_knn_min_dims)
+                   ? KnnBackend::nndescent
+                   : KnnBackend::brute;
     if (low_dimension) return KnnBackend::kdtree;
     // Measured at D = 50 only; between 5 and 20 dimensions the brute force is cheaper per pair and no
     // crossover was measured, so it stays exact there.
@@ -52,6 +64,8 @@ KnnBackend resolve_backend(KnnBackend backend, index_t n, index_t d) {
 }
 
 void validate(const NeighborOptions& o) {
+    require(backend_supports(o.backend, o.metric), "the ", to_string(o.backend), " backend cannot compute ",
+            to_string(o.metric), " distances (use automatic or brute)");
     // Upper bounds keep the index's memory (8 M bytes of links per point) and the per-query work sane;
     // hnswlib itself clamps M above 10000 with a warning on stderr, which a library must not print.
     require(o.hnsw_m >= 2 && o.hnsw_m <= 1000, "hnsw M must be in [2, 1000]; got ", o.hnsw_m);
@@ -160,7 +174,8 @@ NeighborGraph allocate_graph(index_t n, index_t k) {
     return graph;
 }
 
-void write_row(std::vector<Neighbor>& candidates, index_t query, index_t k, NeighborGraph& graph) {
+void write_row(std::vector<Neighbor>& candidates, index_t query, index_t k, NeighborGraph& graph,
+               Metric metric) {
     const auto kk = static_cast<std::ptrdiff_t>(k);
     if (static_cast<index_t>(candidates.size()) > k) {
         std::nth_element(candidates.begin(), candidates.begin() + kk, candidates.end());
@@ -170,8 +185,41 @@ void write_row(std::vector<Neighbor>& candidates, index_t query, index_t k, Neig
     double* distances = graph.distances.data() + query * k;
     for (index_t j = 0; j < k; ++j) {
         indices[j] = candidates[static_cast<std::size_t>(j)].index;
-        distances[j] = candidates[static_cast<std::size_t>(j)].distance;
+        distances[j] = reported_distance(metric, candidates[static_cast<std::size_t>(j)].distance);
     }
+}
+
+Matrix unit_rows(ConstMatrixView x, int threads) {
+    Matrix unit(x.rows, x.cols);
+    // The first all-zero row, found in parallel: each range records its first, the smallest wins.
+    std::vector<index_t> zero_rows;
+    std::mutex zero_mutex;
+    parallel_for(x.rows, threads, [&](index_t begin, index_t end) {
+        for (index_t i = begin; i < end; ++i) {
+            const double* row = x.row(i);
+            double* out = unit.row(i);
+            double largest = 0.0;
+            for (index_t j = 0; j < x.cols; ++j) largest = std::max(largest, std::abs(row[j]));
+            if (!(largest > 0.0)) {
+                const std::lock_guard<std::mutex> lock(zero_mutex);
+                zero_rows.push_back(i);
+                return;
+            }
+            int exponent = 0;
+            std::frexp(largest, &exponent);  // largest in [2^(e-1), 2^e)
+            double norm = 0.0;
+            for (index_t j = 0; j < x.cols; ++j) {
+                out[j] = std::ldexp(row[j], -exponent);
+                norm += out[j] * out[j];
+            }
+            norm = std::sqrt(norm);
+            for (index_t j = 0; j < x.cols; ++j) out[j] /= norm;
+        }
+    });
+    if (!zero_rows.empty())
+        require(false, "cosine distance is undefined for row ",
+                *std::min_element(zero_rows.begin(), zero_rows.end()) + 1, " (all zeros)");
+    return unit;
 }
 
 void parallel_for_reporting(index_t n, int threads, const std::function<void(index_t, index_t)>& fn,
@@ -190,28 +238,34 @@ void parallel_for_reporting(index_t n, int threads, const std::function<void(ind
 }
 
 void exact_scan_row(ConstMatrixView x, index_t query, index_t k, std::vector<Neighbor>& scratch,
-                    NeighborGraph& graph) {
-    exact_scan(x, x.row(query), query, query, k, scratch, graph);
+                    NeighborGraph& graph, Metric metric) {
+    exact_scan(x, x.row(query), query, query, k, scratch, graph, metric);
 }
 
 void exact_scan(ConstMatrixView x, const double* q, index_t query, index_t skip, index_t k,
-                std::vector<Neighbor>& scratch, NeighborGraph& graph) {
+                std::vector<Neighbor>& scratch, NeighborGraph& graph, Metric metric) {
     scratch.clear();
     scratch.reserve(static_cast<std::size_t>(x.rows));
     for (index_t j = 0; j < x.rows; ++j) {
         if (j == skip) continue;
-        scratch.push_back(candidate(query, static_cast<point_t>(j), squared_distance(q, x.row(j), x.cols)));
+        scratch.push_back(
+            candidate(query, static_cast<point_t>(j), rank_distance(metric, q, x.row(j), x.cols)));
     }
-    write_row(scratch, query, k, graph);
+    write_row(scratch, query, k, graph, metric);
 }
 
 }  // namespace detail
 
-NeighborGraph nearest_neighbors_naive(ConstMatrixView x, index_t k) {
+NeighborGraph nearest_neighbors_naive(ConstMatrixView x, index_t k, Metric metric) {
     detail::check_knn_arguments(x, k);
+    Matrix unit;
+    if (metric == Metric::cosine) {
+        unit = detail::unit_rows(x, 1);
+        x = unit;
+    }
     NeighborGraph graph = detail::allocate_graph(x.rows, k);
     std::vector<detail::Neighbor> scratch;
-    for (index_t i = 0; i < x.rows; ++i) detail::exact_scan_row(x, i, k, scratch, graph);
+    for (index_t i = 0; i < x.rows; ++i) detail::exact_scan_row(x, i, k, scratch, graph, metric);
     return graph;
 }
 
@@ -229,20 +283,28 @@ NeighborGraph nearest_neighbors(ConstMatrixView x, index_t k, const NeighborOpti
             last = fraction;
             progress(fraction);
         };
+    const Metric metric = options.metric;
+    // Cosine is the Euclidean search on the rows scaled to unit length (the copy lives for the search).
+    Matrix unit;
+    ConstMatrixView data = x;
+    if (metric == Metric::cosine) {
+        unit = detail::unit_rows(x, threads);
+        data = unit;
+    }
     NeighborGraph graph;
-    switch (resolve_backend(options.backend, x.rows, x.cols)) {
+    switch (resolve_backend(options.backend, x.rows, x.cols, metric)) {
         case KnnBackend::kdtree:
-            graph = detail::knn_kdtree(x, k, threads, tracked);
+            graph = detail::knn_kdtree(data, k, metric, threads, tracked);
             break;
         case KnnBackend::hnsw:
-            graph = detail::knn_hnsw(x, k, options, threads, nullptr, tracked);
+            graph = detail::knn_hnsw(data, k, options, threads, nullptr, tracked);
             break;
         case KnnBackend::nndescent:
-            graph = detail::knn_nndescent(x, k, options, threads, tracked);
+            graph = detail::knn_nndescent(data, k, options, threads, tracked);
             break;
         case KnnBackend::brute:
         default:
-            graph = detail::knn_brute(x, k, threads, tracked);
+            graph = detail::knn_brute(data, k, metric, threads, tracked);
             break;
     }
     if (progress && last < 1.0) progress(1.0);
@@ -270,29 +332,6 @@ NeighborGraph nearest_neighbors(ConstMatrixView x, index_t k, KnnBackend backend
     NeighborOptions options;
     options.backend = backend;
     return nearest_neighbors(x, k, options, threads);
-}
-
-std::vector<point_t> locality_order(const NeighborGraph& graph) {
-    const auto n = static_cast<std::size_t>(graph.n);
-    std::vector<point_t> order;
-    order.reserve(n);
-    std::vector<bool> reached(n, false);
-    // `order` is its own queue: the points from `head` on are reached but not yet expanded.
-    std::size_t head = 0;
-    for (std::size_t start = 0; start < n; ++start) {
-        if (reached[start]) continue;
-        reached[start] = true;
-        order.push_back(static_cast<point_t>(start));
-        for (; head < order.size(); ++head) {
-            const point_t* row = graph.row_indices(static_cast<index_t>(order[head]));
-            for (index_t e = 0; e < graph.k; ++e)
-                if (!reached[row[e]]) {
-                    reached[row[e]] = true;
-                    order.push_back(row[e]);
-                }
-        }
-    }
-    return order;
 }
 
 void relabel(NeighborGraph& graph, const std::vector<point_t>& order) {

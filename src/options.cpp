@@ -15,6 +15,31 @@ index_t neighbor_count(double perplexity, index_t n) {
     return k > 0 ? static_cast<index_t>(k) : 0;
 }
 
+index_t neighbor_count(const AffinityOptions& options, index_t n) {
+    if (options.k > 0) return options.k;
+    double largest = options.perplexity;
+    for (double p : options.more_perplexities) largest = std::max(largest, p);
+    return neighbor_count(largest, n);
+}
+
+const char* to_string(AffinityKind kind) {
+    switch (kind) {
+        case AffinityKind::perplexity:
+            return "perplexity";
+        case AffinityKind::sigma:
+            return "sigma";
+        case AffinityKind::uniform:
+            return "uniform";
+    }
+    return "?";
+}
+
+std::optional<AffinityKind> parse_affinity_kind(const std::string& name) {
+    for (AffinityKind k : {AffinityKind::perplexity, AffinityKind::sigma, AffinityKind::uniform})
+        if (name == to_string(k)) return k;
+    return std::nullopt;
+}
+
 double resolve_learning_rate(const OptimizerOptions& options, index_t n) {
     if (options.learning_rate) return *options.learning_rate;
     // SNE's gradient has no 1/N scale (rows of its P each sum to 1), so its step is N times smaller.
@@ -32,6 +57,12 @@ void validate(const Options& o, index_t n, index_t d) {
     const auto& a = o.affinities;
     require(std::isfinite(a.perplexity) && a.perplexity >= 1,
             "perplexity must be a number >= 1 (an effective number of neighbours); got ", a.perplexity);
+    for (double p : a.more_perplexities)
+        require(std::isfinite(p) && p >= 1, "every perplexity of a multiscale must be a number >= 1; got ", p);
+    require(a.more_perplexities.empty() || a.kind == AffinityKind::perplexity,
+            "several perplexities need the perplexity affinities; got ", to_string(a.kind));
+    require(std::isfinite(a.sigma) && a.sigma > 0, "sigma must be > 0; got ", a.sigma);
+    require(a.k >= 0, "k must be >= 0 (0 = auto); got ", a.k);
     require(a.entropy_tolerance > 0, "entropy tolerance must be > 0; got ", a.entropy_tolerance);
     require(a.max_steps >= 1, "perplexity search steps must be >= 1; got ", a.max_steps);
     const auto& p = o.optimizer;
@@ -78,10 +109,20 @@ void validate(const Options& o, index_t n, index_t d) {
     // A row of k = min(N-1, floor(3 perplexity)) neighbours reaches entropy log(perplexity) when
     // perplexity < k (at most log k, the uniform row); k = N-1 needs perplexity < N-1. Like scikit-learn,
     // small data keeps the requested perplexity with every other point as a neighbour.
-    if (!(a.perplexity < static_cast<double>(n - 1)))
-        throw InvalidArgument(
-            concat("perplexity ", a.perplexity, " must be below N - 1 = ", n - 1, " for ", n, " points",
-                   n > 2 ? " (use a smaller --perplexity)" : " (too few points for t-SNE)"));
+    require(a.k <= n - 1, "k = ", a.k, " neighbours need more than ", a.k, " points; got ", n);
+    if (a.kind == AffinityKind::perplexity) {
+        std::vector<double> scales{a.perplexity};
+        scales.insert(scales.end(), a.more_perplexities.begin(), a.more_perplexities.end());
+        for (double perplexity : scales) {
+            if (!(perplexity < static_cast<double>(n - 1)))
+                throw InvalidArgument(
+                    concat("perplexity ", perplexity, " must be below N - 1 = ", n - 1, " for ", n, " points",
+                           n > 2 ? " (use a smaller --perplexity)" : " (too few points for t-SNE)"));
+            if (a.k > 0 && !(perplexity < static_cast<double>(a.k)))
+                throw InvalidArgument(concat("perplexity ", perplexity, " needs more than k = ", a.k,
+                                             " neighbours (a row of k has perplexity at most k)"));
+        }
+    }
     require(o.pca_dims == 0 || o.pca_dims <= d, "pca dims ", o.pca_dims, " exceeds the input's ", d,
             " columns");
     if (o.init == InitKind::user) {
@@ -152,6 +193,40 @@ std::optional<Method> parse_method(const std::string& name) {
     for (Method m : {Method::barnes_hut, Method::exact_tsne, Method::exact_sne})
         if (name == to_string(m)) return m;
     return std::nullopt;
+}
+
+const char* to_string(Metric metric) {
+    switch (metric) {
+        case Metric::euclidean:
+            return "euclidean";
+        case Metric::cosine:
+            return "cosine";
+        case Metric::manhattan:
+            return "manhattan";
+        case Metric::chebyshev:
+            return "chebyshev";
+    }
+    return "?";
+}
+
+std::optional<Metric> parse_metric(const std::string& name) {
+    for (Metric m : {Metric::euclidean, Metric::cosine, Metric::manhattan, Metric::chebyshev})
+        if (name == to_string(m)) return m;
+    return std::nullopt;
+}
+
+bool backend_supports(KnnBackend backend, Metric metric) {
+    switch (metric) {
+        case Metric::euclidean:
+        case Metric::cosine:
+            return true;
+        case Metric::manhattan:
+            return backend != KnnBackend::hnsw;
+        case Metric::chebyshev:
+            return backend == KnnBackend::automatic || backend == KnnBackend::brute ||
+                   backend == KnnBackend::nndescent;
+    }
+    return false;
 }
 
 std::optional<KnnBackend> parse_backend(const std::string& name) {

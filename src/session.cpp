@@ -108,7 +108,8 @@ struct Session::Impl {
                 const auto start = std::chrono::steady_clock::now();
                 const double kl =
                     opt.method == Method::exact_tsne
-                        ? exact_tsne_gradient(p_dense, state.y, grad.view(), exaggeration, threads, want_kl)
+                        ? exact_tsne_gradient(p_dense, state.y, grad.view(), exaggeration, threads, want_kl,
+                                              opt.dof)
                         : exact_sne_gradient(p_dense, state.y, grad.view(), exaggeration, threads);
                 stages.repulsion += seconds_since(start);
                 return kl;
@@ -121,9 +122,12 @@ struct Session::Impl {
         std::visit(
             [&](auto& t) {
                 using T = std::decay_t<decltype(t)>;
-                if constexpr (!std::is_same_v<T, std::monostate>)
+                if constexpr (!std::is_same_v<T, std::monostate>) {
+                    t.set_dof(
+                        opt.dof);  // the kernel of the repulsion, and through it of the attraction and KL
                     barnes_hut_gradient(p_sparse, state.y, t, theta_in_use(), exaggeration, grad.view(), threads,
                                         want_kl ? &kl : nullptr, &times);
+                }
             },
             tree);
         stages.tree += times.tree;
@@ -173,10 +177,13 @@ struct Session::Impl {
         std::visit(
             [&](auto& space_tree) {
                 using T = std::decay_t<decltype(space_tree)>;
-                if constexpr (!std::is_same_v<T, std::monostate>) space_tree.build(state.y, threads);
+                if constexpr (!std::is_same_v<T, std::monostate>) {
+                    space_tree.set_dof(opt.dof);
+                    space_tree.build(state.y, threads);
+                }
             },
             tree);
-        exact_repulsion_rows(state.y, control_rows, control_exact.view(), nullptr, threads);
+        exact_repulsion_rows(state.y, control_rows, control_exact.view(), nullptr, threads, opt.dof);
         state.theta = auto_theta_search(theta_in_use(), opt.target_error,
                                         [&](double theta) { return sample_error(theta); }, &control_error);
         stages.control += seconds_since(start);
@@ -323,7 +330,7 @@ double Session::kl() {
     Impl& s = *impl_;
     switch (s.options.optimizer.method) {
         case Method::exact_tsne:
-            return exact_tsne_kl(s.p_dense, s.state.y, s.threads);
+            return exact_tsne_kl(s.p_dense, s.state.y, s.threads, s.options.optimizer.dof);
         case Method::exact_sne:
             return exact_sne_kl(s.p_dense, s.state.y, s.threads);
         case Method::barnes_hut:

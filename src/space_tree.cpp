@@ -626,6 +626,25 @@ struct Interactions {
     }
 };
 
+// The output kernel (Kobak et al. 2019): w = (1 + d^2/alpha)^-alpha, the repulsion's weight
+// w^(1 + 1/alpha) = w u with u = w^(1/alpha) = (1 + d^2/alpha)^-1. Cauchy is alpha = 1, t-SNE's
+// w = u = (1 + d^2)^-1, evaluated as it always was (no transcendental function, the same bits);
+// general is any other alpha, with w = exp(-alpha log1p(d^2/alpha)) in vector lanes.
+enum class Kernel { cauchy, general };
+
+// What the general kernel's sums need besides the coordinates: alpha, 1/alpha and the coefficients of
+// its second-order Taylor terms (see sum_cells). The defaults are alpha = 1's.
+struct KernelConstants {
+    double alpha = 1, inv_alpha = 1;
+    double a1 = 2;   // (alpha + 1) / alpha
+    double b2 = 12;  // 2 (alpha + 1)(alpha + 2) / alpha^2
+
+    static KernelConstants of(double alpha) {
+        return {alpha, 1.0 / alpha, (alpha + 1.0) / alpha,
+                2.0 * (alpha + 1.0) * (alpha + 2.0) / (alpha * alpha)};
+    }
+};
+
 // What the repulsion walk reads (the nodes in pre-order, coordinates and input indices in tree order,
 // the criterion) and writes (per-point Z in tree order, forces in input order).
 template <int Dim>
@@ -638,6 +657,7 @@ struct Walk {
     bool quadrupole;
     double* point_z;
     MatrixView forces;
+    KernelConstants kernel;
 };
 
 // Squared distance from c to the box (0 inside it).
@@ -693,13 +713,84 @@ void collect_interactions(const Walk<Dim>& walk, const TreeNode<Dim>& leaf, Inte
     collect_for_box<Real, Dim, true>(walk, bounding_box<Dim>(walk.pos, leaf.begin, leaf.end), &leaf, list);
 }
 
+// exp(t) of each lane, for t <= 0 (0 below -708, where exp(t) leaves the normal doubles). Written out,
+// as std::exp does not vectorise without -ffast-math: t = k ln 2 + r with k = round(t / ln 2) (by the
+// 1.5 * 2^52 shifter) and |r| <= ln 2 / 2, exp(r) by its Taylor series to r^13 / 13! (the next term is
+// below 4e-18), times 2^k made in the exponent bits. A fixed function of t: the same on every thread.
+[[gnu::always_inline]] inline Lanes exp_nonpositive_lanes(const Lanes& t) {
+    using Bits = std::int64_t __attribute__((vector_size(kLanes * sizeof(double))));
+    constexpr double log2e = 1.4426950408889634074;
+    constexpr double shifter = 0x1.8p52;
+    constexpr double ln2_high = 0.693147180369123816490;    // 2^-32 precision: k ln2_high is exact
+    constexpr double ln2_low = 1.90821492927058770002e-10;  // ln 2 - ln2_high
+    const Lanes k = (t * log2e + shifter) - shifter;
+    const Lanes r = (t - k * ln2_high) - k * ln2_low;
+    Lanes e = detail::broadcast(1.0 / 6227020800.0);  // 1 / 13!
+    e = e * r + 1.0 / 479001600.0;
+    e = e * r + 1.0 / 39916800.0;
+    e = e * r + 1.0 / 3628800.0;
+    e = e * r + 1.0 / 362880.0;
+    e = e * r + 1.0 / 40320.0;
+    e = e * r + 1.0 / 5040.0;
+    e = e * r + 1.0 / 720.0;
+    e = e * r + 1.0 / 120.0;
+    e = e * r + 1.0 / 24.0;
+    e = e * r + 1.0 / 6.0;
+    e = e * r + 0.5;
+    e = e * r + 1.0;
+    e = e * r + 1.0;
+    const Bits exponent = (__builtin_convertvector(k, Bits) + 1023) << 52;
+    Lanes scale;
+    __builtin_memcpy(&scale, &exponent, sizeof scale);
+    const Lanes result = e * scale;
+    return t < -708.0 ? Lanes{} : result;
+}
+
+// The general kernel's w = (1 + x)^-alpha = exp(-alpha log1p(x)) and u = (1 + x)^-1 with x = d^2 / alpha.
+// log1p(x) = log(y) - ((y - 1) - x) / y with y = 1 + x rounded (Goldberg's correction of the rounding
+// of y): log(y) alone would make w's relative error alpha times the rounding of y, 1e-10 at alpha = 1e6.
+// At d = 0, w and u are exactly 1.
+[[gnu::always_inline]] inline void general_weights(const Lanes& dist2, const KernelConstants& k, Lanes& w,
+                                                   Lanes& u) {
+    const Lanes x = dist2 * k.inv_alpha;
+    const Lanes y = 1.0 + x;
+    u = 1.0 / y;
+    const Lanes log1p = detail::log_normal_lanes(y) - ((y - 1.0) - x) * u;
+    w = exp_nonpositive_lanes(-k.alpha * log1p);
+}
+
+// The same for float lanes: the logarithm and exponential in double, two halves of 8 lanes; u in float.
+[[gnu::always_inline]] inline void general_weights(const detail::FloatLanes& dist2, const KernelConstants& k,
+                                                   detail::FloatLanes& w, detail::FloatLanes& u) {
+    static_assert(kLanes == 8, "the shuffles below split 16 float lanes");
+    using Half = float __attribute__((vector_size(kLanes * sizeof(float))));
+    const Half lo = __builtin_shufflevector(dist2, dist2, 0, 1, 2, 3, 4, 5, 6, 7);
+    const Half hi = __builtin_shufflevector(dist2, dist2, 8, 9, 10, 11, 12, 13, 14, 15);
+    Lanes w_lo, w_hi, u_lo, u_hi;
+    general_weights(__builtin_convertvector(lo, Lanes), k, w_lo, u_lo);
+    general_weights(__builtin_convertvector(hi, Lanes), k, w_hi, u_hi);
+    const Half wl = __builtin_convertvector(w_lo, Half), wh = __builtin_convertvector(w_hi, Half);
+    const Half ul = __builtin_convertvector(u_lo, Half), uh = __builtin_convertvector(u_hi, Half);
+    w = __builtin_shufflevector(wl, wh, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    u = __builtin_shufflevector(ul, uh, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+}
+
 // Adds the summarised cells' Z and force on the point at p into the lane sums zl, fl: the monopole plus
 // the second-order Taylor terms about the centre of mass, averaged with the cell's second moments C
-// (d = p - com, w = 1 / (1 + |d|^2)):
-//   E[w]     ~ w - w^2 tr C + 4 w^3 d'Cd
-//   E[w^2 d] ~ w^2 d + (-2 w^3 tr C + 12 w^4 d'Cd) d - 4 w^3 C d
-template <class Real, int Dim>
-[[gnu::always_inline]] inline void sum_cells(const std::array<Real, Dim>& p, const Interactions<Real, Dim>& list,
+// (d = p - com). For a function f(s) of s = |p - y|^2, y = com + e with E[e] = 0 and E[e e'] = C:
+//   E[f(s)]             ~ f + f' tr C + 2 f'' d'Cd
+//   E[g(s) (p - y)]     ~ g d + (g' tr C + 2 g'' d'Cd) d + 2 g' C d
+// (f', f'' the derivatives in s). The kernel w = f(s) = (1 + s/a)^-a and the repulsion's weight
+// g(s) = w^(1+1/a) = w u, u = (1 + s/a)^-1, have f' = -w u, f'' = ((a+1)/a) w u^2, g' = -((a+1)/a) w u^2,
+// g'' = ((a+1)(a+2)/a^2) w u^3, so with a1 = (a+1)/a and b2 = 2 (a+1)(a+2)/a^2:
+//   E[w]       ~ w - w u tr C + 2 a1 w u^2 d'Cd
+//   E[w u d]   ~ w u d + (-a1 w u^2 tr C + b2 w u^3 d'Cd) d - 2 a1 w u^2 C d
+// which at a = 1 (w = u = q, a1 = 2, b2 = 12) is
+//   E[q]       ~ q - q^2 tr C + 4 q^3 d'Cd
+//   E[q^2 d]   ~ q^2 d + (-2 q^3 tr C + 12 q^4 d'Cd) d - 4 q^3 C d
+template <class Real, int Dim, Kernel K>
+[[gnu::always_inline]] inline void sum_cells(const std::array<Real, Dim>& p,
+                                             const Interactions<Real, Dim>& list, const KernelConstants& kc,
                                              Lanes& zl, Lanes (&fl)[Dim]) {
     using V = Vec<Real>;
     const std::size_t cells = list.cell_count.size();
@@ -707,6 +798,8 @@ template <class Real, int Dim>
     for (int d = 0; d < Dim; ++d) pv[d] = splat<Real>(p[d]);
     V za = {};
     V fa[Dim] = {};
+    [[maybe_unused]] const Real a1 = static_cast<Real>(kc.a1), two_a1 = static_cast<Real>(2.0 * kc.a1),
+                                b2 = static_cast<Real>(kc.b2);
     for (std::size_t c = 0; c < cells; c += kWidth<Real>) {
         V diff[Dim];
         V dist2 = {};
@@ -714,7 +807,13 @@ template <class Real, int Dim>
             diff[d] = pv[d] - load_vec(&list.cell_pos[d][c]);
             dist2 += diff[d] * diff[d];
         }
-        const V q = Real{1} / (Real{1} + dist2);
+        V q;
+        [[maybe_unused]] V u;
+        if constexpr (K == Kernel::cauchy) {
+            q = Real{1} / (Real{1} + dist2);
+        } else {
+            general_weights(dist2, kc, q, u);
+        }
         // tr C, d'Cd and Cd from the upper triangle of C.
         V trace = {}, dcd = {};
         V cd[Dim] = {};
@@ -731,12 +830,20 @@ template <class Real, int Dim>
                     dcd += Real{2} * mom * diff[a] * diff[b];
                 }
             }
-        const V q2 = q * q, q3 = q2 * q;
         const V count = load_vec(&list.cell_count[c]);
-        za += count * (q - q2 * trace + Real{4} * q3 * dcd);
-        const V fq = count * (q2 - Real{2} * q3 * trace + Real{12} * q3 * q * dcd);
-        const V c4 = count * Real{4} * q3;
-        for (int d = 0; d < Dim; ++d) fa[d] += fq * diff[d] - c4 * cd[d];
+        if constexpr (K == Kernel::cauchy) {
+            const V q2 = q * q, q3 = q2 * q;
+            za += count * (q - q2 * trace + Real{4} * q3 * dcd);
+            const V fq = count * (q2 - Real{2} * q3 * trace + Real{12} * q3 * q * dcd);
+            const V c4 = count * Real{4} * q3;
+            for (int d = 0; d < Dim; ++d) fa[d] += fq * diff[d] - c4 * cd[d];
+        } else {
+            const V wu = q * u, wu2 = wu * u;
+            za += count * (q - wu * trace + two_a1 * wu2 * dcd);
+            const V fq = count * (wu - a1 * wu2 * trace + b2 * wu2 * u * dcd);
+            const V cc = count * two_a1 * wu2;
+            for (int d = 0; d < Dim; ++d) fa[d] += fq * diff[d] - cc * cd[d];
+        }
     }
     accumulate(zl, za);
     for (int d = 0; d < Dim; ++d) accumulate(fl[d], fa[d]);
@@ -745,9 +852,10 @@ template <class Real, int Dim>
 // Adds the direct interactions' Z and force on the point at p into the lane sums zl, fl (point_weight
 // zeroes the padding). The list holds the point itself when it is not in a coincident leaf: its
 // difference is exactly zero (the same double, rounded the same way), so it adds exactly 1 to Z and
-// exactly 0 to the force, and the caller takes the 1 off.
-template <class Real, int Dim>
-[[gnu::always_inline]] inline void sum_points(const std::array<Real, Dim>& p, const Interactions<Real, Dim>& list,
+// exactly 0 to the force (w = u = 1 at d = 0 for every kernel), and the caller takes the 1 off.
+template <class Real, int Dim, Kernel K>
+[[gnu::always_inline]] inline void sum_points(const std::array<Real, Dim>& p,
+                                              const Interactions<Real, Dim>& list, const KernelConstants& kc,
                                               Lanes& zl, Lanes (&fl)[Dim]) {
     using V = Vec<Real>;
     const std::size_t points = list.point_weight.size();
@@ -762,10 +870,19 @@ template <class Real, int Dim>
             diff[d] = pv[d] - load_vec(&list.point_pos[d][t]);
             dist2 += diff[d] * diff[d];
         }
-        const V q = load_vec(&list.point_weight[t]) / (Real{1} + dist2);
-        za += q;
-        const V q2 = q * q;
-        for (int d = 0; d < Dim; ++d) fa[d] += q2 * diff[d];
+        if constexpr (K == Kernel::cauchy) {
+            const V q = load_vec(&list.point_weight[t]) / (Real{1} + dist2);
+            za += q;
+            const V q2 = q * q;
+            for (int d = 0; d < Dim; ++d) fa[d] += q2 * diff[d];
+        } else {
+            V w, u;
+            general_weights(dist2, kc, w, u);
+            w *= load_vec(&list.point_weight[t]);
+            za += w;
+            const V wu = w * u;
+            for (int d = 0; d < Dim; ++d) fa[d] += wu * diff[d];
+        }
     }
     accumulate(zl, za);
     for (int d = 0; d < Dim; ++d) accumulate(fl[d], fa[d]);
@@ -773,15 +890,15 @@ template <class Real, int Dim>
 
 // Z (returned) and force f on the point at y (Dim coordinates) from a group's lists: kLanes partial sums
 // each, added lane by lane.
-template <class Real, int Dim>
+template <class Real, int Dim, Kernel K>
 [[gnu::always_inline]] inline double interact(const double* y, const Interactions<Real, Dim>& list,
-                                              std::array<double, Dim>& f_out) {
+                                              const KernelConstants& kc, std::array<double, Dim>& f_out) {
     std::array<Real, Dim> p;
     for (int d = 0; d < Dim; ++d) p[d] = static_cast<Real>(y[d] - list.origin[d]);
     Lanes zl = {};
     Lanes fl[Dim] = {};
-    sum_cells<Real, Dim>(p, list, zl, fl);
-    sum_points<Real, Dim>(p, list, zl, fl);
+    sum_cells<Real, Dim, K>(p, list, kc, zl, fl);
+    sum_points<Real, Dim, K>(p, list, kc, zl, fl);
     double z = 0.0;
     std::array<double, Dim> f{};
     for (int l = 0; l < kLanes; ++l) {
@@ -793,21 +910,22 @@ template <class Real, int Dim>
 }
 
 // Z and force of the tree point s from its leaf's lists.
-template <class Real, int Dim>
+template <class Real, int Dim, Kernel K>
 inline void point_repulsion(const Walk<Dim>& walk, std::uint32_t s, const Interactions<Real, Dim>& list,
                             bool self_in_list) {
     std::array<double, Dim> f;
-    const double z = interact<Real, Dim>(walk.pos + std::size_t{s} * Dim, list, f);
+    const double z = interact<Real, Dim, K>(walk.pos + std::size_t{s} * Dim, list, walk.kernel, f);
     walk.point_z[s] = z - (self_in_list ? 1.0 : 0.0);
     double* out = walk.forces.row(walk.order[s]);
     for (int d = 0; d < Dim; ++d) out[d] = f[d];
 }
 
 // Z and forces of a leaf's points. The points of a coincident leaf all get those of its first point.
-template <class Real, int Dim>
+template <class Real, int Dim, Kernel K>
 void leaf_repulsion(const Walk<Dim>& walk, const TreeNode<Dim>& leaf, const Interactions<Real, Dim>& list) {
     const std::uint32_t computed_end = leaf.coincident ? leaf.begin + 1 : leaf.end;
-    for (std::uint32_t s = leaf.begin; s < computed_end; ++s) point_repulsion(walk, s, list, !leaf.coincident);
+    for (std::uint32_t s = leaf.begin; s < computed_end; ++s)
+        point_repulsion<Real, Dim, K>(walk, s, list, !leaf.coincident);
     const double* first = walk.forces.row(walk.order[leaf.begin]);
     for (std::uint32_t s = computed_end; s < leaf.end; ++s) {
         walk.point_z[s] = walk.point_z[leaf.begin];
@@ -818,7 +936,7 @@ void leaf_repulsion(const Walk<Dim>& walk, const TreeNode<Dim>& leaf, const Inte
 
 // Per leaf: collect its interaction lists, then sum them for each of its points over contiguous arrays,
 // a vector at a time.
-template <class Real, int Dim>
+template <class Real, Kernel K, int Dim>
 void walk_leaves(const Walk<Dim>& walk, const std::vector<std::uint32_t>& leaves, int threads) {
     parallel_for(
         static_cast<index_t>(leaves.size()), threads,
@@ -827,7 +945,7 @@ void walk_leaves(const Walk<Dim>& walk, const std::vector<std::uint32_t>& leaves
             for (index_t li = first; li < last; ++li) {
                 const TreeNode<Dim>& leaf = walk.nodes[leaves[static_cast<std::size_t>(li)]];
                 collect_interactions(walk, leaf, list);
-                leaf_repulsion(walk, leaf, list);
+                leaf_repulsion<Real, Dim, K>(walk, leaf, list);
             }
         },
         16);
@@ -847,7 +965,7 @@ struct QueryGroups {
 
 // Per query leaf: the source tree's interaction lists for the leaf's bounding box, then every query
 // point of the leaf against them.
-template <class Real, int Dim>
+template <class Real, Kernel K, int Dim>
 void walk_query_leaves(const Walk<Dim>& walk, const QueryGroups<Dim>& queries, int threads) {
     parallel_for(
         static_cast<index_t>(queries.leaves.size()), threads,
@@ -860,7 +978,8 @@ void walk_query_leaves(const Walk<Dim>& walk, const QueryGroups<Dim>& queries, i
                 for (std::uint32_t s = leaf.begin; s < leaf.end; ++s) {
                     std::array<double, Dim> f;
                     const point_t i = queries.order[s];
-                    queries.z[i] = interact<Real, Dim>(queries.pos + std::size_t{s} * Dim, list, f);
+                    queries.z[i] =
+                        interact<Real, Dim, K>(queries.pos + std::size_t{s} * Dim, list, walk.kernel, f);
                     double* out = queries.forces.row(i);
                     for (int d = 0; d < Dim; ++d) out[d] = f[d];
                 }
@@ -869,7 +988,25 @@ void walk_query_leaves(const Walk<Dim>& walk, const QueryGroups<Dim>& queries, i
         16);
 }
 
+// Calls fn with the kernel of alpha as a compile-time constant: the branch is taken once per walk, so
+// alpha = 1 runs the Cauchy kernel's loops untouched.
+template <class Fn>
+void with_kernel(double alpha, Fn&& fn) {
+    if (alpha == 1.0) {
+        fn(std::integral_constant<Kernel, Kernel::cauchy>{});
+    } else {
+        fn(std::integral_constant<Kernel, Kernel::general>{});
+    }
+}
+
 }  // namespace
+
+template <int Dim>
+void SpaceTree<Dim>::set_dof(double alpha) {
+    require(std::isfinite(alpha) && alpha > 0,
+            "SpaceTree::set_dof: the degrees of freedom must be finite and > 0; got ", alpha);
+    dof_ = alpha;
+}
 
 template <int Dim>
 void SpaceTree<Dim>::repulsion_on(const SpaceTree& queries, double theta, MatrixView forces,
@@ -879,17 +1016,25 @@ void SpaceTree<Dim>::repulsion_on(const SpaceTree& queries, double theta, Matrix
             forces.rows, " x ", forces.cols, "; expected ", queries.n_, " x ", Dim);
     require(theta >= 0, "SpaceTree::repulsion_on: theta must be >= 0; got ", theta);
     z.resize(static_cast<std::size_t>(queries.n_));
-    const Walk<Dim> walk{nodes_.data(),     static_cast<std::uint32_t>(nodes_.size()),
-                         positions_.data(), order_.data(),
-                         theta * theta,     quadrupole_,
-                         nullptr,           {}};
+    const Walk<Dim> walk{nodes_.data(),
+                         static_cast<std::uint32_t>(nodes_.size()),
+                         positions_.data(),
+                         order_.data(),
+                         theta * theta,
+                         quadrupole_,
+                         nullptr,
+                         {},
+                         KernelConstants::of(dof_)};
     const QueryGroups<Dim> groups{queries.nodes_.data(), queries.leaves_, queries.positions_.data(),
                                   queries.order_.data(), z.data(),        forces};
-    if (single_precision_ && theta >= single_precision_min_theta) {
-        walk_query_leaves<float>(walk, groups, threads);
-    } else {
-        walk_query_leaves<double>(walk, groups, threads);
-    }
+    with_kernel(dof_, [&](auto kernel) {
+        constexpr Kernel K = decltype(kernel)::value;
+        if (single_precision_ && theta >= single_precision_min_theta) {
+            walk_query_leaves<float, K>(walk, groups, threads);
+        } else {
+            walk_query_leaves<double, K>(walk, groups, threads);
+        }
+    });
 }
 
 template <int Dim>
@@ -905,15 +1050,23 @@ double SpaceTree<Dim>::repulsion(double theta, MatrixView forces, int threads) {
             forces.rows, " x ", forces.cols, "; expected ", n_, " x ", Dim);
     assert(!nodes_.empty() && "SpaceTree::repulsion: build() the tree first");
     point_z_.resize(static_cast<std::size_t>(n_));
-    const Walk<Dim> walk{nodes_.data(),     static_cast<std::uint32_t>(nodes_.size()),
-                         positions_.data(), order_.data(),
-                         theta * theta,     quadrupole_,
-                         point_z_.data(),   forces};
-    if (single_precision_ && theta >= single_precision_min_theta) {
-        walk_leaves<float>(walk, leaves_, threads);
-    } else {
-        walk_leaves<double>(walk, leaves_, threads);
-    }
+    const Walk<Dim> walk{nodes_.data(),
+                         static_cast<std::uint32_t>(nodes_.size()),
+                         positions_.data(),
+                         order_.data(),
+                         theta * theta,
+                         quadrupole_,
+                         point_z_.data(),
+                         forces,
+                         KernelConstants::of(dof_)};
+    with_kernel(dof_, [&](auto kernel) {
+        constexpr Kernel K = decltype(kernel)::value;
+        if (single_precision_ && theta >= single_precision_min_theta) {
+            walk_leaves<float, K>(walk, leaves_, threads);
+        } else {
+            walk_leaves<double, K>(walk, leaves_, threads);
+        }
+    });
     repelled_ = true;
     return parallel_sum(n_, threads, [&](index_t begin, index_t end) {
         double total = 0.0;

@@ -42,14 +42,14 @@ CliConfig parse(std::vector<std::string> args) {
 // Every field of each options aggregate as a tuple. A structured binding must name every field, so adding
 // a field to one of these structs stops this file from compiling until the field is compared here too.
 auto fields(const treesne::NeighborOptions& o) {
-    const auto& [backend, hnsw_m, hnsw_ef_construction, hnsw_ef_search, nndescent_trees, nndescent_leaf_size,
+    const auto& [backend, metric, hnsw_m, hnsw_ef_construction, hnsw_ef_search, nndescent_trees, nndescent_leaf_size,
                  nndescent_rounds] = o;
-    return std::tie(backend, hnsw_m, hnsw_ef_construction, hnsw_ef_search, nndescent_trees, nndescent_leaf_size,
+    return std::tie(backend, metric, hnsw_m, hnsw_ef_construction, hnsw_ef_search, nndescent_trees, nndescent_leaf_size,
                     nndescent_rounds);
 }
 auto fields(const treesne::AffinityOptions& o) {
-    const auto& [perplexity, entropy_tolerance, max_steps] = o;
-    return std::tie(perplexity, entropy_tolerance, max_steps);
+    const auto& [kind, perplexity, more_perplexities, sigma, k, entropy_tolerance, max_steps] = o;
+    return std::tie(kind, perplexity, more_perplexities, sigma, k, entropy_tolerance, max_steps);
 }
 auto fields(const treesne::OptimizerOptions& o) {
     const auto& [method, dof, theta, theta_auto, target_error, iterations, exaggeration, exaggeration_iterations,

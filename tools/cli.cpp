@@ -209,11 +209,50 @@ po::options_description embed_affinity_options() {
     const Options d;
     po::options_description o;
     o.add_options()  //
-        ("perplexity", text("P"),
+        ("perplexity", text("P[,P...]"),
          with_default("Effective number of neighbours of each point, at least 1 and below N - 1; "
                       "min(N - 1, floor(3P)) nearest neighbours are searched. Larger keeps more global "
-                      "structure and costs O(P) more time and memory.",
+                      "structure and costs O(P) more time and memory. Several (30,300): multiscale "
+                      "(openTSNE's; Lee et al. 2015): each point's Gaussians of every perplexity are "
+                      "averaged, so near and farther neighbours both count; k follows the largest.",
                       d.affinities.perplexity)
+             .c_str())  //
+        ("affinity", text("perplexity|sigma|uniform"),
+         with_default("The kernel of each point's affinities to its neighbours. perplexity: a Gaussian "
+                      "whose width is searched per point to match --perplexity (t-SNE's); sigma: one "
+                      "Gaussian width --sigma for every point; uniform: 1/k for each of the --k nearest "
+                      "neighbours (openTSNE's uniform affinities).",
+                      to_string(d.affinities.kind))
+             .c_str())  //
+        ("sigma", text("S"),
+         "The Gaussian width of --affinity sigma (given alone, it selects it), in the input's distance "
+         "units: p(j|i) ~ exp(-d(i,j)^2 / 2S^2) over the --k nearest neighbours. > 0.")  //
+        ("k", text("K"),
+         with_default("Neighbours per point, for every kind of affinity; with --perplexity it must exceed "
+                      "every perplexity.",
+                      "floor(3 x the largest perplexity), at most N - 1")
+             .c_str())  //
+        ("affinities", text("P.mtx"),
+         "Use these joint affinities P (Matrix Market, N x N, as --save-affinities writes them) instead of "
+         "computing them: no neighbour search, no calibration. Checked: square, finite, non-negative; a "
+         "diagonal is dropped, an asymmetric P made (P + P^T)/2 and a sum other than 1 normalised, each "
+         "with a note. INPUT is then optional: given (the same N rows), it initialises by PCA as usual, "
+         "and a run from a saved P repeats the run that saved it bit for bit; without it the "
+         "initialisation is random.")  //
+        ("neighbors", text("FILE"),
+         "Use this k-nearest-neighbour graph instead of searching (then calibrated as usual; k must "
+         "exceed the perplexity). FILE.mtx: Matrix Market N x N, row i holds i's k neighbours j with the "
+         "distance d(i,j) (not squared) as the value. Other formats (.npy, .csv, ...): an N x k matrix "
+         "of 0-based neighbour indices, with --neighbor-distances the N x k distances, row by row (a "
+         "first column holding each point itself, as scikit-learn's kneighbors(X) returns, is dropped). "
+         "INPUT is then optional, as with --affinities.")  //
+        ("neighbor-distances", text("FILE"),
+         "With --neighbors INDICES (not .mtx): the N x k distances (not squared) of those neighbours.")  //
+        ("input-kind", text("coordinates|distances"),
+         with_default("What INPUT holds: points as rows of coordinates, or a dense N x N matrix of "
+                      "distances (symmetric, zero diagonal, not squared), from which the neighbours are "
+                      "taken (initialisation random unless --init FILE).",
+                      "coordinates")
              .c_str())  //
         ("perplexity-tolerance", text("E"),
          with_default("Allowed error (nats) of each point's entropy against log(P).",
@@ -223,6 +262,13 @@ po::options_description embed_affinity_options() {
          with_default("Steps per point in the search for its Gaussian precision (safeguarded Newton, "
                       "bisection where Newton would leave the bracket).",
                       d.affinities.max_steps)
+             .c_str())  //
+        ("metric", text("euclidean|cosine|manhattan|chebyshev"),
+         with_default("The distance neighbours are ranked by; the affinities use its square. cosine is "
+                      "1 - cos(angle) (for word or document vectors, expression profiles); an all-zero row "
+                      "has no direction and is refused. Every backend computes euclidean and cosine; "
+                      "manhattan: kdtree, brute, nndescent; chebyshev: brute, nndescent.",
+                      to_string(d.neighbors.metric))
              .c_str())  //
         ("knn", text("auto|kdtree|brute|hnsw|nndescent"),
          with_default("Nearest-neighbour search. Exact: kdtree is fast in low dimension, brute (blocked "
@@ -680,6 +726,58 @@ bool valid_dof(double v) {
     return v > 0 && v <= max_dof;
 }
 
+/// "30" or "30,300": the perplexities of --perplexity, each >= 1.
+std::vector<double> parse_perplexities(const std::string& text) {
+    std::vector<double> values;
+    std::size_t begin = 0;
+    while (true) {
+        const std::size_t end = text.find(',', begin);
+        const std::string item = text.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
+        if (item.empty())
+            throw UsageError(concat("--perplexity expects a number or a comma-separated list such as 30,300; got '",
+                                    text, "'"));
+        const double value = to_double("--perplexity", item);
+        if (!(value >= 1)) throw UsageError(concat("--perplexity must be >= 1; got ", item));
+        values.push_back(value);
+        if (end == std::string::npos) break;
+        begin = end + 1;
+    }
+    return values;
+}
+
+/// --perplexity (one or several), --affinity, --sigma, --k.
+void parse_affinity_kind_options(const po::variables_map& vm, AffinityOptions& a) {
+    std::string value;
+    if (get(vm, "affinity", value)) {
+        const auto kind = parse_affinity_kind(value);
+        if (!kind) throw UsageError(concat("--affinity must be perplexity, sigma or uniform; got '", value, "'"));
+        a.kind = *kind;
+    } else if (vm.count("sigma")) {
+        a.kind = AffinityKind::sigma;
+    }
+    if (get(vm, "perplexity", value)) {
+        if (a.kind != AffinityKind::perplexity)
+            throw UsageError(concat("--perplexity has no effect with --affinity ", to_string(a.kind),
+                                    " (its width is ", a.kind == AffinityKind::sigma ? "--sigma" : "1/k", ")"));
+        const std::vector<double> scales = parse_perplexities(value);
+        a.perplexity = scales.front();
+        a.more_perplexities.assign(scales.begin() + 1, scales.end());
+    }
+    if (vm.count("sigma")) {
+        if (a.kind != AffinityKind::sigma)
+            throw UsageError(concat("--sigma belongs to --affinity sigma, not ", to_string(a.kind)));
+        number(vm, "sigma", a.sigma, "> 0", positive);
+    }
+    integer(vm, "k", a.k, 1);
+    if (a.kind == AffinityKind::perplexity && a.k > 0) {
+        double largest = a.perplexity;
+        for (double p : a.more_perplexities) largest = std::max(largest, p);
+        if (!(largest < static_cast<double>(a.k)))
+            throw UsageError(concat("--k ", a.k, " must exceed the perplexity ", largest,
+                                    " (a row of k neighbours has perplexity at most k)"));
+    }
+}
+
 void parse_embed_options(const po::variables_map& vm, EmbedConfig& e) {
     Options& o = e.options;
     integer(vm, "dims", o.dims, 1, 3);
@@ -690,7 +788,7 @@ void parse_embed_options(const po::variables_map& vm, EmbedConfig& e) {
     std::string value;
     if (get(vm, "seed", value)) o.seed = to_seed("--seed", value);
 
-    number(vm, "perplexity", o.affinities.perplexity, ">= 1", at_least_one);
+    parse_affinity_kind_options(vm, o.affinities);
     number(vm, "perplexity-tolerance", o.affinities.entropy_tolerance, "> 0", positive);
     integer(vm, "perplexity-steps", o.affinities.max_steps, 1, std::numeric_limits<int>::max());
     if (get(vm, "knn", value)) {
@@ -699,6 +797,16 @@ void parse_embed_options(const po::variables_map& vm, EmbedConfig& e) {
             throw UsageError(concat("--knn must be auto, kdtree, brute, hnsw or nndescent; got '", value, "'"));
         o.neighbors.backend = *backend;
     }
+    if (get(vm, "metric", value)) {
+        const auto metric = parse_metric(value);
+        if (!metric)
+            throw UsageError(
+                concat("--metric must be euclidean, cosine, manhattan or chebyshev; got '", value, "'"));
+        o.neighbors.metric = *metric;
+    }
+    if (!backend_supports(o.neighbors.backend, o.neighbors.metric))
+        throw UsageError(concat("--knn ", to_string(o.neighbors.backend), " cannot compute ",
+                                to_string(o.neighbors.metric), " distances; use --knn auto or brute"));
     // The same ranges as validate(NeighborOptions), so a bad value is a usage error (exit 2).
     integer(vm, "hnsw-m", o.neighbors.hnsw_m, 2, 1000);
     integer(vm, "hnsw-ef-construction", o.neighbors.hnsw_ef_construction, 1, 100000);
@@ -780,9 +888,72 @@ void parse_embed_options(const po::variables_map& vm, EmbedConfig& e) {
         throw UsageError("--keep-init-scale needs --init FILE");
 }
 
+/// --affinities, --neighbors, --neighbor-distances and --input-kind, and what they exclude.
+void parse_embed_precomputed(const po::variables_map& vm, EmbedConfig& e) {
+    Options& o = e.options;
+    auto named = [&](const char* name, std::string& path) {
+        if (!get(vm, name, path)) return false;
+        if (path.empty() || path == "-") throw UsageError(concat("--", name, " needs a file name"));
+        return true;
+    };
+    const bool has_p = named("affinities", e.precomputed_affinities);
+    const bool has_graph = named("neighbors", e.neighbors_path);
+    if (named("neighbor-distances", e.neighbor_distances_path) && !has_graph)
+        throw UsageError("--neighbor-distances needs --neighbors INDICES");
+    if (has_graph) {
+        const bool mtx = ends_with(lower(e.neighbors_path), ".mtx");
+        if (mtx && !e.neighbor_distances_path.empty())
+            throw UsageError("--neighbors FILE.mtx holds the distances itself; drop --neighbor-distances");
+        if (!mtx && e.neighbor_distances_path.empty())
+            throw UsageError(concat("--neighbors ", e.neighbors_path,
+                                    " holds indices only; give their distances with --neighbor-distances FILE "
+                                    "(or one Matrix Market .mtx file with both)"));
+    }
+    std::string kind;
+    if (get(vm, "input-kind", kind)) {
+        if (kind != "coordinates" && kind != "distances")
+            throw UsageError(concat("--input-kind must be coordinates or distances; got '", kind, "'"));
+        e.input_distances = kind == "distances";
+    }
+    const char* given = has_p ? "--affinities" : has_graph ? "--neighbors" : e.input_distances ? "--input-kind distances" : nullptr;
+    if (!given) return;
+    if (has_p && has_graph) throw UsageError("--affinities and --neighbors exclude each other (P needs no neighbours)");
+    if (e.input_distances && (has_p || has_graph))
+        throw UsageError(concat("--input-kind distances and ", has_p ? "--affinities" : "--neighbors",
+                                " exclude each other (both give the neighbours)"));
+    if (o.optimizer.method != Method::barnes_hut)
+        throw UsageError(concat(given, " needs --method barnes_hut (the exact methods compute a dense P from "
+                                "coordinates)"));
+    for (const char* search : {"knn", "metric", "hnsw-m", "hnsw-ef-construction", "hnsw-ef-search",
+                               "nndescent-trees", "nndescent-leaf", "nndescent-rounds"})
+        if (vm.count(search))
+            throw UsageError(concat("--", search, " has no effect with ", given, " (no neighbour search runs)"));
+    if (has_p)
+        for (const char* calibration : {"perplexity", "affinity", "sigma", "k", "perplexity-tolerance",
+                                        "perplexity-steps"})
+            if (vm.count(calibration))
+                throw UsageError(concat("--", calibration, " has no effect with --affinities (P is given)"));
+    if (e.input_distances && o.pca_dims > 0)
+        throw UsageError("--pca needs coordinates; --input-kind distances gives distances");
+}
+
 void parse_embed_files(const po::variables_map& vm, EmbedConfig& e) {
+    parse_embed_precomputed(vm, e);
     e.inputs = strings(vm, "input");
-    if (e.inputs.empty()) throw UsageError("embed needs an INPUT file (see 'treesne embed --help')");
+    const bool coordinates_optional = !e.precomputed_affinities.empty() || !e.neighbors_path.empty();
+    if (e.inputs.empty() && !coordinates_optional)
+        throw UsageError("embed needs an INPUT file (see 'treesne embed --help')");
+    // Without coordinates (no INPUT, or a distance matrix) there is nothing to take principal components
+    // of: the initialisation is random unless --init gives one.
+    if (e.inputs.empty() || e.input_distances) {
+        std::string init;
+        if (get(vm, "init", init) && init == "pca")
+            throw UsageError(e.inputs.empty() ? "--init pca needs INPUT coordinates; use --init random or FILE"
+                                              : "--init pca needs coordinates; --input-kind distances gives distances");
+        if (e.inputs.empty() && e.options.pca_dims > 0)
+            throw UsageError("--pca needs INPUT coordinates");
+        if (e.options.init == InitKind::pca) e.options.init = InitKind::random;
+    }
     if (!get(vm, "output", e.output))
         throw UsageError("embed needs -o OUTPUT (a .csv, .tsv, .npy or .dat file, or - for stdout)");
     if (e.output.empty() || !io::is_writable_matrix_format(e.output))
@@ -796,9 +967,11 @@ void parse_embed_files(const po::variables_map& vm, EmbedConfig& e) {
     e.label_paths = strings(vm, "labels");
     get(vm, "label-names", e.label_names);
     if (!e.label_names.empty() && e.label_paths.empty()) throw UsageError("--label-names needs --labels");
-    if (!e.label_paths.empty() && e.label_paths.size() != e.inputs.size())
-        throw UsageError(concat("give one --labels file per INPUT: ", e.inputs.size(), " inputs, ",
-                                e.label_paths.size(), " label files"));
+    if (!e.label_paths.empty() && e.label_paths.size() != std::max<std::size_t>(e.inputs.size(), 1))
+        throw UsageError(e.inputs.empty()
+                             ? concat("give one --labels file without INPUT; got ", e.label_paths.size())
+                             : concat("give one --labels file per INPUT: ", e.inputs.size(), " inputs, ",
+                                      e.label_paths.size(), " label files"));
     get(vm, "resume", e.resume_path);
     if (vm.count("resume") && e.resume_path.empty()) throw UsageError("--resume needs a FILE");
     if (!e.resume_path.empty() && vm.count("init"))
@@ -1069,6 +1242,10 @@ po::options_description transform_optimizer_options() {
                       "is summarised when half-width / distance < T); 0 = exact.",
                       d.optimizer.theta)
              .c_str())  //
+        ("dof", text("ALPHA"),
+         with_default("Degrees of freedom of the output kernel: give the reference's 'embed --dof'.",
+                      d.optimizer.dof)
+             .c_str())  //
         ("repel-new", po::bool_switch(),
          "Also repel the new points from each other. By default each is placed as if it were added alone, "
          "so its place does not depend on the other new points.")  //
@@ -1114,6 +1291,7 @@ void parse_transform_options(const po::variables_map& vm, TransformConfig& c) {
     number(vm, "momentum", t.momentum, "in [0, 1)", unit_interval_open);
     number(vm, "max-step-norm", t.max_step_norm, ">= 0", nonnegative);
     number(vm, "theta", o.optimizer.theta, ">= 0", nonnegative);
+    number(vm, "dof", o.optimizer.dof, "in (0, 1e6]", valid_dof);
     t.repel_new = flag(vm, "repel-new");
     if (get(vm, "seed", value)) o.seed = to_seed("--seed", value);
     integer(vm, "threads", o.threads, 0, 1 << 20);
@@ -1329,7 +1507,8 @@ std::string help_text(const std::string& topic) {
             << "Exit status: 0 success, 1 data or runtime error, 2 usage error, 130 interrupted.\n"
             << "Run 'treesne COMMAND --help' (embed, transform, evaluate, accuracy) for every option.\n";
     } else if (topic == "embed") {
-        out << "Usage: treesne embed INPUT... -o OUTPUT [options]\n\n"
+        out << "Usage: treesne embed INPUT... -o OUTPUT [options]\n"
+            << "       treesne embed [INPUT...] --affinities P.mtx | --neighbors FILE -o OUTPUT [options]\n\n"
             << "Computes a t-SNE embedding of the rows of INPUT: neighbours, affinities P at the given\n"
             << "perplexity, then gradient descent (early exaggeration, the main phase, optionally late\n"
             << "exaggeration; --early-stop ends it once the KL divergence stops falling). Several INPUT\n"
@@ -1344,7 +1523,14 @@ std::string help_text(const std::string& topic) {
             << "A film of the optimisation, one picture every 10 iterations:\n"
             << "  treesne embed data.csv -o emb.npy --labels labels.txt --snapshot-every 10 \\\n"
             << "      --snapshot-plots frames --snapshots frames.npy --kl-log kl.csv\n"
-            << "  ffmpeg -framerate 10 -i frames/%04d.png -pix_fmt yuv420p film.mp4\n";
+            << "  ffmpeg -framerate 10 -i frames/%04d.png -pix_fmt yuv420p film.mp4\n\n"
+            << "Precomputed inputs (INPUT optional with the first two; given, it initialises by PCA):\n"
+            << "  treesne embed --affinities P.mtx -o emb.npy            joint affinities P (--save-affinities)\n"
+            << "  treesne embed --neighbors idx.npy --neighbor-distances dist.npy -o emb.npy\n"
+            << "                                                         a kNN graph, calibrated as usual\n"
+            << "  treesne embed D.npy --input-kind distances -o emb.npy  a dense N x N distance matrix\n"
+            << "Heavy tails (finer clusters): --dof 0.5. Other distances: --metric cosine. Other affinities:\n"
+            << "--perplexity 30,300 (multiscale), --sigma S, --affinity uniform --k 15.\n";
         for (const auto& group : embed_groups()) print_group(out, group);
     } else if (topic == "evaluate") {
         out << "Usage: treesne evaluate INPUT... EMBEDDING [options]\n\n"

@@ -30,7 +30,8 @@ enum class Verbosity { quiet, normal, verbose };
 
 /// Everything `treesne embed` needs besides the data.
 struct EmbedConfig {
-    std::vector<std::string> inputs;       ///< one or more matrix files, rows stacked in order
+    /// one or more matrix files, rows stacked in order (none with --affinities or --neighbors)
+    std::vector<std::string> inputs;
     std::string output;                    ///< -o: embedding file by extension, "-" = CSV on stdout
     Options options;                       ///< the library options; defaults of a default Options
     std::string init_path;                 ///< --init FILE (then options.init == InitKind::user)
@@ -38,6 +39,10 @@ struct EmbedConfig {
     std::string label_names;               ///< --label-names FILE or comma-separated list; empty = none
     std::string plot_path;                 ///< --plot FILE.png|.svg; empty = none
     std::string affinities_path;           ///< --save-affinities FILE.mtx; empty = none
+    std::string precomputed_affinities;    ///< --affinities P.mtx: P given (inputs then optional)
+    std::string neighbors_path;            ///< --neighbors FILE: the kNN graph given (inputs optional)
+    std::string neighbor_distances_path;   ///< --neighbor-distances FILE (with non-.mtx --neighbors)
+    bool input_distances = false;          ///< --input-kind distances: the input is an N x N distance matrix
     bool log_every_given = false;          ///< --log-every was given (else a terminal gets livelier updates)
     std::string checkpoint_path;           ///< --checkpoint FILE: save the optimiser state; empty = none
     index_t checkpoint_every = Callbacks{}.checkpoint_every;  ///< --checkpoint-every N iterations

@@ -22,6 +22,7 @@
 #include "treesne/io.hpp"
 #include "treesne/parallel.hpp"
 #include "treesne/plot.hpp"
+#include "treesne/precomputed.hpp"
 #include "treesne/treesne.hpp"
 
 namespace treesne::cli {
@@ -67,32 +68,51 @@ void apply_label_names(io::Labels& labels, const std::string& spec) {
 
 // --- embed ------------------------------------------------------------------------------------------
 
+/// "perplexity 30 (k = 90)", "perplexities 30, 300 (k = 900)", "sigma 2 (k = 90)", "uniform (k = 15)".
+std::string describe_affinities(const AffinityOptions& a, index_t n) {
+    std::ostringstream s;
+    switch (a.kind) {
+        case AffinityKind::perplexity:
+            s << (a.more_perplexities.empty() ? "perplexity " : "perplexities ") << a.perplexity;
+            for (double p : a.more_perplexities) s << ", " << p;
+            break;
+        case AffinityKind::sigma:
+            s << "sigma " << a.sigma;
+            break;
+        case AffinityKind::uniform:
+            s << "uniform";
+            break;
+    }
+    s << " (k = " << neighbor_count(a, n) << ")";
+    return s.str();
+}
+
 void print_settings(Progress& progress, const Options& o, index_t n, index_t d) {
     const OptimizerOptions& p = o.optimizer;
     const index_t d_used = o.pca_dims > 0 ? o.pca_dims : d;
     std::ostringstream s;
-    s << "settings: method " << to_string(p.method) << ", dims " << o.dims << ", perplexity "
-      << o.affinities.perplexity << " (k = " << neighbor_count(o.affinities.perplexity, n) << ")";
+    s << "settings: method " << to_string(p.method) << ", dims " << o.dims << ", "
+      << describe_affinities(o.affinities, n) << ", dof " << p.dof << ", metric " << to_string(o.neighbors.metric);
     if (p.method == Method::barnes_hut) {
         if (p.theta_auto)
             s << ", theta auto (target error " << p.target_error << ")";
         else
             s << ", theta " << p.theta;
-        s << ", knn " << to_string(resolve_backend(o.neighbors.backend, n, d_used));
+        s << ", knn " << to_string(resolve_backend(o.neighbors.backend, n, d_used, o.neighbors.metric));
         if (o.neighbors.backend == KnnBackend::automatic) {
-            if (resolve_backend(o.neighbors.backend, n, d_used) == KnnBackend::nndescent)
+            if (resolve_backend(o.neighbors.backend, n, d_used, o.neighbors.metric) == KnnBackend::nndescent)
                 s << " (auto: approximate above N = " << approximate_knn_min_points << " at D >= "
                   << approximate_knn_min_dims << ", where it is faster than the exact search; --knn brute "
                   << "for exact)";
             else
                 s << " (auto: exact)";
         }
-        if (resolve_backend(o.neighbors.backend, n, d_used) == KnnBackend::hnsw) {
-            const index_t k = neighbor_count(o.affinities.perplexity, n);
+        if (resolve_backend(o.neighbors.backend, n, d_used, o.neighbors.metric) == KnnBackend::hnsw) {
+            const index_t k = neighbor_count(o.affinities, n);
             s << " (M " << o.neighbors.hnsw_m << ", ef construction " << o.neighbors.hnsw_ef_construction
               << ", ef search " << resolve_hnsw_ef_search(o.neighbors, k) << ")";
         }
-        if (resolve_backend(o.neighbors.backend, n, d_used) == KnnBackend::nndescent) {
+        if (resolve_backend(o.neighbors.backend, n, d_used, o.neighbors.metric) == KnnBackend::nndescent) {
             auto value = [](int v) { return v > 0 ? std::to_string(v) : std::string("auto"); };
             s << " (trees " << value(o.neighbors.nndescent_trees) << ", leaf "
               << value(o.neighbors.nndescent_leaf_size) << ", rounds " << value(o.neighbors.nndescent_rounds)
@@ -153,8 +173,8 @@ std::string stage_detail(const std::string& stage, const Options& o, index_t n, 
                          const LastReport& last) {
     const std::string name = display_name(stage);
     if (name == "pca") return concat(d, " -> ", o.pca_dims, " dimensions");
-    if (name == "neighbours") return concat(neighbor_count(o.affinities.perplexity, n), " per point");
-    if (name == "affinities") return concat("perplexity ", o.affinities.perplexity);
+    if (name == "neighbours") return concat(neighbor_count(o.affinities, n), " per point");
+    if (name == "affinities") return describe_affinities(o.affinities, n);
     if (name == "init") return to_string(o.init);
     if (name == "optimise" && last.has)
         return concat(last.iteration, " iterations, KL ", format_value(last.kl));
@@ -219,6 +239,9 @@ void check_distinct_files(const EmbedConfig& e) {
     for (const auto& path : e.label_paths) add(inputs, "--labels", path);
     add(inputs, "--init", e.init_path);
     add(inputs, "--resume", e.resume_path);
+    add(inputs, "--affinities", e.precomputed_affinities);
+    add(inputs, "--neighbors", e.neighbors_path);
+    add(inputs, "--neighbor-distances", e.neighbor_distances_path);
     add(outputs, "-o", e.output);
     add(outputs, "--plot", e.plot_path);
     add(outputs, "--save-affinities", e.affinities_path);
@@ -261,9 +284,18 @@ bool interrupted_while_writing(Progress& progress, const std::string& written) {
 
 /// The title of the --plot picture (and, with the iteration added, of each --snapshot-plots frame).
 std::string plot_title(const EmbedConfig& e, const Result& r, const Options& o) {
-    return concat(file_name(e.inputs[0]),
-                  e.inputs.size() > 1 ? concat(" + ", e.inputs.size() - 1, " more") : "", ": t-SNE of ",
-                  r.y.rows(), " points, perplexity ", o.affinities.perplexity);
+    const std::string source = !e.inputs.empty() ? file_name(e.inputs[0])
+                               : !e.precomputed_affinities.empty() ? file_name(e.precomputed_affinities)
+                                                                   : file_name(e.neighbors_path);
+    const AffinityOptions& a = o.affinities;
+    std::string kernel = !e.precomputed_affinities.empty() ? std::string("given P")
+                         : a.kind == AffinityKind::sigma   ? concat("sigma ", a.sigma)
+                         : a.kind == AffinityKind::uniform ? concat("uniform, k ", neighbor_count(a, r.y.rows()))
+                                                           : concat("perplexity ", a.perplexity);
+    for (double p : e.precomputed_affinities.empty() ? a.more_perplexities : std::vector<double>{})
+        kernel += concat(",", p);
+    return concat(source, e.inputs.size() > 1 ? concat(" + ", e.inputs.size() - 1, " more") : "", ": t-SNE of ",
+                  r.y.rows(), " points, ", kernel, o.optimizer.dof != 1 ? concat(", dof ", o.optimizer.dof) : "");
 }
 
 /// --snapshot-plots, --snapshots and --kl-log, after the other outputs; `written` lists those.
@@ -372,7 +404,8 @@ void print_evaluation(const EvaluateConfig& e, const Evaluation& v, std::ostream
     if (e.json) {
         out << "{\"input_points\": " << v.input_points << ", \"points\": " << v.points
             << ", \"sampled\": " << (v.points < v.input_points ? "true" : "false")
-            << ", \"perplexity\": " << json_number(e.perplexity) << ", \"k\": " << e.k
+            << ", \"perplexity\": " << json_number(e.perplexity) << ", \"dof\": " << json_number(e.dof)
+            << ", \"k\": " << e.k
             << ", \"kl_divergence\": " << json_number(v.kl)
             << ", \"knn_preservation\": " << json_number(v.preservation)
             << ", \"trustworthiness\": " << json_number(v.trust)
@@ -385,7 +418,8 @@ void print_evaluation(const EvaluateConfig& e, const Evaluation& v, std::ostream
     rows.emplace_back("points", v.points < v.input_points ? concat(v.points, " (random sample of ",
                                                                    v.input_points, ", seed ", e.seed, ")")
                                                           : concat(v.points));
-    rows.emplace_back("KL divergence", concat(format_value(v.kl), " (exact, perplexity ", e.perplexity, ")"));
+    rows.emplace_back("KL divergence", concat(format_value(v.kl), " (exact, perplexity ", e.perplexity,
+                                              e.dof != 1 ? concat(", dof ", e.dof) : "", ")"));
     rows.emplace_back(concat(e.k, "-NN preservation"), format_value(v.preservation));
     rows.emplace_back("trustworthiness", concat(format_value(v.trust), " (k = ", e.k,
                                                 v.queries < v.points ? concat(", ", v.queries, " of ",
@@ -403,18 +437,73 @@ void print_evaluation(const EvaluateConfig& e, const Evaluation& v, std::ostream
 
 /// The data, labels and starting coordinates of an embed run, read and checked against each other.
 struct EmbedInputs {
-    Matrix x;
+    Matrix x;  ///< coordinates, or the N x N distances with --input-kind distances; empty without INPUT
     io::Labels labels;
+    std::optional<Affinities> p;         ///< --affinities, prepared
+    std::optional<NeighborGraph> graph;  ///< --neighbors
+    index_t n = 0;                       ///< points
 };
+
+/// --neighbors (and --neighbor-distances): the graph, validated.
+NeighborGraph read_neighbors(const EmbedConfig& e) {
+    const std::string& path = e.neighbors_path;
+    const bool mtx = path.size() >= 4 && (path.compare(path.size() - 4, 4, ".mtx") == 0 ||
+                                          path.compare(path.size() - 4, 4, ".MTX") == 0);
+    if (mtx) return neighbors_from_sparse(io::read_affinities(e.neighbors_path));
+    const Matrix indices = io::read_matrix(e.neighbors_path);
+    const Matrix distances = io::read_matrix(e.neighbor_distances_path);
+    if (distances.rows() != indices.rows() || distances.cols() != indices.cols())
+        throw InvalidArgument(concat("--neighbor-distances ", e.neighbor_distances_path, " is ", distances.rows(),
+                                     " x ", distances.cols(), " but --neighbors ", e.neighbors_path, " is ",
+                                     indices.rows(), " x ", indices.cols(), " (one distance per neighbour)"));
+    try {
+        return neighbors_from_lists(indices.rows(), indices.cols(), indices.storage(), distances.storage());
+    } catch (const InvalidArgument& error) {
+        throw InvalidArgument(concat(e.neighbors_path, ": ", error.what()));
+    }
+}
 
 EmbedInputs read_embed_inputs(const EmbedConfig& e, Options& options, Progress& progress) {
     EmbedInputs in;
     Stopwatch read_time;
     progress.start("read");
-    in.x = read_stacked(e.inputs);
-    progress.done("read", read_time.seconds(),
-                  concat(in.x.rows(), " x ", in.x.cols(), describe_inputs(e.inputs)));
-    const index_t n = in.x.rows();
+    if (!e.inputs.empty()) {
+        in.x = read_stacked(e.inputs);
+        in.n = in.x.rows();
+        progress.done("read", read_time.seconds(),
+                      concat(in.x.rows(), " x ", in.x.cols(), describe_inputs(e.inputs),
+                             e.input_distances ? " (distances)" : ""));
+        if (e.input_distances && in.x.rows() != in.x.cols())
+            throw InvalidArgument(concat(e.inputs.front(), ": --input-kind distances needs a square N x N matrix; got ",
+                                         in.x.rows(), " x ", in.x.cols()));
+    }
+    if (!e.precomputed_affinities.empty()) {
+        Stopwatch p_time;
+        progress.start("read");
+        std::vector<std::string> notes;
+        try {
+            in.p = prepare_affinities(io::read_affinities(e.precomputed_affinities), options.threads, &notes);
+        } catch (const InvalidArgument& error) {
+            throw InvalidArgument(concat(e.precomputed_affinities, ": ", error.what()));
+        }
+        progress.done("read", p_time.seconds(),
+                      concat("affinities ", in.p->n, " x ", in.p->n, ", ", in.p->nnz(), " entries"));
+        for (const std::string& note : notes) progress.line(concat("note: ", e.precomputed_affinities, ": ", note));
+        in.n = in.p->n;
+    }
+    if (!e.neighbors_path.empty()) {
+        Stopwatch g_time;
+        progress.start("read");
+        in.graph = read_neighbors(e);
+        progress.done("read", g_time.seconds(), concat("neighbours ", in.graph->n, " x ", in.graph->k));
+        in.n = in.graph->n;
+    }
+    if (!e.inputs.empty() && in.n != in.x.rows()) {
+        const std::string& source = !e.precomputed_affinities.empty() ? e.precomputed_affinities : e.neighbors_path;
+        throw InvalidArgument(concat(source, " describes ", in.n, " points but the input has ", in.x.rows(),
+                                     " rows (give the coordinates of the same points, or no INPUT)"));
+    }
+    const index_t n = in.n;
     if (!e.label_paths.empty()) {
         Stopwatch label_time;
         in.labels = read_labels_checked(e.label_paths, n);
@@ -431,6 +520,21 @@ EmbedInputs read_embed_inputs(const EmbedConfig& e, Options& options, Progress& 
                                          " (points x --dims)"));
     }
     return in;
+}
+
+/// The fingerprint of what the run embeds: the coordinates (or distances), and P or the graph.
+std::uint64_t input_fingerprint(const EmbedInputs& in) {
+    std::uint64_t f = in.x.rows() > 0 ? data_fingerprint(in.x) : 0;
+    if (in.p) {
+        f = data_fingerprint(f, in.p->offsets.data(), in.p->offsets.size() * sizeof(index_t));
+        f = data_fingerprint(f, in.p->columns.data(), in.p->columns.size() * sizeof(point_t));
+        f = data_fingerprint(f, in.p->values.data(), in.p->values.size() * sizeof(float));
+    }
+    if (in.graph) {
+        f = data_fingerprint(f, in.graph->indices.data(), in.graph->indices.size() * sizeof(point_t));
+        f = data_fingerprint(f, in.graph->distances.data(), in.graph->distances.size() * sizeof(double));
+    }
+    return f;
 }
 
 /// The state saved in --resume, checked against this run (points, dims, data and options, iterations).
@@ -477,9 +581,12 @@ Callbacks embed_callbacks(const EmbedConfig& e, const Options& options, index_t 
     callbacks.stage_progress = [&progress](const std::string& stage, double fraction) {
         progress.fraction(stage, fraction);
     };
-    callbacks.stage_done = [&progress, &options, &last, n, d](const std::string& stage, double seconds) {
+    const bool given_p = !e.precomputed_affinities.empty();
+    callbacks.stage_done = [&progress, &options, &last, n, d, given_p](const std::string& stage, double seconds) {
         if (display_name(stage) == "init") g_phase.store(optimising);
-        progress.done(stage, seconds, stage_detail(stage, options, n, d, last));
+        progress.done(stage, seconds,
+                      given_p && display_name(stage) == "affinities" ? std::string("given (relabelled for locality)")
+                                                                      : stage_detail(stage, options, n, d, last));
     };
     callbacks.cancel = &g_cancel;
     callbacks.keep_affinities = !e.affinities_path.empty();
@@ -568,7 +675,7 @@ double exact_kl_of(const EvaluateInputs& in, const Options& options, Progress& p
     progress.done("affinities", p_time.seconds(), concat("perplexity ", perplexity));
     Stopwatch kl_time;
     progress.start("kl");
-    const double kl = exact_tsne_kl_sparse(p, in.y, options.threads);
+    const double kl = exact_tsne_kl_sparse(p, in.y, options.threads, options.optimizer.dof);
     progress.done("kl", kl_time.seconds(), "exact, all pairs");
     return kl;
 }
@@ -599,8 +706,14 @@ int run_embed(const CliConfig& config) {
     check_distinct_files(e);
 
     EmbedInputs in = read_embed_inputs(e, options, progress);
-    const index_t n = in.x.rows(), d = in.x.cols();
-    validate(options, n, d);
+    if (in.graph) options.affinities.k = in.graph->k;  // a given graph's neighbours are all there are
+    const bool coordinates = in.x.rows() > 0 && !e.input_distances;
+    const index_t n = in.n, d = coordinates ? in.x.cols() : std::max(options.dims, 1);
+    {
+        Options checked = options;  // without coordinates nothing is reduced by PCA
+        if (!coordinates) checked.pca_dims = 0;
+        validate(checked, n, d);
+    }
     check_outputs(e);
     check_snapshot_outputs(e, n, options.dims, options.optimizer.iterations);
     if (progress.verbose()) {
@@ -611,7 +724,7 @@ int run_embed(const CliConfig& config) {
     // resume with other data or options is refused instead of silently continuing a different run.
     CheckpointInfo run_info;
     if (!e.checkpoint_path.empty() || !e.resume_path.empty()) {
-        run_info.data_fingerprint = data_fingerprint(in.x);
+        run_info.data_fingerprint = input_fingerprint(in);
         run_info.settings = trajectory_settings(options, n);
     }
     OptimizerState resume_state;
@@ -638,7 +751,11 @@ int run_embed(const CliConfig& config) {
             saved_iteration = state.iteration;
         };
     }
-    const Result result = embed(std::move(in.x), options, callbacks);  // frees the input when done with it
+    const ConstMatrixView given = coordinates ? in.x.view() : ConstMatrixView{};
+    const Result result = in.p            ? embed_affinities(std::move(*in.p), options, callbacks, given)
+                          : in.graph      ? embed_neighbors(std::move(*in.graph), options, callbacks, given)
+                          : e.input_distances ? embed_distances(in.x, options, callbacks)
+                                              : embed(std::move(in.x), options, callbacks);  // frees the input
     if (result.status == RunStatus::cancelled) return report_cancelled(result, e, saved_iteration, progress);
     if (result.status == RunStatus::converged)
         report_converged(progress, options.optimizer, result.iterations);
@@ -664,6 +781,7 @@ int run_evaluate(const CliConfig& config, std::ostream& out) {
     options.init = InitKind::random;
     options.pca_dims = e.pca_dims;
     options.threads = e.threads;
+    options.optimizer.dof = e.dof;  // the kernel of the KL
     validate(options, v.points, in.x.cols());
     if (e.k > v.points - 1)
         throw InvalidArgument(concat("--k ", e.k, " needs more than ", e.k, " points; got ", v.points));

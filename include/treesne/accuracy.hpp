@@ -89,6 +89,7 @@ struct AccuracyReport {
     index_t data_dims = 0;     ///< columns the neighbours are searched in (after Options::pca_dims)
     int dims = 2;              ///< embedding dimension
     double perplexity = 0;
+    double dof = 1;          ///< degrees of freedom of the output kernel (OptimizerOptions::dof)
     double theta = 0;        ///< theta of the run that made the after_ee and final embeddings
     index_t iterations = 0;  ///< iterations of that run and of each full run
     index_t exaggeration_iterations = 0;
@@ -112,10 +113,11 @@ struct AccuracyReport {
 /// (exact_repulsion_rows over all rows: O(N^2) time, O(N) memory). Runs section (a.runs): a full
 /// Barnes-Hut run per theta and one exact_tsne run, each from the studied data, judged against both P's.
 /// options.optimizer.method is ignored (the study is of barnes_hut against exact_tsne).
-/// labels (N entries, or null) add the k-NN accuracy of the runs. progress, if given, is called from
-/// the calling thread with a stage name ("pca", "neighbours", "affinities", "optimise", "gradients",
-/// "run theta T", "run exact_tsne", "dense KL") and the fraction of it done: 0 when it starts, 1
-/// when it ends. The numbers (not the seconds) do not depend on the thread count.
+/// Every gradient, error and KL is of the output kernel with options.optimizer.dof degrees of freedom
+/// (the exact oracle under the same kernel). labels (N entries, or null) add the k-NN accuracy of the runs.
+/// progress, if given, is called from the calling thread with a stage name ("pca", "neighbours",
+/// "affinities", "optimise", "gradients", "run theta T", "run exact_tsne", "dense KL") and the fraction of it
+/// done: 0 when it starts, 1 when it ends. The numbers (not the seconds) do not depend on the thread count.
 /// Throws InvalidArgument for bad options (validate(), empty or negative thetas, a label count that is
 /// not N) and for a studied N (the sample, or all rows) above accuracy_max_points
 /// (accuracy_max_points_runs with runs), with a one-line message naming N and the limit; NumericalError

@@ -18,6 +18,7 @@
 //   end-8   8      u64 checksum of every byte before it
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -39,6 +40,9 @@ struct CheckpointInfo {
 
 /// A 64-bit hash of N, D and every value of x (bit patterns, in order): equal inputs, equal hashes.
 std::uint64_t data_fingerprint(ConstMatrixView x);
+/// The same of raw bytes after a previous fingerprint (0 to start): chains the parts of a precomputed
+/// input (P's offsets, columns and values; a graph's indices and distances) into one fingerprint.
+std::uint64_t data_fingerprint(std::uint64_t previous, const void* bytes, std::size_t size);
 
 /// The options that decide the optimisation from a given state on, as (name, value): dims, method,
 /// perplexity and its search, PCA, theta, exaggeration and its length, the resolved learning rate,

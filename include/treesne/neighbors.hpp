@@ -12,17 +12,21 @@
 
 namespace treesne {
 
-/// The k nearest neighbours of every point, self excluded.
+/// The k nearest neighbours of every point, self excluded, by the metric of NeighborOptions.
 /// Invariants: CSR with exactly k entries per row (row i is [i*k, (i+1)*k)), k distinct points other than
-/// i; each row sorted by squared Euclidean distance, ties broken by tie_key(i, j) (distinct for distinct
-/// j); distances are computed by squared_distance() below, so every exact backend returns bit-identical
-/// graphs. The approximate backend (hnsw) keeps every invariant but may hold a farther point in place of
-/// a missed near one.
+/// i; distances hold the squared metric distance d(x_i, x_j)^2 (for euclidean the squared Euclidean
+/// distance, computed by squared_distance() below; the Gaussian affinities take exp(-beta d^2) for every
+/// metric); each row sorted by distance, ties broken by tie_key(i, j) (distinct for distinct j). One
+/// definition computes each metric's distance (summed in index order), so every exact backend returns
+/// bit-identical graphs. The rows are ranked by the unsquared value: where two distinct values square to
+/// the same double (underflow, below ~1e-154) they keep that order instead of the tie key's. The
+/// approximate backends (hnsw, nndescent) keep every invariant but may hold a farther point in place of a
+/// missed near one.
 struct NeighborGraph {
     index_t n = 0;
     index_t k = 0;
     std::vector<point_t> indices;   ///< n*k neighbour indices
-    std::vector<double> distances;  ///< n*k squared distances, same order
+    std::vector<double> distances;  ///< n*k squared metric distances, same order
 
     const point_t* row_indices(index_t i) const { return indices.data() + i * k; }
     const double* row_distances(index_t i) const { return distances.data() + i * k; }
@@ -38,39 +42,45 @@ inline std::uint64_t tie_key(index_t query, point_t j) {
     return splitmix64_at(static_cast<std::uint64_t>(query) << 32 | j);
 }
 
-/// Squared Euclidean distance, summed in index order: the one definition every backend reports.
+/// Squared Euclidean distance, summed in index order: the one definition every backend reports for the
+/// euclidean metric.
 double squared_distance(const double* a, const double* b, index_t d);
 
-/// k-nearest-neighbour graph of the rows of X with the chosen backend (automatic resolved by
-/// resolve_backend: exact unless it is hnsw or nndescent, which automatic picks only for large N in
-/// high dimension), with that backend's parameters. Requires 1 <= k <= N-1,
-/// N <= 2^32-1, finite X and valid options (validate(NeighborOptions)). threads: 0 = all; the graph
-/// does not depend on it. progress, if given, is called from the calling thread with the fraction of
-/// the search done (increasing, up to 1; for nndescent, whose rounds stop when the graph settles, the
-/// rounds count as if all were run, and the end jumps to 1).
+/// k-nearest-neighbour graph of the rows of X by options.metric with the chosen backend (automatic
+/// resolved by resolve_backend for the metric: exact unless it is hnsw or nndescent, which automatic
+/// picks only for large N), with that backend's parameters. Requires 1 <= k <= N-1, N <= 2^32-1, finite
+/// X, valid options (validate(NeighborOptions), which refuses a backend that cannot compute the metric)
+/// and, for cosine, no all-zero row (the search then runs on a unit-length copy of the rows, N D doubles
+/// more). threads: 0 = all; the graph does not depend on it. progress, if given, is called from the
+/// calling thread with the fraction of the search done (increasing, up to 1; for nndescent, whose rounds
+/// stop when the graph settles, the rounds count as if all were run, and the end jumps to 1).
 NeighborGraph nearest_neighbors(ConstMatrixView x, index_t k, const NeighborOptions& options, int threads,
                                 const std::function<void(double)>& progress = {});
 
-/// The same with the backend's default parameters.
+/// The same with the backend's default parameters, euclidean.
 NeighborGraph nearest_neighbors(ConstMatrixView x, index_t k, KnnBackend backend, int threads);
 
-/// The k nearest reference points of each query point (the queries need not be reference points, and
-/// no point is skipped as "self"): an M x k graph whose row i holds indices of rows of `reference`,
-/// with NeighborGraph's invariants otherwise (rows sorted by squared_distance(), ties by tie_key(i, j)),
-/// equal to an exact scan bit for bit whatever the backend or thread count. Backends: kdtree and brute
-/// as asked; automatic, hnsw and nndescent use the exact one automatic picks for the reference alone
-/// (kdtree in up to 4 dimensions, else brute: queries are usually few next to N, and an approximate
-/// index would first have to be built over all N points). Requires 1 <= k <= N, N <= 2^32-1, M >= 1,
-/// as many columns in both, finite values. threads: 0 = all. progress as for nearest_neighbors().
+/// The k nearest reference points of each query point by the Euclidean distance (the queries need not
+/// be reference points, and no point is skipped as "self"): an M x k graph whose row i holds indices of
+/// rows of `reference`, with NeighborGraph's invariants otherwise (rows sorted by squared_distance(),
+/// ties by tie_key(i, j)), equal to an exact scan bit for bit whatever the backend or thread count.
+/// Backends: kdtree and brute as asked; automatic, hnsw and nndescent use the exact one automatic picks for
+/// the reference alone (kdtree in up to 4 dimensions, else brute: queries are usually few next to N, and an
+/// approximate index would first have to be built over all N points). Requires 1 <= k <= N, N <= 2^32-1, M >=
+/// 1, as many columns in both, finite values. threads: 0 = all. progress as for nearest_neighbors().
 NeighborGraph nearest_neighbors_of(ConstMatrixView reference, ConstMatrixView queries, index_t k,
                                    KnnBackend backend, int threads,
                                    const std::function<void(double)>& progress = {});
 
-/// An order of the points in which neighbours lie near each other: breadth-first over the graph's
-/// edges (row order) from point 0, then from the lowest-numbered point not yet reached, and so on.
-/// order[r] is the point that gets label r; a pure function of the graph. The optimisation's attraction
-/// reads y_j for every entry of P: in this order most of those reads hit rows already in cache
-/// (1,000,000 clustered points: 239 -> 120 ms per attraction, benchmarks/RESULTS.md).
+/// An order of the points in which neighbours lie near each other: breadth-first over the symmetrised
+/// graph (i ~ j when either lists the other: the pattern of the P that symmetrize() makes), each point's
+/// neighbours taken in increasing index, from point 0, then from the lowest-numbered point not yet
+/// reached, and so on. order[r] is the point that gets label r; a pure function of the graph, and the
+/// same as locality_order() of its P (precomputed.hpp), so that a run from a saved P takes the order of
+/// the run that computed it. The optimisation's attraction reads y_j for every entry of P: in this
+/// order most of those reads hit rows already in cache (1,000,000 clustered points: 239 -> 120 ms per
+/// attraction, benchmarks/RESULTS.md). O(nk) time, 4nk bytes besides the order (defined in
+/// precomputed.cpp).
 std::vector<point_t> locality_order(const NeighborGraph& graph);
 
 /// Relabels the graph in place so that its point r is the old point order[r] (order: a permutation of
@@ -80,7 +90,7 @@ std::vector<point_t> locality_order(const NeighborGraph& graph);
 /// a permutation of [0, n).
 void relabel(NeighborGraph& graph, const std::vector<point_t>& order);
 
-/// Reference O(N^2 D) scan, single-threaded: the oracle the tests compare the backends with.
-NeighborGraph nearest_neighbors_naive(ConstMatrixView x, index_t k);
+/// Reference O(N^2 D) scan by a metric, single-threaded: the oracle the tests compare the backends with.
+NeighborGraph nearest_neighbors_naive(ConstMatrixView x, index_t k, Metric metric = Metric::euclidean);
 
 }  // namespace treesne

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "treesne/types.hpp"
 
@@ -21,6 +22,17 @@ enum class KnnBackend {
                 ///< large N; deterministic for any thread count; parameters in NeighborOptions
     nndescent,  ///< random-projection forest + NN-descent, approximate, parallel, for large N;
                 ///< deterministic for any thread count; parameters in NeighborOptions
+};
+
+/// The distance between input points that the neighbour search ranks by. The Gaussian affinities use
+/// its square (for euclidean: the squared Euclidean distance, as t-SNE always did; openTSNE squares every
+/// metric the same way).
+enum class Metric {
+    euclidean,  ///< sqrt(sum (x_k - y_k)^2): every backend
+    cosine,     ///< 1 - <x, y> / (|x| |y|): every backend (on rows scaled to unit length, where the
+                ///< Euclidean order is the cosine order); an all-zero row is refused
+    manhattan,  ///< sum |x_k - y_k|: kdtree, brute, nndescent
+    chebyshev,  ///< max |x_k - y_k|: brute, nndescent
 };
 
 /// What the optimiser minimises and how the gradient is computed.
@@ -40,8 +52,10 @@ enum class InitKind {
 
 /// Nearest-neighbour search.
 struct NeighborOptions {
-    /// Backend; automatic picks per (N, D).
+    /// Backend; automatic picks per (N, D) among those that support the metric.
     KnnBackend backend = KnnBackend::automatic;
+    /// The distance neighbours are ranked by (backend_supports() says which backend computes which).
+    Metric metric = Metric::euclidean;
     /// KnnBackend::hnsw only. Links per point and layer (HNSW's M; 2M on the bottom layer). More is
     /// slower to build and uses 8M bytes more per point, and gives higher recall. Range [2, 1000].
     int hnsw_m = 16;
@@ -62,11 +76,30 @@ struct NeighborOptions {
     int nndescent_rounds = 0;
 };
 
+/// How the conditional affinities p_{j|i} over each point's k nearest neighbours are made.
+enum class AffinityKind {
+    perplexity,  ///< Gaussian exp(-beta_i d^2), beta_i calibrated to the perplexity (t-SNE's; the default);
+                 ///< with more_perplexities the average of the rows of every scale (multiscale)
+    sigma,       ///< Gaussian exp(-d^2 / (2 sigma^2)) of one fixed width for every point
+    uniform,     ///< 1/k on each of the k nearest neighbours (openTSNE's Uniform)
+};
+
 /// Input affinities P.
 struct AffinityOptions {
+    /// The kernel of the conditional affinities.
+    AffinityKind kind = AffinityKind::perplexity;
     /// Effective number of neighbours; k = min(N-1, floor(3 * perplexity)). Range [1, N-1). Larger values
     /// keep more global structure and cost O(k) more time and memory.
     double perplexity = 30.0;
+    /// Multiscale (kind perplexity; openTSNE's MultiscaleMixture, Lee et al. 2015): further perplexities;
+    /// each row is calibrated to every scale and the rows averaged, so local and more global neighbours
+    /// both count; k follows the largest scale. Empty = one scale.
+    std::vector<double> more_perplexities;
+    /// The Gaussian width of kind sigma, in the input's distance units; > 0.
+    double sigma = 1.0;
+    /// Neighbours per point; 0 = auto: min(N-1, floor(3 * the largest perplexity)). Given, it must exceed
+    /// every perplexity of kind perplexity (a row of k neighbours has at most entropy log k).
+    index_t k = 0;
     /// Allowed |H(P_i) - log(perplexity)| of the per-point search on the Gaussian precision.
     double entropy_tolerance = 1e-5;
     /// Search steps per point (safeguarded Newton steps, bisection where Newton would leave the bracket)
@@ -176,6 +209,11 @@ void validate(const Options& options, index_t n, index_t d);
 
 /// Number of neighbours used for a perplexity: min(N-1, floor(3 * perplexity)).
 index_t neighbor_count(double perplexity, index_t n);
+/// Number of neighbours the affinities need for N points: options.k if set, else neighbor_count() of
+/// the largest perplexity.
+index_t neighbor_count(const AffinityOptions& options, index_t n);
+const char* to_string(AffinityKind kind);
+std::optional<AffinityKind> parse_affinity_kind(const std::string& name);
 
 /// The learning rate actually used for N points: the option if set, else max(N / exaggeration, 200).
 double resolve_learning_rate(const OptimizerOptions& options, index_t n);
@@ -189,7 +227,10 @@ constexpr index_t approximate_knn_min_dims = 20;
 
 /// Resolves KnnBackend::automatic for N points in D dimensions: the faster exact backend (kdtree or
 /// brute), or nndescent above the crossover above. Other backends are returned as they are.
-KnnBackend resolve_backend(KnnBackend backend, index_t n, index_t d);
+KnnBackend resolve_backend(KnnBackend backend, index_t n, index_t d, Metric metric = Metric::euclidean);
+
+/// Whether a backend computes a metric (automatic: every metric, by resolve_backend's choice).
+bool backend_supports(KnnBackend backend, Metric metric);
 
 /// Throws InvalidArgument naming the field unless the hnsw and nndescent parameters are in their ranges
 /// (checked for every backend, so a bad value never waits for the backend that reads it).
@@ -203,6 +244,8 @@ index_t resolve_hnsw_ef_search(const NeighborOptions& options, index_t k);
 const char* to_string(Method method);
 const char* to_string(KnnBackend backend);
 const char* to_string(InitKind init);
+const char* to_string(Metric metric);
+std::optional<Metric> parse_metric(const std::string& name);
 std::optional<Method> parse_method(const std::string& name);
 std::optional<KnnBackend> parse_backend(const std::string& name);
 

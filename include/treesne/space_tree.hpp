@@ -59,34 +59,37 @@ class SpaceTree {
     void build(ConstMatrixView y, int threads);
 
     /// Barnes-Hut repulsion. For every point i writes the unnormalised repulsive force
-    /// sum_{j!=i} q_ij^2 (y_i - y_j) with q_ij = (1+|y_i-y_j|^2)^-1 into forces (n x Dim, input order) and
-    /// returns Z = sum_{i!=j} q_ij. A cell is summarised by its centre of mass when it does not contain i
+    /// sum_{j!=i} w_ij^(1+1/alpha) (y_i - y_j) with w_ij = (1+|y_i-y_j|^2/alpha)^-alpha (alpha = dof(); 1:
+    /// t-SNE's q_ij^2 (y_i - y_j), q_ij = (1+|y_i-y_j|^2)^-1) into forces (n x Dim, input order) and
+    /// returns Z = sum_{i!=j} w_ij. A cell is summarised by its centre of mass when it does not contain i
     /// and half_width / distance < theta (bhtsne's convention: cell half-width over the distance to the
     /// centre of mass); theta = 0 is exact.
     /// The result is the same bit for bit for any thread count. Precondition (asserted): build() was
     /// called. Throws InvalidArgument if forces is not n x Dim.
     double repulsion(double theta, MatrixView forces, int threads);
 
-    /// Z_i = sum_{j != i} q_ij of each point from the last repulsion(), in input order, into z (resized to
+    /// Z_i = sum_{j != i} w_ij of each point from the last repulsion(), in input order, into z (resized to
     /// n). Throws InvalidArgument if repulsion() has not run since the last build().
     void point_z(std::vector<double>& z) const;
 
     /// Barnes-Hut repulsion of this tree's points on points that are not in it (transform: new points
     /// against a fixed reference). `queries` is a tree built over the M query points; its leaves group
     /// the walks as repulsion() groups by its own leaves. For each query point i (queries' input order)
-    /// writes sum_j q_ij^2 (y_i - y_j) over this tree's points j into forces row i and
-    /// z[i] = sum_j q_ij (z resized to M). The same criterion (a cell is summarised when its half-width
-    /// / the distance from its centre of mass to the query leaf's bounding box < theta), quadrupole and
-    /// single-precision kernels as repulsion(); theta = 0 is exact. Nothing is skipped: a query point
-    /// at the position of a tree point gets 1 in z[i] from it. The same bit for bit for any thread
-    /// count. Throws InvalidArgument unless both trees are built, forces is M x Dim and theta >= 0.
+    /// writes sum_j w_ij^(1+1/alpha) (y_i - y_j) over this tree's points j into forces row i and
+    /// z[i] = sum_j w_ij (z resized to M), with this tree's dof() (the query tree's is not used). The same
+    /// criterion (a cell is summarised when its half-width / the distance from its centre of mass to the
+    /// query leaf's bounding box < theta), quadrupole and single-precision kernels as repulsion(); theta = 0
+    /// is exact. Nothing is skipped: a query point at the position of a tree point gets 1 in z[i] from it.
+    /// The same bit for bit for any thread count. Throws InvalidArgument unless both trees are built, forces
+    /// is M x Dim and theta >= 0.
     void repulsion_on(const SpaceTree& queries, double theta, MatrixView forces, std::vector<double>& z,
                       int threads) const;
 
     /// Quadrupole correction (on by default): summarised cells add the second-order term of the Taylor
-    /// expansion of q and q^2 (y_i - y) about the centre of mass, using the cell's second moments. The
-    /// monopole error O((w/r)^2) becomes O((w/r)^3) for ~20 more flops per summarised cell, so the same
-    /// theta gives a much more accurate gradient and Z than bhtsne's monopole. Off = bhtsne's scheme.
+    /// expansion of w and w^(1+1/alpha) (y_i - y) about the centre of mass (derived for every alpha), using
+    /// the cell's second moments. The monopole error O((w/r)^2) becomes O((w/r)^3) for ~20 more flops per
+    /// summarised cell, so the same theta gives a much more accurate gradient and Z than bhtsne's monopole.
+    /// Off = bhtsne's scheme.
     void set_quadrupole(bool on) { quadrupole_ = on; }
 
     /// Single-precision interaction kernels (on by default) for theta >= single_precision_min_theta: the
@@ -98,6 +101,13 @@ class SpaceTree {
     /// the approximation error approaches float rounding, and theta = 0 (exact) run in double.
     /// Off = double always.
     void set_single_precision(bool on) { single_precision_ = on; }
+
+    /// Degrees of freedom alpha of the output kernel w = (1 + d^2/alpha)^-alpha (Kobak et al. 2019) for
+    /// the next repulsion() and repulsion_on(); 1 (the default) is t-SNE's Cauchy kernel, smaller is
+    /// heavier-tailed. Any other alpha costs a vectorised log and exp per interaction (alpha = 1 needs
+    /// neither: its loops are unchanged). Throws InvalidArgument unless alpha is finite and > 0.
+    void set_dof(double alpha);
+    double dof() const { return dof_; }
 
     /// Sets the leaf capacity (>= 1) for the next build(). Throws InvalidArgument otherwise.
     void set_leaf_capacity(int capacity);
@@ -159,6 +169,7 @@ class SpaceTree {
     index_t n_ = 0;
     bool quadrupole_ = true;
     bool single_precision_ = true;
+    double dof_ = 1.0;
     int leaf_capacity_ = default_leaf_capacity;
     bool repelled_ = false;  // repulsion() ran since the last build(): point_z_ is current
 };

@@ -91,7 +91,9 @@ Matrix transform_optimize(const TransformAffinities& affinities, ConstMatrixView
 /// with q_{j|i} = w_ij / Z_i, w_ij = (1 + |y_i - y_j|^2)^-1, Z_i = sum_j w_ij (and, with t.repel_new, the
 /// other new points in Z_i and the repulsion): gradient 2 (alpha sum_j p_{j|i} w_ij (y_i - y_j) -
 /// sum_j w_ij^2 (y_i - y_j) / Z_i), the repulsion by Barnes-Hut at options.optimizer.theta (theta_auto
-/// is not used) over a tree built once over y_ref. The per-point Z_i (openTSNE's choice) keeps each
+/// is not used) over a tree built once over y_ref. Under options.optimizer.dof = a != 1 (the reference's
+/// kernel, Kobak et al. 2019) w_ij = (1 + |y_i - y_j|^2/a)^-a and each w_ij in the attraction and w_ij^2 in
+/// the repulsion above become w_ij^(1/a) and w_ij^(1+1/a). The per-point Z_i (openTSNE's choice) keeps each
 /// point's attraction and repulsion in the balance of a converged embedding whatever N and M (the joint
 /// Z over all pairs would make the repulsion N times weaker). Gains as options.optimizer's; the
 /// learning rate, momentum and schedule from t; options.dims is ignored (d comes from y_ref),

@@ -1,0 +1,411 @@
+// Distance metrics of the neighbour search (NeighborOptions::metric): every backend against an
+// independent naive scan per metric (written here, each metric computed directly from its definition,
+// not through the library), the exact backends bit-identical to each other, the approximate ones
+// accurate and thread-independent, and the usage errors.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "test_helpers.hpp"
+#include "treesne/errors.hpp"
+#include "treesne/neighbors.hpp"
+#include "treesne/options.hpp"
+
+using namespace treesne;
+using treesne::testing::random_matrix;
+
+namespace {
+
+const Metric all_metrics[] = {Metric::euclidean, Metric::cosine, Metric::manhattan, Metric::chebyshev};
+const KnnBackend all_backends[] = {KnnBackend::automatic, KnnBackend::kdtree, KnnBackend::brute,
+                                   KnnBackend::hnsw, KnnBackend::nndescent};
+
+// The squared metric distance of rows a and b, straight from the definitions: sum (a - b)^2;
+// (1 - <a, b> / (|a| |b|))^2; (sum |a - b|)^2; (max |a - b|)^2.
+double naive_distance(Metric metric, const double* a, const double* b, index_t d) {
+    double s = 0, dot = 0, na = 0, nb = 0;
+    switch (metric) {
+        case Metric::euclidean:
+            for (index_t j = 0; j < d; ++j) s += (a[j] - b[j]) * (a[j] - b[j]);
+            return s;
+        case Metric::cosine:
+            for (index_t j = 0; j < d; ++j) {
+                dot += a[j] * b[j];
+                na += a[j] * a[j];
+                nb += b[j] * b[j];
+            }
+            s = 1.0 - dot / (std::sqrt(na) * std::sqrt(nb));
+            return s * s;
+        case Metric::manhattan:
+            for (index_t j = 0; j < d; ++j) s += std::abs(a[j] - b[j]);
+            return s * s;
+        case Metric::chebyshev:
+            for (index_t j = 0; j < d; ++j) s = std::max(s, std::abs(a[j] - b[j]));
+            return s * s;
+    }
+    return 0;
+}
+
+using Oracle = std::vector<std::vector<std::pair<double, point_t>>>;
+
+// For each point, every other point with its naive distance, sorted by (distance, index).
+Oracle naive_scan(ConstMatrixView x, Metric metric) {
+    Oracle all(static_cast<std::size_t>(x.rows));
+    for (index_t i = 0; i < x.rows; ++i) {
+        auto& row = all[static_cast<std::size_t>(i)];
+        for (index_t j = 0; j < x.rows; ++j)
+            if (j != i)
+                row.emplace_back(naive_distance(metric, x.row(i), x.row(j), x.cols), static_cast<point_t>(j));
+        std::sort(row.begin(), row.end());
+    }
+    return all;
+}
+
+// Equal within a relative tolerance, or both below `floor` apart (a naive cosine of parallel rows is
+// ~1e-16, not 0).
+bool close(double a, double b, double tolerance, double floor = 1e-300) {
+    return std::abs(a - b) <= tolerance * std::max(std::abs(a), std::abs(b)) + floor;
+}
+
+// Rows of g that differ from the oracle's first k: another index, or a distance off by more than the
+// relative tolerance. For data without ties.
+index_t rows_unlike_oracle(const NeighborGraph& g, const Oracle& oracle, double tolerance = 1e-12) {
+    index_t bad = 0;
+    for (index_t i = 0; i < g.n; ++i) {
+        bool ok = true;
+        for (index_t s = 0; s < g.k; ++s) {
+            const auto& [d, j] = oracle[static_cast<std::size_t>(i)][static_cast<std::size_t>(s)];
+            ok = ok && g.row_indices(i)[s] == j && close(g.row_distances(i)[s], d, tolerance);
+        }
+        bad += ok ? 0 : 1;
+    }
+    return bad;
+}
+
+// Rows of g that are not a set of k nearest neighbours by the oracle (for data with ties): k distinct
+// points other than i, each with the oracle's distance (within the tolerance), sorted by distance with
+// exact ties in tie_key order, every point clearly nearer than the oracle's k-th distance present and
+// none clearly farther.
+index_t rows_not_k_nearest(const NeighborGraph& g, const Oracle& oracle, double tolerance, double floor) {
+    const index_t n = g.n;
+    index_t bad = 0;
+    std::vector<double> distance_to(static_cast<std::size_t>(n));
+    std::vector<char> in_row(static_cast<std::size_t>(n));
+    for (index_t i = 0; i < n; ++i) {
+        const auto& sorted = oracle[static_cast<std::size_t>(i)];
+        for (const auto& [d, j] : sorted) distance_to[j] = d;
+        std::fill(in_row.begin(), in_row.end(), 0);
+        bool ok = true;
+        for (index_t s = 0; s < g.k; ++s) {
+            const point_t j = g.row_indices(i)[s];
+            ok = ok && static_cast<index_t>(j) < n && static_cast<index_t>(j) != i && !in_row[j] &&
+                 close(g.row_distances(i)[s], distance_to[j], tolerance, floor);
+            if (static_cast<index_t>(j) < n) in_row[j] = 1;
+            if (s > 0) {
+                const double a = g.row_distances(i)[s - 1], b = g.row_distances(i)[s];
+                ok = ok && (a < b || (a == b && tie_key(i, g.row_indices(i)[s - 1]) < tie_key(i, j)));
+            }
+        }
+        const double kth = sorted[static_cast<std::size_t>(g.k - 1)].first;
+        const double slack = tolerance * kth + floor;
+        for (const auto& [d, j] : sorted) {
+            if (d < kth - slack) ok = ok && in_row[j];
+            if (d > kth + slack) ok = ok && !in_row[j];
+        }
+        bad += ok ? 0 : 1;
+    }
+    return bad;
+}
+
+bool same_graph(const NeighborGraph& a, const NeighborGraph& b) {
+    return a.n == b.n && a.k == b.k && a.indices == b.indices && a.distances == b.distances;
+}
+
+NeighborGraph search(ConstMatrixView x, index_t k, KnnBackend backend, Metric metric, int threads) {
+    NeighborOptions o;
+    o.backend = backend;
+    o.metric = metric;
+    return nearest_neighbors(x, k, o, threads);
+}
+
+// The exact backends that compute a metric (automatic included).
+std::vector<KnnBackend> exact_backends(Metric metric) {
+    std::vector<KnnBackend> out;
+    for (KnnBackend b : {KnnBackend::kdtree, KnnBackend::brute, KnnBackend::automatic})
+        if (backend_supports(b, metric)) out.push_back(b);
+    return out;
+}
+
+// Integer coordinates in [1, levels]: many ties and duplicates, exact distances (but for cosine), no
+// zero row (cosine refuses it).
+Matrix grid_data(index_t n, index_t d, int levels, std::uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    Matrix x(n, d);
+    for (index_t i = 0; i < x.size(); ++i)
+        x.data()[i] = 1.0 + static_cast<double>(rng() % static_cast<unsigned>(levels));
+    return x;
+}
+
+// Every row of `base` repeated `copies` times, interleaved.
+Matrix repeated(const Matrix& base, index_t copies) {
+    Matrix x(base.rows() * copies, base.cols());
+    for (index_t i = 0; i < x.rows(); ++i)
+        for (index_t j = 0; j < x.cols(); ++j) x(i, j) = base(i % base.rows(), j);
+    return x;
+}
+
+std::string message_of(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const InvalidArgument& e) {
+        return e.what();
+    }
+    return "";
+}
+
+}  // namespace
+
+TEST_CASE("distance metrics: the naive distances of a hand-checked pair") {
+    const double a[] = {1.0, 2.0, 2.0}, b[] = {4.0, 6.0, 2.0}, c[] = {2.0, 4.0, 4.0};
+    CHECK(naive_distance(Metric::euclidean, a, b, 3) == 25.0);
+    CHECK(naive_distance(Metric::manhattan, a, b, 3) == 49.0);
+    CHECK(naive_distance(Metric::chebyshev, a, b, 3) == 16.0);
+    CHECK(naive_distance(Metric::cosine, a, c, 3) == doctest::Approx(0.0).epsilon(1e-15));
+    // cos = (4 + 12 + 4) / (3 sqrt(56)), so 1 - cos = 1 - 20 / (3 sqrt(56))
+    const double d = 1.0 - 20.0 / (3.0 * std::sqrt(56.0));
+    CHECK(naive_distance(Metric::cosine, a, b, 3) == doctest::Approx(d * d).epsilon(1e-14));
+    // The library reports the same for the pair (a, c) and (a, b), as a 3-point graph.
+    const Matrix x(3, 3, std::vector<double>{1, 2, 2, 4, 6, 2, 2, 4, 4});
+    const NeighborGraph g = nearest_neighbors_naive(x, 2, Metric::manhattan);
+    CHECK(g.row_indices(0)[0] == 2);  // |a - c|_1 = 5 < 7
+    CHECK(g.row_distances(0)[0] == 25.0);
+    CHECK(g.row_distances(0)[1] == 49.0);
+    const NeighborGraph gc = nearest_neighbors_naive(x, 2, Metric::cosine);
+    CHECK(gc.row_indices(0)[0] == 2);
+    CHECK(gc.row_distances(0)[0] < 1e-30);
+    CHECK(gc.row_distances(0)[1] == doctest::Approx(d * d).epsilon(1e-12));
+}
+
+TEST_CASE("distance metrics: exact backends equal the naive scan on Gaussian data, for any thread count") {
+    const Matrix x = random_matrix(300, 7, 2024);
+    for (Metric metric : all_metrics) {
+        CAPTURE(std::string(to_string(metric)));
+        const Oracle oracle = naive_scan(x, metric);
+        for (index_t k : {1, 15, 90}) {
+            CAPTURE(k);
+            const NeighborGraph reference = nearest_neighbors_naive(x, k, metric);
+            CHECK(rows_unlike_oracle(reference, oracle) == 0);
+            for (KnnBackend backend : exact_backends(metric)) {
+                CAPTURE(std::string(to_string(backend)));
+                for (int threads : {1, 2, 4}) {
+                    CAPTURE(threads);
+                    const NeighborGraph g = search(x, k, backend, metric, threads);
+                    CHECK(rows_unlike_oracle(g, oracle) == 0);
+                    CHECK(same_graph(g, reference));
+                }
+            }
+        }
+    }
+}
+
+TEST_CASE("distance metrics: exact backends on 1-D and 2-D data with ties and duplicates") {
+    struct Case {
+        Matrix x;
+        index_t k;
+    };
+    std::vector<Case> cases;
+    cases.push_back({grid_data(200, 1, 12, 1), 5});
+    cases.push_back({grid_data(200, 1, 12, 2), 40});
+    cases.push_back({grid_data(300, 2, 6, 3), 8});
+    cases.push_back({grid_data(300, 2, 6, 4), 30});
+    cases.push_back({repeated(random_matrix(40, 2, 5), 6), 10});
+    cases.push_back({repeated(random_matrix(30, 3, 6), 8), 20});
+    cases.push_back({Matrix(60, 2, 1.5), 7});  // one point 60 times
+    for (const Case& c : cases) {
+        CAPTURE(c.x.rows());
+        CAPTURE(c.x.cols());
+        CAPTURE(c.k);
+        for (Metric metric : all_metrics) {
+            CAPTURE(std::string(to_string(metric)));
+            // Integer data: the naive distances are exact, but the cosine's rounding differs from the
+            // library's (on unit rows), so near-equal cosines are compared with a tolerance.
+            const double tolerance = metric == Metric::cosine ? 1e-9 : 0.0;
+            const double floor = metric == Metric::cosine ? 1e-20 : 0.0;
+            const Oracle oracle = naive_scan(c.x, metric);
+            const NeighborGraph reference = nearest_neighbors_naive(c.x, c.k, metric);
+            CHECK(rows_not_k_nearest(reference, oracle, tolerance, floor) == 0);
+            for (KnnBackend backend : exact_backends(metric)) {
+                CAPTURE(std::string(to_string(backend)));
+                for (int threads : {1, 3}) {
+                    const NeighborGraph g = search(c.x, c.k, backend, metric, threads);
+                    CHECK(same_graph(g, reference));
+                }
+            }
+        }
+    }
+}
+
+TEST_CASE("distance metrics: kdtree and brute force are bit-identical for euclidean, cosine and manhattan") {
+    // Clustered data in 3 and 12 dimensions (both of the kd-tree's tree types) and a scaled, offset
+    // Gaussian, where nanoflann's own sums differ from the library's in the last bits.
+    const Matrix sets[] = {testing::clustered(6, 80, 3, 11), testing::clustered(5, 80, 12, 12),
+                           random_matrix(400, 4, 13, 1e-3, 5.0)};
+    for (const Matrix& x : sets) {
+        CAPTURE(x.cols());
+        for (Metric metric : {Metric::euclidean, Metric::cosine, Metric::manhattan}) {
+            CAPTURE(std::string(to_string(metric)));
+            for (index_t k : {3, 45}) {
+                const NeighborGraph kd = search(x, k, KnnBackend::kdtree, metric, 2);
+                const NeighborGraph brute = search(x, k, KnnBackend::brute, metric, 2);
+                CHECK(same_graph(kd, brute));
+                CHECK(same_graph(kd, nearest_neighbors_naive(x, k, metric)));
+            }
+        }
+    }
+}
+
+TEST_CASE(
+    "distance metrics: approximate backends find the neighbours and do not depend on the thread count") {
+    // Clusters of different widths in 10 dimensions: above every small-input shortcut of both backends.
+    const Matrix x = testing::blobs(random_matrix(6, 10, 31, 4.0), 200, 32, {0.5, 1.0, 1.5});
+    const index_t k = 15;
+    for (KnnBackend backend : {KnnBackend::hnsw, KnnBackend::nndescent}) {
+        CAPTURE(std::string(to_string(backend)));
+        for (Metric metric : all_metrics) {
+            if (!backend_supports(backend, metric)) continue;
+            CAPTURE(std::string(to_string(metric)));
+            const Oracle oracle = naive_scan(x, metric);
+            const NeighborGraph g1 = search(x, k, backend, metric, 1);
+            // Recall: the share of a row's entries within the exact k-th distance.
+            index_t hits = 0;
+            for (index_t i = 0; i < x.rows(); ++i) {
+                const double kth = oracle[static_cast<std::size_t>(i)][static_cast<std::size_t>(k - 1)].first;
+                for (index_t s = 0; s < k; ++s) hits += g1.row_distances(i)[s] <= kth * (1 + 1e-9) ? 1 : 0;
+            }
+            CHECK(static_cast<double>(hits) / static_cast<double>(x.rows() * k) >= 0.95);
+            const double tolerance = metric == Metric::cosine ? 1e-9 : 1e-12;
+            // Every row is valid: k distinct others, their true distances, sorted.
+            index_t bad = 0;
+            for (index_t i = 0; i < x.rows(); ++i) {
+                std::vector<point_t> row(g1.row_indices(i), g1.row_indices(i) + k);
+                bool ok = std::find(row.begin(), row.end(), static_cast<point_t>(i)) == row.end();
+                for (index_t s = 0; s < k; ++s)
+                    ok = ok &&
+                         close(g1.row_distances(i)[s],
+                               naive_distance(metric, x.row(i), x.row(row[static_cast<std::size_t>(s)]),
+                                              x.cols()),
+                               tolerance) &&
+                         (s == 0 || g1.row_distances(i)[s - 1] <= g1.row_distances(i)[s]);
+                std::sort(row.begin(), row.end());
+                ok = ok && std::adjacent_find(row.begin(), row.end()) == row.end();
+                bad += ok ? 0 : 1;
+            }
+            CHECK(bad == 0);
+            for (int threads : {2, 4}) {
+                CAPTURE(threads);
+                CHECK(same_graph(search(x, k, backend, metric, threads), g1));
+            }
+        }
+    }
+}
+
+TEST_CASE("distance metrics: cosine refuses an all-zero row, naming it") {
+    Matrix x = random_matrix(50, 4, 41);
+    for (index_t j = 0; j < x.cols(); ++j) x(16, j) = 0.0;
+    for (index_t j = 0; j < x.cols(); ++j) x(30, j) = 0.0;
+    const std::string expected = "cosine distance is undefined for row 17 (all zeros)";
+    CHECK(message_of([&] { nearest_neighbors_naive(x, 5, Metric::cosine); }) == expected);
+    for (KnnBackend backend : all_backends) {
+        CAPTURE(std::string(to_string(backend)));
+        CHECK(message_of([&] { search(x, 5, backend, Metric::cosine, 2); }) == expected);
+    }
+    // The other metrics take the zero row as any point.
+    CHECK_NOTHROW(search(x, 5, KnnBackend::brute, Metric::manhattan, 2));
+    CHECK_NOTHROW(search(x, 5, KnnBackend::automatic, Metric::euclidean, 2));
+}
+
+TEST_CASE("distance metrics: cosine does not depend on the rows' lengths") {
+    const Matrix x = random_matrix(300, 7, 51);
+    std::mt19937_64 rng(52);
+    Matrix powers = x, scaled = x;
+    for (index_t i = 0; i < x.rows(); ++i) {
+        const int e = static_cast<int>(rng() % 200) - 100;
+        const double factor = std::exp(6.0 * (static_cast<double>(rng() >> 11) * 0x1p-53) - 3.0);
+        for (index_t j = 0; j < x.cols(); ++j) {
+            powers(i, j) = std::ldexp(x(i, j), e);
+            scaled(i, j) = x(i, j) * factor;
+        }
+    }
+    for (KnnBackend backend :
+         {KnnBackend::kdtree, KnnBackend::brute, KnnBackend::hnsw, KnnBackend::nndescent}) {
+        CAPTURE(std::string(to_string(backend)));
+        const NeighborGraph g = search(x, 20, backend, Metric::cosine, 2);
+        // Powers of two scale exactly: the same graph bit for bit.
+        CHECK(same_graph(search(powers, 20, backend, Metric::cosine, 2), g));
+        const NeighborGraph s = search(scaled, 20, backend, Metric::cosine, 2);
+        CHECK(s.indices == g.indices);
+        bool close_all = true;
+        for (std::size_t e = 0; e < g.distances.size(); ++e)
+            close_all = close_all && close(s.distances[e], g.distances[e], 1e-12);
+        CHECK(close_all);
+    }
+    // And it is the angle only: the graph of the rows scaled to unit length is the same too.
+    const Oracle oracle = naive_scan(scaled, Metric::cosine);
+    CHECK(rows_unlike_oracle(search(x, 20, KnnBackend::brute, Metric::cosine, 2), oracle, 1e-11) == 0);
+}
+
+TEST_CASE("distance metrics: a backend that cannot compute a metric is refused, naming both") {
+    const Matrix x = random_matrix(60, 3, 61);
+    for (KnnBackend backend : all_backends)
+        for (Metric metric : all_metrics) {
+            CAPTURE(std::string(to_string(backend)));
+            CAPTURE(std::string(to_string(metric)));
+            NeighborOptions o;
+            o.backend = backend;
+            o.metric = metric;
+            if (backend_supports(backend, metric)) {
+                CHECK_NOTHROW(validate(o));
+                CHECK_NOTHROW(nearest_neighbors(x, 5, o, 1));
+                continue;
+            }
+            for (const std::string& m :
+                 {message_of([&] { validate(o); }), message_of([&] { nearest_neighbors(x, 5, o, 1); })}) {
+                CHECK(m.find(to_string(backend)) != std::string::npos);
+                CHECK(m.find(to_string(metric)) != std::string::npos);
+            }
+        }
+    // The support matrix as documented: hnsw has no manhattan or chebyshev, the kd-tree no chebyshev.
+    CHECK_FALSE(backend_supports(KnnBackend::hnsw, Metric::manhattan));
+    CHECK_FALSE(backend_supports(KnnBackend::kdtree, Metric::chebyshev));
+    for (Metric metric : all_metrics) {
+        CHECK(backend_supports(KnnBackend::brute, metric));
+        CHECK(backend_supports(KnnBackend::nndescent, metric));
+        CHECK(backend_supports(KnnBackend::automatic, metric));
+    }
+}
+
+TEST_CASE("distance metrics: automatic never picks a backend that cannot compute the metric") {
+    for (Metric metric : all_metrics)
+        for (index_t n : {10, 2000, 200001, 300001, 10000000})
+            for (index_t d : {1, 2, 3, 4, 5, 6, 10, 19, 20, 50, 784}) {
+                const KnnBackend b = resolve_backend(KnnBackend::automatic, n, d, metric);
+                CAPTURE(std::string(to_string(metric)));
+                CAPTURE(n);
+                CAPTURE(d);
+                CHECK(b != KnnBackend::automatic);
+                CHECK(backend_supports(b, metric));
+                // Euclidean's choice where the metric allows it.
+                if (metric != Metric::chebyshev) CHECK(b == resolve_backend(KnnBackend::automatic, n, d));
+            }
+    // A named backend is returned as it is; the default metric is euclidean.
+    CHECK(resolve_backend(KnnBackend::kdtree, 1000, 2, Metric::manhattan) == KnnBackend::kdtree);
+    CHECK(resolve_backend(KnnBackend::automatic, 1000, 2, Metric::chebyshev) == KnnBackend::brute);
+    CHECK(resolve_backend(KnnBackend::automatic, 1000, 2) == KnnBackend::kdtree);
+}
