@@ -20,6 +20,14 @@ packages=(
   libeigen3-dev
   libcairo2-dev
   zlib1g-dev
+  python3-dev       # the Python module (python/, -DTREESNE_BUILD_PYTHON=ON) and its tests
+  pybind11-dev
+  python3-numpy
+  python3-pytest
+  python3-venv      # pip install . into a virtual environment
+  python3-pip
+  python3-scipy     # optional at run time: affinities() as scipy.sparse
+  python3-sklearn   # optional at run time: the estimator checks and the benchmark against sklearn
 )
 
 for arg in "$@"; do

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds treesne and runs the whole test suite twice:
-#   1. Release, -march=native (build-tests/, or BUILD_DIR / the first argument);
+#   1. Release, -march=native (build-tests/, or BUILD_DIR / the first argument), then the Python
+#      module's pytest suite (tests/python) against that build;
 #   2. under AddressSanitizer + UndefinedBehaviorSanitizer with leak detection: the `asan` preset of
 #      CMakePresets.json (build-asan/; every test except the find_package consumer, which cannot link an
-#      instrumented library). TREESNE_SANITIZERS=0 skips this part (about 3 minutes on 2 cores);
-#      TREESNE_LSAN=0 turns leak detection off (it is turned off by itself where LSan cannot run).
+#      instrumented library; the Python module is not built there). TREESNE_SANITIZERS=0 skips this part
+#      (about 3 minutes on 2 cores); TREESNE_LSAN=0 turns leak detection off (it is turned off by itself
+#      where LSan cannot run).
 #
 #   tools/run_tests.sh [BUILD_DIR]
 #
@@ -18,10 +20,16 @@ build_dir="${1:-${BUILD_DIR:-build-tests}}"
 jobs="$(nproc)"
 
 echo "== Release build and tests ($build_dir)"
+python=/usr/bin/python3   # Debian's, with its numpy, pytest and pybind11 (not a pyenv or conda one)
+[ -x "$python" ] || python="$(command -v python3)"
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTREESNE_NATIVE=ON \
-  -DTREESNE_BUILD_TESTS=ON -DTREESNE_BUILD_TOOLS=ON
+  -DTREESNE_BUILD_TESTS=ON -DTREESNE_BUILD_TOOLS=ON -DTREESNE_BUILD_PYTHON=ON -DPython3_EXECUTABLE="$python"
 cmake --build "$build_dir" -j"$jobs"
 (cd "$build_dir" && ctest --output-on-failure -j"$jobs")
+echo "== Python module tests (pytest, $build_dir/python)"
+PYTHONDONTWRITEBYTECODE=1 TREESNE_PYTHONPATH="$PWD/$build_dir/python" TREESNE_CLI="$PWD/$build_dir/tools/treesne" \
+  OMP_WAIT_POLICY=passive \
+  "$python" -m pytest -q -p no:cacheprovider tests/python
 
 if [ "${TREESNE_SANITIZERS:-1}" = 0 ]; then
   echo "== ASan + UBSan suite skipped (TREESNE_SANITIZERS=0)"

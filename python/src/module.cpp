@@ -1,0 +1,892 @@
+// treesne._treesne: the pybind11 layer over the library's public API (include/treesne/). It converts
+// arrays and option dictionaries, releases the GIL around every computation, routes progress and
+// cancellation, and maps the library's exceptions to Python's. No algorithm lives here: the estimator,
+// the argument names and the progress lines are in the Python package (python/treesne/).
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <signal.h>
+
+#include <atomic>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "treesne/accuracy.hpp"
+#include "treesne/exact.hpp"
+#include "treesne/precomputed.hpp"
+#include "treesne/treesne.hpp"
+
+namespace py = pybind11;
+
+namespace treesne::python {
+namespace {
+
+// --- arrays -------------------------------------------------------------------------------------------
+
+/// A 2-D input as the library wants it (row-major doubles): a view of the caller's buffer when it is
+/// C-contiguous float64 already, else one converting copy (float32, Fortran order, strided, integers).
+struct Input {
+    py::object keep;  ///< the array the view points into, held alive while the library reads it
+    Matrix owned;     ///< the converted copy, when one was needed
+    ConstMatrixView view;
+    bool copied = false;
+};
+
+template <class T>
+void copy_strided(const py::array& a, Matrix& m) {
+    const auto* base = static_cast<const char*>(a.data());
+    const py::ssize_t s0 = a.strides(0), s1 = a.strides(1);
+    for (index_t i = 0; i < m.rows(); ++i)
+        for (index_t j = 0; j < m.cols(); ++j) {
+            T v;
+            std::memcpy(&v, base + i * s0 + j * s1, sizeof v);  // memcpy: the buffer need not be aligned
+            m(i, j) = static_cast<double>(v);
+        }
+}
+
+Input as_input(const py::handle& obj, const char* what) {
+    py::array a = py::array::ensure(obj);
+    if (!a) throw InvalidArgument(concat(what, " is not an array"));
+    if (a.ndim() != 2)
+        throw InvalidArgument(concat(what, " must be a 2-D array (points x dimensions); got ", a.ndim(),
+                                     a.ndim() == 1 ? " dimension" : " dimensions"));
+    Input in;
+    const index_t rows = a.shape(0), cols = a.shape(1);
+    const int flags = a.flags();
+    if (py::isinstance<py::array_t<double>>(a) && (flags & py::array::c_style) &&
+        (flags & py::detail::npy_api::NPY_ARRAY_ALIGNED_)) {
+        in.keep = a;
+        in.view = {static_cast<const double*>(a.data()), rows, cols};
+        return in;
+    }
+    in.owned = Matrix(rows, cols);
+    in.copied = true;
+    if (py::isinstance<py::array_t<double>>(a)) {
+        copy_strided<double>(a, in.owned);
+    } else if (py::isinstance<py::array_t<float>>(a)) {
+        copy_strided<float>(a, in.owned);
+    } else {
+        const auto converted = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(a);
+        if (!converted) throw InvalidArgument(concat(what, " must hold numbers"));
+        std::memcpy(in.owned.data(), converted.data(), sizeof(double) * static_cast<std::size_t>(rows * cols));
+    }
+    in.view = in.owned.view();
+    return in;
+}
+
+/// A NumPy array that owns the vector's storage (no copy).
+template <class T>
+py::array_t<T> to_numpy(std::vector<T>&& v, std::vector<py::ssize_t> shape) {
+    auto* owner = new std::vector<T>(std::move(v));
+    py::capsule free_when_done(owner, [](void* p) { delete static_cast<std::vector<T>*>(p); });
+    return py::array_t<T>(shape, owner->data(), free_when_done);
+}
+
+py::array_t<double> to_numpy(Matrix&& m) {
+    const index_t rows = m.rows(), cols = m.cols();
+    return to_numpy(std::move(m.storage()), {rows, cols});
+}
+
+py::array_t<double> copy_to_numpy(ConstMatrixView v) {
+    py::array_t<double> out({v.rows, v.cols});
+    if (v.size() > 0) std::memcpy(out.mutable_data(), v.data, sizeof(double) * static_cast<std::size_t>(v.size()));
+    return out;
+}
+
+// --- options ------------------------------------------------------------------------------------------
+
+/// Reads a dictionary of library option names (python/treesne/_options.py builds it from the
+/// estimator's parameters) into Options; an unknown key is a programming error of the package.
+class OptionReader {
+  public:
+    explicit OptionReader(const py::dict& d) : d_(d) {}
+
+    template <class T>
+    void get(const char* key, T& field) {
+        if (d_.contains(key)) field = d_[key].cast<T>();
+        used_.emplace_back(key);
+    }
+
+    void finish() const {
+        for (const auto& item : d_) {
+            const auto key = item.first.cast<std::string>();
+            bool known = false;
+            for (const auto& u : used_) known = known || u == key;
+            if (!known) throw InvalidArgument(concat("unknown option '", key, "'"));
+        }
+    }
+
+    /// Marks a key read by hand (its value needs more than a cast).
+    void mark(const char* key) { used_.emplace_back(key); }
+
+    bool has(const char* key) const { return d_.contains(key) && !d_[key].is_none(); }
+    py::object at(const char* key) const { return d_[key]; }
+
+  private:
+    const py::dict& d_;
+    std::vector<std::string> used_;
+};
+
+KnnBackend backend_named(const std::string& name) {
+    if (name == "auto") return KnnBackend::automatic;
+    const auto b = parse_backend(name);
+    if (!b) throw InvalidArgument(concat("neighbors must be auto, kdtree, brute, hnsw or nndescent; got '", name, "'"));
+    return *b;
+}
+
+Method method_named(const std::string& name) {
+    const auto m = parse_method(name);
+    if (!m) throw InvalidArgument(concat("method must be barnes_hut, exact_tsne or exact_sne; got '", name, "'"));
+    return *m;
+}
+
+Metric metric_named(const std::string& name) {
+    const auto m = parse_metric(name);
+    if (!m) throw InvalidArgument(concat("metric must be euclidean, cosine, manhattan, chebyshev or precomputed; got '", name, "'"));
+    return *m;
+}
+
+AffinityKind affinity_named(const std::string& name) {
+    const auto k = parse_affinity_kind(name);
+    if (!k) throw InvalidArgument(concat("affinity must be perplexity, sigma or uniform; got '", name, "'"));
+    return *k;
+}
+
+Options options_from(const py::dict& d) {
+    Options o;
+    OptionReader r(d);
+    r.get("dims", o.dims);
+    r.get("seed", o.seed);
+    r.get("threads", o.threads);
+    r.get("pca_dims", o.pca_dims);
+    r.get("keep_user_scale", o.keep_user_scale);
+    r.get("report_every", o.report_every);
+    if (r.has("knn")) o.neighbors.backend = backend_named(r.at("knn").cast<std::string>());
+    r.mark("knn");
+    r.get("hnsw_m", o.neighbors.hnsw_m);
+    r.get("hnsw_ef_construction", o.neighbors.hnsw_ef_construction);
+    r.get("hnsw_ef_search", o.neighbors.hnsw_ef_search);
+    r.get("nndescent_trees", o.neighbors.nndescent_trees);
+    r.get("nndescent_leaf_size", o.neighbors.nndescent_leaf_size);
+    r.get("nndescent_rounds", o.neighbors.nndescent_rounds);
+    if (r.has("metric")) o.neighbors.metric = metric_named(r.at("metric").cast<std::string>());
+    r.mark("metric");
+    if (r.has("affinity")) o.affinities.kind = affinity_named(r.at("affinity").cast<std::string>());
+    r.mark("affinity");
+    r.get("perplexity", o.affinities.perplexity);
+    r.get("more_perplexities", o.affinities.more_perplexities);
+    r.get("sigma", o.affinities.sigma);
+    r.get("k", o.affinities.k);
+    r.get("entropy_tolerance", o.affinities.entropy_tolerance);
+    r.get("max_steps", o.affinities.max_steps);
+    OptimizerOptions& p = o.optimizer;
+    if (r.has("method")) p.method = method_named(r.at("method").cast<std::string>());
+    r.mark("method");
+    r.get("dof", p.dof);
+    r.get("theta", p.theta);
+    r.get("theta_auto", p.theta_auto);
+    r.get("target_error", p.target_error);
+    r.get("iterations", p.iterations);
+    r.get("exaggeration", p.exaggeration);
+    r.get("exaggeration_iterations", p.exaggeration_iterations);
+    if (r.has("learning_rate")) p.learning_rate = r.at("learning_rate").cast<double>();
+    r.mark("learning_rate");  // marks the key known; None means auto
+    r.get("late_exaggeration", p.late_exaggeration);
+    r.get("late_exaggeration_start", p.late_exaggeration_start);
+    r.get("momentum_switch", p.momentum_switch);
+    r.get("momentum", p.momentum);
+    r.get("final_momentum", p.final_momentum);
+    r.get("gain_increase", p.gain_increase);
+    r.get("gain_decrease", p.gain_decrease);
+    r.get("min_gain", p.min_gain);
+    r.get("early_stop", p.early_stop);
+    r.get("max_step_norm", p.max_step_norm);
+    if (r.has("init")) {
+        const py::object init = r.at("init");
+        if (py::isinstance<py::str>(init)) {
+            const auto name = init.cast<std::string>();
+            if (name == "pca") {
+                o.init = InitKind::pca;
+            } else if (name == "random") {
+                o.init = InitKind::random;
+            } else {
+                throw InvalidArgument(concat("init must be 'pca', 'random' or an array; got '", name, "'"));
+            }
+        } else {
+            o.init = InitKind::user;
+            Input y0 = as_input(init, "init");
+            o.init_coordinates = y0.copied ? std::move(y0.owned) : Matrix(y0.view);
+        }
+    }
+    r.mark("init");
+    r.finish();
+    return o;
+}
+
+TransformOptions transform_options_from(const py::dict& d) {
+    TransformOptions t;
+    OptionReader r(d);
+    r.get("iterations", t.iterations);
+    r.get("exaggeration", t.exaggeration);
+    r.get("exaggeration_iterations", t.exaggeration_iterations);
+    r.get("learning_rate", t.learning_rate);
+    r.get("momentum", t.momentum);
+    r.get("max_step_norm", t.max_step_norm);
+    if (r.has("perplexity")) t.perplexity = r.at("perplexity").cast<double>();
+    r.mark("perplexity");  // None means auto
+    r.get("repel_new", t.repel_new);
+    r.finish();
+    return t;
+}
+
+// --- interruption and callbacks -----------------------------------------------------------------------
+
+/// Thrown from a stage callback to leave the library early (Ctrl-C or a Python exception before the
+/// optimisation, where the library checks no cancel flag). Stage callbacks run on the calling thread
+/// between parallel regions, so the exception unwinds through ordinary C++ frames only.
+struct Abort {};
+
+/// The cancel flag of the interruptible run in progress on the main thread (null when none).
+std::atomic<std::atomic<bool>*> g_interruptible{nullptr};
+struct sigaction g_previous_sigint {};
+
+extern "C" void on_sigint(int signal_number) {
+    if (std::atomic<bool>* flag = g_interruptible.load()) flag->store(true);
+    // Python's own handler too: it records the signal, so that PyErr_CheckSignals raises
+    // KeyboardInterrupt (or runs the user's handler) once the run is over.
+    const struct sigaction& old = g_previous_sigint;
+    if (!(old.sa_flags & SA_SIGINFO) && old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN)
+        old.sa_handler(signal_number);
+}
+
+/// For its lifetime, SIGINT sets `flag` (and still reaches Python's handler). Only on the main thread
+/// with Python's default SIGINT handler (the package decides; see _run.py).
+class SigintScope {
+  public:
+    SigintScope(std::atomic<bool>& flag, bool enable) : enabled_(enable) {
+        if (!enabled_) return;
+        previous_flag_ = g_interruptible.exchange(&flag);
+        saved_ = g_previous_sigint;
+        struct sigaction action {};
+        action.sa_handler = on_sigint;
+        sigemptyset(&action.sa_mask);
+        struct sigaction old {};
+        sigaction(SIGINT, &action, &old);
+        // A nested scope (a callback that embeds again) must not chain to our own handler.
+        if (old.sa_handler != on_sigint) g_previous_sigint = old;
+        installed_old_ = old;
+    }
+    ~SigintScope() {
+        if (!enabled_) return;
+        sigaction(SIGINT, &installed_old_, nullptr);
+        g_previous_sigint = saved_;
+        g_interruptible.store(previous_flag_);
+    }
+    SigintScope(const SigintScope&) = delete;
+    SigintScope& operator=(const SigintScope&) = delete;
+
+  private:
+    bool enabled_;
+    std::atomic<bool>* previous_flag_ = nullptr;
+    struct sigaction saved_ {};
+    struct sigaction installed_old_ {};
+};
+
+/// The Python side of one library call: the callables, the first Python exception they raised, and the
+/// cancel flag. Every call into Python takes the GIL; the library runs without it.
+class Bridge {
+  public:
+    Bridge(py::object observer, py::object stage, bool interruptible)
+        : observer_(std::move(observer)), stage_(std::move(stage)), sigint_(cancel_, interruptible) {}
+
+    ~Bridge() {
+        py::gil_scoped_acquire gil;
+        observer_ = py::object();
+        stage_ = py::object();
+        error_ = py::object();
+    }
+
+    const std::atomic<bool>* cancel() const { return &cancel_; }
+
+    /// The library's observer: passes the report to Python; false stops the run.
+    Observer observer() {
+        if (observer_.is_none()) return {};
+        return [this](const IterationReport& r) {
+            py::gil_scoped_acquire gil;
+            if (failed()) return false;
+            try {
+                const py::object keep = observer_(r.iteration, r.total, to_string(r.phase), r.kl,
+                                                  r.gradient_norm, r.seconds, r.theta, r.theta_error,
+                                                  copy_to_numpy(r.embedding));
+                return keep.is_none() || keep.cast<bool>();
+            } catch (py::error_already_set& e) {
+                keep_error(e);
+                return false;
+            }
+        };
+    }
+
+    /// Forwards a stage event ("start", "done", "progress") to Python; leaves the library (Abort) after
+    /// Ctrl-C or a Python exception.
+    void stage(const char* event, const std::string& name, double value) {
+        if (cancel_.load()) throw Abort{};
+        if (stage_.is_none()) return;
+        {
+            py::gil_scoped_acquire gil;
+            try {
+                stage_(event, name, value);
+            } catch (py::error_already_set& e) {
+                keep_error(e);
+            }
+        }
+        if (cancel_.load()) throw Abort{};
+    }
+
+    void install(Callbacks& c) {
+        c.observer = observer();
+        c.cancel = &cancel_;
+        c.stage_start = [this](const std::string& s) { stage("start", s, 0.0); };
+        c.stage_done = [this](const std::string& s, double seconds) { stage("done", s, seconds); };
+        c.stage_progress = [this](const std::string& s, double f) { stage("progress", s, f); };
+    }
+
+    /// After the library returned or left (GIL held): re-raises a callback's exception, or
+    /// KeyboardInterrupt (through Python's own handler) after Ctrl-C.
+    void raise_pending() {
+        if (!error_.is_none()) {
+            py::object e = error_;
+            error_ = py::object();
+            PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(e.ptr())), e.ptr());
+            throw py::error_already_set();
+        }
+        if (cancel_.load()) {
+            if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+            PyErr_SetNone(PyExc_KeyboardInterrupt);
+            throw py::error_already_set();
+        }
+    }
+
+  private:
+    bool failed() const { return !error_.is_none(); }
+
+    void keep_error(py::error_already_set& e) {
+        if (error_.is_none()) error_ = e.value();
+        cancel_.store(true);  // stop as soon as the library looks
+    }
+
+    py::object observer_, stage_;
+    py::object error_ = py::none();
+    std::atomic<bool> cancel_{false};
+    SigintScope sigint_;
+};
+
+/// Runs fn() without the GIL, turning Abort into the pending Python exception.
+template <class Fn>
+auto run_released(Bridge& bridge, Fn&& fn) -> decltype(fn()) {
+    std::optional<decltype(fn())> out;
+    bool aborted = false;
+    {
+        py::gil_scoped_release nogil;
+        try {
+            out.emplace(fn());
+        } catch (const Abort&) {
+            aborted = true;
+        }
+    }
+    bridge.raise_pending();
+    if (aborted) throw std::logic_error("treesne: a run was left without a pending exception");
+    return std::move(*out);
+}
+
+// --- the functions ------------------------------------------------------------------------------------
+
+const char* status_name(RunStatus s) {
+    switch (s) {
+        case RunStatus::completed: return "completed";
+        case RunStatus::stopped_by_observer: return "stopped";
+        case RunStatus::cancelled: return "cancelled";
+        case RunStatus::converged: return "converged";
+    }
+    return "completed";
+}
+
+py::array_t<std::int64_t> offsets_array(std::vector<index_t>&& offsets) {
+    const auto n = static_cast<py::ssize_t>(offsets.size());
+    std::vector<std::int64_t> v(offsets.begin(), offsets.end());
+    return to_numpy(std::move(v), {n});
+}
+
+py::tuple csr_tuple(Affinities&& p) {
+    const auto nnz = static_cast<py::ssize_t>(p.values.size());
+    return py::make_tuple(p.n, offsets_array(std::move(p.offsets)), to_numpy(std::move(p.columns), {nnz}),
+                          to_numpy(std::move(p.values), {nnz}));
+}
+
+/// An array of numbers as a contiguous vector of T (one converting copy; the package has checked the
+/// ranges that a conversion to T would otherwise wrap).
+template <class T>
+std::vector<T> vector_of(const py::handle& obj, const char* what) {
+    const auto a = py::array_t<T, py::array::c_style | py::array::forcecast>::ensure(obj);
+    if (!a) throw InvalidArgument(concat(what, " must hold numbers"));
+    return std::vector<T>(a.data(), a.data() + a.size());
+}
+
+/// A CSR matrix from the package's (n, indptr, indices, data).
+SparseMatrix sparse_from(const py::tuple& t, const char* what) {
+    SparseMatrix m;
+    m.n = t[0].cast<index_t>();
+    m.offsets = vector_of<index_t>(t[1], what);
+    m.columns = vector_of<point_t>(t[2], what);
+    m.values = vector_of<float>(t[3], what);
+    return m;
+}
+
+/// What embed_py embeds besides coordinates: joint affinities, a neighbour graph (lists or a sparse
+/// distance matrix), or X as a distance matrix.
+struct Precomputed {
+    std::optional<SparseMatrix> p;        ///< affinities, not yet prepared
+    std::optional<SparseMatrix> sparse;   ///< a graph as a sparse N x N matrix of distances
+    std::vector<double> indices, distances;  ///< a graph as N x k lists
+    index_t list_n = 0, list_k = 0;
+    bool lists = false;
+};
+
+py::dict embed_py(const py::handle& x_obj, const py::dict& options_dict, const py::object& observer,
+                  const py::object& stage, bool interruptible, bool keep_affinities,
+                  const py::object& memory_limit, const std::string& input_kind, const py::object& affinities,
+                  const py::object& neighbors) {
+    const bool distances = input_kind == "distances";
+    if (!distances && input_kind != "coordinates")
+        throw InvalidArgument(concat("input kind must be coordinates or distances; got '", input_kind, "'"));
+    Input x;
+    const bool has_x = !x_obj.is_none();
+    if (has_x) x = as_input(x_obj, "X");
+    const Options options = options_from(options_dict);
+    Precomputed pre;
+    if (!affinities.is_none()) pre.p = sparse_from(affinities.cast<py::tuple>(), "affinities");
+    if (!neighbors.is_none()) {
+        const auto t = neighbors.cast<py::tuple>();
+        if (t[0].cast<std::string>() == "sparse") {
+            pre.sparse = sparse_from(py::make_tuple(t[1], t[2], t[3], t[4]), "neighbor_graph");
+        } else {
+            const py::array idx = py::array::ensure(t[1]);
+            if (!idx || idx.ndim() != 2) throw InvalidArgument("neighbor_graph: the indices must be an N x k array");
+            pre.lists = true;
+            pre.list_n = idx.shape(0);
+            pre.list_k = idx.shape(1);
+            pre.indices = vector_of<double>(t[1], "neighbor_graph indices");
+            pre.distances = vector_of<double>(t[2], "neighbor_graph distances");
+        }
+    }
+    Bridge bridge(observer, stage, interruptible);
+    Callbacks callbacks;
+    bridge.install(callbacks);
+    callbacks.keep_affinities = keep_affinities;
+    if (!memory_limit.is_none()) callbacks.memory_limit_bytes = memory_limit.cast<double>();
+    std::vector<std::string> notes;
+    Result r = run_released(bridge, [&] {
+        const ConstMatrixView given = has_x && !distances ? x.view : ConstMatrixView{};
+        if (pre.p) {
+            Affinities p = prepare_affinities(std::move(*pre.p), options.threads, &notes);
+            return embed_affinities(std::move(p), options, callbacks, given);
+        }
+        if (pre.sparse || pre.lists) {
+            NeighborGraph g = pre.sparse ? neighbors_from_sparse(*pre.sparse)
+                                         : neighbors_from_lists(pre.list_n, pre.list_k, pre.indices, pre.distances);
+            pre = Precomputed();  // the lists are in the graph now
+            return embed_neighbors(std::move(g), options, callbacks, given);
+        }
+        if (distances) return embed_distances(x.view, options, callbacks);
+        // A converted copy is handed over, so embed() frees it before P is built, as the CLI does.
+        return x.copied ? embed(std::move(x.owned), options, callbacks) : embed(x.view, options, callbacks);
+    });
+    if (r.status == RunStatus::cancelled) bridge.raise_pending();  // Ctrl-C between two looks
+    py::dict out;
+    out["status"] = status_name(r.status);
+    out["kl"] = r.kl;
+    out["iterations"] = r.iterations;
+    out["learning_rate"] = r.learning_rate;
+    out["backend"] = to_string(r.backend);
+    std::vector<py::tuple> history;
+    for (const CostPoint& c : r.history)
+        history.push_back(py::make_tuple(c.iteration, to_string(c.phase), c.kl, c.gradient_norm, c.seconds, c.theta));
+    out["history"] = history;
+    py::dict timings;
+    timings["pca"] = r.timings.pca;
+    timings["neighbors"] = r.timings.neighbors;
+    timings["affinities"] = r.timings.affinities;
+    timings["init"] = r.timings.init;
+    timings["optimize"] = r.timings.optimize;
+    timings["total"] = r.timings.total;
+    out["timings"] = timings;
+    if (keep_affinities) out["affinities"] = csr_tuple(std::move(r.affinities));
+    out["notes"] = notes;
+    out["embedding"] = to_numpy(std::move(r.y));
+    return out;
+}
+
+/// The data after the optional PCA (a view of x when there is none).
+struct Reduced {
+    Matrix projected;
+    ConstMatrixView view;
+};
+
+Reduced reduce(const Input& x, int pca_dims, int threads) {
+    Reduced r;
+    r.view = x.view;
+    if (pca_dims > 0) {
+        r.projected = treesne::pca(x.view, pca_dims, threads).projected;
+        r.view = r.projected.view();
+    }
+    return r;
+}
+
+/// The k nearest neighbours of the rows of X by options' metric, or (distances) from X as a dense N x N
+/// distance matrix.
+NeighborGraph graph_of(const Input& x, index_t k, const Options& o, bool distances) {
+    if (distances) {
+        require(x.view.rows == x.view.cols, "X: a distance matrix must be square; got ", x.view.rows, " x ",
+                x.view.cols);
+        return neighbors_from_distances(x.view, k, o.threads);
+    }
+    require_finite(x.view);
+    validate(o.neighbors);
+    require(o.pca_dims >= 0, "pca_components must be >= 0; got ", o.pca_dims);
+    const Reduced data = reduce(x, o.pca_dims, o.threads);
+    return nearest_neighbors(data.view, k, o.neighbors, o.threads);
+}
+
+py::tuple neighbors_py(const py::handle& x_obj, index_t k, const py::dict& options_dict, bool distances) {
+    Input x = as_input(x_obj, "X");
+    const Options o = options_from(options_dict);
+    Bridge bridge(py::none(), py::none(), false);
+    NeighborGraph g = run_released(bridge, [&] { return graph_of(x, k, o, distances); });
+    const py::ssize_t n = g.n, kk = g.k;
+    std::vector<std::int64_t> indices(g.indices.begin(), g.indices.end());
+    return py::make_tuple(to_numpy(std::move(indices), {n, kk}), to_numpy(std::move(g.distances), {n, kk}));
+}
+
+py::tuple affinities_py(const py::handle& x_obj, const py::dict& options_dict, bool distances) {
+    Input x = as_input(x_obj, "X");
+    const Options o = options_from(options_dict);
+    Bridge bridge(py::none(), py::none(), false);
+    Affinities p = run_released(bridge, [&] {
+        if (distances) {
+            require(o.pca_dims == 0, "pca_components needs coordinates; metric='precomputed' gives distances");
+            validate(o, x.view.rows, std::max<index_t>(o.dims, 1));  // as embed_distances checks
+        } else {
+            require_finite(x.view);
+            validate(o, x.view.rows, x.view.cols);
+        }
+        const index_t rows = x.view.rows;
+        return compute_affinities(graph_of(x, neighbor_count(o.affinities, rows), o, distances), o.affinities,
+                                  o.threads);
+    });
+    return csr_tuple(std::move(p));
+}
+
+/// `treesne evaluate`'s numbers (tools/run.cpp, run_evaluate): exact KL against the kNN P that embed
+/// computes at this perplexity, k-NN preservation, trustworthiness and, with label codes, the k-NN
+/// accuracy. Sampling (seeded_sample) and PCA as the CLI does them.
+py::dict evaluate_py(const py::handle& x_obj, const py::handle& y_obj, const py::object& labels_obj,
+                     double perplexity, index_t k, index_t trust_queries, int pca_dims, index_t sample,
+                     std::uint64_t seed, int threads, double dof) {
+    Input x_in = as_input(x_obj, "X");
+    Input y_in = as_input(y_obj, "Y");
+    std::vector<int> labels;
+    const bool has_labels = !labels_obj.is_none();
+    if (has_labels) labels = labels_obj.cast<std::vector<int>>();
+    Bridge bridge(py::none(), py::none(), false);
+    py::dict out;
+    struct Numbers {
+        index_t input_points = 0, points = 0, queries = 0;
+        double kl = 0, preservation = 0, trust = 0, accuracy = 0;
+    };
+    const Numbers numbers = run_released(bridge, [&] {
+        Numbers v;
+        Matrix x_sampled, y_sampled;
+        ConstMatrixView x = x_in.view, y = y_in.view;
+        if (y.rows != x.rows)
+            throw InvalidArgument(concat("Y has ", y.rows, " rows, but X has ", x.rows, " points"));
+        require_finite(x, "X");
+        require_finite(y, "embedding");
+        if (has_labels && static_cast<index_t>(labels.size()) != x.rows)
+            throw InvalidArgument(concat("labels: ", labels.size(), " labels for ", x.rows, " points"));
+        v.input_points = x.rows;
+        if (x.rows > 200000 && (sample == 0 || sample > 200000))
+            throw InvalidArgument(concat(
+                "evaluate computes the exact KL divergence in O(N^2) time and refuses more than 200000 points; "
+                "got ", x.rows, " (use sample=M, M <= 200000, to evaluate M random points)"));
+        if (sample > 0 && sample < x.rows) {
+            const auto rows = seeded_sample(x.rows, sample, seed);
+            x_sampled = Matrix(sample, x.cols);
+            y_sampled = Matrix(sample, y.cols);
+            std::vector<int> codes;
+            for (std::size_t i = 0; i < rows.size(); ++i) {
+                std::memcpy(x_sampled.row(static_cast<index_t>(i)), x.row(rows[i]), sizeof(double) * x.cols);
+                std::memcpy(y_sampled.row(static_cast<index_t>(i)), y.row(rows[i]), sizeof(double) * y.cols);
+                if (has_labels) codes.push_back(labels[static_cast<std::size_t>(rows[i])]);
+            }
+            labels = std::move(codes);
+            x = x_sampled.view();
+            y = y_sampled.view();
+        }
+        v.points = x.rows;
+        Options options;  // the checks embed would make for this perplexity (as run_evaluate)
+        options.affinities.perplexity = perplexity;
+        options.init = InitKind::random;
+        options.pca_dims = pca_dims;
+        options.threads = threads;
+        options.optimizer.dof = dof;  // the kernel of the KL
+        validate(options, v.points, x.cols);
+        if (k > v.points - 1) throw InvalidArgument(concat("k ", k, " needs more than ", k, " points; got ", v.points));
+        Matrix projected;
+        if (pca_dims > 0) {
+            projected = treesne::pca(x, pca_dims, threads).projected;
+            x = projected.view();
+        }
+        const index_t k_p = neighbor_count(perplexity, x.rows);
+        const Affinities p = compute_affinities(nearest_neighbors(x, k_p, KnnBackend::automatic, threads),
+                                                options.affinities, threads);
+        v.kl = exact_tsne_kl_sparse(p, y, threads, dof);
+        v.preservation = knn_preservation(x, y, k, threads);
+        v.queries = (trust_queries <= 0 || trust_queries >= x.rows) ? x.rows : trust_queries;
+        v.trust = trustworthiness(x, y, k, threads, trust_queries);
+        if (has_labels) v.accuracy = knn_accuracy(y, labels, k, threads);
+        return v;
+    });
+    const Numbers& v = numbers;
+    out["input_points"] = v.input_points;
+    out["points"] = v.points;
+    out["sampled"] = v.points < v.input_points;
+    out["perplexity"] = perplexity;
+    out["dof"] = dof;
+    out["k"] = k;
+    out["kl_divergence"] = v.kl;
+    out["knn_preservation"] = v.preservation;
+    out["trustworthiness"] = v.trust;
+    out["trustworthiness_queries"] = v.queries;
+    if (has_labels) out["knn_accuracy"] = v.accuracy;
+    return out;
+}
+
+py::dict accuracy_py(const py::handle& x_obj, const py::dict& options_dict, const py::dict& accuracy_dict,
+                     const py::object& labels_obj, const py::object& stage, bool interruptible) {
+    Input x = as_input(x_obj, "X");
+    const Options options = options_from(options_dict);
+    AccuracyOptions a;
+    {
+        OptionReader r(accuracy_dict);
+        r.get("thetas", a.thetas);
+        r.get("monopole", a.monopole);
+        r.get("runs", a.runs);
+        r.get("sample", a.sample);
+        r.get("k", a.k);
+        r.get("timing_calls", a.timing_calls);
+        r.get("timing_seconds", a.timing_seconds);
+        r.finish();
+    }
+    std::vector<int> labels;
+    if (!labels_obj.is_none()) labels = labels_obj.cast<std::vector<int>>();
+    Bridge bridge(py::none(), stage, interruptible);
+    const AccuracyReport report = run_released(bridge, [&] {
+        return measure_accuracy(x.view, options, a, labels_obj.is_none() ? nullptr : &labels,
+                                [&](const std::string& name, double f) { bridge.stage("progress", name, f); });
+    });
+    py::dict out;
+    out["input_points"] = report.input_points;
+    out["points"] = report.points;
+    out["input_dims"] = report.input_dims;
+    out["data_dims"] = report.data_dims;
+    out["dims"] = report.dims;
+    out["perplexity"] = report.perplexity;
+    out["dof"] = report.dof;
+    out["theta"] = report.theta;
+    out["iterations"] = report.iterations;
+    out["exaggeration_iterations"] = report.exaggeration_iterations;
+    out["seed"] = report.seed;
+    out["threads"] = report.threads;
+    out["k"] = report.k;
+    py::list gradients;
+    for (const GradientAccuracy& g : report.gradients) {
+        py::dict row;
+        row["embedding"] = g.embedding;
+        row["exaggeration"] = g.exaggeration;
+        row["theta"] = g.theta;
+        row["scheme"] = g.quadrupole ? "quadrupole" : "monopole";
+        row["grad_err"] = g.gradient_error;
+        row["repul_err"] = g.repulsion_error;
+        row["Z_err"] = g.z_error;
+        row["seconds"] = g.seconds;
+        row["exact_seconds"] = g.exact_seconds;
+        gradients.append(row);
+    }
+    out["gradients"] = gradients;
+    py::list runs;
+    for (const RunAccuracy& run : report.runs) {
+        py::dict row;
+        row["method"] = to_string(run.method);
+        row["theta"] = run.theta;
+        row["kl_sparse"] = run.kl_sparse;
+        row["kl_dense"] = run.kl_dense;
+        row["knn_preservation"] = run.knn_preservation;
+        row["knn_accuracy"] = run.knn_accuracy;
+        row["seconds"] = run.seconds;
+        runs.append(row);
+    }
+    out["runs"] = runs;
+    out["table"] = format_accuracy_table(report);
+    out["json"] = format_accuracy_json(report);
+    out["csv"] = format_accuracy_csv(report);
+    return out;
+}
+
+py::array_t<double> transform_py(const py::handle& x_ref_obj, const py::handle& y_ref_obj,
+                                 const py::handle& x_new_obj, const py::dict& options_dict,
+                                 const py::dict& transform_dict, const py::object& observer, bool interruptible) {
+    Input x_ref = as_input(x_ref_obj, "X_ref");
+    Input y_ref = as_input(y_ref_obj, "Y_ref");
+    Input x_new = as_input(x_new_obj, "X_new");
+    const Options options = options_from(options_dict);
+    const TransformOptions t = transform_options_from(transform_dict);
+    Bridge bridge(observer, py::none(), interruptible);
+    const Observer obs = bridge.observer();
+    const std::atomic<bool>* cancel = bridge.cancel();
+    // transform() takes no cancel flag: an observer that looks at it stops the run at the next report.
+    Observer watched = [&](const IterationReport& r) {
+        if (cancel->load()) return false;
+        return obs ? obs(r) : true;
+    };
+    Matrix y = run_released(bridge, [&] {
+        return treesne::transform(x_ref.view, y_ref.view, x_new.view, options, t, watched);
+    });
+    bridge.raise_pending();
+    return to_numpy(std::move(y));
+}
+
+/// Every option's default, read from default-constructed aggregates: the package's signatures take
+/// their defaults from here, so the library, the CLI and Python cannot disagree (STYLE habit 1).
+py::dict default_options() {
+    const Options o;
+    const OptimizerOptions& p = o.optimizer;
+    py::dict e;
+    e["dims"] = o.dims;
+    e["seed"] = o.seed;
+    e["threads"] = o.threads;
+    e["pca_dims"] = o.pca_dims;
+    e["init"] = to_string(o.init);
+    e["keep_user_scale"] = o.keep_user_scale;
+    e["report_every"] = o.report_every;
+    e["knn"] = o.neighbors.backend == KnnBackend::automatic ? "auto" : to_string(o.neighbors.backend);
+    e["hnsw_m"] = o.neighbors.hnsw_m;
+    e["hnsw_ef_construction"] = o.neighbors.hnsw_ef_construction;
+    e["hnsw_ef_search"] = o.neighbors.hnsw_ef_search;
+    e["nndescent_trees"] = o.neighbors.nndescent_trees;
+    e["nndescent_leaf_size"] = o.neighbors.nndescent_leaf_size;
+    e["nndescent_rounds"] = o.neighbors.nndescent_rounds;
+    e["metric"] = to_string(o.neighbors.metric);
+    e["affinity"] = to_string(o.affinities.kind);
+    e["perplexity"] = o.affinities.perplexity;
+    e["more_perplexities"] = o.affinities.more_perplexities;
+    e["sigma"] = o.affinities.sigma;
+    e["k"] = o.affinities.k;
+    e["entropy_tolerance"] = o.affinities.entropy_tolerance;
+    e["max_steps"] = o.affinities.max_steps;
+    e["method"] = to_string(p.method);
+    e["dof"] = p.dof;
+    e["theta"] = p.theta;
+    e["theta_auto"] = p.theta_auto;
+    e["target_error"] = p.target_error;
+    e["iterations"] = p.iterations;
+    e["exaggeration"] = p.exaggeration;
+    e["exaggeration_iterations"] = p.exaggeration_iterations;
+    e["learning_rate"] = p.learning_rate ? py::cast(*p.learning_rate) : py::none();
+    e["late_exaggeration"] = p.late_exaggeration;
+    e["late_exaggeration_start"] = p.late_exaggeration_start;
+    e["momentum_switch"] = p.momentum_switch;
+    e["momentum"] = p.momentum;
+    e["final_momentum"] = p.final_momentum;
+    e["gain_increase"] = p.gain_increase;
+    e["gain_decrease"] = p.gain_decrease;
+    e["min_gain"] = p.min_gain;
+    e["early_stop"] = p.early_stop;
+    e["max_step_norm"] = p.max_step_norm;
+    const TransformOptions t;
+    py::dict tr;
+    tr["iterations"] = t.iterations;
+    tr["exaggeration"] = t.exaggeration;
+    tr["exaggeration_iterations"] = t.exaggeration_iterations;
+    tr["learning_rate"] = t.learning_rate;
+    tr["momentum"] = t.momentum;
+    tr["max_step_norm"] = t.max_step_norm;
+    tr["perplexity"] = t.perplexity ? py::cast(*t.perplexity) : py::none();
+    tr["repel_new"] = t.repel_new;
+    const AccuracyOptions a;
+    py::dict ac;
+    ac["thetas"] = a.thetas;
+    ac["monopole"] = a.monopole;
+    ac["runs"] = a.runs;
+    ac["sample"] = a.sample;
+    ac["k"] = a.k;
+    ac["timing_calls"] = a.timing_calls;
+    ac["timing_seconds"] = a.timing_seconds;
+    py::dict all;
+    all["embed"] = e;
+    all["transform"] = tr;
+    all["accuracy"] = ac;
+    all["early_stop_window"] = early_stop_window;
+    all["transform_auto_perplexity"] = transform_auto_perplexity;
+    return all;
+}
+
+void translate_exceptions() {
+    py::register_exception_translator([](std::exception_ptr p) {
+        try {
+            if (p) std::rethrow_exception(p);
+        } catch (const InvalidArgument& e) {
+            PyErr_SetString(PyExc_ValueError, e.what());
+        } catch (const IoError& e) {
+            PyErr_SetString(PyExc_OSError, e.what());
+        } catch (const NumericalError& e) {
+            PyErr_SetString(PyExc_ArithmeticError, e.what());
+        }
+    });
+}
+
+}  // namespace
+}  // namespace treesne::python
+
+PYBIND11_MODULE(_treesne, m) {
+    using namespace treesne::python;
+    m.doc() = "treesne's C++ engine (use the treesne package, not this module)";
+    translate_exceptions();
+    m.attr("__version__") = treesne::version;
+    m.def("embed", &embed_py, py::arg("X"), py::arg("options"), py::arg("observer") = py::none(),
+          py::arg("stage") = py::none(), py::arg("interruptible") = false, py::arg("keep_affinities") = false,
+          py::arg("memory_limit") = py::none(), py::arg("input_kind") = "coordinates",
+          py::arg("affinities") = py::none(), py::arg("neighbors") = py::none());
+    m.def("nearest_neighbors", &neighbors_py, py::arg("X"), py::arg("k"), py::arg("options"),
+          py::arg("distances") = false);
+    m.def("affinities", &affinities_py, py::arg("X"), py::arg("options"), py::arg("distances") = false);
+    m.def("evaluate", &evaluate_py, py::arg("X"), py::arg("Y"), py::arg("labels"), py::arg("perplexity"),
+          py::arg("k"), py::arg("trust_queries"), py::arg("pca_dims"), py::arg("sample"), py::arg("seed"),
+          py::arg("threads"), py::arg("dof") = 1.0);
+    m.def("accuracy", &accuracy_py, py::arg("X"), py::arg("options"), py::arg("accuracy"), py::arg("labels"),
+          py::arg("stage") = py::none(), py::arg("interruptible") = false);
+    m.def("transform", &transform_py, py::arg("X_ref"), py::arg("Y_ref"), py::arg("X_new"), py::arg("options"),
+          py::arg("transform"), py::arg("observer") = py::none(), py::arg("interruptible") = false);
+    m.def("default_options", &default_options);
+    m.def("neighbor_count", [](double perplexity, treesne::index_t n) { return treesne::neighbor_count(perplexity, n); },
+          py::arg("perplexity"), py::arg("n"));
+    m.def("affinity_neighbor_count", [](const py::dict& options, treesne::index_t n) {
+        return treesne::neighbor_count(options_from(options).affinities, n);
+    });
+    m.def("resolve_learning_rate", [](const py::dict& options, treesne::index_t n) {
+        return treesne::resolve_learning_rate(options_from(options).optimizer, n);
+    });
+}
