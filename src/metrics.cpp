@@ -74,6 +74,18 @@ void group_distances(ConstMatrixView x, const index_t* queries, index_t count, s
     }
 }
 
+// The same by a metric's rank distance (manhattan, chebyshev), pair by pair: out[q * n + j] =
+// rank_distance(metric, x_{queries[q]}, x_j).
+void group_distances(ConstMatrixView x, Metric metric, const index_t* queries, index_t count,
+                     std::vector<double>& out) {
+    if (metric == Metric::euclidean || metric == Metric::cosine) return group_distances(x, queries, count, out);
+    const index_t n = x.rows;
+    out.resize(static_cast<std::size_t>(count * n));
+    for (index_t q = 0; q < count; ++q)
+        for (index_t j = 0; j < n; ++j)
+            out[static_cast<std::size_t>(q * n + j)] = detail::rank_distance(metric, x.row(queries[q]), x.row(j), x.cols);
+}
+
 // The k points other than `self` with the smallest (distance, index), by a bounded max-heap: one
 // comparison per point once the heap has settled. Points come in index order, so an equal distance
 // never displaces an earlier point and ties go to the smaller index.
@@ -128,9 +140,11 @@ std::int64_t trust_penalty(index_t i, const double* dx, const double* dy, index_
 
 }  // namespace
 
-double knn_preservation(ConstMatrixView x, ConstMatrixView y, index_t k, int threads) {
+double knn_preservation(ConstMatrixView x, ConstMatrixView y, index_t k, int threads, Metric metric) {
     require_same_points(x, y);
-    const NeighborGraph gx = nearest_neighbors(x, k, KnnBackend::automatic, threads);
+    NeighborOptions by_metric;
+    by_metric.metric = metric;
+    const NeighborGraph gx = nearest_neighbors(x, k, by_metric, threads);
     const NeighborGraph gy = nearest_neighbors(y, k, KnnBackend::automatic, threads);
     const index_t n = x.rows;
     const double shared = parallel_sum(n, threads, [&](index_t begin, index_t end) {
@@ -162,8 +176,14 @@ double knn_preservation(ConstMatrixView x, ConstMatrixView y, index_t k, int thr
 // U_k(i) holds i's k nearest neighbours in y that are not among its k nearest in x and r(i, j) is j's
 // rank by distance from i in x. For a sample of m queries the outer n becomes m (a mean over queries).
 // Ranks are exact: each query scans all N points in x and in y, O(N (D + dims)) per query.
-double trustworthiness(ConstMatrixView x, ConstMatrixView y, index_t k, int threads, index_t max_queries) {
+double trustworthiness(ConstMatrixView x, ConstMatrixView y, index_t k, int threads, index_t max_queries,
+                       Metric metric) {
     require_same_points(x, y);
+    Matrix unit;  // cosine: the Euclidean ranks of the unit rows are the cosine ranks
+    if (metric == Metric::cosine) {
+        unit = detail::unit_rows(x, threads);
+        x = unit.view();
+    }
     const index_t n = x.rows;
     require(k >= 1 && 2 * k < n, "trustworthiness needs 1 <= k < N/2; got k = ", k, " for N = ", n);
     require(threads >= 0, "threads must be >= 0 (0 = all); got ", threads);
@@ -179,7 +199,7 @@ double trustworthiness(ConstMatrixView x, ConstMatrixView y, index_t k, int thre
         for (index_t g = g0; g < g1; ++g) {
             const index_t first = g * group, count = std::min(group, m - first);
             const index_t* ids = queries.data() + first;
-            group_distances(x, ids, count, s.dx);
+            group_distances(x, metric, ids, count, s.dx);
             group_distances(y, ids, count, s.dy);
             for (index_t q = 0; q < count; ++q) {
                 penalty[static_cast<std::size_t>(first + q)] =

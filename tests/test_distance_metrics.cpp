@@ -15,6 +15,7 @@
 
 #include "test_helpers.hpp"
 #include "treesne/errors.hpp"
+#include "treesne/metrics.hpp"
 #include "treesne/neighbors.hpp"
 #include "treesne/options.hpp"
 
@@ -408,4 +409,71 @@ TEST_CASE("distance metrics: automatic never picks a backend that cannot compute
     CHECK(resolve_backend(KnnBackend::kdtree, 1000, 2, Metric::manhattan) == KnnBackend::kdtree);
     CHECK(resolve_backend(KnnBackend::automatic, 1000, 2, Metric::chebyshev) == KnnBackend::brute);
     CHECK(resolve_backend(KnnBackend::automatic, 1000, 2) == KnnBackend::kdtree);
+}
+
+namespace {
+
+// A metric's distance written out here, independently of the library.
+double naive_metric(treesne::Metric metric, const double* a, const double* b, treesne::index_t d) {
+    double s = 0, na = 0, nb = 0, dot = 0;
+    for (treesne::index_t j = 0; j < d; ++j) {
+        const double diff = std::abs(a[j] - b[j]);
+        switch (metric) {
+            case treesne::Metric::manhattan: s += diff; break;
+            case treesne::Metric::chebyshev: s = std::max(s, diff); break;
+            default: s += diff * diff; break;
+        }
+        dot += a[j] * b[j];
+        na += a[j] * a[j];
+        nb += b[j] * b[j];
+    }
+    if (metric == treesne::Metric::cosine) return 1 - dot / std::sqrt(na * nb);
+    return s;
+}
+
+// Trustworthiness and k-NN preservation by their definitions: x by the metric, y Euclidean, ranks by
+// (distance, index).
+std::pair<double, double> naive_neighbourhood_measures(const treesne::Matrix& x, const treesne::Matrix& y,
+                                                        treesne::index_t k, treesne::Metric metric) {
+    const treesne::index_t n = x.rows();
+    double penalty = 0, shared = 0;
+    for (treesne::index_t i = 0; i < n; ++i) {
+        std::vector<std::pair<double, treesne::index_t>> in_x, in_y;
+        for (treesne::index_t j = 0; j < n; ++j) {
+            if (j == i) continue;
+            in_x.emplace_back(naive_metric(metric, x.row(i), x.row(j), x.cols()), j);
+            in_y.emplace_back(naive_metric(treesne::Metric::euclidean, y.row(i), y.row(j), y.cols()), j);
+        }
+        std::sort(in_x.begin(), in_x.end());
+        std::sort(in_y.begin(), in_y.end());
+        std::vector<treesne::index_t> rank(static_cast<std::size_t>(n), 0);
+        for (std::size_t r = 0; r < in_x.size(); ++r) rank[static_cast<std::size_t>(in_x[r].second)] = static_cast<treesne::index_t>(r) + 1;
+        for (treesne::index_t s = 0; s < k; ++s) {
+            const treesne::index_t j = in_y[static_cast<std::size_t>(s)].second;
+            if (rank[static_cast<std::size_t>(j)] > k) penalty += static_cast<double>(rank[static_cast<std::size_t>(j)] - k);
+            else shared += 1;
+        }
+    }
+    const double nd = static_cast<double>(n), kd = static_cast<double>(k);
+    return {1 - 2 / (nd * kd * (2 * nd - 3 * kd - 1)) * penalty, shared / (nd * kd)};
+}
+
+}  // namespace
+
+TEST_CASE("distance metrics: trustworthiness and k-NN preservation rank the input by the metric") {
+    std::mt19937_64 rng(5);
+    std::normal_distribution<double> normal;
+    treesne::Matrix x(80, 6), y(80, 2);
+    for (double& v : x.storage()) v = normal(rng);
+    for (treesne::index_t i = 0; i < 80; ++i) {  // a crude embedding: the first two coordinates, jittered
+        y(i, 0) = x(i, 0) + 0.3 * normal(rng);
+        y(i, 1) = x(i, 1) + 0.3 * normal(rng);
+    }
+    for (treesne::Metric metric : {treesne::Metric::euclidean, treesne::Metric::cosine, treesne::Metric::manhattan,
+                                   treesne::Metric::chebyshev}) {
+        CAPTURE(treesne::to_string(metric));
+        const auto [trust, preservation] = naive_neighbourhood_measures(x, y, 7, metric);
+        CHECK(treesne::trustworthiness(x, y, 7, 2, 0, metric) == doctest::Approx(trust).epsilon(1e-12));
+        CHECK(treesne::knn_preservation(x, y, 7, 2, metric) == doctest::Approx(preservation).epsilon(1e-12));
+    }
 }

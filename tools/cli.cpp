@@ -480,6 +480,12 @@ po::options_description evaluate_options() {
                       "'embed --dof').",
                       d.dof)
              .c_str())  //
+        ("metric", text("euclidean|cosine|manhattan|chebyshev"),
+         with_default("The input distance, as 'embed --metric' used it: the neighbours of the KL divergence's "
+                      "P and the input neighbourhoods of the preservation and trustworthiness (the "
+                      "embedding's are Euclidean).",
+                      to_string(d.metric))
+             .c_str())  //
         ("pca", text("DIMS"),
          with_default("Reduce the input to DIMS principal components first, as 'embed --pca' did; 0 = off.",
                       d.pca_dims)
@@ -1068,6 +1074,14 @@ CliConfig parse_evaluate(const std::vector<std::string>& args) {
                                 e.label_paths.size(), " label files"));
     number(vm, "perplexity", e.perplexity, ">= 1", at_least_one);
     number(vm, "dof", e.dof, "in (0, 1e6]", valid_dof);
+    std::string metric_name;
+    if (get(vm, "metric", metric_name)) {
+        const auto metric = parse_metric(metric_name);
+        if (!metric)
+            throw UsageError(
+                concat("--metric must be euclidean, cosine, manhattan or chebyshev; got '", metric_name, "'"));
+        e.metric = *metric;
+    }
     integer(vm, "pca", e.pca_dims, 0, std::numeric_limits<int>::max());
     integer(vm, "k", e.k, 1);
     integer(vm, "sample", e.sample, 0);

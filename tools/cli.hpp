@@ -63,6 +63,7 @@ struct EvaluateConfig {
     std::vector<std::string> label_paths;  ///< --labels, stacked in order
     double perplexity = Options{}.affinities.perplexity;  ///< of the P the KL divergence is measured against
     double dof = Options{}.optimizer.dof;  ///< --dof: degrees of freedom of the output kernel of the KL
+    Metric metric = Metric::euclidean;     ///< --metric: input distances (P of the KL, neighbourhoods)
     int pca_dims = 0;                     ///< --pca: PCA of the input first, as `embed --pca` did
     index_t k = 10;                       ///< neighbours of the preservation, trustworthiness and accuracy
     index_t sample = 0;                   ///< --sample M: evaluate on M random points (0 = all)

@@ -405,6 +405,7 @@ void print_evaluation(const EvaluateConfig& e, const Evaluation& v, std::ostream
         out << "{\"input_points\": " << v.input_points << ", \"points\": " << v.points
             << ", \"sampled\": " << (v.points < v.input_points ? "true" : "false")
             << ", \"perplexity\": " << json_number(e.perplexity) << ", \"dof\": " << json_number(e.dof)
+            << ", \"metric\": \"" << to_string(e.metric) << "\""
             << ", \"k\": " << e.k
             << ", \"kl_divergence\": " << json_number(v.kl)
             << ", \"knn_preservation\": " << json_number(v.preservation)
@@ -419,7 +420,9 @@ void print_evaluation(const EvaluateConfig& e, const Evaluation& v, std::ostream
                                                                    v.input_points, ", seed ", e.seed, ")")
                                                           : concat(v.points));
     rows.emplace_back("KL divergence", concat(format_value(v.kl), " (exact, perplexity ", e.perplexity,
-                                              e.dof != 1 ? concat(", dof ", e.dof) : "", ")"));
+                                              e.dof != 1 ? concat(", dof ", e.dof) : "",
+                                              e.metric != Metric::euclidean ? concat(", ", to_string(e.metric)) : "",
+                                              ")"));
     rows.emplace_back(concat(e.k, "-NN preservation"), format_value(v.preservation));
     rows.emplace_back("trustworthiness", concat(format_value(v.trust), " (k = ", e.k,
                                                 v.queries < v.points ? concat(", ", v.queries, " of ",
@@ -667,7 +670,7 @@ double exact_kl_of(const EvaluateInputs& in, const Options& options, Progress& p
     Stopwatch knn_time;
     progress.start("neighbours");
     const index_t k_p = neighbor_count(perplexity, in.x.rows());
-    const NeighborGraph graph = nearest_neighbors(in.x, k_p, KnnBackend::automatic, options.threads);
+    const NeighborGraph graph = nearest_neighbors(in.x, k_p, options.neighbors, options.threads);
     progress.done("neighbours", knn_time.seconds(), concat(k_p, " per point"));
     Stopwatch p_time;
     progress.start("affinities");
@@ -686,9 +689,9 @@ void measure_neighbourhoods(const EvaluateInputs& in, const EvaluateConfig& e, E
     Stopwatch metric_time;
     progress.start("measures");
     const index_t n = in.x.rows();
-    v.preservation = knn_preservation(in.x, in.y, e.k, e.threads);
+    v.preservation = knn_preservation(in.x, in.y, e.k, e.threads, e.metric);
     v.queries = (e.trust_queries <= 0 || e.trust_queries >= n) ? n : e.trust_queries;
-    v.trust = trustworthiness(in.x, in.y, e.k, e.threads, e.trust_queries);
+    v.trust = trustworthiness(in.x, in.y, e.k, e.threads, e.trust_queries, e.metric);
     if (!in.labels.codes.empty()) {
         v.accuracy = knn_accuracy(in.y, in.labels.codes, e.k, e.threads);
         v.has_accuracy = true;
@@ -782,6 +785,7 @@ int run_evaluate(const CliConfig& config, std::ostream& out) {
     options.pca_dims = e.pca_dims;
     options.threads = e.threads;
     options.optimizer.dof = e.dof;  // the kernel of the KL
+    options.neighbors.metric = e.metric;
     validate(options, v.points, in.x.cols());
     if (e.k > v.points - 1)
         throw InvalidArgument(concat("--k ", e.k, " needs more than ", e.k, " points; got ", v.points));

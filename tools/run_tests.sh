@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds treesne and runs the whole test suite twice:
 #   1. Release, -march=native (build-tests/, or BUILD_DIR / the first argument), then the Python
-#      module's pytest suite (tests/python) against that build;
+#      module's pytest suite (tests/python) against that build, then `pip install .` into a fresh
+#      virtual environment and an import (TREESNE_PIP_CHECK=0 skips this);
 #   2. under AddressSanitizer + UndefinedBehaviorSanitizer with leak detection: the `asan` preset of
 #      CMakePresets.json (build-asan/; every test except the find_package consumer, which cannot link an
 #      instrumented library; the Python module is not built there). TREESNE_SANITIZERS=0 skips this part
@@ -30,6 +31,23 @@ echo "== Python module tests (pytest, $build_dir/python)"
 PYTHONDONTWRITEBYTECODE=1 TREESNE_PYTHONPATH="$PWD/$build_dir/python" TREESNE_CLI="$PWD/$build_dir/tools/treesne" \
   OMP_WAIT_POLICY=passive \
   "$python" -m pytest -q -p no:cacheprovider tests/python
+
+# The README's two lines for Python users, as written: a fresh virtual environment over Debian's
+# packages, then `pip install .` (no download: the build backend is in the tree). TREESNE_PIP_CHECK=0
+# skips it (about 2 minutes on 2 cores: the module is built again, in build-pip/).
+if [ "${TREESNE_PIP_CHECK:-1}" != 0 ]; then
+  echo "== pip install . into a fresh virtual environment, then import treesne"
+  venv_dir="$(mktemp -d)"
+  "$python" -m venv --system-site-packages "$venv_dir/venv"
+  "$venv_dir/venv/bin/pip" install -q --no-cache-dir .
+  (cd "$venv_dir" && OMP_WAIT_POLICY=passive "$venv_dir/venv/bin/python" -c '
+import numpy as np, treesne
+x = np.random.default_rng(0).normal(size=(300, 5))
+y = treesne.TSNE(n_iter=300, perplexity=10).fit_transform(x)
+assert y.shape == (300, 2) and np.isfinite(y).all()
+print("installed treesne", treesne.__file__, "embeds", x.shape, "->", y.shape)')
+  rm -rf "$venv_dir"
+fi
 
 if [ "${TREESNE_SANITIZERS:-1}" = 0 ]; then
   echo "== ASan + UBSan suite skipped (TREESNE_SANITIZERS=0)"

@@ -3,17 +3,21 @@
 
 #include <vector>
 
+#include "treesne/options.hpp"
 #include "treesne/types.hpp"
 
 namespace treesne {
 
-/// Mean fraction of each point's k nearest neighbours in x that are also among its k nearest in y.
-double knn_preservation(ConstMatrixView x, ConstMatrixView y, index_t k, int threads);
+/// Mean fraction of each point's k nearest neighbours in x (by `metric`) that are also among its k
+/// nearest in y (Euclidean).
+double knn_preservation(ConstMatrixView x, ConstMatrixView y, index_t k, int threads,
+                        Metric metric = Metric::euclidean);
 
 /// Trustworthiness (Venna & Kaski 2001) with k neighbours, computed exactly for up to max_queries points
-/// (an evenly spaced sample when N is larger; every point when max_queries <= 0 or >= N).
+/// (an evenly spaced sample when N is larger; every point when max_queries <= 0 or >= N). Ranks in x
+/// by `metric` (cosine: refuses an all-zero row), in y Euclidean.
 double trustworthiness(ConstMatrixView x, ConstMatrixView y, index_t k, int threads,
-                       index_t max_queries = 5000);
+                       index_t max_queries = 5000, Metric metric = Metric::euclidean);
 
 /// Leave-one-out accuracy of a k-nearest-neighbour majority vote (ties to the smallest label) in y.
 double knn_accuracy(ConstMatrixView y, const std::vector<int>& labels, index_t k, int threads);

@@ -595,7 +595,8 @@ py::tuple affinities_py(const py::handle& x_obj, const py::dict& options_dict, b
 /// accuracy. Sampling (seeded_sample) and PCA as the CLI does them.
 py::dict evaluate_py(const py::handle& x_obj, const py::handle& y_obj, const py::object& labels_obj,
                      double perplexity, index_t k, index_t trust_queries, int pca_dims, index_t sample,
-                     std::uint64_t seed, int threads, double dof) {
+                     std::uint64_t seed, int threads, double dof, const std::string& metric_name) {
+    const Metric metric = metric_named(metric_name);
     Input x_in = as_input(x_obj, "X");
     Input y_in = as_input(y_obj, "Y");
     std::vector<int> labels;
@@ -643,6 +644,7 @@ py::dict evaluate_py(const py::handle& x_obj, const py::handle& y_obj, const py:
         options.pca_dims = pca_dims;
         options.threads = threads;
         options.optimizer.dof = dof;  // the kernel of the KL
+        options.neighbors.metric = metric;
         validate(options, v.points, x.cols);
         if (k > v.points - 1) throw InvalidArgument(concat("k ", k, " needs more than ", k, " points; got ", v.points));
         Matrix projected;
@@ -651,12 +653,12 @@ py::dict evaluate_py(const py::handle& x_obj, const py::handle& y_obj, const py:
             x = projected.view();
         }
         const index_t k_p = neighbor_count(perplexity, x.rows);
-        const Affinities p = compute_affinities(nearest_neighbors(x, k_p, KnnBackend::automatic, threads),
+        const Affinities p = compute_affinities(nearest_neighbors(x, k_p, options.neighbors, threads),
                                                 options.affinities, threads);
         v.kl = exact_tsne_kl_sparse(p, y, threads, dof);
-        v.preservation = knn_preservation(x, y, k, threads);
+        v.preservation = knn_preservation(x, y, k, threads, metric);
         v.queries = (trust_queries <= 0 || trust_queries >= x.rows) ? x.rows : trust_queries;
-        v.trust = trustworthiness(x, y, k, threads, trust_queries);
+        v.trust = trustworthiness(x, y, k, threads, trust_queries, metric);
         if (has_labels) v.accuracy = knn_accuracy(y, labels, k, threads);
         return v;
     });
@@ -666,6 +668,7 @@ py::dict evaluate_py(const py::handle& x_obj, const py::handle& y_obj, const py:
     out["sampled"] = v.points < v.input_points;
     out["perplexity"] = perplexity;
     out["dof"] = dof;
+    out["metric"] = to_string(metric);
     out["k"] = k;
     out["kl_divergence"] = v.kl;
     out["knn_preservation"] = v.preservation;
@@ -875,7 +878,7 @@ PYBIND11_MODULE(_treesne, m) {
     m.def("affinities", &affinities_py, py::arg("X"), py::arg("options"), py::arg("distances") = false);
     m.def("evaluate", &evaluate_py, py::arg("X"), py::arg("Y"), py::arg("labels"), py::arg("perplexity"),
           py::arg("k"), py::arg("trust_queries"), py::arg("pca_dims"), py::arg("sample"), py::arg("seed"),
-          py::arg("threads"), py::arg("dof") = 1.0);
+          py::arg("threads"), py::arg("dof") = 1.0, py::arg("metric") = "euclidean");
     m.def("accuracy", &accuracy_py, py::arg("X"), py::arg("options"), py::arg("accuracy"), py::arg("labels"),
           py::arg("stage") = py::none(), py::arg("interruptible") = false);
     m.def("transform", &transform_py, py::arg("X_ref"), py::arg("Y_ref"), py::arg("X_new"), py::arg("options"),

@@ -135,23 +135,31 @@ def transform(X_ref, Y_ref, X_new, *, perplexity=_T["perplexity"], n_iter=_T["it
     return _treesne.transform(X_ref, Y_ref, X_new, options, t, observer=observer, interruptible=interruptible())
 
 
+def _evaluate_metric(metric):
+    name, precomputed = _checks.metric_of(metric)
+    if precomputed:
+        raise ValueError("evaluate needs the input's coordinates; metric 'precomputed' is not supported here")
+    return name
+
+
 def evaluate(X, Y, labels=None, *, perplexity=_E["perplexity"], k=10, trust_queries=5000, pca_components=None,
-             sample=None, random_state=int(_E["seed"]), n_jobs=_E["threads"], dof=_E["dof"]):
+             sample=None, random_state=int(_E["seed"]), n_jobs=_E["threads"], dof=_E["dof"], metric="euclidean"):
     """The numbers of ``treesne evaluate X Y [--labels L] --json``, as a dict with its keys:
     ``kl_divergence`` (exact KL of Y against the kNN P that TSNE computes at this perplexity, Q over all
     pairs: O(N^2) time, O(N) memory; refused above 200,000 points, where ``sample=M`` evaluates M seeded
     random points), ``knn_preservation``, ``trustworthiness`` (over ``trust_queries`` evenly spaced
     points), ``knn_accuracy`` (leave-one-out k-NN, with labels), and ``input_points``, ``points``,
-    ``sampled``, ``perplexity``, ``dof``, ``k``, ``trustworthiness_queries``. Labels: numbers, or names of any
-    kind (coded as the CLI codes a labels file). ``dof``: the degrees of freedom of the output kernel
-    of the KL (give the embedding's ``TSNE(dof=...)``; ``treesne evaluate --dof``)."""
+    ``sampled``, ``perplexity``, ``dof``, ``metric``, ``k``, ``trustworthiness_queries``. Labels: numbers, or
+    names of any kind (coded as the CLI codes a labels file). ``dof``: the degrees of freedom of the output
+    kernel of the KL (give the embedding's ``TSNE(dof=...)``; ``treesne evaluate --dof``). ``metric``: the
+    input distance (``treesne evaluate --metric``): of the KL's P and of the input neighbourhoods."""
     c = _checks
     X, Y = c.as_matrix(X, "X"), c.as_matrix(Y, "Y")
     codes = c.label_codes(labels, X.shape[0])
     return _treesne.evaluate(
         X, Y, codes, c.real(perplexity, "perplexity"), c.integer(k, "k"), c.integer(trust_queries, "trust_queries"),
         c.optional_count(pca_components, "pca_components"), c.optional_count(sample, "sample"),
-        c.seed_of(random_state), c.threads_of(n_jobs), c.real(dof, "dof"))
+        c.seed_of(random_state), c.threads_of(n_jobs), c.real(dof, "dof"), _evaluate_metric(metric))
 
 
 def accuracy(X, labels=None, *, thetas=tuple(_A["thetas"]), monopole=_A["monopole"], runs=_A["runs"], sample=None,

@@ -11,7 +11,11 @@ import treesne
 
 SCRIPT = textwrap.dedent(
     """
-    import sys, time
+    import signal, sys, time
+    # Python installs its KeyboardInterrupt handler only when SIGINT is not ignored at start, and a job
+    # started in the background by a non-interactive shell (as CI may run the suite) inherits an ignored
+    # SIGINT: restore what an interactive Python has, which is what this test is about.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     import numpy as np
     import treesne
     rng = np.random.RandomState(0)

@@ -107,6 +107,22 @@ def test_evaluate_dof_is_the_clis(cli, files):
         treesne.evaluate(x, y, dof=0)
 
 
+def test_evaluate_metric_is_the_clis(cli, files):
+    d, x, _ = files
+    y = treesne.TSNE(n_iter=200, metric="manhattan").fit_transform(x)
+    np.save(d / "y_l1.npy", y)
+    for metric in ("cosine", "manhattan"):
+        done = run_cli(cli, "evaluate", d / "x.npy", d / "y_l1.npy", "--json", "--metric", metric)
+        expected = json.loads(done.stdout)
+        got = treesne.evaluate(x, y, metric=metric)
+        assert set(got) == set(expected)
+        assert got["metric"] == expected["metric"] == metric
+        for key in ("kl_divergence", "knn_preservation", "trustworthiness"):
+            assert got[key] == pytest.approx(expected[key], rel=1e-9, abs=0), key
+    with pytest.raises(ValueError, match="metric 'precomputed' is not supported"):
+        treesne.evaluate(x, y, metric="precomputed")
+
+
 def test_accuracy_dof(files):
     _, x, _ = files
     plain = treesne.accuracy(x, thetas=[0.5], monopole=False, n_iter=100, perplexity=10, timing_calls=1)
