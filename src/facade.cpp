@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <string>
 
 #include "permutation.hpp"
 #include "treesne/precomputed.hpp"
@@ -279,6 +280,12 @@ void check_precomputed(const char* what, index_t n, ConstMatrixView coordinates,
     // Without coordinates, validate the options as for data of enough columns for the initialisation.
     const index_t d = coordinates.data != nullptr ? coordinates.cols : std::max<index_t>(options.dims, 1);
     if (coordinates.data == nullptr) checked.pca_dims = 0;
+    if (std::string(what) == "affinities") {
+        // P is given: nothing is calibrated, so the perplexity (whatever it is) must not limit N.
+        require(n >= 3, "affinities: t-SNE from a given P needs at least 3 points; got ", n);
+        checked.affinities = AffinityOptions{};
+        checked.affinities.perplexity = 1;
+    }
     validate(checked, n, d);
     if (coordinates.data != nullptr) require_finite(coordinates, "coordinates");
     check_run(n, options, callbacks);

@@ -289,6 +289,33 @@ TEST_CASE("prepare_affinities: a valid P is kept bit for bit; others are repaire
     CHECK(dense(0, 0) == 0);
 }
 
+TEST_CASE("embed_affinities: a P of few points runs whatever the perplexity option says") {
+    // A chain of 10 points: P is given, so the default perplexity 30 (above N - 1) calibrates nothing.
+    SparseMatrix p;
+    p.n = 10;
+    p.offsets.push_back(0);
+    for (point_t i = 0; i < 10; ++i) {
+        if (i > 0) p.columns.push_back(i - 1);
+        if (i < 9) p.columns.push_back(i + 1);
+        p.offsets.push_back(static_cast<index_t>(p.columns.size()));
+    }
+    p.values.assign(p.columns.size(), 1.0f / static_cast<float>(p.columns.size()));
+    Options o;
+    o.init = InitKind::random;
+    o.optimizer.iterations = 300;
+    const Result r = embed_affinities(prepare_affinities(p, 1), o);
+    CHECK(r.y.rows() == 10);
+    // Neighbours along the chain stay nearer than the ends.
+    auto distance = [&](index_t a, index_t b) { return std::hypot(r.y(a, 0) - r.y(b, 0), r.y(a, 1) - r.y(b, 1)); };
+    CHECK(distance(0, 1) < distance(0, 9));
+    SparseMatrix two;
+    two.n = 2;
+    two.offsets = {0, 1, 2};
+    two.columns = {1, 0};
+    two.values = {0.5f, 0.5f};
+    CHECK_THROWS_WITH_AS(embed_affinities(two, o), doctest::Contains("at least 3 points"), InvalidArgument);
+}
+
 TEST_CASE("locality orders: a graph's order is its P's order, and relabel(P) is symmetrize of the relabelled graph") {
     const Matrix x = clustered(4, 30, 3, 8, 2.0);
     const NeighborGraph graph = nearest_neighbors(x, 9, KnnBackend::brute, 1);

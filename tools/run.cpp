@@ -715,6 +715,11 @@ int run_embed(const CliConfig& config) {
     {
         Options checked = options;  // without coordinates nothing is reduced by PCA
         if (!coordinates) checked.pca_dims = 0;
+        if (in.p) {  // P is given: the perplexity calibrates nothing and must not limit N
+            if (n < 3) throw InvalidArgument(concat(e.precomputed_affinities, ": t-SNE from a given P needs at least 3 points; got ", n));
+            checked.affinities = AffinityOptions{};
+            checked.affinities.perplexity = 1;
+        }
         validate(checked, n, d);
     }
     check_outputs(e);
