@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "lanes.hpp"
+#include "radix_sort.hpp"
 #include "treesne/errors.hpp"
 #include "treesne/parallel.hpp"
 
@@ -17,7 +18,6 @@ namespace {
 // Grid resolution per axis: the tree depth cap. 21 bits per axis keeps 3-D codes within 63 bits; a
 // cell at the deepest level is 2^-21 of the embedding's extent, far below any useful resolution.
 constexpr int kBits = 21;
-constexpr int kDigitBits = 11;  // radix-sort digit
 
 // The low kBits bits of x moved to bits 0, Dim, 2 Dim, ... (zeros between): five shift-and-mask steps
 // instead of a loop over the bits (the loop was 40 % of a 70,000-point tree build).
@@ -266,65 +266,11 @@ void SpaceTree<Dim>::sort_by_morton(ConstMatrixView y, const std::array<double, 
     radix_sort(threads);
 }
 
-// LSD radix sort of (codes_, order_) by code, kDigitBits a pass: stable, so equal codes keep increasing
-// index order and the tree order is a pure function of the embedding. Each pass counts digits per fixed
-// block of the input in parallel, turns the counts into each block's first slot per digit, and scatters
-// the blocks in parallel; a stable sort has one result, so the thread count cannot change it.
+// (codes_, order_) sorted by code, stably (src/radix_sort.hpp): equal codes keep increasing index order,
+// so the tree order is a pure function of the embedding, whatever the thread count.
 template <int Dim>
 void SpaceTree<Dim>::radix_sort(int threads) {
-    const std::size_t n = codes_.size();
-    scratch_codes_.resize(n);
-    scratch_order_.resize(n);
-    constexpr int total_bits = kBits * Dim;
-    constexpr std::size_t radix = std::size_t{1} << kDigitBits;
-    constexpr std::uint64_t mask = radix - 1;
-    // One block per thread: blocks write the same digit's slots next to each other, so the smaller the
-    // blocks the more cache lines two threads write at once (at 16 blocks for 70,000 points two threads
-    // were slower than one).
-    const auto workers = static_cast<std::size_t>(resolve_threads(threads));
-    const std::size_t block = std::max<std::size_t>(4096, (n + workers - 1) / workers);
-    const std::size_t blocks = (n + block - 1) / block;
-    std::vector<std::uint32_t>& counts = radix_counts_;
-    counts.assign(blocks * radix, 0u);  // [block][digit]
-    for (int shift = 0; shift < total_bits; shift += kDigitBits) {
-        parallel_for(
-            static_cast<index_t>(blocks), threads,
-            [&](index_t b0, index_t b1) {
-                for (auto b = static_cast<std::size_t>(b0); b < static_cast<std::size_t>(b1); ++b) {
-                    std::uint32_t* c = &counts[b * radix];
-                    std::fill(c, c + radix, 0u);
-                    for (std::size_t i = b * block; i < std::min(n, (b + 1) * block); ++i)
-                        ++c[(codes_[i] >> shift) & mask];
-                }
-            },
-            1);
-        const std::uint64_t first_digit = (codes_[0] >> shift) & mask;
-        std::size_t with_first = 0;
-        for (std::size_t b = 0; b < blocks; ++b) with_first += counts[b * radix + first_digit];
-        if (with_first == n) continue;  // digit constant: the pass changes nothing
-        std::uint32_t sum = 0;
-        for (std::size_t digit = 0; digit < radix; ++digit)
-            for (std::size_t b = 0; b < blocks; ++b) {
-                const std::uint32_t t = counts[b * radix + digit];
-                counts[b * radix + digit] = sum;
-                sum += t;
-            }
-        parallel_for(
-            static_cast<index_t>(blocks), threads,
-            [&](index_t b0, index_t b1) {
-                for (auto b = static_cast<std::size_t>(b0); b < static_cast<std::size_t>(b1); ++b) {
-                    std::uint32_t* c = &counts[b * radix];
-                    for (std::size_t i = b * block; i < std::min(n, (b + 1) * block); ++i) {
-                        const std::uint32_t at = c[(codes_[i] >> shift) & mask]++;
-                        scratch_codes_[at] = codes_[i];
-                        scratch_order_[at] = order_[i];
-                    }
-                }
-            },
-            1);
-        codes_.swap(scratch_codes_);
-        order_.swap(scratch_order_);
-    }
+    detail::sort_by_key(codes_, order_, kBits * Dim, threads, scratch_codes_, scratch_order_, radix_counts_);
 }
 
 // positions_ = y's rows in tree order.
