@@ -43,6 +43,27 @@ void parallel_for(index_t n, int threads, const std::function<void(index_t, inde
     if (error) std::rethrow_exception(error);
 }
 
+void parallel_for_fixed(index_t n, int threads, const std::function<void(index_t, index_t)>& fn) {
+    if (n <= 0) return;
+    const int t = static_cast<int>(std::min<index_t>(resolve_threads(threads), n));
+    if (t == 1) {
+        fn(0, n);
+        return;
+    }
+    std::exception_ptr error;
+    std::mutex error_mutex;
+#pragma omp parallel for schedule(static, 1) num_threads(t)
+    for (int part = 0; part < t; ++part) {
+        try {
+            fn(n * part / t, n * (part + 1) / t);
+        } catch (...) {
+            std::lock_guard<std::mutex> lock(error_mutex);
+            if (!error) error = std::current_exception();
+        }
+    }
+    if (error) std::rethrow_exception(error);
+}
+
 double parallel_sum(index_t n, int threads, const std::function<double(index_t, index_t)>& block_sum) {
     // A fixed block size (not a function of the thread count) makes the association order fixed.
     constexpr index_t block = 4096;

@@ -17,6 +17,12 @@ int resolve_threads(int requested);
 /// grain: the smallest chunk worth a task (default: split into ~8 chunks per thread).
 void parallel_for(index_t n, int threads, const std::function<void(index_t, index_t)>& fn, index_t grain = 0);
 
+/// Calls fn(begin, end) once per thread over equal contiguous parts of [0, n): part t on thread t. For
+/// light passes over the same rows every iteration (the optimiser's step): each thread finds its rows
+/// still in its own cache from its last pass, where dynamic chunks would move them between cores. Use
+/// parallel_for where the cost per index varies. Exceptions as in parallel_for.
+void parallel_for_fixed(index_t n, int threads, const std::function<void(index_t, index_t)>& fn);
+
 /// Sum of term(i) for i in [0, n), computed in parallel but added in a fixed order (blocks of a fixed
 /// size, then the block sums in index order), so the result is the same bit for bit for any thread count.
 double parallel_sum(index_t n, int threads,
