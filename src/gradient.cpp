@@ -233,41 +233,77 @@ double sparse_kl(const SparseMatrix& p, ConstMatrixView y, double z, int threads
 template <int Dim>
 double barnes_hut_gradient(const SparseMatrix& p, ConstMatrixView y, SpaceTree<Dim>& tree, double theta,
                            double exaggeration, MatrixView grad, int threads, double* kl,
-                           GradientSeconds* seconds) {
+                           GradientSeconds* seconds, GradientWorkspace* work) {
     require(p.n == y.rows && grad.rows == y.rows && grad.cols == Dim && y.cols == Dim, "barnes_hut_gradient<",
             Dim, ">: P is ", p.n, " x ", p.n, ", the embedding ", y.rows, " x ", y.cols, " and the gradient ",
             grad.rows, " x ", grad.cols);
     assert(csr_defect(p).empty());  // an invariant of the Affinities type
-    Stopwatch clock;
-    tree.build(y, threads);
-    if (seconds) seconds->tree += clock.lap();
-    // grad holds the repulsive part first, then is combined in place with the attractive part.
-    const double z = tree.repulsion(theta, grad, threads);
-    if (seconds) seconds->repulsion += clock.lap();
     const index_t n = y.rows;
-    const double inv_z = 1.0 / z;
     const double dof = tree.dof();
-    auto combine = [&](auto scaled) {
-        constexpr bool Scaled = decltype(scaled)::value;
-        const double inv_alpha = 1.0 / dof;
+    const double inv_alpha = 1.0 / dof;
+    // Row i's attractive force into f; the kernel's scaling as a compile-time flag (dof 1 needs none).
+    const auto attraction = [&](index_t i, double* f) {
+        if (dof == 1.0) {
+            attractive_row<Dim, false>(p, y, i, f, inv_alpha);
+        } else {
+            attractive_row<Dim, true>(p, y, i, f, inv_alpha);
+        }
+    };
+    const auto combine = [&](double* g, const double* f, double inv_z) {
+        for (int d = 0; d < Dim; ++d) g[d] = 4.0 * (exaggeration * f[d] - g[d] * inv_z);
+    };
+    Stopwatch clock;
+    double z = 0;
+    const int workers = resolve_threads(threads);
+    if (workers >= 2 && workers <= tree_beside_max_threads) {
+        // The tree on one thread, the attraction (which does not need it) on the others, then the walk
+        // on all, then one light pass combines them.
+        GradientWorkspace local;
+        Matrix& forces = (work ? *work : local).attraction;
+        if (forces.rows() != n || forces.cols() != Dim) forces = Matrix(n, Dim);
+        double build_seconds = 0;
+        parallel_beside(
+            [&] {
+                Stopwatch build;
+                tree.build(y, 1);
+                build_seconds = build.lap();
+            },
+            n, threads,
+            [&](index_t begin, index_t end) {
+                for (index_t i = begin; i < end; ++i) attraction(i, forces.data() + i * Dim);
+            },
+            512);
+        const double both = clock.lap();
+        if (seconds) {
+            seconds->tree += build_seconds;
+            seconds->attraction += both - build_seconds;
+        }
+        z = tree.repulsion(theta, grad, threads);
+        if (seconds) seconds->repulsion += clock.lap();
+        const double inv_z = 1.0 / z;
+        parallel_for_fixed(n, threads, [&](index_t begin, index_t end) {
+            for (index_t i = begin; i < end; ++i) combine(grad.row(i), forces.data() + i * Dim, inv_z);
+        });
+        if (seconds) seconds->attraction += clock.lap();
+    } else {
+        tree.build(y, threads);
+        if (seconds) seconds->tree += clock.lap();
+        // grad holds the repulsive part first, then is combined in place with the attractive part.
+        z = tree.repulsion(theta, grad, threads);
+        if (seconds) seconds->repulsion += clock.lap();
+        const double inv_z = 1.0 / z;
         parallel_for(
             n, threads,
             [&](index_t begin, index_t end) {
                 for (index_t i = begin; i < end; ++i) {
                     double f[Dim];
-                    attractive_row<Dim, Scaled>(p, y, i, f, inv_alpha);
-                    double* g = grad.row(i);
-                    for (int d = 0; d < Dim; ++d) g[d] = 4.0 * (exaggeration * f[d] - g[d] * inv_z);
+                    attraction(i, f);
+                    combine(grad.row(i), f, inv_z);
                 }
             },
             512);
-    };
-    if (dof == 1.0) {
-        combine(std::false_type{});
-    } else {
-        combine(std::true_type{});
+        if (seconds) seconds->attraction += clock.lap();
     }
-    if (seconds) seconds->attraction += clock.lap();
     if (kl) {
         *kl = sparse_kl(p, y, z, threads, dof);
         if (seconds) seconds->kl += clock.lap();
@@ -276,10 +312,13 @@ double barnes_hut_gradient(const SparseMatrix& p, ConstMatrixView y, SpaceTree<D
 }
 
 template double barnes_hut_gradient<1>(const SparseMatrix&, ConstMatrixView, SpaceTree<1>&, double, double,
-                                       MatrixView, int, double*, GradientSeconds*);
+                                       MatrixView, int, double*, GradientSeconds*,
+                                       GradientWorkspace*);
 template double barnes_hut_gradient<2>(const SparseMatrix&, ConstMatrixView, SpaceTree<2>&, double, double,
-                                       MatrixView, int, double*, GradientSeconds*);
+                                       MatrixView, int, double*, GradientSeconds*,
+                                       GradientWorkspace*);
 template double barnes_hut_gradient<3>(const SparseMatrix&, ConstMatrixView, SpaceTree<3>&, double, double,
-                                       MatrixView, int, double*, GradientSeconds*);
+                                       MatrixView, int, double*, GradientSeconds*,
+                                       GradientWorkspace*);
 
 }  // namespace treesne

@@ -160,6 +160,8 @@ MemoryEstimate estimate_memory(index_t n_points, index_t d_input, const Options&
         e.affinities = (fill * n * k * (4 + 4) + offsets) * (keep_affinities ? 2 : 1);
         const double node = 8 + 8 * dims + 4 * dims * (dims + 1) + 16;
         e.tree = n * (4 + 8 + 8 + 4 + 8 + 8 * dims) + 2 * n / 8 * node;
+        // barnes_hut_gradient's attraction buffer (GradientWorkspace), used on 2 to 4 threads
+        e.session += n * dims * 8;
     } else {
         e.dense = 3 * n * n * 8;
     }

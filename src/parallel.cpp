@@ -4,6 +4,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <exception>
 #include <mutex>
 #include <vector>
@@ -59,6 +60,48 @@ void parallel_for_fixed(index_t n, int threads, const std::function<void(index_t
         } catch (...) {
             std::lock_guard<std::mutex> lock(error_mutex);
             if (!error) error = std::current_exception();
+        }
+    }
+    if (error) std::rethrow_exception(error);
+}
+
+void parallel_beside(const std::function<void()>& first, index_t n, int threads,
+                     const std::function<void(index_t, index_t)>& fn, index_t grain) {
+    const int t = resolve_threads(threads);
+    if (t == 1 || n <= 0) {
+        first();
+        if (n > 0) fn(0, n);
+        return;
+    }
+    if (grain <= 0) grain = std::max<index_t>(1, n / (8 * static_cast<index_t>(t)));
+    const index_t chunks = (n + grain - 1) / grain;
+    std::atomic<index_t> next{0};
+    std::atomic<bool> failed{false};
+    std::exception_ptr error;
+    std::mutex error_mutex;
+    const auto record = [&] {
+        std::lock_guard<std::mutex> lock(error_mutex);
+        if (!error) error = std::current_exception();
+        failed.store(true, std::memory_order_relaxed);
+    };
+#pragma omp parallel num_threads(t)
+    {
+        if (omp_get_thread_num() == 0) {
+            try {
+                first();
+            } catch (...) {
+                record();
+            }
+        }
+        for (index_t c = next.fetch_add(1, std::memory_order_relaxed);
+             c < chunks && !failed.load(std::memory_order_relaxed);
+             c = next.fetch_add(1, std::memory_order_relaxed)) {
+            try {
+                const index_t begin = c * grain;
+                fn(begin, std::min(n, begin + grain));
+            } catch (...) {
+                record();
+            }
         }
     }
     if (error) std::rethrow_exception(error);

@@ -35,6 +35,7 @@ struct Session::Impl {
     Matrix p_dense;       // exact methods: joint (t-SNE) or conditional (SNE)
     OptimizerState state;
     Matrix grad;
+    GradientWorkspace gradient_work;  // the attraction buffer of barnes_hut_gradient, kept across iterations
     std::variant<std::monostate, SpaceTree<1>, SpaceTree<2>, SpaceTree<3>> tree;
     double seconds = 0;  // optimisation wall time accumulated over run() calls
     IterationSeconds stages;
@@ -126,7 +127,7 @@ struct Session::Impl {
                     t.set_dof(
                         opt.dof);  // the kernel of the repulsion, and through it of the attraction and KL
                     barnes_hut_gradient(p_sparse, state.y, t, theta_in_use(), exaggeration, grad.view(), threads,
-                                        want_kl ? &kl : nullptr, &times);
+                                        want_kl ? &kl : nullptr, &times, &gradient_work);
                 }
             },
             tree);

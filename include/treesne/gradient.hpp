@@ -30,13 +30,25 @@ struct GradientSeconds {
     double kl = 0;          ///< the KL estimate, when asked for
 };
 
+/// Buffers barnes_hut_gradient reuses from call to call (optional: without one it allocates them).
+struct GradientWorkspace {
+    Matrix attraction;  ///< N x Dim attractive forces, when they are computed beside the tree build
+};
+
+/// Up to this many threads, barnes_hut_gradient builds the tree on one thread while the others start
+/// on the attraction (parallel_beside): the serial build costs less than the parallel one's
+/// synchronisation on a few cores. Beyond it the build is parallel and the attraction follows it.
+inline constexpr int tree_beside_max_threads = 4;
+
 /// Full Barnes-Hut gradient dC/dy_i = 4 (exaggeration * F_attr_i - F_rep_i / Z) into grad, rebuilding
 /// the tree over y, under the kernel of the tree's dof() (SpaceTree::set_dof; the attraction and the KL
-/// use the same). If kl is non-null it receives the KL estimate of the unexaggerated P. Returns Z.
+/// use the same). If kl is non-null it receives the KL estimate of the unexaggerated P. Returns Z. The
+/// result is the same bit for bit for any thread count and either schedule. With the tree built beside
+/// the attraction, `seconds` counts the build as tree and the rest of that phase as attraction.
 /// Throws InvalidArgument if P, y and grad are not N x N, N x Dim and N x Dim.
 template <int Dim>
 double barnes_hut_gradient(const SparseMatrix& p, ConstMatrixView y, SpaceTree<Dim>& tree, double theta,
                            double exaggeration, MatrixView grad, int threads, double* kl = nullptr,
-                           GradientSeconds* seconds = nullptr);
+                           GradientSeconds* seconds = nullptr, GradientWorkspace* work = nullptr);
 
 }  // namespace treesne

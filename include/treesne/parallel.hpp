@@ -23,6 +23,14 @@ void parallel_for(index_t n, int threads, const std::function<void(index_t, inde
 /// parallel_for where the cost per index varies. Exceptions as in parallel_for.
 void parallel_for_fixed(index_t n, int threads, const std::function<void(index_t, index_t)>& fn);
 
+/// Runs `first` on one thread while the other threads run fn over chunks of [0, n) as parallel_for
+/// does; that thread joins the loop when `first` returns. For a serial task that would leave all but one
+/// thread idle if it ran alone (the tree build, beside the attraction, on a few threads). `first` runs
+/// inside the parallel region: whatever it runs in parallel must be given one thread. Exceptions from
+/// either are rethrown here; after one, chunks not yet started are skipped.
+void parallel_beside(const std::function<void()>& first, index_t n, int threads,
+                     const std::function<void(index_t, index_t)>& fn, index_t grain = 0);
+
 /// Sum of term(i) for i in [0, n), computed in parallel but added in a fixed order (blocks of a fixed
 /// size, then the block sums in index order), so the result is the same bit for bit for any thread count.
 double parallel_sum(index_t n, int threads,

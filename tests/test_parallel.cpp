@@ -1,0 +1,83 @@
+// The parallel primitives (include/treesne/parallel.hpp): every index covered exactly once, whatever the
+// thread count; exceptions reach the caller.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <stdexcept>
+#include <vector>
+
+#include "treesne/parallel.hpp"
+
+using treesne::index_t;
+
+namespace {
+
+// Counts how often each index of [0, n) was visited.
+struct Visits {
+    explicit Visits(index_t n) : count(static_cast<std::size_t>(n)) {}
+    void add(index_t begin, index_t end) {
+        for (index_t i = begin; i < end; ++i) count[static_cast<std::size_t>(i)].fetch_add(1);
+    }
+    bool each_once() const {
+        for (const auto& c : count)
+            if (c.load() != 1) return false;
+        return true;
+    }
+    std::vector<std::atomic<int>> count;
+};
+
+}  // namespace
+
+TEST_CASE("parallel_for_fixed and parallel_beside cover every index once") {
+    for (const index_t n : {index_t{0}, index_t{1}, index_t{3}, index_t{1000}, index_t{100003}})
+        for (const int threads : {1, 2, 3, 4, 8}) {
+            CAPTURE(n);
+            CAPTURE(threads);
+            Visits fixed(n);
+            int parts = 0;
+            std::atomic<int> calls{0};
+            treesne::parallel_for_fixed(n, threads, [&](index_t b, index_t e) {
+                calls.fetch_add(1);
+                fixed.add(b, e);
+            });
+            parts = calls.load();
+            CHECK(fixed.each_once());
+            CHECK(parts <= threads);  // one contiguous part per thread at most
+
+            Visits beside(n);
+            std::atomic<int> first_runs{0};
+            treesne::parallel_beside([&] { first_runs.fetch_add(1); }, n, threads,
+                                     [&](index_t b, index_t e) { beside.add(b, e); }, 7);
+            CHECK(first_runs.load() == 1);
+            CHECK(beside.each_once());
+        }
+}
+
+TEST_CASE("parallel_beside: the loop runs while the first task does, and exceptions from either reach the caller") {
+    // On two threads the loop must make progress before the first task ends (it waits for it).
+    std::atomic<index_t> done{0};
+    treesne::parallel_beside(
+        [&] {
+            while (done.load() < 10) {
+            }
+        },
+        1000, 2, [&](index_t b, index_t e) { done.fetch_add(e - b); }, 1);
+    CHECK(done.load() == 1000);
+
+    for (const int threads : {1, 2, 4}) {
+        CAPTURE(threads);
+        CHECK_THROWS_WITH_AS(treesne::parallel_beside([] { throw std::runtime_error("first"); }, 100, threads,
+                                                      [](index_t, index_t) {}),
+                             "first", std::runtime_error);
+        CHECK_THROWS_WITH_AS(treesne::parallel_beside([] {}, 100, threads,
+                                                      [](index_t b, index_t) {
+                                                          if (b == 0) throw std::runtime_error("loop");
+                                                      }),
+                             "loop", std::runtime_error);
+        CHECK_THROWS_WITH_AS(treesne::parallel_for_fixed(100, threads,
+                                                         [](index_t b, index_t) {
+                                                             if (b == 0) throw std::runtime_error("part");
+                                                         }),
+                             "part", std::runtime_error);
+    }
+}
