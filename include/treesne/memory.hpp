@@ -32,6 +32,7 @@ struct MemoryStage {
 ///   P                1.5 N k (4 + 4) + (N+1) 8  symmetric CSR, float values: between N k and 2 N k
 ///                                               entries, typically 1.4-1.5 N k (measured)
 ///   session          6 N dims 8                 Y0, Y, gains, velocity, gradient, the returned copy
+///                    + N dims 8 (Barnes-Hut)    the attraction buffer of barnes_hut_gradient
 ///   tree             N (4+8+8+4+8 + 8 dims) + N/4 nodes of (8 + 8 dims + 4 dims (dims+1) + 16)
 /// The affinities stage is counted twice: while the rows are calibrated (whole graph and conditionals)
 /// and while P is assembled (graph indices, conditionals, P; the distances are freed).
