@@ -106,7 +106,8 @@ std::vector<float> conditional_probabilities(const NeighborGraph& graph, const A
             }
             break;
         case AffinityKind::sigma:
-            require(std::isfinite(options.sigma) && options.sigma > 0, "sigma must be > 0; got ", options.sigma);
+            require(std::isfinite(options.sigma) && options.sigma > 0, "sigma must be > 0; got ",
+                    options.sigma);
             break;
         case AffinityKind::uniform:
             break;
@@ -126,7 +127,8 @@ std::vector<float> conditional_probabilities(const NeighborGraph& graph, const A
                     mean = row;
                     for (std::size_t s = 1; s < targets.size(); ++s) {
                         calibrate_row(dist, k, targets[s], options, row.data());
-                        for (index_t j = 0; j < k; ++j) mean[static_cast<std::size_t>(j)] += row[static_cast<std::size_t>(j)];
+                        for (index_t j = 0; j < k; ++j)
+                            mean[static_cast<std::size_t>(j)] += row[static_cast<std::size_t>(j)];
                     }
                     const double scales = static_cast<double>(targets.size());
                     for (index_t j = 0; j < k; ++j)
@@ -145,7 +147,8 @@ std::vector<float> conditional_probabilities(const NeighborGraph& graph, const A
                 }
                 for (index_t j = 0; j < k; ++j) row[static_cast<std::size_t>(j)] /= sum;
             } else {
-                for (index_t j = 0; j < k; ++j) row[static_cast<std::size_t>(j)] = 1.0 / static_cast<double>(k);
+                for (index_t j = 0; j < k; ++j)
+                    row[static_cast<std::size_t>(j)] = 1.0 / static_cast<double>(k);
             }
             if (betas) (*betas)[static_cast<std::size_t>(i)] = beta;
             std::copy(row.begin(), row.end(), p.begin() + i * k);  // to float: 24 bits are plenty for P
@@ -185,12 +188,22 @@ inline index_t find_in_row(const NeighborGraph& graph, index_t i, point_t j) {
 
 }  // namespace
 
+index_t symmetrize_blocks(index_t n, int threads) {
+    return std::max<index_t>(1, std::min<index_t>({resolve_threads(threads), symmetrize_max_blocks, n}));
+}
+
 // Row i of P holds i's own neighbours j (p_{j|i} + p_{i|j}, the second term where i is also j's
 // neighbour) and the points j that list i without being listed by i (p_{i|j} alone), all scaled by
-// 1/(2N). Memory beyond the graph and P: two counters per point. The graph's rows are sorted by column
-// in place, so mutual neighbours are found by binary search; the one-sided entries are scattered into
-// their rows in any order and each row is sorted at the end, so the result does not depend on the
-// thread count. p_ij and p_ji are the same sum of the same two floats, hence equal bit for bit.
+// 1/(2N). p_ij and p_ji are the same sum of the same two floats, hence equal bit for bit.
+//
+// The graph's rows are sorted by column in place, so mutual neighbours are found by binary search. The
+// rows are cut into B = min(threads, symmetrize_max_blocks) contiguous blocks of sources; one pass marks
+// each one-sided entry (the sign bit of its conditional, which is >= 0) and counts, per block, how many
+// land in each row; the offsets follow; a second pass scatters them, each block into its own slots of
+// each row, so every row's tail is sorted by column (blocks in order, sources in order within a block)
+// with no atomics and no sort; a last pass computes each row's own part and merges it with the tail, in place
+// from the front. The result does not depend on the thread count. Memory beyond the graph and P: B counters a
+// point.
 Affinities symmetrize(NeighborGraph graph, std::vector<float> conditional, int threads) {
     const index_t n = graph.n;
     const index_t k = graph.k;
@@ -198,73 +211,92 @@ Affinities symmetrize(NeighborGraph graph, std::vector<float> conditional, int t
             "symmetrize: ", conditional.size(), " conditional values for a graph of ", n * k, " entries");
     sort_rows_by_column(graph, conditional, threads);
     const double scale = 1.0 / (2.0 * static_cast<double>(n));
+    const index_t blocks = symmetrize_blocks(n, threads);
+    const auto block_begin = [&](index_t b) { return n * b / blocks; };
+    const auto at = [](index_t b, index_t i, index_t n_) { return static_cast<std::size_t>(b * n_ + i); };
 
-    // One-sided entries per row: j lists i but i does not list j.
-    std::vector<std::atomic<std::uint32_t>> extra(static_cast<std::size_t>(n));
-    for (auto& e : extra) e.store(0, std::memory_order_relaxed);
-    parallel_for(n, threads, [&](index_t begin, index_t end) {
-        for (index_t j = begin; j < end; ++j)
-            for (index_t s = 0; s < k; ++s) {
-                const point_t i = graph.indices[static_cast<std::size_t>(j * k + s)];
-                if (find_in_row(graph, i, static_cast<point_t>(j)) < 0)
-                    extra[i].fetch_add(1, std::memory_order_relaxed);
-            }
-    });
+    // Pass 1: mark the one-sided entries (j lists i, i does not list j) and count them per block and row.
+    std::vector<std::uint32_t> slot(static_cast<std::size_t>(blocks * n), 0);
+    parallel_for(
+        blocks, threads,
+        [&](index_t b0, index_t b1) {
+            for (index_t b = b0; b < b1; ++b)
+                for (index_t j = block_begin(b); j < block_begin(b + 1); ++j)
+                    for (index_t s = 0; s < k; ++s) {
+                        const auto e = static_cast<std::size_t>(j * k + s);
+                        const point_t i = graph.indices[e];
+                        if (find_in_row(graph, i, static_cast<point_t>(j)) >= 0) continue;
+                        conditional[e] = -conditional[e];  // one-sided: the sign bit says so (also for 0)
+                        ++slot[at(b, i, n)];
+                    }
+        },
+        1);
+    // Row offsets; each block's counter becomes the first slot of its one-sided entries in the row.
     Affinities out;
     out.n = n;
     out.offsets.assign(static_cast<std::size_t>(n + 1), 0);
-    for (index_t i = 0; i < n; ++i)
-        out.offsets[i + 1] =
-            out.offsets[i] + k + extra[static_cast<std::size_t>(i)].load(std::memory_order_relaxed);
+    for (index_t i = 0; i < n; ++i) {
+        index_t next = out.offsets[i] + k;
+        for (index_t b = 0; b < blocks; ++b) {
+            const index_t count = slot[at(b, i, n)];
+            slot[at(b, i, n)] = static_cast<std::uint32_t>(next - out.offsets[i]);
+            next += count;
+        }
+        out.offsets[i + 1] = next;
+    }
     out.columns.resize(static_cast<std::size_t>(out.offsets[n]));
     out.values.resize(static_cast<std::size_t>(out.offsets[n]));
 
-    // Own neighbours first (sorted), one-sided entries after them; `extra` becomes each row's fill count.
+    // Pass 2: the one-sided entries, into their rows' tails.
+    parallel_for(
+        blocks, threads,
+        [&](index_t b0, index_t b1) {
+            for (index_t b = b0; b < b1; ++b)
+                for (index_t j = block_begin(b); j < block_begin(b + 1); ++j)
+                    for (index_t s = 0; s < k; ++s) {
+                        const auto e = static_cast<std::size_t>(j * k + s);
+                        if (!std::signbit(conditional[e])) continue;
+                        const point_t i = graph.indices[e];
+                        const auto t = static_cast<std::size_t>(out.offsets[i] + slot[at(b, i, n)]++);
+                        out.columns[t] = static_cast<point_t>(j);
+                        out.values[t] = static_cast<float>(static_cast<double>(-conditional[e]) * scale);
+                    }
+        },
+        1);
+    slot = std::vector<std::uint32_t>();
+
+    // Pass 3: each row's own neighbours (sorted), merged from the back with its sorted tail in place.
     parallel_for(n, threads, [&](index_t begin, index_t end) {
+        std::vector<std::pair<point_t, float>> own(static_cast<std::size_t>(k));
         for (index_t i = begin; i < end; ++i) {
-            extra[static_cast<std::size_t>(i)].store(0, std::memory_order_relaxed);
             for (index_t s = 0; s < k; ++s) {
                 const auto e = static_cast<std::size_t>(i * k + s);
                 const point_t j = graph.indices[e];
-                const index_t back = find_in_row(graph, j, static_cast<point_t>(i));
-                const double sum =
-                    static_cast<double>(conditional[e]) +
-                    (back >= 0 ? static_cast<double>(conditional[static_cast<std::size_t>(back)]) : 0.0);
-                out.columns[static_cast<std::size_t>(out.offsets[i] + s)] = j;
-                out.values[static_cast<std::size_t>(out.offsets[i] + s)] = static_cast<float>(sum * scale);
+                const float c = conditional[e];
+                double sum = static_cast<double>(-c);
+                if (!std::signbit(c)) {  // mutual: p_{i|j} is in row j
+                    const index_t back = find_in_row(graph, j, static_cast<point_t>(i));
+                    sum = static_cast<double>(c) +
+                          static_cast<double>(conditional[static_cast<std::size_t>(back)]);
+                }
+                own[static_cast<std::size_t>(s)] = {j, static_cast<float>(sum * scale)};
             }
-        }
-    });
-    parallel_for(n, threads, [&](index_t begin, index_t end) {
-        for (index_t j = begin; j < end; ++j)
-            for (index_t s = 0; s < k; ++s) {
-                const auto e = static_cast<std::size_t>(j * k + s);
-                const point_t i = graph.indices[e];
-                if (find_in_row(graph, i, static_cast<point_t>(j)) >= 0) continue;
-                const index_t at = out.offsets[i] + k + extra[i].fetch_add(1, std::memory_order_relaxed);
-                out.columns[static_cast<std::size_t>(at)] = static_cast<point_t>(j);
-                out.values[static_cast<std::size_t>(at)] =
-                    static_cast<float>(static_cast<double>(conditional[e]) * scale);
-            }
-    });
-    graph = NeighborGraph();
-    conditional = std::vector<float>();
-    // Each row: its own neighbours are sorted; sort the one-sided tail and merge the two.
-    parallel_for(n, threads, [&](index_t begin, index_t end) {
-        std::vector<std::pair<point_t, float>> row;
-        for (index_t i = begin; i < end; ++i) {
-            const index_t first = out.offsets[i], last = out.offsets[i + 1];
-            if (last - first == k) continue;
-            row.resize(static_cast<std::size_t>(last - first));
-            for (index_t t = first; t < last; ++t)
-                row[static_cast<std::size_t>(t - first)] = {out.columns[static_cast<std::size_t>(t)],
-                                                            out.values[static_cast<std::size_t>(t)]};
-            auto by_column = [](const auto& a, const auto& b) { return a.first < b.first; };
-            std::sort(row.begin() + k, row.end(), by_column);
-            std::inplace_merge(row.begin(), row.begin() + k, row.end(), by_column);
-            for (index_t t = first; t < last; ++t) {
-                out.columns[static_cast<std::size_t>(t)] = row[static_cast<std::size_t>(t - first)].first;
-                out.values[static_cast<std::size_t>(t)] = row[static_cast<std::size_t>(t - first)].second;
+            // From the front: the slot written next never passes the next tail entry to move.
+            const index_t row_end = out.offsets[i + 1];
+            index_t w = out.offsets[i];
+            index_t tail = w + k;
+            for (std::size_t o = 0; o < own.size(); ++w) {
+                const auto t = static_cast<std::size_t>(tail);
+                const auto to = static_cast<std::size_t>(w);
+                if (tail < row_end && out.columns[t] < own[o].first) {
+                    out.columns[to] = out.columns[t];
+                    out.values[to] = out.values[t];
+                    ++tail;
+                } else {
+                    out.columns[to] = own[o].first;
+                    out.values[to] = own[o].second;
+                    ++o;
+                }
             }
         }
     });

@@ -188,7 +188,8 @@ double sparse_kl_rows(const SparseMatrix& p, ConstMatrixView y, double z, index_
                 if (pij[l] == 0) x[l] = 1.0;
             Lanes log_x = detail::log_normal_lanes(x);
             for (int l = 0; l < kLanes; ++l)
-                if (!(x[l] >= std::numeric_limits<double>::min() && x[l] <= std::numeric_limits<double>::max()))
+                if (!(x[l] >= std::numeric_limits<double>::min() &&
+                      x[l] <= std::numeric_limits<double>::max()))
                     log_x[l] = std::log(x[l]);
             if constexpr (Scaled) {
                 for (int l = 0; l < kLanes; ++l) log_x[l] += alpha * std::log1p(dist2[l] / alpha);
@@ -272,7 +273,7 @@ double barnes_hut_gradient(const SparseMatrix& p, ConstMatrixView y, SpaceTree<D
             [&](index_t begin, index_t end) {
                 for (index_t i = begin; i < end; ++i) attraction(i, forces.data() + i * Dim);
             },
-            512);
+            64);
         const double both = clock.lap();
         if (seconds) {
             seconds->tree += build_seconds;
@@ -292,7 +293,7 @@ double barnes_hut_gradient(const SparseMatrix& p, ConstMatrixView y, SpaceTree<D
         z = tree.repulsion(theta, grad, threads);
         if (seconds) seconds->repulsion += clock.lap();
         const double inv_z = 1.0 / z;
-        parallel_for(
+        parallel_for_guided(
             n, threads,
             [&](index_t begin, index_t end) {
                 for (index_t i = begin; i < end; ++i) {
@@ -301,7 +302,7 @@ double barnes_hut_gradient(const SparseMatrix& p, ConstMatrixView y, SpaceTree<D
                     combine(grad.row(i), f, inv_z);
                 }
             },
-            512);
+            64);
         if (seconds) seconds->attraction += clock.lap();
     }
     if (kl) {
@@ -312,13 +313,10 @@ double barnes_hut_gradient(const SparseMatrix& p, ConstMatrixView y, SpaceTree<D
 }
 
 template double barnes_hut_gradient<1>(const SparseMatrix&, ConstMatrixView, SpaceTree<1>&, double, double,
-                                       MatrixView, int, double*, GradientSeconds*,
-                                       GradientWorkspace*);
+                                       MatrixView, int, double*, GradientSeconds*, GradientWorkspace*);
 template double barnes_hut_gradient<2>(const SparseMatrix&, ConstMatrixView, SpaceTree<2>&, double, double,
-                                       MatrixView, int, double*, GradientSeconds*,
-                                       GradientWorkspace*);
+                                       MatrixView, int, double*, GradientSeconds*, GradientWorkspace*);
 template double barnes_hut_gradient<3>(const SparseMatrix&, ConstMatrixView, SpaceTree<3>&, double, double,
-                                       MatrixView, int, double*, GradientSeconds*,
-                                       GradientWorkspace*);
+                                       MatrixView, int, double*, GradientSeconds*, GradientWorkspace*);
 
 }  // namespace treesne

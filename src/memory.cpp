@@ -10,6 +10,7 @@
 #include <limits>
 #include <sstream>
 
+#include "treesne/affinities.hpp"
 #include "treesne/errors.hpp"
 
 namespace treesne {
@@ -153,8 +154,9 @@ MemoryEstimate estimate_memory(index_t n_points, index_t d_input, const Options&
         // cosine searches a unit-length copy of the rows
         if (options.neighbors.metric == Metric::cosine) e.neighbor_search += n * d_used * 8;
         e.neighbors = n * k * (4 + 8);
-        // float conditionals, then one counter a point while P is assembled
-        e.affinity_workspace = n * k * 4 + n * 4;
+        // float conditionals, then a counter a point per block (symmetrize) while P is assembled
+        e.affinity_workspace =
+            n * k * 4 + n * 4 * static_cast<double>(symmetrize_blocks(n_points, options.threads));
         const bool approximate = backend == KnnBackend::hnsw || backend == KnnBackend::nndescent;
         const double fill = approximate ? symmetric_fill_approximate : symmetric_fill;
         e.affinities = (fill * n * k * (4 + 4) + offsets) * (keep_affinities ? 2 : 1);

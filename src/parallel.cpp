@@ -16,6 +16,56 @@ int resolve_threads(int requested) {
     return std::max(1, omp_get_max_threads());
 }
 
+namespace {
+
+// Collects the first exception thrown by any thread; `failed` lets the others skip work cheaply.
+struct FirstError {
+    std::exception_ptr error;
+    std::mutex mutex;
+    std::atomic<bool> failed{false};
+    void record() {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (!error) error = std::current_exception();
+        failed.store(true, std::memory_order_relaxed);
+    }
+    bool seen() const { return failed.load(std::memory_order_relaxed); }
+    void rethrow() const {
+        if (error) std::rethrow_exception(error);
+    }
+};
+
+// Claims the next range of [0, n) from `next`: a share of what is left, 1/(2 t) of it, never less than
+// grain (guided scheduling: large ranges while much is left, small ones at the end, so the threads
+// finish together at a handful of claims per thread).
+bool claim_range(std::atomic<index_t>& next, index_t n, int t, index_t grain, index_t& begin, index_t& end) {
+    index_t b = next.load(std::memory_order_relaxed);
+    while (b < n) {
+        const index_t take = std::max(grain, (n - b) / (2 * static_cast<index_t>(t)));
+        const index_t e = std::min(n, b + take);
+        if (next.compare_exchange_weak(b, e, std::memory_order_relaxed)) {
+            begin = b;
+            end = e;
+            return true;
+        }
+    }
+    return false;
+}
+
+// Runs fn over ranges claimed from `next` until none is left or some call has thrown.
+void run_claims(std::atomic<index_t>& next, index_t n, int t, index_t grain,
+                const std::function<void(index_t, index_t)>& fn, FirstError& errors) {
+    index_t begin = 0, end = 0;
+    while (!errors.seen() && claim_range(next, n, t, grain, begin, end)) {
+        try {
+            fn(begin, end);
+        } catch (...) {
+            errors.record();
+        }
+    }
+}
+
+}  // namespace
+
 void parallel_for(index_t n, int threads, const std::function<void(index_t, index_t)>& fn, index_t grain) {
     if (n <= 0) return;
     const int t = resolve_threads(threads);
@@ -25,23 +75,34 @@ void parallel_for(index_t n, int threads, const std::function<void(index_t, inde
         fn(0, n);
         return;
     }
-    std::exception_ptr error;
-    std::mutex error_mutex;
+    FirstError errors;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(t)
     for (index_t c = 0; c < chunks; ++c) {
-        {
-            std::lock_guard<std::mutex> lock(error_mutex);
-            if (error) continue;
-        }
+        if (errors.seen()) continue;
         try {
             const index_t begin = c * grain;
             fn(begin, std::min(n, begin + grain));
         } catch (...) {
-            std::lock_guard<std::mutex> lock(error_mutex);
-            if (!error) error = std::current_exception();
+            errors.record();
         }
     }
-    if (error) std::rethrow_exception(error);
+    errors.rethrow();
+}
+
+void parallel_for_guided(index_t n, int threads, const std::function<void(index_t, index_t)>& fn,
+                         index_t grain) {
+    if (n <= 0) return;
+    const int t = static_cast<int>(std::min<index_t>(resolve_threads(threads), n));
+    grain = std::max<index_t>(1, grain);
+    if (t == 1 || n <= grain) {
+        fn(0, n);
+        return;
+    }
+    std::atomic<index_t> next{0};
+    FirstError errors;
+#pragma omp parallel num_threads(t)
+    run_claims(next, n, t, grain, fn, errors);
+    errors.rethrow();
 }
 
 void parallel_for_fixed(index_t n, int threads, const std::function<void(index_t, index_t)>& fn) {
@@ -51,18 +112,16 @@ void parallel_for_fixed(index_t n, int threads, const std::function<void(index_t
         fn(0, n);
         return;
     }
-    std::exception_ptr error;
-    std::mutex error_mutex;
+    FirstError errors;
 #pragma omp parallel for schedule(static, 1) num_threads(t)
     for (int part = 0; part < t; ++part) {
         try {
             fn(n * part / t, n * (part + 1) / t);
         } catch (...) {
-            std::lock_guard<std::mutex> lock(error_mutex);
-            if (!error) error = std::current_exception();
+            errors.record();
         }
     }
-    if (error) std::rethrow_exception(error);
+    errors.rethrow();
 }
 
 void parallel_beside(const std::function<void()>& first, index_t n, int threads,
@@ -73,38 +132,21 @@ void parallel_beside(const std::function<void()>& first, index_t n, int threads,
         if (n > 0) fn(0, n);
         return;
     }
-    if (grain <= 0) grain = std::max<index_t>(1, n / (8 * static_cast<index_t>(t)));
-    const index_t chunks = (n + grain - 1) / grain;
+    grain = std::max<index_t>(1, grain);
     std::atomic<index_t> next{0};
-    std::atomic<bool> failed{false};
-    std::exception_ptr error;
-    std::mutex error_mutex;
-    const auto record = [&] {
-        std::lock_guard<std::mutex> lock(error_mutex);
-        if (!error) error = std::current_exception();
-        failed.store(true, std::memory_order_relaxed);
-    };
+    FirstError errors;
 #pragma omp parallel num_threads(t)
     {
         if (omp_get_thread_num() == 0) {
             try {
                 first();
             } catch (...) {
-                record();
+                errors.record();
             }
         }
-        for (index_t c = next.fetch_add(1, std::memory_order_relaxed);
-             c < chunks && !failed.load(std::memory_order_relaxed);
-             c = next.fetch_add(1, std::memory_order_relaxed)) {
-            try {
-                const index_t begin = c * grain;
-                fn(begin, std::min(n, begin + grain));
-            } catch (...) {
-                record();
-            }
-        }
+        run_claims(next, n, t, grain, fn, errors);
     }
-    if (error) std::rethrow_exception(error);
+    errors.rethrow();
 }
 
 double parallel_sum(index_t n, int threads, const std::function<double(index_t, index_t)>& block_sum) {

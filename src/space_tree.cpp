@@ -542,7 +542,8 @@ struct Interactions {
         for (int d = 0; d < Dim; ++d)
             cell_pos[d].push_back(static_cast<Real>(node.center_of_mass[d] - origin[d]));
         cell_count.push_back(static_cast<Real>(count));
-        for (int m = 0; m < M; ++m) cell_mom[m].push_back(quadrupole ? static_cast<Real>(node.moments[m]) : Real{0});
+        for (int m = 0; m < M; ++m)
+            cell_mom[m].push_back(quadrupole ? static_cast<Real>(node.moments[m]) : Real{0});
     }
     // A leaf's points one by one (pos: coordinates in tree order), unless they coincide: then they are
     // one exact cell (for the leaf itself, of its other points, which all lie where every point of it
@@ -884,17 +885,18 @@ void leaf_repulsion(const Walk<Dim>& walk, const TreeNode<Dim>& leaf, const Inte
 // a vector at a time.
 template <class Real, Kernel K, int Dim>
 void walk_leaves(const Walk<Dim>& walk, const std::vector<std::uint32_t>& leaves, int threads) {
-    parallel_for(
+    parallel_for_guided(
         static_cast<index_t>(leaves.size()), threads,
         [&](index_t first, index_t last) {
-            thread_local Interactions<Real, Dim> list;  // kept: its vectors grow once per thread, not per chunk
+            // kept: its vectors grow once per thread, not per range
+            thread_local Interactions<Real, Dim> list;
             for (index_t li = first; li < last; ++li) {
                 const TreeNode<Dim>& leaf = walk.nodes[leaves[static_cast<std::size_t>(li)]];
                 collect_interactions(walk, leaf, list);
                 leaf_repulsion<Real, Dim, K>(walk, leaf, list);
             }
         },
-        16);
+        1);
 }
 
 // What repulsion_on reads besides the source tree's walk: the query tree's nodes, leaves, coordinates
@@ -913,7 +915,7 @@ struct QueryGroups {
 // point of the leaf against them.
 template <class Real, Kernel K, int Dim>
 void walk_query_leaves(const Walk<Dim>& walk, const QueryGroups<Dim>& queries, int threads) {
-    parallel_for(
+    parallel_for_guided(
         static_cast<index_t>(queries.leaves.size()), threads,
         [&](index_t first, index_t last) {
             thread_local Interactions<Real, Dim> list;
@@ -931,7 +933,7 @@ void walk_query_leaves(const Walk<Dim>& walk, const QueryGroups<Dim>& queries, i
                 }
             }
         },
-        16);
+        1);
 }
 
 // Calls fn with the kernel of alpha as a compile-time constant: the branch is taken once per walk, so

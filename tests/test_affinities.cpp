@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <map>
+#include <vector>
 
 #include "test_helpers.hpp"
 #include "treesne/treesne.hpp"
@@ -149,4 +152,68 @@ TEST_CASE("P does not depend on the units: scaling the data leaves P unchanged")
         CAPTURE(scale);
         CHECK(count_different(scaled_p(scale), 1e-9) == 0);
     }
+}
+
+TEST_CASE("symmetrize: (p_j|i + p_i|j) / 2N over the union of both patterns, the same bits on any threads") {
+    // A random directed graph: many entries one-sided, some mutual, some conditionals exactly zero.
+    const index_t n = 257, k = 6;
+    NeighborGraph g;
+    g.n = n;
+    g.k = k;
+    g.indices.resize(static_cast<std::size_t>(n * k));
+    g.distances.assign(static_cast<std::size_t>(n * k), 1.0);
+    std::vector<float> c(static_cast<std::size_t>(n * k));
+    std::uint64_t state = 12345;
+    const auto next = [&] {
+        state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+        return state >> 33;
+    };
+    for (index_t i = 0; i < n; ++i) {
+        std::vector<point_t> row;
+        while (static_cast<index_t>(row.size()) < k) {
+            // near neighbours half the time, so that many pairs list each other
+            const auto j = static_cast<point_t>(next() % 2 ? (i + 1 + next() % 4) % n : next() % n);
+            if (j != i && std::find(row.begin(), row.end(), j) == row.end()) row.push_back(j);
+        }
+        for (index_t s = 0; s < k; ++s) {
+            g.indices[static_cast<std::size_t>(i * k + s)] = row[static_cast<std::size_t>(s)];
+            c[static_cast<std::size_t>(i * k + s)] =
+                next() % 7 == 0 ? 0.0f : static_cast<float>(next() % 1000) / 7e3f;
+        }
+    }
+    // The definition, entry by entry.
+    std::map<std::pair<point_t, point_t>, std::pair<float, float>> both;  // (i, j) -> (p_j|i, p_i|j)
+    for (index_t i = 0; i < n; ++i)
+        for (index_t s = 0; s < k; ++s) {
+            const point_t j = g.indices[static_cast<std::size_t>(i * k + s)];
+            const float v = c[static_cast<std::size_t>(i * k + s)];
+            both[{static_cast<point_t>(i), j}].first = v;
+            both[{j, static_cast<point_t>(i)}].second = v;
+        }
+    const double scale = 1.0 / (2.0 * static_cast<double>(n));
+    index_t one_sided = 0;
+    for (const auto& [ij, v] : both) one_sided += (v.first == 0.0f) != (v.second == 0.0f);
+    REQUIRE(one_sided > n);  // the test exercises the one-sided tails
+
+    const Affinities p1 = symmetrize(g, c, 1);
+    REQUIRE(p1.nnz() == static_cast<index_t>(both.size()));
+    index_t e = 0;
+    for (const auto& [ij, v] : both) {  // the map runs in row-major order, as CSR does
+        REQUIRE(p1.offsets[ij.first] <= e);
+        REQUIRE(e < p1.offsets[ij.first + 1]);
+        REQUIRE(p1.columns[static_cast<std::size_t>(e)] == ij.second);
+        const float expected =
+            static_cast<float>((static_cast<double>(v.first) + static_cast<double>(v.second)) * scale);
+        REQUIRE(p1.values[static_cast<std::size_t>(e)] == expected);
+        ++e;
+    }
+    for (const int threads : {2, 3, 4, 16, 17}) {
+        CAPTURE(threads);
+        const Affinities p = symmetrize(g, c, threads);
+        CHECK(p.offsets == p1.offsets);
+        CHECK(p.columns == p1.columns);
+        CHECK(p.values == p1.values);
+    }
+    CHECK(symmetrize_blocks(n, 17) == symmetrize_max_blocks);
+    CHECK(symmetrize_blocks(3, 8) == 3);
 }

@@ -28,7 +28,7 @@ struct Visits {
 
 }  // namespace
 
-TEST_CASE("parallel_for_fixed and parallel_beside cover every index once") {
+TEST_CASE("parallel_for_fixed, parallel_for_guided and parallel_beside cover every index once") {
     for (const index_t n : {index_t{0}, index_t{1}, index_t{3}, index_t{1000}, index_t{100003}})
         for (const int threads : {1, 2, 3, 4, 8}) {
             CAPTURE(n);
@@ -44,6 +44,22 @@ TEST_CASE("parallel_for_fixed and parallel_beside cover every index once") {
             CHECK(fixed.each_once());
             CHECK(parts <= threads);  // one contiguous part per thread at most
 
+            Visits guided(n);
+            std::atomic<index_t> shortest{n};
+            treesne::parallel_for_guided(
+                n, threads,
+                [&](index_t b, index_t e) {
+                    guided.add(b, e);
+                    if (e < n) {  // every range but the last holds at least the grain
+                        index_t s = shortest.load();
+                        while (e - b < s && !shortest.compare_exchange_weak(s, e - b)) {
+                        }
+                    }
+                },
+                5);
+            CHECK(guided.each_once());
+            CHECK(shortest.load() >= std::min<index_t>(5, n));
+
             Visits beside(n);
             std::atomic<int> first_runs{0};
             treesne::parallel_beside([&] { first_runs.fetch_add(1); }, n, threads,
@@ -53,7 +69,8 @@ TEST_CASE("parallel_for_fixed and parallel_beside cover every index once") {
         }
 }
 
-TEST_CASE("parallel_beside: the loop runs while the first task does, and exceptions from either reach the caller") {
+TEST_CASE(
+    "parallel_beside: the loop runs while the first task does, and exceptions from either reach the caller") {
     // On two threads the loop must make progress before the first task ends (it waits for it).
     std::atomic<index_t> done{0};
     treesne::parallel_beside(
@@ -79,5 +96,10 @@ TEST_CASE("parallel_beside: the loop runs while the first task does, and excepti
                                                              if (b == 0) throw std::runtime_error("part");
                                                          }),
                              "part", std::runtime_error);
+        CHECK_THROWS_WITH_AS(treesne::parallel_for_guided(100, threads,
+                                                          [](index_t, index_t e) {
+                                                              if (e == 100) throw std::runtime_error("last");
+                                                          }),
+                             "last", std::runtime_error);
     }
 }

@@ -38,8 +38,15 @@ std::vector<float> conditional_probabilities(const NeighborGraph& graph, const A
                                              int threads, std::vector<double>* betas = nullptr);
 
 /// P = (P_{j|i} + P_{i|j}) / (2N) from the conditional probabilities on a graph. Takes both by value
-/// (move them in to save their memory: beyond them and P it needs 4 bytes a point).
+/// (move them in to save their memory: beyond them and P it needs 4 bytes a point per block, see
+/// symmetrize_blocks). The same P bit for bit for any thread count.
 Affinities symmetrize(NeighborGraph graph, std::vector<float> conditional, int threads);
+
+/// symmetrize() counts the one-sided entries per block of source rows, one block per thread, at most
+/// this many (each block holds a 4-byte counter per point).
+inline constexpr int symmetrize_max_blocks = 16;
+/// The blocks symmetrize() uses for n points on `threads` threads (0 = all): min(threads, 16), >= 1.
+index_t symmetrize_blocks(index_t n, int threads);
 
 /// What is wrong with p's CSR layout, in one line, or "" when nothing is: n+1 row offsets running from 0
 /// to nnz without decreasing, as many columns as values. An empty default-constructed matrix is sound.

@@ -28,7 +28,8 @@ struct MemoryStage {
 ///   pca              N D' 8 + ceil(N/2048) D^2 8   the reduced copy and the per-block covariances
 ///   neighbour search brute: N (8 D' + 16) (a float copy, twice); kd-tree: N 16
 ///   kNN graph        N k (4 + 8)                point indices and squared distances
-///   P workspace      N k 4 + N 4                float conditionals p_j|i and a counter a point
+///   P workspace      N k 4 + N 4 B              float conditionals p_j|i and B = min(threads, 16)
+///                                               counters a point (symmetrize_blocks)
 ///   P                1.5 N k (4 + 4) + (N+1) 8  symmetric CSR, float values: between N k and 2 N k
 ///                                               entries, typically 1.4-1.5 N k (measured)
 ///   session          6 N dims 8                 Y0, Y, gains, velocity, gradient, the returned copy

@@ -17,19 +17,26 @@ int resolve_threads(int requested);
 /// grain: the smallest chunk worth a task (default: split into ~8 chunks per thread).
 void parallel_for(index_t n, int threads, const std::function<void(index_t, index_t)>& fn, index_t grain = 0);
 
+/// As parallel_for, but the ranges shrink as the work runs out: each claim takes 1/(2 t) of what is
+/// left, never less than grain (at least 1). Few claims per thread and the threads finish together, for
+/// loops whose cost per index varies (the repulsion's leaves, the attraction's rows).
+void parallel_for_guided(index_t n, int threads, const std::function<void(index_t, index_t)>& fn,
+                         index_t grain = 1);
+
 /// Calls fn(begin, end) once per thread over equal contiguous parts of [0, n): part t on thread t. For
 /// light passes over the same rows every iteration (the optimiser's step): each thread finds its rows
 /// still in its own cache from its last pass, where dynamic chunks would move them between cores. Use
 /// parallel_for where the cost per index varies. Exceptions as in parallel_for.
 void parallel_for_fixed(index_t n, int threads, const std::function<void(index_t, index_t)>& fn);
 
-/// Runs `first` on one thread while the other threads run fn over chunks of [0, n) as parallel_for
-/// does; that thread joins the loop when `first` returns. For a serial task that would leave all but one
-/// thread idle if it ran alone (the tree build, beside the attraction, on a few threads). `first` runs
-/// inside the parallel region: whatever it runs in parallel must be given one thread. Exceptions from
-/// either are rethrown here; after one, chunks not yet started are skipped.
+/// Runs `first` on one thread while the other threads run fn over ranges of [0, n) claimed as
+/// parallel_for_guided does (ranges of at least grain); that thread joins the loop when `first` returns. For
+/// a serial task that would leave all but one thread idle if it ran alone (the tree build, beside the
+/// attraction, on a few threads). `first` runs inside the parallel region: whatever it runs in parallel must
+/// be given one thread. Exceptions from either are rethrown here; after one, chunks not yet started are
+/// skipped.
 void parallel_beside(const std::function<void()>& first, index_t n, int threads,
-                     const std::function<void(index_t, index_t)>& fn, index_t grain = 0);
+                     const std::function<void(index_t, index_t)>& fn, index_t grain = 1);
 
 /// Sum of term(i) for i in [0, n), computed in parallel but added in a fixed order (blocks of a fixed
 /// size, then the block sums in index order), so the result is the same bit for bit for any thread count.
