@@ -99,12 +99,14 @@ Affinities affinities_in_input_order(const Affinities& p, const std::vector<poin
     out.offsets.assign(n + 1, 0);
     out.columns.resize(p.columns.size());
     out.values.resize(p.values.size());
-    for (std::size_t i = 0; i < n; ++i) out.offsets[i + 1] = out.offsets[i] + p.offsets[label[i] + 1] - p.offsets[label[i]];
+    for (std::size_t i = 0; i < n; ++i)
+        out.offsets[i + 1] = out.offsets[i] + p.offsets[label[i] + 1] - p.offsets[label[i]];
     std::vector<std::pair<point_t, float>> row;
     for (std::size_t i = 0; i < n; ++i) {
         row.clear();
         for (index_t e = p.offsets[label[i]]; e < p.offsets[label[i] + 1]; ++e)
-            row.emplace_back(order[p.columns[static_cast<std::size_t>(e)]], p.values[static_cast<std::size_t>(e)]);
+            row.emplace_back(order[p.columns[static_cast<std::size_t>(e)]],
+                             p.values[static_cast<std::size_t>(e)]);
         std::sort(row.begin(), row.end());
         for (std::size_t e = 0; e < row.size(); ++e) {
             out.columns[static_cast<std::size_t>(out.offsets[i]) + e] = row[e].first;
@@ -138,7 +140,8 @@ struct PreparedData {
     }
 };
 
-PreparedData prepare_data(ConstMatrixView x, const Options& options, const Callbacks& callbacks, Result& result) {
+PreparedData prepare_data(ConstMatrixView x, const Options& options, const Callbacks& callbacks,
+                          Result& result) {
     PreparedData out;
     out.data = x;
     if (const int exponent = extreme_exponent(x)) {
@@ -166,7 +169,8 @@ Matrix initialise(ConstMatrixView data, index_t n, const Options& options, const
     if (data.data != nullptr) {
         y0 = initial_embedding(data, options);
     } else {
-        require(options.init != InitKind::pca, "pca initialisation needs the input's coordinates; without them "
+        require(options.init != InitKind::pca,
+                "pca initialisation needs the input's coordinates; without them "
                 "use random or user initialisation");
         ConstMatrixView shape{nullptr, n, 0};
         y0 = initial_embedding(shape, options);
@@ -204,7 +208,7 @@ void optimise_barnes_hut(Affinities p, Matrix y0, std::vector<point_t> order, co
                          const Callbacks& callbacks, Result& result,
                          std::chrono::steady_clock::time_point start) {
     if (callbacks.keep_affinities) result.affinities = affinities_in_input_order(p, order);
-    Session session(std::move(p), std::move(y0), options, std::move(order));
+    Session session(std::move(p), std::move(y0), options, std::move(order), detail::ValidatedAffinities{});
     optimise(session, options, callbacks, result, start);
 }
 
@@ -217,7 +221,8 @@ void embed_graph(NeighborGraph graph, Matrix y0, const Options& options, const C
     std::vector<point_t> order = locality_order(graph);
     relabel(graph, order);
     y0 = detail::gather_rows(y0, order);
-    Affinities p = compute_affinities(std::move(graph), options.affinities, options.threads);  // frees the graph
+    Affinities p =
+        compute_affinities(std::move(graph), options.affinities, options.threads);  // frees the graph
     aff.done();
     optimise_barnes_hut(std::move(p), std::move(y0), std::move(order), options, callbacks, result, start);
 }
@@ -237,7 +242,8 @@ Result embed_impl(ConstMatrixView x, Matrix* owned, const Options& options, cons
 
     const Method method = options.optimizer.method;
     if (method == Method::barnes_hut) {
-        result.backend = resolve_backend(options.neighbors.backend, data.rows, data.cols, options.neighbors.metric);
+        result.backend =
+            resolve_backend(options.neighbors.backend, data.rows, data.cols, options.neighbors.metric);
         Stage knn(callbacks, "neighbours", result.timings.neighbors);
         std::function<void(double)> knn_progress;
         if (callbacks.stage_progress)
@@ -272,8 +278,9 @@ Result embed_impl(ConstMatrixView x, Matrix* owned, const Options& options, cons
 // any) finite and n rows.
 void check_precomputed(const char* what, index_t n, ConstMatrixView coordinates, const Options& options,
                        const Callbacks& callbacks) {
-    require(options.optimizer.method == Method::barnes_hut, what,
-            " are embedded by the barnes_hut method only (the exact methods compute a dense P from coordinates)");
+    require(
+        options.optimizer.method == Method::barnes_hut, what,
+        " are embedded by the barnes_hut method only (the exact methods compute a dense P from coordinates)");
     require(coordinates.data == nullptr || coordinates.rows == n, what, " describe ", n,
             " points but the coordinates have ", coordinates.rows, " rows");
     Options checked = options;
@@ -306,7 +313,8 @@ Result embed_neighbors_impl(NeighborGraph graph, const Options& options, const C
         a.k = graph.k;  // the graph's neighbours are all there are: every perplexity must stay below k
         Options checked = options;
         checked.affinities = a;
-        validate(checked, graph.n, coordinates.data != nullptr ? coordinates.cols : std::max(options.dims, 1));
+        validate(checked, graph.n,
+                 coordinates.data != nullptr ? coordinates.cols : std::max(options.dims, 1));
     }
     result.backend = options.neighbors.backend;
     Matrix y0;
@@ -356,10 +364,11 @@ Result embed_distances(ConstMatrixView distances, const Options& options, const 
     check_precomputed("distance matrices", distances.rows, ConstMatrixView{}, options, callbacks);
     Result result;
     Stage knn(callbacks, "neighbours", result.timings.neighbors);
-    NeighborGraph graph = neighbors_from_distances(distances, neighbor_count(options.affinities, distances.rows),
-                                                   options.threads);
+    NeighborGraph graph = neighbors_from_distances(
+        distances, neighbor_count(options.affinities, distances.rows), options.threads);
     knn.done();
-    return embed_neighbors_impl(std::move(graph), options, callbacks, ConstMatrixView{}, std::move(result), start);
+    return embed_neighbors_impl(std::move(graph), options, callbacks, ConstMatrixView{}, std::move(result),
+                                start);
 }
 
 Result embed(ConstMatrixView x, const Options& options, const Callbacks& callbacks) {

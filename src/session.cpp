@@ -1,9 +1,10 @@
 // The optimisation loop: build tree -> forces -> step -> report (van der Maaten 2014, sec. 5).
 #include "treesne/session.hpp"
 
+#include <algorithm>
+#include <cassert>
 #include <chrono>
 #include <cmath>
-#include <algorithm>
 #include <limits>
 #include <variant>
 
@@ -89,8 +90,8 @@ struct Session::Impl {
         state.gains = Matrix(n, dims, 1.0);
         state.velocity = Matrix(n, dims, 0.0);
         state.iteration = 0;
-        state.theta = options.optimizer.theta_auto ? options.optimizer.theta
-                                                   : std::numeric_limits<double>::quiet_NaN();
+        state.theta =
+            options.optimizer.theta_auto ? options.optimizer.theta : std::numeric_limits<double>::quiet_NaN();
         grad = Matrix(n, dims);
         if (options.optimizer.method == Method::barnes_hut) {
             if (dims == 1) tree.emplace<SpaceTree<1>>();
@@ -126,8 +127,8 @@ struct Session::Impl {
                 if constexpr (!std::is_same_v<T, std::monostate>) {
                     t.set_dof(
                         opt.dof);  // the kernel of the repulsion, and through it of the attraction and KL
-                    barnes_hut_gradient(p_sparse, state.y, t, theta_in_use(), exaggeration, grad.view(), threads,
-                                        want_kl ? &kl : nullptr, &times, &gradient_work);
+                    barnes_hut_gradient(p_sparse, state.y, t, theta_in_use(), exaggeration, grad.view(),
+                                        threads, want_kl ? &kl : nullptr, &times, &gradient_work);
                 }
             },
             tree);
@@ -185,8 +186,9 @@ struct Session::Impl {
             },
             tree);
         exact_repulsion_rows(state.y, control_rows, control_exact.view(), nullptr, threads, opt.dof);
-        state.theta = auto_theta_search(theta_in_use(), opt.target_error,
-                                        [&](double theta) { return sample_error(theta); }, &control_error);
+        state.theta = auto_theta_search(
+            theta_in_use(), opt.target_error, [&](double theta) { return sample_error(theta); },
+            &control_error);
         stages.control += seconds_since(start);
     }
 
@@ -213,20 +215,42 @@ struct Session::Impl {
     }
 };
 
-Session::Session(Affinities p, Matrix initial_y, const Options& options) : impl_(std::make_unique<Impl>()) {
+namespace {
+
+Affinities validated(Affinities p, int threads) {
+    validate_affinities(p, threads);
+    return p;
+}
+
+// The constructors check a non-empty order is a permutation; empty there means the input's order.
+std::vector<point_t> non_empty(std::vector<point_t> order) {
+    require(!order.empty(), "the session's order is empty; expected a permutation of [0, N)");
+    return order;
+}
+
+}  // namespace
+
+Session::Session(Affinities p, Matrix initial_y, const Options& options)
+    : Session(validated(std::move(p), options.threads), std::move(initial_y), options, {},
+              detail::ValidatedAffinities{}) {}
+
+Session::Session(Affinities p, Matrix initial_y, const Options& options, std::vector<point_t> order)
+    : Session(validated(std::move(p), options.threads), std::move(initial_y), options,
+              non_empty(std::move(order)), detail::ValidatedAffinities{}) {}
+
+Session::Session(Affinities p, Matrix initial_y, const Options& options, std::vector<point_t> order,
+                 detail::ValidatedAffinities)
+    : impl_(std::make_unique<Impl>()) {
     require(options.optimizer.method == Method::barnes_hut,
             "a Session over sparse affinities runs method barnes_hut; got ",
             to_string(options.optimizer.method));
     validate(options, -1, -1);
-    validate_affinities(p, options.threads);
+    assert(affinities_defect(p, options.threads).empty());
     const index_t n = p.n;
+    if (!order.empty())
+        detail::inverse_order(order, n, "the session's order");  // throws unless a permutation
     impl_->p_sparse = std::move(p);
     impl_->init(std::move(initial_y), options, n);
-}
-
-Session::Session(Affinities p, Matrix initial_y, const Options& options, std::vector<point_t> order)
-    : Session(std::move(p), std::move(initial_y), options) {
-    detail::inverse_order(order, impl_->n, "the session's order");  // throws unless a permutation
     impl_->order = std::move(order);
 }
 
@@ -260,8 +284,8 @@ RunStatus Session::run(index_t until, const Observer& observer, const std::atomi
         const bool scheduled_report = (every > 0 && done % every == 0) || done == until;
         // Early stopping compares the KL every early_stop_window iterations in the main phase only:
         // exaggeration (early or late) changes the objective, and the plain KL rises under it on purpose.
-        const bool stop_check = opt.early_stop > 0 && done % early_stop_window == 0 &&
-                                phase_at(opt, t) == Phase::main;
+        const bool stop_check =
+            opt.early_stop > 0 && done % early_stop_window == 0 && phase_at(opt, t) == Phase::main;
         s.control_theta(t);
         const double kl = s.compute_gradient(exaggeration_at(opt, t), scheduled_report || stop_check);
         // Of the gradient the step below uses; a converged stop (only on a check) also reports.
