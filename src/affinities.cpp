@@ -157,10 +157,8 @@ std::vector<float> conditional_probabilities(const NeighborGraph& graph, const A
     return p;
 }
 
-namespace {
+namespace detail {
 
-// Sorts each graph row by column, carrying the conditional values along (the rows were sorted by
-// distance). Parallel over rows.
 void sort_rows_by_column(NeighborGraph& graph, std::vector<float>& conditional, int threads) {
     const index_t k = graph.k;
     parallel_for(graph.n, threads, [&](index_t begin, index_t end) {
@@ -168,6 +166,7 @@ void sort_rows_by_column(NeighborGraph& graph, std::vector<float>& conditional, 
         for (index_t i = begin; i < end; ++i) {
             point_t* cols = graph.indices.data() + i * k;
             float* vals = conditional.data() + i * k;
+            if (std::is_sorted(cols, cols + k)) continue;
             for (index_t s = 0; s < k; ++s) row[static_cast<std::size_t>(s)] = {cols[s], vals[s]};
             std::sort(row.begin(), row.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
             for (index_t s = 0; s < k; ++s) {
@@ -177,6 +176,10 @@ void sort_rows_by_column(NeighborGraph& graph, std::vector<float>& conditional, 
         }
     });
 }
+
+}  // namespace detail
+
+namespace {
 
 // Position of column j in graph row i (sorted by column), or -1.
 inline index_t find_in_row(const NeighborGraph& graph, index_t i, point_t j) {
@@ -209,7 +212,7 @@ Affinities symmetrize(NeighborGraph graph, std::vector<float> conditional, int t
     const index_t k = graph.k;
     require(static_cast<index_t>(conditional.size()) == n * k && graph.indices.size() == conditional.size(),
             "symmetrize: ", conditional.size(), " conditional values for a graph of ", n * k, " entries");
-    sort_rows_by_column(graph, conditional, threads);
+    detail::sort_rows_by_column(graph, conditional, threads);
     const double scale = 1.0 / (2.0 * static_cast<double>(n));
     const index_t blocks = symmetrize_blocks(n, threads);
     const auto block_begin = [&](index_t b) { return n * b / blocks; };

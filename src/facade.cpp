@@ -4,6 +4,7 @@
 #include <cmath>
 #include <string>
 
+#include "knn_internal.hpp"
 #include "permutation.hpp"
 #include "treesne/precomputed.hpp"
 #include "treesne/treesne.hpp"
@@ -218,11 +219,17 @@ void optimise_barnes_hut(Affinities p, Matrix y0, std::vector<point_t> order, co
 void embed_graph(NeighborGraph graph, Matrix y0, const Options& options, const Callbacks& callbacks,
                  Result& result, std::chrono::steady_clock::time_point start) {
     Stage aff(callbacks, "affinities", result.timings.affinities);
+    // compute_affinities, with the relabelling in the middle: the conditionals first (rows in distance
+    // order, as compute_affinities sums them), then the rows sorted by column in parallel, so that
+    // locality_order's serial search need not sort each row; the same P bit for bit.
+    std::vector<float> conditional = conditional_probabilities(graph, options.affinities, options.threads);
+    graph.distances = std::vector<double>();
+    detail::sort_rows_by_column(graph, conditional, options.threads);
     std::vector<point_t> order = locality_order(graph);
     relabel(graph, order);
+    detail::gather_rows_in_place(conditional.data(), graph.k, order);
     y0 = detail::gather_rows(y0, order);
-    Affinities p =
-        compute_affinities(std::move(graph), options.affinities, options.threads);  // frees the graph
+    Affinities p = symmetrize(std::move(graph), std::move(conditional), options.threads);  // frees both
     aff.done();
     optimise_barnes_hut(std::move(p), std::move(y0), std::move(order), options, callbacks, result, start);
 }

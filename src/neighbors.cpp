@@ -342,7 +342,7 @@ void relabel(NeighborGraph& graph, const std::vector<point_t>& order) {
     const std::vector<point_t> label = detail::inverse_order(order, graph.n, "relabel: the order");
     for (point_t& j : graph.indices) j = label[j];
     detail::gather_rows_in_place(graph.indices.data(), graph.k, order);
-    detail::gather_rows_in_place(graph.distances.data(), graph.k, order);
+    if (!graph.distances.empty()) detail::gather_rows_in_place(graph.distances.data(), graph.k, order);
 }
 
 }  // namespace treesne

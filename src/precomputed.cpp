@@ -3,6 +3,7 @@
 #include "treesne/precomputed.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -270,18 +271,18 @@ std::vector<point_t> locality_order(const Affinities& p) {
     const auto n = static_cast<std::size_t>(p.n);
     std::vector<point_t> order;
     order.reserve(n);
-    std::vector<bool> reached(n, false);
+    std::vector<std::uint8_t> reached(n, 0);  // bytes: cheaper to test and set than bits
     std::size_t head = 0;  // `order` is its own queue: from head on, reached but not yet expanded
     for (std::size_t start = 0; start < n; ++start) {
         if (reached[start]) continue;
-        reached[start] = true;
+        reached[start] = 1;
         order.push_back(static_cast<point_t>(start));
         for (; head < order.size(); ++head) {
             const point_t i = order[head];
             for (index_t e = p.offsets[i]; e < p.offsets[i + 1]; ++e) {
                 const point_t j = p.columns[static_cast<std::size_t>(e)];
                 if (!reached[j]) {
-                    reached[j] = true;
+                    reached[j] = 1;
                     order.push_back(j);
                 }
             }
@@ -306,29 +307,33 @@ std::vector<point_t> locality_order(const NeighborGraph& graph) {
     }
     std::vector<point_t> order;
     order.reserve(n);
-    std::vector<bool> reached(n, false);
+    std::vector<std::uint8_t> reached(n, 0);  // bytes: cheaper to test and set than bits
     std::vector<point_t> out(k);
     std::size_t head = 0;
     for (std::size_t start = 0; start < n; ++start) {
         if (reached[start]) continue;
-        reached[start] = true;
+        reached[start] = 1;
         order.push_back(static_cast<point_t>(start));
         for (; head < order.size(); ++head) {
             const std::size_t i = order[head];
             // The row of P: the union of i's own neighbours and the points that list i, increasing.
-            std::copy_n(graph.indices.begin() + static_cast<std::ptrdiff_t>(i * k), k, out.begin());
-            std::sort(out.begin(), out.end());
+            const point_t* own = graph.indices.data() + i * k;
+            if (!std::is_sorted(own, own + k)) {  // embed() sorts the rows by column beforehand
+                std::copy_n(own, k, out.begin());
+                std::sort(out.begin(), out.end());
+                own = out.data();
+            }
             std::size_t a = 0;
             auto b = static_cast<std::size_t>(in_offsets[i]);
             const auto b_end = static_cast<std::size_t>(in_offsets[i + 1]);
             while (a < k || b < b_end) {
-                const point_t ca = a < k ? out[a] : std::numeric_limits<point_t>::max();
+                const point_t ca = a < k ? own[a] : std::numeric_limits<point_t>::max();
                 const point_t cb = b < b_end ? in[b] : std::numeric_limits<point_t>::max();
                 const point_t j = std::min(ca, cb);
                 if (ca == j) ++a;
                 if (cb == j) ++b;
                 if (!reached[j]) {
-                    reached[j] = true;
+                    reached[j] = 1;
                     order.push_back(j);
                 }
             }

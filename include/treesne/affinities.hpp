@@ -42,6 +42,12 @@ std::vector<float> conditional_probabilities(const NeighborGraph& graph, const A
 /// symmetrize_blocks). The same P bit for bit for any thread count.
 Affinities symmetrize(NeighborGraph graph, std::vector<float> conditional, int threads);
 
+namespace detail {
+/// Sorts each row of the graph by column (rows already sorted are left as they are), carrying the
+/// conditional values (graph.n * graph.k of them) along. Parallel over rows.
+void sort_rows_by_column(NeighborGraph& graph, std::vector<float>& conditional, int threads);
+}  // namespace detail
+
 /// symmetrize() counts the one-sided entries per block of source rows, one block per thread, at most
 /// this many (each block holds a 4-byte counter per point).
 inline constexpr int symmetrize_max_blocks = 16;
