@@ -77,9 +77,9 @@ struct FloatData {
 
 // Recursive median split along the coordinate of largest range, so that consecutive positions are
 // close in space. Only a heuristic for speed: the results do not depend on it.
-void spatial_order(const FloatRows& p, point_t* first, point_t* last) {
+// One split of spatial_order: the range [first, last) cut at its middle; returns the middle.
+point_t* spatial_split(const FloatRows& p, point_t* first, point_t* last) {
     const index_t n = last - first;
-    if (n <= order_leaf) return;
     const index_t d = p.cols();
     std::vector<float> lo(static_cast<std::size_t>(d), std::numeric_limits<float>::infinity());
     std::vector<float> hi(static_cast<std::size_t>(d), -std::numeric_limits<float>::infinity());
@@ -100,8 +100,46 @@ void spatial_order(const FloatRows& p, point_t* first, point_t* last) {
         const float va = p(a, dim), vb = p(b, dim);
         return va < vb || (va == vb && a < b);
     });
+    return mid;
+}
+
+void spatial_order(const FloatRows& p, point_t* first, point_t* last) {
+    if (last - first <= order_leaf) return;
+    point_t* mid = spatial_split(p, first, last);
     spatial_order(p, first, mid);
     spatial_order(p, mid, last);
+}
+
+// The same order, the levels near the root split in parallel (the segments of a level are
+// independent), then each segment finished on its own: the same splits as the serial recursion.
+void spatial_order(const FloatRows& p, point_t* first, point_t* last, int threads) {
+    using Segment = std::pair<point_t*, point_t*>;
+    std::vector<Segment> segments{{first, last}};
+    const auto wanted = static_cast<std::size_t>(8 * resolve_threads(threads));
+    while (segments.size() < wanted && segments.front().second - segments.front().first > order_leaf) {
+        std::vector<Segment> next(2 * segments.size());
+        parallel_for(
+            static_cast<index_t>(segments.size()), threads,
+            [&](index_t b, index_t e) {
+                for (index_t s = b; s < e; ++s) {
+                    const auto [lo, hi] = segments[static_cast<std::size_t>(s)];
+                    point_t* mid = hi - lo > order_leaf ? spatial_split(p, lo, hi) : hi;
+                    next[static_cast<std::size_t>(2 * s)] = {lo, mid};
+                    next[static_cast<std::size_t>(2 * s + 1)] = {mid, hi};
+                }
+            },
+            1);
+        segments = std::move(next);
+    }
+    parallel_for(
+        static_cast<index_t>(segments.size()), threads,
+        [&](index_t b, index_t e) {
+            for (index_t s = b; s < e; ++s) {
+                const auto [lo, hi] = segments[static_cast<std::size_t>(s)];
+                spatial_order(p, lo, hi);
+            }
+        },
+        1);
 }
 
 // The frame of the float pass: the reference's column means and the power of two that brings every
@@ -134,29 +172,33 @@ bool make_frame(ConstMatrixView x, ConstMatrixView queries, Frame& frame) {
 }
 
 // The rows of x in the frame, rounded to float, in a spatial order, with their norms.
-void to_float(ConstMatrixView x, const Frame& frame, FloatData& out) {
+void to_float(ConstMatrixView x, const Frame& frame, FloatData& out, int threads) {
     const index_t n = x.rows, d = x.cols;
     out.scale_squared = frame.scale * frame.scale;
     FloatRows scaled(n, d);
-    for (index_t i = 0; i < n; ++i)
-        for (index_t j = 0; j < d; ++j)
-            scaled(i, j) =
-                static_cast<float>((x(i, j) - frame.mean[static_cast<std::size_t>(j)]) * frame.scale);
+    parallel_for(n, threads, [&](index_t begin, index_t end) {
+        for (index_t i = begin; i < end; ++i)
+            for (index_t j = 0; j < d; ++j)
+                scaled(i, j) =
+                    static_cast<float>((x(i, j) - frame.mean[static_cast<std::size_t>(j)]) * frame.scale);
+    });
     out.order.resize(static_cast<std::size_t>(n));
     for (index_t i = 0; i < n; ++i) out.order[static_cast<std::size_t>(i)] = static_cast<point_t>(i);
-    spatial_order(scaled, out.order.data(), out.order.data() + n);
+    spatial_order(scaled, out.order.data(), out.order.data() + n, threads);
     out.points.resize(n, d);
     out.norms.resize(static_cast<std::size_t>(n));
     out.norms_exact.resize(static_cast<std::size_t>(n));
-    out.max_norm = 0;
-    for (index_t p = 0; p < n; ++p) {
-        out.points.row(p) = scaled.row(out.order[static_cast<std::size_t>(p)]);
-        double norm = 0;
-        for (index_t j = 0; j < d; ++j) norm += static_cast<double>(out.points(p, j)) * out.points(p, j);
-        out.norms[static_cast<std::size_t>(p)] = static_cast<float>(norm);
-        out.norms_exact[static_cast<std::size_t>(p)] = norm;
-        out.max_norm = std::max(out.max_norm, norm);
-    }
+    parallel_for(n, threads, [&](index_t begin, index_t end) {
+        for (index_t q = begin; q < end; ++q) {
+            out.points.row(q) = scaled.row(out.order[static_cast<std::size_t>(q)]);
+            double norm = 0;
+            for (index_t j = 0; j < d; ++j) norm += static_cast<double>(out.points(q, j)) * out.points(q, j);
+            out.norms[static_cast<std::size_t>(q)] = static_cast<float>(norm);
+            out.norms_exact[static_cast<std::size_t>(q)] = norm;
+        }
+    });
+    out.max_norm = 0;  // a maximum: the same in any order
+    for (const double norm : out.norms_exact) out.max_norm = std::max(out.max_norm, norm);
 }
 
 // A query's candidate buffer holds the best `keep` estimates so far plus room for about `keep` more.
@@ -517,7 +559,7 @@ NeighborGraph knn_brute(ConstMatrixView x, index_t k, Metric metric, int threads
         exact_scan_all(x, k, metric, threads, graph);
         return graph;
     }
-    to_float(x, frame, data);
+    to_float(x, frame, data, threads);
     const index_t blocks = (n + query_block - 1) / query_block;
     parallel_for_reporting(
         blocks, threads,
@@ -544,8 +586,8 @@ NeighborGraph knn_brute_queries(ConstMatrixView x, ConstMatrixView queries, inde
         return graph;
     }
     FloatData data, query_data;
-    to_float(x, frame, data);
-    to_float(queries, frame, query_data);
+    to_float(x, frame, data, threads);
+    to_float(queries, frame, query_data, threads);
     const index_t blocks = (m + query_block - 1) / query_block;
     parallel_for_reporting(
         blocks, threads,

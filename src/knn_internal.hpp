@@ -43,9 +43,9 @@ void gather_rows_in_place(T* data, index_t width, const std::vector<point_t>& fr
 /// Progress of a search: called with the fraction done, from the thread that called the search.
 using SearchProgress = std::function<void(double)>;
 
-/// parallel_for over [0, n) in up to 32 slices, calling progress(from + (to - from) * done / n) after
-/// each (fn must make each index's result independent of the chunking, as parallel_for requires, so the
-/// slices change nothing else). Without a progress function it is one parallel_for.
+/// parallel_for over [0, n) in chunks of about 1/64 of a thread's share, calling progress(from + (to -
+/// from) * done / n) from the calling thread about 32 times as the work is done, and progress(to) at the
+/// end (fn must make each index's result independent of the chunking, as parallel_for requires).
 void parallel_for_reporting(index_t n, int threads, const std::function<void(index_t, index_t)>& fn,
                             const SearchProgress& progress, double from = 0.0, double to = 1.0);
 
