@@ -218,22 +218,26 @@ Affinities symmetrize(NeighborGraph graph, std::vector<float> conditional, int t
     const auto block_begin = [&](index_t b) { return n * b / blocks; };
     const auto at = [](index_t b, index_t i, index_t n_) { return static_cast<std::size_t>(b * n_ + i); };
 
+    // fn(b, j, e) for each entry e of each row j of each block b, the blocks in parallel, rows in order.
+    const auto each_entry_by_block = [&](auto&& fn) {
+        parallel_for(
+            blocks, threads,
+            [&](index_t b0, index_t b1) {
+                for (index_t b = b0; b < b1; ++b)
+                    for (index_t j = block_begin(b); j < block_begin(b + 1); ++j)
+                        for (index_t s = 0; s < k; ++s) fn(b, j, static_cast<std::size_t>(j * k + s));
+            },
+            1);
+    };
+
     // Pass 1: mark the one-sided entries (j lists i, i does not list j) and count them per block and row.
     std::vector<std::uint32_t> slot(static_cast<std::size_t>(blocks * n), 0);
-    parallel_for(
-        blocks, threads,
-        [&](index_t b0, index_t b1) {
-            for (index_t b = b0; b < b1; ++b)
-                for (index_t j = block_begin(b); j < block_begin(b + 1); ++j)
-                    for (index_t s = 0; s < k; ++s) {
-                        const auto e = static_cast<std::size_t>(j * k + s);
-                        const point_t i = graph.indices[e];
-                        if (find_in_row(graph, i, static_cast<point_t>(j)) >= 0) continue;
-                        conditional[e] = -conditional[e];  // one-sided: the sign bit says so (also for 0)
-                        ++slot[at(b, i, n)];
-                    }
-        },
-        1);
+    each_entry_by_block([&](index_t b, index_t j, std::size_t e) {
+        const point_t i = graph.indices[e];
+        if (find_in_row(graph, i, static_cast<point_t>(j)) >= 0) return;
+        conditional[e] = -conditional[e];  // one-sided: the sign bit says so (also for 0)
+        ++slot[at(b, i, n)];
+    });
     // Row offsets; each block's counter becomes the first slot of its one-sided entries in the row.
     Affinities out;
     out.n = n;
@@ -251,24 +255,16 @@ Affinities symmetrize(NeighborGraph graph, std::vector<float> conditional, int t
     out.values.resize(static_cast<std::size_t>(out.offsets[n]));
 
     // Pass 2: the one-sided entries, into their rows' tails.
-    parallel_for(
-        blocks, threads,
-        [&](index_t b0, index_t b1) {
-            for (index_t b = b0; b < b1; ++b)
-                for (index_t j = block_begin(b); j < block_begin(b + 1); ++j)
-                    for (index_t s = 0; s < k; ++s) {
-                        const auto e = static_cast<std::size_t>(j * k + s);
-                        if (!std::signbit(conditional[e])) continue;
-                        const point_t i = graph.indices[e];
-                        const auto t = static_cast<std::size_t>(out.offsets[i] + slot[at(b, i, n)]++);
-                        out.columns[t] = static_cast<point_t>(j);
-                        out.values[t] = static_cast<float>(static_cast<double>(-conditional[e]) * scale);
-                    }
-        },
-        1);
+    each_entry_by_block([&](index_t b, index_t j, std::size_t e) {
+        if (!std::signbit(conditional[e])) return;
+        const point_t i = graph.indices[e];
+        const auto t = static_cast<std::size_t>(out.offsets[i] + slot[at(b, i, n)]++);
+        out.columns[t] = static_cast<point_t>(j);
+        out.values[t] = static_cast<float>(static_cast<double>(-conditional[e]) * scale);
+    });
     slot = std::vector<std::uint32_t>();
 
-    // Pass 3: each row's own neighbours (sorted), merged from the back with its sorted tail in place.
+    // Pass 3: each row's own neighbours (sorted), merged with its sorted tail in place, from the front.
     parallel_for(n, threads, [&](index_t begin, index_t end) {
         std::vector<std::pair<point_t, float>> own(static_cast<std::size_t>(k));
         for (index_t i = begin; i < end; ++i) {
