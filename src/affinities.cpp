@@ -106,8 +106,7 @@ std::vector<float> conditional_probabilities(const NeighborGraph& graph, const A
             }
             break;
         case AffinityKind::sigma:
-            require(std::isfinite(options.sigma) && options.sigma > 0, "sigma must be > 0; got ",
-                    options.sigma);
+            require(std::isfinite(options.sigma) && options.sigma > 0, "sigma must be > 0; got ", options.sigma);
             break;
         case AffinityKind::uniform:
             break;
@@ -127,8 +126,7 @@ std::vector<float> conditional_probabilities(const NeighborGraph& graph, const A
                     mean = row;
                     for (std::size_t s = 1; s < targets.size(); ++s) {
                         calibrate_row(dist, k, targets[s], options, row.data());
-                        for (index_t j = 0; j < k; ++j)
-                            mean[static_cast<std::size_t>(j)] += row[static_cast<std::size_t>(j)];
+                        for (index_t j = 0; j < k; ++j) mean[static_cast<std::size_t>(j)] += row[static_cast<std::size_t>(j)];
                     }
                     const double scales = static_cast<double>(targets.size());
                     for (index_t j = 0; j < k; ++j)
@@ -147,8 +145,7 @@ std::vector<float> conditional_probabilities(const NeighborGraph& graph, const A
                 }
                 for (index_t j = 0; j < k; ++j) row[static_cast<std::size_t>(j)] /= sum;
             } else {
-                for (index_t j = 0; j < k; ++j)
-                    row[static_cast<std::size_t>(j)] = 1.0 / static_cast<double>(k);
+                for (index_t j = 0; j < k; ++j) row[static_cast<std::size_t>(j)] = 1.0 / static_cast<double>(k);
             }
             if (betas) (*betas)[static_cast<std::size_t>(i)] = beta;
             std::copy(row.begin(), row.end(), p.begin() + i * k);  // to float: 24 bits are plenty for P
@@ -204,9 +201,9 @@ index_t symmetrize_blocks(index_t n, int threads) {
 // each one-sided entry (the sign bit of its conditional, which is >= 0) and counts, per block, how many
 // land in each row; the offsets follow; a second pass scatters them, each block into its own slots of
 // each row, so every row's tail is sorted by column (blocks in order, sources in order within a block)
-// with no atomics and no sort; a last pass computes each row's own part and merges it with the tail, in place
-// from the front. The result does not depend on the thread count. Memory beyond the graph and P: B counters a
-// point.
+// with no atomics and no sort; a last pass computes each row's own part and merges it with the tail in
+// place, from the front. The result does not depend on the thread count. Memory beyond the graph and P:
+// B counters a point.
 Affinities symmetrize(NeighborGraph graph, std::vector<float> conditional, int threads) {
     const index_t n = graph.n;
     const index_t k = graph.k;
@@ -216,7 +213,7 @@ Affinities symmetrize(NeighborGraph graph, std::vector<float> conditional, int t
     const double scale = 1.0 / (2.0 * static_cast<double>(n));
     const index_t blocks = symmetrize_blocks(n, threads);
     const auto block_begin = [&](index_t b) { return n * b / blocks; };
-    const auto at = [](index_t b, index_t i, index_t n_) { return static_cast<std::size_t>(b * n_ + i); };
+    const auto at = [&](index_t b, index_t i) { return static_cast<std::size_t>(b * n + i); };  // slot index
 
     // fn(b, j, e) for each entry e of each row j of each block b, the blocks in parallel, rows in order.
     const auto each_entry_by_block = [&](auto&& fn) {
@@ -236,7 +233,7 @@ Affinities symmetrize(NeighborGraph graph, std::vector<float> conditional, int t
         const point_t i = graph.indices[e];
         if (find_in_row(graph, i, static_cast<point_t>(j)) >= 0) return;
         conditional[e] = -conditional[e];  // one-sided: the sign bit says so (also for 0)
-        ++slot[at(b, i, n)];
+        ++slot[at(b, i)];
     });
     // Row offsets; each block's counter becomes the first slot of its one-sided entries in the row.
     Affinities out;
@@ -245,8 +242,8 @@ Affinities symmetrize(NeighborGraph graph, std::vector<float> conditional, int t
     for (index_t i = 0; i < n; ++i) {
         index_t next = out.offsets[i] + k;
         for (index_t b = 0; b < blocks; ++b) {
-            const index_t count = slot[at(b, i, n)];
-            slot[at(b, i, n)] = static_cast<std::uint32_t>(next - out.offsets[i]);
+            const index_t count = slot[at(b, i)];
+            slot[at(b, i)] = static_cast<std::uint32_t>(next - out.offsets[i]);
             next += count;
         }
         out.offsets[i + 1] = next;
@@ -258,7 +255,7 @@ Affinities symmetrize(NeighborGraph graph, std::vector<float> conditional, int t
     each_entry_by_block([&](index_t b, index_t j, std::size_t e) {
         if (!std::signbit(conditional[e])) return;
         const point_t i = graph.indices[e];
-        const auto t = static_cast<std::size_t>(out.offsets[i] + slot[at(b, i, n)]++);
+        const auto t = static_cast<std::size_t>(out.offsets[i] + slot[at(b, i)]++);
         out.columns[t] = static_cast<point_t>(j);
         out.values[t] = static_cast<float>(static_cast<double>(-conditional[e]) * scale);
     });

@@ -100,14 +100,12 @@ Affinities affinities_in_input_order(const Affinities& p, const std::vector<poin
     out.offsets.assign(n + 1, 0);
     out.columns.resize(p.columns.size());
     out.values.resize(p.values.size());
-    for (std::size_t i = 0; i < n; ++i)
-        out.offsets[i + 1] = out.offsets[i] + p.offsets[label[i] + 1] - p.offsets[label[i]];
+    for (std::size_t i = 0; i < n; ++i) out.offsets[i + 1] = out.offsets[i] + p.offsets[label[i] + 1] - p.offsets[label[i]];
     std::vector<std::pair<point_t, float>> row;
     for (std::size_t i = 0; i < n; ++i) {
         row.clear();
         for (index_t e = p.offsets[label[i]]; e < p.offsets[label[i] + 1]; ++e)
-            row.emplace_back(order[p.columns[static_cast<std::size_t>(e)]],
-                             p.values[static_cast<std::size_t>(e)]);
+            row.emplace_back(order[p.columns[static_cast<std::size_t>(e)]], p.values[static_cast<std::size_t>(e)]);
         std::sort(row.begin(), row.end());
         for (std::size_t e = 0; e < row.size(); ++e) {
             out.columns[static_cast<std::size_t>(out.offsets[i]) + e] = row[e].first;
@@ -141,8 +139,7 @@ struct PreparedData {
     }
 };
 
-PreparedData prepare_data(ConstMatrixView x, const Options& options, const Callbacks& callbacks,
-                          Result& result) {
+PreparedData prepare_data(ConstMatrixView x, const Options& options, const Callbacks& callbacks, Result& result) {
     PreparedData out;
     out.data = x;
     if (const int exponent = extreme_exponent(x)) {
@@ -170,8 +167,7 @@ Matrix initialise(ConstMatrixView data, index_t n, const Options& options, const
     if (data.data != nullptr) {
         y0 = initial_embedding(data, options);
     } else {
-        require(options.init != InitKind::pca,
-                "pca initialisation needs the input's coordinates; without them "
+        require(options.init != InitKind::pca, "pca initialisation needs the input's coordinates; without them "
                 "use random or user initialisation");
         ConstMatrixView shape{nullptr, n, 0};
         y0 = initial_embedding(shape, options);
@@ -249,8 +245,7 @@ Result embed_impl(ConstMatrixView x, Matrix* owned, const Options& options, cons
 
     const Method method = options.optimizer.method;
     if (method == Method::barnes_hut) {
-        result.backend =
-            resolve_backend(options.neighbors.backend, data.rows, data.cols, options.neighbors.metric);
+        result.backend = resolve_backend(options.neighbors.backend, data.rows, data.cols, options.neighbors.metric);
         Stage knn(callbacks, "neighbours", result.timings.neighbors);
         std::function<void(double)> knn_progress;
         if (callbacks.stage_progress)
@@ -285,9 +280,8 @@ Result embed_impl(ConstMatrixView x, Matrix* owned, const Options& options, cons
 // any) finite and n rows.
 void check_precomputed(const char* what, index_t n, ConstMatrixView coordinates, const Options& options,
                        const Callbacks& callbacks) {
-    require(
-        options.optimizer.method == Method::barnes_hut, what,
-        " are embedded by the barnes_hut method only (the exact methods compute a dense P from coordinates)");
+    require(options.optimizer.method == Method::barnes_hut, what,
+            " are embedded by the barnes_hut method only (the exact methods compute a dense P from coordinates)");
     require(coordinates.data == nullptr || coordinates.rows == n, what, " describe ", n,
             " points but the coordinates have ", coordinates.rows, " rows");
     Options checked = options;
@@ -320,8 +314,7 @@ Result embed_neighbors_impl(NeighborGraph graph, const Options& options, const C
         a.k = graph.k;  // the graph's neighbours are all there are: every perplexity must stay below k
         Options checked = options;
         checked.affinities = a;
-        validate(checked, graph.n,
-                 coordinates.data != nullptr ? coordinates.cols : std::max(options.dims, 1));
+        validate(checked, graph.n, coordinates.data != nullptr ? coordinates.cols : std::max(options.dims, 1));
     }
     result.backend = options.neighbors.backend;
     Matrix y0;
@@ -371,11 +364,10 @@ Result embed_distances(ConstMatrixView distances, const Options& options, const 
     check_precomputed("distance matrices", distances.rows, ConstMatrixView{}, options, callbacks);
     Result result;
     Stage knn(callbacks, "neighbours", result.timings.neighbors);
-    NeighborGraph graph = neighbors_from_distances(
-        distances, neighbor_count(options.affinities, distances.rows), options.threads);
+    NeighborGraph graph = neighbors_from_distances(distances, neighbor_count(options.affinities, distances.rows),
+                                                   options.threads);
     knn.done();
-    return embed_neighbors_impl(std::move(graph), options, callbacks, ConstMatrixView{}, std::move(result),
-                                start);
+    return embed_neighbors_impl(std::move(graph), options, callbacks, ConstMatrixView{}, std::move(result), start);
 }
 
 Result embed(ConstMatrixView x, const Options& options, const Callbacks& callbacks) {

@@ -188,8 +188,7 @@ double sparse_kl_rows(const SparseMatrix& p, ConstMatrixView y, double z, index_
                 if (pij[l] == 0) x[l] = 1.0;
             Lanes log_x = detail::log_normal_lanes(x);
             for (int l = 0; l < kLanes; ++l)
-                if (!(x[l] >= std::numeric_limits<double>::min() &&
-                      x[l] <= std::numeric_limits<double>::max()))
+                if (!(x[l] >= std::numeric_limits<double>::min() && x[l] <= std::numeric_limits<double>::max()))
                     log_x[l] = std::log(x[l]);
             if constexpr (Scaled) {
                 for (int l = 0; l < kLanes; ++l) log_x[l] += alpha * std::log1p(dist2[l] / alpha);

@@ -75,9 +75,8 @@ struct FloatData {
     double scale_squared = 1;         // (2^-e)^2: exact distances times this are in float units
 };
 
-// Recursive median split along the coordinate of largest range, so that consecutive positions are
-// close in space. Only a heuristic for speed: the results do not depend on it.
-// One split of spatial_order: the range [first, last) cut at its middle; returns the middle.
+// One split of spatial_order: [first, last) cut at its middle along the coordinate of largest range;
+// returns the middle.
 point_t* spatial_split(const FloatRows& p, point_t* first, point_t* last) {
     const index_t n = last - first;
     const index_t d = p.cols();
@@ -103,6 +102,8 @@ point_t* spatial_split(const FloatRows& p, point_t* first, point_t* last) {
     return mid;
 }
 
+// Recursive median split along the coordinate of largest range, so that consecutive positions are
+// close in space. Only a heuristic for speed: the results do not depend on it.
 void spatial_order(const FloatRows& p, point_t* first, point_t* last) {
     if (last - first <= order_leaf) return;
     point_t* mid = spatial_split(p, first, last);

@@ -90,8 +90,8 @@ struct Session::Impl {
         state.gains = Matrix(n, dims, 1.0);
         state.velocity = Matrix(n, dims, 0.0);
         state.iteration = 0;
-        state.theta =
-            options.optimizer.theta_auto ? options.optimizer.theta : std::numeric_limits<double>::quiet_NaN();
+        state.theta = options.optimizer.theta_auto ? options.optimizer.theta
+                                                   : std::numeric_limits<double>::quiet_NaN();
         grad = Matrix(n, dims);
         if (options.optimizer.method == Method::barnes_hut) {
             if (dims == 1) tree.emplace<SpaceTree<1>>();
@@ -186,9 +186,8 @@ struct Session::Impl {
             },
             tree);
         exact_repulsion_rows(state.y, control_rows, control_exact.view(), nullptr, threads, opt.dof);
-        state.theta = auto_theta_search(
-            theta_in_use(), opt.target_error, [&](double theta) { return sample_error(theta); },
-            &control_error);
+        state.theta = auto_theta_search(theta_in_use(), opt.target_error,
+                                        [&](double theta) { return sample_error(theta); }, &control_error);
         stages.control += seconds_since(start);
     }
 
@@ -284,8 +283,8 @@ RunStatus Session::run(index_t until, const Observer& observer, const std::atomi
         const bool scheduled_report = (every > 0 && done % every == 0) || done == until;
         // Early stopping compares the KL every early_stop_window iterations in the main phase only:
         // exaggeration (early or late) changes the objective, and the plain KL rises under it on purpose.
-        const bool stop_check =
-            opt.early_stop > 0 && done % early_stop_window == 0 && phase_at(opt, t) == Phase::main;
+        const bool stop_check = opt.early_stop > 0 && done % early_stop_window == 0 &&
+                                phase_at(opt, t) == Phase::main;
         s.control_theta(t);
         const double kl = s.compute_gradient(exaggeration_at(opt, t), scheduled_report || stop_check);
         // Of the gradient the step below uses; a converged stop (only on a check) also reports.

@@ -542,8 +542,7 @@ struct Interactions {
         for (int d = 0; d < Dim; ++d)
             cell_pos[d].push_back(static_cast<Real>(node.center_of_mass[d] - origin[d]));
         cell_count.push_back(static_cast<Real>(count));
-        for (int m = 0; m < M; ++m)
-            cell_mom[m].push_back(quadrupole ? static_cast<Real>(node.moments[m]) : Real{0});
+        for (int m = 0; m < M; ++m) cell_mom[m].push_back(quadrupole ? static_cast<Real>(node.moments[m]) : Real{0});
     }
     // A leaf's points one by one (pos: coordinates in tree order), unless they coincide: then they are
     // one exact cell (for the leaf itself, of its other points, which all lie where every point of it
