@@ -1388,6 +1388,48 @@ TEST_CASE("cli binary: SIGINT or SIGTERM during the optimisation writes nothing 
     }
 }
 
+TEST_CASE("cli: malloc's tunables are added to the user's GLIBC_TUNABLES, never replacing a setting") {
+    using treesne::cli::with_malloc_tunables;
+    CHECK(with_malloc_tunables(nullptr) == "glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=1048576");
+    CHECK(with_malloc_tunables("") == "glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=1048576");
+    CHECK(with_malloc_tunables("glibc.malloc.hugetlb=0") ==
+          "glibc.malloc.hugetlb=0:glibc.malloc.mmap_threshold=1048576");
+    CHECK(with_malloc_tunables("glibc.malloc.mmap_threshold=65536:glibc.rtld.nns=2") ==
+          "glibc.malloc.mmap_threshold=65536:glibc.rtld.nns=2:glibc.malloc.hugetlb=1");
+    const char* both = "glibc.malloc.hugetlb=0:glibc.malloc.mmap_threshold=65536";
+    CHECK(with_malloc_tunables(both) == both);
+}
+
+TEST_CASE("cli binary: the running program has a wait policy and malloc's tunables in its environment") {
+    TempDir dir;
+    const std::string in = small_input(dir), out = dir / "y.csv", err = dir / "stderr.txt";
+    const Child child = start_child("env -u GLIBC_TUNABLES -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT " +
+                                    quote(TREESNE_CLI_PATH) + " embed " + quote(in) + " -o " + quote(out) +
+                                    " --perplexity 5 --iterations 100000000 --log-every 1 --threads 1 2>" +
+                                    quote(err) + " </dev/null >/dev/null");
+    // The environment of the process after its re-exec (the same process id), read from /proc. glibc may
+    // rewrite GLIBC_TUNABLES there while it parses it, so only its first setting is checked.
+    std::string environment;
+    const int raw = interrupt_child(child, SIGTERM, [&] {
+        if (!contains(slurp(err), "optimise: ")) return false;
+        environment = slurp("/proc/" + std::to_string(child.pid) + "/environ");
+        return true;
+    });
+    CHECK(WIFEXITED(raw));
+    std::vector<std::string> entries;
+    for (std::size_t at = 0; at < environment.size();) {
+        const std::size_t end = std::min(environment.find('\0', at), environment.size());
+        entries.push_back(environment.substr(at, end - at));
+        at = end + 1;
+    }
+    const auto has = [&](const std::string& prefix) {
+        return std::any_of(entries.begin(), entries.end(),
+                           [&](const std::string& e) { return e.rfind(prefix, 0) == 0; });
+    };
+    CHECK(has("GLIBC_TUNABLES=glibc.malloc.hugetlb=1"));
+    CHECK((has("GOMP_SPINCOUNT=3000") || has("OMP_WAIT_POLICY=passive")));
+}
+
 TEST_CASE("cli binary: a checkpoint at 300 resumed to 1000 gives the file of a straight run of 1000") {
     TempDir dir;
     const std::string in = small_input(dir);

@@ -1,9 +1,12 @@
 // A user-supplied P is validated once, with a message naming the defect.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numeric>
 #include <string>
+#include <vector>
 
 #include "treesne/affinities.hpp"
 #include "treesne/errors.hpp"
@@ -25,11 +28,19 @@ Affinities good_p() {
 }
 
 // The InvalidArgument message of a Session over p ("" when none is thrown).
-std::string session_error(const Affinities& p) {
+// The message of the Session constructor's refusal, "" if none; `ordered`: the constructor with an
+// order (the identity), which validates P just the same.
+std::string session_error(const Affinities& p, bool ordered = false) {
     treesne::Options options;
     options.threads = 2;
     try {
-        treesne::Session session(p, Matrix(p.n, 2, 0.0), options);
+        if (ordered) {
+            std::vector<treesne::point_t> order(static_cast<std::size_t>(std::max<treesne::index_t>(p.n, 1)));
+            std::iota(order.begin(), order.end(), treesne::point_t{0});
+            treesne::Session session(p, Matrix(p.n, 2, 0.0), options, order);
+        } else {
+            treesne::Session session(p, Matrix(p.n, 2, 0.0), options);
+        }
     } catch (const treesne::InvalidArgument& e) {
         return e.what();
     }
@@ -114,6 +125,7 @@ TEST_CASE("validation: Session refuses a malformed P with InvalidArgument naming
         CHECK(message.rfind("affinities: ", 0) == 0);
         CHECK(message.find(c.message) != std::string::npos);
         CHECK(treesne::affinities_defect(p, 1) == message.substr(std::string("affinities: ").size()));
+        CHECK(session_error(p, true) == message);
     }
 }
 

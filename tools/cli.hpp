@@ -150,6 +150,11 @@ int run_evaluate(const CliConfig& config, std::ostream& out);
 /// the --json, --csv and --plot files atomically; progress to stderr. Throws like run_embed.
 int run_accuracy(const CliConfig& config, std::ostream& out);
 
+/// GLIBC_TUNABLES as the program wants it, given the current value (null when unset): the user's
+/// value with glibc.malloc.hugetlb=1 and glibc.malloc.mmap_threshold=1048576 appended where it does
+/// not name them (see tools/treesne.cpp for why); the current value unchanged when it names both.
+std::string with_malloc_tunables(const char* current);
+
 /// The whole program: parse, run, map every exception to one line on stderr and an exit status
 /// (0 success, 1 data/runtime error, 2 usage error, 130 interrupted).
 int main_entry(int argc, const char* const* argv);

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -807,6 +808,15 @@ int run_evaluate(const CliConfig& config, std::ostream& out) {
     print_evaluation(e, v, out);
     out.flush();
     return 0;
+}
+
+std::string with_malloc_tunables(const char* current) {
+    std::string wanted = current ? current : "";
+    for (const char* tunable : {"glibc.malloc.hugetlb=1", "glibc.malloc.mmap_threshold=1048576"}) {
+        const std::string name(tunable, std::strchr(tunable, '='));
+        if (wanted.find(name) == std::string::npos) wanted += (wanted.empty() ? "" : ":") + std::string(tunable);
+    }
+    return wanted;
 }
 
 int main_entry(int argc, const char* const* argv) {

@@ -61,16 +61,9 @@ bool choose_wait_policy() {
 //   default threshold rises after each large free, after which large blocks come from the heap and
 //   their memory can stay resident: Fashion-MNIST 70,000 peaked at 157 MB with it, 137 MB without.
 bool choose_malloc() {
-    const char* tunables = std::getenv("GLIBC_TUNABLES");
-    std::string wanted = tunables ? tunables : "";
-    const auto add = [&](const char* name, const char* value) {
-        if (wanted.find(name) != std::string::npos) return false;
-        wanted += (wanted.empty() ? "" : ":") + std::string(name) + "=" + value;
-        return true;
-    };
-    const bool pages = add("glibc.malloc.hugetlb", "1");
-    const bool threshold = add("glibc.malloc.mmap_threshold", "1048576");
-    return (pages || threshold) && ::setenv("GLIBC_TUNABLES", wanted.c_str(), 1) == 0;
+    const char* current = std::getenv("GLIBC_TUNABLES");
+    const std::string wanted = treesne::cli::with_malloc_tunables(current);
+    return (!current || wanted != current) && ::setenv("GLIBC_TUNABLES", wanted.c_str(), 1) == 0;
 }
 
 // Both are read before main() (by libgomp and glibc), so when either was set here the program starts
