@@ -76,60 +76,61 @@ double momentum_at(const OptimizerOptions& options, index_t iteration) {
 
 namespace {
 
-// gradient_step over points [begin, end) with the embedding's dimension known at compile time. Written
-// without branches on the data: the gain's sign test is a select (as a branch it mispredicted half the
-// time and cost more than the arithmetic). Returns whether every new coordinate is finite.
-template <int Dim>
-bool step_points(const OptimizerOptions& options, double learning_rate, double momentum, ConstMatrixView grad,
-                 OptimizerState& state, index_t begin, index_t end) {
-    const double max_step2 = options.max_step_norm * options.max_step_norm;
-    const bool clip = options.max_step_norm > 0;
-    if (!clip) {
-        // Without clipping every coordinate is independent: one flat loop over the rows' coordinates,
-        // which the compiler vectorises (the per-row loop below ran a scalar 6.5 ns a point), with the
-        // same arithmetic per coordinate, so the same bits.
-        const std::size_t first = static_cast<std::size_t>(begin) * Dim, last = static_cast<std::size_t>(end) * Dim;
-        const double* g = grad.data;
-        double* v = state.velocity.data();
-        double* gain = state.gains.data();
-        double* y = state.y.data();
-        constexpr double largest = std::numeric_limits<double>::max();
-        int not_finite = 0;
-        for (std::size_t e = first; e < last; ++e) {
-            const double grown = gain[e] + options.gain_increase, shrunk = gain[e] * options.gain_decrease;
-            const double next = sign(g[e]) != sign(v[e]) ? grown : shrunk;
-            gain[e] = next < options.min_gain ? options.min_gain : next;
-            v[e] = momentum * v[e] - learning_rate * gain[e] * g[e];
+// The gain and velocity of coordinates [first, last) of the flattened rows: the gain grows where the
+// gradient's sign differs from the velocity's and shrinks otherwise (a select, not a branch: as a branch
+// it mispredicted half the time and cost more than the arithmetic). Every coordinate is independent, so
+// the loop vectorises. Moves y by the velocity too when `move` (the unclipped step, in one pass).
+template <bool Move>
+bool update_velocity(const OptimizerOptions& options, double learning_rate, double momentum, const double* g,
+                     OptimizerState& state, std::size_t first, std::size_t last) {
+    double* v = state.velocity.data();
+    double* gain = state.gains.data();
+    double* y = state.y.data();
+    constexpr double largest = std::numeric_limits<double>::max();
+    int not_finite = 0;
+    for (std::size_t e = first; e < last; ++e) {
+        const double grown = gain[e] + options.gain_increase, shrunk = gain[e] * options.gain_decrease;
+        const double next = sign(g[e]) != sign(v[e]) ? grown : shrunk;
+        gain[e] = next < options.min_gain ? options.min_gain : next;
+        v[e] = momentum * v[e] - learning_rate * gain[e] * g[e];
+        if constexpr (Move) {
             y[e] += v[e];
             not_finite |= !(std::abs(y[e]) <= largest);  // an integer OR: vectorises, unlike isfinite
         }
-        return not_finite == 0;
     }
-    bool finite = true;
+    return not_finite == 0;
+}
+
+// gradient_step over points [begin, end) with the embedding's dimension known at compile time. Returns
+// whether every new coordinate is finite.
+template <int Dim>
+bool step_points(const OptimizerOptions& options, double learning_rate, double momentum, ConstMatrixView grad,
+                 OptimizerState& state, index_t begin, index_t end) {
+    const std::size_t first = static_cast<std::size_t>(begin) * Dim, last = static_cast<std::size_t>(end) * Dim;
+    if (!(options.max_step_norm > 0))
+        return update_velocity<true>(options, learning_rate, momentum, grad.data, state, first, last);
+    // FIt-SNE's max_step_norm: a point's whole step, not each coordinate, is clipped. The velocities in
+    // one vectorised pass, then each row's step clipped and taken: the same arithmetic per coordinate as
+    // one pass per row (the same bits), at the flat loop's speed.
+    update_velocity<false>(options, learning_rate, momentum, grad.data, state, first, last);
+    const double max_step2 = options.max_step_norm * options.max_step_norm;
+    constexpr double largest = std::numeric_limits<double>::max();
+    int not_finite = 0;
     for (index_t i = begin; i < end; ++i) {
-        const double* g = grad.row(i);
         double* v = state.velocity.row(i);
-        double* gain = state.gains.row(i);
+        double* y = state.y.row(i);
         double step2 = 0.0;
-        for (int d = 0; d < Dim; ++d) {
-            const double grown = gain[d] + options.gain_increase, shrunk = gain[d] * options.gain_decrease;
-            const double next = sign(g[d]) != sign(v[d]) ? grown : shrunk;
-            gain[d] = next < options.min_gain ? options.min_gain : next;
-            v[d] = momentum * v[d] - learning_rate * gain[d] * g[d];
-            step2 += v[d] * v[d];
-        }
-        // FIt-SNE's max_step_norm: a point's whole step, not each coordinate, is clipped.
-        if (clip && step2 > max_step2) {
+        for (int d = 0; d < Dim; ++d) step2 += v[d] * v[d];
+        if (step2 > max_step2) {
             const double f = options.max_step_norm / std::sqrt(step2);
             for (int d = 0; d < Dim; ++d) v[d] *= f;
         }
-        double* y = state.y.row(i);
         for (int d = 0; d < Dim; ++d) {
             y[d] += v[d];
-            finite = finite && std::isfinite(y[d]);
+            not_finite |= !(std::abs(y[d]) <= largest);
         }
     }
-    return finite;
+    return not_finite == 0;
 }
 
 }  // namespace

@@ -2,6 +2,10 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <map>
+#include <random>
+
+#include "test_helpers.hpp"
 
 #include "treesne/exact.hpp"
 #include "treesne/optimizer.hpp"
@@ -112,4 +116,77 @@ TEST_CASE("optimizer: a Session's first step grows every gain (sign(0) = 0), so 
     session.run(1);
     check_equal(session.embedding(), want, 1e-13);
     check_equal(session.state().gains, Matrix(4, 2, 1.2));
+}
+
+namespace {
+
+// P of `clusters` groups of `size` points, each point joined to 20 random members of its group (weight 1)
+// and to its group's hub (weight 10, so that the hub's row of P holds about 80 times the average 1 / N:
+// the hubs of a neighbour graph of 10^6 points in 50 dimensions hold such rows).
+treesne::Affinities hub_affinities(treesne::index_t clusters, treesne::index_t size, std::uint64_t seed) {
+    const treesne::index_t n = clusters * (size + 1);
+    std::vector<std::map<treesne::point_t, double>> rows(static_cast<std::size_t>(n));
+    std::mt19937_64 rng(seed);
+    const auto join = [&](treesne::index_t i, treesne::index_t j, double w) {
+        rows[static_cast<std::size_t>(i)][static_cast<treesne::point_t>(j)] += w;
+        rows[static_cast<std::size_t>(j)][static_cast<treesne::point_t>(i)] += w;
+    };
+    for (treesne::index_t c = 0; c < clusters; ++c) {
+        const treesne::index_t base = c * (size + 1), hub = base + size;
+        for (treesne::index_t a = 0; a < size; ++a) {
+            for (int e = 0; e < 20; ++e) {
+                const auto b = static_cast<treesne::index_t>(rng() % static_cast<std::uint64_t>(size));
+                if (b != a) join(base + a, base + b, 1.0);
+            }
+            join(base + a, hub, 10.0);
+        }
+    }
+    double total = 0;
+    for (const auto& row : rows)
+        for (const auto& [j, w] : row) total += w;
+    treesne::Affinities p;
+    p.n = n;
+    p.offsets.push_back(0);
+    for (const auto& row : rows) {
+        for (const auto& [j, w] : row) {
+            p.columns.push_back(j);
+            p.values.push_back(static_cast<float>(w / total));
+        }
+        p.offsets.push_back(static_cast<treesne::index_t>(p.columns.size()));
+    }
+    return p;
+}
+
+// The largest distance any point moved in one iteration over the first `iterations` (early
+// exaggeration), run one iteration at a time (the same as one run: the schedule depends only on t).
+double largest_move(const treesne::Affinities& p, const treesne::Options& options, treesne::index_t iterations) {
+    treesne::Session session(p, treesne::testing::random_matrix(p.n, 2, 5, 1e-4), options);
+    Matrix before = session.embedding();
+    double largest = 0;
+    for (treesne::index_t t = 1; t <= iterations; ++t) {
+        session.run(t);
+        const Matrix& y = session.embedding();
+        for (treesne::index_t i = 0; i < p.n; ++i)
+            largest = std::max(largest, std::hypot(y(i, 0) - before(i, 0), y(i, 1) - before(i, 1)));
+        before = y;
+    }
+    return largest;
+}
+
+}  // namespace
+
+// The lost point of the 10^6-point map (RESULTS.md section 9): under early exaggeration at the learning
+// rate N / 12, points with heavy rows of P oscillated with growing amplitude, hundreds of units an
+// iteration, and some ended far from their cluster. The default clips every step to 5 (FIt-SNE's and
+// openTSNE's max_step_norm); after recentring a point moves at most twice that.
+TEST_CASE("optimizer: by default no point moves more than 2 x max_step_norm in an iteration, hubs included") {
+    const treesne::Affinities p = hub_affinities(4, 500, 11);
+    treesne::Options options;
+    options.threads = 2;
+    options.optimizer.iterations = 250;
+    REQUIRE(options.optimizer.max_step_norm == 5.0);
+    CHECK(largest_move(p, options, 250) <= 2 * 5.0 + 1e-9);
+    // Without the clip, the hubs of this P fly (about 880 units in one iteration at the time of writing).
+    options.optimizer.max_step_norm = 0;
+    CHECK(largest_move(p, options, 250) > 50.0);
 }

@@ -401,7 +401,9 @@ po::options_description embed_optimizer_options() {
          with_default("Factor on a gain otherwise, in (0, 1].", p.gain_decrease).c_str())                //
         ("min-gain", text("G"), with_default("Gains never fall below this (> 0).", p.min_gain).c_str())  //
         ("max-step-norm", text("S"),
-         with_default("Clip each point's step to this length (FIt-SNE); 0 = off.", p.max_step_norm).c_str());
+         with_default("Clip each point's step to this length (as FIt-SNE and openTSNE do); 0 = "
+                      "off. Keeps early exaggeration stable for points with heavy rows of P.",
+                      p.max_step_norm).c_str());
     return o;
 }
 
