@@ -232,6 +232,9 @@ TEST_CASE("cli inputs: complaints about an input's content name its file and opt
     check_error(run_cli(dir, "embed one.csv -o z.csv"), "one.csv: 1 point; t-SNE needs at least 2");
     check_error(run_cli(dir, "evaluate one.csv one.csv"), "one.csv: 1 point; t-SNE needs at least 2");
     check_error(run_cli(dir, "accuracy one.csv"), "one.csv: 1 point; t-SNE needs at least 2");
+    write_text(dir / "one_y.csv", "0.5,0.5\n");
+    check_error(run_cli(dir, "transform one.csv one_y.csv x.csv -o z.csv"),
+                "one.csv: 1 point; t-SNE needs at least 2");
     // An "embedding" of 4 columns given to evaluate (4ae5c90: "sparse_kl: the embedding must have ...").
     check_error(run_cli(dir, "evaluate x.csv x.csv"), "x.csv: 4 columns; an embedding has 1, 2 or 3");
     CHECK_FALSE(fs::exists(dir / "z.csv"));

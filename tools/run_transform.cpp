@@ -89,6 +89,7 @@ TransformData read_transform_inputs(const TransformConfig& c, Progress& progress
     progress.start("read");
     TransformData d;
     d.x_ref = io::read_matrix(c.reference_input);
+    require_points({c.reference_input}, d.x_ref.rows());
     d.y_ref = io::read_matrix(c.reference_embedding);
     d.x_new = read_stacked(c.inputs);
     check_shapes(c, d);
