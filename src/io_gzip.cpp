@@ -106,7 +106,7 @@ struct Source::Impl {
     std::size_t read_plain(char* dst, std::size_t n) {
         // The bytes read to look for the gzip magic come first.
         std::size_t got = std::min(n, raw_end - raw_pos);
-        std::memcpy(dst, raw.data() + raw_pos, got);
+        if (got > 0) std::memcpy(dst, raw.data() + raw_pos, got);
         raw_pos += got;
         while (got < n && !raw_eof) got += read_file(dst + got, n - got);
         return got;
