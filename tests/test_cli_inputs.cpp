@@ -235,6 +235,11 @@ TEST_CASE("cli inputs: complaints about an input's content name its file and opt
     write_text(dir / "one_y.csv", "0.5,0.5\n");
     check_error(run_cli(dir, "transform one.csv one_y.csv x.csv -o z.csv"),
                 "one.csv: 1 point; t-SNE needs at least 2");
+    // evaluate's --k against the points it has (4ae5c90: "trustworthiness needs 1 <= k < N/2; ...").
+    write_csv(dir / "x15.csv", treesne::testing::clustered(3, 5, 4, 11));
+    write_csv(dir / "y15.csv", treesne::testing::clustered(3, 5, 2, 12));
+    check_error(run_cli(dir, "evaluate x15.csv y15.csv --perplexity 3"),
+                "--k 10 needs more than 20 points (trustworthiness needs k < N/2); got 15");
     // An "embedding" of 4 columns given to evaluate (4ae5c90: "sparse_kl: the embedding must have ...").
     check_error(run_cli(dir, "evaluate x.csv x.csv"), "x.csv: 4 columns; an embedding has 1, 2 or 3");
     CHECK_FALSE(fs::exists(dir / "z.csv"));

@@ -828,8 +828,11 @@ int run_evaluate(const CliConfig& config, std::ostream& out) {
     options.optimizer.dof = e.dof;  // the kernel of the KL
     options.neighbors.metric = e.metric;
     validate(options, v.points, in.x.cols());
-    if (e.k > v.points - 1)
-        throw InvalidArgument(concat("--k ", e.k, " needs more than ", e.k, " points; got ", v.points));
+    // Trustworthiness ranks k neighbours against the rest: it needs 2k < N, more than the k < N of the
+    // neighbourhoods themselves (the library's message names neither --k nor the input).
+    if (2 * e.k >= v.points)
+        throw InvalidArgument(concat("--k ", e.k, " needs more than ", 2 * e.k,
+                                     " points (trustworthiness needs k < N/2); got ", v.points));
     if (e.pca_dims > 0) {
         Stopwatch pca_time;
         progress.start("pca");
