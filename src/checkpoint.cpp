@@ -1,10 +1,13 @@
 // Checkpoint files of the optimiser state. See checkpoint.hpp for the layout.
 #include "treesne/checkpoint.hpp"
 
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <limits>
 
 #include "treesne/errors.hpp"
@@ -85,16 +88,31 @@ class Reader {
     std::size_t at_ = 0;
 };
 
+// The whole checkpoint file. Its first bytes must be the magic before anything else is read, so a wrong
+// path (a data file, /dev/zero) is refused at once; a directory, a path that cannot be opened and a
+// stream without a size (device, FIFO) are refused with one line naming the path.
 std::string slurp(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw IoError(concat("cannot read ", path, ": ", std::strerror(errno)));
-    std::string bytes;
-    in.seekg(0, std::ios::end);
-    const std::streamoff size = in.tellg();
-    if (size < 0) throw IoError(concat("cannot read ", path, ": not a regular file"));
-    bytes.resize(static_cast<std::size_t>(size));
-    in.seekg(0, std::ios::beg);
-    if (size > 0 && !in.read(bytes.data(), size)) throw IoError(concat("cannot read ", path));
+    if (path.empty()) throw IoError("cannot open a checkpoint with an empty file name");
+    std::FILE* file = std::fopen(path.c_str(), "rb");
+    if (!file) throw IoError(concat(path, ": cannot open: ", std::strerror(errno)));
+    struct Closer {
+        std::FILE* f;
+        ~Closer() { std::fclose(f); }
+    } closer{file};
+    struct stat st {};
+    if (::fstat(fileno(file), &st) != 0) throw IoError(concat(path, ": cannot open: ", std::strerror(errno)));
+    if (S_ISDIR(st.st_mode)) throw IoError(concat(path, ": is a directory"));
+    std::string bytes(sizeof magic, '\0');
+    const std::size_t head = std::fread(bytes.data(), 1, bytes.size(), file);
+    if (std::ferror(file)) throw IoError(concat(path, ": read error: ", std::strerror(errno)));
+    bytes.resize(head);
+    if (head < sizeof magic || std::memcmp(bytes.data(), magic, sizeof magic) != 0) return bytes;
+    if (!S_ISREG(st.st_mode)) throw IoError(concat(path, ": not a regular file (a checkpoint is a file)"));
+    bytes.resize(std::max(static_cast<std::size_t>(st.st_size), head));
+    const std::size_t rest = bytes.size() - head;
+    if (std::fread(bytes.data() + head, 1, rest, file) != rest)
+        throw IoError(concat(path, ": read error: ",
+                             std::ferror(file) ? std::strerror(errno) : "the file shrank while it was read"));
     return bytes;
 }
 

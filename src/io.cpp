@@ -9,11 +9,14 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "io_internal.hpp"
 #include "treesne/errors.hpp"
+#include "treesne/memory.hpp"
 
 namespace treesne::io {
 namespace detail {
@@ -79,6 +82,115 @@ Format detect_format(const Loaded& in) {
     return Format::text;
 }
 
+namespace {
+
+/// The first bytes read, to decide the format before anything else is read.
+constexpr std::size_t kPrefix = 4096;
+
+/// The least memory bound the automatic limit sets: a momentary shortage of free memory must not refuse
+/// a small file.
+constexpr std::uint64_t kLeastAutomaticLimit = std::uint64_t{256} << 20;
+
+std::uint64_t resolve_max_bytes(const ReadLimits& limits) {
+    if (limits.max_bytes > 0) return limits.max_bytes;
+    const std::optional<double> available = available_memory();
+    if (!available || !(*available < 0x1p63)) return std::numeric_limits<std::uint64_t>::max();
+    return std::max(static_cast<std::uint64_t>(std::max(*available, 0.0)), kLeastAutomaticLimit);
+}
+
+/// Text: chunk by chunk, each checked as it arrives (TextCheck), up to the memory bound. With `banner`,
+/// the first chunk must start with the Matrix Market banner.
+void read_text(Source& src, Loaded& in, const ReadLimits& limits, bool ended, bool banner) {
+    TextCheck check(in.name, limits.max_line_bytes);
+    check.check(in.bytes, ended);
+    if (banner) check_mtx_banner(in.name, in.bytes);
+    while (!ended) {
+        if (in.bytes.size() > in.max_bytes) {
+            fail(in.name, "holds more than ", format_bytes(static_cast<double>(in.max_bytes)),
+                 " of text, more than the memory available to read it");
+        }
+        // Chunks grow with what was read; one byte past the bound shows that the text exceeds it.
+        const std::uint64_t chunk =
+            std::clamp<std::uint64_t>(in.bytes.size(), std::uint64_t{1} << 16, std::uint64_t{1} << 26);
+        const std::uint64_t room = in.max_bytes - in.bytes.size();
+        const auto n = static_cast<std::size_t>(room < chunk ? room + 1 : chunk);
+        ended = src.read(in.bytes, n) < n;
+        check.check(in.bytes, ended);
+    }
+    if (in.bytes.size() > in.max_bytes) {
+        fail(in.name, "holds more than ", format_bytes(static_cast<double>(in.max_bytes)),
+             " of text, more than the memory available to read it");
+    }
+}
+
+/// A binary format: the header, then no more than it promises (one byte more shows a file too long).
+void read_binary(Source& src, Loaded& in, Format format) {
+    const auto header_size = [&] {
+        if (format == Format::npy) return npy_header_size(in.bytes);
+        if (format == Format::idx) return idx_header_size(in.bytes);
+        return dat_header_size;
+    };
+    for (std::size_t need = header_size(); need > in.bytes.size(); need = header_size()) {
+        if (!fill(src, in.bytes, need)) break;  // the file ends inside the header: the promise says so
+    }
+    const Promise promise = format == Format::npy   ? npy_promise(in.name, in.bytes)
+                            : format == Format::idx ? idx_promise(in.name, in.bytes)
+                                                    : dat_promise(in.name, in.bytes);
+    check_fits(in, promise.bytes, promise.values, promise.what);
+    const std::uint64_t one_more =
+        promise.bytes + (promise.bytes < std::numeric_limits<std::uint64_t>::max());
+    if (!fill(src, in.bytes, one_more)) return;  // a short file: the parser reports it truncated
+    if (src.known_size() > promise.bytes)
+        fail(in.name, "has ", src.known_size() - promise.bytes, " bytes after ", promise.what);
+    fail(in.name, "has more bytes after ", promise.what, " (", promise.bytes, " bytes in all)");
+}
+
+}  // namespace
+
+void check_fits(const Loaded& in, std::uint64_t bytes, std::uint64_t values, const std::string& what) {
+    // In double: a forged header may declare sums past 2^64.
+    const double need = static_cast<double>(bytes) + 8.0 * static_cast<double>(values);
+    if (need > static_cast<double>(in.max_bytes)) {
+        fail(in.name, "reading ", what, " needs about ", format_bytes(need), " of memory; ",
+             format_bytes(static_cast<double>(in.max_bytes)), " is available");
+    }
+}
+
+Loaded load(const std::string& path, Expect expect, const ReadLimits& limits, ReadStats* stats) {
+    Source src(path, stats);
+    Loaded in;
+    in.name = display_name(path);
+    in.inner = path == "-" ? std::string() : path;
+    in.max_bytes = resolve_max_bytes(limits);
+    const bool gz_name = extension_of(in.inner) == ".gz";
+    if (src.gzip()) {
+        if (gz_name) in.inner.resize(in.inner.size() - 3);
+    } else if (gz_name) {
+        fail(in.name, "is named .gz but is not gzip-compressed");
+    }
+    // A file is most often read whole in the end: one allocation for it where its size is known (or
+    // likely, for gzip), never past the bound.
+    if (src.size_hint() > 0)
+        in.bytes.reserve(static_cast<std::size_t>(std::min(src.size_hint(), in.max_bytes)) + 1);
+    const bool ended = !fill(src, in.bytes, kPrefix);
+    if (src.gzip() && ((in.bytes.size() >= 2 && static_cast<unsigned char>(in.bytes[0]) == 0x1F &&
+                        static_cast<unsigned char>(in.bytes[1]) == 0x8B) ||
+                       extension_of(in.inner) == ".gz")) {
+        fail(in.name, "is compressed twice (gzip inside gzip); decompress it once first");
+    }
+    if (expect != Expect::data) {
+        read_text(src, in, limits, ended, expect == Expect::affinities);
+        return in;
+    }
+    const Format format = detect_format(in);
+    if (format == Format::text) {
+        read_text(src, in, limits, ended, false);
+    } else {
+        read_binary(src, in, format);
+    }
+    return in;
+}
+
 Matrix parse_matrix(const Loaded& in) {
     switch (detect_format(in)) {
         case Format::npy:
@@ -97,7 +209,22 @@ Matrix parse_matrix(const Loaded& in) {
 using detail::fail;
 
 Matrix read_matrix(const std::string& path) {
-    return detail::with_memory_check(path, [&] { return detail::parse_matrix(detail::load(path)); });
+    return read_matrix(path, ReadLimits{});
+}
+
+Matrix read_matrix(const std::string& path, const ReadLimits& limits, ReadStats* stats) {
+    return detail::with_memory_check(
+        path, [&] { return detail::parse_matrix(detail::load(path, detail::Expect::data, limits, stats)); });
+}
+
+std::vector<std::string> read_lines(const std::string& path, const ReadLimits& limits) {
+    return detail::with_memory_check(path, [&] {
+        const detail::Loaded in = detail::load(path, detail::Expect::text, limits, nullptr);
+        detail::Lines lines(detail::text_of(in.bytes));
+        std::vector<std::string> out;
+        for (std::string_view line; lines.next(line);) out.emplace_back(line);
+        return out;
+    });
 }
 
 void write_matrix(const std::string& path, ConstMatrixView m) {

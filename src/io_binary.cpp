@@ -105,8 +105,7 @@ Matrix convert(const std::string& name, Elem e, const char* src, index_t rows, i
 template Matrix convert<false>(const std::string&, Elem, const char*, index_t, index_t);
 template Matrix convert<true>(const std::string&, Elem, const char*, index_t, index_t);
 
-std::uint64_t check_data_size(const std::string& name, std::uint64_t rows, std::uint64_t cols,
-                              std::size_t size, std::uint64_t avail) {
+std::uint64_t data_bytes(const std::string& name, std::uint64_t rows, std::uint64_t cols, std::size_t size) {
     if (rows == 0) fail(name, "no data rows (the array has 0 rows)");
     if (cols == 0) fail(name, "the array has 0 columns");
     std::uint64_t count = 0;
@@ -115,6 +114,12 @@ std::uint64_t check_data_size(const std::string& name, std::uint64_t rows, std::
         count > static_cast<std::uint64_t>(std::numeric_limits<index_t>::max())) {
         fail(name, "declares ", rows, " x ", cols, " values, too many to address");
     }
+    return bytes;
+}
+
+std::uint64_t check_data_size(const std::string& name, std::uint64_t rows, std::uint64_t cols,
+                              std::size_t size, std::uint64_t avail) {
+    const std::uint64_t bytes = data_bytes(name, rows, cols, size);
     if (bytes > avail) {
         fail(name, "is truncated: ", rows, " x ", cols, " values need ", bytes, " bytes of data, found ",
              avail);

@@ -1,5 +1,6 @@
 // bhtsne's binary files: data.dat (its input, in all four header layouts) and result.dat (its output),
 // which write_matrix writes for `.dat`.
+#include <algorithm>
 #include <cstdint>
 #include <string>
 
@@ -17,6 +18,22 @@ bool identity_landmarks(const char* p, std::int32_t n) {
 }
 
 }  // namespace
+
+Promise dat_promise(const std::string& name, const Bytes& head) {
+    if (head.size() < 8)
+        fail(name, "too short for a bhtsne data file (", head.size(), " bytes; the header needs 24)");
+    const auto n = static_cast<std::int32_t>(load_le32(head.data()));
+    const auto d = static_cast<std::int32_t>(load_le32(head.data() + 4));
+    if (n <= 0 || d <= 0) fail(name, "bhtsne header gives N = ", n, ", D = ", d, "; both must be positive");
+    // n, d < 2^31: n * d and 12 * n fit in 64 bits, 8 * n * d may not.
+    const std::uint64_t values = std::uint64_t(n) * std::uint64_t(d);
+    std::uint64_t data = 0, largest = 0;
+    if (__builtin_mul_overflow(values, 8, &data) ||
+        __builtin_add_overflow(data, std::max<std::uint64_t>(36, 8 + 12 * std::uint64_t(n)), &largest)) {
+        fail(name, "bhtsne header gives N = ", n, ", D = ", d, ", too many values to address");
+    }
+    return {largest, values, concat("any bhtsne file of ", n, " x ", d, " values")};
+}
 
 // bhtsne's data.dat: int32 N, int32 D, double theta, double perplexity, [int32 no_dims, int32 max_iter in
 // newer versions], N*D doubles, [int32 rand_seed]. The four layouts have distinct sizes for given N, D.

@@ -1,11 +1,15 @@
 // Private to the readers and writers (src/io*.cpp, src/atomic_file.cpp): what the formats share. Not
 // installed, not part of the API.
 //
-// Every reader loads the whole file into memory (inflating gzip there) and parses that buffer in one pass:
-// no per-line or per-cell allocation, so a 60,000 x 784 Fashion-MNIST file or a 70,000 x 50 CSV reads in a
-// fraction of a second. Sizes declared inside binary files are checked against the bytes actually present,
-// with overflow-safe arithmetic, before anything is allocated: a corrupt header cannot make us reserve
-// terabytes. Binary formats are little-endian (IDX is big-endian by definition); the host must be too.
+// Every reader first decides the format from the name and the first bytes of the content (inflated, for
+// gzip), then reads the rest into memory and parses that buffer in one pass: no per-line or per-cell
+// allocation, so a 60,000 x 784 Fashion-MNIST file or a 70,000 x 50 CSV reads in a fraction of a second.
+// What is read is bounded before it is read: a binary format no further than its header promises (one
+// byte more shows a file too long), text no further than the memory limit, with NUL bytes, invalid UTF-8
+// and over-long lines refused as they arrive, so /dev/zero or a decompression bomb fails in a moment.
+// Sizes declared inside binary files are checked with overflow-safe arithmetic before anything is
+// allocated: a corrupt header cannot make us reserve terabytes. Binary formats are little-endian (IDX is
+// big-endian by definition); the host must be too.
 #pragma once
 
 #include <cerrno>
@@ -13,6 +17,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <new>
 #include <string>
 #include <string_view>
@@ -77,17 +82,60 @@ auto with_memory_check(const std::string& path, Fn&& fn) {
     }
 }
 
-// --- whole-file input and gzip (io_gzip.cpp) ------------------------------------------------------
+// --- input: files, standard input and gzip (io_gzip.cpp) ------------------------------------------
+
+/// A file ("-": standard input) as a stream of content bytes, inflated as it is read when it is
+/// gzip-compressed (recognised by its magic, whatever its name). Counts what it reads into a ReadStats.
+class Source {
+  public:
+    /// Opens the file and reads its first bytes. Throws IoError naming it when the name is empty, the
+    /// path is a directory or it cannot be opened ("cannot open: <strerror>").
+    Source(const std::string& path, ReadStats* stats);
+    ~Source();
+    Source(const Source&) = delete;
+    Source& operator=(const Source&) = delete;
+
+    /// Appends up to n content bytes to out; returns how many, 0 only at the end of the content. Throws
+    /// IoError for a read error, broken gzip data and gzip content past 16 GiB.
+    std::size_t read(Bytes& out, std::size_t n);
+    bool gzip() const;
+    /// The size in bytes of an uncompressed regular file (what its content will be), else 0.
+    std::uint64_t known_size() const;
+    /// The likely size of the content, to reserve for it: known_size(), or for a gzip regular file the
+    /// size its trailer records (bounded: see io_gzip.cpp); 0 when unknown.
+    std::uint64_t size_hint() const;
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+/// Appends content from src to out until out holds `want` bytes or the content ends; returns whether it
+/// holds them. Reads in growing chunks, never past `want`.
+bool fill(Source& src, Bytes& out, std::uint64_t want);
 
 /// A file's content (inflated if it was gzip) and the name that decides its format (".gz" removed).
 struct Loaded {
     Bytes bytes;
     std::string name;   ///< for messages
     std::string inner;  ///< for format dispatch
+    /// Bytes the read may hold, the content and what is parsed from it together (ReadLimits, resolved:
+    /// never 0; the largest uint64 where there is no bound).
+    std::uint64_t max_bytes = 0;
 };
 
-/// Reads a whole file ("-": standard input), inflating it when it is gzip-compressed.
-Loaded load(const std::string& path);
+/// What load() reads: a data matrix or labels (any format), Matrix Market affinities (text whose banner
+/// is checked on the first bytes), or lines of text.
+enum class Expect { data, affinities, text };
+
+/// Reads a file within limits: its first bytes, which decide the format (or, for affinities, must hold
+/// the Matrix Market banner), then as much more as the format's header promises, or, for text, up to the
+/// limits, refusing NUL bytes, invalid UTF-8 and lines without an end as they arrive.
+Loaded load(const std::string& path, Expect expect, const ReadLimits& limits, ReadStats* stats);
+
+/// Throws IoError naming the file unless `bytes` plus `values` doubles fit in in.max_bytes; `what` says
+/// what they hold ("its 70000 x 784 values").
+void check_fits(const Loaded& in, std::uint64_t bytes, std::uint64_t values, const std::string& what);
 
 // --- format dispatch (io.cpp) ---------------------------------------------------------------------
 
@@ -99,9 +147,26 @@ Matrix parse_matrix(const Loaded& in);
 
 // --- delimited text (io_text.cpp) -----------------------------------------------------------------
 
-/// Refuses content that is not UTF-8 text (NUL bytes, invalid sequences): most likely a binary file whose
-/// format we did not recognise. Returns the text without a leading byte-order mark.
-std::string_view checked_text(const std::string& name, const Bytes& bytes);
+/// Checks text as it arrives, chunk by chunk: refuses NUL bytes and invalid UTF-8 (most likely a binary
+/// file whose format we did not recognise) and lines longer than max_line bytes (no line end: a binary
+/// stream, an endless line), each with the file's name and the offset or line.
+class TextCheck {
+  public:
+    TextCheck(const std::string& name, std::uint64_t max_line) : name_(name), max_line_(max_line) {}
+    /// Checks the bytes of text not checked yet; `last`: no more will come.
+    void check(const Bytes& text, bool last);
+
+  private:
+    const std::string& name_;
+    std::uint64_t max_line_;
+    std::size_t utf8_done_ = 0;   // bytes valid as UTF-8 so far (a sequence cut by the chunk waits)
+    std::size_t lines_done_ = 0;  // bytes whose line ends were scanned
+    std::size_t line_start_ = 0;  // where the current line starts
+    index_t line_ = 1;            // its number
+};
+
+/// The text of content that load() has checked (TextCheck), without a leading byte-order mark.
+std::string_view text_of(const Bytes& bytes);
 
 /// Splits text into lines ("\n" or "\r\n"), counting them from 1.
 class Lines {
@@ -190,6 +255,10 @@ std::size_t elem_size(Elem e);
 template <bool BigEndian>
 Matrix convert(const std::string& name, Elem e, const char* src, index_t rows, index_t cols);
 
+/// rows x cols elements of `size` bytes: refuses 0 rows or columns and products too large to address;
+/// returns the data size in bytes.
+std::uint64_t data_bytes(const std::string& name, std::uint64_t rows, std::uint64_t cols, std::size_t size);
+
 /// rows x cols elements of `size` bytes: checks that the product neither overflows nor exceeds `avail`
 /// bytes, and that there is nothing after the data. Returns the data size in bytes.
 std::uint64_t check_data_size(const std::string& name, std::uint64_t rows, std::uint64_t cols,
@@ -198,6 +267,31 @@ std::uint64_t check_data_size(const std::string& name, std::uint64_t rows, std::
 Matrix parse_npy(const Loaded& in);
 Matrix parse_idx(const Loaded& in);
 Matrix parse_dat(const Loaded& in);
+
+/// What a binary header promises: the most bytes the file may have, the values it holds, and those
+/// values in words ("the 2 x 3 values it declares"), for messages.
+struct Promise {
+    std::uint64_t bytes = 0;
+    std::uint64_t values = 0;
+    std::string what;
+};
+
+/// How many bytes of a file starting with `head` its header needs: more than head.size() while the
+/// header is incomplete (the loader reads that many, then asks again), at most head.size() when head
+/// holds it or cannot start one (promise() then explains).
+std::size_t npy_header_size(const Bytes& head);
+std::size_t idx_header_size(const Bytes& head);
+constexpr std::size_t dat_header_size = 8;
+
+/// The promise of the header at the start of `head` (all of it present, or the file ended), or an
+/// IoError for a header that is truncated or invalid.
+Promise npy_promise(const std::string& name, const Bytes& head);
+Promise idx_promise(const std::string& name, const Bytes& head);
+Promise dat_promise(const std::string& name, const Bytes& head);
+
+/// The Matrix Market banner on the first line of `head` (a prefix of the file, or all of it), or an
+/// IoError naming the file.
+void check_mtx_banner(const std::string& name, const Bytes& head);
 
 // --- output (atomic_file.cpp and each format's writer) ---------------------------------------------
 

@@ -44,7 +44,7 @@ Labels numeric_labels(const std::vector<double>& values, const std::vector<std::
 
 /// The non-empty lines of a labels file, trimmed; blank lines are allowed only at the end.
 std::vector<std::string_view> label_lines(const Loaded& in) {
-    Lines lines(checked_text(in.name, in.bytes));
+    Lines lines(text_of(in.bytes));
     std::vector<std::string_view> items;
     std::string_view line;
     index_t blank = 0;  // first blank line; allowed only if nothing follows
@@ -97,8 +97,12 @@ Labels labels_from_matrix(const std::string& name, const Matrix& m) {
 }  // namespace detail
 
 Labels read_labels(const std::string& path) {
+    return read_labels(path, ReadLimits{});
+}
+
+Labels read_labels(const std::string& path, const ReadLimits& limits, ReadStats* stats) {
     return detail::with_memory_check(path, [&] {
-        const detail::Loaded in = detail::load(path);
+        const detail::Loaded in = detail::load(path, detail::Expect::data, limits, stats);
         if (detail::detect_format(in) == detail::Format::text) return detail::parse_text_labels(in);
         return detail::labels_from_matrix(in.name, detail::parse_matrix(in));
     });

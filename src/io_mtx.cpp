@@ -78,18 +78,24 @@ struct Triplets {
     std::vector<double> values;
 };
 
-/// The banner and size line; leaves `lines` at the first entry.
-Triplets read_mtx_head(const std::string& name, Lines& lines, std::size_t text_size) {
-    std::string_view line;
+/// Checks the banner line; returns true for "symmetric", false for "general".
+bool read_banner(const std::string& name, std::string_view line) {
     std::string_view tok[5];
-    if (!lines.next(line)) fail(name, "is empty; expected a Matrix Market file");
     if (tokens(line, tok, 5) != 5 || to_lower(tok[0]) != "%%matrixmarket" || to_lower(tok[1]) != "matrix" ||
         to_lower(tok[2]) != "coordinate" || to_lower(tok[3]) != "real" ||
         (to_lower(tok[4]) != "general" && to_lower(tok[4]) != "symmetric")) {
         fail(name, "line 1: expected '%%MatrixMarket matrix coordinate real general' (or symmetric), got ",
              shown(line));
     }
-    const bool symmetric = to_lower(tok[4]) == "symmetric";
+    return to_lower(tok[4]) == "symmetric";
+}
+
+/// The banner and size line; leaves `lines` at the first entry.
+Triplets read_mtx_head(const std::string& name, Lines& lines, std::size_t text_size) {
+    std::string_view line;
+    std::string_view tok[5];
+    if (!lines.next(line)) fail(name, "is empty; expected a Matrix Market file");
+    const bool symmetric = read_banner(name, line);
     do {
         if (!lines.next(line)) fail(name, "no size line ('N N nnz') after the header");
     } while (trim(line).empty() || trim(line).front() == '%');
@@ -200,6 +206,19 @@ SparseMatrix to_csr(const std::string& name, const Triplets& t) {
 }
 
 }  // namespace
+
+void check_mtx_banner(const std::string& name, const Bytes& head) {
+    const std::string_view text = text_of(head);
+    if (text.empty()) fail(name, "is empty; expected a Matrix Market file");
+    // head may end inside the first line: its first word decides now, read_banner checks the rest.
+    const std::string_view line = text.substr(0, text.find('\n'));
+    std::string_view first[1];
+    if (tokens(line, first, 1) == 0 || to_lower(first[0]) != "%%matrixmarket") {
+        fail(name, "line 1: expected '%%MatrixMarket matrix coordinate real general' (or symmetric), got ",
+             shown(line));
+    }
+}
+
 }  // namespace detail
 
 using detail::fail;
@@ -218,11 +237,19 @@ void write_affinities(const std::string& path, const SparseMatrix& p) {
 }
 
 SparseMatrix read_affinities(const std::string& path) {
+    return read_affinities(path, ReadLimits{});
+}
+
+SparseMatrix read_affinities(const std::string& path, const ReadLimits& limits, ReadStats* stats) {
     return detail::with_memory_check(path, [&] {
-        const detail::Loaded in = detail::load(path);
-        const std::string_view text = detail::checked_text(in.name, in.bytes);
+        const detail::Loaded in = detail::load(path, detail::Expect::affinities, limits, stats);
+        const std::string_view text = detail::text_of(in.bytes);
         detail::Lines lines(text);
         detail::Triplets t = detail::read_mtx_head(in.name, lines, text.size());
+        // The triplets (twice for symmetric), then the CSR entries and their sort pairs, beside the text.
+        const auto entries = static_cast<std::uint64_t>(t.nnz) * (t.symmetric ? 2 : 1);
+        detail::check_fits(in, in.bytes.size() + entries * (4 + 4 + 8 + 16 + 4 + 4) + 8 * std::uint64_t(t.n),
+                           0, concat("its ", t.nnz, " entries"));
         detail::read_mtx_entries(in.name, lines, t);
         return detail::to_csr(in.name, t);
     });

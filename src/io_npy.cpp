@@ -1,8 +1,10 @@
 // NumPy .npy arrays: the header's Python dict literal, dtypes, the reader, the float64 writer and the
 // frame-by-frame writer of stacked (frames, rows, cols) arrays.
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -144,25 +146,35 @@ Elem npy_elem(const std::string& name, const std::string& descr) {
     fail(name, "unsupported .npy dtype '", descr, "'; use float32/float64 or 8- to 64-bit integers");
 }
 
-}  // namespace
+/// The longest header (the dict) accepted: numpy writes a few hundred bytes at most for the dtypes read
+/// here; a larger length is a corrupt file, and must not make the reader wait for gigabytes.
+constexpr std::uint64_t kMaxHeader = std::uint64_t{1} << 20;
 
-/// The decoded element type and shape of a .npy array as rows x cols; returns the data.
-Matrix parse_npy(const Loaded& in) {
-    const std::string& name = in.name;
-    const Bytes& b = in.bytes;
+/// What a .npy header says: element type, shape as rows x cols, and where the data start.
+struct NpyLayout {
+    Elem elem;
+    std::uint64_t rows, cols;
+    std::size_t data_start;
+};
+
+/// Where the dict starts and how long it is, from the preamble of b (magic, version, length).
+std::pair<std::size_t, std::uint64_t> npy_preamble(const std::string& name, const Bytes& b) {
     if (b.size() < 10 || std::memcmp(b.data(), "\x93NUMPY", 6) != 0)
         fail(name, "is not a .npy file (bad magic)");
     const int major = static_cast<unsigned char>(b[6]);
     const int minor = static_cast<unsigned char>(b[7]);
-    std::size_t header_start = 10;
-    std::uint64_t header_len = static_cast<unsigned char>(b[8]) | static_cast<unsigned>(b[9] & 0xFF) << 8;
     if (major == 2 || major == 3) {
         if (b.size() < 12) fail(name, "truncated .npy header");
-        header_start = 12;
-        header_len = load_le32(b.data() + 8);
-    } else if (major != 1) {
-        fail(name, "unsupported .npy format version ", major, ".", minor);
+        return {12, load_le32(b.data() + 8)};
     }
+    if (major != 1) fail(name, "unsupported .npy format version ", major, ".", minor);
+    return {10, static_cast<unsigned char>(b[8]) | static_cast<unsigned>(b[9] & 0xFF) << 8};
+}
+
+NpyLayout npy_layout(const std::string& name, const Bytes& b) {
+    const auto [header_start, header_len] = npy_preamble(name, b);
+    if (header_len > kMaxHeader)
+        fail(name, "invalid .npy header: its length ", header_len, " is beyond any numpy header");
     if (header_len > b.size() - header_start) fail(name, "truncated .npy header");
     const NpyHeader h =
         NpyHeaderParser(name, std::string_view(b.data() + header_start, static_cast<std::size_t>(header_len)))
@@ -172,12 +184,42 @@ Matrix parse_npy(const Loaded& in) {
     if (h.shape.empty() || h.shape.size() > 2) {
         fail(name, "a ", h.shape.size(), "-D array is not supported; expected 1-D (N) or 2-D (N x D)");
     }
-    const std::uint64_t rows = h.shape[0];
-    const std::uint64_t cols = h.shape.size() == 2 ? h.shape[1] : 1;
-    const std::size_t data_start = header_start + static_cast<std::size_t>(header_len);
-    check_data_size(name, rows, cols, elem_size(elem), b.size() - data_start);
-    return convert<false>(name, elem, b.data() + data_start, static_cast<index_t>(rows),
-                          static_cast<index_t>(cols));
+    return {elem, h.shape[0], h.shape.size() == 2 ? h.shape[1] : 1,
+            header_start + static_cast<std::size_t>(header_len)};
+}
+
+}  // namespace
+
+std::size_t npy_header_size(const Bytes& head) {
+    // The magic first: anything else is refused on its first bytes, without reading a "header" of
+    // whatever length its bytes 8-11 happen to give.
+    if (head.size() < 12) return 12;
+    if (std::memcmp(head.data(), "\x93NUMPY", 6) != 0) return head.size();
+    const int major = static_cast<unsigned char>(head[6]);
+    const std::size_t start = major == 2 || major == 3 ? 12 : 10;
+    const std::uint64_t length = major == 2 || major == 3 ? load_le32(head.data() + 8)
+                                                          : static_cast<unsigned char>(head[8]) |
+                                                                static_cast<unsigned>(head[9] & 0xFF) << 8;
+    return start + static_cast<std::size_t>(std::min(length, kMaxHeader));
+}
+
+Promise npy_promise(const std::string& name, const Bytes& head) {
+    const NpyLayout l = npy_layout(name, head);
+    const std::uint64_t data = data_bytes(name, l.rows, l.cols, elem_size(l.elem));
+    if (data > std::numeric_limits<std::uint64_t>::max() - l.data_start)
+        fail(name, "declares ", l.rows, " x ", l.cols, " values, too many to address");
+    return {l.data_start + data, l.rows * l.cols,
+            concat("the ", l.rows, " x ", l.cols, " values it declares")};
+}
+
+/// The decoded element type and shape of a .npy array as rows x cols; returns the data.
+Matrix parse_npy(const Loaded& in) {
+    const std::string& name = in.name;
+    const Bytes& b = in.bytes;
+    const NpyLayout l = npy_layout(name, b);
+    check_data_size(name, l.rows, l.cols, elem_size(l.elem), b.size() - l.data_start);
+    return convert<false>(name, l.elem, b.data() + l.data_start, static_cast<index_t>(l.rows),
+                          static_cast<index_t>(l.cols));
 }
 
 std::string npy_header(const std::vector<std::uint64_t>& shape, std::size_t size) {

@@ -15,13 +15,17 @@
 #include <vector>
 
 #include "io_internal.hpp"
+#include "treesne/memory.hpp"
 
 namespace treesne::io::detail {
 namespace {
 
 /// Offset of the first byte that does not start a valid UTF-8 sequence (overlong forms, surrogates and
-/// code points past U+10FFFF are invalid), or npos.
-std::size_t find_invalid_utf8(const char* data, std::size_t n) {
+/// code points past U+10FFFF are invalid), or npos. With `cut` not null, a sequence that is valid so far
+/// but cut by the end of the data is not an error: *cut is set to its offset (else to n), for the next
+/// chunk to complete.
+std::size_t find_invalid_utf8(const char* data, std::size_t n, std::size_t* cut = nullptr) {
+    if (cut) *cut = n;
     const auto* s = reinterpret_cast<const unsigned char*>(data);
     std::size_t i = 0;
     while (i < n) {
@@ -49,8 +53,12 @@ std::size_t find_invalid_utf8(const char* data, std::size_t n) {
         } else {
             return i;
         }
-        if (n - i < len) return i;
         for (std::size_t k = 1; k < len; ++k) {
+            if (i + k == n) {
+                if (!cut) return i;
+                *cut = i;
+                return std::string_view::npos;
+            }
             if ((s[i + k] & 0xC0) != 0x80) return i;
             cp = cp << 6 | (s[i + k] & 0x3Fu);
         }
@@ -111,7 +119,8 @@ bool is_header(std::string_view line, char delim) {
 }
 
 /// Reads the data rows, `line` being the first: every row must have the first row's number of cells.
-Matrix read_rows(const std::string& name, Lines& lines, std::string_view line, char delim) {
+Matrix read_rows(const Loaded& in, Lines& lines, std::string_view line, char delim) {
+    const std::string& name = in.name;
     std::vector<double> values;
     index_t cols = 0;
     index_t rows = 0;
@@ -129,10 +138,16 @@ Matrix read_rows(const std::string& name, Lines& lines, std::string_view line, c
         });
         if (cols == 0) {
             cols = got;
-            // Rows tend to have similar lengths: reserve for the rest from this one's, never more than
-            // the bytes left could hold (each value needs at least two).
-            const std::size_t guess = lines.remaining() / (line.size() + 1) * static_cast<std::size_t>(cols);
-            values.reserve(std::min(guess + guess / 16, lines.remaining() / 2) + values.size());
+            // Every further row is on a line of its own and holds `cols` values: the lines left bound the
+            // values, so one reservation holds them all (no regrowth, which would briefly need the old
+            // and the new buffer), and the memory they need is known before it is used.
+            const char* end = in.bytes.data() + in.bytes.size();
+            const char* rest = end - lines.remaining();
+            const std::uint64_t rows_left = static_cast<std::uint64_t>(std::count(rest, end, '\n')) +
+                                            (rest < end && end[-1] != '\n' ? 1 : 0);
+            const std::uint64_t bound = (rows_left + 1) * static_cast<std::uint64_t>(cols);
+            check_fits(in, in.bytes.size(), bound, concat("its ", rows_left + 1, " rows of ", cols, " values"));
+            values.reserve(static_cast<std::size_t>(bound));
         } else if (got != cols || too_many) {
             fail(name, "line ", lines.number(), ": expected ", cols,
                  " columns (as on the first data row), got ", got);
@@ -144,19 +159,41 @@ Matrix read_rows(const std::string& name, Lines& lines, std::string_view line, c
 
 }  // namespace
 
-std::string_view checked_text(const std::string& name, const Bytes& bytes) {
-    std::string_view text(bytes.data(), bytes.size());
-    if (const void* nul = std::memchr(text.data(), 0, text.size())) {
-        fail(name, "looks like a binary file (NUL byte at offset ",
-             static_cast<const char*>(nul) - text.data(),
+void TextCheck::check(const Bytes& text, bool last) {
+    const char* data = text.data();
+    const std::size_t size = text.size();
+    const auto line_of = [&](std::size_t offset) { return 1 + std::count(data, data + offset, '\n'); };
+    if (const void* nul = std::memchr(data + utf8_done_, 0, size - utf8_done_)) {
+        const std::size_t at = static_cast<std::size_t>(static_cast<const char*>(nul) - data);
+        fail(name_, "looks like a binary file (NUL byte at offset ", at, ", line ", line_of(at),
              "), not text; binary input must be .npy, IDX or bhtsne .dat");
     }
-    const std::size_t bad = find_invalid_utf8(text.data(), text.size());
+    std::size_t cut = size;
+    const std::size_t bad = find_invalid_utf8(data + utf8_done_, size - utf8_done_, last ? nullptr : &cut);
     if (bad != std::string_view::npos) {
-        const auto line = 1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(bad), '\n');
-        fail(name, "looks like a binary file (invalid UTF-8 on line ", line,
+        fail(name_, "looks like a binary file (invalid UTF-8 on line ", line_of(utf8_done_ + bad),
              "), not text; binary input must be .npy, IDX or bhtsne .dat");
     }
+    utf8_done_ += cut;
+    // Every line, not only the last: the bound is what a reader may meet without a line end.
+    for (const char* p = data + lines_done_;;) {
+        const auto* nl =
+            static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(data + size - p)));
+        const std::size_t end = nl ? static_cast<std::size_t>(nl - data) : size;
+        if (end - line_start_ > max_line_) {
+            fail(name_, "line ", line_, ": no line end within ", format_bytes(static_cast<double>(max_line_)),
+                 " (not text of rows, or one endless line)");
+        }
+        if (!nl) break;
+        line_start_ = end + 1;
+        ++line_;
+        p = nl + 1;
+    }
+    lines_done_ = size;
+}
+
+std::string_view text_of(const Bytes& bytes) {
+    std::string_view text(bytes.data(), bytes.size());
     if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
     return text;
 }
@@ -194,7 +231,7 @@ void fail_cell(const std::string& name, index_t line, index_t column, std::strin
 
 Matrix parse_text_matrix(const Loaded& in) {
     const std::string& name = in.name;
-    Lines lines(checked_text(name, in.bytes));
+    Lines lines(text_of(in.bytes));
     std::string_view line;
     if (!next_data_line(lines, line)) fail(name, "no data rows (the file is empty or has only comments)");
     char delim = detect_delimiter(line);
@@ -202,7 +239,7 @@ Matrix parse_text_matrix(const Loaded& in) {
         if (!next_data_line(lines, line)) fail(name, "no data rows (only a header line)");
         delim = detect_delimiter(line);
     }
-    return read_rows(name, lines, line, delim);
+    return read_rows(in, lines, line, delim);
 }
 
 void write_text(Output& out, ConstMatrixView m, char delim) {

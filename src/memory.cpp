@@ -140,8 +140,10 @@ MemoryEstimate estimate_memory(index_t n_points, index_t d_input, const Options&
     const bool reduce = options.pca_dims > 0 && options.pca_dims < d_input;
     const double d_used = reduce ? static_cast<double>(options.pca_dims) : d;
     const double dims = static_cast<double>(options.dims);
-    const double k =
-        static_cast<double>(std::max<index_t>(neighbor_count(options.affinities.perplexity, n_points), 0));
+    // The k the run searches and keeps: --k when given, else 3 x the largest perplexity (multiscale runs
+    // search for the largest scale), whatever the kernel; never more than the other points.
+    const double k = static_cast<double>(std::clamp<index_t>(neighbor_count(options.affinities, n_points), 0,
+                                                             std::max<index_t>(n_points - 1, 0)));
     const double offsets = (n + 1) * 8;
     e.input = n * d * 8;
     if (reduce) e.pca = n * d_used * 8 + std::ceil(n / pca_block_rows) * d * d * 8;

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "test_helpers.hpp"
+#include "treesne/checkpoint.hpp"
 #include "treesne/errors.hpp"
 #include "treesne/io.hpp"
 
@@ -634,6 +635,194 @@ TEST_CASE("io: Matrix Market affinities round-trip and are validated") {
     CHECK(contains(message_for(head + "2 2 999999\n1 2 0.5\n"), "more than the file can hold"));
     CHECK(contains(message_for(head + "4000000000 4000000000 1\n1 2 0.5\n"), "some points would have no"));
     CHECK(contains(message_for(head), "no size line"));
+}
+
+namespace {
+
+/// A gzip file whose content is `members` MiB of zero bytes: one compressed MiB repeated as concatenated
+/// members (one stream to a reader), so that a large content costs a small, quickly made file.
+std::string zeros_gz(const TempDir& dir, int members) {
+    write_gz(dir / "member.gz", std::string(std::size_t{1} << 20, '\0'));
+    const std::string member = read_bytes(dir / "member.gz");
+    std::string out;
+    for (int i = 0; i < members; ++i) out += member;
+    return out;
+}
+
+/// The message of the IoError of `read` (given the limits and stats to use).
+template <class Read>
+std::string refusal(Read&& read) {
+    try {
+        read();
+    } catch (const IoError& e) {
+        return e.what();
+    }
+    return "<no IoError thrown>";
+}
+
+constexpr std::uint64_t kKiB = 1024;
+
+}  // namespace
+
+TEST_CASE("io: the format is decided on the first bytes: 64 MiB of gzipped zeros are refused after 4 KiB") {
+    // Whatever the name promises, the first decompressed bytes decide: a .npy must start with its magic,
+    // text has no NUL bytes, IDX has a known data type, bhtsne's header a positive N. The reader stops
+    // there instead of inflating the whole stream first (4ae5c90 inflated all 64 MiB: 3 GiB and 9 s for
+    // the 2 MB file of issue 24).
+    TempDir dir;
+    const std::string bomb = zeros_gz(dir, 64);
+    REQUIRE(bomb.size() < 200 * kKiB);
+    using treesne::io::ReadStats;
+    const struct {
+        const char* name;
+        const char* reason;
+    } cases[] = {{"z.npy.gz", "is not a .npy file (bad magic)"},
+                 {"z.csv.gz", "unknown IDX data type 0x0"},
+                 {"z.gz", "unknown IDX data type 0x0"},
+                 {"z.dat.gz", "bhtsne header gives N = 0, D = 0"},
+                 {"z-idx3-ubyte.gz", "unknown IDX data type 0x0"}};
+    for (const auto& c : cases) {
+        CAPTURE(c.name);
+        const std::string path = dir / c.name;
+        write_bytes(path, bomb);
+        ReadStats stats;
+        const std::string message = refusal([&] { treesne::io::read_matrix(path, {}, &stats); });
+        CHECK(message.rfind(path + ": ", 0) == 0);
+        CHECK(contains(message, c.reason));
+        CHECK(stats.content_bytes <= 4 * kKiB);
+        CHECK(stats.file_bytes <= 1024 * kKiB);  // one block of compressed input
+        stats = ReadStats{};
+        CHECK(contains(refusal([&] { treesne::io::read_labels(path, {}, &stats); }), c.reason));
+        CHECK(stats.content_bytes <= 4 * kKiB);
+    }
+    write_bytes(dir / "z.mtx.gz", bomb);
+    ReadStats stats;
+    CHECK(contains(refusal([&] { treesne::io::read_affinities(dir / "z.mtx.gz", {}, &stats); }),
+                   "z.mtx.gz: looks like a binary file (NUL byte at offset 0"));
+    CHECK(stats.content_bytes <= 4 * kKiB);
+}
+
+TEST_CASE("io: devices, endless text and files longer than their header are refused with the reason") {
+    TempDir dir;
+    using treesne::io::ReadLimits;
+    using treesne::io::ReadStats;
+    ReadStats stats;
+
+    SUBCASE("devices: /dev/zero and /dev/urandom are refused on their first bytes") {
+        for (const char* device : {"/dev/zero", "/dev/urandom"}) {
+            CAPTURE(device);
+            if (!fs::exists(device)) continue;
+            const std::string message = refusal([&] { treesne::io::read_matrix(device, {}, &stats); });
+            CHECK(message.rfind(std::string(device) + ": ", 0) == 0);
+            CHECK(message.find('\n') == std::string::npos);
+            CHECK(stats.content_bytes <= 4 * kKiB);
+            CHECK(contains(refusal([&] { treesne::io::read_labels(device, {}, &stats); }), device));
+            CHECK(stats.content_bytes <= 4 * kKiB);
+            CHECK(contains(refusal([&] { treesne::io::read_affinities(device, {}, &stats); }), device));
+            CHECK(stats.content_bytes <= 4 * kKiB);
+            CHECK(contains(refusal([&] { treesne::io::read_lines(device); }), device));
+        }
+        if (fs::exists("/dev/zero"))
+            CHECK(contains(refusal([&] { treesne::io::read_matrix("/dev/zero"); }),
+                           "unknown IDX data type 0x0"));
+    }
+    SUBCASE("text beyond the memory bound, read from a file or a stream") {
+        std::string rows;
+        while (rows.size() < 2 * 1024 * kKiB) rows += "1.5,2.5\n";
+        write_bytes(dir / "big.csv", rows);
+        write_gz(dir / "big.csv.gz", rows);
+        ReadLimits limits;
+        limits.max_bytes = 512 * kKiB;
+        for (const char* name : {"big.csv", "big.csv.gz"}) {
+            CAPTURE(name);
+            const std::string message =
+                refusal([&] { treesne::io::read_matrix(dir / name, limits, &stats); });
+            CHECK(contains(message, dir / name + ": holds more than 512 KiB of text"));
+            CHECK(stats.content_bytes <= limits.max_bytes + 1);
+            CHECK(contains(refusal([&] { treesne::io::read_labels(dir / name, limits); }), "512 KiB"));
+        }
+        // Within the bound the text reads, and its values count: 2 MiB of text is 262,144 rows of 2
+        // doubles (4 MiB more).
+        limits.max_bytes = 4 * 1024 * kKiB;
+        CHECK(
+            contains(refusal([&] { treesne::io::read_matrix(dir / "big.csv", limits); }),
+                     "big.csv: reading its 262144 rows of 2 values needs about 6.0 MiB of memory; 4.0 MiB"));
+        limits.max_bytes = 8 * 1024 * kKiB;
+        CHECK(treesne::io::read_matrix(dir / "big.csv", limits).rows() == 262144);
+    }
+    SUBCASE("a line without an end") {
+        ReadLimits limits;
+        limits.max_line_bytes = 1024;
+        write_bytes(dir / "long.csv", std::string(100 * kKiB, '7'));
+        CHECK(contains(refusal([&] { treesne::io::read_matrix(dir / "long.csv", limits, &stats); }),
+                       "long.csv: line 1: no line end within 1.0 KiB"));
+        write_bytes(dir / "third.csv", "1\n2\n" + std::string(1999, '0') + "3\n4\n");
+        CHECK(contains(refusal([&] { treesne::io::read_matrix(dir / "third.csv", limits); }),
+                       "third.csv: line 3: no line end within 1.0 KiB"));
+        CHECK(contains(refusal([&] { treesne::io::read_affinities(dir / "long.csv", limits); }), "long.csv"));
+        write_gz(dir / "long.csv.gz", std::string(8 * 1024 * kKiB, 'x'));
+        CHECK(contains(refusal([&] { treesne::io::read_matrix(dir / "long.csv.gz", limits, &stats); }),
+                       "no line end"));
+        CHECK(stats.content_bytes <= 128 * kKiB);  // stopped at the first chunk past the bound
+        limits.max_line_bytes = 2000;              // a line of exactly the bound is fine
+        CHECK(treesne::io::read_matrix(dir / "third.csv", limits).rows() == 4);
+    }
+    SUBCASE("no more than the header promises") {
+        // A .npy of 1 x 1 followed by 64 MiB of zeros: refused after the promised bytes and one more.
+        const std::string small = npy("<f8", "(1, 1)", le(2.0));
+        write_bytes(dir / "long.npy", small + std::string(8, '\0'));
+        CHECK(contains(refusal([&] { treesne::io::read_matrix(dir / "long.npy"); }),
+                       "long.npy: has 8 bytes after the 1 x 1 values it declares"));
+        write_gz(dir / "tail.npy.gz", small + std::string(64 * 1024 * kKiB, '\0'));
+        CHECK(contains(refusal([&] { treesne::io::read_matrix(dir / "tail.npy.gz", {}, &stats); }),
+                       "tail.npy.gz: has more bytes after the 1 x 1 values it declares (" +
+                           std::to_string(small.size()) + " bytes in all)"));
+        CHECK(stats.content_bytes <= 128 * kKiB);
+        const std::string pixels = idx(0x08, {2, 3}, "abcdef");
+        write_gz(dir / "tail-idx2-ubyte.gz", pixels + std::string(1024 * kKiB, 'x'));
+        CHECK(contains(refusal([&] { treesne::io::read_matrix(dir / "tail-idx2-ubyte.gz", {}, &stats); }),
+                       "has more bytes after the 2 x 3 values it declares"));
+        CHECK(stats.content_bytes <= 128 * kKiB);
+        std::string dat = le<std::int32_t>(1) + le<std::int32_t>(1) + le(0.5) + le(30.0) + le(1.0);
+        write_bytes(dir / "long.dat", dat + std::string(100, '\0'));
+        CHECK(contains(refusal([&] { treesne::io::read_matrix(dir / "long.dat"); }),
+                       "long.dat: has 88 bytes after any bhtsne file of 1 x 1 values"));
+        // A header that promises more than the memory bound is refused before its data are read.
+        write_gz(dir / "huge.npy.gz", npy("<f8", "(1000000, 1000)", std::string(64 * kKiB, '\0')));
+        ReadLimits limits;
+        limits.max_bytes = 64 * 1024 * kKiB;
+        CHECK(contains(refusal([&] { treesne::io::read_matrix(dir / "huge.npy.gz", limits, &stats); }),
+                       "huge.npy.gz: reading the 1000000 x 1000 values it declares needs about 14.9 GiB of "
+                       "memory; 64.0 MiB is available"));
+        CHECK(stats.content_bytes <= 4 * kKiB);
+    }
+    SUBCASE("directories and empty names") {
+        const std::string here = dir.path().string();
+        CHECK(refusal([&] { treesne::io::read_matrix(here); }) == here + ": is a directory");
+        CHECK(refusal([&] { treesne::io::read_labels(here); }) == here + ": is a directory");
+        CHECK(refusal([&] { treesne::io::read_affinities(here); }) == here + ": is a directory");
+        CHECK(refusal([&] { treesne::io::read_lines(here); }) == here + ": is a directory");
+        CHECK(refusal([&] { treesne::load_checkpoint(here); }) == here + ": is a directory");
+        CHECK(refusal([&] { treesne::io::read_matrix(""); }) == "cannot open a file with an empty name");
+        CHECK(refusal([&] { treesne::load_checkpoint(dir / "none.ckpt"); }) ==
+              dir / "none.ckpt" + ": cannot open: No such file or directory");
+        if (fs::exists("/dev/zero"))
+            CHECK(contains(refusal([&] { treesne::load_checkpoint("/dev/zero"); }),
+                           "not a treesne checkpoint"));
+    }
+}
+
+TEST_CASE("io: read_lines reads text lines with the text checks") {
+    TempDir dir;
+    write_bytes(dir / "names.txt",
+                "\xEF\xBB\xBF"
+                "cat\r\ndog\n\nbird");
+    CHECK(treesne::io::read_lines(dir / "names.txt") == std::vector<std::string>{"cat", "dog", "", "bird"});
+    write_gz(dir / "names.txt.gz", "a\nb\n");
+    CHECK(treesne::io::read_lines(dir / "names.txt.gz") == std::vector<std::string>{"a", "b"});
+    write_bytes(dir / "bin.txt", std::string("a\0b", 3));
+    CHECK(contains(io_error([&] { treesne::io::read_lines(dir / "bin.txt"); }),
+                   "bin.txt: looks like a binary"));
 }
 
 TEST_CASE("io: AtomicFile never leaves a torn file or a temporary behind") {

@@ -9,7 +9,6 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <limits>
 #include <new>
@@ -41,10 +40,11 @@ std::string trim(const std::string& s) {
 std::vector<std::string> label_name_list(const std::string& spec) {
     std::vector<std::string> names;
     std::error_code ec;
-    if (std::filesystem::is_regular_file(spec, ec)) {
-        std::ifstream in(spec);
-        if (!in) throw IoError(concat(spec, ": cannot open the label names file"));
-        for (std::string l; std::getline(in, l);) names.push_back(trim(l));
+    // Anything that exists is a file, read with the readers' bounds and checks (a directory or a device
+    // such as /dev/zero is refused, not taken for a list of one name or read without end).
+    if (std::filesystem::exists(spec, ec)) {
+        for (const std::string& l : reading("--label-names", [&] { return io::read_lines(spec); }))
+            names.push_back(trim(l));
         while (!names.empty() && names.back().empty()) names.pop_back();
     } else {
         std::stringstream in(spec);
@@ -450,20 +450,35 @@ struct EmbedInputs {
 
 /// --neighbors (and --neighbor-distances): the graph, validated.
 NeighborGraph read_neighbors(const EmbedConfig& e) {
-    const std::string& path = e.neighbors_path;
-    const bool mtx = path.size() >= 4 && (path.compare(path.size() - 4, 4, ".mtx") == 0 ||
-                                          path.compare(path.size() - 4, 4, ".MTX") == 0);
-    if (mtx) return neighbors_from_sparse(io::read_affinities(e.neighbors_path));
-    const Matrix indices = io::read_matrix(e.neighbors_path);
-    const Matrix distances = io::read_matrix(e.neighbor_distances_path);
+    // parse_cli asks for --neighbor-distances exactly when --neighbors is not Matrix Market (.mtx in any
+    // case), so its absence is what says the graph is one .mtx file.
+    if (e.neighbor_distances_path.empty()) {
+        const SparseMatrix m = reading("--neighbors", [&] { return io::read_affinities(e.neighbors_path); });
+        try {
+            return neighbors_from_sparse(m);
+        } catch (const InvalidArgument& error) {
+            throw InvalidArgument(concat("--neighbors ", e.neighbors_path, ": ", error.what()));
+        }
+    }
+    const Matrix indices = reading("--neighbors", [&] { return io::read_matrix(e.neighbors_path); });
+    const Matrix distances =
+        reading("--neighbor-distances", [&] { return io::read_matrix(e.neighbor_distances_path); });
     if (distances.rows() != indices.rows() || distances.cols() != indices.cols())
         throw InvalidArgument(concat("--neighbor-distances ", e.neighbor_distances_path, " is ", distances.rows(),
                                      " x ", distances.cols(), " but --neighbors ", e.neighbors_path, " is ",
                                      indices.rows(), " x ", indices.cols(), " (one distance per neighbour)"));
+    // The distances first, so that a bad one is blamed on their file; what neighbors_from_lists finds
+    // after that is in the indices.
+    for (index_t i = 0; i < distances.rows(); ++i)
+        for (index_t j = 0; j < distances.cols(); ++j)
+            if (!(distances(i, j) >= 0))
+                throw InvalidArgument(concat("--neighbor-distances ", e.neighbor_distances_path, ": row ",
+                                             i + 1, ", column ", j + 1, ": distance ", distances(i, j),
+                                             " is negative (distances are >= 0)"));
     try {
         return neighbors_from_lists(indices.rows(), indices.cols(), indices.storage(), distances.storage());
     } catch (const InvalidArgument& error) {
-        throw InvalidArgument(concat(e.neighbors_path, ": ", error.what()));
+        throw InvalidArgument(concat("--neighbors ", e.neighbors_path, ": ", error.what()));
     }
 }
 
@@ -474,6 +489,7 @@ EmbedInputs read_embed_inputs(const EmbedConfig& e, Options& options, Progress& 
     if (!e.inputs.empty()) {
         in.x = read_stacked(e.inputs);
         in.n = in.x.rows();
+        require_points(e.inputs, in.n);
         progress.done("read", read_time.seconds(),
                       concat(in.x.rows(), " x ", in.x.cols(), describe_inputs(e.inputs),
                              e.input_distances ? " (distances)" : ""));
@@ -485,10 +501,12 @@ EmbedInputs read_embed_inputs(const EmbedConfig& e, Options& options, Progress& 
         Stopwatch p_time;
         progress.start("read");
         std::vector<std::string> notes;
+        SparseMatrix given =
+            reading("--affinities", [&] { return io::read_affinities(e.precomputed_affinities); });
         try {
-            in.p = prepare_affinities(io::read_affinities(e.precomputed_affinities), options.threads, &notes);
+            in.p = prepare_affinities(std::move(given), options.threads, &notes);
         } catch (const InvalidArgument& error) {
-            throw InvalidArgument(concat(e.precomputed_affinities, ": ", error.what()));
+            throw InvalidArgument(concat("--affinities ", e.precomputed_affinities, ": ", error.what()));
         }
         progress.done("read", p_time.seconds(),
                       concat("affinities ", in.p->n, " x ", in.p->n, ", ", in.p->nnz(), " entries"));
@@ -516,7 +534,7 @@ EmbedInputs read_embed_inputs(const EmbedConfig& e, Options& options, Progress& 
                       concat(in.labels.codes.size(), ", ", in.labels.names.size(), " classes"));
     }
     if (!e.init_path.empty()) {
-        options.init_coordinates = io::read_matrix(e.init_path);
+        options.init_coordinates = reading("--init", [&] { return io::read_matrix(e.init_path); });
         const Matrix& y0 = options.init_coordinates;
         if (y0.rows() != n || y0.cols() != options.dims)
             throw InvalidArgument(concat("--init ", e.init_path, ": ", y0.rows(), " x ", y0.cols(),
@@ -524,6 +542,20 @@ EmbedInputs read_embed_inputs(const EmbedConfig& e, Options& options, Progress& 
                                          " (points x --dims)"));
     }
     return in;
+}
+
+/// embed_distances, with what it finds wrong in the matrix blamed on the file ("d.csv: distance matrix:
+/// not symmetric: ...").
+Result embed_distance_matrix(const EmbedConfig& e, ConstMatrixView d, const Options& options,
+                             const Callbacks& callbacks) {
+    try {
+        return embed_distances(d, options, callbacks);
+    } catch (const InvalidArgument& error) {
+        const std::string what = error.what();
+        if (what.rfind("distance matri", 0) != 0) throw;
+        throw InvalidArgument(
+            concat(e.inputs.size() == 1 ? e.inputs[0] : std::string("the stacked inputs"), ": ", what));
+    }
 }
 
 /// The fingerprint of what the run embeds: the coordinates (or distances), and P or the graph.
@@ -546,7 +578,7 @@ OptimizerState load_resume_state(const EmbedConfig& e, const Options& options, c
                                  index_t n, Progress& progress) {
     Stopwatch resume_time;
     CheckpointInfo saved;
-    OptimizerState state = load_checkpoint(e.resume_path, &saved);
+    OptimizerState state = reading("--resume", [&] { return load_checkpoint(e.resume_path, &saved); });
     if (state.y.rows() != n || state.y.cols() != options.dims)
         throw InvalidArgument(concat("--resume ", e.resume_path, ": the checkpoint holds ", state.y.rows(),
                                      " points in ", state.y.cols(), " dimensions, this run embeds ", n,
@@ -633,6 +665,7 @@ EvaluateInputs read_evaluate_inputs(const EvaluateConfig& e, Progress& progress)
     Stopwatch read_time;
     progress.start("read");
     in.x = read_stacked(e.inputs);
+    require_points(e.inputs, in.x.rows());
     in.y = io::read_matrix(e.embedding);
     progress.done("read", read_time.seconds(),
                   concat(in.x.rows(), " x ", in.x.cols(), describe_inputs(e.inputs), ", embedding ",
@@ -640,6 +673,8 @@ EvaluateInputs read_evaluate_inputs(const EvaluateConfig& e, Progress& progress)
     if (in.y.rows() != in.x.rows())
         throw InvalidArgument(
             concat(e.embedding, ": ", in.y.rows(), " rows, but the input has ", in.x.rows(), " points"));
+    if (in.y.cols() < 1 || in.y.cols() > 3)
+        throw InvalidArgument(concat(e.embedding, ": ", in.y.cols(), " columns; an embedding has 1, 2 or 3"));
     require_finite(in.y, "embedding");
     if (!e.label_paths.empty()) in.labels = read_labels_checked(e.label_paths, in.x.rows());
     if (in.x.rows() > evaluate_max_points && (e.sample == 0 || e.sample > evaluate_max_points))
@@ -763,7 +798,7 @@ int run_embed(const CliConfig& config) {
     const ConstMatrixView given = coordinates ? in.x.view() : ConstMatrixView{};
     const Result result = in.p            ? embed_affinities(std::move(*in.p), options, callbacks, given)
                           : in.graph      ? embed_neighbors(std::move(*in.graph), options, callbacks, given)
-                          : e.input_distances ? embed_distances(in.x, options, callbacks)
+                          : e.input_distances ? embed_distance_matrix(e, in.x, options, callbacks)
                                               : embed(std::move(in.x), options, callbacks);  // frees the input
     if (result.status == RunStatus::cancelled) return report_cancelled(result, e, saved_iteration, progress);
     if (result.status == RunStatus::converged)
@@ -793,8 +828,11 @@ int run_evaluate(const CliConfig& config, std::ostream& out) {
     options.optimizer.dof = e.dof;  // the kernel of the KL
     options.neighbors.metric = e.metric;
     validate(options, v.points, in.x.cols());
-    if (e.k > v.points - 1)
-        throw InvalidArgument(concat("--k ", e.k, " needs more than ", e.k, " points; got ", v.points));
+    // Trustworthiness ranks k neighbours against the rest: it needs 2k < N, more than the k < N of the
+    // neighbourhoods themselves (the library's message names neither --k nor the input).
+    if (2 * e.k >= v.points)
+        throw InvalidArgument(concat("--k ", e.k, " needs more than ", 2 * e.k,
+                                     " points (trustworthiness needs k < N/2); got ", v.points));
     if (e.pca_dims > 0) {
         Stopwatch pca_time;
         progress.start("pca");

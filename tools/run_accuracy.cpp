@@ -109,6 +109,7 @@ int run_accuracy(const CliConfig& config, std::ostream& out) {
     Stopwatch read_time;
     progress.start("read");
     const Matrix x = read_stacked(a.inputs);
+    require_points(a.inputs, x.rows());
     progress.done("read", read_time.seconds(), concat(x.rows(), " x ", x.cols(), describe_inputs(a.inputs)));
     io::Labels labels;
     if (!a.label_paths.empty()) labels = read_labels_checked(a.label_paths, x.rows());

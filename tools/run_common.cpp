@@ -34,11 +34,11 @@ extern "C" void on_signal(int) {
 
 /// Reads each labels file and stacks them; the same name in two files is the same class.
 io::Labels read_labels_stacked(const std::vector<std::string>& paths) {
-    io::Labels merged = io::read_labels(paths.at(0));
+    io::Labels merged = reading("--labels", [&] { return io::read_labels(paths.at(0)); });
     std::map<std::string, int> code_of;
     for (std::size_t c = 0; c < merged.names.size(); ++c) code_of[merged.names[c]] = static_cast<int>(c);
     for (std::size_t i = 1; i < paths.size(); ++i) {
-        const io::Labels next = io::read_labels(paths[i]);
+        const io::Labels next = reading("--labels", [&] { return io::read_labels(paths[i]); });
         std::vector<int> remap(next.names.size());
         for (std::size_t c = 0; c < next.names.size(); ++c) {
             auto [it, inserted] = code_of.emplace(next.names[c], static_cast<int>(merged.names.size()));
@@ -123,6 +123,13 @@ io::Labels read_labels_checked(const std::vector<std::string>& paths, index_t n)
                                      paths.size() == 1 ? paths[0] : std::string("the stacked label files"),
                                      ")"));
     return labels;
+}
+
+void require_points(const std::vector<std::string>& paths, index_t n) {
+    if (n >= 2) return;
+    throw InvalidArgument(
+        concat(paths.size() == 1 ? paths[0] : concat("the ", paths.size(), " stacked inputs"), ": ", n,
+               n == 1 ? " point" : " points", "; t-SNE needs at least 2"));
 }
 
 std::string describe_inputs(const std::vector<std::string>& paths) {

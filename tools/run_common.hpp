@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cli.hpp"
+#include "treesne/errors.hpp"
 #include "treesne/io.hpp"
 #include "treesne/observer.hpp"
 
@@ -170,6 +171,23 @@ class Progress {
 };
 
 // --- reading ----------------------------------------------------------------------------------------
+
+/// Runs `read` on the file given to `option`, so that its errors name the option besides the file
+/// ("--init y0.csv: is a directory"; the readers' messages start with the file). Keeps the error's
+/// type, and so the exit status.
+template <class Read>
+auto reading(const char* option, Read&& read) -> decltype(read()) {
+    try {
+        return read();
+    } catch (const IoError& error) {
+        throw IoError(concat(option, " ", error.what()));
+    } catch (const InvalidArgument& error) {
+        throw InvalidArgument(concat(option, " ", error.what()));
+    }
+}
+
+/// Throws InvalidArgument naming the input files unless they hold at least 2 points (t-SNE's least).
+void require_points(const std::vector<std::string>& paths, index_t n);
 
 /// Reads each file and stacks the rows in order; every file must have the first one's column count.
 Matrix read_stacked(const std::vector<std::string>& paths);

@@ -66,13 +66,14 @@ void append_labels(io::Labels& into, const io::Labels& next) {
 void read_transform_labels(const TransformConfig& c, TransformData& d) {
     io::Labels all;
     if (!c.label_path.empty()) {
-        all = io::read_labels(c.label_path);
+        all = reading("--labels", [&] { return io::read_labels(c.label_path); });
         if (static_cast<index_t>(all.codes.size()) != d.x_ref.rows())
             throw InvalidArgument(concat("--labels ", c.label_path, " has ", all.codes.size(),
                                          " labels for the ", d.x_ref.rows(), " reference points"));
     }
     const std::size_t reference = all.codes.size();
-    for (const std::string& path : c.new_label_paths) append_labels(all, io::read_labels(path));
+    for (const std::string& path : c.new_label_paths)
+        append_labels(all, reading("--new-labels", [&] { return io::read_labels(path); }));
     if (!c.new_label_paths.empty() && static_cast<index_t>(all.codes.size() - reference) != d.x_new.rows())
         throw InvalidArgument(
             concat("--new-labels ",
@@ -88,6 +89,7 @@ TransformData read_transform_inputs(const TransformConfig& c, Progress& progress
     progress.start("read");
     TransformData d;
     d.x_ref = io::read_matrix(c.reference_input);
+    require_points({c.reference_input}, d.x_ref.rows());
     d.y_ref = io::read_matrix(c.reference_embedding);
     d.x_new = read_stacked(c.inputs);
     check_shapes(c, d);

@@ -18,6 +18,28 @@ struct Labels {
     std::vector<std::string> names;
 };
 
+/// Bounds on what a reader takes in, so that a wrong input (a device such as /dev/zero, a decompression
+/// bomb, a binary file read as text, an endless pipe) fails at once with a message naming the file,
+/// instead of filling memory. Every reader first decides the format from the name and the first bytes
+/// (of the decompressed stream for gzip), then reads no more than the header promises (binary formats)
+/// or than these bounds allow (text).
+struct ReadLimits {
+    /// Most bytes of content (after decompression) a read may hold, and with the parsed values; 0 = the
+    /// memory available when the read starts (available_memory(); no bound where it is unknown). Gzip
+    /// content is in any case refused past 16 GiB.
+    std::uint64_t max_bytes = 0;
+    /// Longest line of a text format, in bytes: text with no line end within it (a binary stream, a
+    /// file of one endless line) is refused. 64 MiB holds rows of millions of numbers.
+    std::uint64_t max_line_bytes = std::uint64_t{64} << 20;
+};
+
+/// What a read took in (filled as it goes, so also when it throws): to check that a bad input was
+/// refused early.
+struct ReadStats {
+    std::uint64_t file_bytes = 0;     ///< bytes read from the file (compressed, for gzip)
+    std::uint64_t content_bytes = 0;  ///< bytes of content handed to the parser (decompressed)
+};
+
 /// Reads an N x D matrix, choosing the format by name and content:
 ///  - `.npy` (float32/float64/(u)int8..64, C order; Fortran order or other dtypes refused),
 ///  - IDX (`*-idx3-ubyte`, `*-idx1-ubyte`, any IDX magic; images flattened to rows),
@@ -26,10 +48,19 @@ struct Labels {
 ///    detected, `#` comment lines and blank lines skipped.
 /// A `.gz` suffix (or gzip magic) is decompressed first. Rejects empty input, ragged rows, non-numeric
 /// cells and NaN/Inf with the file, line and column.
+/// A file longer than its header promises, a directory, and an unreadable path are refused too.
 Matrix read_matrix(const std::string& path);
+/// read_matrix within `limits`, reporting what it read in `stats` (when not null).
+Matrix read_matrix(const std::string& path, const ReadLimits& limits, ReadStats* stats = nullptr);
 
 /// Reads labels: one per line (numbers or names), `.npy` integers, or an IDX labels file (`.gz` too).
 Labels read_labels(const std::string& path);
+/// read_labels within `limits`, reporting what it read in `stats` (when not null).
+Labels read_labels(const std::string& path, const ReadLimits& limits, ReadStats* stats = nullptr);
+
+/// Reads the lines of a text file (`.gz` too), without their line ends ("\n" or "\r\n"), with the checks
+/// and bounds of the text formats: NUL bytes, invalid UTF-8 and lines without an end are refused.
+std::vector<std::string> read_lines(const std::string& path, const ReadLimits& limits = {});
 
 /// Writes by extension: `.csv`, `.tsv`, `.npy` (float64), `.dat` (bhtsne's result layout: int32 N,
 /// int32 D, N*D doubles, N int32 landmarks 0..N-1, N doubles costs set to 0); "-" writes CSV to stdout.
@@ -40,7 +71,11 @@ void write_matrix(const std::string& path, ConstMatrixView m);
 /// Matrix Market `coordinate real general`, 1-based, every stored entry. Like write_matrix, refuses a
 /// non-finite value before creating any file.
 void write_affinities(const std::string& path, const SparseMatrix& p);
+/// Reads Matrix Market affinities (`coordinate real general` or `symmetric`, `.gz` too); the banner is
+/// checked on the first bytes, before the rest is read.
 SparseMatrix read_affinities(const std::string& path);
+/// read_affinities within `limits`, reporting what it read in `stats` (when not null).
+SparseMatrix read_affinities(const std::string& path, const ReadLimits& limits, ReadStats* stats = nullptr);
 
 /// Throws IoError unless a file could be created at path now (its directory exists and is writable) and
 /// the extension is one write_matrix (or, with is_matrix false, the caller) accepts. Called before long

@@ -23,7 +23,8 @@ struct MemoryStage {
 /// measurements: allocator overhead, per-thread scratch (a few MiB per thread) and the program itself are
 /// left out, so read it as "about". Doubles, because N^2 bytes for the exact methods may pass 2^64.
 ///
-/// Barnes-Hut, with k = min(N-1, floor(3 perplexity)) and D' = pca_dims (or D without PCA):
+/// Barnes-Hut, with k = neighbor_count(options.affinities, N), the k the run uses (affinities.k when set,
+/// else min(N-1, floor(3 x the largest perplexity)), for every kind) and D' = pca_dims (or D without PCA):
 ///   input            N D 8                      the caller's X (already in memory when embed() runs)
 ///   pca              N D' 8 + ceil(N/2048) D^2 8   the reduced copy and the per-block covariances
 ///   neighbour search brute: N (8 D' + 16) (a float copy, twice); kd-tree: N 16
