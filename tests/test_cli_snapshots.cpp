@@ -596,7 +596,7 @@ TEST_CASE("cli snapshots: bad snapshot and log outputs are refused before the ru
         CHECK(r.err.rfind("treesne: error: ", 0) == 0);
         CHECK_FALSE(fs::exists(out));
     }
-    // A missing directory is created; nothing but the frames is left in it.
+    // A missing directory is created; nothing but the frames is left in it, nor anything beside it.
     REQUIRE(run_cli(dir, io + " --snapshot-every 25 --snapshot-plots " + quote(dir / "new/frames")).status ==
             0);
     std::vector<std::string> made;
@@ -604,6 +604,32 @@ TEST_CASE("cli snapshots: bad snapshot and log outputs are refused before the ru
         made.push_back(entry.path().filename().string());
     std::sort(made.begin(), made.end());
     CHECK(made == std::vector<std::string>{"0001.png", "0002.png", "0003.png"});
+    for (const auto& entry : fs::directory_iterator(dir.path()))
+        CHECK(entry.path().filename().string()[0] != '.');
+}
+
+TEST_CASE("cli snapshots: --snapshot-plots DIR is made only with the pictures, never by a failed run") {
+    TempDir dir;
+    const std::string in = clustered_input(dir);
+    // A diverging run fails during the optimisation, after every check: no directory is left behind.
+    const Run diverged = run_cli(dir, "embed " + quote(in) + " -o " + quote(dir / "y.csv") + common +
+                                          " --method exact_sne --learning-rate 1e12 --quiet --snapshot-every 5"
+                                          " --snapshot-plots " +
+                                          quote(dir / "new/frames"));
+    CHECK(diverged.status == 1);
+    CAPTURE(diverged.err);
+    CHECK(diverged.err.find("diverged") != std::string::npos);
+    CHECK_FALSE(fs::exists(dir / "new"));
+    CHECK_FALSE(fs::exists(dir / "y.csv"));
+    // A directory that cannot be made is refused before the run, with one line, and nothing is made.
+    std::ofstream(dir / "taken") << "a file\n";
+    const Run blocked = run_cli(dir, "embed " + quote(in) + " -o " + quote(dir / "y.csv") + common +
+                                         " --quiet --snapshot-every 5 --snapshot-plots " + quote(dir / "taken/frames"));
+    CHECK(blocked.status == 1);
+    CHECK(std::count(blocked.err.begin(), blocked.err.end(), '\n') == 1);
+    CHECK(blocked.err.find("--snapshot-plots " + (dir / "taken/frames") + ": cannot be created") !=
+          std::string::npos);
+    CHECK_FALSE(fs::exists(dir / "y.csv"));
 }
 
 #endif  // TREESNE_CLI_PATH

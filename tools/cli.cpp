@@ -449,7 +449,8 @@ po::options_description embed_snapshot_options() {
          "Write the recorded frames as one float64 .npy array of shape (frames, points, dims), in the "
          "input's order (numpy.load reads it), atomically at the end. Needs --snapshot-every.")  //
         ("snapshot-plots", text("DIR"),
-         "Draw each recorded frame as DIR/0001.png, DIR/0002.png, ... (DIR is created if missing), with "
+         "Draw each recorded frame as DIR/0001.png, DIR/0002.png, ... (DIR is made, if missing, when the "
+         "pictures are written at the end, so a failed run leaves none), with "
          "the same axes for all (the union of every frame's extent), the colours of --labels, and the "
          "iteration in the title, so that 'ffmpeg -framerate 10 -i DIR/%04d.png film.mp4' makes a film. "
          "Needs --snapshot-every.")  //
@@ -992,10 +993,8 @@ void parse_embed_files(const po::variables_map& vm, EmbedConfig& e) {
     }
     if (vm.count("checkpoint-every") && e.checkpoint_path.empty())
         throw UsageError("--checkpoint-every needs --checkpoint FILE");
-    if (!e.checkpoint_path.empty() &&
-        (e.checkpoint_path == e.output || e.checkpoint_path == "-" || e.checkpoint_path == e.plot_path))
-        throw UsageError(concat("--checkpoint ", e.checkpoint_path,
-                                ": give a file of its own (not -o, --plot or stdout)"));
+    // A --checkpoint naming another output or an input is refused by the file itself (check_distinct_files).
+    if (e.checkpoint_path == "-") throw UsageError("--checkpoint -: give a file (the state cannot go to stdout)");
     if (get(vm, "save-affinities", e.affinities_path)) {
         if (!ends_with(lower(e.affinities_path), ".mtx"))
             throw UsageError(
@@ -1153,19 +1152,11 @@ void parse_accuracy_files(const po::variables_map& vm, AccuracyConfig& a) {
             throw UsageError(concat("--", name, " needs a FILE; got ''"));
         if (path->empty()) continue;
         if (*path == "-") throw UsageError(concat("--", name, " writes a file; the table goes to stdout"));
-        for (const auto& input : a.inputs)
-            if (input == *path)
-                throw UsageError(concat("--", name, " ", *path, " is the input; refusing to overwrite it"));
     }
     if (!a.plot_path.empty() && !ends_with(lower(a.plot_path), ".png") &&
         !ends_with(lower(a.plot_path), ".svg"))
         throw UsageError(concat("--plot: unknown picture format '", a.plot_path, "'; use .png or .svg"));
-    for (std::size_t i = 0; i < 3; ++i)
-        for (std::size_t j = 0; j < i; ++j)
-            if (!outputs[i].second->empty() && *outputs[i].second == *outputs[j].second)
-                throw UsageError(concat("--", outputs[j].first, " and --", outputs[i].first,
-                                        " name the same file ", *outputs[i].second,
-                                        "; give each output its own"));
+    // An output naming an input or another output is refused by the file itself (check_distinct_files).
 }
 
 CliConfig parse_accuracy(const std::vector<std::string>& args) {
@@ -1338,15 +1329,7 @@ void parse_transform_files(const po::variables_map& vm, TransformConfig& c) {
     if (!c.new_label_paths.empty() && c.new_label_paths.size() != c.inputs.size())
         throw UsageError(concat("give one --new-labels file per NEW_INPUT: ", c.inputs.size(), " inputs, ",
                                 c.new_label_paths.size(), " label files"));
-    std::vector<std::string> inputs = {c.reference_input, c.reference_embedding};
-    inputs.insert(inputs.end(), c.inputs.begin(), c.inputs.end());
-    for (const auto& [name, path] : {std::pair<const char*, const std::string*>{"-o", &c.output},
-                                     std::pair<const char*, const std::string*>{"--plot", &c.plot_path}})
-        for (const std::string& input : inputs)
-            if (*path == input)
-                throw UsageError(concat(name, " ", *path, " is an input; refusing to overwrite it"));
-    if (c.output == c.plot_path)
-        throw UsageError(concat("-o and --plot name the same file ", c.output, "; give each output its own"));
+    // An output naming an input or another output is refused by the file itself (check_distinct_files).
 }
 
 /// The introduction of 'treesne transform --help'.

@@ -74,16 +74,19 @@ void write_text(const std::string& path, const std::string& text) {
     file.commit();
 }
 
-void write_accuracy_outputs(const AccuracyConfig& a, const AccuracyReport& report, Progress& progress) {
+/// --json, --csv and --plot under temporary names, then renamed into place together (OutputBatch): a
+/// failure or a signal while writing replaces none of them. Returns the exit status.
+int write_accuracy_outputs(const AccuracyConfig& a, const AccuracyReport& report, Progress& progress) {
     g_phase.store(writing);
+    OutputBatch outputs;
     if (!a.json_path.empty()) {
         Stopwatch clock;
-        write_text(a.json_path, format_accuracy_json(report));
+        outputs.write(a.json_path, [&](const std::string& temp) { write_text(temp, format_accuracy_json(report)); });
         progress.done("write", clock.seconds(), a.json_path);
     }
     if (!a.csv_path.empty()) {
         Stopwatch clock;
-        write_text(a.csv_path, format_accuracy_csv(report));
+        outputs.write(a.csv_path, [&](const std::string& temp) { write_text(temp, format_accuracy_csv(report)); });
         progress.done("write", clock.seconds(), a.csv_path);
     }
     if (!a.plot_path.empty()) {
@@ -93,9 +96,23 @@ void write_accuracy_outputs(const AccuracyConfig& a, const AccuracyReport& repor
                    a.inputs.size() > 1 ? concat(" + ", a.inputs.size() - 1, " more") : std::string(), ", ",
                    report.points, " points", report.points < report.input_points ? " (sample)" : "", ", ",
                    report.dims, "-D, perplexity ", report.perplexity, ", ", report.threads, " threads");
-        plot_accuracy(a.plot_path, report, title);
+        outputs.write(a.plot_path, [&](const std::string& temp) { plot_accuracy(temp, report, title); });
         progress.done("plot", clock.seconds(), a.plot_path);
     }
+    if (g_cancel.load()) return report_interrupted_while_writing(progress);
+    outputs.commit();
+    return 0;
+}
+
+/// Every file-valued option of accuracy, for check_distinct_files.
+std::vector<NamedFile> accuracy_files(const AccuracyConfig& a) {
+    std::vector<NamedFile> files;
+    for (const auto& path : a.inputs) files.push_back({"the input", path});
+    for (const auto& path : a.label_paths) files.push_back({"--labels", path});
+    files.push_back({"--json", a.json_path, FileRole::output});
+    files.push_back({"--csv", a.csv_path, FileRole::output});
+    files.push_back({"--plot", a.plot_path, FileRole::output});
+    return files;
 }
 
 }  // namespace
@@ -104,6 +121,7 @@ int run_accuracy(const CliConfig& config, std::ostream& out) {
     const AccuracyConfig& a = config.accuracy;
     Progress progress(config.verbosity, ::isatty(STDERR_FILENO) == 1);
     SignalScope signals;  // nothing is written before the end: a signal ends the process at once
+    check_distinct_files(accuracy_files(a));
     check_accuracy_outputs(a);
 
     Stopwatch read_time;
@@ -122,8 +140,7 @@ int run_accuracy(const CliConfig& config, std::ostream& out) {
     progress.end_line();
     out << format_accuracy_table(report);
     out.flush();
-    write_accuracy_outputs(a, report, progress);
-    return 0;
+    return write_accuracy_outputs(a, report, progress);
 }
 
 }  // namespace treesne::cli

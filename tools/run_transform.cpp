@@ -178,26 +178,52 @@ Matrix transform_stages(const TransformConfig& c, const TransformData& d, Option
     return y;
 }
 
-void write_transform_outputs(const TransformConfig& c, const TransformData& d, const Matrix& y,
-                             Progress& progress) {
+/// The picture and the embedding under temporary names, then both renamed into place, -o last
+/// (OutputBatch): a failure or a signal while writing replaces neither. -o - goes to stdout after the
+/// picture is staged.
+int write_transform_outputs(const TransformConfig& c, const TransformData& d, const Matrix& y,
+                            Progress& progress) {
     g_phase.store(writing);
+    OutputBatch outputs;
+    if (!c.plot_path.empty()) {
+        Stopwatch clock;
+        progress.start("plot");
+        PlotOptions plot;
+        plot.title = concat(file_name(c.inputs[0]),
+                            c.inputs.size() > 1 ? concat(" + ", c.inputs.size() - 1, " more") : "", ": ", y.rows(),
+                            " new points over ", file_name(c.reference_embedding), " (", d.y_ref.rows(),
+                            " points, faded)");
+        plot.background = d.y_ref.view();
+        plot.background_labels = d.labels.codes.empty() ? nullptr : &d.labels;
+        outputs.write(c.plot_path, [&](const std::string& temp) {
+            plot_embedding(temp, y, d.new_labels.codes.empty() ? nullptr : &d.new_labels, plot);
+        });
+        progress.done("plot", clock.seconds(), c.plot_path);
+    }
+    if (g_cancel.load()) return report_interrupted_while_writing(progress);
     Stopwatch clock;
     progress.start("write");
-    io::write_matrix(c.output, y);
+    if (c.output == "-") {
+        io::write_matrix(c.output, y);
+    } else {
+        outputs.write(c.output, [&](const std::string& temp) { io::write_matrix(temp, y); });
+    }
+    outputs.commit();
     progress.done("write", clock.seconds(),
                   concat(c.output == "-" ? "stdout" : c.output, " (", y.rows(), " x ", y.cols(), ")"));
-    if (c.plot_path.empty() || g_cancel.load()) return;
-    clock = Stopwatch();
-    progress.start("plot");
-    PlotOptions plot;
-    plot.title =
-        concat(file_name(c.inputs[0]), c.inputs.size() > 1 ? concat(" + ", c.inputs.size() - 1, " more") : "",
-               ": ", y.rows(), " new points over ", file_name(c.reference_embedding), " (", d.y_ref.rows(),
-               " points, faded)");
-    plot.background = d.y_ref.view();
-    plot.background_labels = d.labels.codes.empty() ? nullptr : &d.labels;
-    plot_embedding(c.plot_path, y, d.new_labels.codes.empty() ? nullptr : &d.new_labels, plot);
-    progress.done("plot", clock.seconds(), c.plot_path);
+    return 0;
+}
+
+/// Every file-valued option of transform, for check_distinct_files.
+std::vector<NamedFile> transform_files(const TransformConfig& c) {
+    std::vector<NamedFile> files = {{"the reference input", c.reference_input},
+                                    {"the reference embedding", c.reference_embedding}};
+    for (const auto& path : c.inputs) files.push_back({"the new input", path});
+    files.push_back({"--labels", c.label_path});
+    for (const auto& path : c.new_label_paths) files.push_back({"--new-labels", path});
+    files.push_back({"-o", c.output, FileRole::output});
+    files.push_back({"--plot", c.plot_path, FileRole::output});
+    return files;
 }
 
 }  // namespace
@@ -205,6 +231,7 @@ void write_transform_outputs(const TransformConfig& c, const TransformData& d, c
 int run_transform(const TransformConfig& c) {
     Progress progress(c.verbosity, ::isatty(STDERR_FILENO) == 1);
     SignalScope signals;  // nothing is written before the end: a signal ends the process at once
+    check_distinct_files(transform_files(c));
     if (c.output != "-") io::check_writable(c.output);
     if (!c.plot_path.empty()) io::check_writable(c.plot_path, false);
 
@@ -218,8 +245,7 @@ int run_transform(const TransformConfig& c) {
         progress.line(concat("accuracy: ", format_value(new_point_accuracy(d, y, options.threads)), " (",
                              accuracy_k, "-NN: the share of new points whose ", accuracy_k,
                              " nearest reference points vote for the point's own label)"));
-    write_transform_outputs(c, d, y, progress);
-    return 0;
+    return write_transform_outputs(c, d, y, progress);
 }
 
 }  // namespace treesne::cli
