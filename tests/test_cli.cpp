@@ -1819,4 +1819,36 @@ TEST_CASE("cli binary: a run that fails while writing replaces no output and lea
     CHECK(leftover_temporaries(dir.path().string()).empty());
 }
 
+TEST_CASE("cli binary: evaluate and accuracy honour --memory-limit like embed") {
+    TempDir dir;
+    const Blobs b = make_blobs(100, 3, 2);
+    write_csv(dir / "data.csv", b.x);
+    const std::string in = quote(dir / "data.csv");
+    REQUIRE(run_cli(dir, "embed " + in + " -o " + quote(dir / "y.csv") + fast).status == 0);
+    const std::string evaluate = "evaluate " + in + " " + quote(dir / "y.csv") + " --perplexity 5 --threads 1";
+    const std::string accuracy = "accuracy " + in + " --theta 0.5 --iterations 20 --threads 1";
+    for (const std::string& command : {evaluate, accuracy}) {
+        CAPTURE(command);
+        const Run refused = run_cli(dir, command + " --memory-limit 0.000001 --quiet");
+        CHECK(refused.status == 1);
+        check_one_error_line(refused);
+        CHECK(contains(refused.err, " needs about "));
+        CHECK(contains(refused.err, "is allowed by --memory-limit"));
+        CHECK(refused.out.empty());  // refused before any measurement
+        const Run unchecked = run_cli(dir, command + " --memory-limit 0 --quiet");
+        CAPTURE(unchecked.err);
+        CHECK(unchecked.status == 0);
+        const Run verbose = run_cli(dir, command + " --verbose");
+        CHECK(verbose.status == 0);
+        CHECK(contains(verbose.err, "memory: about "));
+    }
+    CHECK(run_cli(dir, evaluate + " --memory-limit -1").status == 2);
+    for (const char* command : {"evaluate", "accuracy", "transform"}) {
+        CAPTURE(command);
+        const Run help = run_cli(dir, std::string(command) + " --help");
+        CHECK(help.status == 0);
+        CHECK(contains(help.out, "--memory-limit GIB"));
+    }
+}
+
 #endif  // TREESNE_CLI_PATH

@@ -298,4 +298,21 @@ TEST_CASE("treesne transform: a picture that cannot be written leaves -o as it w
     CHECK_FALSE(std::filesystem::exists(dir / "o.png"));
 }
 
+TEST_CASE("treesne transform: --memory-limit refuses before any work; 0 turns the check off") {
+    TempDir dir;
+    write_inputs(dir);
+    const std::string files =
+        quoted(dir / "ref.csv") + " " + quoted(dir / "ref_emb.csv") + " " + quoted(dir / "new.csv");
+    const Outcome refused = run_treesne(dir, "transform " + files + " -o " + quoted(dir / "m.csv") +
+                                                 " --threads 1 --quiet --memory-limit 0.000001");
+    CHECK(refused.status == 1);
+    CHECK(one_error_line(refused.err));
+    CHECK(refused.err.find("transform needs about ") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(dir / "m.csv"));
+    const Outcome unchecked = run_treesne(dir, "transform " + files + " -o " + quoted(dir / "m.csv") +
+                                                   " --threads 1 --quiet --memory-limit 0");
+    CHECK(unchecked.status == 0);
+    CHECK(std::filesystem::exists(dir / "m.csv"));
+}
+
 #endif  // TREESNE_CLI_PATH

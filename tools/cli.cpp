@@ -158,14 +158,14 @@ po::options_description running_options(bool evaluate) {
     po::options_description o;
     o.add_options()  //
         ("threads", text("N"),
-         with_default("Worker threads; 0 = all cores. The result does not depend on it.", d.threads).c_str());
+         with_default("Worker threads; 0 = all cores. The result does not depend on it.", d.threads).c_str())  //
+        ("memory-limit", text("GIB"),
+         "Refuse, before the large allocations, a run whose memory estimate (shown by --verbose) exceeds "
+         "GIB gibibytes besides the input; 0 = no check. Default: the memory available now "
+         "(MemAvailable, "
+         "or the container's limit).");
     if (!evaluate) {
         o.add_options()  //
-            ("memory-limit", text("GIB"),
-             "Refuse, before the large allocations, a run whose memory estimate (shown by --verbose) exceeds "
-             "GIB gibibytes besides the input; 0 = no check. Default: the memory available now "
-             "(MemAvailable, "
-             "or the container's limit).")  //
             ("log-every", text("N"),
              with_default("Progress interval: without a terminal, a line every N iterations (0 = only at "
                           "the end); on a terminal, a live line rewritten every 10 iterations unless N is "
@@ -733,6 +733,14 @@ bool valid_dof(double v) {
     return v > 0 && v <= max_dof;
 }
 
+/// --memory-limit GIB: unset when not given (then the memory available is the limit), 0 = no check.
+std::optional<double> memory_limit(const po::variables_map& vm) {
+    if (!vm.count("memory-limit")) return std::nullopt;
+    double limit = 0;
+    number(vm, "memory-limit", limit, ">= 0", nonnegative);
+    return limit;
+}
+
 /// "30" or "30,300": the perplexities of --perplexity, each >= 1.
 std::vector<double> parse_perplexities(const std::string& text) {
     std::vector<double> values;
@@ -986,11 +994,7 @@ void parse_embed_files(const po::variables_map& vm, EmbedConfig& e) {
     get(vm, "checkpoint", e.checkpoint_path);
     if (vm.count("checkpoint") && e.checkpoint_path.empty()) throw UsageError("--checkpoint needs a FILE");
     integer(vm, "checkpoint-every", e.checkpoint_every, 1);
-    if (vm.count("memory-limit")) {
-        double limit = 0;
-        number(vm, "memory-limit", limit, ">= 0", nonnegative);
-        e.memory_limit_gib = limit;
-    }
+    e.memory_limit_gib = memory_limit(vm);
     if (vm.count("checkpoint-every") && e.checkpoint_path.empty())
         throw UsageError("--checkpoint-every needs --checkpoint FILE");
     // A --checkpoint naming another output or an input is refused by the file itself (check_distinct_files).
@@ -1087,6 +1091,7 @@ CliConfig parse_evaluate(const std::vector<std::string>& args) {
     if (e.sample == 1) throw UsageError("--sample must be 0 (all points) or at least 2; got 1");
     integer(vm, "trust-queries", e.trust_queries, 0);
     integer(vm, "threads", e.threads, 0, 1 << 20);
+    e.memory_limit_gib = memory_limit(vm);
     std::string value;
     if (get(vm, "seed", value)) e.seed = to_seed("--seed", value);
     e.json = flag(vm, "json");
@@ -1121,6 +1126,7 @@ void parse_accuracy_options(const po::variables_map& vm, AccuracyConfig& a) {
     integer(vm, "iterations", o.optimizer.iterations, 0);
     number(vm, "dof", o.optimizer.dof, "in (0, 1e6]", valid_dof);
     integer(vm, "threads", o.threads, 0, 1 << 20);
+    a.memory_limit_gib = memory_limit(vm);
     std::string value;
     if (get(vm, "seed", value)) o.seed = to_seed("--seed", value);
     if (get(vm, "knn", value)) {
@@ -1300,6 +1306,7 @@ void parse_transform_options(const po::variables_map& vm, TransformConfig& c) {
     t.repel_new = flag(vm, "repel-new");
     if (get(vm, "seed", value)) o.seed = to_seed("--seed", value);
     integer(vm, "threads", o.threads, 0, 1 << 20);
+    c.memory_limit_gib = memory_limit(vm);
     integer(vm, "log-every", o.report_every, 0);
     c.log_every_given = vm.count("log-every") > 0;
 }

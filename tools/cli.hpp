@@ -71,6 +71,7 @@ struct EvaluateConfig {
     std::uint64_t seed = Options{}.seed;  ///< of --sample
     int threads = 0;                      ///< 0 = all
     bool json = false;                    ///< one JSON object instead of aligned text
+    std::optional<double> memory_limit_gib;  ///< --memory-limit GiB (0 = no check); unset = what is available
 };
 
 /// Everything `treesne accuracy` needs besides the data.
@@ -84,6 +85,7 @@ struct AccuracyConfig {
     std::string json_path;     ///< --json FILE; empty = none
     std::string csv_path;      ///< --csv FILE; empty = none
     std::string plot_path;     ///< --plot FILE.png|.svg; empty = none
+    std::optional<double> memory_limit_gib;  ///< --memory-limit GiB (0 = no check); unset = what is available
 };
 
 /// Everything `treesne transform` needs besides the data.
@@ -100,6 +102,7 @@ struct TransformConfig {
     std::string plot_path;                     ///< --plot FILE.png|.svg; empty = none
     bool log_every_given = false;              ///< --log-every was given
     Verbosity verbosity = Verbosity::normal;
+    std::optional<double> memory_limit_gib;  ///< --memory-limit GiB (0 = no check); unset = what is available
 };
 
 /// Parses the arguments of `treesne transform` (those after the command name). Throws UsageError with

@@ -589,6 +589,36 @@ EvaluateInputs read_evaluate_inputs(const EvaluateConfig& e, Progress& progress)
     return in;
 }
 
+/// The memory of evaluate's stages for the data as loaded (after any --sample): the PCA, the kNN graph and
+/// P of the KL divergence, and the neighbourhoods of the measures, sized by estimate_memory's parts.
+MemoryEstimate evaluate_memory(const EvaluateInputs& in, const EvaluateConfig& e, const Options& options) {
+    const index_t n = in.x.rows(), d = in.x.cols();
+    const MemoryEstimate base = estimate_memory(n, d, options);
+    const double rows = static_cast<double>(n);
+    const double embedding = 8 * rows * static_cast<double>(in.y.cols());
+    const double loaded = 8 * rows * static_cast<double>(d) + embedding;
+    const bool reduce = options.pca_dims > 0 && options.pca_dims < d;
+    const double data = 8 * rows * static_cast<double>(reduce ? options.pca_dims : d);
+    // knn_preservation and trustworthiness hold the input's and the embedding's k-NN graphs.
+    const double measured = 2 * rows * static_cast<double>(std::min<index_t>(e.k, n)) * 12;
+    std::vector<MemoryStage> stages;
+    if (reduce) stages.push_back(memory_stage("pca", {{"input", loaded}, {"PCA", base.pca}}));
+    stages.push_back(memory_stage("neighbours", {{"input", data},
+                                                 {"embedding", embedding},
+                                                 {"kNN graph", base.neighbors},
+                                                 {"search buffers", base.neighbor_search}}));
+    stages.push_back(memory_stage("affinities", {{"input", data},
+                                                 {"embedding", embedding},
+                                                 {"kNN graph", base.neighbors},
+                                                 {"P workspace", base.affinity_workspace},
+                                                 {"P", base.affinities}}));
+    stages.push_back(memory_stage("measures", {{"input", data},
+                                               {"embedding", embedding},
+                                               {"k-NN graphs", measured},
+                                               {"search buffers", base.neighbor_search}}));
+    return memory_estimate(loaded, std::move(stages));
+}
+
 /// Keeps e.sample seeded random rows of the data, the embedding and the labels.
 void sample_rows(EvaluateInputs& in, const EvaluateConfig& e, Progress& progress) {
     const index_t all = in.x.rows();
@@ -740,6 +770,10 @@ int run_evaluate(const CliConfig& config, std::ostream& out) {
     validate(options, v.points, in.x.cols());
     if (e.k > v.points - 1)
         throw InvalidArgument(concat("--k ", e.k, " needs more than ", e.k, " points; got ", v.points));
+    const MemoryEstimate memory = evaluate_memory(in, e, options);
+    if (progress.verbose()) print_command_memory(progress, memory);
+    require_command_memory(memory, e.memory_limit_gib, "evaluate",
+                           "use --sample M to evaluate M random points, or --pca");
     if (e.pca_dims > 0) {
         Stopwatch pca_time;
         progress.start("pca");

@@ -38,6 +38,51 @@ void print_accuracy_settings(Progress& progress, const AccuracyConfig& a, index_
     progress.line(s.str());
 }
 
+/// The memory of measure_accuracy: the sample and its PCA, the Barnes-Hut run that makes the three
+/// embeddings (estimate_memory's stages), and with --runs a full run per theta, the exact t-SNE run (dense
+/// P, N^2 doubles three times while built) and the dense P of the KL divergences (twice while built),
+/// each beside the study's P and embeddings.
+MemoryEstimate accuracy_memory(const AccuracyConfig& a, index_t input_points, index_t cols) {
+    const AccuracyOptions& m = a.accuracy;
+    const index_t n = m.sample > 0 && m.sample < input_points ? m.sample : input_points;
+    Options o = a.options;
+    o.optimizer.method = Method::barnes_hut;
+    const MemoryEstimate study = estimate_memory(n, cols, o);
+    const double loaded = 8 * static_cast<double>(input_points) * static_cast<double>(cols);
+    const double sample = n < input_points ? study.input : 0.0;
+    const double reduced = study.pca;
+    const double embeddings = 3 * 8 * static_cast<double>(n) * o.dims;
+    std::vector<MemoryStage> stages;
+    for (const MemoryStage& stage : study.stages) {
+        MemoryStage s = memory_stage(stage.name, {{"input", loaded}, {"sample", sample}});
+        for (const auto& [part, bytes] : stage.parts) {
+            if (part == "input") continue;  // the study's data: the loaded input or the sample, counted above
+            s.parts.emplace_back(part, bytes);
+            s.bytes += bytes;
+        }
+        stages.push_back(std::move(s));
+    }
+    if (m.runs) {
+        const index_t d_used = o.pca_dims > 0 && o.pca_dims < cols ? o.pca_dims : cols;
+        Options run = o;
+        run.pca_dims = 0;
+        const MemoryEstimate bh = estimate_memory(n, d_used, run);
+        run.optimizer.method = Method::exact_tsne;
+        const MemoryEstimate exact = estimate_memory(n, d_used, run);
+        const double dense = 8 * static_cast<double>(n) * static_cast<double>(n);
+        for (const auto& [name, bytes] : {std::pair<const char*, double>{"Barnes-Hut run", bh.peak - bh.input},
+                                          {"exact run", exact.peak - exact.input},
+                                          {"dense P", 2 * dense}})
+            stages.push_back(memory_stage("runs", {{"input", loaded},
+                                                   {"sample", sample},
+                                                   {"PCA copy", reduced},
+                                                   {"P", study.affinities},
+                                                   {"embeddings", embeddings},
+                                                   {name, bytes}}));
+    }
+    return memory_estimate(loaded, std::move(stages));
+}
+
 /// What a finished stage of measure_accuracy did, for its "stage: detail in 1.2 s" line.
 std::string stage_detail(const std::string& stage, const AccuracyConfig& a, index_t n) {
     const Options& o = a.options;
@@ -131,6 +176,10 @@ int run_accuracy(const CliConfig& config, std::ostream& out) {
     io::Labels labels;
     if (!a.label_paths.empty()) labels = read_labels_checked(a.label_paths, x.rows());
     if (progress.verbose()) print_accuracy_settings(progress, a, x.rows());
+    const MemoryEstimate memory = accuracy_memory(a, x.rows(), x.cols());
+    if (progress.verbose()) print_command_memory(progress, memory);
+    require_command_memory(memory, a.memory_limit_gib, "accuracy",
+                           "use --sample M to study M random points, or --pca");
 
     Stopwatch stage_clock;
     const AccuracyReport report =

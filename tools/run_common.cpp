@@ -358,4 +358,47 @@ int report_interrupted_while_writing(Progress& progress) {
     return 130;
 }
 
+MemoryStage memory_stage(const std::string& name,
+                         std::initializer_list<std::pair<const char*, double>> parts) {
+    MemoryStage stage{name, {}, 0};
+    for (const auto& [part, bytes] : parts) {
+        if (!(bytes > 0)) continue;
+        stage.parts.emplace_back(part, bytes);
+        stage.bytes += bytes;
+    }
+    return stage;
+}
+
+MemoryEstimate memory_estimate(double input, std::vector<MemoryStage> stages) {
+    MemoryEstimate e;
+    e.input = input;
+    e.stages = std::move(stages);
+    for (std::size_t i = 0; i < e.stages.size(); ++i) {
+        if (e.stages[i].bytes > e.peak) {
+            e.peak = e.stages[i].bytes;
+            e.peak_stage = i;
+        }
+    }
+    return e;
+}
+
+void require_command_memory(const MemoryEstimate& estimate, const std::optional<double>& limit_gib,
+                            const std::string& command, const std::string& advice) {
+    if (limit_gib && *limit_gib == 0) return;
+    const std::optional<double> available = limit_gib ? std::optional<double>(*limit_gib * 1073741824.0)
+                                                      : available_memory();
+    // The input is already in memory, so only the rest has to fit in what is left.
+    if (!available || !(estimate.peak - estimate.input > *available)) return;
+    throw NumericalError(concat(command, " needs about ", estimate.describe(), " but ",
+                                format_bytes(std::max(0.0, *available)),
+                                limit_gib ? " is allowed by --memory-limit" : " is available",
+                                " besides the input already loaded; ", advice));
+}
+
+void print_command_memory(Progress& progress, const MemoryEstimate& estimate) {
+    const std::optional<double> available = available_memory();
+    progress.line(concat("memory: about ", estimate.describe(), "; ",
+                         available ? format_bytes(*available) + " available" : std::string("available unknown")));
+}
+
 }  // namespace treesne::cli

@@ -9,12 +9,16 @@
 #include <cmath>
 #include <cstdio>
 #include <functional>
+#include <initializer_list>
+#include <optional>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cli.hpp"
 #include "treesne/io.hpp"
+#include "treesne/memory.hpp"
 #include "treesne/observer.hpp"
 
 namespace treesne::cli {
@@ -259,5 +263,24 @@ std::string existing_ancestor(const std::string& path);
 /// For a signal that arrived while the outputs were written: "treesne: interrupted; nothing written" on
 /// stderr. Returns the exit status 130. The caller drops its OutputBatch uncommitted.
 int report_interrupted_while_writing(Progress& progress);
+
+// --- memory ---------------------------------------------------------------------------------------------
+
+/// A stage of a command's memory estimate: the buffers alive then (parts of 0 bytes left out).
+MemoryStage memory_stage(const std::string& name,
+                         std::initializer_list<std::pair<const char*, double>> parts);
+/// An estimate made of these stages: `input` is what is already loaded when they start (not counted
+/// against the limit), the peak the largest stage.
+MemoryEstimate memory_estimate(double input, std::vector<MemoryStage> stages);
+
+/// Checks a command's memory estimate before its large allocations, as embed() checks its own: throws
+/// NumericalError with one line ("COMMAND needs about ... but ... is available ...; ADVICE") when the
+/// peak less the input exceeds --memory-limit (`limit_gib`; 0 = no check) or, without it, the memory
+/// available now (no check where that is unknown).
+void require_command_memory(const MemoryEstimate& estimate, const std::optional<double>& limit_gib,
+                            const std::string& command, const std::string& advice);
+
+/// "memory: about X; Y available" (--verbose).
+void print_command_memory(Progress& progress, const MemoryEstimate& estimate);
 
 }  // namespace treesne::cli

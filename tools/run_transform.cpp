@@ -134,6 +134,44 @@ void print_transform_settings(Progress& progress, const TransformConfig& c, cons
     progress.line(s.str());
 }
 
+/// The memory of transform's stages: the PCA fitted on the reference and applied to the new points, the
+/// search among the reference, each new point's neighbours and P row, and the optimisation's trees
+/// (over the reference and over the new points) and buffers; sized by estimate_memory's parts.
+MemoryEstimate transform_memory(const TransformConfig& c, const TransformData& d, const Options& options) {
+    const index_t n = d.x_ref.rows(), dims = d.y_ref.cols(), cols = d.x_ref.cols();
+    const bool reduce = options.pca_dims > 0 && options.pca_dims < cols;
+    const index_t d_used = reduce ? options.pca_dims : cols;
+    Options o = options;
+    o.dims = static_cast<int>(dims);
+    o.affinities.perplexity = resolve_perplexity(c.transform, options);
+    // nearest_neighbors_of searches exactly: kdtree, or brute where auto would not pick the kd-tree
+    o.neighbors.backend = o.neighbors.backend == KnnBackend::kdtree ||
+                                  resolve_backend(KnnBackend::automatic, n, d_used) == KnnBackend::kdtree
+                              ? KnnBackend::kdtree
+                              : KnnBackend::brute;
+    const MemoryEstimate reference = estimate_memory(n, cols, o);
+    const MemoryEstimate fresh = estimate_memory(d.x_new.rows(), cols, o);
+    const double m = static_cast<double>(d.x_new.rows());
+    const double k = static_cast<double>(neighbor_count(o.affinities.perplexity, n));
+    const double loaded = 8 * (static_cast<double>(n) * static_cast<double>(cols + dims) + m * static_cast<double>(cols));
+    const double reduced = reduce ? reference.pca + 8 * m * static_cast<double>(d_used) : 0.0;
+    const double graph = m * k * (4 + 8);
+    std::vector<MemoryStage> stages;
+    if (reduce) stages.push_back(memory_stage("pca", {{"input", loaded}, {"PCA", reduced}}));
+    stages.push_back(memory_stage("neighbours", {{"input", loaded},
+                                                 {"PCA copies", reduced},
+                                                 {"search buffers", reference.neighbor_search},
+                                                 {"kNN graph", graph}}));
+    // Y0, Y, velocity, gains, gradient, the repulsions and the returned copy: about 8 M x dims doubles.
+    stages.push_back(memory_stage("optimise", {{"input", loaded},
+                                               {"PCA copies", reduced},
+                                               {"kNN graph", graph},
+                                               {"P", m * k * 4},
+                                               {"trees", reference.tree + fresh.tree},
+                                               {"optimiser", 8 * m * static_cast<double>(dims) * 8}}));
+    return memory_estimate(loaded, std::move(stages));
+}
+
 /// PCA, neighbours, start and optimisation, each a stage on stderr.
 Matrix transform_stages(const TransformConfig& c, const TransformData& d, Options options,
                         Progress& progress) {
@@ -239,6 +277,10 @@ int run_transform(const TransformConfig& c) {
     Options options = c.options;
     if (progress.terminal() && !c.log_every_given && options.report_every > 10) options.report_every = 10;
     validate_transform(d.x_ref, d.y_ref, d.x_new, options, c.transform);
+    const MemoryEstimate memory = transform_memory(c, d, options);
+    if (progress.verbose()) print_command_memory(progress, memory);
+    require_command_memory(memory, c.memory_limit_gib, "transform",
+                           "transform fewer new points at a time, or use --pca or a smaller --perplexity");
 
     const Matrix y = transform_stages(c, d, options, progress);
     if (!d.labels.codes.empty() && !d.new_labels.codes.empty())
