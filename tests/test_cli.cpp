@@ -1819,6 +1819,31 @@ TEST_CASE("cli binary: a run that fails while writing replaces no output and lea
     CHECK(leftover_temporaries(dir.path().string()).empty());
 }
 
+TEST_CASE("cli binary: --threads far above the cores is lowered, with a note, to the same result") {
+    TempDir dir;
+    const Blobs b = make_blobs(120, 3, 3);
+    write_csv(dir / "data.csv", b.x);
+    const std::string in = quote(dir / "data.csv");
+    const std::string run = " --perplexity 5 --iterations 60 --exaggeration-iterations 20";
+    REQUIRE(run_cli(dir, "embed " + in + " -o " + quote(dir / "one.csv") + run + " --quiet --threads 1").status == 0);
+    const Run many = run_cli(dir, "embed " + in + " -o " + quote(dir / "many.csv") + run + " --threads 100000");
+    CAPTURE(many.err);
+    REQUIRE(many.status == 0);
+    CHECK(contains(many.err, "note: --threads 100000 is more than this machine's limit of "));
+    CHECK(slurp(dir / "many.csv") == slurp(dir / "one.csv"));
+    for (const std::string& command :
+         {"evaluate " + in + " " + quote(dir / "one.csv") + " --perplexity 5",
+          "accuracy " + in + " --theta 0.5 --iterations 20",
+          "transform " + in + " " + quote(dir / "one.csv") + " " + in + " -o " + quote(dir / "t.csv") +
+              " --perplexity 5 --iterations 20"}) {
+        CAPTURE(command);
+        const Run r = run_cli(dir, command + " --quiet --threads 1048576");
+        CAPTURE(r.err);
+        CHECK(r.status == 0);
+        CHECK(r.err.empty());
+    }
+}
+
 TEST_CASE("cli binary: evaluate and accuracy honour --memory-limit like embed") {
     TempDir dir;
     const Blobs b = make_blobs(100, 3, 2);
@@ -1848,6 +1873,7 @@ TEST_CASE("cli binary: evaluate and accuracy honour --memory-limit like embed") 
         const Run help = run_cli(dir, std::string(command) + " --help");
         CHECK(help.status == 0);
         CHECK(contains(help.out, "--memory-limit GIB"));
+        CHECK(contains(help.out, "At most 4 x the cores"));
     }
 }
 

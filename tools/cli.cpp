@@ -158,7 +158,10 @@ po::options_description running_options(bool evaluate) {
     po::options_description o;
     o.add_options()  //
         ("threads", text("N"),
-         with_default("Worker threads; 0 = all cores. The result does not depend on it.", d.threads).c_str())  //
+         with_default("Worker threads; 0 = all cores. At most 4 x the cores: a larger N only adds overhead "
+                      "and is lowered to that, with a note. The result does not depend on it.",
+                      d.threads)
+             .c_str())  //
         ("memory-limit", text("GIB"),
          "Refuse, before the large allocations, a run whose memory estimate (shown by --verbose) exceeds "
          "GIB gibibytes besides the input; 0 = no check. Default: the memory available now "

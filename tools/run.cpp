@@ -677,6 +677,7 @@ int run_embed(const CliConfig& config) {
     Progress progress(config.verbosity, ::isatty(STDERR_FILENO) == 1);
     SignalScope signals;
     check_distinct_files(embed_files(e));
+    note_thread_limit(progress, options.threads);
 
     EmbedInputs in = read_embed_inputs(e, options, progress);
     if (in.graph) options.affinities.k = in.graph->k;  // a given graph's neighbours are all there are
@@ -754,6 +755,7 @@ int run_evaluate(const CliConfig& config, std::ostream& out) {
     files.push_back({"the embedding", e.embedding});
     for (const auto& path : e.label_paths) files.push_back({"--labels", path});
     check_distinct_files(files);
+    note_thread_limit(progress, e.threads);
 
     EvaluateInputs in = read_evaluate_inputs(e, progress);
     Evaluation v;

@@ -167,6 +167,7 @@ int run_accuracy(const CliConfig& config, std::ostream& out) {
     Progress progress(config.verbosity, ::isatty(STDERR_FILENO) == 1);
     SignalScope signals;  // nothing is written before the end: a signal ends the process at once
     check_distinct_files(accuracy_files(a));
+    note_thread_limit(progress, a.options.threads);
     check_accuracy_outputs(a);
 
     Stopwatch read_time;

@@ -15,6 +15,7 @@
 #include <system_error>
 
 #include "run_snapshots.hpp"
+#include "treesne/parallel.hpp"
 
 namespace treesne::cli {
 
@@ -399,6 +400,12 @@ void print_command_memory(Progress& progress, const MemoryEstimate& estimate) {
     const std::optional<double> available = available_memory();
     progress.line(concat("memory: about ", estimate.describe(), "; ",
                          available ? format_bytes(*available) + " available" : std::string("available unknown")));
+}
+
+void note_thread_limit(Progress& progress, int requested) {
+    if (requested > thread_limit())
+        progress.line(concat("note: --threads ", requested, " is more than this machine's limit of ",
+                             thread_limit(), " (4 x its processors); using ", thread_limit()));
 }
 
 }  // namespace treesne::cli

@@ -283,4 +283,7 @@ void require_command_memory(const MemoryEstimate& estimate, const std::optional<
 /// "memory: about X; Y available" (--verbose).
 void print_command_memory(Progress& progress, const MemoryEstimate& estimate);
 
+/// One line when `requested` threads exceed thread_limit() (the number actually used). Not with --quiet.
+void note_thread_limit(Progress& progress, int requested);
+
 }  // namespace treesne::cli

@@ -270,6 +270,7 @@ int run_transform(const TransformConfig& c) {
     Progress progress(c.verbosity, ::isatty(STDERR_FILENO) == 1);
     SignalScope signals;  // nothing is written before the end: a signal ends the process at once
     check_distinct_files(transform_files(c));
+    note_thread_limit(progress, c.options.threads);
     if (c.output != "-") io::check_writable(c.output);
     if (!c.plot_path.empty()) io::check_writable(c.plot_path, false);
 
