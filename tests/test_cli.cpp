@@ -1698,7 +1698,6 @@ TEST_CASE("cli binary: a diverging exact run exits 1 naming the iteration and wr
     CHECK_FALSE(fs::exists(dir / "y.csv"));
 }
 
-
 /// Runs `sh -c 'trap "" XFSZ; ulimit -f BLOCKS; exec treesne ARGS'`: every file the program writes is cut off
 /// at BLOCKS KiB (the write fails with EFBIG), so that a run fails while writing, at a known output.
 Run run_cli_file_limit(const TempDir& dir, int kib, const std::string& args) {
@@ -1738,27 +1737,31 @@ TEST_CASE("cli binary: accuracy and embed refuse an output that is an input or a
     const std::string data = slurp(dir / "data.csv"), names = slurp(dir / "names.csv");
     const std::string in = quote(dir / "data.csv");
     const std::string accuracy = " --theta 0.5 --iterations 20 --threads 1";
-    const std::string embed = " --labels " + quote(dir / "labels.csv") + " --perplexity 5 --iterations 20 --threads 1";
+    const std::string embed =
+        " --labels " + quote(dir / "labels.csv") + " --perplexity 5 --iterations 20 --threads 1";
     struct Case {
         std::string args, expect;
     };
     const Case cases[] = {
         {"accuracy " + in + " --csv " + quote(dir.path().string() + "/./data.csv") + accuracy,
          "--csv " + dir.path().string() + "/./data.csv is the same file as the input"},
-        {"accuracy " + in + " --json " + quote(dir / "r.txt") + " --csv " + quote(dir / "sub/../r.txt") + accuracy,
+        {"accuracy " + in + " --json " + quote(dir / "r.txt") + " --csv " + quote(dir / "sub/../r.txt") +
+             accuracy,
          "--json " + (dir / "r.txt") + " and --csv " + (dir / "sub/../r.txt") + " name the same file"},
         {"accuracy " + in + " --plot " + quote(dir / "hard.png") + accuracy,
          "--plot " + (dir / "hard.png") + " is the same file as the input"},
-        {"accuracy " + in + " --labels " + quote(dir / "labels.csv") + " --json " + quote(dir / "labels.csv") +
-             accuracy,
+        {"accuracy " + in + " --labels " + quote(dir / "labels.csv") + " --json " +
+             quote(dir / "labels.csv") + accuracy,
          "--json " + (dir / "labels.csv") + " is the same file as --labels"},
-        {"embed " + in + embed + " --label-names " + quote(dir / "names.csv") + " -o " + quote(dir / "names.csv"),
+        {"embed " + in + embed + " --label-names " + quote(dir / "names.csv") + " -o " +
+             quote(dir / "names.csv"),
          "-o " + (dir / "names.csv") + " is the same file as --label-names"},
-        {"embed " + in + embed + " --label-names " + quote(dir / "names.csv") + " -o " + quote(dir / "y.csv") +
-             " --kl-log " + quote(dir / "./names.csv"),
+        {"embed " + in + embed + " --label-names " + quote(dir / "names.csv") + " -o " +
+             quote(dir / "y.csv") + " --kl-log " + quote(dir / "./names.csv"),
          "--kl-log " + (dir / "./names.csv") + " is the same file as --label-names"},
         // Outputs not there yet, one spelled through a linked directory.
-        {"embed " + in + embed + " -o " + quote(dir / "sub/y.csv") + " --checkpoint " + quote(dir / "linked/y.csv"),
+        {"embed " + in + embed + " -o " + quote(dir / "sub/y.csv") + " --checkpoint " +
+             quote(dir / "linked/y.csv"),
          "-o " + (dir / "sub/y.csv") + " and --checkpoint " + (dir / "linked/y.csv") + " name the same file"},
     };
     for (const Case& c : cases) {
@@ -1774,7 +1777,8 @@ TEST_CASE("cli binary: accuracy and embed refuse an output that is an input or a
     CHECK_FALSE(fs::exists(dir / "sub/y.csv"));
     CHECK(leftover_temporaries(dir.path().string()).empty());
     // Names that are not files are names: --label-names a,b,c may sit beside an output called a,b,c.csv.
-    const Run listed = run_cli(dir, "embed " + in + embed + " --label-names a,b,c -o " + quote(dir / "a,b,c.csv") + " --quiet");
+    const Run listed = run_cli(
+        dir, "embed " + in + embed + " --label-names a,b,c -o " + quote(dir / "a,b,c.csv") + " --quiet");
     CAPTURE(listed.err);
     CHECK(listed.status == 0);
 }
@@ -1787,8 +1791,9 @@ TEST_CASE("cli binary: a run that fails while writing replaces no output and lea
     spit(dir / "P.mtx", "earlier affinities\n");
     // -o (200 x 2 as text, about 8 KiB) fits under the 40 KiB limit; P (about 4,500 entries) does not.
     const std::string args = "embed " + quote(dir / "data.csv") + " -o " + quote(dir / "y.csv") +
-                             " --save-affinities " + quote(dir / "P.mtx") + " --snapshot-every 20 --snapshot-plots " +
-                             quote(dir / "frames") + " --kl-log " + quote(dir / "kl.csv") + fast;
+                             " --save-affinities " + quote(dir / "P.mtx") +
+                             " --snapshot-every 20 --snapshot-plots " + quote(dir / "frames") + " --kl-log " +
+                             quote(dir / "kl.csv") + fast;
     const Run r = run_cli_file_limit(dir, 40, args);
     CHECK(r.status == 1);
     check_one_error_line(r);
@@ -1809,9 +1814,10 @@ TEST_CASE("cli binary: a run that fails while writing replaces no output and lea
     CHECK(leftover_temporaries(dir / "frames").empty());
 
     // accuracy: the small --json fits, the --plot does not; neither is written.
-    const Run accuracy = run_cli_file_limit(dir, 4, "accuracy " + quote(dir / "data.csv") + " --json " +
-                                                        quote(dir / "r.json") + " --plot " + quote(dir / "r.png") +
-                                                        " --theta 0.5 --iterations 20 --threads 1 --quiet");
+    const Run accuracy = run_cli_file_limit(dir, 4,
+                                            "accuracy " + quote(dir / "data.csv") + " --json " +
+                                                quote(dir / "r.json") + " --plot " + quote(dir / "r.png") +
+                                                " --theta 0.5 --iterations 20 --threads 1 --quiet");
     CHECK(accuracy.status == 1);
     check_one_error_line(accuracy);
     CHECK_FALSE(fs::exists(dir / "r.json"));
@@ -1825,17 +1831,19 @@ TEST_CASE("cli binary: --threads far above the cores is lowered, with a note, to
     write_csv(dir / "data.csv", b.x);
     const std::string in = quote(dir / "data.csv");
     const std::string run = " --perplexity 5 --iterations 60 --exaggeration-iterations 20";
-    REQUIRE(run_cli(dir, "embed " + in + " -o " + quote(dir / "one.csv") + run + " --quiet --threads 1").status == 0);
-    const Run many = run_cli(dir, "embed " + in + " -o " + quote(dir / "many.csv") + run + " --threads 100000");
+    REQUIRE(
+        run_cli(dir, "embed " + in + " -o " + quote(dir / "one.csv") + run + " --quiet --threads 1").status ==
+        0);
+    const Run many =
+        run_cli(dir, "embed " + in + " -o " + quote(dir / "many.csv") + run + " --threads 100000");
     CAPTURE(many.err);
     REQUIRE(many.status == 0);
     CHECK(contains(many.err, "note: --threads 100000 is more than this machine's limit of "));
     CHECK(slurp(dir / "many.csv") == slurp(dir / "one.csv"));
-    for (const std::string& command :
-         {"evaluate " + in + " " + quote(dir / "one.csv") + " --perplexity 5",
-          "accuracy " + in + " --theta 0.5 --iterations 20",
-          "transform " + in + " " + quote(dir / "one.csv") + " " + in + " -o " + quote(dir / "t.csv") +
-              " --perplexity 5 --iterations 20"}) {
+    for (const std::string& command : {"evaluate " + in + " " + quote(dir / "one.csv") + " --perplexity 5",
+                                       "accuracy " + in + " --theta 0.5 --iterations 20",
+                                       "transform " + in + " " + quote(dir / "one.csv") + " " + in + " -o " +
+                                           quote(dir / "t.csv") + " --perplexity 5 --iterations 20"}) {
         CAPTURE(command);
         const Run r = run_cli(dir, command + " --quiet --threads 1048576");
         CAPTURE(r.err);
@@ -1850,7 +1858,8 @@ TEST_CASE("cli binary: evaluate and accuracy honour --memory-limit like embed") 
     write_csv(dir / "data.csv", b.x);
     const std::string in = quote(dir / "data.csv");
     REQUIRE(run_cli(dir, "embed " + in + " -o " + quote(dir / "y.csv") + fast).status == 0);
-    const std::string evaluate = "evaluate " + in + " " + quote(dir / "y.csv") + " --perplexity 5 --threads 1";
+    const std::string evaluate =
+        "evaluate " + in + " " + quote(dir / "y.csv") + " --perplexity 5 --threads 1";
     const std::string accuracy = "accuracy " + in + " --theta 0.5 --iterations 20 --threads 1";
     for (const std::string& command : {evaluate, accuracy}) {
         CAPTURE(command);

@@ -612,10 +612,11 @@ TEST_CASE("cli snapshots: --snapshot-plots DIR is made only with the pictures, n
     TempDir dir;
     const std::string in = clustered_input(dir);
     // A diverging run fails during the optimisation, after every check: no directory is left behind.
-    const Run diverged = run_cli(dir, "embed " + quote(in) + " -o " + quote(dir / "y.csv") + common +
-                                          " --method exact_sne --learning-rate 1e12 --quiet --snapshot-every 5"
-                                          " --snapshot-plots " +
-                                          quote(dir / "new/frames"));
+    const Run diverged =
+        run_cli(dir, "embed " + quote(in) + " -o " + quote(dir / "y.csv") + common +
+                         " --method exact_sne --learning-rate 1e12 --quiet --snapshot-every 5"
+                         " --snapshot-plots " +
+                         quote(dir / "new/frames"));
     CHECK(diverged.status == 1);
     CAPTURE(diverged.err);
     CHECK(diverged.err.find("diverged") != std::string::npos);
@@ -623,8 +624,9 @@ TEST_CASE("cli snapshots: --snapshot-plots DIR is made only with the pictures, n
     CHECK_FALSE(fs::exists(dir / "y.csv"));
     // A directory that cannot be made is refused before the run, with one line, and nothing is made.
     std::ofstream(dir / "taken") << "a file\n";
-    const Run blocked = run_cli(dir, "embed " + quote(in) + " -o " + quote(dir / "y.csv") + common +
-                                         " --quiet --snapshot-every 5 --snapshot-plots " + quote(dir / "taken/frames"));
+    const Run blocked =
+        run_cli(dir, "embed " + quote(in) + " -o " + quote(dir / "y.csv") + common +
+                         " --quiet --snapshot-every 5 --snapshot-plots " + quote(dir / "taken/frames"));
     CHECK(blocked.status == 1);
     CHECK(std::count(blocked.err.begin(), blocked.err.end(), '\n') == 1);
     CHECK(blocked.err.find("--snapshot-plots " + (dir / "taken/frames") + ": cannot be created") !=

@@ -238,8 +238,8 @@ TEST_CASE("treesne transform: mismatched files and bad command lines are refused
     CHECK(read_text(dir / "out.txt").find("treesne transform") != std::string::npos);
 }
 
-
-TEST_CASE("treesne transform: an output that is an input, by any spelling or link, is refused before any work") {
+TEST_CASE(
+    "treesne transform: an output that is an input, by any spelling or link, is refused before any work") {
     TempDir dir;
     write_inputs(dir);
     namespace fs = std::filesystem;
@@ -251,7 +251,8 @@ TEST_CASE("treesne transform: an output that is an input, by any spelling or lin
     fs::create_hard_link(dir / "new_labels.txt", dir / "new_labels.png");
     std::ofstream(dir / "taken.png") << "a picture\n";
     fs::create_hard_link(dir / "taken.png", dir / "taken.csv");
-    const std::string before_new = read_text(dir / "new.csv"), before_labels = read_text(dir / "ref_labels.txt"),
+    const std::string before_new = read_text(dir / "new.csv"),
+                      before_labels = read_text(dir / "ref_labels.txt"),
                       before_new_labels = read_text(dir / "new_labels.txt");
     struct Case {
         std::string args, expect;
@@ -288,9 +289,9 @@ TEST_CASE("treesne transform: a picture that cannot be written leaves -o as it w
     std::ofstream(dir / "o.csv") << "an earlier embedding\n";
     // Every file the program writes is cut off at 4 KiB: the 40 new points (about 2 KiB of text) would
     // fit, the picture does not.
-    const std::string limited = "trap '' XFSZ; ulimit -f 4; exec " + quoted(TREESNE_CLI_PATH) + " transform " +
-                                files + " -o " + quoted(dir / "o.csv") + " --plot " + quoted(dir / "o.png") +
-                                " --threads 1 --quiet";
+    const std::string limited = "trap '' XFSZ; ulimit -f 4; exec " + quoted(TREESNE_CLI_PATH) +
+                                " transform " + files + " -o " + quoted(dir / "o.csv") + " --plot " +
+                                quoted(dir / "o.png") + " --threads 1 --quiet";
     const int raw = std::system(("sh -c " + quoted(limited) + " 2>" + quoted(dir / "err.txt")).c_str());
     CHECK((WIFEXITED(raw) && WEXITSTATUS(raw) == 1));
     CHECK(one_error_line(read_text(dir / "err.txt")));
@@ -309,8 +310,8 @@ TEST_CASE("treesne transform: --memory-limit refuses before any work; 0 turns th
     CHECK(one_error_line(refused.err));
     CHECK(refused.err.find("transform needs about ") != std::string::npos);
     CHECK_FALSE(std::filesystem::exists(dir / "m.csv"));
-    const Outcome unchecked = run_treesne(dir, "transform " + files + " -o " + quoted(dir / "m.csv") +
-                                                   " --threads 1 --quiet --memory-limit 0");
+    const Outcome unchecked = run_treesne(
+        dir, "transform " + files + " -o " + quoted(dir / "m.csv") + " --threads 1 --quiet --memory-limit 0");
     CHECK(unchecked.status == 0);
     CHECK(std::filesystem::exists(dir / "m.csv"));
 }

@@ -106,7 +106,8 @@ TEST_CASE(
     }
 }
 
-TEST_CASE("thread counts above thread_limit() are lowered: a million threads runs, with one thread's result") {
+TEST_CASE(
+    "thread counts above thread_limit() are lowered: a million threads runs, with one thread's result") {
     const int limit = treesne::thread_limit();
     CHECK(limit >= 1);
     CHECK(treesne::resolve_threads(1) == 1);

@@ -1001,7 +1001,8 @@ void parse_embed_files(const po::variables_map& vm, EmbedConfig& e) {
     if (vm.count("checkpoint-every") && e.checkpoint_path.empty())
         throw UsageError("--checkpoint-every needs --checkpoint FILE");
     // A --checkpoint naming another output or an input is refused by the file itself (check_distinct_files).
-    if (e.checkpoint_path == "-") throw UsageError("--checkpoint -: give a file (the state cannot go to stdout)");
+    if (e.checkpoint_path == "-")
+        throw UsageError("--checkpoint -: give a file (the state cannot go to stdout)");
     if (get(vm, "save-affinities", e.affinities_path)) {
         if (!ends_with(lower(e.affinities_path), ".mtx"))
             throw UsageError(

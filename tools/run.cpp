@@ -191,7 +191,8 @@ std::vector<NamedFile> embed_files(const EmbedConfig& e) {
     for (const auto& path : e.inputs) files.push_back({"the input", path});
     for (const auto& path : e.label_paths) files.push_back({"--labels", path});
     std::error_code ec;
-    if (std::filesystem::is_regular_file(e.label_names, ec)) files.push_back({"--label-names", e.label_names});
+    if (std::filesystem::is_regular_file(e.label_names, ec))
+        files.push_back({"--label-names", e.label_names});
     files.push_back({"--init", e.init_path});
     files.push_back({"--resume", e.resume_path});
     files.push_back({"--affinities", e.precomputed_affinities});
@@ -232,17 +233,19 @@ std::string plot_title(const EmbedConfig& e, const Result& r, const Options& o) 
 
 /// Stages --snapshot-plots, --snapshots and --kl-log in `outputs`. False when a signal stopped it.
 bool stage_recordings(const EmbedConfig& e, const Result& r, const io::Labels* labels, Progress& progress,
-                      const Options& o, SnapshotRecorder& snapshots, index_t trace_every, OutputBatch& outputs) {
+                      const Options& o, SnapshotRecorder& snapshots, index_t trace_every,
+                      OutputBatch& outputs) {
     if (!e.snapshot_plots_dir.empty()) {
         Stopwatch plot_time;
         progress.start("plots");
         const std::string dir = outputs.directory(e.snapshot_plots_dir);
         index_t drawn = 0;
         try {
-            drawn = snapshots.write_plots(dir, labels, plot_title(e, r, o), [&progress](index_t done, index_t total) {
-                progress.fraction("plots", static_cast<double>(done) / static_cast<double>(total));
-                return !g_cancel.load();
-            });
+            drawn = snapshots.write_plots(
+                dir, labels, plot_title(e, r, o), [&progress](index_t done, index_t total) {
+                    progress.fraction("plots", static_cast<double>(done) / static_cast<double>(total));
+                    return !g_cancel.load();
+                });
         } catch (...) {
             outputs.rethrow_naming_targets();
         }
@@ -290,7 +293,8 @@ int write_outputs(const EmbedConfig& e, const Result& r, const io::Labels* label
     if (!e.affinities_path.empty()) {
         Stopwatch affinity_time;
         progress.start("write");
-        outputs.write(e.affinities_path, [&](const std::string& temp) { io::write_affinities(temp, r.affinities); });
+        outputs.write(e.affinities_path,
+                      [&](const std::string& temp) { io::write_affinities(temp, r.affinities); });
         progress.done("write", affinity_time.seconds(),
                       concat(e.affinities_path, " (", r.affinities.nnz(), " entries)"));
         if (g_cancel.load()) return report_interrupted_while_writing(progress);

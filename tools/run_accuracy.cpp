@@ -70,9 +70,10 @@ MemoryEstimate accuracy_memory(const AccuracyConfig& a, index_t input_points, in
         run.optimizer.method = Method::exact_tsne;
         const MemoryEstimate exact = estimate_memory(n, d_used, run);
         const double dense = 8 * static_cast<double>(n) * static_cast<double>(n);
-        for (const auto& [name, bytes] : {std::pair<const char*, double>{"Barnes-Hut run", bh.peak - bh.input},
-                                          {"exact run", exact.peak - exact.input},
-                                          {"dense P", 2 * dense}})
+        for (const auto& [name, bytes] :
+             {std::pair<const char*, double>{"Barnes-Hut run", bh.peak - bh.input},
+              {"exact run", exact.peak - exact.input},
+              {"dense P", 2 * dense}})
             stages.push_back(memory_stage("runs", {{"input", loaded},
                                                    {"sample", sample},
                                                    {"PCA copy", reduced},
@@ -126,12 +127,14 @@ int write_accuracy_outputs(const AccuracyConfig& a, const AccuracyReport& report
     OutputBatch outputs;
     if (!a.json_path.empty()) {
         Stopwatch clock;
-        outputs.write(a.json_path, [&](const std::string& temp) { write_text(temp, format_accuracy_json(report)); });
+        outputs.write(a.json_path,
+                      [&](const std::string& temp) { write_text(temp, format_accuracy_json(report)); });
         progress.done("write", clock.seconds(), a.json_path);
     }
     if (!a.csv_path.empty()) {
         Stopwatch clock;
-        outputs.write(a.csv_path, [&](const std::string& temp) { write_text(temp, format_accuracy_csv(report)); });
+        outputs.write(a.csv_path,
+                      [&](const std::string& temp) { write_text(temp, format_accuracy_csv(report)); });
         progress.done("write", clock.seconds(), a.csv_path);
     }
     if (!a.plot_path.empty()) {

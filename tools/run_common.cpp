@@ -162,7 +162,9 @@ struct FileId {
     dev_t device = 0;
     ino_t inode = 0;
     std::string name;  ///< empty for an existing file
-    bool operator==(const FileId& o) const { return device == o.device && inode == o.inode && name == o.name; }
+    bool operator==(const FileId& o) const {
+        return device == o.device && inode == o.inode && name == o.name;
+    }
 };
 
 std::optional<FileId> file_id(const std::string& given) {
@@ -196,11 +198,13 @@ struct Identified {
 /// when missing, so only an existing DIR can hold such a file.
 void check_frame_names(const Identified& frames, const std::vector<Identified>& files) {
     struct stat dir {};
-    if (::stat(without_trailing_slashes(frames.file->path).c_str(), &dir) != 0 || !S_ISDIR(dir.st_mode)) return;
+    if (::stat(without_trailing_slashes(frames.file->path).c_str(), &dir) != 0 || !S_ISDIR(dir.st_mode))
+        return;
     for (const Identified& f : files) {
         if (f.file == frames.file) continue;
         const std::optional<FileId> entry = entry_id(f.file->path);
-        if (entry && is_frame_file_name(entry->name) && entry->device == dir.st_dev && entry->inode == dir.st_ino)
+        if (entry && is_frame_file_name(entry->name) && entry->device == dir.st_dev &&
+            entry->inode == dir.st_ino)
             throw UsageError(concat(f.file->option, " ", f.file->path, " is where ", frames.file->option, " ",
                                     frames.file->path, " draws a frame; give it another name or directory"));
     }
@@ -260,8 +264,9 @@ void check_distinct_files(const std::vector<NamedFile>& files) {
         for (std::size_t j = 0; j < i; ++j) {
             const Identified& other = named[j];
             if (other.file->role != FileRole::input && other.id && *other.id == *out.id)
-                throw UsageError(concat(other.file->option, " ", other.file->path, " and ", out.file->option, " ",
-                                        out.file->path, " name the same file; give each output its own"));
+                throw UsageError(concat(other.file->option, " ", other.file->path, " and ", out.file->option,
+                                        " ", out.file->path,
+                                        " name the same file; give each output its own"));
         }
     }
 }
@@ -289,7 +294,8 @@ std::string OutputBatch::file(const std::string& target) {
 std::string OutputBatch::directory(const std::string& given) {
     const fs::path target(without_trailing_slashes(given));
     std::error_code ec;
-    const fs::path base = fs::is_directory(target, ec) ? target : fs::path(existing_ancestor(target.string()));
+    const fs::path base =
+        fs::is_directory(target, ec) ? target : fs::path(existing_ancestor(target.string()));
     const fs::path temp = base / temporary_name(target.filename());
     if (!fs::create_directory(temp, ec) || ec)
         throw IoError(concat("cannot write ", given, ": cannot create a directory in ", base.string(), ": ",
@@ -386,8 +392,8 @@ MemoryEstimate memory_estimate(double input, std::vector<MemoryStage> stages) {
 void require_command_memory(const MemoryEstimate& estimate, const std::optional<double>& limit_gib,
                             const std::string& command, const std::string& advice) {
     if (limit_gib && *limit_gib == 0) return;
-    const std::optional<double> available = limit_gib ? std::optional<double>(*limit_gib * 1073741824.0)
-                                                      : available_memory();
+    const std::optional<double> available =
+        limit_gib ? std::optional<double>(*limit_gib * 1073741824.0) : available_memory();
     // The input is already in memory, so only the rest has to fit in what is left.
     if (!available || !(estimate.peak - estimate.input > *available)) return;
     throw NumericalError(concat(command, " needs about ", estimate.describe(), " but ",
@@ -398,8 +404,9 @@ void require_command_memory(const MemoryEstimate& estimate, const std::optional<
 
 void print_command_memory(Progress& progress, const MemoryEstimate& estimate) {
     const std::optional<double> available = available_memory();
-    progress.line(concat("memory: about ", estimate.describe(), "; ",
-                         available ? format_bytes(*available) + " available" : std::string("available unknown")));
+    progress.line(
+        concat("memory: about ", estimate.describe(), "; ",
+               available ? format_bytes(*available) + " available" : std::string("available unknown")));
 }
 
 void note_thread_limit(Progress& progress, int requested) {

@@ -200,7 +200,8 @@ enum class FileRole {
 
 /// A file-valued option of a command line.
 struct NamedFile {
-    NamedFile(std::string option_name, std::string given, FileRole what = FileRole::input, std::string twin = {})
+    NamedFile(std::string option_name, std::string given, FileRole what = FileRole::input,
+              std::string twin = {})
         : option(std::move(option_name)), path(std::move(given)), role(what), may_be(std::move(twin)) {}
 
     std::string option;  ///< as the message names it: "-o", "--labels", "the input", ...

@@ -102,11 +102,13 @@ void check_snapshot_outputs(const EmbedConfig& e, index_t n, int dims, index_t i
             // it can be made is known now.
             const std::string base = existing_ancestor(without_trailing_slashes(dir));
             if (!fs::is_directory(base, ec))
-                throw IoError(concat("--snapshot-plots ", dir, ": cannot be created, ", base, " is not a directory"));
+                throw IoError(
+                    concat("--snapshot-plots ", dir, ": cannot be created, ", base, " is not a directory"));
             try {
                 io::check_writable((fs::path(base) / ".treesne-probe").string(), false);
             } catch (const IoError&) {
-                throw IoError(concat("--snapshot-plots ", dir, ": cannot be created, ", base, " is not writable"));
+                throw IoError(
+                    concat("--snapshot-plots ", dir, ": cannot be created, ", base, " is not writable"));
             }
         }
     }
@@ -155,7 +157,8 @@ void SnapshotRecorder::record(ConstMatrixView y, index_t iteration, Phase phase)
     phases_.push_back(phase);
 }
 
-index_t SnapshotRecorder::write_plots(const std::string& dir, const io::Labels* labels, const std::string& title,
+index_t SnapshotRecorder::write_plots(const std::string& dir, const io::Labels* labels,
+                                      const std::string& title,
                                       const std::function<bool(index_t, index_t)>& next) {
     if (!plots_ || !stack_) return 0;
     PlotOptions plot;

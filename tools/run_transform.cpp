@@ -153,7 +153,8 @@ MemoryEstimate transform_memory(const TransformConfig& c, const TransformData& d
     const MemoryEstimate fresh = estimate_memory(d.x_new.rows(), cols, o);
     const double m = static_cast<double>(d.x_new.rows());
     const double k = static_cast<double>(neighbor_count(o.affinities.perplexity, n));
-    const double loaded = 8 * (static_cast<double>(n) * static_cast<double>(cols + dims) + m * static_cast<double>(cols));
+    const double loaded =
+        8 * (static_cast<double>(n) * static_cast<double>(cols + dims) + m * static_cast<double>(cols));
     const double reduced = reduce ? reference.pca + 8 * m * static_cast<double>(d_used) : 0.0;
     const double graph = m * k * (4 + 8);
     std::vector<MemoryStage> stages;
@@ -228,9 +229,9 @@ int write_transform_outputs(const TransformConfig& c, const TransformData& d, co
         progress.start("plot");
         PlotOptions plot;
         plot.title = concat(file_name(c.inputs[0]),
-                            c.inputs.size() > 1 ? concat(" + ", c.inputs.size() - 1, " more") : "", ": ", y.rows(),
-                            " new points over ", file_name(c.reference_embedding), " (", d.y_ref.rows(),
-                            " points, faded)");
+                            c.inputs.size() > 1 ? concat(" + ", c.inputs.size() - 1, " more") : "", ": ",
+                            y.rows(), " new points over ", file_name(c.reference_embedding), " (",
+                            d.y_ref.rows(), " points, faded)");
         plot.background = d.y_ref.view();
         plot.background_labels = d.labels.codes.empty() ? nullptr : &d.labels;
         outputs.write(c.plot_path, [&](const std::string& temp) {
