@@ -574,6 +574,9 @@ TEST_CASE("cli snapshots: bad snapshot and log outputs are refused before the ru
     TempDir dir;
     const std::string in = clustered_input(dir), out = dir / "y.csv";
     std::ofstream(dir / "taken") << "a file\n";
+    fs::create_directory(dir / "shown");
+    std::ofstream(dir / "shown/0001.png") << "an earlier frame\n";
+    fs::create_hard_link(dir / "shown/0001.png", dir / "linked.png");  // another name of that frame
     const std::string io = "embed " + quote(in) + " -o " + quote(out) + common + " --iterations 60 --quiet";
     const std::vector<std::pair<std::string, int>> cases = {
         {" --snapshot-every 10 --snapshot-plots " + quote(dir / "taken"), 1},
@@ -583,6 +586,8 @@ TEST_CASE("cli snapshots: bad snapshot and log outputs are refused before the ru
         {" --snapshot-every 10 --snapshots " + quote(dir / "s.npy") + " --kl-log " + quote(dir / "s.npy"), 2},
         {" --snapshot-every 10 --snapshot-plots " + quote(dir.path().string()) + " --plot " +
              quote(dir / "0002.png"),
+         2},
+        {" --snapshot-every 10 --snapshot-plots " + quote(dir / "shown") + " --plot " + quote(dir / "linked.png"),
          2},
         {" --late-exaggeration-start 300", 2},
         {" --snapshot-every 10", 2},

@@ -194,17 +194,27 @@ struct Identified {
     std::optional<FileId> id;
 };
 
-/// A file that a --snapshot-plots picture (DIR/0001.png, ...) would replace. DIR is created at the end
-/// when missing, so only an existing DIR can hold such a file.
+/// A file that a --snapshot-plots picture (DIR/0001.png, ...) would replace: named there (through any
+/// links), or another link to a picture already there. DIR is created at the end when missing, so only
+/// an existing DIR can hold such a file.
 void check_frame_names(const Identified& frames, const std::vector<Identified>& files) {
+    const std::string dir_path = without_trailing_slashes(frames.file->path);
     struct stat dir {};
-    if (::stat(without_trailing_slashes(frames.file->path).c_str(), &dir) != 0 || !S_ISDIR(dir.st_mode))
-        return;
+    if (::stat(dir_path.c_str(), &dir) != 0 || !S_ISDIR(dir.st_mode)) return;
+    std::vector<FileId> pictures;  // the frames there now
+    std::error_code ec;
+    for (const fs::directory_entry& entry : fs::directory_iterator(dir_path, ec)) {
+        struct stat st {};
+        if (is_frame_file_name(entry.path().filename().string()) && ::stat(entry.path().c_str(), &st) == 0)
+            pictures.push_back({st.st_dev, st.st_ino, {}});
+    }
     for (const Identified& f : files) {
         if (f.file == frames.file) continue;
         const std::optional<FileId> entry = entry_id(f.file->path);
-        if (entry && is_frame_file_name(entry->name) && entry->device == dir.st_dev &&
-            entry->inode == dir.st_ino)
+        const bool named_there = entry && is_frame_file_name(entry->name) && entry->device == dir.st_dev &&
+                                 entry->inode == dir.st_ino;
+        const bool linked = f.id && std::find(pictures.begin(), pictures.end(), *f.id) != pictures.end();
+        if (named_there || linked)
             throw UsageError(concat(f.file->option, " ", f.file->path, " is where ", frames.file->option, " ",
                                     frames.file->path, " draws a frame; give it another name or directory"));
     }
