@@ -587,7 +587,8 @@ TEST_CASE("cli snapshots: bad snapshot and log outputs are refused before the ru
         {" --snapshot-every 10 --snapshot-plots " + quote(dir.path().string()) + " --plot " +
              quote(dir / "0002.png"),
          2},
-        {" --snapshot-every 10 --snapshot-plots " + quote(dir / "shown") + " --plot " + quote(dir / "linked.png"),
+        {" --snapshot-every 10 --snapshot-plots " + quote(dir / "shown") + " --plot " +
+             quote(dir / "linked.png"),
          2},
         {" --late-exaggeration-start 300", 2},
         {" --snapshot-every 10", 2},
