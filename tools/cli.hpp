@@ -109,10 +109,12 @@ struct TransformConfig {
 /// a one-line message for anything malformed; shapes are checked when the files are read.
 TransformConfig parse_transform(const std::vector<std::string>& args);
 
-/// Runs a parsed `transform`: reads the three inputs, checks that their shapes agree (one line naming
-/// the files), projects on the reference's PCA, transforms, writes the embedding of the new points (and
-/// the --plot: the reference faded, the new points on top); with --labels and --new-labels also prints
-/// the new points' 10-NN accuracy against the reference labels. Progress to stderr. Throws like run_embed.
+/// Runs a parsed `transform`: refuses outputs that are inputs (check_distinct_files), reads the three
+/// inputs, checks that their shapes agree (one line naming the files) and its memory estimate
+/// (--memory-limit), projects on the reference's PCA, transforms, writes the embedding of the new points
+/// and the --plot (the reference faded, the new points on top) together at the end (none when one
+/// fails); with --labels and --new-labels also prints the new points' 10-NN accuracy against the
+/// reference labels. Progress to stderr. Throws like run_embed.
 int run_transform(const TransformConfig& config);
 
 
@@ -141,16 +143,20 @@ std::string help_text(const std::string& topic);
 /// "treesne <version>".
 std::string version_text();
 
-/// Runs a parsed `embed`: reads, validates, checks the outputs, embeds, writes (the embedding with -o -
-/// goes to stdout). Progress and stage lines go to stderr. Throws treesne::Error for data and runtime
+/// Runs a parsed `embed`: refuses outputs that are inputs or each other, reads, validates, checks the
+/// outputs, embeds, writes every output under a temporary name and renames them all into place at the
+/// end, -o last (the embedding with -o - goes to stdout). Progress and stage lines go to stderr. Throws treesne::Error for data and runtime
 /// errors. Returns the exit status (0, or 130 when interrupted).
 int run_embed(const CliConfig& config);
 
-/// Runs a parsed `evaluate`; the measures go to `out`, progress to stderr. Throws like run_embed.
+/// Runs a parsed `evaluate`, refusing before the work an estimate above --memory-limit; the measures go
+/// to `out`, progress to stderr. Throws like run_embed.
 int run_evaluate(const CliConfig& config, std::ostream& out);
 
-/// Runs a parsed `accuracy`: reads, measures (measure_accuracy), prints the table to `out` and writes
-/// the --json, --csv and --plot files atomically; progress to stderr. Throws like run_embed.
+/// Runs a parsed `accuracy`: refuses outputs that are inputs or each other, reads, checks its memory
+/// estimate (--memory-limit), measures (measure_accuracy), prints the table to `out` and writes the
+/// --json, --csv and --plot files together at the end (none when one fails); progress to stderr. Throws
+/// like run_embed.
 int run_accuracy(const CliConfig& config, std::ostream& out);
 
 /// GLIBC_TUNABLES as the program wants it, given the current value (null when unset): the user's
