@@ -11,9 +11,13 @@
 
 namespace treesne {
 
+int thread_limit() {
+    return std::max(1, 4 * omp_get_num_procs());
+}
+
 int resolve_threads(int requested) {
-    if (requested > 0) return requested;
-    return std::max(1, omp_get_max_threads());
+    const int wanted = requested > 0 ? requested : std::max(1, omp_get_max_threads());
+    return std::min(wanted, thread_limit());
 }
 
 namespace {
@@ -75,8 +79,10 @@ void parallel_for(index_t n, int threads, const std::function<void(index_t, inde
         fn(0, n);
         return;
     }
+    // A thread without a chunk to run would only be created and joined.
+    const int team = static_cast<int>(std::min<index_t>(t, chunks));
     FirstError errors;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(t)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(team)
     for (index_t c = 0; c < chunks; ++c) {
         if (errors.seen()) continue;
         try {
@@ -126,7 +132,8 @@ void parallel_for_fixed(index_t n, int threads, const std::function<void(index_t
 
 void parallel_beside(const std::function<void()>& first, index_t n, int threads,
                      const std::function<void(index_t, index_t)>& fn, index_t grain) {
-    const int t = resolve_threads(threads);
+    // At most one thread for `first` and one per index of the loop.
+    const int t = static_cast<int>(std::min<index_t>(resolve_threads(threads), std::max<index_t>(n, 0) + 1));
     if (t == 1 || n <= 0) {
         first();
         if (n > 0) fn(0, n);

@@ -357,7 +357,7 @@ TEST_CASE("cli parse: usage errors throw UsageError") {
         {"embed", "x.csv", "-o", "y.csv", "--checkpoint-every", "10"},
         {"embed", "x.csv", "-o", "y.csv", "--checkpoint", "c.ckpt", "--checkpoint-every", "0"},
         {"embed", "x.csv", "-o", "y.csv", "--checkpoint", ""},
-        {"embed", "x.csv", "-o", "y.csv", "--checkpoint", "y.csv"},
+        {"embed", "x.csv", "-o", "y.csv", "--checkpoint", "-"},
         {"embed", "x.csv", "-o", "y.csv", "--resume", ""},
         {"embed", "x.csv", "-o", "y.csv", "--resume", "c.ckpt", "--init", "random"},
     };
@@ -515,10 +515,8 @@ TEST_CASE("cli parse: accuracy") {
         {"accuracy", "x", "--plot", "chart.jpg"},
         {"accuracy", "x", "--json", ""},
         {"accuracy", "x", "--csv", "-"},
-        {"accuracy", "x", "--json", "x"},
-        {"accuracy", "x", "--json", "r.out", "--csv", "r.out"},
         {"accuracy", "x", "--labels", "a", "--labels", "b"},
-        {"accuracy", "x", "-o", "y.csv"},
+        {"accuracy", "x", "-o", "y.csv"},  // an output that is an input is refused when run, by the file
         {"accuracy", "x", "--method", "exact_tsne"},
         {"accuracy", "x", "--quiet", "--verbose"},
         {"accuracy", "x", "--target-error", "0.01"},
@@ -1698,6 +1696,194 @@ TEST_CASE("cli binary: a diverging exact run exits 1 naming the iteration and wr
     check_one_error_line(r);
     CHECK(contains(r.err, "the optimisation diverged at iteration "));
     CHECK_FALSE(fs::exists(dir / "y.csv"));
+}
+
+/// Runs `sh -c 'trap "" XFSZ; ulimit -f BLOCKS; exec treesne ARGS'`: every file the program writes is cut off
+/// at BLOCKS KiB (the write fails with EFBIG), so that a run fails while writing, at a known output.
+Run run_cli_file_limit(const TempDir& dir, int kib, const std::string& args) {
+    const std::string inner =
+        "trap '' XFSZ; ulimit -f " + std::to_string(kib) + "; exec " + quote(TREESNE_CLI_PATH) + " " + args;
+    const std::string command = "sh -c " + quote(inner) + " >" + quote(dir / "stdout.txt") + " 2>" +
+                                quote(dir / "stderr.txt") + " </dev/null";
+    const int raw = std::system(command.c_str());
+    Run r;
+    r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
+    r.out = slurp(dir / "stdout.txt");
+    r.err = slurp(dir / "stderr.txt");
+    fs::remove(dir / "stdout.txt");
+    fs::remove(dir / "stderr.txt");
+    return r;
+}
+
+/// The names in dir that a run's temporary files would have (".treesne-...", ".NAME.tmp....").
+std::vector<std::string> leftover_temporaries(const std::string& dir) {
+    std::vector<std::string> names;
+    for (const auto& entry : fs::directory_iterator(dir)) {
+        const std::string name = entry.path().filename().string();
+        if (name.rfind(".treesne", 0) == 0 || name.find(".tmp.") != std::string::npos) names.push_back(name);
+    }
+    return names;
+}
+
+TEST_CASE("cli binary: accuracy and embed refuse an output that is an input or another output, by the file") {
+    TempDir dir;
+    const Blobs b = make_blobs(60, 3, 3);
+    write_csv(dir / "data.csv", b.x);
+    write_labels(dir / "labels.csv", b.labels);
+    spit(dir / "names.csv", "a\nb\nc\n");
+    fs::create_hard_link(dir / "data.csv", dir / "hard.png");
+    fs::create_directory(dir / "sub");
+    fs::create_directory_symlink(dir / "sub", dir / "linked");
+    const std::string data = slurp(dir / "data.csv"), names = slurp(dir / "names.csv");
+    const std::string in = quote(dir / "data.csv");
+    const std::string accuracy = " --theta 0.5 --iterations 20 --threads 1";
+    const std::string embed =
+        " --labels " + quote(dir / "labels.csv") + " --perplexity 5 --iterations 20 --threads 1";
+    struct Case {
+        std::string args, expect;
+    };
+    const Case cases[] = {
+        {"accuracy " + in + " --csv " + quote(dir.path().string() + "/./data.csv") + accuracy,
+         "--csv " + dir.path().string() + "/./data.csv is the same file as the input"},
+        {"accuracy " + in + " --json " + quote(dir / "r.txt") + " --csv " + quote(dir / "sub/../r.txt") +
+             accuracy,
+         "--json " + (dir / "r.txt") + " and --csv " + (dir / "sub/../r.txt") + " name the same file"},
+        {"accuracy " + in + " --plot " + quote(dir / "hard.png") + accuracy,
+         "--plot " + (dir / "hard.png") + " is the same file as the input"},
+        {"accuracy " + in + " --labels " + quote(dir / "labels.csv") + " --json " +
+             quote(dir / "labels.csv") + accuracy,
+         "--json " + (dir / "labels.csv") + " is the same file as --labels"},
+        {"embed " + in + embed + " --label-names " + quote(dir / "names.csv") + " -o " +
+             quote(dir / "names.csv"),
+         "-o " + (dir / "names.csv") + " is the same file as --label-names"},
+        {"embed " + in + embed + " --label-names " + quote(dir / "names.csv") + " -o " +
+             quote(dir / "y.csv") + " --kl-log " + quote(dir / "./names.csv"),
+         "--kl-log " + (dir / "./names.csv") + " is the same file as --label-names"},
+        // Outputs not there yet, one spelled through a linked directory.
+        {"embed " + in + embed + " -o " + quote(dir / "sub/y.csv") + " --checkpoint " +
+             quote(dir / "linked/y.csv"),
+         "-o " + (dir / "sub/y.csv") + " and --checkpoint " + (dir / "linked/y.csv") + " name the same file"},
+    };
+    for (const Case& c : cases) {
+        CAPTURE(c.args);
+        const Run r = run_cli(dir, c.args);
+        CHECK(r.status == 2);
+        check_one_error_line(r);
+        CHECK(contains(r.err, c.expect));
+    }
+    CHECK(slurp(dir / "data.csv") == data);
+    CHECK(slurp(dir / "names.csv") == names);
+    CHECK_FALSE(fs::exists(dir / "r.txt"));
+    CHECK_FALSE(fs::exists(dir / "sub/y.csv"));
+    CHECK(leftover_temporaries(dir.path().string()).empty());
+    // Names that are not files are names: --label-names a,b,c may sit beside an output called a,b,c.csv.
+    const Run listed = run_cli(
+        dir, "embed " + in + embed + " --label-names a,b,c -o " + quote(dir / "a,b,c.csv") + " --quiet");
+    CAPTURE(listed.err);
+    CHECK(listed.status == 0);
+}
+
+TEST_CASE("cli binary: a run that fails while writing replaces no output and leaves nothing behind") {
+    TempDir dir;
+    const Blobs b = make_blobs(200, 3, 4);
+    write_csv(dir / "data.csv", b.x);
+    spit(dir / "y.csv", "an earlier embedding\n");
+    spit(dir / "P.mtx", "earlier affinities\n");
+    // -o (200 x 2 as text, about 8 KiB) fits under the 40 KiB limit; P (about 4,500 entries) does not.
+    const std::string args = "embed " + quote(dir / "data.csv") + " -o " + quote(dir / "y.csv") +
+                             " --save-affinities " + quote(dir / "P.mtx") +
+                             " --snapshot-every 20 --snapshot-plots " + quote(dir / "frames") + " --kl-log " +
+                             quote(dir / "kl.csv") + fast;
+    const Run r = run_cli_file_limit(dir, 40, args);
+    CHECK(r.status == 1);
+    check_one_error_line(r);
+    CHECK(contains(r.err, "cannot write " + (dir / "P.mtx")));  // the output's own name, not a temporary's
+    CHECK(slurp(dir / "y.csv") == "an earlier embedding\n");
+    CHECK(slurp(dir / "P.mtx") == "earlier affinities\n");
+    CHECK_FALSE(fs::exists(dir / "frames"));
+    CHECK_FALSE(fs::exists(dir / "kl.csv"));
+    CHECK(leftover_temporaries(dir.path().string()).empty());
+    // Without the limit the same command replaces them all.
+    const Run ok = run_cli(dir, args);
+    CAPTURE(ok.err);
+    REQUIRE(ok.status == 0);
+    check_embedding(dir / "y.csv", 200, 2);
+    CHECK(fs::exists(dir / "frames/0003.png"));  // iterations 20, 40 and 60
+    CHECK(fs::exists(dir / "kl.csv"));
+    CHECK(leftover_temporaries(dir.path().string()).empty());
+    CHECK(leftover_temporaries(dir / "frames").empty());
+
+    // accuracy: the small --json fits, the --plot does not; neither is written.
+    const Run accuracy = run_cli_file_limit(dir, 4,
+                                            "accuracy " + quote(dir / "data.csv") + " --json " +
+                                                quote(dir / "r.json") + " --plot " + quote(dir / "r.png") +
+                                                " --theta 0.5 --iterations 20 --threads 1 --quiet");
+    CHECK(accuracy.status == 1);
+    check_one_error_line(accuracy);
+    CHECK_FALSE(fs::exists(dir / "r.json"));
+    CHECK_FALSE(fs::exists(dir / "r.png"));
+    CHECK(leftover_temporaries(dir.path().string()).empty());
+}
+
+TEST_CASE("cli binary: --threads far above the cores is lowered, with a note, to the same result") {
+    TempDir dir;
+    const Blobs b = make_blobs(120, 3, 3);
+    write_csv(dir / "data.csv", b.x);
+    const std::string in = quote(dir / "data.csv");
+    const std::string run = " --perplexity 5 --iterations 60 --exaggeration-iterations 20";
+    REQUIRE(
+        run_cli(dir, "embed " + in + " -o " + quote(dir / "one.csv") + run + " --quiet --threads 1").status ==
+        0);
+    const Run many =
+        run_cli(dir, "embed " + in + " -o " + quote(dir / "many.csv") + run + " --threads 100000");
+    CAPTURE(many.err);
+    REQUIRE(many.status == 0);
+    CHECK(contains(many.err, "note: --threads 100000 is more than this machine's limit of "));
+    CHECK(slurp(dir / "many.csv") == slurp(dir / "one.csv"));
+    for (const std::string& command : {"evaluate " + in + " " + quote(dir / "one.csv") + " --perplexity 5",
+                                       "accuracy " + in + " --theta 0.5 --iterations 20",
+                                       "transform " + in + " " + quote(dir / "one.csv") + " " + in + " -o " +
+                                           quote(dir / "t.csv") + " --perplexity 5 --iterations 20"}) {
+        CAPTURE(command);
+        const Run r = run_cli(dir, command + " --quiet --threads 1048576");
+        CAPTURE(r.err);
+        CHECK(r.status == 0);
+        CHECK(r.err.empty());
+    }
+}
+
+TEST_CASE("cli binary: evaluate and accuracy honour --memory-limit like embed") {
+    TempDir dir;
+    const Blobs b = make_blobs(100, 3, 2);
+    write_csv(dir / "data.csv", b.x);
+    const std::string in = quote(dir / "data.csv");
+    REQUIRE(run_cli(dir, "embed " + in + " -o " + quote(dir / "y.csv") + fast).status == 0);
+    const std::string evaluate =
+        "evaluate " + in + " " + quote(dir / "y.csv") + " --perplexity 5 --threads 1";
+    const std::string accuracy = "accuracy " + in + " --theta 0.5 --iterations 20 --threads 1";
+    for (const std::string& command : {evaluate, accuracy}) {
+        CAPTURE(command);
+        const Run refused = run_cli(dir, command + " --memory-limit 0.000001 --quiet");
+        CHECK(refused.status == 1);
+        check_one_error_line(refused);
+        CHECK(contains(refused.err, " needs about "));
+        CHECK(contains(refused.err, "is allowed by --memory-limit"));
+        CHECK(refused.out.empty());  // refused before any measurement
+        const Run unchecked = run_cli(dir, command + " --memory-limit 0 --quiet");
+        CAPTURE(unchecked.err);
+        CHECK(unchecked.status == 0);
+        const Run verbose = run_cli(dir, command + " --verbose");
+        CHECK(verbose.status == 0);
+        CHECK(contains(verbose.err, "memory: about "));
+    }
+    CHECK(run_cli(dir, evaluate + " --memory-limit -1").status == 2);
+    for (const char* command : {"evaluate", "accuracy", "transform"}) {
+        CAPTURE(command);
+        const Run help = run_cli(dir, std::string(command) + " --help");
+        CHECK(help.status == 0);
+        CHECK(contains(help.out, "--memory-limit GIB"));
+        CHECK(contains(help.out, "At most 4 x the cores"));
+    }
 }
 
 #endif  // TREESNE_CLI_PATH

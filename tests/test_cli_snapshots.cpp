@@ -574,6 +574,9 @@ TEST_CASE("cli snapshots: bad snapshot and log outputs are refused before the ru
     TempDir dir;
     const std::string in = clustered_input(dir), out = dir / "y.csv";
     std::ofstream(dir / "taken") << "a file\n";
+    fs::create_directory(dir / "shown");
+    std::ofstream(dir / "shown/0001.png") << "an earlier frame\n";
+    fs::create_hard_link(dir / "shown/0001.png", dir / "linked.png");  // another name of that frame
     const std::string io = "embed " + quote(in) + " -o " + quote(out) + common + " --iterations 60 --quiet";
     const std::vector<std::pair<std::string, int>> cases = {
         {" --snapshot-every 10 --snapshot-plots " + quote(dir / "taken"), 1},
@@ -583,6 +586,9 @@ TEST_CASE("cli snapshots: bad snapshot and log outputs are refused before the ru
         {" --snapshot-every 10 --snapshots " + quote(dir / "s.npy") + " --kl-log " + quote(dir / "s.npy"), 2},
         {" --snapshot-every 10 --snapshot-plots " + quote(dir.path().string()) + " --plot " +
              quote(dir / "0002.png"),
+         2},
+        {" --snapshot-every 10 --snapshot-plots " + quote(dir / "shown") + " --plot " +
+             quote(dir / "linked.png"),
          2},
         {" --late-exaggeration-start 300", 2},
         {" --snapshot-every 10", 2},
@@ -596,7 +602,7 @@ TEST_CASE("cli snapshots: bad snapshot and log outputs are refused before the ru
         CHECK(r.err.rfind("treesne: error: ", 0) == 0);
         CHECK_FALSE(fs::exists(out));
     }
-    // A missing directory is created; nothing but the frames is left in it.
+    // A missing directory is created; nothing but the frames is left in it, nor anything beside it.
     REQUIRE(run_cli(dir, io + " --snapshot-every 25 --snapshot-plots " + quote(dir / "new/frames")).status ==
             0);
     std::vector<std::string> made;
@@ -604,6 +610,34 @@ TEST_CASE("cli snapshots: bad snapshot and log outputs are refused before the ru
         made.push_back(entry.path().filename().string());
     std::sort(made.begin(), made.end());
     CHECK(made == std::vector<std::string>{"0001.png", "0002.png", "0003.png"});
+    for (const auto& entry : fs::directory_iterator(dir.path()))
+        CHECK(entry.path().filename().string()[0] != '.');
+}
+
+TEST_CASE("cli snapshots: --snapshot-plots DIR is made only with the pictures, never by a failed run") {
+    TempDir dir;
+    const std::string in = clustered_input(dir);
+    // A diverging run fails during the optimisation, after every check: no directory is left behind.
+    const Run diverged =
+        run_cli(dir, "embed " + quote(in) + " -o " + quote(dir / "y.csv") + common +
+                         " --method exact_sne --learning-rate 1e12 --quiet --snapshot-every 5"
+                         " --snapshot-plots " +
+                         quote(dir / "new/frames"));
+    CHECK(diverged.status == 1);
+    CAPTURE(diverged.err);
+    CHECK(diverged.err.find("diverged") != std::string::npos);
+    CHECK_FALSE(fs::exists(dir / "new"));
+    CHECK_FALSE(fs::exists(dir / "y.csv"));
+    // A directory that cannot be made is refused before the run, with one line, and nothing is made.
+    std::ofstream(dir / "taken") << "a file\n";
+    const Run blocked =
+        run_cli(dir, "embed " + quote(in) + " -o " + quote(dir / "y.csv") + common +
+                         " --quiet --snapshot-every 5 --snapshot-plots " + quote(dir / "taken/frames"));
+    CHECK(blocked.status == 1);
+    CHECK(std::count(blocked.err.begin(), blocked.err.end(), '\n') == 1);
+    CHECK(blocked.err.find("--snapshot-plots " + (dir / "taken/frames") + ": cannot be created") !=
+          std::string::npos);
+    CHECK_FALSE(fs::exists(dir / "y.csv"));
 }
 
 #endif  // TREESNE_CLI_PATH

@@ -79,7 +79,7 @@ TEST_CASE("parse_transform: malformed command lines are usage errors") {
     CHECK_THROWS_AS(parse_transform({"r.csv", "e.csv", "-o", "out.csv"}), UsageError);  // no NEW_INPUT
     CHECK_THROWS_AS(parse_transform({"r.csv", "e.csv", "n.csv"}), UsageError);          // no -o
     CHECK_THROWS_AS(parse_transform({"r.csv", "e.csv", "n.csv", "-o", "out.xyz"}), UsageError);
-    CHECK_THROWS_AS(parse_transform({"r.csv", "e.csv", "n.csv", "-o", "n.csv"}), UsageError);  // an input
+    // -o naming an input is refused when the command runs, by the file itself (see below).
     CHECK_THROWS_AS(parse_transform({"r.csv", "e.csv", "n.csv", "-o", "o.csv", "--perplexity", "0.5"}),
                     UsageError);
     CHECK_THROWS_AS(parse_transform({"r.csv", "e.csv", "n.csv", "-o", "o.csv", "--learning-rate", "-1"}),
@@ -236,6 +236,84 @@ TEST_CASE("treesne transform: mismatched files and bad command lines are refused
     CHECK(read_text(dir / "out.txt").find("Usage: treesne transform") != std::string::npos);
     CHECK(run_treesne(dir, "--help").status == 0);
     CHECK(read_text(dir / "out.txt").find("treesne transform") != std::string::npos);
+}
+
+TEST_CASE(
+    "treesne transform: an output that is an input, by any spelling or link, is refused before any work") {
+    TempDir dir;
+    write_inputs(dir);
+    namespace fs = std::filesystem;
+    const std::string files =
+        quoted(dir / "ref.csv") + " " + quoted(dir / "ref_emb.csv") + " " + quoted(dir / "new.csv");
+    const std::string labels =
+        " --labels " + quoted(dir / "ref_labels.txt") + " --new-labels " + quoted(dir / "new_labels.txt");
+    fs::create_symlink(dir / "ref_labels.txt", dir / "labels_link.csv");
+    fs::create_hard_link(dir / "new_labels.txt", dir / "new_labels.png");
+    std::ofstream(dir / "taken.png") << "a picture\n";
+    fs::create_hard_link(dir / "taken.png", dir / "taken.csv");
+    const std::string before_new = read_text(dir / "new.csv"),
+                      before_labels = read_text(dir / "ref_labels.txt"),
+                      before_new_labels = read_text(dir / "new_labels.txt");
+    struct Case {
+        std::string args, expect;
+    };
+    const Case cases[] = {
+        {" -o " + quoted(dir.path().string() + "/./new.csv"), "is the same file as the new input"},
+        {" -o " + quoted(dir / "ref_emb.csv"), "is the same file as the reference embedding"},
+        {" -o " + quoted(dir / "labels_link.csv") + labels, "is the same file as --labels"},
+        {" -o " + quoted(dir / "o.csv") + " --plot " + quoted(dir / "new_labels.png") + labels,
+         "--plot " + (dir / "new_labels.png") + " is the same file as --new-labels"},
+        {" -o " + quoted(dir / "taken.csv") + " --plot " + quoted(dir / "taken.png"),
+         "-o " + (dir / "taken.csv") + " and --plot " + (dir / "taken.png") + " name the same file"},
+    };
+    for (const Case& c : cases) {
+        CAPTURE(c.args);
+        const Outcome o = run_treesne(dir, "transform " + files + c.args + " --threads 1");
+        CHECK(o.status == 2);
+        CHECK(one_error_line(o.err));
+        CHECK(o.err.find(c.expect) != std::string::npos);
+    }
+    CHECK(read_text(dir / "new.csv") == before_new);
+    CHECK(read_text(dir / "ref_labels.txt") == before_labels);
+    CHECK(read_text(dir / "new_labels.txt") == before_new_labels);
+    CHECK(fs::is_symlink(dir / "labels_link.csv"));
+    CHECK(read_text(dir / "taken.png") == "a picture\n");
+    CHECK_FALSE(fs::exists(dir / "o.csv"));
+}
+
+TEST_CASE("treesne transform: a picture that cannot be written leaves -o as it was") {
+    TempDir dir;
+    write_inputs(dir);
+    const std::string files =
+        quoted(dir / "ref.csv") + " " + quoted(dir / "ref_emb.csv") + " " + quoted(dir / "new.csv");
+    std::ofstream(dir / "o.csv") << "an earlier embedding\n";
+    // Every file the program writes is cut off at 4 KiB: the 40 new points (about 2 KiB of text) would
+    // fit, the picture does not.
+    const std::string limited = "trap '' XFSZ; ulimit -f 4; exec " + quoted(TREESNE_CLI_PATH) +
+                                " transform " + files + " -o " + quoted(dir / "o.csv") + " --plot " +
+                                quoted(dir / "o.png") + " --threads 1 --quiet";
+    const int raw = std::system(("sh -c " + quoted(limited) + " 2>" + quoted(dir / "err.txt")).c_str());
+    CHECK((WIFEXITED(raw) && WEXITSTATUS(raw) == 1));
+    CHECK(one_error_line(read_text(dir / "err.txt")));
+    CHECK(read_text(dir / "o.csv") == "an earlier embedding\n");
+    CHECK_FALSE(std::filesystem::exists(dir / "o.png"));
+}
+
+TEST_CASE("treesne transform: --memory-limit refuses before any work; 0 turns the check off") {
+    TempDir dir;
+    write_inputs(dir);
+    const std::string files =
+        quoted(dir / "ref.csv") + " " + quoted(dir / "ref_emb.csv") + " " + quoted(dir / "new.csv");
+    const Outcome refused = run_treesne(dir, "transform " + files + " -o " + quoted(dir / "m.csv") +
+                                                 " --threads 1 --quiet --memory-limit 0.000001");
+    CHECK(refused.status == 1);
+    CHECK(one_error_line(refused.err));
+    CHECK(refused.err.find("transform needs about ") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(dir / "m.csv"));
+    const Outcome unchecked = run_treesne(
+        dir, "transform " + files + " -o " + quoted(dir / "m.csv") + " --threads 1 --quiet --memory-limit 0");
+    CHECK(unchecked.status == 0);
+    CHECK(std::filesystem::exists(dir / "m.csv"));
 }
 
 #endif  // TREESNE_CLI_PATH

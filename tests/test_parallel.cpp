@@ -6,7 +6,9 @@
 #include <stdexcept>
 #include <vector>
 
+#include "test_helpers.hpp"
 #include "treesne/parallel.hpp"
+#include "treesne/treesne.hpp"
 
 using treesne::index_t;
 
@@ -102,4 +104,43 @@ TEST_CASE(
                                                           }),
                              "last", std::runtime_error);
     }
+}
+
+TEST_CASE(
+    "thread counts above thread_limit() are lowered: a million threads runs, with one thread's result") {
+    const int limit = treesne::thread_limit();
+    CHECK(limit >= 1);
+    CHECK(treesne::resolve_threads(1) == 1);
+    CHECK(treesne::resolve_threads(0) <= limit);
+    CHECK(treesne::resolve_threads(1000000) == limit);
+    constexpr int many = 1000000;
+    for (const index_t n : {index_t{1}, index_t{7}, index_t{5000}}) {
+        CAPTURE(n);
+        Visits dynamic(n), guided(n), fixed(n), beside(n);
+        treesne::parallel_for(n, many, [&](index_t b, index_t e) { dynamic.add(b, e); });
+        treesne::parallel_for_guided(n, many, [&](index_t b, index_t e) { guided.add(b, e); });
+        treesne::parallel_for_fixed(n, many, [&](index_t b, index_t e) { fixed.add(b, e); });
+        treesne::parallel_beside([] {}, n, many, [&](index_t b, index_t e) { beside.add(b, e); });
+        CHECK(dynamic.each_once());
+        CHECK(guided.each_once());
+        CHECK(fixed.each_once());
+        CHECK(beside.each_once());
+        const auto sum = [](index_t b, index_t e) {
+            double s = 0;
+            for (index_t i = b; i < e; ++i) s += 1.0 / static_cast<double>(i + 1);
+            return s;
+        };
+        CHECK(treesne::parallel_sum(n, many, sum) == treesne::parallel_sum(n, 1, sum));
+    }
+    // A whole embedding, every parallel region included: the same bits as on one thread.
+    const treesne::Matrix x = treesne::testing::clustered(3, 40, 4, 11, 10.0);
+    treesne::Options o;
+    o.affinities.perplexity = 5;
+    o.optimizer.iterations = 100;
+    o.optimizer.exaggeration_iterations = 30;
+    o.report_every = 0;
+    o.threads = 1;
+    const treesne::Matrix one = treesne::embed(x, o).y;
+    o.threads = many;
+    CHECK(treesne::embed(x, o).y == one);
 }

@@ -158,14 +158,17 @@ po::options_description running_options(bool evaluate) {
     po::options_description o;
     o.add_options()  //
         ("threads", text("N"),
-         with_default("Worker threads; 0 = all cores. The result does not depend on it.", d.threads).c_str());
+         with_default("Worker threads; 0 = all cores. At most 4 x the cores: a larger N only adds overhead "
+                      "and is lowered to that, with a note. The result does not depend on it.",
+                      d.threads)
+             .c_str())  //
+        ("memory-limit", text("GIB"),
+         "Refuse, before the large allocations, a run whose memory estimate (shown by --verbose) exceeds "
+         "GIB gibibytes besides the input; 0 = no check. Default: the memory available now "
+         "(MemAvailable, "
+         "or the container's limit).");
     if (!evaluate) {
         o.add_options()  //
-            ("memory-limit", text("GIB"),
-             "Refuse, before the large allocations, a run whose memory estimate (shown by --verbose) exceeds "
-             "GIB gibibytes besides the input; 0 = no check. Default: the memory available now "
-             "(MemAvailable, "
-             "or the container's limit).")  //
             ("log-every", text("N"),
              with_default("Progress interval: without a terminal, a line every N iterations (0 = only at "
                           "the end); on a terminal, a live line rewritten every 10 iterations unless N is "
@@ -451,7 +454,8 @@ po::options_description embed_snapshot_options() {
          "Write the recorded frames as one float64 .npy array of shape (frames, points, dims), in the "
          "input's order (numpy.load reads it), atomically at the end. Needs --snapshot-every.")  //
         ("snapshot-plots", text("DIR"),
-         "Draw each recorded frame as DIR/0001.png, DIR/0002.png, ... (DIR is created if missing), with "
+         "Draw each recorded frame as DIR/0001.png, DIR/0002.png, ... (DIR is made, if missing, when the "
+         "pictures are written at the end, so a failed run leaves none), with "
          "the same axes for all (the union of every frame's extent), the colours of --labels, and the "
          "iteration in the title, so that 'ffmpeg -framerate 10 -i DIR/%04d.png film.mp4' makes a film. "
          "Needs --snapshot-every.")  //
@@ -734,6 +738,14 @@ bool valid_dof(double v) {
     return v > 0 && v <= max_dof;
 }
 
+/// --memory-limit GIB: unset when not given (then the memory available is the limit), 0 = no check.
+std::optional<double> memory_limit(const po::variables_map& vm) {
+    if (!vm.count("memory-limit")) return std::nullopt;
+    double limit = 0;
+    number(vm, "memory-limit", limit, ">= 0", nonnegative);
+    return limit;
+}
+
 /// "30" or "30,300": the perplexities of --perplexity, each >= 1.
 std::vector<double> parse_perplexities(const std::string& text) {
     std::vector<double> values;
@@ -987,17 +999,12 @@ void parse_embed_files(const po::variables_map& vm, EmbedConfig& e) {
     get(vm, "checkpoint", e.checkpoint_path);
     if (vm.count("checkpoint") && e.checkpoint_path.empty()) throw UsageError("--checkpoint needs a FILE");
     integer(vm, "checkpoint-every", e.checkpoint_every, 1);
-    if (vm.count("memory-limit")) {
-        double limit = 0;
-        number(vm, "memory-limit", limit, ">= 0", nonnegative);
-        e.memory_limit_gib = limit;
-    }
+    e.memory_limit_gib = memory_limit(vm);
     if (vm.count("checkpoint-every") && e.checkpoint_path.empty())
         throw UsageError("--checkpoint-every needs --checkpoint FILE");
-    if (!e.checkpoint_path.empty() &&
-        (e.checkpoint_path == e.output || e.checkpoint_path == "-" || e.checkpoint_path == e.plot_path))
-        throw UsageError(concat("--checkpoint ", e.checkpoint_path,
-                                ": give a file of its own (not -o, --plot or stdout)"));
+    // A --checkpoint naming another output or an input is refused by the file itself (check_distinct_files).
+    if (e.checkpoint_path == "-")
+        throw UsageError("--checkpoint -: give a file (the state cannot go to stdout)");
     if (get(vm, "save-affinities", e.affinities_path)) {
         if (!ends_with(lower(e.affinities_path), ".mtx"))
             throw UsageError(
@@ -1090,6 +1097,7 @@ CliConfig parse_evaluate(const std::vector<std::string>& args) {
     if (e.sample == 1) throw UsageError("--sample must be 0 (all points) or at least 2; got 1");
     integer(vm, "trust-queries", e.trust_queries, 0);
     integer(vm, "threads", e.threads, 0, 1 << 20);
+    e.memory_limit_gib = memory_limit(vm);
     std::string value;
     if (get(vm, "seed", value)) e.seed = to_seed("--seed", value);
     e.json = flag(vm, "json");
@@ -1124,6 +1132,7 @@ void parse_accuracy_options(const po::variables_map& vm, AccuracyConfig& a) {
     integer(vm, "iterations", o.optimizer.iterations, 0);
     number(vm, "dof", o.optimizer.dof, "in (0, 1e6]", valid_dof);
     integer(vm, "threads", o.threads, 0, 1 << 20);
+    a.memory_limit_gib = memory_limit(vm);
     std::string value;
     if (get(vm, "seed", value)) o.seed = to_seed("--seed", value);
     if (get(vm, "knn", value)) {
@@ -1155,19 +1164,11 @@ void parse_accuracy_files(const po::variables_map& vm, AccuracyConfig& a) {
             throw UsageError(concat("--", name, " needs a FILE; got ''"));
         if (path->empty()) continue;
         if (*path == "-") throw UsageError(concat("--", name, " writes a file; the table goes to stdout"));
-        for (const auto& input : a.inputs)
-            if (input == *path)
-                throw UsageError(concat("--", name, " ", *path, " is the input; refusing to overwrite it"));
     }
     if (!a.plot_path.empty() && !ends_with(lower(a.plot_path), ".png") &&
         !ends_with(lower(a.plot_path), ".svg"))
         throw UsageError(concat("--plot: unknown picture format '", a.plot_path, "'; use .png or .svg"));
-    for (std::size_t i = 0; i < 3; ++i)
-        for (std::size_t j = 0; j < i; ++j)
-            if (!outputs[i].second->empty() && *outputs[i].second == *outputs[j].second)
-                throw UsageError(concat("--", outputs[j].first, " and --", outputs[i].first,
-                                        " name the same file ", *outputs[i].second,
-                                        "; give each output its own"));
+    // An output naming an input or another output is refused by the file itself (check_distinct_files).
 }
 
 CliConfig parse_accuracy(const std::vector<std::string>& args) {
@@ -1311,6 +1312,7 @@ void parse_transform_options(const po::variables_map& vm, TransformConfig& c) {
     t.repel_new = flag(vm, "repel-new");
     if (get(vm, "seed", value)) o.seed = to_seed("--seed", value);
     integer(vm, "threads", o.threads, 0, 1 << 20);
+    c.memory_limit_gib = memory_limit(vm);
     integer(vm, "log-every", o.report_every, 0);
     c.log_every_given = vm.count("log-every") > 0;
 }
@@ -1340,15 +1342,7 @@ void parse_transform_files(const po::variables_map& vm, TransformConfig& c) {
     if (!c.new_label_paths.empty() && c.new_label_paths.size() != c.inputs.size())
         throw UsageError(concat("give one --new-labels file per NEW_INPUT: ", c.inputs.size(), " inputs, ",
                                 c.new_label_paths.size(), " label files"));
-    std::vector<std::string> inputs = {c.reference_input, c.reference_embedding};
-    inputs.insert(inputs.end(), c.inputs.begin(), c.inputs.end());
-    for (const auto& [name, path] : {std::pair<const char*, const std::string*>{"-o", &c.output},
-                                     std::pair<const char*, const std::string*>{"--plot", &c.plot_path}})
-        for (const std::string& input : inputs)
-            if (*path == input)
-                throw UsageError(concat(name, " ", *path, " is an input; refusing to overwrite it"));
-    if (c.output == c.plot_path)
-        throw UsageError(concat("-o and --plot name the same file ", c.output, "; give each output its own"));
+    // An output naming an input or another output is refused by the file itself (check_distinct_files).
 }
 
 /// The introduction of 'treesne transform --help'.

@@ -71,6 +71,7 @@ struct EvaluateConfig {
     std::uint64_t seed = Options{}.seed;  ///< of --sample
     int threads = 0;                      ///< 0 = all
     bool json = false;                    ///< one JSON object instead of aligned text
+    std::optional<double> memory_limit_gib;  ///< --memory-limit GiB (0 = no check); unset = what is available
 };
 
 /// Everything `treesne accuracy` needs besides the data.
@@ -84,6 +85,7 @@ struct AccuracyConfig {
     std::string json_path;     ///< --json FILE; empty = none
     std::string csv_path;      ///< --csv FILE; empty = none
     std::string plot_path;     ///< --plot FILE.png|.svg; empty = none
+    std::optional<double> memory_limit_gib;  ///< --memory-limit GiB (0 = no check); unset = what is available
 };
 
 /// Everything `treesne transform` needs besides the data.
@@ -100,16 +102,19 @@ struct TransformConfig {
     std::string plot_path;                     ///< --plot FILE.png|.svg; empty = none
     bool log_every_given = false;              ///< --log-every was given
     Verbosity verbosity = Verbosity::normal;
+    std::optional<double> memory_limit_gib;  ///< --memory-limit GiB (0 = no check); unset = what is available
 };
 
 /// Parses the arguments of `treesne transform` (those after the command name). Throws UsageError with
 /// a one-line message for anything malformed; shapes are checked when the files are read.
 TransformConfig parse_transform(const std::vector<std::string>& args);
 
-/// Runs a parsed `transform`: reads the three inputs, checks that their shapes agree (one line naming
-/// the files), projects on the reference's PCA, transforms, writes the embedding of the new points (and
-/// the --plot: the reference faded, the new points on top); with --labels and --new-labels also prints
-/// the new points' 10-NN accuracy against the reference labels. Progress to stderr. Throws like run_embed.
+/// Runs a parsed `transform`: refuses outputs that are inputs (check_distinct_files), reads the three
+/// inputs, checks that their shapes agree (one line naming the files) and its memory estimate
+/// (--memory-limit), projects on the reference's PCA, transforms, writes the embedding of the new points
+/// and the --plot (the reference faded, the new points on top) together at the end (none when one
+/// fails); with --labels and --new-labels also prints the new points' 10-NN accuracy against the
+/// reference labels. Progress to stderr. Throws like run_embed.
 int run_transform(const TransformConfig& config);
 
 
@@ -138,16 +143,20 @@ std::string help_text(const std::string& topic);
 /// "treesne <version>".
 std::string version_text();
 
-/// Runs a parsed `embed`: reads, validates, checks the outputs, embeds, writes (the embedding with -o -
-/// goes to stdout). Progress and stage lines go to stderr. Throws treesne::Error for data and runtime
+/// Runs a parsed `embed`: refuses outputs that are inputs or each other, reads, validates, checks the
+/// outputs, embeds, writes every output under a temporary name and renames them all into place at the
+/// end, -o last (the embedding with -o - goes to stdout). Progress and stage lines go to stderr. Throws treesne::Error for data and runtime
 /// errors. Returns the exit status (0, or 130 when interrupted).
 int run_embed(const CliConfig& config);
 
-/// Runs a parsed `evaluate`; the measures go to `out`, progress to stderr. Throws like run_embed.
+/// Runs a parsed `evaluate`, refusing before the work an estimate above --memory-limit; the measures go
+/// to `out`, progress to stderr. Throws like run_embed.
 int run_evaluate(const CliConfig& config, std::ostream& out);
 
-/// Runs a parsed `accuracy`: reads, measures (measure_accuracy), prints the table to `out` and writes
-/// the --json, --csv and --plot files atomically; progress to stderr. Throws like run_embed.
+/// Runs a parsed `accuracy`: refuses outputs that are inputs or each other, reads, checks its memory
+/// estimate (--memory-limit), measures (measure_accuracy), prints the table to `out` and writes the
+/// --json, --csv and --plot files together at the end (none when one fails); progress to stderr. Throws
+/// like run_embed.
 int run_accuracy(const CliConfig& config, std::ostream& out);
 
 /// GLIBC_TUNABLES as the program wants it, given the current value (null when unset): the user's

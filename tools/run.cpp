@@ -184,88 +184,28 @@ std::string stage_detail(const std::string& stage, const Options& o, index_t n, 
 
 // --- files named twice -------------------------------------------------------------------------------
 
-/// What a path names, compared by the file itself: (device, inode) of an existing file, so links and
-/// other spellings of one file compare equal; for a file not there yet, its directory's and its name.
-struct FileId {
-    dev_t device = 0;
-    ino_t inode = 0;
-    std::string name;  ///< empty for an existing file
-    bool operator==(const FileId& o) const {
-        return device == o.device && inode == o.inode && name == o.name;
-    }
-};
-
-std::optional<FileId> file_id(const std::string& path) {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) == 0) return FileId{st.st_dev, st.st_ino, {}};
-    const std::filesystem::path p(path);
-    const std::filesystem::path dir = p.has_parent_path() ? p.parent_path() : std::filesystem::path(".");
-    if (::stat(dir.c_str(), &st) == 0) return FileId{st.st_dev, st.st_ino, p.filename().string()};
-    return std::nullopt;  // an unreachable directory: check_writable reports it
-}
-
-/// A file the command line names, with the option that named it and what it names on disk.
-struct NamedFile {
-    std::string option;  ///< "-o", "--plot", "input", ...
-    std::string path;
-    std::optional<FileId> id;  ///< none for "-" and for a path whose directory cannot be reached
-};
-
-/// Refuses a file named on the command line that a picture of --snapshot-plots DIR would replace
-/// (DIR/0001.png, ...).
-void check_frame_names(const EmbedConfig& e, const std::vector<NamedFile>& files) {
-    if (e.snapshot_plots_dir.empty()) return;
-    struct stat dir {};
-    if (::stat(e.snapshot_plots_dir.c_str(), &dir) != 0) return;  // created later: nothing in it yet
-    for (const NamedFile& f : files) {
-        const std::filesystem::path p(f.path);
-        struct stat parent {};
-        const std::string parent_path = p.has_parent_path() ? p.parent_path().string() : ".";
-        if (is_frame_file_name(p.filename().string()) && ::stat(parent_path.c_str(), &parent) == 0 &&
-            parent.st_dev == dir.st_dev && parent.st_ino == dir.st_ino)
-            throw UsageError(concat(f.option == "input" ? "the input" : f.option, " ", f.path,
-                                    " is where --snapshot-plots ", e.snapshot_plots_dir,
-                                    " draws a frame; give it another name or directory"));
-    }
-}
-
-/// Refuses, before any work, an output that is also an input or another output (UsageError). Only the
-/// --checkpoint file may be the --resume file: continuing a run in place is what they are for.
-void check_distinct_files(const EmbedConfig& e) {
-    std::vector<NamedFile> inputs, outputs;
-    auto add = [](std::vector<NamedFile>& files, const char* option, const std::string& path) {
-        if (!path.empty() && path != "-") files.push_back({option, path, file_id(path)});
-    };
-    for (const auto& path : e.inputs) add(inputs, "input", path);
-    for (const auto& path : e.label_paths) add(inputs, "--labels", path);
-    add(inputs, "--init", e.init_path);
-    add(inputs, "--resume", e.resume_path);
-    add(inputs, "--affinities", e.precomputed_affinities);
-    add(inputs, "--neighbors", e.neighbors_path);
-    add(inputs, "--neighbor-distances", e.neighbor_distances_path);
-    add(outputs, "-o", e.output);
-    add(outputs, "--plot", e.plot_path);
-    add(outputs, "--save-affinities", e.affinities_path);
-    add(outputs, "--checkpoint", e.checkpoint_path);
-    add(outputs, "--snapshots", e.snapshots_path);
-    add(outputs, "--kl-log", e.kl_log_path);
-    check_frame_names(e, inputs);
-    check_frame_names(e, outputs);
-    for (std::size_t i = 0; i < outputs.size(); ++i) {
-        const NamedFile& out = outputs[i];
-        if (!out.id) continue;
-        for (const auto& in : inputs) {
-            if (out.option == "--checkpoint" && in.option == "--resume") continue;
-            if (in.id == out.id)
-                throw UsageError(concat(out.option, " ", out.path, " is the same file as ",
-                                        in.option == "input" ? "the input" : in.option, " ", in.path,
-                                        "; refusing to overwrite an input"));
-        }
-        for (std::size_t j = 0; j < i; ++j)
-            if (outputs[j].id == out.id)
-                throw UsageError(concat(outputs[j].option, " ", outputs[j].path, " and ", out.option, " ",
-                                        out.path, " name the same file; give each output its own"));
-    }
+/// Every file-valued option of embed, for check_distinct_files. Only the --checkpoint file may be the
+/// --resume file: continuing a run in place is what they are for.
+std::vector<NamedFile> embed_files(const EmbedConfig& e) {
+    std::vector<NamedFile> files;
+    for (const auto& path : e.inputs) files.push_back({"the input", path});
+    for (const auto& path : e.label_paths) files.push_back({"--labels", path});
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(e.label_names, ec))
+        files.push_back({"--label-names", e.label_names});
+    files.push_back({"--init", e.init_path});
+    files.push_back({"--resume", e.resume_path});
+    files.push_back({"--affinities", e.precomputed_affinities});
+    files.push_back({"--neighbors", e.neighbors_path});
+    files.push_back({"--neighbor-distances", e.neighbor_distances_path});
+    files.push_back({"-o", e.output, FileRole::output});
+    files.push_back({"--plot", e.plot_path, FileRole::output});
+    files.push_back({"--save-affinities", e.affinities_path, FileRole::output});
+    files.push_back({"--checkpoint", e.checkpoint_path, FileRole::output, "--resume"});
+    files.push_back({"--snapshots", e.snapshots_path, FileRole::output});
+    files.push_back({"--kl-log", e.kl_log_path, FileRole::output});
+    files.push_back({"--snapshot-plots", e.snapshot_plots_dir, FileRole::frames});
+    return files;
 }
 
 void check_outputs(const EmbedConfig& e) {
@@ -273,14 +213,6 @@ void check_outputs(const EmbedConfig& e) {
     if (!e.checkpoint_path.empty()) io::check_writable(e.checkpoint_path, false);
     if (!e.plot_path.empty()) io::check_writable(e.plot_path, false);
     if (!e.affinities_path.empty()) io::check_writable(e.affinities_path, false);
-}
-
-/// True when a signal arrived while writing: the remaining outputs are skipped.
-bool interrupted_while_writing(Progress& progress, const std::string& written) {
-    if (!g_cancel.load()) return false;
-    progress.end_line();
-    std::fprintf(stderr, "treesne: interrupted; wrote %s only\n", written.c_str());
-    return true;
 }
 
 /// The title of the --plot picture (and, with the iteration added, of each --snapshot-plots frame).
@@ -299,31 +231,28 @@ std::string plot_title(const EmbedConfig& e, const Result& r, const Options& o) 
                   r.y.rows(), " points, ", kernel, o.optimizer.dof != 1 ? concat(", dof ", o.optimizer.dof) : "");
 }
 
-/// --snapshot-plots, --snapshots and --kl-log, after the other outputs; `written` lists those.
-int write_recordings(const EmbedConfig& e, const Result& r, const io::Labels* labels, Progress& progress,
-                     const Options& o, SnapshotRecorder& snapshots, index_t trace_every,
-                     std::string written) {
+/// Stages --snapshot-plots, --snapshots and --kl-log in `outputs`. False when a signal stopped it.
+bool stage_recordings(const EmbedConfig& e, const Result& r, const io::Labels* labels, Progress& progress,
+                      const Options& o, SnapshotRecorder& snapshots, index_t trace_every,
+                      OutputBatch& outputs) {
     if (!e.snapshot_plots_dir.empty()) {
         Stopwatch plot_time;
         progress.start("plots");
-        const index_t drawn =
-            snapshots.write_plots(labels, plot_title(e, r, o), [&progress](index_t done, index_t total) {
-                progress.fraction("plots", static_cast<double>(done) / static_cast<double>(total));
-                return !g_cancel.load();
-            });
+        const std::string dir = outputs.directory(e.snapshot_plots_dir);
+        index_t drawn = 0;
+        try {
+            drawn = snapshots.write_plots(
+                dir, labels, plot_title(e, r, o), [&progress](index_t done, index_t total) {
+                    progress.fraction("plots", static_cast<double>(done) / static_cast<double>(total));
+                    return !g_cancel.load();
+                });
+        } catch (...) {
+            outputs.rethrow_naming_targets();
+        }
+        if (g_cancel.load()) return false;
         progress.done("plots", plot_time.seconds(),
                       concat(e.snapshot_plots_dir, " (", drawn, drawn == 1 ? " picture, " : " pictures, ",
                              frame_file_name(0), drawn > 1 ? " to " + frame_file_name(drawn - 1) : "", ")"));
-        written += ", " + e.snapshot_plots_dir;
-        if (drawn < snapshots.frames())
-            written += concat(" (", drawn, " of ", snapshots.frames(), " pictures)");
-        const bool more = !e.snapshots_path.empty() || !e.kl_log_path.empty();
-        if ((more || drawn < snapshots.frames()) && interrupted_while_writing(progress, written)) return 130;
-        const std::string stale = frame_file_name(drawn);
-        std::error_code ec;
-        if (std::filesystem::exists(std::filesystem::path(e.snapshot_plots_dir) / stale, ec))
-            progress.line(concat("plots: ", e.snapshot_plots_dir, " also holds ", stale,
-                                 " (and maybe more) from an earlier run; remove them before making a film"));
     }
     if (!e.snapshots_path.empty()) {
         Stopwatch npy_time;
@@ -332,50 +261,64 @@ int write_recordings(const EmbedConfig& e, const Result& r, const io::Labels* la
         progress.done("write", npy_time.seconds(),
                       concat(e.snapshots_path, " (", snapshots.frames(), " snapshots of ", r.y.rows(), " x ",
                              r.y.cols(), ")"));
-        written += ", " + e.snapshots_path;
-        if (!e.kl_log_path.empty() && interrupted_while_writing(progress, written)) return 130;
+        if (g_cancel.load()) return false;
     }
     if (!e.kl_log_path.empty()) {
         Stopwatch log_time;
         progress.start("write");
-        const index_t rows = write_kl_log(e.kl_log_path, r.history, trace_every, r.iterations);
+        index_t rows = 0;
+        outputs.write(e.kl_log_path, [&](const std::string& temp) {
+            rows = write_kl_log(temp, r.history, trace_every, r.iterations);
+        });
         progress.done("write", log_time.seconds(), concat(e.kl_log_path, " (", rows, " rows)"));
     }
-    return 0;
+    return !g_cancel.load();
 }
 
+/// Writes every output under a temporary name, then renames them all into place, -o last (OutputBatch):
+/// a run that fails or is interrupted while writing replaces none of them, and its --snapshot-plots
+/// directory is made only here. -o - goes to stdout after the files are staged.
 int write_outputs(const EmbedConfig& e, const Result& r, const io::Labels* labels, Progress& progress,
-                  const Options& o, SnapshotRecorder& snapshots, index_t trace_every) {
+                  const Options& o, SnapshotRecorder& snapshots, index_t trace_every, OutputBatch& outputs) {
     g_phase.store(writing);
-    Stopwatch write_time;
-    progress.start("write");
-    io::write_matrix(e.output, r.y);
-    progress.done("write", write_time.seconds(),
-                  concat(e.output == "-" ? "stdout" : e.output, " (", r.y.rows(), " x ", r.y.cols(), ")"));
-    if (interrupted_while_writing(progress, e.output)) return 130;
-    std::string written = e.output;
     if (!e.plot_path.empty()) {
         Stopwatch plot_time;
         progress.start("plot");
         PlotOptions plot;
         plot.title = plot_title(e, r, o);
-        plot_embedding(e.plot_path, r.y, labels, plot);
+        outputs.write(e.plot_path, [&](const std::string& temp) { plot_embedding(temp, r.y, labels, plot); });
         progress.done("plot", plot_time.seconds(), e.plot_path);
-        written += ", " + e.plot_path;
-        if (interrupted_while_writing(progress, written)) return 130;
+        if (g_cancel.load()) return report_interrupted_while_writing(progress);
     }
     if (!e.affinities_path.empty()) {
         Stopwatch affinity_time;
         progress.start("write");
-        io::write_affinities(e.affinities_path, r.affinities);
+        outputs.write(e.affinities_path,
+                      [&](const std::string& temp) { io::write_affinities(temp, r.affinities); });
         progress.done("write", affinity_time.seconds(),
                       concat(e.affinities_path, " (", r.affinities.nnz(), " entries)"));
-        written += ", " + e.affinities_path;
-        const bool more =
-            !e.snapshot_plots_dir.empty() || !e.snapshots_path.empty() || !e.kl_log_path.empty();
-        if (more && interrupted_while_writing(progress, written)) return 130;
+        if (g_cancel.load()) return report_interrupted_while_writing(progress);
     }
-    return write_recordings(e, r, labels, progress, o, snapshots, trace_every, written);
+    if (!stage_recordings(e, r, labels, progress, o, snapshots, trace_every, outputs))
+        return report_interrupted_while_writing(progress);
+    Stopwatch write_time;
+    progress.start("write");
+    if (e.output == "-") {
+        io::write_matrix(e.output, r.y);
+    } else {
+        outputs.write(e.output, [&](const std::string& temp) { io::write_matrix(temp, r.y); });
+    }
+    outputs.commit();
+    progress.done("write", write_time.seconds(),
+                  concat(e.output == "-" ? "stdout" : e.output, " (", r.y.rows(), " x ", r.y.cols(), ")"));
+    if (!e.snapshot_plots_dir.empty()) {
+        const std::string stale = frame_file_name(snapshots.frames());
+        std::error_code ec;
+        if (std::filesystem::exists(std::filesystem::path(e.snapshot_plots_dir) / stale, ec))
+            progress.line(concat("plots: ", e.snapshot_plots_dir, " also holds ", stale,
+                                 " (and maybe more) from an earlier run; remove them before making a film"));
+    }
+    return 0;
 }
 
 // --- evaluate ---------------------------------------------------------------------------------------
@@ -685,6 +628,36 @@ EvaluateInputs read_evaluate_inputs(const EvaluateConfig& e, Progress& progress)
     return in;
 }
 
+/// The memory of evaluate's stages for the data as loaded (after any --sample): the PCA, the kNN graph and
+/// P of the KL divergence, and the neighbourhoods of the measures, sized by estimate_memory's parts.
+MemoryEstimate evaluate_memory(const EvaluateInputs& in, const EvaluateConfig& e, const Options& options) {
+    const index_t n = in.x.rows(), d = in.x.cols();
+    const MemoryEstimate base = estimate_memory(n, d, options);
+    const double rows = static_cast<double>(n);
+    const double embedding = 8 * rows * static_cast<double>(in.y.cols());
+    const double loaded = 8 * rows * static_cast<double>(d) + embedding;
+    const bool reduce = options.pca_dims > 0 && options.pca_dims < d;
+    const double data = 8 * rows * static_cast<double>(reduce ? options.pca_dims : d);
+    // knn_preservation and trustworthiness hold the input's and the embedding's k-NN graphs.
+    const double measured = 2 * rows * static_cast<double>(std::min<index_t>(e.k, n)) * 12;
+    std::vector<MemoryStage> stages;
+    if (reduce) stages.push_back(memory_stage("pca", {{"input", loaded}, {"PCA", base.pca}}));
+    stages.push_back(memory_stage("neighbours", {{"input", data},
+                                                 {"embedding", embedding},
+                                                 {"kNN graph", base.neighbors},
+                                                 {"search buffers", base.neighbor_search}}));
+    stages.push_back(memory_stage("affinities", {{"input", data},
+                                                 {"embedding", embedding},
+                                                 {"kNN graph", base.neighbors},
+                                                 {"P workspace", base.affinity_workspace},
+                                                 {"P", base.affinities}}));
+    stages.push_back(memory_stage("measures", {{"input", data},
+                                               {"embedding", embedding},
+                                               {"k-NN graphs", measured},
+                                               {"search buffers", base.neighbor_search}}));
+    return memory_estimate(loaded, std::move(stages));
+}
+
 /// Keeps e.sample seeded random rows of the data, the embedding and the labels.
 void sample_rows(EvaluateInputs& in, const EvaluateConfig& e, Progress& progress) {
     const index_t all = in.x.rows();
@@ -742,7 +715,8 @@ int run_embed(const CliConfig& config) {
     Options options = e.options;
     Progress progress(config.verbosity, ::isatty(STDERR_FILENO) == 1);
     SignalScope signals;
-    check_distinct_files(e);
+    check_distinct_files(embed_files(e));
+    note_thread_limit(progress, options.threads);
 
     EmbedInputs in = read_embed_inputs(e, options, progress);
     if (in.graph) options.affinities.k = in.graph->k;  // a given graph's neighbours are all there are
@@ -780,7 +754,8 @@ int run_embed(const CliConfig& config) {
     const ReportCadence cadence = plan_reports(e, options.optimizer, configured_every, options.report_every);
     options.report_every = cadence.report_every;
 
-    SnapshotRecorder snapshots(e);
+    OutputBatch outputs;
+    SnapshotRecorder snapshots(e, outputs);
     LastReport last;
     Callbacks callbacks = embed_callbacks(e, options, n, d, progress, cadence, snapshots, last);
     if (!e.resume_path.empty()) {
@@ -807,13 +782,19 @@ int run_embed(const CliConfig& config) {
     snapshots.finish(result.y, result.iterations,
                      phase_at(options.optimizer, std::max<index_t>(result.iterations - 1, 0)));
     return write_outputs(e, result, in.labels.codes.empty() ? nullptr : &in.labels, progress, options,
-                         snapshots, cadence.trace_every);
+                         snapshots, cadence.trace_every, outputs);
 }
 
 int run_evaluate(const CliConfig& config, std::ostream& out) {
     const EvaluateConfig& e = config.evaluate;
     Progress progress(config.verbosity, ::isatty(STDERR_FILENO) == 1);
     SignalScope signals;
+    std::vector<NamedFile> files;  // evaluate writes no file, but checks like every command
+    for (const auto& path : e.inputs) files.push_back({"the input", path});
+    files.push_back({"the embedding", e.embedding});
+    for (const auto& path : e.label_paths) files.push_back({"--labels", path});
+    check_distinct_files(files);
+    note_thread_limit(progress, e.threads);
 
     EvaluateInputs in = read_evaluate_inputs(e, progress);
     Evaluation v;
@@ -833,6 +814,10 @@ int run_evaluate(const CliConfig& config, std::ostream& out) {
     if (2 * e.k >= v.points)
         throw InvalidArgument(concat("--k ", e.k, " needs more than ", 2 * e.k,
                                      " points (trustworthiness needs k < N/2); got ", v.points));
+    const MemoryEstimate memory = evaluate_memory(in, e, options);
+    if (progress.verbose()) print_command_memory(progress, memory);
+    require_command_memory(memory, e.memory_limit_gib, "evaluate",
+                           "use --sample M to evaluate M random points, or --pca");
     if (e.pca_dims > 0) {
         Stopwatch pca_time;
         progress.start("pca");

@@ -2,12 +2,20 @@
 // labels, and the one-line error (see run_common.hpp).
 #include "run_common.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <map>
+#include <optional>
+#include <system_error>
+
+#include "run_snapshots.hpp"
+#include "treesne/parallel.hpp"
 
 namespace treesne::cli {
 
@@ -147,6 +155,281 @@ void print_error(const std::string& message) {
     std::replace(line.begin(), line.end(), '\n', ' ');
     std::fprintf(stderr, "treesne: error: %s\n", line.c_str());
     std::fflush(stderr);
+}
+
+// --- files named on the command line (see run_common.hpp) -------------------------------------------
+
+namespace {
+
+namespace fs = std::filesystem;
+
+/// What a path names on disk: (device, inode) of an existing file, so links and other spellings of one
+/// file compare equal; for a file not there yet, its directory's (device, inode) and its name.
+struct FileId {
+    dev_t device = 0;
+    ino_t inode = 0;
+    std::string name;  ///< empty for an existing file
+    bool operator==(const FileId& o) const {
+        return device == o.device && inode == o.inode && name == o.name;
+    }
+};
+
+std::optional<FileId> file_id(const std::string& given) {
+    const std::string path = without_trailing_slashes(given);
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0) return FileId{st.st_dev, st.st_ino, {}};
+    const fs::path p(path);
+    const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
+    if (::stat(dir.c_str(), &st) == 0) return FileId{st.st_dev, st.st_ino, p.filename().string()};
+    return std::nullopt;  // an unreachable directory: the output's own check reports it, an input's read
+}
+
+/// The directory entry a write to `path` replaces, symbolic links followed: its directory's (device,
+/// inode) and its name.
+std::optional<FileId> entry_id(const std::string& path) {
+    std::error_code ec;
+    fs::path p = fs::weakly_canonical(without_trailing_slashes(path), ec);
+    if (ec) p = path;
+    const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) != 0) return std::nullopt;
+    return FileId{st.st_dev, st.st_ino, p.filename().string()};
+}
+
+struct Identified {
+    const NamedFile* file;
+    std::optional<FileId> id;
+};
+
+/// A file that a --snapshot-plots picture (DIR/0001.png, ...) would replace: named there (through any
+/// links), or another link to a picture already there. DIR is created at the end when missing, so only
+/// an existing DIR can hold such a file.
+void check_frame_names(const Identified& frames, const std::vector<Identified>& files) {
+    const std::string dir_path = without_trailing_slashes(frames.file->path);
+    struct stat dir {};
+    if (::stat(dir_path.c_str(), &dir) != 0 || !S_ISDIR(dir.st_mode)) return;
+    std::vector<FileId> pictures;  // the frames there now
+    std::error_code ec;
+    for (const fs::directory_entry& entry : fs::directory_iterator(dir_path, ec)) {
+        struct stat st {};
+        if (is_frame_file_name(entry.path().filename().string()) && ::stat(entry.path().c_str(), &st) == 0)
+            pictures.push_back({st.st_dev, st.st_ino, {}});
+    }
+    for (const Identified& f : files) {
+        if (f.file == frames.file) continue;
+        const std::optional<FileId> entry = entry_id(f.file->path);
+        const bool named_there = entry && is_frame_file_name(entry->name) && entry->device == dir.st_dev &&
+                                 entry->inode == dir.st_ino;
+        const bool linked = f.id && std::find(pictures.begin(), pictures.end(), *f.id) != pictures.end();
+        if (named_there || linked)
+            throw UsageError(concat(f.file->option, " ", f.file->path, " is where ", frames.file->option, " ",
+                                    frames.file->path, " draws a frame; give it another name or directory"));
+    }
+}
+
+std::atomic<unsigned> staged_counter{0};
+
+/// ".treesne-PID-N-NAME.EXT": hidden, unique to this process, with the target's extension. A long name is
+/// shortened before its extension so that the temporary's own temporary stays within NAME_MAX.
+std::string temporary_name(const fs::path& target) {
+    std::string stem = target.stem().string(), extension = target.extension().string();
+    if (extension.size() > 16) {
+        stem += extension;
+        extension.clear();
+    }
+    if (stem.size() > 150) stem.resize(150);
+    return concat(".treesne-", ::getpid(), "-", staged_counter++, "-", stem, extension);
+}
+
+std::string replace_all(std::string text, const std::string& from, const std::string& to) {
+    if (from.empty()) return text;
+    for (std::size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
+        text.replace(at, from.size(), to);
+    return text;
+}
+
+}  // namespace
+
+std::string without_trailing_slashes(std::string path) {
+    while (path.size() > 1 && path.back() == '/') path.pop_back();
+    return path;
+}
+
+std::string existing_ancestor(const std::string& path) {
+    std::error_code ec;
+    fs::path p = fs::path(path).parent_path();
+    while (!p.empty() && !fs::exists(p, ec)) p = p.parent_path();
+    return p.empty() ? std::string(".") : p.string();
+}
+
+void check_distinct_files(const std::vector<NamedFile>& files) {
+    std::vector<Identified> named;
+    for (const NamedFile& f : files)
+        if (!f.path.empty() && f.path != "-") named.push_back({&f, file_id(f.path)});
+    for (const Identified& f : named)
+        if (f.file->role == FileRole::frames) check_frame_names(f, named);
+    // Each output against every input, then against the outputs before it: the first clash is reported.
+    for (std::size_t i = 0; i < named.size(); ++i) {
+        const Identified& out = named[i];
+        if (out.file->role == FileRole::input || !out.id) continue;
+        for (const Identified& in : named) {
+            if (in.file->role != FileRole::input || !in.id || !(*in.id == *out.id)) continue;
+            if (!out.file->may_be.empty() && out.file->may_be == in.file->option) continue;
+            throw UsageError(concat(out.file->option, " ", out.file->path, " is the same file as ",
+                                    in.file->option, " ", in.file->path, "; refusing to overwrite an input"));
+        }
+        for (std::size_t j = 0; j < i; ++j) {
+            const Identified& other = named[j];
+            if (other.file->role != FileRole::input && other.id && *other.id == *out.id)
+                throw UsageError(concat(other.file->option, " ", other.file->path, " and ", out.file->option,
+                                        " ", out.file->path,
+                                        " name the same file; give each output its own"));
+        }
+    }
+}
+
+// --- outputs replaced together (see run_common.hpp) ----------------------------------------------------
+
+OutputBatch::~OutputBatch() {
+    for (const Staged& s : staged_) {
+        if (s.temp.empty()) continue;  // in place
+        std::error_code ec;
+        if (s.directory) {
+            fs::remove_all(s.temp, ec);
+        } else {
+            fs::remove(s.temp, ec);
+        }
+    }
+}
+
+std::string OutputBatch::file(const std::string& target) {
+    const fs::path t(target);
+    staged_.push_back({target, (t.parent_path() / temporary_name(t)).string(), false});
+    return staged_.back().temp;
+}
+
+std::string OutputBatch::directory(const std::string& given) {
+    const fs::path target(without_trailing_slashes(given));
+    std::error_code ec;
+    const fs::path base =
+        fs::is_directory(target, ec) ? target : fs::path(existing_ancestor(target.string()));
+    const fs::path temp = base / temporary_name(target.filename());
+    if (!fs::create_directory(temp, ec) || ec)
+        throw IoError(concat("cannot write ", given, ": cannot create a directory in ", base.string(), ": ",
+                             ec ? ec.message() : std::string("it exists")));
+    staged_.push_back({target.string(), temp.string(), true});
+    return staged_.back().temp;
+}
+
+void OutputBatch::write(const std::string& target, const std::function<void(const std::string&)>& write) {
+    const std::string temp = file(target);
+    try {
+        write(temp);
+    } catch (...) {
+        rethrow_naming_targets();
+    }
+}
+
+void OutputBatch::rethrow_naming_targets() const {
+    auto named = [this](const char* what) {
+        std::string text = what;
+        for (const Staged& s : staged_)
+            if (!s.temp.empty()) text = replace_all(text, s.temp, s.target);
+        return text;
+    };
+    try {
+        throw;
+    } catch (const IoError& e) {
+        throw IoError(named(e.what()));
+    } catch (const InvalidArgument& e) {
+        throw InvalidArgument(named(e.what()));
+    } catch (const NumericalError& e) {
+        throw NumericalError(named(e.what()));
+    } catch (const Error& e) {
+        throw Error(named(e.what()));
+    }
+    throw;  // not reached: anything else left the try block as it was
+}
+
+void OutputBatch::commit() {
+    for (Staged& s : staged_) {
+        std::error_code ec;
+        if (!s.directory) {
+            if (std::rename(s.temp.c_str(), s.target.c_str()) != 0)
+                throw IoError(concat("cannot write ", s.target, ": ", std::strerror(errno)));
+        } else if (fs::is_directory(s.target, ec)) {
+            // An existing directory keeps its other files; each new one replaces its namesake.
+            for (const fs::directory_entry& entry : fs::directory_iterator(s.temp, ec)) {
+                fs::rename(entry.path(), fs::path(s.target) / entry.path().filename(), ec);
+                if (ec) throw IoError(concat("cannot write ", s.target, ": ", ec.message()));
+            }
+            if (ec) throw IoError(concat("cannot write ", s.target, ": ", ec.message()));
+            fs::remove(s.temp, ec);
+        } else {
+            const fs::path parent = fs::path(s.target).parent_path();
+            if (!parent.empty()) fs::create_directories(parent, ec);
+            if (!ec) fs::rename(s.temp, s.target, ec);
+            if (ec) throw IoError(concat("cannot write ", s.target, ": ", ec.message()));
+        }
+        s.temp.clear();
+    }
+}
+
+int report_interrupted_while_writing(Progress& progress) {
+    progress.end_line();
+    std::fputs("treesne: interrupted; nothing written\n", stderr);
+    std::fflush(stderr);
+    return 130;
+}
+
+MemoryStage memory_stage(const std::string& name,
+                         std::initializer_list<std::pair<const char*, double>> parts) {
+    MemoryStage stage{name, {}, 0};
+    for (const auto& [part, bytes] : parts) {
+        if (!(bytes > 0)) continue;
+        stage.parts.emplace_back(part, bytes);
+        stage.bytes += bytes;
+    }
+    return stage;
+}
+
+MemoryEstimate memory_estimate(double input, std::vector<MemoryStage> stages) {
+    MemoryEstimate e;
+    e.input = input;
+    e.stages = std::move(stages);
+    for (std::size_t i = 0; i < e.stages.size(); ++i) {
+        if (e.stages[i].bytes > e.peak) {
+            e.peak = e.stages[i].bytes;
+            e.peak_stage = i;
+        }
+    }
+    return e;
+}
+
+void require_command_memory(const MemoryEstimate& estimate, const std::optional<double>& limit_gib,
+                            const std::string& command, const std::string& advice) {
+    if (limit_gib && *limit_gib == 0) return;
+    const std::optional<double> available =
+        limit_gib ? std::optional<double>(*limit_gib * 1073741824.0) : available_memory();
+    // The input is already in memory, so only the rest has to fit in what is left.
+    if (!available || !(estimate.peak - estimate.input > *available)) return;
+    throw NumericalError(concat(command, " needs about ", estimate.describe(), " but ",
+                                format_bytes(std::max(0.0, *available)),
+                                limit_gib ? " is allowed by --memory-limit" : " is available",
+                                " besides the input already loaded; ", advice));
+}
+
+void print_command_memory(Progress& progress, const MemoryEstimate& estimate) {
+    const std::optional<double> available = available_memory();
+    progress.line(
+        concat("memory: about ", estimate.describe(), "; ",
+               available ? format_bytes(*available) + " available" : std::string("available unknown")));
+}
+
+void note_thread_limit(Progress& progress, int requested) {
+    if (requested > thread_limit())
+        progress.line(concat("note: --threads ", requested, " is more than this machine's limit of ",
+                             thread_limit(), " (4 x its processors); using ", thread_limit()));
 }
 
 }  // namespace treesne::cli

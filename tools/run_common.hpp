@@ -8,13 +8,18 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <functional>
+#include <initializer_list>
+#include <optional>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cli.hpp"
 #include "treesne/errors.hpp"
 #include "treesne/io.hpp"
+#include "treesne/memory.hpp"
 #include "treesne/observer.hpp"
 
 namespace treesne::cli {
@@ -201,5 +206,103 @@ std::string file_name(const std::string& path);
 
 /// "treesne: error: MESSAGE" on stderr, on one line (ends a live progress line first).
 void print_error(const std::string& message);
+
+// --- files named on the command line ----------------------------------------------------------------
+
+/// What a command does with a file one of its options names.
+enum class FileRole {
+    input,   ///< read
+    output,  ///< created or replaced
+    frames,  ///< a directory that receives numbered pictures (0001.png, ...): --snapshot-plots
+};
+
+/// A file-valued option of a command line.
+struct NamedFile {
+    NamedFile(std::string option_name, std::string given, FileRole what = FileRole::input,
+              std::string twin = {})
+        : option(std::move(option_name)), path(std::move(given)), role(what), may_be(std::move(twin)) {}
+
+    std::string option;  ///< as the message names it: "-o", "--labels", "the input", ...
+    std::string path;    ///< as given; "-" (stdin or stdout) is never compared
+    FileRole role = FileRole::input;
+    /// For an output: the option of an input it may be the same file as, because the command has read
+    /// that input before it writes the output (--checkpoint may be the --resume file). Empty: none.
+    std::string may_be;
+};
+
+/// Refuses, with a UsageError of one line naming both options, an output that is the same file as an
+/// input or as another output, and a file that is where a --snapshot-plots directory draws a frame.
+/// Files are compared by what they are on disk: an existing file by (device, inode), so symbolic and
+/// hard links and every spelling of a path compare equal; a file not there yet by its directory's
+/// (device, inode) and its name, so "./x", "d/../x" and "x" through a linked directory do too. Called by
+/// every command with all its file-valued options, before any work.
+void check_distinct_files(const std::vector<NamedFile>& files);
+
+/// The outputs of a command, replaced all together or not at all. Each is written under a temporary name
+/// in its target's directory, keeping the target's extension (so writers that choose the format by name
+/// still do), and commit() renames them over their targets in the order they were staged; callers stage
+/// -o last, so that even a rename that fails halfway leaves -o as it was. Destroyed without commit(), it
+/// removes every temporary: a run that fails or is interrupted while writing replaces nothing.
+class OutputBatch {
+  public:
+    OutputBatch() = default;
+    ~OutputBatch();
+    OutputBatch(const OutputBatch&) = delete;
+    OutputBatch& operator=(const OutputBatch&) = delete;
+
+    /// A temporary path for the file `target` (in its directory, with its extension).
+    std::string file(const std::string& target);
+    /// A new empty temporary directory for the files of directory `target`: inside it when it exists,
+    /// otherwise in its nearest existing ancestor, so that nothing is created at `target` before
+    /// commit(), which makes its missing parents and moves the directory (or, for an existing target,
+    /// each file) into place. Throws IoError when it cannot be created.
+    std::string directory(const std::string& target);
+    /// Calls write(temporary path) for `target`; an error's message names `target`, not the temporary.
+    void write(const std::string& target, const std::function<void(const std::string&)>& write);
+    /// Rethrows the exception being handled with each temporary path in its message replaced by its
+    /// target (call only inside a catch block).
+    [[noreturn]] void rethrow_naming_targets() const;
+    /// Renames every staged output into place, in the order staged. Throws IoError naming the target
+    /// that could not be renamed.
+    void commit();
+
+  private:
+    struct Staged {
+        std::string target, temp;
+        bool directory = false;
+    };
+    std::vector<Staged> staged_;  ///< a temp cleared once it is in place
+};
+
+/// `path` without trailing separators ("frames/" names the directory "frames"; "/" stays).
+std::string without_trailing_slashes(std::string path);
+/// The nearest ancestor of `path` that exists ("." for a relative path none of whose parents does).
+std::string existing_ancestor(const std::string& path);
+
+/// For a signal that arrived while the outputs were written: "treesne: interrupted; nothing written" on
+/// stderr. Returns the exit status 130. The caller drops its OutputBatch uncommitted.
+int report_interrupted_while_writing(Progress& progress);
+
+// --- memory ---------------------------------------------------------------------------------------------
+
+/// A stage of a command's memory estimate: the buffers alive then (parts of 0 bytes left out).
+MemoryStage memory_stage(const std::string& name,
+                         std::initializer_list<std::pair<const char*, double>> parts);
+/// An estimate made of these stages: `input` is what is already loaded when they start (not counted
+/// against the limit), the peak the largest stage.
+MemoryEstimate memory_estimate(double input, std::vector<MemoryStage> stages);
+
+/// Checks a command's memory estimate before its large allocations, as embed() checks its own: throws
+/// NumericalError with one line ("COMMAND needs about ... but ... is available ...; ADVICE") when the
+/// peak less the input exceeds --memory-limit (`limit_gib`; 0 = no check) or, without it, the memory
+/// available now (no check where that is unknown).
+void require_command_memory(const MemoryEstimate& estimate, const std::optional<double>& limit_gib,
+                            const std::string& command, const std::string& advice);
+
+/// "memory: about X; Y available" (--verbose).
+void print_command_memory(Progress& progress, const MemoryEstimate& estimate);
+
+/// One line when `requested` threads exceed thread_limit() (the number actually used). Not with --quiet.
+void note_thread_limit(Progress& progress, int requested);
 
 }  // namespace treesne::cli

@@ -19,10 +19,14 @@ namespace {
 
 namespace fs = std::filesystem;
 
-/// Where the temporary stack of frames lives: beside --snapshots, or inside --snapshot-plots DIR.
+/// Where the temporary stack of frames lives: beside --snapshots; without it, in the --snapshot-plots
+/// directory, or while that does not exist (it is made at the end), in its nearest existing ancestor.
 std::string stack_path(const EmbedConfig& e) {
     if (!e.snapshots_path.empty()) return e.snapshots_path;
-    return (fs::path(e.snapshot_plots_dir) / "snapshots.npy").string();
+    const std::string dir = without_trailing_slashes(e.snapshot_plots_dir);
+    std::error_code ec;
+    const fs::path base = fs::is_directory(dir, ec) ? fs::path(dir) : fs::path(existing_ancestor(dir));
+    return (base / ".treesne-frames.npy").string();
 }
 
 /// Shortest decimal text that reads back as exactly v.
@@ -88,12 +92,25 @@ void check_snapshot_outputs(const EmbedConfig& e, index_t n, int dims, index_t i
     if (!e.snapshot_plots_dir.empty()) {
         const std::string& dir = e.snapshot_plots_dir;
         std::error_code ec;
-        const fs::file_status status = fs::status(dir, ec);
-        if (fs::exists(status) && !fs::is_directory(status))
-            throw IoError(concat("--snapshot-plots ", dir, ": exists and is not a directory"));
-        if (!fs::exists(status) && !fs::create_directories(dir, ec) && ec)
-            throw IoError(concat("--snapshot-plots ", dir, ": cannot create the directory: ", ec.message()));
-        io::check_writable((fs::path(dir) / frame_file_name(0)).string(), false);
+        const fs::file_status status = fs::status(without_trailing_slashes(dir), ec);
+        if (fs::exists(status)) {
+            if (!fs::is_directory(status))
+                throw IoError(concat("--snapshot-plots ", dir, ": exists and is not a directory"));
+            io::check_writable((fs::path(dir) / frame_file_name(0)).string(), false);
+        } else {
+            // Made with the pictures at the end, so that a failed run leaves no empty directory; whether
+            // it can be made is known now.
+            const std::string base = existing_ancestor(without_trailing_slashes(dir));
+            if (!fs::is_directory(base, ec))
+                throw IoError(
+                    concat("--snapshot-plots ", dir, ": cannot be created, ", base, " is not a directory"));
+            try {
+                io::check_writable((fs::path(base) / ".treesne-probe").string(), false);
+            } catch (const IoError&) {
+                throw IoError(
+                    concat("--snapshot-plots ", dir, ": cannot be created, ", base, " is not writable"));
+            }
+        }
     }
     // The frames stream to disk; refuse now what the file system cannot hold, not after the run.
     const index_t frames = iterations / e.snapshot_every + 1;
@@ -108,8 +125,11 @@ void check_snapshot_outputs(const EmbedConfig& e, index_t n, int dims, index_t i
             " has ", format_bytes(static_cast<double>(space.available)), " free (raise --snapshot-every)"));
 }
 
-SnapshotRecorder::SnapshotRecorder(const EmbedConfig& e)
-    : every_(e.snapshot_every), npy_path_(stack_path(e)), plot_dir_(e.snapshot_plots_dir) {}
+SnapshotRecorder::SnapshotRecorder(const EmbedConfig& e, OutputBatch& outputs)
+    : every_(e.snapshot_every),
+      outputs_(outputs),
+      npy_path_(e.snapshots_path.empty() ? stack_path(e) : outputs.file(e.snapshots_path)),
+      plots_(!e.snapshot_plots_dir.empty()) {}
 
 void SnapshotRecorder::offer(const IterationReport& r) {
     if (every_ > 0 && r.iteration % every_ == 0) record(r.embedding, r.iteration, r.phase);
@@ -121,8 +141,12 @@ void SnapshotRecorder::finish(ConstMatrixView y, index_t iteration, Phase phase)
 
 void SnapshotRecorder::record(ConstMatrixView y, index_t iteration, Phase phase) {
     if (!iterations_.empty() && iterations_.back() >= iteration) return;  // already recorded
-    if (!stack_) stack_ = std::make_unique<io::NpyStackWriter>(npy_path_, y.rows, y.cols);
-    stack_->append(y);
+    try {
+        if (!stack_) stack_ = std::make_unique<io::NpyStackWriter>(npy_path_, y.rows, y.cols);
+        stack_->append(y);
+    } catch (...) {
+        outputs_.rethrow_naming_targets();
+    }
     for (index_t i = 0; i < y.rows; ++i) {
         const double x = y(i, 0), v = y.cols > 1 ? y(i, 1) : 0.0;
         if (iterations_.empty() && i == 0) extent_ = {x, v, x, v};
@@ -133,9 +157,10 @@ void SnapshotRecorder::record(ConstMatrixView y, index_t iteration, Phase phase)
     phases_.push_back(phase);
 }
 
-index_t SnapshotRecorder::write_plots(const io::Labels* labels, const std::string& title,
+index_t SnapshotRecorder::write_plots(const std::string& dir, const io::Labels* labels,
+                                      const std::string& title,
                                       const std::function<bool(index_t, index_t)>& next) {
-    if (plot_dir_.empty() || !stack_) return 0;
+    if (!plots_ || !stack_) return 0;
     PlotOptions plot;
     plot.bounds = extent_;
     for (index_t f = 0; f < frames(); ++f) {
@@ -143,14 +168,18 @@ index_t SnapshotRecorder::write_plots(const io::Labels* labels, const std::strin
         const Phase phase = phases_[at];
         plot.title = concat(title, ", iteration ", iterations_[at],
                             phase == Phase::main ? "" : concat(" (", to_string(phase), ")"));
-        plot_embedding((fs::path(plot_dir_) / frame_file_name(f)).string(), stack_->frame(f), labels, plot);
+        plot_embedding((fs::path(dir) / frame_file_name(f)).string(), stack_->frame(f), labels, plot);
         if (!next(f + 1, frames())) return f + 1;
     }
     return frames();
 }
 
 void SnapshotRecorder::write_npy() {
-    if (stack_) stack_->commit();
+    try {
+        if (stack_) stack_->commit();
+    } catch (...) {
+        outputs_.rethrow_naming_targets();
+    }
 }
 
 index_t write_kl_log(const std::string& path, const std::vector<CostPoint>& history, index_t trace_every,

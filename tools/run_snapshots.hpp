@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli.hpp"
+#include "run_common.hpp"
 #include "treesne/io.hpp"
 #include "treesne/observer.hpp"
 #include "treesne/plot.hpp"
@@ -36,19 +37,21 @@ std::string frame_file_name(index_t index);
 /// True for names frame_file_name() makes (four or more digits, then .png).
 bool is_frame_file_name(const std::string& name);
 
-/// The checks of --snapshots, --snapshot-plots and --kl-log before the run: each file can be created,
-/// DIR exists (created if missing) and is a writable directory, and the file system holding the
+/// The checks of --snapshots, --snapshot-plots and --kl-log before the run: each file can be created;
+/// DIR, if it exists, is a writable directory, and if not, its nearest existing ancestor is one (DIR
+/// itself is made only when the pictures are written, at the end); and the file system holding the
 /// temporary stack of frames has room for at most iterations / every + 1 frames of n x dims doubles.
 /// Throws IoError with one line.
 void check_snapshot_outputs(const EmbedConfig& e, index_t n, int dims, index_t iterations);
 
 /// The frames of --snapshot-every: the embedding at every multiple of the interval and at the end,
-/// appended as they come to an io::NpyStackWriter (a temporary file beside --snapshots, or inside
-/// --snapshot-plots DIR without it, removed unless committed), with each frame's iteration and phase
-/// and the union of the frames' extents (the fixed axes of the pictures).
+/// appended as they come to an io::NpyStackWriter (beside --snapshots, under the temporary name that
+/// `outputs` gives it; without --snapshots, a hidden file in the --snapshot-plots directory or, while it
+/// does not exist, in its nearest existing ancestor, never committed), with each frame's iteration and
+/// phase and the union of the frames' extents (the fixed axes of the pictures).
 class SnapshotRecorder {
   public:
-    explicit SnapshotRecorder(const EmbedConfig& e);
+    SnapshotRecorder(const EmbedConfig& e, OutputBatch& outputs);
     bool active() const { return every_ > 0; }
     index_t frames() const { return static_cast<index_t>(iterations_.size()); }
 
@@ -57,20 +60,21 @@ class SnapshotRecorder {
     /// Records the final embedding unless the last frame is already that iteration.
     void finish(ConstMatrixView y, index_t iteration, Phase phase);
 
-    /// Draws every frame into the --snapshot-plots directory with fixed axes; `title` is followed by
-    /// each frame's iteration. Calls `next(done, total)` after each picture and stops when it returns
-    /// false. Returns the number of pictures drawn.
-    index_t write_plots(const io::Labels* labels, const std::string& title,
+    /// Draws every frame into `dir` (the staged --snapshot-plots directory) with fixed axes; `title` is
+    /// followed by each frame's iteration. Calls `next(done, total)` after each picture and stops when it
+    /// returns false. Returns the number of pictures drawn.
+    index_t write_plots(const std::string& dir, const io::Labels* labels, const std::string& title,
                         const std::function<bool(index_t, index_t)>& next);
-    /// Commits the --snapshots file: shape (frames, points, dims).
+    /// Completes the --snapshots file, shape (frames, points, dims), under its staged name.
     void write_npy();
 
   private:
     void record(ConstMatrixView y, index_t iteration, Phase phase);
 
     index_t every_;
-    std::string npy_path_;  ///< --snapshots, or a name inside the plots directory that is never committed
-    std::string plot_dir_;
+    OutputBatch& outputs_;
+    std::string npy_path_;  ///< the staged --snapshots, or the hidden stack of the pictures' frames
+    bool plots_;            ///< --snapshot-plots given
     std::unique_ptr<io::NpyStackWriter> stack_;  ///< created with the first frame
     std::vector<index_t> iterations_;
     std::vector<Phase> phases_;

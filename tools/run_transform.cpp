@@ -136,6 +136,45 @@ void print_transform_settings(Progress& progress, const TransformConfig& c, cons
     progress.line(s.str());
 }
 
+/// The memory of transform's stages: the PCA fitted on the reference and applied to the new points, the
+/// search among the reference, each new point's neighbours and P row, and the optimisation's trees
+/// (over the reference and over the new points) and buffers; sized by estimate_memory's parts.
+MemoryEstimate transform_memory(const TransformConfig& c, const TransformData& d, const Options& options) {
+    const index_t n = d.x_ref.rows(), dims = d.y_ref.cols(), cols = d.x_ref.cols();
+    const bool reduce = options.pca_dims > 0 && options.pca_dims < cols;
+    const index_t d_used = reduce ? options.pca_dims : cols;
+    Options o = options;
+    o.dims = static_cast<int>(dims);
+    o.affinities.perplexity = resolve_perplexity(c.transform, options);
+    // nearest_neighbors_of searches exactly: kdtree, or brute where auto would not pick the kd-tree
+    o.neighbors.backend = o.neighbors.backend == KnnBackend::kdtree ||
+                                  resolve_backend(KnnBackend::automatic, n, d_used) == KnnBackend::kdtree
+                              ? KnnBackend::kdtree
+                              : KnnBackend::brute;
+    const MemoryEstimate reference = estimate_memory(n, cols, o);
+    const MemoryEstimate fresh = estimate_memory(d.x_new.rows(), cols, o);
+    const double m = static_cast<double>(d.x_new.rows());
+    const double k = static_cast<double>(neighbor_count(o.affinities.perplexity, n));
+    const double loaded =
+        8 * (static_cast<double>(n) * static_cast<double>(cols + dims) + m * static_cast<double>(cols));
+    const double reduced = reduce ? reference.pca + 8 * m * static_cast<double>(d_used) : 0.0;
+    const double graph = m * k * (4 + 8);
+    std::vector<MemoryStage> stages;
+    if (reduce) stages.push_back(memory_stage("pca", {{"input", loaded}, {"PCA", reduced}}));
+    stages.push_back(memory_stage("neighbours", {{"input", loaded},
+                                                 {"PCA copies", reduced},
+                                                 {"search buffers", reference.neighbor_search},
+                                                 {"kNN graph", graph}}));
+    // Y0, Y, velocity, gains, gradient, the repulsions and the returned copy: about 8 M x dims doubles.
+    stages.push_back(memory_stage("optimise", {{"input", loaded},
+                                               {"PCA copies", reduced},
+                                               {"kNN graph", graph},
+                                               {"P", m * k * 4},
+                                               {"trees", reference.tree + fresh.tree},
+                                               {"optimiser", 8 * m * static_cast<double>(dims) * 8}}));
+    return memory_estimate(loaded, std::move(stages));
+}
+
 /// PCA, neighbours, start and optimisation, each a stage on stderr.
 Matrix transform_stages(const TransformConfig& c, const TransformData& d, Options options,
                         Progress& progress) {
@@ -180,26 +219,52 @@ Matrix transform_stages(const TransformConfig& c, const TransformData& d, Option
     return y;
 }
 
-void write_transform_outputs(const TransformConfig& c, const TransformData& d, const Matrix& y,
-                             Progress& progress) {
+/// The picture and the embedding under temporary names, then both renamed into place, -o last
+/// (OutputBatch): a failure or a signal while writing replaces neither. -o - goes to stdout after the
+/// picture is staged.
+int write_transform_outputs(const TransformConfig& c, const TransformData& d, const Matrix& y,
+                            Progress& progress) {
     g_phase.store(writing);
+    OutputBatch outputs;
+    if (!c.plot_path.empty()) {
+        Stopwatch clock;
+        progress.start("plot");
+        PlotOptions plot;
+        plot.title = concat(file_name(c.inputs[0]),
+                            c.inputs.size() > 1 ? concat(" + ", c.inputs.size() - 1, " more") : "", ": ",
+                            y.rows(), " new points over ", file_name(c.reference_embedding), " (",
+                            d.y_ref.rows(), " points, faded)");
+        plot.background = d.y_ref.view();
+        plot.background_labels = d.labels.codes.empty() ? nullptr : &d.labels;
+        outputs.write(c.plot_path, [&](const std::string& temp) {
+            plot_embedding(temp, y, d.new_labels.codes.empty() ? nullptr : &d.new_labels, plot);
+        });
+        progress.done("plot", clock.seconds(), c.plot_path);
+    }
+    if (g_cancel.load()) return report_interrupted_while_writing(progress);
     Stopwatch clock;
     progress.start("write");
-    io::write_matrix(c.output, y);
+    if (c.output == "-") {
+        io::write_matrix(c.output, y);
+    } else {
+        outputs.write(c.output, [&](const std::string& temp) { io::write_matrix(temp, y); });
+    }
+    outputs.commit();
     progress.done("write", clock.seconds(),
                   concat(c.output == "-" ? "stdout" : c.output, " (", y.rows(), " x ", y.cols(), ")"));
-    if (c.plot_path.empty() || g_cancel.load()) return;
-    clock = Stopwatch();
-    progress.start("plot");
-    PlotOptions plot;
-    plot.title =
-        concat(file_name(c.inputs[0]), c.inputs.size() > 1 ? concat(" + ", c.inputs.size() - 1, " more") : "",
-               ": ", y.rows(), " new points over ", file_name(c.reference_embedding), " (", d.y_ref.rows(),
-               " points, faded)");
-    plot.background = d.y_ref.view();
-    plot.background_labels = d.labels.codes.empty() ? nullptr : &d.labels;
-    plot_embedding(c.plot_path, y, d.new_labels.codes.empty() ? nullptr : &d.new_labels, plot);
-    progress.done("plot", clock.seconds(), c.plot_path);
+    return 0;
+}
+
+/// Every file-valued option of transform, for check_distinct_files.
+std::vector<NamedFile> transform_files(const TransformConfig& c) {
+    std::vector<NamedFile> files = {{"the reference input", c.reference_input},
+                                    {"the reference embedding", c.reference_embedding}};
+    for (const auto& path : c.inputs) files.push_back({"the new input", path});
+    files.push_back({"--labels", c.label_path});
+    for (const auto& path : c.new_label_paths) files.push_back({"--new-labels", path});
+    files.push_back({"-o", c.output, FileRole::output});
+    files.push_back({"--plot", c.plot_path, FileRole::output});
+    return files;
 }
 
 }  // namespace
@@ -207,6 +272,8 @@ void write_transform_outputs(const TransformConfig& c, const TransformData& d, c
 int run_transform(const TransformConfig& c) {
     Progress progress(c.verbosity, ::isatty(STDERR_FILENO) == 1);
     SignalScope signals;  // nothing is written before the end: a signal ends the process at once
+    check_distinct_files(transform_files(c));
+    note_thread_limit(progress, c.options.threads);
     if (c.output != "-") io::check_writable(c.output);
     if (!c.plot_path.empty()) io::check_writable(c.plot_path, false);
 
@@ -214,14 +281,17 @@ int run_transform(const TransformConfig& c) {
     Options options = c.options;
     if (progress.terminal() && !c.log_every_given && options.report_every > 10) options.report_every = 10;
     validate_transform(d.x_ref, d.y_ref, d.x_new, options, c.transform);
+    const MemoryEstimate memory = transform_memory(c, d, options);
+    if (progress.verbose()) print_command_memory(progress, memory);
+    require_command_memory(memory, c.memory_limit_gib, "transform",
+                           "transform fewer new points at a time, or use --pca or a smaller --perplexity");
 
     const Matrix y = transform_stages(c, d, options, progress);
     if (!d.labels.codes.empty() && !d.new_labels.codes.empty())
         progress.line(concat("accuracy: ", format_value(new_point_accuracy(d, y, options.threads)), " (",
                              accuracy_k, "-NN: the share of new points whose ", accuracy_k,
                              " nearest reference points vote for the point's own label)"));
-    write_transform_outputs(c, d, y, progress);
-    return 0;
+    return write_transform_outputs(c, d, y, progress);
 }
 
 }  // namespace treesne::cli

@@ -190,7 +190,8 @@ struct Options {
     int dims = 2;
     /// Seed of the random initialisation (and of anything else random). Same seed, same output.
     std::uint64_t seed = 42;
-    /// Worker threads; 0 = all available. The result does not depend on it.
+    /// Worker threads; 0 = all available; at most thread_limit() (parallel.hpp) are used. The result
+    /// does not depend on it.
     int threads = 0;
     /// Optional PCA of X to this many dimensions before the neighbour search (0 = off).
     int pca_dims = 0;

@@ -7,7 +7,15 @@
 
 namespace treesne {
 
-/// Threads to use for a request: requested > 0 is taken as is, 0 means all available.
+/// The most threads any call runs on: 4 x the processors this process may use (omp_get_num_procs), at
+/// least 1. More only adds cost (issue 24: 5,000 threads on 2 cores ran a 200-point embedding about
+/// 100 x slower) and tens of thousands make OpenMP's thread creation fail, while the result is the same
+/// for every thread count, so larger requests are lowered to this rather than refused.
+int thread_limit();
+
+/// Threads to use for a request: requested > 0 is taken as is, 0 means all available (omp_get_max_threads,
+/// which honours OMP_NUM_THREADS); either is lowered to thread_limit(). Each parallel region also runs on
+/// no more threads than it has pieces of work.
 int resolve_threads(int requested);
 
 /// Calls fn(begin, end) over disjoint chunks covering [0, n), on up to `threads` threads (0 = all).
