@@ -360,7 +360,8 @@ po::options_description embed_optimizer_options() {
              .c_str())  //
         ("learning-rate", text("auto|R"),
          with_default(
-             "Step size; auto = max(N / exaggeration, 200) (Belkina et al. 2019), 0.1 for exact_sne.", "auto")
+             "Step size; auto = max(N / exaggeration, 200) (Belkina et al. 2019); N / exaggeration for "
+             "--dof above 1 (lighter tails overshoot beyond it); 0.1 for exact_sne.", "auto")
              .c_str())  //
         ("momentum", text("M"),
          with_default("Momentum before --momentum-switch (by default: during early exaggeration), in [0, 1).",
