@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "permutation.hpp"
+#include "treesne/scale.hpp"
 #include "treesne/gradient.hpp"
 #include "treesne/optimizer.hpp"
 #include "treesne/parallel.hpp"
@@ -286,7 +287,8 @@ AccuracyReport measure_accuracy(ConstMatrixView x, const Options& options, const
     check_size(input_points, n, a);
     require_finite(x);
 
-    // The study's data: the sample, then its PCA, as embed() would see it.
+    // The study's data: the sample, rescaled by a power of two when its magnitude is extreme, then its
+    // PCA, as embed() would see it (unscaled, the squared distances and the PCA overflow).
     Matrix sample;
     std::vector<int> sample_labels;
     ConstMatrixView data = x;
@@ -301,6 +303,8 @@ AccuracyReport measure_accuracy(ConstMatrixView x, const Options& options, const
     }
     validate(options, n, x.cols);
     const int threads = options.threads;
+    const ComfortableScale scaled = comfortable_scale(data);
+    data = scaled.view;
     Matrix reduced;
     if (options.pca_dims > 0 && options.pca_dims < x.cols) {
         StageProgress stage(progress, "pca", 1);

@@ -245,3 +245,25 @@ TEST_CASE("accuracy: sizes above the limits and bad options are refused") {
     bad.affinities.perplexity = 300;  // needs more than 301 points
     CHECK_THROWS_AS(measure_accuracy(x, bad, fast_accuracy()), InvalidArgument);
 }
+
+TEST_CASE("accuracy: data of extreme magnitude is measured as embed sees it") {
+    // 4ae5c90: the PCA of data scaled by 2^660 failed ("did not converge"), and without PCA its squared
+    // distances overflowed.
+    const Matrix x = clustered(3, 40, 6, 42);
+    Matrix big = x;
+    for (double& v : big.storage()) v = std::ldexp(v, 660);
+    Options o = fast_options(2);
+    o.optimizer.iterations = 60;
+    o.optimizer.exaggeration_iterations = 20;
+    o.pca_dims = 4;
+    AccuracyOptions a = fast_accuracy();
+    a.thetas = {0.0, 0.5};
+    a.monopole = false;
+    const AccuracyReport want = measure_accuracy(x, o, a);
+    const AccuracyReport got = measure_accuracy(big, o, a);
+    REQUIRE(got.gradients.size() == want.gradients.size());
+    for (std::size_t i = 0; i < got.gradients.size(); ++i) {
+        CHECK(got.gradients[i].gradient_error == want.gradients[i].gradient_error);
+        CHECK(got.gradients[i].z_error == want.gradients[i].z_error);
+    }
+}

@@ -1191,6 +1191,51 @@ TEST_CASE("cli binary: evaluate") {
     check_one_error_line(mismatch);
 }
 
+TEST_CASE("cli binary: evaluate rescales extreme data and embeddings as embed does") {
+    // 4ae5c90: an embedding scaled by 1e200 gave a KL of -nan (null in --json) and a wrong preservation;
+    // data scaled by 2^660 wrong numbers too (embed handles it bit for bit).
+    TempDir dir;
+    const Blobs b = make_blobs(120, 5, 3);
+    const std::string in = dir / "in.csv", y = dir / "y.csv";
+    write_csv(in, b.x);
+    REQUIRE(run_cli(dir, "embed " + quote(in) + " -o " + quote(y) + fast).status == 0);
+    auto scaled = [&](const std::string& from, const std::string& to, double factor) {
+        std::vector<std::vector<double>> rows;
+        const treesne::Matrix m = treesne::io::read_matrix(from);
+        for (treesne::index_t i = 0; i < m.rows(); ++i) {
+            rows.emplace_back(m.row(i), m.row(i) + m.cols());
+            for (double& v : rows.back()) v *= factor;
+        }
+        write_csv(to, rows);
+    };
+    scaled(in, dir / "in_big.csv", 0x1p660);
+    scaled(in, dir / "in_small.csv", 0x1p-660);
+    scaled(y, dir / "y_big.csv", 1e200);
+    const std::string options = " --perplexity 5 --json --quiet --threads 1";
+    auto evaluate = [&](const std::string& x_path, const std::string& y_path, const std::string& more = "") {
+        const Run r = run_cli(dir, "evaluate " + quote(x_path) + " " + quote(y_path) + options + more);
+        CAPTURE(r.err);
+        CHECK(r.status == 0);
+        return r.out;
+    };
+    auto field = [](const std::string& json, const std::string& key) {
+        const std::size_t at = json.find("\"" + key + "\": ");
+        REQUIRE(at != std::string::npos);
+        const std::size_t begin = at + key.size() + 4;
+        return json.substr(begin, json.find_first_of(",}", begin) - begin);
+    };
+    const std::string base = evaluate(in, y);
+    CHECK(evaluate(dir / "in_big.csv", y) == base);
+    CHECK(evaluate(dir / "in_small.csv", y) == base);
+    CHECK(evaluate(dir / "in_big.csv", y, " --pca 3") == evaluate(in, y, " --pca 3"));
+    const std::string far = evaluate(in, dir / "y_big.csv");
+    CAPTURE(far);
+    CHECK(field(far, "kl_divergence") != "null");
+    CHECK(std::stod(field(far, "kl_divergence")) > 0);
+    for (const char* rank_measure : {"knn_preservation", "trustworthiness"})
+        CHECK(field(far, rank_measure) == field(base, rank_measure));
+}
+
 TEST_CASE("cli binary: accuracy") {
     TempDir dir;
     const Blobs b = make_blobs(150, 5, 3);

@@ -473,7 +473,10 @@ po::options_description evaluate_options() {
          "Class labels (one per line, .npy or IDX), one file per INPUT, stacked in the same order; adds "
          "the kNN classification accuracy.")  //
         ("perplexity", text("P"),
-         with_default("Perplexity of the P the KL divergence is measured against (use the embedding's).",
+         with_default("Perplexity of the P the KL divergence is measured against (use the embedding's): "
+                      "Gaussian affinities over the floor(3P) nearest neighbours, embed's default kind. "
+                      "An embedding made with --affinity sigma or uniform, several perplexities, --k or "
+                      "an exact method optimised another P; its KL here is against this one.",
                       d.perplexity)
              .c_str())  //
         ("dof", text("ALPHA"),

@@ -795,6 +795,9 @@ int run_evaluate(const CliConfig& config, std::ostream& out) {
     validate(options, v.points, in.x.cols());
     if (e.k > v.points - 1)
         throw InvalidArgument(concat("--k ", e.k, " needs more than ", e.k, " points; got ", v.points));
+    // As embed() sees its input: rescaled by a power of two when its magnitude is extreme (the same
+    // neighbours and P as embed's; unscaled, the squared distances and the PCA overflow), then reduced.
+    if (const int exponent = extreme_exponent(in.x)) in.x = scaled_by_power_of_two(in.x, exponent);
     if (e.pca_dims > 0) {
         Stopwatch pca_time;
         progress.start("pca");
