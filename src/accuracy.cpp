@@ -241,7 +241,7 @@ std::vector<RunAccuracy> measure_runs(ConstMatrixView data, const Options& o, co
     std::vector<Matrix> finals;
     auto judge = [&](RunAccuracy r, const Result& result) {
         r.kl_sparse = exact_tsne_kl_sparse(p, detail::gather_rows(result.y, order), threads, o.optimizer.dof);
-        r.knn_preservation = knn_preservation(data, result.y, a.k, threads);
+        r.knn_preservation = knn_preservation(data, result.y, a.k, threads, o.neighbors.metric);
         r.knn_accuracy = labels ? knn_accuracy(result.y, *labels, a.k, threads) : kNaN;
         r.seconds = result.timings.total;
         runs.push_back(r);
@@ -263,8 +263,8 @@ std::vector<RunAccuracy> measure_runs(ConstMatrixView data, const Options& o, co
 
     // The dense P only now, after the exact run has freed its own: one N x N matrix (two while built).
     StageProgress stage(progress, "dense KL", static_cast<double>(runs.size() + 1));
-    const Matrix joint =
-        dense_joint_probabilities(dense_conditional_probabilities(data, o.affinities, threads), threads);
+    const Matrix joint = dense_joint_probabilities(
+        dense_conditional_probabilities(data, o.affinities, threads, o.neighbors), threads);
     stage.step(1);
     for (std::size_t i = 0; i < runs.size(); ++i) {
         runs[i].kl_dense = exact_tsne_kl(joint, finals[i], threads, o.optimizer.dof);
@@ -345,8 +345,7 @@ AccuracyReport measure_accuracy(ConstMatrixView x, const Options& options, const
         StageProgress stage(progress, "neighbours", 1);
         std::function<void(double)> knn_progress;
         if (progress) knn_progress = [&stage](double f) { stage.step(f); };
-        graph = nearest_neighbors(data, neighbor_count(o.affinities.perplexity, n), o.neighbors, threads,
-                                  knn_progress);
+        graph = nearest_neighbors(data, neighbor_count(o.affinities, n), o.neighbors, threads, knn_progress);
         stage.done();
     }
     Matrix y0 = initial_embedding(data, o);

@@ -267,3 +267,27 @@ TEST_CASE("accuracy: data of extreme magnitude is measured as embed sees it") {
         CHECK(got.gradients[i].z_error == want.gradients[i].z_error);
     }
 }
+
+TEST_CASE("accuracy: the sparse and dense P are embed's, for every metric, kernel and k") {
+    // 4ae5c90 searched floor(3 perplexity) neighbours whatever k said, and built the dense P (KL_dense)
+    // from Euclidean distances at the perplexity whatever the metric and kernel: here uniform 1/8 over the
+    // 8 nearest by the Manhattan distance, whose dense P restricted to the same k is the sparse P itself,
+    // so every run's two KL divergences must agree (to P's float rounding).
+    const Matrix x = clustered(3, 40, 6, 41);
+    Options o = fast_options(2);
+    o.optimizer.iterations = 120;
+    o.optimizer.exaggeration_iterations = 40;
+    o.neighbors.metric = Metric::manhattan;
+    o.affinities.kind = AffinityKind::uniform;
+    o.affinities.k = 8;
+    AccuracyOptions a = fast_accuracy();
+    a.thetas = {0.5};
+    a.monopole = false;
+    a.runs = true;
+    const AccuracyReport r = measure_accuracy(x, o, a);
+    REQUIRE(r.runs.size() == 2);
+    for (const RunAccuracy& run : r.runs) {
+        CAPTURE(to_string(run.method));
+        CHECK(run.kl_sparse == doctest::Approx(run.kl_dense).epsilon(1e-5));
+    }
+}

@@ -371,3 +371,15 @@ TEST_CASE("transform: data of extreme magnitude is placed as the unscaled data i
         }
     }
 }
+
+TEST_CASE("transform: the reference's k is refused, like its other kernel options, not silently ignored") {
+    // The new points' rows have their own perplexity and floor(3 perplexity) neighbours; 4ae5c90 refused
+    // another kind or several perplexities but ignored a k.
+    const Split s = six_clusters();
+    Options o = small_options(1);
+    o.optimizer.iterations = 50;
+    const Matrix y_ref = embed(s.x_ref, o).y;
+    o.affinities.k = 20;
+    CHECK_THROWS_WITH_AS(transform(s.x_ref, y_ref, s.x_new, o), doctest::Contains("(kind, several perplexities, k)"),
+                         InvalidArgument);
+}

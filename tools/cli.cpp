@@ -229,7 +229,8 @@ po::options_description embed_affinity_options() {
          "units: p(j|i) ~ exp(-d(i,j)^2 / 2S^2) over the --k nearest neighbours. > 0.")  //
         ("k", text("K"),
          with_default("Neighbours per point, for every kind of affinity; with --perplexity it must exceed "
-                      "every perplexity.",
+                      "every perplexity. With the exact methods, each row of the dense P is restricted "
+                      "to the K nearest (default there: all N - 1 other points; uniform: as here).",
                       "floor(3 x the largest perplexity), at most N - 1")
              .c_str())  //
         ("affinities", text("P.mtx"),
@@ -326,7 +327,9 @@ po::options_description embed_optimizer_options() {
     o.add_options()  //
         ("method", text("barnes_hut|exact_tsne|exact_sne"),
          with_default("barnes_hut: sparse P and a 2^dims-tree, O(N log N) per iteration; exact_tsne: "
-                      "dense P, exact O(N^2) gradient (small N); exact_sne: asymmetric SNE, O(N^2).",
+                      "dense P over all pairs, exact O(N^2) gradient (small N); exact_sne: asymmetric SNE, "
+                      "O(N^2). The dense P follows --metric, --affinity, --sigma, several --perplexity "
+                      "values and --k as the sparse one does.",
                       to_string(p.method))
              .c_str())  //
         ("theta", text("T|auto"),
