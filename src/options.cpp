@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "treesne/errors.hpp"
+#include "treesne/init.hpp"
 #include "treesne/observer.hpp"
 
 namespace treesne {
@@ -139,6 +140,8 @@ void validate(const Options& o, index_t n, index_t d) {
         require(o.init_coordinates.rows() == n && o.init_coordinates.cols() == o.dims,
                 "initial coordinates must be ", n, " x ", o.dims, "; got ", o.init_coordinates.rows(), " x ",
                 o.init_coordinates.cols());
+        const std::string defect = init_defect(o.init_coordinates, o.keep_user_scale);
+        require(defect.empty(), "initial coordinates: ", defect);
     }
     if (o.init == InitKind::pca) {
         const index_t source_d = o.pca_dims > 0 ? o.pca_dims : d;

@@ -992,6 +992,34 @@ TEST_CASE("cli binary: data errors exit 1 with one line and write nothing") {
         check_one_error_line(r);
         CHECK(contains(r.err, "init"));
     }
+    SUBCASE("a degenerate init file: coincident points, a constant column, too small to keep") {
+        // 4ae5c90 wrote a collapsed embedding with exit 0 for each.
+        const treesne::index_t n = treesne::io::read_matrix(small).rows();
+        std::vector<std::vector<double>> zeros(static_cast<std::size_t>(n), {0.0, 0.0}), column, tiny_init;
+        for (treesne::index_t i = 0; i < n; ++i) {
+            column.push_back({static_cast<double>(i), 7.0});
+            tiny_init.push_back({1e-300 * static_cast<double>(i), 1e-300 * static_cast<double>(i % 3)});
+        }
+        for (const auto& [rows, more, says] :
+             {std::make_tuple(zeros, std::string(), std::string("same position")),
+              std::make_tuple(column, std::string(), std::string("column 2 is constant")),
+              std::make_tuple(tiny_init, std::string(" --keep-init-scale"), std::string("too small to keep"))}) {
+            CAPTURE(says);
+            write_csv(dir / "init.csv", rows);
+            const Run r = run_cli(dir, "embed " + quote(small) + " -o " + quote(out) + " --init " +
+                                           quote(dir / "init.csv") + more + tiny);
+            CHECK(r.status == 1);
+            check_one_error_line(r);
+            CHECK(contains(r.err, "--init " + dir / "init.csv" + ": "));
+            CHECK(contains(r.err, says));
+            CHECK_FALSE(fs::exists(out));
+        }
+        // Values near 1e-300 are rescaled like any others, unless kept.
+        write_csv(dir / "init.csv", tiny_init);
+        CHECK(run_cli(dir, "embed " + quote(small) + " -o " + quote(out) + " --init " + quote(dir / "init.csv") + tiny)
+                  .status == 0);
+        check_embedding(out, n, 2);
+    }
     SUBCASE("a failed run leaves an existing output unchanged") {
         spit(out, "precious\n");
         const Run r = run_cli(dir, "embed " + quote(small) + " -o " + quote(out) + " --plot " +

@@ -416,10 +416,15 @@ po::options_description embed_init_options() {
         ("init", text("pca|random|FILE"),
          with_default("Starting embedding: pca = leading principal components, random = about N(0, 1e-4^2), "
                       "or a matrix file with N rows and --dims columns. Each is scaled so its first "
-                      "column has standard deviation 1e-4 (see --keep-init-scale).",
+                      "column has standard deviation 1e-4 (see --keep-init-scale), whatever its magnitude. "
+                      "A file whose points all coincide or that has a constant column is refused (t-SNE "
+                      "never moves points along such a column); a principal component without variance "
+                      "starts from random values instead.",
                       to_string(d.init))
              .c_str())                                                                                     //
-        ("keep-init-scale", po::bool_switch(), "With --init FILE: use the coordinates exactly as given.")  //
+        ("keep-init-scale", po::bool_switch(),
+         "With --init FILE: use the coordinates exactly as given (refused beyond 2^+-500, where their squared "
+         "distances overflow or underflow).")  //
         ("seed", text("S"),
          with_default("Seed of everything random; the same seed gives the same output.", d.seed).c_str());
     return o;

@@ -522,6 +522,8 @@ EmbedInputs read_embed_inputs(const EmbedConfig& e, Options& options, Progress& 
             throw InvalidArgument(concat("--init ", e.init_path, ": ", y0.rows(), " x ", y0.cols(),
                                          " coordinates; need ", n, " x ", options.dims,
                                          " (points x --dims)"));
+        const std::string defect = init_defect(y0, options.keep_user_scale);  // as validate() would refuse it
+        if (!defect.empty()) throw InvalidArgument(concat("--init ", e.init_path, ": ", defect));
     }
     return in;
 }
