@@ -15,10 +15,10 @@
 #include <sstream>
 
 #include "permutation.hpp"
-#include "treesne/scale.hpp"
 #include "treesne/gradient.hpp"
 #include "treesne/optimizer.hpp"
 #include "treesne/parallel.hpp"
+#include "treesne/scale.hpp"
 #include "treesne/space_tree.hpp"
 #include "treesne/treesne.hpp"
 

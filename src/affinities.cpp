@@ -430,8 +430,8 @@ Matrix dense_conditional_probabilities(ConstMatrixView x, const AffinityOptions&
     // uniform affinities, which are defined by their k: then the rows are those of the Barnes-Hut P.
     const bool every_point = options.k == 0 && options.kind != AffinityKind::uniform;
     const index_t k = every_point ? n - 1 : neighbor_count(options, n);
-    require(k >= 1 && k <= n - 1, "exact affinities: k = ", k, " neighbours need more than ", k, " points; got ",
-            n);
+    require(k >= 1 && k <= n - 1, "exact affinities: k = ", k, " neighbours need more than ", k,
+            " points; got ", n);
     // The rows come from the neighbour search and conditional_probabilities, as the Barnes-Hut P's do: the
     // same distances for every metric (squared; cosine on unit rows) and the same per-row kernels
     // (perplexity, multiscale, sigma, uniform), in float like that P. With every point a neighbour the

@@ -87,14 +87,17 @@ double extreme_scale_kl(ConstMatrixView y, int e, int threads, double dof, const
             for (index_t j = 0; j < n; ++j)
                 if (j != i)
                     nearest[static_cast<std::size_t>(i)] =
-                        std::min(nearest[static_cast<std::size_t>(i)], squared_distance(ys.row(i), ys.row(j), ys.cols));
+                        std::min(nearest[static_cast<std::size_t>(i)],
+                                 squared_distance(ys.row(i), ys.row(j), ys.cols));
     });
     const double m = kernel.minus_log_w(*std::min_element(nearest.begin(), nearest.end()));
     const double sum = parallel_sum(n, threads, [&](index_t begin, index_t end) {
         double total = 0.0;
         for (index_t i = begin; i < end; ++i)
             for (index_t j = 0; j < n; ++j)
-                if (j != i) total += std::exp(m - kernel.minus_log_w(squared_distance(ys.row(i), ys.row(j), ys.cols)));
+                if (j != i)
+                    total +=
+                        std::exp(m - kernel.minus_log_w(squared_distance(ys.row(i), ys.row(j), ys.cols)));
         return total;
     });
     const double log_z = std::log(sum) - m;

@@ -251,7 +251,8 @@ Result embed_impl(ConstMatrixView x, Matrix* owned, const Options& options, cons
     {
         Stage aff(callbacks, "affinities", result.timings.affinities);
         // The same metric, kernel and (given) k as the Barnes-Hut P, over all pairs.
-        Matrix conditional = dense_conditional_probabilities(data, options.affinities, threads, options.neighbors);
+        Matrix conditional =
+            dense_conditional_probabilities(data, options.affinities, threads, options.neighbors);
         // SNE optimises the conditional P itself: move it, so that only one N x N matrix is held.
         dense = method == Method::exact_sne ? std::move(conditional)
                                             : dense_joint_probabilities(conditional, threads);

@@ -163,18 +163,18 @@ std::string init_defect(ConstMatrixView y, bool keep_scale) {
     bool every_column = true;
     for (index_t c = 0; c < y.cols; ++c) every_column = every_column && constant_column(y, c);
     if (every_column)
-        return concat("all ", n, " points are at the same position; t-SNE cannot separate coincident points "
-                      "(give distinct coordinates, or use pca or random initialisation)");
+        return concat("all ", n, " points are at the same position; t-SNE cannot separate coincident ",
+                      "points (give distinct coordinates, or use pca or random initialisation)");
     for (index_t c = 0; c < y.cols; ++c)
         if (constant_column(y, c))
-            return concat("column ", c + 1, " is constant (every point at ", y(0, c), "): the gradient never "
-                          "moves points along it, so the result would lie on a line (give coordinates that vary "
-                          "in every column, or use pca or random initialisation)");
+            return concat("column ", c + 1, " is constant (every point at ", y(0, c), "): the gradient ",
+                          "never moves points along it, so the result would lie on a line (give coordinates ",
+                          "that vary in every column, or use pca or random initialisation)");
     if (keep_scale) {
         const double largest = largest_magnitude(y);
         if (largest > std::ldexp(1.0, keep_scale_limit))
-            return concat("values up to ", largest, " are too large to keep as given: their squared distances "
-                          "overflow (without --keep-init-scale they are rescaled to sd 1e-4)");
+            return concat("values up to ", largest, " are too large to keep as given: their squared ",
+                          "distances overflow (without --keep-init-scale they are rescaled to sd 1e-4)");
         for (index_t c = 0; c < y.cols; ++c)
             if (log2_sd(y, c) < -keep_scale_limit)
                 return concat("column ", c + 1, " has a spread (sd ", std::exp2(log2_sd(y, c)),
@@ -187,8 +187,9 @@ std::string init_defect(ConstMatrixView y, bool keep_scale) {
     for (index_t c = 1; c < y.cols; ++c) {
         const double relative = log2_sd(y, c) - first;
         if (std::log2(1e-4) + relative < std::log2(std::numeric_limits<double>::min()))
-            return concat("column ", c + 1, " varies 2^", relative, " times as much as column 1: rescaled so "
-                          "that column 1 has sd 1e-4, it vanishes (give coordinates that vary in every column)");
+            return concat("column ", c + 1, " varies 2^", relative, " times as much as column 1: rescaled ",
+                          "so that column 1 has sd 1e-4, it vanishes (give coordinates that vary in every ",
+                          "column)");
     }
     return "";
 }

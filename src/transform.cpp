@@ -80,11 +80,12 @@ void check_options(const Options& options, const TransformOptions& t, index_t n,
     validate(t);
     require(options.neighbors.metric == Metric::euclidean, "transform: the new points' neighbours are Euclidean; ",
             to_string(options.neighbors.metric), " is not supported (give metric euclidean)");
-    require(options.affinities.kind == AffinityKind::perplexity && options.affinities.more_perplexities.empty() &&
-                options.affinities.k == 0,
-            "transform: the new points' affinities are calibrated to one perplexity (TransformOptions) over "
-            "floor(3 perplexity) neighbours; the reference's kernel options (kind, several perplexities, k) do "
-            "not apply");
+    require(
+        options.affinities.kind == AffinityKind::perplexity && options.affinities.more_perplexities.empty() &&
+            options.affinities.k == 0,
+        "transform: the new points' affinities are calibrated to one perplexity (TransformOptions) over "
+        "floor(3 perplexity) neighbours; the reference's kernel options (kind, several perplexities, k) do "
+        "not apply");
 }
 
 // Root mean square distance of the rows of y from their mean, summed in row order.

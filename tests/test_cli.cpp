@@ -1003,7 +1003,8 @@ TEST_CASE("cli binary: data errors exit 1 with one line and write nothing") {
         for (const auto& [rows, more, says] :
              {std::make_tuple(zeros, std::string(), std::string("same position")),
               std::make_tuple(column, std::string(), std::string("column 2 is constant")),
-              std::make_tuple(tiny_init, std::string(" --keep-init-scale"), std::string("too small to keep"))}) {
+              std::make_tuple(tiny_init, std::string(" --keep-init-scale"),
+                              std::string("too small to keep"))}) {
             CAPTURE(says);
             write_csv(dir / "init.csv", rows);
             const Run r = run_cli(dir, "embed " + quote(small) + " -o " + quote(out) + " --init " +
@@ -1016,7 +1017,8 @@ TEST_CASE("cli binary: data errors exit 1 with one line and write nothing") {
         }
         // Values near 1e-300 are rescaled like any others, unless kept.
         write_csv(dir / "init.csv", tiny_init);
-        CHECK(run_cli(dir, "embed " + quote(small) + " -o " + quote(out) + " --init " + quote(dir / "init.csv") + tiny)
+        CHECK(run_cli(dir, "embed " + quote(small) + " -o " + quote(out) + " --init " +
+                               quote(dir / "init.csv") + tiny)
                   .status == 0);
         check_embedding(out, n, 2);
     }

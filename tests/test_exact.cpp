@@ -253,15 +253,18 @@ TEST_CASE("exact methods: the dense P follows the metric, the kernel, multiscale
     const std::vector<Case> cases = {
         {"cosine", [](Options& o) { o.neighbors.metric = Metric::cosine; }},
         {"manhattan", [](Options& o) { o.neighbors.metric = Metric::manhattan; }},
-        {"chebyshev, k 12", [](Options& o) {
+        {"chebyshev, k 12",
+         [](Options& o) {
              o.neighbors.metric = Metric::chebyshev;
              o.affinities.k = 12;
          }},
-        {"sigma", [](Options& o) {
+        {"sigma",
+         [](Options& o) {
              o.affinities.kind = AffinityKind::sigma;
              o.affinities.sigma = 3.0;
          }},
-        {"uniform, k 7", [](Options& o) {
+        {"uniform, k 7",
+         [](Options& o) {
              o.affinities.kind = AffinityKind::uniform;
              o.affinities.k = 7;
          }},
@@ -298,7 +301,8 @@ TEST_CASE("exact methods: with k = N-1 the dense P's rows are the Barnes-Hut P's
     const Matrix dense = dense_conditional_probabilities(x, a, 1);
     for (index_t i = 0; i < 50; ++i)
         for (index_t e = 0; e < 49; ++e)
-            REQUIRE(dense(i, g.row_indices(i)[e]) == static_cast<double>(c[static_cast<std::size_t>(i * 49 + e)]));
+            REQUIRE(dense(i, g.row_indices(i)[e]) ==
+                    static_cast<double>(c[static_cast<std::size_t>(i * 49 + e)]));
     a.k = 0;  // every point a neighbour: the same rows
     CHECK(dense_conditional_probabilities(x, a, 1) == dense);
 }

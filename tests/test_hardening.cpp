@@ -612,7 +612,8 @@ TEST_CASE("user init: coincident points and constant columns are refused, any fi
         CHECK(init_defect(init, keep_scale) != "");
         return message;
     };
-    CHECK(contains(refusal(Matrix(x.rows(), 2, 0.0), false), "initial coordinates: all 120 points are at the same position"));
+    CHECK(contains(refusal(Matrix(x.rows(), 2, 0.0), false),
+                   "initial coordinates: all 120 points are at the same position"));
     Matrix column = y0;
     for (index_t i = 0; i < column.rows(); ++i) column(i, 1) = 3.0;
     CHECK(contains(refusal(column, false), "column 2 is constant (every point at 3)"));

@@ -164,7 +164,9 @@ Matrix times(const Matrix& m, double factor) {
 // (d^2/dof)^-dof. Straight from the definition, in logarithms.
 double power_law_kl(const Affinities& p, const Matrix& y, double dof) {
     const index_t n = y.rows();
-    auto log_w = [&](index_t i, index_t j) { return -dof * std::log(squared_distance(y.row(i), y.row(j), y.cols())); };
+    auto log_w = [&](index_t i, index_t j) {
+        return -dof * std::log(squared_distance(y.row(i), y.row(j), y.cols()));
+    };
     double m = -INFINITY;
     for (index_t i = 0; i < n; ++i)
         for (index_t j = 0; j < n; ++j)
@@ -178,7 +180,8 @@ double power_law_kl(const Affinities& p, const Matrix& y, double dof) {
     for (index_t i = 0; i < n; ++i)
         for (index_t e = p.offsets[i]; e < p.offsets[i + 1]; ++e) {
             const double pij = p.values[static_cast<std::size_t>(e)];
-            if (pij > 0) kl += pij * (std::log(pij) - log_w(i, p.columns[static_cast<std::size_t>(e)]) + log_z);
+            if (pij > 0)
+                kl += pij * (std::log(pij) - log_w(i, p.columns[static_cast<std::size_t>(e)]) + log_z);
         }
     return kl;
 }
@@ -202,9 +205,11 @@ TEST_CASE("metrics: data and embeddings of extreme magnitude give the measures o
         CAPTURE(scale);
         const Matrix xs = times(x, scale), ys = times(y, scale);  // exact: powers of two
         CHECK(knn_preservation(xs, ys, 10, 2) == preservation);
-        CHECK(knn_preservation(xs, y, 10, 2, Metric::manhattan) == knn_preservation(x, y, 10, 2, Metric::manhattan));
+        CHECK(knn_preservation(xs, y, 10, 2, Metric::manhattan) ==
+              knn_preservation(x, y, 10, 2, Metric::manhattan));
         CHECK(trustworthiness(xs, ys, 10, 2) == trust);
-        CHECK(trustworthiness(xs, y, 10, 2, 5000, Metric::cosine) == trustworthiness(x, y, 10, 2, 5000, Metric::cosine));
+        CHECK(trustworthiness(xs, y, 10, 2, 5000, Metric::cosine) ==
+              trustworthiness(x, y, 10, 2, 5000, Metric::cosine));
         CHECK(knn_accuracy(ys, labels, 10, 2) == accuracy);
     }
     const Matrix y_e200 = times(y, 1e200);  // decimal: rounded, the same ranks here

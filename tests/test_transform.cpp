@@ -380,6 +380,6 @@ TEST_CASE("transform: the reference's k is refused, like its other kernel option
     o.optimizer.iterations = 50;
     const Matrix y_ref = embed(s.x_ref, o).y;
     o.affinities.k = 20;
-    CHECK_THROWS_WITH_AS(transform(s.x_ref, y_ref, s.x_new, o), doctest::Contains("(kind, several perplexities, k)"),
-                         InvalidArgument);
+    CHECK_THROWS_WITH_AS(transform(s.x_ref, y_ref, s.x_new, o),
+                         doctest::Contains("(kind, several perplexities, k)"), InvalidArgument);
 }

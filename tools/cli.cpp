@@ -364,7 +364,8 @@ po::options_description embed_optimizer_options() {
         ("learning-rate", text("auto|R"),
          with_default(
              "Step size; auto = max(N / exaggeration, 200) (Belkina et al. 2019); N / exaggeration for "
-             "--dof above 1 (lighter tails overshoot beyond it); 0.1 for exact_sne.", "auto")
+             "--dof above 1 (lighter tails overshoot beyond it); 0.1 for exact_sne.",
+             "auto")
              .c_str())  //
         ("momentum", text("M"),
          with_default("Momentum before --momentum-switch (by default: during early exaggeration), in [0, 1).",
@@ -423,8 +424,8 @@ po::options_description embed_init_options() {
                       to_string(d.init))
              .c_str())                                                                                     //
         ("keep-init-scale", po::bool_switch(),
-         "With --init FILE: use the coordinates exactly as given (refused beyond 2^+-500, where their squared "
-         "distances overflow or underflow).")  //
+         "With --init FILE: use the coordinates exactly as given (refused beyond 2^+-500, where their "
+         "squared distances overflow or underflow).")  //
         ("seed", text("S"),
          with_default("Seed of everything random; the same seed gives the same output.", d.seed).c_str());
     return o;
