@@ -18,6 +18,7 @@
 #include "treesne/gradient.hpp"
 #include "treesne/optimizer.hpp"
 #include "treesne/parallel.hpp"
+#include "treesne/scale.hpp"
 #include "treesne/space_tree.hpp"
 #include "treesne/treesne.hpp"
 
@@ -240,7 +241,7 @@ std::vector<RunAccuracy> measure_runs(ConstMatrixView data, const Options& o, co
     std::vector<Matrix> finals;
     auto judge = [&](RunAccuracy r, const Result& result) {
         r.kl_sparse = exact_tsne_kl_sparse(p, detail::gather_rows(result.y, order), threads, o.optimizer.dof);
-        r.knn_preservation = knn_preservation(data, result.y, a.k, threads);
+        r.knn_preservation = knn_preservation(data, result.y, a.k, threads, o.neighbors.metric);
         r.knn_accuracy = labels ? knn_accuracy(result.y, *labels, a.k, threads) : kNaN;
         r.seconds = result.timings.total;
         runs.push_back(r);
@@ -262,8 +263,8 @@ std::vector<RunAccuracy> measure_runs(ConstMatrixView data, const Options& o, co
 
     // The dense P only now, after the exact run has freed its own: one N x N matrix (two while built).
     StageProgress stage(progress, "dense KL", static_cast<double>(runs.size() + 1));
-    const Matrix joint =
-        dense_joint_probabilities(dense_conditional_probabilities(data, o.affinities, threads), threads);
+    const Matrix joint = dense_joint_probabilities(
+        dense_conditional_probabilities(data, o.affinities, threads, o.neighbors), threads);
     stage.step(1);
     for (std::size_t i = 0; i < runs.size(); ++i) {
         runs[i].kl_dense = exact_tsne_kl(joint, finals[i], threads, o.optimizer.dof);
@@ -286,7 +287,8 @@ AccuracyReport measure_accuracy(ConstMatrixView x, const Options& options, const
     check_size(input_points, n, a);
     require_finite(x);
 
-    // The study's data: the sample, then its PCA, as embed() would see it.
+    // The study's data: the sample, rescaled by a power of two when its magnitude is extreme, then its
+    // PCA, as embed() would see it (unscaled, the squared distances and the PCA overflow).
     Matrix sample;
     std::vector<int> sample_labels;
     ConstMatrixView data = x;
@@ -301,6 +303,8 @@ AccuracyReport measure_accuracy(ConstMatrixView x, const Options& options, const
     }
     validate(options, n, x.cols);
     const int threads = options.threads;
+    const ComfortableScale scaled = comfortable_scale(data);
+    data = scaled.view;
     Matrix reduced;
     if (options.pca_dims > 0 && options.pca_dims < x.cols) {
         StageProgress stage(progress, "pca", 1);
@@ -341,8 +345,7 @@ AccuracyReport measure_accuracy(ConstMatrixView x, const Options& options, const
         StageProgress stage(progress, "neighbours", 1);
         std::function<void(double)> knn_progress;
         if (progress) knn_progress = [&stage](double f) { stage.step(f); };
-        graph = nearest_neighbors(data, neighbor_count(o.affinities.perplexity, n), o.neighbors, threads,
-                                  knn_progress);
+        graph = nearest_neighbors(data, neighbor_count(o.affinities, n), o.neighbors, threads, knn_progress);
         stage.done();
     }
     Matrix y0 = initial_embedding(data, o);

@@ -421,23 +421,32 @@ void require_dense_fits(index_t n, int count, const char* what) {
     }
 }
 
-Matrix dense_conditional_probabilities(ConstMatrixView x, const AffinityOptions& options, int threads) {
+Matrix dense_conditional_probabilities(ConstMatrixView x, const AffinityOptions& options, int threads,
+                                       const NeighborOptions& neighbors) {
     const index_t n = x.rows;
     require(n >= 2, "exact affinities need at least 2 points; got ", n);
     require_dense_fits(n, 3, "the exact method");
+    // Each row over every other point (the exact P), or over the k nearest when k is given, and always for
+    // uniform affinities, which are defined by their k: then the rows are those of the Barnes-Hut P.
+    const bool every_point = options.k == 0 && options.kind != AffinityKind::uniform;
+    const index_t k = every_point ? n - 1 : neighbor_count(options, n);
+    require(k >= 1 && k <= n - 1, "exact affinities: k = ", k, " neighbours need more than ", k,
+            " points; got ", n);
+    // The rows come from the neighbour search and conditional_probabilities, as the Barnes-Hut P's do: the
+    // same distances for every metric (squared; cosine on unit rows) and the same per-row kernels
+    // (perplexity, multiscale, sigma, uniform), in float like that P. With every point a neighbour the
+    // exact scan (brute) is used whatever the backend: the result is all points anyway.
+    NeighborOptions search = neighbors;
+    if (every_point) search.backend = KnnBackend::brute;
+    NeighborGraph graph = nearest_neighbors(x, k, search, threads);
+    const std::vector<float> conditional = conditional_probabilities(graph, options, threads);
+    graph.distances = std::vector<double>();  // free N k doubles before the N x N matrix
     Matrix p(n, n);
-    const double target = std::log(options.perplexity);
     parallel_for(n, threads, [&](index_t begin, index_t end) {
-        std::vector<double> dist(static_cast<std::size_t>(n - 1));
-        std::vector<double> row(static_cast<std::size_t>(n - 1));
         for (index_t i = begin; i < end; ++i) {
-            index_t c = 0;
-            for (index_t j = 0; j < n; ++j)
-                if (j != i)
-                    dist[static_cast<std::size_t>(c++)] = squared_distance(x.row(i), x.row(j), x.cols);
-            calibrate_row(dist.data(), n - 1, target, options, row.data());
-            c = 0;
-            for (index_t j = 0; j < n; ++j) p(i, j) = j == i ? 0.0 : row[static_cast<std::size_t>(c++)];
+            const point_t* columns = graph.row_indices(i);
+            const float* row = conditional.data() + i * k;
+            for (index_t e = 0; e < k; ++e) p(i, columns[e]) = row[e];
         }
     });
     return p;

@@ -13,6 +13,7 @@
 #include "treesne/init.hpp"
 #include "treesne/neighbors.hpp"
 #include "treesne/parallel.hpp"
+#include "treesne/scale.hpp"
 
 namespace treesne {
 namespace {
@@ -56,11 +57,71 @@ double sne_log_normaliser(ConstMatrixView y, index_t i) {
     return std::log(s) - d_min;
 }
 
+// -log w(d^2) = alpha log1p(d^2 / alpha) for d^2 = 4^e delta2 (delta2 the squared distance at the scale
+// y 2^-e), without forming d^2 where it overflows: there the 1 is far below the rounding of d^2 / alpha,
+// and -log w = alpha (log(delta2 / alpha) + 2e log 2).
+struct ScaledKernel {
+    double alpha;
+    int e;
+    double minus_log_w(double delta2) const {
+        const double t = std::ldexp(delta2 / alpha, 2 * e);
+        if (t <= std::numeric_limits<double>::max()) return alpha * std::log1p(t);
+        return alpha * (std::log(delta2 / alpha) + 2.0 * e * std::log(2.0));
+    }
+};
+
+// KL(P || Q) of an embedding of extreme magnitude (coordinates beyond 2^comfortable_exponent, e > 0 =
+// extreme_exponent(y)), whose squared distances overflow and whose Z = sum w underflows: computed on
+// y 2^-e in logarithms, log Z = -m + log sum_{k != l} exp(m - (-log w_kl)) with m the smallest -log w
+// (the nearest pair's, so no term overflows and at least one is 1). entries(i, visit) calls visit(j,
+// p_ij) for the entries of P's row i. Rows are added in a fixed order: the same for any thread count.
+template <class Entries>
+double extreme_scale_kl(ConstMatrixView y, int e, int threads, double dof, const Entries& entries) {
+    const Matrix scaled = scaled_by_power_of_two(y, e);
+    const ConstMatrixView ys = scaled.view();
+    const index_t n = ys.rows;
+    const ScaledKernel kernel{dof, e};
+    std::vector<double> nearest(static_cast<std::size_t>(n), std::numeric_limits<double>::infinity());
+    parallel_for(n, threads, [&](index_t begin, index_t end) {
+        for (index_t i = begin; i < end; ++i)
+            for (index_t j = 0; j < n; ++j)
+                if (j != i)
+                    nearest[static_cast<std::size_t>(i)] =
+                        std::min(nearest[static_cast<std::size_t>(i)],
+                                 squared_distance(ys.row(i), ys.row(j), ys.cols));
+    });
+    const double m = kernel.minus_log_w(*std::min_element(nearest.begin(), nearest.end()));
+    const double sum = parallel_sum(n, threads, [&](index_t begin, index_t end) {
+        double total = 0.0;
+        for (index_t i = begin; i < end; ++i)
+            for (index_t j = 0; j < n; ++j)
+                if (j != i)
+                    total +=
+                        std::exp(m - kernel.minus_log_w(squared_distance(ys.row(i), ys.row(j), ys.cols)));
+        return total;
+    });
+    const double log_z = std::log(sum) - m;
+    return parallel_sum(n, threads, [&](index_t begin, index_t end) {
+        double total = 0.0;
+        for (index_t i = begin; i < end; ++i)
+            entries(i, [&](index_t j, double pij) {
+                if (j == i || !(pij > 0)) return;
+                const double d2 = squared_distance(ys.row(i), ys.row(j), ys.cols);
+                total += pij * (std::log(pij) + log_z + kernel.minus_log_w(d2));  // log(p / q), q = w / Z
+            });
+        return total;
+    });
+}
+
 }  // namespace
 
 double exact_tsne_kl(const Matrix& p, ConstMatrixView y, int threads, double dof) {
     check_shapes(p, y, "exact t-SNE");
     require(dof > 0 && std::isfinite(dof), "exact t-SNE: dof must be finite and > 0; got ", dof);
+    if (const int e = extreme_exponent(y); e > 0)
+        return extreme_scale_kl(y, e, threads, dof, [&](index_t i, const auto& visit) {
+            for (index_t j = 0; j < y.rows; ++j) visit(j, p(i, j));
+        });
     const double z = student_t_normaliser(y, threads, dof);
     const index_t n = y.rows;
     const StudentKernel kernel{dof};
@@ -207,6 +268,15 @@ double exact_sne_gradient(const Matrix& p, ConstMatrixView y, MatrixView grad, d
 double exact_tsne_kl_sparse(const SparseMatrix& p, ConstMatrixView y, int threads, double dof) {
     require(p.n == y.rows, "exact KL: P has ", p.n, " rows but the embedding has ", y.rows, " points");
     require(dof > 0 && std::isfinite(dof), "exact KL: dof must be finite and > 0; got ", dof);
+    // Beyond 2^100 the squared distances overflow and Z underflows (1e200: Z = 0 and a KL of NaN).
+    if (const int e = extreme_exponent(y); e > 0) {
+        require(csr_defect(p).empty(), "exact KL: ", csr_defect(p));
+        return extreme_scale_kl(y, e, threads, dof, [&](index_t i, const auto& visit) {
+            for (index_t k = p.offsets[i]; k < p.offsets[i + 1]; ++k)
+                visit(static_cast<index_t>(p.columns[static_cast<std::size_t>(k)]),
+                      static_cast<double>(p.values[static_cast<std::size_t>(k)]));
+        });
+    }
     return sparse_kl(p, y, student_t_normaliser(y, threads, dof), threads, dof);
 }
 

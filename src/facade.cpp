@@ -7,6 +7,7 @@
 #include "knn_internal.hpp"
 #include "permutation.hpp"
 #include "treesne/precomputed.hpp"
+#include "treesne/scale.hpp"
 #include "treesne/treesne.hpp"
 
 namespace treesne {
@@ -29,19 +30,6 @@ class Stage {
     double& slot_;
     std::chrono::steady_clock::time_point start_;
 };
-
-// Squared distances of coordinates beyond 2^100 in magnitude overflow doubles in high dimension, and
-// those of coordinates below 2^-100 underflow to zero (every point a duplicate). Returns the power of two
-// e such that x * 2^-e has its largest |value| in [0.5, 1), when x needs it; 0 otherwise.
-int extreme_exponent(ConstMatrixView x) {
-    constexpr int comfortable = 100;
-    double max_abs = 0.0;
-    for (index_t i = 0; i < x.size(); ++i) max_abs = std::max(max_abs, std::abs(x.data[i]));
-    if (!(max_abs > 0)) return 0;
-    int exponent = 0;
-    std::frexp(max_abs, &exponent);
-    return exponent > comfortable || exponent < -comfortable ? exponent : 0;
-}
 
 void check_resume_state(const OptimizerState& state, index_t n, int dims) {
     auto shape = [](const Matrix& m) { return concat(m.rows(), " x ", m.cols()); };
@@ -142,10 +130,8 @@ struct PreparedData {
 PreparedData prepare_data(ConstMatrixView x, const Options& options, const Callbacks& callbacks, Result& result) {
     PreparedData out;
     out.data = x;
-    if (const int exponent = extreme_exponent(x)) {
-        out.scaled = Matrix(x);
-        // ldexp, not a product with 2^-e: for subnormal input 2^-e itself would overflow.
-        for (double& v : out.scaled.storage()) v = std::ldexp(v, -exponent);
+    if (const int exponent = extreme_exponent(x)) {  // scale.hpp: the one rescaling of extreme inputs
+        out.scaled = scaled_by_power_of_two(x, exponent);
         out.data = out.scaled.view();
     }
     if (options.pca_dims > 0 && options.pca_dims < x.cols) {
@@ -264,7 +250,9 @@ Result embed_impl(ConstMatrixView x, Matrix* owned, const Options& options, cons
     Matrix dense;
     {
         Stage aff(callbacks, "affinities", result.timings.affinities);
-        Matrix conditional = dense_conditional_probabilities(data, options.affinities, threads);
+        // The same metric, kernel and (given) k as the Barnes-Hut P, over all pairs.
+        Matrix conditional =
+            dense_conditional_probabilities(data, options.affinities, threads, options.neighbors);
         // SNE optimises the conditional P itself: move it, so that only one N x N matrix is held.
         dense = method == Method::exact_sne ? std::move(conditional)
                                             : dense_joint_probabilities(conditional, threads);

@@ -2,11 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <string>
 #include <vector>
 
 #include "treesne/errors.hpp"
 #include "treesne/hash.hpp"
 #include "treesne/pca.hpp"
+#include "treesne/scale.hpp"
 
 namespace treesne {
 namespace {
@@ -42,6 +45,35 @@ void separate_coincident_rows(Matrix& y, std::uint64_t seed, double sd) {
     Rng rng(seed ^ 0x5eb4a7a7e0c0ffeeull);
     for (index_t i : copies)
         for (index_t d = 0; d < dims; ++d) y(i, d) += 1e-4 * sd * rng.normal();
+}
+
+// Whether every value of column c is the same.
+bool constant_column(ConstMatrixView y, index_t c) {
+    for (index_t i = 1; i < y.rows; ++i)
+        if (y(i, c) != y(0, c)) return false;
+    return true;
+}
+
+// log2 of column c's standard deviation (n - 1 in the denominator), computed at a comfortable scale
+// (the column times a power of two), so that neither its squares nor its mean overflow or underflow;
+// -inf for a constant column.
+double log2_sd(ConstMatrixView y, index_t c) {
+    const index_t n = y.rows;
+    double largest = 0.0;
+    for (index_t i = 0; i < n; ++i) largest = std::max(largest, std::abs(y(i, c)));
+    if (!(largest > 0)) return -std::numeric_limits<double>::infinity();
+    int e = 0;
+    std::frexp(largest, &e);
+    double mean = 0.0;
+    for (index_t i = 0; i < n; ++i) mean += std::ldexp(y(i, c), -e);
+    mean /= static_cast<double>(n);
+    double var = 0.0;
+    for (index_t i = 0; i < n; ++i) {
+        const double d = std::ldexp(y(i, c), -e) - mean;
+        var += d * d;
+    }
+    const double sd = std::sqrt(var / static_cast<double>(n - 1));
+    return sd > 0 ? std::log2(sd) + e : -std::numeric_limits<double>::infinity();
 }
 
 }  // namespace
@@ -83,6 +115,11 @@ Matrix random_init(index_t n, int dims, std::uint64_t seed, double sd) {
 void rescale(Matrix& y, double sd) {
     const index_t n = y.rows();
     require(n >= 2, "rescale needs at least 2 points");
+    // Beyond 2^+-100 the squares below overflow (an infinite sd: nothing was scaled, and the optimisation
+    // diverged) or underflow (a zero sd: the points were left where they were, as one). A power of two
+    // brings them to a comfortable scale first, exactly, so the result is what exact arithmetic gives.
+    if (const int e = extreme_exponent(y.view()))
+        for (double& v : y.storage()) v = std::ldexp(v, -e);
     for (index_t c = 0; c < y.cols(); ++c) {
         double mean = 0.0;
         for (index_t i = 0; i < n; ++i) mean += y(i, c);
@@ -104,8 +141,57 @@ Matrix pca_init(ConstMatrixView x, int dims, int threads, std::uint64_t seed, do
     for (index_t i = 0; i < y.rows(); ++i) var += y(i, 0) * y(i, 0);
     // Constant data has no principal directions: fall back to the seeded random start.
     if (!(var > 0)) return random_init(x.rows, dims, seed, sd);
+    // A further component with no variance at all (data with fewer varying directions than dims, such
+    // as a constant column) is a constant column of y, along which the gradient is exactly 0 forever: the
+    // result would lie on a line. Such a column starts from the seeded random start's values instead.
+    for (index_t c = 1; c < y.cols(); ++c)
+        if (constant_column(y.view(), c)) {
+            Rng rng(seed ^ (0x9e3779b97f4a7c15ull * static_cast<std::uint64_t>(c)));
+            for (index_t i = 0; i < y.rows(); ++i) y(i, c) = sd * rng.normal();
+        }
     separate_coincident_rows(y, seed, sd);
     return y;
+}
+
+std::string init_defect(ConstMatrixView y, bool keep_scale) {
+    const index_t n = y.rows;
+    if (n < 2 || y.cols < 1) return "";  // the shape is validate()'s to judge
+    for (index_t i = 0; i < n; ++i)
+        for (index_t c = 0; c < y.cols; ++c)
+            if (!std::isfinite(y(i, c)))
+                return concat("row ", i + 1, ", column ", c + 1, " is not a finite number (", y(i, c), ")");
+    bool every_column = true;
+    for (index_t c = 0; c < y.cols; ++c) every_column = every_column && constant_column(y, c);
+    if (every_column)
+        return concat("all ", n, " points are at the same position; t-SNE cannot separate coincident ",
+                      "points (give distinct coordinates, or use pca or random initialisation)");
+    for (index_t c = 0; c < y.cols; ++c)
+        if (constant_column(y, c))
+            return concat("column ", c + 1, " is constant (every point at ", y(0, c), "): the gradient ",
+                          "never moves points along it, so the result would lie on a line (give coordinates ",
+                          "that vary in every column, or use pca or random initialisation)");
+    if (keep_scale) {
+        const double largest = largest_magnitude(y);
+        if (largest > std::ldexp(1.0, keep_scale_limit))
+            return concat("values up to ", largest, " are too large to keep as given: their squared ",
+                          "distances overflow (without --keep-init-scale they are rescaled to sd 1e-4)");
+        for (index_t c = 0; c < y.cols; ++c)
+            if (log2_sd(y, c) < -keep_scale_limit)
+                return concat("column ", c + 1, " has a spread (sd ", std::exp2(log2_sd(y, c)),
+                              ") too small to keep as given: the squared distances underflow and the points "
+                              "start as one (without --keep-init-scale they are rescaled to sd 1e-4)");
+        return "";
+    }
+    // Rescaled, column c has sd 1e-4 * sd_c / sd_1: below the smallest normal double it is lost.
+    const double first = log2_sd(y, 0);
+    for (index_t c = 1; c < y.cols; ++c) {
+        const double relative = log2_sd(y, c) - first;
+        if (std::log2(1e-4) + relative < std::log2(std::numeric_limits<double>::min()))
+            return concat("column ", c + 1, " varies 2^", relative, " times as much as column 1: rescaled ",
+                          "so that column 1 has sd 1e-4, it vanishes (give coordinates that vary in every ",
+                          "column)");
+    }
+    return "";
 }
 
 Matrix initial_embedding(ConstMatrixView x, const Options& options) {

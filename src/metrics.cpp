@@ -12,6 +12,7 @@
 #include "treesne/neighbors.hpp"
 #include "treesne/options.hpp"
 #include "treesne/parallel.hpp"
+#include "treesne/scale.hpp"
 
 namespace treesne {
 namespace {
@@ -142,6 +143,11 @@ std::int64_t trust_penalty(index_t i, const double* dx, const double* dy, index_
 
 double knn_preservation(ConstMatrixView x, ConstMatrixView y, index_t k, int threads, Metric metric) {
     require_same_points(x, y);
+    // Ranks do not change under a power-of-two scale; at extreme magnitudes the squared distances would
+    // overflow (every distance infinite, every rank a tie) or underflow.
+    const ComfortableScale xs = comfortable_scale(x), ys = comfortable_scale(y);
+    x = xs.view;
+    y = ys.view;
     NeighborOptions by_metric;
     by_metric.metric = metric;
     const NeighborGraph gx = nearest_neighbors(x, k, by_metric, threads);
@@ -179,6 +185,9 @@ double knn_preservation(ConstMatrixView x, ConstMatrixView y, index_t k, int thr
 double trustworthiness(ConstMatrixView x, ConstMatrixView y, index_t k, int threads, index_t max_queries,
                        Metric metric) {
     require_same_points(x, y);
+    const ComfortableScale xs = comfortable_scale(x), ys = comfortable_scale(y);  // as knn_preservation
+    x = xs.view;
+    y = ys.view;
     Matrix unit;  // cosine: the Euclidean ranks of the unit rows are the cosine ranks
     if (metric == Metric::cosine) {
         unit = detail::unit_rows(x, threads);
@@ -217,7 +226,8 @@ double knn_accuracy(ConstMatrixView y, const std::vector<int>& labels, index_t k
     const index_t n = y.rows;
     require(static_cast<index_t>(labels.size()) == n, "need one label per point: ", n, " points, ",
             labels.size(), " labels");
-    const NeighborGraph graph = nearest_neighbors(y, k, KnnBackend::automatic, threads);
+    const ComfortableScale ys = comfortable_scale(y);  // as knn_preservation
+    const NeighborGraph graph = nearest_neighbors(ys.view, k, KnnBackend::automatic, threads);
     const double correct = parallel_sum(n, threads, [&](index_t begin, index_t end) {
         std::vector<int> votes;
         double hits = 0;

@@ -51,6 +51,7 @@
 #include "treesne/optimizer.hpp"
 #include "treesne/parallel.hpp"
 #include "treesne/pca.hpp"
+#include "treesne/scale.hpp"
 #include "treesne/space_tree.hpp"
 #include "treesne/treesne.hpp"
 
@@ -79,9 +80,12 @@ void check_options(const Options& options, const TransformOptions& t, index_t n,
     validate(t);
     require(options.neighbors.metric == Metric::euclidean, "transform: the new points' neighbours are Euclidean; ",
             to_string(options.neighbors.metric), " is not supported (give metric euclidean)");
-    require(options.affinities.kind == AffinityKind::perplexity && options.affinities.more_perplexities.empty(),
-            "transform: the new points' affinities are calibrated to one perplexity (TransformOptions); the "
-            "reference's kernel options do not apply");
+    require(
+        options.affinities.kind == AffinityKind::perplexity && options.affinities.more_perplexities.empty() &&
+            options.affinities.k == 0,
+        "transform: the new points' affinities are calibrated to one perplexity (TransformOptions) over "
+        "floor(3 perplexity) neighbours; the reference's kernel options (kind, several perplexities, k) do "
+        "not apply");
 }
 
 // Root mean square distance of the rows of y from their mean, summed in row order.
@@ -284,6 +288,14 @@ TransformAffinities transform_affinities(ConstMatrixView x_ref, ConstMatrixView 
                 affinities.perplexity < static_cast<double>(n - 1),
             "transform: perplexity ", affinities.perplexity, " must be in [1, N - 1) = [1, ", n - 1, ") for ",
             n, " reference points");
+    // Neighbours and P do not change under a common power-of-two scale; extreme data would overflow.
+    Matrix scaled_ref, scaled_new;
+    if (const int exponent = extreme_exponent(x_ref, x_new)) {
+        scaled_ref = scaled_by_power_of_two(x_ref, exponent);
+        scaled_new = scaled_by_power_of_two(x_new, exponent);
+        x_ref = scaled_ref.view();
+        x_new = scaled_new.view();
+    }
     TransformAffinities a;
     a.graph = nearest_neighbors_of(x_ref, x_new, neighbor_count(affinities.perplexity, n),
                                    options.neighbors.backend, options.threads);
@@ -366,11 +378,20 @@ void validate_transform(ConstMatrixView x_ref, ConstMatrixView y_ref, ConstMatri
 Matrix transform(ConstMatrixView x_ref, ConstMatrixView y_ref, ConstMatrixView x_new, const Options& options,
                  const TransformOptions& t, const Observer& observer) {
     validate_transform(x_ref, y_ref, x_new, options, t);
-    Matrix reduced_ref, reduced_new;
+    // Data of extreme magnitude is rescaled by a power of two first, as embed() rescales the reference
+    // (scale.hpp): one exponent for both, so that their distances stay comparable.
+    Matrix scaled_ref, scaled_new;
     ConstMatrixView ref = x_ref, fresh = x_new;
+    if (const int exponent = extreme_exponent(x_ref, x_new)) {
+        scaled_ref = scaled_by_power_of_two(x_ref, exponent);
+        scaled_new = scaled_by_power_of_two(x_new, exponent);
+        ref = scaled_ref.view();
+        fresh = scaled_new.view();
+    }
+    Matrix reduced_ref, reduced_new;
     if (options.pca_dims > 0 && options.pca_dims < x_ref.cols) {  // as embed() reduces the reference
-        PcaResult fit = pca(x_ref, options.pca_dims, options.threads);
-        reduced_new = pca_project(fit, x_new, options.threads);
+        PcaResult fit = pca(ref, options.pca_dims, options.threads);
+        reduced_new = pca_project(fit, fresh, options.threads);
         reduced_ref = std::move(fit.projected);
         ref = reduced_ref.view();
         fresh = reduced_new.view();

@@ -245,3 +245,49 @@ TEST_CASE("accuracy: sizes above the limits and bad options are refused") {
     bad.affinities.perplexity = 300;  // needs more than 301 points
     CHECK_THROWS_AS(measure_accuracy(x, bad, fast_accuracy()), InvalidArgument);
 }
+
+TEST_CASE("accuracy: data of extreme magnitude is measured as embed sees it") {
+    // 4ae5c90: the PCA of data scaled by 2^660 failed ("did not converge"), and without PCA its squared
+    // distances overflowed.
+    const Matrix x = clustered(3, 40, 6, 42);
+    Matrix big = x;
+    for (double& v : big.storage()) v = std::ldexp(v, 660);
+    Options o = fast_options(2);
+    o.optimizer.iterations = 60;
+    o.optimizer.exaggeration_iterations = 20;
+    o.pca_dims = 4;
+    AccuracyOptions a = fast_accuracy();
+    a.thetas = {0.0, 0.5};
+    a.monopole = false;
+    const AccuracyReport want = measure_accuracy(x, o, a);
+    const AccuracyReport got = measure_accuracy(big, o, a);
+    REQUIRE(got.gradients.size() == want.gradients.size());
+    for (std::size_t i = 0; i < got.gradients.size(); ++i) {
+        CHECK(got.gradients[i].gradient_error == want.gradients[i].gradient_error);
+        CHECK(got.gradients[i].z_error == want.gradients[i].z_error);
+    }
+}
+
+TEST_CASE("accuracy: the sparse and dense P are embed's, for every metric, kernel and k") {
+    // 4ae5c90 searched floor(3 perplexity) neighbours whatever k said, and built the dense P (KL_dense)
+    // from Euclidean distances at the perplexity whatever the metric and kernel: here uniform 1/8 over the
+    // 8 nearest by the Manhattan distance, whose dense P restricted to the same k is the sparse P itself,
+    // so every run's two KL divergences must agree (to P's float rounding).
+    const Matrix x = clustered(3, 40, 6, 41);
+    Options o = fast_options(2);
+    o.optimizer.iterations = 120;
+    o.optimizer.exaggeration_iterations = 40;
+    o.neighbors.metric = Metric::manhattan;
+    o.affinities.kind = AffinityKind::uniform;
+    o.affinities.k = 8;
+    AccuracyOptions a = fast_accuracy();
+    a.thetas = {0.5};
+    a.monopole = false;
+    a.runs = true;
+    const AccuracyReport r = measure_accuracy(x, o, a);
+    REQUIRE(r.runs.size() == 2);
+    for (const RunAccuracy& run : r.runs) {
+        CAPTURE(to_string(run.method));
+        CHECK(run.kl_sparse == doctest::Approx(run.kl_dense).epsilon(1e-5));
+    }
+}

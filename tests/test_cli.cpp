@@ -990,6 +990,36 @@ TEST_CASE("cli binary: data errors exit 1 with one line and write nothing") {
         check_one_error_line(r);
         CHECK(contains(r.err, "init"));
     }
+    SUBCASE("a degenerate init file: coincident points, a constant column, too small to keep") {
+        // 4ae5c90 wrote a collapsed embedding with exit 0 for each.
+        const treesne::index_t n = treesne::io::read_matrix(small).rows();
+        std::vector<std::vector<double>> zeros(static_cast<std::size_t>(n), {0.0, 0.0}), column, tiny_init;
+        for (treesne::index_t i = 0; i < n; ++i) {
+            column.push_back({static_cast<double>(i), 7.0});
+            tiny_init.push_back({1e-300 * static_cast<double>(i), 1e-300 * static_cast<double>(i % 3)});
+        }
+        for (const auto& [rows, more, says] :
+             {std::make_tuple(zeros, std::string(), std::string("same position")),
+              std::make_tuple(column, std::string(), std::string("column 2 is constant")),
+              std::make_tuple(tiny_init, std::string(" --keep-init-scale"),
+                              std::string("too small to keep"))}) {
+            CAPTURE(says);
+            write_csv(dir / "init.csv", rows);
+            const Run r = run_cli(dir, "embed " + quote(small) + " -o " + quote(out) + " --init " +
+                                           quote(dir / "init.csv") + more + tiny);
+            CHECK(r.status == 1);
+            check_one_error_line(r);
+            CHECK(contains(r.err, "--init " + dir / "init.csv" + ": "));
+            CHECK(contains(r.err, says));
+            CHECK_FALSE(fs::exists(out));
+        }
+        // Values near 1e-300 are rescaled like any others, unless kept.
+        write_csv(dir / "init.csv", tiny_init);
+        CHECK(run_cli(dir, "embed " + quote(small) + " -o " + quote(out) + " --init " +
+                               quote(dir / "init.csv") + tiny)
+                  .status == 0);
+        check_embedding(out, n, 2);
+    }
     SUBCASE("a failed run leaves an existing output unchanged") {
         spit(out, "precious\n");
         const Run r = run_cli(dir, "embed " + quote(small) + " -o " + quote(out) + " --plot " +
@@ -1187,6 +1217,51 @@ TEST_CASE("cli binary: evaluate") {
         dir, "evaluate " + quote(dir / "short.csv") + " " + quote(y) + " --perplexity 5 --quiet --threads 1");
     CHECK(mismatch.status == 1);
     check_one_error_line(mismatch);
+}
+
+TEST_CASE("cli binary: evaluate rescales extreme data and embeddings as embed does") {
+    // 4ae5c90: an embedding scaled by 1e200 gave a KL of -nan (null in --json) and a wrong preservation;
+    // data scaled by 2^660 wrong numbers too (embed handles it bit for bit).
+    TempDir dir;
+    const Blobs b = make_blobs(120, 5, 3);
+    const std::string in = dir / "in.csv", y = dir / "y.csv";
+    write_csv(in, b.x);
+    REQUIRE(run_cli(dir, "embed " + quote(in) + " -o " + quote(y) + fast).status == 0);
+    auto scaled = [&](const std::string& from, const std::string& to, double factor) {
+        std::vector<std::vector<double>> rows;
+        const treesne::Matrix m = treesne::io::read_matrix(from);
+        for (treesne::index_t i = 0; i < m.rows(); ++i) {
+            rows.emplace_back(m.row(i), m.row(i) + m.cols());
+            for (double& v : rows.back()) v *= factor;
+        }
+        write_csv(to, rows);
+    };
+    scaled(in, dir / "in_big.csv", 0x1p660);
+    scaled(in, dir / "in_small.csv", 0x1p-660);
+    scaled(y, dir / "y_big.csv", 1e200);
+    const std::string options = " --perplexity 5 --json --quiet --threads 1";
+    auto evaluate = [&](const std::string& x_path, const std::string& y_path, const std::string& more = "") {
+        const Run r = run_cli(dir, "evaluate " + quote(x_path) + " " + quote(y_path) + options + more);
+        CAPTURE(r.err);
+        CHECK(r.status == 0);
+        return r.out;
+    };
+    auto field = [](const std::string& json, const std::string& key) {
+        const std::size_t at = json.find("\"" + key + "\": ");
+        REQUIRE(at != std::string::npos);
+        const std::size_t begin = at + key.size() + 4;
+        return json.substr(begin, json.find_first_of(",}", begin) - begin);
+    };
+    const std::string base = evaluate(in, y);
+    CHECK(evaluate(dir / "in_big.csv", y) == base);
+    CHECK(evaluate(dir / "in_small.csv", y) == base);
+    CHECK(evaluate(dir / "in_big.csv", y, " --pca 3") == evaluate(in, y, " --pca 3"));
+    const std::string far = evaluate(in, dir / "y_big.csv");
+    CAPTURE(far);
+    CHECK(field(far, "kl_divergence") != "null");
+    CHECK(std::stod(field(far, "kl_divergence")) > 0);
+    for (const char* rank_measure : {"knn_preservation", "trustworthiness"})
+        CHECK(field(far, rank_measure) == field(base, rank_measure));
 }
 
 TEST_CASE("cli binary: accuracy") {

@@ -3,6 +3,7 @@
 // independence.
 #include <doctest/doctest.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -219,4 +220,89 @@ TEST_CASE("sparse exact KL equals the dense KL when P is dense") {
     const Matrix y = random_matrix(40, 2, 10);
     CHECK(exact_tsne_kl_sparse(p, y) ==
           doctest::Approx(exact_tsne_kl(testing::densify(p), y)).epsilon(1e-12));
+}
+
+namespace {
+
+// The dense conditional P the exact methods should use for these options, built here from the naive
+// neighbour scan: every other point as a neighbour unless k is given (or the kind is uniform), the rows of
+// conditional_probabilities (the Barnes-Hut rows), zeros elsewhere.
+Matrix expected_dense_conditional(const Matrix& x, const Options& o) {
+    const index_t n = x.rows();
+    const AffinityOptions& a = o.affinities;
+    const index_t k = a.k == 0 && a.kind != AffinityKind::uniform ? n - 1 : neighbor_count(a, n);
+    const NeighborGraph g = nearest_neighbors_naive(x, k, o.neighbors.metric);
+    const std::vector<float> c = conditional_probabilities(g, a, 1);
+    Matrix p(n, n);
+    for (index_t i = 0; i < n; ++i)
+        for (index_t e = 0; e < k; ++e) p(i, g.row_indices(i)[e]) = c[static_cast<std::size_t>(i * k + e)];
+    return p;
+}
+
+}  // namespace
+
+TEST_CASE("exact methods: the dense P follows the metric, the kernel, multiscale perplexities and k") {
+    // 4ae5c90 built the exact methods' P from Euclidean distances at one perplexity over all points,
+    // whatever the options said; the embedding of each case below then differed from the optimisation of
+    // the P the options describe.
+    const Matrix x = clustered(3, 20, 5, 61);
+    struct Case {
+        const char* name;
+        std::function<void(Options&)> set;
+    };
+    const std::vector<Case> cases = {
+        {"cosine", [](Options& o) { o.neighbors.metric = Metric::cosine; }},
+        {"manhattan", [](Options& o) { o.neighbors.metric = Metric::manhattan; }},
+        {"chebyshev, k 12",
+         [](Options& o) {
+             o.neighbors.metric = Metric::chebyshev;
+             o.affinities.k = 12;
+         }},
+        {"sigma",
+         [](Options& o) {
+             o.affinities.kind = AffinityKind::sigma;
+             o.affinities.sigma = 3.0;
+         }},
+        {"uniform, k 7",
+         [](Options& o) {
+             o.affinities.kind = AffinityKind::uniform;
+             o.affinities.k = 7;
+         }},
+        {"multiscale 4, 15", [](Options& o) { o.affinities.more_perplexities = {15.0}; }},
+        {"k 10", [](Options& o) { o.affinities.k = 10; }},
+    };
+    for (const Method method : {Method::exact_tsne, Method::exact_sne})
+        for (const Case& c : cases) {
+            CAPTURE(to_string(method));
+            CAPTURE(c.name);
+            Options o;
+            o.threads = 2;
+            o.affinities.perplexity = 4;
+            o.optimizer.method = method;
+            o.optimizer.iterations = 40;
+            o.optimizer.exaggeration_iterations = 20;
+            c.set(o);
+            const Matrix conditional = expected_dense_conditional(x, o);
+            CHECK(dense_conditional_probabilities(x, o.affinities, 2, o.neighbors) == conditional);
+            Matrix p = method == Method::exact_sne ? conditional : dense_joint_probabilities(conditional, 1);
+            Session want(std::move(p), initial_embedding(x, o), o);
+            want.run(o.optimizer.iterations);
+            CHECK(embed(x, o).y == want.embedding());
+        }
+}
+
+TEST_CASE("exact methods: with k = N-1 the dense P's rows are the Barnes-Hut P's, bit for bit") {
+    const Matrix x = random_matrix(50, 4, 62);
+    AffinityOptions a;
+    a.perplexity = 6;
+    a.k = 49;
+    const NeighborGraph g = nearest_neighbors(x, 49, KnnBackend::automatic, 1);
+    const std::vector<float> c = conditional_probabilities(g, a, 1);
+    const Matrix dense = dense_conditional_probabilities(x, a, 1);
+    for (index_t i = 0; i < 50; ++i)
+        for (index_t e = 0; e < 49; ++e)
+            REQUIRE(dense(i, g.row_indices(i)[e]) ==
+                    static_cast<double>(c[static_cast<std::size_t>(i * 49 + e)]));
+    a.k = 0;  // every point a neighbour: the same rows
+    CHECK(dense_conditional_probabilities(x, a, 1) == dense);
 }

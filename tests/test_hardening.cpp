@@ -585,3 +585,75 @@ TEST_CASE("same seed, same embedding: 1, 2 and 4 threads and every kNN backend, 
         }
     }
 }
+
+// --- user initialisation ------------------------------------------------------------------------------
+
+TEST_CASE("user init: coincident points and constant columns are refused, any finite magnitude is rescaled") {
+    // 4ae5c90 wrote a collapsed embedding with success for an init of all zeros, of a constant column, or
+    // of values near 1e-300 (whose variance underflowed, so they were left unscaled), and reported a
+    // divergence for values near 1e200 (whose variance overflowed).
+    const Matrix x = clustered(3, 40, 5, 31);
+    Options o = small_options(150);
+    o.init = InitKind::user;
+    const Matrix y0 = random_matrix(x.rows(), 2, 32);
+    o.init_coordinates = y0;
+    const Matrix reference = embed(x, o).y;
+
+    auto refusal = [&](const Matrix& init, bool keep_scale) {
+        Options bad = o;
+        bad.init_coordinates = init;
+        bad.keep_user_scale = keep_scale;
+        std::string message;
+        try {
+            embed(x, bad);
+        } catch (const InvalidArgument& e) {
+            message = e.what();
+        }
+        CHECK(init_defect(init, keep_scale) != "");
+        return message;
+    };
+    CHECK(contains(refusal(Matrix(x.rows(), 2, 0.0), false),
+                   "initial coordinates: all 120 points are at the same position"));
+    Matrix column = y0;
+    for (index_t i = 0; i < column.rows(); ++i) column(i, 1) = 3.0;
+    CHECK(contains(refusal(column, false), "column 2 is constant (every point at 3)"));
+    CHECK(contains(refusal(column, true), "column 2 is constant"));
+    Matrix not_finite = y0;
+    not_finite(5, 0) = std::numeric_limits<double>::quiet_NaN();
+    CHECK(contains(refusal(not_finite, false), "row 6, column 1 is not a finite number"));
+
+    // Rescaling by a power of two is exact, so any magnitude gives the reference run bit for bit.
+    for (const int exponent : {-1000, -600, 600, 1000}) {
+        CAPTURE(exponent);
+        Matrix scaled = y0;
+        for (double& v : scaled.storage()) v = std::ldexp(v, exponent);
+        CHECK(init_defect(scaled, false) == "");
+        o.init_coordinates = scaled;
+        CHECK(embed(x, o).y == reference);
+        // Kept as given, their squared distances would overflow or underflow: refused, with the reason.
+        CHECK(contains(refusal(scaled, true), exponent > 0 ? "too large to keep" : "too small to keep"));
+    }
+    Matrix flat = y0;  // column 2 a 2^-1100th of column 1: rescaled, it would fall below 2^-1022
+    for (index_t i = 0; i < flat.rows(); ++i) flat(i, 1) = std::ldexp(flat(i, 1), -1060);
+    CHECK(contains(refusal(flat, false), "column 2 varies"));
+}
+
+TEST_CASE("pca init: a principal component without variance starts from random values, not a line") {
+    // 4ae5c90: data with a constant column gave a PCA start whose second column was exactly 0, and the
+    // gradient along a constant column is 0: the embedding came out on a line.
+    Matrix x = clustered(3, 40, 2, 33);
+    for (index_t i = 0; i < x.rows(); ++i) x(i, 1) = 5.0;
+    Options o = small_options(150);
+    const Matrix y0 = initial_embedding(x, o);
+    CHECK(init_defect(y0, true) == "");
+    const Matrix y = embed(x, o).y;
+    double lo = y(0, 1), hi = y(0, 1);
+    for (index_t i = 0; i < y.rows(); ++i) lo = std::min(lo, y(i, 1)), hi = std::max(hi, y(i, 1));
+    CHECK(hi - lo > 1.0);
+    // Data that varies in every direction keeps its PCA start exactly (the default path's bits).
+    const Matrix full = clustered(3, 40, 4, 34);
+    const Matrix start = initial_embedding(full, o);
+    Matrix expected = pca(full, 2, 1).projected;
+    rescale(expected, 1e-4);
+    CHECK(start == expected);
+}

@@ -11,6 +11,7 @@
 
 #include "test_helpers.hpp"
 #include "treesne/errors.hpp"
+#include "treesne/exact.hpp"
 #include "treesne/metrics.hpp"
 #include "treesne/neighbors.hpp"
 
@@ -148,4 +149,89 @@ TEST_CASE("metrics: invalid arguments throw InvalidArgument") {
     CHECK_NOTHROW(trustworthiness(x, y, 9, 1));
     CHECK_THROWS_AS(knn_accuracy(y, std::vector<int>(19, 0), 3, 1), InvalidArgument);
     CHECK_THROWS_AS(knn_accuracy(y, std::vector<int>(20, 0), 0, 1), InvalidArgument);
+}
+
+namespace {
+
+Matrix times(const Matrix& m, double factor) {
+    Matrix out = m;
+    for (double& v : out.storage()) v *= factor;
+    return out;
+}
+
+// The KL of P against q_ij = |y_i - y_j|^(-2 dof) / sum_{k != l} |y_k - y_l|^(-2 dof): the limit of the
+// Student-t kernel's KL for an embedding scaled up without bound, where (1 + d^2/dof)^-dof tends to
+// (d^2/dof)^-dof. Straight from the definition, in logarithms.
+double power_law_kl(const Affinities& p, const Matrix& y, double dof) {
+    const index_t n = y.rows();
+    auto log_w = [&](index_t i, index_t j) {
+        return -dof * std::log(squared_distance(y.row(i), y.row(j), y.cols()));
+    };
+    double m = -INFINITY;
+    for (index_t i = 0; i < n; ++i)
+        for (index_t j = 0; j < n; ++j)
+            if (j != i) m = std::max(m, log_w(i, j));
+    double z = 0;
+    for (index_t i = 0; i < n; ++i)
+        for (index_t j = 0; j < n; ++j)
+            if (j != i) z += std::exp(log_w(i, j) - m);
+    const double log_z = std::log(z) + m;
+    double kl = 0;
+    for (index_t i = 0; i < n; ++i)
+        for (index_t e = p.offsets[i]; e < p.offsets[i + 1]; ++e) {
+            const double pij = p.values[static_cast<std::size_t>(e)];
+            if (pij > 0)
+                kl += pij * (std::log(pij) - log_w(i, p.columns[static_cast<std::size_t>(e)]) + log_z);
+        }
+    return kl;
+}
+
+}  // namespace
+
+TEST_CASE("metrics: data and embeddings of extreme magnitude give the measures of the unscaled ones") {
+    // 4ae5c90: an embedding scaled by 1e200 had squared distances of +inf (every rank a tie) and a KL of
+    // NaN (Z = 0 times an infinite 1 + d^2); data scaled by 2^660 likewise.
+    std::vector<int> labels;
+    const Matrix x = clustered(4, 40, 5, 71, 6.0, &labels);
+    Matrix y(x.rows(), 2);  // a faithful-ish embedding: two input coordinates plus noise
+    const Matrix noise = random_matrix(x.rows(), 2, 72, 0.5);
+    for (index_t i = 0; i < x.rows(); ++i)
+        for (index_t d = 0; d < 2; ++d) y(i, d) = x(i, d) + noise(i, d);
+    const double preservation = knn_preservation(x, y, 10, 2);
+    const double trust = trustworthiness(x, y, 10, 2);
+    const double accuracy = knn_accuracy(y, labels, 10, 2);
+    REQUIRE(preservation > 0.3);
+    for (const double scale : {0x1p660, 0x1p-660, 0x1p-900}) {
+        CAPTURE(scale);
+        const Matrix xs = times(x, scale), ys = times(y, scale);  // exact: powers of two
+        CHECK(knn_preservation(xs, ys, 10, 2) == preservation);
+        CHECK(knn_preservation(xs, y, 10, 2, Metric::manhattan) ==
+              knn_preservation(x, y, 10, 2, Metric::manhattan));
+        CHECK(trustworthiness(xs, ys, 10, 2) == trust);
+        CHECK(trustworthiness(xs, y, 10, 2, 5000, Metric::cosine) ==
+              trustworthiness(x, y, 10, 2, 5000, Metric::cosine));
+        CHECK(knn_accuracy(ys, labels, 10, 2) == accuracy);
+    }
+    const Matrix y_e200 = times(y, 1e200);  // decimal: rounded, the same ranks here
+    CHECK(knn_preservation(x, y_e200, 10, 2) == preservation);
+    CHECK(trustworthiness(x, y_e200, 10, 2) == trust);
+    CHECK(knn_accuracy(y_e200, labels, 10, 2) == accuracy);
+
+    // The KL is not scale-invariant: far out it is the KL of the kernel's power-law tail.
+    const Affinities p = testing::affinities_of(x, 10);
+    for (const double dof : {1.0, 0.5, 3.0}) {
+        CAPTURE(dof);
+        const double limit = power_law_kl(p, y, dof);
+        REQUIRE(std::isfinite(limit));
+        // 2^90 is still computed directly (1 + d^2 is d^2 to rounding there), the others in logarithms.
+        for (const double scale : {0x1p90, 0x1p400, 1e200, 0x1p1000}) {
+            CAPTURE(scale);
+            const Matrix ys = times(y, scale);
+            CHECK(exact_tsne_kl_sparse(p, ys, 2, dof) == doctest::Approx(limit).epsilon(1e-9));
+            CHECK(exact_tsne_kl(testing::densify(p), ys, 2, dof) == doctest::Approx(limit).epsilon(1e-9));
+        }
+        // Thread-independent, like the direct computation.
+        const Matrix far = times(y, 1e200);
+        CHECK(exact_tsne_kl_sparse(p, far, 1, dof) == exact_tsne_kl_sparse(p, far, 3, dof));
+    }
 }

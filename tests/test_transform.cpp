@@ -342,3 +342,44 @@ TEST_CASE("transform: mismatched shapes and bad options are refused with one lin
     t.momentum = 1;
     CHECK_THROWS_AS(transform(x_ref, y_ref, x_new, o, t), InvalidArgument);
 }
+
+TEST_CASE("transform: data of extreme magnitude is placed as the unscaled data is") {
+    // 4ae5c90: the reference's PCA failed for data scaled by 2^660 ("did not converge"), and without PCA
+    // the squared distances overflowed; embed() rescales such data by a power of two, and so must transform.
+    const Split s = six_clusters();
+    Options o = small_options(2);
+    o.optimizer.iterations = 200;
+    const Matrix y_ref = embed(s.x_ref, o).y;
+    TransformOptions quick;
+    quick.iterations = 40;
+    for (const int pca_dims : {0, 4}) {
+        CAPTURE(pca_dims);
+        o.pca_dims = pca_dims;
+        const Matrix want = transform(s.x_ref, y_ref, s.x_new, o, quick);
+        for (const int exponent : {660, -660}) {
+            CAPTURE(exponent);
+            Matrix ref = s.x_ref, fresh = s.x_new;
+            for (double& v : ref.storage()) v = std::ldexp(v, exponent);
+            for (double& v : fresh.storage()) v = std::ldexp(v, exponent);
+            CHECK(transform(ref, y_ref, fresh, o, quick) == want);
+            if (pca_dims == 0) {
+                const TransformAffinities a = transform_affinities(ref, fresh, o, quick);
+                const TransformAffinities b = transform_affinities(s.x_ref, s.x_new, o, quick);
+                CHECK(a.graph.indices == b.graph.indices);
+                CHECK(a.p == b.p);
+            }
+        }
+    }
+}
+
+TEST_CASE("transform: the reference's k is refused, like its other kernel options, not silently ignored") {
+    // The new points' rows have their own perplexity and floor(3 perplexity) neighbours; 4ae5c90 refused
+    // another kind or several perplexities but ignored a k.
+    const Split s = six_clusters();
+    Options o = small_options(1);
+    o.optimizer.iterations = 50;
+    const Matrix y_ref = embed(s.x_ref, o).y;
+    o.affinities.k = 20;
+    CHECK_THROWS_WITH_AS(transform(s.x_ref, y_ref, s.x_new, o),
+                         doctest::Contains("(kind, several perplexities, k)"), InvalidArgument);
+}

@@ -232,7 +232,8 @@ po::options_description embed_affinity_options() {
          "units: p(j|i) ~ exp(-d(i,j)^2 / 2S^2) over the --k nearest neighbours. > 0.")  //
         ("k", text("K"),
          with_default("Neighbours per point, for every kind of affinity; with --perplexity it must exceed "
-                      "every perplexity.",
+                      "every perplexity. With the exact methods, each row of the dense P is restricted "
+                      "to the K nearest (default there: all N - 1 other points; uniform: as here).",
                       "floor(3 x the largest perplexity), at most N - 1")
              .c_str())  //
         ("affinities", text("P.mtx"),
@@ -329,7 +330,9 @@ po::options_description embed_optimizer_options() {
     o.add_options()  //
         ("method", text("barnes_hut|exact_tsne|exact_sne"),
          with_default("barnes_hut: sparse P and a 2^dims-tree, O(N log N) per iteration; exact_tsne: "
-                      "dense P, exact O(N^2) gradient (small N); exact_sne: asymmetric SNE, O(N^2).",
+                      "dense P over all pairs, exact O(N^2) gradient (small N); exact_sne: asymmetric SNE, "
+                      "O(N^2). The dense P follows --metric, --affinity, --sigma, several --perplexity "
+                      "values and --k as the sparse one does.",
                       to_string(p.method))
              .c_str())  //
         ("theta", text("T|auto"),
@@ -363,7 +366,9 @@ po::options_description embed_optimizer_options() {
              .c_str())  //
         ("learning-rate", text("auto|R"),
          with_default(
-             "Step size; auto = max(N / exaggeration, 200) (Belkina et al. 2019), 0.1 for exact_sne.", "auto")
+             "Step size; auto = max(N / exaggeration, 200) (Belkina et al. 2019); N / exaggeration for "
+             "--dof above 1 (lighter tails overshoot beyond it); 0.1 for exact_sne.",
+             "auto")
              .c_str())  //
         ("momentum", text("M"),
          with_default("Momentum before --momentum-switch (by default: during early exaggeration), in [0, 1).",
@@ -417,10 +422,15 @@ po::options_description embed_init_options() {
         ("init", text("pca|random|FILE"),
          with_default("Starting embedding: pca = leading principal components, random = about N(0, 1e-4^2), "
                       "or a matrix file with N rows and --dims columns. Each is scaled so its first "
-                      "column has standard deviation 1e-4 (see --keep-init-scale).",
+                      "column has standard deviation 1e-4 (see --keep-init-scale), whatever its magnitude. "
+                      "A file whose points all coincide or that has a constant column is refused (t-SNE "
+                      "never moves points along such a column); a principal component without variance "
+                      "starts from random values instead.",
                       to_string(d.init))
              .c_str())                                                                                     //
-        ("keep-init-scale", po::bool_switch(), "With --init FILE: use the coordinates exactly as given.")  //
+        ("keep-init-scale", po::bool_switch(),
+         "With --init FILE: use the coordinates exactly as given (refused beyond 2^+-500, where their "
+         "squared distances overflow or underflow).")  //
         ("seed", text("S"),
          with_default("Seed of everything random; the same seed gives the same output.", d.seed).c_str());
     return o;
@@ -478,7 +488,10 @@ po::options_description evaluate_options() {
          "Class labels (one per line, .npy or IDX), one file per INPUT, stacked in the same order; adds "
          "the kNN classification accuracy.")  //
         ("perplexity", text("P"),
-         with_default("Perplexity of the P the KL divergence is measured against (use the embedding's).",
+         with_default("Perplexity of the P the KL divergence is measured against (use the embedding's): "
+                      "Gaussian affinities over the floor(3P) nearest neighbours, embed's default kind. "
+                      "An embedding made with --affinity sigma or uniform, several perplexities, --k or "
+                      "an exact method optimised another P; its KL here is against this one.",
                       d.perplexity)
              .c_str())  //
         ("dof", text("ALPHA"),

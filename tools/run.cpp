@@ -483,6 +483,8 @@ EmbedInputs read_embed_inputs(const EmbedConfig& e, Options& options, Progress& 
             throw InvalidArgument(concat("--init ", e.init_path, ": ", y0.rows(), " x ", y0.cols(),
                                          " coordinates; need ", n, " x ", options.dims,
                                          " (points x --dims)"));
+        const std::string defect = init_defect(y0, options.keep_user_scale);  // as validate() would refuse it
+        if (!defect.empty()) throw InvalidArgument(concat("--init ", e.init_path, ": ", defect));
     }
     return in;
 }
@@ -818,6 +820,9 @@ int run_evaluate(const CliConfig& config, std::ostream& out) {
     if (progress.verbose()) print_command_memory(progress, memory);
     require_command_memory(memory, e.memory_limit_gib, "evaluate",
                            "use --sample M to evaluate M random points, or --pca");
+    // As embed() sees its input: rescaled by a power of two when its magnitude is extreme (the same
+    // neighbours and P as embed's; unscaled, the squared distances and the PCA overflow), then reduced.
+    if (const int exponent = extreme_exponent(in.x)) in.x = scaled_by_power_of_two(in.x, exponent);
     if (e.pca_dims > 0) {
         Stopwatch pca_time;
         progress.start("pca");

@@ -17,6 +17,7 @@
 #include "treesne/parallel.hpp"
 #include "treesne/pca.hpp"
 #include "treesne/plot.hpp"
+#include "treesne/scale.hpp"
 #include "treesne/transform.hpp"
 
 namespace treesne::cli {
@@ -180,13 +181,19 @@ Matrix transform_stages(const TransformConfig& c, const TransformData& d, Option
                         Progress& progress) {
     const TransformOptions& t = c.transform;
     const int threads = options.threads;
-    Matrix reduced_ref, reduced_new;
+    Matrix scaled_ref, scaled_new, reduced_ref, reduced_new;
     ConstMatrixView x_ref = d.x_ref, x_new = d.x_new;
+    if (const int exponent = extreme_exponent(x_ref, x_new)) {  // as embed rescaled the reference
+        scaled_ref = scaled_by_power_of_two(x_ref, exponent);
+        scaled_new = scaled_by_power_of_two(x_new, exponent);
+        x_ref = scaled_ref.view();
+        x_new = scaled_new.view();
+    }
     if (options.pca_dims > 0 && options.pca_dims < d.x_ref.cols()) {
         Stopwatch clock;
         progress.start("pca");
-        PcaResult fit = pca(d.x_ref, options.pca_dims, threads);
-        reduced_new = pca_project(fit, d.x_new, threads);
+        PcaResult fit = pca(x_ref, options.pca_dims, threads);
+        reduced_new = pca_project(fit, x_new, threads);
         reduced_ref = std::move(fit.projected);
         x_ref = reduced_ref.view();
         x_new = reduced_new.view();

@@ -72,9 +72,15 @@ void validate_affinities(const Affinities& p, int threads = 0);
 /// (its distances before P is allocated).
 Affinities compute_affinities(NeighborGraph graph, const AffinityOptions& options, int threads);
 
-/// Dense conditional probabilities p_{j|i} over all N-1 other points (N x N, zero diagonal), for the exact
-/// methods. O(N^2) memory: refuses N whose matrices would not fit (see require_dense_fits).
-Matrix dense_conditional_probabilities(ConstMatrixView x, const AffinityOptions& options, int threads);
+/// Dense conditional probabilities p_{j|i} (N x N, zero diagonal), for the exact methods: row i over all
+/// N-1 other points, or over its k nearest when options.k is set (and for AffinityKind::uniform, with k
+/// from neighbor_count(options, N)), by neighbors.metric (squared, as NeighborGraph holds it) and every
+/// kind of options (perplexity, multiscale, sigma, uniform): the rows conditional_probabilities() makes
+/// from nearest_neighbors(x, k, neighbors) (the exact brute scan when every point is a neighbour), so
+/// with k set they equal the Barnes-Hut P's rows, in float like them. O(N^2) memory: refuses N whose
+/// matrices would not fit (see require_dense_fits). threads: 0 = all; the result does not depend on it.
+Matrix dense_conditional_probabilities(ConstMatrixView x, const AffinityOptions& options, int threads,
+                                       const NeighborOptions& neighbors = {});
 
 /// Dense joint P = (P_{j|i} + P_{i|j}) / (2N) from dense conditionals. threads: 0 = all.
 Matrix dense_joint_probabilities(const Matrix& conditional, int threads = 0);

@@ -25,7 +25,9 @@ struct StudentKernel {
 
 /// t-SNE: KL(P||Q) with q_ij = w_ij / sum_{k!=l} w_kl, w_ij = (1+|y_i-y_j|^2/dof)^-dof (van der Maaten &
 /// Hinton 2008, eq. 4, at dof 1; Kobak et al. 2019). P dense N x N joint (zero diagonal). Sum terms with
-/// p_ij = 0 are 0. Throws InvalidArgument unless dof is finite and > 0.
+/// p_ij = 0 are 0. An embedding beyond 2^100 (scale.hpp), whose squared distances would overflow and Z
+/// underflow, is computed in logarithms: finite, the KL of the kernel's power-law tail far out. Throws
+/// InvalidArgument unless dof is finite and > 0.
 double exact_tsne_kl(const Matrix& p, ConstMatrixView y, int threads = 0, double dof = 1.0);
 
 /// t-SNE gradient dC/dy_i = 4 sum_j (exaggeration * p_ij - q_ij) u_ij (y_i - y_j) with
@@ -49,7 +51,7 @@ struct SparseMatrix;
 
 /// Exact t-SNE KL of an embedding against sparse joint affinities: sum over P's entries of
 /// p_ij log(p_ij / q_ij), with the exact O(N^2) normaliser Z (computed in blocks, O(N) memory), under the
-/// kernel with dof degrees of freedom (see StudentKernel).
+/// kernel with dof degrees of freedom (see StudentKernel). Embeddings beyond 2^100 as exact_tsne_kl.
 double exact_tsne_kl_sparse(const SparseMatrix& p, ConstMatrixView y, int threads = 0, double dof = 1.0);
 
 /// Exact unnormalised repulsion of selected points, the oracle of SpaceTree::repulsion: for the k-th

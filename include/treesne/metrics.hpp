@@ -9,7 +9,9 @@
 namespace treesne {
 
 /// Mean fraction of each point's k nearest neighbours in x (by `metric`) that are also among its k
-/// nearest in y (Euclidean).
+/// nearest in y (Euclidean). Here and below, x and y of extreme magnitude (beyond 2^+-100) are first
+/// rescaled by a power of two (scale.hpp), which changes no rank, so that no squared distance overflows
+/// or underflows.
 double knn_preservation(ConstMatrixView x, ConstMatrixView y, index_t k, int threads,
                         Metric metric = Metric::euclidean);
 

@@ -136,8 +136,9 @@ struct OptimizerOptions {
     double exaggeration = 12.0;
     /// Iterations run with exaggeration (and with the initial momentum).
     index_t exaggeration_iterations = 250;
-    /// Step size; nullopt = auto = max(N / exaggeration, 200) (Belkina et al. 2019); 0.1 for exact_sne,
-    /// whose gradient is not scaled by 1/N.
+    /// Step size; nullopt = auto = max(N / exaggeration, 200) (Belkina et al. 2019); N / exaggeration
+    /// without the floor for dof > 1 (lighter tails diverge above it; resolve_learning_rate); 0.1 for
+    /// exact_sne, whose gradient is not scaled by 1/N.
     std::optional<double> learning_rate;
     /// Late exaggeration (FIt-SNE's late_exag_coeff; Linderman et al. 2019): from iteration
     /// late_exaggeration_start on, P is multiplied by this. 1 = off (the default).
@@ -221,7 +222,8 @@ index_t neighbor_count(const AffinityOptions& options, index_t n);
 const char* to_string(AffinityKind kind);
 std::optional<AffinityKind> parse_affinity_kind(const std::string& name);
 
-/// The learning rate actually used for N points: the option if set, else max(N / exaggeration, 200).
+/// The learning rate actually used for N points: the option if set, else max(N / exaggeration, 200), or
+/// N / exaggeration for dof > 1 (0.1 for exact_sne).
 double resolve_learning_rate(const OptimizerOptions& options, index_t n);
 
 /// Above this many points, in at least approximate_knn_min_dims dimensions, KnnBackend::automatic picks

@@ -63,9 +63,10 @@ double resolve_perplexity(const TransformOptions& t, const Options& options);
 
 /// Neighbours and affinities of the rows of x_new among the rows of x_ref (both already reduced by any
 /// PCA), at resolve_perplexity(t, options) with options.affinities' search settings, options.neighbors'
-/// backend (see nearest_neighbors_of: approximate backends search exactly) and options.threads. Throws
-/// InvalidArgument for mismatched columns, non-finite values or a perplexity the reference cannot
-/// support.
+/// backend (see nearest_neighbors_of: approximate backends search exactly) and options.threads. Data of
+/// extreme magnitude is first rescaled by one power of two for both (scale.hpp; the neighbours and p do
+/// not change, the graph's distances are those of the rescaled data). Throws InvalidArgument for
+/// mismatched columns, non-finite values or a perplexity the reference cannot support.
 TransformAffinities transform_affinities(ConstMatrixView x_ref, ConstMatrixView x_new, const Options& options,
                                          const TransformOptions& t = {});
 
@@ -85,8 +86,9 @@ Matrix transform_optimize(const TransformAffinities& affinities, ConstMatrixView
                           const Observer& observer = {});
 
 /// Embeds the rows of x_new (M x D) into y_ref (N x d, d = 1, 2 or 3), the embedding of x_ref (N x D)
-/// made with `options`, without moving y_ref: PCA (options.pca_dims > 0: fitted on x_ref, applied to
-/// both, as embed() reduced x_ref), transform_affinities, transform_init, then t.iterations of gradient
+/// made with `options`, without moving y_ref: a power-of-two rescaling of data of extreme magnitude and
+/// PCA (options.pca_dims > 0: fitted on x_ref, applied to both), as embed() prepared x_ref,
+/// transform_affinities, transform_init, then t.iterations of gradient
 /// descent on the new points only. Each new point i minimises KL(P_i || Q_i) over the reference points j,
 /// with q_{j|i} = w_ij / Z_i, w_ij = (1 + |y_i - y_j|^2)^-1, Z_i = sum_j w_ij (and, with t.repel_new, the
 /// other new points in Z_i and the repulsion): gradient 2 (alpha sum_j p_{j|i} w_ij (y_i - y_j) -

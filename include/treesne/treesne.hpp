@@ -24,6 +24,7 @@
 #include "treesne/observer.hpp"
 #include "treesne/options.hpp"
 #include "treesne/pca.hpp"
+#include "treesne/scale.hpp"
 #include "treesne/session.hpp"
 #include "treesne/transform.hpp"
 #include "treesne/types.hpp"

@@ -647,6 +647,9 @@ py::dict evaluate_py(const py::handle& x_obj, const py::handle& y_obj, const py:
         options.neighbors.metric = metric;
         validate(options, v.points, x.cols);
         if (k > v.points - 1) throw InvalidArgument(concat("k ", k, " needs more than ", k, " points; got ", v.points));
+        // As embed() sees its input (and run_evaluate): rescaled when its magnitude is extreme, then reduced.
+        const ComfortableScale scaled = comfortable_scale(x);
+        x = scaled.view;
         Matrix projected;
         if (pca_dims > 0) {
             projected = treesne::pca(x, pca_dims, threads).projected;
