@@ -221,8 +221,9 @@ void embed_graph(NeighborGraph graph, Matrix y0, const Options& options, const C
     std::vector<float> conditional = conditional_probabilities(graph, options.affinities, options.threads);
     graph.distances = std::vector<double>();
     detail::sort_rows_by_column(graph, conditional, options.threads);
-    std::vector<point_t> order = locality_order(graph);
-    relabel(graph, order);
+    // The graph is the search's or one validate_neighbor_graph() passed: no second check.
+    std::vector<point_t> order = locality_order(graph, detail::ValidatedGraph{});
+    relabel(graph, order, detail::ValidatedGraph{});
     detail::gather_rows_in_place(conditional.data(), graph.k, order);
     y0 = detail::gather_rows(y0, order);
     Affinities p = symmetrize(std::move(graph), std::move(conditional), options.threads);  // frees both
@@ -304,11 +305,9 @@ Result embed_neighbors_impl(NeighborGraph graph, const Options& options, const C
                             ConstMatrixView coordinates, Result result,
                             std::chrono::steady_clock::time_point start) {
     check_precomputed("neighbour graphs", graph.n, coordinates, options, callbacks);
-    require(graph.k >= 1 && graph.k <= graph.n - 1 &&
-                graph.indices.size() == static_cast<std::size_t>(graph.n * graph.k) &&
-                graph.distances.size() == graph.indices.size(),
-            "neighbour graph: ", graph.n, " points, k = ", graph.k, ", ", graph.indices.size(), " indices, ",
-            graph.distances.size(), " distances");
+    validate_neighbor_graph(graph, options.threads);  // its shape and rows: the stages index with them
+    require(graph.distances.size() == graph.indices.size(), "neighbour graph: ", graph.indices.size(),
+            " indices but ", graph.distances.size(), " distances (the calibration needs one per neighbour)");
     if (options.affinities.kind == AffinityKind::perplexity) {
         AffinityOptions a = options.affinities;
         a.k = graph.k;  // the graph's neighbours are all there are: every perplexity must stay below k

@@ -3,6 +3,8 @@
 #include "treesne/precomputed.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <cassert>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -23,23 +25,96 @@ void sort_row(index_t i, std::vector<std::pair<double, point_t>>& row) {
     });
 }
 
-// Shared by the list and sparse readers: row i's (index, distance) pairs into graph row i, validated.
-void fill_row(NeighborGraph& g, index_t i, std::vector<std::pair<double, point_t>>& row, const char* what) {
+// Shared by the list and sparse readers: row i's (squared distance, index) pairs into graph row i,
+// validated by the graph's own row check (rows numbered from 1, as in the file).
+void fill_row(NeighborGraph& g, index_t i, std::vector<std::pair<double, point_t>>& row, const char* what,
+              std::vector<point_t>& scratch) {
     sort_row(i, row);
-    // Distinct neighbours: equal indices would sit next to each other only after sorting by index.
-    std::vector<point_t> ids(row.size());
-    for (std::size_t s = 0; s < row.size(); ++s) ids[s] = row[s].second;
-    std::sort(ids.begin(), ids.end());
-    const auto repeat = std::adjacent_find(ids.begin(), ids.end());
-    require(repeat == ids.end(), what, ": row ", i + 1, " lists point ", repeat == ids.end() ? 0 : *repeat,
-            " twice (neighbours must be distinct)");
     for (std::size_t s = 0; s < row.size(); ++s) {
         g.indices[static_cast<std::size_t>(i * g.k) + s] = row[s].second;
         g.distances[static_cast<std::size_t>(i * g.k) + s] = row[s].first;
     }
+    const std::string defect = detail::neighbor_row_defect(g, i, 1, scratch);
+    require(defect.empty(), what, ": ", defect);
+}
+
+// The defect of a graph's shape (n, k and the sizes of its arrays), or "".
+std::string graph_shape_defect(const NeighborGraph& g) {
+    if (g.n < 2) return concat("t-SNE needs at least 2 points; got n = ", g.n);
+    if (g.n > static_cast<index_t>(std::numeric_limits<point_t>::max()))
+        return concat("at most ", std::numeric_limits<point_t>::max(), " points are supported; got ", g.n);
+    if (g.k < 1 || g.k > g.n - 1)
+        return concat("k = ", g.k, " neighbours per point; need 1 <= k <= n - 1 = ", g.n - 1);
+    // k < n <= 2^32 - 1: n k fits std::size_t (not index_t).
+    const std::size_t entries = static_cast<std::size_t>(g.n) * static_cast<std::size_t>(g.k);
+    if (g.indices.size() != entries)
+        return concat(g.n, " points with k = ", g.k, " need ", entries, " indices; got ", g.indices.size());
+    if (!g.distances.empty() && g.distances.size() != entries)
+        return concat(g.n, " points with k = ", g.k, " need ", entries, " distances (or none); got ",
+                      g.distances.size());
+    return {};
 }
 
 }  // namespace
+
+namespace detail {
+
+std::string neighbor_row_defect(const NeighborGraph& g, index_t i, index_t first_row, std::vector<point_t>& scratch) {
+    const point_t* ids = g.row_indices(i);
+    const index_t row = i + first_row;
+    for (index_t s = 0; s < g.k; ++s) {
+        if (static_cast<index_t>(ids[s]) >= g.n)
+            return concat("row ", row, " lists point ", ids[s], " but there are ", g.n, " points");
+        if (static_cast<index_t>(ids[s]) == i)
+            return concat("row ", row, " lists its own point ", ids[s], " (a point is not its own neighbour)");
+    }
+    // Distinct: equal indices sit next to each other once sorted (the pipeline's rows are sorted by
+    // index already, and need no copy).
+    const point_t* sorted = ids;
+    if (!std::is_sorted(ids, ids + g.k)) {
+        scratch.assign(ids, ids + g.k);
+        std::sort(scratch.begin(), scratch.end());
+        sorted = scratch.data();
+    }
+    const point_t* repeat = std::adjacent_find(sorted, sorted + g.k);
+    if (repeat != sorted + g.k)
+        return concat("row ", row, " lists point ", *repeat, " twice (neighbours must be distinct)");
+    if (!g.distances.empty()) {
+        const double* d = g.row_distances(i);
+        for (index_t s = 0; s < g.k; ++s)
+            if (!(d[s] >= 0 && d[s] <= std::numeric_limits<double>::max()))
+                return concat("row ", row, ": the distance to point ", ids[s], " is ", d[s],
+                              "; distances must be finite and >= 0");
+    }
+    return {};
+}
+
+}  // namespace detail
+
+std::string neighbor_graph_defect(const NeighborGraph& graph, int threads) {
+    std::string defect = graph_shape_defect(graph);
+    if (!defect.empty()) return defect;
+    // The lowest row with a defect: each range stops at its first and skips rows beyond the lowest found.
+    std::atomic<index_t> first{graph.n};
+    parallel_for(graph.n, threads, [&](index_t begin, index_t end) {
+        std::vector<point_t> scratch;
+        for (index_t i = begin; i < end && i < first.load(std::memory_order_relaxed); ++i)
+            if (!detail::neighbor_row_defect(graph, i, 0, scratch).empty()) {
+                index_t seen = first.load();
+                while (i < seen && !first.compare_exchange_weak(seen, i)) {
+                }
+                return;
+            }
+    });
+    if (first.load() == graph.n) return {};
+    std::vector<point_t> scratch;
+    return detail::neighbor_row_defect(graph, first.load(), 0, scratch);
+}
+
+void validate_neighbor_graph(const NeighborGraph& graph, int threads) {
+    const std::string defect = neighbor_graph_defect(graph, threads);
+    if (!defect.empty()) throw InvalidArgument("neighbour graph: " + defect);
+}
 
 NeighborGraph neighbors_from_lists(index_t n, index_t k, const std::vector<double>& indices,
                                    const std::vector<double>& distances) {
@@ -61,6 +136,7 @@ NeighborGraph neighbors_from_lists(index_t n, index_t k, const std::vector<doubl
     g.indices.resize(static_cast<std::size_t>(n * g.k));
     g.distances.resize(static_cast<std::size_t>(n * g.k));
     std::vector<std::pair<double, point_t>> row;
+    std::vector<point_t> scratch;
     for (index_t i = 0; i < n; ++i) {
         row.clear();
         for (index_t s = skip; s < k; ++s) {
@@ -73,7 +149,7 @@ NeighborGraph neighbors_from_lists(index_t n, index_t k, const std::vector<doubl
                     " is not a finite number >= 0");
             row.emplace_back(d * d, static_cast<point_t>(v));
         }
-        fill_row(g, i, row, what);
+        fill_row(g, i, row, what, scratch);
     }
     return g;
 }
@@ -91,6 +167,7 @@ NeighborGraph neighbors_from_sparse(const SparseMatrix& m) {
     g.indices.resize(static_cast<std::size_t>(m.n * k));
     g.distances.resize(static_cast<std::size_t>(m.n * k));
     std::vector<std::pair<double, point_t>> row;
+    std::vector<point_t> scratch;
     for (index_t i = 0; i < m.n; ++i) {
         const index_t count = m.offsets[i + 1] - m.offsets[i];
         require(count == k, what, ": row ", i + 1, " has ", count, " neighbours but row 1 has ", k,
@@ -105,7 +182,7 @@ NeighborGraph neighbors_from_sparse(const SparseMatrix& m) {
                     ": distance ", d, " is not a finite number >= 0");
             row.emplace_back(d * d, j);
         }
-        fill_row(g, i, row, what);
+        fill_row(g, i, row, what, scratch);
     }
     return g;
 }
@@ -267,7 +344,32 @@ Affinities prepare_affinities(SparseMatrix p, int threads, std::vector<std::stri
     return p;
 }
 
+namespace {
+
+// What locality_order and relabel need of a P to index with it: a sound CSR layout, and columns in range
+// (checked in their own loops). Throws InvalidArgument naming the defect.
+void require_csr(const SparseMatrix& p, const char* what) {
+    const std::string defect = csr_defect(p);
+    require(defect.empty(), what, ": ", defect);
+    require(p.n <= static_cast<index_t>(std::numeric_limits<point_t>::max()), what, ": at most ",
+            std::numeric_limits<point_t>::max(), " points are supported; got ", p.n);
+}
+
+// The InvalidArgument naming the lowest row of p with a column outside [0, n), once one was seen.
+[[noreturn]] void throw_column_out_of_range(const SparseMatrix& p, const char* what) {
+    for (index_t i = 0; i < p.n; ++i)
+        for (index_t e = p.offsets[i]; e < p.offsets[i + 1]; ++e) {
+            const point_t j = p.columns[static_cast<std::size_t>(e)];
+            if (index_t{j} >= p.n)
+                throw InvalidArgument(concat(what, ": row ", i, " has column ", j, " but there are ", p.n, " points"));
+        }
+    throw InvalidArgument(concat(what, ": a column is outside 0..", p.n - 1));
+}
+
+}  // namespace
+
 std::vector<point_t> locality_order(const Affinities& p) {
+    require_csr(p, "locality_order: P");
     const auto n = static_cast<std::size_t>(p.n);
     std::vector<point_t> order;
     order.reserve(n);
@@ -281,6 +383,7 @@ std::vector<point_t> locality_order(const Affinities& p) {
             const point_t i = order[head];
             for (index_t e = p.offsets[i]; e < p.offsets[i + 1]; ++e) {
                 const point_t j = p.columns[static_cast<std::size_t>(e)];
+                if (j >= n) throw_column_out_of_range(p, "locality_order: P");  // each entry is read once
                 if (!reached[j]) {
                     reached[j] = 1;
                     order.push_back(j);
@@ -292,6 +395,12 @@ std::vector<point_t> locality_order(const Affinities& p) {
 }
 
 std::vector<point_t> locality_order(const NeighborGraph& graph) {
+    validate_neighbor_graph(graph);  // the in-degree counts below index with every entry
+    return locality_order(graph, detail::ValidatedGraph{});
+}
+
+std::vector<point_t> locality_order(const NeighborGraph& graph, detail::ValidatedGraph) {
+    assert(neighbor_graph_defect(graph).empty());
     const auto n = static_cast<std::size_t>(graph.n);
     const auto k = static_cast<std::size_t>(graph.k);
     // Who lists whom: in-neighbours of each point, in increasing order (rows are scanned in order).
@@ -343,6 +452,7 @@ std::vector<point_t> locality_order(const NeighborGraph& graph) {
 }
 
 Affinities relabel(const Affinities& p, const std::vector<point_t>& order, int threads) {
+    require_csr(p, "relabel: P");
     const std::vector<point_t> label = detail::inverse_order(order, p.n, "relabel: the order");
     Affinities out;
     out.n = p.n;
@@ -353,13 +463,20 @@ Affinities relabel(const Affinities& p, const std::vector<point_t>& order, int t
     }
     out.columns.resize(p.columns.size());
     out.values.resize(p.values.size());
+    std::atomic<bool> out_of_range{false};
     parallel_for(p.n, threads, [&](index_t begin, index_t end) {
         std::vector<std::pair<point_t, float>> row;
         for (index_t r = begin; r < end; ++r) {
             const point_t i = order[static_cast<std::size_t>(r)];
             row.clear();
-            for (index_t e = p.offsets[i]; e < p.offsets[i + 1]; ++e)
-                row.emplace_back(label[p.columns[static_cast<std::size_t>(e)]], p.values[static_cast<std::size_t>(e)]);
+            for (index_t e = p.offsets[i]; e < p.offsets[i + 1]; ++e) {
+                const point_t j = p.columns[static_cast<std::size_t>(e)];
+                if (index_t{j} >= p.n) {  // reported below, for the lowest such row
+                    out_of_range.store(true, std::memory_order_relaxed);
+                    return;
+                }
+                row.emplace_back(label[j], p.values[static_cast<std::size_t>(e)]);
+            }
             std::sort(row.begin(), row.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
             for (std::size_t s = 0; s < row.size(); ++s) {
                 out.columns[static_cast<std::size_t>(out.offsets[static_cast<std::size_t>(r)]) + s] = row[s].first;
@@ -367,6 +484,7 @@ Affinities relabel(const Affinities& p, const std::vector<point_t>& order, int t
             }
         }
     });
+    if (out_of_range.load()) throw_column_out_of_range(p, "relabel: P");
     return out;
 }
 

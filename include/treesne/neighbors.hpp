@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "treesne/hash.hpp"
@@ -21,7 +22,7 @@ namespace treesne {
 /// bit-identical graphs. The rows are ranked by the unsquared value: where two distinct values square to
 /// the same double (underflow, below ~1e-154) they keep that order instead of the tie key's. The
 /// approximate backends (hnsw, nndescent) keep every invariant but may hold a farther point in place of a
-/// missed near one.
+/// missed near one. neighbor_graph_defect() checks the invariants a stage relies on.
 struct NeighborGraph {
     index_t n = 0;
     index_t k = 0;
@@ -41,6 +42,26 @@ struct NeighborGraph {
 inline std::uint64_t tie_key(index_t query, point_t j) {
     return splitmix64_at(static_cast<std::uint64_t>(query) << 32 | j);
 }
+
+/// What is wrong with a neighbour graph, in one line, or "" when nothing is: n >= 2 points (at most
+/// 2^32 - 1), 1 <= k <= n - 1, n*k indices, and n*k distances or none (a graph whose distances were
+/// released after the calibration, as compute_affinities does); then, row by row, each index in [0, n),
+/// not the row's own point, distinct within the row, and each distance finite and >= 0. The defect
+/// reported is the lowest row's, whatever the thread count; rows and points numbered from 0
+/// ("row 7 lists point 12 but there are 10 points"). The order within a row is not checked: no stage
+/// relies on it. O(n k log k) time (O(n k) where the rows are sorted by index), k indices of scratch a
+/// thread. threads: 0 = all.
+std::string neighbor_graph_defect(const NeighborGraph& graph, int threads = 0);
+
+/// Throws InvalidArgument("neighbour graph: ...") naming the first defect neighbor_graph_defect() finds.
+void validate_neighbor_graph(const NeighborGraph& graph, int threads = 0);
+
+namespace detail {
+/// The defect neighbor_graph_defect() reports for row i of a graph whose shape it found sound, or "";
+/// rows are numbered from first_row in the text (1 for the rows of a file). scratch: reused storage.
+std::string neighbor_row_defect(const NeighborGraph& graph, index_t i, index_t first_row,
+                                std::vector<point_t>& scratch);
+}  // namespace detail
 
 /// Squared Euclidean distance, summed in index order: the one definition every backend reports for the
 /// euclidean metric.
@@ -80,15 +101,29 @@ NeighborGraph nearest_neighbors_of(ConstMatrixView reference, ConstMatrixView qu
 /// the run that computed it. The optimisation's attraction reads y_j for every entry of P: in this
 /// order most of those reads hit rows already in cache (1,000,000 clustered points: 239 -> 120 ms per
 /// attraction, benchmarks/RESULTS.md). O(nk) time, 4nk bytes besides the order (defined in
-/// precomputed.cpp).
+/// precomputed.cpp). Throws InvalidArgument for a graph validate_neighbor_graph() refuses.
 std::vector<point_t> locality_order(const NeighborGraph& graph);
+
+namespace detail {
+/// Marks a graph that treesne built itself or validated already (embed()'s search, embed_neighbors'
+/// input), so that locality_order and relabel do not check it again: a check costs about 4 ns an entry
+/// on one thread (0.07 s for 200,000 points with k = 90), and embed()'s affinity stage would pay it
+/// twice. Debug builds still assert it.
+struct ValidatedGraph {};
+}  // namespace detail
+
+/// locality_order() of a graph known to be valid (see detail::ValidatedGraph).
+std::vector<point_t> locality_order(const NeighborGraph& graph, detail::ValidatedGraph);
 
 /// Relabels the graph in place so that its point r is the old point order[r] (order: a permutation of
 /// [0, n)): rows moved, entries renamed, each row's order kept (equal distances stay in the order of
 /// the old labels' tie keys, so the result is not a graph a backend would return for relabelled input,
-/// but the same neighbours, distances and P). Throws InvalidArgument if order is not
-/// a permutation of [0, n).
+/// but the same neighbours, distances and P). Throws InvalidArgument if the graph is not valid
+/// (validate_neighbor_graph) or order is not a permutation of [0, n).
 void relabel(NeighborGraph& graph, const std::vector<point_t>& order);
+
+/// relabel() of a graph known to be valid (see detail::ValidatedGraph); order is still checked.
+void relabel(NeighborGraph& graph, const std::vector<point_t>& order, detail::ValidatedGraph);
 
 /// Reference O(N^2 D) scan by a metric, single-threaded: the oracle the tests compare the backends with.
 NeighborGraph nearest_neighbors_naive(ConstMatrixView x, index_t k, Metric metric = Metric::euclidean);

@@ -46,14 +46,17 @@ Affinities prepare_affinities(SparseMatrix p, int threads, std::vector<std::stri
 
 /// The locality order (see locality_order(const NeighborGraph&), which gives the same) of P's pattern: breadth-first from point
 /// 0 over each row's columns in increasing order, then from the lowest point not reached, and so on.
+/// Throws InvalidArgument unless P's CSR layout is sound (csr_defect) and its columns lie in [0, n).
 std::vector<point_t> locality_order(const Affinities& p);
 
 /// P relabelled: point r of the result is point order[r] of p (columns renamed and sorted). threads: 0 =
-/// all; the result does not depend on it. Throws InvalidArgument if order is not a permutation of [0, n).
+/// all; the result does not depend on it. Throws InvalidArgument if order is not a permutation of [0, n),
+/// P's CSR layout is not sound (csr_defect) or a column lies outside [0, n).
 Affinities relabel(const Affinities& p, const std::vector<point_t>& order, int threads = 0);
 
 /// Embeds a neighbour graph: calibration (options.affinities), symmetrisation, initialisation, the
-/// optimisation, as embed() does after its search. Initialisation: InitKind::random or user, or pca of
+/// optimisation, as embed() does after its search. The graph is validated (validate_neighbor_graph, with
+/// its distances) before anything else runs. Initialisation: InitKind::random or user, or pca of
 /// `coordinates` when given (N rows; options.pca_dims applies as in embed()). Barnes-Hut only.
 Result embed_neighbors(NeighborGraph graph, const Options& options, const Callbacks& callbacks = {},
                        ConstMatrixView coordinates = {});
