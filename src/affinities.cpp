@@ -150,9 +150,11 @@ std::vector<float> conditional_probabilities(const NeighborGraph& graph, const A
     }
     std::vector<float> p(static_cast<std::size_t>(n * k));
     if (betas) betas->assign(static_cast<std::size_t>(n), 0.0);
-    // A sigma below ~1e-154 makes sigma_beta inf and one beyond ~1e154 makes it 0: the limits (all
-    // weight on the nearest, uniform) follow below.
-    const double sigma_beta = 1.0 / (2.0 * options.sigma * options.sigma);
+    // sigma in the graph's unit (NeighborGraph::scale_exponent). A sigma below ~1e-154 makes sigma_beta
+    // inf and one beyond ~1e154 makes it 0: the limits (all weight on the nearest, uniform) follow below.
+    const double sigma =
+        graph.scale_exponent == 0 ? options.sigma : std::ldexp(options.sigma, -graph.scale_exponent);
+    const double sigma_beta = 1.0 / (2.0 * sigma * sigma);
     std::atomic<index_t> bad_row{n};  // the lowest row with an unusable distance
     parallel_for(n, threads, [&](index_t begin, index_t end) {
         std::vector<double> row(static_cast<std::size_t>(k)), mean(static_cast<std::size_t>(k));

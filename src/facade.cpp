@@ -132,6 +132,7 @@ namespace {
 struct PreparedData {
     Matrix scaled, reduced;
     ConstMatrixView data;
+    int exponent = 0;  ///< data = x / 2^exponent (then reduced): the unit of its distances
     void release() {
         scaled = Matrix();
         reduced = Matrix();
@@ -143,6 +144,7 @@ PreparedData prepare_data(ConstMatrixView x, const Options& options, const Callb
     PreparedData out;
     out.data = x;
     if (const int exponent = extreme_exponent(x)) {
+        out.exponent = exponent;
         out.scaled = Matrix(x);
         // ldexp, not a product with 2^-e: for subnormal input 2^-e itself would overflow.
         for (double& v : out.scaled.storage()) v = std::ldexp(v, -exponent);
@@ -253,6 +255,9 @@ Result embed_impl(ConstMatrixView x, Matrix* owned, const Options& options, cons
             knn_progress = [&](double fraction) { callbacks.stage_progress("neighbours", fraction); };
         NeighborGraph graph = nearest_neighbors(data, neighbor_count(options.affinities, data.rows),
                                                 options.neighbors, threads, knn_progress);
+        // Distances of the scaled data are in units of 2^exponent (sigma is in the input's); cosine's
+        // do not depend on the scale.
+        if (options.neighbors.metric != Metric::cosine) graph.scale_exponent = prepared.exponent;
         knn.done();
         Matrix y0 = initialise(data, data.rows, options, callbacks, result);
         if (owned) {  // the caller handed the input over: free it and its copies before P exists

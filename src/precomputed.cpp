@@ -38,6 +38,30 @@ void fill_row(NeighborGraph& g, index_t i, std::vector<std::pair<double, point_t
     require(defect.empty(), what, ": ", defect);
 }
 
+// The power of two e that brings the largest of a set of distances, max_abs, into [0.5, 1) when it lies
+// beyond 2^+-100 (whose square would overflow, or underflow and lose its bits), else 0: the rule
+// extreme_exponent() in facade.cpp applies to coordinates. Distances d / 2^e square without overflow or
+// underflow, exactly 4^-e times the squares of d where those are representable, so the graph (and P)
+// is the same bit for bit for the same distances at any scale 2^j.
+int extreme_exponent(double max_abs) {
+    constexpr int comfortable = 100;
+    if (!(max_abs > 0) || !std::isfinite(max_abs)) return 0;
+    int exponent = 0;
+    std::frexp(max_abs, &exponent);
+    return exponent > comfortable || exponent < -comfortable ? exponent : 0;
+}
+
+// d^2 in the graph's unit 4^e (see NeighborGraph::scale_exponent); with e = 0, d * d as it always was.
+double squared_in_unit(double d, int exponent) {
+    if (exponent != 0) d = std::ldexp(d, -exponent);  // ldexp: 2^-e itself may not be representable
+    return d * d;
+}
+
+// Raises `largest` to d when d is a larger finite value (the readers refuse the others).
+void keep_largest(double& largest, double d) {
+    if (d > largest && d <= std::numeric_limits<double>::max()) largest = d;
+}
+
 // The defect of a graph's shape (n, k and the sizes of its arrays), or "".
 std::string graph_shape_defect(const NeighborGraph& g) {
     if (g.n < 2) return concat("t-SNE needs at least 2 points; got n = ", g.n);
@@ -130,9 +154,13 @@ NeighborGraph neighbors_from_lists(index_t n, index_t k, const std::vector<doubl
     bool self_first = k >= 2;
     for (index_t i = 0; i < n && self_first; ++i) self_first = indices[at(i, 0)] == static_cast<double>(i);
     const index_t skip = self_first ? 1 : 0;
+    double largest = 0.0;
+    for (index_t i = 0; i < n; ++i)
+        for (index_t s = skip; s < k; ++s) keep_largest(largest, distances[at(i, s)]);
     NeighborGraph g;
     g.n = n;
     g.k = k - skip;
+    g.scale_exponent = extreme_exponent(largest);
     g.indices.resize(static_cast<std::size_t>(n * g.k));
     g.distances.resize(static_cast<std::size_t>(n * g.k));
     std::vector<std::pair<double, point_t>> row;
@@ -147,7 +175,7 @@ NeighborGraph neighbors_from_lists(index_t n, index_t k, const std::vector<doubl
                     ": the point itself (list other points only, or the point itself first in every row)");
             require(std::isfinite(d) && d >= 0, what, ": row ", i + 1, ", column ", s + 1, ": distance ", d,
                     " is not a finite number >= 0");
-            row.emplace_back(d * d, static_cast<point_t>(v));
+            row.emplace_back(squared_in_unit(d, g.scale_exponent), static_cast<point_t>(v));
         }
         fill_row(g, i, row, what, scratch);
     }
@@ -164,6 +192,9 @@ NeighborGraph neighbors_from_sparse(const SparseMatrix& m) {
     g.n = m.n;
     g.k = k;
     require(k >= 1, what, ": row 1 has no neighbours");
+    double largest = 0.0;
+    for (const float v : m.values) keep_largest(largest, v);
+    g.scale_exponent = extreme_exponent(largest);
     g.indices.resize(static_cast<std::size_t>(m.n * k));
     g.distances.resize(static_cast<std::size_t>(m.n * k));
     std::vector<std::pair<double, point_t>> row;
@@ -180,7 +211,7 @@ NeighborGraph neighbors_from_sparse(const SparseMatrix& m) {
             require(index_t{j} != i, what, ": row ", i + 1, " lists the point itself (self is never a neighbour)");
             require(std::isfinite(d) && d >= 0, what, ": row ", i + 1, ", column ", index_t{j} + 1,
                     ": distance ", d, " is not a finite number >= 0");
-            row.emplace_back(d * d, j);
+            row.emplace_back(squared_in_unit(d, g.scale_exponent), j);
         }
         fill_row(g, i, row, what, scratch);
     }
@@ -194,6 +225,7 @@ NeighborGraph neighbors_from_distances(ConstMatrixView d, index_t k, int threads
     require(n >= 2, what, ": t-SNE needs at least 2 points; got ", n);
     require(k >= 1 && k <= n - 1, what, ": k = ", k, " neighbours need 1 <= k <= N - 1 = ", n - 1);
     // Validation first, row by row, so that the first defect in reading order is the one reported.
+    double largest = 0.0;
     for (index_t i = 0; i < n; ++i) {
         require(d(i, i) == 0, what, ": the diagonal must be 0 (a point's distance to itself); row ", i + 1,
                 " has ", d(i, i));
@@ -201,6 +233,7 @@ NeighborGraph neighbors_from_distances(ConstMatrixView d, index_t k, int threads
             const double v = d(i, j);
             require(std::isfinite(v) && v >= 0, what, ": row ", i + 1, ", column ", j + 1, ": ", v,
                     " is not a finite distance >= 0");
+            keep_largest(largest, v);
             if (j < i) {
                 const double w = d(j, i);
                 require(std::abs(v - w) <= 1e-9 * std::max(v, w), what, ": not symmetric: row ", i + 1,
@@ -211,6 +244,7 @@ NeighborGraph neighbors_from_distances(ConstMatrixView d, index_t k, int threads
     NeighborGraph g;
     g.n = n;
     g.k = k;
+    g.scale_exponent = extreme_exponent(largest);
     g.indices.resize(static_cast<std::size_t>(n * k));
     g.distances.resize(static_cast<std::size_t>(n * k));
     parallel_for(n, threads, [&](index_t begin, index_t end) {
@@ -218,7 +252,7 @@ NeighborGraph neighbors_from_distances(ConstMatrixView d, index_t k, int threads
         for (index_t i = begin; i < end; ++i) {
             row.clear();
             for (index_t j = 0; j < n; ++j)
-                if (j != i) row.emplace_back(d(i, j) * d(i, j), static_cast<point_t>(j));
+                if (j != i) row.emplace_back(squared_in_unit(d(i, j), g.scale_exponent), static_cast<point_t>(j));
             auto before = [i](const auto& a, const auto& b) {
                 return a.first < b.first || (a.first == b.first && tie_key(i, a.second) < tie_key(i, b.second));
             };

@@ -46,9 +46,30 @@ Options quick_options() {
     return o;
 }
 
+bool same_bits(const Matrix& a, const Matrix& b) {
+    return a.rows() == b.rows() && a.cols() == b.cols() &&
+           std::equal(a.storage().begin(), a.storage().end(), b.storage().begin(), b.storage().end(),
+                      [](double u, double v) { return std::memcmp(&u, &v, sizeof u) == 0; });
+}
+
 bool same_p(const Affinities& a, const Affinities& b) {
     return a.n == b.n && a.offsets == b.offsets && a.columns == b.columns && a.values.size() == b.values.size() &&
            std::memcmp(a.values.data(), b.values.data(), a.values.size() * sizeof(float)) == 0;
+}
+
+// The same pattern, and every value within float rounding (a few ulps of float) of the other's.
+bool close_p(const Affinities& a, const Affinities& b) {
+    if (a.n != b.n || a.offsets != b.offsets || a.columns != b.columns) return false;
+    for (std::size_t e = 0; e < a.values.size(); ++e)
+        if (!(std::abs(static_cast<double>(a.values[e]) - b.values[e]) <= 4e-7 * a.values[e])) return false;
+    return true;
+}
+
+// The graph as lists of unsquared distances, scaled: neighbors_from_lists' input.
+void as_lists(const NeighborGraph& g, double scale, std::vector<double>& indices, std::vector<double>& distances) {
+    indices.assign(g.indices.begin(), g.indices.end());
+    distances.resize(g.distances.size());
+    for (std::size_t e = 0; e < g.distances.size(); ++e) distances[e] = std::sqrt(g.distances[e]) * scale;
 }
 
 }  // namespace
@@ -315,6 +336,23 @@ TEST_CASE("neighbor_graph_defect names the lowest row's defect, the same on any 
     CHECK(neighbor_graph_defect(shape).find("at most 4294967295 points") != std::string::npos);
 }
 
+TEST_CASE("the readers of precomputed distances record the power of two they scale extreme ones by") {
+    const NeighborGraph exact = small_graph();
+    std::vector<double> indices, distances;
+    for (int e : {0, 50, -100}) {  // comfortable: the squares as they are
+        as_lists(exact, std::ldexp(1.0, e), indices, distances);
+        const NeighborGraph g = neighbors_from_lists(exact.n, exact.k, indices, distances);
+        CHECK(g.scale_exponent == 0);
+    }
+    as_lists(exact, std::ldexp(1.0, 600), indices, distances);
+    const double largest = *std::max_element(distances.begin(), distances.end());
+    const NeighborGraph g = neighbors_from_lists(exact.n, exact.k, indices, distances);
+    int exponent = 0;
+    std::frexp(largest, &exponent);
+    CHECK(g.scale_exponent == exponent);
+    CHECK(*std::max_element(g.distances.begin(), g.distances.end()) == std::ldexp(largest, -exponent) * std::ldexp(largest, -exponent));
+}
+
 TEST_CASE("locality_order and relabel of a P with a column out of range or a broken layout are refused") {
     const Affinities good = compute_affinities(small_graph(), AffinityOptions{}, 2);
     std::vector<point_t> identity(static_cast<std::size_t>(good.n));
@@ -336,6 +374,85 @@ TEST_CASE("locality_order and relabel of a P with a column out of range or a bro
     CHECK_THROWS_AS(locality_order(bad), InvalidArgument);
     CHECK_THROWS_AS(relabel(bad, identity), InvalidArgument);
     CHECK(same_p(relabel(good, identity), good));
+}
+
+TEST_CASE("precomputed distances at any scale give the same graph, P and embedding") {
+    const NeighborGraph exact = small_graph();
+    const index_t n = exact.n, k = exact.k;
+    std::vector<double> indices, distances;
+    as_lists(exact, 1.0, indices, distances);
+    AffinityOptions perplexity;
+    perplexity.perplexity = 3;
+    AffinityOptions sigma;
+    sigma.kind = AffinityKind::sigma;
+    sigma.sigma = 1.5;
+    const NeighborGraph g1 = neighbors_from_lists(n, k, indices, distances);
+    const Affinities p1 = compute_affinities(g1, perplexity, 2);
+    const Affinities s1 = compute_affinities(g1, sigma, 2);
+    const Matrix y1 = embed_neighbors(g1, quick_options()).y;
+    // The dense matrix of all distances.
+    const Matrix x = clustered(3, 20, 4, 7, 5.0);
+    Matrix d(n, n);
+    for (index_t i = 0; i < n; ++i)
+        for (index_t j = 0; j < n; ++j) d(i, j) = std::sqrt(squared_distance(x.row(i), x.row(j), x.cols()));
+    const NeighborGraph dense1 = neighbors_from_distances(d, k, 2);
+    const Affinities dp1 = compute_affinities(dense1, perplexity, 2);
+
+    SUBCASE("powers of two: the same bits") {
+        for (int e : {-1000, -600, -300, -101, -20, 20, 101, 300, 600, 1000}) {
+            CAPTURE(e);
+            as_lists(exact, std::ldexp(1.0, e), indices, distances);
+            const NeighborGraph g = neighbors_from_lists(n, k, indices, distances);
+            CHECK(g.indices == g1.indices);
+            CHECK(same_p(compute_affinities(g, perplexity, 2), p1));
+            AffinityOptions scaled = sigma;  // sigma is in the input's units
+            scaled.sigma = std::ldexp(sigma.sigma, e);
+            CHECK(same_p(compute_affinities(g, scaled, 3), s1));
+            Matrix de(n, n);
+            for (index_t t = 0; t < d.size(); ++t) de.data()[t] = std::ldexp(d.data()[t], e);
+            CHECK(same_p(compute_affinities(neighbors_from_distances(de, k, 2), perplexity, 2), dp1));
+            if (e == -600 || e == 1000) {
+                CHECK(same_bits(embed_neighbors(g, quick_options()).y, y1));
+                CHECK(same_bits(embed_distances(de, quick_options()).y, embed_distances(d, quick_options()).y));
+            }
+        }
+    }
+    SUBCASE("decimal scales: the same neighbours, P within float rounding") {
+        for (double scale : {1e160, 1e-170, 1e200, 1e-300, 1e300}) {
+            CAPTURE(scale);
+            as_lists(exact, scale, indices, distances);
+            const NeighborGraph g = neighbors_from_lists(n, k, indices, distances);
+            CHECK(g.indices == g1.indices);
+            CHECK(close_p(compute_affinities(g, perplexity, 2), p1));
+            AffinityOptions scaled = sigma;
+            scaled.sigma = sigma.sigma * scale;
+            CHECK(close_p(compute_affinities(g, scaled, 2), s1));
+            Matrix ds(n, n);
+            for (index_t t = 0; t < d.size(); ++t) ds.data()[t] = d.data()[t] * scale;
+            CHECK(close_p(compute_affinities(neighbors_from_distances(ds, k, 2), perplexity, 2), dp1));
+        }
+    }
+}
+
+TEST_CASE("sigma is in the input's units also where embed() rescales extreme coordinates") {
+    const Matrix x = clustered(3, 20, 4, 7, 5.0);
+    Options o = quick_options();
+    o.affinities.kind = AffinityKind::sigma;
+    o.affinities.sigma = 2.0;
+    o.affinities.k = 8;
+    Callbacks keep;
+    keep.keep_affinities = true;
+    const Result reference = embed(x, o, keep);
+    for (int e : {-400, 200}) {  // beyond 2^+-100: embed() scales the coordinates by a power of two
+        CAPTURE(e);
+        Matrix scaled = x;
+        for (double& v : scaled.storage()) v = std::ldexp(v, e);
+        Options so = o;
+        so.affinities.sigma = std::ldexp(o.affinities.sigma, e);
+        const Result r = embed(scaled, so, keep);
+        CHECK(same_p(r.affinities, reference.affinities));
+        CHECK(same_bits(r.y, reference.y));
+    }
 }
 
 #ifdef TREESNE_CLI_PATH
@@ -369,7 +486,7 @@ Outcome run_treesne(const testing::TempDir& dir, const std::string& args) {
 
 }  // namespace
 
-TEST_CASE("cli: --sigma 1e-300 runs to a finite embedding and a valid P") {
+TEST_CASE("cli: --sigma 1e-300 and huge or tiny precomputed distances run to the right result") {
     testing::TempDir dir;
     const Matrix x = clustered(3, 20, 4, 7, 5.0);
     const std::string data = dir / "x.npy";
@@ -385,6 +502,52 @@ TEST_CASE("cli: --sigma 1e-300 runs to a finite embedding and a valid P") {
         for (const double v : y.storage()) REQUIRE(std::isfinite(v));
         const SparseMatrix saved = io::read_affinities(p);
         CHECK(affinities_defect(saved).empty());
+    }
+    SUBCASE("--neighbor-distances and --input-kind distances scaled by 2^600 and 1e200") {
+        const NeighborGraph g = small_graph();
+        auto write_lists = [&](double scale, const std::string& idx, const std::string& dist) {
+            Matrix i(g.n, g.k), d(g.n, g.k);
+            for (index_t t = 0; t < i.size(); ++t) {
+                i.data()[t] = g.indices[static_cast<std::size_t>(t)];
+                d.data()[t] = std::sqrt(g.distances[static_cast<std::size_t>(t)]) * scale;
+            }
+            io::write_matrix(idx, i);
+            io::write_matrix(dist, d);
+        };
+        const std::string idx = dir / "idx.npy";
+        std::vector<Affinities> saved;
+        std::vector<Matrix> embedded;
+        for (double scale : {1.0, std::ldexp(1.0, 600), 1e200, 1e-170}) {
+            CAPTURE(scale);
+            const std::string dist = dir / "dist.npy", out = dir / "y.npy", p = dir / "p.mtx";
+            write_lists(scale, idx, dist);
+            const Outcome r = run_treesne(dir, "embed --neighbors " + quoted(idx) + " --neighbor-distances " +
+                                                   quoted(dist) + " --perplexity 3 -o " + quoted(out) + fast +
+                                                   " --save-affinities " + quoted(p));
+            CAPTURE(r.err);
+            REQUIRE(r.status == 0);
+            saved.push_back(io::read_affinities(p));
+            embedded.push_back(io::read_matrix(out));
+        }
+        CHECK(same_p(saved[1], saved[0]));
+        CHECK(same_bits(embedded[1], embedded[0]));
+        CHECK(close_p(saved[2], saved[0]));
+        CHECK(close_p(saved[3], saved[0]));
+        // A dense distance matrix at 2^-700: the run of the unscaled matrix, bit for bit.
+        Matrix d(x.rows(), x.rows()), tiny(x.rows(), x.rows());
+        for (index_t i = 0; i < x.rows(); ++i)
+            for (index_t j = 0; j < x.rows(); ++j) {
+                d(i, j) = std::sqrt(squared_distance(x.row(i), x.row(j), x.cols()));
+                tiny(i, j) = std::ldexp(d(i, j), -700);
+            }
+        io::write_matrix(dir / "d.npy", d);
+        io::write_matrix(dir / "tiny.npy", tiny);
+        for (const char* name : {"d", "tiny"})
+            REQUIRE(run_treesne(dir, "embed " + quoted(dir / (std::string(name) + ".npy")) +
+                                         " --input-kind distances --perplexity 3 -o " +
+                                         quoted(dir / (std::string(name) + "_y.npy")) + fast)
+                        .status == 0);
+        CHECK(same_bits(io::read_matrix(dir / "tiny_y.npy"), io::read_matrix(dir / "d_y.npy")));
     }
 }
 

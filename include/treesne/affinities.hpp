@@ -31,7 +31,7 @@ using Affinities = SparseMatrix;
 /// to 1). Each row's precision beta_i is found by safeguarded Newton steps so that the Shannon entropy (nats)
 /// of P_i equals log(perplexity) within options.entropy_tolerance. Robust to duplicate points (zero
 /// distances) and rows whose distances are all equal (then the row is uniform). If betas is given it receives
-/// beta_i. The graph may also be one of other points'
+/// beta_i (in the graph's unit, NeighborGraph::scale_exponent). The graph may also be one of other points'
 /// neighbours (nearest_neighbors_of; transform): each row is calibrated alone, and only the distances
 /// are read (n*k of them, as many as indices). AffinityKind::sigma puts all of a row's weight on its
 /// nearest neighbour(s) when sigma is too narrow for exp() to tell the others from 0, and weighs a row

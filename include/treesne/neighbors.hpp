@@ -27,7 +27,13 @@ struct NeighborGraph {
     index_t n = 0;
     index_t k = 0;
     std::vector<point_t> indices;   ///< n*k neighbour indices
-    std::vector<double> distances;  ///< n*k squared metric distances, same order
+    std::vector<double> distances;  ///< n*k squared metric distances, same order, divided by 4^scale_exponent
+    /// The distances' unit, as a power of two: they hold (d / 2^scale_exponent)^2 for metric distances d.
+    /// 0, except where the input's largest distance or coordinate lies beyond 2^+-100, whose squares
+    /// would overflow or underflow: the readers of precomputed distances then scale it to [0.5, 1) first
+    /// (exactly, by a power of two). The perplexity and uniform affinities do not depend on the unit; the
+    /// sigma kernel divides its width by 2^scale_exponent to match.
+    int scale_exponent = 0;
 
     const point_t* row_indices(index_t i) const { return indices.data() + i * k; }
     const double* row_distances(index_t i) const { return distances.data() + i * k; }

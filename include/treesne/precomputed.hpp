@@ -21,19 +21,23 @@ namespace treesne {
 /// within a row, distances finite and >= 0; when every row's first entry is the point itself (a search
 /// over the data that did not skip the query, as scikit-learn's kneighbors(X) returns), that column is
 /// dropped first. Each row is then sorted by distance, equal distances by tie_key(), and distances are
-/// squared, giving NeighborGraph's invariants. Throws InvalidArgument naming the first defect (1-based
-/// row and column).
+/// squared, giving NeighborGraph's invariants; where the largest distance lies beyond 2^+-100, they are
+/// first divided by the power of two 2^e that brings it to [0.5, 1) (scale_exponent = e), so that
+/// squares neither overflow nor underflow: the same distances at any scale give the same graph up to that
+/// unit, and the same P (bit for bit for scales that are powers of two). Throws InvalidArgument naming
+/// the first defect (1-based row and column).
 NeighborGraph neighbors_from_lists(index_t n, index_t k, const std::vector<double>& indices,
                                    const std::vector<double>& distances);
 
 /// The same from a sparse N x N matrix whose row i holds point i's neighbours j with the distance as the
 /// value (Matrix Market, as --neighbors FILE.mtx): every row must have the same number of entries, none
-/// on the diagonal.
+/// on the diagonal. Distances are scaled as by neighbors_from_lists.
 NeighborGraph neighbors_from_sparse(const SparseMatrix& m);
 
 /// The k nearest neighbours from a dense N x N matrix of distances (not squared): validated finite,
 /// non-negative, zero on the diagonal, symmetric (|d_ij - d_ji| <= 1e-9 max(|d_ij|, |d_ji|)); then each
-/// row's k smallest off-diagonal entries, ties by tie_key(), squared. Requires 1 <= k <= N - 1.
+/// row's k smallest off-diagonal entries, ties by tie_key(), squared (scaled first where the largest
+/// distance is extreme, as by neighbors_from_lists). Requires 1 <= k <= N - 1.
 /// threads: 0 = all; the graph does not depend on it.
 NeighborGraph neighbors_from_distances(ConstMatrixView distances, index_t k, int threads);
 
