@@ -19,7 +19,9 @@ namespace treesne {
 namespace {
 
 // A squared distance the affinities can weigh: finite and >= 0 (-0 included).
-inline bool usable_distance(double d) { return d >= 0 && d <= std::numeric_limits<double>::max(); }
+inline bool usable_distance(double d) {
+    return d >= 0 && d <= std::numeric_limits<double>::max();
+}
 
 // Lowers `first` to i if i is lower: the lowest index a parallel loop flags, whatever the thread count.
 inline void lower_to(std::atomic<index_t>& first, index_t i) {
@@ -34,10 +36,11 @@ inline void lower_to(std::atomic<index_t>& first, index_t i) {
     const double* dist = graph.row_distances(i);
     index_t s = 0;
     while (s + 1 < graph.k && usable_distance(dist[s])) ++s;
-    const std::string where = concat("affinities: row ", i, "'s squared distance to point ", graph.row_indices(i)[s],
-                                     " is ", dist[s]);
+    const std::string where = concat("affinities: row ", i, "'s squared distance to point ",
+                                     graph.row_indices(i)[s], " is ", dist[s]);
     if (std::isinf(dist[s]) && dist[s] > 0)
-        throw NumericalError(where + " (squares of distances beyond ~1.3e154 overflow: scale the input down)");
+        throw NumericalError(where +
+                             " (squares of distances beyond ~1.3e154 overflow: scale the input down)");
     throw InvalidArgument(where + "; distances must be finite and >= 0");
 }
 
@@ -130,8 +133,9 @@ std::vector<float> conditional_probabilities(const NeighborGraph& graph, const A
     require(graph.distances.size() / static_cast<std::size_t>(k) == static_cast<std::size_t>(n) &&
                 graph.distances.size() % static_cast<std::size_t>(k) == 0 &&
                 graph.indices.size() == graph.distances.size(),
-            "affinities: a graph of n = ", n, " rows of k = ", k, " neighbours needs n*k indices and distances; got ",
-            graph.indices.size(), " and ", graph.distances.size());
+            "affinities: a graph of n = ", n, " rows of k = ", k,
+            " neighbours needs n*k indices and distances; got ", graph.indices.size(), " and ",
+            graph.distances.size());
     std::vector<double> targets;  // entropies of the perplexity scales
     switch (options.kind) {
         case AffinityKind::perplexity:
@@ -258,8 +262,8 @@ inline bool usable_conditional(float c) {
     std::vector<point_t> scratch;
     std::string defect = detail::neighbor_row_defect(graph, j, 0, scratch);
     if (defect.empty())
-        defect = concat("row ", j, ": the conditional p(", i, " | ", j, ") is ", conditional[static_cast<std::size_t>(e)],
-                        "; conditionals must be finite and >= +0");
+        defect = concat("row ", j, ": the conditional p(", i, " | ", j, ") is ",
+                        conditional[static_cast<std::size_t>(e)], "; conditionals must be finite and >= +0");
     throw InvalidArgument("symmetrize: " + defect);
 }
 
@@ -293,9 +297,9 @@ Affinities symmetrize(NeighborGraph graph, std::vector<float> conditional, int t
             " neighbours each; need n >= 2 (at most 2^32 - 1) and 1 <= k <= n - 1");
     // n k < 2^64 fits std::size_t (not index_t).
     const std::size_t entries = static_cast<std::size_t>(n) * static_cast<std::size_t>(k);
-    require(graph.indices.size() == entries && conditional.size() == entries, "symmetrize: ",
-            conditional.size(), " conditional values and ", graph.indices.size(), " indices for a graph of ",
-            entries, " entries");
+    require(graph.indices.size() == entries && conditional.size() == entries,
+            "symmetrize: ", conditional.size(), " conditional values and ", graph.indices.size(),
+            " indices for a graph of ", entries, " entries");
     detail::sort_rows_by_column(graph, conditional, threads);
     const double scale = 1.0 / (2.0 * static_cast<double>(n));
     const index_t blocks = symmetrize_blocks(n, threads);
@@ -327,7 +331,7 @@ Affinities symmetrize(NeighborGraph graph, std::vector<float> conditional, int t
             for (index_t s = 0; s < k; ++s) {
                 const auto e = static_cast<std::size_t>(j * k + s);
                 const point_t i = graph.indices[e];
-                // One rarely taken branch for all four checks; the row is sorted, so a repeat follows its twin.
+                // One rarely taken branch for all four checks (rows are sorted: a repeat follows its twin).
                 if (static_cast<index_t>(i) >= n || static_cast<index_t>(i) == j ||
                     (s > 0 && i == graph.indices[e - 1]) || !usable_conditional(conditional[e])) {
                     defect[static_cast<std::size_t>(b)] = static_cast<index_t>(e);

@@ -83,14 +83,16 @@ std::string graph_shape_defect(const NeighborGraph& g) {
 
 namespace detail {
 
-std::string neighbor_row_defect(const NeighborGraph& g, index_t i, index_t first_row, std::vector<point_t>& scratch) {
+std::string neighbor_row_defect(const NeighborGraph& g, index_t i, index_t first_row,
+                                std::vector<point_t>& scratch) {
     const point_t* ids = g.row_indices(i);
     const index_t row = i + first_row;
     for (index_t s = 0; s < g.k; ++s) {
         if (static_cast<index_t>(ids[s]) >= g.n)
             return concat("row ", row, " lists point ", ids[s], " but there are ", g.n, " points");
         if (static_cast<index_t>(ids[s]) == i)
-            return concat("row ", row, " lists its own point ", ids[s], " (a point is not its own neighbour)");
+            return concat("row ", row, " lists its own point ", ids[s],
+                          " (a point is not its own neighbour)");
     }
     // Distinct: equal indices sit next to each other once sorted (the pipeline's rows are sorted by
     // index already, and need no copy).
@@ -252,7 +254,8 @@ NeighborGraph neighbors_from_distances(ConstMatrixView d, index_t k, int threads
         for (index_t i = begin; i < end; ++i) {
             row.clear();
             for (index_t j = 0; j < n; ++j)
-                if (j != i) row.emplace_back(squared_in_unit(d(i, j), g.scale_exponent), static_cast<point_t>(j));
+                if (j != i)
+                    row.emplace_back(squared_in_unit(d(i, j), g.scale_exponent), static_cast<point_t>(j));
             auto before = [i](const auto& a, const auto& b) {
                 return a.first < b.first || (a.first == b.first && tie_key(i, a.second) < tie_key(i, b.second));
             };
@@ -395,7 +398,8 @@ void require_csr(const SparseMatrix& p, const char* what) {
         for (index_t e = p.offsets[i]; e < p.offsets[i + 1]; ++e) {
             const point_t j = p.columns[static_cast<std::size_t>(e)];
             if (index_t{j} >= p.n)
-                throw InvalidArgument(concat(what, ": row ", i, " has column ", j, " but there are ", p.n, " points"));
+                throw InvalidArgument(
+                    concat(what, ": row ", i, " has column ", j, " but there are ", p.n, " points"));
         }
     throw InvalidArgument(concat(what, ": a column is outside 0..", p.n - 1));
 }

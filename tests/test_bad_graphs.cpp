@@ -53,7 +53,8 @@ bool same_bits(const Matrix& a, const Matrix& b) {
 }
 
 bool same_p(const Affinities& a, const Affinities& b) {
-    return a.n == b.n && a.offsets == b.offsets && a.columns == b.columns && a.values.size() == b.values.size() &&
+    return a.n == b.n && a.offsets == b.offsets && a.columns == b.columns &&
+           a.values.size() == b.values.size() &&
            std::memcmp(a.values.data(), b.values.data(), a.values.size() * sizeof(float)) == 0;
 }
 
@@ -66,7 +67,8 @@ bool close_p(const Affinities& a, const Affinities& b) {
 }
 
 // The graph as lists of unsquared distances, scaled: neighbors_from_lists' input.
-void as_lists(const NeighborGraph& g, double scale, std::vector<double>& indices, std::vector<double>& distances) {
+void as_lists(const NeighborGraph& g, double scale, std::vector<double>& indices,
+              std::vector<double>& distances) {
     indices.assign(g.indices.begin(), g.indices.end());
     distances.resize(g.distances.size());
     for (std::size_t e = 0; e < g.distances.size(); ++e) distances[e] = std::sqrt(g.distances[e]) * scale;
@@ -106,13 +108,15 @@ TEST_CASE("sigma narrower or wider than doubles can square gives the limits, nev
     for (const double v : r.y.storage()) REQUIRE(std::isfinite(v));
 }
 
-TEST_CASE("the calibration weighs huge, subnormal and single distances, and never turns an overflow into NaN") {
+TEST_CASE(
+    "the calibration weighs huge, subnormal and single distances, and never turns an overflow into NaN") {
     // Rows of huge (finite) and subnormal squared distances, and k = 1: finite rows that sum to 1.
     for (const double unit : {1e300, 1e-310, 1.0}) {
         CAPTURE(unit);
         NeighborGraph g = small_graph();
         for (double& d : g.distances) d = d / 100.0 * unit;
-        for (const AffinityKind kind : {AffinityKind::perplexity, AffinityKind::sigma, AffinityKind::uniform}) {
+        for (const AffinityKind kind :
+             {AffinityKind::perplexity, AffinityKind::sigma, AffinityKind::uniform}) {
             AffinityOptions o;
             o.kind = kind;
             o.perplexity = 3;
@@ -172,8 +176,9 @@ TEST_CASE("symmetrize checks every entry before pass 2 scatters it, naming the l
         index_t row = 9;
         while (mutual(row) < 0) ++row;
         // -NaN is x86's default NaN (0 * inf); in a mutual entry it used to be scattered uncounted.
-        for (const float bad : {-std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::quiet_NaN(),
-                                std::numeric_limits<float>::infinity(), -0.25f, -0.0f}) {
+        for (const float bad :
+             {-std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::quiet_NaN(),
+              std::numeric_limits<float>::infinity(), -0.25f, -0.0f}) {
             CAPTURE(bad);
             for (const index_t e : {mutual(row), row * k, row * k + k - 1}) {
                 std::vector<float> c = conditional;
@@ -243,9 +248,16 @@ TEST_CASE("every public function that takes a neighbour graph refuses a bad one,
     const auto at = [k](index_t row, index_t s) { return static_cast<std::size_t>(row * k + s); };
     const std::vector<Case> cases = {
         {"index out of range", at(12, 4), 60, {}, "row 12 lists point 60 but there are 60 points"},
-        {"index far out of range", at(12, 0), 4000000000u, {}, "row 12 lists point 4000000000 but there are 60 points"},
+        {"index far out of range",
+         at(12, 0),
+         4000000000u,
+         {},
+         "row 12 lists point 4000000000 but there are 60 points"},
         {"self", at(12, 1), 12, {}, "row 12 lists its own point 12"},
-        {"repeat", at(12, 1), good.indices[at(12, 5)], {},
+        {"repeat",
+         at(12, 1),
+         good.indices[at(12, 5)],
+         {},
          "row 12 lists point " + std::to_string(good.indices[at(12, 5)]) + " twice"},
         {"NaN distance", at(12, 2), {}, nan_value, "row 12: the distance to point"},
         {"negative distance", at(12, 2), {}, -1.0, "is -1; distances must be finite and >= 0"},
@@ -309,15 +321,15 @@ TEST_CASE("neighbor_graph_defect names the lowest row's defect, the same on any 
     bad.indices[static_cast<std::size_t>(55 * k + 5)] = 55;
     CHECK(defect_everywhere(bad) == "row 55 lists its own point 55 (a point is not its own neighbour)");
     bad.distances[static_cast<std::size_t>(20 * k + 3)] = -2;
-    CHECK(defect_everywhere(bad) ==
-          concat("row 20: the distance to point ", good.indices[20 * k + 3], " is -2; distances must be finite and >= 0"));
+    CHECK(defect_everywhere(bad) == concat("row 20: the distance to point ", good.indices[20 * k + 3],
+                                           " is -2; distances must be finite and >= 0"));
     bad.indices[static_cast<std::size_t>(20 * k + 4)] = bad.indices[static_cast<std::size_t>(20 * k)];
     CHECK(defect_everywhere(bad) ==
           concat("row 20 lists point ", good.indices[20 * k], " twice (neighbours must be distinct)"));
     bad.indices[static_cast<std::size_t>(3 * k + 1)] = 1000;
     CHECK(defect_everywhere(bad) == "row 3 lists point 1000 but there are 60 points");
-    CHECK_THROWS_WITH_AS(validate_neighbor_graph(bad), "neighbour graph: row 3 lists point 1000 but there are 60 points",
-                         InvalidArgument);
+    CHECK_THROWS_WITH_AS(validate_neighbor_graph(bad),
+                         "neighbour graph: row 3 lists point 1000 but there are 60 points", InvalidArgument);
     // Shapes.
     NeighborGraph shape = good;
     shape.n = 1;
@@ -350,7 +362,8 @@ TEST_CASE("the readers of precomputed distances record the power of two they sca
     int exponent = 0;
     std::frexp(largest, &exponent);
     CHECK(g.scale_exponent == exponent);
-    CHECK(*std::max_element(g.distances.begin(), g.distances.end()) == std::ldexp(largest, -exponent) * std::ldexp(largest, -exponent));
+    CHECK(*std::max_element(g.distances.begin(), g.distances.end()) ==
+          std::ldexp(largest, -exponent) * std::ldexp(largest, -exponent));
 }
 
 TEST_CASE("locality_order and relabel of a P with a column out of range or a broken layout are refused") {
@@ -360,11 +373,13 @@ TEST_CASE("locality_order and relabel of a P with a column out of range or a bro
     Affinities bad = good;
     bad.columns[static_cast<std::size_t>(bad.offsets[17] + 1)] = 1000;
     bad.columns[static_cast<std::size_t>(bad.offsets[30])] = 60;
-    CHECK_THROWS_WITH_AS(locality_order(bad), doctest::Contains("row 17 has column 1000 but there are 60 points"),
+    CHECK_THROWS_WITH_AS(locality_order(bad),
+                         doctest::Contains("row 17 has column 1000 but there are 60 points"),
                          InvalidArgument);
     for (int threads : {1, 3})
         CHECK_THROWS_WITH_AS(relabel(bad, identity, threads),
-                             doctest::Contains("row 17 has column 1000 but there are 60 points"), InvalidArgument);
+                             doctest::Contains("row 17 has column 1000 but there are 60 points"),
+                             InvalidArgument);
     bad = good;
     bad.offsets.back() += 7;
     CHECK_THROWS_AS(locality_order(bad), InvalidArgument);
@@ -413,7 +428,8 @@ TEST_CASE("precomputed distances at any scale give the same graph, P and embeddi
             CHECK(same_p(compute_affinities(neighbors_from_distances(de, k, 2), perplexity, 2), dp1));
             if (e == -600 || e == 1000) {
                 CHECK(same_bits(embed_neighbors(g, quick_options()).y, y1));
-                CHECK(same_bits(embed_distances(de, quick_options()).y, embed_distances(d, quick_options()).y));
+                CHECK(
+                    same_bits(embed_distances(de, quick_options()).y, embed_distances(d, quick_options()).y));
             }
         }
     }
@@ -494,8 +510,9 @@ TEST_CASE("cli: --sigma 1e-300 and huge or tiny precomputed distances run to the
     const std::string fast = " --iterations 60 --seed 3";
     SUBCASE("--sigma 1e-300: all weight on each point's nearest neighbour") {
         const std::string out = dir / "y.npy", p = dir / "p.mtx";
-        const Outcome r = run_treesne(dir, "embed " + quoted(data) + " -o " + quoted(out) + " --sigma 1e-300 --k 6" +
-                                               fast + " --save-affinities " + quoted(p));
+        const Outcome r =
+            run_treesne(dir, "embed " + quoted(data) + " -o " + quoted(out) + " --sigma 1e-300 --k 6" + fast +
+                                 " --save-affinities " + quoted(p));
         CAPTURE(r.err);
         REQUIRE(r.status == 0);
         const Matrix y = io::read_matrix(out);

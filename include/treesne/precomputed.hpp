@@ -48,9 +48,10 @@ NeighborGraph neighbors_from_distances(ConstMatrixView distances, index_t k, int
 /// is returned unchanged, bit for bit. Throws InvalidArgument naming the defect.
 Affinities prepare_affinities(SparseMatrix p, int threads, std::vector<std::string>* notes = nullptr);
 
-/// The locality order (see locality_order(const NeighborGraph&), which gives the same) of P's pattern: breadth-first from point
-/// 0 over each row's columns in increasing order, then from the lowest point not reached, and so on.
-/// Throws InvalidArgument unless P's CSR layout is sound (csr_defect) and its columns lie in [0, n).
+/// The locality order (see locality_order(const NeighborGraph&), which gives the same) of P's pattern:
+/// breadth-first from point 0 over each row's columns in increasing order, then from the lowest point not
+/// reached, and so on. Throws InvalidArgument unless P's CSR layout is sound (csr_defect) and its columns lie
+/// in [0, n).
 std::vector<point_t> locality_order(const Affinities& p);
 
 /// P relabelled: point r of the result is point order[r] of p (columns renamed and sorted). threads: 0 =
