@@ -18,6 +18,9 @@
 namespace treesne {
 namespace {
 
+// affinities_defect() without the sum: what symmetrize() guarantees whatever its conditionals sum to.
+std::string structure_defect(const Affinities& p, int threads);
+
 // A squared distance the affinities can weigh: finite and >= 0 (-0 included).
 inline bool usable_distance(double d) {
     return d >= 0 && d <= std::numeric_limits<double>::max();
@@ -411,7 +414,7 @@ Affinities symmetrize(NeighborGraph graph, std::vector<float> conditional, int t
             }
         }
     });
-    assert(affinities_defect(out, threads).empty());
+    assert(structure_defect(out, threads).empty());  // the sum is the conditionals' (1 when each row's is)
     return out;
 }
 
@@ -497,13 +500,22 @@ std::string csr_defect(const SparseMatrix& p) {
     return {};
 }
 
-std::string affinities_defect(const Affinities& p, int threads) {
+namespace {
+
+std::string structure_defect(const Affinities& p, int threads) {
     if (p.n < 2) return concat("need at least 2 points; got n = ", p.n);
     if (p.n > static_cast<index_t>(std::numeric_limits<point_t>::max()))
         return concat("at most ", std::numeric_limits<point_t>::max(), " points are supported; got ", p.n);
     std::string defect = csr_defect(p);
     if (defect.empty()) defect = first_row_defect(p, threads, row_local_defect);
     if (defect.empty()) defect = first_row_defect(p, threads, row_symmetry_defect);
+    return defect;
+}
+
+}  // namespace
+
+std::string affinities_defect(const Affinities& p, int threads) {
+    const std::string defect = structure_defect(p, threads);
     if (!defect.empty()) return defect;
     const double sum = parallel_sum(p.nnz(), threads, [&](index_t begin, index_t end) {
         double s = 0.0;
