@@ -6,6 +6,8 @@
 #include <cassert>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <limits>
 #include <string>
 
@@ -16,6 +18,35 @@
 namespace treesne {
 namespace {
 
+// affinities_defect() without the sum: what symmetrize() guarantees whatever its conditionals sum to.
+std::string structure_defect(const Affinities& p, int threads);
+
+// A squared distance the affinities can weigh: finite and >= 0 (-0 included).
+inline bool usable_distance(double d) {
+    return d >= 0 && d <= std::numeric_limits<double>::max();
+}
+
+// Lowers `first` to i if i is lower: the lowest index a parallel loop flags, whatever the thread count.
+inline void lower_to(std::atomic<index_t>& first, index_t i) {
+    index_t seen = first.load();
+    while (i < seen && !first.compare_exchange_weak(seen, i)) {
+    }
+}
+
+// The error for row i of a graph holding a distance usable_distance() refuses: NumericalError for an
+// infinite one (the square of a distance beyond ~1.3e154 overflows), InvalidArgument for the others.
+[[noreturn]] void throw_distance_defect(const NeighborGraph& graph, index_t i) {
+    const double* dist = graph.row_distances(i);
+    index_t s = 0;
+    while (s + 1 < graph.k && usable_distance(dist[s])) ++s;
+    const std::string where = concat("affinities: row ", i, "'s squared distance to point ",
+                                     graph.row_indices(i)[s], " is ", dist[s]);
+    if (std::isinf(dist[s]) && dist[s] > 0)
+        throw NumericalError(where +
+                             " (squares of distances beyond ~1.3e154 overflow: scale the input down)");
+    throw InvalidArgument(where + "; distances must be finite and >= 0");
+}
+
 // Calibrates one row: finds beta with H(P_i) = log(perplexity), where p_j ∝ exp(-beta d_j).
 // The search runs on unit-free distances s_j = (d_j - d_min) / (d_max - d_min) in [0, 1]: the shift
 // cancels in the normalisation and gives the nearest neighbour weight 1 (no underflow of exp()), and the
@@ -25,10 +56,16 @@ namespace {
 // H(beta) = log sum_j e^{-beta s_j} + beta E[s] is decreasing with dH/dbeta = -beta Var[s], so a Newton
 // step is taken whenever it stays inside the current bracket, and a bisection step (or doubling while no
 // upper bound is known) otherwise: a few steps instead of bhtsne's ~50 bisections.
+// Every distance must be finite and >= 0 (conditional_probabilities checks each row first and names it):
+// an infinite one (an overflowed square) would make the range infinite and its unit distance inf / inf =
+// NaN, and a NaN slips past std::min and std::max into every weight.
 double calibrate_row(const double* dist, index_t k, double target_entropy, const AffinityOptions& options,
                      double* p) {
     double d_min = std::numeric_limits<double>::infinity(), d_max = 0.0;
     for (index_t j = 0; j < k; ++j) {
+        if (!usable_distance(dist[j]))
+            throw NumericalError(concat("affinities: a squared distance is ", dist[j],
+                                        "; the calibration needs finite distances >= 0"));
         d_min = std::min(d_min, dist[j]);
         d_max = std::max(d_max, dist[j]);
     }
@@ -95,6 +132,13 @@ std::vector<float> conditional_probabilities(const NeighborGraph& graph, const A
             ", k = ", graph.k);
     const index_t n = graph.n;
     const index_t k = graph.k;
+    // Only the distances are read (by row: n*k of them); the indices may name other points (transform).
+    require(graph.distances.size() / static_cast<std::size_t>(k) == static_cast<std::size_t>(n) &&
+                graph.distances.size() % static_cast<std::size_t>(k) == 0 &&
+                graph.indices.size() == graph.distances.size(),
+            "affinities: a graph of n = ", n, " rows of k = ", k,
+            " neighbours needs n*k indices and distances; got ", graph.indices.size(), " and ",
+            graph.distances.size());
     std::vector<double> targets;  // entropies of the perplexity scales
     switch (options.kind) {
         case AffinityKind::perplexity:
@@ -113,11 +157,20 @@ std::vector<float> conditional_probabilities(const NeighborGraph& graph, const A
     }
     std::vector<float> p(static_cast<std::size_t>(n * k));
     if (betas) betas->assign(static_cast<std::size_t>(n), 0.0);
-    const double sigma_beta = 1.0 / (2.0 * options.sigma * options.sigma);
+    // sigma in the graph's unit (NeighborGraph::scale_exponent). A sigma below ~1e-154 makes sigma_beta
+    // inf and one beyond ~1e154 makes it 0: the limits (all weight on the nearest, uniform) follow below.
+    const double sigma =
+        graph.scale_exponent == 0 ? options.sigma : std::ldexp(options.sigma, -graph.scale_exponent);
+    const double sigma_beta = 1.0 / (2.0 * sigma * sigma);
+    std::atomic<index_t> bad_row{n};  // the lowest row with an unusable distance
     parallel_for(n, threads, [&](index_t begin, index_t end) {
         std::vector<double> row(static_cast<std::size_t>(k)), mean(static_cast<std::size_t>(k));
         for (index_t i = begin; i < end; ++i) {
             const double* dist = graph.row_distances(i);
+            if (!std::all_of(dist, dist + k, usable_distance)) {
+                lower_to(bad_row, i);
+                continue;
+            }
             double beta = 0.0;
             if (options.kind == AffinityKind::perplexity) {
                 beta = calibrate_row(dist, k, targets[0], options, row.data());
@@ -140,7 +193,10 @@ std::vector<float> conditional_probabilities(const NeighborGraph& graph, const A
                 for (index_t j = 0; j < k; ++j) d_min = std::min(d_min, dist[j]);
                 double sum = 0.0;
                 for (index_t j = 0; j < k; ++j) {
-                    row[static_cast<std::size_t>(j)] = std::exp(-(dist[j] - d_min) * sigma_beta);
+                    // The nearest (delta = 0) weigh exp(-0) = 1 for every sigma_beta: computed as 0 * inf,
+                    // it would be NaN where sigma_beta overflowed. Others get exp(-inf) = 0 there.
+                    const double delta = dist[j] - d_min;
+                    row[static_cast<std::size_t>(j)] = delta > 0 ? std::exp(-delta * sigma_beta) : 1.0;
                     sum += row[static_cast<std::size_t>(j)];
                 }
                 for (index_t j = 0; j < k; ++j) row[static_cast<std::size_t>(j)] /= sum;
@@ -151,6 +207,7 @@ std::vector<float> conditional_probabilities(const NeighborGraph& graph, const A
             std::copy(row.begin(), row.end(), p.begin() + i * k);  // to float: 24 bits are plenty for P
         }
     });
+    if (bad_row.load() < n) throw_distance_defect(graph, bad_row.load());
     return p;
 }
 
@@ -158,6 +215,11 @@ namespace detail {
 
 void sort_rows_by_column(NeighborGraph& graph, std::vector<float>& conditional, int threads) {
     const index_t k = graph.k;
+    require(graph.n >= 0 && k >= 0 &&
+                graph.indices.size() == static_cast<std::size_t>(graph.n) * static_cast<std::size_t>(k) &&
+                conditional.size() == graph.indices.size(),
+            "sort_rows_by_column: ", graph.indices.size(), " indices and ", conditional.size(),
+            " values for ", graph.n, " rows of ", k);
     parallel_for(graph.n, threads, [&](index_t begin, index_t end) {
         std::vector<std::pair<point_t, float>> row(static_cast<std::size_t>(k));
         for (index_t i = begin; i < end; ++i) {
@@ -186,6 +248,28 @@ inline index_t find_in_row(const NeighborGraph& graph, index_t i, point_t j) {
     return it != last && *it == j ? static_cast<index_t>(it - graph.indices.data()) : -1;
 }
 
+// A conditional symmetrize() can take: finite, >= 0 and without the sign bit (which pass 1 uses as its
+// mark). One comparison: such floats are exactly the bit patterns below that of +inf.
+inline bool usable_conditional(float c) {
+    std::uint32_t bits = 0;
+    std::memcpy(&bits, &c, sizeof bits);
+    return bits < 0x7f800000u;
+}
+
+// The InvalidArgument for entry e, the first defect symmetrize's pass 1 met (the graph's rows are sorted
+// by column; e itself is not yet marked).
+[[noreturn]] void throw_symmetrize_defect(const NeighborGraph& graph, const std::vector<float>& conditional,
+                                          index_t e) {
+    const index_t j = e / graph.k;
+    const point_t i = graph.indices[static_cast<std::size_t>(e)];
+    std::vector<point_t> scratch;
+    std::string defect = detail::neighbor_row_defect(graph, j, 0, scratch);
+    if (defect.empty())
+        defect = concat("row ", j, ": the conditional p(", i, " | ", j, ") is ",
+                        conditional[static_cast<std::size_t>(e)], "; conditionals must be finite and >= +0");
+    throw InvalidArgument("symmetrize: " + defect);
+}
+
 }  // namespace
 
 index_t symmetrize_blocks(index_t n, int threads) {
@@ -207,8 +291,18 @@ index_t symmetrize_blocks(index_t n, int threads) {
 Affinities symmetrize(NeighborGraph graph, std::vector<float> conditional, int threads) {
     const index_t n = graph.n;
     const index_t k = graph.k;
-    require(static_cast<index_t>(conditional.size()) == n * k && graph.indices.size() == conditional.size(),
-            "symmetrize: ", conditional.size(), " conditional values for a graph of ", n * k, " entries");
+    // The graph's shape here; its rows (indices in range, not the row's point, distinct) and the values
+    // are checked in pass 1, as it reads them. The distances are not read: free them (the row checks then
+    // skip them too).
+    graph.distances = std::vector<double>();
+    require(n >= 2 && n <= static_cast<index_t>(std::numeric_limits<point_t>::max()) && k >= 1 && k <= n - 1,
+            "symmetrize: a graph of n = ", n, " points with k = ", k,
+            " neighbours each; need n >= 2 (at most 2^32 - 1) and 1 <= k <= n - 1");
+    // n k < 2^64 fits std::size_t (not index_t).
+    const std::size_t entries = static_cast<std::size_t>(n) * static_cast<std::size_t>(k);
+    require(graph.indices.size() == entries && conditional.size() == entries,
+            "symmetrize: ", conditional.size(), " conditional values and ", graph.indices.size(),
+            " indices for a graph of ", entries, " entries");
     detail::sort_rows_by_column(graph, conditional, threads);
     const double scale = 1.0 / (2.0 * static_cast<double>(n));
     const index_t blocks = symmetrize_blocks(n, threads);
@@ -228,13 +322,37 @@ Affinities symmetrize(NeighborGraph graph, std::vector<float> conditional, int t
     };
 
     // Pass 1: mark the one-sided entries (j lists i, i does not list j) and count them per block and row.
+    // Pass 2 scatters exactly the entries with the sign bit set, so every entry is checked here before it
+    // is used: an index outside [0, n) would be counted outside the counters, and a value that already
+    // had its sign bit (-0, a negative, or x86's default NaN, which 0 * inf makes) would be scattered
+    // without having been counted, past its row's end. A block stops at its first defect; the lowest
+    // block's is the lowest row's (blocks are contiguous), whatever the number of blocks.
     std::vector<std::uint32_t> slot(static_cast<std::size_t>(blocks * n), 0);
-    each_entry_by_block([&](index_t b, index_t j, std::size_t e) {
-        const point_t i = graph.indices[e];
-        if (find_in_row(graph, i, static_cast<point_t>(j)) >= 0) return;
-        conditional[e] = -conditional[e];  // one-sided: the sign bit says so (also for 0)
-        ++slot[at(b, i)];
-    });
+    std::vector<index_t> defect(static_cast<std::size_t>(blocks), -1);  // per block: its first bad entry
+    const auto mark_block = [&](index_t b) {
+        for (index_t j = block_begin(b); j < block_begin(b + 1); ++j)
+            for (index_t s = 0; s < k; ++s) {
+                const auto e = static_cast<std::size_t>(j * k + s);
+                const point_t i = graph.indices[e];
+                // One rarely taken branch for all four checks (rows are sorted: a repeat follows its twin).
+                if (static_cast<index_t>(i) >= n || static_cast<index_t>(i) == j ||
+                    (s > 0 && i == graph.indices[e - 1]) || !usable_conditional(conditional[e])) {
+                    defect[static_cast<std::size_t>(b)] = static_cast<index_t>(e);
+                    return;
+                }
+                if (find_in_row(graph, i, static_cast<point_t>(j)) >= 0) continue;
+                conditional[e] = -conditional[e];  // one-sided: the sign bit says so (also for 0)
+                ++slot[at(b, i)];
+            }
+    };
+    parallel_for(
+        blocks, threads,
+        [&](index_t b0, index_t b1) {
+            for (index_t b = b0; b < b1; ++b) mark_block(b);
+        },
+        1);
+    for (const index_t e : defect)
+        if (e >= 0) throw_symmetrize_defect(graph, conditional, e);
     // Row offsets; each block's counter becomes the first slot of its one-sided entries in the row.
     Affinities out;
     out.n = n;
@@ -296,7 +414,7 @@ Affinities symmetrize(NeighborGraph graph, std::vector<float> conditional, int t
             }
         }
     });
-    assert(affinities_defect(out, threads).empty());
+    assert(structure_defect(out, threads).empty());  // the sum is the conditionals' (1 when each row's is)
     return out;
 }
 
@@ -382,13 +500,22 @@ std::string csr_defect(const SparseMatrix& p) {
     return {};
 }
 
-std::string affinities_defect(const Affinities& p, int threads) {
+namespace {
+
+std::string structure_defect(const Affinities& p, int threads) {
     if (p.n < 2) return concat("need at least 2 points; got n = ", p.n);
     if (p.n > static_cast<index_t>(std::numeric_limits<point_t>::max()))
         return concat("at most ", std::numeric_limits<point_t>::max(), " points are supported; got ", p.n);
     std::string defect = csr_defect(p);
     if (defect.empty()) defect = first_row_defect(p, threads, row_local_defect);
     if (defect.empty()) defect = first_row_defect(p, threads, row_symmetry_defect);
+    return defect;
+}
+
+}  // namespace
+
+std::string affinities_defect(const Affinities& p, int threads) {
+    const std::string defect = structure_defect(p, threads);
     if (!defect.empty()) return defect;
     const double sum = parallel_sum(p.nnz(), threads, [&](index_t begin, index_t end) {
         double s = 0.0;
@@ -405,6 +532,7 @@ void validate_affinities(const Affinities& p, int threads) {
 }
 
 Affinities compute_affinities(NeighborGraph graph, const AffinityOptions& options, int threads) {
+    validate_neighbor_graph(graph, threads);  // all of it, lowest row first, before any work
     std::vector<float> conditional = conditional_probabilities(graph, options, threads);
     graph.distances = std::vector<double>();  // not needed any more: free it before P is allocated
     return symmetrize(std::move(graph), std::move(conditional), threads);

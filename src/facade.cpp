@@ -120,6 +120,7 @@ namespace {
 struct PreparedData {
     Matrix scaled, reduced;
     ConstMatrixView data;
+    int exponent = 0;  ///< data = x / 2^exponent (then reduced): the unit of its distances
     void release() {
         scaled = Matrix();
         reduced = Matrix();
@@ -131,6 +132,7 @@ PreparedData prepare_data(ConstMatrixView x, const Options& options, const Callb
     PreparedData out;
     out.data = x;
     if (const int exponent = extreme_exponent(x)) {  // scale.hpp: the one rescaling of extreme inputs
+        out.exponent = exponent;
         out.scaled = scaled_by_power_of_two(x, exponent);
         out.data = out.scaled.view();
     }
@@ -207,8 +209,9 @@ void embed_graph(NeighborGraph graph, Matrix y0, const Options& options, const C
     std::vector<float> conditional = conditional_probabilities(graph, options.affinities, options.threads);
     graph.distances = std::vector<double>();
     detail::sort_rows_by_column(graph, conditional, options.threads);
-    std::vector<point_t> order = locality_order(graph);
-    relabel(graph, order);
+    // The graph is the search's or one validate_neighbor_graph() passed: no second check.
+    std::vector<point_t> order = locality_order(graph, detail::ValidatedGraph{});
+    relabel(graph, order, detail::ValidatedGraph{});
     detail::gather_rows_in_place(conditional.data(), graph.k, order);
     y0 = detail::gather_rows(y0, order);
     Affinities p = symmetrize(std::move(graph), std::move(conditional), options.threads);  // frees both
@@ -238,6 +241,9 @@ Result embed_impl(ConstMatrixView x, Matrix* owned, const Options& options, cons
             knn_progress = [&](double fraction) { callbacks.stage_progress("neighbours", fraction); };
         NeighborGraph graph = nearest_neighbors(data, neighbor_count(options.affinities, data.rows),
                                                 options.neighbors, threads, knn_progress);
+        // Distances of the scaled data are in units of 2^exponent (sigma is in the input's); cosine's
+        // do not depend on the scale.
+        if (options.neighbors.metric != Metric::cosine) graph.scale_exponent = prepared.exponent;
         knn.done();
         Matrix y0 = initialise(data, data.rows, options, callbacks, result);
         if (owned) {  // the caller handed the input over: free it and its copies before P exists
@@ -292,11 +298,9 @@ Result embed_neighbors_impl(NeighborGraph graph, const Options& options, const C
                             ConstMatrixView coordinates, Result result,
                             std::chrono::steady_clock::time_point start) {
     check_precomputed("neighbour graphs", graph.n, coordinates, options, callbacks);
-    require(graph.k >= 1 && graph.k <= graph.n - 1 &&
-                graph.indices.size() == static_cast<std::size_t>(graph.n * graph.k) &&
-                graph.distances.size() == graph.indices.size(),
-            "neighbour graph: ", graph.n, " points, k = ", graph.k, ", ", graph.indices.size(), " indices, ",
-            graph.distances.size(), " distances");
+    validate_neighbor_graph(graph, options.threads);  // its shape and rows: the stages index with them
+    require(graph.distances.size() == graph.indices.size(), "neighbour graph: ", graph.indices.size(),
+            " indices but ", graph.distances.size(), " distances (the calibration needs one per neighbour)");
     if (options.affinities.kind == AffinityKind::perplexity) {
         AffinityOptions a = options.affinities;
         a.k = graph.k;  // the graph's neighbours are all there are: every perplexity must stay below k

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cassert>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -352,6 +353,12 @@ NeighborGraph nearest_neighbors(ConstMatrixView x, index_t k, KnnBackend backend
 }
 
 void relabel(NeighborGraph& graph, const std::vector<point_t>& order) {
+    validate_neighbor_graph(graph);  // label[j] below needs every j in [0, n)
+    relabel(graph, order, detail::ValidatedGraph{});
+}
+
+void relabel(NeighborGraph& graph, const std::vector<point_t>& order, detail::ValidatedGraph) {
+    assert(neighbor_graph_defect(graph).empty());
     const std::vector<point_t> label = detail::inverse_order(order, graph.n, "relabel: the order");
     for (point_t& j : graph.indices) j = label[j];
     detail::gather_rows_in_place(graph.indices.data(), graph.k, order);

@@ -3,6 +3,8 @@
 #include "treesne/precomputed.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <cassert>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -23,23 +25,122 @@ void sort_row(index_t i, std::vector<std::pair<double, point_t>>& row) {
     });
 }
 
-// Shared by the list and sparse readers: row i's (index, distance) pairs into graph row i, validated.
-void fill_row(NeighborGraph& g, index_t i, std::vector<std::pair<double, point_t>>& row, const char* what) {
+// Shared by the list and sparse readers: row i's (squared distance, index) pairs into graph row i,
+// validated by the graph's own row check (rows numbered from 1, as in the file).
+void fill_row(NeighborGraph& g, index_t i, std::vector<std::pair<double, point_t>>& row, const char* what,
+              std::vector<point_t>& scratch) {
     sort_row(i, row);
-    // Distinct neighbours: equal indices would sit next to each other only after sorting by index.
-    std::vector<point_t> ids(row.size());
-    for (std::size_t s = 0; s < row.size(); ++s) ids[s] = row[s].second;
-    std::sort(ids.begin(), ids.end());
-    const auto repeat = std::adjacent_find(ids.begin(), ids.end());
-    require(repeat == ids.end(), what, ": row ", i + 1, " lists point ", repeat == ids.end() ? 0 : *repeat,
-            " twice (neighbours must be distinct)");
     for (std::size_t s = 0; s < row.size(); ++s) {
         g.indices[static_cast<std::size_t>(i * g.k) + s] = row[s].second;
         g.distances[static_cast<std::size_t>(i * g.k) + s] = row[s].first;
     }
+    const std::string defect = detail::neighbor_row_defect(g, i, 1, scratch);
+    require(defect.empty(), what, ": ", defect);
+}
+
+// The power of two e that brings the largest of a set of distances, max_abs, into [0.5, 1) when it lies
+// beyond 2^+-100 (whose square would overflow, or underflow and lose its bits), else 0: the rule
+// extreme_exponent() in facade.cpp applies to coordinates. Distances d / 2^e square without overflow or
+// underflow, exactly 4^-e times the squares of d where those are representable, so the graph (and P)
+// is the same bit for bit for the same distances at any scale 2^j.
+int extreme_exponent(double max_abs) {
+    constexpr int comfortable = 100;
+    if (!(max_abs > 0) || !std::isfinite(max_abs)) return 0;
+    int exponent = 0;
+    std::frexp(max_abs, &exponent);
+    return exponent > comfortable || exponent < -comfortable ? exponent : 0;
+}
+
+// d^2 in the graph's unit 4^e (see NeighborGraph::scale_exponent); with e = 0, d * d as it always was.
+double squared_in_unit(double d, int exponent) {
+    if (exponent != 0) d = std::ldexp(d, -exponent);  // ldexp: 2^-e itself may not be representable
+    return d * d;
+}
+
+// Raises `largest` to d when d is a larger finite value (the readers refuse the others).
+void keep_largest(double& largest, double d) {
+    if (d > largest && d <= std::numeric_limits<double>::max()) largest = d;
+}
+
+// The defect of a graph's shape (n, k and the sizes of its arrays), or "".
+std::string graph_shape_defect(const NeighborGraph& g) {
+    if (g.n < 2) return concat("t-SNE needs at least 2 points; got n = ", g.n);
+    if (g.n > static_cast<index_t>(std::numeric_limits<point_t>::max()))
+        return concat("at most ", std::numeric_limits<point_t>::max(), " points are supported; got ", g.n);
+    if (g.k < 1 || g.k > g.n - 1)
+        return concat("k = ", g.k, " neighbours per point; need 1 <= k <= n - 1 = ", g.n - 1);
+    // k < n <= 2^32 - 1: n k fits std::size_t (not index_t).
+    const std::size_t entries = static_cast<std::size_t>(g.n) * static_cast<std::size_t>(g.k);
+    if (g.indices.size() != entries)
+        return concat(g.n, " points with k = ", g.k, " need ", entries, " indices; got ", g.indices.size());
+    if (!g.distances.empty() && g.distances.size() != entries)
+        return concat(g.n, " points with k = ", g.k, " need ", entries, " distances (or none); got ",
+                      g.distances.size());
+    return {};
 }
 
 }  // namespace
+
+namespace detail {
+
+std::string neighbor_row_defect(const NeighborGraph& g, index_t i, index_t first_row,
+                                std::vector<point_t>& scratch) {
+    const point_t* ids = g.row_indices(i);
+    const index_t row = i + first_row;
+    for (index_t s = 0; s < g.k; ++s) {
+        if (static_cast<index_t>(ids[s]) >= g.n)
+            return concat("row ", row, " lists point ", ids[s], " but there are ", g.n, " points");
+        if (static_cast<index_t>(ids[s]) == i)
+            return concat("row ", row, " lists its own point ", ids[s],
+                          " (a point is not its own neighbour)");
+    }
+    // Distinct: equal indices sit next to each other once sorted (the pipeline's rows are sorted by
+    // index already, and need no copy).
+    const point_t* sorted = ids;
+    if (!std::is_sorted(ids, ids + g.k)) {
+        scratch.assign(ids, ids + g.k);
+        std::sort(scratch.begin(), scratch.end());
+        sorted = scratch.data();
+    }
+    const point_t* repeat = std::adjacent_find(sorted, sorted + g.k);
+    if (repeat != sorted + g.k)
+        return concat("row ", row, " lists point ", *repeat, " twice (neighbours must be distinct)");
+    if (!g.distances.empty()) {
+        const double* d = g.row_distances(i);
+        for (index_t s = 0; s < g.k; ++s)
+            if (!(d[s] >= 0 && d[s] <= std::numeric_limits<double>::max()))
+                return concat("row ", row, ": the distance to point ", ids[s], " is ", d[s],
+                              "; distances must be finite and >= 0");
+    }
+    return {};
+}
+
+}  // namespace detail
+
+std::string neighbor_graph_defect(const NeighborGraph& graph, int threads) {
+    std::string defect = graph_shape_defect(graph);
+    if (!defect.empty()) return defect;
+    // The lowest row with a defect: each range stops at its first and skips rows beyond the lowest found.
+    std::atomic<index_t> first{graph.n};
+    parallel_for(graph.n, threads, [&](index_t begin, index_t end) {
+        std::vector<point_t> scratch;
+        for (index_t i = begin; i < end && i < first.load(std::memory_order_relaxed); ++i)
+            if (!detail::neighbor_row_defect(graph, i, 0, scratch).empty()) {
+                index_t seen = first.load();
+                while (i < seen && !first.compare_exchange_weak(seen, i)) {
+                }
+                return;
+            }
+    });
+    if (first.load() == graph.n) return {};
+    std::vector<point_t> scratch;
+    return detail::neighbor_row_defect(graph, first.load(), 0, scratch);
+}
+
+void validate_neighbor_graph(const NeighborGraph& graph, int threads) {
+    const std::string defect = neighbor_graph_defect(graph, threads);
+    if (!defect.empty()) throw InvalidArgument("neighbour graph: " + defect);
+}
 
 NeighborGraph neighbors_from_lists(index_t n, index_t k, const std::vector<double>& indices,
                                    const std::vector<double>& distances) {
@@ -55,12 +156,17 @@ NeighborGraph neighbors_from_lists(index_t n, index_t k, const std::vector<doubl
     bool self_first = k >= 2;
     for (index_t i = 0; i < n && self_first; ++i) self_first = indices[at(i, 0)] == static_cast<double>(i);
     const index_t skip = self_first ? 1 : 0;
+    double largest = 0.0;
+    for (index_t i = 0; i < n; ++i)
+        for (index_t s = skip; s < k; ++s) keep_largest(largest, distances[at(i, s)]);
     NeighborGraph g;
     g.n = n;
     g.k = k - skip;
+    g.scale_exponent = extreme_exponent(largest);
     g.indices.resize(static_cast<std::size_t>(n * g.k));
     g.distances.resize(static_cast<std::size_t>(n * g.k));
     std::vector<std::pair<double, point_t>> row;
+    std::vector<point_t> scratch;
     for (index_t i = 0; i < n; ++i) {
         row.clear();
         for (index_t s = skip; s < k; ++s) {
@@ -71,9 +177,9 @@ NeighborGraph neighbors_from_lists(index_t n, index_t k, const std::vector<doubl
                     ": the point itself (list other points only, or the point itself first in every row)");
             require(std::isfinite(d) && d >= 0, what, ": row ", i + 1, ", column ", s + 1, ": distance ", d,
                     " is not a finite number >= 0");
-            row.emplace_back(d * d, static_cast<point_t>(v));
+            row.emplace_back(squared_in_unit(d, g.scale_exponent), static_cast<point_t>(v));
         }
-        fill_row(g, i, row, what);
+        fill_row(g, i, row, what, scratch);
     }
     return g;
 }
@@ -88,9 +194,13 @@ NeighborGraph neighbors_from_sparse(const SparseMatrix& m) {
     g.n = m.n;
     g.k = k;
     require(k >= 1, what, ": row 1 has no neighbours");
+    double largest = 0.0;
+    for (const float v : m.values) keep_largest(largest, v);
+    g.scale_exponent = extreme_exponent(largest);
     g.indices.resize(static_cast<std::size_t>(m.n * k));
     g.distances.resize(static_cast<std::size_t>(m.n * k));
     std::vector<std::pair<double, point_t>> row;
+    std::vector<point_t> scratch;
     for (index_t i = 0; i < m.n; ++i) {
         const index_t count = m.offsets[i + 1] - m.offsets[i];
         require(count == k, what, ": row ", i + 1, " has ", count, " neighbours but row 1 has ", k,
@@ -103,9 +213,9 @@ NeighborGraph neighbors_from_sparse(const SparseMatrix& m) {
             require(index_t{j} != i, what, ": row ", i + 1, " lists the point itself (self is never a neighbour)");
             require(std::isfinite(d) && d >= 0, what, ": row ", i + 1, ", column ", index_t{j} + 1,
                     ": distance ", d, " is not a finite number >= 0");
-            row.emplace_back(d * d, j);
+            row.emplace_back(squared_in_unit(d, g.scale_exponent), j);
         }
-        fill_row(g, i, row, what);
+        fill_row(g, i, row, what, scratch);
     }
     return g;
 }
@@ -117,6 +227,7 @@ NeighborGraph neighbors_from_distances(ConstMatrixView d, index_t k, int threads
     require(n >= 2, what, ": t-SNE needs at least 2 points; got ", n);
     require(k >= 1 && k <= n - 1, what, ": k = ", k, " neighbours need 1 <= k <= N - 1 = ", n - 1);
     // Validation first, row by row, so that the first defect in reading order is the one reported.
+    double largest = 0.0;
     for (index_t i = 0; i < n; ++i) {
         require(d(i, i) == 0, what, ": the diagonal must be 0 (a point's distance to itself); row ", i + 1,
                 " has ", d(i, i));
@@ -124,6 +235,7 @@ NeighborGraph neighbors_from_distances(ConstMatrixView d, index_t k, int threads
             const double v = d(i, j);
             require(std::isfinite(v) && v >= 0, what, ": row ", i + 1, ", column ", j + 1, ": ", v,
                     " is not a finite distance >= 0");
+            keep_largest(largest, v);
             if (j < i) {
                 const double w = d(j, i);
                 require(std::abs(v - w) <= 1e-9 * std::max(v, w), what, ": not symmetric: row ", i + 1,
@@ -134,6 +246,7 @@ NeighborGraph neighbors_from_distances(ConstMatrixView d, index_t k, int threads
     NeighborGraph g;
     g.n = n;
     g.k = k;
+    g.scale_exponent = extreme_exponent(largest);
     g.indices.resize(static_cast<std::size_t>(n * k));
     g.distances.resize(static_cast<std::size_t>(n * k));
     parallel_for(n, threads, [&](index_t begin, index_t end) {
@@ -141,7 +254,8 @@ NeighborGraph neighbors_from_distances(ConstMatrixView d, index_t k, int threads
         for (index_t i = begin; i < end; ++i) {
             row.clear();
             for (index_t j = 0; j < n; ++j)
-                if (j != i) row.emplace_back(d(i, j) * d(i, j), static_cast<point_t>(j));
+                if (j != i)
+                    row.emplace_back(squared_in_unit(d(i, j), g.scale_exponent), static_cast<point_t>(j));
             auto before = [i](const auto& a, const auto& b) {
                 return a.first < b.first || (a.first == b.first && tie_key(i, a.second) < tie_key(i, b.second));
             };
@@ -267,7 +381,33 @@ Affinities prepare_affinities(SparseMatrix p, int threads, std::vector<std::stri
     return p;
 }
 
+namespace {
+
+// What locality_order and relabel need of a P to index with it: a sound CSR layout, and columns in range
+// (checked in their own loops). Throws InvalidArgument naming the defect.
+void require_csr(const SparseMatrix& p, const char* what) {
+    const std::string defect = csr_defect(p);
+    require(defect.empty(), what, ": ", defect);
+    require(p.n <= static_cast<index_t>(std::numeric_limits<point_t>::max()), what, ": at most ",
+            std::numeric_limits<point_t>::max(), " points are supported; got ", p.n);
+}
+
+// The InvalidArgument naming the lowest row of p with a column outside [0, n), once one was seen.
+[[noreturn]] void throw_column_out_of_range(const SparseMatrix& p, const char* what) {
+    for (index_t i = 0; i < p.n; ++i)
+        for (index_t e = p.offsets[i]; e < p.offsets[i + 1]; ++e) {
+            const point_t j = p.columns[static_cast<std::size_t>(e)];
+            if (index_t{j} >= p.n)
+                throw InvalidArgument(
+                    concat(what, ": row ", i, " has column ", j, " but there are ", p.n, " points"));
+        }
+    throw InvalidArgument(concat(what, ": a column is outside 0..", p.n - 1));
+}
+
+}  // namespace
+
 std::vector<point_t> locality_order(const Affinities& p) {
+    require_csr(p, "locality_order: P");
     const auto n = static_cast<std::size_t>(p.n);
     std::vector<point_t> order;
     order.reserve(n);
@@ -281,6 +421,7 @@ std::vector<point_t> locality_order(const Affinities& p) {
             const point_t i = order[head];
             for (index_t e = p.offsets[i]; e < p.offsets[i + 1]; ++e) {
                 const point_t j = p.columns[static_cast<std::size_t>(e)];
+                if (j >= n) throw_column_out_of_range(p, "locality_order: P");  // each entry is read once
                 if (!reached[j]) {
                     reached[j] = 1;
                     order.push_back(j);
@@ -292,6 +433,12 @@ std::vector<point_t> locality_order(const Affinities& p) {
 }
 
 std::vector<point_t> locality_order(const NeighborGraph& graph) {
+    validate_neighbor_graph(graph);  // the in-degree counts below index with every entry
+    return locality_order(graph, detail::ValidatedGraph{});
+}
+
+std::vector<point_t> locality_order(const NeighborGraph& graph, detail::ValidatedGraph) {
+    assert(neighbor_graph_defect(graph).empty());
     const auto n = static_cast<std::size_t>(graph.n);
     const auto k = static_cast<std::size_t>(graph.k);
     // Who lists whom: in-neighbours of each point, in increasing order (rows are scanned in order).
@@ -343,6 +490,7 @@ std::vector<point_t> locality_order(const NeighborGraph& graph) {
 }
 
 Affinities relabel(const Affinities& p, const std::vector<point_t>& order, int threads) {
+    require_csr(p, "relabel: P");
     const std::vector<point_t> label = detail::inverse_order(order, p.n, "relabel: the order");
     Affinities out;
     out.n = p.n;
@@ -353,13 +501,20 @@ Affinities relabel(const Affinities& p, const std::vector<point_t>& order, int t
     }
     out.columns.resize(p.columns.size());
     out.values.resize(p.values.size());
+    std::atomic<bool> out_of_range{false};
     parallel_for(p.n, threads, [&](index_t begin, index_t end) {
         std::vector<std::pair<point_t, float>> row;
         for (index_t r = begin; r < end; ++r) {
             const point_t i = order[static_cast<std::size_t>(r)];
             row.clear();
-            for (index_t e = p.offsets[i]; e < p.offsets[i + 1]; ++e)
-                row.emplace_back(label[p.columns[static_cast<std::size_t>(e)]], p.values[static_cast<std::size_t>(e)]);
+            for (index_t e = p.offsets[i]; e < p.offsets[i + 1]; ++e) {
+                const point_t j = p.columns[static_cast<std::size_t>(e)];
+                if (index_t{j} >= p.n) {  // reported below, for the lowest such row
+                    out_of_range.store(true, std::memory_order_relaxed);
+                    return;
+                }
+                row.emplace_back(label[j], p.values[static_cast<std::size_t>(e)]);
+            }
             std::sort(row.begin(), row.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
             for (std::size_t s = 0; s < row.size(); ++s) {
                 out.columns[static_cast<std::size_t>(out.offsets[static_cast<std::size_t>(r)]) + s] = row[s].first;
@@ -367,6 +522,7 @@ Affinities relabel(const Affinities& p, const std::vector<point_t>& order, int t
             }
         }
     });
+    if (out_of_range.load()) throw_column_out_of_range(p, "relabel: P");
     return out;
 }
 

@@ -31,20 +31,29 @@ using Affinities = SparseMatrix;
 /// to 1). Each row's precision beta_i is found by safeguarded Newton steps so that the Shannon entropy (nats)
 /// of P_i equals log(perplexity) within options.entropy_tolerance. Robust to duplicate points (zero
 /// distances) and rows whose distances are all equal (then the row is uniform). If betas is given it receives
-/// beta_i. The graph may also be one of other points' neighbours (nearest_neighbors_of; transform): each
-/// row is calibrated alone.
-/// Computed in double, stored in float.
+/// beta_i (in the graph's unit, NeighborGraph::scale_exponent). The graph may also be one of other points'
+/// neighbours (nearest_neighbors_of; transform): each row is calibrated alone, and only the distances
+/// are read (n*k of them, as many as indices). AffinityKind::sigma puts all of a row's weight on its
+/// nearest neighbour(s) when sigma is too narrow for exp() to tell the others from 0, and weighs a row
+/// uniformly when sigma is too wide to tell them apart. Throws, naming the lowest such row,
+/// NumericalError for an infinite distance (an overflowed square) and InvalidArgument for a NaN or
+/// negative one. Computed in double, stored in float.
 std::vector<float> conditional_probabilities(const NeighborGraph& graph, const AffinityOptions& options,
                                              int threads, std::vector<double>* betas = nullptr);
 
 /// P = (P_{j|i} + P_{i|j}) / (2N) from the conditional probabilities on a graph. Takes both by value
 /// (move them in to save their memory: beyond them and P it needs 4 bytes a point per block, see
-/// symmetrize_blocks). The same P bit for bit for any thread count.
+/// symmetrize_blocks; the graph's distances are not used, and freed at once). The same P bit for bit for
+/// any thread count. Checks what it reads as it reads it (at no measurable cost): 1 <= k <= n - 1, n*k
+/// indices and values; each index in [0, n), not its row's point, distinct within its row; each
+/// conditional finite and >= +0 (not -0). Throws InvalidArgument naming the lowest row's defect
+/// otherwise. The rows are expected to sum to 1 (then P does), as conditional_probabilities' do.
 Affinities symmetrize(NeighborGraph graph, std::vector<float> conditional, int threads);
 
 namespace detail {
 /// Sorts each row of the graph by column (rows already sorted are left as they are), carrying the
-/// conditional values (graph.n * graph.k of them) along. Parallel over rows.
+/// conditional values (graph.n * graph.k of them) along. Parallel over rows. Throws InvalidArgument
+/// unless there are n*k indices and as many values (their values are not checked).
 void sort_rows_by_column(NeighborGraph& graph, std::vector<float>& conditional, int threads);
 }  // namespace detail
 
@@ -69,7 +78,8 @@ std::string affinities_defect(const Affinities& p, int threads = 0);
 void validate_affinities(const Affinities& p, int threads = 0);
 
 /// The whole stage: conditional_probabilities then symmetrize. Move the graph in to free it on the way
-/// (its distances before P is allocated).
+/// (its distances before P is allocated). The graph is validated first (validate_neighbor_graph, and
+/// distances are required); a defect throws InvalidArgument naming it.
 Affinities compute_affinities(NeighborGraph graph, const AffinityOptions& options, int threads);
 
 /// Dense conditional probabilities p_{j|i} (N x N, zero diagonal), for the exact methods: row i over all
