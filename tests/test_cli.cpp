@@ -1766,7 +1766,7 @@ TEST_CASE("cli binary: a diverging exact run exits 1 naming the iteration and wr
     write_csv(dir / "data.csv", b.x);
     const Run r =
         run_cli(dir, "embed " + quote(dir / "data.csv") + " -o " + quote(dir / "y.csv") +
-                         " --method exact_sne --learning-rate 1e12 --perplexity 5 --quiet --threads 1");
+                         " --method exact_sne --learning-rate 1e12 --max-step-norm 0 --perplexity 5 --quiet --threads 1");
     CHECK(r.status == 1);
     check_one_error_line(r);
     CHECK(contains(r.err, "the optimisation diverged at iteration "));

@@ -620,7 +620,7 @@ TEST_CASE("cli snapshots: --snapshot-plots DIR is made only with the pictures, n
     // A diverging run fails during the optimisation, after every check: no directory is left behind.
     const Run diverged =
         run_cli(dir, "embed " + quote(in) + " -o " + quote(dir / "y.csv") + common +
-                         " --method exact_sne --learning-rate 1e12 --quiet --snapshot-every 5"
+                         " --method exact_sne --learning-rate 1e12 --max-step-norm 0 --quiet --snapshot-every 5"
                          " --snapshot-plots " +
                          quote(dir / "new/frames"));
     CHECK(diverged.status == 1);

@@ -173,7 +173,7 @@ void write_inputs(const TempDir& dir) {
     treesne::Options o;
     o.threads = 2;
     o.report_every = 0;
-    o.optimizer.iterations = 300;
+    o.optimizer.iterations = 1000;
     treesne::io::write_matrix(dir / "ref.csv", ref);
     treesne::io::write_matrix(dir / "ref_emb.csv", treesne::embed(ref, o).y);
     treesne::io::write_matrix(dir / "new.csv", fresh);

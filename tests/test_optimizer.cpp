@@ -40,6 +40,7 @@ void check_equal(const Matrix& got, const Matrix& want, double tol = 1e-15) {
 
 TEST_CASE("optimizer: one step on 4 points equals the hand-computed gains, velocity and positions") {
     OptimizerOptions options;  // +0.2 / x0.8, floor 0.01
+    options.max_step_norm = 0;  // the unclipped step (clipping has its own tests)
     OptimizerState s = four_point_state();
     for (int threads : {1, 2}) {
         s = four_point_state();
@@ -69,6 +70,7 @@ TEST_CASE("optimizer: step clipping scales a point's whole step to max_step_norm
 
 TEST_CASE("optimizer: a step to a non-finite coordinate is reported") {
     OptimizerOptions options;
+    options.max_step_norm = 0;  // unclipped: a clipped step stays finite
     OptimizerState s = four_point_state();
     REQUIRE(treesne::gradient_step(options, 1.0, 0.5, four_point_gradient, s, 1));
     Matrix huge(4, 2, 0.0);
@@ -101,6 +103,7 @@ TEST_CASE("optimizer: a Session's first step grows every gain (sign(0) = 0), so 
     treesne::Options options;
     options.optimizer.method = treesne::Method::exact_tsne;
     options.optimizer.learning_rate = 3.0;
+    options.optimizer.max_step_norm = 0;  // the step unclipped, to compare with -lr * 1.2 * grad
     options.threads = 1;
     Matrix grad(4, 2);
     treesne::exact_tsne_gradient(p, y0, grad.view(), options.optimizer.exaggeration, 1, false);

@@ -159,6 +159,7 @@ TEST_CASE("validation: a diverging exact run stops with a NumericalError naming 
         treesne::Options options;
         options.optimizer.method = method;
         options.optimizer.learning_rate = 1e300;
+        options.optimizer.max_step_norm = 0;  // unclipped, so that the steps overflow
         Matrix p(3, 3, {0, 0.25, 0.25, 0.25, 0, 0, 0.25, 0, 0});
         if (method == treesne::Method::exact_sne) p = Matrix(3, 3, {0, 0.5, 0.5, 0.5, 0, 0.5, 0.5, 0.5, 0});
         treesne::Session session(p, Matrix(3, 2, {0, 0, 1, 0, 0, 1}), options);
