@@ -380,7 +380,7 @@ TEST_CASE("checkpoint files: round trip, and every corruption is refused with th
     s.iteration = 321;
     CheckpointInfo info;
     info.data_fingerprint = 0x1234567890abcdefull;
-    info.settings = trajectory_settings(Options(), 37);
+    info.settings = trajectory_settings(Options(), 37, 3);
     const TempDir dir;
     const std::string path = dir / "state.ckpt";
     save_checkpoint(path, s, info);
@@ -415,8 +415,8 @@ TEST_CASE("checkpoint files: round trip, and every corruption is refused with th
     refused("", "not a treesne checkpoint");
     refused("hello, world, this is a text file", "not a treesne checkpoint");
     std::string other = good;
-    other[8] = 3;  // version
-    refused(other, "version 3");
+    other[8] = 4;  // version
+    refused(other, "version 4");
     other[8] = 0;
     refused(other, "version 0");
     refused(good.substr(0, 14), "truncated");
@@ -434,13 +434,13 @@ TEST_CASE("checkpoint files: round trip, and every corruption is refused with th
     CHECK_NOTHROW(check_resumable(info, now, "f.ckpt"));
     Options changed;
     changed.optimizer.theta = 0.3;
-    now.settings = trajectory_settings(changed, 37);
+    now.settings = trajectory_settings(changed, 37, 3);
     std::string message = error_of([&] { check_resumable(info, now, "f.ckpt"); });
-    CHECK(contains(message, "f.ckpt was written with theta 0.5, this run has theta 0.3"));
+    CHECK(contains(message, "f.ckpt was made with theta 0.5; this run uses theta 0.3"));
     changed = Options();
     changed.optimizer.iterations = 5000;  // the budget and the threads may change
     changed.threads = 3;
-    now.settings = trajectory_settings(changed, 37);
+    now.settings = trajectory_settings(changed, 37, 3);
     CHECK_NOTHROW(check_resumable(info, now, "f.ckpt"));
     now.data_fingerprint = 7;
     CHECK(contains(error_of([&] { check_resumable(info, now, "f.ckpt"); }), "different input data"));
