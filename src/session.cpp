@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <mutex>
 #include <variant>
 
 #include "permutation.hpp"
@@ -43,9 +44,14 @@ struct Session::Impl {
     double seconds = 0;  // optimisation wall time accumulated over run() calls
     IterationSeconds stages;
     // Relabelled runs: internal row r is input point order[r] (empty: the input's order). The state in
-    // the input's order is made on demand and kept until the state changes.
+    // the input's order is made on demand and kept until the state changes. The const readers
+    // (embedding(), state()) fill it, so it is guarded by input_order_mutex: const calls may run
+    // concurrently (session.hpp), and two of them must not both write the copy. The mutex also orders
+    // one reader's writes before another's reads.
     std::vector<point_t> order;
-    mutable OptimizerState in_input_order;
+    mutable std::mutex input_order_mutex;
+    mutable OptimizerState in_input_order;  // guarded by input_order_mutex
+    mutable bool input_order_current = false;  // guarded by input_order_mutex
     // The auto-theta controller: its sample (internal rows) and buffers, and its last measured error.
     std::vector<index_t> control_rows;
     Matrix control_forces, control_exact;
@@ -55,15 +61,19 @@ struct Session::Impl {
 
     ConstMatrixView report_embedding() {
         if (order.empty()) return state.y.view();
-        if (input_order_current) return in_input_order.y.view();
         report_y = detail::scatter_rows(state.y, order);
         return report_y.view();
     }
-    mutable bool input_order_current = false;
 
-    void state_changed() { input_order_current = false; }
+    // Non-const callers only, which have the session to themselves; the lock keeps the flag's writes
+    // and the readers' accesses in one order for checkers such as ThreadSanitizer all the same.
+    void state_changed() {
+        std::lock_guard<std::mutex> lock(input_order_mutex);
+        input_order_current = false;
+    }
     const OptimizerState& input_state() const {
         if (order.empty()) return state;
+        std::lock_guard<std::mutex> lock(input_order_mutex);
         if (!input_order_current) {
             in_input_order.y = detail::scatter_rows(state.y, order);
             in_input_order.gains = detail::scatter_rows(state.gains, order);

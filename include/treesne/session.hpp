@@ -1,5 +1,12 @@
 // A resumable optimisation: owns P, the tree, the buffers and the optimiser state (Y, gains, velocity,
 // iteration). Running to 250 and then to 1000 gives exactly what running to 1000 gives.
+//
+// Thread safety: distinct Sessions share nothing and may be used from different threads at once. On one
+// Session, the const members (embedding(), state(), history(), iteration(), options(),
+// iteration_seconds(), learning_rate(), affinities_fingerprint()) may run concurrently with each other;
+// the non-const ones (run(), restore(), set_optimizer(), gradient(), kl(), fingerprint_affinities()) need
+// the Session to themselves, as for a standard container. References returned by the const members stay
+// valid until the next non-const call.
 #pragma once
 
 #include <atomic>
@@ -92,8 +99,9 @@ class Session {
     /// KL of the current embedding (Barnes-Hut estimate for barnes_hut, exact for the exact methods).
     double kl();
 
-    /// The current embedding (input order). With a relabelled order, a copy made on the first call
-    /// after the embedding changed: the reference stays valid until the next run() or restore().
+    /// The current embedding (input order). With a relabelled order, a copy made (under a lock, so
+    /// concurrent calls are safe) on the first call after the embedding changed: the reference stays
+    /// valid until the next run() or restore().
     const Matrix& embedding() const;
     index_t iteration() const;
     /// The optimiser state (input order; with a relabelled order, a copy as for embedding()). Its
