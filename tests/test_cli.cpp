@@ -835,7 +835,8 @@ TEST_CASE("cli binary: help and version") {
                                                          {"accuracy --help", "accuracy"},
                                                          {"help accuracy", "accuracy"}};
     for (const auto& [args, topic] : cases) {
-        CAPTURE(args);
+        const auto& command = args;  // CAPTURE's lambda cannot capture a structured binding (clang)
+        CAPTURE(command);
         const Run r = run_cli(dir, args);
         CHECK(r.status == 0);
         CHECK(r.out == treesne::cli::help_text(topic));

@@ -318,7 +318,8 @@ TEST_CASE("cli parse: phases, snapshots and the cost history") {
     for (const auto& [extra, message] : errors) {
         std::vector<std::string> args = {"embed", "in.csv", "-o", "out.csv"};
         args.insert(args.end(), extra.begin(), extra.end());
-        CAPTURE(extra);
+        const auto& options = extra;  // CAPTURE's lambda cannot capture a structured binding (clang)
+        CAPTURE(options);
         try {
             parse(args);
             FAIL("no usage error");
@@ -606,7 +607,8 @@ TEST_CASE("cli snapshots: bad snapshot and log outputs are refused before the ru
         {" --snapshot-every 10", 2},
     };
     for (const auto& [extra, status] : cases) {
-        CAPTURE(extra);
+        const auto& options = extra;  // CAPTURE's lambda cannot capture a structured binding (clang)
+        CAPTURE(options);
         const Run r = run_cli(dir, io + extra);
         CHECK(r.status == status);
         CAPTURE(r.err);
