@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 
@@ -18,34 +19,16 @@ namespace treesne {
 namespace {
 
 constexpr char magic[8] = {'T', 'S', 'N', 'E', 'C', 'K', 'P', 'T'};
-constexpr std::uint32_t version = 2;
-constexpr std::uint32_t oldest_version = 1;  // version 1: no controller theta (read as NaN)
+constexpr std::uint32_t version = checkpoint_version;
+// Version 1: no controller theta and early-stopping KL (read as NaN); versions 1 and 2: no fingerprint
+// of P, and settings without the options that shape P (check_resumable refuses them).
+constexpr std::uint32_t oldest_version = 1;
+constexpr std::uint32_t first_version_with_p = 3;
 constexpr std::uint32_t byte_order_mark = 0x01020304;
 constexpr std::size_t max_settings = 256;
 constexpr std::size_t max_name = 64;
 
-// A 64-bit hash over 64-bit words: FNV-1a's xor-multiply step on whole words (eight times fewer steps
-// than bytes), then the SplitMix64 finaliser so that every input bit reaches every output bit.
-class Hasher {
-  public:
-    void word(std::uint64_t w) { h_ = (h_ ^ w) * 0x100000001b3ull; }
-    void bytes(const void* data, std::size_t size) {
-        const auto* p = static_cast<const unsigned char*>(data);
-        std::size_t i = 0;
-        for (; i + 8 <= size; i += 8) {
-            std::uint64_t w;
-            std::memcpy(&w, p + i, 8);
-            word(w);
-        }
-        std::uint64_t tail = 0;
-        std::memcpy(&tail, p + i, size - i);
-        word(tail ^ (static_cast<std::uint64_t>(size - i) << 56));
-    }
-    std::uint64_t value() const { return mix64(h_); }
-
-  private:
-    std::uint64_t h_ = 0xcbf29ce484222325ull;
-};
+using Hasher = WordHasher;
 
 // Appends plain values to a byte buffer (the checksum is taken over the buffer, then it is written).
 class Writer {
@@ -141,64 +124,143 @@ std::uint64_t data_fingerprint(std::uint64_t previous, const void* bytes, std::s
     return v == 0 ? 1 : v;
 }
 
-std::vector<std::pair<std::string, double>> trajectory_settings(const Options& o, index_t n) {
+std::vector<std::pair<std::string, double>> trajectory_settings(const Options& o, index_t n, index_t d) {
     const OptimizerOptions& p = o.optimizer;
-    return {
-        {"dims", static_cast<double>(o.dims)},
-        {"method", static_cast<double>(static_cast<int>(p.method))},
-        {"perplexity", o.affinities.perplexity},
-        {"perplexity tolerance", o.affinities.entropy_tolerance},
-        {"perplexity steps", static_cast<double>(o.affinities.max_steps)},
-        {"pca dims", static_cast<double>(o.pca_dims)},
-        {"theta", p.theta},
-        {"dof", p.dof},
-        {"theta auto", p.theta_auto ? 1.0 : 0.0},
-        {"target error", p.theta_auto ? p.target_error : 0.0},
-        {"exaggeration", p.exaggeration},
-        {"exaggeration iterations", static_cast<double>(p.exaggeration_iterations)},
-        {"learning rate", resolve_learning_rate(p, n)},
-        {"late exaggeration", p.late_exaggeration},
-        {"late exaggeration start", static_cast<double>(p.late_exaggeration_start)},
-        {"momentum switch", static_cast<double>(p.momentum_switch)},
-        {"momentum", p.momentum},
-        {"final momentum", p.final_momentum},
-        {"gain increase", p.gain_increase},
-        {"gain decrease", p.gain_decrease},
-        {"min gain", p.min_gain},
-        {"max step norm", p.max_step_norm},
+    const NeighborOptions& nb = o.neighbors;
+    const AffinityOptions& a = o.affinities;
+    auto number = [](auto v) { return static_cast<double>(v); };
+    auto code = [](auto e) { return static_cast<double>(static_cast<int>(e)); };
+    // The neighbour search as embed() runs it: on the PCA-reduced data when PCA reduces.
+    const index_t searched = o.pca_dims > 0 && o.pca_dims < d ? o.pca_dims : d;
+    const bool sparse = p.method == Method::barnes_hut;  // the exact methods use all pairs, no search
+    const KnnBackend backend = sparse ? resolve_backend(nb.backend, n, searched, nb.metric) : KnnBackend::automatic;
+    const index_t k = neighbor_count(a, n);
+    const bool hnsw = sparse && backend == KnnBackend::hnsw, nndescent = sparse && backend == KnnBackend::nndescent;
+    const bool calibrated = a.kind == AffinityKind::perplexity;
+    // Ordered so that the first difference named is the cause: a kind before its parameters, PCA before
+    // the backend it resolves to, the perplexity before the k it implies.
+    std::vector<std::pair<std::string, double>> s = {
+        {"dims", number(o.dims)},
+        {"method", code(p.method)},
+        // What shapes P.
+        {"pca", searched < d ? number(o.pca_dims) : 0.0},  // PCA to D or more dimensions is none
+        {"metric", sparse ? code(nb.metric) : 0.0},  // the exact methods' dense P is Euclidean
+        {"knn", code(backend)},
+        {"hnsw-m", hnsw ? number(nb.hnsw_m) : 0.0},
+        {"hnsw-ef-construction", hnsw ? number(nb.hnsw_ef_construction) : 0.0},
+        {"hnsw-ef-search", hnsw ? number(resolve_hnsw_ef_search(nb, k)) : 0.0},
+        {"nndescent-trees", nndescent ? number(nb.nndescent_trees) : 0.0},
+        {"nndescent-leaf", nndescent ? number(nb.nndescent_leaf_size) : 0.0},
+        {"nndescent-rounds", nndescent ? number(nb.nndescent_rounds) : 0.0},
+        {"affinity", code(a.kind)},
+        {"perplexity", calibrated ? a.perplexity : 0.0},
     };
+    if (calibrated)
+        for (double more : a.more_perplexities) s.emplace_back("perplexity", more);
+    s.insert(s.end(), {
+        {"perplexity-tolerance", calibrated ? a.entropy_tolerance : 0.0},
+        {"perplexity-steps", calibrated ? number(a.max_steps) : 0.0},
+        {"sigma", a.kind == AffinityKind::sigma ? a.sigma : 0.0},
+        {"k", sparse ? number(k) : 0.0},
+        // What shapes the steps.
+        {"theta", p.theta_auto ? std::numeric_limits<double>::quiet_NaN() : p.theta},  // NaN: auto
+        {"target-error", p.theta_auto ? p.target_error : 0.0},
+        {"dof", p.dof},
+        {"exaggeration", p.exaggeration},
+        {"exaggeration-iterations", number(p.exaggeration_iterations)},
+        {"learning-rate", resolve_learning_rate(p, n)},
+        {"late-exaggeration", p.late_exaggeration},
+        {"late-exaggeration-start", number(p.late_exaggeration_start)},
+        {"momentum-switch", number(p.momentum_switch)},
+        {"momentum", p.momentum},
+        {"final-momentum", p.final_momentum},
+        {"gain-increase", p.gain_increase},
+        {"gain-decrease", p.gain_decrease},
+        {"min-gain", p.min_gain},
+        {"max-step-norm", p.max_step_norm},
+    });
+    return s;
 }
 
-void check_resumable(const CheckpointInfo& saved, const CheckpointInfo& now, const std::string& path) {
+namespace {
+
+// The shortest decimal that reads back as v (so that two values that differ never print alike).
+std::string exact_decimal(double v) {
+    if (std::isnan(v)) return "auto";  // only theta is ever NaN (theta auto)
+    char text[40];
+    for (int digits = 6; digits <= 17; ++digits) {
+        std::snprintf(text, sizeof text, "%.*g", digits, v);
+        if (std::strtod(text, nullptr) == v) break;
+    }
+    return text;
+}
+
+// A setting's value as the command line spells it: names for the enumerations.
+std::string setting_text(const std::string& name, double v) {
+    const bool small_integer = v >= 0 && v < 16 && v == std::floor(v);
+    const int c = small_integer ? static_cast<int>(v) : -1;
+    if (c >= 0 && name == "method") return to_string(static_cast<Method>(c));
+    if (c >= 0 && name == "metric") return to_string(static_cast<Metric>(c));
+    if (c >= 0 && name == "affinity") return to_string(static_cast<AffinityKind>(c));
+    if (c >= 0 && name == "knn") return to_string(static_cast<KnnBackend>(c));
+    if ((c == 0 || c == 1) && name == "input-kind") return c == 0 ? "coordinates" : "distances";  // the CLI's
+    return exact_decimal(v);
+}
+
+// Every value recorded under `name`, in order (several for the perplexities of a multiscale run).
+std::vector<double> values_of(const CheckpointInfo& info, const std::string& name) {
+    std::vector<double> out;
+    for (const auto& [n, v] : info.settings)
+        if (n == name) out.push_back(v);
+    return out;
+}
+
+std::string values_text(const std::string& name, const std::vector<double>& values) {
+    std::string text;
+    for (double v : values) text += (text.empty() ? "" : ", ") + setting_text(name, v);
+    return text;
+}
+
+// Compares bit patterns: the same option parsed from the same text gives the same double, and a NaN
+// (theta auto) equals itself.
+bool same_values(const std::vector<double>& a, const std::vector<double>& b) {
+    return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0);
+}
+
+}  // namespace
+
+void check_resumable(const CheckpointInfo& saved, const CheckpointInfo& now, const std::string& name,
+                     const std::string& option_prefix) {
+    if (saved.version < first_version_with_p)
+        throw InvalidArgument(concat(
+            name, " was written by an older treesne (checkpoint version ", saved.version,
+            "), which did not record the options that shape P (metric, affinity, sigma, k, perplexities, "
+            "neighbour search), so it cannot be checked against this run; resume it with the treesne that "
+            "wrote it, or start again"));
     if (saved.data_fingerprint != 0 && now.data_fingerprint != 0 &&
         saved.data_fingerprint != now.data_fingerprint)
-        throw InvalidArgument(concat("checkpoint ", path,
+        throw InvalidArgument(concat(name,
                                      " was written for different input data (same shape, other values); "
                                      "resume with the input of the original run"));
-    for (const auto& [name, value] : now.settings) {
-        for (const auto& [saved_name, saved_value] : saved.settings) {
-            if (saved_name != name) continue;
-            // Compare bit patterns: the same option parsed from the same text gives the same double.
-            if (std::memcmp(&saved_value, &value, sizeof(double)) != 0) {
-                const bool is_method = name == "method";
-                throw InvalidArgument(concat(
-                    "checkpoint ", path, " was written with ", name, " ",
-                    is_method ? std::string(to_string(static_cast<Method>(static_cast<int>(saved_value))))
-                              : concat(saved_value),
-                    ", this run has ", name, " ",
-                    is_method ? std::string(to_string(static_cast<Method>(static_cast<int>(value))))
-                              : concat(value),
-                    "; resume with the options of the original run"));
-            }
-        }
+    std::vector<std::string> checked;
+    for (const auto& entry : now.settings) {
+        const std::string& setting = entry.first;
+        if (std::find(checked.begin(), checked.end(), setting) != checked.end()) continue;
+        checked.push_back(setting);
+        const std::vector<double> mine = values_of(now, setting), theirs = values_of(saved, setting);
+        if (theirs.empty())
+            throw InvalidArgument(concat(name, " does not record ", option_prefix, setting,
+                                         ", so it cannot be checked against this run; start again"));
+        if (!same_values(mine, theirs))
+            throw InvalidArgument(concat(name, " was made with ", option_prefix, setting, " ",
+                                         values_text(setting, theirs), "; this run uses ", option_prefix,
+                                         setting, " ", values_text(setting, mine),
+                                         " (resume with the options of the original run)"));
     }
-    for (const auto& entry : saved.settings) {
-        bool found = false;
-        for (const auto& mine : now.settings) found = found || mine.first == entry.first;
-        if (!found)
-            throw InvalidArgument(concat("checkpoint ", path, " records the setting '", entry.first,
+    for (const auto& entry : saved.settings)
+        if (std::find(checked.begin(), checked.end(), entry.first) == checked.end())
+            throw InvalidArgument(concat(name, " records the setting '", entry.first,
                                          "', which this version of treesne does not know"));
-    }
 }
 
 void save_checkpoint(const std::string& path, const OptimizerState& state, const CheckpointInfo& info) {
@@ -219,6 +281,7 @@ void save_checkpoint(const std::string& path, const OptimizerState& state, const
     w.put(info.data_fingerprint);
     w.put(state.theta);
     w.put(state.stop_kl);
+    w.put(state.affinities_fingerprint);
     w.put(static_cast<std::uint32_t>(info.settings.size()));
     for (const auto& [name, value] : info.settings) {
         require(!name.empty() && name.size() <= max_name, "checkpoint: setting names have 1 to ", max_name,
@@ -269,6 +332,8 @@ OptimizerState load_checkpoint(const std::string& path, CheckpointInfo* info) {
     const double nan = std::numeric_limits<double>::quiet_NaN();
     const double theta = file_version >= 2 ? r.get<double>("header") : nan;
     const double stop_kl = file_version >= 2 ? r.get<double>("header") : nan;
+    const std::uint64_t p_fingerprint = file_version >= first_version_with_p ? r.get<std::uint64_t>("header") : 0;
+    meta.version = file_version;
     if (!std::isnan(theta) && !(std::isfinite(theta) && theta >= 0))
         throw IoError(concat(path, ": checkpoint holds theta ", theta, " (corrupt)"));
     if (!std::isnan(stop_kl) && !std::isfinite(stop_kl))
@@ -301,6 +366,7 @@ OptimizerState load_checkpoint(const std::string& path, CheckpointInfo* info) {
     state.iteration = iteration;
     state.theta = theta;
     state.stop_kl = stop_kl;
+    state.affinities_fingerprint = p_fingerprint;
     for (Matrix* m : {&state.y, &state.gains, &state.velocity}) {
         *m = Matrix(n, dims);
         r.take(m->data(), matrix_bytes, "matrices");

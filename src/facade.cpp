@@ -175,7 +175,8 @@ void optimise(Session& session, const Options& options, const Callbacks& callbac
               std::chrono::steady_clock::time_point start) {
     Stage opt(callbacks, "optimise", result.timings.optimize);
     result.learning_rate = session.learning_rate();
-    if (callbacks.resume_from) session.restore(*callbacks.resume_from);
+    if (callbacks.resume_from) session.restore(*callbacks.resume_from);  // refuses a state of another P
+    if (callbacks.checkpoint) session.fingerprint_affinities();  // so that a resume can check its P
     result.status = callbacks.checkpoint
                         ? run_in_segments(session, options.optimizer.iterations, callbacks)
                         : session.run(options.optimizer.iterations, callbacks.observer, callbacks.cancel);

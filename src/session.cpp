@@ -5,13 +5,16 @@
 #include <cassert>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <limits>
+#include <mutex>
 #include <variant>
 
 #include "permutation.hpp"
 #include "treesne/errors.hpp"
 #include "treesne/exact.hpp"
 #include "treesne/gradient.hpp"
+#include "treesne/hash.hpp"
 #include "treesne/optimizer.hpp"
 #include "treesne/parallel.hpp"
 #include "treesne/space_tree.hpp"
@@ -41,9 +44,14 @@ struct Session::Impl {
     double seconds = 0;  // optimisation wall time accumulated over run() calls
     IterationSeconds stages;
     // Relabelled runs: internal row r is input point order[r] (empty: the input's order). The state in
-    // the input's order is made on demand and kept until the state changes.
+    // the input's order is made on demand and kept until the state changes. The const readers
+    // (embedding(), state()) fill it, so it is guarded by input_order_mutex: const calls may run
+    // concurrently (session.hpp), and two of them must not both write the copy. The mutex also orders
+    // one reader's writes before another's reads.
     std::vector<point_t> order;
-    mutable OptimizerState in_input_order;
+    mutable std::mutex input_order_mutex;
+    mutable OptimizerState in_input_order;  // guarded by input_order_mutex
+    mutable bool input_order_current = false;  // guarded by input_order_mutex
     // The auto-theta controller: its sample (internal rows) and buffers, and its last measured error.
     std::vector<index_t> control_rows;
     Matrix control_forces, control_exact;
@@ -53,15 +61,19 @@ struct Session::Impl {
 
     ConstMatrixView report_embedding() {
         if (order.empty()) return state.y.view();
-        if (input_order_current) return in_input_order.y.view();
         report_y = detail::scatter_rows(state.y, order);
         return report_y.view();
     }
-    mutable bool input_order_current = false;
 
-    void state_changed() { input_order_current = false; }
+    // Non-const callers only, which have the session to themselves; the lock keeps the flag's writes
+    // and the readers' accesses in one order for checkers such as ThreadSanitizer all the same.
+    void state_changed() {
+        std::lock_guard<std::mutex> lock(input_order_mutex);
+        input_order_current = false;
+    }
     const OptimizerState& input_state() const {
         if (order.empty()) return state;
+        std::lock_guard<std::mutex> lock(input_order_mutex);
         if (!input_order_current) {
             in_input_order.y = detail::scatter_rows(state.y, order);
             in_input_order.gains = detail::scatter_rows(state.gains, order);
@@ -69,6 +81,7 @@ struct Session::Impl {
             in_input_order.iteration = state.iteration;
             in_input_order.theta = state.theta;
             in_input_order.stop_kl = state.stop_kl;
+            in_input_order.affinities_fingerprint = state.affinities_fingerprint;
             input_order_current = true;
         }
         return in_input_order;
@@ -382,11 +395,50 @@ double Session::learning_rate() const {
     return impl_->learning_rate;
 }
 
+std::uint64_t Session::affinities_fingerprint() const {
+    const Impl& s = *impl_;
+    WordHasher h;
+    h.word(static_cast<std::uint64_t>(s.options.optimizer.method));
+    if (s.options.optimizer.method == Method::barnes_hut) {
+        const Affinities& p = s.p_sparse;
+        h.word(static_cast<std::uint64_t>(p.n));
+        h.bytes(p.offsets.data(), p.offsets.size() * sizeof(index_t));
+        h.bytes(p.columns.data(), p.columns.size() * sizeof(point_t));
+        h.bytes(p.values.data(), p.values.size() * sizeof(float));
+    } else {
+        h.word(static_cast<std::uint64_t>(s.p_dense.rows()));
+        h.bytes(s.p_dense.data(), static_cast<std::size_t>(s.p_dense.size()) * sizeof(double));
+    }
+    const std::uint64_t v = h.value();
+    return v == 0 ? 1 : v;  // 0 means "not recorded"
+}
+
+void Session::fingerprint_affinities() {
+    if (impl_->state.affinities_fingerprint != 0) return;  // recorded, or restored and checked equal
+    impl_->state.affinities_fingerprint = affinities_fingerprint();
+    impl_->state_changed();
+}
+
 void Session::restore(OptimizerState state) {
     const index_t n = impl_->n, d = impl_->dims;
     auto shape_ok = [&](const Matrix& m) { return m.rows() == n && m.cols() == d; };
     require(shape_ok(state.y) && shape_ok(state.gains) && shape_ok(state.velocity) && state.iteration >= 0,
             "checkpoint state does not match this session (", n, " x ", d, ")");
+    // The optimisation only continues the saved run over the same P; the options that shape P are
+    // checked by name before P is built (check_resumable), and this catches whatever they miss.
+    if (state.affinities_fingerprint != 0) {
+        const std::uint64_t mine = affinities_fingerprint();
+        if (mine != state.affinities_fingerprint) {
+            char ids[64];
+            std::snprintf(ids, sizeof ids, "%016llx; this run's is %016llx",
+                          static_cast<unsigned long long>(state.affinities_fingerprint),
+                          static_cast<unsigned long long>(mine));
+            throw InvalidArgument(concat(
+                "cannot resume: the saved state was optimised against another P (affinities fingerprint ",
+                ids, "): the input data or an option that shapes P (metric, affinity kind, perplexity, "
+                "sigma, k, neighbour search) differs from the run that saved it"));
+        }
+    }
     if (!impl_->order.empty()) {
         state.y = detail::gather_rows(state.y, impl_->order);
         state.gains = detail::gather_rows(state.gains, impl_->order);

@@ -176,11 +176,17 @@ TEST_CASE("symmetrize: (p_j|i + p_i|j) / 2N over the union of both patterns, the
             const auto j = static_cast<point_t>(next() % 2 ? (i + 1 + next() % 4) % n : next() % n);
             if (j != i && std::find(row.begin(), row.end(), j) == row.end()) row.push_back(j);
         }
+        float sum = 0;
         for (index_t s = 0; s < k; ++s) {
             g.indices[static_cast<std::size_t>(i * k + s)] = row[static_cast<std::size_t>(s)];
             c[static_cast<std::size_t>(i * k + s)] =
-                next() % 7 == 0 ? 0.0f : static_cast<float>(next() % 1000) / 7e3f;
+                next() % 7 == 0 ? 0.0f : static_cast<float>(1 + next() % 1000) / 7e3f;
+            sum += c[static_cast<std::size_t>(i * k + s)];
         }
+        // Conditional probabilities: each row sums to 1 (symmetrize's precondition, asserted in debug
+        // builds through the validity of its result).
+        if (sum == 0) c[static_cast<std::size_t>(i * k)] = sum = 1;
+        for (index_t s = 0; s < k; ++s) c[static_cast<std::size_t>(i * k + s)] /= sum;
     }
     // The definition, entry by entry.
     std::map<std::pair<point_t, point_t>, std::pair<float, float>> both;  // (i, j) -> (p_j|i, p_i|j)

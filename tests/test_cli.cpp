@@ -833,7 +833,8 @@ TEST_CASE("cli binary: help and version") {
                                                          {"accuracy --help", "accuracy"},
                                                          {"help accuracy", "accuracy"}};
     for (const auto& [args, topic] : cases) {
-        CAPTURE(args);
+        const auto& command = args;  // CAPTURE's lambda cannot capture a structured binding (clang)
+        CAPTURE(command);
         const Run r = run_cli(dir, args);
         CHECK(r.status == 0);
         CHECK(r.out == treesne::cli::help_text(topic));
@@ -1590,15 +1591,21 @@ TEST_CASE("cli binary: a resume that cannot continue the saved run exits 1 with 
     const struct {
         std::string args, expect;
     } cases[] = {
-        {quote(in) + " --perplexity 12", "was written with perplexity 10, this run has perplexity 12"},
-        {quote(in) + " --perplexity 10 --theta 0.3", "theta 0.5, this run has theta 0.3"},
-        {quote(in) + " --perplexity 10 --learning-rate 100", "learning rate"},
+        {quote(in) + " --perplexity 12", "was made with --perplexity 10; this run uses --perplexity 12"},
+        {quote(in) + " --perplexity 10 --theta 0.3", "--theta 0.5; this run uses --theta 0.3"},
+        {quote(in) + " --perplexity 10 --learning-rate 100", "--learning-rate"},
+        {quote(in) + " --perplexity 10 --metric cosine",
+         "--resume " + ckpt + " was made with --metric euclidean; this run uses --metric cosine"},
+        {quote(in) + " --affinity uniform --k 30",
+         "was made with --affinity perplexity; this run uses --affinity uniform"},
+        {quote(in) + " --perplexity 10,20", "was made with --perplexity 10; this run uses --perplexity 10, 20"},
+        {quote(in) + " --perplexity 10 --k 40", "was made with --k 30; this run uses --k 40"},
         {quote(in) + " --perplexity 10 --dims 3",
          "holds 200 points in 2 dimensions, this run embeds 200 points in 3"},
         {quote(dir / "fewer.csv") + " --perplexity 10", "this run embeds 150 points"},
         {quote(dir / "other.csv") + " --perplexity 10", "different input data"},
         {quote(in) + " --perplexity 10 --method exact_tsne",
-         "method barnes_hut, this run has method exact_tsne"},
+         "was made with --method barnes_hut; this run uses --method exact_tsne"},
         {quote(in) + " --perplexity 10 --iterations 40", "is at iteration 50, beyond --iterations 40"},
     };
     for (const auto& c : cases) {

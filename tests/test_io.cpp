@@ -984,7 +984,9 @@ TEST_CASE("io: fuzz regression inputs") {
             ++replayed[target];
         }
     }
-    for (const auto& [target, count] : minimum) {
+    for (const auto& entry : minimum) {  // not a structured binding: CHECK_MESSAGE's lambda captures it (clang)
+        const auto& target = entry.first;
+        const auto count = entry.second;
         CHECK_MESSAGE(replayed[target] >= count, "fuzz target '" << target << "': expected at least " << count
                                                                  << " inputs, replayed " << replayed[target]);
     }

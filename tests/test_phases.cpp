@@ -142,21 +142,32 @@ TEST_CASE("the observer sees the embedding in the input's order; the history has
     o.report_every = 50;
     Matrix last;
     std::vector<index_t> seen;
+    std::vector<IterationReport> reports;
     Callbacks callbacks;
     callbacks.observer = [&](const IterationReport& r) {
         REQUIRE(r.embedding.rows == x.rows());
         REQUIRE(r.embedding.cols == 2);
         last = Matrix(r.embedding);
         seen.push_back(r.iteration);
+        reports.push_back(r);
         return true;
     };
     const Result result = embed(x, o, callbacks);  // relabelled internally: the view must not be
     CHECK(last == result.y);
     REQUIRE(result.history.size() == 6);
+    REQUIRE(reports.size() == 6);
+    // The history is the reports, field by field, with the optimisation's time accumulating.
     for (std::size_t k = 0; k < 6; ++k) {
-        CHECK(result.history[k].iteration == static_cast<index_t>(50 * (k + 1)));
-        CHECK(std::isfinite(result.history[k].kl));
-        CHECK(result.history[k].seconds >= 0);
+        CAPTURE(k);
+        const CostPoint& h = result.history[k];
+        CHECK(h.iteration == static_cast<index_t>(50 * (k + 1)));
+        CHECK(h.iteration == reports[k].iteration);
+        CHECK(h.phase == reports[k].phase);
+        CHECK(h.kl == reports[k].kl);
+        CHECK(h.gradient_norm == reports[k].gradient_norm);
+        CHECK(h.seconds == reports[k].seconds);
+        CHECK(h.theta == reports[k].theta);
+        CHECK(h.seconds >= (k > 0 ? result.history[k - 1].seconds : 0.0));
     }
     CHECK(result.history.front().phase == Phase::early_exaggeration);
     CHECK(result.history.back().phase == Phase::main);

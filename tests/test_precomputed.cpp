@@ -497,7 +497,8 @@ TEST_CASE("cli: precomputed inputs and affinity kernels refuse bad combinations 
         {"embed " + quoted(data) + " --affinities " + quoted(dir / "missing.mtx") + " -o " + quoted(out), 1},
     };
     for (const auto& [args, status] : cases) {
-        CAPTURE(args);
+        const auto& command = args;  // CAPTURE's lambda cannot capture a structured binding (clang)
+        CAPTURE(command);
         const Outcome r = treesne_cli(dir, args + " -q");  // quiet: only the error line
         CAPTURE(r.err);
         CHECK(r.status == status);

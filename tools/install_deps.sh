@@ -28,6 +28,9 @@ packages=(
   python3-pip
   python3-scipy     # optional at run time: affinities() as scipy.sparse
   python3-sklearn   # optional at run time: the estimator checks and the benchmark against sklearn
+  clang             # the ThreadSanitizer build (tools/run_tests.sh, preset tsan) ...
+  libomp-dev        # ... with LLVM's OpenMP and its Archer tool (libarcher_static.a) ...
+  libclang-rt-dev   # ... and clang's sanitizer runtimes
 )
 
 for arg in "$@"; do

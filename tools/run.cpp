@@ -518,6 +518,15 @@ std::uint64_t input_fingerprint(const EmbedInputs& in) {
     return f;
 }
 
+/// The options as they shape this run's P: without a neighbour search (a given P or graph, or distances)
+/// its options shape nothing, nor do the affinity options with a given P, nor PCA without coordinates.
+Options shaping_options(const EmbedConfig& e, const EmbedInputs& in, Options o) {
+    if (in.p || in.graph || e.input_distances) o.neighbors = NeighborOptions{};
+    if (in.p) o.affinities = AffinityOptions{};
+    if (in.x.rows() == 0 || e.input_distances) o.pca_dims = 0;
+    return o;
+}
+
 /// The state saved in --resume, checked against this run (points, dims, data and options, iterations).
 OptimizerState load_resume_state(const EmbedConfig& e, const Options& options, const CheckpointInfo& run_info,
                                  index_t n, Progress& progress) {
@@ -529,7 +538,7 @@ OptimizerState load_resume_state(const EmbedConfig& e, const Options& options, c
                                      " points in ", state.y.cols(), " dimensions, this run embeds ", n,
                                      " points in ", options.dims,
                                      " (use the input and --dims of the run that saved it)"));
-    check_resumable(saved, run_info, e.resume_path);
+    check_resumable(saved, run_info, "--resume " + e.resume_path, "--");
     if (state.iteration > options.optimizer.iterations)
         throw InvalidArgument(concat("--resume ", e.resume_path, " is at iteration ", state.iteration,
                                      ", beyond --iterations ", options.optimizer.iterations,
@@ -740,12 +749,14 @@ int run_embed(const CliConfig& config) {
         print_settings(progress, options, n, d);
         print_memory(progress, options, n, d, !e.affinities_path.empty());
     }
-    // Checkpoints record the input's fingerprint and the options that shape the trajectory, so that a
-    // resume with other data or options is refused instead of silently continuing a different run.
+    // Checkpoints record the input's fingerprint and the options that shape P and the trajectory (and
+    // embed() adds P's own fingerprint), so that a resume with other data or options is refused, naming
+    // the option, instead of silently continuing a different run.
     CheckpointInfo run_info;
     if (!e.checkpoint_path.empty() || !e.resume_path.empty()) {
         run_info.data_fingerprint = input_fingerprint(in);
-        run_info.settings = trajectory_settings(options, n);
+        run_info.settings = trajectory_settings(shaping_options(e, in, options), n, d);
+        run_info.settings.insert(run_info.settings.begin(), {"input-kind", e.input_distances ? 1.0 : 0.0});
     }
     OptimizerState resume_state;
     if (!e.resume_path.empty()) resume_state = load_resume_state(e, options, run_info, n, progress);

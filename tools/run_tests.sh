@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds treesne and runs the whole test suite twice:
+# Installs what is missing, builds treesne and runs the test suite in four builds:
 #   1. Release, -march=native (build-tests/, or BUILD_DIR / the first argument), then the Python
 #      module's pytest suite (tests/python) against that build, then `pip install .` into a fresh
 #      virtual environment and an import (TREESNE_PIP_CHECK=0 skips this);
@@ -8,6 +8,12 @@
 #      instrumented library; the Python module is not built there). TREESNE_SANITIZERS=0 skips this part
 #      (about 3 minutes on 2 cores); TREESNE_LSAN=0 turns leak detection off (it is turned off by itself
 #      where LSan cannot run).
+#   3. Debug: the `debug` preset (build-debug/), the whole suite with assert() on (Release and the
+#      sanitizer builds define NDEBUG) and libstdc++'s checks (_GLIBCXX_ASSERTIONS), at -O1.
+#      TREESNE_DEBUG=0 skips it.
+#   4. ThreadSanitizer: the `tsan` preset (build-tsan/; clang, LLVM's OpenMP with its Archer tool,
+#      see CMakeLists.txt), over the tests of the code that synchronises threads (see tsan_files
+#      below). TREESNE_TSAN=0 skips it.
 #
 #   tools/run_tests.sh [BUILD_DIR]
 #
@@ -49,10 +55,7 @@ print("installed treesne", treesne.__file__, "embeds", x.shape, "->", y.shape)')
   rm -rf "$venv_dir"
 fi
 
-if [ "${TREESNE_SANITIZERS:-1}" = 0 ]; then
-  echo "== ASan + UBSan suite skipped (TREESNE_SANITIZERS=0)"
-  exit 0
-fi
+run_asan() {
 echo "== ASan + UBSan build and tests (build-asan)"
 cmake --preset asan
 cmake --build --preset asan -j"$jobs"
@@ -75,4 +78,60 @@ else
    ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1 \
    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 OMP_WAIT_POLICY=passive \
    ctest --output-on-failure -j"$jobs" --timeout 1800 -E '^find_package_consumer$')
+fi
+}
+
+run_debug() {
+  echo "== Debug build (assertions on) and tests (build-debug)"
+  cmake --preset debug
+  cmake --build --preset debug -j"$jobs"
+  ctest --preset debug -j"$jobs"
+}
+
+# ThreadSanitizer slows the code 5-15 times, so this pass runs the tests of what synchronises threads,
+# not the whole suite: parallel_for's chunks and exception capture (test_parallel), concurrent embed()
+# calls and concurrent reads of one Session (test_thread_safety), and every parallel stage of the
+# engine: the neighbour searches (kd-tree, brute force, hnsw, nndescent), the affinities, the tree
+# build and walk, the gradient, the session's loop, transform, and the thread-count identity tests
+# (test_pipeline). Left out: the command line's process tests, files and pictures (serial code), the
+# O(N^2) exact parts of the accuracy study, and the end-to-end quality test of test_session (5 minutes
+# under ThreadSanitizer for no code path the others miss). Two shards run at once, one per core.
+tsan_files=(
+  "test_parallel.cpp,test_thread_safety.cpp,test_session.cpp,test_space_tree.cpp,test_gradient.cpp,test_affinities.cpp"
+  "test_neighbors.cpp,test_knn_hnsw.cpp,test_knn_nndescent.cpp,test_pipeline.cpp,test_transform.cpp,test_phases.cpp"
+)
+run_tsan() {
+  echo "== ThreadSanitizer build and tests (build-tsan)"
+  cmake --preset tsan
+  cmake --build --preset tsan -j"$jobs"
+  # Archer, found by CMake, passes OpenMP's synchronisation on to ThreadSanitizer; the accesses inside
+  # uninstrumented libraries (libomp's own, libstdc++'s, Cairo's) are not ours to check and are ignored,
+  # as Archer's documentation asks.
+  local archer pids=() status=0 shard
+  archer="$(sed -n 's/^TREESNE_ARCHER:FILEPATH=//p' build-tsan/CMakeCache.txt)"
+  for shard in "${tsan_files[@]}"; do
+    OMP_TOOL_LIBRARIES="$archer" \
+      TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:ignore_noninstrumented_modules=1:suppressions=$PWD/tests/tsan.supp:print_suppressions=0" \
+      OMP_WAIT_POLICY=passive build-tsan/tests/treesne_tests --source-file="*${shard//,/,*}" \
+      --test-case-exclude="end to end*" &
+    pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid" || status=1; done
+  return "$status"
+}
+
+if [ "${TREESNE_SANITIZERS:-1}" = 0 ]; then
+  echo "== ASan + UBSan suite skipped (TREESNE_SANITIZERS=0)"
+else
+  run_asan
+fi
+if [ "${TREESNE_DEBUG:-1}" = 0 ]; then
+  echo "== Debug suite skipped (TREESNE_DEBUG=0)"
+else
+  run_debug
+fi
+if [ "${TREESNE_TSAN:-1}" = 0 ]; then
+  echo "== ThreadSanitizer suite skipped (TREESNE_TSAN=0)"
+else
+  run_tsan
 fi

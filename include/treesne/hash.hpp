@@ -2,7 +2,9 @@
 // every deterministic hash and seed in treesne (tie order, random start, picture order, checksums).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace treesne {
 
@@ -25,5 +27,33 @@ constexpr std::uint64_t splitmix64_at(std::uint64_t x) {
 constexpr std::uint64_t splitmix64(std::uint64_t& state) {
     return mix64(state += golden_gamma);
 }
+
+/// A 64-bit hash over 64-bit words, for fingerprints and checksums (not for security): FNV-1a's
+/// xor-multiply step on whole words (eight times fewer steps than bytes), then mix64 so that every input
+/// bit reaches every output bit. About 1 ns per 8 bytes (one multiply's latency), so a fingerprint of a
+/// P of 12 million entries costs tens of milliseconds, far less than building it.
+class WordHasher {
+  public:
+    /// Adds one word.
+    void word(std::uint64_t w) { h_ = (h_ ^ w) * 0x100000001b3ull; }
+    /// Adds `size` bytes, as little-endian words and a last partial word tagged with its length.
+    void bytes(const void* data, std::size_t size) {
+        const auto* p = static_cast<const unsigned char*>(data);
+        std::size_t i = 0;
+        for (; i + 8 <= size; i += 8) {
+            std::uint64_t w;
+            std::memcpy(&w, p + i, 8);
+            word(w);
+        }
+        std::uint64_t tail = 0;
+        if (size > i) std::memcpy(&tail, p + i, size - i);
+        word(tail ^ (static_cast<std::uint64_t>(size - i) << 56));
+    }
+    /// The hash of everything added so far.
+    std::uint64_t value() const { return mix64(h_); }
+
+  private:
+    std::uint64_t h_ = 0xcbf29ce484222325ull;
+};
 
 }  // namespace treesne

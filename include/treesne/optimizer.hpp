@@ -3,6 +3,7 @@
 // Separate from Session so that a schedule can change between phases without touching the session.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <limits>
 
@@ -23,6 +24,9 @@ struct OptimizerState {
     double theta = std::numeric_limits<double>::quiet_NaN();
     /// Early stopping (OptimizerOptions::early_stop): the KL at the last check; NaN before the first.
     double stop_kl = std::numeric_limits<double>::quiet_NaN();
+    /// Session::affinities_fingerprint() of the P this state was optimised against, so that a resume
+    /// over another P is refused (Session::restore); 0 = not recorded (then not checked).
+    std::uint64_t affinities_fingerprint = 0;
 };
 
 /// The auto controller's search (OptimizerOptions::theta_auto): the largest theta of the grid

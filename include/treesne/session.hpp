@@ -1,8 +1,16 @@
 // A resumable optimisation: owns P, the tree, the buffers and the optimiser state (Y, gains, velocity,
 // iteration). Running to 250 and then to 1000 gives exactly what running to 1000 gives.
+//
+// Thread safety: distinct Sessions share nothing and may be used from different threads at once. On one
+// Session, the const members (embedding(), state(), history(), iteration(), options(),
+// iteration_seconds(), learning_rate(), affinities_fingerprint()) may run concurrently with each other;
+// the non-const ones (run(), restore(), set_optimizer(), gradient(), kl(), fingerprint_affinities()) need
+// the Session to themselves, as for a standard container. References returned by the const members stay
+// valid until the next non-const call.
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -91,14 +99,27 @@ class Session {
     /// KL of the current embedding (Barnes-Hut estimate for barnes_hut, exact for the exact methods).
     double kl();
 
-    /// The current embedding (input order). With a relabelled order, a copy made on the first call
-    /// after the embedding changed: the reference stays valid until the next run() or restore().
+    /// The current embedding (input order). With a relabelled order, a copy made (under a lock, so
+    /// concurrent calls are safe) on the first call after the embedding changed: the reference stays
+    /// valid until the next run() or restore().
     const Matrix& embedding() const;
     index_t iteration() const;
-    /// The optimiser state (input order; with a relabelled order, a copy as for embedding()).
+    /// The optimiser state (input order; with a relabelled order, a copy as for embedding()). Its
+    /// affinities_fingerprint is 0 unless fingerprint_affinities() or restore() recorded it.
     const OptimizerState& state() const;
-    /// Replaces the optimiser state (from a checkpoint); shapes must match.
+    /// Replaces the optimiser state (from a checkpoint); shapes must match. A state that records an
+    /// affinities fingerprint must have been optimised against this session's P: otherwise throws
+    /// InvalidArgument (the data, or an option that shapes P, differs from the run that saved it), since
+    /// continuing it would silently give neither run's result. O(nnz) for that check.
     void restore(OptimizerState state);
+    /// A 64-bit hash of P as this session holds it (CSR offsets, columns and values in the session's
+    /// order; the dense matrix for the exact methods): equal P, equal fingerprints. O(nnz), about 1 ns
+    /// per 8 bytes of P, computed on every call (nothing cached).
+    std::uint64_t affinities_fingerprint() const;
+    /// Records affinities_fingerprint() in state(), unless it holds one already (from an earlier call, or
+    /// from restore(), which checked it equal), so that checkpoints made from state() carry it. embed()
+    /// calls this when it checkpoints.
+    void fingerprint_affinities();
     const Options& options() const;
     /// Wall seconds per stage of the iterations run so far (not restored from checkpoints).
     const IterationSeconds& iteration_seconds() const;

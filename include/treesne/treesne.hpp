@@ -70,7 +70,8 @@ struct Callbacks {
     /// Continue from this state (a checkpoint of a run with the same data and options) instead of
     /// initialising: P is computed again from x, then the optimisation goes on from state.iteration to
     /// options.optimizer.iterations, bit-identical to the run that saved it (none when the state is already
-    /// there or beyond). Must be N x options.dims.
+    /// there or beyond). Must be N x options.dims. A state that records an affinities fingerprint (those
+    /// embed() passes to `checkpoint` do) is refused with InvalidArgument unless this run's P is the same.
     const OptimizerState* resume_from = nullptr;
     /// Bytes of memory the run may use; nullopt = what the machine has now (available_memory()). embed()
     /// refuses with a NumericalError, before its large allocations, when estimate_memory() exceeds it;

@@ -253,15 +253,27 @@ struct Abort {};
 
 /// The cancel flag of the interruptible run in progress on the main thread (null when none).
 std::atomic<std::atomic<bool>*> g_interruptible{nullptr};
-struct sigaction g_previous_sigint {};
+/// The handler on_sigint passes the signal on to (Python's, which records it so that PyErr_CheckSignals
+/// raises KeyboardInterrupt once the run is over); null when there is none to call. The signal handler
+/// reads only these two lock-free atomics: a plain global (a struct sigaction, as before) could be read
+/// by the handler while a SigintScope is writing it.
+using SignalHandler = void (*)(int);
+std::atomic<SignalHandler> g_chained_sigint{nullptr};
+static_assert(std::atomic<std::atomic<bool>*>::is_always_lock_free && std::atomic<SignalHandler>::is_always_lock_free,
+              "a signal handler may only touch lock-free atomics");
 
 extern "C" void on_sigint(int signal_number) {
     if (std::atomic<bool>* flag = g_interruptible.load()) flag->store(true);
-    // Python's own handler too: it records the signal, so that PyErr_CheckSignals raises
-    // KeyboardInterrupt (or runs the user's handler) once the run is over.
-    const struct sigaction& old = g_previous_sigint;
-    if (!(old.sa_flags & SA_SIGINFO) && old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN)
-        old.sa_handler(signal_number);
+    if (const SignalHandler chained = g_chained_sigint.load()) chained(signal_number);
+}
+
+/// The plain handler of `action` that on_sigint may call in turn, or null (default, ignore, ours, or a
+/// three-argument handler, which would need the siginfo of a real delivery).
+SignalHandler chainable(const struct sigaction& action) {
+    if (action.sa_flags & SA_SIGINFO) return nullptr;
+    if (action.sa_handler == SIG_DFL || action.sa_handler == SIG_IGN || action.sa_handler == on_sigint)
+        return nullptr;
+    return action.sa_handler;
 }
 
 /// For its lifetime, SIGINT sets `flag` (and still reaches Python's handler). Only on the main thread
@@ -270,22 +282,24 @@ class SigintScope {
   public:
     SigintScope(std::atomic<bool>& flag, bool enable) : enabled_(enable) {
         if (!enabled_) return;
+        // The handler to pass the signal on to is set before ours is installed, so that a signal in
+        // between never finds it unset. A nested scope (a callback that embeds again) finds our own
+        // handler installed and keeps the one already chained.
+        struct sigaction current {};
+        sigaction(SIGINT, nullptr, &current);
+        previous_chained_ = g_chained_sigint.load();
+        if (current.sa_handler != on_sigint) g_chained_sigint.store(chainable(current));
         previous_flag_ = g_interruptible.exchange(&flag);
-        saved_ = g_previous_sigint;
         struct sigaction action {};
         action.sa_handler = on_sigint;
         sigemptyset(&action.sa_mask);
-        struct sigaction old {};
-        sigaction(SIGINT, &action, &old);
-        // A nested scope (a callback that embeds again) must not chain to our own handler.
-        if (old.sa_handler != on_sigint) g_previous_sigint = old;
-        installed_old_ = old;
+        sigaction(SIGINT, &action, &installed_old_);
     }
     ~SigintScope() {
         if (!enabled_) return;
         sigaction(SIGINT, &installed_old_, nullptr);
-        g_previous_sigint = saved_;
         g_interruptible.store(previous_flag_);
+        g_chained_sigint.store(previous_chained_);
     }
     SigintScope(const SigintScope&) = delete;
     SigintScope& operator=(const SigintScope&) = delete;
@@ -293,7 +307,7 @@ class SigintScope {
   private:
     bool enabled_;
     std::atomic<bool>* previous_flag_ = nullptr;
-    struct sigaction saved_ {};
+    SignalHandler previous_chained_ = nullptr;
     struct sigaction installed_old_ {};
 };
 
