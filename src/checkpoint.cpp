@@ -144,7 +144,7 @@ std::vector<std::pair<std::string, double>> trajectory_settings(const Options& o
         {"method", code(p.method)},
         // What shapes P.
         {"pca", searched < d ? number(o.pca_dims) : 0.0},  // PCA to D or more dimensions is none
-        {"metric", sparse ? code(nb.metric) : 0.0},  // the exact methods' dense P is Euclidean
+        {"metric", code(nb.metric)},  // also the exact methods' (their dense P may follow it)
         {"knn", code(backend)},
         {"hnsw-m", hnsw ? number(nb.hnsw_m) : 0.0},
         {"hnsw-ef-construction", hnsw ? number(nb.hnsw_ef_construction) : 0.0},
@@ -161,7 +161,7 @@ std::vector<std::pair<std::string, double>> trajectory_settings(const Options& o
         {"perplexity-tolerance", calibrated ? a.entropy_tolerance : 0.0},
         {"perplexity-steps", calibrated ? number(a.max_steps) : 0.0},
         {"sigma", a.kind == AffinityKind::sigma ? a.sigma : 0.0},
-        {"k", sparse ? number(k) : 0.0},
+        {"k", number(k)},
         // What shapes the steps.
         {"theta", p.theta_auto ? std::numeric_limits<double>::quiet_NaN() : p.theta},  // NaN: auto
         {"target-error", p.theta_auto ? p.target_error : 0.0},
