@@ -1,6 +1,7 @@
 // Precomputed inputs: neighbour lists, sparse neighbour matrices, dense distance matrices and joint
 // affinities, validated and brought into the forms the stages take; the locality orders of P.
 #include "treesne/precomputed.hpp"
+#include "treesne/scale.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -38,18 +39,10 @@ void fill_row(NeighborGraph& g, index_t i, std::vector<std::pair<double, point_t
     require(defect.empty(), what, ": ", defect);
 }
 
-// The power of two e that brings the largest of a set of distances, max_abs, into [0.5, 1) when it lies
-// beyond 2^+-100 (whose square would overflow, or underflow and lose its bits), else 0: the rule
-// extreme_exponent() in facade.cpp applies to coordinates. Distances d / 2^e square without overflow or
-// underflow, exactly 4^-e times the squares of d where those are representable, so the graph (and P)
-// is the same bit for bit for the same distances at any scale 2^j.
-int extreme_exponent(double max_abs) {
-    constexpr int comfortable = 100;
-    if (!(max_abs > 0) || !std::isfinite(max_abs)) return 0;
-    int exponent = 0;
-    std::frexp(max_abs, &exponent);
-    return exponent > comfortable || exponent < -comfortable ? exponent : 0;
-}
+// Distances beyond 2^+-100 are scaled by the power of two of scale.hpp's extreme_exponent() (the rule
+// coordinates follow) before they are squared: d / 2^e squares without overflow or underflow, exactly
+// 4^-e times the squares of d where those are representable, so the graph (and P) is the same bit for bit
+// for the same distances at any scale 2^j.
 
 // d^2 in the graph's unit 4^e (see NeighborGraph::scale_exponent); with e = 0, d * d as it always was.
 double squared_in_unit(double d, int exponent) {
