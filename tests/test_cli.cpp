@@ -1004,7 +1004,8 @@ TEST_CASE("cli binary: data errors exit 1 with one line and write nothing") {
               std::make_tuple(column, std::string(), std::string("column 2 is constant")),
               std::make_tuple(tiny_init, std::string(" --keep-init-scale"),
                               std::string("too small to keep"))}) {
-            CAPTURE(says);
+            const std::string expected = says;  // clang cannot capture a structured binding
+            CAPTURE(expected);
             write_csv(dir / "init.csv", rows);
             const Run r = run_cli(dir, "embed " + quote(small) + " -o " + quote(out) + " --init " +
                                            quote(dir / "init.csv") + more + tiny);
