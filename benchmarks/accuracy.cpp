@@ -1,5 +1,5 @@
 // treesne_accuracy: Barnes-Hut t-SNE against the exact method on Fashion-MNIST (or any data), for
-// benchmarks/RESULTS.md. A thin caller of treesne::measure_accuracy (src/accuracy.cpp), the one
+// benchmarks/RESULTS.md. A thin caller of treesne::measure_accuracy (src/eval/accuracy.cpp), the one
 // implementation that `treesne accuracy` also runs; this program only keeps the benchmark's defaults:
 // the first N rows of Fashion-MNIST t10k (PCA to 50) or Gaussian clusters, more thetas, the full runs on,
 // 5 to 15 timed calls per gradient, and --out PREFIX writing PREFIX.json, PREFIX.csv and PREFIX.png.
@@ -10,7 +10,7 @@
 //     the sparse and the dense P, 10-NN preservation and accuracy, and wall time.
 //
 // Run `treesne_accuracy --help` for the options. Not part of ctest.
-#include "treesne/accuracy.hpp"
+#include "treesne/eval/accuracy.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -20,9 +20,9 @@
 #include <string>
 #include <vector>
 
-#include "treesne/io.hpp"
-#include "treesne/parallel.hpp"
-#include "treesne/plot.hpp"
+#include "treesne/io/io.hpp"
+#include "treesne/core/parallel.hpp"
+#include "treesne/plot/plot.hpp"
 #include "treesne/treesne.hpp"
 
 namespace {

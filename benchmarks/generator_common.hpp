@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "treesne/io.hpp"
-#include "treesne/types.hpp"
+#include "treesne/io/io.hpp"
+#include "treesne/core/types.hpp"
 
 namespace treesne::bench {
 

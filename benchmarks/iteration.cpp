@@ -23,9 +23,9 @@
 #include <string>
 #include <vector>
 
-#include "treesne/gradient.hpp"
-#include "treesne/io.hpp"
-#include "treesne/space_tree.hpp"
+#include "treesne/tree/gradient.hpp"
+#include "treesne/io/io.hpp"
+#include "treesne/tree/space_tree.hpp"
 #include "treesne/treesne.hpp"
 
 // This build's library has Session::iteration_seconds (the harness is also built against older commits).

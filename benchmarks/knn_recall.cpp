@@ -1,5 +1,5 @@
 // Recall and time of the approximate kNN backend (--knn hnsw) against the exact graph, for a grid of
-// hnsw parameters: the measurements behind the defaults in NeighborOptions (see src/neighbors.cpp).
+// hnsw parameters: the measurements behind the defaults in NeighborOptions (see src/knn/neighbors.cpp).
 //
 //   treesne_knn_recall INPUT [--rows N] [--pca D] [--k 90] [--m LIST] [--efc LIST] [--ef LIST]
 //                            [--threads 0] [--sample 0] [--seed 1] [--exact-time]
@@ -31,10 +31,10 @@
 #include <string>
 #include <vector>
 
-#include "knn_internal.hpp"
+#include "knn/internal.hpp"
 #include "recall_common.hpp"
-#include "treesne/io.hpp"
-#include "treesne/parallel.hpp"
+#include "treesne/io/io.hpp"
+#include "treesne/core/parallel.hpp"
 #include "treesne/treesne.hpp"
 
 namespace {

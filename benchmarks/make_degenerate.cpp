@@ -21,8 +21,8 @@
 #include <vector>
 
 #include "generator_common.hpp"
-#include "treesne/init.hpp"
-#include "treesne/types.hpp"
+#include "treesne/optimize/init.hpp"
+#include "treesne/core/types.hpp"
 
 int main(int argc, char** argv) {
     const char* program = "treesne_make_degenerate";

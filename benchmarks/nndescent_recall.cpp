@@ -1,6 +1,6 @@
 // Recall, time and memory of the approximate kNN backend --knn nndescent against the exact graph, over a
 // grid of its parameters: the measurements behind the defaults in resolve_nndescent
-// (src/knn_nndescent.cpp).
+// (src/knn/nndescent.cpp).
 //
 //   treesne_nndescent_recall INPUT [--rows N] [--k 90] [--threads 0] [--sample 0] [--seed 1]
 //                                  [--trees LIST] [--leaf LIST] [--rounds LIST] [--candidates LIST]
@@ -27,10 +27,10 @@
 #include <string>
 #include <vector>
 
-#include "knn_internal.hpp"
+#include "knn/internal.hpp"
 #include "recall_common.hpp"
-#include "treesne/io.hpp"
-#include "treesne/parallel.hpp"
+#include "treesne/io/io.hpp"
+#include "treesne/core/parallel.hpp"
 #include "treesne/treesne.hpp"
 
 namespace {

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "treesne/io.hpp"
+#include "treesne/io/io.hpp"
 #include "treesne/treesne.hpp"
 
 namespace {

@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "treesne/neighbors.hpp"
-#include "treesne/parallel.hpp"
-#include "treesne/types.hpp"
+#include "treesne/knn/neighbors.hpp"
+#include "treesne/core/parallel.hpp"
+#include "treesne/core/types.hpp"
 
 namespace treesne::bench {
 

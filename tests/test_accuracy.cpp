@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "test_helpers.hpp"
-#include "treesne/accuracy.hpp"
-#include "treesne/errors.hpp"
-#include "treesne/plot.hpp"
+#include "treesne/eval/accuracy.hpp"
+#include "treesne/core/errors.hpp"
+#include "treesne/plot/plot.hpp"
 #include "treesne/treesne.hpp"
 
 using namespace treesne;

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "test_helpers.hpp"
-#include "treesne/parallel.hpp"
+#include "treesne/core/parallel.hpp"
 #include "treesne/treesne.hpp"
 
 using namespace treesne;

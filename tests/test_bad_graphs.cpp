@@ -19,8 +19,8 @@
 #include <sys/wait.h>
 
 #include "test_helpers.hpp"
-#include "treesne/io.hpp"
-#include "treesne/precomputed.hpp"
+#include "treesne/io/io.hpp"
+#include "treesne/affinities/precomputed.hpp"
 #include "treesne/treesne.hpp"
 
 using namespace treesne;

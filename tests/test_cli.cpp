@@ -14,9 +14,9 @@
 #include <vector>
 
 #include "test_helpers.hpp"
-#include "treesne/accuracy.hpp"
-#include "treesne/errors.hpp"
-#include "treesne/options.hpp"
+#include "treesne/eval/accuracy.hpp"
+#include "treesne/core/errors.hpp"
+#include "treesne/core/options.hpp"
 
 #ifdef TREESNE_HAVE_CLI_LIB
 #include <filesystem>
@@ -689,8 +689,8 @@ TEST_CASE("cli help: every option and its default") {
 #include <sstream>
 #include <thread>
 
-#include "treesne/checkpoint.hpp"
-#include "treesne/io.hpp"
+#include "treesne/io/checkpoint.hpp"
+#include "treesne/io/io.hpp"
 #include "treesne/version.hpp"
 
 namespace treesne {

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "test_helpers.hpp"
-#include "treesne/io.hpp"
+#include "treesne/io/io.hpp"
 
 namespace {
 

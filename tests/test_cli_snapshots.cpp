@@ -20,10 +20,10 @@
 #include <vector>
 
 #include "test_helpers.hpp"
-#include "treesne/errors.hpp"
-#include "treesne/io.hpp"
-#include "treesne/options.hpp"
-#include "treesne/plot.hpp"
+#include "treesne/core/errors.hpp"
+#include "treesne/io/io.hpp"
+#include "treesne/core/options.hpp"
+#include "treesne/plot/plot.hpp"
 
 namespace {
 

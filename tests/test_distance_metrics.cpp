@@ -14,10 +14,10 @@
 #include <vector>
 
 #include "test_helpers.hpp"
-#include "treesne/errors.hpp"
-#include "treesne/metrics.hpp"
-#include "treesne/neighbors.hpp"
-#include "treesne/options.hpp"
+#include "treesne/core/errors.hpp"
+#include "treesne/eval/metrics.hpp"
+#include "treesne/knn/neighbors.hpp"
+#include "treesne/core/options.hpp"
 
 using namespace treesne;
 using treesne::testing::random_matrix;

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "test_helpers.hpp"
-#include "treesne/accuracy.hpp"
-#include "treesne/gradient.hpp"
+#include "treesne/eval/accuracy.hpp"
+#include "treesne/tree/gradient.hpp"
 #include "treesne/treesne.hpp"
 
 using namespace treesne;

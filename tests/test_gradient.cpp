@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "test_helpers.hpp"
-#include "treesne/gradient.hpp"
+#include "treesne/tree/gradient.hpp"
 #include "treesne/treesne.hpp"
 
 using namespace treesne;

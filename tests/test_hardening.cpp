@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "test_helpers.hpp"
-#include "treesne/checkpoint.hpp"
-#include "treesne/memory.hpp"
+#include "treesne/io/checkpoint.hpp"
+#include "treesne/api/memory.hpp"
 #include "treesne/treesne.hpp"
 
 using namespace treesne;

@@ -14,8 +14,8 @@
 #include <system_error>
 #include <vector>
 
-#include "treesne/affinities.hpp"
-#include "treesne/types.hpp"
+#include "treesne/affinities/affinities.hpp"
+#include "treesne/core/types.hpp"
 
 namespace treesne::testing {
 

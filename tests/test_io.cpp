@@ -22,9 +22,9 @@
 #include <vector>
 
 #include "test_helpers.hpp"
-#include "treesne/checkpoint.hpp"
-#include "treesne/errors.hpp"
-#include "treesne/io.hpp"
+#include "treesne/io/checkpoint.hpp"
+#include "treesne/core/errors.hpp"
+#include "treesne/io/io.hpp"
 
 namespace fs = std::filesystem;
 using treesne::IoError;

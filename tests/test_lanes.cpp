@@ -1,4 +1,4 @@
-// The vectorised logarithm of the interaction kernels (src/lanes.hpp, internal) against std::log.
+// The vectorised logarithm of the interaction kernels (src/core/lanes.hpp, internal) against std::log.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -6,7 +6,7 @@
 #include <cstring>
 #include <limits>
 
-#include "../src/lanes.hpp"
+#include "../src/core/lanes.hpp"
 
 namespace {
 

@@ -10,10 +10,10 @@
 #include <vector>
 
 #include "test_helpers.hpp"
-#include "treesne/errors.hpp"
-#include "treesne/exact.hpp"
-#include "treesne/metrics.hpp"
-#include "treesne/neighbors.hpp"
+#include "treesne/core/errors.hpp"
+#include "treesne/tree/exact.hpp"
+#include "treesne/eval/metrics.hpp"
+#include "treesne/knn/neighbors.hpp"
 
 using namespace treesne;
 using treesne::testing::clustered;

@@ -13,9 +13,9 @@
 #include <vector>
 
 #include "test_helpers.hpp"
-#include "treesne/errors.hpp"
-#include "treesne/neighbors.hpp"
-#include "treesne/options.hpp"
+#include "treesne/core/errors.hpp"
+#include "treesne/knn/neighbors.hpp"
+#include "treesne/core/options.hpp"
 
 using namespace treesne;
 using treesne::testing::random_matrix;

@@ -7,9 +7,9 @@
 
 #include "test_helpers.hpp"
 
-#include "treesne/exact.hpp"
-#include "treesne/optimizer.hpp"
-#include "treesne/session.hpp"
+#include "treesne/tree/exact.hpp"
+#include "treesne/optimize/optimizer.hpp"
+#include "treesne/optimize/session.hpp"
 
 using treesne::Matrix;
 using treesne::OptimizerOptions;

@@ -1,4 +1,4 @@
-// The parallel primitives (include/treesne/parallel.hpp): every index covered exactly once, whatever the
+// The parallel primitives (include/treesne/core/parallel.hpp): every index covered exactly once, whatever the
 // thread count; exceptions reach the caller.
 #include <doctest/doctest.h>
 
@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "test_helpers.hpp"
-#include "treesne/parallel.hpp"
+#include "treesne/core/parallel.hpp"
 #include "treesne/treesne.hpp"
 
 using treesne::index_t;

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "test_helpers.hpp"
-#include "treesne/errors.hpp"
-#include "treesne/pca.hpp"
+#include "treesne/core/errors.hpp"
+#include "treesne/knn/pca.hpp"
 
 using namespace treesne;
 using treesne::testing::random_matrix;

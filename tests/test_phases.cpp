@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "test_helpers.hpp"
-#include "treesne/checkpoint.hpp"
+#include "treesne/io/checkpoint.hpp"
 #include "treesne/treesne.hpp"
 
 using namespace treesne;

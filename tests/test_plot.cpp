@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "test_helpers.hpp"
-#include "treesne/errors.hpp"
-#include "treesne/plot.hpp"
+#include "treesne/core/errors.hpp"
+#include "treesne/plot/plot.hpp"
 
 namespace fs = std::filesystem;
 using treesne::index_t;

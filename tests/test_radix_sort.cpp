@@ -1,4 +1,4 @@
-// The space tree's stable parallel sort (src/radix_sort.hpp, internal) against std::stable_sort, for
+// The space tree's stable parallel sort (src/core/radix_sort.hpp, internal) against std::stable_sort, for
 // every thread count and run layout: keys with many ties, few distinct digits, skipped passes.
 #include <doctest/doctest.h>
 
@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "../src/radix_sort.hpp"
+#include "../src/core/radix_sort.hpp"
 
 namespace {
 

@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "test_helpers.hpp"
-#include "treesne/checkpoint.hpp"
-#include "treesne/hash.hpp"
+#include "treesne/io/checkpoint.hpp"
+#include "treesne/core/hash.hpp"
 #include "treesne/treesne.hpp"
 
 using namespace treesne;

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "test_helpers.hpp"
-#include "treesne/gradient.hpp"
+#include "treesne/tree/gradient.hpp"
 #include "treesne/treesne.hpp"
 
 using namespace treesne;

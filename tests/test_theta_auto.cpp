@@ -6,9 +6,9 @@
 #include <vector>
 
 #include "test_helpers.hpp"
-#include "treesne/checkpoint.hpp"
-#include "treesne/exact.hpp"
-#include "treesne/space_tree.hpp"
+#include "treesne/io/checkpoint.hpp"
+#include "treesne/tree/exact.hpp"
+#include "treesne/tree/space_tree.hpp"
 #include "treesne/treesne.hpp"
 
 using namespace treesne;

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "test_helpers.hpp"
-#include "treesne/precomputed.hpp"
+#include "treesne/affinities/precomputed.hpp"
 #include "treesne/treesne.hpp"
 
 using namespace treesne;

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "test_helpers.hpp"
-#include "treesne/space_tree.hpp"
-#include "treesne/transform.hpp"
+#include "treesne/tree/space_tree.hpp"
+#include "treesne/api/transform.hpp"
 #include "treesne/treesne.hpp"
 
 using namespace treesne;

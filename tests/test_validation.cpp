@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "treesne/affinities.hpp"
-#include "treesne/errors.hpp"
-#include "treesne/session.hpp"
+#include "treesne/affinities/affinities.hpp"
+#include "treesne/core/errors.hpp"
+#include "treesne/optimize/session.hpp"
 
 using treesne::Affinities;
 using treesne::Matrix;

@@ -16,8 +16,8 @@
 #include <sstream>
 #include <type_traits>
 
-#include "treesne/errors.hpp"
-#include "treesne/io.hpp"
+#include "treesne/core/errors.hpp"
+#include "treesne/io/io.hpp"
 #include "treesne/version.hpp"
 
 namespace po = boost::program_options;

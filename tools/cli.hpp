@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "treesne/accuracy.hpp"
-#include "treesne/options.hpp"
-#include "treesne/transform.hpp"
+#include "treesne/eval/accuracy.hpp"
+#include "treesne/core/options.hpp"
+#include "treesne/api/transform.hpp"
 #include "treesne/treesne.hpp"
 
 namespace treesne::cli {

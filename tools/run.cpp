@@ -18,11 +18,11 @@
 #include "cli.hpp"
 #include "run_common.hpp"
 #include "run_snapshots.hpp"
-#include "treesne/checkpoint.hpp"
-#include "treesne/io.hpp"
-#include "treesne/parallel.hpp"
-#include "treesne/plot.hpp"
-#include "treesne/precomputed.hpp"
+#include "treesne/io/checkpoint.hpp"
+#include "treesne/io/io.hpp"
+#include "treesne/core/parallel.hpp"
+#include "treesne/plot/plot.hpp"
+#include "treesne/affinities/precomputed.hpp"
 #include "treesne/treesne.hpp"
 
 namespace treesne::cli {

@@ -7,10 +7,10 @@
 
 #include "cli.hpp"
 #include "run_common.hpp"
-#include "treesne/accuracy.hpp"
-#include "treesne/io.hpp"
-#include "treesne/parallel.hpp"
-#include "treesne/plot.hpp"
+#include "treesne/eval/accuracy.hpp"
+#include "treesne/io/io.hpp"
+#include "treesne/core/parallel.hpp"
+#include "treesne/plot/plot.hpp"
 
 namespace treesne::cli {
 namespace {

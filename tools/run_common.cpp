@@ -15,7 +15,7 @@
 #include <system_error>
 
 #include "run_snapshots.hpp"
-#include "treesne/parallel.hpp"
+#include "treesne/core/parallel.hpp"
 
 namespace treesne::cli {
 

@@ -17,10 +17,10 @@
 #include <vector>
 
 #include "cli.hpp"
-#include "treesne/errors.hpp"
-#include "treesne/io.hpp"
-#include "treesne/memory.hpp"
-#include "treesne/observer.hpp"
+#include "treesne/core/errors.hpp"
+#include "treesne/io/io.hpp"
+#include "treesne/api/memory.hpp"
+#include "treesne/optimize/observer.hpp"
 
 namespace treesne::cli {
 

@@ -11,8 +11,8 @@
 #include <system_error>
 
 #include "run_common.hpp"
-#include "treesne/errors.hpp"
-#include "treesne/memory.hpp"
+#include "treesne/core/errors.hpp"
+#include "treesne/api/memory.hpp"
 
 namespace treesne::cli {
 namespace {

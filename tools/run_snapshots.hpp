@@ -10,10 +10,10 @@
 
 #include "cli.hpp"
 #include "run_common.hpp"
-#include "treesne/io.hpp"
-#include "treesne/observer.hpp"
-#include "treesne/plot.hpp"
-#include "treesne/session.hpp"
+#include "treesne/io/io.hpp"
+#include "treesne/optimize/observer.hpp"
+#include "treesne/plot/plot.hpp"
+#include "treesne/optimize/session.hpp"
 
 namespace treesne::cli {
 

@@ -12,13 +12,13 @@
 
 #include "cli.hpp"
 #include "run_common.hpp"
-#include "treesne/io.hpp"
-#include "treesne/neighbors.hpp"
-#include "treesne/parallel.hpp"
-#include "treesne/pca.hpp"
-#include "treesne/plot.hpp"
-#include "treesne/scale.hpp"
-#include "treesne/transform.hpp"
+#include "treesne/io/io.hpp"
+#include "treesne/knn/neighbors.hpp"
+#include "treesne/core/parallel.hpp"
+#include "treesne/knn/pca.hpp"
+#include "treesne/plot/plot.hpp"
+#include "treesne/core/scale.hpp"
+#include "treesne/api/transform.hpp"
 
 namespace treesne::cli {
 namespace {

@@ -1,97 +1,32 @@
-// treesne: Barnes-Hut t-SNE. The umbrella header and the one-call facade.
+// treesne: Barnes-Hut t-SNE. The umbrella header: it only includes the engine's public headers (not
+// treesne::io's io/, plot/ and checkpoint headers). docs/ARCHITECTURE.md describes the layers.
 //
 //   treesne::Options options;               // documented defaults
 //   options.affinities.perplexity = 30;
-//   treesne::Result r = treesne::embed(x, options);   // x: N x D ConstMatrixView or Matrix
-//   // r.y is N x options.dims
-//
-// Power users call the stages themselves: nearest_neighbors -> compute_affinities -> initial_embedding
-// -> Session(P, Y0, options).run(until, observer).
+//   treesne::Result r = treesne::embed(x, options);   // x: N x D ConstMatrixView or Matrix (api/embed.hpp)
 #pragma once
 
-#include <atomic>
-#include <functional>
-#include <optional>
-#include <string>
-
-#include "treesne/affinities.hpp"
-#include "treesne/errors.hpp"
-#include "treesne/exact.hpp"
-#include "treesne/init.hpp"
-#include "treesne/memory.hpp"
-#include "treesne/metrics.hpp"
-#include "treesne/neighbors.hpp"
-#include "treesne/observer.hpp"
-#include "treesne/options.hpp"
-#include "treesne/pca.hpp"
-#include "treesne/scale.hpp"
-#include "treesne/session.hpp"
-#include "treesne/transform.hpp"
-#include "treesne/types.hpp"
+#include "treesne/affinities/affinities.hpp"
+#include "treesne/affinities/precomputed.hpp"
+#include "treesne/api/embed.hpp"
+#include "treesne/api/memory.hpp"
+#include "treesne/api/transform.hpp"
+#include "treesne/core/errors.hpp"
+#include "treesne/core/hash.hpp"
+#include "treesne/core/options.hpp"
+#include "treesne/core/parallel.hpp"
+#include "treesne/core/scale.hpp"
+#include "treesne/core/types.hpp"
+#include "treesne/eval/accuracy.hpp"
+#include "treesne/eval/metrics.hpp"
+#include "treesne/knn/graph.hpp"
+#include "treesne/knn/neighbors.hpp"
+#include "treesne/knn/pca.hpp"
+#include "treesne/optimize/init.hpp"
+#include "treesne/optimize/observer.hpp"
+#include "treesne/optimize/optimizer.hpp"
+#include "treesne/optimize/session.hpp"
+#include "treesne/tree/exact.hpp"
+#include "treesne/tree/gradient.hpp"
+#include "treesne/tree/space_tree.hpp"
 #include "treesne/version.hpp"
-
-namespace treesne {
-
-/// Wall time of each stage, in seconds.
-struct Timings {
-    double pca = 0, neighbors = 0, affinities = 0, init = 0, optimize = 0, total = 0;
-    IterationSeconds iteration;  ///< the optimisation's time per stage of an iteration
-};
-
-/// What embed() returns.
-struct Result {
-    Matrix y;                ///< N x dims embedding
-    double kl = 0;           ///< final KL (Barnes-Hut estimate, or exact for the exact methods)
-    index_t iterations = 0;  ///< iterations done
-    RunStatus status = RunStatus::completed;
-    KnnBackend backend = KnnBackend::automatic;  ///< backend actually used
-    double learning_rate = 0;                    ///< learning rate actually used
-    Affinities affinities;                       ///< sparse P if Callbacks::keep_affinities (barnes_hut only)
-    std::vector<CostPoint> history;              ///< every report of the optimisation (Session::history)
-    Timings timings;
-};
-
-/// Optional hooks of embed().
-struct Callbacks {
-    Observer observer;                                                         ///< iteration reports
-    std::function<void(const std::string& stage, double seconds)> stage_done;  ///< after each stage
-    std::function<void(const std::string& stage)> stage_start;                 ///< before each stage
-    /// During a long stage (today the neighbour search), from the calling thread: the fraction done.
-    std::function<void(const std::string& stage, double fraction)> stage_progress;
-    const std::atomic<bool>* cancel = nullptr;  ///< set to stop after an iteration
-    bool keep_affinities = false;  ///< copy sparse P into Result::affinities (costs its memory twice)
-
-    /// Called with the optimiser state after every iteration that is a multiple of checkpoint_every and
-    /// after the last one (not when the run is cancelled or stopped). The run goes in segments between
-    /// these points, which gives exactly the result of one uninterrupted run (Session guarantees it).
-    std::function<void(const OptimizerState&)> checkpoint;
-    /// Iterations between checkpoint calls (> 0).
-    index_t checkpoint_every = 100;
-    /// Continue from this state (a checkpoint of a run with the same data and options) instead of
-    /// initialising: P is computed again from x, then the optimisation goes on from state.iteration to
-    /// options.optimizer.iterations, bit-identical to the run that saved it (none when the state is already
-    /// there or beyond). Must be N x options.dims. A state that records an affinities fingerprint (those
-    /// embed() passes to `checkpoint` do) is refused with InvalidArgument unless this run's P is the same.
-    const OptimizerState* resume_from = nullptr;
-    /// Bytes of memory the run may use; nullopt = what the machine has now (available_memory()). embed()
-    /// refuses with a NumericalError, before its large allocations, when estimate_memory() exceeds it;
-    /// +infinity turns the check off.
-    std::optional<double> memory_limit_bytes;
-};
-
-/// Embeds the rows of x (N x D, finite) following options: optional PCA, neighbours, affinities,
-/// initialisation, optimisation. Throws InvalidArgument for bad options, too few points or non-finite
-/// input, and NumericalError when the run would need more memory than is available (estimate_memory).
-/// Duplicate and constant points are fine. Inputs whose largest |value| lies outside [2^-100, 2^100] are
-/// first multiplied by a power of two (a copy; exact, so the neighbours and P are those of the original
-/// data) so that squared distances neither overflow nor underflow.
-Result embed(ConstMatrixView x, const Options& options, const Callbacks& callbacks);
-/// The same, taking the input over: it is freed (with its PCA copy) once the neighbours and the initial
-/// embedding are computed, before P is built, which lowers the peak memory by N x D doubles.
-Result embed(Matrix&& x, const Options& options, const Callbacks& callbacks);
-Result embed(ConstMatrixView x, const Options& options, const Observer& observer = {});
-
-/// Throws InvalidArgument naming the first non-finite entry (row, column) of x.
-void require_finite(ConstMatrixView x, const char* what = "input");
-
-}  // namespace treesne

@@ -16,9 +16,9 @@
 #include <utility>
 #include <vector>
 
-#include "treesne/accuracy.hpp"
-#include "treesne/exact.hpp"
-#include "treesne/precomputed.hpp"
+#include "treesne/eval/accuracy.hpp"
+#include "treesne/tree/exact.hpp"
+#include "treesne/affinities/precomputed.hpp"
 #include "treesne/treesne.hpp"
 
 namespace py = pybind11;

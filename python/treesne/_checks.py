@@ -47,7 +47,7 @@ def as_matrix(X, name="X"):
 
 
 def require_finite(a, name):
-    """The CLI's message for a non-finite value in a binary file (src/io_binary.cpp), with the argument's
+    """The CLI's message for a non-finite value in a binary file (src/io/binary.cpp), with the argument's
     name for the file's. One sum first: the element scan runs only when the sum is not finite."""
     with np.errstate(over="ignore", invalid="ignore"):
         if a.size == 0 or np.isfinite(a.sum(dtype=np.float64)):
@@ -119,7 +119,7 @@ def optional_count(value, name):
 
 
 def label_codes(labels, n, name="labels"):
-    """Labels as the CLI codes them (src/io_labels.cpp): numbers by ascending value, names in order of
+    """Labels as the CLI codes them (src/io/labels.cpp): numbers by ascending value, names in order of
     first appearance; so the k-NN accuracy breaks ties exactly as `treesne evaluate` does."""
     if labels is None:
         return None

@@ -1,6 +1,6 @@
 // Embeds three small clusters through the installed library and checks they come out separated.
 #include <cstdio>
-#include <treesne/io.hpp>
+#include <treesne/io/io.hpp>
 #include <treesne/treesne.hpp>
 
 int main() {

@@ -12,8 +12,8 @@
 #include <cstring>
 #include <string>
 
-#include "treesne/errors.hpp"
-#include "treesne/io.hpp"
+#include "treesne/core/errors.hpp"
+#include "treesne/io/io.hpp"
 
 namespace treesne_fuzz {
 

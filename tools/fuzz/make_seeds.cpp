@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "treesne/io.hpp"
+#include "treesne/io/io.hpp"
 
 namespace fs = std::filesystem;
 

@@ -1,0 +1,101 @@
+// Input affinities: per-point Gaussian calibration to a perplexity, then symmetrisation.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "treesne/knn/neighbors.hpp"
+#include "treesne/core/options.hpp"
+#include "treesne/core/types.hpp"
+
+namespace treesne {
+
+/// Sparse matrix in CSR form with 64-bit row offsets, 32-bit columns and single-precision values: P's
+/// entries need no more than float's 24 bits (the perplexity search itself stops at an entropy tolerance
+/// of 1e-5), and 8 bytes an entry instead of 12 are a third less memory and memory traffic in the
+/// attractive forces; all arithmetic on them is in double.
+struct SparseMatrix {
+    index_t n = 0;                 ///< rows = columns
+    std::vector<index_t> offsets;  ///< n+1 row offsets
+    std::vector<point_t> columns;  ///< column of each entry, increasing within a row
+    std::vector<float> values;     ///< value of each entry
+
+    index_t nnz() const { return static_cast<index_t>(values.size()); }
+};
+
+/// Joint affinities P of t-SNE. Invariants: symmetric, non-negative, zero diagonal, sums to 1,
+/// columns increasing within each row.
+using Affinities = SparseMatrix;
+
+/// Conditional probabilities p_{j|i} over a neighbour graph, in the graph's layout (n*k values, rows sum
+/// to 1). Each row's precision beta_i is found by safeguarded Newton steps so that the Shannon entropy (nats)
+/// of P_i equals log(perplexity) within options.entropy_tolerance. Robust to duplicate points (zero
+/// distances) and rows whose distances are all equal (then the row is uniform). If betas is given it receives
+/// beta_i (in the graph's unit, NeighborGraph::scale_exponent). The graph may also be one of other points'
+/// neighbours (nearest_neighbors_of; transform): each row is calibrated alone, and only the distances
+/// are read (n*k of them, as many as indices). AffinityKind::sigma puts all of a row's weight on its
+/// nearest neighbour(s) when sigma is too narrow for exp() to tell the others from 0, and weighs a row
+/// uniformly when sigma is too wide to tell them apart. Throws, naming the lowest such row,
+/// NumericalError for an infinite distance (an overflowed square) and InvalidArgument for a NaN or
+/// negative one. Computed in double, stored in float.
+std::vector<float> conditional_probabilities(const NeighborGraph& graph, const AffinityOptions& options,
+                                             int threads, std::vector<double>* betas = nullptr);
+
+/// P = (P_{j|i} + P_{i|j}) / (2N) from the conditional probabilities on a graph. Takes both by value
+/// (move them in to save their memory: beyond them and P it needs 4 bytes a point per block, see
+/// symmetrize_blocks; the graph's distances are not used, and freed at once). The same P bit for bit for
+/// any thread count. Checks what it reads as it reads it (at no measurable cost): 1 <= k <= n - 1, n*k
+/// indices and values; each index in [0, n), not its row's point, distinct within its row; each
+/// conditional finite and >= +0 (not -0). Throws InvalidArgument naming the lowest row's defect
+/// otherwise. The rows are expected to sum to 1 (then P does), as conditional_probabilities' do.
+Affinities symmetrize(NeighborGraph graph, std::vector<float> conditional, int threads);
+
+namespace detail {
+/// Sorts each row of the graph by column (rows already sorted are left as they are), carrying the
+/// conditional values (graph.n * graph.k of them) along. Parallel over rows. Throws InvalidArgument
+/// unless there are n*k indices and as many values (their values are not checked).
+void sort_rows_by_column(NeighborGraph& graph, std::vector<float>& conditional, int threads);
+}  // namespace detail
+
+/// symmetrize() counts the one-sided entries per block of source rows, one block per thread, at most
+/// this many (each block holds a 4-byte counter per point).
+inline constexpr int symmetrize_max_blocks = 16;
+/// The blocks symmetrize() uses for n points on `threads` threads (0 = all): min(threads, 16), >= 1.
+index_t symmetrize_blocks(index_t n, int threads);
+
+/// What is wrong with p's CSR layout, in one line, or "" when nothing is: n+1 row offsets running from 0
+/// to nnz without decreasing, as many columns as values. An empty default-constructed matrix is sound.
+/// O(n) time.
+std::string csr_defect(const SparseMatrix& p);
+
+/// What is wrong with p as t-SNE's joint affinities, in one line, or "" when nothing is: CSR shape
+/// (n >= 2, n+1 offsets from 0 to nnz, non-decreasing), columns in range, strictly increasing within a
+/// row and off the diagonal, values finite and non-negative, symmetric (pattern and values, to 1e-6
+/// relative), summing to 1 (within 1e-6). O(nnz log k) time.
+std::string affinities_defect(const Affinities& p, int threads = 0);
+
+/// Throws InvalidArgument("affinities: ...") naming the first defect affinities_defect() finds.
+void validate_affinities(const Affinities& p, int threads = 0);
+
+/// The whole stage: conditional_probabilities then symmetrize. Move the graph in to free it on the way
+/// (its distances before P is allocated). The graph is validated first (validate_neighbor_graph, and
+/// distances are required); a defect throws InvalidArgument naming it.
+Affinities compute_affinities(NeighborGraph graph, const AffinityOptions& options, int threads);
+
+/// Dense conditional probabilities p_{j|i} (N x N, zero diagonal), for the exact methods: row i over all
+/// N-1 other points, or over its k nearest when options.k is set (and for AffinityKind::uniform, with k
+/// from neighbor_count(options, N)), by neighbors.metric (squared, as NeighborGraph holds it) and every
+/// kind of options (perplexity, multiscale, sigma, uniform): the rows conditional_probabilities() makes
+/// from nearest_neighbors(x, k, neighbors) (the exact brute scan when every point is a neighbour), so
+/// with k set they equal the Barnes-Hut P's rows, in float like them. O(N^2) memory: refuses N whose
+/// matrices would not fit (see require_dense_fits). threads: 0 = all; the result does not depend on it.
+Matrix dense_conditional_probabilities(ConstMatrixView x, const AffinityOptions& options, int threads,
+                                       const NeighborOptions& neighbors = {});
+
+/// Dense joint P = (P_{j|i} + P_{i|j}) / (2N) from dense conditionals. threads: 0 = all.
+Matrix dense_joint_probabilities(const Matrix& conditional, int threads = 0);
+
+/// Throws NumericalError when `count` dense N x N double matrices would not fit in available memory.
+void require_dense_fits(index_t n, int count, const char* what);
+
+}  // namespace treesne

@@ -1,0 +1,28 @@
+// Principal component analysis (Eigen), for preprocessing X and for the PCA initialisation.
+#pragma once
+
+#include <vector>
+
+#include "treesne/core/types.hpp"
+
+namespace treesne {
+
+struct PcaResult {
+    Matrix projected;              ///< N x k scores (centred data times components)
+    Matrix components;             ///< k x D unit principal axes, largest variance first
+    std::vector<double> mean;      ///< D column means
+    std::vector<double> variance;  ///< k variances along the axes
+};
+
+/// Top-k principal components of x through the D x D covariance (O(N D^2 + D^3)). The covariance is
+/// accumulated over fixed row blocks added in order, so the result does not depend on threads. Each
+/// axis' sign is fixed so that its largest-magnitude entry is positive.
+PcaResult pca(ConstMatrixView x, index_t k, int threads);
+
+/// Scores of other data on a fitted PCA's axes: (x - fit.mean) fit.components^T, M x k (transform: the
+/// new points in the reference's PCA space). The same arithmetic as pca()'s own scores, so projecting the
+/// fitted data gives fit.projected bit for bit; the result does not depend on threads. Throws
+/// InvalidArgument unless x has the fitted data's D columns.
+Matrix pca_project(const PcaResult& fit, ConstMatrixView x, int threads);
+
+}  // namespace treesne

@@ -1,0 +1,54 @@
+// Barnes-Hut t-SNE gradient: attraction over sparse P, repulsion and Z through a SpaceTree.
+#pragma once
+
+#include "treesne/affinities/affinities.hpp"
+#include "treesne/tree/space_tree.hpp"
+#include "treesne/core/types.hpp"
+
+namespace treesne {
+
+/// Attractive forces F_i = sum_j p_ij (1+|y_i-y_j|^2/dof)^-1 (y_i - y_j) over P's entries, into out
+/// (N x Dim): the weight w^(1/dof) of the kernel w = (1+d^2/dof)^-dof (see StudentKernel; dof 1 is
+/// t-SNE's). Throws InvalidArgument if the shapes of P, y and out differ, Dim is not 1, 2 or 3 or dof is
+/// not finite and > 0.
+void attractive_forces(const SparseMatrix& p, ConstMatrixView y, MatrixView out, int threads,
+                       double dof = 1.0);
+
+/// Estimate of KL(P||Q) over P's entries with a given normaliser Z: sum p_ij log(p_ij Z / w_ij) with
+/// w_ij = (1+|y_i-y_j|^2/dof)^-dof (dof 1: sum p_ij log(p_ij Z (1+|y_i-y_j|^2))).
+/// Exact when Z is exact, since q_ij for pairs outside P does not enter the sum (exact_tsne_kl_sparse is
+/// this with the exact O(N^2) Z); with Barnes-Hut's Z its error is log(Z_bh / Z), as P sums to 1.
+/// Added in a fixed order: the same bit for bit for any thread count. Throws InvalidArgument if P and y
+/// differ in their number of points or dof is not finite and > 0.
+double sparse_kl(const SparseMatrix& p, ConstMatrixView y, double z, int threads, double dof = 1.0);
+
+/// Wall seconds of the stages of barnes_hut_gradient, added to by each call that is given one.
+struct GradientSeconds {
+    double tree = 0;        ///< building the 2^Dim-tree
+    double repulsion = 0;   ///< the Barnes-Hut walk: repulsive forces and Z
+    double attraction = 0;  ///< attractive forces over P, combined with the repulsion into the gradient
+    double kl = 0;          ///< the KL estimate, when asked for
+};
+
+/// Buffers barnes_hut_gradient reuses from call to call (optional: without one it allocates them).
+struct GradientWorkspace {
+    Matrix attraction;  ///< N x Dim attractive forces, when they are computed beside the tree build
+};
+
+/// Up to this many threads, barnes_hut_gradient builds the tree on one thread while the others start
+/// on the attraction (parallel_beside): the serial build costs less than the parallel one's
+/// synchronisation on a few cores. Beyond it the build is parallel and the attraction follows it.
+inline constexpr int tree_beside_max_threads = 4;
+
+/// Full Barnes-Hut gradient dC/dy_i = 4 (exaggeration * F_attr_i - F_rep_i / Z) into grad, rebuilding
+/// the tree over y, under the kernel of the tree's dof() (SpaceTree::set_dof; the attraction and the KL
+/// use the same). If kl is non-null it receives the KL estimate of the unexaggerated P. Returns Z. The
+/// result is the same bit for bit for any thread count and either schedule. With the tree built beside
+/// the attraction, `seconds` counts the build as tree and the rest of that phase as attraction.
+/// Throws InvalidArgument if P, y and grad are not N x N, N x Dim and N x Dim.
+template <int Dim>
+double barnes_hut_gradient(const SparseMatrix& p, ConstMatrixView y, SpaceTree<Dim>& tree, double theta,
+                           double exaggeration, MatrixView grad, int threads, double* kl = nullptr,
+                           GradientSeconds* seconds = nullptr, GradientWorkspace* work = nullptr);
+
+}  // namespace treesne

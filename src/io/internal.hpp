@@ -1,0 +1,367 @@
+// Private to the readers and writers (src/io*.cpp, src/io/atomic_file.cpp): what the formats share. Not
+// installed, not part of the API.
+//
+// Every reader first decides the format from the name and the first bytes of the content (inflated, for
+// gzip), then reads the rest into memory and parses that buffer in one pass: no per-line or per-cell
+// allocation, so a 60,000 x 784 Fashion-MNIST file or a 70,000 x 50 CSV reads in a fraction of a second.
+// What is read is bounded before it is read: a binary format no further than its header promises (one
+// byte more shows a file too long), text no further than the memory limit, with NUL bytes, invalid UTF-8
+// and over-long lines refused as they arrive, so /dev/zero or a decompression bomb fails in a moment.
+// Sizes declared inside binary files are checked with overflow-safe arithmetic before anything is
+// allocated: a corrupt header cannot make us reserve terabytes. Binary formats are little-endian (IDX is
+// big-endian by definition); the host must be too.
+#pragma once
+
+#include <cerrno>
+#include <charconv>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "treesne/core/errors.hpp"
+#include "treesne/io/io.hpp"
+#include "treesne/core/types.hpp"
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "treesne's binary readers and writers assume a little-endian host"
+#endif
+
+namespace treesne::io::detail {
+
+using Bytes = std::vector<char>;
+
+template <class... Parts>
+[[noreturn]] void fail(std::string_view file, const Parts&... parts) {
+    throw IoError(concat(file, ": ", parts...));
+}
+
+// --- small string helpers (io.cpp) ----------------------------------------------------------------
+
+/// The name used in messages: the path as given, or "standard input" for "-".
+std::string display_name(const std::string& path);
+std::string to_lower(std::string_view s);
+bool ends_with(std::string_view s, std::string_view suffix);
+/// Lower-case extension of the last path component, with its dot ("" when there is none).
+std::string extension_of(std::string_view path);
+
+inline bool is_space(char c) {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+std::string_view trim(std::string_view s);
+
+/// A cell as it may appear in a message: at most 40 bytes (cut at a character boundary), control
+/// characters escaped, so the message stays on one line.
+std::string shown(std::string_view cell);
+
+inline std::uint32_t load_le32(const char* p) {
+    const auto* u = reinterpret_cast<const unsigned char*>(p);
+    return std::uint32_t{u[0]} | std::uint32_t{u[1]} << 8 | std::uint32_t{u[2]} << 16 |
+           std::uint32_t{u[3]} << 24;
+}
+
+inline std::uint32_t load_be32(const char* p) {
+    const auto* u = reinterpret_cast<const unsigned char*>(p);
+    return std::uint32_t{u[0]} << 24 | std::uint32_t{u[1]} << 16 | std::uint32_t{u[2]} << 8 |
+           std::uint32_t{u[3]};
+}
+
+/// Runs a reader, reporting a failed allocation as an IoError about the file: input too large for memory
+/// is a property of the input, and the caller should see which file and why.
+template <class Fn>
+auto with_memory_check(const std::string& path, Fn&& fn) {
+    try {
+        return fn();
+    } catch (const std::bad_alloc&) {
+        fail(display_name(path), "not enough memory to read it");
+    }
+}
+
+// --- input: files, standard input and gzip (io/gzip.cpp) ------------------------------------------
+
+/// A file ("-": standard input) as a stream of content bytes, inflated as it is read when it is
+/// gzip-compressed (recognised by its magic, whatever its name). Counts what it reads into a ReadStats.
+class Source {
+  public:
+    /// Opens the file and reads its first bytes. Throws IoError naming it when the name is empty, the
+    /// path is a directory or it cannot be opened ("cannot open: <strerror>").
+    Source(const std::string& path, ReadStats* stats);
+    ~Source();
+    Source(const Source&) = delete;
+    Source& operator=(const Source&) = delete;
+
+    /// Appends up to n content bytes to out; returns how many, 0 only at the end of the content. Throws
+    /// IoError for a read error, broken gzip data and gzip content past 16 GiB.
+    std::size_t read(Bytes& out, std::size_t n);
+    bool gzip() const;
+    /// The size in bytes of an uncompressed regular file (what its content will be), else 0.
+    std::uint64_t known_size() const;
+    /// The likely size of the content, to reserve for it: known_size(), or for a gzip regular file the
+    /// size its trailer records (bounded: see io/gzip.cpp); 0 when unknown.
+    std::uint64_t size_hint() const;
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+/// Appends content from src to out until out holds `want` bytes or the content ends; returns whether it
+/// holds them. Reads in growing chunks, never past `want`.
+bool fill(Source& src, Bytes& out, std::uint64_t want);
+
+/// A file's content (inflated if it was gzip) and the name that decides its format (".gz" removed).
+struct Loaded {
+    Bytes bytes;
+    std::string name;   ///< for messages
+    std::string inner;  ///< for format dispatch
+    /// Bytes the read may hold, the content and what is parsed from it together (ReadLimits, resolved:
+    /// never 0; the largest uint64 where there is no bound).
+    std::uint64_t max_bytes = 0;
+};
+
+/// What load() reads: a data matrix or labels (any format), Matrix Market affinities (text whose banner
+/// is checked on the first bytes), or lines of text.
+enum class Expect { data, affinities, text };
+
+/// Reads a file within limits: its first bytes, which decide the format (or, for affinities, must hold
+/// the Matrix Market banner), then as much more as the format's header promises, or, for text, up to the
+/// limits, refusing NUL bytes, invalid UTF-8 and lines without an end as they arrive.
+Loaded load(const std::string& path, Expect expect, const ReadLimits& limits, ReadStats* stats);
+
+/// Throws IoError naming the file unless `bytes` plus `values` doubles fit in in.max_bytes; `what` says
+/// what they hold ("its 70000 x 784 values").
+void check_fits(const Loaded& in, std::uint64_t bytes, std::uint64_t values, const std::string& what);
+
+// --- format dispatch (io.cpp) ---------------------------------------------------------------------
+
+enum class Format { text, npy, idx, dat };
+
+/// The format of loaded content, from its name first, then its first bytes; text when nothing else fits.
+Format detect_format(const Loaded& in);
+Matrix parse_matrix(const Loaded& in);
+
+// --- delimited text (io/text.cpp) -----------------------------------------------------------------
+
+/// Checks text as it arrives, chunk by chunk: refuses NUL bytes and invalid UTF-8 (most likely a binary
+/// file whose format we did not recognise) and lines longer than max_line bytes (no line end: a binary
+/// stream, an endless line), each with the file's name and the offset or line.
+class TextCheck {
+  public:
+    TextCheck(const std::string& name, std::uint64_t max_line) : name_(name), max_line_(max_line) {}
+    /// Checks the bytes of text not checked yet; `last`: no more will come.
+    void check(const Bytes& text, bool last);
+
+  private:
+    const std::string& name_;
+    std::uint64_t max_line_;
+    std::size_t utf8_done_ = 0;   // bytes valid as UTF-8 so far (a sequence cut by the chunk waits)
+    std::size_t lines_done_ = 0;  // bytes whose line ends were scanned
+    std::size_t line_start_ = 0;  // where the current line starts
+    index_t line_ = 1;            // its number
+};
+
+/// The text of content that load() has checked (TextCheck), without a leading byte-order mark.
+std::string_view text_of(const Bytes& bytes);
+
+/// Splits text into lines ("\n" or "\r\n"), counting them from 1.
+class Lines {
+  public:
+    explicit Lines(std::string_view text) : p_(text.data()), end_(text.data() + text.size()) {}
+    bool next(std::string_view& line) {
+        if (p_ == end_) return false;
+        const auto* nl = static_cast<const char*>(std::memchr(p_, '\n', static_cast<std::size_t>(end_ - p_)));
+        const char* stop = nl ? nl : end_;
+        const char* e = stop;
+        if (e > p_ && e[-1] == '\r') --e;
+        line = std::string_view(p_, static_cast<std::size_t>(e - p_));
+        p_ = nl ? nl + 1 : end_;
+        ++number_;
+        return true;
+    }
+    index_t number() const { return number_; }
+    std::size_t remaining() const { return static_cast<std::size_t>(end_ - p_); }
+
+  private:
+    const char* p_;
+    const char* end_;
+    index_t number_ = 0;
+};
+
+enum class Num { ok, empty, not_number, not_finite, overflow };
+
+/// Parses a whole cell as a finite double: "1e5", "-.5", "+3" are numbers; "nan", "inf" and values that
+/// overflow to infinity are not finite; underflow gives zero or a subnormal, as strtod does.
+Num parse_number(std::string_view s, double& out);
+
+inline std::string_view unquote(std::string_view cell) {
+    if (cell.size() >= 2 && cell.front() == '"' && cell.back() == '"') return cell.substr(1, cell.size() - 2);
+    return cell;
+}
+
+/// Calls fn(cell, column) for each trimmed, unquoted cell (columns from 1); returns the number of cells.
+/// A delimiter of ' ' splits at runs of whitespace.
+template <class Fn>
+index_t for_each_cell(std::string_view line, char delim, Fn&& fn) {
+    index_t column = 0;
+    const char* p = line.data();
+    const char* end = p + line.size();
+    if (delim == ' ') {
+        for (;;) {
+            while (p < end && is_space(*p)) ++p;
+            if (p == end) break;
+            const char* start = p;
+            while (p < end && !is_space(*p)) ++p;
+            fn(unquote(std::string_view(start, static_cast<std::size_t>(p - start))), ++column);
+        }
+        return column;
+    }
+    for (;;) {
+        const auto* d = static_cast<const char*>(std::memchr(p, delim, static_cast<std::size_t>(end - p)));
+        const char* stop = d ? d : end;
+        fn(unquote(trim(std::string_view(p, static_cast<std::size_t>(stop - p)))), ++column);
+        if (!d) break;
+        p = d + 1;
+    }
+    return column;
+}
+
+/// Throws the IoError for a cell that parse_number refused with `status`.
+[[noreturn]] void fail_cell(const std::string& name, index_t line, index_t column, std::string_view cell,
+                            Num status);
+
+/// Delimited text: one pass over the buffer, values appended to one vector.
+Matrix parse_text_matrix(const Loaded& in);
+
+// --- labels (io/labels.cpp) -----------------------------------------------------------------------
+
+/// One label per line: numbers (codes in numeric order) or names (codes in order of first appearance).
+Labels parse_text_labels(const Loaded& in);
+/// Labels from a one-column matrix of integers.
+Labels labels_from_matrix(const std::string& name, const Matrix& m);
+
+// --- binary matrices (io/binary.cpp, io/npy.cpp, io/idx.cpp, io/dat.cpp) ---------------------------
+
+enum class Elem { u8, i8, i16, u16, i32, u32, i64, u64, f32, f64 };
+
+std::size_t elem_size(Elem e);
+
+/// Converts rows x cols packed elements to a Matrix of doubles, refusing NaN and Inf. Instantiated for
+/// little-endian (false) and big-endian (true) data.
+template <bool BigEndian>
+Matrix convert(const std::string& name, Elem e, const char* src, index_t rows, index_t cols);
+
+/// rows x cols elements of `size` bytes: refuses 0 rows or columns and products too large to address;
+/// returns the data size in bytes.
+std::uint64_t data_bytes(const std::string& name, std::uint64_t rows, std::uint64_t cols, std::size_t size);
+
+/// rows x cols elements of `size` bytes: checks that the product neither overflows nor exceeds `avail`
+/// bytes, and that there is nothing after the data. Returns the data size in bytes.
+std::uint64_t check_data_size(const std::string& name, std::uint64_t rows, std::uint64_t cols,
+                              std::size_t size, std::uint64_t avail);
+
+Matrix parse_npy(const Loaded& in);
+Matrix parse_idx(const Loaded& in);
+Matrix parse_dat(const Loaded& in);
+
+/// What a binary header promises: the most bytes the file may have, the values it holds, and those
+/// values in words ("the 2 x 3 values it declares"), for messages.
+struct Promise {
+    std::uint64_t bytes = 0;
+    std::uint64_t values = 0;
+    std::string what;
+};
+
+/// How many bytes of a file starting with `head` its header needs: more than head.size() while the
+/// header is incomplete (the loader reads that many, then asks again), at most head.size() when head
+/// holds it or cannot start one (promise() then explains).
+std::size_t npy_header_size(const Bytes& head);
+std::size_t idx_header_size(const Bytes& head);
+constexpr std::size_t dat_header_size = 8;
+
+/// The promise of the header at the start of `head` (all of it present, or the file ended), or an
+/// IoError for a header that is truncated or invalid.
+Promise npy_promise(const std::string& name, const Bytes& head);
+Promise idx_promise(const std::string& name, const Bytes& head);
+Promise dat_promise(const std::string& name, const Bytes& head);
+
+/// The Matrix Market banner on the first line of `head` (a prefix of the file, or all of it), or an
+/// IoError naming the file.
+void check_mtx_banner(const std::string& name, const Bytes& head);
+
+// --- output (atomic_file.cpp and each format's writer) ---------------------------------------------
+
+/// Buffers output for an AtomicFile or, without one, standard output.
+class Output {
+  public:
+    explicit Output(AtomicFile* file) : file_(file) { buf_.reserve(kFlushAt + 4096); }
+    void put(const void* data, std::size_t n) {
+        if (n >= kFlushAt) {  // a large block (a whole binary matrix) goes out without a copy
+            flush();
+            sink(data, n);
+            return;
+        }
+        buf_.append(static_cast<const char*>(data), n);
+        if (buf_.size() >= kFlushAt) flush();
+    }
+    void put(char c) { buf_.push_back(c); }
+    void number(double v) {
+        char tmp[64];
+        const auto r = std::to_chars(tmp, tmp + sizeof tmp, v, std::chars_format::general, 17);
+        put(tmp, static_cast<std::size_t>(r.ptr - tmp));
+    }
+    /// A float with 9 significant digits: enough to read back the same float.
+    void number(float v) {
+        char tmp[64];
+        const auto r = std::to_chars(tmp, tmp + sizeof tmp, v, std::chars_format::general, 9);
+        put(tmp, static_cast<std::size_t>(r.ptr - tmp));
+    }
+    template <class T>
+    void binary(T v) {
+        put(&v, sizeof v);
+    }
+    void flush() {
+        sink(buf_.data(), buf_.size());
+        buf_.clear();
+    }
+    void finish() {
+        flush();
+        if (!file_ && std::fflush(stdout) != 0) {
+            throw IoError(concat("cannot write to standard output: ", std::strerror(errno)));
+        }
+    }
+
+  private:
+    void sink(const void* data, std::size_t n) {
+        if (file_) {
+            file_->write(data, n);
+        } else if (n > 0 && std::fwrite(data, 1, n, stdout) != n) {
+            throw IoError(concat("cannot write to standard output: ", std::strerror(errno)));
+        }
+    }
+
+    static constexpr std::size_t kFlushAt = std::size_t{1} << 20;
+    AtomicFile* file_;
+    std::string buf_;
+};
+
+/// Throws the IoError of a writer asked to write a non-finite value; row and column are 1-based.
+[[noreturn]] void fail_non_finite(const std::string& name, double value, index_t row, index_t column);
+/// Throws unless every value of m is finite, naming the first one that is not. Writers call it before
+/// creating any file, so a diverged run leaves nothing behind that treesne's own readers would refuse.
+void check_finite(const std::string& name, ConstMatrixView m);
+[[noreturn]] void fail_unknown_format(const std::string& path);
+
+void write_text(Output& out, ConstMatrixView m, char delim);
+void write_npy(Output& out, ConstMatrixView m);
+/// The .npy 1.0 header of a little-endian float64 C-order array of `shape`: magic, version, length and
+/// the dict, padded with spaces and ended by '\n' to `size` bytes (0 = the next multiple of 64, as numpy
+/// writes it). Throws IoError when the dict does not fit in `size`.
+std::string npy_header(const std::vector<std::uint64_t>& shape, std::size_t size = 0);
+void write_dat(Output& out, ConstMatrixView m);
+
+}  // namespace treesne::io::detail

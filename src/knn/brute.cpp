@@ -1,0 +1,603 @@
+// Brute-force backend: blocked float GEMM for candidate selection, exact double re-ranking (euclidean,
+// and cosine on the unit rows the caller passes: the same search, other reported distances); for
+// manhattan and chebyshev an exact blocked scan (coordinate_search, below).
+//
+// The points are centred, scaled by a power of two, rounded to float and put in a spatial order
+// (recursive median splits), so that consecutive blocks are compact. For a block of queries Q and a block
+// of references R, G = -2 Q R^T is one float GEMM (Eigen), and the float estimate of |q - r|^2 is
+// |q|^2 + (|r|^2 + G_qr). Each query keeps the k + m references with the smallest estimates (self
+// skipped); references are visited from the queries' own block outwards, so the selection threshold
+// drops after the first blocks and the rest is a vectorised comparison. Then the candidates' distances
+// are recomputed exactly with squared_distance() and sorted by (distance, tie key).
+//
+// Exactness. Let u = 2^-24 and work on the centred data (translation does not change distances, and it
+// shrinks the norms that the float error scales with), scaled so that every |coordinate| < 1 (exact; it
+// keeps float far from overflow and underflow). For a query q and any reference r, the float estimate
+// e(q, r) and the exact squared distance d(q, r) obey, to first order in u,
+//   |e - d| <= u [4 (|q|^2 + |r|^2)            rounding the coordinates to float
+//               + D (|q|^2 + |r|^2)            the dot product (any summation order, FMA or not)
+//               + 3 (|q|^2 + |r|^2)]           rounding |r|^2 and the sum |r|^2 + G_qr
+//          <= (D + 7) u (|q|^2 + |r|^2),
+// while squared_distance() and the centring are within ~(D + 3) 2^-53 of exact. We use the bound
+//   E(q) = 4 (D + 2) u (|q|^2 + max_r |r|^2) + D 2^-100,
+// at least 1.5 times the first-order bound for every D >= 1 (3.5 times at D = 50); the absolute term
+// covers float subnormals and double underflow. Every reference left out of q's candidates has an
+// estimate at least the final selection threshold t (the threshold only ever decreases, and only values
+// >= it are rejected or evicted). So when |q|^2 + t - E(q) > d_k, the exact distance of the k-th best
+// candidate, every point left out has d > d_k strictly and cannot be among the k nearest even with index
+// tie-breaking: the answer is exact. When the test fails (duplicate or equidistant points around the
+// k-th neighbour), the query is rescanned: one float pass over all N points collects every point whose
+// estimate is within d_k + E(q), a superset of the k nearest, and their exact distances settle it. So
+// the result always equals the naive scan bit for bit, whatever the data or the thread count.
+//
+// Queries of other points (knn_brute_queries, for transform): the queries are centred by the reference's
+// mean and scaled with the reference into one frame (the power of two covers both sets, so every
+// |coordinate| < 1 still holds and the bound above applies unchanged), nothing is skipped as self, and
+// each query block visits the reference blocks in order from the first (there is no "own" block; the
+// threshold still drops after the first blocks).
+#define EIGEN_DONT_PARALLELIZE
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "knn/internal.hpp"
+#include "core/lanes.hpp"
+#include "treesne/core/parallel.hpp"
+
+namespace treesne::detail {
+namespace {
+
+using FloatRows = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+// Extra candidates kept beyond k: the gap between the k-th and (k+m)-th float distances must exceed
+// the error bound for a query to be settled without a rescan.
+constexpr index_t extra_candidates = 16;
+// Queries and references per block: the 256 x 512 float block of G (512 KiB) stays in L2 while it is
+// scanned. Measured (N = 30k, D = 50, one thread): 128..512 x 512..2048 all within 8% of each other.
+// Fixed, not derived from the thread count (the answer is exact anyway).
+constexpr index_t query_block = 256;
+constexpr index_t reference_block = 512;
+// Estimates tested at once against a query's threshold before any is appended.
+constexpr index_t chunk = 64;
+// Leaves of the spatial ordering.
+constexpr index_t order_leaf = 32;
+
+// The data prepared for the float pass: centred, scaled by 2^-e, rounded to float, in a spatial order.
+struct FloatData {
+    std::vector<point_t> order;       // position -> original index
+    FloatRows points;                 // N x D, row p is point order[p]
+    std::vector<float> norms;         // |r|^2 of the float rows, rounded to float, by position
+    std::vector<double> norms_exact;  // the same in double
+    double max_norm = 0;              // max_r |r|^2
+    double scale_squared = 1;         // (2^-e)^2: exact distances times this are in float units
+};
+
+// One split of spatial_order: [first, last) cut at its middle along the coordinate of largest range;
+// returns the middle.
+point_t* spatial_split(const FloatRows& p, point_t* first, point_t* last) {
+    const index_t n = last - first;
+    const index_t d = p.cols();
+    std::vector<float> lo(static_cast<std::size_t>(d), std::numeric_limits<float>::infinity());
+    std::vector<float> hi(static_cast<std::size_t>(d), -std::numeric_limits<float>::infinity());
+    for (const point_t* it = first; it != last; ++it) {
+        const float* row = p.data() + static_cast<index_t>(*it) * d;
+        for (index_t j = 0; j < d; ++j) {
+            lo[static_cast<std::size_t>(j)] = std::min(lo[static_cast<std::size_t>(j)], row[j]);
+            hi[static_cast<std::size_t>(j)] = std::max(hi[static_cast<std::size_t>(j)], row[j]);
+        }
+    }
+    index_t dim = 0;
+    for (index_t j = 1; j < d; ++j) {
+        const auto sj = static_cast<std::size_t>(j), sd = static_cast<std::size_t>(dim);
+        if (hi[sj] - lo[sj] > hi[sd] - lo[sd]) dim = j;
+    }
+    point_t* mid = first + n / 2;
+    std::nth_element(first, mid, last, [&](point_t a, point_t b) {
+        const float va = p(a, dim), vb = p(b, dim);
+        return va < vb || (va == vb && a < b);
+    });
+    return mid;
+}
+
+// Recursive median split along the coordinate of largest range, so that consecutive positions are
+// close in space. Only a heuristic for speed: the results do not depend on it.
+void spatial_order(const FloatRows& p, point_t* first, point_t* last) {
+    if (last - first <= order_leaf) return;
+    point_t* mid = spatial_split(p, first, last);
+    spatial_order(p, first, mid);
+    spatial_order(p, mid, last);
+}
+
+// The same order, the levels near the root split in parallel (the segments of a level are
+// independent), then each segment finished on its own: the same splits as the serial recursion.
+void spatial_order(const FloatRows& p, point_t* first, point_t* last, int threads) {
+    using Segment = std::pair<point_t*, point_t*>;
+    std::vector<Segment> segments{{first, last}};
+    const auto wanted = static_cast<std::size_t>(8 * resolve_threads(threads));
+    while (segments.size() < wanted && segments.front().second - segments.front().first > order_leaf) {
+        std::vector<Segment> next(2 * segments.size());
+        parallel_for(
+            static_cast<index_t>(segments.size()), threads,
+            [&](index_t b, index_t e) {
+                for (index_t s = b; s < e; ++s) {
+                    const auto [lo, hi] = segments[static_cast<std::size_t>(s)];
+                    point_t* mid = hi - lo > order_leaf ? spatial_split(p, lo, hi) : hi;
+                    next[static_cast<std::size_t>(2 * s)] = {lo, mid};
+                    next[static_cast<std::size_t>(2 * s + 1)] = {mid, hi};
+                }
+            },
+            1);
+        segments = std::move(next);
+    }
+    parallel_for(
+        static_cast<index_t>(segments.size()), threads,
+        [&](index_t b, index_t e) {
+            for (index_t s = b; s < e; ++s) {
+                const auto [lo, hi] = segments[static_cast<std::size_t>(s)];
+                spatial_order(p, lo, hi);
+            }
+        },
+        1);
+}
+
+// The frame of the float pass: the reference's column means and the power of two that brings every
+// centred coordinate, of the reference and of the queries (if any), below 1 in magnitude.
+struct Frame {
+    std::vector<double> mean;
+    double scale = 1;
+};
+
+// Returns false when the data's range makes the float pass pointless (all points equal, or the
+// coordinates so large or tiny that scaling by a power of two would over- or underflow doubles).
+bool make_frame(ConstMatrixView x, ConstMatrixView queries, Frame& frame) {
+    const index_t n = x.rows, d = x.cols;
+    // Column means, summed in row order (serial: O(N D), negligible next to the search).
+    frame.mean.assign(static_cast<std::size_t>(d), 0.0);
+    for (index_t i = 0; i < n; ++i)
+        for (index_t j = 0; j < d; ++j) frame.mean[static_cast<std::size_t>(j)] += x(i, j);
+    for (double& m : frame.mean) m /= static_cast<double>(n);
+    double max_abs = 0;
+    for (const ConstMatrixView& m : {x, queries})
+        for (index_t i = 0; i < m.rows; ++i)
+            for (index_t j = 0; j < d; ++j)
+                max_abs = std::max(max_abs, std::abs(m(i, j) - frame.mean[static_cast<std::size_t>(j)]));
+    if (!(max_abs > 0) || !std::isfinite(max_abs)) return false;
+    int exponent = 0;
+    std::frexp(max_abs, &exponent);  // max_abs in [2^(e-1), 2^e)
+    if (exponent < -400 || exponent > 400) return false;
+    frame.scale = std::ldexp(1.0, -exponent);
+    return true;
+}
+
+// The rows of x in the frame, rounded to float, in a spatial order, with their norms.
+void to_float(ConstMatrixView x, const Frame& frame, FloatData& out, int threads) {
+    const index_t n = x.rows, d = x.cols;
+    out.scale_squared = frame.scale * frame.scale;
+    FloatRows scaled(n, d);
+    parallel_for(n, threads, [&](index_t begin, index_t end) {
+        for (index_t i = begin; i < end; ++i)
+            for (index_t j = 0; j < d; ++j)
+                scaled(i, j) =
+                    static_cast<float>((x(i, j) - frame.mean[static_cast<std::size_t>(j)]) * frame.scale);
+    });
+    out.order.resize(static_cast<std::size_t>(n));
+    for (index_t i = 0; i < n; ++i) out.order[static_cast<std::size_t>(i)] = static_cast<point_t>(i);
+    spatial_order(scaled, out.order.data(), out.order.data() + n, threads);
+    out.points.resize(n, d);
+    out.norms.resize(static_cast<std::size_t>(n));
+    out.norms_exact.resize(static_cast<std::size_t>(n));
+    parallel_for(n, threads, [&](index_t begin, index_t end) {
+        for (index_t q = begin; q < end; ++q) {
+            out.points.row(q) = scaled.row(out.order[static_cast<std::size_t>(q)]);
+            double norm = 0;
+            for (index_t j = 0; j < d; ++j) norm += static_cast<double>(out.points(q, j)) * out.points(q, j);
+            out.norms[static_cast<std::size_t>(q)] = static_cast<float>(norm);
+            out.norms_exact[static_cast<std::size_t>(q)] = norm;
+        }
+    });
+    out.max_norm = 0;  // a maximum: the same in any order
+    for (const double norm : out.norms_exact) out.max_norm = std::max(out.max_norm, norm);
+}
+
+// A query's candidate buffer holds the best `keep` estimates so far plus room for about `keep` more.
+// Estimates below the query's threshold are appended; when the buffer is full, a selection keeps the
+// best `keep` and lowers the threshold to the largest of them. The threshold never grows, so every
+// estimate rejected or evicted is at least the final threshold. An append per accepted estimate and an
+// O(capacity) selection every ~keep appends is several times cheaper than a heap's sift-down.
+struct Candidate {
+    float estimate;
+    point_t position;
+};
+
+// The search of one set of queries among the reference points: the reference's own points (self
+// skipped), or other points (queries and query_data distinct from x and data).
+class BlockSearch {
+  public:
+    // metric: euclidean, or cosine on unit rows (the same search; only the reported distances differ).
+    BlockSearch(ConstMatrixView x, const FloatData& data, index_t k, Metric metric, NeighborGraph& graph)
+        : BlockSearch(x, data, x, data, true, k, metric, graph) {}
+    BlockSearch(ConstMatrixView x, const FloatData& data, ConstMatrixView queries,
+                const FloatData& query_data, index_t k, NeighborGraph& graph)
+        : BlockSearch(x, data, queries, query_data, false, k, Metric::euclidean, graph) {}
+
+    // Queries at positions [q0, q1). References are visited from the block around the queries outwards:
+    // with the spatial order, the first blocks hold most neighbours, the thresholds drop at once and
+    // the remaining blocks are almost pure vectorised comparisons. Queries of other points start at
+    // the first block.
+    void run(index_t q0, index_t q1) {
+        const index_t rows = q1 - q0;
+        std::fill(count_.begin(), count_.end(), 0);
+        std::fill(threshold_.begin(), threshold_.end(), std::numeric_limits<float>::infinity());
+        const index_t n = x_.rows;
+        const index_t blocks = (n + reference_block - 1) / reference_block;
+        const index_t home = self_ ? ((q0 + q1) / 2) / reference_block : 0;
+        for (index_t step = 0, visited = 0; visited < blocks; ++step) {
+            const index_t b = step % 2 == 0 ? home + step / 2 : home - (step + 1) / 2;
+            if (b < 0 || b >= blocks) continue;
+            ++visited;
+            scan_block(q0, rows, b * reference_block, std::min(n, (b + 1) * reference_block));
+        }
+        for (index_t i = 0; i < rows; ++i) finish(q0 + i, i);
+    }
+
+  private:
+    BlockSearch(ConstMatrixView x, const FloatData& data, ConstMatrixView queries,
+                const FloatData& query_data, bool self, index_t k, Metric metric, NeighborGraph& graph)
+        : x_(x),
+          data_(data),
+          queries_(queries),
+          query_data_(query_data),
+          self_(self),
+          k_(k),
+          metric_(metric),
+          keep_(k + extra_candidates),
+          stride_(2 * keep_ + chunk),
+          graph_(graph) {
+        g_.resize(query_block, reference_block);
+        buffer_.resize(static_cast<std::size_t>(query_block * stride_));
+        count_.resize(static_cast<std::size_t>(query_block));
+        threshold_.resize(static_cast<std::size_t>(query_block));
+    }
+
+    void scan_block(index_t q0, index_t rows, index_t r0, index_t r1) {
+        const index_t cols = r1 - r0;
+        auto g = g_.topLeftCorner(rows, cols);
+        // G = -2 Q R^T: the factor is a power of two, so folding it into the GEMM is exact.
+        g.noalias() =
+            (-2.0f * query_data_.points.middleRows(q0, rows)) * data_.points.middleRows(r0, cols).transpose();
+        const float* norms = data_.norms.data() + r0;
+        for (index_t i = 0; i < rows; ++i) {
+            const auto s = static_cast<std::size_t>(i);
+            const float* row = g_.data() + i * reference_block;
+            // Column of the query itself, if inside this block (never for queries of other points).
+            const index_t self = self_ ? q0 + i - r0 : -1;
+            Candidate* buffer = buffer_.data() + i * stride_;
+            index_t count = count_[s];
+            float threshold = threshold_[s];
+            for (index_t j0 = 0; j0 < cols; j0 += chunk) {
+                const index_t j1 = std::min(cols, j0 + chunk);
+                // Branch-free count of the chunk's estimates below the threshold (vectorises); once
+                // the thresholds have dropped almost every chunk has none.
+                int hits = 0;
+                for (index_t j = j0; j < j1; ++j) hits += norms[j] + row[j] < threshold;
+                if (hits == 0) continue;
+                // Branch-free append: every estimate is written, the count advances for those below.
+                for (index_t j = j0; j < j1; ++j) {
+                    const float estimate = norms[j] + row[j];
+                    buffer[count] = {estimate, static_cast<point_t>(r0 + j)};
+                    count += static_cast<index_t>(estimate < threshold) & static_cast<index_t>(j != self);
+                }
+                if (count >= 2 * keep_) threshold = compact(buffer, count);
+            }
+            count_[s] = count;
+            threshold_[s] = threshold;
+        }
+    }
+
+    // Keeps the best `keep` candidates; returns the largest kept estimate, the new threshold.
+    float compact(Candidate* buffer, index_t& count) const {
+        std::nth_element(buffer, buffer + (keep_ - 1), buffer + count,
+                         [](const Candidate& a, const Candidate& b) { return a.estimate < b.estimate; });
+        count = keep_;
+        return buffer[keep_ - 1].estimate;
+    }
+
+    void finish(index_t position, index_t slot) {
+        const auto s = static_cast<std::size_t>(slot);
+        const index_t query = query_data_.order[static_cast<std::size_t>(position)];
+        const double* q = queries_.row(query);
+        Candidate* buffer = buffer_.data() + slot * stride_;
+        index_t count = count_[s];
+        if (count < keep_) {  // cannot happen with N - 1 > keep and finite data
+            exact_scan(x_, q, query, skip(query), k_, candidates_, graph_, metric_);
+            return;
+        }
+        const float threshold = compact(buffer, count);
+        candidates_.clear();
+        for (index_t j = 0; j < keep_; ++j) {
+            const point_t p = data_.order[buffer[j].position];
+            candidates_.push_back(candidate(query, p, squared_distance(q, x_.row(p), x_.cols)));
+        }
+        std::nth_element(candidates_.begin(), candidates_.begin() + (k_ - 1), candidates_.end());
+        const double kth = candidates_[static_cast<std::size_t>(k_ - 1)].distance;
+        const double qn = query_data_.norms_exact[static_cast<std::size_t>(position)];
+        const double dims = static_cast<double>(x_.cols);
+        const double bound = 4.0 * (dims + 2.0) * 0x1p-24 * (qn + data_.max_norm) + dims * 0x1p-100;
+        // Every point left out has an estimate >= qn + threshold (see the comment at the top).
+        if (qn + static_cast<double>(threshold) - bound > kth * data_.scale_squared) {
+            write_row(candidates_, query, k_, graph_, metric_);
+        } else {
+            rescan(position, query, kth * data_.scale_squared + bound - qn);
+        }
+    }
+
+    // The k nearest all have exact distance <= kth, hence a float estimate qn + s <= kth + bound: one
+    // float pass over all points collects a superset of them (any summation order obeys the same bound),
+    // and the exact distances of that superset settle the query. O(N D) in float plus one
+    // squared_distance() per point within reach (many only with heavy ties).
+    void rescan(index_t position, index_t query, double reach) {
+        const index_t n = x_.rows;
+        estimates_.noalias() = data_.points * (-2.0f * query_data_.points.row(position).transpose());
+        candidates_.clear();
+        const double* q = queries_.row(query);
+        for (index_t p = 0; p < n; ++p) {
+            if (self_ && p == position) continue;
+            const double s = static_cast<double>(data_.norms[static_cast<std::size_t>(p)] + estimates_[p]);
+            if (s <= reach) {
+                const point_t i = data_.order[static_cast<std::size_t>(p)];
+                candidates_.push_back(candidate(query, i, squared_distance(q, x_.row(i), x_.cols)));
+            }
+        }
+        if (static_cast<index_t>(candidates_.size()) < k_) {  // only if the bound were violated
+            exact_scan(x_, q, query, skip(query), k_, candidates_, graph_, metric_);
+            return;
+        }
+        write_row(candidates_, query, k_, graph_, metric_);
+    }
+
+    // The reference row a query skips: itself, or none.
+    index_t skip(index_t query) const { return self_ ? query : -1; }
+
+    ConstMatrixView x_;  // the reference points
+    const FloatData& data_;
+    ConstMatrixView queries_;  // x_ itself, or the other points
+    const FloatData& query_data_;
+    bool self_;
+    index_t k_;
+    Metric metric_;
+    index_t keep_;
+    index_t stride_;
+    NeighborGraph& graph_;
+    FloatRows g_;
+    std::vector<Candidate> buffer_;
+    std::vector<index_t> count_;
+    std::vector<float> threshold_;
+    std::vector<Neighbor> candidates_;
+    Eigen::VectorXf estimates_;
+};
+
+void exact_scan_all(ConstMatrixView x, index_t k, Metric metric, int threads, NeighborGraph& graph) {
+    parallel_for(x.rows, threads, [&](index_t begin, index_t end) {
+        std::vector<Neighbor> scratch;
+        for (index_t i = begin; i < end; ++i) exact_scan_row(x, i, k, scratch, graph, metric);
+    });
+}
+
+// --- manhattan and chebyshev: an exact blocked scan ----------------------------------------------
+//
+// No GEMM identity exists for these metrics, so every distance is computed exactly, kLanes reference
+// points at a time: the references are stored in panels of panel_width points, transposed (coordinate
+// j of a panel's column c at panel[j * panel_width + c]), and each lane accumulates one pair in index
+// order, the same operations as rank_distance() (|a - b| by clearing the sign bit, as std::abs does;
+// then a sum or std::max's select), so every distance is bit-equal to it and no rescan is needed. A
+// block of queries walks the panels together (each panel is read from cache by all of them); each
+// query keeps the candidates whose distance is at most its threshold, and when it holds 2k of them a
+// selection keeps the k best by (distance, tie key) and lowers the threshold to the k-th distance: a
+// point farther than that can never be among the k nearest, while ties at the threshold are kept.
+
+constexpr index_t panel_width = 256;   // references per panel, a multiple of kLanes
+constexpr index_t panel_queries = 64;  // queries that walk the panels together
+
+// The reference rows in transposed panels; columns past N are zeros (their distances are never read).
+std::vector<double> make_panels(ConstMatrixView x, int threads) {
+    const index_t panels = (x.rows + panel_width - 1) / panel_width;
+    std::vector<double> out(static_cast<std::size_t>(panels * panel_width * x.cols), 0.0);
+    parallel_for(panels, threads, [&](index_t b0, index_t b1) {
+        for (index_t b = b0; b < b1; ++b) {
+            double* panel = out.data() + b * panel_width * x.cols;
+            for (index_t c = 0; c < panel_width && b * panel_width + c < x.rows; ++c) {
+                const double* row = x.row(b * panel_width + c);
+                for (index_t j = 0; j < x.cols; ++j) panel[j * panel_width + c] = row[j];
+            }
+        }
+    });
+    return out;
+}
+
+[[gnu::always_inline]] inline Lanes abs_lanes(Lanes v) {
+    using Bits = std::int64_t __attribute__((vector_size(kLanes * sizeof(double))));
+    Bits bits;
+    __builtin_memcpy(&bits, &v, sizeof bits);
+    bits &= std::numeric_limits<std::int64_t>::max();
+    __builtin_memcpy(&v, &bits, sizeof v);
+    return v;
+}
+
+// Queries scored against one panel load: each coordinate loaded from the panel serves all of them.
+constexpr index_t query_group = 4;
+
+// Rank distances from the queries q[0, Q) to the panel's columns [0, groups kLanes), into
+// out[s * panel_width + c]. Each lane of each accumulator is one pair, summed in index order.
+template <Metric M, index_t Q>
+void panel_rank_distances(const double* const* q, const double* panel, index_t d, index_t groups,
+                          double* out) {
+    for (index_t g = 0; g < groups; ++g) {
+        Lanes acc[Q] = {};
+        const double* column = panel + g * kLanes;
+        for (index_t j = 0; j < d; ++j) {
+            const Lanes r = load(column + j * panel_width);
+            for (index_t s = 0; s < Q; ++s) {
+                const Lanes diff = abs_lanes(broadcast(q[s][j]) - r);
+                if constexpr (M == Metric::manhattan)
+                    acc[s] += diff;
+                else
+                    acc[s] = acc[s] < diff ? diff : acc[s];
+            }
+        }
+        for (index_t s = 0; s < Q; ++s)
+            __builtin_memcpy(out + s * panel_width + g * kLanes, &acc[s], sizeof acc[s]);
+    }
+}
+
+template <Metric M>
+class CoordinateSearch {
+  public:
+    CoordinateSearch(ConstMatrixView x, const std::vector<double>& panels, index_t k, NeighborGraph& graph)
+        : x_(x), panels_(panels), k_(k), capacity_(2 * k + panel_width), graph_(graph) {
+        buffer_.resize(static_cast<std::size_t>(panel_queries * capacity_));
+        count_.resize(static_cast<std::size_t>(panel_queries));
+        threshold_.resize(static_cast<std::size_t>(panel_queries));
+        distances_.resize(static_cast<std::size_t>(query_group * panel_width));
+    }
+
+    // Queries [q0, q1), at most panel_queries of them.
+    void run(index_t q0, index_t q1) {
+        std::fill(count_.begin(), count_.end(), 0);
+        std::fill(threshold_.begin(), threshold_.end(), std::numeric_limits<double>::infinity());
+        const index_t n = x_.rows, d = x_.cols;
+        for (index_t r0 = 0; r0 < n; r0 += panel_width) {
+            const index_t cols = std::min(panel_width, n - r0);
+            const double* panel = panels_.data() + r0 * d;
+            const index_t groups = (cols + kLanes - 1) / kLanes;
+            index_t q = q0;
+            for (; q + query_group <= q1; q += query_group) {
+                const double* rows[query_group];
+                for (index_t s = 0; s < query_group; ++s) rows[s] = x_.row(q + s);
+                panel_rank_distances<M, query_group>(rows, panel, d, groups, distances_.data());
+                for (index_t s = 0; s < query_group; ++s)
+                    scan(q + s, q + s - q0, r0, cols, distances_.data() + s * panel_width);
+            }
+            for (; q < q1; ++q) {
+                const double* row = x_.row(q);
+                panel_rank_distances<M, 1>(&row, panel, d, groups, distances_.data());
+                scan(q, q - q0, r0, cols, distances_.data());
+            }
+        }
+        for (index_t q = q0; q < q1; ++q) {
+            const auto s = static_cast<std::size_t>(q - q0);
+            Neighbor* buffer = buffer_.data() + s * static_cast<std::size_t>(capacity_);
+            row_.assign(buffer, buffer + count_[s]);
+            write_row(row_, q, k_, graph_, M);
+        }
+    }
+
+  private:
+    void scan(index_t q, index_t slot, index_t r0, index_t cols, const double* dist) {
+        const auto s = static_cast<std::size_t>(slot);
+        Neighbor* buffer = buffer_.data() + s * static_cast<std::size_t>(capacity_);
+        index_t count = count_[s];
+        const double threshold = threshold_[s];
+        int hits = 0;  // branch-free count first: once the threshold has dropped most panels have none
+        for (index_t c = 0; c < cols; ++c) hits += dist[c] <= threshold;
+        if (hits == 0) return;
+        for (index_t c = 0; c < cols; ++c)
+            if (dist[c] <= threshold && r0 + c != q)
+                buffer[count++] = candidate(q, static_cast<point_t>(r0 + c), dist[c]);
+        if (count >= 2 * k_) {
+            std::nth_element(buffer, buffer + (k_ - 1), buffer + count);
+            count = k_;
+            threshold_[s] = buffer[k_ - 1].distance;
+        }
+        count_[s] = count;
+    }
+
+    ConstMatrixView x_;
+    const std::vector<double>& panels_;
+    index_t k_, capacity_;
+    NeighborGraph& graph_;
+    std::vector<Neighbor> buffer_, row_;
+    std::vector<index_t> count_;
+    std::vector<double> threshold_, distances_;
+};
+
+template <Metric M>
+NeighborGraph coordinate_search(ConstMatrixView x, index_t k, int threads, const SearchProgress& progress) {
+    NeighborGraph graph = allocate_graph(x.rows, k);
+    const std::vector<double> panels = make_panels(x, threads);
+    const index_t blocks = (x.rows + panel_queries - 1) / panel_queries;
+    parallel_for_reporting(
+        blocks, threads,
+        [&](index_t b0, index_t b1) {
+            CoordinateSearch<M> search(x, panels, k, graph);
+            for (index_t b = b0; b < b1; ++b)
+                search.run(b * panel_queries, std::min(x.rows, (b + 1) * panel_queries));
+        },
+        progress);
+    return graph;
+}
+
+NeighborGraph coordinate_search(ConstMatrixView x, index_t k, Metric metric, int threads,
+                                const SearchProgress& progress) {
+    if (metric == Metric::manhattan) return coordinate_search<Metric::manhattan>(x, k, threads, progress);
+    return coordinate_search<Metric::chebyshev>(x, k, threads, progress);
+}
+
+}  // namespace
+
+NeighborGraph knn_brute(ConstMatrixView x, index_t k, Metric metric, int threads,
+                        const SearchProgress& progress) {
+    if (metric == Metric::manhattan || metric == Metric::chebyshev)
+        return coordinate_search(x, k, metric, threads, progress);
+    const index_t n = x.rows;
+    NeighborGraph graph = allocate_graph(n, k);
+    FloatData data;
+    Frame frame;
+    // With N - 1 <= k + m every point is a candidate anyway: the exact scan is the whole job.
+    if (n - 1 <= k + extra_candidates || !make_frame(x, {}, frame)) {
+        exact_scan_all(x, k, metric, threads, graph);
+        return graph;
+    }
+    to_float(x, frame, data, threads);
+    const index_t blocks = (n + query_block - 1) / query_block;
+    parallel_for_reporting(
+        blocks, threads,
+        [&](index_t b0, index_t b1) {
+            BlockSearch search(x, data, k, metric, graph);
+            for (index_t b = b0; b < b1; ++b) search.run(b * query_block, std::min(n, (b + 1) * query_block));
+        },
+        progress);
+    return graph;
+}
+
+NeighborGraph knn_brute_queries(ConstMatrixView x, ConstMatrixView queries, index_t k, int threads,
+                                const SearchProgress& progress) {
+    const index_t m = queries.rows;
+    NeighborGraph graph = allocate_graph(m, k);
+    Frame frame;
+    // With N <= k + m every reference point is a candidate anyway: the exact scan is the whole job.
+    if (x.rows <= k + extra_candidates || !make_frame(x, queries, frame)) {
+        parallel_for(m, threads, [&](index_t begin, index_t end) {
+            std::vector<Neighbor> scratch;
+            for (index_t i = begin; i < end; ++i)
+                exact_scan(x, queries.row(i), i, -1, k, scratch, graph, Metric::euclidean);
+        });
+        return graph;
+    }
+    FloatData data, query_data;
+    to_float(x, frame, data, threads);
+    to_float(queries, frame, query_data, threads);
+    const index_t blocks = (m + query_block - 1) / query_block;
+    parallel_for_reporting(
+        blocks, threads,
+        [&](index_t b0, index_t b1) {
+            BlockSearch search(x, data, queries, query_data, k, graph);
+            for (index_t b = b0; b < b1; ++b) search.run(b * query_block, std::min(m, (b + 1) * query_block));
+        },
+        progress);
+    return graph;
+}
+
+}  // namespace treesne::detail

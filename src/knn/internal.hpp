@@ -1,0 +1,191 @@
+// Internal pieces shared by the nearest-neighbour backends (neighbors.cpp, knn/brute.cpp, knn/kdtree.cpp,
+// knn/hnsw.cpp, knn/nndescent.cpp).
+// Not installed; nothing here is part of the public API.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <vector>
+
+#include "treesne/knn/neighbors.hpp"
+#include "treesne/core/types.hpp"
+
+namespace treesne::detail {
+
+/// Progress of a search: called with the fraction done, from the thread that called the search.
+using SearchProgress = std::function<void(double)>;
+
+/// parallel_for over [0, n) in chunks of about 1/64 of a thread's share, calling progress(from + (to -
+/// from) * done / n) from the calling thread about 32 times as the work is done, and progress(to) at the
+/// end (fn must make each index's result independent of the chunking, as parallel_for requires).
+void parallel_for_reporting(index_t n, int threads, const std::function<void(index_t, index_t)>& fn,
+                            const SearchProgress& progress, double from = 0.0, double to = 1.0);
+
+// --- metrics -----------------------------------------------------------------------------------------
+//
+// Every backend ranks candidates by a metric's rank distance r, computed by rank_distance() alone (one
+// definition, summed in index order), and reports reported_distance(r), the squared metric distance, in
+// NeighborGraph::distances. Cosine works on the rows scaled to unit length (unit_rows()), where it is
+// the Euclidean order: r is the squared Euclidean distance of the unit rows, and 1 - cos = r / 2.
+
+/// The rank distance of rows a and b (for cosine: rows of unit_rows()), d coordinates, in index order:
+/// sum (a_j - b_j)^2 for euclidean and cosine (squared_distance()), sum |a_j - b_j| for manhattan,
+/// max |a_j - b_j| for chebyshev. Symmetric bit for bit (only differences' signs change).
+inline double rank_distance(Metric metric, const double* a, const double* b, index_t d) {
+    switch (metric) {
+        case Metric::manhattan: {
+            double sum = 0.0;
+            for (index_t j = 0; j < d; ++j) sum += std::abs(a[j] - b[j]);
+            return sum;
+        }
+        case Metric::chebyshev: {
+            double largest = 0.0;
+            for (index_t j = 0; j < d; ++j) largest = std::max(largest, std::abs(a[j] - b[j]));
+            return largest;
+        }
+        case Metric::euclidean:
+        case Metric::cosine:
+        default:
+            return squared_distance(a, b, d);
+    }
+}
+
+/// The squared metric distance that NeighborGraph reports for rank distance r: r (euclidean),
+/// (r / 2)^2 (cosine: for unit u, v, 1 - cos = |u - v|^2 / 2), r^2 (manhattan, chebyshev). Non-decreasing
+/// in r, and strictly increasing wherever the square does not underflow (r above ~1e-154).
+inline double reported_distance(Metric metric, double r) {
+    switch (metric) {
+        case Metric::euclidean:
+            return r;
+        case Metric::cosine: {
+            const double d = 0.5 * r;
+            return d * d;
+        }
+        case Metric::manhattan:
+        case Metric::chebyshev:
+        default:
+            return r * r;
+    }
+}
+
+/// The rows of x scaled to unit Euclidean length, for cosine (each row first scaled exactly by a power
+/// of two that brings its largest |entry| into [1/2, 1), so that the norm neither overflows nor
+/// underflows; then divided by the norm, summed in index order). Throws InvalidArgument naming the first
+/// all-zero row (1-based). threads: 0 = all; the result does not depend on it.
+Matrix unit_rows(ConstMatrixView x, int threads);
+
+/// A candidate neighbour of a query: its rank distance from rank_distance(), the tie key and the
+/// point's index. Ordered by (distance, tie), the one order every backend reports; for one query the
+/// tie keys of different points differ (tie_key is a bijection of (query, index)), so that order is
+/// total and the index never needs to break a tie.
+struct Neighbor {
+    double distance;
+    std::uint64_t tie;
+    point_t index;
+};
+
+inline Neighbor candidate(index_t query, point_t index, double distance) {
+    return {distance, tie_key(query, index), index};
+}
+
+inline bool operator<(const Neighbor& a, const Neighbor& b) {
+    return a.distance < b.distance || (a.distance == b.distance && a.tie < b.tie);
+}
+
+/// Throws InvalidArgument unless 1 <= k <= N-1, N <= 2^32-1 and every entry of x is finite (a NaN would
+/// break the strict weak order the selections rely on).
+void check_knn_arguments(ConstMatrixView x, index_t k);
+
+/// Throws InvalidArgument unless the queries of nearest_neighbors_of() fit the reference: 1 <= k <= N,
+/// N <= 2^32-1, M >= 1, the same column count, every entry of both finite.
+void check_query_arguments(ConstMatrixView reference, ConstMatrixView queries, index_t k);
+
+/// An n x k graph with its storage allocated.
+NeighborGraph allocate_graph(index_t n, index_t k);
+
+/// Exact neighbours of point `query` by a scan of all N points with rank_distance(metric), self
+/// excluded: the k smallest by (distance, tie key), sorted, written to graph row `query`. scratch is
+/// reused storage.
+void exact_scan_row(ConstMatrixView x, index_t query, index_t k, std::vector<Neighbor>& scratch,
+                    NeighborGraph& graph, Metric metric);
+
+/// The same for any point q (x.cols coordinates): the k nearest rows of x by (distance,
+/// tie_key(query, j)), row `skip` left out (-1: none), written to graph row `query`.
+void exact_scan(ConstMatrixView x, const double* q, index_t query, index_t skip, index_t k,
+                std::vector<Neighbor>& scratch, NeighborGraph& graph, Metric metric);
+
+/// Sorts candidates (rank distances) by (distance, tie key) and writes the first k to graph row
+/// `query`, each distance as reported_distance(metric, r).
+void write_row(std::vector<Neighbor>& candidates, index_t query, index_t k, NeighborGraph& graph,
+               Metric metric);
+
+/// Exact backends. Arguments are already checked (for cosine, x holds unit_rows()); results equal
+/// nearest_neighbors_naive bit for bit. kdtree: euclidean, cosine, manhattan; brute: every metric.
+NeighborGraph knn_kdtree(ConstMatrixView x, index_t k, Metric metric, int threads,
+                         const SearchProgress& progress = {});
+NeighborGraph knn_brute(ConstMatrixView x, index_t k, Metric metric, int threads,
+                        const SearchProgress& progress = {});
+
+/// The same backends for queries that are not reference points (nearest_neighbors_of): row i of the
+/// M x k graph holds query i's k nearest rows of x, nothing skipped. Arguments are already checked;
+/// results equal an exact scan bit for bit.
+NeighborGraph knn_kdtree_queries(ConstMatrixView x, ConstMatrixView queries, index_t k, int threads,
+                                 const SearchProgress& progress = {});
+NeighborGraph knn_brute_queries(ConstMatrixView x, ConstMatrixView queries, index_t k, int threads,
+                                const SearchProgress& progress = {});
+
+/// What knn_hnsw did, for benchmarks/knn_recall.cpp: wall seconds of the serial index build and of the
+/// parallel searches, CPU seconds of the build, and the rows answered by an exact scan (the search found
+/// fewer than k other points).
+struct HnswReport {
+    double build_seconds = 0;
+    double search_seconds = 0;
+    double build_cpu_seconds = 0;
+    index_t exact_rows = 0;
+};
+
+/// Approximate backend (hnswlib). Arguments and options are already checked (for cosine, x holds
+/// unit_rows(); options.metric euclidean or cosine); the result keeps every NeighborGraph invariant and
+/// is the same bit for bit for any thread count.
+NeighborGraph knn_hnsw(ConstMatrixView x, index_t k, const NeighborOptions& options, int threads,
+                       HnswReport* report = nullptr, const SearchProgress& progress = {});
+
+/// The parameters of knn_nndescent (see src/knn/nndescent.cpp): the public ones resolved from
+/// NeighborOptions (0 = auto), and internal ones that only the benchmarks change.
+struct NndescentParameters {
+    index_t trees = 0;            ///< random-projection trees of the first graph
+    index_t leaf_size = 0;        ///< most points per leaf
+    index_t rounds = 0;           ///< most refinement rounds
+    index_t candidates = 0;       ///< most new (and most old) candidates per point in a local join
+    index_t reverse_cap = 0;      ///< reverse neighbours kept per point
+    double stop_fraction = 0;     ///< stop when fewer than this share of the N k entries changed in a round
+    index_t block = 0;            ///< points per block of a round (fixed: the result depends on it)
+    Metric metric = Metric::euclidean;  ///< the working distance's (for cosine, x holds unit rows)
+};
+
+/// NeighborOptions' nndescent fields with each 0 (auto) replaced by its default for N points, k neighbours.
+NndescentParameters resolve_nndescent(const NeighborOptions& options, index_t n, index_t k);
+
+/// What knn_nndescent did, for the benchmarks: wall seconds of each step, the rounds run, the entries
+/// changed and the distances computed in each round, and the rows answered by an exact scan.
+struct NndescentReport {
+    double forest_seconds = 0;
+    double init_seconds = 0;
+    double refine_seconds = 0;
+    double finish_seconds = 0;
+    index_t rounds = 0;
+    std::vector<index_t> changes;
+    std::vector<index_t> distances;  ///< pair distances computed in each round
+    index_t exact_rows = 0;
+};
+
+/// Approximate backend (random-projection forest + NN-descent). Arguments and parameters are already
+/// checked (for cosine, x holds unit_rows()); the result keeps every NeighborGraph invariant and is the
+/// same bit for bit for any thread count.
+NeighborGraph knn_nndescent(ConstMatrixView x, index_t k, const NndescentParameters& parameters, int threads,
+                            NndescentReport* report = nullptr, const SearchProgress& progress = {});
+NeighborGraph knn_nndescent(ConstMatrixView x, index_t k, const NeighborOptions& options, int threads,
+                            const SearchProgress& progress = {});
+
+}  // namespace treesne::detail

@@ -1,0 +1,355 @@
+// The neighbour-search entry points: argument checks, backend choice and the naive reference scan.
+#include "treesne/knn/neighbors.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cassert>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "knn/internal.hpp"
+#include "core/permutation.hpp"
+#include "treesne/core/errors.hpp"
+#include "treesne/core/options.hpp"
+#include "treesne/core/parallel.hpp"
+
+namespace treesne {
+
+double squared_distance(const double* a, const double* b, index_t d) {
+    double sum = 0.0;
+    for (index_t j = 0; j < d; ++j) {
+        const double diff = a[j] - b[j];
+        sum += diff * diff;
+    }
+    return sum;
+}
+
+// Crossover of the two exact backends, k = 90, 2 threads, AMD EPYC (Zen 4, -march=native), measured as
+// total CPU seconds of the call (the machine was shared, so wall times were noisy); Gaussian / clustered
+// (8 Gaussian clusters of different widths) data:
+//
+//             N = 2,000                 N = 10,000                N = 50,000
+//    D    kdtree       brute        kdtree       brute        kdtree        brute
+//    2   .024/.024   .027/.030    .093/.089   .135/.134     0.52/0.62    1.15/1.10
+//    3   .027/.024   .039/.034    .144/.115   .171/.151     0.76/0.67    1.27/1.24
+//    4   .029/.024   .036/.030    .201/.157   .184/.158     1.39/0.98    1.46/1.39
+//    5   .044/.025   .032/.032    .275/.174   .198/.170     1.99/2.15    1.63/1.51
+//   10   .068/.039   .037/.030    0.90/.256   .260/.192     17.6/5.5     2.43/1.98
+//   20   .094/.048   .045/.034    1.76/.341   .332/.211     >150/7.6     3.85/2.78
+//   50   .149/.080   .048/.042    3.42/.662   .458/.350     >150/21.4    6.47/4.99
+//
+// Larger N: kdtree at N = 200k: D = 3 3.9/5.1, D = 5 25.7/17.1, D = 8 >200/50; brute at N = 100k, D = 5:
+// 5.0/4.8 (it grows as N^2: ~20 at 200k). Fashion-MNIST PCA-50, N = 70k: brute 8.8 s CPU (4.5 s wall on
+// two idle cores). The kd-tree wins up to D = 4 at every N; brute from D = 5 up to N ~ 200k, where the
+// kd-tree catches up at D = 5 (brute is O(N^2), the kd-tree's queries grow slowly with N).
+//
+// Other metrics (not measured separately): cosine is the Euclidean search on the unit rows, so it
+// follows the Euclidean choice; manhattan too (the kd-tree prunes by L1 bounds as well). chebyshev has
+// no kd-tree (nanoflann's pruning sums per-coordinate bounds, which the maximum does not obey): the
+// brute force, or nndescent above the approximate crossover's N in any dimension (in low dimension the
+// brute force's O(N^2) would otherwise be the only choice, and the graph search does well there).
+KnnBackend resolve_backend(KnnBackend backend, index_t n, index_t d, Metric metric) {
+    if (backend != KnnBackend::automatic) return backend;
+    const bool low_dimension = d <= 4 || (d == 5 && n > 200'000);
+    if (metric == Metric::chebyshev)
+        return n > approximate_knn_min_points && (low_dimension || d >= approximate_knn_min_dims)
+                   ? KnnBackend::nndescent
+                   : KnnBackend::brute;
+    if (low_dimension) return KnnBackend::kdtree;
+    // Measured at D = 50 only; between 5 and 20 dimensions the brute force is cheaper per pair and no
+    // crossover was measured, so it stays exact there.
+    if (n > approximate_knn_min_points && d >= approximate_knn_min_dims) return KnnBackend::nndescent;
+    return KnnBackend::brute;
+}
+
+void validate(const NeighborOptions& o) {
+    require(backend_supports(o.backend, o.metric), "the ", to_string(o.backend), " backend cannot compute ",
+            to_string(o.metric), " distances (use automatic or brute)");
+    // Upper bounds keep the index's memory (8 M bytes of links per point) and the per-query work sane;
+    // hnswlib itself clamps M above 10000 with a warning on stderr, which a library must not print.
+    require(o.hnsw_m >= 2 && o.hnsw_m <= 1000, "hnsw M must be in [2, 1000]; got ", o.hnsw_m);
+    require(o.hnsw_ef_construction >= 1 && o.hnsw_ef_construction <= 100000,
+            "hnsw ef construction must be in [1, 100000]; got ", o.hnsw_ef_construction);
+    require(o.hnsw_ef_search >= 0 && o.hnsw_ef_search <= 100000,
+            "hnsw ef search must be in [0, 100000] (0 = auto); got ", o.hnsw_ef_search);
+    require(o.nndescent_trees >= 0 && o.nndescent_trees <= 1000,
+            "nndescent trees must be in [0, 1000] (0 = auto); got ", o.nndescent_trees);
+    require(o.nndescent_leaf_size == 0 || (o.nndescent_leaf_size >= 2 && o.nndescent_leaf_size <= 100000),
+            "nndescent leaf size must be 0 (auto) or in [2, 100000]; got ", o.nndescent_leaf_size);
+    require(o.nndescent_rounds >= 0 && o.nndescent_rounds <= 1000,
+            "nndescent rounds must be in [0, 1000] (0 = auto); got ", o.nndescent_rounds);
+}
+
+// hnsw parameters (benchmarks/knn_recall.cpp; 2026-11-30, shared 2-core machine, so CPU seconds, the
+// smaller of two runs). Fashion-MNIST PCA-50, N = 70,000, k = 90, ef = k + 1 = 91; recall against the
+// exact graph (share of a row's neighbours within the exact k-th distance), rows with recall < 0.5, and
+// how much larger a row's sum of squared distances is than the exact one. "2 cores" = build + search / 2,
+// the wall seconds on two idle cores (the build is serial). Exact brute force: 6.3-6.7 s wall, 2 threads.
+//
+//    M  efc  build  search  2 cores  recall  <0.5  dist+%        M  efc  build  search  2 cores  recall  <0.5
+//    8   60   2.45    5.13     5.0   0.9868     3   0.097       16   60   2.69    5.99     5.7   0.9943     1
+//    8  100   3.49    5.15     6.1   0.9885     0   0.077       16  100   4.33    5.73     7.2   0.9962     0
+//    8  200   6.34    5.00     8.8   0.9893     0   0.069       16  150   5.72    6.07     8.8   0.9971     0
+//   12   60   2.45    5.41     5.2   0.9929     1   0.046       16  200   8.10    6.89    11.5   0.9975     0
+//   12  100   4.01    5.86     6.9   0.9948     0   0.031       24  100   5.15    7.28     8.8   0.9969     0
+//   12  150   5.64    5.99     8.6   0.9955     0   0.025       24  200  10.87    7.85    14.8   0.9982     0
+//   (dist+% of the right half, top down: 0.037, 0.022, 0.016, 0.013, 0.018, 0.009)
+//
+// Every setting passes recall 0.98 there, so the defaults are chosen for harder data too: 20 Gaussian
+// clusters in 50-D (treesne_make_clusters), whose intrinsic dimension is the full 50, which defeats every
+// graph index. 2,000 sampled rows against an exact scan; the first 100,000 rows, then all 1,000,000:
+//
+//    M  efc   ef   100k: recall  <0.5  dist+%     1M: build  search  recall  <0.5  dist+%
+//   12  100   91         0.877     13   2.64
+//   12  200   91         0.893      0   0.54
+//   16  100   91         0.927      7     -
+//   16  150   91         0.937      0   0.29            461     349   0.735    11   2.54
+//   16  150  150         0.977      0   0.10
+//   16  200   91         0.938      0   0.28            494     360   0.745     5   2.36
+//   24  100   91         0.967      2   1.67
+//   24  200   91         0.974      0   0.10
+//
+// At 1M: CPU seconds, under load 3-5 from other jobs; wall 7.9 + 4.9 min at the defaults, peak RSS 1.85
+// GiB with the 0.4 GiB input and the 1.1 GiB graph; exact brute force took 15 min 50 s on the same
+// machine (benchmarks/RESULTS.md section 3). M 16 and ef construction 150 leave no row below recall 0.5
+// at 100,000 clustered points (ef construction 100 leaves some: a point linked into the wrong cluster),
+// for 1.6 s more than the cheapest setting at 70,000.
+//
+// ef: each query keeps ef candidates and must report k others, so ef >= k + 1. Every point's search
+// starts at its own node (knn/hnsw.cpp), which makes even ef = k + 1 accurate at the k of t-SNE on
+// Fashion-MNIST (M 16, ef construction 200: recall 0.993 at k = 30, ef 31; 0.9975 at k = 90, ef 91);
+// search time grows about linearly with ef. Below k = 31 the floor of 32 keeps the search from being too
+// greedy (k = 15: recall 0.988 and 9 rows below 0.5 at ef 16; 0.997 and 1 row at ef 30).
+index_t resolve_hnsw_ef_search(const NeighborOptions& options, index_t k) {
+    const index_t wanted = options.hnsw_ef_search > 0 ? options.hnsw_ef_search : std::max<index_t>(k + 1, 32);
+    return std::max(wanted, k + 1);
+}
+
+namespace detail {
+
+void check_knn_arguments(ConstMatrixView x, index_t k) {
+    const index_t n = x.rows;
+    require(n >= 2, "nearest neighbours need at least 2 points; got ", n);
+    require(n <= static_cast<index_t>(std::numeric_limits<point_t>::max()),
+            "nearest neighbours support at most 4294967295 points; got ", n);
+    require(x.cols >= 1, "nearest neighbours need at least 1 dimension; got ", x.cols);
+    require(k >= 1 && k <= n - 1, "number of neighbours k must be in [1, N-1] = [1, ", n - 1, "]; got ", k);
+    require(x.data != nullptr, "nearest neighbours: null data");
+    const index_t size = x.size();
+    for (index_t i = 0; i < size; ++i) {
+        if (!std::isfinite(x.data[i])) {
+            require(false, "nearest neighbours need finite coordinates; row ", i / x.cols, ", column ",
+                    i % x.cols, " is ", x.data[i]);
+        }
+    }
+}
+
+void check_query_arguments(ConstMatrixView reference, ConstMatrixView queries, index_t k) {
+    const index_t n = reference.rows;
+    require(n >= 1, "nearest neighbours need at least 1 reference point; got ", n);
+    require(n <= static_cast<index_t>(std::numeric_limits<point_t>::max()),
+            "nearest neighbours support at most 4294967295 reference points; got ", n);
+    require(reference.cols >= 1, "nearest neighbours need at least 1 dimension; got ", reference.cols);
+    require(queries.rows >= 1, "nearest neighbours need at least 1 query point; got ", queries.rows);
+    require(queries.cols == reference.cols, "the query points have ", queries.cols,
+            " columns but the reference points ", reference.cols);
+    require(k >= 1 && k <= n, "number of neighbours k must be in [1, N] = [1, ", n, "]; got ", k);
+    require(reference.data != nullptr && queries.data != nullptr, "nearest neighbours: null data");
+    for (const auto& [m, what] : {std::pair{reference, "reference"}, std::pair{queries, "query"}}) {
+        const index_t size = m.size();
+        for (index_t i = 0; i < size; ++i)
+            if (!std::isfinite(m.data[i]))
+                require(false, "nearest neighbours need finite coordinates; ", what, " row ", i / m.cols,
+                        ", column ", i % m.cols, " is ", m.data[i]);
+    }
+}
+
+NeighborGraph allocate_graph(index_t n, index_t k) {
+    NeighborGraph graph;
+    graph.n = n;
+    graph.k = k;
+    graph.indices.resize(static_cast<std::size_t>(n * k));
+    graph.distances.resize(static_cast<std::size_t>(n * k));
+    return graph;
+}
+
+void write_row(std::vector<Neighbor>& candidates, index_t query, index_t k, NeighborGraph& graph,
+               Metric metric) {
+    const auto kk = static_cast<std::ptrdiff_t>(k);
+    if (static_cast<index_t>(candidates.size()) > k) {
+        std::nth_element(candidates.begin(), candidates.begin() + kk, candidates.end());
+    }
+    std::sort(candidates.begin(), candidates.begin() + kk);
+    point_t* indices = graph.indices.data() + query * k;
+    double* distances = graph.distances.data() + query * k;
+    for (index_t j = 0; j < k; ++j) {
+        indices[j] = candidates[static_cast<std::size_t>(j)].index;
+        distances[j] = reported_distance(metric, candidates[static_cast<std::size_t>(j)].distance);
+    }
+}
+
+Matrix unit_rows(ConstMatrixView x, int threads) {
+    Matrix unit(x.rows, x.cols);
+    // The first all-zero row, found in parallel: each range records its first, the smallest wins.
+    std::vector<index_t> zero_rows;
+    std::mutex zero_mutex;
+    parallel_for(x.rows, threads, [&](index_t begin, index_t end) {
+        for (index_t i = begin; i < end; ++i) {
+            const double* row = x.row(i);
+            double* out = unit.row(i);
+            double largest = 0.0;
+            for (index_t j = 0; j < x.cols; ++j) largest = std::max(largest, std::abs(row[j]));
+            if (!(largest > 0.0)) {
+                const std::lock_guard<std::mutex> lock(zero_mutex);
+                zero_rows.push_back(i);
+                return;
+            }
+            int exponent = 0;
+            std::frexp(largest, &exponent);  // largest in [2^(e-1), 2^e)
+            double norm = 0.0;
+            for (index_t j = 0; j < x.cols; ++j) {
+                out[j] = std::ldexp(row[j], -exponent);
+                norm += out[j] * out[j];
+            }
+            norm = std::sqrt(norm);
+            for (index_t j = 0; j < x.cols; ++j) out[j] /= norm;
+        }
+    });
+    if (!zero_rows.empty())
+        require(false, "cosine distance is undefined for row ",
+                *std::min_element(zero_rows.begin(), zero_rows.end()) + 1, " (all zeros)");
+    return unit;
+}
+
+void parallel_for_reporting(index_t n, int threads, const std::function<void(index_t, index_t)>& fn,
+                            const SearchProgress& progress, double from, double to) {
+    // Chunks of about 1/64 of a thread's share: the last to finish leaves the others idle briefly.
+    const index_t grain = std::max<index_t>(1, n / (64 * static_cast<index_t>(resolve_threads(threads))));
+    if (!progress) {
+        parallel_for(n, threads, fn, grain);
+        return;
+    }
+    // One loop, no barriers: the calling thread (thread 0 of the team) reports after each of its own
+    // chunks once the work done has crossed the next 1/32. (Slices that each ended at a barrier left a
+    // thread idle for up to a chunk per slice: at 70,000 points, blocks of 22 ms, about 0.2 s a search.)
+    constexpr index_t reports = 32;
+    const std::thread::id caller = std::this_thread::get_id();
+    std::atomic<index_t> done{0};
+    index_t next_report = (n + reports - 1) / reports;  // these two are read and written by the caller only
+    bool reported_end = false;
+    parallel_for(
+        n, threads,
+        [&](index_t begin, index_t end) {
+            fn(begin, end);
+            const index_t total = done.fetch_add(end - begin, std::memory_order_relaxed) + (end - begin);
+            if (std::this_thread::get_id() != caller || total < next_report) return;
+            next_report = total + (n + reports - 1) / reports;
+            reported_end = total == n;
+            progress(from + (to - from) * static_cast<double>(total) / static_cast<double>(n));
+        },
+        grain);
+    if (!reported_end) progress(to);
+}
+
+void exact_scan_row(ConstMatrixView x, index_t query, index_t k, std::vector<Neighbor>& scratch,
+                    NeighborGraph& graph, Metric metric) {
+    exact_scan(x, x.row(query), query, query, k, scratch, graph, metric);
+}
+
+void exact_scan(ConstMatrixView x, const double* q, index_t query, index_t skip, index_t k,
+                std::vector<Neighbor>& scratch, NeighborGraph& graph, Metric metric) {
+    scratch.clear();
+    scratch.reserve(static_cast<std::size_t>(x.rows));
+    for (index_t j = 0; j < x.rows; ++j) {
+        if (j == skip) continue;
+        scratch.push_back(
+            candidate(query, static_cast<point_t>(j), rank_distance(metric, q, x.row(j), x.cols)));
+    }
+    write_row(scratch, query, k, graph, metric);
+}
+
+}  // namespace detail
+
+NeighborGraph nearest_neighbors_naive(ConstMatrixView x, index_t k, Metric metric) {
+    detail::check_knn_arguments(x, k);
+    Matrix unit;
+    if (metric == Metric::cosine) {
+        unit = detail::unit_rows(x, 1);
+        x = unit;
+    }
+    NeighborGraph graph = detail::allocate_graph(x.rows, k);
+    std::vector<detail::Neighbor> scratch;
+    for (index_t i = 0; i < x.rows; ++i) detail::exact_scan_row(x, i, k, scratch, graph, metric);
+    return graph;
+}
+
+NeighborGraph nearest_neighbors(ConstMatrixView x, index_t k, const NeighborOptions& options, int threads,
+                                const std::function<void(double)>& progress) {
+    // All checks before any work: hnsw must never build an index over NaN or Inf.
+    detail::check_knn_arguments(x, k);
+    require(threads >= 0, "threads must be >= 0 (0 = all); got ", threads);
+    validate(options);
+    // Every path ends at 1 (the small-input shortcuts report nothing on their way).
+    double last = 0.0;
+    detail::SearchProgress tracked;
+    if (progress)
+        tracked = [&](double fraction) {
+            last = fraction;
+            progress(fraction);
+        };
+    const Metric metric = options.metric;
+    // Cosine is the Euclidean search on the rows scaled to unit length (the copy lives for the search).
+    Matrix unit;
+    ConstMatrixView data = x;
+    if (metric == Metric::cosine) {
+        unit = detail::unit_rows(x, threads);
+        data = unit;
+    }
+    NeighborGraph graph;
+    switch (resolve_backend(options.backend, x.rows, x.cols, metric)) {
+        case KnnBackend::kdtree:
+            graph = detail::knn_kdtree(data, k, metric, threads, tracked);
+            break;
+        case KnnBackend::hnsw:
+            graph = detail::knn_hnsw(data, k, options, threads, nullptr, tracked);
+            break;
+        case KnnBackend::nndescent:
+            graph = detail::knn_nndescent(data, k, options, threads, tracked);
+            break;
+        case KnnBackend::brute:
+        default:
+            graph = detail::knn_brute(data, k, metric, threads, tracked);
+            break;
+    }
+    if (progress && last < 1.0) progress(1.0);
+    return graph;
+}
+
+NeighborGraph nearest_neighbors_of(ConstMatrixView reference, ConstMatrixView queries, index_t k,
+                                   KnnBackend backend, int threads,
+                                   const std::function<void(double)>& progress) {
+    detail::check_query_arguments(reference, queries, k);
+    require(threads >= 0, "threads must be >= 0 (0 = all); got ", threads);
+    // automatic and the approximate backends answer with the exact backend automatic picks for the
+    // reference (the kd-tree in up to 4 dimensions, else the brute force: the queries are usually few,
+    // and an approximate index would have to be built over all N reference points first).
+    if (backend != KnnBackend::kdtree && backend != KnnBackend::brute)
+        backend = resolve_backend(KnnBackend::automatic, reference.rows, reference.cols) == KnnBackend::kdtree
+                      ? KnnBackend::kdtree
+                      : KnnBackend::brute;
+    if (backend == KnnBackend::kdtree)
+        return detail::knn_kdtree_queries(reference, queries, k, threads, progress);
+    return detail::knn_brute_queries(reference, queries, k, threads, progress);
+}
+
+NeighborGraph nearest_neighbors(ConstMatrixView x, index_t k, KnnBackend backend, int threads) {
+    NeighborOptions options;
+    options.backend = backend;
+    return nearest_neighbors(x, k, options, threads);
+}
+
+}  // namespace treesne

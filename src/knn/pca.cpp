@@ -1,0 +1,107 @@
+// PCA through the covariance matrix (Eigen). Eigen's own threading is off: the covariance is summed over
+// fixed row blocks in parallel_for and the block sums added in order, so the result is thread-independent.
+#define EIGEN_DONT_PARALLELIZE
+#include "treesne/knn/pca.hpp"
+
+#include <Eigen/Dense>
+#include <algorithm>
+#include <cmath>
+
+#include "treesne/core/errors.hpp"
+#include "treesne/core/parallel.hpp"
+
+namespace treesne {
+
+PcaResult pca(ConstMatrixView x, index_t k, int threads) {
+    const index_t n = x.rows, d = x.cols;
+    require(n >= 2, "PCA needs at least 2 points; got ", n);
+    require(k >= 1 && k <= d, "PCA dims must be in [1, ", d, "]; got ", k);
+    using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    const Eigen::Map<const RowMajor> X(x.data, n, d);
+
+    constexpr index_t block = 2048;
+    const index_t blocks = (n + block - 1) / block;
+    // Column means, in fixed blocks.
+    std::vector<Eigen::VectorXd> partial_mean(static_cast<std::size_t>(blocks));
+    parallel_for(
+        blocks, threads,
+        [&](index_t b0, index_t b1) {
+            for (index_t b = b0; b < b1; ++b) {
+                const index_t r0 = b * block, rows = std::min(n, r0 + block) - r0;
+                partial_mean[static_cast<std::size_t>(b)] =
+                    X.middleRows(r0, rows).colwise().sum().transpose();
+            }
+        },
+        1);
+    Eigen::VectorXd mean = Eigen::VectorXd::Zero(d);
+    for (const auto& m : partial_mean) mean += m;
+    mean /= static_cast<double>(n);
+
+    // Covariance (X - mean)^T (X - mean) / (n - 1), one Gram block per row block.
+    std::vector<Eigen::MatrixXd> partial_cov(static_cast<std::size_t>(blocks));
+    parallel_for(
+        blocks, threads,
+        [&](index_t b0, index_t b1) {
+            for (index_t b = b0; b < b1; ++b) {
+                const index_t r0 = b * block, rows = std::min(n, r0 + block) - r0;
+                const Eigen::MatrixXd centred = X.middleRows(r0, rows).rowwise() - mean.transpose();
+                Eigen::MatrixXd gram = Eigen::MatrixXd::Zero(d, d);
+                gram.selfadjointView<Eigen::Lower>().rankUpdate(centred.transpose());
+                partial_cov[static_cast<std::size_t>(b)] = gram;
+            }
+        },
+        1);
+    Eigen::MatrixXd cov = Eigen::MatrixXd::Zero(d, d);
+    for (const auto& c : partial_cov) cov += c;
+    cov /= static_cast<double>(n - 1);
+
+    Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(cov.selfadjointView<Eigen::Lower>());
+    if (solver.info() != Eigen::Success)
+        throw NumericalError("PCA: the eigen decomposition did not converge");
+
+    PcaResult result;
+    result.mean.assign(mean.data(), mean.data() + d);
+    result.components = Matrix(k, d);
+    result.variance.resize(static_cast<std::size_t>(k));
+    for (index_t c = 0; c < k; ++c) {
+        const index_t col = d - 1 - c;  // eigenvalues come in increasing order
+        Eigen::VectorXd axis = solver.eigenvectors().col(col);
+        Eigen::Index largest = 0;
+        axis.cwiseAbs().maxCoeff(&largest);
+        if (axis[largest] < 0) axis = -axis;  // fix the sign: deterministic output
+        for (index_t j = 0; j < d; ++j) result.components(c, j) = axis[j];
+        result.variance[static_cast<std::size_t>(c)] = std::max(0.0, solver.eigenvalues()[col]);
+    }
+
+    result.projected = pca_project(result, x, threads);
+    return result;
+}
+
+Matrix pca_project(const PcaResult& fit, ConstMatrixView x, int threads) {
+    const index_t k = fit.components.rows(), d = fit.components.cols();
+    require(k >= 1 && static_cast<index_t>(fit.mean.size()) == d, "PCA projection: the fit is malformed (", k,
+            " x ", d, " axes, ", fit.mean.size(), " means)");
+    require(x.cols == d, "PCA projection: the data has ", x.cols, " columns but the PCA was fitted on ", d);
+    using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    const index_t n = x.rows;
+    const Eigen::Map<const RowMajor> X(x.data, n, d);
+    const Eigen::Map<const RowMajor> W(fit.components.data(), k, d);
+    const Eigen::Map<const Eigen::VectorXd> mean(fit.mean.data(), d);
+    Matrix projected(n, k);
+    // Fixed row blocks (as in pca()), so that the scores do not depend on the thread count.
+    constexpr index_t block = 2048;
+    const index_t blocks = (n + block - 1) / block;
+    parallel_for(
+        blocks, threads,
+        [&](index_t b0, index_t b1) {
+            for (index_t b = b0; b < b1; ++b) {
+                const index_t r0 = b * block, rows = std::min(n, r0 + block) - r0;
+                Eigen::Map<RowMajor> out(projected.row(r0), rows, k);
+                out.noalias() = (X.middleRows(r0, rows).rowwise() - mean.transpose()) * W.transpose();
+            }
+        },
+        1);
+    return projected;
+}
+
+}  // namespace treesne

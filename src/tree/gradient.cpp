@@ -1,0 +1,321 @@
+// Barnes-Hut t-SNE gradient (van der Maaten 2014, eqs. 11-14).
+#include "treesne/tree/gradient.hpp"
+
+#include <cassert>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <type_traits>
+
+#include "core/lanes.hpp"
+#include "treesne/core/errors.hpp"
+#include "treesne/core/parallel.hpp"
+
+namespace treesne {
+namespace {
+
+// Seconds since construction or the last lap().
+class Stopwatch {
+  public:
+    double lap() {
+        const auto now = std::chrono::steady_clock::now();
+        const double s = std::chrono::duration<double>(now - last_).count();
+        last_ = now;
+        return s;
+    }
+
+  private:
+    std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+};
+
+using detail::broadcast;
+using detail::kLanes;
+using detail::lane_sum;
+using detail::Lanes;
+using detail::load;
+
+// The y_j of P's entries are read at random (at 10^6 points the embedding is far larger than the
+// caches): each group of kLanes entries first asks for the rows of the group this many entries ahead,
+// across row ends (the columns are one array). Only a hint: the results do not change.
+constexpr index_t attraction_prefetch = 4 * kLanes;
+
+template <int Dim>
+[[gnu::always_inline]] inline void prefetch_rows(const double* y, const point_t* columns, index_t from,
+                                                 index_t nnz) {
+    if (from + kLanes > nnz) return;
+    for (int l = 0; l < kLanes; ++l) __builtin_prefetch(y + std::size_t{columns[from + l]} * Dim);
+}
+
+// F_i = sum_j p_ij (1 + |y_i - y_j|^2)^-1 (y_i - y_j) over row i of P, kLanes entries at a time (the
+// y_j gathered); a short last group is padded with zero-weight copies of i itself. The lanes are added
+// in lane order, so the sum is the same whatever the thread count or instruction set. Scaled: the
+// kernel with alpha degrees of freedom, whose attraction weight is w^(1/alpha) = (1 + d^2/alpha)^-1
+// (inv_alpha = 1/alpha); unscaled (alpha = 1), the loop t-SNE always ran.
+template <int Dim, bool Scaled = false>
+inline void attractive_row(const SparseMatrix& p, ConstMatrixView y, index_t i, double* f,
+                           [[maybe_unused]] double inv_alpha = 1.0) {
+    const double* yi = y.row(i);
+    const index_t begin = p.offsets[i], end = p.offsets[i + 1];
+    const point_t* columns = p.columns.data();
+    const float* values = p.values.data();
+    Lanes yiv[Dim];
+    for (int d = 0; d < Dim; ++d) yiv[d] = broadcast(yi[d]);
+    Lanes acc[Dim] = {};
+    const index_t nnz = p.offsets[p.n];
+    for (index_t e = begin; e < end; e += kLanes) {
+        prefetch_rows<Dim>(y.data, columns, e + attraction_prefetch, nnz);
+        Lanes yj[Dim] = {};
+        Lanes pij = {};
+        if (e + kLanes <= end) {
+            for (int l = 0; l < kLanes; ++l) {
+                const double* row = y.data + std::size_t{columns[e + l]} * Dim;
+                for (int d = 0; d < Dim; ++d) yj[d][l] = row[d];
+            }
+            pij = load(values + e);
+        } else {
+            for (int l = 0; l < kLanes; ++l) {
+                const bool real = e + l < end;
+                const double* row = real ? y.data + std::size_t{columns[e + l]} * Dim : yi;
+                for (int d = 0; d < Dim; ++d) yj[d][l] = row[d];
+                pij[l] = real ? static_cast<double>(values[e + l]) : 0.0;
+            }
+        }
+        Lanes diff[Dim];
+        Lanes dist2 = {};
+        for (int d = 0; d < Dim; ++d) {
+            diff[d] = yiv[d] - yj[d];
+            dist2 += diff[d] * diff[d];
+        }
+        Lanes m;
+        if constexpr (Scaled) {
+            m = pij / (1.0 + dist2 * inv_alpha);
+        } else {
+            m = pij / (1.0 + dist2);
+        }
+        for (int d = 0; d < Dim; ++d) acc[d] += m * diff[d];
+    }
+    for (int d = 0; d < Dim; ++d) f[d] = lane_sum(acc[d]);
+}
+
+template <int Dim, bool Scaled>
+void attractive_forces_dim(const SparseMatrix& p, ConstMatrixView y, MatrixView out, int threads,
+                           double inv_alpha) {
+    assert(csr_defect(p).empty());  // an invariant of the Affinities type
+    parallel_for(
+        p.n, threads,
+        [&](index_t begin, index_t end) {
+            for (index_t i = begin; i < end; ++i) {
+                double f[Dim];
+                attractive_row<Dim, Scaled>(p, y, i, f, inv_alpha);
+                for (int d = 0; d < Dim; ++d) out(i, d) = f[d];
+            }
+        },
+        512);
+}
+
+template <int Dim>
+void attractive_forces_dim(const SparseMatrix& p, ConstMatrixView y, MatrixView out, int threads,
+                           double dof) {
+    if (dof == 1.0) {
+        attractive_forces_dim<Dim, false>(p, y, out, threads, 1.0);
+    } else {
+        attractive_forces_dim<Dim, true>(p, y, out, threads, 1.0 / dof);
+    }
+}
+
+void require_dof(double dof, const char* what) {
+    require(std::isfinite(dof) && dof > 0, what, ": dof must be finite and > 0; got ", dof);
+}
+
+}  // namespace
+
+void attractive_forces(const SparseMatrix& p, ConstMatrixView y, MatrixView out, int threads, double dof) {
+    require(p.n == y.rows && out.rows == y.rows && out.cols == y.cols, "attractive_forces: P is ", p.n, " x ",
+            p.n, ", the embedding ", y.rows, " x ", y.cols, " and the output ", out.rows, " x ", out.cols);
+    require_dof(dof, "attractive_forces");
+    switch (y.cols) {
+        case 1:
+            attractive_forces_dim<1>(p, y, out, threads, dof);
+            break;
+        case 2:
+            attractive_forces_dim<2>(p, y, out, threads, dof);
+            break;
+        case 3:
+            attractive_forces_dim<3>(p, y, out, threads, dof);
+            break;
+        default:
+            throw InvalidArgument(concat("embedding dimension must be 1, 2 or 3; got ", y.cols));
+    }
+}
+
+namespace {
+
+// sum p_ij log(p_ij Z (1 + |y_i - y_j|^2)) over rows [begin, end), kLanes entries at a time with the
+// vectorised logarithm (std::log does not vectorise, and at 10^8 entries was most of the KL's time); a
+// short last group and non-positive p_ij get p = 0, x = 1. Lanes whose x is not a positive normal
+// double (never seen from a valid P: kept for safety) take std::log. Scaled (alpha != 1): the kernel
+// with alpha degrees of freedom, p log(p / q) = p (log(p Z) + alpha log1p(d^2/alpha)), the log1p lane
+// by lane (the KL is computed only at reports).
+template <int Dim, bool Scaled = false>
+double sparse_kl_rows(const SparseMatrix& p, ConstMatrixView y, double z, index_t begin, index_t end,
+                      [[maybe_unused]] double alpha = 1.0) {
+    const point_t* columns = p.columns.data();
+    const float* values = p.values.data();
+    const index_t nnz = p.offsets[p.n];
+    Lanes total = {};
+    for (index_t i = begin; i < end; ++i) {
+        const double* yi = y.row(i);
+        const index_t row_end = p.offsets[i + 1];
+        for (index_t e = p.offsets[i]; e < row_end; e += kLanes) {
+            prefetch_rows<Dim>(y.data, columns, e + attraction_prefetch, nnz);
+            Lanes pij = {}, dist2 = {};
+            for (int l = 0; l < kLanes; ++l) {
+                const bool real = e + l < row_end;
+                const double v = real ? static_cast<double>(values[e + l]) : 0.0;
+                const double* yj = real ? y.data + std::size_t{columns[e + l]} * Dim : yi;
+                double d2 = 0.0;
+                for (int d = 0; d < Dim; ++d) d2 += (yi[d] - yj[d]) * (yi[d] - yj[d]);
+                pij[l] = v > 0 ? v : 0.0;
+                dist2[l] = d2;
+            }
+            Lanes x;
+            if constexpr (Scaled) {
+                x = pij * z;
+            } else {
+                x = pij * z * (1.0 + dist2);
+            }
+            for (int l = 0; l < kLanes; ++l)
+                if (pij[l] == 0) x[l] = 1.0;
+            Lanes log_x = detail::log_normal_lanes(x);
+            for (int l = 0; l < kLanes; ++l)
+                if (!(x[l] >= std::numeric_limits<double>::min() && x[l] <= std::numeric_limits<double>::max()))
+                    log_x[l] = std::log(x[l]);
+            if constexpr (Scaled) {
+                for (int l = 0; l < kLanes; ++l) log_x[l] += alpha * std::log1p(dist2[l] / alpha);
+            }
+            total += pij * log_x;
+        }
+    }
+    return lane_sum(total);
+}
+
+}  // namespace
+
+double sparse_kl(const SparseMatrix& p, ConstMatrixView y, double z, int threads, double dof) {
+    require(p.n == y.rows, "sparse_kl: P has ", p.n, " rows but the embedding has ", y.rows);
+    require(y.cols >= 1 && y.cols <= 3, "sparse_kl: the embedding must have 1, 2 or 3 columns; got ", y.cols);
+    require_dof(dof, "sparse_kl");
+    assert(csr_defect(p).empty());  // an invariant of the Affinities type
+    // KL = sum p_ij log(p_ij / q_ij), q_ij = w_ij / Z, w_ij = (1 + |y_i - y_j|^2/alpha)^-alpha.
+    if (dof != 1.0)
+        return parallel_sum(p.n, threads, [&](index_t begin, index_t end) {
+            switch (y.cols) {
+                case 1:
+                    return sparse_kl_rows<1, true>(p, y, z, begin, end, dof);
+                case 2:
+                    return sparse_kl_rows<2, true>(p, y, z, begin, end, dof);
+                default:
+                    return sparse_kl_rows<3, true>(p, y, z, begin, end, dof);
+            }
+        });
+    return parallel_sum(p.n, threads, [&](index_t begin, index_t end) {
+        switch (y.cols) {
+            case 1:
+                return sparse_kl_rows<1>(p, y, z, begin, end);
+            case 2:
+                return sparse_kl_rows<2>(p, y, z, begin, end);
+            default:
+                return sparse_kl_rows<3>(p, y, z, begin, end);
+        }
+    });
+}
+
+template <int Dim>
+double barnes_hut_gradient(const SparseMatrix& p, ConstMatrixView y, SpaceTree<Dim>& tree, double theta,
+                           double exaggeration, MatrixView grad, int threads, double* kl,
+                           GradientSeconds* seconds, GradientWorkspace* work) {
+    require(p.n == y.rows && grad.rows == y.rows && grad.cols == Dim && y.cols == Dim, "barnes_hut_gradient<",
+            Dim, ">: P is ", p.n, " x ", p.n, ", the embedding ", y.rows, " x ", y.cols, " and the gradient ",
+            grad.rows, " x ", grad.cols);
+    assert(csr_defect(p).empty());  // an invariant of the Affinities type
+    const index_t n = y.rows;
+    const double dof = tree.dof();
+    const double inv_alpha = 1.0 / dof;
+    // Row i's attractive force into f; the kernel's scaling as a compile-time flag (dof 1 needs none).
+    const auto attraction = [&](index_t i, double* f) {
+        if (dof == 1.0) {
+            attractive_row<Dim, false>(p, y, i, f, inv_alpha);
+        } else {
+            attractive_row<Dim, true>(p, y, i, f, inv_alpha);
+        }
+    };
+    const auto combine = [&](double* g, const double* f, double inv_z) {
+        for (int d = 0; d < Dim; ++d) g[d] = 4.0 * (exaggeration * f[d] - g[d] * inv_z);
+    };
+    Stopwatch clock;
+    double z = 0;
+    const int workers = resolve_threads(threads);
+    if (workers >= 2 && workers <= tree_beside_max_threads) {
+        // The tree on one thread, the attraction (which does not need it) on the others, then the walk
+        // on all, then one light pass combines them.
+        GradientWorkspace local;
+        Matrix& forces = (work ? *work : local).attraction;
+        if (forces.rows() != n || forces.cols() != Dim) forces = Matrix(n, Dim);
+        double build_seconds = 0;
+        parallel_beside(
+            [&] {
+                Stopwatch build;
+                tree.build(y, 1);
+                build_seconds = build.lap();
+            },
+            n, threads,
+            [&](index_t begin, index_t end) {
+                for (index_t i = begin; i < end; ++i) attraction(i, forces.data() + i * Dim);
+            },
+            64);
+        const double both = clock.lap();
+        if (seconds) {
+            seconds->tree += build_seconds;
+            seconds->attraction += both - build_seconds;
+        }
+        z = tree.repulsion(theta, grad, threads);
+        if (seconds) seconds->repulsion += clock.lap();
+        const double inv_z = 1.0 / z;
+        parallel_for_fixed(n, threads, [&](index_t begin, index_t end) {
+            for (index_t i = begin; i < end; ++i) combine(grad.row(i), forces.data() + i * Dim, inv_z);
+        });
+        if (seconds) seconds->attraction += clock.lap();
+    } else {
+        tree.build(y, threads);
+        if (seconds) seconds->tree += clock.lap();
+        // grad holds the repulsive part first, then is combined in place with the attractive part.
+        z = tree.repulsion(theta, grad, threads);
+        if (seconds) seconds->repulsion += clock.lap();
+        const double inv_z = 1.0 / z;
+        parallel_for_guided(
+            n, threads,
+            [&](index_t begin, index_t end) {
+                for (index_t i = begin; i < end; ++i) {
+                    double f[Dim];
+                    attraction(i, f);
+                    combine(grad.row(i), f, inv_z);
+                }
+            },
+            64);
+        if (seconds) seconds->attraction += clock.lap();
+    }
+    if (kl) {
+        *kl = sparse_kl(p, y, z, threads, dof);
+        if (seconds) seconds->kl += clock.lap();
+    }
+    return z;
+}
+
+template double barnes_hut_gradient<1>(const SparseMatrix&, ConstMatrixView, SpaceTree<1>&, double, double,
+                                       MatrixView, int, double*, GradientSeconds*, GradientWorkspace*);
+template double barnes_hut_gradient<2>(const SparseMatrix&, ConstMatrixView, SpaceTree<2>&, double, double,
+                                       MatrixView, int, double*, GradientSeconds*, GradientWorkspace*);
+template double barnes_hut_gradient<3>(const SparseMatrix&, ConstMatrixView, SpaceTree<3>&, double, double,
+                                       MatrixView, int, double*, GradientSeconds*, GradientWorkspace*);
+
+}  // namespace treesne
