@@ -74,9 +74,21 @@ void choose_environment(char** argv) {
     if (waiting || memory) ::execv("/proc/self/exe", argv);
 }
 
+// Whether this command line runs a computation (embed, transform, evaluate, accuracy) that the wait
+// policy and malloc's settings pay for. Help, --version and command lines that do not parse start no
+// sampling and no second process: they answer at once (main_entry parses again and reports).
+bool computes(int argc, const char* const* argv) {
+    try {
+        const treesne::cli::CliConfig config = treesne::cli::parse_cli(argc, argv);
+        return config.command != treesne::cli::Command::help && config.command != treesne::cli::Command::version;
+    } catch (...) {
+        return false;
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-    choose_environment(argv);
+    if (computes(argc, argv)) choose_environment(argv);
     return treesne::cli::main_entry(argc, argv);
 }
