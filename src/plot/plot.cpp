@@ -101,7 +101,7 @@ void validate(ConstMatrixView y, const io::Labels* labels, const PlotOptions& op
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Deterministic pseudo-randomness: splitmix64 at the point index (treesne/hash.hpp), so pictures are
+// Deterministic pseudo-randomness: splitmix64 at the point index (treesne/core/hash.hpp), so pictures are
 // identical on every platform and run.
 
 double unit_hash(std::uint64_t i) {
