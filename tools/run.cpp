@@ -370,15 +370,18 @@ Affinities read_given_affinities(const EmbedConfig& e, int threads, Progress& pr
     Stopwatch p_time;
     progress.start("read");
     std::vector<std::string> notes;
-    SparseMatrix given = reading("--affinities", [&] { return io::read_affinities(e.precomputed_affinities); });
+    SparseMatrix given =
+        reading("--affinities", [&] { return io::read_affinities(e.precomputed_affinities); });
     Affinities p;
     try {
         p = prepare_affinities(std::move(given), threads, &notes);
     } catch (const InvalidArgument& error) {
         throw InvalidArgument(concat("--affinities ", e.precomputed_affinities, ": ", error.what()));
     }
-    progress.done("read", p_time.seconds(), concat("affinities ", p.n, " x ", p.n, ", ", p.nnz(), " entries"));
-    for (const std::string& note : notes) progress.line(concat("note: ", e.precomputed_affinities, ": ", note));
+    progress.done("read", p_time.seconds(),
+                  concat("affinities ", p.n, " x ", p.n, ", ", p.nnz(), " entries"));
+    for (const std::string& note : notes)
+        progress.line(concat("note: ", e.precomputed_affinities, ": ", note));
     return p;
 }
 
@@ -576,7 +579,8 @@ void check_embed_run(const EmbedConfig& e, const Options& options, const EmbedIn
 /// and the options that shape P and the trajectory (embed() adds P's own fingerprint), so that a resume
 /// with other data or options is refused, naming the option, instead of silently continuing a different
 /// run.
-CheckpointInfo checkpoint_info(const EmbedConfig& e, const EmbedInputs& in, const Options& options, index_t d) {
+CheckpointInfo checkpoint_info(const EmbedConfig& e, const EmbedInputs& in, const Options& options,
+                               index_t d) {
     CheckpointInfo run_info;
     if (e.checkpoint_path.empty() && e.resume_path.empty()) return run_info;
     run_info.data_fingerprint = input_fingerprint(in);

@@ -67,7 +67,8 @@ MemoryEstimate estimate_memory(index_t n, index_t d, const Options& options, boo
                                bool input_released = false);
 
 /// A stage of a command's memory estimate: the buffers alive then (parts of 0 bytes left out).
-MemoryStage memory_stage(const std::string& name, std::initializer_list<std::pair<const char*, double>> parts);
+MemoryStage memory_stage(const std::string& name,
+                         std::initializer_list<std::pair<const char*, double>> parts);
 /// An estimate made of these stages: `input` is what is already loaded when they start (not counted
 /// against the limit), the peak the largest stage.
 MemoryEstimate memory_estimate(double input, std::vector<MemoryStage> stages);
