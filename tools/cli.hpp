@@ -117,10 +117,6 @@ TransformConfig parse_transform(const std::vector<std::string>& args);
 /// reference labels. Progress to stderr. Throws like run_embed.
 int run_transform(const TransformConfig& config);
 
-
-/// The largest N `evaluate` accepts without --sample: its exact KL divergence is O(N^2) time.
-inline constexpr index_t evaluate_max_points = 200000;
-
 /// A parsed command line.
 struct CliConfig {
     Command command = Command::help;

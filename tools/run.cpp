@@ -1,11 +1,10 @@
-// The commands behind the parsed command line (embed, evaluate; accuracy is in run_accuracy.cpp): reading,
-// writing, and the mapping of every exception to one line and an exit status. Progress, interruption
-// and the shared readers are in run_common.cpp.
+// The commands behind the parsed command line (embed; evaluate is in run_evaluate.cpp, accuracy in
+// run_accuracy.cpp): reading, writing, and the mapping of every exception to one line and an exit status.
+// Progress, interruption and the shared readers are in run_common.cpp.
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -321,65 +320,6 @@ int write_outputs(const EmbedConfig& e, const Result& r, const io::Labels* label
     return 0;
 }
 
-// --- evaluate ---------------------------------------------------------------------------------------
-
-/// The given rows of m, in that order.
-Matrix take_rows(const Matrix& m, const std::vector<index_t>& rows) {
-    Matrix out(static_cast<index_t>(rows.size()), m.cols());
-    for (std::size_t i = 0; i < rows.size(); ++i)
-        std::copy(m.row(rows[i]), m.row(rows[i]) + m.cols(), out.row(static_cast<index_t>(i)));
-    return out;
-}
-
-std::string json_number(double v) {
-    if (!std::isfinite(v)) return "null";
-    char buffer[40];
-    std::snprintf(buffer, sizeof buffer, "%.10g", v);
-    return buffer;
-}
-
-struct Evaluation {
-    index_t input_points = 0, points = 0, queries = 0;
-    double kl = 0, preservation = 0, trust = 0, accuracy = 0;
-    bool has_accuracy = false;
-};
-
-void print_evaluation(const EvaluateConfig& e, const Evaluation& v, std::ostream& out) {
-    if (e.json) {
-        out << "{\"input_points\": " << v.input_points << ", \"points\": " << v.points
-            << ", \"sampled\": " << (v.points < v.input_points ? "true" : "false")
-            << ", \"perplexity\": " << json_number(e.perplexity) << ", \"dof\": " << json_number(e.dof)
-            << ", \"metric\": \"" << to_string(e.metric) << "\""
-            << ", \"k\": " << e.k
-            << ", \"kl_divergence\": " << json_number(v.kl)
-            << ", \"knn_preservation\": " << json_number(v.preservation)
-            << ", \"trustworthiness\": " << json_number(v.trust)
-            << ", \"trustworthiness_queries\": " << v.queries;
-        if (v.has_accuracy) out << ", \"knn_accuracy\": " << json_number(v.accuracy);
-        out << "}\n";
-        return;
-    }
-    std::vector<std::pair<std::string, std::string>> rows;
-    rows.emplace_back("points", v.points < v.input_points ? concat(v.points, " (random sample of ",
-                                                                   v.input_points, ", seed ", e.seed, ")")
-                                                          : concat(v.points));
-    rows.emplace_back("KL divergence", concat(format_value(v.kl), " (exact, perplexity ", e.perplexity,
-                                              e.dof != 1 ? concat(", dof ", e.dof) : "",
-                                              e.metric != Metric::euclidean ? concat(", ", to_string(e.metric)) : "",
-                                              ")"));
-    rows.emplace_back(concat(e.k, "-NN preservation"), format_value(v.preservation));
-    rows.emplace_back("trustworthiness", concat(format_value(v.trust), " (k = ", e.k,
-                                                v.queries < v.points ? concat(", ", v.queries, " of ",
-                                                                              v.points, " points sampled")
-                                                                     : std::string(", all points"),
-                                                ")"));
-    if (v.has_accuracy) rows.emplace_back(concat(e.k, "-NN accuracy"), format_value(v.accuracy));
-    std::size_t width = 0;
-    for (const auto& row : rows) width = std::max(width, row.first.size());
-    for (const auto& row : rows)
-        out << row.first << ':' << std::string(width + 2 - row.first.size(), ' ') << row.second << '\n';
-}
-
 // --- embed: the steps of run_embed --------------------------------------------------------------
 
 /// The data, labels and starting coordinates of an embed run, read and checked against each other.
@@ -425,6 +365,37 @@ NeighborGraph read_neighbors(const EmbedConfig& e) {
     }
 }
 
+/// --affinities: P, prepared (prepare_affinities), with its notes as progress lines.
+Affinities read_given_affinities(const EmbedConfig& e, int threads, Progress& progress) {
+    Stopwatch p_time;
+    progress.start("read");
+    std::vector<std::string> notes;
+    SparseMatrix given =
+        reading("--affinities", [&] { return io::read_affinities(e.precomputed_affinities); });
+    Affinities p;
+    try {
+        p = prepare_affinities(std::move(given), threads, &notes);
+    } catch (const InvalidArgument& error) {
+        throw InvalidArgument(concat("--affinities ", e.precomputed_affinities, ": ", error.what()));
+    }
+    progress.done("read", p_time.seconds(),
+                  concat("affinities ", p.n, " x ", p.n, ", ", p.nnz(), " entries"));
+    for (const std::string& note : notes)
+        progress.line(concat("note: ", e.precomputed_affinities, ": ", note));
+    return p;
+}
+
+/// --init: the starting coordinates into options, checked against n points and --dims.
+void read_init(const EmbedConfig& e, Options& options, index_t n) {
+    options.init_coordinates = reading("--init", [&] { return io::read_matrix(e.init_path); });
+    const Matrix& y0 = options.init_coordinates;
+    if (y0.rows() != n || y0.cols() != options.dims)
+        throw InvalidArgument(concat("--init ", e.init_path, ": ", y0.rows(), " x ", y0.cols(),
+                                     " coordinates; need ", n, " x ", options.dims, " (points x --dims)"));
+    const std::string defect = init_defect(y0, options.keep_user_scale);  // as validate() would refuse it
+    if (!defect.empty()) throw InvalidArgument(concat("--init ", e.init_path, ": ", defect));
+}
+
 EmbedInputs read_embed_inputs(const EmbedConfig& e, Options& options, Progress& progress) {
     EmbedInputs in;
     Stopwatch read_time;
@@ -441,19 +412,7 @@ EmbedInputs read_embed_inputs(const EmbedConfig& e, Options& options, Progress& 
                                          in.x.rows(), " x ", in.x.cols()));
     }
     if (!e.precomputed_affinities.empty()) {
-        Stopwatch p_time;
-        progress.start("read");
-        std::vector<std::string> notes;
-        SparseMatrix given =
-            reading("--affinities", [&] { return io::read_affinities(e.precomputed_affinities); });
-        try {
-            in.p = prepare_affinities(std::move(given), options.threads, &notes);
-        } catch (const InvalidArgument& error) {
-            throw InvalidArgument(concat("--affinities ", e.precomputed_affinities, ": ", error.what()));
-        }
-        progress.done("read", p_time.seconds(),
-                      concat("affinities ", in.p->n, " x ", in.p->n, ", ", in.p->nnz(), " entries"));
-        for (const std::string& note : notes) progress.line(concat("note: ", e.precomputed_affinities, ": ", note));
+        in.p = read_given_affinities(e, options.threads, progress);
         in.n = in.p->n;
     }
     if (!e.neighbors_path.empty()) {
@@ -476,16 +435,7 @@ EmbedInputs read_embed_inputs(const EmbedConfig& e, Options& options, Progress& 
         progress.done("labels", label_time.seconds(),
                       concat(in.labels.codes.size(), ", ", in.labels.names.size(), " classes"));
     }
-    if (!e.init_path.empty()) {
-        options.init_coordinates = reading("--init", [&] { return io::read_matrix(e.init_path); });
-        const Matrix& y0 = options.init_coordinates;
-        if (y0.rows() != n || y0.cols() != options.dims)
-            throw InvalidArgument(concat("--init ", e.init_path, ": ", y0.rows(), " x ", y0.cols(),
-                                         " coordinates; need ", n, " x ", options.dims,
-                                         " (points x --dims)"));
-        const std::string defect = init_defect(y0, options.keep_user_scale);  // as validate() would refuse it
-        if (!defect.empty()) throw InvalidArgument(concat("--init ", e.init_path, ": ", defect));
-    }
+    if (!e.init_path.empty()) read_init(e, options, n);
     return in;
 }
 
@@ -606,117 +556,37 @@ void report_converged(Progress& progress, const OptimizerOptions& p, index_t ite
                          " % over ", early_stop_window, " iterations)"));
 }
 
-// --- evaluate: the steps of run_evaluate --------------------------------------------------------
-
-/// The data, the embedding to judge and its labels, read and checked against each other.
-struct EvaluateInputs {
-    Matrix x, y;
-    io::Labels labels;
-};
-
-EvaluateInputs read_evaluate_inputs(const EvaluateConfig& e, Progress& progress) {
-    EvaluateInputs in;
-    Stopwatch read_time;
-    progress.start("read");
-    in.x = read_stacked(e.inputs);
-    require_points(e.inputs, in.x.rows());
-    in.y = io::read_matrix(e.embedding);
-    progress.done("read", read_time.seconds(),
-                  concat(in.x.rows(), " x ", in.x.cols(), describe_inputs(e.inputs), ", embedding ",
-                         in.y.rows(), " x ", in.y.cols()));
-    if (in.y.rows() != in.x.rows())
-        throw InvalidArgument(
-            concat(e.embedding, ": ", in.y.rows(), " rows, but the input has ", in.x.rows(), " points"));
-    if (in.y.cols() < 1 || in.y.cols() > 3)
-        throw InvalidArgument(concat(e.embedding, ": ", in.y.cols(), " columns; an embedding has 1, 2 or 3"));
-    require_finite(in.y, "embedding");
-    if (!e.label_paths.empty()) in.labels = read_labels_checked(e.label_paths, in.x.rows());
-    if (in.x.rows() > evaluate_max_points && (e.sample == 0 || e.sample > evaluate_max_points))
-        throw InvalidArgument(
-            concat("evaluate computes the exact KL divergence in O(N^2) time and refuses more than ",
-                   evaluate_max_points, " points; got ", in.x.rows(),
-                   " (use --sample M, M <= ", evaluate_max_points, ", to evaluate M random points)"));
-    return in;
-}
-
-/// The memory of evaluate's stages for the data as loaded (after any --sample): the PCA, the kNN graph and
-/// P of the KL divergence, and the neighbourhoods of the measures, sized by estimate_memory's parts.
-MemoryEstimate evaluate_memory(const EvaluateInputs& in, const EvaluateConfig& e, const Options& options) {
-    const index_t n = in.x.rows(), d = in.x.cols();
-    const MemoryEstimate base = estimate_memory(n, d, options);
-    const double rows = static_cast<double>(n);
-    const double embedding = 8 * rows * static_cast<double>(in.y.cols());
-    const double loaded = 8 * rows * static_cast<double>(d) + embedding;
-    const bool reduce = options.pca_dims > 0 && options.pca_dims < d;
-    const double data = 8 * rows * static_cast<double>(reduce ? options.pca_dims : d);
-    // knn_preservation and trustworthiness hold the input's and the embedding's k-NN graphs.
-    const double measured = 2 * rows * static_cast<double>(std::min<index_t>(e.k, n)) * 12;
-    std::vector<MemoryStage> stages;
-    if (reduce) stages.push_back(memory_stage("pca", {{"input", loaded}, {"PCA", base.pca}}));
-    stages.push_back(memory_stage("neighbours", {{"input", data},
-                                                 {"embedding", embedding},
-                                                 {"kNN graph", base.neighbors},
-                                                 {"search buffers", base.neighbor_search}}));
-    stages.push_back(memory_stage("affinities", {{"input", data},
-                                                 {"embedding", embedding},
-                                                 {"kNN graph", base.neighbors},
-                                                 {"P workspace", base.affinity_workspace},
-                                                 {"P", base.affinities}}));
-    stages.push_back(memory_stage("measures", {{"input", data},
-                                               {"embedding", embedding},
-                                               {"k-NN graphs", measured},
-                                               {"search buffers", base.neighbor_search}}));
-    return memory_estimate(loaded, std::move(stages));
-}
-
-/// Keeps e.sample seeded random rows of the data, the embedding and the labels.
-void sample_rows(EvaluateInputs& in, const EvaluateConfig& e, Progress& progress) {
-    const index_t all = in.x.rows();
-    const auto rows = seeded_sample(all, e.sample, e.seed);
-    in.x = take_rows(in.x, rows);
-    in.y = take_rows(in.y, rows);
-    if (!in.labels.codes.empty()) {
-        std::vector<int> codes;
-        for (index_t r : rows) codes.push_back(in.labels.codes[static_cast<std::size_t>(r)]);
-        in.labels.codes = std::move(codes);
+/// The checks before the work: the options for these points (a given P: validate_given_affinities),
+/// the outputs, the snapshots; with --verbose the settings and the memory estimate.
+void check_embed_run(const EmbedConfig& e, const Options& options, const EmbedInputs& in, bool coordinates,
+                     index_t d, Progress& progress) {
+    const index_t n = in.n;
+    Options checked = options;  // without coordinates nothing is reduced by PCA
+    if (!coordinates) checked.pca_dims = 0;
+    if (in.p)
+        validate_given_affinities(checked, n, d, e.precomputed_affinities);
+    else
+        validate(checked, n, d);
+    check_outputs(e);
+    check_snapshot_outputs(e, n, options.dims, options.optimizer.iterations);
+    if (progress.verbose()) {
+        print_settings(progress, options, n, d);
+        print_memory(progress, options, n, d, !e.affinities_path.empty());
     }
-    progress.line(concat("sample: ", e.sample, " of ", all, " points (seed ", e.seed, ")"));
 }
 
-/// Exact KL of the embedding against the P that embed computes for these options (kNN graph, Q over all
-/// pairs).
-double exact_kl_of(const EvaluateInputs& in, const Options& options, Progress& progress) {
-    const double perplexity = options.affinities.perplexity;
-    Stopwatch knn_time;
-    progress.start("neighbours");
-    const index_t k_p = neighbor_count(perplexity, in.x.rows());
-    const NeighborGraph graph = nearest_neighbors(in.x, k_p, options.neighbors, options.threads);
-    progress.done("neighbours", knn_time.seconds(), concat(k_p, " per point"));
-    Stopwatch p_time;
-    progress.start("affinities");
-    const Affinities p = compute_affinities(graph, options.affinities, options.threads);
-    progress.done("affinities", p_time.seconds(), concat("perplexity ", perplexity));
-    Stopwatch kl_time;
-    progress.start("kl");
-    const double kl = exact_tsne_kl_sparse(p, in.y, options.threads, options.optimizer.dof);
-    progress.done("kl", kl_time.seconds(), "exact, all pairs");
-    return kl;
-}
-
-/// k-NN preservation, trustworthiness and, with labels, the k-NN accuracy.
-void measure_neighbourhoods(const EvaluateInputs& in, const EvaluateConfig& e, Evaluation& v,
-                            Progress& progress) {
-    Stopwatch metric_time;
-    progress.start("measures");
-    const index_t n = in.x.rows();
-    v.preservation = knn_preservation(in.x, in.y, e.k, e.threads, e.metric);
-    v.queries = (e.trust_queries <= 0 || e.trust_queries >= n) ? n : e.trust_queries;
-    v.trust = trustworthiness(in.x, in.y, e.k, e.threads, e.trust_queries, e.metric);
-    if (!in.labels.codes.empty()) {
-        v.accuracy = knn_accuracy(in.y, in.labels.codes, e.k, e.threads);
-        v.has_accuracy = true;
-    }
-    progress.done("measures", metric_time.seconds(), concat("k = ", e.k));
+/// What a checkpoint records of this run (only with --checkpoint or --resume): the input's fingerprint
+/// and the options that shape P and the trajectory (embed() adds P's own fingerprint), so that a resume
+/// with other data or options is refused, naming the option, instead of silently continuing a different
+/// run.
+CheckpointInfo checkpoint_info(const EmbedConfig& e, const EmbedInputs& in, const Options& options,
+                               index_t d) {
+    CheckpointInfo run_info;
+    if (e.checkpoint_path.empty() && e.resume_path.empty()) return run_info;
+    run_info.data_fingerprint = input_fingerprint(in);
+    run_info.settings = trajectory_settings(shaping_options(e, in, options), in.n, d);
+    run_info.settings.insert(run_info.settings.begin(), {"input-kind", e.input_distances ? 1.0 : 0.0});
+    return run_info;
 }
 
 }  // namespace
@@ -733,31 +603,8 @@ int run_embed(const CliConfig& config) {
     if (in.graph) options.affinities.k = in.graph->k;  // a given graph's neighbours are all there are
     const bool coordinates = in.x.rows() > 0 && !e.input_distances;
     const index_t n = in.n, d = coordinates ? in.x.cols() : std::max(options.dims, 1);
-    {
-        Options checked = options;  // without coordinates nothing is reduced by PCA
-        if (!coordinates) checked.pca_dims = 0;
-        if (in.p) {  // P is given: the perplexity calibrates nothing and must not limit N
-            if (n < 3) throw InvalidArgument(concat(e.precomputed_affinities, ": t-SNE from a given P needs at least 3 points; got ", n));
-            checked.affinities = AffinityOptions{};
-            checked.affinities.perplexity = 1;
-        }
-        validate(checked, n, d);
-    }
-    check_outputs(e);
-    check_snapshot_outputs(e, n, options.dims, options.optimizer.iterations);
-    if (progress.verbose()) {
-        print_settings(progress, options, n, d);
-        print_memory(progress, options, n, d, !e.affinities_path.empty());
-    }
-    // Checkpoints record the input's fingerprint and the options that shape P and the trajectory (and
-    // embed() adds P's own fingerprint), so that a resume with other data or options is refused, naming
-    // the option, instead of silently continuing a different run.
-    CheckpointInfo run_info;
-    if (!e.checkpoint_path.empty() || !e.resume_path.empty()) {
-        run_info.data_fingerprint = input_fingerprint(in);
-        run_info.settings = trajectory_settings(shaping_options(e, in, options), n, d);
-        run_info.settings.insert(run_info.settings.begin(), {"input-kind", e.input_distances ? 1.0 : 0.0});
-    }
+    check_embed_run(e, options, in, coordinates, d, progress);
+    const CheckpointInfo run_info = checkpoint_info(e, in, options, d);
     OptimizerState resume_state;
     if (!e.resume_path.empty()) resume_state = load_resume_state(e, options, run_info, n, progress);
     // A live line deserves more frequent updates unless the interval was chosen; snapshots, the cost
@@ -796,57 +643,6 @@ int run_embed(const CliConfig& config) {
                      phase_at(options.optimizer, std::max<index_t>(result.iterations - 1, 0)));
     return write_outputs(e, result, in.labels.codes.empty() ? nullptr : &in.labels, progress, options,
                          snapshots, cadence.trace_every, outputs);
-}
-
-int run_evaluate(const CliConfig& config, std::ostream& out) {
-    const EvaluateConfig& e = config.evaluate;
-    Progress progress(config.verbosity, ::isatty(STDERR_FILENO) == 1);
-    SignalScope signals;
-    std::vector<NamedFile> files;  // evaluate writes no file, but checks like every command
-    for (const auto& path : e.inputs) files.push_back({"the input", path});
-    files.push_back({"the embedding", e.embedding});
-    for (const auto& path : e.label_paths) files.push_back({"--labels", path});
-    check_distinct_files(files);
-    note_thread_limit(progress, e.threads);
-
-    EvaluateInputs in = read_evaluate_inputs(e, progress);
-    Evaluation v;
-    v.input_points = in.x.rows();
-    if (e.sample > 0 && e.sample < in.x.rows()) sample_rows(in, e, progress);
-    v.points = in.x.rows();
-    Options options;  // the checks embed would make for this perplexity
-    options.affinities.perplexity = e.perplexity;
-    options.init = InitKind::random;
-    options.pca_dims = e.pca_dims;
-    options.threads = e.threads;
-    options.optimizer.dof = e.dof;  // the kernel of the KL
-    options.neighbors.metric = e.metric;
-    validate(options, v.points, in.x.cols());
-    // Trustworthiness ranks k neighbours against the rest: it needs 2k < N, more than the k < N of the
-    // neighbourhoods themselves (the library's message names neither --k nor the input).
-    if (2 * e.k >= v.points)
-        throw InvalidArgument(concat("--k ", e.k, " needs more than ", 2 * e.k,
-                                     " points (trustworthiness needs k < N/2); got ", v.points));
-    const MemoryEstimate memory = evaluate_memory(in, e, options);
-    if (progress.verbose()) print_command_memory(progress, memory);
-    require_command_memory(memory, e.memory_limit_gib, "evaluate",
-                           "use --sample M to evaluate M random points, or --pca");
-    // As embed() sees its input: rescaled by a power of two when its magnitude is extreme (the same
-    // neighbours and P as embed's; unscaled, the squared distances and the PCA overflow), then reduced.
-    if (const int exponent = extreme_exponent(in.x)) in.x = scaled_by_power_of_two(in.x, exponent);
-    if (e.pca_dims > 0) {
-        Stopwatch pca_time;
-        progress.start("pca");
-        const index_t d = in.x.cols();
-        in.x = treesne::pca(in.x, e.pca_dims, e.threads).projected;
-        progress.done("pca", pca_time.seconds(), concat(d, " -> ", e.pca_dims, " dimensions"));
-    }
-    v.kl = exact_kl_of(in, options, progress);
-    measure_neighbourhoods(in, e, v, progress);
-    progress.end_line();
-    print_evaluation(e, v, out);
-    out.flush();
-    return 0;
 }
 
 std::string with_malloc_tunables(const char* current) {

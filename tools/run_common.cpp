@@ -382,30 +382,6 @@ int report_interrupted_while_writing(Progress& progress) {
     return 130;
 }
 
-MemoryStage memory_stage(const std::string& name,
-                         std::initializer_list<std::pair<const char*, double>> parts) {
-    MemoryStage stage{name, {}, 0};
-    for (const auto& [part, bytes] : parts) {
-        if (!(bytes > 0)) continue;
-        stage.parts.emplace_back(part, bytes);
-        stage.bytes += bytes;
-    }
-    return stage;
-}
-
-MemoryEstimate memory_estimate(double input, std::vector<MemoryStage> stages) {
-    MemoryEstimate e;
-    e.input = input;
-    e.stages = std::move(stages);
-    for (std::size_t i = 0; i < e.stages.size(); ++i) {
-        if (e.stages[i].bytes > e.peak) {
-            e.peak = e.stages[i].bytes;
-            e.peak_stage = i;
-        }
-    }
-    return e;
-}
-
 void require_command_memory(const MemoryEstimate& estimate, const std::optional<double>& limit_gib,
                             const std::string& command, const std::string& advice) {
     if (limit_gib && *limit_gib == 0) return;

@@ -285,13 +285,6 @@ int report_interrupted_while_writing(Progress& progress);
 
 // --- memory ---------------------------------------------------------------------------------------------
 
-/// A stage of a command's memory estimate: the buffers alive then (parts of 0 bytes left out).
-MemoryStage memory_stage(const std::string& name,
-                         std::initializer_list<std::pair<const char*, double>> parts);
-/// An estimate made of these stages: `input` is what is already loaded when they start (not counted
-/// against the limit), the peak the largest stage.
-MemoryEstimate memory_estimate(double input, std::vector<MemoryStage> stages);
-
 /// Checks a command's memory estimate before its large allocations, as embed() checks its own: throws
 /// NumericalError with one line ("COMMAND needs about ... but ... is available ...; ADVICE") when the
 /// peak less the input exceeds --memory-limit (`limit_gib`; 0 = no check) or, without it, the memory

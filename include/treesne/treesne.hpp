@@ -18,6 +18,7 @@
 #include "treesne/core/scale.hpp"
 #include "treesne/core/types.hpp"
 #include "treesne/eval/accuracy.hpp"
+#include "treesne/eval/evaluate.hpp"
 #include "treesne/eval/metrics.hpp"
 #include "treesne/knn/graph.hpp"
 #include "treesne/knn/neighbors.hpp"

@@ -604,94 +604,56 @@ py::tuple affinities_py(const py::handle& x_obj, const py::dict& options_dict, b
     return csr_tuple(std::move(p));
 }
 
-/// `treesne evaluate`'s numbers (tools/run.cpp, run_evaluate): exact KL against the kNN P that embed
-/// computes at this perplexity, k-NN preservation, trustworthiness and, with label codes, the k-NN
-/// accuracy. Sampling (seeded_sample) and PCA as the CLI does them.
+/// `treesne evaluate`'s numbers: treesne::evaluate() (eval/evaluate.hpp) on X and Y with optional label
+/// codes, as a dict with the keys of `treesne evaluate --json`.
 py::dict evaluate_py(const py::handle& x_obj, const py::handle& y_obj, const py::object& labels_obj,
                      double perplexity, index_t k, index_t trust_queries, int pca_dims, index_t sample,
                      std::uint64_t seed, int threads, double dof, const std::string& metric_name) {
-    const Metric metric = metric_named(metric_name);
-    Input x_in = as_input(x_obj, "X");
-    Input y_in = as_input(y_obj, "Y");
+    EvaluateOptions o;
+    o.perplexity = perplexity;
+    o.dof = dof;
+    o.metric = metric_named(metric_name);
+    o.pca_dims = pca_dims;
+    o.k = k;
+    o.sample = sample;
+    o.trust_queries = trust_queries;
+    o.seed = seed;
+    o.threads = threads;
+    Input x = as_input(x_obj, "X");
+    Input y = as_input(y_obj, "Y");
     std::vector<int> labels;
     const bool has_labels = !labels_obj.is_none();
     if (has_labels) labels = labels_obj.cast<std::vector<int>>();
     Bridge bridge(py::none(), py::none(), false);
+    const EvaluationReport v =
+        run_released(bridge, [&] { return evaluate(x.view, y.view, has_labels ? &labels : nullptr, o); });
     py::dict out;
-    struct Numbers {
-        index_t input_points = 0, points = 0, queries = 0;
-        double kl = 0, preservation = 0, trust = 0, accuracy = 0;
-    };
-    const Numbers numbers = run_released(bridge, [&] {
-        Numbers v;
-        Matrix x_sampled, y_sampled;
-        ConstMatrixView x = x_in.view, y = y_in.view;
-        if (y.rows != x.rows)
-            throw InvalidArgument(concat("Y has ", y.rows, " rows, but X has ", x.rows, " points"));
-        require_finite(x, "X");
-        require_finite(y, "embedding");
-        if (has_labels && static_cast<index_t>(labels.size()) != x.rows)
-            throw InvalidArgument(concat("labels: ", labels.size(), " labels for ", x.rows, " points"));
-        v.input_points = x.rows;
-        if (x.rows > 200000 && (sample == 0 || sample > 200000))
-            throw InvalidArgument(concat(
-                "evaluate computes the exact KL divergence in O(N^2) time and refuses more than 200000 points; "
-                "got ", x.rows, " (use sample=M, M <= 200000, to evaluate M random points)"));
-        if (sample > 0 && sample < x.rows) {
-            const auto rows = seeded_sample(x.rows, sample, seed);
-            x_sampled = Matrix(sample, x.cols);
-            y_sampled = Matrix(sample, y.cols);
-            std::vector<int> codes;
-            for (std::size_t i = 0; i < rows.size(); ++i) {
-                std::memcpy(x_sampled.row(static_cast<index_t>(i)), x.row(rows[i]), sizeof(double) * x.cols);
-                std::memcpy(y_sampled.row(static_cast<index_t>(i)), y.row(rows[i]), sizeof(double) * y.cols);
-                if (has_labels) codes.push_back(labels[static_cast<std::size_t>(rows[i])]);
-            }
-            labels = std::move(codes);
-            x = x_sampled.view();
-            y = y_sampled.view();
-        }
-        v.points = x.rows;
-        Options options;  // the checks embed would make for this perplexity (as run_evaluate)
-        options.affinities.perplexity = perplexity;
-        options.init = InitKind::random;
-        options.pca_dims = pca_dims;
-        options.threads = threads;
-        options.optimizer.dof = dof;  // the kernel of the KL
-        options.neighbors.metric = metric;
-        validate(options, v.points, x.cols);
-        if (k > v.points - 1) throw InvalidArgument(concat("k ", k, " needs more than ", k, " points; got ", v.points));
-        // As embed() sees its input (and run_evaluate): rescaled when its magnitude is extreme, then reduced.
-        const ComfortableScale scaled = comfortable_scale(x);
-        x = scaled.view;
-        Matrix projected;
-        if (pca_dims > 0) {
-            projected = treesne::pca(x, pca_dims, threads).projected;
-            x = projected.view();
-        }
-        const index_t k_p = neighbor_count(perplexity, x.rows);
-        const Affinities p = compute_affinities(nearest_neighbors(x, k_p, options.neighbors, threads),
-                                                options.affinities, threads);
-        v.kl = exact_tsne_kl_sparse(p, y, threads, dof);
-        v.preservation = knn_preservation(x, y, k, threads, metric);
-        v.queries = (trust_queries <= 0 || trust_queries >= x.rows) ? x.rows : trust_queries;
-        v.trust = trustworthiness(x, y, k, threads, trust_queries, metric);
-        if (has_labels) v.accuracy = knn_accuracy(y, labels, k, threads);
-        return v;
-    });
-    const Numbers& v = numbers;
     out["input_points"] = v.input_points;
     out["points"] = v.points;
-    out["sampled"] = v.points < v.input_points;
+    out["sampled"] = v.sampled;
     out["perplexity"] = perplexity;
     out["dof"] = dof;
-    out["metric"] = to_string(metric);
+    out["metric"] = to_string(o.metric);
     out["k"] = k;
-    out["kl_divergence"] = v.kl;
-    out["knn_preservation"] = v.preservation;
-    out["trustworthiness"] = v.trust;
-    out["trustworthiness_queries"] = v.queries;
-    if (has_labels) out["knn_accuracy"] = v.accuracy;
+    out["kl_divergence"] = *v.kl_divergence;
+    out["knn_preservation"] = *v.knn_preservation;
+    out["trustworthiness"] = *v.trustworthiness;
+    out["trustworthiness_queries"] = v.trustworthiness_queries;
+    if (v.knn_accuracy) out["knn_accuracy"] = *v.knn_accuracy;
+    return out;
+}
+
+/// EvaluateOptions' defaults and evaluate_max_points, for the Python signature of treesne.evaluate.
+py::dict evaluate_defaults() {
+    const EvaluateOptions o;
+    py::dict out;
+    out["perplexity"] = o.perplexity;
+    out["dof"] = o.dof;
+    out["k"] = o.k;
+    out["trust_queries"] = o.trust_queries;
+    out["seed"] = o.seed;
+    out["threads"] = o.threads;
+    out["max_points"] = evaluate_max_points;
     return out;
 }
 
@@ -896,6 +858,7 @@ PYBIND11_MODULE(_treesne, m) {
     m.def("evaluate", &evaluate_py, py::arg("X"), py::arg("Y"), py::arg("labels"), py::arg("perplexity"),
           py::arg("k"), py::arg("trust_queries"), py::arg("pca_dims"), py::arg("sample"), py::arg("seed"),
           py::arg("threads"), py::arg("dof") = 1.0, py::arg("metric") = "euclidean");
+    m.def("evaluate_defaults", &evaluate_defaults);
     m.def("accuracy", &accuracy_py, py::arg("X"), py::arg("options"), py::arg("accuracy"), py::arg("labels"),
           py::arg("stage") = py::none(), py::arg("interruptible") = false);
     m.def("transform", &transform_py, py::arg("X_ref"), py::arg("Y_ref"), py::arg("X_new"), py::arg("options"),

@@ -10,6 +10,7 @@ from ._tsne import interruptible
 _E = DEFAULTS["embed"]
 _T = DEFAULTS["transform"]
 _A = DEFAULTS["accuracy"]
+_EV = _treesne.evaluate_defaults()
 
 
 def _neighbor_options(neighbors, n_jobs, pca_components, hnsw_m, hnsw_ef_construction, hnsw_ef_search,
@@ -142,9 +143,11 @@ def _evaluate_metric(metric):
     return name
 
 
-def evaluate(X, Y, labels=None, *, perplexity=_E["perplexity"], k=10, trust_queries=5000, pca_components=None,
-             sample=None, random_state=int(_E["seed"]), n_jobs=_E["threads"], dof=_E["dof"], metric="euclidean"):
-    """The numbers of ``treesne evaluate X Y [--labels L] --json``, as a dict with its keys:
+def evaluate(X, Y, labels=None, *, perplexity=_EV["perplexity"], k=_EV["k"], trust_queries=_EV["trust_queries"],
+             pca_components=None, sample=None, random_state=int(_EV["seed"]), n_jobs=_EV["threads"], dof=_EV["dof"],
+             metric="euclidean"):
+    """The numbers of ``treesne evaluate X Y [--labels L] --json`` (the same library call,
+    treesne::evaluate), as a dict with its keys:
     ``kl_divergence`` (exact KL of Y against the kNN P that TSNE computes at this perplexity, Q over all
     pairs: O(N^2) time, O(N) memory; refused above 200,000 points, where ``sample=M`` evaluates M seeded
     random points), ``knn_preservation``, ``trustworthiness`` (over ``trust_queries`` evenly spaced
@@ -152,7 +155,8 @@ def evaluate(X, Y, labels=None, *, perplexity=_E["perplexity"], k=10, trust_quer
     ``sampled``, ``perplexity``, ``dof``, ``metric``, ``k``, ``trustworthiness_queries``. Labels: numbers, or
     names of any kind (coded as the CLI codes a labels file). ``dof``: the degrees of freedom of the output
     kernel of the KL (give the embedding's ``TSNE(dof=...)``; ``treesne evaluate --dof``). ``metric``: the
-    input distance (``treesne evaluate --metric``): of the KL's P and of the input neighbourhoods."""
+    input distance (``treesne evaluate --metric``): of the KL's P and of the input neighbourhoods. Refused with
+    ArithmeticError before the work when its memory estimate exceeds the memory available now."""
     c = _checks
     X, Y = c.as_matrix(X, "X"), c.as_matrix(Y, "Y")
     codes = c.label_codes(labels, X.shape[0])

@@ -287,13 +287,10 @@ void check_precomputed(const char* what, index_t n, ConstMatrixView coordinates,
     // Without coordinates, validate the options as for data of enough columns for the initialisation.
     const index_t d = coordinates.data != nullptr ? coordinates.cols : std::max<index_t>(options.dims, 1);
     if (coordinates.data == nullptr) checked.pca_dims = 0;
-    if (std::string(what) == "affinities") {
-        // P is given: nothing is calibrated, so the perplexity (whatever it is) must not limit N.
-        require(n >= 3, "affinities: t-SNE from a given P needs at least 3 points; got ", n);
-        checked.affinities = AffinityOptions{};
-        checked.affinities.perplexity = 1;
-    }
-    validate(checked, n, d);
+    if (std::string(what) == "affinities")
+        validate_given_affinities(checked, n, d, "affinities");
+    else
+        validate(checked, n, d);
     if (coordinates.data != nullptr) require_finite(coordinates, "coordinates");
     check_run(n, options, callbacks);
 }
@@ -380,6 +377,14 @@ Result embed(ConstMatrixView x, const Options& options, const Observer& observer
     Callbacks callbacks;
     callbacks.observer = observer;
     return embed(x, options, callbacks);
+}
+
+void validate_given_affinities(Options options, index_t n, index_t d, const std::string& source) {
+    // P is given: nothing is calibrated, so the perplexity (whatever it is) must not limit N.
+    require(n >= 3, source, ": t-SNE from a given P needs at least 3 points; got ", n);
+    options.affinities = AffinityOptions{};
+    options.affinities.perplexity = 1;
+    validate(options, n, d);
 }
 
 }  // namespace treesne

@@ -241,4 +241,28 @@ void require_memory(const MemoryEstimate& estimate, double available, Method met
                    : "use method barnes_hut, which needs O(N k) memory instead of O(N^2)"));
 }
 
+MemoryStage memory_stage(const std::string& name,
+                         std::initializer_list<std::pair<const char*, double>> parts) {
+    MemoryStage stage{name, {}, 0};
+    for (const auto& [part, bytes] : parts) {
+        if (!(bytes > 0)) continue;
+        stage.parts.emplace_back(part, bytes);
+        stage.bytes += bytes;
+    }
+    return stage;
+}
+
+MemoryEstimate memory_estimate(double input, std::vector<MemoryStage> stages) {
+    MemoryEstimate e;
+    e.input = input;
+    e.stages = std::move(stages);
+    for (std::size_t i = 0; i < e.stages.size(); ++i) {
+        if (e.stages[i].bytes > e.peak) {
+            e.peak = e.stages[i].bytes;
+            e.peak_stage = i;
+        }
+    }
+    return e;
+}
+
 }  // namespace treesne

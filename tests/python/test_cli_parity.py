@@ -77,6 +77,34 @@ def test_same_evaluation_as_the_cli(cli, files):
         assert sampled[key] == (pytest.approx(value, rel=1e-9) if isinstance(value, float) else value), key
 
 
+def test_same_evaluation_as_the_cli_with_pca_and_few_trust_queries(cli, files):
+    # both call treesne::evaluate: the numbers agree to the CLI's 10 printed digits, whatever the options
+    d, x, labels = files
+    y = x[:, :2] + np.sin(x[:, 2:4])
+    np.save(d / "y_pca.npy", y)
+    done = run_cli(cli, "evaluate", d / "x.npy", d / "y_pca.npy", "--labels", d / "labels.txt", "--json",
+                   "--pca", 4, "--trust-queries", 60, "--metric", "manhattan", "--dof", 0.7)
+    assert done.returncode == 0, done.stderr
+    expected = json.loads(done.stdout)
+    got = treesne.evaluate(x, y, labels, pca_components=4, trust_queries=60, metric="manhattan", dof=0.7)
+    assert got["trustworthiness_queries"] == 60
+    assert set(got) == set(expected)
+    for key, value in expected.items():
+        assert got[key] == (pytest.approx(value, rel=1e-9, abs=0) if isinstance(value, float) else value), key
+
+
+def test_evaluation_refusals_are_the_clis(cli, files):
+    # the library's one check, spelt with the module's argument names (k, sample) and the CLI's (--k)
+    d, x, _ = files
+    y = x[:, :2]
+    np.save(d / "y_k.npy", y)
+    done = run_cli(cli, "evaluate", d / "x.npy", d / "y_k.npy", "--k", 250)
+    assert done.returncode == 1
+    with pytest.raises(ValueError) as error:
+        treesne.evaluate(x, y, k=250)
+    assert done.stderr.splitlines()[-1] == "treesne: error: --" + str(error.value)
+    assert str(error.value) == "k 250 needs more than 500 points (trustworthiness needs k < N/2); got 500"
+
 def _mask_times(lines):
     times = r"(\d+\.\d+ s|\d+ min \d+ s|\d+ h \d+ min)"
     return [re.sub(times, "T", line) for line in lines]

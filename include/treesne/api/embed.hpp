@@ -104,6 +104,11 @@ Result embed_neighbors(NeighborGraph graph, const Options& options, const Callba
 Result embed_affinities(Affinities p, const Options& options, const Callbacks& callbacks = {},
                         ConstMatrixView coordinates = {});
 
+/// validate(options, n, d) for a run from a given P of n points (embed_affinities checks with it): nothing
+/// is calibrated, so the affinity options, whatever they are, do not limit n; t-SNE still needs n >= 3
+/// ("SOURCE: t-SNE from a given P needs at least 3 points; got 2"; `source` names P). InvalidArgument.
+void validate_given_affinities(Options options, index_t n, index_t d, const std::string& source);
+
 /// Embeds points given by a dense N x N distance matrix: neighbors_from_distances with
 /// neighbor_count(options.affinities, N), then embed_neighbors (init random or user).
 Result embed_distances(ConstMatrixView distances, const Options& options, const Callbacks& callbacks = {});

@@ -2,6 +2,7 @@
 // before it allocates anything large, instead of being killed an hour later.
 #pragma once
 
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <utility>
@@ -64,6 +65,13 @@ struct MemoryEstimate {
 /// input_released: embed() owns the input (embed(Matrix&&)) and frees it before P is built.
 MemoryEstimate estimate_memory(index_t n, index_t d, const Options& options, bool keep_affinities = false,
                                bool input_released = false);
+
+/// A stage of a command's memory estimate: the buffers alive then (parts of 0 bytes left out).
+MemoryStage memory_stage(const std::string& name,
+                         std::initializer_list<std::pair<const char*, double>> parts);
+/// An estimate made of these stages: `input` is what is already loaded when they start (not counted
+/// against the limit), the peak the largest stage.
+MemoryEstimate memory_estimate(double input, std::vector<MemoryStage> stages);
 
 /// Bytes this process may still allocate: MemAvailable from /proc/meminfo, lowered to the memory cgroup's
 /// limit minus its usage (less reclaimable page cache) where a limit is set, as in containers. nullopt
