@@ -17,6 +17,7 @@
 #include <type_traits>
 
 #include "treesne/core/errors.hpp"
+#include "treesne/core/option_table.hpp"
 #include "treesne/io/io.hpp"
 #include "treesne/version.hpp"
 
@@ -27,17 +28,14 @@ namespace {
 
 constexpr unsigned help_width = 100;
 
-/// Short decimal text that reads back as exactly v ("0.5", "30", "1e-05").
-std::string format_number(double v) {
-    char buffer[40];
-    std::snprintf(buffer, sizeof buffer, "%g", v);
-    if (std::strtod(buffer, nullptr) != v) std::snprintf(buffer, sizeof buffer, "%.17g", v);
-    return buffer;
-}
-
-template <class Int>
-std::string format_number(Int v) {
-    return std::to_string(v);
+/// Short decimal text that reads back as exactly v (the library's format_number), integers in digits.
+template <class T>
+std::string format_number(T v) {
+    if constexpr (std::is_floating_point_v<T>) {
+        return treesne::format_number(v);
+    } else {
+        return std::to_string(v);
+    }
 }
 
 std::string lower(std::string s) {
@@ -120,6 +118,87 @@ bool flag(const po::variables_map& vm, const char* name) {
     return it != vm.end() && it->second.as<bool>();
 }
 
+/// The value of `text` for an option of the table (`option` is "--name"): "auto" where the command takes
+/// it (the sentinel, or NaN), else a number in the entry's range, refused with the CLI's one line.
+double table_number(const std::string& option, const std::string& text, OptionKind kind, const OptionRange& range,
+                    unsigned flags, bool allow_auto) {
+    const bool takes_auto = allow_auto && (flags & accepts_auto) != 0;
+    if (takes_auto && text == "auto") return range.sentinel.value_or(std::nan(""));
+    if (kind == OptionKind::real) {
+        const double v = to_double(option, text);
+        if (!range.contains(v))
+            throw UsageError(concat(option, " must be ", range_words(range, flags, takes_auto), "; got ", text));
+        return v;
+    }
+    // Integers: the sentinel is given as a number too where the entry says so ("--hnsw-ef-search 0").
+    const bool sentinel_given = takes_auto && range.sentinel && (flags & auto_sentinel_given) != 0;
+    const double lo = sentinel_given ? std::min(*range.sentinel, range.lo) : range.lo;
+    const long long hi = std::isinf(range.hi) ? std::numeric_limits<long long>::max()
+                                              : static_cast<long long>(range.hi);
+    const auto v = static_cast<double>(to_integer(option, text, static_cast<long long>(lo), hi));
+    if (v != range.sentinel.value_or(v) && !range.contains(v))
+        throw UsageError(concat(option, " must be auto, ", *range.sentinel, " or ", range.words(), "; got ", text));
+    return v;
+}
+
+/// The index in `names` of `text`, or the CLI's line listing the choices.
+std::size_t enum_index(const std::string& option, const std::string& text, const std::vector<const char*>& names) {
+    for (std::size_t i = 0; i < names.size(); ++i)
+        if (text == names[i]) return i;
+    std::string choices;
+    for (std::size_t i = 0; i < names.size(); ++i)
+        choices += std::string(i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
+    throw UsageError(concat(option, " must be ", choices, "; got '", text, "'"));
+}
+
+/// The value given for table entry `d` (an Options field) as the entry's set() takes it.
+double option_value(const OptionDescriptor& d, const std::string& text, bool allow_auto = true) {
+    const std::string option = concat("--", d.cli);
+    if (d.kind == OptionKind::enumeration) return static_cast<double>(enum_index(option, text, d.names));
+    return table_number(option, text, d.kind, d.range, d.flags, allow_auto);
+}
+
+const OptionDescriptor& entry(const char* name) {
+    const OptionDescriptor* d = find_option(name);
+    if (!d) throw std::logic_error(concat("no option table entry '", name, "'"));
+    return *d;
+}
+
+/// Sets the Options field of table entry `name` when the option was given. The one seed field is an
+/// unsigned 64-bit integer, beyond the doubles that set() takes, so it is written directly.
+void table_option(const po::variables_map& vm, const char* name, Options& o, bool allow_auto = true) {
+    std::string text;
+    if (!get(vm, name, text)) return;
+    const OptionDescriptor& d = entry(name);
+    if (d.kind == OptionKind::seed) {
+        o.seed = to_seed(concat("--", name), text);
+        return;
+    }
+    d.set(o, option_value(d, text, allow_auto));
+}
+
+/// Sets the TransformOptions field of transform table entry `name` when the option was given.
+void transform_option(const po::variables_map& vm, const char* name, TransformOptions& t) {
+    std::string text;
+    if (!get(vm, name, text)) return;
+    const TransformOptionDescriptor* d = find_transform_option(name);
+    if (!d) throw std::logic_error(concat("no transform option table entry '", name, "'"));
+    d->set(t, table_number(concat("--", name), text, d->kind, d->range, d->flags, true));
+}
+
+/// A value of table entry `name` for a field outside Options (evaluate's perplexity, dof, pca, threads):
+/// the same conversion and range.
+template <class T>
+void table_value(const po::variables_map& vm, const char* name, T& field) {
+    std::string text;
+    if (get(vm, name, text)) field = static_cast<T>(option_value(entry(name), text));
+}
+
+/// Several entries in the order given (which is the order of the checks, so the first mistake is named).
+void table_options(const po::variables_map& vm, std::initializer_list<const char*> names, Options& o) {
+    for (const char* name : names) table_option(vm, name, o);
+}
+
 /// The values of a repeatable file option (or of the positional files when name is "input"); an empty
 /// name ('' on the shell) is a usage error here rather than a puzzling "cannot open" later.
 std::vector<std::string> strings(const po::variables_map& vm, const char* name) {
@@ -153,29 +232,42 @@ std::string with_default(const std::string& meaning, const T& value) {
 
 // --- option tables: the same descriptions parse the command line and print the help -----------------
 
+/// Adds table entry `name` (an Options field) to a group: value name, help and default from the table;
+/// a command whose option means something narrower gives its own help or value name.
+void add(po::options_description& o, const char* name, const char* help = nullptr,
+         const char* value_name = nullptr) {
+    const OptionDescriptor& d = entry(name);
+    const std::string meaning = help ? help : d.help;
+    if (d.kind == OptionKind::flag) {
+        o.add_options()(name, po::bool_switch(), meaning.c_str());
+        return;
+    }
+    const std::string shown = d.default_shown();
+    o.add_options()(name, text(value_name ? value_name : d.value_name),
+                    shown.empty() ? meaning.c_str() : with_default(meaning, shown).c_str());
+}
+
+/// Adds transform table entry `name` (a TransformOptions field) to a group.
+void add_transform(po::options_description& o, const char* name) {
+    const TransformOptionDescriptor* d = find_transform_option(name);
+    if (!d) throw std::logic_error(concat("no transform option table entry '", name, "'"));
+    if (d->kind == OptionKind::flag) {
+        o.add_options()(name, po::bool_switch(), d->help.c_str());
+        return;
+    }
+    o.add_options()(name, text(d->value_name), with_default(d->help, d->default_shown()).c_str());
+}
+
 po::options_description running_options(bool evaluate) {
-    const Options d;
     po::options_description o;
+    add(o, "threads");
     o.add_options()  //
-        ("threads", text("N"),
-         with_default("Worker threads; 0 = all cores. At most 4 x the cores: a larger N only adds overhead "
-                      "and is lowered to that, with a note. The result does not depend on it.",
-                      d.threads)
-             .c_str())  //
         ("memory-limit", text("GIB"),
          "Refuse, before the large allocations, a run whose memory estimate (shown by --verbose) exceeds "
          "GIB gibibytes besides the input; 0 = no check. Default: the memory available now "
          "(MemAvailable, "
          "or the container's limit).");
-    if (!evaluate) {
-        o.add_options()  //
-            ("log-every", text("N"),
-             with_default("Progress interval: without a terminal, a line every N iterations (0 = only at "
-                          "the end); on a terminal, a live line rewritten every 10 iterations unless N is "
-                          "given.",
-                          d.report_every)
-                 .c_str());
-    }
+    if (!evaluate) add(o, "log-every");
     o.add_options()                                                  //
         ("quiet,q", po::bool_switch(), "Print nothing but errors.")  //
         ("verbose", po::bool_switch(),
@@ -186,13 +278,13 @@ po::options_description running_options(bool evaluate) {
 }
 
 po::options_description embed_output_options() {
-    const Options d;
     po::options_description o;
     o.add_options()  //
         ("output,o", text("FILE"),
          "Where the embedding goes (required); the format by extension: .csv, .tsv, .npy (float64), .dat "
-         "(bhtsne's result layout); - writes CSV to stdout.")                                 //
-        ("dims", text("N"), with_default("Embedding dimension: 1, 2 or 3.", d.dims).c_str())  //
+         "(bhtsne's result layout); - writes CSV to stdout.");
+    add(o, "dims");
+    o.add_options()  //
         ("plot", text("FILE"),
          "Also draw the embedding, .png or .svg, coloured by --labels with a legend (3-D: first two "
          "coordinates).")  //
@@ -208,34 +300,9 @@ po::options_description embed_output_options() {
     return o;
 }
 
-po::options_description embed_affinity_options() {
-    const Options d;
-    po::options_description o;
+/// The precomputed inputs of embed: P, a kNN graph, a distance matrix.
+void add_precomputed_options(po::options_description& o) {
     o.add_options()  //
-        ("perplexity", text("P[,P...]"),
-         with_default("Effective number of neighbours of each point, at least 1 and below N - 1; "
-                      "min(N - 1, floor(3P)) nearest neighbours are searched. Larger keeps more global "
-                      "structure and costs O(P) more time and memory. Several (30,300): multiscale "
-                      "(openTSNE's; Lee et al. 2015): each point's Gaussians of every perplexity are "
-                      "averaged, so near and farther neighbours both count; k follows the largest.",
-                      d.affinities.perplexity)
-             .c_str())  //
-        ("affinity", text("perplexity|sigma|uniform"),
-         with_default("The kernel of each point's affinities to its neighbours. perplexity: a Gaussian "
-                      "whose width is searched per point to match --perplexity (t-SNE's); sigma: one "
-                      "Gaussian width --sigma for every point; uniform: 1/k for each of the --k nearest "
-                      "neighbours (openTSNE's uniform affinities).",
-                      to_string(d.affinities.kind))
-             .c_str())  //
-        ("sigma", text("S"),
-         "The Gaussian width of --affinity sigma (given alone, it selects it), in the input's distance "
-         "units: p(j|i) ~ exp(-d(i,j)^2 / 2S^2) over the --k nearest neighbours. > 0.")  //
-        ("k", text("K"),
-         with_default("Neighbours per point, for every kind of affinity; with --perplexity it must exceed "
-                      "every perplexity. With the exact methods, each row of the dense P is restricted "
-                      "to the K nearest (default there: all N - 1 other points; uniform: as here).",
-                      "floor(3 x the largest perplexity), at most N - 1")
-             .c_str())  //
         ("affinities", text("P.mtx"),
          "Use these joint affinities P (Matrix Market, N x N, as --save-affinities writes them) instead of "
          "computing them: no neighbour search, no calibration. Checked: square, finite, non-negative; a "
@@ -257,182 +324,33 @@ po::options_description embed_affinity_options() {
                       "distances (symmetric, zero diagonal, not squared), from which the neighbours are "
                       "taken (initialisation random unless --init FILE).",
                       "coordinates")
-             .c_str())  //
-        ("perplexity-tolerance", text("E"),
-         with_default("Allowed error (nats) of each point's entropy against log(P).",
-                      d.affinities.entropy_tolerance)
-             .c_str())  //
-        ("perplexity-steps", text("N"),
-         with_default("Steps per point in the search for its Gaussian precision (safeguarded Newton, "
-                      "bisection where Newton would leave the bracket).",
-                      d.affinities.max_steps)
-             .c_str())  //
-        ("metric", text("euclidean|cosine|manhattan|chebyshev"),
-         with_default("The distance neighbours are ranked by; the affinities use its square. cosine is "
-                      "1 - cos(angle) (for word or document vectors, expression profiles); an all-zero row "
-                      "has no direction and is refused. Every backend computes euclidean and cosine; "
-                      "manhattan: kdtree, brute, nndescent; chebyshev: brute, nndescent.",
-                      to_string(d.neighbors.metric))
-             .c_str())  //
-        ("knn", text("auto|kdtree|brute|hnsw|nndescent"),
-         with_default("Nearest-neighbour search. Exact: kdtree is fast in low dimension, brute (blocked "
-                      "GEMM) in high dimension; both give the same neighbours. nndescent (a "
-                      "random-projection forest refined by NN-descent) is approximate and parallel "
-                      "throughout, for very large N: some neighbours are missed (0.01 % on Fashion-MNIST "
-                      "70,000, 11 % on 1,000,000 points of 50-D Gaussian clusters). hnsw (hnswlib) is approximate too, slower on data "
-                      "of high intrinsic dimension. Every backend gives the same result for every thread "
-                      "count. auto picks the faster exact backend by N and D, and nndescent above "
-                      "300,000 points in 20 or more dimensions, where it is several times faster.",
-                      to_string(d.neighbors.backend))
-             .c_str())  //
-        ("hnsw-m", text("M"),
-         with_default("With --knn hnsw: links per point in the HNSW graph, in [2, 1000]; more is slower "
-                      "to build and more accurate.",
-                      d.neighbors.hnsw_m)
-             .c_str())  //
-        ("hnsw-ef-construction", text("EF"),
-         with_default("With --knn hnsw: candidates kept while building the graph, in [1, 100000]; more "
-                      "is slower to build and more accurate.",
-                      d.neighbors.hnsw_ef_construction)
-             .c_str())  //
-        ("hnsw-ef-search", text("auto|EF"),
-         with_default("With --knn hnsw: candidates kept by each query, in [1, 100000] (at least k + 1 "
-                      "are used); more is slower and more accurate. auto (or 0) = max(k + 1, 32).",
-                      "auto")
-             .c_str())  //
-        ("nndescent-trees", text("auto|T"),
-         with_default("With --knn nndescent: random-projection trees of the first graph, in [1, 1000]; more "
-                      "give a better start for more time. auto (or 0) = the measured default.",
-                      "auto")
-             .c_str())  //
-        ("nndescent-leaf", text("auto|L"),
-         with_default("With --knn nndescent: most points per leaf of those trees, in [2, 100000]; each "
-                      "point starts with its leaf-mates as candidates. auto (or 0) = the measured default.",
-                      "auto")
-             .c_str())  //
-        ("nndescent-rounds", text("auto|R"),
-         with_default("With --knn nndescent: most refinement rounds, in [1, 1000] (fewer when a round "
-                      "changes almost nothing). auto (or 0) = the measured default.",
-                      "auto")
-             .c_str())  //
-        ("pca", text("DIMS"),
-         with_default("First reduce the input to its DIMS leading principal components (e.g. 50 for "
-                      "images); 0 = off.",
-                      d.pca_dims)
              .c_str());
+}
+
+po::options_description embed_affinity_options() {
+    po::options_description o;
+    for (const char* name : {"perplexity", "affinity", "sigma", "k"}) add(o, name);
+    add_precomputed_options(o);
+    for (const char* name : {"perplexity-tolerance", "perplexity-steps", "metric", "knn", "hnsw-m",
+                             "hnsw-ef-construction", "hnsw-ef-search", "nndescent-trees", "nndescent-leaf",
+                             "nndescent-rounds", "pca"})
+        add(o, name);
     return o;
 }
 
 po::options_description embed_optimizer_options() {
-    const Options d;
-    const OptimizerOptions& p = d.optimizer;
     po::options_description o;
-    o.add_options()  //
-        ("method", text("barnes_hut|exact_tsne|exact_sne"),
-         with_default("barnes_hut: sparse P and a 2^dims-tree, O(N log N) per iteration; exact_tsne: "
-                      "dense P over all pairs, exact O(N^2) gradient (small N); exact_sne: asymmetric SNE, "
-                      "O(N^2). The dense P follows --metric, --affinity, --sigma, several --perplexity "
-                      "values and --k as the sparse one does.",
-                      to_string(p.method))
-             .c_str())  //
-        ("theta", text("T|auto"),
-         with_default("Barnes-Hut accuracy, bhtsne's convention: a tree cell is summarised by its centre "
-                      "of mass when cell half-width / distance < T. 0 = exact (slow); larger is faster "
-                      "and coarser. auto: theta is chosen during the run, every few iterations, so that "
-                      "the relative error of the repulsive forces (measured on a seeded sample of points "
-                      "against their exact sums) stays near --target-error; it starts at the default T. "
-                      "'treesne accuracy' shows the error of each theta on your data.",
-                      p.theta)
-             .c_str())  //
-        ("dof", text("ALPHA"),
-         with_default("Degrees of freedom of the output kernel (1 + d^2/ALPHA)^-ALPHA (Kobak et al. 2019): "
-                      "1 is t-SNE's Cauchy kernel; below 1 the tails are heavier, so clusters come out "
-                      "tighter and split into finer sub-clusters (try 0.5); large values approach SNE's "
-                      "Gaussian kernel. In (0, 1e6].",
-                      p.dof)
-             .c_str())  //
-        ("target-error", text("E"),
-         with_default("With --theta auto: the relative error of the repulsive forces to aim at, in [0, 1]; "
-                      "smaller is more accurate and slower, 0 drives theta to 0 (exact).",
-                      p.target_error)
-             .c_str())  //
-        ("iterations", text("N"),
-         with_default("Gradient-descent iterations in total.", p.iterations).c_str())  //
-        ("exaggeration", text("A"),
-         with_default("Early exaggeration: P is multiplied by A at first, so clusters form.", p.exaggeration)
-             .c_str())  //
-        ("exaggeration-iterations", text("N"),
-         with_default("Iterations run with early exaggeration.", p.exaggeration_iterations)
-             .c_str())  //
-        ("learning-rate", text("auto|R"),
-         with_default(
-             "Step size; auto = max(N / exaggeration, 200) (Belkina et al. 2019); N / exaggeration for "
-             "--dof above 1 (lighter tails overshoot beyond it); 0.1 for exact_sne.",
-             "auto")
-             .c_str())  //
-        ("momentum", text("M"),
-         with_default("Momentum before --momentum-switch (by default: during early exaggeration), in [0, 1).",
-                      p.momentum)
-             .c_str())  //
-        ("final-momentum", text("M"),
-         with_default("Momentum from --momentum-switch on, in [0, 1).", p.final_momentum).c_str())  //
-        ("momentum-switch", text("N"),
-         with_default("The iteration (counted from 0) at which --final-momentum replaces --momentum.",
-                      "at the end of early exaggeration (--exaggeration-iterations)")
-             .c_str())  //
-        ("late-exaggeration", text("A"),
-         with_default("Late exaggeration (FIt-SNE's late_exag_coeff; Linderman et al. 2019): from "
-                      "--late-exaggeration-start on, P is multiplied by A. Values of about 2 to 4 pull "
-                      "clusters tighter and further apart; the KL reported (of the unexaggerated P) then "
-                      "rises on purpose. > 0; 1 = off.",
-                      p.late_exaggeration)
-             .c_str())  //
-        ("late-exaggeration-start", text("N"),
-         with_default("With --late-exaggeration: its first iteration (counted from 0), at least "
-                      "--exaggeration-iterations.",
-                      "right after early exaggeration")
-             .c_str())  //
-        ("early-stop", text("TOL"),
-         with_default(
-             concat("Stop early once the KL divergence falls by less than the fraction TOL of itself over ",
-                    early_stop_window, " iterations (checked every ", early_stop_window,
-                    " iterations after early exaggeration, within one phase): 0.001 stops when ",
-                    early_stop_window,
-                    " iterations gain less than 0.1 %. The embedding reached is written, a line says where "
-                    "it stopped, and the exit status is 0. In [0, 1); 0 = off (all --iterations run)."),
-             p.early_stop)
-             .c_str())  //
-        ("gain-increase", text("G"),
-         with_default("Added to a coordinate's gain when its gradient changes sign.", p.gain_increase)
-             .c_str())  //
-        ("gain-decrease", text("G"),
-         with_default("Factor on a gain otherwise, in (0, 1].", p.gain_decrease).c_str())                //
-        ("min-gain", text("G"), with_default("Gains never fall below this (> 0).", p.min_gain).c_str())  //
-        ("max-step-norm", text("S"),
-         with_default("Clip each point's step to this length (as FIt-SNE and openTSNE do); 0 = "
-                      "off. Keeps early exaggeration stable for points with heavy rows of P.",
-                      p.max_step_norm).c_str());
+    for (const char* name : {"method", "theta", "dof", "target-error", "iterations", "exaggeration",
+                             "exaggeration-iterations", "learning-rate", "momentum", "final-momentum",
+                             "momentum-switch", "late-exaggeration", "late-exaggeration-start", "early-stop",
+                             "gain-increase", "gain-decrease", "min-gain", "max-step-norm"})
+        add(o, name);
     return o;
 }
 
 po::options_description embed_init_options() {
-    const Options d;
     po::options_description o;
-    o.add_options()  //
-        ("init", text("pca|random|FILE"),
-         with_default("Starting embedding: pca = leading principal components, random = about N(0, 1e-4^2), "
-                      "or a matrix file with N rows and --dims columns. Each is scaled so its first "
-                      "column has standard deviation 1e-4 (see --keep-init-scale), whatever its magnitude. "
-                      "A file whose points all coincide or that has a constant column is refused (t-SNE "
-                      "never moves points along such a column); a principal component without variance "
-                      "starts from random values instead.",
-                      to_string(d.init))
-             .c_str())                                                                                     //
-        ("keep-init-scale", po::bool_switch(),
-         "With --init FILE: use the coordinates exactly as given (refused beyond 2^+-500, where their "
-         "squared distances overflow or underflow).")  //
-        ("seed", text("S"),
-         with_default("Seed of everything random; the same seed gives the same output.", d.seed).c_str());
+    for (const char* name : {"init", "keep-init-scale", "seed"}) add(o, name);
     return o;
 }
 
@@ -738,18 +656,6 @@ Verbosity parse_verbosity(const po::variables_map& vm) {
 bool nonnegative(double v) {
     return v >= 0;
 }
-bool positive(double v) {
-    return v > 0;
-}
-bool at_least_one(double v) {
-    return v >= 1;
-}
-bool unit_interval_open(double v) {
-    return v >= 0 && v < 1;
-}
-bool valid_dof(double v) {
-    return v > 0 && v <= max_dof;
-}
 
 /// --memory-limit GIB: unset when not given (then the memory available is the limit), 0 = no check.
 std::optional<double> memory_limit(const po::variables_map& vm) {
@@ -759,7 +665,7 @@ std::optional<double> memory_limit(const po::variables_map& vm) {
     return limit;
 }
 
-/// "30" or "30,300": the perplexities of --perplexity, each >= 1.
+/// "30" or "30,300": the perplexities of --perplexity, each in the table's range.
 std::vector<double> parse_perplexities(const std::string& text) {
     std::vector<double> values;
     std::size_t begin = 0;
@@ -769,9 +675,7 @@ std::vector<double> parse_perplexities(const std::string& text) {
         if (item.empty())
             throw UsageError(concat("--perplexity expects a number or a comma-separated list such as 30,300; got '",
                                     text, "'"));
-        const double value = to_double("--perplexity", item);
-        if (!(value >= 1)) throw UsageError(concat("--perplexity must be >= 1; got ", item));
-        values.push_back(value);
+        values.push_back(option_value(entry("perplexity"), item));
         if (end == std::string::npos) break;
         begin = end + 1;
     }
@@ -779,12 +683,11 @@ std::vector<double> parse_perplexities(const std::string& text) {
 }
 
 /// --perplexity (one or several), --affinity, --sigma, --k.
-void parse_affinity_kind_options(const po::variables_map& vm, AffinityOptions& a) {
+void parse_affinity_kind_options(const po::variables_map& vm, Options& o) {
+    AffinityOptions& a = o.affinities;
     std::string value;
-    if (get(vm, "affinity", value)) {
-        const auto kind = parse_affinity_kind(value);
-        if (!kind) throw UsageError(concat("--affinity must be perplexity, sigma or uniform; got '", value, "'"));
-        a.kind = *kind;
+    if (vm.count("affinity")) {
+        table_option(vm, "affinity", o);
     } else if (vm.count("sigma")) {
         a.kind = AffinityKind::sigma;
     }
@@ -796,12 +699,9 @@ void parse_affinity_kind_options(const po::variables_map& vm, AffinityOptions& a
         a.perplexity = scales.front();
         a.more_perplexities.assign(scales.begin() + 1, scales.end());
     }
-    if (vm.count("sigma")) {
-        if (a.kind != AffinityKind::sigma)
-            throw UsageError(concat("--sigma belongs to --affinity sigma, not ", to_string(a.kind)));
-        number(vm, "sigma", a.sigma, "> 0", positive);
-    }
-    integer(vm, "k", a.k, 1);
+    if (vm.count("sigma") && a.kind != AffinityKind::sigma)
+        throw UsageError(concat("--sigma belongs to --affinity sigma, not ", to_string(a.kind)));
+    table_options(vm, {"sigma", "k"}, o);
     if (a.kind == AffinityKind::perplexity && a.k > 0) {
         double largest = a.perplexity;
         for (double p : a.more_perplexities) largest = std::max(largest, p);
@@ -811,90 +711,29 @@ void parse_affinity_kind_options(const po::variables_map& vm, AffinityOptions& a
     }
 }
 
-void parse_embed_options(const po::variables_map& vm, EmbedConfig& e) {
-    Options& o = e.options;
-    integer(vm, "dims", o.dims, 1, 3);
-    integer(vm, "threads", o.threads, 0, 1 << 20);
-    integer(vm, "pca", o.pca_dims, 0, std::numeric_limits<int>::max());
-    integer(vm, "log-every", o.report_every, 0);
-    e.log_every_given = vm.count("log-every") > 0;
-    std::string value;
-    if (get(vm, "seed", value)) o.seed = to_seed("--seed", value);
-
-    parse_affinity_kind_options(vm, o.affinities);
-    number(vm, "perplexity-tolerance", o.affinities.entropy_tolerance, "> 0", positive);
-    integer(vm, "perplexity-steps", o.affinities.max_steps, 1, std::numeric_limits<int>::max());
-    if (get(vm, "knn", value)) {
-        const auto backend = parse_backend(value);
-        if (!backend)
-            throw UsageError(concat("--knn must be auto, kdtree, brute, hnsw or nndescent; got '", value, "'"));
-        o.neighbors.backend = *backend;
-    }
-    if (get(vm, "metric", value)) {
-        const auto metric = parse_metric(value);
-        if (!metric)
-            throw UsageError(
-                concat("--metric must be euclidean, cosine, manhattan or chebyshev; got '", value, "'"));
-        o.neighbors.metric = *metric;
-    }
+/// --knn, --metric and the backends' parameters.
+void parse_embed_neighbors(const po::variables_map& vm, Options& o) {
+    table_options(vm, {"knn", "metric"}, o);
     if (!backend_supports(o.neighbors.backend, o.neighbors.metric))
         throw UsageError(concat("--knn ", to_string(o.neighbors.backend), " cannot compute ",
                                 to_string(o.neighbors.metric), " distances; use --knn auto or brute"));
-    // The same ranges as validate(NeighborOptions), so a bad value is a usage error (exit 2).
-    integer(vm, "hnsw-m", o.neighbors.hnsw_m, 2, 1000);
-    integer(vm, "hnsw-ef-construction", o.neighbors.hnsw_ef_construction, 1, 100000);
-    if (get(vm, "hnsw-ef-search", value) && value != "auto")
-        o.neighbors.hnsw_ef_search = static_cast<int>(to_integer("--hnsw-ef-search", value, 0, 100000));
-    if (get(vm, "nndescent-trees", value) && value != "auto")
-        o.neighbors.nndescent_trees = static_cast<int>(to_integer("--nndescent-trees", value, 0, 1000));
-    if (get(vm, "nndescent-leaf", value) && value != "auto") {
-        o.neighbors.nndescent_leaf_size = static_cast<int>(to_integer("--nndescent-leaf", value, 0, 100000));
-        if (o.neighbors.nndescent_leaf_size == 1)
-            throw UsageError("--nndescent-leaf must be auto, 0 or in [2, 100000]; got 1");
-    }
-    if (get(vm, "nndescent-rounds", value) && value != "auto")
-        o.neighbors.nndescent_rounds = static_cast<int>(to_integer("--nndescent-rounds", value, 0, 1000));
+    table_options(vm, {"hnsw-m", "hnsw-ef-construction", "hnsw-ef-search", "nndescent-trees", "nndescent-leaf",
+                       "nndescent-rounds"},
+                  o);
+}
 
-    OptimizerOptions& p = o.optimizer;
-    if (get(vm, "method", value)) {
-        const auto method = parse_method(value);
-        if (!method)
-            throw UsageError(
-                concat("--method must be barnes_hut, exact_tsne or exact_sne; got '", value, "'"));
-        p.method = *method;
-    }
-    if (get(vm, "theta", value)) {
-        if (value == "auto") {
-            p.theta_auto = true;  // theta keeps its default as the controller's start
-        } else {
-            const double theta = to_double("--theta", value);
-            if (!(theta >= 0)) throw UsageError(concat("--theta must be >= 0 or auto; got ", value));
-            p.theta = theta;
-        }
-    }
-    number(vm, "target-error", p.target_error, "in [0, 1]", [](double v) { return v >= 0 && v <= 1; });
-    number(vm, "dof", p.dof, "in (0, 1e6]", valid_dof);
+/// The optimiser's options, and the rules about which of them were given together.
+void parse_embed_optimizer(const po::variables_map& vm, Options& o) {
+    const OptimizerOptions& p = o.optimizer;
+    table_options(vm, {"method", "theta", "target-error", "dof"}, o);
     if (p.dof != 1 && p.method == Method::exact_sne)
         throw UsageError("--dof applies to t-SNE's kernel; --method exact_sne has the Gaussian kernel");
     if (vm.count("target-error") && !p.theta_auto)
         throw UsageError("--target-error needs --theta auto (a fixed --theta has no error target)");
-    integer(vm, "iterations", p.iterations, 0);
-    number(vm, "exaggeration", p.exaggeration, "> 0", positive);
-    integer(vm, "exaggeration-iterations", p.exaggeration_iterations, 0);
-    if (get(vm, "learning-rate", value) && value != "auto") {
-        const double rate = to_double("--learning-rate", value);
-        if (rate <= 0) throw UsageError(concat("--learning-rate must be auto or > 0; got ", value));
-        p.learning_rate = rate;
-    }
-    number(vm, "momentum", p.momentum, "in [0, 1)", unit_interval_open);
-    number(vm, "final-momentum", p.final_momentum, "in [0, 1)", unit_interval_open);
-    number(vm, "gain-increase", p.gain_increase, ">= 0", nonnegative);
-    number(vm, "gain-decrease", p.gain_decrease, "in (0, 1]", [](double v) { return v > 0 && v <= 1; });
-    number(vm, "min-gain", p.min_gain, "> 0", positive);
-    number(vm, "max-step-norm", p.max_step_norm, ">= 0", nonnegative);
-    integer(vm, "momentum-switch", p.momentum_switch, 0);
-    number(vm, "late-exaggeration", p.late_exaggeration, "> 0 (1 = off)", positive);
-    integer(vm, "late-exaggeration-start", p.late_exaggeration_start, 0);
+    table_options(vm, {"iterations", "exaggeration", "exaggeration-iterations", "learning-rate", "momentum",
+                       "final-momentum", "gain-increase", "gain-decrease", "min-gain", "max-step-norm",
+                       "momentum-switch", "late-exaggeration", "late-exaggeration-start"},
+                  o);
     if (vm.count("late-exaggeration-start") && !vm.count("late-exaggeration"))
         throw UsageError("--late-exaggeration-start needs --late-exaggeration A (the factor from then on)");
     if (p.late_exaggeration_start >= 0 && p.late_exaggeration_start < p.exaggeration_iterations)
@@ -902,8 +741,13 @@ void parse_embed_options(const po::variables_map& vm, EmbedConfig& e) {
                                 " falls inside early exaggeration (iterations 0 to ",
                                 p.exaggeration_iterations - 1, "); give at least ", p.exaggeration_iterations,
                                 " or lower --exaggeration-iterations"));
-    number(vm, "early-stop", p.early_stop, "in [0, 1) (0 = off)", unit_interval_open);
+    table_option(vm, "early-stop", o);
+}
 
+/// --init pca|random|FILE (the enum's "user" is spelt FILE here) and --keep-init-scale.
+void parse_embed_init(const po::variables_map& vm, EmbedConfig& e) {
+    Options& o = e.options;
+    std::string value;
     if (get(vm, "init", value)) {
         if (value == "pca") {
             o.init = InitKind::pca;
@@ -919,6 +763,18 @@ void parse_embed_options(const po::variables_map& vm, EmbedConfig& e) {
     o.keep_user_scale = flag(vm, "keep-init-scale");
     if (o.keep_user_scale && o.init != InitKind::user)
         throw UsageError("--keep-init-scale needs --init FILE");
+}
+
+void parse_embed_options(const po::variables_map& vm, EmbedConfig& e) {
+    Options& o = e.options;
+    table_options(vm, {"dims", "threads", "pca", "log-every"}, o);
+    e.log_every_given = vm.count("log-every") > 0;
+    table_option(vm, "seed", o);
+    parse_affinity_kind_options(vm, o);
+    table_options(vm, {"perplexity-tolerance", "perplexity-steps"}, o);
+    parse_embed_neighbors(vm, o);
+    parse_embed_optimizer(vm, o);
+    parse_embed_init(vm, e);
 }
 
 /// --affinities, --neighbors, --neighbor-distances and --input-kind, and what they exclude.
@@ -1094,22 +950,19 @@ CliConfig parse_evaluate(const std::vector<std::string>& args) {
     if (!e.label_paths.empty() && e.label_paths.size() != e.inputs.size())
         throw UsageError(concat("give one --labels file per INPUT: ", e.inputs.size(), " inputs, ",
                                 e.label_paths.size(), " label files"));
-    number(vm, "perplexity", e.perplexity, ">= 1", at_least_one);
-    number(vm, "dof", e.dof, "in (0, 1e6]", valid_dof);
-    std::string metric_name;
-    if (get(vm, "metric", metric_name)) {
-        const auto metric = parse_metric(metric_name);
-        if (!metric)
-            throw UsageError(
-                concat("--metric must be euclidean, cosine, manhattan or chebyshev; got '", metric_name, "'"));
-        e.metric = *metric;
+    table_value(vm, "perplexity", e.perplexity);
+    table_value(vm, "dof", e.dof);
+    std::size_t metric = 0;
+    if (vm.count("metric")) {
+        table_value(vm, "metric", metric);
+        e.metric = metric_names.at(metric).value;
     }
-    integer(vm, "pca", e.pca_dims, 0, std::numeric_limits<int>::max());
+    table_value(vm, "pca", e.pca_dims);
     integer(vm, "k", e.k, 1);
     integer(vm, "sample", e.sample, 0);
     if (e.sample == 1) throw UsageError("--sample must be 0 (all points) or at least 2; got 1");
     integer(vm, "trust-queries", e.trust_queries, 0);
-    integer(vm, "threads", e.threads, 0, 1 << 20);
+    table_value(vm, "threads", e.threads);
     e.memory_limit_gib = memory_limit(vm);
     std::string value;
     if (get(vm, "seed", value)) e.seed = to_seed("--seed", value);
@@ -1139,22 +992,10 @@ std::vector<double> parse_theta_list(const std::string& text) {
 
 void parse_accuracy_options(const po::variables_map& vm, AccuracyConfig& a) {
     Options& o = a.options;
-    number(vm, "perplexity", o.affinities.perplexity, ">= 1", at_least_one);
-    integer(vm, "dims", o.dims, 1, 3);
-    integer(vm, "pca", o.pca_dims, 0, std::numeric_limits<int>::max());
-    integer(vm, "iterations", o.optimizer.iterations, 0);
-    number(vm, "dof", o.optimizer.dof, "in (0, 1e6]", valid_dof);
-    integer(vm, "threads", o.threads, 0, 1 << 20);
+    table_options(vm, {"perplexity", "dims", "pca", "iterations", "dof", "threads"}, o);
     a.memory_limit_gib = memory_limit(vm);
+    table_options(vm, {"seed", "knn"}, o);
     std::string value;
-    if (get(vm, "seed", value)) o.seed = to_seed("--seed", value);
-    if (get(vm, "knn", value)) {
-        const auto backend = parse_backend(value);
-        if (!backend)
-            throw UsageError(
-                concat("--knn must be auto, kdtree, brute, hnsw or nndescent; got '", value, "'"));
-        o.neighbors.backend = *backend;
-    }
     AccuracyOptions& m = a.accuracy;
     if (get(vm, "theta", value)) m.thetas = parse_theta_list(value);
     m.runs = flag(vm, "runs");
@@ -1216,77 +1057,33 @@ po::options_description transform_output_options() {
 }
 
 po::options_description transform_reference_options() {
-    const Options d;
     po::options_description o;
-    o.add_options()  //
-        ("pca", text("DIMS"),
-         with_default("The --pca the reference embedding was made with: the PCA is fitted on REFERENCE_INPUT "
-                      "again, as embed did, and the new points are projected on its axes; 0 = off.",
-                      d.pca_dims)
-             .c_str())  //
-        ("knn", text("auto|kdtree|brute"),
-         with_default("Search of each new point's nearest reference points, exact either way: kdtree is "
-                      "fast in low dimension, brute (blocked GEMM) in high; auto picks by dimension as "
-                      "embed does (hnsw and nndescent are accepted and search exactly).",
-                      to_string(d.neighbors.backend))
-             .c_str());
+    add(o, "pca",
+        "The --pca the reference embedding was made with: the PCA is fitted on REFERENCE_INPUT again, as embed "
+        "did, and the new points are projected on its axes; 0 = off.");
+    add(o, "knn",
+        "Search of each new point's nearest reference points, exact either way: kdtree is fast in low "
+        "dimension, brute (blocked GEMM) in high; auto picks by dimension as embed does (hnsw and nndescent are "
+        "accepted and search exactly).",
+        "auto|kdtree|brute");
     return o;
 }
 
 po::options_description transform_optimizer_options() {
-    const Options d;
-    const TransformOptions t;
     po::options_description o;
-    o.add_options()  //
-        ("perplexity", text("auto|P"),
-         with_default(
-             concat("Perplexity of each new point's affinities over its min(N - 1, floor(3P)) nearest "
-                    "reference points, >= 1 and below N - 1; they are calibrated as embed's are. "
-                    "auto = ",
-                    format_number(transform_auto_perplexity),
-                    ": on Fashion-MNIST it placed more new points among their own class than the "
-                    "reference's 30."),
-             "auto")
-             .c_str())  //
-        ("iterations", text("N"),
-         with_default("Gradient-descent iterations on the new points (the reference never moves).",
-                      t.iterations)
-             .c_str())  //
-        ("exaggeration", text("A"),
-         with_default("P is multiplied by A (> 0) during the first --exaggeration-iterations, which pulls "
-                      "each new point firmly towards its neighbours first.",
-                      t.exaggeration)
-             .c_str())  //
-        ("exaggeration-iterations", text("N"),
-         with_default("Iterations run with --exaggeration.", t.exaggeration_iterations).c_str())  //
-        ("learning-rate", text("R"),
-         with_default("Step size (> 0). Each new point's affinities sum to 1, so unlike embed's it does not "
-                      "grow with N.",
-                      t.learning_rate)
-             .c_str())                                                                                   //
-        ("momentum", text("M"), with_default("Momentum of every step, in [0, 1).", t.momentum).c_str())  //
-        ("max-step-norm", text("S"),
-         with_default("Clip each point's step to this length; 0 = off.", t.max_step_norm).c_str())  //
-        ("theta", text("T"),
-         with_default("Barnes-Hut accuracy of the repulsion from the reference (embed's convention: a cell "
-                      "is summarised when half-width / distance < T); 0 = exact.",
-                      d.optimizer.theta)
-             .c_str())  //
-        ("dof", text("ALPHA"),
-         with_default("Degrees of freedom of the output kernel: give the reference's 'embed --dof'.",
-                      d.optimizer.dof)
-             .c_str())  //
-        ("repel-new", po::bool_switch(),
-         "Also repel the new points from each other. By default each is placed as if it were added alone, "
-         "so its place does not depend on the other new points.")  //
-        ("seed", text("S"),
-         with_default("Seed of the tiny jitter that separates new points starting at one place.", d.seed)
-             .c_str())  //
-        ("log-every", text("N"),
-         with_default("Progress interval: without a terminal, a line every N iterations (0 = only at the "
-                      "end); on a terminal, a live line.",
-                      d.report_every)
-             .c_str());
+    for (const char* name : {"perplexity", "iterations", "exaggeration", "exaggeration-iterations", "learning-rate",
+                             "momentum", "max-step-norm"})
+        add_transform(o, name);
+    add(o, "theta",
+        "Barnes-Hut accuracy of the repulsion from the reference (embed's convention: a cell is summarised "
+        "when half-width / distance < T); 0 = exact.",
+        "T");
+    add(o, "dof", "Degrees of freedom of the output kernel: give the reference's 'embed --dof'.");
+    add_transform(o, "repel-new");
+    add(o, "seed", "Seed of the tiny jitter that separates new points starting at one place.");
+    add(o, "log-every",
+        "Progress interval: without a terminal, a line every N iterations (0 = only at the end); on a "
+        "terminal, a live line.");
     return o;
 }
 
@@ -1300,33 +1097,16 @@ std::vector<Group> transform_groups() {
 void parse_transform_options(const po::variables_map& vm, TransformConfig& c) {
     Options& o = c.options;
     TransformOptions& t = c.transform;
-    integer(vm, "pca", o.pca_dims, 0, std::numeric_limits<int>::max());
-    std::string value;
-    if (get(vm, "knn", value)) {
-        const auto backend = parse_backend(value);
-        if (!backend)
-            throw UsageError(
-                concat("--knn must be auto, kdtree, brute, hnsw or nndescent; got '", value, "'"));
-        o.neighbors.backend = *backend;
-    }
-    if (get(vm, "perplexity", value) && value != "auto") {
-        const double perplexity = to_double("--perplexity", value);
-        if (!(perplexity >= 1)) throw UsageError(concat("--perplexity must be auto or >= 1; got ", value));
-        t.perplexity = perplexity;
-    }
-    integer(vm, "iterations", t.iterations, 0);
-    number(vm, "exaggeration", t.exaggeration, "> 0", positive);
-    integer(vm, "exaggeration-iterations", t.exaggeration_iterations, 0);
-    number(vm, "learning-rate", t.learning_rate, "> 0", positive);
-    number(vm, "momentum", t.momentum, "in [0, 1)", unit_interval_open);
-    number(vm, "max-step-norm", t.max_step_norm, ">= 0", nonnegative);
-    number(vm, "theta", o.optimizer.theta, ">= 0", nonnegative);
-    number(vm, "dof", o.optimizer.dof, "in (0, 1e6]", valid_dof);
+    table_options(vm, {"pca", "knn"}, o);
+    for (const char* name : {"perplexity", "iterations", "exaggeration", "exaggeration-iterations", "learning-rate",
+                             "momentum", "max-step-norm"})
+        transform_option(vm, name, t);
+    table_option(vm, "theta", o, false);  // the transform keeps one theta: no auto controller
+    table_options(vm, {"dof"}, o);
     t.repel_new = flag(vm, "repel-new");
-    if (get(vm, "seed", value)) o.seed = to_seed("--seed", value);
-    integer(vm, "threads", o.threads, 0, 1 << 20);
+    table_options(vm, {"seed", "threads"}, o);
     c.memory_limit_gib = memory_limit(vm);
-    integer(vm, "log-every", o.report_every, 0);
+    table_option(vm, "log-every", o);
     c.log_every_given = vm.count("log-every") > 0;
 }
 
