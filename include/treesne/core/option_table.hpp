@@ -39,22 +39,24 @@ struct EnumName {
 
 /// The names of Method, KnnBackend, Metric, InitKind and AffinityKind, in declaration order. to_string(),
 /// the parse_* functions, the CLI's messages and Python's keyword values all come from these.
-inline constexpr std::array<EnumName<Method>, 3> method_names{
-    {{Method::barnes_hut, "barnes_hut"}, {Method::exact_tsne, "exact_tsne"}, {Method::exact_sne, "exact_sne"}}};
+inline constexpr std::array<EnumName<Method>, 3> method_names{{{Method::barnes_hut, "barnes_hut"},
+                                                               {Method::exact_tsne, "exact_tsne"},
+                                                               {Method::exact_sne, "exact_sne"}}};
 inline constexpr std::array<EnumName<KnnBackend>, 5> backend_names{{{KnnBackend::automatic, "auto"},
-                                                                   {KnnBackend::kdtree, "kdtree"},
-                                                                   {KnnBackend::brute, "brute"},
-                                                                   {KnnBackend::hnsw, "hnsw"},
-                                                                   {KnnBackend::nndescent, "nndescent"}}};
+                                                                    {KnnBackend::kdtree, "kdtree"},
+                                                                    {KnnBackend::brute, "brute"},
+                                                                    {KnnBackend::hnsw, "hnsw"},
+                                                                    {KnnBackend::nndescent, "nndescent"}}};
 inline constexpr std::array<EnumName<Metric>, 4> metric_names{{{Metric::euclidean, "euclidean"},
-                                                              {Metric::cosine, "cosine"},
-                                                              {Metric::manhattan, "manhattan"},
-                                                              {Metric::chebyshev, "chebyshev"}}};
+                                                               {Metric::cosine, "cosine"},
+                                                               {Metric::manhattan, "manhattan"},
+                                                               {Metric::chebyshev, "chebyshev"}}};
 inline constexpr std::array<EnumName<InitKind>, 3> init_names{
     {{InitKind::pca, "pca"}, {InitKind::random, "random"}, {InitKind::user, "user"}}};
-inline constexpr std::array<EnumName<AffinityKind>, 3> affinity_kind_names{{{AffinityKind::perplexity, "perplexity"},
-                                                                           {AffinityKind::sigma, "sigma"},
-                                                                           {AffinityKind::uniform, "uniform"}}};
+inline constexpr std::array<EnumName<AffinityKind>, 3> affinity_kind_names{
+    {{AffinityKind::perplexity, "perplexity"},
+     {AffinityKind::sigma, "sigma"},
+     {AffinityKind::uniform, "uniform"}}};
 
 /// The name of `value` in `names`, "?" when absent.
 template <class Enum, std::size_t N>
@@ -76,7 +78,8 @@ std::optional<Enum> enum_value(const std::array<EnumName<Enum>, N>& names, std::
 template <class Enum, std::size_t N>
 std::string enum_choices(const std::array<EnumName<Enum>, N>& names) {
     std::string out;
-    for (std::size_t i = 0; i < N; ++i) out += std::string(i == 0 ? "" : i + 1 == N ? " or " : ", ") + names[i].name;
+    for (std::size_t i = 0; i < N; ++i)
+        out += std::string(i == 0 ? "" : i + 1 == N ? " or " : ", ") + names[i].name;
     return out;
 }
 
@@ -112,9 +115,9 @@ enum class OptionGroup { general, neighbors, affinities, optimizer, transform };
 /// Flags of an option.
 enum OptionFlags : unsigned {
     option_no_flags = 0,
-    shapes_p = 1u << 0,           ///< changes the input affinities P (a checkpoint records it)
-    shapes_trajectory = 1u << 1,  ///< changes the optimisation's steps (a checkpoint records it)
-    accepts_auto = 1u << 2,       ///< the CLI and Python take the word "auto" (the sentinel, or unset)
+    shapes_p = 1u << 0,             ///< changes the input affinities P (a checkpoint records it)
+    shapes_trajectory = 1u << 1,    ///< changes the optimisation's steps (a checkpoint records it)
+    accepts_auto = 1u << 2,         ///< the CLI and Python take the word "auto" (the sentinel, or unset)
     auto_sentinel_given = 1u << 3,  ///< the CLI also takes the sentinel number itself ("0" for auto)
     auto_after = 1u << 4,           ///< messages write "RANGE or auto" rather than "auto or RANGE"
 };
@@ -126,10 +129,23 @@ struct OptionDescriptor {
                      std::string help_, const char* default_text_, OptionKind kind_, OptionGroup group_,
                      OptionRange range_, unsigned flags_, double (*get_)(const Options&),
                      void (*set_)(Options&, double), std::vector<const char*> names_ = {},
-                     bool (*unset_)(const Options&) = nullptr)
-        : cli(cli_), python(python_), label(label_), value_name(value_name_), help(std::move(help_)),
-          default_text(default_text_), kind(kind_), group(group_), range(range_), flags(flags_), get(get_),
-          set(set_), names(std::move(names_)), unset(unset_) {}
+                     bool (*unset_)(const Options&) = nullptr,
+                     double (*effective_)(const Options&, index_t, index_t) = nullptr)
+        : cli(cli_),
+          python(python_),
+          label(label_),
+          value_name(value_name_),
+          help(std::move(help_)),
+          default_text(default_text_),
+          kind(kind_),
+          group(group_),
+          range(range_),
+          flags(flags_),
+          get(get_),
+          set(set_),
+          names(std::move(names_)),
+          unset(unset_),
+          effective(effective_) {}
 
     const char* cli;         ///< CLI name without "--": "max-step-norm"
     const char* python;      ///< keyword of treesne.TSNE / of the module's option dicts: "max_step_norm"
@@ -152,8 +168,14 @@ struct OptionDescriptor {
     std::vector<const char*> names;
     /// For a field whose "auto" is no number (an empty std::optional): whether it is auto.
     bool (*unset)(const Options&);
+    /// The value a run of n points in d dimensions uses, where that differs from get(): auto resolved
+    /// (the backend, k, the learning rate), 0 where the option has no effect (hnsw's parameters under
+    /// another backend), NaN for theta auto. nullptr: get().
+    double (*effective)(const Options&, index_t n, index_t d);
 
     bool has(unsigned flag) const { return (flags & flag) != 0; }
+    /// effective(o, n, d), or get(o) where the entry has none.
+    double in_effect(const Options& o, index_t n, index_t d) const;
     /// The default, from a default-constructed Options, as the help shows it ("0.5", "auto", "pca").
     std::string default_shown() const;
     /// The library's complaint about v ("max step norm must be >= 0; got -1"), empty when v is valid
@@ -170,13 +192,23 @@ const OptionDescriptor* find_option(std::string_view cli);
 /// One option of TransformOptions: the same descriptor shape over TransformOptions' fields (the
 /// transform's other settings, pca, knn, theta, dof, seed, threads, log-every, are Options' entries).
 struct TransformOptionDescriptor {
-    TransformOptionDescriptor(const char* cli_, const char* python_, const char* label_, const char* value_name_,
-                              std::string help_, const char* default_text_, OptionKind kind_, OptionRange range_,
-                              unsigned flags_, double (*get_)(const TransformOptions&),
+    TransformOptionDescriptor(const char* cli_, const char* python_, const char* label_,
+                              const char* value_name_, std::string help_, const char* default_text_,
+                              OptionKind kind_, OptionRange range_, unsigned flags_,
+                              double (*get_)(const TransformOptions&),
                               void (*set_)(TransformOptions&, double),
                               bool (*unset_)(const TransformOptions&) = nullptr)
-        : cli(cli_), python(python_), label(label_), value_name(value_name_), help(std::move(help_)),
-          default_text(default_text_), kind(kind_), range(range_), flags(flags_), get(get_), set(set_),
+        : cli(cli_),
+          python(python_),
+          label(label_),
+          value_name(value_name_),
+          help(std::move(help_)),
+          default_text(default_text_),
+          kind(kind_),
+          range(range_),
+          flags(flags_),
+          get(get_),
+          set(set_),
           unset(unset_) {}
     const char* cli;
     const char* python;
