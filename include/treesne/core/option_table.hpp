@@ -123,7 +123,8 @@ enum OptionFlags : unsigned {
 };
 
 /// One user-facing option: its names, help, kind, range, field and flags. Integer and real fields are
-/// read and written as double (every integer option's range lies within 2^53).
+/// read and written as double: exact up to 2^53 (every bounded range lies within), rounded beyond (an
+/// unbounded count such as --iterations 2^60 is a run that never ends either way).
 struct OptionDescriptor {
     OptionDescriptor(const char* cli_, const char* python_, const char* label_, const char* value_name_,
                      std::string help_, const char* default_text_, OptionKind kind_, OptionGroup group_,
