@@ -47,7 +47,7 @@ TEST_CASE("schedule: late exaggeration and the momentum switch by iteration") {
 
     Options bad;
     bad.optimizer.late_exaggeration = 0;
-    CHECK_THROWS_WITH_AS(validate(bad, -1, -1), "late exaggeration must be > 0; got 0", InvalidArgument);
+    CHECK_THROWS_WITH_AS(validate(bad, -1, -1), "late exaggeration must be > 0 (1 = off); got 0", InvalidArgument);
     bad = Options();
     bad.optimizer.late_exaggeration = 2;
     bad.optimizer.late_exaggeration_start = 100;

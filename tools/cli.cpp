@@ -1,8 +1,9 @@
-// Command-line parsing and help texts. Boost.Program_options finds the options and positional arguments;
-// every value is then converted and range-checked here, so each mistake gets one precise line. Defaults
-// are never stored in the parser: unset options leave a default-constructed Options untouched, and the
-// help prints that same Options, so the two cannot disagree.
-#include "cli.hpp"
+// Command-line parsing. Boost.Program_options finds the options and positional arguments; every value of
+// the library's options is converted through the option table (cli_values.cpp), so each mistake gets one
+// precise line, and only the rules about which options go together live here. Defaults are never stored in
+// the parser: unset options leave a default-constructed Options untouched, and the help prints that same
+// Options, so the two cannot disagree.
+#include "cli_internal.hpp"
 
 #include <algorithm>
 #include <boost/program_options.hpp>
@@ -11,668 +12,16 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <functional>
 #include <limits>
 #include <sstream>
 #include <type_traits>
 
 #include "treesne/core/errors.hpp"
 #include "treesne/io/io.hpp"
-#include "treesne/version.hpp"
-
-namespace po = boost::program_options;
 
 namespace treesne::cli {
-namespace {
+namespace detail {
 
-constexpr unsigned help_width = 100;
-
-/// Short decimal text that reads back as exactly v ("0.5", "30", "1e-05").
-std::string format_number(double v) {
-    char buffer[40];
-    std::snprintf(buffer, sizeof buffer, "%g", v);
-    if (std::strtod(buffer, nullptr) != v) std::snprintf(buffer, sizeof buffer, "%.17g", v);
-    return buffer;
-}
-
-template <class Int>
-std::string format_number(Int v) {
-    return std::to_string(v);
-}
-
-std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-    return s;
-}
-
-bool ends_with(const std::string& s, const std::string& suffix) {
-    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-/// Strict conversion: the whole text must be a finite number.
-double to_double(const std::string& option, const std::string& text) {
-    const char* begin = text.c_str();
-    char* end = nullptr;
-    errno = 0;
-    const double v = std::strtod(begin, &end);
-    if (text.empty() || end != begin + text.size() || std::isspace(static_cast<unsigned char>(text[0])))
-        throw UsageError(concat(option, " expects a number; got '", text, "'"));
-    if (!std::isfinite(v) || errno == ERANGE)
-        throw UsageError(concat(option, " expects a finite number; got '", text, "'"));
-    return v;
-}
-
-/// Strict conversion: the whole text must be an integer in [lo, hi].
-long long to_integer(const std::string& option, const std::string& text, long long lo, long long hi) {
-    const char* begin = text.c_str();
-    char* end = nullptr;
-    errno = 0;
-    const long long v = std::strtoll(begin, &end, 10);
-    if (text.empty() || end != begin + text.size() || std::isspace(static_cast<unsigned char>(text[0])))
-        throw UsageError(concat(option, " expects an integer; got '", text, "'"));
-    if (errno == ERANGE || v < lo || v > hi) {
-        if (hi == std::numeric_limits<long long>::max())
-            throw UsageError(concat(option, " must be >= ", lo, "; got ", text));
-        throw UsageError(concat(option, " must be in [", lo, ", ", hi, "]; got ", text));
-    }
-    return v;
-}
-
-std::uint64_t to_seed(const std::string& option, const std::string& text) {
-    const char* begin = text.c_str();
-    char* end = nullptr;
-    errno = 0;
-    const unsigned long long v = std::strtoull(begin, &end, 10);
-    if (text.empty() || !std::isdigit(static_cast<unsigned char>(text[0])) || end != begin + text.size() ||
-        errno == ERANGE)
-        throw UsageError(concat(option, " expects an integer in [0, 2^64); got '", text, "'"));
-    return v;
-}
-
-/// Reads an optional string value; true when the option was given.
-bool get(const po::variables_map& vm, const char* name, std::string& value) {
-    auto it = vm.find(name);
-    if (it == vm.end() || it->second.empty()) return false;
-    value = it->second.as<std::string>();
-    return true;
-}
-
-/// A number option with a range check described in words ("> 0", "in [0, 1)").
-void number(const po::variables_map& vm, const char* name, double& field, const char* range,
-            const std::function<bool(double)>& ok) {
-    std::string text;
-    if (!get(vm, name, text)) return;
-    const double v = to_double(concat("--", name), text);
-    if (!ok(v)) throw UsageError(concat("--", name, " must be ", range, "; got ", text));
-    field = v;
-}
-
-template <class Int>
-void integer(const po::variables_map& vm, const char* name, Int& field, long long lo,
-             long long hi = std::numeric_limits<long long>::max()) {
-    std::string text;
-    if (!get(vm, name, text)) return;
-    field = static_cast<Int>(to_integer(concat("--", name), text, lo, hi));
-}
-
-bool flag(const po::variables_map& vm, const char* name) {
-    auto it = vm.find(name);
-    return it != vm.end() && it->second.as<bool>();
-}
-
-/// The values of a repeatable file option (or of the positional files when name is "input"); an empty
-/// name ('' on the shell) is a usage error here rather than a puzzling "cannot open" later.
-std::vector<std::string> strings(const po::variables_map& vm, const char* name) {
-    auto it = vm.find(name);
-    if (it == vm.end() || it->second.empty()) return {};
-    auto values = it->second.as<std::vector<std::string>>();
-    for (const std::string& v : values)
-        if (v.empty())
-            throw UsageError(std::string(name) == "input" ? std::string("empty file name among the arguments")
-                                                          : concat("--", name, " needs a file name; got ''"));
-    return values;
-}
-
-po::typed_value<std::string>* text(const char* value_name) {
-    return po::value<std::string>()->value_name(value_name);
-}
-
-po::typed_value<std::vector<std::string>>* texts(const char* value_name) {
-    return po::value<std::vector<std::string>>()->value_name(value_name);
-}
-
-/// "meaning. Default: X."
-template <class T>
-std::string with_default(const std::string& meaning, const T& value) {
-    if constexpr (std::is_arithmetic_v<T>) {
-        return concat(meaning, " Default: ", format_number(value), ".");
-    } else {
-        return concat(meaning, " Default: ", value, ".");
-    }
-}
-
-// --- option tables: the same descriptions parse the command line and print the help -----------------
-
-po::options_description running_options(bool evaluate) {
-    const Options d;
-    po::options_description o;
-    o.add_options()  //
-        ("threads", text("N"),
-         with_default("Worker threads; 0 = all cores. At most 4 x the cores: a larger N only adds overhead "
-                      "and is lowered to that, with a note. The result does not depend on it.",
-                      d.threads)
-             .c_str())  //
-        ("memory-limit", text("GIB"),
-         "Refuse, before the large allocations, a run whose memory estimate (shown by --verbose) exceeds "
-         "GIB gibibytes besides the input; 0 = no check. Default: the memory available now "
-         "(MemAvailable, "
-         "or the container's limit).");
-    if (!evaluate) {
-        o.add_options()  //
-            ("log-every", text("N"),
-             with_default("Progress interval: without a terminal, a line every N iterations (0 = only at "
-                          "the end); on a terminal, a live line rewritten every 10 iterations unless N is "
-                          "given.",
-                          d.report_every)
-                 .c_str());
-    }
-    o.add_options()                                                  //
-        ("quiet,q", po::bool_switch(), "Print nothing but errors.")  //
-        ("verbose", po::bool_switch(),
-         evaluate ? "Also print the resolved settings."
-                  : "Also print the resolved settings (learning rate, neighbour backend, k, threads).")  //
-        ("help,h", po::bool_switch(), "Print this help.");
-    return o;
-}
-
-po::options_description embed_output_options() {
-    const Options d;
-    po::options_description o;
-    o.add_options()  //
-        ("output,o", text("FILE"),
-         "Where the embedding goes (required); the format by extension: .csv, .tsv, .npy (float64), .dat "
-         "(bhtsne's result layout); - writes CSV to stdout.")                                 //
-        ("dims", text("N"), with_default("Embedding dimension: 1, 2 or 3.", d.dims).c_str())  //
-        ("plot", text("FILE"),
-         "Also draw the embedding, .png or .svg, coloured by --labels with a legend (3-D: first two "
-         "coordinates).")  //
-        ("labels", texts("FILE"),
-         "Class labels for the picture: one per line, .npy or IDX (.gz too). Give one file per INPUT, "
-         "stacked in the same order; the count must equal the number of points.")  //
-        ("label-names", text("NAMES"),
-         "Names of the numeric labels 0, 1, 2, ... for the legend: a comma-separated list or a file with "
-         "one name per line.")  //
-        ("save-affinities", text("FILE"),
-         "Also write the input affinities P (Matrix Market .mtx, coordinate real general, sums to 1); "
-         "--method barnes_hut only.");
-    return o;
-}
-
-po::options_description embed_affinity_options() {
-    const Options d;
-    po::options_description o;
-    o.add_options()  //
-        ("perplexity", text("P[,P...]"),
-         with_default("Effective number of neighbours of each point, at least 1 and below N - 1; "
-                      "min(N - 1, floor(3P)) nearest neighbours are searched. Larger keeps more global "
-                      "structure and costs O(P) more time and memory. Several (30,300): multiscale "
-                      "(openTSNE's; Lee et al. 2015): each point's Gaussians of every perplexity are "
-                      "averaged, so near and farther neighbours both count; k follows the largest.",
-                      d.affinities.perplexity)
-             .c_str())  //
-        ("affinity", text("perplexity|sigma|uniform"),
-         with_default("The kernel of each point's affinities to its neighbours. perplexity: a Gaussian "
-                      "whose width is searched per point to match --perplexity (t-SNE's); sigma: one "
-                      "Gaussian width --sigma for every point; uniform: 1/k for each of the --k nearest "
-                      "neighbours (openTSNE's uniform affinities).",
-                      to_string(d.affinities.kind))
-             .c_str())  //
-        ("sigma", text("S"),
-         "The Gaussian width of --affinity sigma (given alone, it selects it), in the input's distance "
-         "units: p(j|i) ~ exp(-d(i,j)^2 / 2S^2) over the --k nearest neighbours. > 0.")  //
-        ("k", text("K"),
-         with_default("Neighbours per point, for every kind of affinity; with --perplexity it must exceed "
-                      "every perplexity. With the exact methods, each row of the dense P is restricted "
-                      "to the K nearest (default there: all N - 1 other points; uniform: as here).",
-                      "floor(3 x the largest perplexity), at most N - 1")
-             .c_str())  //
-        ("affinities", text("P.mtx"),
-         "Use these joint affinities P (Matrix Market, N x N, as --save-affinities writes them) instead of "
-         "computing them: no neighbour search, no calibration. Checked: square, finite, non-negative; a "
-         "diagonal is dropped, an asymmetric P made (P + P^T)/2 and a sum other than 1 normalised, each "
-         "with a note. INPUT is then optional: given (the same N rows), it initialises by PCA as usual, "
-         "and a run from a saved P repeats the run that saved it bit for bit; without it the "
-         "initialisation is random.")  //
-        ("neighbors", text("FILE"),
-         "Use this k-nearest-neighbour graph instead of searching (then calibrated as usual; k must "
-         "exceed the perplexity). FILE.mtx: Matrix Market N x N, row i holds i's k neighbours j with the "
-         "distance d(i,j) (not squared) as the value. Other formats (.npy, .csv, ...): an N x k matrix "
-         "of 0-based neighbour indices, with --neighbor-distances the N x k distances, row by row (a "
-         "first column holding each point itself, as scikit-learn's kneighbors(X) returns, is dropped). "
-         "INPUT is then optional, as with --affinities.")  //
-        ("neighbor-distances", text("FILE"),
-         "With --neighbors INDICES (not .mtx): the N x k distances (not squared) of those neighbours.")  //
-        ("input-kind", text("coordinates|distances"),
-         with_default("What INPUT holds: points as rows of coordinates, or a dense N x N matrix of "
-                      "distances (symmetric, zero diagonal, not squared), from which the neighbours are "
-                      "taken (initialisation random unless --init FILE).",
-                      "coordinates")
-             .c_str())  //
-        ("perplexity-tolerance", text("E"),
-         with_default("Allowed error (nats) of each point's entropy against log(P).",
-                      d.affinities.entropy_tolerance)
-             .c_str())  //
-        ("perplexity-steps", text("N"),
-         with_default("Steps per point in the search for its Gaussian precision (safeguarded Newton, "
-                      "bisection where Newton would leave the bracket).",
-                      d.affinities.max_steps)
-             .c_str())  //
-        ("metric", text("euclidean|cosine|manhattan|chebyshev"),
-         with_default("The distance neighbours are ranked by; the affinities use its square. cosine is "
-                      "1 - cos(angle) (for word or document vectors, expression profiles); an all-zero row "
-                      "has no direction and is refused. Every backend computes euclidean and cosine; "
-                      "manhattan: kdtree, brute, nndescent; chebyshev: brute, nndescent.",
-                      to_string(d.neighbors.metric))
-             .c_str())  //
-        ("knn", text("auto|kdtree|brute|hnsw|nndescent"),
-         with_default("Nearest-neighbour search. Exact: kdtree is fast in low dimension, brute (blocked "
-                      "GEMM) in high dimension; both give the same neighbours. nndescent (a "
-                      "random-projection forest refined by NN-descent) is approximate and parallel "
-                      "throughout, for very large N: some neighbours are missed (0.01 % on Fashion-MNIST "
-                      "70,000, 11 % on 1,000,000 points of 50-D Gaussian clusters). hnsw (hnswlib) is approximate too, slower on data "
-                      "of high intrinsic dimension. Every backend gives the same result for every thread "
-                      "count. auto picks the faster exact backend by N and D, and nndescent above "
-                      "300,000 points in 20 or more dimensions, where it is several times faster.",
-                      to_string(d.neighbors.backend))
-             .c_str())  //
-        ("hnsw-m", text("M"),
-         with_default("With --knn hnsw: links per point in the HNSW graph, in [2, 1000]; more is slower "
-                      "to build and more accurate.",
-                      d.neighbors.hnsw_m)
-             .c_str())  //
-        ("hnsw-ef-construction", text("EF"),
-         with_default("With --knn hnsw: candidates kept while building the graph, in [1, 100000]; more "
-                      "is slower to build and more accurate.",
-                      d.neighbors.hnsw_ef_construction)
-             .c_str())  //
-        ("hnsw-ef-search", text("auto|EF"),
-         with_default("With --knn hnsw: candidates kept by each query, in [1, 100000] (at least k + 1 "
-                      "are used); more is slower and more accurate. auto (or 0) = max(k + 1, 32).",
-                      "auto")
-             .c_str())  //
-        ("nndescent-trees", text("auto|T"),
-         with_default("With --knn nndescent: random-projection trees of the first graph, in [1, 1000]; more "
-                      "give a better start for more time. auto (or 0) = the measured default.",
-                      "auto")
-             .c_str())  //
-        ("nndescent-leaf", text("auto|L"),
-         with_default("With --knn nndescent: most points per leaf of those trees, in [2, 100000]; each "
-                      "point starts with its leaf-mates as candidates. auto (or 0) = the measured default.",
-                      "auto")
-             .c_str())  //
-        ("nndescent-rounds", text("auto|R"),
-         with_default("With --knn nndescent: most refinement rounds, in [1, 1000] (fewer when a round "
-                      "changes almost nothing). auto (or 0) = the measured default.",
-                      "auto")
-             .c_str())  //
-        ("pca", text("DIMS"),
-         with_default("First reduce the input to its DIMS leading principal components (e.g. 50 for "
-                      "images); 0 = off.",
-                      d.pca_dims)
-             .c_str());
-    return o;
-}
-
-po::options_description embed_optimizer_options() {
-    const Options d;
-    const OptimizerOptions& p = d.optimizer;
-    po::options_description o;
-    o.add_options()  //
-        ("method", text("barnes_hut|exact_tsne|exact_sne"),
-         with_default("barnes_hut: sparse P and a 2^dims-tree, O(N log N) per iteration; exact_tsne: "
-                      "dense P over all pairs, exact O(N^2) gradient (small N); exact_sne: asymmetric SNE, "
-                      "O(N^2). The dense P follows --metric, --affinity, --sigma, several --perplexity "
-                      "values and --k as the sparse one does.",
-                      to_string(p.method))
-             .c_str())  //
-        ("theta", text("T|auto"),
-         with_default("Barnes-Hut accuracy, bhtsne's convention: a tree cell is summarised by its centre "
-                      "of mass when cell half-width / distance < T. 0 = exact (slow); larger is faster "
-                      "and coarser. auto: theta is chosen during the run, every few iterations, so that "
-                      "the relative error of the repulsive forces (measured on a seeded sample of points "
-                      "against their exact sums) stays near --target-error; it starts at the default T. "
-                      "'treesne accuracy' shows the error of each theta on your data.",
-                      p.theta)
-             .c_str())  //
-        ("dof", text("ALPHA"),
-         with_default("Degrees of freedom of the output kernel (1 + d^2/ALPHA)^-ALPHA (Kobak et al. 2019): "
-                      "1 is t-SNE's Cauchy kernel; below 1 the tails are heavier, so clusters come out "
-                      "tighter and split into finer sub-clusters (try 0.5); large values approach SNE's "
-                      "Gaussian kernel. In (0, 1e6].",
-                      p.dof)
-             .c_str())  //
-        ("target-error", text("E"),
-         with_default("With --theta auto: the relative error of the repulsive forces to aim at, in [0, 1]; "
-                      "smaller is more accurate and slower, 0 drives theta to 0 (exact).",
-                      p.target_error)
-             .c_str())  //
-        ("iterations", text("N"),
-         with_default("Gradient-descent iterations in total.", p.iterations).c_str())  //
-        ("exaggeration", text("A"),
-         with_default("Early exaggeration: P is multiplied by A at first, so clusters form.", p.exaggeration)
-             .c_str())  //
-        ("exaggeration-iterations", text("N"),
-         with_default("Iterations run with early exaggeration.", p.exaggeration_iterations)
-             .c_str())  //
-        ("learning-rate", text("auto|R"),
-         with_default(
-             "Step size; auto = max(N / exaggeration, 200) (Belkina et al. 2019); N / exaggeration for "
-             "--dof above 1 (lighter tails overshoot beyond it); 0.1 for exact_sne.",
-             "auto")
-             .c_str())  //
-        ("momentum", text("M"),
-         with_default("Momentum before --momentum-switch (by default: during early exaggeration), in [0, 1).",
-                      p.momentum)
-             .c_str())  //
-        ("final-momentum", text("M"),
-         with_default("Momentum from --momentum-switch on, in [0, 1).", p.final_momentum).c_str())  //
-        ("momentum-switch", text("N"),
-         with_default("The iteration (counted from 0) at which --final-momentum replaces --momentum.",
-                      "at the end of early exaggeration (--exaggeration-iterations)")
-             .c_str())  //
-        ("late-exaggeration", text("A"),
-         with_default("Late exaggeration (FIt-SNE's late_exag_coeff; Linderman et al. 2019): from "
-                      "--late-exaggeration-start on, P is multiplied by A. Values of about 2 to 4 pull "
-                      "clusters tighter and further apart; the KL reported (of the unexaggerated P) then "
-                      "rises on purpose. > 0; 1 = off.",
-                      p.late_exaggeration)
-             .c_str())  //
-        ("late-exaggeration-start", text("N"),
-         with_default("With --late-exaggeration: its first iteration (counted from 0), at least "
-                      "--exaggeration-iterations.",
-                      "right after early exaggeration")
-             .c_str())  //
-        ("early-stop", text("TOL"),
-         with_default(
-             concat("Stop early once the KL divergence falls by less than the fraction TOL of itself over ",
-                    early_stop_window, " iterations (checked every ", early_stop_window,
-                    " iterations after early exaggeration, within one phase): 0.001 stops when ",
-                    early_stop_window,
-                    " iterations gain less than 0.1 %. The embedding reached is written, a line says where "
-                    "it stopped, and the exit status is 0. In [0, 1); 0 = off (all --iterations run)."),
-             p.early_stop)
-             .c_str())  //
-        ("gain-increase", text("G"),
-         with_default("Added to a coordinate's gain when its gradient changes sign.", p.gain_increase)
-             .c_str())  //
-        ("gain-decrease", text("G"),
-         with_default("Factor on a gain otherwise, in (0, 1].", p.gain_decrease).c_str())                //
-        ("min-gain", text("G"), with_default("Gains never fall below this (> 0).", p.min_gain).c_str())  //
-        ("max-step-norm", text("S"),
-         with_default("Clip each point's step to this length (as FIt-SNE and openTSNE do); 0 = "
-                      "off. Keeps early exaggeration stable for points with heavy rows of P.",
-                      p.max_step_norm).c_str());
-    return o;
-}
-
-po::options_description embed_init_options() {
-    const Options d;
-    po::options_description o;
-    o.add_options()  //
-        ("init", text("pca|random|FILE"),
-         with_default("Starting embedding: pca = leading principal components, random = about N(0, 1e-4^2), "
-                      "or a matrix file with N rows and --dims columns. Each is scaled so its first "
-                      "column has standard deviation 1e-4 (see --keep-init-scale), whatever its magnitude. "
-                      "A file whose points all coincide or that has a constant column is refused (t-SNE "
-                      "never moves points along such a column); a principal component without variance "
-                      "starts from random values instead.",
-                      to_string(d.init))
-             .c_str())                                                                                     //
-        ("keep-init-scale", po::bool_switch(),
-         "With --init FILE: use the coordinates exactly as given (refused beyond 2^+-500, where their "
-         "squared distances overflow or underflow).")  //
-        ("seed", text("S"),
-         with_default("Seed of everything random; the same seed gives the same output.", d.seed).c_str());
-    return o;
-}
-
-po::options_description embed_checkpoint_options() {
-    po::options_description o;
-    o.add_options()  //
-        ("checkpoint", text("FILE"),
-         "Save the optimiser state (embedding, gains, velocity, iteration) to FILE every --checkpoint-every "
-         "iterations and at the end, atomically, so that a stopped run can be continued with --resume.")  //
-        ("checkpoint-every", text("N"),
-         with_default("Iterations between checkpoints (with --checkpoint).", Callbacks{}.checkpoint_every)
-             .c_str())  //
-        ("resume", text("FILE"),
-         "Continue the run saved in FILE (by --checkpoint) up to --iterations: P is computed again from "
-         "INPUT, which must be the original input, with the original options; the result is the same "
-         "bit for bit as one uninterrupted run.");
-    return o;
-}
-
-po::options_description embed_snapshot_options() {
-    po::options_description o;
-    o.add_options()  //
-        ("snapshot-every", text("N"),
-         "Record the embedding at iterations N, 2N, 3N, ... and at the last one (so the last frame is the "
-         "result; a resumed run records the iterations it runs), for --snapshots and --snapshot-plots. "
-         "Frames stream to a temporary file during the run, so memory does not grow; the disk holds "
-         "frames x points x dims x 8 bytes.")  //
-        ("snapshots", text("FILE.npy"),
-         "Write the recorded frames as one float64 .npy array of shape (frames, points, dims), in the "
-         "input's order (numpy.load reads it), atomically at the end. Needs --snapshot-every.")  //
-        ("snapshot-plots", text("DIR"),
-         "Draw each recorded frame as DIR/0001.png, DIR/0002.png, ... (DIR is made, if missing, when the "
-         "pictures are written at the end, so a failed run leaves none), with "
-         "the same axes for all (the union of every frame's extent), the colours of --labels, and the "
-         "iteration in the title, so that 'ffmpeg -framerate 10 -i DIR/%04d.png film.mp4' makes a film. "
-         "Needs --snapshot-every.")  //
-        ("kl-log", text("FILE"),
-         concat("Write the cost history as CSV: the header iteration,phase,kl,gradient_norm,seconds,theta, "
-                "then a row every --log-every iterations (also at each --snapshot-every frame, every ",
-                early_stop_window,
-                " iterations with --early-stop) and at the last. kl is the KL divergence of the "
-                "unexaggerated P (the Barnes-Hut estimate), seconds the optimisation's wall time in this "
-                "process, theta the one in use.")
-             .c_str());
-    return o;
-}
-
-po::options_description evaluate_options() {
-    const EvaluateConfig d;
-    po::options_description o;
-    o.add_options()  //
-        ("labels", texts("FILE"),
-         "Class labels (one per line, .npy or IDX), one file per INPUT, stacked in the same order; adds "
-         "the kNN classification accuracy.")  //
-        ("perplexity", text("P"),
-         with_default("Perplexity of the P the KL divergence is measured against (use the embedding's): "
-                      "Gaussian affinities over the floor(3P) nearest neighbours, embed's default kind. "
-                      "An embedding made with --affinity sigma or uniform, several perplexities, --k or "
-                      "an exact method optimised another P; its KL here is against this one.",
-                      d.perplexity)
-             .c_str())  //
-        ("dof", text("ALPHA"),
-         with_default("Degrees of freedom of the output kernel of the KL divergence (use the embedding's "
-                      "'embed --dof').",
-                      d.dof)
-             .c_str())  //
-        ("metric", text("euclidean|cosine|manhattan|chebyshev"),
-         with_default("The input distance, as 'embed --metric' used it: the neighbours of the KL divergence's "
-                      "P and the input neighbourhoods of the preservation and trustworthiness (the "
-                      "embedding's are Euclidean).",
-                      to_string(d.metric))
-             .c_str())  //
-        ("pca", text("DIMS"),
-         with_default("Reduce the input to DIMS principal components first, as 'embed --pca' did; 0 = off.",
-                      d.pca_dims)
-             .c_str())  //
-        ("k", text("K"),
-         with_default("Neighbours of the preservation, trustworthiness and accuracy measures.", d.k)
-             .c_str())  //
-        ("sample", text("M"),
-         concat("Evaluate on M points drawn at random (seeded), P computed on them; 0 = all. Needed above ",
-                evaluate_max_points, " points, where the exact O(N^2) KL divergence is refused.")
-             .c_str())  //
-        ("trust-queries", text("Q"),
-         with_default("Trustworthiness is computed exactly on Q evenly spaced query points when N is "
-                      "larger (0 = all points, O(N^2)).",
-                      d.trust_queries)
-             .c_str())                                                          //
-        ("seed", text("S"), with_default("Seed of --sample.", d.seed).c_str())  //
-        ("json", po::bool_switch(), "Print one JSON object instead of aligned text.");
-    return o;
-}
-
-/// "0,0.25,0.5": a list of thetas as --theta takes it.
-std::string theta_list(const std::vector<double>& thetas) {
-    std::string out;
-    for (double t : thetas) out += (out.empty() ? "" : ",") + format_number(t);
-    return out;
-}
-
-po::options_description accuracy_options() {
-    const AccuracyOptions a;
-    po::options_description o;
-    o.add_options()  //
-        ("theta", text("LIST"),
-         with_default("Comma-separated thetas to compare, each >= 0 (bhtsne's convention: a cell is "
-                      "summarised when half-width / distance < theta; 0 summarises nothing).",
-                      theta_list(a.thetas))
-             .c_str())  //
-        ("runs", po::bool_switch(),
-         concat("Also optimise: one full Barnes-Hut run per theta and one exact t-SNE run (dense P: "
-                "O(N^2) memory and O(N^2) time per iteration), each judged by its exact KL divergence "
-                "against the kNN P and against the dense P, its k-NN preservation and (with --labels) "
-                "accuracy, and its wall time. At most ",
-                accuracy_max_points_runs, " points.")
-             .c_str())  //
-        ("sample", text("M"),
-         concat("Study M points drawn at random (seeded by --seed); 0 = all. Needed above ",
-                accuracy_max_points, " points (", accuracy_max_points_runs,
-                " with --runs), which also bound M.")
-             .c_str())  //
-        ("no-monopole", po::bool_switch(),
-         "Measure only treesne's quadrupole summary, not also bhtsne's monopole one (centre of mass "
-         "only).")  //
-        ("labels", texts("FILE"),
-         "Class labels (one per line, .npy or IDX), one file per INPUT, stacked in the same order; adds the "
-         "k-NN accuracy of the --runs.")                                                               //
-        ("json", text("FILE"), "Also write the measurements as one JSON object to FILE.")              //
-        ("csv", text("FILE"), "Also write the measurements as CSV to FILE, one row per measurement.")  //
-        ("plot", text("FILE"),
-         "Also draw error and time against theta, .png or .svg (log scales; a colour per embedding, "
-         "quadrupole solid, monopole dashed, the exact gradient's time dotted).");
-    return o;
-}
-
-po::options_description accuracy_data_options() {
-    const Options d;
-    po::options_description o;
-    o.add_options()  //
-        ("perplexity", text("P"),
-         with_default("Perplexity of P, as for embed.", d.affinities.perplexity).c_str())     //
-        ("dims", text("N"), with_default("Embedding dimension: 1, 2 or 3.", d.dims).c_str())  //
-        ("dof", text("ALPHA"),
-         with_default("Degrees of freedom of the output kernel, as for embed: errors and KL divergences "
-                      "are of that kernel.",
-                      d.optimizer.dof)
-             .c_str())  //
-        ("pca", text("DIMS"),
-         with_default("First reduce the input (the sample, if any) to DIMS principal components; 0 = off.",
-                      d.pca_dims)
-             .c_str())  //
-        ("knn", text("auto|kdtree|brute|hnsw|nndescent"),
-         with_default("Nearest-neighbour search, as for embed.", "auto").c_str())  //
-        ("iterations", text("N"),
-         with_default("Iterations of the run that makes the embeddings, and of each full run.",
-                      d.optimizer.iterations)
-             .c_str())  //
-        ("seed", text("S"), with_default("Seed of the initialisation and of --sample.", d.seed).c_str());
-    return o;
-}
-
-/// A titled group of options in the help.
-struct Group {
-    const char* caption;
-    po::options_description options;
-};
-
-std::vector<Group> embed_groups() {
-    return {
-        {"Output", embed_output_options()},          {"Neighbours and affinities", embed_affinity_options()},
-        {"Optimisation", embed_optimizer_options()}, {"Initialisation", embed_init_options()},
-        {"Checkpoints", embed_checkpoint_options()}, {"Snapshots and cost history", embed_snapshot_options()},
-        {"Running", running_options(false)}};
-}
-
-std::vector<Group> evaluate_groups() {
-    return {{"Evaluation", evaluate_options()}, {"Running", running_options(true)}};
-}
-
-std::vector<Group> accuracy_groups() {
-    return {{"Accuracy", accuracy_options()},
-            {"Data and embedding", accuracy_data_options()},
-            {"Running", running_options(true)}};
-}
-
-po::options_description combine(const std::vector<Group>& groups) {
-    po::options_description all;
-    for (const auto& g : groups) all.add(g.options);
-    return all;
-}
-
-/// Words of text joined into lines of at most `width` characters, each after `indent` spaces (the
-/// first line's indent is written by the caller). "Default: X." is never split.
-std::string wrap(std::string text, std::size_t indent, std::size_t width) {
-    const std::string marker = "Default: ";
-    for (auto at = text.find(marker); at != std::string::npos; at = text.find(marker, at + 1))
-        text[at + marker.size() - 1] = '\x01';
-    std::istringstream words(text);
-    std::string out, word;
-    std::size_t column = indent;
-    bool first = true;
-    while (words >> word) {
-        std::replace(word.begin(), word.end(), '\x01', ' ');
-        if (!first && column + 1 + word.size() > width) {
-            out += "\n" + std::string(indent, ' ');
-            column = indent;
-            first = true;
-        }
-        if (!first) {
-            out += ' ';
-            ++column;
-        }
-        out += word;
-        column += word.size();
-        first = false;
-    }
-    return out;
-}
-
-/// One group as "Caption:" and "  -o, --output FILE   description" lines.
-void print_group(std::ostream& out, const Group& group) {
-    constexpr std::size_t left = 32;
-    out << '\n' << group.caption << ":\n";
-    for (const auto& option : group.options.options()) {
-        const std::string name = option->format_name();  // "--dims" or "-o [ --output ]"
-        std::string shown = "  ";
-        if (name.size() > 1 && name[1] != '-') shown += name.substr(0, 2) + ", ";
-        shown += "--" + option->long_name();
-        const std::string parameter = option->format_parameter();
-        if (!parameter.empty()) shown += " " + parameter;
-        if (shown.size() + 2 > left) {
-            out << shown << '\n' << std::string(left, ' ');
-        } else {
-            out << shown << std::string(left - shown.size(), ' ');
-        }
-        out << wrap(option->description(), left, help_width) << '\n';
-    }
-}
-
-// --- parsing ----------------------------------------------------------------------------------------
 
 bool looks_like_negative_number(const std::string& s) {
     return s.size() >= 2 && s[0] == '-' && (std::isdigit(static_cast<unsigned char>(s[1])) || s[1] == '.');
@@ -738,18 +87,6 @@ Verbosity parse_verbosity(const po::variables_map& vm) {
 bool nonnegative(double v) {
     return v >= 0;
 }
-bool positive(double v) {
-    return v > 0;
-}
-bool at_least_one(double v) {
-    return v >= 1;
-}
-bool unit_interval_open(double v) {
-    return v >= 0 && v < 1;
-}
-bool valid_dof(double v) {
-    return v > 0 && v <= max_dof;
-}
 
 /// --memory-limit GIB: unset when not given (then the memory available is the limit), 0 = no check.
 std::optional<double> memory_limit(const po::variables_map& vm) {
@@ -759,7 +96,7 @@ std::optional<double> memory_limit(const po::variables_map& vm) {
     return limit;
 }
 
-/// "30" or "30,300": the perplexities of --perplexity, each >= 1.
+/// "30" or "30,300": the perplexities of --perplexity, each in the table's range.
 std::vector<double> parse_perplexities(const std::string& text) {
     std::vector<double> values;
     std::size_t begin = 0;
@@ -769,9 +106,7 @@ std::vector<double> parse_perplexities(const std::string& text) {
         if (item.empty())
             throw UsageError(concat("--perplexity expects a number or a comma-separated list such as 30,300; got '",
                                     text, "'"));
-        const double value = to_double("--perplexity", item);
-        if (!(value >= 1)) throw UsageError(concat("--perplexity must be >= 1; got ", item));
-        values.push_back(value);
+        values.push_back(option_value(entry("perplexity"), item));
         if (end == std::string::npos) break;
         begin = end + 1;
     }
@@ -779,12 +114,11 @@ std::vector<double> parse_perplexities(const std::string& text) {
 }
 
 /// --perplexity (one or several), --affinity, --sigma, --k.
-void parse_affinity_kind_options(const po::variables_map& vm, AffinityOptions& a) {
+void parse_affinity_kind_options(const po::variables_map& vm, Options& o) {
+    AffinityOptions& a = o.affinities;
     std::string value;
-    if (get(vm, "affinity", value)) {
-        const auto kind = parse_affinity_kind(value);
-        if (!kind) throw UsageError(concat("--affinity must be perplexity, sigma or uniform; got '", value, "'"));
-        a.kind = *kind;
+    if (vm.count("affinity")) {
+        table_option(vm, "affinity", o);
     } else if (vm.count("sigma")) {
         a.kind = AffinityKind::sigma;
     }
@@ -796,12 +130,9 @@ void parse_affinity_kind_options(const po::variables_map& vm, AffinityOptions& a
         a.perplexity = scales.front();
         a.more_perplexities.assign(scales.begin() + 1, scales.end());
     }
-    if (vm.count("sigma")) {
-        if (a.kind != AffinityKind::sigma)
-            throw UsageError(concat("--sigma belongs to --affinity sigma, not ", to_string(a.kind)));
-        number(vm, "sigma", a.sigma, "> 0", positive);
-    }
-    integer(vm, "k", a.k, 1);
+    if (vm.count("sigma") && a.kind != AffinityKind::sigma)
+        throw UsageError(concat("--sigma belongs to --affinity sigma, not ", to_string(a.kind)));
+    table_options(vm, {"sigma", "k"}, o);
     if (a.kind == AffinityKind::perplexity && a.k > 0) {
         double largest = a.perplexity;
         for (double p : a.more_perplexities) largest = std::max(largest, p);
@@ -811,90 +142,29 @@ void parse_affinity_kind_options(const po::variables_map& vm, AffinityOptions& a
     }
 }
 
-void parse_embed_options(const po::variables_map& vm, EmbedConfig& e) {
-    Options& o = e.options;
-    integer(vm, "dims", o.dims, 1, 3);
-    integer(vm, "threads", o.threads, 0, 1 << 20);
-    integer(vm, "pca", o.pca_dims, 0, std::numeric_limits<int>::max());
-    integer(vm, "log-every", o.report_every, 0);
-    e.log_every_given = vm.count("log-every") > 0;
-    std::string value;
-    if (get(vm, "seed", value)) o.seed = to_seed("--seed", value);
-
-    parse_affinity_kind_options(vm, o.affinities);
-    number(vm, "perplexity-tolerance", o.affinities.entropy_tolerance, "> 0", positive);
-    integer(vm, "perplexity-steps", o.affinities.max_steps, 1, std::numeric_limits<int>::max());
-    if (get(vm, "knn", value)) {
-        const auto backend = parse_backend(value);
-        if (!backend)
-            throw UsageError(concat("--knn must be auto, kdtree, brute, hnsw or nndescent; got '", value, "'"));
-        o.neighbors.backend = *backend;
-    }
-    if (get(vm, "metric", value)) {
-        const auto metric = parse_metric(value);
-        if (!metric)
-            throw UsageError(
-                concat("--metric must be euclidean, cosine, manhattan or chebyshev; got '", value, "'"));
-        o.neighbors.metric = *metric;
-    }
+/// --knn, --metric and the backends' parameters.
+void parse_embed_neighbors(const po::variables_map& vm, Options& o) {
+    table_options(vm, {"knn", "metric"}, o);
     if (!backend_supports(o.neighbors.backend, o.neighbors.metric))
         throw UsageError(concat("--knn ", to_string(o.neighbors.backend), " cannot compute ",
                                 to_string(o.neighbors.metric), " distances; use --knn auto or brute"));
-    // The same ranges as validate(NeighborOptions), so a bad value is a usage error (exit 2).
-    integer(vm, "hnsw-m", o.neighbors.hnsw_m, 2, 1000);
-    integer(vm, "hnsw-ef-construction", o.neighbors.hnsw_ef_construction, 1, 100000);
-    if (get(vm, "hnsw-ef-search", value) && value != "auto")
-        o.neighbors.hnsw_ef_search = static_cast<int>(to_integer("--hnsw-ef-search", value, 0, 100000));
-    if (get(vm, "nndescent-trees", value) && value != "auto")
-        o.neighbors.nndescent_trees = static_cast<int>(to_integer("--nndescent-trees", value, 0, 1000));
-    if (get(vm, "nndescent-leaf", value) && value != "auto") {
-        o.neighbors.nndescent_leaf_size = static_cast<int>(to_integer("--nndescent-leaf", value, 0, 100000));
-        if (o.neighbors.nndescent_leaf_size == 1)
-            throw UsageError("--nndescent-leaf must be auto, 0 or in [2, 100000]; got 1");
-    }
-    if (get(vm, "nndescent-rounds", value) && value != "auto")
-        o.neighbors.nndescent_rounds = static_cast<int>(to_integer("--nndescent-rounds", value, 0, 1000));
+    table_options(vm, {"hnsw-m", "hnsw-ef-construction", "hnsw-ef-search", "nndescent-trees", "nndescent-leaf",
+                       "nndescent-rounds"},
+                  o);
+}
 
-    OptimizerOptions& p = o.optimizer;
-    if (get(vm, "method", value)) {
-        const auto method = parse_method(value);
-        if (!method)
-            throw UsageError(
-                concat("--method must be barnes_hut, exact_tsne or exact_sne; got '", value, "'"));
-        p.method = *method;
-    }
-    if (get(vm, "theta", value)) {
-        if (value == "auto") {
-            p.theta_auto = true;  // theta keeps its default as the controller's start
-        } else {
-            const double theta = to_double("--theta", value);
-            if (!(theta >= 0)) throw UsageError(concat("--theta must be >= 0 or auto; got ", value));
-            p.theta = theta;
-        }
-    }
-    number(vm, "target-error", p.target_error, "in [0, 1]", [](double v) { return v >= 0 && v <= 1; });
-    number(vm, "dof", p.dof, "in (0, 1e6]", valid_dof);
+/// The optimiser's options, and the rules about which of them were given together.
+void parse_embed_optimizer(const po::variables_map& vm, Options& o) {
+    const OptimizerOptions& p = o.optimizer;
+    table_options(vm, {"method", "theta", "target-error", "dof"}, o);
     if (p.dof != 1 && p.method == Method::exact_sne)
         throw UsageError("--dof applies to t-SNE's kernel; --method exact_sne has the Gaussian kernel");
     if (vm.count("target-error") && !p.theta_auto)
         throw UsageError("--target-error needs --theta auto (a fixed --theta has no error target)");
-    integer(vm, "iterations", p.iterations, 0);
-    number(vm, "exaggeration", p.exaggeration, "> 0", positive);
-    integer(vm, "exaggeration-iterations", p.exaggeration_iterations, 0);
-    if (get(vm, "learning-rate", value) && value != "auto") {
-        const double rate = to_double("--learning-rate", value);
-        if (rate <= 0) throw UsageError(concat("--learning-rate must be auto or > 0; got ", value));
-        p.learning_rate = rate;
-    }
-    number(vm, "momentum", p.momentum, "in [0, 1)", unit_interval_open);
-    number(vm, "final-momentum", p.final_momentum, "in [0, 1)", unit_interval_open);
-    number(vm, "gain-increase", p.gain_increase, ">= 0", nonnegative);
-    number(vm, "gain-decrease", p.gain_decrease, "in (0, 1]", [](double v) { return v > 0 && v <= 1; });
-    number(vm, "min-gain", p.min_gain, "> 0", positive);
-    number(vm, "max-step-norm", p.max_step_norm, ">= 0", nonnegative);
-    integer(vm, "momentum-switch", p.momentum_switch, 0);
-    number(vm, "late-exaggeration", p.late_exaggeration, "> 0 (1 = off)", positive);
-    integer(vm, "late-exaggeration-start", p.late_exaggeration_start, 0);
+    table_options(vm, {"iterations", "exaggeration", "exaggeration-iterations", "learning-rate", "momentum",
+                       "final-momentum", "gain-increase", "gain-decrease", "min-gain", "max-step-norm",
+                       "momentum-switch", "late-exaggeration", "late-exaggeration-start"},
+                  o);
     if (vm.count("late-exaggeration-start") && !vm.count("late-exaggeration"))
         throw UsageError("--late-exaggeration-start needs --late-exaggeration A (the factor from then on)");
     if (p.late_exaggeration_start >= 0 && p.late_exaggeration_start < p.exaggeration_iterations)
@@ -902,8 +172,13 @@ void parse_embed_options(const po::variables_map& vm, EmbedConfig& e) {
                                 " falls inside early exaggeration (iterations 0 to ",
                                 p.exaggeration_iterations - 1, "); give at least ", p.exaggeration_iterations,
                                 " or lower --exaggeration-iterations"));
-    number(vm, "early-stop", p.early_stop, "in [0, 1) (0 = off)", unit_interval_open);
+    table_option(vm, "early-stop", o);
+}
 
+/// --init pca|random|FILE (the enum's "user" is spelt FILE here) and --keep-init-scale.
+void parse_embed_init(const po::variables_map& vm, EmbedConfig& e) {
+    Options& o = e.options;
+    std::string value;
     if (get(vm, "init", value)) {
         if (value == "pca") {
             o.init = InitKind::pca;
@@ -919,6 +194,18 @@ void parse_embed_options(const po::variables_map& vm, EmbedConfig& e) {
     o.keep_user_scale = flag(vm, "keep-init-scale");
     if (o.keep_user_scale && o.init != InitKind::user)
         throw UsageError("--keep-init-scale needs --init FILE");
+}
+
+void parse_embed_options(const po::variables_map& vm, EmbedConfig& e) {
+    Options& o = e.options;
+    table_options(vm, {"dims", "threads", "pca", "log-every"}, o);
+    e.log_every_given = vm.count("log-every") > 0;
+    table_option(vm, "seed", o);
+    parse_affinity_kind_options(vm, o);
+    table_options(vm, {"perplexity-tolerance", "perplexity-steps"}, o);
+    parse_embed_neighbors(vm, o);
+    parse_embed_optimizer(vm, o);
+    parse_embed_init(vm, e);
 }
 
 /// --affinities, --neighbors, --neighbor-distances and --input-kind, and what they exclude.
@@ -1094,22 +381,19 @@ CliConfig parse_evaluate(const std::vector<std::string>& args) {
     if (!e.label_paths.empty() && e.label_paths.size() != e.inputs.size())
         throw UsageError(concat("give one --labels file per INPUT: ", e.inputs.size(), " inputs, ",
                                 e.label_paths.size(), " label files"));
-    number(vm, "perplexity", e.perplexity, ">= 1", at_least_one);
-    number(vm, "dof", e.dof, "in (0, 1e6]", valid_dof);
-    std::string metric_name;
-    if (get(vm, "metric", metric_name)) {
-        const auto metric = parse_metric(metric_name);
-        if (!metric)
-            throw UsageError(
-                concat("--metric must be euclidean, cosine, manhattan or chebyshev; got '", metric_name, "'"));
-        e.metric = *metric;
+    table_value(vm, "perplexity", e.perplexity);
+    table_value(vm, "dof", e.dof);
+    std::size_t metric = 0;
+    if (vm.count("metric")) {
+        table_value(vm, "metric", metric);
+        e.metric = metric_names.at(metric).value;
     }
-    integer(vm, "pca", e.pca_dims, 0, std::numeric_limits<int>::max());
+    table_value(vm, "pca", e.pca_dims);
     integer(vm, "k", e.k, 1);
     integer(vm, "sample", e.sample, 0);
     if (e.sample == 1) throw UsageError("--sample must be 0 (all points) or at least 2; got 1");
     integer(vm, "trust-queries", e.trust_queries, 0);
-    integer(vm, "threads", e.threads, 0, 1 << 20);
+    table_value(vm, "threads", e.threads);
     e.memory_limit_gib = memory_limit(vm);
     std::string value;
     if (get(vm, "seed", value)) e.seed = to_seed("--seed", value);
@@ -1139,22 +423,10 @@ std::vector<double> parse_theta_list(const std::string& text) {
 
 void parse_accuracy_options(const po::variables_map& vm, AccuracyConfig& a) {
     Options& o = a.options;
-    number(vm, "perplexity", o.affinities.perplexity, ">= 1", at_least_one);
-    integer(vm, "dims", o.dims, 1, 3);
-    integer(vm, "pca", o.pca_dims, 0, std::numeric_limits<int>::max());
-    integer(vm, "iterations", o.optimizer.iterations, 0);
-    number(vm, "dof", o.optimizer.dof, "in (0, 1e6]", valid_dof);
-    integer(vm, "threads", o.threads, 0, 1 << 20);
+    table_options(vm, {"perplexity", "dims", "pca", "iterations", "dof", "threads"}, o);
     a.memory_limit_gib = memory_limit(vm);
+    table_options(vm, {"seed", "knn"}, o);
     std::string value;
-    if (get(vm, "seed", value)) o.seed = to_seed("--seed", value);
-    if (get(vm, "knn", value)) {
-        const auto backend = parse_backend(value);
-        if (!backend)
-            throw UsageError(
-                concat("--knn must be auto, kdtree, brute, hnsw or nndescent; got '", value, "'"));
-        o.neighbors.backend = *backend;
-    }
     AccuracyOptions& m = a.accuracy;
     if (get(vm, "theta", value)) m.thetas = parse_theta_list(value);
     m.runs = flag(vm, "runs");
@@ -1195,138 +467,19 @@ CliConfig parse_accuracy(const std::vector<std::string>& args) {
     return c;
 }
 
-// --- transform ----------------------------------------------------------------------------------
-
-po::options_description transform_output_options() {
-    po::options_description o;
-    o.add_options()  //
-        ("output,o", text("FILE"),
-         "Where the new points' embedding goes (required), M rows in NEW_INPUT's order; the format by "
-         "extension: .csv, .tsv, .npy (float64), .dat; - writes CSV to stdout.")  //
-        ("plot", text("FILE"),
-         "Also draw the reference faded (light grey, or light class colours with --labels) and the new "
-         "points on top (coloured by --new-labels), .png or .svg.")  //
-        ("labels", text("FILE"),
-         "Class labels of the N reference points: one per line, .npy or IDX (.gz too).")  //
-        ("new-labels", texts("FILE"),
-         "Class labels of the new points, one file per NEW_INPUT. With --labels too, the new points' 10-NN "
-         "accuracy is printed: the share whose 10 nearest reference points in the embedding vote for the "
-         "point's own label.");
-    return o;
-}
-
-po::options_description transform_reference_options() {
-    const Options d;
-    po::options_description o;
-    o.add_options()  //
-        ("pca", text("DIMS"),
-         with_default("The --pca the reference embedding was made with: the PCA is fitted on REFERENCE_INPUT "
-                      "again, as embed did, and the new points are projected on its axes; 0 = off.",
-                      d.pca_dims)
-             .c_str())  //
-        ("knn", text("auto|kdtree|brute"),
-         with_default("Search of each new point's nearest reference points, exact either way: kdtree is "
-                      "fast in low dimension, brute (blocked GEMM) in high; auto picks by dimension as "
-                      "embed does (hnsw and nndescent are accepted and search exactly).",
-                      to_string(d.neighbors.backend))
-             .c_str());
-    return o;
-}
-
-po::options_description transform_optimizer_options() {
-    const Options d;
-    const TransformOptions t;
-    po::options_description o;
-    o.add_options()  //
-        ("perplexity", text("auto|P"),
-         with_default(
-             concat("Perplexity of each new point's affinities over its min(N - 1, floor(3P)) nearest "
-                    "reference points, >= 1 and below N - 1; they are calibrated as embed's are. "
-                    "auto = ",
-                    format_number(transform_auto_perplexity),
-                    ": on Fashion-MNIST it placed more new points among their own class than the "
-                    "reference's 30."),
-             "auto")
-             .c_str())  //
-        ("iterations", text("N"),
-         with_default("Gradient-descent iterations on the new points (the reference never moves).",
-                      t.iterations)
-             .c_str())  //
-        ("exaggeration", text("A"),
-         with_default("P is multiplied by A (> 0) during the first --exaggeration-iterations, which pulls "
-                      "each new point firmly towards its neighbours first.",
-                      t.exaggeration)
-             .c_str())  //
-        ("exaggeration-iterations", text("N"),
-         with_default("Iterations run with --exaggeration.", t.exaggeration_iterations).c_str())  //
-        ("learning-rate", text("R"),
-         with_default("Step size (> 0). Each new point's affinities sum to 1, so unlike embed's it does not "
-                      "grow with N.",
-                      t.learning_rate)
-             .c_str())                                                                                   //
-        ("momentum", text("M"), with_default("Momentum of every step, in [0, 1).", t.momentum).c_str())  //
-        ("max-step-norm", text("S"),
-         with_default("Clip each point's step to this length; 0 = off.", t.max_step_norm).c_str())  //
-        ("theta", text("T"),
-         with_default("Barnes-Hut accuracy of the repulsion from the reference (embed's convention: a cell "
-                      "is summarised when half-width / distance < T); 0 = exact.",
-                      d.optimizer.theta)
-             .c_str())  //
-        ("dof", text("ALPHA"),
-         with_default("Degrees of freedom of the output kernel: give the reference's 'embed --dof'.",
-                      d.optimizer.dof)
-             .c_str())  //
-        ("repel-new", po::bool_switch(),
-         "Also repel the new points from each other. By default each is placed as if it were added alone, "
-         "so its place does not depend on the other new points.")  //
-        ("seed", text("S"),
-         with_default("Seed of the tiny jitter that separates new points starting at one place.", d.seed)
-             .c_str())  //
-        ("log-every", text("N"),
-         with_default("Progress interval: without a terminal, a line every N iterations (0 = only at the "
-                      "end); on a terminal, a live line.",
-                      d.report_every)
-             .c_str());
-    return o;
-}
-
-std::vector<Group> transform_groups() {
-    return {{"Output", transform_output_options()},
-            {"Reference", transform_reference_options()},
-            {"Optimisation", transform_optimizer_options()},
-            {"Running", running_options(true)}};
-}
-
 void parse_transform_options(const po::variables_map& vm, TransformConfig& c) {
     Options& o = c.options;
     TransformOptions& t = c.transform;
-    integer(vm, "pca", o.pca_dims, 0, std::numeric_limits<int>::max());
-    std::string value;
-    if (get(vm, "knn", value)) {
-        const auto backend = parse_backend(value);
-        if (!backend)
-            throw UsageError(
-                concat("--knn must be auto, kdtree, brute, hnsw or nndescent; got '", value, "'"));
-        o.neighbors.backend = *backend;
-    }
-    if (get(vm, "perplexity", value) && value != "auto") {
-        const double perplexity = to_double("--perplexity", value);
-        if (!(perplexity >= 1)) throw UsageError(concat("--perplexity must be auto or >= 1; got ", value));
-        t.perplexity = perplexity;
-    }
-    integer(vm, "iterations", t.iterations, 0);
-    number(vm, "exaggeration", t.exaggeration, "> 0", positive);
-    integer(vm, "exaggeration-iterations", t.exaggeration_iterations, 0);
-    number(vm, "learning-rate", t.learning_rate, "> 0", positive);
-    number(vm, "momentum", t.momentum, "in [0, 1)", unit_interval_open);
-    number(vm, "max-step-norm", t.max_step_norm, ">= 0", nonnegative);
-    number(vm, "theta", o.optimizer.theta, ">= 0", nonnegative);
-    number(vm, "dof", o.optimizer.dof, "in (0, 1e6]", valid_dof);
+    table_options(vm, {"pca", "knn"}, o);
+    for (const char* name : {"perplexity", "iterations", "exaggeration", "exaggeration-iterations", "learning-rate",
+                             "momentum", "max-step-norm"})
+        transform_option(vm, name, t);
+    table_option(vm, "theta", o, false);  // the transform keeps one theta: no auto controller
+    table_options(vm, {"dof"}, o);
     t.repel_new = flag(vm, "repel-new");
-    if (get(vm, "seed", value)) o.seed = to_seed("--seed", value);
-    integer(vm, "threads", o.threads, 0, 1 << 20);
+    table_options(vm, {"seed", "threads"}, o);
     c.memory_limit_gib = memory_limit(vm);
-    integer(vm, "log-every", o.report_every, 0);
+    table_option(vm, "log-every", o);
     c.log_every_given = vm.count("log-every") > 0;
 }
 
@@ -1358,83 +511,9 @@ void parse_transform_files(const po::variables_map& vm, TransformConfig& c) {
     // An output naming an input or another output is refused by the file itself (check_distinct_files).
 }
 
-/// The introduction of 'treesne transform --help'.
-std::string transform_help() {
-    const TransformOptions t;
-    std::ostringstream out;
-    out << "Usage: treesne transform REFERENCE_INPUT REFERENCE_EMBEDDING NEW_INPUT... -o OUTPUT [options]\n\n"
-        << "Adds new points to an existing embedding without moving it. REFERENCE_EMBEDDING (N rows, 1-3\n"
-        << "columns) is the embedding of REFERENCE_INPUT (N rows) that 'treesne embed' made; NEW_INPUT (M\n"
-        << "rows; several files are stacked) has REFERENCE_INPUT's columns. Each new point is placed among\n"
-        << "the reference points nearest to it in the input: its min(N - 1, 3 x perplexity) nearest\n"
-        << "reference points give its affinities P_i (calibrated to the perplexity as embed's are), it\n"
-        << "starts at the P-weighted median of their positions, and gradient descent moves it, the\n"
-        << "reference fixed, to minimise KL(P_i || Q_i), where Q_i compares it with the reference points\n"
-        << "alone (openTSNE's transform). OUTPUT gets the M new rows, in NEW_INPUT's order.\n\n"
-        << "Give the --pca the reference was made with: the PCA is fitted on REFERENCE_INPUT again\n"
-        << "(the same axes as embed's) and the new points are projected on its axes.\n\n"
-        << "Defaults: perplexity auto (" << format_number(transform_auto_perplexity) << "), " << t.iterations
-        << " iterations, the first " << t.exaggeration_iterations << " with exaggeration "
-        << format_number(t.exaggeration) << ",\n"
-        << "learning rate " << format_number(t.learning_rate) << ", momentum " << format_number(t.momentum)
-        << ", chosen by the 10-NN accuracy of new Fashion-MNIST images\n"
-        << "among the reference's (benchmarks/transform.sh; README: transform).\n\n"
-        << "Example (Fashion-MNIST: embed the 60,000 training images, then place the 10,000 test images):\n"
-        << "  treesne embed train-images-idx3-ubyte.gz --pca 50 -o train.npy\n"
-        << "  treesne transform train-images-idx3-ubyte.gz train.npy t10k-images-idx3-ubyte.gz --pca 50 \\\n"
-        << "      -o test.csv --labels train-labels-idx1-ubyte.gz --new-labels t10k-labels-idx1-ubyte.gz \\\n"
-        << "      --plot test.png\n";
-    return out.str();
-}
+}  // namespace detail
 
-std::string check_topic(const std::string& topic) {
-    if (topic.empty() || topic == "embed" || topic == "evaluate" || topic == "accuracy" ||
-        topic == "transform")
-        return topic;
-    throw UsageError(
-        concat("no help for '", topic, "'; commands are embed, transform, evaluate and accuracy"));
-}
-
-/// The introduction of 'treesne accuracy --help': what is measured, the defaults, the limits, examples.
-std::string accuracy_help() {
-    const Options d;
-    const AccuracyOptions a;
-    std::ostringstream out;
-    out << "Usage: treesne accuracy INPUT... [options]\n\n"
-        << "Measures Barnes-Hut t-SNE against the exact method on your data, to choose --theta (or\n"
-        << "--target-error for 'embed --theta auto'). One Barnes-Hut run at theta "
-        << format_number(d.optimizer.theta) << " gives three\n"
-        << "embeddings: initial (the start, exaggerated), after_ee (after the early exaggeration) and\n"
-        << "final. At each, for every --theta and both summaries (quadrupole: treesne's; monopole:\n"
-        << "bhtsne's), it reports\n"
-        << "  grad_err    ||g_BH - g_exact|| / ||g_exact|| of the whole gradient (the attraction over the\n"
-        << "              kNN P is exact in both, so this is the repulsion's error seen by the optimiser)\n"
-        << "  repul_err   relative error of the normalised repulsion F_rep / Z alone\n"
-        << "  Z_err       relative error of the normaliser Z = sum over pairs of (1 + d^2)^-1\n"
-        << "  ms          median time of one Barnes-Hut gradient, tree build included\n"
-        << "  exact_ms    time of one exact gradient: O(N^2) time, O(N) memory\n"
-        << "Near convergence the gradient is small (attraction and repulsion nearly cancel), so grad_err\n"
-        << "at the final embedding can be large while repul_err is small; repul_err is the error that\n"
-        << "'embed --theta auto' holds near --target-error (measured there on a sample of points).\n"
-        << "With --runs it also optimises once per theta and once with exact t-SNE (dense P over all\n"
-        << "pairs), and reports each final embedding's exact KL divergence against the kNN P (KL_sparse,\n"
-        << "what Barnes-Hut optimises) and against the dense P (KL_dense, what exact t-SNE optimises:\n"
-        << "the gap shows what the 3 x perplexity neighbour truncation costs), its 10-NN preservation,\n"
-        << "10-NN accuracy (with --labels) and wall time.\n\n"
-        << "Defaults: --theta " << theta_list(a.thetas) << ", both summaries, no runs, all points.\n"
-        << "Limits: the exact parts are O(N^2) time. Without --sample, at most " << accuracy_max_points
-        << " points (one exact\ngradient takes about 2 s there on two cores), and at most "
-        << accuracy_max_points_runs << " with --runs (the exact run holds\nN^2 doubles, 3.2 GB at "
-        << accuracy_max_points_runs << ", and makes 1000 O(N^2) iterations). Above them, --sample M\n"
-        << "studies M random points.\n\n"
-        << "The table goes to stdout, progress to stderr; --json, --csv and --plot write files.\n\n"
-        << "Example:\n"
-        << "  treesne accuracy data.csv --pca 50 --sample 5000 --runs --labels labels.txt \\\n"
-        << "      --json accuracy.json --plot accuracy.png\n";
-    return out.str();
-}
-
-}  // namespace
+using namespace detail;
 
 CliConfig parse_cli(int argc, const char* const* argv) {
     std::vector<std::string> args;
@@ -1498,85 +577,6 @@ TransformConfig parse_transform(const std::vector<std::string>& args) {
         validate(c.options, -1, 0);
     });
     return c;
-}
-
-std::string version_text() {
-    return concat("treesne ", treesne::version);
-}
-
-std::string help_text(const std::string& topic) {
-    std::ostringstream out;
-    if (check_topic(topic).empty()) {
-        out << version_text() << ": Barnes-Hut t-SNE. Embeds N points of D dimensions in 1, 2 or 3\n"
-            << "dimensions so that neighbours stay neighbours (van der Maaten 2014).\n\n"
-            << "Usage:\n"
-            << "  treesne embed INPUT... -o OUTPUT [options]      compute an embedding\n"
-            << "  treesne evaluate INPUT... EMBEDDING [options]   measure an embedding's quality\n"
-            << "  treesne accuracy INPUT... [options]             Barnes-Hut's error and speed per theta\n"
-            << "                                                  against the exact method, on your data\n"
-            << "  treesne transform REF_INPUT REF_EMBEDDING NEW_INPUT... -o OUTPUT [options]\n"
-            << "                                                  add new points to an embedding\n"
-            << "  treesne help [embed|evaluate|accuracy|transform]\n"
-            << "                                                  this help, or a command's\n"
-            << "  treesne --version                               print the version\n\n"
-            << "Example:\n"
-            << "  treesne embed data.csv -o embedding.csv --plot embedding.png\n"
-            << "  treesne transform data.csv embedding.csv new.csv -o new_embedding.csv\n"
-            << "  treesne evaluate data.csv embedding.csv --labels labels.txt\n"
-            << "  treesne accuracy data.csv --plot accuracy.png\n\n"
-            << "Inputs: CSV/TSV (delimiter and header detected, # comments), NumPy .npy, IDX\n"
-            << "(Fashion-MNIST's *-idx3-ubyte, .gz too) and bhtsne's data.dat. Outputs by extension:\n"
-            << ".csv, .tsv, .npy, .dat, or - for CSV on stdout. Files are written atomically.\n\n"
-            << "Exit status: 0 success, 1 data or runtime error, 2 usage error, 130 interrupted.\n"
-            << "Run 'treesne COMMAND --help' (embed, transform, evaluate, accuracy) for every option.\n";
-    } else if (topic == "embed") {
-        out << "Usage: treesne embed INPUT... -o OUTPUT [options]\n"
-            << "       treesne embed [INPUT...] --affinities P.mtx | --neighbors FILE -o OUTPUT [options]\n\n"
-            << "Computes a t-SNE embedding of the rows of INPUT: neighbours, affinities P at the given\n"
-            << "perplexity, then gradient descent (early exaggeration, the main phase, optionally late\n"
-            << "exaggeration; --early-stop ends it once the KL divergence stops falling). Several INPUT\n"
-            << "files are stacked row by row (same number of columns). Progress goes to stderr; Ctrl-C\n"
-            << "stops the optimisation and writes nothing (exit 130).\n\n"
-            << "INPUT: CSV/TSV (delimiter and header detected, # comments), NumPy .npy, IDX (.gz too)\n"
-            << "or bhtsne's data.dat.\n\n"
-            << "Example (Fashion-MNIST, 70000 images):\n"
-            << "  treesne embed train-images-idx3-ubyte.gz t10k-images-idx3-ubyte.gz --pca 50 \\\n"
-            << "      --labels train-labels-idx1-ubyte.gz --labels t10k-labels-idx1-ubyte.gz \\\n"
-            << "      -o fashion.csv --plot fashion.png\n\n"
-            << "A film of the optimisation, one picture every 10 iterations:\n"
-            << "  treesne embed data.csv -o emb.npy --labels labels.txt --snapshot-every 10 \\\n"
-            << "      --snapshot-plots frames --snapshots frames.npy --kl-log kl.csv\n"
-            << "  ffmpeg -framerate 10 -i frames/%04d.png -pix_fmt yuv420p film.mp4\n\n"
-            << "Precomputed inputs (INPUT optional with the first two; given, it initialises by PCA):\n"
-            << "  treesne embed --affinities P.mtx -o emb.npy            joint affinities P (--save-affinities)\n"
-            << "  treesne embed --neighbors idx.npy --neighbor-distances dist.npy -o emb.npy\n"
-            << "                                                         a kNN graph, calibrated as usual\n"
-            << "  treesne embed D.npy --input-kind distances -o emb.npy  a dense N x N distance matrix\n"
-            << "Heavy tails (finer clusters): --dof 0.5. Other distances: --metric cosine. Other affinities:\n"
-            << "--perplexity 30,300 (multiscale), --sigma S, --affinity uniform --k 15.\n";
-        for (const auto& group : embed_groups()) print_group(out, group);
-    } else if (topic == "evaluate") {
-        out << "Usage: treesne evaluate INPUT... EMBEDDING [options]\n\n"
-            << "Measures how well EMBEDDING (N rows) represents INPUT (N rows; several files are stacked):\n"
-            << "  KL divergence       exact t-SNE KL(P||Q): P from the kNN graph at --perplexity, as embed\n"
-            << "                      computes it; Q over all pairs, O(N^2) time, O(N) memory\n"
-            << "  K-NN preservation   mean fraction of each point's K nearest input neighbours that are\n"
-            << "                      among its K nearest in the embedding\n"
-            << "  trustworthiness     Venna & Kaski (2001), K neighbours, on at most --trust-queries points\n"
-            << "  K-NN accuracy       leave-one-out K-nearest-neighbour vote in the embedding (--labels)\n"
-            << "Above " << evaluate_max_points
-            << " points the exact KL divergence is refused: use --sample M.\n\n"
-            << "Example:\n"
-            << "  treesne evaluate data.csv embedding.csv --labels labels.txt --json\n";
-        for (const auto& group : evaluate_groups()) print_group(out, group);
-    } else if (topic == "transform") {
-        out << transform_help();
-        for (const auto& group : transform_groups()) print_group(out, group);
-    } else {
-        out << accuracy_help();
-        for (const auto& group : accuracy_groups()) print_group(out, group);
-    }
-    return out.str();
 }
 
 }  // namespace treesne::cli

@@ -13,6 +13,7 @@
 #include "treesne/api/transform.hpp"
 #include "treesne/core/errors.hpp"
 #include "treesne/core/hash.hpp"
+#include "treesne/core/option_table.hpp"
 #include "treesne/core/options.hpp"
 #include "treesne/core/parallel.hpp"
 #include "treesne/core/scale.hpp"

@@ -132,98 +132,83 @@ class OptionReader {
     std::vector<std::string> used_;
 };
 
-KnnBackend backend_named(const std::string& name) {
-    if (name == "auto") return KnnBackend::automatic;
-    const auto b = parse_backend(name);
-    if (!b) throw InvalidArgument(concat("neighbors must be auto, kdtree, brute, hnsw or nndescent; got '", name, "'"));
-    return *b;
-}
-
-Method method_named(const std::string& name) {
-    const auto m = parse_method(name);
-    if (!m) throw InvalidArgument(concat("method must be barnes_hut, exact_tsne or exact_sne; got '", name, "'"));
-    return *m;
+/// The enumerator named `name` in `names`, or the ValueError naming the parameter `key` and the choices
+/// (`extra`: a further choice the package handles before the library, as metric's "precomputed").
+template <class Enum, std::size_t N>
+Enum named(const char* key, const std::array<EnumName<Enum>, N>& names, const std::string& name,
+           const char* extra = nullptr) {
+    if (const auto value = enum_value(names, name)) return *value;
+    std::string choices = enum_choices(names);
+    if (extra) choices = concat(choices.replace(choices.rfind(" or "), 4, ", "), " or ", extra);
+    throw InvalidArgument(concat(key, " must be ", choices, "; got '", name, "'"));
 }
 
 Metric metric_named(const std::string& name) {
-    const auto m = parse_metric(name);
-    if (!m) throw InvalidArgument(concat("metric must be euclidean, cosine, manhattan, chebyshev or precomputed; got '", name, "'"));
-    return *m;
+    return named("metric", metric_names, name, "precomputed");
 }
 
-AffinityKind affinity_named(const std::string& name) {
-    const auto k = parse_affinity_kind(name);
-    if (!k) throw InvalidArgument(concat("affinity must be perplexity, sigma or uniform; got '", name, "'"));
-    return *k;
+/// The index in entry.names of the enum value `name`: the package's parameter names for the messages.
+double enum_index_of(const OptionDescriptor& entry, const std::string& name) {
+    const std::string key = entry.python;
+    if (key == "knn") return static_cast<double>(named("neighbors", backend_names, name));
+    if (key == "metric") return static_cast<double>(metric_named(name));
+    if (key == "method") return static_cast<double>(named("method", method_names, name));
+    return static_cast<double>(named("affinity", affinity_kind_names, name));
 }
 
+/// init: "pca", "random" or an array (then InitKind::user with the coordinates).
+void read_init(const py::object& init, Options& o) {
+    if (py::isinstance<py::str>(init)) {
+        const auto name = init.cast<std::string>();
+        if (name == "pca") {
+            o.init = InitKind::pca;
+        } else if (name == "random") {
+            o.init = InitKind::random;
+        } else {
+            throw InvalidArgument(concat("init must be 'pca', 'random' or an array; got '", name, "'"));
+        }
+    } else {
+        o.init = InitKind::user;
+        Input y0 = as_input(init, "init");
+        o.init_coordinates = y0.copied ? std::move(y0.owned) : Matrix(y0.view);
+    }
+}
+
+/// A number of a table entry from Python, refused at once when out of range (before set() narrows it
+/// to the field's type).
+template <class Descriptor>
+double checked_number(const Descriptor& entry, const py::object& value) {
+    const double v = entry.kind == OptionKind::integer ? static_cast<double>(value.cast<long long>())
+                                                       : value.cast<double>();
+    const std::string refusal = entry.refusal(v);
+    if (!refusal.empty()) throw InvalidArgument(refusal);
+    return v;
+}
+
+/// Reads a dictionary of library option names (python/treesne/_options.py builds it from the estimator's
+/// parameters) into Options through the option table; None leaves a field at its default ("auto" for
+/// the optional ones).
 Options options_from(const py::dict& d) {
     Options o;
     OptionReader r(d);
-    r.get("dims", o.dims);
-    r.get("seed", o.seed);
-    r.get("threads", o.threads);
-    r.get("pca_dims", o.pca_dims);
-    r.get("keep_user_scale", o.keep_user_scale);
-    r.get("report_every", o.report_every);
-    if (r.has("knn")) o.neighbors.backend = backend_named(r.at("knn").cast<std::string>());
-    r.mark("knn");
-    r.get("hnsw_m", o.neighbors.hnsw_m);
-    r.get("hnsw_ef_construction", o.neighbors.hnsw_ef_construction);
-    r.get("hnsw_ef_search", o.neighbors.hnsw_ef_search);
-    r.get("nndescent_trees", o.neighbors.nndescent_trees);
-    r.get("nndescent_leaf_size", o.neighbors.nndescent_leaf_size);
-    r.get("nndescent_rounds", o.neighbors.nndescent_rounds);
-    if (r.has("metric")) o.neighbors.metric = metric_named(r.at("metric").cast<std::string>());
-    r.mark("metric");
-    if (r.has("affinity")) o.affinities.kind = affinity_named(r.at("affinity").cast<std::string>());
-    r.mark("affinity");
-    r.get("perplexity", o.affinities.perplexity);
-    r.get("more_perplexities", o.affinities.more_perplexities);
-    r.get("sigma", o.affinities.sigma);
-    r.get("k", o.affinities.k);
-    r.get("entropy_tolerance", o.affinities.entropy_tolerance);
-    r.get("max_steps", o.affinities.max_steps);
-    OptimizerOptions& p = o.optimizer;
-    if (r.has("method")) p.method = method_named(r.at("method").cast<std::string>());
-    r.mark("method");
-    r.get("dof", p.dof);
-    r.get("theta", p.theta);
-    r.get("theta_auto", p.theta_auto);
-    r.get("target_error", p.target_error);
-    r.get("iterations", p.iterations);
-    r.get("exaggeration", p.exaggeration);
-    r.get("exaggeration_iterations", p.exaggeration_iterations);
-    if (r.has("learning_rate")) p.learning_rate = r.at("learning_rate").cast<double>();
-    r.mark("learning_rate");  // marks the key known; None means auto
-    r.get("late_exaggeration", p.late_exaggeration);
-    r.get("late_exaggeration_start", p.late_exaggeration_start);
-    r.get("momentum_switch", p.momentum_switch);
-    r.get("momentum", p.momentum);
-    r.get("final_momentum", p.final_momentum);
-    r.get("gain_increase", p.gain_increase);
-    r.get("gain_decrease", p.gain_decrease);
-    r.get("min_gain", p.min_gain);
-    r.get("early_stop", p.early_stop);
-    r.get("max_step_norm", p.max_step_norm);
-    if (r.has("init")) {
-        const py::object init = r.at("init");
-        if (py::isinstance<py::str>(init)) {
-            const auto name = init.cast<std::string>();
-            if (name == "pca") {
-                o.init = InitKind::pca;
-            } else if (name == "random") {
-                o.init = InitKind::random;
-            } else {
-                throw InvalidArgument(concat("init must be 'pca', 'random' or an array; got '", name, "'"));
-            }
+    for (const OptionDescriptor& entry : option_table()) {
+        r.mark(entry.python);
+        if (!r.has(entry.python)) continue;
+        const py::object value = r.at(entry.python);
+        if (std::string(entry.python) == "init") {
+            read_init(value, o);
+        } else if (entry.kind == OptionKind::enumeration) {
+            entry.set(o, enum_index_of(entry, value.cast<std::string>()));
+        } else if (entry.kind == OptionKind::flag) {
+            entry.set(o, value.cast<bool>() ? 1.0 : 0.0);
+        } else if (entry.kind == OptionKind::seed) {
+            o.seed = value.cast<std::uint64_t>();  // beyond the doubles set() takes
         } else {
-            o.init = InitKind::user;
-            Input y0 = as_input(init, "init");
-            o.init_coordinates = y0.copied ? std::move(y0.owned) : Matrix(y0.view);
+            entry.set(o, checked_number(entry, value));
         }
     }
-    r.mark("init");
+    r.get("more_perplexities", o.affinities.more_perplexities);
+    r.get("theta_auto", o.optimizer.theta_auto);
     r.finish();
     return o;
 }
@@ -231,15 +216,12 @@ Options options_from(const py::dict& d) {
 TransformOptions transform_options_from(const py::dict& d) {
     TransformOptions t;
     OptionReader r(d);
-    r.get("iterations", t.iterations);
-    r.get("exaggeration", t.exaggeration);
-    r.get("exaggeration_iterations", t.exaggeration_iterations);
-    r.get("learning_rate", t.learning_rate);
-    r.get("momentum", t.momentum);
-    r.get("max_step_norm", t.max_step_norm);
-    if (r.has("perplexity")) t.perplexity = r.at("perplexity").cast<double>();
-    r.mark("perplexity");  // None means auto
-    r.get("repel_new", t.repel_new);
+    for (const TransformOptionDescriptor& entry : transform_option_table()) {
+        r.mark(entry.python);
+        if (!r.has(entry.python)) continue;  // None: the default (perplexity: auto)
+        const py::object value = r.at(entry.python);
+        entry.set(t, entry.kind == OptionKind::flag ? (value.cast<bool>() ? 1.0 : 0.0) : checked_number(entry, value));
+    }
     r.finish();
     return t;
 }
@@ -755,59 +737,41 @@ py::array_t<double> transform_py(const py::handle& x_ref_obj, const py::handle& 
 /// their defaults from here, so the library, the CLI and Python cannot disagree (STYLE habit 1).
 py::dict default_options() {
     const Options o;
-    const OptimizerOptions& p = o.optimizer;
     py::dict e;
-    e["dims"] = o.dims;
-    e["seed"] = o.seed;
-    e["threads"] = o.threads;
-    e["pca_dims"] = o.pca_dims;
-    e["init"] = to_string(o.init);
-    e["keep_user_scale"] = o.keep_user_scale;
-    e["report_every"] = o.report_every;
-    e["knn"] = o.neighbors.backend == KnnBackend::automatic ? "auto" : to_string(o.neighbors.backend);
-    e["hnsw_m"] = o.neighbors.hnsw_m;
-    e["hnsw_ef_construction"] = o.neighbors.hnsw_ef_construction;
-    e["hnsw_ef_search"] = o.neighbors.hnsw_ef_search;
-    e["nndescent_trees"] = o.neighbors.nndescent_trees;
-    e["nndescent_leaf_size"] = o.neighbors.nndescent_leaf_size;
-    e["nndescent_rounds"] = o.neighbors.nndescent_rounds;
-    e["metric"] = to_string(o.neighbors.metric);
-    e["affinity"] = to_string(o.affinities.kind);
-    e["perplexity"] = o.affinities.perplexity;
+    for (const OptionDescriptor& entry : option_table()) {
+        if (entry.unset && entry.unset(o)) {
+            e[entry.python] = py::none();
+            continue;
+        }
+        const double v = entry.get(o);
+        if (entry.kind == OptionKind::enumeration) {
+            e[entry.python] = entry.names.at(static_cast<std::size_t>(v));
+        } else if (entry.kind == OptionKind::flag) {
+            e[entry.python] = v != 0;
+        } else if (entry.kind == OptionKind::seed) {
+            e[entry.python] = o.seed;
+        } else if (entry.kind == OptionKind::integer) {
+            e[entry.python] = static_cast<long long>(v);
+        } else {
+            e[entry.python] = v;
+        }
+    }
     e["more_perplexities"] = o.affinities.more_perplexities;
-    e["sigma"] = o.affinities.sigma;
-    e["k"] = o.affinities.k;
-    e["entropy_tolerance"] = o.affinities.entropy_tolerance;
-    e["max_steps"] = o.affinities.max_steps;
-    e["method"] = to_string(p.method);
-    e["dof"] = p.dof;
-    e["theta"] = p.theta;
-    e["theta_auto"] = p.theta_auto;
-    e["target_error"] = p.target_error;
-    e["iterations"] = p.iterations;
-    e["exaggeration"] = p.exaggeration;
-    e["exaggeration_iterations"] = p.exaggeration_iterations;
-    e["learning_rate"] = p.learning_rate ? py::cast(*p.learning_rate) : py::none();
-    e["late_exaggeration"] = p.late_exaggeration;
-    e["late_exaggeration_start"] = p.late_exaggeration_start;
-    e["momentum_switch"] = p.momentum_switch;
-    e["momentum"] = p.momentum;
-    e["final_momentum"] = p.final_momentum;
-    e["gain_increase"] = p.gain_increase;
-    e["gain_decrease"] = p.gain_decrease;
-    e["min_gain"] = p.min_gain;
-    e["early_stop"] = p.early_stop;
-    e["max_step_norm"] = p.max_step_norm;
+    e["theta_auto"] = o.optimizer.theta_auto;
     const TransformOptions t;
     py::dict tr;
-    tr["iterations"] = t.iterations;
-    tr["exaggeration"] = t.exaggeration;
-    tr["exaggeration_iterations"] = t.exaggeration_iterations;
-    tr["learning_rate"] = t.learning_rate;
-    tr["momentum"] = t.momentum;
-    tr["max_step_norm"] = t.max_step_norm;
-    tr["perplexity"] = t.perplexity ? py::cast(*t.perplexity) : py::none();
-    tr["repel_new"] = t.repel_new;
+    for (const TransformOptionDescriptor& entry : transform_option_table()) {
+        const double v = entry.get(t);
+        if (entry.unset && entry.unset(t)) {
+            tr[entry.python] = py::none();
+        } else if (entry.kind == OptionKind::flag) {
+            tr[entry.python] = v != 0;
+        } else if (entry.kind == OptionKind::integer) {
+            tr[entry.python] = static_cast<long long>(v);
+        } else {
+            tr[entry.python] = v;
+        }
+    }
     const AccuracyOptions a;
     py::dict ac;
     ac["thetas"] = a.thetas;

@@ -46,6 +46,7 @@
 
 #include "treesne/affinities/affinities.hpp"
 #include "treesne/core/errors.hpp"
+#include "treesne/core/option_table.hpp"
 #include "treesne/tree/exact.hpp"
 #include "treesne/optimize/init.hpp"
 #include "treesne/optimize/optimizer.hpp"
@@ -260,18 +261,7 @@ Matrix optimise(const TransformAffinities& a, ConstMatrixView y_ref, Matrix y0, 
 }  // namespace
 
 void validate(const TransformOptions& t) {
-    require(t.iterations >= 0, "transform iterations must be >= 0; got ", t.iterations);
-    require(std::isfinite(t.exaggeration) && t.exaggeration > 0, "transform exaggeration must be > 0; got ",
-            t.exaggeration);
-    require(t.exaggeration_iterations >= 0, "transform exaggeration iterations must be >= 0; got ",
-            t.exaggeration_iterations);
-    require(std::isfinite(t.learning_rate) && t.learning_rate > 0,
-            "transform learning rate must be > 0; got ", t.learning_rate);
-    require(t.momentum >= 0 && t.momentum < 1, "transform momentum must be in [0, 1); got ", t.momentum);
-    require(std::isfinite(t.max_step_norm) && t.max_step_norm >= 0,
-            "transform max step norm must be >= 0; got ", t.max_step_norm);
-    require(!t.perplexity || (std::isfinite(*t.perplexity) && *t.perplexity >= 1),
-            "transform perplexity must be a number >= 1; got ", t.perplexity.value_or(0));
+    check_option_ranges(t);  // the ranges of the option table (option_table.cpp)
 }
 
 double resolve_perplexity(const TransformOptions& t, const Options& options) {

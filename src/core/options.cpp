@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "treesne/core/errors.hpp"
+#include "treesne/core/option_table.hpp"
 #include "treesne/knn/neighbors.hpp"
 #include "treesne/optimize/init.hpp"
 
@@ -21,24 +22,6 @@ index_t neighbor_count(const AffinityOptions& options, index_t n) {
     double largest = options.perplexity;
     for (double p : options.more_perplexities) largest = std::max(largest, p);
     return neighbor_count(largest, n);
-}
-
-const char* to_string(AffinityKind kind) {
-    switch (kind) {
-        case AffinityKind::perplexity:
-            return "perplexity";
-        case AffinityKind::sigma:
-            return "sigma";
-        case AffinityKind::uniform:
-            return "uniform";
-    }
-    return "?";
-}
-
-std::optional<AffinityKind> parse_affinity_kind(const std::string& name) {
-    for (AffinityKind k : {AffinityKind::perplexity, AffinityKind::sigma, AffinityKind::uniform})
-        if (name == to_string(k)) return k;
-    return std::nullopt;
 }
 
 double resolve_learning_rate(const OptimizerOptions& options, index_t n) {
@@ -60,57 +43,23 @@ double resolve_learning_rate(const OptimizerOptions& options, index_t n) {
 }
 
 void validate(const Options& o, index_t n, index_t d) {
-    require(o.dims >= 1 && o.dims <= 3, "dims must be 1, 2 or 3; got ", o.dims);
-    require(o.threads >= 0, "threads must be >= 0 (0 = all); got ", o.threads);
-    require(o.pca_dims >= 0, "pca dims must be >= 0 (0 = off); got ", o.pca_dims);
-    require(o.report_every >= 0, "report interval must be >= 0; got ", o.report_every);
+    // Each field against its range in the option table (the CLI and Python refuse with the same ranges),
+    // then the rules that tie fields together.
+    check_option_ranges(o, OptionGroup::general);
     validate(o.neighbors);
+    check_option_ranges(o, OptionGroup::affinities);
+    check_option_ranges(o, OptionGroup::optimizer);
     const auto& a = o.affinities;
-    require(std::isfinite(a.perplexity) && a.perplexity >= 1,
-            "perplexity must be a number >= 1 (an effective number of neighbours); got ", a.perplexity);
     for (double p : a.more_perplexities)
         require(std::isfinite(p) && p >= 1, "every perplexity of a multiscale must be a number >= 1; got ", p);
     require(a.more_perplexities.empty() || a.kind == AffinityKind::perplexity,
             "several perplexities need the perplexity affinities; got ", to_string(a.kind));
-    require(std::isfinite(a.sigma) && a.sigma > 0, "sigma must be > 0; got ", a.sigma);
-    require(a.k >= 0, "k must be >= 0 (0 = auto); got ", a.k);
-    require(a.entropy_tolerance > 0, "entropy tolerance must be > 0; got ", a.entropy_tolerance);
-    require(a.max_steps >= 1, "perplexity search steps must be >= 1; got ", a.max_steps);
     const auto& p = o.optimizer;
-    require(std::isfinite(p.theta) && p.theta >= 0, "theta must be >= 0; got ", p.theta);
-    require(std::isfinite(p.dof) && p.dof > 0 && p.dof <= max_dof, "dof (degrees of freedom) must be in (0, ",
-            max_dof, "]; got ", p.dof);
     require(p.dof == 1 || p.method != Method::exact_sne,
             "dof applies to t-SNE's heavy-tailed kernel; exact_sne has the Gaussian kernel (give dof 1)");
-    require(std::isfinite(p.target_error) && p.target_error >= 0 && p.target_error <= 1,
-            "target error must be in [0, 1]; got ", p.target_error);
-    require(std::isfinite(p.early_stop) && p.early_stop >= 0 && p.early_stop < 1,
-            "early stop tolerance must be in [0, 1) (0 = off); got ", p.early_stop);
-    require(p.iterations >= 0, "iterations must be >= 0; got ", p.iterations);
-    require(std::isfinite(p.exaggeration) && p.exaggeration > 0, "exaggeration must be > 0; got ",
-            p.exaggeration);
-    require(p.exaggeration_iterations >= 0, "exaggeration iterations must be >= 0; got ",
-            p.exaggeration_iterations);
-    require(!p.learning_rate || (std::isfinite(*p.learning_rate) && *p.learning_rate > 0),
-            "learning rate must be > 0 or auto; got ", p.learning_rate.value_or(0));
-    require(std::isfinite(p.late_exaggeration) && p.late_exaggeration > 0, "late exaggeration must be > 0; got ",
-            p.late_exaggeration);
-    require(p.late_exaggeration_start >= -1, "late exaggeration start must be an iteration >= 0 (or -1 = after "
-            "early exaggeration); got ", p.late_exaggeration_start);
     require(p.late_exaggeration_start < 0 || p.late_exaggeration_start >= p.exaggeration_iterations,
             "late exaggeration start ", p.late_exaggeration_start, " must not fall inside early exaggeration (",
             p.exaggeration_iterations, " iterations)");
-    require(p.momentum_switch >= -1, "momentum switch must be an iteration >= 0 (or -1 = after early "
-            "exaggeration); got ", p.momentum_switch);
-    require(p.momentum >= 0 && p.momentum < 1, "momentum must be in [0, 1); got ", p.momentum);
-    require(p.final_momentum >= 0 && p.final_momentum < 1, "final momentum must be in [0, 1); got ",
-            p.final_momentum);
-    require(p.gain_increase >= 0, "gain increase must be >= 0; got ", p.gain_increase);
-    require(p.gain_decrease > 0 && p.gain_decrease <= 1, "gain decrease must be in (0, 1]; got ",
-            p.gain_decrease);
-    require(p.min_gain > 0, "min gain must be > 0; got ", p.min_gain);
-    require(std::isfinite(p.max_step_norm) && p.max_step_norm >= 0, "max step norm must be >= 0; got ",
-            p.max_step_norm);
 
     if (n < 0) return;  // options-only validation
     require(n >= 2, "t-SNE needs at least 2 points; got ", n);
@@ -150,70 +99,32 @@ void validate(const Options& o, index_t n, index_t d) {
     }
 }
 
+const char* to_string(AffinityKind kind) {
+    return enum_name(affinity_kind_names, kind);
+}
 const char* to_string(Method method) {
-    switch (method) {
-        case Method::barnes_hut:
-            return "barnes_hut";
-        case Method::exact_tsne:
-            return "exact_tsne";
-        case Method::exact_sne:
-            return "exact_sne";
-    }
-    return "?";
+    return enum_name(method_names, method);
 }
-
 const char* to_string(KnnBackend backend) {
-    switch (backend) {
-        case KnnBackend::automatic:
-            return "auto";
-        case KnnBackend::kdtree:
-            return "kdtree";
-        case KnnBackend::brute:
-            return "brute";
-        case KnnBackend::hnsw:
-            return "hnsw";
-        case KnnBackend::nndescent:
-            return "nndescent";
-    }
-    return "?";
+    return enum_name(backend_names, backend);
 }
-
 const char* to_string(InitKind init) {
-    switch (init) {
-        case InitKind::pca:
-            return "pca";
-        case InitKind::random:
-            return "random";
-        case InitKind::user:
-            return "user";
-    }
-    return "?";
+    return enum_name(init_names, init);
 }
-
-std::optional<Method> parse_method(const std::string& name) {
-    for (Method m : {Method::barnes_hut, Method::exact_tsne, Method::exact_sne})
-        if (name == to_string(m)) return m;
-    return std::nullopt;
-}
-
 const char* to_string(Metric metric) {
-    switch (metric) {
-        case Metric::euclidean:
-            return "euclidean";
-        case Metric::cosine:
-            return "cosine";
-        case Metric::manhattan:
-            return "manhattan";
-        case Metric::chebyshev:
-            return "chebyshev";
-    }
-    return "?";
+    return enum_name(metric_names, metric);
 }
-
+std::optional<AffinityKind> parse_affinity_kind(const std::string& name) {
+    return enum_value(affinity_kind_names, name);
+}
+std::optional<Method> parse_method(const std::string& name) {
+    return enum_value(method_names, name);
+}
 std::optional<Metric> parse_metric(const std::string& name) {
-    for (Metric m : {Metric::euclidean, Metric::cosine, Metric::manhattan, Metric::chebyshev})
-        if (name == to_string(m)) return m;
-    return std::nullopt;
+    return enum_value(metric_names, name);
+}
+std::optional<KnnBackend> parse_backend(const std::string& name) {
+    return enum_value(backend_names, name);
 }
 
 bool backend_supports(KnnBackend backend, Metric metric) {
@@ -228,13 +139,6 @@ bool backend_supports(KnnBackend backend, Metric metric) {
                    backend == KnnBackend::nndescent;
     }
     return false;
-}
-
-std::optional<KnnBackend> parse_backend(const std::string& name) {
-    for (KnnBackend b : {KnnBackend::automatic, KnnBackend::kdtree, KnnBackend::brute, KnnBackend::hnsw,
-                         KnnBackend::nndescent})
-        if (name == to_string(b)) return b;
-    return std::nullopt;
 }
 
 }  // namespace treesne

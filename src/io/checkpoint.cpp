@@ -13,6 +13,7 @@
 
 #include "treesne/core/errors.hpp"
 #include "treesne/core/hash.hpp"
+#include "treesne/core/option_table.hpp"
 #include "treesne/io/io.hpp"
 
 namespace treesne {
@@ -125,60 +126,18 @@ std::uint64_t data_fingerprint(std::uint64_t previous, const void* bytes, std::s
 }
 
 std::vector<std::pair<std::string, double>> trajectory_settings(const Options& o, index_t n, index_t d) {
-    const OptimizerOptions& p = o.optimizer;
-    const NeighborOptions& nb = o.neighbors;
-    const AffinityOptions& a = o.affinities;
-    auto number = [](auto v) { return static_cast<double>(v); };
-    auto code = [](auto e) { return static_cast<double>(static_cast<int>(e)); };
-    // The neighbour search as embed() runs it: on the PCA-reduced data when PCA reduces.
-    const index_t searched = o.pca_dims > 0 && o.pca_dims < d ? o.pca_dims : d;
-    const bool sparse = p.method == Method::barnes_hut;  // the exact methods use all pairs, no search
-    const KnnBackend backend = sparse ? resolve_backend(nb.backend, n, searched, nb.metric) : KnnBackend::automatic;
-    const index_t k = neighbor_count(a, n);
-    const bool hnsw = sparse && backend == KnnBackend::hnsw, nndescent = sparse && backend == KnnBackend::nndescent;
-    const bool calibrated = a.kind == AffinityKind::perplexity;
-    // Ordered so that the first difference named is the cause: a kind before its parameters, PCA before
-    // the backend it resolves to, the perplexity before the k it implies.
-    std::vector<std::pair<std::string, double>> s = {
-        {"dims", number(o.dims)},
-        {"method", code(p.method)},
-        // What shapes P.
-        {"pca", searched < d ? number(o.pca_dims) : 0.0},  // PCA to D or more dimensions is none
-        {"metric", code(nb.metric)},  // also the exact methods' (their dense P may follow it)
-        {"knn", code(backend)},
-        {"hnsw-m", hnsw ? number(nb.hnsw_m) : 0.0},
-        {"hnsw-ef-construction", hnsw ? number(nb.hnsw_ef_construction) : 0.0},
-        {"hnsw-ef-search", hnsw ? number(resolve_hnsw_ef_search(nb, k)) : 0.0},
-        {"nndescent-trees", nndescent ? number(nb.nndescent_trees) : 0.0},
-        {"nndescent-leaf", nndescent ? number(nb.nndescent_leaf_size) : 0.0},
-        {"nndescent-rounds", nndescent ? number(nb.nndescent_rounds) : 0.0},
-        {"affinity", code(a.kind)},
-        {"perplexity", calibrated ? a.perplexity : 0.0},
-    };
-    if (calibrated)
-        for (double more : a.more_perplexities) s.emplace_back("perplexity", more);
-    s.insert(s.end(), {
-        {"perplexity-tolerance", calibrated ? a.entropy_tolerance : 0.0},
-        {"perplexity-steps", calibrated ? number(a.max_steps) : 0.0},
-        {"sigma", a.kind == AffinityKind::sigma ? a.sigma : 0.0},
-        {"k", number(k)},
-        // What shapes the steps.
-        {"theta", p.theta_auto ? std::numeric_limits<double>::quiet_NaN() : p.theta},  // NaN: auto
-        {"target-error", p.theta_auto ? p.target_error : 0.0},
-        {"dof", p.dof},
-        {"exaggeration", p.exaggeration},
-        {"exaggeration-iterations", number(p.exaggeration_iterations)},
-        {"learning-rate", resolve_learning_rate(p, n)},
-        {"late-exaggeration", p.late_exaggeration},
-        {"late-exaggeration-start", number(p.late_exaggeration_start)},
-        {"momentum-switch", number(p.momentum_switch)},
-        {"momentum", p.momentum},
-        {"final-momentum", p.final_momentum},
-        {"gain-increase", p.gain_increase},
-        {"gain-decrease", p.gain_decrease},
-        {"min-gain", p.min_gain},
-        {"max-step-norm", p.max_step_norm},
-    });
+    // Every option the table marks as shaping P or the steps, in the table's order, which is chosen so
+    // that the first difference named is the cause: a kind before its parameters, PCA before the backend
+    // it resolves to, the perplexity before the k it implies. The values are those the run uses (auto
+    // resolved, 0 where an option has no effect; OptionDescriptor::effective).
+    std::vector<std::pair<std::string, double>> s;
+    for (const OptionDescriptor& entry : option_table()) {
+        if (!entry.has(shapes_p) && !entry.has(shapes_trajectory)) continue;
+        s.emplace_back(entry.cli, entry.in_effect(o, n, d));
+        // A multiscale records each further perplexity under the same name, right after the first.
+        if (std::string(entry.cli) == "perplexity" && o.affinities.kind == AffinityKind::perplexity)
+            for (double more : o.affinities.more_perplexities) s.emplace_back("perplexity", more);
+    }
     return s;
 }
 
@@ -199,10 +158,9 @@ std::string exact_decimal(double v) {
 std::string setting_text(const std::string& name, double v) {
     const bool small_integer = v >= 0 && v < 16 && v == std::floor(v);
     const int c = small_integer ? static_cast<int>(v) : -1;
-    if (c >= 0 && name == "method") return to_string(static_cast<Method>(c));
-    if (c >= 0 && name == "metric") return to_string(static_cast<Metric>(c));
-    if (c >= 0 && name == "affinity") return to_string(static_cast<AffinityKind>(c));
-    if (c >= 0 && name == "knn") return to_string(static_cast<KnnBackend>(c));
+    const OptionDescriptor* entry = find_option(name);
+    if (c >= 0 && entry && entry->kind == OptionKind::enumeration)
+        return static_cast<std::size_t>(c) < entry->names.size() ? entry->names[static_cast<std::size_t>(c)] : "?";
     if ((c == 0 || c == 1) && name == "input-kind") return c == 0 ? "coordinates" : "distances";  // the CLI's
     return exact_decimal(v);
 }

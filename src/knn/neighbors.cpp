@@ -14,6 +14,7 @@
 #include "knn/internal.hpp"
 #include "core/permutation.hpp"
 #include "treesne/core/errors.hpp"
+#include "treesne/core/option_table.hpp"
 #include "treesne/core/options.hpp"
 #include "treesne/core/parallel.hpp"
 
@@ -69,19 +70,12 @@ KnnBackend resolve_backend(KnnBackend backend, index_t n, index_t d, Metric metr
 void validate(const NeighborOptions& o) {
     require(backend_supports(o.backend, o.metric), "the ", to_string(o.backend), " backend cannot compute ",
             to_string(o.metric), " distances (use automatic or brute)");
-    // Upper bounds keep the index's memory (8 M bytes of links per point) and the per-query work sane;
-    // hnswlib itself clamps M above 10000 with a warning on stderr, which a library must not print.
-    require(o.hnsw_m >= 2 && o.hnsw_m <= 1000, "hnsw M must be in [2, 1000]; got ", o.hnsw_m);
-    require(o.hnsw_ef_construction >= 1 && o.hnsw_ef_construction <= 100000,
-            "hnsw ef construction must be in [1, 100000]; got ", o.hnsw_ef_construction);
-    require(o.hnsw_ef_search >= 0 && o.hnsw_ef_search <= 100000,
-            "hnsw ef search must be in [0, 100000] (0 = auto); got ", o.hnsw_ef_search);
-    require(o.nndescent_trees >= 0 && o.nndescent_trees <= 1000,
-            "nndescent trees must be in [0, 1000] (0 = auto); got ", o.nndescent_trees);
-    require(o.nndescent_leaf_size == 0 || (o.nndescent_leaf_size >= 2 && o.nndescent_leaf_size <= 100000),
-            "nndescent leaf size must be 0 (auto) or in [2, 100000]; got ", o.nndescent_leaf_size);
-    require(o.nndescent_rounds >= 0 && o.nndescent_rounds <= 1000,
-            "nndescent rounds must be in [0, 1000] (0 = auto); got ", o.nndescent_rounds);
+    // The ranges live in the option table (option_table.cpp). Their upper bounds keep the index's memory
+    // (8 M bytes of links per point) and the per-query work sane; hnswlib itself clamps M above 10000 with
+    // a warning on stderr, which a library must not print.
+    Options whole;
+    whole.neighbors = o;
+    check_option_ranges(whole, OptionGroup::neighbors);
 }
 
 // hnsw parameters (benchmarks/knn_recall.cpp; 2026-11-30, shared 2-core machine, so CPU seconds, the

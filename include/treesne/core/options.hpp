@@ -1,6 +1,7 @@
 // Options, one documented aggregate per stage. Each "auto" is a std::optional or an enumerator resolved by
-// one function (resolve_learning_rate(), resolve_backend()). The CLI prints its --help defaults from a
-// default-constructed Options.
+// one function (resolve_learning_rate(), resolve_backend()). Every user-facing field has one entry in the
+// option table (option_table.hpp: names, help, range, flags), which the CLI, Python, validate() and the
+// checkpoint read; the CLI prints its --help defaults from a default-constructed Options.
 #pragma once
 
 #include <cstdint>
@@ -226,7 +227,7 @@ std::optional<AffinityKind> parse_affinity_kind(const std::string& name);
 /// N / exaggeration for dof > 1 (0.1 for exact_sne).
 double resolve_learning_rate(const OptimizerOptions& options, index_t n);
 
-/// Names used by the CLI and in messages.
+/// Names used by the CLI and in messages, from the name tables of option_table.hpp.
 const char* to_string(Method method);
 const char* to_string(KnnBackend backend);
 const char* to_string(InitKind init);
