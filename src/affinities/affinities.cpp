@@ -421,6 +421,35 @@ void merge_own_entries(const NeighborGraph& graph, const std::vector<float>& con
 
 }  // namespace
 
+// Entries of the symmetrised P per kNN edge: between 1 (every neighbourhood mutual) and 2 (none). The
+// estimates cover the measured fills (benchmarks/RESULTS.md, section 6, and "Where the defaults come
+// from"): about 1.5 with an exact graph, 1.73 with nndescent's (its misses are rarely mutual).
+constexpr double symmetric_fill = 1.5;
+constexpr double symmetric_fill_approximate = 1.75;
+
+double conditional_bytes(double n, double k) {
+    return n * k * 4;
+}
+
+double symmetrize_workspace_bytes(index_t n_points, double k, int threads) {
+    const double n = static_cast<double>(std::max<index_t>(n_points, 0));
+    return conditional_bytes(n, k) + n * 4 * static_cast<double>(symmetrize_blocks(n_points, threads));
+}
+
+double affinities_bytes(double n, double k, bool approximate_graph) {
+    const double fill = approximate_graph ? symmetric_fill_approximate : symmetric_fill;
+    const double offsets = (n + 1) * 8;
+    return fill * n * k * (4 + 4) + offsets;
+}
+
+double dense_p_bytes(double n) {
+    return n * n * 8;
+}
+
+double dense_affinities_bytes(double n) {
+    return 3 * n * n * 8;
+}
+
 index_t symmetrize_blocks(index_t n, int threads) {
     return std::max<index_t>(1, std::min<index_t>({resolve_threads(threads), symmetrize_max_blocks, n}));
 }

@@ -180,6 +180,10 @@ NeighborGraph search_metric(ConstMatrixView x, ConstMatrixView queries, bool sel
 
 }  // namespace
 
+double kdtree_bytes(double n) {
+    return n * 16;
+}
+
 NeighborGraph knn_kdtree(ConstMatrixView x, index_t k, Metric metric, int threads,
                          const SearchProgress& progress) {
     return search_metric(x, x, true, k, metric, threads, progress);

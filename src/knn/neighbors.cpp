@@ -52,6 +52,28 @@ double squared_distance(const double* a, const double* b, index_t d) {
 // no kd-tree (nanoflann's pruning sums per-coordinate bounds, which the maximum does not obey): the
 // brute force, or nndescent above the approximate crossover's N in any dimension (in low dimension the
 // brute force's O(N^2) would otherwise be the only choice, and the graph search does well there).
+double neighbor_search_bytes(KnnBackend backend, double n, double d, double k, const NeighborOptions& options) {
+    double bytes = 0;
+    switch (backend) {
+        case KnnBackend::brute:
+            bytes = detail::brute_bytes(n, d);
+            break;
+        case KnnBackend::hnsw:
+            bytes = detail::hnsw_bytes(n, d, options);
+            break;
+        case KnnBackend::nndescent:
+            bytes = detail::nndescent_bytes(n, d, k, options);
+            break;
+        case KnnBackend::kdtree:
+        default:
+            bytes = detail::kdtree_bytes(n);
+            break;
+    }
+    // cosine searches a unit-length copy of the rows
+    if (options.metric == Metric::cosine) bytes += n * d * 8;
+    return bytes;
+}
+
 KnnBackend resolve_backend(KnnBackend backend, index_t n, index_t d, Metric metric) {
     if (backend != KnnBackend::automatic) return backend;
     const bool low_dimension = d <= 4 || (d == 5 && n > 200'000);

@@ -47,7 +47,7 @@
 // Memory, besides the output (N k (4 + 8) bytes): while the graph is built its distances are floats
 // (4 N k bytes, freed before the exact distances are allocated) and each entry has a flag byte (N k);
 // the float points take 4 N D bytes, the reverse lists N reverse_cap (4 + 1) bytes, the labels 8 N,
-// the forest 4 N bytes per tree during step 2 (the model in memory.cpp, neighbor_search_bytes).
+// the forest 4 N bytes per tree during step 2 (the model: nndescent_bytes below).
 #define EIGEN_DONT_PARALLELIZE
 #include <Eigen/Core>
 #include <algorithm>
@@ -438,6 +438,18 @@ NndescentParameters resolve_nndescent(const NeighborOptions& options, index_t n,
     p.block = 4096;
     p.metric = options.metric;
     return p;
+}
+
+double nndescent_bytes(double n, double d, double k, const NeighborOptions& options) {
+    // While the graph is refined: the output's indices (4 N k, part of the graph's 12 N k), the working
+    // float distances (4 N k) and flags (N k), the float copy of the points (4 N D), the reverse lists
+    // (5 bytes x reverse_cap per point), labels, locks and worst distances (17 N); while the first graph is
+    // built, 4 N per tree as well. The exact distances (8 N k) are allocated after the working buffers
+    // are freed.
+    const NndescentParameters p = resolve_nndescent(options, static_cast<index_t>(n), static_cast<index_t>(k));
+    const double trees = static_cast<double>(p.trees);
+    const double working = n * (9 * k + 4 * d + 5 * static_cast<double>(p.reverse_cap) + 17 + 4 * trees);
+    return std::max(0.0, working - 12 * n * k);
 }
 
 NeighborGraph knn_nndescent(ConstMatrixView x, index_t k, const NndescentParameters& p, int threads,

@@ -242,6 +242,10 @@ std::vector<point_t> non_empty(std::vector<point_t> order) {
 
 }  // namespace
 
+double session_bytes(double n, double dims) {
+    return 6 * n * dims * 8;
+}
+
 Session::Session(Affinities p, Matrix initial_y, const Options& options)
     : Session(validated(std::move(p), options.threads), std::move(initial_y), options, {},
               detail::ValidatedAffinities{}) {}

@@ -201,6 +201,10 @@ double sparse_kl_rows(const SparseMatrix& p, ConstMatrixView y, double z, index_
 
 }  // namespace
 
+double gradient_workspace_bytes(double n, double dims) {
+    return n * dims * 8;
+}
+
 double sparse_kl(const SparseMatrix& p, ConstMatrixView y, double z, int threads, double dof) {
     require(p.n == y.rows, "sparse_kl: P has ", p.n, " rows but the embedding has ", y.rows);
     require(y.cols >= 1 && y.cols <= 3, "sparse_kl: the embedding must have 1, 2 or 3 columns; got ", y.cols);

@@ -430,6 +430,11 @@ void SpaceTree<Dim>::combine_children(const std::vector<Node>& nodes, const std:
     mom = sum;
 }
 
+double space_tree_bytes(double n, double dims) {
+    const double node = 8 + 8 * dims + 4 * dims * (dims + 1) + 16;
+    return n * (4 + 8 + 8 + 4 + 8 + 8 * dims) + 2 * n / 8 * node;
+}
+
 template class SpaceTree<1>;
 template class SpaceTree<2>;
 template class SpaceTree<3>;

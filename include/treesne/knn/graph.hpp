@@ -47,6 +47,9 @@ inline std::uint64_t tie_key(index_t query, point_t j) {
     return splitmix64_at(static_cast<std::uint64_t>(query) << 32 | j);
 }
 
+/// Bytes of a NeighborGraph of N rows of k neighbours: 4-byte indices and 8-byte squared distances.
+double neighbor_graph_bytes(double n, double k);
+
 /// What is wrong with a neighbour graph, in one line, or "" when nothing is: n >= 2 points (at most
 /// 2^32 - 1), 1 <= k <= n - 1, n*k indices, and n*k distances or none (a graph whose distances were
 /// released after the calibration, as compute_affinities does); then, row by row, each index in [0, n),

@@ -55,6 +55,11 @@ constexpr index_t approximate_knn_min_dims = 20;
 /// brute), or nndescent above the crossover above. Other backends are returned as they are.
 KnnBackend resolve_backend(KnnBackend backend, index_t n, index_t d, Metric metric = Metric::euclidean);
 
+/// Bytes a resolved backend allocates beyond the graph it returns, for N points of D dimensions and k
+/// neighbours (each backend's own model), plus the unit-length copy of the rows that Metric::cosine
+/// searches. Counts times element sizes, like memory.hpp's estimate.
+double neighbor_search_bytes(KnnBackend backend, double n, double d, double k, const NeighborOptions& options);
+
 /// Whether a backend computes a metric (automatic: every metric, by resolve_backend's choice).
 bool backend_supports(KnnBackend backend, Metric metric);
 

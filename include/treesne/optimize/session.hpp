@@ -54,6 +54,12 @@ namespace detail {
 struct ValidatedAffinities {};
 }  // namespace detail
 
+/// Bytes of a session's optimiser state for N points in `dims` dimensions (memory.hpp's model): Y, gains,
+/// velocity and the gradient while it runs, and the initial Y handed to it and the copy of Y returned
+/// from it, which come and go around it (6 N dims 8). Barnes-Hut adds the tree (space_tree_bytes) and the
+/// gradient's workspace (gradient_workspace_bytes).
+double session_bytes(double n, double dims);
+
 class Session {
   public:
     /// Barnes-Hut t-SNE over sparse joint affinities. Options::optimizer.method must be barnes_hut.

@@ -174,6 +174,11 @@ class SpaceTree {
     bool repelled_ = false;  // repulsion() ran since the last build(): point_z_ is current
 };
 
+/// Bytes of a SpaceTree over N points in `dims` dimensions (memory.hpp's model): per point its order,
+/// Morton code, scratch code and order, a radix count and a partial Z (4 + 8 + 8 + 4 + 8) and its
+/// coordinates (8 dims); and at most 2 N / 8 nodes of sizeof(Node) = 8 + 8 dims + 4 dims (dims + 1) + 16.
+double space_tree_bytes(double n, double dims);
+
 extern template class SpaceTree<1>;
 extern template class SpaceTree<2>;
 extern template class SpaceTree<3>;
