@@ -126,7 +126,10 @@ class Session {
     /// from restore(), which checked it equal), so that checkpoints made from state() carry it. embed()
     /// calls this when it checkpoints.
     void fingerprint_affinities();
-    const Options& options() const;
+    /// Options::report_every of the options the session was made with: the iterations between reports.
+    /// (The session keeps only the options it reads, not a copy of Options, which would hold
+    /// init_coordinates.)
+    index_t report_every() const;
     /// Wall seconds per stage of the iterations run so far (not restored from checkpoints).
     const IterationSeconds& iteration_seconds() const;
     /// The learning rate in use (the option, or auto resolved for N).
