@@ -371,9 +371,8 @@ void exact_scan_all(ConstMatrixView x, index_t k, Metric metric, int threads, Ne
     });
 }
 
-// Shares of the time for progress (1,000,000 x 50 on two cores, 199 s: forest and relabelling 3 %,
-// first graph 15 %, 7 rounds 75 %, exact distances 7 %); the rounds count as if all p.rounds were
-// run, so the estimate is pessimistic when the graph settles early.
+// Shares of the time for progress, from one measured run (RESULTS.md, section 10.3); the rounds count as
+// if all p.rounds were run, so the estimate is pessimistic when the graph settles early.
 constexpr double forest_end = 0.03, first_graph_end = 0.18, rounds_end = 0.93;
 
 // Relabels the search by the first tree's order: label[order[s]] = s; the float points are put in that
@@ -417,14 +416,8 @@ void to_input_labels(NeighborGraph& graph, const std::vector<point_t>& order, co
 
 }  // namespace
 
-// Defaults, from benchmarks/nndescent_recall.cpp (k = 90, two threads; recall on sampled rows, wall time
-// of the whole search, 2026-11-30):
-//   Fashion-MNIST 70,000 (PCA-50), 8 trees, 60 candidates: recall 0.9999 in 13.4 s.
-//   200,000 x 50 Gaussian clusters:  trees/candidates  8/60 0.980 in 35 s,  8/30 0.948 in 38 s,
-//     8/20 0.908 in 38 s,  16/30 0.963 in 42 s,  16/20 0.933 in 44 s: fewer candidates need more
-//     rounds, and a round's cost is mostly memory traffic, not distances, so 60 is no slower.
-//   1,000,000 x 50 Gaussian clusters, 8/60: recall 0.890 in 208 s (7 rounds; the rounds stop changing
-//     the graph well before recall 1 on data of intrinsic dimension 50).
+// Defaults: 8 trees and 60 candidates (benchmarks/RESULTS.md, section 10.3): fewer candidates need more
+// rounds, and a round's cost is mostly memory traffic, not distances, so 60 is no slower and finds more.
 NndescentParameters resolve_nndescent(const NeighborOptions& options, index_t n, index_t k) {
     (void)n;
     (void)k;

@@ -49,8 +49,8 @@ struct CostPoint {
 
 namespace detail {
 /// Marks a P that treesne built itself (compute_affinities, relabel) or validated already
-/// (embed_affinities), so that Session does not check it again: the symmetry check (a binary search per
-/// entry) cost 0.16 s of CPU at 20,000 points, 2.5 % of a one-thread run. Debug builds still assert it.
+/// (embed_affinities), so that Session does not check it again: the symmetry check is a binary search per
+/// entry, a visible share of a one-thread run (RESULTS.md, section 10.7). Debug builds still assert it.
 struct ValidatedAffinities {};
 }  // namespace detail
 
