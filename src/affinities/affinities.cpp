@@ -12,7 +12,7 @@
 #include <string>
 
 #include "treesne/core/errors.hpp"
-#include "treesne/api/memory.hpp"
+#include "treesne/core/system_memory.hpp"
 #include "treesne/core/parallel.hpp"
 
 namespace treesne {

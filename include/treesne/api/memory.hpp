@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "treesne/core/options.hpp"
+#include "treesne/core/system_memory.hpp"
 #include "treesne/core/types.hpp"
 
 namespace treesne {
@@ -71,16 +72,9 @@ struct MemoryEstimate {
 MemoryEstimate estimate_memory(index_t n, index_t d, const Options& options, bool keep_affinities = false,
                                bool input_released = false);
 
-/// Bytes this process may still allocate: MemAvailable from /proc/meminfo, lowered to the memory cgroup's
-/// limit minus its usage (less reclaimable page cache) where a limit is set, as in containers. nullopt
-/// where neither can be read (not Linux); callers then assume the memory is there.
-std::optional<double> available_memory();
-
 /// Throws NumericalError when the estimate's peak, less the input (already in memory), exceeds
 /// `available` bytes: "needs about 31.2 GiB (affinities: ...) but 22.8 GiB is available ...".
 void require_memory(const MemoryEstimate& estimate, double available, Method method);
 
-/// Bytes for people: "512 B", "12.0 KiB", "381 MiB", "31.2 GiB".
-std::string format_bytes(double bytes);
 
 }  // namespace treesne
