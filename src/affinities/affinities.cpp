@@ -12,7 +12,7 @@
 #include <string>
 
 #include "treesne/core/errors.hpp"
-#include "treesne/api/memory.hpp"
+#include "treesne/core/system_memory.hpp"
 #include "treesne/core/parallel.hpp"
 
 namespace treesne {
@@ -47,6 +47,17 @@ inline void lower_to(std::atomic<index_t>& first, index_t i) {
     throw InvalidArgument(where + "; distances must be finite and >= 0");
 }
 
+// The smallest and largest of a row's k distances; throws NumericalError on an unusable one.
+void distance_range(const double* dist, index_t k, double& d_min, double& d_max) {
+    for (index_t j = 0; j < k; ++j) {
+        if (!usable_distance(dist[j]))
+            throw NumericalError(concat("affinities: a squared distance is ", dist[j],
+                                        "; the calibration needs finite distances >= 0"));
+        d_min = std::min(d_min, dist[j]);
+        d_max = std::max(d_max, dist[j]);
+    }
+}
+
 // Calibrates one row: finds beta with H(P_i) = log(perplexity), where p_j ∝ exp(-beta d_j).
 // The search runs on unit-free distances s_j = (d_j - d_min) / (d_max - d_min) in [0, 1]: the shift
 // cancels in the normalisation and gives the nearest neighbour weight 1 (no underflow of exp()), and the
@@ -62,13 +73,7 @@ inline void lower_to(std::atomic<index_t>& first, index_t i) {
 double calibrate_row(const double* dist, index_t k, double target_entropy, const AffinityOptions& options,
                      double* p) {
     double d_min = std::numeric_limits<double>::infinity(), d_max = 0.0;
-    for (index_t j = 0; j < k; ++j) {
-        if (!usable_distance(dist[j]))
-            throw NumericalError(concat("affinities: a squared distance is ", dist[j],
-                                        "; the calibration needs finite distances >= 0"));
-        d_min = std::min(d_min, dist[j]);
-        d_max = std::max(d_max, dist[j]);
-    }
+    distance_range(dist, k, d_min, d_max);
     const double range = d_max - d_min;
     // All k distances equal: the row is uniform for every beta (entropy log k), nothing to search.
     if (!(range > 0)) {
@@ -123,6 +128,62 @@ double calibrate_row(const double* dist, index_t k, double target_entropy, const
     return best_beta / range;
 }
 
+// The entropies log(perplexity) of the perplexity scales (none for the other kinds), once the kind's
+// parameters are checked.
+std::vector<double> entropy_targets(const AffinityOptions& options) {
+    std::vector<double> targets;
+    switch (options.kind) {
+        case AffinityKind::perplexity:
+            require(options.perplexity > 0, "perplexity must be positive; got ", options.perplexity);
+            targets.push_back(std::log(options.perplexity));
+            for (double perplexity : options.more_perplexities) {
+                require(perplexity > 0, "perplexity must be positive; got ", perplexity);
+                targets.push_back(std::log(perplexity));
+            }
+            break;
+        case AffinityKind::sigma:
+            require(std::isfinite(options.sigma) && options.sigma > 0, "sigma must be > 0; got ", options.sigma);
+            break;
+        case AffinityKind::uniform:
+            break;
+    }
+    return targets;
+}
+
+// A row calibrated to the first target entropy, or for several (multiscale) the mean of the rows of
+// every scale (each sums to 1, so the mean does); returns the first scale's beta. mean: scratch.
+double perplexity_row(const double* dist, index_t k, const std::vector<double>& targets,
+                      const AffinityOptions& options, std::vector<double>& row, std::vector<double>& mean) {
+    const double beta = calibrate_row(dist, k, targets[0], options, row.data());
+    if (targets.size() > 1) {
+        mean = row;
+        for (std::size_t s = 1; s < targets.size(); ++s) {
+            calibrate_row(dist, k, targets[s], options, row.data());
+            for (index_t j = 0; j < k; ++j) mean[static_cast<std::size_t>(j)] += row[static_cast<std::size_t>(j)];
+        }
+        const double scales = static_cast<double>(targets.size());
+        for (index_t j = 0; j < k; ++j) row[static_cast<std::size_t>(j)] = mean[static_cast<std::size_t>(j)] / scales;
+    }
+    return beta;
+}
+
+// A row of the sigma kernel, exp(-(d - d_min) / 2 sigma^2) normalised: the shift cancels in the
+// normalisation and keeps the nearest neighbour's weight at 1, so a narrow sigma does not underflow the
+// whole row to 0.
+void sigma_row(const double* dist, index_t k, double sigma_beta, std::vector<double>& row) {
+    double d_min = std::numeric_limits<double>::infinity();
+    for (index_t j = 0; j < k; ++j) d_min = std::min(d_min, dist[j]);
+    double sum = 0.0;
+    for (index_t j = 0; j < k; ++j) {
+        // The nearest (delta = 0) weigh exp(-0) = 1 for every sigma_beta: computed as 0 * inf, it would be
+        // NaN where sigma_beta overflowed. Others get exp(-inf) = 0 there.
+        const double delta = dist[j] - d_min;
+        row[static_cast<std::size_t>(j)] = delta > 0 ? std::exp(-delta * sigma_beta) : 1.0;
+        sum += row[static_cast<std::size_t>(j)];
+    }
+    for (index_t j = 0; j < k; ++j) row[static_cast<std::size_t>(j)] /= sum;
+}
+
 }  // namespace
 
 std::vector<float> conditional_probabilities(const NeighborGraph& graph, const AffinityOptions& options,
@@ -139,22 +200,7 @@ std::vector<float> conditional_probabilities(const NeighborGraph& graph, const A
             "affinities: a graph of n = ", n, " rows of k = ", k,
             " neighbours needs n*k indices and distances; got ", graph.indices.size(), " and ",
             graph.distances.size());
-    std::vector<double> targets;  // entropies of the perplexity scales
-    switch (options.kind) {
-        case AffinityKind::perplexity:
-            require(options.perplexity > 0, "perplexity must be positive; got ", options.perplexity);
-            targets.push_back(std::log(options.perplexity));
-            for (double perplexity : options.more_perplexities) {
-                require(perplexity > 0, "perplexity must be positive; got ", perplexity);
-                targets.push_back(std::log(perplexity));
-            }
-            break;
-        case AffinityKind::sigma:
-            require(std::isfinite(options.sigma) && options.sigma > 0, "sigma must be > 0; got ", options.sigma);
-            break;
-        case AffinityKind::uniform:
-            break;
-    }
+    const std::vector<double> targets = entropy_targets(options);  // of the perplexity scales
     std::vector<float> p(static_cast<std::size_t>(n * k));
     if (betas) betas->assign(static_cast<std::size_t>(n), 0.0);
     // sigma in the graph's unit (NeighborGraph::scale_exponent). A sigma below ~1e-154 makes sigma_beta
@@ -173,33 +219,10 @@ std::vector<float> conditional_probabilities(const NeighborGraph& graph, const A
             }
             double beta = 0.0;
             if (options.kind == AffinityKind::perplexity) {
-                beta = calibrate_row(dist, k, targets[0], options, row.data());
-                // Multiscale: the mean of the rows of every scale (each sums to 1, so the mean does).
-                if (targets.size() > 1) {
-                    mean = row;
-                    for (std::size_t s = 1; s < targets.size(); ++s) {
-                        calibrate_row(dist, k, targets[s], options, row.data());
-                        for (index_t j = 0; j < k; ++j) mean[static_cast<std::size_t>(j)] += row[static_cast<std::size_t>(j)];
-                    }
-                    const double scales = static_cast<double>(targets.size());
-                    for (index_t j = 0; j < k; ++j)
-                        row[static_cast<std::size_t>(j)] = mean[static_cast<std::size_t>(j)] / scales;
-                }
+                beta = perplexity_row(dist, k, targets, options, row, mean);
             } else if (options.kind == AffinityKind::sigma) {
-                // exp(-(d - d_min) / 2 sigma^2): the shift cancels in the normalisation and keeps the nearest
-                // neighbour's weight at 1, so a narrow sigma does not underflow the whole row to 0.
                 beta = sigma_beta;
-                double d_min = std::numeric_limits<double>::infinity();
-                for (index_t j = 0; j < k; ++j) d_min = std::min(d_min, dist[j]);
-                double sum = 0.0;
-                for (index_t j = 0; j < k; ++j) {
-                    // The nearest (delta = 0) weigh exp(-0) = 1 for every sigma_beta: computed as 0 * inf,
-                    // it would be NaN where sigma_beta overflowed. Others get exp(-inf) = 0 there.
-                    const double delta = dist[j] - d_min;
-                    row[static_cast<std::size_t>(j)] = delta > 0 ? std::exp(-delta * sigma_beta) : 1.0;
-                    sum += row[static_cast<std::size_t>(j)];
-                }
-                for (index_t j = 0; j < k; ++j) row[static_cast<std::size_t>(j)] /= sum;
+                sigma_row(dist, k, sigma_beta, row);
             } else {
                 for (index_t j = 0; j < k; ++j) row[static_cast<std::size_t>(j)] = 1.0 / static_cast<double>(k);
             }
@@ -270,7 +293,162 @@ inline bool usable_conditional(float c) {
     throw InvalidArgument("symmetrize: " + defect);
 }
 
+// The sources of symmetrize cut into `count` contiguous blocks of rows, each with a counter per point.
+struct SourceBlocks {
+    index_t n, k, count;
+    index_t begin(index_t b) const { return n * b / count; }
+    std::size_t slot(index_t b, index_t i) const { return static_cast<std::size_t>(b * n + i); }
+};
+
+// Pass 1: mark the one-sided entries (j lists i, i does not list j) and count them per block and row.
+// Pass 2 scatters exactly the entries with the sign bit set, so every entry is checked here before it
+// is used: an index outside [0, n) would be counted outside the counters, and a value that already
+// had its sign bit (-0, a negative, or x86's default NaN, which 0 * inf makes) would be scattered
+// without having been counted, past its row's end. A block stops at its first defect; the lowest
+// block's is the lowest row's (blocks are contiguous), whatever the number of blocks.
+void mark_one_sided(const NeighborGraph& graph, std::vector<float>& conditional, const SourceBlocks& blocks,
+                    std::vector<std::uint32_t>& slot, int threads) {
+    const index_t n = blocks.n, k = blocks.k;
+    std::vector<index_t> defect(static_cast<std::size_t>(blocks.count), -1);  // per block: its first bad entry
+    const auto mark_block = [&](index_t b) {
+        for (index_t j = blocks.begin(b); j < blocks.begin(b + 1); ++j)
+            for (index_t s = 0; s < k; ++s) {
+                const auto e = static_cast<std::size_t>(j * k + s);
+                const point_t i = graph.indices[e];
+                // One rarely taken branch for all four checks (rows are sorted: a repeat follows its twin).
+                if (static_cast<index_t>(i) >= n || static_cast<index_t>(i) == j ||
+                    (s > 0 && i == graph.indices[e - 1]) || !usable_conditional(conditional[e])) {
+                    defect[static_cast<std::size_t>(b)] = static_cast<index_t>(e);
+                    return;
+                }
+                if (find_in_row(graph, i, static_cast<point_t>(j)) >= 0) continue;
+                conditional[e] = -conditional[e];  // one-sided: the sign bit says so (also for 0)
+                ++slot[blocks.slot(b, i)];
+            }
+    };
+    parallel_for(
+        blocks.count, threads,
+        [&](index_t b0, index_t b1) {
+            for (index_t b = b0; b < b1; ++b) mark_block(b);
+        },
+        1);
+    for (const index_t e : defect)
+        if (e >= 0) throw_symmetrize_defect(graph, conditional, e);
+}
+
+// Row offsets of P (each row: its k own entries, then its one-sided ones); each block's counter becomes
+// the first slot of its one-sided entries in the row.
+Affinities row_offsets(const SourceBlocks& blocks, std::vector<std::uint32_t>& slot) {
+    const index_t n = blocks.n, k = blocks.k;
+    Affinities out;
+    out.n = n;
+    out.offsets.assign(static_cast<std::size_t>(n + 1), 0);
+    for (index_t i = 0; i < n; ++i) {
+        index_t next = out.offsets[i] + k;
+        for (index_t b = 0; b < blocks.count; ++b) {
+            const index_t count = slot[blocks.slot(b, i)];
+            slot[blocks.slot(b, i)] = static_cast<std::uint32_t>(next - out.offsets[i]);
+            next += count;
+        }
+        out.offsets[i + 1] = next;
+    }
+    out.columns.resize(static_cast<std::size_t>(out.offsets[n]));
+    out.values.resize(static_cast<std::size_t>(out.offsets[n]));
+    return out;
+}
+
+// Pass 2: the one-sided entries, into their rows' tails; the blocks in parallel, rows in order.
+void scatter_one_sided(const NeighborGraph& graph, const std::vector<float>& conditional,
+                       const SourceBlocks& blocks, double scale, std::vector<std::uint32_t>& slot, Affinities& out,
+                       int threads) {
+    const index_t k = blocks.k;
+    parallel_for(
+        blocks.count, threads,
+        [&](index_t b0, index_t b1) {
+            for (index_t b = b0; b < b1; ++b)
+                for (index_t j = blocks.begin(b); j < blocks.begin(b + 1); ++j)
+                    for (index_t s = 0; s < k; ++s) {
+                        const auto e = static_cast<std::size_t>(j * k + s);
+                        if (!std::signbit(conditional[e])) continue;
+                        const point_t i = graph.indices[e];
+                        const auto t = static_cast<std::size_t>(out.offsets[i] + slot[blocks.slot(b, i)]++);
+                        out.columns[t] = static_cast<point_t>(j);
+                        out.values[t] = static_cast<float>(static_cast<double>(-conditional[e]) * scale);
+                    }
+        },
+        1);
+}
+
+// Pass 3: each row's own neighbours (sorted), merged with its sorted tail in place, from the front.
+void merge_own_entries(const NeighborGraph& graph, const std::vector<float>& conditional, double scale,
+                       Affinities& out, int threads) {
+    const index_t k = graph.k;
+    parallel_for(graph.n, threads, [&](index_t begin, index_t end) {
+        std::vector<std::pair<point_t, float>> own(static_cast<std::size_t>(k));
+        for (index_t i = begin; i < end; ++i) {
+            for (index_t s = 0; s < k; ++s) {
+                const auto e = static_cast<std::size_t>(i * k + s);
+                const point_t j = graph.indices[e];
+                const float c = conditional[e];
+                double sum = static_cast<double>(-c);
+                if (!std::signbit(c)) {  // mutual: p_{i|j} is in row j
+                    const index_t back = find_in_row(graph, j, static_cast<point_t>(i));
+                    sum = static_cast<double>(c) +
+                          static_cast<double>(conditional[static_cast<std::size_t>(back)]);
+                }
+                own[static_cast<std::size_t>(s)] = {j, static_cast<float>(sum * scale)};
+            }
+            // From the front: the slot written next never passes the next tail entry to move.
+            const index_t row_end = out.offsets[i + 1];
+            index_t w = out.offsets[i];
+            index_t tail = w + k;
+            for (std::size_t o = 0; o < own.size(); ++w) {
+                const auto t = static_cast<std::size_t>(tail);
+                const auto to = static_cast<std::size_t>(w);
+                if (tail < row_end && out.columns[t] < own[o].first) {
+                    out.columns[to] = out.columns[t];
+                    out.values[to] = out.values[t];
+                    ++tail;
+                } else {
+                    out.columns[to] = own[o].first;
+                    out.values[to] = own[o].second;
+                    ++o;
+                }
+            }
+        }
+    });
+}
+
 }  // namespace
+
+// Entries of the symmetrised P per kNN edge: between 1 (every neighbourhood mutual) and 2 (none). The
+// estimates cover the measured fills (benchmarks/RESULTS.md, section 6, and "Where the defaults come
+// from"): about 1.5 with an exact graph, 1.73 with nndescent's (its misses are rarely mutual).
+constexpr double symmetric_fill = 1.5;
+constexpr double symmetric_fill_approximate = 1.75;
+
+double conditional_bytes(double n, double k) {
+    return n * k * 4;
+}
+
+double symmetrize_workspace_bytes(index_t n_points, double k, int threads) {
+    const double n = static_cast<double>(std::max<index_t>(n_points, 0));
+    return conditional_bytes(n, k) + n * 4 * static_cast<double>(symmetrize_blocks(n_points, threads));
+}
+
+double affinities_bytes(double n, double k, bool approximate_graph) {
+    const double fill = approximate_graph ? symmetric_fill_approximate : symmetric_fill;
+    const double offsets = (n + 1) * 8;
+    return fill * n * k * (4 + 4) + offsets;
+}
+
+double dense_p_bytes(double n) {
+    return n * n * 8;
+}
+
+double dense_affinities_bytes(double n) {
+    return 3 * n * n * 8;
+}
 
 index_t symmetrize_blocks(index_t n, int threads) {
     return std::max<index_t>(1, std::min<index_t>({resolve_threads(threads), symmetrize_max_blocks, n}));
@@ -305,115 +483,13 @@ Affinities symmetrize(NeighborGraph graph, std::vector<float> conditional, int t
             " indices for a graph of ", entries, " entries");
     detail::sort_rows_by_column(graph, conditional, threads);
     const double scale = 1.0 / (2.0 * static_cast<double>(n));
-    const index_t blocks = symmetrize_blocks(n, threads);
-    const auto block_begin = [&](index_t b) { return n * b / blocks; };
-    const auto at = [&](index_t b, index_t i) { return static_cast<std::size_t>(b * n + i); };  // slot index
-
-    // fn(b, j, e) for each entry e of each row j of each block b, the blocks in parallel, rows in order.
-    const auto each_entry_by_block = [&](auto&& fn) {
-        parallel_for(
-            blocks, threads,
-            [&](index_t b0, index_t b1) {
-                for (index_t b = b0; b < b1; ++b)
-                    for (index_t j = block_begin(b); j < block_begin(b + 1); ++j)
-                        for (index_t s = 0; s < k; ++s) fn(b, j, static_cast<std::size_t>(j * k + s));
-            },
-            1);
-    };
-
-    // Pass 1: mark the one-sided entries (j lists i, i does not list j) and count them per block and row.
-    // Pass 2 scatters exactly the entries with the sign bit set, so every entry is checked here before it
-    // is used: an index outside [0, n) would be counted outside the counters, and a value that already
-    // had its sign bit (-0, a negative, or x86's default NaN, which 0 * inf makes) would be scattered
-    // without having been counted, past its row's end. A block stops at its first defect; the lowest
-    // block's is the lowest row's (blocks are contiguous), whatever the number of blocks.
-    std::vector<std::uint32_t> slot(static_cast<std::size_t>(blocks * n), 0);
-    std::vector<index_t> defect(static_cast<std::size_t>(blocks), -1);  // per block: its first bad entry
-    const auto mark_block = [&](index_t b) {
-        for (index_t j = block_begin(b); j < block_begin(b + 1); ++j)
-            for (index_t s = 0; s < k; ++s) {
-                const auto e = static_cast<std::size_t>(j * k + s);
-                const point_t i = graph.indices[e];
-                // One rarely taken branch for all four checks (rows are sorted: a repeat follows its twin).
-                if (static_cast<index_t>(i) >= n || static_cast<index_t>(i) == j ||
-                    (s > 0 && i == graph.indices[e - 1]) || !usable_conditional(conditional[e])) {
-                    defect[static_cast<std::size_t>(b)] = static_cast<index_t>(e);
-                    return;
-                }
-                if (find_in_row(graph, i, static_cast<point_t>(j)) >= 0) continue;
-                conditional[e] = -conditional[e];  // one-sided: the sign bit says so (also for 0)
-                ++slot[at(b, i)];
-            }
-    };
-    parallel_for(
-        blocks, threads,
-        [&](index_t b0, index_t b1) {
-            for (index_t b = b0; b < b1; ++b) mark_block(b);
-        },
-        1);
-    for (const index_t e : defect)
-        if (e >= 0) throw_symmetrize_defect(graph, conditional, e);
-    // Row offsets; each block's counter becomes the first slot of its one-sided entries in the row.
-    Affinities out;
-    out.n = n;
-    out.offsets.assign(static_cast<std::size_t>(n + 1), 0);
-    for (index_t i = 0; i < n; ++i) {
-        index_t next = out.offsets[i] + k;
-        for (index_t b = 0; b < blocks; ++b) {
-            const index_t count = slot[at(b, i)];
-            slot[at(b, i)] = static_cast<std::uint32_t>(next - out.offsets[i]);
-            next += count;
-        }
-        out.offsets[i + 1] = next;
-    }
-    out.columns.resize(static_cast<std::size_t>(out.offsets[n]));
-    out.values.resize(static_cast<std::size_t>(out.offsets[n]));
-
-    // Pass 2: the one-sided entries, into their rows' tails.
-    each_entry_by_block([&](index_t b, index_t j, std::size_t e) {
-        if (!std::signbit(conditional[e])) return;
-        const point_t i = graph.indices[e];
-        const auto t = static_cast<std::size_t>(out.offsets[i] + slot[at(b, i)]++);
-        out.columns[t] = static_cast<point_t>(j);
-        out.values[t] = static_cast<float>(static_cast<double>(-conditional[e]) * scale);
-    });
+    const SourceBlocks blocks{n, k, symmetrize_blocks(n, threads)};
+    std::vector<std::uint32_t> slot(static_cast<std::size_t>(blocks.count * n), 0);
+    mark_one_sided(graph, conditional, blocks, slot, threads);
+    Affinities out = row_offsets(blocks, slot);
+    scatter_one_sided(graph, conditional, blocks, scale, slot, out, threads);
     slot = std::vector<std::uint32_t>();
-
-    // Pass 3: each row's own neighbours (sorted), merged with its sorted tail in place, from the front.
-    parallel_for(n, threads, [&](index_t begin, index_t end) {
-        std::vector<std::pair<point_t, float>> own(static_cast<std::size_t>(k));
-        for (index_t i = begin; i < end; ++i) {
-            for (index_t s = 0; s < k; ++s) {
-                const auto e = static_cast<std::size_t>(i * k + s);
-                const point_t j = graph.indices[e];
-                const float c = conditional[e];
-                double sum = static_cast<double>(-c);
-                if (!std::signbit(c)) {  // mutual: p_{i|j} is in row j
-                    const index_t back = find_in_row(graph, j, static_cast<point_t>(i));
-                    sum = static_cast<double>(c) +
-                          static_cast<double>(conditional[static_cast<std::size_t>(back)]);
-                }
-                own[static_cast<std::size_t>(s)] = {j, static_cast<float>(sum * scale)};
-            }
-            // From the front: the slot written next never passes the next tail entry to move.
-            const index_t row_end = out.offsets[i + 1];
-            index_t w = out.offsets[i];
-            index_t tail = w + k;
-            for (std::size_t o = 0; o < own.size(); ++w) {
-                const auto t = static_cast<std::size_t>(tail);
-                const auto to = static_cast<std::size_t>(w);
-                if (tail < row_end && out.columns[t] < own[o].first) {
-                    out.columns[to] = out.columns[t];
-                    out.values[to] = out.values[t];
-                    ++tail;
-                } else {
-                    out.columns[to] = own[o].first;
-                    out.values[to] = own[o].second;
-                    ++o;
-                }
-            }
-        }
-    });
+    merge_own_entries(graph, conditional, scale, out, threads);
     assert(structure_defect(out, threads).empty());  // the sum is the conditionals' (1 when each row's is)
     return out;
 }

@@ -210,13 +210,9 @@ bool same_matrix(const SparseMatrix& a, const SparseMatrix& b) {
     return a.offsets == b.offsets && a.columns == b.columns && a.values == b.values;
 }
 
-}  // namespace
-
-Affinities prepare_affinities(SparseMatrix p, int threads, std::vector<std::string>* notes) {
-    const char* what = "affinities";
-    const std::string defect = csr_defect(p);
-    require(defect.empty(), what, ": ", defect);
-    require(p.n >= 2, what, ": t-SNE needs at least 2 points; got ", p.n);
+// The sum of P's entries, once each is checked: its column in range and increasing along the row, its
+// value finite and >= 0 (InvalidArgument naming the row and column otherwise).
+double checked_sum(const SparseMatrix& p, const char* what) {
     double sum = 0;
     for (index_t i = 0; i < p.n; ++i) {
         for (index_t e = p.offsets[i]; e < p.offsets[i + 1]; ++e) {
@@ -231,58 +227,74 @@ Affinities prepare_affinities(SparseMatrix p, int threads, std::vector<std::stri
             sum += v;
         }
     }
-    require(sum > 0, what, ": every entry is 0 (P needs a positive entry)");
+    return sum;
+}
+
+// Removes P's diagonal entries (p is left as it was when it has none); returns how many there were.
+index_t drop_diagonal(SparseMatrix& p) {
+    index_t diagonal = 0;
+    SparseMatrix q;
+    q.n = p.n;
+    q.offsets.assign(static_cast<std::size_t>(p.n) + 1, 0);
+    for (index_t i = 0; i < p.n; ++i) {
+        for (index_t e = p.offsets[i]; e < p.offsets[i + 1]; ++e) {
+            const auto at = static_cast<std::size_t>(e);
+            if (index_t{p.columns[at]} == i) {
+                ++diagonal;
+                continue;
+            }
+            q.columns.push_back(p.columns[at]);
+            q.values.push_back(p.values[at]);
+        }
+        q.offsets[static_cast<std::size_t>(i) + 1] = q.nnz();
+    }
+    if (diagonal > 0) p = std::move(q);
+    return diagonal;
+}
+
+// (P + P^T) / 2 over the union of the two patterns (t = P^T), in double, rounded once.
+SparseMatrix symmetric_mean(const SparseMatrix& p, const SparseMatrix& t) {
+    SparseMatrix s;
+    s.n = p.n;
+    s.offsets.assign(static_cast<std::size_t>(p.n) + 1, 0);
+    for (index_t i = 0; i < p.n; ++i) {
+        index_t a = p.offsets[i], b = t.offsets[i];
+        const index_t a_end = p.offsets[i + 1], b_end = t.offsets[i + 1];
+        while (a < a_end || b < b_end) {
+            const point_t ca = a < a_end ? p.columns[static_cast<std::size_t>(a)] : std::numeric_limits<point_t>::max();
+            const point_t cb = b < b_end ? t.columns[static_cast<std::size_t>(b)] : std::numeric_limits<point_t>::max();
+            const point_t c = std::min(ca, cb);
+            double v = 0;
+            if (ca == c) v += p.values[static_cast<std::size_t>(a++)];
+            if (cb == c) v += t.values[static_cast<std::size_t>(b++)];
+            s.columns.push_back(c);
+            s.values.push_back(static_cast<float>(0.5 * v));
+        }
+        s.offsets[static_cast<std::size_t>(i) + 1] = s.nnz();
+    }
+    return s;
+}
+
+}  // namespace
+
+Affinities prepare_affinities(SparseMatrix p, int threads, std::vector<std::string>* notes) {
+    const char* what = "affinities";
+    const std::string defect = csr_defect(p);
+    require(defect.empty(), what, ": ", defect);
+    require(p.n >= 2, what, ": t-SNE needs at least 2 points; got ", p.n);
+    require(checked_sum(p, what) > 0, what, ": every entry is 0 (P needs a positive entry)");
     if (affinities_defect(p, threads).empty()) return p;  // already t-SNE's P: untouched, bit for bit
 
     auto note = [notes](std::string text) {
         if (notes) notes->push_back(std::move(text));
     };
     // Drop the diagonal: a point's affinity to itself has no meaning in t-SNE's Q.
-    index_t diagonal = 0;
-    {
-        SparseMatrix q;
-        q.n = p.n;
-        q.offsets.assign(static_cast<std::size_t>(p.n) + 1, 0);
-        for (index_t i = 0; i < p.n; ++i) {
-            for (index_t e = p.offsets[i]; e < p.offsets[i + 1]; ++e) {
-                const auto at = static_cast<std::size_t>(e);
-                if (index_t{p.columns[at]} == i) {
-                    ++diagonal;
-                    continue;
-                }
-                q.columns.push_back(p.columns[at]);
-                q.values.push_back(p.values[at]);
-            }
-            q.offsets[static_cast<std::size_t>(i) + 1] = q.nnz();
-        }
-        if (diagonal > 0) {
-            note(concat("dropped ", diagonal, " diagonal entries (a point has no affinity to itself)"));
-            p = std::move(q);
-        }
-    }
-    // Symmetrise: (P + P^T) / 2 over the union of the two patterns, in double, rounded once.
+    const index_t diagonal = drop_diagonal(p);
+    if (diagonal > 0) note(concat("dropped ", diagonal, " diagonal entries (a point has no affinity to itself)"));
     const SparseMatrix t = transpose(p);
     if (!same_matrix(p, t)) {
-        SparseMatrix s;
-        s.n = p.n;
-        s.offsets.assign(static_cast<std::size_t>(p.n) + 1, 0);
-        for (index_t i = 0; i < p.n; ++i) {
-            index_t a = p.offsets[i], b = t.offsets[i];
-            const index_t a_end = p.offsets[i + 1], b_end = t.offsets[i + 1];
-            while (a < a_end || b < b_end) {
-                const point_t ca = a < a_end ? p.columns[static_cast<std::size_t>(a)] : std::numeric_limits<point_t>::max();
-                const point_t cb = b < b_end ? t.columns[static_cast<std::size_t>(b)] : std::numeric_limits<point_t>::max();
-                const point_t c = std::min(ca, cb);
-                double v = 0;
-                if (ca == c) v += p.values[static_cast<std::size_t>(a++)];
-                if (cb == c) v += t.values[static_cast<std::size_t>(b++)];
-                s.columns.push_back(c);
-                s.values.push_back(static_cast<float>(0.5 * v));
-            }
-            s.offsets[static_cast<std::size_t>(i) + 1] = s.nnz();
-        }
+        p = symmetric_mean(p, t);
         note("made symmetric: P = (P + P^T) / 2");
-        p = std::move(s);
     }
     double total = 0;
     for (float v : p.values) total += v;

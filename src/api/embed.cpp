@@ -64,7 +64,7 @@ RunStatus run_in_segments(Session& session, index_t until, const Callbacks& call
     Observer observer;
     if (callbacks.observer) {
         observer = [&](const IterationReport& r) {
-            const index_t report_every = session.options().report_every;
+            const index_t report_every = session.report_every();
             if (r.iteration != until && !(report_every > 0 && r.iteration % report_every == 0)) return true;
             IterationReport whole = r;
             whole.total = until;

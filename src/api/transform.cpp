@@ -20,21 +20,8 @@
 //   dC_i/dy_i = 2 (sum_j p_{j|i} u_ij (y_i - y_j) - sum_j w_ij u_ij (y_i - y_j) / Z_i)
 // (d(-log w_ij)/dy_i = 2 u_ij (y_i - y_j)); alpha = 1 is the formula above.
 //
-// Defaults (TransformOptions) from measurements on Fashion-MNIST, PCA 50: the 10-NN accuracy of the new
-// points against the reference labels (the majority label of a new point's 10 nearest reference points in
-// the embedding is its own), 2 threads, 2026-12-01.
-//   20,000 training images embedded, 5,000 others transformed (the same 25,000 embedded together: 0.8264):
-//     start only, P-weighted mean of the neighbours at perplexity 30       0.7328
-//     start only, P-weighted median, perplexity 30 / 10 / 5                 0.7976 / 0.8104 / 0.8114
-//     perplexity 30, weighted mean start, 250 iterations, no exaggeration   0.8002
-//       ... exaggeration 4 for 100 iterations                              0.8084 (12 overshoots: 0.7138)
-//     median start, exaggeration 4 for 100, perplexity 30 / 15 / 10 / 5     0.8122 / 0.8162 / 0.8190 / 0.8152
-//     the same at perplexity 10 with learning rate 0.1 / 0.3 / 1 / 3        0.8186 / 0.8192 / 0.8186 / 0.7868
-//     ... momentum 0.5 / 100 iterations (50 exaggerated) / repel_new      0.8188 / 0.8182 / 0.8186
-//   all 60,000 training images embedded, the 10,000 test images transformed (benchmarks/transform.sh;
-//   jointly embedded: 0.8391): the defaults 0.8306 (0.46 s of optimisation); start only 0.8211; and with
-//   the learning rate at 1: perplexity 5 / 30: 0.8281 / 0.8272; no exaggeration 0.8303; learning rate
-//   0.03 / 0.3 / 1 / 2 / 3: 0.8305 / 0.8305 / 0.8305 / 0.8163 / 0.7819; repel_new 0.8303.
+// Defaults (TransformOptions) chosen by the 10-NN accuracy of transformed Fashion-MNIST images
+// (benchmarks/RESULTS.md, section 10.4, and section 7's transform.sh):
 // So: the weighted median start, perplexity min(reference's, 10), 250 iterations of which 100 exaggerated
 // by 4, and a learning rate of 0.1, ten times below where the steps start to overshoot.
 #include "treesne/api/transform.hpp"

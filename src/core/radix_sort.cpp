@@ -100,36 +100,14 @@ void merge_piece(const std::uint64_t* ak, const std::uint32_t* av, std::size_t n
     assert(o == d1);
 }
 
-}  // namespace
-
-void sort_by_key(std::vector<std::uint64_t>& keys, std::vector<std::uint32_t>& values, int bits, int threads,
-                 std::vector<std::uint64_t>& scratch_keys, std::vector<std::uint32_t>& scratch_values,
-                 std::vector<std::uint32_t>& counts) {
-    assert(values.size() == keys.size() && bits >= 1 && bits <= 64);
-    const std::size_t n = keys.size();
-    if (n < 2) return;
-    const auto workers = static_cast<std::size_t>(resolve_threads(threads));
-    const std::size_t runs = std::max<std::size_t>(1, std::min(workers, n / sort_min_run));
-    const std::size_t per_run = static_cast<std::size_t>(digit_count(bits)) * radix;
-    scratch_keys.resize(n);
-    scratch_values.resize(n);
-    counts.resize(runs * per_run);
-    std::vector<std::size_t> bounds(runs + 1);
-    for (std::size_t r = 0; r <= runs; ++r) bounds[r] = n * r / runs;
-    parallel_for(
-        static_cast<index_t>(runs), threads,
-        [&](index_t r0, index_t r1) {
-            for (auto r = static_cast<std::size_t>(r0); r < static_cast<std::size_t>(r1); ++r) {
-                const std::size_t b = bounds[r];
-                sort_run(keys.data() + b, values.data() + b, scratch_keys.data() + b, scratch_values.data() + b,
-                         bounds[r + 1] - b, bits, counts.data() + r * per_run);
-            }
-        },
-        1);
-    // Pairwise merges, from keys into the scratch and back: each round halves the runs; every pair's
-    // output is cut into pieces of about n / workers, each piece a task writing its own range.
-    std::uint64_t *from_k = keys.data(), *to_k = scratch_keys.data();
-    std::uint32_t *from_v = values.data(), *to_v = scratch_values.data();
+// Merges the sorted runs [bounds[r], bounds[r + 1]) pairwise, round by round, ping-ponging between
+// (keys, values) and the scratch arrays; every pair's output is cut into pieces of about n / workers,
+// each piece a task writing its own range. Returns whether the result ended in the scratch arrays.
+bool merge_runs(std::uint64_t* keys, std::uint32_t* values, std::uint64_t* scratch_keys,
+                std::uint32_t* scratch_values, std::vector<std::size_t>& bounds, std::size_t n, std::size_t workers,
+                int threads) {
+    std::uint64_t *from_k = keys, *to_k = scratch_keys;
+    std::uint32_t *from_v = values, *to_v = scratch_values;
     const std::size_t piece = std::max<std::size_t>(sort_min_run / 2, (n + workers - 1) / workers);
     struct Piece {
         std::size_t a0, a1, b1, d0, d1;  // runs [a0, a1) and [a1, b1); outputs [d0, d1) of their merge
@@ -159,7 +137,38 @@ void sort_by_key(std::vector<std::uint64_t>& keys, std::vector<std::uint32_t>& v
         std::swap(from_v, to_v);
         bounds = std::move(next);
     }
-    if (from_k != keys.data()) {
+    return from_k != keys;
+}
+
+}  // namespace
+
+void sort_by_key(std::vector<std::uint64_t>& keys, std::vector<std::uint32_t>& values, int bits, int threads,
+                 std::vector<std::uint64_t>& scratch_keys, std::vector<std::uint32_t>& scratch_values,
+                 std::vector<std::uint32_t>& counts) {
+    assert(values.size() == keys.size() && bits >= 1 && bits <= 64);
+    const std::size_t n = keys.size();
+    if (n < 2) return;
+    const auto workers = static_cast<std::size_t>(resolve_threads(threads));
+    const std::size_t runs = std::max<std::size_t>(1, std::min(workers, n / sort_min_run));
+    const std::size_t per_run = static_cast<std::size_t>(digit_count(bits)) * radix;
+    scratch_keys.resize(n);
+    scratch_values.resize(n);
+    counts.resize(runs * per_run);
+    std::vector<std::size_t> bounds(runs + 1);
+    for (std::size_t r = 0; r <= runs; ++r) bounds[r] = n * r / runs;
+    parallel_for(
+        static_cast<index_t>(runs), threads,
+        [&](index_t r0, index_t r1) {
+            for (auto r = static_cast<std::size_t>(r0); r < static_cast<std::size_t>(r1); ++r) {
+                const std::size_t b = bounds[r];
+                sort_run(keys.data() + b, values.data() + b, scratch_keys.data() + b, scratch_values.data() + b,
+                         bounds[r + 1] - b, bits, counts.data() + r * per_run);
+            }
+        },
+        1);
+    // Pairwise merges, from keys into the scratch and back: each round halves the runs.
+    if (merge_runs(keys.data(), values.data(), scratch_keys.data(), scratch_values.data(), bounds, n, workers,
+                   threads)) {
         keys.swap(scratch_keys);
         values.swap(scratch_values);
     }

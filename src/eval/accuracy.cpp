@@ -279,6 +279,61 @@ std::vector<RunAccuracy> measure_runs(ConstMatrixView data, const Options& o, co
     return runs;
 }
 
+// The options of every Barnes-Hut run here: on the reduced data, at a fixed theta.
+Options study_options(const Options& options) {
+    Options o = options;
+    o.pca_dims = 0;
+    o.optimizer.method = Method::barnes_hut;
+    o.optimizer.theta_auto = false;
+    o.report_every = std::max<index_t>(1, std::min<index_t>(10, o.optimizer.iterations));
+    return o;
+}
+
+// The report's description of the study (its settings, no measurements yet).
+AccuracyReport report_settings(const Options& o, const AccuracyOptions& a, index_t input_points, index_t n,
+                               index_t input_dims, index_t data_dims, bool labels) {
+    AccuracyReport report;
+    report.input_points = input_points;
+    report.points = n;
+    report.input_dims = input_dims;
+    report.data_dims = data_dims;
+    report.dims = o.dims;
+    report.perplexity = o.affinities.perplexity;
+    report.dof = o.optimizer.dof;
+    report.theta = o.optimizer.theta;
+    report.iterations = o.optimizer.iterations;
+    report.exaggeration_iterations = o.optimizer.exaggeration_iterations;
+    report.seed = o.seed;
+    report.threads = resolve_threads(o.threads);
+    report.labels = labels;
+    report.k = a.k;
+    return report;
+}
+
+// P as embed() computes it, with the points relabelled so that neighbours lie near each other (the
+// order embed() optimises in, so the timings are those of a real run); y0 receives the initial embedding,
+// relabelled the same way, and order the relabelling. Errors are sums over all points, the same in any order.
+Affinities study_affinities(ConstMatrixView data, const Options& o, const Progress& progress, Matrix& y0,
+                            std::vector<point_t>& order) {
+    const index_t n = data.rows;
+    NeighborGraph graph;
+    {
+        StageProgress stage(progress, "neighbours", 1);
+        std::function<void(double)> knn_progress;
+        if (progress) knn_progress = [&stage](double f) { stage.step(f); };
+        graph = nearest_neighbors(data, neighbor_count(o.affinities, n), o.neighbors, o.threads, knn_progress);
+        stage.done();
+    }
+    y0 = initial_embedding(data, o);
+    StageProgress stage(progress, "affinities", 1);
+    order = locality_order(graph);
+    relabel(graph, order);
+    y0 = detail::gather_rows(y0, order);
+    Affinities p = compute_affinities(std::move(graph), o.affinities, o.threads);
+    stage.done();
+    return p;
+}
+
 }  // namespace
 
 AccuracyReport measure_accuracy(ConstMatrixView x, const Options& options, const AccuracyOptions& a,
@@ -317,54 +372,14 @@ AccuracyReport measure_accuracy(ConstMatrixView x, const Options& options, const
         data = reduced.view();
         stage.done();
     }
-    // The options of every Barnes-Hut run here: on the reduced data, at a fixed theta.
-    Options o = options;
-    o.pca_dims = 0;
-    o.optimizer.method = Method::barnes_hut;
-    o.optimizer.theta_auto = false;
-    o.report_every = std::max<index_t>(1, std::min<index_t>(10, o.optimizer.iterations));
-
-    AccuracyReport report;
-    report.input_points = input_points;
-    report.points = n;
-    report.input_dims = x.cols;
-    report.data_dims = data.cols;
-    report.dims = o.dims;
-    report.perplexity = o.affinities.perplexity;
-    report.dof = o.optimizer.dof;
-    report.theta = o.optimizer.theta;
-    report.iterations = o.optimizer.iterations;
-    report.exaggeration_iterations = o.optimizer.exaggeration_iterations;
-    report.seed = o.seed;
-    report.threads = resolve_threads(threads);
-    report.labels = labels != nullptr;
-    report.k = a.k;
+    const Options o = study_options(options);
+    AccuracyReport report = report_settings(o, a, input_points, n, x.cols, data.cols, labels != nullptr);
     if (a.runs)
         require(a.k < n, "accuracy: k = ", a.k, " neighbours need more than ", a.k, " points; got ", n);
 
-    // P as embed() computes it, with the points relabelled so that neighbours lie near each other (the
-    // order embed() optimises in, so the timings are those of a real run). Errors are sums over all
-    // points, the same in any order.
-    NeighborGraph graph;
-    {
-        StageProgress stage(progress, "neighbours", 1);
-        std::function<void(double)> knn_progress;
-        if (progress) knn_progress = [&stage](double f) { stage.step(f); };
-        graph = nearest_neighbors(data, neighbor_count(o.affinities, n), o.neighbors, threads, knn_progress);
-        stage.done();
-    }
-    Matrix y0 = initial_embedding(data, o);
-    Affinities p;
+    Matrix y0;
     std::vector<point_t> order;
-    {
-        StageProgress stage(progress, "affinities", 1);
-        order = locality_order(graph);
-        relabel(graph, order);
-        y0 = detail::gather_rows(y0, order);
-        p = compute_affinities(std::move(graph), o.affinities, threads);
-        stage.done();
-    }
-
+    const Affinities p = study_affinities(data, o, progress, y0, order);
     const std::vector<Embedding> embeddings = reference_embeddings(p, std::move(y0), o, progress);
     {
         const double per_embedding = 1.0 + static_cast<double>(a.thetas.size()) * (a.monopole ? 2.0 : 1.0);

@@ -547,6 +547,10 @@ NeighborGraph coordinate_search(ConstMatrixView x, index_t k, Metric metric, int
 
 }  // namespace
 
+double brute_bytes(double n, double d) {
+    return n * (8 * d + 16);  // a float copy of the rows, twice, and their norms
+}
+
 NeighborGraph knn_brute(ConstMatrixView x, index_t k, Metric metric, int threads,
                         const SearchProgress& progress) {
     if (metric == Metric::manhattan || metric == Metric::chebyshev)

@@ -70,6 +70,10 @@ std::string neighbor_row_defect(const NeighborGraph& g, index_t i, index_t first
 
 }  // namespace detail
 
+double neighbor_graph_bytes(double n, double k) {
+    return n * k * (4 + 8);
+}
+
 std::string neighbor_graph_defect(const NeighborGraph& graph, int threads) {
     std::string defect = graph_shape_defect(graph);
     if (!defect.empty()) return defect;

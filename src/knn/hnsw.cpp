@@ -144,6 +144,14 @@ double thread_cpu_seconds() {
 
 }  // namespace
 
+double hnsw_bytes(double n, double d, const NeighborOptions& options) {
+    // hnswlib: each point's float row and bottom-layer links (2 M of 4 bytes), and about 110 bytes more a
+    // point (link count, label, upper-layer pointer and links, lock, visited lists, the search's results),
+    // measured at 1,000,000 x 50 (benchmarks/RESULTS.md, section 6).
+    const double m = options.hnsw_m;
+    return n * (4 * d + 8 * m + 110);
+}
+
 NeighborGraph knn_hnsw(ConstMatrixView x, index_t k, const NeighborOptions& options, int threads,
                        HnswReport* report, const SearchProgress& progress) {
     require(options.metric == Metric::euclidean || options.metric == Metric::cosine,

@@ -145,6 +145,16 @@ struct HnswReport {
     index_t exact_rows = 0;
 };
 
+/// Bytes the brute-force backend allocates beyond the graph for N points of D dimensions (brute.cpp).
+double brute_bytes(double n, double d);
+/// Bytes the kd-tree backend allocates beyond the graph for N points (kdtree.cpp).
+double kdtree_bytes(double n);
+/// Bytes the hnsw backend allocates beyond the graph for N points of D dimensions (hnsw.cpp).
+double hnsw_bytes(double n, double d, const NeighborOptions& options);
+/// Bytes the nndescent backend allocates beyond the graph's 12 N k for N points of D dimensions and k
+/// neighbours, at its largest (nndescent.cpp).
+double nndescent_bytes(double n, double d, double k, const NeighborOptions& options);
+
 /// Approximate backend (hnswlib). Arguments and options are already checked (for cosine, x holds
 /// unit_rows(); options.metric euclidean or cosine); the result keeps every NeighborGraph invariant and
 /// is the same bit for bit for any thread count.

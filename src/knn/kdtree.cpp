@@ -11,7 +11,7 @@
 // contains every point that could belong to the k nearest. Otherwise (equidistant or duplicate points
 // around the k-th neighbour) one radius search collects every point within the k-th distance, ties
 // included, which settles the query: O(number of ties), where asking again for more neighbours costs
-// O(m^2) in nanoflann's sorted result set (20,000 copies of one 3-D point: 86 s before, 2 s now).
+// O(m^2) in nanoflann's sorted result set (RESULTS.md, section 10.5).
 #include <algorithm>
 #include <cstddef>
 #include <limits>
@@ -40,13 +40,10 @@ struct RowsAdaptor {
     }
 };
 
-// Leaf size, measured at N = 20k, k = 90, one thread (seconds for leaves 8 / 16 / 32 / 64):
-// Gaussian D = 5: 0.70 / 0.64 / 0.63 / 0.69; D = 10: 5.2 / 3.9 / 3.5 / 3.6; clustered D = 2: equal;
-// clustered D = 20: 1.05 / 1.09 / 0.98.
+// Leaf size: 32 was fastest or within noise of it on every data set tried (RESULTS.md, section 10.5).
 constexpr std::size_t leaf_size = 32;
 // Extra neighbours asked for beyond k + 1 (self), so that one query usually settles a point. Each one
-// costs a little in every query (Gaussian D = 5: 1 / 4 / 8 / 16 extra: 0.62 / 0.65 / 0.66 / 0.72 s);
-// a few make re-queries rare on data with ties.
+// costs a little in every query (RESULTS.md, section 10.5); a few make re-queries rare on data with ties.
 constexpr index_t extra_neighbors = 4;
 // nanoflann's distances and its pruning bounds are sums of at most D + tree depth rounded non-negative
 // terms, so they differ from rank_distance() by a relative ~(D + 64) 2^-53. This margin (far larger)
@@ -179,6 +176,10 @@ NeighborGraph search_metric(ConstMatrixView x, ConstMatrixView queries, bool sel
 }
 
 }  // namespace
+
+double kdtree_bytes(double n) {
+    return n * 16;
+}
 
 NeighborGraph knn_kdtree(ConstMatrixView x, index_t k, Metric metric, int threads,
                          const SearchProgress& progress) {

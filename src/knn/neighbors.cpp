@@ -29,30 +29,37 @@ double squared_distance(const double* a, const double* b, index_t d) {
     return sum;
 }
 
-// Crossover of the two exact backends, k = 90, 2 threads, AMD EPYC (Zen 4, -march=native), measured as
-// total CPU seconds of the call (the machine was shared, so wall times were noisy); Gaussian / clustered
-// (8 Gaussian clusters of different widths) data:
-//
-//             N = 2,000                 N = 10,000                N = 50,000
-//    D    kdtree       brute        kdtree       brute        kdtree        brute
-//    2   .024/.024   .027/.030    .093/.089   .135/.134     0.52/0.62    1.15/1.10
-//    3   .027/.024   .039/.034    .144/.115   .171/.151     0.76/0.67    1.27/1.24
-//    4   .029/.024   .036/.030    .201/.157   .184/.158     1.39/0.98    1.46/1.39
-//    5   .044/.025   .032/.032    .275/.174   .198/.170     1.99/2.15    1.63/1.51
-//   10   .068/.039   .037/.030    0.90/.256   .260/.192     17.6/5.5     2.43/1.98
-//   20   .094/.048   .045/.034    1.76/.341   .332/.211     >150/7.6     3.85/2.78
-//   50   .149/.080   .048/.042    3.42/.662   .458/.350     >150/21.4    6.47/4.99
-//
-// Larger N: kdtree at N = 200k: D = 3 3.9/5.1, D = 5 25.7/17.1, D = 8 >200/50; brute at N = 100k, D = 5:
-// 5.0/4.8 (it grows as N^2: ~20 at 200k). Fashion-MNIST PCA-50, N = 70k: brute 8.8 s CPU (4.5 s wall on
-// two idle cores). The kd-tree wins up to D = 4 at every N; brute from D = 5 up to N ~ 200k, where the
-// kd-tree catches up at D = 5 (brute is O(N^2), the kd-tree's queries grow slowly with N).
+// The exact backends' crossover (benchmarks/RESULTS.md, section 10.1): the kd-tree wins up to D = 4 at
+// every N; the brute force from D = 5 up to N ~ 200k, where the kd-tree catches up at D = 5 (brute is
+// O(N^2), the kd-tree's queries grow slowly with N).
 //
 // Other metrics (not measured separately): cosine is the Euclidean search on the unit rows, so it
 // follows the Euclidean choice; manhattan too (the kd-tree prunes by L1 bounds as well). chebyshev has
 // no kd-tree (nanoflann's pruning sums per-coordinate bounds, which the maximum does not obey): the
 // brute force, or nndescent above the approximate crossover's N in any dimension (in low dimension the
 // brute force's O(N^2) would otherwise be the only choice, and the graph search does well there).
+double neighbor_search_bytes(KnnBackend backend, double n, double d, double k, const NeighborOptions& options) {
+    double bytes = 0;
+    switch (backend) {
+        case KnnBackend::brute:
+            bytes = detail::brute_bytes(n, d);
+            break;
+        case KnnBackend::hnsw:
+            bytes = detail::hnsw_bytes(n, d, options);
+            break;
+        case KnnBackend::nndescent:
+            bytes = detail::nndescent_bytes(n, d, k, options);
+            break;
+        case KnnBackend::kdtree:
+        default:
+            bytes = detail::kdtree_bytes(n);
+            break;
+    }
+    // cosine searches a unit-length copy of the rows
+    if (options.metric == Metric::cosine) bytes += n * d * 8;
+    return bytes;
+}
+
 KnnBackend resolve_backend(KnnBackend backend, index_t n, index_t d, Metric metric) {
     if (backend != KnnBackend::automatic) return backend;
     const bool low_dimension = d <= 4 || (d == 5 && n > 200'000);
@@ -78,46 +85,15 @@ void validate(const NeighborOptions& o) {
     check_option_ranges(whole, OptionGroup::neighbors);
 }
 
-// hnsw parameters (benchmarks/knn_recall.cpp; 2026-11-30, shared 2-core machine, so CPU seconds, the
-// smaller of two runs). Fashion-MNIST PCA-50, N = 70,000, k = 90, ef = k + 1 = 91; recall against the
-// exact graph (share of a row's neighbours within the exact k-th distance), rows with recall < 0.5, and
-// how much larger a row's sum of squared distances is than the exact one. "2 cores" = build + search / 2,
-// the wall seconds on two idle cores (the build is serial). Exact brute force: 6.3-6.7 s wall, 2 threads.
-//
-//    M  efc  build  search  2 cores  recall  <0.5  dist+%        M  efc  build  search  2 cores  recall  <0.5
-//    8   60   2.45    5.13     5.0   0.9868     3   0.097       16   60   2.69    5.99     5.7   0.9943     1
-//    8  100   3.49    5.15     6.1   0.9885     0   0.077       16  100   4.33    5.73     7.2   0.9962     0
-//    8  200   6.34    5.00     8.8   0.9893     0   0.069       16  150   5.72    6.07     8.8   0.9971     0
-//   12   60   2.45    5.41     5.2   0.9929     1   0.046       16  200   8.10    6.89    11.5   0.9975     0
-//   12  100   4.01    5.86     6.9   0.9948     0   0.031       24  100   5.15    7.28     8.8   0.9969     0
-//   12  150   5.64    5.99     8.6   0.9955     0   0.025       24  200  10.87    7.85    14.8   0.9982     0
-//   (dist+% of the right half, top down: 0.037, 0.022, 0.016, 0.013, 0.018, 0.009)
-//
-// Every setting passes recall 0.98 there, so the defaults are chosen for harder data too: 20 Gaussian
-// clusters in 50-D (treesne_make_clusters), whose intrinsic dimension is the full 50, which defeats every
-// graph index. 2,000 sampled rows against an exact scan; the first 100,000 rows, then all 1,000,000:
-//
-//    M  efc   ef   100k: recall  <0.5  dist+%     1M: build  search  recall  <0.5  dist+%
-//   12  100   91         0.877     13   2.64
-//   12  200   91         0.893      0   0.54
-//   16  100   91         0.927      7     -
-//   16  150   91         0.937      0   0.29            461     349   0.735    11   2.54
-//   16  150  150         0.977      0   0.10
-//   16  200   91         0.938      0   0.28            494     360   0.745     5   2.36
-//   24  100   91         0.967      2   1.67
-//   24  200   91         0.974      0   0.10
-//
-// At 1M: CPU seconds, under load 3-5 from other jobs; wall 7.9 + 4.9 min at the defaults, peak RSS 1.85
-// GiB with the 0.4 GiB input and the 1.1 GiB graph; exact brute force took 15 min 50 s on the same
-// machine (benchmarks/RESULTS.md section 3). M 16 and ef construction 150 leave no row below recall 0.5
-// at 100,000 clustered points (ef construction 100 leaves some: a point linked into the wrong cluster),
-// for 1.6 s more than the cheapest setting at 70,000.
+// hnsw parameters (benchmarks/RESULTS.md, section 10.2): every setting passes recall 0.98 on
+// Fashion-MNIST, so the defaults are chosen on harder data, 20 Gaussian clusters in 50-D, whose
+// intrinsic dimension is the full 50: M 16 and ef construction 150 leave no row below recall 0.5 at
+// 100,000 clustered points, for little more time than the cheapest setting.
 //
 // ef: each query keeps ef candidates and must report k others, so ef >= k + 1. Every point's search
-// starts at its own node (knn/hnsw.cpp), which makes even ef = k + 1 accurate at the k of t-SNE on
-// Fashion-MNIST (M 16, ef construction 200: recall 0.993 at k = 30, ef 31; 0.9975 at k = 90, ef 91);
-// search time grows about linearly with ef. Below k = 31 the floor of 32 keeps the search from being too
-// greedy (k = 15: recall 0.988 and 9 rows below 0.5 at ef 16; 0.997 and 1 row at ef 30).
+// starts at its own node (knn/hnsw.cpp), which makes even ef = k + 1 accurate at the k of t-SNE; search
+// time grows about linearly with ef. Below k = 31 the floor of 32 keeps the search from being too greedy
+// (RESULTS.md, section 10.2).
 index_t resolve_hnsw_ef_search(const NeighborOptions& options, index_t k) {
     const index_t wanted = options.hnsw_ef_search > 0 ? options.hnsw_ef_search : std::max<index_t>(k + 1, 32);
     return std::max(wanted, k + 1);
@@ -229,7 +205,7 @@ void parallel_for_reporting(index_t n, int threads, const std::function<void(ind
     }
     // One loop, no barriers: the calling thread (thread 0 of the team) reports after each of its own
     // chunks once the work done has crossed the next 1/32. (Slices that each ended at a barrier left a
-    // thread idle for up to a chunk per slice: at 70,000 points, blocks of 22 ms, about 0.2 s a search.)
+    // thread idle for up to a chunk per slice: RESULTS.md, section 10.7.)
     constexpr index_t reports = 32;
     const std::thread::id caller = std::this_thread::get_id();
     std::atomic<index_t> done{0};

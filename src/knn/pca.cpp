@@ -12,38 +12,49 @@
 
 namespace treesne {
 
-PcaResult pca(ConstMatrixView x, index_t k, int threads) {
-    const index_t n = x.rows, d = x.cols;
-    require(n >= 2, "PCA needs at least 2 points; got ", n);
-    require(k >= 1 && k <= d, "PCA dims must be in [1, ", d, "]; got ", k);
-    using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-    const Eigen::Map<const RowMajor> X(x.data, n, d);
+namespace {
 
-    constexpr index_t block = 2048;
-    const index_t blocks = (n + block - 1) / block;
-    // Column means, in fixed blocks.
+using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+// Rows [r0, r0 + rows) of row block b of n rows.
+void block_rows(index_t b, index_t n, index_t& r0, index_t& rows) {
+    r0 = b * pca_block_rows;
+    rows = std::min(n, r0 + pca_block_rows) - r0;
+}
+
+// Column means, summed in fixed row blocks (in parallel) and the block sums added in order.
+Eigen::VectorXd column_means(const Eigen::Map<const RowMajor>& X, int threads) {
+    const index_t n = X.rows(), d = X.cols();
+    const index_t blocks = (n + pca_block_rows - 1) / pca_block_rows;
     std::vector<Eigen::VectorXd> partial_mean(static_cast<std::size_t>(blocks));
     parallel_for(
         blocks, threads,
         [&](index_t b0, index_t b1) {
             for (index_t b = b0; b < b1; ++b) {
-                const index_t r0 = b * block, rows = std::min(n, r0 + block) - r0;
-                partial_mean[static_cast<std::size_t>(b)] =
-                    X.middleRows(r0, rows).colwise().sum().transpose();
+                index_t r0, rows;
+                block_rows(b, n, r0, rows);
+                partial_mean[static_cast<std::size_t>(b)] = X.middleRows(r0, rows).colwise().sum().transpose();
             }
         },
         1);
     Eigen::VectorXd mean = Eigen::VectorXd::Zero(d);
     for (const auto& m : partial_mean) mean += m;
     mean /= static_cast<double>(n);
+    return mean;
+}
 
-    // Covariance (X - mean)^T (X - mean) / (n - 1), one Gram block per row block.
+// Covariance (X - mean)^T (X - mean) / (n - 1) (lower triangle), one Gram block per row block, added in
+// order.
+Eigen::MatrixXd covariance(const Eigen::Map<const RowMajor>& X, const Eigen::VectorXd& mean, int threads) {
+    const index_t n = X.rows(), d = X.cols();
+    const index_t blocks = (n + pca_block_rows - 1) / pca_block_rows;
     std::vector<Eigen::MatrixXd> partial_cov(static_cast<std::size_t>(blocks));
     parallel_for(
         blocks, threads,
         [&](index_t b0, index_t b1) {
             for (index_t b = b0; b < b1; ++b) {
-                const index_t r0 = b * block, rows = std::min(n, r0 + block) - r0;
+                index_t r0, rows;
+                block_rows(b, n, r0, rows);
                 const Eigen::MatrixXd centred = X.middleRows(r0, rows).rowwise() - mean.transpose();
                 Eigen::MatrixXd gram = Eigen::MatrixXd::Zero(d, d);
                 gram.selfadjointView<Eigen::Lower>().rankUpdate(centred.transpose());
@@ -54,7 +65,22 @@ PcaResult pca(ConstMatrixView x, index_t k, int threads) {
     Eigen::MatrixXd cov = Eigen::MatrixXd::Zero(d, d);
     for (const auto& c : partial_cov) cov += c;
     cov /= static_cast<double>(n - 1);
+    return cov;
+}
 
+}  // namespace
+
+double pca_bytes(double n, double d, double k) {
+    return n * k * 8 + std::ceil(n / static_cast<double>(pca_block_rows)) * d * d * 8;
+}
+
+PcaResult pca(ConstMatrixView x, index_t k, int threads) {
+    const index_t n = x.rows, d = x.cols;
+    require(n >= 2, "PCA needs at least 2 points; got ", n);
+    require(k >= 1 && k <= d, "PCA dims must be in [1, ", d, "]; got ", k);
+    const Eigen::Map<const RowMajor> X(x.data, n, d);
+    const Eigen::VectorXd mean = column_means(X, threads);
+    const Eigen::MatrixXd cov = covariance(X, mean, threads);
     Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(cov.selfadjointView<Eigen::Lower>());
     if (solver.info() != Eigen::Success)
         throw NumericalError("PCA: the eigen decomposition did not converge");
@@ -82,20 +108,19 @@ Matrix pca_project(const PcaResult& fit, ConstMatrixView x, int threads) {
     require(k >= 1 && static_cast<index_t>(fit.mean.size()) == d, "PCA projection: the fit is malformed (", k,
             " x ", d, " axes, ", fit.mean.size(), " means)");
     require(x.cols == d, "PCA projection: the data has ", x.cols, " columns but the PCA was fitted on ", d);
-    using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
     const index_t n = x.rows;
     const Eigen::Map<const RowMajor> X(x.data, n, d);
     const Eigen::Map<const RowMajor> W(fit.components.data(), k, d);
     const Eigen::Map<const Eigen::VectorXd> mean(fit.mean.data(), d);
     Matrix projected(n, k);
     // Fixed row blocks (as in pca()), so that the scores do not depend on the thread count.
-    constexpr index_t block = 2048;
-    const index_t blocks = (n + block - 1) / block;
+    const index_t blocks = (n + pca_block_rows - 1) / pca_block_rows;
     parallel_for(
         blocks, threads,
         [&](index_t b0, index_t b1) {
             for (index_t b = b0; b < b1; ++b) {
-                const index_t r0 = b * block, rows = std::min(n, r0 + block) - r0;
+                index_t r0, rows;
+                block_rows(b, n, r0, rows);
                 Eigen::Map<RowMajor> out(projected.row(r0), rows, k);
                 out.noalias() = (X.middleRows(r0, rows).rowwise() - mean.transpose()) * W.transpose();
             }

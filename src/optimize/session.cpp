@@ -27,10 +27,37 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+// What a session reads of its Options. Not the Options themselves: they carry init_coordinates (N x dims,
+// the caller's, already handed over as initial_y) and the neighbour and affinity settings that P already
+// embodies, so a copy would hold a second N x dims matrix for the whole run, uncounted by the memory
+// estimate.
+struct SessionSettings {
+    int dims = 2;
+    int threads = 0;
+    std::uint64_t seed = 0;
+    index_t report_every = 0;
+    OptimizerOptions optimizer;
+
+    SessionSettings() = default;
+    explicit SessionSettings(const Options& o)
+        : dims(o.dims), threads(o.threads), seed(o.seed), report_every(o.report_every), optimizer(o.optimizer) {}
+
+    // The settings as Options (defaults elsewhere), for validate().
+    Options as_options() const {
+        Options o;
+        o.dims = dims;
+        o.threads = threads;
+        o.seed = seed;
+        o.report_every = report_every;
+        o.optimizer = optimizer;
+        return o;
+    }
+};
+
 }  // namespace
 
 struct Session::Impl {
-    Options options;
+    SessionSettings options;
     index_t n = 0;
     int dims = 0;
     int threads = 1;
@@ -88,8 +115,8 @@ struct Session::Impl {
     }
 
     void init(Matrix initial_y, const Options& opts, index_t points) {
-        options = opts;
-        validate(options, -1, -1);
+        validate(opts, -1, -1);
+        options = SessionSettings(opts);
         n = points;
         dims = options.dims;
         require(initial_y.rows() == n && initial_y.cols() == dims, "initial embedding must be ", n, " x ",
@@ -242,6 +269,10 @@ std::vector<point_t> non_empty(std::vector<point_t> order) {
 
 }  // namespace
 
+double session_bytes(double n, double dims) {
+    return 6 * n * dims * 8;
+}
+
 Session::Session(Affinities p, Matrix initial_y, const Options& options)
     : Session(validated(std::move(p), options.threads), std::move(initial_y), options, {},
               detail::ValidatedAffinities{}) {}
@@ -340,9 +371,9 @@ void Session::set_optimizer(const OptimizerOptions& optimizer) {
     Impl& s = *impl_;
     require(optimizer.method == s.options.optimizer.method, "a session's method cannot change (",
             to_string(s.options.optimizer.method), " to ", to_string(optimizer.method), ")");
-    Options next = s.options;
+    SessionSettings next = s.options;
     next.optimizer = optimizer;
-    validate(next, -1, -1);
+    validate(next.as_options(), -1, -1);
     s.options = std::move(next);
     s.learning_rate = resolve_learning_rate(s.options.optimizer, s.n);
     if (!s.options.optimizer.theta_auto) s.state.theta = std::numeric_limits<double>::quiet_NaN();
@@ -385,8 +416,8 @@ index_t Session::iteration() const {
 const OptimizerState& Session::state() const {
     return impl_->input_state();
 }
-const Options& Session::options() const {
-    return impl_->options;
+index_t Session::report_every() const {
+    return impl_->options.report_every;
 }
 const IterationSeconds& Session::iteration_seconds() const {
     return impl_->stages;

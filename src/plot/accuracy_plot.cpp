@@ -124,6 +124,22 @@ double ms_value(double seconds) {
     return std::max(1e3 * seconds, kTimeFloor);
 }
 
+// The colours of the three embeddings and the line styles, below the panels.
+void draw_legend(cairo_t* cr) {
+    const double legend_y = 625;
+    for (int e = 0; e < 3; ++e) {
+        const double x = 90 + 230 * e;
+        cairo_set_source_rgb(cr, kColours[e][0], kColours[e][1], kColours[e][2]);
+        cairo_rectangle(cr, x, legend_y - 10, 22, 10);
+        cairo_fill(cr);
+        cairo_set_source_rgb(cr, 0, 0, 0);
+        text(cr, x + 28, legend_y, std::string(kEmbeddings[e]) + " embedding");
+    }
+    text(cr, 90, legend_y + 28,
+         "solid: quadrupole (treesne default)   dashed: monopole (bhtsne)   dotted: exact O(N^2) gradient"
+         "   theta 0 errors drawn at 1e-16");
+}
+
 void draw(cairo_t* cr, const AccuracyReport& report, const std::string& title) {
     cairo_set_source_rgb(cr, 1, 1, 1);
     cairo_paint(cr);
@@ -172,18 +188,7 @@ void draw(cairo_t* cr, const AccuracyReport& report, const std::string& title) {
         cairo_stroke(cr);
         cairo_set_dash(cr, dots, 0, 0);
     }
-    const double legend_y = 625;
-    for (int e = 0; e < 3; ++e) {
-        const double x = 90 + 230 * e;
-        cairo_set_source_rgb(cr, kColours[e][0], kColours[e][1], kColours[e][2]);
-        cairo_rectangle(cr, x, legend_y - 10, 22, 10);
-        cairo_fill(cr);
-        cairo_set_source_rgb(cr, 0, 0, 0);
-        text(cr, x + 28, legend_y, std::string(kEmbeddings[e]) + " embedding");
-    }
-    text(cr, 90, legend_y + 28,
-         "solid: quadrupole (treesne default)   dashed: monopole (bhtsne)   dotted: exact O(N^2) gradient"
-         "   theta 0 errors drawn at 1e-16");
+    draw_legend(cr);
 }
 
 /// Cairo's write callback into the AtomicFile; an exception must not cross Cairo's C frames, so it is

@@ -10,7 +10,7 @@
 #include "treesne/affinities/affinities.hpp"
 #include "treesne/core/errors.hpp"
 #include "treesne/tree/gradient.hpp"
-#include "treesne/optimize/init.hpp"
+#include "treesne/core/random.hpp"
 #include "treesne/knn/neighbors.hpp"
 #include "treesne/core/parallel.hpp"
 #include "treesne/core/scale.hpp"

@@ -201,6 +201,10 @@ double sparse_kl_rows(const SparseMatrix& p, ConstMatrixView y, double z, index_
 
 }  // namespace
 
+double gradient_workspace_bytes(double n, double dims) {
+    return n * dims * 8;
+}
+
 double sparse_kl(const SparseMatrix& p, ConstMatrixView y, double z, int threads, double dof) {
     require(p.n == y.rows, "sparse_kl: P has ", p.n, " rows but the embedding has ", y.rows);
     require(y.cols >= 1 && y.cols <= 3, "sparse_kl: the embedding must have 1, 2 or 3 columns; got ", y.cols);
@@ -230,6 +234,73 @@ double sparse_kl(const SparseMatrix& p, ConstMatrixView y, double z, int threads
     });
 }
 
+namespace {
+
+// barnes_hut_gradient on 2 to tree_beside_max_threads threads: the tree on one thread, the attraction
+// (which does not need it) on the others into the workspace, then the walk on all, then one light pass
+// combines them. Returns Z.
+template <int Dim, class Attraction, class Combine>
+double gradient_tree_beside(ConstMatrixView y, SpaceTree<Dim>& tree, double theta, MatrixView grad, int threads,
+                            GradientSeconds* seconds, GradientWorkspace* work, Stopwatch& clock,
+                            const Attraction& attraction, const Combine& combine) {
+    const index_t n = y.rows;
+    GradientWorkspace local;
+    Matrix& forces = (work ? *work : local).attraction;
+    if (forces.rows() != n || forces.cols() != Dim) forces = Matrix(n, Dim);
+    double build_seconds = 0;
+    parallel_beside(
+        [&] {
+            Stopwatch build;
+            tree.build(y, 1);
+            build_seconds = build.lap();
+        },
+        n, threads,
+        [&](index_t begin, index_t end) {
+            for (index_t i = begin; i < end; ++i) attraction(i, forces.data() + i * Dim);
+        },
+        64);
+    const double both = clock.lap();
+    if (seconds) {
+        seconds->tree += build_seconds;
+        seconds->attraction += both - build_seconds;
+    }
+    const double z = tree.repulsion(theta, grad, threads);
+    if (seconds) seconds->repulsion += clock.lap();
+    const double inv_z = 1.0 / z;
+    parallel_for_fixed(n, threads, [&](index_t begin, index_t end) {
+        for (index_t i = begin; i < end; ++i) combine(grad.row(i), forces.data() + i * Dim, inv_z);
+    });
+    if (seconds) seconds->attraction += clock.lap();
+    return z;
+}
+
+// barnes_hut_gradient otherwise: the tree, then the walk, each on all threads; grad holds the repulsive
+// part first, then is combined in place with each row's attraction. Returns Z.
+template <int Dim, class Attraction, class Combine>
+double gradient_in_turn(ConstMatrixView y, SpaceTree<Dim>& tree, double theta, MatrixView grad, int threads,
+                        GradientSeconds* seconds, Stopwatch& clock, const Attraction& attraction,
+                        const Combine& combine) {
+    tree.build(y, threads);
+    if (seconds) seconds->tree += clock.lap();
+    const double z = tree.repulsion(theta, grad, threads);
+    if (seconds) seconds->repulsion += clock.lap();
+    const double inv_z = 1.0 / z;
+    parallel_for_guided(
+        y.rows, threads,
+        [&](index_t begin, index_t end) {
+            for (index_t i = begin; i < end; ++i) {
+                double f[Dim];
+                attraction(i, f);
+                combine(grad.row(i), f, inv_z);
+            }
+        },
+        64);
+    if (seconds) seconds->attraction += clock.lap();
+    return z;
+}
+
+}  // namespace
+
 template <int Dim>
 double barnes_hut_gradient(const SparseMatrix& p, ConstMatrixView y, SpaceTree<Dim>& tree, double theta,
                            double exaggeration, MatrixView grad, int threads, double* kl,
@@ -238,7 +309,6 @@ double barnes_hut_gradient(const SparseMatrix& p, ConstMatrixView y, SpaceTree<D
             Dim, ">: P is ", p.n, " x ", p.n, ", the embedding ", y.rows, " x ", y.cols, " and the gradient ",
             grad.rows, " x ", grad.cols);
     assert(csr_defect(p).empty());  // an invariant of the Affinities type
-    const index_t n = y.rows;
     const double dof = tree.dof();
     const double inv_alpha = 1.0 / dof;
     // Row i's attractive force into f; the kernel's scaling as a compile-time flag (dof 1 needs none).
@@ -253,57 +323,10 @@ double barnes_hut_gradient(const SparseMatrix& p, ConstMatrixView y, SpaceTree<D
         for (int d = 0; d < Dim; ++d) g[d] = 4.0 * (exaggeration * f[d] - g[d] * inv_z);
     };
     Stopwatch clock;
-    double z = 0;
     const int workers = resolve_threads(threads);
-    if (workers >= 2 && workers <= tree_beside_max_threads) {
-        // The tree on one thread, the attraction (which does not need it) on the others, then the walk
-        // on all, then one light pass combines them.
-        GradientWorkspace local;
-        Matrix& forces = (work ? *work : local).attraction;
-        if (forces.rows() != n || forces.cols() != Dim) forces = Matrix(n, Dim);
-        double build_seconds = 0;
-        parallel_beside(
-            [&] {
-                Stopwatch build;
-                tree.build(y, 1);
-                build_seconds = build.lap();
-            },
-            n, threads,
-            [&](index_t begin, index_t end) {
-                for (index_t i = begin; i < end; ++i) attraction(i, forces.data() + i * Dim);
-            },
-            64);
-        const double both = clock.lap();
-        if (seconds) {
-            seconds->tree += build_seconds;
-            seconds->attraction += both - build_seconds;
-        }
-        z = tree.repulsion(theta, grad, threads);
-        if (seconds) seconds->repulsion += clock.lap();
-        const double inv_z = 1.0 / z;
-        parallel_for_fixed(n, threads, [&](index_t begin, index_t end) {
-            for (index_t i = begin; i < end; ++i) combine(grad.row(i), forces.data() + i * Dim, inv_z);
-        });
-        if (seconds) seconds->attraction += clock.lap();
-    } else {
-        tree.build(y, threads);
-        if (seconds) seconds->tree += clock.lap();
-        // grad holds the repulsive part first, then is combined in place with the attractive part.
-        z = tree.repulsion(theta, grad, threads);
-        if (seconds) seconds->repulsion += clock.lap();
-        const double inv_z = 1.0 / z;
-        parallel_for_guided(
-            n, threads,
-            [&](index_t begin, index_t end) {
-                for (index_t i = begin; i < end; ++i) {
-                    double f[Dim];
-                    attraction(i, f);
-                    combine(grad.row(i), f, inv_z);
-                }
-            },
-            64);
-        if (seconds) seconds->attraction += clock.lap();
-    }
+    const double z = workers >= 2 && workers <= tree_beside_max_threads
+                         ? gradient_tree_beside(y, tree, theta, grad, threads, seconds, work, clock, attraction, combine)
+                         : gradient_in_turn(y, tree, theta, grad, threads, seconds, clock, attraction, combine);
     if (kl) {
         *kl = sparse_kl(p, y, z, threads, dof);
         if (seconds) seconds->kl += clock.lap();

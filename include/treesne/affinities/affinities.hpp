@@ -63,6 +63,21 @@ inline constexpr int symmetrize_max_blocks = 16;
 /// The blocks symmetrize() uses for n points on `threads` threads (0 = all): min(threads, 16), >= 1.
 index_t symmetrize_blocks(index_t n, int threads);
 
+/// Bytes of the affinity stage's own buffers (memory.hpp's model). conditional_bytes: the float
+/// conditionals p_j|i of N rows of k (conditional_probabilities). symmetrize_workspace_bytes: those plus
+/// symmetrize()'s counters, 4 bytes a point per block (symmetrize_blocks). affinities_bytes: the
+/// symmetric P in CSR, float values and 4-byte columns for between N k and 2 N k entries (estimated 1.5 N k
+/// from an exact graph, 1.75 N k from an approximate one, whose misses are rarely mutual), and N + 1
+/// 8-byte offsets.
+double conditional_bytes(double n, double k);
+double symmetrize_workspace_bytes(index_t n, double k, int threads);
+double affinities_bytes(double n, double k, bool approximate_graph);
+/// Bytes of the dense P of the exact methods: dense_p_bytes for one N x N double matrix (held during the
+/// optimisation), dense_affinities_bytes while it is built (the conditional and the joint P plus one more
+/// for the sweeps: 3 N^2 8, the bound require_dense_fits applies).
+double dense_p_bytes(double n);
+double dense_affinities_bytes(double n);
+
 /// What is wrong with p's CSR layout, in one line, or "" when nothing is: n+1 row offsets running from 0
 /// to nnz without decreasing, as many columns as values. An empty default-constructed matrix is sound.
 /// O(n) time.

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "treesne/core/options.hpp"
+#include "treesne/core/system_memory.hpp"
 #include "treesne/core/types.hpp"
 
 namespace treesne {
@@ -24,10 +25,16 @@ struct MemoryStage {
 /// measurements: allocator overhead, per-thread scratch (a few MiB per thread) and the program itself are
 /// left out, so read it as "about". Doubles, because N^2 bytes for the exact methods may pass 2^64.
 ///
+/// Each term is its module's own model, declared beside the code that allocates it: pca_bytes (knn/pca.hpp),
+/// neighbor_search_bytes and neighbor_graph_bytes (knn/), conditional_bytes, symmetrize_workspace_bytes,
+/// affinities_bytes and dense_affinities_bytes (affinities/), space_tree_bytes and gradient_workspace_bytes
+/// (tree/), session_bytes (optimize/session.hpp); estimate_memory only decides which live together.
+///
 /// Barnes-Hut, with k = neighbor_count(options.affinities, N), the k the run uses (affinities.k when set,
 /// else min(N-1, floor(3 x the largest perplexity)), for every kind) and D' = pca_dims (or D without PCA):
 ///   input            N D 8                      the caller's X (already in memory when embed() runs)
 ///   pca              N D' 8 + ceil(N/2048) D^2 8   the reduced copy and the per-block covariances
+///                                               (2048 = pca_block_rows)
 ///   neighbour search brute: N (8 D' + 16) (a float copy, twice); kd-tree: N 16
 ///   kNN graph        N k (4 + 8)                point indices and squared distances
 ///   P workspace      N k 4 + N 4 B              float conditionals p_j|i and B = min(threads, 16)
@@ -73,16 +80,9 @@ MemoryStage memory_stage(const std::string& name,
 /// against the limit), the peak the largest stage.
 MemoryEstimate memory_estimate(double input, std::vector<MemoryStage> stages);
 
-/// Bytes this process may still allocate: MemAvailable from /proc/meminfo, lowered to the memory cgroup's
-/// limit minus its usage (less reclaimable page cache) where a limit is set, as in containers. nullopt
-/// where neither can be read (not Linux); callers then assume the memory is there.
-std::optional<double> available_memory();
-
 /// Throws NumericalError when the estimate's peak, less the input (already in memory), exceeds
 /// `available` bytes: "needs about 31.2 GiB (affinities: ...) but 22.8 GiB is available ...".
 void require_memory(const MemoryEstimate& estimate, double available, Method method);
 
-/// Bytes for people: "512 B", "12.0 KiB", "381 MiB", "31.2 GiB".
-std::string format_bytes(double bytes);
 
 }  // namespace treesne

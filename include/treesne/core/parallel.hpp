@@ -8,8 +8,7 @@
 namespace treesne {
 
 /// The most threads any call runs on: 4 x the processors this process may use (omp_get_num_procs), at
-/// least 1. More only adds cost (issue 24: 5,000 threads on 2 cores ran a 200-point embedding about
-/// 100 x slower) and tens of thousands make OpenMP's thread creation fail, while the result is the same
+/// least 1. More only adds cost (RESULTS.md, section 10.7) and tens of thousands make OpenMP's thread creation fail, while the result is the same
 /// for every thread count, so larger requests are lowered to this rather than refused.
 int thread_limit();
 

@@ -19,7 +19,7 @@ namespace treesne {
 /// over a dense N x N P, and its dense KL needs N^2 doubles (3.2 GB at 20,000).
 inline constexpr index_t accuracy_max_points_runs = 20000;
 /// Without runs, the most points: the gradient section is O(N^2) time (three to fifteen exact gradients,
-/// O(N) memory; one takes about 80 ms at 20,000 points on two cores, so about 2 s at 100,000).
+/// O(N) memory; about 2 s each at 100,000 points on two cores: RESULTS.md, section 10.7).
 inline constexpr index_t accuracy_max_points = 100000;
 
 /// What measure_accuracy() measures besides the gradient errors.

@@ -47,6 +47,9 @@ inline std::uint64_t tie_key(index_t query, point_t j) {
     return splitmix64_at(static_cast<std::uint64_t>(query) << 32 | j);
 }
 
+/// Bytes of a NeighborGraph of N rows of k neighbours: 4-byte indices and 8-byte squared distances.
+double neighbor_graph_bytes(double n, double k);
+
 /// What is wrong with a neighbour graph, in one line, or "" when nothing is: n >= 2 points (at most
 /// 2^32 - 1), 1 <= k <= n - 1, n*k indices, and n*k distances or none (a graph whose distances were
 /// released after the calibration, as compute_affinities does); then, row by row, each index in [0, n),
@@ -73,15 +76,14 @@ std::string neighbor_row_defect(const NeighborGraph& graph, index_t i, index_t f
 /// reached, and so on. order[r] is the point that gets label r; a pure function of the graph, and the
 /// same as locality_order() of its P (precomputed.hpp), so that a run from a saved P takes the order of
 /// the run that computed it. The optimisation's attraction reads y_j for every entry of P: in this
-/// order most of those reads hit rows already in cache (1,000,000 clustered points: 239 -> 120 ms per
-/// attraction, benchmarks/RESULTS.md). O(nk) time, 4nk bytes besides the order. Throws InvalidArgument for a graph validate_neighbor_graph() refuses.
+/// order most of those reads hit rows already in cache (the attraction takes half the time at 1,000,000
+/// points: benchmarks/RESULTS.md, section 10.7). O(nk) time, 4nk bytes besides the order. Throws InvalidArgument for a graph validate_neighbor_graph() refuses.
 std::vector<point_t> locality_order(const NeighborGraph& graph);
 
 namespace detail {
 /// Marks a graph that treesne built itself or validated already (embed()'s search, embed_neighbors'
-/// input), so that locality_order and relabel do not check it again: a check costs about 4 ns an entry
-/// on one thread (0.07 s for 200,000 points with k = 90), and embed()'s affinity stage would pay it
-/// twice. Debug builds still assert it.
+/// input), so that locality_order and relabel do not check it again: a check is a pass over every entry
+/// (RESULTS.md, section 10.7), and embed()'s affinity stage would pay it twice. Debug builds still assert it.
 struct ValidatedGraph {};
 }  // namespace detail
 

@@ -14,6 +14,14 @@ struct PcaResult {
     std::vector<double> variance;  ///< k variances along the axes
 };
 
+/// Rows per block of pca()'s column sums and covariance: one D x D partial sum per block, added in block
+/// order, so the result does not depend on the thread count.
+constexpr index_t pca_block_rows = 2048;
+
+/// Bytes of the large buffers pca() allocates for N points of D dimensions reduced to k: the N x k scores
+/// and the per-block covariances, ceil(N / pca_block_rows) D x D doubles (memory.hpp's model).
+double pca_bytes(double n, double d, double k);
+
 /// Top-k principal components of x through the D x D covariance (O(N D^2 + D^3)). The covariance is
 /// accumulated over fixed row blocks added in order, so the result does not depend on threads. Each
 /// axis' sign is fixed so that its largest-magnitude entry is positive.

@@ -5,24 +5,10 @@
 #include <string>
 
 #include "treesne/core/options.hpp"
+#include "treesne/core/random.hpp"
 #include "treesne/core/types.hpp"
 
 namespace treesne {
-
-/// Portable pseudo-random generator (SplitMix64-seeded xoshiro256**): the same stream on every platform.
-class Rng {
-  public:
-    explicit Rng(std::uint64_t seed);
-    std::uint64_t next();
-    /// Uniform in [0, 1) with 53 random bits.
-    double uniform();
-    /// Approximately standard normal: the Irwin-Hall sum of 12 uniforms minus 6. Uses only + and x,
-    /// so it is bit-identical on every IEEE-754 platform (unlike std::normal_distribution).
-    double normal();
-
-  private:
-    std::uint64_t s_[4];
-};
 
 /// N x dims, entries approximately N(0, sd^2) (Rng::normal: bounded by +-6 sd) from Rng(seed).
 Matrix random_init(index_t n, int dims, std::uint64_t seed, double sd = 1e-4);

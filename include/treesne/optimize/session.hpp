@@ -49,10 +49,16 @@ struct CostPoint {
 
 namespace detail {
 /// Marks a P that treesne built itself (compute_affinities, relabel) or validated already
-/// (embed_affinities), so that Session does not check it again: the symmetry check (a binary search per
-/// entry) cost 0.16 s of CPU at 20,000 points, 2.5 % of a one-thread run. Debug builds still assert it.
+/// (embed_affinities), so that Session does not check it again: the symmetry check is a binary search per
+/// entry, a visible share of a one-thread run (RESULTS.md, section 10.7). Debug builds still assert it.
 struct ValidatedAffinities {};
 }  // namespace detail
+
+/// Bytes of a session's optimiser state for N points in `dims` dimensions (memory.hpp's model): Y, gains,
+/// velocity and the gradient while it runs, and the initial Y handed to it and the copy of Y returned
+/// from it, which come and go around it (6 N dims 8). Barnes-Hut adds the tree (space_tree_bytes) and the
+/// gradient's workspace (gradient_workspace_bytes).
+double session_bytes(double n, double dims);
 
 class Session {
   public:
@@ -120,7 +126,10 @@ class Session {
     /// from restore(), which checked it equal), so that checkpoints made from state() carry it. embed()
     /// calls this when it checkpoints.
     void fingerprint_affinities();
-    const Options& options() const;
+    /// Options::report_every of the options the session was made with: the iterations between reports.
+    /// (The session keeps only the options it reads, not a copy of Options, which would hold
+    /// init_coordinates.)
+    index_t report_every() const;
     /// Wall seconds per stage of the iterations run so far (not restored from checkpoints).
     const IterationSeconds& iteration_seconds() const;
     /// The learning rate in use (the option, or auto resolved for N).

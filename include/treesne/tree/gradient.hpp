@@ -35,6 +35,9 @@ struct GradientWorkspace {
     Matrix attraction;  ///< N x Dim attractive forces, when they are computed beside the tree build
 };
 
+/// Bytes of a GradientWorkspace for N points in `dims` dimensions: the N x dims attraction buffer.
+double gradient_workspace_bytes(double n, double dims);
+
 /// Up to this many threads, barnes_hut_gradient builds the tree on one thread while the others start
 /// on the attraction (parallel_beside): the serial build costs less than the parallel one's
 /// synchronisation on a few cores. Beyond it the build is parallel and the attraction follows it.

@@ -24,10 +24,9 @@ class SpaceTree {
   public:
     /// Largest number of points a leaf holds before it is split (unless the depth cap is reached). The
     /// repulsion walk runs once per leaf for all of its points (a group walk), so larger leaves mean fewer
-    /// walks and more direct, vectorised pairs. 64 measured fastest on Fashion-MNIST 70,000 (2-D, theta
-    /// 0.5, final embedding, single-precision kernels, one thread: 32 -> 9.8 ms per repulsion, 48 -> 8.6,
-    /// 64 -> 8.3, 96 -> 8.4, 128 -> 9.8), and, since the group criterion holds for a whole leaf, more
-    /// accurate at the same theta (relative force error 1.8e-2 at 32, 1.1e-2 at 64, 7.2e-3 at 128).
+    /// walks and more direct, vectorised pairs. 64 was the fastest on Fashion-MNIST 70,000, and, since the
+    /// group criterion holds for a whole leaf, larger leaves are more accurate at the same theta
+    /// (benchmarks/RESULTS.md, section 10.6).
     static constexpr int default_leaf_capacity = 64;
 
     /// The smallest theta at which the single-precision kernels are used (see set_single_precision).
@@ -173,6 +172,11 @@ class SpaceTree {
     int leaf_capacity_ = default_leaf_capacity;
     bool repelled_ = false;  // repulsion() ran since the last build(): point_z_ is current
 };
+
+/// Bytes of a SpaceTree over N points in `dims` dimensions (memory.hpp's model): per point its order,
+/// Morton code, scratch code and order, a radix count and a partial Z (4 + 8 + 8 + 4 + 8) and its
+/// coordinates (8 dims); and at most 2 N / 8 nodes of sizeof(Node) = 8 + 8 dims + 4 dims (dims + 1) + 16.
+double space_tree_bytes(double n, double dims);
 
 extern template class SpaceTree<1>;
 extern template class SpaceTree<2>;

@@ -1,0 +1,321 @@
+// The shared pieces of the nndescent backend (nndescent.cpp: the first graph and the driver;
+// nndescent_forest.cpp: the random-projection trees; nndescent_refine.cpp: the refinement rounds): the
+// float points, the panels of working distances, the working graph (Rows). See nndescent.cpp for the
+// algorithm. Private to src/knn.
+#pragma once
+
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "core/lanes.hpp"
+#include "knn/internal.hpp"
+#include "treesne/core/hash.hpp"
+#include "treesne/core/parallel.hpp"
+
+namespace treesne::detail::nndescent {
+
+// The forest's and the lists' randomness. A constant, not Options::seed: the graph (and so P) must not
+// change when a run is repeated or resumed with another seed for its embedding (the same reason as
+// hnsw's level seed).
+constexpr std::uint64_t nndescent_seed = 0x6e6e2d6465736365ull;
+// An empty slot of a row that is not yet full (N <= 2^32 - 1, so no point has this index).
+constexpr point_t no_point = std::numeric_limits<point_t>::max();
+// Points whose data rows are prefetched ahead of their use when gathering a panel.
+constexpr index_t prefetch_ahead = 8;
+// Entry flags: not yet drawn into its owner's new list; inserted during the current round.
+constexpr std::uint8_t fresh = 1, recent = 2;
+
+// Allocates v for n elements and asks the kernel (Linux) to back it with 2 MiB pages before it is first
+// touched: the rows are read and written at random, and with 4 KiB pages nearly every access to a row
+// would also miss the TLB. Only advice: without transparent huge pages nothing changes.
+template <class T>
+void reserve_huge(std::vector<T>& v, std::size_t n) {
+    v.reserve(n);
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    constexpr std::uintptr_t huge = std::uintptr_t{2} << 20;
+    const auto begin = reinterpret_cast<std::uintptr_t>(v.data());
+    const std::uintptr_t first = (begin + huge - 1) & ~(huge - 1);
+    const std::uintptr_t last = (begin + n * sizeof(T)) & ~(huge - 1);
+    if (last > first) madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);
+#endif
+}
+
+// The points as the search sees them: float, centred per coordinate on the middle of its range and
+// scaled by one power of two so that every |coordinate| <= 1 (the same scale for all coordinates, so
+// distances keep their order up to float rounding; no overflow or underflow of the squared distances
+// whatever the data's magnitude or offset). Half the bytes of the input, and the rows are later put in
+// a spatial order (the first tree's), so that the rows a local join reads lie near each other in
+// memory: at 1,000,000 x 50 this halved the refinement's time. The working distances are computed from
+// these; the final distances from the input itself.
+struct Points {
+    index_t rows = 0, cols = 0;
+    Metric metric = Metric::euclidean;  // the working distance's (panel_distances)
+    std::vector<float> data;
+
+    const float* row(index_t i) const { return data.data() + static_cast<std::size_t>(i * cols); }
+    double operator()(index_t i, index_t j) const { return data[static_cast<std::size_t>(i * cols + j)]; }
+
+    Points(ConstMatrixView x, Metric m, int threads) : rows(x.rows), cols(x.cols), metric(m) {
+        std::vector<double> middle(static_cast<std::size_t>(cols));
+        double half = 0;
+        for (index_t j = 0; j < cols; ++j) {
+            double lo = x(0, j), hi = x(0, j);
+            for (index_t i = 1; i < rows; ++i) {
+                lo = std::min(lo, x(i, j));
+                hi = std::max(hi, x(i, j));
+            }
+            // Halves first: finite even when hi - lo overflows, and |x - middle| <= hi / 2 - lo / 2.
+            middle[static_cast<std::size_t>(j)] = lo / 2 + hi / 2;
+            half = std::max(half, hi / 2 - lo / 2);
+        }
+        int e = 0;
+        if (half > 0) std::frexp(half, &e);  // half in [2^(e-1), 2^e)
+        reserve_huge(data, static_cast<std::size_t>(rows * cols));
+        data.resize(static_cast<std::size_t>(rows * cols));
+        parallel_for(rows, threads, [&](index_t begin, index_t end) {
+            for (index_t i = begin; i < end; ++i)
+                for (index_t j = 0; j < cols; ++j)
+                    data[static_cast<std::size_t>(i * cols + j)] =
+                        static_cast<float>(std::ldexp(x(i, j) - middle[static_cast<std::size_t>(j)], -e));
+        });
+    }
+};
+
+// The working distances from a to the panel's lane groups [first, last) (nndescent.cpp).
+void panel_distances(Metric metric, const double* a, const double* panel, index_t stride, index_t d,
+                     index_t first, index_t last, double* out);
+
+// Points side by side for panel_distances.
+class Panel {
+  public:
+    // Gathers the rows `points[0, count)` of x (and nothing else) into the panel.
+    void gather(const Points& x, const point_t* points, index_t count) {
+        d_ = x.cols;
+        metric_ = x.metric;
+        groups_ = (count + kLanes - 1) / kLanes;
+        stride_ = groups_ * kLanes;
+        data_.resize(static_cast<std::size_t>(d_ * stride_));
+        const index_t lines = (d_ * static_cast<index_t>(sizeof(float)) + 63) / 64;
+        for (index_t c = 0; c < count; ++c) {
+            if (c + prefetch_ahead < count) {  // the rows are scattered in memory
+                const char* ahead = reinterpret_cast<const char*>(x.row(points[c + prefetch_ahead]));
+                for (index_t line = 0; line < lines; ++line) __builtin_prefetch(ahead + 64 * line);
+            }
+            const float* row = x.row(points[c]);
+            for (index_t j = 0; j < d_; ++j) data_[static_cast<std::size_t>(j * stride_ + c)] = row[j];
+        }
+        for (index_t c = count; c < stride_; ++c)
+            for (index_t j = 0; j < d_; ++j) data_[static_cast<std::size_t>(j * stride_ + c)] = 0.0;
+        out_.resize(static_cast<std::size_t>(stride_));
+    }
+    // Working distances from point `a` (its coordinates) to the columns from `from` on; returns them
+    // indexed by column (entries before `from` are unspecified).
+    const double* distances(const float* a, index_t from) {
+        query_.assign(a, a + d_);
+        panel_distances(metric_, query_.data(), data_.data(), stride_, d_, from / kLanes, groups_,
+                        out_.data());
+        return out_.data();
+    }
+
+  private:
+    index_t d_ = 0, groups_ = 0, stride_ = 0;
+    Metric metric_ = Metric::euclidean;
+    std::vector<double> data_, out_, query_;
+};
+
+// A pseudo-random word for (a, b): splitmix64's mixer over both, no state.
+inline std::uint64_t draw(std::uint64_t a, std::uint64_t b) {
+    return mix64(splitmix64_at(a) ^ b);
+}
+
+// One tree: the points leaf by leaf (left subtrees first, so nearby points are near in `order`).
+struct Tree {
+    std::vector<point_t> order;
+    std::vector<index_t> leaf_begin;  // leaf l is order[leaf_begin[l], leaf_begin[l + 1])
+};
+
+// The forest of step 1 (nndescent_forest.cpp): p.trees trees over x, each a pure function of the data,
+// the leaf size and its index, built in parallel.
+std::vector<Tree> build_forest(const Points& x, const NndescentParameters& p, int threads);
+
+// A candidate for a row: a point and its working distance.
+struct Offer {
+    float distance;
+    point_t point;
+};
+
+// Reused storage of Rows::merge.
+struct MergeScratch {
+    std::vector<point_t> indices;
+    std::vector<float> distances;
+    std::vector<std::uint8_t> flags;
+};
+
+// Row i: indices[i k, (i+1) k) (the output's storage) and distances (scaled fast distances, float),
+// sorted by (distance, tie key); the slots past the row's last entry hold no_point. Each entry has a
+// flag byte; each row a lock and its current worst distance (+inf until full), read without the lock to
+// skip hopeless offers.
+class Rows {
+  public:
+    // `indices` (the output's storage) must be allocated and not yet touched.
+    Rows(std::vector<point_t>& indices, index_t n, index_t k)
+        : index_(indices.data()),
+          n_(n),
+          k_(k),
+          worst_(new std::atomic<float>[static_cast<std::size_t>(n)]),
+          lock_(new std::atomic<std::uint8_t>[static_cast<std::size_t>(n)]) {
+        const auto entries = static_cast<std::size_t>(n * k);
+        reserve_huge(distance_, entries);
+        distance_.assign(entries, std::numeric_limits<float>::infinity());
+        reserve_huge(flags_, entries);
+        flags_.assign(entries, 0);
+        indices.assign(entries, no_point);
+        for (index_t i = 0; i < n; ++i) {
+            worst_[static_cast<std::size_t>(i)].store(std::numeric_limits<float>::infinity(), std::memory_order_relaxed);
+            lock_[static_cast<std::size_t>(i)].store(0, std::memory_order_relaxed);
+        }
+    }
+
+    index_t n() const { return n_; }
+    index_t k() const { return k_; }
+    point_t* indices(index_t i) { return index_ + i * k_; }
+    const point_t* indices(index_t i) const { return index_ + i * k_; }
+    float* distances(index_t i) { return distance_.data() + i * k_; }
+    std::uint8_t* flags(index_t i) { return flags_.data() + i * k_; }
+    const std::uint8_t* flags(index_t i) const { return flags_.data() + i * k_; }
+    float worst(index_t i) const { return worst_[static_cast<std::size_t>(i)].load(std::memory_order_relaxed); }
+    std::vector<std::uint8_t>& all_flags() { return flags_; }
+
+    // Merges `offers` (candidates of point i with their working distances, any order, distinct points,
+    // none of them i) into row i: the k best of both by (distance, tie key). An offer already in the row
+    // has the same key as its entry (the working distance is a function of the pair), so the two meet
+    // in the merge and the offer is dropped. Inserted entries are flagged fresh and recent, the others
+    // keep their flags. The caller owns the row (its lock, or the only thread that touches it). Returns
+    // the number of entries inserted.
+    index_t merge(index_t i, std::vector<Offer>& offers, MergeScratch& scratch) {
+        sort_offers(i, offers);
+        if (!adds_any(i, offers)) return 0;
+        return merge_sorted(i, offers, scratch);
+    }
+
+    // The same from any thread, under row i's lock.
+    index_t merge_locked(index_t i, std::vector<Offer>& offers, MergeScratch& scratch) {
+        std::atomic<std::uint8_t>& lock = lock_[static_cast<std::size_t>(i)];
+        while (lock.exchange(1, std::memory_order_acquire) != 0)
+            while (lock.load(std::memory_order_relaxed) != 0) {
+            }
+        const index_t inserted = merge(i, offers, scratch);
+        lock.store(0, std::memory_order_release);
+        return inserted;
+    }
+
+  private:
+    // Row i's order: (distance, tie key).
+    static bool before(index_t i, float da, point_t a, float db, point_t b) {
+        return da < db || (da == db && tie_key(i, a) < tie_key(i, b));
+    }
+
+    // The offers in row i's order, only the k best kept (no more can enter the row).
+    void sort_offers(index_t i, std::vector<Offer>& offers) const {
+        const index_t k = k_;
+        auto offer_less = [i](const Offer& a, const Offer& b) {
+            return before(i, a.distance, a.point, b.distance, b.point);
+        };
+        if (static_cast<index_t>(offers.size()) > k) {  // at most k of them can enter the row
+            std::nth_element(offers.begin(), offers.begin() + (k - 1), offers.end(), offer_less);
+            offers.resize(static_cast<std::size_t>(k));
+        }
+        std::sort(offers.begin(), offers.end(), offer_less);
+    }
+
+    // Whether merging the sorted offers would insert anything: a read-only walk, since most offers in a
+    // good graph are already there, and then nothing moves.
+    bool adds_any(index_t i, const std::vector<Offer>& offers) const {
+        const index_t k = k_;
+        const point_t* idx = indices(i);
+        const float* dist = distance_.data() + i * k_;
+        const auto count = static_cast<index_t>(offers.size());
+        index_t r = 0, o = 0, out = 0, fresh_offers = 0;
+        while (out < k && o < count) {
+            const Offer& offer = offers[static_cast<std::size_t>(o)];
+            if (r < k && idx[r] == offer.point) {
+                ++o;
+                continue;
+            }
+            if (r < k && idx[r] != no_point && before(i, dist[r], idx[r], offer.distance, offer.point)) {
+                ++r;
+            } else {
+                ++o;
+                ++fresh_offers;
+            }
+            ++out;
+        }
+        return fresh_offers != 0;
+    }
+
+    // The merge itself, from a copy of the row: returns the number of entries inserted.
+    index_t merge_sorted(index_t i, const std::vector<Offer>& offers, MergeScratch& scratch) {
+        const index_t k = k_;
+        point_t* idx = indices(i);
+        float* dist = distances(i);
+        std::uint8_t* flag = flags(i);
+        const auto count = static_cast<index_t>(offers.size());
+        scratch.indices.assign(idx, idx + k);
+        scratch.distances.assign(dist, dist + k);
+        scratch.flags.assign(flag, flag + k);
+        index_t r = 0, o = 0, out = 0, inserted = 0;
+        while (out < k) {
+            const bool row_left = r < k && scratch.indices[static_cast<std::size_t>(r)] != no_point;
+            if (!row_left && o == count) break;
+            bool take_row = o == count;
+            if (row_left && o < count) {
+                const Offer& offer = offers[static_cast<std::size_t>(o)];
+                const point_t p = scratch.indices[static_cast<std::size_t>(r)];
+                if (offer.point == p) {
+                    ++o;
+                    continue;
+                }
+                take_row = before(i, scratch.distances[static_cast<std::size_t>(r)], p, offer.distance, offer.point);
+            }
+            if (take_row) {
+                idx[out] = scratch.indices[static_cast<std::size_t>(r)];
+                dist[out] = scratch.distances[static_cast<std::size_t>(r)];
+                flag[out] = scratch.flags[static_cast<std::size_t>(r)];
+                ++r;
+            } else {
+                idx[out] = offers[static_cast<std::size_t>(o)].point;
+                dist[out] = offers[static_cast<std::size_t>(o)].distance;
+                flag[out] = fresh | recent;
+                ++o;
+                ++inserted;
+            }
+            ++out;
+        }
+        if (idx[k - 1] != no_point) worst_[static_cast<std::size_t>(i)].store(dist[k - 1], std::memory_order_relaxed);
+        return inserted;
+    }
+
+    point_t* index_;
+    index_t n_, k_;
+    std::vector<float> distance_;
+    std::vector<std::uint8_t> flags_;
+    std::unique_ptr<std::atomic<float>[]> worst_;
+    std::unique_ptr<std::atomic<std::uint8_t>[]> lock_;
+};
+
+// Step 3 (nndescent_refine.cpp): NN-descent's local joins over the rows, at most p.rounds rounds, until
+// at most p.stop_fraction N k entries change in a round. Records the rounds, changes and distances in
+// r, and calls round_done(round) after each round.
+void refine(const Points& x, Rows& rows, const NndescentParameters& p, int threads, NndescentReport& r,
+            const std::function<void(index_t)>& round_done);
+
+}  // namespace treesne::detail::nndescent

@@ -1,0 +1,343 @@
+// The Barnes-Hut interaction kernels of SpaceTree's repulsion walks (repulsion.cpp, their only user):
+// a leaf's interaction lists (Interactions), the output kernel's weights, and the sums over summarised
+// cells (monopole plus the quadrupole's second-order terms) and over direct points, in vector lanes.
+// Every function here is always inlined into the walk, so the compiler sees one loop per list. Private
+// to src/tree.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+#include <vector>
+
+#include "core/lanes.hpp"
+#include "tree/box.hpp"
+#include "treesne/tree/space_tree.hpp"
+
+namespace treesne::detail::bh {
+
+using detail::kLanes;
+using detail::Lanes;
+
+template <int Dim>
+using TreeNode = typename SpaceTree<Dim>::Node;
+
+// The interaction kernels run in Real: double, or float with twice the lanes per vector. Vec<Real> is
+// one vector of kWidth<Real> lanes (the same 64 bytes either way); sums are always kept in double lanes.
+template <class Real>
+struct VecOf;
+template <>
+struct VecOf<double> {
+    using type = Lanes;
+};
+template <>
+struct VecOf<float> {
+    using type = detail::FloatLanes;
+};
+template <class Real>
+using Vec = typename VecOf<Real>::type;
+template <class Real>
+constexpr std::size_t kWidth = sizeof(Vec<Real>) / sizeof(Real);
+
+template <class Real>
+[[gnu::always_inline]] inline Vec<Real> load_vec(const Real* at) {
+    Vec<Real> v;
+    __builtin_memcpy(&v, at, sizeof v);
+    return v;
+}
+
+template <class Real>
+[[gnu::always_inline]] inline Vec<Real> splat(Real x) {
+    return Vec<Real>{} + x;
+}
+
+// acc += v: double lanes directly; float lanes widened, low half then high half.
+[[gnu::always_inline]] inline void accumulate(Lanes& acc, const Lanes& v) {
+    acc += v;
+}
+[[gnu::always_inline]] inline void accumulate(Lanes& acc, const detail::FloatLanes& v) {
+    static_assert(kLanes == 8, "the shuffles below split 16 float lanes");
+    using Half = float __attribute__((vector_size(kLanes * sizeof(float))));
+    const Half lo = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7);
+    const Half hi = __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+    acc += __builtin_convertvector(lo, Lanes);
+    acc += __builtin_convertvector(hi, Lanes);
+}
+
+// Interaction lists of one leaf, structure-of-arrays so the per-point loops vectorise. Coordinates are
+// stored relative to `origin`: the leaf's box centre in float, so that the near interactions (the
+// largest terms) are differences of small numbers, rounded relative to the leaf's size and not to the
+// embedding's; zero in double, where the differences are then exactly those of the input coordinates.
+template <class Real, int Dim>
+struct Interactions {
+    static constexpr int M = Dim * (Dim + 1) / 2;
+    std::array<double, Dim> origin{};
+    std::array<std::vector<Real>, Dim> cell_pos;  // centres of mass of summarised cells
+    std::vector<Real> cell_count;
+    std::array<std::vector<Real>, M> cell_mom;     // second moments (quadrupole)
+    std::array<std::vector<Real>, Dim> point_pos;  // points interacting directly
+    std::vector<Real> point_weight;                // 1, or 0 for the padding
+
+    // Empties the lists; their coordinates will be relative to the centre of `box` (float) or to 0.
+    void clear(const Box<Dim>& box) {
+        for (int d = 0; d < Dim; ++d)
+            origin[d] = std::is_same_v<Real, float> ? 0.5 * (box.lo[d] + box.hi[d]) : 0.0;
+        for (auto& v : cell_pos) v.clear();
+        cell_count.clear();
+        for (auto& v : cell_mom) v.clear();
+        for (auto& v : point_pos) v.clear();
+        point_weight.clear();
+    }
+    // A cell summarised by its centre of mass, as `count` points with the node's moments (zeros for the
+    // monopole).
+    void add_cell(const TreeNode<Dim>& node, double count, bool quadrupole) {
+        for (int d = 0; d < Dim; ++d)
+            cell_pos[d].push_back(static_cast<Real>(node.center_of_mass[d] - origin[d]));
+        cell_count.push_back(static_cast<Real>(count));
+        for (int m = 0; m < M; ++m) cell_mom[m].push_back(quadrupole ? static_cast<Real>(node.moments[m]) : Real{0});
+    }
+    // A leaf's points one by one (pos: coordinates in tree order), unless they coincide: then they are
+    // one exact cell (for the leaf itself, of its other points, which all lie where every point of it
+    // lies).
+    void add_points(const TreeNode<Dim>& node, bool self, bool quadrupole, const double* pos) {
+        if (node.coincident) {
+            add_cell(node, static_cast<double>(node.end - node.begin) - (self ? 1.0 : 0.0), quadrupole);
+            return;
+        }
+        for (std::uint32_t t = node.begin; t < node.end; ++t) {
+            for (int d = 0; d < Dim; ++d)
+                point_pos[d].push_back(static_cast<Real>(pos[std::size_t{t} * Dim + d] - origin[d]));
+            point_weight.push_back(Real{1});
+        }
+    }
+    // Pads both lists to a multiple of the vector width with zero-weight entries at the origin.
+    void pad() {
+        while (cell_count.size() % kWidth<Real>) {
+            for (auto& v : cell_pos) v.push_back(Real{0});
+            cell_count.push_back(Real{0});
+            for (auto& v : cell_mom) v.push_back(Real{0});
+        }
+        while (point_weight.size() % kWidth<Real>) {
+            for (auto& v : point_pos) v.push_back(Real{0});
+            point_weight.push_back(Real{0});
+        }
+    }
+};
+
+// The output kernel (Kobak et al. 2019): w = (1 + d^2/alpha)^-alpha, the repulsion's weight
+// w^(1 + 1/alpha) = w u with u = w^(1/alpha) = (1 + d^2/alpha)^-1. Cauchy is alpha = 1, t-SNE's
+// w = u = (1 + d^2)^-1, evaluated as it always was (no transcendental function, the same bits);
+// general is any other alpha, with w = exp(-alpha log1p(d^2/alpha)) in vector lanes.
+enum class Kernel { cauchy, general };
+
+// What the general kernel's sums need besides the coordinates: alpha, 1/alpha and the coefficients of
+// its second-order Taylor terms (see sum_cells). The defaults are alpha = 1's.
+struct KernelConstants {
+    double alpha = 1, inv_alpha = 1;
+    double a1 = 2;   // (alpha + 1) / alpha
+    double b2 = 12;  // 2 (alpha + 1)(alpha + 2) / alpha^2
+
+    static KernelConstants of(double alpha) {
+        return {alpha, 1.0 / alpha, (alpha + 1.0) / alpha,
+                2.0 * (alpha + 1.0) * (alpha + 2.0) / (alpha * alpha)};
+    }
+};
+
+// exp(t) of each lane, for t <= 0 (0 below -708, where exp(t) leaves the normal doubles). Written out,
+// as std::exp does not vectorise without -ffast-math: t = k ln 2 + r with k = round(t / ln 2) (by the
+// 1.5 * 2^52 shifter) and |r| <= ln 2 / 2, exp(r) by its Taylor series to r^13 / 13! (the next term is
+// below 4e-18), times 2^k made in the exponent bits. A fixed function of t: the same on every thread.
+[[gnu::always_inline]] inline Lanes exp_nonpositive_lanes(const Lanes& t) {
+    using Bits = std::int64_t __attribute__((vector_size(kLanes * sizeof(double))));
+    constexpr double log2e = 1.4426950408889634074;
+    constexpr double shifter = 0x1.8p52;
+    constexpr double ln2_high = 0.693147180369123816490;    // 2^-32 precision: k ln2_high is exact
+    constexpr double ln2_low = 1.90821492927058770002e-10;  // ln 2 - ln2_high
+    const Lanes k = (t * log2e + shifter) - shifter;
+    const Lanes r = (t - k * ln2_high) - k * ln2_low;
+    Lanes e = detail::broadcast(1.0 / 6227020800.0);  // 1 / 13!
+    e = e * r + 1.0 / 479001600.0;
+    e = e * r + 1.0 / 39916800.0;
+    e = e * r + 1.0 / 3628800.0;
+    e = e * r + 1.0 / 362880.0;
+    e = e * r + 1.0 / 40320.0;
+    e = e * r + 1.0 / 5040.0;
+    e = e * r + 1.0 / 720.0;
+    e = e * r + 1.0 / 120.0;
+    e = e * r + 1.0 / 24.0;
+    e = e * r + 1.0 / 6.0;
+    e = e * r + 0.5;
+    e = e * r + 1.0;
+    e = e * r + 1.0;
+    const Bits exponent = (__builtin_convertvector(k, Bits) + 1023) << 52;
+    Lanes scale;
+    __builtin_memcpy(&scale, &exponent, sizeof scale);
+    const Lanes result = e * scale;
+    return t < -708.0 ? Lanes{} : result;
+}
+
+// The general kernel's w = (1 + x)^-alpha = exp(-alpha log1p(x)) and u = (1 + x)^-1 with x = d^2 / alpha.
+// log1p(x) = log(y) - ((y - 1) - x) / y with y = 1 + x rounded (Goldberg's correction of the rounding
+// of y): log(y) alone would make w's relative error alpha times the rounding of y, 1e-10 at alpha = 1e6.
+// At d = 0, w and u are exactly 1.
+[[gnu::always_inline]] inline void general_weights(const Lanes& dist2, const KernelConstants& k, Lanes& w,
+                                                   Lanes& u) {
+    const Lanes x = dist2 * k.inv_alpha;
+    const Lanes y = 1.0 + x;
+    u = 1.0 / y;
+    const Lanes log1p = detail::log_normal_lanes(y) - ((y - 1.0) - x) * u;
+    w = exp_nonpositive_lanes(-k.alpha * log1p);
+}
+
+// The same for float lanes: the logarithm and exponential in double, two halves of 8 lanes; u in float.
+[[gnu::always_inline]] inline void general_weights(const detail::FloatLanes& dist2, const KernelConstants& k,
+                                                   detail::FloatLanes& w, detail::FloatLanes& u) {
+    static_assert(kLanes == 8, "the shuffles below split 16 float lanes");
+    using Half = float __attribute__((vector_size(kLanes * sizeof(float))));
+    const Half lo = __builtin_shufflevector(dist2, dist2, 0, 1, 2, 3, 4, 5, 6, 7);
+    const Half hi = __builtin_shufflevector(dist2, dist2, 8, 9, 10, 11, 12, 13, 14, 15);
+    Lanes w_lo, w_hi, u_lo, u_hi;
+    general_weights(__builtin_convertvector(lo, Lanes), k, w_lo, u_lo);
+    general_weights(__builtin_convertvector(hi, Lanes), k, w_hi, u_hi);
+    const Half wl = __builtin_convertvector(w_lo, Half), wh = __builtin_convertvector(w_hi, Half);
+    const Half ul = __builtin_convertvector(u_lo, Half), uh = __builtin_convertvector(u_hi, Half);
+    w = __builtin_shufflevector(wl, wh, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    u = __builtin_shufflevector(ul, uh, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+}
+
+// Adds the summarised cells' Z and force on the point at p into the lane sums zl, fl: the monopole plus
+// the second-order Taylor terms about the centre of mass, averaged with the cell's second moments C
+// (d = p - com). For a function f(s) of s = |p - y|^2, y = com + e with E[e] = 0 and E[e e'] = C:
+//   E[f(s)]             ~ f + f' tr C + 2 f'' d'Cd
+//   E[g(s) (p - y)]     ~ g d + (g' tr C + 2 g'' d'Cd) d + 2 g' C d
+// (f', f'' the derivatives in s). The kernel w = f(s) = (1 + s/a)^-a and the repulsion's weight
+// g(s) = w^(1+1/a) = w u, u = (1 + s/a)^-1, have f' = -w u, f'' = ((a+1)/a) w u^2, g' = -((a+1)/a) w u^2,
+// g'' = ((a+1)(a+2)/a^2) w u^3, so with a1 = (a+1)/a and b2 = 2 (a+1)(a+2)/a^2:
+//   E[w]       ~ w - w u tr C + 2 a1 w u^2 d'Cd
+//   E[w u d]   ~ w u d + (-a1 w u^2 tr C + b2 w u^3 d'Cd) d - 2 a1 w u^2 C d
+// which at a = 1 (w = u = q, a1 = 2, b2 = 12) is
+//   E[q]       ~ q - q^2 tr C + 4 q^3 d'Cd
+//   E[q^2 d]   ~ q^2 d + (-2 q^3 tr C + 12 q^4 d'Cd) d - 4 q^3 C d
+template <class Real, int Dim, Kernel K>
+[[gnu::always_inline]] inline void sum_cells(const std::array<Real, Dim>& p,
+                                             const Interactions<Real, Dim>& list, const KernelConstants& kc,
+                                             Lanes& zl, Lanes (&fl)[Dim]) {
+    using V = Vec<Real>;
+    const std::size_t cells = list.cell_count.size();
+    V pv[Dim];
+    for (int d = 0; d < Dim; ++d) pv[d] = splat<Real>(p[d]);
+    V za = {};
+    V fa[Dim] = {};
+    [[maybe_unused]] const Real a1 = static_cast<Real>(kc.a1), two_a1 = static_cast<Real>(2.0 * kc.a1),
+                                b2 = static_cast<Real>(kc.b2);
+    for (std::size_t c = 0; c < cells; c += kWidth<Real>) {
+        V diff[Dim];
+        V dist2 = {};
+        for (int d = 0; d < Dim; ++d) {
+            diff[d] = pv[d] - load_vec(&list.cell_pos[d][c]);
+            dist2 += diff[d] * diff[d];
+        }
+        V q;
+        [[maybe_unused]] V u;
+        if constexpr (K == Kernel::cauchy) {
+            q = Real{1} / (Real{1} + dist2);
+        } else {
+            general_weights(dist2, kc, q, u);
+        }
+        // tr C, d'Cd and Cd from the upper triangle of C.
+        V trace = {}, dcd = {};
+        V cd[Dim] = {};
+        for (int a = 0, m = 0; a < Dim; ++a)
+            for (int b = a; b < Dim; ++b, ++m) {
+                const V mom = load_vec(&list.cell_mom[m][c]);
+                if (a == b) {
+                    trace += mom;
+                    cd[a] += mom * diff[a];
+                    dcd += mom * diff[a] * diff[a];
+                } else {
+                    cd[a] += mom * diff[b];
+                    cd[b] += mom * diff[a];
+                    dcd += Real{2} * mom * diff[a] * diff[b];
+                }
+            }
+        const V count = load_vec(&list.cell_count[c]);
+        if constexpr (K == Kernel::cauchy) {
+            const V q2 = q * q, q3 = q2 * q;
+            za += count * (q - q2 * trace + Real{4} * q3 * dcd);
+            const V fq = count * (q2 - Real{2} * q3 * trace + Real{12} * q3 * q * dcd);
+            const V c4 = count * Real{4} * q3;
+            for (int d = 0; d < Dim; ++d) fa[d] += fq * diff[d] - c4 * cd[d];
+        } else {
+            const V wu = q * u, wu2 = wu * u;
+            za += count * (q - wu * trace + two_a1 * wu2 * dcd);
+            const V fq = count * (wu - a1 * wu2 * trace + b2 * wu2 * u * dcd);
+            const V cc = count * two_a1 * wu2;
+            for (int d = 0; d < Dim; ++d) fa[d] += fq * diff[d] - cc * cd[d];
+        }
+    }
+    accumulate(zl, za);
+    for (int d = 0; d < Dim; ++d) accumulate(fl[d], fa[d]);
+}
+
+// Adds the direct interactions' Z and force on the point at p into the lane sums zl, fl (point_weight
+// zeroes the padding). The list holds the point itself when it is not in a coincident leaf: its
+// difference is exactly zero (the same double, rounded the same way), so it adds exactly 1 to Z and
+// exactly 0 to the force (w = u = 1 at d = 0 for every kernel), and the caller takes the 1 off.
+template <class Real, int Dim, Kernel K>
+[[gnu::always_inline]] inline void sum_points(const std::array<Real, Dim>& p,
+                                              const Interactions<Real, Dim>& list, const KernelConstants& kc,
+                                              Lanes& zl, Lanes (&fl)[Dim]) {
+    using V = Vec<Real>;
+    const std::size_t points = list.point_weight.size();
+    V pv[Dim];
+    for (int d = 0; d < Dim; ++d) pv[d] = splat<Real>(p[d]);
+    V za = {};
+    V fa[Dim] = {};
+    for (std::size_t t = 0; t < points; t += kWidth<Real>) {
+        V diff[Dim];
+        V dist2 = {};
+        for (int d = 0; d < Dim; ++d) {
+            diff[d] = pv[d] - load_vec(&list.point_pos[d][t]);
+            dist2 += diff[d] * diff[d];
+        }
+        if constexpr (K == Kernel::cauchy) {
+            const V q = load_vec(&list.point_weight[t]) / (Real{1} + dist2);
+            za += q;
+            const V q2 = q * q;
+            for (int d = 0; d < Dim; ++d) fa[d] += q2 * diff[d];
+        } else {
+            V w, u;
+            general_weights(dist2, kc, w, u);
+            w *= load_vec(&list.point_weight[t]);
+            za += w;
+            const V wu = w * u;
+            for (int d = 0; d < Dim; ++d) fa[d] += wu * diff[d];
+        }
+    }
+    accumulate(zl, za);
+    for (int d = 0; d < Dim; ++d) accumulate(fl[d], fa[d]);
+}
+
+// Z (returned) and force f on the point at y (Dim coordinates) from a group's lists: kLanes partial sums
+// each, added lane by lane.
+template <class Real, int Dim, Kernel K>
+[[gnu::always_inline]] inline double interact(const double* y, const Interactions<Real, Dim>& list,
+                                              const KernelConstants& kc, std::array<double, Dim>& f_out) {
+    std::array<Real, Dim> p;
+    for (int d = 0; d < Dim; ++d) p[d] = static_cast<Real>(y[d] - list.origin[d]);
+    Lanes zl = {};
+    Lanes fl[Dim] = {};
+    sum_cells<Real, Dim, K>(p, list, kc, zl, fl);
+    sum_points<Real, Dim, K>(p, list, kc, zl, fl);
+    double z = 0.0;
+    std::array<double, Dim> f{};
+    for (int l = 0; l < kLanes; ++l) {
+        z += zl[l];
+        for (int d = 0; d < Dim; ++d) f[d] += fl[d][l];
+    }
+    f_out = f;
+    return z;
+}
+
+}  // namespace treesne::detail::bh
