@@ -7,33 +7,15 @@
 #include <string>
 #include <vector>
 
+#include "helpers/oracles.hpp"
 #include "test_helpers.hpp"
 #include "treesne/treesne.hpp"
 
 using namespace treesne;
 using treesne::testing::clustered;
+using treesne::testing::finite_difference;
 using treesne::testing::random_matrix;
 using treesne::testing::relative_error;
-
-namespace {
-
-template <class Kl>
-Matrix finite_difference(const Matrix& y, Kl kl, double h) {
-    Matrix g(y.rows(), y.cols());
-    Matrix yy = y;
-    for (index_t i = 0; i < y.size(); ++i) {
-        const double keep = yy.data()[i];
-        yy.data()[i] = keep + h;
-        const double up = kl(yy);
-        yy.data()[i] = keep - h;
-        const double down = kl(yy);
-        yy.data()[i] = keep;
-        g.data()[i] = (up - down) / (2 * h);
-    }
-    return g;
-}
-
-}  // namespace
 
 TEST_CASE("exact t-SNE gradient equals a central finite difference of its KL") {
     AffinityOptions aff;

@@ -5,17 +5,23 @@
 #include <random>
 #include <vector>
 
+#include "helpers/oracles.hpp"
 #include "test_helpers.hpp"
 #include "treesne/tree/gradient.hpp"
 #include "treesne/treesne.hpp"
 
 using namespace treesne;
 using treesne::testing::affinities_of;
+using treesne::testing::cell_and_query;
 using treesne::testing::clustered;
 using treesne::testing::densify;
+using treesne::testing::direct_sums;
 using treesne::testing::direct_z;
+using treesne::testing::force_error;
+using treesne::testing::PointSums;
 using treesne::testing::random_matrix;
 using treesne::testing::relative_error;
+using treesne::testing::taylor_sums;
 
 namespace {
 
@@ -25,90 +31,6 @@ double bh_error(const Affinities& p, const Matrix& y, const Matrix& exact, doubl
     Matrix g(y.rows(), Dim);
     barnes_hut_gradient<Dim>(p, y, tree, theta, 1.0, g.view(), threads);
     return relative_error(g, exact);
-}
-
-// m points uniform in the cube [-s, s]^Dim (rows 0..m-1) and a query point (row m) at distance r from
-// the origin along the diagonal.
-template <int Dim>
-Matrix cell_and_query(index_t m, double s, double r, std::uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    Matrix y(m + 1, Dim);
-    for (index_t i = 0; i < m; ++i)
-        for (int d = 0; d < Dim; ++d)
-            y(i, d) = s * (2.0 * static_cast<double>(rng() >> 11) * 0x1.0p-53 - 1.0);
-    for (int d = 0; d < Dim; ++d) y(m, d) = r / std::sqrt(static_cast<double>(Dim));
-    return y;
-}
-
-// Z and force of the query point x from the points y_j (rows [0, m) of y): sum_j w_j and
-// sum_j w_j^2 (x - y_j), w_j = (1 + |x - y_j|^2)^-1.
-struct PointSums {
-    double z = 0;
-    std::vector<double> force;
-};
-
-PointSums direct_sums(const Matrix& y, index_t m, const double* x) {
-    PointSums out{0.0, std::vector<double>(static_cast<std::size_t>(y.cols()), 0.0)};
-    for (index_t j = 0; j < m; ++j) {
-        double d2 = 0;
-        for (index_t a = 0; a < y.cols(); ++a) d2 += (x[a] - y(j, a)) * (x[a] - y(j, a));
-        const double w = 1 / (1 + d2);
-        out.z += w;
-        for (index_t a = 0; a < y.cols(); ++a)
-            out.force[static_cast<std::size_t>(a)] += w * w * (x[a] - y(j, a));
-    }
-    return out;
-}
-
-// The same sums expanded about the centre c of the points y_j = c + e_j, term by term, to order `order`
-// (0: monopole, 2: second order) with the full derivatives of w(x) = (1 + |x|^2)^-1 and g(x) = w(x)^2 x at
-// d = x - c (written out here, independently of the tree's moment contractions):
-//   dw/dx_a = -2 w^2 x_a,                   d2w/dx_a dx_b = -2 w^2 [a=b] + 8 w^3 x_a x_b,
-//   dg_k/dx_a = w^2 [k=a] - 4 w^3 x_k x_a,  d2g_k/dx_a dx_b = 24 w^4 x_a x_b x_k
-//                                                            - 4 w^3 ([a=b] x_k + [k=a] x_b + [k=b] x_a),
-// and f(d - e) ~ f(d) - sum_a f_a e_a + 1/2 sum_ab f_ab e_a e_b for each j.
-PointSums taylor_sums(const Matrix& y, index_t m, const double* x, int order) {
-    const auto dims = static_cast<int>(y.cols());
-    std::vector<double> c(static_cast<std::size_t>(dims), 0.0), d(c.size());
-    for (index_t j = 0; j < m; ++j)
-        for (int a = 0; a < dims; ++a) c[a] += y(j, a) / static_cast<double>(m);
-    double d2 = 0;
-    for (int a = 0; a < dims; ++a) {
-        d[a] = x[a] - c[a];
-        d2 += d[a] * d[a];
-    }
-    const double w = 1 / (1 + d2), w2 = w * w, w3 = w2 * w, w4 = w3 * w;
-    auto delta = [](int a, int b) { return a == b ? 1.0 : 0.0; };
-    PointSums out{0.0, std::vector<double>(c.size(), 0.0)};
-    for (index_t j = 0; j < m; ++j) {
-        std::vector<double> e(c.size());
-        for (int a = 0; a < dims; ++a) e[a] = y(j, a) - c[a];
-        out.z += w;
-        for (int k = 0; k < dims; ++k) out.force[k] += w2 * d[k];
-        if (order < 2) continue;
-        for (int a = 0; a < dims; ++a) {
-            out.z -= -2 * w2 * d[a] * e[a];
-            for (int k = 0; k < dims; ++k) out.force[k] -= (w2 * delta(k, a) - 4 * w3 * d[k] * d[a]) * e[a];
-            for (int b = 0; b < dims; ++b) {
-                const double ee = 0.5 * e[a] * e[b];
-                out.z += (-2 * w2 * delta(a, b) + 8 * w3 * d[a] * d[b]) * ee;
-                for (int k = 0; k < dims; ++k) {
-                    const double sym = delta(a, b) * d[k] + delta(k, a) * d[b] + delta(k, b) * d[a];
-                    out.force[k] += (24 * w4 * d[a] * d[b] * d[k] - 4 * w3 * sym) * ee;
-                }
-            }
-        }
-    }
-    return out;
-}
-
-double force_error(const std::vector<double>& f, const std::vector<double>& exact) {
-    double diff = 0, norm = 0;
-    for (std::size_t a = 0; a < f.size(); ++a) {
-        diff += (f[a] - exact[a]) * (f[a] - exact[a]);
-        norm += exact[a] * exact[a];
-    }
-    return std::sqrt(diff / norm);
 }
 
 }  // namespace
@@ -332,7 +254,7 @@ TEST_CASE_TEMPLATE("a summarised cell is the second-order Taylor expansion about
         const auto& cell = tree.nodes()[1];
         REQUIRE((cell.leaf && cell.begin == 0 && cell.end == m));
         // The node's centre and moments are the cell's mean and covariance (1/m normalisation).
-        const PointSums mono = taylor_sums(y, m, x, 0);
+        const PointSums mono = taylor_sums(y, m, x, 1.0, 0);
         double dist2 = 0;
         for (int a = 0, k = 0; a < Dim; ++a) {
             double com = 0;
@@ -357,7 +279,7 @@ TEST_CASE_TEMPLATE("a summarised cell is the second-order Taylor expansion about
         }
         Matrix f(y.rows(), Dim);
         std::vector<double> tree_force(Dim);
-        const PointSums exact = direct_sums(y, m, x), hand = taylor_sums(y, m, x, 2);
+        const PointSums exact = direct_sums(y, m, x), hand = taylor_sums(y, m, x, 1.0, 2);
         for (const bool quadrupole : {false, true}) {
             CAPTURE(quadrupole);
             tree.set_quadrupole(quadrupole);
