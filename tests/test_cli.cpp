@@ -689,6 +689,7 @@ TEST_CASE("cli help: every option and its default") {
 #include <sstream>
 #include <thread>
 
+#include "helpers/cli.hpp"
 #include "treesne/io/checkpoint.hpp"
 #include "treesne/io/io.hpp"
 #include "treesne/version.hpp"
@@ -702,61 +703,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-using treesne::testing::TempDir;
-
-std::string quote(const std::string& s) {
-    std::string out = "'";
-    for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return out + "'";
-}
-
-std::string slurp(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-void spit(const std::string& path, const std::string& content) {
-    std::ofstream out(path, std::ios::binary);
-    out << content;
-}
-
-struct Run {
-    int status = -1;
-    std::string out, err;
-};
-
-/// Runs `treesne ARGS` (already quoted) with stdout and stderr captured in files of dir.
-Run run_cli(const TempDir& dir, const std::string& args) {
-    const std::string command = quote(TREESNE_CLI_PATH) + " " + args + " >" + quote(dir / "stdout.txt") +
-                                " 2>" + quote(dir / "stderr.txt") + " </dev/null";
-    const int raw = std::system(command.c_str());
-    Run r;
-    r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
-    r.out = slurp(dir / "stdout.txt");
-    r.err = slurp(dir / "stderr.txt");
-    fs::remove(dir / "stdout.txt");
-    fs::remove(dir / "stderr.txt");
-    return r;
-}
-
-bool contains(const std::string& text, const std::string& part) {
-    return text.find(part) != std::string::npos;
-}
-
-std::size_t count_lines(const std::string& text) {
-    std::size_t n = 0;
-    for (char c : text) n += c == '\n';
-    return n;
-}
-
-/// Exactly one line "treesne: error: ..." on stderr.
-void check_one_error_line(const Run& r) {
-    CAPTURE(r.err);
-    CHECK(count_lines(r.err) == 1);
-    CHECK(r.err.rfind("treesne: error: ", 0) == 0);
-}
+using namespace treesne::testing;
 
 /// The first n points of `clusters` equal blobs in d dimensions (the shared generator testing::clustered),
 /// as rows for write_csv; labels[i] = blob of point i.

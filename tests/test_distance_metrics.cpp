@@ -21,14 +21,7 @@
 #include "treesne/core/options.hpp"
 
 using namespace treesne;
-using treesne::testing::close;
-using treesne::testing::grid_data;
-using treesne::testing::naive_distance;
-using treesne::testing::naive_scan;
-using treesne::testing::Oracle;
-using treesne::testing::random_matrix;
-using treesne::testing::rows_not_k_nearest;
-using treesne::testing::same_graph;
+using namespace treesne::testing;
 
 namespace {
 

@@ -16,17 +16,7 @@
 #include "treesne/treesne.hpp"
 
 using namespace treesne;
-using treesne::testing::affinities_of;
-using treesne::testing::cell_and_query;
-using treesne::testing::clustered;
-using treesne::testing::densify;
-using treesne::testing::direct_sums;
-using treesne::testing::finite_difference;
-using treesne::testing::force_error;
-using treesne::testing::PointSums;
-using treesne::testing::random_matrix;
-using treesne::testing::relative_error;
-using treesne::testing::taylor_sums;
+using namespace treesne::testing;
 
 namespace {
 

@@ -12,10 +12,7 @@
 #include "treesne/treesne.hpp"
 
 using namespace treesne;
-using treesne::testing::clustered;
-using treesne::testing::finite_difference;
-using treesne::testing::random_matrix;
-using treesne::testing::relative_error;
+using namespace treesne::testing;
 
 TEST_CASE("exact t-SNE gradient equals a central finite difference of its KL") {
     AffinityOptions aff;

@@ -9,11 +9,7 @@
 #include "treesne/treesne.hpp"
 
 using namespace treesne;
-using treesne::testing::affinities_of;
-using treesne::testing::clustered;
-using treesne::testing::densify;
-using treesne::testing::direct_z;
-using treesne::testing::random_matrix;
+using namespace treesne::testing;
 
 TEST_CASE_TEMPLATE("sparse_kl with the exact Z is the exact KL of the dense P", T,
                    std::integral_constant<int, 1>, std::integral_constant<int, 2>,

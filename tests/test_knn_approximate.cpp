@@ -19,11 +19,7 @@
 #include "treesne/treesne.hpp"
 
 using namespace treesne;
-using treesne::testing::clustered_data;
-using treesne::testing::duplicated_data;
-using treesne::testing::invalid_rows;
-using treesne::testing::random_matrix;
-using treesne::testing::same_graph;
+using namespace treesne::testing;
 
 namespace {
 

@@ -19,14 +19,7 @@
 #include "treesne/core/options.hpp"
 
 using namespace treesne;
-using treesne::testing::clustered_data;
-using treesne::testing::duplicated_data;
-using treesne::testing::grid_data;
-using treesne::testing::invalid_rows;
-using treesne::testing::Oracle;
-using treesne::testing::random_matrix;
-using treesne::testing::rows_not_k_nearest;
-using treesne::testing::same_graph;
+using namespace treesne::testing;
 
 namespace {
 

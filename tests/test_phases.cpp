@@ -10,8 +10,7 @@
 #include "treesne/treesne.hpp"
 
 using namespace treesne;
-using treesne::testing::affinities_of;
-using treesne::testing::clustered;
+using namespace treesne::testing;
 
 namespace {
 

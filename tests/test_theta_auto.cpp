@@ -12,9 +12,7 @@
 #include "treesne/treesne.hpp"
 
 using namespace treesne;
-using treesne::testing::clustered;
-using treesne::testing::densify;
-using treesne::testing::relative_error;
+using namespace treesne::testing;
 
 namespace {
 
