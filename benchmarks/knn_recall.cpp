@@ -31,11 +31,11 @@
 #include <string>
 #include <vector>
 
-#include "knn/internal.hpp"
 #include "args_common.hpp"
+#include "knn/internal.hpp"
 #include "recall_common.hpp"
-#include "treesne/io/io.hpp"
 #include "treesne/core/parallel.hpp"
+#include "treesne/io/io.hpp"
 #include "treesne/treesne.hpp"
 
 namespace {
@@ -63,7 +63,9 @@ struct Config {
 
 Config parse(int argc, char** argv) {
     Config c;
-    auto ints = [](const std::string& text) { return treesne::bench::parse_list<int>(text, [](const std::string& t) { return std::stoi(t); }); };
+    auto ints = [](const std::string& text) {
+        return treesne::bench::parse_list<int>(text, [](const std::string& t) { return std::stoi(t); });
+    };
     treesne::bench::parse_args(
         argc, argv,
         "treesne_knn_recall INPUT [--rows N] [--pca D] [--k 90] [--m LIST] [--efc LIST] [--ef LIST] "
@@ -113,7 +115,8 @@ int main(int argc, char** argv) try {
                 treesne::resolve_threads(c.threads));
 
     // Reference k-th distances: of every row, or of a seeded sample of rows.
-    const treesne::bench::Reference ref = treesne::bench::exact_reference(x, c.k, c.k, c.sample, c.seed, c.threads);
+    const treesne::bench::Reference ref =
+        treesne::bench::exact_reference(x, c.k, c.k, c.sample, c.seed, c.threads);
     if (c.exact_time) return 0;
 
     std::printf("%5s %6s %6s %8s %8s %8s %8s %8s %8s %8s %7s %7s %6s %9s\n", "M", "efc", "ef", "build_s",
@@ -139,8 +142,7 @@ int main(int argc, char** argv) try {
                     efc, static_cast<long long>(treesne::resolve_hnsw_ef_search(o, c.k)),
                     report.build_seconds, report.search_seconds, report.build_seconds + report.search_seconds,
                     report.build_cpu_seconds, search_cpu, r.mean, r.lowest, static_cast<long long>(r.poor),
-                    100 * r.excess,
-                    static_cast<long long>(report.exact_rows), peak_rss_mib());
+                    100 * r.excess, static_cast<long long>(report.exact_rows), peak_rss_mib());
                 std::fflush(stdout);
             }
         }

@@ -7,13 +7,13 @@
 //                                  [--reverse LIST] [--check-threads T]
 //
 // --rows N keeps the first N rows. The parameter options take comma-separated lists (default: the
-// library's defaults); every combination is run; --rounds -1 measures the first graph alone. Reference: --sample 0 computes the whole exact graph
-// (brute backend) and measures recall over every row; --sample S > 0 draws S rows at random (seeded) and
-// finds their exact neighbours by a scan of all N points, O(S N D). Recall of a row: the share of its k
-// neighbours whose distance is at most the exact k-th distance. --check-threads T also builds the graph
-// of the first combination with T threads and reports whether it is identical.
-// One line per run: the parameters, wall seconds of the forest, the first graph, the refinement and the
-// exact distances, the total, the process CPU seconds, rounds run, the entries changed per round (in
+// library's defaults); every combination is run; --rounds -1 measures the first graph alone. Reference:
+// --sample 0 computes the whole exact graph (brute backend) and measures recall over every row; --sample S >
+// 0 draws S rows at random (seeded) and finds their exact neighbours by a scan of all N points, O(S N D).
+// Recall of a row: the share of its k neighbours whose distance is at most the exact k-th distance.
+// --check-threads T also builds the graph of the first combination with T threads and reports whether it is
+// identical. One line per run: the parameters, wall seconds of the forest, the first graph, the refinement
+// and the exact distances, the total, the process CPU seconds, rounds run, the entries changed per round (in
 // thousandths of N k), mean recall, the lowest row recall, rows with recall below 0.5, rows answered by
 // an exact scan and the peak resident memory so far (VmHWM).
 #include <algorithm>
@@ -27,11 +27,11 @@
 #include <string>
 #include <vector>
 
-#include "knn/internal.hpp"
 #include "args_common.hpp"
+#include "knn/internal.hpp"
 #include "recall_common.hpp"
-#include "treesne/io/io.hpp"
 #include "treesne/core/parallel.hpp"
+#include "treesne/io/io.hpp"
 #include "treesne/treesne.hpp"
 
 namespace {
@@ -57,7 +57,8 @@ struct Config {
 Config parse(int argc, char** argv) {
     Config c;
     auto list = [](const std::string& text) {
-        return treesne::bench::parse_list<long long>(text, [](const std::string& t) { return std::stoll(t); });
+        return treesne::bench::parse_list<long long>(text,
+                                                     [](const std::string& t) { return std::stoll(t); });
     };
     treesne::bench::parse_args(
         argc, argv,
@@ -101,16 +102,18 @@ int main(int argc, char** argv) try {
     const Config c = parse(argc, argv);
     const Matrix x = treesne::bench::read_first_rows(c.input, c.rows);
     const index_t n = x.rows();
-    std::printf("# data %s: %lld x %lld, k = %lld, threads %d, peak %.0f MiB after loading\n", c.input.c_str(),
-                static_cast<long long>(n), static_cast<long long>(x.cols()), static_cast<long long>(c.k),
-                treesne::resolve_threads(c.threads), peak_rss_mib());
+    std::printf("# data %s: %lld x %lld, k = %lld, threads %d, peak %.0f MiB after loading\n",
+                c.input.c_str(), static_cast<long long>(n), static_cast<long long>(x.cols()),
+                static_cast<long long>(c.k), treesne::resolve_threads(c.threads), peak_rss_mib());
 
     const index_t top = std::min<index_t>(10, c.k);
-    const treesne::bench::Reference ref = treesne::bench::exact_reference(x, c.k, top, c.sample, c.seed, c.threads);
+    const treesne::bench::Reference ref =
+        treesne::bench::exact_reference(x, c.k, top, c.sample, c.seed, c.threads);
 
-    std::printf("%5s %5s %6s %7s %7s %7s %7s %7s %7s %7s %8s %6s %-28s %8s %7s %7s %6s %8s %7s %8s\n", "trees", "leaf",
-                "rounds", "cands", "reverse", "forest", "init", "refine", "finish", "total", "cpu", "ran",
-                "changed/1000", "recall", "min_row", "rows<.5", "exact", "peak_MiB", "dist/pt", "recall10");
+    std::printf("%5s %5s %6s %7s %7s %7s %7s %7s %7s %7s %8s %6s %-28s %8s %7s %7s %6s %8s %7s %8s\n",
+                "trees", "leaf", "rounds", "cands", "reverse", "forest", "init", "refine", "finish", "total",
+                "cpu", "ran", "changed/1000", "recall", "min_row", "rows<.5", "exact", "peak_MiB", "dist/pt",
+                "recall10");
     std::fflush(stdout);
     bool first = true;
     for (long long trees : c.trees)
@@ -123,7 +126,8 @@ int main(int argc, char** argv) try {
                         o.nndescent_leaf_size = static_cast<int>(leaf);
                         o.nndescent_rounds = static_cast<int>(std::max(rounds, 0LL));
                         treesne::validate(o);
-                        treesne::detail::NndescentParameters p = treesne::detail::resolve_nndescent(o, n, c.k);
+                        treesne::detail::NndescentParameters p =
+                            treesne::detail::resolve_nndescent(o, n, c.k);
                         if (rounds < 0) p.rounds = 0;  // the first graph alone
                         if (candidates > 0) p.candidates = candidates;
                         if (reverse >= 0) p.reverse_cap = reverse;
@@ -134,12 +138,14 @@ int main(int argc, char** argv) try {
                         const double cpu = process_cpu_seconds() - cpu_start;
                         const treesne::bench::Recall recall = treesne::bench::recall_of(g, ref, c.k, top);
                         double per_point = 0;
-                        for (index_t v : r.distances) per_point += static_cast<double>(v) / static_cast<double>(n);
+                        for (index_t v : r.distances)
+                            per_point += static_cast<double>(v) / static_cast<double>(n);
                         std::string changed;
                         for (index_t v : r.changes)
-                            changed += (changed.empty() ? "" : ",") +
-                                       std::to_string(static_cast<long long>(
-                                           1000.0 * static_cast<double>(v) / static_cast<double>(n * c.k) + 0.5));
+                            changed +=
+                                (changed.empty() ? "" : ",") +
+                                std::to_string(static_cast<long long>(
+                                    1000.0 * static_cast<double>(v) / static_cast<double>(n * c.k) + 0.5));
                         std::printf(
                             "%5lld %5lld %6lld %7lld %7lld %7.2f %7.2f %7.2f %7.2f %7.2f %8.2f %6lld %-28s "
                             "%8.5f %7.3f %7lld %6lld %8.0f %7.0f %8.5f\n",
@@ -148,10 +154,9 @@ int main(int argc, char** argv) try {
                             static_cast<long long>(p.reverse_cap), r.forest_seconds, r.init_seconds,
                             r.refine_seconds, r.finish_seconds,
                             r.forest_seconds + r.init_seconds + r.refine_seconds + r.finish_seconds, cpu,
-                            static_cast<long long>(r.rounds), changed.c_str(),
-                            recall.mean, recall.lowest, static_cast<long long>(recall.poor),
-                            static_cast<long long>(r.exact_rows), peak_rss_mib(), per_point,
-                            recall.top_mean);
+                            static_cast<long long>(r.rounds), changed.c_str(), recall.mean, recall.lowest,
+                            static_cast<long long>(recall.poor), static_cast<long long>(r.exact_rows),
+                            peak_rss_mib(), per_point, recall.top_mean);
                         std::fflush(stdout);
                         if (first && c.check_threads > 0) {
                             const treesne::NeighborGraph h =

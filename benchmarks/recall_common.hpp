@@ -9,15 +9,15 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <random>
 #include <fstream>
+#include <random>
 #include <string>
 #include <vector>
 
-#include "treesne/knn/neighbors.hpp"
 #include "treesne/core/parallel.hpp"
 #include "treesne/core/types.hpp"
 #include "treesne/io/io.hpp"
+#include "treesne/knn/neighbors.hpp"
 
 namespace treesne::bench {
 
@@ -81,8 +81,8 @@ struct Reference {
 
 /// The reference at k: with 0 < sample < N a seeded sample of rows scanned against all N points, O(S N D);
 /// otherwise the whole exact graph (brute backend). Prints the time it took as a "#" line.
-inline Reference exact_reference(ConstMatrixView x, index_t k, index_t top, index_t sample, std::uint64_t seed,
-                                 int threads) {
+inline Reference exact_reference(ConstMatrixView x, index_t k, index_t top, index_t sample,
+                                 std::uint64_t seed, int threads) {
     Reference r;
     const index_t n = x.rows;
     const auto start = std::chrono::steady_clock::now();
@@ -118,11 +118,11 @@ inline Reference exact_reference(ConstMatrixView x, index_t k, index_t top, inde
 /// Recall of a graph over the reference's rows. A row's recall is the share of its k reported neighbours
 /// whose distance is at most the exact k-th (so any of points tied at the k-th distance counts).
 struct Recall {
-    double mean = 0;         // mean row recall
-    double lowest = 1;       // lowest row recall
-    index_t poor = 0;        // rows with recall below 0.5
-    double excess = 0;       // mean of (sum of a row's k distances / the exact sum - 1)
-    double top_mean = 0;     // mean recall of the first `top` neighbours against the exact top-th distance
+    double mean = 0;      // mean row recall
+    double lowest = 1;    // lowest row recall
+    index_t poor = 0;     // rows with recall below 0.5
+    double excess = 0;    // mean of (sum of a row's k distances / the exact sum - 1)
+    double top_mean = 0;  // mean recall of the first `top` neighbours against the exact top-th distance
 };
 
 inline Recall recall_of(const NeighborGraph& g, const Reference& ref, index_t k, index_t top) {
