@@ -74,9 +74,8 @@ TEST_CASE("dof: the general kernel's exact and Barnes-Hut sums tend to the Cauch
     }
 }
 
-TEST_CASE_TEMPLATE("dof: Barnes-Hut at theta 0 equals the exact gradient, Z and repulsion_on", T,
-                   std::integral_constant<int, 1>, std::integral_constant<int, 2>,
-                   std::integral_constant<int, 3>) {
+TEST_CASE_TEMPLATE("dof: Barnes-Hut at theta 0 equals the exact gradient, Z and repulsion_on", T, Dim1, Dim2,
+                   Dim3) {
     constexpr int Dim = T::value;
     const Matrix x = clustered(4, 75, 10, 21);
     const Affinities p = affinities_of(x, 10);
@@ -127,8 +126,7 @@ TEST_CASE_TEMPLATE("dof: Barnes-Hut at theta 0 equals the exact gradient, Z and 
 }
 
 TEST_CASE_TEMPLATE("dof: a summarised cell is the second-order Taylor expansion of the general kernel", T,
-                   std::integral_constant<int, 1>, std::integral_constant<int, 2>,
-                   std::integral_constant<int, 3>) {
+                   Dim1, Dim2, Dim3) {
     constexpr int Dim = T::value;
     // As the alpha = 1 test in test_space_tree.cpp: a cell of 8 points (half-side s, leaves of 8) and a
     // query at distance 8; at theta 0.5 each leaf sees the other as one summarised cell.

@@ -11,9 +11,7 @@
 using namespace treesne;
 using namespace treesne::testing;
 
-TEST_CASE_TEMPLATE("sparse_kl with the exact Z is the exact KL of the dense P", T,
-                   std::integral_constant<int, 1>, std::integral_constant<int, 2>,
-                   std::integral_constant<int, 3>) {
+TEST_CASE_TEMPLATE("sparse_kl with the exact Z is the exact KL of the dense P", T, Dim1, Dim2, Dim3) {
     constexpr int Dim = T::value;
     const Matrix x = clustered(4, 60, 8, 41);
     const Affinities p = affinities_of(x, 10);
@@ -33,9 +31,7 @@ TEST_CASE_TEMPLATE("sparse_kl with the exact Z is the exact KL of the dense P", 
     CHECK(sparse_kl(p, y, z, 1) == sparse_kl(p, y, z, 3));
 }
 
-TEST_CASE_TEMPLATE("the Barnes-Hut KL at theta 0.5 is within 5e-3 of the exact KL", T,
-                   std::integral_constant<int, 1>, std::integral_constant<int, 2>,
-                   std::integral_constant<int, 3>) {
+TEST_CASE_TEMPLATE("the Barnes-Hut KL at theta 0.5 is within 5e-3 of the exact KL", T, Dim1, Dim2, Dim3) {
     constexpr int Dim = T::value;
     const Matrix x = clustered(5, 100, 10, 43);
     const Affinities p = affinities_of(x, 15);

@@ -19,6 +19,7 @@
 #include <random>
 #include <string>
 #include <system_error>
+#include <type_traits>
 #include <vector>
 
 #include "treesne/affinities/affinities.hpp"
@@ -39,6 +40,11 @@ constexpr bool kAddressSanitizer = false;
 #else
 constexpr bool kAddressSanitizer = false;
 #endif
+
+/// The embedding dimensions as types, for TEST_CASE_TEMPLATE(name, T, Dim1, Dim2, Dim3) { T::value ... }.
+using Dim1 = std::integral_constant<int, 1>;
+using Dim2 = std::integral_constant<int, 2>;
+using Dim3 = std::integral_constant<int, 3>;
 
 // --- random numbers ---------------------------------------------------------------------------------
 

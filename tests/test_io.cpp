@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "../tools/fuzz/format_bytes.hpp"
 #include "test_helpers.hpp"
 #include "treesne/io/checkpoint.hpp"
 #include "treesne/core/errors.hpp"
@@ -30,20 +31,16 @@ namespace fs = std::filesystem;
 using treesne::IoError;
 using treesne::Matrix;
 using treesne::SparseMatrix;
+using treesne::fuzz::be;
+using treesne::fuzz::idx;
+using treesne::fuzz::le;
+using treesne::fuzz::npy;
+using treesne::testing::contains;
+using treesne::testing::slurp;
+using treesne::testing::spit;
 using treesne::testing::TempDir;
 
 namespace {
-
-void write_bytes(const std::string& path, const std::string& bytes) {
-    std::ofstream out(path, std::ios::binary);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    REQUIRE(out.good());
-}
-
-std::string read_bytes(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
 
 void write_gz(const std::string& path, const std::string& bytes) {
     gzFile gz = gzopen(path.c_str(), "wb");
@@ -54,53 +51,7 @@ void write_gz(const std::string& path, const std::string& bytes) {
 
 /// The message of the IoError that fn throws, or a marker that none was thrown.
 std::string io_error(const std::function<void()>& fn) {
-    try {
-        fn();
-    } catch (const IoError& e) {
-        return e.what();
-    }
-    return "<no IoError thrown>";
-}
-
-bool contains(const std::string& text, const std::string& part) {
-    return text.find(part) != std::string::npos;
-}
-
-template <class T>
-std::string le(T v) {
-    std::string s(sizeof(T), '\0');
-    std::memcpy(s.data(), &v, sizeof(T));
-    return s;
-}
-
-template <class T>
-std::string be(T v) {
-    std::string s = le(v);
-    std::reverse(s.begin(), s.end());
-    return s;
-}
-
-/// A .npy file: magic, version, header length, the dict padded as numpy pads it, then data.
-std::string npy(const std::string& descr, const std::string& shape, const std::string& data, int major = 1,
-                const std::string& fortran = "False") {
-    std::string dict =
-        "{'descr': '" + descr + "', 'fortran_order': " + fortran + ", 'shape': " + shape + ", }";
-    const std::size_t prefix = major == 1 ? 10 : 12;
-    dict.append((64 - (prefix + dict.size() + 1) % 64) % 64, ' ');
-    dict += '\n';
-    std::string out = "\x93NUMPY";
-    out += static_cast<char>(major);
-    out += '\0';
-    out += major == 1 ? le<std::uint16_t>(static_cast<std::uint16_t>(dict.size()))
-                      : le<std::uint32_t>(static_cast<std::uint32_t>(dict.size()));
-    return out + dict + data;
-}
-
-/// An IDX file of the given type byte and dimensions, followed by `data`.
-std::string idx(unsigned char type, const std::vector<std::uint32_t>& dims, const std::string& data) {
-    std::string out{'\0', '\0', static_cast<char>(type), static_cast<char>(dims.size())};
-    for (const std::uint32_t d : dims) out += be(d);
-    return out + data;
+    return treesne::testing::message_of<IoError>(fn, "<no IoError thrown>");
 }
 
 bool bit_identical(const Matrix& a, const Matrix& b) {
@@ -141,12 +92,12 @@ TEST_CASE("io: written files have the documented layouts") {
     TempDir dir;
     const Matrix m(2, 3, std::vector<double>{1, 2, 3, 4, 5, 6.5});
     treesne::io::write_matrix(dir / "m.csv", m);
-    CHECK(read_bytes(dir / "m.csv") == "1,2,3\n4,5,6.5\n");
+    CHECK(slurp(dir / "m.csv") == "1,2,3\n4,5,6.5\n");
     treesne::io::write_matrix(dir / "m.tsv", m);
-    CHECK(read_bytes(dir / "m.tsv") == "1\t2\t3\n4\t5\t6.5\n");
+    CHECK(slurp(dir / "m.tsv") == "1\t2\t3\n4\t5\t6.5\n");
 
     treesne::io::write_matrix(dir / "m.npy", m);
-    const std::string n = read_bytes(dir / "m.npy");
+    const std::string n = slurp(dir / "m.npy");
     // The header (magic to '\n') is padded to a multiple of 64 bytes: 128 here, as numpy writes it.
     REQUIRE(n.size() == 128 + 6 * 8);
     CHECK(n.substr(0, 8) == std::string("\x93NUMPY\x01\x00", 8));
@@ -154,7 +105,7 @@ TEST_CASE("io: written files have the documented layouts") {
     CHECK(contains(n.substr(0, 128), "'descr': '<f8', 'fortran_order': False, 'shape': (2, 3)"));
 
     treesne::io::write_matrix(dir / "m.dat", m);
-    const std::string d = read_bytes(dir / "m.dat");
+    const std::string d = slurp(dir / "m.dat");
     std::string expected = le<std::int32_t>(2) + le<std::int32_t>(3);
     for (const double v : m.storage()) expected += le(v);
     expected += le<std::int32_t>(0) + le<std::int32_t>(1) + le(0.0) + le(0.0);
@@ -176,7 +127,7 @@ TEST_CASE("io: \"-\" writes CSV to standard output") {
     ::dup2(saved, 1);
     ::close(saved);
     std::fclose(f);
-    CHECK(read_bytes(captured) == "1,0.10000000000000001\n-3,4\n");
+    CHECK(slurp(captured) == "1,0.10000000000000001\n-3,4\n");
 }
 
 namespace {
@@ -213,11 +164,11 @@ TEST_CASE("io: matrix writers refuse non-finite values before creating any file"
         }
     }
     // The first bad value is named; an existing target is left as it was.
-    write_bytes(dir / "old.npy", "old");
+    spit(dir / "old.npy", "old");
     const Matrix first(2, 2, std::vector<double>{INFINITY, 0, 0, std::nan("")});
     CHECK(io_error([&] { treesne::io::write_matrix(dir / "old.npy", first); }) ==
           non_finite_message(dir / "old.npy", "inf", 1, 1));
-    CHECK(read_bytes(dir / "old.npy") == "old");
+    CHECK(slurp(dir / "old.npy") == "old");
     CHECK(dir.files() == std::vector<std::string>{"old.npy"});
 }
 
@@ -238,7 +189,7 @@ TEST_CASE("io: \"-\" refuses non-finite values before writing anything") {
         ::close(saved);
         std::fclose(f);
         CHECK(msg == non_finite_message("standard output", bad.shown, 2, 2));
-        CHECK(read_bytes(captured).empty());
+        CHECK(slurp(captured).empty());
     }
 }
 
@@ -280,15 +231,15 @@ TEST_CASE("io: delimiters, headers, comments and line endings are detected") {
     };
     for (const auto& c : cases) {
         CAPTURE(c.first);
-        write_bytes(dir / "in.txt", c.second);
+        spit(dir / "in.txt", c.second);
         const Matrix m = treesne::io::read_matrix(dir / "in.txt");
         CHECK(m == expected);
     }
     // One column, no delimiter at all.
-    write_bytes(dir / "col.csv", "value\n1\n2\n");
+    spit(dir / "col.csv", "value\n1\n2\n");
     CHECK(treesne::io::read_matrix(dir / "col.csv") == Matrix(2, 1, std::vector<double>{1, 2}));
     // Underflow reads as zero or a subnormal, as strtod does; not an error.
-    write_bytes(dir / "tiny.csv", "1e-400,5e-324\n");
+    spit(dir / "tiny.csv", "1e-400,5e-324\n");
     const Matrix tiny = treesne::io::read_matrix(dir / "tiny.csv");
     CHECK(tiny(0, 0) == 0.0);
     CHECK(tiny(0, 1) == 4.9406564584124654e-324);
@@ -298,7 +249,7 @@ TEST_CASE("io: bad text input is refused with file, line and column") {
     TempDir dir;
     const std::string path = dir / "data.csv";
     const auto message_for = [&](const std::string& text) {
-        write_bytes(path, text);
+        spit(path, text);
         return io_error([&] { treesne::io::read_matrix(path); });
     };
     SUBCASE("empty and header-only files") {
@@ -368,7 +319,7 @@ TEST_CASE("io: .npy of every supported dtype") {
     TempDir dir;
     const std::string path = dir / "a.npy";
     const auto read = [&](const std::string& bytes) {
-        write_bytes(path, bytes);
+        spit(path, bytes);
         return treesne::io::read_matrix(path);
     };
     const Matrix expected(2, 2, std::vector<double>{1, 2, 3, 100});
@@ -405,7 +356,7 @@ TEST_CASE("io: bad .npy files are refused clearly") {
     TempDir dir;
     const std::string path = dir / "a.npy";
     const auto message_for = [&](const std::string& bytes) {
-        write_bytes(path, bytes);
+        spit(path, bytes);
         return io_error([&] { treesne::io::read_matrix(path); });
     };
     const std::string two = le(1.0) + le(2.0);
@@ -440,11 +391,11 @@ TEST_CASE("io: IDX images and labels, plain and gzipped") {
     const std::string images = idx(0x08, {2, 2, 3}, pixels);
     const std::string labels = idx(0x08, {2}, std::string("\x07\x02", 2));
 
-    write_bytes(dir / "train-images-idx3-ubyte", images);
+    spit(dir / "train-images-idx3-ubyte", images);
     write_gz(dir / "train-images-idx3-ubyte.gz", images);
-    write_bytes(dir / "train-labels-idx1-ubyte", labels);
+    spit(dir / "train-labels-idx1-ubyte", labels);
     write_gz(dir / "train-labels-idx1-ubyte.gz", labels);
-    write_bytes(dir / "images.bin", images);  // recognised by its magic alone
+    spit(dir / "images.bin", images);  // recognised by its magic alone
 
     for (const char* name : {"train-images-idx3-ubyte", "train-images-idx3-ubyte.gz", "images.bin"}) {
         CAPTURE(name);
@@ -461,7 +412,7 @@ TEST_CASE("io: IDX images and labels, plain and gzipped") {
 
     // The other element types, big-endian.
     const auto read = [&](const std::string& bytes) {
-        write_bytes(dir / "x-idx2", bytes);
+        spit(dir / "x-idx2", bytes);
         return treesne::io::read_matrix(dir / "x-idx2");
     };
     const Matrix expected(1, 2, std::vector<double>{-3, 1000});
@@ -473,7 +424,7 @@ TEST_CASE("io: IDX images and labels, plain and gzipped") {
           Matrix(2, 1, std::vector<double>{-3, 1000}));
 
     const auto message_for = [&](const std::string& bytes) {
-        write_bytes(dir / "bad-idx3-ubyte", bytes);
+        spit(dir / "bad-idx3-ubyte", bytes);
         return io_error([&] { treesne::io::read_matrix(dir / "bad-idx3-ubyte"); });
     };
     CHECK(contains(message_for(idx(0x08, {2, 2, 3}, pixels.substr(0, 11))), "truncated"));
@@ -499,24 +450,24 @@ TEST_CASE("io: gzip of any format, and broken gzip") {
     // Two gzip members concatenated are one stream (as `cat a.gz b.gz` makes).
     write_gz(dir / "a.gz", "1,2\n");
     write_gz(dir / "b.gz", "3,4\n");
-    write_bytes(dir / "ab.csv.gz", read_bytes(dir / "a.gz") + read_bytes(dir / "b.gz"));
+    spit(dir / "ab.csv.gz", slurp(dir / "a.gz") + slurp(dir / "b.gz"));
     CHECK(treesne::io::read_matrix(dir / "ab.csv.gz") == Matrix(2, 2, std::vector<double>{1, 2, 3, 4}));
 
     std::string body;
     for (int i = 0; i < 2000; ++i) body += std::to_string(i) + "," + std::to_string(i * 7 % 13) + "\n";
     write_gz(dir / "big.csv.gz", body);
-    const std::string gz = read_bytes(dir / "big.csv.gz");
+    const std::string gz = slurp(dir / "big.csv.gz");
 
-    write_bytes(dir / "truncated.csv.gz", gz.substr(0, gz.size() / 2));
+    spit(dir / "truncated.csv.gz", gz.substr(0, gz.size() / 2));
     CHECK(contains(io_error([&] { treesne::io::read_matrix(dir / "truncated.csv.gz"); }),
                    "truncated.csv.gz: truncated gzip"));
     std::string corrupt = gz;
     for (std::size_t i = 20; i < 60; ++i) corrupt[i] = static_cast<char>(corrupt[i] ^ 0x5A);
-    write_bytes(dir / "corrupt.csv.gz", corrupt);
+    spit(dir / "corrupt.csv.gz", corrupt);
     CHECK(contains(io_error([&] { treesne::io::read_matrix(dir / "corrupt.csv.gz"); }), "corrupt.csv.gz"));
-    write_bytes(dir / "trailing.csv.gz", gz + "garbage");
+    spit(dir / "trailing.csv.gz", gz + "garbage");
     CHECK(contains(io_error([&] { treesne::io::read_matrix(dir / "trailing.csv.gz"); }), "after the end"));
-    write_bytes(dir / "plain.csv.gz", "1,2\n");
+    spit(dir / "plain.csv.gz", "1,2\n");
     CHECK(contains(io_error([&] { treesne::io::read_matrix(dir / "plain.csv.gz"); }), "not gzip-compressed"));
     write_gz(dir / "twice.csv.gz", gz);
     CHECK(contains(io_error([&] { treesne::io::read_matrix(dir / "twice.csv.gz"); }), "compressed twice"));
@@ -532,11 +483,11 @@ TEST_CASE("io: bhtsne data.dat, both header layouts") {
     const Matrix expected(3, 2, std::vector<double>{1, 2, 3, 4, 5, 6});
     for (const std::string& file : {old_head + values, old_head + values + le<std::int32_t>(42),
                                     new_head + values, new_head + values + le<std::int32_t>(42)}) {
-        write_bytes(path, file);
+        spit(path, file);
         CHECK(treesne::io::read_matrix(path) == expected);
     }
     const auto message_for = [&](const std::string& bytes) {
-        write_bytes(path, bytes);
+        spit(path, bytes);
         return io_error([&] { treesne::io::read_matrix(path); });
     };
     CHECK(contains(message_for(old_head + values.substr(0, 40)), "does not fit a bhtsne data file of 3 x 2"));
@@ -551,39 +502,39 @@ TEST_CASE("io: labels from text, .npy and IDX") {
     TempDir dir;
     const std::string path = dir / "labels.txt";
     SUBCASE("numbers: codes follow numeric order, names keep the text") {
-        write_bytes(path, "10\n2\r\n2\n-1\n10\n\n\n");
+        spit(path, "10\n2\r\n2\n-1\n10\n\n\n");
         const auto l = treesne::io::read_labels(path);
         CHECK(l.codes == std::vector<int>{2, 1, 1, 0, 2});
         CHECK(l.names == std::vector<std::string>{"-1", "2", "10"});
     }
     SUBCASE("strings: codes in order of first appearance") {
-        write_bytes(path, "cat\ndog\n cat \nbird\n10\n");
+        spit(path, "cat\ndog\n cat \nbird\n10\n");
         const auto l = treesne::io::read_labels(path);
         CHECK(l.codes == std::vector<int>{0, 1, 0, 2, 3});
         CHECK(l.names == std::vector<std::string>{"cat", "dog", "bird", "10"});
     }
     SUBCASE("empty lines only at the end") {
-        write_bytes(path, "a\n\nb\n");
+        spit(path, "a\n\nb\n");
         const std::string msg = io_error([&] { treesne::io::read_labels(path); });
         CHECK(contains(msg, "labels.txt: line 2: empty label"));
-        write_bytes(path, "\n\n");
+        spit(path, "\n\n");
         CHECK(contains(io_error([&] { treesne::io::read_labels(path); }), "no labels"));
-        write_bytes(path, std::string("a\n\x01\x02\0\n", 6));
+        spit(path, std::string("a\n\x01\x02\0\n", 6));
         CHECK(contains(io_error([&] { treesne::io::read_labels(path); }), "binary"));
     }
     SUBCASE(".npy integers and integral floats") {
-        write_bytes(dir / "l.npy",
+        spit(dir / "l.npy",
                     npy("<i8", "(3,)", le<std::int64_t>(5) + le<std::int64_t>(-2) + le<std::int64_t>(5)));
         auto l = treesne::io::read_labels(dir / "l.npy");
         CHECK(l.codes == std::vector<int>{1, 0, 1});
         CHECK(l.names == std::vector<std::string>{"-2", "5"});
-        write_bytes(dir / "f.npy", npy("<f8", "(2, 1)", le(1.0) + le(0.0)));
+        spit(dir / "f.npy", npy("<f8", "(2, 1)", le(1.0) + le(0.0)));
         l = treesne::io::read_labels(dir / "f.npy");
         CHECK(l.codes == std::vector<int>{1, 0});
-        write_bytes(dir / "g.npy", npy("<f8", "(2,)", le(1.0) + le(0.5)));
+        spit(dir / "g.npy", npy("<f8", "(2,)", le(1.0) + le(0.5)));
         CHECK(contains(io_error([&] { treesne::io::read_labels(dir / "g.npy"); }),
                        "row 2: label 0.5 is not an integer"));
-        write_bytes(dir / "h.npy", npy("<f8", "(1, 2)", le(1.0) + le(0.5)));
+        spit(dir / "h.npy", npy("<f8", "(1, 2)", le(1.0) + le(0.5)));
         CHECK(contains(io_error([&] { treesne::io::read_labels(dir / "h.npy"); }), "one column"));
     }
 }
@@ -596,7 +547,7 @@ TEST_CASE("io: Matrix Market affinities round-trip and are validated") {
     p.columns = {1, 2, 0, 0, 1};
     p.values = {0.1f, 1.0f / 3.0f, 0.2f, 5e-44f, 0.25f};  // 5e-44: a subnormal float
     treesne::io::write_affinities(dir / "p.mtx", p);
-    const std::string text = read_bytes(dir / "p.mtx");
+    const std::string text = slurp(dir / "p.mtx");
     CHECK(text.rfind("%%MatrixMarket matrix coordinate real general\n%", 0) == 0);
     CHECK(contains(text, "\n3 3 5\n1 2 0.100000001\n"));  // P is float: 9 digits read back the same
     const SparseMatrix q = treesne::io::read_affinities(dir / "p.mtx");
@@ -606,7 +557,7 @@ TEST_CASE("io: Matrix Market affinities round-trip and are validated") {
     CHECK(std::memcmp(q.values.data(), p.values.data(), p.values.size() * sizeof(float)) == 0);
 
     // Entries in any order come back sorted by row, then column.
-    write_bytes(dir / "u.mtx",
+    spit(dir / "u.mtx",
                 "%%MatrixMarket matrix coordinate real general\n% c\n\n3 3 3\n3 2 0.5\r\n1 3 1\n3 1 2\n");
     const SparseMatrix u = treesne::io::read_affinities(dir / "u.mtx");
     CHECK(u.offsets == std::vector<treesne::index_t>{0, 1, 1, 3});
@@ -614,7 +565,7 @@ TEST_CASE("io: Matrix Market affinities round-trip and are validated") {
     CHECK(u.values == std::vector<float>{1, 2, 0.5});
 
     const auto message_for = [&](const std::string& body) {
-        write_bytes(dir / "bad.mtx", body);
+        spit(dir / "bad.mtx", body);
         return io_error([&] { treesne::io::read_affinities(dir / "bad.mtx"); });
     };
     const std::string head = "%%MatrixMarket matrix coordinate real general\n";
@@ -643,7 +594,7 @@ namespace {
 /// members (one stream to a reader), so that a large content costs a small, quickly made file.
 std::string zeros_gz(const TempDir& dir, int members) {
     write_gz(dir / "member.gz", std::string(std::size_t{1} << 20, '\0'));
-    const std::string member = read_bytes(dir / "member.gz");
+    const std::string member = slurp(dir / "member.gz");
     std::string out;
     for (int i = 0; i < members; ++i) out += member;
     return out;
@@ -684,7 +635,7 @@ TEST_CASE("io: the format is decided on the first bytes: 64 MiB of gzipped zeros
     for (const auto& c : cases) {
         CAPTURE(c.name);
         const std::string path = dir / c.name;
-        write_bytes(path, bomb);
+        spit(path, bomb);
         ReadStats stats;
         const std::string message = refusal([&] { treesne::io::read_matrix(path, {}, &stats); });
         CHECK(message.rfind(path + ": ", 0) == 0);
@@ -695,7 +646,7 @@ TEST_CASE("io: the format is decided on the first bytes: 64 MiB of gzipped zeros
         CHECK(contains(refusal([&] { treesne::io::read_labels(path, {}, &stats); }), c.reason));
         CHECK(stats.content_bytes <= 4 * kKiB);
     }
-    write_bytes(dir / "z.mtx.gz", bomb);
+    spit(dir / "z.mtx.gz", bomb);
     ReadStats stats;
     CHECK(contains(refusal([&] { treesne::io::read_affinities(dir / "z.mtx.gz", {}, &stats); }),
                    "z.mtx.gz: looks like a binary file (NUL byte at offset 0"));
@@ -729,7 +680,7 @@ TEST_CASE("io: devices, endless text and files longer than their header are refu
     SUBCASE("text beyond the memory bound, read from a file or a stream") {
         std::string rows;
         while (rows.size() < 2 * 1024 * kKiB) rows += "1.5,2.5\n";
-        write_bytes(dir / "big.csv", rows);
+        spit(dir / "big.csv", rows);
         write_gz(dir / "big.csv.gz", rows);
         ReadLimits limits;
         limits.max_bytes = 512 * kKiB;
@@ -753,10 +704,10 @@ TEST_CASE("io: devices, endless text and files longer than their header are refu
     SUBCASE("a line without an end") {
         ReadLimits limits;
         limits.max_line_bytes = 1024;
-        write_bytes(dir / "long.csv", std::string(100 * kKiB, '7'));
+        spit(dir / "long.csv", std::string(100 * kKiB, '7'));
         CHECK(contains(refusal([&] { treesne::io::read_matrix(dir / "long.csv", limits, &stats); }),
                        "long.csv: line 1: no line end within 1.0 KiB"));
-        write_bytes(dir / "third.csv", "1\n2\n" + std::string(1999, '0') + "3\n4\n");
+        spit(dir / "third.csv", "1\n2\n" + std::string(1999, '0') + "3\n4\n");
         CHECK(contains(refusal([&] { treesne::io::read_matrix(dir / "third.csv", limits); }),
                        "third.csv: line 3: no line end within 1.0 KiB"));
         CHECK(contains(refusal([&] { treesne::io::read_affinities(dir / "long.csv", limits); }), "long.csv"));
@@ -770,7 +721,7 @@ TEST_CASE("io: devices, endless text and files longer than their header are refu
     SUBCASE("no more than the header promises") {
         // A .npy of 1 x 1 followed by 64 MiB of zeros: refused after the promised bytes and one more.
         const std::string small = npy("<f8", "(1, 1)", le(2.0));
-        write_bytes(dir / "long.npy", small + std::string(8, '\0'));
+        spit(dir / "long.npy", small + std::string(8, '\0'));
         CHECK(contains(refusal([&] { treesne::io::read_matrix(dir / "long.npy"); }),
                        "long.npy: has 8 bytes after the 1 x 1 values it declares"));
         write_gz(dir / "tail.npy.gz", small + std::string(64 * 1024 * kKiB, '\0'));
@@ -784,7 +735,7 @@ TEST_CASE("io: devices, endless text and files longer than their header are refu
                        "has more bytes after the 2 x 3 values it declares"));
         CHECK(stats.content_bytes <= 128 * kKiB);
         std::string dat = le<std::int32_t>(1) + le<std::int32_t>(1) + le(0.5) + le(30.0) + le(1.0);
-        write_bytes(dir / "long.dat", dat + std::string(100, '\0'));
+        spit(dir / "long.dat", dat + std::string(100, '\0'));
         CHECK(contains(refusal([&] { treesne::io::read_matrix(dir / "long.dat"); }),
                        "long.dat: has 88 bytes after any bhtsne file of 1 x 1 values"));
         // A header that promises more than the memory bound is refused before its data are read.
@@ -814,13 +765,13 @@ TEST_CASE("io: devices, endless text and files longer than their header are refu
 
 TEST_CASE("io: read_lines reads text lines with the text checks") {
     TempDir dir;
-    write_bytes(dir / "names.txt",
+    spit(dir / "names.txt",
                 "\xEF\xBB\xBF"
                 "cat\r\ndog\n\nbird");
     CHECK(treesne::io::read_lines(dir / "names.txt") == std::vector<std::string>{"cat", "dog", "", "bird"});
     write_gz(dir / "names.txt.gz", "a\nb\n");
     CHECK(treesne::io::read_lines(dir / "names.txt.gz") == std::vector<std::string>{"a", "b"});
-    write_bytes(dir / "bin.txt", std::string("a\0b", 3));
+    spit(dir / "bin.txt", std::string("a\0b", 3));
     CHECK(contains(io_error([&] { treesne::io::read_lines(dir / "bin.txt"); }),
                    "bin.txt: looks like a binary"));
 }
@@ -838,21 +789,21 @@ TEST_CASE("io: AtomicFile never leaves a torn file or a temporary behind") {
         CHECK(dir.files().empty());
     }
     SUBCASE("commit renames over the target") {
-        write_bytes(target, "old\n");
+        spit(target, "old\n");
         treesne::io::AtomicFile f(target);
         f.write("new\n");
-        CHECK(read_bytes(target) == "old\n");
+        CHECK(slurp(target) == "old\n");
         f.commit();
-        CHECK(read_bytes(target) == "new\n");
+        CHECK(slurp(target) == "new\n");
         CHECK(dir.files() == std::vector<std::string>{"out.csv"});
         CHECK_THROWS_AS(f.write("more"), IoError);
     }
     SUBCASE("an existing target is unchanged when a write fails") {
-        write_bytes(dir / "out.dat", "good");
+        spit(dir / "out.dat", "good");
         const Matrix wide(1, 2);
         treesne::ConstMatrixView huge{wide.data(), std::int64_t{3} << 31, 0};
         CHECK(contains(io_error([&] { treesne::io::write_matrix(dir / "out.dat", huge); }), "out.dat"));
-        CHECK(read_bytes(dir / "out.dat") == "good");
+        CHECK(slurp(dir / "out.dat") == "good");
         // A commit that cannot rename (the target is a non-empty directory) fails and cleans up.
         fs::create_directories(dir.path() / "taken.csv" / "inside");
         CHECK(
@@ -978,8 +929,8 @@ TEST_CASE("io: fuzz regression inputs") {
         REQUIRE_MESSAGE(minimum.count(target) == 1, "no reader is known for fuzz target '" << target << "'");
         for (const auto& entry : fs::directory_iterator(folder.path())) {
             CAPTURE(entry.path().string());
-            const auto [name, content] = fuzz_file(target, read_bytes(entry.path().string()));
-            write_bytes(dir / name, content);
+            const auto [name, content] = fuzz_file(target, slurp(entry.path().string()));
+            spit(dir / name, content);
             replay_fuzz_input(target, dir / name);
             ++replayed[target];
         }

@@ -78,8 +78,8 @@ TEST_CASE("same seed, same embedding for 1, 2 and 4 threads through the whole pi
 }
 
 TEST_CASE_TEMPLATE(
-    "Session::gradient and kl equal the exact oracle, exaggerated exactly while the schedule says", Dim,
-    std::integral_constant<int, 1>, std::integral_constant<int, 2>, std::integral_constant<int, 3>) {
+    "Session::gradient and kl equal the exact oracle, exaggerated exactly while the schedule says", Dim, Dim1,
+    Dim2, Dim3) {
     constexpr int dims = Dim::value;
     const index_t n = 120;
     const Matrix x = clustered(3, n / 3, 5, 50 + dims);

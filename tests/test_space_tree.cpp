@@ -25,8 +25,7 @@ double bh_error(const Affinities& p, const Matrix& y, const Matrix& exact, doubl
 
 }  // namespace
 
-TEST_CASE_TEMPLATE("theta = 0 reproduces the exact t-SNE gradient and Z", T, std::integral_constant<int, 1>,
-                   std::integral_constant<int, 2>, std::integral_constant<int, 3>) {
+TEST_CASE_TEMPLATE("theta = 0 reproduces the exact t-SNE gradient and Z", T, Dim1, Dim2, Dim3) {
     constexpr int Dim = T::value;
     const Matrix x = clustered(4, 100, 10, 21);
     const Affinities p = affinities_of(x, 10);
@@ -99,9 +98,8 @@ TEST_CASE("quadrupole correction makes Z and the repulsion more accurate than th
     CHECK(fq < 0.5 * fm);
 }
 
-TEST_CASE_TEMPLATE("the single-precision kernels agree with the double ones far below the Barnes-Hut error", T,
-                   std::integral_constant<int, 1>, std::integral_constant<int, 2>,
-                   std::integral_constant<int, 3>) {
+TEST_CASE_TEMPLATE("the single-precision kernels agree with the double ones far below the Barnes-Hut error",
+                   T, Dim1, Dim2, Dim3) {
     constexpr int Dim = T::value;
     // Tight clusters far from the origin: float coordinates relative to the origin would lose ~1e-5 of
     // the near differences here; relative to each leaf's centre they do not.
@@ -138,8 +136,7 @@ TEST_CASE_TEMPLATE("the single-precision kernels agree with the double ones far 
     }
 }
 
-TEST_CASE_TEMPLATE("tree output does not depend on the thread count", T, std::integral_constant<int, 1>,
-                   std::integral_constant<int, 2>, std::integral_constant<int, 3>) {
+TEST_CASE_TEMPLATE("tree output does not depend on the thread count", T, Dim1, Dim2, Dim3) {
     constexpr int Dim = T::value;
     const Matrix y = random_matrix(3000, Dim, 25, 3.0);
     Matrix f1(y.rows(), Dim), f4(y.rows(), Dim);
@@ -152,8 +149,7 @@ TEST_CASE_TEMPLATE("tree output does not depend on the thread count", T, std::in
     CHECK(f1 == f4);
 }
 
-TEST_CASE_TEMPLATE("duplicate and coincident points do not break the tree", T, std::integral_constant<int, 1>,
-                   std::integral_constant<int, 2>, std::integral_constant<int, 3>) {
+TEST_CASE_TEMPLATE("duplicate and coincident points do not break the tree", T, Dim1, Dim2, Dim3) {
     constexpr int Dim = T::value;
     SUBCASE("all points identical") {
         const Matrix y(500, Dim, 0.25);
@@ -176,9 +172,8 @@ TEST_CASE_TEMPLATE("duplicate and coincident points do not break the tree", T, s
     }
 }
 
-TEST_CASE_TEMPLATE("a cluster finer than the grid still splits; exact duplicates are one exact cell", T,
-                   std::integral_constant<int, 1>, std::integral_constant<int, 2>,
-                   std::integral_constant<int, 3>) {
+TEST_CASE_TEMPLATE("a cluster finer than the grid still splits; exact duplicates are one exact cell", T, Dim1,
+                   Dim2, Dim3) {
     constexpr int Dim = T::value;
     // 300 spread points, 300 distinct points in a box of side 1e-9, 300 copies of one point, and an
     // outlier 1e6 away: the cluster lies inside one cell of the 2^21 grid over the bounding box.
@@ -222,9 +217,8 @@ TEST_CASE_TEMPLATE("a cluster finer than the grid still splits; exact duplicates
     CHECK(f1 == f4);
 }
 
-TEST_CASE_TEMPLATE("a summarised cell is the second-order Taylor expansion about its centre of mass", T,
-                   std::integral_constant<int, 1>, std::integral_constant<int, 2>,
-                   std::integral_constant<int, 3>) {
+TEST_CASE_TEMPLATE("a summarised cell is the second-order Taylor expansion about its centre of mass", T, Dim1,
+                   Dim2, Dim3) {
     constexpr int Dim = T::value;
     // A cell of 8 points (half-side s; leaves of 8) and a query at 32 s and 64 s: the tree is the root, the
     // cell's leaf and the query's leaf, and at theta 0.5 each leaf sees the other as one summarised cell.
@@ -305,8 +299,7 @@ TEST_CASE_TEMPLATE("a summarised cell is the second-order Taylor expansion about
 }
 
 TEST_CASE_TEMPLATE("a large tree is built in parallel subtrees and equals the one-thread build node for node",
-                   T, std::integral_constant<int, 1>, std::integral_constant<int, 2>,
-                   std::integral_constant<int, 3>) {
+                   T, Dim1, Dim2, Dim3) {
     constexpr int Dim = T::value;
     // 20,000 clustered points: the top of the tree is split into subtrees of at most 4,096 points, built
     // in parallel and spliced; a tight far cluster forces regrids inside subtrees, and duplicates make

@@ -142,8 +142,7 @@ TEST_CASE(
 }
 
 TEST_CASE_TEMPLATE("SpaceTree::repulsion_on: exact at theta 0, close at 0.5, the same for any thread count",
-                   T, std::integral_constant<int, 1>, std::integral_constant<int, 2>,
-                   std::integral_constant<int, 3>) {
+                   T, Dim1, Dim2, Dim3) {
     constexpr int Dim = T::value;
     Matrix y = clustered(4, 150, Dim, 31 + Dim, 6.0);
     for (index_t i = 1; i < 30; ++i)  // a stack of duplicates: one coincident leaf
