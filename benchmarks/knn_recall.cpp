@@ -47,17 +47,11 @@ using treesne::bench::seconds_since;
 using treesne::index_t;
 using treesne::Matrix;
 
-struct Config {
-    std::string input;
+struct Config : treesne::bench::RecallOptions {
     int pca = 0;
-    index_t rows = 0;
-    index_t k = 90;
     std::vector<int> m{treesne::NeighborOptions{}.hnsw_m};
     std::vector<int> efc{treesne::NeighborOptions{}.hnsw_ef_construction};
     std::vector<int> ef{0};
-    int threads = 0;
-    index_t sample = 0;
-    std::uint64_t seed = 1;
     bool exact_time = false;
 };
 
@@ -71,24 +65,15 @@ Config parse(int argc, char** argv) {
         "treesne_knn_recall INPUT [--rows N] [--pca D] [--k 90] [--m LIST] [--efc LIST] [--ef LIST] "
         "[--threads 0] [--sample S] [--seed 1] [--exact-time]\n",
         &c.input, [&](const std::string& a, auto value) {
+            if (treesne::bench::read_recall_option(c, a, value)) return true;
             if (a == "--pca") {
                 c.pca = std::stoi(value());
-            } else if (a == "--rows") {
-                c.rows = std::stoll(value());
-            } else if (a == "--k") {
-                c.k = std::stoll(value());
             } else if (a == "--m") {
                 c.m = ints(value());
             } else if (a == "--efc") {
                 c.efc = ints(value());
             } else if (a == "--ef") {
                 c.ef = ints(value());
-            } else if (a == "--threads") {
-                c.threads = std::stoi(value());
-            } else if (a == "--sample") {
-                c.sample = std::stoll(value());
-            } else if (a == "--seed") {
-                c.seed = std::stoull(value());
             } else if (a == "--exact-time") {
                 c.exact_time = true;
             } else {

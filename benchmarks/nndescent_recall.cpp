@@ -43,13 +43,7 @@ using treesne::bench::seconds_since;
 using treesne::index_t;
 using treesne::Matrix;
 
-struct Config {
-    std::string input;
-    index_t rows = 0;
-    index_t k = 90;
-    int threads = 0;
-    index_t sample = 0;
-    std::uint64_t seed = 1;
+struct Config : treesne::bench::RecallOptions {
     std::vector<long long> trees{0}, leaf{0}, rounds{0}, candidates{0}, reverse{-1};
     int check_threads = 0;
 };
@@ -66,17 +60,8 @@ Config parse(int argc, char** argv) {
         "[--trees LIST] [--leaf LIST] [--rounds LIST] [--candidates LIST] [--reverse LIST] "
         "[--check-threads T]\n",
         &c.input, [&](const std::string& a, auto value) {
-            if (a == "--rows") {
-                c.rows = std::stoll(value());
-            } else if (a == "--k") {
-                c.k = std::stoll(value());
-            } else if (a == "--threads") {
-                c.threads = std::stoi(value());
-            } else if (a == "--sample") {
-                c.sample = std::stoll(value());
-            } else if (a == "--seed") {
-                c.seed = std::stoull(value());
-            } else if (a == "--trees") {
+            if (treesne::bench::read_recall_option(c, a, value)) return true;
+            if (a == "--trees") {
                 c.trees = list(value());
             } else if (a == "--leaf") {
                 c.leaf = list(value());

@@ -64,6 +64,36 @@ inline std::vector<double> exact_smallest(ConstMatrixView x, const std::vector<i
     return smallest;
 }
 
+/// The options every recall benchmark takes: INPUT [--rows N] [--k 90] [--threads 0] [--sample S] [--seed 1].
+struct RecallOptions {
+    std::string input;
+    index_t rows = 0;  // the first rows only (0: all)
+    index_t k = 90;
+    int threads = 0;
+    index_t sample = 0;  // rows the recall is measured on (0: all, with the whole exact graph)
+    std::uint64_t seed = 1;
+};
+
+/// Reads option `name` into o when it is one of RecallOptions'; value() gives its argument. False when it
+/// is not.
+template <class Value>
+bool read_recall_option(RecallOptions& o, const std::string& name, Value value) {
+    if (name == "--rows") {
+        o.rows = std::stoll(value());
+    } else if (name == "--k") {
+        o.k = std::stoll(value());
+    } else if (name == "--threads") {
+        o.threads = std::stoi(value());
+    } else if (name == "--sample") {
+        o.sample = std::stoll(value());
+    } else if (name == "--seed") {
+        o.seed = std::stoull(value());
+    } else {
+        return false;
+    }
+    return true;
+}
+
 /// The input file, its first `rows` rows when 0 < rows < N.
 inline Matrix read_first_rows(const std::string& path, index_t rows) {
     Matrix x = io::read_matrix(path);

@@ -6,22 +6,11 @@
 
 #ifdef TREESNE_CLI_PATH
 
-#include <signal.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <functional>
-#include <random>
-#include <sstream>
-#include <thread>
 
 #include "helpers/cli.hpp"
 #include "treesne/eval/accuracy.hpp"
-#include "treesne/io/checkpoint.hpp"
 #include "treesne/io/io.hpp"
 #include "treesne/version.hpp"
 

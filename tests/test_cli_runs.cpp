@@ -12,17 +12,13 @@
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <random>
-#include <sstream>
 #include <thread>
 
 #include "helpers/cli.hpp"
-#include "treesne/eval/accuracy.hpp"
 #include "treesne/io/checkpoint.hpp"
 #include "treesne/io/io.hpp"
-#include "treesne/version.hpp"
 
 #ifdef TREESNE_HAVE_CLI_LIB
 #include "cli.hpp"

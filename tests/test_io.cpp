@@ -5,7 +5,6 @@
 #include <zlib.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -14,9 +13,6 @@
 #include <fstream>
 #include <functional>
 #include <iterator>
-#include <limits>
-#include <map>
-#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,16 +28,8 @@ namespace fs = std::filesystem;
 using treesne::IoError;
 using treesne::Matrix;
 using treesne::SparseMatrix;
-using treesne::fuzz::be;
-using treesne::fuzz::idx;
-using treesne::fuzz::le;
-using treesne::fuzz::npy;
-using treesne::testing::contains;
-using treesne::testing::io_error;
-using treesne::testing::slurp;
-using treesne::testing::spit;
-using treesne::testing::TempDir;
-using treesne::testing::write_gz;
+using namespace treesne::fuzz;
+using namespace treesne::testing;
 
 namespace {
 

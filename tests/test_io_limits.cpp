@@ -4,21 +4,14 @@
 // round trips and the per-format checks.
 #include <doctest/doctest.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstdint>
-#include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <iterator>
-#include <limits>
 #include <map>
-#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -34,16 +27,8 @@ namespace fs = std::filesystem;
 using treesne::IoError;
 using treesne::Matrix;
 using treesne::SparseMatrix;
-using treesne::fuzz::be;
-using treesne::fuzz::idx;
-using treesne::fuzz::le;
-using treesne::fuzz::npy;
-using treesne::testing::contains;
-using treesne::testing::io_error;
-using treesne::testing::slurp;
-using treesne::testing::spit;
-using treesne::testing::TempDir;
-using treesne::testing::write_gz;
+using namespace treesne::fuzz;
+using namespace treesne::testing;
 
 namespace {
 
