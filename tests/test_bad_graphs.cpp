@@ -18,7 +18,7 @@
 
 #include <sys/wait.h>
 
-#include "helpers/cli.hpp"
+#include "helpers/cli_runs.hpp"
 #include "test_helpers.hpp"
 #include "treesne/io/io.hpp"
 #include "treesne/affinities/precomputed.hpp"

@@ -14,6 +14,7 @@
 #include <tuple>
 #include <vector>
 
+#include "helpers/cli_runs.hpp"
 #include "test_helpers.hpp"
 #include "treesne/eval/accuracy.hpp"
 #include "treesne/core/errors.hpp"
@@ -33,12 +34,7 @@ using treesne::cli::Command;
 using treesne::cli::parse_cli;
 using treesne::cli::UsageError;
 
-CliConfig parse(std::vector<std::string> args) {
-    args.insert(args.begin(), "treesne");
-    std::vector<const char*> argv;
-    for (const auto& a : args) argv.push_back(a.c_str());
-    return parse_cli(static_cast<int>(argv.size()), argv.data());
-}
+using treesne::testing::parse;
 
 // Every field of each options aggregate as a tuple. A structured binding must name every field, so adding
 // a field to one of these structs stops this file from compiling until the field is compared here too.

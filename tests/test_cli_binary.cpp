@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "helpers/cli.hpp"
+#include "helpers/cli_runs.hpp"
 #include "treesne/eval/accuracy.hpp"
 #include "treesne/io/io.hpp"
 #include "treesne/version.hpp"

@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "helpers/cli.hpp"
+#include "helpers/cli_runs.hpp"
 #include "test_helpers.hpp"
 #include "treesne/io/io.hpp"
 

@@ -16,7 +16,7 @@
 #include <random>
 #include <thread>
 
-#include "helpers/cli.hpp"
+#include "helpers/cli_runs.hpp"
 #include "treesne/io/checkpoint.hpp"
 #include "treesne/io/io.hpp"
 

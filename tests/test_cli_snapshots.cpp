@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "helpers/cli.hpp"
+#include "helpers/cli_runs.hpp"
 #include "test_helpers.hpp"
 #include "treesne/core/errors.hpp"
 #include "treesne/io/io.hpp"
@@ -219,12 +219,6 @@ namespace {
 using treesne::cli::CliConfig;
 using treesne::cli::UsageError;
 
-CliConfig parse(std::vector<std::string> args) {
-    args.insert(args.begin(), "treesne");
-    std::vector<const char*> argv;
-    for (const auto& a : args) argv.push_back(a.c_str());
-    return treesne::cli::parse_cli(static_cast<int>(argv.size()), argv.data());
-}
 
 }  // namespace
 

@@ -118,7 +118,7 @@ TEST_CASE("transform help: its own page with an example, and a line in the progr
 #include <fstream>
 #include <sstream>
 
-#include "helpers/cli.hpp"
+#include "helpers/cli_runs.hpp"
 #include "treesne/io/io.hpp"
 
 namespace {

@@ -1,7 +1,7 @@
 // Deterministic data generators and small utilities shared by the tests: one definition of each, so that
 // every test file draws its data the same way (and the binary has one `gaussian`, not two). Oracles of
 // the gradient and the tree are in helpers/oracles.hpp, of the kNN graph in helpers/graphs.hpp, and the
-// helpers that run the treesne program in helpers/cli.hpp.
+// helpers that run the treesne program in helpers/cli_runs.hpp.
 #pragma once
 
 #include <doctest/doctest.h>

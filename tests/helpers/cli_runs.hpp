@@ -18,6 +18,10 @@
 #include "../test_helpers.hpp"
 #include "treesne/io/io.hpp"
 
+#ifdef TREESNE_HAVE_CLI_LIB
+#include "cli.hpp"
+#endif
+
 namespace treesne::testing {
 
 /// s in single quotes for the shell, each ' written as '\''.
@@ -26,6 +30,16 @@ inline std::string quote(const std::string& s) {
     for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
     return out + "'";
 }
+
+#ifdef TREESNE_HAVE_CLI_LIB
+/// parse_cli() of the command line `treesne ARGS...`, without a process.
+inline cli::CliConfig parse(std::vector<std::string> args) {
+    args.insert(args.begin(), "treesne");
+    std::vector<const char*> argv;
+    for (const auto& a : args) argv.push_back(a.c_str());
+    return cli::parse_cli(static_cast<int>(argv.size()), argv.data());
+}
+#endif
 
 /// One run of the program: its exit status (128 + the signal when a signal ended it), stdout and stderr.
 struct Run {
