@@ -28,11 +28,8 @@ using namespace treesne::testing;
 namespace {
 
 Options small_options(index_t iterations = 250) {
-    Options o;
-    o.affinities.perplexity = 10;
-    o.optimizer.iterations = iterations;
+    Options o = quick_options(iterations, 1);
     o.optimizer.exaggeration_iterations = 100;
-    o.threads = 1;
     return o;
 }
 
@@ -495,11 +492,8 @@ TEST_CASE("embed in checkpointed segments equals one run, and resuming a checkpo
         });
 
         // Checkpoints every 300: at 300, 600, 900 and the end.
-        Callbacks cb;
         std::vector<OptimizerState> saved;
-        cb.checkpoint = [&](const OptimizerState& s) { saved.push_back(s); };
-        cb.checkpoint_every = 300;
-        const Result segmented = embed(x, o, cb);
+        const Result segmented = embed(x, o, saving_checkpoints(saved, 300));
         CHECK(segmented.y == straight.y);
         CHECK(segmented.kl == straight.kl);
         REQUIRE(saved.size() == 4);
@@ -510,6 +504,7 @@ TEST_CASE("embed in checkpointed segments equals one run, and resuming a checkpo
 
         // Segments that do not end on a report (every 275): the observer sees what a straight run shows.
         std::vector<IterationReport> reports;
+        Callbacks cb;
         cb.observer = [&](const IterationReport& r) {
             reports.push_back(r);
             return true;

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "treesne/affinities/affinities.hpp"
+#include "treesne/api/embed.hpp"
 #include "treesne/core/types.hpp"
 
 namespace treesne::testing {
@@ -101,6 +102,25 @@ inline Matrix clustered(index_t clusters, index_t per_cluster, index_t dims, std
     Matrix centres(clusters, dims);
     for (index_t i = 0; i < centres.size(); ++i) centres.data()[i] = spread * gaussian(rng);
     return blobs(centres, per_cluster, rng, {1.0}, labels);
+}
+
+// --- runs -----------------------------------------------------------------------------------------
+
+/// A quick run: perplexity 10, `iterations` iterations, `threads` threads, defaults otherwise.
+inline Options quick_options(index_t iterations, int threads = 2) {
+    Options o;
+    o.affinities.perplexity = 10;
+    o.optimizer.iterations = iterations;
+    o.threads = threads;
+    return o;
+}
+
+/// Callbacks that append every checkpoint of the run to *saved, one every `every` iterations.
+inline Callbacks saving_checkpoints(std::vector<OptimizerState>& saved, index_t every) {
+    Callbacks cb;
+    cb.checkpoint = [&saved](const OptimizerState& s) { saved.push_back(s); };
+    cb.checkpoint_every = every;
+    return cb;
 }
 
 // --- matrices ---------------------------------------------------------------------------------------

@@ -148,11 +148,8 @@ TEST_CASE("resume: a checkpoint over another P is refused, even when every recor
     o.optimizer.iterations = 200;
     o.optimizer.exaggeration_iterations = 100;
     o.threads = 1;
-    Callbacks cb;
     std::vector<OptimizerState> saved;
-    cb.checkpoint = [&](const OptimizerState& s) { saved.push_back(s); };
-    cb.checkpoint_every = 100;
-    const Result straight = embed(x, o, cb);
+    const Result straight = embed(x, o, saving_checkpoints(saved, 100));
     REQUIRE(saved.size() == 2);
     CHECK(saved[0].affinities_fingerprint != 0);
     CHECK(saved[0].affinities_fingerprint == saved[1].affinities_fingerprint);
@@ -188,7 +185,7 @@ TEST_CASE("resume: a checkpoint over another P is refused, even when every recor
     Options exact = o;
     exact.optimizer.method = Method::exact_tsne;
     saved.clear();
-    embed(x, exact, cb);
+    embed(x, exact, saving_checkpoints(saved, 100));
     REQUIRE_FALSE(saved.empty());
     Callbacks exact_resume;
     exact_resume.resume_from = &saved[0];
