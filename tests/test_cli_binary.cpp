@@ -11,12 +11,7 @@
 
 #include "helpers/cli_runs.hpp"
 #include "treesne/eval/accuracy.hpp"
-#include "treesne/io/io.hpp"
 #include "treesne/version.hpp"
-
-#ifdef TREESNE_HAVE_CLI_LIB
-#include "cli.hpp"
-#endif
 
 namespace fs = std::filesystem;
 

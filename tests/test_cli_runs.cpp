@@ -18,11 +18,6 @@
 
 #include "helpers/cli_runs.hpp"
 #include "treesne/io/checkpoint.hpp"
-#include "treesne/io/io.hpp"
-
-#ifdef TREESNE_HAVE_CLI_LIB
-#include "cli.hpp"
-#endif
 
 namespace fs = std::filesystem;
 

@@ -20,12 +20,10 @@
 #include "../tools/fuzz/format_bytes.hpp"
 #include "helpers/io.hpp"
 #include "test_helpers.hpp"
-#include "treesne/io/checkpoint.hpp"
 #include "treesne/core/errors.hpp"
 #include "treesne/io/io.hpp"
 
 namespace fs = std::filesystem;
-using treesne::IoError;
 using treesne::Matrix;
 using treesne::SparseMatrix;
 using namespace treesne::fuzz;

@@ -20,13 +20,10 @@
 #include "helpers/io.hpp"
 #include "test_helpers.hpp"
 #include "treesne/io/checkpoint.hpp"
-#include "treesne/core/errors.hpp"
 #include "treesne/io/io.hpp"
 
 namespace fs = std::filesystem;
-using treesne::IoError;
-using treesne::Matrix;
-using treesne::SparseMatrix;
+using namespace treesne;
 using namespace treesne::fuzz;
 using namespace treesne::testing;
 
