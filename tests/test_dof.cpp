@@ -134,11 +134,10 @@ TEST_CASE_TEMPLATE("dof: a summarised cell is the second-order Taylor expansion 
     const double r = 8.0, theta = 0.5;
     for (const double alpha : {0.5, 2.0, 7.5}) {
         CAPTURE(alpha);
-        std::vector<double> z_error[2], f_error[2];  // [monopole, quadrupole], per s
+        CellErrors errors;  // per s
         for (const double s : {0.25, 0.125}) {
             CAPTURE(s);
             const Matrix y = cell_and_query<Dim>(m, s, r, 31);
-            const double* x = y.row(m);
             SpaceTree<Dim> tree;
             tree.set_dof(alpha);
             tree.set_leaf_capacity(static_cast<int>(m));
@@ -147,38 +146,9 @@ TEST_CASE_TEMPLATE("dof: a summarised cell is the second-order Taylor expansion 
             // The cell points' own Z is exact (the query's leaf, one point, is an exact cell for them).
             double z_cell_points = 0;
             for (index_t i = 0; i < m; ++i) z_cell_points += direct_sums(y, m + 1, y.row(i), alpha, i).z;
-            Matrix f(y.rows(), Dim);
-            std::vector<double> tree_force(Dim);
-            const PointSums exact = direct_sums(y, m, x, alpha);
-            const PointSums mono = taylor_sums(y, m, x, alpha, 0), hand = taylor_sums(y, m, x, alpha, 2);
-            for (const bool quadrupole : {false, true}) {
-                CAPTURE(quadrupole);
-                tree.set_quadrupole(quadrupole);
-                const PointSums& expected = quadrupole ? hand : mono;
-                for (const bool single : {false, true}) {
-                    CAPTURE(single);
-                    tree.set_single_precision(single);
-                    const double z_tree = tree.repulsion(theta, f.view(), 1) - z_cell_points;
-                    for (int d = 0; d < Dim; ++d) tree_force[d] = f(m, d);
-                    const double tolerance = single ? 1e-6 : 1e-12, total_rounding = single ? 1e-6 : 1e-14;
-                    CHECK(std::abs(z_tree - expected.z) <
-                          tolerance * expected.z + total_rounding * z_cell_points);
-                    CHECK(force_error(tree_force, expected.force) < tolerance);
-                    if (!single) {
-                        z_error[quadrupole].push_back(std::abs(z_tree - exact.z) / exact.z);
-                        f_error[quadrupole].push_back(force_error(tree_force, exact.force));
-                    }
-                }
-            }
-            CHECK(z_error[1].back() < 0.2 * z_error[0].back());
-            CHECK(f_error[1].back() < 0.2 * f_error[0].back());
+            check_summarised_cell(tree, y, m, theta, alpha, z_cell_points, 1e-14, errors);
         }
-        // Halving the cell divides the monopole error by ~4 and the quadrupole's by ~8: complete to
-        // second order.
-        CHECK(z_error[0][0] / z_error[0][1] == doctest::Approx(4).epsilon(0.15));
-        CHECK(f_error[0][0] / f_error[0][1] == doctest::Approx(4).epsilon(0.15));
-        CHECK(z_error[1][0] / z_error[1][1] > 6.5);
-        CHECK(f_error[1][0] / f_error[1][1] > 6.5);
+        check_second_order(errors);
     }
 }
 

@@ -226,7 +226,7 @@ TEST_CASE_TEMPLATE("a summarised cell is the second-order Taylor expansion about
     // and its s^3 scaling shows.)
     constexpr index_t m = 8;
     const double r = 8.0, theta = 0.5;
-    std::vector<double> z_error[2], f_error[2];  // [monopole, quadrupole] against the exact sums, per s
+    CellErrors errors;  // per s
     for (const double s : {0.25, 0.125}) {
         CAPTURE(s);
         const Matrix y = cell_and_query<Dim>(m, s, r, 31);
@@ -238,7 +238,6 @@ TEST_CASE_TEMPLATE("a summarised cell is the second-order Taylor expansion about
         const auto& cell = tree.nodes()[1];
         REQUIRE((cell.leaf && cell.begin == 0 && cell.end == m));
         // The node's centre and moments are the cell's mean and covariance (1/m normalisation).
-        const PointSums mono = taylor_sums(y, m, x, 1.0, 0);
         double dist2 = 0;
         for (int a = 0, k = 0; a < Dim; ++a) {
             double com = 0;
@@ -261,41 +260,14 @@ TEST_CASE_TEMPLATE("a summarised cell is the second-order Taylor expansion about
             for (int d = 0; d < Dim; ++d) std::swap(others(i, d), others(m, d));  // row m: point i
             z_cell_points += direct_sums(others, m, others.row(m)).z;
         }
-        Matrix f(y.rows(), Dim);
-        std::vector<double> tree_force(Dim);
-        const PointSums exact = direct_sums(y, m, x), hand = taylor_sums(y, m, x, 1.0, 2);
-        for (const bool quadrupole : {false, true}) {
-            CAPTURE(quadrupole);
-            tree.set_quadrupole(quadrupole);
-            const PointSums& expected = quadrupole ? hand : mono;
-            // The double kernels to 1e-12 relative, plus the rounding of the subtraction below (the total
-            // is up to ~500x the query's Z); the single-precision ones to a few float roundings.
-            for (const bool single : {false, true}) {
-                CAPTURE(single);
-                tree.set_single_precision(single);
-                const double z_tree = tree.repulsion(theta, f.view(), 1) - z_cell_points;
-                for (int d = 0; d < Dim; ++d) tree_force[d] = f(m, d);
-                const double tolerance = single ? 1e-6 : 1e-12, total_rounding = single ? 1e-6 : 1e-15;
-                CHECK(std::abs(z_tree - expected.z) < tolerance * expected.z + total_rounding * z_cell_points);
-                CHECK(force_error(tree_force, expected.force) < tolerance);
-                if (!single) {
-                    z_error[quadrupole].push_back(std::abs(z_tree - exact.z) / exact.z);
-                    f_error[quadrupole].push_back(force_error(tree_force, exact.force));
-                }
-            }
-        }
-        MESSAGE("Dim ", Dim, ", cell half-side ", s, " at ", r, ": Z error monopole ", z_error[0].back(),
-                ", quadrupole ", z_error[1].back(), "; force error monopole ", f_error[0].back(),
-                ", quadrupole ", f_error[1].back());
-        CHECK(z_error[1].back() < 0.2 * z_error[0].back());
-        CHECK(f_error[1].back() < 0.2 * f_error[0].back());
+        // The double kernels to 1e-12 relative, plus the rounding of the subtraction (the total is up to
+        // ~500x the query's Z); the single-precision ones to a few float roundings.
+        check_summarised_cell(tree, y, m, theta, 1.0, z_cell_points, 1e-15, errors);
+        MESSAGE("Dim ", Dim, ", cell half-side ", s, " at ", r, ": Z error monopole ", errors.z[0].back(),
+                ", quadrupole ", errors.z[1].back(), "; force error monopole ", errors.f[0].back(),
+                ", quadrupole ", errors.f[1].back());
     }
-    // Halving the cell divides the monopole error by ~4 (second order) and the quadrupole's by ~8 (third):
-    // the expansion is complete to second order.
-    CHECK(z_error[0][0] / z_error[0][1] == doctest::Approx(4).epsilon(0.15));
-    CHECK(f_error[0][0] / f_error[0][1] == doctest::Approx(4).epsilon(0.15));
-    CHECK(z_error[1][0] / z_error[1][1] > 6.5);
-    CHECK(f_error[1][0] / f_error[1][1] > 6.5);
+    check_second_order(errors);
 }
 
 TEST_CASE_TEMPLATE("a large tree is built in parallel subtrees and equals the one-thread build node for node",

@@ -8,7 +8,10 @@
 #include <random>
 #include <vector>
 
+#include <doctest/doctest.h>
+
 #include "treesne/core/types.hpp"
+#include "treesne/tree/space_tree.hpp"
 
 namespace treesne::testing {
 
@@ -125,6 +128,58 @@ inline double force_error(const std::vector<double>& f, const std::vector<double
         norm += exact[a] * exact[a];
     }
     return std::sqrt(diff / norm);
+}
+
+/// Relative errors of a summarised cell against the exact sums in double precision, one per cell size:
+/// [0] monopole, [1] quadrupole.
+struct CellErrors {
+    std::vector<double> z[2], f[2];
+};
+
+/// A tree built over a cell of m points (rows [0, m) of y) and a query (row m) that sees the cell as one
+/// summarised node at theta, checked against the Taylor expansions of the kernel with this alpha: for the
+/// monopole and the quadrupole, in double and single precision, the query's Z (the tree's total less
+/// z_cell_points, the cell points' own exact sums) and force equal the expansion's to 1e-12 relative in
+/// double (plus double_rounding times z_cell_points for that subtraction) and 1e-6 in single. The double
+/// errors against the exact sums are appended to errors, and the quadrupole's must be under a fifth of
+/// the monopole's.
+template <int Dim>
+void check_summarised_cell(SpaceTree<Dim>& tree, const Matrix& y, index_t m, double theta, double alpha,
+                           double z_cell_points, double double_rounding, CellErrors& errors) {
+    const double* x = y.row(m);
+    const PointSums exact = direct_sums(y, m, x, alpha);
+    const PointSums mono = taylor_sums(y, m, x, alpha, 0), hand = taylor_sums(y, m, x, alpha, 2);
+    Matrix f(y.rows(), Dim);
+    std::vector<double> tree_force(Dim);
+    for (const bool quadrupole : {false, true}) {
+        CAPTURE(quadrupole);
+        tree.set_quadrupole(quadrupole);
+        const PointSums& expected = quadrupole ? hand : mono;
+        for (const bool single : {false, true}) {
+            CAPTURE(single);
+            tree.set_single_precision(single);
+            const double z_tree = tree.repulsion(theta, f.view(), 1) - z_cell_points;
+            for (int d = 0; d < Dim; ++d) tree_force[d] = f(m, d);
+            const double tolerance = single ? 1e-6 : 1e-12, total_rounding = single ? 1e-6 : double_rounding;
+            CHECK(std::abs(z_tree - expected.z) < tolerance * expected.z + total_rounding * z_cell_points);
+            CHECK(force_error(tree_force, expected.force) < tolerance);
+            if (!single) {
+                errors.z[quadrupole].push_back(std::abs(z_tree - exact.z) / exact.z);
+                errors.f[quadrupole].push_back(force_error(tree_force, exact.force));
+            }
+        }
+    }
+    CHECK(errors.z[1].back() < 0.2 * errors.z[0].back());
+    CHECK(errors.f[1].back() < 0.2 * errors.f[0].back());
+}
+
+/// After check_summarised_cell at half-sides s and s/2: halving the cell divides the monopole error by ~4
+/// (second order) and the quadrupole's by more than 6.5 (third): the expansion is complete to second order.
+inline void check_second_order(const CellErrors& e) {
+    CHECK(e.z[0][0] / e.z[0][1] == doctest::Approx(4).epsilon(0.15));
+    CHECK(e.f[0][0] / e.f[0][1] == doctest::Approx(4).epsilon(0.15));
+    CHECK(e.z[1][0] / e.z[1][1] > 6.5);
+    CHECK(e.f[1][0] / e.f[1][1] > 6.5);
 }
 
 }  // namespace treesne::testing
