@@ -20,8 +20,9 @@
 #include <string>
 #include <vector>
 
-#include "treesne/io/io.hpp"
+#include "args_common.hpp"
 #include "treesne/core/parallel.hpp"
+#include "treesne/io/io.hpp"
 #include "treesne/plot/plot.hpp"
 #include "treesne/treesne.hpp"
 
@@ -45,30 +46,23 @@ struct Config {
     bool skip_runs = false;
 };
 
-void usage() {
-    std::cout
-        << "treesne_accuracy [options]: Barnes-Hut t-SNE gradient and outcome against the exact method\n"
-           "  --input FILE      data (any format treesne reads); default: Fashion-MNIST t10k if\n"
-           "                    installed (first N rows, PCA to 50), else 10 Gaussian clusters in 50-D\n"
-           "  --labels FILE     class labels for the kNN accuracy (default: Fashion-MNIST's)\n"
-           "  --n N             points, first N rows (default 2000; the exact run is O(N^2))\n"
-           "  --thetas LIST     comma-separated (default 0,0.1,0.25,0.5,0.75,1)\n"
-           "  --iterations N    per full run (default 1000)\n"
-           "  --threads N       (default 0 = all)\n"
-           "  --out PREFIX      writes PREFIX.json, PREFIX.csv, PREFIX.png (default "
-           "benchmarks/out/accuracy)\n"
-           "  --skip-runs       gradient errors only, no full optimisations\n"
-           "The same measurements for any data: treesne accuracy --help.\n";
-}
+const char* const usage =
+    "treesne_accuracy [options]: Barnes-Hut t-SNE gradient and outcome against the exact method\n"
+    "  --input FILE      data (any format treesne reads); default: Fashion-MNIST t10k if\n"
+    "                    installed (first N rows, PCA to 50), else 10 Gaussian clusters in 50-D\n"
+    "  --labels FILE     class labels for the kNN accuracy (default: Fashion-MNIST's)\n"
+    "  --n N             points, first N rows (default 2000; the exact run is O(N^2))\n"
+    "  --thetas LIST     comma-separated (default 0,0.1,0.25,0.5,0.75,1)\n"
+    "  --iterations N    per full run (default 1000)\n"
+    "  --threads N       (default 0 = all)\n"
+    "  --out PREFIX      writes PREFIX.json, PREFIX.csv, PREFIX.png (default "
+    "benchmarks/out/accuracy)\n"
+    "  --skip-runs       gradient errors only, no full optimisations\n"
+    "The same measurements for any data: treesne accuracy --help.\n";
 
 Config parse(int argc, char** argv) {
     Config c;
-    for (int i = 1; i < argc; ++i) {
-        const std::string a = argv[i];
-        auto value = [&]() -> std::string {
-            if (i + 1 >= argc) throw treesne::InvalidArgument(a + " needs a value");
-            return argv[++i];
-        };
+    treesne::bench::parse_args(argc, argv, usage, nullptr, [&](const std::string& a, auto value) {
         if (a == "--input") {
             c.input = value();
         } else if (a == "--labels") {
@@ -76,10 +70,8 @@ Config parse(int argc, char** argv) {
         } else if (a == "--n") {
             c.n = std::stoll(value());
         } else if (a == "--thetas") {
-            c.thetas.clear();
-            std::stringstream in(value());
-            std::string item;
-            while (std::getline(in, item, ',')) c.thetas.push_back(std::stod(item));
+            c.thetas = treesne::bench::parse_list<double>(value(),
+                                                          [](const std::string& t) { return std::stod(t); });
         } else if (a == "--iterations") {
             c.iterations = std::stoll(value());
         } else if (a == "--threads") {
@@ -88,13 +80,11 @@ Config parse(int argc, char** argv) {
             c.out = value();
         } else if (a == "--skip-runs") {
             c.skip_runs = true;
-        } else if (a == "--help" || a == "-h") {
-            usage();
-            std::exit(0);
         } else {
-            throw treesne::InvalidArgument("unknown option " + a + " (see --help)");
+            return false;
         }
-    }
+        return true;
+    });
     treesne::require(c.n >= 100, "--n must be at least 100; got ", c.n);
     treesne::require(!c.thetas.empty(), "--thetas is empty");
     return c;

@@ -10,32 +10,16 @@
 # `treesne evaluate`'s exact KL and 10-NN preservation. The tests (tests/test_hardening.cpp) cover the same classes at small N.
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(dirname "$here")"
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 n=20000
 threads=2
 build="$root/build-release"
 out="$here/out/degenerate"
 
-while [[ $# -gt 0 ]]; do
-    case "$1" in
-        --n) n="$2"; shift 2 ;;
-        --threads) threads="$2"; shift 2 ;;
-        --build) build="$2"; shift 2 ;;
-        --out) out="$2"; shift 2 ;;
-        -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        *) echo "degenerate.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
-    esac
-done
+bench_parse_options "n threads build out" "$@"
 
-if [[ ! -x /usr/bin/time ]]; then
-    echo "degenerate.sh: needs GNU time (/usr/bin/time; Debian package 'time')" >&2
-    exit 1
-fi
-if [[ ! -x "$build/tools/treesne" || ! -x "$build/benchmarks/treesne_make_degenerate" ]]; then
-    cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTREESNE_NATIVE=ON >/dev/null
-fi
-cmake --build "$build" --target treesne_cli treesne_make_degenerate >/dev/null
+bench_require_time
+bench_build "$build" treesne_cli treesne_make_degenerate
 
 mkdir -p "$out"
 summary="$out/summary.md"
@@ -54,18 +38,19 @@ for case in gaussian:10 duplicates:10 duplicates:3 copies:10 grid:3 grid:10 iden
     data="$out/$name.npy"
     [[ -s "$data" ]] || "$build/benchmarks/treesne_make_degenerate" "$kind" "$n" "$dims" "$data"
     log="$out/$name.log"
+    timing="$out/$name.time"
     echo "== $name"
     status=0
-    /usr/bin/time -f 'TIME %e %M' "$build/tools/treesne" embed "$data" -o "$out/$name.emb.npy" \
+    /usr/bin/time -v -o "$timing" "$build/tools/treesne" embed "$data" -o "$out/$name.emb.npy" \
         --threads "$threads" --log-every 250 2>"$log" || status=$?
-    wall=$(awk '/^TIME/ {print $2}' "$log")
-    peak=$(awk '/^TIME/ {printf "%.0f", $3 / 1024}' "$log")
+    wall=$(bench_wall_seconds "$timing")
+    peak=$(bench_rss_mib "$timing")
     kl=$(sed -n 's/^optimise: [0-9]* iterations, KL \([0-9.e+-]*\).*/\1/p' "$log" | tail -1)
     exact="-"
     kept="-"
     outcome="finished"
     if [[ $status -ne 0 ]]; then
-        outcome="refused: $(grep -v '^TIME' "$log" | tail -1 | cut -c1-80)"
+        outcome="refused: $(tail -1 "$log" | cut -c1-80)"
     else
         json=$("$build/tools/treesne" evaluate "$data" "$out/$name.emb.npy" --threads "$threads" --json \
                2>/dev/null || true)

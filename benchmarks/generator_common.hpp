@@ -2,6 +2,7 @@
 // and writing the data and its labels, both atomically (treesne::io), with one-line errors.
 #pragma once
 
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -22,6 +23,22 @@ inline long long parse_count(const char* program, const char* text, const char* 
         std::exit(2);
     }
     return v;
+}
+
+/// The trailing arguments every generator takes, OUT [LABELS] [SEED], from argv[4..6] (argv[1..3] are
+/// its sizes); seed 1 when absent.
+struct Outputs {
+    std::string out;
+    std::string labels_path;
+    std::uint64_t seed = 1;
+};
+
+inline Outputs parse_outputs(const char* program, int argc, char** argv) {
+    Outputs o;
+    o.out = argv[4];
+    o.labels_path = argc >= 6 ? argv[5] : "";
+    if (argc >= 7) o.seed = static_cast<std::uint64_t>(parse_count(program, argv[6], "SEED"));
+    return o;
 }
 
 /// Writes x to `out` (format by extension) and, unless labels_path is empty, one label per line there.

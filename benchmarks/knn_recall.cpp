@@ -31,10 +31,11 @@
 #include <string>
 #include <vector>
 
+#include "args_common.hpp"
 #include "knn/internal.hpp"
 #include "recall_common.hpp"
-#include "treesne/io/io.hpp"
 #include "treesne/core/parallel.hpp"
+#include "treesne/io/io.hpp"
 #include "treesne/treesne.hpp"
 
 namespace {
@@ -46,96 +47,48 @@ using treesne::bench::seconds_since;
 using treesne::index_t;
 using treesne::Matrix;
 
-struct Config {
-    std::string input;
+struct Config : treesne::bench::RecallOptions {
     int pca = 0;
-    index_t rows = 0;
-    index_t k = 90;
     std::vector<int> m{treesne::NeighborOptions{}.hnsw_m};
     std::vector<int> efc{treesne::NeighborOptions{}.hnsw_ef_construction};
     std::vector<int> ef{0};
-    int threads = 0;
-    index_t sample = 0;
-    std::uint64_t seed = 1;
     bool exact_time = false;
 };
 
-std::vector<int> parse_list(const std::string& text) {
-    std::vector<int> values;
-    std::stringstream in(text);
-    std::string item;
-    while (std::getline(in, item, ',')) values.push_back(std::stoi(item));
-    if (values.empty()) throw treesne::InvalidArgument("empty list: '" + text + "'");
-    return values;
-}
-
 Config parse(int argc, char** argv) {
     Config c;
-    for (int i = 1; i < argc; ++i) {
-        const std::string a = argv[i];
-        auto value = [&]() -> std::string {
-            if (i + 1 >= argc) throw treesne::InvalidArgument(a + " needs a value");
-            return argv[++i];
-        };
-        if (a == "--pca") {
-            c.pca = std::stoi(value());
-        } else if (a == "--rows") {
-            c.rows = std::stoll(value());
-        } else if (a == "--k") {
-            c.k = std::stoll(value());
-        } else if (a == "--m") {
-            c.m = parse_list(value());
-        } else if (a == "--efc") {
-            c.efc = parse_list(value());
-        } else if (a == "--ef") {
-            c.ef = parse_list(value());
-        } else if (a == "--threads") {
-            c.threads = std::stoi(value());
-        } else if (a == "--sample") {
-            c.sample = std::stoll(value());
-        } else if (a == "--seed") {
-            c.seed = std::stoull(value());
-        } else if (a == "--exact-time") {
-            c.exact_time = true;
-        } else if (a == "--help" || a == "-h") {
-            std::cout << "treesne_knn_recall INPUT [--rows N] [--pca D] [--k 90] [--m LIST] [--efc LIST] "
-                         "[--ef LIST] "
-                         "[--threads 0] [--sample S] [--seed 1] [--exact-time]\n";
-            std::exit(0);
-        } else if (c.input.empty() && !a.empty() && a[0] != '-') {
-            c.input = a;
-        } else {
-            throw treesne::InvalidArgument("unknown argument '" + a + "'");
-        }
-    }
-    if (c.input.empty()) throw treesne::InvalidArgument("INPUT is required (see --help)");
+    auto ints = [](const std::string& text) {
+        return treesne::bench::parse_list<int>(text, [](const std::string& t) { return std::stoi(t); });
+    };
+    treesne::bench::parse_args(
+        argc, argv,
+        "treesne_knn_recall INPUT [--rows N] [--pca D] [--k 90] [--m LIST] [--efc LIST] [--ef LIST] "
+        "[--threads 0] [--sample S] [--seed 1] [--exact-time]\n",
+        &c.input, [&](const std::string& a, auto value) {
+            if (treesne::bench::read_recall_option(c, a, value)) return true;
+            if (a == "--pca") {
+                c.pca = std::stoi(value());
+            } else if (a == "--m") {
+                c.m = ints(value());
+            } else if (a == "--efc") {
+                c.efc = ints(value());
+            } else if (a == "--ef") {
+                c.ef = ints(value());
+            } else if (a == "--exact-time") {
+                c.exact_time = true;
+            } else {
+                return false;
+            }
+            return true;
+        });
     return c;
-}
-
-// The exact k-th distance of each query row, and the sum of its k smallest distances.
-std::vector<double> exact_kth(treesne::ConstMatrixView x, const std::vector<index_t>& queries, index_t k,
-                              int threads, std::vector<double>& sums) {
-    const std::vector<double> smallest = treesne::bench::exact_smallest(x, queries, k, threads);
-    std::vector<double> kth(queries.size());
-    sums.assign(queries.size(), 0.0);
-    for (std::size_t s = 0; s < queries.size(); ++s) {
-        const double* row = smallest.data() + s * static_cast<std::size_t>(k);
-        kth[s] = row[k - 1];
-        for (index_t j = 0; j < k; ++j) sums[s] += row[j];
-    }
-    return kth;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) try {
     const Config c = parse(argc, argv);
-    Matrix x = treesne::io::read_matrix(c.input);
-    if (c.rows > 0 && c.rows < x.rows()) {  // the first rows only
-        Matrix head(c.rows, x.cols());
-        std::copy(x.data(), x.data() + c.rows * x.cols(), head.data());
-        x = std::move(head);
-    }
+    Matrix x = treesne::bench::read_first_rows(c.input, c.rows);
     if (c.pca > 0 && c.pca < x.cols()) {
         const auto start = std::chrono::steady_clock::now();
         x = treesne::pca(x, c.pca, c.threads).projected;
@@ -147,33 +100,8 @@ int main(int argc, char** argv) try {
                 treesne::resolve_threads(c.threads));
 
     // Reference k-th distances: of every row, or of a seeded sample of rows.
-    std::vector<index_t> queries;
-    std::vector<double> kth, sums;
-    const auto start = std::chrono::steady_clock::now();
-    if (c.sample > 0 && c.sample < n) {
-        std::mt19937_64 rng(c.seed);
-        std::vector<index_t> all(static_cast<std::size_t>(n));
-        for (index_t i = 0; i < n; ++i) all[static_cast<std::size_t>(i)] = i;
-        for (index_t s = 0; s < c.sample; ++s)  // partial Fisher-Yates: the first `sample` are the draw
-            std::swap(all[static_cast<std::size_t>(s)],
-                      all[static_cast<std::size_t>(s + static_cast<index_t>(rng() % (n - s)))]);
-        queries.assign(all.begin(), all.begin() + c.sample);
-        kth = exact_kth(x, queries, c.k, c.threads, sums);
-        std::printf("# exact scan of %lld sampled rows (seed %llu): %.2f s\n",
-                    static_cast<long long>(c.sample), static_cast<unsigned long long>(c.seed),
-                    seconds_since(start));
-    } else {
-        const treesne::NeighborGraph exact =
-            treesne::nearest_neighbors(x, c.k, treesne::KnnBackend::brute, c.threads);
-        std::printf("# exact graph (brute): %.2f s\n", seconds_since(start));
-        for (index_t i = 0; i < n; ++i) {
-            queries.push_back(i);
-            kth.push_back(exact.row_distances(i)[c.k - 1]);
-            double sum = 0;
-            for (index_t j = 0; j < c.k; ++j) sum += exact.row_distances(i)[j];
-            sums.push_back(sum);
-        }
-    }
+    const treesne::bench::Reference ref =
+        treesne::bench::exact_reference(x, c.k, c.k, c.sample, c.seed, c.threads);
     if (c.exact_time) return 0;
 
     std::printf("%5s %6s %6s %8s %8s %8s %8s %8s %8s %8s %7s %7s %6s %9s\n", "M", "efc", "ef", "build_s",
@@ -193,27 +121,13 @@ int main(int argc, char** argv) try {
                 const double cpu_start = process_cpu_seconds();
                 const treesne::NeighborGraph g = treesne::detail::knn_hnsw(x, c.k, o, c.threads, &report);
                 const double search_cpu = process_cpu_seconds() - cpu_start - report.build_cpu_seconds;
-                double sum = 0, lowest = 1, excess = 0;
-                index_t poor = 0;
-                for (std::size_t s = 0; s < queries.size(); ++s) {
-                    const double* d = g.row_distances(queries[s]);
-                    index_t hits = 0;
-                    for (index_t j = 0; j < c.k; ++j) hits += d[j] <= kth[s] ? 1 : 0;
-                    const double recall = static_cast<double>(hits) / static_cast<double>(c.k);
-                    sum += recall;
-                    lowest = std::min(lowest, recall);
-                    poor += recall < 0.5 ? 1 : 0;
-                    double found = 0;
-                    for (index_t j = 0; j < c.k; ++j) found += d[j];
-                    excess += sums[s] > 0 ? found / sums[s] - 1 : 0;
-                }
+                const treesne::bench::Recall r = treesne::bench::recall_of(g, ref, c.k, c.k);
                 std::printf(
                     "%5d %6d %6lld %8.2f %8.2f %8.2f %8.2f %8.2f %8.5f %8.3f %7lld %7.3f %6lld %9.0f\n", m,
                     efc, static_cast<long long>(treesne::resolve_hnsw_ef_search(o, c.k)),
                     report.build_seconds, report.search_seconds, report.build_seconds + report.search_seconds,
-                    report.build_cpu_seconds, search_cpu, sum / static_cast<double>(queries.size()), lowest,
-                    static_cast<long long>(poor), 100 * excess / static_cast<double>(queries.size()),
-                    static_cast<long long>(report.exact_rows), peak_rss_mib());
+                    report.build_cpu_seconds, search_cpu, r.mean, r.lowest, static_cast<long long>(r.poor),
+                    100 * r.excess, static_cast<long long>(report.exact_rows), peak_rss_mib());
                 std::fflush(stdout);
             }
         }

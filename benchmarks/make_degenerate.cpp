@@ -34,10 +34,7 @@ int main(int argc, char** argv) {
     const std::string kind = argv[1];
     const index_t n = treesne::bench::parse_count(program, argv[2], "N");
     const index_t d = treesne::bench::parse_count(program, argv[3], "D");
-    const std::string out = argv[4];
-    const std::string labels_path = argc >= 6 ? argv[5] : "";
-    const std::uint64_t seed =
-        argc >= 7 ? static_cast<std::uint64_t>(treesne::bench::parse_count(program, argv[6], "SEED")) : 1;
+    const auto [out, labels_path, seed] = treesne::bench::parse_outputs(program, argc, argv);
 
     treesne::Rng rng(seed);
     treesne::Matrix x(n, d);

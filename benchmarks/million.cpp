@@ -25,10 +25,7 @@ int main(int argc, char** argv) {
     const treesne::index_t n = treesne::bench::parse_count(program, argv[1], "N");
     const treesne::index_t d = treesne::bench::parse_count(program, argv[2], "D");
     const treesne::index_t c = treesne::bench::parse_count(program, argv[3], "C");
-    const std::string out = argv[4];
-    const std::string labels_path = argc >= 6 ? argv[5] : "";
-    const std::uint64_t seed =
-        argc >= 7 ? static_cast<std::uint64_t>(treesne::bench::parse_count(program, argv[6], "SEED")) : 1;
+    const auto [out, labels_path, seed] = treesne::bench::parse_outputs(program, argc, argv);
 
     treesne::Rng rng(seed);
     treesne::Matrix centres(c, d);

@@ -13,8 +13,7 @@
 # Not part of the tests: at N = 10^6, D = 50 it takes tens of minutes on two cores and about 6 GiB.
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(dirname "$here")"
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 n=1000000
 dims=50
 clusters=20
@@ -24,29 +23,10 @@ build="$root/build-release"
 out="$here/out/million"
 extra=()
 
-while [[ $# -gt 0 ]]; do
-    case "$1" in
-        --n) n="$2"; shift 2 ;;
-        --dims) dims="$2"; shift 2 ;;
-        --clusters) clusters="$2"; shift 2 ;;
-        --threads) threads="$2"; shift 2 ;;
-        --iterations) iterations="$2"; shift 2 ;;
-        --build) build="$2"; shift 2 ;;
-        --out) out="$2"; shift 2 ;;
-        --) shift; extra=("$@"); break ;;
-        -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        *) echo "million.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
-    esac
-done
+bench_parse_options "n dims clusters threads iterations build out" "$@"
 
-if [[ ! -x /usr/bin/time ]]; then
-    echo "million.sh: needs GNU time (/usr/bin/time; Debian package 'time')" >&2
-    exit 1
-fi
-if [[ ! -x "$build/tools/treesne" || ! -x "$build/benchmarks/treesne_make_clusters" ]]; then
-    cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTREESNE_NATIVE=ON >/dev/null
-fi
-cmake --build "$build" --target treesne_cli treesne_make_clusters >/dev/null
+bench_require_time
+bench_build "$build" treesne_cli treesne_make_clusters
 
 mkdir -p "$out"
 data="$out/clusters_${n}x${dims}.npy"

@@ -7,13 +7,13 @@
 //                                  [--reverse LIST] [--check-threads T]
 //
 // --rows N keeps the first N rows. The parameter options take comma-separated lists (default: the
-// library's defaults); every combination is run; --rounds -1 measures the first graph alone. Reference: --sample 0 computes the whole exact graph
-// (brute backend) and measures recall over every row; --sample S > 0 draws S rows at random (seeded) and
-// finds their exact neighbours by a scan of all N points, O(S N D). Recall of a row: the share of its k
-// neighbours whose distance is at most the exact k-th distance. --check-threads T also builds the graph
-// of the first combination with T threads and reports whether it is identical.
-// One line per run: the parameters, wall seconds of the forest, the first graph, the refinement and the
-// exact distances, the total, the process CPU seconds, rounds run, the entries changed per round (in
+// library's defaults); every combination is run; --rounds -1 measures the first graph alone. Reference:
+// --sample 0 computes the whole exact graph (brute backend) and measures recall over every row; --sample S >
+// 0 draws S rows at random (seeded) and finds their exact neighbours by a scan of all N points, O(S N D).
+// Recall of a row: the share of its k neighbours whose distance is at most the exact k-th distance.
+// --check-threads T also builds the graph of the first combination with T threads and reports whether it is
+// identical. One line per run: the parameters, wall seconds of the forest, the first graph, the refinement
+// and the exact distances, the total, the process CPU seconds, rounds run, the entries changed per round (in
 // thousandths of N k), mean recall, the lowest row recall, rows with recall below 0.5, rows answered by
 // an exact scan and the peak resident memory so far (VmHWM).
 #include <algorithm>
@@ -27,10 +27,11 @@
 #include <string>
 #include <vector>
 
+#include "args_common.hpp"
 #include "knn/internal.hpp"
 #include "recall_common.hpp"
-#include "treesne/io/io.hpp"
 #include "treesne/core/parallel.hpp"
+#include "treesne/io/io.hpp"
 #include "treesne/treesne.hpp"
 
 namespace {
@@ -42,129 +43,62 @@ using treesne::bench::seconds_since;
 using treesne::index_t;
 using treesne::Matrix;
 
-struct Config {
-    std::string input;
-    index_t rows = 0;
-    index_t k = 90;
-    int threads = 0;
-    index_t sample = 0;
-    std::uint64_t seed = 1;
+struct Config : treesne::bench::RecallOptions {
     std::vector<long long> trees{0}, leaf{0}, rounds{0}, candidates{0}, reverse{-1};
     int check_threads = 0;
 };
 
-std::vector<long long> parse_list(const std::string& text) {
-    std::vector<long long> values;
-    std::stringstream in(text);
-    std::string item;
-    while (std::getline(in, item, ',')) values.push_back(std::stoll(item));
-    if (values.empty()) throw treesne::InvalidArgument("empty list: '" + text + "'");
-    return values;
-}
-
 Config parse(int argc, char** argv) {
     Config c;
-    for (int i = 1; i < argc; ++i) {
-        const std::string a = argv[i];
-        auto value = [&]() -> std::string {
-            if (i + 1 >= argc) throw treesne::InvalidArgument(a + " needs a value");
-            return argv[++i];
-        };
-        if (a == "--rows") {
-            c.rows = std::stoll(value());
-        } else if (a == "--k") {
-            c.k = std::stoll(value());
-        } else if (a == "--threads") {
-            c.threads = std::stoi(value());
-        } else if (a == "--sample") {
-            c.sample = std::stoll(value());
-        } else if (a == "--seed") {
-            c.seed = std::stoull(value());
-        } else if (a == "--trees") {
-            c.trees = parse_list(value());
-        } else if (a == "--leaf") {
-            c.leaf = parse_list(value());
-        } else if (a == "--rounds") {
-            c.rounds = parse_list(value());
-        } else if (a == "--candidates") {
-            c.candidates = parse_list(value());
-        } else if (a == "--reverse") {
-            c.reverse = parse_list(value());
-        } else if (a == "--check-threads") {
-            c.check_threads = std::stoi(value());
-        } else if (a == "--help" || a == "-h") {
-            std::cout << "treesne_nndescent_recall INPUT [--rows N] [--k 90] [--threads 0] [--sample S] "
-                         "[--seed 1] [--trees LIST] [--leaf LIST] [--rounds LIST] [--candidates LIST] "
-                         "[--reverse LIST] [--check-threads T]\n";
-            std::exit(0);
-        } else if (c.input.empty() && !a.empty() && a[0] != '-') {
-            c.input = a;
-        } else {
-            throw treesne::InvalidArgument("unknown argument '" + a + "'");
-        }
-    }
-    if (c.input.empty()) throw treesne::InvalidArgument("INPUT is required (see --help)");
+    auto list = [](const std::string& text) {
+        return treesne::bench::parse_list<long long>(text,
+                                                     [](const std::string& t) { return std::stoll(t); });
+    };
+    treesne::bench::parse_args(
+        argc, argv,
+        "treesne_nndescent_recall INPUT [--rows N] [--k 90] [--threads 0] [--sample S] [--seed 1] "
+        "[--trees LIST] [--leaf LIST] [--rounds LIST] [--candidates LIST] [--reverse LIST] "
+        "[--check-threads T]\n",
+        &c.input, [&](const std::string& a, auto value) {
+            if (treesne::bench::read_recall_option(c, a, value)) return true;
+            if (a == "--trees") {
+                c.trees = list(value());
+            } else if (a == "--leaf") {
+                c.leaf = list(value());
+            } else if (a == "--rounds") {
+                c.rounds = list(value());
+            } else if (a == "--candidates") {
+                c.candidates = list(value());
+            } else if (a == "--reverse") {
+                c.reverse = list(value());
+            } else if (a == "--check-threads") {
+                c.check_threads = std::stoi(value());
+            } else {
+                return false;
+            }
+            return true;
+        });
     return c;
-}
-
-// The exact k-th distance of each sampled row, and its exact 10th (or k-th, if k < 10).
-std::vector<double> exact_kth(treesne::ConstMatrixView x, const std::vector<index_t>& queries, index_t k,
-                              int threads, std::vector<double>& tenth) {
-    const std::vector<double> smallest = treesne::bench::exact_smallest(x, queries, k, threads);
-    std::vector<double> kth(queries.size());
-    tenth.assign(queries.size(), 0.0);
-    for (std::size_t s = 0; s < queries.size(); ++s) {
-        const double* row = smallest.data() + s * static_cast<std::size_t>(k);
-        kth[s] = row[k - 1];
-        tenth[s] = row[std::min<index_t>(10, k) - 1];
-    }
-    return kth;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) try {
     const Config c = parse(argc, argv);
-    Matrix x = treesne::io::read_matrix(c.input);
-    if (c.rows > 0 && c.rows < x.rows()) {
-        Matrix head(c.rows, x.cols());
-        std::copy(x.data(), x.data() + c.rows * x.cols(), head.data());
-        x = std::move(head);
-    }
+    const Matrix x = treesne::bench::read_first_rows(c.input, c.rows);
     const index_t n = x.rows();
-    std::printf("# data %s: %lld x %lld, k = %lld, threads %d, peak %.0f MiB after loading\n", c.input.c_str(),
-                static_cast<long long>(n), static_cast<long long>(x.cols()), static_cast<long long>(c.k),
-                treesne::resolve_threads(c.threads), peak_rss_mib());
+    std::printf("# data %s: %lld x %lld, k = %lld, threads %d, peak %.0f MiB after loading\n",
+                c.input.c_str(), static_cast<long long>(n), static_cast<long long>(x.cols()),
+                static_cast<long long>(c.k), treesne::resolve_threads(c.threads), peak_rss_mib());
 
-    std::vector<index_t> queries;
-    std::vector<double> kth, tenth;
     const index_t top = std::min<index_t>(10, c.k);
-    const auto start = std::chrono::steady_clock::now();
-    if (c.sample > 0 && c.sample < n) {
-        std::mt19937_64 rng(c.seed);
-        std::vector<index_t> all(static_cast<std::size_t>(n));
-        for (index_t i = 0; i < n; ++i) all[static_cast<std::size_t>(i)] = i;
-        for (index_t s = 0; s < c.sample; ++s)  // partial Fisher-Yates: the first `sample` are the draw
-            std::swap(all[static_cast<std::size_t>(s)],
-                      all[static_cast<std::size_t>(s + static_cast<index_t>(rng() % (n - s)))]);
-        queries.assign(all.begin(), all.begin() + c.sample);
-        kth = exact_kth(x, queries, c.k, c.threads, tenth);
-        std::printf("# exact scan of %lld sampled rows (seed %llu): %.2f s\n", static_cast<long long>(c.sample),
-                    static_cast<unsigned long long>(c.seed), seconds_since(start));
-    } else {
-        const treesne::NeighborGraph exact =
-            treesne::nearest_neighbors(x, c.k, treesne::KnnBackend::brute, c.threads);
-        std::printf("# exact graph (brute): %.2f s\n", seconds_since(start));
-        for (index_t i = 0; i < n; ++i) {
-            queries.push_back(i);
-            kth.push_back(exact.row_distances(i)[c.k - 1]);
-            tenth.push_back(exact.row_distances(i)[top - 1]);
-        }
-    }
+    const treesne::bench::Reference ref =
+        treesne::bench::exact_reference(x, c.k, top, c.sample, c.seed, c.threads);
 
-    std::printf("%5s %5s %6s %7s %7s %7s %7s %7s %7s %7s %8s %6s %-28s %8s %7s %7s %6s %8s %7s %8s\n", "trees", "leaf",
-                "rounds", "cands", "reverse", "forest", "init", "refine", "finish", "total", "cpu", "ran",
-                "changed/1000", "recall", "min_row", "rows<.5", "exact", "peak_MiB", "dist/pt", "recall10");
+    std::printf("%5s %5s %6s %7s %7s %7s %7s %7s %7s %7s %8s %6s %-28s %8s %7s %7s %6s %8s %7s %8s\n",
+                "trees", "leaf", "rounds", "cands", "reverse", "forest", "init", "refine", "finish", "total",
+                "cpu", "ran", "changed/1000", "recall", "min_row", "rows<.5", "exact", "peak_MiB", "dist/pt",
+                "recall10");
     std::fflush(stdout);
     bool first = true;
     for (long long trees : c.trees)
@@ -177,7 +111,8 @@ int main(int argc, char** argv) try {
                         o.nndescent_leaf_size = static_cast<int>(leaf);
                         o.nndescent_rounds = static_cast<int>(std::max(rounds, 0LL));
                         treesne::validate(o);
-                        treesne::detail::NndescentParameters p = treesne::detail::resolve_nndescent(o, n, c.k);
+                        treesne::detail::NndescentParameters p =
+                            treesne::detail::resolve_nndescent(o, n, c.k);
                         if (rounds < 0) p.rounds = 0;  // the first graph alone
                         if (candidates > 0) p.candidates = candidates;
                         if (reverse >= 0) p.reverse_cap = reverse;
@@ -186,27 +121,16 @@ int main(int argc, char** argv) try {
                         const treesne::NeighborGraph g =
                             treesne::detail::knn_nndescent(x, c.k, p, c.threads, &r);
                         const double cpu = process_cpu_seconds() - cpu_start;
-                        double sum = 0, lowest = 1, sum10 = 0;
-                        index_t poor = 0;
-                        for (std::size_t s = 0; s < queries.size(); ++s) {
-                            const double* d = g.row_distances(queries[s]);
-                            index_t hits = 0;
-                            for (index_t j = 0; j < c.k; ++j) hits += d[j] <= kth[s] ? 1 : 0;
-                            const double recall = static_cast<double>(hits) / static_cast<double>(c.k);
-                            sum += recall;
-                            lowest = std::min(lowest, recall);
-                            poor += recall < 0.5 ? 1 : 0;
-                            index_t hits10 = 0;
-                            for (index_t j = 0; j < top; ++j) hits10 += d[j] <= tenth[s] ? 1 : 0;
-                            sum10 += static_cast<double>(hits10) / static_cast<double>(top);
-                        }
+                        const treesne::bench::Recall recall = treesne::bench::recall_of(g, ref, c.k, top);
                         double per_point = 0;
-                        for (index_t v : r.distances) per_point += static_cast<double>(v) / static_cast<double>(n);
+                        for (index_t v : r.distances)
+                            per_point += static_cast<double>(v) / static_cast<double>(n);
                         std::string changed;
                         for (index_t v : r.changes)
-                            changed += (changed.empty() ? "" : ",") +
-                                       std::to_string(static_cast<long long>(
-                                           1000.0 * static_cast<double>(v) / static_cast<double>(n * c.k) + 0.5));
+                            changed +=
+                                (changed.empty() ? "" : ",") +
+                                std::to_string(static_cast<long long>(
+                                    1000.0 * static_cast<double>(v) / static_cast<double>(n * c.k) + 0.5));
                         std::printf(
                             "%5lld %5lld %6lld %7lld %7lld %7.2f %7.2f %7.2f %7.2f %7.2f %8.2f %6lld %-28s "
                             "%8.5f %7.3f %7lld %6lld %8.0f %7.0f %8.5f\n",
@@ -215,10 +139,9 @@ int main(int argc, char** argv) try {
                             static_cast<long long>(p.reverse_cap), r.forest_seconds, r.init_seconds,
                             r.refine_seconds, r.finish_seconds,
                             r.forest_seconds + r.init_seconds + r.refine_seconds + r.finish_seconds, cpu,
-                            static_cast<long long>(r.rounds), changed.c_str(),
-                            sum / static_cast<double>(queries.size()), lowest, static_cast<long long>(poor),
-                            static_cast<long long>(r.exact_rows), peak_rss_mib(), per_point,
-                            sum10 / static_cast<double>(queries.size()));
+                            static_cast<long long>(r.rounds), changed.c_str(), recall.mean, recall.lowest,
+                            static_cast<long long>(recall.poor), static_cast<long long>(r.exact_rows),
+                            peak_rss_mib(), per_point, recall.top_mean);
                         std::fflush(stdout);
                         if (first && c.check_threads > 0) {
                             const treesne::NeighborGraph h =

@@ -13,8 +13,7 @@
 # Raw results: OUT/runs.csv, OUT/quality.csv, logs and embeddings under OUT; OUT/summary.md is the table.
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(dirname "$here")"
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 sizes=5000,20000,70000
 reps=3
 threads=2
@@ -27,23 +26,7 @@ first_rep=1         # to add repetitions to an earlier run: --first-rep 2 --reps
 build="$root/build-bench"
 out="$here/out/peers"
 
-while [[ $# -gt 0 ]]; do
-    case "$1" in
-        --sizes) sizes="$2"; shift 2 ;;
-        --reps) reps="$2"; shift 2 ;;
-        --threads) threads="$2"; shift 2 ;;
-        --tools) tools="$2"; shift 2 ;;
-        --sklearn-max) sklearn_max="$2"; shift 2 ;;
-        --rtsne-max) rtsne_max="$2"; shift 2 ;;
-        --large) large="$2"; shift 2 ;;
-        --large-reps) large_reps="$2"; shift 2 ;;
-        --first-rep) first_rep="$2"; shift 2 ;;
-        --build) build="$2"; shift 2 ;;
-        --out) out="$2"; shift 2 ;;
-        -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        *) echo "peers.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
-    esac
-done
+bench_parse_options "sizes reps threads tools sklearn_max rtsne_max large large_reps first_rep build out" "$@"
 
 # --- peers and tools, installed only when missing ------------------------------------------------
 missing=()
@@ -57,8 +40,7 @@ if [[ ${#missing[@]} -gt 0 ]]; then
 fi
 
 # Configure once; build every time (incremental), so the binary measured is the working tree's.
-[[ -f "$build/build.ninja" ]] || cmake -S "$root" -B "$build" -G Ninja -DTREESNE_NATIVE=ON
-cmake --build "$build" --target treesne_cli treesne_prepare_data >/dev/null
+bench_build "$build" treesne_cli treesne_prepare_data
 treesne="$build/tools/treesne"
 data="$here/out/data"
 mkdir -p "$out/emb" "$out/logs"
@@ -76,11 +58,6 @@ fi
 # --- one timed run ----------------------------------------------------------------------------------
 [[ -f "$out/runs.csv" ]] || echo "tool,n,rep,threads,wall_s,max_rss_mb,exit,load1,date" > "$out/runs.csv"
 [[ -f "$out/quality.csv" ]] || echo "tool,n,kl,knn_preservation,trustworthiness,knn_accuracy" > "$out/quality.csv"
-
-wall_seconds() {  # "Elapsed (wall clock) time (h:mm:ss or m:ss): 1:02.34" -> 62.34
-    awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s }' "$1"
-}
-rss_mb() { awk -F': ' '/Maximum resident set size/ { printf "%.1f", $2 / 1024 }' "$1"; }
 
 run_tool() {  # tool n rep
     local tool=$1 n=$2 rep=$3 in="$data/fmnist50_$2" emb log timing rc=0
@@ -100,7 +77,7 @@ run_tool() {  # tool n rep
     local load1; load1=$(cut -d' ' -f1 /proc/loadavg)
     echo "[$(date +%T)] $tool n=$n rep=$rep (load $load1): ${cmd[*]}" >&2
     /usr/bin/time -v -o "$timing" "${cmd[@]}" > "$log" 2>&1 || rc=$?
-    echo "$tool,$n,$rep,$threads,$(wall_seconds "$timing"),$(rss_mb "$timing"),$rc,$load1,$(date -Iseconds)" >> "$out/runs.csv"
+    echo "$tool,$n,$rep,$threads,$(bench_wall_seconds "$timing"),$(bench_rss_mib "$timing"),$rc,$load1,$(date -Iseconds)" >> "$out/runs.csv"
     tail -n 1 "$log" >&2
     if [[ $rc -eq 0 && $rep -eq 1 ]]; then
         local q="$out/logs/${tool}_${n}_evaluate.json"

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "args_common.hpp"
 #include "treesne/io/io.hpp"
 #include "treesne/treesne.hpp"
 
@@ -29,40 +30,29 @@ struct Config {
     int threads = 0;
 };
 
-std::vector<treesne::index_t> parse_sizes(const std::string& text) {
-    std::vector<treesne::index_t> sizes;
-    std::stringstream in(text);
-    std::string item;
-    while (std::getline(in, item, ',')) sizes.push_back(std::stoll(item));
-    return sizes;
-}
-
 Config parse(int argc, char** argv) {
     Config c;
-    for (int i = 1; i < argc; ++i) {
-        const std::string a = argv[i];
-        auto value = [&]() -> std::string {
-            if (i + 1 >= argc) throw treesne::InvalidArgument(a + " needs a value");
-            return argv[++i];
-        };
-        if (a == "--data-dir") {
-            c.data_dir = value();
-        } else if (a == "--out") {
-            c.out = value();
-        } else if (a == "--sizes") {
-            c.sizes = parse_sizes(value());
-        } else if (a == "--dims") {
-            c.dims = std::stoi(value());
-        } else if (a == "--threads") {
-            c.threads = std::stoi(value());
-        } else if (a == "--help" || a == "-h") {
-            std::cout << "treesne_prepare_data [--data-dir DIR] [--out DIR] [--sizes 5000,20000,70000] "
-                         "[--dims 50] [--threads 0]\n";
-            std::exit(0);
-        } else {
-            throw treesne::InvalidArgument("unknown option " + a);
-        }
-    }
+    treesne::bench::parse_args(
+        argc, argv,
+        "treesne_prepare_data [--data-dir DIR] [--out DIR] [--sizes 5000,20000,70000] [--dims 50] "
+        "[--threads 0]\n",
+        nullptr, [&](const std::string& a, auto value) {
+            if (a == "--data-dir") {
+                c.data_dir = value();
+            } else if (a == "--out") {
+                c.out = value();
+            } else if (a == "--sizes") {
+                c.sizes = treesne::bench::parse_list<treesne::index_t>(
+                    value(), [](const std::string& t) { return std::stoll(t); });
+            } else if (a == "--dims") {
+                c.dims = std::stoi(value());
+            } else if (a == "--threads") {
+                c.threads = std::stoi(value());
+            } else {
+                return false;
+            }
+            return true;
+        });
     return c;
 }
 

@@ -19,25 +19,14 @@
 # embedding 60,000 took 18 s, transforming 10,000 4.3 s, embedding 70,000 22 s, the scoring the rest).
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(dirname "$here")"
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 threads=2
 build="$root/build"
 data=/usr/share/datasets/fashion-mnist
 out="$here/out/transform"
 extra=()
 
-while [[ $# -gt 0 ]]; do
-    case "$1" in
-        --threads) threads="$2"; shift 2 ;;
-        --build) build="$2"; shift 2 ;;
-        --data) data="$2"; shift 2 ;;
-        --out) out="$2"; shift 2 ;;
-        --) shift; extra=("$@"); break ;;
-        -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        *) echo "transform.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
-    esac
-done
+bench_parse_options "threads build data out" "$@"
 
 python=""
 for candidate in python3 /usr/bin/python3; do
@@ -46,21 +35,15 @@ for candidate in python3 /usr/bin/python3; do
         break
     fi
 done
-if [[ -z "$python" ]]; then
-    echo "transform.sh: needs python3 with numpy (Debian package python3-numpy)" >&2
-    exit 1
-fi
+[[ -n "$python" ]] || bench_fail 1 "needs python3 with numpy (Debian package python3-numpy)"
 train_images="$data/train-images-idx3-ubyte.gz"
 train_labels="$data/train-labels-idx1-ubyte.gz"
 test_images="$data/t10k-images-idx3-ubyte.gz"
 test_labels="$data/t10k-labels-idx1-ubyte.gz"
 for f in "$train_images" "$train_labels" "$test_images" "$test_labels"; do
-    [[ -s "$f" ]] || { echo "transform.sh: missing $f" >&2; exit 1; }
+    [[ -s "$f" ]] || bench_fail 1 "missing $f"
 done
-if [[ ! -x "$build/tools/treesne" ]]; then
-    cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-fi
-cmake --build "$build" --target treesne_cli >/dev/null
+bench_build "$build" treesne_cli
 treesne="$build/tools/treesne"
 mkdir -p "$out"
 

@@ -17,8 +17,7 @@
 #include "treesne/treesne.hpp"
 
 using namespace treesne;
-using treesne::testing::clustered;
-using treesne::testing::TempDir;
+using namespace treesne::testing;
 
 namespace {
 

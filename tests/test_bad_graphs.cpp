@@ -18,6 +18,7 @@
 
 #include <sys/wait.h>
 
+#include "helpers/cli_runs.hpp"
 #include "test_helpers.hpp"
 #include "treesne/io/io.hpp"
 #include "treesne/affinities/precomputed.hpp"
@@ -477,31 +478,6 @@ TEST_CASE("sigma is in the input's units also where embed() rescales extreme coo
 
 namespace {
 
-std::string quoted(const std::string& s) {
-    std::string out = "'";
-    for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return out + "'";
-}
-
-struct Outcome {
-    int status = -1;
-    std::string err;
-};
-
-Outcome run_treesne(const testing::TempDir& dir, const std::string& args) {
-    const std::string err = dir / "stderr.txt";
-    const std::string command =
-        quoted(TREESNE_CLI_PATH) + " " + args + " -q >/dev/null 2>" + quoted(err) + " </dev/null";
-    const int raw = std::system(command.c_str());
-    Outcome o;
-    o.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
-    std::ifstream in(err);
-    std::ostringstream s;
-    s << in.rdbuf();
-    o.err = s.str();
-    return o;
-}
-
 }  // namespace
 
 TEST_CASE("cli: --sigma 1e-300 and huge or tiny precomputed distances run to the right result") {
@@ -512,9 +488,9 @@ TEST_CASE("cli: --sigma 1e-300 and huge or tiny precomputed distances run to the
     const std::string fast = " --iterations 60 --seed 3";
     SUBCASE("--sigma 1e-300: all weight on each point's nearest neighbour") {
         const std::string out = dir / "y.npy", p = dir / "p.mtx";
-        const Outcome r =
-            run_treesne(dir, "embed " + quoted(data) + " -o " + quoted(out) + " --sigma 1e-300 --k 6" + fast +
-                                 " --save-affinities " + quoted(p));
+        const testing::Run r =
+            testing::run_cli(dir, "embed -q " + testing::quote(data) + " -o " + testing::quote(out) + " --sigma 1e-300 --k 6" + fast +
+                                 " --save-affinities " + testing::quote(p));
         CAPTURE(r.err);
         REQUIRE(r.status == 0);
         const Matrix y = io::read_matrix(out);
@@ -540,9 +516,9 @@ TEST_CASE("cli: --sigma 1e-300 and huge or tiny precomputed distances run to the
             CAPTURE(scale);
             const std::string dist = dir / "dist.npy", out = dir / "y.npy", p = dir / "p.mtx";
             write_lists(scale, idx, dist);
-            const Outcome r = run_treesne(dir, "embed --neighbors " + quoted(idx) + " --neighbor-distances " +
-                                                   quoted(dist) + " --perplexity 3 -o " + quoted(out) + fast +
-                                                   " --save-affinities " + quoted(p));
+            const testing::Run r = testing::run_cli(dir, "embed -q --neighbors " + testing::quote(idx) + " --neighbor-distances " +
+                                                   testing::quote(dist) + " --perplexity 3 -o " + testing::quote(out) + fast +
+                                                   " --save-affinities " + testing::quote(p));
             CAPTURE(r.err);
             REQUIRE(r.status == 0);
             saved.push_back(io::read_affinities(p));
@@ -562,9 +538,9 @@ TEST_CASE("cli: --sigma 1e-300 and huge or tiny precomputed distances run to the
         io::write_matrix(dir / "d.npy", d);
         io::write_matrix(dir / "tiny.npy", tiny);
         for (const char* name : {"d", "tiny"})
-            REQUIRE(run_treesne(dir, "embed " + quoted(dir / (std::string(name) + ".npy")) +
+            REQUIRE(testing::run_cli(dir, "embed -q " + testing::quote(dir / (std::string(name) + ".npy")) +
                                          " --input-kind distances --perplexity 3 -o " +
-                                         quoted(dir / (std::string(name) + "_y.npy")) + fast)
+                                         testing::quote(dir / (std::string(name) + "_y.npy")) + fast)
                         .status == 0);
         CHECK(same_bits(io::read_matrix(dir / "tiny_y.npy"), io::read_matrix(dir / "d_y.npy")));
     }

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "helpers/cli_runs.hpp"
 #include "test_helpers.hpp"
 #include "treesne/io/io.hpp"
 
@@ -25,70 +26,26 @@ namespace {
 namespace fs = std::filesystem;
 using treesne::index_t;
 using treesne::Matrix;
-using treesne::testing::TempDir;
+using namespace treesne::testing;
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kAddressSanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kAddressSanitizer = true;
-#else
-constexpr bool kAddressSanitizer = false;
-#endif
-#else
-constexpr bool kAddressSanitizer = false;
-#endif
-
-std::string quoted(const std::string& s) {
-    std::string out = "'";
-    for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return out + "'";
-}
-
-std::string read_text(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-void write_text(const std::string& path, const std::string& text) {
-    std::ofstream out(path, std::ios::binary);
-    out << text;
-    REQUIRE(out.good());
-}
-
-struct Outcome {
-    int status = -1;
-    std::string err;
-};
-
-/// Runs `treesne ARGS --quiet` through the shell, `prefix` first ("ulimit -v ...;"), under a 60 s guard
-/// against a reader that never ends (then status 124).
-Outcome run_cli(const TempDir& dir, const std::string& args, const std::string& prefix = "") {
-    const std::string command = "cd " + quoted(dir.path().string()) + " && " + prefix + " timeout 60 " +
-                                quoted(TREESNE_CLI_PATH) + " " + args + " --quiet >" +
-                                quoted(dir / "out.txt") + " 2>" + quoted(dir / "err.txt") + " </dev/null";
-    const int raw = std::system(command.c_str());
-    Outcome o;
-    o.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
-    o.err = read_text(dir / "err.txt");
-    return o;
+/// Runs `treesne ARGS --quiet` in dir (so ARGS may name its files alone), `prefix` first ("ulimit -v
+/// ...;"), under a 60 s guard against a reader that never ends (then status 124).
+Run run_in(const TempDir& dir, const std::string& args, const std::string& prefix = "") {
+    return run_cli(dir, args + " --quiet", "cd " + quote(dir.path().string()) + " && " + prefix + " timeout 60");
 }
 
 /// Status 1 and exactly the line "treesne: error: MESSAGE".
-void check_error(const Outcome& o, const std::string& message) {
+void check_error(const Run& o, const std::string& message) {
     CAPTURE(o.err);
     CHECK(o.status == 1);
     CHECK(o.err == "treesne: error: " + message + "\n");
 }
 
 /// Status 1, one error line, containing `part`.
-void check_error_with(const Outcome& o, const std::string& part) {
+void check_error_with(const Run& o, const std::string& part) {
     CAPTURE(o.err);
     CHECK(o.status == 1);
-    CHECK(o.err.rfind("treesne: error: ", 0) == 0);
-    CHECK(o.err.find('\n') == o.err.size() - 1);
+    CHECK(one_error_line(o.err));
     CHECK(o.err.find(part) != std::string::npos);
 }
 
@@ -134,8 +91,8 @@ void write_inputs(const TempDir& dir) {
     mtx << "%%MatrixMarket matrix coordinate real general\n" << n << ' ' << n << ' ' << n * k << '\n';
     for (index_t i = 0; i < n; ++i)
         for (index_t s = 0; s < k; ++s) mtx << i + 1 << ' ' << idx(i, s) + 1 << ' ' << dist(i, s) << '\n';
-    write_text(dir / "G.Mtx", mtx.str());
-    write_text(dir / "one.csv", "1,2,3,4\n");
+    spit(dir / "G.Mtx", mtx.str());
+    spit(dir / "one.csv", "1,2,3,4\n");
     write_csv(dir / "emb.csv", treesne::testing::clustered(3, 20, 2, 10));
     std::ofstream labels(dir / "labels.txt");
     for (index_t i = 0; i < n; ++i) labels << i % 3 << '\n';
@@ -151,7 +108,7 @@ TEST_CASE("cli inputs: a device, a gzip bomb and a directory fail at once with o
     // /dev/zero starts with NUL bytes: not text, not .npy, no IDX data type 0 (4ae5c90 read it without
     // end, past all memory; the guard's timeout would end it with status 124).
     if (fs::exists("/dev/zero")) {
-        const Outcome o = run_cli(dir, "embed /dev/zero -o y.csv");
+        const Run o = run_in(dir, "embed /dev/zero -o y.csv");
         check_error_with(o, "/dev/zero: unknown IDX data type 0x0");
     }
     // 2 GiB of zeros, gzipped to 2 MB and named .npy.gz: refused on its first bytes, so even with 1 GiB of
@@ -162,36 +119,36 @@ TEST_CASE("cli inputs: a device, a gzip bomb and a directory fail at once with o
         const std::string mib(std::size_t{1} << 20, '\0');
         REQUIRE(gzwrite(gz, mib.data(), static_cast<unsigned>(mib.size())) == static_cast<int>(mib.size()));
         REQUIRE(gzclose(gz) == Z_OK);
-        const std::string member = read_text(dir / "member.gz");
+        const std::string member = slurp(dir / "member.gz");
         std::ofstream out(dir / "zeros.npy.gz", std::ios::binary);
         for (int i = 0; i < 2048; ++i) out << member;
     }
     const std::string limit = kAddressSanitizer ? "" : "ulimit -v 1048576;";  // ASan reserves terabytes
-    check_error(run_cli(dir, "embed zeros.npy.gz -o y.csv", limit),
+    check_error(run_in(dir, "embed zeros.npy.gz -o y.csv", limit),
                 "zeros.npy.gz: is not a .npy file (bad magic)");
-    check_error(run_cli(dir, "embed x.csv -o y.csv --labels zeros.npy.gz", limit),
+    check_error(run_in(dir, "embed x.csv -o y.csv --labels zeros.npy.gz", limit),
                 "--labels zeros.npy.gz: is not a .npy file (bad magic)");
 
     // A directory given to any input option: the option, the path, and why.
     fs::create_directory(dir / "folder");
-    check_error(run_cli(dir, "embed folder -o y.csv"), "folder: is a directory");
-    check_error(run_cli(dir, "embed x.csv -o y.csv --init folder"), "--init folder: is a directory");
-    check_error(run_cli(dir, "embed x.csv -o y.csv --labels folder"), "--labels folder: is a directory");
-    check_error(run_cli(dir, "embed x.csv -o y.csv --labels labels.txt --label-names folder"),
+    check_error(run_in(dir, "embed folder -o y.csv"), "folder: is a directory");
+    check_error(run_in(dir, "embed x.csv -o y.csv --init folder"), "--init folder: is a directory");
+    check_error(run_in(dir, "embed x.csv -o y.csv --labels folder"), "--labels folder: is a directory");
+    check_error(run_in(dir, "embed x.csv -o y.csv --labels labels.txt --label-names folder"),
                 "--label-names folder: is a directory");
-    check_error(run_cli(dir, "embed -o y.csv --affinities folder"), "--affinities folder: is a directory");
-    check_error(run_cli(dir, "embed -o y.csv --neighbors folder --neighbor-distances dist.csv"),
+    check_error(run_in(dir, "embed -o y.csv --affinities folder"), "--affinities folder: is a directory");
+    check_error(run_in(dir, "embed -o y.csv --neighbors folder --neighbor-distances dist.csv"),
                 "--neighbors folder: is a directory");
-    check_error(run_cli(dir, "embed -o y.csv --neighbors idx.csv --neighbor-distances folder"),
+    check_error(run_in(dir, "embed -o y.csv --neighbors idx.csv --neighbor-distances folder"),
                 "--neighbor-distances folder: is a directory");
-    check_error(run_cli(dir, "embed x.csv -o y.csv --resume folder"), "--resume folder: is a directory");
-    check_error(run_cli(dir, "embed x.csv -o y.csv --resume missing.ckpt"),
+    check_error(run_in(dir, "embed x.csv -o y.csv --resume folder"), "--resume folder: is a directory");
+    check_error(run_in(dir, "embed x.csv -o y.csv --resume missing.ckpt"),
                 "--resume missing.ckpt: cannot open: No such file or directory");
-    check_error(run_cli(dir, "evaluate x.csv folder"), "folder: is a directory");
-    check_error(run_cli(dir, "transform x.csv emb.csv x.csv -o z.csv --labels folder"),
+    check_error(run_in(dir, "evaluate x.csv folder"), "folder: is a directory");
+    check_error(run_in(dir, "transform x.csv emb.csv x.csv -o z.csv --labels folder"),
                 "--labels folder: is a directory");
     if (fs::exists("/dev/zero"))
-        check_error_with(run_cli(dir, "embed x.csv -o y.csv --labels labels.txt --label-names /dev/zero"),
+        check_error_with(run_in(dir, "embed x.csv -o y.csv --labels labels.txt --label-names /dev/zero"),
                          "--label-names /dev/zero: looks like a binary file");
     CHECK_FALSE(fs::exists(dir / "y.csv"));
 }
@@ -201,7 +158,7 @@ TEST_CASE("cli inputs: complaints about an input's content name its file and opt
     write_inputs(dir);
     // A Matrix Market graph is recognised in any case of its extension (4ae5c90 read G.Mtx as a list of
     // indices, then the distances from a file of no name: "': cannot open'").
-    const Outcome graph = run_cli(dir, "embed --neighbors G.Mtx -o y.csv --init random" + quick);
+    const Run graph = run_in(dir, "embed --neighbors G.Mtx -o y.csv --init random" + quick);
     CAPTURE(graph.err);
     CHECK(graph.status == 0);
     CHECK(fs::exists(dir / "y.csv"));
@@ -211,37 +168,37 @@ TEST_CASE("cli inputs: complaints about an input's content name its file and opt
     dist(4, 2) = -1;
     write_csv(dir / "dist_negative.csv", dist);
     check_error(
-        run_cli(dir, "embed -o z.csv --neighbors idx.csv --neighbor-distances dist_negative.csv" + quick),
+        run_in(dir, "embed -o z.csv --neighbors idx.csv --neighbor-distances dist_negative.csv" + quick),
         "--neighbor-distances dist_negative.csv: row 5, column 3: distance -1 is negative (distances are "
         ">= 0)");
     Matrix idx = treesne::io::read_matrix(dir / "idx.csv");
     idx(5, 3) = 999;
     write_csv(dir / "idx_bad.csv", idx);
     check_error_with(
-        run_cli(dir, "embed -o z.csv --neighbors idx_bad.csv --neighbor-distances dist.csv" + quick),
+        run_in(dir, "embed -o z.csv --neighbors idx_bad.csv --neighbor-distances dist.csv" + quick),
         "--neighbors idx_bad.csv: neighbours: row 6, column 4: 999 is not a point index");
 
     // A distance matrix that is not symmetric: the file says where.
     Matrix d = treesne::io::read_matrix(dir / "d.csv");
     d(3, 5) += 1;
     write_csv(dir / "d_asymmetric.csv", d);
-    check_error_with(run_cli(dir, "embed d_asymmetric.csv --input-kind distances -o z.csv" + quick),
+    check_error_with(run_in(dir, "embed d_asymmetric.csv --input-kind distances -o z.csv" + quick),
                      "d_asymmetric.csv: distance matrix: not symmetric: row 6, column 4");
 
     // Too few points: which input has them.
-    check_error(run_cli(dir, "embed one.csv -o z.csv"), "one.csv: 1 point; t-SNE needs at least 2");
-    check_error(run_cli(dir, "evaluate one.csv one.csv"), "one.csv: 1 point; t-SNE needs at least 2");
-    check_error(run_cli(dir, "accuracy one.csv"), "one.csv: 1 point; t-SNE needs at least 2");
-    write_text(dir / "one_y.csv", "0.5,0.5\n");
-    check_error(run_cli(dir, "transform one.csv one_y.csv x.csv -o z.csv"),
+    check_error(run_in(dir, "embed one.csv -o z.csv"), "one.csv: 1 point; t-SNE needs at least 2");
+    check_error(run_in(dir, "evaluate one.csv one.csv"), "one.csv: 1 point; t-SNE needs at least 2");
+    check_error(run_in(dir, "accuracy one.csv"), "one.csv: 1 point; t-SNE needs at least 2");
+    spit(dir / "one_y.csv", "0.5,0.5\n");
+    check_error(run_in(dir, "transform one.csv one_y.csv x.csv -o z.csv"),
                 "one.csv: 1 point; t-SNE needs at least 2");
     // evaluate's --k against the points it has (4ae5c90: "trustworthiness needs 1 <= k < N/2; ...").
     write_csv(dir / "x15.csv", treesne::testing::clustered(3, 5, 4, 11));
     write_csv(dir / "y15.csv", treesne::testing::clustered(3, 5, 2, 12));
-    check_error(run_cli(dir, "evaluate x15.csv y15.csv --perplexity 3"),
+    check_error(run_in(dir, "evaluate x15.csv y15.csv --perplexity 3"),
                 "--k 10 needs more than 20 points (trustworthiness needs k < N/2); got 15");
     // An "embedding" of 4 columns given to evaluate (4ae5c90: "sparse_kl: the embedding must have ...").
-    check_error(run_cli(dir, "evaluate x.csv x.csv"), "x.csv: 4 columns; an embedding has 1, 2 or 3");
+    check_error(run_in(dir, "evaluate x.csv x.csv"), "x.csv: 4 columns; an embedding has 1, 2 or 3");
     CHECK_FALSE(fs::exists(dir / "z.csv"));
 }
 

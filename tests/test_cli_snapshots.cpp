@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "helpers/cli_runs.hpp"
 #include "test_helpers.hpp"
 #include "treesne/core/errors.hpp"
 #include "treesne/io/io.hpp"
@@ -31,16 +32,7 @@ namespace fs = std::filesystem;
 
 using treesne::index_t;
 using treesne::Matrix;
-using treesne::testing::TempDir;
-
-std::string slurp(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-bool contains(const std::string& text, const std::string& part) {
-    return text.find(part) != std::string::npos;
-}
+using namespace treesne::testing;
 
 /// A float64 C-order .npy of any rank, read by hand (io::read_matrix takes 1-D and 2-D only), so that
 /// the test checks the format itself: magic, version 1.0, a header padded to a multiple of 64.
@@ -227,12 +219,6 @@ namespace {
 using treesne::cli::CliConfig;
 using treesne::cli::UsageError;
 
-CliConfig parse(std::vector<std::string> args) {
-    args.insert(args.begin(), "treesne");
-    std::vector<const char*> argv;
-    for (const auto& a : args) argv.push_back(a.c_str());
-    return treesne::cli::parse_cli(static_cast<int>(argv.size()), argv.data());
-}
 
 }  // namespace
 
@@ -400,30 +386,6 @@ TEST_CASE("cli snapshots: report cadence, frame names, the KL log") {
 #include <sys/wait.h>
 
 namespace {
-
-std::string quote(const std::string& s) {
-    std::string out = "'";
-    for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return out + "'";
-}
-
-struct Run {
-    int status = -1;
-    std::string err;
-};
-
-/// Runs `treesne ARGS` (already quoted) with stdout discarded and stderr captured.
-Run run_cli(const TempDir& dir, const std::string& args) {
-    const std::string err = dir / "stderr.txt";
-    const std::string command =
-        quote(TREESNE_CLI_PATH) + " " + args + " >/dev/null 2>" + quote(err) + " </dev/null";
-    const int raw = std::system(command.c_str());
-    Run r;
-    r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
-    r.err = slurp(err);
-    fs::remove(err);
-    return r;
-}
 
 /// 300 points in four clusters of 5-D Gaussians (the shared generator), as .npy, with labels.
 std::string clustered_input(const TempDir& dir) {

@@ -118,45 +118,13 @@ TEST_CASE("transform help: its own page with an example, and a line in the progr
 #include <fstream>
 #include <sstream>
 
+#include "helpers/cli_runs.hpp"
 #include "treesne/io/io.hpp"
 
 namespace {
 
 using treesne::Matrix;
-using treesne::testing::TempDir;
-
-std::string quoted(const std::string& s) {
-    std::string out = "'";
-    for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return out + "'";
-}
-
-std::string read_text(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-struct Outcome {
-    int status = -1;
-    std::string err;
-};
-
-/// Runs `treesne ARGS` (already quoted), stdout to a file of dir, stderr captured.
-Outcome run_treesne(const TempDir& dir, const std::string& args) {
-    const std::string command = quoted(TREESNE_CLI_PATH) + " " + args + " >" + quoted(dir / "out.txt") +
-                                " 2>" + quoted(dir / "err.txt") + " </dev/null";
-    const int raw = std::system(command.c_str());
-    Outcome o;
-    o.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
-    o.err = read_text(dir / "err.txt");
-    return o;
-}
-
-bool one_error_line(const std::string& err) {
-    return err.rfind("treesne: error: ", 0) == 0 && err.find('\n') == err.size() - 1;
-}
+using namespace treesne::testing;
 
 /// Reference data (4 clusters, 5 columns), its embedding, new points and labels, written into dir.
 void write_inputs(const TempDir& dir) {
@@ -187,11 +155,11 @@ TEST_CASE("treesne transform: writes the new points' embedding, a picture and th
     TempDir dir;
     write_inputs(dir);
     const std::string files =
-        quoted(dir / "ref.csv") + " " + quoted(dir / "ref_emb.csv") + " " + quoted(dir / "new.csv");
-    const Outcome ok =
-        run_treesne(dir, "transform " + files + " -o " + quoted(dir / "out.npy") + " --threads 2 --labels " +
-                             quoted(dir / "ref_labels.txt") + " --new-labels " +
-                             quoted(dir / "new_labels.txt") + " --plot " + quoted(dir / "out.png"));
+        quote(dir / "ref.csv") + " " + quote(dir / "ref_emb.csv") + " " + quote(dir / "new.csv");
+    const Run ok =
+        run_cli(dir, "transform " + files + " -o " + quote(dir / "out.npy") + " --threads 2 --labels " +
+                             quote(dir / "ref_labels.txt") + " --new-labels " +
+                             quote(dir / "new_labels.txt") + " --plot " + quote(dir / "out.png"));
     CAPTURE(ok.err);
     REQUIRE(ok.status == 0);
     const Matrix y = treesne::io::read_matrix(dir / "out.npy");
@@ -200,42 +168,44 @@ TEST_CASE("treesne transform: writes the new points' embedding, a picture and th
     CHECK(std::filesystem::file_size(dir / "out.png") > 1000);
     CHECK(ok.err.find("accuracy: 1.0000") != std::string::npos);  // well-separated clusters
 
-    const Outcome quiet = run_treesne(dir, "transform " + files + " -o - --quiet --threads 1");
+    const Run quiet = run_cli(dir, "transform " + files + " -o - --quiet --threads 1");
     CHECK(quiet.status == 0);
     CHECK(quiet.err.empty());
+    spit(dir / "out.txt", quiet.out);
     CHECK(treesne::io::read_matrix(dir / "out.txt") == y);  // the same on one thread, as CSV on stdout
 }
 
 TEST_CASE("treesne transform: mismatched files and bad command lines are refused with one line") {
     TempDir dir;
     write_inputs(dir);
-    const std::string ref = quoted(dir / "ref.csv"), emb = quoted(dir / "ref_emb.csv"),
-                      fresh = quoted(dir / "new.csv");
-    const std::string out = " -o " + quoted(dir / "o.csv");
-    const Outcome rows =
-        run_treesne(dir, "transform " + ref + " " + quoted(dir / "short.csv") + " " + fresh + out);
+    const std::string ref = quote(dir / "ref.csv"), emb = quote(dir / "ref_emb.csv"),
+                      fresh = quote(dir / "new.csv");
+    const std::string out = " -o " + quote(dir / "o.csv");
+    const Run rows =
+        run_cli(dir, "transform " + ref + " " + quote(dir / "short.csv") + " " + fresh + out);
     CHECK(rows.status == 1);
     CHECK(one_error_line(rows.err));
     CHECK(rows.err.find("short.csv has 199 rows but the reference input") != std::string::npos);
     CHECK(rows.err.find("ref.csv has 200") != std::string::npos);
-    const Outcome cols =
-        run_treesne(dir, "transform " + ref + " " + emb + " " + quoted(dir / "narrow.csv") + out);
+    const Run cols =
+        run_cli(dir, "transform " + ref + " " + emb + " " + quote(dir / "narrow.csv") + out);
     CHECK(cols.status == 1);
     CHECK(one_error_line(cols.err));
     CHECK(cols.err.find("narrow.csv has 4 columns but the reference input") != std::string::npos);
-    const Outcome labels = run_treesne(dir, "transform " + ref + " " + emb + " " + fresh + out +
-                                                " --labels " + quoted(dir / "new_labels.txt"));
+    const Run labels = run_cli(dir, "transform " + ref + " " + emb + " " + fresh + out +
+                                                " --labels " + quote(dir / "new_labels.txt"));
     CHECK(labels.status == 1);
     CHECK(one_error_line(labels.err));
     CHECK_FALSE(std::filesystem::exists(dir / "o.csv"));
-    const Outcome usage = run_treesne(dir, "transform " + ref + " " + emb + " " + fresh);
+    const Run usage = run_cli(dir, "transform " + ref + " " + emb + " " + fresh);
     CHECK(usage.status == 2);
     CHECK(one_error_line(usage.err));
-    const Outcome help = run_treesne(dir, "transform --help");
+    const Run help = run_cli(dir, "transform --help");
     CHECK(help.status == 0);
-    CHECK(read_text(dir / "out.txt").find("Usage: treesne transform") != std::string::npos);
-    CHECK(run_treesne(dir, "--help").status == 0);
-    CHECK(read_text(dir / "out.txt").find("treesne transform") != std::string::npos);
+    CHECK(help.out.find("Usage: treesne transform") != std::string::npos);
+    const Run program_help = run_cli(dir, "--help");
+    CHECK(program_help.status == 0);
+    CHECK(program_help.out.find("treesne transform") != std::string::npos);
 }
 
 TEST_CASE(
@@ -244,40 +214,40 @@ TEST_CASE(
     write_inputs(dir);
     namespace fs = std::filesystem;
     const std::string files =
-        quoted(dir / "ref.csv") + " " + quoted(dir / "ref_emb.csv") + " " + quoted(dir / "new.csv");
+        quote(dir / "ref.csv") + " " + quote(dir / "ref_emb.csv") + " " + quote(dir / "new.csv");
     const std::string labels =
-        " --labels " + quoted(dir / "ref_labels.txt") + " --new-labels " + quoted(dir / "new_labels.txt");
+        " --labels " + quote(dir / "ref_labels.txt") + " --new-labels " + quote(dir / "new_labels.txt");
     fs::create_symlink(dir / "ref_labels.txt", dir / "labels_link.csv");
     fs::create_hard_link(dir / "new_labels.txt", dir / "new_labels.png");
     std::ofstream(dir / "taken.png") << "a picture\n";
     fs::create_hard_link(dir / "taken.png", dir / "taken.csv");
-    const std::string before_new = read_text(dir / "new.csv"),
-                      before_labels = read_text(dir / "ref_labels.txt"),
-                      before_new_labels = read_text(dir / "new_labels.txt");
+    const std::string before_new = slurp(dir / "new.csv"),
+                      before_labels = slurp(dir / "ref_labels.txt"),
+                      before_new_labels = slurp(dir / "new_labels.txt");
     struct Case {
         std::string args, expect;
     };
     const Case cases[] = {
-        {" -o " + quoted(dir.path().string() + "/./new.csv"), "is the same file as the new input"},
-        {" -o " + quoted(dir / "ref_emb.csv"), "is the same file as the reference embedding"},
-        {" -o " + quoted(dir / "labels_link.csv") + labels, "is the same file as --labels"},
-        {" -o " + quoted(dir / "o.csv") + " --plot " + quoted(dir / "new_labels.png") + labels,
+        {" -o " + quote(dir.path().string() + "/./new.csv"), "is the same file as the new input"},
+        {" -o " + quote(dir / "ref_emb.csv"), "is the same file as the reference embedding"},
+        {" -o " + quote(dir / "labels_link.csv") + labels, "is the same file as --labels"},
+        {" -o " + quote(dir / "o.csv") + " --plot " + quote(dir / "new_labels.png") + labels,
          "--plot " + (dir / "new_labels.png") + " is the same file as --new-labels"},
-        {" -o " + quoted(dir / "taken.csv") + " --plot " + quoted(dir / "taken.png"),
+        {" -o " + quote(dir / "taken.csv") + " --plot " + quote(dir / "taken.png"),
          "-o " + (dir / "taken.csv") + " and --plot " + (dir / "taken.png") + " name the same file"},
     };
     for (const Case& c : cases) {
         CAPTURE(c.args);
-        const Outcome o = run_treesne(dir, "transform " + files + c.args + " --threads 1");
+        const Run o = run_cli(dir, "transform " + files + c.args + " --threads 1");
         CHECK(o.status == 2);
         CHECK(one_error_line(o.err));
         CHECK(o.err.find(c.expect) != std::string::npos);
     }
-    CHECK(read_text(dir / "new.csv") == before_new);
-    CHECK(read_text(dir / "ref_labels.txt") == before_labels);
-    CHECK(read_text(dir / "new_labels.txt") == before_new_labels);
+    CHECK(slurp(dir / "new.csv") == before_new);
+    CHECK(slurp(dir / "ref_labels.txt") == before_labels);
+    CHECK(slurp(dir / "new_labels.txt") == before_new_labels);
     CHECK(fs::is_symlink(dir / "labels_link.csv"));
-    CHECK(read_text(dir / "taken.png") == "a picture\n");
+    CHECK(slurp(dir / "taken.png") == "a picture\n");
     CHECK_FALSE(fs::exists(dir / "o.csv"));
 }
 
@@ -285,17 +255,17 @@ TEST_CASE("treesne transform: a picture that cannot be written leaves -o as it w
     TempDir dir;
     write_inputs(dir);
     const std::string files =
-        quoted(dir / "ref.csv") + " " + quoted(dir / "ref_emb.csv") + " " + quoted(dir / "new.csv");
+        quote(dir / "ref.csv") + " " + quote(dir / "ref_emb.csv") + " " + quote(dir / "new.csv");
     std::ofstream(dir / "o.csv") << "an earlier embedding\n";
     // Every file the program writes is cut off at 4 KiB: the 40 new points (about 2 KiB of text) would
     // fit, the picture does not.
-    const std::string limited = "trap '' XFSZ; ulimit -f 4; exec " + quoted(TREESNE_CLI_PATH) +
-                                " transform " + files + " -o " + quoted(dir / "o.csv") + " --plot " +
-                                quoted(dir / "o.png") + " --threads 1 --quiet";
-    const int raw = std::system(("sh -c " + quoted(limited) + " 2>" + quoted(dir / "err.txt")).c_str());
+    const std::string limited = "trap '' XFSZ; ulimit -f 4; exec " + quote(TREESNE_CLI_PATH) +
+                                " transform " + files + " -o " + quote(dir / "o.csv") + " --plot " +
+                                quote(dir / "o.png") + " --threads 1 --quiet";
+    const int raw = std::system(("sh -c " + quote(limited) + " 2>" + quote(dir / "err.txt")).c_str());
     CHECK((WIFEXITED(raw) && WEXITSTATUS(raw) == 1));
-    CHECK(one_error_line(read_text(dir / "err.txt")));
-    CHECK(read_text(dir / "o.csv") == "an earlier embedding\n");
+    CHECK(one_error_line(slurp(dir / "err.txt")));
+    CHECK(slurp(dir / "o.csv") == "an earlier embedding\n");
     CHECK_FALSE(std::filesystem::exists(dir / "o.png"));
 }
 
@@ -303,15 +273,15 @@ TEST_CASE("treesne transform: --memory-limit refuses before any work; 0 turns th
     TempDir dir;
     write_inputs(dir);
     const std::string files =
-        quoted(dir / "ref.csv") + " " + quoted(dir / "ref_emb.csv") + " " + quoted(dir / "new.csv");
-    const Outcome refused = run_treesne(dir, "transform " + files + " -o " + quoted(dir / "m.csv") +
+        quote(dir / "ref.csv") + " " + quote(dir / "ref_emb.csv") + " " + quote(dir / "new.csv");
+    const Run refused = run_cli(dir, "transform " + files + " -o " + quote(dir / "m.csv") +
                                                  " --threads 1 --quiet --memory-limit 0.000001");
     CHECK(refused.status == 1);
     CHECK(one_error_line(refused.err));
     CHECK(refused.err.find("transform needs about ") != std::string::npos);
     CHECK_FALSE(std::filesystem::exists(dir / "m.csv"));
-    const Outcome unchecked = run_treesne(
-        dir, "transform " + files + " -o " + quoted(dir / "m.csv") + " --threads 1 --quiet --memory-limit 0");
+    const Run unchecked = run_cli(
+        dir, "transform " + files + " -o " + quote(dir / "m.csv") + " --threads 1 --quiet --memory-limit 0");
     CHECK(unchecked.status == 0);
     CHECK(std::filesystem::exists(dir / "m.csv"));
 }

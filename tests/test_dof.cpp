@@ -9,128 +9,16 @@
 #include <random>
 #include <vector>
 
+#include "helpers/oracles.hpp"
 #include "test_helpers.hpp"
 #include "treesne/eval/accuracy.hpp"
 #include "treesne/tree/gradient.hpp"
 #include "treesne/treesne.hpp"
 
 using namespace treesne;
-using treesne::testing::affinities_of;
-using treesne::testing::clustered;
-using treesne::testing::densify;
-using treesne::testing::random_matrix;
-using treesne::testing::relative_error;
+using namespace treesne::testing;
 
 namespace {
-
-// w(d^2) by std::pow: a formula independent of the library's log1p and vector exp.
-double kernel_w(double d2, double alpha) {
-    return std::pow(1.0 + d2 / alpha, -alpha);
-}
-
-template <class Kl>
-Matrix finite_difference(const Matrix& y, Kl kl, double h) {
-    Matrix g(y.rows(), y.cols());
-    Matrix yy = y;
-    for (index_t i = 0; i < y.size(); ++i) {
-        const double keep = yy.data()[i];
-        yy.data()[i] = keep + h;
-        const double up = kl(yy);
-        yy.data()[i] = keep - h;
-        const double down = kl(yy);
-        yy.data()[i] = keep;
-        g.data()[i] = (up - down) / (2 * h);
-    }
-    return g;
-}
-
-// Z and force of a query point x from points y_j (rows [0, m) of y): sum_j w_j and
-// sum_j w_j^(1+1/alpha) (x - y_j).
-struct PointSums {
-    double z = 0;
-    std::vector<double> force;
-};
-
-PointSums direct_sums(const Matrix& y, index_t m, const double* x, double alpha, index_t skip = -1) {
-    PointSums out{0.0, std::vector<double>(static_cast<std::size_t>(y.cols()), 0.0)};
-    for (index_t j = 0; j < m; ++j) {
-        if (j == skip) continue;
-        double d2 = 0;
-        for (index_t a = 0; a < y.cols(); ++a) d2 += (x[a] - y(j, a)) * (x[a] - y(j, a));
-        const double w = kernel_w(d2, alpha);
-        out.z += w;
-        for (index_t a = 0; a < y.cols(); ++a)
-            out.force[static_cast<std::size_t>(a)] += std::pow(w, 1.0 + 1.0 / alpha) * (x[a] - y(j, a));
-    }
-    return out;
-}
-
-// The same sums expanded about the centre c of the points y_j = c + e_j, term by term, to order `order`
-// (0: monopole, 2: second order), with the full derivatives at d = x - c of w(x) = (1 + |x|^2/a)^-a and
-// g(x) = w u x, u = (1 + |x|^2/a)^-1, a1 = (a + 1)/a, a2 = (a + 2)/a (written out here, independently of
-// the tree's moment contractions):
-//   dw/dx_a = -2 w u x_a,                       d2w/dx_a dx_b = -2 w u [a=b] + 4 a1 w u^2 x_a x_b,
-//   dg_k/dx_a = w u [k=a] - 2 a1 w u^2 x_k x_a, d2g_k/dx_a dx_b = 4 a1 a2 w u^3 x_a x_b x_k
-//                                                   - 2 a1 w u^2 ([a=b] x_k + [k=a] x_b + [k=b] x_a),
-// and f(d - e) ~ f(d) - sum_a f_a e_a + 1/2 sum_ab f_ab e_a e_b for each j.
-PointSums taylor_sums(const Matrix& y, index_t m, const double* x, double alpha, int order) {
-    const auto dims = static_cast<int>(y.cols());
-    std::vector<double> c(static_cast<std::size_t>(dims), 0.0), d(c.size());
-    for (index_t j = 0; j < m; ++j)
-        for (int a = 0; a < dims; ++a) c[a] += y(j, a) / static_cast<double>(m);
-    double d2 = 0;
-    for (int a = 0; a < dims; ++a) {
-        d[a] = x[a] - c[a];
-        d2 += d[a] * d[a];
-    }
-    const double w = kernel_w(d2, alpha), u = 1 / (1 + d2 / alpha);
-    const double a1 = (alpha + 1) / alpha, a2 = (alpha + 2) / alpha;
-    const double wu = w * u, wu2 = wu * u, wu3 = wu2 * u;
-    auto delta = [](int a, int b) { return a == b ? 1.0 : 0.0; };
-    PointSums out{0.0, std::vector<double>(c.size(), 0.0)};
-    for (index_t j = 0; j < m; ++j) {
-        std::vector<double> e(c.size());
-        for (int a = 0; a < dims; ++a) e[a] = y(j, a) - c[a];
-        out.z += w;
-        for (int k = 0; k < dims; ++k) out.force[k] += wu * d[k];
-        if (order < 2) continue;
-        for (int a = 0; a < dims; ++a) {
-            out.z -= -2 * wu * d[a] * e[a];
-            for (int k = 0; k < dims; ++k)
-                out.force[k] -= (wu * delta(k, a) - 2 * a1 * wu2 * d[k] * d[a]) * e[a];
-            for (int b = 0; b < dims; ++b) {
-                const double ee = 0.5 * e[a] * e[b];
-                out.z += (-2 * wu * delta(a, b) + 4 * a1 * wu2 * d[a] * d[b]) * ee;
-                for (int k = 0; k < dims; ++k) {
-                    const double sym = delta(a, b) * d[k] + delta(k, a) * d[b] + delta(k, b) * d[a];
-                    out.force[k] += (4 * a1 * a2 * wu3 * d[a] * d[b] * d[k] - 2 * a1 * wu2 * sym) * ee;
-                }
-            }
-        }
-    }
-    return out;
-}
-
-double force_error(const std::vector<double>& f, const std::vector<double>& exact) {
-    double diff = 0, norm = 0;
-    for (std::size_t a = 0; a < f.size(); ++a) {
-        diff += (f[a] - exact[a]) * (f[a] - exact[a]);
-        norm += exact[a] * exact[a];
-    }
-    return std::sqrt(diff / norm);
-}
-
-// m points uniform in [-s, s]^Dim (rows 0..m-1) and a query (row m) at distance r along the diagonal.
-template <int Dim>
-Matrix cell_and_query(index_t m, double s, double r, std::uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    Matrix y(m + 1, Dim);
-    for (index_t i = 0; i < m; ++i)
-        for (int d = 0; d < Dim; ++d)
-            y(i, d) = s * (2.0 * static_cast<double>(rng() >> 11) * 0x1.0p-53 - 1.0);
-    for (int d = 0; d < Dim; ++d) y(m, d) = r / std::sqrt(static_cast<double>(Dim));
-    return y;
-}
 
 // Exact unnormalised repulsion and Z of all points (exact_repulsion_rows over every row).
 double exact_repulsion(const Matrix& y, Matrix& forces, double alpha, int threads = 2) {
@@ -155,13 +43,12 @@ TEST_CASE("dof: the exact gradient equals a central finite difference of the exa
             CAPTURE(dims);
             const Matrix x = random_matrix(25, 6, 7 + dims);
             const Matrix p = dense_joint_probabilities(dense_conditional_probabilities(x, aff, 1));
-            const Matrix y = random_matrix(25, dims, 100 + dims, 2.0);
-            Matrix grad(25, dims);
-            const double kl = exact_tsne_gradient(p, y, grad.view(), 1.0, 1, true, alpha);
-            CHECK(kl == doctest::Approx(exact_tsne_kl(p, y, 1, alpha)).epsilon(1e-12));
-            const Matrix fd = finite_difference(
-                y, [&](const Matrix& yy) { return exact_tsne_kl(p, yy, 1, alpha); }, 1e-5);
-            CHECK(relative_error(grad, fd) < 1e-6);
+            check_gradient(
+                random_matrix(25, dims, 100 + dims, 2.0),
+                [&](const Matrix& y, Matrix& grad) {
+                    return exact_tsne_gradient(p, y, grad.view(), 1.0, 1, true, alpha);
+                },
+                [&](const Matrix& y) { return exact_tsne_kl(p, y, 1, alpha); });
         }
 }
 
@@ -186,9 +73,8 @@ TEST_CASE("dof: the general kernel's exact and Barnes-Hut sums tend to the Cauch
     }
 }
 
-TEST_CASE_TEMPLATE("dof: Barnes-Hut at theta 0 equals the exact gradient, Z and repulsion_on", T,
-                   std::integral_constant<int, 1>, std::integral_constant<int, 2>,
-                   std::integral_constant<int, 3>) {
+TEST_CASE_TEMPLATE("dof: Barnes-Hut at theta 0 equals the exact gradient, Z and repulsion_on", T, Dim1, Dim2,
+                   Dim3) {
     constexpr int Dim = T::value;
     const Matrix x = clustered(4, 75, 10, 21);
     const Affinities p = affinities_of(x, 10);
@@ -239,8 +125,7 @@ TEST_CASE_TEMPLATE("dof: Barnes-Hut at theta 0 equals the exact gradient, Z and 
 }
 
 TEST_CASE_TEMPLATE("dof: a summarised cell is the second-order Taylor expansion of the general kernel", T,
-                   std::integral_constant<int, 1>, std::integral_constant<int, 2>,
-                   std::integral_constant<int, 3>) {
+                   Dim1, Dim2, Dim3) {
     constexpr int Dim = T::value;
     // As the alpha = 1 test in test_space_tree.cpp: a cell of 8 points (half-side s, leaves of 8) and a
     // query at distance 8; at theta 0.5 each leaf sees the other as one summarised cell.
@@ -248,11 +133,10 @@ TEST_CASE_TEMPLATE("dof: a summarised cell is the second-order Taylor expansion 
     const double r = 8.0, theta = 0.5;
     for (const double alpha : {0.5, 2.0, 7.5}) {
         CAPTURE(alpha);
-        std::vector<double> z_error[2], f_error[2];  // [monopole, quadrupole], per s
+        CellErrors errors;  // per s
         for (const double s : {0.25, 0.125}) {
             CAPTURE(s);
             const Matrix y = cell_and_query<Dim>(m, s, r, 31);
-            const double* x = y.row(m);
             SpaceTree<Dim> tree;
             tree.set_dof(alpha);
             tree.set_leaf_capacity(static_cast<int>(m));
@@ -261,38 +145,9 @@ TEST_CASE_TEMPLATE("dof: a summarised cell is the second-order Taylor expansion 
             // The cell points' own Z is exact (the query's leaf, one point, is an exact cell for them).
             double z_cell_points = 0;
             for (index_t i = 0; i < m; ++i) z_cell_points += direct_sums(y, m + 1, y.row(i), alpha, i).z;
-            Matrix f(y.rows(), Dim);
-            std::vector<double> tree_force(Dim);
-            const PointSums exact = direct_sums(y, m, x, alpha);
-            const PointSums mono = taylor_sums(y, m, x, alpha, 0), hand = taylor_sums(y, m, x, alpha, 2);
-            for (const bool quadrupole : {false, true}) {
-                CAPTURE(quadrupole);
-                tree.set_quadrupole(quadrupole);
-                const PointSums& expected = quadrupole ? hand : mono;
-                for (const bool single : {false, true}) {
-                    CAPTURE(single);
-                    tree.set_single_precision(single);
-                    const double z_tree = tree.repulsion(theta, f.view(), 1) - z_cell_points;
-                    for (int d = 0; d < Dim; ++d) tree_force[d] = f(m, d);
-                    const double tolerance = single ? 1e-6 : 1e-12, total_rounding = single ? 1e-6 : 1e-14;
-                    CHECK(std::abs(z_tree - expected.z) <
-                          tolerance * expected.z + total_rounding * z_cell_points);
-                    CHECK(force_error(tree_force, expected.force) < tolerance);
-                    if (!single) {
-                        z_error[quadrupole].push_back(std::abs(z_tree - exact.z) / exact.z);
-                        f_error[quadrupole].push_back(force_error(tree_force, exact.force));
-                    }
-                }
-            }
-            CHECK(z_error[1].back() < 0.2 * z_error[0].back());
-            CHECK(f_error[1].back() < 0.2 * f_error[0].back());
+            check_summarised_cell(tree, y, m, theta, alpha, z_cell_points, 1e-14, errors);
         }
-        // Halving the cell divides the monopole error by ~4 and the quadrupole's by ~8: complete to
-        // second order.
-        CHECK(z_error[0][0] / z_error[0][1] == doctest::Approx(4).epsilon(0.15));
-        CHECK(f_error[0][0] / f_error[0][1] == doctest::Approx(4).epsilon(0.15));
-        CHECK(z_error[1][0] / z_error[1][1] > 6.5);
-        CHECK(f_error[1][0] / f_error[1][1] > 6.5);
+        check_second_order(errors);
     }
 }
 

@@ -7,33 +7,12 @@
 #include <string>
 #include <vector>
 
+#include "helpers/oracles.hpp"
 #include "test_helpers.hpp"
 #include "treesne/treesne.hpp"
 
 using namespace treesne;
-using treesne::testing::clustered;
-using treesne::testing::random_matrix;
-using treesne::testing::relative_error;
-
-namespace {
-
-template <class Kl>
-Matrix finite_difference(const Matrix& y, Kl kl, double h) {
-    Matrix g(y.rows(), y.cols());
-    Matrix yy = y;
-    for (index_t i = 0; i < y.size(); ++i) {
-        const double keep = yy.data()[i];
-        yy.data()[i] = keep + h;
-        const double up = kl(yy);
-        yy.data()[i] = keep - h;
-        const double down = kl(yy);
-        yy.data()[i] = keep;
-        g.data()[i] = (up - down) / (2 * h);
-    }
-    return g;
-}
-
-}  // namespace
+using namespace treesne::testing;
 
 TEST_CASE("exact t-SNE gradient equals a central finite difference of its KL") {
     AffinityOptions aff;
@@ -44,13 +23,10 @@ TEST_CASE("exact t-SNE gradient equals a central finite difference of its KL") {
             CAPTURE(seed);
             const Matrix x = random_matrix(25, 6, seed);
             const Matrix p = dense_joint_probabilities(dense_conditional_probabilities(x, aff, 1));
-            const Matrix y = random_matrix(25, dims, seed + 100, 2.0);
-            Matrix grad(25, dims);
-            const double kl = exact_tsne_gradient(p, y, grad.view());
-            CHECK(kl == doctest::Approx(exact_tsne_kl(p, y)).epsilon(1e-12));
-            const Matrix fd = finite_difference(
-                y, [&](const Matrix& yy) { return exact_tsne_kl(p, yy); }, 1e-5);
-            CHECK(relative_error(grad, fd) < 1e-6);
+            check_gradient(
+                random_matrix(25, dims, seed + 100, 2.0),
+                [&](const Matrix& y, Matrix& grad) { return exact_tsne_gradient(p, y, grad.view()); },
+                [&](const Matrix& y) { return exact_tsne_kl(p, y); });
         }
 }
 
@@ -63,13 +39,10 @@ TEST_CASE("exact SNE gradient equals a central finite difference of its KL") {
             CAPTURE(seed);
             const Matrix x = random_matrix(25, 6, seed);
             const Matrix p = dense_conditional_probabilities(x, aff, 1);
-            const Matrix y = random_matrix(25, dims, seed + 100, 1.0);
-            Matrix grad(25, dims);
-            const double kl = exact_sne_gradient(p, y, grad.view());
-            CHECK(kl == doctest::Approx(exact_sne_kl(p, y)).epsilon(1e-12));
-            const Matrix fd = finite_difference(
-                y, [&](const Matrix& yy) { return exact_sne_kl(p, yy); }, 1e-5);
-            CHECK(relative_error(grad, fd) < 1e-6);
+            check_gradient(
+                random_matrix(25, dims, seed + 100, 1.0),
+                [&](const Matrix& y, Matrix& grad) { return exact_sne_gradient(p, y, grad.view()); },
+                [&](const Matrix& y) { return exact_sne_kl(p, y); });
         }
 }
 

@@ -9,15 +9,9 @@
 #include "treesne/treesne.hpp"
 
 using namespace treesne;
-using treesne::testing::affinities_of;
-using treesne::testing::clustered;
-using treesne::testing::densify;
-using treesne::testing::direct_z;
-using treesne::testing::random_matrix;
+using namespace treesne::testing;
 
-TEST_CASE_TEMPLATE("sparse_kl with the exact Z is the exact KL of the dense P", T,
-                   std::integral_constant<int, 1>, std::integral_constant<int, 2>,
-                   std::integral_constant<int, 3>) {
+TEST_CASE_TEMPLATE("sparse_kl with the exact Z is the exact KL of the dense P", T, Dim1, Dim2, Dim3) {
     constexpr int Dim = T::value;
     const Matrix x = clustered(4, 60, 8, 41);
     const Affinities p = affinities_of(x, 10);
@@ -37,9 +31,7 @@ TEST_CASE_TEMPLATE("sparse_kl with the exact Z is the exact KL of the dense P", 
     CHECK(sparse_kl(p, y, z, 1) == sparse_kl(p, y, z, 3));
 }
 
-TEST_CASE_TEMPLATE("the Barnes-Hut KL at theta 0.5 is within 5e-3 of the exact KL", T,
-                   std::integral_constant<int, 1>, std::integral_constant<int, 2>,
-                   std::integral_constant<int, 3>) {
+TEST_CASE_TEMPLATE("the Barnes-Hut KL at theta 0.5 is within 5e-3 of the exact KL", T, Dim1, Dim2, Dim3) {
     constexpr int Dim = T::value;
     const Matrix x = clustered(5, 100, 10, 43);
     const Affinities p = affinities_of(x, 15);

@@ -23,18 +23,13 @@
 #include "treesne/treesne.hpp"
 
 using namespace treesne;
-using treesne::testing::clustered;
-using treesne::testing::random_matrix;
-using treesne::testing::TempDir;
+using namespace treesne::testing;
 
 namespace {
 
 Options small_options(index_t iterations = 250) {
-    Options o;
-    o.affinities.perplexity = 10;
-    o.optimizer.iterations = iterations;
+    Options o = quick_options(iterations, 1);
     o.optimizer.exaggeration_iterations = 100;
-    o.threads = 1;
     return o;
 }
 
@@ -42,19 +37,6 @@ void check_finite(const Matrix& y, index_t rows, index_t cols) {
     REQUIRE(y.rows() == rows);
     REQUIRE(y.cols() == cols);
     for (double v : y.storage()) REQUIRE(std::isfinite(v));
-}
-
-bool contains(const std::string& text, const std::string& part) {
-    return text.find(part) != std::string::npos;
-}
-
-std::string error_of(const std::function<void()>& fn) {
-    try {
-        fn();
-    } catch (const std::exception& e) {
-        return e.what();
-    }
-    return "";
 }
 
 /// The degenerate inputs of the hardening issue, N x D, deterministic.
@@ -117,16 +99,6 @@ std::vector<Degenerate> degenerate_inputs(index_t n) {
         out.push_back({"one column 1e150, the rest 1", x});
     }
     return out;
-}
-
-std::string slurp(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-void spit(const std::string& path, const std::string& bytes) {
-    std::ofstream out(path, std::ios::binary);
-    out << bytes;
 }
 
 /// Of the points that are one of at least `group` exact copies of a row of x, the fraction whose nearest
@@ -297,27 +269,27 @@ TEST_CASE("unusable inputs fail with one clear message") {
     Options o = small_options(50);
     Matrix x = random_matrix(100, 4, 12);
     x(17, 2) = std::numeric_limits<double>::quiet_NaN();
-    std::string message = error_of([&] { embed(x, o); });
+    std::string message = message_of([&] { embed(x, o); });
     CHECK(contains(message, "non-finite"));
     CHECK(contains(message, "row 18, column 3"));
     x(17, 2) = std::numeric_limits<double>::infinity();
-    CHECK(contains(error_of([&] { embed(x, o); }), "row 18, column 3"));
+    CHECK(contains(message_of([&] { embed(x, o); }), "row 18, column 3"));
     x(17, 2) = 0;
 
     CHECK_THROWS_AS(embed(Matrix(1, 3, 1.0), o), InvalidArgument);
     // Perplexity 10 needs N - 1 > 10; with fewer than 31 points every other point is a neighbour.
-    message = error_of([&] { embed(Matrix(11, 3, 1.0), o); });
+    message = message_of([&] { embed(Matrix(11, 3, 1.0), o); });
     CHECK(contains(message, "perplexity 10 must be below N - 1 = 10 for 11 points"));
     check_finite(embed(random_matrix(12, 3, 14), o).y, 12, 2);
     Matrix one_column = random_matrix(100, 1, 13);
-    message = error_of([&] { embed(one_column, o); });  // PCA init of a 1-column input into 2-D
+    message = message_of([&] { embed(one_column, o); });  // PCA init of a 1-column input into 2-D
     CHECK(contains(message, "--init random"));
     o.init = InitKind::random;
     check_finite(embed(one_column, o).y, 100, 2);
 
     // A perplexity beyond every integer: a message, not an undefined conversion.
     o.affinities.perplexity = 1e300;
-    CHECK(contains(error_of([&] { embed(x, o); }),
+    CHECK(contains(message_of([&] { embed(x, o); }),
                    "perplexity 1e+300 must be below N - 1 = 99 for 100 points"));
     CHECK(neighbor_count(1e300, 100) == 99);
     CHECK(neighbor_count(10, 100) == 30);
@@ -412,7 +384,7 @@ TEST_CASE("embed refuses a run that needs more memory than is available, before 
     CHECK(contains(message, "smaller perplexity"));
 
     o.optimizer.method = Method::exact_tsne;
-    message = error_of([&] { embed(x, o, cb); });
+    message = message_of([&] { embed(x, o, cb); });
     CHECK(contains(message, "dense P"));
     CHECK(contains(message, "method barnes_hut"));
 
@@ -489,7 +461,7 @@ TEST_CASE("checkpoint files: round trip, and every corruption is refused with th
     Options changed;
     changed.optimizer.theta = 0.3;
     now.settings = trajectory_settings(changed, 37, 3);
-    std::string message = error_of([&] { check_resumable(info, now, "f.ckpt"); });
+    std::string message = message_of([&] { check_resumable(info, now, "f.ckpt"); });
     CHECK(contains(message, "f.ckpt was made with theta 0.5; this run uses theta 0.3"));
     changed = Options();
     changed.optimizer.iterations = 5000;  // the budget and the threads may change
@@ -497,7 +469,7 @@ TEST_CASE("checkpoint files: round trip, and every corruption is refused with th
     now.settings = trajectory_settings(changed, 37, 3);
     CHECK_NOTHROW(check_resumable(info, now, "f.ckpt"));
     now.data_fingerprint = 7;
-    CHECK(contains(error_of([&] { check_resumable(info, now, "f.ckpt"); }), "different input data"));
+    CHECK(contains(message_of([&] { check_resumable(info, now, "f.ckpt"); }), "different input data"));
     const Matrix a = random_matrix(10, 2, 1);
     Matrix b = a;
     b(9, 1) = std::nextafter(b(9, 1), 1e9);
@@ -520,11 +492,8 @@ TEST_CASE("embed in checkpointed segments equals one run, and resuming a checkpo
         });
 
         // Checkpoints every 300: at 300, 600, 900 and the end.
-        Callbacks cb;
         std::vector<OptimizerState> saved;
-        cb.checkpoint = [&](const OptimizerState& s) { saved.push_back(s); };
-        cb.checkpoint_every = 300;
-        const Result segmented = embed(x, o, cb);
+        const Result segmented = embed(x, o, saving_checkpoints(saved, 300));
         CHECK(segmented.y == straight.y);
         CHECK(segmented.kl == straight.kl);
         REQUIRE(saved.size() == 4);
@@ -535,6 +504,7 @@ TEST_CASE("embed in checkpointed segments equals one run, and resuming a checkpo
 
         // Segments that do not end on a report (every 275): the observer sees what a straight run shows.
         std::vector<IterationReport> reports;
+        Callbacks cb;
         cb.observer = [&](const IterationReport& r) {
             reports.push_back(r);
             return true;
@@ -582,15 +552,15 @@ TEST_CASE("resume refuses a state of the wrong shape; cancellation skips the che
     s.velocity = Matrix(199, 2, 0.0);
     Callbacks cb;
     cb.resume_from = &s;
-    std::string message = error_of([&] { embed(x, o, cb); });
+    std::string message = message_of([&] { embed(x, o, cb); });
     CHECK(contains(message,
                    "cannot resume: the saved state embeds 199 points in 2 dimensions, this run 200 "
                    "points in 2"));
     s.y = random_matrix(200, 3, 1);
-    CHECK(contains(error_of([&] { embed(x, o, cb); }), "200 points in 3 dimensions"));
+    CHECK(contains(message_of([&] { embed(x, o, cb); }), "200 points in 3 dimensions"));
     s.y = random_matrix(200, 2, 1);
     s.gains = Matrix(200, 3, 1.0);
-    CHECK(contains(error_of([&] { embed(x, o, cb); }), "malformed"));
+    CHECK(contains(message_of([&] { embed(x, o, cb); }), "malformed"));
 
     Callbacks c2;
     std::atomic<bool> cancel{true};

@@ -1,23 +1,51 @@
 // Deterministic data generators and small utilities shared by the tests: one definition of each, so that
-// every test file draws its data the same way (and the binary has one `gaussian`, not two).
+// every test file draws its data the same way (and the binary has one `gaussian`, not two). Oracles of
+// the gradient and the tree are in helpers/oracles.hpp, of the kNN graph in helpers/graphs.hpp, and the
+// helpers that run the treesne program in helpers/cli_runs.hpp.
 #pragma once
 
+#include <doctest/doctest.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <exception>
 #include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iterator>
 #include <random>
 #include <string>
 #include <system_error>
+#include <type_traits>
 #include <vector>
 
 #include "treesne/affinities/affinities.hpp"
+#include "treesne/api/embed.hpp"
 #include "treesne/core/types.hpp"
 
 namespace treesne::testing {
+
+/// True in an AddressSanitizer build (GCC's macro or Clang's feature test): its shadow memory changes
+/// every memory measurement, and it refuses address-space limits.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kAddressSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kAddressSanitizer = true;
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
+
+/// The embedding dimensions as types, for TEST_CASE_TEMPLATE(name, T, Dim1, Dim2, Dim3) { T::value ... }.
+using Dim1 = std::integral_constant<int, 1>;
+using Dim2 = std::integral_constant<int, 2>;
+using Dim3 = std::integral_constant<int, 3>;
 
 // --- random numbers ---------------------------------------------------------------------------------
 
@@ -76,6 +104,25 @@ inline Matrix clustered(index_t clusters, index_t per_cluster, index_t dims, std
     return blobs(centres, per_cluster, rng, {1.0}, labels);
 }
 
+// --- runs -----------------------------------------------------------------------------------------
+
+/// A quick run: perplexity 10, `iterations` iterations, `threads` threads, defaults otherwise.
+inline Options quick_options(index_t iterations, int threads = 2) {
+    Options o;
+    o.affinities.perplexity = 10;
+    o.optimizer.iterations = iterations;
+    o.threads = threads;
+    return o;
+}
+
+/// Callbacks that append every checkpoint of the run to *saved, one every `every` iterations.
+inline Callbacks saving_checkpoints(std::vector<OptimizerState>& saved, index_t every) {
+    Callbacks cb;
+    cb.checkpoint = [&saved](const OptimizerState& s) { saved.push_back(s); };
+    cb.checkpoint_every = every;
+    return cb;
+}
+
 // --- matrices ---------------------------------------------------------------------------------------
 
 /// P of x at a perplexity, as embed() computes it (automatic kNN backend, 2 threads).
@@ -123,7 +170,43 @@ inline double relative_error(const Matrix& approx, const Matrix& exact) {
     return std::sqrt(diff) / norm(exact);
 }
 
+// --- strings and errors ------------------------------------------------------------------------------
+
+inline bool contains(const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
+}
+
+/// The number of '\n' in text.
+inline std::size_t count_lines(const std::string& text) {
+    return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+}
+
+/// The message of the exception of type E that fn throws, or `none` when it throws nothing (another
+/// exception type propagates).
+template <class E = std::exception>
+std::string message_of(const std::function<void()>& fn, const std::string& none = "") {
+    try {
+        fn();
+    } catch (const E& e) {
+        return e.what();
+    }
+    return none;
+}
+
 // --- files ------------------------------------------------------------------------------------------
+
+/// The bytes of a file ("" when it cannot be read).
+inline std::string slurp(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+/// Writes `bytes` to a file, replacing it.
+inline void spit(const std::string& path, const std::string& bytes) {
+    std::ofstream out(path, std::ios::binary);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    REQUIRE(out.good());
+}
 
 /// A fresh, empty directory under the system temp directory, removed with everything in it at scope exit.
 /// Permissions are restored before the removal, so a test may lock a subdirectory.

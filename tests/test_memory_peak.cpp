@@ -16,18 +16,6 @@ using namespace treesne::testing;
 
 namespace {
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kAddressSanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kAddressSanitizer = true;
-#else
-constexpr bool kAddressSanitizer = false;
-#endif
-#else
-constexpr bool kAddressSanitizer = false;
-#endif
-
 // VmHWM of this process in bytes (Linux), or -1.
 double high_water_mark() {
     std::ifstream status("/proc/self/status");

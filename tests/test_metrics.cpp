@@ -16,9 +16,7 @@
 #include "treesne/knn/neighbors.hpp"
 
 using namespace treesne;
-using treesne::testing::clustered;
-using treesne::testing::gaussian;
-using treesne::testing::random_matrix;
+using namespace treesne::testing;
 
 namespace {
 

@@ -12,55 +12,24 @@
 #include <utility>
 #include <vector>
 
+#include "helpers/graphs.hpp"
 #include "test_helpers.hpp"
 #include "treesne/core/errors.hpp"
 #include "treesne/knn/neighbors.hpp"
 #include "treesne/core/options.hpp"
 
 using namespace treesne;
-using treesne::testing::random_matrix;
+using namespace treesne::testing;
 
 namespace {
 
-// Eight Gaussian clusters of per_cluster points, of widths 0.2, 0.5 and 0.8, around centres ~N(0, 10^2).
-Matrix clustered_data(index_t per_cluster, index_t d, std::uint64_t seed) {
-    return testing::blobs(random_matrix(8, d, seed, 10.0), per_cluster, seed + 1, {0.2, 0.5, 0.8});
-}
-
-// Every distinct point repeated 3 to 5 times (in shuffled positions), plus a block of identical points.
-Matrix duplicated_data(index_t distinct, index_t d, index_t block, std::uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    const Matrix base = random_matrix(distinct, d, seed + 1);
-    std::vector<index_t> source;
-    for (index_t i = 0; i < distinct; ++i)
-        for (index_t r = 0, copies = 3 + static_cast<index_t>(rng() % 3); r < copies; ++r)
-            source.push_back(i);
-    for (index_t r = 0; r < block; ++r) source.push_back(distinct / 2);
-    for (std::size_t i = source.size(); i > 1; --i) std::swap(source[i - 1], source[rng() % i]);
-    Matrix x(static_cast<index_t>(source.size()), d);
-    for (index_t i = 0; i < x.rows(); ++i)
-        for (index_t j = 0; j < d; ++j) x(i, j) = base(source[static_cast<std::size_t>(i)], j);
-    return x;
-}
-
-// Integer coordinates in [0, levels): exact distances, many ties and duplicates.
-Matrix grid_data(index_t n, index_t d, int levels, std::uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    Matrix x(n, d);
-    for (index_t i = 0; i < x.size(); ++i)
-        x.data()[i] = static_cast<double>(rng() % static_cast<unsigned>(levels));
-    return x;
-}
-
-bool same_graph(const NeighborGraph& a, const NeighborGraph& b) {
-    return a.n == b.n && a.k == b.k && a.indices == b.indices && a.distances == b.distances;
-}
-
-// An oracle independent of the library's kNN code (which every backend shares: squared_distance,
-// write_row, tie_key): for each point, every squared distance to every other point, summed in index
-// order, fully sorted.
-std::vector<std::vector<std::pair<double, point_t>>> sorted_distances(ConstMatrixView x) {
-    std::vector<std::vector<std::pair<double, point_t>>> all(static_cast<std::size_t>(x.rows));
+// The oracle of the exact backends, independent of the library's kNN code (squared_distance, write_row,
+// tie_key): for each point, every squared distance to every other point, summed in index order, fully
+// sorted. Kept in this file, with this exact expression: the backends' distances must equal it bit for
+// bit, and the compiler's contraction of the sum into fused multiply-adds depends on the surrounding code
+// (the same loop as an inline function of helpers/graphs.hpp differed from squared_distance in the last bit).
+Oracle sorted_distances(ConstMatrixView x) {
+    Oracle all(static_cast<std::size_t>(x.rows));
     for (index_t i = 0; i < x.rows; ++i) {
         auto& row = all[static_cast<std::size_t>(i)];
         for (index_t j = 0; j < x.rows; ++j) {
@@ -74,64 +43,13 @@ std::vector<std::vector<std::pair<double, point_t>>> sorted_distances(ConstMatri
     return all;
 }
 
-// Rows of g that are not a set of k nearest neighbours by the oracle: a row must hold k distinct points
-// other than i, report each one's oracle distance exactly, contain every point strictly nearer than the
-// oracle's k-th distance and none farther; so it may differ from the oracle's first k only among the
-// points at exactly the k-th distance.
-index_t rows_not_k_nearest(const NeighborGraph& g,
-                           const std::vector<std::vector<std::pair<double, point_t>>>& oracle) {
-    const index_t n = static_cast<index_t>(oracle.size());
-    if (g.n != n || static_cast<index_t>(g.indices.size()) != n * g.k ||
-        static_cast<index_t>(g.distances.size()) != n * g.k)
-        return n;
-    index_t bad = 0;
-    std::vector<double> distance_to(static_cast<std::size_t>(n));
-    std::vector<char> in_row(static_cast<std::size_t>(n));
-    for (index_t i = 0; i < n; ++i) {
-        const auto& sorted = oracle[static_cast<std::size_t>(i)];
-        for (const auto& [d, j] : sorted) distance_to[j] = d;
-        std::fill(in_row.begin(), in_row.end(), 0);
-        bool ok = true;
-        for (index_t s = 0; s < g.k; ++s) {
-            const point_t j = g.row_indices(i)[s];
-            ok = ok && static_cast<index_t>(j) < n && static_cast<index_t>(j) != i && !in_row[j] &&
-                 g.row_distances(i)[s] == distance_to[j];
-            if (static_cast<index_t>(j) < n) in_row[j] = 1;
-        }
-        const double kth = sorted[static_cast<std::size_t>(g.k - 1)].first;
-        for (const auto& [d, j] : sorted) {
-            if (d < kth) ok = ok && in_row[j];
-            if (d > kth) ok = ok && !in_row[j];
-        }
-        bad += ok ? 0 : 1;
-    }
-    return bad;
-}
-
 // The naive graph is itself checked for the invariants; then every backend must equal it exactly, and
 // every graph must hold, per point, a set of k nearest neighbours by the independent oracle.
 void check_backends(ConstMatrixView x, index_t k, int threads = 2) {
     const NeighborGraph naive = nearest_neighbors_naive(x, k);
-    const auto oracle = sorted_distances(x);
+    const Oracle oracle = sorted_distances(x);
     CHECK(rows_not_k_nearest(naive, oracle) == 0);
-    REQUIRE(naive.n == x.rows);
-    REQUIRE(naive.k == k);
-    REQUIRE(naive.indices.size() == static_cast<std::size_t>(x.rows * k));
-    index_t bad_rows = 0;  // rows with self, a wrong distance or out of (distance, tie key) order
-    for (index_t i = 0; i < x.rows; ++i) {
-        const point_t* idx = naive.row_indices(i);
-        const double* dist = naive.row_distances(i);
-        bool ok = true;
-        for (index_t j = 0; j < k; ++j) {
-            ok = ok && idx[j] != static_cast<point_t>(i) && static_cast<index_t>(idx[j]) < x.rows &&
-                 dist[j] == squared_distance(x.row(i), x.row(idx[j]), x.cols);
-            if (j > 0)
-                ok = ok && (dist[j - 1] < dist[j] ||
-                            (dist[j - 1] == dist[j] && tie_key(i, idx[j - 1]) < tie_key(i, idx[j])));
-        }
-        bad_rows += ok ? 0 : 1;
-    }
-    REQUIRE(bad_rows == 0);
+    REQUIRE(invalid_rows(x, naive, k) == 0);
     for (KnnBackend backend : {KnnBackend::kdtree, KnnBackend::brute, KnnBackend::automatic}) {
         CAPTURE(std::string(to_string(backend)));
         const NeighborGraph graph = nearest_neighbors(x, k, backend, threads);
@@ -178,7 +96,7 @@ TEST_CASE("neighbors: naive scan on a hand-checked line, ties in tie_key order")
 
 TEST_CASE("neighbors: the oracle rejects a graph that misses a nearer point or reports a wrong distance") {
     const Matrix x = random_matrix(200, 3, 7);
-    const auto oracle = sorted_distances(x);
+    const Oracle oracle = sorted_distances(x);
     const NeighborGraph good = nearest_neighbors_naive(x, 10);
     REQUIRE(rows_not_k_nearest(good, oracle) == 0);
     // Row 5 ends with its 11th nearest instead of its 10th: right distance, sorted, but not the k nearest.

@@ -10,17 +10,13 @@
 #include "treesne/treesne.hpp"
 
 using namespace treesne;
-using treesne::testing::affinities_of;
-using treesne::testing::clustered;
+using namespace treesne::testing;
 
 namespace {
 
 Options phase_options(index_t iterations) {
-    Options o;
-    o.affinities.perplexity = 10;
-    o.optimizer.iterations = iterations;
+    Options o = quick_options(iterations);
     o.optimizer.learning_rate = 100.0;  // fixed: auto depends on the exaggeration, which phases change
-    o.threads = 2;
     return o;
 }
 
@@ -196,11 +192,8 @@ TEST_CASE("early stopping ends a converged run, at the same iteration when resum
 
     // Checkpointed segments stop at the same iteration with the same embedding, and so does a session
     // restored from a checkpoint written before the stop.
-    Callbacks callbacks;
     std::vector<OptimizerState> saved;
-    callbacks.checkpoint = [&](const OptimizerState& s) { saved.push_back(s); };
-    callbacks.checkpoint_every = 70;
-    const Result segmented = embed(x, o, callbacks);
+    const Result segmented = embed(x, o, saving_checkpoints(saved, 70));
     CHECK(segmented.iterations == stopped.iterations);
     CHECK(segmented.y == stopped.y);
     REQUIRE(saved.size() >= 5);

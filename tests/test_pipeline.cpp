@@ -15,9 +15,7 @@
 #include "treesne/treesne.hpp"
 
 using namespace treesne;
-using treesne::testing::clustered;
-using treesne::testing::random_matrix;
-using treesne::testing::relative_error;
+using namespace treesne::testing;
 
 namespace {
 

@@ -14,6 +14,7 @@
 
 #include <sys/wait.h>
 
+#include "helpers/cli_runs.hpp"
 #include "test_helpers.hpp"
 #include "treesne/io/io.hpp"
 #include "treesne/affinities/precomputed.hpp"
@@ -405,34 +406,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string quoted(const std::string& s) {
-    std::string out = "'";
-    for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return out + "'";
-}
-
-struct Outcome {
-    int status = -1;
-    std::string err;
-};
-
-Outcome treesne_cli(const TempDir& dir, const std::string& args) {
-    const std::string err = dir / "stderr.txt";
-    const std::string command = quoted(TREESNE_CLI_PATH) + " " + args + " >/dev/null 2>" + quoted(err) + " </dev/null";
-    const int raw = std::system(command.c_str());
-    Outcome o;
-    o.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
-    std::ifstream in(err);
-    std::ostringstream s;
-    s << in.rdbuf();
-    o.err = s.str();
-    return o;
-}
-
-std::size_t lines(const std::string& text) {
-    return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
-}
-
 }  // namespace
 
 TEST_CASE("cli: --save-affinities then --affinities repeats the run bit for bit; --neighbors and --input-kind distances run") {
@@ -441,13 +414,13 @@ TEST_CASE("cli: --save-affinities then --affinities repeats the run bit for bit;
     const std::string data = dir / "x.npy", p = dir / "p.mtx", a = dir / "a.npy", b = dir / "b.npy";
     io::write_matrix(data, x);
     const std::string fast = " --perplexity 10 --iterations 150 -q";
-    REQUIRE(treesne_cli(dir, "embed " + quoted(data) + " -o " + quoted(a) + " --save-affinities " + quoted(p) + fast).status == 0);
-    REQUIRE(treesne_cli(dir, "embed " + quoted(data) + " --affinities " + quoted(p) + " -o " + quoted(b) +
+    REQUIRE(run_cli(dir, "embed " + quote(data) + " -o " + quote(a) + " --save-affinities " + quote(p) + fast).status == 0);
+    REQUIRE(run_cli(dir, "embed " + quote(data) + " --affinities " + quote(p) + " -o " + quote(b) +
                                  " --iterations 150 -q").status == 0);
     CHECK(same_bits(io::read_matrix(a), io::read_matrix(b)));
     // Without INPUT: random initialisation, still a finished run.
     const std::string c = dir / "c.npy";
-    CHECK(treesne_cli(dir, "embed --affinities " + quoted(p) + " -o " + quoted(c) + " --iterations 150 -q").status == 0);
+    CHECK(run_cli(dir, "embed --affinities " + quote(p) + " -o " + quote(c) + " --iterations 150 -q").status == 0);
     CHECK(io::read_matrix(c).rows() == x.rows());
     // A kNN graph as indices and distances.
     const NeighborGraph g = nearest_neighbors(x, 30, KnnBackend::brute, 1);
@@ -460,16 +433,16 @@ TEST_CASE("cli: --save-affinities then --affinities repeats the run bit for bit;
     io::write_matrix(dir / "idx.npy", idx);
     io::write_matrix(dir / "dist.npy", dist);
     const std::string e = dir / "e.npy";
-    CHECK(treesne_cli(dir, "embed --neighbors " + quoted(dir / "idx.npy") + " --neighbor-distances " +
-                               quoted(dir / "dist.npy") + " -o " + quoted(e) + fast).status == 0);
+    CHECK(run_cli(dir, "embed --neighbors " + quote(dir / "idx.npy") + " --neighbor-distances " +
+                               quote(dir / "dist.npy") + " -o " + quote(e) + fast).status == 0);
     CHECK(io::read_matrix(e).rows() == x.rows());
     // A dense distance matrix.
     io::write_matrix(dir / "d.npy", distance_matrix(x));
-    CHECK(treesne_cli(dir, "embed " + quoted(dir / "d.npy") + " --input-kind distances -o " + quoted(e) + fast).status == 0);
+    CHECK(run_cli(dir, "embed " + quote(dir / "d.npy") + " --input-kind distances -o " + quote(e) + fast).status == 0);
     // Other kernels and several perplexities.
-    CHECK(treesne_cli(dir, "embed " + quoted(data) + " -o " + quoted(e) + " --perplexity 5,15 --iterations 100 -q").status == 0);
-    CHECK(treesne_cli(dir, "embed " + quoted(data) + " -o " + quoted(e) + " --sigma 2 --k 12 --iterations 100 -q").status == 0);
-    CHECK(treesne_cli(dir, "embed " + quoted(data) + " -o " + quoted(e) + " --affinity uniform --k 8 --iterations 100 -q").status == 0);
+    CHECK(run_cli(dir, "embed " + quote(data) + " -o " + quote(e) + " --perplexity 5,15 --iterations 100 -q").status == 0);
+    CHECK(run_cli(dir, "embed " + quote(data) + " -o " + quote(e) + " --sigma 2 --k 12 --iterations 100 -q").status == 0);
+    CHECK(run_cli(dir, "embed " + quote(data) + " -o " + quote(e) + " --affinity uniform --k 8 --iterations 100 -q").status == 0);
 }
 
 TEST_CASE("cli: precomputed inputs and affinity kernels refuse bad combinations with one line, exit 2 or 1") {
@@ -477,39 +450,39 @@ TEST_CASE("cli: precomputed inputs and affinity kernels refuse bad combinations 
     const Matrix x = clustered(2, 30, 4, 4, 4.0);
     const std::string data = dir / "x.npy", out = dir / "o.npy", p = dir / "p.mtx";
     io::write_matrix(data, x);
-    REQUIRE(treesne_cli(dir, "embed " + quoted(data) + " -o " + quoted(out) + " --perplexity 5 --iterations 10 -q --save-affinities " + quoted(p)).status == 0);
+    REQUIRE(run_cli(dir, "embed " + quote(data) + " -o " + quote(out) + " --perplexity 5 --iterations 10 -q --save-affinities " + quote(p)).status == 0);
     fs::remove(out);
     const std::vector<std::pair<std::string, int>> cases = {
-        {"embed --affinities " + quoted(p) + " --perplexity 5 -o " + quoted(out), 2},
-        {"embed --affinities " + quoted(p) + " --knn brute -o " + quoted(out), 2},
-        {"embed --affinities " + quoted(p) + " --init pca -o " + quoted(out), 2},
-        {"embed --affinities " + quoted(p) + " --method exact_tsne -o " + quoted(out), 2},
-        {"embed --affinities " + quoted(p) + " -o " + quoted(p), 2},  // output over an input
-        {"embed --neighbors " + quoted(dir / "idx.npy") + " -o " + quoted(out), 2},
-        {"embed " + quoted(data) + " --input-kind distances -o " + quoted(out), 1},  // not square
-        {"embed " + quoted(data) + " --input-kind pairs -o " + quoted(out), 2},
-        {"embed " + quoted(data) + " --perplexity 5,x -o " + quoted(out), 2},
-        {"embed " + quoted(data) + " --sigma 0 -o " + quoted(out), 2},
-        {"embed " + quoted(data) + " --affinity uniform --perplexity 5 -o " + quoted(out), 2},
-        {"embed " + quoted(data) + " --perplexity 20 --k 10 -o " + quoted(out), 2},
-        {"embed " + quoted(data) + " --affinity gamma -o " + quoted(out), 2},
-        {"embed " + quoted(data) + " --perplexity 5,100 -o " + quoted(out), 1},  // 100 >= N - 1
-        {"embed " + quoted(data) + " --affinities " + quoted(dir / "missing.mtx") + " -o " + quoted(out), 1},
+        {"embed --affinities " + quote(p) + " --perplexity 5 -o " + quote(out), 2},
+        {"embed --affinities " + quote(p) + " --knn brute -o " + quote(out), 2},
+        {"embed --affinities " + quote(p) + " --init pca -o " + quote(out), 2},
+        {"embed --affinities " + quote(p) + " --method exact_tsne -o " + quote(out), 2},
+        {"embed --affinities " + quote(p) + " -o " + quote(p), 2},  // output over an input
+        {"embed --neighbors " + quote(dir / "idx.npy") + " -o " + quote(out), 2},
+        {"embed " + quote(data) + " --input-kind distances -o " + quote(out), 1},  // not square
+        {"embed " + quote(data) + " --input-kind pairs -o " + quote(out), 2},
+        {"embed " + quote(data) + " --perplexity 5,x -o " + quote(out), 2},
+        {"embed " + quote(data) + " --sigma 0 -o " + quote(out), 2},
+        {"embed " + quote(data) + " --affinity uniform --perplexity 5 -o " + quote(out), 2},
+        {"embed " + quote(data) + " --perplexity 20 --k 10 -o " + quote(out), 2},
+        {"embed " + quote(data) + " --affinity gamma -o " + quote(out), 2},
+        {"embed " + quote(data) + " --perplexity 5,100 -o " + quote(out), 1},  // 100 >= N - 1
+        {"embed " + quote(data) + " --affinities " + quote(dir / "missing.mtx") + " -o " + quote(out), 1},
     };
     for (const auto& [args, status] : cases) {
         const auto& command = args;  // CAPTURE's lambda cannot capture a structured binding (clang)
         CAPTURE(command);
-        const Outcome r = treesne_cli(dir, args + " -q");  // quiet: only the error line
+        const Run r = run_cli(dir, args + " -q");  // quiet: only the error line
         CAPTURE(r.err);
         CHECK(r.status == status);
-        CHECK(lines(r.err) == 1);
+        CHECK(count_lines(r.err) == 1);
         CHECK(r.err.rfind("treesne: error: ", 0) == 0);
         CHECK(!fs::exists(out));
     }
     // The input P of a wrong size against INPUT.
     const Matrix other = clustered(2, 20, 4, 5, 4.0);
     io::write_matrix(dir / "y.npy", other);
-    const Outcome r = treesne_cli(dir, "embed " + quoted(dir / "y.npy") + " --affinities " + quoted(p) + " -o " + quoted(out));
+    const Run r = run_cli(dir, "embed " + quote(dir / "y.npy") + " --affinities " + quote(p) + " -o " + quote(out));
     CHECK(r.status == 1);
     CHECK(r.err.find("describes 60 points but the input has 40 rows") != std::string::npos);
 }

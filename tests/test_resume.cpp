@@ -16,24 +16,9 @@
 #include "treesne/treesne.hpp"
 
 using namespace treesne;
-using treesne::testing::clustered;
-using treesne::testing::random_matrix;
-using treesne::testing::TempDir;
+using namespace treesne::testing;
 
 namespace {
-
-bool contains(const std::string& text, const std::string& part) {
-    return text.find(part) != std::string::npos;
-}
-
-std::string error_of(const std::function<void()>& fn) {
-    try {
-        fn();
-    } catch (const std::exception& e) {
-        return e.what();
-    }
-    return "";
-}
 
 CheckpointInfo info_of(const Options& o, index_t n, index_t d) {
     CheckpointInfo info;
@@ -44,7 +29,7 @@ CheckpointInfo info_of(const Options& o, index_t n, index_t d) {
 
 // The message of a resume of a checkpoint made with `saved` options by a run with `now` options.
 std::string refusal(const Options& saved, const Options& now, index_t n = 500, index_t d = 10) {
-    return error_of([&] { check_resumable(info_of(saved, n, d), info_of(now, n, d), "--resume run.ckpt", "--"); });
+    return message_of([&] { check_resumable(info_of(saved, n, d), info_of(now, n, d), "--resume run.ckpt", "--"); });
 }
 
 template <class T>
@@ -163,11 +148,8 @@ TEST_CASE("resume: a checkpoint over another P is refused, even when every recor
     o.optimizer.iterations = 200;
     o.optimizer.exaggeration_iterations = 100;
     o.threads = 1;
-    Callbacks cb;
     std::vector<OptimizerState> saved;
-    cb.checkpoint = [&](const OptimizerState& s) { saved.push_back(s); };
-    cb.checkpoint_every = 100;
-    const Result straight = embed(x, o, cb);
+    const Result straight = embed(x, o, saving_checkpoints(saved, 100));
     REQUIRE(saved.size() == 2);
     CHECK(saved[0].affinities_fingerprint != 0);
     CHECK(saved[0].affinities_fingerprint == saved[1].affinities_fingerprint);
@@ -185,12 +167,12 @@ TEST_CASE("resume: a checkpoint over another P is refused, even when every recor
     // compare, so only P's fingerprint can tell; a different perplexity (unchecked here too) the same.
     Matrix moved = x;
     moved(7, 2) += 0.5;
-    const std::string message = error_of([&] { embed(moved, o, resume); });
+    const std::string message = message_of([&] { embed(moved, o, resume); });
     CAPTURE(message);
     CHECK(contains(message, "cannot resume: the saved state was optimised against another P"));
     Options other = o;
     other.affinities.perplexity = 12;
-    CHECK(contains(error_of([&] { embed(x, other, resume); }), "another P"));
+    CHECK(contains(message_of([&] { embed(x, other, resume); }), "another P"));
 
     // Its fingerprint follows the resumed run into its own checkpoints.
     std::vector<std::uint64_t> fingerprints;
@@ -203,11 +185,11 @@ TEST_CASE("resume: a checkpoint over another P is refused, even when every recor
     Options exact = o;
     exact.optimizer.method = Method::exact_tsne;
     saved.clear();
-    embed(x, exact, cb);
+    embed(x, exact, saving_checkpoints(saved, 100));
     REQUIRE_FALSE(saved.empty());
     Callbacks exact_resume;
     exact_resume.resume_from = &saved[0];
-    CHECK(contains(error_of([&] { embed(moved, exact, exact_resume); }), "another P"));
+    CHECK(contains(message_of([&] { embed(moved, exact, exact_resume); }), "another P"));
     CHECK_NOTHROW(embed(x, exact, exact_resume));
 }
 
@@ -229,7 +211,7 @@ TEST_CASE("resume: a Session refuses a state of another P; its fingerprint is a 
 
     Session c(testing::affinities_of(x, 9), random_matrix(120, 2, 3, 1e-4), o);  // another P
     CHECK(c.affinities_fingerprint() != a.affinities_fingerprint());
-    CHECK(contains(error_of([&] { c.restore(a.state()); }), "another P"));
+    CHECK(contains(message_of([&] { c.restore(a.state()); }), "another P"));
     OptimizerState unrecorded = a.state();
     unrecorded.affinities_fingerprint = 0;  // a state from elsewhere: not checked
     CHECK_NOTHROW(b.restore(unrecorded));
@@ -257,7 +239,7 @@ TEST_CASE("resume: a checkpoint of format version 2 loads, and is refused for a 
     CHECK(loaded.affinities_fingerprint == 0);
     CHECK(info.version == 2);
     const std::string message =
-        error_of([&] { check_resumable(info, info_of(Options(), 20, 2), "--resume " + path, "--"); });
+        message_of([&] { check_resumable(info, info_of(Options(), 20, 2), "--resume " + path, "--"); });
     CAPTURE(message);
     CHECK(contains(message, "--resume " + path + " was written by an older treesne (checkpoint version 2)"));
     CHECK(contains(message, "start again"));

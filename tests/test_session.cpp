@@ -13,29 +13,14 @@
 #include "treesne/treesne.hpp"
 
 using namespace treesne;
-using treesne::testing::clustered;
-using treesne::testing::densify;
-using treesne::testing::random_matrix;
-using treesne::testing::relative_error;
-
-namespace {
-
-Options small_options(index_t iterations) {
-    Options o;
-    o.affinities.perplexity = 10;
-    o.optimizer.iterations = iterations;
-    o.threads = 2;
-    return o;
-}
-
-}  // namespace
+using namespace treesne::testing;
 
 TEST_CASE("running to 250 then to 1000 equals running to 1000, bit for bit") {
     std::vector<int> labels;
     const Matrix x = clustered(5, 60, 10, 31, 10.0, &labels);
     for (Method method : {Method::barnes_hut, Method::exact_tsne}) {
         CAPTURE(std::string(to_string(method)));
-        Options o = small_options(1000);
+        Options o = quick_options(1000);
         o.optimizer.method = method;
         o.optimizer.max_step_norm = method == Method::exact_tsne ? 5.0 : 0.0;  // exercise clipping too
         auto make = [&] {
@@ -81,12 +66,12 @@ TEST_CASE("same seed, same embedding for 1, 2 and 4 threads through the whole pi
 }
 
 TEST_CASE_TEMPLATE(
-    "Session::gradient and kl equal the exact oracle, exaggerated exactly while the schedule says", Dim,
-    std::integral_constant<int, 1>, std::integral_constant<int, 2>, std::integral_constant<int, 3>) {
+    "Session::gradient and kl equal the exact oracle, exaggerated exactly while the schedule says", Dim, Dim1,
+    Dim2, Dim3) {
     constexpr int dims = Dim::value;
     const index_t n = 120;
     const Matrix x = clustered(3, n / 3, 5, 50 + dims);
-    Options o = small_options(40);
+    Options o = quick_options(40);
     o.dims = dims;
     o.optimizer.exaggeration_iterations = 20;
     o.optimizer.theta = 0.0;  // Barnes-Hut summarises nothing: exact repulsion and Z
@@ -137,7 +122,7 @@ TEST_CASE_TEMPLATE(
 
 TEST_CASE("observer sees every report, may stop the run, and cancellation stops after an iteration") {
     const Matrix x = clustered(3, 50, 5, 33);
-    Options o = small_options(300);
+    Options o = quick_options(300);
     o.optimizer.exaggeration_iterations = 100;
     o.report_every = 50;
     std::vector<IterationReport> reports;
@@ -231,7 +216,7 @@ TEST_CASE("end to end: 10 Gaussian clusters in 20-D are separated, and BH's KL i
 TEST_CASE("exact SNE optimises: clusters separate") {
     std::vector<int> labels;
     const Matrix x = clustered(4, 40, 10, 35, 8.0, &labels);
-    Options o = small_options(400);
+    Options o = quick_options(400);
     o.optimizer.method = Method::exact_sne;
     const Result r = embed(x, o);
     for (index_t i = 0; i < r.y.size(); ++i) REQUIRE(std::isfinite(r.y.data()[i]));

@@ -5,17 +5,13 @@
 #include <random>
 #include <vector>
 
+#include "helpers/oracles.hpp"
 #include "test_helpers.hpp"
 #include "treesne/tree/gradient.hpp"
 #include "treesne/treesne.hpp"
 
 using namespace treesne;
-using treesne::testing::affinities_of;
-using treesne::testing::clustered;
-using treesne::testing::densify;
-using treesne::testing::direct_z;
-using treesne::testing::random_matrix;
-using treesne::testing::relative_error;
+using namespace treesne::testing;
 
 namespace {
 
@@ -27,94 +23,9 @@ double bh_error(const Affinities& p, const Matrix& y, const Matrix& exact, doubl
     return relative_error(g, exact);
 }
 
-// m points uniform in the cube [-s, s]^Dim (rows 0..m-1) and a query point (row m) at distance r from
-// the origin along the diagonal.
-template <int Dim>
-Matrix cell_and_query(index_t m, double s, double r, std::uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    Matrix y(m + 1, Dim);
-    for (index_t i = 0; i < m; ++i)
-        for (int d = 0; d < Dim; ++d)
-            y(i, d) = s * (2.0 * static_cast<double>(rng() >> 11) * 0x1.0p-53 - 1.0);
-    for (int d = 0; d < Dim; ++d) y(m, d) = r / std::sqrt(static_cast<double>(Dim));
-    return y;
-}
-
-// Z and force of the query point x from the points y_j (rows [0, m) of y): sum_j w_j and
-// sum_j w_j^2 (x - y_j), w_j = (1 + |x - y_j|^2)^-1.
-struct PointSums {
-    double z = 0;
-    std::vector<double> force;
-};
-
-PointSums direct_sums(const Matrix& y, index_t m, const double* x) {
-    PointSums out{0.0, std::vector<double>(static_cast<std::size_t>(y.cols()), 0.0)};
-    for (index_t j = 0; j < m; ++j) {
-        double d2 = 0;
-        for (index_t a = 0; a < y.cols(); ++a) d2 += (x[a] - y(j, a)) * (x[a] - y(j, a));
-        const double w = 1 / (1 + d2);
-        out.z += w;
-        for (index_t a = 0; a < y.cols(); ++a)
-            out.force[static_cast<std::size_t>(a)] += w * w * (x[a] - y(j, a));
-    }
-    return out;
-}
-
-// The same sums expanded about the centre c of the points y_j = c + e_j, term by term, to order `order`
-// (0: monopole, 2: second order) with the full derivatives of w(x) = (1 + |x|^2)^-1 and g(x) = w(x)^2 x at
-// d = x - c (written out here, independently of the tree's moment contractions):
-//   dw/dx_a = -2 w^2 x_a,                   d2w/dx_a dx_b = -2 w^2 [a=b] + 8 w^3 x_a x_b,
-//   dg_k/dx_a = w^2 [k=a] - 4 w^3 x_k x_a,  d2g_k/dx_a dx_b = 24 w^4 x_a x_b x_k
-//                                                            - 4 w^3 ([a=b] x_k + [k=a] x_b + [k=b] x_a),
-// and f(d - e) ~ f(d) - sum_a f_a e_a + 1/2 sum_ab f_ab e_a e_b for each j.
-PointSums taylor_sums(const Matrix& y, index_t m, const double* x, int order) {
-    const auto dims = static_cast<int>(y.cols());
-    std::vector<double> c(static_cast<std::size_t>(dims), 0.0), d(c.size());
-    for (index_t j = 0; j < m; ++j)
-        for (int a = 0; a < dims; ++a) c[a] += y(j, a) / static_cast<double>(m);
-    double d2 = 0;
-    for (int a = 0; a < dims; ++a) {
-        d[a] = x[a] - c[a];
-        d2 += d[a] * d[a];
-    }
-    const double w = 1 / (1 + d2), w2 = w * w, w3 = w2 * w, w4 = w3 * w;
-    auto delta = [](int a, int b) { return a == b ? 1.0 : 0.0; };
-    PointSums out{0.0, std::vector<double>(c.size(), 0.0)};
-    for (index_t j = 0; j < m; ++j) {
-        std::vector<double> e(c.size());
-        for (int a = 0; a < dims; ++a) e[a] = y(j, a) - c[a];
-        out.z += w;
-        for (int k = 0; k < dims; ++k) out.force[k] += w2 * d[k];
-        if (order < 2) continue;
-        for (int a = 0; a < dims; ++a) {
-            out.z -= -2 * w2 * d[a] * e[a];
-            for (int k = 0; k < dims; ++k) out.force[k] -= (w2 * delta(k, a) - 4 * w3 * d[k] * d[a]) * e[a];
-            for (int b = 0; b < dims; ++b) {
-                const double ee = 0.5 * e[a] * e[b];
-                out.z += (-2 * w2 * delta(a, b) + 8 * w3 * d[a] * d[b]) * ee;
-                for (int k = 0; k < dims; ++k) {
-                    const double sym = delta(a, b) * d[k] + delta(k, a) * d[b] + delta(k, b) * d[a];
-                    out.force[k] += (24 * w4 * d[a] * d[b] * d[k] - 4 * w3 * sym) * ee;
-                }
-            }
-        }
-    }
-    return out;
-}
-
-double force_error(const std::vector<double>& f, const std::vector<double>& exact) {
-    double diff = 0, norm = 0;
-    for (std::size_t a = 0; a < f.size(); ++a) {
-        diff += (f[a] - exact[a]) * (f[a] - exact[a]);
-        norm += exact[a] * exact[a];
-    }
-    return std::sqrt(diff / norm);
-}
-
 }  // namespace
 
-TEST_CASE_TEMPLATE("theta = 0 reproduces the exact t-SNE gradient and Z", T, std::integral_constant<int, 1>,
-                   std::integral_constant<int, 2>, std::integral_constant<int, 3>) {
+TEST_CASE_TEMPLATE("theta = 0 reproduces the exact t-SNE gradient and Z", T, Dim1, Dim2, Dim3) {
     constexpr int Dim = T::value;
     const Matrix x = clustered(4, 100, 10, 21);
     const Affinities p = affinities_of(x, 10);
@@ -187,9 +98,8 @@ TEST_CASE("quadrupole correction makes Z and the repulsion more accurate than th
     CHECK(fq < 0.5 * fm);
 }
 
-TEST_CASE_TEMPLATE("the single-precision kernels agree with the double ones far below the Barnes-Hut error", T,
-                   std::integral_constant<int, 1>, std::integral_constant<int, 2>,
-                   std::integral_constant<int, 3>) {
+TEST_CASE_TEMPLATE("the single-precision kernels agree with the double ones far below the Barnes-Hut error",
+                   T, Dim1, Dim2, Dim3) {
     constexpr int Dim = T::value;
     // Tight clusters far from the origin: float coordinates relative to the origin would lose ~1e-5 of
     // the near differences here; relative to each leaf's centre they do not.
@@ -226,8 +136,7 @@ TEST_CASE_TEMPLATE("the single-precision kernels agree with the double ones far 
     }
 }
 
-TEST_CASE_TEMPLATE("tree output does not depend on the thread count", T, std::integral_constant<int, 1>,
-                   std::integral_constant<int, 2>, std::integral_constant<int, 3>) {
+TEST_CASE_TEMPLATE("tree output does not depend on the thread count", T, Dim1, Dim2, Dim3) {
     constexpr int Dim = T::value;
     const Matrix y = random_matrix(3000, Dim, 25, 3.0);
     Matrix f1(y.rows(), Dim), f4(y.rows(), Dim);
@@ -240,8 +149,7 @@ TEST_CASE_TEMPLATE("tree output does not depend on the thread count", T, std::in
     CHECK(f1 == f4);
 }
 
-TEST_CASE_TEMPLATE("duplicate and coincident points do not break the tree", T, std::integral_constant<int, 1>,
-                   std::integral_constant<int, 2>, std::integral_constant<int, 3>) {
+TEST_CASE_TEMPLATE("duplicate and coincident points do not break the tree", T, Dim1, Dim2, Dim3) {
     constexpr int Dim = T::value;
     SUBCASE("all points identical") {
         const Matrix y(500, Dim, 0.25);
@@ -264,9 +172,8 @@ TEST_CASE_TEMPLATE("duplicate and coincident points do not break the tree", T, s
     }
 }
 
-TEST_CASE_TEMPLATE("a cluster finer than the grid still splits; exact duplicates are one exact cell", T,
-                   std::integral_constant<int, 1>, std::integral_constant<int, 2>,
-                   std::integral_constant<int, 3>) {
+TEST_CASE_TEMPLATE("a cluster finer than the grid still splits; exact duplicates are one exact cell", T, Dim1,
+                   Dim2, Dim3) {
     constexpr int Dim = T::value;
     // 300 spread points, 300 distinct points in a box of side 1e-9, 300 copies of one point, and an
     // outlier 1e6 away: the cluster lies inside one cell of the 2^21 grid over the bounding box.
@@ -310,9 +217,8 @@ TEST_CASE_TEMPLATE("a cluster finer than the grid still splits; exact duplicates
     CHECK(f1 == f4);
 }
 
-TEST_CASE_TEMPLATE("a summarised cell is the second-order Taylor expansion about its centre of mass", T,
-                   std::integral_constant<int, 1>, std::integral_constant<int, 2>,
-                   std::integral_constant<int, 3>) {
+TEST_CASE_TEMPLATE("a summarised cell is the second-order Taylor expansion about its centre of mass", T, Dim1,
+                   Dim2, Dim3) {
     constexpr int Dim = T::value;
     // A cell of 8 points (half-side s; leaves of 8) and a query at 32 s and 64 s: the tree is the root, the
     // cell's leaf and the query's leaf, and at theta 0.5 each leaf sees the other as one summarised cell.
@@ -320,7 +226,7 @@ TEST_CASE_TEMPLATE("a summarised cell is the second-order Taylor expansion about
     // and its s^3 scaling shows.)
     constexpr index_t m = 8;
     const double r = 8.0, theta = 0.5;
-    std::vector<double> z_error[2], f_error[2];  // [monopole, quadrupole] against the exact sums, per s
+    CellErrors errors;  // per s
     for (const double s : {0.25, 0.125}) {
         CAPTURE(s);
         const Matrix y = cell_and_query<Dim>(m, s, r, 31);
@@ -332,7 +238,6 @@ TEST_CASE_TEMPLATE("a summarised cell is the second-order Taylor expansion about
         const auto& cell = tree.nodes()[1];
         REQUIRE((cell.leaf && cell.begin == 0 && cell.end == m));
         // The node's centre and moments are the cell's mean and covariance (1/m normalisation).
-        const PointSums mono = taylor_sums(y, m, x, 0);
         double dist2 = 0;
         for (int a = 0, k = 0; a < Dim; ++a) {
             double com = 0;
@@ -355,46 +260,18 @@ TEST_CASE_TEMPLATE("a summarised cell is the second-order Taylor expansion about
             for (int d = 0; d < Dim; ++d) std::swap(others(i, d), others(m, d));  // row m: point i
             z_cell_points += direct_sums(others, m, others.row(m)).z;
         }
-        Matrix f(y.rows(), Dim);
-        std::vector<double> tree_force(Dim);
-        const PointSums exact = direct_sums(y, m, x), hand = taylor_sums(y, m, x, 2);
-        for (const bool quadrupole : {false, true}) {
-            CAPTURE(quadrupole);
-            tree.set_quadrupole(quadrupole);
-            const PointSums& expected = quadrupole ? hand : mono;
-            // The double kernels to 1e-12 relative, plus the rounding of the subtraction below (the total
-            // is up to ~500x the query's Z); the single-precision ones to a few float roundings.
-            for (const bool single : {false, true}) {
-                CAPTURE(single);
-                tree.set_single_precision(single);
-                const double z_tree = tree.repulsion(theta, f.view(), 1) - z_cell_points;
-                for (int d = 0; d < Dim; ++d) tree_force[d] = f(m, d);
-                const double tolerance = single ? 1e-6 : 1e-12, total_rounding = single ? 1e-6 : 1e-15;
-                CHECK(std::abs(z_tree - expected.z) < tolerance * expected.z + total_rounding * z_cell_points);
-                CHECK(force_error(tree_force, expected.force) < tolerance);
-                if (!single) {
-                    z_error[quadrupole].push_back(std::abs(z_tree - exact.z) / exact.z);
-                    f_error[quadrupole].push_back(force_error(tree_force, exact.force));
-                }
-            }
-        }
-        MESSAGE("Dim ", Dim, ", cell half-side ", s, " at ", r, ": Z error monopole ", z_error[0].back(),
-                ", quadrupole ", z_error[1].back(), "; force error monopole ", f_error[0].back(),
-                ", quadrupole ", f_error[1].back());
-        CHECK(z_error[1].back() < 0.2 * z_error[0].back());
-        CHECK(f_error[1].back() < 0.2 * f_error[0].back());
+        // The double kernels to 1e-12 relative, plus the rounding of the subtraction (the total is up to
+        // ~500x the query's Z); the single-precision ones to a few float roundings.
+        check_summarised_cell(tree, y, m, theta, 1.0, z_cell_points, 1e-15, errors);
+        MESSAGE("Dim ", Dim, ", cell half-side ", s, " at ", r, ": Z error monopole ", errors.z[0].back(),
+                ", quadrupole ", errors.z[1].back(), "; force error monopole ", errors.f[0].back(),
+                ", quadrupole ", errors.f[1].back());
     }
-    // Halving the cell divides the monopole error by ~4 (second order) and the quadrupole's by ~8 (third):
-    // the expansion is complete to second order.
-    CHECK(z_error[0][0] / z_error[0][1] == doctest::Approx(4).epsilon(0.15));
-    CHECK(f_error[0][0] / f_error[0][1] == doctest::Approx(4).epsilon(0.15));
-    CHECK(z_error[1][0] / z_error[1][1] > 6.5);
-    CHECK(f_error[1][0] / f_error[1][1] > 6.5);
+    check_second_order(errors);
 }
 
 TEST_CASE_TEMPLATE("a large tree is built in parallel subtrees and equals the one-thread build node for node",
-                   T, std::integral_constant<int, 1>, std::integral_constant<int, 2>,
-                   std::integral_constant<int, 3>) {
+                   T, Dim1, Dim2, Dim3) {
     constexpr int Dim = T::value;
     // 20,000 clustered points: the top of the tree is split into subtrees of at most 4,096 points, built
     // in parallel and spliced; a tight far cluster forces regrids inside subtrees, and duplicates make

@@ -12,9 +12,7 @@
 #include "treesne/treesne.hpp"
 
 using namespace treesne;
-using treesne::testing::clustered;
-using treesne::testing::densify;
-using treesne::testing::relative_error;
+using namespace treesne::testing;
 
 namespace {
 
@@ -68,9 +66,8 @@ TEST_CASE("auto_theta_search: the largest grid theta within the target, found fr
     CHECK(e == 0.0);
 }
 
-TEST_CASE_TEMPLATE("auto theta with target 0 is the exact gradient (1e-10) in 1, 2 and 3-D", T,
-                   std::integral_constant<int, 1>, std::integral_constant<int, 2>,
-                   std::integral_constant<int, 3>) {
+TEST_CASE_TEMPLATE("auto theta with target 0 is the exact gradient (1e-10) in 1, 2 and 3-D", T, Dim1, Dim2,
+                   Dim3) {
     constexpr int dims = T::value;
     const Matrix x = clustered(4, 40, 5, 21);
     const Affinities p = treesne::testing::affinities_of(x, 10);

@@ -15,8 +15,7 @@
 #include "treesne/treesne.hpp"
 
 using namespace treesne;
-using treesne::testing::clustered;
-using treesne::testing::random_matrix;
+using namespace treesne::testing;
 
 namespace {
 

@@ -15,9 +15,7 @@
 #include "treesne/treesne.hpp"
 
 using namespace treesne;
-using treesne::testing::clustered;
-using treesne::testing::random_matrix;
-using treesne::testing::relative_error;
+using namespace treesne::testing;
 
 namespace {
 
@@ -144,8 +142,7 @@ TEST_CASE(
 }
 
 TEST_CASE_TEMPLATE("SpaceTree::repulsion_on: exact at theta 0, close at 0.5, the same for any thread count",
-                   T, std::integral_constant<int, 1>, std::integral_constant<int, 2>,
-                   std::integral_constant<int, 3>) {
+                   T, Dim1, Dim2, Dim3) {
     constexpr int Dim = T::value;
     Matrix y = clustered(4, 150, Dim, 31 + Dim, 6.0);
     for (index_t i = 1; i < 30; ++i)  // a stack of duplicates: one coincident leaf

@@ -11,11 +11,17 @@
 #include <string>
 #include <vector>
 
+#include "format_bytes.hpp"
 #include "treesne/io/io.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
+
+using treesne::fuzz::be;
+using treesne::fuzz::idx;
+using treesne::fuzz::le;
+using treesne::fuzz::npy;
 
 void put(const fs::path& path, const std::string& bytes) {
     std::FILE* f = std::fopen(path.string().c_str(), "wb");
@@ -48,33 +54,6 @@ std::string gzip(const std::string& bytes) {
     return out;
 }
 
-template <class T>
-std::string raw(T v, bool big_endian = false) {
-    std::string s(sizeof(T), '\0');
-    std::memcpy(s.data(), &v, sizeof(T));
-    if (big_endian) std::reverse(s.begin(), s.end());
-    return s;
-}
-
-std::string npy(const std::string& descr, const std::string& shape, const std::string& data, int major) {
-    std::string dict = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
-    const std::size_t prefix = major == 1 ? 10 : 12;
-    dict.append((64 - (prefix + dict.size() + 1) % 64) % 64, ' ');
-    dict += '\n';
-    std::string out = "\x93NUMPY";
-    out += static_cast<char>(major);
-    out += '\0';
-    out += major == 1 ? raw(static_cast<std::uint16_t>(dict.size()))
-                      : raw(static_cast<std::uint32_t>(dict.size()));
-    return out + dict + data;
-}
-
-std::string idx(unsigned char type, const std::vector<std::uint32_t>& dims, const std::string& data) {
-    std::string out{'\0', '\0', static_cast<char>(type), static_cast<char>(dims.size())};
-    for (const std::uint32_t d : dims) out += raw(d, true);
-    return out + data;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -99,9 +78,9 @@ int main(int argc, char** argv) {
 
     std::string f8, f4, i4;
     for (const double v : {1.0, -2.5, 3.0, 4.0}) {
-        f8 += raw(v);
-        f4 += raw(static_cast<float>(v));
-        i4 += raw(static_cast<std::int32_t>(v));
+        f8 += le(v);
+        f4 += le(static_cast<float>(v));
+        i4 += le(static_cast<std::int32_t>(v));
     }
     put(out / "npy" / "f8", npy("<f8", "(2, 2)", f8, 1));
     put(out / "npy" / "f4_1d", npy("<f4", "(4,)", f4, 1));
@@ -110,13 +89,13 @@ int main(int argc, char** argv) {
 
     put(out / "idx" / "images", idx(0x08, {2, 2, 2}, "\x00\x10\x20\x30\x40\x50\x60\xff"));
     put(out / "idx" / "labels", idx(0x08, {3}, "\x07\x02\x07"));
-    put(out / "idx" / "short", idx(0x0B, {1, 2}, raw<std::int16_t>(-3, true) + raw<std::int16_t>(9, true)));
-    put(out / "idx" / "double", idx(0x0E, {2}, raw(1.5, true) + raw(-2.0, true)));
+    put(out / "idx" / "short", idx(0x0B, {1, 2}, be<std::int16_t>(-3) + be<std::int16_t>(9)));
+    put(out / "idx" / "double", idx(0x0E, {2}, be(1.5) + be(-2.0)));
 
-    const std::string head = raw<std::int32_t>(2) + raw<std::int32_t>(2) + raw(0.5) + raw(30.0);
+    const std::string head = le<std::int32_t>(2) + le<std::int32_t>(2) + le(0.5) + le(30.0);
     put(out / "dat" / "old", head + f8);
     put(out / "dat" / "new_seed",
-        head + raw<std::int32_t>(2) + raw<std::int32_t>(1000) + f8 + raw<std::int32_t>(7));
+        head + le<std::int32_t>(2) + le<std::int32_t>(1000) + f8 + le<std::int32_t>(7));
 
     // The gz target's first byte picks the inner name: 0 .csv, 1 .npy, 2 IDX, 3 .dat.
     put(out / "gz" / "csv", '\0' + gzip("1,2\n3,4\n"));
