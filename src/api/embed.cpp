@@ -229,6 +229,7 @@ void embed_graph(NeighborGraph graph, Matrix y0, const Options& options, const C
 Result embed_impl(ConstMatrixView x, Matrix* owned, const Options& options, const Callbacks& callbacks) {
     const auto start = std::chrono::steady_clock::now();
     validate(options, x.rows, x.cols);
+    require_usable_init(options);
     check_run(x.rows, options, callbacks);
     check_memory(x, options, callbacks, owned != nullptr);
     require_finite(x);
@@ -291,6 +292,7 @@ void check_precomputed(const char* what, index_t n, ConstMatrixView coordinates,
         validate_given_affinities(checked, n, d, "affinities");
     else
         validate(checked, n, d);
+    require_usable_init(checked);
     if (coordinates.data != nullptr) require_finite(coordinates, "coordinates");
     check_run(n, options, callbacks);
 }

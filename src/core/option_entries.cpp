@@ -7,9 +7,7 @@
 #include <cmath>
 #include <limits>
 
-#include "treesne/api/transform.hpp"
 #include "treesne/core/errors.hpp"
-#include "treesne/knn/neighbors.hpp"
 
 namespace treesne {
 namespace {

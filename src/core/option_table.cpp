@@ -8,7 +8,6 @@
 #include <limits>
 
 #include "core/option_entries.hpp"
-#include "treesne/api/transform.hpp"
 #include "treesne/core/errors.hpp"
 
 namespace treesne {

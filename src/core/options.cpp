@@ -6,8 +6,6 @@
 
 #include "treesne/core/errors.hpp"
 #include "treesne/core/option_table.hpp"
-#include "treesne/knn/neighbors.hpp"
-#include "treesne/optimize/init.hpp"
 
 namespace treesne {
 
@@ -40,6 +38,45 @@ double resolve_learning_rate(const OptimizerOptions& options, index_t n) {
     // KL for dof 2 to 1e6.
     if (options.dof > 1) return bound;
     return std::max(bound, 200.0);
+}
+
+KnnBackend resolve_backend(KnnBackend backend, index_t n, index_t d, Metric metric) {
+    if (backend != KnnBackend::automatic) return backend;
+    const bool low_dimension = d <= 4 || (d == 5 && n > 200'000);
+    if (metric == Metric::chebyshev)
+        return n > approximate_knn_min_points && (low_dimension || d >= approximate_knn_min_dims)
+                   ? KnnBackend::nndescent
+                   : KnnBackend::brute;
+    if (low_dimension) return KnnBackend::kdtree;
+    // Measured at D = 50 only; between 5 and 20 dimensions the brute force is cheaper per pair and no
+    // crossover was measured, so it stays exact there.
+    if (n > approximate_knn_min_points && d >= approximate_knn_min_dims) return KnnBackend::nndescent;
+    return KnnBackend::brute;
+}
+
+void validate(const NeighborOptions& o) {
+    require(backend_supports(o.backend, o.metric), "the ", to_string(o.backend), " backend cannot compute ",
+            to_string(o.metric), " distances (use automatic or brute)");
+    // The ranges live in the option table (option_table.cpp). Their upper bounds keep the index's memory
+    // (8 M bytes of links per point) and the per-query work sane; hnswlib itself clamps M above 10000 with
+    // a warning on stderr, which a library must not print.
+    Options whole;
+    whole.neighbors = o;
+    check_option_ranges(whole, OptionGroup::neighbors);
+}
+
+// hnsw parameters (benchmarks/RESULTS.md, section 10.2): every setting passes recall 0.98 on
+// Fashion-MNIST, so the defaults are chosen on harder data, 20 Gaussian clusters in 50-D, whose
+// intrinsic dimension is the full 50: M 16 and ef construction 150 leave no row below recall 0.5 at
+// 100,000 clustered points, for little more time than the cheapest setting.
+//
+// ef: each query keeps ef candidates and must report k others, so ef >= k + 1. Every point's search
+// starts at its own node (knn/hnsw.cpp), which makes even ef = k + 1 accurate at the k of t-SNE; search
+// time grows about linearly with ef. Below k = 31 the floor of 32 keeps the search from being too greedy
+// (RESULTS.md, section 10.2).
+index_t resolve_hnsw_ef_search(const NeighborOptions& options, index_t k) {
+    const index_t wanted = options.hnsw_ef_search > 0 ? options.hnsw_ef_search : std::max<index_t>(k + 1, 32);
+    return std::max(wanted, k + 1);
 }
 
 void validate(const Options& o, index_t n, index_t d) {
@@ -89,8 +126,6 @@ void validate(const Options& o, index_t n, index_t d) {
         require(o.init_coordinates.rows() == n && o.init_coordinates.cols() == o.dims,
                 "initial coordinates must be ", n, " x ", o.dims, "; got ", o.init_coordinates.rows(), " x ",
                 o.init_coordinates.cols());
-        const std::string defect = init_defect(o.init_coordinates, o.keep_user_scale);
-        require(defect.empty(), "initial coordinates: ", defect);
     }
     if (o.init == InitKind::pca) {
         const index_t source_d = o.pca_dims > 0 ? o.pca_dims : d;

@@ -362,6 +362,7 @@ AccuracyReport measure_accuracy(ConstMatrixView x, const Options& options, const
         sample_labels = *labels;
     }
     validate(options, n, x.cols);
+    require_usable_init(options);
     const int threads = options.threads;
     const ComfortableScale scaled = comfortable_scale(data);
     data = scaled.view;

@@ -14,7 +14,6 @@
 #include "knn/internal.hpp"
 #include "core/permutation.hpp"
 #include "treesne/core/errors.hpp"
-#include "treesne/core/option_table.hpp"
 #include "treesne/core/options.hpp"
 #include "treesne/core/parallel.hpp"
 
@@ -58,45 +57,6 @@ double neighbor_search_bytes(KnnBackend backend, double n, double d, double k, c
     // cosine searches a unit-length copy of the rows
     if (options.metric == Metric::cosine) bytes += n * d * 8;
     return bytes;
-}
-
-KnnBackend resolve_backend(KnnBackend backend, index_t n, index_t d, Metric metric) {
-    if (backend != KnnBackend::automatic) return backend;
-    const bool low_dimension = d <= 4 || (d == 5 && n > 200'000);
-    if (metric == Metric::chebyshev)
-        return n > approximate_knn_min_points && (low_dimension || d >= approximate_knn_min_dims)
-                   ? KnnBackend::nndescent
-                   : KnnBackend::brute;
-    if (low_dimension) return KnnBackend::kdtree;
-    // Measured at D = 50 only; between 5 and 20 dimensions the brute force is cheaper per pair and no
-    // crossover was measured, so it stays exact there.
-    if (n > approximate_knn_min_points && d >= approximate_knn_min_dims) return KnnBackend::nndescent;
-    return KnnBackend::brute;
-}
-
-void validate(const NeighborOptions& o) {
-    require(backend_supports(o.backend, o.metric), "the ", to_string(o.backend), " backend cannot compute ",
-            to_string(o.metric), " distances (use automatic or brute)");
-    // The ranges live in the option table (option_table.cpp). Their upper bounds keep the index's memory
-    // (8 M bytes of links per point) and the per-query work sane; hnswlib itself clamps M above 10000 with
-    // a warning on stderr, which a library must not print.
-    Options whole;
-    whole.neighbors = o;
-    check_option_ranges(whole, OptionGroup::neighbors);
-}
-
-// hnsw parameters (benchmarks/RESULTS.md, section 10.2): every setting passes recall 0.98 on
-// Fashion-MNIST, so the defaults are chosen on harder data, 20 Gaussian clusters in 50-D, whose
-// intrinsic dimension is the full 50: M 16 and ef construction 150 leave no row below recall 0.5 at
-// 100,000 clustered points, for little more time than the cheapest setting.
-//
-// ef: each query keeps ef candidates and must report k others, so ef >= k + 1. Every point's search
-// starts at its own node (knn/hnsw.cpp), which makes even ef = k + 1 accurate at the k of t-SNE; search
-// time grows about linearly with ef. Below k = 31 the floor of 32 keeps the search from being too greedy
-// (RESULTS.md, section 10.2).
-index_t resolve_hnsw_ef_search(const NeighborOptions& options, index_t k) {
-    const index_t wanted = options.hnsw_ef_search > 0 ? options.hnsw_ef_search : std::max<index_t>(k + 1, 32);
-    return std::max(wanted, k + 1);
 }
 
 namespace detail {

@@ -122,6 +122,12 @@ Matrix pca_init(ConstMatrixView x, int dims, int threads, std::uint64_t seed, do
     return y;
 }
 
+void require_usable_init(const Options& o) {
+    if (o.init != InitKind::user) return;
+    const std::string defect = init_defect(o.init_coordinates, o.keep_user_scale);
+    require(defect.empty(), "initial coordinates: ", defect);
+}
+
 std::string init_defect(ConstMatrixView y, bool keep_scale) {
     const index_t n = y.rows;
     if (n < 2 || y.cols < 1) return "";  // the shape is validate()'s to judge

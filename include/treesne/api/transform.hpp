@@ -15,39 +15,6 @@
 
 namespace treesne {
 
-/// The perplexity of the new points' affinities when TransformOptions::perplexity is auto: the
-/// reference's, at most this. Measured (src/api/transform.cpp): a new point's row over the 3 x 30 nearest
-/// reference points often reaches into a neighbouring class; 10 placed more new points among their
-/// own class (openTSNE's transform uses 5).
-inline constexpr double transform_auto_perplexity = 10.0;
-
-/// How the new points are optimised. The defaults were chosen by measurement (src/api/transform.cpp): a
-/// short run from the neighbours' weighted median, enough to pull each point into place.
-struct TransformOptions {
-    /// Gradient-descent iterations. More lets a point travel farther from its start; each costs one tree
-    /// walk per new point.
-    index_t iterations = 250;
-    /// Exaggeration alpha of P during the first exaggeration_iterations (1 = none): pulls each new point
-    /// firmly towards its neighbours before it settles. Range (0, inf).
-    double exaggeration = 4.0;
-    /// Iterations run with the exaggeration.
-    index_t exaggeration_iterations = 100;
-    /// Step size of the per-point gradient (the rows of P each sum to 1, so it is not scaled by N as
-    /// the embedding's is). Range (0, inf); 0.03 to 1 placed points equally well, above 1 the steps
-    /// overshoot (3 lost 5 points of accuracy on Fashion-MNIST).
-    double learning_rate = 0.1;
-    /// Momentum of every step, in [0, 1).
-    double momentum = 0.8;
-    /// If > 0, each point's step is clipped to this length (FIt-SNE's max_step_norm). 0 = off.
-    double max_step_norm = 0.0;
-    /// Perplexity of the new points' affinities, >= 1 and below N - 1; nullopt = auto =
-    /// min(the reference's (Options::affinities), transform_auto_perplexity).
-    std::optional<double> perplexity;
-    /// Also repel the new points from each other (a second tree over them, rebuilt every iteration).
-    /// Off: each new point sees only the reference, as if it were added alone, so its place does not
-    /// depend on which other points are transformed with it.
-    bool repel_new = false;
-};
 
 /// The new points' affinities: graph row i holds new point i's k = neighbor_count(perplexity, N)
 /// nearest reference points (indices into the reference, sorted by distance), and p, in the same

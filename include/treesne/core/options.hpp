@@ -227,6 +227,66 @@ std::optional<AffinityKind> parse_affinity_kind(const std::string& name);
 /// N / exaggeration for dof > 1 (0.1 for exact_sne).
 double resolve_learning_rate(const OptimizerOptions& options, index_t n);
 
+/// Above this many points, in at least approximate_knn_min_dims dimensions, KnnBackend::automatic picks
+/// the approximate nndescent backend: near 250,000 x 50 it ties with the exact brute force at the same
+/// final KL, and the brute force grows as N^2 (benchmarks/RESULTS.md, sections 6 and 10.1).
+constexpr index_t approximate_knn_min_points = 300'000;
+constexpr index_t approximate_knn_min_dims = 20;
+
+/// Resolves KnnBackend::automatic for N points in D dimensions: the faster exact backend (kdtree or
+/// brute), or nndescent above the crossover above. Other backends are returned as they are.
+KnnBackend resolve_backend(KnnBackend backend, index_t n, index_t d, Metric metric = Metric::euclidean);
+
+/// Bytes a resolved backend allocates beyond the graph it returns, for N points of D dimensions and k
+/// neighbours (each backend's own model), plus the unit-length copy of the rows that Metric::cosine
+/// searches. Counts times element sizes, like memory.hpp's estimate.
+double neighbor_search_bytes(KnnBackend backend, double n, double d, double k, const NeighborOptions& options);
+
+/// Whether a backend computes a metric (automatic: every metric, by resolve_backend's choice).
+bool backend_supports(KnnBackend backend, Metric metric);
+
+/// Throws InvalidArgument naming the field unless the hnsw and nndescent parameters are in their ranges
+/// (checked for every backend, so a bad value never waits for the backend that reads it).
+void validate(const NeighborOptions& options);
+
+/// The ef of the hnsw queries for k neighbours: the option if set (at least k + 1), else the measured
+/// default (neighbors.cpp).
+index_t resolve_hnsw_ef_search(const NeighborOptions& options, index_t k);
+
+/// The perplexity of the new points' affinities when TransformOptions::perplexity is auto: the
+/// reference's, at most this. Measured (src/api/transform.cpp): a new point's row over the 3 x 30 nearest
+/// reference points often reaches into a neighbouring class; 10 placed more new points among their
+/// own class (openTSNE's transform uses 5).
+inline constexpr double transform_auto_perplexity = 10.0;
+
+/// How the new points are optimised. The defaults were chosen by measurement (src/api/transform.cpp): a
+/// short run from the neighbours' weighted median, enough to pull each point into place.
+struct TransformOptions {
+    /// Gradient-descent iterations. More lets a point travel farther from its start; each costs one tree
+    /// walk per new point.
+    index_t iterations = 250;
+    /// Exaggeration alpha of P during the first exaggeration_iterations (1 = none): pulls each new point
+    /// firmly towards its neighbours before it settles. Range (0, inf).
+    double exaggeration = 4.0;
+    /// Iterations run with the exaggeration.
+    index_t exaggeration_iterations = 100;
+    /// Step size of the per-point gradient (the rows of P each sum to 1, so it is not scaled by N as
+    /// the embedding's is). Range (0, inf); 0.03 to 1 placed points equally well, above 1 the steps
+    /// overshoot (3 lost 5 points of accuracy on Fashion-MNIST).
+    double learning_rate = 0.1;
+    /// Momentum of every step, in [0, 1).
+    double momentum = 0.8;
+    /// If > 0, each point's step is clipped to this length (FIt-SNE's max_step_norm). 0 = off.
+    double max_step_norm = 0.0;
+    /// Perplexity of the new points' affinities, >= 1 and below N - 1; nullopt = auto =
+    /// min(the reference's (Options::affinities), transform_auto_perplexity).
+    std::optional<double> perplexity;
+    /// Also repel the new points from each other (a second tree over them, rebuilt every iteration).
+    /// Off: each new point sees only the reference, as if it were added alone, so its place does not
+    /// depend on which other points are transformed with it.
+    bool repel_new = false;
+};
+
 /// Names used by the CLI and in messages, from the name tables of option_table.hpp.
 const char* to_string(Method method);
 const char* to_string(KnnBackend backend);

@@ -44,32 +44,6 @@ NeighborGraph nearest_neighbors_of(ConstMatrixView reference, ConstMatrixView qu
                                    KnnBackend backend, int threads,
                                    const std::function<void(double)>& progress = {});
 
-/// Above this many points, in at least approximate_knn_min_dims dimensions, KnnBackend::automatic picks
-/// the approximate nndescent backend: near 250,000 x 50 it ties with the exact brute force at the same
-/// final KL, and the brute force grows as N^2 (benchmarks/RESULTS.md, sections 6 and 10.1).
-constexpr index_t approximate_knn_min_points = 300'000;
-constexpr index_t approximate_knn_min_dims = 20;
-
-/// Resolves KnnBackend::automatic for N points in D dimensions: the faster exact backend (kdtree or
-/// brute), or nndescent above the crossover above. Other backends are returned as they are.
-KnnBackend resolve_backend(KnnBackend backend, index_t n, index_t d, Metric metric = Metric::euclidean);
-
-/// Bytes a resolved backend allocates beyond the graph it returns, for N points of D dimensions and k
-/// neighbours (each backend's own model), plus the unit-length copy of the rows that Metric::cosine
-/// searches. Counts times element sizes, like memory.hpp's estimate.
-double neighbor_search_bytes(KnnBackend backend, double n, double d, double k, const NeighborOptions& options);
-
-/// Whether a backend computes a metric (automatic: every metric, by resolve_backend's choice).
-bool backend_supports(KnnBackend backend, Metric metric);
-
-/// Throws InvalidArgument naming the field unless the hnsw and nndescent parameters are in their ranges
-/// (checked for every backend, so a bad value never waits for the backend that reads it).
-void validate(const NeighborOptions& options);
-
-/// The ef of the hnsw queries for k neighbours: the option if set (at least k + 1), else the measured
-/// default (neighbors.cpp).
-index_t resolve_hnsw_ef_search(const NeighborOptions& options, index_t k);
-
 /// Reference O(N^2 D) scan by a metric, single-threaded: the oracle the tests compare the backends with.
 NeighborGraph nearest_neighbors_naive(ConstMatrixView x, index_t k, Metric metric = Metric::euclidean);
 

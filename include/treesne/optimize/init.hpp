@@ -37,6 +37,11 @@ inline constexpr int keep_scale_limit = 500;
 /// O(N dims).
 std::string init_defect(ConstMatrixView y, bool keep_scale);
 
+/// Throws InvalidArgument("initial coordinates: ...") naming init_defect() of options.init_coordinates
+/// when options.init is InitKind::user (whose shape validate() has checked). The pipelines call it right
+/// after validate(), before any work.
+void require_usable_init(const Options& options);
+
 /// The initial embedding the options ask for (pca, random, or the user's coordinates).
 Matrix initial_embedding(ConstMatrixView x, const Options& options);
 
