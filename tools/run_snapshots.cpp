@@ -46,17 +46,11 @@ std::string seconds_text(double s) {
     return buffer;
 }
 
-/// A phase as one CSV word.
-const char* phase_word(Phase phase) {
-    switch (phase) {
-        case Phase::early_exaggeration:
-            return "early_exaggeration";
-        case Phase::late_exaggeration:
-            return "late_exaggeration";
-        case Phase::main:
-            break;
-    }
-    return "main";
+/// A phase as one CSV word: its name (to_string) with underscores for spaces, "early_exaggeration".
+std::string phase_word(Phase phase) {
+    std::string word = to_string(phase);
+    std::replace(word.begin(), word.end(), ' ', '_');
+    return word;
 }
 
 }  // namespace

@@ -92,7 +92,7 @@ double OptionDescriptor::in_effect(const Options& o, index_t n, index_t d) const
     return effective ? effective(o, n, d) : get(o);
 }
 
-std::string OptionDescriptor::refusal(double v) const {
+std::string OptionText::refusal(double v) const {
     return refusal_of(range, label, kind, v);
 }
 
@@ -101,10 +101,6 @@ std::string TransformOptionDescriptor::default_shown() const {
     const double v = get(TransformOptions{});
     if (kind == OptionKind::integer) return std::to_string(static_cast<long long>(v));
     return format_number(v);
-}
-
-std::string TransformOptionDescriptor::refusal(double v) const {
-    return refusal_of(range, label, kind, v);
 }
 
 const std::vector<OptionDescriptor>& option_table() {

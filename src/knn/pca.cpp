@@ -22,49 +22,59 @@ void block_rows(index_t b, index_t n, index_t& r0, index_t& rows) {
     rows = std::min(n, r0 + pca_block_rows) - r0;
 }
 
-// Column means, summed in fixed row blocks (in parallel) and the block sums added in order.
-Eigen::VectorXd column_means(const Eigen::Map<const RowMajor>& X, int threads) {
-    const index_t n = X.rows(), d = X.cols();
+// f(b, r0, rows) for each fixed block b of pca_block_rows rows starting at row r0 (the last may be
+// shorter), in parallel. The blocks do not depend on the thread count, so neither do results that are
+// combined in block order.
+template <class F>
+void for_each_block(index_t n, int threads, F&& f) {
     const index_t blocks = (n + pca_block_rows - 1) / pca_block_rows;
-    std::vector<Eigen::VectorXd> partial_mean(static_cast<std::size_t>(blocks));
     parallel_for(
         blocks, threads,
         [&](index_t b0, index_t b1) {
             for (index_t b = b0; b < b1; ++b) {
                 index_t r0, rows;
                 block_rows(b, n, r0, rows);
-                partial_mean[static_cast<std::size_t>(b)] = X.middleRows(r0, rows).colwise().sum().transpose();
+                f(b, r0, rows);
             }
         },
         1);
-    Eigen::VectorXd mean = Eigen::VectorXd::Zero(d);
+}
+
+// f(r0, rows) of every block (see for_each_block), in block order, for the caller to add in that order.
+template <class T, class F>
+std::vector<T> per_block(index_t n, int threads, F&& f) {
+    std::vector<T> partial(static_cast<std::size_t>((n + pca_block_rows - 1) / pca_block_rows));
+    for_each_block(n, threads,
+                   [&](index_t b, index_t r0, index_t rows) { partial[static_cast<std::size_t>(b)] = f(r0, rows); });
+    return partial;
+}
+
+// Column means, summed in fixed row blocks (in parallel) and the block sums added in order.
+Eigen::VectorXd column_means(const Eigen::Map<const RowMajor>& X, int threads) {
+    const std::vector<Eigen::VectorXd> partial_mean =
+        per_block<Eigen::VectorXd>(X.rows(), threads, [&](index_t r0, index_t rows) -> Eigen::VectorXd {
+            return X.middleRows(r0, rows).colwise().sum().transpose();
+        });
+    Eigen::VectorXd mean = Eigen::VectorXd::Zero(X.cols());
     for (const auto& m : partial_mean) mean += m;
-    mean /= static_cast<double>(n);
+    mean /= static_cast<double>(X.rows());
     return mean;
 }
 
 // Covariance (X - mean)^T (X - mean) / (n - 1) (lower triangle), one Gram block per row block, added in
 // order.
 Eigen::MatrixXd covariance(const Eigen::Map<const RowMajor>& X, const Eigen::VectorXd& mean, int threads) {
-    const index_t n = X.rows(), d = X.cols();
-    const index_t blocks = (n + pca_block_rows - 1) / pca_block_rows;
-    std::vector<Eigen::MatrixXd> partial_cov(static_cast<std::size_t>(blocks));
-    parallel_for(
-        blocks, threads,
-        [&](index_t b0, index_t b1) {
-            for (index_t b = b0; b < b1; ++b) {
-                index_t r0, rows;
-                block_rows(b, n, r0, rows);
-                const Eigen::MatrixXd centred = X.middleRows(r0, rows).rowwise() - mean.transpose();
-                Eigen::MatrixXd gram = Eigen::MatrixXd::Zero(d, d);
-                gram.selfadjointView<Eigen::Lower>().rankUpdate(centred.transpose());
-                partial_cov[static_cast<std::size_t>(b)] = gram;
-            }
-        },
-        1);
+    const index_t d = X.cols();
+    const std::vector<Eigen::MatrixXd> partial_cov =
+        per_block<Eigen::MatrixXd>(X.rows(), threads, [&](index_t r0, index_t rows) {
+            const Eigen::MatrixXd centred = X.middleRows(r0, rows).rowwise() - mean.transpose();
+            Eigen::MatrixXd gram = Eigen::MatrixXd::Zero(d, d);
+            gram.selfadjointView<Eigen::Lower>().rankUpdate(centred.transpose());
+            return gram;
+        });
     Eigen::MatrixXd cov = Eigen::MatrixXd::Zero(d, d);
     for (const auto& c : partial_cov) cov += c;
-    cov /= static_cast<double>(n - 1);
+    cov /= static_cast<double>(X.rows() - 1);
     return cov;
 }
 
@@ -114,18 +124,10 @@ Matrix pca_project(const PcaResult& fit, ConstMatrixView x, int threads) {
     const Eigen::Map<const Eigen::VectorXd> mean(fit.mean.data(), d);
     Matrix projected(n, k);
     // Fixed row blocks (as in pca()), so that the scores do not depend on the thread count.
-    const index_t blocks = (n + pca_block_rows - 1) / pca_block_rows;
-    parallel_for(
-        blocks, threads,
-        [&](index_t b0, index_t b1) {
-            for (index_t b = b0; b < b1; ++b) {
-                index_t r0, rows;
-                block_rows(b, n, r0, rows);
-                Eigen::Map<RowMajor> out(projected.row(r0), rows, k);
-                out.noalias() = (X.middleRows(r0, rows).rowwise() - mean.transpose()) * W.transpose();
-            }
-        },
-        1);
+    for_each_block(n, threads, [&](index_t, index_t r0, index_t rows) {
+        Eigen::Map<RowMajor> out(projected.row(r0), rows, k);
+        out.noalias() = (X.middleRows(r0, rows).rowwise() - mean.transpose()) * W.transpose();
+    });
     return projected;
 }
 

@@ -185,6 +185,19 @@ void with_kernel(double alpha, Fn&& fn) {
     }
 }
 
+// Calls fn(kernel, real) with the kernel of alpha (see with_kernel) and a value of the walk's floating
+// type: float where `single` (the tree asked for single precision and theta is large enough), else double.
+template <class Fn>
+void with_walk_types(double alpha, bool single, Fn&& fn) {
+    with_kernel(alpha, [&](auto kernel) {
+        if (single) {
+            fn(kernel, float{});
+        } else {
+            fn(kernel, double{});
+        }
+    });
+}
+
 }  // namespace
 
 template <int Dim>
@@ -213,13 +226,8 @@ void SpaceTree<Dim>::repulsion_on(const SpaceTree& queries, double theta, Matrix
                          KernelConstants::of(dof_)};
     const QueryGroups<Dim> groups{queries.nodes_.data(), queries.leaves_, queries.positions_.data(),
                                   queries.order_.data(), z.data(),        forces};
-    with_kernel(dof_, [&](auto kernel) {
-        constexpr Kernel K = decltype(kernel)::value;
-        if (single_precision_ && theta >= single_precision_min_theta) {
-            walk_query_leaves<float, K>(walk, groups, threads);
-        } else {
-            walk_query_leaves<double, K>(walk, groups, threads);
-        }
+    with_walk_types(dof_, single_precision_ && theta >= single_precision_min_theta, [&](auto kernel, auto real) {
+        walk_query_leaves<decltype(real), decltype(kernel)::value>(walk, groups, threads);
     });
 }
 
@@ -245,13 +253,8 @@ double SpaceTree<Dim>::repulsion(double theta, MatrixView forces, int threads) {
                          point_z_.data(),
                          forces,
                          KernelConstants::of(dof_)};
-    with_kernel(dof_, [&](auto kernel) {
-        constexpr Kernel K = decltype(kernel)::value;
-        if (single_precision_ && theta >= single_precision_min_theta) {
-            walk_leaves<float, K>(walk, leaves_, threads);
-        } else {
-            walk_leaves<double, K>(walk, leaves_, threads);
-        }
+    with_walk_types(dof_, single_precision_ && theta >= single_precision_min_theta, [&](auto kernel, auto real) {
+        walk_leaves<decltype(real), decltype(kernel)::value>(walk, leaves_, threads);
     });
     repelled_ = true;
     return parallel_sum(n_, threads, [&](index_t begin, index_t end) {

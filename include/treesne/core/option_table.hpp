@@ -122,16 +122,10 @@ enum OptionFlags : unsigned {
     auto_after = 1u << 4,           ///< messages write "RANGE or auto" rather than "auto or RANGE"
 };
 
-/// One user-facing option: its names, help, kind, range, field and flags. Integer and real fields are
-/// read and written as double: exact up to 2^53 (every bounded range lies within), rounded beyond (an
-/// unbounded count such as --iterations 2^60 is a run that never ends either way).
-struct OptionDescriptor {
-    OptionDescriptor(const char* cli_, const char* python_, const char* label_, const char* value_name_,
-                     std::string help_, const char* default_text_, OptionKind kind_, OptionGroup group_,
-                     OptionRange range_, unsigned flags_, double (*get_)(const Options&),
-                     void (*set_)(Options&, double), std::vector<const char*> names_ = {},
-                     bool (*unset_)(const Options&) = nullptr,
-                     double (*effective_)(const Options&, index_t, index_t) = nullptr)
+/// What every option states, whichever aggregate holds its field: names, help, kind, range and flags.
+struct OptionText {
+    OptionText(const char* cli_, const char* python_, const char* label_, const char* value_name_,
+               std::string help_, const char* default_text_, OptionKind kind_, OptionRange range_, unsigned flags_)
         : cli(cli_),
           python(python_),
           label(label_),
@@ -139,14 +133,8 @@ struct OptionDescriptor {
           help(std::move(help_)),
           default_text(default_text_),
           kind(kind_),
-          group(group_),
           range(range_),
-          flags(flags_),
-          get(get_),
-          set(set_),
-          names(std::move(names_)),
-          unset(unset_),
-          effective(effective_) {}
+          flags(flags_) {}
 
     const char* cli;         ///< CLI name without "--": "max-step-norm"
     const char* python;      ///< keyword of treesne.TSNE / of the module's option dicts: "max_step_norm"
@@ -157,9 +145,34 @@ struct OptionDescriptor {
     /// help shows none.
     const char* default_text;
     OptionKind kind;
-    OptionGroup group;
     OptionRange range;
     unsigned flags;
+
+    bool has(unsigned flag) const { return (flags & flag) != 0; }
+    /// The library's complaint about v ("max step norm must be >= 0; got -1"), empty when v is valid
+    /// (in range or the sentinel; NaN is refused).
+    std::string refusal(double v) const;
+};
+
+/// One user-facing option of Options: its text (OptionText), group and field. Integer and real fields
+/// are read and written as double: exact up to 2^53 (every bounded range lies within), rounded beyond
+/// (an unbounded count such as --iterations 2^60 is a run that never ends either way).
+struct OptionDescriptor : OptionText {
+    OptionDescriptor(const char* cli_, const char* python_, const char* label_, const char* value_name_,
+                     std::string help_, const char* default_text_, OptionKind kind_, OptionGroup group_,
+                     OptionRange range_, unsigned flags_, double (*get_)(const Options&),
+                     void (*set_)(Options&, double), std::vector<const char*> names_ = {},
+                     bool (*unset_)(const Options&) = nullptr,
+                     double (*effective_)(const Options&, index_t, index_t) = nullptr)
+        : OptionText(cli_, python_, label_, value_name_, std::move(help_), default_text_, kind_, range_, flags_),
+          group(group_),
+          get(get_),
+          set(set_),
+          names(std::move(names_)),
+          unset(unset_),
+          effective(effective_) {}
+
+    OptionGroup group;
     /// The field's value (enumerations: the enumerator's index in its name table); NaN when "auto" is
     /// no number (see unset).
     double (*get)(const Options&);
@@ -174,14 +187,10 @@ struct OptionDescriptor {
     /// another backend), NaN for theta auto. nullptr: get().
     double (*effective)(const Options&, index_t n, index_t d);
 
-    bool has(unsigned flag) const { return (flags & flag) != 0; }
     /// effective(o, n, d), or get(o) where the entry has none.
     double in_effect(const Options& o, index_t n, index_t d) const;
     /// The default, from a default-constructed Options, as the help shows it ("0.5", "auto", "pca").
     std::string default_shown() const;
-    /// The library's complaint about v ("max step norm must be >= 0; got -1"), empty when v is valid
-    /// (in range or the sentinel; NaN is refused).
-    std::string refusal(double v) const;
 };
 
 /// Every option of Options, in the CLI's order of checks. Immutable.
@@ -190,45 +199,26 @@ const std::vector<OptionDescriptor>& option_table();
 /// The option whose CLI name is `cli`, or nullptr.
 const OptionDescriptor* find_option(std::string_view cli);
 
-/// One option of TransformOptions: the same descriptor shape over TransformOptions' fields (the
-/// transform's other settings, pca, knn, theta, dof, seed, threads, log-every, are Options' entries).
-struct TransformOptionDescriptor {
+/// One option of TransformOptions: its text and field (the transform's other settings, pca, knn, theta,
+/// dof, seed, threads, log-every, are Options' entries).
+struct TransformOptionDescriptor : OptionText {
     TransformOptionDescriptor(const char* cli_, const char* python_, const char* label_,
                               const char* value_name_, std::string help_, const char* default_text_,
                               OptionKind kind_, OptionRange range_, unsigned flags_,
                               double (*get_)(const TransformOptions&),
                               void (*set_)(TransformOptions&, double),
                               bool (*unset_)(const TransformOptions&) = nullptr)
-        : cli(cli_),
-          python(python_),
-          label(label_),
-          value_name(value_name_),
-          help(std::move(help_)),
-          default_text(default_text_),
-          kind(kind_),
-          range(range_),
-          flags(flags_),
+        : OptionText(cli_, python_, label_, value_name_, std::move(help_), default_text_, kind_, range_, flags_),
           get(get_),
           set(set_),
           unset(unset_) {}
-    const char* cli;
-    const char* python;
-    const char* label;
-    const char* value_name;
-    std::string help;
-    const char* default_text;
-    OptionKind kind;
-    OptionRange range;
-    unsigned flags;
+
     double (*get)(const TransformOptions&);
     void (*set)(TransformOptions&, double);
     bool (*unset)(const TransformOptions&);
 
-    bool has(unsigned flag) const { return (flags & flag) != 0; }
     /// As OptionDescriptor::default_shown, from a default-constructed TransformOptions.
     std::string default_shown() const;
-    /// As OptionDescriptor::refusal.
-    std::string refusal(double v) const;
 };
 
 /// Every option of TransformOptions. Immutable.
