@@ -3,9 +3,9 @@
 // cancellation, and maps the library's exceptions to Python's. No algorithm lives here: the estimator,
 // the argument names and the progress lines are in the Python package (python/treesne/). This file
 // registers the functions; module_arrays.cpp, module_options.cpp and module_run.cpp implement them.
-#include <exception>
-
 #include "module.hpp"
+
+#include <exception>
 
 namespace treesne::python {
 namespace {
@@ -45,11 +45,14 @@ PYBIND11_MODULE(_treesne, m) {
     m.def("evaluate_defaults", &evaluate_defaults);
     m.def("accuracy", &accuracy_py, py::arg("X"), py::arg("options"), py::arg("accuracy"), py::arg("labels"),
           py::arg("stage") = py::none(), py::arg("interruptible") = false);
-    m.def("transform", &transform_py, py::arg("X_ref"), py::arg("Y_ref"), py::arg("X_new"), py::arg("options"),
-          py::arg("transform"), py::arg("observer") = py::none(), py::arg("interruptible") = false);
+    m.def("transform", &transform_py, py::arg("X_ref"), py::arg("Y_ref"), py::arg("X_new"),
+          py::arg("options"), py::arg("transform"), py::arg("observer") = py::none(),
+          py::arg("interruptible") = false);
     m.def("default_options", &default_options);
-    m.def("neighbor_count", [](double perplexity, treesne::index_t n) { return treesne::neighbor_count(perplexity, n); },
-          py::arg("perplexity"), py::arg("n"));
+    m.def(
+        "neighbor_count",
+        [](double perplexity, treesne::index_t n) { return treesne::neighbor_count(perplexity, n); },
+        py::arg("perplexity"), py::arg("n"));
     m.def("affinity_neighbor_count", [](const py::dict& options, treesne::index_t n) {
         return treesne::neighbor_count(options_from(options).affinities, n);
     });
@@ -57,4 +60,3 @@ PYBIND11_MODULE(_treesne, m) {
         return treesne::resolve_learning_rate(options_from(options).optimizer, n);
     });
 }
-

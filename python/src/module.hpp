@@ -110,6 +110,7 @@ py::dict accuracy_py(const py::handle& x_obj, const py::dict& options_dict, cons
                      const py::object& labels_obj, const py::object& stage, bool interruptible);
 py::array_t<double> transform_py(const py::handle& x_ref_obj, const py::handle& y_ref_obj,
                                  const py::handle& x_new_obj, const py::dict& options_dict,
-                                 const py::dict& transform_dict, const py::object& observer, bool interruptible);
+                                 const py::dict& transform_dict, const py::object& observer,
+                                 bool interruptible);
 
 }  // namespace treesne::python

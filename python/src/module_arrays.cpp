@@ -44,7 +44,8 @@ Input as_input(const py::handle& obj, const char* what) {
     } else {
         const auto converted = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(a);
         if (!converted) throw InvalidArgument(concat(what, " must hold numbers"));
-        std::memcpy(in.owned.data(), converted.data(), sizeof(double) * static_cast<std::size_t>(rows * cols));
+        std::memcpy(in.owned.data(), converted.data(),
+                    sizeof(double) * static_cast<std::size_t>(rows * cols));
     }
     in.view = in.owned.view();
     return in;
@@ -57,7 +58,8 @@ py::array_t<double> to_numpy(Matrix&& m) {
 
 py::array_t<double> copy_to_numpy(ConstMatrixView v) {
     py::array_t<double> out({v.rows, v.cols});
-    if (v.size() > 0) std::memcpy(out.mutable_data(), v.data, sizeof(double) * static_cast<std::size_t>(v.size()));
+    if (v.size() > 0)
+        std::memcpy(out.mutable_data(), v.data, sizeof(double) * static_cast<std::size_t>(v.size()));
     return out;
 }
 

@@ -68,7 +68,8 @@ void read_table(OptionReader& r, const Table& table, Target& target, Special spe
         if (!r.has(entry.python)) continue;
         const py::object value = r.at(entry.python);
         if (special(entry, value)) continue;
-        entry.set(target, entry.kind == OptionKind::flag ? (value.cast<bool>() ? 1.0 : 0.0) : checked_number(entry, value));
+        entry.set(target, entry.kind == OptionKind::flag ? (value.cast<bool>() ? 1.0 : 0.0)
+                                                         : checked_number(entry, value));
     }
 }
 
@@ -102,7 +103,8 @@ Options options_from(const py::dict& d) {
 TransformOptions transform_options_from(const py::dict& d) {
     TransformOptions t;
     OptionReader r(d);
-    read_table(r, transform_option_table(), t, [](const TransformOptionDescriptor&, const py::object&) { return false; });
+    read_table(r, transform_option_table(), t,
+               [](const TransformOptionDescriptor&, const py::object&) { return false; });
     r.finish();
     return t;
 }

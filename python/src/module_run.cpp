@@ -31,7 +31,8 @@ std::atomic<std::atomic<bool>*> g_interruptible{nullptr};
 /// by the handler while a SigintScope is writing it.
 using SignalHandler = void (*)(int);
 std::atomic<SignalHandler> g_chained_sigint{nullptr};
-static_assert(std::atomic<std::atomic<bool>*>::is_always_lock_free && std::atomic<SignalHandler>::is_always_lock_free,
+static_assert(std::atomic<std::atomic<bool>*>::is_always_lock_free &&
+                  std::atomic<SignalHandler>::is_always_lock_free,
               "a signal handler may only touch lock-free atomics");
 
 extern "C" void on_sigint(int signal_number) {
@@ -106,9 +107,9 @@ class Bridge {
             py::gil_scoped_acquire gil;
             if (failed()) return false;
             try {
-                const py::object keep = observer_(r.iteration, r.total, to_string(r.phase), r.kl,
-                                                  r.gradient_norm, r.seconds, r.theta, r.theta_error,
-                                                  copy_to_numpy(r.embedding));
+                const py::object keep =
+                    observer_(r.iteration, r.total, to_string(r.phase), r.kl, r.gradient_norm, r.seconds,
+                              r.theta, r.theta_error, copy_to_numpy(r.embedding));
                 return keep.is_none() || keep.cast<bool>();
             } catch (py::error_already_set& e) {
                 keep_error(e);
@@ -193,10 +194,14 @@ auto run_released(Bridge& bridge, Fn&& fn) -> decltype(fn()) {
 
 const char* status_name(RunStatus s) {
     switch (s) {
-        case RunStatus::completed: return "completed";
-        case RunStatus::stopped_by_observer: return "stopped";
-        case RunStatus::cancelled: return "cancelled";
-        case RunStatus::converged: return "converged";
+        case RunStatus::completed:
+            return "completed";
+        case RunStatus::stopped_by_observer:
+            return "stopped";
+        case RunStatus::cancelled:
+            return "cancelled";
+        case RunStatus::converged:
+            return "converged";
     }
     return "completed";
 }
@@ -235,8 +240,8 @@ SparseMatrix sparse_from(const py::tuple& t, const char* what) {
 /// What embed_py embeds besides coordinates: joint affinities, a neighbour graph (lists or a sparse
 /// distance matrix), or X as a distance matrix.
 struct Precomputed {
-    std::optional<SparseMatrix> p;        ///< affinities, not yet prepared
-    std::optional<SparseMatrix> sparse;   ///< a graph as a sparse N x N matrix of distances
+    std::optional<SparseMatrix> p;           ///< affinities, not yet prepared
+    std::optional<SparseMatrix> sparse;      ///< a graph as a sparse N x N matrix of distances
     std::vector<double> indices, distances;  ///< a graph as N x k lists
     index_t list_n = 0, list_k = 0;
     bool lists = false;
@@ -253,7 +258,8 @@ Precomputed precomputed_from(const py::object& affinities, const py::object& nei
         pre.sparse = sparse_from(py::make_tuple(t[1], t[2], t[3], t[4]), "neighbor_graph");
     } else {
         const py::array idx = py::array::ensure(t[1]);
-        if (!idx || idx.ndim() != 2) throw InvalidArgument("neighbor_graph: the indices must be an N x k array");
+        if (!idx || idx.ndim() != 2)
+            throw InvalidArgument("neighbor_graph: the indices must be an N x k array");
         pre.lists = true;
         pre.list_n = idx.shape(0);
         pre.list_k = idx.shape(1);
@@ -273,7 +279,8 @@ py::dict result_dict(Result&& r, bool keep_affinities, const std::vector<std::st
     out["backend"] = to_string(r.backend);
     std::vector<py::tuple> history;
     for (const CostPoint& c : r.history)
-        history.push_back(py::make_tuple(c.iteration, to_string(c.phase), c.kl, c.gradient_norm, c.seconds, c.theta));
+        history.push_back(
+            py::make_tuple(c.iteration, to_string(c.phase), c.kl, c.gradient_norm, c.seconds, c.theta));
     out["history"] = history;
     py::dict timings;
     timings["pca"] = r.timings.pca;
@@ -316,8 +323,9 @@ py::dict embed_py(const py::handle& x_obj, const py::dict& options_dict, const p
             return embed_affinities(std::move(p), options, callbacks, given);
         }
         if (pre.sparse || pre.lists) {
-            NeighborGraph g = pre.sparse ? neighbors_from_sparse(*pre.sparse)
-                                         : neighbors_from_lists(pre.list_n, pre.list_k, pre.indices, pre.distances);
+            NeighborGraph g = pre.sparse
+                                  ? neighbors_from_sparse(*pre.sparse)
+                                  : neighbors_from_lists(pre.list_n, pre.list_k, pre.indices, pre.distances);
             pre = Precomputed();  // the lists are in the graph now
             return embed_neighbors(std::move(g), options, callbacks, given);
         }
@@ -381,7 +389,8 @@ py::tuple affinities_py(const py::handle& x_obj, const py::dict& options_dict, b
     Bridge bridge(py::none(), py::none(), false);
     Affinities p = run_released(bridge, [&] {
         if (distances) {
-            require(o.pca_dims == 0, "pca_components needs coordinates; metric='precomputed' gives distances");
+            require(o.pca_dims == 0,
+                    "pca_components needs coordinates; metric='precomputed' gives distances");
             validate(o, x.view.rows, std::max<index_t>(o.dims, 1));  // as embed_distances checks
         } else {
             require_finite(x.view);
@@ -511,8 +520,9 @@ py::dict accuracy_py(const py::handle& x_obj, const py::dict& options_dict, cons
     if (!labels_obj.is_none()) labels = labels_obj.cast<std::vector<int>>();
     Bridge bridge(py::none(), stage, interruptible);
     const AccuracyReport report = run_released(bridge, [&] {
-        return measure_accuracy(x.view, options, a, labels_obj.is_none() ? nullptr : &labels,
-                                [&](const std::string& name, double f) { bridge.stage("progress", name, f); });
+        return measure_accuracy(
+            x.view, options, a, labels_obj.is_none() ? nullptr : &labels,
+            [&](const std::string& name, double f) { bridge.stage("progress", name, f); });
     });
     py::dict out;
     out["input_points"] = report.input_points;
@@ -538,7 +548,8 @@ py::dict accuracy_py(const py::handle& x_obj, const py::dict& options_dict, cons
 
 py::array_t<double> transform_py(const py::handle& x_ref_obj, const py::handle& y_ref_obj,
                                  const py::handle& x_new_obj, const py::dict& options_dict,
-                                 const py::dict& transform_dict, const py::object& observer, bool interruptible) {
+                                 const py::dict& transform_dict, const py::object& observer,
+                                 bool interruptible) {
     Input x_ref = as_input(x_ref_obj, "X_ref");
     Input y_ref = as_input(y_ref_obj, "Y_ref");
     Input x_new = as_input(x_new_obj, "X_new");
@@ -552,9 +563,8 @@ py::array_t<double> transform_py(const py::handle& x_ref_obj, const py::handle& 
         if (cancel->load()) return false;
         return obs ? obs(r) : true;
     };
-    Matrix y = run_released(bridge, [&] {
-        return treesne::transform(x_ref.view, y_ref.view, x_new.view, options, t, watched);
-    });
+    Matrix y = run_released(
+        bridge, [&] { return treesne::transform(x_ref.view, y_ref.view, x_new.view, options, t, watched); });
     bridge.raise_pending();
     return to_numpy(std::move(y));
 }

@@ -313,8 +313,8 @@ Header read_header(Reader& r, std::uint32_t file_version, const std::string& pat
     if (!std::isnan(h.stop_kl) && !std::isfinite(h.stop_kl))
         throw IoError(concat(path, ": checkpoint holds a non-finite early-stopping KL (corrupt)"));
     if (h.n < 1 || h.dims < 1 || h.dims > 3 || h.iteration < 0)
-        throw IoError(concat(path, ": checkpoint header out of range (N ", h.n, ", dims ", h.dims, ", iteration ",
-                             h.iteration, ")"));
+        throw IoError(concat(path, ": checkpoint header out of range (N ", h.n, ", dims ", h.dims,
+                             ", iteration ", h.iteration, ")"));
     return h;
 }
 
@@ -338,8 +338,8 @@ OptimizerState read_arrays(Reader& r, const Header& h, const std::string& path) 
     // Size check before allocating: 3 N dims doubles and the checksum must be exactly what is left.
     const std::size_t values = static_cast<std::size_t>(h.dims) * 3;
     if (static_cast<std::uint64_t>(h.n) > (r.left() / sizeof(double)) / values)
-        throw IoError(
-            concat(path, ": checkpoint truncated (", h.n, " x ", h.dims, " needs more bytes than the file has)"));
+        throw IoError(concat(path, ": checkpoint truncated (", h.n, " x ", h.dims,
+                             " needs more bytes than the file has)"));
     const std::size_t matrix_bytes =
         static_cast<std::size_t>(h.n) * static_cast<std::size_t>(h.dims) * sizeof(double);
     if (r.left() != 3 * matrix_bytes + sizeof(std::uint64_t))
