@@ -73,6 +73,15 @@ void read_table(OptionReader& r, const Table& table, Target& target, Special spe
     }
 }
 
+/// A flag, integer or real entry's value in `a` as Python's bool, int or float.
+template <class Descriptor, class Aggregate>
+py::object number_default(const Descriptor& entry, const Aggregate& a) {
+    const double v = entry.get(a);
+    if (entry.kind == OptionKind::flag) return py::bool_(v != 0);
+    if (entry.kind == OptionKind::integer) return py::int_(static_cast<long long>(v));
+    return py::float_(v);
+}
+
 }  // namespace
 
 Metric metric_named(const std::string& name) {
@@ -115,37 +124,20 @@ py::dict default_options() {
     for (const OptionDescriptor& entry : option_table()) {
         if (entry.unset && entry.unset(o)) {
             e[entry.python] = py::none();
-            continue;
-        }
-        const double v = entry.get(o);
-        if (entry.kind == OptionKind::enumeration) {
-            e[entry.python] = entry.names.at(static_cast<std::size_t>(v));
-        } else if (entry.kind == OptionKind::flag) {
-            e[entry.python] = v != 0;
+        } else if (entry.kind == OptionKind::enumeration) {
+            e[entry.python] = entry.names.at(static_cast<std::size_t>(entry.get(o)));
         } else if (entry.kind == OptionKind::seed) {
-            e[entry.python] = o.seed;
-        } else if (entry.kind == OptionKind::integer) {
-            e[entry.python] = static_cast<long long>(v);
+            e[entry.python] = o.seed;  // beyond what get()'s double holds exactly
         } else {
-            e[entry.python] = v;
+            e[entry.python] = number_default(entry, o);
         }
     }
     e["more_perplexities"] = o.affinities.more_perplexities;
     e["theta_auto"] = o.optimizer.theta_auto;
     const TransformOptions t;
     py::dict tr;
-    for (const TransformOptionDescriptor& entry : transform_option_table()) {
-        const double v = entry.get(t);
-        if (entry.unset && entry.unset(t)) {
-            tr[entry.python] = py::none();
-        } else if (entry.kind == OptionKind::flag) {
-            tr[entry.python] = v != 0;
-        } else if (entry.kind == OptionKind::integer) {
-            tr[entry.python] = static_cast<long long>(v);
-        } else {
-            tr[entry.python] = v;
-        }
-    }
+    for (const TransformOptionDescriptor& entry : transform_option_table())
+        tr[entry.python] = entry.unset && entry.unset(t) ? py::object(py::none()) : number_default(entry, t);
     const AccuracyOptions a;
     py::dict ac;
     ac["thetas"] = a.thetas;
