@@ -260,9 +260,20 @@ void save_checkpoint(const std::string& path, const OptimizerState& state, const
     file.commit();
 }
 
-OptimizerState load_checkpoint(const std::string& path, CheckpointInfo* info) {
-    const std::string bytes = slurp(path);
-    Reader r(bytes, path);
+namespace {
+
+// load_checkpoint's steps, in the order the file is read; each refuses what it reads with one line
+// naming the path.
+
+/// The fixed header fields after the preamble.
+struct Header {
+    std::int64_t n = 0, dims = 0, iteration = 0;
+    double theta = 0, stop_kl = 0;
+    std::uint64_t p_fingerprint = 0;
+};
+
+/// Magic, version and byte order, then the checksum over the whole file; returns the file's version.
+std::uint32_t read_preamble(Reader& r, const std::string& bytes, const std::string& path) {
     char head[sizeof magic];
     if (bytes.size() < sizeof magic ||
         (r.take(head, sizeof head, "header"), std::memcmp(head, magic, sizeof magic)))
@@ -282,23 +293,33 @@ OptimizerState load_checkpoint(const std::string& path, CheckpointInfo* info) {
     std::memcpy(&checksum, bytes.data() + bytes.size() - sizeof checksum, sizeof checksum);
     if (checksum != h.value())
         throw IoError(concat(path, ": checkpoint checksum mismatch (the file is truncated or corrupt)"));
-    const auto n = r.get<std::int64_t>("header");
-    const auto dims = r.get<std::int64_t>("header");
-    const auto iteration = r.get<std::int64_t>("header");
-    CheckpointInfo meta;
+    return file_version;
+}
+
+/// Shape, iteration, fingerprints and the controller's values (NaN where the version has none).
+Header read_header(Reader& r, std::uint32_t file_version, const std::string& path, CheckpointInfo& meta) {
+    Header h;
+    h.n = r.get<std::int64_t>("header");
+    h.dims = r.get<std::int64_t>("header");
+    h.iteration = r.get<std::int64_t>("header");
     meta.data_fingerprint = r.get<std::uint64_t>("header");
     const double nan = std::numeric_limits<double>::quiet_NaN();
-    const double theta = file_version >= 2 ? r.get<double>("header") : nan;
-    const double stop_kl = file_version >= 2 ? r.get<double>("header") : nan;
-    const std::uint64_t p_fingerprint = file_version >= first_version_with_p ? r.get<std::uint64_t>("header") : 0;
+    h.theta = file_version >= 2 ? r.get<double>("header") : nan;
+    h.stop_kl = file_version >= 2 ? r.get<double>("header") : nan;
+    h.p_fingerprint = file_version >= first_version_with_p ? r.get<std::uint64_t>("header") : 0;
     meta.version = file_version;
-    if (!std::isnan(theta) && !(std::isfinite(theta) && theta >= 0))
-        throw IoError(concat(path, ": checkpoint holds theta ", theta, " (corrupt)"));
-    if (!std::isnan(stop_kl) && !std::isfinite(stop_kl))
+    if (!std::isnan(h.theta) && !(std::isfinite(h.theta) && h.theta >= 0))
+        throw IoError(concat(path, ": checkpoint holds theta ", h.theta, " (corrupt)"));
+    if (!std::isnan(h.stop_kl) && !std::isfinite(h.stop_kl))
         throw IoError(concat(path, ": checkpoint holds a non-finite early-stopping KL (corrupt)"));
-    if (n < 1 || dims < 1 || dims > 3 || iteration < 0)
-        throw IoError(concat(path, ": checkpoint header out of range (N ", n, ", dims ", dims, ", iteration ",
-                             iteration, ")"));
+    if (h.n < 1 || h.dims < 1 || h.dims > 3 || h.iteration < 0)
+        throw IoError(concat(path, ": checkpoint header out of range (N ", h.n, ", dims ", h.dims,
+                             ", iteration ", h.iteration, ")"));
+    return h;
+}
+
+/// The (name, value) settings the run was started with.
+void read_settings(Reader& r, const std::string& path, CheckpointInfo& meta) {
     const auto settings = r.get<std::uint32_t>("settings");
     if (settings > max_settings)
         throw IoError(concat(path, ": checkpoint has ", settings, " settings (corrupt)"));
@@ -310,23 +331,27 @@ OptimizerState load_checkpoint(const std::string& path, CheckpointInfo* info) {
         r.take(name.data(), length, "settings");
         meta.settings.emplace_back(std::move(name), r.get<double>("settings"));
     }
+}
+
+/// Y, gains and velocity (N x dims each), sized against what is left before anything is allocated.
+OptimizerState read_arrays(Reader& r, const Header& h, const std::string& path) {
     // Size check before allocating: 3 N dims doubles and the checksum must be exactly what is left.
-    const std::size_t values = static_cast<std::size_t>(dims) * 3;
-    if (static_cast<std::uint64_t>(n) > (r.left() / sizeof(double)) / values)
-        throw IoError(
-            concat(path, ": checkpoint truncated (", n, " x ", dims, " needs more bytes than the file has)"));
+    const std::size_t values = static_cast<std::size_t>(h.dims) * 3;
+    if (static_cast<std::uint64_t>(h.n) > (r.left() / sizeof(double)) / values)
+        throw IoError(concat(path, ": checkpoint truncated (", h.n, " x ", h.dims,
+                             " needs more bytes than the file has)"));
     const std::size_t matrix_bytes =
-        static_cast<std::size_t>(n) * static_cast<std::size_t>(dims) * sizeof(double);
+        static_cast<std::size_t>(h.n) * static_cast<std::size_t>(h.dims) * sizeof(double);
     if (r.left() != 3 * matrix_bytes + sizeof(std::uint64_t))
-        throw IoError(concat(path, ": checkpoint has ", r.left(), " bytes of data; ", n, " x ", dims,
+        throw IoError(concat(path, ": checkpoint has ", r.left(), " bytes of data; ", h.n, " x ", h.dims,
                              " needs ", 3 * matrix_bytes + sizeof(std::uint64_t)));
     OptimizerState state;
-    state.iteration = iteration;
-    state.theta = theta;
-    state.stop_kl = stop_kl;
-    state.affinities_fingerprint = p_fingerprint;
+    state.iteration = h.iteration;
+    state.theta = h.theta;
+    state.stop_kl = h.stop_kl;
+    state.affinities_fingerprint = h.p_fingerprint;
     for (Matrix* m : {&state.y, &state.gains, &state.velocity}) {
-        *m = Matrix(n, dims);
+        *m = Matrix(h.n, h.dims);
         r.take(m->data(), matrix_bytes, "matrices");
     }
     for (const Matrix* m : {&state.y, &state.gains, &state.velocity})
@@ -334,6 +359,19 @@ OptimizerState load_checkpoint(const std::string& path, CheckpointInfo* info) {
             if (!std::isfinite(v)) throw IoError(concat(path, ": checkpoint holds a non-finite value"));
     for (double g : state.gains.storage())
         if (!(g > 0)) throw IoError(concat(path, ": checkpoint holds a gain <= 0"));
+    return state;
+}
+
+}  // namespace
+
+OptimizerState load_checkpoint(const std::string& path, CheckpointInfo* info) {
+    const std::string bytes = slurp(path);
+    Reader r(bytes, path);
+    const std::uint32_t file_version = read_preamble(r, bytes, path);
+    CheckpointInfo meta;
+    const Header header = read_header(r, file_version, path, meta);
+    read_settings(r, path, meta);
+    OptimizerState state = read_arrays(r, header, path);
     if (info) *info = std::move(meta);
     return state;
 }
