@@ -5,9 +5,9 @@ that is not a control statement or a lambda; its body ends at the first later li
 the signature's indentation (the project's clang-format guarantees that shape). Lambdas and blocks
 inside a function count towards it.
 
-A function whose signature is preceded (within three lines) by a comment containing "kernel:" is
-reported as kept whole on purpose: a hot loop that must stay one function for the compiler, the comment
-saying why.
+A function whose signature is preceded (within three lines) by a comment containing "kernel:" or
+"table:" is reported as kept whole on purpose: a hot loop that must stay one function for the compiler,
+or a table written as one braced list (the option table's entries), the comment saying why.
 
     tools/long_functions.py [--limit 60] [paths...]      (default: src/)
 
@@ -56,7 +56,7 @@ def functions(lines):
 
 
 def marked(lines, start):
-    return any("kernel:" in lines[i] for i in range(max(0, start - 3), start))
+    return any(m in lines[i] for i in range(max(0, start - 3), start) for m in ("kernel:", "table:"))
 
 
 def main():
@@ -75,7 +75,7 @@ def main():
             if length > args.limit:
                 kept = marked(lines, start)
                 failing += 0 if kept else 1
-                print(f"{path}:{start + 1}: {name}: {length} lines{' (kernel, kept whole)' if kept else ''}")
+                print(f"{path}:{start + 1}: {name}: {length} lines{' (kept whole: marked)' if kept else ''}")
     return 1 if failing else 0
 
 

@@ -94,6 +94,7 @@ double if_backend(const Options& o, index_t n, index_t d, KnnBackend backend, do
 // so a group of eight options is longer than a screen). Each lambda reads or writes one
 // field; NaN in `set` means "auto" (the sentinel, or unset).
 
+// table: one braced list of entries, one per option of the group.
 std::vector<OptionDescriptor> general_entries() {
     using K = OptionKind;
     const auto g = OptionGroup::general;
@@ -167,6 +168,7 @@ std::vector<OptionDescriptor> general_entries() {
     };
 }
 
+// table: one braced list of entries, one per option of the group.
 std::vector<OptionDescriptor> neighbor_entries() {
     using K = OptionKind;
     const auto g = OptionGroup::neighbors;
@@ -205,6 +207,7 @@ std::vector<OptionDescriptor> neighbor_entries() {
 }
 
 /// The parameters of the approximate backends (0 where their backend does not run).
+// table: one braced list of entries, one per option of the group.
 std::vector<OptionDescriptor> backend_entries() {
     using K = OptionKind;
     const auto g = OptionGroup::neighbors;
@@ -324,6 +327,7 @@ std::vector<OptionDescriptor> backend_entries() {
     };
 }
 
+// table: one braced list of entries, one per option of the group.
 std::vector<OptionDescriptor> affinity_entries() {
     using K = OptionKind;
     const auto g = OptionGroup::affinities;
@@ -431,6 +435,7 @@ std::vector<OptionDescriptor> affinity_entries() {
     };
 }
 
+// table: one braced list of entries, one per option of the group.
 std::vector<OptionDescriptor> optimizer_entries() {
     using K = OptionKind;
     const auto g = OptionGroup::optimizer;
@@ -525,6 +530,7 @@ std::vector<OptionDescriptor> optimizer_entries() {
 }
 
 /// The schedule after early exaggeration, and the gains.
+// table: one braced list of entries, one per option of the group.
 std::vector<OptionDescriptor> schedule_entries() {
     using K = OptionKind;
     const auto g = OptionGroup::optimizer;
