@@ -78,11 +78,9 @@ void check_same_options(const treesne::Options& a, const treesne::Options& b) {
 void check_neighbors(std::vector<std::string> flags, treesne::KnnBackend backend,
                      std::initializer_list<std::pair<int treesne::NeighborOptions::*, int>> set) {
     CAPTURE(flags.front());
-    treesne::NeighborOptions expected;
-    expected.backend = backend;
-    for (const auto& [field, value] : set) expected.*field = value;
     flags.insert(flags.begin(), {"embed", "x", "-o", "y.csv"});
-    CHECK((fields(parse(flags).embed.options.neighbors) == fields(expected)));
+    CHECK((fields(parse(flags).embed.options.neighbors) ==
+           fields(treesne::testing::neighbor_options(backend, set))));
 }
 
 }  // namespace

@@ -8,6 +8,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
+#include <string>
 
 #include "helpers/cli_runs.hpp"
 #include "treesne/eval/accuracy.hpp"
@@ -561,42 +563,42 @@ TEST_CASE("cli binary: the same seed gives the same file for 1 and 2 threads") {
     }
 }
 
-TEST_CASE("cli binary: --knn hnsw embeds, the same file for 1 and 2 threads") {
+namespace {
+
+/// Embeds 300 points in 8-D (four blobs) as `embed IN -o OUT COMMON --threads T LOG EXTRA`, once on 1
+/// thread with --verbose (whose log must contain each of `log`) and once on 2 with --quiet: a valid
+/// 300 x 2 embedding, the same file both times.
+void check_same_for_1_and_2_threads(const std::string& common, const std::string& extra,
+                                    std::initializer_list<const char*> log) {
     TempDir dir;
-    const Blobs b = make_blobs(300, 8, 4);  // k = 15, ef 50 < N - 1: the index is used, not an exact scan
     const std::string in = dir / "in.csv";
-    write_csv(in, b.x);
-    const std::string common = " --perplexity 5 --iterations 60 --exaggeration-iterations 20 --knn hnsw";
-    const Run r1 = run_cli(dir, "embed " + quote(in) + " -o " + quote(dir / "h1.npy") + common +
-                                    " --threads 1 --verbose --hnsw-m 8 --hnsw-ef-search 40");
+    write_csv(in, make_blobs(300, 8, 4).x);
+    const auto embed = [&](const std::string& out, const std::string& threads) {
+        return run_cli(dir, "embed " + quote(in) + " -o " + quote(dir / out) + common + threads + extra);
+    };
+    const Run r1 = embed("one.npy", " --threads 1 --verbose");
     CAPTURE(r1.err);
     REQUIRE(r1.status == 0);
-    CHECK(contains(r1.err, "knn hnsw (M 8, ef construction"));
-    CHECK(contains(r1.err, "ef search 40)"));
-    check_embedding(dir / "h1.npy", 300, 2);
-    REQUIRE(run_cli(dir, "embed " + quote(in) + " -o " + quote(dir / "h2.npy") + common +
-                             " --threads 2 --quiet --hnsw-m 8 --hnsw-ef-search 40")
-                .status == 0);
-    CHECK(slurp(dir / "h1.npy") == slurp(dir / "h2.npy"));
+    for (const char* part : log) CHECK(contains(r1.err, part));
+    check_embedding(dir / "one.npy", 300, 2);
+    REQUIRE(embed("two.npy", " --threads 2 --quiet").status == 0);
+    CHECK(slurp(dir / "one.npy") == slurp(dir / "two.npy"));
+}
+
+}  // namespace
+
+TEST_CASE("cli binary: --knn hnsw embeds, the same file for 1 and 2 threads") {
+    // k = 15, ef 50 < N - 1: the index is used, not an exact scan.
+    check_same_for_1_and_2_threads(" --perplexity 5 --iterations 60 --exaggeration-iterations 20 --knn hnsw",
+                                   " --hnsw-m 8 --hnsw-ef-search 40",
+                                   {"knn hnsw (M 8, ef construction", "ef search 40)"});
 }
 
 TEST_CASE("cli binary: --knn nndescent embeds, the same file for 1 and 2 threads") {
-    TempDir dir;
-    const Blobs b = make_blobs(300, 8, 4);  // N = 300 > leaf 100 and 4 (k + 1): the forest is used
-    const std::string in = dir / "in.csv";
-    write_csv(in, b.x);
-    const std::string common =
-        " --perplexity 5 --iterations 60 --exaggeration-iterations 20 --knn nndescent --nndescent-trees 3";
-    const Run r1 = run_cli(dir, "embed " + quote(in) + " -o " + quote(dir / "n1.npy") + common +
-                                    " --threads 1 --verbose --nndescent-rounds 4");
-    CAPTURE(r1.err);
-    REQUIRE(r1.status == 0);
-    CHECK(contains(r1.err, "knn nndescent (trees 3, leaf auto, rounds 4)"));
-    check_embedding(dir / "n1.npy", 300, 2);
-    REQUIRE(run_cli(dir, "embed " + quote(in) + " -o " + quote(dir / "n2.npy") + common +
-                             " --threads 2 --quiet --nndescent-rounds 4")
-                .status == 0);
-    CHECK(slurp(dir / "n1.npy") == slurp(dir / "n2.npy"));
+    // N = 300 > leaf 100 and 4 (k + 1): the forest is used.
+    check_same_for_1_and_2_threads(
+        " --perplexity 5 --iterations 60 --exaggeration-iterations 20 --knn nndescent --nndescent-trees 3",
+        " --nndescent-rounds 4", {"knn nndescent (trees 3, leaf auto, rounds 4)"});
 }
 
 #endif  // TREESNE_CLI_PATH
