@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "args_common.hpp"
 #include "treesne/core/parallel.hpp"
 #include "treesne/core/types.hpp"
 #include "treesne/io/io.hpp"
@@ -78,20 +79,12 @@ struct RecallOptions {
 /// is not.
 template <class Value>
 bool read_recall_option(RecallOptions& o, const std::string& name, Value value) {
-    if (name == "--rows") {
-        o.rows = std::stoll(value());
-    } else if (name == "--k") {
-        o.k = std::stoll(value());
-    } else if (name == "--threads") {
-        o.threads = std::stoi(value());
-    } else if (name == "--sample") {
-        o.sample = std::stoll(value());
-    } else if (name == "--seed") {
-        o.seed = std::stoull(value());
-    } else {
-        return false;
-    }
-    return true;
+    return read_option(name, value,
+                       {{"--rows", into(&o.rows)},
+                        {"--k", into(&o.k)},
+                        {"--threads", into(&o.threads)},
+                        {"--sample", into(&o.sample)},
+                        {"--seed", into(&o.seed)}});
 }
 
 /// The input file, its first `rows` rows when 0 < rows < N.
