@@ -57,23 +57,17 @@ struct Config : treesne::bench::RecallOptions {
 
 Config parse(int argc, char** argv) {
     Config c;
+    using treesne::bench::into;
     treesne::bench::parse_args(
         argc, argv,
         "treesne_knn_recall INPUT [--rows N] [--pca D] [--k 90] [--m LIST] [--efc LIST] [--ef LIST] "
         "[--threads 0] [--sample S] [--seed 1] [--exact-time]\n",
-        &c.input, [&](const std::string& a, auto value) {
-            using treesne::bench::into;
-            if (a == "--exact-time") {
-                c.exact_time = true;
-                return true;
-            }
-            return treesne::bench::read_recall_option(c, a, value) ||
-                   treesne::bench::read_option(a, value,
-                                               {{"--pca", into(&c.pca)},
-                                                {"--m", into(&c.m)},
-                                                {"--efc", into(&c.efc)},
-                                                {"--ef", into(&c.ef)}});
-        });
+        &c.input,
+        treesne::bench::recall_options(c, {{"--pca", into(&c.pca)},
+                                           {"--m", into(&c.m)},
+                                           {"--efc", into(&c.efc)},
+                                           {"--ef", into(&c.ef)},
+                                           {"--exact-time", treesne::bench::flag(&c.exact_time)}}));
     return c;
 }
 

@@ -50,22 +50,19 @@ struct Config : treesne::bench::RecallOptions {
 
 Config parse(int argc, char** argv) {
     Config c;
+    using treesne::bench::into;
     treesne::bench::parse_args(
         argc, argv,
         "treesne_nndescent_recall INPUT [--rows N] [--k 90] [--threads 0] [--sample S] [--seed 1] "
         "[--trees LIST] [--leaf LIST] [--rounds LIST] [--candidates LIST] [--reverse LIST] "
         "[--check-threads T]\n",
-        &c.input, [&](const std::string& a, auto value) {
-            using treesne::bench::into;
-            return treesne::bench::read_recall_option(c, a, value) ||
-                   treesne::bench::read_option(a, value,
-                                               {{"--trees", into(&c.trees)},
-                                                {"--leaf", into(&c.leaf)},
-                                                {"--rounds", into(&c.rounds)},
-                                                {"--candidates", into(&c.candidates)},
-                                                {"--reverse", into(&c.reverse)},
-                                                {"--check-threads", into(&c.check_threads)}});
-        });
+        &c.input,
+        treesne::bench::recall_options(c, {{"--trees", into(&c.trees)},
+                                           {"--leaf", into(&c.leaf)},
+                                           {"--rounds", into(&c.rounds)},
+                                           {"--candidates", into(&c.candidates)},
+                                           {"--reverse", into(&c.reverse)},
+                                           {"--check-threads", into(&c.check_threads)}}));
     return c;
 }
 

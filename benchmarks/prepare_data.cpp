@@ -32,19 +32,16 @@ struct Config {
 
 Config parse(int argc, char** argv) {
     Config c;
-    treesne::bench::parse_args(
-        argc, argv,
-        "treesne_prepare_data [--data-dir DIR] [--out DIR] [--sizes 5000,20000,70000] [--dims 50] "
-        "[--threads 0]\n",
-        nullptr, [&](const std::string& a, auto value) {
-            using treesne::bench::into;
-            return treesne::bench::read_option(a, value,
-                                               {{"--data-dir", into(&c.data_dir)},
-                                                {"--out", into(&c.out)},
-                                                {"--sizes", into(&c.sizes)},
-                                                {"--dims", into(&c.dims)},
-                                                {"--threads", into(&c.threads)}});
-        });
+    using treesne::bench::into;
+    treesne::bench::parse_args(argc, argv,
+                               "treesne_prepare_data [--data-dir DIR] [--out DIR] [--sizes 5000,20000,70000] "
+                               "[--dims 50] [--threads 0]\n",
+                               nullptr,
+                               {{"--data-dir", into(&c.data_dir)},
+                                {"--out", into(&c.out)},
+                                {"--sizes", into(&c.sizes)},
+                                {"--dims", into(&c.dims)},
+                                {"--threads", into(&c.threads)}});
     return c;
 }
 

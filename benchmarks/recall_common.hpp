@@ -75,16 +75,14 @@ struct RecallOptions {
     std::uint64_t seed = 1;
 };
 
-/// Reads option `name` into o when it is one of RecallOptions'; value() gives its argument. False when it
-/// is not.
-template <class Value>
-bool read_recall_option(RecallOptions& o, const std::string& name, Value value) {
-    return read_option(name, value,
-                       {{"--rows", into(&o.rows)},
-                        {"--k", into(&o.k)},
-                        {"--threads", into(&o.threads)},
-                        {"--sample", into(&o.sample)},
-                        {"--seed", into(&o.seed)}});
+/// `own`, the program's options, followed by those of RecallOptions (stored in o).
+inline OptionTable recall_options(RecallOptions& o, OptionTable own) {
+    own.insert(own.end(), {{"--rows", into(&o.rows)},
+                           {"--k", into(&o.k)},
+                           {"--threads", into(&o.threads)},
+                           {"--sample", into(&o.sample)},
+                           {"--seed", into(&o.seed)}});
+    return own;
 }
 
 /// The input file, its first `rows` rows when 0 < rows < N.
