@@ -54,16 +54,8 @@ std::string gzip(const std::string& bytes) {
     return out;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-    if (argc != 2) {
-        std::fprintf(stderr, "usage: make_seeds OUT_DIR\n");
-        return 2;
-    }
-    const fs::path out = argv[1];
-    for (const char* d : {"text", "npy", "idx", "dat", "gz", "mtx", "cli"}) fs::create_directories(out / d);
-
+/// Text matrices and label files for the text reader.
+void write_text_seeds(const fs::path& out) {
     const std::vector<std::pair<std::string, std::string>> texts = {
         {"comma", "1,2,3\n4.5,-.5,3e2\n"},
         {"header", "x,y\n1,2\n3,4\n"},
@@ -75,7 +67,10 @@ int main(int argc, char** argv) {
         {"numeric_labels", "10\n2\n-1\n"},
     };
     for (const auto& [name, text] : texts) put(out / "text" / name, text);
+}
 
+/// .npy, IDX, bhtsne .dat, gzip-wrapped and Matrix Market files, each small and valid.
+void write_binary_seeds(const fs::path& out) {
     std::string f8, f4, i4;
     for (const double v : {1.0, -2.5, 3.0, 4.0}) {
         f8 += le(v);
@@ -106,8 +101,10 @@ int main(int argc, char** argv) {
     put(out / "mtx" / "p",
         "%%MatrixMarket matrix coordinate real general\n% c\n3 3 4\n1 2 0.25\n2 1 0.25\n3 1 0.25\n1 3 "
         "0.25\n");
+}
 
-    // Command lines for fuzz_cli: one argv word per line.
+/// Command lines for fuzz_cli: one argv word per line.
+void write_cli_seeds(const fs::path& out) {
     const std::vector<std::pair<std::string, std::string>> command_lines = {
         {"help", "--help\n"},
         {"help_embed", "help\nembed\n"},
@@ -129,8 +126,10 @@ int main(int argc, char** argv) {
         {"evaluate", "evaluate\nx.csv\ny.csv\n--labels\nl.txt\n--k\n5\n--sample\n100\n--json\n"},
     };
     for (const auto& [name, text] : command_lines) put(out / "cli" / name, text);
+}
 
-    // Files the writers produce, as the readers should always accept them.
+/// Files the writers produce, as the readers should always accept them.
+void write_written_seeds(const fs::path& out) {
     const treesne::Matrix m(3, 2, std::vector<double>{0.1, -1e-300, 1e300, 2.0, 1.0 / 3.0, -0.0});
     const fs::path scratch = out / ("scratch." + std::to_string(::getpid()));  // runs may overlap
     fs::create_directories(scratch);
@@ -141,5 +140,20 @@ int main(int argc, char** argv) {
         put(out / target / (std::string("written_") + name), slurp(scratch / name));
     }
     fs::remove_all(scratch);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc != 2) {
+        std::fprintf(stderr, "usage: make_seeds OUT_DIR\n");
+        return 2;
+    }
+    const fs::path out = argv[1];
+    for (const char* d : {"text", "npy", "idx", "dat", "gz", "mtx", "cli"}) fs::create_directories(out / d);
+    write_text_seeds(out);
+    write_binary_seeds(out);
+    write_cli_seeds(out);
+    write_written_seeds(out);
     return 0;
 }
