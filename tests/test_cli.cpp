@@ -418,7 +418,10 @@ TEST_CASE("cli parse: embed --theta auto and --target-error") {
     }
 }
 
-TEST_CASE("cli parse: accuracy") {
+namespace {
+
+// accuracy with no options: the defaults of Options and AccuracyOptions, and no outputs.
+void check_accuracy_defaults() {
     const CliConfig d = parse({"accuracy", "x.csv"});
     CHECK(d.command == Command::accuracy);
     CHECK(d.accuracy.inputs == std::vector<std::string>{"x.csv"});
@@ -433,7 +436,10 @@ TEST_CASE("cli parse: accuracy") {
     CHECK(d.accuracy.plot_path.empty());
     CHECK(parse({"accuracy", "--help"}).help_topic == "accuracy");
     CHECK(parse({"help", "accuracy"}).help_topic == "accuracy");
+}
 
+// Every accuracy option reaches its field.
+void check_accuracy_options() {
     const CliConfig c = parse({"accuracy",
                                "a.csv",
                                "b.csv",
@@ -488,7 +494,10 @@ TEST_CASE("cli parse: accuracy") {
     CHECK(c.verbosity == treesne::cli::Verbosity::verbose);
     CHECK(parse({"accuracy", "x", "--theta", "0.5"}).accuracy.accuracy.thetas == std::vector<double>{0.5});
     CHECK(parse({"accuracy", "x", "-q"}).verbosity == treesne::cli::Verbosity::quiet);
+}
 
+// Malformed accuracy command lines throw UsageError.
+void check_accuracy_refusals() {
     const std::vector<std::vector<std::string>> bad = {
         {"accuracy"},
         {"accuracy", "--runs"},
@@ -530,6 +539,14 @@ TEST_CASE("cli parse: accuracy") {
     } catch (const UsageError& e) {
         CHECK(std::string(e.what()).find("--theta must be >= 0") != std::string::npos);
     }
+}
+
+}  // namespace
+
+TEST_CASE("cli parse: accuracy") {
+    check_accuracy_defaults();
+    check_accuracy_options();
+    check_accuracy_refusals();
 }
 
 namespace {
