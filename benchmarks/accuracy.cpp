@@ -62,29 +62,16 @@ const char* const usage =
 
 Config parse(int argc, char** argv) {
     Config c;
-    treesne::bench::parse_args(argc, argv, usage, nullptr, [&](const std::string& a, auto value) {
-        if (a == "--input") {
-            c.input = value();
-        } else if (a == "--labels") {
-            c.labels = value();
-        } else if (a == "--n") {
-            c.n = std::stoll(value());
-        } else if (a == "--thetas") {
-            c.thetas = treesne::bench::parse_list<double>(value(),
-                                                          [](const std::string& t) { return std::stod(t); });
-        } else if (a == "--iterations") {
-            c.iterations = std::stoll(value());
-        } else if (a == "--threads") {
-            c.threads = std::stoi(value());
-        } else if (a == "--out") {
-            c.out = value();
-        } else if (a == "--skip-runs") {
-            c.skip_runs = true;
-        } else {
-            return false;
-        }
-        return true;
-    });
+    using treesne::bench::into;
+    treesne::bench::parse_args(argc, argv, usage, nullptr,
+                               {{"--input", into(&c.input)},
+                                {"--labels", into(&c.labels)},
+                                {"--n", into(&c.n)},
+                                {"--thetas", into(&c.thetas)},
+                                {"--iterations", into(&c.iterations)},
+                                {"--threads", into(&c.threads)},
+                                {"--out", into(&c.out)},
+                                {"--skip-runs", treesne::bench::flag(&c.skip_runs)}});
     treesne::require(c.n >= 100, "--n must be at least 100; got ", c.n);
     treesne::require(!c.thetas.empty(), "--thetas is empty");
     return c;

@@ -192,18 +192,9 @@ void run(const Config& c, const treesne::Affinities& p, const Matrix& y) {
     std::printf("  Z %.10e\n", z);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-    if (argc < 3) {
-        std::fprintf(stderr,
-                     "usage: treesne_iteration X.npy Y.npy [--threads T] [--reps R] [--theta T] "
-                     "[--perplexity P] [--sample S] [--seed S]\n");
-        return 2;
-    }
-    Config c;
-    c.x = argv[1];
-    c.y = argv[2];
+/// Reads the options after X and Y into c; false (after a message) for an unknown one. An option without
+/// a value at the end is ignored.
+bool parse_options(int argc, char** argv, Config& c) {
     for (int a = 3; a + 1 < argc; a += 2) {
         const std::string k = argv[a];
         const char* v = argv[a + 1];
@@ -229,25 +220,42 @@ int main(int argc, char** argv) {
             c.run_iterations = std::atoll(v);
         else {
             std::fprintf(stderr, "treesne_iteration: unknown option %s\n", k.c_str());
-            return 2;
+            return false;
         }
     }
+    return true;
+}
+
+/// P of X at c.perplexity (or as saved by --save-p, with --load-p).
+treesne::Affinities affinities_for(const Config& c) {
+    if (!c.load_p.empty()) return load_p(c.load_p);
+    const Matrix x = treesne::io::read_matrix(c.x);
+    const index_t k = std::min<index_t>(x.rows() - 1, static_cast<index_t>(3 * c.perplexity));
+    const auto backend = treesne::parse_backend(c.knn);
+    if (!backend) throw std::runtime_error("unknown --knn " + c.knn);
+    auto graph = treesne::nearest_neighbors(x, k, *backend, c.threads);
+    treesne::AffinityOptions ao;
+    ao.perplexity = c.perplexity;
+    return treesne::compute_affinities(std::move(graph), ao, c.threads);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 3) {
+        std::fprintf(stderr,
+                     "usage: treesne_iteration X.npy Y.npy [--threads T] [--reps R] [--theta T] "
+                     "[--perplexity P] [--sample S] [--seed S]\n");
+        return 2;
+    }
+    Config c;
+    c.x = argv[1];
+    c.y = argv[2];
+    if (!parse_options(argc, argv, c)) return 2;
     try {
         const Matrix y = treesne::io::read_matrix(c.y);
-        treesne::Affinities p;
         const auto start = Clock::now();
-        if (!c.load_p.empty()) {
-            p = load_p(c.load_p);
-        } else {
-            const Matrix x = treesne::io::read_matrix(c.x);
-            const index_t k = std::min<index_t>(x.rows() - 1, static_cast<index_t>(3 * c.perplexity));
-            const auto backend = treesne::parse_backend(c.knn);
-            if (!backend) throw std::runtime_error("unknown --knn " + c.knn);
-            auto graph = treesne::nearest_neighbors(x, k, *backend, c.threads);
-            treesne::AffinityOptions ao;
-            ao.perplexity = c.perplexity;
-            p = treesne::compute_affinities(std::move(graph), ao, c.threads);
-        }
+        treesne::Affinities p = affinities_for(c);
         std::printf("P: %lld nonzeros in %.2f s\n", static_cast<long long>(p.values.size()),
                     std::chrono::duration<double>(Clock::now() - start).count());
         if (!c.save_p.empty()) save_p(c.save_p, p);

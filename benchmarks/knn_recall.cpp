@@ -57,30 +57,17 @@ struct Config : treesne::bench::RecallOptions {
 
 Config parse(int argc, char** argv) {
     Config c;
-    auto ints = [](const std::string& text) {
-        return treesne::bench::parse_list<int>(text, [](const std::string& t) { return std::stoi(t); });
-    };
+    using treesne::bench::into;
     treesne::bench::parse_args(
         argc, argv,
         "treesne_knn_recall INPUT [--rows N] [--pca D] [--k 90] [--m LIST] [--efc LIST] [--ef LIST] "
         "[--threads 0] [--sample S] [--seed 1] [--exact-time]\n",
-        &c.input, [&](const std::string& a, auto value) {
-            if (treesne::bench::read_recall_option(c, a, value)) return true;
-            if (a == "--pca") {
-                c.pca = std::stoi(value());
-            } else if (a == "--m") {
-                c.m = ints(value());
-            } else if (a == "--efc") {
-                c.efc = ints(value());
-            } else if (a == "--ef") {
-                c.ef = ints(value());
-            } else if (a == "--exact-time") {
-                c.exact_time = true;
-            } else {
-                return false;
-            }
-            return true;
-        });
+        &c.input,
+        treesne::bench::recall_options(c, {{"--pca", into(&c.pca)},
+                                           {"--m", into(&c.m)},
+                                           {"--efc", into(&c.efc)},
+                                           {"--ef", into(&c.ef)},
+                                           {"--exact-time", treesne::bench::flag(&c.exact_time)}}));
     return c;
 }
 

@@ -50,34 +50,19 @@ struct Config : treesne::bench::RecallOptions {
 
 Config parse(int argc, char** argv) {
     Config c;
-    auto list = [](const std::string& text) {
-        return treesne::bench::parse_list<long long>(text,
-                                                     [](const std::string& t) { return std::stoll(t); });
-    };
+    using treesne::bench::into;
     treesne::bench::parse_args(
         argc, argv,
         "treesne_nndescent_recall INPUT [--rows N] [--k 90] [--threads 0] [--sample S] [--seed 1] "
         "[--trees LIST] [--leaf LIST] [--rounds LIST] [--candidates LIST] [--reverse LIST] "
         "[--check-threads T]\n",
-        &c.input, [&](const std::string& a, auto value) {
-            if (treesne::bench::read_recall_option(c, a, value)) return true;
-            if (a == "--trees") {
-                c.trees = list(value());
-            } else if (a == "--leaf") {
-                c.leaf = list(value());
-            } else if (a == "--rounds") {
-                c.rounds = list(value());
-            } else if (a == "--candidates") {
-                c.candidates = list(value());
-            } else if (a == "--reverse") {
-                c.reverse = list(value());
-            } else if (a == "--check-threads") {
-                c.check_threads = std::stoi(value());
-            } else {
-                return false;
-            }
-            return true;
-        });
+        &c.input,
+        treesne::bench::recall_options(c, {{"--trees", into(&c.trees)},
+                                           {"--leaf", into(&c.leaf)},
+                                           {"--rounds", into(&c.rounds)},
+                                           {"--candidates", into(&c.candidates)},
+                                           {"--reverse", into(&c.reverse)},
+                                           {"--check-threads", into(&c.check_threads)}}));
     return c;
 }
 

@@ -32,27 +32,16 @@ struct Config {
 
 Config parse(int argc, char** argv) {
     Config c;
-    treesne::bench::parse_args(
-        argc, argv,
-        "treesne_prepare_data [--data-dir DIR] [--out DIR] [--sizes 5000,20000,70000] [--dims 50] "
-        "[--threads 0]\n",
-        nullptr, [&](const std::string& a, auto value) {
-            if (a == "--data-dir") {
-                c.data_dir = value();
-            } else if (a == "--out") {
-                c.out = value();
-            } else if (a == "--sizes") {
-                c.sizes = treesne::bench::parse_list<treesne::index_t>(
-                    value(), [](const std::string& t) { return std::stoll(t); });
-            } else if (a == "--dims") {
-                c.dims = std::stoi(value());
-            } else if (a == "--threads") {
-                c.threads = std::stoi(value());
-            } else {
-                return false;
-            }
-            return true;
-        });
+    using treesne::bench::into;
+    treesne::bench::parse_args(argc, argv,
+                               "treesne_prepare_data [--data-dir DIR] [--out DIR] [--sizes 5000,20000,70000] "
+                               "[--dims 50] [--threads 0]\n",
+                               nullptr,
+                               {{"--data-dir", into(&c.data_dir)},
+                                {"--out", into(&c.out)},
+                                {"--sizes", into(&c.sizes)},
+                                {"--dims", into(&c.dims)},
+                                {"--threads", into(&c.threads)}});
     return c;
 }
 

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "args_common.hpp"
 #include "treesne/core/parallel.hpp"
 #include "treesne/core/types.hpp"
 #include "treesne/io/io.hpp"
@@ -74,24 +75,14 @@ struct RecallOptions {
     std::uint64_t seed = 1;
 };
 
-/// Reads option `name` into o when it is one of RecallOptions'; value() gives its argument. False when it
-/// is not.
-template <class Value>
-bool read_recall_option(RecallOptions& o, const std::string& name, Value value) {
-    if (name == "--rows") {
-        o.rows = std::stoll(value());
-    } else if (name == "--k") {
-        o.k = std::stoll(value());
-    } else if (name == "--threads") {
-        o.threads = std::stoi(value());
-    } else if (name == "--sample") {
-        o.sample = std::stoll(value());
-    } else if (name == "--seed") {
-        o.seed = std::stoull(value());
-    } else {
-        return false;
-    }
-    return true;
+/// `own`, the program's options, followed by those of RecallOptions (stored in o).
+inline OptionTable recall_options(RecallOptions& o, OptionTable own) {
+    own.insert(own.end(), {{"--rows", into(&o.rows)},
+                           {"--k", into(&o.k)},
+                           {"--threads", into(&o.threads)},
+                           {"--sample", into(&o.sample)},
+                           {"--seed", into(&o.seed)}});
+    return own;
 }
 
 /// The input file, its first `rows` rows when 0 < rows < N.

@@ -8,6 +8,7 @@
 #include <map>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "test_helpers.hpp"
@@ -37,9 +38,18 @@ Options fast_options(int dims, int threads = 2) {
     return o;
 }
 
-AccuracyOptions fast_accuracy() {
+/// fast_options(2) cut to `iterations`, the first `exaggeration_iterations` exaggerated, after a PCA to 4.
+Options short_pca_options(int iterations, int exaggeration_iterations) {
+    Options o = fast_options(2);
+    o.optimizer.iterations = iterations;
+    o.optimizer.exaggeration_iterations = exaggeration_iterations;
+    o.pca_dims = 4;
+    return o;
+}
+
+AccuracyOptions fast_accuracy(std::vector<double> thetas = {0, 0.25, 0.5, 1.0}) {
     AccuracyOptions a;
-    a.thetas = {0, 0.25, 0.5, 1.0};
+    a.thetas = std::move(thetas);
     a.timing_calls = 1;
     return a;
 }
@@ -111,8 +121,7 @@ TEST_CASE("accuracy: theta 0 is exact, the error grows with theta, quadrupole be
 
 TEST_CASE("accuracy: the numbers do not depend on the thread count; monopole can be left out") {
     const Matrix x = blobs300();
-    AccuracyOptions a = fast_accuracy();
-    a.thetas = {0.5, 1.0};
+    AccuracyOptions a = fast_accuracy({0.5, 1.0});
     const AccuracyReport one = measure_accuracy(x, fast_options(2, 1), a);
     const AccuracyReport two = measure_accuracy(x, fast_options(2, 2), a);
     REQUIRE(one.gradients.size() == two.gradients.size());
@@ -131,12 +140,8 @@ TEST_CASE("accuracy: the numbers do not depend on the thread count; monopole can
 TEST_CASE("accuracy: a sample, the runs, and the report as table, JSON, CSV and chart") {
     std::vector<int> labels;
     const Matrix x = blobs300(&labels);
-    Options o = fast_options(2);
-    o.optimizer.iterations = 150;
-    o.optimizer.exaggeration_iterations = 50;
-    o.pca_dims = 4;
-    AccuracyOptions a = fast_accuracy();
-    a.thetas = {0.25, 0.75};
+    const Options o = short_pca_options(150, 50);
+    AccuracyOptions a = fast_accuracy({0.25, 0.75});
     a.sample = 120;
     a.runs = true;
     std::vector<std::pair<std::string, double>> stages;
@@ -274,12 +279,8 @@ TEST_CASE("accuracy: data of extreme magnitude is measured as embed sees it") {
     const Matrix x = clustered(3, 40, 6, 42);
     Matrix big = x;
     for (double& v : big.storage()) v = std::ldexp(v, 660);
-    Options o = fast_options(2);
-    o.optimizer.iterations = 60;
-    o.optimizer.exaggeration_iterations = 20;
-    o.pca_dims = 4;
-    AccuracyOptions a = fast_accuracy();
-    a.thetas = {0.0, 0.5};
+    const Options o = short_pca_options(60, 20);
+    AccuracyOptions a = fast_accuracy({0.0, 0.5});
     a.monopole = false;
     const AccuracyReport want = measure_accuracy(x, o, a);
     const AccuracyReport got = measure_accuracy(big, o, a);
@@ -302,8 +303,7 @@ TEST_CASE("accuracy: the sparse and dense P are embed's, for every metric, kerne
     o.neighbors.metric = Metric::manhattan;
     o.affinities.kind = AffinityKind::uniform;
     o.affinities.k = 8;
-    AccuracyOptions a = fast_accuracy();
-    a.thetas = {0.5};
+    AccuracyOptions a = fast_accuracy({0.5});
     a.monopole = false;
     a.runs = true;
     const AccuracyReport r = measure_accuracy(x, o, a);

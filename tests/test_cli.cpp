@@ -9,16 +9,18 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 #include <limits>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "helpers/cli_runs.hpp"
 #include "test_helpers.hpp"
-#include "treesne/eval/accuracy.hpp"
 #include "treesne/core/errors.hpp"
 #include "treesne/core/options.hpp"
+#include "treesne/eval/accuracy.hpp"
 
 #ifdef TREESNE_HAVE_CLI_LIB
 #include <filesystem>
@@ -39,19 +41,20 @@ using treesne::testing::parse;
 // Every field of each options aggregate as a tuple. A structured binding must name every field, so adding
 // a field to one of these structs stops this file from compiling until the field is compared here too.
 auto fields(const treesne::NeighborOptions& o) {
-    const auto& [backend, metric, hnsw_m, hnsw_ef_construction, hnsw_ef_search, nndescent_trees, nndescent_leaf_size,
-                 nndescent_rounds] = o;
-    return std::tie(backend, metric, hnsw_m, hnsw_ef_construction, hnsw_ef_search, nndescent_trees, nndescent_leaf_size,
-                    nndescent_rounds);
+    const auto& [backend, metric, hnsw_m, hnsw_ef_construction, hnsw_ef_search, nndescent_trees,
+                 nndescent_leaf_size, nndescent_rounds] = o;
+    return std::tie(backend, metric, hnsw_m, hnsw_ef_construction, hnsw_ef_search, nndescent_trees,
+                    nndescent_leaf_size, nndescent_rounds);
 }
 auto fields(const treesne::AffinityOptions& o) {
     const auto& [kind, perplexity, more_perplexities, sigma, k, entropy_tolerance, max_steps] = o;
     return std::tie(kind, perplexity, more_perplexities, sigma, k, entropy_tolerance, max_steps);
 }
 auto fields(const treesne::OptimizerOptions& o) {
-    const auto& [method, dof, theta, theta_auto, target_error, iterations, exaggeration, exaggeration_iterations,
-                 learning_rate, late_exaggeration, late_exaggeration_start, momentum_switch, momentum,
-                 final_momentum, gain_increase, gain_decrease, min_gain, early_stop, max_step_norm] = o;
+    const auto& [method, dof, theta, theta_auto, target_error, iterations, exaggeration,
+                 exaggeration_iterations, learning_rate, late_exaggeration, late_exaggeration_start,
+                 momentum_switch, momentum, final_momentum, gain_increase, gain_decrease, min_gain,
+                 early_stop, max_step_norm] = o;
     return std::tie(method, dof, theta, theta_auto, target_error, iterations, exaggeration,
                     exaggeration_iterations, learning_rate, late_exaggeration, late_exaggeration_start,
                     momentum_switch, momentum, final_momentum, gain_increase, gain_decrease, min_gain,
@@ -68,6 +71,16 @@ void check_same_options(const treesne::Options& a, const treesne::Options& b) {
     CHECK((fields(a.neighbors) == fields(b.neighbors)));
     CHECK((fields(a.affinities) == fields(b.affinities)));
     CHECK((fields(a.optimizer) == fields(b.optimizer)));
+}
+
+// `embed x -o y.csv FLAGS...` parses to the default neighbour options but for `backend` and the integer
+// fields in `set`.
+void check_neighbors(std::vector<std::string> flags, treesne::KnnBackend backend,
+                     std::initializer_list<std::pair<int treesne::NeighborOptions::*, int>> set) {
+    CAPTURE(flags.front());
+    flags.insert(flags.begin(), {"embed", "x", "-o", "y.csv"});
+    CHECK((fields(parse(flags).embed.options.neighbors) ==
+           fields(treesne::testing::neighbor_options(backend, set))));
 }
 
 }  // namespace
@@ -194,33 +207,20 @@ TEST_CASE("cli parse: enumerations, auto, stdout and negative values") {
           treesne::KnnBackend::kdtree);
     CHECK(parse({"embed", "x", "-o", "y.csv", "--knn", "auto"}).embed.options.neighbors.backend ==
           treesne::KnnBackend::automatic);
-    const treesne::NeighborOptions hnsw =
-        parse({"embed", "x", "-o", "y.csv", "--knn", "hnsw", "--hnsw-m", "24", "--hnsw-ef-construction",
-               "150", "--hnsw-ef-search", "300"})
-            .embed.options.neighbors;
-    CHECK(hnsw.backend == treesne::KnnBackend::hnsw);
-    CHECK(hnsw.hnsw_m == 24);
-    CHECK(hnsw.hnsw_ef_construction == 150);
-    CHECK(hnsw.hnsw_ef_search == 300);
-    CHECK(parse({"embed", "x", "-o", "y.csv", "--hnsw-ef-search", "auto"})
-              .embed.options.neighbors.hnsw_ef_search == 0);
-    CHECK(parse({"embed", "x", "-o", "y.csv", "--hnsw-ef-search", "0"})
-              .embed.options.neighbors.hnsw_ef_search == 0);
-    const treesne::NeighborOptions nndescent =
-        parse({"embed", "x", "-o", "y.csv", "--knn", "nndescent", "--nndescent-trees", "4", "--nndescent-leaf",
-               "50", "--nndescent-rounds", "3"})
-            .embed.options.neighbors;
-    CHECK(nndescent.backend == treesne::KnnBackend::nndescent);
-    CHECK(nndescent.nndescent_trees == 4);
-    CHECK(nndescent.nndescent_leaf_size == 50);
-    CHECK(nndescent.nndescent_rounds == 3);
-    const treesne::NeighborOptions nndescent_auto =
-        parse({"embed", "x", "-o", "y.csv", "--nndescent-trees", "auto", "--nndescent-leaf", "0",
-               "--nndescent-rounds", "auto"})
-            .embed.options.neighbors;
-    CHECK(nndescent_auto.nndescent_trees == 0);
-    CHECK(nndescent_auto.nndescent_leaf_size == 0);
-    CHECK(nndescent_auto.nndescent_rounds == 0);
+    using N = treesne::NeighborOptions;
+    check_neighbors(
+        {"--knn", "hnsw", "--hnsw-m", "24", "--hnsw-ef-construction", "150", "--hnsw-ef-search", "300"},
+        treesne::KnnBackend::hnsw,
+        {{&N::hnsw_m, 24}, {&N::hnsw_ef_construction, 150}, {&N::hnsw_ef_search, 300}});
+    check_neighbors({"--hnsw-ef-search", "auto"}, treesne::KnnBackend::automatic, {{&N::hnsw_ef_search, 0}});
+    check_neighbors({"--hnsw-ef-search", "0"}, treesne::KnnBackend::automatic, {{&N::hnsw_ef_search, 0}});
+    check_neighbors(
+        {"--knn", "nndescent", "--nndescent-trees", "4", "--nndescent-leaf", "50", "--nndescent-rounds", "3"},
+        treesne::KnnBackend::nndescent,
+        {{&N::nndescent_trees, 4}, {&N::nndescent_leaf_size, 50}, {&N::nndescent_rounds, 3}});
+    check_neighbors({"--nndescent-trees", "auto", "--nndescent-leaf", "0", "--nndescent-rounds", "auto"},
+                    treesne::KnnBackend::automatic,
+                    {{&N::nndescent_trees, 0}, {&N::nndescent_leaf_size, 0}, {&N::nndescent_rounds, 0}});
     CHECK(parse({"embed", "x", "-o", "y.csv", "--init", "random"}).embed.options.init ==
           treesne::InitKind::random);
     CHECK(parse({"embed", "x", "-o", "y.csv", "--init", "pca"}).embed.options.init == treesne::InitKind::pca);
@@ -418,7 +418,10 @@ TEST_CASE("cli parse: embed --theta auto and --target-error") {
     }
 }
 
-TEST_CASE("cli parse: accuracy") {
+namespace {
+
+// accuracy with no options: the defaults of Options and AccuracyOptions, and no outputs.
+void check_accuracy_defaults() {
     const CliConfig d = parse({"accuracy", "x.csv"});
     CHECK(d.command == Command::accuracy);
     CHECK(d.accuracy.inputs == std::vector<std::string>{"x.csv"});
@@ -433,7 +436,10 @@ TEST_CASE("cli parse: accuracy") {
     CHECK(d.accuracy.plot_path.empty());
     CHECK(parse({"accuracy", "--help"}).help_topic == "accuracy");
     CHECK(parse({"help", "accuracy"}).help_topic == "accuracy");
+}
 
+// Every accuracy option reaches its field.
+void check_accuracy_options() {
     const CliConfig c = parse({"accuracy",
                                "a.csv",
                                "b.csv",
@@ -488,7 +494,10 @@ TEST_CASE("cli parse: accuracy") {
     CHECK(c.verbosity == treesne::cli::Verbosity::verbose);
     CHECK(parse({"accuracy", "x", "--theta", "0.5"}).accuracy.accuracy.thetas == std::vector<double>{0.5});
     CHECK(parse({"accuracy", "x", "-q"}).verbosity == treesne::cli::Verbosity::quiet);
+}
 
+// Malformed accuracy command lines throw UsageError.
+void check_accuracy_refusals() {
     const std::vector<std::vector<std::string>> bad = {
         {"accuracy"},
         {"accuracy", "--runs"},
@@ -530,6 +539,14 @@ TEST_CASE("cli parse: accuracy") {
     } catch (const UsageError& e) {
         CHECK(std::string(e.what()).find("--theta must be >= 0") != std::string::npos);
     }
+}
+
+}  // namespace
+
+TEST_CASE("cli parse: accuracy") {
+    check_accuracy_defaults();
+    check_accuracy_options();
+    check_accuracy_refusals();
 }
 
 namespace {

@@ -8,6 +8,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
+#include <string>
 
 #include "helpers/cli_runs.hpp"
 #include "treesne/eval/accuracy.hpp"
@@ -96,15 +98,17 @@ TEST_CASE("cli binary: usage errors exit 2 with one line") {
     }
 }
 
-TEST_CASE("cli binary: data errors exit 1 with one line and write nothing") {
-    TempDir dir;
-    const std::string out = dir / "out.csv";
-    struct Case {
-        const char* name;
-        std::string content;  // written to dir/name unless it is the missing file
-        const char* expect;   // a part of the message
-    };
-    const std::vector<Case> cases = {
+namespace {
+
+/// An input that embed must refuse: the file, its bytes, and a part of the message.
+struct UnreadableInput {
+    const char* name;
+    std::string content;  // written to dir/name unless it is the missing file
+    const char* expect;   // a part of the message
+};
+
+std::vector<UnreadableInput> unreadable_inputs() {
+    return {
         {"missing.csv", "", "missing.csv"},
         {"empty.csv", "", "empty.csv"},
         {"header.csv", "a,b,c\n", "header.csv"},
@@ -119,15 +123,70 @@ TEST_CASE("cli binary: data errors exit 1 with one line and write nothing") {
              std::string(100, '\0'),
          "truncated.npy"},
     };
+}
+
+/// A data error: exit 1 with one error line that contains `part`.
+void check_refused(const Run& r, const std::string& part) {
+    CHECK(r.status == 1);
+    check_one_error_line(r);
+    CHECK(contains(r.err, part));
+}
+
+/// Init files with coincident points, a constant column, or values too small to keep (with
+/// --keep-init-scale) are refused naming the file and the reason; the small values are rescaled without it.
+void check_degenerate_inits(const TempDir& dir, const std::string& small, const std::string& out) {
+    // 4ae5c90 wrote a collapsed embedding with exit 0 for each.
+    const treesne::index_t n = treesne::io::read_matrix(small).rows();
+    std::vector<std::vector<double>> zeros(static_cast<std::size_t>(n), {0.0, 0.0}), column, tiny_init;
+    for (treesne::index_t i = 0; i < n; ++i) {
+        column.push_back({static_cast<double>(i), 7.0});
+        tiny_init.push_back({1e-300 * static_cast<double>(i), 1e-300 * static_cast<double>(i % 3)});
+    }
+    for (const auto& [rows, more, says] :
+         {std::make_tuple(zeros, std::string(), std::string("same position")),
+          std::make_tuple(column, std::string(), std::string("column 2 is constant")),
+          std::make_tuple(tiny_init, std::string(" --keep-init-scale"), std::string("too small to keep"))}) {
+        const std::string expected = says;  // clang cannot capture a structured binding
+        CAPTURE(expected);
+        write_csv(dir / "init.csv", rows);
+        const Run r = run_cli(dir, "embed " + quote(small) + " -o " + quote(out) + " --init " +
+                                       quote(dir / "init.csv") + more + tiny);
+        CHECK(r.status == 1);
+        check_one_error_line(r);
+        CHECK(contains(r.err, "--init " + dir / "init.csv" + ": "));
+        CHECK(contains(r.err, says));
+        CHECK_FALSE(fs::exists(out));
+    }
+    // Values near 1e-300 are rescaled like any others, unless kept.
+    write_csv(dir / "init.csv", tiny_init);
+    CHECK(run_cli(dir,
+                  "embed " + quote(small) + " -o " + quote(out) + " --init " + quote(dir / "init.csv") + tiny)
+              .status == 0);
+    check_embedding(out, n, 2);
+}
+
+/// Nothing in dir but the test's own files: no temporary files left behind.
+void check_only_own_files(const TempDir& dir) {
+    for (const auto& entry : fs::directory_iterator(dir.path())) {
+        const std::string name = entry.path().filename().string();
+        CAPTURE(name);
+        CHECK((name.find(".csv") != std::string::npos || name.find(".npy") != std::string::npos ||
+               name.find(".txt") != std::string::npos || name == "locked"));
+    }
+}
+
+}  // namespace
+
+TEST_CASE("cli binary: data errors exit 1 with one line and write nothing") {
+    TempDir dir;
+    const std::string out = dir / "out.csv";
     SUBCASE("unreadable inputs") {
-        for (const Case& c : cases) {
+        for (const UnreadableInput& c : unreadable_inputs()) {
             CAPTURE(c.name);
             const std::string path = dir / c.name;
             if (std::string(c.name) != "missing.csv") spit(path, c.content);
             const Run r = run_cli(dir, "embed " + quote(path) + " -o " + quote(out) + fast);
-            CHECK(r.status == 1);
-            check_one_error_line(r);
-            CHECK(contains(r.err, c.expect));
+            check_refused(r, c.expect);
             CHECK_FALSE(fs::exists(out));
         }
     }
@@ -138,17 +197,13 @@ TEST_CASE("cli binary: data errors exit 1 with one line and write nothing") {
     SUBCASE("too few points for the perplexity") {
         const Run r = run_cli(
             dir, "embed " + quote(small) + " -o " + quote(out) + " --perplexity 30 --quiet --threads 1");
-        CHECK(r.status == 1);
-        check_one_error_line(r);
-        CHECK(contains(r.err, "perplexity 30 must be below N - 1 = 11 for 12 points"));
+        check_refused(r, "perplexity 30 must be below N - 1 = 11 for 12 points");
         CHECK_FALSE(fs::exists(out));
     }
     SUBCASE("output directory missing") {
         const Run r =
             run_cli(dir, "embed " + quote(small) + " -o " + quote(dir / "no/such/dir/out.csv") + tiny);
-        CHECK(r.status == 1);
-        check_one_error_line(r);
-        CHECK(contains(r.err, "no/such/dir"));
+        check_refused(r, "no/such/dir");
     }
     SUBCASE("plot directory missing") {
         const Run r = run_cli(dir, "embed " + quote(small) + " -o " + quote(out) + " --plot " +
@@ -174,9 +229,7 @@ TEST_CASE("cli binary: data errors exit 1 with one line and write nothing") {
         write_labels(dir / "labels.txt", {0, 1, 0});
         const Run r = run_cli(dir, "embed " + quote(small) + " -o " + quote(out) + " --labels " +
                                        quote(dir / "labels.txt") + tiny);
-        CHECK(r.status == 1);
-        check_one_error_line(r);
-        CHECK(contains(r.err, "3"));
+        check_refused(r, "3");
         CHECK(contains(r.err, "12"));
         CHECK_FALSE(fs::exists(out));
     }
@@ -184,48 +237,16 @@ TEST_CASE("cli binary: data errors exit 1 with one line and write nothing") {
         write_csv(dir / "wide.csv", make_blobs(12, 4, 2).x);
         const Run r = run_cli(
             dir, "embed " + quote(small) + " " + quote(dir / "wide.csv") + " -o " + quote(out) + tiny);
-        CHECK(r.status == 1);
-        check_one_error_line(r);
-        CHECK(contains(r.err, "wide.csv"));
+        check_refused(r, "wide.csv");
     }
     SUBCASE("init file of the wrong shape") {
         write_csv(dir / "init.csv", {{0.0, 1.0}, {1.0, 0.0}});
         const Run r = run_cli(
             dir, "embed " + quote(small) + " -o " + quote(out) + " --init " + quote(dir / "init.csv") + tiny);
-        CHECK(r.status == 1);
-        check_one_error_line(r);
-        CHECK(contains(r.err, "init"));
+        check_refused(r, "init");
     }
     SUBCASE("a degenerate init file: coincident points, a constant column, too small to keep") {
-        // 4ae5c90 wrote a collapsed embedding with exit 0 for each.
-        const treesne::index_t n = treesne::io::read_matrix(small).rows();
-        std::vector<std::vector<double>> zeros(static_cast<std::size_t>(n), {0.0, 0.0}), column, tiny_init;
-        for (treesne::index_t i = 0; i < n; ++i) {
-            column.push_back({static_cast<double>(i), 7.0});
-            tiny_init.push_back({1e-300 * static_cast<double>(i), 1e-300 * static_cast<double>(i % 3)});
-        }
-        for (const auto& [rows, more, says] :
-             {std::make_tuple(zeros, std::string(), std::string("same position")),
-              std::make_tuple(column, std::string(), std::string("column 2 is constant")),
-              std::make_tuple(tiny_init, std::string(" --keep-init-scale"),
-                              std::string("too small to keep"))}) {
-            const std::string expected = says;  // clang cannot capture a structured binding
-            CAPTURE(expected);
-            write_csv(dir / "init.csv", rows);
-            const Run r = run_cli(dir, "embed " + quote(small) + " -o " + quote(out) + " --init " +
-                                           quote(dir / "init.csv") + more + tiny);
-            CHECK(r.status == 1);
-            check_one_error_line(r);
-            CHECK(contains(r.err, "--init " + dir / "init.csv" + ": "));
-            CHECK(contains(r.err, says));
-            CHECK_FALSE(fs::exists(out));
-        }
-        // Values near 1e-300 are rescaled like any others, unless kept.
-        write_csv(dir / "init.csv", tiny_init);
-        CHECK(run_cli(dir, "embed " + quote(small) + " -o " + quote(out) + " --init " +
-                               quote(dir / "init.csv") + tiny)
-                  .status == 0);
-        check_embedding(out, n, 2);
+        check_degenerate_inits(dir, small, out);
     }
     SUBCASE("a failed run leaves an existing output unchanged") {
         spit(out, "precious\n");
@@ -238,13 +259,7 @@ TEST_CASE("cli binary: data errors exit 1 with one line and write nothing") {
         CHECK(r2.status == 1);
         CHECK(slurp(out) == "precious\n");
     }
-    // Nothing but our own files: no temporary files left behind.
-    for (const auto& entry : fs::directory_iterator(dir.path())) {
-        const std::string name = entry.path().filename().string();
-        CAPTURE(name);
-        CHECK((name.find(".csv") != std::string::npos || name.find(".npy") != std::string::npos ||
-               name.find(".txt") != std::string::npos || name == "locked"));
-    }
+    check_only_own_files(dir);
 }
 
 TEST_CASE("cli binary: embeddings round-trip in every format") {
@@ -561,42 +576,42 @@ TEST_CASE("cli binary: the same seed gives the same file for 1 and 2 threads") {
     }
 }
 
-TEST_CASE("cli binary: --knn hnsw embeds, the same file for 1 and 2 threads") {
+namespace {
+
+/// Embeds 300 points in 8-D (four blobs) as `embed IN -o OUT COMMON --threads T LOG EXTRA`, once on 1
+/// thread with --verbose (whose log must contain each of `log`) and once on 2 with --quiet: a valid
+/// 300 x 2 embedding, the same file both times.
+void check_same_for_1_and_2_threads(const std::string& common, const std::string& extra,
+                                    std::initializer_list<const char*> log) {
     TempDir dir;
-    const Blobs b = make_blobs(300, 8, 4);  // k = 15, ef 50 < N - 1: the index is used, not an exact scan
     const std::string in = dir / "in.csv";
-    write_csv(in, b.x);
-    const std::string common = " --perplexity 5 --iterations 60 --exaggeration-iterations 20 --knn hnsw";
-    const Run r1 = run_cli(dir, "embed " + quote(in) + " -o " + quote(dir / "h1.npy") + common +
-                                    " --threads 1 --verbose --hnsw-m 8 --hnsw-ef-search 40");
+    write_csv(in, make_blobs(300, 8, 4).x);
+    const auto embed = [&](const std::string& out, const std::string& threads) {
+        return run_cli(dir, "embed " + quote(in) + " -o " + quote(dir / out) + common + threads + extra);
+    };
+    const Run r1 = embed("one.npy", " --threads 1 --verbose");
     CAPTURE(r1.err);
     REQUIRE(r1.status == 0);
-    CHECK(contains(r1.err, "knn hnsw (M 8, ef construction"));
-    CHECK(contains(r1.err, "ef search 40)"));
-    check_embedding(dir / "h1.npy", 300, 2);
-    REQUIRE(run_cli(dir, "embed " + quote(in) + " -o " + quote(dir / "h2.npy") + common +
-                             " --threads 2 --quiet --hnsw-m 8 --hnsw-ef-search 40")
-                .status == 0);
-    CHECK(slurp(dir / "h1.npy") == slurp(dir / "h2.npy"));
+    for (const char* part : log) CHECK(contains(r1.err, part));
+    check_embedding(dir / "one.npy", 300, 2);
+    REQUIRE(embed("two.npy", " --threads 2 --quiet").status == 0);
+    CHECK(slurp(dir / "one.npy") == slurp(dir / "two.npy"));
+}
+
+}  // namespace
+
+TEST_CASE("cli binary: --knn hnsw embeds, the same file for 1 and 2 threads") {
+    // k = 15, ef 50 < N - 1: the index is used, not an exact scan.
+    check_same_for_1_and_2_threads(" --perplexity 5 --iterations 60 --exaggeration-iterations 20 --knn hnsw",
+                                   " --hnsw-m 8 --hnsw-ef-search 40",
+                                   {"knn hnsw (M 8, ef construction", "ef search 40)"});
 }
 
 TEST_CASE("cli binary: --knn nndescent embeds, the same file for 1 and 2 threads") {
-    TempDir dir;
-    const Blobs b = make_blobs(300, 8, 4);  // N = 300 > leaf 100 and 4 (k + 1): the forest is used
-    const std::string in = dir / "in.csv";
-    write_csv(in, b.x);
-    const std::string common =
-        " --perplexity 5 --iterations 60 --exaggeration-iterations 20 --knn nndescent --nndescent-trees 3";
-    const Run r1 = run_cli(dir, "embed " + quote(in) + " -o " + quote(dir / "n1.npy") + common +
-                                    " --threads 1 --verbose --nndescent-rounds 4");
-    CAPTURE(r1.err);
-    REQUIRE(r1.status == 0);
-    CHECK(contains(r1.err, "knn nndescent (trees 3, leaf auto, rounds 4)"));
-    check_embedding(dir / "n1.npy", 300, 2);
-    REQUIRE(run_cli(dir, "embed " + quote(in) + " -o " + quote(dir / "n2.npy") + common +
-                             " --threads 2 --quiet --nndescent-rounds 4")
-                .status == 0);
-    CHECK(slurp(dir / "n1.npy") == slurp(dir / "n2.npy"));
+    // N = 300 > leaf 100 and 4 (k + 1): the forest is used.
+    check_same_for_1_and_2_threads(
+        " --perplexity 5 --iterations 60 --exaggeration-iterations 20 --knn nndescent --nndescent-trees 3",
+        " --nndescent-rounds 4", {"knn nndescent (trees 3, leaf auto, rounds 4)"});
 }
 
 #endif  // TREESNE_CLI_PATH

@@ -15,6 +15,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "helpers/cli_runs.hpp"
@@ -131,22 +132,27 @@ TEST_CASE("cli inputs: a device, a gzip bomb and a directory fail at once with o
 
     // A directory given to any input option: the option, the path, and why.
     fs::create_directory(dir / "folder");
-    check_error(run_in(dir, "embed folder -o y.csv"), "folder: is a directory");
-    check_error(run_in(dir, "embed x.csv -o y.csv --init folder"), "--init folder: is a directory");
-    check_error(run_in(dir, "embed x.csv -o y.csv --labels folder"), "--labels folder: is a directory");
-    check_error(run_in(dir, "embed x.csv -o y.csv --labels labels.txt --label-names folder"),
-                "--label-names folder: is a directory");
-    check_error(run_in(dir, "embed -o y.csv --affinities folder"), "--affinities folder: is a directory");
-    check_error(run_in(dir, "embed -o y.csv --neighbors folder --neighbor-distances dist.csv"),
-                "--neighbors folder: is a directory");
-    check_error(run_in(dir, "embed -o y.csv --neighbors idx.csv --neighbor-distances folder"),
-                "--neighbor-distances folder: is a directory");
-    check_error(run_in(dir, "embed x.csv -o y.csv --resume folder"), "--resume folder: is a directory");
-    check_error(run_in(dir, "embed x.csv -o y.csv --resume missing.ckpt"),
-                "--resume missing.ckpt: cannot open: No such file or directory");
-    check_error(run_in(dir, "evaluate x.csv folder"), "folder: is a directory");
-    check_error(run_in(dir, "transform x.csv emb.csv x.csv -o z.csv --labels folder"),
-                "--labels folder: is a directory");
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"embed folder -o y.csv", "folder: is a directory"},
+        {"embed x.csv -o y.csv --init folder", "--init folder: is a directory"},
+        {"embed x.csv -o y.csv --labels folder", "--labels folder: is a directory"},
+        {"embed x.csv -o y.csv --labels labels.txt --label-names folder",
+         "--label-names folder: is a directory"},
+        {"embed -o y.csv --affinities folder", "--affinities folder: is a directory"},
+        {"embed -o y.csv --neighbors folder --neighbor-distances dist.csv",
+         "--neighbors folder: is a directory"},
+        {"embed -o y.csv --neighbors idx.csv --neighbor-distances folder",
+         "--neighbor-distances folder: is a directory"},
+        {"embed x.csv -o y.csv --resume folder", "--resume folder: is a directory"},
+        {"embed x.csv -o y.csv --resume missing.ckpt",
+         "--resume missing.ckpt: cannot open: No such file or directory"},
+        {"evaluate x.csv folder", "folder: is a directory"},
+        {"transform x.csv emb.csv x.csv -o z.csv --labels folder", "--labels folder: is a directory"},
+    };
+    for (const auto& [command, message] : cases) {
+        CAPTURE(command);
+        check_error(run_in(dir, command), message);
+    }
     if (fs::exists("/dev/zero"))
         check_error_with(run_in(dir, "embed x.csv -o y.csv --labels labels.txt --label-names /dev/zero"),
                          "--label-names /dev/zero: looks like a binary file");

@@ -60,6 +60,12 @@ int interrupt_child(const Child& child, int sig, const std::function<bool()>& re
     return raw;
 }
 
+/// n points in d dimensions, `clusters` blobs, written as CSV to dir/data.csv; its path, quoted.
+std::string blobs_csv(const TempDir& dir, int n, int d, int clusters) {
+    write_csv(dir / "data.csv", make_blobs(n, d, clusters).x);
+    return quote(dir / "data.csv");
+}
+
 /// 200 points in 5-D, four blobs, written as CSV to dir/in.csv.
 std::string small_input(const TempDir& dir) {
     const std::string in = dir / "in.csv";
@@ -400,11 +406,10 @@ TEST_CASE("cli binary: an output naming an input or another output is refused be
 
 TEST_CASE("cli binary: a diverging exact run exits 1 naming the iteration and writes nothing") {
     TempDir dir;
-    const Blobs b = make_blobs(60, 4, 2);
-    write_csv(dir / "data.csv", b.x);
-    const Run r =
-        run_cli(dir, "embed " + quote(dir / "data.csv") + " -o " + quote(dir / "y.csv") +
-                         " --method exact_sne --learning-rate 1e12 --max-step-norm 0 --perplexity 5 --quiet --threads 1");
+    const Run r = run_cli(
+        dir,
+        "embed " + blobs_csv(dir, 60, 4, 2) + " -o " + quote(dir / "y.csv") +
+            " --method exact_sne --learning-rate 1e12 --max-step-norm 0 --perplexity 5 --quiet --threads 1");
     CHECK(r.status == 1);
     check_one_error_line(r);
     CHECK(contains(r.err, "the optimisation diverged at iteration "));
@@ -498,15 +503,13 @@ TEST_CASE("cli binary: accuracy and embed refuse an output that is an input or a
 
 TEST_CASE("cli binary: a run that fails while writing replaces no output and leaves nothing behind") {
     TempDir dir;
-    const Blobs b = make_blobs(200, 3, 4);
-    write_csv(dir / "data.csv", b.x);
+    const std::string in = blobs_csv(dir, 200, 3, 4);
     spit(dir / "y.csv", "an earlier embedding\n");
     spit(dir / "P.mtx", "earlier affinities\n");
     // -o (200 x 2 as text, about 8 KiB) fits under the 40 KiB limit; P (about 4,500 entries) does not.
-    const std::string args = "embed " + quote(dir / "data.csv") + " -o " + quote(dir / "y.csv") +
-                             " --save-affinities " + quote(dir / "P.mtx") +
-                             " --snapshot-every 20 --snapshot-plots " + quote(dir / "frames") + " --kl-log " +
-                             quote(dir / "kl.csv") + fast;
+    const std::string args = "embed " + in + " -o " + quote(dir / "y.csv") + " --save-affinities " +
+                             quote(dir / "P.mtx") + " --snapshot-every 20 --snapshot-plots " +
+                             quote(dir / "frames") + " --kl-log " + quote(dir / "kl.csv") + fast;
     const Run r = run_cli_file_limit(dir, 40, args);
     CHECK(r.status == 1);
     check_one_error_line(r);
@@ -527,10 +530,10 @@ TEST_CASE("cli binary: a run that fails while writing replaces no output and lea
     CHECK(leftover_temporaries(dir / "frames").empty());
 
     // accuracy: the small --json fits, the --plot does not; neither is written.
-    const Run accuracy = run_cli_file_limit(dir, 4,
-                                            "accuracy " + quote(dir / "data.csv") + " --json " +
-                                                quote(dir / "r.json") + " --plot " + quote(dir / "r.png") +
-                                                " --theta 0.5 --iterations 20 --threads 1 --quiet");
+    const Run accuracy =
+        run_cli_file_limit(dir, 4,
+                           "accuracy " + in + " --json " + quote(dir / "r.json") + " --plot " +
+                               quote(dir / "r.png") + " --theta 0.5 --iterations 20 --threads 1 --quiet");
     CHECK(accuracy.status == 1);
     check_one_error_line(accuracy);
     CHECK_FALSE(fs::exists(dir / "r.json"));
@@ -540,9 +543,7 @@ TEST_CASE("cli binary: a run that fails while writing replaces no output and lea
 
 TEST_CASE("cli binary: --threads far above the cores is lowered, with a note, to the same result") {
     TempDir dir;
-    const Blobs b = make_blobs(120, 3, 3);
-    write_csv(dir / "data.csv", b.x);
-    const std::string in = quote(dir / "data.csv");
+    const std::string in = blobs_csv(dir, 120, 3, 3);
     const std::string run = " --perplexity 5 --iterations 60 --exaggeration-iterations 20";
     REQUIRE(
         run_cli(dir, "embed " + in + " -o " + quote(dir / "one.csv") + run + " --quiet --threads 1").status ==
@@ -567,9 +568,7 @@ TEST_CASE("cli binary: --threads far above the cores is lowered, with a note, to
 
 TEST_CASE("cli binary: evaluate and accuracy honour --memory-limit like embed") {
     TempDir dir;
-    const Blobs b = make_blobs(100, 3, 2);
-    write_csv(dir / "data.csv", b.x);
-    const std::string in = quote(dir / "data.csv");
+    const std::string in = blobs_csv(dir, 100, 3, 2);
     REQUIRE(run_cli(dir, "embed " + in + " -o " + quote(dir / "y.csv") + fast).status == 0);
     const std::string evaluate =
         "evaluate " + in + " " + quote(dir / "y.csv") + " --perplexity 5 --threads 1";

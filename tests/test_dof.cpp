@@ -243,10 +243,7 @@ TEST_CASE("dof: the sparse KL with the exact Z equals the dense exact KL") {
 TEST_CASE("dof: Session gradient and KL under dof equal the exact oracle; exact_tsne uses dof") {
     const index_t n = 120;
     const Matrix x = clustered(3, n / 3, 5, 52);
-    Options o;
-    o.threads = 2;
-    o.affinities.perplexity = 10;
-    o.optimizer.iterations = 30;
+    Options o = quick_options(30);
     o.optimizer.exaggeration_iterations = 10;
     o.optimizer.theta = 0.0;
     o.optimizer.dof = 0.6;
@@ -314,10 +311,7 @@ TEST_CASE("dof: a heavier tail (dof 0.5) gives tighter, more separated clusters 
 
 TEST_CASE("dof: accuracy measures Barnes-Hut against the exact oracle under the same kernel") {
     const Matrix x = clustered(3, 50, 6, 91);
-    Options o;
-    o.threads = 2;
-    o.affinities.perplexity = 10;
-    o.optimizer.iterations = 60;
+    Options o = quick_options(60);
     o.optimizer.exaggeration_iterations = 30;
     o.optimizer.dof = 0.5;
     AccuracyOptions a;

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,23 @@ Matrix rows_of(ConstMatrixView m, const std::vector<index_t>& rows) {
     return out;
 }
 
+/// Labelled clusters X, a random embedding Y of them with `embed_dims` columns (seeded `seed + 1`), and
+/// options at perplexity 10.
+struct LabelledProblem {
+    std::vector<int> labels;
+    Matrix x, y;
+    EvaluateOptions o;
+};
+
+LabelledProblem labelled_problem(index_t clusters, index_t per_cluster, index_t dims, std::uint64_t seed,
+                                 double spread, index_t embed_dims) {
+    LabelledProblem t;
+    t.x = clustered(clusters, per_cluster, dims, seed, spread, &t.labels);
+    t.y = random_matrix(clusters * per_cluster, embed_dims, seed + 1);
+    t.o.perplexity = 10;
+    return t;
+}
+
 }  // namespace
 
 TEST_CASE("evaluate: the numbers of the metric functions called directly, bit for bit") {
@@ -81,11 +99,7 @@ TEST_CASE("evaluate: the numbers of the metric functions called directly, bit fo
 }
 
 TEST_CASE("evaluate: the PCA and the metrics asked for") {
-    std::vector<int> labels;
-    const Matrix x = clustered(3, 40, 8, 11, 5.0, &labels);
-    const Matrix y = random_matrix(120, 3, 12);
-    EvaluateOptions o;
-    o.perplexity = 10;
+    auto [labels, x, y, o] = labelled_problem(3, 40, 8, 11, 5.0, 3);
     o.pca_dims = 3;
     const Matrix reduced = pca(x, 3, 1).projected;
     const Direct d = direct_measures(reduced, y, labels, o);
@@ -108,11 +122,7 @@ TEST_CASE("evaluate: the PCA and the metrics asked for") {
 }
 
 TEST_CASE("evaluate: a sample is the seeded rows, evaluated as if given alone") {
-    std::vector<int> labels;
-    const Matrix x = clustered(4, 60, 5, 21, 10.0, &labels);
-    const Matrix y = random_matrix(240, 2, 22);
-    EvaluateOptions o;
-    o.perplexity = 10;
+    auto [labels, x, y, o] = labelled_problem(4, 60, 5, 21, 10.0, 2);
     o.sample = 100;
     o.seed = 5;
     std::vector<std::string> stages;

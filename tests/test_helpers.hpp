@@ -15,11 +15,13 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <initializer_list>
 #include <iterator>
 #include <random>
 #include <string>
 #include <system_error>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "treesne/affinities/affinities.hpp"
@@ -112,6 +114,15 @@ inline Options quick_options(index_t iterations, int threads = 2) {
     o.affinities.perplexity = 10;
     o.optimizer.iterations = iterations;
     o.threads = threads;
+    return o;
+}
+
+/// Default neighbour options but for `backend` and the integer settings in `set` (field, value).
+inline NeighborOptions neighbor_options(KnnBackend backend,
+                                        std::initializer_list<std::pair<int NeighborOptions::*, int>> set) {
+    NeighborOptions o;
+    o.backend = backend;
+    for (const auto& [field, value] : set) o.*field = value;
     return o;
 }
 

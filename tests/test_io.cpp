@@ -31,6 +31,12 @@ using namespace treesne::testing;
 
 namespace {
 
+// The IoError message from reading `contents`, written to `path` first, as a matrix.
+std::string matrix_error(const std::string& path, const std::string& contents) {
+    spit(path, contents);
+    return io_error([&] { treesne::io::read_matrix(path); });
+}
+
 bool bit_identical(const Matrix& a, const Matrix& b) {
     return a.rows() == b.rows() && a.cols() == b.cols() &&
            std::memcmp(a.data(), b.data(), static_cast<std::size_t>(a.size()) * sizeof(double)) == 0;
@@ -225,10 +231,7 @@ TEST_CASE("io: delimiters, headers, comments and line endings are detected") {
 TEST_CASE("io: bad text input is refused with file, line and column") {
     TempDir dir;
     const std::string path = dir / "data.csv";
-    const auto message_for = [&](const std::string& text) {
-        spit(path, text);
-        return io_error([&] { treesne::io::read_matrix(path); });
-    };
+    const auto message_for = [&](const std::string& text) { return matrix_error(path, text); };
     SUBCASE("empty and header-only files") {
         for (const char* text : {"", "\n\n", "# only a comment\n", "x,y\n", "x,y\n# nothing\n\n"}) {
             CAPTURE(text);
@@ -332,10 +335,7 @@ TEST_CASE("io: .npy of every supported dtype") {
 TEST_CASE("io: bad .npy files are refused clearly") {
     TempDir dir;
     const std::string path = dir / "a.npy";
-    const auto message_for = [&](const std::string& bytes) {
-        spit(path, bytes);
-        return io_error([&] { treesne::io::read_matrix(path); });
-    };
+    const auto message_for = [&](const std::string& bytes) { return matrix_error(path, bytes); };
     const std::string two = le(1.0) + le(2.0);
     CHECK(contains(message_for(npy(">f8", "(2,)", two)), "big-endian"));
     CHECK(contains(message_for(npy("<f8", "(2,)", two, 1, "True")), "Fortran"));
@@ -401,8 +401,7 @@ TEST_CASE("io: IDX images and labels, plain and gzipped") {
           Matrix(2, 1, std::vector<double>{-3, 1000}));
 
     const auto message_for = [&](const std::string& bytes) {
-        spit(dir / "bad-idx3-ubyte", bytes);
-        return io_error([&] { treesne::io::read_matrix(dir / "bad-idx3-ubyte"); });
+        return matrix_error(dir / "bad-idx3-ubyte", bytes);
     };
     CHECK(contains(message_for(idx(0x08, {2, 2, 3}, pixels.substr(0, 11))), "truncated"));
     CHECK(contains(message_for(idx(0x08, {2, 2, 3}, pixels + "x")), "bytes after"));
@@ -463,10 +462,7 @@ TEST_CASE("io: bhtsne data.dat, both header layouts") {
         spit(path, file);
         CHECK(treesne::io::read_matrix(path) == expected);
     }
-    const auto message_for = [&](const std::string& bytes) {
-        spit(path, bytes);
-        return io_error([&] { treesne::io::read_matrix(path); });
-    };
+    const auto message_for = [&](const std::string& bytes) { return matrix_error(path, bytes); };
     CHECK(contains(message_for(old_head + values.substr(0, 40)), "does not fit a bhtsne data file of 3 x 2"));
     CHECK(contains(message_for("short"), "too short"));
     CHECK(contains(message_for(le<std::int32_t>(-1) + le<std::int32_t>(2) + le(0.5) + le(30.0)), "positive"));
@@ -546,21 +542,25 @@ TEST_CASE("io: Matrix Market affinities round-trip and are validated") {
         return io_error([&] { treesne::io::read_affinities(dir / "bad.mtx"); });
     };
     const std::string head = "%%MatrixMarket matrix coordinate real general\n";
-    CHECK(contains(message_for("%%MatrixMarket matrix array real general\n2 2\n"),
-                   "bad.mtx: line 1: expected"));
-    CHECK(contains(message_for(head + "2 3 1\n1 2 0.5\n"), "must be square"));
-    CHECK(contains(message_for(head + "2 2 2\n1 2 0.5\n"), "expected 2 entries"));
-    CHECK(contains(message_for(head + "2 2 1\n1 2 0.5\n2 1 0.5\n"),
-                   "line 4: more entries than the 1 declared"));
-    CHECK(contains(message_for(head + "2 2 1\n1 3 0.5\n"), "line 3, column 2: '3' is not an index in 1..2"));
-    CHECK(contains(message_for(head + "2 2 1\n0 1 0.5\n"), "line 3, column 1"));
-    CHECK(contains(message_for(head + "2 2 1\n1 2 nan\n"), "line 3, column 3: 'nan' is not a finite number"));
-    CHECK(contains(message_for(head + "2 2 1\n1 2 -0.5\n"), "negative"));
-    CHECK(contains(message_for(head + "2 2 1\n1 2 1e39\n"),
-                   "line 3, column 3: affinity '1e39' is beyond single"));
-    CHECK(contains(message_for(head + "2 2 1\n1 2\n"), "line 3: expected 'row column value'"));
-    CHECK(contains(message_for(head + "2 2 2\n1 2 0.5\n1 2 0.5\n"), "duplicate entry (1, 2)"));
-    CHECK(contains(message_for(head + "2 2 999999\n1 2 0.5\n"), "more than the file can hold"));
-    CHECK(contains(message_for(head + "4000000000 4000000000 1\n1 2 0.5\n"), "some points would have no"));
-    CHECK(contains(message_for(head), "no size line"));
+    // Each malformed file and a piece of the message it must give.
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"%%MatrixMarket matrix array real general\n2 2\n", "bad.mtx: line 1: expected"},
+        {head + "2 3 1\n1 2 0.5\n", "must be square"},
+        {head + "2 2 2\n1 2 0.5\n", "expected 2 entries"},
+        {head + "2 2 1\n1 2 0.5\n2 1 0.5\n", "line 4: more entries than the 1 declared"},
+        {head + "2 2 1\n1 3 0.5\n", "line 3, column 2: '3' is not an index in 1..2"},
+        {head + "2 2 1\n0 1 0.5\n", "line 3, column 1"},
+        {head + "2 2 1\n1 2 nan\n", "line 3, column 3: 'nan' is not a finite number"},
+        {head + "2 2 1\n1 2 -0.5\n", "negative"},
+        {head + "2 2 1\n1 2 1e39\n", "line 3, column 3: affinity '1e39' is beyond single"},
+        {head + "2 2 1\n1 2\n", "line 3: expected 'row column value'"},
+        {head + "2 2 2\n1 2 0.5\n1 2 0.5\n", "duplicate entry (1, 2)"},
+        {head + "2 2 999999\n1 2 0.5\n", "more than the file can hold"},
+        {head + "4000000000 4000000000 1\n1 2 0.5\n", "some points would have no"},
+        {head, "no size line"},
+    };
+    for (const auto& [body, expected] : cases) {
+        CAPTURE(body);
+        CHECK(contains(message_for(body), expected));
+    }
 }

@@ -81,6 +81,65 @@ TEST_CASE("io: the format is decided on the first bytes: 64 MiB of gzipped zeros
     CHECK(stats.content_bytes <= 4 * kKiB);
 }
 
+namespace {
+
+/// A line longer than max_line_bytes is refused naming its number, in text, affinities and gzip.
+void check_line_without_end(const TempDir& dir) {
+    using treesne::io::ReadLimits;
+    treesne::io::ReadStats stats;
+    ReadLimits limits;
+    limits.max_line_bytes = 1024;
+    spit(dir / "long.csv", std::string(100 * kKiB, '7'));
+    CHECK(contains(io_error([&] { treesne::io::read_matrix(dir / "long.csv", limits, &stats); }),
+                   "long.csv: line 1: no line end within 1.0 KiB"));
+    spit(dir / "third.csv", "1\n2\n" + std::string(1999, '0') + "3\n4\n");
+    CHECK(contains(io_error([&] { treesne::io::read_matrix(dir / "third.csv", limits); }),
+                   "third.csv: line 3: no line end within 1.0 KiB"));
+    CHECK(contains(io_error([&] { treesne::io::read_affinities(dir / "long.csv", limits); }), "long.csv"));
+    write_gz(dir / "long.csv.gz", std::string(8 * 1024 * kKiB, 'x'));
+    CHECK(contains(io_error([&] { treesne::io::read_matrix(dir / "long.csv.gz", limits, &stats); }),
+                   "no line end"));
+    CHECK(stats.content_bytes <= 128 * kKiB);  // stopped at the first chunk past the bound
+    limits.max_line_bytes = 2000;              // a line of exactly the bound is fine
+    CHECK(treesne::io::read_matrix(dir / "third.csv", limits).rows() == 4);
+}
+
+/// Bytes after the values a .npy, IDX or bhtsne header declares, and a header that promises more than
+/// the memory bound, are refused, having read little.
+void check_no_more_than_header(const TempDir& dir) {
+    using treesne::io::ReadLimits;
+    treesne::io::ReadStats stats;
+    // A .npy of 1 x 1 followed by 64 MiB of zeros: refused after the promised bytes and one more.
+    const std::string small = npy("<f8", "(1, 1)", le(2.0));
+    spit(dir / "long.npy", small + std::string(8, '\0'));
+    CHECK(contains(io_error([&] { treesne::io::read_matrix(dir / "long.npy"); }),
+                   "long.npy: has 8 bytes after the 1 x 1 values it declares"));
+    write_gz(dir / "tail.npy.gz", small + std::string(64 * 1024 * kKiB, '\0'));
+    CHECK(contains(io_error([&] { treesne::io::read_matrix(dir / "tail.npy.gz", {}, &stats); }),
+                   "tail.npy.gz: has more bytes after the 1 x 1 values it declares (" +
+                       std::to_string(small.size()) + " bytes in all)"));
+    CHECK(stats.content_bytes <= 128 * kKiB);
+    const std::string pixels = idx(0x08, {2, 3}, "abcdef");
+    write_gz(dir / "tail-idx2-ubyte.gz", pixels + std::string(1024 * kKiB, 'x'));
+    CHECK(contains(io_error([&] { treesne::io::read_matrix(dir / "tail-idx2-ubyte.gz", {}, &stats); }),
+                   "has more bytes after the 2 x 3 values it declares"));
+    CHECK(stats.content_bytes <= 128 * kKiB);
+    std::string dat = le<std::int32_t>(1) + le<std::int32_t>(1) + le(0.5) + le(30.0) + le(1.0);
+    spit(dir / "long.dat", dat + std::string(100, '\0'));
+    CHECK(contains(io_error([&] { treesne::io::read_matrix(dir / "long.dat"); }),
+                   "long.dat: has 88 bytes after any bhtsne file of 1 x 1 values"));
+    // A header that promises more than the memory bound is refused before its data are read.
+    write_gz(dir / "huge.npy.gz", npy("<f8", "(1000000, 1000)", std::string(64 * kKiB, '\0')));
+    ReadLimits limits;
+    limits.max_bytes = 64 * 1024 * kKiB;
+    CHECK(contains(io_error([&] { treesne::io::read_matrix(dir / "huge.npy.gz", limits, &stats); }),
+                   "huge.npy.gz: reading the 1000000 x 1000 values it declares needs about 14.9 GiB of "
+                   "memory; 64.0 MiB is available"));
+    CHECK(stats.content_bytes <= 4 * kKiB);
+}
+
+}  // namespace
+
 TEST_CASE("io: devices, endless text and files longer than their header are refused with the reason") {
     TempDir dir;
     using treesne::io::ReadLimits;
@@ -130,50 +189,10 @@ TEST_CASE("io: devices, endless text and files longer than their header are refu
         CHECK(treesne::io::read_matrix(dir / "big.csv", limits).rows() == 262144);
     }
     SUBCASE("a line without an end") {
-        ReadLimits limits;
-        limits.max_line_bytes = 1024;
-        spit(dir / "long.csv", std::string(100 * kKiB, '7'));
-        CHECK(contains(io_error([&] { treesne::io::read_matrix(dir / "long.csv", limits, &stats); }),
-                       "long.csv: line 1: no line end within 1.0 KiB"));
-        spit(dir / "third.csv", "1\n2\n" + std::string(1999, '0') + "3\n4\n");
-        CHECK(contains(io_error([&] { treesne::io::read_matrix(dir / "third.csv", limits); }),
-                       "third.csv: line 3: no line end within 1.0 KiB"));
-        CHECK(contains(io_error([&] { treesne::io::read_affinities(dir / "long.csv", limits); }), "long.csv"));
-        write_gz(dir / "long.csv.gz", std::string(8 * 1024 * kKiB, 'x'));
-        CHECK(contains(io_error([&] { treesne::io::read_matrix(dir / "long.csv.gz", limits, &stats); }),
-                       "no line end"));
-        CHECK(stats.content_bytes <= 128 * kKiB);  // stopped at the first chunk past the bound
-        limits.max_line_bytes = 2000;              // a line of exactly the bound is fine
-        CHECK(treesne::io::read_matrix(dir / "third.csv", limits).rows() == 4);
+        check_line_without_end(dir);
     }
     SUBCASE("no more than the header promises") {
-        // A .npy of 1 x 1 followed by 64 MiB of zeros: refused after the promised bytes and one more.
-        const std::string small = npy("<f8", "(1, 1)", le(2.0));
-        spit(dir / "long.npy", small + std::string(8, '\0'));
-        CHECK(contains(io_error([&] { treesne::io::read_matrix(dir / "long.npy"); }),
-                       "long.npy: has 8 bytes after the 1 x 1 values it declares"));
-        write_gz(dir / "tail.npy.gz", small + std::string(64 * 1024 * kKiB, '\0'));
-        CHECK(contains(io_error([&] { treesne::io::read_matrix(dir / "tail.npy.gz", {}, &stats); }),
-                       "tail.npy.gz: has more bytes after the 1 x 1 values it declares (" +
-                           std::to_string(small.size()) + " bytes in all)"));
-        CHECK(stats.content_bytes <= 128 * kKiB);
-        const std::string pixels = idx(0x08, {2, 3}, "abcdef");
-        write_gz(dir / "tail-idx2-ubyte.gz", pixels + std::string(1024 * kKiB, 'x'));
-        CHECK(contains(io_error([&] { treesne::io::read_matrix(dir / "tail-idx2-ubyte.gz", {}, &stats); }),
-                       "has more bytes after the 2 x 3 values it declares"));
-        CHECK(stats.content_bytes <= 128 * kKiB);
-        std::string dat = le<std::int32_t>(1) + le<std::int32_t>(1) + le(0.5) + le(30.0) + le(1.0);
-        spit(dir / "long.dat", dat + std::string(100, '\0'));
-        CHECK(contains(io_error([&] { treesne::io::read_matrix(dir / "long.dat"); }),
-                       "long.dat: has 88 bytes after any bhtsne file of 1 x 1 values"));
-        // A header that promises more than the memory bound is refused before its data are read.
-        write_gz(dir / "huge.npy.gz", npy("<f8", "(1000000, 1000)", std::string(64 * kKiB, '\0')));
-        ReadLimits limits;
-        limits.max_bytes = 64 * 1024 * kKiB;
-        CHECK(contains(io_error([&] { treesne::io::read_matrix(dir / "huge.npy.gz", limits, &stats); }),
-                       "huge.npy.gz: reading the 1000000 x 1000 values it declares needs about 14.9 GiB of "
-                       "memory; 64.0 MiB is available"));
-        CHECK(stats.content_bytes <= 4 * kKiB);
+        check_no_more_than_header(dir);
     }
     SUBCASE("directories and empty names") {
         const std::string here = dir.path().string();

@@ -25,21 +25,17 @@ namespace {
 
 NeighborOptions hnsw(int m = NeighborOptions{}.hnsw_m,
                      int ef_construction = NeighborOptions{}.hnsw_ef_construction, int ef_search = 0) {
-    NeighborOptions o;
-    o.backend = KnnBackend::hnsw;
-    o.hnsw_m = m;
-    o.hnsw_ef_construction = ef_construction;
-    o.hnsw_ef_search = ef_search;
-    return o;
+    using N = NeighborOptions;
+    return neighbor_options(
+        KnnBackend::hnsw,
+        {{&N::hnsw_m, m}, {&N::hnsw_ef_construction, ef_construction}, {&N::hnsw_ef_search, ef_search}});
 }
 
 NeighborOptions nndescent(int trees = 0, int leaf = 0, int rounds = 0) {
-    NeighborOptions o;
-    o.backend = KnnBackend::nndescent;
-    o.nndescent_trees = trees;
-    o.nndescent_leaf_size = leaf;
-    o.nndescent_rounds = rounds;
-    return o;
+    using N = NeighborOptions;
+    return neighbor_options(
+        KnnBackend::nndescent,
+        {{&N::nndescent_trees, trees}, {&N::nndescent_leaf_size, leaf}, {&N::nndescent_rounds, rounds}});
 }
 
 // Checks the invariants and returns the recall against the naive scan.

@@ -55,10 +55,7 @@ TEST_CASE_TEMPLATE("memory model: the tree's nodes and points fit space_tree_byt
 
 TEST_CASE("memory model: the gradient workspace and the session's state") {
     const Matrix x = clustered(3, 100, 4, 5);
-    Options o;
-    o.affinities.perplexity = 10;
-    o.optimizer.iterations = 2;
-    o.threads = 2;
+    const Options o = quick_options(2);
     const Affinities p = compute_affinities(nearest_neighbors(x.view(), 30, KnnBackend::kdtree, 2), o.affinities, 2);
     const Matrix y = random_matrix(x.rows(), 2, 9, 1e-2);
     SpaceTree<2> tree;

@@ -72,6 +72,26 @@ std::string refusal_of(const TransformOptions& t) {
     return "";
 }
 
+/// Each numeric field of a `Target` in `table`, set just outside its range, is refused by validate with the
+/// field's own refusal, which starts with its label.
+template <class Target, class Table>
+void check_refused_just_outside(const Table& table) {
+    for (const auto& d : table) {
+        if (!numeric(d.kind)) continue;
+        for (double v : just_outside(d)) {
+            const std::string name = d.cli;
+            CAPTURE(name);
+            CAPTURE(v);
+            Target o;
+            d.set(o, v);
+            if (d.unset && d.unset(o)) continue;  // NaN is "auto" for an optional field
+            const std::string message = refusal_of(o);
+            CHECK(message == d.refusal(v));
+            CHECK(message.rfind(d.label, 0) == 0);
+        }
+    }
+}
+
 /// The words between "must be " and "; got" of a message.
 std::string range_part(const std::string& message) {
     const auto begin = message.find(" must be ");
@@ -130,34 +150,8 @@ TEST_CASE("option table: every enum name reads back as its enumerator") {
 }
 
 TEST_CASE("option table: validate refuses each field just outside its range, naming the field") {
-    for (const auto& d : option_table()) {
-        if (!numeric(d.kind)) continue;
-        for (double v : just_outside(d)) {
-            const std::string name = d.cli;
-            CAPTURE(name);
-            CAPTURE(v);
-            Options o;
-            d.set(o, v);
-            if (d.unset && d.unset(o)) continue;  // NaN is "auto" for an optional field
-            const std::string message = refusal_of(o);
-            CHECK(message == d.refusal(v));
-            CHECK(message.rfind(d.label, 0) == 0);
-        }
-    }
-    for (const auto& d : transform_option_table()) {
-        if (!numeric(d.kind)) continue;
-        for (double v : just_outside(d)) {
-            const std::string name = d.cli;
-            CAPTURE(name);
-            CAPTURE(v);
-            TransformOptions t;
-            d.set(t, v);
-            if (d.unset && d.unset(t)) continue;
-            const std::string message = refusal_of(t);
-            CHECK(message == d.refusal(v));
-            CHECK(message.rfind(d.label, 0) == 0);
-        }
-    }
+    check_refused_just_outside<Options>(option_table());
+    check_refused_just_outside<TransformOptions>(transform_option_table());
 }
 
 TEST_CASE("option table: range words") {

@@ -98,33 +98,36 @@ TEST_CASE("resume: every option that shapes P is recorded, and a change is refus
         CHECK(message.find('\n') == std::string::npos);
     }
 
-    // The parameters of a kind are compared when that kind is in use on both sides, and only then.
-    Options sigma = base;
-    sigma.affinities.kind = AffinityKind::sigma;
-    sigma.affinities.sigma = 2;
-    Options wider = sigma;
-    wider.affinities.sigma = 3;
-    CHECK(contains(refusal(sigma, wider), "was made with --sigma 2; this run uses --sigma 3"));
-    Options unused = base;
-    unused.affinities.sigma = 3;  // no effect on a perplexity run
-    CHECK(refusal(base, unused).empty());
-
-    Options hnsw = base;
-    hnsw.neighbors.backend = KnnBackend::hnsw;
-    Options more_links = hnsw, more_search = hnsw;
-    more_links.neighbors.hnsw_m = 24;
-    more_search.neighbors.hnsw_ef_search = 400;
-    CHECK(contains(refusal(hnsw, more_links), "was made with --hnsw-m 16; this run uses --hnsw-m 24"));
-    CHECK(contains(refusal(hnsw, more_search), "--hnsw-ef-search"));
-    Options other_m = base;
-    other_m.neighbors.hnsw_m = 24;  // no effect on an exact search
-    CHECK(refusal(base, other_m).empty());
-
-    Options nnd = base;
-    nnd.neighbors.backend = KnnBackend::nndescent;
-    Options more_trees = nnd;
-    more_trees.neighbors.nndescent_trees = 8;
-    CHECK(contains(refusal(nnd, more_trees), "was made with --nndescent-trees 0; this run uses --nndescent-trees 8"));
+    // The parameters of a kind are compared when that kind is in use on both sides, and only then: `use`
+    // switches the kind on, `change` on top of it is refused with `expect`, and on `base` alone it is not.
+    const auto hnsw = [](Options& o) { o.neighbors.backend = KnnBackend::hnsw; };
+    const struct {
+        std::function<void(Options&)> use, change;
+        std::string expect;
+    } kind_cases[] = {
+        {[](Options& o) {
+             o.affinities.kind = AffinityKind::sigma;
+             o.affinities.sigma = 2;
+         },
+         [](Options& o) { o.affinities.sigma = 3; }, "was made with --sigma 2; this run uses --sigma 3"},
+        {hnsw, [](Options& o) { o.neighbors.hnsw_m = 24; },
+         "was made with --hnsw-m 16; this run uses --hnsw-m 24"},
+        {hnsw, [](Options& o) { o.neighbors.hnsw_ef_search = 400; }, "--hnsw-ef-search"},
+        {[](Options& o) { o.neighbors.backend = KnnBackend::nndescent; },
+         [](Options& o) { o.neighbors.nndescent_trees = 8; },
+         "was made with --nndescent-trees 0; this run uses --nndescent-trees 8"},
+    };
+    for (const auto& c : kind_cases) {
+        CAPTURE(c.expect);
+        Options used = base;
+        c.use(used);
+        Options changed = used;
+        c.change(changed);
+        CHECK(contains(refusal(used, changed), c.expect));
+        Options unused = base;  // the same change has no effect where the kind is not in use
+        c.change(unused);
+        CHECK(refusal(base, unused).empty());
+    }
 
     // The exact backends are resolved as embed() resolves them: auto equals the backend it picks.
     Options picked = base;

@@ -54,7 +54,8 @@ std::string gzip(const std::string& bytes) {
     return out;
 }
 
-/// Text matrices and label files for the text reader.
+/// Small text files: matrices and label files for the text reader (text/), and command lines for
+/// fuzz_cli, one argv word per line (cli/).
 void write_text_seeds(const fs::path& out) {
     const std::vector<std::pair<std::string, std::string>> texts = {
         {"comma", "1,2,3\n4.5,-.5,3e2\n"},
@@ -66,7 +67,28 @@ void write_text_seeds(const fs::path& out) {
         {"labels", "cat\ndog\ncat\n\n"},
         {"numeric_labels", "10\n2\n-1\n"},
     };
+    const std::vector<std::pair<std::string, std::string>> command_lines = {
+        {"help", "--help\n"},
+        {"help_embed", "help\nembed\n"},
+        {"version", "--version\n"},
+        {"embed_minimal", "embed\nx.csv\n-o\ny.csv\n"},
+        {"embed_many",
+         "embed\na.npy\nb.npy\n-o\ny.npy\n--dims\n3\n--perplexity=50\n--theta\n0.3\n--iterations\n500\n"
+         "--exaggeration\n4\n--learning-rate\nauto\n--momentum\n0.4\n--max-step-norm\n5\n--seed\n7\n"
+         "--threads\n2\n--knn\nbrute\n--pca\n50\n--labels\nla.txt\n--labels\nlb.txt\n--label-names\n"
+         "a,b\n--plot\np.png\n--verbose\n"},
+        {"embed_checkpoint",
+         "embed\nx.csv\n-o\n-\n--checkpoint\nc.ckpt\n--checkpoint-every\n50\n--resume\nc.ckpt\n--quiet\n"},
+        {"embed_init", "embed\nx.csv\n-o\ny.dat\n--init\ny0.csv\n--keep-init-scale\n--method\nexact_tsne\n"},
+        {"embed_phases",
+         "embed\nx.csv\n-o\ny.npy\n--late-exaggeration\n3\n--late-exaggeration-start\n400\n"
+         "--momentum-switch\n200\n--early-stop\n0.001\n--snapshot-every\n10\n--snapshots\ns.npy\n"
+         "--snapshot-plots\nframes\n--kl-log\nkl.csv\n"},
+        {"embed_negative", "embed\nx.csv\n-o\ny.csv\n--theta\n-1\n--\n-weird.csv\n"},
+        {"evaluate", "evaluate\nx.csv\ny.csv\n--labels\nl.txt\n--k\n5\n--sample\n100\n--json\n"},
+    };
     for (const auto& [name, text] : texts) put(out / "text" / name, text);
+    for (const auto& [name, text] : command_lines) put(out / "cli" / name, text);
 }
 
 /// .npy, IDX, bhtsne .dat, gzip-wrapped and Matrix Market files, each small and valid.
@@ -103,31 +125,6 @@ void write_binary_seeds(const fs::path& out) {
         "0.25\n");
 }
 
-/// Command lines for fuzz_cli: one argv word per line.
-void write_cli_seeds(const fs::path& out) {
-    const std::vector<std::pair<std::string, std::string>> command_lines = {
-        {"help", "--help\n"},
-        {"help_embed", "help\nembed\n"},
-        {"version", "--version\n"},
-        {"embed_minimal", "embed\nx.csv\n-o\ny.csv\n"},
-        {"embed_many",
-         "embed\na.npy\nb.npy\n-o\ny.npy\n--dims\n3\n--perplexity=50\n--theta\n0.3\n--iterations\n500\n"
-         "--exaggeration\n4\n--learning-rate\nauto\n--momentum\n0.4\n--max-step-norm\n5\n--seed\n7\n"
-         "--threads\n2\n--knn\nbrute\n--pca\n50\n--labels\nla.txt\n--labels\nlb.txt\n--label-names\n"
-         "a,b\n--plot\np.png\n--verbose\n"},
-        {"embed_checkpoint",
-         "embed\nx.csv\n-o\n-\n--checkpoint\nc.ckpt\n--checkpoint-every\n50\n--resume\nc.ckpt\n--quiet\n"},
-        {"embed_init", "embed\nx.csv\n-o\ny.dat\n--init\ny0.csv\n--keep-init-scale\n--method\nexact_tsne\n"},
-        {"embed_phases",
-         "embed\nx.csv\n-o\ny.npy\n--late-exaggeration\n3\n--late-exaggeration-start\n400\n"
-         "--momentum-switch\n200\n--early-stop\n0.001\n--snapshot-every\n10\n--snapshots\ns.npy\n"
-         "--snapshot-plots\nframes\n--kl-log\nkl.csv\n"},
-        {"embed_negative", "embed\nx.csv\n-o\ny.csv\n--theta\n-1\n--\n-weird.csv\n"},
-        {"evaluate", "evaluate\nx.csv\ny.csv\n--labels\nl.txt\n--k\n5\n--sample\n100\n--json\n"},
-    };
-    for (const auto& [name, text] : command_lines) put(out / "cli" / name, text);
-}
-
 /// Files the writers produce, as the readers should always accept them.
 void write_written_seeds(const fs::path& out) {
     const treesne::Matrix m(3, 2, std::vector<double>{0.1, -1e-300, 1e300, 2.0, 1.0 / 3.0, -0.0});
@@ -153,7 +150,6 @@ int main(int argc, char** argv) {
     for (const char* d : {"text", "npy", "idx", "dat", "gz", "mtx", "cli"}) fs::create_directories(out / d);
     write_text_seeds(out);
     write_binary_seeds(out);
-    write_cli_seeds(out);
     write_written_seeds(out);
     return 0;
 }
