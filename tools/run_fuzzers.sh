@@ -23,7 +23,7 @@ if [ ${#targets[@]} -eq 0 ]; then targets=(text npy idx gz dat mtx cli); fi
 out=${TREESNE_FUZZ_DIR:-$root/build-fuzz}
 cxx=${CXX_FUZZ:-clang++}
 flags=(-std=c++17 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
-       -I"$root/include" -I"$out/generated" -I"$root/tools")
+       -I"$root/include" -I"$root/src" -I"$out/generated" -I"$root/tools")
 mkdir -p "$out/obj" "$out/generated/treesne"
 
 # treesne/version.hpp as CMake would generate it from project(VERSION).
@@ -45,10 +45,12 @@ stale() {
     return 1
 }
 
-lib_sources=("$root"/src/io.cpp "$root"/src/io_*.cpp "$root"/src/atomic_file.cpp "$root/src/types.cpp")
-cli_sources=("$root/tools/cli.cpp" "$root/src/options.cpp")
-headers=("$root"/include/treesne/*.hpp "$root"/src/io_internal.hpp "$root/tools/fuzz/fuzz_common.hpp"
-         "$root/tools/cli.hpp")
+# The readers (src/io, less the checkpoint and its Session) and the command-line parser with the option
+# table it reads; object files are named by source basename, which these folders keep distinct.
+lib_sources=("$root"/src/io/{io,gzip,text,labels,binary,npy,idx,dat,mtx,atomic_file}.cpp "$root/src/core/types.cpp")
+cli_sources=("$root"/tools/cli{,_values,_options,_help}.cpp "$root"/src/core/{options,option_table,option_entries}.cpp)
+headers=("$root"/include/treesne/*/*.hpp "$root"/src/io/internal.hpp "$root"/src/core/option_entries.hpp
+         "$root/tools/fuzz/fuzz_common.hpp" "$root/tools/fuzz/format_bytes.hpp" "$root"/tools/cli*.hpp)
 for src in "${lib_sources[@]}" "${cli_sources[@]}"; do
     obj="$out/obj/$(basename "$src" .cpp).o"
     if stale "$obj" "$src" "${headers[@]}"; then
@@ -58,7 +60,7 @@ for src in "${lib_sources[@]}" "${cli_sources[@]}"; do
 done
 if stale "$out/make_seeds" "$root/tools/fuzz/make_seeds.cpp" "${lib_sources[@]}" "${headers[@]}"; then
     echo "compiling make_seeds"
-    "$cxx" -std=c++17 -O1 -I"$root/include" "$root/tools/fuzz/make_seeds.cpp" "${lib_sources[@]}" -lz \
+    "$cxx" -std=c++17 -O1 -I"$root/include" -I"$root/src" "$root/tools/fuzz/make_seeds.cpp" "${lib_sources[@]}" -lz \
         -o "$out/make_seeds"
 fi
 "$out/make_seeds" "$out/seeds"
@@ -70,7 +72,7 @@ for t in "${targets[@]}"; do
     for src in "${lib_sources[@]}"; do objs+=("$out/obj/$(basename "$src" .cpp).o"); done
     libs=(-lz)
     if [ "$t" = cli ]; then
-        objs+=("$out/obj/cli.o" "$out/obj/options.o")
+        for src in "${cli_sources[@]}"; do objs+=("$out/obj/$(basename "$src" .cpp).o"); done
         libs+=(-lboost_program_options)
     fi
     if stale "$bin" "$root/tools/fuzz/fuzz_$t.cpp" "${objs[@]}"; then
