@@ -47,7 +47,8 @@ stale() {
 
 # The readers (src/io, less the checkpoint and its Session) and the command-line parser with the option
 # table it reads; object files are named by source basename, which these folders keep distinct.
-lib_sources=("$root"/src/io/{io,gzip,text,labels,binary,npy,idx,dat,mtx,atomic_file}.cpp "$root/src/core/types.cpp")
+lib_sources=("$root"/src/io/{io,gzip,text,labels,binary,npy,idx,dat,mtx,atomic_file}.cpp "$root/src/core/types.cpp"
+             "$root/src/core/system_memory.cpp")
 cli_sources=("$root"/tools/cli{,_values,_options,_help}.cpp "$root"/src/core/{options,option_table,option_entries}.cpp)
 headers=("$root"/include/treesne/*/*.hpp "$root"/src/io/internal.hpp "$root"/src/core/option_entries.hpp
          "$root/tools/fuzz/fuzz_common.hpp" "$root/tools/fuzz/format_bytes.hpp" "$root"/tools/cli*.hpp)
