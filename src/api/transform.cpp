@@ -33,7 +33,6 @@
 
 #include "treesne/affinities/affinities.hpp"
 #include "treesne/core/errors.hpp"
-#include "treesne/core/option_table.hpp"
 #include "treesne/tree/exact.hpp"
 #include "treesne/optimize/init.hpp"
 #include "treesne/optimize/optimizer.hpp"
@@ -246,10 +245,6 @@ Matrix optimise(const TransformAffinities& a, ConstMatrixView y_ref, Matrix y0, 
 }
 
 }  // namespace
-
-void validate(const TransformOptions& t) {
-    check_option_ranges(t);  // the ranges of the option table (option_table.cpp)
-}
 
 double resolve_perplexity(const TransformOptions& t, const Options& options) {
     return t.perplexity ? *t.perplexity : std::min(options.affinities.perplexity, transform_auto_perplexity);

@@ -79,6 +79,10 @@ index_t resolve_hnsw_ef_search(const NeighborOptions& options, index_t k) {
     return std::max(wanted, k + 1);
 }
 
+void validate(const TransformOptions& t) {
+    check_option_ranges(t);  // the ranges of the option table (option_table.cpp)
+}
+
 void validate(const Options& o, index_t n, index_t d) {
     // Each field against its range in the option table (the CLI and Python refuse with the same ranges),
     // then the rules that tie fields together.

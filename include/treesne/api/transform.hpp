@@ -74,8 +74,6 @@ Matrix transform_optimize(const TransformAffinities& affinities, ConstMatrixView
 Matrix transform(ConstMatrixView x_ref, ConstMatrixView y_ref, ConstMatrixView x_new, const Options& options,
                  const TransformOptions& t = {}, const Observer& observer = {});
 
-/// Throws InvalidArgument naming the field unless t's values are in their ranges.
-void validate(const TransformOptions& t);
 
 /// What transform() checks before any work, in one line naming the mismatch: the shapes (y_ref rows vs
 /// x_ref rows, x_new columns vs x_ref columns, 1-3 embedding columns, M >= 1), options and t (as

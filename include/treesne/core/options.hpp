@@ -287,6 +287,9 @@ struct TransformOptions {
     bool repel_new = false;
 };
 
+/// Throws InvalidArgument naming the field unless t's values are in their ranges.
+void validate(const TransformOptions& t);
+
 /// Names used by the CLI and in messages, from the name tables of option_table.hpp.
 const char* to_string(Method method);
 const char* to_string(KnnBackend backend);
