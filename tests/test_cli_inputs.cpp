@@ -149,7 +149,8 @@ TEST_CASE("cli inputs: a device, a gzip bomb and a directory fail at once with o
         {"evaluate x.csv folder", "folder: is a directory"},
         {"transform x.csv emb.csv x.csv -o z.csv --labels folder", "--labels folder: is a directory"},
     };
-    for (const auto& [command, message] : cases) {
+    for (const auto& [line, message] : cases) {
+        const auto& command = line;  // CAPTURE's lambda cannot capture a structured binding (clang)
         CAPTURE(command);
         check_error(run_in(dir, command), message);
     }
