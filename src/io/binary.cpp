@@ -29,7 +29,8 @@ T load_value(const char* p) {
 }
 
 template <class T, bool BigEndian>
-void convert_as(const std::string& name, const char* src, index_t rows, index_t cols, double* dst) {
+void convert_as(const std::string& name, const char* src, index_t rows, index_t cols, index_t first_row,
+                double* dst) {
     const index_t count = rows * cols;
     for (index_t i = 0; i < count; ++i) {
         dst[i] = static_cast<double>(load_value<T, BigEndian>(src + static_cast<std::size_t>(i) * sizeof(T)));
@@ -37,7 +38,7 @@ void convert_as(const std::string& name, const char* src, index_t rows, index_t 
     if constexpr (std::is_floating_point_v<T>) {
         for (index_t i = 0; i < count; ++i) {
             if (!std::isfinite(dst[i])) {
-                fail(name, "row ", i / cols + 1, ", column ", i % cols + 1, " is ",
+                fail(name, "row ", first_row + i / cols + 1, ", column ", i % cols + 1, " is ",
                      std::isnan(dst[i]) ? "NaN" : "infinite", " (NaN and Inf are not allowed)");
             }
         }
@@ -64,46 +65,47 @@ std::size_t elem_size(Elem e) {
 }
 
 template <bool BigEndian>
-Matrix convert(const std::string& name, Elem e, const char* src, index_t rows, index_t cols) {
+Matrix convert(const std::string& name, Elem e, const char* src, index_t rows, index_t cols,
+               index_t first_row) {
     std::vector<double> out(static_cast<std::size_t>(rows * cols));
     double* dst = out.data();
     switch (e) {
         case Elem::u8:
-            convert_as<std::uint8_t, BigEndian>(name, src, rows, cols, dst);
+            convert_as<std::uint8_t, BigEndian>(name, src, rows, cols, first_row, dst);
             break;
         case Elem::i8:
-            convert_as<std::int8_t, BigEndian>(name, src, rows, cols, dst);
+            convert_as<std::int8_t, BigEndian>(name, src, rows, cols, first_row, dst);
             break;
         case Elem::i16:
-            convert_as<std::int16_t, BigEndian>(name, src, rows, cols, dst);
+            convert_as<std::int16_t, BigEndian>(name, src, rows, cols, first_row, dst);
             break;
         case Elem::u16:
-            convert_as<std::uint16_t, BigEndian>(name, src, rows, cols, dst);
+            convert_as<std::uint16_t, BigEndian>(name, src, rows, cols, first_row, dst);
             break;
         case Elem::i32:
-            convert_as<std::int32_t, BigEndian>(name, src, rows, cols, dst);
+            convert_as<std::int32_t, BigEndian>(name, src, rows, cols, first_row, dst);
             break;
         case Elem::u32:
-            convert_as<std::uint32_t, BigEndian>(name, src, rows, cols, dst);
+            convert_as<std::uint32_t, BigEndian>(name, src, rows, cols, first_row, dst);
             break;
         case Elem::i64:
-            convert_as<std::int64_t, BigEndian>(name, src, rows, cols, dst);
+            convert_as<std::int64_t, BigEndian>(name, src, rows, cols, first_row, dst);
             break;
         case Elem::u64:
-            convert_as<std::uint64_t, BigEndian>(name, src, rows, cols, dst);
+            convert_as<std::uint64_t, BigEndian>(name, src, rows, cols, first_row, dst);
             break;
         case Elem::f32:
-            convert_as<float, BigEndian>(name, src, rows, cols, dst);
+            convert_as<float, BigEndian>(name, src, rows, cols, first_row, dst);
             break;
         case Elem::f64:
-            convert_as<double, BigEndian>(name, src, rows, cols, dst);
+            convert_as<double, BigEndian>(name, src, rows, cols, first_row, dst);
             break;
     }
     return Matrix(rows, cols, std::move(out));
 }
 
-template Matrix convert<false>(const std::string&, Elem, const char*, index_t, index_t);
-template Matrix convert<true>(const std::string&, Elem, const char*, index_t, index_t);
+template Matrix convert<false>(const std::string&, Elem, const char*, index_t, index_t, index_t);
+template Matrix convert<true>(const std::string&, Elem, const char*, index_t, index_t, index_t);
 
 std::uint64_t data_bytes(const std::string& name, std::uint64_t rows, std::uint64_t cols, std::size_t size) {
     if (rows == 0) fail(name, "no data rows (the array has 0 rows)");

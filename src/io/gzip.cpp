@@ -2,6 +2,7 @@
 // gzip. Every reader starts here, so a `.gz` suffix (or gzip magic) works for every format, and what a
 // reader takes in is decided chunk by chunk (see load() in io.cpp), never by reading the whole file first.
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -232,6 +233,23 @@ std::uint64_t Source::known_size() const {
 
 std::uint64_t Source::size_hint() const {
     return impl_->hint;
+}
+
+std::size_t Source::read_at(std::uint64_t offset, char* dst, std::size_t n) {
+    Impl& s = *impl_;
+    if (s.gzip || s.size == 0) fail(s.name, "cannot be read by offset (compressed, or not a regular file)");
+    // pread leaves the FILE's position and buffer alone, so read() would go on where it was; one call
+    // may return fewer bytes than asked (Linux moves at most about 2 GiB per call) or be interrupted.
+    std::size_t got = 0;
+    while (got < n) {
+        const ::ssize_t r = ::pread(fileno(s.file), dst + got, n - got, static_cast<off_t>(offset + got));
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) fail(s.name, "read error: ", std::strerror(errno));
+        if (r == 0) break;
+        got += static_cast<std::size_t>(r);
+        s.stats->file_bytes += static_cast<std::uint64_t>(r);
+    }
+    return got;
 }
 
 bool fill(Source& src, Bytes& out, std::uint64_t want) {

@@ -81,4 +81,10 @@ Matrix parse_idx(const Loaded& in) {
                          static_cast<index_t>(l.cols));
 }
 
+BinaryLayout idx_layout_of(const std::string& name, const Bytes& head, std::uint64_t file_size) {
+    const IdxLayout l = idx_layout(name, head);
+    check_data_size(name, l.rows, l.cols, elem_size(l.elem), file_size - l.data_start);
+    return {l.elem, true, l.rows, l.cols, l.data_start};
+}
+
 }  // namespace treesne::io::detail

@@ -104,6 +104,10 @@ class Source {
     /// The likely size of the content, to reserve for it: known_size(), or for a gzip regular file the
     /// size its trailer records (bounded: see io/gzip.cpp); 0 when unknown.
     std::uint64_t size_hint() const;
+    /// Reads up to n bytes at byte `offset` of an uncompressed regular file (known_size() > 0), without
+    /// moving the stream read() reads from; returns how many, fewer only at the end of the file. Throws
+    /// IoError for a read error. For readers of a block of rows (read_matrix_rows).
+    std::size_t read_at(std::uint64_t offset, char* dst, std::size_t n);
 
   private:
     struct Impl;
@@ -132,6 +136,12 @@ enum class Expect { data, affinities, text };
 /// the Matrix Market banner), then as much more as the format's header promises, or, for text, up to the
 /// limits, refusing NUL bytes, invalid UTF-8 and lines without an end as they arrive.
 Loaded load(const std::string& path, Expect expect, const ReadLimits& limits, ReadStats* stats);
+
+/// load()'s first step, on an open src: sets in's names and bound (limits resolved), refuses a `.gz` name
+/// on content that is not gzip and gzip inside gzip, and reads the first bytes, which decide the format.
+/// With `reserve`, first reserves room for the whole content (where its size is known or likely).
+/// Returns whether the content ended within those bytes.
+bool load_prefix(Source& src, const std::string& path, const ReadLimits& limits, bool reserve, Loaded& in);
 
 /// Throws IoError naming the file unless `bytes` plus `values` doubles fit in in.max_bytes; `what` says
 /// what they hold ("its 70000 x 784 values").
@@ -250,10 +260,12 @@ enum class Elem { u8, i8, i16, u16, i32, u32, i64, u64, f32, f64 };
 
 std::size_t elem_size(Elem e);
 
-/// Converts rows x cols packed elements to a Matrix of doubles, refusing NaN and Inf. Instantiated for
-/// little-endian (false) and big-endian (true) data.
+/// Converts rows x cols packed elements to a Matrix of doubles, refusing NaN and Inf (named by row
+/// first_row + i + 1, so that a block of rows names the row of the file). Instantiated for little-endian
+/// (false) and big-endian (true) data.
 template <bool BigEndian>
-Matrix convert(const std::string& name, Elem e, const char* src, index_t rows, index_t cols);
+Matrix convert(const std::string& name, Elem e, const char* src, index_t rows, index_t cols,
+               index_t first_row = 0);
 
 /// rows x cols elements of `size` bytes: refuses 0 rows or columns and products too large to address;
 /// returns the data size in bytes.
@@ -288,6 +300,45 @@ constexpr std::size_t dat_header_size = 8;
 Promise npy_promise(const std::string& name, const Bytes& head);
 Promise idx_promise(const std::string& name, const Bytes& head);
 Promise dat_promise(const std::string& name, const Bytes& head);
+
+/// The header of a binary format at the start of in.bytes, read from src as far as it needs, and what it
+/// promises (or an IoError, as *_promise()).
+Promise read_header(Source& src, Loaded& in, Format format);
+/// Throws the IoError of a file of `size` bytes longer than its header promises.
+void check_not_longer(const std::string& name, std::uint64_t size, const Promise& promise);
+
+/// Where the values of a binary matrix file lie, for reading rows by offset: row i (0-based) is the
+/// cols elements from data_start + i * cols * elem_size(elem).
+struct BinaryLayout {
+    Elem elem = Elem::f64;
+    bool big_endian = false;
+    std::uint64_t rows = 0, cols = 0;
+    std::uint64_t data_start = 0;
+};
+
+/// The layout of a regular uncompressed file of file_size bytes whose whole header is at the start of
+/// `head`, after the checks its parser makes on the size (truncated, too long, no layout that fits), with
+/// the parser's messages. dat_layout_of reads the landmarks of a possible result file from src.
+BinaryLayout npy_layout_of(const std::string& name, const Bytes& head, std::uint64_t file_size);
+BinaryLayout idx_layout_of(const std::string& name, const Bytes& head, std::uint64_t file_size);
+BinaryLayout dat_layout_of(const std::string& name, const Bytes& head, std::uint64_t file_size, Source& src);
+
+// --- blocks of rows (io.cpp) ----------------------------------------------------------------------
+
+/// A matrix file opened for reading blocks of its rows: src is null when its rows cannot be read by
+/// offset (text, gzip, standard input, a pipe); else `in` holds its first bytes and header.
+struct BlockFile {
+    std::unique_ptr<Source> src;
+    Loaded in;
+    BinaryLayout layout;
+};
+
+/// Opens path for read_matrix_shape and read_matrix_rows, with every check read_matrix makes before the
+/// values (the file, its header, its size against the header), with read_matrix's messages.
+BlockFile open_blocks(const std::string& path, const ReadLimits& limits, ReadStats* stats);
+/// Rows [first, first + count) of an opened file (src not null, the range checked), converted as
+/// read_matrix converts them; a non-finite value is named by its row in the file.
+Matrix read_block(BlockFile& file, index_t first, index_t count);
 
 /// The Matrix Market banner on the first line of `head` (a prefix of the file, or all of it), or an
 /// IoError naming the file.

@@ -4,11 +4,14 @@
 // AtomicFile and output paths in atomic_file.cpp; src/io/internal.hpp declares what they share.
 #include "treesne/io/io.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -125,23 +128,12 @@ void read_text(Source& src, Loaded& in, const ReadLimits& limits, bool ended, bo
 
 /// A binary format: the header, then no more than it promises (one byte more shows a file too long).
 void read_binary(Source& src, Loaded& in, Format format) {
-    const auto header_size = [&] {
-        if (format == Format::npy) return npy_header_size(in.bytes);
-        if (format == Format::idx) return idx_header_size(in.bytes);
-        return dat_header_size;
-    };
-    for (std::size_t need = header_size(); need > in.bytes.size(); need = header_size()) {
-        if (!fill(src, in.bytes, need)) break;  // the file ends inside the header: the promise says so
-    }
-    const Promise promise = format == Format::npy   ? npy_promise(in.name, in.bytes)
-                            : format == Format::idx ? idx_promise(in.name, in.bytes)
-                                                    : dat_promise(in.name, in.bytes);
+    const Promise promise = read_header(src, in, format);
     check_fits(in, promise.bytes, promise.values, promise.what);
     const std::uint64_t one_more =
         promise.bytes + (promise.bytes < std::numeric_limits<std::uint64_t>::max());
     if (!fill(src, in.bytes, one_more)) return;  // a short file: the parser reports it truncated
-    if (src.known_size() > promise.bytes)
-        fail(in.name, "has ", src.known_size() - promise.bytes, " bytes after ", promise.what);
+    check_not_longer(in.name, src.known_size(), promise);
     fail(in.name, "has more bytes after ", promise.what, " (", promise.bytes, " bytes in all)");
 }
 
@@ -156,9 +148,25 @@ void check_fits(const Loaded& in, std::uint64_t bytes, std::uint64_t values, con
     }
 }
 
-Loaded load(const std::string& path, Expect expect, const ReadLimits& limits, ReadStats* stats) {
-    Source src(path, stats);
-    Loaded in;
+Promise read_header(Source& src, Loaded& in, Format format) {
+    const auto header_size = [&] {
+        if (format == Format::npy) return npy_header_size(in.bytes);
+        if (format == Format::idx) return idx_header_size(in.bytes);
+        return dat_header_size;
+    };
+    for (std::size_t need = header_size(); need > in.bytes.size(); need = header_size()) {
+        if (!fill(src, in.bytes, need)) break;  // the file ends inside the header: the promise says so
+    }
+    return format == Format::npy   ? npy_promise(in.name, in.bytes)
+           : format == Format::idx ? idx_promise(in.name, in.bytes)
+                                   : dat_promise(in.name, in.bytes);
+}
+
+void check_not_longer(const std::string& name, std::uint64_t size, const Promise& promise) {
+    if (size > promise.bytes) fail(name, "has ", size - promise.bytes, " bytes after ", promise.what);
+}
+
+bool load_prefix(Source& src, const std::string& path, const ReadLimits& limits, bool reserve, Loaded& in) {
     in.name = display_name(path);
     in.inner = path == "-" ? std::string() : path;
     in.max_bytes = resolve_max_bytes(limits);
@@ -170,7 +178,7 @@ Loaded load(const std::string& path, Expect expect, const ReadLimits& limits, Re
     }
     // A file is most often read whole in the end: one allocation for it where its size is known (or
     // likely, for gzip), never past the bound.
-    if (src.size_hint() > 0)
+    if (reserve && src.size_hint() > 0)
         in.bytes.reserve(static_cast<std::size_t>(std::min(src.size_hint(), in.max_bytes)) + 1);
     const bool ended = !fill(src, in.bytes, kPrefix);
     if (src.gzip() && ((in.bytes.size() >= 2 && static_cast<unsigned char>(in.bytes[0]) == 0x1F &&
@@ -178,6 +186,13 @@ Loaded load(const std::string& path, Expect expect, const ReadLimits& limits, Re
                        extension_of(in.inner) == ".gz")) {
         fail(in.name, "is compressed twice (gzip inside gzip); decompress it once first");
     }
+    return ended;
+}
+
+Loaded load(const std::string& path, Expect expect, const ReadLimits& limits, ReadStats* stats) {
+    Source src(path, stats);
+    Loaded in;
+    const bool ended = load_prefix(src, path, limits, true, in);
     if (expect != Expect::data) {
         read_text(src, in, limits, ended, expect == Expect::affinities);
         return in;
@@ -204,9 +219,80 @@ Matrix parse_matrix(const Loaded& in) {
     }
 }
 
+namespace {
+
+/// True when rows of path may be read by offset as far as the kind of file goes: a path that is not "-"
+/// and names a regular file. A pipe or a device must not be touched: reading its header here would
+/// take bytes that the whole read on one process then lacks. A path that cannot be examined is left to
+/// Source, whose message names why.
+bool seekable(const std::string& path) {
+    struct stat st {};
+    if (path == "-") return false;
+    return ::stat(path.c_str(), &st) != 0 || S_ISREG(st.st_mode) || S_ISDIR(st.st_mode);
+}
+
+}  // namespace
+
+BlockFile open_blocks(const std::string& path, const ReadLimits& limits, ReadStats* stats) {
+    BlockFile f;
+    if (!seekable(path)) return f;
+    auto src = std::make_unique<Source>(path, stats);
+    // Only the first bytes and the header: no room reserved for the whole file.
+    load_prefix(*src, path, limits, false, f.in);
+    const Format format = detect_format(f.in);
+    if (src->gzip() || format == Format::text) return f;
+    const Promise promise = read_header(*src, f.in, format);
+    const std::uint64_t size = src->known_size();
+    check_not_longer(f.in.name, size, promise);
+    f.layout = format == Format::npy   ? npy_layout_of(f.in.name, f.in.bytes, size)
+               : format == Format::idx ? idx_layout_of(f.in.name, f.in.bytes, size)
+                                       : dat_layout_of(f.in.name, f.in.bytes, size, *src);
+    f.src = std::move(src);
+    return f;
+}
+
+Matrix read_block(BlockFile& file, index_t first, index_t count) {
+    const BinaryLayout& l = file.layout;
+    const auto cols = static_cast<index_t>(l.cols);
+    // The range lies inside the file, whose size matches its header: these products fit.
+    const std::uint64_t row_bytes = l.cols * elem_size(l.elem);
+    const std::uint64_t values = static_cast<std::uint64_t>(count) * l.cols;
+    const std::string what = concat("rows ", first + 1, " to ", first + count, " (", values, " values)");
+    check_fits(file.in, values * elem_size(l.elem), values, what);
+    Bytes raw(static_cast<std::size_t>(static_cast<std::uint64_t>(count) * row_bytes));
+    const std::uint64_t offset = l.data_start + static_cast<std::uint64_t>(first) * row_bytes;
+    if (file.src->read_at(offset, raw.data(), raw.size()) < raw.size())
+        fail(file.in.name, "ended while reading ", what, "; was it changed while being read?");
+    return l.big_endian ? convert<true>(file.in.name, l.elem, raw.data(), count, cols, first)
+                        : convert<false>(file.in.name, l.elem, raw.data(), count, cols, first);
+}
+
 }  // namespace detail
 
 using detail::fail;
+
+std::optional<MatrixShape> read_matrix_shape(const std::string& path, const ReadLimits& limits,
+                                             ReadStats* stats) {
+    return detail::with_memory_check(path, [&]() -> std::optional<MatrixShape> {
+        const detail::BlockFile f = detail::open_blocks(path, limits, stats);
+        if (!f.src) return std::nullopt;
+        return MatrixShape{static_cast<index_t>(f.layout.rows), static_cast<index_t>(f.layout.cols)};
+    });
+}
+
+Matrix read_matrix_rows(const std::string& path, index_t first, index_t count, const ReadLimits& limits,
+                        ReadStats* stats) {
+    return detail::with_memory_check(path, [&] {
+        detail::BlockFile f = detail::open_blocks(path, limits, stats);
+        require(f.src != nullptr, detail::display_name(path),
+                ": its rows cannot be read by offset (text, gzip-compressed, standard input or not a regular "
+                "file); read it whole with read_matrix");
+        const auto rows = static_cast<index_t>(f.layout.rows);
+        require(first >= 0 && count >= 0 && first <= rows && count <= rows - first, f.in.name, ": ", count,
+                " rows from row ", first + 1, " are not within its ", rows, " rows");
+        return detail::read_block(f, first, count);
+    });
+}
 
 Matrix read_matrix(const std::string& path) {
     return read_matrix(path, ReadLimits{});

@@ -222,6 +222,12 @@ Matrix parse_npy(const Loaded& in) {
                           static_cast<index_t>(l.cols));
 }
 
+BinaryLayout npy_layout_of(const std::string& name, const Bytes& head, std::uint64_t file_size) {
+    const NpyLayout l = npy_layout(name, head);
+    check_data_size(name, l.rows, l.cols, elem_size(l.elem), file_size - l.data_start);
+    return {l.elem, false, l.rows, l.cols, l.data_start};
+}
+
 std::string npy_header(const std::vector<std::uint64_t>& shape, std::size_t size) {
     std::string dims;
     for (std::uint64_t d : shape) dims += concat(dims.empty() ? "" : ", ", d);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,36 @@ struct ReadStats {
 Matrix read_matrix(const std::string& path);
 /// read_matrix within `limits`, reporting what it read in `stats` (when not null).
 Matrix read_matrix(const std::string& path, const ReadLimits& limits, ReadStats* stats = nullptr);
+
+/// The shape of a matrix in a file.
+struct MatrixShape {
+    index_t rows = 0;
+    index_t cols = 0;
+};
+
+/// The shape read_matrix(path) would return, from the header alone, for a file whose rows can be read by
+/// offset (read_matrix_rows): an uncompressed regular file in .npy (C order, every dtype read_matrix
+/// takes), IDX or bhtsne .dat format. Reads the file's first 4 KiB and its header (and the 8 bytes of
+/// landmarks that tell a 2-point bhtsne result file from a data file), never the values. Returns nullopt
+/// for a file whose rows cannot be read by offset: text (CSV, TSV, Matrix Market...), anything
+/// gzip-compressed, standard input ("-") and what is not a regular file (a pipe, which is not touched):
+/// read it whole with read_matrix then. Throws the IoError that read_matrix throws, with its message,
+/// for a file that cannot be opened, a directory, a bad header (Fortran-order .npy included) and a file
+/// shorter or longer than its header declares. `limits` is resolved as read_matrix resolves it; only the
+/// header is held. Safe to call concurrently (each call opens the file anew).
+std::optional<MatrixShape> read_matrix_shape(const std::string& path, const ReadLimits& limits = {},
+                                             ReadStats* stats = nullptr);
+
+/// Rows [first, first + count) of the matrix in path, equal bit for bit to those rows of
+/// read_matrix(path): for one process of many (MPI), which reads only its own block. Checks the file as
+/// read_matrix_shape does, then reads the block by offset and converts it as read_matrix does; holds
+/// O(count x cols) memory (the raw block and its doubles, bounded by `limits`, as read_matrix bounds the
+/// whole file), beside 1 MiB of read buffer and the header. A NaN or infinite value in the block is
+/// refused with read_matrix's message, naming its row in the file (first + i + 1, 1-based). Throws
+/// InvalidArgument for a file whose rows cannot be read by offset (read_matrix_shape gives nullopt) and
+/// for a range outside [0, rows] (count 0 gives a 0 x cols matrix). Safe to call concurrently.
+Matrix read_matrix_rows(const std::string& path, index_t first, index_t count, const ReadLimits& limits = {},
+                        ReadStats* stats = nullptr);
 
 /// Reads labels: one per line (numbers or names), `.npy` integers, or an IDX labels file (`.gz` too).
 Labels read_labels(const std::string& path);
