@@ -288,8 +288,9 @@ Matrix read_matrix_rows(const std::string& path, index_t first, index_t count, c
                 ": its rows cannot be read by offset (text, gzip-compressed, standard input or not a regular "
                 "file); read it whole with read_matrix");
         const auto rows = static_cast<index_t>(f.layout.rows);
-        require(first >= 0 && count >= 0 && first <= rows && count <= rows - first, f.in.name, ": ", count,
-                " rows from row ", first + 1, " are not within its ", rows, " rows");
+        require(first >= 0 && count >= 0 && first <= rows && count <= rows - first, f.in.name,
+                ": a block of ", count, " rows from index ", first, " (0-based) is not within its ", rows,
+                " rows");
         return detail::read_block(f, first, count);
     });
 }
