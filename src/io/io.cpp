@@ -1,7 +1,9 @@
 // Readers and writers for matrices: choosing the format, and the string helpers every format shares. Each
 // format lives in its own file (io/text.cpp, io/npy.cpp, io/idx.cpp, io/dat.cpp, io/mtx.cpp); gzip and
 // whole-file input in io/gzip.cpp, what the binary formats share in io/binary.cpp, labels in io/labels.cpp,
-// AtomicFile and output paths in atomic_file.cpp; src/io/internal.hpp declares what they share.
+// AtomicFile and output paths in atomic_file.cpp; src/io/internal.hpp declares what they share. Blocks of
+// rows read by offset (read_matrix_shape, read_matrix_rows) are here too, beside read_matrix, whose checks
+// they share.
 #include "treesne/io/io.hpp"
 
 #include <sys/stat.h>
