@@ -62,8 +62,9 @@ struct MatrixShape {
 
 /// The shape read_matrix(path) would return, from the header alone, for a file whose rows can be read by
 /// offset (read_matrix_rows): an uncompressed regular file in .npy (C order, every dtype read_matrix
-/// takes), IDX or bhtsne .dat format. Reads the file's first 4 KiB and its header (and the 8 bytes of
-/// landmarks that tell a 2-point bhtsne result file from a data file), never the values. Returns nullopt
+/// takes), IDX or bhtsne .dat format. Reads the header (and the 8 bytes of landmarks that tell a 2-point
+/// bhtsne result file from a data file), never the values as such: the reader's first buffer holds at most
+/// the first MiB of the file. Returns nullopt
 /// for a file whose rows cannot be read by offset: text (CSV, TSV, Matrix Market...), anything
 /// gzip-compressed, standard input ("-") and what is not a regular file (a pipe, which is not touched):
 /// read it whole with read_matrix then. Throws the IoError that read_matrix throws, with its message,
