@@ -16,6 +16,7 @@
 
 #include "cli.hpp"
 #include "run_common.hpp"
+#include "run_embed.hpp"
 #include "run_snapshots.hpp"
 #include "treesne/io/checkpoint.hpp"
 #include "treesne/io/io.hpp"
@@ -133,6 +134,8 @@ void print_settings(Progress& progress, const Options& o, index_t n, index_t d) 
     progress.line(s.str());
 }
 
+}  // namespace
+
 /// The memory estimate of the run and what the machine has.
 void print_memory(Progress& progress, const Options& o, index_t n, index_t d, bool keep_affinities) {
     // run_embed hands its input over to embed(), which frees it before P is built.
@@ -160,13 +163,6 @@ void print_iteration_seconds(Progress& progress, const IterationSeconds& s) {
     }
     progress.line(line);
 }
-
-/// The latest report of the optimisation (progress lines may skip some).
-struct LastReport {
-    bool has = false;
-    index_t iteration = 0;
-    double kl = 0;
-};
 
 /// The detail of a library stage's line.
 std::string stage_detail(const std::string& stage, const Options& o, index_t n, index_t d,
@@ -321,15 +317,6 @@ int write_outputs(const EmbedConfig& e, const Result& r, const io::Labels* label
 }
 
 // --- embed: the steps of run_embed --------------------------------------------------------------
-
-/// The data, labels and starting coordinates of an embed run, read and checked against each other.
-struct EmbedInputs {
-    Matrix x;  ///< coordinates, or the N x N distances with --input-kind distances; empty without INPUT
-    io::Labels labels;
-    std::optional<Affinities> p;         ///< --affinities, prepared
-    std::optional<NeighborGraph> graph;  ///< --neighbors
-    index_t n = 0;                       ///< points
-};
 
 /// --neighbors (and --neighbor-distances): the graph, validated.
 NeighborGraph read_neighbors(const EmbedConfig& e) {
@@ -588,8 +575,6 @@ CheckpointInfo checkpoint_info(const EmbedConfig& e, const EmbedInputs& in, cons
     run_info.settings.insert(run_info.settings.begin(), {"input-kind", e.input_distances ? 1.0 : 0.0});
     return run_info;
 }
-
-}  // namespace
 
 int run_embed(const CliConfig& config) {
     const EmbedConfig& e = config.embed;

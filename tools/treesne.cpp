@@ -7,6 +7,10 @@
 #include <string>
 
 #include "cli.hpp"
+#ifdef TREESNE_WITH_MPI
+#include "run_embed.hpp"
+#include "treesne/dist/mpi.hpp"
+#endif
 
 namespace {
 
@@ -90,5 +94,13 @@ bool computes(int argc, const char* const* argv) {
 
 int main(int argc, char** argv) {
     if (computes(argc, argv)) choose_environment(argv);
+#ifdef TREESNE_WITH_MPI
+    // Under mpirun (or srun): MPI for the whole process; a job of one process runs as a plain start does.
+    if (treesne::dist::launched_by_mpi()) {
+        treesne::dist::MpiSession mpi(&argc, &argv);
+        if (mpi.world().size() > 1) return treesne::cli::main_entry_distributed(argc, argv, mpi.world());
+        return treesne::cli::main_entry(argc, argv);
+    }
+#endif
     return treesne::cli::main_entry(argc, argv);
 }

@@ -17,23 +17,6 @@
 namespace treesne {
 namespace {
 
-class Stage {
-  public:
-    Stage(const Callbacks& callbacks, const char* name, double& slot)
-        : callbacks_(callbacks), name_(name), slot_(slot), start_(std::chrono::steady_clock::now()) {
-        if (callbacks_.stage_start) callbacks_.stage_start(name_);
-    }
-    void done() {
-        slot_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-        if (callbacks_.stage_done) callbacks_.stage_done(name_, slot_);
-    }
-
-  private:
-    const Callbacks& callbacks_;
-    std::string name_;
-    double& slot_;
-    std::chrono::steady_clock::time_point start_;
-};
 
 void check_resume_state(const OptimizerState& state, index_t n, int dims) {
     auto shape = [](const Matrix& m) { return concat(m.rows(), " x ", m.cols()); };
@@ -112,9 +95,11 @@ Affinities affinities_in_input_order(const Affinities& p, const std::vector<poin
 void require_finite(ConstMatrixView x, const char* what) {
     for (index_t i = 0; i < x.rows; ++i)
         for (index_t j = 0; j < x.cols; ++j)
-            if (!std::isfinite(x(i, j)))
-                throw InvalidArgument(concat(what, " has a non-finite value (", x(i, j), ") at row ", i + 1,
-                                             ", column ", j + 1));
+            if (!std::isfinite(x(i, j))) throw InvalidArgument(detail::non_finite_message(what, x(i, j), i, j));
+}
+
+std::string detail::non_finite_message(const char* what, double v, index_t i, index_t j) {
+    return concat(what, " has a non-finite value (", v, ") at row ", i + 1, ", column ", j + 1);
 }
 
 namespace {
@@ -141,7 +126,7 @@ PreparedData prepare_data(ConstMatrixView x, const Options& options, const Callb
         out.data = out.scaled.view();
     }
     if (options.pca_dims > 0 && options.pca_dims < x.cols) {
-        Stage stage(callbacks, "pca", result.timings.pca);
+        detail::Stage stage(callbacks, "pca", result.timings.pca);
         out.reduced = pca(out.data, options.pca_dims, options.threads).projected;
         out.data = out.reduced.view();
         stage.done();
@@ -154,7 +139,7 @@ PreparedData prepare_data(ConstMatrixView x, const Options& options, const Callb
 Matrix initialise(ConstMatrixView data, index_t n, const Options& options, const Callbacks& callbacks,
                   Result& result) {
     if (callbacks.resume_from) return callbacks.resume_from->y;
-    Stage init(callbacks, "init", result.timings.init);
+    detail::Stage init(callbacks, "init", result.timings.init);
     Matrix y0;
     if (data.data != nullptr) {
         y0 = initial_embedding(data, options);
@@ -174,10 +159,12 @@ void check_run(index_t n, const Options& options, const Callbacks& callbacks) {
     if (callbacks.resume_from) check_resume_state(*callbacks.resume_from, n, options.dims);
 }
 
+}  // namespace
+
 // The optimisation of a Session, with checkpoints, into result.
-void optimise(Session& session, const Options& options, const Callbacks& callbacks, Result& result,
-              std::chrono::steady_clock::time_point start) {
-    Stage opt(callbacks, "optimise", result.timings.optimize);
+void detail::optimise_session(Session& session, const Options& options, const Callbacks& callbacks, Result& result,
+                              std::chrono::steady_clock::time_point start) {
+    detail::Stage opt(callbacks, "optimise", result.timings.optimize);
     result.learning_rate = session.learning_rate();
     if (callbacks.resume_from) session.restore(*callbacks.resume_from);  // refuses a state of another P
     if (callbacks.checkpoint) session.fingerprint_affinities();  // so that a resume can check its P
@@ -193,13 +180,15 @@ void optimise(Session& session, const Options& options, const Callbacks& callbac
     result.timings.total = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+namespace {
+
 // Barnes-Hut over P and y0 given in the optimisation's order (point r is input point order[r]).
 void optimise_barnes_hut(Affinities p, Matrix y0, std::vector<point_t> order, const Options& options,
                          const Callbacks& callbacks, Result& result,
                          std::chrono::steady_clock::time_point start) {
     if (callbacks.keep_affinities) result.affinities = affinities_in_input_order(p, order);
     Session session(std::move(p), std::move(y0), options, std::move(order), detail::ValidatedAffinities{});
-    optimise(session, options, callbacks, result, start);
+    detail::optimise_session(session, options, callbacks, result, start);
 }
 
 // From a neighbour graph (input labels) and the initial embedding (input order): the points are
@@ -207,7 +196,7 @@ void optimise_barnes_hut(Affinities p, Matrix y0, std::vector<point_t> order, co
 // embed_affinities finds from a saved P), then P is built and optimised.
 void embed_graph(NeighborGraph graph, Matrix y0, const Options& options, const Callbacks& callbacks,
                  Result& result, std::chrono::steady_clock::time_point start) {
-    Stage aff(callbacks, "affinities", result.timings.affinities);
+    detail::Stage aff(callbacks, "affinities", result.timings.affinities);
     // compute_affinities, with the relabelling in the middle: the conditionals first (rows in distance
     // order, as compute_affinities sums them), then the rows sorted by column in parallel, so that
     // locality_order's serial search need not sort each row; the same P bit for bit.
@@ -241,7 +230,7 @@ Result embed_impl(ConstMatrixView x, Matrix* owned, const Options& options, cons
     const Method method = options.optimizer.method;
     if (method == Method::barnes_hut) {
         result.backend = resolve_backend(options.neighbors.backend, data.rows, data.cols, options.neighbors.metric);
-        Stage knn(callbacks, "neighbours", result.timings.neighbors);
+        detail::Stage knn(callbacks, "neighbours", result.timings.neighbors);
         std::function<void(double)> knn_progress;
         if (callbacks.stage_progress)
             knn_progress = [&](double fraction) { callbacks.stage_progress("neighbours", fraction); };
@@ -261,7 +250,7 @@ Result embed_impl(ConstMatrixView x, Matrix* owned, const Options& options, cons
     }
     Matrix dense;
     {
-        Stage aff(callbacks, "affinities", result.timings.affinities);
+        detail::Stage aff(callbacks, "affinities", result.timings.affinities);
         // The same metric, kernel and (given) k as the Barnes-Hut P, over all pairs.
         Matrix conditional =
             dense_conditional_probabilities(data, options.affinities, threads, options.neighbors);
@@ -272,7 +261,7 @@ Result embed_impl(ConstMatrixView x, Matrix* owned, const Options& options, cons
     }
     Matrix y0 = initialise(data, data.rows, options, callbacks, result);
     Session session(std::move(dense), std::move(y0), options);
-    optimise(session, options, callbacks, result, start);
+    detail::optimise_session(session, options, callbacks, result, start);
     return result;
 }
 
@@ -344,7 +333,7 @@ Result embed_affinities(Affinities p, const Options& options, const Callbacks& c
         if (coordinates.data != nullptr) prepared = prepare_data(coordinates, options, callbacks, result);
         y0 = initialise(prepared.data, p.n, options, callbacks, result);
     }
-    Stage aff(callbacks, "affinities", result.timings.affinities);
+    detail::Stage aff(callbacks, "affinities", result.timings.affinities);
     std::vector<point_t> order = locality_order(p);
     p = relabel(p, order, options.threads);
     y0 = detail::gather_rows(y0, order);
@@ -359,7 +348,7 @@ Result embed_distances(ConstMatrixView distances, const Options& options, const 
     const auto start = std::chrono::steady_clock::now();
     check_precomputed("distance matrices", distances.rows, ConstMatrixView{}, options, callbacks);
     Result result;
-    Stage knn(callbacks, "neighbours", result.timings.neighbors);
+    detail::Stage knn(callbacks, "neighbours", result.timings.neighbors);
     NeighborGraph graph = neighbors_from_distances(distances, neighbor_count(options.affinities, distances.rows),
                                                    options.threads);
     knn.done();

@@ -156,20 +156,28 @@ void parallel_beside(const std::function<void()>& first, index_t n, int threads,
     errors.rethrow();
 }
 
-double parallel_sum(index_t n, int threads, const std::function<double(index_t, index_t)>& block_sum) {
+std::vector<double> parallel_block_sums(index_t n, int threads, index_t first_block, index_t last_block,
+                                        const std::function<double(index_t, index_t)>& block_sum) {
     // A fixed block size (not a function of the thread count) makes the association order fixed.
-    constexpr index_t block = 4096;
-    const index_t blocks = (n + block - 1) / block;
-    std::vector<double> partial(static_cast<std::size_t>(std::max<index_t>(blocks, 0)), 0.0);
+    constexpr index_t block = parallel_sum_block;
+    const index_t count = std::max<index_t>(last_block - first_block, 0);
+    std::vector<double> partial(static_cast<std::size_t>(count), 0.0);
     parallel_for(
-        blocks, threads,
+        count, threads,
         [&](index_t b0, index_t b1) {
-            for (index_t b = b0; b < b1; ++b)
-                partial[static_cast<std::size_t>(b)] = block_sum(b * block, std::min(n, (b + 1) * block));
+            for (index_t b = b0; b < b1; ++b) {
+                const index_t global = first_block + b;
+                partial[static_cast<std::size_t>(b)] = block_sum(global * block, std::min(n, (global + 1) * block));
+            }
         },
         1);
+    return partial;
+}
+
+double parallel_sum(index_t n, int threads, const std::function<double(index_t, index_t)>& block_sum) {
+    const index_t blocks = (n + parallel_sum_block - 1) / parallel_sum_block;
     double total = 0.0;
-    for (double v : partial) total += v;
+    for (double v : parallel_block_sums(n, threads, 0, blocks, block_sum)) total += v;
     return total;
 }
 

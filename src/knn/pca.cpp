@@ -2,6 +2,7 @@
 // fixed row blocks in parallel_for and the block sums added in order, so the result is thread-independent.
 #define EIGEN_DONT_PARALLELIZE
 #include "treesne/knn/pca.hpp"
+#include "knn/pca_internal.hpp"
 
 #include <Eigen/Dense>
 #include <algorithm>
@@ -61,17 +62,23 @@ Eigen::VectorXd column_means(const Eigen::Map<const RowMajor>& X, int threads) {
     return mean;
 }
 
+// The Gram matrix (X_b - mean)^T (X_b - mean) (lower triangle) of each fixed row block b, in block order.
+std::vector<Eigen::MatrixXd> gram_blocks(const Eigen::Map<const RowMajor>& X, const Eigen::Ref<const Eigen::VectorXd>& mean,
+                                         int threads) {
+    const index_t d = X.cols();
+    return per_block<Eigen::MatrixXd>(X.rows(), threads, [&](index_t r0, index_t rows) {
+        const Eigen::MatrixXd centred = X.middleRows(r0, rows).rowwise() - mean.transpose();
+        Eigen::MatrixXd gram = Eigen::MatrixXd::Zero(d, d);
+        gram.selfadjointView<Eigen::Lower>().rankUpdate(centred.transpose());
+        return gram;
+    });
+}
+
 // Covariance (X - mean)^T (X - mean) / (n - 1) (lower triangle), one Gram block per row block, added in
 // order.
 Eigen::MatrixXd covariance(const Eigen::Map<const RowMajor>& X, const Eigen::VectorXd& mean, int threads) {
     const index_t d = X.cols();
-    const std::vector<Eigen::MatrixXd> partial_cov =
-        per_block<Eigen::MatrixXd>(X.rows(), threads, [&](index_t r0, index_t rows) {
-            const Eigen::MatrixXd centred = X.middleRows(r0, rows).rowwise() - mean.transpose();
-            Eigen::MatrixXd gram = Eigen::MatrixXd::Zero(d, d);
-            gram.selfadjointView<Eigen::Lower>().rankUpdate(centred.transpose());
-            return gram;
-        });
+    const std::vector<Eigen::MatrixXd> partial_cov = gram_blocks(X, mean, threads);
     Eigen::MatrixXd cov = Eigen::MatrixXd::Zero(d, d);
     for (const auto& c : partial_cov) cov += c;
     cov /= static_cast<double>(X.rows() - 1);
@@ -84,19 +91,47 @@ double pca_bytes(double n, double d, double k) {
     return n * k * 8 + std::ceil(n / static_cast<double>(pca_block_rows)) * d * d * 8;
 }
 
-PcaResult pca(ConstMatrixView x, index_t k, int threads) {
-    const index_t n = x.rows, d = x.cols;
-    require(n >= 2, "PCA needs at least 2 points; got ", n);
-    require(k >= 1 && k <= d, "PCA dims must be in [1, ", d, "]; got ", k);
-    const Eigen::Map<const RowMajor> X(x.data, n, d);
-    const Eigen::VectorXd mean = column_means(X, threads);
-    const Eigen::MatrixXd cov = covariance(X, mean, threads);
+namespace detail {
+
+std::vector<double> pca_column_sums(ConstMatrixView x, int threads) {
+    const index_t d = x.cols;
+    const Eigen::Map<const RowMajor> X(x.data, x.rows, d);
+    const std::vector<Eigen::VectorXd> partial =
+        per_block<Eigen::VectorXd>(x.rows, threads, [&](index_t r0, index_t rows) -> Eigen::VectorXd {
+            return X.middleRows(r0, rows).colwise().sum().transpose();
+        });
+    std::vector<double> out;
+    out.reserve(partial.size() * static_cast<std::size_t>(d));
+    for (const auto& m : partial) out.insert(out.end(), m.data(), m.data() + d);
+    return out;
+}
+
+std::vector<double> pca_gram_sums(ConstMatrixView x, const std::vector<double>& mean, int threads) {
+    const index_t d = x.cols;
+    const Eigen::Map<const RowMajor> X(x.data, x.rows, d);
+    const Eigen::Map<const Eigen::VectorXd> m(mean.data(), d);
+    const std::vector<Eigen::MatrixXd> partial = gram_blocks(X, m, threads);
+    std::vector<double> out;
+    out.reserve(partial.size() * static_cast<std::size_t>(d * d));
+    for (const auto& c : partial) out.insert(out.end(), c.data(), c.data() + d * d);
+    return out;
+}
+
+void pca_divide(std::vector<double>& v, double divisor) {
+    Eigen::Map<Eigen::VectorXd>(v.data(), static_cast<Eigen::Index>(v.size())) /= divisor;
+}
+
+PcaResult pca_axes(const std::vector<double>& mean, const std::vector<double>& covariance, index_t k) {
+    const auto d = static_cast<index_t>(mean.size());
+    require(static_cast<index_t>(covariance.size()) == d * d && k >= 1 && k <= d, "PCA: ", mean.size(),
+            " means, ", covariance.size(), " covariances and ", k, " axes");
+    const Eigen::Map<const Eigen::MatrixXd> cov(covariance.data(), d, d);
     Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(cov.selfadjointView<Eigen::Lower>());
     if (solver.info() != Eigen::Success)
         throw NumericalError("PCA: the eigen decomposition did not converge");
 
     PcaResult result;
-    result.mean.assign(mean.data(), mean.data() + d);
+    result.mean = mean;
     result.components = Matrix(k, d);
     result.variance.resize(static_cast<std::size_t>(k));
     for (index_t c = 0; c < k; ++c) {
@@ -108,7 +143,20 @@ PcaResult pca(ConstMatrixView x, index_t k, int threads) {
         for (index_t j = 0; j < d; ++j) result.components(c, j) = axis[j];
         result.variance[static_cast<std::size_t>(c)] = std::max(0.0, solver.eigenvalues()[col]);
     }
+    return result;
+}
 
+}  // namespace detail
+
+PcaResult pca(ConstMatrixView x, index_t k, int threads) {
+    const index_t n = x.rows, d = x.cols;
+    require(n >= 2, "PCA needs at least 2 points; got ", n);
+    require(k >= 1 && k <= d, "PCA dims must be in [1, ", d, "]; got ", k);
+    const Eigen::Map<const RowMajor> X(x.data, n, d);
+    const Eigen::VectorXd mean = column_means(X, threads);
+    const Eigen::MatrixXd cov = covariance(X, mean, threads);
+    PcaResult result = detail::pca_axes(std::vector<double>(mean.data(), mean.data() + d),
+                                        std::vector<double>(cov.data(), cov.data() + d * d), k);
     result.projected = pca_project(result, x, threads);
     return result;
 }

@@ -104,12 +104,16 @@ void rescale(Matrix& y, double sd) {
 }
 
 Matrix pca_init(ConstMatrixView x, int dims, int threads, std::uint64_t seed, double sd) {
-    Matrix y = pca(x, dims, threads).projected;
+    return pca_init_from(pca(x, dims, threads).projected, seed, sd);
+}
+
+Matrix pca_init_from(Matrix y, std::uint64_t seed, double sd) {
+    const int dims = static_cast<int>(y.cols());
     rescale(y, sd);
     double var = 0.0;
     for (index_t i = 0; i < y.rows(); ++i) var += y(i, 0) * y(i, 0);
     // Constant data has no principal directions: fall back to the seeded random start.
-    if (!(var > 0)) return random_init(x.rows, dims, seed, sd);
+    if (!(var > 0)) return random_init(y.rows(), dims, seed, sd);
     // A further component with no variance at all (data with fewer varying directions than dims, such
     // as a constant column) is a constant column of y, along which the gradient is exactly 0 forever: the
     // result would lie on a line. Such a column starts from the seeded random start's values instead.

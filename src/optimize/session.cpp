@@ -84,7 +84,10 @@ struct Session::Impl {
     Matrix control_forces, control_exact;
     double control_error = std::numeric_limits<double>::quiet_NaN();
     std::vector<CostPoint> history;
-    Matrix report_y;  // the embedding in the input's order for a report (relabelled runs)
+    Matrix report_y;
+    // A distributed run: P holds the rows of rows.begin(rank) .. rows.end(rank) only.
+    Collective* collective = nullptr;
+    RowPartition rows;  // the embedding in the input's order for a report (relabelled runs)
 
     ConstMatrixView report_embedding() {
         if (order.empty()) return state.y.view();
@@ -167,8 +170,13 @@ struct Session::Impl {
                 if constexpr (!std::is_same_v<T, std::monostate>) {
                     t.set_dof(
                         opt.dof);  // the kernel of the repulsion, and through it of the attraction and KL
-                    barnes_hut_gradient(p_sparse, state.y, t, theta_in_use(), exaggeration, grad.view(),
-                                        threads, want_kl ? &kl : nullptr, &times, &gradient_work);
+                    if (collective) {
+                        barnes_hut_gradient_shared(p_sparse, state.y, t, theta_in_use(), exaggeration, grad.view(),
+                                                   threads, *collective, rows, want_kl ? &kl : nullptr, &times);
+                    } else {
+                        barnes_hut_gradient(p_sparse, state.y, t, theta_in_use(), exaggeration, grad.view(),
+                                            threads, want_kl ? &kl : nullptr, &times, &gradient_work);
+                    }
                 }
             },
             tree);
@@ -267,6 +275,45 @@ std::vector<point_t> non_empty(std::vector<point_t> order) {
     return order;
 }
 
+// affinities_fingerprint() of the whole P from its rows spread over the ranks: the same words in the same
+// order (method, n, then the offsets, columns and values of every rank in turn), the hasher's state passed
+// from rank to rank, so that a checkpoint of any number of ranks resumes with any other.
+std::uint64_t distributed_fingerprint(const Affinities& p, Collective& collective, const RowPartition& rows) {
+    const index_t first = rows.begin(collective.rank()), last = rows.end(collective.rank());
+    const index_t own = p.offsets[static_cast<std::size_t>(last)] - p.offsets[static_cast<std::size_t>(first)];
+    // Entries before this rank's rows: the nnz of the lower ranks, added up in rank order (integers).
+    std::vector<index_t> counts(static_cast<std::size_t>(collective.size()));
+    counts[static_cast<std::size_t>(collective.rank())] = own;
+    std::vector<std::size_t> at(counts.size() + 1);
+    for (std::size_t r = 0; r < at.size(); ++r) at[r] = r * sizeof(index_t);
+    collective.allgather(counts.data(), at);
+    index_t base = 0;
+    for (int r = 0; r < collective.rank(); ++r) base += counts[static_cast<std::size_t>(r)];
+    std::vector<index_t> offsets;  // the global offsets this rank contributes (the last rank: also the end)
+    for (index_t i = first; i < last; ++i) offsets.push_back(base + p.offsets[static_cast<std::size_t>(i)] -
+                                                              p.offsets[static_cast<std::size_t>(first)]);
+    if (collective.rank() == collective.size() - 1) offsets.push_back(base + own);
+    const auto entries = static_cast<std::size_t>(p.offsets[static_cast<std::size_t>(first)]);
+    const auto count = static_cast<std::size_t>(own);
+    StreamHasher h;
+    h.word(static_cast<std::uint64_t>(Method::barnes_hut));
+    h.word(static_cast<std::uint64_t>(p.n));
+    const auto pass = [&](const void* data, std::size_t size) {
+        const std::vector<unsigned char> state = collective.in_rank_order([&](std::vector<unsigned char>& bytes) {
+            if (!bytes.empty()) h = StreamHasher::restore(bytes);
+            h.feed(data, size);
+            if (collective.rank() == collective.size() - 1) h.end_array();
+            bytes = h.save();
+        });
+        h = StreamHasher::restore(state);
+    };
+    pass(offsets.data(), offsets.size() * sizeof(index_t));
+    pass(p.columns.data() + entries, count * sizeof(point_t));
+    pass(p.values.data() + entries, count * sizeof(float));
+    const std::uint64_t v = h.value();
+    return v == 0 ? 1 : v;
+}
+
 }  // namespace
 
 double session_bytes(double n, double dims) {
@@ -295,6 +342,24 @@ Session::Session(Affinities p, Matrix initial_y, const Options& options, std::ve
     impl_->p_sparse = std::move(p);
     impl_->init(std::move(initial_y), options, n);
     impl_->order = std::move(order);
+}
+
+Session::Session(Affinities own_rows, Matrix initial_y, const Options& options, std::vector<point_t> order,
+                 Collective& collective, RowPartition rows)
+    : impl_(std::make_unique<Impl>()) {
+    require(options.optimizer.method == Method::barnes_hut, "a distributed Session runs method barnes_hut; got ",
+            to_string(options.optimizer.method));
+    require(!options.optimizer.theta_auto, "theta auto is not available in a distributed run (give a number)");
+    validate(options, -1, -1);
+    const index_t n = own_rows.n;
+    require(rows.ranks() == collective.size() && !rows.first.empty() && rows.first.back() == n,
+            "a distributed Session's partition must cover its ", n, " points over ", collective.size(), " ranks");
+    if (!order.empty()) detail::inverse_order(order, n, "the session's order");
+    impl_->p_sparse = std::move(own_rows);
+    impl_->init(std::move(initial_y), options, n);
+    impl_->order = std::move(order);
+    impl_->collective = &collective;
+    impl_->rows = std::move(rows);
 }
 
 Session::Session(Matrix dense_p, Matrix initial_y, const Options& options) : impl_(std::make_unique<Impl>()) {
@@ -428,6 +493,7 @@ double Session::learning_rate() const {
 
 std::uint64_t Session::affinities_fingerprint() const {
     const Impl& s = *impl_;
+    if (s.collective) return distributed_fingerprint(s.p_sparse, *s.collective, s.rows);
     WordHasher h;
     h.word(static_cast<std::uint64_t>(s.options.optimizer.method));
     if (s.options.optimizer.method == Method::barnes_hut) {

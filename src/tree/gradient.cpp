@@ -205,14 +205,15 @@ double gradient_workspace_bytes(double n, double dims) {
     return n * dims * 8;
 }
 
-double sparse_kl(const SparseMatrix& p, ConstMatrixView y, double z, int threads, double dof) {
+std::vector<double> sparse_kl_blocks(const SparseMatrix& p, ConstMatrixView y, double z, int threads, double dof,
+                                     index_t first_block, index_t last_block) {
     require(p.n == y.rows, "sparse_kl: P has ", p.n, " rows but the embedding has ", y.rows);
     require(y.cols >= 1 && y.cols <= 3, "sparse_kl: the embedding must have 1, 2 or 3 columns; got ", y.cols);
     require_dof(dof, "sparse_kl");
     assert(csr_defect(p).empty());  // an invariant of the Affinities type
     // KL = sum p_ij log(p_ij / q_ij), q_ij = w_ij / Z, w_ij = (1 + |y_i - y_j|^2/alpha)^-alpha.
     if (dof != 1.0)
-        return parallel_sum(p.n, threads, [&](index_t begin, index_t end) {
+        return parallel_block_sums(p.n, threads, first_block, last_block, [&](index_t begin, index_t end) {
             switch (y.cols) {
                 case 1:
                     return sparse_kl_rows<1, true>(p, y, z, begin, end, dof);
@@ -222,7 +223,7 @@ double sparse_kl(const SparseMatrix& p, ConstMatrixView y, double z, int threads
                     return sparse_kl_rows<3, true>(p, y, z, begin, end, dof);
             }
         });
-    return parallel_sum(p.n, threads, [&](index_t begin, index_t end) {
+    return parallel_block_sums(p.n, threads, first_block, last_block, [&](index_t begin, index_t end) {
         switch (y.cols) {
             case 1:
                 return sparse_kl_rows<1>(p, y, z, begin, end);
@@ -232,6 +233,13 @@ double sparse_kl(const SparseMatrix& p, ConstMatrixView y, double z, int threads
                 return sparse_kl_rows<3>(p, y, z, begin, end);
         }
     });
+}
+
+double sparse_kl(const SparseMatrix& p, ConstMatrixView y, double z, int threads, double dof) {
+    double total = 0.0;  // parallel_sum's order: 0.0, then the blocks in order
+    for (const double v : sparse_kl_blocks(p, y, z, threads, dof, 0, (p.n + parallel_sum_block - 1) / parallel_sum_block))
+        total += v;
+    return total;
 }
 
 namespace {
@@ -334,11 +342,69 @@ double barnes_hut_gradient(const SparseMatrix& p, ConstMatrixView y, SpaceTree<D
     return z;
 }
 
+template <int Dim>
+double barnes_hut_gradient_shared(const SparseMatrix& p, ConstMatrixView y, SpaceTree<Dim>& tree, double theta,
+                                  double exaggeration, MatrixView grad, int threads, Collective& collective,
+                                  const RowPartition& rows, double* kl, GradientSeconds* seconds) {
+    require(p.n == y.rows && grad.rows == y.rows && grad.cols == Dim && y.cols == Dim &&
+                rows.ranks() == collective.size() && rows.first.back() == y.rows,
+            "barnes_hut_gradient_shared<", Dim, ">: P is ", p.n, " x ", p.n, ", the embedding ", y.rows, " x ",
+            y.cols, ", the gradient ", grad.rows, " x ", grad.cols, ", the partition ", rows.ranks(), " ranks");
+    const double dof = tree.dof();
+    const double inv_alpha = 1.0 / dof;
+    const index_t first = rows.begin(collective.rank()), last = rows.end(collective.rank());
+    Stopwatch clock;
+    tree.build(y, threads);
+    if (seconds) seconds->tree += clock.lap();
+    std::vector<double> z_all(static_cast<std::size_t>(y.rows)), z_own;
+    tree.repulsion_rows(theta, grad, first, last, z_own, threads);
+    std::copy(z_own.begin(), z_own.end(), z_all.begin() + first);
+    collective.allgather(z_all.data(), rows.byte_offsets(sizeof(double)));
+    const double z = tree.total_z(z_all, threads);  // the single process's Z, added in its order
+    if (seconds) seconds->repulsion += clock.lap();
+    const double inv_z = 1.0 / z;
+    parallel_for_guided(
+        last - first, threads,
+        [&](index_t begin, index_t end) {
+            for (index_t i = first + begin; i < first + end; ++i) {
+                double f[Dim];
+                if (dof == 1.0) {
+                    attractive_row<Dim, false>(p, y, i, f, inv_alpha);
+                } else {
+                    attractive_row<Dim, true>(p, y, i, f, inv_alpha);
+                }
+                double* g = grad.row(i);
+                for (int d = 0; d < Dim; ++d) g[d] = 4.0 * (exaggeration * f[d] - g[d] * inv_z);
+            }
+        },
+        64);
+    collective.allgather(grad.data, rows.byte_offsets(Dim * sizeof(double)));
+    if (seconds) seconds->attraction += clock.lap();
+    if (kl) {
+        // Blocks of parallel_sum_block rows never straddle ranks (RowPartition's unit is a multiple).
+        const index_t b0 = first / parallel_sum_block;
+        const index_t b1 = last > first ? (last + parallel_sum_block - 1) / parallel_sum_block : b0;
+        *kl = fold_in_rank_order(collective, sparse_kl_blocks(p, y, z, threads, dof, b0, b1));
+        if (seconds) seconds->kl += clock.lap();
+    }
+    return z;
+}
+
 template double barnes_hut_gradient<1>(const SparseMatrix&, ConstMatrixView, SpaceTree<1>&, double, double,
                                        MatrixView, int, double*, GradientSeconds*, GradientWorkspace*);
 template double barnes_hut_gradient<2>(const SparseMatrix&, ConstMatrixView, SpaceTree<2>&, double, double,
                                        MatrixView, int, double*, GradientSeconds*, GradientWorkspace*);
 template double barnes_hut_gradient<3>(const SparseMatrix&, ConstMatrixView, SpaceTree<3>&, double, double,
                                        MatrixView, int, double*, GradientSeconds*, GradientWorkspace*);
+
+template double barnes_hut_gradient_shared<1>(const SparseMatrix&, ConstMatrixView, SpaceTree<1>&, double, double,
+                                              MatrixView, int, Collective&, const RowPartition&, double*,
+                                              GradientSeconds*);
+template double barnes_hut_gradient_shared<2>(const SparseMatrix&, ConstMatrixView, SpaceTree<2>&, double, double,
+                                              MatrixView, int, Collective&, const RowPartition&, double*,
+                                              GradientSeconds*);
+template double barnes_hut_gradient_shared<3>(const SparseMatrix&, ConstMatrixView, SpaceTree<3>&, double, double,
+                                              MatrixView, int, Collective&, const RowPartition&, double*,
+                                              GradientSeconds*);
 
 }  // namespace treesne

@@ -264,6 +264,60 @@ double SpaceTree<Dim>::repulsion(double theta, MatrixView forces, int threads) {
     });
 }
 
+template <int Dim>
+void SpaceTree<Dim>::repulsion_rows(double theta, MatrixView forces, index_t first, index_t last,
+                                    std::vector<double>& z_rows, int threads) {
+    require(forces.rows == n_ && forces.cols == Dim, "SpaceTree::repulsion_rows: the force buffer is ",
+            forces.rows, " x ", forces.cols, "; expected ", n_, " x ", Dim);
+    require(0 <= first && first <= last && last <= n_, "SpaceTree::repulsion_rows: rows [", first, ", ", last,
+            ") of ", n_);
+    assert(!nodes_.empty() && "SpaceTree::repulsion_rows: build() the tree first");
+    point_z_.resize(static_cast<std::size_t>(n_));
+    std::vector<std::uint32_t> mine;  // the leaves holding one of the rows, in the tree's leaf order
+    for (const std::uint32_t l : leaves_) {
+        const TreeNode<Dim>& leaf = nodes_[l];
+        for (std::uint32_t s = leaf.begin; s < leaf.end; ++s) {
+            const index_t row = order_[s];
+            if (row >= first && row < last) {
+                mine.push_back(l);
+                break;
+            }
+        }
+    }
+    const Walk<Dim> walk{nodes_.data(),
+                         static_cast<std::uint32_t>(nodes_.size()),
+                         positions_.data(),
+                         order_.data(),
+                         theta * theta,
+                         quadrupole_,
+                         point_z_.data(),
+                         forces,
+                         KernelConstants::of(dof_)};
+    with_walk_types(dof_, single_precision_ && theta >= single_precision_min_theta, [&](auto kernel, auto real) {
+        walk_leaves<decltype(real), decltype(kernel)::value>(walk, mine, threads);
+    });
+    z_rows.assign(static_cast<std::size_t>(last - first), 0.0);
+    for (const std::uint32_t l : mine) {
+        const TreeNode<Dim>& leaf = nodes_[l];
+        for (std::uint32_t s = leaf.begin; s < leaf.end; ++s) {
+            const index_t row = order_[s];
+            if (row >= first && row < last) z_rows[static_cast<std::size_t>(row - first)] = point_z_[s];
+        }
+    }
+    repelled_ = false;  // point_z_ holds only some points: point_z() must not read it
+}
+
+template <int Dim>
+double SpaceTree<Dim>::total_z(const std::vector<double>& z, int threads) const {
+    require(static_cast<index_t>(z.size()) == n_, "SpaceTree::total_z: ", z.size(), " values for ", n_,
+            " points");
+    return parallel_sum(n_, threads, [&](index_t begin, index_t end) {
+        double total = 0.0;
+        for (index_t s = begin; s < end; ++s) total += z[order_[static_cast<std::size_t>(s)]];
+        return total;
+    });
+}
+
 template void SpaceTree<1>::set_dof(double);
 template void SpaceTree<2>::set_dof(double);
 template void SpaceTree<3>::set_dof(double);
@@ -274,6 +328,12 @@ template void SpaceTree<1>::point_z(std::vector<double>&) const;
 template void SpaceTree<2>::point_z(std::vector<double>&) const;
 template void SpaceTree<3>::point_z(std::vector<double>&) const;
 template double SpaceTree<1>::repulsion(double, MatrixView, int);
+template void SpaceTree<1>::repulsion_rows(double, MatrixView, index_t, index_t, std::vector<double>&, int);
+template void SpaceTree<2>::repulsion_rows(double, MatrixView, index_t, index_t, std::vector<double>&, int);
+template void SpaceTree<3>::repulsion_rows(double, MatrixView, index_t, index_t, std::vector<double>&, int);
+template double SpaceTree<1>::total_z(const std::vector<double>&, int) const;
+template double SpaceTree<2>::total_z(const std::vector<double>&, int) const;
+template double SpaceTree<3>::total_z(const std::vector<double>&, int) const;
 template double SpaceTree<2>::repulsion(double, MatrixView, int);
 template double SpaceTree<3>::repulsion(double, MatrixView, int);
 

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
@@ -112,5 +113,34 @@ void validate_given_affinities(Options options, index_t n, index_t d, const std:
 /// Embeds points given by a dense N x N distance matrix: neighbors_from_distances with
 /// neighbor_count(options.affinities, N), then embed_neighbors (init random or user).
 Result embed_distances(ConstMatrixView distances, const Options& options, const Callbacks& callbacks = {});
+
+namespace detail {
+/// A stage of a pipeline: reports its start and, at done(), its wall seconds into `slot` and to the
+/// callbacks.
+class Stage {
+  public:
+    Stage(const Callbacks& callbacks, const char* name, double& slot)
+        : callbacks_(callbacks), name_(name), slot_(slot), start_(std::chrono::steady_clock::now()) {
+        if (callbacks_.stage_start) callbacks_.stage_start(name_);
+    }
+    void done() {
+        slot_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+        if (callbacks_.stage_done) callbacks_.stage_done(name_, slot_);
+    }
+
+  private:
+    const Callbacks& callbacks_;
+    std::string name_;
+    double& slot_;
+    std::chrono::steady_clock::time_point start_;
+};
+
+/// embed()'s optimisation of a made Session into result (resume, checkpoints in segments, the history,
+/// the KL, timings and the embedding), for other pipelines over the same Session (src/dist/).
+void optimise_session(Session& session, const Options& options, const Callbacks& callbacks, Result& result,
+                      std::chrono::steady_clock::time_point start);
+/// require_finite's message for a non-finite value v of `what` at 0-based row i, column j.
+std::string non_finite_message(const char* what, double v, index_t i, index_t j);
+}  // namespace detail
 
 }  // namespace treesne

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 namespace treesne {
 
@@ -52,8 +53,69 @@ class WordHasher {
     /// The hash of everything added so far.
     std::uint64_t value() const { return mix64(h_); }
 
+    /// The running state, and a hasher that continues from one (StreamHasher).
+    std::uint64_t state() const { return h_; }
+    static WordHasher resume(std::uint64_t state) {
+        WordHasher h;
+        h.h_ = state;
+        return h;
+    }
+
   private:
     std::uint64_t h_ = 0xcbf29ce484222325ull;
+};
+
+/// WordHasher::bytes() of an array given in pieces (each piece may end inside a word), with a state that
+/// can be saved and restored: a distributed array hashed rank after rank gives the value one bytes()
+/// call over the whole array gives.
+class StreamHasher {
+  public:
+    void word(std::uint64_t w) { h_.word(w); }
+    /// The next piece of the current array.
+    void feed(const void* data, std::size_t size) {
+        const auto* p = static_cast<const unsigned char*>(data);
+        for (std::size_t i = 0; i < size; ++i) {
+            carry_[carry_size_++] = p[i];
+            if (carry_size_ == 8) {
+                std::uint64_t w;
+                std::memcpy(&w, carry_, 8);
+                h_.word(w);
+                carry_size_ = 0;
+            }
+        }
+    }
+    /// Ends the current array: its last partial word, tagged with its length, as bytes() adds it.
+    void end_array() {
+        std::uint64_t tail = 0;
+        std::memcpy(&tail, carry_, carry_size_);
+        h_.word(tail ^ (static_cast<std::uint64_t>(carry_size_) << 56));
+        carry_size_ = 0;
+    }
+    std::uint64_t value() const { return h_.value(); }
+    /// The state as bytes (17), and a hasher restored from them.
+    std::vector<unsigned char> save() const {
+        std::vector<unsigned char> out(17);
+        const std::uint64_t s = h_.state();
+        std::memcpy(out.data(), &s, 8);
+        std::memcpy(out.data() + 8, carry_, 8);
+        out[16] = static_cast<unsigned char>(carry_size_);
+        return out;
+    }
+    static StreamHasher restore(const std::vector<unsigned char>& bytes) {
+        StreamHasher h;
+        if (bytes.size() != 17) return h;
+        std::uint64_t s;
+        std::memcpy(&s, bytes.data(), 8);
+        h.h_ = WordHasher::resume(s);
+        std::memcpy(h.carry_, bytes.data() + 8, 8);
+        h.carry_size_ = bytes[16] & 7u;
+        return h;
+    }
+
+  private:
+    WordHasher h_;
+    unsigned char carry_[8] = {};
+    std::size_t carry_size_ = 0;
 };
 
 }  // namespace treesne

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <functional>
+#include <vector>
 
 #include "treesne/core/types.hpp"
 
@@ -49,5 +50,14 @@ void parallel_beside(const std::function<void()>& first, index_t n, int threads,
 /// size, then the block sums in index order), so the result is the same bit for bit for any thread count.
 double parallel_sum(index_t n, int threads,
                     const std::function<double(index_t begin, index_t end)>& block_sum);
+
+/// The rows of one block of parallel_sum: its sums add blocks of this many terms, each in index order.
+inline constexpr index_t parallel_sum_block = 4096;
+
+/// The block sums of parallel_sum for the blocks [first_block, last_block) of [0, n), in block order:
+/// parallel_sum(n, ...) is 0.0 plus every block's sum, in order. A distributed run computes the blocks
+/// of its own rows and adds everyone's in order (the same total, bit for bit, for any number of ranks).
+std::vector<double> parallel_block_sums(index_t n, int threads, index_t first_block, index_t last_block,
+                                        const std::function<double(index_t begin, index_t end)>& block_sum);
 
 }  // namespace treesne

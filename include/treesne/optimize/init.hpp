@@ -19,6 +19,9 @@ Matrix random_init(index_t n, int dims, std::uint64_t seed, double sd = 1e-4);
 /// t-SNE never moves the points, and gets seeded N(0, sd^2) values instead. Rows that coincide (copies
 /// of one input row) get a seeded offset of sd * 1e-4, or t-SNE could never separate them.
 Matrix pca_init(ConstMatrixView x, int dims, int threads, std::uint64_t seed, double sd = 1e-4);
+/// pca_init() from the PCA scores of the data (N x dims, as pca().projected): what it does after the
+/// PCA. A distributed run computes the scores rank by rank and gathers them.
+Matrix pca_init_from(Matrix projected, std::uint64_t seed, double sd = 1e-4);
 
 /// Rescales y in place so its first column has standard deviation sd (after centring every column).
 /// Values of any finite magnitude (beyond 2^+-100 they are first scaled exactly by a power of two); a

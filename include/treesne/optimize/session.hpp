@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "treesne/affinities/affinities.hpp"
+#include "treesne/core/collective.hpp"
 #include "treesne/optimize/observer.hpp"
 #include "treesne/optimize/optimizer.hpp"
 #include "treesne/core/options.hpp"
@@ -75,6 +76,16 @@ class Session {
     /// The same without validating P (see detail::ValidatedAffinities): for treesne's own pipeline.
     Session(Affinities p, Matrix initial_y, const Options& options, std::vector<point_t> order,
             detail::ValidatedAffinities);
+    /// A distributed run's session (core/collective.hpp), one per rank: P holds this rank's rows of the
+    /// relabelled P (rows.begin(rank) .. rows.end(rank), global columns; the other rows empty), the
+    /// initial embedding and order are whole and the same on every rank. Every rank keeps the whole
+    /// state (Y, gains, velocity: O(N dims)) and computes the gradient of its own rows
+    /// (barnes_hut_gradient_shared); the ranks exchange the gradient, so every rank takes the same step,
+    /// bit for bit the single process's. run(), kl(), gradient(), restore() and the fingerprints are then
+    /// collective: every rank calls them in the same order. theta_auto is refused (InvalidArgument).
+    /// The collective must outlive the session.
+    Session(Affinities own_rows, Matrix initial_y, const Options& options, std::vector<point_t> order,
+            Collective& collective, RowPartition rows);
     /// Exact method over a dense matrix: joint P for exact_tsne, conditional P for exact_sne.
     Session(Matrix dense_p, Matrix initial_y, const Options& options);
     ~Session();

@@ -1,7 +1,10 @@
 // Barnes-Hut t-SNE gradient: attraction over sparse P, repulsion and Z through a SpaceTree.
 #pragma once
 
+#include <vector>
+
 #include "treesne/affinities/affinities.hpp"
+#include "treesne/core/collective.hpp"
 #include "treesne/tree/space_tree.hpp"
 #include "treesne/core/types.hpp"
 
@@ -21,6 +24,10 @@ void attractive_forces(const SparseMatrix& p, ConstMatrixView y, MatrixView out,
 /// Added in a fixed order: the same bit for bit for any thread count. Throws InvalidArgument if P and y
 /// differ in their number of points or dof is not finite and > 0.
 double sparse_kl(const SparseMatrix& p, ConstMatrixView y, double z, int threads, double dof = 1.0);
+/// The block sums of sparse_kl for its blocks [first_block, last_block) of parallel_sum_block rows:
+/// sparse_kl is 0.0 plus all of them in order. For a distributed run's own rows.
+std::vector<double> sparse_kl_blocks(const SparseMatrix& p, ConstMatrixView y, double z, int threads, double dof,
+                                     index_t first_block, index_t last_block);
 
 /// Wall seconds of the stages of barnes_hut_gradient, added to by each call that is given one.
 struct GradientSeconds {
@@ -54,4 +61,14 @@ double barnes_hut_gradient(const SparseMatrix& p, ConstMatrixView y, SpaceTree<D
                            double exaggeration, MatrixView grad, int threads, double* kl = nullptr,
                            GradientSeconds* seconds = nullptr, GradientWorkspace* work = nullptr);
 
+/// barnes_hut_gradient in a distributed run: P holds this rank's rows only (rows.begin(rank) ..
+/// rows.end(rank); the others empty), y the whole embedding (every rank the same). Every rank builds the
+/// same tree, computes the repulsion and attraction of its own rows, and the ranks exchange the per-point
+/// Z (added in the single process's order) and the gradient rows: on return grad holds every row, and
+/// Z, grad and *kl are bit for bit those of barnes_hut_gradient over the whole P, for any number of ranks
+/// and threads. Each rank's rows must start at a multiple of parallel_sum_block (RowPartition).
+template <int Dim>
+double barnes_hut_gradient_shared(const SparseMatrix& p, ConstMatrixView y, SpaceTree<Dim>& tree, double theta,
+                                  double exaggeration, MatrixView grad, int threads, Collective& collective,
+                                  const RowPartition& rows, double* kl = nullptr, GradientSeconds* seconds = nullptr);
 }  // namespace treesne

@@ -71,6 +71,17 @@ class SpaceTree {
     /// n). Throws InvalidArgument if repulsion() has not run since the last build().
     void point_z(std::vector<double>& z) const;
 
+    /// repulsion() for the points of input rows [first, last) only (a rank's rows in a distributed run):
+    /// walks the leaves that hold at least one of them and writes their forces into those rows of forces
+    /// (other rows: unspecified) and their Z_i into z_rows (last - first values). Each written value is
+    /// the one repulsion() writes, bit for bit: a point's force depends only on its leaf's walk.
+    void repulsion_rows(double theta, MatrixView forces, index_t first, index_t last, std::vector<double>& z_rows,
+                        int threads);
+
+    /// Z from every point's Z_i given in input order (z, n values): the sum repulsion() returns, added in
+    /// the same order (tree order, fixed blocks), bit for bit.
+    double total_z(const std::vector<double>& z, int threads) const;
+
     /// Barnes-Hut repulsion of this tree's points on points that are not in it (transform: new points
     /// against a fixed reference). `queries` is a tree built over the M query points; its leaves group
     /// the walks as repulsion() groups by its own leaves. For each query point i (queries' input order)

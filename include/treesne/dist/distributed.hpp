@@ -1,0 +1,63 @@
+// The distributed pipeline (TREESNE_MPI builds): the stages of embed() spread over the ranks of a
+// Collective, giving the single-process embedding bit for bit for any number of ranks and threads.
+//
+// Rows are owned in contiguous ranges (RowPartition::even(n, ranks, distributed_unit)). Each rank holds
+// its rows of X (read by offset where the format allows), finds their neighbours by passing the row
+// blocks round the ranks (the exact search), calibrates them, and builds its rows of P with one exchange
+// of (j, i, p) triples; rank 0 orders the points for locality from P's pattern (the order the single
+// process uses) and P's rows move to their new owners. Every rank then holds the whole embedding and
+// computes the gradient of its rows (Session's distributed constructor). See docs/DISTRIBUTED.md.
+#pragma once
+#include <optional>
+#include <string>
+
+#include "treesne/api/embed.hpp"
+#include "treesne/core/collective.hpp"
+#include "treesne/io/io.hpp"
+
+namespace treesne::dist {
+
+/// Rows per unit of the partition: a multiple of parallel_sum_block and pca_block_rows, so that no fixed
+/// block of a sum straddles two ranks.
+inline constexpr index_t distributed_unit = 4096;
+
+/// This rank's rows of the input: rows [rows.begin(rank), rows.end(rank)) of an n x d matrix.
+struct LocalRows {
+    index_t n = 0, d = 0;
+    RowPartition rows;
+    Matrix x;
+};
+
+/// Reads this rank's rows of the matrix at path: by offset where the format allows it
+/// (io::read_matrix_rows), otherwise rank 0 reads the file and sends each rank its rows. An error on any
+/// rank (a missing file, a non-finite value) is thrown on every rank, with the lowest rank's message.
+LocalRows read_rows(Collective& collective, const std::string& path, const io::ReadLimits& limits);
+
+/// data_fingerprint() (io/checkpoint.hpp) of the whole matrix, from every rank's rows: the same value.
+std::uint64_t data_fingerprint(const LocalRows& data, Collective& collective);
+
+/// embed() of the distributed rows (exact neighbour search). Every rank returns the same Result; only
+/// the callbacks of rank 0 should print or write (the caller passes empty ones elsewhere, except that a
+/// checkpoint callback is given on rank 0 only and the observer must return true on every rank).
+Result embed_rows(LocalRows data, const Options& options, const Callbacks& callbacks, Collective& collective);
+
+/// embed_affinities() of a P that rank 0 holds (the others pass nullopt and n): rank 0 checks and orders
+/// it, every rank receives its rows. coordinates (whole, on every rank, or empty) start the PCA
+/// initialisation as embed_affinities' do.
+Result embed_affinities_from_root(std::optional<Affinities> p, index_t n, const Options& options,
+                                  const Callbacks& callbacks, Collective& collective);
+
+/// The error every rank throws together (agreed()): the program prints it once.
+class AgreedError : public InvalidArgument {
+  public:
+    using InvalidArgument::InvalidArgument;
+};
+
+/// Runs fn on every rank; if it throws on any rank, every rank throws AgreedError with the message
+/// of the lowest rank that failed (so that all stop together, with one message).
+void agreed(Collective& collective, const std::function<void()>& fn);
+
+/// The one-line refusal of options a distributed run does not support, or "" if it supports them.
+std::string unsupported(const Options& options);
+
+}  // namespace treesne::dist

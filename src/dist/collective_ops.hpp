@@ -1,0 +1,20 @@
+// Operations built on Collective's primitives, shared by the distributed stages.
+#pragma once
+#include <functional>
+#include <vector>
+
+#include "treesne/core/collective.hpp"
+#include "treesne/core/types.hpp"
+#include "treesne/dist/distributed.hpp"
+
+namespace treesne::dist {
+
+/// Element-wise sums of blocks of `width` values: 0.0 plus every rank's blocks (own holds this rank's,
+/// block after block), ranks in order; the same on every rank. As Eigen's `total += block` over the
+/// blocks in order, element by element.
+std::vector<double> fold_vectors(Collective& collective, const std::vector<double>& own, std::size_t width);
+
+/// The whole n x cols matrix from every rank's rows (own: this rank's rows.rows(rank) rows), on every rank.
+Matrix gather_rows(Collective& collective, ConstMatrixView own, const RowPartition& rows, index_t cols);
+
+}  // namespace treesne::dist

@@ -1,0 +1,259 @@
+// The distributed embed(): reading, scaling, PCA, the exact neighbour search round the ring, P, the
+// initial embedding and the optimisation, each stage over this rank's rows (distributed.hpp).
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "dist/affinities.hpp"
+#include "dist/bytes.hpp"
+#include "dist/collective_ops.hpp"
+#include "knn/internal.hpp"
+#include "knn/pca_internal.hpp"
+#include "treesne/core/hash.hpp"
+#include "treesne/core/parallel.hpp"
+#include "treesne/core/scale.hpp"
+#include "treesne/dist/distributed.hpp"
+#include "treesne/knn/pca.hpp"
+#include "treesne/optimize/init.hpp"
+
+namespace treesne::dist {
+namespace {
+
+// The PCA fit of the rows of every rank: pca()'s block sums, added in block order across the ranks.
+PcaResult pca_fit(Collective& collective, ConstMatrixView own, index_t n, index_t d, index_t k, int threads) {
+    require(n >= 2, "PCA needs at least 2 points; got ", n);
+    require(k >= 1 && k <= d, "PCA dims must be in [1, ", d, "]; got ", k);
+    std::vector<double> mean = fold_vectors(collective, detail::pca_column_sums(own, threads), static_cast<std::size_t>(d));
+    detail::pca_divide(mean, static_cast<double>(n));
+    std::vector<double> cov =
+        fold_vectors(collective, detail::pca_gram_sums(own, mean, threads), static_cast<std::size_t>(d * d));
+    detail::pca_divide(cov, static_cast<double>(n - 1));
+    return detail::pca_axes(mean, cov, k);
+}
+
+// This rank's rows serialised for the ring: the global index of the first, the shape, the values.
+std::vector<unsigned char> block_bytes(ConstMatrixView rows, index_t first) {
+    std::vector<unsigned char> bytes;
+    put(bytes, first);
+    put(bytes, rows.rows);
+    put(bytes, rows.cols);
+    put(bytes, rows.data, static_cast<std::size_t>(rows.rows * rows.cols));
+    return bytes;
+}
+
+// The exact k nearest neighbours of this rank's rows among every rank's: the other ranks' blocks are
+// passed round the ring (each rank sends to the one before and receives from the one after), so each
+// rank holds two blocks at a time; the k best of the blocks' k bests are the k nearest (internal.hpp).
+NeighborGraph ring_search(Collective& collective, ConstMatrixView own, index_t first, index_t k, Metric metric,
+                          int threads, const std::function<void(double)>& progress) {
+    const int ranks = collective.size(), rank = collective.rank();
+    detail::BlockCandidates best = detail::allocate_candidates(first, own.rows, k);
+    if (own.rows > 0) best = detail::knn_block_candidates(own, first, own, first, k, metric, threads);
+    std::vector<unsigned char> block = block_bytes(own, first);
+    std::vector<double> visiting;
+    for (int step = 1; step < ranks; ++step) {
+        if (progress) progress(static_cast<double>(step) / ranks);
+        block = collective.shift(block, (rank + ranks - 1) % ranks, (rank + 1) % ranks);
+        Reader read(block);
+        const auto at = read.get<index_t>();
+        const auto rows = read.get<index_t>();
+        const auto cols = read.get<index_t>();
+        visiting.resize(static_cast<std::size_t>(rows * cols));
+        read.copy(visiting.data(), visiting.size());
+        if (rows == 0 || own.rows == 0) continue;
+        const ConstMatrixView reference{visiting.data(), rows, cols};
+        detail::merge_candidates(best,
+                                 detail::knn_block_candidates(own, first, reference, at, k, metric, threads, &best));
+    }
+    NeighborGraph graph;
+    graph.n = own.rows;
+    graph.k = k;
+    if (own.rows > 0) detail::write_candidates(best, k, metric, graph);
+    return graph;
+}
+
+// The initial embedding, whole, on every rank: PCA from every rank's rows, or the random or given start
+// (which need only N).
+Matrix initial_rows(Collective& collective, ConstMatrixView own, const RowPartition& rows, const Options& options) {
+    const index_t n = rows.first.back();
+    if (options.init != InitKind::pca) return initial_embedding(ConstMatrixView{nullptr, n, 0}, options);
+    const PcaResult fit = pca_fit(collective, own, n, own.cols, options.dims, options.threads);
+    const Matrix scores = pca_project(fit, own, options.threads);
+    return pca_init_from(gather_rows(collective, scores.view(), rows, options.dims), options.seed);
+}
+
+// P from this rank's rows of the graph, ordered and relabelled, then the optimisation.
+Result embed_graph_rows(NeighborGraph graph, Matrix y0, const RowPartition& rows, const Options& options,
+                        const Callbacks& callbacks, Collective& collective, Result result,
+                        std::chrono::steady_clock::time_point start) {
+    const index_t n = rows.first.back();
+    detail::Stage aff(callbacks, "affinities", result.timings.affinities);
+    std::vector<float> conditional;
+    agreed(collective, [&] { conditional = conditional_probabilities(graph, options.affinities, options.threads); });
+    graph.distances = std::vector<double>();
+    treesne::detail::sort_rows_by_column(graph, conditional, options.threads);
+    Affinities own = symmetrize_rows(graph, conditional, n, rows, collective);
+    graph = NeighborGraph();
+    conditional = std::vector<float>();
+    std::vector<point_t> order = locality_order_rows(own, rows, collective);
+    own = relabel_rows(own, order, rows, collective);
+    y0 = treesne::detail::gather_rows(y0, order);
+    aff.done();
+    Session session(std::move(own), std::move(y0), options, std::move(order), collective, rows);
+    treesne::detail::optimise_session(session, options, callbacks, result, start);
+    return result;
+}
+
+}  // namespace
+
+std::string unsupported(const Options& options) {
+    if (options.optimizer.method != Method::barnes_hut)
+        return concat("--method ", to_string(options.optimizer.method),
+                      " runs on one process (its O(N^2) P does not split); launch it without mpirun");
+    if (options.optimizer.theta_auto) return "--theta auto is not available across processes; give a number";
+    const KnnBackend b = options.neighbors.backend;
+    if (b == KnnBackend::hnsw || b == KnnBackend::nndescent)
+        return concat("--backend ", to_string(b),
+                      " is not distributed yet; across processes the neighbours come from the exact search "
+                      "(--backend exact), a --neighbors graph or --affinities");
+    return "";
+}
+
+LocalRows read_rows(Collective& collective, const std::string& path, const io::ReadLimits& limits) {
+    LocalRows out;
+    std::optional<io::MatrixShape> shape;
+    Matrix whole;  // rank 0, for a format that cannot be read by rows
+    agreed(collective, [&] {
+        if (collective.rank() != 0) return;
+        shape = io::read_matrix_shape(path, limits);
+        if (!shape) whole = io::read_matrix(path, limits);
+    });
+    std::vector<unsigned char> header;
+    if (collective.rank() == 0) {
+        put(header, static_cast<unsigned char>(shape ? 1 : 0));
+        put(header, shape ? shape->rows : whole.rows());
+        put(header, shape ? shape->cols : whole.cols());
+    }
+    collective.broadcast(header, 0);
+    Reader read(header);
+    const bool by_rows = read.get<unsigned char>() != 0;
+    out.n = read.get<index_t>();
+    out.d = read.get<index_t>();
+    out.rows = RowPartition::even(out.n, collective.size(), distributed_unit);
+    const int rank = collective.rank();
+    if (by_rows) {
+        agreed(collective, [&] { out.x = io::read_matrix_rows(path, out.rows.begin(rank), out.rows.rows(rank), limits); });
+        return out;
+    }
+    std::vector<std::vector<unsigned char>> to_each(static_cast<std::size_t>(collective.size()));
+    if (rank == 0)
+        for (int r = 0; r < collective.size(); ++r)
+            put(to_each[static_cast<std::size_t>(r)], whole.row(out.rows.begin(r)),
+                static_cast<std::size_t>(out.rows.rows(r) * out.d));
+    whole = Matrix();
+    const std::vector<unsigned char> mine = collective.exchange(to_each);
+    out.x = Matrix(out.rows.rows(rank), out.d);
+    Reader(mine).copy(out.x.data(), static_cast<std::size_t>(out.x.size()));
+    return out;
+}
+
+std::uint64_t data_fingerprint(const LocalRows& data, Collective& collective) {
+    StreamHasher h;
+    h.word(static_cast<std::uint64_t>(data.n));
+    h.word(static_cast<std::uint64_t>(data.d));
+    const bool empty = data.n * data.d == 0;  // as data_fingerprint(x): no bytes at all then
+    const std::vector<unsigned char> state = collective.in_rank_order([&](std::vector<unsigned char>& bytes) {
+        if (!bytes.empty()) h = StreamHasher::restore(bytes);
+        h.feed(data.x.data(), static_cast<std::size_t>(data.x.size()) * sizeof(double));
+        if (collective.rank() == collective.size() - 1 && !empty) h.end_array();
+        bytes = h.save();
+    });
+    h = StreamHasher::restore(state);
+    const std::uint64_t v = h.value();
+    return v == 0 ? 1 : v;
+}
+
+Result embed_rows(LocalRows data, const Options& options, const Callbacks& callbacks, Collective& collective) {
+    const auto start = std::chrono::steady_clock::now();
+    const std::string refused = unsupported(options);
+    require(refused.empty(), refused);
+    validate(options, data.n, data.d);
+    require_usable_init(options);
+    Result result;
+    const int threads = options.threads;
+    const int rank = collective.rank();
+    // The rescaling of extreme inputs: the largest magnitude of all (a maximum: exact in any order).
+    std::vector<double> largest(static_cast<std::size_t>(collective.size()));
+    largest[static_cast<std::size_t>(rank)] = largest_magnitude(data.x.view());
+    std::vector<std::size_t> at(largest.size() + 1);
+    for (std::size_t r = 0; r < at.size(); ++r) at[r] = r * sizeof(double);
+    collective.allgather(largest.data(), at);
+    const int exponent = extreme_exponent(*std::max_element(largest.begin(), largest.end()));
+    if (exponent != 0) data.x = scaled_by_power_of_two(data.x.view(), exponent);
+    if (options.pca_dims > 0 && options.pca_dims < data.d) {
+        detail::Stage stage(callbacks, "pca", result.timings.pca);
+        const PcaResult fit = pca_fit(collective, data.x.view(), data.n, data.d, options.pca_dims, threads);
+        data.x = pca_project(fit, data.x.view(), threads);
+        data.d = options.pca_dims;
+        stage.done();
+    }
+    result.backend = resolve_backend(options.neighbors.backend, data.n, data.d, options.neighbors.metric);
+    const Metric metric = options.neighbors.metric;
+    if (metric == Metric::cosine) agreed(collective, [&] { data.x = detail::unit_rows(data.x.view(), threads); });
+    detail::Stage knn(callbacks, "neighbours", result.timings.neighbors);
+    std::function<void(double)> progress;
+    if (callbacks.stage_progress) progress = [&](double f) { callbacks.stage_progress("neighbours", f); };
+    NeighborGraph graph = ring_search(collective, data.x.view(), data.rows.begin(rank),
+                                      neighbor_count(options.affinities, data.n), metric, threads, progress);
+    if (metric != Metric::cosine) graph.scale_exponent = exponent;
+    knn.done();
+    Matrix y0;
+    {
+        detail::Stage init(callbacks, "init", result.timings.init);
+        y0 = callbacks.resume_from ? callbacks.resume_from->y : initial_rows(collective, data.x.view(), data.rows, options);
+        init.done();
+    }
+    data.x = Matrix();
+    return embed_graph_rows(std::move(graph), std::move(y0), data.rows, options, callbacks, collective,
+                            std::move(result), start);
+}
+
+Result embed_affinities_from_root(std::optional<Affinities> p, index_t n, const Options& options,
+                                  const Callbacks& callbacks, Collective& collective) {
+    const auto start = std::chrono::steady_clock::now();
+    const std::string refused = unsupported(options);
+    require(refused.empty(), refused);
+    validate_given_affinities(options, n, std::max(options.dims, 1), "affinities");
+    require_usable_init(options);
+    require(options.init != InitKind::pca, "pca initialisation needs the input's coordinates; across processes a "
+            "given P starts from random or user initialisation");
+    Result result;
+    result.backend = options.neighbors.backend;
+    const RowPartition rows = RowPartition::even(n, collective.size(), distributed_unit);
+    Matrix y0 = callbacks.resume_from ? callbacks.resume_from->y
+                                      : initial_embedding(ConstMatrixView{nullptr, n, 0}, options);
+    detail::Stage aff(callbacks, "affinities", result.timings.affinities);
+    std::vector<point_t> order;
+    Affinities whole;
+    agreed(collective, [&] {
+        if (collective.rank() != 0) return;
+        validate_affinities(*p, options.threads);
+        order = locality_order(*p);
+        whole = relabel(*p, order, options.threads);
+        p.reset();
+    });
+    std::vector<unsigned char> order_bytes;
+    if (collective.rank() == 0) put(order_bytes, order.data(), order.size());
+    collective.broadcast(order_bytes, 0);
+    order.resize(static_cast<std::size_t>(n));
+    Reader(order_bytes).copy(order.data(), order.size());
+    Affinities own = scatter_rows(whole, n, rows, collective);
+    whole = Affinities();
+    y0 = treesne::detail::gather_rows(y0, order);
+    aff.done();
+    Session session(std::move(own), std::move(y0), options, std::move(order), collective, rows);
+    treesne::detail::optimise_session(session, options, callbacks, result, start);
+    return result;
+}
+
+}  // namespace treesne::dist

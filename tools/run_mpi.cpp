@@ -1,0 +1,165 @@
+// `mpirun -np R treesne embed ...`: run_embed's steps across the processes of an MPI job. Rank 0 reads
+// what is small or cannot be split (labels, a given P, text input), prints and writes; every rank holds
+// its rows of X and P (dist/distributed.hpp). The embedding is the single process's, bit for bit.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+
+#include "run_embed.hpp"
+#include "treesne/dist/distributed.hpp"
+#include "treesne/dist/mpi.hpp"
+
+namespace treesne::cli {
+namespace {
+
+// The one-line refusal of a command line the distributed run does not take, or "".
+std::string refusal(const EmbedConfig& e, const Options& options) {
+    if (e.inputs.size() > 1) return "across processes embed takes one INPUT (stack the files first)";
+    if (e.input_distances) return "--input-kind distances runs on one process (an N x N matrix does not split)";
+    if (!e.neighbors_path.empty()) return "--neighbors is not distributed yet; give the coordinates or --affinities";
+    if (!e.affinities_path.empty()) return "--save-affinities runs on one process (P is spread over the ranks)";
+    if (e.inputs.empty() && e.precomputed_affinities.empty()) return "give an INPUT or --affinities";
+    return dist::unsupported(options);
+}
+
+// The same value on every rank: rank 0's.
+template <class T>
+T from_rank0(Collective& world, T v) {
+    std::vector<unsigned char> bytes(sizeof v);
+    std::memcpy(bytes.data(), &v, sizeof v);
+    world.broadcast(bytes, 0);
+    std::memcpy(&v, bytes.data(), sizeof v);
+    return v;
+}
+
+}  // namespace
+
+int run_embed_distributed(const CliConfig& config, Collective& world) {
+    const EmbedConfig& e = config.embed;
+    const bool root = world.rank() == 0;
+    Options options = e.options;
+    Progress progress(root ? config.verbosity : Verbosity::quiet, root && ::isatty(STDERR_FILENO) == 1);
+    dist::agreed(world, [&] {
+        check_distinct_files(embed_files(e));
+        const std::string refused = refusal(e, options);
+        require(refused.empty(), refused);
+    });
+    if (root) {
+        progress.line(concat("distributed: ", world.size(), " processes, ", resolve_threads(options.threads),
+                             " thread(s) each"));
+        note_thread_limit(progress, options.threads);
+    }
+    EmbedInputs in;  // on rank 0: the labels and a given P; on every rank: n
+    dist::LocalRows rows;
+    const bool coordinates = !e.inputs.empty();
+    Stopwatch read_time;
+    progress.start("read");
+    if (coordinates) {
+        rows = dist::read_rows(world, e.inputs.front(), io::ReadLimits{});
+        in.n = rows.n;
+        progress.done("read", read_time.seconds(), concat(rows.n, " x ", rows.d, " (", world.size(), " parts)"));
+    } else {
+        dist::agreed(world, [&] {
+            if (root) in.p = read_given_affinities(e, options.threads, progress);
+        });
+        in.n = from_rank0(world, root ? in.p->n : 0);
+    }
+    const index_t n = in.n, d = coordinates ? rows.d : std::max(options.dims, 1);
+    dist::agreed(world, [&] {
+        if (!e.label_paths.empty() && root) in.labels = read_labels_checked(e.label_paths, n);
+        if (!e.init_path.empty()) read_init(e, options, n);
+        if (root) check_embed_run(e, options, in, coordinates, d, progress);
+    });
+    // checkpoint_info reads the inputs' kind (coordinates or a given P) and their fingerprint, which
+    // comes from the spread rows (or rank 0's P) instead.
+    CheckpointInfo run_info;
+    if (!e.checkpoint_path.empty() || !e.resume_path.empty()) {
+        EmbedInputs kind;
+        kind.n = n;
+        if (coordinates) {
+            kind.x = Matrix(n, 1);
+        } else {
+            kind.p = Affinities{};
+        }
+        run_info = checkpoint_info(e, kind, options, d);
+        run_info.data_fingerprint = coordinates ? dist::data_fingerprint(rows, world)
+                                                : from_rank0<std::uint64_t>(world, root ? input_fingerprint(in) : 0);
+    }
+    OptimizerState resume_state;
+    dist::agreed(world, [&] {
+        if (!e.resume_path.empty()) resume_state = load_resume_state(e, options, run_info, n, progress);
+    });
+    const index_t configured_every = options.report_every;
+    if (progress.terminal() && !e.log_every_given && options.report_every > 10) options.report_every = 10;
+    const ReportCadence cadence = plan_reports(e, options.optimizer, configured_every, options.report_every);
+    options.report_every = from_rank0(world, cadence.report_every);  // reports are collective (the KL)
+
+    OutputBatch outputs;
+    SnapshotRecorder snapshots(e, outputs);
+    LastReport last;
+    Callbacks callbacks;
+    if (root) callbacks = embed_callbacks(e, options, n, d, progress, cadence, snapshots, last);
+    callbacks.cancel = nullptr;  // a signal reaches the ranks at different iterations: mpirun ends the job
+    if (!e.resume_path.empty()) {
+        callbacks.resume_from = &resume_state;
+        progress.set_first_iteration(resume_state.iteration);
+    }
+    if (!e.checkpoint_path.empty()) {
+        callbacks.checkpoint_every = e.checkpoint_every;
+        // Every rank takes part in the checkpoint (the fingerprint of P is collective); rank 0 writes it.
+        callbacks.checkpoint = [&](const OptimizerState& state) {
+            if (root) save_checkpoint(e.checkpoint_path, state, run_info);
+        };
+    }
+    Result result;
+    dist::agreed(world, [&] {
+        const std::string refused = dist::unsupported(options);
+        require(refused.empty(), refused);
+        if (coordinates) {
+            validate(options, n, d);
+        } else {
+            validate_given_affinities(options, n, d, e.precomputed_affinities);
+        }
+    });
+    result = coordinates ? dist::embed_rows(std::move(rows), options, callbacks, world)
+                         : dist::embed_affinities_from_root(std::move(in.p), n, options, callbacks, world);
+    if (!root) return 0;
+    if (result.status == RunStatus::converged) report_converged(progress, options.optimizer, result.iterations);
+    if (progress.verbose()) print_iteration_seconds(progress, result.timings.iteration);
+    snapshots.finish(result.y, result.iterations, phase_at(options.optimizer, std::max<index_t>(result.iterations - 1, 0)));
+    return write_outputs(e, result, in.labels.codes.empty() ? nullptr : &in.labels, progress, options, snapshots,
+                         cadence.trace_every, outputs);
+}
+
+int main_entry_distributed(int argc, const char* const* argv, Collective& world) {
+    const bool root = world.rank() == 0;
+    try {
+        const CliConfig config = parse_cli(argc, argv);  // the same on every rank
+        switch (config.command) {
+            case Command::help:
+                if (root) std::cout << help_text(config.help_topic);
+                return 0;
+            case Command::version:
+                if (root) std::cout << version_text() << '\n';
+                return 0;
+            case Command::embed:
+                return run_embed_distributed(config, world);
+            default:
+                throw UsageError("only embed runs across processes; run transform, evaluate and accuracy "
+                                 "without mpirun (or with -np 1)");
+        }
+    } catch (const dist::AgreedError& e) {  // every rank has it: one line, from rank 0
+        if (root) print_error(e.what());
+        return 1;
+    } catch (const UsageError& e) {  // the command line: the same on every rank
+        if (root) print_error(e.what());
+        return 2;
+    } catch (const std::exception& e) {  // this rank alone: the others would wait for it forever
+        print_error(concat("rank ", world.rank(), " of ", world.size(), ": ", e.what()));
+        dist::MpiSession::abort(1);
+    }
+}
+
+}  // namespace treesne::cli
