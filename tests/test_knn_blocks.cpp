@@ -46,9 +46,10 @@ std::vector<index_t> split_rows(index_t n, index_t r) {
 }
 
 // The graph a distributed run builds: each rank's rows' candidates among its own block, then among
-// the others in ring order, merged, written, and the ranks' rows put one after the other.
+// the others in ring order, merged, written, and the ranks' rows put one after the other. known: each
+// search is given the rank's candidates so far (the fast way), or not.
 NeighborGraph ring_graph(ConstMatrixView x, index_t k, Metric metric, const std::vector<index_t>& bounds,
-                         int threads = 1) {
+                         bool known = true, int threads = 1) {
     const auto ranks = static_cast<index_t>(bounds.size()) - 1;
     auto block = [&](index_t r) {
         return rows_of(x, bounds[static_cast<std::size_t>(r)], bounds[static_cast<std::size_t>(r + 1)]);
@@ -64,7 +65,8 @@ NeighborGraph ring_graph(ConstMatrixView x, index_t k, Metric metric, const std:
             const index_t other = (rank + step) % ranks;
             detail::merge_candidates(
                 c, detail::knn_block_candidates(block(rank), first, block(other),
-                                                bounds[static_cast<std::size_t>(other)], k, metric, threads));
+                                                bounds[static_cast<std::size_t>(other)], k, metric, threads,
+                                                known ? &c : nullptr));
         }
         NeighborGraph part;
         detail::write_candidates(c, k, metric, part);
@@ -75,7 +77,8 @@ NeighborGraph ring_graph(ConstMatrixView x, index_t k, Metric metric, const std:
     return whole;
 }
 
-// Splits into `ranks` blocks (1..4 by default) give the graph knn_brute gives; with `backends`, first
+// Splits into `ranks` blocks (1..4 by default) give the graph knn_brute gives, each search given the
+// candidates so far, and without them for the last split of the list; with `backends`, first
 // check that nearest_neighbors with the exact backends gives it too (they are compared with the naive
 // scan in test_neighbors and test_distance_metrics; here once more on these data). x holds the caller's
 // rows (for cosine the search runs on unit_rows()).
@@ -98,6 +101,8 @@ void check_splits(const Matrix& x, index_t k, Metric metric, bool backends = tru
         CAPTURE(r);
         CHECK(same_graph(ring_graph(data, k, metric, split_rows(x.rows(), r)), brute));
     }
+    const index_t last = *(ranks.end() - 1);
+    CHECK(same_graph(ring_graph(data, k, metric, split_rows(x.rows(), last), false), brute));
 }
 
 // Gaussian rows, the last third of them copies of row 0 (the last block of every split_rows split lies
@@ -243,9 +248,10 @@ TEST_CASE("knn blocks: the result depends neither on the thread count nor on the
     const std::vector<index_t> bounds = split_rows(x.rows(), 4);
     for (Metric metric : {Metric::euclidean, Metric::manhattan}) {
         CAPTURE(std::string(to_string(metric)));
-        const NeighborGraph one = ring_graph(x, 20, metric, bounds, 1);
-        CHECK(same_graph(ring_graph(x, 20, metric, bounds, 3), one));
-        CHECK(same_graph(ring_graph(x, 20, metric, bounds, 0), one));
+        const NeighborGraph one = ring_graph(x, 20, metric, bounds, true, 1);
+        CHECK(same_graph(ring_graph(x, 20, metric, bounds, true, 3), one));
+        CHECK(same_graph(ring_graph(x, 20, metric, bounds, true, 0), one));
+        CHECK(same_graph(ring_graph(x, 20, metric, bounds, false, 3), one));
         // Rank 1's rows: the blocks merged in reverse order instead of ring order.
         const ConstMatrixView own = rows_of(x, bounds[1], bounds[2]);
         BlockCandidates reversed = detail::allocate_candidates(bounds[1], own.rows, 20);
@@ -263,6 +269,36 @@ TEST_CASE("knn blocks: the result depends neither on the thread count nor on the
                          one.indices.begin() + end));
         CHECK(std::equal(part.distances.begin(), part.distances.end(), one.distances.begin() + begin,
                          one.distances.begin() + end));
+    }
+}
+
+TEST_CASE("knn blocks: a search given the known candidates keeps only rows that can enter the k best") {
+    const Matrix gaussian = random_matrix(900, 10, 95), grid = grid_data(900, 4, 3, 96, 1.0);
+    for (const Matrix* x : {&gaussian, &grid}) {
+        for (Metric metric : all_metrics) {
+            CAPTURE(std::string(to_string(metric)));
+            const ConstMatrixView own = rows_of(*x, 300, 600), other = rows_of(*x, 0, 300);
+            const BlockCandidates known = detail::knn_block_candidates(own, 300, own, 300, 25, metric, 1);
+            const BlockCandidates all = detail::knn_block_candidates(own, 300, other, 0, 25, metric, 1);
+            const BlockCandidates some =
+                detail::knn_block_candidates(own, 300, other, 0, 25, metric, 1, &known);
+            // Every row kept is within the row's known k-th, and the merges agree element by element.
+            index_t farther = 0, fewer = 0;
+            for (index_t i = 0; i < some.rows; ++i) {
+                const double kth = known.row(i)[24].distance;
+                for (index_t j = 0; j < some.count[static_cast<std::size_t>(i)]; ++j)
+                    farther += some.row(i)[j].distance > kth ? 1 : 0;
+                fewer +=
+                    some.count[static_cast<std::size_t>(i)] < all.count[static_cast<std::size_t>(i)] ? 1 : 0;
+            }
+            CHECK(farther == 0);
+            if (x == &gaussian) CHECK(fewer > 0);  // it did skip rows (on the grid, ties may fill every row)
+            BlockCandidates a = known, b = known;
+            detail::merge_candidates(a, all);
+            detail::merge_candidates(b, some);
+            CHECK(a.count == b.count);
+            CHECK(std::equal(a.best.begin(), a.best.end(), b.best.begin(), same_neighbor));
+        }
     }
 }
 
@@ -291,6 +327,12 @@ TEST_CASE("knn blocks: bad k, shapes, labels and rows shorter than k throw Inval
     CHECK_THROWS_AS(detail::merge_candidates(other, c), InvalidArgument);
     BlockCandidates fewer = detail::allocate_candidates(0, 20, 10);
     CHECK_THROWS_AS(detail::merge_candidates(fewer, c), InvalidArgument);
+    // Known candidates of other rows or another k.
+    CHECK_THROWS_AS(detail::knn_block_candidates(a, 0, b, 20, 25, Metric::euclidean, 1, &other),
+                    InvalidArgument);
+    CHECK_THROWS_AS(detail::knn_block_candidates(a, 0, b, 20, 25, Metric::euclidean, 1, &fewer),
+                    InvalidArgument);
+    CHECK_NOTHROW(detail::knn_block_candidates(a, 0, b, 20, 25, Metric::euclidean, 1, &c));
 }
 
 TEST_CASE("knn blocks: block_candidates_bytes is the candidates' storage") {

@@ -224,7 +224,17 @@ struct Output {
     BlockCandidates* block = nullptr;
     index_t query_first = 0;
     index_t reference_first = 0;
+    // The candidates already held for these query rows (the running result of a block search), or
+    // none: a reference row farther than a query's k-th known candidate cannot change its k best.
+    const BlockCandidates* known = nullptr;
 
+    // The rank distance beyond which a reference row cannot matter to query `query`: the k-th known
+    // candidate's, or +inf.
+    double reach(index_t query) const {
+        if (known == nullptr || known->count[static_cast<std::size_t>(query)] < k)
+            return std::numeric_limits<double>::infinity();
+        return known->row(query)[k - 1].distance;
+    }
     Neighbor label(index_t query, index_t reference, double distance) const {
         return candidate(query_first + query, static_cast<point_t>(reference_first + reference), distance);
     }
@@ -276,7 +286,7 @@ class BlockSearch {
     void run(index_t q0, index_t q1) {
         const index_t rows = q1 - q0;
         std::fill(count_.begin(), count_.end(), 0);
-        std::fill(threshold_.begin(), threshold_.end(), std::numeric_limits<float>::infinity());
+        for (index_t i = 0; i < rows; ++i) threshold_[static_cast<std::size_t>(i)] = first_threshold(q0 + i);
         const index_t n = x_.rows;
         const index_t blocks = (n + reference_block - 1) / reference_block;
         const index_t home = self_ ? ((q0 + q1) / 2) / reference_block : 0;
@@ -358,27 +368,60 @@ class BlockSearch {
         const double* q = queries_.row(query);
         Candidate* buffer = buffer_.data() + slot * stride_;
         index_t count = count_[s];
-        if (count < keep_) {  // cannot happen with N - 1 > keep and finite data
+        if (count < keep_ && std::isinf(out_.reach(query))) {  // cannot happen with N - 1 > keep, finite data
             out_.scan(x_, q, query, candidates_);
             return;
         }
-        const float threshold = compact(buffer, count);
-        candidates_.clear();
-        for (index_t j = 0; j < keep_; ++j) {
-            const point_t p = data_.order[buffer[j].position];
-            candidates_.push_back(out_.label(query, p, squared_distance(q, x_.row(p), x_.cols)));
+        if (count < keep_) {  // every point left out is farther than the query's known k-th (first_threshold)
+            rank_exactly(buffer, count, query);
+            out_.emit(candidates_, query);
+            return;
         }
+        const float threshold = compact(buffer, count);
+        rank_exactly(buffer, keep_, query);
         std::nth_element(candidates_.begin(), candidates_.begin() + (k_ - 1), candidates_.end());
         const double kth = candidates_[static_cast<std::size_t>(k_ - 1)].distance;
         const double qn = query_data_.norms_exact[static_cast<std::size_t>(position)];
-        const double dims = static_cast<double>(x_.cols);
-        const double bound = 4.0 * (dims + 2.0) * 0x1p-24 * (qn + data_.max_norm) + dims * 0x1p-100;
+        const double bound = error_bound(qn);
         // Every point left out has an estimate >= qn + threshold (see the comment at the top).
         if (qn + static_cast<double>(threshold) - bound > kth * data_.scale_squared) {
             out_.emit(candidates_, query);
         } else {
             rescan(position, query, kth * data_.scale_squared + bound - qn);
         }
+    }
+
+    // The exact distances of the first `count` candidates of a buffer, into candidates_.
+    void rank_exactly(const Candidate* buffer, index_t count, index_t query) {
+        const double* q = queries_.row(query);
+        candidates_.clear();
+        for (index_t j = 0; j < count; ++j) {
+            const point_t p = data_.order[buffer[j].position];
+            candidates_.push_back(out_.label(query, p, squared_distance(q, x_.row(p), x_.cols)));
+        }
+    }
+
+    // E(q) of the comment at the top, for a query of float norm qn (in the frame's units).
+    double error_bound(double qn) const {
+        const double dims = static_cast<double>(x_.cols);
+        return 4.0 * (dims + 2.0) * 0x1p-24 * (qn + data_.max_norm) + dims * 0x1p-100;
+    }
+
+    // The first selection threshold of the query at `position`: +inf, or, when the query already holds
+    // k candidates (Output::known) of which the k-th has rank distance r, the smallest float above
+    // r + E(q) - |q|^2 (frame units): an estimate s at or above it has qn + s - E(q) > r, so the point's
+    // exact distance exceeds r and it cannot displace any of the k (not even at equal distance with a
+    // smaller tie key).
+    float first_threshold(index_t position) const {
+        constexpr float infinity = std::numeric_limits<float>::infinity();
+        const double r = out_.reach(query_data_.order[static_cast<std::size_t>(position)]);
+        if (std::isinf(r)) return infinity;
+        const double qn = query_data_.norms_exact[static_cast<std::size_t>(position)];
+        const double value = r * data_.scale_squared + error_bound(qn) - qn;
+        if (!(value < static_cast<double>(std::numeric_limits<float>::max()))) return infinity;
+        float threshold = static_cast<float>(value);
+        if (!(static_cast<double>(threshold) > value)) threshold = std::nextafter(threshold, infinity);
+        return threshold;
     }
 
     // The k nearest all have exact distance <= kth, hence a float estimate qn + s <= kth + bound: one
@@ -535,7 +578,7 @@ class CoordinateSearch {
     // Queries [q0, q1), at most panel_queries of them.
     void run(index_t q0, index_t q1) {
         std::fill(count_.begin(), count_.end(), 0);
-        std::fill(threshold_.begin(), threshold_.end(), std::numeric_limits<double>::infinity());
+        for (index_t q = q0; q < q1; ++q) threshold_[static_cast<std::size_t>(q - q0)] = out_.reach(q);
         const index_t n = x_.rows, d = x_.cols;
         for (index_t r0 = 0; r0 < n; r0 += panel_width) {
             const index_t cols = std::min(panel_width, n - r0);
@@ -702,11 +745,14 @@ NeighborGraph knn_brute_queries(ConstMatrixView x, ConstMatrixView queries, inde
 }
 
 BlockCandidates knn_block_candidates(ConstMatrixView queries, index_t query_first, ConstMatrixView reference,
-                                     index_t reference_first, index_t k, Metric metric, int threads) {
+                                     index_t reference_first, index_t k, Metric metric, int threads,
+                                     const BlockCandidates* known) {
     check_block_arguments(queries, query_first, reference, reference_first, k);
+    require(known == nullptr || (known->first == query_first && known->rows == queries.rows && known->k == k),
+            "block search: the known candidates are not those of these query rows and k");
     BlockCandidates candidates = allocate_candidates(query_first, queries.rows, k);
     if (queries.rows == 0 || reference.rows == 0) return candidates;
-    const Output out{k, metric, true, nullptr, &candidates, query_first, reference_first};
+    const Output out{k, metric, true, nullptr, &candidates, query_first, reference_first, known};
     if (metric == Metric::manhattan || metric == Metric::chebyshev) {
         coordinate_search(reference, queries, out, threads, {});
         return candidates;

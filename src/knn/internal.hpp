@@ -176,8 +176,16 @@ void store_row(std::vector<Neighbor>& candidates, index_t row, BlockCandidates& 
 /// are >= 0 and every global index fits a point_t; the entries must be finite (not checked). The result
 /// does not depend on threads (0 = all). Memory: block_candidates_bytes(M, k) for the result, plus
 /// brute_bytes(M + N, D) while it runs.
+///
+/// known (optional): the candidates already held for these query rows (same first, rows and k, else
+/// InvalidArgument), e.g. those of the blocks searched before. A row holding k of them then gets only
+/// reference rows at most as far as its k-th (possibly none, fewer than min(k, available)): rows that
+/// could not enter its k best anyway. merge_candidates(known, result) is the same as without, and the
+/// search is faster (most reference rows are rejected by the float prefilter before any exact
+/// distance). Without it, each row holds the block's min(k, available) best.
 BlockCandidates knn_block_candidates(ConstMatrixView queries, index_t query_first, ConstMatrixView reference,
-                                     index_t reference_first, index_t k, Metric metric, int threads);
+                                     index_t reference_first, index_t k, Metric metric, int threads,
+                                     const BlockCandidates* known = nullptr);
 
 /// Keeps in each row of `into` the k best of its candidates and those of the same row of `from` by
 /// (distance, tie). The blocks whose candidates are merged must be disjoint (a point found twice would
