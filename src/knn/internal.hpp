@@ -142,12 +142,17 @@ NeighborGraph knn_brute_queries(ConstMatrixView x, ConstMatrixView queries, inde
 // every block (merge_candidates), are its rows' k nearest among all of X, and write_candidates turns
 // them into exactly the rows knn_brute and knn_kdtree give: every row is labelled by its index in the
 // whole X (the tie keys and the reported indices), so (distance, tie) is the same total order in every
-// block, and the k best of a union are the k best of the parts' k bests.
+// block, and the k best of a union are the k best of the parts' k bests. A process holding rows
+// [f, f + M) as `own`, for each other block b (rows [fb, fb + Mb)) as it arrives:
+//   BlockCandidates c = knn_block_candidates(own, f, own, f, k, metric, threads);
+//   merge_candidates(c, knn_block_candidates(own, f, b, fb, k, metric, threads, &c));   // per block
+//   write_candidates(c, k, metric, graph);                   // rows f .. f + M - 1 of the exact graph
+// The functions only read their const arguments: calls on different outputs may run concurrently.
 
 /// The ranked candidates of a block of query rows: row i (query row first + i of the whole data) holds
 /// count[i] <= k Neighbors at best[i k, i k + count[i]), sorted by (rank distance, tie), best first;
-/// indices and tie keys are those of the whole data. count[i] < k only while fewer than k other points
-/// have been seen.
+/// indices and tie keys are those of the whole data. count[i] < k where fewer than k other points have
+/// been seen, or in the result of a search given `known` candidates (see knn_block_candidates).
 struct BlockCandidates {
     index_t first = 0;            ///< the global index of query row 0
     index_t rows = 0;             ///< query rows
