@@ -35,6 +35,13 @@
 // |coordinate| < 1 still holds and the bound above applies unchanged), nothing is skipped as self, and
 // each query block visits the reference blocks in order from the first (there is no "own" block; the
 // threshold still drops after the first blocks).
+//
+// Blocks (knn_block_candidates, for a search spread over processes): the queries and the reference are
+// blocks of rows of one data set, and every row carries its index in the whole set (Output), so the tie
+// keys, the skipped self and the indices are those of one search over all of it. Two equal blocks are
+// the search above; other blocks (disjoint, or sharing some rows) are searched as queries of other
+// points, in a frame centred on the reference whose power of two covers both blocks: every |coordinate|
+// < 1 again, so the bound above holds for any split, and each block's k best are exact.
 #define EIGEN_DONT_PARALLELIZE
 #include <Eigen/Core>
 #include <algorithm>
@@ -45,6 +52,7 @@
 
 #include "knn/internal.hpp"
 #include "core/lanes.hpp"
+#include "treesne/core/errors.hpp"
 #include "treesne/core/parallel.hpp"
 
 namespace treesne::detail {
@@ -202,6 +210,53 @@ void to_float(ConstMatrixView x, const Frame& frame, FloatData& out, int threads
     for (const double norm : out.norms_exact) out.max_norm = std::max(out.max_norm, norm);
 }
 
+// Where a search's rows go, and the labels they carry. A whole-data search (knn_brute,
+// knn_brute_queries) labels every row by its own index and writes graph rows (write_row); a block search
+// (knn_block_candidates) labels query row i as query_first + i and reference row j as reference_first +
+// j, their indices in the whole data, so that the tie keys and the indices are those of one search over
+// all of it, and keeps each row's ranked candidates (store_row). skip_own: the reference row with the
+// query's label is the query itself and is left out (not so for queries of other points).
+struct Output {
+    index_t k;
+    Metric metric;
+    bool skip_own;
+    NeighborGraph* graph = nullptr;
+    BlockCandidates* block = nullptr;
+    index_t query_first = 0;
+    index_t reference_first = 0;
+    // The candidates already held for these query rows (the running result of a block search), or
+    // none: a reference row farther than a query's k-th known candidate cannot change its k best.
+    const BlockCandidates* known = nullptr;
+
+    // The rank distance beyond which a reference row cannot matter to query `query`: the k-th known
+    // candidate's, or +inf.
+    double reach(index_t query) const {
+        if (known == nullptr || known->count[static_cast<std::size_t>(query)] < k)
+            return std::numeric_limits<double>::infinity();
+        return known->row(query)[k - 1].distance;
+    }
+    Neighbor label(index_t query, index_t reference, double distance) const {
+        return candidate(query_first + query, static_cast<point_t>(reference_first + reference), distance);
+    }
+    // The reference row that is query `query` itself (outside [0, N) when none is), or -1.
+    index_t own_row(index_t query) const { return skip_own ? query + query_first - reference_first : -1; }
+    void emit(std::vector<Neighbor>& candidates, index_t query) const {
+        if (graph != nullptr)
+            write_row(candidates, query, k, *graph, metric);
+        else
+            store_row(candidates, query, *block);
+    }
+    // Query `query` (coordinates q) by an exact scan of all rows of x, its own row left out.
+    void scan(ConstMatrixView x, const double* q, index_t query, std::vector<Neighbor>& scratch) const {
+        scratch.clear();
+        scratch.reserve(static_cast<std::size_t>(x.rows));
+        const index_t skip = own_row(query);
+        for (index_t j = 0; j < x.rows; ++j)
+            if (j != skip) scratch.push_back(label(query, j, rank_distance(metric, q, x.row(j), x.cols)));
+        emit(scratch, query);
+    }
+};
+
 // A query's candidate buffer holds the best `keep` estimates so far plus room for about `keep` more.
 // Estimates below the query's threshold are appended; when the buffer is full, a selection keeps the
 // best `keep` and lowers the threshold to the largest of them. The threshold never grows, so every
@@ -213,15 +268,16 @@ struct Candidate {
 };
 
 // The search of one set of queries among the reference points: the reference's own points (self
-// skipped), or other points (queries and query_data distinct from x and data).
+// skipped), or other points (queries and query_data distinct from x and data), of which those listed in
+// skip_positions (by query position: the reference position of the query's own row, or -1) skip a row.
+// out.metric: euclidean, or cosine on unit rows (the same search; only the reported distances differ).
 class BlockSearch {
   public:
-    // metric: euclidean, or cosine on unit rows (the same search; only the reported distances differ).
-    BlockSearch(ConstMatrixView x, const FloatData& data, index_t k, Metric metric, NeighborGraph& graph)
-        : BlockSearch(x, data, x, data, true, k, metric, graph) {}
+    BlockSearch(ConstMatrixView x, const FloatData& data, const Output& out)
+        : BlockSearch(x, data, x, data, true, nullptr, out) {}
     BlockSearch(ConstMatrixView x, const FloatData& data, ConstMatrixView queries,
-                const FloatData& query_data, index_t k, NeighborGraph& graph)
-        : BlockSearch(x, data, queries, query_data, false, k, Metric::euclidean, graph) {}
+                const FloatData& query_data, const index_t* skip_positions, const Output& out)
+        : BlockSearch(x, data, queries, query_data, false, skip_positions, out) {}
 
     // Queries at positions [q0, q1). References are visited from the block around the queries outwards:
     // with the spatial order, the first blocks hold most neighbours, the thresholds drop at once and
@@ -230,7 +286,7 @@ class BlockSearch {
     void run(index_t q0, index_t q1) {
         const index_t rows = q1 - q0;
         std::fill(count_.begin(), count_.end(), 0);
-        std::fill(threshold_.begin(), threshold_.end(), std::numeric_limits<float>::infinity());
+        for (index_t i = 0; i < rows; ++i) threshold_[static_cast<std::size_t>(i)] = first_threshold(q0 + i);
         const index_t n = x_.rows;
         const index_t blocks = (n + reference_block - 1) / reference_block;
         const index_t home = self_ ? ((q0 + q1) / 2) / reference_block : 0;
@@ -245,17 +301,17 @@ class BlockSearch {
 
   private:
     BlockSearch(ConstMatrixView x, const FloatData& data, ConstMatrixView queries,
-                const FloatData& query_data, bool self, index_t k, Metric metric, NeighborGraph& graph)
+                const FloatData& query_data, bool self, const index_t* skip_positions, const Output& out)
         : x_(x),
           data_(data),
           queries_(queries),
           query_data_(query_data),
           self_(self),
-          k_(k),
-          metric_(metric),
-          keep_(k + extra_candidates),
+          skip_positions_(skip_positions),
+          k_(out.k),
+          keep_(k_ + extra_candidates),
           stride_(2 * keep_ + chunk),
-          graph_(graph) {
+          out_(out) {
         g_.resize(query_block, reference_block);
         buffer_.resize(static_cast<std::size_t>(query_block * stride_));
         count_.resize(static_cast<std::size_t>(query_block));
@@ -273,7 +329,8 @@ class BlockSearch {
             const auto s = static_cast<std::size_t>(i);
             const float* row = g_.data() + i * reference_block;
             // Column of the query itself, if inside this block (never for queries of other points).
-            const index_t self = self_ ? q0 + i - r0 : -1;
+            const index_t own = own_position(q0 + i);
+            const index_t self = own < 0 ? -1 : own - r0;
             Candidate* buffer = buffer_.data() + i * stride_;
             index_t count = count_[s];
             float threshold = threshold_[s];
@@ -311,27 +368,60 @@ class BlockSearch {
         const double* q = queries_.row(query);
         Candidate* buffer = buffer_.data() + slot * stride_;
         index_t count = count_[s];
-        if (count < keep_) {  // cannot happen with N - 1 > keep and finite data
-            exact_scan(x_, q, query, skip(query), k_, candidates_, graph_, metric_);
+        if (count < keep_ && std::isinf(out_.reach(query))) {  // cannot happen with N - 1 > keep, finite data
+            out_.scan(x_, q, query, candidates_);
+            return;
+        }
+        if (count < keep_) {  // every point left out is farther than the query's known k-th (first_threshold)
+            rank_exactly(buffer, count, query);
+            out_.emit(candidates_, query);
             return;
         }
         const float threshold = compact(buffer, count);
-        candidates_.clear();
-        for (index_t j = 0; j < keep_; ++j) {
-            const point_t p = data_.order[buffer[j].position];
-            candidates_.push_back(candidate(query, p, squared_distance(q, x_.row(p), x_.cols)));
-        }
+        rank_exactly(buffer, keep_, query);
         std::nth_element(candidates_.begin(), candidates_.begin() + (k_ - 1), candidates_.end());
         const double kth = candidates_[static_cast<std::size_t>(k_ - 1)].distance;
         const double qn = query_data_.norms_exact[static_cast<std::size_t>(position)];
-        const double dims = static_cast<double>(x_.cols);
-        const double bound = 4.0 * (dims + 2.0) * 0x1p-24 * (qn + data_.max_norm) + dims * 0x1p-100;
+        const double bound = error_bound(qn);
         // Every point left out has an estimate >= qn + threshold (see the comment at the top).
         if (qn + static_cast<double>(threshold) - bound > kth * data_.scale_squared) {
-            write_row(candidates_, query, k_, graph_, metric_);
+            out_.emit(candidates_, query);
         } else {
             rescan(position, query, kth * data_.scale_squared + bound - qn);
         }
+    }
+
+    // The exact distances of the first `count` candidates of a buffer, into candidates_.
+    void rank_exactly(const Candidate* buffer, index_t count, index_t query) {
+        const double* q = queries_.row(query);
+        candidates_.clear();
+        for (index_t j = 0; j < count; ++j) {
+            const point_t p = data_.order[buffer[j].position];
+            candidates_.push_back(out_.label(query, p, squared_distance(q, x_.row(p), x_.cols)));
+        }
+    }
+
+    // E(q) of the comment at the top, for a query of float norm qn (in the frame's units).
+    double error_bound(double qn) const {
+        const double dims = static_cast<double>(x_.cols);
+        return 4.0 * (dims + 2.0) * 0x1p-24 * (qn + data_.max_norm) + dims * 0x1p-100;
+    }
+
+    // The first selection threshold of the query at `position`: +inf, or, when the query already holds
+    // k candidates (Output::known) of which the k-th has rank distance r, the smallest float above
+    // r + E(q) - |q|^2 (frame units): an estimate s at or above it has qn + s - E(q) > r, so the point's
+    // exact distance exceeds r and it cannot displace any of the k (not even at equal distance with a
+    // smaller tie key).
+    float first_threshold(index_t position) const {
+        constexpr float infinity = std::numeric_limits<float>::infinity();
+        const double r = out_.reach(query_data_.order[static_cast<std::size_t>(position)]);
+        if (std::isinf(r)) return infinity;
+        const double qn = query_data_.norms_exact[static_cast<std::size_t>(position)];
+        const double value = r * data_.scale_squared + error_bound(qn) - qn;
+        if (!(value < static_cast<double>(std::numeric_limits<float>::max()))) return infinity;
+        float threshold = static_cast<float>(value);
+        if (!(static_cast<double>(threshold) > value)) threshold = std::nextafter(threshold, infinity);
+        return threshold;
     }
 
     // The k nearest all have exact distance <= kth, hence a float estimate qn + s <= kth + bound: one
@@ -343,34 +433,38 @@ class BlockSearch {
         estimates_.noalias() = data_.points * (-2.0f * query_data_.points.row(position).transpose());
         candidates_.clear();
         const double* q = queries_.row(query);
+        const index_t own = own_position(position);
         for (index_t p = 0; p < n; ++p) {
-            if (self_ && p == position) continue;
+            if (p == own) continue;
             const double s = static_cast<double>(data_.norms[static_cast<std::size_t>(p)] + estimates_[p]);
             if (s <= reach) {
                 const point_t i = data_.order[static_cast<std::size_t>(p)];
-                candidates_.push_back(candidate(query, i, squared_distance(q, x_.row(i), x_.cols)));
+                candidates_.push_back(out_.label(query, i, squared_distance(q, x_.row(i), x_.cols)));
             }
         }
         if (static_cast<index_t>(candidates_.size()) < k_) {  // only if the bound were violated
-            exact_scan(x_, q, query, skip(query), k_, candidates_, graph_, metric_);
+            out_.scan(x_, q, query, candidates_);
             return;
         }
-        write_row(candidates_, query, k_, graph_, metric_);
+        out_.emit(candidates_, query);
     }
 
-    // The reference row a query skips: itself, or none.
-    index_t skip(index_t query) const { return self_ ? query : -1; }
+    // The reference position the query at `position` skips (itself), or -1.
+    index_t own_position(index_t position) const {
+        if (self_) return position;
+        return skip_positions_ != nullptr ? skip_positions_[position] : -1;
+    }
 
     ConstMatrixView x_;  // the reference points
     const FloatData& data_;
     ConstMatrixView queries_;  // x_ itself, or the other points
     const FloatData& query_data_;
     bool self_;
+    const index_t* skip_positions_;
     index_t k_;
-    Metric metric_;
     index_t keep_;
     index_t stride_;
-    NeighborGraph& graph_;
+    const Output out_;
     FloatRows g_;
     std::vector<Candidate> buffer_;
     std::vector<index_t> count_;
@@ -379,11 +473,26 @@ class BlockSearch {
     Eigen::VectorXf estimates_;
 };
 
-void exact_scan_all(ConstMatrixView x, index_t k, Metric metric, int threads, NeighborGraph& graph) {
-    parallel_for(x.rows, threads, [&](index_t begin, index_t end) {
+// Every query by an exact scan of all rows of x (Output::scan).
+void exact_scan_all(ConstMatrixView x, ConstMatrixView queries, const Output& out, int threads) {
+    parallel_for(queries.rows, threads, [&](index_t begin, index_t end) {
         std::vector<Neighbor> scratch;
-        for (index_t i = begin; i < end; ++i) exact_scan_row(x, i, k, scratch, graph, metric);
+        for (index_t i = begin; i < end; ++i) out.scan(x, queries.row(i), i, scratch);
     });
+}
+
+// The float search of m queries in blocks of query_block positions, one search per thread (make()
+// returns one).
+template <class MakeSearch>
+void search_blocks(index_t m, int threads, const SearchProgress& progress, const MakeSearch& make) {
+    const index_t blocks = (m + query_block - 1) / query_block;
+    parallel_for_reporting(
+        blocks, threads,
+        [&](index_t b0, index_t b1) {
+            BlockSearch search = make();
+            for (index_t b = b0; b < b1; ++b) search.run(b * query_block, std::min(m, (b + 1) * query_block));
+        },
+        progress);
 }
 
 // --- manhattan and chebyshev: an exact blocked scan ----------------------------------------------
@@ -455,8 +564,11 @@ void panel_rank_distances(const double* const* q, const double* panel, index_t d
 template <Metric M>
 class CoordinateSearch {
   public:
-    CoordinateSearch(ConstMatrixView x, const std::vector<double>& panels, index_t k, NeighborGraph& graph)
-        : x_(x), panels_(panels), k_(k), capacity_(2 * k + panel_width), graph_(graph) {
+    // The queries' rows among x's (the same rows, or another block of them: out's labels say which
+    // row of x, if any, is a query's own).
+    CoordinateSearch(ConstMatrixView x, ConstMatrixView queries, const std::vector<double>& panels,
+                     const Output& out)
+        : x_(x), queries_(queries), panels_(panels), k_(out.k), capacity_(2 * k_ + panel_width), out_(out) {
         buffer_.resize(static_cast<std::size_t>(panel_queries * capacity_));
         count_.resize(static_cast<std::size_t>(panel_queries));
         threshold_.resize(static_cast<std::size_t>(panel_queries));
@@ -466,7 +578,7 @@ class CoordinateSearch {
     // Queries [q0, q1), at most panel_queries of them.
     void run(index_t q0, index_t q1) {
         std::fill(count_.begin(), count_.end(), 0);
-        std::fill(threshold_.begin(), threshold_.end(), std::numeric_limits<double>::infinity());
+        for (index_t q = q0; q < q1; ++q) threshold_[static_cast<std::size_t>(q - q0)] = out_.reach(q);
         const index_t n = x_.rows, d = x_.cols;
         for (index_t r0 = 0; r0 < n; r0 += panel_width) {
             const index_t cols = std::min(panel_width, n - r0);
@@ -475,13 +587,13 @@ class CoordinateSearch {
             index_t q = q0;
             for (; q + query_group <= q1; q += query_group) {
                 const double* rows[query_group];
-                for (index_t s = 0; s < query_group; ++s) rows[s] = x_.row(q + s);
+                for (index_t s = 0; s < query_group; ++s) rows[s] = queries_.row(q + s);
                 panel_rank_distances<M, query_group>(rows, panel, d, groups, distances_.data());
                 for (index_t s = 0; s < query_group; ++s)
                     scan(q + s, q + s - q0, r0, cols, distances_.data() + s * panel_width);
             }
             for (; q < q1; ++q) {
-                const double* row = x_.row(q);
+                const double* row = queries_.row(q);
                 panel_rank_distances<M, 1>(&row, panel, d, groups, distances_.data());
                 scan(q, q - q0, r0, cols, distances_.data());
             }
@@ -490,7 +602,7 @@ class CoordinateSearch {
             const auto s = static_cast<std::size_t>(q - q0);
             Neighbor* buffer = buffer_.data() + s * static_cast<std::size_t>(capacity_);
             row_.assign(buffer, buffer + count_[s]);
-            write_row(row_, q, k_, graph_, M);
+            out_.emit(row_, q);
         }
     }
 
@@ -503,9 +615,9 @@ class CoordinateSearch {
         int hits = 0;  // branch-free count first: once the threshold has dropped most panels have none
         for (index_t c = 0; c < cols; ++c) hits += dist[c] <= threshold;
         if (hits == 0) return;
+        const index_t own = out_.own_row(q);
         for (index_t c = 0; c < cols; ++c)
-            if (dist[c] <= threshold && r0 + c != q)
-                buffer[count++] = candidate(q, static_cast<point_t>(r0 + c), dist[c]);
+            if (dist[c] <= threshold && r0 + c != own) buffer[count++] = out_.label(q, r0 + c, dist[c]);
         if (count >= 2 * k_) {
             std::nth_element(buffer, buffer + (k_ - 1), buffer + count);
             count = k_;
@@ -514,35 +626,76 @@ class CoordinateSearch {
         count_[s] = count;
     }
 
-    ConstMatrixView x_;
+    ConstMatrixView x_, queries_;
     const std::vector<double>& panels_;
     index_t k_, capacity_;
-    NeighborGraph& graph_;
+    const Output out_;
     std::vector<Neighbor> buffer_, row_;
     std::vector<index_t> count_;
     std::vector<double> threshold_, distances_;
 };
 
+// The queries' rows among x's, written to out.
 template <Metric M>
-NeighborGraph coordinate_search(ConstMatrixView x, index_t k, int threads, const SearchProgress& progress) {
-    NeighborGraph graph = allocate_graph(x.rows, k);
+void coordinate_search(ConstMatrixView x, ConstMatrixView queries, const Output& out, int threads,
+                       const SearchProgress& progress) {
     const std::vector<double> panels = make_panels(x, threads);
-    const index_t blocks = (x.rows + panel_queries - 1) / panel_queries;
+    const index_t m = queries.rows;
+    const index_t blocks = (m + panel_queries - 1) / panel_queries;
     parallel_for_reporting(
         blocks, threads,
         [&](index_t b0, index_t b1) {
-            CoordinateSearch<M> search(x, panels, k, graph);
+            CoordinateSearch<M> search(x, queries, panels, out);
             for (index_t b = b0; b < b1; ++b)
-                search.run(b * panel_queries, std::min(x.rows, (b + 1) * panel_queries));
+                search.run(b * panel_queries, std::min(m, (b + 1) * panel_queries));
         },
         progress);
-    return graph;
 }
 
-NeighborGraph coordinate_search(ConstMatrixView x, index_t k, Metric metric, int threads,
-                                const SearchProgress& progress) {
-    if (metric == Metric::manhattan) return coordinate_search<Metric::manhattan>(x, k, threads, progress);
-    return coordinate_search<Metric::chebyshev>(x, k, threads, progress);
+void coordinate_search(ConstMatrixView x, ConstMatrixView queries, const Output& out, int threads,
+                       const SearchProgress& progress) {
+    if (out.metric == Metric::manhattan)
+        coordinate_search<Metric::manhattan>(x, queries, out, threads, progress);
+    else
+        coordinate_search<Metric::chebyshev>(x, queries, out, threads, progress);
+}
+
+// The float search of queries among reference rows that are not the same block (they may share some
+// rows), both in the frame, which covers both sets (make_frame(reference, queries)), so the bound of
+// BlockSearch::finish holds for every pair. A query that is also a reference row skips that row's
+// position.
+void float_block_search(ConstMatrixView queries, ConstMatrixView reference, const Frame& frame, bool overlap,
+                        const Output& out, int threads) {
+    FloatData data, query_data;
+    to_float(reference, frame, data, threads);
+    to_float(queries, frame, query_data, threads);
+    std::vector<index_t> own;  // by query position: the position of its own reference row, or -1
+    if (overlap) {
+        std::vector<index_t> position(static_cast<std::size_t>(reference.rows));
+        for (index_t p = 0; p < reference.rows; ++p) position[data.order[static_cast<std::size_t>(p)]] = p;
+        own.assign(static_cast<std::size_t>(queries.rows), -1);
+        for (index_t p = 0; p < queries.rows; ++p) {
+            const index_t row = out.own_row(query_data.order[static_cast<std::size_t>(p)]);
+            if (row >= 0 && row < reference.rows)
+                own[static_cast<std::size_t>(p)] = position[static_cast<std::size_t>(row)];
+        }
+    }
+    const index_t* skip = own.empty() ? nullptr : own.data();
+    search_blocks(queries.rows, threads, {},
+                  [&] { return BlockSearch(reference, data, queries, query_data, skip, out); });
+}
+
+void check_block_arguments(ConstMatrixView queries, index_t query_first, ConstMatrixView reference,
+                           index_t reference_first, index_t k) {
+    constexpr auto last = static_cast<index_t>(std::numeric_limits<point_t>::max());
+    require(k >= 1, "block search: k must be >= 1; got ", k);
+    require(queries.cols == reference.cols, "block search: the query rows have ", queries.cols,
+            " columns but the reference rows ", reference.cols);
+    require(query_first >= 0 && query_first + queries.rows - 1 <= last, "block search: query rows [",
+            query_first, ", ", query_first + queries.rows, ") must lie in [0, 4294967295]");
+    require(reference_first >= 0 && reference_first + reference.rows - 1 <= last,
+            "block search: reference rows [", reference_first, ", ", reference_first + reference.rows,
+            ") must lie in [0, 4294967295]");
 }
 
 }  // namespace
@@ -553,26 +706,22 @@ double brute_bytes(double n, double d) {
 
 NeighborGraph knn_brute(ConstMatrixView x, index_t k, Metric metric, int threads,
                         const SearchProgress& progress) {
-    if (metric == Metric::manhattan || metric == Metric::chebyshev)
-        return coordinate_search(x, k, metric, threads, progress);
     const index_t n = x.rows;
     NeighborGraph graph = allocate_graph(n, k);
+    const Output out{k, metric, true, &graph};
+    if (metric == Metric::manhattan || metric == Metric::chebyshev) {
+        coordinate_search(x, x, out, threads, progress);
+        return graph;
+    }
     FloatData data;
     Frame frame;
     // With N - 1 <= k + m every point is a candidate anyway: the exact scan is the whole job.
     if (n - 1 <= k + extra_candidates || !make_frame(x, {}, frame)) {
-        exact_scan_all(x, k, metric, threads, graph);
+        exact_scan_all(x, x, out, threads);
         return graph;
     }
     to_float(x, frame, data, threads);
-    const index_t blocks = (n + query_block - 1) / query_block;
-    parallel_for_reporting(
-        blocks, threads,
-        [&](index_t b0, index_t b1) {
-            BlockSearch search(x, data, k, metric, graph);
-            for (index_t b = b0; b < b1; ++b) search.run(b * query_block, std::min(n, (b + 1) * query_block));
-        },
-        progress);
+    search_blocks(n, threads, progress, [&] { return BlockSearch(x, data, out); });
     return graph;
 }
 
@@ -580,28 +729,52 @@ NeighborGraph knn_brute_queries(ConstMatrixView x, ConstMatrixView queries, inde
                                 const SearchProgress& progress) {
     const index_t m = queries.rows;
     NeighborGraph graph = allocate_graph(m, k);
+    const Output out{k, Metric::euclidean, false, &graph};
     Frame frame;
     // With N <= k + m every reference point is a candidate anyway: the exact scan is the whole job.
     if (x.rows <= k + extra_candidates || !make_frame(x, queries, frame)) {
-        parallel_for(m, threads, [&](index_t begin, index_t end) {
-            std::vector<Neighbor> scratch;
-            for (index_t i = begin; i < end; ++i)
-                exact_scan(x, queries.row(i), i, -1, k, scratch, graph, Metric::euclidean);
-        });
+        exact_scan_all(x, queries, out, threads);
         return graph;
     }
     FloatData data, query_data;
     to_float(x, frame, data, threads);
     to_float(queries, frame, query_data, threads);
-    const index_t blocks = (m + query_block - 1) / query_block;
-    parallel_for_reporting(
-        blocks, threads,
-        [&](index_t b0, index_t b1) {
-            BlockSearch search(x, data, queries, query_data, k, graph);
-            for (index_t b = b0; b < b1; ++b) search.run(b * query_block, std::min(m, (b + 1) * query_block));
-        },
-        progress);
+    search_blocks(m, threads, progress,
+                  [&] { return BlockSearch(x, data, queries, query_data, nullptr, out); });
     return graph;
+}
+
+BlockCandidates knn_block_candidates(ConstMatrixView queries, index_t query_first, ConstMatrixView reference,
+                                     index_t reference_first, index_t k, Metric metric, int threads,
+                                     const BlockCandidates* known) {
+    check_block_arguments(queries, query_first, reference, reference_first, k);
+    require(known == nullptr || (known->first == query_first && known->rows == queries.rows && known->k == k),
+            "block search: the known candidates are not those of these query rows and k");
+    BlockCandidates candidates = allocate_candidates(query_first, queries.rows, k);
+    if (queries.rows == 0 || reference.rows == 0) return candidates;
+    const Output out{k, metric, true, nullptr, &candidates, query_first, reference_first, known};
+    if (metric == Metric::manhattan || metric == Metric::chebyshev) {
+        coordinate_search(reference, queries, out, threads, {});
+        return candidates;
+    }
+    // The same rows: knn_brute's search, labelled. Otherwise every query has at least `available`
+    // other reference rows; with no more than k + m of them each is a candidate anyway.
+    const bool same = query_first == reference_first && queries.rows == reference.rows;
+    const bool overlap =
+        query_first < reference_first + reference.rows && reference_first < query_first + queries.rows;
+    const index_t available = reference.rows - (overlap ? 1 : 0);
+    Frame frame;
+    if (available <= k + extra_candidates ||
+        !make_frame(reference, same ? ConstMatrixView{} : queries, frame)) {
+        exact_scan_all(reference, queries, out, threads);
+    } else if (same) {
+        FloatData data;
+        to_float(reference, frame, data, threads);
+        search_blocks(reference.rows, threads, {}, [&] { return BlockSearch(reference, data, out); });
+    } else {
+        float_block_search(queries, reference, frame, overlap, out, threads);
+    }
+    return candidates;
 }
 
 }  // namespace treesne::detail

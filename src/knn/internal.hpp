@@ -135,6 +135,78 @@ NeighborGraph knn_kdtree_queries(ConstMatrixView x, ConstMatrixView queries, ind
 NeighborGraph knn_brute_queries(ConstMatrixView x, ConstMatrixView queries, index_t k, int threads,
                                 const SearchProgress& progress = {});
 
+// --- exact search in blocks (brute.cpp, blocks.cpp) -------------------------------------------------
+//
+// For a distributed run: each process holds a block of rows of X and sees the other blocks one at a
+// time. The k best of each of its rows among one reference block (knn_block_candidates), merged over
+// every block (merge_candidates), are its rows' k nearest among all of X, and write_candidates turns
+// them into exactly the rows knn_brute and knn_kdtree give: every row is labelled by its index in the
+// whole X (the tie keys and the reported indices), so (distance, tie) is the same total order in every
+// block, and the k best of a union are the k best of the parts' k bests. A process holding rows
+// [f, f + M) as `own`, for each other block b (rows [fb, fb + Mb)) as it arrives:
+//   BlockCandidates c = knn_block_candidates(own, f, own, f, k, metric, threads);
+//   merge_candidates(c, knn_block_candidates(own, f, b, fb, k, metric, threads, &c));   // per block
+//   write_candidates(c, k, metric, graph);                   // rows f .. f + M - 1 of the exact graph
+// The functions only read their const arguments: calls on different outputs may run concurrently.
+
+/// The ranked candidates of a block of query rows: row i (query row first + i of the whole data) holds
+/// count[i] <= k Neighbors at best[i k, i k + count[i]), sorted by (rank distance, tie), best first;
+/// indices and tie keys are those of the whole data. count[i] < k where fewer than k other points have
+/// been seen, or in the result of a search given `known` candidates (see knn_block_candidates).
+struct BlockCandidates {
+    index_t first = 0;            ///< the global index of query row 0
+    index_t rows = 0;             ///< query rows
+    index_t k = 0;                ///< most candidates kept per row
+    std::vector<index_t> count;   ///< rows entries: candidates held per row
+    std::vector<Neighbor> best;   ///< rows x k, only the first count[i] of row i meaningful
+
+    const Neighbor* row(index_t i) const { return best.data() + i * k; }
+};
+
+/// rows empty rows of at most k candidates, the first labelled `first`.
+BlockCandidates allocate_candidates(index_t first, index_t rows, index_t k);
+
+/// Keeps the min(k, size) best of `candidates` by (distance, tie), sorted, as row `row` of c (reorders
+/// `candidates`).
+void store_row(std::vector<Neighbor>& candidates, index_t row, BlockCandidates& c);
+
+/// For each row i of queries (global index query_first + i), the min(k, available) best rows j of
+/// reference (global index reference_first + j) by (rank distance, tie_key(query_first + i,
+/// reference_first + j)), the row with the query's own global index skipped (blocks may overlap or be
+/// the same rows; rows with equal global indices must be equal). The distances are rank_distance() of
+/// the two rows, bit for bit as knn_brute's; for cosine the caller passes rows of unit_rows(). Every
+/// metric: euclidean and cosine by the brute force's float prefilter and exact re-ranking (the float
+/// frame covers both blocks, so the prefilter's bound holds for any split), manhattan and chebyshev by
+/// its exact panel scan. Throws InvalidArgument unless k >= 1, the column counts agree, both firsts
+/// are >= 0 and every global index fits a point_t; the entries must be finite (not checked). The result
+/// does not depend on threads (0 = all). Memory: block_candidates_bytes(M, k) for the result, plus
+/// brute_bytes(M + N, D) while it runs.
+///
+/// known (optional): the candidates already held for these query rows (same first, rows and k, else
+/// InvalidArgument), e.g. those of the blocks searched before. A row holding k of them then gets only
+/// reference rows at most as far as its k-th (possibly none, fewer than min(k, available)): rows that
+/// could not enter its k best anyway. merge_candidates(known, result) is the same as without, and the
+/// search is faster (most reference rows are rejected by the float prefilter before any exact
+/// distance). Without it, each row holds the block's min(k, available) best.
+BlockCandidates knn_block_candidates(ConstMatrixView queries, index_t query_first, ConstMatrixView reference,
+                                     index_t reference_first, index_t k, Metric metric, int threads,
+                                     const BlockCandidates* known = nullptr);
+
+/// Keeps in each row of `into` the k best of its candidates and those of the same row of `from` by
+/// (distance, tie). The blocks whose candidates are merged must be disjoint (a point found twice would
+/// be kept twice). Throws InvalidArgument unless both have the same first, rows and k.
+void merge_candidates(BlockCandidates& into, const BlockCandidates& from);
+
+/// The graph of c's rows: graph.n = c.rows, graph.k = k, row i the first k candidates of row i (global
+/// indices), each distance as reported_distance(metric, r), as write_row writes them. Throws
+/// InvalidArgument unless 1 <= k <= c.k and every row holds at least k candidates.
+void write_candidates(const BlockCandidates& c, index_t k, Metric metric, NeighborGraph& graph);
+
+/// Bytes of a BlockCandidates of `rows` rows of k candidates: 24 per candidate (a Neighbor) and 8 per
+/// row (its count). A process of a distributed search holds two (its rows' candidates so far and one
+/// block's) beside the search's own memory.
+double block_candidates_bytes(double rows, double k);
+
 /// What knn_hnsw did, for benchmarks/knn_recall.cpp: wall seconds of the serial index build and of the
 /// parallel searches, CPU seconds of the build, and the rows answered by an exact scan (the search found
 /// fewer than k other points).

@@ -1,0 +1,68 @@
+// The candidate lists of an exact search done in blocks (knn_block_candidates in brute.cpp): stored,
+// merged and written as graph rows. Every list is sorted by (rank distance, tie key), a total order for
+// one query (the tie keys of distinct points differ), so the k best of a union of disjoint blocks are
+// the first k of the merged lists, whatever the order in which the blocks arrive.
+#include <algorithm>
+#include <vector>
+
+#include "knn/internal.hpp"
+#include "treesne/core/errors.hpp"
+
+namespace treesne::detail {
+
+BlockCandidates allocate_candidates(index_t first, index_t rows, index_t k) {
+    BlockCandidates c;
+    c.first = first;
+    c.rows = rows;
+    c.k = k;
+    c.count.assign(static_cast<std::size_t>(rows), 0);
+    c.best.resize(static_cast<std::size_t>(rows * k));
+    return c;
+}
+
+void store_row(std::vector<Neighbor>& candidates, index_t row, BlockCandidates& c) {
+    const index_t kept = std::min(c.k, static_cast<index_t>(candidates.size()));
+    const auto end = candidates.begin() + static_cast<std::ptrdiff_t>(kept);
+    if (end != candidates.end()) std::nth_element(candidates.begin(), end, candidates.end());
+    std::sort(candidates.begin(), end);
+    std::copy(candidates.begin(), end, c.best.begin() + static_cast<std::ptrdiff_t>(row * c.k));
+    c.count[static_cast<std::size_t>(row)] = kept;
+}
+
+void merge_candidates(BlockCandidates& into, const BlockCandidates& from) {
+    require(into.first == from.first && into.rows == from.rows && into.k == from.k,
+            "merge_candidates: blocks of rows [", from.first, ", ", from.first + from.rows,
+            ") and k = ", from.k, " cannot merge into rows [", into.first, ", ", into.first + into.rows,
+            ") and k = ", into.k);
+    std::vector<Neighbor> merged(static_cast<std::size_t>(2 * into.k));
+    for (index_t i = 0; i < into.rows; ++i) {
+        const auto s = static_cast<std::size_t>(i);
+        Neighbor* a = into.best.data() + i * into.k;
+        const Neighbor* b = from.row(i);
+        const auto end = std::merge(a, a + into.count[s], b, b + from.count[s], merged.begin());
+        const index_t kept = std::min(into.k, static_cast<index_t>(end - merged.begin()));
+        std::copy(merged.begin(), merged.begin() + static_cast<std::ptrdiff_t>(kept), a);
+        into.count[s] = kept;
+    }
+}
+
+void write_candidates(const BlockCandidates& c, index_t k, Metric metric, NeighborGraph& graph) {
+    require(k >= 1 && k <= c.k, "write_candidates: k must be in [1, ", c.k, "]; got ", k);
+    for (index_t i = 0; i < c.rows; ++i)
+        require(c.count[static_cast<std::size_t>(i)] >= k, "write_candidates: row ", c.first + i, " holds ",
+                c.count[static_cast<std::size_t>(i)], " candidates, fewer than k = ", k);
+    graph = allocate_graph(c.rows, k);
+    for (index_t i = 0; i < c.rows; ++i) {
+        const Neighbor* row = c.row(i);
+        for (index_t j = 0; j < k; ++j) {
+            graph.indices[static_cast<std::size_t>(i * k + j)] = row[j].index;
+            graph.distances[static_cast<std::size_t>(i * k + j)] = reported_distance(metric, row[j].distance);
+        }
+    }
+}
+
+double block_candidates_bytes(double rows, double k) {
+    return rows * (k * static_cast<double>(sizeof(Neighbor)) + static_cast<double>(sizeof(index_t)));
+}
+
+}  // namespace treesne::detail
