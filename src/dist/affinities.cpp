@@ -10,6 +10,13 @@
 namespace treesne::dist {
 namespace {
 
+// An entry of a row of P (columns are unique within a row, so the column orders them).
+struct Entry {
+    point_t column;
+    float value;
+    bool operator<(const Entry& o) const { return column < o.column; }
+};
+
 struct Triple {
     point_t row, source;  // p_{row | source} is conditional: `source` lists `row`
     float value;
@@ -17,7 +24,7 @@ struct Triple {
 
 // Rows as (column, value) lists into a CSR of the rows [first, first + count) of an n-point P; the
 // entries of row r are rows[r - first], sorted by column here.
-Affinities csr_of(std::vector<std::vector<std::pair<point_t, float>>>& lists, index_t n, index_t first) {
+Affinities csr_of(std::vector<std::vector<Entry>>& lists, index_t n, index_t first) {
     Affinities p;
     p.n = n;
     p.offsets.assign(static_cast<std::size_t>(n) + 1, 0);
@@ -28,9 +35,9 @@ Affinities csr_of(std::vector<std::vector<std::pair<point_t, float>>>& lists, in
     for (std::size_t r = 0; r < lists.size(); ++r) {
         auto& l = lists[r];
         std::sort(l.begin(), l.end());
-        for (const auto& [c, v] : l) {
-            p.columns.push_back(c);
-            p.values.push_back(v);
+        for (const Entry& e : l) {
+            p.columns.push_back(e.column);
+            p.values.push_back(e.value);
         }
         p.offsets[static_cast<std::size_t>(first) + r + 1] = static_cast<index_t>(p.columns.size());
         l = {};
@@ -158,7 +165,7 @@ Affinities relabel_rows(const Affinities& own, const std::vector<point_t>& order
     std::vector<point_t> label(static_cast<std::size_t>(n));
     for (std::size_t r = 0; r < order.size(); ++r) label[order[r]] = static_cast<point_t>(r);
     std::vector<std::vector<unsigned char>> out(static_cast<std::size_t>(collective.size()));
-    std::vector<std::pair<point_t, float>> entries;
+    std::vector<Entry> entries;
     for (index_t i = 0; i < own.n; ++i) {
         const point_t to = label[static_cast<std::size_t>(first + i)];
         auto& bytes = out[static_cast<std::size_t>(rows.owner(to))];
@@ -167,13 +174,13 @@ Affinities relabel_rows(const Affinities& own, const std::vector<point_t>& order
         put(bytes, count);
         entries.clear();
         for (index_t e = own.offsets[i]; e < own.offsets[i + 1]; ++e)
-            entries.emplace_back(label[own.columns[static_cast<std::size_t>(e)]], own.values[static_cast<std::size_t>(e)]);
+            entries.push_back({label[own.columns[static_cast<std::size_t>(e)]], own.values[static_cast<std::size_t>(e)]});
         put(bytes, entries.data(), entries.size());
     }
     std::vector<unsigned char> in = collective.exchange(out);
     out = {};
     const index_t mine = rows.rows(collective.rank());
-    std::vector<std::vector<std::pair<point_t, float>>> lists(static_cast<std::size_t>(mine));
+    std::vector<std::vector<Entry>> lists(static_cast<std::size_t>(mine));
     Reader read(in);
     while (!read.done()) {
         const auto to = read.get<point_t>();
@@ -202,7 +209,7 @@ Affinities scatter_rows(const Affinities& whole, index_t n_total, const RowParti
     std::vector<unsigned char> in = collective.exchange(out);
     out = {};
     const index_t first = rows.begin(collective.rank());
-    std::vector<std::vector<std::pair<point_t, float>>> lists(static_cast<std::size_t>(rows.rows(collective.rank())));
+    std::vector<std::vector<Entry>> lists(static_cast<std::size_t>(rows.rows(collective.rank())));
     Reader read(in);
     std::vector<point_t> columns;
     std::vector<float> values;
@@ -212,7 +219,7 @@ Affinities scatter_rows(const Affinities& whole, index_t n_total, const RowParti
         values.resize(static_cast<std::size_t>(count));
         read.copy(columns.data(), columns.size());
         read.copy(values.data(), values.size());
-        for (std::size_t e = 0; e < columns.size(); ++e) l.emplace_back(columns[e], values[e]);
+        for (std::size_t e = 0; e < columns.size(); ++e) l.push_back({columns[e], values[e]});
     }
     return csr_of(lists, n_total, first);
 }

@@ -4,11 +4,13 @@
 #include <chrono>
 #include <cmath>
 
+#include "core/permutation.hpp"
 #include "dist/affinities.hpp"
 #include "dist/bytes.hpp"
 #include "dist/collective_ops.hpp"
 #include "knn/internal.hpp"
 #include "knn/pca_internal.hpp"
+#include "treesne/affinities/precomputed.hpp"
 #include "treesne/core/hash.hpp"
 #include "treesne/core/parallel.hpp"
 #include "treesne/core/scale.hpp"
@@ -89,7 +91,9 @@ Result embed_graph_rows(NeighborGraph graph, Matrix y0, const RowPartition& rows
     const index_t n = rows.first.back();
     detail::Stage aff(callbacks, "affinities", result.timings.affinities);
     std::vector<float> conditional;
-    agreed(collective, [&] { conditional = conditional_probabilities(graph, options.affinities, options.threads); });
+    agreed(collective, [&] {  // a rank without rows (small N) has no row to calibrate
+        if (graph.n > 0) conditional = conditional_probabilities(graph, options.affinities, options.threads);
+    });
     graph.distances = std::vector<double>();
     treesne::detail::sort_rows_by_column(graph, conditional, options.threads);
     Affinities own = symmetrize_rows(graph, conditional, n, rows, collective);

@@ -13,6 +13,7 @@
 
 #include "treesne/api/embed.hpp"
 #include "treesne/core/collective.hpp"
+#include "treesne/core/errors.hpp"
 #include "treesne/io/io.hpp"
 
 namespace treesne::dist {
