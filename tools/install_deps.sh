@@ -3,6 +3,7 @@
 #
 #   tools/install_deps.sh                       build and test dependencies
 #   tools/install_deps.sh --with-fashion-mnist  also the Fashion-MNIST data set (/usr/share/datasets)
+#   tools/install_deps.sh --with-mpi            also Open MPI (the -DTREESNE_MPI=ON build and its tests)
 #
 # Idempotent: asks dpkg first and runs apt-get (update, then install) only when something is missing.
 # Needs root, or sudo, only in that case.
@@ -36,7 +37,8 @@ packages=(
 for arg in "$@"; do
   case "$arg" in
     --with-fashion-mnist) packages+=(dataset-fashion-mnist) ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    --with-mpi) packages+=(openmpi-bin libopenmpi-dev) ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
     *) echo "install_deps.sh: unknown argument '$arg'" >&2; exit 2 ;;
   esac
 done

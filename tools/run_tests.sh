@@ -15,13 +15,18 @@
 #      see CMakeLists.txt), over the tests of the code that synchronises threads (see tsan_files
 #      below). TREESNE_TSAN=0 skips it.
 #
+#   5. MPI: a Release build with -DTREESNE_MPI=ON (build-mpi/; Open MPI installed by install_deps.sh
+#      --with-mpi), its program only, and the ctest `mpi` (tests/mpi/test_mpi.sh: mpirun with 1-4 ranks
+#      against the single process, byte for byte; resume across rank counts; faults). TREESNE_MPI_CHECK=0
+#      skips it.
+#
 #   tools/run_tests.sh [BUILD_DIR]
 #
 # Exits non-zero if anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-tools/install_deps.sh
+if [ "${TREESNE_MPI_CHECK:-1}" != 0 ]; then tools/install_deps.sh --with-mpi; else tools/install_deps.sh; fi
 
 build_dir="${1:-${BUILD_DIR:-build-tests}}"
 jobs="$(nproc)"
@@ -122,6 +127,19 @@ run_tsan() {
   return "$status"
 }
 
+run_mpi() {
+  echo "== MPI build (build-mpi) and the distributed tests"
+  cmake -S . -B build-mpi -G Ninja -DCMAKE_BUILD_TYPE=Release -DTREESNE_NATIVE=ON -DTREESNE_MPI=ON \
+    -DTREESNE_BUILD_TESTS=ON -DTREESNE_BUILD_TOOLS=ON -DTREESNE_BUILD_BENCHMARKS=OFF -DTREESNE_BUILD_PYTHON=OFF
+  cmake --build build-mpi -j"$jobs" --target treesne_cli
+  (cd build-mpi && ctest --output-on-failure -R '^mpi$')
+}
+
+if [ "${TREESNE_MPI_CHECK:-1}" = 0 ]; then
+  echo "== MPI suite skipped (TREESNE_MPI_CHECK=0)"
+else
+  run_mpi
+fi
 if [ "${TREESNE_SANITIZERS:-1}" = 0 ]; then
   echo "== ASan + UBSan suite skipped (TREESNE_SANITIZERS=0)"
 else

@@ -117,9 +117,9 @@ std::string unsupported(const Options& options) {
     if (options.optimizer.theta_auto) return "--theta auto is not available across processes; give a number";
     const KnnBackend b = options.neighbors.backend;
     if (b == KnnBackend::hnsw || b == KnnBackend::nndescent)
-        return concat("--backend ", to_string(b),
+        return concat("--knn ", to_string(b),
                       " is not distributed yet; across processes the neighbours come from the exact search "
-                      "(--backend exact), a --neighbors graph or --affinities");
+                      "(--knn auto, kdtree or brute: the same graph) or --affinities");
     return "";
 }
 
@@ -201,14 +201,20 @@ Result embed_rows(LocalRows data, const Options& options, const Callbacks& callb
         data.d = options.pca_dims;
         stage.done();
     }
+    // The exact search, whatever auto would pick for one process (its approximate backends are not
+    // distributed yet): kdtree and brute give the same graph.
     result.backend = resolve_backend(options.neighbors.backend, data.n, data.d, options.neighbors.metric);
+    if (result.backend != KnnBackend::kdtree) result.backend = KnnBackend::brute;
     const Metric metric = options.neighbors.metric;
-    if (metric == Metric::cosine) agreed(collective, [&] { data.x = detail::unit_rows(data.x.view(), threads); });
+    // Cosine searches the rows scaled to unit length (a copy: the PCA start uses the rows themselves).
+    Matrix unit;
+    if (metric == Metric::cosine) agreed(collective, [&] { unit = detail::unit_rows(data.x.view(), threads); });
     detail::Stage knn(callbacks, "neighbours", result.timings.neighbors);
     std::function<void(double)> progress;
     if (callbacks.stage_progress) progress = [&](double f) { callbacks.stage_progress("neighbours", f); };
-    NeighborGraph graph = ring_search(collective, data.x.view(), data.rows.begin(rank),
+    NeighborGraph graph = ring_search(collective, metric == Metric::cosine ? unit.view() : data.x.view(), data.rows.begin(rank),
                                       neighbor_count(options.affinities, data.n), metric, threads, progress);
+    unit = Matrix();
     if (metric != Metric::cosine) graph.scale_exponent = exponent;
     knn.done();
     Matrix y0;
