@@ -36,6 +36,70 @@ T from_rank0(Collective& world, T v) {
 
 }  // namespace
 
+namespace {
+
+// What the ranks read: rank 0 the labels and a given P, every rank its rows of the coordinates and n.
+struct DistributedInputs {
+    EmbedInputs in;
+    dist::LocalRows rows;
+    bool coordinates = false;
+    index_t d = 0;
+};
+
+DistributedInputs read_distributed(const EmbedConfig& e, Options& options, Progress& progress, Collective& world) {
+    const bool root = world.rank() == 0;
+    DistributedInputs out;
+    out.coordinates = !e.inputs.empty();
+    Stopwatch read_time;
+    progress.start("read");
+    if (out.coordinates) {
+        out.rows = dist::read_rows(world, e.inputs.front(), io::ReadLimits{});
+        out.in.n = out.rows.n;
+        progress.done("read", read_time.seconds(),
+                      concat(out.rows.n, " x ", out.rows.d, " (", world.size(), " parts)"));
+    } else {
+        dist::agreed(world, [&] {
+            if (root) out.in.p = read_given_affinities(e, options.threads, progress);
+        });
+        out.in.n = from_rank0(world, root ? out.in.p->n : 0);
+    }
+    const index_t n = out.in.n;
+    out.d = out.coordinates ? out.rows.d : std::max(options.dims, 1);
+    dist::agreed(world, [&] {
+        if (!e.label_paths.empty() && root) out.in.labels = read_labels_checked(e.label_paths, n);
+        if (!e.init_path.empty()) read_init(e, options, n);
+        if (root) check_embed_run(e, options, out.in, out.coordinates, out.d, progress);
+        if (out.coordinates) {
+            validate(options, n, out.d);
+        } else {
+            validate_given_affinities(options, n, out.d, e.precomputed_affinities);
+        }
+    });
+    return out;
+}
+
+// checkpoint_info reads the inputs' kind (coordinates or a given P) and their fingerprint, which comes
+// from the spread rows (or rank 0's P) instead.
+CheckpointInfo distributed_checkpoint_info(const EmbedConfig& e, const DistributedInputs& inputs,
+                                           const Options& options, Collective& world) {
+    CheckpointInfo run_info;
+    if (e.checkpoint_path.empty() && e.resume_path.empty()) return run_info;
+    EmbedInputs kind;
+    kind.n = inputs.in.n;
+    if (inputs.coordinates) {
+        kind.x = Matrix(kind.n, 1);
+    } else {
+        kind.p = Affinities{};
+    }
+    run_info = checkpoint_info(e, kind, options, inputs.d);
+    run_info.data_fingerprint =
+        inputs.coordinates ? dist::data_fingerprint(inputs.rows, world)
+                           : from_rank0<std::uint64_t>(world, world.rank() == 0 ? input_fingerprint(inputs.in) : 0);
+    return run_info;
+}
+
+}  // namespace
+
 int run_embed_distributed(const CliConfig& config, Collective& world) {
     const EmbedConfig& e = config.embed;
     const bool root = world.rank() == 0;
@@ -51,42 +115,9 @@ int run_embed_distributed(const CliConfig& config, Collective& world) {
                              " thread(s) each"));
         note_thread_limit(progress, options.threads);
     }
-    EmbedInputs in;  // on rank 0: the labels and a given P; on every rank: n
-    dist::LocalRows rows;
-    const bool coordinates = !e.inputs.empty();
-    Stopwatch read_time;
-    progress.start("read");
-    if (coordinates) {
-        rows = dist::read_rows(world, e.inputs.front(), io::ReadLimits{});
-        in.n = rows.n;
-        progress.done("read", read_time.seconds(), concat(rows.n, " x ", rows.d, " (", world.size(), " parts)"));
-    } else {
-        dist::agreed(world, [&] {
-            if (root) in.p = read_given_affinities(e, options.threads, progress);
-        });
-        in.n = from_rank0(world, root ? in.p->n : 0);
-    }
-    const index_t n = in.n, d = coordinates ? rows.d : std::max(options.dims, 1);
-    dist::agreed(world, [&] {
-        if (!e.label_paths.empty() && root) in.labels = read_labels_checked(e.label_paths, n);
-        if (!e.init_path.empty()) read_init(e, options, n);
-        if (root) check_embed_run(e, options, in, coordinates, d, progress);
-    });
-    // checkpoint_info reads the inputs' kind (coordinates or a given P) and their fingerprint, which
-    // comes from the spread rows (or rank 0's P) instead.
-    CheckpointInfo run_info;
-    if (!e.checkpoint_path.empty() || !e.resume_path.empty()) {
-        EmbedInputs kind;
-        kind.n = n;
-        if (coordinates) {
-            kind.x = Matrix(n, 1);
-        } else {
-            kind.p = Affinities{};
-        }
-        run_info = checkpoint_info(e, kind, options, d);
-        run_info.data_fingerprint = coordinates ? dist::data_fingerprint(rows, world)
-                                                : from_rank0<std::uint64_t>(world, root ? input_fingerprint(in) : 0);
-    }
+    DistributedInputs inputs = read_distributed(e, options, progress, world);
+    const index_t n = inputs.in.n;
+    const CheckpointInfo run_info = distributed_checkpoint_info(e, inputs, options, world);
     OptimizerState resume_state;
     dist::agreed(world, [&] {
         if (!e.resume_path.empty()) resume_state = load_resume_state(e, options, run_info, n, progress);
@@ -100,7 +131,7 @@ int run_embed_distributed(const CliConfig& config, Collective& world) {
     SnapshotRecorder snapshots(e, outputs);
     LastReport last;
     Callbacks callbacks;
-    if (root) callbacks = embed_callbacks(e, options, n, d, progress, cadence, snapshots, last);
+    if (root) callbacks = embed_callbacks(e, options, n, inputs.d, progress, cadence, snapshots, last);
     callbacks.cancel = nullptr;  // a signal reaches the ranks at different iterations: mpirun ends the job
     if (!e.resume_path.empty()) {
         callbacks.resume_from = &resume_state;
@@ -113,24 +144,15 @@ int run_embed_distributed(const CliConfig& config, Collective& world) {
             if (root) save_checkpoint(e.checkpoint_path, state, run_info);
         };
     }
-    Result result;
-    dist::agreed(world, [&] {
-        const std::string refused = dist::unsupported(options);
-        require(refused.empty(), refused);
-        if (coordinates) {
-            validate(options, n, d);
-        } else {
-            validate_given_affinities(options, n, d, e.precomputed_affinities);
-        }
-    });
-    result = coordinates ? dist::embed_rows(std::move(rows), options, callbacks, world)
-                         : dist::embed_affinities_from_root(std::move(in.p), n, options, callbacks, world);
+    const Result result =
+        inputs.coordinates ? dist::embed_rows(std::move(inputs.rows), options, callbacks, world)
+                           : dist::embed_affinities_from_root(std::move(inputs.in.p), n, options, callbacks, world);
     if (!root) return 0;
     if (result.status == RunStatus::converged) report_converged(progress, options.optimizer, result.iterations);
     if (progress.verbose()) print_iteration_seconds(progress, result.timings.iteration);
     snapshots.finish(result.y, result.iterations, phase_at(options.optimizer, std::max<index_t>(result.iterations - 1, 0)));
-    return write_outputs(e, result, in.labels.codes.empty() ? nullptr : &in.labels, progress, options, snapshots,
-                         cadence.trace_every, outputs);
+    return write_outputs(e, result, inputs.in.labels.codes.empty() ? nullptr : &inputs.in.labels, progress, options,
+                         snapshots, cadence.trace_every, outputs);
 }
 
 int main_entry_distributed(int argc, const char* const* argv, Collective& world) {

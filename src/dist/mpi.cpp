@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -24,6 +25,11 @@ class WorldCollective final : public Collective {
     WorldCollective() {
         check(MPI_Comm_rank(MPI_COMM_WORLD, &rank_), "MPI_Comm_rank");
         check(MPI_Comm_size(MPI_COMM_WORLD, &size_), "MPI_Comm_size");
+    }
+    // TREESNE_MPI_TRAFFIC=1: each rank reports the bytes it sent (benchmarks/mpi.sh measures with it).
+    ~WorldCollective() override {
+        if (std::getenv("TREESNE_MPI_TRAFFIC"))
+            std::fprintf(stderr, "treesne: rank %d sent %llu bytes\n", rank_, static_cast<unsigned long long>(sent_));
     }
     int rank() const override { return rank_; }
     int size() const override { return size_; }
@@ -91,12 +97,14 @@ class WorldCollective final : public Collective {
     static constexpr int tag_order = 11, tag_size = 12, tag_data = 13;
 
     void send_range(unsigned char* data, std::size_t size, int root) {
+        if (root == rank_) sent_ += size * static_cast<std::size_t>(size_ - 1);  // as if sent to each
         for (std::size_t at = 0; at < size; at += piece)
             check(MPI_Bcast(data + at, static_cast<int>(std::min(piece, size - at)), MPI_BYTE, root, MPI_COMM_WORLD),
                   "MPI_Bcast");
     }
     void send(const std::vector<unsigned char>& bytes, int to, int tag) {
         unsigned long long size = bytes.size();
+        sent_ += bytes.size();
         check(MPI_Send(&size, 1, MPI_UNSIGNED_LONG_LONG, to, tag, MPI_COMM_WORLD), "MPI_Send");
         for (std::size_t at = 0; at < bytes.size(); at += piece)
             check(MPI_Send(bytes.data() + at, static_cast<int>(std::min(piece, bytes.size() - at)), MPI_BYTE, to, tag,
@@ -128,6 +136,7 @@ class WorldCollective final : public Collective {
                             MPI_COMM_WORLD, &requests.back()),
                   "MPI_Irecv");
         }
+        sent_ += out_size;
         for (std::size_t at = 0; at < out_size; at += piece) {
             requests.emplace_back();
             check(MPI_Isend(out + at, static_cast<int>(std::min(piece, out_size - at)), MPI_BYTE, to, tag_data,
@@ -138,6 +147,7 @@ class WorldCollective final : public Collective {
     }
 
     int rank_ = 0, size_ = 1;
+    std::size_t sent_ = 0;  // payload bytes this rank sent (a broadcast counts once per receiver)
 };
 
 }  // namespace
