@@ -559,8 +559,8 @@ TEST_CASE("io: Matrix Market affinities round-trip and are validated") {
         {head + "4000000000 4000000000 1\n1 2 0.5\n", "some points would have no"},
         {head, "no size line"},
     };
-    for (const auto& [text, expected] : cases) {
-        const auto& body = text;  // CAPTURE's lambda cannot capture a structured binding (clang)
+    for (const auto& [file_text, expected] : cases) {
+        const auto& body = file_text;  // CAPTURE's lambda cannot capture a structured binding (clang)
         CAPTURE(body);
         CHECK(contains(message_for(body), expected));
     }
