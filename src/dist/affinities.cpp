@@ -159,18 +159,18 @@ std::vector<point_t> locality_order_rows(const Affinities& own, const RowPartiti
 }
 
 Affinities relabel_rows(const Affinities& own, const std::vector<point_t>& order, const RowPartition& rows,
-                        Collective& collective) {
+                        const RowPartition& to, Collective& collective) {
     const index_t n = rows.first.back();
-    const index_t first = rows.begin(collective.rank());
+    const index_t first = rows.begin(collective.rank()), mine_first = to.begin(collective.rank());
     std::vector<point_t> label(static_cast<std::size_t>(n));
     for (std::size_t r = 0; r < order.size(); ++r) label[order[r]] = static_cast<point_t>(r);
     std::vector<std::vector<unsigned char>> out(static_cast<std::size_t>(collective.size()));
     std::vector<Entry> entries;
     for (index_t i = 0; i < own.n; ++i) {
-        const point_t to = label[static_cast<std::size_t>(first + i)];
-        auto& bytes = out[static_cast<std::size_t>(rows.owner(to))];
+        const point_t label_i = label[static_cast<std::size_t>(first + i)];
+        auto& bytes = out[static_cast<std::size_t>(to.owner(label_i))];
         const index_t count = own.offsets[i + 1] - own.offsets[i];
-        put(bytes, to);
+        put(bytes, label_i);
         put(bytes, count);
         entries.clear();
         for (index_t e = own.offsets[i]; e < own.offsets[i + 1]; ++e)
@@ -179,18 +179,18 @@ Affinities relabel_rows(const Affinities& own, const std::vector<point_t>& order
     }
     std::vector<unsigned char> in = collective.exchange(out);
     out = {};
-    const index_t mine = rows.rows(collective.rank());
+    const index_t mine = to.rows(collective.rank());
     std::vector<std::vector<Entry>> lists(static_cast<std::size_t>(mine));
     Reader read(in);
     while (!read.done()) {
-        const auto to = read.get<point_t>();
+        const auto row = read.get<point_t>();
         const auto count = read.get<index_t>();
-        auto& l = lists[static_cast<std::size_t>(to - first)];
+        auto& l = lists[static_cast<std::size_t>(row - mine_first)];
         l.resize(static_cast<std::size_t>(count));
         read.copy(l.data(), l.size());
     }
     in = {};
-    return csr_of(lists, n, first);
+    return csr_of(lists, n, mine_first);
 }
 
 Affinities scatter_rows(const Affinities& whole, index_t n_total, const RowPartition& rows, Collective& collective) {

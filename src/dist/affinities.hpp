@@ -20,11 +20,11 @@ Affinities symmetrize_rows(const NeighborGraph& graph, const std::vector<float>&
 /// the pattern (columns only), orders it, and every rank receives the order.
 std::vector<point_t> locality_order_rows(const Affinities& own, const RowPartition& rows, Collective& collective);
 
-/// Every rank's rows moved to their new owners under `order` (point r of the result is point order[r]):
-/// the relabel() of the whole P, split by rows. Returns this rank's rows of the relabelled P as an
+/// Every rank's rows (owned as `rows` says) moved to their new owners (as `to` says) under `order`
+/// (point r of the result is point order[r]): the relabel() of the whole P, split by rows. Returns this rank's rows of the relabelled P as an
 /// Affinities over all n points (other rows empty), as Session's distributed constructor takes it.
 Affinities relabel_rows(const Affinities& own, const std::vector<point_t>& order, const RowPartition& rows,
-                        Collective& collective);
+                        const RowPartition& to, Collective& collective);
 
 /// This rank's rows of a whole P (rank 0's copy) sent to every rank, as relabel_rows returns them; the
 /// other ranks pass an empty P. n_total: the number of points.

@@ -33,6 +33,68 @@ PcaResult pca_fit(Collective& collective, ConstMatrixView own, index_t n, index_
     return detail::pca_axes(mean, cov, k);
 }
 
+// The k best candidates of this rank's rows so far, in half the bytes of BlockCandidates (12 a candidate,
+// not 24: the tie key is recomputed from the two indices when a chunk is expanded for a search).
+struct Candidates {
+    index_t first = 0, rows = 0, k = 0;
+    std::vector<index_t> count;
+    std::vector<double> distance;  // rank distances, each row sorted by (distance, tie)
+    std::vector<point_t> index;
+};
+
+detail::BlockCandidates expand(const Candidates& c, index_t q0, index_t rows) {
+    detail::BlockCandidates out = detail::allocate_candidates(c.first + q0, rows, c.k);
+    for (index_t i = 0; i < rows; ++i) {
+        const auto s = static_cast<std::size_t>(q0 + i);
+        out.count[static_cast<std::size_t>(i)] = c.count[s];
+        for (index_t j = 0; j < c.count[s]; ++j) {
+            const auto e = s * static_cast<std::size_t>(c.k) + static_cast<std::size_t>(j);
+            out.best[static_cast<std::size_t>(i * c.k + j)] =
+                detail::Neighbor{c.distance[e], tie_key(c.first + q0 + i, c.index[e]), c.index[e]};
+        }
+    }
+    return out;
+}
+
+void compress(const detail::BlockCandidates& chunk, index_t q0, Candidates& c) {
+    for (index_t i = 0; i < chunk.rows; ++i) {
+        const auto s = static_cast<std::size_t>(q0 + i);
+        c.count[s] = chunk.count[static_cast<std::size_t>(i)];
+        for (index_t j = 0; j < c.count[s]; ++j) {
+            const auto e = s * static_cast<std::size_t>(c.k) + static_cast<std::size_t>(j);
+            const detail::Neighbor& n = chunk.best[static_cast<std::size_t>(i * c.k + j)];
+            c.distance[e] = n.distance;
+            c.index[e] = n.index;
+        }
+    }
+}
+
+// Merges into `best` the candidates of one reference block, in chunks of query rows: only a chunk is
+// ever expanded to BlockCandidates, searched (given what it holds, so that most references are cut by
+// the float prefilter) and merged.
+void merge_block(Candidates& best, ConstMatrixView own, ConstMatrixView reference, index_t at, Metric metric,
+                 int threads) {
+    constexpr index_t chunk = 8192;
+    for (index_t q0 = 0; q0 < own.rows; q0 += chunk) {
+        const index_t rows = std::min(chunk, own.rows - q0);
+        detail::BlockCandidates known = expand(best, q0, rows);
+        const ConstMatrixView queries{own.row(q0), rows, own.cols};
+        detail::merge_candidates(known, detail::knn_block_candidates(queries, best.first + q0, reference, at, best.k,
+                                                                     metric, threads, &known));
+        compress(known, q0, best);
+    }
+}
+
+// The graph of the candidates (each row holds k: every rank's block has been seen).
+NeighborGraph graph_of(const Candidates& c, Metric metric) {
+    NeighborGraph graph = detail::allocate_graph(c.rows, c.k);
+    for (std::size_t e = 0; e < c.index.size(); ++e) {
+        graph.indices[e] = c.index[e];
+        graph.distances[e] = detail::reported_distance(metric, c.distance[e]);
+    }
+    return graph;
+}
+
 // This rank's rows serialised for the ring: the global index of the first, the shape, the values.
 std::vector<unsigned char> block_bytes(ConstMatrixView rows, index_t first) {
     std::vector<unsigned char> bytes;
@@ -49,10 +111,11 @@ std::vector<unsigned char> block_bytes(ConstMatrixView rows, index_t first) {
 NeighborGraph ring_search(Collective& collective, ConstMatrixView own, index_t first, index_t k, Metric metric,
                           int threads, const std::function<void(double)>& progress) {
     const int ranks = collective.size(), rank = collective.rank();
-    detail::BlockCandidates best = detail::allocate_candidates(first, own.rows, k);
-    if (own.rows > 0) best = detail::knn_block_candidates(own, first, own, first, k, metric, threads);
+    Candidates best{first, own.rows, k, std::vector<index_t>(static_cast<std::size_t>(own.rows), 0),
+                    std::vector<double>(static_cast<std::size_t>(own.rows * k)),
+                    std::vector<point_t>(static_cast<std::size_t>(own.rows * k))};
+    merge_block(best, own, own, first, metric, threads);  // the own block first: the closest, mostly
     std::vector<unsigned char> block = block_bytes(own, first);
-    std::vector<double> visiting;
     for (int step = 1; step < ranks; ++step) {
         if (progress) progress(static_cast<double>(step) / ranks);
         block = collective.shift(block, (rank + ranks - 1) % ranks, (rank + 1) % ranks);
@@ -60,18 +123,11 @@ NeighborGraph ring_search(Collective& collective, ConstMatrixView own, index_t f
         const auto at = read.get<index_t>();
         const auto rows = read.get<index_t>();
         const auto cols = read.get<index_t>();
-        visiting.resize(static_cast<std::size_t>(rows * cols));
-        read.copy(visiting.data(), visiting.size());
-        if (rows == 0 || own.rows == 0) continue;
-        const ConstMatrixView reference{visiting.data(), rows, cols};
-        detail::merge_candidates(best,
-                                 detail::knn_block_candidates(own, first, reference, at, k, metric, threads, &best));
+        // The values follow the 24-byte header, 8-byte aligned (vector storage is aligned for any type).
+        const ConstMatrixView reference{reinterpret_cast<const double*>(block.data() + 3 * sizeof(index_t)), rows, cols};
+        if (rows > 0 && own.rows > 0) merge_block(best, own, reference, at, metric, threads);
     }
-    NeighborGraph graph;
-    graph.n = own.rows;
-    graph.k = k;
-    if (own.rows > 0) detail::write_candidates(best, k, metric, graph);
-    return graph;
+    return graph_of(best, metric);
 }
 
 // The initial embedding, whole, on every rank: PCA from every rank's rows, or the random or given start
@@ -100,10 +156,12 @@ Result embed_graph_rows(NeighborGraph graph, Matrix y0, const RowPartition& rows
     graph = NeighborGraph();
     conditional = std::vector<float>();
     std::vector<point_t> order = locality_order_rows(own, rows, collective);
-    own = relabel_rows(own, order, rows, collective);
+    // The optimisation's rows: units of parallel_sum_block (the KL's blocks), not the input's.
+    RowPartition p_rows = RowPartition::even(n, collective.size(), parallel_sum_block);
+    own = relabel_rows(own, order, rows, p_rows, collective);
     y0 = treesne::detail::gather_rows(y0, order);
     aff.done();
-    Session session(std::move(own), std::move(y0), options, std::move(order), collective, rows);
+    Session session(std::move(own), std::move(y0), options, std::move(order), collective, std::move(p_rows));
     treesne::detail::optimise_session(session, options, callbacks, result, start);
     return result;
 }
@@ -143,7 +201,7 @@ LocalRows read_rows(Collective& collective, const std::string& path, const io::R
     const bool by_rows = read.get<unsigned char>() != 0;
     out.n = read.get<index_t>();
     out.d = read.get<index_t>();
-    out.rows = RowPartition::even(out.n, collective.size(), distributed_unit);
+    out.rows = RowPartition::even(out.n, collective.size(), pca_block_rows);
     const int rank = collective.rank();
     if (by_rows) {
         agreed(collective, [&] { out.x = io::read_matrix_rows(path, out.rows.begin(rank), out.rows.rows(rank), limits); });
@@ -239,7 +297,7 @@ Result embed_affinities_from_root(std::optional<Affinities> p, index_t n, const 
             "given P starts from random or user initialisation");
     Result result;
     result.backend = options.neighbors.backend;
-    const RowPartition rows = RowPartition::even(n, collective.size(), distributed_unit);
+    const RowPartition rows = RowPartition::even(n, collective.size(), parallel_sum_block);
     Matrix y0 = callbacks.resume_from ? callbacks.resume_from->y
                                       : initial_embedding(ConstMatrixView{nullptr, n, 0}, options);
     detail::Stage aff(callbacks, "affinities", result.timings.affinities);

@@ -356,11 +356,29 @@ double barnes_hut_gradient_shared(const SparseMatrix& p, ConstMatrixView y, Spac
     Stopwatch clock;
     tree.build(y, threads);
     if (seconds) seconds->tree += clock.lap();
-    std::vector<double> z_all(static_cast<std::size_t>(y.rows)), z_own;
-    tree.repulsion_rows(theta, grad, first, last, z_own, threads);
-    std::copy(z_own.begin(), z_own.end(), z_all.begin() + first);
-    collective.allgather(z_all.data(), rows.byte_offsets(sizeof(double)));
-    const double z = tree.total_z(z_all, threads);  // the single process's Z, added in its order
+    // The repulsion: this rank's share of the tree's leaves (contiguous in tree order, so no leaf is
+    // walked twice), then every share gathered: Z_s and the force of each tree position s.
+    const std::vector<index_t> bounds = tree.share_bounds(collective.size());
+    constexpr std::size_t width = Dim + 1;
+    std::vector<double> packed(static_cast<std::size_t>(y.rows) * width);
+    tree.repulsion_share(theta, bounds, collective.rank(), grad,
+                         packed.data() + static_cast<std::size_t>(bounds[static_cast<std::size_t>(collective.rank())]) * width,
+                         threads);
+    std::vector<std::size_t> share_bytes(bounds.size());
+    for (std::size_t r = 0; r < bounds.size(); ++r)
+        share_bytes[r] = static_cast<std::size_t>(bounds[r]) * width * sizeof(double);
+    collective.allgather(packed.data(), share_bytes);
+    // Z over tree positions in parallel_sum's blocks: the sum repulsion() returns, bit for bit.
+    const double z = parallel_sum(y.rows, threads, [&](index_t begin, index_t end) {
+        double total = 0.0;
+        for (index_t s = begin; s < end; ++s) total += packed[static_cast<std::size_t>(s) * width];
+        return total;
+    });
+    const std::vector<point_t>& order = tree.order();
+    for (index_t s = 0; s < y.rows; ++s) {  // the repulsion of every point into its row
+        double* g = grad.row(order[static_cast<std::size_t>(s)]);
+        for (int d = 0; d < Dim; ++d) g[d] = packed[static_cast<std::size_t>(s) * width + 1 + d];
+    }
     if (seconds) seconds->repulsion += clock.lap();
     const double inv_z = 1.0 / z;
     parallel_for_guided(

@@ -265,25 +265,32 @@ double SpaceTree<Dim>::repulsion(double theta, MatrixView forces, int threads) {
 }
 
 template <int Dim>
-void SpaceTree<Dim>::repulsion_rows(double theta, MatrixView forces, index_t first, index_t last,
-                                    std::vector<double>& z_rows, int threads) {
-    require(forces.rows == n_ && forces.cols == Dim, "SpaceTree::repulsion_rows: the force buffer is ",
-            forces.rows, " x ", forces.cols, "; expected ", n_, " x ", Dim);
-    require(0 <= first && first <= last && last <= n_, "SpaceTree::repulsion_rows: rows [", first, ", ", last,
-            ") of ", n_);
-    assert(!nodes_.empty() && "SpaceTree::repulsion_rows: build() the tree first");
-    point_z_.resize(static_cast<std::size_t>(n_));
-    std::vector<std::uint32_t> mine;  // the leaves holding one of the rows, in the tree's leaf order
-    for (const std::uint32_t l : leaves_) {
-        const TreeNode<Dim>& leaf = nodes_[l];
-        for (std::uint32_t s = leaf.begin; s < leaf.end; ++s) {
-            const index_t row = order_[s];
-            if (row >= first && row < last) {
-                mine.push_back(l);
-                break;
-            }
-        }
+std::vector<index_t> SpaceTree<Dim>::share_bounds(int parts) const {
+    require(parts >= 1 && !nodes_.empty(), "SpaceTree::share_bounds: ", parts, " parts of a tree of ", nodes_.size(),
+            " nodes");
+    std::vector<index_t> bounds(static_cast<std::size_t>(parts) + 1, n_);
+    bounds[0] = 0;
+    int part = 1;
+    for (const std::uint32_t l : leaves_) {  // leaves in tree order
+        const index_t begin = nodes_[l].begin;
+        while (part < parts && begin * parts >= n_ * part) bounds[static_cast<std::size_t>(part++)] = begin;
     }
+    return bounds;
+}
+
+template <int Dim>
+void SpaceTree<Dim>::repulsion_share(double theta, const std::vector<index_t>& bounds, int part, MatrixView forces,
+                                     double* packed, int threads) {
+    require(forces.rows == n_ && forces.cols == Dim, "SpaceTree::repulsion_share: the force buffer is ",
+            forces.rows, " x ", forces.cols, "; expected ", n_, " x ", Dim);
+    require(part >= 0 && static_cast<std::size_t>(part) + 1 < bounds.size(), "SpaceTree::repulsion_share: part ",
+            part, " of ", bounds.size() - 1);
+    assert(!nodes_.empty() && "SpaceTree::repulsion_share: build() the tree first");
+    const index_t first = bounds[static_cast<std::size_t>(part)], last = bounds[static_cast<std::size_t>(part) + 1];
+    point_z_.resize(static_cast<std::size_t>(n_));
+    std::vector<std::uint32_t> mine;  // the share's leaves, in tree order
+    for (const std::uint32_t l : leaves_)
+        if (nodes_[l].begin >= first && nodes_[l].begin < last) mine.push_back(l);
     const Walk<Dim> walk{nodes_.data(),
                          static_cast<std::uint32_t>(nodes_.size()),
                          positions_.data(),
@@ -296,26 +303,13 @@ void SpaceTree<Dim>::repulsion_rows(double theta, MatrixView forces, index_t fir
     with_walk_types(dof_, single_precision_ && theta >= single_precision_min_theta, [&](auto kernel, auto real) {
         walk_leaves<decltype(real), decltype(kernel)::value>(walk, mine, threads);
     });
-    z_rows.assign(static_cast<std::size_t>(last - first), 0.0);
-    for (const std::uint32_t l : mine) {
-        const TreeNode<Dim>& leaf = nodes_[l];
-        for (std::uint32_t s = leaf.begin; s < leaf.end; ++s) {
-            const index_t row = order_[s];
-            if (row >= first && row < last) z_rows[static_cast<std::size_t>(row - first)] = point_z_[s];
-        }
+    for (index_t s = first; s < last; ++s) {
+        double* out = packed + (s - first) * (Dim + 1);
+        out[0] = point_z_[static_cast<std::size_t>(s)];
+        const double* f = forces.row(order_[static_cast<std::size_t>(s)]);
+        for (int d = 0; d < Dim; ++d) out[1 + d] = f[d];
     }
-    repelled_ = false;  // point_z_ holds only some points: point_z() must not read it
-}
-
-template <int Dim>
-double SpaceTree<Dim>::total_z(const std::vector<double>& z, int threads) const {
-    require(static_cast<index_t>(z.size()) == n_, "SpaceTree::total_z: ", z.size(), " values for ", n_,
-            " points");
-    return parallel_sum(n_, threads, [&](index_t begin, index_t end) {
-        double total = 0.0;
-        for (index_t s = begin; s < end; ++s) total += z[order_[static_cast<std::size_t>(s)]];
-        return total;
-    });
+    repelled_ = false;  // point_z_ holds only this share: point_z() must not read it
 }
 
 template void SpaceTree<1>::set_dof(double);
@@ -328,13 +322,13 @@ template void SpaceTree<1>::point_z(std::vector<double>&) const;
 template void SpaceTree<2>::point_z(std::vector<double>&) const;
 template void SpaceTree<3>::point_z(std::vector<double>&) const;
 template double SpaceTree<1>::repulsion(double, MatrixView, int);
-template void SpaceTree<1>::repulsion_rows(double, MatrixView, index_t, index_t, std::vector<double>&, int);
-template void SpaceTree<2>::repulsion_rows(double, MatrixView, index_t, index_t, std::vector<double>&, int);
-template void SpaceTree<3>::repulsion_rows(double, MatrixView, index_t, index_t, std::vector<double>&, int);
-template double SpaceTree<1>::total_z(const std::vector<double>&, int) const;
-template double SpaceTree<2>::total_z(const std::vector<double>&, int) const;
-template double SpaceTree<3>::total_z(const std::vector<double>&, int) const;
+template std::vector<index_t> SpaceTree<1>::share_bounds(int) const;
+template void SpaceTree<1>::repulsion_share(double, const std::vector<index_t>&, int, MatrixView, double*, int);
 template double SpaceTree<2>::repulsion(double, MatrixView, int);
+template std::vector<index_t> SpaceTree<2>::share_bounds(int) const;
+template void SpaceTree<2>::repulsion_share(double, const std::vector<index_t>&, int, MatrixView, double*, int);
 template double SpaceTree<3>::repulsion(double, MatrixView, int);
+template std::vector<index_t> SpaceTree<3>::share_bounds(int) const;
+template void SpaceTree<3>::repulsion_share(double, const std::vector<index_t>&, int, MatrixView, double*, int);
 
 }  // namespace treesne

@@ -1,7 +1,9 @@
 // The distributed pipeline (TREESNE_MPI builds): the stages of embed() spread over the ranks of a
 // Collective, giving the single-process embedding bit for bit for any number of ranks and threads.
 //
-// Rows are owned in contiguous ranges (RowPartition::even(n, ranks, distributed_unit)). Each rank holds
+// Rows are owned in contiguous ranges (RowPartition::even): the input's in units of pca_block_rows, the
+// optimisation's (relabelled) in units of parallel_sum_block, so that no fixed block of a sum straddles
+// two ranks. Each rank holds
 // its rows of X (read by offset where the format allows), finds their neighbours by passing the row
 // blocks round the ranks (the exact search), calibrates them, and builds its rows of P with one exchange
 // of (j, i, p) triples; rank 0 orders the points for locality from P's pattern (the order the single
@@ -17,10 +19,6 @@
 #include "treesne/io/io.hpp"
 
 namespace treesne::dist {
-
-/// Rows per unit of the partition: a multiple of parallel_sum_block and pca_block_rows, so that no fixed
-/// block of a sum straddles two ranks.
-inline constexpr index_t distributed_unit = 4096;
 
 /// This rank's rows of the input: rows [rows.begin(rank), rows.end(rank)) of an n x d matrix.
 struct LocalRows {

@@ -71,16 +71,18 @@ class SpaceTree {
     /// n). Throws InvalidArgument if repulsion() has not run since the last build().
     void point_z(std::vector<double>& z) const;
 
-    /// repulsion() for the points of input rows [first, last) only (a rank's rows in a distributed run):
-    /// walks the leaves that hold at least one of them and writes their forces into those rows of forces
-    /// (other rows: unspecified) and their Z_i into z_rows (last - first values). Each written value is
-    /// the one repulsion() writes, bit for bit: a point's force depends only on its leaf's walk.
-    void repulsion_rows(double theta, MatrixView forces, index_t first, index_t last, std::vector<double>& z_rows,
-                        int threads);
+    /// The tree positions where `parts` shares of the points begin, cut at leaf boundaries (parts + 1
+    /// values, 0 first, n last): share p holds the leaves whose first point lies in
+    /// [n p / parts, n (p + 1) / parts), so shares are contiguous in tree order and no leaf is split.
+    std::vector<index_t> share_bounds(int parts) const;
 
-    /// Z from every point's Z_i given in input order (z, n values): the sum repulsion() returns, added in
-    /// the same order (tree order, fixed blocks), bit for bit.
-    double total_z(const std::vector<double>& z, int threads) const;
+    /// repulsion() for the points of tree positions [bounds[part], bounds[part + 1]) only (share_bounds):
+    /// walks just their leaves and writes, for each position s in that range, Z_s then the Dim force
+    /// components into packed[(s - bounds[part]) (Dim + 1) ...]. Each value is the one repulsion()
+    /// computes, bit for bit (a point's force depends only on its leaf's walk). forces (n x Dim) is
+    /// scratch. A distributed run gathers every share and adds Z over tree positions, as repulsion() does.
+    void repulsion_share(double theta, const std::vector<index_t>& bounds, int part, MatrixView forces,
+                         double* packed, int threads);
 
     /// Barnes-Hut repulsion of this tree's points on points that are not in it (transform: new points
     /// against a fixed reference). `queries` is a tree built over the M query points; its leaves group
