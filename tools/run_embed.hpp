@@ -29,6 +29,8 @@ struct EmbedInputs {
 
 /// Every output of an embed run, named for the check that no two are the same file.
 std::vector<NamedFile> embed_files(const EmbedConfig& e);
+/// --neighbors (and --neighbor-distances): the graph, validated.
+NeighborGraph read_neighbors(const EmbedConfig& e);
 /// --affinities: the matrix, prepared (notes on its repairs go to progress).
 Affinities read_given_affinities(const EmbedConfig& e, int threads, Progress& progress);
 /// --init: the coordinates into options (checked).

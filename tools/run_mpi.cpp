@@ -18,9 +18,11 @@ namespace {
 std::string refusal(const EmbedConfig& e, const Options& options) {
     if (e.inputs.size() > 1) return "across processes embed takes one INPUT (stack the files first)";
     if (e.input_distances) return "--input-kind distances runs on one process (an N x N matrix does not split)";
-    if (!e.neighbors_path.empty()) return "--neighbors is not distributed yet; give the coordinates or --affinities";
+    if (!e.neighbors_path.empty() && !e.inputs.empty())
+        return "across processes --neighbors takes no INPUT (the start is random or --init)";
     if (!e.affinities_path.empty()) return "--save-affinities runs on one process (P is spread over the ranks)";
-    if (e.inputs.empty() && e.precomputed_affinities.empty()) return "give an INPUT or --affinities";
+    if (e.inputs.empty() && e.precomputed_affinities.empty() && e.neighbors_path.empty())
+        return "give an INPUT, --neighbors or --affinities";
     return dist::unsupported(options);
 }
 
@@ -57,6 +59,13 @@ DistributedInputs read_distributed(const EmbedConfig& e, Options& options, Progr
         out.in.n = out.rows.n;
         progress.done("read", read_time.seconds(),
                       concat(out.rows.n, " x ", out.rows.d, " (", world.size(), " parts)"));
+    } else if (!e.neighbors_path.empty()) {
+        dist::agreed(world, [&] {
+            if (root) out.in.graph = read_neighbors(e);
+        });
+        out.in.n = from_rank0(world, root ? out.in.graph->n : 0);
+        options.affinities.k = from_rank0(world, root ? out.in.graph->k : 0);  // all there are
+        progress.done("read", read_time.seconds(), concat("neighbours ", out.in.n, " x ", options.affinities.k));
     } else {
         dist::agreed(world, [&] {
             if (root) out.in.p = read_given_affinities(e, options.threads, progress);
@@ -69,7 +78,7 @@ DistributedInputs read_distributed(const EmbedConfig& e, Options& options, Progr
         if (!e.label_paths.empty() && root) out.in.labels = read_labels_checked(e.label_paths, n);
         if (!e.init_path.empty()) read_init(e, options, n);
         if (root) check_embed_run(e, options, out.in, out.coordinates, out.d, progress);
-        if (out.coordinates) {
+        if (e.precomputed_affinities.empty()) {
             validate(options, n, out.d);
         } else {
             validate_given_affinities(options, n, out.d, e.precomputed_affinities);
@@ -88,6 +97,8 @@ CheckpointInfo distributed_checkpoint_info(const EmbedConfig& e, const Distribut
     kind.n = inputs.in.n;
     if (inputs.coordinates) {
         kind.x = Matrix(kind.n, 1);
+    } else if (!e.neighbors_path.empty()) {
+        kind.graph = NeighborGraph{};
     } else {
         kind.p = Affinities{};
     }
@@ -145,8 +156,9 @@ int run_embed_distributed(const CliConfig& config, Collective& world) {
         };
     }
     const Result result =
-        inputs.coordinates ? dist::embed_rows(std::move(inputs.rows), options, callbacks, world)
-                           : dist::embed_affinities_from_root(std::move(inputs.in.p), n, options, callbacks, world);
+        inputs.coordinates        ? dist::embed_rows(std::move(inputs.rows), options, callbacks, world)
+        : !e.neighbors_path.empty() ? dist::embed_neighbors_from_root(std::move(inputs.in.graph), n, options, callbacks, world)
+                                  : dist::embed_affinities_from_root(std::move(inputs.in.p), n, options, callbacks, world);
     if (!root) return 0;
     if (result.status == RunStatus::converged) report_converged(progress, options.optimizer, result.iterations);
     if (progress.verbose()) print_iteration_seconds(progress, result.timings.iteration);

@@ -324,4 +324,60 @@ Result embed_affinities_from_root(std::optional<Affinities> p, index_t n, const 
     return result;
 }
 
+namespace {
+
+// Rank 0's graph rows sent to their owners: k, the distances' unit, then each row's indices and distances.
+NeighborGraph scatter_graph(const std::optional<NeighborGraph>& graph, const RowPartition& rows,
+                            Collective& collective) {
+    std::vector<std::vector<unsigned char>> out(static_cast<std::size_t>(collective.size()));
+    if (collective.rank() == 0) {
+        for (int r = 0; r < collective.size(); ++r) {
+            auto& bytes = out[static_cast<std::size_t>(r)];
+            put(bytes, graph->k);
+            put(bytes, graph->scale_exponent);
+            const auto from = static_cast<std::size_t>(rows.begin(r) * graph->k);
+            const auto count = static_cast<std::size_t>(rows.rows(r) * graph->k);
+            put(bytes, graph->indices.data() + from, count);
+            put(bytes, graph->distances.data() + from, count);
+        }
+    }
+    const std::vector<unsigned char> in = collective.exchange(out);
+    Reader read(in);
+    NeighborGraph own;
+    own.n = rows.rows(collective.rank());
+    own.k = read.get<index_t>();
+    own.scale_exponent = read.get<int>();
+    own.indices.resize(static_cast<std::size_t>(own.n * own.k));
+    own.distances.resize(own.indices.size());
+    read.copy(own.indices.data(), own.indices.size());
+    read.copy(own.distances.data(), own.distances.size());
+    return own;
+}
+
+}  // namespace
+
+Result embed_neighbors_from_root(std::optional<NeighborGraph> graph, index_t n, const Options& options,
+                                 const Callbacks& callbacks, Collective& collective) {
+    const auto start = std::chrono::steady_clock::now();
+    const std::string refused = unsupported(options);
+    require(refused.empty(), refused);
+    require(options.init != InitKind::pca, "pca initialisation needs the input's coordinates; across processes a "
+            "given neighbour graph starts from random or user initialisation");
+    agreed(collective, [&] {
+        if (collective.rank() != 0) return;
+        validate_neighbor_graph(*graph, options.threads);
+        require(graph->distances.size() == graph->indices.size(), "neighbour graph: ", graph->indices.size(),
+                " indices but ", graph->distances.size(), " distances (the calibration needs one per neighbour)");
+    });
+    Result result;
+    result.backend = options.neighbors.backend;
+    const RowPartition rows = RowPartition::even(n, collective.size(), pca_block_rows);
+    Matrix y0 = callbacks.resume_from ? callbacks.resume_from->y
+                                      : initial_embedding(ConstMatrixView{nullptr, n, 0}, options);
+    NeighborGraph own = scatter_graph(graph, rows, collective);
+    graph.reset();
+    return embed_graph_rows(std::move(own), std::move(y0), rows, options, callbacks, collective, std::move(result),
+                            start);
+}
+
 }  // namespace treesne::dist

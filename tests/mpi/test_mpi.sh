@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The distributed run against the single process (ctest `mpi`, TREESNE_MPI builds):
 #   - R = 1, 2, 3, 4 ranks with 1 and 2 threads give the single process's embedding byte for byte: the
-#     exact search (auto and brute), PCA and random starts, cosine with --pca, and a given P;
+#     exact search (auto and brute), PCA and random starts, text input, cosine with --pca, a given
+#     neighbour graph and a given P;
 #   - a checkpoint of R ranks resumes with other counts (and with the plain program) to the same bytes;
 #   - bad input on one rank: every rank stops, one line, exit 1, no output; a refused option: one line;
 #   - a rank killed mid-run ends the job within seconds, non-zero, no output.
@@ -30,6 +31,13 @@ np.save("x.npy", x)
 np.savetxt("x.csv", x[:3000], delimiter=",")  # text: read on rank 0 and scattered
 bad = x.copy(); bad[9000, 3] = np.nan
 np.save("bad.npy", bad)
+# A neighbour graph from elsewhere (brute force here), 15 per point, for --neighbors.
+y = x[:5000]
+d = ((y[:, None, :] - y[None, :, :]) ** 2).sum(-1)
+np.fill_diagonal(d, np.inf)
+idx = np.argsort(d, axis=1, kind="stable")[:, :15]
+np.save("gi.npy", idx.astype(np.float64))
+np.save("gd.npy", np.sqrt(np.take_along_axis(d, idx, 1)))
 PY
 common=(--iterations 300 -q)
 
@@ -58,6 +66,14 @@ done
 for r in 2 3 4; do
   mpi "$r" "$treesne" embed --affinities P.mtx -o "p$r.npy" "${common[@]}" --init random --threads 1
   same p1.npy "p$r.npy" "given P, R=$r"
+done
+
+# A given neighbour graph, scattered from rank 0.
+"$treesne" embed --neighbors gi.npy --neighbor-distances gd.npy -o g1.npy "${common[@]}" --init random --perplexity 4
+for r in 2 3; do
+  mpi "$r" "$treesne" embed --neighbors gi.npy --neighbor-distances gd.npy -o "g$r.npy" "${common[@]}" --init random \
+    --perplexity 4 --threads 1
+  same g1.npy "g$r.npy" "given neighbour graph, R=$r"
 done
 
 # Checkpoints resume across rank counts.

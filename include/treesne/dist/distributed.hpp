@@ -52,6 +52,12 @@ class AgreedError : public InvalidArgument {
     using InvalidArgument::InvalidArgument;
 };
 
+/// embed_neighbors() of a graph that rank 0 holds (the others pass nullopt and n): rank 0 checks it and
+/// sends every rank its rows; the calibration, P and the optimisation are then distributed as in
+/// embed_rows. Without coordinates the start is random or user (as embed_neighbors').
+Result embed_neighbors_from_root(std::optional<NeighborGraph> graph, index_t n, const Options& options,
+                                 const Callbacks& callbacks, Collective& collective);
+
 /// Runs fn on every rank; if it throws on any rank, every rank throws AgreedError with the message
 /// of the lowest rank that failed (so that all stop together, with one message).
 void agreed(Collective& collective, const std::function<void()>& fn);
