@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <limits>
 
 #include "run_embed.hpp"
 #include "treesne/dist/distributed.hpp"
@@ -144,6 +145,9 @@ int run_embed_distributed(const CliConfig& config, Collective& world) {
     Callbacks callbacks;
     if (root) callbacks = embed_callbacks(e, options, n, inputs.d, progress, cadence, snapshots, last);
     callbacks.cancel = nullptr;  // a signal reaches the ranks at different iterations: mpirun ends the job
+    if (e.memory_limit_gib)  // every rank checks its own estimate against it
+        callbacks.memory_limit_bytes = *e.memory_limit_gib > 0 ? *e.memory_limit_gib * 1073741824.0
+                                                               : std::numeric_limits<double>::infinity();
     if (!e.resume_path.empty()) {
         callbacks.resume_from = &resume_state;
         progress.set_first_iteration(resume_state.iteration);

@@ -13,6 +13,8 @@
 #include "treesne/affinities/precomputed.hpp"
 #include "treesne/core/hash.hpp"
 #include "treesne/core/parallel.hpp"
+#include "treesne/core/system_memory.hpp"
+#include "treesne/tree/space_tree.hpp"
 #include "treesne/core/scale.hpp"
 #include "treesne/dist/distributed.hpp"
 #include "treesne/knn/pca.hpp"
@@ -235,6 +237,31 @@ std::uint64_t data_fingerprint(const LocalRows& data, Collective& collective) {
     return v == 0 ? 1 : v;
 }
 
+MemoryEstimate estimate_rank_memory(index_t n, index_t d, index_t rows, index_t largest, int ranks,
+                                    const Options& options) {
+    const double N = static_cast<double>(n), R = static_cast<double>(rows), D = static_cast<double>(d);
+    const double dp = options.pca_dims > 0 && options.pca_dims < d ? options.pca_dims : D;
+    const double k = static_cast<double>(neighbor_count(options.affinities, n));
+    const double dims = options.dims;
+    const double chunk = std::min<double>(R, 8192);
+    const double own_p = affinities_bytes(N, k, false) / std::max(1, ranks);  // about this rank's share
+    std::vector<MemoryStage> stages;
+    stages.push_back(memory_stage("neighbours", {{"input rows", R * D * 8},
+                                                  {"reduced rows", dp < D ? R * dp * 8 : 0.0},
+                                                  {"visiting block", static_cast<double>(largest) * dp * 8},
+                                                  {"candidates", R * k * 12 + chunk * k * 48},
+                                                  {"search buffers", detail::brute_bytes(chunk + static_cast<double>(largest), dp)}}));
+    stages.push_back(memory_stage("affinities", {{"kNN rows", R * k * 12},
+                                                  {"conditionals", R * k * 4},
+                                                  {"exchange", 2 * R * k * 12},
+                                                  {"initial embedding", N * dims * 8}}));
+    stages.push_back(memory_stage("optimise", {{"P rows", own_p},
+                                                {"session (whole)", session_bytes(N, dims)},
+                                                {"tree (whole)", space_tree_bytes(N, dims)},
+                                                {"gathered forces", N * (dims + 1) * 8}}));
+    return memory_estimate(R * D * 8, std::move(stages));
+}
+
 Result embed_rows(LocalRows data, const Options& options, const Callbacks& callbacks, Collective& collective) {
     const auto start = std::chrono::steady_clock::now();
     const std::string refused = unsupported(options);
@@ -244,6 +271,15 @@ Result embed_rows(LocalRows data, const Options& options, const Callbacks& callb
     Result result;
     const int threads = options.threads;
     const int rank = collective.rank();
+    agreed(collective, [&] {  // every rank's own estimate, before the big allocations
+        std::optional<double> available = callbacks.memory_limit_bytes;
+        if (!available) available = available_memory();
+        index_t largest = 0;
+        for (int r = 0; r < collective.size(); ++r) largest = std::max(largest, data.rows.rows(r));
+        if (available && std::isfinite(*available))
+            require_memory(estimate_rank_memory(data.n, data.d, data.rows.rows(rank), largest, collective.size(), options),
+                           *available, options.optimizer.method);
+    });
     // The rescaling of extreme inputs: the largest magnitude of all (a maximum: exact in any order).
     std::vector<double> largest(static_cast<std::size_t>(collective.size()));
     largest[static_cast<std::size_t>(rank)] = largest_magnitude(data.x.view());

@@ -106,6 +106,16 @@ else
   fail "refused option: exit $rc: $(cat err.txt)"
 fi
 
+# Each rank checks its memory estimate before the big allocations.
+set +e
+mpi 2 "$treesne" embed x.npy -o mem.npy -q --memory-limit 0.005 2> err.txt; rc=$?
+set -e
+if [ "$rc" = 1 ] && [ "$(wc -l < err.txt)" = 1 ] && grep -q "needs about" err.txt && [ ! -e mem.npy ]; then
+  echo "ok: memory estimate per rank: $(cut -c1-100 err.txt)..."
+else
+  fail "memory estimate per rank: exit $rc: $(cat err.txt)"
+fi
+
 # A rank killed mid-run: the job ends within seconds, non-zero, and writes nothing.
 mpirun --oversubscribe -np 2 "$treesne" embed x.npy -o killed.npy --iterations 1000000 -q 2> kill-err.txt &
 job=$!

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "treesne/api/embed.hpp"
+#include "treesne/api/memory.hpp"
 #include "treesne/core/collective.hpp"
 #include "treesne/core/errors.hpp"
 #include "treesne/io/io.hpp"
@@ -34,6 +35,13 @@ LocalRows read_rows(Collective& collective, const std::string& path, const io::R
 
 /// data_fingerprint() (io/checkpoint.hpp) of the whole matrix, from every rank's rows: the same value.
 std::uint64_t data_fingerprint(const LocalRows& data, Collective& collective);
+
+/// The memory one rank of embed_rows needs, stage by stage (api/memory.hpp's terms): its rows of X
+/// (and one visiting block of the ring), its neighbour candidates (12 bytes each, plus a chunk of 8,192
+/// rows at 48), its rows of the graph, conditionals, exchange buffers and P, and the replicated
+/// optimisation state and tree. `rows`: this rank's rows; `largest`: the largest block of any rank.
+MemoryEstimate estimate_rank_memory(index_t n, index_t d, index_t rows, index_t largest, int ranks,
+                                    const Options& options);
 
 /// embed() of the distributed rows (exact neighbour search). Every rank returns the same Result; only
 /// the callbacks of rank 0 should print or write (the caller passes empty ones elsewhere, except that a
