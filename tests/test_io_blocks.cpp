@@ -278,8 +278,10 @@ TEST_CASE("io blocks: a range outside the rows is refused with one line") {
     const std::string path = dir / "m.npy";
     spit(path, npy("<f4", "(5, 2)", values_of<float>(10, false, 8)));
     const index_t huge = std::numeric_limits<index_t>::max();
-    for (const auto& [first, count] : std::vector<std::pair<index_t, index_t>>{
+    for (const auto& range : std::vector<std::pair<index_t, index_t>>{
              {-1, 1}, {0, -1}, {0, 6}, {5, 1}, {6, 0}, {3, 3}, {1, huge}, {huge, 1}, {-huge, huge}}) {
+        // Named copies, not a structured binding: clang (the TSan build) cannot capture one in a lambda.
+        const index_t first = range.first, count = range.second;
         CAPTURE(first);
         CAPTURE(count);
         const std::string msg = invalid_argument([&] { treesne::io::read_matrix_rows(path, first, count); });
@@ -319,8 +321,8 @@ TEST_CASE("io blocks: NaN and Inf in a block name their row in the file") {
         const std::string whole = io_error([&] { treesne::io::read_matrix(path); });
         CHECK(contains(whole, "row 6, column 2 is "));
         // Every block holding row 6 gives read_matrix's message, naming row 6 of the file.
-        for (const auto& [first, count] :
-             std::vector<std::pair<index_t, index_t>>{{5, 1}, {4, 3}, {3, 3}, {0, 7}}) {
+        for (const auto& range : std::vector<std::pair<index_t, index_t>>{{5, 1}, {4, 3}, {3, 3}, {0, 7}}) {
+            const index_t first = range.first, count = range.second;  // no structured binding (clang)
             CAPTURE(first);
             CHECK(io_error([&] { treesne::io::read_matrix_rows(path, first, count); }) == whole);
         }
