@@ -172,7 +172,8 @@ struct Session::Impl {
                         opt.dof);  // the kernel of the repulsion, and through it of the attraction and KL
                     if (collective) {
                         barnes_hut_gradient_shared(p_sparse, state.y, t, theta_in_use(), exaggeration, grad.view(),
-                                                   threads, *collective, rows, want_kl ? &kl : nullptr, &times);
+                                                   threads, *collective, rows, want_kl ? &kl : nullptr, &times,
+                                                   &gradient_work);
                     } else {
                         barnes_hut_gradient(p_sparse, state.y, t, theta_in_use(), exaggeration, grad.view(),
                                             threads, want_kl ? &kl : nullptr, &times, &gradient_work);

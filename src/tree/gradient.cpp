@@ -345,7 +345,8 @@ double barnes_hut_gradient(const SparseMatrix& p, ConstMatrixView y, SpaceTree<D
 template <int Dim>
 double barnes_hut_gradient_shared(const SparseMatrix& p, ConstMatrixView y, SpaceTree<Dim>& tree, double theta,
                                   double exaggeration, MatrixView grad, int threads, Collective& collective,
-                                  const RowPartition& rows, double* kl, GradientSeconds* seconds) {
+                                  const RowPartition& rows, double* kl, GradientSeconds* seconds,
+                                  GradientWorkspace* work) {
     require(p.n == y.rows && grad.rows == y.rows && grad.cols == Dim && y.cols == Dim &&
                 rows.ranks() == collective.size() && rows.first.back() == y.rows,
             "barnes_hut_gradient_shared<", Dim, ">: P is ", p.n, " x ", p.n, ", the embedding ", y.rows, " x ",
@@ -360,7 +361,11 @@ double barnes_hut_gradient_shared(const SparseMatrix& p, ConstMatrixView y, Spac
     // walked twice), then every share gathered: Z_s and the force of each tree position s.
     const std::vector<index_t> bounds = tree.share_bounds(collective.size());
     constexpr std::size_t width = Dim + 1;
-    std::vector<double> packed(static_cast<std::size_t>(y.rows) * width);
+    // Kept from call to call: a fresh buffer each iteration costs its page faults again (milliseconds
+    // on a virtual machine at 10^5 points, as much as half the walk).
+    GradientWorkspace local;
+    std::vector<double>& packed = (work ? *work : local).shared;
+    packed.resize(static_cast<std::size_t>(y.rows) * width);
     tree.repulsion_share(theta, bounds, collective.rank(), grad,
                          packed.data() + static_cast<std::size_t>(bounds[static_cast<std::size_t>(collective.rank())]) * width,
                          threads);
@@ -417,12 +422,12 @@ template double barnes_hut_gradient<3>(const SparseMatrix&, ConstMatrixView, Spa
 
 template double barnes_hut_gradient_shared<1>(const SparseMatrix&, ConstMatrixView, SpaceTree<1>&, double, double,
                                               MatrixView, int, Collective&, const RowPartition&, double*,
-                                              GradientSeconds*);
+                                              GradientSeconds*, GradientWorkspace*);
 template double barnes_hut_gradient_shared<2>(const SparseMatrix&, ConstMatrixView, SpaceTree<2>&, double, double,
                                               MatrixView, int, Collective&, const RowPartition&, double*,
-                                              GradientSeconds*);
+                                              GradientSeconds*, GradientWorkspace*);
 template double barnes_hut_gradient_shared<3>(const SparseMatrix&, ConstMatrixView, SpaceTree<3>&, double, double,
                                               MatrixView, int, Collective&, const RowPartition&, double*,
-                                              GradientSeconds*);
+                                              GradientSeconds*, GradientWorkspace*);
 
 }  // namespace treesne

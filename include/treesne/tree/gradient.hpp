@@ -40,6 +40,7 @@ struct GradientSeconds {
 /// Buffers barnes_hut_gradient reuses from call to call (optional: without one it allocates them).
 struct GradientWorkspace {
     Matrix attraction;  ///< N x Dim attractive forces, when they are computed beside the tree build
+    std::vector<double> shared;  ///< barnes_hut_gradient_shared: every point's Z_s and force, tree order
 };
 
 /// Bytes of a GradientWorkspace for N points in `dims` dimensions: the N x dims attraction buffer.
@@ -70,5 +71,6 @@ double barnes_hut_gradient(const SparseMatrix& p, ConstMatrixView y, SpaceTree<D
 template <int Dim>
 double barnes_hut_gradient_shared(const SparseMatrix& p, ConstMatrixView y, SpaceTree<Dim>& tree, double theta,
                                   double exaggeration, MatrixView grad, int threads, Collective& collective,
-                                  const RowPartition& rows, double* kl = nullptr, GradientSeconds* seconds = nullptr);
+                                  const RowPartition& rows, double* kl = nullptr, GradientSeconds* seconds = nullptr,
+                                  GradientWorkspace* work = nullptr);
 }  // namespace treesne
