@@ -71,16 +71,23 @@ void compress(const detail::BlockCandidates& chunk, index_t q0, Candidates& c) {
     }
 }
 
+// Query rows per search of another rank's block (the candidates of a chunk are expanded to 24 bytes).
+constexpr index_t ring_chunk = 8192;
+
 // Merges into `best` the candidates of one reference block, in chunks of query rows: only a chunk is
 // ever expanded to BlockCandidates, searched (given what it holds, so that most references are cut by
-// the float prefilter) and merged.
+// the float prefilter) and merged. fresh: `best` holds nothing yet (the first block).
 void merge_block(Candidates& best, ConstMatrixView own, ConstMatrixView reference, index_t at, Metric metric,
-                 int threads) {
-    constexpr index_t chunk = 8192;
+                 int threads, index_t chunk, bool fresh) {
     for (index_t q0 = 0; q0 < own.rows; q0 += chunk) {
         const index_t rows = std::min(chunk, own.rows - q0);
-        detail::BlockCandidates known = expand(best, q0, rows);
         const ConstMatrixView queries{own.row(q0), rows, own.cols};
+        if (fresh) {  // nothing held yet: the block's candidates are the row's
+            compress(detail::knn_block_candidates(queries, best.first + q0, reference, at, best.k, metric, threads),
+                     q0, best);
+            continue;
+        }
+        detail::BlockCandidates known = expand(best, q0, rows);
         detail::merge_candidates(known, detail::knn_block_candidates(queries, best.first + q0, reference, at, best.k,
                                                                      metric, threads, &known));
         compress(known, q0, best);
@@ -116,7 +123,14 @@ NeighborGraph ring_search(Collective& collective, ConstMatrixView own, index_t f
     Candidates best{first, own.rows, k, std::vector<index_t>(static_cast<std::size_t>(own.rows), 0),
                     std::vector<double>(static_cast<std::size_t>(own.rows * k)),
                     std::vector<point_t>(static_cast<std::size_t>(own.rows * k))};
-    merge_block(best, own, own, first, metric, threads);  // the own block first: the closest, mostly
+    // The own block first, in one search where its candidates take at most own_block_bytes: that is the
+    // whole-data search, which visits the references nearest each query first (a chunk of queries
+    // against the whole block visits them in order, and its thresholds fall later).
+    constexpr double own_block_bytes = 256.0 * 1024 * 1024;
+    const index_t own_chunk = static_cast<double>(own.rows) * static_cast<double>(k) * 24 <= own_block_bytes
+                                  ? std::max<index_t>(own.rows, 1)
+                                  : ring_chunk;
+    merge_block(best, own, own, first, metric, threads, own_chunk, true);
     std::vector<unsigned char> block = block_bytes(own, first);
     for (int step = 1; step < ranks; ++step) {
         if (progress) progress(static_cast<double>(step) / ranks);
@@ -127,7 +141,7 @@ NeighborGraph ring_search(Collective& collective, ConstMatrixView own, index_t f
         const auto cols = read.get<index_t>();
         // The values follow the 24-byte header, 8-byte aligned (vector storage is aligned for any type).
         const ConstMatrixView reference{reinterpret_cast<const double*>(block.data() + 3 * sizeof(index_t)), rows, cols};
-        if (rows > 0 && own.rows > 0) merge_block(best, own, reference, at, metric, threads);
+        if (rows > 0 && own.rows > 0) merge_block(best, own, reference, at, metric, threads, ring_chunk, false);
     }
     return graph_of(best, metric);
 }
