@@ -48,6 +48,35 @@ Affinities csr_of(std::vector<std::vector<Entry>>& lists, index_t n, index_t fir
     return p;
 }
 
+// Row i of P: its own neighbours (own, own_p; sorted) merged with the points that list it ([from, to),
+// sorted by source). A column in both is mutual, p_{j|i} + p_{i|j}; in one only, that one conditional
+// (symmetrize's arithmetic). Appends to p's columns and values.
+void merge_row(const point_t* own, const float* own_p, index_t k, const Triple* from, const Triple* to, double scale,
+               Affinities& p) {
+    index_t a = 0;
+    const Triple* b = from;
+    while (a < k || b < to) {
+        const bool take_a = a < k && (b == to || own[a] <= b->source);
+        const bool take_b = b < to && (a == k || b->source <= own[a]);
+        double sum;
+        point_t column;
+        if (take_a && take_b) {
+            column = own[a];
+            sum = static_cast<double>(own_p[a]) + static_cast<double>(b->value);
+        } else if (take_a) {
+            column = own[a];
+            sum = static_cast<double>(own_p[a]);
+        } else {
+            column = b->source;
+            sum = static_cast<double>(b->value);
+        }
+        p.columns.push_back(column);
+        p.values.push_back(static_cast<float>(sum * scale));
+        a += take_a ? 1 : 0;
+        b += take_b ? 1 : 0;
+    }
+}
+
 }  // namespace
 
 Affinities symmetrize_rows(const NeighborGraph& graph, const std::vector<float>& conditional, index_t n_total,
@@ -82,32 +111,7 @@ Affinities symmetrize_rows(const NeighborGraph& graph, const std::vector<float>&
         const auto row = static_cast<point_t>(first + i);
         std::size_t end = at;
         while (end < listed_count && listed[end].row == row) ++end;
-        // Merge row i's own neighbours (sorted) with the points that list it (sorted): a column in both
-        // is mutual, p_{j|i} + p_{i|j}; in one only, that one conditional (symmetrize's arithmetic).
-        const point_t* own = graph.indices.data() + i * k;
-        const float* own_p = conditional.data() + i * k;
-        index_t a = 0;
-        std::size_t b = at;
-        while (a < k || b < end) {
-            const bool take_a = a < k && (b == end || own[a] <= listed[b].source);
-            const bool take_b = b < end && (a == k || listed[b].source <= own[a]);
-            double sum;
-            point_t column;
-            if (take_a && take_b) {
-                column = own[a];
-                sum = static_cast<double>(own_p[a]) + static_cast<double>(listed[b].value);
-            } else if (take_a) {
-                column = own[a];
-                sum = static_cast<double>(own_p[a]);
-            } else {
-                column = listed[b].source;
-                sum = static_cast<double>(listed[b].value);
-            }
-            p.columns.push_back(column);
-            p.values.push_back(static_cast<float>(sum * scale));
-            a += take_a ? 1 : 0;
-            b += take_b ? 1 : 0;
-        }
+        merge_row(graph.indices.data() + i * k, conditional.data() + i * k, k, listed + at, listed + end, scale, p);
         p.offsets[static_cast<std::size_t>(i) + 1] = static_cast<index_t>(p.columns.size());
         at = end;
     }

@@ -342,6 +342,45 @@ double barnes_hut_gradient(const SparseMatrix& p, ConstMatrixView y, SpaceTree<D
     return z;
 }
 
+namespace {
+
+// The repulsion of a distributed gradient: this rank's share of the tree's leaves (contiguous in tree
+// order, so no leaf is walked twice), then every share gathered: Z_s and the force of each tree position
+// s. Writes every point's repulsive force into its row of grad; returns Z.
+template <int Dim>
+double shared_repulsion(SpaceTree<Dim>& tree, double theta, MatrixView grad, int threads, Collective& collective,
+                        GradientWorkspace* work) {
+    const index_t n = grad.rows;
+    const std::vector<index_t> bounds = tree.share_bounds(collective.size());
+    constexpr std::size_t width = Dim + 1;
+    // Kept from call to call: a fresh buffer each iteration costs its page faults again (milliseconds
+    // on a virtual machine at 10^5 points, as much as half the walk).
+    GradientWorkspace local;
+    std::vector<double>& packed = (work ? *work : local).shared;
+    packed.resize(static_cast<std::size_t>(n) * width);
+    tree.repulsion_share(theta, bounds, collective.rank(), grad,
+                         packed.data() + static_cast<std::size_t>(bounds[static_cast<std::size_t>(collective.rank())]) * width,
+                         threads);
+    std::vector<std::size_t> share_bytes(bounds.size());
+    for (std::size_t r = 0; r < bounds.size(); ++r)
+        share_bytes[r] = static_cast<std::size_t>(bounds[r]) * width * sizeof(double);
+    collective.allgather(packed.data(), share_bytes);
+    // Z over tree positions in parallel_sum's blocks: the sum repulsion() returns, bit for bit.
+    const double z = parallel_sum(n, threads, [&](index_t begin, index_t end) {
+        double total = 0.0;
+        for (index_t s = begin; s < end; ++s) total += packed[static_cast<std::size_t>(s) * width];
+        return total;
+    });
+    const std::vector<point_t>& order = tree.order();
+    for (index_t s = 0; s < n; ++s) {  // the repulsion of every point into its row
+        double* g = grad.row(order[static_cast<std::size_t>(s)]);
+        for (int d = 0; d < Dim; ++d) g[d] = packed[static_cast<std::size_t>(s) * width + 1 + d];
+    }
+    return z;
+}
+
+}  // namespace
+
 template <int Dim>
 double barnes_hut_gradient_shared(const SparseMatrix& p, ConstMatrixView y, SpaceTree<Dim>& tree, double theta,
                                   double exaggeration, MatrixView grad, int threads, Collective& collective,
@@ -357,33 +396,7 @@ double barnes_hut_gradient_shared(const SparseMatrix& p, ConstMatrixView y, Spac
     Stopwatch clock;
     tree.build(y, threads);
     if (seconds) seconds->tree += clock.lap();
-    // The repulsion: this rank's share of the tree's leaves (contiguous in tree order, so no leaf is
-    // walked twice), then every share gathered: Z_s and the force of each tree position s.
-    const std::vector<index_t> bounds = tree.share_bounds(collective.size());
-    constexpr std::size_t width = Dim + 1;
-    // Kept from call to call: a fresh buffer each iteration costs its page faults again (milliseconds
-    // on a virtual machine at 10^5 points, as much as half the walk).
-    GradientWorkspace local;
-    std::vector<double>& packed = (work ? *work : local).shared;
-    packed.resize(static_cast<std::size_t>(y.rows) * width);
-    tree.repulsion_share(theta, bounds, collective.rank(), grad,
-                         packed.data() + static_cast<std::size_t>(bounds[static_cast<std::size_t>(collective.rank())]) * width,
-                         threads);
-    std::vector<std::size_t> share_bytes(bounds.size());
-    for (std::size_t r = 0; r < bounds.size(); ++r)
-        share_bytes[r] = static_cast<std::size_t>(bounds[r]) * width * sizeof(double);
-    collective.allgather(packed.data(), share_bytes);
-    // Z over tree positions in parallel_sum's blocks: the sum repulsion() returns, bit for bit.
-    const double z = parallel_sum(y.rows, threads, [&](index_t begin, index_t end) {
-        double total = 0.0;
-        for (index_t s = begin; s < end; ++s) total += packed[static_cast<std::size_t>(s) * width];
-        return total;
-    });
-    const std::vector<point_t>& order = tree.order();
-    for (index_t s = 0; s < y.rows; ++s) {  // the repulsion of every point into its row
-        double* g = grad.row(order[static_cast<std::size_t>(s)]);
-        for (int d = 0; d < Dim; ++d) g[d] = packed[static_cast<std::size_t>(s) * width + 1 + d];
-    }
+    const double z = shared_repulsion(tree, theta, grad, threads, collective, work);
     if (seconds) seconds->repulsion += clock.lap();
     const double inv_z = 1.0 / z;
     parallel_for_guided(
