@@ -546,7 +546,7 @@ void report_converged(Progress& progress, const OptimizerOptions& p, index_t ite
 /// The checks before the work: the options for these points (a given P: validate_given_affinities),
 /// the outputs, the snapshots; with --verbose the settings and the memory estimate.
 void check_embed_run(const EmbedConfig& e, const Options& options, const EmbedInputs& in, bool coordinates,
-                     index_t d, Progress& progress) {
+                     index_t d, Progress& progress, bool memory_line) {
     const index_t n = in.n;
     Options checked = options;  // without coordinates nothing is reduced by PCA
     if (!coordinates) checked.pca_dims = 0;
@@ -558,7 +558,7 @@ void check_embed_run(const EmbedConfig& e, const Options& options, const EmbedIn
     check_snapshot_outputs(e, n, options.dims, options.optimizer.iterations);
     if (progress.verbose()) {
         print_settings(progress, options, n, d);
-        print_memory(progress, options, n, d, !e.affinities_path.empty());
+        if (memory_line) print_memory(progress, options, n, d, !e.affinities_path.empty());
     }
 }
 

@@ -36,8 +36,10 @@ Affinities read_given_affinities(const EmbedConfig& e, int threads, Progress& pr
 /// --init: the coordinates into options (checked).
 void read_init(const EmbedConfig& e, Options& options, index_t n);
 /// The checks before the work (see run.cpp).
+/// memory_line: with --verbose, also the memory estimate of one process (a distributed run prints its
+/// own per rank).
 void check_embed_run(const EmbedConfig& e, const Options& options, const EmbedInputs& in, bool coordinates,
-                     index_t d, Progress& progress);
+                     index_t d, Progress& progress, bool memory_line = true);
 /// The fingerprint of what the run embeds: the coordinates (or distances), and P or the graph.
 std::uint64_t input_fingerprint(const EmbedInputs& in);
 /// What a checkpoint records of this run.

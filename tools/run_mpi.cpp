@@ -78,7 +78,14 @@ DistributedInputs read_distributed(const EmbedConfig& e, Options& options, Progr
     dist::agreed(world, [&] {
         if (!e.label_paths.empty() && root) out.in.labels = read_labels_checked(e.label_paths, n);
         if (!e.init_path.empty()) read_init(e, options, n);
-        if (root) check_embed_run(e, options, out.in, out.coordinates, out.d, progress);
+        if (root) check_embed_run(e, options, out.in, out.coordinates, out.d, progress, false);
+        if (root && out.coordinates && progress.verbose()) {
+            index_t largest = 0;
+            for (int r = 0; r < world.size(); ++r) largest = std::max(largest, out.rows.rows.rows(r));
+            progress.line(concat("memory per rank: about ",
+                                 dist::estimate_rank_memory(n, out.d, out.rows.rows.rows(0), largest, world.size(), options)
+                                     .describe()));
+        }
         if (e.precomputed_affinities.empty()) {
             validate(options, n, out.d);
         } else {
