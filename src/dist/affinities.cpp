@@ -166,7 +166,7 @@ std::vector<point_t> locality_order_rows(const Affinities& own, const RowPartiti
     return order;
 }
 
-Affinities relabel_rows(const Affinities& own, const std::vector<point_t>& order, const RowPartition& rows,
+Affinities relabel_rows(Affinities own, const std::vector<point_t>& order, const RowPartition& rows,
                         const RowPartition& to, Collective& collective) {
     const index_t n = rows.first.back();
     const index_t first = rows.begin(collective.rank()), mine_first = to.begin(collective.rank());
@@ -185,6 +185,7 @@ Affinities relabel_rows(const Affinities& own, const std::vector<point_t>& order
             entries.push_back({label[own.columns[static_cast<std::size_t>(e)]], own.values[static_cast<std::size_t>(e)]});
         put(bytes, entries.data(), entries.size());
     }
+    own = Affinities();  // packed: only the buffers hold it now
     std::vector<unsigned char> in = collective.exchange(out);
     out = {};
     const index_t mine = to.rows(collective.rank());

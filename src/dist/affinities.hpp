@@ -23,7 +23,7 @@ std::vector<point_t> locality_order_rows(const Affinities& own, const RowPartiti
 /// Every rank's rows (owned as `rows` says) moved to their new owners (as `to` says) under `order`
 /// (point r of the result is point order[r]): the relabel() of the whole P, split by rows. Returns this rank's rows of the relabelled P as an
 /// Affinities over all n points (other rows empty), as Session's distributed constructor takes it.
-Affinities relabel_rows(const Affinities& own, const std::vector<point_t>& order, const RowPartition& rows,
+Affinities relabel_rows(Affinities own, const std::vector<point_t>& order, const RowPartition& rows,
                         const RowPartition& to, Collective& collective);
 
 /// This rank's rows of a whole P (rank 0's copy) sent to every rank, as relabel_rows returns them; the

@@ -174,7 +174,7 @@ Result embed_graph_rows(NeighborGraph graph, Matrix y0, const RowPartition& rows
     std::vector<point_t> order = locality_order_rows(own, rows, collective);
     // The optimisation's rows: units of parallel_sum_block (the KL's blocks), not the input's.
     RowPartition p_rows = RowPartition::even(n, collective.size(), parallel_sum_block);
-    own = relabel_rows(own, order, rows, p_rows, collective);
+    own = relabel_rows(std::move(own), order, rows, p_rows, collective);
     y0 = treesne::detail::gather_rows(y0, order);
     aff.done();
     Session session(std::move(own), std::move(y0), options, std::move(order), collective, std::move(p_rows));
