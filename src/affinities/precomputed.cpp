@@ -335,7 +335,17 @@ void require_csr(const SparseMatrix& p, const char* what) {
 
 std::vector<point_t> locality_order(const Affinities& p) {
     require_csr(p, "locality_order: P");
-    const auto n = static_cast<std::size_t>(p.n);
+    for (const point_t j : p.columns)
+        if (static_cast<index_t>(j) >= p.n) throw_column_out_of_range(p, "locality_order: P");
+    return locality_order_of_pattern(p.n, p.offsets, p.columns);
+}
+
+std::vector<point_t> locality_order_of_pattern(index_t n_points, const std::vector<index_t>& offsets,
+                                               const std::vector<point_t>& columns) {
+    const auto n = static_cast<std::size_t>(n_points);
+    require(offsets.size() == n + 1 && offsets.back() == static_cast<index_t>(columns.size()),
+            "locality_order: a pattern of ", n_points, " rows needs ", n + 1, " offsets ending at its ",
+            columns.size(), " columns; got ", offsets.size());
     std::vector<point_t> order;
     order.reserve(n);
     std::vector<std::uint8_t> reached(n, 0);  // bytes: cheaper to test and set than bits
@@ -346,9 +356,9 @@ std::vector<point_t> locality_order(const Affinities& p) {
         order.push_back(static_cast<point_t>(start));
         for (; head < order.size(); ++head) {
             const point_t i = order[head];
-            for (index_t e = p.offsets[i]; e < p.offsets[i + 1]; ++e) {
-                const point_t j = p.columns[static_cast<std::size_t>(e)];
-                if (j >= n) throw_column_out_of_range(p, "locality_order: P");  // each entry is read once
+            for (index_t e = offsets[i]; e < offsets[i + 1]; ++e) {
+                const point_t j = columns[static_cast<std::size_t>(e)];
+                require(j < n, "locality_order: column ", j, " is outside 0..", n_points - 1);
                 if (!reached[j]) {
                     reached[j] = 1;
                     order.push_back(j);

@@ -143,7 +143,6 @@ std::vector<point_t> locality_order_rows(const Affinities& own, const RowPartiti
                 pattern.offsets[static_cast<std::size_t>(row) + 1] = pattern.offsets[static_cast<std::size_t>(row)] + read.get<index_t>();
         }
         pattern.columns.resize(static_cast<std::size_t>(pattern.offsets.back()));
-        pattern.values.assign(pattern.columns.size(), 0.0f);
         std::size_t at = 0;
         for (int r = 0; r < collective.size(); ++r) {
             Reader read(in.data() + from[static_cast<std::size_t>(r)], from[static_cast<std::size_t>(r) + 1] - from[static_cast<std::size_t>(r)]);
@@ -156,7 +155,7 @@ std::vector<point_t> locality_order_rows(const Affinities& own, const RowPartiti
             at += entries;
         }
         in = {};
-        const std::vector<point_t> order = locality_order(pattern);
+        const std::vector<point_t> order = locality_order_of_pattern(n, pattern.offsets, pattern.columns);
         put(order_bytes, order.data(), order.size());
     }
     in = {};

@@ -51,6 +51,12 @@ Affinities prepare_affinities(SparseMatrix p, int threads, std::vector<std::stri
 /// in [0, n).
 std::vector<point_t> locality_order(const Affinities& p);
 
+/// The same order from the pattern alone (n rows: n + 1 offsets into the columns, each row's columns
+/// increasing), without values: a distributed run gathers only the pattern. Throws InvalidArgument for
+/// a malformed pattern or a column outside [0, n).
+std::vector<point_t> locality_order_of_pattern(index_t n, const std::vector<index_t>& offsets,
+                                               const std::vector<point_t>& columns);
+
 /// P relabelled: point r of the result is point order[r] of p (columns renamed and sorted). threads: 0 =
 /// all; the result does not depend on it. Throws InvalidArgument if order is not a permutation of [0, n),
 /// P's CSR layout is not sound (csr_defect) or a column lies outside [0, n).
