@@ -239,23 +239,28 @@ void SpaceTree<Dim>::point_z(std::vector<double>& z) const {
 }
 
 template <int Dim>
+void SpaceTree<Dim>::walk(const std::vector<std::uint32_t>& leaves, double theta, MatrixView forces, int threads) {
+    point_z_.resize(static_cast<std::size_t>(n_));
+    const Walk<Dim> w{nodes_.data(),
+                      static_cast<std::uint32_t>(nodes_.size()),
+                      positions_.data(),
+                      order_.data(),
+                      theta * theta,
+                      quadrupole_,
+                      point_z_.data(),
+                      forces,
+                      KernelConstants::of(dof_)};
+    with_walk_types(dof_, single_precision_ && theta >= single_precision_min_theta, [&](auto kernel, auto real) {
+        walk_leaves<decltype(real), decltype(kernel)::value>(w, leaves, threads);
+    });
+}
+
+template <int Dim>
 double SpaceTree<Dim>::repulsion(double theta, MatrixView forces, int threads) {
     require(forces.rows == n_ && forces.cols == Dim, "SpaceTree::repulsion: the force buffer is ",
             forces.rows, " x ", forces.cols, "; expected ", n_, " x ", Dim);
     assert(!nodes_.empty() && "SpaceTree::repulsion: build() the tree first");
-    point_z_.resize(static_cast<std::size_t>(n_));
-    const Walk<Dim> walk{nodes_.data(),
-                         static_cast<std::uint32_t>(nodes_.size()),
-                         positions_.data(),
-                         order_.data(),
-                         theta * theta,
-                         quadrupole_,
-                         point_z_.data(),
-                         forces,
-                         KernelConstants::of(dof_)};
-    with_walk_types(dof_, single_precision_ && theta >= single_precision_min_theta, [&](auto kernel, auto real) {
-        walk_leaves<decltype(real), decltype(kernel)::value>(walk, leaves_, threads);
-    });
+    walk(leaves_, theta, forces, threads);
     repelled_ = true;
     return parallel_sum(n_, threads, [&](index_t begin, index_t end) {
         double total = 0.0;
@@ -287,22 +292,10 @@ void SpaceTree<Dim>::repulsion_share(double theta, const std::vector<index_t>& b
             part, " of ", bounds.size() - 1);
     assert(!nodes_.empty() && "SpaceTree::repulsion_share: build() the tree first");
     const index_t first = bounds[static_cast<std::size_t>(part)], last = bounds[static_cast<std::size_t>(part) + 1];
-    point_z_.resize(static_cast<std::size_t>(n_));
     std::vector<std::uint32_t> mine;  // the share's leaves, in tree order
     for (const std::uint32_t l : leaves_)
         if (nodes_[l].begin >= first && nodes_[l].begin < last) mine.push_back(l);
-    const Walk<Dim> walk{nodes_.data(),
-                         static_cast<std::uint32_t>(nodes_.size()),
-                         positions_.data(),
-                         order_.data(),
-                         theta * theta,
-                         quadrupole_,
-                         point_z_.data(),
-                         forces,
-                         KernelConstants::of(dof_)};
-    with_walk_types(dof_, single_precision_ && theta >= single_precision_min_theta, [&](auto kernel, auto real) {
-        walk_leaves<decltype(real), decltype(kernel)::value>(walk, mine, threads);
-    });
+    walk(mine, theta, forces, threads);
     for (index_t s = first; s < last; ++s) {
         double* out = packed + (s - first) * (Dim + 1);
         out[0] = point_z_[static_cast<std::size_t>(s)];
@@ -312,6 +305,9 @@ void SpaceTree<Dim>::repulsion_share(double theta, const std::vector<index_t>& b
     repelled_ = false;  // point_z_ holds only this share: point_z() must not read it
 }
 
+template void SpaceTree<1>::walk(const std::vector<std::uint32_t>&, double, MatrixView, int);
+template void SpaceTree<2>::walk(const std::vector<std::uint32_t>&, double, MatrixView, int);
+template void SpaceTree<3>::walk(const std::vector<std::uint32_t>&, double, MatrixView, int);
 template void SpaceTree<1>::set_dof(double);
 template void SpaceTree<2>::set_dof(double);
 template void SpaceTree<3>::set_dof(double);

@@ -130,6 +130,10 @@ class SpaceTree {
     const std::vector<point_t>& order() const { return order_; }
 
   private:
+    // The repulsion walk over the given leaves (all of them, or one share): forces into `forces` (input
+    // rows), Z_s into point_z_ (resized to n).
+    void walk(const std::vector<std::uint32_t>& leaves, double theta, MatrixView forces, int threads);
+
     void sort_by_morton(ConstMatrixView y, const std::array<double, Dim>& corner, double half, int threads);
     void radix_sort(int threads);
     void gather_positions(ConstMatrixView y, int threads);
