@@ -1,9 +1,13 @@
-// Distributed symmetrisation, locality order and relabelling of P (see affinities.hpp).
+// Distributed P (see affinities.hpp): the symmetric pattern, the locality order by a level-synchronous
+// breadth-first search, and P's values built at their final owners, each exchange in bounded rounds.
 #include "dist/affinities.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <cstring>
 
 #include "dist/bytes.hpp"
+#include "dist/collective_ops.hpp"
 #include "treesne/affinities/precomputed.hpp"
 #include "treesne/core/errors.hpp"
 
@@ -17,11 +21,63 @@ struct Entry {
     bool operator<(const Entry& o) const { return column < o.column; }
 };
 
+// (row, column) of the pattern: `source` lists `row` in its kNN row.
+struct Pair {
+    point_t row, source;
+};
+
+// p(row, column) before symmetrisation: a conditional of either direction (row lists column, or column
+// lists row); a mutual pair arrives twice and the two are added.
 struct Triple {
-    point_t row, source;  // p_{row | source} is conditional: `source` lists `row`
+    point_t row, column;
     float value;
 };
-static_assert(sizeof(Triple) == 12 && alignof(Triple) == 4, "Triple is sorted in the received bytes");
+static_assert(sizeof(Pair) == 8 && sizeof(Triple) == 12 && alignof(Triple) == 4,
+              "Pair and Triple are sorted in the received bytes");
+
+// Rounds of exchange: the rows of every rank are cut into `count` consecutive parts; round t carries
+// what is bound for part t of each rank. `count` comes from global sizes only, so every rank agrees.
+struct Rounds {
+    int count = 1;
+    const RowPartition* rows = nullptr;
+    std::vector<std::uint16_t> of;  // each row's round
+
+    Rounds(const RowPartition& partition, double bytes_per_rank) : rows(&partition) {
+        count = static_cast<int>(std::clamp(std::ceil(bytes_per_rank / buffer_bytes()), 1.0, 65535.0));
+        of.resize(static_cast<std::size_t>(partition.first.back()));
+        for (int r = 0; r < partition.ranks(); ++r)
+            for (index_t i = partition.begin(r); i < partition.end(r); ++i)
+                of[static_cast<std::size_t>(i)] = static_cast<std::uint16_t>(part(i - partition.begin(r), partition.rows(r)));
+    }
+    index_t part(index_t local, index_t rows_of_rank) const { return local * count / rows_of_rank; }
+    // The first row of part t of `rank` (t = count: the rank's end).
+    index_t begin(int rank, int t) const {
+        const index_t len = rows->rows(rank);
+        index_t local = (len * t + count - 1) / count;  // the least local row whose part is >= t
+        return rows->begin(rank) + std::min(local, len);
+    }
+};
+
+// The items of one round, sorted where they arrived: the buffer's storage is aligned for any type, and
+// T is a plain 4-byte-aligned struct.
+template <class T, class Less>
+std::pair<T*, T*> sorted_items(std::vector<unsigned char>& in, Less less) {
+    T* const begin = reinterpret_cast<T*>(in.data());
+    T* const end = begin + in.size() / sizeof(T);
+    std::sort(begin, end, less);
+    return {begin, end};
+}
+
+// How many items each rank will receive in all, from what each sends to each (for exact reservations).
+std::size_t incoming_total(const std::vector<std::size_t>& to_each, Collective& collective) {
+    std::vector<std::vector<unsigned char>> out(to_each.size());
+    for (std::size_t r = 0; r < to_each.size(); ++r) put(out[r], to_each[r]);
+    const std::vector<unsigned char> in = collective.exchange(out);
+    Reader read(in);
+    std::size_t total = 0;
+    while (!read.done()) total += read.get<std::size_t>();
+    return total;
+}
 
 // Rows as (column, value) lists into a CSR of the rows [first, first + count) of an n-point P; the
 // entries of row r are rows[r - first], sorted by column here.
@@ -48,157 +104,205 @@ Affinities csr_of(std::vector<std::vector<Entry>>& lists, index_t n, index_t fir
     return p;
 }
 
-// Row i of P: its own neighbours (own, own_p; sorted) merged with the points that list it ([from, to),
-// sorted by source). A column in both is mutual, p_{j|i} + p_{i|j}; in one only, that one conditional
-// (symmetrize's arithmetic). Appends to p's columns and values.
-void merge_row(const point_t* own, const float* own_p, index_t k, const Triple* from, const Triple* to, double scale,
-               Affinities& p) {
-    index_t a = 0;
-    const Triple* b = from;
-    while (a < k || b < to) {
-        const bool take_a = a < k && (b == to || own[a] <= b->source);
-        const bool take_b = b < to && (a == k || b->source <= own[a]);
-        double sum;
-        point_t column;
-        if (take_a && take_b) {
-            column = own[a];
-            sum = static_cast<double>(own_p[a]) + static_cast<double>(b->value);
-        } else if (take_a) {
-            column = own[a];
-            sum = static_cast<double>(own_p[a]);
-        } else {
-            column = b->source;
-            sum = static_cast<double>(b->value);
+}  // namespace
+
+namespace {
+
+index_t largest_rows(const RowPartition& rows) {
+    index_t largest = 0;
+    for (int r = 0; r < rows.ranks(); ++r) largest = std::max(largest, rows.rows(r));
+    return largest;
+}
+
+// The rows [lo, hi) of P from their triples, sorted by (row, column): a column that arrives twice is a
+// mutual pair, p_{j|i} + p_{i|j}; once, the one conditional; both over 2N (symmetrize()'s arithmetic: the
+// sum of the same two floats, in either order).
+void append_rows(const Triple* x, const Triple* end, index_t lo, index_t hi, double scale, Affinities& p) {
+    for (index_t row = lo; row < hi; ++row) {
+        while (x < end && x->row == static_cast<point_t>(row)) {
+            const Triple* y = x + 1;
+            double sum = static_cast<double>(x->value);
+            if (y < end && y->row == x->row && y->column == x->column) {
+                sum = static_cast<double>(x->value) + static_cast<double>(y->value);
+                ++y;
+            }
+            p.columns.push_back(x->column);
+            p.values.push_back(static_cast<float>(sum * scale));
+            x = y;
         }
-        p.columns.push_back(column);
-        p.values.push_back(static_cast<float>(sum * scale));
-        a += take_a ? 1 : 0;
-        b += take_b ? 1 : 0;
+        p.offsets[static_cast<std::size_t>(row) + 1] = static_cast<index_t>(p.columns.size());
+    }
+    require(x == end, "affinities_in_order: a triple for row ", x == end ? 0 : x->row, " outside the round's rows ",
+            lo, "..", hi - 1);
+}
+
+}  // namespace
+
+PatternRows symmetric_pattern_rows(const NeighborGraph& graph, const RowPartition& rows, Collective& collective) {
+    const int rank = collective.rank(), ranks = collective.size();
+    const index_t first = rows.begin(rank), k = graph.k;
+    require(graph.n == rows.rows(rank), "symmetric_pattern_rows: ", graph.n, " graph rows for ", rows.rows(rank),
+            " own rows");
+    const Rounds rounds(rows, static_cast<double>(largest_rows(rows)) * static_cast<double>(k) * sizeof(Pair));
+    std::vector<std::size_t> to_each(static_cast<std::size_t>(ranks), 0);
+    for (const point_t j : graph.indices) ++to_each[static_cast<std::size_t>(rows.owner(j))];
+    PatternRows out;
+    out.offsets.assign(static_cast<std::size_t>(graph.n) + 1, 0);
+    // An upper bound (mutual pairs appear once): pages reserved but never written cost no memory.
+    out.columns.reserve(graph.indices.size() + incoming_total(to_each, collective));
+    for (int t = 0; t < rounds.count; ++t) {
+        std::vector<std::vector<unsigned char>> send(static_cast<std::size_t>(ranks));
+        for (index_t i = 0; i < graph.n; ++i)
+            for (index_t s = 0; s < k; ++s) {
+                const point_t j = graph.indices[static_cast<std::size_t>(i * k + s)];
+                if (rounds.of[j] == t)
+                    put(send[static_cast<std::size_t>(rows.owner(j))], Pair{j, static_cast<point_t>(first + i)});
+            }
+        std::vector<unsigned char> in = collective.exchange(send);
+        send = {};
+        const auto [from, to] = sorted_items<Pair>(
+            in, [](const Pair& a, const Pair& b) { return a.row != b.row ? a.row < b.row : a.source < b.source; });
+        const Pair* listed = from;
+        for (index_t i = rounds.begin(rank, t) - first; i < rounds.begin(rank, t + 1) - first; ++i) {
+            const Pair* end = listed;
+            while (end < to && end->row == static_cast<point_t>(first + i)) ++end;
+            // The union of the row's own neighbours and the points that list it, both sorted.
+            const point_t* a = graph.indices.data() + i * k;
+            const point_t* const a_end = a + k;
+            while (a < a_end || listed < end) {
+                const point_t c = listed == end || (a < a_end && *a < listed->source) ? *a : listed->source;
+                out.columns.push_back(c);
+                a += a < a_end && *a == c ? 1 : 0;
+                listed += listed < end && listed->source == c ? 1 : 0;
+            }
+            out.offsets[static_cast<std::size_t>(i) + 1] = static_cast<index_t>(out.columns.size());
+        }
+    }
+    return out;
+}
+
+namespace {
+
+// One level of the search, merged on every rank: the lists of every rank (position in `order` of the
+// point expanded, count, the points it reached first on that rank), taken in position order; a point
+// is placed by the first list that holds it.
+void place_level(const std::vector<unsigned char>& in, const std::vector<std::size_t>& from,
+                 std::vector<std::uint8_t>& reached, std::vector<point_t>& order) {
+    const std::size_t ranks = from.size() - 1;
+    std::vector<std::size_t> at(from.begin(), from.end() - 1);
+    const auto word = [&](std::size_t byte) {
+        point_t v;
+        std::memcpy(&v, in.data() + byte, sizeof v);
+        return v;
+    };
+    for (;;) {  // the rank whose next list comes first (a scan of R heads: R is small next to a level)
+        std::size_t best = ranks;
+        for (std::size_t r = 0; r < ranks; ++r)
+            if (at[r] < from[r + 1] && (best == ranks || word(at[r]) < word(at[best]))) best = r;
+        if (best == ranks) return;
+        const point_t count = word(at[best] + sizeof(point_t));
+        at[best] += 2 * sizeof(point_t);
+        for (point_t c = 0; c < count; ++c, at[best] += sizeof(point_t)) {
+            const point_t j = word(at[best]);
+            if (reached[j] != 1) {
+                reached[j] = 1;
+                order.push_back(j);
+            }
+        }
     }
 }
 
 }  // namespace
 
-Affinities symmetrize_rows(const NeighborGraph& graph, const std::vector<float>& conditional, index_t n_total,
-                           const RowPartition& rows, Collective& collective) {
-    const index_t first = rows.begin(collective.rank()), k = graph.k;
-    require(graph.n == rows.rows(collective.rank()), "symmetrize_rows: ", graph.n, " graph rows for ",
-            rows.rows(collective.rank()), " own rows");
-    // Each conditional p_{j|i} to the owner of row j.
+std::vector<point_t> locality_order_rows(const PatternRows& own, const RowPartition& rows, Collective& collective) {
+    const auto n = static_cast<std::size_t>(rows.first.back());
+    const index_t first = rows.begin(collective.rank()), last = rows.end(collective.rank());
+    // 1: placed in `order`; 2: listed by this rank in the current level, not yet placed (another rank's
+    // earlier list may place it first, so it is not yet reached for the merge).
+    std::vector<std::uint8_t> reached(n, 0);
+    std::vector<point_t> order;
+    order.reserve(n);
+    std::size_t level = 0, start = 0;
+    std::vector<unsigned char> mine;
     std::vector<std::vector<unsigned char>> out(static_cast<std::size_t>(collective.size()));
-    for (index_t i = 0; i < graph.n; ++i)
-        for (index_t s = 0; s < k; ++s) {
-            const auto e = static_cast<std::size_t>(i * k + s);
-            const point_t j = graph.indices[e];
-            put(out[static_cast<std::size_t>(rows.owner(j))], Triple{j, static_cast<point_t>(first + i), conditional[e]});
+    while (order.size() < n) {
+        if (level == order.size()) {  // a new component, from the lowest point not reached
+            while (reached[start]) ++start;
+            reached[start] = 1;
+            order.push_back(static_cast<point_t>(start));
         }
-    std::vector<unsigned char> in = collective.exchange(out);
-    out = {};
-    // The triples sorted where they arrived (no second copy: 12 bytes a kNN edge; Triple is three 4-byte
-    // fields and the buffer's storage is aligned for any type).
-    const Triple* const begin_listed = reinterpret_cast<Triple*>(in.data());
-    Triple* const end_listed = reinterpret_cast<Triple*>(in.data()) + in.size() / sizeof(Triple);
-    std::sort(reinterpret_cast<Triple*>(in.data()), end_listed,
-              [](const Triple& a, const Triple& b) { return a.row != b.row ? a.row < b.row : a.source < b.source; });
-    const std::size_t listed_count = static_cast<std::size_t>(end_listed - begin_listed);
-    const Triple* listed = begin_listed;
-    const double scale = 1.0 / (2.0 * static_cast<double>(n_total));
-    Affinities p;
-    p.n = graph.n;
-    p.offsets.assign(static_cast<std::size_t>(graph.n) + 1, 0);
-    std::size_t at = 0;  // the first triple of the current row
-    for (index_t i = 0; i < graph.n; ++i) {
-        const auto row = static_cast<point_t>(first + i);
-        std::size_t end = at;
-        while (end < listed_count && listed[end].row == row) ++end;
-        merge_row(graph.indices.data() + i * k, conditional.data() + i * k, k, listed + at, listed + end, scale, p);
-        p.offsets[static_cast<std::size_t>(i) + 1] = static_cast<index_t>(p.columns.size());
-        at = end;
+        const std::size_t level_end = order.size();
+        mine.clear();
+        for (std::size_t f = level; f < level_end; ++f) {
+            const index_t i = order[f];
+            if (i < first || i >= last) continue;
+            const std::size_t head = mine.size();
+            put(mine, static_cast<point_t>(f));
+            put(mine, point_t{0});
+            point_t count = 0;
+            for (index_t e = own.offsets[static_cast<std::size_t>(i - first)]; e < own.offsets[static_cast<std::size_t>(i - first) + 1]; ++e) {
+                const point_t j = own.columns[static_cast<std::size_t>(e)];
+                if (reached[j] == 0) {
+                    reached[j] = 2;
+                    put(mine, j);
+                    ++count;
+                }
+            }
+            if (count == 0) mine.resize(head);
+            else std::memcpy(mine.data() + head + sizeof(point_t), &count, sizeof count);
+        }
+        for (auto& o : out) o = mine;
+        std::vector<std::size_t> from;
+        const std::vector<unsigned char> in = collective.exchange(out, &from);
+        place_level(in, from, reached, order);
+        level = level_end;
     }
-    return p;
-}
-
-std::vector<point_t> locality_order_rows(const Affinities& own, const RowPartition& rows, Collective& collective) {
-    const index_t n = rows.first.back();
-    std::vector<std::vector<unsigned char>> out(static_cast<std::size_t>(collective.size()));
-    // Row lengths, then the columns, to rank 0.
-    std::vector<index_t> lengths(static_cast<std::size_t>(own.n));
-    for (index_t i = 0; i < own.n; ++i) lengths[static_cast<std::size_t>(i)] = own.offsets[i + 1] - own.offsets[i];
-    put(out[0], own.n);
-    put(out[0], lengths.data(), lengths.size());
-    put(out[0], own.columns.data(), own.columns.size());
-    std::vector<std::size_t> from;
-    std::vector<unsigned char> in = collective.exchange(out, &from);
-    out = {};
-    std::vector<unsigned char> order_bytes;
-    if (collective.rank() == 0) {
-        Affinities pattern;
-        pattern.n = n;
-        pattern.offsets.assign(static_cast<std::size_t>(n) + 1, 0);
-        index_t row = 0;
-        for (int r = 0; r < collective.size(); ++r) {  // lengths first, for the offsets
-            Reader read(in.data() + from[static_cast<std::size_t>(r)], from[static_cast<std::size_t>(r) + 1] - from[static_cast<std::size_t>(r)]);
-            const auto count = read.get<index_t>();
-            for (index_t i = 0; i < count; ++i, ++row)
-                pattern.offsets[static_cast<std::size_t>(row) + 1] = pattern.offsets[static_cast<std::size_t>(row)] + read.get<index_t>();
-        }
-        pattern.columns.resize(static_cast<std::size_t>(pattern.offsets.back()));
-        std::size_t at = 0;
-        for (int r = 0; r < collective.size(); ++r) {
-            Reader read(in.data() + from[static_cast<std::size_t>(r)], from[static_cast<std::size_t>(r) + 1] - from[static_cast<std::size_t>(r)]);
-            const auto count = read.get<index_t>();
-            std::vector<index_t> skip(static_cast<std::size_t>(count));
-            read.copy(skip.data(), skip.size());
-            std::size_t entries = 0;
-            for (const index_t l : skip) entries += static_cast<std::size_t>(l);
-            read.copy(pattern.columns.data() + at, entries);
-            at += entries;
-        }
-        in = {};
-        const std::vector<point_t> order = locality_order_of_pattern(n, pattern.offsets, pattern.columns);
-        put(order_bytes, order.data(), order.size());
-    }
-    in = {};
-    collective.broadcast(order_bytes, 0);
-    std::vector<point_t> order(static_cast<std::size_t>(n));
-    Reader(order_bytes).copy(order.data(), order.size());
     return order;
 }
 
-Affinities relabel_rows(Affinities own, const std::vector<point_t>& order, const RowPartition& rows,
-                        const RowPartition& to, Collective& collective) {
-    const index_t n = rows.first.back();
-    const index_t first = rows.begin(collective.rank()), mine_first = to.begin(collective.rank());
+Affinities affinities_in_order(NeighborGraph graph, const std::vector<float>& conditional,
+                               const std::vector<point_t>& order, const RowPartition& rows, const RowPartition& to,
+                               Collective& collective) {
+    const index_t n = rows.first.back(), k = graph.k;
+    const int rank = collective.rank(), ranks = collective.size();
+    const index_t first = rows.begin(rank);
     std::vector<point_t> label(static_cast<std::size_t>(n));
     for (std::size_t r = 0; r < order.size(); ++r) label[order[r]] = static_cast<point_t>(r);
-    std::vector<std::vector<unsigned char>> out(static_cast<std::size_t>(collective.size()));
-    std::vector<Entry> entries;
-    for (index_t i = 0; i < own.n; ++i) {
-        const point_t label_i = label[static_cast<std::size_t>(first + i)];
-        auto& bytes = out[static_cast<std::size_t>(to.owner(label_i))];
-        const index_t count = own.offsets[i + 1] - own.offsets[i];
-        put(bytes, label_i);
-        put(bytes, count);
-        entries.clear();
-        for (index_t e = own.offsets[i]; e < own.offsets[i + 1]; ++e)
-            entries.push_back({label[own.columns[static_cast<std::size_t>(e)]], own.values[static_cast<std::size_t>(e)]});
-        put(bytes, entries.data(), entries.size());
+    for (point_t& j : graph.indices) j = label[j];  // the graph in the new labels, in place
+    // Each edge twice: to the row of its source and to the row of its target.
+    const Rounds rounds(to, 2.0 * static_cast<double>(largest_rows(rows)) * static_cast<double>(k) * sizeof(Triple));
+    std::vector<std::size_t> to_each(static_cast<std::size_t>(ranks), 0);
+    for (index_t i = 0; i < graph.n; ++i) {
+        to_each[static_cast<std::size_t>(to.owner(label[static_cast<std::size_t>(first + i)]))] += static_cast<std::size_t>(k);
+        for (index_t s = 0; s < k; ++s) ++to_each[static_cast<std::size_t>(to.owner(graph.indices[static_cast<std::size_t>(i * k + s)]))];
     }
-    own = Affinities();  // packed: only the buffers hold it now
-    std::vector<unsigned char> in = collective.exchange(out);
-    out = {};
-    const index_t mine = to.rows(collective.rank());
-    std::vector<std::vector<Entry>> lists(static_cast<std::size_t>(mine));
-    Reader read(in);
-    while (!read.done()) {
-        const auto row = read.get<point_t>();
-        const auto count = read.get<index_t>();
-        auto& l = lists[static_cast<std::size_t>(row - mine_first)];
-        l.resize(static_cast<std::size_t>(count));
-        read.copy(l.data(), l.size());
+    Affinities p;
+    p.n = n;
+    p.offsets.assign(static_cast<std::size_t>(n) + 1, 0);
+    const std::size_t incoming = incoming_total(to_each, collective);
+    p.columns.reserve(incoming);  // an upper bound (a mutual pair is two triples and one entry): unwritten
+    p.values.reserve(incoming);   // pages cost no memory
+    const double scale = 1.0 / (2.0 * static_cast<double>(n));
+    for (int t = 0; t < rounds.count; ++t) {
+        std::vector<std::vector<unsigned char>> send(static_cast<std::size_t>(ranks));
+        for (index_t i = 0; i < graph.n; ++i) {
+            const point_t li = label[static_cast<std::size_t>(first + i)];
+            const int row_owner = rounds.of[li] == t ? to.owner(li) : -1;
+            for (index_t s = 0; s < k; ++s) {
+                const auto e = static_cast<std::size_t>(i * k + s);
+                const point_t lj = graph.indices[e];
+                if (row_owner >= 0) put(send[static_cast<std::size_t>(row_owner)], Triple{li, lj, conditional[e]});
+                if (rounds.of[lj] == t) put(send[static_cast<std::size_t>(to.owner(lj))], Triple{lj, li, conditional[e]});
+            }
+        }
+        std::vector<unsigned char> in = collective.exchange(send);
+        send = {};
+        const auto [from, end] = sorted_items<Triple>(
+            in, [](const Triple& a, const Triple& b) { return a.row != b.row ? a.row < b.row : a.column < b.column; });
+        append_rows(from, end, rounds.begin(rank, t), rounds.begin(rank, t + 1), scale, p);
     }
-    in = {};
-    return csr_of(lists, n, mine_first);
+    for (index_t i = to.end(rank); i < n; ++i) p.offsets[static_cast<std::size_t>(i) + 1] = static_cast<index_t>(p.columns.size());
+    return p;
 }
 
 Affinities scatter_rows(const Affinities& whole, index_t n_total, const RowPartition& rows, Collective& collective) {

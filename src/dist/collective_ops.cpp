@@ -2,11 +2,21 @@
 #include "dist/collective_ops.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "dist/bytes.hpp"
 #include "treesne/core/errors.hpp"
 
 namespace treesne::dist {
+
+double buffer_bytes() {
+    static const double bytes = [] {
+        const char* text = std::getenv("TREESNE_MPI_BUFFER_BYTES");
+        const double given = text ? std::strtod(text, nullptr) : 0.0;
+        return given >= 64 ? given : 16.0 * 1024 * 1024;
+    }();
+    return bytes;
+}
 
 void agreed(Collective& collective, const std::function<void()>& fn) {
     std::string error;

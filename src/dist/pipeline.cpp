@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <optional>
 
 #include "core/permutation.hpp"
 #include "dist/affinities.hpp"
@@ -71,36 +72,50 @@ void compress(const detail::BlockCandidates& chunk, index_t q0, Candidates& c) {
     }
 }
 
-// Query rows per search of another rank's block (the candidates of a chunk are expanded to 24 bytes).
-constexpr index_t ring_chunk = 8192;
+// The own block is searched in one search (knn_brute's whole-data search) while its candidates take at
+// most this.
+constexpr double own_block_bytes = 256.0 * 1024 * 1024;
 
-// Merges into `best` the candidates of one reference block, in chunks of query rows: only a chunk is
-// ever expanded to BlockCandidates, searched (given what it holds, so that most references are cut by
-// the float prefilter) and merged. fresh: `best` holds nothing yet (the first block).
+// Query rows per search of another rank's block (the candidates of a chunk are expanded to 24 bytes).
+constexpr index_t ring_chunk = 4096;
+
+// Reference rows per search: each search holds float copies of its reference rows (brute_bytes), which
+// for a whole visiting block were the largest buffers of the stage.
+index_t reference_slice(index_t cols) {
+    return std::max<index_t>(256, static_cast<index_t>(buffer_bytes() / detail::brute_bytes(1.0, static_cast<double>(cols))));
+}
+
+// Merges into `best` the candidates of one reference block, in chunks of query rows against slices of
+// the block: only a chunk is ever expanded to BlockCandidates, searched (given what it holds, so that
+// most references are cut by the float prefilter) and merged. fresh: `best` holds nothing yet (the
+// first block). slice: reference rows per search (the block's rows: one search).
 void merge_block(Candidates& best, ConstMatrixView own, ConstMatrixView reference, index_t at, Metric metric,
-                 int threads, index_t chunk, bool fresh) {
+                 int threads, index_t chunk, index_t slice, bool fresh) {
     for (index_t q0 = 0; q0 < own.rows; q0 += chunk) {
         const index_t rows = std::min(chunk, own.rows - q0);
         const ConstMatrixView queries{own.row(q0), rows, own.cols};
-        if (fresh) {  // nothing held yet: the block's candidates are the row's
-            compress(detail::knn_block_candidates(queries, best.first + q0, reference, at, best.k, metric, threads),
-                     q0, best);
-            continue;
+        std::optional<detail::BlockCandidates> known;
+        if (!fresh) known = expand(best, q0, rows);
+        for (index_t r0 = 0; r0 < reference.rows; r0 += slice) {
+            const ConstMatrixView part{reference.row(r0), std::min(slice, reference.rows - r0), reference.cols};
+            detail::BlockCandidates found = detail::knn_block_candidates(queries, best.first + q0, part, at + r0, best.k,
+                                                                         metric, threads, known ? &*known : nullptr);
+            if (known) detail::merge_candidates(*known, found);
+            else known = std::move(found);  // nothing held yet: the slice's candidates are the row's
         }
-        detail::BlockCandidates known = expand(best, q0, rows);
-        detail::merge_candidates(known, detail::knn_block_candidates(queries, best.first + q0, reference, at, best.k,
-                                                                     metric, threads, &known));
-        compress(known, q0, best);
+        if (known) compress(*known, q0, best);
     }
 }
 
-// The graph of the candidates (each row holds k: every rank's block has been seen).
-NeighborGraph graph_of(const Candidates& c, Metric metric) {
-    NeighborGraph graph = detail::allocate_graph(c.rows, c.k);
-    for (std::size_t e = 0; e < c.index.size(); ++e) {
-        graph.indices[e] = c.index[e];
-        graph.distances[e] = detail::reported_distance(metric, c.distance[e]);
-    }
+// The graph of the candidates (each row holds k: every rank's block has been seen), in their storage:
+// a copy would double the largest array of the stage.
+NeighborGraph graph_of(Candidates&& c, Metric metric) {
+    NeighborGraph graph;
+    graph.n = c.rows;
+    graph.k = c.k;
+    graph.indices = std::move(c.index);
+    graph.distances = std::move(c.distance);
+    for (double& d : graph.distances) d = detail::reported_distance(metric, d);
     return graph;
 }
 
@@ -126,11 +141,11 @@ NeighborGraph ring_search(Collective& collective, ConstMatrixView own, index_t f
     // The own block first, in one search where its candidates take at most own_block_bytes: that is the
     // whole-data search, which visits the references nearest each query first (a chunk of queries
     // against the whole block visits them in order, and its thresholds fall later).
-    constexpr double own_block_bytes = 256.0 * 1024 * 1024;
     const index_t own_chunk = static_cast<double>(own.rows) * static_cast<double>(k) * 24 <= own_block_bytes
                                   ? std::max<index_t>(own.rows, 1)
                                   : ring_chunk;
-    merge_block(best, own, own, first, metric, threads, own_chunk, true);
+    merge_block(best, own, own, first, metric, threads, own_chunk,
+                own_chunk == own.rows ? std::max<index_t>(own.rows, 1) : reference_slice(own.cols), true);
     std::vector<unsigned char> block = block_bytes(own, first);
     for (int step = 1; step < ranks; ++step) {
         if (progress) progress(static_cast<double>(step) / ranks);
@@ -141,9 +156,9 @@ NeighborGraph ring_search(Collective& collective, ConstMatrixView own, index_t f
         const auto cols = read.get<index_t>();
         // The values follow the 24-byte header, 8-byte aligned (vector storage is aligned for any type).
         const ConstMatrixView reference{reinterpret_cast<const double*>(block.data() + 3 * sizeof(index_t)), rows, cols};
-        if (rows > 0 && own.rows > 0) merge_block(best, own, reference, at, metric, threads, ring_chunk, false);
+        if (rows > 0 && own.rows > 0) merge_block(best, own, reference, at, metric, threads, ring_chunk, reference_slice(cols), false);
     }
-    return graph_of(best, metric);
+    return graph_of(std::move(best), metric);
 }
 
 // The initial embedding, whole, on every rank: PCA from every rank's rows, or the random or given start
@@ -168,13 +183,11 @@ Result embed_graph_rows(NeighborGraph graph, Matrix y0, const RowPartition& rows
     });
     graph.distances = std::vector<double>();
     treesne::detail::sort_rows_by_column(graph, conditional, options.threads);
-    Affinities own = symmetrize_rows(graph, conditional, n, rows, collective);
-    graph = NeighborGraph();
-    conditional = std::vector<float>();
-    std::vector<point_t> order = locality_order_rows(own, rows, collective);
+    std::vector<point_t> order = locality_order_rows(symmetric_pattern_rows(graph, rows, collective), rows, collective);
     // The optimisation's rows: units of parallel_sum_block (the KL's blocks), not the input's.
     RowPartition p_rows = RowPartition::even(n, collective.size(), parallel_sum_block);
-    own = relabel_rows(std::move(own), order, rows, p_rows, collective);
+    Affinities own = affinities_in_order(std::move(graph), conditional, order, rows, p_rows, collective);
+    conditional = std::vector<float>();
     y0 = treesne::detail::gather_rows(y0, order);
     aff.done();
     Session session(std::move(own), std::move(y0), options, std::move(order), collective, std::move(p_rows));
@@ -257,17 +270,28 @@ MemoryEstimate estimate_rank_memory(index_t n, index_t d, index_t rows, index_t 
     const double dp = options.pca_dims > 0 && options.pca_dims < d ? options.pca_dims : D;
     const double k = static_cast<double>(neighbor_count(options.affinities, n));
     const double dims = options.dims;
-    const double chunk = std::min<double>(R, 8192);
+    const double chunk = std::min<double>(R, ring_chunk);
     const double own_p = affinities_bytes(N, k, false) / std::max(1, ranks);  // about this rank's share
+    // ring_search: the own block in one search while its candidates fit own_block_bytes, else (and for
+    // the other blocks) chunks of queries against slices of the references.
+    const bool whole_own = R * k * 24 <= own_block_bytes;
+    const double slice = std::min(static_cast<double>(largest), static_cast<double>(reference_slice(static_cast<index_t>(dp))));
+    const double search = std::max(whole_own ? detail::brute_bytes(R, dp) : 0.0, detail::brute_bytes(chunk + slice, dp));
     std::vector<MemoryStage> stages;
     stages.push_back(memory_stage("neighbours", {{"input rows", R * D * 8},
                                                   {"reduced rows", dp < D ? R * dp * 8 : 0.0},
                                                   {"visiting block", static_cast<double>(largest) * dp * 8},
-                                                  {"candidates", R * k * 12 + chunk * k * 48},
-                                                  {"search buffers", detail::brute_bytes(chunk + static_cast<double>(largest), dp)}}));
-    stages.push_back(memory_stage("affinities", {{"kNN rows", R * k * 12},
-                                                  {"conditionals", R * k * 4},
-                                                  {"exchange", 2 * R * k * 12},
+                                                  {"candidates", R * k * 12 + (whole_own ? R * k * 24 : chunk * k * 48)},
+                                                  {"search buffers", search}}));
+    // Calibration, then P built from the graph's indices and the conditionals in bounded rounds (the
+    // pattern stage before it holds less: 4 bytes an entry, not 8).
+    stages.push_back(memory_stage("calibration", {{"kNN rows", R * k * 12},
+                                                   {"conditionals", R * k * 4},
+                                                   {"initial embedding", N * dims * 8}}));
+    stages.push_back(memory_stage("affinities", {{"kNN indices and conditionals", R * k * 8},
+                                                  {"P rows", own_p},
+                                                  {"exchange rounds", 2 * buffer_bytes()},
+                                                  {"order and labels", N * 9},
                                                   {"initial embedding", N * dims * 8}}));
     stages.push_back(memory_stage("optimise", {{"P rows", own_p},
                                                 {"session (whole)", session_bytes(N, dims)},

@@ -2,7 +2,7 @@
 # The distributed run against the single process (ctest `mpi`, TREESNE_MPI builds):
 #   - R = 1, 2, 3, 4 ranks with 1 and 2 threads give the single process's embedding byte for byte: the
 #     exact search (auto and brute), PCA and random starts, text input, cosine with --pca, a given
-#     neighbour graph and a given P;
+#     neighbour graph and a given P; small reference slices and P in many rounds;
 #   - a checkpoint of R ranks resumes with other counts (and with the plain program) to the same bytes;
 #   - bad input on one rank: every rank stops, one line, exit 1, no output; a refused option: one line;
 #   - a rank killed mid-run ends the job within seconds, non-zero, no output.
@@ -58,6 +58,12 @@ for r in 2 3; do
   same csv.npy "c$r.npy" "text input scattered from rank 0, R=$r"
   mpi "$r" "$treesne" embed x.npy -o "cos$r.npy" --iterations 150 -q --metric cosine --pca 5
   same cos.npy "cos$r.npy" "cosine after --pca 5, R=$r"
+done
+# Small buffers: the ring searches slices of 682 reference rows, P's exchanges take about 40 and 80
+# rounds (not 1). The same bytes.
+for r in 3 4; do
+  TREESNE_MPI_BUFFER_BYTES=65536 mpi "$r" "$treesne" embed x.npy -o "small$r.npy" "${common[@]}" --threads 1
+  same single.npy "small$r.npy" "buffers of 64 KiB (slices, rounds), R=$r"
 done
 
 # A given P (saved by a short run), embedded from rank 0's copy.
