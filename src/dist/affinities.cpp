@@ -33,7 +33,7 @@ struct Triple {
     float value;
 };
 static_assert(sizeof(Pair) == 8 && sizeof(Triple) == 12 && alignof(Triple) == 4,
-              "Pair and Triple are sorted in the received bytes");
+              "Pair and Triple are read from the received bytes");
 
 // Rounds of exchange: the rows of every rank are cut into `count` consecutive parts; round t carries
 // what is bound for part t of each rank. `count` comes from global sizes only, so every rank agrees.
@@ -58,14 +58,27 @@ struct Rounds {
     }
 };
 
-// The items of one round, sorted where they arrived: the buffer's storage is aligned for any type, and
-// T is a plain 4-byte-aligned struct.
+// The items of one round (rows in [lo, hi): the rows of a round are consecutive) ordered by row by a
+// counting pass, then each row's few items by `less`: a sort of the whole round cost more than the
+// rest of the stage. Frees the received bytes.
 template <class T, class Less>
-std::pair<T*, T*> sorted_items(std::vector<unsigned char>& in, Less less) {
-    T* const begin = reinterpret_cast<T*>(in.data());
-    T* const end = begin + in.size() / sizeof(T);
-    std::sort(begin, end, less);
-    return {begin, end};
+std::vector<T> sorted_items(std::vector<unsigned char>& in, index_t lo, index_t hi, Less less) {
+    const std::size_t count = in.size() / sizeof(T);
+    const T* const items = reinterpret_cast<const T*>(in.data());  // the storage is aligned for any type
+    std::vector<std::size_t> end(static_cast<std::size_t>(hi - lo) + 1, 0);
+    for (std::size_t e = 0; e < count; ++e) {
+        require(items[e].row >= lo && items[e].row < hi, "distributed P: an item for row ", items[e].row,
+                " outside the round's rows ", lo, "..", hi - 1);
+        ++end[items[e].row - lo + 1];
+    }
+    for (std::size_t r = 1; r < end.size(); ++r) end[r] += end[r - 1];
+    std::vector<T> out(count);
+    for (std::size_t e = 0; e < count; ++e) out[end[items[e].row - lo]++] = items[e];  // end[r]: row r's end
+    in = {};
+    for (std::size_t r = 0; r + 1 < end.size(); ++r)
+        std::sort(out.begin() + static_cast<std::ptrdiff_t>(r == 0 ? 0 : end[r - 1]),
+                  out.begin() + static_cast<std::ptrdiff_t>(end[r]), less);
+    return out;
 }
 
 // How many items each rank will receive in all, from what each sends to each (for exact reservations).
@@ -160,9 +173,10 @@ PatternRows symmetric_pattern_rows(const NeighborGraph& graph, const RowPartitio
             }
         std::vector<unsigned char> in = collective.exchange(send);
         send = {};
-        const auto [from, to] = sorted_items<Pair>(
-            in, [](const Pair& a, const Pair& b) { return a.row != b.row ? a.row < b.row : a.source < b.source; });
-        const Pair* listed = from;
+        const std::vector<Pair> items = sorted_items<Pair>(in, rounds.begin(rank, t), rounds.begin(rank, t + 1),
+                                                           [](const Pair& a, const Pair& b) { return a.source < b.source; });
+        const Pair* listed = items.data();
+        const Pair* const to = listed + items.size();
         for (index_t i = rounds.begin(rank, t) - first; i < rounds.begin(rank, t + 1) - first; ++i) {
             const Pair* end = listed;
             while (end < to && end->row == static_cast<point_t>(first + i)) ++end;
@@ -297,9 +311,10 @@ Affinities affinities_in_order(NeighborGraph graph, const std::vector<float>& co
         }
         std::vector<unsigned char> in = collective.exchange(send);
         send = {};
-        const auto [from, end] = sorted_items<Triple>(
-            in, [](const Triple& a, const Triple& b) { return a.row != b.row ? a.row < b.row : a.column < b.column; });
-        append_rows(from, end, rounds.begin(rank, t), rounds.begin(rank, t + 1), scale, p);
+        const std::vector<Triple> items = sorted_items<Triple>(
+            in, rounds.begin(rank, t), rounds.begin(rank, t + 1),
+            [](const Triple& a, const Triple& b) { return a.column < b.column; });
+        append_rows(items.data(), items.data() + items.size(), rounds.begin(rank, t), rounds.begin(rank, t + 1), scale, p);
     }
     for (index_t i = to.end(rank); i < n; ++i) p.offsets[static_cast<std::size_t>(i) + 1] = static_cast<index_t>(p.columns.size());
     return p;
