@@ -243,6 +243,42 @@ TEST_CASE("knn blocks: one block search keeps the min(k, available) best by the 
     CHECK(one.count == std::vector<index_t>{0});
 }
 
+TEST_CASE("knn blocks: knn_block_self keeps a block's own candidates compactly, as knn_block_candidates") {
+    // The same candidates (distance, index, count) as the BlockCandidates of the block against itself,
+    // and expand_candidates gives that BlockCandidates back (tie keys recomputed), for every metric, on
+    // data with and without ties, blocks of fewer than k rows and large ones, 1 and 2 threads.
+    const Matrix gaussian = random_matrix(700, 9, 72);
+    const Matrix grid = grid_data(700, 3, 4, 73, 1.0);
+    for (const Matrix* x : {&gaussian, &grid}) {
+        for (Metric metric : all_metrics) {
+            CAPTURE(std::string(to_string(metric)));
+            for (const auto& [first, last] : std::vector<std::pair<index_t, index_t>>{{100, 600}, {0, 20}, {5, 6}}) {
+                const index_t f = first, l = last;
+                CAPTURE(f);
+                for (int threads : {1, 2}) {
+                    const ConstMatrixView block = rows_of(*x, f, l);
+                    const BlockCandidates full = detail::knn_block_candidates(block, f, block, f, 30, metric, threads);
+                    const detail::CompactCandidates compact = detail::knn_block_self(block, f, 30, metric, threads);
+                    REQUIRE(compact.count == full.count);
+                    const BlockCandidates back = detail::expand_candidates(compact, 0, l - f);
+                    bool same = back.first == full.first && back.count == full.count;
+                    for (std::size_t i = 0; same && i < full.count.size(); ++i)
+                        for (index_t j = 0; j < full.count[i]; ++j) {
+                            const Neighbor& a = full.best[i * 30 + static_cast<std::size_t>(j)];
+                            const Neighbor& b = back.best[i * 30 + static_cast<std::size_t>(j)];
+                            same = same && a.distance == b.distance && a.tie == b.tie && a.index == b.index;
+                        }
+                    CHECK(same);
+                    detail::CompactCandidates again = detail::allocate_compact(f, l - f, 30);
+                    detail::compress_candidates(back, 0, again);
+                    CHECK(again.distance == compact.distance);
+                    CHECK(again.index == compact.index);
+                }
+            }
+        }
+    }
+}
+
 TEST_CASE("knn blocks: the result depends neither on the thread count nor on the merge order") {
     const Matrix x = grid_data(700, 6, 3, 80, 1.0);
     const std::vector<index_t> bounds = split_rows(x.rows(), 4);

@@ -36,46 +36,6 @@ PcaResult pca_fit(Collective& collective, ConstMatrixView own, index_t n, index_
     return detail::pca_axes(mean, cov, k);
 }
 
-// The k best candidates of this rank's rows so far, in half the bytes of BlockCandidates (12 a candidate,
-// not 24: the tie key is recomputed from the two indices when a chunk is expanded for a search).
-struct Candidates {
-    index_t first = 0, rows = 0, k = 0;
-    std::vector<index_t> count;
-    std::vector<double> distance;  // rank distances, each row sorted by (distance, tie)
-    std::vector<point_t> index;
-};
-
-detail::BlockCandidates expand(const Candidates& c, index_t q0, index_t rows) {
-    detail::BlockCandidates out = detail::allocate_candidates(c.first + q0, rows, c.k);
-    for (index_t i = 0; i < rows; ++i) {
-        const auto s = static_cast<std::size_t>(q0 + i);
-        out.count[static_cast<std::size_t>(i)] = c.count[s];
-        for (index_t j = 0; j < c.count[s]; ++j) {
-            const auto e = s * static_cast<std::size_t>(c.k) + static_cast<std::size_t>(j);
-            out.best[static_cast<std::size_t>(i * c.k + j)] =
-                detail::Neighbor{c.distance[e], tie_key(c.first + q0 + i, c.index[e]), c.index[e]};
-        }
-    }
-    return out;
-}
-
-void compress(const detail::BlockCandidates& chunk, index_t q0, Candidates& c) {
-    for (index_t i = 0; i < chunk.rows; ++i) {
-        const auto s = static_cast<std::size_t>(q0 + i);
-        c.count[s] = chunk.count[static_cast<std::size_t>(i)];
-        for (index_t j = 0; j < c.count[s]; ++j) {
-            const auto e = s * static_cast<std::size_t>(c.k) + static_cast<std::size_t>(j);
-            const detail::Neighbor& n = chunk.best[static_cast<std::size_t>(i * c.k + j)];
-            c.distance[e] = n.distance;
-            c.index[e] = n.index;
-        }
-    }
-}
-
-// The own block is searched in one search (knn_brute's whole-data search) while its candidates take at
-// most this.
-constexpr double own_block_bytes = 256.0 * 1024 * 1024;
-
 // Query rows per search of another rank's block (the candidates of a chunk are expanded to 24 bytes).
 constexpr index_t ring_chunk = 4096;
 
@@ -85,31 +45,28 @@ index_t reference_slice(index_t cols) {
     return std::max<index_t>(256, static_cast<index_t>(buffer_bytes() / detail::brute_bytes(1.0, static_cast<double>(cols))));
 }
 
-// Merges into `best` the candidates of one reference block, in chunks of query rows against slices of
-// the block: only a chunk is ever expanded to BlockCandidates, searched (given what it holds, so that
-// most references are cut by the float prefilter) and merged. fresh: `best` holds nothing yet (the
-// first block). slice: reference rows per search (the block's rows: one search).
-void merge_block(Candidates& best, ConstMatrixView own, ConstMatrixView reference, index_t at, Metric metric,
-                 int threads, index_t chunk, index_t slice, bool fresh) {
-    for (index_t q0 = 0; q0 < own.rows; q0 += chunk) {
-        const index_t rows = std::min(chunk, own.rows - q0);
+// Merges into `best` the candidates of another rank's block, in chunks of query rows against slices of
+// the block: only a chunk is ever expanded to BlockCandidates, searched given what it holds (so that
+// most references are cut by the float prefilter) and merged.
+void merge_block(detail::CompactCandidates& best, ConstMatrixView own, ConstMatrixView reference, index_t at,
+                 Metric metric, int threads) {
+    const index_t slice = reference_slice(reference.cols);
+    for (index_t q0 = 0; q0 < own.rows; q0 += ring_chunk) {
+        const index_t rows = std::min(ring_chunk, own.rows - q0);
         const ConstMatrixView queries{own.row(q0), rows, own.cols};
-        std::optional<detail::BlockCandidates> known;
-        if (!fresh) known = expand(best, q0, rows);
+        detail::BlockCandidates known = detail::expand_candidates(best, q0, rows);
         for (index_t r0 = 0; r0 < reference.rows; r0 += slice) {
             const ConstMatrixView part{reference.row(r0), std::min(slice, reference.rows - r0), reference.cols};
-            detail::BlockCandidates found = detail::knn_block_candidates(queries, best.first + q0, part, at + r0, best.k,
-                                                                         metric, threads, known ? &*known : nullptr);
-            if (known) detail::merge_candidates(*known, found);
-            else known = std::move(found);  // nothing held yet: the slice's candidates are the row's
+            detail::merge_candidates(known, detail::knn_block_candidates(queries, best.first + q0, part, at + r0,
+                                                                         best.k, metric, threads, &known));
         }
-        if (known) compress(*known, q0, best);
+        detail::compress_candidates(known, q0, best);
     }
 }
 
 // The graph of the candidates (each row holds k: every rank's block has been seen), in their storage:
 // a copy would double the largest array of the stage.
-NeighborGraph graph_of(Candidates&& c, Metric metric) {
+NeighborGraph graph_of(detail::CompactCandidates&& c, Metric metric) {
     NeighborGraph graph;
     graph.n = c.rows;
     graph.k = c.k;
@@ -135,17 +92,9 @@ std::vector<unsigned char> block_bytes(ConstMatrixView rows, index_t first) {
 NeighborGraph ring_search(Collective& collective, ConstMatrixView own, index_t first, index_t k, Metric metric,
                           int threads, const std::function<void(double)>& progress) {
     const int ranks = collective.size(), rank = collective.rank();
-    Candidates best{first, own.rows, k, std::vector<index_t>(static_cast<std::size_t>(own.rows), 0),
-                    std::vector<double>(static_cast<std::size_t>(own.rows * k)),
-                    std::vector<point_t>(static_cast<std::size_t>(own.rows * k))};
-    // The own block first, in one search where its candidates take at most own_block_bytes: that is the
-    // whole-data search, which visits the references nearest each query first (a chunk of queries
-    // against the whole block visits them in order, and its thresholds fall later).
-    const index_t own_chunk = static_cast<double>(own.rows) * static_cast<double>(k) * 24 <= own_block_bytes
-                                  ? std::max<index_t>(own.rows, 1)
-                                  : ring_chunk;
-    merge_block(best, own, own, first, metric, threads, own_chunk,
-                own_chunk == own.rows ? std::max<index_t>(own.rows, 1) : reference_slice(own.cols), true);
+    // The own block first, by the whole-data search (which visits the references nearest each query
+    // first, so its thresholds fall early): its candidates make the prefilter of the other blocks tight.
+    detail::CompactCandidates best = detail::knn_block_self(own, first, k, metric, threads);
     std::vector<unsigned char> block = block_bytes(own, first);
     for (int step = 1; step < ranks; ++step) {
         if (progress) progress(static_cast<double>(step) / ranks);
@@ -156,7 +105,7 @@ NeighborGraph ring_search(Collective& collective, ConstMatrixView own, index_t f
         const auto cols = read.get<index_t>();
         // The values follow the 24-byte header, 8-byte aligned (vector storage is aligned for any type).
         const ConstMatrixView reference{reinterpret_cast<const double*>(block.data() + 3 * sizeof(index_t)), rows, cols};
-        if (rows > 0 && own.rows > 0) merge_block(best, own, reference, at, metric, threads, ring_chunk, reference_slice(cols), false);
+        if (rows > 0 && own.rows > 0) merge_block(best, own, reference, at, metric, threads);
     }
     return graph_of(std::move(best), metric);
 }
@@ -272,16 +221,15 @@ MemoryEstimate estimate_rank_memory(index_t n, index_t d, index_t rows, index_t 
     const double dims = options.dims;
     const double chunk = std::min<double>(R, ring_chunk);
     const double own_p = affinities_bytes(N, k, false) / std::max(1, ranks);  // about this rank's share
-    // ring_search: the own block in one search while its candidates fit own_block_bytes, else (and for
-    // the other blocks) chunks of queries against slices of the references.
-    const bool whole_own = R * k * 24 <= own_block_bytes;
+    // ring_search: the own block by one search (float copies of all its rows), then chunks of queries
+    // against slices of the other blocks.
     const double slice = std::min(static_cast<double>(largest), static_cast<double>(reference_slice(static_cast<index_t>(dp))));
-    const double search = std::max(whole_own ? detail::brute_bytes(R, dp) : 0.0, detail::brute_bytes(chunk + slice, dp));
+    const double search = std::max(detail::brute_bytes(R, dp), detail::brute_bytes(chunk + slice, dp));
     std::vector<MemoryStage> stages;
     stages.push_back(memory_stage("neighbours", {{"input rows", R * D * 8},
                                                   {"reduced rows", dp < D ? R * dp * 8 : 0.0},
                                                   {"visiting block", static_cast<double>(largest) * dp * 8},
-                                                  {"candidates", R * k * 12 + (whole_own ? R * k * 24 : chunk * k * 48)},
+                                                  {"candidates", R * k * 12 + chunk * k * 48},
                                                   {"search buffers", search}}));
     // Calibration, then P built from the graph's indices and the conditionals in bounded rounds (the
     // pattern stage before it holds less: 4 bytes an entry, not 8).

@@ -29,6 +29,56 @@ void store_row(std::vector<Neighbor>& candidates, index_t row, BlockCandidates& 
     c.count[static_cast<std::size_t>(row)] = kept;
 }
 
+CompactCandidates allocate_compact(index_t first, index_t rows, index_t k) {
+    CompactCandidates c;
+    c.first = first;
+    c.rows = rows;
+    c.k = k;
+    c.count.assign(static_cast<std::size_t>(rows), 0);
+    c.distance.resize(static_cast<std::size_t>(rows * k));
+    c.index.resize(static_cast<std::size_t>(rows * k));
+    return c;
+}
+
+void store_row(std::vector<Neighbor>& candidates, index_t row, CompactCandidates& c) {
+    const index_t kept = std::min(c.k, static_cast<index_t>(candidates.size()));
+    const auto end = candidates.begin() + static_cast<std::ptrdiff_t>(kept);
+    if (end != candidates.end()) std::nth_element(candidates.begin(), end, candidates.end());
+    std::sort(candidates.begin(), end);
+    for (index_t j = 0; j < kept; ++j) {
+        const auto e = static_cast<std::size_t>(row * c.k + j);
+        c.distance[e] = candidates[static_cast<std::size_t>(j)].distance;
+        c.index[e] = candidates[static_cast<std::size_t>(j)].index;
+    }
+    c.count[static_cast<std::size_t>(row)] = kept;
+}
+
+BlockCandidates expand_candidates(const CompactCandidates& c, index_t q0, index_t rows) {
+    BlockCandidates out = allocate_candidates(c.first + q0, rows, c.k);
+    for (index_t i = 0; i < rows; ++i) {
+        const auto s = static_cast<std::size_t>(q0 + i);
+        out.count[static_cast<std::size_t>(i)] = c.count[s];
+        for (index_t j = 0; j < c.count[s]; ++j) {
+            const auto e = s * static_cast<std::size_t>(c.k) + static_cast<std::size_t>(j);
+            out.best[static_cast<std::size_t>(i * c.k + j)] = candidate(c.first + q0 + i, c.index[e], c.distance[e]);
+        }
+    }
+    return out;
+}
+
+void compress_candidates(const BlockCandidates& block, index_t q0, CompactCandidates& c) {
+    for (index_t i = 0; i < block.rows; ++i) {
+        const auto s = static_cast<std::size_t>(q0 + i);
+        c.count[s] = block.count[static_cast<std::size_t>(i)];
+        for (index_t j = 0; j < c.count[s]; ++j) {
+            const auto e = s * static_cast<std::size_t>(c.k) + static_cast<std::size_t>(j);
+            const Neighbor& n = block.best[static_cast<std::size_t>(i * c.k + j)];
+            c.distance[e] = n.distance;
+            c.index[e] = n.index;
+        }
+    }
+}
+
 void merge_candidates(BlockCandidates& into, const BlockCandidates& from) {
     require(into.first == from.first && into.rows == from.rows && into.k == from.k,
             "merge_candidates: blocks of rows [", from.first, ", ", from.first + from.rows,

@@ -227,6 +227,7 @@ struct Output {
     // The candidates already held for these query rows (the running result of a block search), or
     // none: a reference row farther than a query's k-th known candidate cannot change its k best.
     const BlockCandidates* known = nullptr;
+    CompactCandidates* compact = nullptr;  // else block or graph
 
     // The rank distance beyond which a reference row cannot matter to query `query`: the k-th known
     // candidate's, or +inf.
@@ -243,6 +244,8 @@ struct Output {
     void emit(std::vector<Neighbor>& candidates, index_t query) const {
         if (graph != nullptr)
             write_row(candidates, query, k, *graph, metric);
+        else if (compact != nullptr)
+            store_row(candidates, query, *compact);
         else
             store_row(candidates, query, *block);
     }
@@ -744,18 +747,15 @@ NeighborGraph knn_brute_queries(ConstMatrixView x, ConstMatrixView queries, inde
     return graph;
 }
 
-BlockCandidates knn_block_candidates(ConstMatrixView queries, index_t query_first, ConstMatrixView reference,
-                                     index_t reference_first, index_t k, Metric metric, int threads,
-                                     const BlockCandidates* known) {
-    check_block_arguments(queries, query_first, reference, reference_first, k);
-    require(known == nullptr || (known->first == query_first && known->rows == queries.rows && known->k == k),
-            "block search: the known candidates are not those of these query rows and k");
-    BlockCandidates candidates = allocate_candidates(query_first, queries.rows, k);
-    if (queries.rows == 0 || reference.rows == 0) return candidates;
-    const Output out{k, metric, true, nullptr, &candidates, query_first, reference_first, known};
-    if (metric == Metric::manhattan || metric == Metric::chebyshev) {
+namespace {
+
+// The search of knn_block_candidates and knn_block_self, into out's candidates.
+void block_search(ConstMatrixView queries, index_t query_first, ConstMatrixView reference, index_t reference_first,
+                  const Output& out, int threads) {
+    if (queries.rows == 0 || reference.rows == 0) return;
+    if (out.metric == Metric::manhattan || out.metric == Metric::chebyshev) {
         coordinate_search(reference, queries, out, threads, {});
-        return candidates;
+        return;
     }
     // The same rows: knn_brute's search, labelled. Otherwise every query has at least `available`
     // other reference rows; with no more than k + m of them each is a candidate anyway.
@@ -764,7 +764,7 @@ BlockCandidates knn_block_candidates(ConstMatrixView queries, index_t query_firs
         query_first < reference_first + reference.rows && reference_first < query_first + queries.rows;
     const index_t available = reference.rows - (overlap ? 1 : 0);
     Frame frame;
-    if (available <= k + extra_candidates ||
+    if (available <= out.k + extra_candidates ||
         !make_frame(reference, same ? ConstMatrixView{} : queries, frame)) {
         exact_scan_all(reference, queries, out, threads);
     } else if (same) {
@@ -774,6 +774,28 @@ BlockCandidates knn_block_candidates(ConstMatrixView queries, index_t query_firs
     } else {
         float_block_search(queries, reference, frame, overlap, out, threads);
     }
+}
+
+}  // namespace
+
+BlockCandidates knn_block_candidates(ConstMatrixView queries, index_t query_first, ConstMatrixView reference,
+                                     index_t reference_first, index_t k, Metric metric, int threads,
+                                     const BlockCandidates* known) {
+    check_block_arguments(queries, query_first, reference, reference_first, k);
+    require(known == nullptr || (known->first == query_first && known->rows == queries.rows && known->k == k),
+            "block search: the known candidates are not those of these query rows and k");
+    BlockCandidates candidates = allocate_candidates(query_first, queries.rows, k);
+    block_search(queries, query_first, reference, reference_first,
+                 Output{k, metric, true, nullptr, &candidates, query_first, reference_first, known}, threads);
+    return candidates;
+}
+
+CompactCandidates knn_block_self(ConstMatrixView x, index_t first, index_t k, Metric metric, int threads) {
+    check_block_arguments(x, first, x, first, k);
+    CompactCandidates candidates = allocate_compact(first, x.rows, k);
+    Output out{k, metric, true, nullptr, nullptr, first, first, nullptr};
+    out.compact = &candidates;
+    block_search(x, first, x, first, out, threads);
     return candidates;
 }
 

@@ -202,6 +202,33 @@ void merge_candidates(BlockCandidates& into, const BlockCandidates& from);
 /// InvalidArgument unless 1 <= k <= c.k and every row holds at least k candidates.
 void write_candidates(const BlockCandidates& c, index_t k, Metric metric, NeighborGraph& graph);
 
+/// A block's candidates in 12 bytes each, not 24: the rank distance and the global index, each row
+/// sorted by (distance, tie) as in BlockCandidates; the tie key is recomputed from the two indices
+/// (tie_key(first + i, index)) where a row is expanded. For the candidates a process of a distributed
+/// search holds for all its rows (its largest array there).
+struct CompactCandidates {
+    index_t first = 0, rows = 0, k = 0;
+    std::vector<index_t> count;     ///< rows entries
+    std::vector<double> distance;   ///< rows x k rank distances
+    std::vector<point_t> index;     ///< rows x k global indices
+};
+
+/// rows empty rows of at most k candidates, the first labelled `first`.
+CompactCandidates allocate_compact(index_t first, index_t rows, index_t k);
+
+/// store_row() into a CompactCandidates.
+void store_row(std::vector<Neighbor>& candidates, index_t row, CompactCandidates& c);
+
+/// Rows [q0, q0 + rows) of c as a BlockCandidates (its first: c.first + q0), and back.
+BlockCandidates expand_candidates(const CompactCandidates& c, index_t q0, index_t rows);
+void compress_candidates(const BlockCandidates& block, index_t q0, CompactCandidates& c);
+
+/// knn_block_candidates(x, first, x, first, k, metric, threads) kept compactly: a block of rows
+/// against itself by the whole-data search (the references nearest each query visited first), the
+/// same candidates, without a BlockCandidates of the whole block. Memory: 12 bytes a candidate plus
+/// brute_bytes(M, D) while it runs.
+CompactCandidates knn_block_self(ConstMatrixView x, index_t first, index_t k, Metric metric, int threads);
+
 /// Bytes of a BlockCandidates of `rows` rows of k candidates: 24 per candidate (a Neighbor) and 8 per
 /// row (its count). A process of a distributed search holds two (its rows' candidates so far and one
 /// block's) beside the search's own memory.
