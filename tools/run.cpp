@@ -318,6 +318,14 @@ int write_outputs(const EmbedConfig& e, const Result& r, const io::Labels* label
 
 // --- embed: the steps of run_embed --------------------------------------------------------------
 
+void check_neighbor_distances(const Matrix& distances, index_t first_row, const std::string& path) {
+    for (index_t i = 0; i < distances.rows(); ++i)
+        for (index_t j = 0; j < distances.cols(); ++j)
+            if (!(distances(i, j) >= 0))
+                throw InvalidArgument(concat("--neighbor-distances ", path, ": row ", first_row + i + 1, ", column ",
+                                             j + 1, ": distance ", distances(i, j), " is negative (distances are >= 0)"));
+}
+
 /// --neighbors (and --neighbor-distances): the graph, validated.
 NeighborGraph read_neighbors(const EmbedConfig& e) {
     // parse_cli asks for --neighbor-distances exactly when --neighbors is not Matrix Market (.mtx in any
@@ -339,12 +347,7 @@ NeighborGraph read_neighbors(const EmbedConfig& e) {
                                      indices.rows(), " x ", indices.cols(), " (one distance per neighbour)"));
     // The distances first, so that a bad one is blamed on their file; what neighbors_from_lists finds
     // after that is in the indices.
-    for (index_t i = 0; i < distances.rows(); ++i)
-        for (index_t j = 0; j < distances.cols(); ++j)
-            if (!(distances(i, j) >= 0))
-                throw InvalidArgument(concat("--neighbor-distances ", e.neighbor_distances_path, ": row ",
-                                             i + 1, ", column ", j + 1, ": distance ", distances(i, j),
-                                             " is negative (distances are >= 0)"));
+    check_neighbor_distances(distances, 0, e.neighbor_distances_path);
     try {
         return neighbors_from_lists(indices.rows(), indices.cols(), indices.storage(), distances.storage());
     } catch (const InvalidArgument& error) {

@@ -31,6 +31,10 @@ struct EmbedInputs {
 std::vector<NamedFile> embed_files(const EmbedConfig& e);
 /// --neighbors (and --neighbor-distances): the graph, validated.
 NeighborGraph read_neighbors(const EmbedConfig& e);
+
+/// Throws InvalidArgument naming the first negative distance of these rows of --neighbor-distances
+/// (rows numbered from first_row + 1).
+void check_neighbor_distances(const Matrix& distances, index_t first_row, const std::string& path);
 /// --affinities: the matrix, prepared (notes on its repairs go to progress).
 Affinities read_given_affinities(const EmbedConfig& e, int threads, Progress& progress);
 /// --init: the coordinates into options (checked).

@@ -1,12 +1,13 @@
 // `mpirun -np R treesne embed ...`: run_embed's steps across the processes of an MPI job. Rank 0 reads
-// what is small or cannot be split (labels, a given P, text input), prints and writes; every rank holds
-// its rows of X and P (dist/distributed.hpp). The embedding is the single process's, bit for bit.
+// what is small or cannot be split (labels, a given P, text input, a Matrix Market graph), prints and
+// writes; every rank holds its rows of X (or of a given graph) and P (dist/distributed.hpp). The embedding is the single process's, bit for bit.
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
 #include <iostream>
 #include <limits>
+#include <optional>
 
 #include "run_embed.hpp"
 #include "treesne/dist/distributed.hpp"
@@ -41,13 +42,59 @@ T from_rank0(Collective& world, T v) {
 
 namespace {
 
-// What the ranks read: rank 0 the labels and a given P, every rank its rows of the coordinates and n.
+// What the ranks read: rank 0 the labels and a given P, every rank its rows of the coordinates and n;
+// a given graph, each rank its rows (graph_rows) where the files can be read by rows, else rank 0.
 struct DistributedInputs {
     EmbedInputs in;
     dist::LocalRows rows;
     bool coordinates = false;
     index_t d = 0;
+    std::optional<NeighborGraph> graph_rows;
+    RowPartition graph_partition;
 };
+
+// The shape of --neighbors and --neighbor-distances where both can be read by rows and agree (rank 0
+// reads the headers), else nullopt: rank 0 then reads the graph whole, and any error in it comes in
+// the single process's order.
+std::optional<io::MatrixShape> neighbor_list_shape(const EmbedConfig& e, Collective& world) {
+    std::vector<unsigned char> bytes(2 * sizeof(index_t), 0);
+    if (world.rank() == 0 && !e.neighbor_distances_path.empty()) {
+        try {
+            const auto a = io::read_matrix_shape(e.neighbors_path);
+            const auto b = io::read_matrix_shape(e.neighbor_distances_path);
+            if (a && b && a->rows == b->rows && a->cols == b->cols) {
+                std::memcpy(bytes.data(), &a->rows, sizeof(index_t));
+                std::memcpy(bytes.data() + sizeof(index_t), &a->cols, sizeof(index_t));
+            }
+        } catch (const std::exception&) {  // reported when rank 0 reads the files whole
+        }
+    }
+    world.broadcast(bytes, 0);
+    io::MatrixShape shape;
+    std::memcpy(&shape.rows, bytes.data(), sizeof(index_t));
+    std::memcpy(&shape.cols, bytes.data() + sizeof(index_t), sizeof(index_t));
+    if (shape.rows == 0) return std::nullopt;
+    return shape;
+}
+
+// This rank's rows of the graph of --neighbors and --neighbor-distances, checked as read_neighbors()
+// checks the whole (the same messages, in the same order: the indices' file, the distances' file, a
+// negative distance, then the lists).
+NeighborGraph read_neighbor_rows(const EmbedConfig& e, const io::MatrixShape& shape, const RowPartition& rows,
+                                 Collective& world) {
+    const index_t first = rows.begin(world.rank()), count = rows.rows(world.rank());
+    Matrix indices, distances;
+    dist::agreed(world, [&] {
+        indices = reading("--neighbors", [&] { return io::read_matrix_rows(e.neighbors_path, first, count); });
+    });
+    dist::agreed(world, [&] {
+        distances = reading("--neighbor-distances",
+                            [&] { return io::read_matrix_rows(e.neighbor_distances_path, first, count); });
+    });
+    dist::agreed(world, [&] { check_neighbor_distances(distances, first, e.neighbor_distances_path); });
+    return dist::neighbor_rows_from_lists(rows, shape.cols, indices, distances,
+                                          concat("--neighbors ", e.neighbors_path, ": "), world);
+}
 
 DistributedInputs read_distributed(const EmbedConfig& e, Options& options, Progress& progress, Collective& world) {
     const bool root = world.rank() == 0;
@@ -60,6 +107,13 @@ DistributedInputs read_distributed(const EmbedConfig& e, Options& options, Progr
         out.in.n = out.rows.n;
         progress.done("read", read_time.seconds(),
                       concat(out.rows.n, " x ", out.rows.d, " (", world.size(), " parts)"));
+    } else if (const auto shape = e.neighbors_path.empty() ? std::nullopt : neighbor_list_shape(e, world)) {
+        out.graph_partition = RowPartition::even(shape->rows, world.size(), pca_block_rows);
+        out.graph_rows = read_neighbor_rows(e, *shape, out.graph_partition, world);
+        out.in.n = shape->rows;
+        options.affinities.k = out.graph_rows->k;  // all there are (the same on every rank)
+        progress.done("read", read_time.seconds(),
+                      concat("neighbours ", out.in.n, " x ", options.affinities.k, " (", world.size(), " parts)"));
     } else if (!e.neighbors_path.empty()) {
         dist::agreed(world, [&] {
             if (root) out.in.graph = read_neighbors(e);
@@ -112,8 +166,9 @@ CheckpointInfo distributed_checkpoint_info(const EmbedConfig& e, const Distribut
     }
     run_info = checkpoint_info(e, kind, options, inputs.d);
     run_info.data_fingerprint =
-        inputs.coordinates ? dist::data_fingerprint(inputs.rows, world)
-                           : from_rank0<std::uint64_t>(world, world.rank() == 0 ? input_fingerprint(inputs.in) : 0);
+        inputs.coordinates  ? dist::data_fingerprint(inputs.rows, world)
+        : inputs.graph_rows ? dist::graph_fingerprint(*inputs.graph_rows, world)
+                            : from_rank0<std::uint64_t>(world, world.rank() == 0 ? input_fingerprint(inputs.in) : 0);
     return run_info;
 }
 
@@ -168,6 +223,8 @@ int run_embed_distributed(const CliConfig& config, Collective& world) {
     }
     const Result result =
         inputs.coordinates        ? dist::embed_rows(std::move(inputs.rows), options, callbacks, world)
+        : inputs.graph_rows ? dist::embed_neighbor_rows(std::move(*inputs.graph_rows), inputs.graph_partition, options,
+                                                        callbacks, world)
         : !e.neighbors_path.empty() ? dist::embed_neighbors_from_root(std::move(inputs.in.graph), n, options, callbacks, world)
                                   : dist::embed_affinities_from_root(std::move(inputs.in.p), n, options, callbacks, world);
     if (!root) return 0;

@@ -28,14 +28,15 @@ void sort_row(index_t i, std::vector<std::pair<double, point_t>>& row) {
 
 // Shared by the list and sparse readers: row i's (squared distance, index) pairs into graph row i,
 // validated by the graph's own row check (rows numbered from 1, as in the file).
+// For rows of a larger graph, row i of g is point first + i of n (0: g.n).
 void fill_row(NeighborGraph& g, index_t i, std::vector<std::pair<double, point_t>>& row, const char* what,
-              std::vector<point_t>& scratch) {
-    sort_row(i, row);
+              std::vector<point_t>& scratch, index_t first = 0, index_t n = 0) {
+    sort_row(first + i, row);
     for (std::size_t s = 0; s < row.size(); ++s) {
         g.indices[static_cast<std::size_t>(i * g.k) + s] = row[s].second;
         g.distances[static_cast<std::size_t>(i * g.k) + s] = row[s].first;
     }
-    const std::string defect = detail::neighbor_row_defect(g, i, 1, scratch);
+    const std::string defect = detail::neighbor_row_defect(g, i, 1, scratch, first, n);
     require(defect.empty(), what, ": ", defect);
 }
 
@@ -66,26 +67,45 @@ NeighborGraph neighbors_from_lists(index_t n, index_t k, const std::vector<doubl
             " indices for ", n, " x ", k);
     require(distances.size() == indices.size(), what, ": the indices are ", n, " x ", k, " but there are ",
             distances.size(), " distances (they must have the same shape)");
-    auto at = [k](index_t i, index_t s) { return static_cast<std::size_t>(i * k + s); };
+    const index_t skip = detail::lists_start_with_self(0, n, k, indices) ? 1 : 0;
+    const int exponent = extreme_exponent(detail::largest_listed_distance(n, k, skip, distances));
+    return detail::neighbor_list_rows(n, 0, n, k, skip, exponent, indices, distances);
+}
+
+namespace detail {
+
+bool lists_start_with_self(index_t first, index_t rows, index_t k, const std::vector<double>& indices) {
     // A search over the data that did not skip the query lists each point first, at distance 0.
     bool self_first = k >= 2;
-    for (index_t i = 0; i < n && self_first; ++i) self_first = indices[at(i, 0)] == static_cast<double>(i);
-    const index_t skip = self_first ? 1 : 0;
+    for (index_t i = 0; i < rows && self_first; ++i)
+        self_first = indices[static_cast<std::size_t>(i * k)] == static_cast<double>(first + i);
+    return self_first;
+}
+
+double largest_listed_distance(index_t rows, index_t k, index_t skip, const std::vector<double>& distances) {
     double largest = 0.0;
-    for (index_t i = 0; i < n; ++i)
-        for (index_t s = skip; s < k; ++s) keep_largest(largest, distances[at(i, s)]);
+    for (index_t i = 0; i < rows; ++i)
+        for (index_t s = skip; s < k; ++s) keep_largest(largest, distances[static_cast<std::size_t>(i * k + s)]);
+    return largest;
+}
+
+NeighborGraph neighbor_list_rows(index_t n, index_t first, index_t rows, index_t k, index_t skip, int exponent,
+                                 const std::vector<double>& indices, const std::vector<double>& distances) {
+    const char* what = "neighbours";
+    auto at = [k](index_t i, index_t s) { return static_cast<std::size_t>(i * k + s); };
     NeighborGraph g;
-    g.n = n;
+    g.n = rows;
     g.k = k - skip;
-    g.scale_exponent = extreme_exponent(largest);
-    g.indices.resize(static_cast<std::size_t>(n * g.k));
-    g.distances.resize(static_cast<std::size_t>(n * g.k));
+    g.scale_exponent = exponent;
+    g.indices.resize(static_cast<std::size_t>(rows * g.k));
+    g.distances.resize(static_cast<std::size_t>(rows * g.k));
     std::vector<std::pair<double, point_t>> row;
     std::vector<point_t> scratch;
-    for (index_t i = 0; i < n; ++i) {
+    for (index_t r = 0; r < rows; ++r) {
+        const index_t i = first + r;
         row.clear();
         for (index_t s = skip; s < k; ++s) {
-            const double v = indices[at(i, s)], d = distances[at(i, s)];
+            const double v = indices[at(r, s)], d = distances[at(r, s)];
             require(std::isfinite(v) && v == std::floor(v) && v >= 0 && v < static_cast<double>(n), what,
                     ": row ", i + 1, ", column ", s + 1, ": ", v, " is not a point index in 0..", n - 1);
             require(v != static_cast<double>(i), what, ": row ", i + 1, ", column ", s + 1,
@@ -94,10 +114,12 @@ NeighborGraph neighbors_from_lists(index_t n, index_t k, const std::vector<doubl
                     " is not a finite number >= 0");
             row.emplace_back(squared_in_unit(d, g.scale_exponent), static_cast<point_t>(v));
         }
-        fill_row(g, i, row, what, scratch);
+        fill_row(g, r, row, what, scratch, first, n);
     }
     return g;
 }
+
+}  // namespace detail
 
 NeighborGraph neighbors_from_sparse(const SparseMatrix& m) {
     const char* what = "neighbours";

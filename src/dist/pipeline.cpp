@@ -197,20 +197,76 @@ LocalRows read_rows(Collective& collective, const std::string& path, const io::R
     return out;
 }
 
-std::uint64_t data_fingerprint(const LocalRows& data, Collective& collective) {
+namespace {
+
+// A hash of the words, then of one array spread over the ranks (own: this rank's bytes), as a Hasher
+// given the words and then bytes() of the whole array: the hasher's state passes from rank to rank.
+std::uint64_t spread_hash(const std::vector<std::uint64_t>& words, const void* own, std::size_t own_size,
+                          bool whole_empty, Collective& collective) {
     StreamHasher h;
-    h.word(static_cast<std::uint64_t>(data.n));
-    h.word(static_cast<std::uint64_t>(data.d));
-    const bool empty = data.n * data.d == 0;  // as data_fingerprint(x): no bytes at all then
+    for (const std::uint64_t w : words) h.word(w);
     const std::vector<unsigned char> state = collective.in_rank_order([&](std::vector<unsigned char>& bytes) {
         if (!bytes.empty()) h = StreamHasher::restore(bytes);
-        h.feed(data.x.data(), static_cast<std::size_t>(data.x.size()) * sizeof(double));
-        if (collective.rank() == collective.size() - 1 && !empty) h.end_array();
+        h.feed(own, own_size);
+        if (collective.rank() == collective.size() - 1 && !whole_empty) h.end_array();
         bytes = h.save();
     });
-    h = StreamHasher::restore(state);
-    const std::uint64_t v = h.value();
-    return v == 0 ? 1 : v;
+    const std::uint64_t v = StreamHasher::restore(state).value();
+    return v == 0 ? 1 : v;  // 0 means "not recorded"
+}
+
+// data_fingerprint(previous, bytes, size) of an array spread over the ranks.
+std::uint64_t chained_fingerprint(std::uint64_t previous, const void* own, std::size_t own_size,
+                                  Collective& collective) {
+    std::vector<double> sizes = gather_values(collective, static_cast<double>(own_size));
+    std::size_t total = 0;
+    for (const double s : sizes) total += static_cast<std::size_t>(s);
+    return spread_hash({previous, static_cast<std::uint64_t>(total)}, own, own_size, total == 0, collective);
+}
+
+}  // namespace
+
+std::uint64_t data_fingerprint(const LocalRows& data, Collective& collective) {
+    // As data_fingerprint(x): no bytes at all for an empty matrix.
+    return spread_hash({static_cast<std::uint64_t>(data.n), static_cast<std::uint64_t>(data.d)}, data.x.data(),
+                       static_cast<std::size_t>(data.x.size()) * sizeof(double), data.n * data.d == 0, collective);
+}
+
+std::uint64_t graph_fingerprint(const NeighborGraph& own, Collective& collective) {
+    // input_fingerprint() of a given graph (tools/run.cpp): no coordinates (0), its indices, its distances.
+    const std::uint64_t f = chained_fingerprint(0, own.indices.data(), own.indices.size() * sizeof(point_t), collective);
+    return chained_fingerprint(f, own.distances.data(), own.distances.size() * sizeof(double), collective);
+}
+
+NeighborGraph neighbor_rows_from_lists(const RowPartition& rows, index_t k, const Matrix& indices,
+                                       const Matrix& distances, const std::string& context, Collective& collective) {
+    const int rank = collective.rank();
+    const index_t n = rows.first.back(), first = rows.begin(rank), own = rows.rows(rank);
+    agreed(collective, [&] {
+        require(n >= 2, context, "neighbours: t-SNE needs at least 2 points; got ", n);
+        require(k >= 1, context, "neighbours: need at least 1 neighbour per point; got ", k);
+        require(indices.rows() == own && distances.rows() == own && indices.cols() == k && distances.cols() == k,
+                context, "this rank's rows of the lists are not ", own, " x ", k);
+    });
+    // neighbors_from_lists' two global facts: whether every row starts with its own point (a rank
+    // without rows does not object), then the largest distance of all.
+    bool self_first = true;
+    for (const double f : gather_values(collective, detail::lists_start_with_self(first, own, k, indices.storage()) || own == 0 ? 1.0 : 0.0))
+        self_first = self_first && f != 0.0;
+    const index_t skip = self_first && k >= 2 ? 1 : 0;
+    double largest = 0.0;
+    for (const double v : gather_values(collective, detail::largest_listed_distance(own, k, skip, distances.storage())))
+        largest = std::max(largest, v);
+    NeighborGraph graph;
+    agreed(collective, [&] {
+        try {
+            graph = detail::neighbor_list_rows(n, first, own, k, skip, extreme_exponent(largest), indices.storage(),
+                                               distances.storage());
+        } catch (const InvalidArgument& error) {
+            throw InvalidArgument(concat(context, error.what()));
+        }
+    });
+    return graph;
 }
 
 MemoryEstimate estimate_rank_memory(index_t n, index_t d, index_t rows, index_t largest, int ranks,
@@ -267,11 +323,7 @@ Result embed_rows(LocalRows data, const Options& options, const Callbacks& callb
                            *available, options.optimizer.method);
     });
     // The rescaling of extreme inputs: the largest magnitude of all (a maximum: exact in any order).
-    std::vector<double> largest(static_cast<std::size_t>(collective.size()));
-    largest[static_cast<std::size_t>(rank)] = largest_magnitude(data.x.view());
-    std::vector<std::size_t> at(largest.size() + 1);
-    for (std::size_t r = 0; r < at.size(); ++r) at[r] = r * sizeof(double);
-    collective.allgather(largest.data(), at);
+    const std::vector<double> largest = gather_values(collective, largest_magnitude(data.x.view()));
     const int exponent = extreme_exponent(*std::max_element(largest.begin(), largest.end()));
     if (exponent != 0) data.x = scaled_by_power_of_two(data.x.view(), exponent);
     if (options.pca_dims > 0 && options.pca_dims < data.d) {
@@ -378,26 +430,42 @@ NeighborGraph scatter_graph(const std::optional<NeighborGraph>& graph, const Row
 
 }  // namespace
 
-Result embed_neighbors_from_root(std::optional<NeighborGraph> graph, index_t n, const Options& options,
-                                 const Callbacks& callbacks, Collective& collective) {
-    const auto start = std::chrono::steady_clock::now();
+namespace {
+
+// What embedding a given graph refuses, before anything is read (the same on every rank).
+void check_graph_options(const Options& options) {
     const std::string refused = unsupported(options);
     require(refused.empty(), refused);
     require(options.init != InitKind::pca, "pca initialisation needs the input's coordinates; across processes a "
             "given neighbour graph starts from random or user initialisation");
+}
+
+}  // namespace
+
+Result embed_neighbors_from_root(std::optional<NeighborGraph> graph, index_t n, const Options& options,
+                                 const Callbacks& callbacks, Collective& collective) {
+    check_graph_options(options);
     agreed(collective, [&] {
         if (collective.rank() != 0) return;
         validate_neighbor_graph(*graph, options.threads);
         require(graph->distances.size() == graph->indices.size(), "neighbour graph: ", graph->indices.size(),
                 " indices but ", graph->distances.size(), " distances (the calibration needs one per neighbour)");
     });
-    Result result;
-    result.backend = options.neighbors.backend;
     const RowPartition rows = RowPartition::even(n, collective.size(), pca_block_rows);
-    Matrix y0 = callbacks.resume_from ? callbacks.resume_from->y
-                                      : initial_embedding(ConstMatrixView{nullptr, n, 0}, options);
     NeighborGraph own = scatter_graph(graph, rows, collective);
     graph.reset();
+    return embed_neighbor_rows(std::move(own), rows, options, callbacks, collective);
+}
+
+Result embed_neighbor_rows(NeighborGraph own, const RowPartition& rows, const Options& options,
+                           const Callbacks& callbacks, Collective& collective) {
+    const auto start = std::chrono::steady_clock::now();
+    check_graph_options(options);
+    const index_t n = rows.first.back();
+    Result result;
+    result.backend = options.neighbors.backend;
+    Matrix y0 = callbacks.resume_from ? callbacks.resume_from->y
+                                      : initial_embedding(ConstMatrixView{nullptr, n, 0}, options);
     return embed_graph_rows(std::move(own), std::move(y0), rows, options, callbacks, collective, std::move(result),
                             start);
 }

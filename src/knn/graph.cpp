@@ -37,13 +37,14 @@ std::string graph_shape_defect(const NeighborGraph& g) {
 namespace detail {
 
 std::string neighbor_row_defect(const NeighborGraph& g, index_t i, index_t first_row,
-                                std::vector<point_t>& scratch) {
+                                std::vector<point_t>& scratch, index_t first_point, index_t n_points) {
     const point_t* ids = g.row_indices(i);
-    const index_t row = i + first_row;
+    const index_t row = first_point + i + first_row, point = first_point + i;
+    const index_t n = n_points > 0 ? n_points : g.n;
     for (index_t s = 0; s < g.k; ++s) {
-        if (static_cast<index_t>(ids[s]) >= g.n)
-            return concat("row ", row, " lists point ", ids[s], " but there are ", g.n, " points");
-        if (static_cast<index_t>(ids[s]) == i)
+        if (static_cast<index_t>(ids[s]) >= n)
+            return concat("row ", row, " lists point ", ids[s], " but there are ", n, " points");
+        if (static_cast<index_t>(ids[s]) == point)
             return concat("row ", row, " lists its own point ", ids[s],
                           " (a point is not its own neighbour)");
     }

@@ -2,9 +2,11 @@
 # The distributed run against the single process (ctest `mpi`, TREESNE_MPI builds):
 #   - R = 1, 2, 3, 4 ranks with 1 and 2 threads give the single process's embedding byte for byte: the
 #     exact search (auto and brute), PCA and random starts, text input, cosine with --pca, a given
-#     neighbour graph and a given P; small reference slices and P in many rounds;
+#     neighbour graph read by rows (also one listing each point first) and a given P; small reference
+#     slices and P in many rounds;
 #   - a checkpoint of R ranks resumes with other counts (and with the plain program) to the same bytes;
-#   - bad input on one rank: every rank stops, one line, exit 1, no output; a refused option: one line;
+#   - bad input on one rank: every rank stops, one line, exit 1, no output (bad graphs: the single
+#     process's message); a refused option: one line;
 #   - a rank killed mid-run ends the job within seconds, non-zero, no output.
 #
 #   tests/mpi/test_mpi.sh TREESNE_BINARY
@@ -37,7 +39,18 @@ d = ((y[:, None, :] - y[None, :, :]) ** 2).sum(-1)
 np.fill_diagonal(d, np.inf)
 idx = np.argsort(d, axis=1, kind="stable")[:, :15]
 np.save("gi.npy", idx.astype(np.float64))
-np.save("gd.npy", np.sqrt(np.take_along_axis(d, idx, 1)))
+gd = np.sqrt(np.take_along_axis(d, idx, 1))
+np.save("gd.npy", gd)
+# The same with each point listed first at distance 0 (as scikit-learn's kneighbors(X) returns it).
+np.save("gsi.npy", np.hstack([np.arange(5000)[:, None], idx]).astype(np.float64))
+np.save("gsd.npy", np.hstack([np.zeros((5000, 1)), gd]))
+# Bad graphs: an index out of range in rank 2's rows (of 3); that and a negative distance in rank 2's
+# rows with a bad index in rank 0's (the distances are checked first, as one process does); a distances
+# file of another shape (read whole by rank 0).
+bi = idx.astype(np.float64); bi[4500, 2] = 99999; np.save("gbi.npy", bi)
+bi2 = bi.copy(); bi2[10, 0] = 10; np.save("gbi2.npy", bi2)
+bd = gd.copy(); bd[4600, 5] = -1; np.save("gbd.npy", bd)
+np.save("gshort.npy", gd[:4000])
 PY
 common=(--iterations 300 -q)
 
@@ -74,12 +87,36 @@ for r in 2 3 4; do
   same p1.npy "p$r.npy" "given P, R=$r"
 done
 
-# A given neighbour graph, scattered from rank 0.
+# A given neighbour graph (.npy: each rank reads its rows).
 "$treesne" embed --neighbors gi.npy --neighbor-distances gd.npy -o g1.npy "${common[@]}" --init random --perplexity 4
 for r in 2 3; do
   mpi "$r" "$treesne" embed --neighbors gi.npy --neighbor-distances gd.npy -o "g$r.npy" "${common[@]}" --init random \
     --perplexity 4 --threads 1
-  same g1.npy "g$r.npy" "given neighbour graph, R=$r"
+  same g1.npy "g$r.npy" "given neighbour graph, read by rows, R=$r"
+done
+"$treesne" embed --neighbors gsi.npy --neighbor-distances gsd.npy -o gs1.npy "${common[@]}" --init random --perplexity 4
+mpi 3 "$treesne" embed --neighbors gsi.npy --neighbor-distances gsd.npy -o gs3.npy "${common[@]}" --init random \
+  --perplexity 4
+same gs1.npy gs3.npy "given neighbour graph listing each point first, R=3"
+"$treesne" embed --neighbors gi.npy --neighbor-distances gd.npy -o gw.npy --iterations 300 -q --init random --perplexity 4
+mpi 2 "$treesne" embed --neighbors gi.npy --neighbor-distances gd.npy -o gh.npy --iterations 150 -q --init random \
+  --perplexity 4 --checkpoint g.ckpt --checkpoint-every 150
+"$treesne" embed --neighbors gi.npy --neighbor-distances gd.npy -o gr.npy --iterations 300 -q --perplexity 4 \
+  --resume g.ckpt
+same gw.npy gr.npy "checkpoint of a given graph on 2 ranks resumed by the plain program"
+# Bad graphs: the single process's message, one line, exit 1, nothing written.
+for bad in "gbi.npy gd.npy" "gbi2.npy gbd.npy" "gi.npy gshort.npy"; do
+  set -- $bad
+  set +e
+  "$treesne" embed --neighbors "$1" --neighbor-distances "$2" -o bad1.npy -q --init random --perplexity 4 2> e1.txt
+  mpi 3 "$treesne" embed --neighbors "$1" --neighbor-distances "$2" -o bad3.npy -q --init random --perplexity 4 \
+    2> e3.txt; rc=$?
+  set -e
+  if [ "$rc" = 1 ] && [ "$(wc -l < e3.txt)" = 1 ] && cmp -s e1.txt e3.txt && [ ! -e bad3.npy ]; then
+    echo "ok: bad graph $1 $2: $(cat e3.txt)"
+  else
+    fail "bad graph $1 $2: exit $rc: $(cat e3.txt) | single: $(cat e1.txt)"
+  fi
 done
 
 # Checkpoints resume across rank counts.

@@ -26,6 +26,18 @@ namespace treesne {
 NeighborGraph neighbors_from_lists(index_t n, index_t k, const std::vector<double>& indices,
                                    const std::vector<double>& distances);
 
+namespace detail {
+/// The steps of neighbors_from_lists, for a share of its rows (a process of a distributed run holds rows
+/// [first, first + rows) of the n x k lists, row-major): whether each of these rows starts with its own
+/// point (k >= 2; the self column is dropped when all rows of all shares do), the largest finite
+/// distance from column `skip` on, and the graph of the rows (g.n = rows; messages name global rows)
+/// given the skip and the unit exponent of the whole.
+bool lists_start_with_self(index_t first, index_t rows, index_t k, const std::vector<double>& indices);
+double largest_listed_distance(index_t rows, index_t k, index_t skip, const std::vector<double>& distances);
+NeighborGraph neighbor_list_rows(index_t n, index_t first, index_t rows, index_t k, index_t skip, int exponent,
+                                 const std::vector<double>& indices, const std::vector<double>& distances);
+}  // namespace detail
+
 /// The same from a sparse N x N matrix whose row i holds point i's neighbours j with the distance as the
 /// value (Matrix Market, as --neighbors FILE.mtx): every row must have the same number of entries, none
 /// on the diagonal. Distances are scaled as by neighbors_from_lists.

@@ -3,12 +3,12 @@
 //
 // Rows are owned in contiguous ranges (RowPartition::even): the input's in units of pca_block_rows, the
 // optimisation's (relabelled) in units of parallel_sum_block, so that no fixed block of a sum straddles
-// two ranks. Each rank holds
-// its rows of X (read by offset where the format allows), finds their neighbours by passing the row
-// blocks round the ranks (the exact search), calibrates them, and builds its rows of P with one exchange
-// of (j, i, p) triples; rank 0 orders the points for locality from P's pattern (the order the single
-// process uses) and P's rows move to their new owners. Every rank then holds the whole embedding and
-// computes the gradient of its rows (Session's distributed constructor). See docs/DISTRIBUTED.md.
+// two ranks. Each rank holds its rows of X (read by offset where the format allows), finds their
+// neighbours by passing the row blocks round the ranks (the exact search) and calibrates them; the
+// ranks build P's pattern, order the points for locality by a level-synchronous breadth-first search
+// (the single process's order), and build P's rows at their new owners, each exchange in bounded
+// rounds. Every rank then holds the whole embedding and computes the gradient of its rows (Session's
+// distributed constructor). See docs/DISTRIBUTED.md.
 #pragma once
 #include <optional>
 #include <string>
@@ -37,7 +37,7 @@ LocalRows read_rows(Collective& collective, const std::string& path, const io::R
 std::uint64_t data_fingerprint(const LocalRows& data, Collective& collective);
 
 /// The memory one rank of embed_rows needs, stage by stage (api/memory.hpp's terms): its rows of X
-/// (and one visiting block of the ring), its neighbour candidates (12 bytes each, plus a chunk of 8,192
+/// (and one visiting block of the ring), its neighbour candidates (12 bytes each, plus a chunk of 4,096
 /// rows at 48), its rows of the graph, conditionals, exchange buffers and P, and the replicated
 /// optimisation state and tree. `rows`: this rank's rows; `largest`: the largest block of any rank.
 MemoryEstimate estimate_rank_memory(index_t n, index_t d, index_t rows, index_t largest, int ranks,
@@ -65,6 +65,22 @@ class AgreedError : public InvalidArgument {
 /// embed_rows. Without coordinates the start is random or user (as embed_neighbors').
 Result embed_neighbors_from_root(std::optional<NeighborGraph> graph, index_t n, const Options& options,
                                  const Callbacks& callbacks, Collective& collective);
+
+/// This rank's rows of a neighbour graph given as lists: `indices` and `distances` are its rows
+/// (rows.begin(rank) ..) of the n x k files of --neighbors and --neighbor-distances. The graph of
+/// neighbors_from_lists() of the whole, split by rows: the self column dropped when every row of every
+/// rank starts with its point, the unit from the largest distance of all, each row checked and sorted
+/// alike (messages name global rows, after `context`). Errors are agreed.
+NeighborGraph neighbor_rows_from_lists(const RowPartition& rows, index_t k, const Matrix& indices,
+                                       const Matrix& distances, const std::string& context, Collective& collective);
+
+/// embed_neighbors() of a graph spread by rows (own: this rank's rows under `rows`, global indices,
+/// checked), e.g. from neighbor_rows_from_lists: no rank holds the whole graph.
+Result embed_neighbor_rows(NeighborGraph own, const RowPartition& rows, const Options& options,
+                           const Callbacks& callbacks, Collective& collective);
+
+/// The fingerprint tools/run.cpp's input_fingerprint() gives a given graph, from every rank's rows.
+std::uint64_t graph_fingerprint(const NeighborGraph& own, Collective& collective);
 
 /// Runs fn on every rank; if it throws on any rank, every rank throws AgreedError with the message
 /// of the lowest rank that failed (so that all stop together, with one message).

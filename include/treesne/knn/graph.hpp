@@ -66,8 +66,10 @@ void validate_neighbor_graph(const NeighborGraph& graph, int threads = 0);
 namespace detail {
 /// The defect neighbor_graph_defect() reports for row i of a graph whose shape it found sound, or "";
 /// rows are numbered from first_row in the text (1 for the rows of a file). scratch: reused storage.
+/// For rows of a larger graph (a process's share): row i is point first_point + i (first_row counts
+/// from it too) of n_points (0: graph.n).
 std::string neighbor_row_defect(const NeighborGraph& graph, index_t i, index_t first_row,
-                                std::vector<point_t>& scratch);
+                                std::vector<point_t>& scratch, index_t first_point = 0, index_t n_points = 0);
 }  // namespace detail
 
 /// An order of the points in which neighbours lie near each other: breadth-first over the symmetrised
