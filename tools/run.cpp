@@ -161,6 +161,10 @@ void print_iteration_seconds(Progress& progress, const IterationSeconds& s) {
         std::snprintf(text, sizeof text, ", theta control %.2f", per * s.control);
         line += text;
     }
+    if (s.exchange > 0) {  // distributed runs: included in repulsion and attraction
+        std::snprintf(text, sizeof text, " (gathers and waiting %.2f)", per * s.exchange);
+        line += text;
+    }
     progress.line(line);
 }
 

@@ -185,6 +185,7 @@ struct Session::Impl {
         stages.repulsion += times.repulsion;
         stages.attraction += times.attraction;
         stages.kl += times.kl;
+        stages.exchange += times.exchange;
         return kl;
     }
 

@@ -349,7 +349,7 @@ namespace {
 // s. Writes every point's repulsive force into its row of grad; returns Z.
 template <int Dim>
 double shared_repulsion(SpaceTree<Dim>& tree, double theta, MatrixView grad, int threads, Collective& collective,
-                        GradientWorkspace* work) {
+                        GradientWorkspace* work, double* exchange_seconds) {
     const index_t n = grad.rows;
     const std::vector<index_t> bounds = tree.share_bounds(collective.size());
     constexpr std::size_t width = Dim + 1;
@@ -364,7 +364,9 @@ double shared_repulsion(SpaceTree<Dim>& tree, double theta, MatrixView grad, int
     std::vector<std::size_t> share_bytes(bounds.size());
     for (std::size_t r = 0; r < bounds.size(); ++r)
         share_bytes[r] = static_cast<std::size_t>(bounds[r]) * width * sizeof(double);
+    Stopwatch gather;
     collective.allgather(packed.data(), share_bytes);
+    *exchange_seconds += gather.lap();
     // Z over tree positions in parallel_sum's blocks: the sum repulsion() returns, bit for bit.
     const double z = parallel_sum(n, threads, [&](index_t begin, index_t end) {
         double total = 0.0;
@@ -396,7 +398,8 @@ double barnes_hut_gradient_shared(const SparseMatrix& p, ConstMatrixView y, Spac
     Stopwatch clock;
     tree.build(y, threads);
     if (seconds) seconds->tree += clock.lap();
-    const double z = shared_repulsion(tree, theta, grad, threads, collective, work);
+    double exchange = 0;
+    const double z = shared_repulsion(tree, theta, grad, threads, collective, work, &exchange);
     if (seconds) seconds->repulsion += clock.lap();
     const double inv_z = 1.0 / z;
     parallel_for_guided(
@@ -414,8 +417,13 @@ double barnes_hut_gradient_shared(const SparseMatrix& p, ConstMatrixView y, Spac
             }
         },
         64);
+    Stopwatch gather;
     collective.allgather(grad.data, rows.byte_offsets(Dim * sizeof(double)));
-    if (seconds) seconds->attraction += clock.lap();
+    exchange += gather.lap();
+    if (seconds) {
+        seconds->attraction += clock.lap();
+        seconds->exchange += exchange;
+    }
     if (kl) {
         // Blocks of parallel_sum_block rows never straddle ranks (RowPartition's unit is a multiple).
         const index_t b0 = first / parallel_sum_block;

@@ -35,6 +35,9 @@ struct GradientSeconds {
     double repulsion = 0;   ///< the Barnes-Hut walk: repulsive forces and Z
     double attraction = 0;  ///< attractive forces over P, combined with the repulsion into the gradient
     double kl = 0;          ///< the KL estimate, when asked for
+    /// barnes_hut_gradient_shared: the part of repulsion and attraction spent in the two gathers
+    /// (moving the other ranks' shares, and waiting for the slowest rank)
+    double exchange = 0;
 };
 
 /// Buffers barnes_hut_gradient reuses from call to call (optional: without one it allocates them).
