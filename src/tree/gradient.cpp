@@ -347,20 +347,45 @@ namespace {
 // The repulsion of a distributed gradient: this rank's share of the tree's leaves (contiguous in tree
 // order, so no leaf is walked twice), then every share gathered: Z_s and the force of each tree position
 // s. Writes every point's repulsive force into its row of grad; returns Z.
+// Each rank's walking speed this iteration (its points over its seconds), gathered, folded into the
+// running speeds: the next walk's shares are sized to them, so that the ranks finish together (one
+// rank's share of a dense region, another rank on a busier core). Halfway to the new speed each time:
+// steady against one noisy iteration.
+void balance_shares(double points, double seconds, Collective& collective, std::vector<double>& speed) {
+    std::vector<double> now(static_cast<std::size_t>(collective.size()), 0.0);
+    now[static_cast<std::size_t>(collective.rank())] = points > 0 ? points / std::max(seconds, 1e-7) : 0.0;
+    std::vector<std::size_t> at(now.size() + 1);
+    for (std::size_t r = 0; r < at.size(); ++r) at[r] = r * sizeof(double);
+    collective.allgather(now.data(), at);
+    double fastest = 0;
+    for (const double s : now) fastest = std::max(fastest, s);
+    if (!(fastest > 0)) return;
+    const bool first = speed.size() != now.size();
+    speed.resize(now.size());
+    for (std::size_t r = 0; r < now.size(); ++r) {
+        const double s = now[r] > 0 ? now[r] : fastest;  // a rank with an empty share: as fast as any
+        speed[r] = first ? s : 0.5 * (speed[r] + s);
+    }
+}
+
 template <int Dim>
 double shared_repulsion(SpaceTree<Dim>& tree, double theta, MatrixView grad, int threads, Collective& collective,
                         GradientWorkspace* work, double* exchange_seconds) {
     const index_t n = grad.rows;
-    const std::vector<index_t> bounds = tree.share_bounds(collective.size());
     constexpr std::size_t width = Dim + 1;
     // Kept from call to call: a fresh buffer each iteration costs its page faults again (milliseconds
     // on a virtual machine at 10^5 points, as much as half the walk).
     GradientWorkspace local;
-    std::vector<double>& packed = (work ? *work : local).shared;
+    GradientWorkspace& w = work ? *work : local;
+    std::vector<double>& packed = w.shared;
     packed.resize(static_cast<std::size_t>(n) * width);
-    tree.repulsion_share(theta, bounds, collective.rank(), grad,
-                         packed.data() + static_cast<std::size_t>(bounds[static_cast<std::size_t>(collective.rank())]) * width,
+    const std::vector<index_t> bounds =
+        w.walk_speed.empty() ? tree.share_bounds(collective.size()) : tree.share_bounds(w.walk_speed);
+    const auto rank = static_cast<std::size_t>(collective.rank());
+    Stopwatch walk;
+    tree.repulsion_share(theta, bounds, collective.rank(), grad, packed.data() + static_cast<std::size_t>(bounds[rank]) * width,
                          threads);
+    balance_shares(static_cast<double>(bounds[rank + 1] - bounds[rank]), walk.lap(), collective, w.walk_speed);
     std::vector<std::size_t> share_bytes(bounds.size());
     for (std::size_t r = 0; r < bounds.size(); ++r)
         share_bytes[r] = static_cast<std::size_t>(bounds[r]) * width * sizeof(double);

@@ -284,6 +284,30 @@ std::vector<index_t> SpaceTree<Dim>::share_bounds(int parts) const {
 }
 
 template <int Dim>
+std::vector<index_t> SpaceTree<Dim>::share_bounds(const std::vector<double>& weights) const {
+    const auto parts = static_cast<int>(weights.size());
+    require(parts >= 1 && !nodes_.empty(), "SpaceTree::share_bounds: ", parts, " parts of a tree of ", nodes_.size(),
+            " nodes");
+    double total = 0;
+    for (const double w : weights) {
+        require(w > 0 && std::isfinite(w), "SpaceTree::share_bounds: weight ", w, " is not a positive number");
+        total += w;
+    }
+    std::vector<index_t> bounds(static_cast<std::size_t>(parts) + 1, n_);
+    bounds[0] = 0;
+    int part = 1;
+    double before = weights[0];  // the weight of the shares before `part`
+    for (const std::uint32_t l : leaves_) {
+        const index_t begin = nodes_[l].begin;
+        while (part < parts && static_cast<double>(begin) >= static_cast<double>(n_) * before / total) {
+            bounds[static_cast<std::size_t>(part)] = begin;
+            before += weights[static_cast<std::size_t>(part++)];
+        }
+    }
+    return bounds;
+}
+
+template <int Dim>
 void SpaceTree<Dim>::repulsion_share(double theta, const std::vector<index_t>& bounds, int part, MatrixView forces,
                                      double* packed, int threads) {
     require(forces.rows == n_ && forces.cols == Dim, "SpaceTree::repulsion_share: the force buffer is ",
@@ -319,12 +343,15 @@ template void SpaceTree<2>::point_z(std::vector<double>&) const;
 template void SpaceTree<3>::point_z(std::vector<double>&) const;
 template double SpaceTree<1>::repulsion(double, MatrixView, int);
 template std::vector<index_t> SpaceTree<1>::share_bounds(int) const;
+template std::vector<index_t> SpaceTree<1>::share_bounds(const std::vector<double>&) const;
 template void SpaceTree<1>::repulsion_share(double, const std::vector<index_t>&, int, MatrixView, double*, int);
 template double SpaceTree<2>::repulsion(double, MatrixView, int);
 template std::vector<index_t> SpaceTree<2>::share_bounds(int) const;
+template std::vector<index_t> SpaceTree<2>::share_bounds(const std::vector<double>&) const;
 template void SpaceTree<2>::repulsion_share(double, const std::vector<index_t>&, int, MatrixView, double*, int);
 template double SpaceTree<3>::repulsion(double, MatrixView, int);
 template std::vector<index_t> SpaceTree<3>::share_bounds(int) const;
+template std::vector<index_t> SpaceTree<3>::share_bounds(const std::vector<double>&) const;
 template void SpaceTree<3>::repulsion_share(double, const std::vector<index_t>&, int, MatrixView, double*, int);
 
 }  // namespace treesne

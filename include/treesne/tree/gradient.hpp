@@ -44,6 +44,10 @@ struct GradientSeconds {
 struct GradientWorkspace {
     Matrix attraction;  ///< N x Dim attractive forces, when they are computed beside the tree build
     std::vector<double> shared;  ///< barnes_hut_gradient_shared: every point's Z_s and force, tree order
+    /// barnes_hut_gradient_shared: each rank's walking speed (points a second), smoothed over the
+    /// iterations, which sizes its share of the next walk (empty: equal shares). Only the time depends
+    /// on it: every point's force and Z are the same whichever rank walks it.
+    std::vector<double> walk_speed;
 };
 
 /// Bytes of a GradientWorkspace for N points in `dims` dimensions: the N x dims attraction buffer.

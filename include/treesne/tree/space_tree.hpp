@@ -76,6 +76,10 @@ class SpaceTree {
     /// [n p / parts, n (p + 1) / parts), so shares are contiguous in tree order and no leaf is split.
     std::vector<index_t> share_bounds(int parts) const;
 
+    /// The same with share p holding about weights[p] / sum(weights) of the points (weights > 0): for
+    /// shares sized to the speed of whoever walks them.
+    std::vector<index_t> share_bounds(const std::vector<double>& weights) const;
+
     /// repulsion() for the points of tree positions [bounds[part], bounds[part + 1]) only (share_bounds):
     /// walks just their leaves and writes, for each position s in that range, Z_s then the Dim force
     /// components into packed[(s - bounds[part]) (Dim + 1) ...]. Each value is the one repulsion()
