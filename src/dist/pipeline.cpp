@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 
 #include "core/permutation.hpp"
 #include "dist/affinities.hpp"
 #include "dist/bytes.hpp"
 #include "dist/collective_ops.hpp"
+#include "dist/nndescent.hpp"
 #include "knn/internal.hpp"
 #include "knn/pca_internal.hpp"
 #include "treesne/affinities/precomputed.hpp"
@@ -190,10 +192,9 @@ std::string unsupported(const Options& options) {
                       " runs on one process (its O(N^2) P does not split); launch it without mpirun");
     if (options.optimizer.theta_auto) return "--theta auto is not available across processes; give a number";
     const KnnBackend b = options.neighbors.backend;
-    if (b == KnnBackend::hnsw || b == KnnBackend::nndescent)
-        return concat("--knn ", to_string(b),
-                      " is not distributed yet; across processes the neighbours come from the exact search "
-                      "(--knn auto, kdtree or brute: the same graph) or --affinities");
+    if (b == KnnBackend::hnsw)
+        return "--knn hnsw is not distributed yet; across processes use --knn nndescent (approximate) or the exact "
+               "search (--knn auto, kdtree or brute: the same graph)";
     return "";
 }
 
@@ -260,6 +261,14 @@ MemoryEstimate estimate_rank_memory(index_t n, index_t d, index_t rows, index_t 
     const double chunk = std::min<double>(R, 8192);
     const double own_p = affinities_bytes(N, k, false) / std::max(1, ranks);  // about this rank's share
     std::vector<MemoryStage> stages;
+    if (resolve_backend(options.neighbors.backend, n, static_cast<index_t>(dp), options.neighbors.metric) ==
+        KnnBackend::nndescent)
+        stages.push_back(memory_stage("neighbours", {{"input rows", R * D * 8},
+                                                      {"reduced rows", dp < D ? R * dp * 8 : 0.0},
+                                                      {"graph, offers and a batch",
+                                                       nndescent_rank_bytes(R, dp, k, detail::resolve_nndescent(
+                                                                                          options.neighbors, n, static_cast<index_t>(k)))}}));
+    else
     stages.push_back(memory_stage("neighbours", {{"input rows", R * D * 8},
                                                   {"reduced rows", dp < D ? R * dp * 8 : 0.0},
                                                   {"visiting block", static_cast<double>(largest) * dp * 8},
@@ -309,20 +318,25 @@ Result embed_rows(LocalRows data, const Options& options, const Callbacks& callb
         data.d = options.pca_dims;
         stage.done();
     }
-    // The exact search, whatever auto would pick for one process (its approximate backends are not
-    // distributed yet): kdtree and brute give the same graph.
+    // nndescent (asked for, or auto's choice for one process at this size) runs distributed
+    // (dist/nndescent.hpp); every other backend is the exact search: kdtree and brute give the same graph.
     result.backend = resolve_backend(options.neighbors.backend, data.n, data.d, options.neighbors.metric);
-    if (result.backend != KnnBackend::kdtree) result.backend = KnnBackend::brute;
+    if (result.backend != KnnBackend::kdtree && result.backend != KnnBackend::nndescent) result.backend = KnnBackend::brute;
     const Metric metric = options.neighbors.metric;
+    const index_t k = neighbor_count(options.affinities, data.n);
+    const detail::NndescentParameters approximate = detail::resolve_nndescent(options.neighbors, data.n, k);
     // Cosine searches the rows scaled to unit length (a copy: the PCA start uses the rows themselves).
     Matrix unit;
     if (metric == Metric::cosine) agreed(collective, [&] { unit = detail::unit_rows(data.x.view(), threads); });
     detail::Stage knn(callbacks, "neighbours", result.timings.neighbors);
     std::function<void(double)> progress;
     if (callbacks.stage_progress) progress = [&](double f) { callbacks.stage_progress("neighbours", f); };
-    NeighborGraph graph = ring_search(collective, metric == Metric::cosine ? unit.view() : data.x.view(), data.rows.begin(rank),
-                                      neighbor_count(options.affinities, data.n), metric, threads, progress);
+    const ConstMatrixView searched = metric == Metric::cosine ? unit.view() : data.x.view();
+    NeighborGraph graph = result.backend == KnnBackend::nndescent && !nndescent_exact(data.n, k, approximate)
+                              ? nndescent_rows(collective, searched, data.rows, k, approximate, threads, progress)
+                              : ring_search(collective, searched, data.rows.begin(rank), k, metric, threads, progress);
     unit = Matrix();
+    if (const char* dump = std::getenv("TREESNE_DIST_DUMP_GRAPH")) write_graph_indices(collective, graph, data.n, dump);
     if (metric != Metric::cosine) graph.scale_exponent = exponent;
     knn.done();
     Matrix y0;

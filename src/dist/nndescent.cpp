@@ -1,0 +1,726 @@
+// The distributed nndescent: a random-projection forest for a first graph, refined by NN-descent's local
+// joins (Dong, Moses & Li 2011), over rows that never leave their owners except in bounded batches.
+//
+// 1. Forest, level by level. Every point of a node goes to the side of the nearer of the node's two
+//    pivots (the perpendicular bisector of the single process's trees). The pivots are the node's two
+//    members with the smallest hash of (tree, level, global index): each rank sends every rank, per
+//    node, its member count and its two smallest hashes, so every rank knows every node's size and
+//    pivots; the pivots' rows are then fetched. A node of at most leaf_size points is a leaf. Each
+//    leaf's members are sent to one rank (leaf number mod R), which offers every member its nearest
+//    leaf-mates. After the trees, a row still short of k entries gets random points (a hash of its index).
+// 2. Rounds (synchronous): at the start of a round each rank sends the reverse links of its rows to
+//    their owners (the `reverse_cap` with the smallest hash of (round, v, u) kept), and draws each own
+//    point's new and old lists as the single process does (by a hash of (round, v, u)). Its points are
+//    then joined in batches of `join_batch`: the rows of the batch's list members are fetched (with each
+//    row's worst distance at the round's start), every pair with a new member is compared, and each is
+//    offered to the other's owner. Offers wait in a pending row (the k best offers); at the end of the
+//    round each row becomes the k best of itself and its pending offers.
+//
+// Determinism. Every random choice is a hash of (seed, tree or round, global indices), never rank or
+// thread state. A round's offers are a pure function of the graph at the round's start (an offer is
+// dropped only when it is farther than the target's worst entry at that time, which it could never
+// beat), and rows keep the k best under the total order (distance, tie key): so what a row holds does
+// not depend on which rank computed an offer or when it arrived. The distances are rank_distance() of
+// the two rows throughout (symmetric bit for bit), so the graph needs no final pass.
+//
+// Memory per rank, beyond its rows of X: the graph rows (13 bytes an entry), the pending offers (12),
+// the reverse links received (about 12 k a point, twice while they are sorted), the lists (8 candidates
+// a point); one batch: the rows of at most join_batch 2 candidates points and their offers. O((N/R) k +
+// batch): nndescent_rank_bytes.
+#include "dist/nndescent.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <utility>
+#include <vector>
+
+#include "core/lanes.hpp"
+#include "dist/bytes.hpp"
+#include "treesne/io/io.hpp"
+#include "treesne/core/hash.hpp"
+#include "treesne/core/parallel.hpp"
+
+namespace treesne::dist {
+namespace {
+
+using detail::Neighbor;
+using detail::NndescentParameters;
+
+constexpr std::uint64_t dist_seed = 0x646e6e2d72616e6bull;
+constexpr point_t no_point = std::numeric_limits<point_t>::max();
+// Own points joined per batch: bounds the fetched rows (join_batch 2 candidates rows) and the offers.
+constexpr index_t join_batch = 256;
+// Levels of a tree before a node becomes a leaf whatever its size (duplicates split by hash anyway).
+constexpr index_t max_levels = 48;
+constexpr double forest_share = 0.2;
+
+std::uint64_t draw(std::uint64_t a, std::uint64_t b) { return mix64(splitmix64_at(a) ^ b); }
+
+// Every rank's value of v, in rank order.
+std::vector<index_t> gather_each(Collective& c, index_t v) {
+    std::vector<index_t> all(static_cast<std::size_t>(c.size()));
+    all[static_cast<std::size_t>(c.rank())] = v;
+    std::vector<std::size_t> at(all.size() + 1);
+    for (std::size_t r = 0; r < at.size(); ++r) at[r] = r * sizeof(index_t);
+    c.allgather(all.data(), at);
+    return all;
+}
+
+index_t largest_of(Collective& c, index_t v) {
+    const std::vector<index_t> all = gather_each(c, v);
+    return *std::max_element(all.begin(), all.end());
+}
+
+index_t sum_of(Collective& c, index_t v) {
+    index_t total = 0;
+    for (index_t x : gather_each(c, v)) total += x;
+    return total;
+}
+
+// An offer of `point` to the row of `target`, at their rank distance.
+struct Offer {
+    double distance;
+    point_t target, point;
+};
+
+// Rows fetched from their owners: sorted global indices, their coordinates, worst distances and (if
+// asked for) their rows' points in increasing order, to skip offers a row already holds.
+struct Fetched {
+    std::vector<point_t> points;
+    std::vector<double> coords, worst;
+    std::vector<point_t> held;  // k a point, sorted (no_point last), or empty
+    index_t d = 0, k = 0;
+    index_t slot(point_t p) const {
+        return static_cast<index_t>(std::lower_bound(points.begin(), points.end(), p) - points.begin());
+    }
+    const double* row(index_t s) const { return coords.data() + s * d; }
+    bool holds(index_t s, point_t p) const {
+        const point_t* first = held.data() + s * k;
+        return std::binary_search(first, first + k, p);
+    }
+};
+
+// Screening distances for euclidean and cosine: query q against the panel's columns in lane groups
+// [g0, g1), each column's sum in index order as squared_distance's, into out (by column). Only screens:
+// with or without fused multiply-adds it is within a relative (4 d + 8) 2^-53 of rank_distance() (sums
+// of non-negative terms), so a pair whose screening value exceeds a bound by that factor is farther.
+void screen_distances(const double* q, const double* panel, index_t stride, index_t d, index_t g0, index_t g1,
+                      double* out) {
+    for (index_t g = g0; g < g1; ++g) {
+        detail::Lanes acc{};
+        for (index_t j = 0; j < d; ++j) {
+            const detail::Lanes diff = detail::broadcast(q[j]) - detail::load(panel + j * stride + g * detail::kLanes);
+            acc += diff * diff;
+        }
+        __builtin_memcpy(out + g * detail::kLanes, &acc, sizeof acc);
+    }
+}
+
+class Search {
+  public:
+    Search(Collective& collective, ConstMatrixView own, const RowPartition& rows, index_t k,
+           const NndescentParameters& p, int threads)
+        : c_(collective), x_(own), rows_(rows), p_(p), k_(k), threads_(threads) {
+        first_ = rows.begin(c_.rank());
+        m_ = own.rows;
+        n_ = rows.first.back();
+        const auto entries = static_cast<std::size_t>(m_ * k_);
+        index_.assign(entries, no_point);
+        distance_.assign(entries, 0.0);
+        fresh_.assign(entries, 0);
+        pending_index_.assign(entries, no_point);
+        pending_distance_.assign(entries, 0.0);
+        pending_count_.assign(static_cast<std::size_t>(m_), 0);
+    }
+
+    void forest(const std::function<void(double)>& progress);
+    void fill();
+    index_t round(index_t r);
+    NeighborGraph graph() const;
+    index_t settle();
+
+  private:
+    bool full(index_t i) const { return index_[static_cast<std::size_t>(i * k_ + k_ - 1)] != no_point; }
+    double worst(index_t i) const {
+        return full(i) ? distance_[static_cast<std::size_t>(i * k_ + k_ - 1)] : std::numeric_limits<double>::infinity();
+    }
+    double distance(const double* a, const double* b) const { return detail::rank_distance(p_.metric, a, b, x_.cols); }
+    Fetched fetch(const std::vector<point_t>& points, bool held = false);
+    void deliver(std::vector<Offer>& offers);
+    void take(index_t i, const Offer* offers, index_t count, std::vector<Neighbor>& scratch);
+    std::vector<index_t> tree_leaves(index_t t, index_t& leaves);
+    void leaf_offers(const std::vector<index_t>& leaf);
+    struct Reverse {
+        std::vector<index_t> start;  // own point v's links: from[start[v], start[v + 1])
+        std::vector<point_t> from;
+        std::vector<std::uint8_t> fresh;
+    };
+    Reverse reverse_links(std::uint64_t seed) const;
+    std::pair<index_t, index_t> draw_lists(index_t v, std::uint64_t seed, const Reverse& reverse, point_t* list);
+    struct JoinScratch {
+        std::vector<index_t> slot;
+        std::vector<double> panel, screen;
+    };
+    void join(index_t v, const point_t* list, std::pair<index_t, index_t> count, const Fetched& f, JoinScratch& w,
+              std::vector<Offer>& out) const;
+    void join_batch_of(index_t lo, index_t hi, const std::vector<point_t>& lists,
+                       const std::vector<std::pair<index_t, index_t>>& counts);
+
+    Collective& c_;
+    ConstMatrixView x_;
+    const RowPartition& rows_;
+    NndescentParameters p_;
+    index_t k_, first_ = 0, m_ = 0, n_ = 0;
+    int threads_;
+    std::vector<point_t> index_;  // own rows, sorted by (distance, tie key); no_point past the last
+    std::vector<double> distance_;
+    std::vector<std::uint8_t> fresh_;
+    std::vector<point_t> pending_index_;  // the k best offers of this round, per own row, unsorted
+    std::vector<double> pending_distance_;
+    std::vector<index_t> pending_count_;
+};
+
+// Every rank asks the owners for the rows of `points` (sorted, distinct) and gets them with each row's
+// worst distance now. Collective: the owners answer every rank's requests.
+Fetched Search::fetch(const std::vector<point_t>& points, bool held) {
+    const int ranks = c_.size();
+    std::vector<std::vector<unsigned char>> ask(static_cast<std::size_t>(ranks));
+    for (point_t p : points) put(ask[static_cast<std::size_t>(rows_.owner(p))], p);
+    std::vector<std::size_t> from;
+    const std::vector<unsigned char> asked = c_.exchange(ask, &from);
+    std::vector<std::vector<unsigned char>> answer(static_cast<std::size_t>(ranks));
+    std::vector<point_t> sorted;
+    for (int r = 0; r < ranks; ++r) {
+        Reader read(asked.data() + from[static_cast<std::size_t>(r)],
+                    from[static_cast<std::size_t>(r) + 1] - from[static_cast<std::size_t>(r)]);
+        auto& out = answer[static_cast<std::size_t>(r)];
+        while (!read.done()) {
+            const index_t i = read.get<point_t>() - first_;
+            put(out, x_.row(i), static_cast<std::size_t>(x_.cols));
+            put(out, worst(i));
+            if (!held) continue;
+            sorted.assign(index_.begin() + i * k_, index_.begin() + (i + 1) * k_);
+            std::sort(sorted.begin(), sorted.end());
+            put(out, sorted.data(), sorted.size());
+        }
+    }
+    const std::vector<unsigned char> got = c_.exchange(answer);  // in rank order: the points' order
+    Fetched f;
+    f.points = points;
+    f.d = x_.cols;
+    f.coords.resize(points.size() * static_cast<std::size_t>(f.d));
+    f.worst.resize(points.size());
+    f.k = k_;
+    if (held) f.held.resize(points.size() * static_cast<std::size_t>(k_));
+    Reader read(got);
+    for (std::size_t s = 0; s < points.size(); ++s) {
+        read.copy(f.coords.data() + s * static_cast<std::size_t>(f.d), static_cast<std::size_t>(f.d));
+        f.worst[s] = read.get<double>();
+        if (held) read.copy(f.held.data() + s * static_cast<std::size_t>(k_), static_cast<std::size_t>(k_));
+    }
+    return f;
+}
+
+// Sends each offer to its target's owner; the owners keep, per row, the k best offers that could enter
+// it. The result does not depend on the offers' order.
+void Search::deliver(std::vector<Offer>& offers) {
+    const int ranks = c_.size();
+    std::sort(offers.begin(), offers.end(), [](const Offer& a, const Offer& b) { return a.target < b.target; });
+    std::vector<std::vector<unsigned char>> out(static_cast<std::size_t>(ranks));
+    for (std::size_t e = 0; e < offers.size();) {
+        const int r = rows_.owner(offers[e].target);
+        std::size_t end = e;
+        while (end < offers.size() && offers[end].target < static_cast<point_t>(rows_.end(r))) ++end;
+        put(out[static_cast<std::size_t>(r)], offers.data() + e, end - e);
+        e = end;
+    }
+    std::vector<Offer>().swap(offers);
+    const std::vector<unsigned char> in = c_.exchange(out);
+    std::vector<Offer> got(in.size() / sizeof(Offer));
+    Reader(in).copy(got.data(), got.size());
+    std::sort(got.begin(), got.end(), [](const Offer& a, const Offer& b) { return a.target < b.target; });
+    std::vector<std::size_t> start{0};  // the rows' runs, merged in parallel (each run one row)
+    for (std::size_t e = 1; e <= got.size(); ++e)
+        if (e == got.size() || got[e].target != got[e - 1].target) start.push_back(e);
+    parallel_for(static_cast<index_t>(start.size()) - 1, threads_, [&](index_t b, index_t e) {
+        std::vector<Neighbor> scratch;
+        for (index_t s = b; s < e; ++s) {
+            const std::size_t at = start[static_cast<std::size_t>(s)];
+            take(got[at].target - first_, got.data() + at,
+                 static_cast<index_t>(start[static_cast<std::size_t>(s) + 1] - at), scratch);
+        }
+    });
+}
+
+// Row i's pending offers become the k best of themselves and `offers` (distinct points; those farther
+// than the row's worst entry dropped: they could never enter it).
+void Search::take(index_t i, const Offer* offers, index_t count, std::vector<Neighbor>& scratch) {
+    const index_t g = first_ + i;
+    const double bound = worst(i);
+    const auto at = static_cast<std::size_t>(i * k_);
+    scratch.clear();
+    for (index_t e = 0; e < pending_count_[static_cast<std::size_t>(i)]; ++e)
+        scratch.push_back(detail::candidate(g, pending_index_[at + e], pending_distance_[at + e]));
+    for (index_t e = 0; e < count; ++e)
+        if (offers[e].distance <= bound) scratch.push_back(detail::candidate(g, offers[e].point, offers[e].distance));
+    std::sort(scratch.begin(), scratch.end());
+    const auto last = std::unique(scratch.begin(), scratch.end(),
+                                  [](const Neighbor& a, const Neighbor& b) { return a.index == b.index; });
+    const auto kept = std::min<index_t>(k_, static_cast<index_t>(last - scratch.begin()));
+    for (index_t e = 0; e < kept; ++e) {
+        pending_index_[at + e] = scratch[static_cast<std::size_t>(e)].index;
+        pending_distance_[at + e] = scratch[static_cast<std::size_t>(e)].distance;
+    }
+    pending_count_[static_cast<std::size_t>(i)] = kept;
+}
+
+// Each own row becomes the k best of itself and its pending offers (an entry inserted now is fresh, the
+// others keep their flags); the pending rows are emptied. Returns the entries inserted.
+index_t Search::settle() {
+    struct Entry {
+        Neighbor n;
+        std::uint8_t fresh, pending;
+    };
+    index_t inserted = 0;
+    std::vector<Entry> scratch;
+    for (index_t i = 0; i < m_; ++i) {
+        const index_t g = first_ + i;
+        const auto at = static_cast<std::size_t>(i * k_);
+        scratch.clear();
+        for (index_t e = 0; e < k_ && index_[at + e] != no_point; ++e)
+            scratch.push_back({detail::candidate(g, index_[at + e], distance_[at + e]), fresh_[at + e], 0});
+        for (index_t e = 0; e < pending_count_[static_cast<std::size_t>(i)]; ++e)
+            scratch.push_back({detail::candidate(g, pending_index_[at + e], pending_distance_[at + e]), 1, 1});
+        pending_count_[static_cast<std::size_t>(i)] = 0;
+        // The same point has the same key in both: the row's entry sorts first and is the one kept.
+        std::sort(scratch.begin(), scratch.end(), [](const Entry& a, const Entry& b) {
+            return a.n < b.n || (!(b.n < a.n) && a.pending < b.pending);
+        });
+        const auto last = std::unique(scratch.begin(), scratch.end(),
+                                      [](const Entry& a, const Entry& b) { return a.n.index == b.n.index; });
+        const auto kept = std::min<index_t>(k_, static_cast<index_t>(last - scratch.begin()));
+        for (index_t e = 0; e < k_; ++e) {
+            const bool some = e < kept;
+            index_[at + e] = some ? scratch[static_cast<std::size_t>(e)].n.index : no_point;
+            distance_[at + e] = some ? scratch[static_cast<std::size_t>(e)].n.distance : 0.0;
+            fresh_[at + e] = some ? scratch[static_cast<std::size_t>(e)].fresh : 0;
+            inserted += some ? scratch[static_cast<std::size_t>(e)].pending : 0;
+        }
+    }
+    return inserted;
+}
+
+// One tree's leaves: returns each own point's leaf number and sets `leaves` to their count. Level by
+// level, every rank learns every node's size and two pivots (its smallest hashes) from one exchange.
+std::vector<index_t> Search::tree_leaves(index_t t, index_t& leaves) {
+    struct Summary {
+        index_t count;
+        std::uint64_t h1, h2;
+        point_t p1, p2;
+        void keep(std::uint64_t h, point_t p) {  // the two smallest (hash, point)
+            if (h < h1 || (h == h1 && p < p1)) {
+                h2 = h1, p2 = p1, h1 = h, p1 = p;
+            } else if (h < h2 || (h == h2 && p < p2)) {
+                h2 = h, p2 = p;
+            }
+        }
+    };
+    constexpr Summary none{0, ~0ull, ~0ull, no_point, no_point};
+    std::vector<index_t> node(static_cast<std::size_t>(m_), 0), leaf(static_cast<std::size_t>(m_), -1);
+    leaves = 0;
+    index_t active = 1;
+    for (index_t level = 0; active > 0; ++level) {
+        const std::uint64_t seed = draw(dist_seed ^ static_cast<std::uint64_t>(t), static_cast<std::uint64_t>(level));
+        std::vector<Summary> own(static_cast<std::size_t>(active), none);
+        for (index_t i = 0; i < m_; ++i)
+            if (node[static_cast<std::size_t>(i)] >= 0) {
+                Summary& s = own[static_cast<std::size_t>(node[static_cast<std::size_t>(i)])];
+                ++s.count;
+                s.keep(draw(seed, static_cast<std::uint64_t>(first_ + i)), static_cast<point_t>(first_ + i));
+            }
+        std::vector<unsigned char> bytes;
+        put(bytes, own.data(), own.size());
+        const std::vector<unsigned char> all =
+            c_.exchange(std::vector<std::vector<unsigned char>>(static_cast<std::size_t>(c_.size()), bytes));
+        std::vector<Summary> node_of(static_cast<std::size_t>(active), none);
+        Reader read(all);
+        for (int r = 0; r < c_.size(); ++r)
+            for (Summary& s : node_of) {
+                const auto o = read.get<Summary>();
+                s.count += o.count;
+                if (o.count > 0) s.keep(o.h1, o.p1);
+                if (o.count > 1) s.keep(o.h2, o.p2);
+            }
+        // A node splits into children 2 s and 2 s + 1 (s: its number among the splitting nodes).
+        std::vector<index_t> split(static_cast<std::size_t>(active), -1), leaf_number(static_cast<std::size_t>(active), -1);
+        std::vector<point_t> pivots;
+        index_t splits = 0;
+        for (index_t a = 0; a < active; ++a) {
+            const Summary& s = node_of[static_cast<std::size_t>(a)];
+            if (s.count <= p_.leaf_size || level + 1 >= max_levels) {
+                leaf_number[static_cast<std::size_t>(a)] = leaves++;
+                continue;
+            }
+            split[static_cast<std::size_t>(a)] = splits++;
+            pivots.push_back(s.p1);
+            pivots.push_back(s.p2);
+        }
+        std::sort(pivots.begin(), pivots.end());
+        const Fetched f = fetch(pivots);
+        for (index_t i = 0; i < m_; ++i) {
+            index_t& a = node[static_cast<std::size_t>(i)];
+            if (a < 0) continue;
+            if (leaf_number[static_cast<std::size_t>(a)] >= 0) {
+                leaf[static_cast<std::size_t>(i)] = leaf_number[static_cast<std::size_t>(a)];
+                a = -1;
+                continue;
+            }
+            const Summary& s = node_of[static_cast<std::size_t>(a)];
+            const double d1 = distance(x_.row(i), f.row(f.slot(s.p1))), d2 = distance(x_.row(i), f.row(f.slot(s.p2)));
+            const bool right = d1 == d2 ? (draw(~seed, static_cast<std::uint64_t>(first_ + i)) & 1) != 0 : d2 < d1;
+            a = 2 * split[static_cast<std::size_t>(a)] + (right ? 1 : 0);
+        }
+        active = 2 * splits;
+    }
+    return leaf;
+}
+
+// Sends each own point to its leaf's rank (leaf number mod R), which offers every member its k nearest
+// leaf-mates (all pairs of the leaf, exact distances).
+void Search::leaf_offers(const std::vector<index_t>& leaf) {
+    const int ranks = c_.size();
+    std::vector<std::vector<unsigned char>> out(static_cast<std::size_t>(ranks));
+    for (index_t i = 0; i < m_; ++i) {
+        auto& bytes = out[static_cast<std::size_t>(leaf[static_cast<std::size_t>(i)] % ranks)];
+        put(bytes, leaf[static_cast<std::size_t>(i)]);
+        put(bytes, static_cast<point_t>(first_ + i));
+        put(bytes, x_.row(i), static_cast<std::size_t>(x_.cols));
+    }
+    const std::vector<unsigned char> in = c_.exchange(out);
+    const std::size_t record = sizeof(index_t) + sizeof(point_t) + static_cast<std::size_t>(x_.cols) * sizeof(double);
+    struct Member {
+        index_t leaf;
+        point_t point;
+        const unsigned char* row;
+    };
+    std::vector<Member> members(in.size() / record);
+    for (std::size_t e = 0; e < members.size(); ++e) {
+        Reader read(in.data() + e * record, record);
+        members[e].leaf = read.get<index_t>();
+        members[e].point = read.get<point_t>();
+        members[e].row = in.data() + e * record + sizeof(index_t) + sizeof(point_t);
+    }
+    std::sort(members.begin(), members.end(), [](const Member& a, const Member& b) {
+        return a.leaf < b.leaf || (a.leaf == b.leaf && a.point < b.point);
+    });
+    std::vector<std::size_t> start{0};
+    for (std::size_t e = 1; e <= members.size(); ++e)
+        if (e == members.size() || members[e].leaf != members[e - 1].leaf) start.push_back(e);
+    const auto groups = static_cast<index_t>(start.size()) - 1;
+    std::vector<std::vector<Offer>> offers(static_cast<std::size_t>(std::max<index_t>(groups, 0)));
+    parallel_for(groups, threads_, [&](index_t b, index_t e) {
+        std::vector<double> a_row(static_cast<std::size_t>(x_.cols)), b_row(a_row.size());
+        std::vector<Neighbor> best;
+        for (index_t g = b; g < e; ++g) {
+            const std::size_t lo = start[static_cast<std::size_t>(g)], hi = start[static_cast<std::size_t>(g) + 1];
+            for (std::size_t q = lo; q < hi; ++q) {
+                best.clear();
+                std::memcpy(a_row.data(), members[q].row, a_row.size() * sizeof(double));  // unaligned bytes
+                for (std::size_t r = lo; r < hi; ++r) {
+                    if (r == q) continue;
+                    std::memcpy(b_row.data(), members[r].row, b_row.size() * sizeof(double));
+                    best.push_back(detail::candidate(members[q].point, members[r].point,
+                                                     distance(a_row.data(), b_row.data())));
+                }
+                const auto keep = std::min<std::size_t>(best.size(), static_cast<std::size_t>(k_));
+                std::partial_sort(best.begin(), best.begin() + static_cast<std::ptrdiff_t>(keep), best.end());
+                for (std::size_t s = 0; s < keep; ++s)
+                    offers[static_cast<std::size_t>(g)].push_back({best[s].distance, members[q].point, best[s].index});
+            }
+        }
+    });
+    std::vector<Offer> all;
+    for (auto& o : offers) all.insert(all.end(), o.begin(), o.end());
+    offers.clear();
+    deliver(all);
+}
+
+void Search::forest(const std::function<void(double)>& progress) {
+    for (index_t t = 0; t < p_.trees; ++t) {
+        index_t leaves = 0;
+        const std::vector<index_t> leaf = tree_leaves(t, leaves);
+        leaf_offers(leaf);
+        if (progress) progress(forest_share * static_cast<double>(t + 1) / static_cast<double>(p_.trees));
+    }
+    settle();
+}
+
+// Rows the forest left short of k (small leaves) get random points: the first draws of a hash of
+// (row, attempt) that are not yet in the row. n > 4 (k + 1), so the draws end quickly.
+void Search::fill() {
+    std::vector<Offer> offers;
+    std::vector<point_t> wanted;
+    for (index_t i = 0; i < m_; ++i) {
+        if (full(i)) continue;
+        const auto at = static_cast<std::size_t>(i * k_);
+        const point_t g = static_cast<point_t>(first_ + i);
+        std::vector<point_t> have(index_.begin() + static_cast<std::ptrdiff_t>(at), index_.begin() + static_cast<std::ptrdiff_t>(at + k_));
+        have.erase(std::remove(have.begin(), have.end(), no_point), have.end());
+        for (std::uint64_t attempt = 0; static_cast<index_t>(have.size()) < k_; ++attempt) {
+            const auto j = static_cast<point_t>(draw(dist_seed ^ g, attempt) % static_cast<std::uint64_t>(n_));
+            if (j == g || std::find(have.begin(), have.end(), j) != have.end()) continue;
+            have.push_back(j);
+            offers.push_back({0.0, g, j});
+            wanted.push_back(j);
+        }
+    }
+    std::sort(wanted.begin(), wanted.end());
+    wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
+    const Fetched f = fetch(wanted);
+    for (Offer& o : offers) o.distance = distance(x_.row(o.target - first_), f.row(f.slot(o.point)));
+    deliver(offers);
+    settle();
+    std::fill(fresh_.begin(), fresh_.end(), 1);
+}
+
+// The reverse links of the own points at a round's start: the rows (of any rank) that hold each, with
+// the entry's fresh flag, at most reverse_cap per point: those with the smallest hash of (round, v, u).
+Search::Reverse Search::reverse_links(std::uint64_t seed) const {
+    struct Link {
+        point_t v, from;
+        std::uint32_t fresh;
+    };
+    std::vector<std::vector<unsigned char>> out(static_cast<std::size_t>(c_.size()));
+    for (index_t i = 0; i < m_; ++i)
+        for (index_t e = 0; e < k_ && index_[static_cast<std::size_t>(i * k_ + e)] != no_point; ++e) {
+            const auto at = static_cast<std::size_t>(i * k_ + e);
+            put(out[static_cast<std::size_t>(rows_.owner(index_[at]))],
+                Link{index_[at], static_cast<point_t>(first_ + i), fresh_[at]});
+        }
+    std::vector<Link> links;
+    {
+        const std::vector<unsigned char> in = c_.exchange(out);
+        out.clear();
+        links.resize(in.size() / sizeof(Link));
+        Reader(in).copy(links.data(), links.size());
+    }
+    auto priority = [seed](const Link& l) { return draw(seed ^ l.v, l.from); };
+    std::sort(links.begin(), links.end(), [&](const Link& a, const Link& b) {
+        if (a.v != b.v) return a.v < b.v;
+        const std::uint64_t pa = priority(a), pb = priority(b);
+        return pa < pb || (pa == pb && a.from < b.from);
+    });
+    Reverse r;
+    r.start.assign(static_cast<std::size_t>(m_) + 1, 0);
+    for (std::size_t e = 0; e < links.size(); ++e) {
+        const index_t v = links[e].v - first_;
+        if (r.start[static_cast<std::size_t>(v) + 1] == p_.reverse_cap) continue;
+        ++r.start[static_cast<std::size_t>(v) + 1];
+        r.from.push_back(links[e].from);
+        r.fresh.push_back(static_cast<std::uint8_t>(links[e].fresh));
+    }
+    for (index_t v = 0; v < m_; ++v) r.start[static_cast<std::size_t>(v) + 1] += r.start[static_cast<std::size_t>(v)];
+    return r;
+}
+
+// Own point v's new and old lists (at most `candidates` each, by a hash of (round, v, u)) from its row
+// and reverse links, into list; the row's entries drawn into the new list are no longer fresh (only v's
+// row changes: the lists of different points may be drawn in parallel). Returns (new, old) counts.
+std::pair<index_t, index_t> Search::draw_lists(index_t v, std::uint64_t seed, const Reverse& reverse, point_t* list) {
+    struct Entry {
+        point_t point;
+        bool fresh;
+        index_t position;  // in v's row, or -1 for a reverse link only
+        std::uint64_t priority;
+    };
+    std::vector<Entry> pool;
+    const auto at = static_cast<std::size_t>(v * k_);
+    for (index_t e = 0; e < k_ && index_[at + e] != no_point; ++e) pool.push_back({index_[at + e], fresh_[at + e] != 0, e, 0});
+    for (index_t e = reverse.start[static_cast<std::size_t>(v)]; e < reverse.start[static_cast<std::size_t>(v) + 1]; ++e)
+        pool.push_back({reverse.from[static_cast<std::size_t>(e)], reverse.fresh[static_cast<std::size_t>(e)] != 0, -1, 0});
+    // A point both in the row and among the reverse links counts once, new if either link is fresh.
+    std::sort(pool.begin(), pool.end(), [](const Entry& a, const Entry& b) {
+        return a.point < b.point || (a.point == b.point && a.position > b.position);
+    });
+    std::size_t kept = 0;
+    for (std::size_t e = 0; e < pool.size(); ++e) {
+        if (kept > 0 && pool[kept - 1].point == pool[e].point) {
+            pool[kept - 1].fresh = pool[kept - 1].fresh || pool[e].fresh;
+            continue;
+        }
+        pool[kept++] = pool[e];
+    }
+    pool.resize(kept);
+    for (Entry& e : pool) e.priority = draw(seed ^ static_cast<std::uint64_t>(first_ + v), e.point);
+    auto by_priority = [](const Entry& a, const Entry& b) {
+        return a.priority < b.priority || (a.priority == b.priority && a.point < b.point);
+    };
+    const auto middle = std::partition(pool.begin(), pool.end(), [](const Entry& e) { return e.fresh; });
+    const auto fresh_count = static_cast<index_t>(middle - pool.begin());
+    const auto old_count = static_cast<index_t>(pool.end() - middle);
+    const index_t take_new = std::min(fresh_count, p_.candidates), take_old = std::min(old_count, p_.candidates);
+    std::nth_element(pool.begin(), pool.begin() + take_new, middle, by_priority);
+    std::nth_element(middle, middle + take_old, pool.end(), by_priority);
+    for (index_t e = 0; e < take_new; ++e) {
+        const Entry& entry = pool[static_cast<std::size_t>(e)];
+        list[e] = entry.point;
+        if (entry.position >= 0) fresh_[at + entry.position] = 0;
+    }
+    for (index_t e = 0; e < take_old; ++e) list[take_new + e] = (middle + e)->point;
+    return {take_new, take_old};
+}
+
+// The local join of own point v: every pair of its lists with a new member is compared and each of the
+// two offered to the other's row, v to its new members' rows. An offer is dropped when the row already
+// holds it or when it is farther than the row's worst entry at the round's start (it could never
+// enter). For euclidean and cosine a lane-wise screening distance (screen_distances) decides first;
+// the pairs it cannot rule out get rank_distance(), the only distance an offer carries.
+void Search::join(index_t v, const point_t* list, std::pair<index_t, index_t> count, const Fetched& f,
+                  JoinScratch& w, std::vector<Offer>& out) const {
+    const auto [fresh, old] = count;
+    const index_t members = fresh + old, d = x_.cols;
+    const bool screened = p_.metric == Metric::euclidean || p_.metric == Metric::cosine;
+    const double slack = 1 + static_cast<double>(4 * d + 8) * 0x1p-53;
+    w.slot.resize(static_cast<std::size_t>(members));
+    for (index_t a = 0; a < members; ++a) w.slot[static_cast<std::size_t>(a)] = f.slot(list[a]);
+    // The members and v (last) side by side: column c holds member c's coordinates.
+    const index_t groups = (members + 1 + detail::kLanes - 1) / detail::kLanes, stride = groups * detail::kLanes;
+    w.panel.assign(static_cast<std::size_t>(d * stride), 0.0);
+    w.screen.resize(static_cast<std::size_t>(stride));
+    auto coords = [&](index_t c) { return c == members ? x_.row(v) : f.row(w.slot[static_cast<std::size_t>(c)]); };
+    for (index_t c = 0; c <= members; ++c)
+        for (index_t j = 0; j < d; ++j) w.panel[static_cast<std::size_t>(j * stride + c)] = coords(c)[j];
+    const auto g = static_cast<point_t>(first_ + v);
+    for (index_t a = 0; a < fresh; ++a) {
+        const index_t sa = w.slot[static_cast<std::size_t>(a)];
+        const double wa = f.worst[static_cast<std::size_t>(sa)];
+        if (screened) screen_distances(coords(a), w.panel.data(), stride, d, (a + 1) / detail::kLanes, groups, w.screen.data());
+        for (index_t b = a + 1; b <= members; ++b) {
+            const bool is_v = b == members;
+            const index_t sb = is_v ? 0 : w.slot[static_cast<std::size_t>(b)];
+            const double wb = is_v ? -1.0 : f.worst[static_cast<std::size_t>(sb)];  // v is offered nothing
+            if (screened && w.screen[static_cast<std::size_t>(b)] > std::max(wa, wb) * slack) continue;
+            const point_t pb = is_v ? g : list[b];
+            const bool to_a = !f.holds(sa, pb), to_b = !is_v && !f.holds(sb, list[a]);
+            if (!to_a && !to_b) continue;
+            const double dab = distance(coords(a), coords(b));
+            if (to_a && dab <= wa) out.push_back({dab, list[a], pb});
+            if (to_b && dab <= wb) out.push_back({dab, list[b], list[a]});
+        }
+    }
+}
+
+// The joins of own points [lo, hi) (possibly none): their members' rows fetched, the offers delivered.
+void Search::join_batch_of(index_t lo, index_t hi, const std::vector<point_t>& lists,
+                           const std::vector<std::pair<index_t, index_t>>& counts) {
+    const index_t width = 2 * p_.candidates;
+    std::vector<point_t> wanted;
+    for (index_t v = lo; v < hi; ++v) {
+        const auto [fresh, old] = counts[static_cast<std::size_t>(v)];
+        wanted.insert(wanted.end(), lists.begin() + v * width, lists.begin() + v * width + fresh + old);
+    }
+    std::sort(wanted.begin(), wanted.end());
+    wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
+    const Fetched f = fetch(wanted, true);
+    std::vector<std::vector<Offer>> offers(static_cast<std::size_t>(hi - lo));
+    parallel_for(hi - lo, threads_, [&](index_t b, index_t e) {
+        JoinScratch w;
+        for (index_t s = b; s < e; ++s)
+            join(lo + s, lists.data() + (lo + s) * width, counts[static_cast<std::size_t>(lo + s)], f, w,
+                 offers[static_cast<std::size_t>(s)]);
+    });
+    std::vector<Offer> all;
+    for (auto& o : offers) {
+        all.insert(all.end(), o.begin(), o.end());
+        std::vector<Offer>().swap(o);
+    }
+    deliver(all);
+}
+
+// One synchronous round: the lists of every own point drawn from the graph at the start, the joins in
+// batches (as many on every rank: the largest count of any), then every row settled. Returns the
+// entries inserted into own rows.
+index_t Search::round(index_t r) {
+    const std::uint64_t seed = draw(dist_seed, ~static_cast<std::uint64_t>(r));
+    const index_t width = 2 * p_.candidates;
+    std::vector<point_t> lists(static_cast<std::size_t>(m_ * width));
+    std::vector<std::pair<index_t, index_t>> counts(static_cast<std::size_t>(m_));
+    {
+        const Reverse reverse = reverse_links(seed);
+        parallel_for(m_, threads_, [&](index_t b, index_t e) {
+            for (index_t v = b; v < e; ++v)
+                counts[static_cast<std::size_t>(v)] = draw_lists(v, seed, reverse, lists.data() + v * width);
+        });
+    }
+    const index_t batches = largest_of(c_, (m_ + join_batch - 1) / join_batch);
+    for (index_t b = 0; b < batches; ++b)
+        join_batch_of(std::min(m_, b * join_batch), std::min(m_, (b + 1) * join_batch), lists, counts);
+    return settle();
+}
+
+NeighborGraph Search::graph() const {
+    NeighborGraph graph = detail::allocate_graph(m_, k_);
+    for (std::size_t e = 0; e < index_.size(); ++e) {
+        graph.indices[e] = index_[e];
+        graph.distances[e] = detail::reported_distance(p_.metric, distance_[e]);
+    }
+    return graph;
+}
+
+}  // namespace
+
+bool nndescent_exact(index_t n, index_t k, const NndescentParameters& p) {
+    return n <= std::max<index_t>(4 * (k + 1), p.leaf_size);
+}
+
+NeighborGraph nndescent_rows(Collective& collective, ConstMatrixView own, const RowPartition& rows, index_t k,
+                             const NndescentParameters& p, int threads, const std::function<void(double)>& progress) {
+    const index_t n = rows.first.back();
+    Search search(collective, own, rows, k, p, threads);
+    auto t0 = std::chrono::steady_clock::now();
+    auto lap = [&](const char* what, index_t v) {
+        if (collective.rank() == 0 && std::getenv("NND_TRACE"))
+            std::fprintf(stderr, "%s %lld %.3f\n", what, (long long)v, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    };
+    search.forest(progress);
+    lap("forest", 0);
+    search.fill();
+    lap("fill", 0);
+    for (index_t r = 0; r < p.rounds; ++r) {
+        const index_t changed = sum_of(collective, search.round(r));
+        lap("round", changed);
+        if (progress) progress(forest_share + (1 - forest_share) * static_cast<double>(r + 1) / static_cast<double>(p.rounds));
+        if (static_cast<double>(changed) <= p.stop_fraction * static_cast<double>(n * k)) break;
+    }
+    if (progress) progress(1.0);
+    return search.graph();
+}
+
+void write_graph_indices(Collective& collective, const NeighborGraph& own, index_t n, const std::string& path) {
+    std::vector<std::vector<unsigned char>> out(static_cast<std::size_t>(collective.size()));
+    put(out[0], own.indices.data(), own.indices.size());
+    const std::vector<unsigned char> in = collective.exchange(out);
+    if (collective.rank() != 0) return;
+    std::vector<point_t> all(in.size() / sizeof(point_t));
+    Reader(in).copy(all.data(), all.size());
+    Matrix m(n, own.k);
+    for (std::size_t e = 0; e < all.size(); ++e) m.data()[e] = static_cast<double>(all[e]);
+    io::write_matrix(path, m.view());
+}
+
+double nndescent_rank_bytes(double rows, double d, double k, const NndescentParameters& p) {
+    const double c = static_cast<double>(p.candidates), batch = static_cast<double>(join_batch);
+    // Graph rows (13 bytes an entry) and pending offers (12); the reverse links sent and received (12
+    // each) or the forest's offers (16, sent and received), whichever is larger; the lists; one batch:
+    // its fetched rows (as bytes and as rows) and at most 2 c^2 + c offers a point, sent and received.
+    const double rows_part = rows * (k * (13 + 12 + 32) + 2 * c * 4 + 16 + 2 * (12 + 8 * d));
+    const double batch_part = batch * 2 * c * (d + 1) * 8 * 2 + batch * (2 * c * c + c) * 16 * 2;
+    return rows_part + batch_part;
+}
+
+}  // namespace treesne::dist
