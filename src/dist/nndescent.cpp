@@ -30,12 +30,10 @@
 #include "dist/nndescent.hpp"
 
 #include <algorithm>
-#include <chrono>
-#include <cstdio>
-#include <cstdlib>
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <numeric>
 #include <utility>
 #include <vector>
 
@@ -54,7 +52,7 @@ using detail::NndescentParameters;
 constexpr std::uint64_t dist_seed = 0x646e6e2d72616e6bull;
 constexpr point_t no_point = std::numeric_limits<point_t>::max();
 // Own points joined per batch: bounds the fetched rows (join_batch 2 candidates rows) and the offers.
-constexpr index_t join_batch = 256;
+constexpr index_t join_batch = 1024;
 // Levels of a tree before a node becomes a leaf whatever its size (duplicates split by hash anyway).
 constexpr index_t max_levels = 48;
 constexpr double forest_share = 0.2;
@@ -89,20 +87,17 @@ struct Offer {
 };
 
 // Rows fetched from their owners: sorted global indices, their coordinates, worst distances and (if
-// asked for) their rows' points in increasing order, to skip offers a row already holds.
+// asked for) their rows' points, to skip offers a row already holds.
 struct Fetched {
     std::vector<point_t> points;
     std::vector<double> coords, worst;
-    std::vector<point_t> held;  // k a point, sorted (no_point last), or empty
+    std::vector<point_t> held;  // k a point (a row's entries, no_point past its last), or empty
     index_t d = 0, k = 0;
     index_t slot(point_t p) const {
         return static_cast<index_t>(std::lower_bound(points.begin(), points.end(), p) - points.begin());
     }
     const double* row(index_t s) const { return coords.data() + s * d; }
-    bool holds(index_t s, point_t p) const {
-        const point_t* first = held.data() + s * k;
-        return std::binary_search(first, first + k, p);
-    }
+    const point_t* held_by(index_t s) const { return held.data() + s * k; }
 };
 
 // Screening distances for euclidean and cosine: query q against the panel's columns in lane groups
@@ -165,7 +160,11 @@ class Search {
     struct JoinScratch {
         std::vector<index_t> slot;
         std::vector<double> panel, screen;
+        std::vector<point_t> keys;  // a hash table: point -> its column in the join
+        std::vector<index_t> column;
+        std::vector<std::uint8_t> held;  // held[a (members + 1) + b]: member a's row holds column b's point
     };
+    void held_pairs(const point_t* list, index_t members, point_t v, const Fetched& f, JoinScratch& w) const;
     void join(index_t v, const point_t* list, std::pair<index_t, index_t> count, const Fetched& f, JoinScratch& w,
               std::vector<Offer>& out) const;
     void join_batch_of(index_t lo, index_t hi, const std::vector<point_t>& lists,
@@ -183,6 +182,7 @@ class Search {
     std::vector<point_t> pending_index_;  // the k best offers of this round, per own row, unsorted
     std::vector<double> pending_distance_;
     std::vector<index_t> pending_count_;
+    std::vector<index_t> order_;  // own points in the first tree's leaf order (the batches of the joins)
 };
 
 // Every rank asks the owners for the rows of `points` (sorted, distinct) and gets them with each row's
@@ -194,7 +194,6 @@ Fetched Search::fetch(const std::vector<point_t>& points, bool held) {
     std::vector<std::size_t> from;
     const std::vector<unsigned char> asked = c_.exchange(ask, &from);
     std::vector<std::vector<unsigned char>> answer(static_cast<std::size_t>(ranks));
-    std::vector<point_t> sorted;
     for (int r = 0; r < ranks; ++r) {
         Reader read(asked.data() + from[static_cast<std::size_t>(r)],
                     from[static_cast<std::size_t>(r) + 1] - from[static_cast<std::size_t>(r)]);
@@ -204,9 +203,7 @@ Fetched Search::fetch(const std::vector<point_t>& points, bool held) {
             put(out, x_.row(i), static_cast<std::size_t>(x_.cols));
             put(out, worst(i));
             if (!held) continue;
-            sorted.assign(index_.begin() + i * k_, index_.begin() + (i + 1) * k_);
-            std::sort(sorted.begin(), sorted.end());
-            put(out, sorted.data(), sorted.size());
+            put(out, index_.data() + i * k_, static_cast<std::size_t>(k_));
         }
     }
     const std::vector<unsigned char> got = c_.exchange(answer);  // in rank order: the points' order
@@ -423,24 +420,33 @@ void Search::leaf_offers(const std::vector<index_t>& leaf) {
         if (e == members.size() || members[e].leaf != members[e - 1].leaf) start.push_back(e);
     const auto groups = static_cast<index_t>(start.size()) - 1;
     std::vector<std::vector<Offer>> offers(static_cast<std::size_t>(std::max<index_t>(groups, 0)));
+    const index_t d = x_.cols;
     parallel_for(groups, threads_, [&](index_t b, index_t e) {
-        std::vector<double> a_row(static_cast<std::size_t>(x_.cols)), b_row(a_row.size());
+        std::vector<double> coords, pair;  // the leaf's rows (aligned copies) and its distance matrix
         std::vector<Neighbor> best;
         for (index_t g = b; g < e; ++g) {
-            const std::size_t lo = start[static_cast<std::size_t>(g)], hi = start[static_cast<std::size_t>(g) + 1];
-            for (std::size_t q = lo; q < hi; ++q) {
+            const std::size_t lo = start[static_cast<std::size_t>(g)];
+            const auto size = static_cast<index_t>(start[static_cast<std::size_t>(g) + 1] - lo);
+            coords.resize(static_cast<std::size_t>(size * d));
+            for (index_t q = 0; q < size; ++q)
+                std::memcpy(coords.data() + q * d, members[lo + static_cast<std::size_t>(q)].row,
+                            static_cast<std::size_t>(d) * sizeof(double));
+            pair.resize(static_cast<std::size_t>(size * size));
+            for (index_t q = 0; q < size; ++q)  // rank_distance is symmetric bit for bit: each pair once
+                for (index_t r = q + 1; r < size; ++r)
+                    pair[static_cast<std::size_t>(q * size + r)] = pair[static_cast<std::size_t>(r * size + q)] =
+                        distance(coords.data() + q * d, coords.data() + r * d);
+            for (index_t q = 0; q < size; ++q) {
+                const point_t point = members[lo + static_cast<std::size_t>(q)].point;
                 best.clear();
-                std::memcpy(a_row.data(), members[q].row, a_row.size() * sizeof(double));  // unaligned bytes
-                for (std::size_t r = lo; r < hi; ++r) {
-                    if (r == q) continue;
-                    std::memcpy(b_row.data(), members[r].row, b_row.size() * sizeof(double));
-                    best.push_back(detail::candidate(members[q].point, members[r].point,
-                                                     distance(a_row.data(), b_row.data())));
-                }
+                for (index_t r = 0; r < size; ++r)
+                    if (r != q)
+                        best.push_back(detail::candidate(point, members[lo + static_cast<std::size_t>(r)].point,
+                                                         pair[static_cast<std::size_t>(q * size + r)]));
                 const auto keep = std::min<std::size_t>(best.size(), static_cast<std::size_t>(k_));
                 std::partial_sort(best.begin(), best.begin() + static_cast<std::ptrdiff_t>(keep), best.end());
                 for (std::size_t s = 0; s < keep; ++s)
-                    offers[static_cast<std::size_t>(g)].push_back({best[s].distance, members[q].point, best[s].index});
+                    offers[static_cast<std::size_t>(g)].push_back({best[s].distance, point, best[s].index});
             }
         }
     });
@@ -454,6 +460,13 @@ void Search::forest(const std::function<void(double)>& progress) {
     for (index_t t = 0; t < p_.trees; ++t) {
         index_t leaves = 0;
         const std::vector<index_t> leaf = tree_leaves(t, leaves);
+        if (t == 0) {  // the joins' order: a batch of points in nearby leaves shares most of its members
+            order_.resize(static_cast<std::size_t>(m_));
+            std::iota(order_.begin(), order_.end(), index_t{0});
+            std::stable_sort(order_.begin(), order_.end(), [&](index_t a, index_t b) {
+                return leaf[static_cast<std::size_t>(a)] < leaf[static_cast<std::size_t>(b)];
+            });
+        }
         leaf_offers(leaf);
         if (progress) progress(forest_share * static_cast<double>(t + 1) / static_cast<double>(p_.trees));
     }
@@ -575,6 +588,34 @@ std::pair<index_t, index_t> Search::draw_lists(index_t v, std::uint64_t seed, co
     return {take_new, take_old};
 }
 
+// Which of the join's points (the members, then v) each member's row holds: a small hash table of the
+// columns, probed with each member's k entries (cheaper than a search per compared pair).
+void Search::held_pairs(const point_t* list, index_t members, point_t v, const Fetched& f, JoinScratch& w) const {
+    const index_t columns = members + 1;
+    index_t size = 16;
+    while (size < 4 * columns) size *= 2;
+    w.keys.assign(static_cast<std::size_t>(size), no_point);
+    w.column.resize(static_cast<std::size_t>(size));
+    auto home = [size](point_t p) { return static_cast<index_t>((p * 0x9e3779b1u) >> 7) & (size - 1); };
+    for (index_t c = 0; c < columns; ++c) {
+        const point_t p = c == members ? v : list[c];
+        index_t h = home(p);
+        while (w.keys[static_cast<std::size_t>(h)] != no_point) h = (h + 1) & (size - 1);
+        w.keys[static_cast<std::size_t>(h)] = p;
+        w.column[static_cast<std::size_t>(h)] = c;
+    }
+    w.held.assign(static_cast<std::size_t>(columns * columns), 0);
+    for (index_t a = 0; a < members; ++a) {
+        const point_t* row = f.held_by(w.slot[static_cast<std::size_t>(a)]);
+        for (index_t e = 0; e < f.k && row[e] != no_point; ++e)
+            for (index_t h = home(row[e]); w.keys[static_cast<std::size_t>(h)] != no_point; h = (h + 1) & (size - 1))
+                if (w.keys[static_cast<std::size_t>(h)] == row[e]) {
+                    w.held[static_cast<std::size_t>(a * columns + w.column[static_cast<std::size_t>(h)])] = 1;
+                    break;
+                }
+    }
+}
+
 // The local join of own point v: every pair of its lists with a new member is compared and each of the
 // two offered to the other's row, v to its new members' rows. An offer is dropped when the row already
 // holds it or when it is farther than the row's worst entry at the round's start (it could never
@@ -590,12 +631,16 @@ void Search::join(index_t v, const point_t* list, std::pair<index_t, index_t> co
     for (index_t a = 0; a < members; ++a) w.slot[static_cast<std::size_t>(a)] = f.slot(list[a]);
     // The members and v (last) side by side: column c holds member c's coordinates.
     const index_t groups = (members + 1 + detail::kLanes - 1) / detail::kLanes, stride = groups * detail::kLanes;
-    w.panel.assign(static_cast<std::size_t>(d * stride), 0.0);
+    w.panel.resize(static_cast<std::size_t>(d * stride));
+    for (index_t j = 0; j < d; ++j)  // the padding columns, screened but never read
+        std::fill(w.panel.begin() + j * stride + members + 1, w.panel.begin() + (j + 1) * stride, 0.0);
     w.screen.resize(static_cast<std::size_t>(stride));
     auto coords = [&](index_t c) { return c == members ? x_.row(v) : f.row(w.slot[static_cast<std::size_t>(c)]); };
     for (index_t c = 0; c <= members; ++c)
         for (index_t j = 0; j < d; ++j) w.panel[static_cast<std::size_t>(j * stride + c)] = coords(c)[j];
     const auto g = static_cast<point_t>(first_ + v);
+    held_pairs(list, members, g, f, w);
+    const index_t columns = members + 1;
     for (index_t a = 0; a < fresh; ++a) {
         const index_t sa = w.slot[static_cast<std::size_t>(a)];
         const double wa = f.worst[static_cast<std::size_t>(sa)];
@@ -606,7 +651,8 @@ void Search::join(index_t v, const point_t* list, std::pair<index_t, index_t> co
             const double wb = is_v ? -1.0 : f.worst[static_cast<std::size_t>(sb)];  // v is offered nothing
             if (screened && w.screen[static_cast<std::size_t>(b)] > std::max(wa, wb) * slack) continue;
             const point_t pb = is_v ? g : list[b];
-            const bool to_a = !f.holds(sa, pb), to_b = !is_v && !f.holds(sb, list[a]);
+            const bool to_a = w.held[static_cast<std::size_t>(a * columns + b)] == 0;
+            const bool to_b = !is_v && w.held[static_cast<std::size_t>(b * columns + a)] == 0;
             if (!to_a && !to_b) continue;
             const double dab = distance(coords(a), coords(b));
             if (to_a && dab <= wa) out.push_back({dab, list[a], pb});
@@ -615,12 +661,14 @@ void Search::join(index_t v, const point_t* list, std::pair<index_t, index_t> co
     }
 }
 
-// The joins of own points [lo, hi) (possibly none): their members' rows fetched, the offers delivered.
+// The joins of own points order_[lo, hi) (possibly none): their members' rows fetched, the offers
+// delivered.
 void Search::join_batch_of(index_t lo, index_t hi, const std::vector<point_t>& lists,
                            const std::vector<std::pair<index_t, index_t>>& counts) {
     const index_t width = 2 * p_.candidates;
     std::vector<point_t> wanted;
-    for (index_t v = lo; v < hi; ++v) {
+    for (index_t at = lo; at < hi; ++at) {
+        const index_t v = order_[static_cast<std::size_t>(at)];
         const auto [fresh, old] = counts[static_cast<std::size_t>(v)];
         wanted.insert(wanted.end(), lists.begin() + v * width, lists.begin() + v * width + fresh + old);
     }
@@ -630,9 +678,10 @@ void Search::join_batch_of(index_t lo, index_t hi, const std::vector<point_t>& l
     std::vector<std::vector<Offer>> offers(static_cast<std::size_t>(hi - lo));
     parallel_for(hi - lo, threads_, [&](index_t b, index_t e) {
         JoinScratch w;
-        for (index_t s = b; s < e; ++s)
-            join(lo + s, lists.data() + (lo + s) * width, counts[static_cast<std::size_t>(lo + s)], f, w,
-                 offers[static_cast<std::size_t>(s)]);
+        for (index_t s = b; s < e; ++s) {
+            const index_t v = order_[static_cast<std::size_t>(lo + s)];
+            join(v, lists.data() + v * width, counts[static_cast<std::size_t>(v)], f, w, offers[static_cast<std::size_t>(s)]);
+        }
     });
     std::vector<Offer> all;
     for (auto& o : offers) {
@@ -682,18 +731,10 @@ NeighborGraph nndescent_rows(Collective& collective, ConstMatrixView own, const 
                              const NndescentParameters& p, int threads, const std::function<void(double)>& progress) {
     const index_t n = rows.first.back();
     Search search(collective, own, rows, k, p, threads);
-    auto t0 = std::chrono::steady_clock::now();
-    auto lap = [&](const char* what, index_t v) {
-        if (collective.rank() == 0 && std::getenv("NND_TRACE"))
-            std::fprintf(stderr, "%s %lld %.3f\n", what, (long long)v, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    };
     search.forest(progress);
-    lap("forest", 0);
     search.fill();
-    lap("fill", 0);
     for (index_t r = 0; r < p.rounds; ++r) {
         const index_t changed = sum_of(collective, search.round(r));
-        lap("round", changed);
         if (progress) progress(forest_share + (1 - forest_share) * static_cast<double>(r + 1) / static_cast<double>(p.rounds));
         if (static_cast<double>(changed) <= p.stop_fraction * static_cast<double>(n * k)) break;
     }
@@ -713,14 +754,17 @@ void write_graph_indices(Collective& collective, const NeighborGraph& own, index
     io::write_matrix(path, m.view());
 }
 
-double nndescent_rank_bytes(double rows, double d, double k, const NndescentParameters& p) {
-    const double c = static_cast<double>(p.candidates), batch = static_cast<double>(join_batch);
+double nndescent_rank_bytes(double n, double rows, double d, double k, const NndescentParameters& p) {
+    const double c = static_cast<double>(p.candidates), batch = std::min(rows, static_cast<double>(join_batch));
     // Graph rows (13 bytes an entry) and pending offers (12); the reverse links sent and received (12
-    // each) or the forest's offers (16, sent and received), whichever is larger; the lists; one batch:
-    // its fetched rows (as bytes and as rows) and at most 2 c^2 + c offers a point, sent and received.
+    // each) or the forest's offers (16, sent and received), whichever is larger; the lists; a tree's
+    // members sent to their leaves' ranks and received.
     const double rows_part = rows * (k * (13 + 12 + 32) + 2 * c * 4 + 16 + 2 * (12 + 8 * d));
-    const double batch_part = batch * 2 * c * (d + 1) * 8 * 2 + batch * (2 * c * c + c) * 16 * 2;
-    return rows_part + batch_part;
+    // One batch: its members' rows, worst distances and entries (as bytes and as rows), at most
+    // 2 c of them a point and never more than N; its offers sent and received, at most 4 k a point
+    // (measured: Fashion-MNIST, k = 90, the first round, about 260 a point at the most).
+    const double fetched = std::min(n, batch * 2 * c) * (8 * d + 8 + 4 * k) * 2;
+    return rows_part + fetched + batch * 4 * k * 16 * 2;
 }
 
 }  // namespace treesne::dist

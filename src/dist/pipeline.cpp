@@ -261,19 +261,19 @@ MemoryEstimate estimate_rank_memory(index_t n, index_t d, index_t rows, index_t 
     const double chunk = std::min<double>(R, 8192);
     const double own_p = affinities_bytes(N, k, false) / std::max(1, ranks);  // about this rank's share
     std::vector<MemoryStage> stages;
+    // The distributed nndescent (dist/nndescent.hpp) holds no visiting block and no exact candidates.
+    const detail::NndescentParameters approximate = detail::resolve_nndescent(options.neighbors, n, static_cast<index_t>(k));
     if (resolve_backend(options.neighbors.backend, n, static_cast<index_t>(dp), options.neighbors.metric) ==
-        KnnBackend::nndescent)
+            KnnBackend::nndescent && !nndescent_exact(n, static_cast<index_t>(k), approximate))
         stages.push_back(memory_stage("neighbours", {{"input rows", R * D * 8},
                                                       {"reduced rows", dp < D ? R * dp * 8 : 0.0},
-                                                      {"graph, offers and a batch",
-                                                       nndescent_rank_bytes(R, dp, k, detail::resolve_nndescent(
-                                                                                          options.neighbors, n, static_cast<index_t>(k)))}}));
+                                                      {"graph, offers and a batch", nndescent_rank_bytes(N, R, dp, k, approximate)}}));
     else
-    stages.push_back(memory_stage("neighbours", {{"input rows", R * D * 8},
-                                                  {"reduced rows", dp < D ? R * dp * 8 : 0.0},
-                                                  {"visiting block", static_cast<double>(largest) * dp * 8},
-                                                  {"candidates", R * k * 12 + chunk * k * 48},
-                                                  {"search buffers", detail::brute_bytes(chunk + static_cast<double>(largest), dp)}}));
+        stages.push_back(memory_stage("neighbours", {{"input rows", R * D * 8},
+                                                      {"reduced rows", dp < D ? R * dp * 8 : 0.0},
+                                                      {"visiting block", static_cast<double>(largest) * dp * 8},
+                                                      {"candidates", R * k * 12 + chunk * k * 48},
+                                                      {"search buffers", detail::brute_bytes(chunk + static_cast<double>(largest), dp)}}));
     stages.push_back(memory_stage("affinities", {{"kNN rows", R * k * 12},
                                                   {"conditionals", R * k * 4},
                                                   {"exchange", 2 * R * k * 12},
