@@ -11,7 +11,7 @@
 // 2. Rounds (synchronous): at the start of a round each rank sends the reverse links of its rows to
 //    their owners (the `reverse_cap` with the smallest hash of (round, v, u) kept), and draws each own
 //    point's new and old lists as the single process does (by a hash of (round, v, u)). Its points are
-//    then joined in batches of `join_batch`: the rows of the batch's list members are fetched (with each
+//    then joined in batches (batch_points, batch_rows): the rows of the batch's list members are fetched (with each
 //    row's worst distance at the round's start), every pair with a new member is compared, and each is
 //    offered to the other's owner. Offers wait in a pending row (the k best offers); at the end of the
 //    round each row becomes the k best of itself and its pending offers.
@@ -25,8 +25,8 @@
 //
 // Memory per rank, beyond its rows of X: the graph rows (13 bytes an entry), the pending offers (12),
 // the reverse links received (about 12 k a point, twice while they are sorted), the lists (8 candidates
-// a point); one batch: the rows of at most join_batch 2 candidates points and their offers. O((N/R) k +
-// batch): nndescent_rank_bytes.
+// a point); one batch: the rows of at most batch_rows candidates and the offers of at most batch_points
+// points. O((N/R) k + batch): nndescent_rank_bytes.
 #include "dist/nndescent.hpp"
 
 #include <algorithm>
@@ -34,6 +34,7 @@
 #include <cstring>
 #include <limits>
 #include <numeric>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -51,8 +52,10 @@ using detail::NndescentParameters;
 
 constexpr std::uint64_t dist_seed = 0x646e6e2d72616e6bull;
 constexpr point_t no_point = std::numeric_limits<point_t>::max();
-// Own points joined per batch: bounds the fetched rows (join_batch 2 candidates rows) and the offers.
-constexpr index_t join_batch = 1024;
+// A batch of joins: at most batch_points own points (bounds its offers) whose candidates are at most
+// batch_rows distinct rows (bounds the fetched rows); fewer, larger batches fetch each row fewer times.
+constexpr index_t batch_points = 8192;
+constexpr index_t batch_rows = 32768;
 // Levels of a tree before a node becomes a leaf whatever its size (duplicates split by hash anyway).
 constexpr index_t max_levels = 48;
 constexpr double forest_share = 0.2;
@@ -162,13 +165,19 @@ class Search {
         std::vector<double> panel, screen;
         std::vector<point_t> keys;  // a hash table: point -> its column in the join
         std::vector<index_t> column;
-        std::vector<std::uint8_t> held;  // held[a (members + 1) + b]: member a's row holds column b's point
+        std::vector<std::uint64_t> held;  // bit b of member a's `words` words: a's row holds column b's point
+        index_t words = 0;
+        bool holds(index_t a, index_t b) const {
+            return (held[static_cast<std::size_t>(a * words + b / 64)] >> (b % 64) & 1) != 0;
+        }
     };
     void held_pairs(const point_t* list, index_t members, point_t v, const Fetched& f, JoinScratch& w) const;
     void join(index_t v, const point_t* list, std::pair<index_t, index_t> count, const Fetched& f, JoinScratch& w,
               std::vector<Offer>& out) const;
     void join_batch_of(index_t lo, index_t hi, const std::vector<point_t>& lists,
                        const std::vector<std::pair<index_t, index_t>>& counts);
+    std::vector<index_t> batch_cuts(const std::vector<point_t>& lists,
+                                    const std::vector<std::pair<index_t, index_t>>& counts) const;
 
     Collective& c_;
     ConstMatrixView x_;
@@ -227,7 +236,20 @@ Fetched Search::fetch(const std::vector<point_t>& points, bool held) {
 // it. The result does not depend on the offers' order.
 void Search::deliver(std::vector<Offer>& offers) {
     const int ranks = c_.size();
-    std::sort(offers.begin(), offers.end(), [](const Offer& a, const Offer& b) { return a.target < b.target; });
+    // Only the k best distinct offers to a row can all enter it: the rest are dropped before sending.
+    auto order = [](const Offer& a, const Offer& b) {
+        if (a.target != b.target) return a.target < b.target;
+        return detail::candidate(a.target, a.point, a.distance) < detail::candidate(b.target, b.point, b.distance);
+    };
+    std::sort(offers.begin(), offers.end(), order);
+    std::size_t kept = 0;
+    for (std::size_t e = 0, run = 0; e < offers.size(); ++e) {
+        const bool same_row = kept > 0 && offers[kept - 1].target == offers[e].target;
+        if (same_row && offers[kept - 1].point == offers[e].point) continue;  // the same pair, the same key
+        run = same_row ? run + 1 : 0;
+        if (run < static_cast<std::size_t>(k_)) offers[kept++] = offers[e];
+    }
+    offers.resize(kept);
     std::vector<std::vector<unsigned char>> out(static_cast<std::size_t>(ranks));
     for (std::size_t e = 0; e < offers.size();) {
         const int r = rows_.owner(offers[e].target);
@@ -604,13 +626,15 @@ void Search::held_pairs(const point_t* list, index_t members, point_t v, const F
         w.keys[static_cast<std::size_t>(h)] = p;
         w.column[static_cast<std::size_t>(h)] = c;
     }
-    w.held.assign(static_cast<std::size_t>(columns * columns), 0);
+    w.words = (columns + 63) / 64;
+    w.held.assign(static_cast<std::size_t>(columns * w.words), 0);
     for (index_t a = 0; a < members; ++a) {
         const point_t* row = f.held_by(w.slot[static_cast<std::size_t>(a)]);
         for (index_t e = 0; e < f.k && row[e] != no_point; ++e)
             for (index_t h = home(row[e]); w.keys[static_cast<std::size_t>(h)] != no_point; h = (h + 1) & (size - 1))
                 if (w.keys[static_cast<std::size_t>(h)] == row[e]) {
-                    w.held[static_cast<std::size_t>(a * columns + w.column[static_cast<std::size_t>(h)])] = 1;
+                    const index_t b = w.column[static_cast<std::size_t>(h)];
+                    w.held[static_cast<std::size_t>(a * w.words + b / 64)] |= std::uint64_t{1} << (b % 64);
                     break;
                 }
     }
@@ -640,7 +664,6 @@ void Search::join(index_t v, const point_t* list, std::pair<index_t, index_t> co
         for (index_t j = 0; j < d; ++j) w.panel[static_cast<std::size_t>(j * stride + c)] = coords(c)[j];
     const auto g = static_cast<point_t>(first_ + v);
     held_pairs(list, members, g, f, w);
-    const index_t columns = members + 1;
     for (index_t a = 0; a < fresh; ++a) {
         const index_t sa = w.slot[static_cast<std::size_t>(a)];
         const double wa = f.worst[static_cast<std::size_t>(sa)];
@@ -651,8 +674,7 @@ void Search::join(index_t v, const point_t* list, std::pair<index_t, index_t> co
             const double wb = is_v ? -1.0 : f.worst[static_cast<std::size_t>(sb)];  // v is offered nothing
             if (screened && w.screen[static_cast<std::size_t>(b)] > std::max(wa, wb) * slack) continue;
             const point_t pb = is_v ? g : list[b];
-            const bool to_a = w.held[static_cast<std::size_t>(a * columns + b)] == 0;
-            const bool to_b = !is_v && w.held[static_cast<std::size_t>(b * columns + a)] == 0;
+            const bool to_a = !w.holds(a, b), to_b = !is_v && !w.holds(b, a);
             if (!to_a && !to_b) continue;
             const double dab = distance(coords(a), coords(b));
             if (to_a && dab <= wa) out.push_back({dab, list[a], pb});
@@ -691,6 +713,31 @@ void Search::join_batch_of(index_t lo, index_t hi, const std::vector<point_t>& l
     deliver(all);
 }
 
+// The batches of a round: positions in order_ where a batch starts (and m_ last), each batch as long as
+// it has at most batch_points points and batch_rows distinct candidates (one point always fits).
+std::vector<index_t> Search::batch_cuts(const std::vector<point_t>& lists,
+                                        const std::vector<std::pair<index_t, index_t>>& counts) const {
+    const index_t width = 2 * p_.candidates;
+    std::vector<index_t> cuts{0};
+    std::unordered_set<point_t> seen;
+    seen.reserve(static_cast<std::size_t>(batch_rows) * 2);
+    for (index_t at = 0; at < m_; ++at) {
+        const index_t v = order_[static_cast<std::size_t>(at)];
+        const point_t* list = lists.data() + v * width;
+        const index_t members = counts[static_cast<std::size_t>(v)].first + counts[static_cast<std::size_t>(v)].second;
+        index_t added = 0;
+        for (index_t c = 0; c < members; ++c) added += seen.count(list[c]) == 0 ? 1 : 0;
+        const bool full = static_cast<index_t>(seen.size()) + added > batch_rows || at - cuts.back() == batch_points;
+        if (full && at > cuts.back()) {
+            cuts.push_back(at);
+            seen.clear();
+        }
+        seen.insert(list, list + members);
+    }
+    cuts.push_back(m_);
+    return cuts;
+}
+
 // One synchronous round: the lists of every own point drawn from the graph at the start, the joins in
 // batches (as many on every rank: the largest count of any), then every row settled. Returns the
 // entries inserted into own rows.
@@ -706,9 +753,13 @@ index_t Search::round(index_t r) {
                 counts[static_cast<std::size_t>(v)] = draw_lists(v, seed, reverse, lists.data() + v * width);
         });
     }
-    const index_t batches = largest_of(c_, (m_ + join_batch - 1) / join_batch);
-    for (index_t b = 0; b < batches; ++b)
-        join_batch_of(std::min(m_, b * join_batch), std::min(m_, (b + 1) * join_batch), lists, counts);
+    const std::vector<index_t> cuts = batch_cuts(lists, counts);
+    const index_t batches = largest_of(c_, static_cast<index_t>(cuts.size()) - 1);
+    for (index_t b = 0; b < batches; ++b) {
+        const index_t lo = b + 1 < static_cast<index_t>(cuts.size()) ? cuts[static_cast<std::size_t>(b)] : m_;
+        const index_t hi = b + 1 < static_cast<index_t>(cuts.size()) ? cuts[static_cast<std::size_t>(b) + 1] : m_;
+        join_batch_of(lo, hi, lists, counts);
+    }
     return settle();
 }
 
@@ -755,16 +806,16 @@ void write_graph_indices(Collective& collective, const NeighborGraph& own, index
 }
 
 double nndescent_rank_bytes(double n, double rows, double d, double k, const NndescentParameters& p) {
-    const double c = static_cast<double>(p.candidates), batch = std::min(rows, static_cast<double>(join_batch));
+    const double c = static_cast<double>(p.candidates);
     // Graph rows (13 bytes an entry) and pending offers (12); the reverse links sent and received (12
     // each) or the forest's offers (16, sent and received), whichever is larger; the lists; a tree's
     // members sent to their leaves' ranks and received.
     const double rows_part = rows * (k * (13 + 12 + 32) + 2 * c * 4 + 16 + 2 * (12 + 8 * d));
-    // One batch: its members' rows, worst distances and entries (as bytes and as rows), at most
-    // 2 c of them a point and never more than N; its offers sent and received, at most 4 k a point
-    // (measured: Fashion-MNIST, k = 90, the first round, about 260 a point at the most).
-    const double fetched = std::min(n, batch * 2 * c) * (8 * d + 8 + 4 * k) * 2;
-    return rows_part + fetched + batch * 4 * k * 16 * 2;
+    // One batch: its candidates' rows, worst distances and entries (as bytes and as rows); its offers
+    // sent and received, at most 4 k a point (measured: Fashion-MNIST, k = 90, the first round, about
+    // 260 a point at the most).
+    const double fetched = std::min(n, static_cast<double>(batch_rows)) * (8 * d + 8 + 4 * k) * 2;
+    return rows_part + fetched + std::min(rows, static_cast<double>(batch_points)) * 4 * k * 16 * 2;
 }
 
 }  // namespace treesne::dist
