@@ -40,27 +40,12 @@
 
 #include "core/lanes.hpp"
 #include "dist/bytes.hpp"
+#include "dist/nndescent_search.hpp"
 #include "treesne/io/io.hpp"
 #include "treesne/core/hash.hpp"
 #include "treesne/core/parallel.hpp"
-
 namespace treesne::dist {
-namespace {
-
-using detail::Neighbor;
-using detail::NndescentParameters;
-
-constexpr std::uint64_t dist_seed = 0x646e6e2d72616e6bull;
-constexpr point_t no_point = std::numeric_limits<point_t>::max();
-// A batch of joins: at most batch_points own points (bounds its offers) whose candidates are at most
-// batch_rows distinct rows (bounds the fetched rows); fewer, larger batches fetch each row fewer times.
-constexpr index_t batch_points = 8192;
-constexpr index_t batch_rows = 32768;
-// Levels of a tree before a node becomes a leaf whatever its size (duplicates split by hash anyway).
-constexpr index_t max_levels = 48;
-constexpr double forest_share = 0.2;
-
-std::uint64_t draw(std::uint64_t a, std::uint64_t b) { return mix64(splitmix64_at(a) ^ b); }
+namespace nnd {
 
 // Every rank's value of v, in rank order.
 std::vector<index_t> gather_each(Collective& c, index_t v) {
@@ -83,25 +68,8 @@ index_t sum_of(Collective& c, index_t v) {
     return total;
 }
 
-// An offer of `point` to the row of `target`, at their rank distance.
-struct Offer {
-    double distance;
-    point_t target, point;
-};
 
-// Rows fetched from their owners: sorted global indices, their coordinates, worst distances and (if
-// asked for) their rows' points, to skip offers a row already holds.
-struct Fetched {
-    std::vector<point_t> points;
-    std::vector<double> coords, worst;
-    std::vector<point_t> held;  // k a point (a row's entries, no_point past its last), or empty
-    index_t d = 0, k = 0;
-    index_t slot(point_t p) const {
-        return static_cast<index_t>(std::lower_bound(points.begin(), points.end(), p) - points.begin());
-    }
-    const double* row(index_t s) const { return coords.data() + s * d; }
-    const point_t* held_by(index_t s) const { return held.data() + s * k; }
-};
+namespace {
 
 // Screening distances for euclidean and cosine: query q against the panel's columns in lane groups
 // [g0, g1), each column's sum in index order as squared_distance's, into out (by column). Only screens:
@@ -119,80 +87,7 @@ void screen_distances(const double* q, const double* panel, index_t stride, inde
     }
 }
 
-class Search {
-  public:
-    Search(Collective& collective, ConstMatrixView own, const RowPartition& rows, index_t k,
-           const NndescentParameters& p, int threads)
-        : c_(collective), x_(own), rows_(rows), p_(p), k_(k), threads_(threads) {
-        first_ = rows.begin(c_.rank());
-        m_ = own.rows;
-        n_ = rows.first.back();
-        const auto entries = static_cast<std::size_t>(m_ * k_);
-        index_.assign(entries, no_point);
-        distance_.assign(entries, 0.0);
-        fresh_.assign(entries, 0);
-        pending_index_.assign(entries, no_point);
-        pending_distance_.assign(entries, 0.0);
-        pending_count_.assign(static_cast<std::size_t>(m_), 0);
-    }
-
-    void forest(const std::function<void(double)>& progress);
-    void fill();
-    index_t round(index_t r);
-    NeighborGraph graph() const;
-    index_t settle();
-
-  private:
-    bool full(index_t i) const { return index_[static_cast<std::size_t>(i * k_ + k_ - 1)] != no_point; }
-    double worst(index_t i) const {
-        return full(i) ? distance_[static_cast<std::size_t>(i * k_ + k_ - 1)] : std::numeric_limits<double>::infinity();
-    }
-    double distance(const double* a, const double* b) const { return detail::rank_distance(p_.metric, a, b, x_.cols); }
-    Fetched fetch(const std::vector<point_t>& points, bool held = false);
-    void deliver(std::vector<Offer>& offers);
-    void take(index_t i, const Offer* offers, index_t count, std::vector<Neighbor>& scratch);
-    std::vector<index_t> tree_leaves(index_t t, index_t& leaves);
-    void leaf_offers(const std::vector<index_t>& leaf);
-    struct Reverse {
-        std::vector<index_t> start;  // own point v's links: from[start[v], start[v + 1])
-        std::vector<point_t> from;
-        std::vector<std::uint8_t> fresh;
-    };
-    Reverse reverse_links(std::uint64_t seed) const;
-    std::pair<index_t, index_t> draw_lists(index_t v, std::uint64_t seed, const Reverse& reverse, point_t* list);
-    struct JoinScratch {
-        std::vector<index_t> slot;
-        std::vector<double> panel, screen;
-        std::vector<point_t> keys;  // a hash table: point -> its column in the join
-        std::vector<index_t> column;
-        std::vector<std::uint64_t> held;  // bit b of member a's `words` words: a's row holds column b's point
-        index_t words = 0;
-        bool holds(index_t a, index_t b) const {
-            return (held[static_cast<std::size_t>(a * words + b / 64)] >> (b % 64) & 1) != 0;
-        }
-    };
-    void held_pairs(const point_t* list, index_t members, point_t v, const Fetched& f, JoinScratch& w) const;
-    void join(index_t v, const point_t* list, std::pair<index_t, index_t> count, const Fetched& f, JoinScratch& w,
-              std::vector<Offer>& out) const;
-    void join_batch_of(index_t lo, index_t hi, const std::vector<point_t>& lists,
-                       const std::vector<std::pair<index_t, index_t>>& counts);
-    std::vector<index_t> batch_cuts(const std::vector<point_t>& lists,
-                                    const std::vector<std::pair<index_t, index_t>>& counts) const;
-
-    Collective& c_;
-    ConstMatrixView x_;
-    const RowPartition& rows_;
-    NndescentParameters p_;
-    index_t k_, first_ = 0, m_ = 0, n_ = 0;
-    int threads_;
-    std::vector<point_t> index_;  // own rows, sorted by (distance, tie key); no_point past the last
-    std::vector<double> distance_;
-    std::vector<std::uint8_t> fresh_;
-    std::vector<point_t> pending_index_;  // the k best offers of this round, per own row, unsorted
-    std::vector<double> pending_distance_;
-    std::vector<index_t> pending_count_;
-    std::vector<index_t> order_;  // own points in the first tree's leaf order (the batches of the joins)
-};
+}  // namespace
 
 // Every rank asks the owners for the rows of `points` (sorted, distinct) and gets them with each row's
 // worst distance now. Collective: the owners answer every rank's requests.
@@ -332,195 +227,6 @@ index_t Search::settle() {
         }
     }
     return inserted;
-}
-
-// One tree's leaves: returns each own point's leaf number and sets `leaves` to their count. Level by
-// level, every rank learns every node's size and two pivots (its smallest hashes) from one exchange.
-std::vector<index_t> Search::tree_leaves(index_t t, index_t& leaves) {
-    struct Summary {
-        index_t count;
-        std::uint64_t h1, h2;
-        point_t p1, p2;
-        void keep(std::uint64_t h, point_t p) {  // the two smallest (hash, point)
-            if (h < h1 || (h == h1 && p < p1)) {
-                h2 = h1, p2 = p1, h1 = h, p1 = p;
-            } else if (h < h2 || (h == h2 && p < p2)) {
-                h2 = h, p2 = p;
-            }
-        }
-    };
-    constexpr Summary none{0, ~0ull, ~0ull, no_point, no_point};
-    std::vector<index_t> node(static_cast<std::size_t>(m_), 0), leaf(static_cast<std::size_t>(m_), -1);
-    leaves = 0;
-    index_t active = 1;
-    for (index_t level = 0; active > 0; ++level) {
-        const std::uint64_t seed = draw(dist_seed ^ static_cast<std::uint64_t>(t), static_cast<std::uint64_t>(level));
-        std::vector<Summary> own(static_cast<std::size_t>(active), none);
-        for (index_t i = 0; i < m_; ++i)
-            if (node[static_cast<std::size_t>(i)] >= 0) {
-                Summary& s = own[static_cast<std::size_t>(node[static_cast<std::size_t>(i)])];
-                ++s.count;
-                s.keep(draw(seed, static_cast<std::uint64_t>(first_ + i)), static_cast<point_t>(first_ + i));
-            }
-        std::vector<unsigned char> bytes;
-        put(bytes, own.data(), own.size());
-        const std::vector<unsigned char> all =
-            c_.exchange(std::vector<std::vector<unsigned char>>(static_cast<std::size_t>(c_.size()), bytes));
-        std::vector<Summary> node_of(static_cast<std::size_t>(active), none);
-        Reader read(all);
-        for (int r = 0; r < c_.size(); ++r)
-            for (Summary& s : node_of) {
-                const auto o = read.get<Summary>();
-                s.count += o.count;
-                if (o.count > 0) s.keep(o.h1, o.p1);
-                if (o.count > 1) s.keep(o.h2, o.p2);
-            }
-        // A node splits into children 2 s and 2 s + 1 (s: its number among the splitting nodes).
-        std::vector<index_t> split(static_cast<std::size_t>(active), -1), leaf_number(static_cast<std::size_t>(active), -1);
-        std::vector<point_t> pivots;
-        index_t splits = 0;
-        for (index_t a = 0; a < active; ++a) {
-            const Summary& s = node_of[static_cast<std::size_t>(a)];
-            if (s.count <= p_.leaf_size || level + 1 >= max_levels) {
-                leaf_number[static_cast<std::size_t>(a)] = leaves++;
-                continue;
-            }
-            split[static_cast<std::size_t>(a)] = splits++;
-            pivots.push_back(s.p1);
-            pivots.push_back(s.p2);
-        }
-        std::sort(pivots.begin(), pivots.end());
-        const Fetched f = fetch(pivots);
-        for (index_t i = 0; i < m_; ++i) {
-            index_t& a = node[static_cast<std::size_t>(i)];
-            if (a < 0) continue;
-            if (leaf_number[static_cast<std::size_t>(a)] >= 0) {
-                leaf[static_cast<std::size_t>(i)] = leaf_number[static_cast<std::size_t>(a)];
-                a = -1;
-                continue;
-            }
-            const Summary& s = node_of[static_cast<std::size_t>(a)];
-            const double d1 = distance(x_.row(i), f.row(f.slot(s.p1))), d2 = distance(x_.row(i), f.row(f.slot(s.p2)));
-            const bool right = d1 == d2 ? (draw(~seed, static_cast<std::uint64_t>(first_ + i)) & 1) != 0 : d2 < d1;
-            a = 2 * split[static_cast<std::size_t>(a)] + (right ? 1 : 0);
-        }
-        active = 2 * splits;
-    }
-    return leaf;
-}
-
-// Sends each own point to its leaf's rank (leaf number mod R), which offers every member its k nearest
-// leaf-mates (all pairs of the leaf, exact distances).
-void Search::leaf_offers(const std::vector<index_t>& leaf) {
-    const int ranks = c_.size();
-    std::vector<std::vector<unsigned char>> out(static_cast<std::size_t>(ranks));
-    for (index_t i = 0; i < m_; ++i) {
-        auto& bytes = out[static_cast<std::size_t>(leaf[static_cast<std::size_t>(i)] % ranks)];
-        put(bytes, leaf[static_cast<std::size_t>(i)]);
-        put(bytes, static_cast<point_t>(first_ + i));
-        put(bytes, x_.row(i), static_cast<std::size_t>(x_.cols));
-    }
-    const std::vector<unsigned char> in = c_.exchange(out);
-    const std::size_t record = sizeof(index_t) + sizeof(point_t) + static_cast<std::size_t>(x_.cols) * sizeof(double);
-    struct Member {
-        index_t leaf;
-        point_t point;
-        const unsigned char* row;
-    };
-    std::vector<Member> members(in.size() / record);
-    for (std::size_t e = 0; e < members.size(); ++e) {
-        Reader read(in.data() + e * record, record);
-        members[e].leaf = read.get<index_t>();
-        members[e].point = read.get<point_t>();
-        members[e].row = in.data() + e * record + sizeof(index_t) + sizeof(point_t);
-    }
-    std::sort(members.begin(), members.end(), [](const Member& a, const Member& b) {
-        return a.leaf < b.leaf || (a.leaf == b.leaf && a.point < b.point);
-    });
-    std::vector<std::size_t> start{0};
-    for (std::size_t e = 1; e <= members.size(); ++e)
-        if (e == members.size() || members[e].leaf != members[e - 1].leaf) start.push_back(e);
-    const auto groups = static_cast<index_t>(start.size()) - 1;
-    std::vector<std::vector<Offer>> offers(static_cast<std::size_t>(std::max<index_t>(groups, 0)));
-    const index_t d = x_.cols;
-    parallel_for(groups, threads_, [&](index_t b, index_t e) {
-        std::vector<double> coords, pair;  // the leaf's rows (aligned copies) and its distance matrix
-        std::vector<Neighbor> best;
-        for (index_t g = b; g < e; ++g) {
-            const std::size_t lo = start[static_cast<std::size_t>(g)];
-            const auto size = static_cast<index_t>(start[static_cast<std::size_t>(g) + 1] - lo);
-            coords.resize(static_cast<std::size_t>(size * d));
-            for (index_t q = 0; q < size; ++q)
-                std::memcpy(coords.data() + q * d, members[lo + static_cast<std::size_t>(q)].row,
-                            static_cast<std::size_t>(d) * sizeof(double));
-            pair.resize(static_cast<std::size_t>(size * size));
-            for (index_t q = 0; q < size; ++q)  // rank_distance is symmetric bit for bit: each pair once
-                for (index_t r = q + 1; r < size; ++r)
-                    pair[static_cast<std::size_t>(q * size + r)] = pair[static_cast<std::size_t>(r * size + q)] =
-                        distance(coords.data() + q * d, coords.data() + r * d);
-            for (index_t q = 0; q < size; ++q) {
-                const point_t point = members[lo + static_cast<std::size_t>(q)].point;
-                best.clear();
-                for (index_t r = 0; r < size; ++r)
-                    if (r != q)
-                        best.push_back(detail::candidate(point, members[lo + static_cast<std::size_t>(r)].point,
-                                                         pair[static_cast<std::size_t>(q * size + r)]));
-                const auto keep = std::min<std::size_t>(best.size(), static_cast<std::size_t>(k_));
-                std::partial_sort(best.begin(), best.begin() + static_cast<std::ptrdiff_t>(keep), best.end());
-                for (std::size_t s = 0; s < keep; ++s)
-                    offers[static_cast<std::size_t>(g)].push_back({best[s].distance, point, best[s].index});
-            }
-        }
-    });
-    std::vector<Offer> all;
-    for (auto& o : offers) all.insert(all.end(), o.begin(), o.end());
-    offers.clear();
-    deliver(all);
-}
-
-void Search::forest(const std::function<void(double)>& progress) {
-    for (index_t t = 0; t < p_.trees; ++t) {
-        index_t leaves = 0;
-        const std::vector<index_t> leaf = tree_leaves(t, leaves);
-        if (t == 0) {  // the joins' order: a batch of points in nearby leaves shares most of its members
-            order_.resize(static_cast<std::size_t>(m_));
-            std::iota(order_.begin(), order_.end(), index_t{0});
-            std::stable_sort(order_.begin(), order_.end(), [&](index_t a, index_t b) {
-                return leaf[static_cast<std::size_t>(a)] < leaf[static_cast<std::size_t>(b)];
-            });
-        }
-        leaf_offers(leaf);
-        if (progress) progress(forest_share * static_cast<double>(t + 1) / static_cast<double>(p_.trees));
-    }
-    settle();
-}
-
-// Rows the forest left short of k (small leaves) get random points: the first draws of a hash of
-// (row, attempt) that are not yet in the row. n > 4 (k + 1), so the draws end quickly.
-void Search::fill() {
-    std::vector<Offer> offers;
-    std::vector<point_t> wanted;
-    for (index_t i = 0; i < m_; ++i) {
-        if (full(i)) continue;
-        const auto at = static_cast<std::size_t>(i * k_);
-        const point_t g = static_cast<point_t>(first_ + i);
-        std::vector<point_t> have(index_.begin() + static_cast<std::ptrdiff_t>(at), index_.begin() + static_cast<std::ptrdiff_t>(at + k_));
-        have.erase(std::remove(have.begin(), have.end(), no_point), have.end());
-        for (std::uint64_t attempt = 0; static_cast<index_t>(have.size()) < k_; ++attempt) {
-            const auto j = static_cast<point_t>(draw(dist_seed ^ g, attempt) % static_cast<std::uint64_t>(n_));
-            if (j == g || std::find(have.begin(), have.end(), j) != have.end()) continue;
-            have.push_back(j);
-            offers.push_back({0.0, g, j});
-            wanted.push_back(j);
-        }
-    }
-    std::sort(wanted.begin(), wanted.end());
-    wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
-    const Fetched f = fetch(wanted);
-    for (Offer& o : offers) o.distance = distance(x_.row(o.target - first_), f.row(f.slot(o.point)));
-    deliver(offers);
-    settle();
-    std::fill(fresh_.begin(), fresh_.end(), 1);
 }
 
 // The reverse links of the own points at a round's start: the rows (of any rank) that hold each, with
@@ -772,7 +478,14 @@ NeighborGraph Search::graph() const {
     return graph;
 }
 
-}  // namespace
+}  // namespace nnd
+
+using nnd::Search;
+using nnd::batch_points;
+using nnd::batch_rows;
+using nnd::forest_share;
+using nnd::sum_of;
+using detail::NndescentParameters;
 
 bool nndescent_exact(index_t n, index_t k, const NndescentParameters& p) {
     return n <= std::max<index_t>(4 * (k + 1), p.leaf_size);

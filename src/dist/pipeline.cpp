@@ -148,6 +148,22 @@ NeighborGraph ring_search(Collective& collective, ConstMatrixView own, index_t f
     return graph_of(best, metric);
 }
 
+// The neighbours of this rank's rows: the distributed nndescent where the backend is nndescent and N is
+// not small enough for the single process's exact answer, otherwise the exact ring search.
+// TREESNE_DIST_DUMP_GRAPH=path: rank 0 writes the graph's indices there (for tests).
+NeighborGraph search_rows(Collective& collective, ConstMatrixView searched, const RowPartition& rows,
+                          KnnBackend backend, const Options& options, const std::function<void(double)>& progress) {
+    const index_t n = rows.first.back(), k = neighbor_count(options.affinities, n);
+    const detail::NndescentParameters approximate = detail::resolve_nndescent(options.neighbors, n, k);
+    NeighborGraph graph =
+        backend == KnnBackend::nndescent && !nndescent_exact(n, k, approximate)
+            ? nndescent_rows(collective, searched, rows, k, approximate, options.threads, progress)
+            : ring_search(collective, searched, rows.begin(collective.rank()), k, options.neighbors.metric,
+                          options.threads, progress);
+    if (const char* dump = std::getenv("TREESNE_DIST_DUMP_GRAPH")) write_graph_indices(collective, graph, n, dump);
+    return graph;
+}
+
 // The initial embedding, whole, on every rank: PCA from every rank's rows, or the random or given start
 // (which need only N).
 Matrix initial_rows(Collective& collective, ConstMatrixView own, const RowPartition& rows, const Options& options) {
@@ -323,20 +339,15 @@ Result embed_rows(LocalRows data, const Options& options, const Callbacks& callb
     result.backend = resolve_backend(options.neighbors.backend, data.n, data.d, options.neighbors.metric);
     if (result.backend != KnnBackend::kdtree && result.backend != KnnBackend::nndescent) result.backend = KnnBackend::brute;
     const Metric metric = options.neighbors.metric;
-    const index_t k = neighbor_count(options.affinities, data.n);
-    const detail::NndescentParameters approximate = detail::resolve_nndescent(options.neighbors, data.n, k);
     // Cosine searches the rows scaled to unit length (a copy: the PCA start uses the rows themselves).
     Matrix unit;
     if (metric == Metric::cosine) agreed(collective, [&] { unit = detail::unit_rows(data.x.view(), threads); });
     detail::Stage knn(callbacks, "neighbours", result.timings.neighbors);
     std::function<void(double)> progress;
     if (callbacks.stage_progress) progress = [&](double f) { callbacks.stage_progress("neighbours", f); };
-    const ConstMatrixView searched = metric == Metric::cosine ? unit.view() : data.x.view();
-    NeighborGraph graph = result.backend == KnnBackend::nndescent && !nndescent_exact(data.n, k, approximate)
-                              ? nndescent_rows(collective, searched, data.rows, k, approximate, threads, progress)
-                              : ring_search(collective, searched, data.rows.begin(rank), k, metric, threads, progress);
+    NeighborGraph graph = search_rows(collective, metric == Metric::cosine ? unit.view() : data.x.view(), data.rows,
+                                      result.backend, options, progress);
     unit = Matrix();
-    if (const char* dump = std::getenv("TREESNE_DIST_DUMP_GRAPH")) write_graph_indices(collective, graph, data.n, dump);
     if (metric != Metric::cosine) graph.scale_exponent = exponent;
     knn.done();
     Matrix y0;
