@@ -11,22 +11,28 @@
 // 2. Rounds (synchronous): at the start of a round each rank sends the reverse links of its rows to
 //    their owners (the `reverse_cap` with the smallest hash of (round, v, u) kept), and draws each own
 //    point's new and old lists as the single process does (by a hash of (round, v, u)). Its points are
-//    then joined in batches (batch_points, batch_rows): the rows of the batch's list members are fetched (with each
-//    row's worst distance at the round's start), every pair with a new member is compared, and each is
-//    offered to the other's owner. Offers wait in a pending row (the k best offers); at the end of the
-//    round each row becomes the k best of itself and its pending offers.
+//    then joined in batches, in the first tree's leaf order so that a batch shares its candidates (at
+//    most batch_points points and batch_rows distinct candidates): the candidates' rows are fetched with
+//    each row's entries and worst distance at the round's start, every pair with a new member is
+//    compared, and each is offered to the other's row unless that row holds it already or it is
+//    farther than the row's worst entry. A sender keeps only the k best distinct offers per row; the
+//    owner keeps them in a pending row (the k best); at the end of the round each row becomes the k
+//    best of itself and its pending offers. The rounds stop as the single process's do.
 //
 // Determinism. Every random choice is a hash of (seed, tree or round, global indices), never rank or
 // thread state. A round's offers are a pure function of the graph at the round's start (an offer is
-// dropped only when it is farther than the target's worst entry at that time, which it could never
-// beat), and rows keep the k best under the total order (distance, tie key): so what a row holds does
-// not depend on which rank computed an offer or when it arrived. The distances are rank_distance() of
-// the two rows throughout (symmetric bit for bit), so the graph needs no final pass.
+// dropped only when its row holds it or it is farther than the row's worst entry at that time, which
+// it could never beat), and rows keep the k best under the total order (distance, tie key): so what a
+// row holds does not depend on which rank computed an offer or when it arrived. Every distance is
+// rank_distance() of the two rows (symmetric bit for bit), so the graph needs no final pass; for
+// euclidean and cosine a lane-wise screen (screen_distances) first rules out the pairs that are
+// clearly too far, with a margin that covers its rounding.
 //
 // Memory per rank, beyond its rows of X: the graph rows (13 bytes an entry), the pending offers (12),
-// the reverse links received (about 12 k a point, twice while they are sorted), the lists (8 candidates
-// a point); one batch: the rows of at most batch_rows candidates and the offers of at most batch_points
-// points. O((N/R) k + batch): nndescent_rank_bytes.
+// the reverse links (12 bytes each, sent and received), the lists (2 candidates x 4 bytes a point); one
+// batch: the rows of at most batch_rows candidates and the offers of at most batch_points points.
+// O((N/R) k + batch): nndescent_rank_bytes. Files: this one (fetching, offers, rounds, the driver),
+// nndescent_forest.cpp (step 1), nndescent_search.hpp (the rank's state, Search).
 #include "dist/nndescent.hpp"
 
 #include <algorithm>
@@ -44,6 +50,7 @@
 #include "treesne/io/io.hpp"
 #include "treesne/core/hash.hpp"
 #include "treesne/core/parallel.hpp"
+
 namespace treesne::dist {
 namespace nnd {
 
@@ -67,7 +74,6 @@ index_t sum_of(Collective& c, index_t v) {
     for (index_t x : gather_each(c, v)) total += x;
     return total;
 }
-
 
 namespace {
 

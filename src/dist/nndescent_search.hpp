@@ -2,6 +2,7 @@
 // driver) and nndescent_forest.cpp (the first graph): the search state of one rank (Search) and the
 // values it passes between ranks. Private to src/dist; the algorithm is described in nndescent.cpp.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -15,11 +16,13 @@
 
 namespace treesne::dist::nnd {
 
-
 using detail::Neighbor;
 using detail::NndescentParameters;
 
+// The search's randomness: a constant, as the single process's nndescent_seed (the graph must not
+// change with the embedding's seed); distinct from it, since the two searches differ anyway.
 inline constexpr std::uint64_t dist_seed = 0x646e6e2d72616e6bull;
+// An empty slot of a row that is not yet full.
 inline constexpr point_t no_point = std::numeric_limits<point_t>::max();
 // A batch of joins: at most batch_points own points (bounds its offers) whose candidates are at most
 // batch_rows distinct rows (bounds the fetched rows); fewer, larger batches fetch each row fewer times.
@@ -27,8 +30,10 @@ inline constexpr index_t batch_points = 8192;
 inline constexpr index_t batch_rows = 32768;
 // Levels of a tree before a node becomes a leaf whatever its size (duplicates split by hash anyway).
 inline constexpr index_t max_levels = 48;
+// The share of the progress bar given to the forest (the rounds share the rest).
 inline constexpr double forest_share = 0.2;
 
+// A pseudo-random word for (a, b): splitmix64's mixer over both, no state.
 inline std::uint64_t draw(std::uint64_t a, std::uint64_t b) { return mix64(splitmix64_at(a) ^ b); }
 
 // Every rank's value of v, in rank order; their largest; their sum.
@@ -56,8 +61,12 @@ struct Fetched {
     const point_t* held_by(index_t s) const { return held.data() + s * k; }
 };
 
+// One rank's part of the search: its rows of the graph (global indices, rank distances, fresh flags),
+// the offers pending for them, and the collective steps. Every public method is collective. Not
+// thread-safe; each method runs its own parallel loops (threads: 0 = all).
 class Search {
   public:
+    // own: this rank's rows of the data (for cosine the unit rows); rows: every rank's range.
     Search(Collective& collective, ConstMatrixView own, const RowPartition& rows, index_t k,
            const NndescentParameters& p, int threads)
         : c_(collective), x_(own), rows_(rows), p_(p), k_(k), threads_(threads) {
@@ -73,10 +82,15 @@ class Search {
         pending_count_.assign(static_cast<std::size_t>(m_), 0);
     }
 
+    // Step 1 (nndescent_forest.cpp): the trees' leaf-mates offered and settled into the rows.
     void forest(const std::function<void(double)>& progress);
+    // Rows still short of k completed with hashed random points; every entry then fresh.
     void fill();
+    // One synchronous round of local joins (round r); returns the entries inserted into own rows.
     index_t round(index_t r);
+    // The own rows as a NeighborGraph (global indices, reported distances).
     NeighborGraph graph() const;
+    // Each own row becomes the k best of itself and its pending offers; returns the entries inserted.
     index_t settle();
 
   private:
