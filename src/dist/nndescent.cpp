@@ -1,8 +1,8 @@
 // The distributed nndescent: a random-projection forest for a first graph, refined by NN-descent's local
 // joins (Dong, Moses & Li 2011), over rows that never leave their owners except in bounded batches.
 //
-// 1. Forest, level by level. Every point of a node goes to the side of the nearer of the node's two
-//    pivots (the perpendicular bisector of the single process's trees). The pivots are the node's two
+// 1. Forest, level by level, all trees at once. Every point of a node goes to the side of the nearer
+//    of the node's two pivots (the perpendicular bisector of the single process's trees). The pivots are the node's two
 //    members with the smallest hash of (tree, level, global index): each rank sends every rank, per
 //    node, its member count and its two smallest hashes, so every rank knows every node's size and
 //    pivots; the pivots' rows are then fetched. A node of at most leaf_size points is a leaf. Each
@@ -29,7 +29,8 @@
 // clearly too far, with a margin that covers its rounding.
 //
 // Memory per rank, beyond its rows of X: the graph rows (13 bytes an entry), the pending offers (12),
-// the reverse links (12 bytes each, sent and received), the lists (2 candidates x 4 bytes a point); one
+// the reverse links (12 bytes each, sent and received), the forest's node and leaf numbers (16 bytes a
+// point and tree), the lists (2 candidates x 4 bytes a point); one
 // batch: the rows of at most batch_rows candidates and the offers of at most batch_points points.
 // O((N/R) k + batch): nndescent_rank_bytes. Files: this one (fetching, offers, rounds, the driver),
 // nndescent_forest.cpp (step 1), nndescent_search.hpp (the rank's state, Search).
@@ -527,9 +528,11 @@ void write_graph_indices(Collective& collective, const NeighborGraph& own, index
 double nndescent_rank_bytes(double n, double rows, double d, double k, const NndescentParameters& p) {
     const double c = static_cast<double>(p.candidates);
     // Graph rows (13 bytes an entry) and pending offers (12); the reverse links sent and received (12
-    // each) or the forest's offers (16, sent and received), whichever is larger; the lists; a tree's
-    // members sent to their leaves' ranks and received.
-    const double rows_part = rows * (k * (13 + 12 + 32) + 2 * c * 4 + 16 + 2 * (12 + 8 * d));
+    // each) or the forest's offers (16, sent and received), whichever is larger; the lists; every tree's
+    // node and leaf numbers (16 bytes a point each) and a tree's members sent to their leaves' ranks
+    // and received.
+    const double trees = static_cast<double>(p.trees);
+    const double rows_part = rows * (k * (13 + 12 + 32) + 2 * c * 4 + 16 * trees + 2 * (12 + 8 * d));
     // One batch: its candidates' rows, worst distances and entries (as bytes and as rows); its offers
     // sent and received, at most 4 k a point (measured: Fashion-MNIST, k = 90, the first round, about
     // 260 a point at the most).

@@ -29,31 +29,57 @@ struct Summary {
 };
 constexpr Summary no_summary{0, ~0ull, ~0ull, no_point, no_point};
 
-// Every active node's summary over all ranks, on every rank: each rank's own summaries sent to all.
-// node[i]: own point i's node, or -1 once it is in a leaf; first: the global index of own point 0.
-std::vector<Summary> summaries(Collective& c, const std::vector<index_t>& node, index_t active, std::uint64_t seed,
-                               index_t first) {
-    std::vector<Summary> own(static_cast<std::size_t>(active), no_summary);
-    for (std::size_t i = 0; i < node.size(); ++i)
-        if (node[i] >= 0) {
-            Summary& s = own[static_cast<std::size_t>(node[i])];
-            ++s.count;
-            const auto g = static_cast<point_t>(first + static_cast<index_t>(i));
-            s.keep(draw(seed, g), g);
-        }
+// Every tree's active nodes' summaries over all ranks, on every rank, from one exchange: each rank's
+// own summaries of every tree sent to all. node[t][i]: own point i's node in tree t, or -1 once it is in
+// a leaf; active[t]: tree t's nodes at this level; first: the global index of own point 0.
+std::vector<std::vector<Summary>> summaries(Collective& c, const std::vector<std::vector<index_t>>& node,
+                                            const std::vector<index_t>& active, const std::vector<std::uint64_t>& seed,
+                                            index_t first) {
     std::vector<unsigned char> bytes;
-    put(bytes, own.data(), own.size());
+    for (std::size_t t = 0; t < node.size(); ++t) {
+        std::vector<Summary> own(static_cast<std::size_t>(active[t]), no_summary);
+        for (std::size_t i = 0; i < node[t].size(); ++i)
+            if (node[t][i] >= 0) {
+                Summary& s = own[static_cast<std::size_t>(node[t][i])];
+                ++s.count;
+                const auto g = static_cast<point_t>(first + static_cast<index_t>(i));
+                s.keep(draw(seed[t], g), g);
+            }
+        put(bytes, own.data(), own.size());
+    }
     const std::vector<unsigned char> all = c.exchange(std::vector<std::vector<unsigned char>>(static_cast<std::size_t>(c.size()), bytes));
-    std::vector<Summary> node_of(static_cast<std::size_t>(active), no_summary);
+    std::vector<std::vector<Summary>> node_of(node.size());
+    for (std::size_t t = 0; t < node.size(); ++t) node_of[t].assign(static_cast<std::size_t>(active[t]), no_summary);
     Reader read(all);
     for (int r = 0; r < c.size(); ++r)
-        for (Summary& s : node_of) {
-            const auto o = read.get<Summary>();
-            s.count += o.count;
-            if (o.count > 0) s.keep(o.h1, o.p1);
-            if (o.count > 1) s.keep(o.h2, o.p2);
-        }
+        for (auto& tree : node_of)
+            for (Summary& s : tree) {
+                const auto o = read.get<Summary>();
+                s.count += o.count;
+                if (o.count > 0) s.keep(o.h1, o.p1);
+                if (o.count > 1) s.keep(o.h2, o.p2);
+            }
     return node_of;
+}
+
+// One tree's plan for a level: each node of at most leaf_size points (any node at the last level) becomes
+// leaf number `leaves++` (leaf_number), the others split (split: their number among the splitting nodes,
+// whose children are 2 s and 2 s + 1) at their two pivots, appended to pivots. Returns the splits.
+index_t plan_level(const std::vector<Summary>& node_of, index_t leaf_size, bool last, index_t& leaves,
+                   std::vector<index_t>& split, std::vector<index_t>& leaf_number, std::vector<point_t>& pivots) {
+    split.assign(node_of.size(), -1);
+    leaf_number.assign(node_of.size(), -1);
+    index_t splits = 0;
+    for (std::size_t a = 0; a < node_of.size(); ++a) {
+        if (node_of[a].count <= leaf_size || last) {
+            leaf_number[a] = leaves++;
+            continue;
+        }
+        split[a] = splits++;
+        pivots.push_back(node_of[a].p1);
+        pivots.push_back(node_of[a].p2);
+    }
+    return splits;
 }
 
 // A leaf's member as its rank received it: the row's bytes stay in the received buffer.
@@ -88,45 +114,41 @@ void offer_leaf(const Member* members, index_t size, index_t d, index_t k, Metri
 
 }  // namespace
 
-// One tree's leaves: returns each own point's leaf number and sets `leaves` to their count. Level by
-// level, every rank learns every node's size and two pivots (its smallest hashes) from one exchange.
-std::vector<index_t> Search::tree_leaves(index_t t, index_t& leaves) {
-    std::vector<index_t> node(static_cast<std::size_t>(m_), 0), leaf(static_cast<std::size_t>(m_), -1);
-    leaves = 0;
-    index_t active = 1;
-    for (index_t level = 0; active > 0; ++level) {
-        const std::uint64_t seed = draw(dist_seed ^ static_cast<std::uint64_t>(t), static_cast<std::uint64_t>(level));
-        const std::vector<Summary> node_of = summaries(c_, node, active, seed, first_);
-        // A node splits into children 2 s and 2 s + 1 (s: its number among the splitting nodes).
-        std::vector<index_t> split(static_cast<std::size_t>(active), -1), leaf_number(static_cast<std::size_t>(active), -1);
+// Every tree's leaves (each own point's leaf number, per tree), the trees built together level by level:
+// per level one exchange of every node's size and pivots (its two smallest hashes) and one fetch of the
+// pivots' rows, for all trees at once.
+std::vector<std::vector<index_t>> Search::forest_leaves() {
+    const auto trees = static_cast<std::size_t>(p_.trees);
+    std::vector<std::vector<index_t>> node(trees, std::vector<index_t>(static_cast<std::size_t>(m_), 0));
+    std::vector<std::vector<index_t>> leaf(trees, std::vector<index_t>(static_cast<std::size_t>(m_), -1));
+    std::vector<index_t> active(trees, 1), leaves(trees, 0), splits(trees);
+    std::vector<std::uint64_t> seed(trees);
+    std::vector<std::vector<index_t>> split(trees), leaf_number(trees);
+    for (index_t level = 0; *std::max_element(active.begin(), active.end()) > 0; ++level) {
+        for (std::size_t t = 0; t < trees; ++t) seed[t] = draw(dist_seed ^ t, static_cast<std::uint64_t>(level));
+        const std::vector<std::vector<Summary>> node_of = summaries(c_, node, active, seed, first_);
         std::vector<point_t> pivots;
-        index_t splits = 0;
-        for (index_t a = 0; a < active; ++a) {
-            const Summary& s = node_of[static_cast<std::size_t>(a)];
-            if (s.count <= p_.leaf_size || level + 1 >= max_levels) {
-                leaf_number[static_cast<std::size_t>(a)] = leaves++;
-                continue;
-            }
-            split[static_cast<std::size_t>(a)] = splits++;
-            pivots.push_back(s.p1);
-            pivots.push_back(s.p2);
-        }
+        for (std::size_t t = 0; t < trees; ++t)
+            splits[t] = plan_level(node_of[t], p_.leaf_size, level + 1 >= max_levels, leaves[t], split[t], leaf_number[t], pivots);
         std::sort(pivots.begin(), pivots.end());
+        pivots.erase(std::unique(pivots.begin(), pivots.end()), pivots.end());
         const Fetched f = fetch(pivots);
-        for (index_t i = 0; i < m_; ++i) {
-            index_t& a = node[static_cast<std::size_t>(i)];
-            if (a < 0) continue;
-            if (leaf_number[static_cast<std::size_t>(a)] >= 0) {
-                leaf[static_cast<std::size_t>(i)] = leaf_number[static_cast<std::size_t>(a)];
-                a = -1;
-                continue;
+        for (std::size_t t = 0; t < trees; ++t) {
+            for (index_t i = 0; i < m_; ++i) {
+                index_t& a = node[t][static_cast<std::size_t>(i)];
+                if (a < 0) continue;
+                if (leaf_number[t][static_cast<std::size_t>(a)] >= 0) {
+                    leaf[t][static_cast<std::size_t>(i)] = leaf_number[t][static_cast<std::size_t>(a)];
+                    a = -1;
+                    continue;
+                }
+                const Summary& s = node_of[t][static_cast<std::size_t>(a)];
+                const double d1 = distance(x_.row(i), f.row(f.slot(s.p1))), d2 = distance(x_.row(i), f.row(f.slot(s.p2)));
+                const bool right = d1 == d2 ? (draw(~seed[t], static_cast<std::uint64_t>(first_ + i)) & 1) != 0 : d2 < d1;
+                a = 2 * split[t][static_cast<std::size_t>(a)] + (right ? 1 : 0);
             }
-            const Summary& s = node_of[static_cast<std::size_t>(a)];
-            const double d1 = distance(x_.row(i), f.row(f.slot(s.p1))), d2 = distance(x_.row(i), f.row(f.slot(s.p2)));
-            const bool right = d1 == d2 ? (draw(~seed, static_cast<std::uint64_t>(first_ + i)) & 1) != 0 : d2 < d1;
-            a = 2 * split[static_cast<std::size_t>(a)] + (right ? 1 : 0);
+            active[t] = 2 * splits[t];
         }
-        active = 2 * splits;
     }
     return leaf;
 }
@@ -175,17 +197,15 @@ void Search::leaf_offers(const std::vector<index_t>& leaf) {
 }
 
 void Search::forest(const std::function<void(double)>& progress) {
+    const std::vector<std::vector<index_t>> leaves = forest_leaves();
+    // The joins' order: the first tree's leaves (a batch of points in nearby leaves shares its candidates).
+    order_.resize(static_cast<std::size_t>(m_));
+    std::iota(order_.begin(), order_.end(), index_t{0});
+    std::stable_sort(order_.begin(), order_.end(), [&](index_t a, index_t b) {
+        return leaves.front()[static_cast<std::size_t>(a)] < leaves.front()[static_cast<std::size_t>(b)];
+    });
     for (index_t t = 0; t < p_.trees; ++t) {
-        index_t leaves = 0;
-        const std::vector<index_t> leaf = tree_leaves(t, leaves);
-        if (t == 0) {  // the joins' order: a batch of points in nearby leaves shares most of its members
-            order_.resize(static_cast<std::size_t>(m_));
-            std::iota(order_.begin(), order_.end(), index_t{0});
-            std::stable_sort(order_.begin(), order_.end(), [&](index_t a, index_t b) {
-                return leaf[static_cast<std::size_t>(a)] < leaf[static_cast<std::size_t>(b)];
-            });
-        }
-        leaf_offers(leaf);
+        leaf_offers(leaves[static_cast<std::size_t>(t)]);
         if (progress) progress(forest_share * static_cast<double>(t + 1) / static_cast<double>(p_.trees));
     }
     settle();

@@ -102,7 +102,7 @@ class Search {
     Fetched fetch(const std::vector<point_t>& points, bool held = false);
     void deliver(std::vector<Offer>& offers);
     void take(index_t i, const Offer* offers, index_t count, std::vector<Neighbor>& scratch);
-    std::vector<index_t> tree_leaves(index_t t, index_t& leaves);
+    std::vector<std::vector<index_t>> forest_leaves();
     void leaf_offers(const std::vector<index_t>& leaf);
     struct Reverse {
         std::vector<index_t> start;  // own point v's links: from[start[v], start[v + 1])
