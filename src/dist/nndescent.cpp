@@ -250,27 +250,33 @@ Search::Reverse Search::reverse_links(std::uint64_t seed) const {
             put(out[static_cast<std::size_t>(rows_.owner(index_[at]))],
                 Link{index_[at], static_cast<point_t>(first_ + i), fresh_[at]});
         }
-    std::vector<Link> links;
+    struct Ranked {  // a received link and its priority, computed once (not in every comparison)
+        std::uint64_t priority;
+        Link link;
+    };
+    std::vector<Ranked> links;
     {
         const std::vector<unsigned char> in = c_.exchange(out);
         out.clear();
         links.resize(in.size() / sizeof(Link));
-        Reader(in).copy(links.data(), links.size());
+        Reader read(in);
+        for (Ranked& l : links) {
+            l.link = read.get<Link>();
+            l.priority = draw(seed ^ l.link.v, l.link.from);
+        }
     }
-    auto priority = [seed](const Link& l) { return draw(seed ^ l.v, l.from); };
-    std::sort(links.begin(), links.end(), [&](const Link& a, const Link& b) {
-        if (a.v != b.v) return a.v < b.v;
-        const std::uint64_t pa = priority(a), pb = priority(b);
-        return pa < pb || (pa == pb && a.from < b.from);
+    std::sort(links.begin(), links.end(), [](const Ranked& a, const Ranked& b) {
+        if (a.link.v != b.link.v) return a.link.v < b.link.v;
+        return a.priority < b.priority || (a.priority == b.priority && a.link.from < b.link.from);
     });
     Reverse r;
     r.start.assign(static_cast<std::size_t>(m_) + 1, 0);
-    for (std::size_t e = 0; e < links.size(); ++e) {
-        const index_t v = links[e].v - first_;
+    for (const Ranked& l : links) {
+        const index_t v = l.link.v - first_;
         if (r.start[static_cast<std::size_t>(v) + 1] == p_.reverse_cap) continue;
         ++r.start[static_cast<std::size_t>(v) + 1];
-        r.from.push_back(links[e].from);
-        r.fresh.push_back(static_cast<std::uint8_t>(links[e].fresh));
+        r.from.push_back(l.link.from);
+        r.fresh.push_back(static_cast<std::uint8_t>(l.link.fresh));
     }
     for (index_t v = 0; v < m_; ++v) r.start[static_cast<std::size_t>(v) + 1] += r.start[static_cast<std::size_t>(v)];
     return r;
