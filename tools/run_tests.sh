@@ -17,8 +17,9 @@
 #
 #   5. MPI: a Release build with -DTREESNE_MPI=ON (build-mpi/; Open MPI installed by install_deps.sh
 #      --with-mpi), its program only, and the ctest `mpi` (tests/mpi/test_mpi.sh: mpirun with 1-4 ranks
-#      against the single process, byte for byte; resume across rank counts; faults). TREESNE_MPI_CHECK=0
-#      skips it.
+#      against the single process, byte for byte; resume across rank counts; faults) and `mpi_nndescent`
+#      (tests/mpi/test_mpi_nndescent.sh: the distributed nndescent, the same graph for 2-4 ranks, its
+#      recall against the single process's). TREESNE_MPI_CHECK=0 skips it.
 #
 #   tools/run_tests.sh [BUILD_DIR]
 #
@@ -131,8 +132,8 @@ run_mpi() {
   echo "== MPI build (build-mpi) and the distributed tests"
   cmake -S . -B build-mpi -G Ninja -DCMAKE_BUILD_TYPE=Release -DTREESNE_NATIVE=ON -DTREESNE_MPI=ON \
     -DTREESNE_BUILD_TESTS=ON -DTREESNE_BUILD_TOOLS=ON -DTREESNE_BUILD_BENCHMARKS=OFF -DTREESNE_BUILD_PYTHON=OFF
-  cmake --build build-mpi -j"$jobs" --target treesne_cli
-  (cd build-mpi && ctest --output-on-failure -R '^mpi$')
+  cmake --build build-mpi -j"$jobs" --target treesne_cli knn_graph
+  (cd build-mpi && ctest --output-on-failure -R '^mpi(_nndescent)?$')
 }
 
 if [ "${TREESNE_MPI_CHECK:-1}" = 0 ]; then

@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <optional>
 
 #include "core/permutation.hpp"
 #include "dist/affinities.hpp"
 #include "dist/bytes.hpp"
 #include "dist/collective_ops.hpp"
+#include "dist/nndescent.hpp"
 #include "knn/internal.hpp"
 #include "knn/pca_internal.hpp"
 #include "treesne/affinities/precomputed.hpp"
@@ -110,6 +112,22 @@ NeighborGraph ring_search(Collective& collective, ConstMatrixView own, index_t f
     return graph_of(std::move(best), metric);
 }
 
+// The neighbours of this rank's rows: the distributed nndescent where the backend is nndescent and N is
+// not small enough for the single process's exact answer, otherwise the exact ring search.
+// TREESNE_DIST_DUMP_GRAPH=path: rank 0 writes the graph's indices there (for tests).
+NeighborGraph search_rows(Collective& collective, ConstMatrixView searched, const RowPartition& rows,
+                          KnnBackend backend, const Options& options, const std::function<void(double)>& progress) {
+    const index_t n = rows.first.back(), k = neighbor_count(options.affinities, n);
+    const detail::NndescentParameters approximate = detail::resolve_nndescent(options.neighbors, n, k);
+    NeighborGraph graph =
+        backend == KnnBackend::nndescent && !nndescent_exact(n, k, approximate)
+            ? nndescent_rows(collective, searched, rows, k, approximate, options.threads, progress)
+            : ring_search(collective, searched, rows.begin(collective.rank()), k, options.neighbors.metric,
+                          options.threads, progress);
+    if (const char* dump = std::getenv("TREESNE_DIST_DUMP_GRAPH")) write_graph_indices(collective, graph, n, dump);
+    return graph;
+}
+
 // The initial embedding, whole, on every rank: PCA from every rank's rows, or the random or given start
 // (which need only N).
 Matrix initial_rows(Collective& collective, ConstMatrixView own, const RowPartition& rows, const Options& options) {
@@ -152,10 +170,9 @@ std::string unsupported(const Options& options) {
                       " runs on one process (its O(N^2) P does not split); launch it without mpirun");
     if (options.optimizer.theta_auto) return "--theta auto is not available across processes; give a number";
     const KnnBackend b = options.neighbors.backend;
-    if (b == KnnBackend::hnsw || b == KnnBackend::nndescent)
-        return concat("--knn ", to_string(b),
-                      " is not distributed yet; across processes the neighbours come from the exact search "
-                      "(--knn auto, kdtree or brute: the same graph) or --affinities");
+    if (b == KnnBackend::hnsw)
+        return "--knn hnsw is not distributed yet; across processes use --knn nndescent (approximate) or the exact "
+               "search (--knn auto, kdtree or brute: the same graph)";
     return "";
 }
 
@@ -282,11 +299,19 @@ MemoryEstimate estimate_rank_memory(index_t n, index_t d, index_t rows, index_t 
     const double slice = std::min(static_cast<double>(largest), static_cast<double>(reference_slice(static_cast<index_t>(dp))));
     const double search = std::max(detail::brute_bytes(R, dp), detail::brute_bytes(chunk + slice, dp));
     std::vector<MemoryStage> stages;
-    stages.push_back(memory_stage("neighbours", {{"input rows", R * D * 8},
-                                                  {"reduced rows", dp < D ? R * dp * 8 : 0.0},
-                                                  {"visiting block", static_cast<double>(largest) * dp * 8},
-                                                  {"candidates", R * k * 12 + chunk * k * 48},
-                                                  {"search buffers", search}}));
+    // The distributed nndescent (dist/nndescent.hpp) holds no visiting block and no exact candidates.
+    const detail::NndescentParameters approximate = detail::resolve_nndescent(options.neighbors, n, static_cast<index_t>(k));
+    if (resolve_backend(options.neighbors.backend, n, static_cast<index_t>(dp), options.neighbors.metric) ==
+            KnnBackend::nndescent && !nndescent_exact(n, static_cast<index_t>(k), approximate))
+        stages.push_back(memory_stage("neighbours", {{"input rows", R * D * 8},
+                                                      {"reduced rows", dp < D ? R * dp * 8 : 0.0},
+                                                      {"graph, offers and a batch", nndescent_rank_bytes(N, R, dp, k, approximate)}}));
+    else
+        stages.push_back(memory_stage("neighbours", {{"input rows", R * D * 8},
+                                                      {"reduced rows", dp < D ? R * dp * 8 : 0.0},
+                                                      {"visiting block", static_cast<double>(largest) * dp * 8},
+                                                      {"candidates", R * k * 12 + chunk * k * 48},
+                                                      {"search buffers", search}}));
     // Calibration, then P built from the graph's indices and the conditionals in bounded rounds (the
     // pattern stage before it holds less: 4 bytes an entry, not 8).
     stages.push_back(memory_stage("calibration", {{"kNN rows", R * k * 12},
@@ -333,10 +358,10 @@ Result embed_rows(LocalRows data, const Options& options, const Callbacks& callb
         data.d = options.pca_dims;
         stage.done();
     }
-    // The exact search, whatever auto would pick for one process (its approximate backends are not
-    // distributed yet): kdtree and brute give the same graph.
+    // nndescent (asked for, or auto's choice for one process at this size) runs distributed
+    // (dist/nndescent.hpp); every other backend is the exact search: kdtree and brute give the same graph.
     result.backend = resolve_backend(options.neighbors.backend, data.n, data.d, options.neighbors.metric);
-    if (result.backend != KnnBackend::kdtree) result.backend = KnnBackend::brute;
+    if (result.backend != KnnBackend::kdtree && result.backend != KnnBackend::nndescent) result.backend = KnnBackend::brute;
     const Metric metric = options.neighbors.metric;
     // Cosine searches the rows scaled to unit length (a copy: the PCA start uses the rows themselves).
     Matrix unit;
@@ -344,8 +369,8 @@ Result embed_rows(LocalRows data, const Options& options, const Callbacks& callb
     detail::Stage knn(callbacks, "neighbours", result.timings.neighbors);
     std::function<void(double)> progress;
     if (callbacks.stage_progress) progress = [&](double f) { callbacks.stage_progress("neighbours", f); };
-    NeighborGraph graph = ring_search(collective, metric == Metric::cosine ? unit.view() : data.x.view(), data.rows.begin(rank),
-                                      neighbor_count(options.affinities, data.n), metric, threads, progress);
+    NeighborGraph graph = search_rows(collective, metric == Metric::cosine ? unit.view() : data.x.view(), data.rows,
+                                      result.backend, options, progress);
     unit = Matrix();
     if (metric != Metric::cosine) graph.scale_exponent = exponent;
     knn.done();

@@ -39,11 +39,13 @@ std::uint64_t data_fingerprint(const LocalRows& data, Collective& collective);
 /// The memory one rank of embed_rows needs, stage by stage (api/memory.hpp's terms): its rows of X
 /// (and one visiting block of the ring), its neighbour candidates (12 bytes each, plus a chunk of 4,096
 /// rows at 48), its rows of the graph, conditionals, exchange buffers and P, and the replicated
-/// optimisation state and tree. `rows`: this rank's rows; `largest`: the largest block of any rank.
+/// optimisation state and tree; with nndescent, its graph rows, offers and one batch instead of the
+/// ring's. `rows`: this rank's rows; `largest`: the largest block of any rank.
 MemoryEstimate estimate_rank_memory(index_t n, index_t d, index_t rows, index_t largest, int ranks,
                                     const Options& options);
 
-/// embed() of the distributed rows (exact neighbour search). Every rank returns the same Result; only
+/// embed() of the distributed rows (the exact neighbour search, or the distributed nndescent where the
+/// backend resolves to nndescent: the same graph for any R >= 2, not the single process's). Every rank returns the same Result; only
 /// the callbacks of rank 0 should print or write (the caller passes empty ones elsewhere, except that a
 /// checkpoint callback is given on rank 0 only and the observer must return true on every rank).
 Result embed_rows(LocalRows data, const Options& options, const Callbacks& callbacks, Collective& collective);

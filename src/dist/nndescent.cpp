@@ -1,0 +1,549 @@
+// The distributed nndescent: a random-projection forest for a first graph, refined by NN-descent's local
+// joins (Dong, Moses & Li 2011), over rows that never leave their owners except in bounded batches.
+//
+// 1. Forest, level by level, all trees at once. Every point of a node goes to the side of the nearer
+//    of the node's two pivots (the perpendicular bisector of the single process's trees). The pivots are the node's two
+//    members with the smallest hash of (tree, level, global index): each rank sends every rank, per
+//    node, its member count and its two smallest hashes, so every rank knows every node's size and
+//    pivots; the pivots' rows are then fetched. A node of at most leaf_size points is a leaf. Each
+//    leaf's members are sent to one rank (leaf number mod R), which offers every member its nearest
+//    leaf-mates. After the trees, a row still short of k entries gets random points (a hash of its index).
+// 2. Rounds (synchronous): at the start of a round each rank sends the reverse links of its rows to
+//    their owners (the `reverse_cap` with the smallest hash of (round, v, u) kept), and draws each own
+//    point's new and old lists as the single process does (by a hash of (round, v, u)). Its points are
+//    then joined in batches, in the first tree's leaf order so that a batch shares its candidates (at
+//    most batch_points points and batch_rows distinct candidates): the candidates' rows are fetched with
+//    each row's entries and worst distance at the round's start, every pair with a new member is
+//    compared, and each is offered to the other's row unless that row holds it already or it is
+//    farther than the row's worst entry. A sender keeps only the k best distinct offers per row; the
+//    owner keeps them in a pending row (the k best); at the end of the round each row becomes the k
+//    best of itself and its pending offers. The rounds stop as the single process's do.
+//
+// Determinism. Every random choice is a hash of (seed, tree or round, global indices), never rank or
+// thread state. A round's offers are a pure function of the graph at the round's start (an offer is
+// dropped only when its row holds it or it is farther than the row's worst entry at that time, which
+// it could never beat), and rows keep the k best under the total order (distance, tie key): so what a
+// row holds does not depend on which rank computed an offer or when it arrived. Every distance is
+// rank_distance() of the two rows (symmetric bit for bit), so the graph needs no final pass; for
+// euclidean and cosine a lane-wise screen (screen_distances) first rules out the pairs that are
+// clearly too far, with a margin that covers its rounding.
+//
+// Memory per rank, beyond its rows of X: the graph rows (13 bytes an entry), the pending offers (12),
+// the reverse links (12 bytes each, sent and received), the forest's node and leaf numbers (16 bytes a
+// point and tree), the lists (2 candidates x 4 bytes a point); one
+// batch: the rows of at most batch_rows candidates and the offers of at most batch_points points.
+// O((N/R) k + batch): nndescent_rank_bytes. Files: this one (fetching, offers, rounds, the driver),
+// nndescent_forest.cpp (step 1), nndescent_search.hpp (the rank's state, Search).
+#include "dist/nndescent.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <numeric>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "core/lanes.hpp"
+#include "dist/bytes.hpp"
+#include "dist/nndescent_search.hpp"
+#include "treesne/io/io.hpp"
+#include "treesne/core/hash.hpp"
+#include "treesne/core/parallel.hpp"
+
+namespace treesne::dist {
+namespace nnd {
+
+// Every rank's value of v, in rank order.
+std::vector<index_t> gather_each(Collective& c, index_t v) {
+    std::vector<index_t> all(static_cast<std::size_t>(c.size()));
+    all[static_cast<std::size_t>(c.rank())] = v;
+    std::vector<std::size_t> at(all.size() + 1);
+    for (std::size_t r = 0; r < at.size(); ++r) at[r] = r * sizeof(index_t);
+    c.allgather(all.data(), at);
+    return all;
+}
+
+index_t largest_of(Collective& c, index_t v) {
+    const std::vector<index_t> all = gather_each(c, v);
+    return *std::max_element(all.begin(), all.end());
+}
+
+index_t sum_of(Collective& c, index_t v) {
+    index_t total = 0;
+    for (index_t x : gather_each(c, v)) total += x;
+    return total;
+}
+
+namespace {
+
+// Screening distances for euclidean and cosine: query q against the panel's columns in lane groups
+// [g0, g1), each column's sum in index order as squared_distance's, into out (by column). Only screens:
+// with or without fused multiply-adds it is within a relative (4 d + 8) 2^-53 of rank_distance() (sums
+// of non-negative terms), so a pair whose screening value exceeds a bound by that factor is farther.
+void screen_distances(const double* q, const double* panel, index_t stride, index_t d, index_t g0, index_t g1,
+                      double* out) {
+    for (index_t g = g0; g < g1; ++g) {
+        detail::Lanes acc{};
+        for (index_t j = 0; j < d; ++j) {
+            const detail::Lanes diff = detail::broadcast(q[j]) - detail::load(panel + j * stride + g * detail::kLanes);
+            acc += diff * diff;
+        }
+        __builtin_memcpy(out + g * detail::kLanes, &acc, sizeof acc);
+    }
+}
+
+}  // namespace
+
+// Every rank asks the owners for the rows of `points` (sorted, distinct) and gets them with each row's
+// worst distance now. Collective: the owners answer every rank's requests.
+Fetched Search::fetch(const std::vector<point_t>& points, bool held) {
+    const int ranks = c_.size();
+    std::vector<std::vector<unsigned char>> ask(static_cast<std::size_t>(ranks));
+    for (point_t p : points) put(ask[static_cast<std::size_t>(rows_.owner(p))], p);
+    std::vector<std::size_t> from;
+    const std::vector<unsigned char> asked = c_.exchange(ask, &from);
+    std::vector<std::vector<unsigned char>> answer(static_cast<std::size_t>(ranks));
+    for (int r = 0; r < ranks; ++r) {
+        Reader read(asked.data() + from[static_cast<std::size_t>(r)],
+                    from[static_cast<std::size_t>(r) + 1] - from[static_cast<std::size_t>(r)]);
+        auto& out = answer[static_cast<std::size_t>(r)];
+        while (!read.done()) {
+            const index_t i = read.get<point_t>() - first_;
+            put(out, x_.row(i), static_cast<std::size_t>(x_.cols));
+            put(out, worst(i));
+            if (!held) continue;
+            put(out, index_.data() + i * k_, static_cast<std::size_t>(k_));
+        }
+    }
+    const std::vector<unsigned char> got = c_.exchange(answer);  // in rank order: the points' order
+    Fetched f;
+    f.points = points;
+    f.d = x_.cols;
+    f.coords.resize(points.size() * static_cast<std::size_t>(f.d));
+    f.worst.resize(points.size());
+    f.k = k_;
+    if (held) f.held.resize(points.size() * static_cast<std::size_t>(k_));
+    Reader read(got);
+    for (std::size_t s = 0; s < points.size(); ++s) {
+        read.copy(f.coords.data() + s * static_cast<std::size_t>(f.d), static_cast<std::size_t>(f.d));
+        f.worst[s] = read.get<double>();
+        if (held) read.copy(f.held.data() + s * static_cast<std::size_t>(k_), static_cast<std::size_t>(k_));
+    }
+    return f;
+}
+
+// Sends each offer to its target's owner; the owners keep, per row, the k best offers that could enter
+// it. The result does not depend on the offers' order.
+void Search::deliver(std::vector<Offer>& offers) {
+    const int ranks = c_.size();
+    // Only the k best distinct offers to a row can all enter it: the rest are dropped before sending.
+    auto order = [](const Offer& a, const Offer& b) {
+        if (a.target != b.target) return a.target < b.target;
+        return detail::candidate(a.target, a.point, a.distance) < detail::candidate(b.target, b.point, b.distance);
+    };
+    std::sort(offers.begin(), offers.end(), order);
+    std::size_t kept = 0;
+    for (std::size_t e = 0, run = 0; e < offers.size(); ++e) {
+        const bool same_row = kept > 0 && offers[kept - 1].target == offers[e].target;
+        if (same_row && offers[kept - 1].point == offers[e].point) continue;  // the same pair, the same key
+        run = same_row ? run + 1 : 0;
+        if (run < static_cast<std::size_t>(k_)) offers[kept++] = offers[e];
+    }
+    offers.resize(kept);
+    std::vector<std::vector<unsigned char>> out(static_cast<std::size_t>(ranks));
+    for (std::size_t e = 0; e < offers.size();) {
+        const int r = rows_.owner(offers[e].target);
+        std::size_t end = e;
+        while (end < offers.size() && offers[end].target < static_cast<point_t>(rows_.end(r))) ++end;
+        put(out[static_cast<std::size_t>(r)], offers.data() + e, end - e);
+        e = end;
+    }
+    std::vector<Offer>().swap(offers);
+    const std::vector<unsigned char> in = c_.exchange(out);
+    std::vector<Offer> got(in.size() / sizeof(Offer));
+    Reader(in).copy(got.data(), got.size());
+    std::sort(got.begin(), got.end(), [](const Offer& a, const Offer& b) { return a.target < b.target; });
+    std::vector<std::size_t> start{0};  // the rows' runs, merged in parallel (each run one row)
+    for (std::size_t e = 1; e <= got.size(); ++e)
+        if (e == got.size() || got[e].target != got[e - 1].target) start.push_back(e);
+    parallel_for(static_cast<index_t>(start.size()) - 1, threads_, [&](index_t b, index_t e) {
+        std::vector<Neighbor> scratch;
+        for (index_t s = b; s < e; ++s) {
+            const std::size_t at = start[static_cast<std::size_t>(s)];
+            take(got[at].target - first_, got.data() + at,
+                 static_cast<index_t>(start[static_cast<std::size_t>(s) + 1] - at), scratch);
+        }
+    });
+}
+
+// Row i's pending offers become the k best of themselves and `offers` (distinct points; those farther
+// than the row's worst entry dropped: they could never enter it).
+void Search::take(index_t i, const Offer* offers, index_t count, std::vector<Neighbor>& scratch) {
+    const index_t g = first_ + i;
+    const double bound = worst(i);
+    const auto at = static_cast<std::size_t>(i * k_);
+    scratch.clear();
+    for (index_t e = 0; e < pending_count_[static_cast<std::size_t>(i)]; ++e)
+        scratch.push_back(detail::candidate(g, pending_index_[at + e], pending_distance_[at + e]));
+    for (index_t e = 0; e < count; ++e)
+        if (offers[e].distance <= bound) scratch.push_back(detail::candidate(g, offers[e].point, offers[e].distance));
+    std::sort(scratch.begin(), scratch.end());
+    const auto last = std::unique(scratch.begin(), scratch.end(),
+                                  [](const Neighbor& a, const Neighbor& b) { return a.index == b.index; });
+    const auto kept = std::min<index_t>(k_, static_cast<index_t>(last - scratch.begin()));
+    for (index_t e = 0; e < kept; ++e) {
+        pending_index_[at + e] = scratch[static_cast<std::size_t>(e)].index;
+        pending_distance_[at + e] = scratch[static_cast<std::size_t>(e)].distance;
+    }
+    pending_count_[static_cast<std::size_t>(i)] = kept;
+}
+
+// Each own row becomes the k best of itself and its pending offers (an entry inserted now is fresh, the
+// others keep their flags); the pending rows are emptied. Returns the entries inserted.
+index_t Search::settle() {
+    struct Entry {
+        Neighbor n;
+        std::uint8_t fresh, pending;
+    };
+    index_t inserted = 0;
+    std::vector<Entry> scratch;
+    for (index_t i = 0; i < m_; ++i) {
+        const index_t g = first_ + i;
+        const auto at = static_cast<std::size_t>(i * k_);
+        scratch.clear();
+        for (index_t e = 0; e < k_ && index_[at + e] != no_point; ++e)
+            scratch.push_back({detail::candidate(g, index_[at + e], distance_[at + e]), fresh_[at + e], 0});
+        for (index_t e = 0; e < pending_count_[static_cast<std::size_t>(i)]; ++e)
+            scratch.push_back({detail::candidate(g, pending_index_[at + e], pending_distance_[at + e]), 1, 1});
+        pending_count_[static_cast<std::size_t>(i)] = 0;
+        // The same point has the same key in both: the row's entry sorts first and is the one kept.
+        std::sort(scratch.begin(), scratch.end(), [](const Entry& a, const Entry& b) {
+            return a.n < b.n || (!(b.n < a.n) && a.pending < b.pending);
+        });
+        const auto last = std::unique(scratch.begin(), scratch.end(),
+                                      [](const Entry& a, const Entry& b) { return a.n.index == b.n.index; });
+        const auto kept = std::min<index_t>(k_, static_cast<index_t>(last - scratch.begin()));
+        for (index_t e = 0; e < k_; ++e) {
+            const bool some = e < kept;
+            index_[at + e] = some ? scratch[static_cast<std::size_t>(e)].n.index : no_point;
+            distance_[at + e] = some ? scratch[static_cast<std::size_t>(e)].n.distance : 0.0;
+            fresh_[at + e] = some ? scratch[static_cast<std::size_t>(e)].fresh : 0;
+            inserted += some ? scratch[static_cast<std::size_t>(e)].pending : 0;
+        }
+    }
+    return inserted;
+}
+
+// The reverse links of the own points at a round's start: the rows (of any rank) that hold each, with
+// the entry's fresh flag, at most reverse_cap per point: those with the smallest hash of (round, v, u).
+Search::Reverse Search::reverse_links(std::uint64_t seed) const {
+    struct Link {
+        point_t v, from;
+        std::uint32_t fresh;
+    };
+    std::vector<std::vector<unsigned char>> out(static_cast<std::size_t>(c_.size()));
+    for (index_t i = 0; i < m_; ++i)
+        for (index_t e = 0; e < k_ && index_[static_cast<std::size_t>(i * k_ + e)] != no_point; ++e) {
+            const auto at = static_cast<std::size_t>(i * k_ + e);
+            put(out[static_cast<std::size_t>(rows_.owner(index_[at]))],
+                Link{index_[at], static_cast<point_t>(first_ + i), fresh_[at]});
+        }
+    struct Ranked {  // a received link and its priority, computed once (not in every comparison)
+        std::uint64_t priority;
+        Link link;
+    };
+    std::vector<Ranked> links;
+    {
+        const std::vector<unsigned char> in = c_.exchange(out);
+        out.clear();
+        links.resize(in.size() / sizeof(Link));
+        Reader read(in);
+        for (Ranked& l : links) {
+            l.link = read.get<Link>();
+            l.priority = draw(seed ^ l.link.v, l.link.from);
+        }
+    }
+    std::sort(links.begin(), links.end(), [](const Ranked& a, const Ranked& b) {
+        if (a.link.v != b.link.v) return a.link.v < b.link.v;
+        return a.priority < b.priority || (a.priority == b.priority && a.link.from < b.link.from);
+    });
+    Reverse r;
+    r.start.assign(static_cast<std::size_t>(m_) + 1, 0);
+    for (const Ranked& l : links) {
+        const index_t v = l.link.v - first_;
+        if (r.start[static_cast<std::size_t>(v) + 1] == p_.reverse_cap) continue;
+        ++r.start[static_cast<std::size_t>(v) + 1];
+        r.from.push_back(l.link.from);
+        r.fresh.push_back(static_cast<std::uint8_t>(l.link.fresh));
+    }
+    for (index_t v = 0; v < m_; ++v) r.start[static_cast<std::size_t>(v) + 1] += r.start[static_cast<std::size_t>(v)];
+    return r;
+}
+
+// Own point v's new and old lists (at most `candidates` each, by a hash of (round, v, u)) from its row
+// and reverse links, into list; the row's entries drawn into the new list are no longer fresh (only v's
+// row changes: the lists of different points may be drawn in parallel). Returns (new, old) counts.
+std::pair<index_t, index_t> Search::draw_lists(index_t v, std::uint64_t seed, const Reverse& reverse, point_t* list) {
+    struct Entry {
+        point_t point;
+        bool fresh;
+        index_t position;  // in v's row, or -1 for a reverse link only
+        std::uint64_t priority;
+    };
+    std::vector<Entry> pool;
+    const auto at = static_cast<std::size_t>(v * k_);
+    for (index_t e = 0; e < k_ && index_[at + e] != no_point; ++e) pool.push_back({index_[at + e], fresh_[at + e] != 0, e, 0});
+    for (index_t e = reverse.start[static_cast<std::size_t>(v)]; e < reverse.start[static_cast<std::size_t>(v) + 1]; ++e)
+        pool.push_back({reverse.from[static_cast<std::size_t>(e)], reverse.fresh[static_cast<std::size_t>(e)] != 0, -1, 0});
+    // A point both in the row and among the reverse links counts once, new if either link is fresh.
+    std::sort(pool.begin(), pool.end(), [](const Entry& a, const Entry& b) {
+        return a.point < b.point || (a.point == b.point && a.position > b.position);
+    });
+    std::size_t kept = 0;
+    for (std::size_t e = 0; e < pool.size(); ++e) {
+        if (kept > 0 && pool[kept - 1].point == pool[e].point) {
+            pool[kept - 1].fresh = pool[kept - 1].fresh || pool[e].fresh;
+            continue;
+        }
+        pool[kept++] = pool[e];
+    }
+    pool.resize(kept);
+    for (Entry& e : pool) e.priority = draw(seed ^ static_cast<std::uint64_t>(first_ + v), e.point);
+    auto by_priority = [](const Entry& a, const Entry& b) {
+        return a.priority < b.priority || (a.priority == b.priority && a.point < b.point);
+    };
+    const auto middle = std::partition(pool.begin(), pool.end(), [](const Entry& e) { return e.fresh; });
+    const auto fresh_count = static_cast<index_t>(middle - pool.begin());
+    const auto old_count = static_cast<index_t>(pool.end() - middle);
+    const index_t take_new = std::min(fresh_count, p_.candidates), take_old = std::min(old_count, p_.candidates);
+    std::nth_element(pool.begin(), pool.begin() + take_new, middle, by_priority);
+    std::nth_element(middle, middle + take_old, pool.end(), by_priority);
+    for (index_t e = 0; e < take_new; ++e) {
+        const Entry& entry = pool[static_cast<std::size_t>(e)];
+        list[e] = entry.point;
+        if (entry.position >= 0) fresh_[at + entry.position] = 0;
+    }
+    for (index_t e = 0; e < take_old; ++e) list[take_new + e] = (middle + e)->point;
+    return {take_new, take_old};
+}
+
+// Which of the join's points (the members, then v) each member's row holds: a small hash table of the
+// columns, probed with each member's k entries (cheaper than a search per compared pair).
+void Search::held_pairs(const point_t* list, index_t members, point_t v, const Fetched& f, JoinScratch& w) const {
+    const index_t columns = members + 1;
+    index_t size = 16;
+    while (size < 4 * columns) size *= 2;
+    w.keys.assign(static_cast<std::size_t>(size), no_point);
+    w.column.resize(static_cast<std::size_t>(size));
+    auto home = [size](point_t p) { return static_cast<index_t>((p * 0x9e3779b1u) >> 7) & (size - 1); };
+    for (index_t c = 0; c < columns; ++c) {
+        const point_t p = c == members ? v : list[c];
+        index_t h = home(p);
+        while (w.keys[static_cast<std::size_t>(h)] != no_point) h = (h + 1) & (size - 1);
+        w.keys[static_cast<std::size_t>(h)] = p;
+        w.column[static_cast<std::size_t>(h)] = c;
+    }
+    w.words = (columns + 63) / 64;
+    w.held.assign(static_cast<std::size_t>(columns * w.words), 0);
+    for (index_t a = 0; a < members; ++a) {
+        const point_t* row = f.held_by(w.slot[static_cast<std::size_t>(a)]);
+        for (index_t e = 0; e < f.k && row[e] != no_point; ++e)
+            for (index_t h = home(row[e]); w.keys[static_cast<std::size_t>(h)] != no_point; h = (h + 1) & (size - 1))
+                if (w.keys[static_cast<std::size_t>(h)] == row[e]) {
+                    const index_t b = w.column[static_cast<std::size_t>(h)];
+                    w.held[static_cast<std::size_t>(a * w.words + b / 64)] |= std::uint64_t{1} << (b % 64);
+                    break;
+                }
+    }
+}
+
+// The local join of own point v: every pair of its lists with a new member is compared and each of the
+// two offered to the other's row, v to its new members' rows. An offer is dropped when the row already
+// holds it or when it is farther than the row's worst entry at the round's start (it could never
+// enter). For euclidean and cosine a lane-wise screening distance (screen_distances) decides first;
+// the pairs it cannot rule out get rank_distance(), the only distance an offer carries.
+void Search::join(index_t v, const point_t* list, std::pair<index_t, index_t> count, const Fetched& f,
+                  JoinScratch& w, std::vector<Offer>& out) const {
+    const auto [fresh, old] = count;
+    const index_t members = fresh + old, d = x_.cols;
+    const bool screened = p_.metric == Metric::euclidean || p_.metric == Metric::cosine;
+    const double slack = 1 + static_cast<double>(4 * d + 8) * 0x1p-53;
+    w.slot.resize(static_cast<std::size_t>(members));
+    for (index_t a = 0; a < members; ++a) w.slot[static_cast<std::size_t>(a)] = f.slot(list[a]);
+    // The members and v (last) side by side: column c holds member c's coordinates.
+    const index_t groups = (members + 1 + detail::kLanes - 1) / detail::kLanes, stride = groups * detail::kLanes;
+    w.panel.resize(static_cast<std::size_t>(d * stride));
+    for (index_t j = 0; j < d; ++j)  // the padding columns, screened but never read
+        std::fill(w.panel.begin() + j * stride + members + 1, w.panel.begin() + (j + 1) * stride, 0.0);
+    w.screen.resize(static_cast<std::size_t>(stride));
+    auto coords = [&](index_t c) { return c == members ? x_.row(v) : f.row(w.slot[static_cast<std::size_t>(c)]); };
+    for (index_t c = 0; c <= members; ++c)
+        for (index_t j = 0; j < d; ++j) w.panel[static_cast<std::size_t>(j * stride + c)] = coords(c)[j];
+    const auto g = static_cast<point_t>(first_ + v);
+    held_pairs(list, members, g, f, w);
+    for (index_t a = 0; a < fresh; ++a) {
+        const index_t sa = w.slot[static_cast<std::size_t>(a)];
+        const double wa = f.worst[static_cast<std::size_t>(sa)];
+        if (screened) screen_distances(coords(a), w.panel.data(), stride, d, (a + 1) / detail::kLanes, groups, w.screen.data());
+        for (index_t b = a + 1; b <= members; ++b) {
+            const bool is_v = b == members;
+            const index_t sb = is_v ? 0 : w.slot[static_cast<std::size_t>(b)];
+            const double wb = is_v ? -1.0 : f.worst[static_cast<std::size_t>(sb)];  // v is offered nothing
+            if (screened && w.screen[static_cast<std::size_t>(b)] > std::max(wa, wb) * slack) continue;
+            const point_t pb = is_v ? g : list[b];
+            const bool to_a = !w.holds(a, b), to_b = !is_v && !w.holds(b, a);
+            if (!to_a && !to_b) continue;
+            const double dab = distance(coords(a), coords(b));
+            if (to_a && dab <= wa) out.push_back({dab, list[a], pb});
+            if (to_b && dab <= wb) out.push_back({dab, list[b], list[a]});
+        }
+    }
+}
+
+// The joins of own points order_[lo, hi) (possibly none): their members' rows fetched, the offers
+// delivered.
+void Search::join_batch_of(index_t lo, index_t hi, const std::vector<point_t>& lists,
+                           const std::vector<std::pair<index_t, index_t>>& counts) {
+    const index_t width = 2 * p_.candidates;
+    std::vector<point_t> wanted;
+    for (index_t at = lo; at < hi; ++at) {
+        const index_t v = order_[static_cast<std::size_t>(at)];
+        const auto [fresh, old] = counts[static_cast<std::size_t>(v)];
+        wanted.insert(wanted.end(), lists.begin() + v * width, lists.begin() + v * width + fresh + old);
+    }
+    std::sort(wanted.begin(), wanted.end());
+    wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
+    const Fetched f = fetch(wanted, true);
+    std::vector<std::vector<Offer>> offers(static_cast<std::size_t>(hi - lo));
+    parallel_for(hi - lo, threads_, [&](index_t b, index_t e) {
+        JoinScratch w;
+        for (index_t s = b; s < e; ++s) {
+            const index_t v = order_[static_cast<std::size_t>(lo + s)];
+            join(v, lists.data() + v * width, counts[static_cast<std::size_t>(v)], f, w, offers[static_cast<std::size_t>(s)]);
+        }
+    });
+    std::vector<Offer> all;
+    for (auto& o : offers) {
+        all.insert(all.end(), o.begin(), o.end());
+        std::vector<Offer>().swap(o);
+    }
+    deliver(all);
+}
+
+// The batches of a round: positions in order_ where a batch starts (and m_ last), each batch as long as
+// it has at most batch_points points and batch_rows distinct candidates (one point always fits).
+std::vector<index_t> Search::batch_cuts(const std::vector<point_t>& lists,
+                                        const std::vector<std::pair<index_t, index_t>>& counts) const {
+    const index_t width = 2 * p_.candidates;
+    std::vector<index_t> cuts{0};
+    std::unordered_set<point_t> seen;
+    seen.reserve(static_cast<std::size_t>(batch_rows) * 2);
+    for (index_t at = 0; at < m_; ++at) {
+        const index_t v = order_[static_cast<std::size_t>(at)];
+        const point_t* list = lists.data() + v * width;
+        const index_t members = counts[static_cast<std::size_t>(v)].first + counts[static_cast<std::size_t>(v)].second;
+        index_t added = 0;
+        for (index_t c = 0; c < members; ++c) added += seen.count(list[c]) == 0 ? 1 : 0;
+        const bool full = static_cast<index_t>(seen.size()) + added > batch_rows || at - cuts.back() == batch_points;
+        if (full && at > cuts.back()) {
+            cuts.push_back(at);
+            seen.clear();
+        }
+        seen.insert(list, list + members);
+    }
+    cuts.push_back(m_);
+    return cuts;
+}
+
+// One synchronous round: the lists of every own point drawn from the graph at the start, the joins in
+// batches (as many on every rank: the largest count of any), then every row settled. Returns the
+// entries inserted into own rows.
+index_t Search::round(index_t r) {
+    const std::uint64_t seed = draw(dist_seed, ~static_cast<std::uint64_t>(r));
+    const index_t width = 2 * p_.candidates;
+    std::vector<point_t> lists(static_cast<std::size_t>(m_ * width));
+    std::vector<std::pair<index_t, index_t>> counts(static_cast<std::size_t>(m_));
+    {
+        const Reverse reverse = reverse_links(seed);
+        parallel_for(m_, threads_, [&](index_t b, index_t e) {
+            for (index_t v = b; v < e; ++v)
+                counts[static_cast<std::size_t>(v)] = draw_lists(v, seed, reverse, lists.data() + v * width);
+        });
+    }
+    const std::vector<index_t> cuts = batch_cuts(lists, counts);
+    const index_t batches = largest_of(c_, static_cast<index_t>(cuts.size()) - 1);
+    for (index_t b = 0; b < batches; ++b) {
+        const index_t lo = b + 1 < static_cast<index_t>(cuts.size()) ? cuts[static_cast<std::size_t>(b)] : m_;
+        const index_t hi = b + 1 < static_cast<index_t>(cuts.size()) ? cuts[static_cast<std::size_t>(b) + 1] : m_;
+        join_batch_of(lo, hi, lists, counts);
+    }
+    return settle();
+}
+
+NeighborGraph Search::graph() const {
+    NeighborGraph graph = detail::allocate_graph(m_, k_);
+    for (std::size_t e = 0; e < index_.size(); ++e) {
+        graph.indices[e] = index_[e];
+        graph.distances[e] = detail::reported_distance(p_.metric, distance_[e]);
+    }
+    return graph;
+}
+
+}  // namespace nnd
+
+using nnd::Search;
+using nnd::batch_points;
+using nnd::batch_rows;
+using nnd::forest_share;
+using nnd::sum_of;
+using detail::NndescentParameters;
+
+bool nndescent_exact(index_t n, index_t k, const NndescentParameters& p) {
+    return n <= std::max<index_t>(4 * (k + 1), p.leaf_size);
+}
+
+NeighborGraph nndescent_rows(Collective& collective, ConstMatrixView own, const RowPartition& rows, index_t k,
+                             const NndescentParameters& p, int threads, const std::function<void(double)>& progress) {
+    const index_t n = rows.first.back();
+    Search search(collective, own, rows, k, p, threads);
+    search.forest(progress);
+    search.fill();
+    for (index_t r = 0; r < p.rounds; ++r) {
+        const index_t changed = sum_of(collective, search.round(r));
+        if (progress) progress(forest_share + (1 - forest_share) * static_cast<double>(r + 1) / static_cast<double>(p.rounds));
+        if (static_cast<double>(changed) <= p.stop_fraction * static_cast<double>(n * k)) break;
+    }
+    if (progress) progress(1.0);
+    return search.graph();
+}
+
+void write_graph_indices(Collective& collective, const NeighborGraph& own, index_t n, const std::string& path) {
+    std::vector<std::vector<unsigned char>> out(static_cast<std::size_t>(collective.size()));
+    put(out[0], own.indices.data(), own.indices.size());
+    const std::vector<unsigned char> in = collective.exchange(out);
+    if (collective.rank() != 0) return;
+    std::vector<point_t> all(in.size() / sizeof(point_t));
+    Reader(in).copy(all.data(), all.size());
+    Matrix m(n, own.k);
+    for (std::size_t e = 0; e < all.size(); ++e) m.data()[e] = static_cast<double>(all[e]);
+    io::write_matrix(path, m.view());
+}
+
+double nndescent_rank_bytes(double n, double rows, double d, double k, const NndescentParameters& p) {
+    const double c = static_cast<double>(p.candidates);
+    // Graph rows (13 bytes an entry) and pending offers (12); the reverse links sent and received (12
+    // each) or the forest's offers (16, sent and received), whichever is larger; the lists; every tree's
+    // node and leaf numbers (16 bytes a point each) and a tree's members sent to their leaves' ranks
+    // and received.
+    const double trees = static_cast<double>(p.trees);
+    const double rows_part = rows * (k * (13 + 12 + 32) + 2 * c * 4 + 16 * trees + 2 * (12 + 8 * d));
+    // One batch: its candidates' rows, worst distances and entries (as bytes and as rows); its offers
+    // sent and received, at most 4 k a point (measured: Fashion-MNIST, k = 90, the first round, about
+    // 260 a point at the most).
+    const double fetched = std::min(n, static_cast<double>(batch_rows)) * (8 * d + 8 + 4 * k) * 2;
+    return rows_part + fetched + std::min(rows, static_cast<double>(batch_points)) * 4 * k * 16 * 2;
+}
+
+}  // namespace treesne::dist
