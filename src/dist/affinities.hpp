@@ -18,7 +18,7 @@ struct PatternRows {
 };
 
 /// This rank's rows of P's pattern from its rows of the graph (sorted by column, global indices): each
-/// (j, i) of the graph goes to the owner of row j, in rounds of about 16 MiB.
+/// (j, i) of the graph goes to the owner of row j, in rounds of about 8 MiB.
 PatternRows symmetric_pattern_rows(const NeighborGraph& graph, const RowPartition& rows, Collective& collective);
 
 /// locality_order_of_pattern() of the whole pattern, the same on every rank, by a level-synchronous
@@ -29,7 +29,7 @@ std::vector<point_t> locality_order_rows(const PatternRows& own, const RowPartit
 
 /// This rank's rows (as `to` owns them) of relabel(symmetrize(graph, conditional), order), built where
 /// they end: each kNN edge is sent, relabelled, to the owner of its source's row and of its target's
-/// row, in rounds of about 16 MiB, and each row adds what it receives as symmetrize() does (bit for bit:
+/// row, in rounds of about 8 MiB, and each row adds what it receives as symmetrize() does (bit for bit:
 /// p_ij = (p_j|i + p_i|j) / (2N), the same two floats on whichever rank adds them). graph: this rank's
 /// rows under `rows`, global indices; it is relabelled in place (hence taken by value). Returns an
 /// Affinities over all n points (other rows empty), as Session's distributed constructor takes it.

@@ -22,7 +22,7 @@ double buffer_bytes() {
     static const double bytes = [] {
         const char* text = std::getenv("TREESNE_MPI_BUFFER_BYTES");
         const double given = text ? std::strtod(text, nullptr) : 0.0;
-        return given >= 64 ? given : 16.0 * 1024 * 1024;
+        return given >= 64 ? given : 8.0 * 1024 * 1024;
     }();
     return bytes;
 }

@@ -10,7 +10,7 @@
 namespace treesne::dist {
 
 /// The bytes a stage's transient buffers may take, about: each round of a bounded exchange (P's
-/// stages) and the float copies of the reference rows of one search (the ring). 16 MiB, or the value of
+/// stages) and the float copies of the reference rows of one search (the ring). 8 MiB, or the value of
 /// the environment variable TREESNE_MPI_BUFFER_BYTES (at least 64; the tests use tiny buffers to get
 /// many rounds and slices). Every rank must see the same value (it decides how many rounds all take).
 double buffer_bytes();

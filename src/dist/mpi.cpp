@@ -76,13 +76,14 @@ class WorldCollective final : public Collective {
         return in;
     }
 
-    std::vector<unsigned char> shift(const std::vector<unsigned char>& bytes, int to, int from) override {
-        unsigned long long out_size = bytes.size(), in_size = 0;
+    using Collective::shift;
+    std::vector<unsigned char> shift(const void* data, std::size_t size, int to, int from) override {
+        unsigned long long out_size = size, in_size = 0;
         check(MPI_Sendrecv(&out_size, 1, MPI_UNSIGNED_LONG_LONG, to, tag_size, &in_size, 1, MPI_UNSIGNED_LONG_LONG,
                            from, tag_size, MPI_COMM_WORLD, MPI_STATUS_IGNORE),
               "MPI_Sendrecv");
         std::vector<unsigned char> in(static_cast<std::size_t>(in_size));
-        paired(bytes.data(), bytes.size(), to, in.data(), in.size(), from);
+        paired(static_cast<const unsigned char*>(data), size, to, in.data(), in.size(), from);
         return in;
     }
 

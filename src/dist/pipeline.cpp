@@ -78,16 +78,6 @@ NeighborGraph graph_of(detail::CompactCandidates&& c, Metric metric) {
     return graph;
 }
 
-// This rank's rows serialised for the ring: the global index of the first, the shape, the values.
-std::vector<unsigned char> block_bytes(ConstMatrixView rows, index_t first) {
-    std::vector<unsigned char> bytes;
-    put(bytes, first);
-    put(bytes, rows.rows);
-    put(bytes, rows.cols);
-    put(bytes, rows.data, static_cast<std::size_t>(rows.rows * rows.cols));
-    return bytes;
-}
-
 // The exact k nearest neighbours of this rank's rows among every rank's: the other ranks' blocks are
 // passed round the ring (each rank sends to the one before and receives from the one after), so each
 // rank holds two blocks at a time; the k best of the blocks' k bests are the k nearest (internal.hpp).
@@ -97,16 +87,25 @@ NeighborGraph ring_search(Collective& collective, ConstMatrixView own, index_t f
     // The own block first, by the whole-data search (which visits the references nearest each query
     // first, so its thresholds fall early): its candidates make the prefilter of the other blocks tight.
     detail::CompactCandidates best = detail::knn_block_self(own, first, k, metric, threads);
-    std::vector<unsigned char> block = block_bytes(own, first);
+    // The visiting block: its header (global index of its first row, shape) and its values, shifted
+    // separately so that the own block is sent from its rows, not from a copy (a copy beside the
+    // received block was the peak of a rank).
+    std::vector<unsigned char> header, values;
+    put(header, first);
+    put(header, own.rows);
+    put(header, own.cols);
+    const auto own_bytes = static_cast<std::size_t>(own.rows * own.cols) * sizeof(double);
+    const int to = (rank + ranks - 1) % ranks, from = (rank + 1) % ranks;
     for (int step = 1; step < ranks; ++step) {
         if (progress) progress(static_cast<double>(step) / ranks);
-        block = collective.shift(block, (rank + ranks - 1) % ranks, (rank + 1) % ranks);
-        Reader read(block);
+        header = collective.shift(header, to, from);
+        values = step == 1 ? collective.shift(own.data, own_bytes, to, from) : collective.shift(values, to, from);
+        Reader read(header);
         const auto at = read.get<index_t>();
         const auto rows = read.get<index_t>();
         const auto cols = read.get<index_t>();
-        // The values follow the 24-byte header, 8-byte aligned (vector storage is aligned for any type).
-        const ConstMatrixView reference{reinterpret_cast<const double*>(block.data() + 3 * sizeof(index_t)), rows, cols};
+        // Vector storage is aligned for any type.
+        const ConstMatrixView reference{reinterpret_cast<const double*>(values.data()), rows, cols};
         if (rows > 0 && own.rows > 0) merge_block(best, own, reference, at, metric, threads);
     }
     return graph_of(std::move(best), metric);

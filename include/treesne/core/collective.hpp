@@ -36,8 +36,12 @@ class Collective {
     /// in rank order, and in *from (if given) where each rank's bytes begin (size() + 1 offsets).
     virtual std::vector<unsigned char> exchange(const std::vector<std::vector<unsigned char>>& to_each,
                                                 std::vector<std::size_t>* from = nullptr) = 0;
-    /// Sends bytes to rank `to` and returns what rank `from` sends this one (a ring step).
-    virtual std::vector<unsigned char> shift(const std::vector<unsigned char>& bytes, int to, int from) = 0;
+    /// Sends `size` bytes at `data` to rank `to` and returns what rank `from` sends this one (a ring step).
+    virtual std::vector<unsigned char> shift(const void* data, std::size_t size, int to, int from) = 0;
+    /// The same for a byte vector.
+    std::vector<unsigned char> shift(const std::vector<unsigned char>& bytes, int to, int from) {
+        return shift(bytes.data(), bytes.size(), to, from);
+    }
     /// Makes every rank's bytes equal to rank root's.
     virtual void broadcast(std::vector<unsigned char>& bytes, int root) = 0;
 };
