@@ -9,15 +9,6 @@
 
 namespace treesne::dist {
 
-std::vector<double> gather_values(Collective& collective, double own) {
-    std::vector<double> values(static_cast<std::size_t>(collective.size()));
-    values[static_cast<std::size_t>(collective.rank())] = own;
-    std::vector<std::size_t> at(values.size() + 1);
-    for (std::size_t r = 0; r < at.size(); ++r) at[r] = r * sizeof(double);
-    collective.allgather(values.data(), at);
-    return values;
-}
-
 double buffer_bytes() {
     static const double bytes = [] {
         const char* text = std::getenv("TREESNE_MPI_BUFFER_BYTES");

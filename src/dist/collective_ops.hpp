@@ -15,9 +15,6 @@ namespace treesne::dist {
 /// many rounds and slices). Every rank must see the same value (it decides how many rounds all take).
 double buffer_bytes();
 
-/// Every rank's value, in rank order, on every rank.
-std::vector<double> gather_values(Collective& collective, double own);
-
 /// Element-wise sums of blocks of `width` values: 0.0 plus every rank's blocks (own holds this rank's,
 /// block after block), ranks in order; the same on every rank. As Eigen's `total += block` over the
 /// blocks in order, element by element.

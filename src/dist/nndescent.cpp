@@ -55,16 +55,6 @@
 namespace treesne::dist {
 namespace nnd {
 
-// Every rank's value of v, in rank order.
-std::vector<index_t> gather_each(Collective& c, index_t v) {
-    std::vector<index_t> all(static_cast<std::size_t>(c.size()));
-    all[static_cast<std::size_t>(c.rank())] = v;
-    std::vector<std::size_t> at(all.size() + 1);
-    for (std::size_t r = 0; r < at.size(); ++r) at[r] = r * sizeof(index_t);
-    c.allgather(all.data(), at);
-    return all;
-}
-
 index_t largest_of(Collective& c, index_t v) {
     const std::vector<index_t> all = gather_each(c, v);
     return *std::max_element(all.begin(), all.end());

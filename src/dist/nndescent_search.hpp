@@ -36,8 +36,6 @@ inline constexpr double forest_share = 0.2;
 // A pseudo-random word for (a, b): splitmix64's mixer over both, no state.
 inline std::uint64_t draw(std::uint64_t a, std::uint64_t b) { return mix64(splitmix64_at(a) ^ b); }
 
-// Every rank's value of v, in rank order; their largest; their sum.
-std::vector<index_t> gather_each(Collective& c, index_t v);
 index_t largest_of(Collective& c, index_t v);
 index_t sum_of(Collective& c, index_t v);
 

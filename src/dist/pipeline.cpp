@@ -234,7 +234,7 @@ std::uint64_t spread_hash(const std::vector<std::uint64_t>& words, const void* o
 // data_fingerprint(previous, bytes, size) of an array spread over the ranks.
 std::uint64_t chained_fingerprint(std::uint64_t previous, const void* own, std::size_t own_size,
                                   Collective& collective) {
-    std::vector<double> sizes = gather_values(collective, static_cast<double>(own_size));
+    std::vector<double> sizes = gather_each(collective, static_cast<double>(own_size));
     std::size_t total = 0;
     for (const double s : sizes) total += static_cast<std::size_t>(s);
     return spread_hash({previous, static_cast<std::uint64_t>(total)}, own, own_size, total == 0, collective);
@@ -267,11 +267,11 @@ NeighborGraph neighbor_rows_from_lists(const RowPartition& rows, index_t k, cons
     // neighbors_from_lists' two global facts: whether every row starts with its own point (a rank
     // without rows does not object), then the largest distance of all.
     bool self_first = true;
-    for (const double f : gather_values(collective, detail::lists_start_with_self(first, own, k, indices.storage()) || own == 0 ? 1.0 : 0.0))
+    for (const double f : gather_each(collective, detail::lists_start_with_self(first, own, k, indices.storage()) || own == 0 ? 1.0 : 0.0))
         self_first = self_first && f != 0.0;
     const index_t skip = self_first && k >= 2 ? 1 : 0;
     double largest = 0.0;
-    for (const double v : gather_values(collective, detail::largest_listed_distance(own, k, skip, distances.storage())))
+    for (const double v : gather_each(collective, detail::largest_listed_distance(own, k, skip, distances.storage())))
         largest = std::max(largest, v);
     NeighborGraph graph;
     agreed(collective, [&] {
@@ -347,7 +347,7 @@ Result embed_rows(LocalRows data, const Options& options, const Callbacks& callb
                            *available, options.optimizer.method);
     });
     // The rescaling of extreme inputs: the largest magnitude of all (a maximum: exact in any order).
-    const std::vector<double> largest = gather_values(collective, largest_magnitude(data.x.view()));
+    const std::vector<double> largest = gather_each(collective, largest_magnitude(data.x.view()));
     const int exponent = extreme_exponent(*std::max_element(largest.begin(), largest.end()));
     if (exponent != 0) data.x = scaled_by_power_of_two(data.x.view(), exponent);
     if (options.pca_dims > 0 && options.pca_dims < data.d) {

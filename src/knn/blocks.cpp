@@ -20,12 +20,23 @@ BlockCandidates allocate_candidates(index_t first, index_t rows, index_t k) {
     return c;
 }
 
-void store_row(std::vector<Neighbor>& candidates, index_t row, BlockCandidates& c) {
-    const index_t kept = std::min(c.k, static_cast<index_t>(candidates.size()));
+namespace {
+
+// Puts the min(k, size) best candidates first, sorted by (distance, tie); returns how many.
+index_t keep_best(std::vector<Neighbor>& candidates, index_t k) {
+    const index_t kept = std::min(k, static_cast<index_t>(candidates.size()));
     const auto end = candidates.begin() + static_cast<std::ptrdiff_t>(kept);
     if (end != candidates.end()) std::nth_element(candidates.begin(), end, candidates.end());
     std::sort(candidates.begin(), end);
-    std::copy(candidates.begin(), end, c.best.begin() + static_cast<std::ptrdiff_t>(row * c.k));
+    return kept;
+}
+
+}  // namespace
+
+void store_row(std::vector<Neighbor>& candidates, index_t row, BlockCandidates& c) {
+    const index_t kept = keep_best(candidates, c.k);
+    std::copy(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(kept),
+              c.best.begin() + static_cast<std::ptrdiff_t>(row * c.k));
     c.count[static_cast<std::size_t>(row)] = kept;
 }
 
@@ -41,10 +52,7 @@ CompactCandidates allocate_compact(index_t first, index_t rows, index_t k) {
 }
 
 void store_row(std::vector<Neighbor>& candidates, index_t row, CompactCandidates& c) {
-    const index_t kept = std::min(c.k, static_cast<index_t>(candidates.size()));
-    const auto end = candidates.begin() + static_cast<std::ptrdiff_t>(kept);
-    if (end != candidates.end()) std::nth_element(candidates.begin(), end, candidates.end());
-    std::sort(candidates.begin(), end);
+    const index_t kept = keep_best(candidates, c.k);
     for (index_t j = 0; j < kept; ++j) {
         const auto e = static_cast<std::size_t>(row * c.k + j);
         c.distance[e] = candidates[static_cast<std::size_t>(j)].distance;

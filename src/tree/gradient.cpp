@@ -352,11 +352,8 @@ namespace {
 // rank's share of a dense region, another rank on a busier core). Halfway to the new speed each time:
 // steady against one noisy iteration.
 void balance_shares(double points, double seconds, Collective& collective, std::vector<double>& speed) {
-    std::vector<double> now(static_cast<std::size_t>(collective.size()), 0.0);
-    now[static_cast<std::size_t>(collective.rank())] = points > 0 ? points / std::max(seconds, 1e-7) : 0.0;
-    std::vector<std::size_t> at(now.size() + 1);
-    for (std::size_t r = 0; r < at.size(); ++r) at[r] = r * sizeof(double);
-    collective.allgather(now.data(), at);
+    const std::vector<double> now =
+        gather_each(collective, points > 0 ? points / std::max(seconds, 1e-7) : 0.0);
     double fastest = 0;
     for (const double s : now) fastest = std::max(fastest, s);
     if (!(fastest > 0)) return;

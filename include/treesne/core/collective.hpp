@@ -64,6 +64,17 @@ struct RowPartition {
     std::vector<std::size_t> byte_offsets(std::size_t bytes_per_row) const;
 };
 
+/// Every rank's value (a plain type), in rank order, on every rank.
+template <class T>
+std::vector<T> gather_each(Collective& collective, T own) {
+    std::vector<T> all(static_cast<std::size_t>(collective.size()));
+    all[static_cast<std::size_t>(collective.rank())] = own;
+    std::vector<std::size_t> at(all.size() + 1);
+    for (std::size_t r = 0; r < at.size(); ++r) at[r] = r * sizeof(T);
+    collective.allgather(all.data(), at);
+    return all;
+}
+
 /// 0.0 plus every rank's partial sums, each rank's in the order given, ranks in order: the sum
 /// parallel_sum() would return over the union of the blocks (bit for bit), on every rank.
 double fold_in_rank_order(Collective& collective, const std::vector<double>& own_partials);
