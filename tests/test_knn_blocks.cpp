@@ -279,6 +279,42 @@ TEST_CASE("knn blocks: knn_block_self keeps a block's own candidates compactly, 
     }
 }
 
+TEST_CASE("knn blocks: knn_block_merge equals merging knn_block_candidates given the known ones") {
+    // Rows [100, 400) hold their own block's candidates; a disjoint block (before or after them, small
+    // or large, with ties on the grid) is merged in by both routes, in chunks of 1, 37 and all rows, on
+    // 1 and 2 threads: the same rows bit for bit, for every metric.
+    const Matrix gaussian = random_matrix(700, 9, 74);
+    const Matrix grid = grid_data(700, 3, 4, 75, 1.0);
+    for (const Matrix* x : {&gaussian, &grid}) {
+        const ConstMatrixView own = rows_of(*x, 100, 400);
+        for (Metric metric : all_metrics) {
+            CAPTURE(std::string(to_string(metric)));
+            for (const auto& [first, last] : std::vector<std::pair<index_t, index_t>>{{400, 700}, {0, 100}, {95, 100}}) {
+                const index_t f = first, l = last;
+                CAPTURE(f);
+                const ConstMatrixView other = rows_of(*x, f, l);
+                detail::CompactCandidates want = detail::knn_block_self(own, 100, 30, metric, 1);
+                BlockCandidates known = detail::expand_candidates(want, 0, own.rows);
+                detail::merge_candidates(known, detail::knn_block_candidates(own, 100, other, f, 30, metric, 1, &known));
+                detail::compress_candidates(known, 0, want);
+                for (const index_t chunk : {index_t{1}, index_t{37}, index_t{300}})
+                    for (int threads : {1, 2}) {
+                        CAPTURE(chunk);
+                        detail::CompactCandidates got = detail::knn_block_self(own, 100, 30, metric, threads);
+                        detail::knn_block_merge(got, own, other, f, metric, threads, chunk);
+                        CHECK(got.count == want.count);
+                        CHECK(got.distance == want.distance);
+                        CHECK(got.index == want.index);
+                    }
+            }
+        }
+    }
+    detail::CompactCandidates c = detail::knn_block_self(rows_of(gaussian, 100, 400), 100, 30, Metric::euclidean, 1);
+    CHECK_THROWS_AS(detail::knn_block_merge(c, rows_of(gaussian, 100, 400), rows_of(gaussian, 300, 500), 300,
+                                            Metric::euclidean, 1, 64),
+                    InvalidArgument);
+}
+
 TEST_CASE("knn blocks: the result depends neither on the thread count nor on the merge order") {
     const Matrix x = grid_data(700, 6, 3, 80, 1.0);
     const std::vector<index_t> bounds = split_rows(x.rows(), 4);

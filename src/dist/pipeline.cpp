@@ -38,7 +38,7 @@ PcaResult pca_fit(Collective& collective, ConstMatrixView own, index_t n, index_
     return detail::pca_axes(mean, cov, k);
 }
 
-// Query rows per search of another rank's block (the candidates of a chunk are expanded to 24 bytes).
+// Query rows put in the float frame at a time when searching a slice of another rank's block.
 constexpr index_t ring_chunk = 4096;
 
 // Reference rows per search: each search holds float copies of its reference rows (brute_bytes), which
@@ -47,22 +47,15 @@ index_t reference_slice(index_t cols) {
     return std::max<index_t>(256, static_cast<index_t>(buffer_bytes() / detail::brute_bytes(1.0, static_cast<double>(cols))));
 }
 
-// Merges into `best` the candidates of another rank's block, in chunks of query rows against slices of
-// the block: only a chunk is ever expanded to BlockCandidates, searched given what it holds (so that
-// most references are cut by the float prefilter) and merged.
+// Merges into `best` the candidates of another rank's block, slice by slice (each put in the float frame
+// once), the own rows searched ring_chunk at a time given what they hold (so that most references are
+// cut by the float prefilter).
 void merge_block(detail::CompactCandidates& best, ConstMatrixView own, ConstMatrixView reference, index_t at,
                  Metric metric, int threads) {
     const index_t slice = reference_slice(reference.cols);
-    for (index_t q0 = 0; q0 < own.rows; q0 += ring_chunk) {
-        const index_t rows = std::min(ring_chunk, own.rows - q0);
-        const ConstMatrixView queries{own.row(q0), rows, own.cols};
-        detail::BlockCandidates known = detail::expand_candidates(best, q0, rows);
-        for (index_t r0 = 0; r0 < reference.rows; r0 += slice) {
-            const ConstMatrixView part{reference.row(r0), std::min(slice, reference.rows - r0), reference.cols};
-            detail::merge_candidates(known, detail::knn_block_candidates(queries, best.first + q0, part, at + r0,
-                                                                         best.k, metric, threads, &known));
-        }
-        detail::compress_candidates(known, q0, best);
+    for (index_t r0 = 0; r0 < reference.rows; r0 += slice) {
+        const ConstMatrixView part{reference.row(r0), std::min(slice, reference.rows - r0), reference.cols};
+        detail::knn_block_merge(best, own, part, at + r0, metric, threads, ring_chunk);
     }
 }
 

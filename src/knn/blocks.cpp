@@ -61,6 +61,15 @@ void store_row(std::vector<Neighbor>& candidates, index_t row, CompactCandidates
     c.count[static_cast<std::size_t>(row)] = kept;
 }
 
+void merge_row(std::vector<Neighbor>& found, index_t row, CompactCandidates& c) {
+    const auto s = static_cast<std::size_t>(row);
+    for (index_t j = 0; j < c.count[s]; ++j) {
+        const auto e = s * static_cast<std::size_t>(c.k) + static_cast<std::size_t>(j);
+        found.push_back(candidate(c.first + row, c.index[e], c.distance[e]));
+    }
+    store_row(found, row, c);
+}
+
 BlockCandidates expand_candidates(const CompactCandidates& c, index_t q0, index_t rows) {
     BlockCandidates out = allocate_candidates(c.first + q0, rows, c.k);
     for (index_t i = 0; i < rows; ++i) {

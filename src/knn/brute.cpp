@@ -228,10 +228,19 @@ struct Output {
     // none: a reference row farther than a query's k-th known candidate cannot change its k best.
     const BlockCandidates* known = nullptr;
     CompactCandidates* compact = nullptr;  // else block or graph
+    // With compact: query i is row compact_row0 + i of it, and merge: the candidates it holds are the
+    // known ones, and each query's new candidates are merged into its row (knn_block_merge).
+    index_t compact_row0 = 0;
+    bool merge = false;
 
     // The rank distance beyond which a reference row cannot matter to query `query`: the k-th known
     // candidate's, or +inf.
     double reach(index_t query) const {
+        if (merge) {
+            const auto row = static_cast<std::size_t>(compact_row0 + query);
+            if (compact->count[row] < k) return std::numeric_limits<double>::infinity();
+            return compact->distance[row * static_cast<std::size_t>(k) + static_cast<std::size_t>(k - 1)];
+        }
         if (known == nullptr || known->count[static_cast<std::size_t>(query)] < k)
             return std::numeric_limits<double>::infinity();
         return known->row(query)[k - 1].distance;
@@ -244,8 +253,10 @@ struct Output {
     void emit(std::vector<Neighbor>& candidates, index_t query) const {
         if (graph != nullptr)
             write_row(candidates, query, k, *graph, metric);
+        else if (compact != nullptr && merge)
+            merge_row(candidates, compact_row0 + query, *compact);
         else if (compact != nullptr)
-            store_row(candidates, query, *compact);
+            store_row(candidates, compact_row0 + query, *compact);
         else
             store_row(candidates, query, *block);
     }
@@ -788,6 +799,41 @@ BlockCandidates knn_block_candidates(ConstMatrixView queries, index_t query_firs
     block_search(queries, query_first, reference, reference_first,
                  Output{k, metric, true, nullptr, &candidates, query_first, reference_first, known}, threads);
     return candidates;
+}
+
+void knn_block_merge(CompactCandidates& c, ConstMatrixView queries, ConstMatrixView reference,
+                     index_t reference_first, Metric metric, int threads, index_t chunk) {
+    check_block_arguments(queries, c.first, reference, reference_first, c.k);
+    require(queries.rows == c.rows && chunk >= 1, "block merge: ", queries.rows, " query rows for ", c.rows,
+            " rows of candidates, chunk ", chunk);
+    require(c.first + c.rows <= reference_first || reference_first + reference.rows <= c.first,
+            "block merge: the query rows [", c.first, ", ", c.first + c.rows, ") and the reference rows [",
+            reference_first, ", ", reference_first + reference.rows, ") overlap");
+    if (queries.rows == 0 || reference.rows == 0) return;
+    Frame frame;
+    const bool coordinates = metric == Metric::manhattan || metric == Metric::chebyshev;
+    if (coordinates || reference.rows <= c.k + extra_candidates || !make_frame(reference, queries, frame)) {
+        for (index_t q0 = 0; q0 < queries.rows; q0 += chunk) {  // each chunk searched given what it holds
+            const index_t rows = std::min(chunk, queries.rows - q0);
+            BlockCandidates known = expand_candidates(c, q0, rows);
+            merge_candidates(known, knn_block_candidates({queries.row(q0), rows, queries.cols}, c.first + q0,
+                                                         reference, reference_first, c.k, metric, threads, &known));
+            compress_candidates(known, q0, c);
+        }
+        return;
+    }
+    FloatData data, query_data;
+    to_float(reference, frame, data, threads);
+    for (index_t q0 = 0; q0 < queries.rows; q0 += chunk) {
+        const ConstMatrixView part{queries.row(q0), std::min(chunk, queries.rows - q0), queries.cols};
+        to_float(part, frame, query_data, threads);  // the frame covers every query row
+        Output out{c.k, metric, true, nullptr, nullptr, c.first + q0, reference_first, nullptr};
+        out.compact = &c;
+        out.compact_row0 = q0;
+        out.merge = true;
+        search_blocks(part.rows, threads, {},
+                      [&] { return BlockSearch(reference, data, part, query_data, nullptr, out); });
+    }
 }
 
 CompactCandidates knn_block_self(ConstMatrixView x, index_t first, index_t k, Metric metric, int threads) {

@@ -219,9 +219,23 @@ CompactCandidates allocate_compact(index_t first, index_t rows, index_t k);
 /// store_row() into a CompactCandidates.
 void store_row(std::vector<Neighbor>& candidates, index_t row, CompactCandidates& c);
 
+/// Keeps as row `row` of c the k best of its candidates and `found` (candidates of rows not among
+/// them, e.g. of another block; reorders and extends `found`).
+void merge_row(std::vector<Neighbor>& found, index_t row, CompactCandidates& c);
+
 /// Rows [q0, q0 + rows) of c as a BlockCandidates (its first: c.first + q0), and back.
 BlockCandidates expand_candidates(const CompactCandidates& c, index_t q0, index_t rows);
 void compress_candidates(const BlockCandidates& block, index_t q0, CompactCandidates& c);
+
+/// Merges into c (the candidates of the rows `queries`, global indices c.first ...) their candidates
+/// among `reference` (global indices reference_first ..., disjoint from c's rows, else
+/// InvalidArgument): the same as merging knn_block_candidates(queries, c.first, reference,
+/// reference_first, c.k, metric, threads, &known) into the known candidates, but the reference is put
+/// in the float frame once and the queries are searched `chunk` rows at a time, each query's new
+/// candidates merged into its row as it is settled (no BlockCandidates). Memory: brute_bytes(
+/// reference.rows + chunk, D).
+void knn_block_merge(CompactCandidates& c, ConstMatrixView queries, ConstMatrixView reference,
+                     index_t reference_first, Metric metric, int threads, index_t chunk);
 
 /// knn_block_candidates(x, first, x, first, k, metric, threads) kept compactly: a block of rows
 /// against itself by the whole-data search (the references nearest each query visited first), the

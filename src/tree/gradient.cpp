@@ -344,61 +344,145 @@ double barnes_hut_gradient(const SparseMatrix& p, ConstMatrixView y, SpaceTree<D
 
 namespace {
 
-// The repulsion of a distributed gradient: this rank's share of the tree's leaves (contiguous in tree
-// order, so no leaf is walked twice), then every share gathered: Z_s and the force of each tree position
-// s. Writes every point's repulsive force into its row of grad; returns Z.
-// Each rank's walking speed this iteration (its points over its seconds), gathered, folded into the
-// running speeds: the next walk's shares are sized to them, so that the ranks finish together (one
-// rank's share of a dense region, another rank on a busier core). Halfway to the new speed each time:
-// steady against one noisy iteration.
-void balance_shares(double points, double seconds, Collective& collective, std::vector<double>& speed) {
-    const std::vector<double> now =
-        gather_each(collective, points > 0 ? points / std::max(seconds, 1e-7) : 0.0);
-    double fastest = 0;
-    for (const double s : now) fastest = std::max(fastest, s);
-    if (!(fastest > 0)) return;
-    const bool first = speed.size() != now.size();
-    speed.resize(now.size());
-    for (std::size_t r = 0; r < now.size(); ++r) {
-        const double s = now[r] > 0 ? now[r] : fastest;  // a rank with an empty share: as fast as any
-        speed[r] = first ? s : 0.5 * (speed[r] + s);
+// A distributed gradient in one gather. Each rank computes the attraction of its rows of P and walks a
+// contiguous share of the tree's leaves (in tree order, so no leaf is walked twice), and sends one
+// segment: its share's Z_s and force by tree position, its rows' attractive forces, and the seconds both
+// took. Every rank then adds Z over tree positions (as repulsion() does, bit for bit) and combines every
+// row's gradient, as barnes_hut_gradient does. The shares of the next walk are sized from the seconds
+// (the same on every rank: they are gathered), so that the ranks finish together, whatever each rank's
+// attraction costs (P's rows are not split by their entries) and however fast its core is.
+template <int Dim>
+class SharedGradient {
+  public:
+    static constexpr std::size_t width = Dim + 1;  // Z_s and the force, per tree position
+    static constexpr std::size_t timing = 2;       // attraction and walk seconds, per segment
+
+    SharedGradient(const SpaceTree<Dim>& tree, const RowPartition& rows, GradientWorkspace& work)
+        : rows_(rows), work_(work) {
+        const int ranks = rows.ranks();
+        bounds_ = work.walk_speed.empty() ? tree.share_bounds(ranks) : tree.share_bounds(targets());
+        at_.assign(static_cast<std::size_t>(ranks) + 1, 0);
+        for (int r = 0; r < ranks; ++r)
+            at_[static_cast<std::size_t>(r) + 1] = at_[static_cast<std::size_t>(r)] + share(r) * width +
+                                                    static_cast<std::size_t>(rows.end(r) - rows.begin(r)) * Dim + timing;
+        work.shared.resize(at_.back());
     }
+    index_t share_begin(int r) const { return bounds_[static_cast<std::size_t>(r)]; }
+    const std::vector<index_t>& bounds() const { return bounds_; }
+    // Rank r's segment: its share, then its rows' attraction, then its seconds.
+    double* share_of(int r) { return work_.shared.data() + at_[static_cast<std::size_t>(r)]; }
+    double* attraction_of(int r) { return share_of(r) + share(r) * width; }
+    double* seconds_of(int r) { return attraction_of(r) + static_cast<std::size_t>(rows_.end(r) - rows_.begin(r)) * Dim; }
+
+    void gather(Collective& collective) {
+        std::vector<std::size_t> bytes(at_.size());
+        for (std::size_t r = 0; r < at_.size(); ++r) bytes[r] = at_[r] * sizeof(double);
+        collective.allgather(work_.shared.data(), bytes);
+        learn();
+    }
+    // Z_s of tree position s.
+    double z_at(index_t s, int& r) const {
+        while (s >= bounds_[static_cast<std::size_t>(r) + 1]) ++r;
+        return work_.shared[at_[static_cast<std::size_t>(r)] + static_cast<std::size_t>(s - bounds_[static_cast<std::size_t>(r)]) * width];
+    }
+    const double* force_at(index_t s, int& r) const {
+        while (s >= bounds_[static_cast<std::size_t>(r) + 1]) ++r;
+        return work_.shared.data() + at_[static_cast<std::size_t>(r)] +
+               static_cast<std::size_t>(s - bounds_[static_cast<std::size_t>(r)]) * width + 1;
+    }
+
+  private:
+    std::size_t share(int r) const {
+        return static_cast<std::size_t>(bounds_[static_cast<std::size_t>(r) + 1] - bounds_[static_cast<std::size_t>(r)]);
+    }
+    // Folds the gathered seconds into the running walk speeds and attraction seconds (halfway each
+    // time: steady against one noisy iteration).
+    void learn() {
+        const int ranks = rows_.ranks();
+        const bool first = work_.walk_speed.size() != static_cast<std::size_t>(ranks);
+        work_.walk_speed.resize(static_cast<std::size_t>(ranks));
+        work_.attraction_seconds.resize(static_cast<std::size_t>(ranks));
+        double fastest = 0;
+        for (int r = 0; r < ranks; ++r) {
+            const double* t = seconds_of(r);
+            if (share(r) > 0) fastest = std::max(fastest, static_cast<double>(share(r)) / std::max(t[1], 1e-7));
+        }
+        for (int r = 0; r < ranks; ++r) {
+            const auto u = static_cast<std::size_t>(r);
+            const double* t = seconds_of(r);
+            const double speed = share(r) > 0 ? static_cast<double>(share(r)) / std::max(t[1], 1e-7) : fastest;
+            work_.walk_speed[u] = first ? speed : 0.5 * (work_.walk_speed[u] + speed);
+            work_.attraction_seconds[u] = first ? t[0] : 0.5 * (work_.attraction_seconds[u] + t[0]);
+        }
+    }
+    // Points of the next walk per rank: rank r walks n_r = s_r (C - a_r) so that a_r + n_r / s_r is the
+    // same C for all, sum n_r = N; a rank whose attraction alone takes longer still walks a sliver.
+    std::vector<double> targets() const {
+        const double n = static_cast<double>(rows_.first.back());
+        double speeds = 0, weighted = 0;
+        for (std::size_t r = 0; r < work_.walk_speed.size(); ++r) {
+            speeds += work_.walk_speed[r];
+            weighted += work_.walk_speed[r] * work_.attraction_seconds[r];
+        }
+        const double c = (n + weighted) / speeds;
+        std::vector<double> points(work_.walk_speed.size());
+        for (std::size_t r = 0; r < points.size(); ++r)
+            points[r] = std::max(work_.walk_speed[r] * (c - work_.attraction_seconds[r]), 1e-3 * n / static_cast<double>(points.size()) + 1);
+        return points;
+    }
+
+    const RowPartition& rows_;
+    GradientWorkspace& work_;
+    std::vector<index_t> bounds_;
+    std::vector<std::size_t> at_;  // segment offsets, in doubles
+};
+
+// Rows [first, last) of P's attractive forces, row i's Dim values at out + (i - first) Dim.
+template <int Dim>
+void attraction_rows(const SparseMatrix& p, ConstMatrixView y, double dof, index_t first, index_t last,
+                     double* out, int threads) {
+    const double inv_alpha = 1.0 / dof;
+    parallel_for_guided(
+        last - first, threads,
+        [&](index_t begin, index_t end) {
+            for (index_t i = first + begin; i < first + end; ++i) {
+                double* f = out + static_cast<std::size_t>(i - first) * Dim;
+                if (dof == 1.0) {
+                    attractive_row<Dim, false>(p, y, i, f, inv_alpha);
+                } else {
+                    attractive_row<Dim, true>(p, y, i, f, inv_alpha);
+                }
+            }
+        },
+        64);
 }
 
+// Z (over tree positions in parallel_sum's blocks: the sum repulsion() returns, bit for bit), then every
+// row's gradient from its gathered repulsion and attraction.
 template <int Dim>
-double shared_repulsion(SpaceTree<Dim>& tree, double theta, MatrixView grad, int threads, Collective& collective,
-                        GradientWorkspace* work, double* exchange_seconds) {
+double combine_shared(const SpaceTree<Dim>& tree, SharedGradient<Dim>& shared, const RowPartition& rows,
+                      double exaggeration, MatrixView grad, int threads) {
     const index_t n = grad.rows;
-    constexpr std::size_t width = Dim + 1;
-    // Kept from call to call: a fresh buffer each iteration costs its page faults again (milliseconds
-    // on a virtual machine at 10^5 points, as much as half the walk).
-    GradientWorkspace local;
-    GradientWorkspace& w = work ? *work : local;
-    std::vector<double>& packed = w.shared;
-    packed.resize(static_cast<std::size_t>(n) * width);
-    const std::vector<index_t> bounds =
-        w.walk_speed.empty() ? tree.share_bounds(collective.size()) : tree.share_bounds(w.walk_speed);
-    const auto rank = static_cast<std::size_t>(collective.rank());
-    Stopwatch walk;
-    tree.repulsion_share(theta, bounds, collective.rank(), grad, packed.data() + static_cast<std::size_t>(bounds[rank]) * width,
-                         threads);
-    balance_shares(static_cast<double>(bounds[rank + 1] - bounds[rank]), walk.lap(), collective, w.walk_speed);
-    std::vector<std::size_t> share_bytes(bounds.size());
-    for (std::size_t r = 0; r < bounds.size(); ++r)
-        share_bytes[r] = static_cast<std::size_t>(bounds[r]) * width * sizeof(double);
-    Stopwatch gather;
-    collective.allgather(packed.data(), share_bytes);
-    *exchange_seconds += gather.lap();
-    // Z over tree positions in parallel_sum's blocks: the sum repulsion() returns, bit for bit.
     const double z = parallel_sum(n, threads, [&](index_t begin, index_t end) {
         double total = 0.0;
-        for (index_t s = begin; s < end; ++s) total += packed[static_cast<std::size_t>(s) * width];
+        int r = 0;
+        for (index_t s = begin; s < end; ++s) total += shared.z_at(s, r);
         return total;
     });
+    const double inv_z = 1.0 / z;
     const std::vector<point_t>& order = tree.order();
+    int r = 0;
     for (index_t s = 0; s < n; ++s) {  // the repulsion of every point into its row
         double* g = grad.row(order[static_cast<std::size_t>(s)]);
-        for (int d = 0; d < Dim; ++d) g[d] = packed[static_cast<std::size_t>(s) * width + 1 + d];
+        const double* force = shared.force_at(s, r);
+        for (int d = 0; d < Dim; ++d) g[d] = force[d];
+    }
+    for (int q = 0; q < rows.ranks(); ++q) {
+        const double* f = shared.attraction_of(q);
+        for (index_t i = rows.begin(q); i < rows.end(q); ++i, f += Dim) {
+            double* g = grad.row(i);
+            for (int d = 0; d < Dim; ++d) g[d] = 4.0 * (exaggeration * f[d] - g[d] * inv_z);
+        }
     }
     return z;
 }
@@ -414,43 +498,31 @@ double barnes_hut_gradient_shared(const SparseMatrix& p, ConstMatrixView y, Spac
                 rows.ranks() == collective.size() && rows.first.back() == y.rows,
             "barnes_hut_gradient_shared<", Dim, ">: P is ", p.n, " x ", p.n, ", the embedding ", y.rows, " x ",
             y.cols, ", the gradient ", grad.rows, " x ", grad.cols, ", the partition ", rows.ranks(), " ranks");
-    const double dof = tree.dof();
-    const double inv_alpha = 1.0 / dof;
-    const index_t first = rows.begin(collective.rank()), last = rows.end(collective.rank());
+    const int rank = collective.rank();
+    const index_t first = rows.begin(rank), last = rows.end(rank);
+    GradientWorkspace local;
     Stopwatch clock;
     tree.build(y, threads);
     if (seconds) seconds->tree += clock.lap();
-    double exchange = 0;
-    const double z = shared_repulsion(tree, theta, grad, threads, collective, work, &exchange);
-    if (seconds) seconds->repulsion += clock.lap();
-    const double inv_z = 1.0 / z;
-    parallel_for_guided(
-        last - first, threads,
-        [&](index_t begin, index_t end) {
-            for (index_t i = first + begin; i < first + end; ++i) {
-                double f[Dim];
-                if (dof == 1.0) {
-                    attractive_row<Dim, false>(p, y, i, f, inv_alpha);
-                } else {
-                    attractive_row<Dim, true>(p, y, i, f, inv_alpha);
-                }
-                double* g = grad.row(i);
-                for (int d = 0; d < Dim; ++d) g[d] = 4.0 * (exaggeration * f[d] - g[d] * inv_z);
-            }
-        },
-        64);
-    Stopwatch gather;
-    collective.allgather(grad.data, rows.byte_offsets(Dim * sizeof(double)));
-    exchange += gather.lap();
+    SharedGradient<Dim> shared(tree, rows, work ? *work : local);
+    double* mine = shared.seconds_of(rank);
+    attraction_rows<Dim>(p, y, tree.dof(), first, last, shared.attraction_of(rank), threads);
+    mine[0] = clock.lap();
+    tree.repulsion_share(theta, shared.bounds(), rank, grad, shared.share_of(rank), threads);
+    mine[1] = clock.lap();
+    shared.gather(collective);
+    const double exchange = clock.lap();
+    const double z = combine_shared(tree, shared, rows, exaggeration, grad, threads);
     if (seconds) {
-        seconds->attraction += clock.lap();
+        seconds->attraction += mine[0] + clock.lap();
+        seconds->repulsion += mine[1] + exchange;
         seconds->exchange += exchange;
     }
     if (kl) {
         // Blocks of parallel_sum_block rows never straddle ranks (RowPartition's unit is a multiple).
         const index_t b0 = first / parallel_sum_block;
         const index_t b1 = last > first ? (last + parallel_sum_block - 1) / parallel_sum_block : b0;
-        *kl = fold_in_rank_order(collective, sparse_kl_blocks(p, y, z, threads, dof, b0, b1));
+        *kl = fold_in_rank_order(collective, sparse_kl_blocks(p, y, z, threads, tree.dof(), b0, b1));
         if (seconds) seconds->kl += clock.lap();
     }
     return z;

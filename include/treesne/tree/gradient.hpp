@@ -48,6 +48,9 @@ struct GradientWorkspace {
     /// iterations, which sizes its share of the next walk (empty: equal shares). Only the time depends
     /// on it: every point's force and Z are the same whichever rank walks it.
     std::vector<double> walk_speed;
+    /// barnes_hut_gradient_shared: each rank's seconds for the attraction of its rows, smoothed the
+    /// same way (a rank with costlier rows walks a smaller share).
+    std::vector<double> attraction_seconds;
 };
 
 /// Bytes of a GradientWorkspace for N points in `dims` dimensions: the N x dims attraction buffer.
