@@ -161,8 +161,8 @@ void print_iteration_seconds(Progress& progress, const IterationSeconds& s) {
         std::snprintf(text, sizeof text, ", theta control %.2f", per * s.control);
         line += text;
     }
-    if (s.exchange > 0) {  // distributed runs: included in repulsion and attraction
-        std::snprintf(text, sizeof text, " (gathers and waiting %.2f)", per * s.exchange);
+    if (s.exchange > 0) {  // distributed runs: included in repulsion
+        std::snprintf(text, sizeof text, " (gather and waiting %.2f)", per * s.exchange);
         line += text;
     }
     progress.line(line);

@@ -31,9 +31,10 @@ std::vector<point_t> locality_order_rows(const PatternRows& own, const RowPartit
 /// they end: each kNN edge is sent, relabelled, to the owner of its source's row and of its target's
 /// row, in rounds of about 8 MiB, and each row adds what it receives as symmetrize() does (bit for bit:
 /// p_ij = (p_j|i + p_i|j) / (2N), the same two floats on whichever rank adds them). graph: this rank's
-/// rows under `rows`, global indices; it is relabelled in place (hence taken by value). Returns an
+/// rows under `rows`, global indices; it and the conditionals are relabelled and reordered in place (hence
+/// taken by value). Returns an
 /// Affinities over all n points (other rows empty), as Session's distributed constructor takes it.
-Affinities affinities_in_order(NeighborGraph graph, const std::vector<float>& conditional,
+Affinities affinities_in_order(NeighborGraph graph, std::vector<float> conditional,
                                const std::vector<point_t>& order, const RowPartition& rows, const RowPartition& to,
                                Collective& collective);
 

@@ -52,8 +52,9 @@ class WorldCollective final : public Collective {
         return state;
     }
 
-    std::vector<unsigned char> exchange(const std::vector<std::vector<unsigned char>>& to_each,
-                                        std::vector<std::size_t>* from) override {
+    using Collective::exchange;
+    void exchange(const std::vector<std::vector<unsigned char>>& to_each, std::vector<unsigned char>& in,
+                  std::vector<std::size_t>* from) override {
         require(to_each.size() == static_cast<std::size_t>(size_), "exchange: ", to_each.size(), " buffers for ",
                 size_, " ranks");
         // Sizes first (all to all), then the bytes rank by rank: from rank r + s to rank r - s ... in size_
@@ -65,7 +66,7 @@ class WorldCollective final : public Collective {
               "MPI_Alltoall");
         std::vector<std::size_t> at(static_cast<std::size_t>(size_) + 1, 0);
         for (int r = 0; r < size_; ++r) at[static_cast<std::size_t>(r) + 1] = at[static_cast<std::size_t>(r)] + in_sizes[static_cast<std::size_t>(r)];
-        std::vector<unsigned char> in(at.back());
+        in.resize(at.back());
         for (int s = 0; s < size_; ++s) {
             const int to = (rank_ + s) % size_, source = (rank_ - s + size_) % size_;
             const auto& out = to_each[static_cast<std::size_t>(to)];
@@ -73,7 +74,6 @@ class WorldCollective final : public Collective {
                    in_sizes[static_cast<std::size_t>(source)], source);
         }
         if (from) *from = at;
-        return in;
     }
 
     using Collective::shift;

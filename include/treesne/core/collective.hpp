@@ -34,8 +34,16 @@ class Collective {
     virtual std::vector<unsigned char> in_rank_order(const std::function<void(std::vector<unsigned char>&)>& step) = 0;
     /// Sends to_each[r] to rank r (to_each has size() entries); returns what every rank sent to this one,
     /// in rank order, and in *from (if given) where each rank's bytes begin (size() + 1 offsets).
-    virtual std::vector<unsigned char> exchange(const std::vector<std::vector<unsigned char>>& to_each,
-                                                std::vector<std::size_t>* from = nullptr) = 0;
+    std::vector<unsigned char> exchange(const std::vector<std::vector<unsigned char>>& to_each,
+                                        std::vector<std::size_t>* from = nullptr) {
+        std::vector<unsigned char> in;
+        exchange(to_each, in, from);
+        return in;
+    }
+    /// The same into `in`, whose storage is reused (rounds of an exchange keep one buffer: a fresh one
+    /// each round pays its page faults again).
+    virtual void exchange(const std::vector<std::vector<unsigned char>>& to_each, std::vector<unsigned char>& in,
+                          std::vector<std::size_t>* from = nullptr) = 0;
     /// Sends `size` bytes at `data` to rank `to` and returns what rank `from` sends this one (a ring step).
     virtual std::vector<unsigned char> shift(const void* data, std::size_t size, int to, int from) = 0;
     /// The same for a byte vector.

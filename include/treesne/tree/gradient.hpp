@@ -35,8 +35,8 @@ struct GradientSeconds {
     double repulsion = 0;   ///< the Barnes-Hut walk: repulsive forces and Z
     double attraction = 0;  ///< attractive forces over P, combined with the repulsion into the gradient
     double kl = 0;          ///< the KL estimate, when asked for
-    /// barnes_hut_gradient_shared: the part of repulsion and attraction spent in the two gathers
-    /// (moving the other ranks' shares, and waiting for the slowest rank)
+    /// barnes_hut_gradient_shared: the part of repulsion spent in the gather (moving the other ranks'
+    /// segments, and waiting for the slowest rank)
     double exchange = 0;
 };
 
@@ -74,8 +74,9 @@ double barnes_hut_gradient(const SparseMatrix& p, ConstMatrixView y, SpaceTree<D
 
 /// barnes_hut_gradient in a distributed run: P holds this rank's rows only (rows.begin(rank) ..
 /// rows.end(rank); the others empty), y the whole embedding (every rank the same). Every rank builds the
-/// same tree, computes the repulsion and attraction of its own rows, and the ranks exchange the per-point
-/// Z (added in the single process's order) and the gradient rows: on return grad holds every row, and
+/// same tree, computes the attraction of its own rows and walks its share of the tree's leaves, and one
+/// gather brings every rank's per-point Z (added in the single process's order), repulsive and attractive
+/// forces to every rank, which combines every row: on return grad holds every row, and
 /// Z, grad and *kl are bit for bit those of barnes_hut_gradient over the whole P, for any number of ranks
 /// and threads. Each rank's rows must start at a multiple of parallel_sum_block (RowPartition).
 template <int Dim>
