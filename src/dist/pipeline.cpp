@@ -5,9 +5,6 @@
 #include <cmath>
 #include <cstdlib>
 #include <optional>
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
 
 #include "core/permutation.hpp"
 #include "dist/affinities.hpp"
@@ -134,21 +131,11 @@ Matrix initial_rows(Collective& collective, ConstMatrixView own, const RowPartit
 }
 
 // P from this rank's rows of the graph, ordered and relabelled, then the optimisation.
-// Hands the heap's free pages back to the system. The search frees buffers of a few MiB slice after
-// slice, which glibc keeps (its mmap threshold rises to their size); P's arrays, the peak of a rank,
-// do not fit the holes: without this the holes were counted in the peak.
-void release_free_memory() {
-#if defined(__GLIBC__)
-    malloc_trim(0);
-#endif
-}
-
 Result embed_graph_rows(NeighborGraph graph, Matrix y0, const RowPartition& rows, const Options& options,
                         const Callbacks& callbacks, Collective& collective, Result result,
                         std::chrono::steady_clock::time_point start) {
     const index_t n = rows.first.back();
     detail::Stage aff(callbacks, "affinities", result.timings.affinities);
-    release_free_memory();
     std::vector<float> conditional;
     agreed(collective, [&] {  // a rank without rows (small N) has no row to calibrate
         if (graph.n > 0) conditional = conditional_probabilities(graph, options.affinities, options.threads);
