@@ -32,7 +32,7 @@ struct IterationSeconds {
     double kl = 0;           ///< the KL estimates of the reports
     double step = 0;         ///< gains, momentum, update, recentring
     double control = 0;      ///< barnes_hut with theta_auto: the controller's error measurements
-    double exchange = 0;     ///< distributed runs: the part of repulsion and attraction in the gathers
+    double exchange = 0;     ///< distributed runs: the part of repulsion in the gather (and waiting)
 };
 
 /// How a call to Session::run ended: `converged` = OptimizerOptions::early_stop found the KL no longer
