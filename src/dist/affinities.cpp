@@ -62,7 +62,7 @@ struct Rounds {
 
 // The items of one round (rows in [lo, hi): the rows of a round are consecutive) ordered by row by a
 // counting pass, then each row's few items by `less`: a sort of the whole round cost more than the
-// rest of the stage. Into `out`, whose storage (as that of `in`) is reused round after round.
+// rest of the stage. Into `out` (a caller may keep its storage, and that of `in`, from round to round).
 template <class T, class Less>
 void sorted_items(const std::vector<unsigned char>& in, index_t lo, index_t hi, Less less, std::vector<T>& out) {
     const std::size_t count = in.size() / sizeof(T);
@@ -305,7 +305,6 @@ class RoundTriples {
     // whose target's row is of round t to the target's owner (p_j|i sent to both rows i and j).
     std::vector<std::vector<unsigned char>> round(int t) {
         std::vector<std::vector<unsigned char>> send(static_cast<std::size_t>(to_.ranks()));
-        reserve(t, send);
         const index_t k = graph_.k;
         for (index_t i = 0; i < graph_.n; ++i) {
             const point_t li = label_[static_cast<std::size_t>(first_ + i)];
@@ -323,20 +322,6 @@ class RoundTriples {
     }
 
   private:
-    // Each buffer reserved at its size: grown by doubling, it was copied and paged in again and again.
-    void reserve(int t, std::vector<std::vector<unsigned char>>& send) const {
-        std::vector<std::size_t> count(send.size(), 0);
-        const index_t k = graph_.k;
-        for (index_t i = 0; i < graph_.n; ++i) {
-            const point_t li = label_[static_cast<std::size_t>(first_ + i)];
-            if (rounds_.of[li] == t) count[static_cast<std::size_t>(to_.owner(li))] += static_cast<std::size_t>(k);
-            const point_t* targets = graph_.indices.data() + i * k;
-            for (index_t s = next_[static_cast<std::size_t>(i)]; s < k && rounds_.of[targets[s]] == t; ++s)
-                ++count[static_cast<std::size_t>(to_.owner(targets[s]))];
-        }
-        for (std::size_t r = 0; r < send.size(); ++r) send[r].reserve(count[r] * sizeof(Triple));
-    }
-
     const NeighborGraph& graph_;
     const std::vector<float>& conditional_;
     const std::vector<point_t>& label_;

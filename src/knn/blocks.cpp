@@ -61,12 +61,18 @@ void store_row(std::vector<Neighbor>& candidates, index_t row, CompactCandidates
     c.count[static_cast<std::size_t>(row)] = kept;
 }
 
+namespace {
+
+// Candidate j of row `row` of c as a Neighbor (its tie key recomputed from the two indices).
+Neighbor compact_neighbor(const CompactCandidates& c, index_t row, index_t j) {
+    const auto e = static_cast<std::size_t>(row) * static_cast<std::size_t>(c.k) + static_cast<std::size_t>(j);
+    return candidate(c.first + row, c.index[e], c.distance[e]);
+}
+
+}  // namespace
+
 void merge_row(std::vector<Neighbor>& found, index_t row, CompactCandidates& c) {
-    const auto s = static_cast<std::size_t>(row);
-    for (index_t j = 0; j < c.count[s]; ++j) {
-        const auto e = s * static_cast<std::size_t>(c.k) + static_cast<std::size_t>(j);
-        found.push_back(candidate(c.first + row, c.index[e], c.distance[e]));
-    }
+    for (index_t j = 0; j < c.count[static_cast<std::size_t>(row)]; ++j) found.push_back(compact_neighbor(c, row, j));
     store_row(found, row, c);
 }
 
@@ -75,10 +81,7 @@ BlockCandidates expand_candidates(const CompactCandidates& c, index_t q0, index_
     for (index_t i = 0; i < rows; ++i) {
         const auto s = static_cast<std::size_t>(q0 + i);
         out.count[static_cast<std::size_t>(i)] = c.count[s];
-        for (index_t j = 0; j < c.count[s]; ++j) {
-            const auto e = s * static_cast<std::size_t>(c.k) + static_cast<std::size_t>(j);
-            out.best[static_cast<std::size_t>(i * c.k + j)] = candidate(c.first + q0 + i, c.index[e], c.distance[e]);
-        }
+        for (index_t j = 0; j < c.count[s]; ++j) out.best[static_cast<std::size_t>(i * c.k + j)] = compact_neighbor(c, q0 + i, j);
     }
     return out;
 }

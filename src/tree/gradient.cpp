@@ -1,6 +1,7 @@
 // Barnes-Hut t-SNE gradient (van der Maaten 2014, eqs. 11-14).
 #include "treesne/tree/gradient.hpp"
 
+#include <algorithm>
 #include <cassert>
 #include <chrono>
 #include <cmath>
@@ -95,6 +96,17 @@ inline void attractive_row(const SparseMatrix& p, ConstMatrixView y, index_t i, 
         for (int d = 0; d < Dim; ++d) acc[d] += m * diff[d];
     }
     for (int d = 0; d < Dim; ++d) f[d] = lane_sum(acc[d]);
+}
+
+// Row i's attractive force into f under the kernel with `dof` degrees of freedom: the scaling as a
+// compile-time flag (dof 1 needs none).
+template <int Dim>
+inline void attractive_row_dof(const SparseMatrix& p, ConstMatrixView y, index_t i, double* f, double dof) {
+    if (dof == 1.0) {
+        attractive_row<Dim, false>(p, y, i, f);
+    } else {
+        attractive_row<Dim, true>(p, y, i, f, 1.0 / dof);
+    }
 }
 
 template <int Dim, bool Scaled>
@@ -318,15 +330,7 @@ double barnes_hut_gradient(const SparseMatrix& p, ConstMatrixView y, SpaceTree<D
             grad.rows, " x ", grad.cols);
     assert(csr_defect(p).empty());  // an invariant of the Affinities type
     const double dof = tree.dof();
-    const double inv_alpha = 1.0 / dof;
-    // Row i's attractive force into f; the kernel's scaling as a compile-time flag (dof 1 needs none).
-    const auto attraction = [&](index_t i, double* f) {
-        if (dof == 1.0) {
-            attractive_row<Dim, false>(p, y, i, f, inv_alpha);
-        } else {
-            attractive_row<Dim, true>(p, y, i, f, inv_alpha);
-        }
-    };
+    const auto attraction = [&](index_t i, double* f) { attractive_row_dof<Dim>(p, y, i, f, dof); };
     const auto combine = [&](double* g, const double* f, double inv_z) {
         for (int d = 0; d < Dim; ++d) g[d] = 4.0 * (exaggeration * f[d] - g[d] * inv_z);
     };
@@ -367,7 +371,6 @@ class SharedGradient {
                                                     static_cast<std::size_t>(rows.end(r) - rows.begin(r)) * Dim + timing;
         work.shared.resize(at_.back());
     }
-    index_t share_begin(int r) const { return bounds_[static_cast<std::size_t>(r)]; }
     const std::vector<index_t>& bounds() const { return bounds_; }
     // Rank r's segment: its share, then its rows' attraction, then its seconds.
     double* share_of(int r) { return work_.shared.data() + at_[static_cast<std::size_t>(r)]; }
@@ -380,15 +383,12 @@ class SharedGradient {
         collective.allgather(work_.shared.data(), bytes);
         learn();
     }
-    // Z_s of tree position s.
-    double z_at(index_t s, int& r) const {
-        while (s >= bounds_[static_cast<std::size_t>(r) + 1]) ++r;
-        return work_.shared[at_[static_cast<std::size_t>(r)] + static_cast<std::size_t>(s - bounds_[static_cast<std::size_t>(r)]) * width];
-    }
-    const double* force_at(index_t s, int& r) const {
+    // Tree position s's Z_s, followed by its force; r: the rank whose share holds it, or one before
+    // (positions visited in increasing order advance it).
+    const double* position(index_t s, int& r) const {
         while (s >= bounds_[static_cast<std::size_t>(r) + 1]) ++r;
         return work_.shared.data() + at_[static_cast<std::size_t>(r)] +
-               static_cast<std::size_t>(s - bounds_[static_cast<std::size_t>(r)]) * width + 1;
+               static_cast<std::size_t>(s - bounds_[static_cast<std::size_t>(r)]) * width;
     }
 
   private:
@@ -402,17 +402,15 @@ class SharedGradient {
         const bool first = work_.walk_speed.size() != static_cast<std::size_t>(ranks);
         work_.walk_speed.resize(static_cast<std::size_t>(ranks));
         work_.attraction_seconds.resize(static_cast<std::size_t>(ranks));
-        double fastest = 0;
-        for (int r = 0; r < ranks; ++r) {
-            const double* t = seconds_of(r);
-            if (share(r) > 0) fastest = std::max(fastest, static_cast<double>(share(r)) / std::max(t[1], 1e-7));
-        }
-        for (int r = 0; r < ranks; ++r) {
-            const auto u = static_cast<std::size_t>(r);
-            const double* t = seconds_of(r);
-            const double speed = share(r) > 0 ? static_cast<double>(share(r)) / std::max(t[1], 1e-7) : fastest;
-            work_.walk_speed[u] = first ? speed : 0.5 * (work_.walk_speed[u] + speed);
-            work_.attraction_seconds[u] = first ? t[0] : 0.5 * (work_.attraction_seconds[u] + t[0]);
+        std::vector<double> speed(static_cast<std::size_t>(ranks), 0.0);  // 0: an empty share
+        for (int r = 0; r < ranks; ++r)
+            if (share(r) > 0) speed[static_cast<std::size_t>(r)] = static_cast<double>(share(r)) / std::max(seconds_of(r)[1], 1e-7);
+        const double fastest = *std::max_element(speed.begin(), speed.end());
+        for (std::size_t u = 0; u < speed.size(); ++u) {
+            const double now = speed[u] > 0 ? speed[u] : fastest;  // a rank with an empty share: as fast as any
+            const double attraction = seconds_of(static_cast<int>(u))[0];
+            work_.walk_speed[u] = first ? now : 0.5 * (work_.walk_speed[u] + now);
+            work_.attraction_seconds[u] = first ? attraction : 0.5 * (work_.attraction_seconds[u] + attraction);
         }
     }
     // Points of the next walk per rank: rank r walks n_r = s_r (C - a_r) so that a_r + n_r / s_r is the
@@ -441,18 +439,11 @@ class SharedGradient {
 template <int Dim>
 void attraction_rows(const SparseMatrix& p, ConstMatrixView y, double dof, index_t first, index_t last,
                      double* out, int threads) {
-    const double inv_alpha = 1.0 / dof;
     parallel_for_guided(
         last - first, threads,
         [&](index_t begin, index_t end) {
-            for (index_t i = first + begin; i < first + end; ++i) {
-                double* f = out + static_cast<std::size_t>(i - first) * Dim;
-                if (dof == 1.0) {
-                    attractive_row<Dim, false>(p, y, i, f, inv_alpha);
-                } else {
-                    attractive_row<Dim, true>(p, y, i, f, inv_alpha);
-                }
-            }
+            for (index_t i = first + begin; i < first + end; ++i)
+                attractive_row_dof<Dim>(p, y, i, out + static_cast<std::size_t>(i - first) * Dim, dof);
         },
         64);
 }
@@ -466,7 +457,7 @@ double combine_shared(const SpaceTree<Dim>& tree, SharedGradient<Dim>& shared, c
     const double z = parallel_sum(n, threads, [&](index_t begin, index_t end) {
         double total = 0.0;
         int r = 0;
-        for (index_t s = begin; s < end; ++s) total += shared.z_at(s, r);
+        for (index_t s = begin; s < end; ++s) total += *shared.position(s, r);
         return total;
     });
     const double inv_z = 1.0 / z;
@@ -474,7 +465,7 @@ double combine_shared(const SpaceTree<Dim>& tree, SharedGradient<Dim>& shared, c
     int r = 0;
     for (index_t s = 0; s < n; ++s) {  // the repulsion of every point into its row
         double* g = grad.row(order[static_cast<std::size_t>(s)]);
-        const double* force = shared.force_at(s, r);
+        const double* force = shared.position(s, r) + 1;
         for (int d = 0; d < Dim; ++d) g[d] = force[d];
     }
     for (int q = 0; q < rows.ranks(); ++q) {
