@@ -7,33 +7,37 @@
 //    node, its member count and its two smallest hashes, so every rank knows every node's size and
 //    pivots; the pivots' rows are then fetched. A node of at most leaf_size points is a leaf. Each
 //    leaf's members are sent to one rank (leaf number mod R), which offers every member its nearest
-//    leaf-mates. After the trees, a row still short of k entries gets random points (a hash of its index).
-// 2. Rounds (synchronous): at the start of a round each rank sends the reverse links of its rows to
-//    their owners (the `reverse_cap` with the smallest hash of (round, v, u) kept), and draws each own
-//    point's new and old lists as the single process does (by a hash of (round, v, u)). Its points are
-//    then joined in batches, in the first tree's leaf order so that a batch shares its candidates (at
-//    most batch_points points and batch_rows distinct candidates): the candidates' rows are fetched with
-//    each row's entries and worst distance at the round's start, every pair with a new member is
-//    compared, and each is offered to the other's row unless that row holds it already or it is
-//    farther than the row's worst entry. A sender keeps only the k best distinct offers per row; the
-//    owner keeps them in a pending row (the k best); at the end of the round each row becomes the k
-//    best of itself and its pending offers. The rounds stop as the single process's do.
+//    leaf-mates; the leaves go in rounds of consecutive numbers (about leaf_batch points a rank). After
+//    the trees, a row still short of k entries gets random points (a hash of its index).
+// 2. Rounds, each of round_phases phases; a hash of (round, point) puts each point in one phase. At a
+//    phase's start each rank sends the reverse links of its rows to the phase's points' owners (in
+//    rounds of reverse_batch links; the owner keeps the `reverse_cap` with the smallest hash of
+//    (round, v, u)), and draws each of its phase points' new and old lists as the single process does
+//    (by a hash of (round, v, u)). Those points are then joined in batches, in the first tree's leaf
+//    order so that a batch shares its candidates (at most batch_points points and batch_rows distinct
+//    candidates): the candidates' rows are fetched with each row's entries and worst distance, every
+//    pair with a new member is compared, and each is offered to the other's row unless that row holds
+//    it already or it is farther than the row's worst entry. A sender keeps only the k best distinct
+//    offers per row; the owner merges them into the row at once (take), marking what enters as recent.
+//    The rounds stop as the single process's do (the recent entries of a round counted at its end).
 //
 // Determinism. Every random choice is a hash of (seed, tree or round, global indices), never rank or
-// thread state. A round's offers are a pure function of the graph at the round's start (an offer is
-// dropped only when its row holds it or it is farther than the row's worst entry at that time, which
-// it could never beat), and rows keep the k best under the total order (distance, tie key): so what a
-// row holds does not depend on which rank computed an offer or when it arrived. Every distance is
-// rank_distance() of the two rows (symmetric bit for bit), so the graph needs no final pass; for
-// euclidean and cosine a lane-wise screen (screen_distances) first rules out the pairs that are
-// clearly too far, with a margin that covers its rounding.
+// thread state. A row is always the k best, under the total order (distance, tie key), of itself at
+// the phase's start and the offers received so far; an offer is dropped only when its row holds it or
+// is farther than the row's worst entry when it was fetched, which it could then never beat. So at the
+// phase's end each row is the k best of itself and every offer the phase's lists produce, which are a
+// pure function of the graph at the phase's start: what a row holds does not depend on R, on which rank
+// computed an offer or on when it arrived. Every distance is rank_distance() of the two rows (symmetric
+// bit for bit), so the graph needs no final pass; for euclidean and cosine a lane-wise screen
+// (screen_distances) first rules out the pairs that are clearly too far, with a margin that covers its
+// rounding.
 //
-// Memory per rank, beyond its rows of X: the graph rows (13 bytes an entry), the pending offers (12),
-// the reverse links (12 bytes each, sent and received), the forest's node and leaf numbers (16 bytes a
-// point and tree), the lists (2 candidates x 4 bytes a point); one
-// batch: the rows of at most batch_rows candidates and the offers of at most batch_points points.
-// O((N/R) k + batch): nndescent_rank_bytes. Files: this one (fetching, offers, rounds, the driver),
-// nndescent_forest.cpp (step 1), nndescent_search.hpp (the rank's state, Search).
+// Memory per rank, beyond its rows of X: the graph rows (13 bytes an entry), the join order; the
+// forest's node and leaf numbers (16 bytes a point and tree) or a phase's lists (2 candidates x 4
+// bytes a point) and kept reverse links; and the largest exchange round: reverse links, a round of
+// leaves, or one batch of joins (the rows of at most batch_rows candidates and the offers of at most
+// batch_points points). O((N/R) k + batch): nndescent_rank_bytes. Files: this one (fetching, offers,
+// rounds, the driver), nndescent_forest.cpp (step 1), nndescent_search.hpp (the rank's state, Search).
 #include "dist/nndescent.hpp"
 
 #include <algorithm>
@@ -124,8 +128,8 @@ Fetched Search::fetch(const std::vector<point_t>& points, bool held) {
     return f;
 }
 
-// Sends each offer to its target's owner; the owners keep, per row, the k best offers that could enter
-// it. The result does not depend on the offers' order.
+// Sends each offer to its target's owner, which merges it into the row (take). The rows do not depend
+// on the offers' order.
 void Search::deliver(std::vector<Offer>& offers) {
     const int ranks = c_.size();
     // Only the k best distinct offers to a row can all enter it: the rest are dropped before sending.
@@ -142,24 +146,28 @@ void Search::deliver(std::vector<Offer>& offers) {
         if (run < static_cast<std::size_t>(k_)) offers[kept++] = offers[e];
     }
     offers.resize(kept);
-    std::vector<std::vector<unsigned char>> out(static_cast<std::size_t>(ranks));
-    for (std::size_t e = 0; e < offers.size();) {
-        const int r = rows_.owner(offers[e].target);
-        std::size_t end = e;
-        while (end < offers.size() && offers[end].target < static_cast<point_t>(rows_.end(r))) ++end;
-        put(out[static_cast<std::size_t>(r)], offers.data() + e, end - e);
-        e = end;
+    std::vector<Offer> got;
+    {
+        std::vector<std::vector<unsigned char>> out(static_cast<std::size_t>(ranks));
+        for (std::size_t e = 0; e < offers.size();) {
+            const int r = rows_.owner(offers[e].target);
+            std::size_t end = e;
+            while (end < offers.size() && offers[end].target < static_cast<point_t>(rows_.end(r))) ++end;
+            put(out[static_cast<std::size_t>(r)], offers.data() + e, end - e);
+            e = end;
+        }
+        std::vector<Offer>().swap(offers);
+        std::vector<unsigned char> in = c_.exchange(out);
+        std::vector<std::vector<unsigned char>>().swap(out);
+        got.resize(in.size() / sizeof(Offer));
+        Reader(in).copy(got.data(), got.size());
     }
-    std::vector<Offer>().swap(offers);
-    const std::vector<unsigned char> in = c_.exchange(out);
-    std::vector<Offer> got(in.size() / sizeof(Offer));
-    Reader(in).copy(got.data(), got.size());
     std::sort(got.begin(), got.end(), [](const Offer& a, const Offer& b) { return a.target < b.target; });
     std::vector<std::size_t> start{0};  // the rows' runs, merged in parallel (each run one row)
     for (std::size_t e = 1; e <= got.size(); ++e)
         if (e == got.size() || got[e].target != got[e - 1].target) start.push_back(e);
     parallel_for(static_cast<index_t>(start.size()) - 1, threads_, [&](index_t b, index_t e) {
-        std::vector<Neighbor> scratch;
+        std::vector<Merging> scratch;
         for (index_t s = b; s < e; ++s) {
             const std::size_t at = start[static_cast<std::size_t>(s)];
             take(got[at].target - first_, got.data() + at,
@@ -168,114 +176,132 @@ void Search::deliver(std::vector<Offer>& offers) {
     });
 }
 
-// Row i's pending offers become the k best of themselves and `offers` (distinct points; those farther
-// than the row's worst entry dropped: they could never enter it).
-void Search::take(index_t i, const Offer* offers, index_t count, std::vector<Neighbor>& scratch) {
+// Row i becomes the k best of itself and `offers` (an offer of a point it holds has the entry's key and
+// leaves the entry, and its flags, as they are; an offer farther than the row's worst entry could never
+// enter). An inserted entry is fresh and recent.
+void Search::take(index_t i, const Offer* offers, index_t count, std::vector<Merging>& scratch) {
     const index_t g = first_ + i;
     const double bound = worst(i);
     const auto at = static_cast<std::size_t>(i * k_);
     scratch.clear();
-    for (index_t e = 0; e < pending_count_[static_cast<std::size_t>(i)]; ++e)
-        scratch.push_back(detail::candidate(g, pending_index_[at + e], pending_distance_[at + e]));
     for (index_t e = 0; e < count; ++e)
-        if (offers[e].distance <= bound) scratch.push_back(detail::candidate(g, offers[e].point, offers[e].distance));
-    std::sort(scratch.begin(), scratch.end());
+        if (offers[e].distance <= bound)
+            scratch.push_back({detail::candidate(g, offers[e].point, offers[e].distance), fresh_bit | recent_bit, 1});
+    if (scratch.empty()) return;
+    for (index_t e = 0; e < k_ && index_[at + e] != no_point; ++e)
+        scratch.push_back({detail::candidate(g, index_[at + e], distance_[at + e]), fresh_[at + e], 0});
+    // The same point has the same key in both: the row's entry sorts first and is the one kept.
+    std::sort(scratch.begin(), scratch.end(), [](const Merging& a, const Merging& b) {
+        return a.n < b.n || (!(b.n < a.n) && a.offered < b.offered);
+    });
     const auto last = std::unique(scratch.begin(), scratch.end(),
-                                  [](const Neighbor& a, const Neighbor& b) { return a.index == b.index; });
+                                  [](const Merging& a, const Merging& b) { return a.n.index == b.n.index; });
     const auto kept = std::min<index_t>(k_, static_cast<index_t>(last - scratch.begin()));
     for (index_t e = 0; e < kept; ++e) {
-        pending_index_[at + e] = scratch[static_cast<std::size_t>(e)].index;
-        pending_distance_[at + e] = scratch[static_cast<std::size_t>(e)].distance;
+        index_[at + e] = scratch[static_cast<std::size_t>(e)].n.index;
+        distance_[at + e] = scratch[static_cast<std::size_t>(e)].n.distance;
+        fresh_[at + e] = scratch[static_cast<std::size_t>(e)].flags;
     }
-    pending_count_[static_cast<std::size_t>(i)] = kept;
 }
 
-// Each own row becomes the k best of itself and its pending offers (an entry inserted now is fresh, the
-// others keep their flags); the pending rows are emptied. Returns the entries inserted.
-index_t Search::settle() {
-    struct Entry {
-        Neighbor n;
-        std::uint8_t fresh, pending;
-    };
-    index_t inserted = 0;
-    std::vector<Entry> scratch;
-    for (index_t i = 0; i < m_; ++i) {
-        const index_t g = first_ + i;
-        const auto at = static_cast<std::size_t>(i * k_);
-        scratch.clear();
-        for (index_t e = 0; e < k_ && index_[at + e] != no_point; ++e)
-            scratch.push_back({detail::candidate(g, index_[at + e], distance_[at + e]), fresh_[at + e], 0});
-        for (index_t e = 0; e < pending_count_[static_cast<std::size_t>(i)]; ++e)
-            scratch.push_back({detail::candidate(g, pending_index_[at + e], pending_distance_[at + e]), 1, 1});
-        pending_count_[static_cast<std::size_t>(i)] = 0;
-        // The same point has the same key in both: the row's entry sorts first and is the one kept.
-        std::sort(scratch.begin(), scratch.end(), [](const Entry& a, const Entry& b) {
-            return a.n < b.n || (!(b.n < a.n) && a.pending < b.pending);
-        });
-        const auto last = std::unique(scratch.begin(), scratch.end(),
-                                      [](const Entry& a, const Entry& b) { return a.n.index == b.n.index; });
-        const auto kept = std::min<index_t>(k_, static_cast<index_t>(last - scratch.begin()));
-        for (index_t e = 0; e < k_; ++e) {
-            const bool some = e < kept;
-            index_[at + e] = some ? scratch[static_cast<std::size_t>(e)].n.index : no_point;
-            distance_[at + e] = some ? scratch[static_cast<std::size_t>(e)].n.distance : 0.0;
-            fresh_[at + e] = some ? scratch[static_cast<std::size_t>(e)].fresh : 0;
-            inserted += some ? scratch[static_cast<std::size_t>(e)].pending : 0;
+index_t Search::take_recent() {
+    return static_cast<index_t>(parallel_sum(static_cast<index_t>(fresh_.size()), threads_, [&](index_t b, index_t e) {
+        index_t recent = 0;
+        for (index_t s = b; s < e; ++s) {
+            std::uint8_t& flags = fresh_[static_cast<std::size_t>(s)];
+            recent += (flags & recent_bit) != 0 ? 1 : 0;
+            flags &= static_cast<std::uint8_t>(~recent_bit);
         }
-    }
-    return inserted;
+        return static_cast<double>(recent);
+    }));
 }
 
 // The reverse links of the own points at a round's start: the rows (of any rank) that hold each, with
 // the entry's fresh flag, at most reverse_cap per point: those with the smallest hash of (round, v, u).
-Search::Reverse Search::reverse_links(std::uint64_t seed) const {
+// Sent in rounds of at most reverse_batch links a rank; each owner keeps the best of what it has.
+Search::Reverse Search::reverse_links(std::uint64_t seed, index_t phase) const {
     struct Link {
         point_t v, from;
         std::uint32_t fresh;
     };
-    std::vector<std::vector<unsigned char>> out(static_cast<std::size_t>(c_.size()));
-    for (index_t i = 0; i < m_; ++i)
-        for (index_t e = 0; e < k_ && index_[static_cast<std::size_t>(i * k_ + e)] != no_point; ++e) {
-            const auto at = static_cast<std::size_t>(i * k_ + e);
-            put(out[static_cast<std::size_t>(rows_.owner(index_[at]))],
-                Link{index_[at], static_cast<point_t>(first_ + i), fresh_[at]});
-        }
-    struct Ranked {  // a received link and its priority, computed once (not in every comparison)
-        std::uint64_t priority;
-        Link link;
-    };
-    std::vector<Ranked> links;
-    {
-        const std::vector<unsigned char> in = c_.exchange(out);
-        out.clear();
-        links.resize(in.size() / sizeof(Link));
-        Reader read(in);
-        for (Ranked& l : links) {
-            l.link = read.get<Link>();
-            l.priority = draw(seed ^ l.link.v, l.link.from);
-        }
-    }
-    std::sort(links.begin(), links.end(), [](const Ranked& a, const Ranked& b) {
-        if (a.link.v != b.link.v) return a.link.v < b.link.v;
-        return a.priority < b.priority || (a.priority == b.priority && a.link.from < b.link.from);
-    });
     Reverse r;
-    r.start.assign(static_cast<std::size_t>(m_) + 1, 0);
-    for (const Ranked& l : links) {
-        const index_t v = l.link.v - first_;
-        if (r.start[static_cast<std::size_t>(v) + 1] == p_.reverse_cap) continue;
-        ++r.start[static_cast<std::size_t>(v) + 1];
-        r.from.push_back(l.link.from);
-        r.fresh.push_back(static_cast<std::uint8_t>(l.link.fresh));
+    r.cap = p_.reverse_cap;
+    const auto size = static_cast<index_t>(std::count_if(slot_.begin(), slot_.end(), [](index_t s) { return s >= 0; }));
+    r.count.assign(static_cast<std::size_t>(size), 0);
+    r.from.resize(static_cast<std::size_t>(size * r.cap));
+    r.fresh.resize(static_cast<std::size_t>(size * r.cap));
+    const index_t per_round = std::max<index_t>(1, reverse_batch / std::max<index_t>(k_, 1));
+    const index_t rounds = largest_of(c_, (m_ + per_round - 1) / per_round);
+    for (index_t round = 0; round < rounds; ++round) {
+        const index_t lo = std::min(m_, round * per_round), hi = std::min(m_, lo + per_round);
+        std::vector<std::vector<unsigned char>> out(static_cast<std::size_t>(c_.size()));
+        for (index_t i = lo; i < hi; ++i)
+            for (index_t e = 0; e < k_ && index_[static_cast<std::size_t>(i * k_ + e)] != no_point; ++e) {
+                const auto at = static_cast<std::size_t>(i * k_ + e);
+                if (!in_phase(index_[at], seed, phase)) continue;
+                put(out[static_cast<std::size_t>(rows_.owner(index_[at]))],
+                    Link{index_[at], static_cast<point_t>(first_ + i), static_cast<std::uint32_t>(fresh_[at] & fresh_bit)});
+            }
+        const std::vector<unsigned char> in = c_.exchange(out);
+        std::vector<std::vector<unsigned char>>().swap(out);
+        keep_links(r, seed, in);
     }
-    for (index_t v = 0; v < m_; ++v) r.start[static_cast<std::size_t>(v) + 1] += r.start[static_cast<std::size_t>(v)];
     return r;
+}
+
+// Merges received links (Link records) into each own point's kept links: the reverse_cap smallest by
+// (priority, source), kept in that order.
+void Search::keep_links(Reverse& r, std::uint64_t seed, const std::vector<unsigned char>& in) const {
+    struct Link {
+        point_t v, from;
+        std::uint32_t fresh;
+    };
+    struct Ranked {  // a link and its priority, computed once (not in every comparison)
+        std::uint64_t priority;
+        point_t v, from;
+        std::uint8_t fresh;
+    };
+    auto before = [](const Ranked& a, const Ranked& b) {
+        if (a.v != b.v) return a.v < b.v;
+        return a.priority < b.priority || (a.priority == b.priority && a.from < b.from);
+    };
+    std::vector<Ranked> links(in.size() / sizeof(Link));
+    Reader read(in);
+    for (Ranked& l : links) {
+        const auto link = read.get<Link>();
+        l = {draw(seed ^ link.v, link.from), link.v, link.from, static_cast<std::uint8_t>(link.fresh)};
+    }
+    std::sort(links.begin(), links.end(), before);
+    std::vector<Ranked> merged;
+    for (std::size_t e = 0; e < links.size();) {
+        const point_t v = links[e].v;
+        std::size_t end = e;
+        while (end < links.size() && links[end].v == v) ++end;
+        const index_t slot = slot_[static_cast<std::size_t>(v - first_)];
+        const auto at = static_cast<std::size_t>(slot * r.cap);
+        index_t& count = r.count[static_cast<std::size_t>(slot)];
+        merged.clear();
+        for (index_t s = 0; s < count; ++s) {
+            const point_t from = r.from[at + static_cast<std::size_t>(s)];
+            merged.push_back({draw(seed ^ v, from), v, from, r.fresh[at + static_cast<std::size_t>(s)]});
+        }
+        const auto middle = static_cast<std::ptrdiff_t>(merged.size());
+        merged.insert(merged.end(), links.begin() + static_cast<std::ptrdiff_t>(e), links.begin() + static_cast<std::ptrdiff_t>(end));
+        std::inplace_merge(merged.begin(), merged.begin() + middle, merged.end(), before);
+        count = std::min<index_t>(r.cap, static_cast<index_t>(merged.size()));
+        for (index_t s = 0; s < count; ++s) {
+            r.from[at + static_cast<std::size_t>(s)] = merged[static_cast<std::size_t>(s)].from;
+            r.fresh[at + static_cast<std::size_t>(s)] = merged[static_cast<std::size_t>(s)].fresh;
+        }
+        e = end;
+    }
 }
 
 // Own point v's new and old lists (at most `candidates` each, by a hash of (round, v, u)) from its row
 // and reverse links, into list; the row's entries drawn into the new list are no longer fresh (only v's
 // row changes: the lists of different points may be drawn in parallel). Returns (new, old) counts.
-std::pair<index_t, index_t> Search::draw_lists(index_t v, std::uint64_t seed, const Reverse& reverse, point_t* list) {
+std::pair<index_t, index_t> Search::draw_lists(index_t v, index_t slot, std::uint64_t seed, const Reverse& reverse,
+                                               point_t* list) {
     struct Entry {
         point_t point;
         bool fresh;
@@ -284,9 +310,12 @@ std::pair<index_t, index_t> Search::draw_lists(index_t v, std::uint64_t seed, co
     };
     std::vector<Entry> pool;
     const auto at = static_cast<std::size_t>(v * k_);
-    for (index_t e = 0; e < k_ && index_[at + e] != no_point; ++e) pool.push_back({index_[at + e], fresh_[at + e] != 0, e, 0});
-    for (index_t e = reverse.start[static_cast<std::size_t>(v)]; e < reverse.start[static_cast<std::size_t>(v) + 1]; ++e)
-        pool.push_back({reverse.from[static_cast<std::size_t>(e)], reverse.fresh[static_cast<std::size_t>(e)] != 0, -1, 0});
+    for (index_t e = 0; e < k_ && index_[at + e] != no_point; ++e)
+        pool.push_back({index_[at + e], (fresh_[at + e] & fresh_bit) != 0, e, 0});
+    for (index_t e = 0; e < reverse.count[static_cast<std::size_t>(slot)]; ++e) {
+        const auto link = static_cast<std::size_t>(slot * reverse.cap + e);
+        pool.push_back({reverse.from[link], reverse.fresh[link] != 0, -1, 0});
+    }
     // A point both in the row and among the reverse links counts once, new if either link is fresh.
     std::sort(pool.begin(), pool.end(), [](const Entry& a, const Entry& b) {
         return a.point < b.point || (a.point == b.point && a.position > b.position);
@@ -313,7 +342,7 @@ std::pair<index_t, index_t> Search::draw_lists(index_t v, std::uint64_t seed, co
     for (index_t e = 0; e < take_new; ++e) {
         const Entry& entry = pool[static_cast<std::size_t>(e)];
         list[e] = entry.point;
-        if (entry.position >= 0) fresh_[at + entry.position] = 0;
+        if (entry.position >= 0) fresh_[at + entry.position] &= static_cast<std::uint8_t>(~fresh_bit);
     }
     for (index_t e = 0; e < take_old; ++e) list[take_new + e] = (middle + e)->point;
     return {take_new, take_old};
@@ -392,16 +421,14 @@ void Search::join(index_t v, const point_t* list, std::pair<index_t, index_t> co
     }
 }
 
-// The joins of own points order_[lo, hi) (possibly none): their members' rows fetched, the offers
+// The joins of the phase's points [lo, hi) (possibly none): their members' rows fetched, the offers
 // delivered.
-void Search::join_batch_of(index_t lo, index_t hi, const std::vector<point_t>& lists,
-                           const std::vector<std::pair<index_t, index_t>>& counts) {
+void Search::join_batch_of(const Phase& phase, index_t lo, index_t hi) {
     const index_t width = 2 * p_.candidates;
     std::vector<point_t> wanted;
-    for (index_t at = lo; at < hi; ++at) {
-        const index_t v = order_[static_cast<std::size_t>(at)];
-        const auto [fresh, old] = counts[static_cast<std::size_t>(v)];
-        wanted.insert(wanted.end(), lists.begin() + v * width, lists.begin() + v * width + fresh + old);
+    for (index_t s = lo; s < hi; ++s) {
+        const auto [fresh, old] = phase.counts[static_cast<std::size_t>(s)];
+        wanted.insert(wanted.end(), phase.lists.begin() + s * width, phase.lists.begin() + s * width + fresh + old);
     }
     std::sort(wanted.begin(), wanted.end());
     wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
@@ -409,10 +436,9 @@ void Search::join_batch_of(index_t lo, index_t hi, const std::vector<point_t>& l
     std::vector<std::vector<Offer>> offers(static_cast<std::size_t>(hi - lo));
     parallel_for(hi - lo, threads_, [&](index_t b, index_t e) {
         JoinScratch w;
-        for (index_t s = b; s < e; ++s) {
-            const index_t v = order_[static_cast<std::size_t>(lo + s)];
-            join(v, lists.data() + v * width, counts[static_cast<std::size_t>(v)], f, w, offers[static_cast<std::size_t>(s)]);
-        }
+        for (index_t s = lo + b; s < lo + e; ++s)
+            join(phase.points[static_cast<std::size_t>(s)], phase.lists.data() + s * width,
+                 phase.counts[static_cast<std::size_t>(s)], f, w, offers[static_cast<std::size_t>(s - lo)]);
     });
     std::vector<Offer> all;
     for (auto& o : offers) {
@@ -422,62 +448,81 @@ void Search::join_batch_of(index_t lo, index_t hi, const std::vector<point_t>& l
     deliver(all);
 }
 
-// The batches of a round: positions in order_ where a batch starts (and m_ last), each batch as long as
-// it has at most batch_points points and batch_rows distinct candidates (one point always fits).
-std::vector<index_t> Search::batch_cuts(const std::vector<point_t>& lists,
-                                        const std::vector<std::pair<index_t, index_t>>& counts) const {
-    const index_t width = 2 * p_.candidates;
+// The batches of a phase: positions in its points where a batch starts (and its size last), each batch
+// as long as it has at most batch_points points and batch_rows distinct candidates (one point always
+// fits).
+std::vector<index_t> Search::batch_cuts(const Phase& phase) const {
+    const index_t width = 2 * p_.candidates, size = static_cast<index_t>(phase.points.size());
     std::vector<index_t> cuts{0};
     std::unordered_set<point_t> seen;
     seen.reserve(static_cast<std::size_t>(batch_rows) * 2);
-    for (index_t at = 0; at < m_; ++at) {
-        const index_t v = order_[static_cast<std::size_t>(at)];
-        const point_t* list = lists.data() + v * width;
-        const index_t members = counts[static_cast<std::size_t>(v)].first + counts[static_cast<std::size_t>(v)].second;
+    for (index_t s = 0; s < size; ++s) {
+        const point_t* list = phase.lists.data() + s * width;
+        const index_t members = phase.counts[static_cast<std::size_t>(s)].first + phase.counts[static_cast<std::size_t>(s)].second;
         index_t added = 0;
         for (index_t c = 0; c < members; ++c) added += seen.count(list[c]) == 0 ? 1 : 0;
-        const bool full = static_cast<index_t>(seen.size()) + added > batch_rows || at - cuts.back() == batch_points;
-        if (full && at > cuts.back()) {
-            cuts.push_back(at);
+        const bool full = static_cast<index_t>(seen.size()) + added > batch_rows || s - cuts.back() == batch_points;
+        if (full && s > cuts.back()) {
+            cuts.push_back(s);
             seen.clear();
         }
         seen.insert(list, list + members);
     }
-    cuts.push_back(m_);
+    cuts.push_back(size);
     return cuts;
 }
 
-// One synchronous round: the lists of every own point drawn from the graph at the start, the joins in
-// batches (as many on every rank: the largest count of any), then every row settled. Returns the
-// entries inserted into own rows.
-index_t Search::round(index_t r) {
-    const std::uint64_t seed = draw(dist_seed, ~static_cast<std::uint64_t>(r));
-    const index_t width = 2 * p_.candidates;
-    std::vector<point_t> lists(static_cast<std::size_t>(m_ * width));
-    std::vector<std::pair<index_t, index_t>> counts(static_cast<std::size_t>(m_));
-    {
-        const Reverse reverse = reverse_links(seed);
-        parallel_for(m_, threads_, [&](index_t b, index_t e) {
-            for (index_t v = b; v < e; ++v)
-                counts[static_cast<std::size_t>(v)] = draw_lists(v, seed, reverse, lists.data() + v * width);
-        });
-    }
-    const std::vector<index_t> cuts = batch_cuts(lists, counts);
-    const index_t batches = largest_of(c_, static_cast<index_t>(cuts.size()) - 1);
-    for (index_t b = 0; b < batches; ++b) {
-        const index_t lo = b + 1 < static_cast<index_t>(cuts.size()) ? cuts[static_cast<std::size_t>(b)] : m_;
-        const index_t hi = b + 1 < static_cast<index_t>(cuts.size()) ? cuts[static_cast<std::size_t>(b) + 1] : m_;
-        join_batch_of(lo, hi, lists, counts);
-    }
-    return settle();
+bool Search::in_phase(point_t g, std::uint64_t seed, index_t phase) const {
+    return static_cast<index_t>(draw(seed ^ 0x7068617365ull, g) % round_phases) == phase;
 }
 
-NeighborGraph Search::graph() const {
-    NeighborGraph graph = detail::allocate_graph(m_, k_);
-    for (std::size_t e = 0; e < index_.size(); ++e) {
-        graph.indices[e] = index_[e];
-        graph.distances[e] = detail::reported_distance(p_.metric, distance_[e]);
+// One phase of a round: the lists of the phase's own points drawn from the graph as it is now, then
+// their joins in batches (as many on every rank: the largest count of any).
+void Search::join_phase(std::uint64_t seed, index_t which) {
+    Phase phase;
+    slot_.assign(static_cast<std::size_t>(m_), -1);
+    for (const index_t v : order_)
+        if (in_phase(static_cast<point_t>(first_ + v), seed, which)) {
+            slot_[static_cast<std::size_t>(v)] = static_cast<index_t>(phase.points.size());
+            phase.points.push_back(v);
+        }
+    const auto size = static_cast<index_t>(phase.points.size());
+    const index_t width = 2 * p_.candidates;
+    phase.lists.resize(static_cast<std::size_t>(size * width));
+    phase.counts.resize(static_cast<std::size_t>(size));
+    {
+        const Reverse reverse = reverse_links(seed, which);
+        parallel_for(size, threads_, [&](index_t b, index_t e) {
+            for (index_t s = b; s < e; ++s)
+                phase.counts[static_cast<std::size_t>(s)] =
+                    draw_lists(phase.points[static_cast<std::size_t>(s)], s, seed, reverse, phase.lists.data() + s * width);
+        });
     }
+    const std::vector<index_t> cuts = batch_cuts(phase);
+    const index_t batches = largest_of(c_, static_cast<index_t>(cuts.size()) - 1);
+    for (index_t b = 0; b < batches; ++b) {
+        const index_t lo = b + 1 < static_cast<index_t>(cuts.size()) ? cuts[static_cast<std::size_t>(b)] : size;
+        const index_t hi = b + 1 < static_cast<index_t>(cuts.size()) ? cuts[static_cast<std::size_t>(b) + 1] : size;
+        join_batch_of(phase, lo, hi);
+    }
+}
+
+// One round: its phases one after the other. Returns the entries inserted into own rows in the round
+// (and still there).
+index_t Search::round(index_t r) {
+    const std::uint64_t seed = draw(dist_seed, ~static_cast<std::uint64_t>(r));
+    for (index_t phase = 0; phase < round_phases; ++phase) join_phase(seed, phase);
+    return take_recent();
+}
+
+NeighborGraph Search::take_graph() {
+    NeighborGraph graph;
+    graph.n = m_;
+    graph.k = k_;
+    std::vector<std::uint8_t>().swap(fresh_);
+    for (double& d : distance_) d = detail::reported_distance(p_.metric, d);
+    graph.indices = std::move(index_);
+    graph.distances = std::move(distance_);
     return graph;
 }
 
@@ -486,6 +531,8 @@ NeighborGraph Search::graph() const {
 using nnd::Search;
 using nnd::batch_points;
 using nnd::batch_rows;
+using nnd::leaf_batch;
+using nnd::reverse_batch;
 using nnd::forest_share;
 using nnd::sum_of;
 using detail::NndescentParameters;
@@ -506,7 +553,7 @@ NeighborGraph nndescent_rows(Collective& collective, ConstMatrixView own, const 
         if (static_cast<double>(changed) <= p.stop_fraction * static_cast<double>(n * k)) break;
     }
     if (progress) progress(1.0);
-    return search.graph();
+    return search.take_graph();
 }
 
 void write_graph_indices(Collective& collective, const NeighborGraph& own, index_t n, const std::string& path) {
@@ -522,18 +569,23 @@ void write_graph_indices(Collective& collective, const NeighborGraph& own, index
 }
 
 double nndescent_rank_bytes(double n, double rows, double d, double k, const NndescentParameters& p) {
-    const double c = static_cast<double>(p.candidates);
-    // Graph rows (13 bytes an entry) and pending offers (12); the reverse links sent and received (12
-    // each) or the forest's offers (16, sent and received), whichever is larger; the lists; every tree's
-    // node and leaf numbers (16 bytes a point each) and a tree's members sent to their leaves' ranks
-    // and received.
-    const double trees = static_cast<double>(p.trees);
-    const double rows_part = rows * (k * (13 + 12 + 32) + 2 * c * 4 + 16 * trees + 2 * (12 + 8 * d));
-    // One batch: its candidates' rows, worst distances and entries (as bytes and as rows); its offers
-    // sent and received, at most 4 k a point (measured: Fashion-MNIST, k = 90, the first round, about
-    // 260 a point at the most).
-    const double fetched = std::min(n, static_cast<double>(batch_rows)) * (8 * d + 8 + 4 * k) * 2;
-    return rows_part + fetched + std::min(rows, static_cast<double>(batch_points)) * 4 * k * 16 * 2;
+    const double c = static_cast<double>(p.candidates), cap = static_cast<double>(p.reverse_cap);
+    // Graph rows (13 bytes an entry) and the join order and phase slots (16 bytes a row); then the
+    // larger of the forest's node and leaf numbers (16 bytes a point and tree) and a phase's lists,
+    // counts and kept reverse links.
+    const double held = rows * (13 * k + 16);
+    const double phase = rows / static_cast<double>(nnd::round_phases) * (2 * c * 4 + 24 + cap * 5 + 8);
+    const double working = std::max(rows * 16 * static_cast<double>(p.trees), phase);
+    // The largest round of an exchange: reverse links (12 bytes sent, 12 received, 24 sorted), a round
+    // of leaves (each member's row sent, received and listed; its offers sorted, received and merged),
+    // or a batch of joins (its candidates' rows, worst distances and entries as the answer, as received
+    // and as rows; its offers, at most 4 k a point (measured: Fashion-MNIST, k = 90, the first round,
+    // about 260 a point at the most), sent and received).
+    const double reverse = static_cast<double>(reverse_batch) * 48;
+    const double leaves = std::min(n, static_cast<double>(leaf_batch)) * ((8 + 8 * d) * 2 + 24 + k * 16 * 3);
+    const double batch = std::min(n, static_cast<double>(batch_rows)) * (8 * d + 8 + 4 * k) * 3 +
+                         std::min(rows, static_cast<double>(batch_points)) * 4 * k * 16 * 2;
+    return held + working + std::max({reverse, leaves, batch});
 }
 
 }  // namespace treesne::dist

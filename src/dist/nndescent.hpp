@@ -30,8 +30,8 @@ NeighborGraph nndescent_rows(Collective& collective, ConstMatrixView own, const 
 void write_graph_indices(Collective& collective, const NeighborGraph& own, index_t n, const std::string& path);
 
 /// Bytes one rank holds beyond its rows of X while nndescent_rows runs, at its largest, for `rows` own
-/// rows (of n) of d coordinates and k neighbours: O(rows k) for the graph, the pending offers and the
-/// reverse links, plus one batch of fetched rows and offers (bounded independently of N).
+/// rows (of n) of d coordinates and k neighbours: O(rows k) for the graph, a phase's lists and kept
+/// reverse links, plus the largest round of an exchange (bounded independently of N).
 double nndescent_rank_bytes(double n, double rows, double d, double k, const detail::NndescentParameters& p);
 
 }  // namespace treesne::dist

@@ -117,11 +117,12 @@ void offer_leaf(const Member* members, index_t size, index_t d, index_t k, Metri
 // Every tree's leaves (each own point's leaf number, per tree), the trees built together level by level:
 // per level one exchange of every node's size and pivots (its two smallest hashes) and one fetch of the
 // pivots' rows, for all trees at once.
-std::vector<std::vector<index_t>> Search::forest_leaves() {
+std::vector<std::vector<index_t>> Search::forest_leaves(std::vector<index_t>& leaves) {
     const auto trees = static_cast<std::size_t>(p_.trees);
     std::vector<std::vector<index_t>> node(trees, std::vector<index_t>(static_cast<std::size_t>(m_), 0));
     std::vector<std::vector<index_t>> leaf(trees, std::vector<index_t>(static_cast<std::size_t>(m_), -1));
-    std::vector<index_t> active(trees, 1), leaves(trees, 0), splits(trees);
+    std::vector<index_t> active(trees, 1), splits(trees);
+    leaves.assign(trees, 0);
     std::vector<std::uint64_t> seed(trees);
     std::vector<std::vector<index_t>> split(trees), leaf_number(trees);
     for (index_t level = 0; *std::max_element(active.begin(), active.end()) > 0; ++level) {
@@ -154,17 +155,28 @@ std::vector<std::vector<index_t>> Search::forest_leaves() {
 }
 
 // Sends each own point to its leaf's rank (leaf number mod R), which offers every member its k nearest
-// leaf-mates (all pairs of the leaf, exact distances).
-void Search::leaf_offers(const std::vector<index_t>& leaf) {
+// leaf-mates (all pairs of the leaf, exact distances). In rounds of consecutive leaves, about
+// leaf_batch R points a round (leaves hold at most leaf_size points), so that a rank's members and
+// offers stay bounded.
+void Search::leaf_offers(const std::vector<index_t>& leaf, index_t leaves) {
+    const index_t per_round = std::max<index_t>(1, leaf_batch * c_.size() / std::max<index_t>(p_.leaf_size, 1));
+    for (index_t first = 0; first < leaves; first += per_round) offer_leaves(first, std::min(leaves, first + per_round), leaf);
+}
+
+// One round of leaf_offers: the leaves [first_leaf, last_leaf).
+void Search::offer_leaves(index_t first_leaf, index_t last_leaf, const std::vector<index_t>& leaf) {
     const int ranks = c_.size();
     std::vector<std::vector<unsigned char>> out(static_cast<std::size_t>(ranks));
     for (index_t i = 0; i < m_; ++i) {
-        auto& bytes = out[static_cast<std::size_t>(leaf[static_cast<std::size_t>(i)] % ranks)];
-        put(bytes, leaf[static_cast<std::size_t>(i)]);
+        const index_t l = leaf[static_cast<std::size_t>(i)];
+        if (l < first_leaf || l >= last_leaf) continue;
+        auto& bytes = out[static_cast<std::size_t>(l % ranks)];
+        put(bytes, l);
         put(bytes, static_cast<point_t>(first_ + i));
         put(bytes, x_.row(i), static_cast<std::size_t>(x_.cols));
     }
     const std::vector<unsigned char> in = c_.exchange(out);
+    std::vector<std::vector<unsigned char>>().swap(out);
     const std::size_t record = sizeof(index_t) + sizeof(point_t) + static_cast<std::size_t>(x_.cols) * sizeof(double);
     std::vector<Member> members(in.size() / record);
     for (std::size_t e = 0; e < members.size(); ++e) {
@@ -191,13 +203,16 @@ void Search::leaf_offers(const std::vector<index_t>& leaf) {
         }
     });
     std::vector<Offer> all;
-    for (auto& o : offers) all.insert(all.end(), o.begin(), o.end());
-    offers.clear();
+    for (auto& o : offers) {
+        all.insert(all.end(), o.begin(), o.end());
+        std::vector<Offer>().swap(o);
+    }
     deliver(all);
 }
 
 void Search::forest(const std::function<void(double)>& progress) {
-    const std::vector<std::vector<index_t>> leaves = forest_leaves();
+    std::vector<index_t> counts;  // each tree's leaves
+    const std::vector<std::vector<index_t>> leaves = forest_leaves(counts);
     // The joins' order: the first tree's leaves (a batch of points in nearby leaves shares its candidates).
     order_.resize(static_cast<std::size_t>(m_));
     std::iota(order_.begin(), order_.end(), index_t{0});
@@ -205,10 +220,10 @@ void Search::forest(const std::function<void(double)>& progress) {
         return leaves.front()[static_cast<std::size_t>(a)] < leaves.front()[static_cast<std::size_t>(b)];
     });
     for (index_t t = 0; t < p_.trees; ++t) {
-        leaf_offers(leaves[static_cast<std::size_t>(t)]);
+        leaf_offers(leaves[static_cast<std::size_t>(t)], counts[static_cast<std::size_t>(t)]);
         if (progress) progress(forest_share * static_cast<double>(t + 1) / static_cast<double>(p_.trees));
     }
-    settle();
+    take_recent();
 }
 
 // Rows the forest left short of k (small leaves) get random points: the first draws of a hash of
@@ -235,7 +250,7 @@ void Search::fill() {
     const Fetched f = fetch(wanted);
     for (Offer& o : offers) o.distance = distance(x_.row(o.target - first_), f.row(f.slot(o.point)));
     deliver(offers);
-    settle();
+    take_recent();
     std::fill(fresh_.begin(), fresh_.end(), 1);
 }
 

@@ -28,6 +28,13 @@ inline constexpr point_t no_point = std::numeric_limits<point_t>::max();
 // batch_rows distinct rows (bounds the fetched rows); fewer, larger batches fetch each row fewer times.
 inline constexpr index_t batch_points = 8192;
 inline constexpr index_t batch_rows = 32768;
+// Reverse links sent a round (each rank), and the points whose leaves one round of a tree's leaf offers
+// covers (all ranks): they bound the round's buffers.
+inline constexpr index_t reverse_batch = index_t{1} << 20;
+inline constexpr index_t leaf_batch = 16384;
+// A round's phases: each draws the lists of its points (a hash of the round and the point picks the
+// phase) from the graph as the phases before left it, so that only its points' lists are held.
+inline constexpr index_t round_phases = 2;
 // Levels of a tree before a node becomes a leaf whatever its size (duplicates split by hash anyway).
 inline constexpr index_t max_levels = 48;
 // The share of the progress bar given to the forest (the rounds share the rest).
@@ -59,9 +66,14 @@ struct Fetched {
     const point_t* held_by(index_t s) const { return held.data() + s * k; }
 };
 
-// One rank's part of the search: its rows of the graph (global indices, rank distances, fresh flags),
-// the offers pending for them, and the collective steps. Every public method is collective. Not
-// thread-safe; each method runs its own parallel loops (threads: 0 = all).
+// An entry's flags: fresh (not yet drawn into a new list) and recent (inserted in this round or step).
+inline constexpr std::uint8_t fresh_bit = 1, recent_bit = 2;
+
+// One rank's part of the search: its rows of the graph (global indices, rank distances, flags) and
+// the collective steps. Offers are merged into the rows as they arrive (take): a row is always the k
+// best of itself at the step's start and the offers received so far, so at the step's end it is the k
+// best of all of them whatever their order. Every public method is collective. Not thread-safe; each
+// method runs its own parallel loops (threads: 0 = all).
 class Search {
   public:
     // own: this rank's rows of the data (for cosine the unit rows); rows: every rank's range.
@@ -75,21 +87,18 @@ class Search {
         index_.assign(entries, no_point);
         distance_.assign(entries, 0.0);
         fresh_.assign(entries, 0);
-        pending_index_.assign(entries, no_point);
-        pending_distance_.assign(entries, 0.0);
-        pending_count_.assign(static_cast<std::size_t>(m_), 0);
     }
 
-    // Step 1 (nndescent_forest.cpp): the trees' leaf-mates offered and settled into the rows.
+    // Step 1 (nndescent_forest.cpp): the trees' leaf-mates offered and merged into the rows.
     void forest(const std::function<void(double)>& progress);
     // Rows still short of k completed with hashed random points; every entry then fresh.
     void fill();
     // One synchronous round of local joins (round r); returns the entries inserted into own rows.
     index_t round(index_t r);
-    // The own rows as a NeighborGraph (global indices, reported distances).
-    NeighborGraph graph() const;
-    // Each own row becomes the k best of itself and its pending offers; returns the entries inserted.
-    index_t settle();
+    // The own rows as a NeighborGraph (global indices, reported distances); the search is spent.
+    NeighborGraph take_graph();
+    // The entries inserted since the last call (still in their rows); their recent marks are cleared.
+    index_t take_recent();
 
   private:
     bool full(index_t i) const { return index_[static_cast<std::size_t>(i * k_ + k_ - 1)] != no_point; }
@@ -99,16 +108,23 @@ class Search {
     double distance(const double* a, const double* b) const { return detail::rank_distance(p_.metric, a, b, x_.cols); }
     Fetched fetch(const std::vector<point_t>& points, bool held = false);
     void deliver(std::vector<Offer>& offers);
-    void take(index_t i, const Offer* offers, index_t count, std::vector<Neighbor>& scratch);
-    std::vector<std::vector<index_t>> forest_leaves();
-    void leaf_offers(const std::vector<index_t>& leaf);
+    struct Merging {  // a row's entry or an offer while a row is merged
+        Neighbor n;
+        std::uint8_t flags, offered;
+    };
+    void take(index_t i, const Offer* offers, index_t count, std::vector<Merging>& scratch);
+    std::vector<std::vector<index_t>> forest_leaves(std::vector<index_t>& leaves);
+    void leaf_offers(const std::vector<index_t>& leaf, index_t leaves);
+    void offer_leaves(index_t first_leaf, index_t last_leaf, const std::vector<index_t>& leaf);
     struct Reverse {
-        std::vector<index_t> start;  // own point v's links: from[start[v], start[v + 1])
+        index_t cap = 0;
+        std::vector<index_t> count;  // own point v's links: from[v cap, v cap + count[v]), by priority
         std::vector<point_t> from;
         std::vector<std::uint8_t> fresh;
     };
-    Reverse reverse_links(std::uint64_t seed) const;
-    std::pair<index_t, index_t> draw_lists(index_t v, std::uint64_t seed, const Reverse& reverse, point_t* list);
+    void keep_links(Reverse& r, std::uint64_t seed, const std::vector<unsigned char>& in) const;
+    Reverse reverse_links(std::uint64_t seed, index_t phase) const;
+    std::pair<index_t, index_t> draw_lists(index_t v, index_t slot, std::uint64_t seed, const Reverse& reverse, point_t* list);
     struct JoinScratch {
         std::vector<index_t> slot;
         std::vector<double> panel, screen;
@@ -123,10 +139,15 @@ class Search {
     void held_pairs(const point_t* list, index_t members, point_t v, const Fetched& f, JoinScratch& w) const;
     void join(index_t v, const point_t* list, std::pair<index_t, index_t> count, const Fetched& f, JoinScratch& w,
               std::vector<Offer>& out) const;
-    void join_batch_of(index_t lo, index_t hi, const std::vector<point_t>& lists,
-                       const std::vector<std::pair<index_t, index_t>>& counts);
-    std::vector<index_t> batch_cuts(const std::vector<point_t>& lists,
-                                    const std::vector<std::pair<index_t, index_t>>& counts) const;
+    struct Phase {  // a phase's own points in the join order, their lists (2 candidates each) and counts
+        std::vector<index_t> points;
+        std::vector<point_t> lists;
+        std::vector<std::pair<index_t, index_t>> counts;
+    };
+    bool in_phase(point_t g, std::uint64_t seed, index_t phase) const;
+    void join_phase(std::uint64_t seed, index_t phase);
+    void join_batch_of(const Phase& phase, index_t lo, index_t hi);
+    std::vector<index_t> batch_cuts(const Phase& phase) const;
 
     Collective& c_;
     ConstMatrixView x_;
@@ -136,11 +157,9 @@ class Search {
     int threads_;
     std::vector<point_t> index_;  // own rows, sorted by (distance, tie key); no_point past the last
     std::vector<double> distance_;
-    std::vector<std::uint8_t> fresh_;
-    std::vector<point_t> pending_index_;  // the k best offers of this round, per own row, unsorted
-    std::vector<double> pending_distance_;
-    std::vector<index_t> pending_count_;
+    std::vector<std::uint8_t> fresh_;  // fresh_bit | recent_bit
     std::vector<index_t> order_;  // own points in the first tree's leaf order (the batches of the joins)
+    std::vector<index_t> slot_;   // each own point's place in the current phase, or -1
 };
 
 }  // namespace treesne::dist::nnd
