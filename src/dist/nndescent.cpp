@@ -91,18 +91,17 @@ void screen_distances(const double* q, const double* panel, index_t stride, inde
 }  // namespace
 
 // Every rank asks the owners for the rows of `points` (sorted, distinct) and gets them with each row's
-// worst distance now. Collective: the owners answer every rank's requests.
-Fetched Search::fetch(const std::vector<point_t>& points, bool held) {
+// worst distance now, into f (its storage reused). Collective: the owners answer every rank's requests.
+void Search::fetch(const std::vector<point_t>& points, bool held, Fetched& f) {
     const int ranks = c_.size();
-    std::vector<std::vector<unsigned char>> ask(static_cast<std::size_t>(ranks));
-    for (point_t p : points) put(ask[static_cast<std::size_t>(rows_.owner(p))], p);
-    std::vector<std::size_t> from;
-    const std::vector<unsigned char> asked = c_.exchange(ask, &from);
-    std::vector<std::vector<unsigned char>> answer(static_cast<std::size_t>(ranks));
+    ask_.prepare(ranks);
+    for (point_t p : points) put(ask_.to_each[static_cast<std::size_t>(rows_.owner(p))], p);
+    c_.exchange(ask_.to_each, ask_.in, &ask_.from);
+    answer_.prepare(ranks);
     for (int r = 0; r < ranks; ++r) {
-        Reader read(asked.data() + from[static_cast<std::size_t>(r)],
-                    from[static_cast<std::size_t>(r) + 1] - from[static_cast<std::size_t>(r)]);
-        auto& out = answer[static_cast<std::size_t>(r)];
+        Reader read(ask_.in.data() + ask_.from[static_cast<std::size_t>(r)],
+                    ask_.from[static_cast<std::size_t>(r) + 1] - ask_.from[static_cast<std::size_t>(r)]);
+        auto& out = answer_.to_each[static_cast<std::size_t>(r)];
         while (!read.done()) {
             const index_t i = read.get<point_t>() - first_;
             put(out, x_.row(i), static_cast<std::size_t>(x_.cols));
@@ -111,25 +110,32 @@ Fetched Search::fetch(const std::vector<point_t>& points, bool held) {
             put(out, index_.data() + i * k_, static_cast<std::size_t>(k_));
         }
     }
-    const std::vector<unsigned char> got = c_.exchange(answer);  // in rank order: the points' order
-    Fetched f;
-    f.points = points;
+    c_.exchange(answer_.to_each, answer_.in, nullptr);  // in rank order: the points' order
+    f.points.assign(points.begin(), points.end());
     f.d = x_.cols;
     f.coords.resize(points.size() * static_cast<std::size_t>(f.d));
     f.worst.resize(points.size());
     f.k = k_;
-    if (held) f.held.resize(points.size() * static_cast<std::size_t>(k_));
-    Reader read(got);
+    f.held.resize(held ? points.size() * static_cast<std::size_t>(k_) : 0);
+    Reader read(answer_.in);
     for (std::size_t s = 0; s < points.size(); ++s) {
         read.copy(f.coords.data() + s * static_cast<std::size_t>(f.d), static_cast<std::size_t>(f.d));
         f.worst[s] = read.get<double>();
         if (held) read.copy(f.held.data() + s * static_cast<std::size_t>(k_), static_cast<std::size_t>(k_));
     }
-    return f;
+}
+
+// The exchanges' buffers and the batch's rows and offers, given back (between the search's steps).
+void Search::release_buffers() {
+    ask_ = {};
+    answer_ = {};
+    offered_ = {};
+    fetched_ = {};
+    offers_ = {};
 }
 
 // Sends each offer to its target's owner, which merges it into the row (take). The rows do not depend
-// on the offers' order.
+// on the offers' order. `offers` is spent: its storage holds the offers received.
 void Search::deliver(std::vector<Offer>& offers) {
     const int ranks = c_.size();
     // Only the k best distinct offers to a row can all enter it: the rest are dropped before sending.
@@ -146,22 +152,18 @@ void Search::deliver(std::vector<Offer>& offers) {
         if (run < static_cast<std::size_t>(k_)) offers[kept++] = offers[e];
     }
     offers.resize(kept);
-    std::vector<Offer> got;
-    {
-        std::vector<std::vector<unsigned char>> out(static_cast<std::size_t>(ranks));
-        for (std::size_t e = 0; e < offers.size();) {
-            const int r = rows_.owner(offers[e].target);
-            std::size_t end = e;
-            while (end < offers.size() && offers[end].target < static_cast<point_t>(rows_.end(r))) ++end;
-            put(out[static_cast<std::size_t>(r)], offers.data() + e, end - e);
-            e = end;
-        }
-        std::vector<Offer>().swap(offers);
-        std::vector<unsigned char> in = c_.exchange(out);
-        std::vector<std::vector<unsigned char>>().swap(out);
-        got.resize(in.size() / sizeof(Offer));
-        Reader(in).copy(got.data(), got.size());
+    offered_.prepare(ranks);
+    for (std::size_t e = 0; e < offers.size();) {
+        const int r = rows_.owner(offers[e].target);
+        std::size_t end = e;
+        while (end < offers.size() && offers[end].target < static_cast<point_t>(rows_.end(r))) ++end;
+        put(offered_.to_each[static_cast<std::size_t>(r)], offers.data() + e, end - e);
+        e = end;
     }
+    c_.exchange(offered_.to_each, offered_.in, nullptr);
+    std::vector<Offer>& got = offers;  // sent: its storage takes what came
+    got.resize(offered_.in.size() / sizeof(Offer));
+    Reader(offered_.in).copy(got.data(), got.size());
     std::sort(got.begin(), got.end(), [](const Offer& a, const Offer& b) { return a.target < b.target; });
     std::vector<std::size_t> start{0};  // the rows' runs, merged in parallel (each run one row)
     for (std::size_t e = 1; e <= got.size(); ++e)
@@ -432,7 +434,8 @@ void Search::join_batch_of(const Phase& phase, index_t lo, index_t hi) {
     }
     std::sort(wanted.begin(), wanted.end());
     wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
-    const Fetched f = fetch(wanted, true);
+    Fetched& f = fetched_;
+    fetch(wanted, true, f);
     std::vector<std::vector<Offer>> offers(static_cast<std::size_t>(hi - lo));
     parallel_for(hi - lo, threads_, [&](index_t b, index_t e) {
         JoinScratch w;
@@ -440,12 +443,12 @@ void Search::join_batch_of(const Phase& phase, index_t lo, index_t hi) {
             join(phase.points[static_cast<std::size_t>(s)], phase.lists.data() + s * width,
                  phase.counts[static_cast<std::size_t>(s)], f, w, offers[static_cast<std::size_t>(s - lo)]);
     });
-    std::vector<Offer> all;
+    offers_.clear();
     for (auto& o : offers) {
-        all.insert(all.end(), o.begin(), o.end());
+        offers_.insert(offers_.end(), o.begin(), o.end());
         std::vector<Offer>().swap(o);
     }
-    deliver(all);
+    deliver(offers_);
 }
 
 // The batches of a phase: positions in its points where a batch starts (and its size last), each batch
@@ -505,6 +508,7 @@ void Search::join_phase(std::uint64_t seed, index_t which) {
         const index_t hi = b + 1 < static_cast<index_t>(cuts.size()) ? cuts[static_cast<std::size_t>(b) + 1] : size;
         join_batch_of(phase, lo, hi);
     }
+    release_buffers();
 }
 
 // One round: its phases one after the other. Returns the entries inserted into own rows in the round

@@ -133,7 +133,8 @@ std::vector<std::vector<index_t>> Search::forest_leaves(std::vector<index_t>& le
             splits[t] = plan_level(node_of[t], p_.leaf_size, level + 1 >= max_levels, leaves[t], split[t], leaf_number[t], pivots);
         std::sort(pivots.begin(), pivots.end());
         pivots.erase(std::unique(pivots.begin(), pivots.end()), pivots.end());
-        const Fetched f = fetch(pivots);
+        Fetched f;
+        fetch(pivots, false, f);
         for (std::size_t t = 0; t < trees; ++t) {
             for (index_t i = 0; i < m_; ++i) {
                 index_t& a = node[t][static_cast<std::size_t>(i)];
@@ -166,17 +167,17 @@ void Search::leaf_offers(const std::vector<index_t>& leaf, index_t leaves) {
 // One round of leaf_offers: the leaves [first_leaf, last_leaf).
 void Search::offer_leaves(index_t first_leaf, index_t last_leaf, const std::vector<index_t>& leaf) {
     const int ranks = c_.size();
-    std::vector<std::vector<unsigned char>> out(static_cast<std::size_t>(ranks));
+    ask_.prepare(ranks);
     for (index_t i = 0; i < m_; ++i) {
         const index_t l = leaf[static_cast<std::size_t>(i)];
         if (l < first_leaf || l >= last_leaf) continue;
-        auto& bytes = out[static_cast<std::size_t>(l % ranks)];
+        auto& bytes = ask_.to_each[static_cast<std::size_t>(l % ranks)];
         put(bytes, l);
         put(bytes, static_cast<point_t>(first_ + i));
         put(bytes, x_.row(i), static_cast<std::size_t>(x_.cols));
     }
-    const std::vector<unsigned char> in = c_.exchange(out);
-    std::vector<std::vector<unsigned char>>().swap(out);
+    c_.exchange(ask_.to_each, ask_.in, nullptr);
+    const std::vector<unsigned char>& in = ask_.in;
     const std::size_t record = sizeof(index_t) + sizeof(point_t) + static_cast<std::size_t>(x_.cols) * sizeof(double);
     std::vector<Member> members(in.size() / record);
     for (std::size_t e = 0; e < members.size(); ++e) {
@@ -202,12 +203,12 @@ void Search::offer_leaves(index_t first_leaf, index_t last_leaf, const std::vect
                        p_.metric, coords, pair, best, offers[static_cast<std::size_t>(g)]);
         }
     });
-    std::vector<Offer> all;
+    offers_.clear();
     for (auto& o : offers) {
-        all.insert(all.end(), o.begin(), o.end());
+        offers_.insert(offers_.end(), o.begin(), o.end());
         std::vector<Offer>().swap(o);
     }
-    deliver(all);
+    deliver(offers_);
 }
 
 void Search::forest(const std::function<void(double)>& progress) {
@@ -223,6 +224,7 @@ void Search::forest(const std::function<void(double)>& progress) {
         leaf_offers(leaves[static_cast<std::size_t>(t)], counts[static_cast<std::size_t>(t)]);
         if (progress) progress(forest_share * static_cast<double>(t + 1) / static_cast<double>(p_.trees));
     }
+    release_buffers();
     take_recent();
 }
 
@@ -247,9 +249,11 @@ void Search::fill() {
     }
     std::sort(wanted.begin(), wanted.end());
     wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
-    const Fetched f = fetch(wanted);
+    Fetched f;
+    fetch(wanted, false, f);
     for (Offer& o : offers) o.distance = distance(x_.row(o.target - first_), f.row(f.slot(o.point)));
     deliver(offers);
+    release_buffers();
     take_recent();
     std::fill(fresh_.begin(), fresh_.end(), 1);
 }

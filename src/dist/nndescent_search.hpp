@@ -106,7 +106,8 @@ class Search {
         return full(i) ? distance_[static_cast<std::size_t>(i * k_ + k_ - 1)] : std::numeric_limits<double>::infinity();
     }
     double distance(const double* a, const double* b) const { return detail::rank_distance(p_.metric, a, b, x_.cols); }
-    Fetched fetch(const std::vector<point_t>& points, bool held = false);
+    void fetch(const std::vector<point_t>& points, bool held, Fetched& f);
+    void release_buffers();
     void deliver(std::vector<Offer>& offers);
     struct Merging {  // a row's entry or an offer while a row is merged
         Neighbor n;
@@ -160,6 +161,20 @@ class Search {
     std::vector<std::uint8_t> fresh_;  // fresh_bit | recent_bit
     std::vector<index_t> order_;  // own points in the first tree's leaf order (the batches of the joins)
     std::vector<index_t> slot_;   // each own point's place in the current phase, or -1
+    // An exchange's buffers, kept from one batch to the next: a fresh buffer of a few MB costs its page
+    // faults every time (the CLI's malloc maps every allocation of 1 MiB or more anew).
+    struct Buffers {
+        std::vector<std::vector<unsigned char>> to_each;
+        std::vector<unsigned char> in;
+        std::vector<std::size_t> from;
+        void prepare(int ranks) {
+            to_each.resize(static_cast<std::size_t>(ranks));
+            for (auto& bytes : to_each) bytes.clear();
+        }
+    };
+    Buffers ask_, answer_, offered_;
+    Fetched fetched_;                     // a batch's candidates
+    std::vector<Offer> offers_;  // a batch's offers, sent, then those received
 };
 
 }  // namespace treesne::dist::nnd
