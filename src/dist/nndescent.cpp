@@ -139,9 +139,10 @@ void Search::release_buffers() {
 void Search::deliver(std::vector<Offer>& offers) {
     const int ranks = c_.size();
     // Only the k best distinct offers to a row can all enter it: the rest are dropped before sending.
-    auto order = [](const Offer& a, const Offer& b) {
+    auto order = [](const Offer& a, const Offer& b) {  // by target, then by the target row's order
         if (a.target != b.target) return a.target < b.target;
-        return detail::candidate(a.target, a.point, a.distance) < detail::candidate(b.target, b.point, b.distance);
+        if (a.distance != b.distance) return a.distance < b.distance;
+        return tie_key(a.target, a.point) < tie_key(b.target, b.point);
     };
     std::sort(offers.begin(), offers.end(), order);
     std::size_t kept = 0;
@@ -190,19 +191,38 @@ void Search::take(index_t i, const Offer* offers, index_t count, std::vector<Mer
         if (offers[e].distance <= bound)
             scratch.push_back({detail::candidate(g, offers[e].point, offers[e].distance), fresh_bit | recent_bit, 1});
     if (scratch.empty()) return;
-    for (index_t e = 0; e < k_ && index_[at + e] != no_point; ++e)
-        scratch.push_back({detail::candidate(g, index_[at + e], distance_[at + e]), fresh_[at + e], 0});
-    // The same point has the same key in both: the row's entry sorts first and is the one kept.
-    std::sort(scratch.begin(), scratch.end(), [](const Merging& a, const Merging& b) {
-        return a.n < b.n || (!(b.n < a.n) && a.offered < b.offered);
-    });
-    const auto last = std::unique(scratch.begin(), scratch.end(),
-                                  [](const Merging& a, const Merging& b) { return a.n.index == b.n.index; });
-    const auto kept = std::min<index_t>(k_, static_cast<index_t>(last - scratch.begin()));
-    for (index_t e = 0; e < kept; ++e) {
-        index_[at + e] = scratch[static_cast<std::size_t>(e)].n.index;
-        distance_[at + e] = scratch[static_cast<std::size_t>(e)].n.distance;
-        fresh_[at + e] = scratch[static_cast<std::size_t>(e)].flags;
+    std::sort(scratch.begin(), scratch.end(), [](const Merging& a, const Merging& b) { return a.n < b.n; });
+    const std::size_t offered = scratch.size();
+    index_t held = 0;
+    while (held < k_ && index_[at + static_cast<std::size_t>(held)] != no_point) ++held;
+    // The row (sorted) and the offers merged behind them, the first k distinct points. The same point
+    // has the same key in both: the row's entry goes first and is the one kept. A row entry's tie key is
+    // computed only where its distance equals the offer's.
+    index_t r = 0;
+    std::size_t o = 0;
+    point_t last = no_point;
+    while (scratch.size() - offered < static_cast<std::size_t>(k_) && (r < held || o < offered)) {
+        bool from_row = o == offered;
+        if (r < held && o < offered) {
+            const double dr = distance_[at + static_cast<std::size_t>(r)], dof = scratch[o].n.distance;
+            from_row = dr < dof || (dr == dof && !(scratch[o].n.tie < tie_key(g, index_[at + static_cast<std::size_t>(r)])));
+        }
+        Merging next;
+        if (from_row) {
+            const auto e = at + static_cast<std::size_t>(r++);
+            next = {{distance_[e], 0, index_[e]}, fresh_[e], 0};
+        } else {
+            next = scratch[o++];
+        }
+        if (next.n.index == last) continue;
+        last = next.n.index;
+        scratch.push_back(next);
+    }
+    for (std::size_t e = offered; e < scratch.size(); ++e) {
+        const auto to = at + (e - offered);
+        index_[to] = scratch[e].n.index;
+        distance_[to] = scratch[e].n.distance;
+        fresh_[to] = scratch[e].flags;
     }
 }
 
