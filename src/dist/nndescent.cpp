@@ -238,17 +238,23 @@ index_t Search::take_recent() {
     }));
 }
 
+namespace {
+
+// A reverse link as sent: own row `from` holds v (fresh: the entry's fresh flag).
+struct ReverseLink {
+    point_t v, from;
+    std::uint32_t fresh;
+};
+
+}  // namespace
+
 // The reverse links of the own points at a round's start: the rows (of any rank) that hold each, with
 // the entry's fresh flag, at most reverse_cap per point: those with the smallest hash of (round, v, u).
 // Sent in rounds of at most reverse_batch links a rank; each owner keeps the best of what it has.
-Search::Reverse Search::reverse_links(std::uint64_t seed, index_t phase) const {
-    struct Link {
-        point_t v, from;
-        std::uint32_t fresh;
-    };
+Search::Reverse Search::reverse_links(std::uint64_t seed, index_t which, const Phase& phase) const {
     Reverse r;
     r.cap = p_.reverse_cap;
-    const auto size = static_cast<index_t>(std::count_if(slot_.begin(), slot_.end(), [](index_t s) { return s >= 0; }));
+    const auto size = static_cast<index_t>(phase.points.size());
     r.count.assign(static_cast<std::size_t>(size), 0);
     r.from.resize(static_cast<std::size_t>(size * r.cap));
     r.fresh.resize(static_cast<std::size_t>(size * r.cap));
@@ -260,24 +266,21 @@ Search::Reverse Search::reverse_links(std::uint64_t seed, index_t phase) const {
         for (index_t i = lo; i < hi; ++i)
             for (index_t e = 0; e < k_ && index_[static_cast<std::size_t>(i * k_ + e)] != no_point; ++e) {
                 const auto at = static_cast<std::size_t>(i * k_ + e);
-                if (!in_phase(index_[at], seed, phase)) continue;
+                if (!in_phase(index_[at], seed, which)) continue;
                 put(out[static_cast<std::size_t>(rows_.owner(index_[at]))],
-                    Link{index_[at], static_cast<point_t>(first_ + i), static_cast<std::uint32_t>(fresh_[at] & fresh_bit)});
+                    ReverseLink{index_[at], static_cast<point_t>(first_ + i), static_cast<std::uint32_t>(fresh_[at] & fresh_bit)});
             }
         const std::vector<unsigned char> in = c_.exchange(out);
         std::vector<std::vector<unsigned char>>().swap(out);
-        keep_links(r, seed, in);
+        keep_links(r, seed, in, phase.slot);
     }
     return r;
 }
 
-// Merges received links (Link records) into each own point's kept links: the reverse_cap smallest by
-// (priority, source), kept in that order.
-void Search::keep_links(Reverse& r, std::uint64_t seed, const std::vector<unsigned char>& in) const {
-    struct Link {
-        point_t v, from;
-        std::uint32_t fresh;
-    };
+// Merges received links (ReverseLink records) into the kept links of each own point (at its slot): the
+// reverse_cap smallest by (priority, source), kept in that order.
+void Search::keep_links(Reverse& r, std::uint64_t seed, const std::vector<unsigned char>& in,
+                        const std::vector<index_t>& slots) const {
     struct Ranked {  // a link and its priority, computed once (not in every comparison)
         std::uint64_t priority;
         point_t v, from;
@@ -287,10 +290,10 @@ void Search::keep_links(Reverse& r, std::uint64_t seed, const std::vector<unsign
         if (a.v != b.v) return a.v < b.v;
         return a.priority < b.priority || (a.priority == b.priority && a.from < b.from);
     };
-    std::vector<Ranked> links(in.size() / sizeof(Link));
+    std::vector<Ranked> links(in.size() / sizeof(ReverseLink));
     Reader read(in);
     for (Ranked& l : links) {
-        const auto link = read.get<Link>();
+        const auto link = read.get<ReverseLink>();
         l = {draw(seed ^ link.v, link.from), link.v, link.from, static_cast<std::uint8_t>(link.fresh)};
     }
     std::sort(links.begin(), links.end(), before);
@@ -299,7 +302,7 @@ void Search::keep_links(Reverse& r, std::uint64_t seed, const std::vector<unsign
         const point_t v = links[e].v;
         std::size_t end = e;
         while (end < links.size() && links[end].v == v) ++end;
-        const index_t slot = slot_[static_cast<std::size_t>(v - first_)];
+        const index_t slot = slots[static_cast<std::size_t>(v - first_)];
         const auto at = static_cast<std::size_t>(slot * r.cap);
         index_t& count = r.count[static_cast<std::size_t>(slot)];
         merged.clear();
@@ -503,10 +506,10 @@ bool Search::in_phase(point_t g, std::uint64_t seed, index_t phase) const {
 // their joins in batches (as many on every rank: the largest count of any).
 void Search::join_phase(std::uint64_t seed, index_t which) {
     Phase phase;
-    slot_.assign(static_cast<std::size_t>(m_), -1);
+    phase.slot.assign(static_cast<std::size_t>(m_), -1);
     for (const index_t v : order_)
         if (in_phase(static_cast<point_t>(first_ + v), seed, which)) {
-            slot_[static_cast<std::size_t>(v)] = static_cast<index_t>(phase.points.size());
+            phase.slot[static_cast<std::size_t>(v)] = static_cast<index_t>(phase.points.size());
             phase.points.push_back(v);
         }
     const auto size = static_cast<index_t>(phase.points.size());
@@ -514,7 +517,7 @@ void Search::join_phase(std::uint64_t seed, index_t which) {
     phase.lists.resize(static_cast<std::size_t>(size * width));
     phase.counts.resize(static_cast<std::size_t>(size));
     {
-        const Reverse reverse = reverse_links(seed, which);
+        const Reverse reverse = reverse_links(seed, which, phase);
         parallel_for(size, threads_, [&](index_t b, index_t e) {
             for (index_t s = b; s < e; ++s)
                 phase.counts[static_cast<std::size_t>(s)] =

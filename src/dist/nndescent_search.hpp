@@ -123,8 +123,10 @@ class Search {
         std::vector<point_t> from;
         std::vector<std::uint8_t> fresh;
     };
-    void keep_links(Reverse& r, std::uint64_t seed, const std::vector<unsigned char>& in) const;
-    Reverse reverse_links(std::uint64_t seed, index_t phase) const;
+    void keep_links(Reverse& r, std::uint64_t seed, const std::vector<unsigned char>& in,
+                    const std::vector<index_t>& slots) const;
+    struct Phase;
+    Reverse reverse_links(std::uint64_t seed, index_t which, const Phase& phase) const;
     std::pair<index_t, index_t> draw_lists(index_t v, index_t slot, std::uint64_t seed, const Reverse& reverse, point_t* list);
     struct JoinScratch {
         std::vector<index_t> slot;
@@ -140,8 +142,9 @@ class Search {
     void held_pairs(const point_t* list, index_t members, point_t v, const Fetched& f, JoinScratch& w) const;
     void join(index_t v, const point_t* list, std::pair<index_t, index_t> count, const Fetched& f, JoinScratch& w,
               std::vector<Offer>& out) const;
-    struct Phase {  // a phase's own points in the join order, their lists (2 candidates each) and counts
-        std::vector<index_t> points;
+    struct Phase {  // a phase's own points in the join order, each own point's place among them (or -1),
+                    // their lists (2 candidates each) and counts
+        std::vector<index_t> points, slot;
         std::vector<point_t> lists;
         std::vector<std::pair<index_t, index_t>> counts;
     };
@@ -160,7 +163,6 @@ class Search {
     std::vector<double> distance_;
     std::vector<std::uint8_t> fresh_;  // fresh_bit | recent_bit
     std::vector<index_t> order_;  // own points in the first tree's leaf order (the batches of the joins)
-    std::vector<index_t> slot_;   // each own point's place in the current phase, or -1
     // An exchange's buffers, kept from one batch to the next: a fresh buffer of a few MB costs its page
     // faults every time (the CLI's malloc maps every allocation of 1 MiB or more anew).
     struct Buffers {
