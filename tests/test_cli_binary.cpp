@@ -13,6 +13,7 @@
 
 #include "helpers/cli_runs.hpp"
 #include "treesne/eval/accuracy.hpp"
+#include "treesne/tree/gradient.hpp"
 #include "treesne/version.hpp"
 
 namespace fs = std::filesystem;
@@ -51,7 +52,7 @@ TEST_CASE("cli binary: help and version") {
     CHECK(contains(treesne::cli::help_text("embed"), "Example"));
     const Run v = run_cli(dir, "--version");
     CHECK(v.status == 0);
-    CHECK(v.out == std::string("treesne ") + treesne::version + "\n");
+    CHECK(v.out == std::string("treesne ") + treesne::version + "\n" + treesne::simd_kernels() + "\n");
 }
 
 TEST_CASE("cli binary: usage errors exit 2 with one line") {

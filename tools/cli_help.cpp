@@ -3,6 +3,7 @@
 
 #include "cli_internal.hpp"
 #include "treesne/core/errors.hpp"
+#include "treesne/tree/gradient.hpp"
 #include "treesne/version.hpp"
 
 namespace treesne::cli {
@@ -165,7 +166,7 @@ std::string evaluate_help() {
 using namespace detail;
 
 std::string version_text() {
-    return concat("treesne ", treesne::version);
+    return concat("treesne ", treesne::version, "\n", simd_kernels());
 }
 
 std::string help_text(const std::string& topic) {

@@ -130,7 +130,7 @@ void print_settings(Progress& progress, const Options& o, index_t n, index_t d) 
     if (p.early_stop > 0) s << ", early stop " << p.early_stop;
     if (p.max_step_norm > 0) s << ", max step " << p.max_step_norm;
     s << ", init " << to_string(o.init) << ", pca " << o.pca_dims << ", seed " << o.seed << ", threads "
-      << resolve_threads(o.threads);
+      << resolve_threads(o.threads) << ", " << simd_kernels();
     progress.line(s.str());
 }
 
@@ -649,6 +649,8 @@ std::string with_malloc_tunables(const char* current) {
 int main_entry(int argc, const char* const* argv) {
     try {
         const CliConfig config = parse_cli(argc, argv);
+        if (config.command != Command::help && config.command != Command::version)
+            simd_kernels();  // a bad TREESNE_SIMD fails here, before any work
         switch (config.command) {
             case Command::help:
                 std::cout << help_text(config.help_topic);

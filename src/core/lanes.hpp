@@ -6,10 +6,14 @@
 // order of every sum is fixed by kLanes alone, never by the instruction set or the thread count.
 #pragma once
 
+#include "simd_namespace.hpp"
+
 #include <cstddef>
 #include <cstdint>
 
 namespace treesne::detail {
+
+TREESNE_SIMD_BEGIN
 
 constexpr int kLanes = 8;
 
@@ -44,26 +48,64 @@ using FloatLanes = float __attribute__((vector_size(kLanes * sizeof(double))));
     return s;
 }
 
-/// Natural logarithm of each lane, for positive normal finite lanes (the caller handles any other). Written
+/// How many lanes this target computes in one register: a kernel may run a Lanes as kParts parts of
+/// kPartLanes lanes (Part<double>, or Part<float> of twice as many floats), each lane the very same
+/// operations, so the bits do not change. AVX and AVX2: 4 of the 8, because GCC lowers a 64-byte vector
+/// there through the stack (16-byte stores read back as 32-byte loads, which the CPU cannot forward):
+/// 30 % slower than SSE2's four registers each. Elsewhere all 8: one AVX-512 register, or SSE2, where
+/// GCC splits them into registers itself.
+#if defined(__AVX__) && !defined(__AVX512F__)
+constexpr int kPartLanes = 4;
+#else
+constexpr int kPartLanes = kLanes;
+#endif
+constexpr int kParts = kLanes / kPartLanes;
+template <class Real>
+struct PartOf;
+template <>
+struct PartOf<double> {
+    using type = double __attribute__((vector_size(kPartLanes * sizeof(double))));
+};
+template <>
+struct PartOf<float> {
+    using type = float __attribute__((vector_size(kPartLanes * sizeof(double))));
+};
+template <class Real>
+using Part = typename PartOf<Real>::type;
+
+/// The 64-bit integer vector as wide as a vector of doubles of `Bytes` bytes (a Part or a Lanes).
+template <std::size_t Bytes>
+struct BitsOf;
+template <>
+struct BitsOf<32> {
+    using type = std::int64_t __attribute__((vector_size(32)));
+};
+template <>
+struct BitsOf<64> {
+    using type = std::int64_t __attribute__((vector_size(64)));
+};
+
+/// Natural logarithm of each lane (of a Lanes or a Part<double>), for positive normal finite lanes (the caller handles any other). Written
 /// out, because std::log does not vectorise without -ffast-math: x = 2^e m with m in [sqrt(1/2),
 /// sqrt(2)), log m = 2 atanh(s) = 2 (s + s^3/3 + ... + s^21/21) with s = (m - 1) / (m + 1), |s| < 0.172,
 /// where the next term is below 1e-18 of the sum; e ln 2 in two parts. Within 2 ulp of std::log
 /// (tests/test_lanes.cpp), and a fixed function of x: the same on every thread.
-[[gnu::always_inline]] inline Lanes log_normal_lanes(const Lanes& x) {
-    using Bits = std::int64_t __attribute__((vector_size(kLanes * sizeof(double))));
+template <class V = Lanes>
+[[gnu::always_inline]] inline V log_normal_lanes(const V& x) {
+    using Bits = typename BitsOf<sizeof(V)>::type;
     Bits bits;
     __builtin_memcpy(&bits, &x, sizeof bits);
     Bits exponent = ((bits >> 52) & 0x7ff) - 1023;
     Bits mantissa_bits = (bits & 0x000fffffffffffffLL) | 0x3ff0000000000000LL;
-    Lanes m;
+    V m;
     __builtin_memcpy(&m, &mantissa_bits, sizeof m);  // in [1, 2)
     const Bits high = m > 1.4142135623730951;        // all ones where true
     m = high ? m * 0.5 : m;
     exponent -= high;  // -(-1) = +1 where m was halved
-    const Lanes e = __builtin_convertvector(exponent, Lanes);
-    const Lanes s = (m - 1.0) / (m + 1.0);
-    const Lanes s2 = s * s;
-    Lanes series = broadcast(1.0 / 21);
+    const V e = __builtin_convertvector(exponent, V);
+    const V s = (m - 1.0) / (m + 1.0);
+    const V s2 = s * s;
+    V series = V{} + 1.0 / 21;
     series = series * s2 + 1.0 / 19;
     series = series * s2 + 1.0 / 17;
     series = series * s2 + 1.0 / 15;
@@ -74,10 +116,11 @@ using FloatLanes = float __attribute__((vector_size(kLanes * sizeof(double))));
     series = series * s2 + 1.0 / 5;
     series = series * s2 + 1.0 / 3;
     // 2 s (1 + s2 series) = 2 s + 2 s s2 series: the small part added last.
-    const Lanes log_m = 2.0 * s + (2.0 * s * s2) * series;
+    const V log_m = 2.0 * s + (2.0 * s * s2) * series;
     constexpr double ln2_high = 0.693147180369123816490;   // 2^-32 precision: e ln2_high is exact
     constexpr double ln2_low = 1.90821492927058770002e-10;  // ln 2 - ln2_high
     return e * ln2_high + (log_m + e * ln2_low);
 }
 
+TREESNE_SIMD_END
 }  // namespace treesne::detail

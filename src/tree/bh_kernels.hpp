@@ -5,6 +5,8 @@
 // to src/tree.
 #pragma once
 
+#include "core/simd_namespace.hpp"
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -17,52 +19,56 @@
 
 namespace treesne::detail::bh {
 
+TREESNE_SIMD_BEGIN
+
 using detail::kLanes;
 using detail::Lanes;
 
 template <int Dim>
 using TreeNode = typename SpaceTree<Dim>::Node;
 
-// The interaction kernels run in Real: double, or float with twice the lanes per vector. Vec<Real> is
-// one vector of kWidth<Real> lanes (the same 64 bytes either way); sums are always kept in double lanes.
+// The interaction kernels run in Real: double, or float with twice the lanes. The lists are padded to
+// whole groups of kWidth<Real> entries (64 bytes: 8 doubles or 16 floats), and a group's entry j always
+// adds into double lane j % kLanes, so the sums are the same whatever the target. A target computes a
+// group as kParts parts of kPartWidth<Real> entries (core/lanes.hpp), each a vector P<Real> in one
+// register: the same operations on every entry, in the same order.
 template <class Real>
-struct VecOf;
-template <>
-struct VecOf<double> {
-    using type = Lanes;
-};
-template <>
-struct VecOf<float> {
-    using type = detail::FloatLanes;
-};
+constexpr std::size_t kWidth = sizeof(Lanes) / sizeof(Real);
 template <class Real>
-using Vec = typename VecOf<Real>::type;
+constexpr std::size_t kPartWidth = kWidth<Real> / kParts;
 template <class Real>
-constexpr std::size_t kWidth = sizeof(Vec<Real>) / sizeof(Real);
+using P = detail::Part<Real>;
 
 template <class Real>
-[[gnu::always_inline]] inline Vec<Real> load_vec(const Real* at) {
-    Vec<Real> v;
+[[gnu::always_inline]] inline P<Real> load_part(const Real* at) {
+    P<Real> v;
     __builtin_memcpy(&v, at, sizeof v);
     return v;
 }
 
 template <class Real>
-[[gnu::always_inline]] inline Vec<Real> splat(Real x) {
-    return Vec<Real>{} + x;
+[[gnu::always_inline]] inline P<Real> splat(Real x) {
+    return P<Real>{} + x;
 }
 
-// acc += v: double lanes directly; float lanes widened, low half then high half.
-[[gnu::always_inline]] inline void accumulate(Lanes& acc, const Lanes& v) {
-    acc += v;
-}
-[[gnu::always_inline]] inline void accumulate(Lanes& acc, const detail::FloatLanes& v) {
-    static_assert(kLanes == 8, "the shuffles below split 16 float lanes");
-    using Half = float __attribute__((vector_size(kLanes * sizeof(float))));
-    const Half lo = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7);
-    const Half hi = __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
-    acc += __builtin_convertvector(lo, Lanes);
-    acc += __builtin_convertvector(hi, Lanes);
+// acc += the group sums held in parts (part h holds entries h kPartWidth ...): entry j into double lane
+// j % kLanes, in increasing j: for double one add per lane; for float, the low 8 entries then the high 8,
+// as one 16-float vector widened half by half would add them.
+template <class Real>
+[[gnu::always_inline]] inline void accumulate(Lanes& acc, const P<Real> (&parts)[kParts]) {
+    if constexpr (kParts == 1 && std::is_same_v<Real, double>) {
+        acc += parts[0];
+    } else if constexpr (kParts == 1) {
+        using Half = float __attribute__((vector_size(kLanes * sizeof(float))));
+        const Half lo = __builtin_shufflevector(parts[0], parts[0], 0, 1, 2, 3, 4, 5, 6, 7);
+        const Half hi = __builtin_shufflevector(parts[0], parts[0], 8, 9, 10, 11, 12, 13, 14, 15);
+        acc += __builtin_convertvector(lo, Lanes);
+        acc += __builtin_convertvector(hi, Lanes);
+    } else {
+        for (int h = 0; h < kParts; ++h)
+            for (std::size_t l = 0; l < kPartWidth<Real>; ++l)
+                acc[(h * kPartWidth<Real> + l) % kLanes] += static_cast<double>(parts[h][l]);
+    }
 }
 
 // Interaction lists of one leaf, structure-of-arrays so the per-point loops vectorise. Coordinates are
@@ -148,15 +154,16 @@ struct KernelConstants {
 // as std::exp does not vectorise without -ffast-math: t = k ln 2 + r with k = round(t / ln 2) (by the
 // 1.5 * 2^52 shifter) and |r| <= ln 2 / 2, exp(r) by its Taylor series to r^13 / 13! (the next term is
 // below 4e-18), times 2^k made in the exponent bits. A fixed function of t: the same on every thread.
-[[gnu::always_inline]] inline Lanes exp_nonpositive_lanes(const Lanes& t) {
-    using Bits = std::int64_t __attribute__((vector_size(kLanes * sizeof(double))));
+template <class V>
+[[gnu::always_inline]] inline V exp_nonpositive_lanes(const V& t) {
+    using Bits = typename detail::BitsOf<sizeof(V)>::type;
     constexpr double log2e = 1.4426950408889634074;
     constexpr double shifter = 0x1.8p52;
     constexpr double ln2_high = 0.693147180369123816490;    // 2^-32 precision: k ln2_high is exact
     constexpr double ln2_low = 1.90821492927058770002e-10;  // ln 2 - ln2_high
-    const Lanes k = (t * log2e + shifter) - shifter;
-    const Lanes r = (t - k * ln2_high) - k * ln2_low;
-    Lanes e = detail::broadcast(1.0 / 6227020800.0);  // 1 / 13!
+    const V k = (t * log2e + shifter) - shifter;
+    const V r = (t - k * ln2_high) - k * ln2_low;
+    V e = V{} + 1.0 / 6227020800.0;  // 1 / 13!
     e = e * r + 1.0 / 479001600.0;
     e = e * r + 1.0 / 39916800.0;
     e = e * r + 1.0 / 3628800.0;
@@ -171,39 +178,50 @@ struct KernelConstants {
     e = e * r + 1.0;
     e = e * r + 1.0;
     const Bits exponent = (__builtin_convertvector(k, Bits) + 1023) << 52;
-    Lanes scale;
+    V scale;
     __builtin_memcpy(&scale, &exponent, sizeof scale);
-    const Lanes result = e * scale;
-    return t < -708.0 ? Lanes{} : result;
+    const V result = e * scale;
+    return t < -708.0 ? V{} : result;
 }
 
 // The general kernel's w = (1 + x)^-alpha = exp(-alpha log1p(x)) and u = (1 + x)^-1 with x = d^2 / alpha.
 // log1p(x) = log(y) - ((y - 1) - x) / y with y = 1 + x rounded (Goldberg's correction of the rounding
 // of y): log(y) alone would make w's relative error alpha times the rounding of y, 1e-10 at alpha = 1e6.
 // At d = 0, w and u are exactly 1.
-[[gnu::always_inline]] inline void general_weights(const Lanes& dist2, const KernelConstants& k, Lanes& w,
-                                                   Lanes& u) {
-    const Lanes x = dist2 * k.inv_alpha;
-    const Lanes y = 1.0 + x;
+template <class V>
+[[gnu::always_inline]] inline void general_weights_double(const V& dist2, const KernelConstants& k, V& w, V& u) {
+    const V x = dist2 * k.inv_alpha;
+    const V y = 1.0 + x;
     u = 1.0 / y;
-    const Lanes log1p = detail::log_normal_lanes(y) - ((y - 1.0) - x) * u;
+    const V log1p = detail::log_normal_lanes(y) - ((y - 1.0) - x) * u;
     w = exp_nonpositive_lanes(-k.alpha * log1p);
 }
 
-// The same for float lanes: the logarithm and exponential in double, two halves of 8 lanes; u in float.
-[[gnu::always_inline]] inline void general_weights(const detail::FloatLanes& dist2, const KernelConstants& k,
-                                                   detail::FloatLanes& w, detail::FloatLanes& u) {
-    static_assert(kLanes == 8, "the shuffles below split 16 float lanes");
-    using Half = float __attribute__((vector_size(kLanes * sizeof(float))));
-    const Half lo = __builtin_shufflevector(dist2, dist2, 0, 1, 2, 3, 4, 5, 6, 7);
-    const Half hi = __builtin_shufflevector(dist2, dist2, 8, 9, 10, 11, 12, 13, 14, 15);
-    Lanes w_lo, w_hi, u_lo, u_hi;
-    general_weights(__builtin_convertvector(lo, Lanes), k, w_lo, u_lo);
-    general_weights(__builtin_convertvector(hi, Lanes), k, w_hi, u_hi);
-    const Half wl = __builtin_convertvector(w_lo, Half), wh = __builtin_convertvector(w_hi, Half);
-    const Half ul = __builtin_convertvector(u_lo, Half), uh = __builtin_convertvector(u_hi, Half);
-    w = __builtin_shufflevector(wl, wh, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    u = __builtin_shufflevector(ul, uh, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+// The same for a part of double or float lanes: float lanes take the logarithm and exponential in
+// double, 8 lanes at a time, and u in float.
+template <class Real>
+[[gnu::always_inline]] inline void general_weights(const P<Real>& dist2, const KernelConstants& k, P<Real>& w,
+                                                   P<Real>& u) {
+    if constexpr (std::is_same_v<Real, double>) {
+        general_weights_double(dist2, k, w, u);
+    } else if constexpr (kPartWidth<float> == kLanes) {
+        Lanes w_all, u_all;
+        general_weights_double(__builtin_convertvector(dist2, Lanes), k, w_all, u_all);
+        w = __builtin_convertvector(w_all, P<Real>);
+        u = __builtin_convertvector(u_all, P<Real>);
+    } else {
+        static_assert(kPartWidth<float> == 2 * kLanes, "the shuffles below split 16 float lanes");
+        using Half = float __attribute__((vector_size(kLanes * sizeof(float))));
+        const Half lo = __builtin_shufflevector(dist2, dist2, 0, 1, 2, 3, 4, 5, 6, 7);
+        const Half hi = __builtin_shufflevector(dist2, dist2, 8, 9, 10, 11, 12, 13, 14, 15);
+        Lanes w_lo, w_hi, u_lo, u_hi;
+        general_weights_double(__builtin_convertvector(lo, Lanes), k, w_lo, u_lo);
+        general_weights_double(__builtin_convertvector(hi, Lanes), k, w_hi, u_hi);
+        const Half wl = __builtin_convertvector(w_lo, Half), wh = __builtin_convertvector(w_hi, Half);
+        const Half ul = __builtin_convertvector(u_lo, Half), uh = __builtin_convertvector(u_hi, Half);
+        w = __builtin_shufflevector(wl, wh, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        u = __builtin_shufflevector(ul, uh, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    }
 }
 
 // Adds the summarised cells' Z and force on the point at p into the lane sums zl, fl: the monopole plus
@@ -223,61 +241,67 @@ template <class Real, int Dim, Kernel K>
 [[gnu::always_inline]] inline void sum_cells(const std::array<Real, Dim>& p,
                                              const Interactions<Real, Dim>& list, const KernelConstants& kc,
                                              Lanes& zl, Lanes (&fl)[Dim]) {
-    using V = Vec<Real>;
+    using V = P<Real>;
     const std::size_t cells = list.cell_count.size();
     V pv[Dim];
     for (int d = 0; d < Dim; ++d) pv[d] = splat<Real>(p[d]);
-    V za = {};
-    V fa[Dim] = {};
+    V za[kParts];
+    V fa[Dim][kParts];
     [[maybe_unused]] const Real a1 = static_cast<Real>(kc.a1), two_a1 = static_cast<Real>(2.0 * kc.a1),
                                 b2 = static_cast<Real>(kc.b2);
-    for (std::size_t c = 0; c < cells; c += kWidth<Real>) {
-        V diff[Dim];
-        V dist2 = {};
-        for (int d = 0; d < Dim; ++d) {
-            diff[d] = pv[d] - load_vec(&list.cell_pos[d][c]);
-            dist2 += diff[d] * diff[d];
-        }
-        V q;
-        [[maybe_unused]] V u;
-        if constexpr (K == Kernel::cauchy) {
-            q = Real{1} / (Real{1} + dist2);
-        } else {
-            general_weights(dist2, kc, q, u);
-        }
-        // tr C, d'Cd and Cd from the upper triangle of C.
-        V trace = {}, dcd = {};
-        V cd[Dim] = {};
-        for (int a = 0, m = 0; a < Dim; ++a)
-            for (int b = a; b < Dim; ++b, ++m) {
-                const V mom = load_vec(&list.cell_mom[m][c]);
-                if (a == b) {
-                    trace += mom;
-                    cd[a] += mom * diff[a];
-                    dcd += mom * diff[a] * diff[a];
-                } else {
-                    cd[a] += mom * diff[b];
-                    cd[b] += mom * diff[a];
-                    dcd += Real{2} * mom * diff[a] * diff[b];
-                }
+    for (int h = 0; h < kParts; ++h) {
+        V zh = {};  // part h's sums, in registers (not za[h], which GCC keeps in memory)
+        V fh[Dim] = {};
+        for (std::size_t c = h * kPartWidth<Real>; c < cells; c += kWidth<Real>) {
+            V diff[Dim];
+            V dist2 = {};
+            for (int d = 0; d < Dim; ++d) {
+                diff[d] = pv[d] - load_part(&list.cell_pos[d][c]);
+                dist2 += diff[d] * diff[d];
             }
-        const V count = load_vec(&list.cell_count[c]);
-        if constexpr (K == Kernel::cauchy) {
-            const V q2 = q * q, q3 = q2 * q;
-            za += count * (q - q2 * trace + Real{4} * q3 * dcd);
-            const V fq = count * (q2 - Real{2} * q3 * trace + Real{12} * q3 * q * dcd);
-            const V c4 = count * Real{4} * q3;
-            for (int d = 0; d < Dim; ++d) fa[d] += fq * diff[d] - c4 * cd[d];
-        } else {
-            const V wu = q * u, wu2 = wu * u;
-            za += count * (q - wu * trace + two_a1 * wu2 * dcd);
-            const V fq = count * (wu - a1 * wu2 * trace + b2 * wu2 * u * dcd);
-            const V cc = count * two_a1 * wu2;
-            for (int d = 0; d < Dim; ++d) fa[d] += fq * diff[d] - cc * cd[d];
+            V q;
+            [[maybe_unused]] V u;
+            if constexpr (K == Kernel::cauchy) {
+                q = Real{1} / (Real{1} + dist2);
+            } else {
+                general_weights<Real>(dist2, kc, q, u);
+            }
+            // tr C, d'Cd and Cd from the upper triangle of C.
+            V trace = {}, dcd = {};
+            V cd[Dim] = {};
+            for (int a = 0, m = 0; a < Dim; ++a)
+                for (int b = a; b < Dim; ++b, ++m) {
+                    const V mom = load_part(&list.cell_mom[m][c]);
+                    if (a == b) {
+                        trace += mom;
+                        cd[a] += mom * diff[a];
+                        dcd += mom * diff[a] * diff[a];
+                    } else {
+                        cd[a] += mom * diff[b];
+                        cd[b] += mom * diff[a];
+                        dcd += Real{2} * mom * diff[a] * diff[b];
+                    }
+                }
+            const V count = load_part(&list.cell_count[c]);
+            if constexpr (K == Kernel::cauchy) {
+                const V q2 = q * q, q3 = q2 * q;
+                zh += count * (q - q2 * trace + Real{4} * q3 * dcd);
+                const V fq = count * (q2 - Real{2} * q3 * trace + Real{12} * q3 * q * dcd);
+                const V c4 = count * Real{4} * q3;
+                for (int d = 0; d < Dim; ++d) fh[d] += fq * diff[d] - c4 * cd[d];
+            } else {
+                const V wu = q * u, wu2 = wu * u;
+                zh += count * (q - wu * trace + two_a1 * wu2 * dcd);
+                const V fq = count * (wu - a1 * wu2 * trace + b2 * wu2 * u * dcd);
+                const V cc = count * two_a1 * wu2;
+                for (int d = 0; d < Dim; ++d) fh[d] += fq * diff[d] - cc * cd[d];
+            }
         }
+        za[h] = zh;
+        for (int d = 0; d < Dim; ++d) fa[d][h] = fh[d];
     }
-    accumulate(zl, za);
-    for (int d = 0; d < Dim; ++d) accumulate(fl[d], fa[d]);
+    accumulate<Real>(zl, za);
+    for (int d = 0; d < Dim; ++d) accumulate<Real>(fl[d], fa[d]);
 }
 
 // Adds the direct interactions' Z and force on the point at p into the lane sums zl, fl (point_weight
@@ -288,35 +312,41 @@ template <class Real, int Dim, Kernel K>
 [[gnu::always_inline]] inline void sum_points(const std::array<Real, Dim>& p,
                                               const Interactions<Real, Dim>& list, const KernelConstants& kc,
                                               Lanes& zl, Lanes (&fl)[Dim]) {
-    using V = Vec<Real>;
+    using V = P<Real>;
     const std::size_t points = list.point_weight.size();
     V pv[Dim];
     for (int d = 0; d < Dim; ++d) pv[d] = splat<Real>(p[d]);
-    V za = {};
-    V fa[Dim] = {};
-    for (std::size_t t = 0; t < points; t += kWidth<Real>) {
-        V diff[Dim];
-        V dist2 = {};
-        for (int d = 0; d < Dim; ++d) {
-            diff[d] = pv[d] - load_vec(&list.point_pos[d][t]);
-            dist2 += diff[d] * diff[d];
+    V za[kParts];
+    V fa[Dim][kParts];
+    for (int h = 0; h < kParts; ++h) {
+        V zh = {};  // as in sum_cells
+        V fh[Dim] = {};
+        for (std::size_t t = h * kPartWidth<Real>; t < points; t += kWidth<Real>) {
+            V diff[Dim];
+            V dist2 = {};
+            for (int d = 0; d < Dim; ++d) {
+                diff[d] = pv[d] - load_part(&list.point_pos[d][t]);
+                dist2 += diff[d] * diff[d];
+            }
+            if constexpr (K == Kernel::cauchy) {
+                const V q = load_part(&list.point_weight[t]) / (Real{1} + dist2);
+                zh += q;
+                const V q2 = q * q;
+                for (int d = 0; d < Dim; ++d) fh[d] += q2 * diff[d];
+            } else {
+                V w, u;
+                general_weights<Real>(dist2, kc, w, u);
+                w *= load_part(&list.point_weight[t]);
+                zh += w;
+                const V wu = w * u;
+                for (int d = 0; d < Dim; ++d) fh[d] += wu * diff[d];
+            }
         }
-        if constexpr (K == Kernel::cauchy) {
-            const V q = load_vec(&list.point_weight[t]) / (Real{1} + dist2);
-            za += q;
-            const V q2 = q * q;
-            for (int d = 0; d < Dim; ++d) fa[d] += q2 * diff[d];
-        } else {
-            V w, u;
-            general_weights(dist2, kc, w, u);
-            w *= load_vec(&list.point_weight[t]);
-            za += w;
-            const V wu = w * u;
-            for (int d = 0; d < Dim; ++d) fa[d] += wu * diff[d];
-        }
+        za[h] = zh;
+        for (int d = 0; d < Dim; ++d) fa[d][h] = fh[d];
     }
-    accumulate(zl, za);
-    for (int d = 0; d < Dim; ++d) accumulate(fl[d], fa[d]);
+    accumulate<Real>(zl, za);
+    for (int d = 0; d < Dim; ++d) accumulate<Real>(fl[d], fa[d]);
 }
 
 // Z (returned) and force f on the point at y (Dim coordinates) from a group's lists: kLanes partial sums
@@ -340,4 +370,5 @@ template <class Real, int Dim, Kernel K>
     return z;
 }
 
+TREESNE_SIMD_END
 }  // namespace treesne::detail::bh

@@ -2,12 +2,16 @@
 // repulsion walks (repulsion.cpp). Private to src/tree.
 #pragma once
 
+#include "core/simd_namespace.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cstddef>
 #include <limits>
 
 namespace treesne::detail {
+
+TREESNE_SIMD_BEGIN
 
 // Axis-aligned bounding box; empty (lo = +inf, hi = -inf) until something is added.
 template <int Dim>
@@ -46,4 +50,5 @@ inline Box<Dim> bounding_box(const double* rows, std::size_t begin, std::size_t 
     return box;
 }
 
+TREESNE_SIMD_END
 }  // namespace treesne::detail

@@ -8,7 +8,7 @@
 #include <limits>
 #include <type_traits>
 
-#include "core/lanes.hpp"
+#include "tree/simd.hpp"
 #include "treesne/core/errors.hpp"
 #include "treesne/core/parallel.hpp"
 
@@ -29,110 +29,14 @@ class Stopwatch {
     std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
 };
 
-using detail::broadcast;
-using detail::kLanes;
-using detail::lane_sum;
-using detail::Lanes;
-using detail::load;
-
-// The y_j of P's entries are read at random (at 10^6 points the embedding is far larger than the
-// caches): each group of kLanes entries first asks for the rows of the group this many entries ahead,
-// across row ends (the columns are one array). Only a hint: the results do not change.
-constexpr index_t attraction_prefetch = 4 * kLanes;
-
 template <int Dim>
-[[gnu::always_inline]] inline void prefetch_rows(const double* y, const point_t* columns, index_t from,
-                                                 index_t nnz) {
-    if (from + kLanes > nnz) return;
-    for (int l = 0; l < kLanes; ++l) __builtin_prefetch(y + std::size_t{columns[from + l]} * Dim);
-}
-
-// F_i = sum_j p_ij (1 + |y_i - y_j|^2)^-1 (y_i - y_j) over row i of P, kLanes entries at a time (the
-// y_j gathered); a short last group is padded with zero-weight copies of i itself. The lanes are added
-// in lane order, so the sum is the same whatever the thread count or instruction set. Scaled: the
-// kernel with alpha degrees of freedom, whose attraction weight is w^(1/alpha) = (1 + d^2/alpha)^-1
-// (inv_alpha = 1/alpha); unscaled (alpha = 1), the loop t-SNE always ran.
-template <int Dim, bool Scaled = false>
-inline void attractive_row(const SparseMatrix& p, ConstMatrixView y, index_t i, double* f,
-                           [[maybe_unused]] double inv_alpha = 1.0) {
-    const double* yi = y.row(i);
-    const index_t begin = p.offsets[i], end = p.offsets[i + 1];
-    const point_t* columns = p.columns.data();
-    const float* values = p.values.data();
-    Lanes yiv[Dim];
-    for (int d = 0; d < Dim; ++d) yiv[d] = broadcast(yi[d]);
-    Lanes acc[Dim] = {};
-    const index_t nnz = p.offsets[p.n];
-    for (index_t e = begin; e < end; e += kLanes) {
-        prefetch_rows<Dim>(y.data, columns, e + attraction_prefetch, nnz);
-        Lanes yj[Dim] = {};
-        Lanes pij = {};
-        if (e + kLanes <= end) {
-            for (int l = 0; l < kLanes; ++l) {
-                const double* row = y.data + std::size_t{columns[e + l]} * Dim;
-                for (int d = 0; d < Dim; ++d) yj[d][l] = row[d];
-            }
-            pij = load(values + e);
-        } else {
-            for (int l = 0; l < kLanes; ++l) {
-                const bool real = e + l < end;
-                const double* row = real ? y.data + std::size_t{columns[e + l]} * Dim : yi;
-                for (int d = 0; d < Dim; ++d) yj[d][l] = row[d];
-                pij[l] = real ? static_cast<double>(values[e + l]) : 0.0;
-            }
-        }
-        Lanes diff[Dim];
-        Lanes dist2 = {};
-        for (int d = 0; d < Dim; ++d) {
-            diff[d] = yiv[d] - yj[d];
-            dist2 += diff[d] * diff[d];
-        }
-        Lanes m;
-        if constexpr (Scaled) {
-            m = pij / (1.0 + dist2 * inv_alpha);
-        } else {
-            m = pij / (1.0 + dist2);
-        }
-        for (int d = 0; d < Dim; ++d) acc[d] += m * diff[d];
-    }
-    for (int d = 0; d < Dim; ++d) f[d] = lane_sum(acc[d]);
-}
-
-// Row i's attractive force into f under the kernel with `dof` degrees of freedom: the scaling as a
-// compile-time flag (dof 1 needs none).
-template <int Dim>
-inline void attractive_row_dof(const SparseMatrix& p, ConstMatrixView y, index_t i, double* f, double dof) {
-    if (dof == 1.0) {
-        attractive_row<Dim, false>(p, y, i, f);
-    } else {
-        attractive_row<Dim, true>(p, y, i, f, 1.0 / dof);
-    }
-}
-
-template <int Dim, bool Scaled>
-void attractive_forces_dim(const SparseMatrix& p, ConstMatrixView y, MatrixView out, int threads,
-                           double inv_alpha) {
+void attractive_forces_dim(const SparseMatrix& p, ConstMatrixView y, MatrixView out, int threads, double dof) {
     assert(csr_defect(p).empty());  // an invariant of the Affinities type
+    assert(out.cols == Dim);
     parallel_for(
         p.n, threads,
-        [&](index_t begin, index_t end) {
-            for (index_t i = begin; i < end; ++i) {
-                double f[Dim];
-                attractive_row<Dim, Scaled>(p, y, i, f, inv_alpha);
-                for (int d = 0; d < Dim; ++d) out(i, d) = f[d];
-            }
-        },
+        [&](index_t begin, index_t end) { detail::attraction_rows<Dim>(p, y, dof, begin, end, out.row(begin)); },
         512);
-}
-
-template <int Dim>
-void attractive_forces_dim(const SparseMatrix& p, ConstMatrixView y, MatrixView out, int threads,
-                           double dof) {
-    if (dof == 1.0) {
-        attractive_forces_dim<Dim, false>(p, y, out, threads, 1.0);
-    } else {
-        attractive_forces_dim<Dim, true>(p, y, out, threads, 1.0 / dof);
-    }
 }
 
 void require_dof(double dof, const char* what) {
@@ -160,59 +64,6 @@ void attractive_forces(const SparseMatrix& p, ConstMatrixView y, MatrixView out,
     }
 }
 
-namespace {
-
-// sum p_ij log(p_ij Z (1 + |y_i - y_j|^2)) over rows [begin, end), kLanes entries at a time with the
-// vectorised logarithm (std::log does not vectorise, and at 10^8 entries was most of the KL's time); a
-// short last group and non-positive p_ij get p = 0, x = 1. Lanes whose x is not a positive normal
-// double (never seen from a valid P: kept for safety) take std::log. Scaled (alpha != 1): the kernel
-// with alpha degrees of freedom, p log(p / q) = p (log(p Z) + alpha log1p(d^2/alpha)), the log1p lane
-// by lane (the KL is computed only at reports).
-template <int Dim, bool Scaled = false>
-double sparse_kl_rows(const SparseMatrix& p, ConstMatrixView y, double z, index_t begin, index_t end,
-                      [[maybe_unused]] double alpha = 1.0) {
-    const point_t* columns = p.columns.data();
-    const float* values = p.values.data();
-    const index_t nnz = p.offsets[p.n];
-    Lanes total = {};
-    for (index_t i = begin; i < end; ++i) {
-        const double* yi = y.row(i);
-        const index_t row_end = p.offsets[i + 1];
-        for (index_t e = p.offsets[i]; e < row_end; e += kLanes) {
-            prefetch_rows<Dim>(y.data, columns, e + attraction_prefetch, nnz);
-            Lanes pij = {}, dist2 = {};
-            for (int l = 0; l < kLanes; ++l) {
-                const bool real = e + l < row_end;
-                const double v = real ? static_cast<double>(values[e + l]) : 0.0;
-                const double* yj = real ? y.data + std::size_t{columns[e + l]} * Dim : yi;
-                double d2 = 0.0;
-                for (int d = 0; d < Dim; ++d) d2 += (yi[d] - yj[d]) * (yi[d] - yj[d]);
-                pij[l] = v > 0 ? v : 0.0;
-                dist2[l] = d2;
-            }
-            Lanes x;
-            if constexpr (Scaled) {
-                x = pij * z;
-            } else {
-                x = pij * z * (1.0 + dist2);
-            }
-            for (int l = 0; l < kLanes; ++l)
-                if (pij[l] == 0) x[l] = 1.0;
-            Lanes log_x = detail::log_normal_lanes(x);
-            for (int l = 0; l < kLanes; ++l)
-                if (!(x[l] >= std::numeric_limits<double>::min() && x[l] <= std::numeric_limits<double>::max()))
-                    log_x[l] = std::log(x[l]);
-            if constexpr (Scaled) {
-                for (int l = 0; l < kLanes; ++l) log_x[l] += alpha * std::log1p(dist2[l] / alpha);
-            }
-            total += pij * log_x;
-        }
-    }
-    return lane_sum(total);
-}
-
-}  // namespace
-
 double gradient_workspace_bytes(double n, double dims) {
     return n * dims * 8;
 }
@@ -224,25 +75,14 @@ std::vector<double> sparse_kl_blocks(const SparseMatrix& p, ConstMatrixView y, d
     require_dof(dof, "sparse_kl");
     assert(csr_defect(p).empty());  // an invariant of the Affinities type
     // KL = sum p_ij log(p_ij / q_ij), q_ij = w_ij / Z, w_ij = (1 + |y_i - y_j|^2/alpha)^-alpha.
-    if (dof != 1.0)
-        return parallel_block_sums(p.n, threads, first_block, last_block, [&](index_t begin, index_t end) {
-            switch (y.cols) {
-                case 1:
-                    return sparse_kl_rows<1, true>(p, y, z, begin, end, dof);
-                case 2:
-                    return sparse_kl_rows<2, true>(p, y, z, begin, end, dof);
-                default:
-                    return sparse_kl_rows<3, true>(p, y, z, begin, end, dof);
-            }
-        });
     return parallel_block_sums(p.n, threads, first_block, last_block, [&](index_t begin, index_t end) {
         switch (y.cols) {
             case 1:
-                return sparse_kl_rows<1>(p, y, z, begin, end);
+                return detail::kl_rows<1>(p, y, z, dof, begin, end);
             case 2:
-                return sparse_kl_rows<2>(p, y, z, begin, end);
+                return detail::kl_rows<2>(p, y, z, dof, begin, end);
             default:
-                return sparse_kl_rows<3>(p, y, z, begin, end);
+                return detail::kl_rows<3>(p, y, z, dof, begin, end);
         }
     });
 }
@@ -276,7 +116,7 @@ double gradient_tree_beside(ConstMatrixView y, SpaceTree<Dim>& tree, double thet
         },
         n, threads,
         [&](index_t begin, index_t end) {
-            for (index_t i = begin; i < end; ++i) attraction(i, forces.data() + i * Dim);
+            attraction(begin, end, forces.data() + begin * Dim);
         },
         64);
     const double both = clock.lap();
@@ -308,10 +148,12 @@ double gradient_in_turn(ConstMatrixView y, SpaceTree<Dim>& tree, double theta, M
     parallel_for_guided(
         y.rows, threads,
         [&](index_t begin, index_t end) {
-            for (index_t i = begin; i < end; ++i) {
-                double f[Dim];
-                attraction(i, f);
-                combine(grad.row(i), f, inv_z);
+            constexpr index_t rows = 64;  // the attraction a block of rows at a time
+            double f[rows * Dim];
+            for (index_t at = begin; at < end; at += rows) {
+                const index_t stop = std::min(end, at + rows);
+                attraction(at, stop, f);
+                for (index_t i = at; i < stop; ++i) combine(grad.row(i), f + (i - at) * Dim, inv_z);
             }
         },
         64);
@@ -330,7 +172,10 @@ double barnes_hut_gradient(const SparseMatrix& p, ConstMatrixView y, SpaceTree<D
             grad.rows, " x ", grad.cols);
     assert(csr_defect(p).empty());  // an invariant of the Affinities type
     const double dof = tree.dof();
-    const auto attraction = [&](index_t i, double* f) { attractive_row_dof<Dim>(p, y, i, f, dof); };
+    // Rows [begin, end) of the attraction, row i's at out + (i - begin) Dim.
+    const auto attraction = [&](index_t begin, index_t end, double* out) {
+        detail::attraction_rows<Dim>(p, y, dof, begin, end, out);
+    };
     const auto combine = [&](double* g, const double* f, double inv_z) {
         for (int d = 0; d < Dim; ++d) g[d] = 4.0 * (exaggeration * f[d] - g[d] * inv_z);
     };
@@ -437,13 +282,13 @@ class SharedGradient {
 
 // Rows [first, last) of P's attractive forces, row i's Dim values at out + (i - first) Dim.
 template <int Dim>
-void attraction_rows(const SparseMatrix& p, ConstMatrixView y, double dof, index_t first, index_t last,
-                     double* out, int threads) {
+void attraction_share(const SparseMatrix& p, ConstMatrixView y, double dof, index_t first, index_t last,
+                      double* out, int threads) {
     parallel_for_guided(
         last - first, threads,
         [&](index_t begin, index_t end) {
-            for (index_t i = first + begin; i < first + end; ++i)
-                attractive_row_dof<Dim>(p, y, i, out + static_cast<std::size_t>(i - first) * Dim, dof);
+            detail::attraction_rows<Dim>(p, y, dof, first + begin, first + end,
+                                         out + static_cast<std::size_t>(begin) * Dim);
         },
         64);
 }
@@ -497,7 +342,7 @@ double barnes_hut_gradient_shared(const SparseMatrix& p, ConstMatrixView y, Spac
     if (seconds) seconds->tree += clock.lap();
     SharedGradient<Dim> shared(tree, rows, work ? *work : local);
     double* mine = shared.seconds_of(rank);
-    attraction_rows<Dim>(p, y, tree.dof(), first, last, shared.attraction_of(rank), threads);
+    attraction_share<Dim>(p, y, tree.dof(), first, last, shared.attraction_of(rank), threads);
     mine[0] = clock.lap();
     tree.repulsion_share(theta, shared.bounds(), rank, grad, shared.share_of(rank), threads);
     mine[1] = clock.lap();

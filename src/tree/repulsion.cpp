@@ -1,5 +1,6 @@
-// Barnes-Hut repulsion through a built SpaceTree: group walks per leaf (Barnes 1990) that collect
-// interaction lists, then the kernels of bh_kernels.hpp over them. See space_tree.hpp for the contract.
+// Barnes-Hut repulsion through a built SpaceTree: the walks themselves (group walks per leaf, Barnes
+// 1990) are in simd_kernels.inc, compiled per instruction set (simd.hpp). See space_tree.hpp for the
+// contract.
 #include "treesne/tree/space_tree.hpp"
 
 #include <array>
@@ -9,196 +10,11 @@
 #include <type_traits>
 #include <vector>
 
-#include "tree/bh_kernels.hpp"
-#include "tree/box.hpp"
+#include "tree/simd.hpp"
 #include "treesne/core/errors.hpp"
 #include "treesne/core/parallel.hpp"
 
 namespace treesne {
-namespace {
-
-using detail::Box;
-using detail::bounding_box;
-using detail::bh::Interactions;
-using detail::bh::Kernel;
-using detail::bh::KernelConstants;
-using detail::bh::TreeNode;
-using detail::bh::interact;
-
-// What the repulsion walk reads (the nodes in pre-order, coordinates and input indices in tree order,
-// the criterion) and writes (per-point Z in tree order, forces in input order).
-template <int Dim>
-struct Walk {
-    const TreeNode<Dim>* nodes;
-    std::uint32_t node_count;
-    const double* pos;
-    const point_t* order;
-    double theta2;
-    bool quadrupole;
-    double* point_z;
-    MatrixView forces;
-    KernelConstants kernel;
-};
-
-// Squared distance from c to the box (0 inside it).
-template <int Dim>
-inline double gap_squared(const std::array<double, Dim>& c, const Box<Dim>& box) {
-    double gap2 = 0.0;
-    for (int d = 0; d < Dim; ++d) {
-        const double g = c[d] < box.lo[d] ? box.lo[d] - c[d] : (c[d] > box.hi[d] ? c[d] - box.hi[d] : 0.0);
-        gap2 += g * g;
-    }
-    return gap2;
-}
-
-// Group walk (Barnes 1990): one traversal per leaf builds the lists of cells and points that every point
-// of the leaf interacts with; a cell is summarised only if the criterion holds for the whole leaf (the
-// distance is measured from the centre of mass to the leaf's bounding box, so it is at least as strict
-// as the per-point test). Own: the group is the tree's own leaf `leaf` (its ancestors are opened and it
-// adds its own points); otherwise a group of other points (repulsion_on), and leaf is null.
-template <class Real, int Dim, bool Own>
-void collect_for_box(const Walk<Dim>& walk, const Box<Dim>& box, const TreeNode<Dim>* leaf,
-                     Interactions<Real, Dim>& list) {
-    list.clear(box);
-    std::uint32_t at = 0;
-    while (at < walk.node_count) {
-        const TreeNode<Dim>& node = walk.nodes[at];
-        if constexpr (Own) {
-            if (node.begin <= leaf->begin && leaf->end <= node.end) {  // an ancestor, or the leaf itself
-                if (node.leaf) {
-                    list.add_points(node, true, walk.quadrupole, walk.pos);
-                    at = node.skip;
-                } else {
-                    ++at;
-                }
-                continue;
-            }
-        }
-        // Barnes-Hut criterion (bhtsne's convention): half-width / distance < theta.
-        if (node.half_width * node.half_width < walk.theta2 * gap_squared<Dim>(node.center_of_mass, box)) {
-            list.add_cell(node, static_cast<double>(node.end - node.begin), walk.quadrupole);
-            at = node.skip;
-        } else if (node.leaf) {
-            list.add_points(node, false, walk.quadrupole, walk.pos);
-            at = node.skip;
-        } else {
-            ++at;
-        }
-    }
-    list.pad();
-}
-
-template <class Real, int Dim>
-void collect_interactions(const Walk<Dim>& walk, const TreeNode<Dim>& leaf, Interactions<Real, Dim>& list) {
-    collect_for_box<Real, Dim, true>(walk, bounding_box<Dim>(walk.pos, leaf.begin, leaf.end), &leaf, list);
-}
-
-
-// Z and force of the tree point s from its leaf's lists.
-template <class Real, int Dim, Kernel K>
-inline void point_repulsion(const Walk<Dim>& walk, std::uint32_t s, const Interactions<Real, Dim>& list,
-                            bool self_in_list) {
-    std::array<double, Dim> f;
-    const double z = interact<Real, Dim, K>(walk.pos + std::size_t{s} * Dim, list, walk.kernel, f);
-    walk.point_z[s] = z - (self_in_list ? 1.0 : 0.0);
-    double* out = walk.forces.row(walk.order[s]);
-    for (int d = 0; d < Dim; ++d) out[d] = f[d];
-}
-
-// Z and forces of a leaf's points. The points of a coincident leaf all get those of its first point.
-template <class Real, int Dim, Kernel K>
-void leaf_repulsion(const Walk<Dim>& walk, const TreeNode<Dim>& leaf, const Interactions<Real, Dim>& list) {
-    const std::uint32_t computed_end = leaf.coincident ? leaf.begin + 1 : leaf.end;
-    for (std::uint32_t s = leaf.begin; s < computed_end; ++s)
-        point_repulsion<Real, Dim, K>(walk, s, list, !leaf.coincident);
-    const double* first = walk.forces.row(walk.order[leaf.begin]);
-    for (std::uint32_t s = computed_end; s < leaf.end; ++s) {
-        walk.point_z[s] = walk.point_z[leaf.begin];
-        double* out = walk.forces.row(walk.order[s]);
-        for (int d = 0; d < Dim; ++d) out[d] = first[d];
-    }
-}
-
-// Per leaf: collect its interaction lists, then sum them for each of its points over contiguous arrays,
-// a vector at a time.
-template <class Real, Kernel K, int Dim>
-void walk_leaves(const Walk<Dim>& walk, const std::vector<std::uint32_t>& leaves, int threads) {
-    parallel_for_guided(
-        static_cast<index_t>(leaves.size()), threads,
-        [&](index_t first, index_t last) {
-            // kept: its vectors grow once per thread, not per range
-            thread_local Interactions<Real, Dim> list;
-            for (index_t li = first; li < last; ++li) {
-                const TreeNode<Dim>& leaf = walk.nodes[leaves[static_cast<std::size_t>(li)]];
-                collect_interactions(walk, leaf, list);
-                leaf_repulsion<Real, Dim, K>(walk, leaf, list);
-            }
-        },
-        1);
-}
-
-// What repulsion_on reads besides the source tree's walk: the query tree's nodes, leaves, coordinates
-// and input indices in its tree order; and what it writes, by query input index.
-template <int Dim>
-struct QueryGroups {
-    const TreeNode<Dim>* nodes;
-    const std::vector<std::uint32_t>& leaves;
-    const double* pos;
-    const point_t* order;
-    double* z;
-    MatrixView forces;
-};
-
-// Per query leaf: the source tree's interaction lists for the leaf's bounding box, then every query
-// point of the leaf against them.
-template <class Real, Kernel K, int Dim>
-void walk_query_leaves(const Walk<Dim>& walk, const QueryGroups<Dim>& queries, int threads) {
-    parallel_for_guided(
-        static_cast<index_t>(queries.leaves.size()), threads,
-        [&](index_t first, index_t last) {
-            thread_local Interactions<Real, Dim> list;
-            for (index_t li = first; li < last; ++li) {
-                const TreeNode<Dim>& leaf = queries.nodes[queries.leaves[static_cast<std::size_t>(li)]];
-                collect_for_box<Real, Dim, false>(walk, bounding_box<Dim>(queries.pos, leaf.begin, leaf.end),
-                                                  nullptr, list);
-                for (std::uint32_t s = leaf.begin; s < leaf.end; ++s) {
-                    std::array<double, Dim> f;
-                    const point_t i = queries.order[s];
-                    queries.z[i] =
-                        interact<Real, Dim, K>(queries.pos + std::size_t{s} * Dim, list, walk.kernel, f);
-                    double* out = queries.forces.row(i);
-                    for (int d = 0; d < Dim; ++d) out[d] = f[d];
-                }
-            }
-        },
-        1);
-}
-
-// Calls fn with the kernel of alpha as a compile-time constant: the branch is taken once per walk, so
-// alpha = 1 runs the Cauchy kernel's loops untouched.
-template <class Fn>
-void with_kernel(double alpha, Fn&& fn) {
-    if (alpha == 1.0) {
-        fn(std::integral_constant<Kernel, Kernel::cauchy>{});
-    } else {
-        fn(std::integral_constant<Kernel, Kernel::general>{});
-    }
-}
-
-// Calls fn(kernel, real) with the kernel of alpha (see with_kernel) and a value of the walk's floating
-// type: float where `single` (the tree asked for single precision and theta is large enough), else double.
-template <class Fn>
-void with_walk_types(double alpha, bool single, Fn&& fn) {
-    with_kernel(alpha, [&](auto kernel) {
-        if (single) {
-            fn(kernel, float{});
-        } else {
-            fn(kernel, double{});
-        }
-    });
-}
-
-}  // namespace
 
 template <int Dim>
 void SpaceTree<Dim>::set_dof(double alpha) {
@@ -215,20 +31,19 @@ void SpaceTree<Dim>::repulsion_on(const SpaceTree& queries, double theta, Matrix
             forces.rows, " x ", forces.cols, "; expected ", queries.n_, " x ", Dim);
     require(theta >= 0, "SpaceTree::repulsion_on: theta must be >= 0; got ", theta);
     z.resize(static_cast<std::size_t>(queries.n_));
-    const Walk<Dim> walk{nodes_.data(),
-                         static_cast<std::uint32_t>(nodes_.size()),
-                         positions_.data(),
-                         order_.data(),
-                         theta * theta,
-                         quadrupole_,
-                         nullptr,
-                         {},
-                         KernelConstants::of(dof_)};
-    const QueryGroups<Dim> groups{queries.nodes_.data(), queries.leaves_, queries.positions_.data(),
-                                  queries.order_.data(), z.data(),        forces};
-    with_walk_types(dof_, single_precision_ && theta >= single_precision_min_theta, [&](auto kernel, auto real) {
-        walk_query_leaves<decltype(real), decltype(kernel)::value>(walk, groups, threads);
-    });
+    const detail::WalkArgs<Dim> walk{nodes_.data(),
+                                     static_cast<std::uint32_t>(nodes_.size()),
+                                     positions_.data(),
+                                     order_.data(),
+                                     theta * theta,
+                                     quadrupole_,
+                                     single_precision_ && theta >= single_precision_min_theta,
+                                     dof_,
+                                     nullptr,
+                                     {}};
+    const detail::QueryGroups<Dim> groups{queries.nodes_.data(), queries.leaves_, queries.positions_.data(),
+                                          queries.order_.data(), z.data(),        forces};
+    detail::walk_queries<Dim>(walk, groups, threads);
 }
 
 template <int Dim>
@@ -241,18 +56,17 @@ void SpaceTree<Dim>::point_z(std::vector<double>& z) const {
 template <int Dim>
 void SpaceTree<Dim>::walk(const std::vector<std::uint32_t>& leaves, double theta, MatrixView forces, int threads) {
     point_z_.resize(static_cast<std::size_t>(n_));
-    const Walk<Dim> w{nodes_.data(),
-                      static_cast<std::uint32_t>(nodes_.size()),
-                      positions_.data(),
-                      order_.data(),
-                      theta * theta,
-                      quadrupole_,
-                      point_z_.data(),
-                      forces,
-                      KernelConstants::of(dof_)};
-    with_walk_types(dof_, single_precision_ && theta >= single_precision_min_theta, [&](auto kernel, auto real) {
-        walk_leaves<decltype(real), decltype(kernel)::value>(w, leaves, threads);
-    });
+    const detail::WalkArgs<Dim> walk{nodes_.data(),
+                                     static_cast<std::uint32_t>(nodes_.size()),
+                                     positions_.data(),
+                                     order_.data(),
+                                     theta * theta,
+                                     quadrupole_,
+                                     single_precision_ && theta >= single_precision_min_theta,
+                                     dof_,
+                                     point_z_.data(),
+                                     forces};
+    detail::walk_leaves<Dim>(walk, leaves, threads);
 }
 
 template <int Dim>

@@ -1,6 +1,7 @@
 // Barnes-Hut t-SNE gradient: attraction over sparse P, repulsion and Z through a SpaceTree.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "treesne/affinities/affinities.hpp"
@@ -9,6 +10,13 @@
 #include "treesne/core/types.hpp"
 
 namespace treesne {
+
+/// The instruction set of the gradient's kernels in this process, as "kernels: avx2 (...)". A portable
+/// build on x86-64 carries baseline (SSE2), AVX2 and AVX-512 copies of them and runs the widest this CPU
+/// has, or the one the environment variable TREESNE_SIMD names (baseline, avx2, avx512, auto); all give
+/// the same bits. A native build (TREESNE_NATIVE) has one copy, for its own CPU. Throws InvalidArgument
+/// where TREESNE_SIMD names an unknown target or one this CPU or build lacks.
+std::string simd_kernels();
 
 /// Attractive forces F_i = sum_j p_ij (1+|y_i-y_j|^2/dof)^-1 (y_i - y_j) over P's entries, into out
 /// (N x Dim): the weight w^(1/dof) of the kernel w = (1+d^2/dof)^-dof (see StudentKernel; dof 1 is
