@@ -616,3 +616,45 @@ TEST_CASE("cli binary: --knn nndescent embeds, the same file for 1 and 2 threads
 }
 
 #endif  // TREESNE_CLI_PATH
+
+TEST_CASE("cli binary: every instruction set this CPU runs gives the same file (TREESNE_SIMD)") {
+    // The kernels' copies (src/tree/simd.hpp) must agree to the bit: float and double walks, the Cauchy
+    // and the general kernel, 1, 2 and 3 dimensions, the KL at reports. A target the CPU or the build
+    // lacks must be refused with one line, never run.
+    TempDir dir;
+    const std::string in = dir / "in.csv";
+    write_csv(in, make_blobs(300, 8, 4).x);
+    for (const char* setting : {" --dims 2 --theta 0.5", " --dims 3 --theta 0.1 --dof 0.7", " --dims 1 --dof 3"}) {
+        CAPTURE(setting);
+        std::string baseline;
+        int ran = 0;
+        for (const char* target : {"baseline", "avx2", "avx512", "auto"}) {
+            CAPTURE(target);
+            const std::string out = dir / (std::string(target) + ".npy");
+            const Run r = run_cli(dir,
+                                  "embed " + quote(in) + " -o " + quote(out) + setting +
+                                      " --perplexity 10 --iterations 120 --exaggeration-iterations 40 --seed 3 "
+                                      "--log-every 20 --threads 2 --quiet",
+                                  std::string("TREESNE_SIMD=") + target);
+            if (r.status != 0) {
+                check_one_error_line(r);
+                CHECK((contains(r.err, "cannot run") || contains(r.err, "has only the baseline")));
+                CHECK(!std::filesystem::exists(out));
+                continue;
+            }
+            ++ran;
+            if (baseline.empty()) {
+                baseline = slurp(out);
+                CHECK(baseline.size() > 300 * 8);
+            } else {
+                CHECK(slurp(out) == baseline);
+            }
+        }
+        CHECK(ran >= 2);  // baseline and auto always run
+    }
+    const Run bad = run_cli(dir, "embed " + quote(in) + " -o " + quote(dir / "x.npy"), "TREESNE_SIMD=sse9");
+    CHECK(bad.status == 1);
+    check_one_error_line(bad);
+    CHECK(contains(bad.err, "TREESNE_SIMD=sse9: unknown target"));
+    CHECK(!std::filesystem::exists(dir / "x.npy"));
+}

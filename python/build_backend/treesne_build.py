@@ -6,9 +6,11 @@ compiler, so pip's isolated build environment has nothing to download (pyproject
 Environment:
   TREESNE_BUILD_DIR   the CMake build directory (default: build-pip/ in the source tree, reused by
                       later installs, so a second install only relinks)
-  TREESNE_NATIVE      1 (default) compiles for this machine's CPU (-march=native), like the CLI built
-                      by the scripts, so the module's embeddings equal that CLI's bit for bit; 0 for a
-                      wheel meant for other machines
+  TREESNE_NATIVE      0 (default): a portable module, for any x86-64 machine: its kernels pick the
+                      widest instruction set the CPU has at run time (baseline, AVX2, AVX-512; the
+                      environment variable TREESNE_SIMD forces one), all with the same bits.
+                      1 compiles for this machine's CPU (-march=native), like the CLI built by the
+                      scripts, so that the module's embeddings equal that CLI's bit for bit
   CMAKE_BUILD_PARALLEL_LEVEL  build jobs (default: the number of CPUs)
 """
 
@@ -83,7 +85,7 @@ def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
 def _build():
     """Configures and builds the extension; returns the build tree's package directory."""
     build_dir = pathlib.Path(os.environ.get("TREESNE_BUILD_DIR") or ROOT / "build-pip")
-    native = os.environ.get("TREESNE_NATIVE", "1") not in ("0", "OFF", "off", "")
+    native = os.environ.get("TREESNE_NATIVE", "0") not in ("0", "OFF", "off", "")
     configure = [
         "cmake", "-S", str(ROOT), "-B", str(build_dir), "-DCMAKE_BUILD_TYPE=Release",
         "-DTREESNE_BUILD_PYTHON=ON", "-DTREESNE_BUILD_TESTS=OFF", "-DTREESNE_BUILD_TOOLS=OFF",

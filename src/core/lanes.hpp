@@ -50,14 +50,20 @@ using FloatLanes = float __attribute__((vector_size(kLanes * sizeof(double))));
 
 /// How many lanes this target computes in one register: a kernel may run a Lanes as kParts parts of
 /// kPartLanes lanes (Part<double>, or Part<float> of twice as many floats), each lane the very same
-/// operations, so the bits do not change. AVX and AVX2: 4 of the 8, because GCC lowers a 64-byte vector
-/// there through the stack (16-byte stores read back as 32-byte loads, which the CPU cannot forward):
-/// 30 % slower than SSE2's four registers each. Elsewhere all 8: one AVX-512 register, or SSE2, where
-/// GCC splits them into registers itself.
-#if defined(__AVX__) && !defined(__AVX512F__)
+/// operations in the same order, so the bits do not change. One register each: 8 doubles with AVX-512,
+/// 4 with AVX and AVX2, 2 with SSE2 (and NEON). GCC lowers a whole 64-byte vector on AVX2 through the
+/// stack (16-byte stores read back as 32-byte loads, which the CPU cannot forward): Fashion-MNIST
+/// 20,000's repulsion took 10.0 ms a pass that way, against 4.0 ms in parts of 4. The per-target kernel
+/// files (src/tree/simd_*.cpp) say it in TREESNE_SIMD_PART_LANES: `#pragma GCC target` does not define
+/// __AVX__ and the like in C++ (GCC reads all macros before any pragma).
+#if defined(TREESNE_SIMD_PART_LANES)
+constexpr int kPartLanes = TREESNE_SIMD_PART_LANES;
+#elif defined(__AVX512F__)
+constexpr int kPartLanes = 8;
+#elif defined(__AVX__)
 constexpr int kPartLanes = 4;
 #else
-constexpr int kPartLanes = kLanes;
+constexpr int kPartLanes = 2;
 #endif
 constexpr int kParts = kLanes / kPartLanes;
 template <class Real>
@@ -76,6 +82,10 @@ using Part = typename PartOf<Real>::type;
 /// The 64-bit integer vector as wide as a vector of doubles of `Bytes` bytes (a Part or a Lanes).
 template <std::size_t Bytes>
 struct BitsOf;
+template <>
+struct BitsOf<16> {
+    using type = std::int64_t __attribute__((vector_size(16)));
+};
 template <>
 struct BitsOf<32> {
     using type = std::int64_t __attribute__((vector_size(32)));

@@ -197,6 +197,9 @@ template <class V>
     w = exp_nonpositive_lanes(-k.alpha * log1p);
 }
 
+// A part of floats widened to double.
+using Wide = double __attribute__((vector_size(2 * kPartLanes * sizeof(double))));
+
 // The same for a part of double or float lanes: float lanes take the logarithm and exponential in
 // double, 8 lanes at a time, and u in float.
 template <class Real>
@@ -204,9 +207,9 @@ template <class Real>
                                                    P<Real>& u) {
     if constexpr (std::is_same_v<Real, double>) {
         general_weights_double(dist2, k, w, u);
-    } else if constexpr (kPartWidth<float> == kLanes) {
-        Lanes w_all, u_all;
-        general_weights_double(__builtin_convertvector(dist2, Lanes), k, w_all, u_all);
+    } else if constexpr (kPartWidth<float> <= kLanes) {
+        Wide w_all, u_all;
+        general_weights_double(__builtin_convertvector(dist2, Wide), k, w_all, u_all);
         w = __builtin_convertvector(w_all, P<Real>);
         u = __builtin_convertvector(u_all, P<Real>);
     } else {
@@ -222,6 +225,29 @@ template <class Real>
         w = __builtin_shufflevector(wl, wh, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
         u = __builtin_shufflevector(ul, uh, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     }
+}
+
+// tr C, d'Cd and Cd of the cells' second moments C (upper triangle) from the part at entry c.
+template <class Real, int Dim>
+[[gnu::always_inline]] inline void moment_terms(const Interactions<Real, Dim>& list, std::size_t c,
+                                                const P<Real> (&diff)[Dim], P<Real>& trace, P<Real>& dcd,
+                                                P<Real> (&cd)[Dim]) {
+    trace = P<Real>{};
+    dcd = P<Real>{};
+    for (int d = 0; d < Dim; ++d) cd[d] = P<Real>{};
+    for (int a = 0, m = 0; a < Dim; ++a)
+        for (int b = a; b < Dim; ++b, ++m) {
+            const P<Real> mom = load_part(&list.cell_mom[m][c]);
+            if (a == b) {
+                trace += mom;
+                cd[a] += mom * diff[a];
+                dcd += mom * diff[a] * diff[a];
+            } else {
+                cd[a] += mom * diff[b];
+                cd[b] += mom * diff[a];
+                dcd += Real{2} * mom * diff[a] * diff[b];
+            }
+        }
 }
 
 // Adds the summarised cells' Z and force on the point at p into the lane sums zl, fl: the monopole plus
@@ -266,22 +292,8 @@ template <class Real, int Dim, Kernel K>
             } else {
                 general_weights<Real>(dist2, kc, q, u);
             }
-            // tr C, d'Cd and Cd from the upper triangle of C.
-            V trace = {}, dcd = {};
-            V cd[Dim] = {};
-            for (int a = 0, m = 0; a < Dim; ++a)
-                for (int b = a; b < Dim; ++b, ++m) {
-                    const V mom = load_part(&list.cell_mom[m][c]);
-                    if (a == b) {
-                        trace += mom;
-                        cd[a] += mom * diff[a];
-                        dcd += mom * diff[a] * diff[a];
-                    } else {
-                        cd[a] += mom * diff[b];
-                        cd[b] += mom * diff[a];
-                        dcd += Real{2} * mom * diff[a] * diff[b];
-                    }
-                }
+            V trace, dcd, cd[Dim];
+            moment_terms(list, c, diff, trace, dcd, cd);
             const V count = load_part(&list.cell_count[c]);
             if constexpr (K == Kernel::cauchy) {
                 const V q2 = q * q, q3 = q2 * q;

@@ -86,7 +86,8 @@ SimdTarget simd_target() {
 namespace treesne {
 
 std::string simd_kernels() {
-    if (!detail::dispatching) return "kernels: this build's own instruction set (native, no dispatch)";
+    detail::simd_target();  // a bad TREESNE_SIMD throws, whatever the build
+    if (!detail::dispatching) return "kernels: this build's own instruction set (no runtime dispatch)";
     return concat("kernels: ", detail::simd_target_name(detail::simd_target()),
                   " (chosen at run time among baseline, avx2, avx512; TREESNE_SIMD forces one)");
 }

@@ -1,5 +1,5 @@
-// The hot kernels (simd_kernels.inc) for x86-64-v3: AVX2, FMA (unused: -ffp-contract=off), BMI2; Haswell (2013) and Zen (2017) on.
-// See simd.hpp.
+// The hot kernels (simd_kernels.inc) for x86-64-v3: AVX2, FMA (not used:
+// -ffp-contract=off), BMI2; Intel Haswell (2013) and AMD Excavator (2015) on. See simd.hpp.
 // The standard library and the public headers come first, outside the pragma: their inline functions
 // and templates stay baseline code and the same in every file.
 #include <array>
@@ -14,6 +14,7 @@
 #include "treesne/tree/space_tree.hpp"
 
 #define TREESNE_SIMD_NS simd_avx2
+#define TREESNE_SIMD_PART_LANES 4  // see core/lanes.hpp
 #pragma GCC push_options
 #pragma GCC target("avx,avx2,fma,bmi,bmi2,f16c,lzcnt,movbe,popcnt,sse3,ssse3,sse4.1,sse4.2,xsave")
 #include "tree/simd_kernels.inc"

@@ -1,5 +1,5 @@
-// The hot kernels (simd_kernels.inc) for x86-64-v4: AVX-512 F/BW/CD/DQ/VL; Skylake-SP (2017) and Zen 4 (2022) on.
-// See simd.hpp.
+// The hot kernels (simd_kernels.inc) for x86-64-v4: AVX-512 F, BW, CD, DQ
+// and VL; Intel Skylake-SP (2017) and AMD Zen 4 (2022) on. See simd.hpp.
 // The standard library and the public headers come first, outside the pragma: their inline functions
 // and templates stay baseline code and the same in every file.
 #include <array>
@@ -14,6 +14,7 @@
 #include "treesne/tree/space_tree.hpp"
 
 #define TREESNE_SIMD_NS simd_avx512
+#define TREESNE_SIMD_PART_LANES 8  // see core/lanes.hpp
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512bw,avx512cd,avx512dq,avx512vl,avx,avx2,fma,bmi,bmi2,f16c,lzcnt,movbe,popcnt,sse3,ssse3,sse4.1,sse4.2,xsave")
 #include "tree/simd_kernels.inc"
