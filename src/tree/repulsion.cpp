@@ -24,6 +24,20 @@ void SpaceTree<Dim>::set_dof(double alpha) {
 }
 
 template <int Dim>
+detail::WalkArgs<Dim> SpaceTree<Dim>::walk_args(double theta, double* point_z, MatrixView forces) const {
+    return {nodes_.data(),
+            static_cast<std::uint32_t>(nodes_.size()),
+            positions_.data(),
+            order_.data(),
+            theta * theta,
+            quadrupole_,
+            single_precision_ && theta >= single_precision_min_theta,
+            dof_,
+            point_z,
+            forces};
+}
+
+template <int Dim>
 void SpaceTree<Dim>::repulsion_on(const SpaceTree& queries, double theta, MatrixView forces,
                                   std::vector<double>& z, int threads) const {
     require(!nodes_.empty() && !queries.nodes_.empty(), "SpaceTree::repulsion_on: build() both trees first");
@@ -31,16 +45,7 @@ void SpaceTree<Dim>::repulsion_on(const SpaceTree& queries, double theta, Matrix
             forces.rows, " x ", forces.cols, "; expected ", queries.n_, " x ", Dim);
     require(theta >= 0, "SpaceTree::repulsion_on: theta must be >= 0; got ", theta);
     z.resize(static_cast<std::size_t>(queries.n_));
-    const detail::WalkArgs<Dim> walk{nodes_.data(),
-                                     static_cast<std::uint32_t>(nodes_.size()),
-                                     positions_.data(),
-                                     order_.data(),
-                                     theta * theta,
-                                     quadrupole_,
-                                     single_precision_ && theta >= single_precision_min_theta,
-                                     dof_,
-                                     nullptr,
-                                     {}};
+    const detail::WalkArgs<Dim> walk = walk_args(theta, nullptr, {});  // writes through groups
     const detail::QueryGroups<Dim> groups{queries.nodes_.data(), queries.leaves_, queries.positions_.data(),
                                           queries.order_.data(), z.data(),        forces};
     detail::walk_queries<Dim>(walk, groups, threads);
@@ -56,17 +61,7 @@ void SpaceTree<Dim>::point_z(std::vector<double>& z) const {
 template <int Dim>
 void SpaceTree<Dim>::walk(const std::vector<std::uint32_t>& leaves, double theta, MatrixView forces, int threads) {
     point_z_.resize(static_cast<std::size_t>(n_));
-    const detail::WalkArgs<Dim> walk{nodes_.data(),
-                                     static_cast<std::uint32_t>(nodes_.size()),
-                                     positions_.data(),
-                                     order_.data(),
-                                     theta * theta,
-                                     quadrupole_,
-                                     single_precision_ && theta >= single_precision_min_theta,
-                                     dof_,
-                                     point_z_.data(),
-                                     forces};
-    detail::walk_leaves<Dim>(walk, leaves, threads);
+    detail::walk_leaves<Dim>(walk_args(theta, point_z_.data(), forces), leaves, threads);
 }
 
 template <int Dim>
@@ -143,6 +138,9 @@ void SpaceTree<Dim>::repulsion_share(double theta, const std::vector<index_t>& b
     repelled_ = false;  // point_z_ holds only this share: point_z() must not read it
 }
 
+template detail::WalkArgs<1> SpaceTree<1>::walk_args(double, double*, MatrixView) const;
+template detail::WalkArgs<2> SpaceTree<2>::walk_args(double, double*, MatrixView) const;
+template detail::WalkArgs<3> SpaceTree<3>::walk_args(double, double*, MatrixView) const;
 template void SpaceTree<1>::walk(const std::vector<std::uint32_t>&, double, MatrixView, int);
 template void SpaceTree<2>::walk(const std::vector<std::uint32_t>&, double, MatrixView, int);
 template void SpaceTree<3>::walk(const std::vector<std::uint32_t>&, double, MatrixView, int);

@@ -17,6 +17,11 @@
 
 namespace treesne {
 
+namespace detail {
+template <int Dim>
+struct WalkArgs;
+}  // namespace detail
+
 template <int Dim>
 class SpaceTree {
     static_assert(Dim >= 1 && Dim <= 3, "SpaceTree supports 1, 2 or 3 dimensions");
@@ -134,6 +139,9 @@ class SpaceTree {
     const std::vector<point_t>& order() const { return order_; }
 
   private:
+    // What a walk of this tree reads (detail::WalkArgs, src/tree/simd.hpp), writing Z_s into point_z (by
+    // tree position; null: not written) and forces into `forces`.
+    detail::WalkArgs<Dim> walk_args(double theta, double* point_z, MatrixView forces) const;
     // The repulsion walk over the given leaves (all of them, or one share): forces into `forces` (input
     // rows), Z_s into point_z_ (resized to n).
     void walk(const std::vector<std::uint32_t>& leaves, double theta, MatrixView forces, int threads);
