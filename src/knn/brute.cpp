@@ -802,10 +802,10 @@ BlockCandidates knn_block_candidates(ConstMatrixView queries, index_t query_firs
 }
 
 void knn_block_merge(CompactCandidates& c, ConstMatrixView queries, ConstMatrixView reference,
-                     index_t reference_first, Metric metric, int threads, index_t chunk) {
+                     index_t reference_first, Metric metric, int threads, index_t query_chunk) {
     check_block_arguments(queries, c.first, reference, reference_first, c.k);
-    require(queries.rows == c.rows && chunk >= 1, "block merge: ", queries.rows, " query rows for ", c.rows,
-            " rows of candidates, chunk ", chunk);
+    require(queries.rows == c.rows && query_chunk >= 1, "block merge: ", queries.rows, " query rows for ", c.rows,
+            " rows of candidates, chunk ", query_chunk);
     require(c.first + c.rows <= reference_first || reference_first + reference.rows <= c.first,
             "block merge: the query rows [", c.first, ", ", c.first + c.rows, ") and the reference rows [",
             reference_first, ", ", reference_first + reference.rows, ") overlap");
@@ -813,8 +813,8 @@ void knn_block_merge(CompactCandidates& c, ConstMatrixView queries, ConstMatrixV
     Frame frame;
     const bool coordinates = metric == Metric::manhattan || metric == Metric::chebyshev;
     if (coordinates || reference.rows <= c.k + extra_candidates || !make_frame(reference, queries, frame)) {
-        for (index_t q0 = 0; q0 < queries.rows; q0 += chunk) {  // each chunk searched given what it holds
-            const index_t rows = std::min(chunk, queries.rows - q0);
+        for (index_t q0 = 0; q0 < queries.rows; q0 += query_chunk) {  // each chunk searched given what it holds
+            const index_t rows = std::min(query_chunk, queries.rows - q0);
             BlockCandidates known = expand_candidates(c, q0, rows);
             merge_candidates(known, knn_block_candidates({queries.row(q0), rows, queries.cols}, c.first + q0,
                                                          reference, reference_first, c.k, metric, threads, &known));
@@ -824,8 +824,8 @@ void knn_block_merge(CompactCandidates& c, ConstMatrixView queries, ConstMatrixV
     }
     FloatData data, query_data;
     to_float(reference, frame, data, threads);
-    for (index_t q0 = 0; q0 < queries.rows; q0 += chunk) {
-        const ConstMatrixView part{queries.row(q0), std::min(chunk, queries.rows - q0), queries.cols};
+    for (index_t q0 = 0; q0 < queries.rows; q0 += query_chunk) {
+        const ConstMatrixView part{queries.row(q0), std::min(query_chunk, queries.rows - q0), queries.cols};
         to_float(part, frame, query_data, threads);  // the frame covers every query row
         Output out{c.k, metric, true, nullptr, nullptr, c.first + q0, reference_first, nullptr};
         out.compact = &c;

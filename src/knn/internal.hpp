@@ -235,7 +235,7 @@ void compress_candidates(const BlockCandidates& block, index_t q0, CompactCandid
 /// candidates merged into its row as it is settled (no BlockCandidates). Memory: brute_bytes(
 /// reference.rows + chunk, D).
 void knn_block_merge(CompactCandidates& c, ConstMatrixView queries, ConstMatrixView reference,
-                     index_t reference_first, Metric metric, int threads, index_t chunk);
+                     index_t reference_first, Metric metric, int threads, index_t query_chunk);
 
 /// knn_block_candidates(x, first, x, first, k, metric, threads) kept compactly: a block of rows
 /// against itself by the whole-data search (the references nearest each query visited first), the

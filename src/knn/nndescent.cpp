@@ -170,7 +170,7 @@ double euclidean_bound(Metric metric, double w, index_t d) {
 // runs it; Eigen's kernels are deterministic), so the graph stays the same for any thread count.
 class LeafSearch {
   public:
-    LeafSearch(const Points& x, index_t k, Rows& rows) : x_(x), k_(k), keep_(k + leaf_extra), rows_(rows) {
+    LeafSearch(const Points& x, index_t k, Rows& rows) : x_(x), keep_(k + leaf_extra), rows_(rows) {
         g_.resize(leaf_query_block, leaf_reference_block);
         buffer_.resize(static_cast<std::size_t>(leaf_query_block * stride()));
         count_.resize(static_cast<std::size_t>(leaf_query_block));
@@ -305,7 +305,7 @@ class LeafSearch {
     }
 
     const Points& x_;
-    index_t k_, keep_;
+    index_t keep_;
     Rows& rows_;
     const point_t* members_ = nullptr;
     std::vector<double> mean_;

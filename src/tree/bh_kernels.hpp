@@ -207,13 +207,13 @@ template <class Real>
                                                    P<Real>& u) {
     if constexpr (std::is_same_v<Real, double>) {
         general_weights_double(dist2, k, w, u);
-    } else if constexpr (kPartWidth<float> <= kLanes) {
+    } else if constexpr (kPartWidth<Real> <= kLanes) {
         Wide w_all, u_all;
         general_weights_double(__builtin_convertvector(dist2, Wide), k, w_all, u_all);
         w = __builtin_convertvector(w_all, P<Real>);
         u = __builtin_convertvector(u_all, P<Real>);
     } else {
-        static_assert(kPartWidth<float> == 2 * kLanes, "the shuffles below split 16 float lanes");
+        static_assert(kPartWidth<Real> == 2 * kLanes, "the shuffles below split 16 float lanes");
         using Half = float __attribute__((vector_size(kLanes * sizeof(float))));
         const Half lo = __builtin_shufflevector(dist2, dist2, 0, 1, 2, 3, 4, 5, 6, 7);
         const Half hi = __builtin_shufflevector(dist2, dist2, 8, 9, 10, 11, 12, 13, 14, 15);

@@ -15,7 +15,15 @@
 
 #define TREESNE_SIMD_NS simd_avx2
 #define TREESNE_SIMD_PART_LANES 4  // see core/lanes.hpp
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx,avx2,fma,bmi,bmi2,f16c,lzcnt,movbe,popcnt,sse3,ssse3,sse4.1,sse4.2,xsave"))), apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx,avx2,fma,bmi,bmi2,f16c,lzcnt,movbe,popcnt,sse3,ssse3,sse4.1,sse4.2,xsave")
+#endif
 #include "tree/simd_kernels.inc"
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif
