@@ -14,22 +14,23 @@ FAST = dict(n_iter=300, perplexity=20)
 
 def test_fit_transform_shape_attributes(data):
     x, _ = data
-    tsne = treesne.TSNE(**FAST)
+    # 500 iterations: 250 exaggerated, then 250 free ones, enough for the clusters to settle (after 50
+    # free ones the nearest embedded neighbour shared the cluster of 75-85 % of the points, depending on
+    # the last bits of the kernels; after 150, of 99.7 %).
+    tsne = treesne.TSNE(n_iter=500, perplexity=20)
     y = tsne.fit_transform(x)
     assert y.shape == (300, 2) and y.dtype == np.float64 and np.isfinite(y).all()
     assert tsne.embedding_ is y
-    assert tsne.n_iter_ == 300 and tsne.status_ == "completed"
+    assert tsne.n_iter_ == 500 and tsne.status_ == "completed"
     assert 0 < tsne.kl_divergence_ < 5
     assert tsne.learning_rate_ == 200  # auto: max(N / 12, 200)
     assert tsne.n_features_in_ == 10
-    assert tsne.history_[-1][0] == 300
+    assert tsne.history_[-1][0] == 500
     # separated clusters stay separated: each point's nearest embedded neighbour shares its cluster
     _, labels = data
     d = ((y[:, None, :] - y[None, :, :]) ** 2).sum(-1)
     np.fill_diagonal(d, np.inf)
-    # (0.85 exactly here since steps are clipped to 5 by default: 300 iterations at the floor learning
-    # rate 200 separate 300 points a little more slowly)
-    assert (labels[d.argmin(1)] == labels).mean() >= 0.85
+    assert (labels[d.argmin(1)] == labels).mean() >= 0.98
 
 
 @pytest.mark.parametrize("dims", [1, 3])
