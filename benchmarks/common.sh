@@ -40,6 +40,20 @@ bench_parse_options() {
     done
 }
 
+# bench_install_missing PACKAGE...: installs with apt-get (through sudo unless root) the Debian packages
+# that are not installed yet; nothing when all are.
+bench_install_missing() {
+    local missing=() pkg
+    for pkg in "$@"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+    done
+    [[ ${#missing[@]} -gt 0 ]] || return 0
+    echo "installing ${missing[*]}" >&2
+    local sudo_cmd=()
+    [[ $(id -u) -ne 0 ]] && sudo_cmd=(sudo)
+    "${sudo_cmd[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
+}
+
 bench_require_time() {
     [[ -x /usr/bin/time ]] || bench_fail 1 "needs GNU time (/usr/bin/time; Debian package 'time')"
 }
@@ -61,4 +75,22 @@ bench_wall_seconds() {
 }
 bench_rss_mib() {
     awk -F': ' '/Maximum resident set size/ { printf "%.1f", $2 / 1024 }' "$1"
+}
+
+# bench_quality_row JSON TOOL N: one line of quality.csv (tool,n,kl,knn_preservation,trustworthiness,
+# knn_accuracy) from the report of `treesne evaluate --json` in the file JSON.
+bench_quality_row() {
+    /usr/bin/python3 - "$1" "$2" "$3" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+def pick(*names):
+    for k in names:
+        for key, value in d.items():
+            if key.lower().replace("-", "_") == k:
+                return value
+    return ""
+print(",".join(str(x) for x in [sys.argv[2], sys.argv[3],
+      pick("kl", "kl_divergence", "exact_kl"), pick("knn_preservation", "neighbor_preservation", "preservation"),
+      pick("trustworthiness"), pick("knn_accuracy", "accuracy")]))
+PY
 }

@@ -48,15 +48,7 @@ bench_parse_options "sizes reps threads src build_dir treesne build out" "$@"
 [[ "$sizes" =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] || bench_fail 2 "--sizes must be a comma-separated list of sizes"
 
 # --- tools, installed only when missing ----------------------------------------------------------
-missing=()
-for pkg in libfftw3-dev g++ python3-numpy time; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-done
-if [[ ${#missing[@]} -gt 0 ]]; then
-    echo "installing ${missing[*]}" >&2
-    sudo_cmd=(); [[ $(id -u) -ne 0 ]] && sudo_cmd=(sudo)
-    "${sudo_cmd[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
-fi
+bench_install_missing libfftw3-dev g++ python3-numpy time
 bench_require_time
 [[ -x "$treesne" ]] || bench_fail 1 "no treesne binary at $treesne (build it, or pass --treesne PATH)"
 
@@ -232,19 +224,7 @@ for n in ${sizes//,/ }; do
             q="$out/logs/fitsne_${n}_evaluate.json"
             "$treesne" evaluate "$in.npy" "$emb" --labels "$data/labels_$n.txt" --json --threads "$threads" > "$q" 2>> "$log" ||
                 bench_fail 1 "treesne evaluate failed at n=$n (log $log)"
-            /usr/bin/python3 - "$q" "$n" >> "$out/quality.csv" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1]))
-def pick(*names):
-    for k in names:
-        for key, value in d.items():
-            if key.lower().replace("-", "_") == k:
-                return value
-    return ""
-print(",".join(str(x) for x in ["fitsne", sys.argv[2],
-      pick("kl", "kl_divergence", "exact_kl"), pick("knn_preservation", "neighbor_preservation", "preservation"),
-      pick("trustworthiness"), pick("knn_accuracy", "accuracy")]))
-PY
+            bench_quality_row "$q" fitsne "$n" >> "$out/quality.csv"
             tail -n 1 "$out/quality.csv" >&2
         fi
     done

@@ -29,15 +29,7 @@ out="$here/out/peers"
 bench_parse_options "sizes reps threads tools sklearn_max rtsne_max large large_reps first_rep build out" "$@"
 
 # --- peers and tools, installed only when missing ------------------------------------------------
-missing=()
-for pkg in python3-sklearn r-cran-rtsne time; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-done
-if [[ ${#missing[@]} -gt 0 ]]; then
-    echo "installing ${missing[*]}" >&2
-    sudo_cmd=(); [[ $(id -u) -ne 0 ]] && sudo_cmd=(sudo)
-    "${sudo_cmd[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
-fi
+bench_install_missing python3-sklearn r-cran-rtsne time
 
 # Configure once; build every time (incremental), so the binary measured is the working tree's.
 bench_build "$build" treesne_cli treesne_prepare_data
@@ -82,19 +74,7 @@ run_tool() {  # tool n rep
     if [[ $rc -eq 0 && $rep -eq 1 ]]; then
         local q="$out/logs/${tool}_${n}_evaluate.json"
         if "$treesne" evaluate "$in.npy" "$emb" --labels "$data/labels_$n.txt" --json --threads "$threads" > "$q" 2>> "$log"; then
-            /usr/bin/python3 - "$q" "$tool" "$n" >> "$out/quality.csv" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1]))
-def pick(*names):
-    for k in names:
-        for key, value in d.items():
-            if key.lower().replace("-", "_") == k:
-                return value
-    return ""
-print(",".join(str(x) for x in [sys.argv[2], sys.argv[3],
-      pick("kl", "kl_divergence", "exact_kl"), pick("knn_preservation", "neighbor_preservation", "preservation"),
-      pick("trustworthiness"), pick("knn_accuracy", "accuracy")]))
-PY
+            bench_quality_row "$q" "$tool" "$n" >> "$out/quality.csv"
         fi
     fi
 }

@@ -5,8 +5,6 @@
 #include <cassert>
 #include <chrono>
 #include <cmath>
-#include <limits>
-#include <type_traits>
 
 #include "tree/simd.hpp"
 #include "treesne/core/errors.hpp"

@@ -3,11 +3,9 @@
 // contract.
 #include "treesne/tree/space_tree.hpp"
 
-#include <array>
 #include <cassert>
 #include <cmath>
 #include <cstdint>
-#include <type_traits>
 #include <vector>
 
 #include "tree/simd.hpp"

@@ -1,29 +1,7 @@
-// The hot kernels (simd_kernels.inc) for x86-64-v4: AVX-512 F, BW, CD, DQ
-// and VL; Intel Skylake-SP (2017) and AMD Zen 4 (2022) on. See simd.hpp.
-// The standard library and the public headers come first, outside the pragma: their inline functions
-// and templates stay baseline code and the same in every file.
-#include <array>
-#include <cmath>
-#include <cstdint>
-#include <limits>
-#include <type_traits>
-#include <vector>
-
-#include "treesne/affinities/affinities.hpp"
-#include "treesne/core/parallel.hpp"
-#include "treesne/tree/space_tree.hpp"
-
+// The hot kernels (simd_kernels.inc) for x86-64-v4: AVX-512 F, BW, CD, DQ and VL; Intel Skylake-SP
+// (2017) and AMD Zen 4 (2022) on. See simd.hpp and simd_target.inc.
 #define TREESNE_SIMD_NS simd_avx512
-#define TREESNE_SIMD_PART_LANES 8  // see core/lanes.hpp
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512cd,avx512dq,avx512vl,avx,avx2,fma,bmi,bmi2,f16c,lzcnt,movbe,popcnt,sse3,ssse3,sse4.1,sse4.2,xsave"))), apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512bw,avx512cd,avx512dq,avx512vl,avx,avx2,fma,bmi,bmi2,f16c,lzcnt,movbe,popcnt,sse3,ssse3,sse4.1,sse4.2,xsave")
-#endif
-#include "tree/simd_kernels.inc"
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
+#define TREESNE_SIMD_PART_LANES 8
+#define TREESNE_SIMD_TARGET \
+    "avx512f,avx512bw,avx512cd,avx512dq,avx512vl,avx,avx2,fma,bmi,bmi2,f16c,lzcnt,movbe,popcnt,sse3,ssse3,sse4.1,sse4.2,xsave"
+#include "tree/simd_target.inc"
