@@ -634,7 +634,7 @@ TEST_CASE("cli binary: every instruction set this CPU runs gives the same file (
             const Run r = run_cli(dir,
                                   "embed " + quote(in) + " -o " + quote(out) + setting +
                                       " --perplexity 10 --iterations 120 --exaggeration-iterations 40 --seed 3 "
-                                      "--log-every 20 --threads 2 --quiet",
+                                      "--log-every 20 --threads 2 --verbose",
                                   std::string("TREESNE_SIMD=") + target);
             if (r.status != 0) {
                 check_one_error_line(r);
@@ -643,6 +643,9 @@ TEST_CASE("cli binary: every instruction set this CPU runs gives the same file (
                 continue;
             }
             ++ran;
+            // The forced target is the one that ran (a build with copies to choose from says which).
+            if (contains(treesne::simd_kernels(), "chosen at run time") && std::string(target) != "auto")
+                CHECK(contains(r.err, std::string("kernels: ") + target + " "));
             if (baseline.empty()) {
                 baseline = slurp(out);
                 CHECK(baseline.size() > 300 * 8);
