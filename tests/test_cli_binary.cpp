@@ -50,6 +50,11 @@ TEST_CASE("cli binary: help and version") {
     }
     CHECK(contains(treesne::cli::help_text(""), "treesne evaluate"));
     CHECK(contains(treesne::cli::help_text("embed"), "Example"));
+    // The introduction's first line names the program and what it is (not the --version text, which
+    // has a second line).
+    const std::string intro = treesne::cli::help_text("");
+    CHECK(intro.substr(0, intro.find('\n')) ==
+          std::string("treesne ") + treesne::version + ": Barnes-Hut t-SNE. Embeds N points of D dimensions in 1, 2 or 3");
     const Run v = run_cli(dir, "--version");
     CHECK(v.status == 0);
     CHECK(v.out == std::string("treesne ") + treesne::version + "\n" + treesne::simd_kernels() + "\n");

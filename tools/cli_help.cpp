@@ -88,7 +88,7 @@ std::string accuracy_help() {
 /// The introduction of 'treesne --help'.
 std::string program_help() {
     std::ostringstream out;
-    out << version_text() << ": Barnes-Hut t-SNE. Embeds N points of D dimensions in 1, 2 or 3\n"
+    out << "treesne " << treesne::version << ": Barnes-Hut t-SNE. Embeds N points of D dimensions in 1, 2 or 3\n"
         << "dimensions so that neighbours stay neighbours (van der Maaten 2014).\n\n"
         << "Usage:\n"
         << "  treesne embed INPUT... -o OUTPUT [options]      compute an embedding\n"

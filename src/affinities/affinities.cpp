@@ -336,30 +336,55 @@ void mark_one_sided(const NeighborGraph& graph, std::vector<float>& conditional,
         if (e >= 0) throw_symmetrize_defect(graph, conditional, e);
 }
 
-// Row offsets of P (each row: its k own entries, then its one-sided ones); each block's counter becomes
-// the first slot of its one-sided entries in the row.
-Affinities row_offsets(const SourceBlocks& blocks, std::vector<std::uint32_t>& slot) {
-    const index_t n = blocks.n, k = blocks.k;
-    Affinities out;
-    out.n = n;
-    out.offsets.assign(static_cast<std::size_t>(n + 1), 0);
-    for (index_t i = 0; i < n; ++i) {
-        index_t next = out.offsets[i] + k;
-        for (index_t b = 0; b < blocks.count; ++b) {
-            const index_t count = slot[blocks.slot(b, i)];
-            slot[blocks.slot(b, i)] = static_cast<std::uint32_t>(next - out.offsets[i]);
-            next += count;
-        }
-        out.offsets[i + 1] = next;
-    }
-    out.columns.resize(static_cast<std::size_t>(out.offsets[n]));
-    out.values.resize(static_cast<std::size_t>(out.offsets[n]));
-    return out;
+// Pass 2: every mutual pair's p_ij = p_ji, (p_{j|i} + p_{i|j}) / 2N, written over both of its conditionals.
+// The pair {i, j} (i < j) belongs to row i: only row i's pass reads or writes its two slots, so the rows
+// run in parallel, and each slot is read before it is written. The sum is the same whichever side adds it.
+void pair_mutual_entries(const NeighborGraph& graph, std::vector<float>& conditional, double scale, int threads) {
+    const index_t k = graph.k;
+    parallel_for(graph.n, threads, [&](index_t begin, index_t end) {
+        for (index_t i = begin; i < end; ++i)
+            for (index_t s = 0; s < k; ++s) {
+                const auto e = static_cast<std::size_t>(i * k + s);
+                const point_t j = graph.indices[e];
+                if (static_cast<index_t>(j) < i || std::signbit(conditional[e])) continue;
+                const auto back = static_cast<std::size_t>(find_in_row(graph, j, static_cast<point_t>(i)));
+                const double sum = static_cast<double>(conditional[e]) + static_cast<double>(conditional[back]);
+                conditional[e] = conditional[back] = static_cast<float>(sum * scale);
+            }
+    });
 }
 
-// Pass 2: the one-sided entries, into their rows' tails; the blocks in parallel, rows in order.
+// The one-sided entries of every row (p_{i|j} / 2N of the points j that list i alone), as a CSR of their
+// own: about half of P's entries beside the graph, instead of the whole of P.
+struct Tails {
+    std::vector<index_t> offsets;
+    std::vector<point_t> columns;
+    std::vector<float> values;
+};
+
+// The tails' row offsets; each block's counter becomes the first slot of its entries in the row.
+Tails tail_offsets(const SourceBlocks& blocks, std::vector<std::uint32_t>& slot) {
+    const index_t n = blocks.n;
+    Tails tails;
+    tails.offsets.assign(static_cast<std::size_t>(n + 1), 0);
+    for (index_t i = 0; i < n; ++i) {
+        std::uint32_t next = 0;
+        for (index_t b = 0; b < blocks.count; ++b) {
+            const std::uint32_t count = slot[blocks.slot(b, i)];
+            slot[blocks.slot(b, i)] = next;
+            next += count;
+        }
+        tails.offsets[static_cast<std::size_t>(i + 1)] = tails.offsets[static_cast<std::size_t>(i)] + next;
+    }
+    tails.columns.resize(static_cast<std::size_t>(tails.offsets.back()));
+    tails.values.resize(static_cast<std::size_t>(tails.offsets.back()));
+    return tails;
+}
+
+// Pass 3: the one-sided entries into the tails; the blocks in parallel, rows in order, so every tail is
+// sorted by column (blocks in order, sources in order within a block).
 void scatter_one_sided(const NeighborGraph& graph, const std::vector<float>& conditional,
-                       const SourceBlocks& blocks, double scale, std::vector<std::uint32_t>& slot, Affinities& out,
+                       const SourceBlocks& blocks, double scale, std::vector<std::uint32_t>& slot, Tails& tails,
                        int threads) {
     const index_t k = blocks.k;
     parallel_for(
@@ -371,52 +396,69 @@ void scatter_one_sided(const NeighborGraph& graph, const std::vector<float>& con
                         const auto e = static_cast<std::size_t>(j * k + s);
                         if (!std::signbit(conditional[e])) continue;
                         const point_t i = graph.indices[e];
-                        const auto t = static_cast<std::size_t>(out.offsets[i] + slot[blocks.slot(b, i)]++);
-                        out.columns[t] = static_cast<point_t>(j);
-                        out.values[t] = static_cast<float>(static_cast<double>(-conditional[e]) * scale);
+                        const auto t = static_cast<std::size_t>(tails.offsets[i] + slot[blocks.slot(b, i)]++);
+                        tails.columns[t] = static_cast<point_t>(j);
+                        tails.values[t] = static_cast<float>(static_cast<double>(-conditional[e]) * scale);
                     }
         },
         1);
 }
 
-// Pass 3: each row's own neighbours (sorted), merged with its sorted tail in place, from the front.
-void merge_own_entries(const NeighborGraph& graph, const std::vector<float>& conditional, double scale,
-                       Affinities& out, int threads) {
+// Row i of P: its own neighbours (sorted; mutual ones already paired, one-sided ones scaled here) merged
+// with its tail, written from out's offset i on.
+void merge_row(const NeighborGraph& graph, const std::vector<float>& conditional, double scale,
+               const Tails& tails, index_t i, Affinities& out) {
     const index_t k = graph.k;
-    parallel_for(graph.n, threads, [&](index_t begin, index_t end) {
-        std::vector<std::pair<point_t, float>> own(static_cast<std::size_t>(k));
-        for (index_t i = begin; i < end; ++i) {
-            for (index_t s = 0; s < k; ++s) {
-                const auto e = static_cast<std::size_t>(i * k + s);
-                const point_t j = graph.indices[e];
-                const float c = conditional[e];
-                double sum = static_cast<double>(-c);
-                if (!std::signbit(c)) {  // mutual: p_{i|j} is in row j
-                    const index_t back = find_in_row(graph, j, static_cast<point_t>(i));
-                    sum = static_cast<double>(c) +
-                          static_cast<double>(conditional[static_cast<std::size_t>(back)]);
-                }
-                own[static_cast<std::size_t>(s)] = {j, static_cast<float>(sum * scale)};
-            }
-            // From the front: the slot written next never passes the next tail entry to move.
-            const index_t row_end = out.offsets[i + 1];
-            index_t w = out.offsets[i];
-            index_t tail = w + k;
-            for (std::size_t o = 0; o < own.size(); ++w) {
-                const auto t = static_cast<std::size_t>(tail);
-                const auto to = static_cast<std::size_t>(w);
-                if (tail < row_end && out.columns[t] < own[o].first) {
-                    out.columns[to] = out.columns[t];
-                    out.values[to] = out.values[t];
-                    ++tail;
-                } else {
-                    out.columns[to] = own[o].first;
-                    out.values[to] = own[o].second;
-                    ++o;
-                }
-            }
+    auto w = static_cast<std::size_t>(out.offsets[i]);
+    auto t = static_cast<std::size_t>(tails.offsets[i]);
+    const auto t_end = static_cast<std::size_t>(tails.offsets[i + 1]);
+    for (index_t s = 0; s < k; ++s) {
+        const auto e = static_cast<std::size_t>(i * k + s);
+        const point_t j = graph.indices[e];
+        for (; t < t_end && tails.columns[t] < j; ++t, ++w) {
+            out.columns[w] = tails.columns[t];
+            out.values[w] = tails.values[t];
         }
-    });
+        const float c = conditional[e];
+        out.columns[w] = j;
+        out.values[w] = std::signbit(c) ? static_cast<float>(static_cast<double>(-c) * scale) : c;
+        ++w;
+    }
+    for (; t < t_end; ++t, ++w) {
+        out.columns[w] = tails.columns[t];
+        out.values[w] = tails.values[t];
+    }
+}
+
+// Pass 4: P's rows in order, a chunk of rows at a time (each chunk's rows in parallel). P is reserved
+// whole but grows chunk by chunk, and the pages of the graph, the conditionals and the tails a chunk has
+// consumed are given back at once: the stage never holds the graph and the whole of P together.
+Affinities merge_rows(NeighborGraph& graph, std::vector<float>& conditional, double scale, Tails& tails,
+                      int threads) {
+    const index_t n = graph.n, k = graph.k;
+    Affinities out;
+    out.n = n;
+    out.offsets.assign(static_cast<std::size_t>(n + 1), 0);
+    for (index_t i = 0; i < n; ++i)
+        out.offsets[static_cast<std::size_t>(i + 1)] = out.offsets[static_cast<std::size_t>(i)] + k +
+                                                       tails.offsets[static_cast<std::size_t>(i + 1)] -
+                                                       tails.offsets[static_cast<std::size_t>(i)];
+    out.columns.reserve(static_cast<std::size_t>(out.offsets.back()));
+    out.values.reserve(static_cast<std::size_t>(out.offsets.back()));
+    const index_t chunk = std::max<index_t>(1, (index_t{1} << 22) / k);  // ~4M entries: 32 MiB of P
+    for (index_t c0 = 0; c0 < n; c0 += chunk) {
+        const index_t c1 = std::min(n, c0 + chunk);
+        out.columns.resize(static_cast<std::size_t>(out.offsets[c1]));  // within the capacity: no move
+        out.values.resize(static_cast<std::size_t>(out.offsets[c1]));
+        parallel_for(c1 - c0, threads, [&](index_t begin, index_t end) {
+            for (index_t i = c0 + begin; i < c0 + end; ++i) merge_row(graph, conditional, scale, tails, i, out);
+        });
+        release_pages(graph.indices.data() + c0 * k, graph.indices.data() + c1 * k);
+        release_pages(conditional.data() + c0 * k, conditional.data() + c1 * k);
+        release_pages(tails.columns.data() + tails.offsets[c0], tails.columns.data() + tails.offsets[c1]);
+        release_pages(tails.values.data() + tails.offsets[c0], tails.values.data() + tails.offsets[c1]);
+    }
+    return out;
 }
 
 }  // namespace
@@ -431,9 +473,11 @@ double conditional_bytes(double n, double k) {
     return n * k * 4;
 }
 
-double symmetrize_workspace_bytes(index_t n_points, double k, int threads) {
+double symmetrize_workspace_bytes(index_t n_points, double k, int threads, bool approximate_graph) {
     const double n = static_cast<double>(std::max<index_t>(n_points, 0));
-    return conditional_bytes(n, k) + n * 4 * static_cast<double>(symmetrize_blocks(n_points, threads));
+    const double fill = approximate_graph ? symmetric_fill_approximate : symmetric_fill;
+    const double tails = (fill - 1) * n * k * (4 + 4) + (n + 1) * 8;
+    return conditional_bytes(n, k) + n * 4 * static_cast<double>(symmetrize_blocks(n_points, threads)) + tails;
 }
 
 double affinities_bytes(double n, double k, bool approximate_graph) {
@@ -459,13 +503,15 @@ index_t symmetrize_blocks(index_t n, int threads) {
 // 1/(2N). p_ij and p_ji are the same sum of the same two floats, hence equal bit for bit.
 //
 // The graph's rows are sorted by column in place, so mutual neighbours are found by binary search. The
-// rows are cut into B = min(threads, symmetrize_max_blocks) contiguous blocks of sources; one pass marks
+// rows are cut into B = min(threads, symmetrize_max_blocks) contiguous blocks of sources. Pass 1 marks
 // each one-sided entry (the sign bit of its conditional, which is >= 0) and counts, per block, how many
-// land in each row; the offsets follow; a second pass scatters them, each block into its own slots of
-// each row, so every row's tail is sorted by column (blocks in order, sources in order within a block)
-// with no atomics and no sort; a last pass computes each row's own part and merges it with the tail in
-// place, from the front. The result does not depend on the thread count. Memory beyond the graph and P:
-// B counters a point.
+// land in each row; pass 2 writes each mutual pair's value over both its conditionals; pass 3 scatters the
+// one-sided entries into a CSR of row tails, each block into its own slots of each row, so every tail is
+// sorted by column (blocks in order, sources in order within a block) with no atomics and no sort; pass 4
+// merges each row's own entries with its tail into P, row chunk by row chunk, giving back the consumed
+// pages of the graph, the conditionals and the tails as P grows. The result does not depend on the thread
+// count. Memory: the graph's indices and the conditionals, B counters a point and the tails (the one-sided
+// entries, 8 bytes each); then about P alone.
 Affinities symmetrize(NeighborGraph graph, std::vector<float> conditional, int threads) {
     const index_t n = graph.n;
     const index_t k = graph.k;
@@ -486,10 +532,11 @@ Affinities symmetrize(NeighborGraph graph, std::vector<float> conditional, int t
     const SourceBlocks blocks{n, k, symmetrize_blocks(n, threads)};
     std::vector<std::uint32_t> slot(static_cast<std::size_t>(blocks.count * n), 0);
     mark_one_sided(graph, conditional, blocks, slot, threads);
-    Affinities out = row_offsets(blocks, slot);
-    scatter_one_sided(graph, conditional, blocks, scale, slot, out, threads);
+    pair_mutual_entries(graph, conditional, scale, threads);
+    Tails tails = tail_offsets(blocks, slot);
+    scatter_one_sided(graph, conditional, blocks, scale, slot, tails, threads);
     slot = std::vector<std::uint32_t>();
-    merge_own_entries(graph, conditional, scale, out, threads);
+    Affinities out = merge_rows(graph, conditional, scale, tails, threads);
     assert(structure_defect(out, threads).empty());  // the sum is the conditionals' (1 when each row's is)
     return out;
 }

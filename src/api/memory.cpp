@@ -61,8 +61,8 @@ void fill_parts(MemoryEstimate& e, index_t n_points, index_t d_input, const Opti
                                                    static_cast<index_t>(d_used), options.neighbors.metric);
         e.neighbor_search = neighbor_search_bytes(backend, n, d_used, k, options.neighbors);
         e.neighbors = neighbor_graph_bytes(n, k);
-        e.affinity_workspace = symmetrize_workspace_bytes(n_points, k, options.threads);
         const bool approximate = backend == KnnBackend::hnsw || backend == KnnBackend::nndescent;
+        e.affinity_workspace = symmetrize_workspace_bytes(n_points, k, options.threads, approximate);
         e.affinities = affinities_bytes(n, k, approximate) * (keep_affinities ? 2 : 1);
         e.tree = space_tree_bytes(n, dims);
         e.session += gradient_workspace_bytes(n, dims);
@@ -94,15 +94,13 @@ MemoryEstimate estimate_memory(index_t n_points, index_t d_input, const Options&
     if (options.optimizer.method == Method::barnes_hut) {
         stage("neighbours", e.input,
               {{"PCA copy", e.pca}, {"kNN graph", e.neighbors}, {"search buffers", e.neighbor_search}});
-        // Calibration: the whole graph and the conditionals; then the distances are freed and P is built
-        // beside the graph's indices and the conditionals.
+        // Calibration: the whole graph and the conditionals; then the distances are freed, the one-sided
+        // entries gathered beside the graph's indices and the conditionals, and P built from them row
+        // by row as their pages are given back (symmetrize), so P never sits beside the whole graph.
         stage("affinities", kept_input,
               {{"PCA copy", kept_pca}, {"kNN graph", e.neighbors}, {"P workspace", conditional_bytes(n, k)}});
         stage("affinities", kept_input,
-              {{"PCA copy", kept_pca},
-               {"kNN indices", n * k * 4},
-               {"P workspace", e.affinity_workspace},
-               {"P", e.affinities}});
+              {{"PCA copy", kept_pca}, {"kNN indices", n * k * 4}, {"P workspace", e.affinity_workspace}});
         stage("optimise", kept_input,
               {{"PCA copy", kept_pca}, {"P", e.affinities}, {"optimiser", e.session}, {"tree", e.tree}});
     } else {

@@ -2,9 +2,15 @@
 #include "treesne/core/system_memory.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <string>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
 
 namespace treesne {
 namespace {
@@ -86,6 +92,18 @@ std::optional<double> available_memory() {
     if (meminfo < 0) return cgroup;
     if (cgroup < 0) return meminfo;
     return std::min(meminfo, cgroup);
+}
+
+void release_pages(const void* begin, const void* end) {
+#if defined(__linux__) && defined(MADV_DONTNEED)
+    static const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
+    const auto first = (reinterpret_cast<std::uintptr_t>(begin) + page - 1) & ~(page - 1);
+    const auto last = reinterpret_cast<std::uintptr_t>(end) & ~(page - 1);
+    if (last > first) madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+#else
+    (void)begin;
+    (void)end;
+#endif
 }
 
 }  // namespace treesne

@@ -226,8 +226,8 @@ MemoryEstimate estimate_evaluate_memory(index_t n, index_t d, index_t dims, cons
     stages.push_back(memory_stage("affinities", {{"input", data},
                                                  {"embedding", embedding},
                                                  {"kNN graph", base.neighbors},
-                                                 {"P workspace", base.affinity_workspace},
-                                                 {"P", base.affinities}}));
+                                                 {"P workspace", base.affinity_workspace}}));
+    stages.push_back(memory_stage("affinities", {{"input", data}, {"embedding", embedding}, {"P", base.affinities}}));
     stages.push_back(memory_stage("measures", {{"input", data},
                                                {"embedding", embedding},
                                                {"k-NN graphs", measured},

@@ -42,8 +42,10 @@ std::vector<float> conditional_probabilities(const NeighborGraph& graph, const A
                                              int threads, std::vector<double>* betas = nullptr);
 
 /// P = (P_{j|i} + P_{i|j}) / (2N) from the conditional probabilities on a graph. Takes both by value
-/// (move them in to save their memory: beyond them and P it needs 4 bytes a point per block, see
-/// symmetrize_blocks; the graph's distances are not used, and freed at once). The same P bit for bit for
+/// (move them in to save their memory: beyond them it needs 4 bytes a point per block, see
+/// symmetrize_blocks, and the one-sided entries; P then replaces them row by row, so the graph and the
+/// whole of P are never held together; the graph's distances are not used, and freed at once). The same
+/// P bit for bit for
 /// any thread count. Checks what it reads as it reads it (at no measurable cost): 1 <= k <= n - 1, n*k
 /// indices and values; each index in [0, n), not its row's point, distinct within its row; each
 /// conditional finite and >= +0 (not -0). Throws InvalidArgument naming the lowest row's defect
@@ -65,12 +67,13 @@ index_t symmetrize_blocks(index_t n, int threads);
 
 /// Bytes of the affinity stage's own buffers (memory.hpp's model). conditional_bytes: the float
 /// conditionals p_j|i of N rows of k (conditional_probabilities). symmetrize_workspace_bytes: those plus
-/// symmetrize()'s counters, 4 bytes a point per block (symmetrize_blocks). affinities_bytes: the
+/// symmetrize()'s counters, 4 bytes a point per block (symmetrize_blocks), and its tails, the one-sided
+/// entries (P's entries beyond N k, 8 bytes each) with N + 1 offsets. affinities_bytes: the
 /// symmetric P in CSR, float values and 4-byte columns for between N k and 2 N k entries (estimated 1.5 N k
 /// from an exact graph, 1.75 N k from an approximate one, whose misses are rarely mutual), and N + 1
 /// 8-byte offsets.
 double conditional_bytes(double n, double k);
-double symmetrize_workspace_bytes(index_t n, double k, int threads);
+double symmetrize_workspace_bytes(index_t n, double k, int threads, bool approximate_graph);
 double affinities_bytes(double n, double k, bool approximate_graph);
 /// Bytes of the dense P of the exact methods: dense_p_bytes for one N x N double matrix (held during the
 /// optimisation), dense_affinities_bytes while it is built (the conditional and the joint P plus one more
