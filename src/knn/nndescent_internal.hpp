@@ -7,9 +7,11 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <limits>
 #include <memory>
@@ -157,13 +159,15 @@ struct Offer {
 struct MergeScratch {
     std::vector<point_t> indices;
     std::vector<float> distances;
-    std::vector<std::uint8_t> flags;
+    std::vector<std::uint8_t> flags, out_flags;  // the row's flags before and after, a byte an entry
 };
 
 // Row i: indices[i k, (i+1) k) (the output's storage) and distances (scaled fast distances, float),
-// sorted by (distance, tie key); the slots past the row's last entry hold no_point. Each entry has a
-// flag byte; each row a lock and its current worst distance (+inf until full), read without the lock to
-// skip hopeless offers.
+// sorted by (distance, tie key); the slots past the row's last entry hold no_point. Each entry has two
+// flags (fresh, recent), kept as two bit sets a row of ceil(k / 8) bytes each (a row's bytes are its
+// own, so rows are still written by their owners alone; a flag byte an entry took 90 MiB at N = 10^6,
+// k = 90, the bits 21 MiB); each row a lock and its current worst distance (+inf until full), read
+// without the lock to skip hopeless offers.
 class Rows {
   public:
     // `indices` (the output's storage) must be allocated and not yet touched.
@@ -171,13 +175,13 @@ class Rows {
         : index_(indices.data()),
           n_(n),
           k_(k),
+          flag_bytes_((k + 7) / 8),
           worst_(new std::atomic<float>[static_cast<std::size_t>(n)]),
           lock_(new std::atomic<std::uint8_t>[static_cast<std::size_t>(n)]) {
         const auto entries = static_cast<std::size_t>(n * k);
         reserve_huge(distance_, entries);
         distance_.assign(entries, std::numeric_limits<float>::infinity());
-        reserve_huge(flags_, entries);
-        flags_.assign(entries, 0);
+        flags_.assign(static_cast<std::size_t>(n * 2 * flag_bytes_), 0);
         indices.assign(entries, no_point);
         for (index_t i = 0; i < n; ++i) {
             worst_[static_cast<std::size_t>(i)].store(std::numeric_limits<float>::infinity(), std::memory_order_relaxed);
@@ -190,10 +194,33 @@ class Rows {
     point_t* indices(index_t i) { return index_ + i * k_; }
     const point_t* indices(index_t i) const { return index_ + i * k_; }
     float* distances(index_t i) { return distance_.data() + i * k_; }
-    std::uint8_t* flags(index_t i) { return flags_.data() + i * k_; }
-    const std::uint8_t* flags(index_t i) const { return flags_.data() + i * k_; }
     float worst(index_t i) const { return worst_[static_cast<std::size_t>(i)].load(std::memory_order_relaxed); }
-    std::vector<std::uint8_t>& all_flags() { return flags_; }
+
+    // Whether entry p of row i is fresh.
+    bool is_fresh(index_t i, index_t p) const { return (flag_row(i)[p >> 3] >> (p & 7)) & 1; }
+    void clear_fresh(index_t i, index_t p) {
+        flag_row(i)[p >> 3] &= static_cast<std::uint8_t>(~(1u << (p & 7)));
+    }
+    // Every entry fresh, none recent (after the first graph).
+    void mark_all_fresh() {
+        for (index_t i = 0; i < n_; ++i) {
+            std::uint8_t* bits = flag_row(i);
+            std::fill(bits, bits + 2 * flag_bytes_, std::uint8_t{0});
+            for (index_t p = 0; p < k_; ++p) bits[p >> 3] = static_cast<std::uint8_t>(bits[p >> 3] | 1u << (p & 7));
+        }
+    }
+    // The entries marked recent, counted in rows [begin, end); the marks are cleared.
+    index_t take_recent(index_t begin, index_t end) {
+        index_t count = 0;
+        for (index_t i = begin; i < end; ++i) {
+            std::uint8_t* bits = flag_row(i) + flag_bytes_;
+            for (index_t b = 0; b < flag_bytes_; ++b) {
+                count += __builtin_popcount(bits[b]);
+                bits[b] = 0;
+            }
+        }
+        return count;
+    }
 
     // Merges `offers` (candidates of point i with their working distances, any order, distinct points,
     // none of them i) into row i: the k best of both by (distance, tie key). An offer already in the row
@@ -267,11 +294,11 @@ class Rows {
         const index_t k = k_;
         point_t* idx = indices(i);
         float* dist = distances(i);
-        std::uint8_t* flag = flags(i);
         const auto count = static_cast<index_t>(offers.size());
         scratch.indices.assign(idx, idx + k);
         scratch.distances.assign(dist, dist + k);
-        scratch.flags.assign(flag, flag + k);
+        unpack_flags(i, scratch.flags);
+        scratch.out_flags.assign(static_cast<std::size_t>(8 * flag_bytes_), 0);  // past the last entry: none
         index_t r = 0, o = 0, out = 0, inserted = 0;
         while (out < k) {
             const bool row_left = r < k && scratch.indices[static_cast<std::size_t>(r)] != no_point;
@@ -289,25 +316,61 @@ class Rows {
             if (take_row) {
                 idx[out] = scratch.indices[static_cast<std::size_t>(r)];
                 dist[out] = scratch.distances[static_cast<std::size_t>(r)];
-                flag[out] = scratch.flags[static_cast<std::size_t>(r)];
+                scratch.out_flags[static_cast<std::size_t>(out)] = scratch.flags[static_cast<std::size_t>(r)];
                 ++r;
             } else {
                 idx[out] = offers[static_cast<std::size_t>(o)].point;
                 dist[out] = offers[static_cast<std::size_t>(o)].distance;
-                flag[out] = fresh | recent;
+                scratch.out_flags[static_cast<std::size_t>(out)] = fresh | recent;
                 ++o;
                 ++inserted;
             }
             ++out;
         }
+        pack_flags(i, scratch.out_flags);
         if (idx[k - 1] != no_point) worst_[static_cast<std::size_t>(i)].store(dist[k - 1], std::memory_order_relaxed);
         return inserted;
     }
 
+    // Row i's flags, a byte an entry (fresh | recent), into bytes (k of them, padded to a multiple of 8).
+    void unpack_flags(index_t i, std::vector<std::uint8_t>& bytes) const {
+        const std::uint8_t* bits = flag_row(i);
+        bytes.resize(static_cast<std::size_t>(8 * flag_bytes_));
+        for (index_t b = 0; b < flag_bytes_; ++b) {
+            const std::uint64_t v = spread_bits(bits[b]) | spread_bits(bits[flag_bytes_ + b]) << 1;
+            std::memcpy(bytes.data() + 8 * b, &v, 8);
+        }
+    }
+    // The reverse: row i's bit sets from the flag bytes (8 flag_bytes_ of them), eight entries at a time.
+    void pack_flags(index_t i, const std::vector<std::uint8_t>& bytes) {
+        std::uint8_t* bits = flag_row(i);
+        constexpr std::uint64_t low = 0x0101010101010101ull;
+        constexpr std::uint64_t gather = 0x0102040810204080ull;  // byte j's low bit to bit 56 + j
+        for (index_t b = 0; b < flag_bytes_; ++b) {
+            std::uint64_t v;
+            std::memcpy(&v, bytes.data() + 8 * b, 8);
+            bits[b] = static_cast<std::uint8_t>(((v & low) * gather) >> 56);
+            bits[flag_bytes_ + b] = static_cast<std::uint8_t>((((v >> 1) & low) * gather) >> 56);
+        }
+    }
+    // Bit j of x to the low bit of byte j.
+    static std::uint64_t spread_bits(std::uint8_t x) {
+        static const auto table = [] {
+            std::array<std::uint64_t, 256> t{};
+            for (unsigned v = 0; v < 256; ++v)
+                for (unsigned j = 0; j < 8; ++j) t[v] |= static_cast<std::uint64_t>((v >> j) & 1) << (8 * j);
+            return t;
+        }();
+        return table[x];
+    }
+
+    std::uint8_t* flag_row(index_t i) { return flags_.data() + i * 2 * flag_bytes_; }
+    const std::uint8_t* flag_row(index_t i) const { return flags_.data() + i * 2 * flag_bytes_; }
     point_t* index_;
     index_t n_, k_;
+    index_t flag_bytes_;  // bytes of one of a row's two bit sets
     std::vector<float> distance_;
-    std::vector<std::uint8_t> flags_;
+    std::vector<std::uint8_t> flags_;  // row i: fresh bits, then recent bits
     std::unique_ptr<std::atomic<float>[]> worst_;
     std::unique_ptr<std::atomic<std::uint8_t>[]> lock_;
 };

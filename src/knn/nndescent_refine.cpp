@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "knn/nndescent_internal.hpp"
+#include "treesne/core/errors.hpp"
 
 namespace treesne::detail::nndescent {
 namespace {
@@ -23,19 +24,23 @@ namespace {
 struct ReverseLists {
     index_t cap = 0;
     std::vector<point_t> points;       // N cap
-    std::vector<std::uint8_t> fresh;   // N cap: the entry (point -> v) is fresh
-    std::vector<std::uint32_t> count;  // N
+    // Per point: how many entries its list holds, and which of them are fresh links (bit c: the c-th),
+    // side by side so that the serial build touches one cache line a point for both (cap <= 32).
+    struct Count {
+        std::uint32_t count, fresh;
+    };
+    std::vector<Count> count;  // N
     std::vector<std::uint32_t> held;   // N: how many rows hold each point
+
+    bool is_fresh(index_t v, index_t q) const { return (count[static_cast<std::size_t>(v)].fresh >> q) & 1; }
 
     void build(const Rows& rows, std::uint64_t round_seed) {
         const index_t n = rows.n(), k = rows.k();
         if (points.empty()) {
             reserve_huge(points, static_cast<std::size_t>(n * cap));
-            reserve_huge(fresh, static_cast<std::size_t>(n * cap));
         }
         points.resize(static_cast<std::size_t>(n * cap));
-        fresh.resize(static_cast<std::size_t>(n * cap));
-        count.assign(static_cast<std::size_t>(n), 0);
+        count.assign(static_cast<std::size_t>(n), Count{0, 0});
         if (cap == 0) return;
         held.assign(static_cast<std::size_t>(n), 0);
         for (index_t i = 0; i < n; ++i) {
@@ -53,14 +58,13 @@ struct ReverseLists {
             for (index_t j = 0; j < n; ++j, i = (i + step) % un) {
                 if ((held[i] < rare) != first_pass) continue;
                 const point_t* row = rows.indices(static_cast<index_t>(i));
-                const std::uint8_t* flags = rows.flags(static_cast<index_t>(i));
                 for (index_t p = 0; p < k && row[p] != no_point; ++p) {
-                    std::uint32_t& c = count[row[p]];
-                    if (c < cap) {
-                        const auto slot = static_cast<std::size_t>(static_cast<index_t>(row[p]) * cap + c);
+                    Count& c = count[row[p]];
+                    if (c.count < cap) {
+                        const auto slot = static_cast<std::size_t>(static_cast<index_t>(row[p]) * cap + c.count);
                         points[slot] = static_cast<point_t>(i);
-                        fresh[slot] = flags[p] & ::treesne::detail::nndescent::fresh;
-                        ++c;
+                        c.fresh |= static_cast<std::uint32_t>(rows.is_fresh(static_cast<index_t>(i), p)) << c.count;
+                        ++c.count;
                     }
                 }
             }
@@ -79,15 +83,14 @@ class Joiner {
     std::pair<index_t, index_t> draw_lists(index_t v, Rows& rows, const ReverseLists& reverse, point_t* list) {
         const index_t k = rows.k();
         const point_t* row = rows.indices(v);
-        std::uint8_t* flags = rows.flags(v);
         pool_.clear();
         for (index_t p = 0; p < k && row[p] != no_point; ++p)
-            pool_.push_back({row[p], (flags[p] & fresh) != 0, p});
+            pool_.push_back({row[p], rows.is_fresh(v, p), p});
         const index_t cap = reverse.cap;
-        const std::uint32_t count = reverse.count[static_cast<std::size_t>(v)];
+        const std::uint32_t count = reverse.count[static_cast<std::size_t>(v)].count;
         for (index_t q = 0; q < count; ++q) {
             const auto slot = static_cast<std::size_t>(v * cap + q);
-            pool_.push_back({reverse.points[slot], reverse.fresh[slot] != 0, -1});
+            pool_.push_back({reverse.points[slot], reverse.is_fresh(v, q), -1});
         }
         // A point both in the row and in the reverse list counts once, new if either link is fresh.
         std::sort(pool_.begin(), pool_.end(), [](const Entry& a, const Entry& b) {
@@ -115,7 +118,7 @@ class Joiner {
         for (index_t e = 0; e < take_new; ++e) {
             const Entry& entry = pool_[static_cast<std::size_t>(e)];
             list[e] = entry.point;
-            if (entry.position >= 0) flags[entry.position] &= static_cast<std::uint8_t>(~fresh);
+            if (entry.position >= 0) rows.clear_fresh(v, entry.position);
         }
         for (index_t e = 0; e < take_old; ++e) list[take_new + e] = (middle + e)->point;
         return {take_new, take_old};
@@ -229,16 +232,9 @@ index_t join_round(const Points& x, Rows& rows, const ReverseLists& reverse, con
 
 // The entries inserted during this round and still there; their marks are cleared for the next round.
 index_t take_recent(Rows& rows, int threads) {
-    std::vector<std::uint8_t>& flags = rows.all_flags();
-    return static_cast<index_t>(
-        parallel_sum(static_cast<index_t>(flags.size()), threads, [&](index_t begin, index_t end) {
-            index_t c = 0;
-            for (index_t e = begin; e < end; ++e) {
-                c += (flags[static_cast<std::size_t>(e)] & recent) != 0 ? 1 : 0;
-                flags[static_cast<std::size_t>(e)] &= static_cast<std::uint8_t>(~recent);
-            }
-            return static_cast<double>(c);
-        }));
+    return static_cast<index_t>(parallel_sum(rows.n(), threads, [&](index_t begin, index_t end) {
+        return static_cast<double>(rows.take_recent(begin, end));
+    }));
 }
 
 }  // namespace
@@ -247,6 +243,8 @@ void refine(const Points& x, Rows& rows, const NndescentParameters& p, int threa
             const std::function<void(index_t)>& round_done) {
     ReverseLists reverse;
     reverse.cap = p.reverse_cap;
+    require(reverse.cap >= 0 && reverse.cap <= 32, "nndescent: at most 32 reverse neighbours a point; got ",
+            reverse.cap);
     RoundLists buffers(std::min(p.block, rows.n()), p.candidates);
     for (index_t round = 0; round < p.rounds; ++round) {
         const std::uint64_t round_seed = draw(nndescent_seed, ~static_cast<std::uint64_t>(round));
