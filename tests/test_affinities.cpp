@@ -154,15 +154,16 @@ TEST_CASE("P does not depend on the units: scaling the data leaves P unchanged")
     }
 }
 
-TEST_CASE("symmetrize: (p_j|i + p_i|j) / 2N over the union of both patterns, the same bits on any threads") {
-    // A random directed graph: many entries one-sided, some mutual, some conditionals exactly zero.
-    const index_t n = 257, k = 6;
-    NeighborGraph g;
+namespace {
+
+// A random directed graph of n rows of k and its conditionals (each row sums to 1): many entries
+// one-sided, some mutual (near neighbours half the time), some conditionals exactly zero.
+void random_directed_graph(index_t n, index_t k, NeighborGraph& g, std::vector<float>& c) {
     g.n = n;
     g.k = k;
     g.indices.resize(static_cast<std::size_t>(n * k));
     g.distances.assign(static_cast<std::size_t>(n * k), 1.0);
-    std::vector<float> c(static_cast<std::size_t>(n * k));
+    c.resize(static_cast<std::size_t>(n * k));
     std::uint64_t state = 12345;
     const auto next = [&] {
         state = state * 6364136223846793005ULL + 1442695040888963407ULL;
@@ -171,7 +172,6 @@ TEST_CASE("symmetrize: (p_j|i + p_i|j) / 2N over the union of both patterns, the
     for (index_t i = 0; i < n; ++i) {
         std::vector<point_t> row;
         while (static_cast<index_t>(row.size()) < k) {
-            // near neighbours half the time, so that many pairs list each other
             const auto j = static_cast<point_t>(next() % 2 ? (i + 1 + next() % 4) % n : next() % n);
             if (j != i && std::find(row.begin(), row.end(), j) == row.end()) row.push_back(j);
         }
@@ -187,6 +187,15 @@ TEST_CASE("symmetrize: (p_j|i + p_i|j) / 2N over the union of both patterns, the
         if (sum == 0) c[static_cast<std::size_t>(i * k)] = sum = 1;
         for (index_t s = 0; s < k; ++s) c[static_cast<std::size_t>(i * k + s)] /= sum;
     }
+}
+
+}  // namespace
+
+TEST_CASE("symmetrize: (p_j|i + p_i|j) / 2N over the union of both patterns, the same bits on any threads") {
+    const index_t n = 257, k = 6;
+    NeighborGraph g;
+    std::vector<float> c;
+    random_directed_graph(n, k, g, c);
     // The definition, entry by entry.
     std::map<std::pair<point_t, point_t>, std::pair<float, float>> both;  // (i, j) -> (p_j|i, p_i|j)
     for (index_t i = 0; i < n; ++i)
@@ -223,4 +232,25 @@ TEST_CASE("symmetrize: (p_j|i + p_i|j) / 2N over the union of both patterns, the
     // 17 threads: symmetrize_max_blocks blocks, unless fewer threads run (thread_limit(): 4 x the cores).
     CHECK(symmetrize_blocks(n, 17) == std::min(symmetrize_max_blocks, treesne::thread_limit()));
     CHECK(symmetrize_blocks(3, 8) == 3);
+}
+
+TEST_CASE("symmetrize: P written in row chunks, the consumed pages given back, is the same P") {
+    // 1.2 MB of indices and as many conditionals: chunks of 700 rows release whole pages as they go.
+    // A page given back too early would read as zeros in a later chunk.
+    const index_t n = 20000, k = 15;
+    NeighborGraph g;
+    std::vector<float> c;
+    random_directed_graph(n, k, g, c);
+    const Affinities whole = symmetrize(g, c, 2);  // one chunk (fewer than 2^22 entries)
+    CHECK(affinities_defect(whole, 2).empty());
+    for (const int threads : {1, 2}) {
+        for (const index_t chunk_entries : {index_t{1}, 700 * k, 4096 * k + 3}) {
+            CAPTURE(threads);
+            CAPTURE(chunk_entries);
+            const Affinities p = detail::symmetrize_in_chunks(g, c, threads, chunk_entries);
+            CHECK(p.offsets == whole.offsets);
+            CHECK(p.columns == whole.columns);
+            CHECK(p.values == whole.values);
+        }
+    }
 }

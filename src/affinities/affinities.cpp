@@ -434,7 +434,7 @@ void merge_row(const NeighborGraph& graph, const std::vector<float>& conditional
 // whole but grows chunk by chunk, and the pages of the graph, the conditionals and the tails a chunk has
 // consumed are given back at once: the stage never holds the graph and the whole of P together.
 Affinities merge_rows(NeighborGraph& graph, std::vector<float>& conditional, double scale, Tails& tails,
-                      int threads) {
+                      int threads, index_t chunk_entries) {
     const index_t n = graph.n, k = graph.k;
     Affinities out;
     out.n = n;
@@ -445,7 +445,7 @@ Affinities merge_rows(NeighborGraph& graph, std::vector<float>& conditional, dou
                                                        tails.offsets[static_cast<std::size_t>(i)];
     out.columns.reserve(static_cast<std::size_t>(out.offsets.back()));
     out.values.reserve(static_cast<std::size_t>(out.offsets.back()));
-    const index_t chunk = std::max<index_t>(1, (index_t{1} << 22) / k);  // ~4M entries: 32 MiB of P
+    const index_t chunk = std::max<index_t>(1, chunk_entries / k);
     for (index_t c0 = 0; c0 < n; c0 += chunk) {
         const index_t c1 = std::min(n, c0 + chunk);
         out.columns.resize(static_cast<std::size_t>(out.offsets[c1]));  // within the capacity: no move
@@ -513,6 +513,12 @@ index_t symmetrize_blocks(index_t n, int threads) {
 // count. Memory: the graph's indices and the conditionals, B counters a point and the tails (the one-sided
 // entries, 8 bytes each); then about P alone.
 Affinities symmetrize(NeighborGraph graph, std::vector<float> conditional, int threads) {
+    // Chunks of ~4M entries (32 MiB of P): the memory P and the consumed buffers overlap by.
+    return detail::symmetrize_in_chunks(std::move(graph), std::move(conditional), threads, index_t{1} << 22);
+}
+
+Affinities detail::symmetrize_in_chunks(NeighborGraph graph, std::vector<float> conditional, int threads,
+                                        index_t chunk_entries) {
     const index_t n = graph.n;
     const index_t k = graph.k;
     // The graph's shape here; its rows (indices in range, not the row's point, distinct) and the values
@@ -536,7 +542,7 @@ Affinities symmetrize(NeighborGraph graph, std::vector<float> conditional, int t
     Tails tails = tail_offsets(blocks, slot);
     scatter_one_sided(graph, conditional, blocks, scale, slot, tails, threads);
     slot = std::vector<std::uint32_t>();
-    Affinities out = merge_rows(graph, conditional, scale, tails, threads);
+    Affinities out = merge_rows(graph, conditional, scale, tails, threads, chunk_entries);
     assert(structure_defect(out, threads).empty());  // the sum is the conditionals' (1 when each row's is)
     return out;
 }

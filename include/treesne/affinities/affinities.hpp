@@ -53,6 +53,10 @@ std::vector<float> conditional_probabilities(const NeighborGraph& graph, const A
 Affinities symmetrize(NeighborGraph graph, std::vector<float> conditional, int threads);
 
 namespace detail {
+/// symmetrize() with P's rows written in chunks of about chunk_entries entries (symmetrize: 2^22), the
+/// consumed pages of its buffers given back after each chunk. The same P for any chunk size (tested).
+Affinities symmetrize_in_chunks(NeighborGraph graph, std::vector<float> conditional, int threads,
+                                index_t chunk_entries);
 /// Sorts each row of the graph by column (rows already sorted are left as they are), carrying the
 /// conditional values (graph.n * graph.k of them) along. Parallel over rows. Throws InvalidArgument
 /// unless there are n*k indices and as many values (their values are not checked).
