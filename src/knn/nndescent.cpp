@@ -46,8 +46,9 @@
 //
 // Memory, besides the output (N k (4 + 8) bytes): while the graph is built its distances are floats
 // (4 N k bytes, freed before the exact distances are allocated) and each entry has two flag bits (N k / 4,
-// rows padded to bytes); the float points take 4 N D bytes, the reverse lists 4 N reverse_cap bytes
-// and a 4-byte mask of fresh links a point, the labels 8 N, the forest 4 N bytes per tree during step 2 (the model: nndescent_bytes below).
+// rows padded to bytes); the float points take 4 N D bytes, the reverse lists 4 N reverse_cap bytes and
+// a 4-byte mask of fresh links a point, the labels 8 N, the forest 4 N bytes per tree during step 2 (the
+// model: nndescent_bytes below).
 #define EIGEN_DONT_PARALLELIZE
 #include <Eigen/Core>
 #include <algorithm>
@@ -436,10 +437,9 @@ NndescentParameters resolve_nndescent(const NeighborOptions& options, index_t n,
 double nndescent_bytes(double n, double d, double k, const NeighborOptions& options) {
     // While the graph is refined: the output's indices (4 N k, part of the graph's 12 N k), the working
     // float distances (4 N k) and flags (2 ceil(k / 8) a point), the float copy of the points (4 N D), the
-    // reverse lists (4 bytes a slot, reverse_cap a point, and a 4-byte mask), labels, locks and worst distances
-    // (17 N); while the first graph is
-    // built, 4 N per tree as well. The exact distances (8 N k) are allocated after the working buffers
-    // are freed.
+    // reverse lists (4 bytes a slot, reverse_cap a point, and a 4-byte mask), labels, locks and worst
+    // distances (17 N); while the first graph is built, 4 N per tree as well. The exact distances (8 N k)
+    // are allocated after the working buffers are freed.
     const NndescentParameters p = resolve_nndescent(options, static_cast<index_t>(n), static_cast<index_t>(k));
     const double trees = static_cast<double>(p.trees);
     const double flags = 2 * std::ceil(k / 8);

@@ -203,11 +203,9 @@ class Rows {
     }
     // Every entry fresh, none recent (after the first graph).
     void mark_all_fresh() {
-        for (index_t i = 0; i < n_; ++i) {
-            std::uint8_t* bits = flag_row(i);
-            std::fill(bits, bits + 2 * flag_bytes_, std::uint8_t{0});
-            for (index_t p = 0; p < k_; ++p) bits[p >> 3] = static_cast<std::uint8_t>(bits[p >> 3] | 1u << (p & 7));
-        }
+        std::vector<std::uint8_t> fresh_row(static_cast<std::size_t>(8 * flag_bytes_), 0);  // padding: clear
+        std::fill(fresh_row.begin(), fresh_row.begin() + k_, fresh);
+        for (index_t i = 0; i < n_; ++i) pack_flags(i, fresh_row);
     }
     // The entries marked recent, counted in rows [begin, end); the marks are cleared.
     index_t take_recent(index_t begin, index_t end) {

@@ -26,13 +26,13 @@ struct ReverseLists {
     std::vector<point_t> points;       // N cap
     // Per point: how many entries its list holds, and which of them are fresh links (bit c: the c-th),
     // side by side so that the serial build touches one cache line a point for both (cap <= 32).
-    struct Count {
-        std::uint32_t count, fresh;
+    struct Head {
+        std::uint32_t size, fresh;
     };
-    std::vector<Count> count;  // N
+    std::vector<Head> heads;  // N
     std::vector<std::uint32_t> held;   // N: how many rows hold each point
 
-    bool is_fresh(index_t v, index_t q) const { return (count[static_cast<std::size_t>(v)].fresh >> q) & 1; }
+    bool is_fresh(index_t v, index_t q) const { return (heads[static_cast<std::size_t>(v)].fresh >> q) & 1; }
 
     void build(const Rows& rows, std::uint64_t round_seed) {
         const index_t n = rows.n(), k = rows.k();
@@ -40,7 +40,7 @@ struct ReverseLists {
             reserve_huge(points, static_cast<std::size_t>(n * cap));
         }
         points.resize(static_cast<std::size_t>(n * cap));
-        count.assign(static_cast<std::size_t>(n), Count{0, 0});
+        heads.assign(static_cast<std::size_t>(n), Head{0, 0});
         if (cap == 0) return;
         held.assign(static_cast<std::size_t>(n), 0);
         for (index_t i = 0; i < n; ++i) {
@@ -59,12 +59,12 @@ struct ReverseLists {
                 if ((held[i] < rare) != first_pass) continue;
                 const point_t* row = rows.indices(static_cast<index_t>(i));
                 for (index_t p = 0; p < k && row[p] != no_point; ++p) {
-                    Count& c = count[row[p]];
-                    if (c.count < cap) {
-                        const auto slot = static_cast<std::size_t>(static_cast<index_t>(row[p]) * cap + c.count);
+                    Head& h = heads[row[p]];
+                    if (h.size < cap) {
+                        const auto slot = static_cast<std::size_t>(static_cast<index_t>(row[p]) * cap + h.size);
                         points[slot] = static_cast<point_t>(i);
-                        c.fresh |= static_cast<std::uint32_t>(rows.is_fresh(static_cast<index_t>(i), p)) << c.count;
-                        ++c.count;
+                        h.fresh |= static_cast<std::uint32_t>(rows.is_fresh(static_cast<index_t>(i), p)) << h.size;
+                        ++h.size;
                     }
                 }
             }
@@ -87,7 +87,7 @@ class Joiner {
         for (index_t p = 0; p < k && row[p] != no_point; ++p)
             pool_.push_back({row[p], rows.is_fresh(v, p), p});
         const index_t cap = reverse.cap;
-        const std::uint32_t count = reverse.count[static_cast<std::size_t>(v)].count;
+        const std::uint32_t count = reverse.heads[static_cast<std::size_t>(v)].size;
         for (index_t q = 0; q < count; ++q) {
             const auto slot = static_cast<std::size_t>(v * cap + q);
             pool_.push_back({reverse.points[slot], reverse.is_fresh(v, q), -1});
