@@ -18,6 +18,7 @@
 #include "treesne/core/parallel.hpp"
 #include "treesne/core/random.hpp"
 #include "treesne/core/scale.hpp"
+#include "treesne/core/sparse.hpp"
 #include "treesne/core/system_memory.hpp"
 #include "treesne/core/types.hpp"
 #include "treesne/eval/accuracy.hpp"
