@@ -9,9 +9,11 @@
 #include <limits>
 #include <mutex>
 #include <thread>
+#include <string>
 #include <vector>
 
 #include "knn/internal.hpp"
+#include "knn/sparse_internal.hpp"
 #include "core/permutation.hpp"
 #include "treesne/core/errors.hpp"
 #include "treesne/core/options.hpp"
@@ -255,6 +257,43 @@ NeighborGraph nearest_neighbors(ConstMatrixView x, index_t k, const NeighborOpti
             graph = detail::knn_brute(data, k, metric, threads, tracked);
             break;
     }
+    if (progress && last < 1.0) progress(1.0);
+    return graph;
+}
+
+bool sparse_supports(Metric metric) {
+    return metric == Metric::euclidean || metric == Metric::cosine;
+}
+
+NeighborGraph nearest_neighbors(ConstCsrView x, index_t k, const NeighborOptions& options, int threads,
+                                const std::function<void(double)>& progress) {
+    const std::string defect = csr_matrix_defect(x);
+    require(defect.empty(), "nearest neighbours: sparse input: ", defect);
+    const index_t n = x.rows;
+    require(n >= 2, "nearest neighbours need at least 2 points; got ", n);
+    require(n <= static_cast<index_t>(std::numeric_limits<point_t>::max()),
+            "nearest neighbours support at most 4294967295 points; got ", n);
+    require(k >= 1 && k <= n - 1, "number of neighbours k must be in [1, N-1] = [1, ", n - 1, "]; got ", k);
+    require(threads >= 0, "threads must be >= 0 (0 = all); got ", threads);
+    validate(options);
+    require(sparse_supports(options.metric), "the ", to_string(options.metric),
+            " metric is not available for sparse input (sparse rows support euclidean and cosine)");
+    require(options.backend == KnnBackend::automatic || options.backend == KnnBackend::brute, "the ",
+            to_string(options.backend), " backend does not take sparse input (use automatic or brute)");
+    double last = 0.0;
+    detail::SearchProgress tracked;
+    if (progress)
+        tracked = [&](double fraction) {
+            last = fraction;
+            progress(fraction);
+        };
+    CsrMatrix unit;
+    ConstCsrView data = x;
+    if (options.metric == Metric::cosine) {
+        unit = detail::sparse_unit_rows(x, threads);
+        data = unit;
+    }
+    NeighborGraph graph = detail::knn_sparse(data, k, options.metric, threads, tracked);
     if (progress && last < 1.0) progress(1.0);
     return graph;
 }

@@ -39,6 +39,9 @@ struct CsrMatrix {
     std::vector<double> values;
 
     index_t nnz() const { return static_cast<index_t>(values.size()); }
+    index_t row_begin(index_t i) const { return offsets[static_cast<std::size_t>(i)]; }
+    index_t row_end(index_t i) const { return offsets[static_cast<std::size_t>(i) + 1]; }
+    index_t row_size(index_t i) const { return row_end(i) - row_begin(i); }
     ConstCsrView view() const { return {offsets.data(), columns.data(), values.data(), rows, cols}; }
     operator ConstCsrView() const { return view(); }
     friend bool operator==(const CsrMatrix& a, const CsrMatrix& b) {

@@ -10,6 +10,7 @@
 #include "treesne/core/hash.hpp"
 #include "treesne/knn/graph.hpp"
 #include "treesne/core/options.hpp"
+#include "treesne/core/sparse.hpp"
 #include "treesne/core/types.hpp"
 
 namespace treesne {
@@ -28,6 +29,17 @@ double squared_distance(const double* a, const double* b, index_t d);
 /// stop when the graph settles, the rounds count as if all were run, and the end jumps to 1).
 NeighborGraph nearest_neighbors(ConstMatrixView x, index_t k, const NeighborOptions& options, int threads,
                                 const std::function<void(double)>& progress = {});
+
+/// k-nearest-neighbour graph of sparse rows (CSR, csr_matrix_defect() must find nothing), never
+/// densified: the same graph as nearest_neighbors(to_dense(x), k, options) bit for bit, for the metrics
+/// sparse_supports() lists (euclidean, cosine: no all-zero row), by an exact search on inverted lists
+/// (backend automatic or brute; others refused with InvalidArgument). Extra memory: the rows by column
+/// (12 bytes an entry; for cosine a unit-length copy too) and 12 bytes a point per thread.
+NeighborGraph nearest_neighbors(ConstCsrView x, index_t k, const NeighborOptions& options, int threads,
+                                const std::function<void(double)>& progress = {});
+
+/// Whether nearest_neighbors() takes sparse rows with this metric.
+bool sparse_supports(Metric metric);
 
 /// The same with the backend's default parameters, euclidean.
 NeighborGraph nearest_neighbors(ConstMatrixView x, index_t k, KnnBackend backend, int threads);

@@ -1,0 +1,27 @@
+// The sparse-row neighbour search (sparse.cpp), private to src/knn.
+#pragma once
+
+#include <vector>
+
+#include "knn/internal.hpp"
+#include "treesne/core/options.hpp"
+#include "treesne/core/sparse.hpp"
+#include "treesne/knn/graph.hpp"
+
+namespace treesne::detail {
+
+/// rank_distance() of rows a of x and b of y, from their stored entries alone (merged in column order):
+/// equal bit for bit to rank_distance() of the dense rows, whose zero terms add nothing. scratch: reused
+/// storage.
+double sparse_rank_distance(Metric metric, ConstCsrView x, index_t a, ConstCsrView y, index_t b,
+                            std::vector<double>& scratch);
+
+/// unit_rows() of the sparse rows: the same stored values as its dense rows' non-zeros, bit for bit.
+/// Throws InvalidArgument naming the first all-zero row (1-based), as unit_rows() does.
+CsrMatrix sparse_unit_rows(ConstCsrView x, int threads);
+
+/// The exact graph of sparse rows (checked; for cosine, x holds sparse_unit_rows()) by inverted lists:
+/// equal to nearest_neighbors_naive(to_dense(x), k, metric) bit for bit, for any thread count.
+NeighborGraph knn_sparse(ConstCsrView x, index_t k, Metric metric, int threads, const SearchProgress& progress);
+
+}  // namespace treesne::detail
