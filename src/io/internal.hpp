@@ -24,8 +24,9 @@
 #include <vector>
 
 #include "treesne/core/errors.hpp"
-#include "treesne/io/io.hpp"
+#include "treesne/core/sparse.hpp"
 #include "treesne/core/types.hpp"
+#include "treesne/io/io.hpp"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "treesne's binary readers and writers assume a little-endian host"
@@ -147,6 +148,15 @@ bool load_prefix(Source& src, const std::string& path, const ReadLimits& limits,
 /// what they hold ("its 70000 x 784 values").
 void check_fits(const Loaded& in, std::uint64_t bytes, std::uint64_t values, const std::string& what);
 
+/// load()'s reading of text, after load_prefix(): the rest of the content chunk by chunk, each checked as
+/// it arrives (TextCheck), up to the memory bound. With a non-empty `banner`, the first chunk must start
+/// with the Matrix Market banner, `banner` being what the message says is expected.
+void read_text(Source& src, Loaded& in, const ReadLimits& limits, bool ended, std::string_view banner);
+
+/// The whole content of src after load_prefix() into in.bytes, up to the memory bound (binary content
+/// read whole, such as a zip archive that cannot be read by offset).
+void read_all(Source& src, Loaded& in, bool ended);
+
 // --- format dispatch (io.cpp) ---------------------------------------------------------------------
 
 enum class Format { text, npy, idx, dat };
@@ -251,6 +261,8 @@ Matrix parse_text_matrix(const Loaded& in);
 
 /// One label per line: numbers (codes in numeric order) or names (codes in order of first appearance).
 Labels parse_text_labels(const Loaded& in);
+/// The targets of svmlight text as labels (codes in numeric order, names as written).
+Labels svmlight_labels(const Loaded& in);
 /// Labels from a one-column matrix of integers.
 Labels labels_from_matrix(const std::string& name, const Matrix& m);
 
@@ -277,6 +289,19 @@ std::uint64_t check_data_size(const std::string& name, std::uint64_t rows, std::
                               std::size_t size, std::uint64_t avail);
 
 Matrix parse_npy(const Loaded& in);
+
+/// A .npy header as written: dtype string, order, shape, and where the data start.
+struct NpyInfo {
+    std::string descr;
+    bool fortran = false;
+    std::vector<std::uint64_t> shape;
+    std::size_t data_start = 0;
+};
+/// The header at the start of b (all of it present): magic, version and the dict, parsed but not
+/// interpreted (any dtype, any number of dimensions), or an IoError naming `name`.
+NpyInfo npy_info(const std::string& name, const Bytes& b);
+/// Maps a numpy dtype string ('<f8', '|u1', '=i4'...) to an element type; refuses the rest clearly.
+Elem npy_elem(const std::string& name, const std::string& descr);
 Matrix parse_idx(const Loaded& in);
 Matrix parse_dat(const Loaded& in);
 
@@ -341,8 +366,117 @@ BlockFile open_blocks(const std::string& path, const ReadLimits& limits, ReadSta
 Matrix read_block(BlockFile& file, index_t first, index_t count);
 
 /// The Matrix Market banner on the first line of `head` (a prefix of the file, or all of it), or an
-/// IoError naming the file.
-void check_mtx_banner(const std::string& name, const Bytes& head);
+/// IoError naming the file and saying that `expected` was expected.
+void check_mtx_banner(const std::string& name, const Bytes& head, std::string_view expected);
+/// What read_affinities expects on the first line, for messages.
+inline constexpr std::string_view kAffinitiesBanner =
+    "'%%MatrixMarket matrix coordinate real general' (or symmetric)";
+
+/// Splits a line on whitespace into at most `max` tokens; returns the token count (max + 1 if more).
+std::size_t tokens(std::string_view line, std::string_view* out, std::size_t max);
+/// A whole token as a decimal integer.
+bool parse_int(std::string_view s, index_t& v);
+
+// --- sparse feature matrices (io/sparse.cpp, io/svmlight.cpp, io/npz.cpp, io/zip.cpp) --------------
+
+/// The Matrix Market coordinate feature matrix of loaded text (banner, size line, 1-based entries).
+CsrMatrix parse_mtx_features(const Loaded& in);
+
+/// True for a name (without ".gz") that svmlight / libsvm text goes by: .svm, .svmlight, .libsvm.
+bool is_svmlight_name(std::string_view inner);
+/// The feature matrix of loaded svmlight text ("target [qid:n] index:value ... [# comment]").
+CsrMatrix parse_svmlight(const Loaded& in);
+/// The targets of loaded svmlight text, one per row as written, each checked to be a finite number.
+std::vector<std::string_view> svmlight_targets(const Loaded& in);
+
+/// Bytes a CsrMatrix of `rows` rows and `nnz` entries holds (csr_matrix_bytes, in integers).
+inline std::uint64_t csr_bytes(std::uint64_t rows, std::uint64_t nnz) {
+    return 8 * (rows + 1) + 12 * nnz;
+}
+
+/// Brings m's rows to CsrMatrix's invariants in place: each row's entries sorted by column (stably),
+/// entries at one column added in the order stored, zeros dropped. Rows and columns are named in
+/// messages `base`-based (0 for numpy arrays, 1 for text formats). Columns must be below m.cols.
+void canonicalize_rows(const std::string& name, CsrMatrix& m, index_t base);
+/// The CSR matrix of entries k = (row[k], col[k], values[k]), each within rows x cols (checked by the
+/// caller): grouped by row (stably), then canonicalize_rows. Releases the inputs as it goes.
+CsrMatrix csr_from_entries(const std::string& name, index_t rows, index_t cols, std::vector<point_t> row,
+                           std::vector<point_t> col, std::vector<double> values, index_t base);
+
+/// One member of a zip archive, as its central directory describes it.
+struct ZipMember {
+    std::string name;
+    std::uint16_t flags = 0;
+    std::uint16_t method = 0;  ///< 0 stored, 8 deflate
+    std::uint32_t crc = 0;
+    std::uint64_t compressed = 0, size = 0;
+    std::uint64_t header_offset = 0;  ///< of its local header
+};
+
+/// A zip archive (the container of .npz files) read by offset: a regular uncompressed file through
+/// Source::read_at, anything else (standard input, gzip, a pipe) read whole first, within the bound.
+/// Zip64 archives (members or offsets past 4 GiB, more than 65535 members) and multi-disk archives are
+/// refused on opening; an encrypted member, or one compressed otherwise than stored or deflate, when read.
+class ZipArchive {
+  public:
+    /// Reads the end record and the central directory (after load_prefix(); `ended`: the content ended
+    /// within the prefix). Throws IoError naming the file for what is not a zip archive, a truncated one
+    /// and the refused kinds.
+    ZipArchive(Source& src, Loaded& in, bool ended);
+    const std::vector<ZipMember>& members() const { return members_; }
+    /// The member of that name, or null.
+    const ZipMember* find(std::string_view name) const;
+    /// Bytes held in memory for the archive itself (0 when read by offset).
+    std::uint64_t held() const { return memory_ ? in_.bytes.size() : 0; }
+    /// The content of a member, inflated and checked against its size and CRC-32 (the caller bounds
+    /// m.size first: it is allocated at once).
+    Bytes read(const ZipMember& m);
+
+  private:
+    void read_at(std::uint64_t offset, char* dst, std::size_t n, const char* what);
+    std::uint64_t member_start(const ZipMember& m);
+    void inflate_member(const ZipMember& m, std::uint64_t start, Bytes& out);
+
+    Source& src_;
+    Loaded& in_;
+    bool memory_ = false;
+    std::uint64_t size_ = 0;
+    std::vector<ZipMember> members_;
+};
+
+/// Writes a zip archive into an AtomicFile, member by member, stored or deflated (no zip64: a member or
+/// the archive past 4 GiB is refused with an IoError).
+class ZipWriter {
+  public:
+    ZipWriter(AtomicFile& file, std::string name, bool deflate);
+    ~ZipWriter();
+    ZipWriter(const ZipWriter&) = delete;
+    ZipWriter& operator=(const ZipWriter&) = delete;
+    /// Starts a member (writes its local header).
+    void begin(const std::string& member);
+    /// Appends to the current member's content.
+    void put(const void* data, std::size_t n);
+    /// Ends the current member (writes its sizes and CRC-32 into its local header).
+    void end();
+    /// Writes the central directory and the end record.
+    void finish();
+
+  private:
+    void emit(const void* data, std::size_t n);
+    void deflate_some(const void* data, std::size_t n, bool last);
+
+    AtomicFile& file_;
+    std::string name_;
+    bool deflate_;
+    void* zs_ = nullptr;  // z_stream of the current member, when deflating
+    std::vector<char> zbuf_;
+    std::uint64_t written_ = 0;
+    ZipMember current_;
+    std::vector<ZipMember> done_;
+};
+
+/// The scipy.sparse matrix (csr, csc or coo) saved in a zip archive by scipy.sparse.save_npz.
+CsrMatrix parse_npz(ZipArchive& zip, const Loaded& in);
 
 // --- output (atomic_file.cpp and each format's writer) ---------------------------------------------
 
@@ -409,10 +543,11 @@ void check_finite(const std::string& name, ConstMatrixView m);
 
 void write_text(Output& out, ConstMatrixView m, char delim);
 void write_npy(Output& out, ConstMatrixView m);
-/// The .npy 1.0 header of a little-endian float64 C-order array of `shape`: magic, version, length and
-/// the dict, padded with spaces and ended by '\n' to `size` bytes (0 = the next multiple of 64, as numpy
-/// writes it). Throws IoError when the dict does not fit in `size`.
-std::string npy_header(const std::vector<std::uint64_t>& shape, std::size_t size = 0);
+/// The .npy 1.0 header of a C-order array of `shape` and dtype `descr` (little-endian float64 unless
+/// said): magic, version, length and the dict, padded with spaces and ended by '\n' to `size` bytes (0 =
+/// the next multiple of 64, as numpy writes it). Throws IoError when the dict does not fit in `size`.
+std::string npy_header(const std::vector<std::uint64_t>& shape, std::size_t size = 0,
+                       std::string_view descr = "<f8");
 void write_dat(Output& out, ConstMatrixView m);
 
 }  // namespace treesne::io::detail

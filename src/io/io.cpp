@@ -103,29 +103,25 @@ std::uint64_t resolve_max_bytes(const ReadLimits& limits) {
     return std::max(static_cast<std::uint64_t>(std::max(*available, 0.0)), kLeastAutomaticLimit);
 }
 
-/// Text: chunk by chunk, each checked as it arrives (TextCheck), up to the memory bound. With `banner`,
-/// the first chunk must start with the Matrix Market banner.
-void read_text(Source& src, Loaded& in, const ReadLimits& limits, bool ended, bool banner) {
-    TextCheck check(in.name, limits.max_line_bytes);
-    check.check(in.bytes, ended);
-    if (banner) check_mtx_banner(in.name, in.bytes);
+/// Reads the rest of the content chunk by chunk, calling check() after each, up to the memory bound;
+/// `what` names the content in the message of the bound ("text").
+template <class Check>
+void read_bounded(Source& src, Loaded& in, bool ended, const char* what, Check&& check) {
+    const auto over = [&] {
+        fail(in.name, "holds more than ", format_bytes(static_cast<double>(in.max_bytes)), " of ", what,
+             ", more than the memory available to read it");
+    };
     while (!ended) {
-        if (in.bytes.size() > in.max_bytes) {
-            fail(in.name, "holds more than ", format_bytes(static_cast<double>(in.max_bytes)),
-                 " of text, more than the memory available to read it");
-        }
-        // Chunks grow with what was read; one byte past the bound shows that the text exceeds it.
+        if (in.bytes.size() > in.max_bytes) over();
+        // Chunks grow with what was read; one byte past the bound shows that the content exceeds it.
         const std::uint64_t chunk =
             std::clamp<std::uint64_t>(in.bytes.size(), std::uint64_t{1} << 16, std::uint64_t{1} << 26);
         const std::uint64_t room = in.max_bytes - in.bytes.size();
         const auto n = static_cast<std::size_t>(room < chunk ? room + 1 : chunk);
         ended = src.read(in.bytes, n) < n;
-        check.check(in.bytes, ended);
+        check(ended);
     }
-    if (in.bytes.size() > in.max_bytes) {
-        fail(in.name, "holds more than ", format_bytes(static_cast<double>(in.max_bytes)),
-             " of text, more than the memory available to read it");
-    }
+    if (in.bytes.size() > in.max_bytes) over();
 }
 
 /// A binary format: the header, then no more than it promises (one byte more shows a file too long).
@@ -140,6 +136,17 @@ void read_binary(Source& src, Loaded& in, Format format) {
 }
 
 }  // namespace
+
+void read_text(Source& src, Loaded& in, const ReadLimits& limits, bool ended, std::string_view banner) {
+    TextCheck check(in.name, limits.max_line_bytes);
+    check.check(in.bytes, ended);
+    if (!banner.empty()) check_mtx_banner(in.name, in.bytes, banner);
+    read_bounded(src, in, ended, "text", [&](bool last) { check.check(in.bytes, last); });
+}
+
+void read_all(Source& src, Loaded& in, bool ended) {
+    read_bounded(src, in, ended, "data", [](bool) {});
+}
 
 void check_fits(const Loaded& in, std::uint64_t bytes, std::uint64_t values, const std::string& what) {
     // In double: a forged header may declare sums past 2^64.
@@ -196,12 +203,12 @@ Loaded load(const std::string& path, Expect expect, const ReadLimits& limits, Re
     Loaded in;
     const bool ended = load_prefix(src, path, limits, true, in);
     if (expect != Expect::data) {
-        read_text(src, in, limits, ended, expect == Expect::affinities);
+        read_text(src, in, limits, ended, expect == Expect::affinities ? kAffinitiesBanner : "");
         return in;
     }
     const Format format = detect_format(in);
     if (format == Format::text) {
-        read_text(src, in, limits, ended, false);
+        read_text(src, in, limits, ended, "");
     } else {
         read_binary(src, in, format);
     }

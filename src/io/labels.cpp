@@ -1,4 +1,5 @@
-// Labels: one per line as text (numbers or names), or a one-column integer matrix in any binary format.
+// Labels: one per line as text (numbers or names), a one-column integer matrix in any binary format, or
+// the targets of svmlight text.
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -84,6 +85,16 @@ Labels parse_text_labels(const Loaded& in) {
     return labels;
 }
 
+Labels svmlight_labels(const Loaded& in) {
+    const std::vector<std::string_view> targets = svmlight_targets(in);
+    if (targets.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
+        fail(in.name, "too many labels");
+    std::vector<double> values(targets.size());
+    for (std::size_t i = 0; i < targets.size(); ++i)
+        parse_number(targets[i], values[i]);  // checked as finite
+    return numeric_labels(values, &targets);
+}
+
 Labels labels_from_matrix(const std::string& name, const Matrix& m) {
     if (m.cols() != 1) fail(name, "labels must be one column; got ", m.rows(), " x ", m.cols());
     if (m.rows() > std::numeric_limits<int>::max()) fail(name, "too many labels");
@@ -103,6 +114,7 @@ Labels read_labels(const std::string& path) {
 Labels read_labels(const std::string& path, const ReadLimits& limits, ReadStats* stats) {
     return detail::with_memory_check(path, [&] {
         const detail::Loaded in = detail::load(path, detail::Expect::data, limits, stats);
+        if (detail::is_svmlight_name(in.inner)) return detail::svmlight_labels(in);
         if (detail::detect_format(in) == detail::Format::text) return detail::parse_text_labels(in);
         return detail::labels_from_matrix(in.name, detail::parse_matrix(in));
     });

@@ -56,21 +56,6 @@ void write_mtx(Output& out, const SparseMatrix& p) {
     }
 }
 
-/// Splits a line on whitespace into at most `max` tokens; returns the token count (max + 1 if more).
-std::size_t tokens(std::string_view line, std::string_view* out, std::size_t max) {
-    std::size_t n = 0;
-    for_each_cell(line, ' ', [&](std::string_view cell, index_t) {
-        if (n < max) out[n] = cell;
-        n = std::min(n + 1, max + 1);
-    });
-    return n;
-}
-
-bool parse_int(std::string_view s, index_t& v) {
-    const auto r = std::from_chars(s.data(), s.data() + s.size(), v);
-    return r.ec == std::errc() && r.ptr == s.data() + s.size();
-}
-
 struct Triplets {
     index_t n = 0, nnz = 0;
     bool symmetric = false;  ///< "symmetric": the lower triangle is stored, (j, i) mirrors (i, j)
@@ -84,8 +69,7 @@ bool read_banner(const std::string& name, std::string_view line) {
     if (tokens(line, tok, 5) != 5 || to_lower(tok[0]) != "%%matrixmarket" || to_lower(tok[1]) != "matrix" ||
         to_lower(tok[2]) != "coordinate" || to_lower(tok[3]) != "real" ||
         (to_lower(tok[4]) != "general" && to_lower(tok[4]) != "symmetric")) {
-        fail(name, "line 1: expected '%%MatrixMarket matrix coordinate real general' (or symmetric), got ",
-             shown(line));
+        fail(name, "line 1: expected ", kAffinitiesBanner, ", got ", shown(line));
     }
     return to_lower(tok[4]) == "symmetric";
 }
@@ -207,15 +191,28 @@ SparseMatrix to_csr(const std::string& name, const Triplets& t) {
 
 }  // namespace
 
-void check_mtx_banner(const std::string& name, const Bytes& head) {
+std::size_t tokens(std::string_view line, std::string_view* out, std::size_t max) {
+    std::size_t n = 0;
+    for_each_cell(line, ' ', [&](std::string_view cell, index_t) {
+        if (n < max) out[n] = cell;
+        n = std::min(n + 1, max + 1);
+    });
+    return n;
+}
+
+bool parse_int(std::string_view s, index_t& v) {
+    const auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+    return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+void check_mtx_banner(const std::string& name, const Bytes& head, std::string_view expected) {
     const std::string_view text = text_of(head);
     if (text.empty()) fail(name, "is empty; expected a Matrix Market file");
     // head may end inside the first line: its first word decides now, read_banner checks the rest.
     const std::string_view line = text.substr(0, text.find('\n'));
     std::string_view first[1];
     if (tokens(line, first, 1) == 0 || to_lower(first[0]) != "%%matrixmarket") {
-        fail(name, "line 1: expected '%%MatrixMarket matrix coordinate real general' (or symmetric), got ",
-             shown(line));
+        fail(name, "line 1: expected ", expected, ", got ", shown(line));
     }
 }
 

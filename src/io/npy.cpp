@@ -122,7 +122,8 @@ class NpyHeaderParser {
     std::size_t i_ = 0;
 };
 
-/// Maps a numpy dtype string ('<f8', '|u1', '=i4'...) to an element type; refuses the rest clearly.
+}  // namespace
+
 Elem npy_elem(const std::string& name, const std::string& descr) {
     if (descr.find('O') != std::string::npos)
         fail(name, "object arrays (dtype '", descr, "') are not supported");
@@ -145,6 +146,8 @@ Elem npy_elem(const std::string& name, const std::string& descr) {
     }
     fail(name, "unsupported .npy dtype '", descr, "'; use float32/float64 or 8- to 64-bit integers");
 }
+
+namespace {
 
 /// The longest header (the dict) accepted: numpy writes a few hundred bytes at most for the dtypes read
 /// here; a larger length is a corrupt file, and must not make the reader wait for gigabytes.
@@ -172,23 +175,28 @@ std::pair<std::size_t, std::uint64_t> npy_preamble(const std::string& name, cons
 }
 
 NpyLayout npy_layout(const std::string& name, const Bytes& b) {
-    const auto [header_start, header_len] = npy_preamble(name, b);
-    if (header_len > kMaxHeader)
-        fail(name, "invalid .npy header: its length ", header_len, " is beyond any numpy header");
-    if (header_len > b.size() - header_start) fail(name, "truncated .npy header");
-    const NpyHeader h =
-        NpyHeaderParser(name, std::string_view(b.data() + header_start, static_cast<std::size_t>(header_len)))
-            .parse();
+    const NpyInfo h = npy_info(name, b);
     const Elem elem = npy_elem(name, h.descr);
     if (h.fortran) fail(name, "Fortran-order arrays are not supported; save with np.ascontiguousarray");
     if (h.shape.empty() || h.shape.size() > 2) {
         fail(name, "a ", h.shape.size(), "-D array is not supported; expected 1-D (N) or 2-D (N x D)");
     }
-    return {elem, h.shape[0], h.shape.size() == 2 ? h.shape[1] : 1,
-            header_start + static_cast<std::size_t>(header_len)};
+    return {elem, h.shape[0], h.shape.size() == 2 ? h.shape[1] : 1, h.data_start};
 }
 
 }  // namespace
+
+NpyInfo npy_info(const std::string& name, const Bytes& b) {
+    const auto [header_start, header_len] = npy_preamble(name, b);
+    if (header_len > kMaxHeader)
+        fail(name, "invalid .npy header: its length ", header_len, " is beyond any numpy header");
+    if (header_len > b.size() - header_start) fail(name, "truncated .npy header");
+    NpyHeader h =
+        NpyHeaderParser(name, std::string_view(b.data() + header_start, static_cast<std::size_t>(header_len)))
+            .parse();
+    return {std::move(h.descr), h.fortran, std::move(h.shape),
+            header_start + static_cast<std::size_t>(header_len)};
+}
 
 std::size_t npy_header_size(const Bytes& head) {
     // The magic first: anything else is refused on its first bytes, without reading a "header" of
@@ -228,11 +236,11 @@ BinaryLayout npy_layout_of(const std::string& name, const Bytes& head, std::uint
     return {l.elem, false, l.rows, l.cols, l.data_start};
 }
 
-std::string npy_header(const std::vector<std::uint64_t>& shape, std::size_t size) {
+std::string npy_header(const std::vector<std::uint64_t>& shape, std::size_t size, std::string_view descr) {
     std::string dims;
     for (std::uint64_t d : shape) dims += concat(dims.empty() ? "" : ", ", d);
     if (shape.size() == 1) dims += ",";
-    std::string dict = concat("{'descr': '<f8', 'fortran_order': False, 'shape': (", dims, "), }");
+    std::string dict = concat("{'descr': '", descr, "', 'fortran_order': False, 'shape': (", dims, "), }");
     // Magic (6) + version (2) + length (2) + dict + padding + '\n'; numpy pads to a multiple of 64.
     const std::size_t least = 10 + dict.size() + 1;
     if (size == 0) size = least + (64 - least % 64) % 64;

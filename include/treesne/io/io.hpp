@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "treesne/affinities/affinities.hpp"
+#include "treesne/core/sparse.hpp"
 #include "treesne/core/types.hpp"
 
 namespace treesne::io {
@@ -85,7 +86,9 @@ std::optional<MatrixShape> read_matrix_shape(const std::string& path, const Read
 Matrix read_matrix_rows(const std::string& path, index_t first, index_t count, const ReadLimits& limits = {},
                         ReadStats* stats = nullptr);
 
-/// Reads labels: one per line (numbers or names), `.npy` integers, or an IDX labels file (`.gz` too).
+/// Reads labels: one per line (numbers or names), `.npy` integers, an IDX labels file, or the targets of
+/// an svmlight file (`.svm`, `.svmlight`, `.libsvm`: the first number of each row, codes in numeric order,
+/// names as written), so that `--labels data.svm` labels the points of `data.svm`; `.gz` too.
 Labels read_labels(const std::string& path);
 /// read_labels within `limits`, reporting what it read in `stats` (when not null).
 Labels read_labels(const std::string& path, const ReadLimits& limits, ReadStats* stats = nullptr);
@@ -93,6 +96,42 @@ Labels read_labels(const std::string& path, const ReadLimits& limits, ReadStats*
 /// Reads the lines of a text file (`.gz` too), without their line ends ("\n" or "\r\n"), with the checks
 /// and bounds of the text formats: NUL bytes, invalid UTF-8 and lines without an end are refused.
 std::vector<std::string> read_lines(const std::string& path, const ReadLimits& limits = {});
+
+/// Reads a sparse N x D feature matrix (rows are points, columns features), choosing the format by name
+/// (after removing `.gz`) and, where the name says nothing, by the first bytes:
+///  - `.npz` as written by scipy.sparse.save_npz (a zip archive, members stored or deflated): csr, csc or
+///    coo (format.npy), shape.npy, and data.npy with indices.npy and indptr.npy (csr, csc) or row.npy
+///    and col.npy (coo); indices int32 or int64, values float32/float64, 8- to 64-bit integers or bool.
+///    csc and coo are regrouped by row. Other formats (bsr, dia), an archive without format.npy (dense
+///    arrays saved with np.savez), zip64, encrypted and otherwise compressed archives are refused.
+///  - Matrix Market `coordinate` (`.mtx`): `real`, `integer` or `pattern` (values 1), `general` only
+///    (a symmetric matrix is not a feature matrix); 1-based entries, comments and blank lines skipped.
+///  - svmlight / libsvm text (`.svm`, `.svmlight`, `.libsvm`): `target [qid:n] index:value ... [# c]`,
+///    indices increasing within a line; 0-based when any index is 0, else 1-based (scikit-learn's
+///    zero_based="auto"); columns = the largest index + 1 (0-based) or the largest index (1-based); a
+///    line with only a target is a row without entries, blank and comment lines are not rows.
+/// Entries at the same place are added (in the order stored), zeros dropped: the result meets
+/// CsrMatrix's invariants. Refuses any other format, input without rows (or, for svmlight, without any
+/// index), out-of-range indices, inconsistent arrays, and NaN/Inf, each with one line naming the file
+/// and the line (text) or the member and entry (0-based, as numpy indexes them). Sizes are checked
+/// against `limits` before anything is allocated; a regular .npz is read by offset, a member at a time.
+CsrMatrix read_sparse_matrix(const std::string& path, const ReadLimits& limits = {},
+                             ReadStats* stats = nullptr);
+
+/// True when path names sparse input read_sparse_matrix reads: `.npz`, `.svm`, `.svmlight`, `.libsvm`
+/// (`.gz` of them too) by name alone, and a regular `.mtx` (or `.mtx.gz`) file whose first line is a
+/// Matrix Market `coordinate` banner (any field and symmetry, so that what read_sparse_matrix refuses
+/// in it, such as `symmetric`, is explained by its message). Reads at most the first KiB; never throws
+/// (a file that cannot be read gives false, and the read that follows says why).
+bool is_sparse_input(const std::string& path);
+
+/// Writes a CSR matrix as scipy.sparse.save_npz does (format.npy '|S3' "csr", shape.npy int64, data.npy
+/// float64, indices.npy and indptr.npy int32, or int64 when a count passes 2^31 - 1), deflated
+/// (`compress`, save_npz's default) or stored, atomically. scipy.sparse.load_npz and read_sparse_matrix
+/// read it back. Throws InvalidArgument for a matrix that breaks CsrMatrix's invariants, and IoError for a
+/// non-finite value (named by row and column, 1-based) and for an archive past 4 GiB (zip64 is not
+/// written), before creating any file.
+void write_sparse_npz(const std::string& path, ConstCsrView m, bool compress = true);
 
 /// Writes by extension: `.csv`, `.tsv`, `.npy` (float64), `.dat` (bhtsne's result layout: int32 N,
 /// int32 D, N*D doubles, N int32 landmarks 0..N-1, N doubles costs set to 0); "-" writes CSV to stdout.
