@@ -3,6 +3,7 @@
 
 #include <vector>
 
+#include "treesne/core/sparse.hpp"
 #include "treesne/core/types.hpp"
 
 namespace treesne {
@@ -26,6 +27,16 @@ double pca_bytes(double n, double d, double k);
 /// accumulated over fixed row blocks added in order, so the result does not depend on threads. Each
 /// axis' sign is fixed so that its largest-magnitude entry is positive.
 PcaResult pca(ConstMatrixView x, index_t k, int threads);
+
+/// Top-k principal components of sparse rows, never densified: randomized subspace iteration (k + 10
+/// columns, 7 power iterations) on the implicitly centred rows, O(nnz (k + 10)) per pass. The leading
+/// axes agree with pca() of the dense rows to working precision where the spectrum decays (tested); the
+/// signs are fixed as pca() fixes them. The result does not depend on the thread count or any seed.
+/// Memory: pca_sparse_bytes(). Requires 1 <= k <= min(N, D), N >= 2.
+PcaResult pca(ConstCsrView x, index_t k, int threads);
+
+/// Bytes of the buffers pca(ConstCsrView, k) allocates for N points of D features.
+double pca_sparse_bytes(double n, double d, double k);
 
 /// Scores of other data on a fitted PCA's axes: (x - fit.mean) fit.components^T, M x k (transform: the
 /// new points in the reference's PCA space). The same arithmetic as pca()'s own scores, so projecting the
