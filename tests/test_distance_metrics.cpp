@@ -25,7 +25,17 @@ using namespace treesne::testing;
 
 namespace {
 
-const Metric all_metrics[] = {Metric::euclidean, Metric::cosine, Metric::manhattan, Metric::chebyshev};
+const Metric all_metrics[] = {Metric::euclidean, Metric::cosine,  Metric::manhattan,  Metric::chebyshev,
+                              Metric::jaccard,   Metric::hamming, Metric::correlation};
+// The metrics of distances between positions: on Gaussian data every pair's jaccard and hamming
+// distance is 1 (all coordinates non-zero and different), so those two are tested on their own data
+// (test_metrics_binary.cpp).
+const Metric geometric_metrics[] = {Metric::euclidean, Metric::cosine, Metric::manhattan, Metric::chebyshev,
+                                    Metric::correlation};
+// The metrics defined for the rows of the tie tests: every one but correlation, whose rows of 1-D data
+// and many grid rows are constant.
+const Metric tie_metrics[] = {Metric::euclidean, Metric::cosine,  Metric::manhattan,
+                              Metric::chebyshev, Metric::jaccard, Metric::hamming};
 const KnnBackend all_backends[] = {KnnBackend::automatic, KnnBackend::kdtree, KnnBackend::brute,
                                    KnnBackend::hnsw, KnnBackend::nndescent};
 
@@ -92,7 +102,7 @@ TEST_CASE("distance metrics: the naive distances of a hand-checked pair") {
 
 TEST_CASE("distance metrics: exact backends equal the naive scan on Gaussian data, for any thread count") {
     const Matrix x = random_matrix(300, 7, 2024);
-    for (Metric metric : all_metrics) {
+    for (Metric metric : geometric_metrics) {
         CAPTURE(std::string(to_string(metric)));
         const Oracle oracle = naive_scan(x, metric);
         for (index_t k : {1, 15, 90}) {
@@ -129,7 +139,7 @@ TEST_CASE("distance metrics: exact backends on 1-D and 2-D data with ties and du
         CAPTURE(c.x.rows());
         CAPTURE(c.x.cols());
         CAPTURE(c.k);
-        for (Metric metric : all_metrics) {
+        for (Metric metric : tie_metrics) {
             CAPTURE(std::string(to_string(metric)));
             // Integer data: the naive distances are exact, but the cosine's rounding differs from the
             // library's (on unit rows), so near-equal cosines are compared with a tolerance.
@@ -149,14 +159,15 @@ TEST_CASE("distance metrics: exact backends on 1-D and 2-D data with ties and du
     }
 }
 
-TEST_CASE("distance metrics: kdtree and brute force are bit-identical for euclidean, cosine and manhattan") {
+TEST_CASE("distance metrics: kdtree and brute force are bit-identical for euclidean, cosine, correlation and "
+          "manhattan") {
     // Clustered data in 3 and 12 dimensions (both of the kd-tree's tree types) and a scaled, offset
     // Gaussian, where nanoflann's own sums differ from the library's in the last bits.
     const Matrix sets[] = {testing::clustered(6, 80, 3, 11), testing::clustered(5, 80, 12, 12),
                            random_matrix(400, 4, 13, 1e-3, 5.0)};
     for (const Matrix& x : sets) {
         CAPTURE(x.cols());
-        for (Metric metric : {Metric::euclidean, Metric::cosine, Metric::manhattan}) {
+        for (Metric metric : {Metric::euclidean, Metric::cosine, Metric::correlation, Metric::manhattan}) {
             CAPTURE(std::string(to_string(metric)));
             for (index_t k : {3, 45}) {
                 const NeighborGraph kd = search(x, k, KnnBackend::kdtree, metric, 2);
@@ -187,7 +198,7 @@ TEST_CASE(
                 for (index_t s = 0; s < k; ++s) hits += g1.row_distances(i)[s] <= kth * (1 + 1e-9) ? 1 : 0;
             }
             CHECK(static_cast<double>(hits) / static_cast<double>(x.rows() * k) >= 0.95);
-            const double tolerance = metric == Metric::cosine ? 1e-9 : 1e-12;
+            const double tolerance = metric == Metric::cosine || metric == Metric::correlation ? 1e-9 : 1e-12;
             // Every row is valid: k distinct others, their true distances, sorted.
             index_t bad = 0;
             for (index_t i = 0; i < x.rows(); ++i) {
@@ -278,9 +289,15 @@ TEST_CASE("distance metrics: a backend that cannot compute a metric is refused, 
                 CHECK(m.find(to_string(metric)) != std::string::npos);
             }
         }
-    // The support matrix as documented: hnsw has no manhattan or chebyshev, the kd-tree no chebyshev.
+    // The support matrix as documented: hnsw has no manhattan, chebyshev, jaccard or hamming, the kd-tree
+    // no chebyshev, jaccard or hamming.
+    for (Metric metric : {Metric::chebyshev, Metric::jaccard, Metric::hamming}) {
+        CHECK_FALSE(backend_supports(KnnBackend::hnsw, metric));
+        CHECK_FALSE(backend_supports(KnnBackend::kdtree, metric));
+    }
     CHECK_FALSE(backend_supports(KnnBackend::hnsw, Metric::manhattan));
-    CHECK_FALSE(backend_supports(KnnBackend::kdtree, Metric::chebyshev));
+    CHECK(backend_supports(KnnBackend::hnsw, Metric::correlation));
+    CHECK(backend_supports(KnnBackend::kdtree, Metric::correlation));
     for (Metric metric : all_metrics) {
         CHECK(backend_supports(KnnBackend::brute, metric));
         CHECK(backend_supports(KnnBackend::nndescent, metric));
@@ -299,7 +316,8 @@ TEST_CASE("distance metrics: automatic never picks a backend that cannot compute
                 CHECK(b != KnnBackend::automatic);
                 CHECK(backend_supports(b, metric));
                 // Euclidean's choice where the metric allows it.
-                if (metric != Metric::chebyshev) CHECK(b == resolve_backend(KnnBackend::automatic, n, d));
+                if (backend_supports(KnnBackend::kdtree, metric))
+                    CHECK(b == resolve_backend(KnnBackend::automatic, n, d));
             }
     // A named backend is returned as it is; the default metric is euclidean.
     CHECK(resolve_backend(KnnBackend::kdtree, 1000, 2, Metric::manhattan) == KnnBackend::kdtree);
@@ -324,6 +342,7 @@ double naive_metric(treesne::Metric metric, const double* a, const double* b, tr
         nb += b[j] * b[j];
     }
     if (metric == treesne::Metric::cosine) return 1 - dot / std::sqrt(na * nb);
+    if (metric == treesne::Metric::correlation) return std::sqrt(naive_distance(metric, a, b, d));
     return s;
 }
 
@@ -366,7 +385,7 @@ TEST_CASE("distance metrics: trustworthiness and k-NN preservation rank the inpu
         y(i, 1) = x(i, 1) + 0.3 * normal(rng);
     }
     for (treesne::Metric metric : {treesne::Metric::euclidean, treesne::Metric::cosine, treesne::Metric::manhattan,
-                                   treesne::Metric::chebyshev}) {
+                                   treesne::Metric::chebyshev, treesne::Metric::correlation}) {
         CAPTURE(treesne::to_string(metric));
         const auto [trust, preservation] = naive_neighbourhood_measures(x, y, 7, metric);
         CHECK(treesne::trustworthiness(x, y, 7, 2, 0, metric) == doctest::Approx(trust).epsilon(1e-12));

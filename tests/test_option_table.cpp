@@ -137,7 +137,7 @@ TEST_CASE("option table: every enum name reads back as its enumerator") {
     for (const auto& e : affinity_kind_names) CHECK(parse_affinity_kind(to_string(e.value)) == e.value);
     for (const auto& e : init_names) CHECK(enum_value(init_names, to_string(e.value)) == e.value);
     CHECK_FALSE(parse_method("fft").has_value());
-    CHECK(enum_choices(metric_names) == "euclidean, cosine, manhattan or chebyshev");
+    CHECK(enum_choices(metric_names) == "euclidean, cosine, manhattan, chebyshev, jaccard, hamming or correlation");
     // An enumeration entry's names are its table's, and set(get(o)) is the identity.
     for (const auto& d : option_table()) {
         if (d.kind != OptionKind::enumeration) continue;

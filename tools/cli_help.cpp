@@ -138,7 +138,8 @@ std::string embed_help() {
         << "  treesne embed --neighbors idx.npy --neighbor-distances dist.npy -o emb.npy\n"
         << "                                                         a kNN graph, calibrated as usual\n"
         << "  treesne embed D.npy --input-kind distances -o emb.npy  a dense N x N distance matrix\n"
-        << "Heavy tails (finer clusters): --dof 0.5. Other distances: --metric cosine. Other affinities:\n"
+        << "Heavy tails (finer clusters): --dof 0.5. Other distances: --metric cosine (or correlation,\n"
+        << "manhattan, chebyshev; jaccard or hamming for 0/1 fingerprints). Other affinities:\n"
         << "--perplexity 30,300 (multiscale), --sigma S, --affinity uniform --k 15.\n";
     return out.str();
 }

@@ -204,7 +204,7 @@ po::options_description evaluate_options() {
                       "'embed --dof').",
                       d.dof)
              .c_str())  //
-        ("metric", text("euclidean|cosine|manhattan|chebyshev"),
+        ("metric", text("euclidean|cosine|manhattan|chebyshev|jaccard|hamming|correlation"),
          with_default(
              "The input distance, as 'embed --metric' used it: the neighbours of the KL divergence's "
              "P and the input neighbourhoods of the preservation and trustworthiness (the "

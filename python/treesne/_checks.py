@@ -144,7 +144,7 @@ def label_codes(labels, n, name="labels"):
 
 # --- neighbours, affinities and precomputed inputs ---------------------------------------------------
 
-METRICS = ("euclidean", "cosine", "manhattan", "chebyshev")
+METRICS = ("euclidean", "cosine", "manhattan", "chebyshev", "jaccard", "hamming", "correlation")
 #: scikit-learn's other names of the same distances (sklearn.metrics.pairwise_distances).
 METRIC_ALIASES = {"l2": "euclidean", "l1": "manhattan", "cityblock": "manhattan"}
 
@@ -158,7 +158,8 @@ def metric_of(metric):
         if name in METRICS:
             return name, False
     raise ValueError(
-        f"metric must be 'euclidean', 'cosine', 'manhattan', 'chebyshev' or 'precomputed'; got {metric!r}")
+        f"metric must be 'euclidean', 'cosine', 'manhattan', 'chebyshev', 'jaccard', 'hamming', 'correlation' "
+        f"or 'precomputed'; got {metric!r}")
 
 
 def affinity_options(perplexity, affinity, sigma, n_neighbors):

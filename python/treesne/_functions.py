@@ -48,8 +48,9 @@ def nearest_neighbors(X, n_neighbors, *, metric=_E["metric"], neighbors=_E["knn"
 
     Returns ``(indices, squared_distances)``, both N x n_neighbors (int64 and float64), each row sorted by
     distance, equidistant points in the library's fixed tie order; the exact backends agree bit for bit.
-    ``metric``: "euclidean", "cosine" (1 - cos), "manhattan", "chebyshev" (the distances returned are
-    that metric's, squared), or "precomputed": X is a dense N x N distance matrix (symmetric, zero
+    ``metric``: "euclidean", "cosine" (1 - cos), "manhattan", "chebyshev", "jaccard", "hamming",
+    "correlation" (1 - the Pearson correlation), as scipy.spatial.distance defines them (the distances
+    returned are that metric's, squared), or "precomputed": X is a dense N x N distance matrix (symmetric, zero
     diagonal, not squared; ``treesne::neighbors_from_distances``). ``pca_components`` reduces X first,
     as ``TSNE(pca_components=...)`` does.
     """

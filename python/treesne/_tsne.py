@@ -44,7 +44,9 @@ class TSNE(_Base):
     a list: multiscale)         more_perplexities
     metric ("euclidean",        neighbors.metric; "precomputed":  --metric; --input-kind distances
     "cosine", "manhattan",      embed_distances /                 (sparse X: --neighbors G.mtx)
-    "chebyshev", "precomputed") neighbors_from_sparse
+    "chebyshev", "jaccard",     neighbors_from_sparse
+    "hamming", "correlation",
+    "precomputed")
     theta (float or "auto")     optimizer.theta / theta_auto      --theta (bhtsne's convention: half-width
                                                                   / distance; sklearn's angle 0.5 is
                                                                   about our 0.25)
@@ -71,7 +73,10 @@ class TSNE(_Base):
 
     Neighbours and affinities. ``metric`` is the distance neighbours are ranked by (the Gaussian
     affinities use its square); sklearn's aliases "l2", "l1" and "cityblock" are accepted. manhattan
-    needs ``neighbors`` auto, kdtree, brute or nndescent; chebyshev auto, brute or nndescent.
+    needs ``neighbors`` auto, kdtree, brute or nndescent; chebyshev, jaccard and hamming auto, brute or
+    nndescent. "jaccard" and "hamming" are scipy's (for 0/1 fingerprints: 1 - |A and B| / |A or B|, and
+    the share of differing bits; counted by popcounts when X holds only 0s and 1s); "correlation" is
+    1 - the Pearson correlation of two rows (a constant row is refused).
     ``metric="precomputed"``: X is a dense N x N distance matrix (symmetric, zero diagonal, not
     squared), each point's ``k`` nearest taken from it, or a scipy.sparse N x N matrix of distances
     with k entries per row (sklearn's ``kneighbors_graph(X, k, mode="distance")``), used as the graph.

@@ -236,9 +236,9 @@ Result embed_impl(ConstMatrixView x, Matrix* owned, const Options& options, cons
             knn_progress = [&](double fraction) { callbacks.stage_progress("neighbours", fraction); };
         NeighborGraph graph = nearest_neighbors(data, neighbor_count(options.affinities, data.rows),
                                                 options.neighbors, threads, knn_progress);
-        // Distances of the scaled data are in units of 2^exponent (sigma is in the input's); cosine's
-        // do not depend on the scale.
-        if (options.neighbors.metric != Metric::cosine) graph.scale_exponent = prepared.exponent;
+        // Distances of the scaled data are in units of 2^exponent (sigma is in the input's); cosine's,
+        // correlation's, jaccard's and hamming's do not depend on the scale.
+        if (metric_scales_with_data(options.neighbors.metric)) graph.scale_exponent = prepared.exponent;
         knn.done();
         Matrix y0 = initialise(data, data.rows, options, callbacks, result);
         if (owned) {  // the caller handed the input over: free it and its copies before P exists

@@ -174,12 +174,14 @@ std::vector<OptionDescriptor> neighbor_entries() {
     const auto g = OptionGroup::neighbors;
     const unsigned p = shapes_p;
     return {
-        {"metric", "metric", "metric", "euclidean|cosine|manhattan|chebyshev",
+        {"metric", "metric", "metric", "euclidean|cosine|manhattan|chebyshev|jaccard|hamming|correlation",
          "The distance neighbours are ranked by; the affinities use its square. cosine is 1 - cos(angle) "
-         "(for "
-         "word or document vectors, expression profiles); an all-zero row has no direction and is refused. "
-         "Every "
-         "backend computes euclidean and cosine; manhattan: kdtree, brute, nndescent; chebyshev: brute, "
+         "(for word or document vectors, expression profiles); an all-zero row has no direction and is "
+         "refused. correlation is 1 - the Pearson correlation of two rows (cosine of the rows centred on "
+         "their means); a constant row is refused. jaccard: of the coordinates where either row is "
+         "non-zero, the share where they differ (on 0/1 fingerprints 1 - |A and B| / |A or B|, counted by "
+         "popcounts); hamming: the share of coordinates that differ. Every backend computes euclidean, "
+         "cosine and correlation; manhattan: kdtree, brute, nndescent; chebyshev, jaccard, hamming: brute, "
          "nndescent.",
          nullptr, K::enumeration, g, closed(0), p,
          [](const Options& o) { return index_of(metric_names, o.neighbors.metric); },

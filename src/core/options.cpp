@@ -43,7 +43,8 @@ double resolve_learning_rate(const OptimizerOptions& options, index_t n) {
 KnnBackend resolve_backend(KnnBackend backend, index_t n, index_t d, Metric metric) {
     if (backend != KnnBackend::automatic) return backend;
     const bool low_dimension = d <= 4 || (d == 5 && n > 200'000);
-    if (metric == Metric::chebyshev)
+    // chebyshev, jaccard and hamming have no kd-tree and no hnsw (see neighbors.cpp)
+    if (metric == Metric::chebyshev || metric == Metric::jaccard || metric == Metric::hamming)
         return n > approximate_knn_min_points && (low_dimension || d >= approximate_knn_min_dims)
                    ? KnnBackend::nndescent
                    : KnnBackend::brute;
@@ -170,14 +171,21 @@ bool backend_supports(KnnBackend backend, Metric metric) {
     switch (metric) {
         case Metric::euclidean:
         case Metric::cosine:
+        case Metric::correlation:  // cosine on the centred rows
             return true;
         case Metric::manhattan:
             return backend != KnnBackend::hnsw;
         case Metric::chebyshev:
+        case Metric::jaccard:
+        case Metric::hamming:
             return backend == KnnBackend::automatic || backend == KnnBackend::brute ||
                    backend == KnnBackend::nndescent;
     }
     return false;
+}
+
+bool metric_scales_with_data(Metric metric) {
+    return metric == Metric::euclidean || metric == Metric::manhattan || metric == Metric::chebyshev;
 }
 
 }  // namespace treesne

@@ -406,13 +406,13 @@ void Search::held_pairs(const point_t* list, index_t members, point_t v, const F
 // The local join of own point v: every pair of its lists with a new member is compared and each of the
 // two offered to the other's row, v to its new members' rows. An offer is dropped when the row already
 // holds it or when it is farther than the row's worst entry at the round's start (it could never
-// enter). For euclidean and cosine a lane-wise screening distance (screen_distances) decides first;
+// enter). For euclidean, cosine and correlation a lane-wise screening distance (screen_distances) decides first;
 // the pairs it cannot rule out get rank_distance(), the only distance an offer carries.
 void Search::join(index_t v, const point_t* list, std::pair<index_t, index_t> count, const Fetched& f,
                   JoinScratch& w, std::vector<Offer>& out) const {
     const auto [fresh, old] = count;
     const index_t members = fresh + old, d = x_.cols;
-    const bool screened = p_.metric == Metric::euclidean || p_.metric == Metric::cosine;
+    const bool screened = p_.metric == Metric::euclidean || detail::searches_metric_rows(p_.metric);
     const double slack = 1 + static_cast<double>(4 * d + 8) * 0x1p-53;
     w.slot.resize(static_cast<std::size_t>(members));
     for (index_t a = 0; a < members; ++a) w.slot[static_cast<std::size_t>(a)] = f.slot(list[a]);

@@ -354,16 +354,18 @@ Result embed_rows(LocalRows data, const Options& options, const Callbacks& callb
     result.backend = resolve_backend(options.neighbors.backend, data.n, data.d, options.neighbors.metric);
     if (result.backend != KnnBackend::kdtree && result.backend != KnnBackend::nndescent) result.backend = KnnBackend::brute;
     const Metric metric = options.neighbors.metric;
-    // Cosine searches the rows scaled to unit length (a copy: the PCA start uses the rows themselves).
+    // Cosine searches the rows scaled to unit length, correlation the rows centred and scaled to unit
+    // length (a copy: the PCA start uses the rows themselves).
     Matrix unit;
-    if (metric == Metric::cosine) agreed(collective, [&] { unit = detail::unit_rows(data.x.view(), threads); });
+    if (detail::searches_metric_rows(metric))
+        agreed(collective, [&] { unit = detail::metric_rows(data.x.view(), metric, threads); });
     detail::Stage knn(callbacks, "neighbours", result.timings.neighbors);
     std::function<void(double)> progress;
     if (callbacks.stage_progress) progress = [&](double f) { callbacks.stage_progress("neighbours", f); };
-    NeighborGraph graph = search_rows(collective, metric == Metric::cosine ? unit.view() : data.x.view(), data.rows,
+    NeighborGraph graph = search_rows(collective, detail::searches_metric_rows(metric) ? unit.view() : data.x.view(), data.rows,
                                       result.backend, options, progress);
     unit = Matrix();
-    if (metric != Metric::cosine) graph.scale_exponent = exponent;
+    if (metric_scales_with_data(metric)) graph.scale_exponent = exponent;
     knn.done();
     Matrix y0;
     {

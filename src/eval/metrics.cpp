@@ -75,11 +75,11 @@ void group_distances(ConstMatrixView x, const index_t* queries, index_t count, s
     }
 }
 
-// The same by a metric's rank distance (manhattan, chebyshev), pair by pair: out[q * n + j] =
+// The same by a metric's rank distance (manhattan, chebyshev, jaccard, hamming), pair by pair: out[q * n + j] =
 // rank_distance(metric, x_{queries[q]}, x_j).
 void group_distances(ConstMatrixView x, Metric metric, const index_t* queries, index_t count,
                      std::vector<double>& out) {
-    if (metric == Metric::euclidean || metric == Metric::cosine) return group_distances(x, queries, count, out);
+    if (metric == Metric::euclidean || detail::searches_metric_rows(metric)) return group_distances(x, queries, count, out);
     const index_t n = x.rows;
     out.resize(static_cast<std::size_t>(count * n));
     for (index_t q = 0; q < count; ++q)
@@ -188,11 +188,9 @@ double trustworthiness(ConstMatrixView x, ConstMatrixView y, index_t k, int thre
     const ComfortableScale xs = comfortable_scale(x), ys = comfortable_scale(y);  // as knn_preservation
     x = xs.view;
     y = ys.view;
-    Matrix unit;  // cosine: the Euclidean ranks of the unit rows are the cosine ranks
-    if (metric == Metric::cosine) {
-        unit = detail::unit_rows(x, threads);
-        x = unit.view();
-    }
+    // cosine and correlation: the Euclidean ranks of the (centred) unit rows are their ranks
+    const Matrix rows = detail::metric_rows(x, metric, threads);
+    if (detail::searches_metric_rows(metric)) x = rows.view();
     const index_t n = x.rows;
     require(k >= 1 && 2 * k < n, "trustworthiness needs 1 <= k < N/2; got k = ", k, " for N = ", n);
     require(threads >= 0, "threads must be >= 0 (0 = all); got ", threads);

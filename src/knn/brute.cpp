@@ -1,6 +1,7 @@
 // Brute-force backend: blocked float GEMM for candidate selection, exact double re-ranking (euclidean,
-// and cosine on the unit rows the caller passes: the same search, other reported distances); for
-// manhattan and chebyshev an exact blocked scan (coordinate_search, below).
+// and cosine and correlation on the unit or centred unit rows the caller passes: the same search, other
+// reported distances); for manhattan, chebyshev, jaccard and hamming an exact blocked scan
+// (coordinate_search, below; popcounts of bit-packed rows for jaccard and hamming on 0/1 data).
 //
 // The points are centred, scaled by a power of two, rounded to float and put in a spatial order
 // (recursive median splits), so that consecutive blocks are compact. For a block of queries Q and a block
@@ -48,6 +49,8 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <optional>
+#include <utility>
 #include <vector>
 
 #include "knn/internal.hpp"
@@ -509,17 +512,27 @@ void search_blocks(index_t m, int threads, const SearchProgress& progress, const
         progress);
 }
 
-// --- manhattan and chebyshev: an exact blocked scan ----------------------------------------------
+// --- manhattan, chebyshev, jaccard and hamming: an exact blocked scan ------------------------------
 //
-// No GEMM identity exists for these metrics, so every distance is computed exactly, kLanes reference
-// points at a time: the references are stored in panels of panel_width points, transposed (coordinate
-// j of a panel's column c at panel[j * panel_width + c]), and each lane accumulates one pair in index
-// order, the same operations as rank_distance() (|a - b| by clearing the sign bit, as std::abs does;
-// then a sum or std::max's select), so every distance is bit-equal to it and no rescan is needed. A
-// block of queries walks the panels together (each panel is read from cache by all of them); each
-// query keeps the candidates whose distance is at most its threshold, and when it holds 2k of them a
-// selection keeps the k best by (distance, tie key) and lowers the threshold to the k-th distance: a
-// point farther than that can never be among the k nearest, while ties at the threshold are kept.
+// No GEMM identity exists for these metrics, so every distance is computed exactly. A block of queries
+// walks the references panel_width at a time (each panel is read from cache by all of them), and a
+// Scorer gives the distances of a group of queries to a panel's references, every one bit-equal to
+// rank_distance(), so no rescan is needed; each query keeps the candidates whose distance is at most its
+// threshold, and when it holds 2k of them a selection keeps the k best by (distance, tie key) and lowers
+// the threshold to the k-th distance: a point farther than that can never be among the k nearest, while
+// ties at the threshold are kept.
+//
+// manhattan and chebyshev (PanelScorer): the references are stored in panels of panel_width points,
+// transposed (coordinate j of a panel's column c at panel[j * panel_width + c]), and each lane
+// accumulates one pair in index order, the same operations as rank_distance() (|a - b| by clearing the
+// sign bit, as std::abs does; then a sum or std::max's select).
+//
+// jaccard and hamming count coordinates: integers, exact in any order, so each pair's counts may be
+// summed across lanes and only the final division must be rank_distance()'s (jaccard_ratio,
+// hamming_ratio). Rows of 0s and 1s (checked once, is_binary) are packed 64 coordinates a word
+// (BitScorer): |A and B| is a sum of popcounts, |A or B| = |A| + |B| - |A and B| and the differing
+// coordinates |A or B| - |A and B|. Other rows are compared coordinate by coordinate in place, kLanes at
+// a time (CountScorer).
 
 constexpr index_t panel_width = 256;   // references per panel, a multiple of kLanes
 constexpr index_t panel_queries = 64;  // queries that walk the panels together
@@ -540,9 +553,10 @@ std::vector<double> make_panels(ConstMatrixView x, int threads) {
     return out;
 }
 
+using LaneBits = std::int64_t __attribute__((vector_size(kLanes * sizeof(double))));
+
 [[gnu::always_inline]] inline Lanes abs_lanes(Lanes v) {
-    using Bits = std::int64_t __attribute__((vector_size(kLanes * sizeof(double))));
-    Bits bits;
+    LaneBits bits;
     __builtin_memcpy(&bits, &v, sizeof bits);
     bits &= std::numeric_limits<std::int64_t>::max();
     __builtin_memcpy(&v, &bits, sizeof v);
@@ -575,14 +589,177 @@ void panel_rank_distances(const double* const* q, const double* panel, index_t d
     }
 }
 
+// manhattan and chebyshev: the transposed panels of the reference.
 template <Metric M>
-class CoordinateSearch {
+class PanelScorer {
+  public:
+    PanelScorer(ConstMatrixView x, ConstMatrixView queries, int threads)
+        : queries_(queries), panels_(make_panels(x, threads)) {}
+
+    // Distances of queries [q, q + Q) to references [r0, r0 + cols), into out[s * panel_width + c].
+    template <index_t Q>
+    void score(index_t q, index_t r0, index_t cols, double* out) const {
+        const double* rows[Q];
+        for (index_t s = 0; s < Q; ++s) rows[s] = queries_.row(q + s);
+        panel_rank_distances<M, Q>(rows, panels_.data() + r0 * queries_.cols, queries_.cols,
+                                   (cols + kLanes - 1) / kLanes, out);
+    }
+
+  private:
+    ConstMatrixView queries_;
+    std::vector<double> panels_;
+};
+
+// rank_distance() of jaccard or hamming from the counts of a pair.
+template <Metric M>
+double count_distance(index_t differ, index_t either, index_t d) {
+    if constexpr (M == Metric::jaccard)
+        return jaccard_ratio(differ, either);
+    else
+        return hamming_ratio(differ, d);
+}
+
+// jaccard and hamming on any rows: each pair's counts, kLanes coordinates at a time (a lane's count is
+// -1 per hit: a comparison's true is all ones), then the lanes and the remaining coordinates added.
+template <Metric M>
+class CountScorer {
+  public:
+    CountScorer(ConstMatrixView x, ConstMatrixView queries, int /*threads*/) : x_(x), queries_(queries) {}
+
+    template <index_t Q>
+    void score(index_t q, index_t r0, index_t cols, double* out) const {
+        const index_t d = x_.cols, full = d / kLanes * kLanes;
+        const double* rows[Q];
+        for (index_t s = 0; s < Q; ++s) rows[s] = queries_.row(q + s);
+        for (index_t c = 0; c < cols; ++c) {
+            const double* r = x_.row(r0 + c);
+            LaneBits differ[Q] = {}, either[Q] = {};
+            for (index_t j = 0; j < full; j += kLanes) {
+                const Lanes b = load(r + j);
+                const LaneBits b_set = b != Lanes{};
+                for (index_t s = 0; s < Q; ++s) {
+                    const Lanes a = load(rows[s] + j);
+                    differ[s] += a != b;
+                    if constexpr (M == Metric::jaccard) either[s] += (a != Lanes{}) | b_set;
+                }
+            }
+            for (index_t s = 0; s < Q; ++s) {
+                index_t ne = 0, nz = 0;
+                for (int l = 0; l < kLanes; ++l) {
+                    ne -= differ[s][l];
+                    nz -= either[s][l];
+                }
+                for (index_t j = full; j < d; ++j) {
+                    ne += rows[s][j] != r[j] ? 1 : 0;
+                    nz += (rows[s][j] != 0.0) | (r[j] != 0.0) ? 1 : 0;
+                }
+                out[s * panel_width + c] = count_distance<M>(ne, nz, d);
+            }
+        }
+    }
+
+  private:
+    ConstMatrixView x_, queries_;
+};
+
+// Rows of 0s and 1s packed 64 coordinates a word (coordinate j: bit j % 64 of word j / 64; the last
+// word's unused bits 0), kLanes rows side by side: word w of row i at ((i / kLanes) words + w) kLanes +
+// i % kLanes, so that one load holds word w of kLanes rows (rows past N are zeros); with each row's
+// number of ones.
+struct BitRows {
+    index_t words = 0;
+    std::vector<std::uint64_t> bits;
+    std::vector<index_t> ones;  // padded like the rows
+
+    BitRows(ConstMatrixView x, int threads) : words((x.cols + 63) / 64) {
+        const index_t groups = (x.rows + kLanes - 1) / kLanes;
+        bits.assign(static_cast<std::size_t>(groups * words * kLanes), 0);
+        ones.assign(static_cast<std::size_t>(groups * kLanes), 0);
+        parallel_for(groups, threads, [&](index_t g0, index_t g1) {
+            for (index_t i = g0 * kLanes; i < std::min(x.rows, g1 * kLanes); ++i) {
+                std::uint64_t* out = bits.data() + (i / kLanes) * words * kLanes + i % kLanes;
+                const double* row = x.row(i);
+                for (index_t j = 0; j < x.cols; ++j)
+                    out[j / 64 * kLanes] |= static_cast<std::uint64_t>(row[j] != 0.0) << (j % 64);
+                index_t count = 0;
+                for (index_t w = 0; w < words; ++w) count += __builtin_popcountll(out[w * kLanes]);
+                ones[static_cast<std::size_t>(i)] = count;
+            }
+        });
+    }
+    // Word 0 of row i; word w is at [w kLanes].
+    const std::uint64_t* row(index_t i) const { return bits.data() + (i / kLanes) * words * kLanes + i % kLanes; }
+    // Word 0 of the kLanes rows from i (a multiple of kLanes); word w of them at [w kLanes, (w + 1) kLanes).
+    const std::uint64_t* group(index_t i) const { return bits.data() + i * words; }
+};
+
+// |A and B| of the queries q[0, Q) and the kLanes rows of `group`: each lane one pair, summed over the
+// words (popcounts of integers: exact in any order; the lane loop vectorises, to vpopcntq where the
+// target has it).
+template <index_t Q>
+[[gnu::always_inline]] inline void common_ones(const std::uint64_t* const* q, const std::uint64_t* group,
+                                               index_t words, std::uint64_t (&both)[Q][kLanes]) {
+    for (index_t s = 0; s < Q; ++s)
+        for (int l = 0; l < kLanes; ++l) both[s][l] = 0;
+    for (index_t w = 0; w < words; ++w) {
+        const std::uint64_t* r = group + w * kLanes;
+        for (index_t s = 0; s < Q; ++s) {
+            const std::uint64_t qw = q[s][w * kLanes];
+            for (int l = 0; l < kLanes; ++l)
+                both[s][l] += static_cast<std::uint64_t>(__builtin_popcountll(qw & r[l]));
+        }
+    }
+}
+
+// jaccard and hamming on rows of 0s and 1s: popcounts of the packed rows, kLanes references at a time.
+// The queries' rows are packed too, unless they are the reference's own rows.
+template <Metric M>
+class BitScorer {
+  public:
+    BitScorer(ConstMatrixView x, ConstMatrixView queries, int threads)
+        : d_(x.cols),
+          reference_(x, threads),
+          own_(queries.data == x.data && queries.rows == x.rows ? std::optional<BitRows>()
+                                                                  : std::optional<BitRows>(std::in_place, queries, threads)),
+          queries_(own_ ? *own_ : reference_) {}
+    BitScorer(const BitScorer&) = delete;
+    BitScorer& operator=(const BitScorer&) = delete;
+
+    // r0 is a multiple of panel_width, so of kLanes.
+    template <index_t Q>
+    void score(index_t q, index_t r0, index_t cols, double* out) const {
+        const index_t words = reference_.words;
+        const std::uint64_t* rows[Q];
+        for (index_t s = 0; s < Q; ++s) rows[s] = queries_.row(q + s);
+        std::uint64_t both[Q][kLanes];
+        for (index_t c0 = 0; c0 < cols; c0 += kLanes) {
+            common_ones<Q>(rows, reference_.group(r0 + c0), words, both);
+            const index_t* r_ones = reference_.ones.data() + r0 + c0;
+            for (index_t s = 0; s < Q; ++s) {
+                const index_t q_ones = queries_.ones[static_cast<std::size_t>(q + s)];
+                for (int l = 0; l < kLanes; ++l) {
+                    const auto common = static_cast<index_t>(both[s][l]);
+                    const index_t either = q_ones + r_ones[l] - common;
+                    out[s * panel_width + c0 + l] = count_distance<M>(either - common, either, d_);
+                }
+            }
+        }
+    }
+
+  private:
+    index_t d_;
+    BitRows reference_;
+    std::optional<BitRows> own_;
+    const BitRows& queries_;
+};
+
+template <class Scorer>
+class ExactSearch {
   public:
     // The queries' rows among x's (the same rows, or another block of them: out's labels say which
-    // row of x, if any, is a query's own).
-    CoordinateSearch(ConstMatrixView x, ConstMatrixView queries, const std::vector<double>& panels,
-                     const Output& out)
-        : x_(x), queries_(queries), panels_(panels), k_(out.k), capacity_(2 * k_ + panel_width), out_(out) {
+    // row of x, if any, is a query's own), scored by `scorer`.
+    ExactSearch(const Scorer& scorer, index_t references, const Output& out)
+        : scorer_(scorer), references_(references), k_(out.k), capacity_(2 * k_ + panel_width), out_(out) {
         buffer_.resize(static_cast<std::size_t>(panel_queries * capacity_));
         count_.resize(static_cast<std::size_t>(panel_queries));
         threshold_.resize(static_cast<std::size_t>(panel_queries));
@@ -593,22 +770,16 @@ class CoordinateSearch {
     void run(index_t q0, index_t q1) {
         std::fill(count_.begin(), count_.end(), 0);
         for (index_t q = q0; q < q1; ++q) threshold_[static_cast<std::size_t>(q - q0)] = out_.reach(q);
-        const index_t n = x_.rows, d = x_.cols;
-        for (index_t r0 = 0; r0 < n; r0 += panel_width) {
-            const index_t cols = std::min(panel_width, n - r0);
-            const double* panel = panels_.data() + r0 * d;
-            const index_t groups = (cols + kLanes - 1) / kLanes;
+        for (index_t r0 = 0; r0 < references_; r0 += panel_width) {
+            const index_t cols = std::min(panel_width, references_ - r0);
             index_t q = q0;
             for (; q + query_group <= q1; q += query_group) {
-                const double* rows[query_group];
-                for (index_t s = 0; s < query_group; ++s) rows[s] = queries_.row(q + s);
-                panel_rank_distances<M, query_group>(rows, panel, d, groups, distances_.data());
+                scorer_.template score<query_group>(q, r0, cols, distances_.data());
                 for (index_t s = 0; s < query_group; ++s)
                     scan(q + s, q + s - q0, r0, cols, distances_.data() + s * panel_width);
             }
             for (; q < q1; ++q) {
-                const double* row = queries_.row(q);
-                panel_rank_distances<M, 1>(&row, panel, d, groups, distances_.data());
+                scorer_.template score<1>(q, r0, cols, distances_.data());
                 scan(q, q - q0, r0, cols, distances_.data());
             }
         }
@@ -640,38 +811,61 @@ class CoordinateSearch {
         count_[s] = count;
     }
 
-    ConstMatrixView x_, queries_;
-    const std::vector<double>& panels_;
-    index_t k_, capacity_;
+    const Scorer& scorer_;
+    index_t references_, k_, capacity_;
     const Output out_;
     std::vector<Neighbor> buffer_, row_;
     std::vector<index_t> count_;
     std::vector<double> threshold_, distances_;
 };
 
-// The queries' rows among x's, written to out.
-template <Metric M>
-void coordinate_search(ConstMatrixView x, ConstMatrixView queries, const Output& out, int threads,
-                       const SearchProgress& progress) {
-    const std::vector<double> panels = make_panels(x, threads);
+// The queries' rows among x's by Scorer, written to out.
+template <class Scorer>
+void exact_search(ConstMatrixView x, ConstMatrixView queries, const Output& out, int threads,
+                  const SearchProgress& progress) {
+    const Scorer scorer(x, queries, threads);
     const index_t m = queries.rows;
     const index_t blocks = (m + panel_queries - 1) / panel_queries;
     parallel_for_reporting(
         blocks, threads,
         [&](index_t b0, index_t b1) {
-            CoordinateSearch<M> search(x, queries, panels, out);
+            ExactSearch<Scorer> search(scorer, x.rows, out);
             for (index_t b = b0; b < b1; ++b)
                 search.run(b * panel_queries, std::min(m, (b + 1) * panel_queries));
         },
         progress);
 }
 
+// The metrics searched by the exact scan rather than the float prefilter.
+bool scanned_exactly(Metric metric) {
+    return metric == Metric::manhattan || metric == Metric::chebyshev || metric == Metric::jaccard ||
+           metric == Metric::hamming;
+}
+
+// jaccard or hamming: popcounts when every row of both is 0/1, else coordinate counts.
+template <Metric M>
+void count_search(ConstMatrixView x, ConstMatrixView queries, const Output& out, int threads,
+                  const SearchProgress& progress) {
+    const bool same = queries.data == x.data && queries.rows == x.rows;
+    if (is_binary(x) && (same || is_binary(queries)))
+        exact_search<BitScorer<M>>(x, queries, out, threads, progress);
+    else
+        exact_search<CountScorer<M>>(x, queries, out, threads, progress);
+}
+
 void coordinate_search(ConstMatrixView x, ConstMatrixView queries, const Output& out, int threads,
                        const SearchProgress& progress) {
-    if (out.metric == Metric::manhattan)
-        coordinate_search<Metric::manhattan>(x, queries, out, threads, progress);
-    else
-        coordinate_search<Metric::chebyshev>(x, queries, out, threads, progress);
+    switch (out.metric) {
+        case Metric::manhattan:
+            return exact_search<PanelScorer<Metric::manhattan>>(x, queries, out, threads, progress);
+        case Metric::jaccard:
+            return count_search<Metric::jaccard>(x, queries, out, threads, progress);
+        case Metric::hamming:
+            return count_search<Metric::hamming>(x, queries, out, threads, progress);
+        case Metric::chebyshev:
+        default:
+            return exact_search<PanelScorer<Metric::chebyshev>>(x, queries, out, threads, progress);
+    }
 }
 
 // The float search of queries among reference rows that are not the same block (they may share some
@@ -718,12 +912,16 @@ double brute_bytes(double n, double d) {
     return n * (8 * d + 16);  // a float copy of the rows, twice, and their norms
 }
 
+double count_scan_bytes(double n, double d) {
+    return n * (8 * std::ceil(d / 64) + 8);  // BitRows: the packed words and the counts of ones
+}
+
 NeighborGraph knn_brute(ConstMatrixView x, index_t k, Metric metric, int threads,
                         const SearchProgress& progress) {
     const index_t n = x.rows;
     NeighborGraph graph = allocate_graph(n, k);
     const Output out{k, metric, true, &graph};
-    if (metric == Metric::manhattan || metric == Metric::chebyshev) {
+    if (scanned_exactly(metric)) {
         coordinate_search(x, x, out, threads, progress);
         return graph;
     }
@@ -764,7 +962,7 @@ namespace {
 void block_search(ConstMatrixView queries, index_t query_first, ConstMatrixView reference, index_t reference_first,
                   const Output& out, int threads) {
     if (queries.rows == 0 || reference.rows == 0) return;
-    if (out.metric == Metric::manhattan || out.metric == Metric::chebyshev) {
+    if (scanned_exactly(out.metric)) {
         coordinate_search(reference, queries, out, threads, {});
         return;
     }
@@ -811,8 +1009,7 @@ void knn_block_merge(CompactCandidates& c, ConstMatrixView queries, ConstMatrixV
             reference_first, ", ", reference_first + reference.rows, ") overlap");
     if (queries.rows == 0 || reference.rows == 0) return;
     Frame frame;
-    const bool coordinates = metric == Metric::manhattan || metric == Metric::chebyshev;
-    if (coordinates || reference.rows <= c.k + extra_candidates || !make_frame(reference, queries, frame)) {
+    if (scanned_exactly(metric) || reference.rows <= c.k + extra_candidates || !make_frame(reference, queries, frame)) {
         for (index_t q0 = 0; q0 < queries.rows; q0 += query_chunk) {  // each chunk searched given what it holds
             const index_t rows = std::min(query_chunk, queries.rows - q0);
             BlockCandidates known = expand_candidates(c, q0, rows);

@@ -7,8 +7,9 @@
 // pool and do not change the answer), so they run in parallel and each row is the same whoever computes
 // it. Serial insertion is the cost: see src/knn/neighbors.cpp for its time at N = 70,000 and 1,000,000.
 //
-// Metrics: euclidean, and cosine on the unit rows the caller passes (there the Euclidean order is the
-// cosine order; only the reported distances differ, in write_row). hnswlib has no L1 or maximum space.
+// Metrics: euclidean, and cosine and correlation on the unit or centred unit rows the caller passes
+// (there the Euclidean order is their order; only the reported distances differ, in write_row).
+// hnswlib has no L1, maximum, jaccard or hamming space.
 //
 // Exact distances. hnswlib works in float on centred data scaled by a power of two (so float never
 // overflows, and a large common offset does not eat the float mantissa). Each query takes all ef
@@ -154,7 +155,7 @@ double hnsw_bytes(double n, double d, const NeighborOptions& options) {
 
 NeighborGraph knn_hnsw(ConstMatrixView x, index_t k, const NeighborOptions& options, int threads,
                        HnswReport* report, const SearchProgress& progress) {
-    require(options.metric == Metric::euclidean || options.metric == Metric::cosine,
+    require(options.metric == Metric::euclidean || searches_metric_rows(options.metric),
             "the hnsw backend cannot compute ", to_string(options.metric), " distances");
     HnswReport local;
     HnswReport& r = report ? *report : local;

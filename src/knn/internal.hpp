@@ -22,16 +22,49 @@ using SearchProgress = std::function<void(double)>;
 void parallel_for_reporting(index_t n, int threads, const std::function<void(index_t, index_t)>& fn,
                             const SearchProgress& progress, double from = 0.0, double to = 1.0);
 
-// --- metrics -----------------------------------------------------------------------------------------
+// --- metrics ---------------------------------------------------------------------------------------
 //
 // Every backend ranks candidates by a metric's rank distance r, computed by rank_distance() alone (one
-// definition, summed in index order), and reports reported_distance(r), the squared metric distance, in
+// definition), and reports reported_distance(r), the squared metric distance, in
 // NeighborGraph::distances. Cosine works on the rows scaled to unit length (unit_rows()), where it is
 // the Euclidean order: r is the squared Euclidean distance of the unit rows, and 1 - cos = r / 2.
+// Correlation is cosine on the rows centred on their own mean (centred_unit_rows()): the same r, on
+// those rows, and 1 - corr = r / 2. Jaccard and hamming are ratios of counts of coordinates, so any
+// backend that counts the same coordinates (a lane per pair, a popcount of packed bits) and divides the
+// same two integers gets r bit for bit.
 
-/// The rank distance of rows a and b (for cosine: rows of unit_rows()), d coordinates, in index order:
-/// sum (a_j - b_j)^2 for euclidean and cosine (squared_distance()), sum |a_j - b_j| for manhattan,
-/// max |a_j - b_j| for chebyshev. Symmetric bit for bit (only differences' signs change).
+/// The counts of jaccard and hamming for rows a and b: `differ` coordinates where a_j != b_j, `either`
+/// where a_j or b_j is non-zero (a_j != b_j implies that one of them is: differ <= either).
+struct CoordinateCounts {
+    index_t differ = 0;
+    index_t either = 0;
+};
+
+inline CoordinateCounts count_coordinates(const double* a, const double* b, index_t d) {
+    CoordinateCounts c;
+    for (index_t j = 0; j < d; ++j) {
+        c.differ += a[j] != b[j] ? 1 : 0;
+        c.either += (a[j] != 0.0) | (b[j] != 0.0) ? 1 : 0;
+    }
+    return c;
+}
+
+/// Jaccard's r from its counts: differ / either, 0 when both rows are all zeros. The one division every
+/// path computes.
+inline double jaccard_ratio(index_t differ, index_t either) {
+    return either == 0 ? 0.0 : static_cast<double>(differ) / static_cast<double>(either);
+}
+
+/// Hamming's r from its count: differ / d.
+inline double hamming_ratio(index_t differ, index_t d) {
+    return static_cast<double>(differ) / static_cast<double>(d);
+}
+
+/// The rank distance of rows a and b (for cosine: rows of unit_rows(); correlation: rows of
+/// centred_unit_rows()), d coordinates, in index order: sum (a_j - b_j)^2 for euclidean, cosine and
+/// correlation (squared_distance()), sum |a_j - b_j| for manhattan, max |a_j - b_j| for chebyshev,
+/// jaccard_ratio() and hamming_ratio() of count_coordinates(). Symmetric bit for bit (only differences'
+/// signs change; the counts are symmetric).
 inline double rank_distance(Metric metric, const double* a, const double* b, index_t d) {
     switch (metric) {
         case Metric::manhattan: {
@@ -44,26 +77,37 @@ inline double rank_distance(Metric metric, const double* a, const double* b, ind
             for (index_t j = 0; j < d; ++j) largest = std::max(largest, std::abs(a[j] - b[j]));
             return largest;
         }
+        case Metric::jaccard: {
+            const CoordinateCounts c = count_coordinates(a, b, d);
+            return jaccard_ratio(c.differ, c.either);
+        }
+        case Metric::hamming:
+            return hamming_ratio(count_coordinates(a, b, d).differ, d);
         case Metric::euclidean:
         case Metric::cosine:
+        case Metric::correlation:
         default:
             return squared_distance(a, b, d);
     }
 }
 
 /// The squared metric distance that NeighborGraph reports for rank distance r: r (euclidean),
-/// (r / 2)^2 (cosine: for unit u, v, 1 - cos = |u - v|^2 / 2), r^2 (manhattan, chebyshev). Non-decreasing
-/// in r, and strictly increasing wherever the square does not underflow (r above ~1e-154).
+/// (r / 2)^2 (cosine and correlation: for unit u, v, 1 - cos = |u - v|^2 / 2), r^2 (manhattan,
+/// chebyshev, jaccard, hamming). Non-decreasing in r, and strictly increasing wherever the square does
+/// not underflow (r above ~1e-154; jaccard's and hamming's nonzero r are at least 1 / D).
 inline double reported_distance(Metric metric, double r) {
     switch (metric) {
         case Metric::euclidean:
             return r;
-        case Metric::cosine: {
+        case Metric::cosine:
+        case Metric::correlation: {
             const double d = 0.5 * r;
             return d * d;
         }
         case Metric::manhattan:
         case Metric::chebyshev:
+        case Metric::jaccard:
+        case Metric::hamming:
         default:
             return r * r;
     }
@@ -74,6 +118,25 @@ inline double reported_distance(Metric metric, double r) {
 /// underflows; then divided by the norm, summed in index order). Throws InvalidArgument naming the first
 /// all-zero row (1-based). threads: 0 = all; the result does not depend on it.
 Matrix unit_rows(ConstMatrixView x, int threads);
+
+/// The rows of x centred on their own mean (the row summed in index order, divided by D; then each
+/// entry minus it), then scaled to unit length as unit_rows() does, for correlation. Throws
+/// InvalidArgument naming the first constant row (1-based; every entry equal to the first: its
+/// correlation is undefined). threads: 0 = all; the result does not depend on it.
+Matrix centred_unit_rows(ConstMatrixView x, int threads);
+
+/// The rows a metric's search runs on: unit_rows() for cosine, centred_unit_rows() for correlation (N D
+/// doubles), and an empty Matrix for the metrics that search x itself.
+Matrix metric_rows(ConstMatrixView x, Metric metric, int threads);
+
+/// Whether a metric searches metric_rows() rather than x: cosine and correlation.
+inline bool searches_metric_rows(Metric metric) {
+    return metric == Metric::cosine || metric == Metric::correlation;
+}
+
+/// Whether every entry of x is 0 or 1 (-0.0 counts as 0): jaccard and hamming then count by popcounts
+/// of bit-packed rows.
+bool is_binary(ConstMatrixView x);
 
 /// A candidate neighbour of a query: its rank distance from rank_distance(), the tie key and the
 /// point's index. Ordered by (distance, tie), the one order every backend reports; for one query the
@@ -120,8 +183,9 @@ void exact_scan(ConstMatrixView x, const double* q, index_t query, index_t skip,
 void write_row(std::vector<Neighbor>& candidates, index_t query, index_t k, NeighborGraph& graph,
                Metric metric);
 
-/// Exact backends. Arguments are already checked (for cosine, x holds unit_rows()); results equal
-/// nearest_neighbors_naive bit for bit. kdtree: euclidean, cosine, manhattan; brute: every metric.
+/// Exact backends. Arguments are already checked (for cosine and correlation, x holds metric_rows());
+/// results equal nearest_neighbors_naive bit for bit. kdtree: euclidean, cosine, correlation, manhattan;
+/// brute: every metric.
 NeighborGraph knn_kdtree(ConstMatrixView x, index_t k, Metric metric, int threads,
                          const SearchProgress& progress = {});
 NeighborGraph knn_brute(ConstMatrixView x, index_t k, Metric metric, int threads,
@@ -174,10 +238,11 @@ void store_row(std::vector<Neighbor>& candidates, index_t row, BlockCandidates& 
 /// reference (global index reference_first + j) by (rank distance, tie_key(query_first + i,
 /// reference_first + j)), the row with the query's own global index skipped (blocks may overlap or be
 /// the same rows; rows with equal global indices must be equal). The distances are rank_distance() of
-/// the two rows, bit for bit as knn_brute's; for cosine the caller passes rows of unit_rows(). Every
-/// metric: euclidean and cosine by the brute force's float prefilter and exact re-ranking (the float
-/// frame covers both blocks, so the prefilter's bound holds for any split), manhattan and chebyshev by
-/// its exact panel scan. Throws InvalidArgument unless k >= 1, the column counts agree, both firsts
+/// the two rows, bit for bit as knn_brute's; for cosine and correlation the caller passes rows of
+/// metric_rows(). Every metric: euclidean, cosine and correlation by the brute force's float prefilter
+/// and exact re-ranking (the float frame covers both blocks, so the prefilter's bound holds for any
+/// split), manhattan and chebyshev by its exact panel scan, jaccard and hamming by its exact count scan
+/// (popcounts when both blocks are 0/1). Throws InvalidArgument unless k >= 1, the column counts agree, both firsts
 /// are >= 0 and every global index fits a point_t; the entries must be finite (not checked). The result
 /// does not depend on threads (0 = all). Memory: block_candidates_bytes(M, k) for the result, plus
 /// brute_bytes(M + N, D) while it runs.
@@ -260,6 +325,9 @@ struct HnswReport {
 
 /// Bytes the brute-force backend allocates beyond the graph for N points of D dimensions (brute.cpp).
 double brute_bytes(double n, double d);
+/// The same for jaccard and hamming (brute.cpp): the bit-packed copy of 0/1 rows, ceil(D / 64) words and
+/// a count a point (other rows are scanned in place).
+double count_scan_bytes(double n, double d);
 /// Bytes the kd-tree backend allocates beyond the graph for N points (kdtree.cpp).
 double kdtree_bytes(double n);
 /// Bytes the hnsw backend allocates beyond the graph for N points of D dimensions (hnsw.cpp).
@@ -268,8 +336,8 @@ double hnsw_bytes(double n, double d, const NeighborOptions& options);
 /// neighbours, at its largest (nndescent.cpp).
 double nndescent_bytes(double n, double d, double k, const NeighborOptions& options);
 
-/// Approximate backend (hnswlib). Arguments and options are already checked (for cosine, x holds
-/// unit_rows(); options.metric euclidean or cosine); the result keeps every NeighborGraph invariant and
+/// Approximate backend (hnswlib). Arguments and options are already checked (for cosine and
+/// correlation, x holds metric_rows(); options.metric euclidean, cosine or correlation); the result keeps every NeighborGraph invariant and
 /// is the same bit for bit for any thread count.
 NeighborGraph knn_hnsw(ConstMatrixView x, index_t k, const NeighborOptions& options, int threads,
                        HnswReport* report = nullptr, const SearchProgress& progress = {});
@@ -284,7 +352,7 @@ struct NndescentParameters {
     index_t reverse_cap = 0;      ///< reverse neighbours kept per point
     double stop_fraction = 0;     ///< stop when fewer than this share of the N k entries changed in a round
     index_t block = 0;            ///< points per block of a round (fixed: the result depends on it)
-    Metric metric = Metric::euclidean;  ///< the working distance's (for cosine, x holds unit rows)
+    Metric metric = Metric::euclidean;  ///< the working distance's (cosine, correlation: x holds metric_rows())
 };
 
 /// NeighborOptions' nndescent fields with each 0 (auto) replaced by its default for N points, k neighbours.
@@ -304,7 +372,7 @@ struct NndescentReport {
 };
 
 /// Approximate backend (random-projection forest + NN-descent). Arguments and parameters are already
-/// checked (for cosine, x holds unit_rows()); the result keeps every NeighborGraph invariant and is the
+/// checked (for cosine and correlation, x holds metric_rows()); the result keeps every NeighborGraph invariant and is the
 /// same bit for bit for any thread count.
 NeighborGraph knn_nndescent(ConstMatrixView x, index_t k, const NndescentParameters& parameters, int threads,
                             NndescentReport* report = nullptr, const SearchProgress& progress = {});

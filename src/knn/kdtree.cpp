@@ -1,8 +1,9 @@
 // kd-tree backend: nanoflann (the only file that includes it) over a zero-copy adaptor of the matrix.
-// Metrics: euclidean and cosine (the caller passes the unit rows) with nanoflann's L2 distances, which
-// are squared, like our rank distance; manhattan with its L1 distances (the pruning bound of a cell is
-// the sum of the per-coordinate gaps, a lower bound of the L1 distance). Not chebyshev: nanoflann adds
-// per-coordinate bounds, which the maximum does not obey, so its pruning would be wrong.
+// Metrics: euclidean, cosine and correlation (the caller passes the unit or centred unit rows) with
+// nanoflann's L2 distances, which are squared, like our rank distance; manhattan with its L1 distances
+// (the pruning bound of a cell is the sum of the per-coordinate gaps, a lower bound of the L1 distance).
+// Not chebyshev: nanoflann adds per-coordinate bounds, which the maximum does not obey, so its pruning
+// would be wrong; not jaccard or hamming, which no bound on coordinate gaps describes.
 //
 // nanoflann sums the (squared) differences in its own order (unrolled by four) and breaks distance ties
 // arbitrarily, so its raw answer can differ from nearest_neighbors_naive in the last bits and in the order
@@ -169,7 +170,8 @@ NeighborGraph search_any(ConstMatrixView x, ConstMatrixView queries, bool self, 
 
 NeighborGraph search_metric(ConstMatrixView x, ConstMatrixView queries, bool self, index_t k, Metric metric,
                             int threads, const SearchProgress& progress) {
-    require(metric != Metric::chebyshev, "the kdtree backend cannot compute chebyshev distances");
+    require(metric != Metric::chebyshev && metric != Metric::jaccard && metric != Metric::hamming,
+            "the kdtree backend cannot compute ", to_string(metric), " distances");
     if (metric == Metric::manhattan)
         return search_any<L1, L1, Metric::manhattan>(x, queries, self, k, metric, threads, progress);
     return search_any<L2Simple, L2, Metric::euclidean>(x, queries, self, k, metric, threads, progress);

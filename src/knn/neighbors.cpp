@@ -35,15 +35,19 @@ double squared_distance(const double* a, const double* b, index_t d) {
 // O(N^2), the kd-tree's queries grow slowly with N).
 //
 // Other metrics (not measured separately): cosine is the Euclidean search on the unit rows, so it
-// follows the Euclidean choice; manhattan too (the kd-tree prunes by L1 bounds as well). chebyshev has
-// no kd-tree (nanoflann's pruning sums per-coordinate bounds, which the maximum does not obey): the
-// brute force, or nndescent above the approximate crossover's N in any dimension (in low dimension the
-// brute force's O(N^2) would otherwise be the only choice, and the graph search does well there).
+// follows the Euclidean choice, and so does correlation (cosine on the centred rows); manhattan too (the
+// kd-tree prunes by L1 bounds as well). chebyshev has no kd-tree (nanoflann's pruning sums
+// per-coordinate bounds, which the maximum does not obey), and jaccard and hamming, which are not norms
+// of differences, have neither a kd-tree nor an hnsw space: the brute force, or nndescent above the
+// approximate crossover's N in any dimension (in low dimension the brute force's O(N^2) would otherwise
+// be the only choice, and the graph search does well there).
 double neighbor_search_bytes(KnnBackend backend, double n, double d, double k, const NeighborOptions& options) {
     double bytes = 0;
     switch (backend) {
         case KnnBackend::brute:
-            bytes = detail::brute_bytes(n, d);
+            bytes = options.metric == Metric::jaccard || options.metric == Metric::hamming
+                        ? detail::count_scan_bytes(n, d)
+                        : detail::brute_bytes(n, d);
             break;
         case KnnBackend::hnsw:
             bytes = detail::hnsw_bytes(n, d, options);
@@ -56,8 +60,8 @@ double neighbor_search_bytes(KnnBackend backend, double n, double d, double k, c
             bytes = detail::kdtree_bytes(n);
             break;
     }
-    // cosine searches a unit-length copy of the rows
-    if (options.metric == Metric::cosine) bytes += n * d * 8;
+    // cosine searches a unit-length copy of the rows, correlation a centred unit-length copy
+    if (detail::searches_metric_rows(options.metric)) bytes += n * d * 8;
     return bytes;
 }
 
@@ -124,37 +128,90 @@ void write_row(std::vector<Neighbor>& candidates, index_t query, index_t k, Neig
     }
 }
 
-Matrix unit_rows(ConstMatrixView x, int threads) {
-    Matrix unit(x.rows, x.cols);
-    // The first all-zero row, found in parallel: each range records its first, the smallest wins.
-    std::vector<index_t> zero_rows;
-    std::mutex zero_mutex;
+namespace {
+
+// Scales row[0, d) to unit Euclidean length into out (which may be row): first exactly by the power of two
+// that brings its largest |entry| into [1/2, 1), so that the norm neither overflows nor underflows, then
+// divided by the norm, summed in index order. Returns false for an all-zero row (out unspecified).
+bool to_unit_length(const double* row, double* out, index_t d) {
+    double largest = 0.0;
+    for (index_t j = 0; j < d; ++j) largest = std::max(largest, std::abs(row[j]));
+    if (!(largest > 0.0)) return false;
+    int exponent = 0;
+    std::frexp(largest, &exponent);  // largest in [2^(e-1), 2^e)
+    double norm = 0.0;
+    for (index_t j = 0; j < d; ++j) {
+        out[j] = std::ldexp(row[j], -exponent);
+        norm += out[j] * out[j];
+    }
+    norm = std::sqrt(norm);
+    for (index_t j = 0; j < d; ++j) out[j] /= norm;
+    return true;
+}
+
+// Row i of the result is make(row i of x, its output row, d); make returns false for a row the metric
+// cannot take, and the first such row (1-based) is refused: "<metric> distance is undefined for row i
+// (<why>)". Rows in parallel; the first refused row is found whatever the thread count (each range
+// records its first, the smallest wins).
+template <class MakeRow>
+Matrix rows_for_metric(ConstMatrixView x, int threads, const char* metric, const char* why, const MakeRow& make) {
+    Matrix out(x.rows, x.cols);
+    std::vector<index_t> refused;
+    std::mutex refused_mutex;
     parallel_for(x.rows, threads, [&](index_t begin, index_t end) {
         for (index_t i = begin; i < end; ++i) {
-            const double* row = x.row(i);
-            double* out = unit.row(i);
-            double largest = 0.0;
-            for (index_t j = 0; j < x.cols; ++j) largest = std::max(largest, std::abs(row[j]));
-            if (!(largest > 0.0)) {
-                const std::lock_guard<std::mutex> lock(zero_mutex);
-                zero_rows.push_back(i);
+            if (!make(x.row(i), out.row(i), x.cols)) {
+                const std::lock_guard<std::mutex> lock(refused_mutex);
+                refused.push_back(i);
                 return;
             }
-            int exponent = 0;
-            std::frexp(largest, &exponent);  // largest in [2^(e-1), 2^e)
-            double norm = 0.0;
-            for (index_t j = 0; j < x.cols; ++j) {
-                out[j] = std::ldexp(row[j], -exponent);
-                norm += out[j] * out[j];
-            }
-            norm = std::sqrt(norm);
-            for (index_t j = 0; j < x.cols; ++j) out[j] /= norm;
         }
     });
-    if (!zero_rows.empty())
-        require(false, "cosine distance is undefined for row ",
-                *std::min_element(zero_rows.begin(), zero_rows.end()) + 1, " (all zeros)");
-    return unit;
+    if (!refused.empty())
+        require(false, metric, " distance is undefined for row ", *std::min_element(refused.begin(), refused.end()) + 1,
+                " (", why, ")");
+    return out;
+}
+
+}  // namespace
+
+Matrix unit_rows(ConstMatrixView x, int threads) {
+    return rows_for_metric(x, threads, "cosine", "all zeros", to_unit_length);
+}
+
+Matrix centred_unit_rows(ConstMatrixView x, int threads) {
+    return rows_for_metric(x, threads, "correlation", "constant", [](const double* row, double* out, index_t d) {
+        bool constant = true;
+        for (index_t j = 1; j < d; ++j) constant = constant && row[j] == row[0];
+        if (constant) return false;
+        // Scaled first by the power of two of to_unit_length (exact), so that the sum cannot overflow.
+        double largest = 0.0;
+        for (index_t j = 0; j < d; ++j) largest = std::max(largest, std::abs(row[j]));
+        int exponent = 0;
+        std::frexp(largest, &exponent);
+        double sum = 0.0;
+        for (index_t j = 0; j < d; ++j) {
+            out[j] = std::ldexp(row[j], -exponent);
+            sum += out[j];
+        }
+        const double mean = sum / static_cast<double>(d);
+        for (index_t j = 0; j < d; ++j) out[j] -= mean;
+        // Not constant, so some entry differs from the mean: never all zeros.
+        return to_unit_length(out, out, d);
+    });
+}
+
+Matrix metric_rows(ConstMatrixView x, Metric metric, int threads) {
+    if (metric == Metric::cosine) return unit_rows(x, threads);
+    if (metric == Metric::correlation) return centred_unit_rows(x, threads);
+    return Matrix();
+}
+
+bool is_binary(ConstMatrixView x) {
+    const index_t size = x.size();
+    for (index_t i = 0; i < size; ++i)
+        if (x.data[i] != 0.0 && x.data[i] != 1.0) return false;
+    return true;
 }
 
 void parallel_for_reporting(index_t n, int threads, const std::function<void(index_t, index_t)>& fn,
@@ -208,11 +265,8 @@ void exact_scan(ConstMatrixView x, const double* q, index_t query, index_t skip,
 
 NeighborGraph nearest_neighbors_naive(ConstMatrixView x, index_t k, Metric metric) {
     detail::check_knn_arguments(x, k);
-    Matrix unit;
-    if (metric == Metric::cosine) {
-        unit = detail::unit_rows(x, 1);
-        x = unit;
-    }
+    const Matrix rows = detail::metric_rows(x, metric, 1);
+    if (detail::searches_metric_rows(metric)) x = rows;
     NeighborGraph graph = detail::allocate_graph(x.rows, k);
     std::vector<detail::Neighbor> scratch;
     for (index_t i = 0; i < x.rows; ++i) detail::exact_scan_row(x, i, k, scratch, graph, metric);
@@ -234,13 +288,10 @@ NeighborGraph nearest_neighbors(ConstMatrixView x, index_t k, const NeighborOpti
             progress(fraction);
         };
     const Metric metric = options.metric;
-    // Cosine is the Euclidean search on the rows scaled to unit length (the copy lives for the search).
-    Matrix unit;
-    ConstMatrixView data = x;
-    if (metric == Metric::cosine) {
-        unit = detail::unit_rows(x, threads);
-        data = unit;
-    }
+    // Cosine is the Euclidean search on the rows scaled to unit length, correlation on the rows centred
+    // and scaled to unit length (the copy lives for the search).
+    const Matrix rows = detail::metric_rows(x, metric, threads);
+    const ConstMatrixView data = detail::searches_metric_rows(metric) ? rows.view() : x;
     NeighborGraph graph;
     switch (resolve_backend(options.backend, x.rows, x.cols, metric)) {
         case KnnBackend::kdtree:

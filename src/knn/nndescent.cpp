@@ -21,17 +21,19 @@
 //    (this marks the drawn entries old), then the block's joins run in parallel, offering into any row
 //    under that row's lock.
 // 4. Exact distances. While the graph is built, it is ranked by a vectorised working distance (the
-//    metric's: squared Euclidean, L1 or maximum; fixed lane order: deterministic and symmetric, but not
-//    bit-equal to rank_distance()), scaled by a power of two and stored as float. At the end every
+//    metric's: squared Euclidean, L1 or maximum, jaccard's or hamming's counts of the float points;
+//    fixed lane order: deterministic and symmetric, but not bit-equal to rank_distance()), scaled by a power of two and stored as float. At the end every
 //    row's distances are recomputed with rank_distance() and the row is sorted by (distance, tie key),
 //    like the exact backends: only the membership of a row is approximate. A row with fewer than k
 //    entries (tiny or heavily duplicated data) is answered by an exact scan.
 //
-// Metrics. Euclidean, cosine (the caller passes the unit rows: the Euclidean search on them), manhattan
-// and chebyshev. The forest's bisector splits and the leaf search's Euclidean GEMM screen only propose
-// candidates: a leaf's points are offered to each other by the metric's working distance, and the
-// local joins compare pairs by it alone, so the rows are the metric's nearest found. (Euclidean
-// candidates are good candidates for the other two: the three norms are within a factor sqrt(D).)
+// Metrics. Euclidean, cosine and correlation (the caller passes the unit or centred unit rows: the
+// Euclidean search on them), manhattan, chebyshev, jaccard and hamming. The forest's bisector splits and
+// the leaf search's Euclidean GEMM screen only propose candidates: a leaf's points are offered to each
+// other by the metric's working distance, and the local joins compare pairs by it alone, so the rows
+// are the metric's nearest found. (Euclidean candidates are good candidates for manhattan and
+// chebyshev: the three norms are within a factor sqrt(D); and for jaccard and hamming on 0/1 rows, where
+// the squared Euclidean distance counts the differing coordinates.)
 //
 // Determinism. A row always holds the k best of everything ever offered to it, under a total order
 // ((distance, tie key): distinct points have distinct keys), so its content does not depend on the order
@@ -127,6 +129,26 @@ template <Metric M>
     }
 }
 
+// jaccard's and hamming's working distances: their counts per lane (a comparison's true is all ones,
+// so a lane's count goes down by one per hit), then jaccard_ratio or hamming_ratio, on the float points
+// (jaccard's zeros stay zeros there: Points does not centre them).
+template <Metric M>
+[[gnu::noinline]] void panel_counts(const double* a, const double* panel, index_t stride, index_t d, index_t first,
+                                    index_t last, double* out) {
+    using Bits = std::int64_t __attribute__((vector_size(kLanes * sizeof(double))));
+    for (index_t g = first; g < last; ++g) {
+        Bits differ{}, either{};
+        const double* column = panel + g * kLanes;
+        for (index_t j = 0; j < d; ++j) {
+            const Lanes b = load(column + j * stride);
+            differ += broadcast(a[j]) != b;
+            if constexpr (M == Metric::jaccard) either += (broadcast(a[j]) != Lanes{}) | (b != Lanes{});
+        }
+        for (int l = 0; l < kLanes; ++l)
+            out[g * kLanes + l] = M == Metric::jaccard ? jaccard_ratio(-differ[l], -either[l]) : hamming_ratio(-differ[l], d);
+    }
+}
+
 void panel_distances(Metric metric, const double* a, const double* panel, index_t stride, index_t d,
                      index_t first, index_t last, double* out) {
     switch (metric) {
@@ -134,8 +156,13 @@ void panel_distances(Metric metric, const double* a, const double* panel, index_
             return panel_distances<Metric::manhattan>(a, panel, stride, d, first, last, out);
         case Metric::chebyshev:
             return panel_distances<Metric::chebyshev>(a, panel, stride, d, first, last, out);
+        case Metric::jaccard:
+            return panel_counts<Metric::jaccard>(a, panel, stride, d, first, last, out);
+        case Metric::hamming:
+            return panel_counts<Metric::hamming>(a, panel, stride, d, first, last, out);
         case Metric::euclidean:
         case Metric::cosine:
+        case Metric::correlation:
         default:
             return panel_distances<Metric::euclidean>(a, panel, stride, d, first, last, out);
     }
@@ -146,15 +173,20 @@ void panel_distances(Metric metric, const double* a, const double* panel, index_
 namespace {
 
 // An upper bound of the squared Euclidean distance of a pair whose working distance is w: w itself,
-// w^2 (|v|_2 <= |v|_1) or D w^2 (|v|_2^2 <= D |v|_max^2).
+// w^2 (|v|_2 <= |v|_1) or D w^2 (|v|_2^2 <= D |v|_max^2); none (+inf) for jaccard and hamming, which
+// say which coordinates differ, not by how much.
 double euclidean_bound(Metric metric, double w, index_t d) {
     switch (metric) {
         case Metric::manhattan:
             return w * w;
         case Metric::chebyshev:
             return static_cast<double>(d) * w * w;
+        case Metric::jaccard:
+        case Metric::hamming:
+            return std::numeric_limits<double>::infinity();
         case Metric::euclidean:
         case Metric::cosine:
+        case Metric::correlation:
         default:
             return w;
     }

@@ -21,10 +21,39 @@ inline bool same_graph(const NeighborGraph& a, const NeighborGraph& b) {
 }
 
 /// The squared metric distance of rows a and b, straight from the definitions (not through the library):
-/// sum (a - b)^2; (1 - <a, b> / (|a| |b|))^2; (sum |a - b|)^2; (max |a - b|)^2.
+/// sum (a - b)^2; (1 - <a, b> / (|a| |b|))^2; (sum |a - b|)^2; (max |a - b|)^2; jaccard: (the share of
+/// the coordinates where a or b is non-zero where a != b, 0 if there are none)^2; hamming: (the share of
+/// all coordinates where a != b)^2; correlation: (1 - <a - mean a, b - mean b> / (|a - mean a| |b -
+/// mean b|))^2.
 inline double naive_distance(Metric metric, const double* a, const double* b, index_t d) {
-    double s = 0, dot = 0, na = 0, nb = 0;
+    double s = 0, dot = 0, na = 0, nb = 0, ma = 0, mb = 0;
     switch (metric) {
+        case Metric::jaccard: {
+            double nonzero = 0, unequal = 0;
+            for (index_t j = 0; j < d; ++j)
+                if (a[j] != 0 || b[j] != 0) {
+                    nonzero += 1;
+                    unequal += a[j] != b[j] ? 1 : 0;
+                }
+            s = nonzero == 0 ? 0.0 : unequal / nonzero;
+            return s * s;
+        }
+        case Metric::hamming:
+            for (index_t j = 0; j < d; ++j) s += a[j] != b[j] ? 1 : 0;
+            s /= static_cast<double>(d);
+            return s * s;
+        case Metric::correlation:
+            for (index_t j = 0; j < d; ++j) {
+                ma += a[j] / static_cast<double>(d);
+                mb += b[j] / static_cast<double>(d);
+            }
+            for (index_t j = 0; j < d; ++j) {
+                dot += (a[j] - ma) * (b[j] - mb);
+                na += (a[j] - ma) * (a[j] - ma);
+                nb += (b[j] - mb) * (b[j] - mb);
+            }
+            s = 1.0 - dot / (std::sqrt(na) * std::sqrt(nb));
+            return s * s;
         case Metric::euclidean:
             for (index_t j = 0; j < d; ++j) s += (a[j] - b[j]) * (a[j] - b[j]);
             return s;

@@ -24,6 +24,26 @@ def test_nearest_neighbors_are_exact():
         assert np.array_equal(i2, indices)
 
 
+def test_nearest_neighbors_by_scipys_jaccard_hamming_and_correlation():
+    distance = pytest.importorskip("scipy.spatial.distance")
+    rng = np.random.default_rng(3)
+    bits = (rng.random((150, 90)) < 0.3).astype(np.float64)  # 0/1 rows: the popcount path
+    levels = np.where(rng.random((150, 20)) < 0.5, 0.0, rng.integers(1, 4, (150, 20)))  # the coordinate scan
+    gaussian, _ = blobs(n=150, d=6)
+    for x, metric in ((bits, "jaccard"), (levels, "jaccard"), (bits, "hamming"), (levels, "hamming"),
+                      (gaussian, "correlation")):
+        indices, d2 = treesne.nearest_neighbors(x, 5, metric=metric, neighbors="brute")
+        full = distance.cdist(x, x, metric)
+        np.fill_diagonal(full, np.inf)
+        # the distances returned are the metric's, squared; ties may be ordered otherwise
+        assert np.allclose(d2, np.sort(full, axis=1)[:, :5] ** 2, rtol=1e-9, atol=1e-15), metric
+        assert np.allclose(np.take_along_axis(full, indices, 1) ** 2, d2, rtol=1e-9, atol=1e-15), metric
+    constant = gaussian.copy()
+    constant[4] = 2.5
+    with pytest.raises(ValueError, match="correlation distance is undefined for row 5 \\(constant\\)"):
+        treesne.nearest_neighbors(constant, 5, metric="correlation")
+
+
 def test_affinities_are_a_symmetric_distribution():
     scipy_sparse = pytest.importorskip("scipy.sparse")
     x, _ = blobs(n=300, d=6)

@@ -43,6 +43,7 @@ def cli_embedding(cli, d, *args):
         (["--metric", "cosine"], dict(metric="cosine")),
         (["--metric", "manhattan", "--knn", "brute"], dict(metric="l1", neighbors="brute")),
         (["--metric", "chebyshev", "--perplexity", 10], dict(metric="chebyshev", perplexity=10)),
+        (["--metric", "correlation"], dict(metric="correlation")),
         (["--perplexity", "10,40"], dict(perplexity=[10, 40])),
         (["--affinity", "sigma", "--sigma", 3, "--k", 20], dict(affinity="sigma", sigma=3.0, n_neighbors=20)),
         (["--affinity", "uniform", "--k", 15], dict(affinity="uniform", n_neighbors=15)),
@@ -265,7 +266,8 @@ def test_precomputed_errors(files):
 
 def test_option_errors(files):
     _, x, _ = files
-    one_line(lambda: treesne.TSNE(metric="jaccard").fit(x), "^metric must be 'euclidean'")
+    one_line(lambda: treesne.TSNE(metric="braycurtis").fit(x), "^metric must be 'euclidean'")
+    one_line(lambda: treesne.TSNE(metric="jaccard", neighbors="hnsw").fit(x), "jaccard")
     one_line(lambda: treesne.TSNE(metric="chebyshev", neighbors="kdtree").fit(x), "chebyshev")
     one_line(lambda: treesne.TSNE(affinity="gauss").fit(x), "^affinity must be")
     one_line(lambda: treesne.TSNE(affinity="sigma").fit(x), "needs sigma")

@@ -47,10 +47,13 @@ inline constexpr std::array<EnumName<KnnBackend>, 5> backend_names{{{KnnBackend:
                                                                     {KnnBackend::brute, "brute"},
                                                                     {KnnBackend::hnsw, "hnsw"},
                                                                     {KnnBackend::nndescent, "nndescent"}}};
-inline constexpr std::array<EnumName<Metric>, 4> metric_names{{{Metric::euclidean, "euclidean"},
+inline constexpr std::array<EnumName<Metric>, 7> metric_names{{{Metric::euclidean, "euclidean"},
                                                                {Metric::cosine, "cosine"},
                                                                {Metric::manhattan, "manhattan"},
-                                                               {Metric::chebyshev, "chebyshev"}}};
+                                                               {Metric::chebyshev, "chebyshev"},
+                                                               {Metric::jaccard, "jaccard"},
+                                                               {Metric::hamming, "hamming"},
+                                                               {Metric::correlation, "correlation"}}};
 inline constexpr std::array<EnumName<InitKind>, 3> init_names{
     {{InitKind::pca, "pca"}, {InitKind::random, "random"}, {InitKind::user, "user"}}};
 inline constexpr std::array<EnumName<AffinityKind>, 3> affinity_kind_names{

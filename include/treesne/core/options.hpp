@@ -34,6 +34,13 @@ enum class Metric {
                 ///< Euclidean order is the cosine order); an all-zero row is refused
     manhattan,  ///< sum |x_k - y_k|: kdtree, brute, nndescent
     chebyshev,  ///< max |x_k - y_k|: brute, nndescent
+    jaccard,    ///< over the coordinates where x or y is non-zero, the share where x_k != y_k (scipy's;
+                ///< 0 for two all-zero rows); on 0/1 rows 1 - |A and B| / |A or B| (Tanimoto, for
+                ///< fingerprints): brute (bit-packed popcounts when every entry is 0 or 1), nndescent
+    hamming,    ///< the share of coordinates where x_k != y_k (scipy's): brute (popcounts on 0/1 rows),
+                ///< nndescent
+    correlation,  ///< 1 - <x - mean(x), y - mean(y)> / (|x - mean(x)| |y - mean(y)|) (scipy's): every
+                  ///< backend (cosine on the rows centred on their own mean); a constant row is refused
 };
 
 /// What the optimiser minimises and how the gradient is computed.
@@ -244,6 +251,11 @@ double neighbor_search_bytes(KnnBackend backend, double n, double d, double k, c
 
 /// Whether a backend computes a metric (automatic: every metric, by resolve_backend's choice).
 bool backend_supports(KnnBackend backend, Metric metric);
+
+/// Whether a metric's distances scale with the data (euclidean, manhattan, chebyshev: multiplying X by c
+/// multiplies them by c) rather than not depending on its scale at all (cosine, correlation, jaccard,
+/// hamming). The neighbour graph of a rescaled input carries the scale only for the former.
+bool metric_scales_with_data(Metric metric);
 
 /// Throws InvalidArgument naming the field unless the hnsw and nndescent parameters are in their ranges
 /// (checked for every backend, so a bad value never waits for the backend that reads it).
