@@ -13,6 +13,7 @@
 #include "treesne/core/errors.hpp"
 #include "treesne/core/sparse.hpp"
 #include "treesne/knn/neighbors.hpp"
+#include "treesne/knn/pca.hpp"
 
 namespace treesne {
 namespace {
@@ -77,6 +78,20 @@ TEST_CASE("sparse neighbours: the dense search's graph bit for bit (euclidean, c
     CHECK(testing::same_graph(nearest_neighbors(x, 15, with(Metric::cosine), 2), cosine));
 }
 
+TEST_CASE("sparse neighbours: jaccard and hamming give the dense search's graph, binary and counts") {
+    for (const bool counts : {false, true}) {
+        CsrMatrix x = sparse_data(600, 256, 14, counts ? 21 : 22, counts);
+        if (!counts)
+            for (double& v : x.values) v = 1.0;  // fingerprints: sets of bits
+        const Matrix dense = to_dense(x);
+        for (const Metric metric : {Metric::jaccard, Metric::hamming}) {
+            const NeighborGraph naive = nearest_neighbors_naive(dense, 20, metric);
+            CHECK(testing::same_graph(nearest_neighbors(x, 20, with(metric), 1), naive));
+            CHECK(testing::same_graph(nearest_neighbors(x, 20, with(metric), 2), naive));
+        }
+    }
+}
+
 TEST_CASE("sparse neighbours: rows of very different norms and extreme magnitudes stay exact") {
     // Norms from 2^-600 to 2^600 (the largest are searched by the exact scan; the smallest underflow
     // when squared): still the naive graph.
@@ -101,7 +116,7 @@ TEST_CASE("sparse neighbours: refusals name the problem") {
     CHECK(testing::message_of([&] { nearest_neighbors(x, 5, with(Metric::cosine), 1); }) ==
           "cosine distance is undefined for an all-zero row; row 4 has no non-zero entry (remove it, or use another metric)");
     CHECK(testing::message_of([&] { nearest_neighbors(x, 5, with(Metric::chebyshev), 1); }) ==
-          "the chebyshev metric is not available for sparse input (sparse rows support euclidean and cosine)");
+          "the chebyshev metric is not available for sparse input (sparse rows support euclidean, cosine, jaccard and hamming)");
     NeighborOptions hnsw;
     hnsw.backend = KnnBackend::hnsw;
     CHECK(testing::message_of([&] { nearest_neighbors(x, 5, hnsw, 1); }) ==
@@ -110,6 +125,37 @@ TEST_CASE("sparse neighbours: refusals name the problem") {
     bad.columns[1] = 30;
     CHECK(testing::message_of([&] { nearest_neighbors(bad, 5, with(Metric::euclidean), 1); }).find(
               "nearest neighbours: sparse input: row 0: column 30 outside [0, 30)") == 0);
+}
+
+}  // namespace treesne
+
+namespace treesne {
+
+TEST_CASE("sparse PCA: the dense PCA's axes, variances and scores on data with a decaying spectrum") {
+    // 400 points near a 3-D subspace of 60 features (a few sparse directions plus small sparse noise).
+    std::mt19937_64 rng(5);
+    std::vector<Triplet> entries;
+    for (index_t i = 0; i < 400; ++i) {
+        const double a = testing::gaussian(rng) * 8, b = testing::gaussian(rng) * 4, c = testing::gaussian(rng) * 2;
+        for (index_t j = 0; j < 10; ++j) entries.push_back({i, j, a + (j % 3 == 0 ? b : 0.0)});
+        for (index_t j = 10; j < 20; ++j) entries.push_back({i, j, c});
+        entries.push_back({i, 20 + static_cast<index_t>(rng() % 40), 0.01 * testing::gaussian(rng)});
+    }
+    const CsrMatrix x = from_triplets(400, 60, entries);
+    const PcaResult dense = pca(to_dense(x), 3, 2);
+    for (const int threads : {1, 2}) {
+        const PcaResult sparse = pca(x.view(), 3, threads);
+        for (index_t c = 0; c < 3; ++c) {
+            CHECK(sparse.variance[static_cast<std::size_t>(c)] ==
+                  doctest::Approx(dense.variance[static_cast<std::size_t>(c)]).epsilon(1e-9));
+            for (index_t j = 0; j < 60; ++j)
+                CHECK(sparse.components(c, j) == doctest::Approx(dense.components(c, j)).epsilon(1e-7).scale(1.0));
+        }
+        for (index_t i = 0; i < 400; i += 37)
+            for (index_t c = 0; c < 3; ++c)
+                CHECK(sparse.projected(i, c) == doctest::Approx(dense.projected(i, c)).epsilon(1e-7).scale(10.0));
+    }
+    CHECK(pca(x.view(), 2, 1).projected == pca(x.view(), 2, 2).projected);  // thread count changes no bit
 }
 
 }  // namespace treesne

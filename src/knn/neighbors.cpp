@@ -313,7 +313,8 @@ NeighborGraph nearest_neighbors(ConstMatrixView x, index_t k, const NeighborOpti
 }
 
 bool sparse_supports(Metric metric) {
-    return metric == Metric::euclidean || metric == Metric::cosine;
+    return metric == Metric::euclidean || metric == Metric::cosine || metric == Metric::jaccard ||
+           metric == Metric::hamming;
 }
 
 NeighborGraph nearest_neighbors(ConstCsrView x, index_t k, const NeighborOptions& options, int threads,
@@ -328,7 +329,7 @@ NeighborGraph nearest_neighbors(ConstCsrView x, index_t k, const NeighborOptions
     require(threads >= 0, "threads must be >= 0 (0 = all); got ", threads);
     validate(options);
     require(sparse_supports(options.metric), "the ", to_string(options.metric),
-            " metric is not available for sparse input (sparse rows support euclidean and cosine)");
+            " metric is not available for sparse input (sparse rows support euclidean, cosine, jaccard and hamming)");
     require(options.backend == KnnBackend::automatic || options.backend == KnnBackend::brute, "the ",
             to_string(options.backend), " backend does not take sparse input (use automatic or brute)");
     double last = 0.0;

@@ -32,7 +32,7 @@ NeighborGraph nearest_neighbors(ConstMatrixView x, index_t k, const NeighborOpti
 
 /// k-nearest-neighbour graph of sparse rows (CSR, csr_matrix_defect() must find nothing), never
 /// densified: the same graph as nearest_neighbors(to_dense(x), k, options) bit for bit, for the metrics
-/// sparse_supports() lists (euclidean, cosine: no all-zero row), by an exact search on inverted lists
+/// sparse_supports() lists (euclidean; cosine, with no all-zero row; jaccard; hamming), by an exact search on inverted lists
 /// (backend automatic or brute; others refused with InvalidArgument). Extra memory: the rows by column
 /// (12 bytes an entry; for cosine a unit-length copy too) and 12 bytes a point per thread.
 NeighborGraph nearest_neighbors(ConstCsrView x, index_t k, const NeighborOptions& options, int threads,
