@@ -231,9 +231,13 @@ void parse_embed_precomputed(const po::variables_map& vm, EmbedConfig& e) {
     }
     std::string kind;
     if (get(vm, "input-kind", kind)) {
-        if (kind != "coordinates" && kind != "distances")
-            throw UsageError(concat("--input-kind must be coordinates or distances; got '", kind, "'"));
+        if (kind != "coordinates" && kind != "distances" && kind != "sparse")
+            throw UsageError(concat("--input-kind must be coordinates, sparse or distances; got '", kind, "'"));
         e.input_distances = kind == "distances";
+        e.input_sparse = kind == "sparse";
+        if (e.input_sparse && (has_p || has_graph))
+            throw UsageError(concat("--input-kind sparse and ", has_p ? "--affinities" : "--neighbors",
+                                    " exclude each other (sparse rows are searched for their own neighbours)"));
     }
     const char* given = has_p ? "--affinities" : has_graph ? "--neighbors" : e.input_distances ? "--input-kind distances" : nullptr;
     if (!given) return;

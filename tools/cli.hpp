@@ -43,6 +43,7 @@ struct EmbedConfig {
     std::string neighbors_path;            ///< --neighbors FILE: the kNN graph given (inputs optional)
     std::string neighbor_distances_path;   ///< --neighbor-distances FILE (with non-.mtx --neighbors)
     bool input_distances = false;          ///< --input-kind distances: the input is an N x N distance matrix
+    bool input_sparse = false;             ///< --input-kind sparse: read INPUT as a sparse matrix (io::read_sparse_matrix)
     bool log_every_given = false;          ///< --log-every was given (else a terminal gets livelier updates)
     std::string checkpoint_path;           ///< --checkpoint FILE: save the optimiser state; empty = none
     index_t checkpoint_every = Callbacks{}.checkpoint_every;  ///< --checkpoint-every N iterations

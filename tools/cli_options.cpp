@@ -106,8 +106,11 @@ void add_precomputed_options(po::options_description& o) {
          "INPUT is then optional, as with --affinities.")  //
         ("neighbor-distances", text("FILE"),
          "With --neighbors INDICES (not .mtx): the N x k distances (not squared) of those neighbours.")  //
-        ("input-kind", text("coordinates|distances"),
-         with_default("What INPUT holds: points as rows of coordinates, or a dense N x N matrix of "
+        ("input-kind", text("coordinates|sparse|distances"),
+         with_default("What INPUT holds: points as rows of coordinates; the same as a sparse matrix "
+                      "(scipy .npz, Matrix Market coordinate .mtx, svmlight .svm/.svmlight/.libsvm: detected "
+                      "by name and banner, this forces it), kept sparse end to end (metrics euclidean, cosine, "
+                      "jaccard, hamming; --pca reduces it by a sparse PCA first); or a dense N x N matrix of "
                       "distances (symmetric, zero diagonal, not squared), from which the neighbours are "
                       "taken (initialisation random unless --init FILE).",
                       "coordinates")

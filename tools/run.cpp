@@ -137,9 +137,11 @@ void print_settings(Progress& progress, const Options& o, index_t n, index_t d) 
 }  // namespace
 
 /// The memory estimate of the run and what the machine has.
-void print_memory(Progress& progress, const Options& o, index_t n, index_t d, bool keep_affinities) {
+void print_memory(Progress& progress, const Options& o, index_t n, index_t d, bool keep_affinities,
+                  const CsrMatrix* sparse = nullptr) {
     // run_embed hands its input over to embed(), which frees it before P is built.
-    const MemoryEstimate m = estimate_memory(n, d, o, keep_affinities, true);
+    const MemoryEstimate m = sparse ? estimate_memory_sparse(n, d, sparse->nnz(), o, keep_affinities, true)
+                                    : estimate_memory(n, d, o, keep_affinities, true);
     const std::optional<double> available = available_memory();
     progress.line(
         concat("memory: about ", m.describe(), "; ",
@@ -394,7 +396,20 @@ EmbedInputs read_embed_inputs(const EmbedConfig& e, Options& options, Progress& 
     EmbedInputs in;
     Stopwatch read_time;
     progress.start("read");
-    if (!e.inputs.empty()) {
+    if (!e.inputs.empty() && (e.input_sparse || io::is_sparse_input(e.inputs.front()))) {
+        if (e.inputs.size() > 1)
+            throw InvalidArgument(concat(e.inputs.front(), ": sparse input is read from one file; got ",
+                                         e.inputs.size(), " inputs"));
+        if (e.input_distances)
+            throw InvalidArgument(concat(e.inputs.front(), ": --input-kind distances needs a dense N x N matrix, "
+                                         "not a sparse one"));
+        in.sparse = io::read_sparse_matrix(e.inputs.front());
+        in.n = in.sparse->rows;
+        require_points(e.inputs, in.n);
+        progress.done("read", read_time.seconds(),
+                      concat(in.sparse->rows, " x ", in.sparse->cols, ", ", in.sparse->nnz(), " non-zeros (sparse",
+                             describe_inputs(e.inputs), ")"));
+    } else if (!e.inputs.empty()) {
         in.x = read_stacked(e.inputs);
         in.n = in.x.rows();
         require_points(e.inputs, in.n);
@@ -416,7 +431,11 @@ EmbedInputs read_embed_inputs(const EmbedConfig& e, Options& options, Progress& 
         progress.done("read", g_time.seconds(), concat("neighbours ", in.graph->n, " x ", in.graph->k));
         in.n = in.graph->n;
     }
-    if (!e.inputs.empty() && in.n != in.x.rows()) {
+    if (in.sparse && (in.p || in.graph))
+        throw InvalidArgument(concat(e.inputs.front(), ": sparse input cannot be combined with ",
+                                     in.p ? "--affinities" : "--neighbors",
+                                     " (its rows are searched for their own neighbours)"));
+    if (!e.inputs.empty() && !in.sparse && in.n != in.x.rows()) {
         const std::string& source = !e.precomputed_affinities.empty() ? e.precomputed_affinities : e.neighbors_path;
         throw InvalidArgument(concat(source, " describes ", in.n, " points but the input has ", in.x.rows(),
                                      " rows (give the coordinates of the same points, or no INPUT)"));
@@ -450,6 +469,11 @@ Result embed_distance_matrix(const EmbedConfig& e, ConstMatrixView d, const Opti
 /// The fingerprint of what the run embeds: the coordinates (or distances), and P or the graph.
 std::uint64_t input_fingerprint(const EmbedInputs& in) {
     std::uint64_t f = in.x.rows() > 0 ? data_fingerprint(in.x) : 0;
+    if (in.sparse) {
+        f = data_fingerprint(f, in.sparse->offsets.data(), in.sparse->offsets.size() * sizeof(index_t));
+        f = data_fingerprint(f, in.sparse->columns.data(), in.sparse->columns.size() * sizeof(point_t));
+        f = data_fingerprint(f, in.sparse->values.data(), in.sparse->values.size() * sizeof(double));
+    }
     if (in.p) {
         f = data_fingerprint(f, in.p->offsets.data(), in.p->offsets.size() * sizeof(index_t));
         f = data_fingerprint(f, in.p->columns.data(), in.p->columns.size() * sizeof(point_t));
@@ -467,7 +491,7 @@ std::uint64_t input_fingerprint(const EmbedInputs& in) {
 Options shaping_options(const EmbedConfig& e, const EmbedInputs& in, Options o) {
     if (in.p || in.graph || e.input_distances) o.neighbors = NeighborOptions{};
     if (in.p) o.affinities = AffinityOptions{};
-    if (in.x.rows() == 0 || e.input_distances) o.pca_dims = 0;
+    if ((in.x.rows() == 0 && !in.sparse) || e.input_distances) o.pca_dims = 0;
     return o;
 }
 
@@ -565,7 +589,8 @@ void check_embed_run(const EmbedConfig& e, const Options& options, const EmbedIn
     check_snapshot_outputs(e, n, options.dims, options.optimizer.iterations);
     if (progress.verbose()) {
         print_settings(progress, options, n, d);
-        if (memory_line) print_memory(progress, options, n, d, !e.affinities_path.empty());
+        if (memory_line)
+            print_memory(progress, options, n, d, !e.affinities_path.empty(), in.sparse ? &*in.sparse : nullptr);
     }
 }
 
@@ -593,8 +618,8 @@ int run_embed(const CliConfig& config) {
 
     EmbedInputs in = read_embed_inputs(e, options, progress);
     if (in.graph) options.affinities.k = in.graph->k;  // a given graph's neighbours are all there are
-    const bool coordinates = in.x.rows() > 0 && !e.input_distances;
-    const index_t n = in.n, d = coordinates ? in.x.cols() : std::max(options.dims, 1);
+    const bool coordinates = (in.x.rows() > 0 || in.sparse) && !e.input_distances;
+    const index_t n = in.n, d = in.sparse ? in.sparse->cols : coordinates ? in.x.cols() : std::max(options.dims, 1);
     check_embed_run(e, options, in, coordinates, d, progress);
     const CheckpointInfo run_info = checkpoint_info(e, in, options, d);
     OptimizerState resume_state;
@@ -623,7 +648,8 @@ int run_embed(const CliConfig& config) {
         };
     }
     const ConstMatrixView given = coordinates ? in.x.view() : ConstMatrixView{};
-    const Result result = in.p            ? embed_affinities(std::move(*in.p), options, callbacks, given)
+    const Result result = in.sparse       ? embed(std::move(*in.sparse), options, callbacks)  // frees the input
+                          : in.p          ? embed_affinities(std::move(*in.p), options, callbacks, given)
                           : in.graph      ? embed_neighbors(std::move(*in.graph), options, callbacks, given)
                           : e.input_distances ? embed_distance_matrix(e, in.x, options, callbacks)
                                               : embed(std::move(in.x), options, callbacks);  // frees the input

@@ -21,6 +21,7 @@ struct LastReport {
 /// The data, labels and starting coordinates of an embed run, read and checked against each other.
 struct EmbedInputs {
     Matrix x;  ///< coordinates, or the N x N distances with --input-kind distances; empty without INPUT
+    std::optional<CsrMatrix> sparse;  ///< sparse coordinates (x is then empty)
     io::Labels labels;
     std::optional<Affinities> p;         ///< --affinities, prepared
     std::optional<NeighborGraph> graph;  ///< --neighbors

@@ -20,6 +20,8 @@ namespace {
 std::string refusal(const EmbedConfig& e, const Options& options) {
     if (e.inputs.size() > 1) return "across processes embed takes one INPUT (stack the files first)";
     if (e.input_distances) return "--input-kind distances runs on one process (an N x N matrix does not split)";
+    if (!e.inputs.empty() && (e.input_sparse || io::is_sparse_input(e.inputs.front())))
+        return "sparse input runs on one process for now (its rows are not split across ranks)";
     if (!e.neighbors_path.empty() && !e.inputs.empty())
         return "across processes --neighbors takes no INPUT (the start is random or --init)";
     if (!e.affinities_path.empty()) return "--save-affinities runs on one process (P is spread over the ranks)";

@@ -10,6 +10,7 @@
 #include "treesne/affinities/precomputed.hpp"
 #include "treesne/core/scale.hpp"
 #include "treesne/api/memory.hpp"
+#include "treesne/knn/neighbors.hpp"
 #include "treesne/knn/pca.hpp"
 #include "treesne/optimize/init.hpp"
 #include "treesne/tree/exact.hpp"
@@ -353,6 +354,97 @@ Result embed_distances(ConstMatrixView distances, const Options& options, const 
                                                    options.threads);
     knn.done();
     return embed_neighbors_impl(std::move(graph), options, callbacks, ConstMatrixView{}, std::move(result), start);
+}
+
+namespace {
+
+// The checks of sparse input: CSR invariants, a metric the sparse search computes (unless PCA makes the
+// rows dense first), Barnes-Hut.
+void check_sparse(ConstCsrView x, const Options& options) {
+    const std::string defect = csr_matrix_defect(x);
+    require(defect.empty(), "sparse input: ", defect);
+    require(options.optimizer.method == Method::barnes_hut, "sparse input is embedded by the barnes_hut method "
+            "only (the exact methods need dense rows; convert small data with to_dense)");
+    const bool reduce = options.pca_dims > 0 && options.pca_dims < x.cols;
+    require(reduce || sparse_supports(options.neighbors.metric), "the ", to_string(options.neighbors.metric),
+            " metric is not available for sparse input (sparse rows support euclidean, cosine, jaccard and "
+            "hamming; or reduce them with PCA first)");
+}
+
+// embed() of sparse rows; `owned`, when given, is the matrix x views, freed as embed(Matrix&&) frees its
+// input.
+Result embed_sparse(ConstCsrView x, CsrMatrix* owned, const Options& options, const Callbacks& callbacks) {
+    const auto start = std::chrono::steady_clock::now();
+    validate(options, x.rows, x.cols);
+    check_sparse(x, options);
+    require_usable_init(options);
+    check_run(x.rows, options, callbacks);
+    if (std::optional<double> available = callbacks.memory_limit_bytes ? callbacks.memory_limit_bytes : available_memory();
+        available && !std::isinf(*available))
+        require_memory(estimate_memory_sparse(x.rows, x.cols, x.nnz(), options, callbacks.keep_affinities,
+                                              owned != nullptr),
+                       *available, options.optimizer.method);
+    Result result;
+    if (options.pca_dims > 0 && options.pca_dims < x.cols) {
+        // The rows reduced by the sparse PCA are dense and few: the dense pipeline takes them over.
+        Matrix reduced;
+        {
+            detail::Stage stage(callbacks, "pca", result.timings.pca);
+            reduced = pca(x, options.pca_dims, options.threads).projected;
+            stage.done();
+        }
+        if (owned) *owned = CsrMatrix();
+        Options rest = options;
+        rest.pca_dims = 0;
+        const double pca_seconds = result.timings.pca;
+        result = embed(std::move(reduced), rest, callbacks);
+        result.timings.pca = pca_seconds;
+        result.timings.total = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        return result;
+    }
+    // Values beyond 2^+-100 are scaled by a power of two (exactly), as embed() scales dense input.
+    CsrMatrix scaled;
+    ConstCsrView data = x;
+    const int exponent = extreme_exponent(ConstMatrixView{x.values, 1, x.nnz()});
+    if (exponent != 0) {
+        scaled = CsrMatrix{x.rows, x.cols, std::vector<index_t>(x.offsets, x.offsets + x.rows + 1),
+                           std::vector<point_t>(x.columns, x.columns + x.nnz()), {}};
+        const Matrix values = scaled_by_power_of_two(ConstMatrixView{x.values, 1, x.nnz()}, exponent);
+        scaled.values = values.storage();
+        data = scaled;
+    }
+    result.backend = KnnBackend::brute;
+    detail::Stage knn(callbacks, "neighbours", result.timings.neighbors);
+    std::function<void(double)> knn_progress;
+    if (callbacks.stage_progress)
+        knn_progress = [&](double fraction) { callbacks.stage_progress("neighbours", fraction); };
+    NeighborGraph graph = nearest_neighbors(data, neighbor_count(options.affinities, data.rows), options.neighbors,
+                                            options.threads, knn_progress);
+    if (metric_scales_with_data(options.neighbors.metric)) graph.scale_exponent = exponent;
+    knn.done();
+    Matrix y0;
+    if (!callbacks.resume_from && options.init == InitKind::pca) {
+        detail::Stage init(callbacks, "init", result.timings.init);
+        y0 = pca_init_from(pca(data, options.dims, options.threads).projected, options.seed);
+        init.done();
+    } else {
+        y0 = initialise(ConstMatrixView{nullptr, x.rows, 0}, x.rows, options, callbacks, result);
+    }
+    if (owned) *owned = CsrMatrix();
+    scaled = CsrMatrix();
+    embed_graph(std::move(graph), std::move(y0), options, callbacks, result, start);
+    return result;
+}
+
+}  // namespace
+
+Result embed(ConstCsrView x, const Options& options, const Callbacks& callbacks) {
+    return embed_sparse(x, nullptr, options, callbacks);
+}
+
+Result embed(CsrMatrix&& x, const Options& options, const Callbacks& callbacks) {
+    CsrMatrix owned = std::move(x);
+    return embed_sparse(owned.view(), &owned, options, callbacks);
 }
 
 Result embed(ConstMatrixView x, const Options& options, const Callbacks& callbacks) {

@@ -73,10 +73,11 @@ void fill_parts(MemoryEstimate& e, index_t n_points, index_t d_input, const Opti
 
 }  // namespace
 
-MemoryEstimate estimate_memory(index_t n_points, index_t d_input, const Options& options,
-                               bool keep_affinities, bool input_released) {
-    MemoryEstimate e;
-    fill_parts(e, n_points, d_input, options, keep_affinities);
+namespace {
+
+// The stages of embed() from the parts' sizes (fill_parts, adjusted for sparse input).
+MemoryEstimate with_stages(MemoryEstimate e, index_t n_points, index_t d_input, const Options& options,
+                           bool input_released) {
     const double n = static_cast<double>(std::max<index_t>(n_points, 0));
     const double k = searched_k(options, n_points);
     // Each stage lists the buffers alive during it; the input lives throughout unless embed() owns it
@@ -114,6 +115,34 @@ MemoryEstimate estimate_memory(index_t n_points, index_t d_input, const Options&
         }
     }
     return e;
+}
+
+}  // namespace
+
+MemoryEstimate estimate_memory(index_t n_points, index_t d_input, const Options& options,
+                               bool keep_affinities, bool input_released) {
+    MemoryEstimate e;
+    fill_parts(e, n_points, d_input, options, keep_affinities);
+    return with_stages(std::move(e), n_points, d_input, options, input_released);
+}
+
+MemoryEstimate estimate_memory_sparse(index_t n_points, index_t d_input, index_t nnz, const Options& options,
+                                      bool keep_affinities, bool input_released) {
+    MemoryEstimate e;
+    fill_parts(e, n_points, d_input, options, keep_affinities);
+    const double n = static_cast<double>(std::max<index_t>(n_points, 0));
+    const double d = static_cast<double>(std::max<index_t>(d_input, 0));
+    const double entries = static_cast<double>(std::max<index_t>(nnz, 0));
+    e.input = csr_matrix_bytes(n, entries);
+    if (reduces(options, d_input)) {
+        // The sparse PCA's buffers and the dense N x D' rows it gives, which the dense search then reads.
+        e.pca = pca_sparse_bytes(n, d, static_cast<double>(options.pca_dims)) +
+                n * static_cast<double>(options.pca_dims) * 8;
+    } else if (options.optimizer.method == Method::barnes_hut) {
+        e.neighbor_search = sparse_search_bytes(n, d, entries, options.threads, options.neighbors.metric);
+        if (options.init == InitKind::pca) e.pca = pca_sparse_bytes(n, d, static_cast<double>(options.dims));
+    }
+    return with_stages(std::move(e), n_points, d_input, options, input_released);
 }
 
 std::string MemoryEstimate::describe() const {
@@ -163,5 +192,6 @@ MemoryEstimate memory_estimate(double input, std::vector<MemoryStage> stages) {
     }
     return e;
 }
+
 
 }  // namespace treesne

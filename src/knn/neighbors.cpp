@@ -317,6 +317,12 @@ bool sparse_supports(Metric metric) {
            metric == Metric::hamming;
 }
 
+double sparse_search_bytes(double n, double d, double nnz, int threads, Metric metric) {
+    double bytes = 8.0 * (d + 1) + 12.0 * nnz + 12.0 * n + 20.0 * n * static_cast<double>(resolve_threads(threads));
+    if (metric == Metric::cosine) bytes += csr_matrix_bytes(n, nnz);
+    return bytes;
+}
+
 NeighborGraph nearest_neighbors(ConstCsrView x, index_t k, const NeighborOptions& options, int threads,
                                 const std::function<void(double)>& progress) {
     const std::string defect = csr_matrix_defect(x);

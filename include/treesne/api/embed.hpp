@@ -22,6 +22,7 @@
 
 #include "treesne/affinities/affinities.hpp"
 #include "treesne/core/options.hpp"
+#include "treesne/core/sparse.hpp"
 #include "treesne/core/types.hpp"
 #include "treesne/knn/graph.hpp"
 #include "treesne/optimize/observer.hpp"
@@ -87,6 +88,17 @@ Result embed(ConstMatrixView x, const Options& options, const Callbacks& callbac
 /// embedding are computed, before P is built, which lowers the peak memory by N x D doubles.
 Result embed(Matrix&& x, const Options& options, const Callbacks& callbacks);
 Result embed(ConstMatrixView x, const Options& options, const Observer& observer = {});
+
+/// Embeds sparse rows (CSR: text, counts, fingerprints), never densified: the neighbours by the sparse
+/// search (nearest_neighbors(ConstCsrView): euclidean, cosine, jaccard, hamming; the graph the dense rows
+/// would give, bit for bit), the PCA initialisation by the sparse PCA; with options.pca_dims the sparse
+/// PCA reduces the rows to D' dense columns first and the dense pipeline goes on from them (any metric).
+/// Values beyond 2^+-100 are scaled by a power of two first, as embed() does. Barnes-Hut only. Throws
+/// InvalidArgument for rows that break CsrMatrix's invariants, a metric the sparse search lacks, and what
+/// embed() refuses; NumericalError when estimate_memory_sparse() exceeds the memory available.
+Result embed(ConstCsrView x, const Options& options, const Callbacks& callbacks = {});
+/// The same, taking the rows over: freed once the neighbours and the initial embedding are computed.
+Result embed(CsrMatrix&& x, const Options& options, const Callbacks& callbacks = {});
 
 /// Throws InvalidArgument naming the first non-finite entry (row, column) of x.
 void require_finite(ConstMatrixView x, const char* what = "input");

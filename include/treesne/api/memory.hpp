@@ -73,6 +73,13 @@ struct MemoryEstimate {
 MemoryEstimate estimate_memory(index_t n, index_t d, const Options& options, bool keep_affinities = false,
                                bool input_released = false);
 
+/// The same for sparse input of nnz stored entries (embed(ConstCsrView)): the input is its CSR
+/// (csr_matrix_bytes); without PCA preprocessing the search's buffers are the sparse search's
+/// (sparse_search_bytes) and the PCA initialisation's the sparse PCA's; with it, the sparse PCA and its
+/// dense N x D' rows, after which the run is the dense one's.
+MemoryEstimate estimate_memory_sparse(index_t n, index_t d, index_t nnz, const Options& options,
+                                      bool keep_affinities = false, bool input_released = false);
+
 /// A stage of a command's memory estimate: the buffers alive then (parts of 0 bytes left out).
 MemoryStage memory_stage(const std::string& name,
                          std::initializer_list<std::pair<const char*, double>> parts);

@@ -38,6 +38,11 @@ NeighborGraph nearest_neighbors(ConstMatrixView x, index_t k, const NeighborOpti
 NeighborGraph nearest_neighbors(ConstCsrView x, index_t k, const NeighborOptions& options, int threads,
                                 const std::function<void(double)>& progress = {});
 
+/// Bytes of the sparse search's buffers for N rows, D features and nnz entries: the rows by column
+/// (8 (D + 1) + 12 nnz), a key and an order a row (12 N), per thread 20 bytes a row (threads: 0 = all;
+/// counted as resolve_threads gives), and for cosine a unit-length copy of the rows.
+double sparse_search_bytes(double n, double d, double nnz, int threads, Metric metric);
+
 /// Whether nearest_neighbors() takes sparse rows with this metric.
 bool sparse_supports(Metric metric);
 
