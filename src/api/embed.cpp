@@ -371,6 +371,27 @@ void check_sparse(ConstCsrView x, const Options& options) {
             "hamming; or reduce them with PCA first)");
 }
 
+// embed_sparse with options.pca_dims: the rows reduced by the sparse PCA are dense and few, and the
+// dense pipeline takes them over.
+Result embed_reduced(ConstCsrView x, CsrMatrix* owned, const Options& options, const Callbacks& callbacks,
+                     std::chrono::steady_clock::time_point start) {
+    Result result;
+    Matrix reduced;
+    {
+        detail::Stage stage(callbacks, "pca", result.timings.pca);
+        reduced = pca(x, options.pca_dims, options.threads).projected;
+        stage.done();
+    }
+    if (owned) *owned = CsrMatrix();
+    Options rest = options;
+    rest.pca_dims = 0;
+    const double pca_seconds = result.timings.pca;
+    result = embed(std::move(reduced), rest, callbacks);
+    result.timings.pca = pca_seconds;
+    result.timings.total = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return result;
+}
+
 // embed() of sparse rows; `owned`, when given, is the matrix x views, freed as embed(Matrix&&) frees its
 // input.
 Result embed_sparse(ConstCsrView x, CsrMatrix* owned, const Options& options, const Callbacks& callbacks) {
@@ -385,23 +406,7 @@ Result embed_sparse(ConstCsrView x, CsrMatrix* owned, const Options& options, co
                                               owned != nullptr),
                        *available, options.optimizer.method);
     Result result;
-    if (options.pca_dims > 0 && options.pca_dims < x.cols) {
-        // The rows reduced by the sparse PCA are dense and few: the dense pipeline takes them over.
-        Matrix reduced;
-        {
-            detail::Stage stage(callbacks, "pca", result.timings.pca);
-            reduced = pca(x, options.pca_dims, options.threads).projected;
-            stage.done();
-        }
-        if (owned) *owned = CsrMatrix();
-        Options rest = options;
-        rest.pca_dims = 0;
-        const double pca_seconds = result.timings.pca;
-        result = embed(std::move(reduced), rest, callbacks);
-        result.timings.pca = pca_seconds;
-        result.timings.total = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        return result;
-    }
+    if (options.pca_dims > 0 && options.pca_dims < x.cols) return embed_reduced(x, owned, options, callbacks, start);
     // Values beyond 2^+-100 are scaled by a power of two (exactly), as embed() scales dense input.
     CsrMatrix scaled;
     ConstCsrView data = x;
