@@ -107,6 +107,10 @@ std::string display_name(const std::string& stage) {
 }
 
 Matrix read_stacked(const std::vector<std::string>& paths) {
+    for (const std::string& path : paths)
+        if (io::is_sparse_input(path))
+            throw InvalidArgument(concat(path, ": a sparse matrix is embedded by `treesne embed` (one file); this "
+                                         "command and stacked inputs read dense rows"));
     Matrix first = io::read_matrix(paths.at(0));
     if (paths.size() == 1) return first;
     const index_t cols = first.cols();
