@@ -273,6 +273,28 @@ NeighborGraph nearest_neighbors_naive(ConstMatrixView x, index_t k, Metric metri
     return graph;
 }
 
+namespace {
+
+// A search's progress callback that remembers the last fraction it passed on, so that every path can
+// end at 1 (finish()) whether or not the backend reported it.
+struct TrackedProgress {
+    explicit TrackedProgress(const std::function<void(double)>& to) : progress(to) {
+        if (progress)
+            callback = [this](double fraction) {
+                last = fraction;
+                progress(fraction);
+            };
+    }
+    void finish() const {
+        if (progress && last < 1.0) progress(1.0);
+    }
+    const std::function<void(double)>& progress;
+    double last = 0.0;
+    detail::SearchProgress callback;
+};
+
+}  // namespace
+
 NeighborGraph nearest_neighbors(ConstMatrixView x, index_t k, const NeighborOptions& options, int threads,
                                 const std::function<void(double)>& progress) {
     // All checks before any work: hnsw must never build an index over NaN or Inf.
@@ -280,13 +302,7 @@ NeighborGraph nearest_neighbors(ConstMatrixView x, index_t k, const NeighborOpti
     require(threads >= 0, "threads must be >= 0 (0 = all); got ", threads);
     validate(options);
     // Every path ends at 1 (the small-input shortcuts report nothing on their way).
-    double last = 0.0;
-    detail::SearchProgress tracked;
-    if (progress)
-        tracked = [&](double fraction) {
-            last = fraction;
-            progress(fraction);
-        };
+    TrackedProgress tracked(progress);
     const Metric metric = options.metric;
     // Cosine is the Euclidean search on the rows scaled to unit length, correlation on the rows centred
     // and scaled to unit length (the copy lives for the search).
@@ -295,20 +311,20 @@ NeighborGraph nearest_neighbors(ConstMatrixView x, index_t k, const NeighborOpti
     NeighborGraph graph;
     switch (resolve_backend(options.backend, x.rows, x.cols, metric)) {
         case KnnBackend::kdtree:
-            graph = detail::knn_kdtree(data, k, metric, threads, tracked);
+            graph = detail::knn_kdtree(data, k, metric, threads, tracked.callback);
             break;
         case KnnBackend::hnsw:
-            graph = detail::knn_hnsw(data, k, options, threads, nullptr, tracked);
+            graph = detail::knn_hnsw(data, k, options, threads, nullptr, tracked.callback);
             break;
         case KnnBackend::nndescent:
-            graph = detail::knn_nndescent(data, k, options, threads, tracked);
+            graph = detail::knn_nndescent(data, k, options, threads, tracked.callback);
             break;
         case KnnBackend::brute:
         default:
-            graph = detail::knn_brute(data, k, metric, threads, tracked);
+            graph = detail::knn_brute(data, k, metric, threads, tracked.callback);
             break;
     }
-    if (progress && last < 1.0) progress(1.0);
+    tracked.finish();
     return graph;
 }
 
@@ -338,21 +354,15 @@ NeighborGraph nearest_neighbors(ConstCsrView x, index_t k, const NeighborOptions
             " metric is not available for sparse input (sparse rows support euclidean, cosine, jaccard and hamming)");
     require(options.backend == KnnBackend::automatic || options.backend == KnnBackend::brute, "the ",
             to_string(options.backend), " backend does not take sparse input (use automatic or brute)");
-    double last = 0.0;
-    detail::SearchProgress tracked;
-    if (progress)
-        tracked = [&](double fraction) {
-            last = fraction;
-            progress(fraction);
-        };
+    TrackedProgress tracked(progress);
     CsrMatrix unit;
     ConstCsrView data = x;
     if (options.metric == Metric::cosine) {
         unit = detail::sparse_unit_rows(x, threads);
         data = unit;
     }
-    NeighborGraph graph = detail::knn_sparse(data, k, options.metric, threads, tracked);
-    if (progress && last < 1.0) progress(1.0);
+    NeighborGraph graph = detail::knn_sparse(data, k, options.metric, threads, tracked.callback);
+    tracked.finish();
     return graph;
 }
 
