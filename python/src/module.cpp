@@ -36,6 +36,12 @@ PYBIND11_MODULE(_treesne, m) {
           py::arg("stage") = py::none(), py::arg("interruptible") = false, py::arg("keep_affinities") = false,
           py::arg("memory_limit") = py::none(), py::arg("input_kind") = "coordinates",
           py::arg("affinities") = py::none(), py::arg("neighbors") = py::none());
+    // X: sparse rows (indptr, indices, data, (rows, cols)), CSR as python/treesne/_checks.py makes it.
+    m.def("embed_sparse", &embed_sparse_py, py::arg("X"), py::arg("options"), py::arg("observer") = py::none(),
+          py::arg("stage") = py::none(), py::arg("interruptible") = false, py::arg("keep_affinities") = false,
+          py::arg("memory_limit") = py::none());
+    m.def("nearest_neighbors_sparse", &neighbors_sparse_py, py::arg("X"), py::arg("k"), py::arg("options"));
+    m.def("affinities_sparse", &affinities_sparse_py, py::arg("X"), py::arg("options"));
     m.def("nearest_neighbors", &neighbors_py, py::arg("X"), py::arg("k"), py::arg("options"),
           py::arg("distances") = false);
     m.def("affinities", &affinities_py, py::arg("X"), py::arg("options"), py::arg("distances") = false);

@@ -100,6 +100,12 @@ py::dict embed_py(const py::handle& x_obj, const py::dict& options_dict, const p
                   const py::object& stage, bool interruptible, bool keep_affinities,
                   const py::object& memory_limit, const std::string& input_kind, const py::object& affinities,
                   const py::object& neighbors);
+/// X: (indptr, indices, data, (rows, cols)), CSR rows (see SparseInput in module_run.cpp).
+py::dict embed_sparse_py(const py::tuple& x_obj, const py::dict& options_dict, const py::object& observer,
+                         const py::object& stage, bool interruptible, bool keep_affinities,
+                         const py::object& memory_limit);
+py::tuple neighbors_sparse_py(const py::tuple& x_obj, index_t k, const py::dict& options_dict);
+py::tuple affinities_sparse_py(const py::tuple& x_obj, const py::dict& options_dict);
 py::tuple neighbors_py(const py::handle& x_obj, index_t k, const py::dict& options_dict, bool distances);
 py::tuple affinities_py(const py::handle& x_obj, const py::dict& options_dict, bool distances);
 py::dict evaluate_py(const py::handle& x_obj, const py::handle& y_obj, const py::object& labels_obj,

@@ -339,6 +339,56 @@ py::dict embed_py(const py::handle& x_obj, const py::dict& options_dict, const p
 
 namespace {
 
+/// Sparse rows as the package hands them over: (indptr int64, indices uint32, data float64, (rows, cols)),
+/// CSR with sorted columns, no duplicates and no explicit zeros (python/treesne/_checks.py, sparse_rows_of).
+/// The view reads the arrays in place (they are converted only if the package sent other types).
+struct SparseInput {
+    py::array_t<index_t, py::array::c_style | py::array::forcecast> offsets;
+    py::array_t<point_t, py::array::c_style | py::array::forcecast> columns;
+    py::array_t<double, py::array::c_style | py::array::forcecast> values;
+    ConstCsrView view;
+};
+
+SparseInput as_sparse_input(const py::tuple& t) {
+    require(t.size() == 4, "X: sparse rows must be (indptr, indices, data, shape)");
+    SparseInput s;
+    s.offsets = t[0].cast<decltype(s.offsets)>();
+    s.columns = t[1].cast<decltype(s.columns)>();
+    s.values = t[2].cast<decltype(s.values)>();
+    const auto shape = t[3].cast<std::pair<index_t, index_t>>();
+    require(s.offsets.ndim() == 1 && s.columns.ndim() == 1 && s.values.ndim() == 1,
+            "X: indptr, indices and data must be 1-D");
+    require(shape.first >= 0 && s.offsets.size() == shape.first + 1, "X: indptr has ", s.offsets.size(),
+            " entries for ", shape.first, " rows");
+    require(s.columns.size() == s.values.size(), "X: ", s.columns.size(), " indices but ", s.values.size(),
+            " values");
+    require(s.offsets.data()[shape.first] == static_cast<index_t>(s.values.size()), "X: indptr ends at ",
+            s.offsets.data()[shape.first], " but there are ", s.values.size(), " values");
+    s.view = ConstCsrView{s.offsets.data(), s.columns.data(), s.values.data(), shape.first, shape.second};
+    const std::string defect = csr_matrix_defect(s.view);
+    require(defect.empty(), "X: ", defect);
+    return s;
+}
+
+}  // namespace
+
+py::dict embed_sparse_py(const py::tuple& x_obj, const py::dict& options_dict, const py::object& observer,
+                         const py::object& stage, bool interruptible, bool keep_affinities,
+                         const py::object& memory_limit) {
+    const SparseInput x = as_sparse_input(x_obj);
+    const Options options = options_from(options_dict);
+    Bridge bridge(observer, stage, interruptible);
+    Callbacks callbacks;
+    bridge.install(callbacks);
+    callbacks.keep_affinities = keep_affinities;
+    if (!memory_limit.is_none()) callbacks.memory_limit_bytes = memory_limit.cast<double>();
+    Result r = run_released(bridge, [&] { return embed(x.view, options, callbacks); });
+    if (r.status == RunStatus::cancelled) bridge.raise_pending();  // Ctrl-C between two looks
+    return result_dict(std::move(r), keep_affinities, {});
+}
+
+namespace {
+
 /// The data after the optional PCA (a view of x when there is none).
 struct Reduced {
     Matrix projected;
@@ -371,16 +421,53 @@ NeighborGraph graph_of(const Input& x, index_t k, const Options& o, bool distanc
     return nearest_neighbors(data.view, k, o.neighbors, o.threads);
 }
 
+/// The k nearest neighbours of sparse rows: the sparse search, or (options' pca_dims below the column
+/// count) the dense search over the rows reduced by the sparse PCA, as embed(ConstCsrView) does.
+NeighborGraph sparse_graph_of(ConstCsrView x, index_t k, const Options& o) {
+    validate(o.neighbors);
+    require(o.pca_dims >= 0, "pca_components must be >= 0; got ", o.pca_dims);
+    if (o.pca_dims > 0 && o.pca_dims < x.cols) {
+        const Matrix reduced = treesne::pca(x, o.pca_dims, o.threads).projected;
+        return nearest_neighbors(reduced.view(), k, o.neighbors, o.threads);
+    }
+    require(sparse_supports(o.neighbors.metric), "the ", to_string(o.neighbors.metric),
+            " metric is not available for sparse input (sparse rows support euclidean, cosine, jaccard and "
+            "hamming; or reduce them with pca_components first)");
+    return nearest_neighbors(x, k, o.neighbors, o.threads);
+}
+
+py::tuple graph_tuple(NeighborGraph&& g) {
+    const py::ssize_t n = g.n, kk = g.k;
+    std::vector<std::int64_t> indices(g.indices.begin(), g.indices.end());
+    return py::make_tuple(to_numpy(std::move(indices), {n, kk}), to_numpy(std::move(g.distances), {n, kk}));
+}
+
 }  // namespace
+
+py::tuple neighbors_sparse_py(const py::tuple& x_obj, index_t k, const py::dict& options_dict) {
+    const SparseInput x = as_sparse_input(x_obj);
+    const Options o = options_from(options_dict);
+    Bridge bridge(py::none(), py::none(), false);
+    return graph_tuple(run_released(bridge, [&] { return sparse_graph_of(x.view, k, o); }));
+}
+
+py::tuple affinities_sparse_py(const py::tuple& x_obj, const py::dict& options_dict) {
+    const SparseInput x = as_sparse_input(x_obj);
+    const Options o = options_from(options_dict);
+    Bridge bridge(py::none(), py::none(), false);
+    Affinities p = run_released(bridge, [&] {
+        validate(o, x.view.rows, x.view.cols);
+        return compute_affinities(sparse_graph_of(x.view, neighbor_count(o.affinities, x.view.rows), o),
+                                  o.affinities, o.threads);
+    });
+    return csr_tuple(std::move(p));
+}
 
 py::tuple neighbors_py(const py::handle& x_obj, index_t k, const py::dict& options_dict, bool distances) {
     Input x = as_input(x_obj, "X");
     const Options o = options_from(options_dict);
     Bridge bridge(py::none(), py::none(), false);
-    NeighborGraph g = run_released(bridge, [&] { return graph_of(x, k, o, distances); });
-    const py::ssize_t n = g.n, kk = g.k;
-    std::vector<std::int64_t> indices(g.indices.begin(), g.indices.end());
-    return py::make_tuple(to_numpy(std::move(indices), {n, kk}), to_numpy(std::move(g.distances), {n, kk}));
+    return graph_tuple(run_released(bridge, [&] { return graph_of(x, k, o, distances); }));
 }
 
 py::tuple affinities_py(const py::handle& x_obj, const py::dict& options_dict, bool distances) {

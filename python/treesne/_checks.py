@@ -18,8 +18,8 @@ DEFAULTS = _treesne.default_options()
 def as_matrix(X, name="X"):
     """X as a 2-D NumPy array of float32 or float64, without a copy when it already is one (any order:
     the engine views C-ordered float64 in place and converts anything else once)."""
-    if hasattr(X, "toarray") and hasattr(X, "nnz"):
-        raise TypeError(f"{name}: sparse input is not supported; pass a dense array (X.toarray())")
+    if is_sparse(X):
+        raise ValueError(f"{name}: sparse input is not supported here; pass a dense array (X.toarray())")
     try:
         a = np.asarray(X)
     except Exception as e:  # e.g. ragged lists
@@ -189,6 +189,48 @@ def affinity_options(perplexity, affinity, sigma, n_neighbors):
 
 def is_sparse(a):
     return hasattr(a, "tocsr") and hasattr(a, "nnz")
+
+
+#: The metrics of the sparse neighbour search (treesne::sparse_supports); the others need pca_components.
+SPARSE_METRICS = ("euclidean", "cosine", "jaccard", "hamming")
+
+
+def sparse_rows_of(X, name="X"):
+    """A scipy.sparse matrix or array of N rows (any format) as the engine's sparse rows
+    ``(indptr, indices, data, (N, D))``: converted once to CSR (a copy, so X is left as it is), duplicates
+    summed, columns sorted, explicit zeros dropped, float64 values, int64 indptr and uint32 indices.
+    Never densified. A NaN or infinite value is a ValueError naming its row and column."""
+    import scipy.sparse
+
+    if X.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D sparse matrix; got {X.ndim} dimensions")
+    if getattr(X, "dtype", np.dtype(np.float64)).kind not in "biuf":
+        raise ValueError(f"{name}: sparse data must be real numbers; got {X.dtype}")
+    m = scipy.sparse.csr_matrix(X, dtype=np.float64, copy=True)
+    m.sum_duplicates()  # also sorts the columns of each row
+    m.eliminate_zeros()
+    n, d = m.shape
+    if d < 1:
+        raise ValueError(f"{name} must have at least 1 column; got {n} x {d}")
+    if d >= 2**32:
+        raise ValueError(f"{name}: at most 2^32 - 1 columns; got {d}")
+    bad = np.flatnonzero(~np.isfinite(m.data))
+    if len(bad):
+        k = int(bad[0])
+        i = int(np.searchsorted(m.indptr, k, side="right")) - 1
+        kind = "NaN" if np.isnan(m.data[k]) else "infinite"
+        raise ValueError(f"{name}: row {i + 1}, column {int(m.indices[k]) + 1} is {kind} "
+                         "(NaN and Inf are not allowed)")
+    return (m.indptr.astype(np.int64, copy=False), m.indices.astype(np.uint32, copy=False),
+            np.ascontiguousarray(m.data, dtype=np.float64), (int(n), int(d)))
+
+
+def require_sparse_metric(metric, pca_dims, d):
+    """The sparse search's metrics, unless the rows are reduced by PCA first (pca_dims < d)."""
+    if metric not in SPARSE_METRICS and not 0 < pca_dims < d:
+        supported = ", ".join(f"'{m}'" for m in SPARSE_METRICS[:-1]) + f" and '{SPARSE_METRICS[-1]}'"
+        raise ValueError(f"metric={metric!r} is not available for sparse X: the sparse neighbour search supports "
+                         f"{supported} (or reduce the rows with pca_components, or pass X.toarray())")
 
 
 def csr_of(matrix, name):

@@ -35,9 +35,18 @@ def _neighbor_options(neighbors, n_jobs, pca_components, hnsw_m, hnsw_ef_constru
 
 
 def _distances(X, precomputed, options):
+    """X as the engine takes it: a dense matrix, or (not precomputed) scipy.sparse rows as the tuple of
+    _checks.sparse_rows_of; the second value says which."""
     if precomputed and options["pca_dims"] > 0:
         raise ValueError("pca_components needs coordinates; metric='precomputed' gives distances")
-    return _checks.as_matrix(X)
+    if _checks.is_sparse(X):
+        if precomputed:
+            raise ValueError("metric='precomputed' needs a dense N x N distance matrix here; a sparse X holds "
+                             "rows of features")
+        rows = _checks.sparse_rows_of(X)
+        _checks.require_sparse_metric(options["metric"], options["pca_dims"], rows[3][1])
+        return rows, True
+    return _checks.as_matrix(X), False
 
 
 def nearest_neighbors(X, n_neighbors, *, metric=_E["metric"], neighbors=_E["knn"], pca_components=None,
@@ -53,12 +62,19 @@ def nearest_neighbors(X, n_neighbors, *, metric=_E["metric"], neighbors=_E["knn"
     returned are that metric's, squared), or "precomputed": X is a dense N x N distance matrix (symmetric, zero
     diagonal, not squared; ``treesne::neighbors_from_distances``). ``pca_components`` reduces X first,
     as ``TSNE(pca_components=...)`` does.
+
+    X may be a scipy.sparse matrix or array of rows (any format: converted once to CSR, never
+    densified): the sparse search gives the graph of the dense rows, bit for bit, for "euclidean",
+    "cosine", "jaccard" and "hamming"; other metrics need ``pca_components`` (the sparse PCA reduces the
+    rows first).
     """
     options, precomputed = _neighbor_options(neighbors, n_jobs, pca_components, hnsw_m, hnsw_ef_construction,
                                              hnsw_ef_search, nndescent_trees, nndescent_leaf_size,
                                              nndescent_rounds, metric)
-    X = _distances(X, precomputed, options)
+    X, sparse_rows = _distances(X, precomputed, options)
     k = _checks.integer(n_neighbors, "n_neighbors")
+    if sparse_rows:
+        return _treesne.nearest_neighbors_sparse(X, k, options)
     return _treesne.nearest_neighbors(X, k, options, distances=precomputed)
 
 
@@ -73,7 +89,8 @@ def affinities(X, perplexity=_E["perplexity"], *, affinity=_E["affinity"], sigma
     symmetric, zero diagonal, summing to 1. ``perplexity`` (a number, or a list for multiscale),
     ``affinity`` ("perplexity", "sigma" with ``sigma``, "uniform"), ``n_neighbors`` and ``metric``
     (including "precomputed": X is an N x N distance matrix) as for ``TSNE``; the P that
-    ``TSNE(...).fit(X)`` optimises, and a P for ``TSNE().fit(affinities=P)``.
+    ``TSNE(...).fit(X)`` optimises, and a P for ``TSNE().fit(affinities=P)``. X may be scipy.sparse rows,
+    as for ``nearest_neighbors``.
 
     Returns a ``scipy.sparse.csr_matrix`` (float32 values) when SciPy is installed (``sparse=None`` or
     True), else (``sparse=False`` or no SciPy) the CSR arrays ``(indptr, indices, data)``.
@@ -81,12 +98,15 @@ def affinities(X, perplexity=_E["perplexity"], *, affinity=_E["affinity"], sigma
     options, precomputed = _neighbor_options(neighbors, n_jobs, pca_components, hnsw_m, hnsw_ef_construction,
                                              hnsw_ef_search, nndescent_trees, nndescent_leaf_size,
                                              nndescent_rounds, metric)
-    X = _distances(X, precomputed, options)
+    X, sparse_rows = _distances(X, precomputed, options)
     options.update(_checks.affinity_options(perplexity, affinity, sigma, n_neighbors))
     options["entropy_tolerance"] = _checks.real(entropy_tolerance, "entropy_tolerance")
     options["max_steps"] = _checks.integer(max_perplexity_steps, "max_perplexity_steps")
     options["init"] = "random"  # validate() would otherwise check the PCA start's needs
-    n, indptr, indices, data = _treesne.affinities(X, options, distances=precomputed)
+    if sparse_rows:
+        n, indptr, indices, data = _treesne.affinities_sparse(X, options)
+    else:
+        n, indptr, indices, data = _treesne.affinities(X, options, distances=precomputed)
     if sparse is False:
         return indptr, indices, data
     try:

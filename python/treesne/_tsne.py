@@ -88,6 +88,13 @@ class TSNE(_Base):
     ``perplexity`` does. Given, it must exceed every perplexity. ``dof`` is the degrees of freedom of the
     output kernel (1 = t-SNE's Cauchy kernel; < 1 heavier tails; Kobak et al. 2019).
 
+    Sparse input (``treesne::embed(ConstCsrView)``, the CLI's sparse .npz/.mtx/svmlight): X may be a
+    scipy.sparse matrix or array of rows (csr, csc, coo, lil, ...; converted once to CSR with sorted
+    indices, duplicates summed and explicit zeros dropped, never densified). The neighbours come from the
+    sparse search, which gives the dense rows' graph bit for bit, for metric "euclidean", "cosine",
+    "jaccard" or "hamming" (any metric with ``pca_components``: the sparse PCA reduces the rows first);
+    ``init="pca"`` uses the sparse PCA. Barnes-Hut only; ``transform()`` needs a fit to dense data.
+
     Precomputed inputs (openTSNE's ``fit(affinities=...)``): ``fit(affinities=P)`` embeds joint
     affinities P (a scipy.sparse N x N matrix, or the CSR arrays ``(indptr, indices, data)``; checked by
     the library, and where P is not yet t-SNE's P -- a diagonal, asymmetric, a sum other than 1 -- it is
@@ -281,7 +288,8 @@ class TSNE(_Base):
     # --- fitting ----------------------------------------------------------------------------------
 
     def fit(self, X=None, y=None, *, affinities=None, neighbor_graph=None):
-        """Embeds X (N x D: any 2-D float32/float64 array-like; C-ordered float64 is read in place; with
+        """Embeds X (N x D: any 2-D float32/float64 array-like; C-ordered float64 is read in place; a
+        scipy.sparse matrix or array of rows, any format, converted once to CSR and never densified; with
         metric="precomputed" an N x N distance matrix or a sparse distance graph), or precomputed
         ``affinities`` (P) or a ``neighbor_graph`` (indices, distances), with X then optional (it only
         initialises)."""
@@ -305,6 +313,13 @@ class TSNE(_Base):
             raise ValueError(f"metric='precomputed' and {given} exclude each other (both give the neighbours)")
         if precomputed and X is not None and c.is_sparse(X):  # sklearn's sparse precomputed distances
             neighbor_graph, X, given = X, None, "a sparse distance graph"
+        sparse = X is not None and c.is_sparse(X)  # sparse rows of features
+        if sparse and given:
+            raise ValueError(f"X given with {given} only initialises (its PCA) and must be dense; pass "
+                             "X.toarray() or leave X out")
+        if sparse and options["method"] != "barnes_hut":
+            raise ValueError("sparse X is embedded by method='barnes_hut' only (the exact methods need dense "
+                             "rows; pass X.toarray() for small data)")
         if given:
             if options["method"] != "barnes_hut":
                 raise ValueError(f"{given} needs method='barnes_hut' (the exact methods compute a dense P "
@@ -324,9 +339,12 @@ class TSNE(_Base):
         if X is None:
             if not given:
                 raise ValueError("fit needs X, or affinities=P, or neighbor_graph=(indices, distances)")
+        elif sparse:
+            X = c.sparse_rows_of(X)
+            c.require_sparse_metric(options["metric"], options["pca_dims"], X[3][1])
         else:
             X = c.as_matrix(X)
-        kind = "distances" if precomputed and X is not None else "coordinates"
+        kind = "sparse" if sparse else "distances" if precomputed and X is not None else "coordinates"
         if X is None or kind == "distances":  # nothing to take principal components of
             if options["pca_dims"] > 0:
                 raise ValueError("pca_components needs coordinates; " +
@@ -339,7 +357,9 @@ class TSNE(_Base):
         options = self._library_options()
         X, kind, p, graph, given = self._inputs(X, affinities, neighbor_graph, options)
         memory_limit = _checks.real(self.memory_limit, "memory_limit", allow_none=True)
-        if X is not None:
+        if kind == "sparse":
+            n, d = X[3]
+        elif X is not None:
             n, d = X.shape
         elif p is not None:
             n, d = p[0], 0
@@ -365,17 +385,27 @@ class TSNE(_Base):
             progress = Progress(n, d, text, options["pca_dims"], init_name, k)
         observer = _observer(progress, self.callback, options["report_every"])
         try:
-            result = _treesne.embed(
-                X,
-                options,
-                observer=observer,
-                stage=progress.stage if progress else None,
-                interruptible=interruptible(),
-                memory_limit=memory_limit,
-                input_kind=kind,
-                affinities=p,
-                neighbors=graph,
-            )
+            if kind == "sparse":
+                result = _treesne.embed_sparse(
+                    X,
+                    options,
+                    observer=observer,
+                    stage=progress.stage if progress else None,
+                    interruptible=interruptible(),
+                    memory_limit=memory_limit,
+                )
+            else:
+                result = _treesne.embed(
+                    X,
+                    options,
+                    observer=observer,
+                    stage=progress.stage if progress else None,
+                    interruptible=interruptible(),
+                    memory_limit=memory_limit,
+                    input_kind=kind,
+                    affinities=p,
+                    neighbors=graph,
+                )
         finally:
             if progress:
                 progress.end_line()
@@ -391,10 +421,11 @@ class TSNE(_Base):
         self.history_ = result["history"]
         self.timings_ = result["timings"]
         if X is not None:
-            self.n_features_in_ = X.shape[1]
+            self.n_features_in_ = d
         elif hasattr(self, "n_features_in_"):
             del self.n_features_in_
         self._fit_X = X if kind == "coordinates" else None
+        self._fit_sparse = kind == "sparse"
         self._fit_options = options
         for note in result["notes"]:
             warnings.warn(f"affinities: {note}", UserWarning, stacklevel=3)
@@ -409,6 +440,9 @@ class TSNE(_Base):
             from ._base import not_fitted
 
             raise not_fitted(self)
+        if getattr(self, "_fit_sparse", False):
+            raise ValueError("transform needs dense data: this TSNE was fitted to sparse X, and new points are "
+                             "placed among dense rows only; fit it to X.toarray() to use transform")
         if self._fit_X is None:
             raise ValueError("transform needs the coordinates fit() saw; this TSNE was fitted without them "
                              "(precomputed distances, affinities or neighbours)")
