@@ -56,6 +56,9 @@ TEST_CASE("csr_matrix_defect names the lowest row's defect") {
     bad = m;
     bad.offsets[2] = 0;
     CHECK(csr_matrix_defect(bad) == "row 1: offsets decrease (0 after 1)");
+    bad = m;
+    bad.offsets[1] = 1000;  // far past the entries, then smaller: refused before any entry is read
+    CHECK(csr_matrix_defect(bad) == "row 1: offsets decrease (3 after 1000)");
 }
 
 }  // namespace treesne

@@ -69,9 +69,13 @@ std::string csr_matrix_defect(ConstCsrView m) {
         return concat("at most 4294967295 columns; got ", m.cols);
     if (m.offsets == nullptr) return "no row offsets";
     if (m.offsets[0] != 0) return concat("row offsets start at ", m.offsets[0], ", not 0");
+    // The offsets first, all of them: a row's entries are read only once every offset is known to lie
+    // within [0, nnz] (a large offset before a smaller one would otherwise send the scan past the end).
+    for (index_t i = 0; i < m.rows; ++i)
+        if (m.offsets[i + 1] < m.offsets[i])
+            return concat("row ", i, ": offsets decrease (", m.offsets[i + 1], " after ", m.offsets[i], ")");
     for (index_t i = 0; i < m.rows; ++i) {
         const index_t begin = m.offsets[i], end = m.offsets[i + 1];
-        if (end < begin) return concat("row ", i, ": offsets decrease (", end, " after ", begin, ")");
         for (index_t e = begin; e < end; ++e) {
             const point_t c = m.columns[e];
             if (static_cast<index_t>(c) >= m.cols)
