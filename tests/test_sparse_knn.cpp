@@ -163,3 +163,39 @@ TEST_CASE("sparse PCA: the dense PCA's axes, variances and scores on data with a
 }
 
 }  // namespace treesne
+
+namespace treesne {
+
+TEST_CASE("sparse neighbours: nndescent on sparse rows finds the exact graph's neighbours, any thread count") {
+    const CsrMatrix counts = sparse_data(3000, 2000, 20, 31, true);
+    CsrMatrix binary = counts;
+    for (double& v : binary.values) v = 1.0;
+    for (const Metric metric : {Metric::euclidean, Metric::cosine, Metric::jaccard, Metric::hamming}) {
+        CAPTURE(to_string(metric));
+        CsrMatrix x = metric == Metric::jaccard || metric == Metric::hamming ? binary : counts;
+        if (metric == Metric::cosine) {  // no empty rows
+            std::vector<Triplet> entries;
+            for (index_t i = 0; i < x.rows; ++i) {
+                entries.push_back({i, 1999, 1.0});
+                for (index_t e = x.row_begin(i); e < x.row_end(i); ++e) entries.push_back({i, x.columns[e], x.values[e]});
+            }
+            x = from_triplets(x.rows, x.cols, entries);
+        }
+        NeighborOptions o = with(metric);
+        const NeighborGraph exact = nearest_neighbors(x, 15, o, 2);
+        o.backend = KnnBackend::nndescent;
+        const NeighborGraph one = nearest_neighbors(x, 15, o, 1);
+        const NeighborGraph two = nearest_neighbors(x, 15, o, 2);
+        CHECK(testing::same_graph(one, two));
+        CHECK(testing::recall(two, exact) > 0.97);
+        // Every row sorted by its exact distances, as the exact backends sort (tie key after distance).
+        index_t unsorted = 0;
+        for (index_t i = 0; i < x.rows; ++i)
+            for (index_t p = 1; p < 15; ++p)
+                unsorted += two.distances[static_cast<std::size_t>(i * 15 + p)] <
+                            two.distances[static_cast<std::size_t>(i * 15 + p - 1)];
+        CHECK(unsorted == 0);
+    }
+}
+
+}  // namespace treesne

@@ -333,6 +333,11 @@ bool sparse_supports(Metric metric) {
            metric == Metric::hamming;
 }
 
+KnnBackend resolve_sparse_backend(KnnBackend backend, index_t n) {
+    if (backend != KnnBackend::automatic) return backend;
+    return n > approximate_knn_min_points ? KnnBackend::nndescent : KnnBackend::brute;
+}
+
 double sparse_search_bytes(double n, double d, double nnz, int threads, Metric metric) {
     double bytes = 8.0 * (d + 1) + 12.0 * nnz + 12.0 * n + 20.0 * n * static_cast<double>(resolve_threads(threads));
     if (metric == Metric::cosine) bytes += csr_matrix_bytes(n, nnz);
@@ -352,8 +357,9 @@ NeighborGraph nearest_neighbors(ConstCsrView x, index_t k, const NeighborOptions
     validate(options);
     require(sparse_supports(options.metric), "the ", to_string(options.metric),
             " metric is not available for sparse input (sparse rows support euclidean, cosine, jaccard and hamming)");
-    require(options.backend == KnnBackend::automatic || options.backend == KnnBackend::brute, "the ",
-            to_string(options.backend), " backend does not take sparse input (use automatic or brute)");
+    require(options.backend == KnnBackend::automatic || options.backend == KnnBackend::brute ||
+                options.backend == KnnBackend::nndescent,
+            "the ", to_string(options.backend), " backend does not take sparse input (use automatic, brute or nndescent)");
     TrackedProgress tracked(progress);
     CsrMatrix unit;
     ConstCsrView data = x;
@@ -361,7 +367,13 @@ NeighborGraph nearest_neighbors(ConstCsrView x, index_t k, const NeighborOptions
         unit = detail::sparse_unit_rows(x, threads);
         data = unit;
     }
-    NeighborGraph graph = detail::knn_sparse(data, k, options.metric, threads, tracked.callback);
+    const detail::NndescentParameters p = detail::resolve_nndescent(options, n, k);
+    const KnnBackend backend = resolve_sparse_backend(options.backend, n);
+    // Small inputs: the exact search costs about as much as a round of nndescent (as knn_nndescent).
+    const bool small = n <= std::max<index_t>(4 * (k + 1), p.leaf_size);
+    NeighborGraph graph = backend == KnnBackend::nndescent && !small
+                              ? detail::knn_nndescent_sparse(data, k, p, threads, nullptr, tracked.callback)
+                              : detail::knn_sparse(data, k, options.metric, threads, tracked.callback);
     tracked.finish();
     return graph;
 }

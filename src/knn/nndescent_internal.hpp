@@ -20,6 +20,7 @@
 
 #include "core/lanes.hpp"
 #include "knn/internal.hpp"
+#include "treesne/core/sparse.hpp"
 #include "treesne/core/hash.hpp"
 #include "treesne/core/parallel.hpp"
 
@@ -125,6 +126,10 @@ class Panel {
             for (index_t j = 0; j < d_; ++j) data_[static_cast<std::size_t>(j * stride_ + c)] = 0.0;
         out_.resize(static_cast<std::size_t>(stride_));
     }
+    // Working distances from point list[a] (of the points gathered) to the columns from `from` on.
+    const double* distances_of(const Points& x, const point_t* list, index_t a, index_t from) {
+        return distances(x.row(list[a]), from);
+    }
     // Working distances from point `a` (its coordinates) to the columns from `from` on; returns them
     // indexed by column (entries before `from` are unspecified).
     const double* distances(const float* a, index_t from) {
@@ -138,6 +143,47 @@ class Panel {
     index_t d_ = 0, groups_ = 0, stride_ = 0;
     Metric metric_ = Metric::euclidean;
     std::vector<double> data_, out_, query_;
+};
+
+// Sparse rows as the search sees them (nndescent_sparse.cpp): the rows themselves (for cosine, unit
+// rows), their squared norms, and the factor that keeps every working distance within float's range.
+struct SparsePoints {
+    ConstCsrView x;
+    Metric metric = Metric::euclidean;
+    std::vector<double> norms;  // |x_i|^2
+    double scale = 1.0;         // a power of two: working distance = scale * the pair's distance
+    index_t rows = 0;
+};
+
+// The working distances of sparse rows, a pair at a time: the first point's values scattered into a
+// dense array of D doubles (zeros elsewhere), the other's entries gathered from it. Euclidean (also
+// cosine's, on unit rows): scale (|a|^2 + |b|^2 - 2 a.b), the dot product summed in four accumulators
+// chosen by column (j mod 4), each in column order: the same products in the same order whichever point
+// is scattered, so the distance is symmetric bit for bit, as the rows' merge requires. Jaccard and
+// hamming: their exact ratios from the counts of shared and of equal entries.
+class SparsePanel {
+  public:
+    void gather(const SparsePoints& x, const point_t* points, index_t count);
+    const double* distances_of(const SparsePoints& x, const point_t* list, index_t a, index_t from);
+    // The working distance of rows a and b (b's entries gathered from a scattered by scatter(a)).
+    void scatter(const SparsePoints& x, index_t a);
+    void clear(const SparsePoints& x, index_t a);
+    double distance(const SparsePoints& x, index_t a, index_t b) const;
+    double value(point_t j) const { return dense_[j]; }  // the scattered row's value at column j
+
+  private:
+    std::vector<double> dense_;   // D values: the scattered row, zeros elsewhere
+    std::vector<double> out_;
+    index_t count_ = 0;
+};
+
+template <class Set>
+struct PanelOf {
+    using type = Panel;
+};
+template <>
+struct PanelOf<SparsePoints> {
+    using type = SparsePanel;
 };
 
 // A pseudo-random word for (a, b): splitmix64's mixer over both, no state.
@@ -382,6 +428,8 @@ class Rows {
 // Step 3 (nndescent_refine.cpp): NN-descent's local joins over the rows, at most p.rounds rounds, until
 // at most p.stop_fraction N k entries change in a round. Records the rounds, changes and distances in
 // r, and calls round_done(round) after each round.
+void refine(const SparsePoints& x, Rows& rows, const NndescentParameters& p, int threads, NndescentReport& r,
+            const std::function<void(index_t)>& round_done);
 void refine(const Points& x, Rows& rows, const NndescentParameters& p, int threads, NndescentReport& r,
             const std::function<void(index_t)>& round_done);
 

@@ -72,10 +72,11 @@ struct ReverseLists {
     }
 };
 
-// One block of one round.
+// One block of one round, over dense (Points, Panel) or sparse (SparsePoints, SparsePanel) rows.
+template <class Set>
 class Joiner {
   public:
-    Joiner(const Points& x, index_t candidates, std::uint64_t round_seed)
+    Joiner(const Set& x, index_t candidates, std::uint64_t round_seed)
         : x_(x), candidates_(candidates), seed_(round_seed) {}
 
     // Draws the new and old lists of v from its row and reverse list into list[0, 2 candidates), marks
@@ -151,7 +152,7 @@ class Joiner {
         auto offer = [&](index_t to, point_t point, float d) { offers_[static_cast<std::size_t>(to)].push_back({d, point}); };
         index_t computed = 0;
         for (index_t a = 0; a < new_count; ++a) {
-            const double* d = panel_.distances(x_.row(list[a]), a + 1);
+            const double* d = panel_.distances_of(x_, list, a, a + 1);
             const float worst_a = worst_[static_cast<std::size_t>(a)];
             const auto dv = static_cast<float>(d[m]);
             if (dv <= worst_a) offer(a, static_cast<point_t>(v), dv);
@@ -175,11 +176,11 @@ class Joiner {
         index_t position;  // in v's row, or -1 for a reverse link only
         std::uint64_t priority = 0;
     };
-    const Points& x_;
+    const Set& x_;
     index_t candidates_;
     std::uint64_t seed_;
     std::vector<Entry> pool_;
-    Panel panel_;
+    typename PanelOf<Set>::type panel_;
     std::vector<float> worst_;
     std::vector<std::vector<Offer>> offers_;
     MergeScratch scratch_;
@@ -202,7 +203,8 @@ struct RoundLists {
 // One round's local joins, block by block in label order (the spatial order of the first tree): all
 // lists of a block are drawn first (drawing changes the flags of the block's own rows, which the joins
 // may read and write), then the block's joins run in parallel. Returns the distances computed.
-index_t join_round(const Points& x, Rows& rows, const ReverseLists& reverse, const NndescentParameters& p,
+template <class Set>
+index_t join_round(const Set& x, Rows& rows, const ReverseLists& reverse, const NndescentParameters& p,
                    std::uint64_t round_seed, int threads, RoundLists& buffers) {
     const index_t n = rows.n();
     const index_t block = buffers.block, width = buffers.width;
@@ -212,13 +214,13 @@ index_t join_round(const Points& x, Rows& rows, const ReverseLists& reverse, con
     for (index_t b0 = 0; b0 < n; b0 += block) {
         const index_t size = std::min(block, n - b0);
         parallel_for(size, threads, [&](index_t begin, index_t end) {
-            Joiner joiner(x, p.candidates, round_seed);
+            Joiner<Set> joiner(x, p.candidates, round_seed);
             for (index_t s = begin; s < end; ++s)
                 counts[static_cast<std::size_t>(s)] =
                     joiner.draw_lists(b0 + s, rows, reverse, lists.data() + s * width);
         });
         parallel_for(size, threads, [&](index_t begin, index_t end) {
-            Joiner joiner(x, p.candidates, round_seed);
+            Joiner<Set> joiner(x, p.candidates, round_seed);
             index_t local_computed = 0;
             for (index_t s = begin; s < end; ++s) {
                 const auto [fresh_count, old_count] = counts[static_cast<std::size_t>(s)];
@@ -239,8 +241,9 @@ index_t take_recent(Rows& rows, int threads) {
 
 }  // namespace
 
-void refine(const Points& x, Rows& rows, const NndescentParameters& p, int threads, NndescentReport& r,
-            const std::function<void(index_t)>& round_done) {
+template <class Set>
+void refine_rows(const Set& x, Rows& rows, const NndescentParameters& p, int threads, NndescentReport& r,
+                 const std::function<void(index_t)>& round_done) {
     ReverseLists reverse;
     reverse.cap = p.reverse_cap;
     require(reverse.cap >= 0 && reverse.cap <= 32, "nndescent: at most 32 reverse neighbours a point; got ",
@@ -257,6 +260,16 @@ void refine(const Points& x, Rows& rows, const NndescentParameters& p, int threa
         round_done(round);
         if (static_cast<double>(changed) <= p.stop_fraction * static_cast<double>(rows.n() * rows.k())) break;
     }
+}
+
+void refine(const Points& x, Rows& rows, const NndescentParameters& p, int threads, NndescentReport& r,
+            const std::function<void(index_t)>& round_done) {
+    refine_rows(x, rows, p, threads, r, round_done);
+}
+
+void refine(const SparsePoints& x, Rows& rows, const NndescentParameters& p, int threads, NndescentReport& r,
+            const std::function<void(index_t)>& round_done) {
+    refine_rows(x, rows, p, threads, r, round_done);
 }
 
 }  // namespace treesne::detail::nndescent

@@ -24,4 +24,10 @@ CsrMatrix sparse_unit_rows(ConstCsrView x, int threads);
 /// equal to nearest_neighbors_naive(to_dense(x), k, metric) bit for bit, for any thread count.
 NeighborGraph knn_sparse(ConstCsrView x, index_t k, Metric metric, int threads, const SearchProgress& progress);
 
+/// The nndescent backend on sparse rows (nndescent_sparse.cpp): the graph's rows are approximate (the
+/// nearest found), their distances sparse_rank_distance()'s, sorted as every backend sorts; the same
+/// graph for any thread count. For cosine, x holds sparse_unit_rows(). report may be null.
+NeighborGraph knn_nndescent_sparse(ConstCsrView x, index_t k, const NndescentParameters& p, int threads,
+                                   NndescentReport* report, const SearchProgress& progress);
+
 }  // namespace treesne::detail

@@ -31,10 +31,13 @@ NeighborGraph nearest_neighbors(ConstMatrixView x, index_t k, const NeighborOpti
                                 const std::function<void(double)>& progress = {});
 
 /// k-nearest-neighbour graph of sparse rows (CSR, csr_matrix_defect() must find nothing), never
-/// densified: the same graph as nearest_neighbors(to_dense(x), k, options) bit for bit, for the metrics
-/// sparse_supports() lists (euclidean; cosine, with no all-zero row; jaccard; hamming), by an exact search on inverted lists
-/// (backend automatic or brute; others refused with InvalidArgument). Extra memory: the rows by column
-/// (12 bytes an entry; for cosine a unit-length copy too) and 12 bytes a point per thread.
+/// densified, for the metrics sparse_supports() lists (euclidean; cosine, with no all-zero row; jaccard;
+/// hamming). Backends (resolve_sparse_backend): brute, an exact search on inverted lists whose graph
+/// equals nearest_neighbors(to_dense(x), k, options) bit for bit; nndescent, the approximate search on
+/// the sparse rows (the rows the nearest found, with exact distances, sorted as every backend sorts);
+/// kdtree and hnsw are refused with InvalidArgument. Either gives the same graph for any thread count.
+/// Extra memory: sparse_search_bytes() (brute) or the nndescent working graph; for cosine a unit-length
+/// copy of the rows too.
 NeighborGraph nearest_neighbors(ConstCsrView x, index_t k, const NeighborOptions& options, int threads,
                                 const std::function<void(double)>& progress = {});
 
@@ -42,6 +45,11 @@ NeighborGraph nearest_neighbors(ConstCsrView x, index_t k, const NeighborOptions
 /// (8 (D + 1) + 12 nnz), a key and an order a row (12 N), per thread 20 bytes a row (threads: 0 = all;
 /// counted as resolve_threads gives), and for cosine a unit-length copy of the rows.
 double sparse_search_bytes(double n, double d, double nnz, int threads, Metric metric);
+
+/// The backend nearest_neighbors() uses for sparse rows: as asked, or for automatic the exact search up
+/// to approximate_knn_min_points rows (its cost grows as N^2 on rows that share features) and nndescent
+/// beyond.
+KnnBackend resolve_sparse_backend(KnnBackend backend, index_t n);
 
 /// Whether nearest_neighbors() takes sparse rows with this metric.
 bool sparse_supports(Metric metric);
