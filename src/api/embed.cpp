@@ -418,7 +418,7 @@ Result embed_sparse(ConstCsrView x, CsrMatrix* owned, const Options& options, co
         scaled.values = values.storage();
         data = scaled;
     }
-    result.backend = KnnBackend::brute;
+    result.backend = resolve_sparse_backend(options.neighbors.backend, x.rows);
     detail::Stage knn(callbacks, "neighbours", result.timings.neighbors);
     std::function<void(double)> knn_progress;
     if (callbacks.stage_progress)

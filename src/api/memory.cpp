@@ -139,7 +139,8 @@ MemoryEstimate estimate_memory_sparse(index_t n_points, index_t d_input, index_t
         e.pca = pca_sparse_bytes(n, d, static_cast<double>(options.pca_dims)) +
                 n * static_cast<double>(options.pca_dims) * 8;
     } else if (options.optimizer.method == Method::barnes_hut) {
-        e.neighbor_search = sparse_search_bytes(n, d, entries, options.threads, options.neighbors.metric);
+        e.neighbor_search = sparse_search_bytes(n, d, entries, searched_k(options, n_points), options.threads,
+                                                options.neighbors);
         if (options.init == InitKind::pca) e.pca = pca_sparse_bytes(n, d, static_cast<double>(options.dims));
     }
     return with_stages(std::move(e), n_points, d_input, options, input_released);

@@ -338,9 +338,21 @@ KnnBackend resolve_sparse_backend(KnnBackend backend, index_t n) {
     return n > approximate_knn_min_points ? KnnBackend::nndescent : KnnBackend::brute;
 }
 
-double sparse_search_bytes(double n, double d, double nnz, int threads, Metric metric) {
-    double bytes = 8.0 * (d + 1) + 12.0 * nnz + 12.0 * n + 20.0 * n * static_cast<double>(resolve_threads(threads));
-    if (metric == Metric::cosine) bytes += csr_matrix_bytes(n, nnz);
+double sparse_search_bytes(double n, double d, double nnz, double k, int threads, const NeighborOptions& options) {
+    const double per_thread = static_cast<double>(resolve_threads(threads));
+    double bytes = 0;
+    if (resolve_sparse_backend(options.backend, static_cast<index_t>(n)) == KnnBackend::nndescent) {
+        // nndescent_sparse.cpp: working distances and flags, reverse lists, locks and worst distances,
+        // norms, a tree a point per tree (while the first graph is built), two dense rows a thread.
+        const detail::NndescentParameters p = detail::resolve_nndescent(options, static_cast<index_t>(n),
+                                                                        static_cast<index_t>(k));
+        bytes = n * (4 * k + 2 * std::ceil(k / 8) + 4 * static_cast<double>(p.reverse_cap) + 4 + 5 + 8 +
+                     4 * static_cast<double>(p.trees)) +
+                per_thread * 16 * d;
+    } else {
+        bytes = 8.0 * (d + 1) + 12.0 * nnz + 12.0 * n + 20.0 * n * per_thread;
+    }
+    if (options.metric == Metric::cosine) bytes += csr_matrix_bytes(n, nnz);
     return bytes;
 }
 

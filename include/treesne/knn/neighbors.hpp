@@ -41,10 +41,12 @@ NeighborGraph nearest_neighbors(ConstMatrixView x, index_t k, const NeighborOpti
 NeighborGraph nearest_neighbors(ConstCsrView x, index_t k, const NeighborOptions& options, int threads,
                                 const std::function<void(double)>& progress = {});
 
-/// Bytes of the sparse search's buffers for N rows, D features and nnz entries: the rows by column
-/// (8 (D + 1) + 12 nnz), a key and an order a row (12 N), per thread 20 bytes a row (threads: 0 = all;
-/// counted as resolve_threads gives), and for cosine a unit-length copy of the rows.
-double sparse_search_bytes(double n, double d, double nnz, int threads, Metric metric);
+/// Bytes of the sparse search's buffers for N rows, D features, nnz entries and k neighbours, by the
+/// backend resolve_sparse_backend() picks: brute, the rows by column (8 (D + 1) + 12 nnz), a key and an
+/// order a row (12 N) and per thread 20 bytes a row (threads: 0 = all); nndescent, its working graph
+/// (about N (4.25 k + 4 reverse_cap + 17 + 4 trees)) and two dense rows of D doubles a thread; for cosine
+/// a unit-length copy of the rows too.
+double sparse_search_bytes(double n, double d, double nnz, double k, int threads, const NeighborOptions& options);
 
 /// The backend nearest_neighbors() uses for sparse rows: as asked, or for automatic the exact search up
 /// to approximate_knn_min_points rows (its cost grows as N^2 on rows that share features) and nndescent
