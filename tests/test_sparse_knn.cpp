@@ -124,7 +124,7 @@ TEST_CASE("sparse neighbours: refusals name the problem") {
     NeighborOptions hnsw;
     hnsw.backend = KnnBackend::hnsw;
     CHECK(testing::message_of([&] { nearest_neighbors(x, 5, hnsw, 1); }) ==
-          "the hnsw backend does not take sparse input (use automatic or brute)");
+          "the hnsw backend does not take sparse input (use automatic, brute or nndescent)");
     CsrMatrix bad = x;
     bad.columns[1] = 30;
     CHECK(testing::message_of([&] { nearest_neighbors(bad, 5, with(Metric::euclidean), 1); }).find(
