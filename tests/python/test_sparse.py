@@ -140,3 +140,18 @@ def test_dense_only_features_refuse_sparse():
     idx, dist = treesne.nearest_neighbors(x.toarray(), 5)
     with pytest.raises(ValueError, match="must be dense"):
         treesne.TSNE(**FAST).fit(x, neighbor_graph=(idx, np.sqrt(dist)))
+
+
+def test_nndescent_on_sparse_rows_finds_the_exact_neighbours():
+    rng = np.random.default_rng(4)
+    vocab = rng.integers(0, 3000, (8, 120))
+    rows = np.repeat(np.arange(2500), 20)
+    cols = vocab[rows % 8, rng.integers(0, 120, rows.size)]
+    x = sp.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(2500, 3000))
+    for metric in ("cosine", "jaccard"):
+        exact_idx, exact_d = treesne.nearest_neighbors(x, 15, metric=metric, neighbors="brute")
+        idx, d = treesne.nearest_neighbors(x, 15, metric=metric, neighbors="nndescent")
+        again, _ = treesne.nearest_neighbors(x, 15, metric=metric, neighbors="nndescent", n_jobs=1)
+        assert np.array_equal(idx, again)  # the same graph for any thread count
+        recall = np.mean(d <= exact_d[:, -1:])  # ties at the k-th distance count as found
+        assert recall > 0.97, (metric, recall)
