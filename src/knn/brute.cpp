@@ -651,7 +651,7 @@ class CountScorer {
                 }
                 for (index_t j = full; j < d; ++j) {
                     ne += rows[s][j] != r[j] ? 1 : 0;
-                    nz += (rows[s][j] != 0.0) | (r[j] != 0.0) ? 1 : 0;
+                    nz += ((rows[s][j] != 0.0) | (r[j] != 0.0)) ? 1 : 0;
                 }
                 out[s * panel_width + c] = count_distance<M>(ne, nz, d);
             }

@@ -44,7 +44,7 @@ inline CoordinateCounts count_coordinates(const double* a, const double* b, inde
     CoordinateCounts c;
     for (index_t j = 0; j < d; ++j) {
         c.differ += a[j] != b[j] ? 1 : 0;
-        c.either += (a[j] != 0.0) | (b[j] != 0.0) ? 1 : 0;
+        c.either += ((a[j] != 0.0) | (b[j] != 0.0)) ? 1 : 0;
     }
     return c;
 }
