@@ -315,7 +315,8 @@ std::pair<std::string, std::string> fuzz_file(const std::string& target, const s
     }
     if (target == "text") return {"input.csv", bytes};
     if (target == "idx") return {"input-idx3-ubyte", bytes};
-    return {"input." + target, bytes};  // npy, dat, mtx
+    if (target == "smtx") return {"input.mtx", bytes};  // read as a sparse feature matrix
+    return {"input." + target, bytes};  // npy, dat, mtx, npz, svm
 }
 
 /// Runs fn; returns "" when it returns or throws a treesne::Error (a clean refusal), else what escaped.
@@ -334,6 +335,14 @@ std::string unexpected_exception(const std::function<void()>& fn) {
 /// Replays one fuzz input through the readers its target exercises; what read must keep the readers'
 /// promises (finite values, codes naming a label).
 void replay_fuzz_input(const std::string& target, const std::string& path) {
+    if (target == "npz" || target == "svm" || target == "smtx") {
+        const std::string why = unexpected_exception([&] {
+            const treesne::CsrMatrix m = treesne::io::read_sparse_matrix(path);
+            CHECK(treesne::csr_matrix_defect(m) == "");
+        });
+        CHECK_MESSAGE(why.empty(), why);
+        return;
+    }
     if (target == "mtx") {
         const std::string why = unexpected_exception([&] {
             const SparseMatrix p = treesne::io::read_affinities(path);
@@ -365,8 +374,8 @@ void replay_fuzz_input(const std::string& target, const std::string& path) {
 TEST_CASE("io: fuzz regression inputs") {
     const fs::path root = fs::path(TREESNE_TEST_DATA_DIR) / "fuzz";
     REQUIRE_MESSAGE(fs::is_directory(root), root.string() << " is missing");
-    const std::map<std::string, int> minimum = {{"text", 0}, {"npy", 0}, {"idx", 0},
-                                                {"gz", 0},   {"dat", 0}, {"mtx", 1}};
+    const std::map<std::string, int> minimum = {{"text", 0}, {"npy", 0}, {"idx", 0}, {"gz", 0},  {"dat", 0},
+                                                {"mtx", 1},  {"npz", 0}, {"svm", 0}, {"smtx", 0}};
     std::map<std::string, int> replayed;
     TempDir dir;
     for (const auto& folder : fs::directory_iterator(root)) {

@@ -3,7 +3,8 @@
 # with clang and runs each.
 #
 #   tools/run_fuzzers.sh [SECONDS] [TARGET...]     SECONDS per target, default 60;
-#                                                  TARGET among: text npy idx gz dat mtx cli (default: all)
+#                                                  TARGET among: text npy idx gz dat mtx npz svm smtx cli
+#                                                  (default: all; npz, svm and smtx: read_sparse_matrix)
 #
 # fuzz_cli splits its input into argv words at newlines and NULs and calls parse_cli (tools/cli.cpp); it
 # links Boost.Program_options.
@@ -18,7 +19,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-60}
 shift || true
 targets=("$@")
-if [ ${#targets[@]} -eq 0 ]; then targets=(text npy idx gz dat mtx cli); fi
+if [ ${#targets[@]} -eq 0 ]; then targets=(text npy idx gz dat mtx npz svm smtx cli); fi
 
 out=${TREESNE_FUZZ_DIR:-$root/build-fuzz}
 cxx=${CXX_FUZZ:-clang++}
@@ -36,6 +37,11 @@ cmp -s "$out/generated/treesne/version.hpp.new" "$out/generated/treesne/version.
     mv "$out/generated/treesne/version.hpp.new" "$out/generated/treesne/version.hpp"
 rm -f "$out/generated/treesne/version.hpp.new"
 
+# The object file of a source: its folder and basename (src/io/sparse.cpp -> io_sparse.o).
+obj_name() {
+    echo "$(basename "$(dirname "$1")")_$(basename "$1" .cpp).o"
+}
+
 # Rebuilds $1 from the sources after it unless it is newer than all of them.
 stale() {
     local target=$1 src
@@ -46,14 +52,14 @@ stale() {
 }
 
 # The readers (src/io, less the checkpoint and its Session) and the command-line parser with the option
-# table it reads; object files are named by source basename, which these folders keep distinct.
-lib_sources=("$root"/src/io/{io,gzip,text,labels,binary,npy,idx,dat,mtx,atomic_file}.cpp "$root/src/core/types.cpp"
-             "$root/src/core/system_memory.cpp")
+# table it reads; object files are named by folder and source basename (io/sparse.cpp, core/sparse.cpp).
+lib_sources=("$root"/src/io/{io,gzip,text,labels,binary,npy,idx,dat,mtx,atomic_file,sparse,svmlight,npz,zip}.cpp
+             "$root"/src/core/{types,system_memory,sparse}.cpp)
 cli_sources=("$root"/tools/cli{,_values,_options,_help}.cpp "$root"/src/core/{options,option_table,option_entries}.cpp)
 headers=("$root"/include/treesne/*/*.hpp "$root"/src/io/internal.hpp "$root"/src/core/option_entries.hpp
          "$root/tools/fuzz/fuzz_common.hpp" "$root/tools/fuzz/format_bytes.hpp" "$root"/tools/cli*.hpp)
 for src in "${lib_sources[@]}" "${cli_sources[@]}"; do
-    obj="$out/obj/$(basename "$src" .cpp).o"
+    obj="$out/obj/$(obj_name "$src")"
     if stale "$obj" "$src" "${headers[@]}"; then
         echo "compiling $(basename "$src")"
         "$cxx" "${flags[@]}" -fsanitize=fuzzer-no-link -c "$src" -o "$obj"
@@ -70,10 +76,10 @@ status=0
 for t in "${targets[@]}"; do
     bin="$out/fuzz_$t"
     objs=()
-    for src in "${lib_sources[@]}"; do objs+=("$out/obj/$(basename "$src" .cpp).o"); done
+    for src in "${lib_sources[@]}"; do objs+=("$out/obj/$(obj_name "$src")"); done
     libs=(-lz)
     if [ "$t" = cli ]; then
-        for src in "${cli_sources[@]}"; do objs+=("$out/obj/$(basename "$src" .cpp).o"); done
+        for src in "${cli_sources[@]}"; do objs+=("$out/obj/$(obj_name "$src")"); done
         libs+=(-lboost_program_options)
     fi
     if stale "$bin" "$root/tools/fuzz/fuzz_$t.cpp" "${objs[@]}"; then
@@ -84,7 +90,13 @@ for t in "${targets[@]}"; do
     artifacts="$out/artifacts/$t"
     regressions="$root/tests/data/fuzz/$t"
     mkdir -p "$corpus" "$artifacts"
-    cp -n "$out/seeds/$t"/* "$corpus"/
+    if [ -d "$out/seeds/$t" ]; then cp -n "$out/seeds/$t"/* "$corpus"/; fi
+    # The sparse readers start from the committed fixtures of tests/data/sparse (scipy's own files).
+    case $t in
+        npz) cp -n "$root"/tests/data/sparse/*.npz "$corpus"/ ;;
+        svm) cp -n "$root"/tests/data/sparse/*.svm "$root"/tests/data/sparse/*.svmlight "$corpus"/ ;;
+        smtx) cp -n "$root"/tests/data/sparse/*.mtx "$corpus"/ ;;
+    esac
     if [ -d "$regressions" ]; then cp -n "$regressions"/* "$corpus"/ 2>/dev/null || true; fi
     echo "=== fuzz_$t for ${seconds}s"
     if ! "$bin" "$corpus" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
