@@ -197,7 +197,8 @@ std::vector<OptionDescriptor> neighbor_entries() {
          "for "
          "every thread count. auto picks the faster exact backend by N and D, and nndescent above 300,000 "
          "points "
-         "in 20 or more dimensions, where it is several times faster.",
+         "in 20 or more dimensions, where it is several times faster. Sparse input: brute (exact, on "
+         "inverted lists) or nndescent (auto above 300,000 rows).",
          nullptr, K::enumeration, g, closed(0), p,
          [](const Options& o) { return index_of(backend_names, o.neighbors.backend); },
          [](Options& o, double v) { o.neighbors.backend = backend_names.at(std::size_t(v)).value; },
