@@ -82,9 +82,16 @@ for t in "${targets[@]}"; do
         for src in "${cli_sources[@]}"; do objs+=("$out/obj/$(obj_name "$src")"); done
         libs+=(-lboost_program_options)
     fi
-    if stale "$bin" "$root/tools/fuzz/fuzz_$t.cpp" "${objs[@]}"; then
+    # The sparse readers share one target source, told the file suffix that picks the format.
+    source_file="$root/tools/fuzz/fuzz_$t.cpp"
+    defines=()
+    case $t in
+        npz | svm) source_file="$root/tools/fuzz/fuzz_sparse.cpp" defines=(-DTREESNE_FUZZ_SUFFIX="\".$t\"") ;;
+        smtx) source_file="$root/tools/fuzz/fuzz_sparse.cpp" defines=(-DTREESNE_FUZZ_SUFFIX="\".mtx\"") ;;
+    esac
+    if stale "$bin" "$source_file" "${objs[@]}"; then
         echo "compiling fuzz_$t"
-        "$cxx" "${flags[@]}" -fsanitize=fuzzer "$root/tools/fuzz/fuzz_$t.cpp" "${objs[@]}" "${libs[@]}" -o "$bin"
+        "$cxx" "${flags[@]}" "${defines[@]}" -fsanitize=fuzzer "$source_file" "${objs[@]}" "${libs[@]}" -o "$bin"
     fi
     corpus="$out/corpus/$t"
     artifacts="$out/artifacts/$t"

@@ -385,27 +385,12 @@ class TSNE(_Base):
             progress = Progress(n, d, text, options["pca_dims"], init_name, k)
         observer = _observer(progress, self.callback, options["report_every"])
         try:
+            run = dict(observer=observer, stage=progress.stage if progress else None,
+                       interruptible=interruptible(), memory_limit=memory_limit)
             if kind == "sparse":
-                result = _treesne.embed_sparse(
-                    X,
-                    options,
-                    observer=observer,
-                    stage=progress.stage if progress else None,
-                    interruptible=interruptible(),
-                    memory_limit=memory_limit,
-                )
+                result = _treesne.embed_sparse(X, options, **run)
             else:
-                result = _treesne.embed(
-                    X,
-                    options,
-                    observer=observer,
-                    stage=progress.stage if progress else None,
-                    interruptible=interruptible(),
-                    memory_limit=memory_limit,
-                    input_kind=kind,
-                    affinities=p,
-                    neighbors=graph,
-                )
+                result = _treesne.embed(X, options, **run, input_kind=kind, affinities=p, neighbors=graph)
         finally:
             if progress:
                 progress.end_line()

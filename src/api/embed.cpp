@@ -32,12 +32,13 @@ void check_resume_state(const OptimizerState& state, index_t n, int dims) {
                                      ", iteration ", state.iteration, ")"));
 }
 
-void check_memory(ConstMatrixView x, const Options& options, const Callbacks& callbacks, bool owned) {
+// Refuses the run when estimate() (made only when a limit applies) exceeds the memory available.
+template <class Estimate>
+void check_memory(const Options& options, const Callbacks& callbacks, const Estimate& estimate) {
     std::optional<double> available = callbacks.memory_limit_bytes;
     if (!available) available = available_memory();
     if (!available || std::isinf(*available)) return;
-    require_memory(estimate_memory(x.rows, x.cols, options, callbacks.keep_affinities, owned), *available,
-                   options.optimizer.method);
+    require_memory(estimate(), *available, options.optimizer.method);
 }
 
 // Runs to `until` in segments ending at the multiples of callbacks.checkpoint_every, saving after each.
@@ -221,7 +222,9 @@ Result embed_impl(ConstMatrixView x, Matrix* owned, const Options& options, cons
     validate(options, x.rows, x.cols);
     require_usable_init(options);
     check_run(x.rows, options, callbacks);
-    check_memory(x, options, callbacks, owned != nullptr);
+    check_memory(options, callbacks, [&] {
+        return estimate_memory(x.rows, x.cols, options, callbacks.keep_affinities, owned != nullptr);
+    });
     require_finite(x);
     Result result;
     const int threads = options.threads;
@@ -400,11 +403,9 @@ Result embed_sparse(ConstCsrView x, CsrMatrix* owned, const Options& options, co
     check_sparse(x, options);
     require_usable_init(options);
     check_run(x.rows, options, callbacks);
-    if (std::optional<double> available = callbacks.memory_limit_bytes ? callbacks.memory_limit_bytes : available_memory();
-        available && !std::isinf(*available))
-        require_memory(estimate_memory_sparse(x.rows, x.cols, x.nnz(), options, callbacks.keep_affinities,
-                                              owned != nullptr),
-                       *available, options.optimizer.method);
+    check_memory(options, callbacks, [&] {
+        return estimate_memory_sparse(x.rows, x.cols, x.nnz(), options, callbacks.keep_affinities, owned != nullptr);
+    });
     Result result;
     if (options.pca_dims > 0 && options.pca_dims < x.cols) return embed_reduced(x, owned, options, callbacks, start);
     // Values beyond 2^+-100 are scaled by a power of two (exactly), as embed() scales dense input.

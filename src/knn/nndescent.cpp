@@ -84,10 +84,6 @@ constexpr index_t leaf_query_block = 256;
 constexpr index_t leaf_reference_block = 512;
 constexpr index_t leaf_chunk = 64;
 
-double seconds_since(std::chrono::steady_clock::time_point start) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
 }  // namespace
 
 namespace nndescent {

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -185,6 +186,11 @@ template <>
 struct PanelOf<SparsePoints> {
     using type = SparsePanel;
 };
+
+// Seconds since `start`, for the reports' stage times (nndescent.cpp, nndescent_sparse.cpp).
+inline double seconds_since(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
 
 // A pseudo-random word for (a, b): splitmix64's mixer over both, no state.
 inline std::uint64_t draw(std::uint64_t a, std::uint64_t b) {

@@ -28,14 +28,6 @@
 namespace treesne::detail {
 namespace nndescent {
 
-namespace {
-
-bool counting(Metric metric) {
-    return metric == Metric::jaccard || metric == Metric::hamming;
-}
-
-}  // namespace
-
 void SparsePanel::scatter(const SparsePoints& x, index_t a) {
     if (static_cast<index_t>(dense_.size()) < x.x.cols) dense_.assign(static_cast<std::size_t>(x.x.cols), 0.0);
     for (index_t e = x.x.row_begin(a); e < x.x.row_end(a); ++e) dense_[x.x.columns[e]] = x.x.values[e];
@@ -47,7 +39,7 @@ void SparsePanel::clear(const SparsePoints& x, index_t a) {
 
 double SparsePanel::distance(const SparsePoints& x, index_t a, index_t b) const {
     const ConstCsrView& m = x.x;
-    if (counting(x.metric)) {
+    if (counts_coordinates(x.metric)) {
         index_t shared = 0, equal = 0;
         for (index_t e = m.row_begin(b); e < m.row_end(b); ++e) {
             const double v = dense_[m.columns[e]];
@@ -174,15 +166,14 @@ index_t finish_sparse(ConstCsrView x, Metric metric, int threads, NeighborGraph&
         index_t exact = 0;
         for (index_t i = begin; i < end; ++i) {
             const point_t* indices = graph.indices.data() + i * k;
-            row.clear();
             if (indices[k - 1] == no_point) {
-                for (index_t j = 0; j < x.rows; ++j)
-                    if (j != i) row.push_back(candidate(i, static_cast<point_t>(j), sparse_rank_distance(metric, x, i, x, j, scratch)));
+                sparse_exact_row(x, i, k, metric, scratch, row, graph);
                 ++exact;
-            } else {
-                for (index_t p = 0; p < k; ++p)
-                    row.push_back(candidate(i, indices[p], sparse_rank_distance(metric, x, i, x, indices[p], scratch)));
+                continue;
             }
+            row.clear();
+            for (index_t p = 0; p < k; ++p)
+                row.push_back(candidate(i, indices[p], sparse_rank_distance(metric, x, i, x, indices[p], scratch)));
             write_row(row, i, k, graph, metric);
         }
         exact_rows += exact;
@@ -193,7 +184,7 @@ index_t finish_sparse(ConstCsrView x, Metric metric, int threads, NeighborGraph&
 // The working distances' factor: a power of two that brings 4 max |x_i|^2 (the largest squared distance)
 // below 2^100, far inside float's range.
 double working_scale(const std::vector<double>& norms, Metric metric) {
-    if (counting(metric)) return 1.0;
+    if (counts_coordinates(metric)) return 1.0;
     const double largest = 4.0 * *std::max_element(norms.begin(), norms.end());
     if (!(largest > 0x1p100)) return 1.0;
     int e = 0;
@@ -213,7 +204,6 @@ NeighborGraph knn_nndescent_sparse(ConstCsrView x, index_t k, const NndescentPar
     r = NndescentReport{};
     const index_t n = x.rows;
     auto start = std::chrono::steady_clock::now();
-    auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
     NeighborGraph graph;
     graph.n = n;
     graph.k = k;
@@ -239,7 +229,7 @@ NeighborGraph knn_nndescent_sparse(ConstCsrView x, index_t k, const NndescentPar
             for (index_t t = t0; t < t1; ++t)
                 trees[static_cast<std::size_t>(t)] = sparse_tree(points, p.leaf_size, draw(nndescent_seed, static_cast<std::uint64_t>(t)));
         }, 1);
-        r.forest_seconds = seconds();
+        r.forest_seconds = seconds_since(start);
         report_progress(0.05);
         start = std::chrono::steady_clock::now();
         for (std::size_t t = 0; t < trees.size(); ++t) {
@@ -248,17 +238,17 @@ NeighborGraph knn_nndescent_sparse(ConstCsrView x, index_t k, const NndescentPar
             report_progress(0.05 + 0.15 * static_cast<double>(t + 1) / static_cast<double>(trees.size()));
         }
         rows.mark_all_fresh();
-        r.init_seconds = seconds();
+        r.init_seconds = seconds_since(start);
         start = std::chrono::steady_clock::now();
         refine(points, rows, p, threads, r, [&](index_t round) {
             report_progress(0.2 + 0.75 * static_cast<double>(round + 1) / static_cast<double>(p.rounds));
         });
-        r.refine_seconds = seconds();
+        r.refine_seconds = seconds_since(start);
     }
     start = std::chrono::steady_clock::now();
     graph.distances.resize(static_cast<std::size_t>(n * k));
     r.exact_rows = finish_sparse(x, p.metric, threads, graph);
-    r.finish_seconds = seconds();
+    r.finish_seconds = seconds_since(start);
     report_progress(1.0);
     return graph;
 }

@@ -33,17 +33,9 @@
 #include "treesne/knn/neighbors.hpp"
 
 namespace treesne::detail {
-namespace {
-
-bool counting(Metric metric) {
-    return metric == Metric::jaccard || metric == Metric::hamming;
-}
-
-}  // namespace
-
 double sparse_rank_distance(Metric metric, ConstCsrView x, index_t a, ConstCsrView y, index_t b,
                             std::vector<double>& scratch) {
-    if (counting(metric)) {  // the counts of count_coordinates(), over the features either row holds
+    if (counts_coordinates(metric)) {  // the counts of count_coordinates(), over the features either row holds
         index_t i = x.row_begin(a), j = y.row_begin(b), differ = 0, either = 0;
         const index_t i1 = x.row_end(a), j1 = y.row_end(b);
         while (i < i1 || j < j1) {
@@ -79,6 +71,14 @@ double sparse_rank_distance(Metric metric, ConstCsrView x, index_t a, ConstCsrVi
     double* zeros = diff + m;
     std::fill(zeros, zeros + m, 0.0);
     return squared_distance(diff, zeros, m);
+}
+
+void sparse_exact_row(ConstCsrView x, index_t q, index_t k, Metric metric, std::vector<double>& scratch,
+                      std::vector<Neighbor>& row, NeighborGraph& graph) {
+    row.clear();
+    for (index_t r = 0; r < x.rows; ++r)
+        if (r != q) row.push_back(candidate(q, static_cast<point_t>(r), sparse_rank_distance(metric, x, q, x, r, scratch)));
+    write_row(row, q, k, graph, metric);
 }
 
 CsrMatrix sparse_unit_rows(ConstCsrView x, int threads) {
@@ -161,7 +161,7 @@ class SparseSearch {
                  const std::vector<point_t>& by_key, index_t max_size, index_t k, Metric metric,
                  NeighborGraph& graph)
         : x_(x), columns_(columns), keys_(keys), by_key_(by_key), max_size_(max_size), k_(k),
-          keep_(std::min(k + extra_candidates, x.rows - 1)), metric_(metric), counting_(counting(metric)),
+          keep_(std::min(k + extra_candidates, x.rows - 1)), metric_(metric), counting_(counts_coordinates(metric)),
           graph_(graph), shared_(static_cast<std::size_t>(x.rows)),
           equal_(counting_ ? static_cast<std::size_t>(x.rows) : 0), stamp_(static_cast<std::size_t>(x.rows), 0) {}
 
@@ -297,15 +297,9 @@ NeighborGraph sparse_exact_scan(ConstCsrView x, index_t k, Metric metric, int th
     parallel_for_reporting(
         x.rows, threads,
         [&](index_t begin, index_t end) {
-            std::vector<Neighbor> scratch;
-            std::vector<double> differences;
-            for (index_t q = begin; q < end; ++q) {
-                scratch.clear();
-                for (index_t r = 0; r < x.rows; ++r)
-                    if (r != q)
-                        scratch.push_back(candidate(q, static_cast<point_t>(r), sparse_rank_distance(metric, x, q, x, r, differences)));
-                write_row(scratch, q, k, graph, metric);
-            }
+            std::vector<double> scratch;
+            std::vector<Neighbor> row;
+            for (index_t q = begin; q < end; ++q) sparse_exact_row(x, q, k, metric, scratch, row, graph);
         },
         progress);
     return graph;
@@ -316,14 +310,14 @@ NeighborGraph sparse_exact_scan(ConstCsrView x, index_t k, Metric metric, int th
 NeighborGraph knn_sparse(ConstCsrView x, index_t k, Metric metric, int threads, const SearchProgress& progress) {
     double largest = 0.0;
     for (index_t e = 0; e < x.nnz(); ++e) largest = std::max(largest, std::abs(x.values[e]));
-    if (!counting(metric) && largest > largest_searchable) return sparse_exact_scan(x, k, metric, threads, progress);
+    if (!counts_coordinates(metric) && largest > largest_searchable) return sparse_exact_scan(x, k, metric, threads, progress);
     const Columns columns = by_column(x);
     std::vector<double> keys(static_cast<std::size_t>(x.rows));
     index_t max_size = 0;
     for (index_t i = 0; i < x.rows; ++i) {
         double sum = 0.0;
         for (index_t e = x.row_begin(i); e < x.row_end(i); ++e) sum += x.values[e] * x.values[e];
-        keys[static_cast<std::size_t>(i)] = counting(metric) ? static_cast<double>(x.row_size(i)) : sum;
+        keys[static_cast<std::size_t>(i)] = counts_coordinates(metric) ? static_cast<double>(x.row_size(i)) : sum;
         max_size = std::max(max_size, x.row_size(i));
     }
     std::vector<point_t> by_key(static_cast<std::size_t>(x.rows));

@@ -16,6 +16,17 @@ namespace treesne::detail {
 double sparse_rank_distance(Metric metric, ConstCsrView x, index_t a, ConstCsrView y, index_t b,
                             std::vector<double>& scratch);
 
+/// Whether the metric's rank distance is a ratio of coordinate counts (jaccard, hamming): exact from
+/// integer counts, so the sparse searches need no error bound or float scale for it.
+inline bool counts_coordinates(Metric metric) {
+    return metric == Metric::jaccard || metric == Metric::hamming;
+}
+
+/// Row q of the exact graph by a scan of every row of x (self skipped): the k nearest by
+/// (sparse_rank_distance, tie key), written to graph row q. scratch and row are reused storage.
+void sparse_exact_row(ConstCsrView x, index_t q, index_t k, Metric metric, std::vector<double>& scratch,
+                      std::vector<Neighbor>& row, NeighborGraph& graph);
+
 /// unit_rows() of the sparse rows: the same stored values as its dense rows' non-zeros, bit for bit.
 /// Throws InvalidArgument naming the first all-zero row (1-based), as unit_rows() does.
 CsrMatrix sparse_unit_rows(ConstCsrView x, int threads);
