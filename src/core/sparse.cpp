@@ -28,38 +28,70 @@ CsrMatrix from_triplets(index_t rows, index_t cols, std::vector<Triplet> entries
     }
     for (index_t i = 0; i < rows; ++i) m.offsets[static_cast<std::size_t>(i + 1)] += m.offsets[static_cast<std::size_t>(i)];
     // Counting sort by row, stable: duplicates keep the order they were given in.
-    std::vector<std::pair<point_t, double>> sorted(entries.size());
+    m.columns.resize(entries.size());
+    m.values.resize(entries.size());
     {
         std::vector<index_t> next(m.offsets.begin(), m.offsets.end() - 1);
-        for (const Triplet& t : entries)
-            sorted[static_cast<std::size_t>(next[static_cast<std::size_t>(t.row)]++)] = {
-                static_cast<point_t>(t.col), t.value};
-    }
-    std::vector<Triplet>().swap(entries);
-    m.columns.reserve(sorted.size());
-    m.values.reserve(sorted.size());
-    index_t written = 0;
-    for (index_t i = 0; i < rows; ++i) {
-        const auto first = sorted.begin() + m.offsets[static_cast<std::size_t>(i)];
-        const auto last = sorted.begin() + m.offsets[static_cast<std::size_t>(i + 1)];
-        std::stable_sort(first, last, [](const auto& a, const auto& b) { return a.first < b.first; });
-        m.offsets[static_cast<std::size_t>(i)] = written;
-        for (auto e = first; e != last;) {
-            const point_t col = e->first;
-            double sum = 0.0;
-            for (; e != last && e->first == col; ++e) sum += e->second;
-            require(std::isfinite(sum), "sparse matrix: the entries at (", i, ", ", col,
-                    ") add up to a non-finite value");
-            if (sum == 0.0) continue;
-            m.columns.push_back(col);
-            m.values.push_back(sum);
-            ++written;
+        for (const Triplet& t : entries) {
+            const auto at = static_cast<std::size_t>(next[static_cast<std::size_t>(t.row)]++);
+            m.columns[at] = static_cast<point_t>(t.col);
+            m.values[at] = t.value;
         }
     }
-    m.offsets[static_cast<std::size_t>(rows)] = written;
+    std::vector<Triplet>().swap(entries);
+    index_t row = 0;
+    point_t col = 0;
+    require(detail::canonicalize_rows(m, &row, &col), "sparse matrix: the entries at (", row, ", ", col,
+            ") add up to a non-finite value");
     m.columns.shrink_to_fit();
     m.values.shrink_to_fit();
     return m;
+}
+
+bool detail::canonicalize_rows(CsrMatrix& m, index_t* row, point_t* col) {
+    std::vector<std::pair<point_t, double>> scratch;
+    index_t out = 0, begin = 0;
+    for (index_t i = 0; i < m.rows; ++i) {
+        const index_t end = m.offsets[static_cast<std::size_t>(i + 1)];
+        bool plain = true;  // columns strictly increasing: only zeros, if any, to drop
+        for (index_t e = begin + 1; e < end && plain; ++e)
+            plain = m.columns[static_cast<std::size_t>(e)] > m.columns[static_cast<std::size_t>(e - 1)];
+        if (plain) {  // no column repeats: copy the non-zeros down, in place
+            for (index_t e = begin; e < end; ++e) {
+                const auto k = static_cast<std::size_t>(e);
+                if (m.values[k] == 0.0) continue;
+                m.columns[static_cast<std::size_t>(out)] = m.columns[k];
+                m.values[static_cast<std::size_t>(out)] = m.values[k];
+                ++out;
+            }
+            begin = end;
+            m.offsets[static_cast<std::size_t>(i + 1)] = out;
+            continue;
+        }
+        scratch.clear();
+        for (index_t e = begin; e < end; ++e)
+            scratch.emplace_back(m.columns[static_cast<std::size_t>(e)], m.values[static_cast<std::size_t>(e)]);
+        std::stable_sort(scratch.begin(), scratch.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+        for (auto it = scratch.begin(); it != scratch.end();) {
+            const point_t c = it->first;
+            double sum = 0.0;
+            for (; it != scratch.end() && it->first == c; ++it) sum += it->second;
+            if (!std::isfinite(sum)) {
+                *row = i;
+                *col = c;
+                return false;
+            }
+            if (sum == 0.0) continue;
+            m.columns[static_cast<std::size_t>(out)] = c;
+            m.values[static_cast<std::size_t>(out)] = sum;
+            ++out;
+        }
+        begin = end;
+        m.offsets[static_cast<std::size_t>(i + 1)] = out;
+    }
+    m.columns.resize(static_cast<std::size_t>(out));
+    m.values.resize(static_cast<std::size_t>(out));
+    return true;
 }
 
 std::string csr_matrix_defect(ConstCsrView m) {

@@ -53,31 +53,6 @@ SparseKind sparse_kind(const Loaded& in) {
     return SparseKind::none;
 }
 
-/// The entries of one row, sorted stably by column, added where a column repeats, zeros dropped, written
-/// from `out` on; returns the new end.
-index_t merge_row(const std::string& name, CsrMatrix& m, index_t row, index_t begin, index_t end, index_t out,
-                  index_t base, std::vector<std::pair<point_t, double>>& scratch) {
-    scratch.clear();
-    for (index_t e = begin; e < end; ++e)
-        scratch.emplace_back(m.columns[static_cast<std::size_t>(e)], m.values[static_cast<std::size_t>(e)]);
-    std::stable_sort(scratch.begin(), scratch.end(),
-                     [](const auto& a, const auto& b) { return a.first < b.first; });
-    for (auto it = scratch.begin(); it != scratch.end();) {
-        const point_t col = it->first;
-        double sum = 0.0;
-        for (; it != scratch.end() && it->first == col; ++it) sum += it->second;
-        if (!std::isfinite(sum)) {
-            fail(name, "the entries at row ", row + base, ", column ", index_t{col} + base,
-                 " add up to a non-finite value");
-        }
-        if (sum == 0.0) continue;
-        m.columns[static_cast<std::size_t>(out)] = col;
-        m.values[static_cast<std::size_t>(out)] = sum;
-        ++out;
-    }
-    return out;
-}
-
 /// The first Matrix Market line: coordinate, a real, integer or pattern field, general symmetry. Returns
 /// the field.
 std::string mtx_feature_banner(const std::string& name, std::string_view line) {
@@ -166,30 +141,10 @@ void mtx_feature_entry(const std::string& name, index_t at, std::string_view lin
 }  // namespace
 
 void canonicalize_rows(const std::string& name, CsrMatrix& m, index_t base) {
-    std::vector<std::pair<point_t, double>> scratch;
-    index_t out = 0;
-    index_t begin = 0;
-    for (index_t i = 0; i < m.rows; ++i) {
-        const index_t end = m.offsets[static_cast<std::size_t>(i + 1)];
-        bool plain = true;  // columns increasing: only zeros, if any, to drop
-        for (index_t e = begin + 1; e < end && plain; ++e)
-            plain = m.columns[static_cast<std::size_t>(e)] > m.columns[static_cast<std::size_t>(e - 1)];
-        if (plain) {
-            for (index_t e = begin; e < end; ++e) {
-                const auto k = static_cast<std::size_t>(e);
-                if (m.values[k] == 0.0) continue;
-                m.columns[static_cast<std::size_t>(out)] = m.columns[k];
-                m.values[static_cast<std::size_t>(out)] = m.values[k];
-                ++out;
-            }
-        } else {
-            out = merge_row(name, m, i, begin, end, out, base, scratch);
-        }
-        begin = end;
-        m.offsets[static_cast<std::size_t>(i + 1)] = out;
-    }
-    m.columns.resize(static_cast<std::size_t>(out));
-    m.values.resize(static_cast<std::size_t>(out));
+    index_t row = 0;
+    point_t col = 0;
+    if (!treesne::detail::canonicalize_rows(m, &row, &col))
+        fail(name, "the entries at row ", row + base, ", column ", index_t{col} + base, " add up to a non-finite value");
 }
 
 CsrMatrix csr_from_entries(const std::string& name, index_t rows, index_t cols, std::vector<point_t> row,

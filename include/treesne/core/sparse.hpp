@@ -65,6 +65,15 @@ struct Triplet {
 /// then a sort within each row).
 CsrMatrix from_triplets(index_t rows, index_t cols, std::vector<Triplet> entries);
 
+namespace detail {
+/// Brings m's rows (offsets right, entries in any order within a row) to CsrMatrix's invariants in
+/// place: each row sorted by column (stably), entries at the same column added in the order stored,
+/// zeros dropped; rows already strictly increasing only drop their zeros. Returns false, with the row
+/// and column (0-based) in *row and *col, when some column's entries add up to a non-finite value (m is
+/// then left part way). The one assembly of from_triplets and of every sparse reader.
+bool canonicalize_rows(CsrMatrix& m, index_t* row, point_t* col);
+}  // namespace detail
+
 /// What is wrong with m as a CSR matrix, in one line, or "" when nothing is (ConstCsrView's invariants);
 /// the defect named is the lowest row's, its row and column 0-based ("row 7: columns not increasing
 /// (12 after 12)"). O(nnz) time.
