@@ -1,15 +1,18 @@
-// Brute-force backend: blocked float GEMM for candidate selection, exact double re-ranking (euclidean,
+// Brute-force backend: blocked float dot products for candidate selection, exact double re-ranking (euclidean,
 // and cosine and correlation on the unit or centred unit rows the caller passes: the same search, other
 // reported distances); for manhattan, chebyshev, jaccard and hamming an exact blocked scan
 // (coordinate_search, below; popcounts of bit-packed rows for jaccard and hamming on 0/1 data).
 //
 // The points are centred, scaled by a power of two, rounded to float and put in a spatial order
 // (recursive median splits), so that consecutive blocks are compact. For a block of queries Q and a block
-// of references R, G = -2 Q R^T is one float GEMM (Eigen), and the float estimate of |q - r|^2 is
-// |q|^2 + (|r|^2 + G_qr). Each query keeps the k + m references with the smallest estimates (self
-// skipped); references are visited from the queries' own block outwards, so the selection threshold
-// drops after the first blocks and the rest is a vectorised comparison. Then the candidates' distances
-// are recomputed exactly with squared_distance() and sorted by (distance, tie key).
+// of references R, the float estimate of |q - r|^2 is |q|^2 + (|r|^2 - 2 q . r); the float pass
+// (knn/estimates.hpp, compiled per instruction set and chosen at run time) computes |r|^2 - 2 q . r for
+// a tile of queries against a panel of references in registers and compares it with each query's
+// threshold at once, so no block of G = -2 Q R^T is ever stored. Each query keeps the k + m references
+// with the smallest estimates (self skipped); references are visited from the queries' own block
+// outwards, so the selection threshold drops after the first blocks and the rest is a vectorised
+// comparison. Then the candidates' distances are recomputed exactly with squared_distance() and sorted
+// by (distance, tie key).
 //
 // Exactness. Let u = 2^-24 and work on the centred data (translation does not change distances, and it
 // shrinks the norms that the float error scales with), scaled so that every |coordinate| < 1 (exact; it
@@ -53,6 +56,7 @@
 #include <utility>
 #include <vector>
 
+#include "knn/estimates.hpp"
 #include "knn/internal.hpp"
 #include "core/lanes.hpp"
 #include "treesne/core/errors.hpp"
@@ -66,13 +70,11 @@ using FloatRows = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::Ro
 // Extra candidates kept beyond k: the gap between the k-th and (k+m)-th float distances must exceed
 // the error bound for a query to be settled without a rescan.
 constexpr index_t extra_candidates = 16;
-// Queries and references per block: the 256 x 512 float block of G (512 KiB) stays in L2 while it is
-// scanned. Measured (N = 30k, D = 50, one thread): 128..512 x 512..2048 all within 8% of each other.
-// Fixed, not derived from the thread count (the answer is exact anyway).
+// Queries and references per block: the block's references (512 x D floats, 100 KiB at D = 50) stay in
+// L2 while the queries' tiles walk them. Fixed, not derived from the thread count (the answer is exact
+// anyway).
 constexpr index_t query_block = 256;
 constexpr index_t reference_block = 512;
-// Estimates tested at once against a query's threshold before any is appended.
-constexpr index_t chunk = 64;
 // Leaves of the spatial ordering.
 constexpr index_t order_leaf = 32;
 
@@ -80,7 +82,9 @@ constexpr index_t order_leaf = 32;
 struct FloatData {
     std::vector<point_t> order;       // position -> original index
     FloatRows points;                 // N x D, row p is point order[p]
-    std::vector<float> norms;         // |r|^2 of the float rows, rounded to float, by position
+    std::vector<float> panels;        // the same rows in the float pass's panels (estimates.hpp)
+    std::vector<float> norms;         // |r|^2 of the float rows, rounded to float, by position, padded
+                                      // to whole panels with +inf
     std::vector<double> norms_exact;  // the same in double
     double max_norm = 0;              // max_r |r|^2
     double scale_squared = 1;         // (2^-e)^2: exact distances times this are in float units
@@ -209,6 +213,10 @@ void to_float(ConstMatrixView x, const Frame& frame, FloatData& out, int threads
             out.norms_exact[static_cast<std::size_t>(q)] = norm;
         }
     });
+    FloatRows().swap(scaled);  // before the panels: two float copies at most, as brute_bytes() counts
+    out.panels = estimate_panels(out.points.data(), n, d, threads);
+    const index_t padded = (n + estimate_panel_width - 1) / estimate_panel_width * estimate_panel_width;
+    out.norms.resize(static_cast<std::size_t>(padded), std::numeric_limits<float>::infinity());
     out.max_norm = 0;  // a maximum: the same in any order
     for (const double norm : out.norms_exact) out.max_norm = std::max(out.max_norm, norm);
 }
@@ -274,15 +282,10 @@ struct Output {
     }
 };
 
-// A query's candidate buffer holds the best `keep` estimates so far plus room for about `keep` more.
-// Estimates below the query's threshold are appended; when the buffer is full, a selection keeps the
-// best `keep` and lowers the threshold to the largest of them. The threshold never grows, so every
-// estimate rejected or evicted is at least the final threshold. An append per accepted estimate and an
-// O(capacity) selection every ~keep appends is several times cheaper than a heap's sift-down.
-struct Candidate {
-    float estimate;
-    point_t position;
-};
+// A query's candidate buffer holds the best `keep` estimates so far plus room for about `keep` more
+// (EstimateScan, estimates.hpp). An append per accepted estimate and an O(capacity) selection every
+// ~keep appends is several times cheaper than a heap's sift-down.
+using Candidate = EstimateCandidate;
 
 // The search of one set of queries among the reference points: the reference's own points (self
 // skipped), or other points (queries and query_data distinct from x and data), of which those listed in
@@ -327,56 +330,32 @@ class BlockSearch {
           skip_positions_(skip_positions),
           k_(out.k),
           keep_(k_ + extra_candidates),
-          stride_(2 * keep_ + chunk),
+          stride_(2 * keep_ + estimate_panel_width),
           out_(out) {
-        g_.resize(query_block, reference_block);
+        own_.resize(static_cast<std::size_t>(query_block));
         buffer_.resize(static_cast<std::size_t>(query_block * stride_));
         count_.resize(static_cast<std::size_t>(query_block));
         threshold_.resize(static_cast<std::size_t>(query_block));
     }
 
+    // The float pass over references [r0, r1) for the queries at positions [q0, q0 + rows)
+    // (estimates.hpp, compiled per instruction set).
     void scan_block(index_t q0, index_t rows, index_t r0, index_t r1) {
-        const index_t cols = r1 - r0;
-        auto g = g_.topLeftCorner(rows, cols);
-        // G = -2 Q R^T: the factor is a power of two, so folding it into the GEMM is exact.
-        g.noalias() =
-            (-2.0f * query_data_.points.middleRows(q0, rows)) * data_.points.middleRows(r0, cols).transpose();
-        const float* norms = data_.norms.data() + r0;
-        for (index_t i = 0; i < rows; ++i) {
-            const auto s = static_cast<std::size_t>(i);
-            const float* row = g_.data() + i * reference_block;
-            // Column of the query itself, if inside this block (never for queries of other points).
-            const index_t own = own_position(q0 + i);
-            const index_t self = own < 0 ? -1 : own - r0;
-            Candidate* buffer = buffer_.data() + i * stride_;
-            index_t count = count_[s];
-            float threshold = threshold_[s];
-            for (index_t j0 = 0; j0 < cols; j0 += chunk) {
-                const index_t j1 = std::min(cols, j0 + chunk);
-                // Branch-free count of the chunk's estimates below the threshold (vectorises); once
-                // the thresholds have dropped almost every chunk has none.
-                int hits = 0;
-                for (index_t j = j0; j < j1; ++j) hits += norms[j] + row[j] < threshold;
-                if (hits == 0) continue;
-                // Branch-free append: every estimate is written, the count advances for those below.
-                for (index_t j = j0; j < j1; ++j) {
-                    const float estimate = norms[j] + row[j];
-                    buffer[count] = {estimate, static_cast<point_t>(r0 + j)};
-                    count += static_cast<index_t>(estimate < threshold) & static_cast<index_t>(j != self);
-                }
-                if (count >= 2 * keep_) threshold = compact(buffer, count);
-            }
-            count_[s] = count;
-            threshold_[s] = threshold;
-        }
-    }
-
-    // Keeps the best `keep` candidates; returns the largest kept estimate, the new threshold.
-    float compact(Candidate* buffer, index_t& count) const {
-        std::nth_element(buffer, buffer + (keep_ - 1), buffer + count,
-                         [](const Candidate& a, const Candidate& b) { return a.estimate < b.estimate; });
-        count = keep_;
-        return buffer[keep_ - 1].estimate;
+        for (index_t i = 0; i < rows; ++i) own_[static_cast<std::size_t>(i)] = own_position(q0 + i);
+        const EstimateScan scan{query_data_.points.data() + q0 * x_.cols,
+                                own_.data(),
+                                rows,
+                                x_.cols,
+                                data_.panels.data(),
+                                data_.norms.data(),
+                                r0,
+                                r1,
+                                buffer_.data(),
+                                stride_,
+                                keep_,
+                                count_.data(),
+                                threshold_.data()};
+        scan_estimates(scan);
     }
 
     void finish(index_t position, index_t slot) {
@@ -394,7 +373,7 @@ class BlockSearch {
             out_.emit(candidates_, query);
             return;
         }
-        const float threshold = compact(buffer, count);
+        const float threshold = keep_best_estimates(buffer, count, keep_);
         rank_exactly(buffer, keep_, query);
         std::nth_element(candidates_.begin(), candidates_.begin() + (k_ - 1), candidates_.end());
         const double kth = candidates_[static_cast<std::size_t>(k_ - 1)].distance;
@@ -482,7 +461,7 @@ class BlockSearch {
     index_t keep_;
     index_t stride_;
     const Output out_;
-    FloatRows g_;
+    std::vector<index_t> own_;  // own_position() of the block's queries
     std::vector<Candidate> buffer_;
     std::vector<index_t> count_;
     std::vector<float> threshold_;

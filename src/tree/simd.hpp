@@ -5,9 +5,9 @@
 // clang compiles it three times: simd_baseline.cpp (x86-64, SSE2), simd_avx2.cpp (`#pragma GCC target`,
 // or clang's `#pragma clang attribute`: AVX2 + FMA + BMI2, the x86-64-v3 level) and simd_avx512.cpp
 // (x86-64-v4); each puts its copy in its own
-// namespace (detail::simd_<target>, see core/simd_namespace.hpp). simd_target() picks the widest the CPU
-// has, unless the environment variable TREESNE_SIMD names one (baseline, avx2, avx512; one the CPU lacks
-// is an error, not a crash). A native build (-march=native), another compiler or another architecture
+// namespace (detail::simd_<target>, see core/simd_namespace.hpp). simd_target() (core/simd_target.hpp)
+// picks the widest the CPU has, unless the environment variable TREESNE_SIMD names one (baseline, avx2,
+// avx512; one the CPU lacks is an error, not a crash). A native build (-march=native), another compiler or another architecture
 // compiles only the baseline copy, with the build's own flags. (GCC 12 and clang 14 builds gave the same
 // bits, too.)
 //
@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "core/simd_target.hpp"
 #include "treesne/affinities/affinities.hpp"
 #include "treesne/core/types.hpp"
 #include "treesne/tree/space_tree.hpp"
@@ -56,13 +57,6 @@ struct QueryGroups {
     double* z;
     MatrixView forces;
 };
-
-enum class SimdTarget { baseline, avx2, avx512 };
-
-/// The kernels' target: the widest the CPU has among those compiled in, or TREESNE_SIMD's (read once;
-/// InvalidArgument if it names an unknown target or one this CPU or build lacks).
-SimdTarget simd_target();
-const char* simd_target_name(SimdTarget target);
 
 // The entries of each copy (defined in simd_kernels.inc):
 //   walk_leaves: the repulsion of the given leaves' points (SpaceTree::walk);
