@@ -629,7 +629,7 @@ TEST_CASE("cli binary: every instruction set this CPU runs gives the same file (
     TempDir dir;
     const std::string in = dir / "in.csv";
     write_csv(in, make_blobs(300, 8, 4).x);
-    for (const char* setting : {" --dims 2 --theta 0.5 --knn brute", " --dims 3 --theta 0.1 --dof 0.7", " --dims 1 --dof 3"}) {
+    for (const char* setting : {" --dims 2 --theta 0.5 --knn brute", " --dims 3 --theta 0.1 --dof 0.7 --knn nndescent", " --dims 1 --dof 3"}) {
         CAPTURE(setting);
         std::string baseline;
         int ran = 0;

@@ -29,4 +29,22 @@ const char* simd_target_name(SimdTarget target);
 /// Whether this CPU (and its operating system, which must save the wide registers) runs `target`.
 bool simd_cpu_has(SimdTarget target);
 
+// In a function of namespace treesne::detail: returns the chosen copy's `name` (a function name, with
+// its template arguments if any) called with the given arguments. Each copy lives in its namespace
+// simd_baseline, simd_avx2 or simd_avx512 (core/simd_namespace.hpp).
+#define TREESNE_SIMD_CALL(name, ...)                       \
+    do {                                                   \
+        if constexpr (simd_dispatching) {                  \
+            switch (simd_target()) {                       \
+                case SimdTarget::avx512:                   \
+                    return simd_avx512::name(__VA_ARGS__); \
+                case SimdTarget::avx2:                     \
+                    return simd_avx2::name(__VA_ARGS__);   \
+                case SimdTarget::baseline:                 \
+                    break;                                 \
+            }                                              \
+        }                                                  \
+        return simd_baseline::name(__VA_ARGS__);           \
+    } while (false)
+
 }  // namespace treesne::detail

@@ -1,4 +1,4 @@
-// The float pass's panels, its selection and the dispatch to simd_target()'s copy. See estimates.hpp.
+// The float pass's panels and its selection. See estimates.hpp (the dispatch: simd_dispatch.cpp).
 #include "knn/estimates.hpp"
 
 #include <algorithm>
@@ -29,20 +29,6 @@ float keep_best_estimates(EstimateCandidate* buffer, index_t& count, index_t kee
                      [](const EstimateCandidate& a, const EstimateCandidate& b) { return a.estimate < b.estimate; });
     count = keep;
     return buffer[keep - 1].estimate;
-}
-
-void scan_estimates(const EstimateScan& scan) {
-    if constexpr (simd_dispatching) {
-        switch (simd_target()) {
-            case SimdTarget::avx512:
-                return simd_avx512::scan_estimates(scan);
-            case SimdTarget::avx2:
-                return simd_avx2::scan_estimates(scan);
-            case SimdTarget::baseline:
-                break;
-        }
-    }
-    simd_baseline::scan_estimates(scan);
 }
 
 }  // namespace treesne::detail

@@ -3,4 +3,5 @@
 #define TREESNE_SIMD_NS simd_avx2
 #define TREESNE_SIMD_PART_LANES 4
 #define TREESNE_SIMD_TARGET "avx,avx2,fma,bmi,bmi2,f16c,lzcnt,movbe,popcnt,sse3,ssse3,sse4.1,sse4.2,xsave"
-#include "knn/estimates_target.inc"
+#define TREESNE_SIMD_KERNELS "knn/estimates.inc"
+#include "knn/simd_target.inc"

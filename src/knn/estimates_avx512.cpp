@@ -4,4 +4,5 @@
 #define TREESNE_SIMD_PART_LANES 8
 #define TREESNE_SIMD_TARGET \
     "avx512f,avx512bw,avx512cd,avx512dq,avx512vl,avx,avx2,fma,bmi,bmi2,f16c,lzcnt,movbe,popcnt,sse3,ssse3,sse4.1,sse4.2,xsave"
-#include "knn/estimates_target.inc"
+#define TREESNE_SIMD_KERNELS "knn/estimates.inc"
+#include "knn/simd_target.inc"

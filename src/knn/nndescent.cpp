@@ -68,6 +68,7 @@
 #include "core/permutation.hpp"
 #include "knn/internal.hpp"
 #include "knn/nndescent_internal.hpp"
+#include "knn/working_distances.hpp"
 #include "treesne/core/errors.hpp"
 #include "treesne/core/parallel.hpp"
 
@@ -90,41 +91,13 @@ namespace nndescent {
 
 // --- arithmetic -----------------------------------------------------------------------------------
 
-// The working distances, kLanes pairs at once. A panel holds points side by side, transposed:
-// coordinate j of column c at panel[j * stride + c] (stride a multiple of kLanes, unused columns zero).
-// out[c] = sum over j, in order, of (a[j] - panel[j, c])^2 (Metric::euclidean, also cosine's), of
-// |a[j] - panel[j, c]| (manhattan) or their maximum (chebyshev), for the columns c of lane groups
-// [first, last). Each lane is one pair, so no lanes are added together: every pair is summed the same
-// way, whatever its lane or panel. One function per metric (never inlined, so one piece of machine
-// code) computes every working distance, which makes the working distance of a pair a pure function of
-// the two points, and symmetric (the differences only change sign): a row compares the keys of the same
-// point offered twice. It is not bit-equal to rank_distance(), which the final rows use.
-template <Metric M>
-[[gnu::noinline]] void panel_distances(const double* a, const double* panel, index_t stride, index_t d,
-                                       index_t first, index_t last, double* out) {
-    using Bits = std::int64_t __attribute__((vector_size(kLanes * sizeof(double))));
-    for (index_t g = first; g < last; ++g) {
-        Lanes acc{};
-        const double* column = panel + g * kLanes;
-        for (index_t j = 0; j < d; ++j) {
-            Lanes diff = broadcast(a[j]) - load(column + j * stride);
-            if constexpr (M == Metric::euclidean) {
-                acc += diff * diff;
-            } else {
-                Bits bits;  // |diff|: the sign bit cleared
-                __builtin_memcpy(&bits, &diff, sizeof bits);
-                bits &= std::numeric_limits<std::int64_t>::max();
-                __builtin_memcpy(&diff, &bits, sizeof diff);
-                if constexpr (M == Metric::manhattan)
-                    acc += diff;
-                else
-                    acc = acc < diff ? diff : acc;
-            }
-        }
-        __builtin_memcpy(out + g * kLanes, &acc, sizeof acc);
-    }
-}
-
+// The working distances of euclidean (also cosine's and correlation's), manhattan and chebyshev are
+// knn/working_distances.hpp's, compiled once per instruction set. Each lane is one pair, so no lanes
+// are added together: every pair is summed the same way, whatever its lane or panel. One function per
+// metric (never inlined, so one piece of machine code in a process) computes every working distance,
+// which makes the working distance of a pair a pure function of the two points, and symmetric (the
+// differences only change sign): a row compares the keys of the same point offered twice. It is not
+// bit-equal to rank_distance(), which the final rows use.
 // jaccard's and hamming's working distances: their counts per lane (a comparison's true is all ones,
 // so a lane's count goes down by one per hit), then jaccard_ratio or hamming_ratio, on the float points
 // (jaccard's zeros stay zeros there: Points does not centre them).
@@ -148,19 +121,12 @@ template <Metric M>
 void panel_distances(Metric metric, const double* a, const double* panel, index_t stride, index_t d,
                      index_t first, index_t last, double* out) {
     switch (metric) {
-        case Metric::manhattan:
-            return panel_distances<Metric::manhattan>(a, panel, stride, d, first, last, out);
-        case Metric::chebyshev:
-            return panel_distances<Metric::chebyshev>(a, panel, stride, d, first, last, out);
         case Metric::jaccard:
             return panel_counts<Metric::jaccard>(a, panel, stride, d, first, last, out);
         case Metric::hamming:
             return panel_counts<Metric::hamming>(a, panel, stride, d, first, last, out);
-        case Metric::euclidean:
-        case Metric::cosine:
-        case Metric::correlation:
         default:
-            return panel_distances<Metric::euclidean>(a, panel, stride, d, first, last, out);
+            return working_distances(metric, a, panel, stride, d, first, last, out);
     }
 }
 

@@ -20,43 +20,25 @@ std::string simd_kernels() {
 
 namespace treesne::detail {
 
-// Calls the chosen copy's entry `name` with the given arguments.
-#define TREESNE_SIMD_CALL(name, ...)                                    \
-    do {                                                                \
-        if constexpr (simd_dispatching) {                                    \
-            switch (simd_target()) {                                    \
-                case SimdTarget::avx512:                                \
-                    return simd_avx512::name<Dim>(__VA_ARGS__);         \
-                case SimdTarget::avx2:                                  \
-                    return simd_avx2::name<Dim>(__VA_ARGS__);           \
-                case SimdTarget::baseline:                              \
-                    break;                                              \
-            }                                                           \
-        }                                                               \
-        return simd_baseline::name<Dim>(__VA_ARGS__);                   \
-    } while (false)
-
 template <int Dim>
 void walk_leaves(const WalkArgs<Dim>& walk, const std::vector<std::uint32_t>& leaves, int threads) {
-    TREESNE_SIMD_CALL(walk_leaves, walk, leaves, threads);
+    TREESNE_SIMD_CALL(walk_leaves<Dim>, walk, leaves, threads);
 }
 
 template <int Dim>
 void walk_queries(const WalkArgs<Dim>& walk, const QueryGroups<Dim>& queries, int threads) {
-    TREESNE_SIMD_CALL(walk_queries, walk, queries, threads);
+    TREESNE_SIMD_CALL(walk_queries<Dim>, walk, queries, threads);
 }
 
 template <int Dim>
 void attraction_rows(const SparseMatrix& p, ConstMatrixView y, double dof, index_t first, index_t last, double* out) {
-    TREESNE_SIMD_CALL(attraction_rows, p, y, dof, first, last, out);
+    TREESNE_SIMD_CALL(attraction_rows<Dim>, p, y, dof, first, last, out);
 }
 
 template <int Dim>
 double kl_rows(const SparseMatrix& p, ConstMatrixView y, double z, double dof, index_t first, index_t last) {
-    TREESNE_SIMD_CALL(kl_rows, p, y, z, dof, first, last);
+    TREESNE_SIMD_CALL(kl_rows<Dim>, p, y, z, dof, first, last);
 }
-
-#undef TREESNE_SIMD_CALL
 
 #define TREESNE_SIMD_INSTANTIATE(Dim)                                                                            \
     template void walk_leaves<Dim>(const WalkArgs<Dim>&, const std::vector<std::uint32_t>&, int);                \

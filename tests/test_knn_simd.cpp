@@ -1,6 +1,8 @@
-// The brute-force search's float pass (src/knn/estimates.hpp, internal), every copy this build and CPU
-// have, against estimates computed in double: what each query keeps, what it rejects, and its
-// threshold. The search's exactness rests on these properties (src/knn/brute.cpp).
+// The kNN kernels compiled per instruction set, every copy this build and CPU have:
+// - the brute-force search's float pass (src/knn/estimates.hpp) against estimates computed in double:
+//   what each query keeps, what it rejects, and its threshold; the search's exactness rests on these
+//   properties (src/knn/brute.cpp);
+// - nndescent's working distances (src/knn/working_distances.hpp) against a scalar loop, bit for bit.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -13,6 +15,7 @@
 #include <vector>
 
 #include "../src/knn/estimates.hpp"
+#include "../src/knn/working_distances.hpp"
 
 namespace {
 
@@ -21,18 +24,24 @@ using treesne::detail::EstimateCandidate;
 using treesne::detail::EstimateScan;
 using treesne::detail::SimdTarget;
 
+using WorkingDistances = void (*)(treesne::Metric, const double*, const double*, index_t, index_t, index_t,
+                                  index_t, double*);
+
 struct Copy {
     SimdTarget target;
     void (*scan)(const EstimateScan&);
+    WorkingDistances working;
 };
 
 // The copies compiled into this build that this CPU runs.
 std::vector<Copy> runnable_copies() {
     namespace d = treesne::detail;
-    std::vector<Copy> copies{{SimdTarget::baseline, &d::simd_baseline::scan_estimates}};
+    std::vector<Copy> copies{{SimdTarget::baseline, &d::simd_baseline::scan_estimates, &d::simd_baseline::working_distances}};
     if constexpr (d::simd_dispatching) {
-        if (d::simd_cpu_has(SimdTarget::avx2)) copies.push_back({SimdTarget::avx2, &d::simd_avx2::scan_estimates});
-        if (d::simd_cpu_has(SimdTarget::avx512)) copies.push_back({SimdTarget::avx512, &d::simd_avx512::scan_estimates});
+        if (d::simd_cpu_has(SimdTarget::avx2))
+            copies.push_back({SimdTarget::avx2, &d::simd_avx2::scan_estimates, &d::simd_avx2::working_distances});
+        if (d::simd_cpu_has(SimdTarget::avx512))
+            copies.push_back({SimdTarget::avx512, &d::simd_avx512::scan_estimates, &d::simd_avx512::working_distances});
     }
     return copies;
 }
@@ -154,4 +163,46 @@ TEST_CASE("knn estimates: the panels are the rows transposed, padded with zeros"
             const float expected = p < n ? rows[static_cast<std::size_t>(p * d + j)] : 0.0f;
             CHECK(panels[static_cast<std::size_t>((p / w) * w * d + j * w + p % w)] == expected);
         }
+}
+
+TEST_CASE("knn working distances: every copy gives the scalar loop's bits, for each metric") {
+    using treesne::Metric;
+    const std::vector<Copy> copies = runnable_copies();
+    constexpr index_t lanes = 8;  // kLanes: a lane group
+    std::mt19937 rng(11);
+    std::normal_distribution<double> normal(0.0, 3.0);
+    for (const index_t d : {index_t{1}, index_t{7}, index_t{50}}) {
+        const index_t groups = 3, stride = groups * lanes + lanes;  // a stride wider than the columns used
+        std::vector<double> panel(static_cast<std::size_t>(d * stride)), a(static_cast<std::size_t>(d));
+        for (double& v : panel) v = normal(rng);
+        for (double& v : a) v = normal(rng);
+        panel[0] = -0.0;  // signed zeros and an equal coordinate
+        a[0] = 0.0;
+        panel[1] = a[0];
+        for (const Metric metric : {Metric::euclidean, Metric::manhattan, Metric::chebyshev}) {
+            std::vector<double> expected(static_cast<std::size_t>(groups * lanes));
+            for (index_t c = 0; c < groups * lanes; ++c) {
+                double acc = 0;
+                for (index_t j = 0; j < d; ++j) {
+                    const double diff = a[static_cast<std::size_t>(j)] - panel[static_cast<std::size_t>(j * stride + c)];
+                    if (metric == Metric::euclidean)
+                        acc += diff * diff;  // no fused multiply-add: the tests are compiled as the copies
+                    else if (metric == Metric::manhattan)
+                        acc += std::abs(diff);
+                    else
+                        acc = acc < std::abs(diff) ? std::abs(diff) : acc;
+                }
+                expected[static_cast<std::size_t>(c)] = acc;
+            }
+            for (const Copy& copy : copies) {
+                CAPTURE(treesne::detail::simd_target_name(copy.target));
+                CAPTURE(static_cast<int>(metric));
+                CAPTURE(d);
+                std::vector<double> out(static_cast<std::size_t>(groups * lanes), -1.0);
+                copy.working(metric, a.data(), panel.data(), stride, d, 1, groups, out.data());  // groups 1 and 2
+                for (index_t c = 0; c < lanes; ++c) CHECK(out[static_cast<std::size_t>(c)] == -1.0);  // group 0 untouched
+                for (index_t c = lanes; c < groups * lanes; ++c) CHECK(out[static_cast<std::size_t>(c)] == expected[static_cast<std::size_t>(c)]);
+            }
+        }
+    }
 }
