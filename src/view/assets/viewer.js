@@ -418,8 +418,10 @@
   }
 
   function refreshStates(state) {
+    // A hidden class is not highlighted (hovering its legend entry after hiding it dims nothing).
+    var lit = state.highlight >= 0 && !state.hidden[state.highlight] ? state.highlight : -1;
     for (var c = 0; c < Math.max(1, state.names.length); ++c) {
-      var s = state.hidden[c] ? HIDDEN : state.highlight < 0 ? NORMAL : state.highlight === c ? HIGHLIGHTED : DIMMED;
+      var s = state.hidden[c] ? HIDDEN : lit < 0 ? NORMAL : lit === c ? HIGHLIGHTED : DIMMED;
       setClassState(state, c, s);
     }
     var entries = document.querySelectorAll("#legend li");
