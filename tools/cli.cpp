@@ -273,6 +273,16 @@ void html_option(const po::variables_map& vm, std::string& path, const char* key
         throw UsageError(concat(shown, " writes an HTML page; the file must end in .html, got '", path, "'"));
 }
 
+/// --plot and --html of embed.
+void parse_embed_pictures(const po::variables_map& vm, EmbedConfig& e) {
+    if (get(vm, "plot", e.plot_path)) {
+        const std::string ext = lower(e.plot_path);
+        if (!ends_with(ext, ".png") && !ends_with(ext, ".svg"))
+            throw UsageError(concat("--plot: unknown picture format '", e.plot_path, "'; use .png or .svg"));
+    }
+    html_option(vm, e.html_path);
+}
+
 void parse_embed_files(const po::variables_map& vm, EmbedConfig& e) {
     parse_embed_precomputed(vm, e);
     e.inputs = strings(vm, "input");
@@ -295,14 +305,7 @@ void parse_embed_files(const po::variables_map& vm, EmbedConfig& e) {
     if (e.output.empty() || !io::is_writable_matrix_format(e.output))
         throw UsageError(
             concat("-o: unknown output format '", e.output, "'; use .csv, .tsv, .npy, .dat or -"));
-    if (get(vm, "plot", e.plot_path)) {
-        const std::string ext = lower(e.plot_path);
-        if (!ends_with(ext, ".png") && !ends_with(ext, ".svg"))
-            throw UsageError(concat("--plot: unknown picture format '", e.plot_path, "'; use .png or .svg"));
-    }
-    html_option(vm, e.html_path);
-    if (!e.html_path.empty() && e.input_distances)
-        throw UsageError("--html needs coordinates; --input-kind distances gives distances (embed, then 'treesne view')");
+    parse_embed_pictures(vm, e);
     e.label_paths = strings(vm, "labels");
     get(vm, "label-names", e.label_names);
     if (!e.label_names.empty() && e.label_paths.empty()) throw UsageError("--label-names needs --labels");
@@ -588,35 +591,26 @@ CliConfig parse_cli(int argc, const char* const* argv) {
         c.help_topic = check_topic(rest.empty() ? "" : rest[0]);
         return c;
     }
-    if (command == "embed" || command == "evaluate" || command == "accuracy") {
-        if (asks_for_help(rest)) {
-            c.command = Command::help;
-            c.help_topic = command;
-            return c;
-        }
-        if (command == "embed") return parse_embed(rest);
-        return command == "evaluate" ? parse_evaluate(rest) : parse_accuracy(rest);
-    }
-    if (command == "view") {
-        if (asks_for_help(rest)) {
-            c.command = Command::help;
-            c.help_topic = command;
-            return c;
-        }
-        c.command = Command::view;
-        c.view = parse_view(rest);
-        c.verbosity = c.view.verbosity;
+    const bool known = command == "embed" || command == "evaluate" || command == "accuracy" ||
+                       command == "transform" || command == "view";
+    if (known && asks_for_help(rest)) {
+        c.command = Command::help;
+        c.help_topic = command;
         return c;
     }
+    if (command == "embed") return parse_embed(rest);
+    if (command == "evaluate") return parse_evaluate(rest);
+    if (command == "accuracy") return parse_accuracy(rest);
     if (command == "transform") {
-        if (asks_for_help(rest)) {
-            c.command = Command::help;
-            c.help_topic = command;
-            return c;
-        }
         c.command = Command::transform;
         c.transform = parse_transform(rest);
         c.verbosity = c.transform.verbosity;
+        return c;
+    }
+    if (command == "view") {
+        c.command = Command::view;
+        c.view = parse_view(rest);
+        c.verbosity = c.view.verbosity;
         return c;
     }
     if (!command.empty() && command[0] == '-')

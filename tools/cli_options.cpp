@@ -45,6 +45,11 @@ void add_transform(po::options_description& o, const char* name) {
     o.add_options()(name, text(d->value_name), with_default(d->help, d->default_shown()).c_str());
 }
 
+/// --label-names of embed and view.
+constexpr const char* label_names_help =
+    "Names of the numeric labels 0, 1, 2, ... for the legend: a comma-separated list or a file with one name "
+    "per line.";
+
 po::options_description running_options(bool evaluate) {
     po::options_description o;
     add(o, "threads");
@@ -82,9 +87,7 @@ po::options_description embed_output_options() {
         ("labels", texts("FILE"),
          "Class labels for the picture: one per line, .npy or IDX (.gz too). Give one file per INPUT, "
          "stacked in the same order; the count must equal the number of points.")  //
-        ("label-names", text("NAMES"),
-         "Names of the numeric labels 0, 1, 2, ... for the legend: a comma-separated list or a file with "
-         "one name per line.")  //
+        ("label-names", text("NAMES"), label_names_help)  //
         ("save-affinities", text("FILE"),
          "Also write the input affinities P (Matrix Market .mtx, coordinate real general, sums to 1); "
          "--method barnes_hut only.");
@@ -441,9 +444,7 @@ po::options_description view_options() {
         ("labels", texts("FILE"),
          "Class labels of the points: one per line, .npy or IDX (.gz too); several files are stacked in "
          "order. The count must equal the number of points.")  //
-        ("label-names", text("NAMES"),
-         "Names of the numeric labels 0, 1, 2, ... for the legend: a comma-separated list or a file with "
-         "one name per line.")  //
+        ("label-names", text("NAMES"), label_names_help)  //
         ("input", texts("FILE"),
          "The data the embedding was made from (the same rows; several files are stacked), for thumbnails: "
          "rows of s x s values (s from 8 to 128: IDX images, .npy or CSV rows) are shown as grey images "
