@@ -320,6 +320,36 @@ TEST_CASE("cli binary: view writes a page; bad inputs get one line and status 1 
     refused("view " + y_csv + " --labels " + quote(dir / "in.html") + " -o " + quote(dir / "in.html"), 2,
             "is the same file");
 }
+
+TEST_CASE("cli binary: embed --html carries thumbnails and the frames; transform --html the reference, light") {
+    using namespace treesne::testing::quick_runs;
+    TempDir dir;
+    const Blobs b = make_blobs(60, 64, 3);
+    write_csv(dir / "x.csv", b.x);
+    write_labels(dir / "labels.txt", b.labels);
+    const std::string x = quote(dir / "x.csv"), y = quote(dir / "y.csv");
+    const Run e = run_cli(dir, "embed " + x + " --labels " + quote(dir / "labels.txt") + " -o " + y + " --html " +
+                                   quote(dir / "e.html") + " --snapshot-every 20 --snapshots " +
+                                   quote(dir / "f.npy") + fast);
+    CAPTURE(e.err);
+    REQUIRE(e.status == 0);
+    const std::string page = slurp(dir / "e.html");
+    CHECK(page.find("\"thumbSide\":8,\"frames\":3,") != std::string::npos);  // iterations 20, 40, 60
+    CHECK(values<float>(blob(page, "frames")).size() == 3 * 60 * 2);
+    CHECK(values<std::uint8_t>(blob(page, "thumbs")).size() == 60 * 64);
+    const auto coords = values<float>(blob(page, "coords"));
+    const Matrix result = treesne::io::read_matrix(dir / "y.csv");
+    REQUIRE(coords.size() == 120);
+    CHECK(coords[7] == static_cast<float>(result.data()[7]));
+    const Run t = run_cli(dir, "transform " + x + " " + y + " " + x + " -o " + quote(dir / "new.csv") + " --html " +
+                                   quote(dir / "t.html") + " --iterations 20 --quiet --threads 1");
+    CAPTURE(t.err);
+    REQUIRE(t.status == 0);
+    const std::string moved = slurp(dir / "t.html");
+    CHECK(moved.find("\"n\":120,") != std::string::npos);
+    CHECK(moved.find("\"names\":[\"reference\",\"new\"]") != std::string::npos);
+    CHECK(moved.find("\"faded\":60,") != std::string::npos);
+}
 #endif
 
 #endif  // TREESNE_HAVE_VIEW

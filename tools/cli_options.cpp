@@ -83,7 +83,8 @@ po::options_description embed_output_options() {
         ("html", text("FILE"),
          "Also write the interactive view of the embedding (as 'treesne view' writes it), .html: WebGL "
          "points coloured by --labels, hover, search, selection, 3-D rotation; thumbnails when the input "
-         "rows are square images (IDX images such as Fashion-MNIST's).")  //
+         "rows are square images (IDX images such as Fashion-MNIST's); with --snapshot-every, the frames play "
+         "as an animation.")  //
         ("labels", texts("FILE"),
          "Class labels for the picture: one per line, .npy or IDX (.gz too). Give one file per INPUT, "
          "stacked in the same order; the count must equal the number of points.")  //

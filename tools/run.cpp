@@ -261,6 +261,8 @@ int write_outputs(const EmbedConfig& e, const Result& r, const io::Labels* label
         view.y = r.y;
         view.labels = labels;
         view.thumbnails = thumbnails;
+        const std::vector<Matrix> frames = snapshots.frame_matrices();  // --snapshot-every: the film
+        for (const Matrix& frame : frames) view.frames.push_back(frame.view());
         view.title = plot_title(e, r, o);
         stage_view(outputs, e.html_path, view, progress);
         if (g_cancel.load()) return report_interrupted_while_writing(progress);
