@@ -129,7 +129,7 @@
   var MARK_FRAGMENT = [
     "void main() {",
     "  vec2 d = gl_PointCoord - vec2(0.5); float r = dot(d, d);",
-    "  if (r > 0.25 || r < 0.09) discard;",
+    "  if (r > 0.25 || r < 0.14) discard;",  // a thin ring just outside the point
     "  gl_FragColor = vec4(0.05, 0.05, 0.05, 1.0);",
     "}"].join("\n");
 
@@ -187,7 +187,7 @@
     state.scene.add(state.marks);
   }
 
-  function markSize(pointSize) { return pointSize * 1.5 + 6; }
+  function markSize(pointSize) { return pointSize + 5; }
 
   // Rings around the selected points and the point found by a search (at most 100,000 drawn).
   function updateMarks(state) {
