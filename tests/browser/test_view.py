@@ -286,4 +286,6 @@ def test_a_million_points_render_in_seconds(browser, tmp_path):
     x, yy = screen_position(browser, 12345)
     move_to(browser, x, yy)
     assert browser.find_element("id", "tooltip-text").text.startswith("#")
-    assert loaded < float(os.environ.get("TREESNE_VIEW_MILLION_SECONDS", "20"))
+    # About 2 s on an idle two-core machine; SwiftShader draws on the CPU, so a loaded machine is slower:
+    # the bound catches a page that hangs or crawls, the printed time is the measurement.
+    assert loaded < float(os.environ.get("TREESNE_VIEW_MILLION_SECONDS", "30"))
