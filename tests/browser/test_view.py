@@ -71,8 +71,21 @@ def clusters(tmp, n_per=100, dims=2, seed=1):
     return y, labels
 
 
+def fresh_tab(driver):
+    """Replaces the current tab by a new one: a page is never loaded over an earlier WebGL page, whose
+    teardown (measured: up to 17 s on a loaded machine) would count as the new page's time."""
+    old = driver.current_window_handle
+    driver.switch_to.new_window("tab")
+    new = driver.current_window_handle
+    driver.switch_to.window(old)
+    driver.close()
+    driver.switch_to.window(new)
+
+
 def open_page(driver, path, timeout=60):
-    """Loads the page and waits for treesneView.ready; fails on a page error or any console error."""
+    """Loads the page in a fresh tab and waits for treesneView.ready; fails on a page error or any console
+    error."""
+    fresh_tab(driver)
     driver.get_log("browser")  # drop what earlier pages logged
     driver.get(pathlib.Path(path).resolve().as_uri())
     deadline = time.time() + timeout
@@ -93,6 +106,12 @@ def assert_no_console_errors(driver):
 
 def screen_position(driver, i):
     return driver.execute_script("return treesneView.screenPosition(arguments[0])", int(i))
+
+
+def screen_positions(driver, n):
+    """Every point's position, in one call."""
+    return np.array(driver.execute_script(
+        "return Array.from({length: arguments[0]}, (_, i) => treesneView.screenPosition(i))", int(n)))
 
 
 def colour_counts(driver, colours):
@@ -196,7 +215,7 @@ def test_box_selection_returns_the_points_inside(browser, page2d):
     path, y, labels = page2d
     open_page(browser, path)
     browser.find_element("id", "mode-box").click()
-    pos = np.array([screen_position(browser, i) for i in range(300)])
+    pos = screen_positions(browser, 300)
     # A box around the points of beta that are right of the cluster's centre: exact expected set.
     cx, cy = pos[100:200].mean(axis=0)
     x0, y0, x1, y1 = cx + 2, pos[100:200, 1].min() - 5, pos[100:200, 0].max() + 5, pos[100:200, 1].max() + 5
@@ -212,7 +231,7 @@ def test_box_selection_returns_the_points_inside(browser, page2d):
 def test_lasso_selects_a_whole_cluster(browser, page2d):
     open_page(browser, page2d[0])
     browser.find_element("id", "mode-lasso").click()
-    pos = np.array([screen_position(browser, i) for i in range(300)])
+    pos = screen_positions(browser, 300)
     cx, cy = pos[200:300].mean(axis=0)
     r = np.max(np.hypot(*(pos[200:300] - [cx, cy]).T)) + 8
     w, h = browser.execute_script("return [innerWidth, innerHeight]")
@@ -280,12 +299,14 @@ def test_a_million_points_render_in_seconds(browser, tmp_path):
     start = time.time()
     open_page(browser, tmp_path / "million.html", timeout=120)
     loaded = time.time() - start
-    print(f"\n1,000,000 points: page {size / 1e6:.1f} MB written in {written:.1f} s, "
-          f"ready (decoded, drawn) in {loaded:.1f} s in headless Chromium (SwiftShader)")
+    decoded, ready = browser.execute_script("return [treesneView.decodedMs, treesneView.readyMs]")
+    print(f"\n1,000,000 points: page {size / 1e6:.1f} MB written in {written:.1f} s; in headless Chromium "
+          f"(SwiftShader) decoded {decoded / 1000:.1f} s and drawn {ready / 1000:.1f} s after the navigation "
+          f"started (the page's clock), ready {loaded:.1f} s after the test asked for it")
     assert all(c > 1000 for c in colour_counts(browser, COLOURS))
     x, yy = screen_position(browser, 12345)
     move_to(browser, x, yy)
     assert browser.find_element("id", "tooltip-text").text.startswith("#")
     # About 2 s on an idle two-core machine; SwiftShader draws on the CPU, so a loaded machine is slower:
     # the bound catches a page that hangs or crawls, the printed time is the measurement.
-    assert loaded < float(os.environ.get("TREESNE_VIEW_MILLION_SECONDS", "30"))
+    assert ready / 1000 < float(os.environ.get("TREESNE_VIEW_MILLION_SECONDS", "30"))

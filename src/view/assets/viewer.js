@@ -6,7 +6,8 @@
 // projected once per camera change into a uniform grid of 16-pixel cells.
 //
 // window.treesneView is the page's documented hook for tests and scripts: ready, error, pointCount,
-// dims, frameCount, readyMs, screenPosition(i), labelOf(i), hiddenClasses(), selected(),
+// dims, frameCount, decodedMs and readyMs (the page's clock when the data were decoded and when the first
+// frame was drawn), screenPosition(i), labelOf(i), hiddenClasses(), selected(),
 // selectPolygon(points), setFrame(f), search(text).
 (function () {
   "use strict";
@@ -14,7 +15,7 @@
   var HIDDEN = 0, DIMMED = 64, NORMAL = 128, HIGHLIGHTED = 255;
   var CELL = 16;  // pixels per cell of the hover grid
 
-  var view = { ready: false, error: null, pointCount: 0, dims: 0, frameCount: 0, readyMs: null };
+  var view = { ready: false, error: null, pointCount: 0, dims: 0, frameCount: 0, decodedMs: null, readyMs: null };
   window.treesneView = view;
 
   function $(id) { return document.getElementById(id); }
@@ -29,15 +30,15 @@
 
   // --- data: gzip + base64 blobs decoded by the browser's DecompressionStream ---------------------------
 
+  // The browser decodes the base64 (a data: URL) and inflates the gzip stream natively.
   function blobBytes(name) {
     var el = $("treesne-" + name);
     if (!el) return Promise.resolve(null);
-    var text = atob(el.textContent.replace(/\s+/g, ""));
+    var url = "data:application/octet-stream;base64," + el.textContent;
     el.textContent = "";  // the base64 text is no longer needed
-    var bytes = new Uint8Array(text.length);
-    for (var i = 0; i < text.length; ++i) bytes[i] = text.charCodeAt(i);
-    var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
-    return new Response(stream).arrayBuffer();
+    return fetch(url).then(function (response) {
+      return new Response(response.body.pipeThrough(new DecompressionStream("gzip"))).arrayBuffer();
+    });
   }
 
   function decode(meta) {
@@ -754,7 +755,10 @@
     var meta = JSON.parse($("treesne-meta").textContent);
     document.title = meta.title || "treesne view";
     $("title").textContent = meta.title || "treesne view";
-    decode(meta).then(start).catch(function (e) { fail(String(e && e.message || e)); });
+    decode(meta).then(function (d) {
+      view.decodedMs = Math.round(performance.now());
+      start(d);
+    }).catch(function (e) { fail(String(e && e.message || e)); });
   }
 
   main();
