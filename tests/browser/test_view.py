@@ -253,6 +253,22 @@ def test_search_by_name_and_by_index(browser, page2d):
     assert browser.find_element("id", "pinned-text").text == "#123 \u00b7 beta"
 
 
+def test_drag_pans_and_the_wheel_zooms_at_the_cursor(browser, page2d):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.actions.wheel_input import ScrollOrigin
+    open_page(browser, page2d[0])
+    a0, b0 = screen_position(browser, 0), screen_position(browser, 150)
+    drag(browser, [(600, 300), (640, 330), (660, 340)])  # pan by (60, 40)
+    a1 = screen_position(browser, 0)
+    assert abs(a1[0] - a0[0] - 60) < 1.5 and abs(a1[1] - a0[1] - 40) < 1.5, (a0, a1)
+    ActionChains(browser).scroll_from_origin(ScrollOrigin.from_viewport(int(a1[0]), int(a1[1])), 0, -300).perform()
+    time.sleep(0.2)
+    a2, b2 = screen_position(browser, 0), screen_position(browser, 150)
+    assert np.hypot(a2[0] - a1[0], a2[1] - a1[1]) < 2  # the point under the cursor stays there
+    assert np.hypot(b2[0] - a2[0], b2[1] - a2[1]) > 1.5 * np.hypot(b0[0] - a0[0], b0[1] - a0[1])  # zoomed in
+    assert_no_console_errors(browser)
+
+
 def test_three_d_page_rotates(browser, tmp_path):
     clusters(tmp_path, dims=3)
     treesne_view(tmp_path, "y.csv", "--labels", "labels.txt", "-o", "view3d.html")
