@@ -119,7 +119,8 @@ TEST_CASE("view: the page holds the data, and each blob decodes to it") {
     const std::string page = treesne::view_html(s.data);
     const auto coords = values<float>(blob(page, "coords"));
     REQUIRE(coords.size() == 8);
-    for (index_t k = 0; k < 8; ++k) CHECK(coords[static_cast<std::size_t>(k)] == static_cast<float>(s.y.data()[k]));
+    for (index_t k = 0; k < 8; ++k)
+        CHECK(coords[static_cast<std::size_t>(k)] == static_cast<float>(s.y.data()[k]));
     CHECK(values<std::uint8_t>(blob(page, "labels")) == std::vector<std::uint8_t>{0, 1, 1, 0});
     CHECK(values<std::uint8_t>(blob(page, "thumbs")) == s.thumbs.pixels);
     const auto frames = values<float>(blob(page, "frames"));
@@ -150,7 +151,8 @@ TEST_CASE("view: optional parts are left out; many classes take two bytes a labe
     CHECK(blob(bare, "thumbs").empty());
     CHECK(blob(bare, "frames").empty());
     treesne::io::Labels labels;
-    for (int c = 0; c < 300; ++c) labels.names.push_back("class " + std::to_string(c)), labels.codes.push_back(c);
+    for (int c = 0; c < 300; ++c)
+        labels.names.push_back("class " + std::to_string(c)), labels.codes.push_back(c);
     data.labels = &labels;
     const std::string page = treesne::view_html(data);
     const auto codes = values<std::uint16_t>(blob(page, "labels"));
@@ -250,8 +252,8 @@ TEST_CASE("io: read_matrix_stack reads the frames embed --snapshots writes, and 
 
 #ifdef TREESNE_HAVE_CLI_LIB
 TEST_CASE("cli parse: view and --html") {
-    const auto c = parse({"view", "e.csv", "-o", "v.html", "--labels", "a.txt", "--labels", "b.txt", "--input",
-                          "x.npy", "--thumbnails", "--snapshots", "f.npy", "--title", "T"});
+    const auto c = parse({"view", "e.csv", "-o", "v.html", "--labels", "a.txt", "--labels", "b.txt",
+                          "--input", "x.npy", "--thumbnails", "--snapshots", "f.npy", "--title", "T"});
     CHECK(c.command == treesne::cli::Command::view);
     CHECK(c.view.embedding == "e.csv");
     CHECK(c.view.output == "v.html");
@@ -260,8 +262,8 @@ TEST_CASE("cli parse: view and --html") {
     CHECK(c.view.thumbnails == treesne::cli::Thumbnails::on);
     CHECK(c.view.snapshots_path == "f.npy");
     CHECK(parse({"embed", "x.csv", "-o", "y.csv", "--html", "v.htm"}).embed.html_path == "v.htm");
-    CHECK(parse({"transform", "r.csv", "e.csv", "n.csv", "-o", "y.csv", "--html", "v.html"}).transform.html_path ==
-          "v.html");
+    CHECK(parse({"transform", "r.csv", "e.csv", "n.csv", "-o", "y.csv", "--html", "v.html"})
+              .transform.html_path == "v.html");
     auto usage = [](std::vector<std::string> args, const char* message) {
         CAPTURE(message);
         CHECK_THROWS_WITH_AS(parse(args), doctest::Contains(message), treesne::cli::UsageError);
@@ -269,11 +271,14 @@ TEST_CASE("cli parse: view and --html") {
     usage({"view", "-o", "v.html"}, "view needs an EMBEDDING file");
     usage({"view", "a.csv", "b.csv", "-o", "v.html"}, "view takes one EMBEDDING; got 2 files");
     usage({"view", "e.csv"}, "view needs -o FILE.html");
-    usage({"view", "e.csv", "-o", "v.png"}, "-o writes an HTML page; the file must end in .html, got 'v.png'");
+    usage({"view", "e.csv", "-o", "v.png"},
+          "-o writes an HTML page; the file must end in .html, got 'v.png'");
     usage({"view", "e.csv", "-o", "v.html", "--thumbnails"}, "--thumbnails needs --input FILE");
-    usage({"view", "e.csv", "-o", "v.html", "--input", "x", "--thumbnails", "--no-thumbnails"}, "exclude each other");
+    usage({"view", "e.csv", "-o", "v.html", "--input", "x", "--thumbnails", "--no-thumbnails"},
+          "exclude each other");
     usage({"view", "e.csv", "-o", "v.html", "--label-names", "a,b"}, "--label-names needs --labels");
-    usage({"view", "e.csv", "-o", "v.html", "--snapshots", "f.csv"}, "--snapshots reads the stacked NumPy array");
+    usage({"view", "e.csv", "-o", "v.html", "--snapshots", "f.csv"},
+          "--snapshots reads the stacked NumPy array");
     usage({"embed", "x.csv", "-o", "y.csv", "--html", "v.txt"}, "--html writes an HTML page");
     CHECK(treesne::cli::help_text("view").find("Usage: treesne view EMBEDDING") == 0);
     CHECK(treesne::cli::help_text("").find("treesne view EMBEDDING") != std::string::npos);
@@ -308,12 +313,15 @@ TEST_CASE("cli binary: view writes a page; bad inputs get one line and status 1 
         CHECK(r.err.find(message) != std::string::npos);
     };
     const std::string y_csv = quote(dir / "y.csv");
-    refused("view " + y_csv + " --labels " + quote(dir / "few.txt") + " -o " + page, 1, "--labels: 2 labels for 30 points");
-    refused("view " + y_csv + " --input " + quote(dir / "short.csv") + " -o " + page, 1, "has 20 rows; the embedding");
+    refused("view " + y_csv + " --labels " + quote(dir / "few.txt") + " -o " + page, 1,
+            "--labels: 2 labels for 30 points");
+    refused("view " + y_csv + " --input " + quote(dir / "short.csv") + " -o " + page, 1,
+            "has 20 rows; the embedding");
     refused("view " + y_csv + " --input " + quote(dir / "y.csv") + " --thumbnails -o " + page, 1,
             "rows of 2 values, not square images");
     refused("view " + y_csv + " -o " + quote(dir / "y.html") + " --title x --input " + quote(dir / "x.csv") +
-                " --snapshots " + quote(dir / "none.npy"), 1, "none.npy");
+                " --snapshots " + quote(dir / "none.npy"),
+            1, "none.npy");
     refused("view " + quote(dir / "x.csv") + " -o " + page, 1, "an embedding has 1, 2 or 3 columns");
     refused("view " + y_csv + " -o " + quote(dir / "no/such/dir/v.html"), 1, "v.html");
     fs::copy_file(dir / "v.html", dir / "in.html");
@@ -321,15 +329,16 @@ TEST_CASE("cli binary: view writes a page; bad inputs get one line and status 1 
             "is the same file");
 }
 
-TEST_CASE("cli binary: embed --html carries thumbnails and the frames; transform --html the reference, light") {
+TEST_CASE(
+    "cli binary: embed --html carries thumbnails and the frames; transform --html the reference, light") {
     using namespace treesne::testing::quick_runs;
     TempDir dir;
     const Blobs b = make_blobs(60, 64, 3);
     write_csv(dir / "x.csv", b.x);
     write_labels(dir / "labels.txt", b.labels);
     const std::string x = quote(dir / "x.csv"), y = quote(dir / "y.csv");
-    const Run e = run_cli(dir, "embed " + x + " --labels " + quote(dir / "labels.txt") + " -o " + y + " --html " +
-                                   quote(dir / "e.html") + " --snapshot-every 20 --snapshots " +
+    const Run e = run_cli(dir, "embed " + x + " --labels " + quote(dir / "labels.txt") + " -o " + y +
+                                   " --html " + quote(dir / "e.html") + " --snapshot-every 20 --snapshots " +
                                    quote(dir / "f.npy") + fast);
     CAPTURE(e.err);
     REQUIRE(e.status == 0);
@@ -341,8 +350,9 @@ TEST_CASE("cli binary: embed --html carries thumbnails and the frames; transform
     const Matrix result = treesne::io::read_matrix(dir / "y.csv");
     REQUIRE(coords.size() == 120);
     CHECK(coords[7] == static_cast<float>(result.data()[7]));
-    const Run t = run_cli(dir, "transform " + x + " " + y + " " + x + " -o " + quote(dir / "new.csv") + " --html " +
-                                   quote(dir / "t.html") + " --iterations 20 --quiet --threads 1");
+    const Run t =
+        run_cli(dir, "transform " + x + " " + y + " " + x + " -o " + quote(dir / "new.csv") + " --html " +
+                         quote(dir / "t.html") + " --iterations 20 --quiet --threads 1");
     CAPTURE(t.err);
     REQUIRE(t.status == 0);
     const std::string moved = slurp(dir / "t.html");

@@ -25,7 +25,8 @@ std::vector<NamedFile> view_files(const ViewConfig& c) {
     std::vector<NamedFile> files{{"the embedding", c.embedding}};
     for (const auto& path : c.label_paths) files.push_back({"--labels", path});
     std::error_code ec;
-    if (std::filesystem::is_regular_file(c.label_names, ec)) files.push_back({"--label-names", c.label_names});
+    if (std::filesystem::is_regular_file(c.label_names, ec))
+        files.push_back({"--label-names", c.label_names});
     for (const auto& path : c.inputs) files.push_back({"--input", path});
     files.push_back({"--snapshots", c.snapshots_path});
     files.push_back({"-o", c.output, FileRole::output});
@@ -87,10 +88,12 @@ int run_view(const ViewConfig& c) {
     if (!c.inputs.empty()) {
         const Matrix x = reading("--input", [&] { return read_stacked(c.inputs); });
         if (x.rows() != y.rows())
-            throw InvalidArgument(concat("--input ", c.inputs.size() == 1 ? c.inputs[0] : "(the stacked files)",
-                                         " has ", x.rows(), " rows; the embedding ", c.embedding, " has ",
-                                         y.rows(), " (give the data the embedding was made from)"));
-        thumbnails = view_thumbnails(x, c.thumbnails, c.inputs.size() == 1 ? c.inputs[0] : "the stacked input");
+            throw InvalidArgument(concat("--input ",
+                                         c.inputs.size() == 1 ? c.inputs[0] : "(the stacked files)", " has ",
+                                         x.rows(), " rows; the embedding ", c.embedding, " has ", y.rows(),
+                                         " (give the data the embedding was made from)"));
+        thumbnails =
+            view_thumbnails(x, c.thumbnails, c.inputs.size() == 1 ? c.inputs[0] : "the stacked input");
     }
     io::MatrixStack frames;
     if (!c.snapshots_path.empty()) frames = read_frames(c.snapshots_path, y);
@@ -118,7 +121,8 @@ void stage_view(OutputBatch& outputs, const std::string& target, const ViewData&
         write_view(temp, data);
         staged = temp;
     });
-    progress.done("view", clock.seconds(), concat(target, " (", megabytes(staged), ", ", describe_view(data), ")"));
+    progress.done("view", clock.seconds(),
+                  concat(target, " (", megabytes(staged), ", ", describe_view(data), ")"));
 }
 
 }  // namespace treesne::cli

@@ -54,8 +54,9 @@ void validate(const ViewData& data) {
     if (data.thumbnails && data.thumbnails->side > 0) {
         const ViewThumbnails& t = *data.thumbnails;
         const auto per_image = static_cast<std::size_t>(t.side) * static_cast<std::size_t>(t.side);
-        require(t.pixels.size() == per_image * static_cast<std::size_t>(n), "view: ",
-                t.pixels.size() / per_image, " thumbnails of ", t.side, " x ", t.side, " for ", n, " points");
+        require(t.pixels.size() == per_image * static_cast<std::size_t>(n),
+                "view: ", t.pixels.size() / per_image, " thumbnails of ", t.side, " x ", t.side, " for ", n,
+                " points");
     }
     require(data.faded >= 0 && data.faded <= n, "view: ", data.faded, " faded points of ", n);
     validate_frames(data);
@@ -141,11 +142,20 @@ std::string html_text(const std::string& s) {
     std::string out;
     for (char c : s) {
         switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&quot;"; break;
-            default: out += c;
+            case '&':
+                out += "&amp;";
+                break;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            default:
+                out += c;
         }
     }
     return out;
@@ -159,8 +169,8 @@ std::vector<float> to_float32(ConstMatrixView m, const char* what) {
     for (index_t i = 0; i < m.rows; ++i) {
         for (index_t j = 0; j < m.cols; ++j) {
             const double v = m(i, j);
-            require(std::isfinite(v) && std::fabs(v) <= FLT_MAX, "view: row ", i + 1, " column ", j + 1, " of ",
-                    what, " is ", v, ", not a finite float32");
+            require(std::isfinite(v) && std::fabs(v) <= FLT_MAX, "view: row ", i + 1, " column ", j + 1,
+                    " of ", what, " is ", v, ", not a finite float32");
             out[static_cast<std::size_t>(i * m.cols + j)] = static_cast<float>(v);
         }
     }
@@ -292,7 +302,8 @@ ViewThumbnails thumbnails_from_rows(ConstMatrixView x) {
     t.side = side;
     t.pixels.resize(static_cast<std::size_t>(x.size()));
     for (index_t i = 0; i < x.size(); ++i)
-        t.pixels[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(std::lround((x.data[i] - offset) * scale));
+        t.pixels[static_cast<std::size_t>(i)] =
+            static_cast<std::uint8_t>(std::lround((x.data[i] - offset) * scale));
     return t;
 }
 

@@ -17,14 +17,14 @@ namespace treesne {
 
 /// Grey thumbnails of the points, one side x side image per point, row-major, 0 = black, 255 = white.
 struct ViewThumbnails {
-    int side = 0;                       ///< 0 = no thumbnails
-    std::vector<std::uint8_t> pixels;   ///< points x side x side bytes
+    int side = 0;                      ///< 0 = no thumbnails
+    std::vector<std::uint8_t> pixels;  ///< points x side x side bytes
 };
 
 /// What a page shows. Views are not owned: they must outlive the call.
 struct ViewData {
-    ConstMatrixView y;                      ///< N x 1, 2 or 3: the embedding (the last frame with frames)
-    const io::Labels* labels = nullptr;     ///< codes of the N points and the class names; null = one class
+    ConstMatrixView y;                   ///< N x 1, 2 or 3: the embedding (the last frame with frames)
+    const io::Labels* labels = nullptr;  ///< codes of the N points and the class names; null = one class
     const ViewThumbnails* thumbnails = nullptr;  ///< null or side 0 = none; else N images
     /// The frames of a recorded optimisation (embed --snapshots), each N x y.cols, in order; the page
     /// shows y first and plays the frames with a slider. Empty = no animation.
