@@ -62,7 +62,8 @@ bool asks_for_help(const std::vector<std::string>& args) {
 /// Parses a command's arguments; the positional ones are the values of `positional_name` ("input", or
 /// for view, whose --input names the data rows, "embedding").
 po::variables_map parse_command(const std::string& command, const std::vector<std::string>& raw,
-                                const po::options_description& visible, const char* positional_name = "input") {
+                                const po::options_description& visible,
+                                const char* positional_name = "input") {
     po::options_description all;
     all.add(visible);
     all.add_options()(positional_name, texts("INPUT"), "");
@@ -557,13 +558,16 @@ ViewConfig parse_view(const std::vector<std::string>& args) {
     c.inputs = strings(vm, "input");
     if (flag(vm, "thumbnails") && flag(vm, "no-thumbnails"))
         throw UsageError("--thumbnails and --no-thumbnails exclude each other");
-    c.thumbnails = flag(vm, "thumbnails") ? Thumbnails::on : flag(vm, "no-thumbnails") ? Thumbnails::off
-                                                                                          : Thumbnails::automatic;
+    c.thumbnails = flag(vm, "thumbnails")      ? Thumbnails::on
+                   : flag(vm, "no-thumbnails") ? Thumbnails::off
+                                               : Thumbnails::automatic;
     if (c.thumbnails == Thumbnails::on && c.inputs.empty())
         throw UsageError("--thumbnails needs --input FILE (the data rows, square images)");
     if (get(vm, "snapshots", c.snapshots_path) && !ends_with(lower(c.snapshots_path), ".npy"))
-        throw UsageError(concat("--snapshots reads the stacked NumPy array of 'embed --snapshots'; the file must "
-                                "end in .npy, got '", c.snapshots_path, "'"));
+        throw UsageError(
+            concat("--snapshots reads the stacked NumPy array of 'embed --snapshots'; the file must "
+                   "end in .npy, got '",
+                   c.snapshots_path, "'"));
     get(vm, "title", c.title);
     return c;
 }
@@ -573,7 +577,8 @@ CliConfig parse_cli(int argc, const char* const* argv) {
     for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
     CliConfig c;
     if (args.empty())
-        throw UsageError("missing command: embed, transform, evaluate, accuracy or view (see 'treesne --help')");
+        throw UsageError(
+            "missing command: embed, transform, evaluate, accuracy or view (see 'treesne --help')");
     const std::string command = args[0];
     const std::vector<std::string> rest(args.begin() + 1, args.end());
     if (command == "--help" || command == "-h") {

@@ -120,8 +120,8 @@ struct ViewConfig {
     std::string label_names;               ///< --label-names FILE or comma-separated list; empty = none
     std::vector<std::string> inputs;       ///< --input: the data rows (N in all), for the thumbnails
     Thumbnails thumbnails = Thumbnails::automatic;  ///< --thumbnails / --no-thumbnails
-    std::string snapshots_path;            ///< --snapshots FILE.npy (embed --snapshots): the frames
-    std::string title;                     ///< --title; empty = the embedding's file name
+    std::string snapshots_path;                     ///< --snapshots FILE.npy (embed --snapshots): the frames
+    std::string title;                              ///< --title; empty = the embedding's file name
     Verbosity verbosity = Verbosity::normal;
 };
 

@@ -72,8 +72,9 @@ std::string view_help() {
         << "Example (Fashion-MNIST):\n"
         << "  treesne embed train-images-idx3-ubyte.gz --pca 50 -o fashion.npy --snapshot-every 25 \\\n"
         << "      --snapshots frames.npy\n"
-        << "  treesne view fashion.npy --input train-images-idx3-ubyte.gz --labels train-labels-idx1-ubyte.gz \\\n"
-        << "      --label-names names.txt --snapshots frames.npy -o fashion.html\n"
+        << "  treesne view fashion.npy --input train-images-idx3-ubyte.gz \\\n"
+        << "      --labels train-labels-idx1-ubyte.gz --label-names names.txt --snapshots frames.npy \\\n"
+        << "      -o fashion.html\n"
         << "'embed --html FILE' and 'transform --html FILE' write the same page from their result.\n";
     return out.str();
 }

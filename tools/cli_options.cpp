@@ -83,12 +83,12 @@ po::options_description embed_output_options() {
         ("html", text("FILE"),
          "Also write the interactive view of the embedding (as 'treesne view' writes it), .html: WebGL "
          "points coloured by --labels, hover, search, selection, 3-D rotation; thumbnails when the input "
-         "rows are square images (IDX images such as Fashion-MNIST's); with --snapshot-every, the frames play "
-         "as an animation.")  //
+         "rows are square images (IDX images such as Fashion-MNIST's); with --snapshot-every, the frames "
+         "play as an animation.")  //
         ("labels", texts("FILE"),
          "Class labels for the picture: one per line, .npy or IDX (.gz too). Give one file per INPUT, "
          "stacked in the same order; the count must equal the number of points.")  //
-        ("label-names", text("NAMES"), label_names_help)  //
+        ("label-names", text("NAMES"), label_names_help)                           //
         ("save-affinities", text("FILE"),
          "Also write the input affinities P (Matrix Market .mtx, coordinate real general, sums to 1); "
          "--method barnes_hut only.");
@@ -440,24 +440,24 @@ po::options_description transform_optimizer_options() {
 
 po::options_description view_options() {
     po::options_description o;
-    o.add_options()  //
+    o.add_options()                                                                                       //
         ("output,o", text("FILE"), "Where the page goes (required), .html or .htm; written atomically.")  //
         ("labels", texts("FILE"),
          "Class labels of the points: one per line, .npy or IDX (.gz too); several files are stacked in "
          "order. The count must equal the number of points.")  //
-        ("label-names", text("NAMES"), label_names_help)  //
+        ("label-names", text("NAMES"), label_names_help)       //
         ("input", texts("FILE"),
          "The data the embedding was made from (the same rows; several files are stacked), for thumbnails: "
          "rows of s x s values (s from 8 to 128: IDX images, .npy or CSV rows) are shown as grey images "
          "on hover and click.")  //
         ("thumbnails", po::bool_switch(),
-         "Require thumbnails: refuse, with one line, --input rows that are not square images.")  //
+         "Require thumbnails: refuse, with one line, --input rows that are not square images.")         //
         ("no-thumbnails", po::bool_switch(), "No thumbnails, even of square images (a smaller page).")  //
         ("snapshots", text("FILE.npy"),
          "The frames that 'embed --snapshots' recorded (frames x points x dims): the page plays them with a "
-         "slider and a play button.")  //
+         "slider and a play button.")                                                     //
         ("title", text("TEXT"), "The page's title. Default: the embedding's file name.")  //
-        ("quiet,q", po::bool_switch(), "Print nothing but errors.")                    //
+        ("quiet,q", po::bool_switch(), "Print nothing but errors.")                       //
         ("help,h", po::bool_switch(), "Print this help.");
     return o;
 }

@@ -237,8 +237,8 @@ Matrix stack_rows(ConstMatrixView a, ConstMatrixView b) {
 
 /// --html: the reference points light under the new ones; classes by --labels and --new-labels when both
 /// are given, else "reference" and "new"; thumbnails when the rows are square images.
-void stage_transform_view(const TransformConfig& c, const TransformData& d, const Matrix& y, OutputBatch& outputs,
-                          Progress& progress) {
+void stage_transform_view(const TransformConfig& c, const TransformData& d, const Matrix& y,
+                          OutputBatch& outputs, Progress& progress) {
     const Matrix all = stack_rows(d.y_ref.view(), y.view());
     io::Labels labels;
     if (!d.labels.codes.empty() && !d.new_labels.codes.empty()) {
@@ -258,8 +258,8 @@ void stage_transform_view(const TransformConfig& c, const TransformData& d, cons
     view.labels = &labels;
     view.thumbnails = thumbnails ? &*thumbnails : nullptr;
     view.faded = d.y_ref.rows();
-    view.title = concat(file_name(c.inputs[0]), ": ", y.rows(), " new points over ", file_name(c.reference_embedding),
-                        " (", d.y_ref.rows(), " points, light)");
+    view.title = concat(file_name(c.inputs[0]), ": ", y.rows(), " new points over ",
+                        file_name(c.reference_embedding), " (", d.y_ref.rows(), " points, light)");
     stage_view(outputs, c.html_path, view, progress);
 }
 
