@@ -281,7 +281,6 @@
         cam.zoomAt(after.x, after.y, before.d / after.d);
         cam.panBy(after.x - before.x, after.y - before.y);
       } else if (dx || dy) {
-        state.dragged = true;
         cam.panBy(dx, dy);
       }
     });
@@ -693,9 +692,10 @@
       showTooltip(state, nearest(state, e.offsetX, e.offsetY, Math.max(6, state.pointSize)), e.offsetX, e.offsetY);
     });
     canvas.addEventListener("pointerleave", function () { showTooltip(state, -1); });
-    canvas.addEventListener("pointerdown", function () { state.dragged = false; });
+    var down = [0, 0];  // a click ends a drag (pan, rotation) only when the pointer hardly moved
+    canvas.addEventListener("pointerdown", function (e) { down = [e.offsetX, e.offsetY]; });
     canvas.addEventListener("click", function (e) {
-      if (state.mode !== "pan" || state.dragged) return;
+      if (state.mode !== "pan" || Math.hypot(e.offsetX - down[0], e.offsetY - down[1]) > 4) return;
       pin(state, nearest(state, e.offsetX, e.offsetY, Math.max(6, state.pointSize)));
     });
     ["pan", "box", "lasso"].forEach(function (m) {
