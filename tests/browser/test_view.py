@@ -228,7 +228,7 @@ def test_box_selection_returns_the_points_inside(browser, page2d):
     assert_no_console_errors(browser)
 
 
-def test_lasso_selects_a_whole_cluster(browser, page2d):
+def test_lasso_selects_a_whole_cluster_and_saves_it(browser, page2d, tmp_path):
     open_page(browser, page2d[0])
     browser.find_element("id", "mode-lasso").click()
     pos = screen_positions(browser, 300)
@@ -239,6 +239,15 @@ def test_lasso_selects_a_whole_cluster(browser, page2d):
             for t in np.linspace(0, 2 * np.pi, 24)]
     drag(browser, ring)
     assert browser.execute_script("return treesneView.selected()") == list(range(200, 300))
+    # "Save as .txt" downloads the indices, one a line (the download directory set through DevTools).
+    browser.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)})
+    browser.find_element("id", "selection-save").click()
+    saved = tmp_path / "selection.txt"
+    for _ in range(100):
+        if saved.exists() and saved.read_text().endswith("\n"):
+            break
+        time.sleep(0.05)
+    assert saved.read_text() == "".join(f"{i}\n" for i in range(200, 300))
 
 
 def test_search_by_name_and_by_index(browser, page2d):
@@ -267,6 +276,17 @@ def test_drag_pans_and_the_wheel_zooms_at_the_cursor(browser, page2d):
     assert np.hypot(a2[0] - a1[0], a2[1] - a1[1]) < 2  # the point under the cursor stays there
     assert np.hypot(b2[0] - a2[0], b2[1] - a2[1]) > 1.5 * np.hypot(b0[0] - a0[0], b0[1] - a0[1])  # zoomed in
     assert_no_console_errors(browser)
+
+
+def test_one_d_and_unlabelled_pages_load(browser, tmp_path):
+    np.savetxt(tmp_path / "y1.csv", np.random.default_rng(4).normal(size=(200, 1)))
+    treesne_view(tmp_path, "y1.csv", "-o", "one.html")
+    open_page(browser, tmp_path / "one.html")
+    assert browser.execute_script("return [treesneView.dims, treesneView.labelOf(3)]") == [1, None]
+    assert colour_counts(browser, COLOURS[:1])[0] > 500  # one class, the palette's first colour
+    x, y = screen_position(browser, 3)
+    move_to(browser, x, y)
+    assert browser.find_element("id", "tooltip-text").text.startswith("#")
 
 
 def test_three_d_page_rotates(browser, tmp_path):
