@@ -318,6 +318,13 @@ def test_snapshots_slider_changes_the_frame(browser, tmp_path):
     assert label.text == "frame 1 / 3"
     after = screen_position(browser, 5)
     assert np.hypot(after[0] - before[0], after[1] - before[1]) > 1
+    browser.find_element("id", "frame-play").click()  # plays from frame 1 to the last, then stops
+    for _ in range(200):
+        if label.text == "frame 3 / 3":
+            break
+        time.sleep(0.05)
+    assert label.text == "frame 3 / 3"
+    assert not np.allclose(screen_position(browser, 5), after, atol=1)
     assert_no_console_errors(browser)
 
 
