@@ -138,29 +138,6 @@ std::string json_string(const std::string& s) {
     return out + "\"";
 }
 
-std::string html_text(const std::string& s) {
-    std::string out;
-    for (char c : s) {
-        switch (c) {
-            case '&':
-                out += "&amp;";
-                break;
-            case '<':
-                out += "&lt;";
-                break;
-            case '>':
-                out += "&gt;";
-                break;
-            case '"':
-                out += "&quot;";
-                break;
-            default:
-                out += c;
-        }
-    }
-    return out;
-}
-
 // ---------------------------------------------------------------------------------------------------
 // The blobs
 
@@ -309,9 +286,7 @@ ViewThumbnails thumbnails_from_rows(ConstMatrixView x) {
 
 std::string view_html(const ViewData& data) {
     validate(data);
-    const std::string title = data.title.empty() ? std::string("treesne view") : data.title;
     return fill_template({{"VERSION", treesne::version},
-                          {"TITLE", html_text(title)},
                           {"STYLE", std::string(view_assets::viewer_css())},
                           {"THREE_REVISION", three_revision()},
                           {"META", meta_json(data)},
