@@ -59,13 +59,16 @@ bool asks_for_help(const std::vector<std::string>& args) {
     return false;
 }
 
+/// Parses a command's arguments; the positional ones are the values of `positional_name` ("input", or
+/// for view, whose --input names the data rows, "embedding").
 po::variables_map parse_command(const std::string& command, const std::vector<std::string>& raw,
-                                const po::options_description& visible) {
+                                const po::options_description& visible,
+                                const char* positional_name = "input") {
     po::options_description all;
     all.add(visible);
-    all.add_options()("input", texts("INPUT"), "");
+    all.add_options()(positional_name, texts("INPUT"), "");
     po::positional_options_description positional;
-    positional.add("input", -1);
+    positional.add(positional_name, -1);
     const auto args = join_negative_values(raw, all);
     po::variables_map vm;
     try {
@@ -261,6 +264,26 @@ void parse_embed_precomputed(const po::variables_map& vm, EmbedConfig& e) {
         throw UsageError("--pca needs coordinates; --input-kind distances gives distances");
 }
 
+/// --html FILE (embed, transform) or -o FILE (view, key "output"): a page, .html or .htm.
+void html_option(const po::variables_map& vm, std::string& path, const char* key = "html") {
+    if (!get(vm, key, path)) return;
+    const std::string shown = std::string(key) == "output" ? "-o" : concat("--", key);
+    if (path.empty() || path == "-") throw UsageError(concat(shown, " needs a FILE.html; got '", path, "'"));
+    const std::string ext = lower(path);
+    if (!ends_with(ext, ".html") && !ends_with(ext, ".htm"))
+        throw UsageError(concat(shown, " writes an HTML page; the file must end in .html, got '", path, "'"));
+}
+
+/// --plot and --html of embed.
+void parse_embed_pictures(const po::variables_map& vm, EmbedConfig& e) {
+    if (get(vm, "plot", e.plot_path)) {
+        const std::string ext = lower(e.plot_path);
+        if (!ends_with(ext, ".png") && !ends_with(ext, ".svg"))
+            throw UsageError(concat("--plot: unknown picture format '", e.plot_path, "'; use .png or .svg"));
+    }
+    html_option(vm, e.html_path);
+}
+
 void parse_embed_files(const po::variables_map& vm, EmbedConfig& e) {
     parse_embed_precomputed(vm, e);
     e.inputs = strings(vm, "input");
@@ -283,11 +306,7 @@ void parse_embed_files(const po::variables_map& vm, EmbedConfig& e) {
     if (e.output.empty() || !io::is_writable_matrix_format(e.output))
         throw UsageError(
             concat("-o: unknown output format '", e.output, "'; use .csv, .tsv, .npy, .dat or -"));
-    if (get(vm, "plot", e.plot_path)) {
-        const std::string ext = lower(e.plot_path);
-        if (!ends_with(ext, ".png") && !ends_with(ext, ".svg"))
-            throw UsageError(concat("--plot: unknown picture format '", e.plot_path, "'; use .png or .svg"));
-    }
+    parse_embed_pictures(vm, e);
     e.label_paths = strings(vm, "labels");
     get(vm, "label-names", e.label_names);
     if (!e.label_names.empty() && e.label_paths.empty()) throw UsageError("--label-names needs --labels");
@@ -506,6 +525,7 @@ void parse_transform_files(const po::variables_map& vm, TransformConfig& c) {
         if (!ends_with(ext, ".png") && !ends_with(ext, ".svg"))
             throw UsageError(concat("--plot: unknown picture format '", c.plot_path, "'; use .png or .svg"));
     }
+    html_option(vm, c.html_path);
     if (get(vm, "labels", c.label_path) && c.label_path.empty())
         throw UsageError("--labels needs a file name; got ''");
     c.new_label_paths = strings(vm, "new-labels");
@@ -519,12 +539,46 @@ void parse_transform_files(const po::variables_map& vm, TransformConfig& c) {
 
 using namespace detail;
 
+ViewConfig parse_view(const std::vector<std::string>& args) {
+    // The other commands' positional INPUT is here an option (--input, the data rows).
+    const auto vm = parse_command("view", args, combine(view_groups()), "embedding");
+    ViewConfig c;
+    c.verbosity = flag(vm, "quiet") ? Verbosity::quiet : Verbosity::normal;
+    const auto positional = strings(vm, "embedding");
+    if (positional.empty()) throw UsageError("view needs an EMBEDDING file (see 'treesne view --help')");
+    if (positional.size() != 1)
+        throw UsageError(concat("view takes one EMBEDDING; got ", positional.size(),
+                                " files (give the data rows with --input)"));
+    c.embedding = positional[0];
+    html_option(vm, c.output, "output");
+    if (c.output.empty()) throw UsageError("view needs -o FILE.html");
+    c.label_paths = strings(vm, "labels");
+    get(vm, "label-names", c.label_names);
+    if (!c.label_names.empty() && c.label_paths.empty()) throw UsageError("--label-names needs --labels");
+    c.inputs = strings(vm, "input");
+    if (flag(vm, "thumbnails") && flag(vm, "no-thumbnails"))
+        throw UsageError("--thumbnails and --no-thumbnails exclude each other");
+    c.thumbnails = flag(vm, "thumbnails")      ? Thumbnails::on
+                   : flag(vm, "no-thumbnails") ? Thumbnails::off
+                                               : Thumbnails::automatic;
+    if (c.thumbnails == Thumbnails::on && c.inputs.empty())
+        throw UsageError("--thumbnails needs --input FILE (the data rows, square images)");
+    if (get(vm, "snapshots", c.snapshots_path) && !ends_with(lower(c.snapshots_path), ".npy"))
+        throw UsageError(
+            concat("--snapshots reads the stacked NumPy array of 'embed --snapshots'; the file must "
+                   "end in .npy, got '",
+                   c.snapshots_path, "'"));
+    get(vm, "title", c.title);
+    return c;
+}
+
 CliConfig parse_cli(int argc, const char* const* argv) {
     std::vector<std::string> args;
     for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
     CliConfig c;
     if (args.empty())
-        throw UsageError("missing command: embed, transform, evaluate or accuracy (see 'treesne --help')");
+        throw UsageError(
+            "missing command: embed, transform, evaluate, accuracy or view (see 'treesne --help')");
     const std::string command = args[0];
     const std::vector<std::string> rest(args.begin() + 1, args.end());
     if (command == "--help" || command == "-h") {
@@ -542,31 +596,33 @@ CliConfig parse_cli(int argc, const char* const* argv) {
         c.help_topic = check_topic(rest.empty() ? "" : rest[0]);
         return c;
     }
-    if (command == "embed" || command == "evaluate" || command == "accuracy") {
-        if (asks_for_help(rest)) {
-            c.command = Command::help;
-            c.help_topic = command;
-            return c;
-        }
-        if (command == "embed") return parse_embed(rest);
-        return command == "evaluate" ? parse_evaluate(rest) : parse_accuracy(rest);
+    const bool known = command == "embed" || command == "evaluate" || command == "accuracy" ||
+                       command == "transform" || command == "view";
+    if (known && asks_for_help(rest)) {
+        c.command = Command::help;
+        c.help_topic = command;
+        return c;
     }
+    if (command == "embed") return parse_embed(rest);
+    if (command == "evaluate") return parse_evaluate(rest);
+    if (command == "accuracy") return parse_accuracy(rest);
     if (command == "transform") {
-        if (asks_for_help(rest)) {
-            c.command = Command::help;
-            c.help_topic = command;
-            return c;
-        }
         c.command = Command::transform;
         c.transform = parse_transform(rest);
         c.verbosity = c.transform.verbosity;
+        return c;
+    }
+    if (command == "view") {
+        c.command = Command::view;
+        c.view = parse_view(rest);
+        c.verbosity = c.view.verbosity;
         return c;
     }
     if (!command.empty() && command[0] == '-')
         throw UsageError(concat("unknown option '", command, "' before the command (see 'treesne --help')"));
     throw UsageError(
         concat("unknown command '", command,
-               "'; commands are embed, transform, evaluate and accuracy (see 'treesne --help')"));
+               "'; commands are embed, transform, evaluate, accuracy and view (see 'treesne --help')"));
 }
 
 TransformConfig parse_transform(const std::vector<std::string>& args) {

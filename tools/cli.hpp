@@ -23,7 +23,7 @@ class UsageError : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-enum class Command { help, version, embed, transform, evaluate, accuracy };
+enum class Command { help, version, embed, transform, evaluate, accuracy, view };
 
 /// How much goes to stderr: errors only, stage lines and progress, or also the resolved options.
 enum class Verbosity { quiet, normal, verbose };
@@ -38,6 +38,7 @@ struct EmbedConfig {
     std::vector<std::string> label_paths;  ///< --labels, stacked in order like the inputs
     std::string label_names;               ///< --label-names FILE or comma-separated list; empty = none
     std::string plot_path;                 ///< --plot FILE.png|.svg; empty = none
+    std::string html_path;                 ///< --html FILE.html: the interactive view; empty = none
     std::string affinities_path;           ///< --save-affinities FILE.mtx; empty = none
     std::string precomputed_affinities;    ///< --affinities P.mtx: P given (inputs then optional)
     std::string neighbors_path;            ///< --neighbors FILE: the kNN graph given (inputs optional)
@@ -101,10 +102,37 @@ struct TransformConfig {
     std::string label_path;                    ///< --labels: the reference's labels; empty = none
     std::vector<std::string> new_label_paths;  ///< --new-labels, one per new input; empty = none
     std::string plot_path;                     ///< --plot FILE.png|.svg; empty = none
+    std::string html_path;                     ///< --html FILE.html: the interactive view; empty = none
     bool log_every_given = false;              ///< --log-every was given
     Verbosity verbosity = Verbosity::normal;
     std::optional<double> memory_limit_gib;  ///< --memory-limit GiB (0 = no check); unset = what is available
 };
+
+/// Whether `view` draws thumbnails of the input rows: when they are square images (auto), always (on:
+/// refused for rows that are not), or never (off).
+enum class Thumbnails { automatic, on, off };
+
+/// Everything `treesne view` needs.
+struct ViewConfig {
+    std::string embedding;                 ///< the embedding to show (N rows, 1-3 columns)
+    std::string output;                    ///< -o FILE.html
+    std::vector<std::string> label_paths;  ///< --labels, stacked in order; N labels in all
+    std::string label_names;               ///< --label-names FILE or comma-separated list; empty = none
+    std::vector<std::string> inputs;       ///< --input: the data rows (N in all), for the thumbnails
+    Thumbnails thumbnails = Thumbnails::automatic;  ///< --thumbnails / --no-thumbnails
+    std::string snapshots_path;                     ///< --snapshots FILE.npy (embed --snapshots): the frames
+    std::string title;                              ///< --title; empty = the embedding's file name
+    Verbosity verbosity = Verbosity::normal;
+};
+
+/// Parses the arguments of `treesne view` (those after the command name). Throws UsageError with a
+/// one-line message for anything malformed.
+ViewConfig parse_view(const std::vector<std::string>& args);
+
+/// Runs a parsed `view`: refuses an output that is an input, reads the embedding, the labels, the input
+/// rows and the frames, checks that their counts agree (one line naming the files), and writes the page
+/// atomically. Throws like run_embed.
+int run_view(const ViewConfig& config);
 
 /// Parses the arguments of `treesne transform` (those after the command name). Throws UsageError with
 /// a one-line message for anything malformed; shapes are checked when the files are read.
@@ -127,6 +155,7 @@ struct CliConfig {
     EvaluateConfig evaluate;
     AccuracyConfig accuracy;
     TransformConfig transform;
+    ViewConfig view;
 };
 
 /// Parses argv (argv[0] is the program name). Throws UsageError with a one-line message for anything

@@ -5,6 +5,7 @@
 #include "treesne/core/errors.hpp"
 #include "treesne/tree/gradient.hpp"
 #include "treesne/version.hpp"
+#include "treesne/view/html.hpp"
 
 namespace treesne::cli {
 namespace detail {
@@ -40,10 +41,42 @@ std::string transform_help() {
 
 std::string check_topic(const std::string& topic) {
     if (topic.empty() || topic == "embed" || topic == "evaluate" || topic == "accuracy" ||
-        topic == "transform")
+        topic == "transform" || topic == "view")
         return topic;
     throw UsageError(
-        concat("no help for '", topic, "'; commands are embed, transform, evaluate and accuracy"));
+        concat("no help for '", topic, "'; commands are embed, transform, evaluate, accuracy and view"));
+}
+
+/// The introduction of 'treesne view --help'.
+std::string view_help() {
+    std::ostringstream out;
+    out << "Usage: treesne view EMBEDDING -o VIEW.html [--labels L] [--label-names N] [--input X]\n"
+        << "                    [--snapshots FRAMES.npy] [options]\n\n"
+        << "Writes one self-contained HTML page of EMBEDDING (N rows, 1-3 columns): open it from disk in\n"
+        << "Chromium or Firefox (113 or later); it needs no server and no network. three.js (WebGL) and the\n"
+        << "data are inside it, the data gzip-compressed (coordinates float32).\n\n"
+        << "In the page:\n"
+        << "  every point drawn with WebGL (a million stay fluid); drag to pan, wheel or pinch to zoom;\n"
+        << "  3-D embeddings rotate (drag), zoom (wheel) and pan (right drag)\n"
+        << "  colours by --labels (the colours of --plot), a legend: click a class to hide or show it,\n"
+        << "  hover it to highlight it\n"
+        << "  hover a point: its index and label, and with --input rows that are square images (s x s\n"
+        << "  values, s from " << view_min_image_side << " to " << view_max_image_side
+        << ": IDX images, .npy or CSV rows) the image itself; click pins it\n"
+        << "  Box and Lasso: drag to select points; their indices are listed and saved as a .txt file\n"
+        << "  search: a class name highlights and selects the class; a number finds that point\n"
+        << "  --snapshots: the recorded frames play as an animation, with a slider\n\n"
+        << "Thumbnails are made when --input rows are square images (--no-thumbnails: never;\n"
+        << "--thumbnails: refuse rows that are not). Values that are all integers in 0..255 are grey\n"
+        << "levels as they are; others are scaled from the data's smallest (black) to largest (white).\n\n"
+        << "Example (Fashion-MNIST):\n"
+        << "  treesne embed train-images-idx3-ubyte.gz --pca 50 -o fashion.npy --snapshot-every 25 \\\n"
+        << "      --snapshots frames.npy\n"
+        << "  treesne view fashion.npy --input train-images-idx3-ubyte.gz \\\n"
+        << "      --labels train-labels-idx1-ubyte.gz --label-names names.txt --snapshots frames.npy \\\n"
+        << "      -o fashion.html\n"
+        << "'embed --html FILE' and 'transform --html FILE' write the same page from their result.\n";
+    return out.str();
 }
 
 /// The introduction of 'treesne accuracy --help': what is measured, the defaults, the limits, examples.
@@ -97,7 +130,8 @@ std::string program_help() {
         << "                                                  against the exact method, on your data\n"
         << "  treesne transform REF_INPUT REF_EMBEDDING NEW_INPUT... -o OUTPUT [options]\n"
         << "                                                  add new points to an embedding\n"
-        << "  treesne help [embed|evaluate|accuracy|transform]\n"
+        << "  treesne view EMBEDDING -o VIEW.html [options]    an interactive page of an embedding\n"
+        << "  treesne help [embed|evaluate|accuracy|transform|view]\n"
         << "                                                  this help, or a command's\n"
         << "  treesne --version                               print the version\n\n"
         << "Example:\n"
@@ -109,7 +143,7 @@ std::string program_help() {
         << "(Fashion-MNIST's *-idx3-ubyte, .gz too) and bhtsne's data.dat. Outputs by extension:\n"
         << ".csv, .tsv, .npy, .dat, or - for CSV on stdout. Files are written atomically.\n\n"
         << "Exit status: 0 success, 1 data or runtime error, 2 usage error, 130 interrupted.\n"
-        << "Run 'treesne COMMAND --help' (embed, transform, evaluate, accuracy) for every option.\n";
+        << "Run 'treesne COMMAND --help' (embed, transform, evaluate, accuracy, view) for every option.\n";
     return out.str();
 }
 
@@ -180,6 +214,9 @@ std::string help_text(const std::string& topic) {
     } else if (topic == "evaluate") {
         out << evaluate_help();
         for (const auto& group : evaluate_groups()) print_group(out, group);
+    } else if (topic == "view") {
+        out << view_help();
+        for (const auto& group : view_groups()) print_group(out, group);
     } else if (topic == "transform") {
         out << transform_help();
         for (const auto& group : transform_groups()) print_group(out, group);

@@ -105,6 +105,7 @@ std::vector<Group> embed_groups();
 std::vector<Group> evaluate_groups();
 std::vector<Group> accuracy_groups();
 std::vector<Group> transform_groups();
+std::vector<Group> view_groups();
 /// Every option of the groups, for parsing.
 po::options_description combine(const std::vector<Group>& groups);
 /// One group as "Caption:" and "  -o, --output FILE   description" lines.

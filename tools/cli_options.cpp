@@ -45,6 +45,11 @@ void add_transform(po::options_description& o, const char* name) {
     o.add_options()(name, text(d->value_name), with_default(d->help, d->default_shown()).c_str());
 }
 
+/// --label-names of embed and view.
+constexpr const char* label_names_help =
+    "Names of the numeric labels 0, 1, 2, ... for the legend: a comma-separated list or a file with one name "
+    "per line.";
+
 po::options_description running_options(bool evaluate) {
     po::options_description o;
     add(o, "threads");
@@ -75,12 +80,15 @@ po::options_description embed_output_options() {
         ("plot", text("FILE"),
          "Also draw the embedding, .png or .svg, coloured by --labels with a legend (3-D: first two "
          "coordinates).")  //
+        ("html", text("FILE"),
+         "Also write the interactive view of the embedding (as 'treesne view' writes it), .html: WebGL "
+         "points coloured by --labels, hover, search, selection, 3-D rotation; thumbnails when the input "
+         "rows are square images (IDX images such as Fashion-MNIST's); with --snapshot-every, the frames "
+         "play as an animation.")  //
         ("labels", texts("FILE"),
          "Class labels for the picture: one per line, .npy or IDX (.gz too). Give one file per INPUT, "
          "stacked in the same order; the count must equal the number of points.")  //
-        ("label-names", text("NAMES"),
-         "Names of the numeric labels 0, 1, 2, ... for the legend: a comma-separated list or a file with "
-         "one name per line.")  //
+        ("label-names", text("NAMES"), label_names_help)                           //
         ("save-affinities", text("FILE"),
          "Also write the input affinities P (Matrix Market .mtx, coordinate real general, sums to 1); "
          "--method barnes_hut only.");
@@ -384,6 +392,10 @@ po::options_description transform_output_options() {
         ("plot", text("FILE"),
          "Also draw the reference faded (light grey, or light class colours with --labels) and the new "
          "points on top (coloured by --new-labels), .png or .svg.")  //
+        ("html", text("FILE"),
+         "Also write the interactive view (as 'treesne view' writes it), .html: the reference points light "
+         "and the new points on top, coloured by --labels and --new-labels when both are given, else as "
+         "two classes 'reference' and 'new'; thumbnails when the rows are square images.")  //
         ("labels", text("FILE"),
          "Class labels of the N reference points: one per line, .npy or IDX (.gz too).")  //
         ("new-labels", texts("FILE"),
@@ -424,6 +436,34 @@ po::options_description transform_optimizer_options() {
         "Progress interval: without a terminal, a line every N iterations (0 = only at the end); on a "
         "terminal, a live line.");
     return o;
+}
+
+po::options_description view_options() {
+    po::options_description o;
+    o.add_options()                                                                                       //
+        ("output,o", text("FILE"), "Where the page goes (required), .html or .htm; written atomically.")  //
+        ("labels", texts("FILE"),
+         "Class labels of the points: one per line, .npy or IDX (.gz too); several files are stacked in "
+         "order. The count must equal the number of points.")  //
+        ("label-names", text("NAMES"), label_names_help)       //
+        ("input", texts("FILE"),
+         "The data the embedding was made from (the same rows; several files are stacked), for thumbnails: "
+         "rows of s x s values (s from 8 to 128: IDX images, .npy or CSV rows) are shown as grey images "
+         "on hover and click.")  //
+        ("thumbnails", po::bool_switch(),
+         "Require thumbnails: refuse, with one line, --input rows that are not square images.")         //
+        ("no-thumbnails", po::bool_switch(), "No thumbnails, even of square images (a smaller page).")  //
+        ("snapshots", text("FILE.npy"),
+         "The frames that 'embed --snapshots' recorded (frames x points x dims): the page plays them with a "
+         "slider and a play button.")                                                     //
+        ("title", text("TEXT"), "The page's title. Default: the embedding's file name.")  //
+        ("quiet,q", po::bool_switch(), "Print nothing but errors.")                       //
+        ("help,h", po::bool_switch(), "Print this help.");
+    return o;
+}
+
+std::vector<Group> view_groups() {
+    return {{"View", view_options()}};
 }
 
 std::vector<Group> transform_groups() {

@@ -21,51 +21,13 @@
 #include "treesne/io/checkpoint.hpp"
 #include "treesne/io/io.hpp"
 #include "treesne/core/parallel.hpp"
+#include "run_view.hpp"
 #include "treesne/plot/plot.hpp"
 #include "treesne/affinities/precomputed.hpp"
 #include "treesne/treesne.hpp"
 
 namespace treesne::cli {
 namespace {
-
-// --- label names ------------------------------------------------------------------------------------
-
-std::string trim(const std::string& s) {
-    const auto begin = s.find_first_not_of(" \t\r\n");
-    if (begin == std::string::npos) return "";
-    return s.substr(begin, s.find_last_not_of(" \t\r\n") - begin + 1);
-}
-
-/// --label-names: a file with one name per line, or a comma-separated list.
-std::vector<std::string> label_name_list(const std::string& spec) {
-    std::vector<std::string> names;
-    std::error_code ec;
-    // Anything that exists is a file, read with the readers' bounds and checks (a directory or a device
-    // such as /dev/zero is refused, not taken for a list of one name or read without end).
-    if (std::filesystem::exists(spec, ec)) {
-        for (const std::string& l : reading("--label-names", [&] { return io::read_lines(spec); }))
-            names.push_back(trim(l));
-        while (!names.empty() && names.back().empty()) names.pop_back();
-    } else {
-        std::stringstream in(spec);
-        for (std::string item; std::getline(in, item, ',');) names.push_back(trim(item));
-    }
-    if (names.empty()) throw InvalidArgument(concat("--label-names: no names in '", spec, "'"));
-    return names;
-}
-
-/// Replaces numeric label names v by names[v].
-void apply_label_names(io::Labels& labels, const std::string& spec) {
-    const std::vector<std::string> names = label_name_list(spec);
-    for (std::string& name : labels.names) {
-        char* end = nullptr;
-        const long v = std::strtol(name.c_str(), &end, 10);
-        if (name.empty() || *end != '\0' || v < 0 || v >= static_cast<long>(names.size()))
-            throw InvalidArgument(concat("--label-names gives ", names.size(), " names (labels 0 to ",
-                                         names.size() - 1, "); label '", name, "' is not one of them"));
-        name = names[static_cast<std::size_t>(v)];
-    }
-}
 
 // --- embed ------------------------------------------------------------------------------------------
 
@@ -201,6 +163,7 @@ std::vector<NamedFile> embed_files(const EmbedConfig& e) {
     files.push_back({"--neighbor-distances", e.neighbor_distances_path});
     files.push_back({"-o", e.output, FileRole::output});
     files.push_back({"--plot", e.plot_path, FileRole::output});
+    files.push_back({"--html", e.html_path, FileRole::output});
     files.push_back({"--save-affinities", e.affinities_path, FileRole::output});
     files.push_back({"--checkpoint", e.checkpoint_path, FileRole::output, "--resume"});
     files.push_back({"--snapshots", e.snapshots_path, FileRole::output});
@@ -213,6 +176,7 @@ void check_outputs(const EmbedConfig& e) {
     if (e.output != "-") io::check_writable(e.output);
     if (!e.checkpoint_path.empty()) io::check_writable(e.checkpoint_path, false);
     if (!e.plot_path.empty()) io::check_writable(e.plot_path, false);
+    if (!e.html_path.empty()) io::check_writable(e.html_path, false);
     if (!e.affinities_path.empty()) io::check_writable(e.affinities_path, false);
 }
 
@@ -280,7 +244,8 @@ bool stage_recordings(const EmbedConfig& e, const Result& r, const io::Labels* l
 /// a run that fails or is interrupted while writing replaces none of them, and its --snapshot-plots
 /// directory is made only here. -o - goes to stdout after the files are staged.
 int write_outputs(const EmbedConfig& e, const Result& r, const io::Labels* labels, Progress& progress,
-                  const Options& o, SnapshotRecorder& snapshots, index_t trace_every, OutputBatch& outputs) {
+                  const Options& o, SnapshotRecorder& snapshots, index_t trace_every, OutputBatch& outputs,
+                  const ViewThumbnails* thumbnails) {
     g_phase.store(writing);
     if (!e.plot_path.empty()) {
         Stopwatch plot_time;
@@ -289,6 +254,17 @@ int write_outputs(const EmbedConfig& e, const Result& r, const io::Labels* label
         plot.title = plot_title(e, r, o);
         outputs.write(e.plot_path, [&](const std::string& temp) { plot_embedding(temp, r.y, labels, plot); });
         progress.done("plot", plot_time.seconds(), e.plot_path);
+        if (g_cancel.load()) return report_interrupted_while_writing(progress);
+    }
+    if (!e.html_path.empty()) {
+        ViewData view;
+        view.y = r.y;
+        view.labels = labels;
+        view.thumbnails = thumbnails;
+        const std::vector<Matrix> frames = snapshots.frame_matrices();  // --snapshot-every: the film
+        for (const Matrix& frame : frames) view.frames.push_back(frame.view());
+        view.title = plot_title(e, r, o);
+        stage_view(outputs, e.html_path, view, progress);
         if (g_cancel.load()) return report_interrupted_while_writing(progress);
     }
     if (!e.affinities_path.empty()) {
@@ -647,6 +623,10 @@ int run_embed(const CliConfig& config) {
             saved_iteration = state.iteration;
         };
     }
+    // The page's thumbnails are taken now: embed() frees the input.
+    std::optional<ViewThumbnails> thumbnails;
+    if (!e.html_path.empty() && coordinates && !in.sparse)
+        thumbnails = view_thumbnails(in.x, Thumbnails::automatic, "the input");
     const ConstMatrixView given = coordinates ? in.x.view() : ConstMatrixView{};
     const Result result = in.sparse       ? embed(std::move(*in.sparse), options, callbacks)  // frees the input
                           : in.p          ? embed_affinities(std::move(*in.p), options, callbacks, given)
@@ -660,7 +640,7 @@ int run_embed(const CliConfig& config) {
     snapshots.finish(result.y, result.iterations,
                      phase_at(options.optimizer, std::max<index_t>(result.iterations - 1, 0)));
     return write_outputs(e, result, in.labels.codes.empty() ? nullptr : &in.labels, progress, options,
-                         snapshots, cadence.trace_every, outputs);
+                         snapshots, cadence.trace_every, outputs, thumbnails ? &*thumbnails : nullptr);
 }
 
 std::string with_malloc_tunables(const char* current) {
@@ -692,6 +672,8 @@ int main_entry(int argc, const char* const* argv) {
                 return run_evaluate(config, std::cout);
             case Command::accuracy:
                 return run_accuracy(config, std::cout);
+            case Command::view:
+                return run_view(config.view);
         }
         return 0;
     } catch (const UsageError& e) {

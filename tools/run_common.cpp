@@ -127,6 +127,47 @@ Matrix read_stacked(const std::vector<std::string>& paths) {
     return Matrix(rows, cols, std::move(data));
 }
 
+namespace {
+
+std::string trim(const std::string& s) {
+    const auto begin = s.find_first_not_of(" \t\r\n");
+    if (begin == std::string::npos) return "";
+    return s.substr(begin, s.find_last_not_of(" \t\r\n") - begin + 1);
+}
+
+}  // namespace
+
+/// --label-names: a file with one name per line, or a comma-separated list.
+std::vector<std::string> label_name_list(const std::string& spec) {
+    std::vector<std::string> names;
+    std::error_code ec;
+    // Anything that exists is a file, read with the readers' bounds and checks (a directory or a device
+    // such as /dev/zero is refused, not taken for a list of one name or read without end).
+    if (std::filesystem::exists(spec, ec)) {
+        for (const std::string& l : reading("--label-names", [&] { return io::read_lines(spec); }))
+            names.push_back(trim(l));
+        while (!names.empty() && names.back().empty()) names.pop_back();
+    } else {
+        std::stringstream in(spec);
+        for (std::string item; std::getline(in, item, ',');) names.push_back(trim(item));
+    }
+    if (names.empty()) throw InvalidArgument(concat("--label-names: no names in '", spec, "'"));
+    return names;
+}
+
+/// Replaces numeric label names v by names[v].
+void apply_label_names(io::Labels& labels, const std::string& spec) {
+    const std::vector<std::string> names = label_name_list(spec);
+    for (std::string& name : labels.names) {
+        char* end = nullptr;
+        const long v = std::strtol(name.c_str(), &end, 10);
+        if (name.empty() || *end != '\0' || v < 0 || v >= static_cast<long>(names.size()))
+            throw InvalidArgument(concat("--label-names gives ", names.size(), " names (labels 0 to ",
+                                         names.size() - 1, "); label '", name, "' is not one of them"));
+        name = names[static_cast<std::size_t>(v)];
+    }
+}
+
 io::Labels read_labels_checked(const std::vector<std::string>& paths, index_t n) {
     io::Labels labels = read_labels_stacked(paths);
     const auto count = static_cast<index_t>(labels.codes.size());

@@ -199,6 +199,11 @@ Matrix read_stacked(const std::vector<std::string>& paths);
 /// Reads and stacks the labels files (the same name in two files is the same class); throws
 /// InvalidArgument unless there are n labels.
 io::Labels read_labels_checked(const std::vector<std::string>& paths, index_t n);
+/// --label-names: a file with one name per line, or a comma-separated list (InvalidArgument when empty).
+std::vector<std::string> label_name_list(const std::string& spec);
+/// Replaces numeric label names v by names[v] of --label-names `spec`; InvalidArgument for a label that
+/// is not a number below the count of names.
+void apply_label_names(io::Labels& labels, const std::string& spec);
 /// "" for one input, " (3 files)" for several.
 std::string describe_inputs(const std::vector<std::string>& paths);
 /// The last component of a path.

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job, on a fresh Debian 12 machine with git: installs what is missing (packages and the
 # Fashion-MNIST data set), builds the treesne command line (Release, -march=native) into build/, and
-# embeds all 70,000 Fashion-MNIST images (train + t10k, PCA to 50 dimensions first) into a CSV file and
-# a picture coloured by class, then measures the embedding's quality.
+# embeds all 70,000 Fashion-MNIST images (train + t10k, PCA to 50 dimensions first) into a CSV file, a
+# picture coloured by class and the interactive view (one HTML page with each image as a thumbnail), then
+# measures the embedding's quality.
 #
 #   tools/run_main_job.sh
 #
@@ -30,7 +31,7 @@ names="T-shirt/top,Trouser,Pullover,Dress,Coat,Sandal,Shirt,Sneaker,Bag,Ankle bo
 
 "$treesne" --version
 "$treesne" embed "${images[@]}" "${labels[@]}" --label-names "$names" --pca 50 --threads "$threads" \
-  --verbose -o "$out_dir/fashion-mnist.csv" --plot "$out_dir/fashion-mnist.png"
+  --verbose -o "$out_dir/fashion-mnist.csv" --plot "$out_dir/fashion-mnist.png" --html "$out_dir/fashion-mnist.html"
 
 if [ "${EVALUATE:-1}" != 0 ]; then
   "$treesne" evaluate "${images[@]}" "$out_dir/fashion-mnist.csv" "${labels[@]}" --pca 50 \
@@ -40,6 +41,7 @@ fi
 echo
 echo "embedding: $(realpath "$out_dir/fashion-mnist.csv")  (70000 x 2, rows: train images then t10k)"
 echo "picture:   $(realpath "$out_dir/fashion-mnist.png")"
+echo "view:      $(realpath "$out_dir/fashion-mnist.html")  (open it in Chromium or Firefox)"
 if [ "${EVALUATE:-1}" != 0 ]; then
   echo "quality:   $(realpath "$out_dir/fashion-mnist-evaluation.txt")"
 fi

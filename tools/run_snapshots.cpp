@@ -168,6 +168,12 @@ index_t SnapshotRecorder::write_plots(const std::string& dir, const io::Labels* 
     return frames();
 }
 
+std::vector<Matrix> SnapshotRecorder::frame_matrices() {
+    std::vector<Matrix> frames;
+    for (index_t f = 0; stack_ && f < stack_->frames(); ++f) frames.push_back(stack_->frame(f));
+    return frames;
+}
+
 void SnapshotRecorder::write_npy() {
     try {
         if (stack_) stack_->commit();

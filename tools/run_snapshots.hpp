@@ -65,6 +65,8 @@ class SnapshotRecorder {
     /// returns false. Returns the number of pictures drawn.
     index_t write_plots(const std::string& dir, const io::Labels* labels, const std::string& title,
                         const std::function<bool(index_t, index_t)>& next);
+    /// Every recorded frame, read back from the stack (before write_npy), for the --html page.
+    std::vector<Matrix> frame_matrices();
     /// Completes the --snapshots file, shape (frames, points, dims), under its staged name.
     void write_npy();
 

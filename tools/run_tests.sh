@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds treesne and runs the test suite in four builds:
-#   1. Release, -march=native (build-tests/, or BUILD_DIR / the first argument), then the Python
+#   1. Release, -march=native (build-tests/, or BUILD_DIR / the first argument; its ctest includes
+#      view_browser, the view's page in headless Chromium, tests/browser/test_view.py), then the Python
 #      module's pytest suite (tests/python) against that build, then `pip install .` into a fresh
 #      virtual environment and an import (TREESNE_PIP_CHECK=0 skips this);
 #   2. under AddressSanitizer + UndefinedBehaviorSanitizer with leak detection: the `asan` preset of

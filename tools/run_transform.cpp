@@ -16,6 +16,7 @@
 #include "treesne/knn/neighbors.hpp"
 #include "treesne/core/parallel.hpp"
 #include "treesne/knn/pca.hpp"
+#include "run_view.hpp"
 #include "treesne/plot/plot.hpp"
 #include "treesne/core/scale.hpp"
 #include "treesne/api/transform.hpp"
@@ -226,6 +227,42 @@ Matrix transform_stages(const TransformConfig& c, const TransformData& d, Option
     return y;
 }
 
+/// Rows of a on top of rows of b (the same column count).
+Matrix stack_rows(ConstMatrixView a, ConstMatrixView b) {
+    Matrix out(a.rows + b.rows, a.cols);
+    std::copy(a.data, a.data + a.size(), out.data());
+    std::copy(b.data, b.data + b.size(), out.data() + a.size());
+    return out;
+}
+
+/// --html: the reference points light under the new ones; classes by --labels and --new-labels when both
+/// are given, else "reference" and "new"; thumbnails when the rows are square images.
+void stage_transform_view(const TransformConfig& c, const TransformData& d, const Matrix& y,
+                          OutputBatch& outputs, Progress& progress) {
+    const Matrix all = stack_rows(d.y_ref.view(), y.view());
+    io::Labels labels;
+    if (!d.labels.codes.empty() && !d.new_labels.codes.empty()) {
+        labels.names = d.labels.names;
+        labels.codes = d.labels.codes;
+        labels.codes.insert(labels.codes.end(), d.new_labels.codes.begin(), d.new_labels.codes.end());
+    } else {
+        labels.names = {"reference", "new"};
+        labels.codes.assign(static_cast<std::size_t>(all.rows()), 0);
+        std::fill(labels.codes.begin() + static_cast<std::ptrdiff_t>(d.y_ref.rows()), labels.codes.end(), 1);
+    }
+    std::optional<ViewThumbnails> thumbnails;
+    if (square_image_side(d.x_ref.cols()) > 0)
+        thumbnails = view_thumbnails(stack_rows(d.x_ref.view(), d.x_new.view()), Thumbnails::automatic, "");
+    ViewData view;
+    view.y = all;
+    view.labels = &labels;
+    view.thumbnails = thumbnails ? &*thumbnails : nullptr;
+    view.faded = d.y_ref.rows();
+    view.title = concat(file_name(c.inputs[0]), ": ", y.rows(), " new points over ",
+                        file_name(c.reference_embedding), " (", d.y_ref.rows(), " points, light)");
+    stage_view(outputs, c.html_path, view, progress);
+}
+
 /// The picture and the embedding under temporary names, then both renamed into place, -o last
 /// (OutputBatch): a failure or a signal while writing replaces neither. -o - goes to stdout after the
 /// picture is staged.
@@ -249,6 +286,8 @@ int write_transform_outputs(const TransformConfig& c, const TransformData& d, co
         progress.done("plot", clock.seconds(), c.plot_path);
     }
     if (g_cancel.load()) return report_interrupted_while_writing(progress);
+    if (!c.html_path.empty()) stage_transform_view(c, d, y, outputs, progress);
+    if (g_cancel.load()) return report_interrupted_while_writing(progress);
     Stopwatch clock;
     progress.start("write");
     if (c.output == "-") {
@@ -271,6 +310,7 @@ std::vector<NamedFile> transform_files(const TransformConfig& c) {
     for (const auto& path : c.new_label_paths) files.push_back({"--new-labels", path});
     files.push_back({"-o", c.output, FileRole::output});
     files.push_back({"--plot", c.plot_path, FileRole::output});
+    files.push_back({"--html", c.html_path, FileRole::output});
     return files;
 }
 
@@ -283,6 +323,7 @@ int run_transform(const TransformConfig& c) {
     note_thread_limit(progress, c.options.threads);
     if (c.output != "-") io::check_writable(c.output);
     if (!c.plot_path.empty()) io::check_writable(c.plot_path, false);
+    if (!c.html_path.empty()) io::check_writable(c.html_path, false);
 
     const TransformData d = read_transform_inputs(c, progress);
     Options options = c.options;

@@ -308,4 +308,39 @@ void NpyStackWriter::commit() {
     file_.commit();
 }
 
+MatrixStack read_matrix_stack(const std::string& path, const ReadLimits& limits) {
+    using namespace detail;
+    return with_memory_check(path, [&] {
+        Source src(path, nullptr);
+        Loaded in;
+        load_prefix(src, path, limits, true, in);
+        const std::string& name = in.name;
+        if (in.bytes.size() < 6 || std::memcmp(in.bytes.data(), "\x93NUMPY", 6) != 0)
+            fail(name,
+                 "is not a .npy file: expected the (frames, points, dims) array that embed --snapshots "
+                 "writes");
+        fill(src, in.bytes, npy_header_size(in.bytes));
+        const NpyInfo h = npy_info(name, in.bytes);
+        const Elem elem = npy_elem(name, h.descr);
+        if (h.fortran) fail(name, "Fortran-order arrays are not supported; save with np.ascontiguousarray");
+        if (h.shape.size() != 3)
+            fail(name, "a ", h.shape.size(),
+                 "-D array; expected 3-D (frames, points, dims) as embed --snapshots writes");
+        std::uint64_t rows = 0;
+        if (__builtin_mul_overflow(h.shape[0], h.shape[1], &rows))
+            fail(name, "declares too many values to address");
+        const std::uint64_t data = data_bytes(name, rows, h.shape[2], elem_size(elem));
+        check_fits(in, h.data_start + data, rows * h.shape[2],
+                   concat("its ", h.shape[0], " x ", h.shape[1], " x ", h.shape[2], " values"));
+        fill(src, in.bytes, h.data_start + data + 1);  // one byte more shows a file too long
+        check_data_size(name, rows, h.shape[2], elem_size(elem), in.bytes.size() - h.data_start);
+        MatrixStack stack;
+        stack.frames = static_cast<index_t>(h.shape[0]);
+        stack.rows_per_frame = static_cast<index_t>(h.shape[1]);
+        stack.values = convert<false>(name, elem, in.bytes.data() + h.data_start, static_cast<index_t>(rows),
+                                      static_cast<index_t>(h.shape[2]));
+        return stack;
+    });
+}
+
 }  // namespace treesne::io

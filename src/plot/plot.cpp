@@ -210,6 +210,16 @@ Rgb class_colour(int code) {
     return round % 2 == 1 ? mix(base, {1, 1, 1}, t) : mix(base, {0, 0, 0}, t);
 }
 
+}  // namespace
+
+std::uint32_t class_colour_rgb(int code) {
+    const Rgb c = class_colour(code);
+    const auto byte = [](double v) { return static_cast<std::uint32_t>(std::lround(v * 255)); };
+    return byte(c.r) << 16 | byte(c.g) << 8 | byte(c.b);
+}
+
+namespace {
+
 // ---------------------------------------------------------------------------------------------------
 // Cairo resources and errors
 

@@ -86,6 +86,22 @@ std::optional<MatrixShape> read_matrix_shape(const std::string& path, const Read
 Matrix read_matrix_rows(const std::string& path, index_t first, index_t count, const ReadLimits& limits = {},
                         ReadStats* stats = nullptr);
 
+/// A stack of equally shaped matrices: frame f is rows [f * rows_per_frame, (f + 1) * rows_per_frame) of
+/// values.
+struct MatrixStack {
+    index_t frames = 0;
+    index_t rows_per_frame = 0;
+    Matrix values;  ///< (frames * rows_per_frame) x cols
+    ConstMatrixView frame(index_t f) const {
+        return {values.data() + f * rows_per_frame * values.cols(), rows_per_frame, values.cols()};
+    }
+};
+
+/// Reads a 3-D .npy array (frames, rows, cols), as `embed --snapshots` writes it (float64; every dtype
+/// read_matrix takes), `.gz` too, with read_matrix's checks and bounds. Refuses anything else (another
+/// format, another number of dimensions, an empty axis) with one line naming the file.
+MatrixStack read_matrix_stack(const std::string& path, const ReadLimits& limits = {});
+
 /// Reads labels: one per line (numbers or names), `.npy` integers, an IDX labels file, or the targets of
 /// an svmlight file (`.svm`, `.svmlight`, `.libsvm`: the first number of each row, codes in numeric order,
 /// names as written), so that `--labels data.svm` labels the points of `data.svm`; `.gz` too.

@@ -1,6 +1,7 @@
 // Pictures (Cairo): scatter plots of an embedding coloured by labels, and the chart of an accuracy study.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -38,6 +39,10 @@ struct PlotOptions {
 /// failed write, InvalidArgument for a labels/points count mismatch.
 void plot_embedding(const std::string& path, ConstMatrixView y, const io::Labels* labels,
                     const PlotOptions& options = {});
+
+/// The colour of class `code` (>= 0) in every picture and in the view's page, as 0xRRGGBB: twelve
+/// well-separated hues, then the same hues lighter and darker in turn.
+std::uint32_t class_colour_rgb(int code);
 
 /// Draws the gradient section of an accuracy study (measure_accuracy) as a two-panel chart against
 /// theta, written atomically as PNG or SVG by the extension of path: the relative error of the gradient
