@@ -8,6 +8,7 @@
 #include "run_snapshots.hpp"
 #include "treesne/io/checkpoint.hpp"
 #include "treesne/treesne.hpp"
+#include "treesne/view/html.hpp"
 
 namespace treesne::cli {
 
@@ -59,9 +60,11 @@ Callbacks embed_callbacks(const EmbedConfig& e, const Options& options, index_t 
 void report_converged(Progress& progress, const OptimizerOptions& p, index_t iteration);
 /// The per-stage seconds of the iterations (--verbose).
 void print_iteration_seconds(Progress& progress, const IterationSeconds& s);
-/// Writes the embedding and every other output of the run.
+/// Writes the embedding and every other output of the run; --html's page with the input's thumbnails,
+/// if given (a distributed run has none: its ranks hold only their own rows).
 int write_outputs(const EmbedConfig& e, const Result& r, const io::Labels* labels, Progress& progress,
-                  const Options& o, SnapshotRecorder& snapshots, index_t trace_every, OutputBatch& outputs);
+                  const Options& o, SnapshotRecorder& snapshots, index_t trace_every, OutputBatch& outputs,
+                  const ViewThumbnails* thumbnails = nullptr);
 
 #ifdef TREESNE_WITH_MPI
 /// run_embed across the processes of an MPI job (run_mpi.cpp): the same outputs, bit for bit.
