@@ -187,8 +187,11 @@ bool make_frame(ConstMatrixView x, ConstMatrixView queries, Frame& frame) {
     return true;
 }
 
-// The rows of x in the frame, rounded to float, in a spatial order, with their norms.
-void to_float(ConstMatrixView x, const Frame& frame, FloatData& out, int threads) {
+// The rows of x in the frame, rounded to float, in a spatial order, with their norms; as references
+// (the default) also in the float pass's panels, which queries of other points do not need.
+enum class FloatRole { reference, queries };
+void to_float(ConstMatrixView x, const Frame& frame, FloatData& out, int threads,
+              FloatRole role = FloatRole::reference) {
     const index_t n = x.rows, d = x.cols;
     out.scale_squared = frame.scale * frame.scale;
     FloatRows scaled(n, d);
@@ -214,7 +217,7 @@ void to_float(ConstMatrixView x, const Frame& frame, FloatData& out, int threads
         }
     });
     FloatRows().swap(scaled);  // before the panels: two float copies at most, as brute_bytes() counts
-    out.panels = estimate_panels(out.points.data(), n, d, threads);
+    if (role == FloatRole::reference) out.panels = estimate_panels(out.points.data(), n, d, threads);
     const index_t padded = (n + estimate_panel_width - 1) / estimate_panel_width * estimate_panel_width;
     out.norms.resize(static_cast<std::size_t>(padded), std::numeric_limits<float>::infinity());
     out.max_norm = 0;  // a maximum: the same in any order
@@ -855,7 +858,7 @@ void float_block_search(ConstMatrixView queries, ConstMatrixView reference, cons
                         const Output& out, int threads) {
     FloatData data, query_data;
     to_float(reference, frame, data, threads);
-    to_float(queries, frame, query_data, threads);
+    to_float(queries, frame, query_data, threads, FloatRole::queries);
     std::vector<index_t> own;  // by query position: the position of its own reference row, or -1
     if (overlap) {
         std::vector<index_t> position(static_cast<std::size_t>(reference.rows));
@@ -929,7 +932,7 @@ NeighborGraph knn_brute_queries(ConstMatrixView x, ConstMatrixView queries, inde
     }
     FloatData data, query_data;
     to_float(x, frame, data, threads);
-    to_float(queries, frame, query_data, threads);
+    to_float(queries, frame, query_data, threads, FloatRole::queries);
     search_blocks(m, threads, progress,
                   [&] { return BlockSearch(x, data, queries, query_data, nullptr, out); });
     return graph;
@@ -1002,7 +1005,7 @@ void knn_block_merge(CompactCandidates& c, ConstMatrixView queries, ConstMatrixV
     to_float(reference, frame, data, threads);
     for (index_t q0 = 0; q0 < queries.rows; q0 += query_chunk) {
         const ConstMatrixView part{queries.row(q0), std::min(query_chunk, queries.rows - q0), queries.cols};
-        to_float(part, frame, query_data, threads);  // the frame covers every query row
+        to_float(part, frame, query_data, threads, FloatRole::queries);  // the frame covers every query row
         Output out{c.k, metric, true, nullptr, nullptr, c.first + q0, reference_first, nullptr};
         out.compact = &c;
         out.compact_row0 = q0;

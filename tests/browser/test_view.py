@@ -350,6 +350,7 @@ def test_a_million_points_render_in_seconds(browser, tmp_path):
     x, yy = screen_position(browser, 12345)
     move_to(browser, x, yy)
     assert browser.find_element("id", "tooltip-text").text.startswith("#")
-    # About 2 s on an idle two-core machine; SwiftShader draws on the CPU, so a loaded machine is slower:
+    # 0.7 s on an idle two-core machine, 1.7-2.7 s beside an ASan build (the page's own clock, which a
+    # slow teardown of an earlier page does not count); SwiftShader draws on the CPU:
     # the bound catches a page that hangs or crawls, the printed time is the measurement.
-    assert ready / 1000 < float(os.environ.get("TREESNE_VIEW_MILLION_SECONDS", "30"))
+    assert ready / 1000 < float(os.environ.get("TREESNE_VIEW_MILLION_SECONDS", "10"))
