@@ -9,16 +9,16 @@
 
 #include "run_common.hpp"
 #include "treesne/core/errors.hpp"
+#include "treesne/core/system_memory.hpp"
 
 namespace treesne::cli {
 namespace {
 
-/// "12.3 MB".
-std::string megabytes(const std::string& path) {
+/// The file's size ("40.8 MiB").
+std::string file_bytes(const std::string& path) {
     std::error_code ec;
     const auto size = std::filesystem::file_size(path, ec);
-    if (ec) return "?";
-    return concat(format_value(static_cast<double>(size) / 1e6, 1), " MB");
+    return ec ? std::string("?") : format_bytes(static_cast<double>(size));
 }
 
 std::vector<NamedFile> view_files(const ViewConfig& c) {
@@ -109,7 +109,7 @@ int run_view(const ViewConfig& c) {
     progress.start("view");
     write_view(c.output, data);
     progress.done("view", write_time.seconds(),
-                  concat(c.output, " (", megabytes(c.output), ", ", describe_view(data), ")"));
+                  concat(c.output, " (", file_bytes(c.output), ", ", describe_view(data), ")"));
     return 0;
 }
 
@@ -122,7 +122,7 @@ void stage_view(OutputBatch& outputs, const std::string& target, const ViewData&
         staged = temp;
     });
     progress.done("view", clock.seconds(),
-                  concat(target, " (", megabytes(staged), ", ", describe_view(data), ")"));
+                  concat(target, " (", file_bytes(staged), ", ", describe_view(data), ")"));
 }
 
 }  // namespace treesne::cli

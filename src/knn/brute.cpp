@@ -521,18 +521,7 @@ constexpr index_t panel_queries = 64;  // queries that walk the panels together
 
 // The reference rows in transposed panels; columns past N are zeros (their distances are never read).
 std::vector<double> make_panels(ConstMatrixView x, int threads) {
-    const index_t panels = (x.rows + panel_width - 1) / panel_width;
-    std::vector<double> out(static_cast<std::size_t>(panels * panel_width * x.cols), 0.0);
-    parallel_for(panels, threads, [&](index_t b0, index_t b1) {
-        for (index_t b = b0; b < b1; ++b) {
-            double* panel = out.data() + b * panel_width * x.cols;
-            for (index_t c = 0; c < panel_width && b * panel_width + c < x.rows; ++c) {
-                const double* row = x.row(b * panel_width + c);
-                for (index_t j = 0; j < x.cols; ++j) panel[j * panel_width + c] = row[j];
-            }
-        }
-    });
-    return out;
+    return transposed_panels(x.data, x.rows, x.cols, panel_width, threads);
 }
 
 using LaneBits = std::int64_t __attribute__((vector_size(kLanes * sizeof(double))));

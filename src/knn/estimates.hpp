@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/simd_target.hpp"
+#include "treesne/core/parallel.hpp"
 #include "treesne/core/types.hpp"
 
 namespace treesne::detail {
@@ -52,8 +53,27 @@ struct EstimateScan {
     float* thresholds;
 };
 
-/// The rows of a row-major n x d float matrix in panels (see the comment at the top).
-std::vector<float> estimate_panels(const float* rows, index_t n, index_t d, int threads);
+/// The rows of a row-major n x d matrix in transposed panels of `width` columns: coordinate j of row
+/// p at panel p / width, offset j * width + p % width; the last panel padded with zeros. The float pass's
+/// layout (width estimate_panel_width), and the exact scans' of manhattan and chebyshev (brute.cpp).
+template <class Real>
+std::vector<Real> transposed_panels(const Real* rows, index_t n, index_t d, index_t width, int threads) {
+    const index_t panels = (n + width - 1) / width;
+    std::vector<Real> out(static_cast<std::size_t>(panels * width * d), Real{0});
+    parallel_for(panels, threads, [&](index_t b0, index_t b1) {
+        for (index_t b = b0; b < b1; ++b) {
+            Real* panel = out.data() + b * width * d;
+            for (index_t c = 0; c < width && b * width + c < n; ++c)
+                for (index_t j = 0; j < d; ++j) panel[j * width + c] = rows[(b * width + c) * d + j];
+        }
+    });
+    return out;
+}
+
+/// The rows of a row-major n x d float matrix in the float pass's panels (see the comment at the top).
+inline std::vector<float> estimate_panels(const float* rows, index_t n, index_t d, int threads) {
+    return transposed_panels(rows, n, d, estimate_panel_width, threads);
+}
 
 /// Keeps the best `keep` of a buffer's `count` candidates (count > keep); returns the largest kept
 /// estimate, the new threshold. The same function in every copy (the order of the kept ones may differ
