@@ -9,8 +9,11 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <memory>
+#include <mutex>
 #include <string>
 
+#include "treesne/affinities/packed.hpp"
 #include "treesne/core/errors.hpp"
 #include "treesne/core/system_memory.hpp"
 #include "treesne/core/parallel.hpp"
@@ -33,18 +36,27 @@ inline void lower_to(std::atomic<index_t>& first, index_t i) {
     }
 }
 
-// The error for row i of a graph holding a distance usable_distance() refuses: NumericalError for an
-// infinite one (the square of a distance beyond ~1.3e154 overflows), InvalidArgument for the others.
-[[noreturn]] void throw_distance_defect(const NeighborGraph& graph, index_t i) {
-    const double* dist = graph.row_distances(i);
+// The error for row i (k indices and distances) holding a distance usable_distance() refuses:
+// NumericalError for an infinite one (the square of a distance beyond ~1.3e154 overflows),
+// InvalidArgument for the others.
+struct DistanceDefect {
+    std::string message;
+    bool numerical = false;
+
+    [[noreturn]] void raise() const {
+        if (numerical) throw NumericalError(message);
+        throw InvalidArgument(message);
+    }
+};
+
+DistanceDefect distance_defect(index_t i, const point_t* indices, const double* dist, index_t k) {
     index_t s = 0;
-    while (s + 1 < graph.k && usable_distance(dist[s])) ++s;
-    const std::string where = concat("affinities: row ", i, "'s squared distance to point ",
-                                     graph.row_indices(i)[s], " is ", dist[s]);
+    while (s + 1 < k && usable_distance(dist[s])) ++s;
+    const std::string where = concat("affinities: row ", i, "'s squared distance to point ", indices[s], " is ",
+                                     dist[s]);
     if (std::isinf(dist[s]) && dist[s] > 0)
-        throw NumericalError(where +
-                             " (squares of distances beyond ~1.3e154 overflow: scale the input down)");
-    throw InvalidArgument(where + "; distances must be finite and >= 0");
+        return {where + " (squares of distances beyond ~1.3e154 overflow: scale the input down)", true};
+    return {where + "; distances must be finite and >= 0", false};
 }
 
 // The smallest and largest of a row's k distances; throws NumericalError on an unusable one.
@@ -184,7 +196,77 @@ void sigma_row(const double* dist, index_t k, double sigma_beta, std::vector<dou
     for (index_t j = 0; j < k; ++j) row[static_cast<std::size_t>(j)] /= sum;
 }
 
+// One row of conditional_probabilities(): the same values wherever the row comes from.
+class RowCalibration {
+  public:
+    struct Scratch {
+        explicit Scratch(index_t k) : row(static_cast<std::size_t>(k)), mean(static_cast<std::size_t>(k)) {}
+        std::vector<double> row, mean;
+    };
+
+    RowCalibration(const AffinityOptions& options, index_t k, int scale_exponent)
+        : options_(options), k_(k), targets_(entropy_targets(options)) {  // targets: of the perplexity scales
+        // sigma in the graph's unit (NeighborGraph::scale_exponent). A sigma below ~1e-154 makes sigma_beta
+        // inf and one beyond ~1e154 makes it 0: the limits (all weight on the nearest, uniform) follow below.
+        const double sigma = scale_exponent == 0 ? options.sigma : std::ldexp(options.sigma, -scale_exponent);
+        sigma_beta_ = 1.0 / (2.0 * sigma * sigma);
+    }
+
+    // Row `dist` (k squared distances) into out[0, k) and its beta; false (nothing written) if a distance
+    // is unusable.
+    bool row(const double* dist, float* out, Scratch& scratch, double& beta) const {
+        if (!std::all_of(dist, dist + k_, usable_distance)) return false;
+        std::vector<double>& row = scratch.row;
+        beta = 0.0;
+        if (options_.kind == AffinityKind::perplexity) {
+            beta = perplexity_row(dist, k_, targets_, options_, row, scratch.mean);
+        } else if (options_.kind == AffinityKind::sigma) {
+            beta = sigma_beta_;
+            sigma_row(dist, k_, sigma_beta_, row);
+        } else {
+            for (index_t j = 0; j < k_; ++j) row[static_cast<std::size_t>(j)] = 1.0 / static_cast<double>(k_);
+        }
+        std::copy(row.begin(), row.end(), out);  // to float: 24 bits are plenty for P
+        return true;
+    }
+
+  private:
+    AffinityOptions options_;
+    index_t k_;
+    std::vector<double> targets_;
+    double sigma_beta_ = 0;
+};
+
 }  // namespace
+
+struct detail::ConditionalRows::State {
+    State(const AffinityOptions& options, index_t k, int scale_exponent) : calibration(options, k, scale_exponent) {}
+    RowCalibration calibration;
+    std::mutex mutex;
+    index_t bad_row = -1;  // the lowest row with an unusable distance, and its error
+    DistanceDefect defect;
+};
+
+detail::ConditionalRows::ConditionalRows(const AffinityOptions& options, index_t k, int scale_exponent)
+    : state_(std::make_shared<State>(options, k, scale_exponent)), k_(k) {}
+
+void detail::ConditionalRows::operator()(index_t i, const point_t* indices, const double* distances,
+                                         float* out) const {
+    thread_local RowCalibration::Scratch scratch(0);
+    scratch.row.resize(static_cast<std::size_t>(k_));
+    scratch.mean.resize(static_cast<std::size_t>(k_));
+    double beta = 0;
+    if (state_->calibration.row(distances, out, scratch, beta)) return;
+    std::fill(out, out + k_, 0.0f);
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    if (state_->bad_row >= 0 && state_->bad_row < i) return;
+    state_->bad_row = i;
+    state_->defect = distance_defect(i, indices, distances, k_);
+}
+
+void detail::ConditionalRows::check() const {
+    if (state_->bad_row >= 0) state_->defect.raise();
+}
 
 std::vector<float> conditional_probabilities(const NeighborGraph& graph, const AffinityOptions& options,
                                              int threads, std::vector<double>* betas) {
@@ -200,37 +282,25 @@ std::vector<float> conditional_probabilities(const NeighborGraph& graph, const A
             "affinities: a graph of n = ", n, " rows of k = ", k,
             " neighbours needs n*k indices and distances; got ", graph.indices.size(), " and ",
             graph.distances.size());
-    const std::vector<double> targets = entropy_targets(options);  // of the perplexity scales
+    const RowCalibration calibration(options, k, graph.scale_exponent);
     std::vector<float> p(static_cast<std::size_t>(n * k));
     if (betas) betas->assign(static_cast<std::size_t>(n), 0.0);
-    // sigma in the graph's unit (NeighborGraph::scale_exponent). A sigma below ~1e-154 makes sigma_beta
-    // inf and one beyond ~1e154 makes it 0: the limits (all weight on the nearest, uniform) follow below.
-    const double sigma =
-        graph.scale_exponent == 0 ? options.sigma : std::ldexp(options.sigma, -graph.scale_exponent);
-    const double sigma_beta = 1.0 / (2.0 * sigma * sigma);
     std::atomic<index_t> bad_row{n};  // the lowest row with an unusable distance
     parallel_for(n, threads, [&](index_t begin, index_t end) {
-        std::vector<double> row(static_cast<std::size_t>(k)), mean(static_cast<std::size_t>(k));
+        RowCalibration::Scratch scratch(k);
         for (index_t i = begin; i < end; ++i) {
-            const double* dist = graph.row_distances(i);
-            if (!std::all_of(dist, dist + k, usable_distance)) {
+            double beta = 0.0;
+            if (!calibration.row(graph.row_distances(i), p.data() + i * k, scratch, beta)) {
                 lower_to(bad_row, i);
                 continue;
             }
-            double beta = 0.0;
-            if (options.kind == AffinityKind::perplexity) {
-                beta = perplexity_row(dist, k, targets, options, row, mean);
-            } else if (options.kind == AffinityKind::sigma) {
-                beta = sigma_beta;
-                sigma_row(dist, k, sigma_beta, row);
-            } else {
-                for (index_t j = 0; j < k; ++j) row[static_cast<std::size_t>(j)] = 1.0 / static_cast<double>(k);
-            }
             if (betas) (*betas)[static_cast<std::size_t>(i)] = beta;
-            std::copy(row.begin(), row.end(), p.begin() + i * k);  // to float: 24 bits are plenty for P
         }
     });
-    if (bad_row.load() < n) throw_distance_defect(graph, bad_row.load());
+    if (bad_row.load() < n) {
+        const index_t i = bad_row.load();
+        distance_defect(i, graph.row_indices(i), graph.row_distances(i), k).raise();
+    }
     return p;
 }
 
@@ -404,30 +474,58 @@ void scatter_one_sided(const NeighborGraph& graph, const std::vector<float>& con
         1);
 }
 
+// Where merge_row writes: entry w's column at columns[w - column_shift], its value at values[w].
+struct RowSink {
+    point_t* columns;
+    float* values;
+    index_t column_shift;
+};
+
 // Row i of P: its own neighbours (sorted; mutual ones already paired, one-sided ones scaled here) merged
-// with its tail, written from out's offset i on.
+// with its tail, written from entry `offset` on.
 void merge_row(const NeighborGraph& graph, const std::vector<float>& conditional, double scale,
-               const Tails& tails, index_t i, Affinities& out) {
+               const Tails& tails, index_t i, index_t offset, const RowSink& out) {
     const index_t k = graph.k;
-    auto w = static_cast<std::size_t>(out.offsets[i]);
+    auto w = static_cast<std::size_t>(offset);
+    const auto shift = static_cast<std::size_t>(out.column_shift);
     auto t = static_cast<std::size_t>(tails.offsets[i]);
     const auto t_end = static_cast<std::size_t>(tails.offsets[i + 1]);
     for (index_t s = 0; s < k; ++s) {
         const auto e = static_cast<std::size_t>(i * k + s);
         const point_t j = graph.indices[e];
         for (; t < t_end && tails.columns[t] < j; ++t, ++w) {
-            out.columns[w] = tails.columns[t];
+            out.columns[w - shift] = tails.columns[t];
             out.values[w] = tails.values[t];
         }
         const float c = conditional[e];
-        out.columns[w] = j;
+        out.columns[w - shift] = j;
         out.values[w] = std::signbit(c) ? static_cast<float>(static_cast<double>(-c) * scale) : c;
         ++w;
     }
     for (; t < t_end; ++t, ++w) {
-        out.columns[w] = tails.columns[t];
+        out.columns[w - shift] = tails.columns[t];
         out.values[w] = tails.values[t];
     }
+}
+
+// P's row offsets: each row's k own entries and its tail.
+std::vector<index_t> merged_offsets(const NeighborGraph& graph, const Tails& tails) {
+    const index_t n = graph.n, k = graph.k;
+    std::vector<index_t> offsets(static_cast<std::size_t>(n + 1), 0);
+    for (index_t i = 0; i < n; ++i)
+        offsets[static_cast<std::size_t>(i + 1)] = offsets[static_cast<std::size_t>(i)] + k +
+                                                   tails.offsets[static_cast<std::size_t>(i + 1)] -
+                                                   tails.offsets[static_cast<std::size_t>(i)];
+    return offsets;
+}
+
+// Gives back the pages of the graph, the conditionals and the tails that rows [c0, c1) consumed.
+void release_consumed(NeighborGraph& graph, std::vector<float>& conditional, Tails& tails, index_t c0, index_t c1) {
+    const index_t k = graph.k;
+    release_pages(graph.indices.data() + c0 * k, graph.indices.data() + c1 * k);
+    release_pages(conditional.data() + c0 * k, conditional.data() + c1 * k);
+    release_pages(tails.columns.data() + tails.offsets[c0], tails.columns.data() + tails.offsets[c1]);
+    release_pages(tails.values.data() + tails.offsets[c0], tails.values.data() + tails.offsets[c1]);
 }
 
 // Pass 4: P's rows in order, a chunk of rows at a time (each chunk's rows in parallel). P is reserved
@@ -438,11 +536,7 @@ Affinities merge_rows(NeighborGraph& graph, std::vector<float>& conditional, dou
     const index_t n = graph.n, k = graph.k;
     Affinities out;
     out.n = n;
-    out.offsets.assign(static_cast<std::size_t>(n + 1), 0);
-    for (index_t i = 0; i < n; ++i)
-        out.offsets[static_cast<std::size_t>(i + 1)] = out.offsets[static_cast<std::size_t>(i)] + k +
-                                                       tails.offsets[static_cast<std::size_t>(i + 1)] -
-                                                       tails.offsets[static_cast<std::size_t>(i)];
+    out.offsets = merged_offsets(graph, tails);
     out.columns.reserve(static_cast<std::size_t>(out.offsets.back()));
     out.values.reserve(static_cast<std::size_t>(out.offsets.back()));
     const index_t chunk = std::max<index_t>(1, chunk_entries / k);
@@ -450,13 +544,41 @@ Affinities merge_rows(NeighborGraph& graph, std::vector<float>& conditional, dou
         const index_t c1 = std::min(n, c0 + chunk);
         out.columns.resize(static_cast<std::size_t>(out.offsets[c1]));  // within the capacity: no move
         out.values.resize(static_cast<std::size_t>(out.offsets[c1]));
+        const RowSink sink{out.columns.data(), out.values.data(), 0};
         parallel_for(c1 - c0, threads, [&](index_t begin, index_t end) {
-            for (index_t i = c0 + begin; i < c0 + end; ++i) merge_row(graph, conditional, scale, tails, i, out);
+            for (index_t i = c0 + begin; i < c0 + end; ++i)
+                merge_row(graph, conditional, scale, tails, i, out.offsets[i], sink);
         });
-        release_pages(graph.indices.data() + c0 * k, graph.indices.data() + c1 * k);
-        release_pages(conditional.data() + c0 * k, conditional.data() + c1 * k);
-        release_pages(tails.columns.data() + tails.offsets[c0], tails.columns.data() + tails.offsets[c1]);
-        release_pages(tails.values.data() + tails.offsets[c0], tails.values.data() + tails.offsets[c1]);
+        release_consumed(graph, conditional, tails, c0, c1);
+    }
+    return out;
+}
+
+// merge_rows into a packed P: each chunk's columns go through a buffer of the chunk's size and are packed
+// (pack_rows); the values are written in place.
+PackedAffinities merge_rows_packed(NeighborGraph& graph, std::vector<float>& conditional, double scale,
+                                   Tails& tails, int threads, index_t chunk_entries) {
+    const index_t n = graph.n, k = graph.k;
+    PackedAffinities out;
+    out.n = n;
+    out.offsets = merged_offsets(graph, tails);
+    out.values.reserve(static_cast<std::size_t>(out.offsets.back()));
+    out.bytes.reserve(4 * static_cast<std::size_t>(out.offsets.back()) + 1);  // the most: no reallocation
+    out.first.reserve(static_cast<std::size_t>(n));
+    out.where.reserve(static_cast<std::size_t>(n));
+    std::vector<point_t> columns;
+    const index_t chunk = std::max<index_t>(1, chunk_entries / k);
+    for (index_t c0 = 0; c0 < n; c0 += chunk) {
+        const index_t c1 = std::min(n, c0 + chunk);
+        out.values.resize(static_cast<std::size_t>(out.offsets[c1]));  // within the capacity: no move
+        columns.resize(static_cast<std::size_t>(out.offsets[c1] - out.offsets[c0]));
+        const RowSink sink{columns.data(), out.values.data(), out.offsets[c0]};
+        parallel_for(c1 - c0, threads, [&](index_t begin, index_t end) {
+            for (index_t i = c0 + begin; i < c0 + end; ++i)
+                merge_row(graph, conditional, scale, tails, i, out.offsets[i], sink);
+        });
+        detail::pack_rows(out, c0, c1 - c0, columns.data(), threads);
+        release_consumed(graph, conditional, tails, c0, c1);
     }
     return out;
 }
@@ -484,6 +606,14 @@ double affinities_bytes(double n, double k, bool approximate_graph) {
     const double fill = approximate_graph ? symmetric_fill_approximate : symmetric_fill;
     const double offsets = (n + 1) * 8;
     return fill * n * k * (4 + 4) + offsets;
+}
+
+double packed_p_bytes(double n, double k, bool approximate_graph) {
+    const double fill = approximate_graph ? symmetric_fill_approximate : symmetric_fill;
+    // Every row spans fewer than 65,536 labels up to that many points; beyond, in embed()'s order, about
+    // half the rows take 3 bytes an offset (55 % took 2 at 10^6 clustered points, RESULTS.md section 12).
+    const double width = n <= 65536 ? 2.0 : 2.5;
+    return packed_affinities_bytes(n, fill * n * k, width);
 }
 
 double dense_p_bytes(double n) {
@@ -517,8 +647,12 @@ Affinities symmetrize(NeighborGraph graph, std::vector<float> conditional, int t
     return detail::symmetrize_in_chunks(std::move(graph), std::move(conditional), threads, index_t{1} << 22);
 }
 
-Affinities detail::symmetrize_in_chunks(NeighborGraph graph, std::vector<float> conditional, int threads,
-                                        index_t chunk_entries) {
+namespace {
+
+// symmetrize_in_chunks' passes 1 to 3 (see symmetrize), then pass 4 by merge(graph, conditional, scale,
+// tails).
+template <class Merge>
+auto symmetrize_with(NeighborGraph graph, std::vector<float> conditional, int threads, const Merge& merge) {
     const index_t n = graph.n;
     const index_t k = graph.k;
     // The graph's shape here; its rows (indices in range, not the row's point, distinct) and the values
@@ -542,9 +676,27 @@ Affinities detail::symmetrize_in_chunks(NeighborGraph graph, std::vector<float> 
     Tails tails = tail_offsets(blocks, slot);
     scatter_one_sided(graph, conditional, blocks, scale, slot, tails, threads);
     slot = std::vector<std::uint32_t>();
-    Affinities out = merge_rows(graph, conditional, scale, tails, threads, chunk_entries);
+    return merge(graph, conditional, scale, tails);
+}
+
+}  // namespace
+
+Affinities detail::symmetrize_in_chunks(NeighborGraph graph, std::vector<float> conditional, int threads,
+                                        index_t chunk_entries) {
+    Affinities out = symmetrize_with(std::move(graph), std::move(conditional), threads,
+                                     [&](NeighborGraph& g, std::vector<float>& c, double scale, Tails& tails) {
+                                         return merge_rows(g, c, scale, tails, threads, chunk_entries);
+                                     });
     assert(structure_defect(out, threads).empty());  // the sum is the conditionals' (1 when each row's is)
     return out;
+}
+
+PackedAffinities detail::symmetrize_packed(NeighborGraph graph, std::vector<float> conditional, int threads,
+                                           index_t chunk_entries) {
+    return symmetrize_with(std::move(graph), std::move(conditional), threads,
+                           [&](NeighborGraph& g, std::vector<float>& c, double scale, Tails& tails) {
+                               return merge_rows_packed(g, c, scale, tails, threads, chunk_entries);
+                           });
 }
 
 namespace {

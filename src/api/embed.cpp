@@ -117,6 +117,13 @@ struct PreparedData {
         reduced = Matrix();
         data = ConstMatrixView{};
     }
+    /// `data` as writable rows where they are embed()'s own: a copy made here, or the input the caller
+    /// handed over (owned); else null.
+    double* writable(Matrix* owned) {
+        for (Matrix* m : {&reduced, &scaled, owned})
+            if (m && !m->empty() && m->data() == data.data) return m->data();
+        return nullptr;
+    }
 };
 
 PreparedData prepare_data(ConstMatrixView x, const Options& options, const Callbacks& callbacks, Result& result) {
@@ -185,12 +192,27 @@ void detail::optimise_session(Session& session, const Options& options, const Ca
 namespace {
 
 // Barnes-Hut over P and y0 given in the optimisation's order (point r is input point order[r]).
-void optimise_barnes_hut(Affinities p, Matrix y0, std::vector<point_t> order, const Options& options,
+void optimise_barnes_hut(PackedAffinities p, Matrix y0, std::vector<point_t> order, const Options& options,
                          const Callbacks& callbacks, Result& result,
                          std::chrono::steady_clock::time_point start) {
-    if (callbacks.keep_affinities) result.affinities = affinities_in_input_order(p, order);
+    if (callbacks.keep_affinities) result.affinities = affinities_in_input_order(unpack(p), order);
     Session session(std::move(p), std::move(y0), options, std::move(order), detail::ValidatedAffinities{});
     detail::optimise_session(session, options, callbacks, result, start);
+}
+
+void embed_conditionals(NeighborGraph graph, std::vector<float> conditional, Matrix y0, const Options& options,
+                        const Callbacks& callbacks, Result& result, std::chrono::steady_clock::time_point start,
+                        detail::Stage& aff) {
+    detail::sort_rows_by_column(graph, conditional, options.threads);
+    // The graph is the search's or one validate_neighbor_graph() passed: no second check.
+    std::vector<point_t> order = locality_order(graph, detail::ValidatedGraph{});
+    relabel(graph, order, detail::ValidatedGraph{});
+    detail::gather_rows_in_place(conditional.data(), graph.k, order);
+    y0 = detail::gather_rows(y0, order);
+    // P packed as it is written (6 bytes an entry instead of 8): the form the Session holds.
+    PackedAffinities p = detail::symmetrize_packed(std::move(graph), std::move(conditional), options.threads);
+    aff.done();
+    optimise_barnes_hut(std::move(p), std::move(y0), std::move(order), options, callbacks, result, start);
 }
 
 // From a neighbour graph (input labels) and the initial embedding (input order): the points are
@@ -204,15 +226,54 @@ void embed_graph(NeighborGraph graph, Matrix y0, const Options& options, const C
     // locality_order's serial search need not sort each row; the same P bit for bit.
     std::vector<float> conditional = conditional_probabilities(graph, options.affinities, options.threads);
     graph.distances = std::vector<double>();
-    detail::sort_rows_by_column(graph, conditional, options.threads);
-    // The graph is the search's or one validate_neighbor_graph() passed: no second check.
-    std::vector<point_t> order = locality_order(graph, detail::ValidatedGraph{});
-    relabel(graph, order, detail::ValidatedGraph{});
-    detail::gather_rows_in_place(conditional.data(), graph.k, order);
-    y0 = detail::gather_rows(y0, order);
-    Affinities p = symmetrize(std::move(graph), std::move(conditional), options.threads);  // frees both
-    aff.done();
-    optimise_barnes_hut(std::move(p), std::move(y0), std::move(order), options, callbacks, result, start);
+    embed_conditionals(std::move(graph), std::move(conditional), std::move(y0), options, callbacks, result, start,
+                       aff);
+}
+
+// embed()'s Barnes-Hut pipeline from the prepared data: the neighbours (nndescent calibrating each row
+// as it settles it, and reading embed()'s own rows in place), the initial embedding, the input released
+// where it was handed over, then P and the optimisation.
+void embed_barnes_hut(PreparedData& prepared, Matrix* owned, const Options& options, const Callbacks& callbacks,
+                      Result& result, std::chrono::steady_clock::time_point start) {
+    const ConstMatrixView data = prepared.data;
+    const int threads = options.threads;
+    result.backend = resolve_backend(options.neighbors.backend, data.rows, data.cols, options.neighbors.metric);
+    detail::Stage knn(callbacks, "neighbours", result.timings.neighbors);
+    std::function<void(double)> knn_progress;
+    if (callbacks.stage_progress)
+        knn_progress = [&](double fraction) { callbacks.stage_progress("neighbours", fraction); };
+    // Distances of the scaled data are in units of 2^exponent (sigma is in the input's); cosine's,
+    // correlation's, jaccard's and hamming's do not depend on the scale.
+    const int unit = metric_scales_with_data(options.neighbors.metric) ? prepared.exponent : 0;
+    const index_t k = neighbor_count(options.affinities, data.rows);
+    // nndescent settles its rows' exact distances one by one at the end: the conditionals are computed
+    // there, so that its N k double distances are never all held. The exact backends' peak is the search
+    // itself, and their calibration waits until the input is freed.
+    const bool calibrate_in_search = result.backend == KnnBackend::nndescent;
+    const detail::ConditionalRows calibrate(options.affinities, k, unit);
+    RowValues conditional{calibrate, {}};
+    // Its rows may be moved while the search runs where they are embed()'s own (no float copy then).
+    double* const own_rows = prepared.writable(owned);
+    NeighborGraph graph =
+        !calibrate_in_search ? nearest_neighbors(data, k, options.neighbors, threads, knn_progress)
+        : own_rows ? detail::nearest_neighbors_reordering(MatrixView{own_rows, data.rows, data.cols}, k,
+                                                          options.neighbors, threads, knn_progress, conditional)
+                   : nearest_neighbors(data, k, options.neighbors, threads, knn_progress, conditional);
+    graph.scale_exponent = unit;
+    calibrate.check();
+    knn.done();
+    Matrix y0 = initialise(data, data.rows, options, callbacks, result);
+    if (owned) {  // the caller handed the input over: free it and its copies before P exists
+        *owned = Matrix();
+        prepared.release();
+    }
+    if (!calibrate_in_search) {
+        embed_graph(std::move(graph), std::move(y0), options, callbacks, result, start);
+        return;
+    }
+    detail::Stage aff(callbacks, "affinities", result.timings.affinities);
+    embed_conditionals(std::move(graph), std::move(conditional.values), std::move(y0), options, callbacks, result,
+                       start, aff);
 }
 
 // embed() for a view of x; `owned`, when given, is the matrix x views, and is released (with the scaled
@@ -233,23 +294,7 @@ Result embed_impl(ConstMatrixView x, Matrix* owned, const Options& options, cons
 
     const Method method = options.optimizer.method;
     if (method == Method::barnes_hut) {
-        result.backend = resolve_backend(options.neighbors.backend, data.rows, data.cols, options.neighbors.metric);
-        detail::Stage knn(callbacks, "neighbours", result.timings.neighbors);
-        std::function<void(double)> knn_progress;
-        if (callbacks.stage_progress)
-            knn_progress = [&](double fraction) { callbacks.stage_progress("neighbours", fraction); };
-        NeighborGraph graph = nearest_neighbors(data, neighbor_count(options.affinities, data.rows),
-                                                options.neighbors, threads, knn_progress);
-        // Distances of the scaled data are in units of 2^exponent (sigma is in the input's); cosine's,
-        // correlation's, jaccard's and hamming's do not depend on the scale.
-        if (metric_scales_with_data(options.neighbors.metric)) graph.scale_exponent = prepared.exponent;
-        knn.done();
-        Matrix y0 = initialise(data, data.rows, options, callbacks, result);
-        if (owned) {  // the caller handed the input over: free it and its copies before P exists
-            *owned = Matrix();
-            prepared.release();
-        }
-        embed_graph(std::move(graph), std::move(y0), options, callbacks, result, start);
+        embed_barnes_hut(prepared, owned, options, callbacks, result, start);
         return result;
     }
     Matrix dense;
@@ -342,7 +387,8 @@ Result embed_affinities(Affinities p, const Options& options, const Callbacks& c
     p = relabel(p, order, options.threads);
     y0 = detail::gather_rows(y0, order);
     aff.done();
-    optimise_barnes_hut(std::move(p), std::move(y0), std::move(order), options, callbacks, result, start);
+    optimise_barnes_hut(pack(std::move(p), options.threads), std::move(y0), std::move(order), options, callbacks,
+                        result, start);
     return result;
 }
 

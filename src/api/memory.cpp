@@ -46,7 +46,9 @@ bool reduces(const Options& options, index_t d_input) {
 
 // The buffers of each stage, from the stages' own models (pca_bytes, neighbor_search_bytes, ...): this
 // file only decides which are alive together.
-void fill_parts(MemoryEstimate& e, index_t n_points, index_t d_input, const Options& options, bool keep_affinities) {
+// dense: embed() of dense rows, whose nndescent search calibrates the rows as it settles them.
+void fill_parts(MemoryEstimate& e, index_t n_points, index_t d_input, const Options& options, bool keep_affinities,
+                bool input_released, bool dense) {
     const double n = static_cast<double>(std::max<index_t>(n_points, 0));
     const double d = static_cast<double>(std::max<index_t>(d_input, 0));
     const bool reduce = reduces(options, d_input);
@@ -61,9 +63,20 @@ void fill_parts(MemoryEstimate& e, index_t n_points, index_t d_input, const Opti
                                                    static_cast<index_t>(d_used), options.neighbors.metric);
         e.neighbor_search = neighbor_search_bytes(backend, n, d_used, k, options.neighbors);
         e.neighbors = neighbor_graph_bytes(n, k);
+        if (dense && backend == KnnBackend::nndescent) {
+            // embed() has nndescent calibrate each row as it settles the row's exact distances, so its
+            // graph ends as indices and conditionals (8 N k bytes, not 12 N k), and lets it read rows that
+            // are embed()'s own (an input handed over, a PCA or metric copy) instead of a float copy.
+            const bool own_rows = input_released || reduce || options.neighbors.metric == Metric::cosine ||
+                                  options.neighbors.metric == Metric::correlation;
+            const double working = e.neighbor_search + e.neighbors - (own_rows ? 4 * n * d_used : 0.0);
+            e.neighbors = n * k * 8;
+            e.neighbor_search = std::max(0.0, working - e.neighbors);
+        }
         const bool approximate = backend == KnnBackend::hnsw || backend == KnnBackend::nndescent;
         e.affinity_workspace = symmetrize_workspace_bytes(n_points, k, options.threads, approximate);
-        e.affinities = affinities_bytes(n, k, approximate) * (keep_affinities ? 2 : 1);
+        // The session holds P packed; a kept copy (Result::affinities) is unpacked.
+        e.affinities = packed_p_bytes(n, k, approximate) + (keep_affinities ? affinities_bytes(n, k, approximate) : 0);
         e.tree = space_tree_bytes(n, dims);
         e.session += gradient_workspace_bytes(n, dims);
     } else {
@@ -77,7 +90,7 @@ namespace {
 
 // The stages of embed() from the parts' sizes (fill_parts, adjusted for sparse input).
 MemoryEstimate with_stages(MemoryEstimate e, index_t n_points, index_t d_input, const Options& options,
-                           bool input_released) {
+                           bool input_released, bool dense) {
     const double n = static_cast<double>(std::max<index_t>(n_points, 0));
     const double k = searched_k(options, n_points);
     // Each stage lists the buffers alive during it; the input lives throughout unless embed() owns it
@@ -98,8 +111,14 @@ MemoryEstimate with_stages(MemoryEstimate e, index_t n_points, index_t d_input, 
         // Calibration: the whole graph and the conditionals; then the distances are freed, the one-sided
         // entries gathered beside the graph's indices and the conditionals, and P built from them row
         // by row as their pages are given back (symmetrize), so P never sits beside the whole graph.
+        const bool calibrated_in_search =
+            dense && resolve_backend(options.neighbors.backend, n_points,
+                            reduces(options, d_input) ? options.pca_dims : d_input,
+                            options.neighbors.metric) == KnnBackend::nndescent;  // e.neighbors holds them
         stage("affinities", kept_input,
-              {{"PCA copy", kept_pca}, {"kNN graph", e.neighbors}, {"P workspace", conditional_bytes(n, k)}});
+              {{"PCA copy", kept_pca},
+               {"kNN graph", e.neighbors},
+               {"P workspace", calibrated_in_search ? 0.0 : conditional_bytes(n, k)}});
         stage("affinities", kept_input,
               {{"PCA copy", kept_pca}, {"kNN indices", n * k * 4}, {"P workspace", e.affinity_workspace}});
         stage("optimise", kept_input,
@@ -122,14 +141,14 @@ MemoryEstimate with_stages(MemoryEstimate e, index_t n_points, index_t d_input, 
 MemoryEstimate estimate_memory(index_t n_points, index_t d_input, const Options& options,
                                bool keep_affinities, bool input_released) {
     MemoryEstimate e;
-    fill_parts(e, n_points, d_input, options, keep_affinities);
-    return with_stages(std::move(e), n_points, d_input, options, input_released);
+    fill_parts(e, n_points, d_input, options, keep_affinities, input_released, true);
+    return with_stages(std::move(e), n_points, d_input, options, input_released, true);
 }
 
 MemoryEstimate estimate_memory_sparse(index_t n_points, index_t d_input, index_t nnz, const Options& options,
                                       bool keep_affinities, bool input_released) {
     MemoryEstimate e;
-    fill_parts(e, n_points, d_input, options, keep_affinities);
+    fill_parts(e, n_points, d_input, options, keep_affinities, input_released, false);
     const double n = static_cast<double>(std::max<index_t>(n_points, 0));
     const double d = static_cast<double>(std::max<index_t>(d_input, 0));
     const double entries = static_cast<double>(std::max<index_t>(nnz, 0));
@@ -143,7 +162,7 @@ MemoryEstimate estimate_memory_sparse(index_t n_points, index_t d_input, index_t
                                                 options.neighbors);
         if (options.init == InitKind::pca) e.pca = pca_sparse_bytes(n, d, static_cast<double>(options.dims));
     }
-    return with_stages(std::move(e), n_points, d_input, options, input_released);
+    return with_stages(std::move(e), n_points, d_input, options, input_released, false);
 }
 
 std::string MemoryEstimate::describe() const {

@@ -116,8 +116,9 @@ struct Embedding {
 
 /// Errors and times of the Barnes-Hut gradient at every theta and summary, at one embedding.
 template <int Dim>
-void measure_gradients(const Embedding& e, const Affinities& p, const AccuracyOptions& a, double dof,
+void measure_gradients(const Embedding& e, const Affinities& unpacked, const AccuracyOptions& a, double dof,
                        int threads, std::vector<GradientAccuracy>& out, const std::function<void()>& step) {
+    const PackedAffinities p = pack(unpacked, threads);  // as a Session holds it: the times are a run's
     const index_t n = e.y.rows();
     const ConstMatrixView y = e.y.view();
     const double alpha = e.exaggeration;

@@ -182,6 +182,12 @@ void exact_scan(ConstMatrixView x, const double* q, index_t query, index_t skip,
 /// `query`, each distance as reported_distance(metric, r).
 void write_row(std::vector<Neighbor>& candidates, index_t query, index_t k, NeighborGraph& graph,
                Metric metric);
+/// The same into a row's k indices and distances wherever they are kept.
+void write_row(std::vector<Neighbor>& candidates, index_t k, point_t* indices, double* distances, Metric metric);
+
+/// exact_scan()'s candidates (every row of x but `skip`, by rank distance to q), unsorted, in scratch.
+void exact_candidates(ConstMatrixView x, const double* q, index_t query, index_t skip,
+                      std::vector<Neighbor>& scratch, Metric metric);
 
 /// Exact backends. Arguments are already checked (for cosine and correlation, x holds metric_rows());
 /// results equal nearest_neighbors_naive bit for bit. kdtree: euclidean, cosine, correlation, manhattan;
@@ -374,9 +380,15 @@ struct NndescentReport {
 /// Approximate backend (random-projection forest + NN-descent). Arguments and parameters are already
 /// checked (for cosine and correlation, x holds metric_rows()); the result keeps every NeighborGraph invariant and is the
 /// same bit for bit for any thread count.
+/// With row_values, each row's exact distances are handed to it as the last step settles them, and the
+/// graph returned holds no distances (nearest_neighbors' RowValues overload). reorderable: x.data,
+/// writable, where the caller lets the search move x's rows while it runs (they are put back before the
+/// exact distances, and when it throws): then the search reads them instead of a float copy.
 NeighborGraph knn_nndescent(ConstMatrixView x, index_t k, const NndescentParameters& parameters, int threads,
-                            NndescentReport* report = nullptr, const SearchProgress& progress = {});
+                            NndescentReport* report = nullptr, const SearchProgress& progress = {},
+                            RowValues* row_values = nullptr, double* reorderable = nullptr);
 NeighborGraph knn_nndescent(ConstMatrixView x, index_t k, const NeighborOptions& options, int threads,
-                            const SearchProgress& progress = {});
+                            const SearchProgress& progress = {}, RowValues* row_values = nullptr,
+                            double* reorderable = nullptr);
 
 }  // namespace treesne::detail

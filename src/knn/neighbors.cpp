@@ -115,13 +115,15 @@ NeighborGraph allocate_graph(index_t n, index_t k) {
 
 void write_row(std::vector<Neighbor>& candidates, index_t query, index_t k, NeighborGraph& graph,
                Metric metric) {
+    write_row(candidates, k, graph.indices.data() + query * k, graph.distances.data() + query * k, metric);
+}
+
+void write_row(std::vector<Neighbor>& candidates, index_t k, point_t* indices, double* distances, Metric metric) {
     const auto kk = static_cast<std::ptrdiff_t>(k);
     if (static_cast<index_t>(candidates.size()) > k) {
         std::nth_element(candidates.begin(), candidates.begin() + kk, candidates.end());
     }
     std::sort(candidates.begin(), candidates.begin() + kk);
-    point_t* indices = graph.indices.data() + query * k;
-    double* distances = graph.distances.data() + query * k;
     for (index_t j = 0; j < k; ++j) {
         indices[j] = candidates[static_cast<std::size_t>(j)].index;
         distances[j] = reported_distance(metric, candidates[static_cast<std::size_t>(j)].distance);
@@ -251,6 +253,12 @@ void exact_scan_row(ConstMatrixView x, index_t query, index_t k, std::vector<Nei
 
 void exact_scan(ConstMatrixView x, const double* q, index_t query, index_t skip, index_t k,
                 std::vector<Neighbor>& scratch, NeighborGraph& graph, Metric metric) {
+    exact_candidates(x, q, query, skip, scratch, metric);
+    write_row(scratch, query, k, graph, metric);
+}
+
+void exact_candidates(ConstMatrixView x, const double* q, index_t query, index_t skip,
+                      std::vector<Neighbor>& scratch, Metric metric) {
     scratch.clear();
     scratch.reserve(static_cast<std::size_t>(x.rows));
     for (index_t j = 0; j < x.rows; ++j) {
@@ -258,7 +266,6 @@ void exact_scan(ConstMatrixView x, const double* q, index_t query, index_t skip,
         scratch.push_back(
             candidate(query, static_cast<point_t>(j), rank_distance(metric, q, x.row(j), x.cols)));
     }
-    write_row(scratch, query, k, graph, metric);
 }
 
 }  // namespace detail
@@ -293,10 +300,20 @@ struct TrackedProgress {
     detail::SearchProgress callback;
 };
 
-}  // namespace
+// The backends that keep every distance until the end hand the finished graph's rows over at once.
+void hand_rows_over(NeighborGraph& graph, RowValues& row_values, int threads) {
+    const index_t k = graph.k;
+    row_values.values.assign(static_cast<std::size_t>(graph.n * k), 0.0f);
+    parallel_for(graph.n, threads, [&](index_t begin, index_t end) {
+        for (index_t i = begin; i < end; ++i)
+            row_values.compute(i, graph.row_indices(i), graph.row_distances(i), row_values.values.data() + i * k);
+    });
+    graph.distances = std::vector<double>();
+}
 
-NeighborGraph nearest_neighbors(ConstMatrixView x, index_t k, const NeighborOptions& options, int threads,
-                                const std::function<void(double)>& progress) {
+NeighborGraph nearest_neighbors_impl(ConstMatrixView x, index_t k, const NeighborOptions& options, int threads,
+                                     const std::function<void(double)>& progress, RowValues* row_values,
+                                     double* reorderable) {
     // All checks before any work: hnsw must never build an index over NaN or Inf.
     detail::check_knn_arguments(x, k);
     require(threads >= 0, "threads must be >= 0 (0 = all); got ", threads);
@@ -306,8 +323,9 @@ NeighborGraph nearest_neighbors(ConstMatrixView x, index_t k, const NeighborOpti
     const Metric metric = options.metric;
     // Cosine is the Euclidean search on the rows scaled to unit length, correlation on the rows centred
     // and scaled to unit length (the copy lives for the search).
-    const Matrix rows = detail::metric_rows(x, metric, threads);
+    Matrix rows = detail::metric_rows(x, metric, threads);
     const ConstMatrixView data = detail::searches_metric_rows(metric) ? rows.view() : x;
+    if (detail::searches_metric_rows(metric)) reorderable = rows.data();  // the search's own copy
     NeighborGraph graph;
     switch (resolve_backend(options.backend, x.rows, x.cols, metric)) {
         case KnnBackend::kdtree:
@@ -317,15 +335,36 @@ NeighborGraph nearest_neighbors(ConstMatrixView x, index_t k, const NeighborOpti
             graph = detail::knn_hnsw(data, k, options, threads, nullptr, tracked.callback);
             break;
         case KnnBackend::nndescent:
-            graph = detail::knn_nndescent(data, k, options, threads, tracked.callback);
+            graph = detail::knn_nndescent(data, k, options, threads, tracked.callback, row_values, reorderable);
             break;
         case KnnBackend::brute:
         default:
             graph = detail::knn_brute(data, k, metric, threads, tracked.callback);
             break;
     }
+    if (row_values && !graph.distances.empty()) hand_rows_over(graph, *row_values, threads);
     tracked.finish();
     return graph;
+}
+
+}  // namespace
+
+NeighborGraph nearest_neighbors(ConstMatrixView x, index_t k, const NeighborOptions& options, int threads,
+                                const std::function<void(double)>& progress) {
+    return nearest_neighbors_impl(x, k, options, threads, progress, nullptr, nullptr);
+}
+
+NeighborGraph nearest_neighbors(ConstMatrixView x, index_t k, const NeighborOptions& options, int threads,
+                                const std::function<void(double)>& progress, RowValues& row_values) {
+    require(static_cast<bool>(row_values.compute), "nearest_neighbors: RowValues without a compute function");
+    return nearest_neighbors_impl(x, k, options, threads, progress, &row_values, nullptr);
+}
+
+NeighborGraph detail::nearest_neighbors_reordering(MatrixView x, index_t k, const NeighborOptions& options,
+                                                   int threads, const std::function<void(double)>& progress,
+                                                   RowValues& row_values) {
+    require(static_cast<bool>(row_values.compute), "nearest_neighbors: RowValues without a compute function");
+    return nearest_neighbors_impl(x, k, options, threads, progress, &row_values, x.data);
 }
 
 bool sparse_supports(Metric metric) {

@@ -216,14 +216,22 @@ class LeafSearch {
     // |coordinate| < 1 (exact, and far from float's overflow and underflow whatever the data's scale).
     void prepare(index_t m) {
         const index_t d = x_.cols;
+        // The members' rows as the points give them (a view of the copy, or converted from the source).
+        raw_.resize(static_cast<std::size_t>(m * d));
+        for (index_t a = 0; a < m; ++a) {
+            float* out = raw_.data() + a * d;
+            const float* row = x_.row(members_[a], out);
+            if (row != out) std::copy_n(row, d, out);
+        }
+        auto at = [&](index_t a, index_t j) { return static_cast<double>(raw_[static_cast<std::size_t>(a * d + j)]); };
         mean_.assign(static_cast<std::size_t>(d), 0.0);
         for (index_t a = 0; a < m; ++a)
-            for (index_t j = 0; j < d; ++j) mean_[static_cast<std::size_t>(j)] += x_(members_[a], j);
+            for (index_t j = 0; j < d; ++j) mean_[static_cast<std::size_t>(j)] += at(a, j);
         for (double& v : mean_) v /= static_cast<double>(m);
         double spread = 0;
         for (index_t a = 0; a < m; ++a)
             for (index_t j = 0; j < d; ++j)
-                spread = std::max(spread, std::abs(x_(members_[a], j) - mean_[static_cast<std::size_t>(j)]));
+                spread = std::max(spread, std::abs(at(a, j) - mean_[static_cast<std::size_t>(j)]));
         int e = 0;
         if (spread > 0 && std::isfinite(spread)) std::frexp(spread, &e);
         leaf_units_ = std::ldexp(1.0, -2 * e);  // squared distances in the leaf's float units
@@ -232,7 +240,7 @@ class LeafSearch {
         for (index_t a = 0; a < m; ++a) {
             float norm = 0;
             for (index_t j = 0; j < d; ++j) {
-                const auto v = static_cast<float>(std::ldexp(x_(members_[a], j) - mean_[static_cast<std::size_t>(j)], -e));
+                const auto v = static_cast<float>(std::ldexp(at(a, j) - mean_[static_cast<std::size_t>(j)], -e));
                 points_(a, j) = v;
                 norm += v * v;
             }
@@ -289,7 +297,8 @@ class LeafSearch {
         chosen_.clear();
         for (index_t c = 0; c < count; ++c) chosen_.push_back(members_[buffer[c].column]);
         panel_.gather(x_, chosen_.data(), count);
-        const double* distance = panel_.distances(x_.row(i), 0);
+        query_.resize(static_cast<std::size_t>(x_.cols));
+        const double* distance = panel_.distances(x_.row(i, query_.data()), 0);
         const float worst = rows_.worst(i);
         offers_.clear();
         for (index_t c = 0; c < count; ++c) {
@@ -304,6 +313,7 @@ class LeafSearch {
     Rows& rows_;
     const point_t* members_ = nullptr;
     std::vector<double> mean_;
+    std::vector<float> raw_, query_;  // the leaf's rows; a query's row
     double leaf_units_ = 1;
     FloatRows points_, g_;
     std::vector<float> norms_;
@@ -334,25 +344,29 @@ void merge_tree(const Points& x, const Tree& tree, int threads, Rows& rows) {
 // --- 4. exact distances ---------------------------------------------------------------------------
 
 // Replaces every row's working distances by rank_distance() and sorts it by (distance, tie key); a
-// row that never filled up is answered by an exact scan. Returns the number of such rows.
-index_t finish(ConstMatrixView x, Metric metric, int threads, NeighborGraph& graph) {
+// row that never filled up is answered by an exact scan. With row_values, each row's distances go to it
+// and are not kept (graph.distances stays empty). Returns the number of rows scanned.
+index_t finish(ConstMatrixView x, Metric metric, int threads, NeighborGraph& graph, RowValues* row_values) {
     const index_t k = graph.k;
     std::atomic<index_t> exact_rows{0};
     parallel_for(x.rows, threads, [&](index_t begin, index_t end) {
         std::vector<Neighbor> row;
+        std::vector<double> scratch(row_values ? static_cast<std::size_t>(k) : 0);
         index_t exact = 0;
         for (index_t i = begin; i < end; ++i) {
-            const point_t* indices = graph.indices.data() + i * k;
+            point_t* indices = graph.indices.data() + i * k;
             if (indices[k - 1] == no_point) {
-                exact_scan_row(x, i, k, row, graph, metric);
+                exact_candidates(x, x.row(i), i, i, row, metric);
                 ++exact;
-                continue;
+            } else {
+                row.clear();
+                for (index_t p = 0; p < k; ++p)
+                    row.push_back(
+                        candidate(i, indices[p], rank_distance(metric, x.row(i), x.row(indices[p]), x.cols)));
             }
-            row.clear();
-            for (index_t p = 0; p < k; ++p)
-                row.push_back(
-                    candidate(i, indices[p], rank_distance(metric, x.row(i), x.row(indices[p]), x.cols)));
-            write_row(row, i, k, graph, metric);
+            double* distances = row_values ? scratch.data() : graph.distances.data() + i * k;
+            write_row(row, k, indices, distances, metric);
+            if (row_values) row_values->compute(i, indices, distances, row_values->values.data() + i * k);
         }
         exact_rows += exact;
     });
@@ -376,7 +390,7 @@ void relabel(Points& points, std::vector<Tree>& trees, const std::vector<point_t
              std::vector<point_t>& label, int threads) {
     const index_t n = points.rows;
     for (index_t s = 0; s < n; ++s) label[order[static_cast<std::size_t>(s)]] = static_cast<point_t>(s);
-    gather_rows_in_place(points.data.data(), points.cols, order);
+    points.reorder(order);
     for (Tree& tree : trees)
         parallel_for(n, threads, [&](index_t begin, index_t end) {
             for (index_t s = begin; s < end; ++s)
@@ -407,6 +421,45 @@ void to_input_labels(NeighborGraph& graph, const std::vector<point_t>& order, co
         }
     });
     gather_rows_in_place(graph.indices.data(), graph.k, label);
+}
+
+// Steps 1 to 3: the forest, the first graph and the refinement, into graph.indices (in labels), order and
+// label (label[order[s]] = s). A reordered source is back in the input's order on return, or when it throws.
+void search(ConstMatrixView x, const NndescentParameters& p, int threads, double* reorderable, NeighborGraph& graph,
+            std::vector<point_t>& order, std::vector<point_t>& label, NndescentReport& r,
+            const std::function<void(double)>& report_progress) {
+    const index_t n = x.rows, k = graph.k;
+    auto start = std::chrono::steady_clock::now();
+    // A reordered source is put back in the input's order when the search is done (or throws).
+    struct Restore {
+        double* rows;
+        index_t cols;
+        const std::vector<point_t>& label;
+        bool moved = false;
+        ~Restore() {
+            if (moved) gather_rows_in_place(rows, cols, label);
+        }
+    } restore{reorderable, x.cols, label};
+    Points points(x, p.metric, threads, reorderable);
+    // 1. The forest, one task per tree, over the input's labels; then everything is relabelled.
+    std::vector<Tree> trees = build_forest(points, p, threads);
+    order = trees.front().order;
+    relabel(points, trees, order, label, threads);
+    restore.moved = reorderable != nullptr;
+    r.forest_seconds = seconds_since(start);
+    report_progress(forest_end);
+
+    Rows rows(graph.indices, n, k);
+    start = std::chrono::steady_clock::now();
+    first_graph(points, trees, threads, rows, report_progress);
+    r.init_seconds = seconds_since(start);
+
+    start = std::chrono::steady_clock::now();
+    refine(points, rows, p, threads, r, [&](index_t round) {
+        report_progress(first_graph_end + (rounds_end - first_graph_end) * static_cast<double>(round + 1) /
+                                              static_cast<double>(p.rounds));
+    });
+    r.refine_seconds = seconds_since(start);
 }
 
 }  // namespace
@@ -443,7 +496,9 @@ double nndescent_bytes(double n, double d, double k, const NeighborOptions& opti
 }
 
 NeighborGraph knn_nndescent(ConstMatrixView x, index_t k, const NndescentParameters& p, int threads,
-                            NndescentReport* report, const SearchProgress& progress) {
+                            NndescentReport* report, const SearchProgress& progress, RowValues* row_values,
+                            double* reorderable) {
+    require(reorderable == nullptr || reorderable == x.data, "knn_nndescent: the rows to reorder must be x's");
     auto report_progress = [&](double fraction) {
         if (progress) progress(fraction);
     };
@@ -468,40 +523,25 @@ NeighborGraph knn_nndescent(ConstMatrixView x, index_t k, const NndescentParamet
     // The search runs on relabelled points: label s is input point order[s], in the first tree's order.
     std::vector<point_t> order;
     std::vector<point_t> label(static_cast<std::size_t>(n));  // input point -> label
-    {
-        Points points(x, p.metric, threads);
-        // 1. The forest, one task per tree, over the input's labels; then everything is relabelled.
-        std::vector<Tree> trees = build_forest(points, p, threads);
-        order = trees.front().order;
-        relabel(points, trees, order, label, threads);
-        r.forest_seconds = seconds_since(start);
-        report_progress(forest_end);
-
-        Rows rows(graph.indices, n, k);
-        start = std::chrono::steady_clock::now();
-        first_graph(points, trees, threads, rows, report_progress);
-        r.init_seconds = seconds_since(start);
-
-        start = std::chrono::steady_clock::now();
-        refine(points, rows, p, threads, r, [&](index_t round) {
-            report_progress(first_graph_end + (rounds_end - first_graph_end) * static_cast<double>(round + 1) /
-                                                  static_cast<double>(p.rounds));
-        });
-        r.refine_seconds = seconds_since(start);
-    }
+    search(x, p, threads, reorderable, graph, order, label, r, report_progress);
     start = std::chrono::steady_clock::now();
     to_input_labels(graph, order, label, threads);
-    // 4. Exact distances and the project's order (the working rows are freed first).
-    graph.distances.resize(static_cast<std::size_t>(n * k));
-    r.exact_rows = finish(x, p.metric, threads, graph);
+    // 4. Exact distances and the project's order (the working rows are freed first), or the row values
+    // made from them (4 bytes an entry instead of 8).
+    if (row_values)
+        row_values->values.assign(static_cast<std::size_t>(n * k), 0.0f);
+    else
+        graph.distances.resize(static_cast<std::size_t>(n * k));
+    r.exact_rows = finish(x, p.metric, threads, graph, row_values);
     r.finish_seconds = seconds_since(start);
     report_progress(1.0);
     return graph;
 }
 
 NeighborGraph knn_nndescent(ConstMatrixView x, index_t k, const NeighborOptions& options, int threads,
-                            const SearchProgress& progress) {
-    return knn_nndescent(x, k, resolve_nndescent(options, x.rows, k), threads, nullptr, progress);
+                            const SearchProgress& progress, RowValues* row_values, double* reorderable) {
+    return knn_nndescent(x, k, resolve_nndescent(options, x.rows, k), threads, nullptr, progress, row_values,
+                         reorderable);
 }
 
 }  // namespace treesne::detail

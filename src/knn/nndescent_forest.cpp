@@ -29,7 +29,13 @@ double dot(const float* a, const double* b, index_t d) {
 class TreeBuilder {
   public:
     TreeBuilder(const Points& x, index_t leaf, std::uint64_t tree_seed)
-        : x_(x), leaf_(leaf), seed_(tree_seed), normal_(static_cast<std::size_t>(x.cols)) {}
+        : x_(x),
+          leaf_(leaf),
+          seed_(tree_seed),
+          normal_(static_cast<std::size_t>(x.cols)),
+          row_(static_cast<std::size_t>(x.cols)),
+          row_a_(static_cast<std::size_t>(x.cols)),
+          row_b_(static_cast<std::size_t>(x.cols)) {}
 
     // The nodes of at most `leaf` points are the leaves; each is split further, down to order_leaf
     // points, only to put its points in a spatial order (the leaf search then meets near points first).
@@ -79,8 +85,8 @@ class TreeBuilder {
             const index_t a = static_cast<index_t>(h % static_cast<std::uint64_t>(n));
             index_t b = static_cast<index_t>(draw(h, 0) % static_cast<std::uint64_t>(n - 1));
             if (b >= a) ++b;
-            const float* xa = x_.row(points[a]);
-            const float* xb = x_.row(points[b]);
+            const float* xa = x_.row(points[a], row_a_.data());
+            const float* xb = x_.row(points[b], row_b_.data());
             // Normal xa - xb through the midpoint: the side is sign(<x, normal> - <(xa + xb) / 2, normal>).
             for (index_t j = 0; j < d; ++j)
                 normal_[static_cast<std::size_t>(j)] = static_cast<double>(xa[j]) - static_cast<double>(xb[j]);
@@ -89,7 +95,7 @@ class TreeBuilder {
                 offset += 0.5 * (static_cast<double>(xa[j]) + static_cast<double>(xb[j])) * normal_[static_cast<std::size_t>(j)];
             index_t right = 0;
             for (index_t p = 0; p < n; ++p) {
-                const double s = dot(x_.row(points[p]), normal_.data(), d) - offset;
+                const double s = dot(x_.row(points[p], row_.data()), normal_.data(), d) - offset;
                 projection_[static_cast<std::size_t>(p)] = s;
                 right += s > 0 ? 1 : 0;
             }
@@ -126,6 +132,7 @@ class TreeBuilder {
     index_t leaf_;
     std::uint64_t seed_;
     std::vector<double> normal_, projection_, best_projection_;
+    std::vector<float> row_, row_a_, row_b_;  // rows converted from the points' source
     std::vector<point_t> scratch_;
     std::vector<std::pair<double, point_t>> keyed_;
 };

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/lanes.hpp"
+#include "core/permutation.hpp"
 #include "knn/internal.hpp"
 #include "treesne/core/sparse.hpp"
 #include "treesne/core/hash.hpp"
@@ -61,17 +62,19 @@ void reserve_huge(std::vector<T>& v, std::size_t n) {
 // round to one float, which only makes the working distance approximate). Half the bytes of the input, and the rows are later put in
 // a spatial order (the first tree's), so that the rows a local join reads lie near each other in
 // memory: at 1,000,000 x 50 this halved the refinement's time. The working distances are computed from
-// these; the final distances from the input itself.
+// these; the final distances from the input itself. Where the caller lets the search reorder its rows
+// (embed(), whose input is its own), there is no copy: the input's rows are put in that order and
+// converted as they are read (the same floats), and put back before the final distances.
 struct Points {
     index_t rows = 0, cols = 0;
     Metric metric = Metric::euclidean;  // the working distance's (panel_distances)
-    std::vector<float> data;
+    std::vector<float> data;  // the float rows; empty where they are read from `source`
 
-    const float* row(index_t i) const { return data.data() + static_cast<std::size_t>(i * cols); }
-    double operator()(index_t i, index_t j) const { return data[static_cast<std::size_t>(i * cols + j)]; }
-
-    Points(ConstMatrixView x, Metric m, int threads) : rows(x.rows), cols(x.cols), metric(m) {
-        std::vector<double> middle(static_cast<std::size_t>(cols));
+    // source: the caller's rows where it lets the search reorder them (knn_nndescent's `reorderable`):
+    // then no float copy is made (4 N D bytes, 191 MiB at 10^6 x 50), and each read converts a row the
+    // same way, to the same floats. reorder() then moves the caller's rows.
+    Points(ConstMatrixView x, Metric m, int threads, double* source = nullptr)
+        : rows(x.rows), cols(x.cols), metric(m), source_(source), middle_(static_cast<std::size_t>(cols)) {
         double half = 0;
         for (index_t j = 0; j < cols; ++j) {
             double lo = x(0, j), hi = x(0, j);
@@ -84,20 +87,54 @@ struct Points {
                 continue;
             }
             // Halves first: finite even when hi - lo overflows, and |x - middle| <= hi / 2 - lo / 2.
-            middle[static_cast<std::size_t>(j)] = lo / 2 + hi / 2;
+            middle_[static_cast<std::size_t>(j)] = lo / 2 + hi / 2;
             half = std::max(half, hi / 2 - lo / 2);
         }
-        int e = 0;
-        if (half > 0) std::frexp(half, &e);  // half in [2^(e-1), 2^e)
+        if (half > 0) std::frexp(half, &exponent_);  // half in [2^(e-1), 2^e)
+        scale_ = std::ldexp(1.0, -exponent_);
+        // x 2^-e is ldexp(x, -e) (both round once) while 2^-e is a normal double.
+        scale_is_normal_ = std::isnormal(scale_);
+        if (source_) return;
         reserve_huge(data, static_cast<std::size_t>(rows * cols));
         data.resize(static_cast<std::size_t>(rows * cols));
         parallel_for(rows, threads, [&](index_t begin, index_t end) {
-            for (index_t i = begin; i < end; ++i)
-                for (index_t j = 0; j < cols; ++j)
-                    data[static_cast<std::size_t>(i * cols + j)] =
-                        static_cast<float>(std::ldexp(x(i, j) - middle[static_cast<std::size_t>(j)], -e));
+            for (index_t i = begin; i < end; ++i) convert(x.row(i), data.data() + static_cast<std::size_t>(i * cols));
         });
     }
+
+    // Row i as floats: the copy's row, or the source's row converted into scratch (cols floats).
+    const float* row(index_t i, float* scratch) const {
+        if (!source_) return data.data() + static_cast<std::size_t>(i * cols);
+        convert(source_ + static_cast<std::size_t>(i * cols), scratch);
+        return scratch;
+    }
+    // Where row i's bytes are (for prefetching), and how many.
+    const char* address(index_t i) const {
+        return source_ ? reinterpret_cast<const char*>(source_ + static_cast<std::size_t>(i * cols))
+                       : reinterpret_cast<const char*>(data.data() + static_cast<std::size_t>(i * cols));
+    }
+    index_t row_bytes() const { return cols * static_cast<index_t>(source_ ? sizeof(double) : sizeof(float)); }
+    // Puts the rows in a new order in place: new row s is old row from[s].
+    void reorder(const std::vector<point_t>& from) {
+        if (source_)
+            gather_rows_in_place(source_, cols, from);
+        else
+            gather_rows_in_place(data.data(), cols, from);
+    }
+
+  private:
+    void convert(const double* in, float* out) const {
+        for (index_t j = 0; j < cols; ++j) {
+            const double v = in[j] - middle_[static_cast<std::size_t>(j)];
+            out[j] = static_cast<float>(scale_is_normal_ ? v * scale_ : std::ldexp(v, -exponent_));
+        }
+    }
+
+    double* source_ = nullptr;
+    std::vector<double> middle_;
+    int exponent_ = 0;
+    double scale_ = 1;
+    bool scale_is_normal_ = true;
 };
 
 // The working distances from a to the panel's lane groups [first, last) (nndescent.cpp).
@@ -114,13 +151,14 @@ class Panel {
         groups_ = (count + kLanes - 1) / kLanes;
         stride_ = groups_ * kLanes;
         data_.resize(static_cast<std::size_t>(d_ * stride_));
-        const index_t lines = (d_ * static_cast<index_t>(sizeof(float)) + 63) / 64;
+        row_.resize(static_cast<std::size_t>(d_));
+        const index_t lines = (x.row_bytes() + 63) / 64;
         for (index_t c = 0; c < count; ++c) {
             if (c + prefetch_ahead < count) {  // the rows are scattered in memory
-                const char* ahead = reinterpret_cast<const char*>(x.row(points[c + prefetch_ahead]));
+                const char* ahead = x.address(points[c + prefetch_ahead]);
                 for (index_t line = 0; line < lines; ++line) __builtin_prefetch(ahead + 64 * line);
             }
-            const float* row = x.row(points[c]);
+            const float* row = x.row(points[c], row_.data());
             for (index_t j = 0; j < d_; ++j) data_[static_cast<std::size_t>(j * stride_ + c)] = row[j];
         }
         for (index_t c = count; c < stride_; ++c)
@@ -129,7 +167,8 @@ class Panel {
     }
     // Working distances from point list[a] (of the points gathered) to the columns from `from` on.
     const double* distances_of(const Points& x, const point_t* list, index_t a, index_t from) {
-        return distances(x.row(list[a]), from);
+        row_.resize(static_cast<std::size_t>(x.cols));
+        return distances(x.row(list[a], row_.data()), from);
     }
     // Working distances from point `a` (its coordinates) to the columns from `from` on; returns them
     // indexed by column (entries before `from` are unspecified).
@@ -144,6 +183,7 @@ class Panel {
     index_t d_ = 0, groups_ = 0, stride_ = 0;
     Metric metric_ = Metric::euclidean;
     std::vector<double> data_, out_, query_;
+    std::vector<float> row_;  // a row converted from the points' source
 };
 
 // Sparse rows as the search sees them (nndescent_sparse.cpp): the rows themselves (for cosine, unit

@@ -62,7 +62,7 @@ struct Session::Impl {
     int dims = 0;
     int threads = 1;
     double learning_rate = 0;
-    Affinities p_sparse;  // barnes_hut
+    PackedAffinities p_sparse;  // barnes_hut
     Matrix p_dense;       // exact methods: joint (t-SNE) or conditional (SNE)
     OptimizerState state;
     Matrix grad;
@@ -79,6 +79,7 @@ struct Session::Impl {
     mutable std::mutex input_order_mutex;
     mutable OptimizerState in_input_order;  // guarded by input_order_mutex
     mutable bool input_order_current = false;  // guarded by input_order_mutex
+    mutable bool input_y_current = false;      // in_input_order.y alone (embedding()); the same mutex
     // The auto-theta controller: its sample (internal rows) and buffers, and its last measured error.
     std::vector<index_t> control_rows;
     Matrix control_forces, control_exact;
@@ -100,12 +101,14 @@ struct Session::Impl {
     void state_changed() {
         std::lock_guard<std::mutex> lock(input_order_mutex);
         input_order_current = false;
+        input_y_current = false;
     }
     const OptimizerState& input_state() const {
         if (order.empty()) return state;
         std::lock_guard<std::mutex> lock(input_order_mutex);
         if (!input_order_current) {
-            in_input_order.y = detail::scatter_rows(state.y, order);
+            if (!input_y_current) in_input_order.y = detail::scatter_rows(state.y, order);
+            input_y_current = true;
             in_input_order.gains = detail::scatter_rows(state.gains, order);
             in_input_order.velocity = detail::scatter_rows(state.velocity, order);
             in_input_order.iteration = state.iteration;
@@ -115,6 +118,16 @@ struct Session::Impl {
             input_order_current = true;
         }
         return in_input_order;
+    }
+    // input_state().y alone (embedding(): the gains and velocity are not copied, 2 N dims doubles).
+    const Matrix& input_y() const {
+        if (order.empty()) return state.y;
+        std::lock_guard<std::mutex> lock(input_order_mutex);
+        if (!input_y_current) {
+            in_input_order.y = detail::scatter_rows(state.y, order);
+            input_y_current = true;
+        }
+        return in_input_order.y;
     }
 
     void init(Matrix initial_y, const Options& opts, index_t points) {
@@ -280,7 +293,24 @@ std::vector<point_t> non_empty(std::vector<point_t> order) {
 // affinities_fingerprint() of the whole P from its rows spread over the ranks: the same words in the same
 // order (method, n, then the offsets, columns and values of every rank in turn), the hasher's state passed
 // from rank to rank, so that a checkpoint of any number of ranks resumes with any other.
-std::uint64_t distributed_fingerprint(const Affinities& p, Collective& collective, const RowPartition& rows) {
+// P's columns of rows [first_row, last_row) into h, as the bytes of their 32-bit values (the unpacked P's
+// columns array), a bounded chunk at a time.
+void feed_columns(StreamHasher& h, const PackedAffinities& p, index_t first_row, index_t last_row) {
+    std::vector<point_t> chunk;
+    chunk.reserve(std::size_t{1} << 16);
+    for (index_t i = first_row; i < last_row; ++i) {
+        for (index_t e = p.offsets[static_cast<std::size_t>(i)]; e < p.offsets[static_cast<std::size_t>(i) + 1]; ++e) {
+            chunk.push_back(p.column(i, e));
+            if (chunk.size() == chunk.capacity()) {
+                h.feed(chunk.data(), chunk.size() * sizeof(point_t));
+                chunk.clear();
+            }
+        }
+    }
+    h.feed(chunk.data(), chunk.size() * sizeof(point_t));
+}
+
+std::uint64_t distributed_fingerprint(const PackedAffinities& p, Collective& collective, const RowPartition& rows) {
     const index_t first = rows.begin(collective.rank()), last = rows.end(collective.rank());
     const index_t own = p.offsets[static_cast<std::size_t>(last)] - p.offsets[static_cast<std::size_t>(first)];
     // Entries before this rank's rows: the nnz of the lower ranks, added up in rank order (integers).
@@ -300,18 +330,18 @@ std::uint64_t distributed_fingerprint(const Affinities& p, Collective& collectiv
     StreamHasher h;
     h.word(static_cast<std::uint64_t>(Method::barnes_hut));
     h.word(static_cast<std::uint64_t>(p.n));
-    const auto pass = [&](const void* data, std::size_t size) {
+    const auto pass = [&](const auto& feed) {
         const std::vector<unsigned char> state = collective.in_rank_order([&](std::vector<unsigned char>& bytes) {
             if (!bytes.empty()) h = StreamHasher::restore(bytes);
-            h.feed(data, size);
+            feed();
             if (collective.rank() == collective.size() - 1) h.end_array();
             bytes = h.save();
         });
         h = StreamHasher::restore(state);
     };
-    pass(offsets.data(), offsets.size() * sizeof(index_t));
-    pass(p.columns.data() + entries, count * sizeof(point_t));
-    pass(p.values.data() + entries, count * sizeof(float));
+    pass([&] { h.feed(offsets.data(), offsets.size() * sizeof(index_t)); });
+    pass([&] { feed_columns(h, p, first, last); });
+    pass([&] { h.feed(p.values.data() + entries, count * sizeof(float)); });
     const std::uint64_t v = h.value();
     return v == 0 ? 1 : v;
 }
@@ -341,6 +371,22 @@ Session::Session(Affinities p, Matrix initial_y, const Options& options, std::ve
     const index_t n = p.n;
     if (!order.empty())
         detail::inverse_order(order, n, "the session's order");  // throws unless a permutation
+    impl_->p_sparse = pack(std::move(p), options.threads);
+    impl_->init(std::move(initial_y), options, n);
+    impl_->order = std::move(order);
+}
+
+Session::Session(PackedAffinities p, Matrix initial_y, const Options& options, std::vector<point_t> order,
+                 detail::ValidatedAffinities)
+    : impl_(std::make_unique<Impl>()) {
+    require(options.optimizer.method == Method::barnes_hut,
+            "a Session over sparse affinities runs method barnes_hut; got ",
+            to_string(options.optimizer.method));
+    validate(options, -1, -1);
+    assert(affinities_defect(unpack(p), options.threads).empty());
+    const index_t n = p.n;
+    if (!order.empty())
+        detail::inverse_order(order, n, "the session's order");  // throws unless a permutation
     impl_->p_sparse = std::move(p);
     impl_->init(std::move(initial_y), options, n);
     impl_->order = std::move(order);
@@ -357,7 +403,7 @@ Session::Session(Affinities own_rows, Matrix initial_y, const Options& options, 
     require(rows.ranks() == collective.size() && !rows.first.empty() && rows.first.back() == n,
             "a distributed Session's partition must cover its ", n, " points over ", collective.size(), " ranks");
     if (!order.empty()) detail::inverse_order(order, n, "the session's order");
-    impl_->p_sparse = std::move(own_rows);
+    impl_->p_sparse = pack(std::move(own_rows), options.threads);
     impl_->init(std::move(initial_y), options, n);
     impl_->order = std::move(order);
     impl_->collective = &collective;
@@ -475,7 +521,7 @@ double Session::kl() {
 }
 
 const Matrix& Session::embedding() const {
-    return impl_->input_state().y;
+    return impl_->input_y();
 }
 index_t Session::iteration() const {
     return impl_->state.iteration;
@@ -496,17 +542,23 @@ double Session::learning_rate() const {
 std::uint64_t Session::affinities_fingerprint() const {
     const Impl& s = *impl_;
     if (s.collective) return distributed_fingerprint(s.p_sparse, *s.collective, s.rows);
-    WordHasher h;
+    // The words and arrays WordHasher::bytes would add: the method, n, then the offsets, the columns (as
+    // the unpacked P's 32-bit array) and the values; or the dense matrix.
+    StreamHasher h;
     h.word(static_cast<std::uint64_t>(s.options.optimizer.method));
     if (s.options.optimizer.method == Method::barnes_hut) {
-        const Affinities& p = s.p_sparse;
+        const PackedAffinities& p = s.p_sparse;
         h.word(static_cast<std::uint64_t>(p.n));
-        h.bytes(p.offsets.data(), p.offsets.size() * sizeof(index_t));
-        h.bytes(p.columns.data(), p.columns.size() * sizeof(point_t));
-        h.bytes(p.values.data(), p.values.size() * sizeof(float));
+        h.feed(p.offsets.data(), p.offsets.size() * sizeof(index_t));
+        h.end_array();
+        feed_columns(h, p, 0, p.n);
+        h.end_array();
+        h.feed(p.values.data(), p.values.size() * sizeof(float));
+        h.end_array();
     } else {
         h.word(static_cast<std::uint64_t>(s.p_dense.rows()));
-        h.bytes(s.p_dense.data(), static_cast<std::size_t>(s.p_dense.size()) * sizeof(double));
+        h.feed(s.p_dense.data(), static_cast<std::size_t>(s.p_dense.size()) * sizeof(double));
+        h.end_array();
     }
     const std::uint64_t v = h.value();
     return v == 0 ? 1 : v;  // 0 means "not recorded"

@@ -28,8 +28,7 @@ class Stopwatch {
 };
 
 template <int Dim>
-void attractive_forces_dim(const SparseMatrix& p, ConstMatrixView y, MatrixView out, int threads, double dof) {
-    assert(csr_defect(p).empty());  // an invariant of the Affinities type
+void attractive_forces_dim(const PackedAffinities& p, ConstMatrixView y, MatrixView out, int threads, double dof) {
     assert(out.cols == Dim);
     parallel_for(
         p.n, threads,
@@ -43,7 +42,7 @@ void require_dof(double dof, const char* what) {
 
 }  // namespace
 
-void attractive_forces(const SparseMatrix& p, ConstMatrixView y, MatrixView out, int threads, double dof) {
+void attractive_forces(const PackedAffinities& p, ConstMatrixView y, MatrixView out, int threads, double dof) {
     require(p.n == y.rows && out.rows == y.rows && out.cols == y.cols, "attractive_forces: P is ", p.n, " x ",
             p.n, ", the embedding ", y.rows, " x ", y.cols, " and the output ", out.rows, " x ", out.cols);
     require_dof(dof, "attractive_forces");
@@ -66,12 +65,11 @@ double gradient_workspace_bytes(double n, double dims) {
     return n * dims * 8;
 }
 
-std::vector<double> sparse_kl_blocks(const SparseMatrix& p, ConstMatrixView y, double z, int threads, double dof,
+std::vector<double> sparse_kl_blocks(const PackedAffinities& p, ConstMatrixView y, double z, int threads, double dof,
                                      index_t first_block, index_t last_block) {
     require(p.n == y.rows, "sparse_kl: P has ", p.n, " rows but the embedding has ", y.rows);
     require(y.cols >= 1 && y.cols <= 3, "sparse_kl: the embedding must have 1, 2 or 3 columns; got ", y.cols);
     require_dof(dof, "sparse_kl");
-    assert(csr_defect(p).empty());  // an invariant of the Affinities type
     // KL = sum p_ij log(p_ij / q_ij), q_ij = w_ij / Z, w_ij = (1 + |y_i - y_j|^2/alpha)^-alpha.
     return parallel_block_sums(p.n, threads, first_block, last_block, [&](index_t begin, index_t end) {
         switch (y.cols) {
@@ -85,7 +83,7 @@ std::vector<double> sparse_kl_blocks(const SparseMatrix& p, ConstMatrixView y, d
     });
 }
 
-double sparse_kl(const SparseMatrix& p, ConstMatrixView y, double z, int threads, double dof) {
+double sparse_kl(const PackedAffinities& p, ConstMatrixView y, double z, int threads, double dof) {
     double total = 0.0;  // parallel_sum's order: 0.0, then the blocks in order
     for (const double v : sparse_kl_blocks(p, y, z, threads, dof, 0, (p.n + parallel_sum_block - 1) / parallel_sum_block))
         total += v;
@@ -162,13 +160,12 @@ double gradient_in_turn(ConstMatrixView y, SpaceTree<Dim>& tree, double theta, M
 }  // namespace
 
 template <int Dim>
-double barnes_hut_gradient(const SparseMatrix& p, ConstMatrixView y, SpaceTree<Dim>& tree, double theta,
+double barnes_hut_gradient(const PackedAffinities& p, ConstMatrixView y, SpaceTree<Dim>& tree, double theta,
                            double exaggeration, MatrixView grad, int threads, double* kl,
                            GradientSeconds* seconds, GradientWorkspace* work) {
     require(p.n == y.rows && grad.rows == y.rows && grad.cols == Dim && y.cols == Dim, "barnes_hut_gradient<",
             Dim, ">: P is ", p.n, " x ", p.n, ", the embedding ", y.rows, " x ", y.cols, " and the gradient ",
             grad.rows, " x ", grad.cols);
-    assert(csr_defect(p).empty());  // an invariant of the Affinities type
     const double dof = tree.dof();
     // Rows [begin, end) of the attraction, row i's at out + (i - begin) Dim.
     const auto attraction = [&](index_t begin, index_t end, double* out) {
@@ -280,7 +277,7 @@ class SharedGradient {
 
 // Rows [first, last) of P's attractive forces, row i's Dim values at out + (i - first) Dim.
 template <int Dim>
-void attraction_share(const SparseMatrix& p, ConstMatrixView y, double dof, index_t first, index_t last,
+void attraction_share(const PackedAffinities& p, ConstMatrixView y, double dof, index_t first, index_t last,
                       double* out, int threads) {
     parallel_for_guided(
         last - first, threads,
@@ -324,7 +321,7 @@ double combine_shared(const SpaceTree<Dim>& tree, SharedGradient<Dim>& shared, c
 }  // namespace
 
 template <int Dim>
-double barnes_hut_gradient_shared(const SparseMatrix& p, ConstMatrixView y, SpaceTree<Dim>& tree, double theta,
+double barnes_hut_gradient_shared(const PackedAffinities& p, ConstMatrixView y, SpaceTree<Dim>& tree, double theta,
                                   double exaggeration, MatrixView grad, int threads, Collective& collective,
                                   const RowPartition& rows, double* kl, GradientSeconds* seconds,
                                   GradientWorkspace* work) {
@@ -360,6 +357,55 @@ double barnes_hut_gradient_shared(const SparseMatrix& p, ConstMatrixView y, Spac
         if (seconds) seconds->kl += clock.lap();
     }
     return z;
+}
+
+template double barnes_hut_gradient<1>(const PackedAffinities&, ConstMatrixView, SpaceTree<1>&, double, double,
+                                       MatrixView, int, double*, GradientSeconds*, GradientWorkspace*);
+template double barnes_hut_gradient<2>(const PackedAffinities&, ConstMatrixView, SpaceTree<2>&, double, double,
+                                       MatrixView, int, double*, GradientSeconds*, GradientWorkspace*);
+template double barnes_hut_gradient<3>(const PackedAffinities&, ConstMatrixView, SpaceTree<3>&, double, double,
+                                       MatrixView, int, double*, GradientSeconds*, GradientWorkspace*);
+
+template double barnes_hut_gradient_shared<1>(const PackedAffinities&, ConstMatrixView, SpaceTree<1>&, double, double,
+                                              MatrixView, int, Collective&, const RowPartition&, double*,
+                                              GradientSeconds*, GradientWorkspace*);
+template double barnes_hut_gradient_shared<2>(const PackedAffinities&, ConstMatrixView, SpaceTree<2>&, double, double,
+                                              MatrixView, int, Collective&, const RowPartition&, double*,
+                                              GradientSeconds*, GradientWorkspace*);
+template double barnes_hut_gradient_shared<3>(const PackedAffinities&, ConstMatrixView, SpaceTree<3>&, double, double,
+                                              MatrixView, int, Collective&, const RowPartition&, double*,
+                                              GradientSeconds*, GradientWorkspace*);
+
+
+// The SparseMatrix forms: P packed once per call (an O(nnz) copy), then the same code, the same bits.
+void attractive_forces(const SparseMatrix& p, ConstMatrixView y, MatrixView out, int threads, double dof) {
+    attractive_forces(pack(p, threads), y, out, threads, dof);
+}
+
+double sparse_kl(const SparseMatrix& p, ConstMatrixView y, double z, int threads, double dof) {
+    return sparse_kl(pack(p, threads), y, z, threads, dof);
+}
+
+std::vector<double> sparse_kl_blocks(const SparseMatrix& p, ConstMatrixView y, double z, int threads, double dof,
+                                     index_t first_block, index_t last_block) {
+    return sparse_kl_blocks(pack(p, threads), y, z, threads, dof, first_block, last_block);
+}
+
+template <int Dim>
+double barnes_hut_gradient(const SparseMatrix& p, ConstMatrixView y, SpaceTree<Dim>& tree, double theta,
+                           double exaggeration, MatrixView grad, int threads, double* kl,
+                           GradientSeconds* seconds, GradientWorkspace* work) {
+    return barnes_hut_gradient<Dim>(pack(p, threads), y, tree, theta, exaggeration, grad, threads, kl, seconds,
+                                    work);
+}
+
+template <int Dim>
+double barnes_hut_gradient_shared(const SparseMatrix& p, ConstMatrixView y, SpaceTree<Dim>& tree, double theta,
+                                  double exaggeration, MatrixView grad, int threads, Collective& collective,
+                                  const RowPartition& rows, double* kl, GradientSeconds* seconds,
+                                  GradientWorkspace* work) {
+    return barnes_hut_gradient_shared<Dim>(pack(p, threads), y, tree, theta, exaggeration, grad, threads,
+                                           collective, rows, kl, seconds, work);
 }
 
 template double barnes_hut_gradient<1>(const SparseMatrix&, ConstMatrixView, SpaceTree<1>&, double, double,

@@ -31,20 +31,20 @@ void walk_queries(const WalkArgs<Dim>& walk, const QueryGroups<Dim>& queries, in
 }
 
 template <int Dim>
-void attraction_rows(const SparseMatrix& p, ConstMatrixView y, double dof, index_t first, index_t last, double* out) {
+void attraction_rows(const PackedAffinities& p, ConstMatrixView y, double dof, index_t first, index_t last, double* out) {
     TREESNE_SIMD_CALL(attraction_rows<Dim>, p, y, dof, first, last, out);
 }
 
 template <int Dim>
-double kl_rows(const SparseMatrix& p, ConstMatrixView y, double z, double dof, index_t first, index_t last) {
+double kl_rows(const PackedAffinities& p, ConstMatrixView y, double z, double dof, index_t first, index_t last) {
     TREESNE_SIMD_CALL(kl_rows<Dim>, p, y, z, dof, first, last);
 }
 
 #define TREESNE_SIMD_INSTANTIATE(Dim)                                                                            \
     template void walk_leaves<Dim>(const WalkArgs<Dim>&, const std::vector<std::uint32_t>&, int);                \
     template void walk_queries<Dim>(const WalkArgs<Dim>&, const QueryGroups<Dim>&, int);                         \
-    template void attraction_rows<Dim>(const SparseMatrix&, ConstMatrixView, double, index_t, index_t, double*); \
-    template double kl_rows<Dim>(const SparseMatrix&, ConstMatrixView, double, double, index_t, index_t);
+    template void attraction_rows<Dim>(const PackedAffinities&, ConstMatrixView, double, index_t, index_t, double*); \
+    template double kl_rows<Dim>(const PackedAffinities&, ConstMatrixView, double, double, index_t, index_t);
 TREESNE_SIMD_INSTANTIATE(1)
 TREESNE_SIMD_INSTANTIATE(2)
 TREESNE_SIMD_INSTANTIATE(3)

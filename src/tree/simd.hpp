@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "core/simd_target.hpp"
-#include "treesne/affinities/affinities.hpp"
+#include "treesne/affinities/packed.hpp"
 #include "treesne/core/types.hpp"
 #include "treesne/tree/space_tree.hpp"
 
@@ -69,10 +69,10 @@ struct QueryGroups {
     template <int Dim>                                                                                         \
     void walk_queries(const WalkArgs<Dim>& walk, const QueryGroups<Dim>& queries, int threads);               \
     template <int Dim>                                                                                         \
-    void attraction_rows(const SparseMatrix& p, ConstMatrixView y, double dof, index_t first, index_t last,    \
+    void attraction_rows(const PackedAffinities& p, ConstMatrixView y, double dof, index_t first, index_t last,    \
                          double* out);                                                                         \
     template <int Dim>                                                                                         \
-    double kl_rows(const SparseMatrix& p, ConstMatrixView y, double z, double dof, index_t first, index_t last);
+    double kl_rows(const PackedAffinities& p, ConstMatrixView y, double z, double dof, index_t first, index_t last);
 
 // A kernel file (TREESNE_SIMD_NS defined) defines its own copy's entries in its inline namespace.
 #ifndef TREESNE_SIMD_NS
@@ -92,9 +92,9 @@ void walk_leaves(const WalkArgs<Dim>& walk, const std::vector<std::uint32_t>& le
 template <int Dim>
 void walk_queries(const WalkArgs<Dim>& walk, const QueryGroups<Dim>& queries, int threads);
 template <int Dim>
-void attraction_rows(const SparseMatrix& p, ConstMatrixView y, double dof, index_t first, index_t last, double* out);
+void attraction_rows(const PackedAffinities& p, ConstMatrixView y, double dof, index_t first, index_t last, double* out);
 template <int Dim>
-double kl_rows(const SparseMatrix& p, ConstMatrixView y, double z, double dof, index_t first, index_t last);
+double kl_rows(const PackedAffinities& p, ConstMatrixView y, double z, double dof, index_t first, index_t last);
 #endif
 
 }  // namespace treesne::detail

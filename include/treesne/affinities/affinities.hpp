@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <memory>
 #include <vector>
 
 #include "treesne/knn/neighbors.hpp"
@@ -9,6 +10,8 @@
 #include "treesne/core/types.hpp"
 
 namespace treesne {
+
+struct PackedAffinities;
 
 /// Sparse matrix in CSR form with 64-bit row offsets, 32-bit columns and single-precision values: P's
 /// entries need no more than float's 24 bits (the perplexity search itself stops at an entropy tolerance
@@ -53,10 +56,31 @@ std::vector<float> conditional_probabilities(const NeighborGraph& graph, const A
 Affinities symmetrize(NeighborGraph graph, std::vector<float> conditional, int threads);
 
 namespace detail {
+/// conditional_probabilities() one row at a time, as nearest_neighbors' RowValues::compute (embed() with
+/// nndescent, so that the search's exact distances are never all held): the same values bit for bit.
+/// Thread-safe; copies share their state. A row with an unusable distance gets zeros and is remembered:
+/// check() then throws what conditional_probabilities() throws for the lowest such row.
+class ConditionalRows {
+  public:
+    ConditionalRows(const AffinityOptions& options, index_t k, int scale_exponent);
+    void operator()(index_t i, const point_t* indices, const double* distances, float* out) const;
+    void check() const;
+
+  private:
+    struct State;
+    std::shared_ptr<State> state_;
+    index_t k_;
+};
+
 /// symmetrize() with P's rows written in chunks of about chunk_entries entries (symmetrize: 2^22), the
 /// consumed pages of its buffers given back after each chunk. The same P for any chunk size (tested).
 Affinities symmetrize_in_chunks(NeighborGraph graph, std::vector<float> conditional, int threads,
                                 index_t chunk_entries);
+/// symmetrize() into the packed P the optimisation holds (PackedAffinities, packed.hpp), each chunk's
+/// columns packed as it is written: the same P (unpack() gives symmetrize()'s bit for bit), 2 bytes an
+/// entry less at the end of the stage.
+PackedAffinities symmetrize_packed(NeighborGraph graph, std::vector<float> conditional, int threads,
+                                   index_t chunk_entries = index_t{1} << 18);
 /// Sorts each row of the graph by column (rows already sorted are left as they are), carrying the
 /// conditional values (graph.n * graph.k of them) along. Parallel over rows. Throws InvalidArgument
 /// unless there are n*k indices and as many values (their values are not checked).
@@ -75,10 +99,12 @@ index_t symmetrize_blocks(index_t n, int threads);
 /// entries (P's entries beyond N k, 8 bytes each) with N + 1 offsets. affinities_bytes: the
 /// symmetric P in CSR, float values and 4-byte columns for between N k and 2 N k entries (estimated 1.5 N k
 /// from an exact graph, 1.75 N k from an approximate one, whose misses are rarely mutual), and N + 1
-/// 8-byte offsets.
+/// 8-byte offsets. packed_p_bytes: the same P packed as the optimisation holds it (packed.hpp: 2-byte
+/// column offsets up to 65,536 points, 2.5 on average beyond; 12 bytes a row more).
 double conditional_bytes(double n, double k);
 double symmetrize_workspace_bytes(index_t n, double k, int threads, bool approximate_graph);
 double affinities_bytes(double n, double k, bool approximate_graph);
+double packed_p_bytes(double n, double k, bool approximate_graph);
 /// Bytes of the dense P of the exact methods: dense_p_bytes for one N x N double matrix (held during the
 /// optimisation), dense_affinities_bytes while it is built (the conditional and the joint P plus one more
 /// for the sweeps: 3 N^2 8, the bound require_dense_fits applies).

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -74,15 +75,24 @@ class StreamHasher {
     /// The next piece of the current array.
     void feed(const void* data, std::size_t size) {
         const auto* p = static_cast<const unsigned char*>(data);
-        for (std::size_t i = 0; i < size; ++i) {
-            carry_[carry_size_++] = p[i];
-            if (carry_size_ == 8) {
-                std::uint64_t w;
-                std::memcpy(&w, carry_, 8);
-                h_.word(w);
-                carry_size_ = 0;
-            }
+        std::size_t i = 0;
+        if (carry_size_ != 0) {  // complete the word a piece left open
+            i = std::min<std::size_t>(8 - carry_size_, size);
+            std::memcpy(carry_ + carry_size_, p, i);
+            carry_size_ += i;
+            if (carry_size_ < 8) return;
+            std::uint64_t w;
+            std::memcpy(&w, carry_, 8);
+            h_.word(w);
+            carry_size_ = 0;
         }
+        for (; i + 8 <= size; i += 8) {  // then whole words
+            std::uint64_t w;
+            std::memcpy(&w, p + i, 8);
+            h_.word(w);
+        }
+        carry_size_ = size - i;  // < 8
+        std::memcpy(carry_, p + i, carry_size_);
     }
     /// Ends the current array: its last partial word, tagged with its length, as bytes() adds it.
     void end_array() {

@@ -30,6 +30,30 @@ double squared_distance(const double* a, const double* b, index_t d);
 NeighborGraph nearest_neighbors(ConstMatrixView x, index_t k, const NeighborOptions& options, int threads,
                                 const std::function<void(double)>& progress = {});
 
+/// k float values made from each row of a finished graph (embed(): its conditional probabilities), so
+/// that a search that settles its rows' exact distances one row at a time never holds all N k of them
+/// (nndescent: 8 N k bytes, 687 MiB at 10^6 points and k = 90). compute(i, indices, distances, out) gets
+/// row i as the graph holds it (sorted by distance) and writes k values to out; it is called once a row,
+/// from any of the search's threads, in no fixed order (the values may not depend on it).
+struct RowValues {
+    std::function<void(index_t, const point_t*, const double*, float*)> compute;
+    std::vector<float> values;  ///< n*k, row i's from compute (filled by nearest_neighbors)
+};
+
+/// nearest_neighbors() that hands every row to row_values.compute instead of keeping its distances: the
+/// graph returned has its indices and no distances (as after compute_affinities), and row_values.values
+/// holds the n*k values. The same indices, and the values of the same distances, as the search without it.
+NeighborGraph nearest_neighbors(ConstMatrixView x, index_t k, const NeighborOptions& options, int threads,
+                                const std::function<void(double)>& progress, RowValues& row_values);
+
+namespace detail {
+/// nearest_neighbors(x, ..., row_values) for a caller that owns x and lets the search move its rows while it
+/// runs (they are back in place when it returns, or throws): nndescent then reads them instead of making
+/// a float copy (4 N D bytes less at its peak, 191 MiB at 10^6 x 50). The same graph and values.
+NeighborGraph nearest_neighbors_reordering(MatrixView x, index_t k, const NeighborOptions& options, int threads,
+                                           const std::function<void(double)>& progress, RowValues& row_values);
+}  // namespace detail
+
 /// k-nearest-neighbour graph of sparse rows (CSR, csr_matrix_defect() must find nothing), never
 /// densified, for the metrics sparse_supports() lists (euclidean; cosine, with no all-zero row; jaccard;
 /// hamming). Backends (resolve_sparse_backend): brute, an exact search on inverted lists whose graph

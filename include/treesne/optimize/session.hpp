@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "treesne/affinities/affinities.hpp"
+#include "treesne/affinities/packed.hpp"
 #include "treesne/core/collective.hpp"
 #include "treesne/optimize/observer.hpp"
 #include "treesne/optimize/optimizer.hpp"
@@ -76,6 +77,9 @@ class Session {
     Session(Affinities p, Matrix initial_y, const Options& options, std::vector<point_t> order);
     /// The same without validating P (see detail::ValidatedAffinities): for treesne's own pipeline.
     Session(Affinities p, Matrix initial_y, const Options& options, std::vector<point_t> order,
+            detail::ValidatedAffinities);
+    /// The same over P packed already (embed(): symmetrize_packed), so that P is never held unpacked.
+    Session(PackedAffinities p, Matrix initial_y, const Options& options, std::vector<point_t> order,
             detail::ValidatedAffinities);
     /// A distributed run's session (core/collective.hpp), one per rank: P holds this rank's rows of the
     /// relabelled P (rows.begin(rank) .. rows.end(rank), global columns; the other rows empty), the

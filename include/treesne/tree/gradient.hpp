@@ -1,10 +1,13 @@
-// Barnes-Hut t-SNE gradient: attraction over sparse P, repulsion and Z through a SpaceTree.
+// Barnes-Hut t-SNE gradient: attraction over sparse P, repulsion and Z through a SpaceTree. Each function
+// over P takes it packed (PackedAffinities: what a Session holds) or as a SparseMatrix (packed for the
+// call, an O(nnz) copy); both give the same bits.
 #pragma once
 
 #include <string>
 #include <vector>
 
 #include "treesne/affinities/affinities.hpp"
+#include "treesne/affinities/packed.hpp"
 #include "treesne/core/collective.hpp"
 #include "treesne/tree/space_tree.hpp"
 #include "treesne/core/types.hpp"
@@ -24,6 +27,8 @@ std::string simd_kernels();
 /// not finite and > 0.
 void attractive_forces(const SparseMatrix& p, ConstMatrixView y, MatrixView out, int threads,
                        double dof = 1.0);
+void attractive_forces(const PackedAffinities& p, ConstMatrixView y, MatrixView out, int threads,
+                       double dof = 1.0);
 
 /// Estimate of KL(P||Q) over P's entries with a given normaliser Z: sum p_ij log(p_ij Z / w_ij) with
 /// w_ij = (1+|y_i-y_j|^2/dof)^-dof (dof 1: sum p_ij log(p_ij Z (1+|y_i-y_j|^2))).
@@ -32,9 +37,12 @@ void attractive_forces(const SparseMatrix& p, ConstMatrixView y, MatrixView out,
 /// Added in a fixed order: the same bit for bit for any thread count. Throws InvalidArgument if P and y
 /// differ in their number of points or dof is not finite and > 0.
 double sparse_kl(const SparseMatrix& p, ConstMatrixView y, double z, int threads, double dof = 1.0);
+double sparse_kl(const PackedAffinities& p, ConstMatrixView y, double z, int threads, double dof = 1.0);
 /// The block sums of sparse_kl for its blocks [first_block, last_block) of parallel_sum_block rows:
 /// sparse_kl is 0.0 plus all of them in order. For a distributed run's own rows.
 std::vector<double> sparse_kl_blocks(const SparseMatrix& p, ConstMatrixView y, double z, int threads, double dof,
+                                     index_t first_block, index_t last_block);
+std::vector<double> sparse_kl_blocks(const PackedAffinities& p, ConstMatrixView y, double z, int threads, double dof,
                                      index_t first_block, index_t last_block);
 
 /// Wall seconds of the stages of barnes_hut_gradient, added to by each call that is given one.
@@ -79,6 +87,10 @@ template <int Dim>
 double barnes_hut_gradient(const SparseMatrix& p, ConstMatrixView y, SpaceTree<Dim>& tree, double theta,
                            double exaggeration, MatrixView grad, int threads, double* kl = nullptr,
                            GradientSeconds* seconds = nullptr, GradientWorkspace* work = nullptr);
+template <int Dim>
+double barnes_hut_gradient(const PackedAffinities& p, ConstMatrixView y, SpaceTree<Dim>& tree, double theta,
+                           double exaggeration, MatrixView grad, int threads, double* kl = nullptr,
+                           GradientSeconds* seconds = nullptr, GradientWorkspace* work = nullptr);
 
 /// barnes_hut_gradient in a distributed run: P holds this rank's rows only (rows.begin(rank) ..
 /// rows.end(rank); the others empty), y the whole embedding (every rank the same). Every rank builds the
@@ -89,6 +101,11 @@ double barnes_hut_gradient(const SparseMatrix& p, ConstMatrixView y, SpaceTree<D
 /// and threads. Each rank's rows must start at a multiple of parallel_sum_block (RowPartition).
 template <int Dim>
 double barnes_hut_gradient_shared(const SparseMatrix& p, ConstMatrixView y, SpaceTree<Dim>& tree, double theta,
+                                  double exaggeration, MatrixView grad, int threads, Collective& collective,
+                                  const RowPartition& rows, double* kl = nullptr, GradientSeconds* seconds = nullptr,
+                                  GradientWorkspace* work = nullptr);
+template <int Dim>
+double barnes_hut_gradient_shared(const PackedAffinities& p, ConstMatrixView y, SpaceTree<Dim>& tree, double theta,
                                   double exaggeration, MatrixView grad, int threads, Collective& collective,
                                   const RowPartition& rows, double* kl = nullptr, GradientSeconds* seconds = nullptr,
                                   GradientWorkspace* work = nullptr);
