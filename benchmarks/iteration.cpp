@@ -138,9 +138,9 @@ template <int Dim>
 void run(const Config& c, const treesne::Affinities& p, const Matrix& y) {
     const index_t n = y.rows();
 #if __has_include("treesne/affinities/packed.hpp")
-    const treesne::PackedAffinities q = treesne::pack(p, c.threads);  // P as a Session holds it
+    const treesne::PackedAffinities held = treesne::pack(p, c.threads);  // P as a Session holds it
 #else
-    const treesne::Affinities& q = p;  // an older commit's P
+    const treesne::Affinities& held = p;  // an older commit's P
 #endif
     treesne::SpaceTree<Dim> tree;
     Matrix forces(n, Dim), attraction(n, Dim), grad(n, Dim);
@@ -151,12 +151,12 @@ void run(const Config& c, const treesne::Affinities& p, const Matrix& y) {
     const double t_rep = time_median(
         c.reps, [&] { z = tree.repulsion(c.theta, forces.view(), c.threads); }, &c_rep);
     const double t_attr = time_median(
-        c.reps, [&] { treesne::attractive_forces(q, y, attraction.view(), c.threads); }, &c_attr);
+        c.reps, [&] { treesne::attractive_forces(held, y, attraction.view(), c.threads); }, &c_attr);
     const double t_grad = time_median(
-        c.reps, [&] { treesne::barnes_hut_gradient<Dim>(q, y, tree, c.theta, 1.0, grad.view(), c.threads); },
+        c.reps, [&] { treesne::barnes_hut_gradient<Dim>(held, y, tree, c.theta, 1.0, grad.view(), c.threads); },
         &c_grad);
     const double t_kl = time_median(
-        c.reps, [&] { treesne::sparse_kl(q, y, z, c.threads); }, &c_kl);
+        c.reps, [&] { treesne::sparse_kl(held, y, z, c.threads); }, &c_kl);
 
     // Exact repulsion on a seeded sample, and exact Z (O(N^2) in blocks: affordable up to ~10^5).
     std::vector<index_t> rows;
