@@ -62,7 +62,9 @@ TEST_CASE("packed P: lossless for narrow, wide and empty rows; symmetrize_packed
     std::vector<float> c;
     near_and_far_graph(100'000, 70'000, g, c);
     const Affinities p = symmetrize(g, c, 2);
-    const PackedAffinities packed = pack(p, 2);
+    const PackedAffinities packed = pack(p, 2, Packing::always);
+    CHECK_FALSE(pack(p, 2).packed);  // automatic: P this small keeps its 32-bit columns
+    CHECK(unpack(pack(p, 2)).columns == p.columns);
     index_t two = 0, three = 0;
     for (index_t i = 0; i < packed.n; ++i) (packed.width(i) == 2 ? two : three) += 1;
     MESSAGE("rows of 2-byte offsets ", two, ", of 3-byte ", three);
@@ -77,7 +79,7 @@ TEST_CASE("packed P: lossless for narrow, wide and empty rows; symmetrize_packed
         for (const index_t chunk : {index_t{1}, index_t{4099}, index_t{1} << 22}) {
             CAPTURE(threads);
             CAPTURE(chunk);
-            const PackedAffinities s = detail::symmetrize_packed(g, c, threads, chunk);
+            const PackedAffinities s = detail::symmetrize_packed(g, c, threads, Packing::always, chunk);
             CHECK(s.offsets == packed.offsets);
             CHECK(s.first == packed.first);
             CHECK(s.where == packed.where);
@@ -99,7 +101,7 @@ TEST_CASE("packed P: lossless for narrow, wide and empty rows; symmetrize_packed
             }
             q.offsets[r + 1] = static_cast<index_t>(q.columns.size());
         }
-        const PackedAffinities pq = pack(q, 1);
+        const PackedAffinities pq = pack(q, 1, Packing::always);
         CHECK(pq.width(0) == 2);
         CHECK(pq.width(1) == 3);
         CHECK(pq.width(2) == 2);
@@ -116,15 +118,20 @@ TEST_CASE("packed P: attraction and KL are the same bits whatever width a row ta
     NeighborGraph g;
     std::vector<float> c;
     near_and_far_graph(80'000, 70'000, g, c);
-    const PackedAffinities p = detail::symmetrize_packed(g, c, 2);
+    const PackedAffinities p = detail::symmetrize_packed(g, c, 2, Packing::always);
     PackedAffinities all_wide = p;
     for (index_t i = 0; i < 2000; ++i) all_wide = widened(std::move(all_wide), i);
+    const PackedAffinities plain = detail::symmetrize_packed(g, c, 2, Packing::never);
+    REQUIRE_FALSE(plain.packed);
     const Matrix y = random_matrix(p.n, 2, 5);
-    Matrix a(p.n, 2), b(p.n, 2);
+    Matrix a(p.n, 2), b(p.n, 2), f_plain(p.n, 2);
     attractive_forces(p, y, a.view(), 2);
     attractive_forces(all_wide, y, b.view(), 2);
+    attractive_forces(plain, y, f_plain.view(), 2);
     CHECK(a == b);
+    CHECK(a == f_plain);
     CHECK(sparse_kl(p, y, 3.5, 2) == sparse_kl(all_wide, y, 3.5, 2));
+    CHECK(sparse_kl(p, y, 3.5, 2) == sparse_kl(plain, y, 3.5, 2));
     // And the definition, F_i = sum_j p_ij (1 + |y_i - y_j|^2)^-1 (y_i - y_j), in double.
     const Affinities u = unpack(p);
     double worst = 0;
@@ -149,7 +156,9 @@ TEST_CASE("packed P: a Session's fingerprint is the hash of the unpacked offsets
     const Affinities p = symmetrize(g, c, 2);
     Options o;
     o.threads = 2;
-    const Session s(p, random_matrix(p.n, 2, 3, 1e-4), o);
+    const Session s(p, random_matrix(p.n, 2, 3, 1e-4), o);  // P this small: kept unpacked
+    const Session packed(pack(p, 2, Packing::always), random_matrix(p.n, 2, 3, 1e-4), o, {},
+                         detail::ValidatedAffinities{});
     // The definition the checkpoints of earlier versions recorded: one WordHasher over the method, n and
     // the three arrays.
     WordHasher h;
@@ -159,6 +168,7 @@ TEST_CASE("packed P: a Session's fingerprint is the hash of the unpacked offsets
     h.bytes(p.columns.data(), p.columns.size() * sizeof(point_t));
     h.bytes(p.values.data(), p.values.size() * sizeof(float));
     CHECK(s.affinities_fingerprint() == h.value());
+    CHECK(packed.affinities_fingerprint() == h.value());
 }
 
 TEST_CASE("StreamHasher: an array fed in pieces of any sizes hashes as one WordHasher::bytes call") {

@@ -41,7 +41,11 @@ void detail::pack_rows(PackedAffinities& p, index_t first_row, index_t count, co
     });
 }
 
-PackedAffinities pack(Affinities p, int threads) {
+bool packs(Packing packing, index_t nnz) {
+    return packing == Packing::always || (packing == Packing::automatic && nnz > packing_min_entries);
+}
+
+PackedAffinities pack(Affinities p, int threads, Packing packing) {
     require(static_cast<index_t>(p.offsets.size()) == p.n + 1 && p.columns.size() == p.values.size() &&
                 p.offsets.back() == p.nnz(),
             "pack: a P of ", p.n, " rows needs ", p.n + 1, " offsets ending at nnz; got ", p.offsets.size(),
@@ -50,6 +54,11 @@ PackedAffinities pack(Affinities p, int threads) {
     out.n = p.n;
     out.offsets = std::move(p.offsets);
     out.values = std::move(p.values);
+    if (!packs(packing, out.nnz())) {
+        out.packed = false;
+        out.columns = std::move(p.columns);
+        return out;
+    }
     out.first.reserve(static_cast<std::size_t>(out.n));
     out.where.reserve(static_cast<std::size_t>(out.n));
     out.bytes.reserve(4 * out.values.size() + 1);  // the most the rows can take: no reallocation
@@ -71,6 +80,10 @@ Affinities unpack(const PackedAffinities& p) {
     out.n = p.n;
     out.offsets = p.offsets;
     out.values = p.values;
+    if (!p.packed) {
+        out.columns = p.columns;
+        return out;
+    }
     out.columns.resize(p.values.size());
     for (index_t i = 0; i < p.n; ++i)
         for (index_t e = p.offsets[static_cast<std::size_t>(i)]; e < p.offsets[static_cast<std::size_t>(i) + 1]; ++e)

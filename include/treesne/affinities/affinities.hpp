@@ -12,6 +12,9 @@
 namespace treesne {
 
 struct PackedAffinities;
+/// Whether P is packed for the optimisation (packed.hpp): automatic packs a P of more than
+/// packing_min_entries entries, where its memory matters; always and never are for tests and benchmarks.
+enum class Packing { automatic, always, never };
 
 /// Sparse matrix in CSR form with 64-bit row offsets, 32-bit columns and single-precision values: P's
 /// entries need no more than float's 24 bits (the perplexity search itself stops at an entropy tolerance
@@ -76,11 +79,11 @@ class ConditionalRows {
 /// consumed pages of its buffers given back after each chunk. The same P for any chunk size (tested).
 Affinities symmetrize_in_chunks(NeighborGraph graph, std::vector<float> conditional, int threads,
                                 index_t chunk_entries);
-/// symmetrize() into the packed P the optimisation holds (PackedAffinities, packed.hpp), each chunk's
-/// columns packed as it is written: the same P (unpack() gives symmetrize()'s bit for bit), 2 bytes an
-/// entry less at the end of the stage.
+/// symmetrize() into the P the optimisation holds (PackedAffinities, packed.hpp), packed where `packing`
+/// says (automatic: by P's number of entries) chunk by chunk as it is written: the same P (unpack() gives
+/// symmetrize()'s bit for bit), 1 to 2 bytes an entry less at the end of the stage where packed.
 PackedAffinities symmetrize_packed(NeighborGraph graph, std::vector<float> conditional, int threads,
-                                   index_t chunk_entries = index_t{1} << 18);
+                                   Packing packing = Packing::automatic, index_t chunk_entries = index_t{1} << 18);
 /// Sorts each row of the graph by column (rows already sorted are left as they are), carrying the
 /// conditional values (graph.n * graph.k of them) along. Parallel over rows. Throws InvalidArgument
 /// unless there are n*k indices and as many values (their values are not checked).
@@ -99,8 +102,8 @@ index_t symmetrize_blocks(index_t n, int threads);
 /// entries (P's entries beyond N k, 8 bytes each) with N + 1 offsets. affinities_bytes: the
 /// symmetric P in CSR, float values and 4-byte columns for between N k and 2 N k entries (estimated 1.5 N k
 /// from an exact graph, 1.75 N k from an approximate one, whose misses are rarely mutual), and N + 1
-/// 8-byte offsets. packed_p_bytes: the same P packed as the optimisation holds it (packed.hpp: 2-byte
-/// column offsets up to 65,536 points, 2.5 on average beyond; 12 bytes a row more).
+/// 8-byte offsets. packed_p_bytes: the same P as the optimisation holds it (packed.hpp): packed beyond
+/// packing_min_entries entries (2.5-byte column offsets on average, 12 bytes a row more), else as is.
 double conditional_bytes(double n, double k);
 double symmetrize_workspace_bytes(index_t n, double k, int threads, bool approximate_graph);
 double affinities_bytes(double n, double k, bool approximate_graph);
