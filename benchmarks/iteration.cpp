@@ -4,7 +4,8 @@
 //                     [--sample S] [--seed 1] [--knn auto] [--save-p P.bin] [--load-p P.bin] [--run M]
 //
 // --save-p / --load-p keep P in a raw file (X is then not read: give - for it), so that builds of two
-// commits time the very same P; --run M instead runs a Session from Y for M iterations (default schedule)
+// commits time the very same P; --locality 1 relabels P and Y in locality_order(P), the order embed()
+// optimises in (a saved P is in the input's); --run M instead runs a Session from Y for M iterations (default schedule)
 // and prints the wall time per iteration.
 //
 // Computes P from X (neighbours with the automatic backend, perplexity calibration), then times on the
@@ -23,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "treesne/affinities/precomputed.hpp"
 #include "treesne/tree/gradient.hpp"
 #include "treesne/io/io.hpp"
 #include "treesne/tree/space_tree.hpp"
@@ -74,6 +76,7 @@ struct Config {
     std::string knn = "auto";
     std::string save_p, load_p;
     index_t run_iterations = 0;
+    bool locality = false;  // --locality: P and Y relabelled in locality_order(P), as embed() runs them
 };
 
 // P as raw arrays: n, nnz (int64), offsets (int64), columns (uint32), values (float32). Written and read
@@ -223,6 +226,8 @@ bool parse_options(int argc, char** argv, Config& c) {
             c.load_p = v;
         else if (k == "--run")
             c.run_iterations = std::atoll(v);
+        else if (k == "--locality" && std::atoi(v) != 0)
+            c.locality = true;
         else {
             std::fprintf(stderr, "treesne_iteration: unknown option %s\n", k.c_str());
             return false;
@@ -258,9 +263,17 @@ int main(int argc, char** argv) {
     c.y = argv[2];
     if (!parse_options(argc, argv, c)) return 2;
     try {
-        const Matrix y = treesne::io::read_matrix(c.y);
+        Matrix y = treesne::io::read_matrix(c.y);
         const auto start = Clock::now();
         treesne::Affinities p = affinities_for(c);
+        if (c.locality) {  // the order embed() optimises in
+            const std::vector<treesne::point_t> order = treesne::locality_order(p);
+            p = treesne::relabel(p, order, c.threads);
+            Matrix relabelled(y.rows(), y.cols());
+            for (index_t r = 0; r < y.rows(); ++r)
+                for (index_t d = 0; d < y.cols(); ++d) relabelled(r, d) = y(static_cast<index_t>(order[static_cast<std::size_t>(r)]), d);
+            y = std::move(relabelled);
+        }
         std::printf("P: %lld nonzeros in %.2f s\n", static_cast<long long>(p.values.size()),
                     std::chrono::duration<double>(Clock::now() - start).count());
         if (!c.save_p.empty()) save_p(c.save_p, p);

@@ -102,7 +102,8 @@ TEST_CASE("memory model: estimate_memory sums the modules' models") {
     CHECK(e.pca == pca_bytes(nn, 100, 30));
     CHECK(e.neighbors == neighbor_graph_bytes(nn, k));
     CHECK(e.neighbor_search == neighbor_search_bytes(KnnBackend::brute, nn, 30, k, o.neighbors));
-    CHECK(e.affinities == packed_p_bytes(nn, k, false));  // the session holds P packed
+    CHECK(e.affinities == packed_p_bytes(nn, k, false));  // P as the session holds it
+    CHECK(e.affinities == affinities_bytes(nn, k, false));  // not packed (packed.hpp)
     CHECK(e.tree == space_tree_bytes(nn, 2));
     CHECK(e.session == session_bytes(nn, 2) + gradient_workspace_bytes(nn, 2));
     Options exact = o;

@@ -610,7 +610,7 @@ double affinities_bytes(double n, double k, bool approximate_graph) {
 
 double packed_p_bytes(double n, double k, bool approximate_graph) {
     const double fill = approximate_graph ? symmetric_fill_approximate : symmetric_fill;
-    if (!(fill * n * k > static_cast<double>(packing_min_entries))) return affinities_bytes(n, k, approximate_graph);
+    if (!packs(Packing::automatic, static_cast<index_t>(fill * n * k))) return affinities_bytes(n, k, approximate_graph);
     // Every row spans fewer than 65,536 labels up to that many points; beyond, in embed()'s order, about
     // half the rows take 3 bytes an offset (55 % took 2 at 10^6 clustered points, RESULTS.md section 12).
     const double width = n <= 65536 ? 2.0 : 2.5;

@@ -75,7 +75,7 @@ void fill_parts(MemoryEstimate& e, index_t n_points, index_t d_input, const Opti
         }
         const bool approximate = backend == KnnBackend::hnsw || backend == KnnBackend::nndescent;
         e.affinity_workspace = symmetrize_workspace_bytes(n_points, k, options.threads, approximate);
-        // The session holds P packed; a kept copy (Result::affinities) is unpacked.
+        // P as the session holds it (packed.hpp: not packed for now), and a kept copy (Result::affinities).
         e.affinities = packed_p_bytes(n, k, approximate) + (keep_affinities ? affinities_bytes(n, k, approximate) : 0);
         e.tree = space_tree_bytes(n, dims);
         e.session += gradient_workspace_bytes(n, dims);

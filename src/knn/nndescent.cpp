@@ -50,7 +50,9 @@
 // (4 N k bytes, freed before the exact distances are allocated) and each entry has two flag bits (N k / 4,
 // rows padded to bytes); the float points take 4 N D bytes, the reverse lists 4 N reverse_cap bytes and
 // a 4-byte mask of fresh links a point, the labels 8 N, the forest 4 N bytes per tree during step 2 (the
-// model: nndescent_bytes below).
+// model: nndescent_bytes below). embed() saves two of these (RowValues, `reorderable`): each row's exact
+// distances go to its calibration as step 4 settles them (4 N k bytes of conditionals instead of 8 N k of
+// distances), and its own rows are read in place instead of the float copy.
 #define EIGEN_DONT_PARALLELIZE
 #include <Eigen/Core>
 #include <algorithm>

@@ -51,9 +51,10 @@ inline int packed_width(std::uint64_t span) {
     return span <= 0xFFFF ? 2 : span <= 0xFFFFFF ? 3 : 4;
 }
 
-/// Whether pack() packs (Packing, affinities.hpp): automatic packs a P of more than packing_min_entries
-/// entries (2^26, 256 MiB of columns: about 450,000 points at perplexity 30), where its memory matters (at
-/// 10^6 points P is most of the optimisation's).
+/// Whether pack() packs (Packing, affinities.hpp). automatic does not, for now: at 10^6 points a packed P
+/// takes 218 MiB less (a peak of 1.31 instead of 1.38 KiB a point) but the attraction over it ran 47 %
+/// slower and the whole gradient 11 % (benchmarks/RESULTS.md section 12), and no run may be slower for
+/// less memory. packing_min_entries is where automatic will pack once the decoding is as fast.
 inline constexpr index_t packing_min_entries = index_t{1} << 26;
 bool packs(Packing packing, index_t nnz);
 
