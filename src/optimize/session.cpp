@@ -361,20 +361,8 @@ Session::Session(Affinities p, Matrix initial_y, const Options& options, std::ve
               non_empty(std::move(order)), detail::ValidatedAffinities{}) {}
 
 Session::Session(Affinities p, Matrix initial_y, const Options& options, std::vector<point_t> order,
-                 detail::ValidatedAffinities)
-    : impl_(std::make_unique<Impl>()) {
-    require(options.optimizer.method == Method::barnes_hut,
-            "a Session over sparse affinities runs method barnes_hut; got ",
-            to_string(options.optimizer.method));
-    validate(options, -1, -1);
-    assert(affinities_defect(p, options.threads).empty());
-    const index_t n = p.n;
-    if (!order.empty())
-        detail::inverse_order(order, n, "the session's order");  // throws unless a permutation
-    impl_->p_sparse = pack(std::move(p), options.threads);
-    impl_->init(std::move(initial_y), options, n);
-    impl_->order = std::move(order);
-}
+                 detail::ValidatedAffinities valid)
+    : Session(pack(std::move(p), options.threads), std::move(initial_y), options, std::move(order), valid) {}
 
 Session::Session(PackedAffinities p, Matrix initial_y, const Options& options, std::vector<point_t> order,
                  detail::ValidatedAffinities)
