@@ -360,9 +360,18 @@ Session::Session(Affinities p, Matrix initial_y, const Options& options, std::ve
     : Session(validated(std::move(p), options.threads), std::move(initial_y), options,
               non_empty(std::move(order)), detail::ValidatedAffinities{}) {}
 
+namespace {
+// P packed for a Session; debug builds check first what ValidatedAffinities promises (in place: a copy of P
+// would change the peaks the memory tests measure).
+PackedAffinities checked_pack(Affinities p, int threads) {
+    assert(affinities_defect(p, threads).empty());
+    return pack(std::move(p), threads);
+}
+}  // namespace
+
 Session::Session(Affinities p, Matrix initial_y, const Options& options, std::vector<point_t> order,
                  detail::ValidatedAffinities valid)
-    : Session(pack(std::move(p), options.threads), std::move(initial_y), options, std::move(order), valid) {}
+    : Session(checked_pack(std::move(p), options.threads), std::move(initial_y), options, std::move(order), valid) {}
 
 Session::Session(PackedAffinities p, Matrix initial_y, const Options& options, std::vector<point_t> order,
                  detail::ValidatedAffinities)
@@ -370,8 +379,7 @@ Session::Session(PackedAffinities p, Matrix initial_y, const Options& options, s
     require(options.optimizer.method == Method::barnes_hut,
             "a Session over sparse affinities runs method barnes_hut; got ",
             to_string(options.optimizer.method));
-    validate(options, -1, -1);
-    assert(affinities_defect(unpack(p), options.threads).empty());
+    validate(options, -1, -1);  // P: symmetrize_packed's, or a checked_pack of a validated P
     const index_t n = p.n;
     if (!order.empty())
         detail::inverse_order(order, n, "the session's order");  // throws unless a permutation
