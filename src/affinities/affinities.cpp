@@ -610,7 +610,7 @@ double affinities_bytes(double n, double k, bool approximate_graph) {
 
 double packed_p_bytes(double n, double k, bool approximate_graph) {
     const double fill = approximate_graph ? symmetric_fill_approximate : symmetric_fill;
-    if (!packs(Packing::automatic, static_cast<index_t>(fill * n * k))) return affinities_bytes(n, k, approximate_graph);
+    if (!packs(Packing::automatic)) return affinities_bytes(n, k, approximate_graph);
     // Every row spans fewer than 65,536 labels up to that many points; beyond, in embed()'s order, about
     // half the rows take 3 bytes an offset (55 % took 2 at 10^6 clustered points, RESULTS.md section 12).
     const double width = n <= 65536 ? 2.0 : 2.5;
@@ -696,8 +696,7 @@ PackedAffinities detail::symmetrize_packed(NeighborGraph graph, std::vector<floa
                                            Packing packing, index_t chunk_entries) {
     return symmetrize_with(std::move(graph), std::move(conditional), threads,
                            [&](NeighborGraph& g, std::vector<float>& c, double scale, Tails& tails) {
-                               const index_t nnz = g.n * g.k + tails.offsets.back();
-                               if (packs(packing, nnz)) return merge_rows_packed(g, c, scale, tails, threads, chunk_entries);
+                               if (packs(packing)) return merge_rows_packed(g, c, scale, tails, threads, chunk_entries);
                                return pack(merge_rows(g, c, scale, tails, threads, chunk_entries), threads, Packing::never);
                            });
 }

@@ -41,9 +41,8 @@ void detail::pack_rows(PackedAffinities& p, index_t first_row, index_t count, co
     });
 }
 
-bool packs(Packing packing, index_t nnz) {
-    (void)nnz;  // automatic: not yet (packed.hpp)
-    return packing == Packing::always;
+bool packs(Packing packing) {
+    return packing == Packing::always;  // automatic: not yet (packed.hpp)
 }
 
 PackedAffinities pack(Affinities p, int threads, Packing packing) {
@@ -55,7 +54,7 @@ PackedAffinities pack(Affinities p, int threads, Packing packing) {
     out.n = p.n;
     out.offsets = std::move(p.offsets);
     out.values = std::move(p.values);
-    if (!packs(packing, out.nnz())) {
+    if (!packs(packing)) {
         out.packed = false;
         out.columns = std::move(p.columns);
         return out;

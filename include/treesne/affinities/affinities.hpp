@@ -12,8 +12,8 @@
 namespace treesne {
 
 struct PackedAffinities;
-/// Whether P is packed for the optimisation (packed.hpp): automatic packs a P of more than
-/// packing_min_entries entries, where its memory matters; always and never are for tests and benchmarks.
+/// Whether P is packed for the optimisation (packed.hpp: packs()): automatic does not pack for now;
+/// always and never are for tests and benchmarks.
 enum class Packing { automatic, always, never };
 
 /// Sparse matrix in CSR form with 64-bit row offsets, 32-bit columns and single-precision values: P's
@@ -102,8 +102,8 @@ index_t symmetrize_blocks(index_t n, int threads);
 /// entries (P's entries beyond N k, 8 bytes each) with N + 1 offsets. affinities_bytes: the
 /// symmetric P in CSR, float values and 4-byte columns for between N k and 2 N k entries (estimated 1.5 N k
 /// from an exact graph, 1.75 N k from an approximate one, whose misses are rarely mutual), and N + 1
-/// 8-byte offsets. packed_p_bytes: the same P as the optimisation holds it (packed.hpp): packed beyond
-/// packing_min_entries entries (2.5-byte column offsets on average, 12 bytes a row more), else as is.
+/// 8-byte offsets. packed_p_bytes: the same P as the optimisation holds it (packed.hpp): as is, or where
+/// automatic packs, with 2.5-byte column offsets on average and 12 bytes a row more.
 double conditional_bytes(double n, double k);
 double symmetrize_workspace_bytes(index_t n, double k, int threads, bool approximate_graph);
 double affinities_bytes(double n, double k, bool approximate_graph);

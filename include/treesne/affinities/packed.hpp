@@ -27,8 +27,7 @@ struct PackedAffinities {
     std::vector<unsigned char> bytes;   ///< the rows' column offsets, then a padding byte
     std::vector<float> values;          ///< nnz
     /// false: P kept with its 32-bit columns in `columns` (first, where and bytes empty), which the
-    /// kernels read about 20 % faster than they decode offsets: pack() keeps a P of up to
-    /// packing_min_entries entries so, where its memory is not the run's concern.
+    /// kernels read faster than they decode offsets: pack() keeps P so unless told to pack (packs()).
     bool packed = true;
     std::vector<point_t> columns;       ///< nnz, where not packed
 
@@ -52,11 +51,10 @@ inline int packed_width(std::uint64_t span) {
 }
 
 /// Whether pack() packs (Packing, affinities.hpp). automatic does not, for now: at 10^6 points a packed P
-/// takes 218 MiB less (a peak of 1.31 instead of 1.38 KiB a point) but the attraction over it ran 47 %
+/// takes 218 MiB less (a peak of 1.28 instead of 1.38 KiB a point) but the attraction over it ran 47 %
 /// slower and the whole gradient 11 % (benchmarks/RESULTS.md section 12), and no run may be slower for
-/// less memory. packing_min_entries is where automatic will pack once the decoding is as fast.
-inline constexpr index_t packing_min_entries = index_t{1} << 26;
-bool packs(Packing packing, index_t nnz);
+/// less memory.
+bool packs(Packing packing);
 
 /// P packed (where `packing` says so), row chunk by row chunk, the pages of p's columns given back as they
 /// are consumed (its values are moved), so that p and its packed form are never held whole together. The
