@@ -77,6 +77,7 @@ struct Config {
     std::string save_p, load_p;
     index_t run_iterations = 0;
     bool locality = false;  // --locality: P and Y relabelled in locality_order(P), as embed() runs them
+    int packed = 0;  // --packed 1: P's columns packed (Packing::always); 2: both forms timed, alternated
 };
 
 // P as raw arrays: n, nnz (int64), offsets (int64), columns (uint32), values (float32). Written and read
@@ -141,7 +142,8 @@ template <int Dim>
 void run(const Config& c, const treesne::Affinities& p, const Matrix& y) {
     const index_t n = y.rows();
 #if __has_include("treesne/affinities/packed.hpp")
-    const treesne::PackedAffinities held = treesne::pack(p, c.threads);  // P as a Session holds it
+    const treesne::PackedAffinities held =  // P as a Session holds it
+        treesne::pack(p, c.threads, c.packed == 1 ? treesne::Packing::always : treesne::Packing::automatic);
 #else
     const treesne::Affinities& held = p;  // an older commit's P
 #endif
@@ -200,6 +202,37 @@ void run(const Config& c, const treesne::Affinities& p, const Matrix& y) {
     std::printf("  Z %.10e\n", z);
 }
 
+#if __has_include("treesne/affinities/packed.hpp")
+/// --packed 2: the attraction and the sparse KL over P unpacked and packed, alternated rep by rep (on a
+/// shared machine, side by side is the only fair comparison): medians and packed / unpacked.
+template <int Dim>
+void compare_packing(const Config& c, const treesne::Affinities& p, const Matrix& y) {
+    const treesne::PackedAffinities forms[2] = {treesne::pack(p, c.threads, treesne::Packing::never),
+                                                treesne::pack(p, c.threads, treesne::Packing::always)};
+    Matrix out(y.rows(), Dim);
+    std::vector<double> attraction[2], kl[2];
+    double sums[2] = {0, 0};
+    for (int r = 0; r < c.reps; ++r) {
+        for (int f = 0; f < 2; ++f) {
+            auto start = Clock::now();
+            treesne::attractive_forces(forms[f], y, out.view(), c.threads);
+            attraction[f].push_back(std::chrono::duration<double>(Clock::now() - start).count());
+            start = Clock::now();
+            sums[f] = treesne::sparse_kl(forms[f], y, 1.0, c.threads);
+            kl[f].push_back(std::chrono::duration<double>(Clock::now() - start).count());
+        }
+    }
+    std::printf("N %lld, threads %d, %d alternated reps; packed P %.1f%% smaller\n", static_cast<long long>(y.rows()),
+                c.threads, c.reps,
+                100.0 * (1.0 - static_cast<double>(forms[1].bytes.size() + forms[1].first.size() * 12) /
+                                   static_cast<double>(forms[0].columns.size() * 4 + forms[0].values.size() * 4)));
+    std::printf("  attraction  unpacked %8.2f ms  packed %8.2f ms  ratio %.3f\n", 1e3 * median(attraction[0]),
+                1e3 * median(attraction[1]), median(attraction[1]) / median(attraction[0]));
+    std::printf("  sparse KL   unpacked %8.2f ms  packed %8.2f ms  ratio %.3f  (%s)\n", 1e3 * median(kl[0]),
+                1e3 * median(kl[1]), median(kl[1]) / median(kl[0]), sums[0] == sums[1] ? "same bits" : "DIFFERENT");
+}
+#endif
+
 /// Reads the options after X and Y into c; false (after a message) for an unknown one. An option without
 /// a value at the end is ignored.
 bool parse_options(int argc, char** argv, Config& c) {
@@ -226,8 +259,10 @@ bool parse_options(int argc, char** argv, Config& c) {
             c.load_p = v;
         else if (k == "--run")
             c.run_iterations = std::atoll(v);
-        else if (k == "--locality" && std::atoi(v) != 0)
-            c.locality = true;
+        else if (k == "--locality")
+            c.locality = std::atoi(v) != 0;
+        else if (k == "--packed")
+            c.packed = std::atoi(v);
         else {
             std::fprintf(stderr, "treesne_iteration: unknown option %s\n", k.c_str());
             return false;
@@ -255,7 +290,8 @@ int main(int argc, char** argv) {
     if (argc < 3) {
         std::fprintf(stderr,
                      "usage: treesne_iteration X.npy Y.npy [--threads T] [--reps R] [--theta T] "
-                     "[--perplexity P] [--sample S] [--seed S]\n");
+                     "[--perplexity P] [--sample S] [--seed S] [--knn K] [--save-p F] [--load-p F] [--run I] "
+                     "[--locality 1] [--packed 1|2]\n");
         return 2;
     }
     Config c;
@@ -278,6 +314,14 @@ int main(int argc, char** argv) {
                     std::chrono::duration<double>(Clock::now() - start).count());
         if (!c.save_p.empty()) save_p(c.save_p, p);
         if (c.run_iterations > 0) return run_session(c, std::move(p), y);
+#if __has_include("treesne/affinities/packed.hpp")
+        if (c.packed == 2) {
+            if (y.cols() == 1) compare_packing<1>(c, p, y);
+            if (y.cols() == 2) compare_packing<2>(c, p, y);
+            if (y.cols() == 3) compare_packing<3>(c, p, y);
+            return 0;
+        }
+#endif
         switch (y.cols()) {
             case 1:
                 run<1>(c, p, y);

@@ -314,7 +314,7 @@ TEST_CASE("memory estimate: the documented formulas, 64-bit safe, and the peak")
     exact.neighbors.backend = KnnBackend::brute;
     CHECK(estimate_memory(n, d, exact).neighbors == doctest::Approx(nd * 90 * 12));
     CHECK(estimate_memory(n, d, exact).affinities == doctest::Approx(1.5 * nd * 90 * 8 + (nd + 1) * 8));
-    CHECK(m.session == doctest::Approx(7 * nd * 2 * 8));
+    CHECK(m.session == doctest::Approx(5 * nd * 2 * 8));  // Y, gains, velocity, gradient, attraction
     CHECK(m.dense == 0);
     CHECK(m.tree > nd * (8 + 8 + 4 + 16));
     REQUIRE(m.stages.size() == 4);  // neighbours, affinities (calibration, assembly), optimise

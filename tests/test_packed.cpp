@@ -48,8 +48,8 @@ void near_and_far_graph(index_t n, index_t far, NeighborGraph& g, std::vector<fl
 PackedAffinities widened(PackedAffinities p, index_t i) {
     std::vector<std::uint32_t> offsets;
     for (index_t e = p.offsets[i]; e < p.offsets[i + 1]; ++e) offsets.push_back(p.column(i, e) - p.first[i]);
-    const std::size_t at = p.bytes.size() - 1;
-    p.bytes.resize(at + offsets.size() * 4 + 1);
+    const std::size_t at = p.bytes.size() - packed_padding;
+    p.bytes.resize(at + offsets.size() * 4 + packed_padding);
     std::memcpy(p.bytes.data() + at, offsets.data(), offsets.size() * 4);
     p.where[static_cast<std::size_t>(i)] = static_cast<std::uint64_t>(at) << 2 | 2u;
     return p;
@@ -74,7 +74,7 @@ TEST_CASE("packed P: lossless for narrow, wide and empty rows; symmetrize_packed
     CHECK(back.offsets == p.offsets);
     CHECK(back.columns == p.columns);
     CHECK(back.values == p.values);
-    CHECK(packed.bytes.size() == static_cast<std::size_t>(2 * two_byte_entries(packed) + 3 * (p.nnz() - two_byte_entries(packed)) + 1));
+    CHECK(packed.bytes.size() == static_cast<std::size_t>(2 * two_byte_entries(packed) + 3 * (p.nnz() - two_byte_entries(packed)) + packed_padding));
     for (const int threads : {1, 2, 3}) {
         for (const index_t chunk : {index_t{1}, index_t{4099}, index_t{1} << 22}) {
             CAPTURE(threads);

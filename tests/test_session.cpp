@@ -185,6 +185,52 @@ TEST_CASE("observer sees every report, may stop the run, and cancellation stops 
     CHECK(r.iterations == 1);
 }
 
+TEST_CASE("a report's embedding is the embedding then, and reading it changes nothing; into_embedding ends a session") {
+    // embed() optimises in a relabelled order and hands reports the embedding in the input's order,
+    // written into the gradient's buffer (which the next gradient overwrites): an observed run must give
+    // the unobserved run's bits, and each report the embedding a run stopped there ends with.
+    const Matrix x = clustered(4, 60, 8, 34);
+    for (Method method : {Method::barnes_hut, Method::exact_tsne}) {
+        CAPTURE(std::string(to_string(method)));
+        Options o = quick_options(120);
+        o.optimizer.method = method;
+        o.optimizer.exaggeration_iterations = 50;
+        o.report_every = 20;
+        const Result quiet = embed(x, o);
+        std::vector<Matrix> seen;
+        const Result observed = embed(x, o, [&](const IterationReport& rep) {
+            Matrix y(rep.embedding.rows, rep.embedding.cols);
+            std::copy_n(rep.embedding.data, y.size(), y.data());
+            seen.push_back(std::move(y));
+            return true;
+        });
+        CHECK(observed.y == quiet.y);
+        REQUIRE(seen.size() == 6);
+        CHECK(seen.back() == quiet.y);
+        // A run stopped at 60 ran the same first 60 iterations (the schedule is that of 120).
+        Result first60 = embed(x, o, [&](const IterationReport& rep) { return rep.iteration < 60; });
+        CHECK(first60.iterations == 60);
+        CHECK(first60.y == seen[2]);
+    }
+    // into_embedding: the embedding() of the session, in the input's order, for a relabelled session too.
+    const Options o = quick_options(40);
+    Affinities p = testing::affinities_of(x, 10);
+    std::vector<point_t> order(static_cast<std::size_t>(x.rows()));
+    for (std::size_t r = 0; r < order.size(); ++r) order[r] = static_cast<point_t>((r * 7 + 3) % order.size());
+    const Matrix y0 = initial_embedding(x, o);
+    Matrix y0_relabelled(y0.rows(), y0.cols());
+    for (index_t r = 0; r < y0.rows(); ++r)
+        for (index_t d = 0; d < y0.cols(); ++d) y0_relabelled(r, d) = y0(order[static_cast<std::size_t>(r)], d);
+    Session relabelled(relabel(p, order, 1), y0_relabelled, o, order);
+    relabelled.run(40);
+    const Matrix expected = relabelled.embedding();
+    CHECK(std::move(relabelled).into_embedding() == expected);
+    Session plain(p, y0, o);
+    plain.run(40);
+    const Matrix plain_expected = plain.embedding();
+    CHECK(std::move(plain).into_embedding() == plain_expected);
+}
+
 TEST_CASE("end to end: 10 Gaussian clusters in 20-D are separated, and BH's KL is near the exact method's") {
     std::vector<int> labels;
     const Matrix x = clustered(10, 100, 20, 34, 6.0, &labels);

@@ -16,7 +16,7 @@ void detail::pack_rows(PackedAffinities& p, index_t first_row, index_t count, co
     p.first.resize(static_cast<std::size_t>(first_row + count));
     p.where.resize(static_cast<std::size_t>(first_row + count));
     // Each row's first column, width and position, in order.
-    std::size_t at = p.bytes.empty() ? 0 : p.bytes.size() - 1;  // over the last padding byte
+    std::size_t at = p.bytes.empty() ? 0 : p.bytes.size() - packed_padding;  // over the last padding
     for (index_t i = first_row; i < first_row + count; ++i) {
         const index_t b = p.offsets[static_cast<std::size_t>(i)] - e0, e = p.offsets[static_cast<std::size_t>(i) + 1] - e0;
         const point_t f = e > b ? columns[b] : 0;
@@ -25,8 +25,8 @@ void detail::pack_rows(PackedAffinities& p, index_t first_row, index_t count, co
         p.where[static_cast<std::size_t>(i)] = static_cast<std::uint64_t>(at) << 2 | static_cast<std::uint64_t>(width - 2);
         at += static_cast<std::size_t>(e - b) * static_cast<std::size_t>(width);
     }
-    p.bytes.resize(at + 1);  // within the reserved capacity where the caller reserved
-    p.bytes[at] = 0;
+    p.bytes.resize(at + packed_padding);  // within the reserved capacity where the caller reserved
+    std::fill(p.bytes.begin() + static_cast<std::ptrdiff_t>(at), p.bytes.end(), static_cast<unsigned char>(0));
     parallel_for(count, threads, [&](index_t begin, index_t end) {
         for (index_t i = first_row + begin; i < first_row + end; ++i) {
             const point_t f = p.first[static_cast<std::size_t>(i)];
@@ -61,7 +61,7 @@ PackedAffinities pack(Affinities p, int threads, Packing packing) {
     }
     out.first.reserve(static_cast<std::size_t>(out.n));
     out.where.reserve(static_cast<std::size_t>(out.n));
-    out.bytes.reserve(4 * out.values.size() + 1);  // the most the rows can take: no reallocation
+    out.bytes.reserve(4 * out.values.size() + packed_padding);  // the most the rows can take: no reallocation
     // Chunks of ~4M entries: the memory the columns and their offsets overlap by.
     constexpr index_t chunk_entries = index_t{1} << 22;
     for (index_t r0 = 0; r0 < out.n;) {

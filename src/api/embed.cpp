@@ -171,7 +171,7 @@ void check_run(index_t n, const Options& options, const Callbacks& callbacks) {
 }  // namespace
 
 // The optimisation of a Session, with checkpoints, into result.
-void detail::optimise_session(Session& session, const Options& options, const Callbacks& callbacks, Result& result,
+void detail::optimise_session(Session&& session, const Options& options, const Callbacks& callbacks, Result& result,
                               std::chrono::steady_clock::time_point start) {
     detail::Stage opt(callbacks, "optimise", result.timings.optimize);
     result.learning_rate = session.learning_rate();
@@ -185,7 +185,7 @@ void detail::optimise_session(Session& session, const Options& options, const Ca
     result.history = session.history();
     result.kl = session.kl();
     opt.done();
-    result.y = session.embedding();
+    result.y = std::move(session).into_embedding();
     result.timings.total = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
@@ -197,7 +197,7 @@ void optimise_barnes_hut(PackedAffinities p, Matrix y0, std::vector<point_t> ord
                          std::chrono::steady_clock::time_point start) {
     if (callbacks.keep_affinities) result.affinities = affinities_in_input_order(unpack(p), order);
     Session session(std::move(p), std::move(y0), options, std::move(order), detail::ValidatedAffinities{});
-    detail::optimise_session(session, options, callbacks, result, start);
+    detail::optimise_session(std::move(session), options, callbacks, result, start);
 }
 
 void embed_conditionals(NeighborGraph graph, std::vector<float> conditional, Matrix y0, const Options& options,
@@ -310,7 +310,7 @@ Result embed_impl(ConstMatrixView x, Matrix* owned, const Options& options, cons
     }
     Matrix y0 = initialise(data, data.rows, options, callbacks, result);
     Session session(std::move(dense), std::move(y0), options);
-    detail::optimise_session(session, options, callbacks, result, start);
+    detail::optimise_session(std::move(session), options, callbacks, result, start);
     return result;
 }
 

@@ -149,7 +149,7 @@ Result embed_graph_rows(NeighborGraph graph, Matrix y0, const RowPartition& rows
     y0 = treesne::detail::gather_rows(y0, order);
     aff.done();
     Session session(std::move(own), std::move(y0), options, std::move(order), collective, std::move(p_rows));
-    treesne::detail::optimise_session(session, options, callbacks, result, start);
+    treesne::detail::optimise_session(std::move(session), options, callbacks, result, start);
     return result;
 }
 
@@ -412,7 +412,7 @@ Result embed_affinities_from_root(std::optional<Affinities> p, index_t n, const 
     y0 = treesne::detail::gather_rows(y0, order);
     aff.done();
     Session session(std::move(own), std::move(y0), options, std::move(order), collective, rows);
-    treesne::detail::optimise_session(session, options, callbacks, result, start);
+    treesne::detail::optimise_session(std::move(session), options, callbacks, result, start);
     return result;
 }
 

@@ -85,15 +85,18 @@ struct Session::Impl {
     Matrix control_forces, control_exact;
     double control_error = std::numeric_limits<double>::quiet_NaN();
     std::vector<CostPoint> history;
-    Matrix report_y;
     // A distributed run: P holds the rows of rows.begin(rank) .. rows.end(rank) only.
     Collective* collective = nullptr;
     RowPartition rows;  // the embedding in the input's order for a report (relabelled runs)
 
+    // The embedding in the input's order for a report, valid until the next gradient: for a relabelled
+    // run, written into grad, which the step has used and the next gradient overwrites (a buffer of its
+    // own would be N x dims doubles more for the whole run).
     ConstMatrixView report_embedding() {
         if (order.empty()) return state.y.view();
-        report_y = detail::scatter_rows(state.y, order);
-        return report_y.view();
+        for (index_t r = 0; r < n; ++r)
+            std::copy_n(state.y.row(r), dims, grad.row(static_cast<index_t>(order[static_cast<std::size_t>(r)])));
+        return grad.view();
     }
 
     // Non-const callers only, which have the session to themselves; the lock keeps the flag's writes
@@ -349,7 +352,7 @@ std::uint64_t distributed_fingerprint(const PackedAffinities& p, Collective& col
 }  // namespace
 
 double session_bytes(double n, double dims) {
-    return 6 * n * dims * 8;
+    return 4 * n * dims * 8;
 }
 
 Session::Session(Affinities p, Matrix initial_y, const Options& options)
@@ -518,6 +521,14 @@ double Session::kl() {
 
 const Matrix& Session::embedding() const {
     return impl_->input_y();
+}
+
+Matrix Session::into_embedding() && {
+    std::unique_ptr<Impl> s = std::move(impl_);
+    Matrix y = std::move(s->state.y);
+    const std::vector<point_t> order = std::move(s->order);
+    s.reset();  // everything else, before the embedding is reordered
+    return order.empty() ? y : detail::scatter_rows(y, order);
 }
 index_t Session::iteration() const {
     return impl_->state.iteration;

@@ -17,14 +17,14 @@ namespace treesne {
 /// P (SparseMatrix's invariants: columns increasing within a row) with its columns packed. Row i holds
 /// entries [offsets[i], offsets[i + 1]) with values[e]; its columns are first[i] + the row's offsets, width(i)
 /// bytes each (little-endian) from byte position(i) of `bytes`, entry e's at position(i) + (e -
-/// offsets[i]) width(i). `bytes` ends with one byte of padding (a 3-byte offset is read as 4 bytes). The
+/// offsets[i]) width(i). `bytes` ends with packed_padding bytes (the kernels read offsets 16 bytes at a time). The
 /// values are P's own floats, so every sum over P is the unpacked one's bit for bit.
 struct PackedAffinities {
     index_t n = 0;
     std::vector<index_t> offsets;       ///< n + 1
     std::vector<point_t> first;         ///< n: each row's first column (0 for an empty row)
     std::vector<std::uint64_t> where;   ///< n: position(i) << 2 | (width(i) - 2)
-    std::vector<unsigned char> bytes;   ///< the rows' column offsets, then a padding byte
+    std::vector<unsigned char> bytes;   ///< the rows' column offsets, then packed_padding zero bytes
     std::vector<float> values;          ///< nnz
     /// false: P kept with its 32-bit columns in `columns` (first, where and bytes empty), which the
     /// kernels read faster than they decode offsets: pack() keeps P so unless told to pack (packs()).
@@ -44,6 +44,9 @@ struct PackedAffinities {
         return first[static_cast<std::size_t>(i)] + v;
     }
 };
+
+/// The zero bytes that end PackedAffinities::bytes: a read of 16 bytes from any offset stays within them.
+constexpr std::size_t packed_padding = 16;
 
 /// The bytes an offset takes in a row whose columns span `span` labels (last - first): 2, 3 or 4.
 inline int packed_width(std::uint64_t span) {
@@ -71,7 +74,7 @@ double packed_affinities_bytes(double n, double nnz, double width = 2);
 namespace detail {
 /// Appends rows [first_row, first_row + count) of a P being packed, whose columns are columns[0, m)
 /// (chunk-relative: row i's at offsets[i] - offsets[first_row]), to p.first, p.where and p.bytes (reserve
-/// 4 nnz + 1 bytes first for no reallocation); p.offsets (n + 1) and p.values are written by the caller.
+/// 4 nnz + packed_padding bytes first for no reallocation); p.offsets (n + 1) and p.values are written by the caller.
 /// The rows are appended in order.
 void pack_rows(PackedAffinities& p, index_t first_row, index_t count, const point_t* columns, int threads);
 }  // namespace detail

@@ -148,8 +148,9 @@ class Stage {
 };
 
 /// embed()'s optimisation of a made Session into result (resume, checkpoints in segments, the history,
-/// the KL, timings and the embedding), for other pipelines over the same Session (src/dist/).
-void optimise_session(Session& session, const Options& options, const Callbacks& callbacks, Result& result,
+/// the KL, timings and the embedding, which ends the session: Session::into_embedding), for other
+/// pipelines over the same Session (src/dist/).
+void optimise_session(Session&& session, const Options& options, const Callbacks& callbacks, Result& result,
                       std::chrono::steady_clock::time_point start);
 /// require_finite's message for a non-finite value v of `what` at 0-based row i, column j.
 std::string non_finite_message(const char* what, double v, index_t i, index_t j);

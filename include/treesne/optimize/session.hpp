@@ -58,9 +58,10 @@ struct ValidatedAffinities {};
 }  // namespace detail
 
 /// Bytes of a session's optimiser state for N points in `dims` dimensions (memory.hpp's model): Y, gains,
-/// velocity and the gradient while it runs, and the initial Y handed to it and the copy of Y returned
-/// from it, which come and go around it (6 N dims 8). Barnes-Hut adds the tree (space_tree_bytes) and the
-/// gradient's workspace (gradient_workspace_bytes).
+/// velocity and the gradient (4 N dims 8; the initial Y becomes Y, a report's embedding in the input's
+/// order is written into the gradient, and into_embedding() frees all else before it reorders Y).
+/// Barnes-Hut adds the tree (space_tree_bytes) and the gradient's workspace (gradient_workspace_bytes).
+/// embedding() and state() of a relabelled session make copies besides (1 and 3 N dims doubles).
 double session_bytes(double n, double dims);
 
 class Session {
@@ -125,6 +126,11 @@ class Session {
     /// concurrent calls are safe) on the first call after the embedding changed: the reference stays
     /// valid until the next run() or restore().
     const Matrix& embedding() const;
+    /// Ends the session and returns its embedding (input order): P, the tree and the optimiser's other
+    /// buffers are freed first, so that the result never sits beside them (embed() ends this way: at 10^6
+    /// points embedding() beside the session held two more N x dims copies at the run's end). The session
+    /// is left as a moved-from one: only destruction and assignment remain. `std::move(s).into_embedding()`.
+    Matrix into_embedding() &&;
     index_t iteration() const;
     /// The optimiser state (input order; with a relabelled order, a copy as for embedding()). Its
     /// affinities_fingerprint is 0 unless fingerprint_affinities() or restore() recorded it.
