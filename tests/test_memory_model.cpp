@@ -94,6 +94,7 @@ TEST_CASE("memory model: the search buffers by backend") {
 
 TEST_CASE("memory model: estimate_memory sums the modules' models") {
     Options o;
+    o.threads = 2;  // whatever the machine: the tree's sort is then borrowed (below)
     o.pca_dims = 30;
     o.neighbors.backend = KnnBackend::brute;
     const index_t n = 20000, d = 100;
@@ -105,7 +106,15 @@ TEST_CASE("memory model: estimate_memory sums the modules' models") {
     CHECK(e.neighbor_search == neighbor_search_bytes(KnnBackend::brute, nn, 30, k, o.neighbors));
     CHECK(e.affinities == packed_p_bytes(nn, k, false));  // P as the session holds it
     CHECK(e.affinities == affinities_bytes(nn, k, false));  // not packed (packed.hpp)
-    CHECK(e.tree == space_tree_bytes(nn, 2));
+    // On up to tree_beside_max_threads threads the tree sorts through the gradient's buffer.
+    CHECK(e.tree == space_tree_bytes(nn, 2, true));
+    CHECK(space_tree_bytes(nn, 2, true) == space_tree_bytes(nn, 2) - 12 * nn);
+    Options many = o;
+    many.threads = tree_beside_max_threads + 1;
+    CHECK(estimate_memory(n, d, many).tree == space_tree_bytes(nn, 2));
+    Options line = o;
+    line.dims = 1;  // a gradient of 8 bytes a point is too small for the sort's 12
+    CHECK(estimate_memory(n, d, line).tree == space_tree_bytes(nn, 1));
     CHECK(e.session == session_bytes(nn, 2) + gradient_workspace_bytes(nn, 2));
     Options exact = o;
     exact.optimizer.method = Method::exact_tsne;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "../src/core/radix_sort.hpp"
+#include "treesne/core/parallel.hpp"
 
 namespace {
 
@@ -51,6 +52,31 @@ void check(const Keys& keys, int bits, int threads) {
     CHECK(v2 == want_v2);
 }
 
+// The same sort through borrowed memory (the space tree lends the gradient's doubles): the same result,
+// the scratch vectors untouched where it is one run, and the borrowed bytes enough or the vectors used.
+void check_borrowed(const Keys& keys, int bits, int threads) {
+    Values values(keys.size());
+    std::iota(values.begin(), values.end(), 0u);
+    const auto [want_k, want_v] = reference(keys, values);
+    for (std::size_t spare : {std::size_t{0}, std::size_t{1}}) {  // exactly enough, and one double short
+        CAPTURE(spare);
+        const std::size_t bytes = treesne::detail::sort_borrowed_bytes(keys.size());
+        std::vector<double> lent((bytes + 7) / 8 + 1, 0.5);
+        Keys k = keys, sk;
+        Values v = values, sv;
+        std::vector<std::uint32_t> counts;
+        const std::size_t given = spare == 0 ? bytes : bytes - 8;
+        treesne::detail::sort_by_key(k, v, bits, threads, sk, sv, counts,
+                                     reinterpret_cast<unsigned char*>(lent.data()), given);
+        CHECK(k == want_k);
+        CHECK(v == want_v);
+        const bool one_run =
+            treesne::resolve_threads(threads) == 1 || keys.size() < 2 * treesne::detail::sort_min_run;
+        if (keys.size() >= 2) CHECK(sk.empty() == (one_run && spare == 0));
+        CHECK(lent.back() == 0.5);  // nothing written past the bytes given
+    }
+}
+
 }  // namespace
 
 TEST_CASE("sort_by_key equals std::stable_sort for any thread count, size and key spread") {
@@ -72,6 +98,7 @@ TEST_CASE("sort_by_key equals std::stable_sort for any thread count, size and ke
                     CAPTURE(distinct);
                     CAPTURE(threads);
                     check(keys, bits, threads);
+                    check_borrowed(keys, bits, threads);
                 }
             }
         }

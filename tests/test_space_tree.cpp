@@ -149,6 +149,34 @@ TEST_CASE_TEMPLATE("tree output does not depend on the thread count", T, Dim1, D
     CHECK(f1 == f4);
 }
 
+TEST_CASE_TEMPLATE("a tree sorted through a borrowed buffer is the same tree; a buffer over y is refused", T,
+                   Dim1, Dim2, Dim3) {
+    constexpr int Dim = T::value;
+    const Matrix y = random_matrix(30000, Dim, 26, 3.0);  // several sort runs on 4 threads
+    for (int threads : {1, 4}) {
+        CAPTURE(threads);
+        SpaceTree<Dim> own, lent;
+        own.build(y, threads);
+        Matrix buffer(y.rows(), Dim, 7.0);  // as barnes_hut_gradient lends its gradient
+        lent.build(y, threads, buffer.view());
+        CHECK(own.order() == lent.order());
+        REQUIRE(own.nodes().size() == lent.nodes().size());
+        Matrix f_own(y.rows(), Dim), f_lent(y.rows(), Dim);
+        CHECK(own.repulsion(0.5, f_own.view(), threads) == lent.repulsion(0.5, f_lent.view(), threads));
+        CHECK(f_own == f_lent);
+        // Rebuilt through it again after the buffer was written as doubles: the same again.
+        lent.build(y, threads, f_lent.view());
+        CHECK(own.order() == lent.order());
+    }
+    Matrix copy = y;
+    SpaceTree<Dim> tree;
+    MatrixView overlapping = copy.view();
+    overlapping.data += Dim;  // rows 1.. of y itself
+    overlapping.rows -= 1;
+    CHECK_THROWS_WITH_AS(tree.build(copy.view(), 1, overlapping), doctest::Contains("overlaps the embedding"),
+                         InvalidArgument);
+}
+
 TEST_CASE_TEMPLATE("duplicate and coincident points do not break the tree", T, Dim1, Dim2, Dim3) {
     constexpr int Dim = T::value;
     SUBCASE("all points identical") {

@@ -12,6 +12,7 @@
 
 #include "treesne/affinities/affinities.hpp"
 #include "treesne/core/errors.hpp"
+#include "treesne/core/parallel.hpp"
 #include "treesne/knn/graph.hpp"
 #include "treesne/knn/neighbors.hpp"
 #include "treesne/knn/pca.hpp"
@@ -77,7 +78,7 @@ void fill_parts(MemoryEstimate& e, index_t n_points, index_t d_input, const Opti
         e.affinity_workspace = symmetrize_workspace_bytes(n_points, k, options.threads, approximate);
         // P as the session holds it (packed.hpp: not packed for now), and a kept copy (Result::affinities).
         e.affinities = packed_p_bytes(n, k, approximate) + (keep_affinities ? affinities_bytes(n, k, approximate) : 0);
-        e.tree = space_tree_bytes(n, dims);
+        e.tree = space_tree_bytes(n, dims, gradient_borrows_sort(resolve_threads(options.threads), options.dims));
         e.session += gradient_workspace_bytes(n, dims);
     } else {
         e.dense = dense_affinities_bytes(n);

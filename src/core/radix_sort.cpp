@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cstddef>
+#include <cstring>
 
 #include "treesne/core/parallel.hpp"
 
@@ -18,10 +19,42 @@ int digit_count(int bits) {
     return (bits + digit_bits - 1) / digit_bits;
 }
 
-// LSD radix sort of keys/values [0, m), stable, using skeys/svalues (m entries) as the other buffer and
-// counts (digit_count(bits) * radix entries); the result is left in keys/values.
-void sort_run(std::uint64_t* keys, std::uint32_t* values, std::uint64_t* skeys, std::uint32_t* svalues,
-              std::size_t m, int bits, std::uint32_t* counts) {
+// An array of T at p: plain (Words) or in borrowed bytes that may hold objects of another type (Bytes,
+// read and written with memcpy, which compiles to the same loads and stores).
+template <class T>
+struct Words {
+    T* p;
+    T get(std::size_t i) const { return p[i]; }
+    void set(std::size_t i, T v) const { p[i] = v; }
+};
+template <class T>
+struct Bytes {
+    unsigned char* p;
+    T get(std::size_t i) const {
+        T v;
+        std::memcpy(&v, p + i * sizeof(T), sizeof(T));
+        return v;
+    }
+    void set(std::size_t i, T v) const { std::memcpy(p + i * sizeof(T), &v, sizeof(T)); }
+};
+
+// One LSD pass: (from_k, from_v)[0, m) scattered by the digit at `shift` into (to_k, to_v), c holding
+// each digit's first position (advanced as it goes).
+template <class FK, class FV, class TK, class TV>
+void radix_pass(FK from_k, FV from_v, TK to_k, TV to_v, std::size_t m, int shift, std::uint32_t* c) {
+    for (std::size_t i = 0; i < m; ++i) {
+        const std::uint64_t key = from_k.get(i);
+        const std::uint32_t at = c[(key >> shift) & digit_mask]++;
+        to_k.set(at, key);
+        to_v.set(at, from_v.get(i));
+    }
+}
+
+// LSD radix sort of keys/values [0, m), stable, using skeys/svalues (m entries; Words or Bytes) as the
+// other buffer and counts (digit_count(bits) * radix entries); the result is left in keys/values.
+template <class SK, class SV>
+void sort_run(std::uint64_t* keys, std::uint32_t* values, SK skeys, SV svalues, std::size_t m, int bits,
+              std::uint32_t* counts) {
     if (m < 2) return;
     const int digits = digit_count(bits);
     std::fill(counts, counts + static_cast<std::size_t>(digits) * radix, 0u);
@@ -31,29 +64,32 @@ void sort_run(std::uint64_t* keys, std::uint32_t* values, std::uint64_t* skeys, 
         for (int d = 0; d < digits; ++d)
             ++counts[static_cast<std::size_t>(d) * radix + ((key >> (d * digit_bits)) & digit_mask)];
     }
-    std::uint64_t *from_k = keys, *to_k = skeys;
-    std::uint32_t *from_v = values, *to_v = svalues;
+    const Words<std::uint64_t> own_k{keys};
+    const Words<std::uint32_t> own_v{values};
+    bool in_scratch = false;  // where the keys are now
     for (int d = 0; d < digits; ++d) {
         std::uint32_t* c = counts + static_cast<std::size_t>(d) * radix;
         const int shift = d * digit_bits;
-        if (c[(from_k[0] >> shift) & digit_mask] == m) continue;  // the same digit everywhere: nothing moves
+        const std::uint64_t first = in_scratch ? skeys.get(0) : keys[0];
+        if (c[(first >> shift) & digit_mask] == m) continue;  // the same digit everywhere: nothing moves
         std::uint32_t sum = 0;
         for (std::size_t digit = 0; digit < radix; ++digit) {
             const std::uint32_t t = c[digit];
             c[digit] = sum;
             sum += t;
         }
-        for (std::size_t i = 0; i < m; ++i) {
-            const std::uint32_t at = c[(from_k[i] >> shift) & digit_mask]++;
-            to_k[at] = from_k[i];
-            to_v[at] = from_v[i];
+        if (in_scratch) {
+            radix_pass(skeys, svalues, own_k, own_v, m, shift, c);
+        } else {
+            radix_pass(own_k, own_v, skeys, svalues, m, shift, c);
         }
-        std::swap(from_k, to_k);
-        std::swap(from_v, to_v);
+        in_scratch = !in_scratch;
     }
-    if (from_k != keys) {
-        std::copy(from_k, from_k + m, keys);
-        std::copy(from_v, from_v + m, values);
+    if (in_scratch) {
+        for (std::size_t i = 0; i < m; ++i) {
+            keys[i] = skeys.get(i);
+            values[i] = svalues.get(i);
+        }
     }
 }
 
@@ -144,13 +180,19 @@ bool merge_runs(std::uint64_t* keys, std::uint32_t* values, std::uint64_t* scrat
 
 void sort_by_key(std::vector<std::uint64_t>& keys, std::vector<std::uint32_t>& values, int bits, int threads,
                  std::vector<std::uint64_t>& scratch_keys, std::vector<std::uint32_t>& scratch_values,
-                 std::vector<std::uint32_t>& counts) {
+                 std::vector<std::uint32_t>& counts, unsigned char* borrowed, std::size_t borrowed_bytes) {
     assert(values.size() == keys.size() && bits >= 1 && bits <= 64);
     const std::size_t n = keys.size();
     if (n < 2) return;
     const auto workers = static_cast<std::size_t>(resolve_threads(threads));
     const std::size_t runs = std::max<std::size_t>(1, std::min(workers, n / sort_min_run));
     const std::size_t per_run = static_cast<std::size_t>(digit_count(bits)) * radix;
+    if (runs == 1 && borrowed && borrowed_bytes >= sort_borrowed_bytes(n)) {
+        counts.resize(per_run);
+        sort_run(keys.data(), values.data(), Bytes<std::uint64_t>{borrowed},
+                 Bytes<std::uint32_t>{borrowed + n * sizeof(std::uint64_t)}, n, bits, counts.data());
+        return;
+    }
     scratch_keys.resize(n);
     scratch_values.resize(n);
     counts.resize(runs * per_run);
@@ -161,8 +203,9 @@ void sort_by_key(std::vector<std::uint64_t>& keys, std::vector<std::uint32_t>& v
         [&](index_t r0, index_t r1) {
             for (auto r = static_cast<std::size_t>(r0); r < static_cast<std::size_t>(r1); ++r) {
                 const std::size_t b = bounds[r];
-                sort_run(keys.data() + b, values.data() + b, scratch_keys.data() + b, scratch_values.data() + b,
-                         bounds[r + 1] - b, bits, counts.data() + r * per_run);
+                sort_run(keys.data() + b, values.data() + b, Words<std::uint64_t>{scratch_keys.data() + b},
+                         Words<std::uint32_t>{scratch_values.data() + b}, bounds[r + 1] - b, bits,
+                         counts.data() + r * per_run);
             }
         },
         1);

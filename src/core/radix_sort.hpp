@@ -11,6 +11,7 @@
 // the order; merges take from the left run on equal keys, which keeps equal keys in their input order.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -20,9 +21,20 @@ namespace treesne::detail {
 /// have no higher bits set), stably, on up to `threads` threads (0 = all). The scratch vectors and the
 /// digit counts are workspace, grown as needed and kept by the caller so that repeated sorts do not
 /// allocate; on return they hold nothing of use.
+/// borrowed (optional): memory of another buffer that is idle during the sort, of borrowed_bytes bytes.
+/// Where the sort is one run (one thread, or fewer than 2 sort_min_run keys) and borrowed holds 12 bytes a
+/// key, the run is sorted through it instead of the scratch vectors, which are then left as they are:
+/// no memory of the sort's own. Its bytes are read and written with memcpy (any object type may lie
+/// there; its values are lost).
 void sort_by_key(std::vector<std::uint64_t>& keys, std::vector<std::uint32_t>& values, int bits, int threads,
                  std::vector<std::uint64_t>& scratch_keys, std::vector<std::uint32_t>& scratch_values,
-                 std::vector<std::uint32_t>& counts);
+                 std::vector<std::uint32_t>& counts, unsigned char* borrowed = nullptr,
+                 std::size_t borrowed_bytes = 0);
+
+/// Bytes of borrowed memory sort_by_key sorts n keys through.
+inline constexpr std::size_t sort_borrowed_bytes(std::size_t n) {
+    return n * (sizeof(std::uint64_t) + sizeof(std::uint32_t));
+}
 
 /// The smallest run worth a thread of its own.
 inline constexpr std::size_t sort_min_run = 8192;

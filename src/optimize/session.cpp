@@ -247,7 +247,7 @@ struct Session::Impl {
                 using T = std::decay_t<decltype(space_tree)>;
                 if constexpr (!std::is_same_v<T, std::monostate>) {
                     space_tree.set_dof(opt.dof);
-                    space_tree.build(state.y, threads);
+                    space_tree.build(state.y, threads, grad.view());  // grad: idle until the gradient
                 }
             },
             tree);

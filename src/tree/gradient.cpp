@@ -107,7 +107,7 @@ double gradient_tree_beside(ConstMatrixView y, SpaceTree<Dim>& tree, double thet
     parallel_beside(
         [&] {
             Stopwatch build;
-            tree.build(y, 1);
+            tree.build(y, 1, grad);  // the gradient's buffer is idle until the walk
             build_seconds = build.lap();
         },
         n, threads,
@@ -136,7 +136,7 @@ template <int Dim, class Attraction, class Combine>
 double gradient_in_turn(ConstMatrixView y, SpaceTree<Dim>& tree, double theta, MatrixView grad, int threads,
                         GradientSeconds* seconds, Stopwatch& clock, const Attraction& attraction,
                         const Combine& combine) {
-    tree.build(y, threads);
+    tree.build(y, threads, grad);  // the gradient's buffer is idle until the walk
     if (seconds) seconds->tree += clock.lap();
     const double z = tree.repulsion(theta, grad, threads);
     if (seconds) seconds->repulsion += clock.lap();
@@ -333,7 +333,7 @@ double barnes_hut_gradient_shared(const PackedAffinities& p, ConstMatrixView y, 
     const index_t first = rows.begin(rank), last = rows.end(rank);
     GradientWorkspace local;
     Stopwatch clock;
-    tree.build(y, threads);
+    tree.build(y, threads, grad);  // the gradient's buffer is idle until the combination
     if (seconds) seconds->tree += clock.lap();
     SharedGradient<Dim> shared(tree, rows, work ? *work : local);
     double* mine = shared.seconds_of(rank);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <type_traits>
 
@@ -111,7 +112,7 @@ void SpaceTree<Dim>::set_leaf_capacity(int capacity) {
 }
 
 template <int Dim>
-void SpaceTree<Dim>::build(ConstMatrixView y, int threads) {
+void SpaceTree<Dim>::build(ConstMatrixView y, int threads, MatrixView borrowed) {
     // A build that throws leaves an empty tree of 0 points, never a stale one of another size.
     nodes_.clear();
     leaves_.clear();
@@ -120,10 +121,14 @@ void SpaceTree<Dim>::build(ConstMatrixView y, int threads) {
     require(y.cols == Dim, "SpaceTree<", Dim, "> needs a ", Dim, "-column embedding; got ", y.cols);
     require(y.rows >= 1 && y.rows < static_cast<index_t>(std::numeric_limits<std::uint32_t>::max()),
             "SpaceTree: unsupported number of points ", y.rows);
+    const std::less<const double*> before;
+    require(borrowed.data == nullptr || !before(borrowed.data, y.data + y.rows * y.cols) ||
+                !before(y.data, borrowed.data + borrowed.size()),
+            "SpaceTree: the borrowed buffer overlaps the embedding");
     std::array<double, Dim> corner;
     const double half = root_cube<Dim>(parallel_bounding_box<Dim>(y, threads), corner);
     n_ = y.rows;
-    sort_by_morton(y, corner, half, threads);
+    sort_by_morton(y, corner, half, threads, borrowed);
     gather_positions(y, threads);
     build_nodes(half, threads);
     for (std::size_t i = 0; i < nodes_.size(); ++i)
@@ -220,7 +225,7 @@ std::size_t SpaceTree<Dim>::splice(std::size_t at) {
 // `half`), then codes_ and order_ sorted by code.
 template <int Dim>
 void SpaceTree<Dim>::sort_by_morton(ConstMatrixView y, const std::array<double, Dim>& corner, double half,
-                                    int threads) {
+                                    int threads, MatrixView borrowed) {
     const auto n = static_cast<std::size_t>(n_);
     codes_.resize(n);
     order_.resize(n);
@@ -231,14 +236,16 @@ void SpaceTree<Dim>::sort_by_morton(ConstMatrixView y, const std::array<double, 
             order_[static_cast<std::size_t>(i)] = static_cast<point_t>(i);
         }
     });
-    radix_sort(threads);
+    radix_sort(threads, borrowed);
 }
 
 // (codes_, order_) sorted by code, stably (src/core/radix_sort.hpp): equal codes keep increasing index order,
 // so the tree order is a pure function of the embedding, whatever the thread count.
 template <int Dim>
-void SpaceTree<Dim>::radix_sort(int threads) {
-    detail::sort_by_key(codes_, order_, kBits * Dim, threads, scratch_codes_, scratch_order_, radix_counts_);
+void SpaceTree<Dim>::radix_sort(int threads, MatrixView borrowed) {
+    detail::sort_by_key(codes_, order_, kBits * Dim, threads, scratch_codes_, scratch_order_, radix_counts_,
+                        reinterpret_cast<unsigned char*>(borrowed.data),
+                        static_cast<std::size_t>(std::max<index_t>(borrowed.size(), 0)) * sizeof(double));
 }
 
 // positions_ = y's rows in tree order.
@@ -430,9 +437,9 @@ void SpaceTree<Dim>::combine_children(const std::vector<Node>& nodes, const std:
     mom = sum;
 }
 
-double space_tree_bytes(double n, double dims) {
+double space_tree_bytes(double n, double dims, bool sort_borrowed) {
     const double node = 8 + 8 * dims + 4 * dims * (dims + 1) + 16;
-    return n * (4 + 8 + 8 + 4 + 8 + 8 * dims) + 2 * n / 8 * node;
+    return n * (4 + 8 + (sort_borrowed ? 0 : 8 + 4) + 8 + 8 * dims) + 2 * n / 8 * node;
 }
 
 template class SpaceTree<1>;

@@ -54,9 +54,9 @@ inline int packed_width(std::uint64_t span) {
 }
 
 /// Whether pack() packs (Packing, affinities.hpp). automatic does not, for now: at 10^6 points a packed P
-/// takes 218 MiB less (a peak of 1.28 instead of 1.38 KiB a point) but the attraction over it ran 47 %
-/// slower and the whole gradient 11 % (benchmarks/RESULTS.md section 12), and no run may be slower for
-/// less memory.
+/// takes 218 MiB less (a peak of 1.28 instead of 1.34 KiB a point), but even decoded 16 bytes at a time
+/// into a window the attraction over it ran 15-29 % slower (benchmarks/RESULTS.md section 12,
+/// `treesne_iteration --packed 2`), and no run may be slower for less memory.
 bool packs(Packing packing);
 
 /// P packed (where `packing` says so), row chunk by row chunk, the pages of p's columns given back as they

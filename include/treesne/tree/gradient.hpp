@@ -77,6 +77,13 @@ double gradient_workspace_bytes(double n, double dims);
 /// synchronisation on a few cores. Beyond it the build is parallel and the attraction follows it.
 inline constexpr int tree_beside_max_threads = 4;
 
+/// Whether barnes_hut_gradient's tree sorts through the gradient's buffer (SpaceTree::build's borrowed)
+/// instead of 12 bytes a point of its own: where the build runs on one thread (threads, resolved, at most
+/// tree_beside_max_threads) and the gradient has 2 or 3 columns (8 dims bytes a point).
+inline bool gradient_borrows_sort(int resolved_threads, int dims) {
+    return resolved_threads <= tree_beside_max_threads && dims >= 2;
+}
+
 /// Full Barnes-Hut gradient dC/dy_i = 4 (exaggeration * F_attr_i - F_rep_i / Z) into grad, rebuilding
 /// the tree over y, under the kernel of the tree's dof() (SpaceTree::set_dof; the attraction and the KL
 /// use the same). If kl is non-null it receives the KL estimate of the unexaggerated P. Returns Z. The

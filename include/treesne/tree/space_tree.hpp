@@ -59,8 +59,12 @@ class SpaceTree {
 
     /// Builds (or rebuilds, reusing storage) the tree over the n x Dim row-major coordinates y.
     /// Throws InvalidArgument if y is not n x Dim with 1 <= n < 2^32 - 1, NumericalError if it holds a
-    /// non-finite coordinate.
-    void build(ConstMatrixView y, int threads);
+    /// non-finite coordinate. borrowed (optional): a buffer idle during the build (barnes_hut_gradient
+    /// passes the gradient's, which the repulsion writes after it), not overlapping y, whose memory the
+    /// sort of the Morton codes may use instead of its own 12 bytes a point (where it is one run: the
+    /// build on one thread, and dims >= 2 so that it is large enough); its values are lost. The tree
+    /// is the same with or without it.
+    void build(ConstMatrixView y, int threads, MatrixView borrowed = {});
 
     /// Barnes-Hut repulsion. For every point i writes the unnormalised repulsive force
     /// sum_{j!=i} w_ij^(1+1/alpha) (y_i - y_j) with w_ij = (1+|y_i-y_j|^2/alpha)^-alpha (alpha = dof(); 1:
@@ -146,8 +150,9 @@ class SpaceTree {
     // rows), Z_s into point_z_ (resized to n).
     void walk(const std::vector<std::uint32_t>& leaves, double theta, MatrixView forces, int threads);
 
-    void sort_by_morton(ConstMatrixView y, const std::array<double, Dim>& corner, double half, int threads);
-    void radix_sort(int threads);
+    void sort_by_morton(ConstMatrixView y, const std::array<double, Dim>& corner, double half, int threads,
+                        MatrixView borrowed);
+    void radix_sort(int threads, MatrixView borrowed);
     void gather_positions(ConstMatrixView y, int threads);
     void build_nodes(double half, int threads);
     void plan_node(std::uint32_t begin, std::uint32_t end, int level, double half, std::uint32_t cutoff);
@@ -205,7 +210,9 @@ class SpaceTree {
 /// Bytes of a SpaceTree over N points in `dims` dimensions (memory.hpp's model): per point its order,
 /// Morton code, scratch code and order, a radix count and a partial Z (4 + 8 + 8 + 4 + 8) and its
 /// coordinates (8 dims); and at most 2 N / 8 nodes of sizeof(Node) = 8 + 8 dims + 4 dims (dims + 1) + 16.
-double space_tree_bytes(double n, double dims);
+/// sort_borrowed: the build sorts through a borrowed buffer (gradient_borrows_sort), without the scratch
+/// code and order (12 bytes a point).
+double space_tree_bytes(double n, double dims, bool sort_borrowed = false);
 
 extern template class SpaceTree<1>;
 extern template class SpaceTree<2>;
