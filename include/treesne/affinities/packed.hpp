@@ -54,8 +54,8 @@ inline int packed_width(std::uint64_t span) {
 }
 
 /// Whether pack() packs (Packing, affinities.hpp). automatic does not, for now: at 10^6 points a packed P
-/// takes 218 MiB less (a peak of 1.28 instead of 1.34 KiB a point), but even decoded 16 bytes at a time
-/// into a window the attraction over it ran 15-29 % slower (benchmarks/RESULTS.md section 12,
+/// takes 218 MiB less, but even decoded 16 bytes at a time into a window the attraction over it ran
+/// 10-32 % slower (benchmarks/RESULTS.md section 12,
 /// `treesne_iteration --packed 2`), and no run may be slower for less memory.
 bool packs(Packing packing);
 
