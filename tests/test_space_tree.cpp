@@ -175,6 +175,11 @@ TEST_CASE_TEMPLATE("a tree sorted through a borrowed buffer is the same tree; a 
     overlapping.rows -= 1;
     CHECK_THROWS_WITH_AS(tree.build(copy.view(), 1, overlapping), doctest::Contains("overlaps the embedding"),
                          InvalidArgument);
+    // barnes_hut_gradient lends its gradient to the tree: a gradient written over y is refused first.
+    const Affinities p = testing::affinities_of(random_matrix(200, 5, 27), 10);
+    Matrix y2 = random_matrix(200, Dim, 28);
+    CHECK_THROWS_WITH_AS(barnes_hut_gradient<Dim>(p, y2.view(), tree, 0.5, 1.0, y2.view(), 2),
+                         doctest::Contains("barnes_hut_gradient: the gradient buffer overlaps"), InvalidArgument);
 }
 
 TEST_CASE_TEMPLATE("duplicate and coincident points do not break the tree", T, Dim1, Dim2, Dim3) {

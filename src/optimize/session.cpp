@@ -87,7 +87,7 @@ struct Session::Impl {
     std::vector<CostPoint> history;
     // A distributed run: P holds the rows of rows.begin(rank) .. rows.end(rank) only.
     Collective* collective = nullptr;
-    RowPartition rows;  // the embedding in the input's order for a report (relabelled runs)
+    RowPartition rows;  // which rows of P each rank holds
 
     // The embedding in the input's order for a report, valid until the next gradient: for a relabelled
     // run, written into grad, which the step has used and the next gradient overwrites (a buffer of its

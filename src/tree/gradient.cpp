@@ -5,6 +5,7 @@
 #include <cassert>
 #include <chrono>
 #include <cmath>
+#include <functional>
 
 #include "tree/simd.hpp"
 #include "treesne/core/errors.hpp"
@@ -92,6 +93,13 @@ double sparse_kl(const PackedAffinities& p, ConstMatrixView y, double z, int thr
 
 namespace {
 
+// The gradient is written (and the tree sorts through its buffer) while y is read: they must not overlap.
+void require_apart(ConstMatrixView y, MatrixView grad, const char* who) {
+    const std::less<const double*> before;
+    require(!before(grad.data, y.data + y.size()) || !before(y.data, grad.data + grad.size()), who,
+            ": the gradient buffer overlaps the embedding");
+}
+
 // barnes_hut_gradient on 2 to tree_beside_max_threads threads: the tree on one thread, the attraction
 // (which does not need it) on the others into the workspace, then the walk on all, then one light pass
 // combines them. Returns Z.
@@ -166,6 +174,7 @@ double barnes_hut_gradient(const PackedAffinities& p, ConstMatrixView y, SpaceTr
     require(p.n == y.rows && grad.rows == y.rows && grad.cols == Dim && y.cols == Dim, "barnes_hut_gradient<",
             Dim, ">: P is ", p.n, " x ", p.n, ", the embedding ", y.rows, " x ", y.cols, " and the gradient ",
             grad.rows, " x ", grad.cols);
+    require_apart(y, grad, "barnes_hut_gradient");
     const double dof = tree.dof();
     // Rows [begin, end) of the attraction, row i's at out + (i - begin) Dim.
     const auto attraction = [&](index_t begin, index_t end, double* out) {
@@ -329,6 +338,7 @@ double barnes_hut_gradient_shared(const PackedAffinities& p, ConstMatrixView y, 
                 rows.ranks() == collective.size() && rows.first.back() == y.rows,
             "barnes_hut_gradient_shared<", Dim, ">: P is ", p.n, " x ", p.n, ", the embedding ", y.rows, " x ",
             y.cols, ", the gradient ", grad.rows, " x ", grad.cols, ", the partition ", rows.ranks(), " ranks");
+    require_apart(y, grad, "barnes_hut_gradient_shared");
     const int rank = collective.rank();
     const index_t first = rows.begin(rank), last = rows.end(rank);
     GradientWorkspace local;
