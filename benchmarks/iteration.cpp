@@ -222,10 +222,12 @@ void compare_packing(const Config& c, const treesne::Affinities& p, const Matrix
             kl[f].push_back(std::chrono::duration<double>(Clock::now() - start).count());
         }
     }
-    std::printf("N %lld, threads %d, %d alternated reps; packed P %.1f%% smaller\n", static_cast<long long>(y.rows()),
-                c.threads, c.reps,
-                100.0 * (1.0 - static_cast<double>(forms[1].bytes.size() + forms[1].first.size() * 12) /
-                                   static_cast<double>(forms[0].columns.size() * 4 + forms[0].values.size() * 4)));
+    const double mib = 1024.0 * 1024.0;  // the columns' memory: 32-bit columns, or offsets, first and where
+    std::printf("N %lld, threads %d, %d alternated reps; columns %.1f MiB unpacked, %.1f MiB packed\n",
+                static_cast<long long>(y.rows()), c.threads, c.reps,
+                static_cast<double>(forms[0].columns.size() * sizeof(treesne::point_t)) / mib,
+                static_cast<double>(forms[1].bytes.size() + forms[1].first.size() * sizeof(treesne::point_t) +
+                                    forms[1].where.size() * sizeof(std::uint64_t)) / mib);
     std::printf("  attraction  unpacked %8.2f ms  packed %8.2f ms  ratio %.3f\n", 1e3 * median(attraction[0]),
                 1e3 * median(attraction[1]), median(attraction[1]) / median(attraction[0]));
     std::printf("  sparse KL   unpacked %8.2f ms  packed %8.2f ms  ratio %.3f  (%s)\n", 1e3 * median(kl[0]),

@@ -563,7 +563,8 @@ PackedAffinities merge_rows_packed(NeighborGraph& graph, std::vector<float>& con
     out.n = n;
     out.offsets = merged_offsets(graph, tails);
     out.values.reserve(static_cast<std::size_t>(out.offsets.back()));
-    out.bytes.reserve(4 * static_cast<std::size_t>(out.offsets.back()) + packed_padding);  // the most: no reallocation
+    // The most the rows can take: no reallocation.
+    out.bytes.reserve(4 * static_cast<std::size_t>(out.offsets.back()) + packed_padding);
     out.first.reserve(static_cast<std::size_t>(n));
     out.where.reserve(static_cast<std::size_t>(n));
     std::vector<point_t> columns;

@@ -35,11 +35,16 @@ Matrix gather_rows(ConstMatrixView m, const std::vector<Index>& rows) {
     return out;
 }
 
+/// Row order[r] of out (m's shape, not overlapping m) becomes row r of m (relabelled -> input order).
+inline void scatter_rows_into(ConstMatrixView m, const std::vector<point_t>& order, MatrixView out) {
+    for (index_t r = 0; r < m.rows; ++r)
+        std::copy_n(m.row(r), m.cols, out.row(static_cast<index_t>(order[static_cast<std::size_t>(r)])));
+}
+
 /// Row order[r] of the result is row r of m (relabelled -> input order).
 inline Matrix scatter_rows(const Matrix& m, const std::vector<point_t>& order) {
     Matrix out(m.rows(), m.cols());
-    for (index_t r = 0; r < m.rows(); ++r)
-        std::copy_n(m.row(r), m.cols(), out.row(static_cast<index_t>(order[static_cast<std::size_t>(r)])));
+    scatter_rows_into(m.view(), order, out.view());
     return out;
 }
 

@@ -94,8 +94,7 @@ struct Session::Impl {
     // own would be N x dims doubles more for the whole run).
     ConstMatrixView report_embedding() {
         if (order.empty()) return state.y.view();
-        for (index_t r = 0; r < n; ++r)
-            std::copy_n(state.y.row(r), dims, grad.row(static_cast<index_t>(order[static_cast<std::size_t>(r)])));
+        detail::scatter_rows_into(state.y.view(), order, grad.view());
         return grad.view();
     }
 

@@ -5,7 +5,6 @@
 #include <cassert>
 #include <chrono>
 #include <cmath>
-#include <functional>
 
 #include "tree/simd.hpp"
 #include "treesne/core/errors.hpp"
@@ -95,9 +94,7 @@ namespace {
 
 // The gradient is written (and the tree sorts through its buffer) while y is read: they must not overlap.
 void require_apart(ConstMatrixView y, MatrixView grad, const char* who) {
-    const std::less<const double*> before;
-    require(!before(grad.data, y.data + y.size()) || !before(y.data, grad.data + grad.size()), who,
-            ": the gradient buffer overlaps the embedding");
+    require(!overlap(y, grad), who, ": the gradient buffer overlaps the embedding");
 }
 
 // barnes_hut_gradient on 2 to tree_beside_max_threads threads: the tree on one thread, the attraction

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
-#include <functional>
 #include <limits>
 #include <type_traits>
 
@@ -121,10 +120,7 @@ void SpaceTree<Dim>::build(ConstMatrixView y, int threads, MatrixView borrowed) 
     require(y.cols == Dim, "SpaceTree<", Dim, "> needs a ", Dim, "-column embedding; got ", y.cols);
     require(y.rows >= 1 && y.rows < static_cast<index_t>(std::numeric_limits<std::uint32_t>::max()),
             "SpaceTree: unsupported number of points ", y.rows);
-    const std::less<const double*> before;
-    require(borrowed.data == nullptr || !before(borrowed.data, y.data + y.rows * y.cols) ||
-                !before(y.data, borrowed.data + borrowed.size()),
-            "SpaceTree: the borrowed buffer overlaps the embedding");
+    require(!overlap(y, borrowed), "SpaceTree: the borrowed buffer overlaps the embedding");
     std::array<double, Dim> corner;
     const double half = root_cube<Dim>(parallel_bounding_box<Dim>(y, threads), corner);
     n_ = y.rows;

@@ -17,8 +17,8 @@ namespace treesne {
 /// P (SparseMatrix's invariants: columns increasing within a row) with its columns packed. Row i holds
 /// entries [offsets[i], offsets[i + 1]) with values[e]; its columns are first[i] + the row's offsets, width(i)
 /// bytes each (little-endian) from byte position(i) of `bytes`, entry e's at position(i) + (e -
-/// offsets[i]) width(i). `bytes` ends with packed_padding bytes (the kernels read offsets 16 bytes at a time). The
-/// values are P's own floats, so every sum over P is the unpacked one's bit for bit.
+/// offsets[i]) width(i). `bytes` ends with packed_padding bytes (the kernels read offsets 16 bytes at a
+/// time). The values are P's own floats, so every sum over P is the unpacked one's bit for bit.
 struct PackedAffinities {
     index_t n = 0;
     std::vector<index_t> offsets;       ///< n + 1
@@ -55,8 +55,8 @@ inline int packed_width(std::uint64_t span) {
 
 /// Whether pack() packs (Packing, affinities.hpp). automatic does not, for now: at 10^6 points a packed P
 /// takes 218 MiB less, but even decoded 16 bytes at a time into a window the attraction over it ran
-/// 10-32 % slower (benchmarks/RESULTS.md section 12,
-/// `treesne_iteration --packed 2`), and no run may be slower for less memory.
+/// 10-32 % slower (benchmarks/RESULTS.md section 12, `treesne_iteration --packed 2`), and no run may be
+/// slower for less memory.
 bool packs(Packing packing);
 
 /// P packed (where `packing` says so), row chunk by row chunk, the pages of p's columns given back as they
@@ -74,8 +74,8 @@ double packed_affinities_bytes(double n, double nnz, double width = 2);
 namespace detail {
 /// Appends rows [first_row, first_row + count) of a P being packed, whose columns are columns[0, m)
 /// (chunk-relative: row i's at offsets[i] - offsets[first_row]), to p.first, p.where and p.bytes (reserve
-/// 4 nnz + packed_padding bytes first for no reallocation); p.offsets (n + 1) and p.values are written by the caller.
-/// The rows are appended in order.
+/// 4 nnz + packed_padding bytes first for no reallocation); p.offsets (n + 1) and p.values are written by
+/// the caller. The rows are appended in order.
 void pack_rows(PackedAffinities& p, index_t first_row, index_t count, const point_t* columns, int threads);
 }  // namespace detail
 

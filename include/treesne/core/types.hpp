@@ -37,6 +37,9 @@ struct MatrixView {
     operator ConstMatrixView() const { return {data, rows, cols}; }
 };
 
+/// Whether two views share any memory (their spans of rows x cols doubles).
+bool overlap(ConstMatrixView a, ConstMatrixView b);
+
 /// Owning row-major matrix of doubles: the layout of X (N x D) and Y (N x Dim) everywhere.
 class Matrix {
   public:
